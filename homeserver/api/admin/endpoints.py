@@ -1,0 +1,76 @@
+"""Admin API endpoints, compatible with Synapse's ``/_synapse/admin`` paths."""
+
+from __future__ import annotations
+
+from homeserver.api.http.request import ApiRequest
+from homeserver.services.admin import RegistrationTokenService, SharedSecretRegistrationService
+from homeserver.services.auth import Auth
+from homeserver.types import JsonDict
+
+ADMIN_V1 = "/_synapse/admin/v1"
+
+
+class SharedSecretRegisterEndpoint:
+    """GET (nonce) and POST /_synapse/admin/v1/register."""
+
+    PATTERNS = [f"{ADMIN_V1}/register"]
+
+    def __init__(self, service: SharedSecretRegistrationService) -> None:
+        self.service = service
+
+    async def on_GET(self, request: ApiRequest) -> JsonDict:
+        return await self.service.new_nonce()
+
+    async def on_POST(self, request: ApiRequest) -> JsonDict:
+        return await self.service.register(request.json(), request.client_ip)
+
+
+class RegistrationTokensEndpoint:
+    """GET /_synapse/admin/v1/registration_tokens."""
+
+    PATTERNS = [f"{ADMIN_V1}/registration_tokens"]
+
+    def __init__(self, auth: Auth, service: RegistrationTokenService) -> None:
+        self.auth = auth
+        self.service = service
+
+    async def on_GET(self, request: ApiRequest) -> JsonDict:
+        await self.auth.get_admin_by_req(request)
+        valid = request.query_str("valid")
+        return await self.service.list_tokens(None if valid is None else request.query_bool("valid"))
+
+
+class NewRegistrationTokenEndpoint:
+    """POST /_synapse/admin/v1/registration_tokens/new."""
+
+    PATTERNS = [f"{ADMIN_V1}/registration_tokens/new"]
+
+    def __init__(self, auth: Auth, service: RegistrationTokenService) -> None:
+        self.auth = auth
+        self.service = service
+
+    async def on_POST(self, request: ApiRequest) -> JsonDict:
+        await self.auth.get_admin_by_req(request)
+        return await self.service.create_token(request.json(allow_empty=True))
+
+
+class RegistrationTokenEndpoint:
+    """GET, PUT and DELETE /_synapse/admin/v1/registration_tokens/{token}."""
+
+    PATTERNS = [f"{ADMIN_V1}/registration_tokens/{{token}}"]
+
+    def __init__(self, auth: Auth, service: RegistrationTokenService) -> None:
+        self.auth = auth
+        self.service = service
+
+    async def on_GET(self, request: ApiRequest, token: str) -> JsonDict:
+        await self.auth.get_admin_by_req(request)
+        return await self.service.get_token(token)
+
+    async def on_PUT(self, request: ApiRequest, token: str) -> JsonDict:
+        await self.auth.get_admin_by_req(request)
+        return await self.service.update_token(token, request.json())
+
+    async def on_DELETE(self, request: ApiRequest, token: str) -> JsonDict:
+        await self.auth.get_admin_by_req(request)
+        return await self.service.delete_token(token)

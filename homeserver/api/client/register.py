@@ -1,0 +1,52 @@
+"""Registration endpoints.
+
+Spec: client-server API, "Account registration".
+"""
+
+from __future__ import annotations
+
+from homeserver.api.http.request import ApiRequest
+from homeserver.api.http.router import client_patterns
+from homeserver.services.registration import RegistrationService
+from homeserver.types import JsonDict
+
+
+class RegisterEndpoint:
+    """POST /register."""
+
+    PATTERNS = client_patterns("/register")
+
+    def __init__(self, registration: RegistrationService) -> None:
+        self.registration = registration
+
+    async def on_POST(self, request: ApiRequest) -> JsonDict:
+        kind = request.query_str("kind", "user") or "user"
+        return await self.registration.register(request, kind)
+
+
+class RegisterAvailableEndpoint:
+    """GET /register/available."""
+
+    PATTERNS = client_patterns("/register/available")
+
+    def __init__(self, registration: RegistrationService) -> None:
+        self.registration = registration
+
+    async def on_GET(self, request: ApiRequest) -> JsonDict:
+        username = request.query_str("username", required=True) or ""
+        return await self.registration.check_available(request, username)
+
+
+class RegistrationTokenValidityEndpoint:
+    """GET /_matrix/client/v1/register/m.login.registration_token/validity."""
+
+    PATTERNS = client_patterns(
+        "/register/m.login.registration_token/validity", r0=False, v3=False, v1=True
+    )
+
+    def __init__(self, registration: RegistrationService) -> None:
+        self.registration = registration
+
+    async def on_GET(self, request: ApiRequest) -> JsonDict:
+        token = request.query_str("token", required=True) or ""
+        return await self.registration.token_validity(request, token)

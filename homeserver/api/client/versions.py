@@ -1,0 +1,72 @@
+"""Discovery: /versions, /.well-known/matrix/client and /capabilities.
+
+Spec: client-server API, "Server Discovery", "Capabilities negotiation".
+"""
+
+from __future__ import annotations
+
+from homeserver.api.http.request import ApiRequest
+from homeserver.api.http.router import client_patterns
+from homeserver.config.model import ROOM_VERSIONS, HomeserverConfig
+from homeserver.errors import NotFound
+from homeserver.services.auth import Auth
+from homeserver.types import JsonDict
+
+SUPPORTED_VERSIONS = [
+    "r0.0.1", "r0.1.0", "r0.2.0", "r0.3.0", "r0.4.0", "r0.5.0", "r0.6.0", "r0.6.1",
+    "v1.1", "v1.2", "v1.3", "v1.4", "v1.5", "v1.6", "v1.7", "v1.8", "v1.9", "v1.10",
+    "v1.11", "v1.12",
+]
+
+
+class VersionsEndpoint:
+    """GET /_matrix/client/versions."""
+
+    PATTERNS = ["/_matrix/client/versions"]
+
+    async def on_GET(self, request: ApiRequest) -> JsonDict:
+        return {"versions": SUPPORTED_VERSIONS, "unstable_features": {}}
+
+
+class WellKnownClientEndpoint:
+    """GET /.well-known/matrix/client, when a base URL is configured."""
+
+    PATTERNS = ["/.well-known/matrix/client"]
+
+    def __init__(self, config: HomeserverConfig) -> None:
+        self.config = config.well_known
+
+    async def on_GET(self, request: ApiRequest) -> JsonDict:
+        if not self.config.client_base_url:
+            raise NotFound(".well-known not available")
+        body: JsonDict = {"m.homeserver": {"base_url": self.config.client_base_url}}
+        if self.config.identity_server:
+            body["m.identity_server"] = {"base_url": self.config.identity_server}
+        return body
+
+
+class CapabilitiesEndpoint:
+    """GET /capabilities."""
+
+    PATTERNS = client_patterns("/capabilities")
+
+    def __init__(self, config: HomeserverConfig, auth: Auth) -> None:
+        self.config = config
+        self.auth = auth
+
+    async def on_GET(self, request: ApiRequest) -> JsonDict:
+        await self.auth.get_user_by_req(request)
+        return {
+            "capabilities": {
+                "m.change_password": {"enabled": True},
+                "m.room_versions": {
+                    "default": self.config.server.default_room_version,
+                    "available": {v: "stable" for v in ROOM_VERSIONS},
+                },
+                "m.set_displayname": {"enabled": True},
+                "m.set_avatar_url": {"enabled": True},
+                "m.3pid_changes": {"enabled": False},
+                "m.get_login_token": {"enabled": self.config.auth.token_login.enabled},
+                "m.profile_fields": {"enabled": True},
+            }
+        }

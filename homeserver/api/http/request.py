@@ -1,0 +1,123 @@
+"""The transport-independent request an endpoint sees.
+
+Built from a Twisted request by the site, or from a WebSocket frame later, so
+endpoints never touch Twisted.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+import attrs
+
+from homeserver.errors import BadJson, InvalidParam, MissingParam, NotJson
+from homeserver.types import JsonDict
+from homeserver.util.structure import StructureError, structure
+
+T = TypeVar("T")
+
+
+def _reject_constant(value: str) -> Any:
+    raise ValueError(f"{value} is not valid JSON")
+
+
+@attrs.define
+class ApiRequest:
+    """One API request: method, path, query, headers and raw body."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]] = attrs.field(factory=dict)
+    headers: dict[str, str] = attrs.field(factory=dict)
+    body: bytes = b""
+    client_ip: str = "-"
+    # Filled in by authentication, for logs and metrics.
+    requester: Any = None
+    _json: Any = attrs.field(default=None, init=False)
+
+    def header(self, name: str) -> str | None:
+        """A request header by case-insensitive name."""
+        return self.headers.get(name.lower())
+
+    @property
+    def user_agent(self) -> str | None:
+        """The User-Agent header."""
+        return self.header("user-agent")
+
+    def json(self, allow_empty: bool = False) -> JsonDict:
+        """The body as a JSON object.
+
+        Args:
+            allow_empty: treat an empty body as ``{}``.
+
+        Raises:
+            MatrixError: 400 M_NOT_JSON if it is not JSON or not an object.
+        """
+        if self._json is not None:
+            return self._json  # type: ignore[no-any-return]
+        if allow_empty and not self.body.strip():
+            self._json = {}
+            return self._json
+        try:
+            value = json.loads(self.body.decode("utf-8"), parse_constant=_reject_constant)
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            raise NotJson("Content not JSON.") from None
+        if not isinstance(value, dict):
+            raise NotJson("Content must be a JSON object.")
+        self._json = value
+        return value
+
+    def parse(self, cls: type[T], allow_empty: bool = False) -> T:
+        """The body structured into the attrs class ``cls``.
+
+        Unknown keys are ignored, as the spec asks of servers.
+
+        Raises:
+            MatrixError: M_NOT_JSON or M_BAD_JSON naming the offending key.
+        """
+        data = self.json(allow_empty=allow_empty)
+        try:
+            return structure(cls, data, strict=False)  # type: ignore[no-any-return]
+        except StructureError as exc:
+            raise BadJson(str(exc)) from None
+
+    def query_str(self, name: str, default: str | None = None, required: bool = False) -> str | None:
+        """A query parameter, or ``default``."""
+        values = self.query.get(name)
+        if not values:
+            if required:
+                raise MissingParam(name)
+            return default
+        return values[0]
+
+    def query_int(self, name: str, default: int | None = None) -> int | None:
+        """An integer query parameter; 400 M_INVALID_PARAM if it is not one."""
+        value = self.query_str(name)
+        if value is None:
+            return default
+        try:
+            return int(value)
+        except ValueError:
+            raise InvalidParam(f"Query parameter {name!r} must be an integer") from None
+
+    def query_bool(self, name: str, default: bool = False) -> bool:
+        """A true/false query parameter."""
+        value = self.query_str(name)
+        if value is None:
+            return default
+        if value in ("true", "1"):
+            return True
+        if value in ("false", "0"):
+            return False
+        raise InvalidParam(f"Query parameter {name!r} must be true or false")
+
+    def access_token(self) -> str | None:
+        """The access token from the Authorization header or the query string."""
+        auth = self.header("authorization")
+        if auth:
+            scheme, _, token = auth.partition(" ")
+            if scheme.lower() == "bearer" and token.strip():
+                return token.strip()
+            return None
+        return self.query_str("access_token")

@@ -1,0 +1,104 @@
+"""Route table: (method, path pattern) to endpoint method.
+
+Spec: client-server API, "API Standards" (unknown endpoints get 404
+M_UNRECOGNIZED, a known path with the wrong method 405 M_UNRECOGNIZED).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import unquote
+
+import attrs
+
+from homeserver.errors import Unrecognized
+
+HTTP_METHODS = ("GET", "PUT", "POST", "DELETE")
+Handler = Callable[..., Awaitable[Any]]
+
+
+def client_patterns(
+    path: str, *, r0: bool = True, v3: bool = True, v1: bool = False, unstable: bool = False
+) -> list[str]:
+    """Path patterns for a client-server endpoint under the prefixes it exists on.
+
+    Args:
+        path: the path after the version, e.g. ``/login``.
+        r0: also serve the legacy ``/_matrix/client/r0`` alias (for endpoints
+            that existed in r0: Hydrogen and older bots still use it).
+        v3: serve under ``/_matrix/client/v3``.
+        v1: serve under ``/_matrix/client/v1``.
+        unstable: serve under ``/_matrix/client/unstable``.
+    """
+    versions = [name for name, on in (("r0", r0), ("v3", v3), ("v1", v1), ("unstable", unstable)) if on]
+    return [f"/_matrix/client/{version}{path}" for version in versions]
+
+
+def _compile(pattern: str) -> re.Pattern[str]:
+    regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern)
+    return re.compile(f"^{regex}$")
+
+
+@attrs.frozen
+class Route:
+    """One compiled route."""
+
+    regex: re.Pattern[str]
+    methods: dict[str, Handler]
+    name: str
+
+
+class Router:
+    """Matches a method and path to a handler and its decoded path parameters."""
+
+    def __init__(self) -> None:
+        self._routes: list[Route] = []
+
+    def add(self, patterns: list[str], methods: dict[str, Handler], name: str) -> None:
+        """Register ``methods`` (e.g. ``{"GET": fn}``) at each of ``patterns``."""
+        for pattern in patterns:
+            self._routes.append(Route(_compile(pattern), dict(methods), name))
+
+    def add_endpoint(self, endpoint: Any) -> None:
+        """Register an endpoint object: its ``PATTERNS`` and ``on_<METHOD>`` methods."""
+        methods = {
+            method: getattr(endpoint, f"on_{method}")
+            for method in HTTP_METHODS
+            if hasattr(endpoint, f"on_{method}")
+        }
+        self.add(endpoint.PATTERNS, methods, type(endpoint).__name__)
+
+    def resolve(self, method: str, path: str) -> tuple[Handler, dict[str, str], str]:
+        """Find the handler for a request.
+
+        Returns:
+            The handler, its path parameters (URL-decoded) and the route name.
+
+        Raises:
+            Unrecognized: 404 if no route matches the path, 405 if none takes the method.
+        """
+        if method == "HEAD":
+            method = "GET"
+        path_matched = False
+        for route in self._routes:
+            match = route.regex.match(path)
+            if not match:
+                continue
+            path_matched = True
+            handler = route.methods.get(method)
+            if handler is not None:
+                params = {k: unquote(v) for k, v in match.groupdict().items()}
+                return handler, params, route.name
+        if path_matched:
+            raise Unrecognized(405, f"Unsupported method {method}")
+        raise Unrecognized(404, "Unrecognized request")
+
+    def allowed_methods(self, path: str) -> list[str]:
+        """The methods some route accepts at ``path``."""
+        methods: set[str] = set()
+        for route in self._routes:
+            if route.regex.match(path):
+                methods.update(route.methods)
+        return sorted(methods)

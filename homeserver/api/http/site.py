@@ -1,0 +1,206 @@
+"""The Twisted side of HTTP: body limits, CORS, dispatch, errors, metrics.
+
+Every response is JSON (or an endpoint's raw ``Response``); every error is a
+Matrix ``{errcode, error}`` body; no traceback ever reaches a client.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+from urllib.parse import parse_qs
+
+import attrs
+from prometheus_client import Counter, Histogram
+from twisted.internet import defer
+from twisted.web import resource, server
+
+from homeserver import __version__
+from homeserver.api.http.request import ApiRequest
+from homeserver.api.http.router import Router
+from homeserver.errors import Codes, InteractiveAuthIncomplete, MatrixError
+from homeserver.util.background import run_in_background
+
+logger = logging.getLogger(__name__)
+
+REQUESTS = Counter(
+    "homeserver_http_requests_total", "HTTP requests", ["method", "endpoint", "code"]
+)
+LATENCY = Histogram(
+    "homeserver_http_request_seconds", "HTTP request latency", ["method", "endpoint"]
+)
+
+CORS_HEADERS = {
+    "Access-Control-Allow-Methods": "GET, HEAD, POST, PUT, DELETE, OPTIONS",
+    "Access-Control-Allow-Headers": "X-Requested-With, Content-Type, Authorization, Date",
+    "Access-Control-Expose-Headers": "Synapse-Trace-Id, Server",
+}
+
+
+@attrs.frozen
+class Response:
+    """A non-JSON response, or a JSON one with extra headers."""
+
+    body: bytes
+    content_type: str = "application/json"
+    code: int = 200
+    headers: dict[str, str] = attrs.field(factory=dict)
+
+
+def encode_json(value: Any) -> bytes:
+    """Compact UTF-8 JSON."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+class LimitedRequest(server.Request):
+    """A Twisted request that stops buffering a body past the size limit."""
+
+    max_body_size = 10 * 1024 * 1024
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.body_too_large = False
+        self._body_received = 0
+
+    def gotLength(self, length: int | None) -> None:
+        super().gotLength(length)
+        if length is not None and length > self.max_body_size:
+            self.body_too_large = True
+
+    def handleContentChunk(self, data: bytes) -> None:
+        self._body_received += len(data)
+        if self._body_received > self.max_body_size:
+            self.body_too_large = True
+        if not self.body_too_large:
+            super().handleContentChunk(data)
+
+
+class HomeserverResource(resource.Resource):
+    """The root resource: every path goes through the router."""
+
+    isLeaf = True
+
+    def __init__(self, router: Router, cors_origins: list[str], x_forwarded: bool = False) -> None:
+        super().__init__()
+        self.router = router
+        self.cors_origins = cors_origins
+        self.x_forwarded = x_forwarded
+
+    def render(self, request: server.Request) -> int:
+        run_in_background("http_request", self._handle(request))
+        return server.NOT_DONE_YET
+
+    def _cors(self, request: server.Request) -> None:
+        origin = request.getHeader("origin")
+        if "*" in self.cors_origins:
+            request.setHeader("Access-Control-Allow-Origin", "*")
+        elif origin and origin in self.cors_origins:
+            request.setHeader("Access-Control-Allow-Origin", origin)
+            request.setHeader("Vary", "Origin")
+        for name, value in CORS_HEADERS.items():
+            request.setHeader(name, value)
+
+    def _client_ip(self, request: server.Request) -> str:
+        if self.x_forwarded:
+            forwarded = request.getHeader("x-forwarded-for")
+            if forwarded:
+                return forwarded.split(",")[0].strip()
+        peer = request.getClientAddress()
+        return getattr(peer, "host", "-")
+
+    def _api_request(self, request: server.Request) -> ApiRequest:
+        raw_query = request.uri.split(b"?", 1)[1] if b"?" in request.uri else b""
+        query = parse_qs(raw_query.decode("utf-8", "replace"), keep_blank_values=True)
+        request.content.seek(0)
+        return ApiRequest(
+            method=request.method.decode("ascii", "replace"),
+            path=request.path.decode("utf-8", "replace"),
+            query=query,
+            headers={
+                k.decode("latin-1").lower(): v[0].decode("latin-1")
+                for k, v in request.requestHeaders.getAllRawHeaders()
+            },
+            body=request.content.read(),
+            client_ip=self._client_ip(request),
+        )
+
+    async def _handle(self, request: server.Request) -> None:
+        start = time.perf_counter()
+        self._cors(request)
+        method = request.method.decode("ascii", "replace")
+        name = "unknown"
+        try:
+            if method == "OPTIONS":
+                self._finish(request, 200, Response(b"{}"))
+                return
+            if getattr(request, "body_too_large", False):
+                raise MatrixError(413, "Request body too large", Codes.TOO_LARGE)
+            api_request = self._api_request(request)
+            handler, params, name = self.router.resolve(api_request.method, api_request.path)
+            result = await handler(api_request, **params)
+            self._finish(request, 200, result)
+        except MatrixError as exc:
+            self._finish(request, exc.code, Response(encode_json(exc.to_json()), headers=exc.headers))
+        except InteractiveAuthIncomplete as exc:
+            self._finish(request, 401, Response(encode_json(exc.body)))
+        except defer.CancelledError:
+            return
+        except Exception:
+            logger.exception("request failed: %s %s", method, _safe_uri(request))
+            body = {"errcode": Codes.UNKNOWN, "error": "Internal server error"}
+            self._finish(request, 500, Response(encode_json(body)))
+        finally:
+            LATENCY.labels(method, name).observe(time.perf_counter() - start)
+            REQUESTS.labels(method, name, str(request.code)).inc()
+            logger.info(
+                "%s %s %s %d %.3fs",
+                self._client_ip(request), method, _safe_uri(request), request.code,
+                time.perf_counter() - start,
+            )
+
+    def _finish(self, request: server.Request, code: int, result: Any) -> None:
+        if request.finished or request._disconnected:
+            return
+        if isinstance(result, tuple):
+            code, result = result
+        if isinstance(result, Response):
+            code = result.code if result.code != 200 else code
+            body, content_type, headers = result.body, result.content_type, result.headers
+        else:
+            body, content_type, headers = encode_json(result), "application/json", {}
+        request.setResponseCode(code)
+        request.setHeader("Content-Type", content_type)
+        request.setHeader("Content-Length", str(len(body)))
+        request.setHeader("Cache-Control", "no-cache, no-store, must-revalidate")
+        request.setHeader("Server", f"Chatly/{__version__}")
+        for key, value in headers.items():
+            request.setHeader(key, value)
+        if request.method != b"HEAD":
+            request.write(body)
+        request.finish()
+
+
+def _safe_uri(request: server.Request) -> str:
+    """The request URI with any access token blanked out, for logs."""
+    uri = request.uri.decode("utf-8", "replace")
+    if "access_token=" in uri:
+        head, _, rest = uri.partition("access_token=")
+        _, amp, tail = rest.partition("&")
+        uri = f"{head}access_token=<redacted>{amp}{tail}"
+    return uri
+
+
+class HomeserverSite(server.Site):
+    """A Site whose requests enforce the body limit."""
+
+    def __init__(self, root: resource.Resource, max_body_size: int, reactor: Any) -> None:
+        request_factory = type(
+            "BoundLimitedRequest", (LimitedRequest,), {"max_body_size": max_body_size}
+        )
+        super().__init__(root, reactor=reactor, requestFactory=request_factory)
+        self.noisy = False
+
+    def log(self, request: server.Request) -> None:
+        """Access logging is done by the resource, with tokens redacted."""

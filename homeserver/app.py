@@ -1,0 +1,112 @@
+"""Run one homeserver process: ``python -m homeserver --data-dir DIR``.
+
+Loads the config, prepares the signing key and database, opens the listeners
+and runs the reactor until SIGTERM or SIGINT.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from twisted.internet import defer
+from twisted.python.threadpool import ThreadPool
+
+from homeserver import __version__
+from homeserver.config import ConfigError, HomeserverConfig, load_config
+from homeserver.config.keyfile import ensure_signing_key
+from homeserver.logging_setup import setup_logging
+from homeserver.server import HomeServer
+from homeserver.storage.database import Database, thread_pool_runner
+from homeserver.storage.engines import Engine, PostgresEngine, SqliteEngine
+from homeserver.storage.migrations import SchemaTooNewError
+
+logger = logging.getLogger(__name__)
+
+
+def make_engine(config: HomeserverConfig, data_dir: Path) -> Engine:
+    """The database engine the config asks for."""
+    if config.database.engine == "postgres":
+        return PostgresEngine(config.database.dsn or "")
+    path = Path(config.database.path)
+    return SqliteEngine(str(path if path.is_absolute() else data_dir / path))
+
+
+def _pool(name: str, minthreads: int, maxthreads: int, reactor: Any) -> ThreadPool:
+    pool = ThreadPool(minthreads, maxthreads, name=name)
+    reactor.callWhenRunning(pool.start)
+    reactor.addSystemEventTrigger("during", "shutdown", pool.stop)
+    return pool
+
+
+def build_server(config: HomeserverConfig, data_dir: Path, reactor: Any) -> HomeServer:
+    """A HomeServer wired to real thread pools."""
+    engine = make_engine(config, data_dir)
+    db_threads = 1 if engine.single_threaded else config.database.cp_max
+    db_pool = _pool("db", 1, db_threads, reactor)
+    cpu_pool = _pool("cpu", 1, 4, reactor)
+    db = Database(engine, thread_pool_runner(reactor, db_pool), config.database.txn_retries)
+    reactor.addSystemEventTrigger("after", "shutdown", db.close)
+    return HomeServer(config, data_dir, reactor, db, thread_pool_runner(reactor, cpu_pool))
+
+
+def listen(server: HomeServer, reactor: Any) -> None:
+    """Open every configured listener."""
+    from homeserver.api.http.site import HomeserverSite
+
+    for listener in server.config.listeners:
+        resource = server.build_resource(listener.resources, x_forwarded=listener.x_forwarded)
+        site = HomeserverSite(
+            resource, int(server.config.http.max_request_body_size), reactor
+        )
+        for address in listener.bind_addresses:
+            reactor.listenTCP(listener.port, site, interface=address)
+            logger.info("listening on http://%s:%d/", address, listener.port)
+
+
+async def start(server: HomeServer, reactor: Any) -> None:
+    """Migrate the database, then listen; stop the reactor on failure."""
+    try:
+        await server.setup()
+        listen(server, reactor)
+        logger.info("Chatly %s started as %s", __version__, server.config.server.server_name)
+    except SchemaTooNewError as exc:
+        logger.error("%s", exc)
+        print(f"error: {exc}", file=sys.stderr)
+        server.exit_code = 1
+        reactor.stop()
+    except Exception as exc:
+        logger.exception("start-up failed")
+        print(f"error: start-up failed: {exc}", file=sys.stderr)
+        server.exit_code = 1
+        reactor.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m homeserver``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m homeserver",
+        description="Run the Chatly homeserver in the foreground.",
+    )
+    parser.add_argument("--data-dir", default="./data", help="data directory (default ./data)")
+    parser.add_argument("--config", help="config file (default DATA_DIR/homeserver.yaml)")
+    args = parser.parse_args(argv)
+    data_dir = Path(args.data_dir).resolve()
+    config_path = Path(args.config) if args.config else data_dir / "homeserver.yaml"
+    try:
+        config = load_config(config_path)
+    except ConfigError as exc:
+        print(exc.describe(), file=sys.stderr)
+        return 1
+    from twisted.internet import reactor
+
+    setup_logging(config.logging, data_dir)
+    ensure_signing_key(data_dir / config.server.signing_key_path)
+    server = build_server(config, data_dir, reactor)
+    server.exit_code = 0
+    reactor.callWhenRunning(lambda: defer.ensureDeferred(start(server, reactor)))
+    reactor.run()
+    return int(server.exit_code)

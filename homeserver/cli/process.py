@@ -1,0 +1,166 @@
+"""The server process as synctl sees it: pid file, liveness, spawning, log tails."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import homeserver
+from homeserver.cli.datadir import DataDir
+from homeserver.cli.yamlfile import write_text_atomically
+
+
+def server_command(data_dir: DataDir) -> list[str]:
+    """The command line that runs the server in the foreground."""
+    return [sys.executable, "-m", "homeserver", "--data-dir", str(data_dir.root)]
+
+
+def _child_env() -> dict[str, str]:
+    # Make `-m homeserver` find this very package, even when synctl runs from a
+    # fresh clone that was never installed.
+    source_root = str(Path(homeserver.__file__).resolve().parent.parent)
+    env = dict(os.environ)
+    paths = [source_root] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
+    return env
+
+
+def spawn_server(data_dir: DataDir) -> subprocess.Popen[bytes]:
+    """Start the server detached from this terminal, output to the stderr log.
+
+    The child gets its own session, so closing the terminal or pressing Ctrl-C in
+    it does not stop the server.
+    """
+    with data_dir.stderr_log.open("ab") as output:
+        return subprocess.Popen(
+            server_command(data_dir),
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=output,
+            cwd=data_dir.root,
+            env=_child_env(),
+            start_new_session=True,
+        )
+
+
+def write_pid(data_dir: DataDir, pid: int) -> None:
+    """Record the server's pid."""
+    write_text_atomically(data_dir.pid_file, f"{pid}\n", mode=0o644)
+
+
+def read_pid(data_dir: DataDir) -> int | None:
+    """The pid in the pid file, or None when there is no usable pid file."""
+    try:
+        text = data_dir.pid_file.read_text().strip()
+    except FileNotFoundError:
+        return None
+    return int(text) if text.isdigit() and int(text) > 0 else None
+
+
+def remove_pid_file(data_dir: DataDir) -> None:
+    """Delete the pid file if it is there."""
+    data_dir.pid_file.unlink(missing_ok=True)
+
+
+def _reap(pid: int) -> bool:
+    """Collect ``pid`` if it is an exited child of ours; True if it was."""
+    try:
+        done, _status = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return False
+    return done == pid
+
+
+def is_alive(pid: int) -> bool:
+    """Whether ``pid`` is a live (not zombie) process."""
+    if _reap(pid):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    with contextlib.suppress(OSError, IndexError):
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        # The state follows the parenthesised command name; Z is a zombie.
+        if stat.rsplit(")", 1)[1].split()[0] == "Z":
+            return False
+    return True
+
+
+def looks_like_server(pid: int) -> bool:
+    """Whether ``pid`` seems to run the homeserver (guards against reused pids).
+
+    Where the command line cannot be read (no /proc), give it the benefit of the
+    doubt.
+    """
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return True
+    return b"homeserver" in cmdline
+
+
+def running_pid(data_dir: DataDir) -> int | None:
+    """The pid of the running server of ``data_dir``, or None."""
+    pid = read_pid(data_dir)
+    if pid is None or not is_alive(pid) or not looks_like_server(pid):
+        return None
+    return pid
+
+
+def wait_for_exit(pid: int, timeout: float) -> bool:
+    """Wait up to ``timeout`` seconds for ``pid`` to exit; True if it did."""
+    deadline = time.monotonic() + timeout
+    while is_alive(pid):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def terminate(pid: int, timeout: float) -> bool:
+    """SIGTERM ``pid``, then SIGKILL it after ``timeout`` seconds.
+
+    Returns:
+        True if it stopped on SIGTERM, False if it had to be killed.
+    """
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    if wait_for_exit(pid, timeout):
+        return True
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    wait_for_exit(pid, 5.0)
+    return False
+
+
+def file_size(path: Path | None) -> int:
+    """The size of ``path`` in bytes, 0 when it does not exist."""
+    if path is None:
+        return 0
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def tail(path: Path | None, since: int = 0, lines: int = 30) -> str:
+    """The last ``lines`` lines written to ``path`` after byte offset ``since``."""
+    if path is None:
+        return ""
+    try:
+        with path.open("rb") as stream:
+            # A file smaller than before was truncated or rotated: show it all.
+            stream.seek(since if since <= file_size(path) else 0)
+            data = stream.read()
+    except OSError:
+        return ""
+    text = data.decode("utf-8", "replace").rstrip("\n")
+    return "\n".join(text.splitlines()[-lines:])

@@ -1,0 +1,326 @@
+"""The config model: one frozen attrs class per section.
+
+Every field is declared with ``option(doc=...)``; the sample config
+(``config/homeserver.sample.yaml``) is generated from these declarations.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import attrs
+
+from homeserver.config.fields import option, port_number, positive
+from homeserver.util.structure import ByteSize, Duration, check
+
+ROOM_VERSIONS = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12")
+
+
+@attrs.frozen(kw_only=True)
+class ServerConfig:
+    """Who this server is."""
+
+    server_name: str = option(
+        doc="The domain part of every user ID and room alias on this server. "
+        "It cannot be changed once users exist.",
+        example="example.com",
+    )
+    public_baseurl: str | None = option(
+        None,
+        doc="The URL clients use to reach this server, e.g. https://matrix.example.com/. "
+        "Defaults to the address and port of the first client listener.",
+    )
+    signing_key_path: str = option(
+        "signing.key",
+        doc="The ed25519 signing key file, relative to the data directory.",
+    )
+    default_room_version: str = option(
+        "10", doc="The room version new rooms get unless the client asks for another."
+    )
+
+    def __attrs_post_init__(self) -> None:
+        check(bool(self.server_name.strip()), "server_name", "must not be empty")
+        check(
+            self.default_room_version in ROOM_VERSIONS,
+            "default_room_version",
+            "expected one of " + ", ".join(ROOM_VERSIONS),
+        )
+
+
+@attrs.frozen(kw_only=True)
+class ListenerConfig:
+    """One HTTP listener."""
+
+    port: int = option(doc="The TCP port.", validator=port_number)
+    bind_addresses: list[str] = option(
+        factory=lambda: ["127.0.0.1"],
+        doc="Addresses to listen on. Use ['::', '0.0.0.0'] for all interfaces.",
+    )
+    type: Literal["http"] = option("http", doc="The listener type; only 'http' for now.")
+    tls: bool = option(False, doc="Serve HTTPS with the certificate in the tls section.")
+    x_forwarded: bool = option(
+        False,
+        doc="Trust X-Forwarded-For from a reverse proxy for the client's address.",
+    )
+    resources: list[Literal["client", "federation", "metrics"]] = option(
+        factory=lambda: ["client", "federation"],
+        doc="What the listener serves: client, federation and/or metrics.",
+    )
+
+    def __attrs_post_init__(self) -> None:
+        check(
+            not self.tls,
+            "tls",
+            "TLS listeners are not supported yet; terminate TLS in a reverse proxy",
+        )
+
+
+@attrs.frozen(kw_only=True)
+class DatabaseConfig:
+    """Where data is kept."""
+
+    engine: Literal["sqlite", "postgres"] = option(
+        "sqlite", doc="sqlite (embedded, one machine) or postgres (production)."
+    )
+    path: str = option(
+        "homeserver.db", doc="The SQLite database file, relative to the data directory."
+    )
+    dsn: str | None = option(
+        None,
+        doc="The PostgreSQL libpq connection string, e.g. "
+        "'host=127.0.0.1 user=chatly dbname=chatly password=...'.",
+        secret=True,
+    )
+    cp_min: int = option(2, doc="PostgreSQL: connections kept open.", validator=positive)
+    cp_max: int = option(8, doc="PostgreSQL: most connections open at once.", validator=positive)
+    txn_retries: int = option(
+        5, doc="How often a transaction is retried after a deadlock or serialisation failure."
+    )
+
+    def __attrs_post_init__(self) -> None:
+        check(
+            self.engine != "postgres" or bool(self.dsn),
+            "dsn",
+            "is required when engine is postgres",
+        )
+        check(self.cp_min <= self.cp_max, "cp_min", "must not be above cp_max")
+
+
+@attrs.frozen(kw_only=True)
+class HttpConfig:
+    """The HTTP layer."""
+
+    max_request_body_size: ByteSize = option(
+        ByteSize(10 * 1024 * 1024),
+        doc="Largest request body accepted (JSON). Bigger requests get 413 M_TOO_LARGE.",
+        example="10M",
+    )
+    cors_allowed_origins: list[str] = option(
+        factory=lambda: ["*"],
+        doc="Origins browser clients may call from; '*' allows any.",
+    )
+
+
+@attrs.frozen(kw_only=True)
+class WellKnownConfig:
+    """Discovery documents under /.well-known/matrix/."""
+
+    client_base_url: str | None = option(
+        None,
+        doc="When set, /.well-known/matrix/client answers with this m.homeserver base_url.",
+        example="https://matrix.example.com",
+    )
+    identity_server: str | None = option(
+        None, doc="Identity server advertised in /.well-known/matrix/client."
+    )
+
+
+@attrs.frozen(kw_only=True)
+class RegistrationConfig:
+    """Who may create accounts."""
+
+    enable_registration: bool = option(
+        False, doc="Allow anyone to register through /register. Off by default."
+    )
+    registration_requires_token: bool = option(
+        False,
+        doc="Registration needs a token created by an admin (m.login.registration_token).",
+    )
+    registration_shared_secret: str | None = option(
+        None,
+        doc="Secret for the shared-secret admin registration endpoint "
+        "(/_synapse/admin/v1/register), used by 'synctl register-user'.",
+        secret=True,
+    )
+    password_min_length: int = option(8, doc="Shortest password accepted.")
+
+
+@attrs.frozen(kw_only=True)
+class PasswordHashingConfig:
+    """How passwords are hashed."""
+
+    scheme: Literal["argon2id", "bcrypt"] = option("argon2id", doc="The hash for new passwords.")
+    argon2_time_cost: int = option(3, doc="argon2id iterations.", validator=positive)
+    argon2_memory_cost_kib: int = option(
+        65536, doc="argon2id memory in KiB.", validator=positive
+    )
+    argon2_parallelism: int = option(4, doc="argon2id lanes.", validator=positive)
+    bcrypt_rounds: int = option(12, doc="bcrypt log2 cost.", validator=positive)
+
+
+@attrs.frozen(kw_only=True)
+class JwtConfig:
+    """JSON Web Token login (m.login.jwt)."""
+
+    enabled: bool = option(False, doc="Accept m.login.jwt logins.")
+    secret: str | None = option(
+        None,
+        doc="The HMAC secret, or the PEM public key for RS*/ES* algorithms.",
+        secret=True,
+    )
+    algorithm: str = option("HS256", doc="The expected JWT algorithm, e.g. HS256 or RS256.")
+    subject_claim: str = option("sub", doc="The claim holding the user's localpart or ID.")
+    issuer: str | None = option(None, doc="When set, the iss claim must equal it.")
+    audiences: list[str] = option(
+        factory=list, doc="When set, the aud claim must name one of these."
+    )
+
+    def __attrs_post_init__(self) -> None:
+        check(not self.enabled or bool(self.secret), "secret", "is required when enabled")
+
+
+@attrs.frozen(kw_only=True)
+class TokenLoginConfig:
+    """m.login.token issued by /login/get_token to an existing session."""
+
+    enabled: bool = option(False, doc="Allow signed-in devices to mint one-time login tokens.")
+    require_ui_auth: bool = option(True, doc="Ask for the password before minting one.")
+    token_timeout: Duration = option(
+        Duration(120_000), doc="How long a login token stays valid.", example="2m"
+    )
+
+
+@attrs.frozen(kw_only=True)
+class AuthConfig:
+    """Logins, tokens and sessions."""
+
+    access_token_lifetime: Duration = option(
+        Duration(300_000),
+        doc="Lifetime of access tokens issued with a refresh token (clients that "
+        "send refresh_token: true). Other access tokens do not expire.",
+        example="5m",
+    )
+    refresh_token_lifetime: Duration | None = option(
+        None, doc="Lifetime of refresh tokens; unset means they last until used."
+    )
+    ui_auth_session_timeout: Duration = option(
+        Duration(900_000), doc="How long a user-interactive auth session lasts.", example="15m"
+    )
+    password_hashing: PasswordHashingConfig = option(
+        factory=PasswordHashingConfig, doc="Password hashing."
+    )
+    jwt: JwtConfig = option(factory=JwtConfig, doc="JWT login.")
+    token_login: TokenLoginConfig = option(factory=TokenLoginConfig, doc="Token login.")
+
+
+@attrs.frozen(kw_only=True)
+class RateLimit:
+    """A token bucket: a steady rate and a burst."""
+
+    per_second: float = option(doc="Requests per second allowed on average.")
+    burst_count: int = option(doc="Requests allowed at once before limiting.")
+
+
+@attrs.frozen(kw_only=True)
+class RateLimitConfig:
+    """Request rate limits; 429 M_LIMIT_EXCEEDED past them."""
+
+    enabled: bool = option(True, doc="Turn all rate limiting on or off.")
+    login_per_address: RateLimit = option(
+        factory=lambda: RateLimit(per_second=0.2, burst_count=5),
+        doc="Login attempts per client IP address.",
+    )
+    login_per_account: RateLimit = option(
+        factory=lambda: RateLimit(per_second=0.1, burst_count=5),
+        doc="Login attempts per account.",
+    )
+    login_failed_attempts: RateLimit = option(
+        factory=lambda: RateLimit(per_second=0.05, burst_count=3),
+        doc="Failed login attempts per account.",
+    )
+    registration_per_address: RateLimit = option(
+        factory=lambda: RateLimit(per_second=0.17, burst_count=3),
+        doc="Registrations per client IP address.",
+    )
+
+
+@attrs.frozen(kw_only=True)
+class MetricsConfig:
+    """Prometheus metrics."""
+
+    enabled: bool = option(
+        False,
+        doc="Serve Prometheus metrics at /metrics (and /_synapse/metrics) on "
+        "listeners that have the metrics resource, or on every listener if none does.",
+    )
+
+
+@attrs.frozen(kw_only=True)
+class LoggingConfig:
+    """Logs."""
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = option("INFO", doc="Log level.")
+    file: str = option(
+        "homeserver.log", doc="Log file, relative to the data directory; '-' for stderr."
+    )
+    format: Literal["text", "json"] = option("text", doc="Plain text or one JSON object a line.")
+
+
+@attrs.frozen(kw_only=True)
+class AdminConfig:
+    """Administration."""
+
+    admin_contact: str | None = option(
+        None, doc="An e-mail or Matrix ID shown to users when something goes wrong."
+    )
+
+
+@attrs.frozen(kw_only=True)
+class HomeserverConfig:
+    """The whole homeserver.yaml."""
+
+    server: ServerConfig = option(doc="Who this server is.")
+    listeners: list[ListenerConfig] = option(
+        factory=lambda: [ListenerConfig(port=8008)], doc="HTTP listeners."
+    )
+    database: DatabaseConfig = option(factory=DatabaseConfig, doc="Storage.")
+    http: HttpConfig = option(factory=HttpConfig, doc="The HTTP layer.")
+    well_known: WellKnownConfig = option(factory=WellKnownConfig, doc="Discovery documents.")
+    registration: RegistrationConfig = option(
+        factory=RegistrationConfig, doc="Registration."
+    )
+    auth: AuthConfig = option(factory=AuthConfig, doc="Login, tokens and passwords.")
+    rate_limiting: RateLimitConfig = option(factory=RateLimitConfig, doc="Rate limits.")
+    metrics: MetricsConfig = option(factory=MetricsConfig, doc="Prometheus metrics.")
+    logging: LoggingConfig = option(factory=LoggingConfig, doc="Logging.")
+    admin: AdminConfig = option(factory=AdminConfig, doc="Administration.")
+
+    def __attrs_post_init__(self) -> None:
+        check(len(self.listeners) > 0, "listeners", "at least one listener is required")
+        ports = [listener.port for listener in self.listeners]
+        check(len(ports) == len(set(ports)), "listeners", "two listeners share a port")
+
+    def client_base_url(self) -> str:
+        """The URL clients reach this server at."""
+        if self.server.public_baseurl:
+            return self.server.public_baseurl.rstrip("/") + "/"
+        listener = next(
+            (lst for lst in self.listeners if "client" in lst.resources), self.listeners[0]
+        )
+        scheme = "https" if listener.tls else "http"
+        host = listener.bind_addresses[0] if listener.bind_addresses else "127.0.0.1"
+        if host in ("0.0.0.0", "::"):
+            host = "127.0.0.1"
+        if ":" in host:
+            host = f"[{host}]"
+        return f"{scheme}://{host}:{listener.port}/"

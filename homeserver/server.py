@@ -1,0 +1,169 @@
+"""The composition root: builds every store, service and endpoint, in order.
+
+Each component receives exactly its collaborators; nothing looks anything up
+from a global or from the server object.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from homeserver.api.admin import endpoints as admin
+from homeserver.api.client import account, devices, login, profile, register, versions
+from homeserver.api.http.router import Router
+from homeserver.api.http.site import HomeserverResource
+from homeserver.api.metrics import MetricsEndpoint
+from homeserver.config.model import HomeserverConfig
+from homeserver.services.accounts import AccountService
+from homeserver.services.admin import RegistrationTokenService, SharedSecretRegistrationService
+from homeserver.services.auth import Auth
+from homeserver.services.devices import DeviceService
+from homeserver.services.login import LoginService
+from homeserver.services.passwords import PasswordHasher
+from homeserver.services.profile import ProfileService
+from homeserver.services.registration import RegistrationService
+from homeserver.services.sessions import SessionService
+from homeserver.services.ui_auth import DummyStage, UserInteractiveAuth
+from homeserver.services.ui_auth_stages import (
+    DUMMY,
+    PASSWORD,
+    REGISTRATION_TOKEN,
+    PasswordStage,
+    RegistrationTokenStage,
+)
+from homeserver.storage.database import Database, Runner
+from homeserver.storage.migrations import prepare_database
+from homeserver.storage.stores.devices import DeviceStore
+from homeserver.storage.stores.profiles import ProfileStore
+from homeserver.storage.stores.registration_tokens import RegistrationTokenStore
+from homeserver.storage.stores.tokens import TokenStore
+from homeserver.storage.stores.ui_auth import UiAuthStore
+from homeserver.storage.stores.users import UserStore
+from homeserver.util.clock import Clock
+from homeserver.util.ratelimit import Ratelimiter
+
+
+class HomeServer:
+    """One homeserver: config, storage, services and HTTP resources.
+
+    Args:
+        config: the validated config.
+        data_dir: where the data directory is.
+        reactor: the Twisted reactor (a fake one in tests).
+        db: the database.
+        blocking_runner: runs CPU-heavy blocking work (password hashing).
+    """
+
+    def __init__(
+        self,
+        config: HomeserverConfig,
+        data_dir: Path,
+        reactor: Any,
+        db: Database,
+        blocking_runner: Runner,
+    ) -> None:
+        self.config = config
+        self.data_dir = data_dir
+        self.reactor = reactor
+        self.db = db
+        self.clock = Clock(reactor)
+        self.exit_code = 0
+        server_name = config.server.server_name
+
+        # Stores.
+        self.users = UserStore(db)
+        self.profile_store = ProfileStore(db)
+        self.device_store = DeviceStore(db)
+        self.tokens = TokenStore(db)
+        self.registration_tokens = RegistrationTokenStore(db)
+        self.ui_auth_store = UiAuthStore(db)
+
+        # Services.
+        self.ratelimiter = Ratelimiter(self.clock, config.rate_limiting.enabled)
+        self.hasher = PasswordHasher(config.auth.password_hashing, blocking_runner)
+        self.auth = Auth(self.tokens, self.clock)
+        self.accounts = AccountService(
+            server_name, config.registration, self.users, self.device_store, self.tokens,
+            self.hasher, self.clock,
+        )
+        self.sessions = SessionService(config.auth, self.tokens, self.device_store, self.clock)
+        self.uia = UserInteractiveAuth(
+            self.ui_auth_store,
+            {
+                DUMMY: DummyStage(),
+                PASSWORD: PasswordStage(self.accounts),
+                REGISTRATION_TOKEN: RegistrationTokenStage(self.registration_tokens, self.clock),
+            },
+            self.clock,
+            int(config.auth.ui_auth_session_timeout),
+        )
+        self.registration = RegistrationService(
+            config.registration, config.rate_limiting, self.accounts, self.sessions, self.uia,
+            self.registration_tokens, self.ratelimiter, self.clock,
+        )
+        self.login = LoginService(
+            config.auth, config.rate_limiting, self.accounts, self.sessions, self.tokens,
+            self.uia, self.ratelimiter, self.clock,
+        )
+        self.devices = DeviceService(self.device_store, self.uia)
+        self.profiles = ProfileService(server_name, self.profile_store, self.users)
+        self.registration_token_admin = RegistrationTokenService(
+            self.registration_tokens, self.clock
+        )
+        self.shared_secret_registration = SharedSecretRegistrationService(
+            config.registration.registration_shared_secret, self.ui_auth_store, self.accounts,
+            self.sessions, self.profiles, self.clock,
+        )
+
+    async def setup(self) -> None:
+        """Bring the database schema up to date."""
+        await prepare_database(self.db)
+
+    def client_endpoints(self) -> list[Any]:
+        """Every client-server and admin endpoint."""
+        auth = self.auth
+        return [
+            versions.VersionsEndpoint(),
+            versions.WellKnownClientEndpoint(self.config),
+            versions.CapabilitiesEndpoint(self.config, auth),
+            login.LoginEndpoint(self.login),
+            login.LogoutEndpoint(auth, self.sessions),
+            login.LogoutAllEndpoint(auth, self.sessions),
+            login.RefreshEndpoint(self.sessions),
+            login.LoginTokenEndpoint(auth, self.login),
+            register.RegisterEndpoint(self.registration),
+            register.RegisterAvailableEndpoint(self.registration),
+            register.RegistrationTokenValidityEndpoint(self.registration),
+            account.WhoamiEndpoint(auth),
+            account.PasswordEndpoint(auth, self.accounts, self.uia),
+            account.DeactivateEndpoint(auth, self.accounts, self.uia),
+            devices.DevicesEndpoint(auth, self.devices),
+            devices.DeviceEndpoint(auth, self.devices),
+            devices.DeleteDevicesEndpoint(auth, self.devices),
+            profile.ProfileEndpoint(self.profiles),
+            profile.ProfileFieldEndpoint(auth, self.profiles),
+            admin.SharedSecretRegisterEndpoint(self.shared_secret_registration),
+            admin.RegistrationTokensEndpoint(auth, self.registration_token_admin),
+            admin.NewRegistrationTokenEndpoint(auth, self.registration_token_admin),
+            admin.RegistrationTokenEndpoint(auth, self.registration_token_admin),
+        ]
+
+    def build_resource(
+        self, resources: list[str], cors_origins: list[str] | None = None, x_forwarded: bool = False
+    ) -> HomeserverResource:
+        """The root HTTP resource for a listener serving ``resources``."""
+        router = Router()
+        if "client" in resources:
+            for endpoint in self.client_endpoints():
+                router.add_endpoint(endpoint)
+        if self.config.metrics.enabled and (
+            "metrics" in resources
+            or not any("metrics" in lst.resources for lst in self.config.listeners)
+        ):
+            router.add_endpoint(MetricsEndpoint())
+        return HomeserverResource(
+            router,
+            cors_origins if cors_origins is not None else self.config.http.cors_allowed_origins,
+            x_forwarded,
+        )

@@ -1,0 +1,77 @@
+"""Who is asking: access tokens to Requesters.
+
+Spec: client-server API, "Client Authentication" (access tokens, soft logout).
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from homeserver.api.http.request import ApiRequest
+from homeserver.errors import Codes, Forbidden, MatrixError
+from homeserver.storage.stores.tokens import TokenStore
+from homeserver.types import UserID
+from homeserver.util.background import run_in_background
+from homeserver.util.clock import Clock
+from homeserver.util.tokens import hash_token
+
+
+@attrs.frozen
+class Requester:
+    """An authenticated user and device."""
+
+    user: UserID
+    device_id: str
+    token_hash: str
+    is_admin: bool = False
+
+    @property
+    def user_id(self) -> str:
+        """The user ID as a string."""
+        return self.user.to_string()
+
+
+def unknown_token(msg: str = "Unknown access token", soft_logout: bool = False) -> MatrixError:
+    """401 M_UNKNOWN_TOKEN, with ``soft_logout`` where the session can be resumed."""
+    return MatrixError(401, msg, Codes.UNKNOWN_TOKEN, additional={"soft_logout": soft_logout})
+
+
+class Auth:
+    """Authenticates requests by access token."""
+
+    def __init__(self, tokens: TokenStore, clock: Clock) -> None:
+        self.tokens = tokens
+        self.clock = clock
+
+    async def get_user_by_req(self, request: ApiRequest) -> Requester:
+        """The requester of ``request``.
+
+        Raises:
+            MatrixError: 401 M_MISSING_TOKEN or M_UNKNOWN_TOKEN.
+        """
+        token = request.access_token()
+        if token is None:
+            raise MatrixError(401, "Missing access token", Codes.MISSING_TOKEN)
+        requester = await self.get_user_by_access_token(token)
+        request.requester = requester
+        return requester
+
+    async def get_user_by_access_token(self, token: str) -> Requester:
+        """The requester an access token stands for."""
+        info = await self.tokens.get_access_token(hash_token(token))
+        if info is None:
+            raise unknown_token()
+        if info.deactivated:
+            raise unknown_token("This account has been deactivated")
+        if info.valid_until_ts is not None and info.valid_until_ts < self.clock.time_msec():
+            raise unknown_token("Access token has expired", soft_logout=True)
+        if not info.used and info.refresh_token_hash:
+            run_in_background("mark_token_used", self.tokens.mark_access_token_used(info))
+        return Requester(UserID.parse(info.user_id), info.device_id, info.token_hash, info.admin)
+
+    async def get_admin_by_req(self, request: ApiRequest) -> Requester:
+        """The requester, who must be a server admin (else 403)."""
+        requester = await self.get_user_by_req(request)
+        if not requester.is_admin:
+            raise Forbidden("You are not a server admin")
+        return requester

@@ -1,0 +1,61 @@
+"""Password hashing with argon2id (default) or bcrypt, off the reactor thread."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import argon2
+import bcrypt
+
+from homeserver.config.model import PasswordHashingConfig
+from homeserver.storage.database import Runner
+
+
+class PasswordHasher:
+    """Hashes and checks passwords; verification accepts either scheme.
+
+    Args:
+        config: which scheme and cost to use for new hashes.
+        runner: runs the (deliberately slow) hashing off the reactor thread.
+    """
+
+    def __init__(self, config: PasswordHashingConfig, runner: Runner) -> None:
+        self.config = config
+        self.runner = runner
+        self._argon2 = argon2.PasswordHasher(
+            time_cost=config.argon2_time_cost,
+            memory_cost=config.argon2_memory_cost_kib,
+            parallelism=config.argon2_parallelism,
+            type=argon2.Type.ID,
+        )
+
+    def _hash(self, password: str) -> str:
+        if self.config.scheme == "bcrypt":
+            salt = bcrypt.gensalt(rounds=self.config.bcrypt_rounds)
+            return bcrypt.hashpw(password.encode("utf-8"), salt).decode("ascii")
+        return str(self._argon2.hash(password))
+
+    def _verify(self, password: str, stored: str) -> bool:
+        if stored.startswith("$argon2"):
+            try:
+                return bool(self._argon2.verify(stored, password))
+            except (argon2.exceptions.VerificationError, argon2.exceptions.InvalidHashError):
+                return False
+        if stored.startswith("$2"):
+            try:
+                return bool(bcrypt.checkpw(password.encode("utf-8"), stored.encode("ascii")))
+            except ValueError:
+                return False
+        return False
+
+    async def hash(self, password: str) -> str:
+        """A new salted hash of ``password``."""
+        result: Any = await self.runner(lambda: self._hash(password))
+        return str(result)
+
+    async def verify(self, password: str, stored: str | None) -> bool:
+        """Whether ``password`` matches the stored hash (False when there is none)."""
+        if not stored:
+            return False
+        result: Any = await self.runner(lambda: self._verify(password, stored))
+        return bool(result)

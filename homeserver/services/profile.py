@@ -1,0 +1,92 @@
+"""Profiles: display names, avatars and custom fields.
+
+Spec: client-server API, "Profiles".
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from homeserver.errors import BadJson, Codes, Forbidden, MatrixError, NotFound
+from homeserver.services.auth import Requester
+from homeserver.storage.stores.profiles import ProfileStore
+from homeserver.storage.stores.users import UserStore
+from homeserver.types import JsonDict, UserID
+
+MAX_DISPLAYNAME_LEN = 256
+MAX_AVATAR_URL_LEN = 1000
+MAX_KEY_LEN = 255
+MAX_PROFILE_BYTES = 65536
+
+
+class ProfileService:
+    """Reads and updates local users' profiles."""
+
+    def __init__(self, server_name: str, profiles: ProfileStore, users: UserStore) -> None:
+        self.server_name = server_name
+        self.profiles = profiles
+        self.users = users
+
+    async def get_profile(self, user_id: str) -> JsonDict:
+        """GET /profile/{userId}."""
+        parsed = UserID.parse(user_id)
+        if parsed.domain != self.server_name:
+            raise NotFound("Profile lookup over federation is not available yet")
+        profile = await self.profiles.get_profile(user_id)
+        if profile is None:
+            raise NotFound("Profile was not found")
+        return profile
+
+    async def get_field(self, user_id: str, key: str) -> JsonDict:
+        """GET /profile/{userId}/{keyName}."""
+        profile = await self.get_profile(user_id)
+        if key not in profile:
+            raise NotFound("The requested profile field is not set")
+        return {key: profile[key]}
+
+    async def set_field(self, requester: Requester, user_id: str, key: str, body: JsonDict) -> JsonDict:
+        """PUT /profile/{userId}/{keyName}."""
+        self._check_own(requester, user_id)
+        if key not in body:
+            raise MatrixError(400, f"Missing key {key!r}", Codes.MISSING_PARAM)
+        value = body[key]
+        self._validate(key, value)
+        profile = await self.get_profile(user_id)
+        profile[key] = value
+        if len(json.dumps(profile).encode()) > MAX_PROFILE_BYTES:
+            raise MatrixError(400, "Profile would be too large", Codes.TOO_LARGE)
+        await self.profiles.set_field(user_id, key, value)
+        return {}
+
+    async def delete_field(self, requester: Requester, user_id: str, key: str) -> JsonDict:
+        """DELETE /profile/{userId}/{keyName}."""
+        self._check_own(requester, user_id)
+        self._check_key(key)
+        await self.profiles.set_field(user_id, key, None)
+        return {}
+
+    def _check_own(self, requester: Requester, user_id: str) -> None:
+        UserID.parse(user_id)
+        if requester.user_id != user_id and not requester.is_admin:
+            raise Forbidden("You cannot change another user's profile")
+
+    @staticmethod
+    def _check_key(key: str) -> None:
+        if not key or len(key.encode()) > MAX_KEY_LEN:
+            raise BadJson("Invalid profile key")
+
+    def _validate(self, key: str, value: Any) -> None:
+        self._check_key(key)
+        if key == "displayname":
+            if value is not None and not isinstance(value, str):
+                raise BadJson("displayname must be a string")
+            if value and len(value) > MAX_DISPLAYNAME_LEN:
+                raise BadJson(f"displayname is longer than {MAX_DISPLAYNAME_LEN} characters")
+        elif key == "avatar_url":
+            if value is not None and not isinstance(value, str):
+                raise BadJson("avatar_url must be a string")
+            if value and len(value) > MAX_AVATAR_URL_LEN:
+                raise BadJson(f"avatar_url is longer than {MAX_AVATAR_URL_LEN} characters")
+        elif value is None:
+            raise BadJson(f"{key} must not be null")

@@ -1,0 +1,1 @@
+"""Storage: the Database (engines, thread pool, transactions), migrations, stores."""

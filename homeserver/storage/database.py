@@ -1,0 +1,187 @@
+"""The Database: named transactions on a thread pool, retried on conflicts.
+
+Stores call ``run_interaction(name, fn, *args)``; ``fn(txn, *args)`` runs on a
+pool thread inside one transaction, which commits when it returns and rolls
+back when it raises. Deadlocks and serialisation failures are retried.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
+
+from prometheus_client import Counter, Histogram
+from twisted.internet import defer, threads
+from twisted.python.threadpool import ThreadPool
+
+from homeserver.storage.engines import ConnectionHolder, Engine
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# Runs a blocking callable somewhere and returns a Deferred of its result.
+Runner = Callable[[Callable[[], Any]], "defer.Deferred[Any]"]
+
+TXN_SECONDS = Histogram(
+    "homeserver_db_txn_seconds", "Database transaction duration", ["name"]
+)
+TXN_RETRIES = Counter(
+    "homeserver_db_txn_retries_total", "Transactions retried after a conflict", ["name"]
+)
+
+
+class Transaction:
+    """A cursor inside one transaction, with ``?`` placeholders on every engine."""
+
+    def __init__(self, engine: Engine, cursor: Any, name: str) -> None:
+        self.engine = engine
+        self.cursor = cursor
+        self.name = name
+        self.after_commit: list[Callable[[], None]] = []
+
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> None:
+        """Run one statement."""
+        self.cursor.execute(self.engine.convert_sql(sql), tuple(args))
+
+    def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        """Run one statement for each row of arguments."""
+        self.cursor.executemany(self.engine.convert_sql(sql), [tuple(r) for r in rows])
+
+    def query(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run a query and return every row."""
+        self.execute(sql, args)
+        return [tuple(row) for row in self.cursor.fetchall()]
+
+    def query_one(self, sql: str, args: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        """Run a query and return its first row, or None."""
+        self.execute(sql, args)
+        row = self.cursor.fetchone()
+        return tuple(row) if row is not None else None
+
+    @property
+    def rowcount(self) -> int:
+        """Rows changed by the last statement."""
+        return int(self.cursor.rowcount)
+
+    def call_after(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` on the reactor once the transaction has committed."""
+        self.after_commit.append(fn)
+
+
+class Database:
+    """One database: an engine, its connections and the thread that runs them.
+
+    Args:
+        engine: the driver adapter.
+        runner: runs a blocking callable off the reactor thread.
+        txn_retries: attempts after a retryable failure.
+    """
+
+    def __init__(self, engine: Engine, runner: Runner, txn_retries: int = 5) -> None:
+        self.engine = engine
+        self.runner = runner
+        self.txn_retries = txn_retries
+        self.connections = ConnectionHolder(engine)
+        self.IntegrityError = engine.IntegrityError
+
+    async def run_interaction(
+        self, name: str, fn: Callable[..., T], *args: Any, **kwargs: Any
+    ) -> T:
+        """Run ``fn(txn, *args, **kwargs)`` in one named transaction.
+
+        Returns:
+            What ``fn`` returned, once the transaction has committed.
+        """
+        start = time.perf_counter()
+        txn_box: list[Transaction] = []
+
+        def run() -> T:
+            return self._run_txn(name, txn_box, fn, *args, **kwargs)
+
+        try:
+            result = await self.runner(run)
+        finally:
+            TXN_SECONDS.labels(name).observe(time.perf_counter() - start)
+        for callback in txn_box[-1].after_commit if txn_box else []:
+            callback()
+        return result
+
+    def _run_txn(
+        self, name: str, box: list[Transaction], fn: Callable[..., T], *args: Any, **kwargs: Any
+    ) -> T:
+        attempt = 0
+        while True:
+            attempt += 1
+            with self.connections.lock if self.engine.single_threaded else _NULL:
+                conn = self.connections.get()
+                try:
+                    return self._attempt(conn, name, box, fn, *args, **kwargs)
+                except Exception as exc:
+                    if self.engine.is_connection_lost(exc) and attempt <= self.txn_retries:
+                        logger.warning("database connection lost; reconnecting", extra={"txn": name})
+                        self.connections.discard()
+                        continue
+                    if self.engine.is_retryable(exc) and attempt <= self.txn_retries:
+                        TXN_RETRIES.labels(name).inc()
+                        logger.info("retrying transaction %s after %s", name, exc)
+                        time.sleep(0.01 * attempt)
+                        continue
+                    raise
+
+    def _attempt(
+        self, conn: Any, name: str, box: list[Transaction], fn: Callable[..., T], *args: Any, **kwargs: Any
+    ) -> T:
+        cursor = conn.cursor()
+        if self.engine.single_threaded:
+            cursor.execute("BEGIN")
+        txn = Transaction(self.engine, cursor, name)
+        try:
+            result = fn(txn, *args, **kwargs)
+            conn.commit() if not self.engine.single_threaded else cursor.execute("COMMIT")
+        except BaseException:
+            try:
+                if self.engine.single_threaded:
+                    if conn.in_transaction:
+                        cursor.execute("ROLLBACK")
+                else:
+                    conn.rollback()
+            except Exception:  # noqa: BLE001 - the original error matters more
+                logger.warning("rollback failed", exc_info=True)
+            raise
+        finally:
+            cursor.close()
+        box.append(txn)
+        return result
+
+    def close(self) -> None:
+        """Close every connection."""
+        self.connections.close_all()
+
+
+class _NullContext:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+_NULL = _NullContext()
+
+
+def thread_pool_runner(reactor: Any, pool: ThreadPool) -> Runner:
+    """A Runner that uses ``pool``, carrying contextvars into the thread."""
+
+    def run(fn: Callable[[], Any]) -> defer.Deferred[Any]:
+        ctx = contextvars.copy_context()
+        return threads.deferToThreadPool(reactor, pool, ctx.run, fn)
+
+    return run
+
+
+def inline_runner(fn: Callable[[], Any]) -> defer.Deferred[Any]:
+    """A Runner that runs on the calling thread (tests on a fake reactor)."""
+    return defer.maybeDeferred(fn)

@@ -1,0 +1,126 @@
+"""Devices, and deleting everything scoped to a device."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+import attrs
+
+from homeserver.storage.database import Database, Transaction
+
+# Tables whose rows belong to one device and go when it goes.
+DEVICE_SCOPED_TABLES = ("access_tokens", "refresh_tokens")
+
+
+@attrs.frozen
+class Device:
+    """One device of a user."""
+
+    user_id: str
+    device_id: str
+    display_name: str | None
+    last_seen_ts: int | None
+    last_seen_ip: str | None
+
+
+class DeviceStore:
+    """Reads and writes devices."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def upsert_device(
+        self, user_id: str, device_id: str, display_name: str | None, now_ms: int, ip: str | None
+    ) -> bool:
+        """Create the device if it is new; returns whether it was created."""
+
+        def upsert_device_txn(txn: Transaction) -> bool:
+            if txn.query_one(
+                "SELECT 1 FROM devices WHERE user_id = ? AND device_id = ?", (user_id, device_id)
+            ):
+                txn.execute(
+                    "UPDATE devices SET last_seen_ts = ?, last_seen_ip = ?"
+                    " WHERE user_id = ? AND device_id = ?",
+                    (now_ms, ip, user_id, device_id),
+                )
+                return False
+            txn.execute(
+                "INSERT INTO devices (user_id, device_id, display_name, last_seen_ts,"
+                " last_seen_ip) VALUES (?, ?, ?, ?, ?)",
+                (user_id, device_id, display_name, now_ms, ip),
+            )
+            return True
+
+        return await self.db.run_interaction("upsert_device", upsert_device_txn)
+
+    async def get_devices(self, user_id: str) -> list[Device]:
+        """Every device of a user, ordered by ID."""
+        rows = await self.db.run_interaction(
+            "get_devices",
+            lambda txn: txn.query(
+                "SELECT user_id, device_id, display_name, last_seen_ts, last_seen_ip"
+                " FROM devices WHERE user_id = ? ORDER BY device_id",
+                (user_id,),
+            ),
+        )
+        return [Device(*row) for row in rows]
+
+    async def get_device(self, user_id: str, device_id: str) -> Device | None:
+        """One device, or None."""
+        row = await self.db.run_interaction(
+            "get_device",
+            lambda txn: txn.query_one(
+                "SELECT user_id, device_id, display_name, last_seen_ts, last_seen_ip"
+                " FROM devices WHERE user_id = ? AND device_id = ?",
+                (user_id, device_id),
+            ),
+        )
+        return Device(*row) if row else None
+
+    async def update_display_name(self, user_id: str, device_id: str, name: str | None) -> bool:
+        """Rename a device; returns False if it does not exist."""
+
+        def rename_txn(txn: Transaction) -> bool:
+            txn.execute(
+                "UPDATE devices SET display_name = ? WHERE user_id = ? AND device_id = ?",
+                (name, user_id, device_id),
+            )
+            return txn.rowcount > 0
+
+        return await self.db.run_interaction("update_device_display_name", rename_txn)
+
+    async def update_last_seen(self, user_id: str, device_id: str, now_ms: int, ip: str) -> None:
+        """Record that a device was just used."""
+        await self.db.run_interaction(
+            "update_device_last_seen",
+            lambda txn: txn.execute(
+                "UPDATE devices SET last_seen_ts = ?, last_seen_ip = ?"
+                " WHERE user_id = ? AND device_id = ?",
+                (now_ms, ip, user_id, device_id),
+            ),
+        )
+
+    async def delete_devices(self, user_id: str, device_ids: Collection[str]) -> None:
+        """Delete devices with their tokens, in one transaction."""
+
+        def delete_devices_txn(txn: Transaction) -> None:
+            for device_id in device_ids:
+                for table in (*DEVICE_SCOPED_TABLES, "devices"):
+                    txn.execute(
+                        f"DELETE FROM {table} WHERE user_id = ? AND device_id = ?",
+                        (user_id, device_id),
+                    )
+
+        await self.db.run_interaction("delete_devices", delete_devices_txn)
+
+    async def delete_all_devices(self, user_id: str, except_device_id: str | None = None) -> None:
+        """Delete every device of a user (but one) with their tokens."""
+
+        def delete_all_txn(txn: Transaction) -> None:
+            for table in (*DEVICE_SCOPED_TABLES, "devices"):
+                txn.execute(
+                    f"DELETE FROM {table} WHERE user_id = ? AND device_id != ?",
+                    (user_id, except_device_id or ""),
+                )
+
+        await self.db.run_interaction("delete_all_devices", delete_all_txn)

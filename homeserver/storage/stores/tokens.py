@@ -1,0 +1,231 @@
+"""Access, refresh and login tokens, stored only as SHA-256 hashes."""
+
+from __future__ import annotations
+
+import attrs
+
+from homeserver.storage.database import Database, Transaction
+
+
+@attrs.frozen
+class AccessTokenInfo:
+    """What an access token grants, joined with its account."""
+
+    token_hash: str
+    user_id: str
+    device_id: str
+    valid_until_ts: int | None
+    refresh_token_hash: str | None
+    used: bool
+    admin: bool
+    deactivated: bool
+
+
+@attrs.frozen
+class RefreshTokenInfo:
+    """A refresh token and the token that replaced it, if any."""
+
+    token_hash: str
+    user_id: str
+    device_id: str
+    expiry_ts: int | None
+    next_token_hash: str | None
+
+
+class TokenStore:
+    """Reads and writes tokens."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def insert_access_token(
+        self,
+        token_hash: str,
+        user_id: str,
+        device_id: str,
+        now_ms: int,
+        valid_until_ts: int | None,
+        refresh_token_hash: str | None = None,
+    ) -> None:
+        """Store a new access token."""
+        await self.db.run_interaction(
+            "insert_access_token",
+            lambda txn: _insert_access_token_txn(
+                txn, token_hash, user_id, device_id, now_ms, valid_until_ts, refresh_token_hash
+            ),
+        )
+
+    async def get_access_token(self, token_hash: str) -> AccessTokenInfo | None:
+        """Look a token up by its hash."""
+        row = await self.db.run_interaction(
+            "get_access_token",
+            lambda txn: txn.query_one(
+                "SELECT t.token_hash, t.user_id, t.device_id, t.valid_until_ts,"
+                " t.refresh_token_hash, t.used, u.admin, u.deactivated"
+                " FROM access_tokens t JOIN users u ON u.user_id = t.user_id"
+                " WHERE t.token_hash = ?",
+                (token_hash,),
+            ),
+        )
+        if row is None:
+            return None
+        return AccessTokenInfo(
+            row[0], row[1], row[2], row[3], row[4], bool(row[5]), bool(row[6]), bool(row[7])
+        )
+
+    async def mark_access_token_used(self, info: AccessTokenInfo) -> None:
+        """First use of a refreshed access token: its predecessor refresh token dies."""
+
+        def mark_used_txn(txn: Transaction) -> None:
+            txn.execute(
+                "UPDATE access_tokens SET used = ? WHERE token_hash = ?", (True, info.token_hash)
+            )
+            if info.refresh_token_hash:
+                _retire_predecessors_txn(txn, info.refresh_token_hash)
+
+        await self.db.run_interaction("mark_access_token_used", mark_used_txn)
+
+    async def delete_access_token(self, token_hash: str) -> None:
+        """Revoke one access token."""
+        await self.db.run_interaction(
+            "delete_access_token",
+            lambda txn: txn.execute("DELETE FROM access_tokens WHERE token_hash = ?", (token_hash,)),
+        )
+
+    async def insert_refresh_token(
+        self, token_hash: str, user_id: str, device_id: str, now_ms: int, expiry_ts: int | None
+    ) -> None:
+        """Store a new refresh token."""
+        await self.db.run_interaction(
+            "insert_refresh_token",
+            lambda txn: txn.execute(
+                "INSERT INTO refresh_tokens (token_hash, user_id, device_id, created_ts,"
+                " expiry_ts) VALUES (?, ?, ?, ?, ?)",
+                (token_hash, user_id, device_id, now_ms, expiry_ts),
+            ),
+        )
+
+    async def get_refresh_token(self, token_hash: str) -> RefreshTokenInfo | None:
+        """Look a refresh token up by its hash."""
+        row = await self.db.run_interaction(
+            "get_refresh_token",
+            lambda txn: txn.query_one(
+                "SELECT token_hash, user_id, device_id, expiry_ts, next_token_hash"
+                " FROM refresh_tokens WHERE token_hash = ?",
+                (token_hash,),
+            ),
+        )
+        return RefreshTokenInfo(*row) if row else None
+
+    async def rotate_refresh_token(
+        self,
+        old: RefreshTokenInfo,
+        new_refresh_hash: str,
+        new_access_hash: str,
+        now_ms: int,
+        refresh_expiry_ts: int | None,
+        access_valid_until_ts: int,
+    ) -> bool:
+        """Replace ``old`` with a new refresh/access token pair, atomically.
+
+        The old refresh token stays usable until the new pair is used (spec:
+        "Refreshing access tokens"); refreshing it again replaces the unused pair.
+
+        Returns:
+            False if ``old`` was retired meanwhile.
+        """
+
+        def rotate_txn(txn: Transaction) -> bool:
+            row = txn.query_one(
+                "SELECT next_token_hash FROM refresh_tokens WHERE token_hash = ?",
+                (old.token_hash,),
+            )
+            if row is None:
+                return False
+            if row[0] is not None:
+                # Replace the unused successor pair.
+                txn.execute("DELETE FROM access_tokens WHERE refresh_token_hash = ?", (row[0],))
+                txn.execute("DELETE FROM refresh_tokens WHERE token_hash = ?", (row[0],))
+            txn.execute(
+                "INSERT INTO refresh_tokens (token_hash, user_id, device_id, created_ts,"
+                " expiry_ts) VALUES (?, ?, ?, ?, ?)",
+                (new_refresh_hash, old.user_id, old.device_id, now_ms, refresh_expiry_ts),
+            )
+            txn.execute(
+                "UPDATE refresh_tokens SET next_token_hash = ? WHERE token_hash = ?",
+                (new_refresh_hash, old.token_hash),
+            )
+            _insert_access_token_txn(
+                txn, new_access_hash, old.user_id, old.device_id, now_ms,
+                access_valid_until_ts, new_refresh_hash,
+            )
+            return True
+
+        return await self.db.run_interaction("rotate_refresh_token", rotate_txn)
+
+    async def retire_predecessors(self, refresh_token_hash: str) -> None:
+        """Using a refresh token retires the one it replaced."""
+        await self.db.run_interaction(
+            "retire_refresh_predecessors",
+            lambda txn: _retire_predecessors_txn(txn, refresh_token_hash),
+        )
+
+    async def delete_user_tokens(self, user_id: str, except_token_hash: str | None = None) -> None:
+        """Revoke every access and refresh token of a user but one access token."""
+
+        def delete_tokens_txn(txn: Transaction) -> None:
+            txn.execute(
+                "DELETE FROM access_tokens WHERE user_id = ? AND token_hash != ?",
+                (user_id, except_token_hash or ""),
+            )
+
+        await self.db.run_interaction("delete_user_tokens", delete_tokens_txn)
+
+    async def insert_login_token(self, token_hash: str, user_id: str, expiry_ts: int) -> None:
+        """Store a one-time login token."""
+        await self.db.run_interaction(
+            "insert_login_token",
+            lambda txn: txn.execute(
+                "INSERT INTO login_tokens (token_hash, user_id, expiry_ts) VALUES (?, ?, ?)",
+                (token_hash, user_id, expiry_ts),
+            ),
+        )
+
+    async def consume_login_token(self, token_hash: str, now_ms: int) -> str | None:
+        """Use a login token once; returns its user if it was valid."""
+
+        def consume_txn(txn: Transaction) -> str | None:
+            row = txn.query_one(
+                "SELECT user_id, expiry_ts FROM login_tokens WHERE token_hash = ?", (token_hash,)
+            )
+            txn.execute("DELETE FROM login_tokens WHERE token_hash = ? OR expiry_ts < ?",
+                        (token_hash, now_ms))
+            if row is None or row[1] < now_ms:
+                return None
+            return str(row[0])
+
+        return await self.db.run_interaction("consume_login_token", consume_txn)
+
+
+def _insert_access_token_txn(
+    txn: Transaction,
+    token_hash: str,
+    user_id: str,
+    device_id: str,
+    now_ms: int,
+    valid_until_ts: int | None,
+    refresh_token_hash: str | None,
+) -> None:
+    txn.execute(
+        "INSERT INTO access_tokens (token_hash, user_id, device_id, created_ts,"
+        " valid_until_ts, refresh_token_hash) VALUES (?, ?, ?, ?, ?, ?)",
+        (token_hash, user_id, device_id, now_ms, valid_until_ts, refresh_token_hash),
+    )
+
+
+def _retire_predecessors_txn(txn: Transaction, refresh_token_hash: str) -> None:
+    for (old_hash,) in txn.query(
+        "SELECT token_hash FROM refresh_tokens WHERE next_token_hash = ?", (refresh_token_hash,)
+    ):
+        txn.execute("DELETE FROM access_tokens WHERE refresh_token_hash = ?", (old_hash,))
+        txn.execute("DELETE FROM refresh_tokens WHERE token_hash = ?", (old_hash,))

@@ -1,0 +1,117 @@
+"""Accounts: the users table."""
+
+from __future__ import annotations
+
+import attrs
+
+from homeserver.storage.database import Database, Transaction
+
+
+@attrs.frozen
+class UserInfo:
+    """One account."""
+
+    user_id: str
+    password_hash: str | None
+    created_ts: int
+    admin: bool
+    deactivated: bool
+    user_type: str | None
+
+
+class UserAlreadyExists(Exception):
+    """The user ID is taken."""
+
+
+class UserStore:
+    """Reads and writes accounts."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def insert_user(
+        self,
+        user_id: str,
+        password_hash: str | None,
+        created_ts: int,
+        admin: bool = False,
+        user_type: str | None = None,
+    ) -> None:
+        """Create an account and its empty profile in one transaction.
+
+        Raises:
+            UserAlreadyExists: the ID is taken.
+        """
+
+        def insert_user_txn(txn: Transaction) -> None:
+            if txn.query_one("SELECT 1 FROM users WHERE user_id = ?", (user_id,)):
+                raise UserAlreadyExists(user_id)
+            txn.execute(
+                "INSERT INTO users (user_id, password_hash, created_ts, admin, user_type)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (user_id, password_hash, created_ts, admin, user_type),
+            )
+            txn.execute(
+                "INSERT INTO profiles (user_id, displayname) VALUES (?, ?)",
+                (user_id, user_id[1:].split(":", 1)[0]),
+            )
+
+        try:
+            await self.db.run_interaction("insert_user", insert_user_txn)
+        except self.db.IntegrityError:
+            raise UserAlreadyExists(user_id) from None
+
+    async def get_user(self, user_id: str) -> UserInfo | None:
+        """The account, or None."""
+        row = await self.db.run_interaction(
+            "get_user",
+            lambda txn: txn.query_one(
+                "SELECT user_id, password_hash, created_ts, admin, deactivated, user_type"
+                " FROM users WHERE user_id = ?",
+                (user_id,),
+            ),
+        )
+        if row is None:
+            return None
+        return UserInfo(row[0], row[1], int(row[2]), bool(row[3]), bool(row[4]), row[5])
+
+    async def update_password_hash(self, user_id: str, password_hash: str | None) -> None:
+        """Replace the stored password hash."""
+        await self.db.run_interaction(
+            "update_password_hash",
+            lambda txn: txn.execute(
+                "UPDATE users SET password_hash = ? WHERE user_id = ?", (password_hash, user_id)
+            ),
+        )
+
+    async def set_admin(self, user_id: str, admin: bool) -> None:
+        """Grant or revoke server admin."""
+        await self.db.run_interaction(
+            "set_admin",
+            lambda txn: txn.execute("UPDATE users SET admin = ? WHERE user_id = ?", (admin, user_id)),
+        )
+
+    async def deactivate_user(self, user_id: str) -> None:
+        """Mark the account deactivated and forget its password, devices, tokens and profile."""
+
+        def deactivate_txn(txn: Transaction) -> None:
+            txn.execute(
+                "UPDATE users SET deactivated = ?, password_hash = NULL WHERE user_id = ?",
+                (True, user_id),
+            )
+            for table in ("access_tokens", "refresh_tokens", "devices", "login_tokens",
+                          "profile_fields"):
+                txn.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))
+            txn.execute(
+                "UPDATE profiles SET displayname = NULL, avatar_url = NULL WHERE user_id = ?",
+                (user_id,),
+            )
+
+        await self.db.run_interaction("deactivate_user", deactivate_txn)
+
+    async def count_users(self) -> int:
+        """How many accounts exist."""
+        row = await self.db.run_interaction(
+            "count_users", lambda txn: txn.query_one("SELECT COUNT(*) FROM users")
+        )
+        return int(row[0]) if row else 0

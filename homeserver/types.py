@@ -1,0 +1,59 @@
+"""Typed Matrix identifiers and the JSON alias used across the server.
+
+Spec: appendices, "Identifier Grammar".
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import attrs
+
+from homeserver.errors import Codes, MatrixError
+
+JsonDict = dict[str, Any]
+
+# Historical user IDs allow more; new registrations use the strict grammar.
+_STRICT_LOCALPART = re.compile(r"^[a-z0-9._=\-/+]+$")
+_HISTORICAL_LOCALPART = re.compile(r"^[\x21-\x39\x3b-\x7e]+$")
+MAX_USER_ID_LENGTH = 255
+
+
+def _split_id(sigil: str, value: str) -> tuple[str, str]:
+    if not isinstance(value, str) or len(value) < 2 or value[0] != sigil:
+        raise MatrixError(400, f"Invalid ID: {value!r}", Codes.INVALID_PARAM)
+    localpart, sep, domain = value[1:].partition(":")
+    if not sep or not domain:
+        raise MatrixError(400, f"Invalid ID: {value!r}", Codes.INVALID_PARAM)
+    return localpart, domain
+
+
+@attrs.frozen(slots=True)
+class UserID:
+    """A user ID, ``@localpart:domain``."""
+
+    localpart: str
+    domain: str
+
+    @classmethod
+    def parse(cls, value: str) -> UserID:
+        """Parse ``@localpart:domain``; raises a 400 M_INVALID_PARAM if malformed."""
+        localpart, domain = _split_id("@", value)
+        if len(value) > MAX_USER_ID_LENGTH or not _HISTORICAL_LOCALPART.match(
+            localpart
+        ):
+            raise MatrixError(400, f"Invalid user ID: {value!r}", Codes.INVALID_PARAM)
+        return cls(localpart, domain)
+
+    def to_string(self) -> str:
+        """The ``@localpart:domain`` form."""
+        return f"@{self.localpart}:{self.domain}"
+
+    def __str__(self) -> str:
+        return self.to_string()
+
+
+def is_valid_localpart(localpart: str) -> bool:
+    """Whether ``localpart`` fits the grammar for newly registered users."""
+    return bool(_STRICT_LOCALPART.match(localpart))

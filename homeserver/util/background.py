@@ -1,0 +1,36 @@
+"""Fire-and-forget work that is never dropped on the floor."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Coroutine
+from typing import Any
+
+from prometheus_client import Counter
+from twisted.internet import defer
+from twisted.python.failure import Failure
+
+logger = logging.getLogger(__name__)
+
+BACKGROUND_FAILURES = Counter(
+    "homeserver_background_failures_total", "Background tasks that raised", ["name"]
+)
+_running: set[defer.Deferred[Any]] = set()
+
+
+def run_in_background(name: str, coro: Coroutine[Any, Any, Any]) -> defer.Deferred[Any]:
+    """Start ``coro`` now; keep a reference until it ends, and log any failure."""
+    d = defer.Deferred.fromCoroutine(coro)
+    _running.add(d)
+
+    def done(result: Any) -> None:
+        _running.discard(d)
+        if isinstance(result, Failure):
+            BACKGROUND_FAILURES.labels(name).inc()
+            logger.error(
+                "background task %s failed", name,
+                exc_info=(result.type, result.value, result.getTracebackObject()),
+            )
+
+    d.addBoth(done)
+    return d

@@ -1,0 +1,56 @@
+"""Token-bucket rate limiting keyed by action and requester."""
+
+from __future__ import annotations
+
+from homeserver.config.model import RateLimit
+from homeserver.errors import LimitExceeded
+from homeserver.util.clock import Clock
+
+
+class Ratelimiter:
+    """Counts actions per key and refuses those past the configured rate.
+
+    Buckets live in memory; entries that have drained are dropped as they are
+    touched, so the table stays as small as the set of recently active keys.
+    """
+
+    def __init__(self, clock: Clock, enabled: bool = True) -> None:
+        self.clock = clock
+        self.enabled = enabled
+        # key -> (tokens used, time of last update)
+        self._buckets: dict[tuple[str, str], tuple[float, float]] = {}
+
+    def _level(self, key: tuple[str, str], rate: RateLimit, now: float) -> float:
+        used, last = self._buckets.get(key, (0.0, now))
+        return max(0.0, used - (now - last) * rate.per_second)
+
+    def check(self, action: str, key: str, rate: RateLimit, update: bool = True) -> None:
+        """Count one action; raise 429 M_LIMIT_EXCEEDED if the bucket is full.
+
+        Args:
+            action: what is limited, e.g. ``login_address``.
+            key: who does it, e.g. an IP address or user ID.
+            rate: the configured limit.
+            update: count this action (False only asks).
+        """
+        if not self.enabled:
+            return
+        now = self.clock.time()
+        bucket = (action, key)
+        level = self._level(bucket, rate, now)
+        if level + 1 > rate.burst_count:
+            wait = (level + 1 - rate.burst_count) / rate.per_second
+            self._buckets[bucket] = (level, now)
+            raise LimitExceeded(retry_after_ms=int(wait * 1000) + 1)
+        if update:
+            self._buckets[bucket] = (level + 1, now)
+        elif level == 0:
+            self._buckets.pop(bucket, None)
+
+    def record(self, action: str, key: str, rate: RateLimit) -> None:
+        """Count an action without refusing it (e.g. a failed login)."""
+        if not self.enabled:
+            return
+        now = self.clock.time()
+        bucket = (action, key)
+        self._buckets[bucket] = (self._level(bucket, rate, now) + 1, now)

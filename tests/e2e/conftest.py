@@ -1,0 +1,61 @@
+"""A real server process started through synctl, as a new user would."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import attrs
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def synctl(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run the repository's synctl script."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "synctl"), *args],
+        capture_output=True, text=True, timeout=120, cwd=ROOT,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"synctl {' '.join(args)} exited {result.returncode}:\n"
+            f"{result.stdout}\n{result.stderr}"
+        )
+    return result
+
+
+@attrs.frozen
+class RunningServer:
+    """A server started with synctl."""
+
+    data_dir: Path
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@pytest.fixture
+def running_server(tmp_path: Path) -> Iterator[RunningServer]:
+    """``synctl init`` + ``synctl start`` on a free port; ``synctl stop`` afterwards."""
+    data_dir = tmp_path / "data"
+    port = free_port()
+    synctl("init", "--data-dir", str(data_dir), "--server-name", "localhost",
+           "--http-port", str(port), "--open-registration")
+    synctl("start", "--data-dir", str(data_dir))
+    try:
+        yield RunningServer(data_dir, port)
+    finally:
+        synctl("stop", "--data-dir", str(data_dir), check=False)
