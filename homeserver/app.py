@@ -48,9 +48,13 @@ def build_server(config: HomeserverConfig, data_dir: Path, reactor: Any) -> Home
     db_threads = 1 if engine.single_threaded else config.database.cp_max
     db_pool = _pool("db", 1, db_threads, reactor)
     cpu_pool = _pool("cpu", 1, 4, reactor)
-    db = Database(engine, thread_pool_runner(reactor, db_pool), config.database.txn_retries)
+    db = Database(
+        engine, thread_pool_runner(reactor, db_pool), config.database.txn_retries
+    )
     reactor.addSystemEventTrigger("after", "shutdown", db.close)
-    return HomeServer(config, data_dir, reactor, db, thread_pool_runner(reactor, cpu_pool))
+    return HomeServer(
+        config, data_dir, reactor, db, thread_pool_runner(reactor, cpu_pool)
+    )
 
 
 def listen(server: HomeServer, reactor: Any) -> None:
@@ -58,7 +62,9 @@ def listen(server: HomeServer, reactor: Any) -> None:
     from homeserver.api.http.site import HomeserverSite
 
     for listener in server.config.listeners:
-        resource = server.build_resource(listener.resources, x_forwarded=listener.x_forwarded)
+        resource = server.build_resource(
+            listener.resources, x_forwarded=listener.x_forwarded
+        )
         site = HomeserverSite(
             resource, int(server.config.http.max_request_body_size), reactor
         )
@@ -72,7 +78,9 @@ async def start(server: HomeServer, reactor: Any) -> None:
     try:
         await server.setup()
         listen(server, reactor)
-        logger.info("Chatly %s started as %s", __version__, server.config.server.server_name)
+        logger.info(
+            "Chatly %s started as %s", __version__, server.config.server.server_name
+        )
     except SchemaTooNewError as exc:
         logger.error("%s", exc)
         print(f"error: {exc}", file=sys.stderr)
@@ -91,8 +99,12 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m homeserver",
         description="Run the Chatly homeserver in the foreground.",
     )
-    parser.add_argument("--data-dir", default="./data", help="data directory (default ./data)")
-    parser.add_argument("--config", help="config file (default DATA_DIR/homeserver.yaml)")
+    parser.add_argument(
+        "--data-dir", default="./data", help="data directory (default ./data)"
+    )
+    parser.add_argument(
+        "--config", help="config file (default DATA_DIR/homeserver.yaml)"
+    )
     args = parser.parse_args(argv)
     data_dir = Path(args.data_dir).resolve()
     config_path = Path(args.config) if args.config else data_dir / "homeserver.yaml"
@@ -101,12 +113,12 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(exc.describe(), file=sys.stderr)
         return 1
-    from twisted.internet import reactor
+    from twisted.internet import reactor as global_reactor
 
+    reactor: Any = global_reactor
     setup_logging(config.logging, data_dir)
     ensure_signing_key(data_dir / config.server.signing_key_path)
     server = build_server(config, data_dir, reactor)
-    server.exit_code = 0
     reactor.callWhenRunning(lambda: defer.ensureDeferred(start(server, reactor)))
     reactor.run()
     return int(server.exit_code)

@@ -47,4 +47,7 @@ def setup_logging(config: LoggingConfig, data_dir: Path) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(config.level)
-    globalLogBeginner.beginLoggingTo([STDLibLogObserver()], redirectStandardIO=False)
+    globalLogBeginner.beginLoggingTo(
+        [STDLibLogObserver()],  # type: ignore[list-item]
+        redirectStandardIO=False,
+    )

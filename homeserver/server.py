@@ -6,6 +6,7 @@ from a global or from the server object.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,10 @@ from homeserver.api.http.site import HomeserverResource
 from homeserver.api.metrics import MetricsEndpoint
 from homeserver.config.model import HomeserverConfig
 from homeserver.services.accounts import AccountService
-from homeserver.services.admin import RegistrationTokenService, SharedSecretRegistrationService
+from homeserver.services.admin import (
+    RegistrationTokenService,
+    SharedSecretRegistrationService,
+)
 from homeserver.services.auth import Auth
 from homeserver.services.devices import DeviceService
 from homeserver.services.login import LoginService
@@ -82,29 +86,50 @@ class HomeServer:
         # Services.
         self.ratelimiter = Ratelimiter(self.clock, config.rate_limiting.enabled)
         self.hasher = PasswordHasher(config.auth.password_hashing, blocking_runner)
-        self.auth = Auth(self.tokens, self.clock)
+        self.auth = Auth(self.tokens, self.device_store, self.clock)
         self.accounts = AccountService(
-            server_name, config.registration, self.users, self.device_store, self.tokens,
-            self.hasher, self.clock,
+            server_name,
+            config.registration,
+            self.users,
+            self.device_store,
+            self.tokens,
+            self.hasher,
+            self.clock,
         )
-        self.sessions = SessionService(config.auth, self.tokens, self.device_store, self.clock)
+        self.sessions = SessionService(
+            config.auth, self.tokens, self.device_store, self.clock
+        )
         self.uia = UserInteractiveAuth(
             self.ui_auth_store,
             {
                 DUMMY: DummyStage(),
                 PASSWORD: PasswordStage(self.accounts),
-                REGISTRATION_TOKEN: RegistrationTokenStage(self.registration_tokens, self.clock),
+                REGISTRATION_TOKEN: RegistrationTokenStage(
+                    self.registration_tokens, self.clock
+                ),
             },
             self.clock,
             int(config.auth.ui_auth_session_timeout),
         )
         self.registration = RegistrationService(
-            config.registration, config.rate_limiting, self.accounts, self.sessions, self.uia,
-            self.registration_tokens, self.ratelimiter, self.clock,
+            config.registration,
+            config.rate_limiting,
+            self.accounts,
+            self.sessions,
+            self.uia,
+            self.registration_tokens,
+            self.ratelimiter,
+            self.clock,
         )
         self.login = LoginService(
-            config.auth, config.rate_limiting, self.accounts, self.sessions, self.tokens,
-            self.uia, self.ratelimiter, self.clock,
+            config.auth,
+            config.rate_limiting,
+            self.accounts,
+            self.sessions,
+            self.tokens,
+            self.uia,
+            self.ratelimiter,
+            self.clock,
         )
         self.devices = DeviceService(self.device_store, self.uia)
         self.profiles = ProfileService(server_name, self.profile_store, self.users)
@@ -112,8 +137,12 @@ class HomeServer:
             self.registration_tokens, self.clock
         )
         self.shared_secret_registration = SharedSecretRegistrationService(
-            config.registration.registration_shared_secret, self.ui_auth_store, self.accounts,
-            self.sessions, self.profiles, self.clock,
+            config.registration.registration_shared_secret,
+            self.ui_auth_store,
+            self.accounts,
+            self.sessions,
+            self.profiles,
+            self.clock,
         )
 
     async def setup(self) -> None:
@@ -150,7 +179,10 @@ class HomeServer:
         ]
 
     def build_resource(
-        self, resources: list[str], cors_origins: list[str] | None = None, x_forwarded: bool = False
+        self,
+        resources: Sequence[str],
+        cors_origins: list[str] | None = None,
+        x_forwarded: bool = False,
     ) -> HomeserverResource:
         """The root HTTP resource for a listener serving ``resources``."""
         router = Router()
@@ -164,6 +196,8 @@ class HomeServer:
             router.add_endpoint(MetricsEndpoint())
         return HomeserverResource(
             router,
-            cors_origins if cors_origins is not None else self.config.http.cors_allowed_origins,
+            cors_origins
+            if cors_origins is not None
+            else self.config.http.cors_allowed_origins,
             x_forwarded,
         )

@@ -69,7 +69,9 @@ def make_engine(engine_name: str, tmp_path: Any) -> Iterator[Callable[[], Engine
 
 
 @pytest.fixture
-def make_server(make_engine: Callable[[], Engine], tmp_path: Any) -> Iterator[Callable[..., TestServer]]:
+def make_server(
+    make_engine: Callable[[], Engine], tmp_path: Any
+) -> Iterator[Callable[..., TestServer]]:
     """Builds in-process test servers with config overrides."""
     servers: list[TestServer] = []
 

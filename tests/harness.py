@@ -14,9 +14,9 @@ from typing import Any
 
 import attrs
 from twisted.internet import defer
-from twisted.python.failure import Failure
 from twisted.internet.address import IPv4Address
 from twisted.internet.testing import MemoryReactorClock, StringTransport
+from twisted.python.failure import Failure
 
 from homeserver.api.http.site import HomeserverSite
 from homeserver.config import parse_config
@@ -97,11 +97,15 @@ class TestServer:
 
     """A HomeServer plus helpers to call it over HTTP."""
 
-    def __init__(self, engine: Engine, overrides: dict[str, Any] | None, data_dir: Path) -> None:
+    def __init__(
+        self, engine: Engine, overrides: dict[str, Any] | None, data_dir: Path
+    ) -> None:
         self.reactor = MemoryReactorClock()
         self.config = parse_config(test_config_dict(overrides))
         self.db = Database(engine, inline_runner)
-        self.hs = HomeServer(self.config, data_dir, self.reactor, self.db, inline_runner)
+        self.hs = HomeServer(
+            self.config, data_dir, self.reactor, self.db, inline_runner
+        )
         self.get_success(self.hs.setup())
         self.site = HomeserverSite(
             self.hs.build_resource(["client", "federation", "metrics"]),
@@ -109,7 +113,9 @@ class TestServer:
             self.reactor,
         )
 
-    def get_success(self, awaitable: Coroutine[Any, Any, Any] | defer.Deferred[Any]) -> Any:
+    def get_success(
+        self, awaitable: Coroutine[Any, Any, Any] | defer.Deferred[Any]
+    ) -> Any:
         """Run an awaitable to completion on the fake reactor and return its result."""
         d = defer.ensureDeferred(awaitable)
         self.reactor.advance(0)
@@ -163,13 +169,21 @@ class TestServer:
         )
         return self.raw_request(head.encode("latin-1") + b"\r\n" + data, client_ip)
 
-    def register(self, localpart: str, password: str = "password123", admin: bool = False) -> tuple[str, str]:
+    def register(
+        self, localpart: str, password: str = "password123", admin: bool = False
+    ) -> tuple[str, str]:
         """Create a user directly and log in over HTTP; returns (user_id, access_token)."""
-        user_id = self.get_success(self.hs.accounts.register(localpart, password, admin=admin))
+        user_id = self.get_success(
+            self.hs.accounts.register(localpart, password, admin=admin)
+        )
         resp = self.request(
-            "POST", "/_matrix/client/v3/login",
-            {"type": "m.login.password", "identifier": {"type": "m.id.user", "user": localpart},
-             "password": password},
+            "POST",
+            "/_matrix/client/v3/login",
+            {
+                "type": "m.login.password",
+                "identifier": {"type": "m.id.user", "user": localpart},
+                "password": password,
+            },
         )
         assert resp.code == 200, resp.json
         return user_id, resp.json["access_token"]

@@ -102,9 +102,7 @@ def _write_validated(data_dir: DataDir, data: dict[str, Any]) -> HomeserverConfi
     keep them.
     """
     try:
-        config = parse_config(
-            data, base_dir=data_dir.root, source=str(data_dir.config)
-        )
+        config = parse_config(data, base_dir=data_dir.root, source=str(data_dir.config))
     except ConfigError as exc:
         raise CliError(
             f"{exc.describe()}\nNot changed: {data_dir.config} stays as it was."
@@ -130,7 +128,9 @@ def set_value(data_dir: DataDir, key: str, text: str) -> int:
     keypath.assign(data, key, value)
     config = _write_validated(data_dir, data)
     try:
-        effective = format_value(keypath.lookup(plain_config(config), key), one_line=True)
+        effective = format_value(
+            keypath.lookup(plain_config(config), key), one_line=True
+        )
     except CliError:  # e.g. a *_path key, which is not part of the effective config
         print(f"Set {key} in {data_dir.config}")
     else:

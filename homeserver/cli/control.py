@@ -155,7 +155,9 @@ def stop(data_dir: DataDir, *, timeout: float = DEFAULT_STOP_TIMEOUT) -> int:
     if pid is None or not process.is_alive(pid) or not process.looks_like_server(pid):
         stale = data_dir.pid_file.exists()
         process.remove_pid_file(data_dir)
-        print("Chatly is not running" + (" (removed a stale pid file)" if stale else ""))
+        print(
+            "Chatly is not running" + (" (removed a stale pid file)" if stale else "")
+        )
         return 0
     print(f"Stopping Chatly (pid {pid})")
     try:

@@ -31,7 +31,7 @@ class Response:
         return f"HTTP {self.status}: {str(self.body)[:200]}"
 
 
-class Unreachable(CliError):
+class UnreachableError(CliError):
     """Nothing answered at the URL (connection refused, timeout, TLS failure)."""
 
 
@@ -79,7 +79,7 @@ def request_json(
         The response; 4xx and 5xx statuses are returned, not raised.
 
     Raises:
-        Unreachable: no HTTP response was received.
+        UnreachableError: no HTTP response was received.
     """
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(url, data=data, method=method)
@@ -95,15 +95,17 @@ def request_json(
         with exc:
             return Response(exc.code, _parse(exc.read()))
     except urllib.error.URLError as exc:
-        raise Unreachable(f"cannot reach {url}: {exc.reason}") from None
+        raise UnreachableError(f"cannot reach {url}: {exc.reason}") from None
     except (OSError, ValueError, http.client.HTTPException) as exc:
         # Timeouts, resets and malformed responses after connecting.
-        raise Unreachable(f"cannot reach {url}: {exc}") from None
+        raise UnreachableError(f"cannot reach {url}: {exc}") from None
 
 
 def versions_answer(base_url: str, *, timeout: float = 2.0) -> bool:
     """Whether ``GET /_matrix/client/versions`` answers 200 at ``base_url``."""
     try:
-        return request_json("GET", base_url + VERSIONS_PATH, timeout=timeout).status == 200
-    except Unreachable:
+        return (
+            request_json("GET", base_url + VERSIONS_PATH, timeout=timeout).status == 200
+        )
+    except UnreachableError:
         return False

@@ -16,7 +16,9 @@ def split_key(key: str) -> list[str]:
     """
     parts = key.split(".")
     if not key or any(not part for part in parts):
-        raise CliError(f"invalid key {key!r}: expected a dotted path like server.server_name")
+        raise CliError(
+            f"invalid key {key!r}: expected a dotted path like server.server_name"
+        )
     return parts
 
 

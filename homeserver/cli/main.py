@@ -57,9 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="show a Python traceback when something unexpected fails",
     )
-    subparsers = parser.add_subparsers(
-        dest="command", metavar="COMMAND", required=True
-    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     init.add_parser(subparsers, [common])
     control.add_parsers(subparsers, [common])
     register.add_parser(subparsers, [common])

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import homeserver
@@ -25,9 +26,25 @@ def _child_env() -> dict[str, str]:
     # fresh clone that was never installed.
     source_root = str(Path(homeserver.__file__).resolve().parent.parent)
     env = dict(os.environ)
-    paths = [source_root] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    paths = [source_root] + [
+        p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p
+    ]
     env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
     return env
+
+
+class DetachedPopen(subprocess.Popen[bytes]):
+    """A child meant to outlive synctl.
+
+    Dropping a Popen whose process still runs raises a ResourceWarning; for the
+    server that is the point, so the warning is silenced. (The base class still
+    reaps the child later if it exits while this process lives.)
+    """
+
+    def __del__(self) -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)
+            super().__del__()
 
 
 def spawn_server(data_dir: DataDir) -> subprocess.Popen[bytes]:
@@ -37,7 +54,7 @@ def spawn_server(data_dir: DataDir) -> subprocess.Popen[bytes]:
     it does not stop the server.
     """
     with data_dir.stderr_log.open("ab") as output:
-        return subprocess.Popen(
+        return DetachedPopen(
             server_command(data_dir),
             stdin=subprocess.DEVNULL,
             stdout=output,

@@ -16,7 +16,7 @@ import sys
 
 from homeserver.cli.datadir import DataDir
 from homeserver.cli.errors import CliError
-from homeserver.cli.httpclient import Unreachable, local_base_url, request_json
+from homeserver.cli.httpclient import UnreachableError, local_base_url, request_json
 
 REGISTER_PATH = "_synapse/admin/v1/register"
 
@@ -82,7 +82,7 @@ def register_user(
     url = (base_url or local_base_url(config)).rstrip("/") + "/" + REGISTER_PATH
     try:
         answer = request_json("GET", url)
-    except Unreachable as exc:
+    except UnreachableError as exc:
         raise CliError(
             f"Chatly is not answering ({exc.message}); is it running? "
             f"Start it with: synctl start --data-dir {data_dir.root}"
@@ -100,7 +100,7 @@ def register_user(
     }
     try:
         answer = request_json("POST", url, body)
-    except Unreachable as exc:
+    except UnreachableError as exc:
         raise CliError(f"registration failed: {exc.message}") from None
     if answer.status != 200 or not isinstance(answer.body, dict):
         raise CliError(f"registration of {username!r} failed: {answer.matrix_error()}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import tempfile
@@ -43,10 +44,8 @@ def write_text_atomically(path: Path, text: str, *, mode: int = 0o600) -> None:
         mode: permissions for a new file; an existing file keeps its own. The
             default is private, as homeserver.yaml holds secrets.
     """
-    try:
+    with contextlib.suppress(FileNotFoundError):
         mode = stat.S_IMODE(path.stat().st_mode)
-    except FileNotFoundError:
-        pass
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w") as stream:

@@ -45,14 +45,18 @@ def read_yaml(path: Path) -> Any:
     try:
         text = path.read_text()
     except OSError as exc:
-        raise ConfigError([Problem("", f"cannot read: {exc.strerror}")], str(path)) from None
+        raise ConfigError(
+            [Problem("", f"cannot read: {exc.strerror}")], str(path)
+        ) from None
     try:
         return yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError([Problem("", f"{where}invalid YAML: {problem}")], str(path)) from None
+        raise ConfigError(
+            [Problem("", f"{where}invalid YAML: {problem}")], str(path)
+        ) from None
 
 
 def load_config(path: Path) -> HomeserverConfig:

@@ -56,8 +56,12 @@ class ListenerConfig:
         factory=lambda: ["127.0.0.1"],
         doc="Addresses to listen on. Use ['::', '0.0.0.0'] for all interfaces.",
     )
-    type: Literal["http"] = option("http", doc="The listener type; only 'http' for now.")
-    tls: bool = option(False, doc="Serve HTTPS with the certificate in the tls section.")
+    type: Literal["http"] = option(
+        "http", doc="The listener type; only 'http' for now."
+    )
+    tls: bool = option(
+        False, doc="Serve HTTPS with the certificate in the tls section."
+    )
     x_forwarded: bool = option(
         False,
         doc="Trust X-Forwarded-For from a reverse proxy for the client's address.",
@@ -91,10 +95,15 @@ class DatabaseConfig:
         "'host=127.0.0.1 user=chatly dbname=chatly password=...'.",
         secret=True,
     )
-    cp_min: int = option(2, doc="PostgreSQL: connections kept open.", validator=positive)
-    cp_max: int = option(8, doc="PostgreSQL: most connections open at once.", validator=positive)
+    cp_min: int = option(
+        2, doc="PostgreSQL: connections kept open.", validator=positive
+    )
+    cp_max: int = option(
+        8, doc="PostgreSQL: most connections open at once.", validator=positive
+    )
     txn_retries: int = option(
-        5, doc="How often a transaction is retried after a deadlock or serialisation failure."
+        5,
+        doc="How often a transaction is retried after a deadlock or serialisation failure.",
     )
 
     def __attrs_post_init__(self) -> None:
@@ -159,7 +168,9 @@ class RegistrationConfig:
 class PasswordHashingConfig:
     """How passwords are hashed."""
 
-    scheme: Literal["argon2id", "bcrypt"] = option("argon2id", doc="The hash for new passwords.")
+    scheme: Literal["argon2id", "bcrypt"] = option(
+        "argon2id", doc="The hash for new passwords."
+    )
     argon2_time_cost: int = option(3, doc="argon2id iterations.", validator=positive)
     argon2_memory_cost_kib: int = option(
         65536, doc="argon2id memory in KiB.", validator=positive
@@ -178,22 +189,30 @@ class JwtConfig:
         doc="The HMAC secret, or the PEM public key for RS*/ES* algorithms.",
         secret=True,
     )
-    algorithm: str = option("HS256", doc="The expected JWT algorithm, e.g. HS256 or RS256.")
-    subject_claim: str = option("sub", doc="The claim holding the user's localpart or ID.")
+    algorithm: str = option(
+        "HS256", doc="The expected JWT algorithm, e.g. HS256 or RS256."
+    )
+    subject_claim: str = option(
+        "sub", doc="The claim holding the user's localpart or ID."
+    )
     issuer: str | None = option(None, doc="When set, the iss claim must equal it.")
     audiences: list[str] = option(
         factory=list, doc="When set, the aud claim must name one of these."
     )
 
     def __attrs_post_init__(self) -> None:
-        check(not self.enabled or bool(self.secret), "secret", "is required when enabled")
+        check(
+            not self.enabled or bool(self.secret), "secret", "is required when enabled"
+        )
 
 
 @attrs.frozen(kw_only=True)
 class TokenLoginConfig:
     """m.login.token issued by /login/get_token to an existing session."""
 
-    enabled: bool = option(False, doc="Allow signed-in devices to mint one-time login tokens.")
+    enabled: bool = option(
+        False, doc="Allow signed-in devices to mint one-time login tokens."
+    )
     require_ui_auth: bool = option(True, doc="Ask for the password before minting one.")
     token_timeout: Duration = option(
         Duration(120_000), doc="How long a login token stays valid.", example="2m"
@@ -214,7 +233,9 @@ class AuthConfig:
         None, doc="Lifetime of refresh tokens; unset means they last until used."
     )
     ui_auth_session_timeout: Duration = option(
-        Duration(900_000), doc="How long a user-interactive auth session lasts.", example="15m"
+        Duration(900_000),
+        doc="How long a user-interactive auth session lasts.",
+        example="15m",
     )
     password_hashing: PasswordHashingConfig = option(
         factory=PasswordHashingConfig, doc="Password hashing."
@@ -269,11 +290,16 @@ class MetricsConfig:
 class LoggingConfig:
     """Logs."""
 
-    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = option("INFO", doc="Log level.")
-    file: str = option(
-        "homeserver.log", doc="Log file, relative to the data directory; '-' for stderr."
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = option(
+        "INFO", doc="Log level."
     )
-    format: Literal["text", "json"] = option("text", doc="Plain text or one JSON object a line.")
+    file: str = option(
+        "homeserver.log",
+        doc="Log file, relative to the data directory; '-' for stderr.",
+    )
+    format: Literal["text", "json"] = option(
+        "text", doc="Plain text or one JSON object a line."
+    )
 
 
 @attrs.frozen(kw_only=True)
@@ -295,7 +321,9 @@ class HomeserverConfig:
     )
     database: DatabaseConfig = option(factory=DatabaseConfig, doc="Storage.")
     http: HttpConfig = option(factory=HttpConfig, doc="The HTTP layer.")
-    well_known: WellKnownConfig = option(factory=WellKnownConfig, doc="Discovery documents.")
+    well_known: WellKnownConfig = option(
+        factory=WellKnownConfig, doc="Discovery documents."
+    )
     registration: RegistrationConfig = option(
         factory=RegistrationConfig, doc="Registration."
     )
@@ -315,7 +343,8 @@ class HomeserverConfig:
         if self.server.public_baseurl:
             return self.server.public_baseurl.rstrip("/") + "/"
         listener = next(
-            (lst for lst in self.listeners if "client" in lst.resources), self.listeners[0]
+            (lst for lst in self.listeners if "client" in lst.resources),
+            self.listeners[0],
         )
         scheme = "https" if listener.tls else "http"
         host = listener.bind_addresses[0] if listener.bind_addresses else "127.0.0.1"

@@ -39,8 +39,9 @@ def _sample_value(field: attrs.Attribute) -> Any:
     example = field.metadata.get("example")
     if example is not None:
         return example
-    if isinstance(field.default, attrs.Factory):  # type: ignore[arg-type]
-        return field.default.factory()
+    default: Any = field.default
+    if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+        return default.factory()
     return None if field.default is attrs.NOTHING else field.default
 
 

@@ -88,7 +88,10 @@ class AccountService:
         return password
 
     async def register(
-        self, localpart: str, password: str | None, admin: bool = False,
+        self,
+        localpart: str,
+        password: str | None,
+        admin: bool = False,
         user_type: str | None = None,
     ) -> str:
         """Create an account; returns its user ID.
@@ -99,13 +102,17 @@ class AccountService:
         user_id = await self.check_username(localpart)
         password_hash = None
         if password is not None:
-            password_hash = await self.hasher.hash(self.check_password_strength(password))
+            password_hash = await self.hasher.hash(
+                self.check_password_strength(password)
+            )
         try:
             await self.users.insert_user(
                 user_id, password_hash, self.clock.time_msec(), admin, user_type
             )
         except UserAlreadyExists:
-            raise MatrixError(400, "User ID already taken.", Codes.USER_IN_USE) from None
+            raise MatrixError(
+                400, "User ID already taken.", Codes.USER_IN_USE
+            ) from None
         return user_id
 
     async def check_password(self, user_id: str, password: str) -> UserInfo | None:
@@ -129,15 +136,25 @@ class AccountService:
         return user
 
     async def change_password(
-        self, user_id: str, new_password: str, keep_device_id: str | None,
-        keep_token_hash: str | None, logout_devices: bool,
+        self,
+        user_id: str,
+        new_password: str,
+        keep_device_id: str | None,
+        keep_token_hash: str | None,
+        logout_devices: bool,
     ) -> None:
         """Set a new password; optionally log out every other device."""
-        password_hash = await self.hasher.hash(self.check_password_strength(new_password))
+        password_hash = await self.hasher.hash(
+            self.check_password_strength(new_password)
+        )
         await self.users.update_password_hash(user_id, password_hash)
         if logout_devices:
-            await self.devices.delete_all_devices(user_id, except_device_id=keep_device_id)
-            await self.tokens.delete_user_tokens(user_id, except_token_hash=keep_token_hash)
+            await self.devices.delete_all_devices(
+                user_id, except_device_id=keep_device_id
+            )
+            await self.tokens.delete_user_tokens(
+                user_id, except_token_hash=keep_token_hash
+            )
 
     async def deactivate(self, user_id: str) -> JsonDict:
         """Deactivate an account for good: no more logins, devices or tokens."""

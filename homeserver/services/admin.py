@@ -15,7 +15,10 @@ from homeserver.errors import Codes, Forbidden, InvalidParam, MatrixError, NotFo
 from homeserver.services.accounts import AccountService
 from homeserver.services.profile import ProfileService
 from homeserver.services.sessions import SessionService
-from homeserver.storage.stores.registration_tokens import RegistrationToken, RegistrationTokenStore
+from homeserver.storage.stores.registration_tokens import (
+    RegistrationToken,
+    RegistrationTokenStore,
+)
 from homeserver.storage.stores.ui_auth import UiAuthStore
 from homeserver.types import JsonDict
 from homeserver.util.clock import Clock
@@ -56,7 +59,9 @@ class RegistrationTokenService:
         """All tokens, or only the valid (or invalid) ones."""
         now = self.clock.time_msec()
         tokens = [
-            t for t in await self.store.list_tokens() if valid is None or t.is_valid(now) == valid
+            t
+            for t in await self.store.list_tokens()
+            if valid is None or t.is_valid(now) == valid
         ]
         return {"registration_tokens": [token_json(t) for t in tokens]}
 
@@ -76,7 +81,9 @@ class RegistrationTokenService:
         token = body.get("token")
         if token is not None:
             if not isinstance(token, str) or not _TOKEN_CHARS.match(token):
-                raise InvalidParam("token must be 1-64 characters of A-Z a-z 0-9 . _ ~ -")
+                raise InvalidParam(
+                    "token must be 1-64 characters of A-Z a-z 0-9 . _ ~ -"
+                )
             if not await self.store.insert_token(token, uses_allowed, expiry_time):
                 raise InvalidParam(f"Token already exists: {token}")
         else:
@@ -129,7 +136,9 @@ class SharedSecretRegistrationService:
 
     def _require_secret(self) -> str:
         if not self.secret:
-            raise MatrixError(400, "Shared secret registration is not enabled", Codes.UNKNOWN)
+            raise MatrixError(
+                400, "Shared secret registration is not enabled", Codes.UNKNOWN
+            )
         return self.secret
 
     async def new_nonce(self) -> JsonDict:
@@ -146,17 +155,27 @@ class SharedSecretRegistrationService:
         for key in ("nonce", "username", "password", "mac"):
             value = body.get(key)
             if not isinstance(value, str) or not value:
-                raise MatrixError(400, f"{key} must be a non-empty string", Codes.BAD_JSON)
+                raise MatrixError(
+                    400, f"{key} must be a non-empty string", Codes.BAD_JSON
+                )
             fields[key] = value
         admin = body.get("admin", False)
         user_type = body.get("user_type")
-        if not isinstance(admin, bool) or (user_type is not None and not isinstance(user_type, str)):
-            raise MatrixError(400, "admin must be a boolean, user_type a string", Codes.BAD_JSON)
+        if not isinstance(admin, bool) or (
+            user_type is not None and not isinstance(user_type, str)
+        ):
+            raise MatrixError(
+                400, "admin must be a boolean, user_type a string", Codes.BAD_JSON
+            )
         now = self.clock.time_msec()
         if not await self.store.consume_nonce(fields["nonce"], now - NONCE_LIFETIME_MS):
             raise MatrixError(400, "unrecognised nonce", Codes.UNKNOWN)
-        parts = [fields["nonce"], fields["username"], fields["password"],
-                 "admin" if admin else "notadmin"]
+        parts = [
+            fields["nonce"],
+            fields["username"],
+            fields["password"],
+            "admin" if admin else "notadmin",
+        ]
         if user_type:
             parts.append(user_type)
         want = hmac.new(

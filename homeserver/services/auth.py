@@ -9,6 +9,7 @@ import attrs
 
 from homeserver.api.http.request import ApiRequest
 from homeserver.errors import Codes, Forbidden, MatrixError
+from homeserver.storage.stores.devices import DeviceStore
 from homeserver.storage.stores.tokens import TokenStore
 from homeserver.types import UserID
 from homeserver.util.background import run_in_background
@@ -31,17 +32,27 @@ class Requester:
         return self.user.to_string()
 
 
-def unknown_token(msg: str = "Unknown access token", soft_logout: bool = False) -> MatrixError:
+def unknown_token(
+    msg: str = "Unknown access token", soft_logout: bool = False
+) -> MatrixError:
     """401 M_UNKNOWN_TOKEN, with ``soft_logout`` where the session can be resumed."""
-    return MatrixError(401, msg, Codes.UNKNOWN_TOKEN, additional={"soft_logout": soft_logout})
+    return MatrixError(
+        401, msg, Codes.UNKNOWN_TOKEN, additional={"soft_logout": soft_logout}
+    )
+
+
+# Device "last seen" is written at most this often per device.
+LAST_SEEN_INTERVAL_MS = 60_000
 
 
 class Auth:
-    """Authenticates requests by access token."""
+    """Authenticates requests by access token, noting when each device was last seen."""
 
-    def __init__(self, tokens: TokenStore, clock: Clock) -> None:
+    def __init__(self, tokens: TokenStore, devices: DeviceStore, clock: Clock) -> None:
         self.tokens = tokens
+        self.devices = devices
         self.clock = clock
+        self._last_seen: dict[tuple[str, str], int] = {}
 
     async def get_user_by_req(self, request: ApiRequest) -> Requester:
         """The requester of ``request``.
@@ -54,7 +65,20 @@ class Auth:
             raise MatrixError(401, "Missing access token", Codes.MISSING_TOKEN)
         requester = await self.get_user_by_access_token(token)
         request.requester = requester
+        self._note_seen(requester, request.client_ip)
         return requester
+
+    def _note_seen(self, requester: Requester, ip: str) -> None:
+        key = (requester.user_id, requester.device_id)
+        now = self.clock.time_msec()
+        if now - self._last_seen.get(key, 0) < LAST_SEEN_INTERVAL_MS:
+            return
+        if len(self._last_seen) > 100_000:
+            self._last_seen.clear()
+        self._last_seen[key] = now
+        run_in_background(
+            "update_last_seen", self.devices.update_last_seen(*key, now, ip)
+        )
 
     async def get_user_by_access_token(self, token: str) -> Requester:
         """The requester an access token stands for."""
@@ -63,11 +87,18 @@ class Auth:
             raise unknown_token()
         if info.deactivated:
             raise unknown_token("This account has been deactivated")
-        if info.valid_until_ts is not None and info.valid_until_ts < self.clock.time_msec():
+        if (
+            info.valid_until_ts is not None
+            and info.valid_until_ts < self.clock.time_msec()
+        ):
             raise unknown_token("Access token has expired", soft_logout=True)
         if not info.used and info.refresh_token_hash:
-            run_in_background("mark_token_used", self.tokens.mark_access_token_used(info))
-        return Requester(UserID.parse(info.user_id), info.device_id, info.token_hash, info.admin)
+            run_in_background(
+                "mark_token_used", self.tokens.mark_access_token_used(info)
+            )
+        return Requester(
+            UserID.parse(info.user_id), info.device_id, info.token_hash, info.admin
+        )
 
     async def get_admin_by_req(self, request: ApiRequest) -> Requester:
         """The requester, who must be a server admin (else 403)."""

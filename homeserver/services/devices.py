@@ -35,7 +35,12 @@ class DeviceService:
 
     async def list_devices(self, requester: Requester) -> JsonDict:
         """GET /devices."""
-        return {"devices": [device_json(d) for d in await self.devices.get_devices(requester.user_id)]}
+        return {
+            "devices": [
+                device_json(d)
+                for d in await self.devices.get_devices(requester.user_id)
+            ]
+        }
 
     async def get_device(self, requester: Requester, device_id: str) -> JsonDict:
         """GET /devices/{deviceId}."""
@@ -44,7 +49,9 @@ class DeviceService:
             raise NotFound("Device not found")
         return device_json(device)
 
-    async def update_device(self, requester: Requester, device_id: str, body: JsonDict) -> JsonDict:
+    async def update_device(
+        self, requester: Requester, device_id: str, body: JsonDict
+    ) -> JsonDict:
         """PUT /devices/{deviceId}."""
         name = body.get("display_name")
         if name is not None and not isinstance(name, str):
@@ -55,9 +62,10 @@ class DeviceService:
             requester.user_id, device_id, name
         ):
             raise NotFound("Device not found")
-        if "display_name" not in body and await self.devices.get_device(
-            requester.user_id, device_id
-        ) is None:
+        if (
+            "display_name" not in body
+            and await self.devices.get_device(requester.user_id, device_id) is None
+        ):
             raise NotFound("Device not found")
         return {}
 

@@ -51,7 +51,9 @@ class LoginService:
     def flows(self) -> list[JsonDict]:
         """GET /login: the login types offered."""
         flows: list[JsonDict] = [{"type": PASSWORD}]
-        flows.append({"type": TOKEN, "get_login_token": self.config.token_login.enabled})
+        flows.append(
+            {"type": TOKEN, "get_login_token": self.config.token_login.enabled}
+        )
         if self.config.jwt.enabled:
             flows.extend({"type": t} for t in JWT_TYPES)
         return flows
@@ -99,7 +101,9 @@ class LoginService:
         if not isinstance(password, str):
             raise MatrixError(400, "Missing password", Codes.BAD_JSON)
         user_id = self.accounts.qualify(user)
-        self.ratelimiter.check("login_account", user_id, self.rate_limits.login_per_account)
+        self.ratelimiter.check(
+            "login_account", user_id, self.rate_limits.login_per_account
+        )
         failed = self.rate_limits.login_failed_attempts
         self.ratelimiter.check("login_failed", user_id, failed, update=False)
         info = await self.accounts.check_password(user_id, password)
@@ -114,7 +118,9 @@ class LoginService:
         token = body.get("token")
         if not isinstance(token, str):
             raise MatrixError(400, "Missing token", Codes.BAD_JSON)
-        user_id = await self.tokens.consume_login_token(hash_token(token), self.clock.time_msec())
+        user_id = await self.tokens.consume_login_token(
+            hash_token(token), self.clock.time_msec()
+        )
         if user_id is None:
             raise Forbidden("Invalid login token")
         await self.accounts.get_active_user(user_id)
@@ -128,7 +134,7 @@ class LoginService:
         try:
             claims = jwt.decode(
                 token,
-                config.secret,
+                config.secret or "",
                 algorithms=[config.algorithm],
                 issuer=config.issuer,
                 audience=config.audiences or None,
@@ -147,10 +153,14 @@ class LoginService:
         await self.accounts.get_active_user(user_id)
         return user_id
 
-    async def create_login_token(self, request: ApiRequest, requester: Requester) -> JsonDict:
+    async def create_login_token(
+        self, request: ApiRequest, requester: Requester
+    ) -> JsonDict:
         """POST /login/get_token: a one-time token to log in another device."""
         if not self.config.token_login.enabled:
-            raise MatrixError(404, "Login token generation is disabled", Codes.UNRECOGNIZED)
+            raise MatrixError(
+                404, "Login token generation is disabled", Codes.UNRECOGNIZED
+            )
         if self.config.token_login.require_ui_auth:
             result = await self.uia.authenticate(
                 request, request.json(allow_empty=True), [[PASSWORD]], requester

@@ -39,11 +39,16 @@ class PasswordHasher:
         if stored.startswith("$argon2"):
             try:
                 return bool(self._argon2.verify(stored, password))
-            except (argon2.exceptions.VerificationError, argon2.exceptions.InvalidHashError):
+            except (
+                argon2.exceptions.VerificationError,
+                argon2.exceptions.InvalidHashError,
+            ):
                 return False
         if stored.startswith("$2"):
             try:
-                return bool(bcrypt.checkpw(password.encode("utf-8"), stored.encode("ascii")))
+                return bool(
+                    bcrypt.checkpw(password.encode("utf-8"), stored.encode("ascii"))
+                )
             except ValueError:
                 return False
         return False

@@ -23,7 +23,9 @@ MAX_PROFILE_BYTES = 65536
 class ProfileService:
     """Reads and updates local users' profiles."""
 
-    def __init__(self, server_name: str, profiles: ProfileStore, users: UserStore) -> None:
+    def __init__(
+        self, server_name: str, profiles: ProfileStore, users: UserStore
+    ) -> None:
         self.server_name = server_name
         self.profiles = profiles
         self.users = users
@@ -45,7 +47,9 @@ class ProfileService:
             raise NotFound("The requested profile field is not set")
         return {key: profile[key]}
 
-    async def set_field(self, requester: Requester, user_id: str, key: str, body: JsonDict) -> JsonDict:
+    async def set_field(
+        self, requester: Requester, user_id: str, key: str, body: JsonDict
+    ) -> JsonDict:
         """PUT /profile/{userId}/{keyName}."""
         self._check_own(requester, user_id)
         if key not in body:
@@ -59,7 +63,9 @@ class ProfileService:
         await self.profiles.set_field(user_id, key, value)
         return {}
 
-    async def delete_field(self, requester: Requester, user_id: str, key: str) -> JsonDict:
+    async def delete_field(
+        self, requester: Requester, user_id: str, key: str
+    ) -> JsonDict:
         """DELETE /profile/{userId}/{keyName}."""
         self._check_own(requester, user_id)
         self._check_key(key)
@@ -82,11 +88,15 @@ class ProfileService:
             if value is not None and not isinstance(value, str):
                 raise BadJson("displayname must be a string")
             if value and len(value) > MAX_DISPLAYNAME_LEN:
-                raise BadJson(f"displayname is longer than {MAX_DISPLAYNAME_LEN} characters")
+                raise BadJson(
+                    f"displayname is longer than {MAX_DISPLAYNAME_LEN} characters"
+                )
         elif key == "avatar_url":
             if value is not None and not isinstance(value, str):
                 raise BadJson("avatar_url must be a string")
             if value and len(value) > MAX_AVATAR_URL_LEN:
-                raise BadJson(f"avatar_url is longer than {MAX_AVATAR_URL_LEN} characters")
+                raise BadJson(
+                    f"avatar_url is longer than {MAX_AVATAR_URL_LEN} characters"
+                )
         elif value is None:
             raise BadJson(f"{key} must not be null")

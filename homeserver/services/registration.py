@@ -5,8 +5,8 @@ Spec: client-server API, "Account registration".
 
 from __future__ import annotations
 
-from homeserver.config.model import RateLimitConfig, RegistrationConfig
 from homeserver.api.http.request import ApiRequest
+from homeserver.config.model import RateLimitConfig, RegistrationConfig
 from homeserver.errors import Codes, Forbidden, MatrixError
 from homeserver.services.accounts import AccountService
 from homeserver.services.sessions import SessionService, require_device_id
@@ -68,7 +68,9 @@ class RegistrationService:
         self._check_enabled()
         body = request.json()
         self.ratelimiter.check(
-            "register_address", request.client_ip, self.rate_limits.registration_per_address
+            "register_address",
+            request.client_ip,
+            self.rate_limits.registration_per_address,
         )
         username = _optional(body, "username", str)
         password = _optional(body, "password", str)
@@ -103,7 +105,10 @@ class RegistrationService:
     async def _generate_localpart(self) -> str:
         for _ in range(10):
             candidate = "u" + random_string(12).lower()
-            if await self.accounts.users.get_user(self.accounts.user_id_for(candidate)) is None:
+            if (
+                await self.accounts.users.get_user(self.accounts.user_id_for(candidate))
+                is None
+            ):
                 return candidate
         raise MatrixError(500, "Could not allocate a user ID")
 
@@ -111,7 +116,9 @@ class RegistrationService:
         """GET /register/available."""
         self._check_enabled()
         self.ratelimiter.check(
-            "register_address", request.client_ip, self.rate_limits.registration_per_address
+            "register_address",
+            request.client_ip,
+            self.rate_limits.registration_per_address,
         )
         await self.accounts.check_username(username)
         return {"available": True}
@@ -120,7 +127,9 @@ class RegistrationService:
         """GET /register/m.login.registration_token/validity."""
         self._check_enabled()
         self.ratelimiter.check(
-            "register_address", request.client_ip, self.rate_limits.registration_per_address
+            "register_address",
+            request.client_ip,
+            self.rate_limits.registration_per_address,
         )
         found = await self.registration_tokens.get_token(token)
         return {"valid": bool(found and found.is_valid(self.clock.time_msec()))}

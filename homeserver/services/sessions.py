@@ -79,14 +79,25 @@ class SessionService:
             refresh_token = new_token("chr")
             valid_until = now + self.config.access_token_lifetime
             await self.tokens.insert_refresh_token(
-                hash_token(refresh_token), user_id, device_id, now, self._refresh_expiry(now)
+                hash_token(refresh_token),
+                user_id,
+                device_id,
+                now,
+                self._refresh_expiry(now),
             )
         await self.tokens.insert_access_token(
-            hash_token(access_token), user_id, device_id, now, valid_until,
+            hash_token(access_token),
+            user_id,
+            device_id,
+            now,
+            valid_until,
             hash_token(refresh_token) if refresh_token else None,
         )
         return Session(
-            user_id, device_id, access_token, refresh_token,
+            user_id,
+            device_id,
+            access_token,
+            refresh_token,
             int(self.config.access_token_lifetime) if refresh_token else None,
         )
 
@@ -110,8 +121,12 @@ class SessionService:
         await self.tokens.retire_predecessors(token_hash)
         new_refresh, new_access = new_token("chr"), new_token("cht")
         ok = await self.tokens.rotate_refresh_token(
-            info, hash_token(new_refresh), hash_token(new_access), now,
-            self._refresh_expiry(now), now + self.config.access_token_lifetime,
+            info,
+            hash_token(new_refresh),
+            hash_token(new_access),
+            now,
+            self._refresh_expiry(now),
+            now + self.config.access_token_lifetime,
         )
         if not ok:
             raise unknown_token("Refresh token has been used")
@@ -135,5 +150,7 @@ def require_device_id(device_id: object) -> str | None:
     if device_id is None:
         return None
     if not isinstance(device_id, str) or not device_id or len(device_id) > 255:
-        raise MatrixError(400, "device_id must be a non-empty string", Codes.INVALID_PARAM)
+        raise MatrixError(
+            400, "device_id must be a non-empty string", Codes.INVALID_PARAM
+        )
     return device_id

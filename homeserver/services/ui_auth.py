@@ -95,12 +95,17 @@ class UserInteractiveAuth:
         if stage is not None:
             allowed = {s for flow in flows for s in flow}
             if stage not in allowed or stage not in self.checkers:
-                raise MatrixError(400, f"Unknown auth stage type {stage!r}", Codes.UNRECOGNIZED)
+                raise MatrixError(
+                    400, f"Unknown auth stage type {stage!r}", Codes.UNRECOGNIZED
+                )
             try:
-                serverdict.update(await self.checkers[stage].check(auth, requester, session))
+                checker = self.checkers[stage]
+                serverdict.update(await checker.check(dict(auth or {}), requester, session))
                 if stage not in completed:
                     completed.append(stage)
-                await self.store.update_session(session.session_id, completed, serverdict)
+                await self.store.update_session(
+                    session.session_id, completed, serverdict
+                )
             except StageFailed as exc:
                 failure = exc
         if any(all(s in completed for s in flow) for flow in flows):
@@ -139,9 +144,10 @@ class UserInteractiveAuth:
             return session
         if not isinstance(session_id, str):
             raise MatrixError(400, "session must be a string", Codes.BAD_JSON)
-        session = await self.store.get_session(session_id)
-        if session is None or session.creation_ts + self.session_timeout_ms < now:
+        found = await self.store.get_session(session_id)
+        if found is None or found.creation_ts + self.session_timeout_ms < now:
             raise MatrixError(400, "Unknown or expired auth session", Codes.UNKNOWN)
+        session = found
         if session.uri != request.path or session.method != request.method:
             raise Forbidden(
                 "Requested operation has changed during the UI authentication session."
@@ -149,7 +155,9 @@ class UserInteractiveAuth:
         return session
 
     async def _expire_sessions(self, now: int) -> None:
-        for session in await self.store.pop_expired_sessions(now - self.session_timeout_ms):
+        for session in await self.store.pop_expired_sessions(
+            now - self.session_timeout_ms
+        ):
             for checker in self.checkers.values():
                 await checker.on_session_ended(session, False)
 

@@ -110,7 +110,12 @@ class Database:
         return result
 
     def _run_txn(
-        self, name: str, box: list[Transaction], fn: Callable[..., T], *args: Any, **kwargs: Any
+        self,
+        name: str,
+        box: list[Transaction],
+        fn: Callable[..., T],
+        *args: Any,
+        **kwargs: Any,
     ) -> T:
         attempt = 0
         while True:
@@ -120,8 +125,14 @@ class Database:
                 try:
                     return self._attempt(conn, name, box, fn, *args, **kwargs)
                 except Exception as exc:
-                    if self.engine.is_connection_lost(exc) and attempt <= self.txn_retries:
-                        logger.warning("database connection lost; reconnecting", extra={"txn": name})
+                    if (
+                        self.engine.is_connection_lost(exc)
+                        and attempt <= self.txn_retries
+                    ):
+                        logger.warning(
+                            "database connection lost; reconnecting",
+                            extra={"txn": name},
+                        )
                         self.connections.discard()
                         continue
                     if self.engine.is_retryable(exc) and attempt <= self.txn_retries:
@@ -132,7 +143,13 @@ class Database:
                     raise
 
     def _attempt(
-        self, conn: Any, name: str, box: list[Transaction], fn: Callable[..., T], *args: Any, **kwargs: Any
+        self,
+        conn: Any,
+        name: str,
+        box: list[Transaction],
+        fn: Callable[..., T],
+        *args: Any,
+        **kwargs: Any,
     ) -> T:
         cursor = conn.cursor()
         if self.engine.single_threaded:
@@ -140,7 +157,9 @@ class Database:
         txn = Transaction(self.engine, cursor, name)
         try:
             result = fn(txn, *args, **kwargs)
-            conn.commit() if not self.engine.single_threaded else cursor.execute("COMMIT")
+            conn.commit() if not self.engine.single_threaded else cursor.execute(
+                "COMMIT"
+            )
         except BaseException:
             try:
                 if self.engine.single_threaded:

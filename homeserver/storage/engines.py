@@ -73,7 +73,7 @@ class PostgresEngine:
 
         self._psycopg2 = psycopg2
         self.dsn = dsn
-        self.IntegrityError = (psycopg2.IntegrityError,)
+        self.IntegrityError: tuple[type[Exception], ...] = (psycopg2.IntegrityError,)
         self._retry_codes = {
             psycopg2.errorcodes.SERIALIZATION_FAILURE,
             psycopg2.errorcodes.DEADLOCK_DETECTED,
@@ -136,7 +136,11 @@ class ConnectionHolder:
 
     def discard(self) -> None:
         """Drop this thread's connection after it broke."""
-        conn = self._shared if self.engine.single_threaded else getattr(self._local, "conn", None)
+        conn = (
+            self._shared
+            if self.engine.single_threaded
+            else getattr(self._local, "conn", None)
+        )
         if conn is not None:
             try:
                 conn.close()

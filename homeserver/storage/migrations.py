@@ -102,7 +102,9 @@ async def prepare_database(db: Database, progress: Any = None) -> int:
     for migration in migrations:
         if migration.version <= current:
             continue
-        logger.info("applying schema migration %04d_%s", migration.version, migration.name)
+        logger.info(
+            "applying schema migration %04d_%s", migration.version, migration.name
+        )
         if progress is not None:
             progress(migration)
         await db.run_interaction(f"migrate_{migration.version}", _apply_txn, migration)

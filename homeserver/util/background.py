@@ -28,7 +28,8 @@ def run_in_background(name: str, coro: Coroutine[Any, Any, Any]) -> defer.Deferr
         if isinstance(result, Failure):
             BACKGROUND_FAILURES.labels(name).inc()
             logger.error(
-                "background task %s failed", name,
+                "background task %s failed",
+                name,
                 exc_info=(result.type, result.value, result.getTracebackObject()),
             )
 

@@ -6,13 +6,13 @@ from collections.abc import Callable
 from typing import Any
 
 from twisted.internet import task
-from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.internet.interfaces import IDelayedCall
 
 
 class Clock:
     """Wraps a reactor's time source, so tests can drive time with a fake reactor."""
 
-    def __init__(self, reactor: IReactorTime) -> None:
+    def __init__(self, reactor: Any) -> None:
         self.reactor = reactor
 
     def time(self) -> float:
@@ -27,7 +27,9 @@ class Clock:
         """Wait without blocking the reactor."""
         await task.deferLater(self.reactor, seconds, lambda: None)
 
-    def call_later(self, seconds: float, fn: Callable[..., Any], *args: Any) -> IDelayedCall:
+    def call_later(
+        self, seconds: float, fn: Callable[..., Any], *args: Any
+    ) -> IDelayedCall:
         """Run ``fn`` after ``seconds``."""
         return self.reactor.callLater(seconds, fn, *args)
 

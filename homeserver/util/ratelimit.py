@@ -24,7 +24,9 @@ class Ratelimiter:
         used, last = self._buckets.get(key, (0.0, now))
         return max(0.0, used - (now - last) * rate.per_second)
 
-    def check(self, action: str, key: str, rate: RateLimit, update: bool = True) -> None:
+    def check(
+        self, action: str, key: str, rate: RateLimit, update: bool = True
+    ) -> None:
         """Count one action; raise 429 M_LIMIT_EXCEEDED if the bucket is full.
 
         Args:

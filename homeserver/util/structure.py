@@ -22,13 +22,20 @@ class Duration(int):
     """A duration in milliseconds; YAML may say ``30s``, ``5m``, ``1h``, ``7d``
     or a bare number of milliseconds."""
 
-    UNITS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000,
-             "w": 604_800_000, "y": 31_536_000_000}
+    UNITS = {
+        "ms": 1,
+        "s": 1000,
+        "m": 60_000,
+        "h": 3_600_000,
+        "d": 86_400_000,
+        "w": 604_800_000,
+        "y": 31_536_000_000,
+    }
 
     @classmethod
     def parse(cls, value: Any) -> Duration:
         if isinstance(value, bool):
-            raise ValueError("expected a duration like \"30s\"")
+            raise ValueError('expected a duration like "30s"')
         if isinstance(value, int):
             return cls(value)
         if isinstance(value, str):
@@ -135,7 +142,9 @@ class _Structurer:
         if origin is Literal:
             allowed = typing.get_args(tp)
             if data not in allowed:
-                self.fail(path, "expected one of " + ", ".join(repr(a) for a in allowed))
+                self.fail(
+                    path, "expected one of " + ", ".join(repr(a) for a in allowed)
+                )
             return data
         if tp in (Duration, ByteSize):
             try:
@@ -165,7 +174,9 @@ class _Structurer:
                 self.fail(path, "expected a list")
                 return []
             (item_tp,) = typing.get_args(tp) or (Any,)
-            return [self.value(item_tp, item, _join(path, i)) for i, item in enumerate(data)]
+            return [
+                self.value(item_tp, item, _join(path, i)) for i, item in enumerate(data)
+            ]
         if origin is dict or tp is dict:
             if not isinstance(data, dict):
                 self.fail(path, "expected a mapping")
@@ -192,7 +203,9 @@ class _Structurer:
         hints = typing.get_type_hints(cls)
         fields = attrs.fields(cls)
         known = {field_key(f): f for f in fields}
-        secret_paths = {f"{k}_path": f for k, f in known.items() if f.metadata.get("secret")}
+        secret_paths = {
+            f"{k}_path": f for k, f in known.items() if f.metadata.get("secret")
+        }
         kwargs: dict[str, Any] = {}
         before = len(self.problems)
         for key, item in data.items():
@@ -225,8 +238,8 @@ class _Structurer:
         try:
             return cls(**kwargs)
         except (ValueError, TypeError) as exc:
-            sub = getattr(exc, "config_path", None)
-            self.fail(_join(path, sub) if sub else path, str(exc))
+            where: str | None = getattr(exc, "config_path", None)
+            self.fail(_join(path, where) if where else path, str(exc))
             return None
 
     def read_secret(self, file_name: Any, path: str) -> str | None:
@@ -282,7 +295,10 @@ def check(condition: bool, field: str, message: str) -> None:
 def unstructure(obj: Any) -> Any:
     """The plain-data form of an attrs object (for ``config show``)."""
     if attrs.has(type(obj)):
-        return {field_key(f): unstructure(getattr(obj, f.name)) for f in attrs.fields(type(obj))}
+        return {
+            field_key(f): unstructure(getattr(obj, f.name))
+            for f in attrs.fields(type(obj))
+        }
     if isinstance(obj, list):
         return [unstructure(v) for v in obj]
     if isinstance(obj, dict):

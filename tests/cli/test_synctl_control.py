@@ -76,7 +76,8 @@ class Handler(BaseHTTPRequestHandler):
                                "admin" if body["admin"] else "notadmin"])
         mac = hmac.new(secret, message.encode(), hashlib.sha1).hexdigest()
         if not hmac.compare_digest(mac, body["mac"]):
-            return self.reply(403, {"errcode": "M_FORBIDDEN", "error": "HMAC incorrect"})
+            return self.reply(403, {"errcode": "M_FORBIDDEN",
+                                    "error": "HMAC incorrect"})
         if body["username"] in users:
             return self.reply(400, {"errcode": "M_USER_IN_USE",
                                     "error": "User ID already taken."})

@@ -38,17 +38,21 @@ def test_unknown_keys_get_did_you_mean() -> None:
 
 
 def test_every_problem_is_reported_with_its_path() -> None:
-    found = problems({
-        "server": {"server_name": "x"},
-        "listeners": [{"port": 70000, "resources": ["client", "bogus"]}],
-        "database": {"engine": "postgres"},
-        "auth": {"access_token_lifetime": "soon"},
-        "registration": {"enable_registration": "yes"},
-    })
+    found = problems(
+        {
+            "server": {"server_name": "x"},
+            "listeners": [{"port": 70000, "resources": ["client", "bogus"]}],
+            "database": {"engine": "postgres"},
+            "auth": {"access_token_lifetime": "soon"},
+            "registration": {"enable_registration": "yes"},
+        }
+    )
     assert any(p.startswith("listeners.0.port: expected a port") for p in found)
     assert any(p.startswith("listeners.0.resources.1: expected one of") for p in found)
     assert "database.dsn: is required when engine is postgres" in found
-    assert any(p.startswith("auth.access_token_lifetime: expected a duration") for p in found)
+    assert any(
+        p.startswith("auth.access_token_lifetime: expected a duration") for p in found
+    )
     assert "registration.enable_registration: expected true or false" in found
 
 
@@ -57,27 +61,55 @@ def test_missing_required_section() -> None:
 
 
 def test_durations_and_sizes_take_units() -> None:
-    config = parse_config({**MINIMAL, "auth": {"access_token_lifetime": "2h"},
-                           "http": {"max_request_body_size": "512K"}})
+    config = parse_config(
+        {
+            **MINIMAL,
+            "auth": {"access_token_lifetime": "2h"},
+            "http": {"max_request_body_size": "512K"},
+        }
+    )
     assert config.auth.access_token_lifetime == 2 * 3600 * 1000
     assert config.http.max_request_body_size == 512 * 1024
 
 
 def test_secret_read_from_file(tmp_path: Path) -> None:
     (tmp_path / "secret.txt").write_text("s3cret\n")
-    (tmp_path / "homeserver.yaml").write_text(yaml.safe_dump({
-        **MINIMAL, "registration": {"registration_shared_secret_path": "secret.txt"}}))
+    (tmp_path / "homeserver.yaml").write_text(
+        yaml.safe_dump(
+            {
+                **MINIMAL,
+                "registration": {"registration_shared_secret_path": "secret.txt"},
+            }
+        )
+    )
     config = load_config(tmp_path / "homeserver.yaml")
     assert config.registration.registration_shared_secret == "s3cret"
 
 
 def test_secret_file_problems(tmp_path: Path) -> None:
-    found = problems({**MINIMAL, "registration": {
-        "registration_shared_secret_path": str(tmp_path / "missing")}})
-    assert found[0].startswith("registration.registration_shared_secret_path: cannot read")
-    both = problems({**MINIMAL, "registration": {
-        "registration_shared_secret": "a", "registration_shared_secret_path": "b"}})
-    assert "give registration_shared_secret or registration_shared_secret_path" in both[0]
+    found = problems(
+        {
+            **MINIMAL,
+            "registration": {
+                "registration_shared_secret_path": str(tmp_path / "missing")
+            },
+        }
+    )
+    assert found[0].startswith(
+        "registration.registration_shared_secret_path: cannot read"
+    )
+    both = problems(
+        {
+            **MINIMAL,
+            "registration": {
+                "registration_shared_secret": "a",
+                "registration_shared_secret_path": "b",
+            },
+        }
+    )
+    assert (
+        "give registration_shared_secret or registration_shared_secret_path" in both[0]
+    )
 
 
 def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:

@@ -25,7 +25,10 @@ def synctl(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     """Run the repository's synctl script."""
     result = subprocess.run(
         [sys.executable, str(ROOT / "synctl"), *args],
-        capture_output=True, text=True, timeout=120, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
     )
     if check and result.returncode != 0:
         raise AssertionError(
@@ -52,8 +55,16 @@ def running_server(tmp_path: Path) -> Iterator[RunningServer]:
     """``synctl init`` + ``synctl start`` on a free port; ``synctl stop`` afterwards."""
     data_dir = tmp_path / "data"
     port = free_port()
-    synctl("init", "--data-dir", str(data_dir), "--server-name", "localhost",
-           "--http-port", str(port), "--open-registration")
+    synctl(
+        "init",
+        "--data-dir",
+        str(data_dir),
+        "--server-name",
+        "localhost",
+        "--http-port",
+        str(port),
+        "--open-registration",
+    )
     synctl("start", "--data-dir", str(data_dir))
     try:
         yield RunningServer(data_dir, port)

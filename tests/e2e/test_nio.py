@@ -39,7 +39,9 @@ async def _account_lifecycle(server: RunningServer) -> None:
             assert isinstance(devices, nio.DevicesResponse), devices
             assert [d.display_name for d in devices.devices] == ["e2e laptop"]
 
-            bad = await nio.AsyncClient(server.url, "@alice:localhost").login("wrong password")
+            bad = await nio.AsyncClient(server.url, "@alice:localhost").login(
+                "wrong password"
+            )
             assert isinstance(bad, nio.LoginError)
             assert bad.status_code == "M_FORBIDDEN"
 
@@ -54,5 +56,7 @@ async def _account_lifecycle(server: RunningServer) -> None:
         await client.close()
 
 
-def test_register_login_whoami_displayname_logout(running_server: RunningServer) -> None:
+def test_register_login_whoami_displayname_logout(
+    running_server: RunningServer,
+) -> None:
     asyncio.run(_account_lifecycle(running_server))

@@ -12,7 +12,12 @@ import pytest
 from twisted.internet import defer
 from twisted.python.threadpool import ThreadPool
 
-from homeserver.storage.database import Database, Transaction, inline_runner, thread_pool_runner
+from homeserver.storage.database import (
+    Database,
+    Transaction,
+    inline_runner,
+    thread_pool_runner,
+)
 from homeserver.storage.engines import Engine, SqliteEngine, split_statements
 from homeserver.storage.migrations import (
     SchemaTooNewError,
@@ -44,15 +49,27 @@ def test_migrations_reach_latest_and_are_idempotent(db: Database) -> None:
     latest = latest_version(db.engine.name)
     assert latest >= 1
     assert run(prepare_database(db)) == latest
-    rows = run(db.run_interaction("versions", lambda txn: txn.query(
-        "SELECT version FROM schema_version ORDER BY version")))
+    rows = run(
+        db.run_interaction(
+            "versions",
+            lambda txn: txn.query(
+                "SELECT version FROM schema_version ORDER BY version"
+            ),
+        )
+    )
     assert [r[0] for r in rows] == [m.version for m in load_migrations(db.engine.name)]
 
 
 def test_newer_schema_is_refused(db: Database) -> None:
-    run(db.run_interaction("bump", lambda txn: txn.execute(
-        "INSERT INTO schema_version (version, name, applied_ts) VALUES (?, ?, ?)",
-        (9999, "future", 0))))
+    run(
+        db.run_interaction(
+            "bump",
+            lambda txn: txn.execute(
+                "INSERT INTO schema_version (version, name, applied_ts) VALUES (?, ?, ?)",
+                (9999, "future", 0),
+            ),
+        )
+    )
     with pytest.raises(SchemaTooNewError, match="9999"):
         run(prepare_database(db))
 
@@ -66,13 +83,17 @@ def test_failed_transaction_leaves_nothing(db: Database) -> None:
 
     with pytest.raises(ValueError):
         run(db.run_interaction("half_write", half_write))
-    rows = run(db.run_interaction("count", lambda txn: txn.query("SELECT * FROM users")))
+    rows = run(
+        db.run_interaction("count", lambda txn: txn.query("SELECT * FROM users"))
+    )
     assert rows == []
 
 
 def test_integrity_error_is_engine_neutral(db: Database) -> None:
     def insert(txn: Transaction) -> None:
-        txn.execute("INSERT INTO users (user_id, created_ts) VALUES (?, ?)", ("@a:test", 1))
+        txn.execute(
+            "INSERT INTO users (user_id, created_ts) VALUES (?, ?)", ("@a:test", 1)
+        )
 
     run(db.run_interaction("insert", insert))
     with pytest.raises(db.IntegrityError):
@@ -85,7 +106,8 @@ def test_retryable_failure_is_retried(db: Database) -> None:
     def conflicting(txn: Transaction) -> int:
         attempts.append(1)
         txn.execute(
-            "INSERT INTO users (user_id, created_ts) VALUES (?, ?)", ("@r:test", len(attempts))
+            "INSERT INTO users (user_id, created_ts) VALUES (?, ?)",
+            ("@r:test", len(attempts)),
         )
         if len(attempts) == 1:
             if db.engine.name == "sqlite":
@@ -94,11 +116,24 @@ def test_retryable_failure_is_retried(db: Database) -> None:
         return len(attempts)
 
     if db.engine.name == "postgres":
-        run(db.run_interaction("seed", lambda txn: txn.execute(
-            "INSERT INTO profiles (user_id, displayname) VALUES (?, ?)", ("@x:test", "x"))))
+        run(
+            db.run_interaction(
+                "seed",
+                lambda txn: txn.execute(
+                    "INSERT INTO profiles (user_id, displayname) VALUES (?, ?)",
+                    ("@x:test", "x"),
+                ),
+            )
+        )
     assert run(db.run_interaction("conflicting", conflicting)) == 2
-    rows = run(db.run_interaction("q", lambda txn: txn.query(
-        "SELECT created_ts FROM users WHERE user_id = ?", ("@r:test",))))
+    rows = run(
+        db.run_interaction(
+            "q",
+            lambda txn: txn.query(
+                "SELECT created_ts FROM users WHERE user_id = ?", ("@r:test",)
+            ),
+        )
+    )
     assert rows == [(2,)], "the first attempt must have been rolled back"
 
 
@@ -114,7 +149,9 @@ def _force_serialization_failure(txn: Transaction) -> None:
         cur.execute("UPDATE profiles SET displayname = 'y' WHERE user_id = '@x:test'")
     other.commit()
     other.close()
-    txn.execute("UPDATE profiles SET displayname = ? WHERE user_id = ?", ("z", "@x:test"))
+    txn.execute(
+        "UPDATE profiles SET displayname = ? WHERE user_id = ?", ("z", "@x:test")
+    )
 
 
 def test_retries_are_bounded(tmp_path: Any) -> None:
@@ -148,7 +185,10 @@ def test_after_commit_callbacks_run_only_on_success(db: Database) -> None:
 
 def test_split_statements_drops_comments() -> None:
     script = "-- comment\nCREATE TABLE a (x INT);\n\nCREATE TABLE b (\n  y INT\n);\n"
-    assert split_statements(script) == ["CREATE TABLE a (x INT)", "CREATE TABLE b (\n  y INT\n)"]
+    assert split_statements(script) == [
+        "CREATE TABLE a (x INT)",
+        "CREATE TABLE b (\n  y INT\n)",
+    ]
 
 
 class _ThreadReactor:
@@ -159,7 +199,9 @@ class _ThreadReactor:
 
 
 def test_thread_pool_runner_carries_contextvars() -> None:
-    var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="none")
+    var: contextvars.ContextVar[str] = contextvars.ContextVar(
+        "request_id", default="none"
+    )
     pool = ThreadPool(1, 1)
     pool.start()
     try:

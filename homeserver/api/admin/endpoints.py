@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from homeserver.api.http.request import ApiRequest
-from homeserver.services.admin import RegistrationTokenService, SharedSecretRegistrationService
+from homeserver.services.admin import (
+    RegistrationTokenService,
+    SharedSecretRegistrationService,
+)
 from homeserver.services.auth import Auth
 from homeserver.types import JsonDict
 
@@ -37,7 +40,9 @@ class RegistrationTokensEndpoint:
     async def on_GET(self, request: ApiRequest) -> JsonDict:
         await self.auth.get_admin_by_req(request)
         valid = request.query_str("valid")
-        return await self.service.list_tokens(None if valid is None else request.query_bool("valid"))
+        return await self.service.list_tokens(
+            None if valid is None else request.query_bool("valid")
+        )
 
 
 class NewRegistrationTokenEndpoint:

@@ -25,7 +25,11 @@ class WhoamiEndpoint:
 
     async def on_GET(self, request: ApiRequest) -> JsonDict:
         requester = await self.auth.get_user_by_req(request)
-        return {"user_id": requester.user_id, "device_id": requester.device_id, "is_guest": False}
+        return {
+            "user_id": requester.user_id,
+            "device_id": requester.device_id,
+            "is_guest": False,
+        }
 
 
 class PasswordEndpoint:
@@ -33,7 +37,9 @@ class PasswordEndpoint:
 
     PATTERNS = client_patterns("/account/password")
 
-    def __init__(self, auth: Auth, accounts: AccountService, uia: UserInteractiveAuth) -> None:
+    def __init__(
+        self, auth: Auth, accounts: AccountService, uia: UserInteractiveAuth
+    ) -> None:
         self.auth = auth
         self.accounts = accounts
         self.uia = uia
@@ -48,8 +54,11 @@ class PasswordEndpoint:
         self.accounts.check_password_strength(new_password)
         result = await self.uia.authenticate(request, body, [[PASSWORD]], requester)
         await self.accounts.change_password(
-            requester.user_id, str(new_password), requester.device_id,
-            requester.token_hash, logout_devices,
+            requester.user_id,
+            str(new_password),
+            requester.device_id,
+            requester.token_hash,
+            logout_devices,
         )
         await self.uia.finish(result)
         return {}
@@ -60,7 +69,9 @@ class DeactivateEndpoint:
 
     PATTERNS = client_patterns("/account/deactivate")
 
-    def __init__(self, auth: Auth, accounts: AccountService, uia: UserInteractiveAuth) -> None:
+    def __init__(
+        self, auth: Auth, accounts: AccountService, uia: UserInteractiveAuth
+    ) -> None:
         self.auth = auth
         self.accounts = accounts
         self.uia = uia

@@ -61,6 +61,8 @@ class DeleteDevicesEndpoint:
     async def on_POST(self, request: ApiRequest) -> JsonDict:
         requester = await self.auth.get_user_by_req(request)
         device_ids = request.json().get("devices")
-        if not isinstance(device_ids, list) or not all(isinstance(d, str) for d in device_ids):
+        if not isinstance(device_ids, list) or not all(
+            isinstance(d, str) for d in device_ids
+        ):
             raise BadJson("devices must be a list of strings")
         return await self.devices.delete_devices(request, requester, device_ids)

@@ -60,7 +60,9 @@ class ApiRequest:
             self._json = {}
             return self._json
         try:
-            value = json.loads(self.body.decode("utf-8"), parse_constant=_reject_constant)
+            value = json.loads(
+                self.body.decode("utf-8"), parse_constant=_reject_constant
+            )
         except (UnicodeDecodeError, ValueError, RecursionError):
             raise NotJson("Content not JSON.") from None
         if not isinstance(value, dict):
@@ -82,7 +84,9 @@ class ApiRequest:
         except StructureError as exc:
             raise BadJson(str(exc)) from None
 
-    def query_str(self, name: str, default: str | None = None, required: bool = False) -> str | None:
+    def query_str(
+        self, name: str, default: str | None = None, required: bool = False
+    ) -> str | None:
         """A query parameter, or ``default``."""
         values = self.query.get(name)
         if not values:

@@ -20,7 +20,12 @@ Handler = Callable[..., Awaitable[Any]]
 
 
 def client_patterns(
-    path: str, *, r0: bool = True, v3: bool = True, v1: bool = False, unstable: bool = False
+    path: str,
+    *,
+    r0: bool = True,
+    v3: bool = True,
+    v1: bool = False,
+    unstable: bool = False,
 ) -> list[str]:
     """Path patterns for a client-server endpoint under the prefixes it exists on.
 
@@ -32,7 +37,11 @@ def client_patterns(
         v1: serve under ``/_matrix/client/v1``.
         unstable: serve under ``/_matrix/client/unstable``.
     """
-    versions = [name for name, on in (("r0", r0), ("v3", v3), ("v1", v1), ("unstable", unstable)) if on]
+    versions = [
+        name
+        for name, on in (("r0", r0), ("v3", v3), ("v1", v1), ("unstable", unstable))
+        if on
+    ]
     return [f"/_matrix/client/{version}{path}" for version in versions]
 
 

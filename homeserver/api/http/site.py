@@ -82,7 +82,9 @@ class HomeserverResource(resource.Resource):
 
     isLeaf = True
 
-    def __init__(self, router: Router, cors_origins: list[str], x_forwarded: bool = False) -> None:
+    def __init__(
+        self, router: Router, cors_origins: list[str], x_forwarded: bool = False
+    ) -> None:
         super().__init__()
         self.router = router
         self.cors_origins = cors_origins
@@ -113,7 +115,8 @@ class HomeserverResource(resource.Resource):
     def _api_request(self, request: server.Request) -> ApiRequest:
         raw_query = request.uri.split(b"?", 1)[1] if b"?" in request.uri else b""
         query = parse_qs(raw_query.decode("utf-8", "replace"), keep_blank_values=True)
-        request.content.seek(0)
+        content: Any = request.content
+        content.seek(0)
         return ApiRequest(
             method=request.method.decode("ascii", "replace"),
             path=request.path.decode("utf-8", "replace"),
@@ -122,7 +125,7 @@ class HomeserverResource(resource.Resource):
                 k.decode("latin-1").lower(): v[0].decode("latin-1")
                 for k, v in request.requestHeaders.getAllRawHeaders()
             },
-            body=request.content.read(),
+            body=content.read(),
             client_ip=self._client_ip(request),
         )
 
@@ -138,11 +141,17 @@ class HomeserverResource(resource.Resource):
             if getattr(request, "body_too_large", False):
                 raise MatrixError(413, "Request body too large", Codes.TOO_LARGE)
             api_request = self._api_request(request)
-            handler, params, name = self.router.resolve(api_request.method, api_request.path)
+            handler, params, name = self.router.resolve(
+                api_request.method, api_request.path
+            )
             result = await handler(api_request, **params)
             self._finish(request, 200, result)
         except MatrixError as exc:
-            self._finish(request, exc.code, Response(encode_json(exc.to_json()), headers=exc.headers))
+            self._finish(
+                request,
+                exc.code,
+                Response(encode_json(exc.to_json()), headers=exc.headers),
+            )
         except InteractiveAuthIncomplete as exc:
             self._finish(request, 401, Response(encode_json(exc.body)))
         except defer.CancelledError:
@@ -156,7 +165,10 @@ class HomeserverResource(resource.Resource):
             REQUESTS.labels(method, name, str(request.code)).inc()
             logger.info(
                 "%s %s %s %d %.3fs",
-                self._client_ip(request), method, _safe_uri(request), request.code,
+                self._client_ip(request),
+                method,
+                _safe_uri(request),
+                request.code,
                 time.perf_counter() - start,
             )
 
@@ -167,7 +179,11 @@ class HomeserverResource(resource.Resource):
             code, result = result
         if isinstance(result, Response):
             code = result.code if result.code != 200 else code
-            body, content_type, headers = result.body, result.content_type, result.headers
+            body, content_type, headers = (
+                result.body,
+                result.content_type,
+                result.headers,
+            )
         else:
             body, content_type, headers = encode_json(result), "application/json", {}
         request.setResponseCode(code)
@@ -195,12 +211,14 @@ def _safe_uri(request: server.Request) -> str:
 class HomeserverSite(server.Site):
     """A Site whose requests enforce the body limit."""
 
-    def __init__(self, root: resource.Resource, max_body_size: int, reactor: Any) -> None:
+    def __init__(
+        self, root: resource.Resource, max_body_size: int, reactor: Any
+    ) -> None:
         request_factory = type(
             "BoundLimitedRequest", (LimitedRequest,), {"max_body_size": max_body_size}
         )
         super().__init__(root, reactor=reactor, requestFactory=request_factory)
         self.noisy = False
 
-    def log(self, request: server.Request) -> None:
+    def log(self, request: Any) -> None:
         """Access logging is done by the resource, with tokens redacted."""

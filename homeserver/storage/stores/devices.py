@@ -30,13 +30,19 @@ class DeviceStore:
         self.db = db
 
     async def upsert_device(
-        self, user_id: str, device_id: str, display_name: str | None, now_ms: int, ip: str | None
+        self,
+        user_id: str,
+        device_id: str,
+        display_name: str | None,
+        now_ms: int,
+        ip: str | None,
     ) -> bool:
         """Create the device if it is new; returns whether it was created."""
 
         def upsert_device_txn(txn: Transaction) -> bool:
             if txn.query_one(
-                "SELECT 1 FROM devices WHERE user_id = ? AND device_id = ?", (user_id, device_id)
+                "SELECT 1 FROM devices WHERE user_id = ? AND device_id = ?",
+                (user_id, device_id),
             ):
                 txn.execute(
                     "UPDATE devices SET last_seen_ts = ?, last_seen_ip = ?"
@@ -77,7 +83,9 @@ class DeviceStore:
         )
         return Device(*row) if row else None
 
-    async def update_display_name(self, user_id: str, device_id: str, name: str | None) -> bool:
+    async def update_display_name(
+        self, user_id: str, device_id: str, name: str | None
+    ) -> bool:
         """Rename a device; returns False if it does not exist."""
 
         def rename_txn(txn: Transaction) -> bool:
@@ -89,7 +97,9 @@ class DeviceStore:
 
         return await self.db.run_interaction("update_device_display_name", rename_txn)
 
-    async def update_last_seen(self, user_id: str, device_id: str, now_ms: int, ip: str) -> None:
+    async def update_last_seen(
+        self, user_id: str, device_id: str, now_ms: int, ip: str
+    ) -> None:
         """Record that a device was just used."""
         await self.db.run_interaction(
             "update_device_last_seen",
@@ -113,7 +123,9 @@ class DeviceStore:
 
         await self.db.run_interaction("delete_devices", delete_devices_txn)
 
-    async def delete_all_devices(self, user_id: str, except_device_id: str | None = None) -> None:
+    async def delete_all_devices(
+        self, user_id: str, except_device_id: str | None = None
+    ) -> None:
         """Delete every device of a user (but one) with their tokens."""
 
         def delete_all_txn(txn: Transaction) -> None:

@@ -22,7 +22,8 @@ class ProfileStore:
 
         def get_profile_txn(txn: Transaction) -> JsonDict | None:
             row = txn.query_one(
-                "SELECT displayname, avatar_url FROM profiles WHERE user_id = ?", (user_id,)
+                "SELECT displayname, avatar_url FROM profiles WHERE user_id = ?",
+                (user_id,),
             )
             if row is None:
                 return None
@@ -44,7 +45,8 @@ class ProfileStore:
         def set_field_txn(txn: Transaction) -> None:
             if field in STANDARD_FIELDS:
                 txn.execute(
-                    f"UPDATE profiles SET {field} = ? WHERE user_id = ?", (value, user_id)
+                    f"UPDATE profiles SET {field} = ? WHERE user_id = ?",
+                    (value, user_id),
                 )
             elif value is None:
                 txn.execute(

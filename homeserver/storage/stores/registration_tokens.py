@@ -23,7 +23,10 @@ class RegistrationToken:
         """Whether it can start one more registration now."""
         if self.expiry_time is not None and self.expiry_time < now_ms:
             return False
-        if self.uses_allowed is not None and self.pending + self.completed >= self.uses_allowed:
+        if (
+            self.uses_allowed is not None
+            and self.pending + self.completed >= self.uses_allowed
+        ):
             return False
         return True
 
@@ -38,7 +41,9 @@ class RegistrationTokenStore:
         """Every token, ordered by token."""
         rows = await self.db.run_interaction(
             "list_registration_tokens",
-            lambda txn: txn.query(f"SELECT {_COLUMNS} FROM registration_tokens ORDER BY token"),
+            lambda txn: txn.query(
+                f"SELECT {_COLUMNS} FROM registration_tokens ORDER BY token"
+            ),
         )
         return [RegistrationToken(*row) for row in rows]
 
@@ -58,7 +63,9 @@ class RegistrationTokenStore:
         """Create a token; returns False if it already exists."""
 
         def insert_txn(txn: Transaction) -> bool:
-            if txn.query_one("SELECT 1 FROM registration_tokens WHERE token = ?", (token,)):
+            if txn.query_one(
+                "SELECT 1 FROM registration_tokens WHERE token = ?", (token,)
+            ):
                 return False
             txn.execute(
                 "INSERT INTO registration_tokens (token, uses_allowed, expiry_time)"
@@ -107,7 +114,8 @@ class RegistrationTokenStore:
             if row is None or not RegistrationToken(*row).is_valid(now_ms):
                 return False
             txn.execute(
-                "UPDATE registration_tokens SET pending = pending + 1 WHERE token = ?", (token,)
+                "UPDATE registration_tokens SET pending = pending + 1 WHERE token = ?",
+                (token,),
             )
             return True
 

@@ -51,7 +51,13 @@ class TokenStore:
         await self.db.run_interaction(
             "insert_access_token",
             lambda txn: _insert_access_token_txn(
-                txn, token_hash, user_id, device_id, now_ms, valid_until_ts, refresh_token_hash
+                txn,
+                token_hash,
+                user_id,
+                device_id,
+                now_ms,
+                valid_until_ts,
+                refresh_token_hash,
             ),
         )
 
@@ -70,7 +76,14 @@ class TokenStore:
         if row is None:
             return None
         return AccessTokenInfo(
-            row[0], row[1], row[2], row[3], row[4], bool(row[5]), bool(row[6]), bool(row[7])
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            row[4],
+            bool(row[5]),
+            bool(row[6]),
+            bool(row[7]),
         )
 
     async def mark_access_token_used(self, info: AccessTokenInfo) -> None:
@@ -78,7 +91,8 @@ class TokenStore:
 
         def mark_used_txn(txn: Transaction) -> None:
             txn.execute(
-                "UPDATE access_tokens SET used = ? WHERE token_hash = ?", (True, info.token_hash)
+                "UPDATE access_tokens SET used = ? WHERE token_hash = ?",
+                (True, info.token_hash),
             )
             if info.refresh_token_hash:
                 _retire_predecessors_txn(txn, info.refresh_token_hash)
@@ -89,11 +103,18 @@ class TokenStore:
         """Revoke one access token."""
         await self.db.run_interaction(
             "delete_access_token",
-            lambda txn: txn.execute("DELETE FROM access_tokens WHERE token_hash = ?", (token_hash,)),
+            lambda txn: txn.execute(
+                "DELETE FROM access_tokens WHERE token_hash = ?", (token_hash,)
+            ),
         )
 
     async def insert_refresh_token(
-        self, token_hash: str, user_id: str, device_id: str, now_ms: int, expiry_ts: int | None
+        self,
+        token_hash: str,
+        user_id: str,
+        device_id: str,
+        now_ms: int,
+        expiry_ts: int | None,
     ) -> None:
         """Store a new refresh token."""
         await self.db.run_interaction(
@@ -144,20 +165,35 @@ class TokenStore:
                 return False
             if row[0] is not None:
                 # Replace the unused successor pair.
-                txn.execute("DELETE FROM access_tokens WHERE refresh_token_hash = ?", (row[0],))
-                txn.execute("DELETE FROM refresh_tokens WHERE token_hash = ?", (row[0],))
+                txn.execute(
+                    "DELETE FROM access_tokens WHERE refresh_token_hash = ?", (row[0],)
+                )
+                txn.execute(
+                    "DELETE FROM refresh_tokens WHERE token_hash = ?", (row[0],)
+                )
             txn.execute(
                 "INSERT INTO refresh_tokens (token_hash, user_id, device_id, created_ts,"
                 " expiry_ts) VALUES (?, ?, ?, ?, ?)",
-                (new_refresh_hash, old.user_id, old.device_id, now_ms, refresh_expiry_ts),
+                (
+                    new_refresh_hash,
+                    old.user_id,
+                    old.device_id,
+                    now_ms,
+                    refresh_expiry_ts,
+                ),
             )
             txn.execute(
                 "UPDATE refresh_tokens SET next_token_hash = ? WHERE token_hash = ?",
                 (new_refresh_hash, old.token_hash),
             )
             _insert_access_token_txn(
-                txn, new_access_hash, old.user_id, old.device_id, now_ms,
-                access_valid_until_ts, new_refresh_hash,
+                txn,
+                new_access_hash,
+                old.user_id,
+                old.device_id,
+                now_ms,
+                access_valid_until_ts,
+                new_refresh_hash,
             )
             return True
 
@@ -170,7 +206,9 @@ class TokenStore:
             lambda txn: _retire_predecessors_txn(txn, refresh_token_hash),
         )
 
-    async def delete_user_tokens(self, user_id: str, except_token_hash: str | None = None) -> None:
+    async def delete_user_tokens(
+        self, user_id: str, except_token_hash: str | None = None
+    ) -> None:
         """Revoke every access and refresh token of a user but one access token."""
 
         def delete_tokens_txn(txn: Transaction) -> None:
@@ -181,7 +219,9 @@ class TokenStore:
 
         await self.db.run_interaction("delete_user_tokens", delete_tokens_txn)
 
-    async def insert_login_token(self, token_hash: str, user_id: str, expiry_ts: int) -> None:
+    async def insert_login_token(
+        self, token_hash: str, user_id: str, expiry_ts: int
+    ) -> None:
         """Store a one-time login token."""
         await self.db.run_interaction(
             "insert_login_token",
@@ -196,10 +236,13 @@ class TokenStore:
 
         def consume_txn(txn: Transaction) -> str | None:
             row = txn.query_one(
-                "SELECT user_id, expiry_ts FROM login_tokens WHERE token_hash = ?", (token_hash,)
+                "SELECT user_id, expiry_ts FROM login_tokens WHERE token_hash = ?",
+                (token_hash,),
             )
-            txn.execute("DELETE FROM login_tokens WHERE token_hash = ? OR expiry_ts < ?",
-                        (token_hash, now_ms))
+            txn.execute(
+                "DELETE FROM login_tokens WHERE token_hash = ? OR expiry_ts < ?",
+                (token_hash, now_ms),
+            )
             if row is None or row[1] < now_ms:
                 return None
             return str(row[0])
@@ -225,7 +268,10 @@ def _insert_access_token_txn(
 
 def _retire_predecessors_txn(txn: Transaction, refresh_token_hash: str) -> None:
     for (old_hash,) in txn.query(
-        "SELECT token_hash FROM refresh_tokens WHERE next_token_hash = ?", (refresh_token_hash,)
+        "SELECT token_hash FROM refresh_tokens WHERE next_token_hash = ?",
+        (refresh_token_hash,),
     ):
-        txn.execute("DELETE FROM access_tokens WHERE refresh_token_hash = ?", (old_hash,))
+        txn.execute(
+            "DELETE FROM access_tokens WHERE refresh_token_hash = ?", (old_hash,)
+        )
         txn.execute("DELETE FROM refresh_tokens WHERE token_hash = ?", (old_hash,))

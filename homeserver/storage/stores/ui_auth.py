@@ -23,12 +23,19 @@ class UiAuthSession:
     serverdict: JsonDict
 
 
-_SESSION_COLUMNS = "session_id, creation_ts, uri, method, clientdict, completed, serverdict"
+_SESSION_COLUMNS = (
+    "session_id, creation_ts, uri, method, clientdict, completed, serverdict"
+)
 
 
 def _session(row: tuple) -> UiAuthSession:  # type: ignore[type-arg]
     return UiAuthSession(
-        row[0], int(row[1]), row[2], row[3], json.loads(row[4]), json.loads(row[5]),
+        row[0],
+        int(row[1]),
+        row[2],
+        row[3],
+        json.loads(row[4]),
+        json.loads(row[5]),
         json.loads(row[6]),
     )
 
@@ -47,8 +54,12 @@ class UiAuthStore:
                 "INSERT INTO ui_auth_sessions (session_id, creation_ts, uri, method,"
                 " clientdict, completed, serverdict) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
-                    session.session_id, session.creation_ts, session.uri, session.method,
-                    json.dumps(session.clientdict), json.dumps(session.completed),
+                    session.session_id,
+                    session.creation_ts,
+                    session.uri,
+                    session.method,
+                    json.dumps(session.clientdict),
+                    json.dumps(session.completed),
                     json.dumps(session.serverdict),
                 ),
             ),
@@ -94,7 +105,9 @@ class UiAuthStore:
                 f"SELECT {_SESSION_COLUMNS} FROM ui_auth_sessions WHERE creation_ts < ?",
                 (before_ts,),
             )
-            txn.execute("DELETE FROM ui_auth_sessions WHERE creation_ts < ?", (before_ts,))
+            txn.execute(
+                "DELETE FROM ui_auth_sessions WHERE creation_ts < ?", (before_ts,)
+            )
             return [_session(row) for row in rows]
 
         return await self.db.run_interaction("pop_expired_ui_auth_sessions", pop_txn)

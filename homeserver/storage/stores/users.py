@@ -75,12 +75,15 @@ class UserStore:
             return None
         return UserInfo(row[0], row[1], int(row[2]), bool(row[3]), bool(row[4]), row[5])
 
-    async def update_password_hash(self, user_id: str, password_hash: str | None) -> None:
+    async def update_password_hash(
+        self, user_id: str, password_hash: str | None
+    ) -> None:
         """Replace the stored password hash."""
         await self.db.run_interaction(
             "update_password_hash",
             lambda txn: txn.execute(
-                "UPDATE users SET password_hash = ? WHERE user_id = ?", (password_hash, user_id)
+                "UPDATE users SET password_hash = ? WHERE user_id = ?",
+                (password_hash, user_id),
             ),
         )
 
@@ -88,7 +91,9 @@ class UserStore:
         """Grant or revoke server admin."""
         await self.db.run_interaction(
             "set_admin",
-            lambda txn: txn.execute("UPDATE users SET admin = ? WHERE user_id = ?", (admin, user_id)),
+            lambda txn: txn.execute(
+                "UPDATE users SET admin = ? WHERE user_id = ?", (admin, user_id)
+            ),
         )
 
     async def deactivate_user(self, user_id: str) -> None:
@@ -99,8 +104,13 @@ class UserStore:
                 "UPDATE users SET deactivated = ?, password_hash = NULL WHERE user_id = ?",
                 (True, user_id),
             )
-            for table in ("access_tokens", "refresh_tokens", "devices", "login_tokens",
-                          "profile_fields"):
+            for table in (
+                "access_tokens",
+                "refresh_tokens",
+                "devices",
+                "login_tokens",
+                "profile_fields",
+            ):
                 txn.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))
             txn.execute(
                 "UPDATE profiles SET displayname = NULL, avatar_url = NULL WHERE user_id = ?",
