@@ -131,7 +131,7 @@ def start(data_dir: DataDir, *, timeout: float = DEFAULT_START_TIMEOUT) -> int:
         print()
         raise CliError(
             f"Chatly did not answer within {timeout:g}s. It is still running (pid "
-            f"{proc.pid}); stop it with 'synctl stop'.\n"
+            f"{proc.pid}); stop it with: synctl stop --data-dir {data_dir.root}\n"
             + _logs_report(data_dir, config, offsets)
         ) from None
     print()

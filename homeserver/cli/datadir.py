@@ -16,11 +16,15 @@ from homeserver.config import HomeserverConfig, load_config
 DEFAULT_DATA_DIR = Path("data")
 
 
+def _absolute(path: str | Path) -> Path:
+    return Path(path).expanduser().absolute()
+
+
 @attrs.frozen
 class DataDir:
     """Paths inside one data directory (always absolute)."""
 
-    root: Path = attrs.field(converter=lambda p: Path(p).expanduser().absolute())
+    root: Path = attrs.field(converter=_absolute)
 
     @property
     def config(self) -> Path:

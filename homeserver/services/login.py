@@ -67,6 +67,15 @@ class LoginService:
         self.ratelimiter.check(
             "login_address", request.client_ip, self.rate_limits.login_per_address
         )
+        # Check the whole request before any credential is spent: a login
+        # token is one-time and a JWT login may create the account.
+        display_name = body.get("initial_device_display_name")
+        if display_name is not None and not isinstance(display_name, str):
+            raise MatrixError(400, "initial_device_display_name must be a string", Codes.BAD_JSON)
+        refresh = body.get("refresh_token", False)
+        if not isinstance(refresh, bool):
+            raise MatrixError(400, "refresh_token must be a boolean", Codes.BAD_JSON)
+        device_id = require_device_id(body.get("device_id"))
         if login_type == PASSWORD:
             user_id = await self._password_login(body)
         elif login_type == TOKEN:
@@ -75,16 +84,10 @@ class LoginService:
             user_id = await self._jwt_login(body)
         else:
             raise MatrixError(400, f"Unknown login type {login_type}", Codes.UNKNOWN)
-        for key in ("initial_device_display_name",):
-            if body.get(key) is not None and not isinstance(body[key], str):
-                raise MatrixError(400, f"{key} must be a string", Codes.BAD_JSON)
-        refresh = body.get("refresh_token", False)
-        if not isinstance(refresh, bool):
-            raise MatrixError(400, "refresh_token must be a boolean", Codes.BAD_JSON)
         session = await self.sessions.create_session(
             user_id,
-            require_device_id(body.get("device_id")),
-            body.get("initial_device_display_name"),
+            device_id,
+            display_name,
             request.client_ip,
             with_refresh_token=refresh,
         )

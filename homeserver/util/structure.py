@@ -207,12 +207,16 @@ class _Structurer:
             f"{k}_path": f for k, f in known.items() if f.metadata.get("secret")
         }
         kwargs: dict[str, Any] = {}
+        failed: set[str] = set()
         before = len(self.problems)
         for key, item in data.items():
             sub = _join(path, str(key))
             if key in known:
                 field = known[key]
+                count = len(self.problems)
                 kwargs[field.name] = self.value(hints[field.name], item, sub)
+                if len(self.problems) > count:
+                    failed.add(field.name)
             elif key in secret_paths:
                 field = secret_paths[key]
                 if field_key(field) in data:
@@ -228,7 +232,11 @@ class _Structurer:
             if field.name not in kwargs and field.default is attrs.NOTHING:
                 self.fail(_join(path, field_key(field)), "is required")
         for field in fields:
-            if field.validator is not None and kwargs.get(field.name) is not None:
+            if (
+                field.validator is not None
+                and field.name not in failed
+                and kwargs.get(field.name) is not None
+            ):
                 try:
                     field.validator(None, field, kwargs[field.name])
                 except (ValueError, TypeError) as exc:

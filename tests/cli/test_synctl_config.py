@@ -113,6 +113,7 @@ def test_show_fills_in_defaults_and_redacts_secrets(
     synctl: Synctl, data_dir: Path
 ) -> None:
     secret = load_config(data_dir / "homeserver.yaml").registration
+    assert secret.registration_shared_secret
     result = synctl("config", "show", "--data-dir", str(data_dir))
     assert result.code == 0, result.err
     shown = yaml.safe_load(result.out)

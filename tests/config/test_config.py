@@ -149,3 +149,9 @@ def test_every_option_is_documented() -> None:
     for name, field in _all_fields(HomeserverConfig):
         assert field.metadata.get("doc"), f"{name} has no doc"
         assert f"{field.name}:" in sample, f"{name} missing from the sample"
+
+
+def test_validators_do_not_run_on_values_of_the_wrong_type() -> None:
+    assert problems({**MINIMAL, "listeners": [{"port": "abc"}]}) == [
+        "listeners.0.port: expected an integer"
+    ]
