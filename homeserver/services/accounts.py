@@ -87,24 +87,35 @@ class AccountService:
             raise MatrixError(400, "Password is too long", Codes.BAD_JSON)
         return password
 
+    async def hash_new_password(self, password: object) -> str:
+        """Check a new password's strength, then hash it."""
+        return await self.hasher.hash(self.check_password_strength(password))
+
     async def register(
         self,
         localpart: str,
         password: str | None,
         admin: bool = False,
         user_type: str | None = None,
+        *,
+        password_hash: str | None = None,
     ) -> str:
         """Create an account; returns its user ID.
+
+        Args:
+            localpart: the requested localpart.
+            password: the new password, or None for none (or for ``password_hash``).
+            admin: make the account a server admin.
+            user_type: Synapse's user type, if any.
+            password_hash: a hash from ``hash_new_password``, used when
+                ``password`` is None.
 
         Raises:
             MatrixError: 400 M_INVALID_USERNAME, M_USER_IN_USE or M_WEAK_PASSWORD.
         """
         user_id = await self.check_username(localpart)
-        password_hash = None
         if password is not None:
-            password_hash = await self.hasher.hash(
-                self.check_password_strength(password)
-            )
+            password_hash = await self.hash_new_password(password)
         try:
             await self.users.insert_user(
                 user_id, password_hash, self.clock.time_msec(), admin, user_type

@@ -75,9 +75,7 @@ class RegistrationTokenService:
     async def create_token(self, body: JsonDict) -> JsonDict:
         """A new token, named or random."""
         uses_allowed = _optional_int(body, "uses_allowed", 0)
-        expiry_time = _optional_int(body, "expiry_time", 0)
-        if expiry_time is not None and expiry_time < self.clock.time_msec():
-            raise InvalidParam("expiry_time must not be in the past")
+        expiry_time = self._expiry_time(body)
         token = body.get("token")
         if token is not None:
             if not isinstance(token, str) or not _TOKEN_CHARS.match(token):
@@ -102,11 +100,18 @@ class RegistrationTokenService:
         if "uses_allowed" in body:
             changes["uses_allowed"] = _optional_int(body, "uses_allowed", 0)
         if "expiry_time" in body:
-            changes["expiry_time"] = _optional_int(body, "expiry_time", 0)
+            changes["expiry_time"] = self._expiry_time(body)
         updated = await self.store.update_token(token, changes)
         if updated is None:
             raise NotFound(f"No such registration token: {token}")
         return token_json(updated)
+
+    def _expiry_time(self, body: JsonDict) -> int | None:
+        """The body's expiry_time, which must not be in the past (as in Synapse)."""
+        expiry_time = _optional_int(body, "expiry_time", 0)
+        if expiry_time is not None and expiry_time < self.clock.time_msec():
+            raise InvalidParam("expiry_time must not be in the past")
+        return expiry_time
 
     async def delete_token(self, token: str) -> JsonDict:
         """Delete a token."""

@@ -71,7 +71,9 @@ class LoginService:
         # token is one-time and a JWT login may create the account.
         display_name = body.get("initial_device_display_name")
         if display_name is not None and not isinstance(display_name, str):
-            raise MatrixError(400, "initial_device_display_name must be a string", Codes.BAD_JSON)
+            raise MatrixError(
+                400, "initial_device_display_name must be a string", Codes.BAD_JSON
+            )
         refresh = body.get("refresh_token", False)
         if not isinstance(refresh, bool):
             raise MatrixError(400, "refresh_token must be a boolean", Codes.BAD_JSON)

@@ -6,9 +6,17 @@ Spec: client-server API, "Profiles".
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
-from homeserver.errors import BadJson, Codes, Forbidden, MatrixError, NotFound
+from homeserver.errors import (
+    BadJson,
+    Codes,
+    Forbidden,
+    InvalidParam,
+    MatrixError,
+    NotFound,
+)
 from homeserver.services.auth import Requester
 from homeserver.storage.stores.profiles import ProfileStore
 from homeserver.storage.stores.users import UserStore
@@ -18,6 +26,8 @@ MAX_DISPLAYNAME_LEN = 256
 MAX_AVATAR_URL_LEN = 1000
 MAX_KEY_LEN = 255
 MAX_PROFILE_BYTES = 65536
+# The Common Namespaced Identifier Grammar, as leniently as Synapse reads it.
+_KEY_GRAMMAR = re.compile(r"^[a-z][a-z0-9_.-]*$")
 
 
 class ProfileService:
@@ -52,6 +62,7 @@ class ProfileService:
     ) -> JsonDict:
         """PUT /profile/{userId}/{keyName}."""
         self._check_own(requester, user_id)
+        self._check_key(key)
         if key not in body:
             raise MatrixError(400, f"Missing key {key!r}", Codes.MISSING_PARAM)
         value = body[key]
@@ -59,7 +70,9 @@ class ProfileService:
         profile = await self.get_profile(user_id)
         profile[key] = value
         if len(json.dumps(profile).encode()) > MAX_PROFILE_BYTES:
-            raise MatrixError(400, "Profile would be too large", Codes.TOO_LARGE)
+            raise MatrixError(
+                400, "Profile would be too large", Codes.PROFILE_TOO_LARGE
+            )
         await self.profiles.set_field(user_id, key, value)
         return {}
 
@@ -79,11 +92,13 @@ class ProfileService:
 
     @staticmethod
     def _check_key(key: str) -> None:
-        if not key or len(key.encode()) > MAX_KEY_LEN:
-            raise BadJson("Invalid profile key")
+        """Spec: 400 M_KEY_TOO_LARGE past 255 bytes, else M_INVALID_PARAM."""
+        if len(key.encode()) > MAX_KEY_LEN:
+            raise MatrixError(400, "Profile key is too long", Codes.KEY_TOO_LARGE)
+        if not _KEY_GRAMMAR.match(key):
+            raise InvalidParam("Invalid profile key")
 
     def _validate(self, key: str, value: Any) -> None:
-        self._check_key(key)
         if key == "displayname":
             if value is not None and not isinstance(value, str):
                 raise BadJson("displayname must be a string")

@@ -67,10 +67,13 @@ class RegistrationService:
             raise MatrixError(400, "Invalid kind", Codes.INVALID_PARAM)
         self._check_enabled()
         body = request.json()
+        # Only finished registrations count (as in Synapse): one sign-up takes
+        # several UIA rounds, which must not use up the client's allowance.
         self.ratelimiter.check(
             "register_address",
             request.client_ip,
             self.rate_limits.registration_per_address,
+            update=False,
         )
         username = _optional(body, "username", str)
         password = _optional(body, "password", str)
@@ -81,15 +84,30 @@ class RegistrationService:
         require_device_id(body.get("device_id"))
         if username is not None:
             await self.accounts.check_username(str(username))
+        # The UIA session keeps only a hash of the password (as Synapse does),
+        # never the password itself.
+        server_data = None
         if password is not None:
-            self.accounts.check_password_strength(password)
-        result = await self.uia.authenticate(request, body, self.flows())
+            server_data = {
+                "password_hash": await self.accounts.hash_new_password(password)
+            }
+        clientdict = {k: v for k, v in body.items() if k != "password"}
+        result = await self.uia.authenticate(
+            request, clientdict, self.flows(), server_data=server_data
+        )
         params = result.clientdict
         localpart = params.get("username") or await self._generate_localpart()
-        password = params.get("password")
-        if password is None:
+        password_hash = result.serverdict.get("password_hash")
+        if password_hash is None:
             raise MatrixError(400, "Missing password", Codes.MISSING_PARAM)
-        user_id = await self.accounts.register(str(localpart), str(password))
+        user_id = await self.accounts.register(
+            str(localpart), None, password_hash=password_hash
+        )
+        self.ratelimiter.record(
+            "register_address",
+            request.client_ip,
+            self.rate_limits.registration_per_address,
+        )
         await self.uia.finish(result, succeeded=True)
         if params.get("inhibit_login"):
             return {"user_id": user_id, "home_server": self.accounts.server_name}
@@ -116,7 +134,7 @@ class RegistrationService:
         """GET /register/available."""
         self._check_enabled()
         self.ratelimiter.check(
-            "register_address",
+            "register_available",
             request.client_ip,
             self.rate_limits.registration_per_address,
         )
@@ -127,7 +145,7 @@ class RegistrationService:
         """GET /register/m.login.registration_token/validity."""
         self._check_enabled()
         self.ratelimiter.check(
-            "register_address",
+            "registration_token_validity",
             request.client_ip,
             self.rate_limits.registration_per_address,
         )

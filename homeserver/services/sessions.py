@@ -149,8 +149,10 @@ def require_device_id(device_id: object) -> str | None:
     """Validate a client-chosen device ID."""
     if device_id is None:
         return None
-    if not isinstance(device_id, str) or not device_id or len(device_id) > 255:
+    if not isinstance(device_id, str):
+        raise MatrixError(400, "device_id must be a string", Codes.BAD_JSON)
+    if not device_id or len(device_id) > 255:
         raise MatrixError(
-            400, "device_id must be a non-empty string", Codes.INVALID_PARAM
+            400, "device_id must be 1 to 255 characters", Codes.INVALID_PARAM
         )
     return device_id

@@ -74,8 +74,14 @@ class UserInteractiveAuth:
         flows: list[list[str]],
         requester: Requester | None = None,
         params: JsonDict | None = None,
+        server_data: JsonDict | None = None,
     ) -> UiAuthResult:
         """Advance UIA for this request; return once some flow is complete.
+
+        ``body`` (less ``auth``) is kept in the session so later rounds may
+        leave it out; secrets belong in ``server_data`` instead (e.g. a
+        password hash), which is kept server-side and returned in
+        ``UiAuthResult.serverdict``.
 
         Raises:
             InteractiveAuthIncomplete: 401 with the flows and progress so far.
@@ -90,6 +96,9 @@ class UserInteractiveAuth:
         clientdict = {**session.clientdict, **clientdict}
         completed = list(session.completed)
         serverdict = dict(session.serverdict)
+        if server_data:
+            serverdict.update(server_data)
+            await self.store.update_session(session.session_id, completed, serverdict)
         failure: StageFailed | None = None
         stage = auth.get("type") if auth else None
         if stage is not None:

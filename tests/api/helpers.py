@@ -16,6 +16,11 @@ ADMIN = "/_synapse/admin/v1"
 PASSWORD = "password123"
 
 
+def make_user(server: TestServer, localpart: str = "alice") -> str:
+    """Create an account without logging in (so no rate-limit bucket is touched)."""
+    return str(server.get_success(server.hs.accounts.register(localpart, PASSWORD)))
+
+
 def password_auth(user: str, password: str = PASSWORD) -> dict[str, Any]:
     """An m.login.password auth dict naming ``user``."""
     return {
@@ -52,7 +57,9 @@ def uia_request(
     first = server.request(method, path, body, token=token)
     assert first.code == 401, first.json
     session = first.json["session"]
-    return server.request(method, path, {**body, "auth": {**auth, "session": session}}, token)
+    return server.request(
+        method, path, {**body, "auth": {**auth, "session": session}}, token
+    )
 
 
 def whoami(server: TestServer, token: str) -> FakeResponse:
@@ -71,7 +78,11 @@ def count_rows(server: TestServer, table: str) -> int:
 
 
 def shared_secret_mac(
-    nonce: str, username: str, password: str, admin: bool = False, secret: str = SHARED_SECRET
+    nonce: str,
+    username: str,
+    password: str,
+    admin: bool = False,
+    secret: str = SHARED_SECRET,
 ) -> str:
     """The HMAC-SHA1 Synapse's admin registration API expects."""
     message = "\x00".join([nonce, username, password, "admin" if admin else "notadmin"])

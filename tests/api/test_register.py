@@ -24,7 +24,9 @@ def register(server: TestServer, username: str, **extra: Any) -> FakeResponse:
     body = {"username": username, "password": PASSWORD, **extra}
     session = start(server, body)
     return server.request(
-        "POST", REGISTER, {**body, "auth": {"type": "m.login.dummy", "session": session}}
+        "POST",
+        REGISTER,
+        {**body, "auth": {"type": "m.login.dummy", "session": session}},
     )
 
 
@@ -57,14 +59,20 @@ def test_client_chosen_device_id(server: TestServer) -> None:
 def test_uia_session_keeps_the_first_requests_parameters(server: TestServer) -> None:
     session = start(
         server,
-        {"username": "alice", "password": PASSWORD, "initial_device_display_name": "Phone"},
+        {
+            "username": "alice",
+            "password": PASSWORD,
+            "initial_device_display_name": "Phone",
+        },
     )
     resp = server.request(
         "POST", REGISTER, {"auth": {"type": "m.login.dummy", "session": session}}
     )
     assert resp.code == 200, resp.json
     assert resp.json["user_id"] == "@alice:test"
-    devices = server.request("GET", f"{CLIENT}/devices", token=resp.json["access_token"])
+    devices = server.request(
+        "GET", f"{CLIENT}/devices", token=resp.json["access_token"]
+    )
     assert [d.get("display_name") for d in devices.json["devices"]] == ["Phone"]
 
 
@@ -72,7 +80,9 @@ def test_session_cannot_be_reused_after_success(server: TestServer) -> None:
     session = start(server, {"username": "alice", "password": PASSWORD})
     auth = {"auth": {"type": "m.login.dummy", "session": session}}
     assert server.request("POST", REGISTER, auth).code == 200
-    again = server.request("POST", REGISTER, {"username": "bob", "password": PASSWORD, **auth})
+    again = server.request(
+        "POST", REGISTER, {"username": "bob", "password": PASSWORD, **auth}
+    )
     assert again.code == 400
     assert server.get_success(server.hs.users.get_user("@bob:test")) is None
 
@@ -88,7 +98,9 @@ def test_registration_disabled(make_server: Any) -> None:
 
 def test_invalid_usernames(server: TestServer) -> None:
     for username in ("Alice", "al ice", "al:ice", "ålice", "a" * 300, ""):
-        resp = server.request("POST", REGISTER, {"username": username, "password": PASSWORD})
+        resp = server.request(
+            "POST", REGISTER, {"username": username, "password": PASSWORD}
+        )
         assert resp.code == 400, username
         assert resp.json["errcode"] == "M_INVALID_USERNAME", username
 
@@ -159,7 +171,9 @@ def test_generated_username(server: TestServer) -> None:
         "POST", REGISTER, {"auth": {"type": "m.login.dummy", "session": session}}
     )
     assert resp.code == 200
-    assert resp.json["user_id"].startswith("@") and resp.json["user_id"].endswith(":test")
+    assert resp.json["user_id"].startswith("@") and resp.json["user_id"].endswith(
+        ":test"
+    )
 
 
 def test_inhibit_login(server: TestServer) -> None:
@@ -198,8 +212,11 @@ def test_unknown_session(server: TestServer) -> None:
     resp = server.request(
         "POST",
         REGISTER,
-        {"username": "alice", "password": PASSWORD,
-         "auth": {"type": "m.login.dummy", "session": "nope"}},
+        {
+            "username": "alice",
+            "password": PASSWORD,
+            "auth": {"type": "m.login.dummy", "session": "nope"},
+        },
     )
     assert resp.code == 400
     assert count_rows(server, "users") == 0
@@ -228,23 +245,57 @@ def test_username_available(server: TestServer) -> None:
     assert (resp.code, resp.json["errcode"]) == (400, "M_MISSING_PARAM")
 
 
+def test_rate_limit_counts_registrations_not_uia_rounds(make_server: Any) -> None:
+    # The default limit (burst 3) must not refuse the 4th request of one
+    # client's ordinary sign-up: availability check, flows, UIA, completion.
+    server = make_server({"rate_limiting": {"enabled": True}})
+    for name in ("alice", "bob", "carol"):
+        assert server.request("GET", f"{AVAILABLE}?username={name}").code == 200
+        assert server.request("POST", REGISTER, {}).code == 401
+        assert register(server, name).code == 200, name
+    resp = server.request("POST", REGISTER, {"username": "dave", "password": PASSWORD})
+    assert resp.code == 429
+    assert resp.json["errcode"] == "M_LIMIT_EXCEEDED"
+    assert resp.json["retry_after_ms"] > 0
+    assert resp.header("Retry-After")
+    assert (
+        server.request(
+            "POST",
+            REGISTER,
+            {"username": "dave", "password": PASSWORD},
+            client_ip="10.0.0.9",
+        ).code
+        == 401
+    )
+
+
 # Registration tokens (m.login.registration_token).
 
 
 def make_token(server: TestServer, admin_token: str, **body: Any) -> str:
-    resp = server.request("POST", f"{ADMIN}/registration_tokens/new", body, token=admin_token)
+    resp = server.request(
+        "POST", f"{ADMIN}/registration_tokens/new", body, token=admin_token
+    )
     assert resp.code == 200, resp.json
     return str(resp.json["token"])
 
 
 def token_info(server: TestServer, admin_token: str, token: str) -> dict[str, Any]:
-    resp = server.request("GET", f"{ADMIN}/registration_tokens/{token}", token=admin_token)
+    resp = server.request(
+        "GET", f"{ADMIN}/registration_tokens/{token}", token=admin_token
+    )
     assert resp.code == 200, resp.json
     return dict(resp.json)
 
 
 def token_auth(session: str, token: str) -> dict[str, Any]:
-    return {"auth": {"type": "m.login.registration_token", "token": token, "session": session}}
+    return {
+        "auth": {
+            "type": "m.login.registration_token",
+            "token": token,
+            "session": session,
+        }
+    }
 
 
 def test_token_required_flow(make_server: Any) -> None:
@@ -257,7 +308,9 @@ def test_token_required_flow(make_server: Any) -> None:
     assert first.json["flows"] == [{"stages": ["m.login.registration_token"]}]
     session = first.json["session"]
 
-    dummy = server.request("POST", REGISTER, {"auth": {"type": "m.login.dummy", "session": session}})
+    dummy = server.request(
+        "POST", REGISTER, {"auth": {"type": "m.login.dummy", "session": session}}
+    )
     assert dummy.code == 400
 
     bad = server.request("POST", REGISTER, token_auth(session, "wrongtoken"))
@@ -328,10 +381,42 @@ def test_token_validity_endpoint(make_server: Any) -> None:
     assert server.request("GET", f"{VALIDITY}?token={token}").json == {"valid": False}
     resp = server.request("GET", VALIDITY)
     assert (resp.code, resp.json["errcode"]) == (400, "M_MISSING_PARAM")
-    assert server.request("GET", f"/_matrix/client/v3/register/m.login.registration_token/validity?token={token}").code == 404
+    assert (
+        server.request(
+            "GET",
+            f"/_matrix/client/v3/register/m.login.registration_token/validity?token={token}",
+        ).code
+        == 404
+    )
 
 
 def test_token_validity_when_registration_disabled(make_server: Any) -> None:
     server = make_server({"registration": {"enable_registration": False}})
     resp = server.request("GET", f"{VALIDITY}?token=abc")
     assert (resp.code, resp.json["errcode"]) == (403, "M_FORBIDDEN")
+
+
+def test_uia_sessions_do_not_store_plaintext_passwords(server: TestServer) -> None:
+    secret = "correct-horse-battery-staple"
+    session = start(server, {"username": "alice", "password": secret})
+    rows = server.get_success(
+        server.db.run_interaction(
+            "test_sessions",
+            lambda txn: txn.query(
+                "SELECT clientdict, serverdict FROM ui_auth_sessions"
+            ),
+        )
+    )
+    assert rows and all(secret not in "".join(row) for row in rows)
+    resp = server.request(
+        "POST", REGISTER, {"auth": {"type": "m.login.dummy", "session": session}}
+    )
+    assert resp.code == 200, resp.json
+    assert (
+        server.request(
+            "POST",
+            "/_matrix/client/v3/login",
+            {"type": "m.login.password", "user": "alice", "password": secret},
+        ).code
+        == 200
+    )

@@ -52,7 +52,11 @@ class PasswordEndpoint:
         if not isinstance(logout_devices, bool):
             raise BadJson("logout_devices must be a boolean")
         self.accounts.check_password_strength(new_password)
-        result = await self.uia.authenticate(request, body, [[PASSWORD]], requester)
+        # The new password must not be stored in the UIA session.
+        clientdict = {k: v for k, v in body.items() if k != "new_password"}
+        result = await self.uia.authenticate(
+            request, clientdict, [[PASSWORD]], requester
+        )
         await self.accounts.change_password(
             requester.user_id,
             str(new_password),

@@ -52,7 +52,8 @@ class ApiRequest:
             allow_empty: treat an empty body as ``{}``.
 
         Raises:
-            MatrixError: 400 M_NOT_JSON if it is not JSON or not an object.
+            MatrixError: 400 M_NOT_JSON if it is not JSON, M_BAD_JSON if it is
+                JSON but not an object (spec: "Common error codes").
         """
         if self._json is not None:
             return self._json  # type: ignore[no-any-return]
@@ -66,7 +67,7 @@ class ApiRequest:
         except (UnicodeDecodeError, ValueError, RecursionError):
             raise NotJson("Content not JSON.") from None
         if not isinstance(value, dict):
-            raise NotJson("Content must be a JSON object.")
+            raise BadJson("Content must be a JSON object.")
         self._json = value
         return value
 
