@@ -54,8 +54,15 @@ class Auth:
         self.clock = clock
         self._last_seen: dict[tuple[str, str], int] = {}
 
-    async def get_user_by_req(self, request: ApiRequest) -> Requester:
+    async def get_user_by_req(
+        self, request: ApiRequest, allow_expired: bool = False
+    ) -> Requester:
         """The requester of ``request``.
+
+        Args:
+            request: the request.
+            allow_expired: accept an expired (refreshable) access token, so that
+                a client can still log out with it.
 
         Raises:
             MatrixError: 401 M_MISSING_TOKEN or M_UNKNOWN_TOKEN.
@@ -63,7 +70,7 @@ class Auth:
         token = request.access_token()
         if token is None:
             raise MatrixError(401, "Missing access token", Codes.MISSING_TOKEN)
-        requester = await self.get_user_by_access_token(token)
+        requester = await self.get_user_by_access_token(token, allow_expired)
         request.requester = requester
         self._note_seen(requester, request.client_ip)
         return requester
@@ -80,7 +87,9 @@ class Auth:
             "update_last_seen", self.devices.update_last_seen(*key, now, ip)
         )
 
-    async def get_user_by_access_token(self, token: str) -> Requester:
+    async def get_user_by_access_token(
+        self, token: str, allow_expired: bool = False
+    ) -> Requester:
         """The requester an access token stands for."""
         info = await self.tokens.get_access_token(hash_token(token))
         if info is None:
@@ -88,7 +97,8 @@ class Auth:
         if info.deactivated:
             raise unknown_token("This account has been deactivated")
         if (
-            info.valid_until_ts is not None
+            not allow_expired
+            and info.valid_until_ts is not None
             and info.valid_until_ts < self.clock.time_msec()
         ):
             raise unknown_token("Access token has expired", soft_logout=True)

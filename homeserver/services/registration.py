@@ -76,6 +76,9 @@ class RegistrationService:
             update=False,
         )
         username = _optional(body, "username", str)
+        if isinstance(username, str):
+            # Clients let people type "Alice"; user IDs are lower case (as Synapse).
+            username = body["username"] = username.lower()
         password = _optional(body, "password", str)
         for key in ("initial_device_display_name",):
             _optional(body, key, str)

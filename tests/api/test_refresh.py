@@ -126,3 +126,11 @@ def test_refresh_token_lifetime(make_server: Any) -> None:
     server.advance(3601)
     resp = refresh(server, refresh_token)
     assert (resp.code, resp.json["errcode"]) == (401, "M_UNKNOWN_TOKEN")
+
+
+def test_logout_works_with_an_expired_access_token(server: TestServer) -> None:
+    access, refresh_token, _ = login_with_refresh(server)
+    server.advance(301)
+    resp = server.request("POST", f"{CLIENT}/logout", {}, token=access)
+    assert resp.code == 200, resp.json
+    assert refresh(server, refresh_token).code == 401

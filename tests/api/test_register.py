@@ -97,7 +97,7 @@ def test_registration_disabled(make_server: Any) -> None:
 
 
 def test_invalid_usernames(server: TestServer) -> None:
-    for username in ("Alice", "al ice", "al:ice", "ålice", "a" * 300, ""):
+    for username in ("al ice", "al:ice", "ålice", "a" * 300, ""):
         resp = server.request(
             "POST", REGISTER, {"username": username, "password": PASSWORD}
         )
@@ -147,7 +147,7 @@ def test_weak_password(server: TestServer) -> None:
 def test_failed_registration_leaves_nothing_behind(server: TestServer) -> None:
     for body in (
         {"username": "alice", "password": "short"},
-        {"username": "Alice", "password": PASSWORD},
+        {"username": "al ice", "password": PASSWORD},
         {"username": "alice", "password": PASSWORD, "device_id": ""},
     ):
         assert server.request("POST", REGISTER, body).code == 400
@@ -420,3 +420,9 @@ def test_uia_sessions_do_not_store_plaintext_passwords(server: TestServer) -> No
         ).code
         == 200
     )
+
+
+def test_usernames_are_lowercased(server: TestServer) -> None:
+    resp = register(server, "Alice")
+    assert resp.code == 200, resp.json
+    assert resp.json["user_id"] == "@alice:test"

@@ -39,7 +39,7 @@ class LogoutEndpoint:
         self.sessions = sessions
 
     async def on_POST(self, request: ApiRequest) -> JsonDict:
-        requester = await self.auth.get_user_by_req(request)
+        requester = await self.auth.get_user_by_req(request, allow_expired=True)
         await self.sessions.logout(requester)
         return {}
 
@@ -54,7 +54,7 @@ class LogoutAllEndpoint:
         self.sessions = sessions
 
     async def on_POST(self, request: ApiRequest) -> JsonDict:
-        requester = await self.auth.get_user_by_req(request)
+        requester = await self.auth.get_user_by_req(request, allow_expired=True)
         await self.sessions.logout_all(requester)
         return {}
 
