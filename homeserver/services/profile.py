@@ -25,6 +25,10 @@ from homeserver.types import JsonDict, UserID
 MAX_DISPLAYNAME_LEN = 256
 MAX_AVATAR_URL_LEN = 1000
 MAX_KEY_LEN = 255
+_STRING_FIELD_LIMITS = {
+    "displayname": MAX_DISPLAYNAME_LEN,
+    "avatar_url": MAX_AVATAR_URL_LEN,
+}
 MAX_PROFILE_BYTES = 65536
 # The Common Namespaced Identifier Grammar, as leniently as Synapse reads it.
 _KEY_GRAMMAR = re.compile(r"^[a-z][a-z0-9_.-]*$")
@@ -99,19 +103,12 @@ class ProfileService:
             raise InvalidParam("Invalid profile key")
 
     def _validate(self, key: str, value: Any) -> None:
-        if key == "displayname":
-            if value is not None and not isinstance(value, str):
-                raise BadJson("displayname must be a string")
-            if value and len(value) > MAX_DISPLAYNAME_LEN:
-                raise BadJson(
-                    f"displayname is longer than {MAX_DISPLAYNAME_LEN} characters"
-                )
-        elif key == "avatar_url":
-            if value is not None and not isinstance(value, str):
-                raise BadJson("avatar_url must be a string")
-            if value and len(value) > MAX_AVATAR_URL_LEN:
-                raise BadJson(
-                    f"avatar_url is longer than {MAX_AVATAR_URL_LEN} characters"
-                )
-        elif value is None:
-            raise BadJson(f"{key} must not be null")
+        max_len = _STRING_FIELD_LIMITS.get(key)
+        if max_len is None:
+            if value is None:
+                raise BadJson(f"{key} must not be null")
+            return
+        if value is not None and not isinstance(value, str):
+            raise BadJson(f"{key} must be a string")
+        if value and len(value) > max_len:
+            raise BadJson(f"{key} is longer than {max_len} characters")
