@@ -42,7 +42,9 @@ def _pool(name: str, minthreads: int, maxthreads: int, reactor: Any) -> ThreadPo
     return pool
 
 
-def build_server(config: HomeserverConfig, data_dir: Path, reactor: Any) -> HomeServer:
+def build_server(
+    config: HomeserverConfig, data_dir: Path, reactor: Any, signing_key: Any
+) -> HomeServer:
     """A HomeServer wired to real thread pools."""
     engine = make_engine(config, data_dir)
     db_threads = 1 if engine.single_threaded else config.database.cp_max
@@ -117,8 +119,8 @@ def main(argv: list[str] | None = None) -> int:
 
     reactor: Any = global_reactor
     setup_logging(config.logging, data_dir)
-    ensure_signing_key(data_dir / config.server.signing_key_path)
-    server = build_server(config, data_dir, reactor)
+    signing_key = ensure_signing_key(data_dir / config.server.signing_key_path)
+    server = build_server(config, data_dir, reactor, signing_key)
     reactor.callWhenRunning(lambda: defer.ensureDeferred(start(server, reactor)))
     reactor.run()
     return int(server.exit_code)

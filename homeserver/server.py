@@ -11,7 +11,16 @@ from pathlib import Path
 from typing import Any
 
 from homeserver.api.admin import endpoints as admin
-from homeserver.api.client import account, devices, login, profile, register, versions
+from homeserver.api.client import (
+    account,
+    devices,
+    login,
+    profile,
+    register,
+    room_send,
+    rooms,
+    versions,
+)
 from homeserver.api.http.router import Router
 from homeserver.api.http.site import HomeserverResource
 from homeserver.api.metrics import MetricsEndpoint
@@ -23,6 +32,13 @@ from homeserver.services.admin import (
 )
 from homeserver.services.auth import Auth
 from homeserver.services.devices import DeviceService
+from homeserver.services.directory import DirectoryService
+from homeserver.services.event_creation import EventCreationService
+from homeserver.services.membership import MembershipService
+from homeserver.services.room_creation import RoomCreationService
+from homeserver.services.room_events import RoomEventService
+from homeserver.services.serializer import EventSerializer
+from homeserver.services.state_resolver import StateResolver
 from homeserver.services.login import LoginService
 from homeserver.services.passwords import PasswordHasher
 from homeserver.services.profile import ProfileService
@@ -38,7 +54,13 @@ from homeserver.services.ui_auth_stages import (
 )
 from homeserver.storage.database import Database, Runner
 from homeserver.storage.migrations import prepare_database
+from homeserver.storage.id_generators import StreamIdGenerator
 from homeserver.storage.stores.devices import DeviceStore
+from homeserver.storage.stores.directory import DirectoryStore
+from homeserver.storage.stores.event_persistence import EventPersister
+from homeserver.storage.stores.events import EventStore
+from homeserver.storage.stores.room_state import RoomStateStore
+from homeserver.storage.stores.state import StateStore
 from homeserver.storage.stores.profiles import ProfileStore
 from homeserver.storage.stores.registration_tokens import RegistrationTokenStore
 from homeserver.storage.stores.tokens import TokenStore
@@ -57,6 +79,7 @@ class HomeServer:
         reactor: the Twisted reactor (a fake one in tests).
         db: the database.
         blocking_runner: runs CPU-heavy blocking work (password hashing).
+        signing_key: the server's ed25519 signing key.
     """
 
     def __init__(
@@ -66,6 +89,7 @@ class HomeServer:
         reactor: Any,
         db: Database,
         blocking_runner: Runner,
+        signing_key: Any,
     ) -> None:
         self.config = config
         self.data_dir = data_dir
@@ -82,6 +106,13 @@ class HomeServer:
         self.tokens = TokenStore(db)
         self.registration_tokens = RegistrationTokenStore(db)
         self.ui_auth_store = UiAuthStore(db)
+        self.stream_ids = StreamIdGenerator(0)
+        self.state_group_ids = StreamIdGenerator(0)
+        self.events = EventStore(db)
+        self.state_store = StateStore(db, self.state_group_ids)
+        self.room_state = RoomStateStore(db)
+        self.directory_store = DirectoryStore(db)
+        self.persister = EventPersister(db, self.events, self.state_store, self.stream_ids)
 
         # Services.
         self.ratelimiter = Ratelimiter(self.clock, config.rate_limiting.enabled)
@@ -145,9 +176,32 @@ class HomeServer:
             self.clock,
         )
 
+        self._build_room_services(signing_key)
+
+    def _build_room_services(self, signing_key: Any) -> None:
+        server_name = self.config.server.server_name
+        self.state_resolver = StateResolver(self.events, self.state_store)
+        self.event_creation = EventCreationService(
+            server_name, signing_key, self.events, self.room_state, self.state_resolver,
+            self.persister, self.clock,
+        )
+        self.directory = DirectoryService(server_name, self.directory_store, self.clock)
+        self.membership = MembershipService(
+            server_name, self.event_creation, self.room_state, self.profile_store,
+            self.directory,
+        )
+        self.room_creation = RoomCreationService(
+            server_name, self.config.server.default_room_version, self.event_creation,
+            self.membership, self.directory,
+        )
+        self.room_events = RoomEventService(self.event_creation, self.events)
+        self.serializer = EventSerializer(self.events, self.clock)
+
     async def setup(self) -> None:
-        """Bring the database schema up to date."""
+        """Bring the database schema up to date and load stream positions."""
         await prepare_database(self.db)
+        await self.stream_ids.load(self.db, "events", "stream_ordering")
+        await self.state_group_ids.load(self.db, "state_groups", "id")
 
     def client_endpoints(self) -> list[Any]:
         """Every client-server and admin endpoint."""
@@ -172,6 +226,16 @@ class HomeServer:
             devices.DeleteDevicesEndpoint(auth, self.devices),
             profile.ProfileEndpoint(self.profiles),
             profile.ProfileFieldEndpoint(auth, self.profiles),
+            rooms.CreateRoomEndpoint(auth, self.room_creation),
+            rooms.JoinedRoomsEndpoint(auth, self.membership),
+            rooms.JoinEndpoint(auth, self.membership),
+            rooms.KnockEndpoint(auth, self.membership),
+            rooms.LeaveEndpoint(auth, self.membership),
+            rooms.MembershipChangeEndpoint(auth, self.membership),
+            rooms.ForgetEndpoint(auth, self.membership),
+            room_send.SendEventEndpoint(auth, self.room_events),
+            room_send.SetStateEndpoint(auth, self.room_events),
+            room_send.RedactEndpoint(auth, self.room_events),
             admin.SharedSecretRegisterEndpoint(self.shared_secret_registration),
             admin.RegistrationTokensEndpoint(auth, self.registration_token_admin),
             admin.NewRegistrationTokenEndpoint(auth, self.registration_token_admin),

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+from signedjson.key import generate_signing_key
 from twisted.internet import defer
 from twisted.internet.address import IPv4Address
 from twisted.internet.testing import MemoryReactorClock, StringTransport
@@ -25,6 +26,7 @@ from homeserver.storage.database import Database, inline_runner
 from homeserver.storage.engines import Engine
 
 SHARED_SECRET = "test-shared-secret"
+TEST_SIGNING_KEY = generate_signing_key("test")
 
 
 def test_config_dict(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -104,7 +106,7 @@ class TestServer:
         self.config = parse_config(test_config_dict(overrides))
         self.db = Database(engine, inline_runner)
         self.hs = HomeServer(
-            self.config, data_dir, self.reactor, self.db, inline_runner
+            self.config, data_dir, self.reactor, self.db, inline_runner, TEST_SIGNING_KEY
         )
         self.get_success(self.hs.setup())
         self.site = HomeserverSite(

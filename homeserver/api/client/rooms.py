@@ -1,0 +1,121 @@
+"""Room creation and membership endpoints.
+
+Spec: client-server API, "Creation", "Room membership".
+"""
+
+from __future__ import annotations
+
+from homeserver.api.http.request import ApiRequest
+from homeserver.api.http.router import client_patterns
+from homeserver.services.auth import Auth
+from homeserver.services.membership import MembershipService
+from homeserver.services.room_creation import RoomCreationService
+from homeserver.types import JsonDict
+
+
+class CreateRoomEndpoint:
+    """POST /createRoom."""
+
+    PATTERNS = client_patterns("/createRoom")
+
+    def __init__(self, auth: Auth, rooms: RoomCreationService) -> None:
+        self.auth = auth
+        self.rooms = rooms
+
+    async def on_POST(self, request: ApiRequest) -> JsonDict:
+        requester = await self.auth.get_user_by_req(request)
+        return await self.rooms.create_room(requester, request.json(allow_empty=True))
+
+
+class JoinedRoomsEndpoint:
+    """GET /joined_rooms."""
+
+    PATTERNS = client_patterns("/joined_rooms")
+
+    def __init__(self, auth: Auth, membership: MembershipService) -> None:
+        self.auth = auth
+        self.membership = membership
+
+    async def on_GET(self, request: ApiRequest) -> JsonDict:
+        requester = await self.auth.get_user_by_req(request)
+        return await self.membership.joined_rooms(requester)
+
+
+class JoinEndpoint:
+    """POST /join/{roomIdOrAlias} and POST /rooms/{roomId}/join."""
+
+    PATTERNS = client_patterns("/join/{room}") + client_patterns("/rooms/{room}/join")
+
+    def __init__(self, auth: Auth, membership: MembershipService) -> None:
+        self.auth = auth
+        self.membership = membership
+
+    async def on_POST(self, request: ApiRequest, room: str) -> JsonDict:
+        requester = await self.auth.get_user_by_req(request)
+        room_id = await self.membership.join(requester, room, request.json(allow_empty=True))
+        return {"room_id": room_id}
+
+
+class KnockEndpoint:
+    """POST /knock/{roomIdOrAlias}."""
+
+    PATTERNS = client_patterns("/knock/{room}", r0=False)
+
+    def __init__(self, auth: Auth, membership: MembershipService) -> None:
+        self.auth = auth
+        self.membership = membership
+
+    async def on_POST(self, request: ApiRequest, room: str) -> JsonDict:
+        requester = await self.auth.get_user_by_req(request)
+        room_id = await self.membership.knock(requester, room, request.json(allow_empty=True))
+        return {"room_id": room_id}
+
+
+class LeaveEndpoint:
+    """POST /rooms/{roomId}/leave."""
+
+    PATTERNS = client_patterns("/rooms/{room_id}/leave")
+
+    def __init__(self, auth: Auth, membership: MembershipService) -> None:
+        self.auth = auth
+        self.membership = membership
+
+    async def on_POST(self, request: ApiRequest, room_id: str) -> JsonDict:
+        requester = await self.auth.get_user_by_req(request)
+        await self.membership.leave(requester, room_id, request.json(allow_empty=True))
+        return {}
+
+
+class MembershipChangeEndpoint:
+    """POST /rooms/{roomId}/(invite|kick|ban|unban)."""
+
+    PATTERNS = [
+        pattern
+        for action in ("invite", "kick", "ban", "unban")
+        for pattern in client_patterns(f"/rooms/{{room_id}}/{action}")
+    ]
+
+    def __init__(self, auth: Auth, membership: MembershipService) -> None:
+        self.auth = auth
+        self.membership = membership
+
+    async def on_POST(self, request: ApiRequest, room_id: str) -> JsonDict:
+        requester = await self.auth.get_user_by_req(request)
+        action = request.path.rsplit("/", 1)[1]
+        await self.membership.change_other(requester, room_id, request.json(), action)
+        return {}
+
+
+class ForgetEndpoint:
+    """POST /rooms/{roomId}/forget."""
+
+    PATTERNS = client_patterns("/rooms/{room_id}/forget")
+
+    def __init__(self, auth: Auth, membership: MembershipService) -> None:
+        self.auth = auth
+        self.membership = membership
+
+    async def on_POST(self, request: ApiRequest, room_id: str) -> JsonDict:
+        requester = await self.auth.get_user_by_req(request)
+        await self.membership.forget(requester, room_id)
+        return {}

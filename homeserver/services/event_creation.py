@@ -1,0 +1,219 @@
+"""Building, authorising and persisting local events.
+
+New local event: pick prev events from the forward extremities, compute the
+state before, select auth events, build + hash + sign, check the auth rules,
+persist everything in one transaction, then tell listeners.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from homeserver.errors import Codes, Forbidden, MatrixError
+from homeserver.events.auth_rules import AuthError, auth_types_for_event, check_auth_rules
+from homeserver.events.builder import build_event
+from homeserver.events.model import Event, EventTypes, StateKey
+from homeserver.events.room_versions import RoomVersion
+from homeserver.events.validation import EventFormatError
+from homeserver.services.state_resolver import StateResolver
+from homeserver.storage.stores.event_persistence import EventContext, EventPersister
+from homeserver.storage.stores.events import EventStore
+from homeserver.storage.stores.room_state import RoomStateStore
+from homeserver.types import JsonDict
+from homeserver.util.clock import Clock
+from homeserver.util.linearizer import Linearizer
+
+logger = logging.getLogger(__name__)
+
+MAX_PREV_EVENTS = 10
+MAX_DEPTH = 2**63 - 1
+NewEventListener = Callable[[Event], Awaitable[None] | None]
+
+
+def auth_state(
+    room_version: RoomVersion,
+    event_type: str,
+    state_key: str | None,
+    sender: str,
+    content: JsonDict,
+    state: Mapping[StateKey, str],
+) -> dict[StateKey, str]:
+    """The auth events (as IDs) for a new event, drawn from ``state``."""
+    wanted = auth_types_for_event(room_version, event_type, state_key, sender, content)
+    return {key: state[key] for key in wanted if key in state}
+
+
+class EventCreationService:
+    """The one place local events are made."""
+
+    def __init__(
+        self,
+        server_name: str,
+        signing_key: Any,
+        events: EventStore,
+        room_state: RoomStateStore,
+        resolver: StateResolver,
+        persister: EventPersister,
+        clock: Clock,
+    ) -> None:
+        self.server_name = server_name
+        self.signing_key = signing_key
+        self.events = events
+        self.room_state = room_state
+        self.resolver = resolver
+        self.persister = persister
+        self.clock = clock
+        self.linearizer = Linearizer()
+        self.listeners: list[NewEventListener] = []
+
+    async def room_version(self, room_id: str) -> RoomVersion:
+        """The version of a room we know, else 404."""
+        version = await self.room_state.get_room_version(room_id)
+        if version is None:
+            raise MatrixError(404, "Unknown room", Codes.NOT_FOUND)
+        return version
+
+    async def send(
+        self,
+        room_id: str,
+        sender: str,
+        event_type: str,
+        content: JsonDict,
+        state_key: str | None = None,
+        *,
+        device_id: str | None = None,
+        txn_id: str | None = None,
+        redacts: str | None = None,
+        check: Callable[[Event, Mapping[StateKey, Event]], Awaitable[None]] | None = None,
+    ) -> Event:
+        """Create, authorise and persist an event in an existing room.
+
+        Args:
+            check: an extra check run with the built event and the state
+                before it (as events), before persisting.
+
+        Raises:
+            MatrixError: 403 M_FORBIDDEN if the auth rules refuse it; 400 for a
+                malformed event; 413 M_TOO_LARGE when it is too big.
+        """
+        async with self.linearizer.queue(room_id):
+            room_version = await self.room_version(room_id)
+            if txn_id is not None and device_id is not None:
+                earlier = await self.events.get_event_id_for_txn(
+                    sender, device_id, txn_id, room_id
+                )
+                found = await self.events.get_event(earlier) if earlier else None
+                if found is not None:
+                    return found
+            prevs = await self._prev_events(room_id)
+            context = await self.resolver.context_for_prev_events(room_version, prevs)
+            depth = await self._depth(prevs)
+            event = await self._build(
+                room_version, room_id, sender, event_type, content, state_key,
+                prevs, context.state_before, depth, redacts,
+            )
+            state_events = await self._auth_check(event, context.state_before)
+            if check is not None:
+                await check(event, state_events)
+            await self.persister.persist_event(event, context, device_id, txn_id)
+            event.sender_device_id, event.txn_id = device_id, txn_id
+            event.replaces_state = (
+                context.state_before.get(event.state_tuple) if event.is_state() else None
+            )
+        await self._notify(event)
+        return event
+
+    async def create_room_event(
+        self, room_version: RoomVersion, room_id: str | None, sender: str, content: JsonDict
+    ) -> Event:
+        """Create and persist a room's m.room.create event."""
+        event = await self._build(
+            room_version, room_id, sender, EventTypes.CREATE, content, "", [], {}, 1, None
+        )
+        await self._auth_check(event, {})
+        await self.persister.persist_event(event, EventContext(state_before={}))
+        await self._notify(event)
+        return event
+
+    async def _prev_events(self, room_id: str) -> list[str]:
+        extremities = await self.events.get_forward_extremities(room_id)
+        if len(extremities) <= MAX_PREV_EVENTS:
+            return sorted(extremities)
+        found = await self.events.get_events(extremities)
+        newest = sorted(found.values(), key=lambda e: (e.depth, e.stream_ordering or 0))
+        return sorted(e.event_id for e in newest[-MAX_PREV_EVENTS:])
+
+    async def _depth(self, prev_event_ids: list[str]) -> int:
+        prevs = await self.events.get_events(prev_event_ids)
+        return min(MAX_DEPTH, max((e.depth for e in prevs.values()), default=0) + 1)
+
+    async def _build(
+        self,
+        room_version: RoomVersion,
+        room_id: str | None,
+        sender: str,
+        event_type: str,
+        content: JsonDict,
+        state_key: str | None,
+        prevs: list[str],
+        state_before: Mapping[StateKey, str],
+        depth: int,
+        redacts: str | None,
+    ) -> Event:
+        auth_ids = auth_state(room_version, event_type, state_key, sender, content, state_before)
+        prev_events = await self.events.get_events(list(prevs) + list(auth_ids.values()))
+        try:
+            return build_event(
+                room_version,
+                room_id=room_id,
+                type=event_type,
+                sender=sender,
+                content=content,
+                prev_event_ids=prevs,
+                auth_event_ids=sorted(auth_ids.values()),
+                depth=depth,
+                origin_server_ts=self.clock.time_msec(),
+                server_name=self.server_name,
+                signing_key=self.signing_key,
+                state_key=state_key,
+                redacts=redacts,
+                prev_event_hashes=lambda eid: dict(prev_events[eid].pdu.get("hashes", {}))
+                if eid in prev_events
+                else {},
+            )
+        except EventFormatError as exc:
+            if "too large" in str(exc).lower() or "65536" in str(exc):
+                raise MatrixError(413, str(exc), Codes.TOO_LARGE) from None
+            raise MatrixError(400, str(exc), Codes.BAD_JSON) from None
+
+    async def _auth_check(
+        self, event: Event, state_before: Mapping[StateKey, str]
+    ) -> dict[StateKey, Event]:
+        """Check the auth rules against the state before; returns that state's events."""
+        wanted = auth_state(
+            event.room_version, event.type, event.state_key, event.sender,
+            event.content, state_before,
+        )
+        create_id = state_before.get((EventTypes.CREATE, ""))
+        if create_id:
+            wanted[(EventTypes.CREATE, "")] = create_id
+        found = await self.events.get_events(list(wanted.values()))
+        auth_events = {key: found[eid] for key, eid in wanted.items() if eid in found}
+        if event.type == EventTypes.CREATE:
+            auth_events[(EventTypes.CREATE, "")] = event
+        try:
+            check_auth_rules(event, auth_events, verify_signature=lambda e, s: True)
+        except AuthError as exc:
+            raise Forbidden(str(exc)) from None
+        return auth_events
+
+    async def _notify(self, event: Event) -> None:
+        for listener in self.listeners:
+            try:
+                result = listener(event)
+                if result is not None:
+                    await result
+            except Exception:
+                logger.exception("new-event listener failed for %s", event.event_id)

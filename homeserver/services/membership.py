@@ -1,0 +1,163 @@
+"""Joining, leaving, inviting, kicking, banning, knocking and forgetting.
+
+Spec: client-server API, "Room membership"; the auth rules decide who may.
+"""
+
+from __future__ import annotations
+
+from homeserver.errors import BadJson, Codes, Forbidden, MatrixError, NotFound
+from homeserver.events.model import Event, EventTypes, Membership
+from homeserver.services.auth import Requester
+from homeserver.services.directory import DirectoryService
+from homeserver.services.event_creation import EventCreationService
+from homeserver.storage.stores.profiles import ProfileStore
+from homeserver.storage.stores.room_state import RoomStateStore
+from homeserver.types import JsonDict, UserID
+
+
+def optional_reason(body: JsonDict) -> str | None:
+    """The optional ``reason`` of a membership request."""
+    reason = body.get("reason")
+    if reason is not None and not isinstance(reason, str):
+        raise BadJson("reason must be a string")
+    return reason
+
+
+def target_user(body: JsonDict) -> str:
+    """The ``user_id`` of an invite/kick/ban/unban request."""
+    user_id = body.get("user_id")
+    if not isinstance(user_id, str):
+        raise MatrixError(400, "Missing user_id", Codes.MISSING_PARAM)
+    return UserID.parse(user_id).to_string()
+
+
+class MembershipService:
+    """Sends membership events on behalf of local users."""
+
+    def __init__(
+        self,
+        server_name: str,
+        creator: EventCreationService,
+        room_state: RoomStateStore,
+        profiles: ProfileStore,
+        directory: DirectoryService,
+    ) -> None:
+        self.server_name = server_name
+        self.creator = creator
+        self.room_state = room_state
+        self.profiles = profiles
+        self.directory = directory
+
+    async def send_membership(
+        self,
+        room_id: str,
+        sender: str,
+        target: str,
+        membership: str,
+        reason: str | None,
+        extra: JsonDict,
+    ) -> Event:
+        """Send an m.room.member event for ``target``."""
+        content: JsonDict = {"membership": membership, **extra}
+        if reason:
+            content["reason"] = reason
+        if membership in (Membership.JOIN, Membership.INVITE, Membership.KNOCK):
+            profile = await self._local_profile(target)
+            for key in ("displayname", "avatar_url"):
+                if profile.get(key) is not None:
+                    content.setdefault(key, profile[key])
+        return await self.creator.send(room_id, sender, EventTypes.MEMBER, content, target)
+
+    async def _local_profile(self, user_id: str) -> JsonDict:
+        if UserID.parse(user_id).domain != self.server_name:
+            return {}
+        return await self.profiles.get_profile(user_id) or {}
+
+    async def resolve_room(self, room_id_or_alias: str) -> str:
+        """A room ID from an ID or an alias."""
+        if room_id_or_alias.startswith("#"):
+            return await self.directory.resolve_alias(room_id_or_alias)
+        if not room_id_or_alias.startswith("!"):
+            raise MatrixError(400, "Expected a room ID or alias", Codes.INVALID_PARAM)
+        return room_id_or_alias
+
+    async def _require_room(self, room_id: str) -> None:
+        if await self.room_state.get_room_version(room_id) is None:
+            raise NotFound("Unknown room")
+
+    async def join(self, requester: Requester, room_id_or_alias: str, body: JsonDict) -> str:
+        """Join a room by ID or alias; returns the room ID."""
+        room_id = await self.resolve_room(room_id_or_alias)
+        reason = optional_reason(body)
+        if await self.room_state.get_room_version(room_id) is None:
+            raise NotFound("No known servers for this room")
+        current = await self.room_state.get_membership(room_id, requester.user_id)
+        if current and current[0] == Membership.JOIN:
+            return room_id  # already joined: idempotent, as Synapse
+        await self.send_membership(
+            room_id, requester.user_id, requester.user_id, Membership.JOIN, reason, {}
+        )
+        return room_id
+
+    async def knock(self, requester: Requester, room_id_or_alias: str, body: JsonDict) -> str:
+        """Ask to join a knockable room."""
+        room_id = await self.resolve_room(room_id_or_alias)
+        reason = optional_reason(body)
+        await self._require_room(room_id)
+        await self.send_membership(
+            room_id, requester.user_id, requester.user_id, Membership.KNOCK, reason, {}
+        )
+        return room_id
+
+    async def leave(self, requester: Requester, room_id: str, body: JsonDict) -> None:
+        """Leave a room (or reject an invite, or withdraw a knock)."""
+        reason = optional_reason(body)
+        await self._require_room(room_id)
+        current = await self.room_state.get_membership(room_id, requester.user_id)
+        if current is None or current[0] in (Membership.LEAVE, Membership.BAN):
+            raise Forbidden("You are not in this room")
+        await self.send_membership(
+            room_id, requester.user_id, requester.user_id, Membership.LEAVE, reason, {}
+        )
+
+    async def change_other(
+        self, requester: Requester, room_id: str, body: JsonDict, action: str
+    ) -> None:
+        """invite, kick, ban or unban ``body["user_id"]``."""
+        target = target_user(body)
+        reason = optional_reason(body)
+        await self._require_room(room_id)
+        current = await self.room_state.get_membership(room_id, target)
+        state = current[0] if current else None
+        if action == "invite":
+            if state in (Membership.JOIN, Membership.INVITE):
+                raise Forbidden(f"{target} is already in the room")
+            membership, extra = Membership.INVITE, {}
+            if body.get("is_direct") is True:
+                extra = {"is_direct": True}
+        elif action == "kick":
+            if state not in (Membership.JOIN, Membership.INVITE, Membership.KNOCK):
+                raise Forbidden(f"{target} is not in the room")
+            membership, extra = Membership.LEAVE, {}
+        elif action == "ban":
+            membership, extra = Membership.BAN, {}
+        else:
+            if state != Membership.BAN:
+                raise Forbidden(f"{target} is not banned")
+            membership, extra = Membership.LEAVE, {}
+        await self.send_membership(
+            room_id, requester.user_id, target, membership, reason, extra
+        )
+
+    async def forget(self, requester: Requester, room_id: str) -> None:
+        """Forget a room the user has left."""
+        current = await self.room_state.get_membership(room_id, requester.user_id)
+        if current is None:
+            raise NotFound("You have never been in this room")
+        if current[0] in (Membership.JOIN, Membership.INVITE, Membership.KNOCK):
+            raise MatrixError(400, "You must leave the room first", Codes.UNKNOWN)
+        await self.room_state.forget_room(room_id, requester.user_id)
+
+    async def joined_rooms(self, requester: Requester) -> JsonDict:
+        """GET /joined_rooms."""
+        return {"joined_rooms": await self.room_state.get_rooms_for_user(requester.user_id)}

@@ -1,0 +1,62 @@
+"""Monotonic IDs for stream orderings and state groups.
+
+A stream position is only handed to readers once every smaller ID has been
+persisted, so a reader that sees position N never misses an event below N that
+commits later.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from homeserver.storage.database import Database
+
+
+class StreamIdGenerator:
+    """Allocates increasing IDs and tracks which are still being written.
+
+    Args:
+        current: the highest ID already persisted.
+    """
+
+    def __init__(self, current: int) -> None:
+        self._lock = threading.Lock()
+        self._last = current
+        self._unfinished: set[int] = set()
+
+    async def load(self, db: Database, table: str, column: str) -> None:
+        """Continue after the largest ``column`` in ``table`` (at start-up)."""
+        row = await db.run_interaction(
+            f"max_{table}_{column}",
+            lambda txn: txn.query_one(f"SELECT MAX({column}) FROM {table}"),
+        )
+        with self._lock:
+            self._last = max(self._last, int(row[0]) if row and row[0] is not None else 0)
+
+    @contextmanager
+    def allocate(self) -> Iterator[int]:
+        """A new ID, marked finished when the block exits (committed or not)."""
+        with self._lock:
+            self._last += 1
+            new_id = self._last
+            self._unfinished.add(new_id)
+        try:
+            yield new_id
+        finally:
+            with self._lock:
+                self._unfinished.discard(new_id)
+
+    def current_position(self) -> int:
+        """The highest ID below which everything is persisted."""
+        with self._lock:
+            if self._unfinished:
+                return min(self._unfinished) - 1
+            return self._last
+
+    def allocate_raw(self) -> int:
+        """A new ID with no completion tracking (for state groups)."""
+        with self._lock:
+            self._last += 1
+            return self._last

@@ -1,0 +1,239 @@
+"""Persisting an event: every write for one event in one transaction.
+
+The event row, its DAG edges and auth edges, the forward and backward
+extremities, its state group, the current-state delta, the membership index
+and redaction bookkeeping are written together, so a crash at any point leaves
+nothing half-written.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+import attrs
+
+from homeserver.events.model import Event, EventTypes, StateKey
+from homeserver.storage.database import Database, Transaction
+from homeserver.storage.id_generators import StreamIdGenerator
+from homeserver.storage.stores.events import EventStore
+from homeserver.storage.stores.state import StateStore
+
+
+@attrs.frozen
+class EventContext:
+    """What the persister needs to know about the state around an event.
+
+    Args:
+        state_before: the full state before the event.
+        state_group_before: an existing group equal to ``state_before``, if any.
+        delta_base_group: a group to store ``state_before`` as a delta on, when
+            it has no group yet (e.g. it came out of state resolution).
+        delta_base_state: the state of ``delta_base_group``.
+        update_current_state: whether the room's current state becomes the
+            state after this event.
+    """
+
+    state_before: Mapping[StateKey, str]
+    state_group_before: int | None = None
+    delta_base_group: int | None = None
+    delta_base_state: Mapping[StateKey, str] | None = None
+    update_current_state: bool = True
+
+    def state_after(self, event: Event) -> dict[StateKey, str]:
+        """The state after ``event`` (rejected events change nothing)."""
+        state = dict(self.state_before)
+        if event.is_state() and event.rejected_reason is None:
+            state[event.state_tuple] = event.event_id
+        return state
+
+
+@attrs.frozen
+class PersistedEvent:
+    """Where an event landed."""
+
+    stream_ordering: int
+    state_group_after: int
+
+
+class EventPersister:
+    """Writes events; the single writer of the DAG tables."""
+
+    def __init__(
+        self,
+        db: Database,
+        events: EventStore,
+        state: StateStore,
+        stream_ids: StreamIdGenerator,
+    ) -> None:
+        self.db = db
+        self.events = events
+        self.state = state
+        self.stream_ids = stream_ids
+
+    async def persist_event(
+        self,
+        event: Event,
+        context: EventContext,
+        device_id: str | None = None,
+        txn_id: str | None = None,
+    ) -> PersistedEvent:
+        """Write ``event`` and everything that follows from it, atomically."""
+        with self.stream_ids.allocate() as stream_ordering:
+            group = await self.db.run_interaction(
+                "persist_event",
+                self._persist_txn,
+                event,
+                context,
+                stream_ordering,
+                device_id,
+                txn_id,
+            )
+        event.stream_ordering = stream_ordering
+        return PersistedEvent(stream_ordering, group)
+
+    def _persist_txn(
+        self,
+        txn: Transaction,
+        event: Event,
+        context: EventContext,
+        stream_ordering: int,
+        device_id: str | None,
+        txn_id: str | None,
+    ) -> int:
+        room_id = event.room_id
+        if event.type == EventTypes.CREATE and event.state_key == "":
+            self._insert_room_txn(txn, event)
+        txn.execute(
+            "INSERT INTO events (event_id, room_id, type, state_key, sender, depth,"
+            " stream_ordering, origin_server_ts, json, outlier, rejected_reason,"
+            " soft_failed, replaces_state, sender_device_id, txn_id)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                event.event_id, room_id, event.type, event.state_key, event.sender,
+                event.depth, stream_ordering, event.origin_server_ts,
+                json.dumps(event.pdu, ensure_ascii=False), event.outlier,
+                event.rejected_reason, event.soft_failed,
+                context.state_before.get(event.state_tuple) if event.is_state() else None,
+                device_id, txn_id,
+            ),
+        )
+        txn.execute_many(
+            "INSERT INTO event_edges (event_id, prev_event_id) VALUES (?, ?)",
+            [(event.event_id, p) for p in dict.fromkeys(event.prev_event_ids)],
+        )
+        txn.execute_many(
+            "INSERT INTO event_auth (event_id, auth_id) VALUES (?, ?)",
+            [(event.event_id, a) for a in dict.fromkeys(event.auth_event_ids)],
+        )
+        if not event.outlier:
+            self._update_extremities_txn(txn, event)
+        group = self._state_group_txn(txn, event, context)
+        if context.update_current_state and not event.outlier:
+            self._update_current_state_txn(txn, room_id, context, event)
+        if event.type == EventTypes.MEMBER and event.rejected_reason is None:
+            txn.execute(
+                "INSERT INTO room_memberships (event_id, room_id, user_id, sender,"
+                " membership, stream_ordering, depth) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    event.event_id, room_id, event.state_key, event.sender,
+                    event.membership or "", stream_ordering, event.depth,
+                ),
+            )
+        self._redactions_txn(txn, event)
+        return group
+
+    def _redactions_txn(self, txn: Transaction, event: Event) -> None:
+        """Apply a redaction to its target, or an earlier redaction to this event.
+
+        Callers persist only redactions already judged valid (same sender or
+        enough power); the stored JSON stays whole and is redacted when served.
+        """
+        targets: list[tuple[str, str]] = []
+        if event.type == EventTypes.REDACTION and event.redacts and event.rejected_reason is None:
+            txn.execute(
+                "INSERT INTO redactions (event_id, redacts) VALUES (?, ?)",
+                (event.event_id, event.redacts),
+            )
+            targets.append((event.redacts, event.event_id))
+        for (redaction_id,) in txn.query(
+            "SELECT event_id FROM redactions WHERE redacts = ?", (event.event_id,)
+        ):
+            targets.append((event.event_id, redaction_id))
+        for target, redaction_id in targets:
+            txn.execute(
+                "UPDATE events SET redacted_by = ? WHERE event_id = ? AND redacted_by IS NULL",
+                (redaction_id, target),
+            )
+            txn.call_after(lambda target=target: self.events.invalidate(target))
+
+    def _insert_room_txn(self, txn: Transaction, event: Event) -> None:
+        txn.execute(
+            "INSERT INTO rooms (room_id, room_version, creator, created_ts)"
+            " VALUES (?, ?, ?, ?)",
+            (
+                event.room_id, event.room_version.identifier,
+                event.content.get("creator", event.sender), event.origin_server_ts,
+            ),
+        )
+
+    def _update_extremities_txn(self, txn: Transaction, event: Event) -> None:
+        room_id = event.room_id
+        prevs = list(dict.fromkeys(event.prev_event_ids))
+        for prev in prevs:
+            txn.execute(
+                "DELETE FROM event_forward_extremities WHERE room_id = ? AND event_id = ?",
+                (room_id, prev),
+            )
+            known = txn.query_one("SELECT 1 FROM events WHERE event_id = ?", (prev,))
+            if not known:
+                txn.execute(
+                    "INSERT INTO event_backward_extremities (room_id, event_id)"
+                    " SELECT ?, ? WHERE NOT EXISTS (SELECT 1 FROM"
+                    " event_backward_extremities WHERE room_id = ? AND event_id = ?)",
+                    (room_id, prev, room_id, prev),
+                )
+        txn.execute(
+            "DELETE FROM event_backward_extremities WHERE room_id = ? AND event_id = ?",
+            (room_id, event.event_id),
+        )
+        # Only a tip if nothing we already have points at it.
+        if not txn.query_one(
+            "SELECT 1 FROM event_edges WHERE prev_event_id = ?", (event.event_id,)
+        ):
+            txn.execute(
+                "INSERT INTO event_forward_extremities (room_id, event_id) VALUES (?, ?)",
+                (room_id, event.event_id),
+            )
+
+    def _state_group_txn(self, txn: Transaction, event: Event, context: EventContext) -> int:
+        before = context.state_group_before
+        if before is None:
+            before = self.state.store_state_group_txn(
+                txn, event.room_id, context.state_before,
+                context.delta_base_group, context.delta_base_state,
+            )
+        after = before
+        if event.is_state() and event.rejected_reason is None:
+            after = self.state.store_state_group_txn(
+                txn, event.room_id, context.state_after(event), before, context.state_before
+            )
+        txn.execute(
+            "INSERT INTO event_to_state_group (event_id, state_group) VALUES (?, ?)",
+            (event.event_id, after),
+        )
+        return after
+
+    def _update_current_state_txn(
+        self, txn: Transaction, room_id: str, context: EventContext, event: Event
+    ) -> None:
+        if not event.is_state() or event.rejected_reason is not None or event.soft_failed:
+            return
+        typ, state_key = event.state_tuple
+        membership = event.membership if typ == EventTypes.MEMBER else None
+        txn.execute(
+            "INSERT INTO current_state_events (room_id, type, state_key, event_id, membership)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (room_id, type, state_key) DO UPDATE"
+            " SET event_id = excluded.event_id, membership = excluded.membership",
+            (room_id, typ, state_key, event.event_id, membership),
+        )

@@ -1,0 +1,121 @@
+"""Reading events and the DAG's shape (extremities, depths, transaction IDs)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Iterable
+
+from homeserver.events.model import Event
+from homeserver.events.room_versions import KNOWN_ROOM_VERSIONS
+from homeserver.storage.database import Database, Transaction
+from homeserver.util.caches import LruCache
+
+_EVENT_COLUMNS = (
+    "e.event_id, e.json, r.room_version, e.rejected_reason, e.outlier,"
+    " e.soft_failed, e.stream_ordering, e.redacted_by, e.replaces_state,"
+    " e.sender_device_id, e.txn_id"
+)
+
+
+def _chunks(items: list[str], size: int = 200) -> Iterable[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _row_to_event(row: tuple) -> Event:  # type: ignore[type-arg]
+    event = Event(
+        pdu=json.loads(row[1]),
+        room_version=KNOWN_ROOM_VERSIONS[row[2]],
+        event_id=row[0],
+        rejected_reason=row[3],
+        outlier=bool(row[4]),
+        soft_failed=bool(row[5]),
+        stream_ordering=int(row[6]),
+        redacted_by=row[7],
+        replaces_state=row[8],
+        sender_device_id=row[9],
+        txn_id=row[10],
+    )
+    return event
+
+
+def get_events_txn(txn: Transaction, event_ids: Collection[str]) -> dict[str, Event]:
+    """Events by ID, inside an existing transaction."""
+    found: dict[str, Event] = {}
+    for chunk in _chunks(sorted(set(event_ids))):
+        marks = ",".join("?" * len(chunk))
+        for row in txn.query(
+            f"SELECT {_EVENT_COLUMNS} FROM events e JOIN rooms r ON r.room_id = e.room_id"
+            f" WHERE e.event_id IN ({marks})",
+            chunk,
+        ):
+            found[row[0]] = _row_to_event(row)
+    return found
+
+
+class EventStore:
+    """Reads events, with an LRU cache of parsed events."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._cache: LruCache[str, Event] = LruCache("events", 20_000)
+
+    async def get_events(self, event_ids: Collection[str]) -> dict[str, Event]:
+        """The events we have of ``event_ids`` (rejected ones included)."""
+        result: dict[str, Event] = {}
+        missing = []
+        for event_id in event_ids:
+            cached = self._cache.get(event_id)
+            if cached is not None:
+                result[event_id] = cached
+            else:
+                missing.append(event_id)
+        if missing:
+            fetched = await self.db.run_interaction("get_events", get_events_txn, missing)
+            for event_id, event in fetched.items():
+                self._cache.set(event_id, event)
+            result.update(fetched)
+        return result
+
+    async def get_event(self, event_id: str) -> Event | None:
+        """One event, or None."""
+        return (await self.get_events([event_id])).get(event_id)
+
+    def invalidate(self, event_id: str) -> None:
+        """Forget a cached event (after it was redacted)."""
+        self._cache.invalidate(event_id)
+
+    async def get_forward_extremities(self, room_id: str) -> list[str]:
+        """The DAG's current tips in a room."""
+        rows = await self.db.run_interaction(
+            "get_forward_extremities",
+            lambda txn: txn.query(
+                "SELECT event_id FROM event_forward_extremities WHERE room_id = ?",
+                (room_id,),
+            ),
+        )
+        return [r[0] for r in rows]
+
+    async def get_event_id_for_txn(
+        self, sender: str, device_id: str, txn_id: str, room_id: str
+    ) -> str | None:
+        """The event a device already sent with this transaction ID, if any."""
+        row = await self.db.run_interaction(
+            "get_event_id_for_txn",
+            lambda txn: txn.query_one(
+                "SELECT event_id FROM events WHERE sender = ? AND sender_device_id = ?"
+                " AND txn_id = ? AND room_id = ?",
+                (sender, device_id, txn_id, room_id),
+            ),
+        )
+        return str(row[0]) if row else None
+
+    async def get_redaction_ids(self, event_id: str) -> list[str]:
+        """Redaction events that target ``event_id``."""
+        rows = await self.db.run_interaction(
+            "get_redaction_ids",
+            lambda txn: txn.query(
+                "SELECT event_id FROM redactions WHERE redacts = ?", (event_id,)
+            ),
+        )
+        return [r[0] for r in rows]

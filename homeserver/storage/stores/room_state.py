@@ -1,0 +1,123 @@
+"""Rooms, their current state and the membership index."""
+
+from __future__ import annotations
+
+from homeserver.events.model import EventTypes, StateKey
+from homeserver.events.room_versions import KNOWN_ROOM_VERSIONS, RoomVersion
+from homeserver.storage.database import Database, Transaction
+
+
+class RoomStateStore:
+    """Reads rooms, current state and memberships."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get_room_version(self, room_id: str) -> RoomVersion | None:
+        """The room's version, or None if we do not know the room."""
+        row = await self.db.run_interaction(
+            "get_room_version",
+            lambda txn: txn.query_one(
+                "SELECT room_version FROM rooms WHERE room_id = ?", (room_id,)
+            ),
+        )
+        return KNOWN_ROOM_VERSIONS.get(row[0]) if row else None
+
+    async def get_current_state_ids(self, room_id: str) -> dict[StateKey, str]:
+        """The room's current state as (type, state_key) -> event ID."""
+        rows = await self.db.run_interaction(
+            "get_current_state_ids",
+            lambda txn: txn.query(
+                "SELECT type, state_key, event_id FROM current_state_events"
+                " WHERE room_id = ?",
+                (room_id,),
+            ),
+        )
+        return {(r[0], r[1]): r[2] for r in rows}
+
+    async def get_current_state_event_id(
+        self, room_id: str, event_type: str, state_key: str
+    ) -> str | None:
+        """One entry of the current state."""
+        row = await self.db.run_interaction(
+            "get_current_state_event_id",
+            lambda txn: txn.query_one(
+                "SELECT event_id FROM current_state_events"
+                " WHERE room_id = ? AND type = ? AND state_key = ?",
+                (room_id, event_type, state_key),
+            ),
+        )
+        return str(row[0]) if row else None
+
+    async def get_membership(self, room_id: str, user_id: str) -> tuple[str, str] | None:
+        """A user's current (membership, event_id) in a room."""
+        row = await self.db.run_interaction(
+            "get_membership",
+            lambda txn: txn.query_one(
+                "SELECT membership, event_id FROM current_state_events"
+                " WHERE room_id = ? AND type = ? AND state_key = ?",
+                (room_id, EventTypes.MEMBER, user_id),
+            ),
+        )
+        return (str(row[0]), str(row[1])) if row else None
+
+    async def get_rooms_for_user(self, user_id: str, membership: str = "join") -> list[str]:
+        """Rooms where the user's current membership is ``membership``."""
+        rows = await self.db.run_interaction(
+            "get_rooms_for_user",
+            lambda txn: txn.query(
+                "SELECT room_id FROM current_state_events"
+                " WHERE type = ? AND state_key = ? AND membership = ? ORDER BY room_id",
+                (EventTypes.MEMBER, user_id, membership),
+            ),
+        )
+        return [r[0] for r in rows]
+
+    async def get_members(self, room_id: str) -> dict[str, tuple[str, str]]:
+        """Every user with a member event: user_id -> (membership, event_id)."""
+        rows = await self.db.run_interaction(
+            "get_members",
+            lambda txn: txn.query(
+                "SELECT state_key, membership, event_id FROM current_state_events"
+                " WHERE room_id = ? AND type = ?",
+                (room_id, EventTypes.MEMBER),
+            ),
+        )
+        return {r[0]: (r[1], r[2]) for r in rows}
+
+    async def get_membership_history(
+        self, room_id: str, user_id: str
+    ) -> list[tuple[int, int, str]]:
+        """A user's membership changes in a room: (depth, stream, membership)."""
+        rows = await self.db.run_interaction(
+            "get_membership_history",
+            lambda txn: txn.query(
+                "SELECT depth, stream_ordering, membership FROM room_memberships"
+                " WHERE room_id = ? AND user_id = ? ORDER BY stream_ordering",
+                (room_id, user_id),
+            ),
+        )
+        return [(int(r[0]), int(r[1]), str(r[2])) for r in rows]
+
+    async def forget_room(self, room_id: str, user_id: str) -> None:
+        """Mark a user's past memberships of a room forgotten."""
+        await self.db.run_interaction(
+            "forget_room",
+            lambda txn: txn.execute(
+                "UPDATE room_memberships SET forgotten = ? WHERE room_id = ? AND user_id = ?",
+                (True, room_id, user_id),
+            ),
+        )
+
+    async def is_forgotten(self, room_id: str, user_id: str) -> bool:
+        """Whether the user forgot the room (after leaving it)."""
+
+        def txn_fn(txn: Transaction) -> bool:
+            row = txn.query_one(
+                "SELECT forgotten FROM room_memberships WHERE room_id = ? AND user_id = ?"
+                " ORDER BY stream_ordering DESC LIMIT 1",
+                (room_id, user_id),
+            )
+            return bool(row and row[0])
+
+        return await self.db.run_interaction("is_forgotten", txn_fn)

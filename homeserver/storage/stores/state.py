@@ -1,0 +1,122 @@
+"""State snapshots: de-duplicated state groups with bounded delta chains.
+
+A state group is the full state of a room at some point. It is stored either
+as a full snapshot or as a delta on an earlier group; chains of deltas are cut
+at MAX_DELTA_DEPTH so a read never walks far. Events map to the group holding
+the state after them; a message shares its parent's group, so sending into a
+big room writes no state rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+
+from homeserver.events.model import StateKey
+from homeserver.storage.database import Database, Transaction
+from homeserver.storage.id_generators import StreamIdGenerator
+from homeserver.util.caches import LruCache
+
+MAX_DELTA_DEPTH = 50
+StateMap = Mapping[StateKey, str]
+
+
+class StateStore:
+    """Reads and writes state groups, caching resolved group contents."""
+
+    def __init__(self, db: Database, group_ids: StreamIdGenerator) -> None:
+        self.db = db
+        self.group_ids = group_ids
+        self._cache: LruCache[int, dict[StateKey, str]] = LruCache("state_groups", 2_000)
+
+    async def get_state_groups_for_events(self, event_ids: Collection[str]) -> dict[str, int]:
+        """The group holding the state after each event we have state for."""
+
+        def txn_fn(txn: Transaction) -> dict[str, int]:
+            out: dict[str, int] = {}
+            ids = list(event_ids)
+            for start in range(0, len(ids), 200):
+                chunk = ids[start : start + 200]
+                marks = ",".join("?" * len(chunk))
+                for event_id, group in txn.query(
+                    "SELECT event_id, state_group FROM event_to_state_group"
+                    f" WHERE event_id IN ({marks})",
+                    chunk,
+                ):
+                    out[event_id] = int(group)
+            return out
+
+        return await self.db.run_interaction("get_state_groups_for_events", txn_fn)
+
+    async def get_state_for_group(self, group: int) -> dict[StateKey, str]:
+        """The full state of a group (a copy the caller may change)."""
+        cached = self._cache.get(group)
+        if cached is None:
+            cached = await self.db.run_interaction(
+                "get_state_for_group", self.get_state_for_group_txn, group
+            )
+        return dict(cached)
+
+    def get_state_for_group_txn(self, txn: Transaction, group: int) -> dict[StateKey, str]:
+        """The full state of a group, inside a transaction (cached)."""
+        cached = self._cache.get(group)
+        if cached is not None:
+            return cached
+        chain = []
+        current: int | None = group
+        while current is not None:
+            known = self._cache.get(current)
+            if known is not None:
+                break
+            chain.append(current)
+            row = txn.query_one("SELECT prev_group FROM state_groups WHERE id = ?", (current,))
+            current = int(row[0]) if row and row[0] is not None else None
+        state: dict[StateKey, str] = dict(known) if current is not None and known else {}
+        for link in reversed(chain):
+            for typ, state_key, event_id in txn.query(
+                "SELECT type, state_key, event_id FROM state_group_entries"
+                " WHERE state_group = ?",
+                (link,),
+            ):
+                if event_id is None:
+                    state.pop((typ, state_key), None)
+                else:
+                    state[(typ, state_key)] = event_id
+            self._cache.set(link, dict(state))
+        return state
+
+    def store_state_group_txn(
+        self,
+        txn: Transaction,
+        room_id: str,
+        state: StateMap,
+        base_group: int | None,
+        base_state: StateMap | None,
+    ) -> int:
+        """Write a new group for ``state``, as a delta on ``base_group`` if short.
+
+        Returns:
+            The new group's ID.
+        """
+        group = self.group_ids.allocate_raw()
+        depth = 0
+        if base_group is not None and base_state is not None:
+            row = txn.query_one("SELECT delta_depth FROM state_groups WHERE id = ?", (base_group,))
+            depth = int(row[0]) + 1 if row else MAX_DELTA_DEPTH + 1
+        if base_group is None or base_state is None or depth > MAX_DELTA_DEPTH:
+            entries = [(k[0], k[1], v) for k, v in state.items()]
+            base_group, depth = None, 0
+        else:
+            entries = [(k[0], k[1], v) for k, v in state.items() if base_state.get(k) != v]
+            entries += [(k[0], k[1], None) for k in base_state if k not in state]
+        txn.execute(
+            "INSERT INTO state_groups (id, room_id, prev_group, delta_depth) VALUES (?, ?, ?, ?)",
+            (group, room_id, base_group, depth),
+        )
+        txn.execute_many(
+            "INSERT INTO state_group_entries (state_group, type, state_key, event_id)"
+            " VALUES (?, ?, ?, ?)",
+            [(group, *entry) for entry in entries],
+        )
+        frozen = dict(state)
+        txn.call_after(lambda: self._cache.set(group, frozen))
+        return group

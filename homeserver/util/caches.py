@@ -1,0 +1,54 @@
+"""A small bounded LRU cache, owned and invalidated by the store that fills it."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Generic, TypeVar
+
+from prometheus_client import Counter
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+CACHE_LOOKUPS = Counter("homeserver_cache_lookups_total", "Cache lookups", ["name", "hit"])
+
+
+class LruCache(Generic[K, V]):
+    """Least-recently-used cache of at most ``max_size`` entries; thread-safe."""
+
+    def __init__(self, name: str, max_size: int) -> None:
+        self.name = name
+        self.max_size = max_size
+        self._data: OrderedDict[K, V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: K) -> V | None:
+        """The cached value, or None."""
+        with self._lock:
+            value = self._data.get(key)
+            if value is not None:
+                self._data.move_to_end(key)
+        CACHE_LOOKUPS.labels(self.name, str(value is not None)).inc()
+        return value
+
+    def set(self, key: K, value: V) -> None:
+        """Cache a value, evicting the least recently used past the bound."""
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.max_size:
+                self._data.popitem(last=False)
+
+    def invalidate(self, key: K) -> None:
+        """Forget one key."""
+        with self._lock:
+            self._data.pop(key, None)
+
+    def clear(self) -> None:
+        """Forget everything."""
+        with self._lock:
+            self._data.clear()
+
+    def __len__(self) -> int:
+        return len(self._data)
