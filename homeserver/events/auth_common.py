@@ -41,6 +41,12 @@ class AuthError(Exception):
         self.errcode = errcode
 
 
+def short_repr(value: Any, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters, for error messages."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def domain_of(identifier: Any) -> str | None:
     """The domain of a ``@user:domain`` (or ``$id:domain``, ``!id:domain``) ID.
 

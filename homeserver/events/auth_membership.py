@@ -23,6 +23,7 @@ from homeserver.events.auth_common import (
     is_valid_user_id,
     join_rule_of,
     membership_of,
+    short_repr,
 )
 from homeserver.events.model import Event, EventTypes, JoinRules, Membership
 from homeserver.events.power_levels import (
@@ -76,7 +77,7 @@ def check_membership(
     elif membership == Membership.KNOCK and version.knock:
         _check_knock(event, target, auth_events)
     else:
-        raise AuthError(f"Unknown membership {membership!r}")
+        raise AuthError(f"Unknown membership {short_repr(membership)}")
 
 
 def _check_authorising_server_signed(
@@ -124,7 +125,7 @@ def _check_join(
         return
     if rule == JoinRules.PUBLIC:
         return
-    raise AuthError(f"Cannot join a room whose join rule is {rule!r}")
+    raise AuthError(f"Cannot join a room whose join rule is {short_repr(rule)}")
 
 
 def _check_join_authoriser(authoriser: Any, auth_events: AuthEvents) -> None:
@@ -282,7 +283,7 @@ def _check_knock(event: Event, target: str, auth_events: AuthEvents) -> None:
     if event.room_version.knock_restricted_join_rule:
         knockable.add(JoinRules.KNOCK_RESTRICTED)
     if rule not in knockable:
-        raise AuthError(f"Cannot knock on a room whose join rule is {rule!r}")
+        raise AuthError(f"Cannot knock on a room whose join rule is {short_repr(rule)}")
     if event.sender != target:
         raise AuthError("Cannot knock on behalf of another user")
     current = membership_of(event.sender, auth_events)

@@ -26,6 +26,7 @@ from homeserver.events.auth_common import (
     is_valid_user_id,
     membership_of,
     room_creators,
+    short_repr,
 )
 from homeserver.events.auth_membership import SignatureVerifier, check_membership
 from homeserver.events.auth_selection import (
@@ -164,7 +165,7 @@ def _check_create(event: Event) -> None:
     if "room_version" in content:
         room_version = content["room_version"]
         if not isinstance(room_version, str) or get_room_version(room_version) is None:
-            raise AuthError(f"Unknown room version {room_version!r}")
+            raise AuthError(f"Unknown room version {short_repr(room_version)}")
     if not version.implicit_room_creator and "creator" not in content:
         raise AuthError("The create event has no creator")
     if version.additional_creators and "additional_creators" in content:

@@ -155,7 +155,9 @@ class Event:
         return _event_ids(self.pdu.get("auth_events"), self.room_version)
 
     def __repr__(self) -> str:
-        return f"<Event {self.event_id} {self.type} {self.state_key!r} from {self.sender}>"
+        return (
+            f"<Event {self.event_id} {self.type} {self.state_key!r} from {self.sender}>"
+        )
 
 
 def _event_ids(value: Any, room_version: RoomVersion) -> list[str]:

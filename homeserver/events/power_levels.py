@@ -28,6 +28,7 @@ from homeserver.events.auth_common import (
     AuthEvents,
     is_valid_user_id,
     room_creators,
+    short_repr,
 )
 from homeserver.events.model import Event
 from homeserver.events.room_versions import RoomVersion
@@ -85,7 +86,7 @@ def _read_level(value: Any, room_version: RoomVersion, what: str) -> int | None:
         return None
     level = parse_power_level(value, room_version)
     if level is None:
-        raise AuthError(f"Malformed power level for {what}: {value!r}")
+        raise AuthError(f"Malformed power level for {what}: {short_repr(value)}")
     return level
 
 
@@ -216,9 +217,13 @@ def check_power_levels_event(event: Event, auth_events: AuthEvents) -> None:
         raise AuthError("Power levels 'users' must be an object")
     for user_id, level in users.items():
         if not is_valid_user_id(user_id):
-            raise AuthError(f"Power levels 'users' has an invalid user ID {user_id!r}")
+            raise AuthError(
+                f"Power levels 'users' has an invalid user ID {short_repr(user_id)}"
+            )
         if parse_power_level(level, version) is None:
-            raise AuthError(f"Power levels 'users' has an invalid level {level!r}")
+            raise AuthError(
+                f"Power levels 'users' has an invalid level {short_repr(level)}"
+            )
     if version.additional_creators:
         create = auth_events.get(CREATE_KEY)
         if create is None:
@@ -272,7 +277,8 @@ def _check_changes(event: Event, old: JsonDict, auth_events: AuthEvents) -> None
                 after is not None and after > level
             ):
                 raise AuthError(
-                    f"Cannot change {map_name}[{key!r}] above your own power level"
+                    f"Cannot change {map_name}[{short_repr(key)}] above your own "
+                    "power level"
                 )
     for user_id, before, after in _altered(
         _sub_map(old, "users"), _sub_map(new, "users"), version
@@ -313,5 +319,7 @@ def _read_present(
         return None
     level = parse_power_level(levels[key], version)
     if level is None:
-        raise AuthError(f"Malformed power level for {key!r}: {levels[key]!r}")
+        raise AuthError(
+            f"Malformed power level for {short_repr(key)}: {short_repr(levels[key])}"
+        )
     return level

@@ -37,14 +37,20 @@ class StateResolver:
             state = await self.state.get_state_for_group(unique[0])
             return EventContext(state_before=state, state_group_before=unique[0])
         state_sets = [await self.state.get_state_for_group(g) for g in unique]
-        event_map = await self._events_with_auth_chains(
-            {eid for state in state_sets for eid in state.values()}
-        )
-        resolved = resolve_state(room_version, state_sets, event_map)
+        all_ids = {eid for state in state_sets for eid in state.values()}
+        chains = await self.events.get_auth_chains(all_ids)
+        set_chains = [
+            set().union(*(chains.get(eid, set()) for eid in state.values()))
+            for state in state_sets
+        ]
+        difference = set().union(*set_chains) - set.intersection(*set_chains)
+        event_map = await self._events_with_auth_chains(all_ids)
+        resolved = resolve_state(room_version, state_sets, event_map, difference)
         return EventContext(
             state_before=resolved,
             delta_base_group=unique[-1],
             delta_base_state=state_sets[-1],
+            resolved=True,
         )
 
     async def _events_with_auth_chains(self, event_ids: set[str]) -> dict[str, Event]:

@@ -209,6 +209,33 @@ json_values = st.recursive(
 contents = st.dictionaries(
     st.sampled_from(KEYS) | st.text(max_size=4), json_values, max_size=6
 )
+# Membership-shaped content, so fuzzing reaches past "no membership".
+member_contents = st.builds(
+    lambda base, membership, extra: {**base, "membership": membership, **extra},
+    contents,
+    st.sampled_from(["join", "invite", "leave", "ban", "knock"]) | json_values,
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "third_party_invite": st.fixed_dictionaries(
+                {
+                    "signed": st.fixed_dictionaries(
+                        {
+                            "mxid": st.sampled_from([BOB, 5]),
+                            "token": st.sampled_from(["tok", 5]),
+                        },
+                        optional={"signatures": json_values},
+                    )
+                    | contents
+                }
+            )
+            | json_values,
+            "join_authorised_via_users_server": st.sampled_from([MOD, BOB])
+            | json_values,
+        },
+    ),
+)
+any_contents = contents | member_contents
 event_types = st.sampled_from(
     [
         EventTypes.CREATE,
@@ -232,10 +259,10 @@ state_keys = (
     event_type=event_types,
     sender=st.sampled_from([ALICE, BOB, MOD, "@e:[::1]"]),
     state_key=state_keys,
-    content=contents,
+    content=any_contents,
     pl_content=contents,
     join_rules_content=contents,
-    member_content=contents,
+    member_content=any_contents,
     invite_content=contents,
     create_extra=contents,
     prev_events=json_values,

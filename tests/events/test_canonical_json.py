@@ -154,8 +154,10 @@ safe_ints = st.integers(min_value=MIN_SAFE_INTEGER, max_value=MAX_SAFE_INTEGER)
 json_scalars = st.none() | st.booleans() | safe_ints | st.text()
 json_values = st.recursive(
     json_scalars,
-    lambda children: st.lists(children, max_size=5)
-    | st.dictionaries(st.text(), children, max_size=5),
+    lambda children: (
+        st.lists(children, max_size=5)
+        | st.dictionaries(st.text(), children, max_size=5)
+    ),
     max_leaves=30,
 )
 

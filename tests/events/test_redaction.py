@@ -62,7 +62,9 @@ KEPT_BEFORE_V11 = {"prev_state", "origin", "membership"}
 @pytest.mark.parametrize("version", ALL_VERSIONS, ids=lambda v: v.identifier)
 def test_top_level_keys(version: RoomVersion) -> None:
     redacted = redact_pdu(FULL_PDU, version)
-    expected = KEPT_ALWAYS | (KEPT_BEFORE_V11 if int(version.identifier) < 11 else set())
+    expected = KEPT_ALWAYS | (
+        KEPT_BEFORE_V11 if int(version.identifier) < 11 else set()
+    )
     assert set(redacted) == expected
     for key in expected - {"content"}:
         assert redacted[key] == FULL_PDU[key]
@@ -156,9 +158,7 @@ def _expected_keys(event_type: str, n: int) -> set[str]:
     return set()
 
 
-CASES = [
-    (event_type, version) for event_type in CONTENTS for version in ALL_VERSIONS
-]
+CASES = [(event_type, version) for event_type in CONTENTS for version in ALL_VERSIONS]
 
 
 @pytest.mark.parametrize(
@@ -258,8 +258,10 @@ def test_redact_event_keeps_identity_and_flags() -> None:
 safe_ints = st.integers(min_value=MIN_SAFE_INTEGER, max_value=MAX_SAFE_INTEGER)
 json_values = st.recursive(
     st.none() | st.booleans() | safe_ints | st.text(max_size=10),
-    lambda children: st.lists(children, max_size=3)
-    | st.dictionaries(st.text(max_size=8), children, max_size=3),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(st.text(max_size=8), children, max_size=3)
+    ),
     max_leaves=10,
 )
 EVENT_TYPES = [*CONTENTS, "org.example.custom"]
@@ -295,8 +297,7 @@ def _assert_no_new_keys(redacted: Any, original: Any) -> None:
         assert redacted == original
 
 
-@pytest.mark.parametrize("version", ALL_VERSIONS, ids=lambda v: v.identifier)
-@given(pdu=pdus())
+@given(version=st.sampled_from(ALL_VERSIONS), pdu=pdus())
 def test_redaction_properties(version: RoomVersion, pdu: JsonDict) -> None:
     original = copy.deepcopy(pdu)
     redacted = redact_pdu(pdu, version)

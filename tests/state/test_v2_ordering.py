@@ -88,14 +88,14 @@ def test_event_id_decides_on_equal_power_and_ts() -> None:
 
 
 def test_power_level_comes_from_the_events_own_auth_events() -> None:
-    # P1 gives Bob 80 and Charlie 60; P2, which follows it, swaps them round.
-    # Bob's JRB cites P1 (he sent it before seeing P2), Charlie's JRC cites P2.
-    # Ranked by what they cite, Bob (80) sorts before Charlie (60), so Charlie's
-    # rules win; ranking by the resolved P2 would make Bob's win.
+    # P1 gives Bob 80 and Charlie 60; P2, which follows it, gives Bob 60 and
+    # Charlie 70. Bob's JRB cites P1 (he sent it before seeing P2), Charlie's
+    # JRC cites P2. Ranked by what they cite, Bob (80) sorts before Charlie (70),
+    # so Charlie's rules win; ranking by the resolved P2 would make Bob's win.
     room = base_room()
     levels = {"users": {ALICE: 100, BOB: 80, CHARLIE: 60}, "events": {JR: 0}}
     room.add("P1", PL, ALICE, levels, "", auth=["CREATE", "IMA", "IPOWER"], prev=["IMC"])
-    swapped = {"users": {ALICE: 100, BOB: 60, CHARLIE: 80}, "events": {JR: 0}}
+    swapped = {"users": {ALICE: 100, BOB: 60, CHARLIE: 70}, "events": {JR: 0}}
     room.add("P2", PL, ALICE, swapped, "", auth=["CREATE", "IMA", "P1"], prev=["P1"])
     room.add(
         "JRB", JR, BOB, {"join_rule": "invite"}, "",
@@ -106,7 +106,7 @@ def test_power_level_comes_from_the_events_own_auth_events() -> None:
         auth=["CREATE", "P2", "IMC"], prev=["P2"], ts=200,
     )  # fmt: skip
     assert sender_power_level(room.id("JRB"), room.events) == 80
-    assert sender_power_level(room.id("JRC"), room.events) == 80 - 20
+    assert sender_power_level(room.id("JRC"), room.events) == 70
     state = room.resolve(room.state(*BASE, "P2", "JRB"), room.state(*BASE, "P2", "JRC"))
     assert state[(JR, "")] == room.id("JRC")
 
@@ -114,7 +114,9 @@ def test_power_level_comes_from_the_events_own_auth_events() -> None:
 def test_sender_power_level_without_power_levels_is_creator_default() -> None:
     room = base_room()
     assert sender_power_level(room.id("IPOWER"), room.events) == 100
-    assert sender_power_level(room.id("IMB"), room.events) == 0 + 0
+    room.add("TB", TOPIC, BOB, {"topic": "t"}, "", auth=["CREATE", "IMB"])
+    assert sender_power_level(room.id("TB"), room.events) == 0
+    assert sender_power_level(room.id("IMB"), room.events) == 50  # cites IPOWER
     room12 = Room("12")
     room12.add("CREATE", EventTypes.CREATE, ALICE, {}, "")
     room12.add("IMA", MEMBER, ALICE, JOIN, ALICE, prev=["CREATE"])
@@ -122,8 +124,7 @@ def test_sender_power_level_without_power_levels_is_creator_default() -> None:
 
 
 def test_reverse_topological_sort_respects_auth_order_over_power() -> None:
-    # Bob's PB cites Alice's PA, so PA sorts first even though... and Charlie's
-    # ban, which is unrelated, slots in by power.
+    # Bob's PB is the oldest, but it cites Alice's PA so must wait for it.
     room = base_room()
     pa = {"users": {ALICE: 100, BOB: 75, CHARLIE: 50}}
     room.add("PA", PL, ALICE, pa, "", auth=["CREATE", "IMA", "IPOWER"], ts=300)

@@ -48,6 +48,16 @@ CREATE TABLE event_auth (
     PRIMARY KEY (event_id, auth_id)
 );
 
+-- The auth-chain index: for each state event, every event in its auth chain
+-- (transitively). Auth chains are short (create, power levels and their
+-- senders' memberships), and only state events are indexed, so this stays
+-- small while making state resolution's auth difference one query.
+CREATE TABLE event_auth_chains (
+    event_id TEXT NOT NULL,
+    chain_id TEXT NOT NULL,
+    PRIMARY KEY (event_id, chain_id)
+);
+
 CREATE TABLE event_forward_extremities (
     room_id TEXT NOT NULL,
     event_id TEXT NOT NULL,

@@ -32,6 +32,8 @@ class EventContext:
         delta_base_state: the state of ``delta_base_group``.
         update_current_state: whether the room's current state becomes the
             state after this event.
+        resolved: ``state_before`` came from resolving several parents' states,
+            so the current state is rewritten in full, not just by this event.
     """
 
     state_before: Mapping[StateKey, str]
@@ -39,6 +41,7 @@ class EventContext:
     delta_base_group: int | None = None
     delta_base_state: Mapping[StateKey, str] | None = None
     update_current_state: bool = True
+    resolved: bool = False
 
     def state_after(self, event: Event) -> dict[StateKey, str]:
         """The state after ``event`` (rejected events change nothing)."""
@@ -126,6 +129,8 @@ class EventPersister:
             "INSERT INTO event_auth (event_id, auth_id) VALUES (?, ?)",
             [(event.event_id, a) for a in dict.fromkeys(event.auth_event_ids)],
         )
+        if event.is_state():
+            self._index_auth_chain_txn(txn, event)
         if not event.outlier:
             self._update_extremities_txn(txn, event)
         group = self._state_group_txn(txn, event, context)
@@ -166,6 +171,25 @@ class EventPersister:
                 (redaction_id, target),
             )
             txn.call_after(lambda target=target: self.events.invalidate(target))
+
+    def _index_auth_chain_txn(self, txn: Transaction, event: Event) -> None:
+        """Record the state event's full auth chain in the auth-chain index."""
+        auth_ids = list(dict.fromkeys(event.auth_event_ids))
+        chain = set(auth_ids)
+        for start in range(0, len(auth_ids), 200):
+            chunk = auth_ids[start : start + 200]
+            marks = ",".join("?" * len(chunk))
+            chain.update(
+                row[0]
+                for row in txn.query(
+                    f"SELECT chain_id FROM event_auth_chains WHERE event_id IN ({marks})",
+                    chunk,
+                )
+            )
+        txn.execute_many(
+            "INSERT INTO event_auth_chains (event_id, chain_id) VALUES (?, ?)",
+            [(event.event_id, chain_id) for chain_id in sorted(chain)],
+        )
 
     def _insert_room_txn(self, txn: Transaction, event: Event) -> None:
         txn.execute(
@@ -227,13 +251,47 @@ class EventPersister:
     def _update_current_state_txn(
         self, txn: Transaction, room_id: str, context: EventContext, event: Event
     ) -> None:
-        if not event.is_state() or event.rejected_reason is not None or event.soft_failed:
+        if event.rejected_reason is not None or event.soft_failed:
             return
-        typ, state_key = event.state_tuple
-        membership = event.membership if typ == EventTypes.MEMBER else None
+        if context.resolved:
+            self._replace_current_state_txn(txn, room_id, context.state_after(event))
+            return
+        if event.is_state():
+            self._set_current_state_txn(txn, room_id, event.state_tuple, event.event_id)
+
+    def _replace_current_state_txn(
+        self, txn: Transaction, room_id: str, state: Mapping[StateKey, str]
+    ) -> None:
+        existing = {
+            (typ, key): eid
+            for typ, key, eid in txn.query(
+                "SELECT type, state_key, event_id FROM current_state_events"
+                " WHERE room_id = ?",
+                (room_id,),
+            )
+        }
+        for key in existing.keys() - state.keys():
+            txn.execute(
+                "DELETE FROM current_state_events"
+                " WHERE room_id = ? AND type = ? AND state_key = ?",
+                (room_id, key[0], key[1]),
+            )
+        for key, event_id in state.items():
+            if existing.get(key) != event_id:
+                self._set_current_state_txn(txn, room_id, key, event_id)
+
+    def _set_current_state_txn(
+        self, txn: Transaction, room_id: str, key: StateKey, event_id: str
+    ) -> None:
+        typ, state_key = key
+        membership = None
+        if typ == EventTypes.MEMBER:
+            row = txn.query_one("SELECT json FROM events WHERE event_id = ?", (event_id,))
+            content = json.loads(row[0]).get("content", {}) if row else {}
+            membership = content.get("membership") if isinstance(content, dict) else None
         txn.execute(
             "INSERT INTO current_state_events (room_id, type, state_key, event_id, membership)"
             " VALUES (?, ?, ?, ?, ?) ON CONFLICT (room_id, type, state_key) DO UPDATE"
             " SET event_id = excluded.event_id, membership = excluded.membership",
-            (room_id, typ, state_key, event.event_id, membership),
+            (room_id, typ, state_key, event_id, membership),
         )

@@ -110,6 +110,23 @@ class EventStore:
         )
         return str(row[0]) if row else None
 
+    async def get_auth_chains(self, event_ids: Collection[str]) -> dict[str, set[str]]:
+        """The full auth chain of each (state) event, from the auth-chain index."""
+
+        def txn_fn(txn: Transaction) -> dict[str, set[str]]:
+            chains: dict[str, set[str]] = {eid: set() for eid in event_ids}
+            for chunk in _chunks(sorted(chains)):
+                marks = ",".join("?" * len(chunk))
+                for event_id, chain_id in txn.query(
+                    "SELECT event_id, chain_id FROM event_auth_chains"
+                    f" WHERE event_id IN ({marks})",
+                    chunk,
+                ):
+                    chains[event_id].add(chain_id)
+            return chains
+
+        return await self.db.run_interaction("get_auth_chains", txn_fn)
+
     async def get_redaction_ids(self, event_id: str) -> list[str]:
         """Redaction events that target ``event_id``."""
         rows = await self.db.run_interaction(
