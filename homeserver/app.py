@@ -55,7 +55,12 @@ def build_server(
     )
     reactor.addSystemEventTrigger("after", "shutdown", db.close)
     return HomeServer(
-        config, data_dir, reactor, db, thread_pool_runner(reactor, cpu_pool)
+        config,
+        data_dir,
+        reactor,
+        db,
+        thread_pool_runner(reactor, cpu_pool),
+        signing_key,
     )
 
 

@@ -6,7 +6,8 @@ Spec: client-server API, "Room membership"; the auth rules decide who may.
 from __future__ import annotations
 
 from homeserver.errors import BadJson, Codes, Forbidden, MatrixError, NotFound
-from homeserver.events.model import Event, EventTypes, Membership
+from homeserver.events.auth_rules import get_named_power_level, get_user_power_level
+from homeserver.events.model import Event, EventTypes, JoinRules, Membership
 from homeserver.services.auth import Requester
 from homeserver.services.directory import DirectoryService
 from homeserver.services.event_creation import EventCreationService
@@ -94,10 +95,51 @@ class MembershipService:
         current = await self.room_state.get_membership(room_id, requester.user_id)
         if current and current[0] == Membership.JOIN:
             return room_id  # already joined: idempotent, as Synapse
+        extra: JsonDict = {}
+        if current is None or current[0] != Membership.INVITE:
+            extra = await self._restricted_join_authorisation(room_id, requester.user_id)
         await self.send_membership(
-            room_id, requester.user_id, requester.user_id, Membership.JOIN, reason, {}
+            room_id, requester.user_id, requester.user_id, Membership.JOIN, reason, extra
         )
         return room_id
+
+    async def _restricted_join_authorisation(self, room_id: str, user_id: str) -> JsonDict:
+        """For restricted rooms: name a local member who may invite, if the user
+        belongs to one of the rooms the join rules allow (spec: "Restricted rooms")."""
+        state = await self.room_state.get_current_state_ids(room_id)
+        wanted = [(EventTypes.JOIN_RULES, ""), (EventTypes.POWER_LEVELS, ""),
+                  (EventTypes.CREATE, "")]
+        found = await self.creator.events.get_events([state[k] for k in wanted if k in state])
+        auth_events = {k: found[state[k]] for k in wanted if k in state and state[k] in found}
+        join_rules = auth_events.get((EventTypes.JOIN_RULES, ""))
+        create = auth_events.get((EventTypes.CREATE, ""))
+        if join_rules is None or create is None:
+            return {}
+        rule = join_rules.content.get("join_rule")
+        if rule not in (JoinRules.RESTRICTED, JoinRules.KNOCK_RESTRICTED):
+            return {}
+        if not create.room_version.restricted_join_rule:
+            return {}
+        allow = join_rules.content.get("allow")
+        allowed_rooms = [
+            a.get("room_id") for a in (allow if isinstance(allow, list) else [])
+            if isinstance(a, dict) and a.get("type") == "m.room_membership"
+        ]
+        mine = set(await self.room_state.get_rooms_for_user(user_id))
+        if not mine.intersection(r for r in allowed_rooms if isinstance(r, str)):
+            raise Forbidden(
+                "You do not belong to any of the required rooms to join this room."
+            )
+        invite_level = get_named_power_level("invite", auth_events)
+        members = await self.room_state.get_members(room_id)
+        for member, (membership, _) in sorted(members.items()):
+            if membership != Membership.JOIN:
+                continue
+            if UserID.parse(member).domain != self.server_name:
+                continue
+            if get_user_power_level(member, auth_events) >= invite_level:
+                return {"join_authorised_via_users_server": member}
+        raise Forbidden("No local user in the room can authorise your join.")
 
     async def knock(self, requester: Requester, room_id_or_alias: str, body: JsonDict) -> str:
         """Ask to join a knockable room."""

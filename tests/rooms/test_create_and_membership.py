@@ -151,3 +151,37 @@ def test_joined_rooms_and_forget(server: TestServer, users: dict) -> None:
     assert membership(server, token, room_id, "leave").code == 200
     assert server.request("GET", f"{CLIENT}/joined_rooms", token=token).json == {"joined_rooms": []}
     assert server.request("POST", f"{CLIENT}/rooms/{room_id}/forget", {}, token=token).code == 200
+
+
+def test_restricted_join_via_membership_of_another_room(server: TestServer, users: dict) -> None:
+    alice, a_tok = users["alice"]
+    bob, b_tok = users["bob"]
+    _, c_tok = users["carol"]
+    space = create_room(server, a_tok, preset="public_chat")
+    membership(server, b_tok, space, "join")
+    room_id = create_room(server, a_tok, room_version="10", initial_state=[{
+        "type": "m.room.join_rules", "state_key": "",
+        "content": {"join_rule": "restricted",
+                    "allow": [{"type": "m.room_membership", "room_id": space}]},
+    }])
+    resp = membership(server, c_tok, room_id, "join")
+    assert resp.code == 403, resp.json
+    resp = membership(server, b_tok, room_id, "join")
+    assert resp.code == 200, resp.json
+    event_id = server.get_success(server.hs.room_state.get_membership(room_id, bob))[1]
+    event = server.get_success(server.hs.events.get_event(event_id))
+    assert event.content["join_authorised_via_users_server"] == alice
+
+
+def test_knock_needs_a_knock_room_version(server: TestServer, users: dict) -> None:
+    _, a_tok = users["alice"]
+    bob, b_tok = users["bob"]
+    knock_rules = [{"type": "m.room.join_rules", "state_key": "",
+                    "content": {"join_rule": "knock"}}]
+    room_id = create_room(server, a_tok, room_version="7", initial_state=knock_rules)
+    resp = server.request("POST", f"{CLIENT}/knock/{room_id}", {"reason": "hi"}, token=b_tok)
+    assert resp.code == 200, resp.json
+    assert member_of(server, room_id, bob) == "knock"
+    old = create_room(server, a_tok, room_version="6", initial_state=knock_rules)
+    resp = server.request("POST", f"{CLIENT}/knock/{old}", {}, token=b_tok)
+    assert resp.code == 403

@@ -153,7 +153,9 @@ class Played:
     def changed_state(self, expected_nodes: Sequence[str]) -> StateMap:
         """The state at END, limited to keys changed since START or expected."""
         start, end = self.state_after["START"], self.state_after["END"]
-        expected_keys = {self.room.events[self.room.id(n)].state_tuple for n in expected_nodes}
+        expected_keys = {
+            self.room.events[self.room.id(n)].state_tuple for n in expected_nodes
+        }
         return {
             key: value
             for key, value in end.items()

@@ -23,7 +23,9 @@ def base_room() -> Room:
     room = Room("1")
     room.add("CREATE", EventTypes.CREATE, ALICE, {"creator": ALICE}, "")
     room.add("IMA", MEMBER, ALICE, JOIN, ALICE, auth=["CREATE"], prev=["CREATE"])
-    room.add("IPOWER", PL, ALICE, {"users": USERS}, "", auth=["CREATE", "IMA"], prev=["IMA"])
+    room.add(
+        "IPOWER", PL, ALICE, {"users": USERS}, "", auth=["CREATE", "IMA"], prev=["IMA"]
+    )
     room.add(
         "IJR", EventTypes.JOIN_RULES, ALICE, {"join_rule": "public"}, "",
         auth=["CREATE", "IMA", "IPOWER"], prev=["IPOWER"],
@@ -34,9 +36,19 @@ def base_room() -> Room:
     return room
 
 
-def add_pl(room: Room, node: str, sender: str, users: dict[str, int], depth: int) -> None:
+def add_pl(
+    room: Room, node: str, sender: str, users: dict[str, int], depth: int
+) -> None:
     member = {ALICE: "IMA", BOB: "IMB", CHARLIE: "IMC"}[sender]
-    room.add(node, PL, sender, {"users": users}, "", auth=["CREATE", "IPOWER", member], depth=depth)
+    room.add(
+        node,
+        PL,
+        sender,
+        {"users": users},
+        "",
+        auth=["CREATE", "IPOWER", member],
+        depth=depth,
+    )
 
 
 def test_power_levels_later_depth_applies_when_allowed() -> None:
@@ -60,16 +72,24 @@ def test_power_levels_stop_at_the_first_disallowed_event() -> None:
 
 def test_membership_ban_wins_over_a_deeper_join() -> None:
     room = base_room()
-    room.add("BAN", MEMBER, ALICE, BAN, EVELYN, auth=["CREATE", "IPOWER", "IMA"], depth=8)
-    room.add("JOIN", MEMBER, EVELYN, JOIN, EVELYN, auth=["CREATE", "IPOWER", "IJR"], depth=9)
+    room.add(
+        "BAN", MEMBER, ALICE, BAN, EVELYN, auth=["CREATE", "IPOWER", "IMA"], depth=8
+    )
+    room.add(
+        "JOIN", MEMBER, EVELYN, JOIN, EVELYN, auth=["CREATE", "IPOWER", "IJR"], depth=9
+    )
     state = room.resolve(room.state(*BASE, "BAN"), room.state(*BASE, "JOIN"))
     assert state[(MEMBER, EVELYN)] == room.id("BAN")
 
 
 def test_membership_ban_after_join_applies() -> None:
     room = base_room()
-    room.add("JOIN", MEMBER, EVELYN, JOIN, EVELYN, auth=["CREATE", "IPOWER", "IJR"], depth=8)
-    room.add("BAN", MEMBER, ALICE, BAN, EVELYN, auth=["CREATE", "IPOWER", "IMA"], depth=9)
+    room.add(
+        "JOIN", MEMBER, EVELYN, JOIN, EVELYN, auth=["CREATE", "IPOWER", "IJR"], depth=8
+    )
+    room.add(
+        "BAN", MEMBER, ALICE, BAN, EVELYN, auth=["CREATE", "IPOWER", "IMA"], depth=9
+    )
     state = room.resolve(room.state(*BASE, "BAN"), room.state(*BASE, "JOIN"))
     assert state[(MEMBER, EVELYN)] == room.id("BAN")
 
@@ -80,8 +100,18 @@ def test_other_events_pick_the_deepest_allowed() -> None:
     room = base_room()
     add_pl(room, "P1", ALICE, {**USERS, BOB: 0}, depth=10)
     add_pl(room, "P0", ALICE, {**USERS, CHARLIE: 60}, depth=9)
-    room.add("TB", TOPIC, BOB, {"topic": "b"}, "", auth=["CREATE", "IPOWER", "IMB"], depth=12)
-    room.add("TA", TOPIC, ALICE, {"topic": "a"}, "", auth=["CREATE", "IPOWER", "IMA"], depth=11)
+    room.add(
+        "TB", TOPIC, BOB, {"topic": "b"}, "", auth=["CREATE", "IPOWER", "IMB"], depth=12
+    )
+    room.add(
+        "TA",
+        TOPIC,
+        ALICE,
+        {"topic": "a"},
+        "",
+        auth=["CREATE", "IPOWER", "IMA"],
+        depth=11,
+    )
     state = room.resolve(room.state(*BASE, "P0", "TB"), room.state(*BASE, "P1", "TA"))
     assert state[(PL, "")] == room.id("P1")
     assert state[(TOPIC, "")] == room.id("TA")
@@ -90,7 +120,15 @@ def test_other_events_pick_the_deepest_allowed() -> None:
 def test_other_events_tie_on_depth_goes_to_lowest_sha1() -> None:
     room = base_room()
     for node in ("TX", "TY"):
-        room.add(node, TOPIC, ALICE, {"topic": node}, "", auth=["CREATE", "IPOWER", "IMA"], depth=11)
+        room.add(
+            node,
+            TOPIC,
+            ALICE,
+            {"topic": node},
+            "",
+            auth=["CREATE", "IPOWER", "IMA"],
+            depth=11,
+        )
     digest = {n: hashlib.sha1(room.id(n).encode()).hexdigest() for n in ("TX", "TY")}
     expected = min(digest, key=lambda n: digest[n])
     state = room.resolve(room.state(*BASE, "TX"), room.state(*BASE, "TY"))
@@ -109,13 +147,17 @@ def test_other_events_none_allowed_takes_the_shallowest() -> None:
 def test_a_key_missing_from_some_states_is_not_a_conflict() -> None:
     # Unlike v2: Evelyn's topic is in one state only and is kept without a check.
     room = base_room()
-    room.add("TE", TOPIC, EVELYN, {"topic": "1"}, "", auth=["CREATE", "IPOWER"], depth=11)
+    room.add(
+        "TE", TOPIC, EVELYN, {"topic": "1"}, "", auth=["CREATE", "IPOWER"], depth=11
+    )
     state = room.resolve(room.state(*BASE, "TE"), room.state(*BASE))
     assert state[(TOPIC, "")] == room.id("TE")
 
 
 def test_dispatch_uses_v1_for_room_v1() -> None:
     room = base_room()
-    room.add("TE", TOPIC, EVELYN, {"topic": "1"}, "", auth=["CREATE", "IPOWER"], depth=11)
+    room.add(
+        "TE", TOPIC, EVELYN, {"topic": "1"}, "", auth=["CREATE", "IPOWER"], depth=11
+    )
     states = [room.state(*BASE, "TE"), room.state(*BASE)]
     assert resolve_state(room.version, states, room.events) == room.state(*BASE, "TE")

@@ -118,9 +118,7 @@ def test_problem_b_v2_1_replays_the_conflicted_subgraph() -> None:
     # events, so v2.1 replays it and POWER3 applies. ME2 sits in the POWER1
     # epoch of the mainline and is replayed before ME1 (POWER3 epoch).
     room, state = problem_b("12")
-    assert state == room.state(
-        "CREATE", "MA", "MB", "MC", "JR", "POWER3", "ME1", "MZ"
-    )
+    assert state == room.state("CREATE", "MA", "MB", "MC", "JR", "POWER3", "ME1", "MZ")
 
 
 def test_conflicted_subgraph_of_problem_b() -> None:

@@ -41,7 +41,9 @@ def test_unconflicted_events_need_not_be_known() -> None:
     state = {**room.state(*BASE), ("m.room.name", ""): "$unknown:example.com"}
     add_topic(room, "T1", 1)
     add_topic(room, "T2", 2)
-    resolved = room.resolve({**state, **room.state("T1")}, {**state, **room.state("T2")})
+    resolved = room.resolve(
+        {**state, **room.state("T1")}, {**state, **room.state("T2")}
+    )
     assert resolved[("m.room.name", "")] == "$unknown:example.com"
     assert resolved[(TOPIC, "")] == room.id("T2")
 
@@ -64,24 +66,28 @@ def test_rejected_conflicted_events_are_not_admitted() -> None:
 
 
 def test_rejected_auth_events_are_not_used() -> None:
-    # Bob's topic cites a rejected power levels event that would forbid it. With
-    # that ignored (and no power levels in the state) the topic is allowed.
+    # Alice's topic cites a rejected power levels event that would forbid it.
+    # With that ignored (and no power levels in the state) the creator may.
     room = base_room()
-    strict = {"users": USERS, "events": {TOPIC: 100}}
-    room.add("PX", PL, ALICE, strict, "", auth=["CREATE", "IMA", "IPOWER"], rejected=True)
-    room.add("TB", TOPIC, BOB, {"topic": "b"}, "", auth=["CREATE", "IMB", "PX"])
-    tb = [room.id("TB")]
-    assert iterative_auth_checks(room.version, tb, {}, room.events) == room.state("TB")
+    strict = {"users": USERS, "events": {TOPIC: 101}}
+    room.add(
+        "PX", PL, ALICE, strict, "", auth=["CREATE", "IMA", "IPOWER"], rejected=True
+    )
+    room.add("TA", TOPIC, ALICE, {"topic": "a"}, "", auth=["CREATE", "IMA", "PX"])
+    ta = [room.id("TA")]
+    assert iterative_auth_checks(room.version, ta, {}, room.events) == room.state("TA")
     room.events[room.id("PX")].rejected_reason = None
-    assert iterative_auth_checks(room.version, tb, {}, room.events) == {}
+    assert iterative_auth_checks(room.version, ta, {}, room.events) == {}
 
 
 def test_rejected_state_events_are_not_used_as_auth_events() -> None:
     # The state's power levels were rejected: the topic's own cited power
     # levels are used instead.
     room = base_room()
-    strict = {"users": USERS, "events": {TOPIC: 100}}
-    room.add("PX", PL, ALICE, strict, "", auth=["CREATE", "IMA", "IPOWER"], rejected=True)
+    strict = {"users": USERS, "events": {TOPIC: 101}}
+    room.add(
+        "PX", PL, ALICE, strict, "", auth=["CREATE", "IMA", "IPOWER"], rejected=True
+    )
     room.add("TB", TOPIC, BOB, {"topic": "b"}, "", auth=["CREATE", "IMB", "IPOWER"])
     state = room.state("PX")
     result = iterative_auth_checks(room.version, [room.id("TB")], state, room.events)

@@ -30,7 +30,9 @@ def base_room(version: str = "10", users: dict[str, int] = USERS) -> Room:
     room = Room(version)
     room.add("CREATE", EventTypes.CREATE, ALICE, {"creator": ALICE}, "")
     room.add("IMA", MEMBER, ALICE, JOIN, ALICE, auth=["CREATE"], prev=["CREATE"])
-    room.add("IPOWER", PL, ALICE, {"users": users}, "", auth=["CREATE", "IMA"], prev=["IMA"])
+    room.add(
+        "IPOWER", PL, ALICE, {"users": users}, "", auth=["CREATE", "IMA"], prev=["IMA"]
+    )
     room.add(
         "IJR", JR, ALICE, {"join_rule": "public"}, "",
         auth=["CREATE", "IMA", "IPOWER"], prev=["IPOWER"],
@@ -94,7 +96,9 @@ def test_power_level_comes_from_the_events_own_auth_events() -> None:
     # so Charlie's rules win; ranking by the resolved P2 would make Bob's win.
     room = base_room()
     levels = {"users": {ALICE: 100, BOB: 80, CHARLIE: 60}, "events": {JR: 0}}
-    room.add("P1", PL, ALICE, levels, "", auth=["CREATE", "IMA", "IPOWER"], prev=["IMC"])
+    room.add(
+        "P1", PL, ALICE, levels, "", auth=["CREATE", "IMA", "IPOWER"], prev=["IMC"]
+    )
     swapped = {"users": {ALICE: 100, BOB: 60, CHARLIE: 70}, "events": {JR: 0}}
     room.add("P2", PL, ALICE, swapped, "", auth=["CREATE", "IMA", "P1"], prev=["P1"])
     room.add(
@@ -130,7 +134,15 @@ def test_reverse_topological_sort_respects_auth_order_over_power() -> None:
     room.add("PA", PL, ALICE, pa, "", auth=["CREATE", "IMA", "IPOWER"], ts=300)
     pb = {"users": {ALICE: 100, BOB: 75, CHARLIE: 60}}
     room.add("PB", PL, BOB, pb, "", auth=["CREATE", "IMB", "PA"], ts=10)
-    room.add("KC", MEMBER, ALICE, LEAVE, CHARLIE, auth=["CREATE", "IMA", "IPOWER", "IMC"], ts=5)
+    room.add(
+        "KC",
+        MEMBER,
+        ALICE,
+        LEAVE,
+        CHARLIE,
+        auth=["CREATE", "IMA", "IPOWER", "IMC"],
+        ts=5,
+    )
     ids = [room.id(n) for n in ("PB", "KC", "PA")]
     order = reverse_topological_power_sort(ids, room.events)
     # PA and KC are ready first: both Alice's (100), KC is older. Then PA, then
@@ -162,7 +174,9 @@ def test_select_power_events_adds_auth_chain_members_of_the_set() -> None:
 def test_power_events() -> None:
     room = base_room()
     room.add("KICK", MEMBER, ALICE, LEAVE, BOB, auth=["CREATE", "IMA", "IPOWER", "IMB"])
-    room.add("BAN", MEMBER, ALICE, BAN, CHARLIE, auth=["CREATE", "IMA", "IPOWER", "IMC"])
+    room.add(
+        "BAN", MEMBER, ALICE, BAN, CHARLIE, auth=["CREATE", "IMA", "IPOWER", "IMC"]
+    )
     room.add("LEAVE", MEMBER, BOB, LEAVE, BOB, auth=["CREATE", "IPOWER", "IMB"])
     room.add("T", TOPIC, ALICE, {"topic": "t"}, "", auth=["CREATE", "IMA", "IPOWER"])
     power = {n for n in ("IPOWER", "IJR", "KICK", "BAN", "LEAVE", "T", "IMA", "CREATE")
@@ -187,9 +201,7 @@ def add_topic(room: Room, node: str, power: str, ts: int, sender: str = BOB) -> 
 
 
 def resolve_two_topics(room: Room, power: str) -> str:
-    state = room.resolve(
-        room.state(*BASE, power, "T1"), room.state(*BASE, power, "T2")
-    )
+    state = room.resolve(room.state(*BASE, power, "T1"), room.state(*BASE, power, "T2"))
     return state[(TOPIC, "")]
 
 
@@ -234,4 +246,6 @@ def test_mainline_sort_without_power_levels_orders_by_ts_then_id() -> None:
     add_topic(room, "T2", "P1", ts=5)
     add_topic(room, "T3", "IPOWER", ts=1)
     ids = [room.id(n) for n in ("T1", "T2", "T3")]
-    assert mainline_sort(ids, None, room.events) == [room.id(n) for n in ("T3", "T1", "T2")]
+    assert mainline_sort(ids, None, room.events) == [
+        room.id(n) for n in ("T3", "T1", "T2")
+    ]
