@@ -32,8 +32,11 @@ def free_port() -> int:
 
 
 def synctl(*args: str) -> None:
-    subprocess.run([sys.executable, str(ROOT / "synctl"), *args], check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, str(ROOT / "synctl"), *args],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
 
 
 class Client:
@@ -57,9 +60,14 @@ class Client:
 
 def register(port: int, name: str) -> Client:
     client = Client(port)
-    body = {"username": name, "password": "benchmark-password",
-            "auth": {"type": "m.login.dummy"}}
-    client.token = client.call("POST", "/_matrix/client/v3/register", body)["access_token"]
+    body = {
+        "username": name,
+        "password": "benchmark-password",
+        "auth": {"type": "m.login.dummy"},
+    }
+    client.token = client.call("POST", "/_matrix/client/v3/register", body)[
+        "access_token"
+    ]
     return client
 
 
@@ -74,8 +82,11 @@ def send_latencies(client: Client, room_id: str, count: int) -> list[float]:
     latencies = []
     for i in range(count):
         start = time.perf_counter()
-        client.call("PUT", f"/_matrix/client/v3/rooms/{room_id}/send/m.room.message/b{i}",
-                    {"msgtype": "m.text", "body": f"message {i}"})
+        client.call(
+            "PUT",
+            f"/_matrix/client/v3/rooms/{room_id}/send/m.room.message/b{i}",
+            {"msgtype": "m.text", "body": f"message {i}"},
+        )
         latencies.append(time.perf_counter() - start)
         progress("sending", i + 1, count)
     return latencies
@@ -83,7 +94,9 @@ def send_latencies(client: Client, room_id: str, count: int) -> list[float]:
 
 def state_rows(db_path: Path) -> int:
     with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as conn:
-        return int(conn.execute("SELECT COUNT(*) FROM state_group_entries").fetchone()[0])
+        return int(
+            conn.execute("SELECT COUNT(*) FROM state_group_entries").fetchone()[0]
+        )
 
 
 def main() -> None:
@@ -93,27 +106,41 @@ def main() -> None:
     args = parser.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="chatly-bench-")) / "data"
     port = free_port()
-    synctl("init", "--data-dir", str(data_dir), "--server-name", "bench",
-           "--http-port", str(port), "--open-registration")
-    for key, value in (("rate_limiting.enabled", "false"),
-                       ("auth.password_hashing.argon2_time_cost", "1"),
-                       ("auth.password_hashing.argon2_memory_cost_kib", "1024"),
-                       ("logging.level", "WARNING")):
+    synctl(
+        "init",
+        "--data-dir",
+        str(data_dir),
+        "--server-name",
+        "bench",
+        "--http-port",
+        str(port),
+        "--open-registration",
+    )
+    for key, value in (
+        ("rate_limiting.enabled", "false"),
+        ("auth.password_hashing.argon2_time_cost", "1"),
+        ("auth.password_hashing.argon2_memory_cost_kib", "1024"),
+        ("logging.level", "WARNING"),
+    ):
         synctl("config", "set", "--data-dir", str(data_dir), key, value)
     synctl("start", "--data-dir", str(data_dir))
     try:
         owner = register(port, "owner")
-        room_id = owner.call("POST", "/_matrix/client/v3/createRoom",
-                             {"preset": "public_chat"})["room_id"]
+        room_id = owner.call(
+            "POST", "/_matrix/client/v3/createRoom", {"preset": "public_chat"}
+        )["room_id"]
         latencies = send_latencies(owner, room_id, args.messages)
         early = statistics.median(latencies[50:150])
         late = statistics.median(latencies[-100:])
         print(f"send latency, median of messages 51-150:   {early * 1000:.2f} ms")
-        print(f"send latency, median of the last 100 (of {args.messages}): "
-              f"{late * 1000:.2f} ms  (ratio {late / early:.2f}x)")
+        print(
+            f"send latency, median of the last 100 (of {args.messages}): "
+            f"{late * 1000:.2f} ms  (ratio {late / early:.2f}x)"
+        )
 
-        big = owner.call("POST", "/_matrix/client/v3/createRoom",
-                         {"preset": "public_chat"})["room_id"]
+        big = owner.call(
+            "POST", "/_matrix/client/v3/createRoom", {"preset": "public_chat"}
+        )["room_id"]
         for i in range(args.members - 1):
             member = register(port, f"member{i}")
             member.call("POST", f"/_matrix/client/v3/rooms/{big}/join", {})
@@ -122,9 +149,11 @@ def main() -> None:
         before = state_rows(db_path)
         send_latencies(owner, big, 100)
         after = state_rows(db_path)
-        print(f"room with {args.members} members: 100 messages added "
-              f"{after - before} state rows ({(after - before) / 100:.2f} per message); "
-              f"{before} state rows in all")
+        print(
+            f"room with {args.members} members: 100 messages added "
+            f"{after - before} state rows ({(after - before) / 100:.2f} per message); "
+            f"{before} state rows in all"
+        )
     finally:
         synctl("stop", "--data-dir", str(data_dir))
 

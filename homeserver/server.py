@@ -14,10 +14,13 @@ from homeserver.api.admin import endpoints as admin
 from homeserver.api.client import (
     account,
     devices,
+    directory,
     login,
     profile,
     register,
+    room_read,
     room_send,
+    room_upgrade,
     rooms,
     versions,
 )
@@ -35,10 +38,16 @@ from homeserver.services.devices import DeviceService
 from homeserver.services.directory import DirectoryService
 from homeserver.services.event_creation import EventCreationService
 from homeserver.services.membership import MembershipService
+from homeserver.services.pagination import PaginationService
+from homeserver.services.room_reads import RoomReadService
 from homeserver.services.room_creation import RoomCreationService
 from homeserver.services.room_events import RoomEventService
+from homeserver.services.room_list import RoomListService
+from homeserver.services.room_permissions import RoomPermissions
+from homeserver.services.room_upgrade import RoomUpgradeService
 from homeserver.services.serializer import EventSerializer
 from homeserver.services.state_resolver import StateResolver
+from homeserver.services.visibility import VisibilityService
 from homeserver.services.login import LoginService
 from homeserver.services.passwords import PasswordHasher
 from homeserver.services.profile import ProfileService
@@ -58,9 +67,11 @@ from homeserver.storage.id_generators import StreamIdGenerator
 from homeserver.storage.stores.devices import DeviceStore
 from homeserver.storage.stores.directory import DirectoryStore
 from homeserver.storage.stores.event_persistence import EventPersister
+from homeserver.storage.stores.event_state import EventStateStore
 from homeserver.storage.stores.events import EventStore
 from homeserver.storage.stores.room_state import RoomStateStore
 from homeserver.storage.stores.state import StateStore
+from homeserver.storage.stores.stream import StreamStore
 from homeserver.storage.stores.profiles import ProfileStore
 from homeserver.storage.stores.registration_tokens import RegistrationTokenStore
 from homeserver.storage.stores.tokens import TokenStore
@@ -113,6 +124,8 @@ class HomeServer:
         self.room_state = RoomStateStore(db)
         self.directory_store = DirectoryStore(db)
         self.persister = EventPersister(db, self.events, self.state_store, self.stream_ids)
+        self.event_state = EventStateStore(db, self.state_store)
+        self.stream = StreamStore(db, self.stream_ids)
 
         # Services.
         self.ratelimiter = Ratelimiter(self.clock, config.rate_limiting.enabled)
@@ -185,7 +198,13 @@ class HomeServer:
             server_name, signing_key, self.events, self.room_state, self.state_resolver,
             self.persister, self.clock,
         )
-        self.directory = DirectoryService(server_name, self.directory_store, self.clock)
+        self.room_permissions = RoomPermissions(self.room_state, self.events)
+        self.directory = DirectoryService(
+            server_name, self.directory_store, self.room_state, self.room_permissions,
+            self.event_creation, self.clock,
+            self.config.room_directory.require_membership_for_aliases,
+        )
+        self.room_list = RoomListService(server_name, self.directory_store, self.events)
         self.membership = MembershipService(
             server_name, self.event_creation, self.room_state, self.profile_store,
             self.directory,
@@ -194,8 +213,22 @@ class HomeServer:
             server_name, self.config.server.default_room_version, self.event_creation,
             self.membership, self.directory,
         )
-        self.room_events = RoomEventService(self.event_creation, self.events)
+        self.room_events = RoomEventService(
+            self.event_creation, self.events, self.directory.check_canonical_alias
+        )
+        self.room_upgrades = RoomUpgradeService(
+            server_name, self.event_creation, self.room_creation, self.membership,
+            self.directory, self.room_permissions, self.room_state, self.events,
+        )
         self.serializer = EventSerializer(self.events, self.clock)
+        self.visibility = VisibilityService(self.events, self.event_state, self.room_state)
+        self.room_reads = RoomReadService(
+            self.events, self.room_state, self.event_state, self.stream,
+            self.visibility, self.serializer,
+        )
+        self.pagination = PaginationService(
+            self.events, self.stream, self.event_state, self.visibility, self.serializer
+        )
 
     async def setup(self) -> None:
         """Bring the database schema up to date and load stream positions."""
@@ -236,6 +269,22 @@ class HomeServer:
             room_send.SendEventEndpoint(auth, self.room_events),
             room_send.SetStateEndpoint(auth, self.room_events),
             room_send.RedactEndpoint(auth, self.room_events),
+            room_upgrade.RoomUpgradeEndpoint(auth, self.room_upgrades),
+            directory.RoomAliasEndpoint(auth, self.directory),
+            directory.RoomAliasesEndpoint(auth, self.directory),
+            directory.DirectoryVisibilityEndpoint(auth, self.directory),
+            directory.PublicRoomsEndpoint(
+                auth, self.room_list,
+                self.config.room_directory.allow_public_rooms_without_auth,
+            ),
+            room_read.RoomEventEndpoint(auth, self.room_reads),
+            room_read.RoomStateEndpoint(auth, self.room_reads),
+            room_read.RoomStateEventEndpoint(auth, self.room_reads),
+            room_read.RoomMembersEndpoint(auth, self.room_reads),
+            room_read.JoinedMembersEndpoint(auth, self.room_reads),
+            room_read.MessagesEndpoint(auth, self.pagination),
+            room_read.ContextEndpoint(auth, self.pagination),
+            room_read.TimestampToEventEndpoint(auth, self.room_reads),
             admin.SharedSecretRegisterEndpoint(self.shared_secret_registration),
             admin.RegistrationTokensEndpoint(auth, self.registration_token_admin),
             admin.NewRegistrationTokenEndpoint(auth, self.registration_token_admin),

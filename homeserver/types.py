@@ -11,6 +11,7 @@ from typing import Any
 import attrs
 
 from homeserver.errors import Codes, MatrixError
+from homeserver.events.ids import is_valid_server_name
 
 JsonDict = dict[str, Any]
 
@@ -57,3 +58,46 @@ class UserID:
 def is_valid_localpart(localpart: str) -> bool:
     """Whether ``localpart`` fits the grammar for newly registered users."""
     return bool(_STRICT_LOCALPART.match(localpart))
+
+
+MAX_ALIAS_BYTES = 255
+
+
+@attrs.frozen(slots=True)
+class RoomAlias:
+    """A room alias, ``#localpart:domain``.
+
+    Spec: appendices, "Room Aliases": the localpart may hold any non-surrogate
+    code point but ``:`` and NUL, the domain is a server name, and the whole
+    alias is at most 255 bytes of UTF-8.
+    """
+
+    localpart: str
+    domain: str
+
+    @classmethod
+    def parse(cls, value: str) -> RoomAlias:
+        """Parse ``#localpart:domain``; raises a 400 M_INVALID_PARAM if malformed."""
+        if not isinstance(value, str) or not value.startswith("#"):
+            raise MatrixError(400, f"Invalid room alias: {value!r}", Codes.INVALID_PARAM)
+        localpart, sep, domain = value[1:].partition(":")
+        try:
+            too_long = len(value.encode("utf-8")) > MAX_ALIAS_BYTES
+        except UnicodeEncodeError:  # lone surrogates
+            too_long = True
+        if (
+            not sep
+            or not localpart
+            or "\x00" in localpart
+            or too_long
+            or not is_valid_server_name(domain)
+        ):
+            raise MatrixError(400, f"Invalid room alias: {value!r}", Codes.INVALID_PARAM)
+        return cls(localpart, domain)
+
+    def to_string(self) -> str:
+        """The ``#localpart:domain`` form."""
+        return f"#{self.localpart}:{self.domain}"
+
+    def __str__(self) -> str:
+        return self.to_string()

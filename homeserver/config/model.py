@@ -312,6 +312,22 @@ class AdminConfig:
 
 
 @attrs.frozen(kw_only=True)
+class RoomDirectoryConfig:
+    """Room aliases and the published room directory."""
+
+    allow_public_rooms_without_auth: bool = option(
+        False,
+        doc="Let clients without an access token list this server's published rooms "
+        "(GET /publicRooms). Off by default, as in Synapse.",
+    )
+    require_membership_for_aliases: bool = option(
+        True,
+        doc="Only users joined to a room (and server admins) may create aliases "
+        "for it, as in Synapse.",
+    )
+
+
+@attrs.frozen(kw_only=True)
 class HomeserverConfig:
     """The whole homeserver.yaml."""
 
@@ -332,6 +348,9 @@ class HomeserverConfig:
     metrics: MetricsConfig = option(factory=MetricsConfig, doc="Prometheus metrics.")
     logging: LoggingConfig = option(factory=LoggingConfig, doc="Logging.")
     admin: AdminConfig = option(factory=AdminConfig, doc="Administration.")
+    room_directory: RoomDirectoryConfig = option(
+        factory=RoomDirectoryConfig, doc="Room aliases and the published room directory."
+    )
 
     def __attrs_post_init__(self) -> None:
         check(len(self.listeners) > 0, "listeners", "at least one listener is required")

@@ -97,6 +97,12 @@ def check_auth_rules(
     if event.type == EventTypes.MEMBER:
         check_membership(event, auth_events, create, verify_signature)
         return
+    _check_non_member(event, auth_events)
+
+
+def _check_non_member(event: Event, auth_events: AuthEvents) -> None:
+    """Rules 6-11: every event but create, member and (v1-v5) aliases."""
+    version = event.room_version
     # Rule 6.
     if membership_of(event.sender, auth_events) != Membership.JOIN:
         raise AuthError(f"{event.sender} is not in the room")
@@ -106,7 +112,7 @@ def check_auth_rules(
         if sender_level < get_named_power_level("invite", auth_events):
             raise AuthError("You don't have permission to invite users")
         return
-    # Rule 8. A non-string state_key is malformed; treat it as state anyway.
+    # Rule 8. A state_key that is present but not a string is malformed.
     state_key = event.state_key if event.is_state() else None
     if event.is_state() and state_key is None:
         raise AuthError("Event has a non-string state_key")

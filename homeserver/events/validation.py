@@ -90,7 +90,7 @@ def _check_encoding(pdu: JsonDict, room_version: RoomVersion) -> None:
         if room_version.strict_canonical_json:
             check_canonical_json_values(pdu)
         size = len(encode_canonical_json(pdu))
-    except (InvalidCanonicalJson, TypeError) as e:
+    except (InvalidCanonicalJson, TypeError, RecursionError) as e:
         raise EventFormatError(f"event is not valid canonical JSON: {e}") from e
     if size > MAX_PDU_SIZE:
         raise EventFormatError(

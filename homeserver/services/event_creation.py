@@ -12,7 +12,11 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from homeserver.errors import Codes, Forbidden, MatrixError
-from homeserver.events.auth_rules import AuthError, auth_types_for_event, check_auth_rules
+from homeserver.events.auth_rules import (
+    AuthError,
+    auth_types_for_event,
+    check_auth_rules,
+)
 from homeserver.events.builder import build_event
 from homeserver.events.model import Event, EventTypes, StateKey
 from homeserver.events.room_versions import RoomVersion
@@ -86,7 +90,8 @@ class EventCreationService:
         device_id: str | None = None,
         txn_id: str | None = None,
         redacts: str | None = None,
-        check: Callable[[Event, Mapping[StateKey, Event]], Awaitable[None]] | None = None,
+        check: Callable[[Event, Mapping[StateKey, Event]], Awaitable[None]]
+        | None = None,
     ) -> Event:
         """Create, authorise and persist an event in an existing room.
 
@@ -111,8 +116,16 @@ class EventCreationService:
             context = await self.resolver.context_for_prev_events(room_version, prevs)
             depth = await self._depth(prevs)
             event = await self._build(
-                room_version, room_id, sender, event_type, content, state_key,
-                prevs, context.state_before, depth, redacts,
+                room_version,
+                room_id,
+                sender,
+                event_type,
+                content,
+                state_key,
+                prevs,
+                context.state_before,
+                depth,
+                redacts,
             )
             state_events = await self._auth_check(event, context.state_before)
             if check is not None:
@@ -120,17 +133,32 @@ class EventCreationService:
             await self.persister.persist_event(event, context, device_id, txn_id)
             event.sender_device_id, event.txn_id = device_id, txn_id
             event.replaces_state = (
-                context.state_before.get(event.state_tuple) if event.is_state() else None
+                context.state_before.get(event.state_tuple)
+                if event.is_state()
+                else None
             )
         await self._notify(event)
         return event
 
     async def create_room_event(
-        self, room_version: RoomVersion, room_id: str | None, sender: str, content: JsonDict
+        self,
+        room_version: RoomVersion,
+        room_id: str | None,
+        sender: str,
+        content: JsonDict,
     ) -> Event:
         """Create and persist a room's m.room.create event."""
         event = await self._build(
-            room_version, room_id, sender, EventTypes.CREATE, content, "", [], {}, 1, None
+            room_version,
+            room_id,
+            sender,
+            EventTypes.CREATE,
+            content,
+            "",
+            [],
+            {},
+            1,
+            None,
         )
         await self._auth_check(event, {})
         await self.persister.persist_event(event, EventContext(state_before={}))
@@ -162,8 +190,12 @@ class EventCreationService:
         depth: int,
         redacts: str | None,
     ) -> Event:
-        auth_ids = auth_state(room_version, event_type, state_key, sender, content, state_before)
-        prev_events = await self.events.get_events(list(prevs) + list(auth_ids.values()))
+        auth_ids = auth_state(
+            room_version, event_type, state_key, sender, content, state_before
+        )
+        prev_events = await self.events.get_events(
+            list(prevs) + list(auth_ids.values())
+        )
         try:
             return build_event(
                 room_version,
@@ -179,9 +211,11 @@ class EventCreationService:
                 signing_key=self.signing_key,
                 state_key=state_key,
                 redacts=redacts,
-                prev_event_hashes=lambda eid: dict(prev_events[eid].pdu.get("hashes", {}))
-                if eid in prev_events
-                else {},
+                prev_event_hashes=lambda eid: (
+                    dict(prev_events[eid].pdu.get("hashes", {}))
+                    if eid in prev_events
+                    else {}
+                ),
             )
         except EventFormatError as exc:
             if "too large" in str(exc).lower() or "65536" in str(exc):
@@ -193,8 +227,12 @@ class EventCreationService:
     ) -> dict[StateKey, Event]:
         """Check the auth rules against the state before; returns that state's events."""
         wanted = auth_state(
-            event.room_version, event.type, event.state_key, event.sender,
-            event.content, state_before,
+            event.room_version,
+            event.type,
+            event.state_key,
+            event.sender,
+            event.content,
+            state_before,
         )
         create_id = state_before.get((EventTypes.CREATE, ""))
         if create_id:

@@ -67,7 +67,9 @@ class MembershipService:
             for key in ("displayname", "avatar_url"):
                 if profile.get(key) is not None:
                     content.setdefault(key, profile[key])
-        return await self.creator.send(room_id, sender, EventTypes.MEMBER, content, target)
+        return await self.creator.send(
+            room_id, sender, EventTypes.MEMBER, content, target
+        )
 
     async def _local_profile(self, user_id: str) -> JsonDict:
         if UserID.parse(user_id).domain != self.server_name:
@@ -86,7 +88,9 @@ class MembershipService:
         if await self.room_state.get_room_version(room_id) is None:
             raise NotFound("Unknown room")
 
-    async def join(self, requester: Requester, room_id_or_alias: str, body: JsonDict) -> str:
+    async def join(
+        self, requester: Requester, room_id_or_alias: str, body: JsonDict
+    ) -> str:
         """Join a room by ID or alias; returns the room ID."""
         room_id = await self.resolve_room(room_id_or_alias)
         reason = optional_reason(body)
@@ -97,20 +101,36 @@ class MembershipService:
             return room_id  # already joined: idempotent, as Synapse
         extra: JsonDict = {}
         if current is None or current[0] != Membership.INVITE:
-            extra = await self._restricted_join_authorisation(room_id, requester.user_id)
+            extra = await self._restricted_join_authorisation(
+                room_id, requester.user_id
+            )
         await self.send_membership(
-            room_id, requester.user_id, requester.user_id, Membership.JOIN, reason, extra
+            room_id,
+            requester.user_id,
+            requester.user_id,
+            Membership.JOIN,
+            reason,
+            extra,
         )
         return room_id
 
-    async def _restricted_join_authorisation(self, room_id: str, user_id: str) -> JsonDict:
+    async def _restricted_join_authorisation(
+        self, room_id: str, user_id: str
+    ) -> JsonDict:
         """For restricted rooms: name a local member who may invite, if the user
         belongs to one of the rooms the join rules allow (spec: "Restricted rooms")."""
         state = await self.room_state.get_current_state_ids(room_id)
-        wanted = [(EventTypes.JOIN_RULES, ""), (EventTypes.POWER_LEVELS, ""),
-                  (EventTypes.CREATE, "")]
-        found = await self.creator.events.get_events([state[k] for k in wanted if k in state])
-        auth_events = {k: found[state[k]] for k in wanted if k in state and state[k] in found}
+        wanted = [
+            (EventTypes.JOIN_RULES, ""),
+            (EventTypes.POWER_LEVELS, ""),
+            (EventTypes.CREATE, ""),
+        ]
+        found = await self.creator.events.get_events(
+            [state[k] for k in wanted if k in state]
+        )
+        auth_events = {
+            k: found[state[k]] for k in wanted if k in state and state[k] in found
+        }
         join_rules = auth_events.get((EventTypes.JOIN_RULES, ""))
         create = auth_events.get((EventTypes.CREATE, ""))
         if join_rules is None or create is None:
@@ -122,7 +142,8 @@ class MembershipService:
             return {}
         allow = join_rules.content.get("allow")
         allowed_rooms = [
-            a.get("room_id") for a in (allow if isinstance(allow, list) else [])
+            a.get("room_id")
+            for a in (allow if isinstance(allow, list) else [])
             if isinstance(a, dict) and a.get("type") == "m.room_membership"
         ]
         mine = set(await self.room_state.get_rooms_for_user(user_id))
@@ -141,7 +162,9 @@ class MembershipService:
                 return {"join_authorised_via_users_server": member}
         raise Forbidden("No local user in the room can authorise your join.")
 
-    async def knock(self, requester: Requester, room_id_or_alias: str, body: JsonDict) -> str:
+    async def knock(
+        self, requester: Requester, room_id_or_alias: str, body: JsonDict
+    ) -> str:
         """Ask to join a knockable room."""
         room_id = await self.resolve_room(room_id_or_alias)
         reason = optional_reason(body)
@@ -202,4 +225,6 @@ class MembershipService:
 
     async def joined_rooms(self, requester: Requester) -> JsonDict:
         """GET /joined_rooms."""
-        return {"joined_rooms": await self.room_state.get_rooms_for_user(requester.user_id)}
+        return {
+            "joined_rooms": await self.room_state.get_rooms_for_user(requester.user_id)
+        }

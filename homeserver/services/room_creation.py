@@ -10,7 +10,7 @@ from typing import Any
 
 from homeserver.errors import BadJson, Codes, MatrixError
 from homeserver.events.model import EventTypes, JoinRules, Membership
-from homeserver.events.room_versions import get_room_version
+from homeserver.events.room_versions import RoomVersion, get_room_version
 from homeserver.services.auth import Requester
 from homeserver.services.directory import DirectoryService
 from homeserver.services.event_creation import EventCreationService
@@ -20,15 +20,21 @@ from homeserver.util.tokens import random_string
 
 PRESETS: dict[str, dict[str, Any]] = {
     "private_chat": {
-        "join_rule": JoinRules.INVITE, "history": "shared", "guest": "can_join",
+        "join_rule": JoinRules.INVITE,
+        "history": "shared",
+        "guest": "can_join",
         "invitees_admin": False,
     },
     "trusted_private_chat": {
-        "join_rule": JoinRules.INVITE, "history": "shared", "guest": "can_join",
+        "join_rule": JoinRules.INVITE,
+        "history": "shared",
+        "guest": "can_join",
         "invitees_admin": True,
     },
     "public_chat": {
-        "join_rule": JoinRules.PUBLIC, "history": "shared", "guest": "forbidden",
+        "join_rule": JoinRules.PUBLIC,
+        "history": "shared",
+        "guest": "forbidden",
         "invitees_admin": False,
     },
 }
@@ -69,7 +75,9 @@ def _state_list(body: JsonDict) -> list[tuple[str, str, JsonDict]]:
         state_key = item.get("state_key", "")
         content = item.get("content")
         if not isinstance(state_key, str) or not isinstance(content, dict):
-            raise BadJson(f"initial_state[{i}] needs a string state_key and object content")
+            raise BadJson(
+                f"initial_state[{i}] needs a string state_key and object content"
+            )
         out.append((item["type"], state_key, content))
     return out
 
@@ -95,18 +103,8 @@ class RoomCreationService:
         """Create a room as ``body`` describes; returns ``{"room_id": ...}``."""
         plan = await self._plan(requester, body)
         user_id = requester.user_id
-        version = plan["version"]
-        room_id = None if version.room_id_is_create_hash else (
-            f"!{random_string(18)}:{self.server_name}"
-        )
-        create_content = dict(plan["creation_content"])
-        create_content["room_version"] = version.identifier
-        if not version.implicit_room_creator:
-            create_content["creator"] = user_id
-        create = await self.creator.create_room_event(version, room_id, user_id, create_content)
-        room_id = create.room_id
-        await self.membership.send_membership(
-            room_id, user_id, user_id, Membership.JOIN, None, {}
+        room_id = await self._create_and_join(
+            plan["version"], user_id, plan["creation_content"]
         )
         send = self._sender(room_id, user_id)
         await send(EventTypes.POWER_LEVELS, "", plan["power_levels"])
@@ -119,10 +117,56 @@ class RoomCreationService:
             await self.directory.set_visibility_unchecked(room_id, True)
         for invitee in plan["invites"]:
             await self.membership.send_membership(
-                room_id, user_id, invitee, Membership.INVITE, None,
+                room_id,
+                user_id,
+                invitee,
+                Membership.INVITE,
+                None,
                 {"is_direct": True} if plan["is_direct"] else {},
             )
         return {"room_id": room_id}
+
+    async def create_room_with_state(
+        self,
+        user_id: str,
+        version: RoomVersion,
+        creation_content: JsonDict,
+        power_levels: JsonDict,
+        state: list[tuple[str, str, JsonDict]],
+    ) -> str:
+        """Create a room with exactly the given state, no presets (room upgrades).
+
+        The creator joins, then the power levels and ``state`` are sent in order.
+        Returns the new room's ID.
+        """
+        room_id = await self._create_and_join(version, user_id, creation_content)
+        send = self._sender(room_id, user_id)
+        await send(EventTypes.POWER_LEVELS, "", power_levels)
+        for event_type, state_key, content in state:
+            await send(event_type, state_key, content)
+        return room_id
+
+    async def _create_and_join(
+        self, version: RoomVersion, user_id: str, creation_content: JsonDict
+    ) -> str:
+        """Send the create event and the creator's join; returns the room ID."""
+        room_id = (
+            None
+            if version.room_id_is_create_hash
+            else (f"!{random_string(18)}:{self.server_name}")
+        )
+        create_content = dict(creation_content)
+        create_content["room_version"] = version.identifier
+        if not version.implicit_room_creator:
+            create_content["creator"] = user_id
+        create = await self.creator.create_room_event(
+            version, room_id, user_id, create_content
+        )
+        room_id = create.room_id
+        await self.membership.send_membership(
+            room_id, user_id, user_id, Membership.JOIN, None, {}
+        )
+        return room_id
 
     def _sender(self, room_id: str, user_id: str) -> Any:
         async def send(event_type: str, state_key: str, content: JsonDict) -> None:
@@ -136,7 +180,9 @@ class RoomCreationService:
         version = get_room_version(version_id) if isinstance(version_id, str) else None
         if version is None:
             raise MatrixError(
-                400, f"Unsupported room version {version_id!r}", Codes.UNSUPPORTED_ROOM_VERSION
+                400,
+                f"Unsupported room version {version_id!r}",
+                Codes.UNSUPPORTED_ROOM_VERSION,
             )
         visibility = body.get("visibility", "private")
         if visibility not in ("public", "private"):
@@ -148,7 +194,9 @@ class RoomCreationService:
             raise BadJson(f"Unknown preset {preset_name!r}")
         preset = PRESETS[preset_name]
         invites = body.get("invite", [])
-        if not isinstance(invites, list) or not all(isinstance(u, str) for u in invites):
+        if not isinstance(invites, list) or not all(
+            isinstance(u, str) for u in invites
+        ):
             raise BadJson("invite must be a list of user IDs")
         for invitee in invites:
             UserID.parse(invitee)
@@ -184,10 +232,20 @@ class RoomCreationService:
         if "name" in body:
             state.append((EventTypes.NAME, "", {"name": body["name"]}))
         if "topic" in body:
-            state.append((EventTypes.TOPIC, "", {
-                "topic": body["topic"],
-                "m.topic": {"m.text": [{"body": body["topic"], "mimetype": "text/plain"}]},
-            }))
+            state.append(
+                (
+                    EventTypes.TOPIC,
+                    "",
+                    {
+                        "topic": body["topic"],
+                        "m.topic": {
+                            "m.text": [
+                                {"body": body["topic"], "mimetype": "text/plain"}
+                            ]
+                        },
+                    },
+                )
+            )
         return {
             "version": version,
             "visibility": visibility,

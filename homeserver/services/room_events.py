@@ -5,7 +5,7 @@ Spec: client-server API, "Sending events to a room", "Redactions".
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 from homeserver.errors import BadJson, Forbidden, NotFound
 from homeserver.events.auth_rules import get_named_power_level, get_user_power_level
@@ -16,6 +16,7 @@ from homeserver.storage.stores.events import EventStore
 from homeserver.types import JsonDict
 
 MAX_TYPE_LENGTH = 255
+StateCheck = Callable[[Event, Mapping[StateKey, Event]], Awaitable[None]]
 
 
 def _check_type(event_type: str) -> None:
@@ -26,21 +27,38 @@ def _check_type(event_type: str) -> None:
 class RoomEventService:
     """Messages, state and redactions from local users."""
 
-    def __init__(self, creator: EventCreationService, events: EventStore) -> None:
+    def __init__(
+        self,
+        creator: EventCreationService,
+        events: EventStore,
+        state_check: StateCheck | None = None,
+    ) -> None:
         self.creator = creator
         self.events = events
+        # Extra validation of client-sent state (m.room.canonical_alias aliases).
+        self.state_check = state_check
 
     async def send_message(
-        self, requester: Requester, room_id: str, event_type: str, txn_id: str, content: JsonDict
+        self,
+        requester: Requester,
+        room_id: str,
+        event_type: str,
+        txn_id: str,
+        content: JsonDict,
     ) -> JsonDict:
         """PUT /rooms/{roomId}/send/{eventType}/{txnId}."""
         _check_type(event_type)
         if event_type == EventTypes.REDACTION:
-            return await self.redact(requester, room_id, str(content.get("redacts", "")),
-                                     txn_id, content)
+            return await self.redact(
+                requester, room_id, str(content.get("redacts", "")), txn_id, content
+            )
         event = await self.creator.send(
-            room_id, requester.user_id, event_type, content,
-            device_id=requester.device_id, txn_id=txn_id,
+            room_id,
+            requester.user_id,
+            event_type,
+            content,
+            device_id=requester.device_id,
+            txn_id=txn_id,
         )
         return {"event_id": event.event_id}
 
@@ -57,8 +75,13 @@ class RoomEventService:
         if len(state_key.encode()) > MAX_TYPE_LENGTH:
             raise BadJson("state_key is too long")
         event = await self.creator.send(
-            room_id, requester.user_id, event_type, content, state_key,
+            room_id,
+            requester.user_id,
+            event_type,
+            content,
+            state_key,
             device_id=requester.device_id,
+            check=self.state_check,
         )
         return {"event_id": event.event_id}
 
@@ -82,7 +105,9 @@ class RoomEventService:
         if version.redacts_in_content:
             content["redacts"] = event_id
 
-        async def may_redact(event: Event, auth_events: Mapping[StateKey, Event]) -> None:
+        async def may_redact(
+            event: Event, auth_events: Mapping[StateKey, Event]
+        ) -> None:
             if target.sender == requester.user_id:
                 return
             power = get_user_power_level(requester.user_id, auth_events)
@@ -90,8 +115,13 @@ class RoomEventService:
                 raise Forbidden("You don't have permission to redact events")
 
         event = await self.creator.send(
-            room_id, requester.user_id, EventTypes.REDACTION, content,
-            device_id=requester.device_id, txn_id=txn_id, redacts=event_id,
+            room_id,
+            requester.user_id,
+            EventTypes.REDACTION,
+            content,
+            device_id=requester.device_id,
+            txn_id=txn_id,
+            redacts=event_id,
             check=may_redact,
         )
         return {"event_id": event.event_id}

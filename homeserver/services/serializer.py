@@ -44,7 +44,8 @@ class EventSerializer:
             prev = related.get(event.replaces_state) if event.replaces_state else None
             out.append(
                 serialize_event(
-                    event, now,
+                    event,
+                    now,
                     requester_device=device,
                     prev_event=prev,
                     redaction=redaction,
@@ -55,6 +56,8 @@ class EventSerializer:
             )
         return out
 
-    async def serialize_one(self, event: Event, requester: Requester | None) -> JsonDict:
+    async def serialize_one(
+        self, event: Event, requester: Requester | None
+    ) -> JsonDict:
         """One event in client form."""
         return (await self.serialize([event], requester))[0]

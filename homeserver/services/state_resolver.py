@@ -39,11 +39,13 @@ class StateResolver:
         state_sets = [await self.state.get_state_for_group(g) for g in unique]
         all_ids = {eid for state in state_sets for eid in state.values()}
         chains = await self.events.get_auth_chains(all_ids)
-        set_chains = [
+        set_chains: list[set[str]] = [
             set().union(*(chains.get(eid, set()) for eid in state.values()))
             for state in state_sets
         ]
-        difference = set().union(*set_chains) - set.intersection(*set_chains)
+        difference = set().union(*set_chains) - set_chains[0].intersection(
+            *set_chains[1:]
+        )
         event_map = await self._events_with_auth_chains(all_ids)
         resolved = resolve_state(room_version, state_sets, event_map, difference)
         return EventContext(

@@ -37,7 +37,7 @@ def sender_power_level(event_id: str, event_map: EventMap) -> int | float:
 
     Returns:
         The sender's power level; 0 if the cited power levels are malformed
-        (such an event fails the auth rules anyway).
+        (they would have been rejected on receipt, and so this event too).
     """
     event = event_map[event_id]
     # Rejected auth events still count: this only orders events, and every
@@ -54,8 +54,12 @@ def select_power_events(
 ) -> set[str]:
     """Step 1's set X: the power events of the full conflicted set, enlarged.
 
-    X holds every power event of the full conflicted set, plus every event of the
-    full conflicted set that is in the auth chain of one of those power events.
+    X holds every power event of the full conflicted set, plus the events of the
+    full conflicted set reached from them by walking auth events *through events
+    of the set only*. This is how Synapse and Ruma read "the events in the auth
+    chain of P which also belong to the full conflicted set"; the literal reading
+    (through any event) resolves some rooms differently, and rooms must resolve
+    the same on every server.
 
     Args:
         full_conflicted: the full conflicted set (all IDs in ``event_map``).
@@ -64,9 +68,15 @@ def select_power_events(
     Returns:
         The IDs in X.
     """
-    power = {e for e in full_conflicted if is_power_event(event_map[e])}
-    below = auth_chain(power, event_map)
-    return power | {e for e in full_conflicted if e in below}
+    conflicted = set(full_conflicted)
+    selected = {e for e in conflicted if is_power_event(event_map[e])}
+    stack = list(selected)
+    while stack:
+        for auth_id in event_map[stack.pop()].auth_event_ids:
+            if auth_id in conflicted and auth_id not in selected and auth_id in event_map:
+                selected.add(auth_id)
+                stack.append(auth_id)
+    return selected
 
 
 def reverse_topological_power_sort(
@@ -79,11 +89,9 @@ def reverse_topological_power_sort(
     (higher sender power level, lower ``origin_server_ts``, lower event ID). It
     is Kahn's algorithm picking the smallest ready event at each step.
 
-    The order constraint is the whole auth DAG, not just the edges between
-    selected events: if A cites B which cites C, and only A and C are selected,
-    C still comes first. So the walk covers the auth chains of the selected
-    events, and unselected events there are released as soon as they are ready,
-    without being output.
+    The order constraint is the auth edges between selected events, as in
+    Synapse: since X is closed under auth edges inside the conflicted set, this
+    is the graph Synapse sorts, and matching it keeps resolution identical.
 
     Args:
         selected: the events to sort (all in ``event_map``).
@@ -99,8 +107,7 @@ def reverse_topological_power_sort(
     def key(event_id: str) -> SortKey:
         return (-power[event_id], event_map[event_id].origin_server_ts, event_id)
 
-    nodes = chosen | auth_chain(chosen, event_map)
-    return _kahn(nodes, chosen, key, event_map)
+    return _kahn(chosen, chosen, key, event_map)
 
 
 def _kahn(

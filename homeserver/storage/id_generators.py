@@ -33,7 +33,9 @@ class StreamIdGenerator:
             lambda txn: txn.query_one(f"SELECT MAX({column}) FROM {table}"),
         )
         with self._lock:
-            self._last = max(self._last, int(row[0]) if row and row[0] is not None else 0)
+            self._last = max(
+                self._last, int(row[0]) if row and row[0] is not None else 0
+            )
 
     @contextmanager
     def allocate(self) -> Iterator[int]:

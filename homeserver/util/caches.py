@@ -11,7 +11,9 @@ from prometheus_client import Counter
 K = TypeVar("K")
 V = TypeVar("V")
 
-CACHE_LOOKUPS = Counter("homeserver_cache_lookups_total", "Cache lookups", ["name", "hit"])
+CACHE_LOOKUPS = Counter(
+    "homeserver_cache_lookups_total", "Cache lookups", ["name", "hit"]
+)
 
 
 class LruCache(Generic[K, V]):

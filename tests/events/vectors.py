@@ -68,7 +68,11 @@ REAL_V1_NAME: JsonDict = json.loads(
     "state_key": "", "type": "m.room.name"}"""
 )
 
-EXAMPLES_DIR = Path("/work/shared/matrix-spec/data/api/server-server/examples")
+# The spec data ships in the steering repo's shared/, beside this checkout.
+EXAMPLES_DIR = (
+    Path(__file__).resolve().parents[3]
+    / "shared/matrix-spec/data/api/server-server/examples"
+)
 
 
 def load_spec_example(name: str) -> JsonDict:

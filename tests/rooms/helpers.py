@@ -16,8 +16,12 @@ def create_room(server: TestServer, token: str, **body: Any) -> str:
 
 
 def send(
-    server: TestServer, token: str, room_id: str, body: dict[str, Any],
-    event_type: str = "m.room.message", txn_id: str | None = None,
+    server: TestServer,
+    token: str,
+    room_id: str,
+    body: dict[str, Any],
+    event_type: str = "m.room.message",
+    txn_id: str | None = None,
 ) -> FakeResponse:
     send.counter += 1  # type: ignore[attr-defined]
     txn = txn_id or f"t{send.counter}"  # type: ignore[attr-defined]
@@ -30,19 +34,32 @@ send.counter = 0  # type: ignore[attr-defined]
 
 
 def put_state(
-    server: TestServer, token: str, room_id: str, event_type: str, body: dict[str, Any],
+    server: TestServer,
+    token: str,
+    room_id: str,
+    event_type: str,
+    body: dict[str, Any],
     state_key: str = "",
 ) -> FakeResponse:
     return server.request(
-        "PUT", f"{CLIENT}/rooms/{room_id}/state/{event_type}/{state_key}", body, token=token
+        "PUT",
+        f"{CLIENT}/rooms/{room_id}/state/{event_type}/{state_key}",
+        body,
+        token=token,
     )
 
 
-def membership(server: TestServer, token: str, room_id: str, action: str, **body: Any) -> FakeResponse:
-    return server.request("POST", f"{CLIENT}/rooms/{room_id}/{action}", body, token=token)
+def membership(
+    server: TestServer, token: str, room_id: str, action: str, **body: Any
+) -> FakeResponse:
+    return server.request(
+        "POST", f"{CLIENT}/rooms/{room_id}/{action}", body, token=token
+    )
 
 
-def current_state(server: TestServer, room_id: str) -> dict[tuple[str, str], dict[str, Any]]:
+def current_state(
+    server: TestServer, room_id: str
+) -> dict[tuple[str, str], dict[str, Any]]:
     """(type, state_key) -> content, straight from the services."""
     ids = server.get_success(server.hs.room_state.get_current_state_ids(room_id))
     events = server.get_success(server.hs.events.get_events(list(ids.values())))

@@ -12,23 +12,42 @@ from tests.rooms.helpers import create_room, current_state, member_of, membershi
 
 
 def fork_event(
-    server: TestServer, room_id: str, parent: str, sender: str, event_type: str,
-    content: dict[str, Any], state_key: str | None = None, ts: int = 0,
+    server: TestServer,
+    room_id: str,
+    parent: str,
+    sender: str,
+    event_type: str,
+    content: dict[str, Any],
+    state_key: str | None = None,
+    ts: int = 0,
 ) -> Event:
     """Build and persist an event on ``parent`` as if another server sent it."""
     hs = server.hs
     version = server.get_success(hs.room_state.get_room_version(room_id))
-    context = server.get_success(hs.state_resolver.context_for_prev_events(version, [parent]))
+    context = server.get_success(
+        hs.state_resolver.context_for_prev_events(version, [parent])
+    )
     parent_event = server.get_success(hs.events.get_event(parent))
-    auth = auth_state(version, event_type, state_key, sender, content, context.state_before)
+    auth = auth_state(
+        version, event_type, state_key, sender, content, context.state_before
+    )
     event = build_event(
-        version, room_id=room_id, type=event_type, sender=sender, content=content,
-        prev_event_ids=[parent], auth_event_ids=sorted(auth.values()),
-        depth=parent_event.depth + 1, origin_server_ts=ts or parent_event.origin_server_ts + 1,
-        server_name="test", signing_key=TEST_SIGNING_KEY, state_key=state_key,
+        version,
+        room_id=room_id,
+        type=event_type,
+        sender=sender,
+        content=content,
+        prev_event_ids=[parent],
+        auth_event_ids=sorted(auth.values()),
+        depth=parent_event.depth + 1,
+        origin_server_ts=ts or parent_event.origin_server_ts + 1,
+        server_name="test",
+        signing_key=TEST_SIGNING_KEY,
+        state_key=state_key,
     )
     context = type(context)(
-        state_before=context.state_before, state_group_before=context.state_group_before,
+        state_before=context.state_before,
+        state_group_before=context.state_group_before,
         update_current_state=False,
     )
     server.get_success(hs.persister.persist_event(event, context))
@@ -50,14 +69,33 @@ def test_linear_sends_keep_one_extremity(server: TestServer) -> None:
 def test_ban_racing_a_topic_change_resolves_on_merge(server: TestServer) -> None:
     alice, a_tok = server.register("alice")
     bob, b_tok = server.register("bob")
-    room_id = create_room(server, a_tok, preset="public_chat", topic="original",
-                          power_level_content_override={"users": {alice: 100, bob: 50}})
+    room_id = create_room(
+        server,
+        a_tok,
+        preset="public_chat",
+        topic="original",
+        power_level_content_override={"users": {alice: 100, bob: 50}},
+    )
     membership(server, b_tok, room_id, "join")
     (base,) = extremities(server, room_id)
-    ban = fork_event(server, room_id, base, alice, EventTypes.MEMBER,
-                     {"membership": "ban"}, state_key=bob)
-    topic = fork_event(server, room_id, base, bob, EventTypes.TOPIC,
-                       {"topic": "bob was here"}, state_key="")
+    ban = fork_event(
+        server,
+        room_id,
+        base,
+        alice,
+        EventTypes.MEMBER,
+        {"membership": "ban"},
+        state_key=bob,
+    )
+    topic = fork_event(
+        server,
+        room_id,
+        base,
+        bob,
+        EventTypes.TOPIC,
+        {"topic": "bob was here"},
+        state_key="",
+    )
     assert extremities(server, room_id) == {ban.event_id, topic.event_id}
     # A new local event merges the fork; state resolution decides.
     send(server, a_tok, room_id, {"msgtype": "m.text", "body": "merge"})
@@ -76,8 +114,12 @@ def test_messages_write_no_state_rows(server: TestServer) -> None:
         membership(server, member_token, room_id, "join")
 
     def count() -> int:
-        row = server.get_success(server.db.run_interaction(
-            "count", lambda txn: txn.query_one("SELECT COUNT(*) FROM state_group_entries")))
+        row = server.get_success(
+            server.db.run_interaction(
+                "count",
+                lambda txn: txn.query_one("SELECT COUNT(*) FROM state_group_entries"),
+            )
+        )
         return int(row[0])
 
     before = count()
@@ -91,14 +133,24 @@ def test_state_deltas_are_small_and_chains_bounded(server: TestServer) -> None:
     room_id = create_room(server, token, preset="public_chat")
 
     def rows() -> list[tuple[Any, ...]]:
-        return server.get_success(server.db.run_interaction("rows", lambda txn: txn.query(
-            "SELECT g.id, g.delta_depth, COUNT(e.state_group) FROM state_groups g"
-            " LEFT JOIN state_group_entries e ON e.state_group = g.id"
-            " GROUP BY g.id, g.delta_depth ORDER BY g.id")))
+        return server.get_success(
+            server.db.run_interaction(
+                "rows",
+                lambda txn: txn.query(
+                    "SELECT g.id, g.delta_depth, COUNT(e.state_group) FROM state_groups g"
+                    " LEFT JOIN state_group_entries e ON e.state_group = g.id"
+                    " GROUP BY g.id, g.delta_depth ORDER BY g.id"
+                ),
+            )
+        )
 
     for i in range(120):
-        server.request("PUT", f"/_matrix/client/v3/rooms/{room_id}/state/m.room.topic/",
-                       {"topic": str(i)}, token=token)
+        server.request(
+            "PUT",
+            f"/_matrix/client/v3/rooms/{room_id}/state/m.room.topic/",
+            {"topic": str(i)},
+            token=token,
+        )
     groups = rows()
     assert max(depth for _, depth, _ in groups) <= 50
     # Each topic change stores one row, except when a chain is cut by a snapshot.
@@ -108,7 +160,9 @@ def test_state_deltas_are_small_and_chains_bounded(server: TestServer) -> None:
     latest = groups[-1][0]
     server.hs.state_store._cache.clear()
     full = server.get_success(server.hs.state_store.get_state_for_group(latest))
-    assert full == server.get_success(server.hs.room_state.get_current_state_ids(room_id))
+    assert full == server.get_success(
+        server.hs.room_state.get_current_state_ids(room_id)
+    )
 
 
 def test_auth_chain_index_covers_the_chain(server: TestServer) -> None:

@@ -58,9 +58,14 @@ class Forks:
         self.count = 0
 
     def add(
-        self, parent: int, event_type: str, sender: str, content: dict[str, Any],
-        state_key: str, ts: int,
-    ) -> None:  # fmt: skip
+        self,
+        parent: int,
+        event_type: str,
+        sender: str,
+        content: dict[str, Any],
+        state_key: str,
+        ts: int,
+    ) -> None:
         before = self.states[parent]
         room = self.room
         wanted = auth_types_for_event(
@@ -71,9 +76,15 @@ class Forks:
         node = f"E{self.count}"
         prev = [] if not before else [max(before.values(), key=_event_number)]
         event = room.add(
-            node, event_type, sender, content, state_key,
-            auth=[_node(e) for e in auth_ids], prev=[_node(e) for e in prev], ts=ts,
-        )  # fmt: skip
+            node,
+            event_type,
+            sender,
+            content,
+            state_key,
+            auth=[_node(e) for e in auth_ids],
+            prev=[_node(e) for e in prev],
+            ts=ts,
+        )
         after = dict(before)
         if self._allowed(event, before):
             after[event.state_tuple] = event.event_id

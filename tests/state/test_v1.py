@@ -27,9 +27,14 @@ def base_room() -> Room:
         "IPOWER", PL, ALICE, {"users": USERS}, "", auth=["CREATE", "IMA"], prev=["IMA"]
     )
     room.add(
-        "IJR", EventTypes.JOIN_RULES, ALICE, {"join_rule": "public"}, "",
-        auth=["CREATE", "IMA", "IPOWER"], prev=["IPOWER"],
-    )  # fmt: skip
+        "IJR",
+        EventTypes.JOIN_RULES,
+        ALICE,
+        {"join_rule": "public"},
+        "",
+        auth=["CREATE", "IMA", "IPOWER"],
+        prev=["IPOWER"],
+    )
     auth = ["CREATE", "IPOWER", "IJR"]
     room.add("IMB", MEMBER, BOB, JOIN, BOB, auth=auth, prev=["IJR"])
     room.add("IMC", MEMBER, CHARLIE, JOIN, CHARLIE, auth=auth, prev=["IMB"])
@@ -118,21 +123,15 @@ def test_other_events_pick_the_deepest_allowed() -> None:
 
 
 def test_other_events_tie_on_depth_goes_to_lowest_sha1() -> None:
+    # sha1("$T3:example.com") < sha1("$T1:example.com"), the reverse of the IDs.
     room = base_room()
-    for node in ("TX", "TY"):
-        room.add(
-            node,
-            TOPIC,
-            ALICE,
-            {"topic": node},
-            "",
-            auth=["CREATE", "IPOWER", "IMA"],
-            depth=11,
-        )
-    digest = {n: hashlib.sha1(room.id(n).encode()).hexdigest() for n in ("TX", "TY")}
-    expected = min(digest, key=lambda n: digest[n])
-    state = room.resolve(room.state(*BASE, "TX"), room.state(*BASE, "TY"))
-    assert state[(TOPIC, "")] == room.id(expected)
+    for node in ("T1", "T3"):
+        auth = ["CREATE", "IPOWER", "IMA"]
+        room.add(node, TOPIC, ALICE, {"topic": node}, "", auth=auth, depth=11)
+    digest = {n: hashlib.sha1(room.id(n).encode()).hexdigest() for n in ("T1", "T3")}
+    assert digest["T3"] < digest["T1"]
+    state = room.resolve(room.state(*BASE, "T1"), room.state(*BASE, "T3"))
+    assert state[(TOPIC, "")] == room.id("T3")
 
 
 def test_other_events_none_allowed_takes_the_shallowest() -> None:

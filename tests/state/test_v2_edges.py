@@ -19,9 +19,15 @@ MEMBER = EventTypes.MEMBER
 
 def add_topic(room: Room, node: str, ts: int, *, rejected: bool = False) -> None:
     room.add(
-        node, TOPIC, ALICE, {"topic": node}, "",
-        auth=["CREATE", "IMA", "IPOWER"], ts=ts, rejected=rejected,
-    )  # fmt: skip
+        node,
+        TOPIC,
+        ALICE,
+        {"topic": node},
+        "",
+        auth=["CREATE", "IMA", "IPOWER"],
+        ts=ts,
+        rejected=rejected,
+    )
 
 
 def test_no_state_sets() -> None:
@@ -150,19 +156,37 @@ def test_large_room_resolves_quickly() -> None:
     for i in range(1500):
         user = f"@u{i}:example.com"
         room.add(f"J{i}", MEMBER, user, JOIN, user, auth=["CREATE", previous_pl, "IJR"])
-        room.add(f"P{i}", PL, ALICE, {"users": USERS}, "",
-                 auth=["CREATE", "IMA", previous_pl])  # fmt: skip
+        room.add(
+            f"P{i}",
+            PL,
+            ALICE,
+            {"users": USERS},
+            "",
+            auth=["CREATE", "IMA", previous_pl],
+        )
         previous_pl = f"P{i}"
     common = room.state(*BASE, *(f"J{i}" for i in range(1500)), previous_pl)
     forks = []
     for fork in ("A", "B"):
         pl = previous_pl
         for i in range(100):
-            room.add(f"{fork}P{i}", PL, ALICE, {"users": USERS}, "",
-                     auth=["CREATE", "IMA", pl])  # fmt: skip
+            room.add(
+                f"{fork}P{i}",
+                PL,
+                ALICE,
+                {"users": USERS},
+                "",
+                auth=["CREATE", "IMA", pl],
+            )
             pl = f"{fork}P{i}"
-            room.add(f"{fork}T{i}", TOPIC, ALICE, {"topic": str(i)}, "",
-                     auth=["CREATE", "IMA", pl])  # fmt: skip
+            room.add(
+                f"{fork}T{i}",
+                TOPIC,
+                ALICE,
+                {"topic": str(i)},
+                "",
+                auth=["CREATE", "IMA", pl],
+            )
         forks.append(common | room.state(pl, f"{fork}T99"))
     started = time.monotonic()
     resolved = room.resolve(*forks)

@@ -34,9 +34,14 @@ def base_room(version: str = "10", users: dict[str, int] = USERS) -> Room:
         "IPOWER", PL, ALICE, {"users": users}, "", auth=["CREATE", "IMA"], prev=["IMA"]
     )
     room.add(
-        "IJR", JR, ALICE, {"join_rule": "public"}, "",
-        auth=["CREATE", "IMA", "IPOWER"], prev=["IPOWER"],
-    )  # fmt: skip
+        "IJR",
+        JR,
+        ALICE,
+        {"join_rule": "public"},
+        "",
+        auth=["CREATE", "IMA", "IPOWER"],
+        prev=["IPOWER"],
+    )
     auth = ["CREATE", "IPOWER", "IJR"]
     room.add("IMB", MEMBER, BOB, JOIN, BOB, auth=auth, prev=["IJR"])
     room.add("IMC", MEMBER, CHARLIE, JOIN, CHARLIE, auth=auth, prev=["IMB"])
@@ -52,9 +57,15 @@ def member_of(sender: str) -> str:
 
 def add_join_rules(room: Room, node: str, sender: str, ts: int, rule: str) -> None:
     room.add(
-        node, JR, sender, {"join_rule": rule}, "",
-        auth=["CREATE", "IPOWER", member_of(sender)], prev=["IMC"], ts=ts,
-    )  # fmt: skip
+        node,
+        JR,
+        sender,
+        {"join_rule": rule},
+        "",
+        auth=["CREATE", "IPOWER", member_of(sender)],
+        prev=["IMC"],
+        ts=ts,
+    )
 
 
 def resolve_two_join_rules(room: Room) -> str:
@@ -102,13 +113,25 @@ def test_power_level_comes_from_the_events_own_auth_events() -> None:
     swapped = {"users": {ALICE: 100, BOB: 60, CHARLIE: 70}, "events": {JR: 0}}
     room.add("P2", PL, ALICE, swapped, "", auth=["CREATE", "IMA", "P1"], prev=["P1"])
     room.add(
-        "JRB", JR, BOB, {"join_rule": "invite"}, "",
-        auth=["CREATE", "P1", "IMB"], prev=["P1"], ts=100,
-    )  # fmt: skip
+        "JRB",
+        JR,
+        BOB,
+        {"join_rule": "invite"},
+        "",
+        auth=["CREATE", "P1", "IMB"],
+        prev=["P1"],
+        ts=100,
+    )
     room.add(
-        "JRC", JR, CHARLIE, {"join_rule": "knock"}, "",
-        auth=["CREATE", "P2", "IMC"], prev=["P2"], ts=200,
-    )  # fmt: skip
+        "JRC",
+        JR,
+        CHARLIE,
+        {"join_rule": "knock"},
+        "",
+        auth=["CREATE", "P2", "IMC"],
+        prev=["P2"],
+        ts=200,
+    )
     assert sender_power_level(room.id("JRB"), room.events) == 80
     assert sender_power_level(room.id("JRC"), room.events) == 70
     state = room.resolve(room.state(*BASE, "P2", "JRB"), room.state(*BASE, "P2", "JRC"))
@@ -150,25 +173,26 @@ def test_reverse_topological_sort_respects_auth_order_over_power() -> None:
     assert order == [room.id("KC"), room.id("PA"), room.id("PB")]
 
 
-def test_reverse_topological_sort_sees_through_unselected_events() -> None:
-    # A cites B cites C; only A and C are sorted. C must still come first,
-    # although A outranks it.
+def test_reverse_topological_sort_uses_edges_between_selected_events() -> None:
+    # A cites B cites C; only A and C are sorted. As in Synapse, only edges
+    # between sorted events constrain the order, so A's higher power puts it first.
     room = base_room()
     room.add("C", PL, BOB, {"users": USERS}, "", auth=["CREATE", "IMB", "IPOWER"], ts=9)
     room.add("B", PL, ALICE, {"users": USERS}, "", auth=["CREATE", "IMA", "C"], ts=5)
     room.add("A", PL, ALICE, {"users": USERS}, "", auth=["CREATE", "IMA", "B"], ts=1)
     order = reverse_topological_power_sort([room.id("A"), room.id("C")], room.events)
-    assert order == [room.id("C"), room.id("A")]
+    assert order == [room.id("A"), room.id("C")]
 
 
-def test_select_power_events_adds_auth_chain_members_of_the_set() -> None:
+def test_select_power_events_walks_only_through_the_set() -> None:
     # Alice's join IMA is in the full conflicted set; Bob's power levels PB
-    # reaches it only through IPOWER, which is not. IMA still joins X.
+    # reaches it only through IPOWER, which is not, so (as in Synapse) IMA stays
+    # out of X.
     room = base_room()
     room.add("PB", PL, BOB, {"users": USERS}, "", auth=["CREATE", "IMB", "IPOWER"])
     room.add("T", TOPIC, BOB, {"topic": "t"}, "", auth=["CREATE", "IMB", "IPOWER"])
     full = {room.id("PB"), room.id("IMA"), room.id("T")}
-    assert select_power_events(full, room.events) == {room.id("PB"), room.id("IMA")}
+    assert select_power_events(full, room.events) == {room.id("PB")}
 
 
 def test_power_events() -> None:
@@ -179,8 +203,11 @@ def test_power_events() -> None:
     )
     room.add("LEAVE", MEMBER, BOB, LEAVE, BOB, auth=["CREATE", "IPOWER", "IMB"])
     room.add("T", TOPIC, ALICE, {"topic": "t"}, "", auth=["CREATE", "IMA", "IPOWER"])
-    power = {n for n in ("IPOWER", "IJR", "KICK", "BAN", "LEAVE", "T", "IMA", "CREATE")
-             if is_power_event(room.events[room.id(n)])}  # fmt: skip
+    power = {
+        n
+        for n in ("IPOWER", "IJR", "KICK", "BAN", "LEAVE", "T", "IMA", "CREATE")
+        if is_power_event(room.events[room.id(n)])
+    }
     assert power == {"IPOWER", "IJR", "KICK", "BAN"}
 
 
@@ -249,3 +276,14 @@ def test_mainline_sort_without_power_levels_orders_by_ts_then_id() -> None:
     assert mainline_sort(ids, None, room.events) == [
         room.id(n) for n in ("T3", "T1", "T2")
     ]
+
+
+def test_mainline_position_starts_from_the_cited_power_levels() -> None:
+    # e0 is not in its own list: P1's position is that of IPOWER, which it
+    # cites (2), not its own (1). So it ties with a topic citing IPOWER, and the
+    # older P1 comes first. (Step 3 never sorts power levels events, so this
+    # cannot change a resolution; Synapse counts e0 and would put T first.)
+    room = mainline_room()
+    add_topic(room, "T", "IPOWER", ts=10**6)
+    ids = [room.id("T"), room.id("P1")]
+    assert mainline_sort(ids, room.id("P2"), room.events) == ids[::-1]

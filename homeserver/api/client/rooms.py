@@ -52,7 +52,9 @@ class JoinEndpoint:
 
     async def on_POST(self, request: ApiRequest, room: str) -> JsonDict:
         requester = await self.auth.get_user_by_req(request)
-        room_id = await self.membership.join(requester, room, request.json(allow_empty=True))
+        room_id = await self.membership.join(
+            requester, room, request.json(allow_empty=True)
+        )
         return {"room_id": room_id}
 
 
@@ -67,7 +69,9 @@ class KnockEndpoint:
 
     async def on_POST(self, request: ApiRequest, room: str) -> JsonDict:
         requester = await self.auth.get_user_by_req(request)
-        room_id = await self.membership.knock(requester, room, request.json(allow_empty=True))
+        room_id = await self.membership.knock(
+            requester, room, request.json(allow_empty=True)
+        )
         return {"room_id": room_id}
 
 

@@ -1,8 +1,37 @@
-"""Room aliases and the public room directory."""
+"""Room aliases and the published room directory."""
 
 from __future__ import annotations
 
-from homeserver.storage.database import Database
+from collections.abc import Sequence
+
+import attrs
+
+from homeserver.events.model import EventTypes, Membership
+from homeserver.storage.database import Database, Transaction
+
+
+@attrs.frozen
+class AliasMapping:
+    """Where an alias points, and who made it."""
+
+    room_id: str
+    creator: str
+
+
+@attrs.frozen
+class PublishedRoom:
+    """A published room as the directory lists it.
+
+    Args:
+        room_id: the room.
+        joined_members: how many users are joined now.
+        state_ids: event type -> event ID of the room's current state with an
+            empty state key, for the event types asked for.
+    """
+
+    room_id: str
+    joined_members: int
+    state_ids: dict[str, str]
 
 
 class DirectoryStore:
@@ -13,35 +42,54 @@ class DirectoryStore:
 
     async def get_alias(self, alias: str) -> tuple[str, str] | None:
         """The (room_id, creator) an alias points at."""
+        mapping = await self.get_alias_mapping(alias)
+        return (mapping.room_id, mapping.creator) if mapping else None
+
+    async def get_alias_mapping(self, alias: str) -> AliasMapping | None:
+        """The room an alias points at and its creator, or None."""
         row = await self.db.run_interaction(
             "get_alias",
             lambda txn: txn.query_one(
                 "SELECT room_id, creator FROM room_aliases WHERE room_alias = ?", (alias,)
             ),
         )
-        return (str(row[0]), str(row[1])) if row else None
+        return AliasMapping(str(row[0]), str(row[1])) if row else None
 
     async def insert_alias(self, alias: str, room_id: str, creator: str, now_ms: int) -> bool:
         """Create an alias; False if it exists."""
-        try:
-            await self.db.run_interaction(
-                "insert_alias",
-                lambda txn: txn.execute(
-                    "INSERT INTO room_aliases (room_alias, room_id, creator, created_ts)"
-                    " VALUES (?, ?, ?, ?)",
-                    (alias, room_id, creator, now_ms),
-                ),
+
+        def txn_fn(txn: Transaction) -> bool:
+            # Checked first so that PostgreSQL needs no failed statement (which
+            # would abort the transaction); the primary key still guards races.
+            if txn.query_one(
+                "SELECT 1 FROM room_aliases WHERE room_alias = ?", (alias,)
+            ):
+                return False
+            txn.execute(
+                "INSERT INTO room_aliases (room_alias, room_id, creator, created_ts)"
+                " VALUES (?, ?, ?, ?)",
+                (alias, room_id, creator, now_ms),
             )
+            return True
+
+        try:
+            return await self.db.run_interaction("insert_alias", txn_fn)
         except self.db.IntegrityError:
             return False
-        return True
 
-    async def delete_alias(self, alias: str) -> None:
-        """Remove an alias."""
-        await self.db.run_interaction(
-            "delete_alias",
-            lambda txn: txn.execute("DELETE FROM room_aliases WHERE room_alias = ?", (alias,)),
-        )
+    async def delete_alias(self, alias: str) -> str | None:
+        """Remove an alias; returns the room it pointed at, or None if none."""
+
+        def txn_fn(txn: Transaction) -> str | None:
+            row = txn.query_one(
+                "SELECT room_id FROM room_aliases WHERE room_alias = ?", (alias,)
+            )
+            if row is None:
+                return None
+            txn.execute("DELETE FROM room_aliases WHERE room_alias = ?", (alias,))
+            return str(row[0])
+
+        return await self.db.run_interaction("delete_alias", txn_fn)
 
     async def get_aliases_for_room(self, room_id: str) -> list[str]:
         """Local aliases of a room."""
@@ -53,6 +101,16 @@ class DirectoryStore:
             ),
         )
         return [r[0] for r in rows]
+
+    async def move_aliases(self, old_room_id: str, new_room_id: str) -> None:
+        """Point every alias of ``old_room_id`` at ``new_room_id`` (room upgrades)."""
+        await self.db.run_interaction(
+            "move_aliases",
+            lambda txn: txn.execute(
+                "UPDATE room_aliases SET room_id = ? WHERE room_id = ?",
+                (new_room_id, old_room_id),
+            ),
+        )
 
     async def set_room_public(self, room_id: str, public: bool) -> None:
         """Publish or unpublish a room in the directory."""
@@ -80,3 +138,37 @@ class DirectoryStore:
             ),
         )
         return [r[0] for r in rows]
+
+    async def get_published_rooms(self, state_types: Sequence[str]) -> list[PublishedRoom]:
+        """Every published room with its joined-member count and some current state.
+
+        One transaction: the published rooms with their member counts, then the
+        current state events of ``state_types`` (with an empty state key) of all
+        of them at once.
+        """
+        marks = ",".join("?" * len(state_types))
+
+        def txn_fn(txn: Transaction) -> list[PublishedRoom]:
+            counts = txn.query(
+                "SELECT r.room_id, COUNT(c.state_key) FROM rooms r"
+                " LEFT JOIN current_state_events c ON c.room_id = r.room_id"
+                " AND c.type = ? AND c.membership = ?"
+                " WHERE r.is_public = ? GROUP BY r.room_id",
+                (EventTypes.MEMBER, Membership.JOIN, True),
+            )
+            rooms = {
+                str(row[0]): PublishedRoom(str(row[0]), int(row[1]), {}) for row in counts
+            }
+            if not rooms or not state_types:
+                return list(rooms.values())
+            for room_id, event_type, event_id in txn.query(
+                "SELECT c.room_id, c.type, c.event_id FROM rooms r"
+                " JOIN current_state_events c ON c.room_id = r.room_id"
+                f" WHERE r.is_public = ? AND c.state_key = ? AND c.type IN ({marks})",
+                (True, "", *state_types),
+            ):
+                if room_id in rooms:
+                    rooms[room_id].state_ids[event_type] = event_id
+            return list(rooms.values())
+
+        return await self.db.run_interaction("get_published_rooms", txn_fn)

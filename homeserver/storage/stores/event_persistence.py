@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from functools import partial
 
 import attrs
 
@@ -113,12 +114,23 @@ class EventPersister:
             " soft_failed, replaces_state, sender_device_id, txn_id)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                event.event_id, room_id, event.type, event.state_key, event.sender,
-                event.depth, stream_ordering, event.origin_server_ts,
-                json.dumps(event.pdu, ensure_ascii=False), event.outlier,
-                event.rejected_reason, event.soft_failed,
-                context.state_before.get(event.state_tuple) if event.is_state() else None,
-                device_id, txn_id,
+                event.event_id,
+                room_id,
+                event.type,
+                event.state_key,
+                event.sender,
+                event.depth,
+                stream_ordering,
+                event.origin_server_ts,
+                json.dumps(event.pdu, ensure_ascii=False),
+                event.outlier,
+                event.rejected_reason,
+                event.soft_failed,
+                context.state_before.get(event.state_tuple)
+                if event.is_state()
+                else None,
+                device_id,
+                txn_id,
             ),
         )
         txn.execute_many(
@@ -141,8 +153,13 @@ class EventPersister:
                 "INSERT INTO room_memberships (event_id, room_id, user_id, sender,"
                 " membership, stream_ordering, depth) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
-                    event.event_id, room_id, event.state_key, event.sender,
-                    event.membership or "", stream_ordering, event.depth,
+                    event.event_id,
+                    room_id,
+                    event.state_key,
+                    event.sender,
+                    event.membership or "",
+                    stream_ordering,
+                    event.depth,
                 ),
             )
         self._redactions_txn(txn, event)
@@ -155,7 +172,11 @@ class EventPersister:
         enough power); the stored JSON stays whole and is redacted when served.
         """
         targets: list[tuple[str, str]] = []
-        if event.type == EventTypes.REDACTION and event.redacts and event.rejected_reason is None:
+        if (
+            event.type == EventTypes.REDACTION
+            and event.redacts
+            and event.rejected_reason is None
+        ):
             txn.execute(
                 "INSERT INTO redactions (event_id, redacts) VALUES (?, ?)",
                 (event.event_id, event.redacts),
@@ -170,7 +191,7 @@ class EventPersister:
                 "UPDATE events SET redacted_by = ? WHERE event_id = ? AND redacted_by IS NULL",
                 (redaction_id, target),
             )
-            txn.call_after(lambda target=target: self.events.invalidate(target))
+            txn.call_after(partial(self.events.invalidate, target))
 
     def _index_auth_chain_txn(self, txn: Transaction, event: Event) -> None:
         """Record the state event's full auth chain in the auth-chain index."""
@@ -196,8 +217,10 @@ class EventPersister:
             "INSERT INTO rooms (room_id, room_version, creator, created_ts)"
             " VALUES (?, ?, ?, ?)",
             (
-                event.room_id, event.room_version.identifier,
-                event.content.get("creator", event.sender), event.origin_server_ts,
+                event.room_id,
+                event.room_version.identifier,
+                event.content.get("creator", event.sender),
+                event.origin_server_ts,
             ),
         )
 
@@ -230,17 +253,26 @@ class EventPersister:
                 (room_id, event.event_id),
             )
 
-    def _state_group_txn(self, txn: Transaction, event: Event, context: EventContext) -> int:
+    def _state_group_txn(
+        self, txn: Transaction, event: Event, context: EventContext
+    ) -> int:
         before = context.state_group_before
         if before is None:
             before = self.state.store_state_group_txn(
-                txn, event.room_id, context.state_before,
-                context.delta_base_group, context.delta_base_state,
+                txn,
+                event.room_id,
+                context.state_before,
+                context.delta_base_group,
+                context.delta_base_state,
             )
         after = before
         if event.is_state() and event.rejected_reason is None:
             after = self.state.store_state_group_txn(
-                txn, event.room_id, context.state_after(event), before, context.state_before
+                txn,
+                event.room_id,
+                context.state_after(event),
+                before,
+                context.state_before,
             )
         txn.execute(
             "INSERT INTO event_to_state_group (event_id, state_group) VALUES (?, ?)",
@@ -286,9 +318,13 @@ class EventPersister:
         typ, state_key = key
         membership = None
         if typ == EventTypes.MEMBER:
-            row = txn.query_one("SELECT json FROM events WHERE event_id = ?", (event_id,))
+            row = txn.query_one(
+                "SELECT json FROM events WHERE event_id = ?", (event_id,)
+            )
             content = json.loads(row[0]).get("content", {}) if row else {}
-            membership = content.get("membership") if isinstance(content, dict) else None
+            membership = (
+                content.get("membership") if isinstance(content, dict) else None
+            )
         txn.execute(
             "INSERT INTO current_state_events (room_id, type, state_key, event_id, membership)"
             " VALUES (?, ?, ?, ?, ?) ON CONFLICT (room_id, type, state_key) DO UPDATE"

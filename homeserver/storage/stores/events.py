@@ -71,7 +71,9 @@ class EventStore:
             else:
                 missing.append(event_id)
         if missing:
-            fetched = await self.db.run_interaction("get_events", get_events_txn, missing)
+            fetched = await self.db.run_interaction(
+                "get_events", get_events_txn, missing
+            )
             for event_id, event in fetched.items():
                 self._cache.set(event_id, event)
             result.update(fetched)

@@ -49,7 +49,9 @@ class RoomStateStore:
         )
         return str(row[0]) if row else None
 
-    async def get_membership(self, room_id: str, user_id: str) -> tuple[str, str] | None:
+    async def get_membership(
+        self, room_id: str, user_id: str
+    ) -> tuple[str, str] | None:
         """A user's current (membership, event_id) in a room."""
         row = await self.db.run_interaction(
             "get_membership",
@@ -61,7 +63,9 @@ class RoomStateStore:
         )
         return (str(row[0]), str(row[1])) if row else None
 
-    async def get_rooms_for_user(self, user_id: str, membership: str = "join") -> list[str]:
+    async def get_rooms_for_user(
+        self, user_id: str, membership: str = "join"
+    ) -> list[str]:
         """Rooms where the user's current membership is ``membership``."""
         rows = await self.db.run_interaction(
             "get_rooms_for_user",

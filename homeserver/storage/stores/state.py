@@ -26,9 +26,13 @@ class StateStore:
     def __init__(self, db: Database, group_ids: StreamIdGenerator) -> None:
         self.db = db
         self.group_ids = group_ids
-        self._cache: LruCache[int, dict[StateKey, str]] = LruCache("state_groups", 2_000)
+        self._cache: LruCache[int, dict[StateKey, str]] = LruCache(
+            "state_groups", 2_000
+        )
 
-    async def get_state_groups_for_events(self, event_ids: Collection[str]) -> dict[str, int]:
+    async def get_state_groups_for_events(
+        self, event_ids: Collection[str]
+    ) -> dict[str, int]:
         """The group holding the state after each event we have state for."""
 
         def txn_fn(txn: Transaction) -> dict[str, int]:
@@ -56,7 +60,9 @@ class StateStore:
             )
         return dict(cached)
 
-    def get_state_for_group_txn(self, txn: Transaction, group: int) -> dict[StateKey, str]:
+    def get_state_for_group_txn(
+        self, txn: Transaction, group: int
+    ) -> dict[StateKey, str]:
         """The full state of a group, inside a transaction (cached)."""
         cached = self._cache.get(group)
         if cached is not None:
@@ -68,9 +74,13 @@ class StateStore:
             if known is not None:
                 break
             chain.append(current)
-            row = txn.query_one("SELECT prev_group FROM state_groups WHERE id = ?", (current,))
+            row = txn.query_one(
+                "SELECT prev_group FROM state_groups WHERE id = ?", (current,)
+            )
             current = int(row[0]) if row and row[0] is not None else None
-        state: dict[StateKey, str] = dict(known) if current is not None and known else {}
+        state: dict[StateKey, str] = (
+            dict(known) if current is not None and known else {}
+        )
         for link in reversed(chain):
             for typ, state_key, event_id in txn.query(
                 "SELECT type, state_key, event_id FROM state_group_entries"
@@ -100,13 +110,18 @@ class StateStore:
         group = self.group_ids.allocate_raw()
         depth = 0
         if base_group is not None and base_state is not None:
-            row = txn.query_one("SELECT delta_depth FROM state_groups WHERE id = ?", (base_group,))
+            row = txn.query_one(
+                "SELECT delta_depth FROM state_groups WHERE id = ?", (base_group,)
+            )
             depth = int(row[0]) + 1 if row else MAX_DELTA_DEPTH + 1
+        entries: list[tuple[str, str, str | None]]
         if base_group is None or base_state is None or depth > MAX_DELTA_DEPTH:
             entries = [(k[0], k[1], v) for k, v in state.items()]
             base_group, depth = None, 0
         else:
-            entries = [(k[0], k[1], v) for k, v in state.items() if base_state.get(k) != v]
+            entries = [
+                (k[0], k[1], v) for k, v in state.items() if base_state.get(k) != v
+            ]
             entries += [(k[0], k[1], None) for k in base_state if k not in state]
         txn.execute(
             "INSERT INTO state_groups (id, room_id, prev_group, delta_depth) VALUES (?, ?, ?, ?)",

@@ -1,0 +1,188 @@
+"""Reading rooms: events, state, members, /messages, /context, timestamp lookup.
+
+Spec: client-server API, "Getting events for a room", "Room membership"
+(GET /members, /joined_members), "Pagination" and "Filtering".
+"""
+
+from __future__ import annotations
+
+from homeserver.api.http.request import ApiRequest
+from homeserver.api.http.router import client_patterns
+from homeserver.errors import InvalidParam, MissingParam
+from homeserver.services.auth import Auth
+from homeserver.services.filters import RoomEventFilter, parse_filter_param
+from homeserver.services.pagination import MessagesRequest, PaginationService
+from homeserver.services.room_reads import MembersRequest, RoomReadService
+from homeserver.streams.tokens import Direction, RoomStreamToken
+from homeserver.types import JsonDict
+
+
+def _token(request: ApiRequest, name: str) -> RoomStreamToken | None:
+    value = request.query_str(name)
+    return RoomStreamToken.parse(value, name) if value else None
+
+
+def _limit(request: ApiRequest) -> int | None:
+    limit = request.query_int("limit")
+    if limit is not None and limit < 0:
+        raise InvalidParam("limit must not be negative")
+    return limit
+
+
+def _filter(request: ApiRequest) -> RoomEventFilter | None:
+    return parse_filter_param(RoomEventFilter, request.query_str("filter"))
+
+
+def _direction(request: ApiRequest) -> Direction:
+    value = request.query_str("dir")
+    if value is None:
+        raise MissingParam("dir")
+    return Direction.parse(value)
+
+
+class RoomEventEndpoint:
+    """GET /rooms/{roomId}/event/{eventId}."""
+
+    PATTERNS = client_patterns("/rooms/{room_id}/event/{event_id}")
+
+    def __init__(self, auth: Auth, reads: RoomReadService) -> None:
+        self.auth = auth
+        self.reads = reads
+
+    async def on_GET(
+        self, request: ApiRequest, room_id: str, event_id: str
+    ) -> JsonDict:
+        requester = await self.auth.get_user_by_req(request)
+        return await self.reads.get_event(requester, room_id, event_id)
+
+
+class RoomStateEndpoint:
+    """GET /rooms/{roomId}/state."""
+
+    PATTERNS = client_patterns("/rooms/{room_id}/state")
+
+    def __init__(self, auth: Auth, reads: RoomReadService) -> None:
+        self.auth = auth
+        self.reads = reads
+
+    async def on_GET(self, request: ApiRequest, room_id: str) -> list[JsonDict]:
+        requester = await self.auth.get_user_by_req(request)
+        return await self.reads.get_state(requester, room_id)
+
+
+class RoomStateEventEndpoint:
+    """GET /rooms/{roomId}/state/{eventType}[/{stateKey}] (PUT is SetStateEndpoint)."""
+
+    PATTERNS = (
+        client_patterns("/rooms/{room_id}/state/{event_type}")
+        + client_patterns("/rooms/{room_id}/state/{event_type}/")
+        + client_patterns("/rooms/{room_id}/state/{event_type}/{state_key}")
+    )
+
+    def __init__(self, auth: Auth, reads: RoomReadService) -> None:
+        self.auth = auth
+        self.reads = reads
+
+    async def on_GET(
+        self, request: ApiRequest, room_id: str, event_type: str, state_key: str = ""
+    ) -> JsonDict:
+        requester = await self.auth.get_user_by_req(request)
+        event_format = request.query_str("format", "content")
+        if event_format not in ("content", "event"):
+            raise InvalidParam("format must be 'content' or 'event'")
+        return await self.reads.get_state_event(
+            requester, room_id, event_type, state_key, event_format == "event"
+        )
+
+
+class RoomMembersEndpoint:
+    """GET /rooms/{roomId}/members."""
+
+    PATTERNS = client_patterns("/rooms/{room_id}/members")
+
+    def __init__(self, auth: Auth, reads: RoomReadService) -> None:
+        self.auth = auth
+        self.reads = reads
+
+    async def on_GET(self, request: ApiRequest, room_id: str) -> JsonDict:
+        requester = await self.auth.get_user_by_req(request)
+        members_request = MembersRequest(
+            at=_token(request, "at"),
+            membership=request.query_str("membership"),
+            not_membership=request.query_str("not_membership"),
+        )
+        return await self.reads.get_members(requester, room_id, members_request)
+
+
+class JoinedMembersEndpoint:
+    """GET /rooms/{roomId}/joined_members."""
+
+    PATTERNS = client_patterns("/rooms/{room_id}/joined_members")
+
+    def __init__(self, auth: Auth, reads: RoomReadService) -> None:
+        self.auth = auth
+        self.reads = reads
+
+    async def on_GET(self, request: ApiRequest, room_id: str) -> JsonDict:
+        requester = await self.auth.get_user_by_req(request)
+        return await self.reads.get_joined_members(requester, room_id)
+
+
+class MessagesEndpoint:
+    """GET /rooms/{roomId}/messages."""
+
+    PATTERNS = client_patterns("/rooms/{room_id}/messages")
+
+    def __init__(self, auth: Auth, pagination: PaginationService) -> None:
+        self.auth = auth
+        self.pagination = pagination
+
+    async def on_GET(self, request: ApiRequest, room_id: str) -> JsonDict:
+        requester = await self.auth.get_user_by_req(request)
+        messages_request = MessagesRequest(
+            direction=_direction(request),
+            from_token=_token(request, "from"),
+            to_token=_token(request, "to"),
+            limit=_limit(request),
+            event_filter=_filter(request),
+        )
+        return await self.pagination.get_messages(requester, room_id, messages_request)
+
+
+class ContextEndpoint:
+    """GET /rooms/{roomId}/context/{eventId}."""
+
+    PATTERNS = client_patterns("/rooms/{room_id}/context/{event_id}")
+
+    def __init__(self, auth: Auth, pagination: PaginationService) -> None:
+        self.auth = auth
+        self.pagination = pagination
+
+    async def on_GET(
+        self, request: ApiRequest, room_id: str, event_id: str
+    ) -> JsonDict:
+        requester = await self.auth.get_user_by_req(request)
+        return await self.pagination.get_context(
+            requester, room_id, event_id, _limit(request), _filter(request)
+        )
+
+
+class TimestampToEventEndpoint:
+    """GET /_matrix/client/v1/rooms/{roomId}/timestamp_to_event."""
+
+    PATTERNS = client_patterns(
+        "/rooms/{room_id}/timestamp_to_event", r0=False, v3=False, v1=True
+    )
+
+    def __init__(self, auth: Auth, reads: RoomReadService) -> None:
+        self.auth = auth
+        self.reads = reads
+
+    async def on_GET(self, request: ApiRequest, room_id: str) -> JsonDict:
+        requester = await self.auth.get_user_by_req(request)
+        ts = request.query_int("ts")
+        if ts is None:
+            raise MissingParam("ts")
+        return await self.reads.timestamp_to_event(
+            requester, room_id, ts, _direction(request)
+        )

@@ -1,0 +1,1 @@
+"""Stream positions and the pagination tokens clients hold."""
