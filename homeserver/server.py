@@ -37,22 +37,21 @@ from homeserver.services.auth import Auth
 from homeserver.services.devices import DeviceService
 from homeserver.services.directory import DirectoryService
 from homeserver.services.event_creation import EventCreationService
+from homeserver.services.login import LoginService
 from homeserver.services.membership import MembershipService
 from homeserver.services.pagination import PaginationService
-from homeserver.services.room_reads import RoomReadService
+from homeserver.services.passwords import PasswordHasher
+from homeserver.services.profile import ProfileService
+from homeserver.services.registration import RegistrationService
 from homeserver.services.room_creation import RoomCreationService
 from homeserver.services.room_events import RoomEventService
 from homeserver.services.room_list import RoomListService
 from homeserver.services.room_permissions import RoomPermissions
+from homeserver.services.room_reads import RoomReadService
 from homeserver.services.room_upgrade import RoomUpgradeService
 from homeserver.services.serializer import EventSerializer
-from homeserver.services.state_resolver import StateResolver
-from homeserver.services.visibility import VisibilityService
-from homeserver.services.login import LoginService
-from homeserver.services.passwords import PasswordHasher
-from homeserver.services.profile import ProfileService
-from homeserver.services.registration import RegistrationService
 from homeserver.services.sessions import SessionService
+from homeserver.services.state_resolver import StateResolver
 from homeserver.services.ui_auth import DummyStage, UserInteractiveAuth
 from homeserver.services.ui_auth_stages import (
     DUMMY,
@@ -61,19 +60,20 @@ from homeserver.services.ui_auth_stages import (
     PasswordStage,
     RegistrationTokenStage,
 )
+from homeserver.services.visibility import VisibilityService
 from homeserver.storage.database import Database, Runner
-from homeserver.storage.migrations import prepare_database
 from homeserver.storage.id_generators import StreamIdGenerator
+from homeserver.storage.migrations import prepare_database
 from homeserver.storage.stores.devices import DeviceStore
 from homeserver.storage.stores.directory import DirectoryStore
 from homeserver.storage.stores.event_persistence import EventPersister
 from homeserver.storage.stores.event_state import EventStateStore
 from homeserver.storage.stores.events import EventStore
+from homeserver.storage.stores.profiles import ProfileStore
+from homeserver.storage.stores.registration_tokens import RegistrationTokenStore
 from homeserver.storage.stores.room_state import RoomStateStore
 from homeserver.storage.stores.state import StateStore
 from homeserver.storage.stores.stream import StreamStore
-from homeserver.storage.stores.profiles import ProfileStore
-from homeserver.storage.stores.registration_tokens import RegistrationTokenStore
 from homeserver.storage.stores.tokens import TokenStore
 from homeserver.storage.stores.ui_auth import UiAuthStore
 from homeserver.storage.stores.users import UserStore

@@ -79,7 +79,9 @@ class RoomAlias:
     def parse(cls, value: str) -> RoomAlias:
         """Parse ``#localpart:domain``; raises a 400 M_INVALID_PARAM if malformed."""
         if not isinstance(value, str) or not value.startswith("#"):
-            raise MatrixError(400, f"Invalid room alias: {value!r}", Codes.INVALID_PARAM)
+            raise MatrixError(
+                400, f"Invalid room alias: {value!r}", Codes.INVALID_PARAM
+            )
         localpart, sep, domain = value[1:].partition(":")
         try:
             too_long = len(value.encode("utf-8")) > MAX_ALIAS_BYTES
@@ -92,7 +94,9 @@ class RoomAlias:
             or too_long
             or not is_valid_server_name(domain)
         ):
-            raise MatrixError(400, f"Invalid room alias: {value!r}", Codes.INVALID_PARAM)
+            raise MatrixError(
+                400, f"Invalid room alias: {value!r}", Codes.INVALID_PARAM
+            )
         return cls(localpart, domain)
 
     def to_string(self) -> str:

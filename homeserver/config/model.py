@@ -349,7 +349,8 @@ class HomeserverConfig:
     logging: LoggingConfig = option(factory=LoggingConfig, doc="Logging.")
     admin: AdminConfig = option(factory=AdminConfig, doc="Administration.")
     room_directory: RoomDirectoryConfig = option(
-        factory=RoomDirectoryConfig, doc="Room aliases and the published room directory."
+        factory=RoomDirectoryConfig,
+        doc="Room aliases and the published room directory.",
     )
 
     def __attrs_post_init__(self) -> None:

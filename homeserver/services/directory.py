@@ -19,7 +19,7 @@ from homeserver.services.event_creation import EventCreationService
 from homeserver.services.room_permissions import RoomPermissions
 from homeserver.storage.stores.directory import DirectoryStore
 from homeserver.storage.stores.room_state import RoomStateStore
-from homeserver.types import JsonDict, RoomAlias, UserID
+from homeserver.types import JsonDict, RoomAlias
 from homeserver.util.clock import Clock
 
 logger = logging.getLogger(__name__)
@@ -144,7 +144,7 @@ class DirectoryService:
         room_id = await self.resolve_alias(alias)
         members = await self.room_state.get_members(room_id)
         servers = {
-            UserID.parse(user_id).domain
+            user_id.partition(":")[2]
             for user_id, (membership, _) in members.items()
             if membership == Membership.JOIN
         }

@@ -74,7 +74,9 @@ class PublicRoomsQuery:
     def from_body(cls, body: JsonDict, server: str | None) -> PublicRoomsQuery:
         """Parse a ``POST /publicRooms`` body; 400 M_BAD_JSON for wrong types."""
         limit = body.get("limit")
-        if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool)):
+        if limit is not None and (
+            not isinstance(limit, int) or isinstance(limit, bool)
+        ):
             raise BadJson("limit must be an integer")
         since = _optional_str(body, "since")
         instance = _optional_str(body, "third_party_instance_id")
@@ -112,7 +114,9 @@ def _optional_str(obj: JsonDict, key: str) -> str | None:
 class RoomListService:
     """Lists this server's published rooms."""
 
-    def __init__(self, server_name: str, store: DirectoryStore, events: EventStore) -> None:
+    def __init__(
+        self, server_name: str, store: DirectoryStore, events: EventStore
+    ) -> None:
         self.server_name = server_name
         self.store = store
         self.events = events
@@ -168,15 +172,19 @@ def room_entry(room: PublishedRoom, events: dict[str, Event]) -> JsonDict | None
 
     join_rule = content(EventTypes.JOIN_RULES).get("join_rule")
     world_readable = (
-        content(EventTypes.HISTORY_VISIBILITY).get("history_visibility") == "world_readable"
+        content(EventTypes.HISTORY_VISIBILITY).get("history_visibility")
+        == "world_readable"
     )
-    if room.joined_members <= 0 or not (world_readable or join_rule in LISTED_JOIN_RULES):
+    if room.joined_members <= 0 or not (
+        world_readable or join_rule in LISTED_JOIN_RULES
+    ):
         return None
     entry: JsonDict = {
         "room_id": room.room_id,
         "num_joined_members": room.joined_members,
         "world_readable": world_readable,
-        "guest_can_join": content(EventTypes.GUEST_ACCESS).get("guest_access") == "can_join",
+        "guest_can_join": content(EventTypes.GUEST_ACCESS).get("guest_access")
+        == "can_join",
     }
     optional = {
         "name": content(EventTypes.NAME).get("name"),

@@ -67,7 +67,9 @@ def parse_upgrade_body(body: JsonDict, upgrader: str) -> tuple[RoomVersion, list
     version = get_room_version(version_id)
     if version is None:
         raise MatrixError(
-            400, f"Unsupported room version {version_id!r}", Codes.UNSUPPORTED_ROOM_VERSION
+            400,
+            f"Unsupported room version {version_id!r}",
+            Codes.UNSUPPORTED_ROOM_VERSION,
         )
     extra = body.get("additional_creators", [])
     if not isinstance(extra, list) or not all(isinstance(u, str) for u in extra):
@@ -122,17 +124,27 @@ class RoomUpgradeService:
             raise MatrixError(400, "An upgrade for this room is currently in progress")
         self._in_progress.add(room_id)
         try:
-            new_room_id = await self._upgrade(requester.user_id, room_id, version, additional)
+            new_room_id = await self._upgrade(
+                requester.user_id, room_id, version, additional
+            )
         finally:
             self._in_progress.discard(room_id)
         logger.info(
             "room upgraded",
-            extra={"room_id": room_id, "new_room_id": new_room_id, "version": version.identifier},
+            extra={
+                "room_id": room_id,
+                "new_room_id": new_room_id,
+                "version": version.identifier,
+            },
         )
         return {"replacement_room": new_room_id}
 
     async def _upgrade(
-        self, user_id: str, old_room_id: str, version: RoomVersion, additional: list[str]
+        self,
+        user_id: str,
+        old_room_id: str,
+        version: RoomVersion,
+        additional: list[str],
     ) -> str:
         if not await self.permissions.may_send_state(
             old_room_id, user_id, EventTypes.TOMBSTONE
@@ -141,8 +153,8 @@ class RoomUpgradeService:
         old_state, bans = await self._old_state(old_room_id)
         create = old_state[CREATE_KEY]
         old_levels = self._old_levels(old_state, user_id, version)
-        was_infinite = create.room_version.additional_creators and user_id in room_creators(
-            create
+        was_infinite = (
+            create.room_version.additional_creators and user_id in room_creators(create)
         )
         final_levels = new_room_power_levels(
             old_levels, user_id, version, [user_id, *additional], was_infinite
@@ -153,7 +165,11 @@ class RoomUpgradeService:
             user_id,
             version,
             upgraded_creation_content(
-                create, old_room_id, await self._last_event_id(old_room_id), version, additional
+                create,
+                old_room_id,
+                await self._last_event_id(old_room_id),
+                version,
+                additional,
             ),
             initial_levels,
             copied_state(old_state, room_type if isinstance(room_type, str) else None),
@@ -172,7 +188,9 @@ class RoomUpgradeService:
             await self.directory.set_visibility_unchecked(old_room_id, False)
         restricted = restricted_old_levels(old_levels)
         if restricted is not None:
-            await self._send_quietly(old_room_id, user_id, EventTypes.POWER_LEVELS, restricted)
+            await self._send_quietly(
+                old_room_id, user_id, EventTypes.POWER_LEVELS, restricted
+            )
         if final_levels != initial_levels:
             await self.creator.send(
                 new_room_id, user_id, EventTypes.POWER_LEVELS, final_levels, ""
@@ -187,11 +205,14 @@ class RoomUpgradeService:
         wanted = {
             key: event_id
             for key, event_id in state_ids.items()
-            if key[0] != EventTypes.MEMBER
-            and (key[1] == "" or key[0] == SPACE_CHILD)
+            if key[0] != EventTypes.MEMBER and (key[1] == "" or key[0] == SPACE_CHILD)
         }
         members = await self.room_state.get_members(room_id)
-        ban_ids = [eid for (membership, eid) in members.values() if membership == Membership.BAN]
+        ban_ids = [
+            eid
+            for (membership, eid) in members.values()
+            if membership == Membership.BAN
+        ]
         found = await self.events.get_events([*wanted.values(), *ban_ids])
         state = {key: found[eid] for key, eid in wanted.items() if eid in found}
         return state, [found[eid] for eid in ban_ids if eid in found]
@@ -206,7 +227,9 @@ class RoomUpgradeService:
 
     async def _last_event_id(self, room_id: str) -> str | None:
         """The newest event of the room (for ``predecessor.event_id``)."""
-        tips = await self.events.get_events(await self.events.get_forward_extremities(room_id))
+        tips = await self.events.get_events(
+            await self.events.get_forward_extremities(room_id)
+        )
         newest = max(
             tips.values(), key=lambda e: (e.depth, e.stream_ordering or 0), default=None
         )
@@ -218,8 +241,12 @@ class RoomUpgradeService:
             reason = ban.content.get("reason")
             try:
                 await self.membership.send_membership(
-                    room_id, user_id, ban.state_key or "", Membership.BAN,
-                    reason if isinstance(reason, str) else None, {},
+                    room_id,
+                    user_id,
+                    ban.state_key or "",
+                    Membership.BAN,
+                    reason if isinstance(reason, str) else None,
+                    {},
                 )
             except MatrixError as exc:
                 logger.warning("could not copy a ban to the new room: %s", exc.msg)
@@ -235,7 +262,9 @@ class RoomUpgradeService:
         event = old_state.get(CANONICAL_ALIAS_KEY)
         if event is None:
             return
-        old_content, new_content = split_canonical_alias(event.content, self.server_name)
+        old_content, new_content = split_canonical_alias(
+            event.content, self.server_name
+        )
         if new_content:
             await self._send_quietly(
                 new_room_id, user_id, EventTypes.CANONICAL_ALIAS, new_content
@@ -256,4 +285,6 @@ class RoomUpgradeService:
         try:
             await self.creator.send(room_id, user_id, event_type, content, "")
         except MatrixError as exc:
-            logger.warning("upgrade: could not send %s in %s: %s", event_type, room_id, exc.msg)
+            logger.warning(
+                "upgrade: could not send %s in %s: %s", event_type, room_id, exc.msg
+            )

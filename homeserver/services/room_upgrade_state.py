@@ -138,7 +138,9 @@ def new_room_power_levels(
     return levels
 
 
-def with_upgrader_power(levels: JsonDict, upgrader: str, new_version: RoomVersion) -> JsonDict:
+def with_upgrader_power(
+    levels: JsonDict, upgrader: str, new_version: RoomVersion
+) -> JsonDict:
     """The power levels to start the new room with, so the upgrader can copy state.
 
     As Synapse: the upgrader is raised (until the final power levels are sent)
@@ -176,7 +178,9 @@ def restricted_old_levels(levels: JsonDict) -> JsonDict | None:
     return out if changed else None
 
 
-def split_canonical_alias(content: JsonDict, server_name: str) -> tuple[JsonDict, JsonDict]:
+def split_canonical_alias(
+    content: JsonDict, server_name: str
+) -> tuple[JsonDict, JsonDict]:
     """Split canonical alias content between the old and the new room.
 
     This server's aliases move to the new room (with the local aliases

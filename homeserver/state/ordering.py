@@ -11,7 +11,6 @@ import math
 from collections.abc import Callable, Collection, Iterable
 
 from homeserver.events.auth_rules import AuthError, get_user_power_level
-from homeserver.state.auth_chain import auth_chain
 from homeserver.state.lookups import (
     EventMap,
     cited_auth_state,
@@ -73,7 +72,11 @@ def select_power_events(
     stack = list(selected)
     while stack:
         for auth_id in event_map[stack.pop()].auth_event_ids:
-            if auth_id in conflicted and auth_id not in selected and auth_id in event_map:
+            if (
+                auth_id in conflicted
+                and auth_id not in selected
+                and auth_id in event_map
+            ):
                 selected.add(auth_id)
                 stack.append(auth_id)
     return selected

@@ -13,7 +13,6 @@ from homeserver.events.room_versions import KNOWN_ROOM_VERSIONS
 from homeserver.events.validation import EventFormatError, validate_pdu
 from homeserver.types import JsonDict
 from tests.events.vectors import (
-    EXAMPLES_DIR,
     REAL_V1_NAME,
     REAL_V5_CREATE,
     load_spec_example,

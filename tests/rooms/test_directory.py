@@ -9,7 +9,13 @@ from urllib.parse import quote
 import pytest
 
 from tests.harness import FakeResponse, TestServer
-from tests.rooms.helpers import CLIENT, create_room, current_state, membership, put_state
+from tests.rooms.helpers import (
+    CLIENT,
+    create_room,
+    current_state,
+    membership,
+    put_state,
+)
 
 Users = dict[str, tuple[str, str]]
 
@@ -25,7 +31,9 @@ def alias_url(alias: str) -> str:
     return f"{CLIENT}/directory/room/{quote(alias, safe='')}"
 
 
-def put_alias(server: TestServer, token: str | None, alias: str, room_id: Any) -> FakeResponse:
+def put_alias(
+    server: TestServer, token: str | None, alias: str, room_id: Any
+) -> FakeResponse:
     return server.request("PUT", alias_url(alias), {"room_id": room_id}, token=token)
 
 
@@ -68,8 +76,15 @@ def test_alias_taken(server: TestServer, users: Users) -> None:
 
 @pytest.mark.parametrize(
     "alias",
-    ["#team:elsewhere.org", "team:test", "#team", "#:test", "#a b:test", "#a:bad_name!",
-     "#" + "x" * 260 + ":test"],
+    [
+        "#team:elsewhere.org",
+        "team:test",
+        "#team",
+        "#:test",
+        "#a b:test",
+        "#a:bad_name!",
+        "#" + "x" * 260 + ":test",
+    ],
 )
 def test_bad_or_foreign_alias(server: TestServer, users: Users, alias: str) -> None:
     token = users["alice"][1]
@@ -117,7 +132,9 @@ def test_get_alias_errors(server: TestServer, users: Users) -> None:
     assert_error(get_alias(server, "#room:elsewhere.org"), 502, "M_UNKNOWN")
 
 
-def test_get_alias_lists_servers_of_joined_members(server: TestServer, users: Users) -> None:
+def test_get_alias_lists_servers_of_joined_members(
+    server: TestServer, users: Users
+) -> None:
     token = users["alice"][1]
     room_id = create_room(server, token, room_alias_name="lobby")
     resp = get_alias(server, "#lobby:test")
@@ -128,7 +145,10 @@ def test_join_by_alias(server: TestServer, users: Users) -> None:
     room_id = create_room(server, users["alice"][1], preset="public_chat")
     assert put_alias(server, users["alice"][1], "#open:test", room_id).code == 200
     resp = server.request(
-        "POST", f"{CLIENT}/join/{quote('#open:test', safe='')}", {}, token=users["bob"][1]
+        "POST",
+        f"{CLIENT}/join/{quote('#open:test', safe='')}",
+        {},
+        token=users["bob"][1],
     )
     assert resp.code == 200, resp.json
     assert resp.json == {"room_id": room_id}
@@ -166,7 +186,10 @@ def test_delete_alias_permissions(server: TestServer, users: Users) -> None:
     # A moderator can.
     levels = current_state(server, room_id)[("m.room.power_levels", "")]
     levels["users"][bob] = 50
-    assert put_state(server, alice_token, room_id, "m.room.power_levels", levels).code == 200
+    assert (
+        put_state(server, alice_token, room_id, "m.room.power_levels", levels).code
+        == 200
+    )
     assert delete_alias(server, bob_token, "#one:test").code == 200
     # A server admin can, without being in the room.
     assert delete_alias(server, users["admin"][1], "#two:test").code == 200
@@ -177,7 +200,9 @@ def test_delete_alias_permissions(server: TestServer, users: Users) -> None:
 def test_delete_alias_errors(server: TestServer, users: Users) -> None:
     token = users["alice"][1]
     assert_error(delete_alias(server, token, "#nothing:test"), 404, "M_NOT_FOUND")
-    assert_error(delete_alias(server, token, "#x:elsewhere.org"), 400, "M_INVALID_PARAM")
+    assert_error(
+        delete_alias(server, token, "#x:elsewhere.org"), 400, "M_INVALID_PARAM"
+    )
     assert_error(delete_alias(server, token, "bad"), 400, "M_INVALID_PARAM")
     resp = server.request("DELETE", alias_url("#nothing:test"))
     assert_error(resp, 401, "M_MISSING_TOKEN")
@@ -188,7 +213,9 @@ def test_delete_alias_updates_canonical_alias(server: TestServer, users: Users) 
     room_id = create_room(server, token, room_alias_name="main")
     assert put_alias(server, token, "#alt:test", room_id).code == 200
     content = {"alias": "#main:test", "alt_aliases": ["#alt:test", "#main:test"]}
-    assert put_state(server, token, room_id, "m.room.canonical_alias", content).code == 200
+    assert (
+        put_state(server, token, room_id, "m.room.canonical_alias", content).code == 200
+    )
     assert delete_alias(server, token, "#main:test").code == 200
     state = current_state(server, room_id)
     assert state[("m.room.canonical_alias", "")] == {"alt_aliases": ["#alt:test"]}
@@ -220,7 +247,8 @@ def test_room_aliases(server: TestServer, users: Users) -> None:
     assert resp.json == {"aliases": ["#a:test", "#b:test"]}
     assert_error(server.request("GET", url, token=users["bob"][1]), 403, "M_FORBIDDEN")
     assert server.request("GET", url, token=users["admin"][1]).json["aliases"] == [
-        "#a:test", "#b:test",
+        "#a:test",
+        "#b:test",
     ]
     assert_error(server.request("GET", url), 401, "M_MISSING_TOKEN")
     unknown = f"{CLIENT}/rooms/!nope:test/aliases"
@@ -231,10 +259,15 @@ def test_room_aliases_world_readable(server: TestServer, users: Users) -> None:
     alice_token = users["alice"][1]
     room_id = create_room(server, alice_token, room_alias_name="open")
     put_state(
-        server, alice_token, room_id, "m.room.history_visibility",
+        server,
+        alice_token,
+        room_id,
+        "m.room.history_visibility",
         {"history_visibility": "world_readable"},
     )
-    resp = server.request("GET", f"{CLIENT}/rooms/{room_id}/aliases", token=users["bob"][1])
+    resp = server.request(
+        "GET", f"{CLIENT}/rooms/{room_id}/aliases", token=users["bob"][1]
+    )
     assert resp.code == 200, resp.json
     assert resp.json == {"aliases": ["#open:test"]}
 
@@ -253,24 +286,39 @@ def test_room_aliases_after_leaving(server: TestServer, users: Users) -> None:
 # -- m.room.canonical_alias validation ----------------------------------------
 
 
-def set_canonical(server: TestServer, token: str, room_id: str, content: Any) -> FakeResponse:
+def set_canonical(
+    server: TestServer, token: str, room_id: str, content: Any
+) -> FakeResponse:
     return put_state(server, token, room_id, "m.room.canonical_alias", content)
 
 
-def test_canonical_alias_must_point_to_the_room(server: TestServer, users: Users) -> None:
+def test_canonical_alias_must_point_to_the_room(
+    server: TestServer, users: Users
+) -> None:
     token = users["alice"][1]
     room_id = create_room(server, token)
     other = create_room(server, token, room_alias_name="other")
     assert put_alias(server, token, "#mine:test", room_id).code == 200
-    assert_error(set_canonical(server, token, room_id, {"alias": "#missing:test"}),
-                 400, "M_BAD_ALIAS")
-    assert_error(set_canonical(server, token, room_id, {"alias": "#other:test"}),
-                 400, "M_BAD_ALIAS")
     assert_error(
-        set_canonical(server, token, room_id, {"alt_aliases": ["#mine:test", "#other:test"]}),
-        400, "M_BAD_ALIAS",
+        set_canonical(server, token, room_id, {"alias": "#missing:test"}),
+        400,
+        "M_BAD_ALIAS",
     )
-    resp = set_canonical(server, token, room_id, {"alias": "#mine:test", "alt_aliases": []})
+    assert_error(
+        set_canonical(server, token, room_id, {"alias": "#other:test"}),
+        400,
+        "M_BAD_ALIAS",
+    )
+    assert_error(
+        set_canonical(
+            server, token, room_id, {"alt_aliases": ["#mine:test", "#other:test"]}
+        ),
+        400,
+        "M_BAD_ALIAS",
+    )
+    resp = set_canonical(
+        server, token, room_id, {"alias": "#mine:test", "alt_aliases": []}
+    )
     assert resp.code == 200, resp.json
     assert current_state(server, other)[("m.room.canonical_alias", "")] == {
         "alias": "#other:test"
@@ -303,7 +351,9 @@ def test_canonical_alias_remote_and_empty(server: TestServer, users: Users) -> N
     assert set_canonical(server, token, room_id, {}).code == 200
 
 
-def test_canonical_alias_keeps_existing_entries(server: TestServer, users: Users) -> None:
+def test_canonical_alias_keeps_existing_entries(
+    server: TestServer, users: Users
+) -> None:
     token = users["alice"][1]
     room_id = create_room(server, token, room_alias_name="main")
     assert put_alias(server, token, "#alt:test", room_id).code == 200
@@ -339,43 +389,68 @@ def test_visibility_get_and_set(server: TestServer, users: Users) -> None:
     resp = server.request("GET", visibility_url(room_id))  # no token needed
     assert resp.code == 200, resp.json
     assert resp.json == {"visibility": "private"}
-    resp = server.request("PUT", visibility_url(room_id), {"visibility": "public"}, token=token)
+    resp = server.request(
+        "PUT", visibility_url(room_id), {"visibility": "public"}, token=token
+    )
     assert resp.code == 200, resp.json
     assert resp.json == {}
-    assert server.request("GET", visibility_url(room_id)).json == {"visibility": "public"}
-    resp = server.request("PUT", visibility_url(room_id), {"visibility": "private"}, token=token)
+    assert server.request("GET", visibility_url(room_id)).json == {
+        "visibility": "public"
+    }
+    resp = server.request(
+        "PUT", visibility_url(room_id), {"visibility": "private"}, token=token
+    )
     assert resp.code == 200
-    assert server.request("GET", visibility_url(room_id)).json == {"visibility": "private"}
+    assert server.request("GET", visibility_url(room_id)).json == {
+        "visibility": "private"
+    }
     # The spec's default for a body without visibility is public.
     assert server.request("PUT", visibility_url(room_id), {}, token=token).code == 200
-    assert server.request("GET", visibility_url(room_id)).json == {"visibility": "public"}
+    assert server.request("GET", visibility_url(room_id)).json == {
+        "visibility": "public"
+    }
 
 
 def test_created_public_room_is_listed(server: TestServer, users: Users) -> None:
     room_id = create_room(server, users["alice"][1], visibility="public")
-    assert server.request("GET", visibility_url(room_id)).json == {"visibility": "public"}
+    assert server.request("GET", visibility_url(room_id)).json == {
+        "visibility": "public"
+    }
 
 
 def test_visibility_errors(server: TestServer, users: Users) -> None:
     alice_token = users["alice"][1]
     bob_token = users["bob"][1]
     room_id = create_room(server, alice_token, preset="public_chat")
-    assert_error(server.request("GET", visibility_url("!nope:test")), 404, "M_NOT_FOUND")
+    assert_error(
+        server.request("GET", visibility_url("!nope:test")), 404, "M_NOT_FOUND"
+    )
     public = {"visibility": "public"}
-    resp = server.request("PUT", visibility_url("!nope:test"), public, token=alice_token)
+    resp = server.request(
+        "PUT", visibility_url("!nope:test"), public, token=alice_token
+    )
     assert_error(resp, 404, "M_NOT_FOUND")
-    resp = server.request("PUT", visibility_url(room_id), {"visibility": "secret"},
-                          token=alice_token)
+    resp = server.request(
+        "PUT", visibility_url(room_id), {"visibility": "secret"}, token=alice_token
+    )
     assert_error(resp, 400, "M_BAD_JSON")
-    assert_error(server.request("PUT", visibility_url(room_id), public), 401, "M_MISSING_TOKEN")
+    assert_error(
+        server.request("PUT", visibility_url(room_id), public), 401, "M_MISSING_TOKEN"
+    )
     # Not in the room; then in the room without moderator power.
     resp = server.request("PUT", visibility_url(room_id), public, token=bob_token)
     assert_error(resp, 403, "M_FORBIDDEN")
     membership(server, bob_token, room_id, "join")
     resp = server.request("PUT", visibility_url(room_id), public, token=bob_token)
     assert_error(resp, 403, "M_FORBIDDEN")
-    assert server.request("GET", visibility_url(room_id)).json == {"visibility": "private"}
+    assert server.request("GET", visibility_url(room_id)).json == {
+        "visibility": "private"
+    }
     # Server admins may, from outside the room.
-    resp = server.request("PUT", visibility_url(room_id), public, token=users["admin"][1])
+    resp = server.request(
+        "PUT", visibility_url(room_id), public, token=users["admin"][1]
+    )
     assert resp.code == 200, resp.json
-    assert server.request("GET", visibility_url(room_id)).json == {"visibility": "public"}
+    assert server.request("GET", visibility_url(room_id)).json == {
+        "visibility": "public"
+    }

@@ -21,8 +21,10 @@ def users(server: TestServer) -> Users:
 
 def publish(server: TestServer, token: str, room_id: str, public: bool = True) -> None:
     resp = server.request(
-        "PUT", f"{CLIENT}/directory/list/room/{room_id}",
-        {"visibility": "public" if public else "private"}, token=token,
+        "PUT",
+        f"{CLIENT}/directory/list/room/{room_id}",
+        {"visibility": "public" if public else "private"},
+        token=token,
     )
     assert resp.code == 200, resp.json
 
@@ -55,24 +57,33 @@ def test_entry_fields(server: TestServer, users: Users) -> None:
         server, token, name="Cheese", topic="Tasty cheese", room_alias_name="cheese"
     )
     put_state(server, token, room_id, "m.room.avatar", {"url": "mxc://test/abc"})
-    put_state(server, token, room_id, "m.room.history_visibility",
-              {"history_visibility": "world_readable"})
-    put_state(server, token, room_id, "m.room.guest_access", {"guest_access": "can_join"})
+    put_state(
+        server,
+        token,
+        room_id,
+        "m.room.history_visibility",
+        {"history_visibility": "world_readable"},
+    )
+    put_state(
+        server, token, room_id, "m.room.guest_access", {"guest_access": "can_join"}
+    )
     membership(server, users["bob"][1], room_id, "join")
     resp = get_rooms(server, token)
     assert resp.code == 200, resp.json
     assert resp.json == {
-        "chunk": [{
-            "room_id": room_id,
-            "name": "Cheese",
-            "topic": "Tasty cheese",
-            "canonical_alias": "#cheese:test",
-            "avatar_url": "mxc://test/abc",
-            "num_joined_members": 2,
-            "world_readable": True,
-            "guest_can_join": True,
-            "join_rule": "public",
-        }],
+        "chunk": [
+            {
+                "room_id": room_id,
+                "name": "Cheese",
+                "topic": "Tasty cheese",
+                "canonical_alias": "#cheese:test",
+                "avatar_url": "mxc://test/abc",
+                "num_joined_members": 2,
+                "world_readable": True,
+                "guest_can_join": True,
+                "join_rule": "public",
+            }
+        ],
         "total_room_count_estimate": 1,
     }
 
@@ -81,22 +92,30 @@ def test_minimal_entry_and_room_type(server: TestServer, users: Users) -> None:
     token = users["alice"][1]
     room_id = public_room(server, token, creation_content={"type": "m.space"})
     resp = get_rooms(server, token)
-    assert resp.json["chunk"] == [{
-        "room_id": room_id,
-        "num_joined_members": 1,
-        "world_readable": False,
-        "guest_can_join": False,
-        "join_rule": "public",
-        "room_type": "m.space",
-    }]
+    assert resp.json["chunk"] == [
+        {
+            "room_id": room_id,
+            "num_joined_members": 1,
+            "world_readable": False,
+            "guest_can_join": False,
+            "join_rule": "public",
+            "room_type": "m.space",
+        }
+    ]
 
 
 def test_topic_from_m_topic(server: TestServer, users: Users) -> None:
     token = users["alice"][1]
     room_id = public_room(server, token)
-    topic = {"topic": "", "m.topic": {"m.text": [
-        {"mimetype": "text/html", "body": "<b>Hi</b>"}, {"body": "Hi"},
-    ]}}
+    topic = {
+        "topic": "",
+        "m.topic": {
+            "m.text": [
+                {"mimetype": "text/html", "body": "<b>Hi</b>"},
+                {"body": "Hi"},
+            ]
+        },
+    }
     assert put_state(server, token, room_id, "m.room.topic", topic).code == 200
     assert get_rooms(server, token).json["chunk"][0]["topic"] == "Hi"
 
@@ -107,14 +126,21 @@ def test_which_rooms_are_listed(server: TestServer, users: Users) -> None:
     unpublished = create_room(server, token, preset="public_chat")
     invite_only = create_room(server, token, visibility="public", preset="private_chat")
     readable = create_room(server, token, visibility="public", preset="private_chat")
-    put_state(server, token, readable, "m.room.history_visibility",
-              {"history_visibility": "world_readable"})
+    put_state(
+        server,
+        token,
+        readable,
+        "m.room.history_visibility",
+        {"history_visibility": "world_readable"},
+    )
     knock = create_room(server, token, visibility="public", preset="private_chat")
     put_state(server, token, knock, "m.room.join_rules", {"join_rule": "knock"})
     empty = public_room(server, users["bob"][1])
     membership(server, users["bob"][1], empty, "leave")
     assert sorted(ids(get_rooms(server, token))) == sorted([listed, readable, knock])
-    assert unpublished and invite_only  # published-but-invite-only and unpublished: hidden
+    assert (
+        unpublished and invite_only
+    )  # published-but-invite-only and unpublished: hidden
     publish(server, token, listed, public=False)
     assert sorted(ids(get_rooms(server, token))) == sorted([readable, knock])
 
@@ -135,8 +161,9 @@ def five_rooms(server: TestServer, users: Users) -> list[str]:
     return [room_id for _, room_id in rooms]
 
 
-def test_order_by_members_then_room_id(server: TestServer, users: Users,
-                                       five_rooms: list[str]) -> None:
+def test_order_by_members_then_room_id(
+    server: TestServer, users: Users, five_rooms: list[str]
+) -> None:
     resp = get_rooms(server, users["alice"][1])
     assert ids(resp) == five_rooms
     assert [e["num_joined_members"] for e in resp.json["chunk"]] == [4, 3, 2, 1, 1]
@@ -144,8 +171,9 @@ def test_order_by_members_then_room_id(server: TestServer, users: Users,
     assert "next_batch" not in resp.json and "prev_batch" not in resp.json
 
 
-def test_pagination_forwards_and_back(server: TestServer, users: Users,
-                                      five_rooms: list[str]) -> None:
+def test_pagination_forwards_and_back(
+    server: TestServer, users: Users, five_rooms: list[str]
+) -> None:
     token = users["alice"][1]
     first = get_rooms(server, token, "?limit=2")
     assert ids(first) == five_rooms[:2]
@@ -168,8 +196,9 @@ def test_pagination_forwards_and_back(server: TestServer, users: Users,
     assert ids(resp) == five_rooms[2:5]
 
 
-def test_tokens_survive_changes(server: TestServer, users: Users,
-                                five_rooms: list[str]) -> None:
+def test_tokens_survive_changes(
+    server: TestServer, users: Users, five_rooms: list[str]
+) -> None:
     token = users["alice"][1]
     first = get_rooms(server, token, "?limit=2")
     # Rooms appearing or going before the boundary do not shift the next page.
@@ -182,8 +211,9 @@ def test_tokens_survive_changes(server: TestServer, users: Users,
     assert ids(second) == five_rooms[2:4]
 
 
-def test_limit_zero_and_cap(server: TestServer, users: Users,
-                            five_rooms: list[str]) -> None:
+def test_limit_zero_and_cap(
+    server: TestServer, users: Users, five_rooms: list[str]
+) -> None:
     token = users["alice"][1]
     assert ids(get_rooms(server, token, "?limit=0")) == five_rooms
     assert ids(post_rooms(server, token, {})) == five_rooms
@@ -205,11 +235,18 @@ def test_search(server: TestServer, users: Users) -> None:
     assert search("WINE") == [other]
     assert search("nothing") == []
     assert search("") == sorted([by_name, by_topic, by_alias, other])
-    resp = post_rooms(server, token, {"filter": {"generic_search_term": "chee"}, "limit": 2})
+    resp = post_rooms(
+        server, token, {"filter": {"generic_search_term": "chee"}, "limit": 2}
+    )
     assert resp.json["total_room_count_estimate"] == 3
-    rest = post_rooms(server, token, {
-        "filter": {"generic_search_term": "chee"}, "since": resp.json["next_batch"],
-    })
+    rest = post_rooms(
+        server,
+        token,
+        {
+            "filter": {"generic_search_term": "chee"},
+            "since": resp.json["next_batch"],
+        },
+    )
     assert sorted(ids(resp) + ids(rest)) == sorted([by_name, by_topic, by_alias])
 
 
@@ -236,7 +273,9 @@ def test_auth(make_server: Callable[..., TestServer]) -> None:
     assert_error(get_rooms(server, None), 401, "M_MISSING_TOKEN")
     assert_error(post_rooms(server, None, {}), 401, "M_MISSING_TOKEN")
     assert_error(get_rooms(server, "bogus"), 401, "M_UNKNOWN_TOKEN")
-    open_server = make_server({"room_directory": {"allow_public_rooms_without_auth": True}})
+    open_server = make_server(
+        {"room_directory": {"allow_public_rooms_without_auth": True}}
+    )
     token = open_server.register("alice")[1]
     room_id = public_room(open_server, token)
     assert ids(get_rooms(open_server, None)) == [room_id]

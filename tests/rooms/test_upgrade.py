@@ -26,7 +26,11 @@ COPIED = {
     "m.room.name": {"name": "Old room"},
     "m.room.avatar": {"url": "mxc://test/avatar"},
     "m.room.encryption": {"algorithm": "m.megolm.v1.aes-sha2"},
-    "m.room.server_acl": {"allow": ["*"], "deny": ["evil.example"], "allow_ip_literals": False},
+    "m.room.server_acl": {
+        "allow": ["*"],
+        "deny": ["evil.example"],
+        "allow_ip_literals": False,
+    },
 }
 
 
@@ -35,8 +39,12 @@ def users(server: TestServer) -> Users:
     return {name: server.register(name) for name in ("alice", "bob", "carol", "dave")}
 
 
-def upgrade(server: TestServer, token: str | None, room_id: str, body: Any) -> FakeResponse:
-    return server.request("POST", f"{CLIENT}/rooms/{room_id}/upgrade", body, token=token)
+def upgrade(
+    server: TestServer, token: str | None, room_id: str, body: Any
+) -> FakeResponse:
+    return server.request(
+        "POST", f"{CLIENT}/rooms/{room_id}/upgrade", body, token=token
+    )
 
 
 def alias_target(server: TestServer, alias: str) -> str:
@@ -46,7 +54,11 @@ def alias_target(server: TestServer, alias: str) -> str:
 
 
 def visibility(server: TestServer, room_id: str) -> str:
-    return str(server.request("GET", f"{CLIENT}/directory/list/room/{room_id}").json["visibility"])
+    return str(
+        server.request("GET", f"{CLIENT}/directory/list/room/{room_id}").json[
+            "visibility"
+        ]
+    )
 
 
 def assert_error(resp: FakeResponse, code: int, errcode: str) -> None:
@@ -60,30 +72,54 @@ def build_room(server: TestServer, users: Users, version: str) -> str:
     bob, bob_token = users["bob"]
     carol = users["carol"][0]
     room_id = create_room(
-        server, token, room_version=version, visibility="public", preset="public_chat",
-        name="Old room", topic="Old topic", room_alias_name="main",
+        server,
+        token,
+        room_version=version,
+        visibility="public",
+        preset="public_chat",
+        name="Old room",
+        topic="Old topic",
+        room_alias_name="main",
     )
     for event_type, content in COPIED.items():
         if event_type not in ("m.room.join_rules", "m.room.name"):
             assert put_state(server, token, room_id, event_type, content).code == 200
     resp = server.request(
-        "PUT", f"{CLIENT}/directory/room/{quote('#alt:test', safe='')}",
-        {"room_id": room_id}, token=token,
+        "PUT",
+        f"{CLIENT}/directory/room/{quote('#alt:test', safe='')}",
+        {"room_id": room_id},
+        token=token,
     )
     assert resp.code == 200, resp.json
-    canonical = {"alias": "#main:test", "alt_aliases": ["#alt:test", "#far:elsewhere.org"]}
-    assert put_state(server, token, room_id, "m.room.canonical_alias", canonical).code == 200
+    canonical = {
+        "alias": "#main:test",
+        "alt_aliases": ["#alt:test", "#far:elsewhere.org"],
+    }
+    assert (
+        put_state(server, token, room_id, "m.room.canonical_alias", canonical).code
+        == 200
+    )
     for name in ("bob", "carol", "dave"):
         assert membership(server, users[name][1], room_id, "join").code == 200
     levels = current_state(server, room_id)[("m.room.power_levels", "")]
     levels["users"][bob] = 50
     assert put_state(server, token, room_id, "m.room.power_levels", levels).code == 200
-    assert membership(server, bob_token, room_id, "ban", user_id=carol, reason="spam").code == 200
+    assert (
+        membership(server, bob_token, room_id, "ban", user_id=carol, reason="spam").code
+        == 200
+    )
     assert alice
     return room_id
 
 
-UPGRADES = [("9", "10"), ("10", "11"), ("11", "12"), ("12", "12"), ("1", "10"), ("12", "11")]
+UPGRADES = [
+    ("9", "10"),
+    ("10", "11"),
+    ("11", "12"),
+    ("12", "12"),
+    ("1", "10"),
+    ("12", "11"),
+]
 
 
 @pytest.mark.parametrize(("old_version", "new_version"), UPGRADES)
@@ -107,14 +143,17 @@ def test_upgrade(
     # The old room: tombstone, restricted power levels, remote aliases only.
     state = current_state(server, old)
     assert state[("m.room.tombstone", "")] == {
-        "body": "This room has been replaced", "replacement_room": new,
+        "body": "This room has been replaced",
+        "replacement_room": new,
     }
     restricted = state[("m.room.power_levels", "")]
     assert restricted["events_default"] == 50 and restricted["invite"] == 50
-    assert {k: v for k, v in restricted.items() if k not in ("events_default", "invite")} == {
-        k: v for k, v in old_levels.items() if k not in ("events_default", "invite")
+    assert {
+        k: v for k, v in restricted.items() if k not in ("events_default", "invite")
+    } == {k: v for k, v in old_levels.items() if k not in ("events_default", "invite")}
+    assert state[("m.room.canonical_alias", "")] == {
+        "alt_aliases": ["#far:elsewhere.org"]
     }
-    assert state[("m.room.canonical_alias", "")] == {"alt_aliases": ["#far:elsewhere.org"]}
     assert visibility(server, old) == "private"
 
     # The new room: create event, copied state, power levels, aliases, bans.
@@ -134,59 +173,82 @@ def test_upgrade(
         expected_users[alice] = 100
     assert levels == {**old_levels, "users": expected_users}
     assert new_state[("m.room.canonical_alias", "")] == {
-        "alias": "#main:test", "alt_aliases": ["#alt:test"],
+        "alias": "#main:test",
+        "alt_aliases": ["#alt:test"],
     }
     assert alias_target(server, "#main:test") == new
     assert alias_target(server, "#alt:test") == new
     assert visibility(server, new) == "public"
-    assert new_state[("m.room.member", carol)] == {"membership": "ban", "reason": "spam"}
+    assert new_state[("m.room.member", carol)] == {
+        "membership": "ban",
+        "reason": "spam",
+    }
     assert member_of(server, new, alice) == "join"
     assert member_of(server, new, bob) is None  # nobody is moved or invited
     assert member_of(server, new, dave) is None
 
     # Ordinary members can no longer talk or invite in the old room.
     dave_token = users["dave"][1]
-    assert send(server, dave_token, old, {"msgtype": "m.text", "body": "hi"}).code == 403
+    assert (
+        send(server, dave_token, old, {"msgtype": "m.text", "body": "hi"}).code == 403
+    )
     resp = membership(server, dave_token, old, "invite", user_id="@someone:test")
     assert resp.code == 403
     # Alice still can, and members can follow her to the new room.
     assert send(server, token, new, {"msgtype": "m.text", "body": "hi"}).code == 200
     assert membership(server, dave_token, new, "join").code == 200
-    assert send(server, dave_token, new, {"msgtype": "m.text", "body": "hi"}).code == 200
+    assert (
+        send(server, dave_token, new, {"msgtype": "m.text", "body": "hi"}).code == 200
+    )
 
 
 def test_string_power_levels_become_integers(server: TestServer, users: Users) -> None:
     alice, token = users["alice"]
     bob = users["bob"][0]
     room_id = create_room(
-        server, token, room_version="9",
+        server,
+        token,
+        room_version="9",
         power_level_content_override={
-            "users": {alice: 100, bob: "50"}, "state_default": "50", "kick": " 40 ",
+            "users": {alice: 100, bob: "50"},
+            "state_default": "50",
+            "kick": " 40 ",
             "events": {"m.room.name": "60"},
         },
     )
     resp = upgrade(server, token, room_id, {"new_version": "10"})
     assert resp.code == 200, resp.json
-    levels = current_state(server, resp.json["replacement_room"])[("m.room.power_levels", "")]
+    levels = current_state(server, resp.json["replacement_room"])[
+        ("m.room.power_levels", "")
+    ]
     assert levels["users"] == {alice: 100, bob: 50}
     assert levels["state_default"] == 50 and levels["kick"] == 40
     assert levels["events"]["m.room.name"] == 60
 
 
-def test_upgrader_below_needed_level_is_restored(server: TestServer, users: Users) -> None:
+def test_upgrader_below_needed_level_is_restored(
+    server: TestServer, users: Users
+) -> None:
     """A user allowed to send tombstones but not all state still copies everything."""
     alice, token = users["alice"]
     bob, bob_token = users["bob"]
     room_id = create_room(
-        server, token, preset="public_chat",
+        server,
+        token,
+        preset="public_chat",
         power_level_content_override={
             "users": {alice: 100, bob: 60},
-            "events": {"m.room.tombstone": 60, "m.room.encryption": 100,
-                       "m.room.power_levels": 100},
+            "events": {
+                "m.room.tombstone": 60,
+                "m.room.encryption": 100,
+                "m.room.power_levels": 100,
+            },
         },
     )
     encryption = {"algorithm": "m.megolm.v1.aes-sha2"}
-    assert put_state(server, token, room_id, "m.room.encryption", encryption).code == 200
+    assert (
+        put_state(server, token, room_id, "m.room.encryption", encryption).code == 200
+    )
     assert membership(server, bob_token, room_id, "join").code == 200
     resp = upgrade(server, bob_token, room_id, {"new_version": "11"})
     assert resp.code == 200, resp.json
@@ -210,7 +272,9 @@ def test_additional_creators(server: TestServer, users: Users) -> None:
     assert state[("m.room.power_levels", "")]["users"] == {}
     # Ignored for versions without additional creators.
     other = create_room(server, token, room_version="10")
-    resp = upgrade(server, token, other, {"new_version": "11", "additional_creators": [bob]})
+    resp = upgrade(
+        server, token, other, {"new_version": "11", "additional_creators": [bob]}
+    )
     assert resp.code == 200, resp.json
     state = current_state(server, resp.json["replacement_room"])
     assert "additional_creators" not in state[("m.room.create", "")]
@@ -219,7 +283,9 @@ def test_additional_creators(server: TestServer, users: Users) -> None:
 def test_space_children_and_type(server: TestServer, users: Users) -> None:
     token = users["alice"][1]
     space = create_room(server, token, creation_content={"type": "m.space"})
-    put_state(server, token, space, "m.space.child", {"via": ["test"]}, state_key="!a:test")
+    put_state(
+        server, token, space, "m.space.child", {"via": ["test"]}, state_key="!a:test"
+    )
     put_state(server, token, space, "m.space.child", {}, state_key="!gone:test")
     put_state(server, token, space, "org.example.custom", {"x": 1})
     resp = upgrade(server, token, space, {"new_version": "11"})
@@ -245,21 +311,33 @@ def test_upgrade_errors(server: TestServer, users: Users) -> None:
     token = users["alice"][1]
     bob, bob_token = users["bob"]
     room_id = create_room(server, token, preset="public_chat")
-    assert_error(upgrade(server, token, room_id, {"new_version": "99"}),
-                 400, "M_UNSUPPORTED_ROOM_VERSION")
+    assert_error(
+        upgrade(server, token, room_id, {"new_version": "99"}),
+        400,
+        "M_UNSUPPORTED_ROOM_VERSION",
+    )
     assert_error(upgrade(server, token, room_id, {}), 400, "M_MISSING_PARAM")
-    assert_error(upgrade(server, token, room_id, {"new_version": 11}), 400, "M_BAD_JSON")
+    assert_error(
+        upgrade(server, token, room_id, {"new_version": 11}), 400, "M_BAD_JSON"
+    )
     body = {"new_version": "12", "additional_creators": "bob"}
     assert_error(upgrade(server, token, room_id, body), 400, "M_BAD_JSON")
     body = {"new_version": "12", "additional_creators": ["not a user"]}
     assert_error(upgrade(server, token, room_id, body), 400, "M_INVALID_PARAM")
-    assert_error(upgrade(server, token, "!nope:test", {"new_version": "11"}),
-                 404, "M_NOT_FOUND")
-    assert_error(upgrade(server, None, room_id, {"new_version": "11"}), 401, "M_MISSING_TOKEN")
+    assert_error(
+        upgrade(server, token, "!nope:test", {"new_version": "11"}), 404, "M_NOT_FOUND"
+    )
+    assert_error(
+        upgrade(server, None, room_id, {"new_version": "11"}), 401, "M_MISSING_TOKEN"
+    )
     # Not in the room, then in it without the power to send m.room.tombstone (100).
-    assert_error(upgrade(server, bob_token, room_id, {"new_version": "11"}), 403, "M_FORBIDDEN")
+    assert_error(
+        upgrade(server, bob_token, room_id, {"new_version": "11"}), 403, "M_FORBIDDEN"
+    )
     membership(server, bob_token, room_id, "join")
-    assert_error(upgrade(server, bob_token, room_id, {"new_version": "11"}), 403, "M_FORBIDDEN")
+    assert_error(
+        upgrade(server, bob_token, room_id, {"new_version": "11"}), 403, "M_FORBIDDEN"
+    )
     assert bob
     # Nothing was created or changed by the refusals.
     assert ("m.room.tombstone", "") not in current_state(server, room_id)
@@ -268,8 +346,12 @@ def test_upgrade_errors(server: TestServer, users: Users) -> None:
 def test_upgrade_twice(server: TestServer, users: Users) -> None:
     token = users["alice"][1]
     first = create_room(server, token, room_version="10", room_alias_name="chain")
-    second = upgrade(server, token, first, {"new_version": "11"}).json["replacement_room"]
-    third = upgrade(server, token, second, {"new_version": "12"}).json["replacement_room"]
+    second = upgrade(server, token, first, {"new_version": "11"}).json[
+        "replacement_room"
+    ]
+    third = upgrade(server, token, second, {"new_version": "12"}).json[
+        "replacement_room"
+    ]
     assert alias_target(server, "#chain:test") == third
     create = current_state(server, third)[("m.room.create", "")]
     assert create["predecessor"]["room_id"] == second

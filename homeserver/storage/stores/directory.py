@@ -50,12 +50,15 @@ class DirectoryStore:
         row = await self.db.run_interaction(
             "get_alias",
             lambda txn: txn.query_one(
-                "SELECT room_id, creator FROM room_aliases WHERE room_alias = ?", (alias,)
+                "SELECT room_id, creator FROM room_aliases WHERE room_alias = ?",
+                (alias,),
             ),
         )
         return AliasMapping(str(row[0]), str(row[1])) if row else None
 
-    async def insert_alias(self, alias: str, room_id: str, creator: str, now_ms: int) -> bool:
+    async def insert_alias(
+        self, alias: str, room_id: str, creator: str, now_ms: int
+    ) -> bool:
         """Create an alias; False if it exists."""
 
         def txn_fn(txn: Transaction) -> bool:
@@ -125,7 +128,9 @@ class DirectoryStore:
         """Whether a room is published; None if the room is unknown."""
         row = await self.db.run_interaction(
             "is_room_public",
-            lambda txn: txn.query_one("SELECT is_public FROM rooms WHERE room_id = ?", (room_id,)),
+            lambda txn: txn.query_one(
+                "SELECT is_public FROM rooms WHERE room_id = ?", (room_id,)
+            ),
         )
         return bool(row[0]) if row else None
 
@@ -134,12 +139,15 @@ class DirectoryStore:
         rows = await self.db.run_interaction(
             "get_public_room_ids",
             lambda txn: txn.query(
-                "SELECT room_id FROM rooms WHERE is_public = ? ORDER BY room_id", (True,)
+                "SELECT room_id FROM rooms WHERE is_public = ? ORDER BY room_id",
+                (True,),
             ),
         )
         return [r[0] for r in rows]
 
-    async def get_published_rooms(self, state_types: Sequence[str]) -> list[PublishedRoom]:
+    async def get_published_rooms(
+        self, state_types: Sequence[str]
+    ) -> list[PublishedRoom]:
         """Every published room with its joined-member count and some current state.
 
         One transaction: the published rooms with their member counts, then the
@@ -157,7 +165,8 @@ class DirectoryStore:
                 (EventTypes.MEMBER, Membership.JOIN, True),
             )
             rooms = {
-                str(row[0]): PublishedRoom(str(row[0]), int(row[1]), {}) for row in counts
+                str(row[0]): PublishedRoom(str(row[0]), int(row[1]), {})
+                for row in counts
             }
             if not rooms or not state_types:
                 return list(rooms.values())
