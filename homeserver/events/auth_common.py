@@ -6,7 +6,6 @@ Spec: rooms/v1 to v12 "Authorization rules"; appendices "User Identifiers" and
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,13 +17,6 @@ AuthEvents = Mapping[StateKey, Event]
 CREATE_KEY: StateKey = (EventTypes.CREATE, "")
 POWER_LEVELS_KEY: StateKey = (EventTypes.POWER_LEVELS, "")
 JOIN_RULES_KEY: StateKey = (EventTypes.JOIN_RULES, "")
-
-# Server name grammar (appendices "Server Name"): hostname [":" port], where the
-# hostname is a DNS name / IPv4 literal or a bracketed IPv6 literal.
-_SERVER_NAME = re.compile(
-    r"^(?:\[[0-9A-Fa-f:.]{2,45}\]|[0-9A-Za-z.\-]{1,255})(?::[0-9]{1,5})?$"
-)
-MAX_USER_ID_BYTES = 255
 
 
 class AuthError(Exception):
@@ -60,33 +52,6 @@ def domain_of(identifier: Any) -> str | None:
         return None
     _, sep, domain = identifier.partition(":")
     return domain if sep else None
-
-
-def is_valid_user_id(value: Any) -> bool:
-    """Whether ``value`` is a user ID acceptable in an event.
-
-    This is the grammar servers must accept over federation, which allows the
-    historical localparts (any code point but ``:``, NUL and surrogates, even
-    empty; appendices "Historical User IDs").
-
-    Args:
-        value: the candidate.
-
-    Returns:
-        True if it is ``@localpart:server_name`` within 255 bytes.
-    """
-    if not isinstance(value, str) or not value.startswith("@"):
-        return False
-    localpart, sep, server_name = value[1:].partition(":")
-    if not sep or "\x00" in localpart:
-        return False
-    try:
-        encoded = value.encode("utf-8")
-    except UnicodeEncodeError:  # lone surrogates
-        return False
-    if len(encoded) > MAX_USER_ID_BYTES:
-        return False
-    return bool(_SERVER_NAME.match(server_name))
 
 
 def room_creators(create_event: Event) -> set[str]:

@@ -20,11 +20,11 @@ from homeserver.events.auth_common import (
     AuthError,
     AuthEvents,
     domain_of,
-    is_valid_user_id,
     join_rule_of,
     membership_of,
     short_repr,
 )
+from homeserver.events.ids import is_valid_user_id
 from homeserver.events.model import Event, EventTypes, JoinRules, Membership
 from homeserver.events.power_levels import (
     get_named_power_level,

@@ -23,7 +23,6 @@ from homeserver.events.auth_common import (
     AuthError,
     AuthEvents,
     domain_of,
-    is_valid_user_id,
     membership_of,
     room_creators,
     short_repr,
@@ -33,6 +32,7 @@ from homeserver.events.auth_selection import (
     auth_types_for_event,
     check_auth_events_list,
 )
+from homeserver.events.ids import is_valid_user_id
 from homeserver.events.model import Event, EventTypes, Membership
 from homeserver.events.power_levels import (
     check_power_levels_event,

@@ -26,10 +26,10 @@ from homeserver.events.auth_common import (
     POWER_LEVELS_KEY,
     AuthError,
     AuthEvents,
-    is_valid_user_id,
     room_creators,
     short_repr,
 )
+from homeserver.events.ids import is_valid_user_id
 from homeserver.events.model import Event
 from homeserver.events.room_versions import RoomVersion
 from homeserver.types import JsonDict

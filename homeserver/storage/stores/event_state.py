@@ -74,16 +74,7 @@ class EventStateStore:
     def _txn(
         self, txn: Transaction, event_ids: list[str], selection: StateSelection
     ) -> dict[str, dict[StateKey, str]]:
-        groups: dict[str, int] = {}
-        for start in range(0, len(event_ids), 200):
-            chunk = event_ids[start : start + 200]
-            marks = ",".join("?" * len(chunk))
-            for event_id, group in txn.query(
-                "SELECT event_id, state_group FROM event_to_state_group"
-                f" WHERE event_id IN ({marks})",
-                chunk,
-            ):
-                groups[event_id] = int(group)
+        groups = self.state.get_state_groups_for_events_txn(txn, event_ids)
         projected: dict[int, dict[StateKey, str]] = {}
         for group in set(groups.values()):
             full = self.state.get_state_for_group_txn(txn, group)

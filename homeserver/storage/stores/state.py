@@ -34,22 +34,29 @@ class StateStore:
         self, event_ids: Collection[str]
     ) -> dict[str, int]:
         """The group holding the state after each event we have state for."""
+        return await self.db.run_interaction(
+            "get_state_groups_for_events",
+            self.get_state_groups_for_events_txn,
+            event_ids,
+        )
 
-        def txn_fn(txn: Transaction) -> dict[str, int]:
-            out: dict[str, int] = {}
-            ids = list(event_ids)
-            for start in range(0, len(ids), 200):
-                chunk = ids[start : start + 200]
-                marks = ",".join("?" * len(chunk))
-                for event_id, group in txn.query(
-                    "SELECT event_id, state_group FROM event_to_state_group"
-                    f" WHERE event_id IN ({marks})",
-                    chunk,
-                ):
-                    out[event_id] = int(group)
-            return out
-
-        return await self.db.run_interaction("get_state_groups_for_events", txn_fn)
+    @staticmethod
+    def get_state_groups_for_events_txn(
+        txn: Transaction, event_ids: Collection[str]
+    ) -> dict[str, int]:
+        """The same, inside a transaction."""
+        out: dict[str, int] = {}
+        ids = list(event_ids)
+        for start in range(0, len(ids), 200):
+            chunk = ids[start : start + 200]
+            marks = ",".join("?" * len(chunk))
+            for event_id, group in txn.query(
+                "SELECT event_id, state_group FROM event_to_state_group"
+                f" WHERE event_id IN ({marks})",
+                chunk,
+            ):
+                out[event_id] = int(group)
+        return out
 
     async def get_state_for_group(self, group: int) -> dict[StateKey, str]:
         """The full state of a group (a copy the caller may change)."""
