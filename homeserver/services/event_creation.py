@@ -18,6 +18,7 @@ from homeserver.events.auth_rules import (
     check_auth_rules,
 )
 from homeserver.events.builder import build_event
+from homeserver.events.content_validation import InvalidContent, validate_content
 from homeserver.events.model import Event, EventTypes, StateKey
 from homeserver.events.room_versions import RoomVersion
 from homeserver.events.validation import EventFormatError
@@ -190,6 +191,10 @@ class EventCreationService:
         depth: int,
         redacts: str | None,
     ) -> Event:
+        try:
+            validate_content(room_version, event_type, state_key, content)
+        except InvalidContent as exc:
+            raise MatrixError(400, f"{event_type}: {exc}", Codes.BAD_JSON) from None
         auth_ids = auth_state(
             room_version, event_type, state_key, sender, content, state_before
         )

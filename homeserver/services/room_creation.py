@@ -9,6 +9,7 @@ import copy
 from typing import Any
 
 from homeserver.errors import BadJson, Codes, MatrixError
+from homeserver.events.content_validation import InvalidContent, validate_content
 from homeserver.events.model import EventTypes, JoinRules, Membership
 from homeserver.events.room_versions import RoomVersion, get_room_version
 from homeserver.services.auth import Requester
@@ -246,6 +247,14 @@ class RoomCreationService:
                     },
                 )
             )
+        for event_type, state_key, content in [
+            (EventTypes.POWER_LEVELS, "", power_levels),
+            *state,
+        ]:
+            try:
+                validate_content(version, event_type, state_key, content)
+            except InvalidContent as exc:
+                raise BadJson(f"{event_type}: {exc}") from None
         return {
             "version": version,
             "visibility": visibility,
