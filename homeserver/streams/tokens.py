@@ -30,6 +30,8 @@ from homeserver.errors import InvalidParam
 
 _TOPOLOGICAL = re.compile(r"t(\d{1,19})-(-?\d{1,19})")
 _STREAM = re.compile(r"s(\d{1,19})")
+# A /sync token: "s" then the position of every stream, "_"-separated.
+_SYNC = re.compile(r"s(\d{1,19})((?:_\d{1,19})*)")
 
 
 class Direction(enum.Enum):
@@ -80,8 +82,9 @@ class RoomStreamToken:
         match = _TOPOLOGICAL.fullmatch(value)
         if match:
             return cls(int(match.group(1)), int(match.group(2)))
-        match = _STREAM.fullmatch(value)
+        match = _SYNC.fullmatch(value)
         if match:
+            # A bare stream token, or a /sync token whose room part is first.
             return cls(None, int(match.group(1)))
         raise InvalidParam(f"Invalid pagination token in {param!r}")
 
@@ -124,3 +127,68 @@ class RoomStreamToken:
 
 START_OF_ROOM = RoomStreamToken(0, 0)
 """Forwards from here is the whole room (depths start at 1)."""
+
+
+STREAM_NAMES = (
+    "events",
+    "account_data",
+    "receipts",
+    "typing",
+    "presence",
+    "to_device",
+    "device_lists",
+)
+
+
+@attrs.frozen
+class StreamToken:
+    """A /sync ``next_batch``: a position in every stream a client syncs on.
+
+    Wire form ``s<events>_<account_data>_<receipts>_<typing>_<presence>_
+    <to_device>_<device_lists>``; its first part is also a valid room stream
+    token, so /messages accepts it. Parts missing from an older token read as 0.
+    """
+
+    events: int = 0
+    account_data: int = 0
+    receipts: int = 0
+    typing: int = 0
+    presence: int = 0
+    to_device: int = 0
+    device_lists: int = 0
+
+    @classmethod
+    def parse(cls, value: str, param: str = "since") -> StreamToken:
+        """Parse a client-supplied sync token; 400 M_INVALID_PARAM if malformed."""
+        match = _SYNC.fullmatch(value)
+        if not match:
+            raise InvalidParam(f"Invalid sync token in {param!r}")
+        parts = [int(match.group(1))]
+        parts += [int(p) for p in match.group(2).split("_") if p]
+        if len(parts) > len(STREAM_NAMES):
+            raise InvalidParam(f"Invalid sync token in {param!r}")
+        return cls(*parts)
+
+    def to_string(self) -> str:
+        """The wire form."""
+        values = [getattr(self, name) for name in STREAM_NAMES]
+        return "s" + "_".join(str(v) for v in values)
+
+    def get(self, stream: str) -> int:
+        """The position in one stream."""
+        return int(getattr(self, stream))
+
+    def copy_with(self, stream: str, position: int) -> StreamToken:
+        """This token with one stream moved to ``position``."""
+        return attrs.evolve(self, **{stream: position})
+
+    def room_token(self) -> RoomStreamToken:
+        """The events part, as a room stream token (for prev_batch)."""
+        return RoomStreamToken(None, self.events)
+
+    def is_after(self, other: StreamToken) -> bool:
+        """Whether any stream is ahead of ``other``."""
+        return any(self.get(n) > other.get(n) for n in STREAM_NAMES)
+
+    def __str__(self) -> str:
+        return self.to_string()
