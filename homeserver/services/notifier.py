@@ -9,6 +9,7 @@ the rooms it is in; it is woken only by changes to those. Nothing polls.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import attrs
 from twisted.internet import defer
@@ -82,7 +83,7 @@ class Notifier:
         self._by_user.setdefault(user_id, set()).add(listener)
         for room_id in listener.rooms:
             self._by_room.setdefault(room_id, set()).add(listener)
-        timer = self.clock.call_later(timeout_ms / 1000, self._wake, listener)
+        timer: Any = self.clock.call_later(timeout_ms / 1000, self._wake, listener)
         try:
             await listener.deferred
         finally:
