@@ -22,12 +22,15 @@ from homeserver.api.client import (
     room_send,
     room_upgrade,
     rooms,
+    sync,
     versions,
 )
+from homeserver.api.client import filter as filter_api
 from homeserver.api.http.router import Router
 from homeserver.api.http.site import HomeserverResource
 from homeserver.api.metrics import MetricsEndpoint
 from homeserver.config.model import HomeserverConfig
+from homeserver.events.model import Event, EventTypes
 from homeserver.services.accounts import AccountService
 from homeserver.services.admin import (
     RegistrationTokenService,
@@ -37,8 +40,10 @@ from homeserver.services.auth import Auth
 from homeserver.services.devices import DeviceService
 from homeserver.services.directory import DirectoryService
 from homeserver.services.event_creation import EventCreationService
+from homeserver.services.filter_service import FilterService
 from homeserver.services.login import LoginService
 from homeserver.services.membership import MembershipService
+from homeserver.services.notifier import Notifier
 from homeserver.services.pagination import PaginationService
 from homeserver.services.passwords import PasswordHasher
 from homeserver.services.profile import ProfileService
@@ -52,6 +57,8 @@ from homeserver.services.room_upgrade import RoomUpgradeService
 from homeserver.services.serializer import EventSerializer
 from homeserver.services.sessions import SessionService
 from homeserver.services.state_resolver import StateResolver
+from homeserver.services.sync import SyncService, SyncSources
+from homeserver.services.sync_rooms import RoomSyncBuilder
 from homeserver.services.ui_auth import DummyStage, UserInteractiveAuth
 from homeserver.services.ui_auth_stages import (
     DUMMY,
@@ -69,16 +76,19 @@ from homeserver.storage.stores.directory import DirectoryStore
 from homeserver.storage.stores.event_persistence import EventPersister
 from homeserver.storage.stores.event_state import EventStateStore
 from homeserver.storage.stores.events import EventStore
+from homeserver.storage.stores.filters import FilterStore
 from homeserver.storage.stores.profiles import ProfileStore
 from homeserver.storage.stores.registration_tokens import RegistrationTokenStore
 from homeserver.storage.stores.room_state import RoomStateStore
 from homeserver.storage.stores.state import StateStore
 from homeserver.storage.stores.stream import StreamStore
+from homeserver.storage.stores.sync import SyncStore
 from homeserver.storage.stores.tokens import TokenStore
 from homeserver.storage.stores.ui_auth import UiAuthStore
 from homeserver.storage.stores.users import UserStore
 from homeserver.util.clock import Clock
 from homeserver.util.ratelimit import Ratelimiter
+from homeserver.util.stream_change_cache import StreamChangeCache
 
 
 class HomeServer:
@@ -123,7 +133,9 @@ class HomeServer:
         self.state_store = StateStore(db, self.state_group_ids)
         self.room_state = RoomStateStore(db)
         self.directory_store = DirectoryStore(db)
-        self.persister = EventPersister(db, self.events, self.state_store, self.stream_ids)
+        self.persister = EventPersister(
+            db, self.events, self.state_store, self.stream_ids
+        )
         self.event_state = EventStateStore(db, self.state_store)
         self.stream = StreamStore(db, self.stream_ids)
 
@@ -189,45 +201,109 @@ class HomeServer:
             self.clock,
         )
 
+        self.notifier = Notifier(self.clock)
+        self.notifier.add_stream("events", self.stream_ids.current_position)
         self._build_room_services(signing_key)
+        self.event_creation.listeners.append(self._notify_new_event)
+        self._build_sync_services()
+
+    def _notify_new_event(self, event: Event) -> None:
+        """Wake the room's syncs, and the target of a membership change."""
+        users = (
+            [event.state_key]
+            if event.type == EventTypes.MEMBER and event.state_key
+            else []
+        )
+        if event.stream_ordering is not None:
+            self.room_changes.entity_has_changed(event.room_id, event.stream_ordering)
+        self.notifier.notify("events", users=users, rooms=[event.room_id])
 
     def _build_room_services(self, signing_key: Any) -> None:
         server_name = self.config.server.server_name
         self.state_resolver = StateResolver(self.events, self.state_store)
         self.event_creation = EventCreationService(
-            server_name, signing_key, self.events, self.room_state, self.state_resolver,
-            self.persister, self.clock,
+            server_name,
+            signing_key,
+            self.events,
+            self.room_state,
+            self.state_resolver,
+            self.persister,
+            self.clock,
         )
         self.room_permissions = RoomPermissions(self.room_state, self.events)
         self.directory = DirectoryService(
-            server_name, self.directory_store, self.room_state, self.room_permissions,
-            self.event_creation, self.clock,
+            server_name,
+            self.directory_store,
+            self.room_state,
+            self.room_permissions,
+            self.event_creation,
+            self.clock,
             self.config.room_directory.require_membership_for_aliases,
         )
         self.room_list = RoomListService(server_name, self.directory_store, self.events)
         self.membership = MembershipService(
-            server_name, self.event_creation, self.room_state, self.profile_store,
+            server_name,
+            self.event_creation,
+            self.room_state,
+            self.profile_store,
             self.directory,
         )
         self.room_creation = RoomCreationService(
-            server_name, self.config.server.default_room_version, self.event_creation,
-            self.membership, self.directory,
+            server_name,
+            self.config.server.default_room_version,
+            self.event_creation,
+            self.membership,
+            self.directory,
         )
         self.room_events = RoomEventService(
             self.event_creation, self.events, self.directory.check_canonical_alias
         )
         self.room_upgrades = RoomUpgradeService(
-            server_name, self.event_creation, self.room_creation, self.membership,
-            self.directory, self.room_permissions, self.room_state, self.events,
+            server_name,
+            self.event_creation,
+            self.room_creation,
+            self.membership,
+            self.directory,
+            self.room_permissions,
+            self.room_state,
+            self.events,
         )
         self.serializer = EventSerializer(self.events, self.clock)
-        self.visibility = VisibilityService(self.events, self.event_state, self.room_state)
+        self.visibility = VisibilityService(
+            self.events, self.event_state, self.room_state
+        )
         self.room_reads = RoomReadService(
-            self.events, self.room_state, self.event_state, self.stream,
-            self.visibility, self.serializer,
+            self.events,
+            self.room_state,
+            self.event_state,
+            self.stream,
+            self.visibility,
+            self.serializer,
         )
         self.pagination = PaginationService(
             self.events, self.stream, self.event_state, self.visibility, self.serializer
+        )
+
+    def _build_sync_services(self) -> None:
+        self.sync_store = SyncStore(self.db)
+        self.filter_service = FilterService(FilterStore(self.db))
+        self.room_changes = StreamChangeCache("room_events", 0)
+        self.sync_sources = SyncSources()
+        self.sync = SyncService(
+            self.sync_store,
+            self.room_state,
+            RoomSyncBuilder(
+                self.sync_store,
+                self.events,
+                self.event_state,
+                self.visibility,
+                self.serializer,
+            ),
+            self.filter_service,
+            self.notifier,
+            self.room_changes,
+            self.sync_sources,
+            self.clock,
         )
 
     async def setup(self) -> None:
@@ -235,6 +311,8 @@ class HomeServer:
         await prepare_database(self.db)
         await self.stream_ids.load(self.db, "events", "stream_ordering")
         await self.state_group_ids.load(self.db, "state_groups", "id")
+        # Changes before this point are unknown to the cache: it says "maybe".
+        self.room_changes.earliest_known = self.stream_ids.current_position()
 
     def client_endpoints(self) -> list[Any]:
         """Every client-server and admin endpoint."""
@@ -266,6 +344,9 @@ class HomeServer:
             rooms.LeaveEndpoint(auth, self.membership),
             rooms.MembershipChangeEndpoint(auth, self.membership),
             rooms.ForgetEndpoint(auth, self.membership),
+            sync.SyncEndpoint(auth, self.sync),
+            filter_api.CreateFilterEndpoint(auth, self.filter_service),
+            filter_api.GetFilterEndpoint(auth, self.filter_service),
             room_send.SendEventEndpoint(auth, self.room_events),
             room_send.SetStateEndpoint(auth, self.room_events),
             room_send.RedactEndpoint(auth, self.room_events),
@@ -274,7 +355,8 @@ class HomeServer:
             directory.RoomAliasesEndpoint(auth, self.directory),
             directory.DirectoryVisibilityEndpoint(auth, self.directory),
             directory.PublicRoomsEndpoint(
-                auth, self.room_list,
+                auth,
+                self.room_list,
                 self.config.room_directory.allow_public_rooms_without_auth,
             ),
             room_read.RoomEventEndpoint(auth, self.room_reads),

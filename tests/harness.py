@@ -94,6 +94,28 @@ def parse_http_response(raw: bytes) -> FakeResponse:
     return FakeResponse(code, headers, body[:length])
 
 
+class PendingRequest:
+    """A request whose response may not have been written yet."""
+
+    def __init__(self, transport: StringTransport, channel: Any) -> None:
+        self.transport = transport
+        self.channel = channel
+
+    @property
+    def done(self) -> bool:
+        return bool(self.transport.value())
+
+    def response(self) -> FakeResponse:
+        value = self.transport.value()
+        assert value, "no response was written"
+        self.channel.connectionLost(None)
+        return parse_http_response(value)
+
+    def disconnect(self) -> None:
+        """The client goes away before the answer."""
+        self.channel.connectionLost(None)
+
+
 class TestServer:
     __test__ = False
 
@@ -106,7 +128,12 @@ class TestServer:
         self.config = parse_config(test_config_dict(overrides))
         self.db = Database(engine, inline_runner)
         self.hs = HomeServer(
-            self.config, data_dir, self.reactor, self.db, inline_runner, TEST_SIGNING_KEY
+            self.config,
+            data_dir,
+            self.reactor,
+            self.db,
+            inline_runner,
+            TEST_SIGNING_KEY,
         )
         self.get_success(self.hs.setup())
         self.site = HomeserverSite(
@@ -134,15 +161,29 @@ class TestServer:
 
     def raw_request(self, raw: bytes, client_ip: str = "127.0.0.1") -> FakeResponse:
         """Send raw request bytes; return the parsed response."""
+        pending = self.start_raw_request(raw, client_ip)
+        assert pending.done, "no response was written"
+        return pending.response()
+
+    def start_raw_request(
+        self, raw: bytes, client_ip: str = "127.0.0.1"
+    ) -> PendingRequest:
+        """Send raw request bytes without waiting for the answer (long-polls)."""
         transport = StringTransport(peerAddress=IPv4Address("TCP", client_ip, 12345))
         channel = self.site.buildProtocol(IPv4Address("TCP", client_ip, 12345))
         channel.makeConnection(transport)
         channel.dataReceived(raw)
         self.reactor.advance(0)
-        value = transport.value()
-        assert value, "no response was written"
-        channel.connectionLost(None)
-        return parse_http_response(value)
+        return PendingRequest(transport, channel)
+
+    def start_request(
+        self, method: str, path: str, token: str | None = None
+    ) -> PendingRequest:
+        """Start a bodiless request (e.g. a long-polling /sync)."""
+        head = f"{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n"
+        if token is not None:
+            head += f"Authorization: Bearer {token}\r\n"
+        return self.start_raw_request(head.encode("latin-1") + b"\r\n")
 
     def request(
         self,

@@ -1,0 +1,371 @@
+"""GET /sync: initial and incremental, long-polling on the notifier.
+
+Spec: client-server API, "Syncing". An incremental sync looks only at rooms
+whose stream changed since the client's token (StreamChangeCache), never
+rescanning every room; a sync with nothing new waits on the notifier until
+something the user can see happens or the timeout passes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from homeserver.events.model import Membership
+from homeserver.services.auth import Requester
+from homeserver.services.filter_service import FilterService
+from homeserver.services.notifier import Notifier
+from homeserver.services.sync_rooms import RoomSyncBuilder, SyncRequestInfo
+from homeserver.storage.stores.room_state import RoomStateStore
+from homeserver.storage.stores.sync import MembershipChange, SyncStore
+from homeserver.streams.tokens import STREAM_NAMES, StreamToken
+from homeserver.types import JsonDict
+from homeserver.util.clock import Clock
+from homeserver.util.stream_change_cache import StreamChangeCache
+
+MAX_TIMEOUT_MS = 5 * 60 * 1000
+
+
+@attrs.define
+class SyncSources:
+    """The per-user and ephemeral streams /sync reads (None until built)."""
+
+    account_data: Any = None
+    receipts: Any = None
+    typing: Any = None
+    to_device: Any = None
+    presence: Any = None
+
+
+@attrs.frozen
+class SyncParams:
+    """A parsed /sync request."""
+
+    since: StreamToken | None
+    timeout_ms: int
+    full_state: bool
+    filter_param: str | None
+    set_presence: str | None
+
+
+class SyncService:
+    """Computes sync responses and waits for news."""
+
+    def __init__(
+        self,
+        store: SyncStore,
+        room_state: RoomStateStore,
+        rooms: RoomSyncBuilder,
+        filters: FilterService,
+        notifier: Notifier,
+        room_changes: StreamChangeCache,
+        sources: SyncSources,
+        clock: Clock,
+    ) -> None:
+        self.store = store
+        self.room_state = room_state
+        self.rooms = rooms
+        self.filters = filters
+        self.notifier = notifier
+        self.room_changes = room_changes
+        self.sources = sources
+        self.clock = clock
+
+    async def sync(self, requester: Requester, params: SyncParams) -> JsonDict:
+        """One /sync request."""
+        info = SyncRequestInfo(
+            requester,
+            await self.filters.resolve(requester.user_id, params.filter_param),
+            params.full_state,
+        )
+        if self.sources.presence is not None:
+            await self.sources.presence.user_syncing(
+                requester.user_id, params.set_presence
+            )
+        since = params.since
+        timeout = max(0, min(params.timeout_ms, MAX_TIMEOUT_MS))
+        deadline = self.clock.time_msec() + timeout
+        while True:
+            upto = self.notifier.current_token()
+            if since is not None:
+                since = _clamp(since, upto)
+            body, rooms, empty = await self._compute(info, since, upto)
+            if since is None or info.full_state or not empty:
+                return body
+            remaining = deadline - self.clock.time_msec()
+            if remaining <= 0:
+                return body
+            if self.notifier.current_token().is_after(upto):
+                continue
+            await self.notifier.wait(requester.user_id, rooms, remaining)
+
+    async def _compute(
+        self, info: SyncRequestInfo, since: StreamToken | None, upto: StreamToken
+    ) -> tuple[JsonDict, set[str], bool]:
+        user_id = info.user_id
+        joined = set(await self.room_state.get_rooms_for_user(user_id, Membership.JOIN))
+        changes = (
+            await self.store.get_membership_changes(user_id, since.events, upto.events)
+            if since is not None
+            else []
+        )
+        last_change = {c.room_id: c for c in changes}
+        rooms_out: JsonDict = {"join": {}, "invite": {}, "leave": {}, "knock": {}}
+        room_filter = info.filter.room
+        await self._joined_rooms(info, joined, since, upto, last_change, rooms_out)
+        await self._other_rooms(info, since, upto, changes, joined, rooms_out)
+        for section in rooms_out.values():
+            for room_id in [r for r in section if not room_filter.includes_room(r)]:
+                del section[room_id]
+        body: JsonDict = {"next_batch": upto.to_string(), "rooms": rooms_out}
+        await self._global_sections(info, since, upto, body)
+        empty = not any(rooms_out.values()) and not _has_global_data(body)
+        return body, joined, empty
+
+    async def _joined_rooms(
+        self,
+        info: SyncRequestInfo,
+        joined: set[str],
+        since: StreamToken | None,
+        upto: StreamToken,
+        last_change: dict[str, MembershipChange],
+        out: JsonDict,
+    ) -> None:
+        changed = joined
+        if since is not None and not info.full_state:
+            cached = self.room_changes.changed_entities(joined, since.events)
+            if cached is None:
+                cached = await self.store.get_rooms_with_events(
+                    joined, since.events, upto.events
+                )
+            changed = cached | (joined & set(last_change))
+        ephemeral = await self._ephemeral(info, joined, since, upto)
+        account_data = await self._room_account_data(info, joined, since, upto)
+        for room_id in sorted(joined):
+            newly_joined = room_id in last_change and since is not None
+            room_since = None if (since is None or newly_joined) else since.events
+            body: JsonDict = {}
+            if room_id in changed or info.full_state:
+                body, timeline, state = await self.rooms.room_body(
+                    info, room_id, room_since, upto.events
+                )
+                if room_since is None or _membership_changed(timeline.events, state):
+                    body["summary"] = await self.rooms.summary(room_id, info.user_id)
+            if room_id in ephemeral:
+                body["ephemeral"] = {"events": ephemeral[room_id]}
+            if room_id in account_data:
+                body["account_data"] = {"events": account_data[room_id]}
+            if not body:
+                continue
+            body.setdefault("timeline", {"events": [], "limited": False})
+            body.setdefault("state", {"events": []})
+            body.setdefault("ephemeral", {"events": []})
+            body.setdefault("account_data", {"events": []})
+            body["unread_notifications"] = await self._unread(
+                info.user_id, room_id, upto
+            )
+            out["join"][room_id] = body
+
+    async def _other_rooms(
+        self,
+        info: SyncRequestInfo,
+        since: StreamToken | None,
+        upto: StreamToken,
+        changes: list[MembershipChange],
+        joined: set[str],
+        out: JsonDict,
+    ) -> None:
+        user_id = info.user_id
+        if since is None:
+            for membership, section in (
+                (Membership.INVITE, "invite"),
+                (Membership.KNOCK, "knock"),
+            ):
+                for room_id in await self.room_state.get_rooms_for_user(
+                    user_id, membership
+                ):
+                    found = await self.room_state.get_membership(room_id, user_id)
+                    if found is not None:
+                        out[section][room_id] = await self._stripped(
+                            section, room_id, found[1]
+                        )
+            if info.filter.room.include_leave:
+                for membership in (Membership.LEAVE, Membership.BAN):
+                    for room_id in await self.room_state.get_rooms_for_user(
+                        user_id, membership
+                    ):
+                        if not await self.room_state.is_forgotten(room_id, user_id):
+                            out["leave"][room_id] = await self._left(
+                                info, room_id, None, upto
+                            )
+            return
+        latest: dict[str, MembershipChange] = {}
+        for change in changes:
+            latest[change.room_id] = change
+        for room_id, change in latest.items():
+            if room_id in joined:
+                continue
+            if change.membership in (Membership.INVITE, Membership.KNOCK):
+                section = (
+                    "invite" if change.membership == Membership.INVITE else "knock"
+                )
+                out[section][room_id] = await self._stripped(
+                    section, room_id, change.event_id
+                )
+            elif change.membership in (Membership.LEAVE, Membership.BAN):
+                out["leave"][room_id] = await self._left(
+                    info, room_id, since.events, change.stream_ordering
+                )
+
+    async def _stripped(self, section: str, room_id: str, event_id: str) -> JsonDict:
+        key = "invite_state" if section == "invite" else "knock_state"
+        return {key: {"events": await self.rooms.stripped_state(room_id, event_id)}}
+
+    async def _left(
+        self,
+        info: SyncRequestInfo,
+        room_id: str,
+        since: int | None,
+        upto: StreamToken | int,
+    ) -> JsonDict:
+        position = upto if isinstance(upto, int) else upto.events
+        history = await self.room_state.get_membership_history(room_id, info.user_id)
+        left_at = max(
+            (s for _, s, m in history if m in ("leave", "ban")), default=position
+        )
+        body, _, _ = await self.rooms.room_body(
+            info, room_id, since, min(position, left_at)
+        )
+        body["account_data"] = {"events": []}
+        return body
+
+    async def _unread(self, user_id: str, room_id: str, upto: StreamToken) -> JsonDict:
+        read_at = None
+        if self.sources.receipts is not None:
+            read_at = await self.sources.receipts.get_user_read_position(
+                user_id, room_id
+            )
+        if read_at is None:
+            history = await self.room_state.get_membership_history(room_id, user_id)
+            read_at = max((s for _, s, m in history if m == Membership.JOIN), default=0)
+        count = await self.store.count_unread(room_id, user_id, read_at, upto.events)
+        return {"notification_count": count, "highlight_count": 0}
+
+    async def _ephemeral(
+        self,
+        info: SyncRequestInfo,
+        rooms: set[str],
+        since: StreamToken | None,
+        upto: StreamToken,
+    ) -> dict[str, list[JsonDict]]:
+        out: dict[str, list[JsonDict]] = {}
+        if self.sources.typing is not None:
+            typing = self.sources.typing.get_typing_for_rooms(
+                rooms, since.typing if since else None
+            )
+            for room_id, content in typing.items():
+                out.setdefault(room_id, []).append(
+                    {"type": "m.typing", "content": content}
+                )
+        if self.sources.receipts is not None:
+            receipts = await self.sources.receipts.get_receipts_for_rooms(
+                info.user_id, rooms, since.receipts if since else None, upto.receipts
+            )
+            for room_id, content in receipts.items():
+                out.setdefault(room_id, []).append(
+                    {"type": "m.receipt", "content": content}
+                )
+        ephemeral_filter = info.filter.room.ephemeral
+        return {
+            room_id: [e for e in events if ephemeral_filter.check_fields(e["type"], "")]
+            for room_id, events in out.items()
+        }
+
+    async def _room_account_data(
+        self,
+        info: SyncRequestInfo,
+        rooms: set[str],
+        since: StreamToken | None,
+        upto: StreamToken,
+    ) -> dict[str, list[JsonDict]]:
+        if self.sources.account_data is None:
+            return {}
+        data = await self.sources.account_data.get_room_account_data(
+            info.user_id,
+            rooms,
+            since.account_data if since else None,
+            upto.account_data,
+        )
+        room_filter = info.filter.room.account_data
+        return {
+            room_id: [e for e in events if room_filter.check_fields(e["type"], "")]
+            for room_id, events in data.items()
+        }
+
+    async def _global_sections(
+        self,
+        info: SyncRequestInfo,
+        since: StreamToken | None,
+        upto: StreamToken,
+        body: JsonDict,
+    ) -> None:
+        user_id = info.user_id
+        account_data: list[JsonDict] = []
+        if self.sources.account_data is not None:
+            account_data = await self.sources.account_data.get_global_account_data(
+                user_id, since.account_data if since else None, upto.account_data
+            )
+        body["account_data"] = {
+            "events": [
+                e
+                for e in account_data
+                if info.filter.account_data.check_fields(e["type"], "")
+            ]
+        }
+        presence: list[JsonDict] = []
+        if self.sources.presence is not None:
+            presence = await self.sources.presence.get_presence_for_user(
+                user_id, since.presence if since else None, upto.presence
+            )
+        body["presence"] = {
+            "events": [
+                e
+                for e in presence
+                if info.filter.presence.check_fields(e["type"], e.get("sender", ""))
+            ]
+        }
+        to_device: list[JsonDict] = []
+        if self.sources.to_device is not None:
+            device = info.requester.device_id
+            since_td = since.to_device if since else 0
+            if since is not None:
+                await self.sources.to_device.delete_to_device_up_to(
+                    user_id, device, since_td
+                )
+            to_device, reached = await self.sources.to_device.get_to_device(
+                user_id, device, since_td, upto.to_device
+            )
+            if reached < upto.to_device:
+                body["next_batch"] = upto.copy_with("to_device", reached).to_string()
+        body["to_device"] = {"events": to_device}
+        body["device_lists"] = {"changed": [], "left": []}
+        body["device_one_time_keys_count"] = {"signed_curve25519": 0}
+        body["device_unused_fallback_key_types"] = []
+
+
+def _clamp(since: StreamToken, upto: StreamToken) -> StreamToken:
+    """A token from the future (e.g. typing after a restart) is read as now."""
+    return StreamToken(**{n: min(since.get(n), upto.get(n)) for n in STREAM_NAMES})
+
+
+def _membership_changed(*groups: Any) -> bool:
+    return any(e.type == "m.room.member" for group in groups for e in group)
+
+
+def _has_global_data(body: JsonDict) -> bool:
+    return bool(
+        body["account_data"]["events"]
+        or body["presence"]["events"]
+        or body["to_device"]["events"]
+    )
