@@ -10,12 +10,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from twisted.web.resource import Resource
+
 from homeserver.api.admin import endpoints as admin
 from homeserver.api.client import (
     account,
     devices,
     directory,
     login,
+    presence,
     profile,
     register,
     room_read,
@@ -29,8 +32,11 @@ from homeserver.api.client import filter as filter_api
 from homeserver.api.http.router import Router
 from homeserver.api.http.site import HomeserverResource
 from homeserver.api.metrics import MetricsEndpoint
+from homeserver.api.websocket.resource import with_websocket
+from homeserver.api.websocket.session import SessionDeps
 from homeserver.config.model import HomeserverConfig
 from homeserver.events.model import Event, EventTypes
+from homeserver.server_sync_data import SyncDataServices
 from homeserver.services.accounts import AccountService
 from homeserver.services.admin import (
     RegistrationTokenService,
@@ -46,6 +52,7 @@ from homeserver.services.membership import MembershipService
 from homeserver.services.notifier import Notifier
 from homeserver.services.pagination import PaginationService
 from homeserver.services.passwords import PasswordHasher
+from homeserver.services.presence import PresenceService
 from homeserver.services.profile import ProfileService
 from homeserver.services.registration import RegistrationService
 from homeserver.services.room_creation import RoomCreationService
@@ -77,6 +84,7 @@ from homeserver.storage.stores.event_persistence import EventPersister
 from homeserver.storage.stores.event_state import EventStateStore
 from homeserver.storage.stores.events import EventStore
 from homeserver.storage.stores.filters import FilterStore
+from homeserver.storage.stores.presence import PresenceStore
 from homeserver.storage.stores.profiles import ProfileStore
 from homeserver.storage.stores.registration_tokens import RegistrationTokenStore
 from homeserver.storage.stores.room_state import RoomStateStore
@@ -206,6 +214,21 @@ class HomeServer:
         self._build_room_services(signing_key)
         self.event_creation.listeners.append(self._notify_new_event)
         self._build_sync_services()
+        self._build_presence()
+        self.sync_data = SyncDataServices.build(
+            db,
+            server_name,
+            self.events,
+            self.room_permissions,
+            self.device_store,
+            self.notifier,
+            self.clock,
+        )
+        self.event_creation.listeners.append(self.sync_data.on_new_event)
+        self.sync_sources.account_data = self.sync_data.account_data
+        self.sync_sources.receipts = self.sync_data.receipts
+        self.sync_sources.typing = self.sync_data.typing
+        self.sync_sources.to_device = self.sync_data.to_device
 
     def _notify_new_event(self, event: Event) -> None:
         """Wake the room's syncs, and the target of a membership change."""
@@ -306,11 +329,30 @@ class HomeServer:
             self.clock,
         )
 
+    def _build_presence(self) -> None:
+        self.presence_ids = StreamIdGenerator(0)
+        self.presence_store = PresenceStore(self.db)
+        self.presence = PresenceService(
+            self.config.server.server_name,
+            self.config.presence,
+            self.presence_store,
+            self.users,
+            self.notifier,
+            self.presence_ids,
+            self.clock,
+        )
+        self.notifier.add_stream("presence", self.presence.current_position)
+        self.event_creation.listeners.append(self.presence.on_new_event)
+        self.sync_sources.presence = self.presence
+
     async def setup(self) -> None:
         """Bring the database schema up to date and load stream positions."""
         await prepare_database(self.db)
         await self.stream_ids.load(self.db, "events", "stream_ordering")
         await self.state_group_ids.load(self.db, "state_groups", "id")
+        await self.presence_ids.load(self.db, "user_presence", "stream_id")
+        await self.presence.start()
+        await self.sync_data.load(self.db)
         # Changes before this point are unknown to the cache: it says "maybe".
         self.room_changes.earliest_known = self.stream_ids.current_position()
 
@@ -345,6 +387,7 @@ class HomeServer:
             rooms.MembershipChangeEndpoint(auth, self.membership),
             rooms.ForgetEndpoint(auth, self.membership),
             sync.SyncEndpoint(auth, self.sync),
+            presence.PresenceStatusEndpoint(auth, self.presence),
             filter_api.CreateFilterEndpoint(auth, self.filter_service),
             filter_api.GetFilterEndpoint(auth, self.filter_service),
             room_send.SendEventEndpoint(auth, self.room_events),
@@ -367,6 +410,7 @@ class HomeServer:
             room_read.MessagesEndpoint(auth, self.pagination),
             room_read.ContextEndpoint(auth, self.pagination),
             room_read.TimestampToEventEndpoint(auth, self.room_reads),
+            *self.sync_data.endpoints(auth),
             admin.SharedSecretRegisterEndpoint(self.shared_secret_registration),
             admin.RegistrationTokensEndpoint(auth, self.registration_token_admin),
             admin.NewRegistrationTokenEndpoint(auth, self.registration_token_admin),
@@ -378,8 +422,9 @@ class HomeServer:
         resources: Sequence[str],
         cors_origins: list[str] | None = None,
         x_forwarded: bool = False,
-    ) -> HomeserverResource:
-        """The root HTTP resource for a listener serving ``resources``."""
+    ) -> Resource:
+        """The root resource for a listener serving ``resources``: HTTP, plus the
+        WebSocket transport on client listeners when it is enabled."""
         router = Router()
         if "client" in resources:
             for endpoint in self.client_endpoints():
@@ -389,10 +434,21 @@ class HomeServer:
             or not any("metrics" in lst.resources for lst in self.config.listeners)
         ):
             router.add_endpoint(MetricsEndpoint())
-        return HomeserverResource(
+        http = HomeserverResource(
             router,
             cors_origins
             if cors_origins is not None
             else self.config.http.cors_allowed_origins,
             x_forwarded,
         )
+        if "client" not in resources or not self.config.websocket.enabled:
+            return http
+        deps = SessionDeps(
+            self.auth,
+            self.sync,
+            router,
+            self.clock,
+            self.config.websocket,
+            int(self.config.http.max_request_body_size),
+        )
+        return with_websocket(http, router, deps, x_forwarded, self.reactor)

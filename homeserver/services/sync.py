@@ -79,10 +79,17 @@ class SyncService:
             await self.filters.resolve(requester.user_id, params.filter_param),
             params.full_state,
         )
-        if self.sources.presence is not None:
-            await self.sources.presence.user_syncing(
-                requester.user_id, params.set_presence
-            )
+        presence = self.sources.presence
+        if presence is None:
+            return await self._sync_loop(info, params)
+        await presence.user_syncing(requester.user_id, params.set_presence)
+        try:
+            return await self._sync_loop(info, params)
+        finally:
+            presence.user_stopped_syncing(requester.user_id, params.set_presence)
+
+    async def _sync_loop(self, info: SyncRequestInfo, params: SyncParams) -> JsonDict:
+        requester = info.requester
         since = params.since
         timeout = max(0, min(params.timeout_ms, MAX_TIMEOUT_MS))
         deadline = self.clock.time_msec() + timeout

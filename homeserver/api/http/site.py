@@ -18,9 +18,10 @@ from twisted.internet import defer
 from twisted.web import resource, server
 
 from homeserver import __version__
+from homeserver.api.http.outcome import error_response, redact_access_token
 from homeserver.api.http.request import ApiRequest
 from homeserver.api.http.router import Router
-from homeserver.errors import Codes, InteractiveAuthIncomplete, MatrixError
+from homeserver.errors import Codes, MatrixError
 from homeserver.util.background import run_in_background
 
 logger = logging.getLogger(__name__)
@@ -146,20 +147,11 @@ class HomeserverResource(resource.Resource):
             )
             result = await handler(api_request, **params)
             self._finish(request, 200, result)
-        except MatrixError as exc:
-            self._finish(
-                request,
-                exc.code,
-                Response(encode_json(exc.to_json()), headers=exc.headers),
-            )
-        except InteractiveAuthIncomplete as exc:
-            self._finish(request, 401, Response(encode_json(exc.body)))
         except defer.CancelledError:
             return
-        except Exception:
-            logger.exception("request failed: %s %s", method, _safe_uri(request))
-            body = {"errcode": Codes.UNKNOWN, "error": "Internal server error"}
-            self._finish(request, 500, Response(encode_json(body)))
+        except Exception as exc:
+            code, body, headers = error_response(exc, f"{method} {_safe_uri(request)}")
+            self._finish(request, code, Response(encode_json(body), headers=headers))
         finally:
             LATENCY.labels(method, name).observe(time.perf_counter() - start)
             REQUESTS.labels(method, name, str(request.code)).inc()
@@ -200,12 +192,7 @@ class HomeserverResource(resource.Resource):
 
 def _safe_uri(request: server.Request) -> str:
     """The request URI with any access token blanked out, for logs."""
-    uri = request.uri.decode("utf-8", "replace")
-    if "access_token=" in uri:
-        head, _, rest = uri.partition("access_token=")
-        _, amp, tail = rest.partition("&")
-        uri = f"{head}access_token=<redacted>{amp}{tail}"
-    return uri
+    return redact_access_token(request.uri.decode("utf-8", "replace"))
 
 
 class HomeserverSite(server.Site):

@@ -9,7 +9,7 @@ import attrs
 from homeserver.storage.database import Database, Transaction
 
 # Tables whose rows belong to one device and go when it goes.
-DEVICE_SCOPED_TABLES = ("access_tokens", "refresh_tokens")
+DEVICE_SCOPED_TABLES = ("access_tokens", "refresh_tokens", "device_inbox")
 
 
 @attrs.frozen

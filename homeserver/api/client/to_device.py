@@ -1,0 +1,30 @@
+"""Send-to-device messaging.
+
+Spec: client-server API, "Send-to-Device messaging".
+"""
+
+from __future__ import annotations
+
+from homeserver.api.http.request import ApiRequest
+from homeserver.api.http.router import client_patterns
+from homeserver.services.auth import Auth
+from homeserver.services.to_device import ToDeviceService
+from homeserver.types import JsonDict
+
+
+class SendToDeviceEndpoint:
+    """PUT /sendToDevice/{eventType}/{txnId}."""
+
+    PATTERNS = client_patterns("/sendToDevice/{event_type}/{txn_id}")
+
+    def __init__(self, auth: Auth, to_device: ToDeviceService) -> None:
+        self.auth = auth
+        self.to_device = to_device
+
+    async def on_PUT(
+        self, request: ApiRequest, event_type: str, txn_id: str
+    ) -> JsonDict:
+        requester = await self.auth.get_user_by_req(request)
+        return await self.to_device.send_to_device(
+            requester, event_type, txn_id, request.json()
+        )

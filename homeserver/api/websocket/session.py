@@ -1,0 +1,333 @@
+"""One client's WebSocket session: authentication, the sync stream, requests.
+
+Knows nothing of autobahn: it talks to its socket through ``Connection``, so it
+can be driven by a fake in tests. Spec of the protocol: docs/websocket.md.
+
+The sync stream calls ``SyncService.sync`` in a loop, each call continuing from
+the previous response's ``next_batch``. Before computing the next response it
+waits until the client has received the previous one (``Connection.delivered``,
+a WebSocket ping answered by a pong). That bounds what a slow reader can make
+the server hold to one sync response, and it keeps the to-device guarantee of
+/sync: to-device messages are deleted only once a later sync starts from a
+token past them, and here that happens only after the client has them.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Protocol
+
+import attrs
+from twisted.internet import defer
+
+from homeserver.api.client.sync import parse_sync_params
+from homeserver.api.http.outcome import error_response
+from homeserver.api.http.request import ApiRequest
+from homeserver.api.http.router import Router
+from homeserver.api.websocket import messages as m
+from homeserver.api.websocket.requests import run_request
+from homeserver.config.model import WebSocketConfig
+from homeserver.errors import Codes, Forbidden, MatrixError
+from homeserver.services.auth import Auth, Requester
+from homeserver.services.sync import SyncParams, SyncService
+from homeserver.streams.tokens import StreamToken
+from homeserver.types import JsonDict
+from homeserver.util.background import run_in_background
+from homeserver.util.clock import Clock
+
+logger = logging.getLogger(__name__)
+
+# Each SyncService.sync call of the stream long-polls this long; the token is
+# re-checked between calls, so a logged-out or expired token ends the stream.
+SYNC_WAIT_MS = 30_000
+
+
+class Connection(Protocol):
+    """What a session needs from its socket."""
+
+    def send(self, message: JsonDict) -> None:
+        """Queue one message (dropped if the socket is closing)."""
+
+    def close(self, code: int, reason: str) -> None:
+        """Start the closing handshake."""
+
+    def delivered(self) -> defer.Deferred[None]:
+        """Fires once the client has received everything sent so far."""
+
+    def slow_reader(self, why: str) -> None:
+        """Close the socket with 4008 "slow reader"."""
+
+
+@attrs.frozen
+class SessionDeps:
+    """The collaborators of every session of one listener."""
+
+    auth: Auth
+    sync: SyncService
+    router: Router
+    clock: Clock
+    config: WebSocketConfig
+    max_body_size: int
+
+
+class ClientSession:
+    """The protocol state of one socket."""
+
+    def __init__(
+        self,
+        conn: Connection,
+        deps: SessionDeps,
+        client_ip: str,
+        user_agent: str | None,
+    ) -> None:
+        self.conn = conn
+        self.deps = deps
+        self.client_ip = client_ip
+        self.user_agent = user_agent
+        self.token: str | None = None
+        self.requester: Requester | None = None
+        self.is_closed = False
+        self._authenticating = False
+        self._auth_waiters: list[defer.Deferred[None]] = []
+        self._auth_timer: Any = None
+        self._sync_task: defer.Deferred[Any] | None = None
+        self._ack_wait: tuple[str, defer.Deferred[None]] | None = None
+        self._in_flight = 0
+
+    def start(self, token: str | None) -> None:
+        """The socket opened, with the token of its upgrade request if any."""
+        if token is not None:
+            self._begin_auth(token)
+        else:
+            self._auth_timer = self.deps.clock.call_later(
+                self.deps.config.auth_timeout / 1000, self._auth_timed_out
+            )
+
+    def closed(self) -> None:
+        """The socket is gone: stop the sync stream and every timer."""
+        self.is_closed = True
+        if self._auth_timer is not None and self._auth_timer.active():
+            self._auth_timer.cancel()
+        if self._sync_task is not None:
+            self._sync_task.cancel()
+        self._wake_auth_waiters()
+
+    def on_message(self, payload: bytes) -> None:
+        """One text message from the client."""
+        if self.is_closed:
+            return
+        try:
+            message = m.parse_message(payload)
+        except m.RequestMessageError as exc:
+            self._respond(exc.request_id, exc.error.code, exc.error.to_json())
+            return
+        except MatrixError as exc:
+            self.conn.send(m.error_message(m.ABOUT_MESSAGE, exc.code, exc.to_json()))
+            return
+        if isinstance(message, m.PingMessage):
+            pong: JsonDict = {"type": "pong"}
+            if message.id is not None:
+                pong["id"] = message.id
+            self.conn.send(pong)
+        elif isinstance(message, m.AuthMessage):
+            self._begin_auth(message.access_token)
+        elif isinstance(message, m.SyncMessage):
+            self._start_sync(message)
+        elif isinstance(message, m.AckMessage):
+            self._on_ack(message.next_batch)
+        else:
+            self._start_request(message)
+
+    # Authentication ---------------------------------------------------------
+
+    def _begin_auth(self, token: str) -> None:
+        self._authenticating = True
+        run_in_background("websocket_auth", self._authenticate(token))
+
+    async def _authenticate(self, token: str) -> None:
+        try:
+            requester = await self._check_token(token)
+            if self.requester is not None and (
+                requester.user_id,
+                requester.device_id,
+            ) != (self.requester.user_id, self.requester.device_id):
+                raise Forbidden("A socket's token cannot change to another device")
+            if self.is_closed:
+                return
+            if self._auth_timer is not None and self._auth_timer.active():
+                self._auth_timer.cancel()
+            self.token, self.requester = token, requester
+            self.conn.send(
+                {
+                    "type": "authenticated",
+                    "user_id": requester.user_id,
+                    "device_id": requester.device_id,
+                }
+            )
+        except MatrixError as exc:
+            self._fail_auth(exc.code, exc.to_json())
+        finally:
+            self._authenticating = False
+            self._wake_auth_waiters()
+
+    async def _check_token(self, token: str) -> Requester:
+        """The requester of ``token``, noting the device as seen from this socket."""
+        request = ApiRequest(
+            "GET",
+            self.deps.config.path,
+            headers={"authorization": f"Bearer {token}"},
+            client_ip=self.client_ip,
+        )
+        if self.user_agent:
+            request.headers["user-agent"] = self.user_agent
+        return await self.deps.auth.get_user_by_req(request)
+
+    async def _auth_settled(self) -> None:
+        """Wait for an authentication in progress to succeed or fail."""
+        while self._authenticating and not self.is_closed:
+            waiter: defer.Deferred[None] = defer.Deferred()
+            self._auth_waiters.append(waiter)
+            await waiter
+
+    def _wake_auth_waiters(self) -> None:
+        waiters, self._auth_waiters = self._auth_waiters, []
+        for waiter in waiters:
+            waiter.callback(None)
+
+    def _fail_auth(self, status: int, body: JsonDict) -> None:
+        self.token = self.requester = None
+        self.conn.send(m.error_message(m.ABOUT_AUTH, status, body))
+        self.conn.close(m.CLOSE_AUTH_FAILED, body.get("errcode", Codes.UNKNOWN_TOKEN))
+
+    def _auth_timed_out(self) -> None:
+        self._auth_timer = None
+        if self.requester is None and not self._authenticating:
+            self._fail_auth(
+                401,
+                {"errcode": Codes.MISSING_TOKEN, "error": "No access token was given"},
+            )
+
+    # Requests ---------------------------------------------------------------
+
+    def _start_request(self, message: m.RequestMessage) -> None:
+        if self._in_flight >= self.deps.config.max_concurrent_requests:
+            self._respond(
+                message.id,
+                429,
+                {
+                    "errcode": Codes.LIMIT_EXCEEDED,
+                    "error": "Too many requests in progress on this socket",
+                    "retry_after_ms": 100,
+                },
+            )
+            return
+        self._in_flight += 1
+        run_in_background("websocket_request", self._request(message))
+
+    async def _request(self, message: m.RequestMessage) -> None:
+        try:
+            await self._auth_settled()
+            status, body = await run_request(
+                self.deps.router,
+                message,
+                access_token=self.token,
+                client_ip=self.client_ip,
+                user_agent=self.user_agent,
+                max_body_size=self.deps.max_body_size,
+            )
+            self._respond(message.id, status, body)
+        finally:
+            self._in_flight -= 1
+
+    def _respond(self, request_id: str, status: int, body: Any) -> None:
+        if not self.is_closed:
+            self.conn.send(m.response_message(request_id, status, body))
+
+    # The sync stream --------------------------------------------------------
+
+    def _start_sync(self, message: m.SyncMessage) -> None:
+        if self._sync_task is not None:
+            self._sync_task.cancel()
+        task = run_in_background("websocket_sync", self._sync_stream(message))
+        self._sync_task = task
+
+        def forget(result: Any) -> Any:
+            if self._sync_task is task:
+                self._sync_task = None
+            return result
+
+        task.addBoth(forget)
+
+    async def _sync_stream(self, message: m.SyncMessage) -> None:
+        try:
+            await self._auth_settled()
+            if self.requester is None:
+                raise MatrixError(401, "Authenticate first", Codes.MISSING_TOKEN)
+            params = parse_sync_params(
+                ApiRequest("GET", self.deps.config.path, query=message.query)
+            )
+            await self._sync_loop(params, message.ack)
+        except defer.CancelledError:
+            return
+        except Exception as exc:
+            status, body, _ = error_response(exc, "WS sync")
+            if body.get("errcode") == Codes.UNKNOWN_TOKEN:
+                self._fail_auth(status, body)
+            elif not self.is_closed:
+                self.conn.send(m.error_message(m.ABOUT_SYNC, status, body))
+
+    async def _sync_loop(self, params: SyncParams, ack: bool) -> None:
+        since, full_state = params.since, params.full_state
+        while not self.is_closed:
+            assert self.token is not None
+            requester = await self._check_token(self.token)
+            body = await self.deps.sync.sync(
+                requester,
+                attrs.evolve(
+                    params, since=since, full_state=full_state, timeout_ms=SYNC_WAIT_MS
+                ),
+            )
+            if since is None or full_state or has_news(body):
+                self.conn.send({"type": "sync", "body": body})
+                if ack:
+                    await self._acknowledged(body["next_batch"])
+                else:
+                    await self.conn.delivered()
+            since, full_state = StreamToken.parse(body["next_batch"]), False
+
+    async def _acknowledged(self, next_batch: str) -> None:
+        """Wait for the client's ack of the sync response ending at ``next_batch``."""
+        waiter: defer.Deferred[None] = defer.Deferred()
+        self._ack_wait = (next_batch, waiter)
+        limit = self.deps.config.max_pending_time / 1000
+        timer: Any = self.deps.clock.call_later(
+            limit, self.conn.slow_reader, f"no ack within {limit:g}s"
+        )
+        try:
+            await waiter
+        finally:
+            self._ack_wait = None
+            if timer.active():
+                timer.cancel()
+
+    def _on_ack(self, next_batch: str) -> None:
+        """An ack; one for any response but the awaited one is ignored."""
+        if self._ack_wait is not None and self._ack_wait[0] == next_batch:
+            waiter = self._ack_wait[1]
+            self._ack_wait = None
+            waiter.callback(None)
+
+
+def has_news(body: JsonDict) -> bool:
+    """Whether an incremental sync response carries anything for the client.
+
+    An empty one (the long-poll timed out) is not sent: the client's last
+    ``next_batch`` stays as good as the new one.
+    """
+    if any(body.get("rooms", {}).values()):
+        return True
+    for section in ("account_data", "presence", "to_device"):
+        if body.get(section, {}).get("events"):
+            return True
+    device_lists = body.get("device_lists", {})
+    return bool(device_lists.get("changed") or device_lists.get("left"))

@@ -1,0 +1,178 @@
+"""Account data, global and per room (room tags are the per-room ``m.tag``).
+
+Every write takes a new position on the account_data stream, so /sync can ask
+for exactly what changed between two positions.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Collection
+
+from homeserver.storage.database import Database, Transaction
+from homeserver.storage.id_generators import StreamIdGenerator
+from homeserver.types import JsonDict
+
+# The room_id column of global account data.
+GLOBAL = ""
+_CHUNK = 200
+
+ContentUpdate = Callable[[JsonDict | None], JsonDict | None]
+
+
+def _upsert_txn(
+    txn: Transaction,
+    user_id: str,
+    room_id: str,
+    data_type: str,
+    content: JsonDict,
+    stream_id: int,
+) -> None:
+    txn.execute(
+        "INSERT INTO account_data (user_id, room_id, type, content, stream_id)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (user_id, room_id, type)"
+        " DO UPDATE SET content = excluded.content, stream_id = excluded.stream_id",
+        (user_id, room_id, data_type, json.dumps(content), stream_id),
+    )
+
+
+def _get_txn(
+    txn: Transaction, user_id: str, room_id: str, data_type: str
+) -> JsonDict | None:
+    row = txn.query_one(
+        "SELECT content FROM account_data"
+        " WHERE user_id = ? AND room_id = ? AND type = ?",
+        (user_id, room_id, data_type),
+    )
+    return json.loads(row[0]) if row else None  # type: ignore[no-any-return]
+
+
+class AccountDataStore:
+    """Reads and writes account data; owns the account_data stream position.
+
+    Args:
+        db: the database.
+        stream_ids: the account_data stream's ID generator.
+    """
+
+    def __init__(self, db: Database, stream_ids: StreamIdGenerator) -> None:
+        self.db = db
+        self.stream_ids = stream_ids
+
+    async def upsert_account_data(
+        self, user_id: str, room_id: str, data_type: str, content: JsonDict
+    ) -> int:
+        """Set one type of account data (``room_id`` GLOBAL for global).
+
+        Returns:
+            The account_data stream position of the write.
+        """
+        with self.stream_ids.allocate() as stream_id:
+            await self.db.run_interaction(
+                "upsert_account_data",
+                _upsert_txn,
+                user_id,
+                room_id,
+                data_type,
+                content,
+                stream_id,
+            )
+        return stream_id
+
+    async def update_account_data(
+        self, user_id: str, room_id: str, data_type: str, update: ContentUpdate
+    ) -> int | None:
+        """Read-modify-write one type of account data in one transaction.
+
+        Args:
+            update: given the current content (None if unset), returns the new
+                content, or None to leave it as it is.
+
+        Returns:
+            The stream position of the write, or None if nothing was written.
+        """
+
+        def update_txn(txn: Transaction, stream_id: int) -> bool:
+            new = update(_get_txn(txn, user_id, room_id, data_type))
+            if new is None:
+                return False
+            _upsert_txn(txn, user_id, room_id, data_type, new, stream_id)
+            return True
+
+        with self.stream_ids.allocate() as stream_id:
+            written = await self.db.run_interaction(
+                "update_account_data", update_txn, stream_id
+            )
+        return stream_id if written else None
+
+    async def get_account_data(
+        self, user_id: str, room_id: str, data_type: str
+    ) -> JsonDict | None:
+        """The content of one type of account data, or None if unset."""
+        return await self.db.run_interaction(
+            "get_account_data", _get_txn, user_id, room_id, data_type
+        )
+
+    async def get_global_changes(
+        self, user_id: str, since: int | None, upto: int
+    ) -> dict[str, JsonDict]:
+        """Global account data written in (since, upto]: type -> content.
+
+        ``since`` None means from the beginning (everything set up to ``upto``).
+        """
+        rows = await self.db.run_interaction(
+            "get_global_account_data_changes",
+            lambda txn: txn.query(
+                "SELECT type, content FROM account_data"
+                " WHERE user_id = ? AND room_id = ? AND stream_id > ?"
+                " AND stream_id <= ? ORDER BY stream_id",
+                (user_id, GLOBAL, -1 if since is None else since, upto),
+            ),
+        )
+        return {str(r[0]): json.loads(r[1]) for r in rows}
+
+    async def get_room_changes(
+        self,
+        user_id: str,
+        room_ids: Collection[str] | None,
+        since: int | None,
+        upto: int,
+    ) -> dict[str, dict[str, JsonDict]]:
+        """Room account data written in (since, upto]: room -> type -> content.
+
+        Args:
+            room_ids: only these rooms; None for every room.
+            since: None means from the beginning.
+        """
+        low = -1 if since is None else since
+        base = (
+            "SELECT room_id, type, content FROM account_data"
+            " WHERE user_id = ? AND room_id != ? AND stream_id > ? AND stream_id <= ?"
+        )
+
+        def changes_txn(txn: Transaction) -> list[tuple[str, str, str]]:
+            if room_ids is None:
+                args = (user_id, GLOBAL, low, upto)
+                rows = txn.query(base + " ORDER BY stream_id", args)
+                return [(str(r[0]), str(r[1]), str(r[2])) for r in rows]
+            wanted = sorted(set(room_ids))
+            out: list[tuple[str, str, str]] = []
+            for start in range(0, len(wanted), _CHUNK):
+                chunk = wanted[start : start + _CHUNK]
+                marks = ",".join("?" * len(chunk))
+                rows = txn.query(
+                    base + f" AND room_id IN ({marks}) ORDER BY stream_id",
+                    (user_id, GLOBAL, low, upto, *chunk),
+                )
+                out += [(str(r[0]), str(r[1]), str(r[2])) for r in rows]
+            return out
+
+        found: dict[str, dict[str, JsonDict]] = {}
+        if room_ids is not None and not room_ids:
+            return found
+        rows = await self.db.run_interaction(
+            "get_room_account_data_changes", changes_txn
+        )
+        for room_id, data_type, content in rows:
+            found.setdefault(room_id, {})[data_type] = json.loads(content)
+        return found

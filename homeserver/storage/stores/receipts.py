@@ -1,0 +1,170 @@
+"""Receipts: the latest one per (room, user, receipt type, thread).
+
+Every change takes a new position on the receipts stream. A receipt never moves
+backwards: one for an event older (by stream ordering) than the current one is
+ignored, as Synapse does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+import attrs
+
+from homeserver.storage.database import Database, Transaction
+from homeserver.storage.id_generators import StreamIdGenerator
+
+# The thread_id column of an unthreaded receipt.
+UNTHREADED = ""
+_CHUNK = 200
+
+
+@attrs.frozen
+class Receipt:
+    """One user's receipt in a room.
+
+    Args:
+        thread_id: ``main``, a thread root's event ID, or None if unthreaded.
+    """
+
+    room_id: str
+    receipt_type: str
+    user_id: str
+    thread_id: str | None
+    event_id: str
+    ts: int
+
+
+class ReceiptStore:
+    """Reads and writes receipts; owns the receipts stream position.
+
+    Args:
+        db: the database.
+        stream_ids: the receipts stream's ID generator.
+    """
+
+    def __init__(self, db: Database, stream_ids: StreamIdGenerator) -> None:
+        self.db = db
+        self.stream_ids = stream_ids
+
+    async def upsert_receipt(
+        self,
+        receipt: Receipt,
+        event_stream_ordering: int,
+    ) -> int | None:
+        """Record a receipt unless it would move the user's receipt backwards.
+
+        Returns:
+            Its receipts stream position, or None if nothing changed (the
+            receipt is for the same event or an older one).
+        """
+        thread = UNTHREADED if receipt.thread_id is None else receipt.thread_id
+
+        def upsert_txn(txn: Transaction, stream_id: int) -> bool:
+            row = txn.query_one(
+                "SELECT event_stream_ordering FROM receipts WHERE room_id = ?"
+                " AND receipt_type = ? AND user_id = ? AND thread_id = ?",
+                (receipt.room_id, receipt.receipt_type, receipt.user_id, thread),
+            )
+            if row is not None and int(row[0]) >= event_stream_ordering:
+                return False
+            txn.execute(
+                "INSERT INTO receipts (room_id, receipt_type, user_id, thread_id,"
+                " event_id, event_stream_ordering, ts, stream_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (room_id, receipt_type, user_id, thread_id) DO UPDATE"
+                " SET event_id = excluded.event_id, ts = excluded.ts,"
+                " event_stream_ordering = excluded.event_stream_ordering,"
+                " stream_id = excluded.stream_id",
+                (
+                    receipt.room_id,
+                    receipt.receipt_type,
+                    receipt.user_id,
+                    thread,
+                    receipt.event_id,
+                    event_stream_ordering,
+                    receipt.ts,
+                    stream_id,
+                ),
+            )
+            return True
+
+        with self.stream_ids.allocate() as stream_id:
+            written = await self.db.run_interaction(
+                "upsert_receipt", upsert_txn, stream_id
+            )
+        return stream_id if written else None
+
+    async def get_receipts(
+        self, room_ids: Collection[str], since: int | None, upto: int
+    ) -> list[Receipt]:
+        """Receipts of ``room_ids`` last changed in (since, upto].
+
+        ``since`` None means from the beginning: every current receipt.
+        """
+        low = -1 if since is None else since
+        wanted = sorted(set(room_ids))
+
+        def get_txn(txn: Transaction) -> list[Receipt]:
+            out: list[Receipt] = []
+            for start in range(0, len(wanted), _CHUNK):
+                chunk = wanted[start : start + _CHUNK]
+                marks = ",".join("?" * len(chunk))
+                rows = txn.query(
+                    "SELECT room_id, receipt_type, user_id, thread_id, event_id, ts"
+                    f" FROM receipts WHERE room_id IN ({marks})"
+                    " AND stream_id > ? AND stream_id <= ? ORDER BY stream_id",
+                    (*chunk, low, upto),
+                )
+                out += [
+                    Receipt(r[0], r[1], r[2], r[3] or None, r[4], int(r[5]))
+                    for r in rows
+                ]
+            return out
+
+        if not wanted:
+            return []
+        return await self.db.run_interaction("get_receipts", get_txn)
+
+    async def get_receipt(
+        self, room_id: str, receipt_type: str, user_id: str, thread_id: str | None
+    ) -> Receipt | None:
+        """One receipt, or None."""
+        thread = UNTHREADED if thread_id is None else thread_id
+        row = await self.db.run_interaction(
+            "get_receipt",
+            lambda txn: txn.query_one(
+                "SELECT event_id, ts FROM receipts WHERE room_id = ?"
+                " AND receipt_type = ? AND user_id = ? AND thread_id = ?",
+                (room_id, receipt_type, user_id, thread),
+            ),
+        )
+        if row is None:
+            return None
+        return Receipt(room_id, receipt_type, user_id, thread_id, row[0], int(row[1]))
+
+    async def get_max_event_stream_ordering(
+        self,
+        user_id: str,
+        room_id: str,
+        receipt_types: Collection[str],
+        thread_ids: Collection[str | None],
+    ) -> int | None:
+        """The newest receipted event's stream ordering among some receipts.
+
+        Args:
+            thread_ids: which threads count; None is the unthreaded receipt.
+        """
+        types = sorted(receipt_types)
+        threads = sorted({UNTHREADED if t is None else t for t in thread_ids})
+        row = await self.db.run_interaction(
+            "get_max_receipt_stream_ordering",
+            lambda txn: txn.query_one(
+                "SELECT MAX(event_stream_ordering) FROM receipts"
+                " WHERE user_id = ? AND room_id = ?"
+                f" AND receipt_type IN ({','.join('?' * len(types))})"
+                f" AND thread_id IN ({','.join('?' * len(threads))})",
+                (user_id, room_id, *types, *threads),
+            ),
+        )
+        return int(row[0]) if row and row[0] is not None else None

@@ -1,0 +1,193 @@
+"""Typing notifications: HTTP, timeouts, clearing on send, the typing stream.
+
+Spec: client-server API, "Typing Notifications".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.harness import FakeResponse, TestServer
+from tests.rooms.helpers import create_room, membership, send
+from tests.sync_data.helpers import assert_error, finish, put, q, token, wait
+
+
+@pytest.fixture
+def room(server: TestServer) -> dict[str, Any]:
+    alice, a_tok = server.register("alice")
+    bob, b_tok = server.register("bob")
+    carol, c_tok = server.register("carol")
+    room_id = create_room(server, a_tok, preset="public_chat")
+    assert membership(server, b_tok, room_id, "join").code == 200
+    return {
+        "id": room_id,
+        "alice": alice,
+        "a": a_tok,
+        "bob": bob,
+        "b": b_tok,
+        "carol": carol,
+        "c": c_tok,
+    }
+
+
+def set_typing(
+    server: TestServer, tok: str, room_id: str, user_id: str, body: Any
+) -> FakeResponse:
+    return put(server, f"/rooms/{q(room_id)}/typing/{q(user_id)}", body, tok)
+
+
+def typing_in(
+    server: TestServer, rooms: list[str], since: int | None = None
+) -> dict[str, Any]:
+    return server.hs.sync_data.typing.get_typing_for_rooms(rooms, since)
+
+
+def typists(server: TestServer, room_id: str) -> list[str]:
+    return typing_in(server, [room_id]).get(room_id, {}).get("user_ids", [])
+
+
+def test_start_and_stop_typing(server: TestServer, room: dict) -> None:
+    room_id = room["id"]
+    assert typing_in(server, [room_id]) == {}
+    resp = set_typing(
+        server, room["a"], room_id, room["alice"], {"typing": True, "timeout": 30000}
+    )
+    assert resp.code == 200 and resp.json == {}
+    set_typing(server, room["b"], room_id, room["bob"], {"typing": True})
+    assert typing_in(server, [room_id]) == {
+        room_id: {"user_ids": sorted([room["alice"], room["bob"]])}
+    }
+    set_typing(server, room["a"], room_id, room["alice"], {"typing": False})
+    assert typists(server, room_id) == [room["bob"]]
+
+
+def test_typing_wakes_the_room_only(server: TestServer, room: dict) -> None:
+    bob_wait = wait(server, room["bob"], [room["id"]])
+    carol_wait = wait(server, room["carol"], [])
+    set_typing(server, room["a"], room["id"], room["alice"], {"typing": True})
+    assert bob_wait.called
+    finish(server, carol_wait)
+
+
+def test_timeout_expires(server: TestServer, room: dict) -> None:
+    room_id = room["id"]
+    set_typing(
+        server, room["a"], room_id, room["alice"], {"typing": True, "timeout": 10000}
+    )
+    position = token(server).typing
+    server.advance(9)
+    assert typists(server, room_id) == [room["alice"]]
+    bob_wait = wait(server, room["bob"], [room_id])
+    server.advance(2)
+    assert typists(server, room_id) == []
+    assert bob_wait.called
+    assert token(server).typing > position
+    # The change is an empty list for clients that saw alice typing.
+    assert typing_in(server, [room_id], position) == {room_id: {"user_ids": []}}
+
+
+def test_default_and_capped_timeouts(server: TestServer, room: dict) -> None:
+    room_id = room["id"]
+    set_typing(server, room["a"], room_id, room["alice"], {"typing": True})
+    set_typing(
+        server, room["b"], room_id, room["bob"], {"typing": True, "timeout": 10**9}
+    )
+    server.advance(29)
+    assert typists(server, room_id) == sorted([room["alice"], room["bob"]])
+    server.advance(2)
+    assert typists(server, room_id) == [room["bob"]]
+    server.advance(88)
+    assert typists(server, room_id) == [room["bob"]]
+    server.advance(2)
+    assert typists(server, room_id) == []
+
+
+def test_renewing_moves_the_timer_not_the_stream(
+    server: TestServer, room: dict
+) -> None:
+    room_id, alice = room["id"], room["alice"]
+    set_typing(server, room["a"], room_id, alice, {"typing": True, "timeout": 5000})
+    position = token(server).typing
+    server.advance(4)
+    set_typing(server, room["a"], room_id, alice, {"typing": True, "timeout": 5000})
+    assert token(server).typing == position
+    server.advance(4)
+    assert typists(server, room_id) == [alice]
+    server.advance(2)
+    assert typists(server, room_id) == []
+
+
+def test_stopping_when_not_typing_changes_nothing(
+    server: TestServer, room: dict
+) -> None:
+    position = token(server).typing
+    bob_wait = wait(server, room["bob"], [room["id"]])
+    resp = set_typing(server, room["a"], room["id"], room["alice"], {"typing": False})
+    assert resp.code == 200
+    assert token(server).typing == position
+    finish(server, bob_wait)
+
+
+def test_sending_a_message_stops_typing(server: TestServer, room: dict) -> None:
+    room_id = room["id"]
+    set_typing(server, room["a"], room_id, room["alice"], {"typing": True})
+    set_typing(server, room["b"], room_id, room["bob"], {"typing": True})
+    position = token(server).typing
+    assert (
+        send(server, room["a"], room_id, {"msgtype": "m.text", "body": "hi"}).code
+        == 200
+    )
+    assert typists(server, room_id) == [room["bob"]]
+    assert typing_in(server, [room_id], position) == {
+        room_id: {"user_ids": [room["bob"]]}
+    }
+
+
+def test_leaving_stops_typing(server: TestServer, room: dict) -> None:
+    room_id = room["id"]
+    set_typing(server, room["b"], room_id, room["bob"], {"typing": True})
+    assert membership(server, room["b"], room_id, "leave").code == 200
+    assert typists(server, room_id) == []
+
+
+def test_typing_errors(server: TestServer, room: dict) -> None:
+    room_id = room["id"]
+    resp = set_typing(server, room["a"], room_id, room["bob"], {"typing": True})
+    assert_error(resp, 403, "M_FORBIDDEN")
+    resp = set_typing(server, room["c"], room_id, room["carol"], {"typing": True})
+    assert_error(resp, 403, "M_FORBIDDEN")
+    resp = set_typing(
+        server, room["c"], "!unknown:test", room["carol"], {"typing": True}
+    )
+    assert_error(resp, 403, "M_FORBIDDEN")
+    for body in (
+        {},
+        {"typing": "yes"},
+        {"typing": True, "timeout": -1},
+        {"typing": True, "timeout": "30000"},
+        {"typing": True, "timeout": 1.5},
+    ):
+        resp = set_typing(server, room["a"], room_id, room["alice"], body)
+        assert_error(resp, 400, "M_BAD_JSON")
+    assert typists(server, room_id) == []
+
+
+def test_incremental_typing_lists_only_changed_rooms(
+    server: TestServer, room: dict
+) -> None:
+    room1 = room["id"]
+    room2 = create_room(server, room["a"])
+    set_typing(server, room["a"], room1, room["alice"], {"typing": True})
+    p1 = token(server).typing
+    set_typing(server, room["a"], room2, room["alice"], {"typing": True})
+    assert typing_in(server, [room1, room2], p1) == {
+        room2: {"user_ids": [room["alice"]]}
+    }
+    assert typing_in(server, [room1, room2], token(server).typing) == {}
+    # Initial sync: every room with someone typing.
+    assert set(typing_in(server, [room1, room2])) == {room1, room2}
+    # A position from the future (typing restarts at 0 with the server) is
+    # read as an initial sync.
+    assert set(typing_in(server, [room1, room2], 10**6)) == {room1, room2}

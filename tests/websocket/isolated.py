@@ -1,0 +1,27 @@
+"""Run a scenario of ``tests.websocket.scenarios`` in a fresh interpreter.
+
+The scenarios use autobahn's asyncio client. txaio binds autobahn to one
+framework per process, and the test process is bound to Twisted by the server
+code it imports, so each scenario runs under ``asyncio.run`` in a spawned
+child; its return value (or exception) comes back pickled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+
+def run_isolated(name: str, *args: Any, timeout: float = 120) -> Any:
+    """``asyncio.run(scenarios.<name>(*args))`` in a child process."""
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        return pool.submit(_run, name, *args).result(timeout=timeout)
+
+
+def _run(name: str, *args: Any) -> Any:
+    scenarios = importlib.import_module("tests.websocket.scenarios")
+    return asyncio.run(getattr(scenarios, name)(*args))

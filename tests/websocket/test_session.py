@@ -1,0 +1,276 @@
+"""The WebSocket session on the fake reactor: protocol logic without sockets.
+
+A fake connection records what the session sends and lets the test decide when
+the client has "received" a sync response, so the flow control is checked
+deterministically (and on PostgreSQL too, through the ``server`` fixture).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from twisted.internet import defer
+
+from homeserver.api.websocket.resource import UpgradeRoutingResource
+from homeserver.api.websocket.session import ClientSession, SessionDeps
+from homeserver.types import JsonDict
+from tests.harness import TestServer
+
+V3 = "/_matrix/client/v3"
+
+
+class FakeConnection:
+    """Records messages; delivery barriers fire when the test says so."""
+
+    def __init__(self) -> None:
+        self.sent: list[JsonDict] = []
+        self.closed_with: tuple[int, str] | None = None
+        self.barriers: list[defer.Deferred[None]] = []
+        self.slow: list[str] = []
+
+    def send(self, message: JsonDict) -> None:
+        if self.closed_with is None:
+            self.sent.append(json.loads(json.dumps(message)))
+
+    def close(self, code: int, reason: str) -> None:
+        self.closed_with = (code, reason)
+
+    def delivered(self) -> defer.Deferred[None]:
+        barrier: defer.Deferred[None] = defer.Deferred()
+        self.barriers.append(barrier)
+        return barrier
+
+    def slow_reader(self, why: str) -> None:
+        self.slow.append(why)
+
+    def of_type(self, kind: str) -> list[JsonDict]:
+        return [m for m in self.sent if m["type"] == kind]
+
+
+def _session(
+    server: TestServer, token: str | None = None
+) -> tuple[Any, FakeConnection]:
+    root = server.hs.build_resource(["client"])
+    assert isinstance(root, UpgradeRoutingResource)
+    deps = SessionDeps(
+        server.hs.auth,
+        server.hs.sync,
+        root.http.router,
+        server.hs.clock,
+        server.config.websocket,
+        int(server.config.http.max_request_body_size),
+    )
+    conn = FakeConnection()
+    session = ClientSession(conn, deps, "127.0.0.1", "test-agent")
+    session.start(token)
+    server.advance(0)
+    return session, conn
+
+
+def _say(server: TestServer, session: ClientSession, message: Any) -> None:
+    session.on_message(json.dumps(message).encode())
+    server.advance(0)
+
+
+def _send_text(server: TestServer, token: str, room_id: str, text: str) -> None:
+    resp = server.request(
+        "PUT",
+        f"{V3}/rooms/{room_id}/send/m.room.message/{text}",
+        {"msgtype": "m.text", "body": text},
+        token=token,
+    )
+    assert resp.code == 200, resp.json
+
+
+def _texts(sync: JsonDict, room_id: str) -> list[str]:
+    room = sync["body"]["rooms"]["join"].get(room_id, {})
+    return [
+        e["content"]["body"]
+        for e in room.get("timeline", {}).get("events", [])
+        if e["type"] == "m.room.message"
+    ]
+
+
+def _room(server: TestServer, token: str) -> str:
+    resp = server.request("POST", f"{V3}/createRoom", {}, token=token)
+    assert resp.code == 200, resp.json
+    return str(resp.json["room_id"])
+
+
+def test_plain_get_at_the_websocket_path(server: TestServer) -> None:
+    resp = server.request("GET", "/_chatly/client/v1/ws")
+    assert resp.code == 426
+    assert resp.json["errcode"] == "M_UNRECOGNIZED"
+    assert (
+        resp.headers.get("upgrade") == "websocket"
+        or resp.headers.get("Upgrade") == "websocket"
+    )
+
+
+def test_disabled_transport_is_not_routed(make_server: Any) -> None:
+    server = make_server({"websocket": {"enabled": False}})
+    assert server.request("GET", "/_chatly/client/v1/ws").code == 404
+
+
+def test_auth_by_header_token_and_by_message(server: TestServer) -> None:
+    user_id, token = server.register("alice")
+    _, conn = _session(server, token)
+    assert conn.sent == [
+        {
+            "type": "authenticated",
+            "user_id": user_id,
+            "device_id": conn.sent[0]["device_id"],
+        }
+    ]
+    session, conn = _session(server)
+    _say(server, session, {"type": "auth", "access_token": token})
+    assert conn.of_type("authenticated")[0]["user_id"] == user_id
+
+
+def test_bad_token_closes_with_4001(server: TestServer) -> None:
+    session, conn = _session(server)
+    _say(server, session, {"type": "auth", "access_token": "cht_bad"})
+    [error] = conn.sent
+    assert error["about"] == "auth" and error["body"]["errcode"] == "M_UNKNOWN_TOKEN"
+    assert conn.closed_with == (4001, "M_UNKNOWN_TOKEN")
+
+
+def test_unauthenticated_socket_times_out(server: TestServer) -> None:
+    _, conn = _session(server)
+    server.advance(29)
+    assert conn.closed_with is None
+    server.advance(2)
+    assert conn.closed_with == (4001, "M_MISSING_TOKEN")
+
+
+def test_next_sync_waits_until_the_previous_is_delivered(server: TestServer) -> None:
+    _, token = server.register("alice")
+    room_id = _room(server, token)
+    session, conn = _session(server, token)
+    _say(server, session, {"type": "sync"})
+    assert len(conn.of_type("sync")) == 1
+    _send_text(server, token, room_id, "one")
+    _send_text(server, token, room_id, "two")
+    server.advance(60)
+    assert len(conn.of_type("sync")) == 1, "nothing is computed before delivery"
+    conn.barriers[0].callback(None)
+    server.advance(0)
+    syncs = conn.of_type("sync")
+    assert len(syncs) == 2
+    assert _texts(syncs[1], room_id) == ["one", "two"]
+    assert syncs[1]["body"]["next_batch"] != syncs[0]["body"]["next_batch"]
+
+
+def test_empty_long_polls_are_not_sent(make_server: Any) -> None:
+    server = make_server({"presence": {"enabled": False}})  # no idle transitions
+    _, token = server.register("alice")
+    session, conn = _session(server, token)
+    _say(server, session, {"type": "sync"})
+    conn.barriers[0].callback(None)
+    server.advance(0)
+    server.advance(31)
+    server.advance(31)
+    assert len(conn.of_type("sync")) == 1
+
+
+def test_ack_mode(server: TestServer) -> None:
+    _, token = server.register("alice")
+    room_id = _room(server, token)
+    session, conn = _session(server, token)
+    _say(server, session, {"type": "sync", "ack": True})
+    first = conn.of_type("sync")[0]["body"]["next_batch"]
+    _send_text(server, token, room_id, "one")
+    _say(server, session, {"type": "ack", "next_batch": "s0_0_0_0_0_0_0"})
+    assert len(conn.of_type("sync")) == 1, "an ack of another response is ignored"
+    _say(server, session, {"type": "ack", "next_batch": first})
+    assert len(conn.of_type("sync")) == 2
+    server.advance(59)
+    assert conn.slow == []
+    server.advance(2)
+    assert conn.slow == ["no ack within 60s"]
+
+
+def test_sync_errors_end_the_stream_only(server: TestServer) -> None:
+    _, token = server.register("alice")
+    session, conn = _session(server, token)
+    _say(server, session, {"type": "sync", "since": "garbage"})
+    [error] = conn.of_type("error")
+    assert (error["about"], error["status"]) == ("sync", 400)
+    assert error["body"]["errcode"] == "M_INVALID_PARAM"
+    assert conn.closed_with is None
+    _say(server, session, {"type": "sync", "filter": "12345"})
+    assert conn.of_type("error")[1]["status"] == 404
+
+
+def test_logged_out_token_ends_the_socket(server: TestServer) -> None:
+    _, token = server.register("alice")
+    session, conn = _session(server, token)
+    _say(server, session, {"type": "sync"})
+    assert server.request("POST", f"{V3}/logout", {}, token=token).code == 200
+    conn.barriers[0].callback(None)
+    server.advance(0)
+    server.advance(31)
+    assert conn.of_type("error")[-1]["about"] == "auth"
+    assert conn.closed_with == (4001, "M_UNKNOWN_TOKEN")
+
+
+def test_requests_match_http(server: TestServer) -> None:
+    _, token = server.register("alice")
+    room_id = _room(server, token)
+    session, conn = _session(server, token)
+    path = f"{V3}/rooms/{room_id}/state/m.room.name"
+    _say(server, session, {"type": "request", "id": "a", "method": "GET", "path": path})
+    [response] = conn.of_type("response")
+    http = server.request("GET", path, token=token)
+    assert (response["id"], response["status"], response["body"]) == (
+        "a",
+        http.code,
+        http.json,
+    )
+    assert http.code == 404
+
+
+def test_too_many_requests_in_flight(server: TestServer, monkeypatch: Any) -> None:
+    _, token = server.register("alice")
+    session, conn = _session(server, token)
+    stalled: defer.Deferred[None] = defer.Deferred()
+
+    async def stall(*args: Any, **kwargs: Any) -> Any:
+        await stalled
+        return {}
+
+    monkeypatch.setattr("homeserver.api.websocket.session.run_request", stall)
+    for i in range(17):
+        _say(
+            server,
+            session,
+            {"type": "request", "id": str(i), "method": "GET", "path": "/x"},
+        )
+    [limited] = conn.of_type("response")
+    assert (limited["id"], limited["status"]) == ("16", 429)
+    assert limited["body"]["errcode"] == "M_LIMIT_EXCEEDED"
+
+
+@pytest.mark.parametrize(
+    "payload,errcode",
+    [
+        (b"nope", "M_NOT_JSON"),
+        (b"[1]", "M_BAD_JSON"),
+        (b'{"type": "what"}', "M_UNRECOGNIZED"),
+        (b'{"type": "auth"}', "M_BAD_JSON"),
+        (b'{"type": "sync", "full_state": "yes"}', "M_BAD_JSON"),
+        (b'{"type": "sync", "filter": 5}', "M_BAD_JSON"),
+    ],
+)
+def test_bad_messages(server: TestServer, payload: bytes, errcode: str) -> None:
+    session, conn = _session(server)
+    session.on_message(payload)
+    [error] = conn.sent
+    assert (error["type"], error["about"], error["body"]["errcode"]) == (
+        "error",
+        "message",
+        errcode,
+    )
+    assert conn.closed_with is None
