@@ -56,9 +56,57 @@ async def _story(server: RunningServer) -> None:
         assert texts == ["hi"]
         assert waited < 5, "the long-poll should answer as soon as the message lands"
         assert bob.rooms[room_id].member_count == 2
+        await _ephemeral_reaches_bob(alice, bob, room_id, woke)
     finally:
         await alice.close()
         await bob.close()
+
+
+async def _next_sync(client: nio.AsyncClient) -> nio.SyncResponse:
+    resp = await asyncio.wait_for(client.sync(timeout=10_000), timeout=15)
+    assert isinstance(resp, nio.SyncResponse), resp
+    return resp
+
+
+async def _ephemeral_reaches_bob(
+    alice: nio.AsyncClient, bob: nio.AsyncClient, room_id: str, last: nio.SyncResponse
+) -> None:
+    """Typing, a read receipt and presence cross from Alice to Bob via /sync."""
+    message_id = last.rooms.join[room_id].timeline.events[-1].event_id
+    typing = await alice.room_typing(room_id, typing_state=True, timeout=10_000)
+    assert isinstance(typing, nio.RoomTypingResponse), typing
+    resp = await _next_sync(bob)
+    notices = [
+        e
+        for e in resp.rooms.join[room_id].ephemeral
+        if isinstance(e, nio.TypingNoticeEvent)
+    ]
+    assert notices and notices[-1].users == ["@alice:localhost"]
+
+    receipt = await alice.update_receipt_marker(room_id, message_id)
+    assert isinstance(receipt, nio.UpdateReceiptMarkerResponse), receipt
+    resp = await _next_sync(bob)
+    receipts = [
+        r
+        for e in resp.rooms.join[room_id].ephemeral
+        if isinstance(e, nio.ReceiptEvent)
+        for r in e.receipts
+    ]
+    assert any(
+        r.event_id == message_id and r.user_id == "@alice:localhost" for r in receipts
+    ), receipts
+
+    presence = await alice.set_presence("online", "writing tests")
+    assert isinstance(presence, nio.PresenceSetResponse), presence
+    for _ in range(3):
+        resp = await _next_sync(bob)
+        seen = [p for p in resp.presence_events if p.user_id == "@alice:localhost"]
+        if seen:
+            assert seen[-1].presence == "online"
+            assert seen[-1].status_msg == "writing tests"
+            break
+    else:
+        raise AssertionError("Alice's presence never reached Bob")
 
 
 def test_long_poll_wakes_on_message(running_server: RunningServer) -> None:
