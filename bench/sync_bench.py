@@ -793,6 +793,28 @@ def run_target(target: str, sizes: Sizes, args: argparse.Namespace) -> TargetRes
     return result
 
 
+def combine(runs: list[TargetResult]) -> TargetResult:
+    """One result from repeated runs: the median of each figure."""
+    if len(runs) == 1:
+        return runs[0]
+    out = TargetResult(runs[0].target, runs[-1].version)
+    keys = dict.fromkeys(k for r in runs for k in r.values)
+    for key in keys:
+        found = [r.values[key] for r in runs if key in r.values]
+        out.values[key] = statistics.median(found)
+    for r in runs:
+        for name, reason in r.unavailable.items():
+            out.unavailable.setdefault(name, reason)
+    for name in list(out.unavailable):
+        failed = sum(name in r.unavailable for r in runs)
+        if failed < len(runs):
+            out.unavailable[name] = (
+                f"failed in {failed} of {len(runs)} runs: " + (out.unavailable[name])
+            )
+    out.seconds = sum(r.seconds for r in runs)
+    return out
+
+
 # ---------------------------------------------------------------------- table
 
 
@@ -872,7 +894,11 @@ def render_text(header: list[str], rows: list[list[str]]) -> str:
 
 
 def render_markdown(
-    header: list[str], rows: list[list[str]], results: list[TargetResult], sizes: Sizes
+    header: list[str],
+    rows: list[list[str]],
+    results: list[TargetResult],
+    sizes: Sizes,
+    repeat: int = 1,
 ) -> str:
     def md_row(cells: list[str]) -> str:
         return "| " + " | ".join(c.replace("|", "\\|").strip() for c in cells) + " |"
@@ -880,7 +906,8 @@ def render_markdown(
     out = [
         f"Sync benchmark, {time.strftime('%Y-%m-%d %H:%M')}, "
         f"{os.cpu_count()} cores, Python {platform.python_version()}, SQLite, "
-        "loopback; servers run one after the other.",
+        "loopback; servers run one after the other"
+        + (f"; median of {repeat} runs each." if repeat > 1 else "."),
         "",
         md_row(header),
         "|" + "|".join("---" for _ in header) + "|",
@@ -915,6 +942,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--markdown", metavar="PATH", help="also write the table here")
     parser.add_argument("--json", metavar="PATH", help="write raw results as JSON")
     parser.add_argument("--keep-data", action="store_true", help="keep data dirs")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="run each target N times (alternating) and report medians",
+    )
     parser.add_argument(
         "--synapse-venv",
         default=str(servers.DEFAULT_SYNAPSE_VENV),
@@ -954,18 +987,30 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     sizes = sizes_from(args)
     targets = ["chatly", "synapse"] if args.target == "both" else [args.target]
-    results = [run_target(t, sizes, args) for t in targets]
+    runs: dict[str, list[TargetResult]] = {t: [] for t in targets}
+    for run in range(args.repeat):
+        if args.repeat > 1:
+            log(f"run {run + 1} of {args.repeat}")
+        for target in targets:  # one after the other, never at the same time
+            runs[target].append(run_target(target, sizes, args))
+    results = [combine(runs[t]) for t in targets]
     header, rows = build_rows(results, sizes)
     print(render_text(header, rows))
     for line in notes(results):
         print(f"n/a: {line}")
     if args.markdown:
-        Path(args.markdown).write_text(render_markdown(header, rows, results, sizes))
+        Path(args.markdown).write_text(
+            render_markdown(header, rows, results, sizes, args.repeat)
+        )
         log(f"markdown table written to {args.markdown}")
     if args.json:
         Path(args.json).write_text(
             json.dumps(
-                {"sizes": asdict(sizes), "results": [asdict(r) for r in results]},
+                {
+                    "sizes": asdict(sizes),
+                    "results": [asdict(r) for r in results],
+                    "runs": {t: [asdict(r) for r in rs] for t, rs in runs.items()},
+                },
                 indent=2,
             )
         )
