@@ -214,6 +214,7 @@ class HomeServer:
         self._build_room_services(signing_key)
         self.event_creation.listeners.append(self._notify_new_event)
         self._build_sync_services()
+        self.persister.on_persisted.append(self._note_persisted)
         self._build_presence()
         self.sync_data = SyncDataServices.build(
             db,
@@ -230,6 +231,14 @@ class HomeServer:
         self.sync_sources.typing = self.sync_data.typing
         self.sync_sources.to_device = self.sync_data.to_device
 
+    def _note_persisted(self, event: Event, stream_ordering: int) -> None:
+        """Feed sync's change caches before the event's position is visible."""
+        self.room_changes.entity_has_changed(event.room_id, stream_ordering)
+        if event.type == EventTypes.MEMBER and event.state_key:
+            self.sync.membership_changes.entity_has_changed(
+                event.state_key, stream_ordering
+            )
+
     def _notify_new_event(self, event: Event) -> None:
         """Wake the room's syncs, and the target of a membership change."""
         users = (
@@ -237,8 +246,6 @@ class HomeServer:
             if event.type == EventTypes.MEMBER and event.state_key
             else []
         )
-        if event.stream_ordering is not None:
-            self.room_changes.entity_has_changed(event.room_id, event.stream_ordering)
         self.notifier.notify("events", users=users, rooms=[event.room_id])
 
     def _build_room_services(self, signing_key: Any) -> None:
@@ -355,6 +362,7 @@ class HomeServer:
         await self.sync_data.load(self.db)
         # Changes before this point are unknown to the cache: it says "maybe".
         self.room_changes.earliest_known = self.stream_ids.current_position()
+        self.sync.membership_changes.earliest_known = self.room_changes.earliest_known
 
     def client_endpoints(self) -> list[Any]:
         """Every client-server and admin endpoint."""

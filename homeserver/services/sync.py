@@ -71,6 +71,11 @@ class SyncService:
         self.room_changes = room_changes
         self.sources = sources
         self.clock = clock
+        # Users' membership changes, fed by the new-event listener.
+        self.membership_changes = StreamChangeCache("memberships", 0)
+        self._joined_cache: dict[str, tuple[int, frozenset[str]]] = {}
+        # (user, device) -> the to-device position already deleted up to.
+        self._confirmed_to_device: dict[tuple[str, str], int] = {}
 
     async def sync(self, requester: Requester, params: SyncParams) -> JsonDict:
         """One /sync request."""
@@ -111,12 +116,14 @@ class SyncService:
         self, info: SyncRequestInfo, since: StreamToken | None, upto: StreamToken
     ) -> tuple[JsonDict, set[str], bool]:
         user_id = info.user_id
-        joined = set(await self.room_state.get_rooms_for_user(user_id, Membership.JOIN))
-        changes = (
-            await self.store.get_membership_changes(user_id, since.events, upto.events)
-            if since is not None
-            else []
-        )
+        joined = await self._joined_rooms_of(user_id, upto.events)
+        changes = []
+        if since is not None and self.membership_changes.has_entity_changed(
+            user_id, since.events
+        ):
+            changes = await self.store.get_membership_changes(
+                user_id, since.events, upto.events
+            )
         last_change = {c.room_id: c for c in changes}
         rooms_out: JsonDict = {"join": {}, "invite": {}, "leave": {}, "knock": {}}
         room_filter = info.filter.room
@@ -129,6 +136,21 @@ class SyncService:
         await self._global_sections(info, since, upto, body)
         empty = not any(rooms_out.values()) and not _has_global_data(body)
         return body, joined, empty
+
+    async def _joined_rooms_of(self, user_id: str, position: int) -> set[str]:
+        """The user's joined rooms, cached until their membership changes."""
+        cached = self._joined_cache.get(user_id)
+        if cached is not None and not self.membership_changes.has_entity_changed(
+            user_id, cached[0]
+        ):
+            return set(cached[1])
+        rooms = frozenset(
+            await self.room_state.get_rooms_for_user(user_id, Membership.JOIN)
+        )
+        if len(self._joined_cache) > 100_000:
+            self._joined_cache.clear()
+        self._joined_cache[user_id] = (position, rooms)
+        return set(rooms)
 
     async def _joined_rooms(
         self,
@@ -267,7 +289,7 @@ class SyncService:
         upto: StreamToken,
     ) -> dict[str, list[JsonDict]]:
         out: dict[str, list[JsonDict]] = {}
-        if self.sources.typing is not None:
+        if self.sources.typing is not None and _moved(since, upto, "typing"):
             typing = self.sources.typing.get_typing_for_rooms(
                 rooms, since.typing if since else None
             )
@@ -275,7 +297,7 @@ class SyncService:
                 out.setdefault(room_id, []).append(
                     {"type": "m.typing", "content": content}
                 )
-        if self.sources.receipts is not None:
+        if self.sources.receipts is not None and _moved(since, upto, "receipts"):
             receipts = await self.sources.receipts.get_receipts_for_rooms(
                 info.user_id, rooms, since.receipts if since else None, upto.receipts
             )
@@ -296,7 +318,7 @@ class SyncService:
         since: StreamToken | None,
         upto: StreamToken,
     ) -> dict[str, list[JsonDict]]:
-        if self.sources.account_data is None:
+        if self.sources.account_data is None or not _moved(since, upto, "account_data"):
             return {}
         data = await self.sources.account_data.get_room_account_data(
             info.user_id,
@@ -310,6 +332,35 @@ class SyncService:
             for room_id, events in data.items()
         }
 
+    async def _to_device(
+        self,
+        info: SyncRequestInfo,
+        since: StreamToken | None,
+        upto: StreamToken,
+        body: JsonDict,
+    ) -> list[JsonDict]:
+        """Pending to-device messages; those the token confirms are deleted."""
+        if self.sources.to_device is None:
+            return []
+        user_id, device = info.user_id, info.requester.device_id
+        since_td = since.to_device if since else 0
+        key = (user_id, device)
+        if since is not None and self._confirmed_to_device.get(key, -1) < since_td:
+            await self.sources.to_device.delete_to_device_up_to(
+                user_id, device, since_td
+            )
+            if len(self._confirmed_to_device) > 100_000:
+                self._confirmed_to_device.clear()
+            self._confirmed_to_device[key] = since_td
+        if since is not None and since_td >= upto.to_device:
+            return []
+        messages, reached = await self.sources.to_device.get_to_device(
+            user_id, device, since_td, upto.to_device
+        )
+        if reached < upto.to_device:
+            body["next_batch"] = upto.copy_with("to_device", reached).to_string()
+        return list(messages)
+
     async def _global_sections(
         self,
         info: SyncRequestInfo,
@@ -319,7 +370,9 @@ class SyncService:
     ) -> None:
         user_id = info.user_id
         account_data: list[JsonDict] = []
-        if self.sources.account_data is not None:
+        if self.sources.account_data is not None and _moved(
+            since, upto, "account_data"
+        ):
             account_data = await self.sources.account_data.get_global_account_data(
                 user_id, since.account_data if since else None, upto.account_data
             )
@@ -331,7 +384,7 @@ class SyncService:
             ]
         }
         presence: list[JsonDict] = []
-        if self.sources.presence is not None:
+        if self.sources.presence is not None and _moved(since, upto, "presence"):
             presence = await self.sources.presence.get_presence_for_user(
                 user_id, since.presence if since else None, upto.presence
             )
@@ -342,23 +395,15 @@ class SyncService:
                 if info.filter.presence.check_fields(e["type"], e.get("sender", ""))
             ]
         }
-        to_device: list[JsonDict] = []
-        if self.sources.to_device is not None:
-            device = info.requester.device_id
-            since_td = since.to_device if since else 0
-            if since is not None:
-                await self.sources.to_device.delete_to_device_up_to(
-                    user_id, device, since_td
-                )
-            to_device, reached = await self.sources.to_device.get_to_device(
-                user_id, device, since_td, upto.to_device
-            )
-            if reached < upto.to_device:
-                body["next_batch"] = upto.copy_with("to_device", reached).to_string()
-        body["to_device"] = {"events": to_device}
+        body["to_device"] = {"events": await self._to_device(info, since, upto, body)}
         body["device_lists"] = {"changed": [], "left": []}
         body["device_one_time_keys_count"] = {"signed_curve25519": 0}
         body["device_unused_fallback_key_types"] = []
+
+
+def _moved(since: StreamToken | None, upto: StreamToken, stream: str) -> bool:
+    """Whether ``stream`` may hold news: an initial sync, or it moved since."""
+    return since is None or since.get(stream) < upto.get(stream)
 
 
 def _clamp(since: StreamToken, upto: StreamToken) -> StreamToken:

@@ -75,7 +75,12 @@ class RoomSyncBuilder:
     async def timeline(
         self, info: SyncRequestInfo, room_id: str, after: int | None, upto: int
     ) -> Timeline:
-        """The newest events of (after, upto] the user may see, oldest first."""
+        """The newest events of (after, upto] the user may see, oldest first.
+
+        ``after`` is None for a room's first sync (initial sync, or newly
+        joined), where history visibility decides what is shown; otherwise the
+        user has been joined since ``after``, so everything after it is visible.
+        """
         limit = info.filter.room.timeline.limit or DEFAULT_TIMELINE_LIMIT
         ids, limited = await self.store.get_recent_event_ids(
             room_id, after, upto, limit
@@ -83,7 +88,9 @@ class RoomSyncBuilder:
         found = await self.events.get_events(ids)
         events = [found[i] for i in ids if i in found]
         events = [e for e in events if info.filter.room.timeline.check(e)]
-        visible = await self.visibility.filter_events_for_user(info.user_id, events)
+        visible = events
+        if after is None:
+            visible = await self.visibility.filter_events_for_user(info.user_id, events)
         if len(visible) < len(events):
             limited = True
         first = visible[0].stream_ordering if visible else None
@@ -109,11 +116,11 @@ class RoomSyncBuilder:
         upto: int,
     ) -> list[Event]:
         """The ``state`` block: state before the timeline, whole or as a delta."""
+        if since is not None and not info.full_state and not timeline.limited:
+            return []  # the timeline carries every state change since the token
         start = timeline.prev_batch.stream
         at_start = await self.state_at(room_id, start)
         if since is not None and not info.full_state:
-            if not timeline.limited:
-                return []
             before = await self.state_at(room_id, since)
             at_start = {k: v for k, v in at_start.items() if before.get(k) != v}
         in_timeline = {e.event_id for e in timeline.events}

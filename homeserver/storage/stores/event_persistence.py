@@ -9,7 +9,7 @@ nothing half-written.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import partial
 
 import attrs
@@ -74,6 +74,9 @@ class EventPersister:
         self.events = events
         self.state = state
         self.stream_ids = stream_ids
+        # Run before the new stream position becomes visible to readers, so
+        # in-memory change caches are never behind what readers can see.
+        self.on_persisted: list[Callable[[Event, int], None]] = []
 
     async def persist_event(
         self,
@@ -93,6 +96,8 @@ class EventPersister:
                 device_id,
                 txn_id,
             )
+            for callback in self.on_persisted:
+                callback(event, stream_ordering)
         event.stream_ordering = stream_ordering
         return PersistedEvent(stream_ordering, group)
 
