@@ -90,7 +90,7 @@ from homeserver.storage.stores.registration_tokens import RegistrationTokenStore
 from homeserver.storage.stores.room_state import RoomStateStore
 from homeserver.storage.stores.state import StateStore
 from homeserver.storage.stores.stream import StreamStore
-from homeserver.storage.stores.sync import SyncStore
+from homeserver.storage.stores.sync import SyncBatchStore, SyncStore
 from homeserver.storage.stores.tokens import TokenStore
 from homeserver.storage.stores.ui_auth import UiAuthStore
 from homeserver.storage.stores.users import UserStore
@@ -323,7 +323,7 @@ class HomeServer:
             self.sync_store,
             self.room_state,
             RoomSyncBuilder(
-                self.sync_store,
+                SyncBatchStore(self.db),
                 self.events,
                 self.event_state,
                 self.visibility,

@@ -250,6 +250,15 @@ class ReceiptService:
             by_type.setdefault(receipt.receipt_type, {})[receipt.user_id] = entry
         return out
 
+    async def get_user_read_positions(
+        self, user_id: str, room_ids: Collection[str]
+    ) -> dict[str, int]:
+        """``get_user_read_position`` for many rooms at once (rooms without a
+        receipt are left out)."""
+        return await self.store.get_max_event_stream_orderings(
+            user_id, room_ids, RECEIPT_TYPES, _ROOM_WIDE_THREADS
+        )
+
     async def get_user_read_position(self, user_id: str, room_id: str) -> int | None:
         """The stream ordering of the event the user has read up to in a room.
 

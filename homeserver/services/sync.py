@@ -25,6 +25,7 @@ from homeserver.util.clock import Clock
 from homeserver.util.stream_change_cache import StreamChangeCache
 
 MAX_TIMEOUT_MS = 5 * 60 * 1000
+_NO_UNREAD = {"notification_count": 0, "highlight_count": 0}
 
 
 @attrs.define
@@ -64,6 +65,7 @@ class SyncService:
         clock: Clock,
     ) -> None:
         self.store = store
+        self.batch = rooms.store
         self.room_state = room_state
         self.rooms = rooms
         self.filters = filters
@@ -171,29 +173,35 @@ class SyncService:
             changed = cached | (joined & set(last_change))
         ephemeral = await self._ephemeral(info, joined, since, upto)
         account_data = await self._room_account_data(info, joined, since, upto)
-        for room_id in sorted(joined):
-            newly_joined = room_id in last_change and since is not None
-            room_since = None if (since is None or newly_joined) else since.events
-            body: JsonDict = {}
-            if room_id in changed or info.full_state:
-                body, timeline, state = await self.rooms.room_body(
-                    info, room_id, room_since, upto.events
-                )
-                if room_since is None or _membership_changed(timeline.events, state):
-                    body["summary"] = await self.rooms.summary(room_id, info.user_id)
-            if room_id in ephemeral:
-                body["ephemeral"] = {"events": ephemeral[room_id]}
-            if room_id in account_data:
-                body["account_data"] = {"events": account_data[room_id]}
-            if not body:
-                continue
-            body.setdefault("timeline", {"events": [], "limited": False})
-            body.setdefault("state", {"events": []})
-            body.setdefault("ephemeral", {"events": []})
-            body.setdefault("account_data", {"events": []})
-            body["unread_notifications"] = await self._unread(
-                info.user_id, room_id, upto
-            )
+        # A room's first sync (initial, or newly joined) starts from nothing.
+        starts = {
+            room_id: None if since is None or room_id in last_change else since.events
+            for room_id in joined
+            if room_id in changed or info.full_state
+        }
+        sections = await self.rooms.sections(info, starts, upto.events)
+        summaries = await self.rooms.summaries(
+            sorted(
+                r
+                for r, s in sections.items()
+                if starts[r] is None or s.membership_changed()
+            ),
+            info.user_id,
+        )
+        listed = sorted(set(sections) | set(ephemeral) | set(account_data))
+        unread = await self._unread(info.user_id, listed, upto)
+        for room_id in listed:
+            body: JsonDict = {
+                "timeline": {"events": [], "limited": False},
+                "state": {"events": []},
+            }
+            if room_id in sections:
+                body = await self.rooms.body(info, sections[room_id])
+            if room_id in summaries:
+                body["summary"] = summaries[room_id]
+            body["ephemeral"] = {"events": ephemeral.get(room_id, [])}
+            body["account_data"] = {"events": account_data.get(room_id, [])}
+            body["unread_notifications"] = unread.get(room_id, _NO_UNREAD)
             out["join"][room_id] = body
 
     async def _other_rooms(
@@ -263,23 +271,34 @@ class SyncService:
         left_at = max(
             (s for _, s, m in history if m in ("leave", "ban")), default=position
         )
-        body, _, _ = await self.rooms.room_body(
-            info, room_id, since, min(position, left_at)
-        )
+        end = min(position, left_at)
+        sections = await self.rooms.sections(info, {room_id: since}, end)
+        body = await self.rooms.body(info, sections[room_id])
         body["account_data"] = {"events": []}
         return body
 
-    async def _unread(self, user_id: str, room_id: str, upto: StreamToken) -> JsonDict:
-        read_at = None
+    async def _unread(
+        self, user_id: str, room_ids: list[str], upto: StreamToken
+    ) -> dict[str, JsonDict]:
+        """Messages from others after the user's read receipt (or join)."""
+        if not room_ids:
+            return {}
+        read_at: dict[str, int] = {}
         if self.sources.receipts is not None:
-            read_at = await self.sources.receipts.get_user_read_position(
-                user_id, room_id
+            read_at = await self.sources.receipts.get_user_read_positions(
+                user_id, room_ids
             )
-        if read_at is None:
-            history = await self.room_state.get_membership_history(room_id, user_id)
-            read_at = max((s for _, s, m in history if m == Membership.JOIN), default=0)
-        count = await self.store.count_unread(room_id, user_id, read_at, upto.events)
-        return {"notification_count": count, "highlight_count": 0}
+        unread_from = await self.batch.get_join_positions(
+            user_id, [r for r in room_ids if r not in read_at]
+        )
+        unread_from.update(read_at)
+        counts = await self.batch.count_unread(
+            user_id, {r: unread_from.get(r, 0) for r in room_ids}, upto.events
+        )
+        return {
+            r: {"notification_count": n, "highlight_count": 0}
+            for r, n in counts.items()
+        }
 
     async def _ephemeral(
         self,
@@ -409,10 +428,6 @@ def _moved(since: StreamToken | None, upto: StreamToken, stream: str) -> bool:
 def _clamp(since: StreamToken, upto: StreamToken) -> StreamToken:
     """A token from the future (e.g. typing after a restart) is read as now."""
     return StreamToken(**{n: min(since.get(n), upto.get(n)) for n in STREAM_NAMES})
-
-
-def _membership_changed(*groups: Any) -> bool:
-    return any(e.type == "m.room.member" for group in groups for e in group)
 
 
 def _has_global_data(body: JsonDict) -> bool:

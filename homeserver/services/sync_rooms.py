@@ -16,7 +16,7 @@ from homeserver.services.serializer import EventSerializer
 from homeserver.services.visibility import VisibilityService
 from homeserver.storage.stores.event_state import EventStateStore, StateSelection
 from homeserver.storage.stores.events import EventStore
-from homeserver.storage.stores.sync import SyncStore
+from homeserver.storage.stores.sync import SyncBatchStore
 from homeserver.streams.tokens import RoomStreamToken
 from homeserver.types import JsonDict
 
@@ -55,12 +55,26 @@ class Timeline:
     prev_batch: RoomStreamToken
 
 
+@attrs.frozen
+class RoomSection:
+    """A joined or left room's timeline and state for one sync."""
+
+    timeline: Timeline
+    state: list[Event]
+
+    def membership_changed(self) -> bool:
+        """Whether membership events are among what the client gets."""
+        return any(
+            e.type == EventTypes.MEMBER for e in [*self.timeline.events, *self.state]
+        )
+
+
 class RoomSyncBuilder:
-    """Timelines, state, summaries and invite state for rooms."""
+    """Timelines, state, summaries and invite state for rooms, in batches."""
 
     def __init__(
         self,
-        store: SyncStore,
+        store: SyncBatchStore,
         events: EventStore,
         event_state: EventStateStore,
         visibility: VisibilityService,
@@ -72,69 +86,112 @@ class RoomSyncBuilder:
         self.visibility = visibility
         self.serializer = serializer
 
-    async def timeline(
-        self, info: SyncRequestInfo, room_id: str, after: int | None, upto: int
-    ) -> Timeline:
-        """The newest events of (after, upto] the user may see, oldest first.
-
-        ``after`` is None for a room's first sync (initial sync, or newly
-        joined), where history visibility decides what is shown; otherwise the
-        user has been joined since ``after``, so everything after it is visible.
-        """
-        limit = info.filter.room.timeline.limit or DEFAULT_TIMELINE_LIMIT
-        ids, limited = await self.store.get_recent_event_ids(
-            room_id, after, upto, limit
-        )
-        found = await self.events.get_events(ids)
-        events = [found[i] for i in ids if i in found]
-        events = [e for e in events if info.filter.room.timeline.check(e)]
-        visible = events
-        if after is None:
-            visible = await self.visibility.filter_events_for_user(info.user_id, events)
-        if len(visible) < len(events):
-            limited = True
-        first = visible[0].stream_ordering if visible else None
-        prev = RoomStreamToken(None, (first - 1) if first else upto)
-        return Timeline(visible, limited, prev)
-
-    async def state_at(self, room_id: str, position: int) -> dict[StateKey, str]:
-        """The room's state after its last event at or before ``position``."""
-        last = await self.store.get_last_event_at(room_id, position)
-        if last is None:
+    async def sections(
+        self, info: SyncRequestInfo, rooms: dict[str, int | None], upto: int
+    ) -> dict[str, RoomSection]:
+        """Timeline and state of each room (-> the token position, or None for
+        a room's first sync), with a few batched queries for all of them."""
+        if not rooms:
             return {}
-        state = await self.event_state.get_state_ids_for_event(
-            last, StateSelection.all()
+        limit = info.filter.room.timeline.limit or DEFAULT_TIMELINE_LIMIT
+        windows = await self.store.get_windows(rooms, upto, limit)
+        found = await self.events.get_events(
+            [eid for w in windows.values() for eid in w.event_ids]
         )
-        return state or {}
+        joins = await self.store.get_join_positions(
+            info.user_id, [r for r, since in rooms.items() if since is None]
+        )
+        timelines: dict[str, Timeline] = {}
+        before: dict[str, str | None] = {}
+        for room_id, window in windows.items():
+            events = [found[i] for i in window.event_ids if i in found]
+            events = [e for e in events if info.filter.room.timeline.check(e)]
+            limited = window.limited
+            joined_at = joins.get(room_id)
+            if (
+                rooms[room_id] is None
+                and events
+                and (joined_at is None or (events[0].stream_ordering or 0) < joined_at)
+            ):
+                visible = await self.visibility.filter_events_for_user(
+                    info.user_id, events
+                )
+                limited = limited or len(visible) < len(events)
+                events = visible
+            first = events[0].stream_ordering if events else None
+            prev = RoomStreamToken(None, (first - 1) if first else upto)
+            timelines[room_id] = Timeline(events, limited, prev)
+            # The window's "event before" is the timeline's only if no event at
+            # the start of the window was filtered out.
+            oldest = found.get(window.event_ids[0]) if window.event_ids else None
+            same_start = first == (oldest.stream_ordering if oldest else None)
+            before[room_id] = window.before_timeline if same_start else None
+        states = await self._states(info, rooms, timelines, before)
+        return {r: RoomSection(timelines[r], states.get(r, [])) for r in timelines}
 
-    async def state_section(
+    async def _states(
         self,
         info: SyncRequestInfo,
-        room_id: str,
-        timeline: Timeline,
-        since: int | None,
-        upto: int,
-    ) -> list[Event]:
-        """The ``state`` block: state before the timeline, whole or as a delta."""
-        if since is not None and not info.full_state and not timeline.limited:
-            return []  # the timeline carries every state change since the token
-        start = timeline.prev_batch.stream
-        at_start = await self.state_at(room_id, start)
-        if since is not None and not info.full_state:
-            before = await self.state_at(room_id, since)
-            at_start = {k: v for k, v in at_start.items() if before.get(k) != v}
+        rooms: dict[str, int | None],
+        timelines: dict[str, Timeline],
+        before: dict[str, str | None],
+    ) -> dict[str, list[Event]]:
+        """The ``state`` block of each room: whole, or a delta when limited."""
+        wanted = {
+            r
+            for r, t in timelines.items()
+            if rooms[r] is None or info.full_state or t.limited
+        }
+        if not wanted:
+            return {}
+        missing = {
+            r: timelines[r].prev_batch.stream for r in wanted if before.get(r) is None
+        }
+        anchors: dict[str, str] = {
+            r: anchor for r in wanted if (anchor := before.get(r)) is not None
+        }
+        anchors.update(await self.store.get_last_events_at(missing))
+        deltas = {
+            r: rooms[r] for r in wanted if rooms[r] is not None and not info.full_state
+        }
+        old = await self.store.get_last_events_at(
+            {r: p for r, p in deltas.items() if p is not None}
+        )
+        by_event = await self.event_state.get_state_ids_for_events(
+            {*anchors.values(), *old.values()}, StateSelection.all()
+        )
+        picked: dict[str, list[str]] = {}
+        for room_id in wanted:
+            at_start = by_event.get(anchors.get(room_id) or "", {})
+            if room_id in deltas:
+                previous = by_event.get(old.get(room_id, ""), {})
+                at_start = {k: v for k, v in at_start.items() if previous.get(k) != v}
+            picked[room_id] = self._select(info, at_start, timelines[room_id])
+        found = await self.events.get_events(
+            [e for ids in picked.values() for e in ids]
+        )
+        return {
+            room_id: [
+                found[i]
+                for i in ids
+                if i in found and info.filter.room.state.check(found[i])
+            ]
+            for room_id, ids in picked.items()
+        }
+
+    @staticmethod
+    def _select(
+        info: SyncRequestInfo, state: dict[StateKey, str], timeline: Timeline
+    ) -> list[str]:
         in_timeline = {e.event_id for e in timeline.events}
         if info.filter.room.state.lazy_load_members:
-            wanted = {e.sender for e in timeline.events} | {info.user_id}
-            at_start = {
+            needed = {e.sender for e in timeline.events} | {info.user_id}
+            state = {
                 k: v
-                for k, v in at_start.items()
-                if k[0] != EventTypes.MEMBER or k[1] in wanted
+                for k, v in state.items()
+                if k[0] != EventTypes.MEMBER or k[1] in needed
             }
-        ids = [v for v in at_start.values() if v not in in_timeline]
-        found = await self.events.get_events(ids)
-        state = [found[i] for i in ids if i in found]
-        return [e for e in state if info.filter.room.state.check(e)]
+        return [v for v in state.values() if v not in in_timeline]
 
     async def serialize(
         self, info: SyncRequestInfo, events: Sequence[Event]
@@ -148,38 +205,37 @@ class RoomSyncBuilder:
             fields=info.filter.event_fields,
         )
 
-    async def room_body(
-        self,
-        info: SyncRequestInfo,
-        room_id: str,
-        since: int | None,
-        upto: int,
-    ) -> tuple[JsonDict, Timeline, list[Event]]:
-        """``timeline`` and ``state`` of a joined or left room."""
-        timeline = await self.timeline(info, room_id, since, upto)
-        state = await self.state_section(info, room_id, timeline, since, upto)
-        body: JsonDict = {
+    async def body(self, info: SyncRequestInfo, section: RoomSection) -> JsonDict:
+        """``timeline`` and ``state`` as JSON."""
+        timeline = section.timeline
+        return {
             "timeline": {
                 "events": await self.serialize(info, timeline.events),
                 "limited": timeline.limited,
                 "prev_batch": timeline.prev_batch.to_string(),
             },
-            "state": {"events": await self.serialize(info, state)},
+            "state": {"events": await self.serialize(info, section.state)},
         }
-        return body, timeline, state
 
-    async def summary(self, room_id: str, user_id: str) -> JsonDict:
-        """``summary``: heroes and member counts."""
-        counts, members = await self.store.get_member_summary(room_id)
-        others = [(u, m) for u, m in members if u != user_id]
-        heroes = [u for u, m in others if m in (Membership.JOIN, Membership.INVITE)]
-        if not heroes:
-            heroes = [u for u, _ in others]
-        return {
-            "m.heroes": heroes[:MAX_HEROES],
-            "m.joined_member_count": counts.get(Membership.JOIN, 0),
-            "m.invited_member_count": counts.get(Membership.INVITE, 0),
-        }
+    async def summaries(
+        self, room_ids: Sequence[str], user_id: str
+    ) -> dict[str, JsonDict]:
+        """``summary`` of each room: heroes and member counts."""
+        members = await self.store.get_member_summaries(room_ids)
+        out = {}
+        for room_id, rows in members.items():
+            counts: dict[str, int] = {}
+            for _, membership in rows:
+                counts[membership] = counts.get(membership, 0) + 1
+            others = [(u, m) for u, m in rows if u != user_id]
+            heroes = [u for u, m in others if m in (Membership.JOIN, Membership.INVITE)]
+            heroes = heroes or [u for u, _ in others]
+            out[room_id] = {
+                "m.heroes": heroes[:MAX_HEROES],
+                "m.joined_member_count": counts.get(Membership.JOIN, 0),
+                "m.invited_member_count": counts.get(Membership.INVITE, 0),
+            }
+        return out
 
     async def stripped_state(
         self, room_id: str, member_event_id: str
