@@ -7,14 +7,13 @@ and its router, where the path answers 426 M_UNRECOGNIZED.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from autobahn.twisted.resource import WebSocketResource
 from twisted.web import resource, server
 
 from homeserver.api.http.request import ApiRequest
 from homeserver.api.http.router import Router
-from homeserver.api.websocket.protocol import ClientWebSocketFactory
 from homeserver.api.websocket.session import SessionDeps
 from homeserver.errors import Codes, MatrixError
 
@@ -39,16 +38,23 @@ class UpgradeRoutingResource(resource.Resource):
 
     isLeaf = True
 
-    def __init__(self, http: resource.Resource, path: str, websocket: Any) -> None:
+    def __init__(
+        self, http: resource.Resource, path: str, make_websocket: Callable[[], Any]
+    ) -> None:
         super().__init__()
         self.http = http
         self.path = path.encode("utf-8")
-        self.websocket = websocket
+        self._make_websocket = make_websocket
+        self._websocket: Any = None
 
     def render(self, request: server.Request) -> Any:
         upgrade = (request.getHeader("upgrade") or "").lower()
         if request.path == self.path and "websocket" in upgrade:
-            return self.websocket.render(request)
+            if self._websocket is None:
+                # autobahn (~12 MiB resident) loads on the first upgrade, so a
+                # server whose clients never use the socket does not pay for it.
+                self._websocket = self._make_websocket()
+            return self._websocket.render(request)
         return self.http.render(request)
 
 
@@ -70,5 +76,13 @@ def with_websocket(
         reactor: the reactor.
     """
     router.add_endpoint(WebSocketPathEndpoint(deps.config.path))
-    factory = ClientWebSocketFactory(deps, x_forwarded, reactor)
-    return UpgradeRoutingResource(http, deps.config.path, WebSocketResource(factory))
+
+    def make_websocket() -> Any:
+        from autobahn.twisted.resource import WebSocketResource
+
+        from homeserver.api.websocket.protocol import ClientWebSocketFactory
+
+        factory = ClientWebSocketFactory(deps, x_forwarded, reactor)
+        return WebSocketResource(factory)
+
+    return UpgradeRoutingResource(http, deps.config.path, make_websocket)
