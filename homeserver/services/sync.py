@@ -15,6 +15,7 @@ import attrs
 from homeserver.events.model import Membership
 from homeserver.services.auth import Requester
 from homeserver.services.filter_service import FilterService
+from homeserver.services.filters import EventFilter
 from homeserver.services.notifier import Notifier
 from homeserver.services.sync_rooms import RoomSyncBuilder, SyncRequestInfo
 from homeserver.storage.stores.room_state import RoomStateStore
@@ -324,11 +325,7 @@ class SyncService:
                 out.setdefault(room_id, []).append(
                     {"type": "m.receipt", "content": content}
                 )
-        ephemeral_filter = info.filter.room.ephemeral
-        return {
-            room_id: [e for e in events if ephemeral_filter.check_fields(e["type"], "")]
-            for room_id, events in out.items()
-        }
+        return _by_type(out, info.filter.room.ephemeral)
 
     async def _room_account_data(
         self,
@@ -345,11 +342,7 @@ class SyncService:
             since.account_data if since else None,
             upto.account_data,
         )
-        room_filter = info.filter.room.account_data
-        return {
-            room_id: [e for e in events if room_filter.check_fields(e["type"], "")]
-            for room_id, events in data.items()
-        }
+        return _by_type(data, info.filter.room.account_data)
 
     async def _to_device(
         self,
@@ -418,6 +411,16 @@ class SyncService:
         body["device_lists"] = {"changed": [], "left": []}
         body["device_one_time_keys_count"] = {"signed_curve25519": 0}
         body["device_unused_fallback_key_types"] = []
+
+
+def _by_type(
+    events_by_room: dict[str, list[JsonDict]], event_filter: EventFilter
+) -> dict[str, list[JsonDict]]:
+    """Each room's events that ``event_filter`` lets through by type."""
+    return {
+        room_id: [e for e in events if event_filter.check_fields(e["type"], "")]
+        for room_id, events in events_by_room.items()
+    }
 
 
 def _moved(since: StreamToken | None, upto: StreamToken, stream: str) -> bool:
