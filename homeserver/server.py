@@ -29,6 +29,7 @@ from homeserver.api.client import (
     versions,
 )
 from homeserver.api.client import filter as filter_api
+from homeserver.api.federation.keys import ServerKeysEndpoint
 from homeserver.api.http.router import Router
 from homeserver.api.http.site import HomeserverResource
 from homeserver.api.metrics import MetricsEndpoint
@@ -211,6 +212,7 @@ class HomeServer:
 
         self.notifier = Notifier(self.clock)
         self.notifier.add_stream("events", self.stream_ids.current_position)
+        self.signing_key = signing_key
         self._build_room_services(signing_key)
         self.event_creation.listeners.append(self._notify_new_event)
         self._build_sync_services()
@@ -437,6 +439,12 @@ class HomeServer:
         if "client" in resources:
             for endpoint in self.client_endpoints():
                 router.add_endpoint(endpoint)
+        if "federation" in resources:
+            router.add_endpoint(
+                ServerKeysEndpoint(
+                    self.config.server.server_name, self.signing_key, self.clock
+                )
+            )
         if self.config.metrics.enabled and (
             "metrics" in resources
             or not any("metrics" in lst.resources for lst in self.config.listeners)
