@@ -18,6 +18,7 @@ from twisted.python.threadpool import ThreadPool
 from homeserver import __version__
 from homeserver.config import ConfigError, HomeserverConfig, load_config
 from homeserver.config.keyfile import ensure_signing_key
+from homeserver.config.tls import load_tls_options
 from homeserver.logging_setup import setup_logging
 from homeserver.server import HomeServer
 from homeserver.storage.database import Database, thread_pool_runner
@@ -75,9 +76,16 @@ def listen(server: HomeServer, reactor: Any) -> None:
         site = HomeserverSite(
             resource, int(server.config.http.max_request_body_size), reactor
         )
+        tls = None
+        if listener.tls:
+            tls = load_tls_options(server.config.tls, server.data_dir)
         for address in listener.bind_addresses:
-            reactor.listenTCP(listener.port, site, interface=address)
-            logger.info("listening on http://%s:%d/", address, listener.port)
+            if tls is not None:
+                reactor.listenSSL(listener.port, site, tls, interface=address)
+            else:
+                reactor.listenTCP(listener.port, site, interface=address)
+            scheme = "https" if tls is not None else "http"
+            logger.info("listening on %s://%s:%d/", scheme, address, listener.port)
 
 
 async def start(server: HomeServer, reactor: Any) -> None:

@@ -12,9 +12,12 @@ from homeserver.cli.errors import CliError
 from homeserver.cli.yamlfile import dump_yaml, write_text_atomically
 from homeserver.config import parse_config
 from homeserver.config.keyfile import ensure_signing_key
+from homeserver.config.tls import generate_self_signed
 
 DEFAULT_SERVER_NAME = "localhost"
 DEFAULT_HTTP_PORT = 8008
+TLS_CERT = "tls.crt"
+TLS_KEY = "tls.key"
 
 # The server name grammar of the Matrix spec (appendices, "Server Name"):
 # an IPv6 literal, an IPv4 address or a DNS name, then an optional port.
@@ -39,6 +42,8 @@ def build_initial_config(
     *,
     open_registration: bool = False,
     public_baseurl: str | None = None,
+    federation_port: int | None = None,
+    self_signed_tls: bool = False,
 ) -> dict[str, Any]:
     """The raw YAML data of a new, small, explicit homeserver.yaml.
 
@@ -54,6 +59,26 @@ def build_initial_config(
     server: dict[str, Any] = {"server_name": server_name}
     if public_baseurl:
         server["public_baseurl"] = public_baseurl
+    data = _base_config(server, http_port, open_registration)
+    if federation_port is not None:
+        data["listeners"][0]["resources"] = ["client"]
+        data["listeners"].append(
+            {
+                "port": federation_port,
+                "bind_addresses": ["127.0.0.1"],
+                "type": "http",
+                "tls": self_signed_tls,
+                "resources": ["federation"],
+            }
+        )
+    if self_signed_tls:
+        data["tls"] = {"certificate_path": TLS_CERT, "private_key_path": TLS_KEY}
+    return data
+
+
+def _base_config(
+    server: dict[str, Any], http_port: int, open_registration: bool
+) -> dict[str, Any]:
     return {
         "server": server,
         "listeners": [
@@ -81,6 +106,8 @@ def init_data_dir(
     open_registration: bool = False,
     public_baseurl: str | None = None,
     force: bool = False,
+    federation_port: int | None = None,
+    self_signed_tls: bool = False,
 ) -> None:
     """Create ``data_dir`` with homeserver.yaml, a signing key and media/.
 
@@ -106,6 +133,8 @@ def init_data_dir(
         http_port,
         open_registration=open_registration,
         public_baseurl=public_baseurl,
+        federation_port=federation_port,
+        self_signed_tls=self_signed_tls,
     )
     # Validate before anything touches the disk; raises ConfigError.
     parse_config(data, base_dir=data_dir.root, source="the new config")
@@ -113,6 +142,11 @@ def init_data_dir(
     data_dir.media.mkdir(exist_ok=True)
     had_key = data_dir.signing_key.exists()
     ensure_signing_key(data_dir.signing_key)
+    if self_signed_tls:
+        generate_self_signed(
+            data_dir.root / TLS_CERT, data_dir.root / TLS_KEY, server_name
+        )
+        print(f"Generated a self-signed TLS certificate in {data_dir.root / TLS_CERT}")
     write_text_atomically(data_dir.config, HEADER + "\n" + dump_yaml(data))
     print(f"Wrote {data_dir.config} (server name {server_name}, port {http_port})")
     if had_key:
@@ -130,6 +164,8 @@ def run(args: argparse.Namespace) -> int:
         open_registration=args.open_registration,
         public_baseurl=args.public_baseurl,
         force=args.force,
+        federation_port=args.federation_port,
+        self_signed_tls=args.self_signed_tls,
     )
     return 0
 
@@ -169,6 +205,19 @@ def add_parser(
         "--public-baseurl",
         metavar="URL",
         help="the URL clients use to reach the server, e.g. https://matrix.example.com/",
+    )
+    parser.add_argument(
+        "--federation-port",
+        type=int,
+        metavar="N",
+        help="serve federation on its own listener on port N (the HTTP listener "
+        "then serves only the client API)",
+    )
+    parser.add_argument(
+        "--self-signed-tls",
+        action="store_true",
+        help="generate a self-signed certificate into the data directory and serve "
+        "the federation listener over TLS with it (for test set-ups)",
     )
     parser.add_argument(
         "--force", action="store_true", help="overwrite an existing homeserver.yaml"

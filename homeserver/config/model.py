@@ -71,12 +71,22 @@ class ListenerConfig:
         doc="What the listener serves: client, federation and/or metrics.",
     )
 
-    def __attrs_post_init__(self) -> None:
-        check(
-            not self.tls,
-            "tls",
-            "TLS listeners are not supported yet; terminate TLS in a reverse proxy",
-        )
+
+@attrs.frozen(kw_only=True)
+class TlsConfig:
+    """The certificate for listeners with ``tls: true``."""
+
+    certificate_path: str | None = option(
+        None,
+        doc="PEM certificate (chain) file, relative to the data directory. "
+        "`synctl init --self-signed-tls` writes a self-signed one for testing.",
+        example="tls.crt",
+    )
+    private_key_path: str | None = option(
+        None,
+        doc="PEM private key file of the certificate, relative to the data directory.",
+        example="tls.key",
+    )
 
 
 @attrs.frozen(kw_only=True)
@@ -426,6 +436,7 @@ class HomeserverConfig:
     listeners: list[ListenerConfig] = option(
         factory=lambda: [ListenerConfig(port=8008)], doc="HTTP listeners."
     )
+    tls: TlsConfig = option(factory=TlsConfig, doc="TLS for listeners that ask for it.")
     database: DatabaseConfig = option(factory=DatabaseConfig, doc="Storage.")
     http: HttpConfig = option(factory=HttpConfig, doc="The HTTP layer.")
     well_known: WellKnownConfig = option(
@@ -454,6 +465,13 @@ class HomeserverConfig:
         check(len(self.listeners) > 0, "listeners", "at least one listener is required")
         ports = [listener.port for listener in self.listeners]
         check(len(ports) == len(set(ports)), "listeners", "two listeners share a port")
+        check(
+            not any(lst.tls for lst in self.listeners)
+            or bool(self.tls.certificate_path and self.tls.private_key_path),
+            "tls",
+            "a listener has tls: true, so certificate_path and private_key_path "
+            "are required",
+        )
 
     def client_base_url(self) -> str:
         """The URL clients reach this server at."""

@@ -155,3 +155,14 @@ def test_validators_do_not_run_on_values_of_the_wrong_type() -> None:
     assert problems({**MINIMAL, "listeners": [{"port": "abc"}]}) == [
         "listeners.0.port: expected an integer"
     ]
+
+
+def test_tls_listener_needs_certificate_paths() -> None:
+    found = problems({**MINIMAL, "listeners": [{"port": 8448, "tls": True}]})
+    assert found == [
+        "tls: a listener has tls: true, so certificate_path and private_key_path "
+        "are required"
+    ]
+    config = parse_config({**MINIMAL, "listeners": [{"port": 8448, "tls": True}],
+                           "tls": {"certificate_path": "a", "private_key_path": "b"}})
+    assert config.listeners[0].tls
