@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -22,13 +21,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from servers import CHATLY_BENCH_SETTINGS, free_port  # bench/ is on sys.path
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def synctl(*args: str) -> None:
@@ -116,12 +111,7 @@ def main() -> None:
         str(port),
         "--open-registration",
     )
-    for key, value in (
-        ("rate_limiting.enabled", "false"),
-        ("auth.password_hashing.argon2_time_cost", "1"),
-        ("auth.password_hashing.argon2_memory_cost_kib", "1024"),
-        ("logging.level", "WARNING"),
-    ):
+    for key, value in CHATLY_BENCH_SETTINGS:
         synctl("config", "set", "--data-dir", str(data_dir), key, value)
     synctl("start", "--data-dir", str(data_dir))
     try:

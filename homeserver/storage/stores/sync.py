@@ -31,6 +31,16 @@ def _marks(items: Collection[Any]) -> str:
     return ",".join("?" * len(items))
 
 
+def _last_event_at_txn(txn: Transaction, room_id: str, position: int) -> str | None:
+    """The room's last non-outlier event at or before ``position``."""
+    row = txn.query_one(
+        "SELECT event_id FROM events WHERE room_id = ? AND outlier = ?"
+        " AND stream_ordering <= ? ORDER BY stream_ordering DESC LIMIT 1",
+        (room_id, False, position),
+    )
+    return str(row[0]) if row else None
+
+
 class SyncStore:
     """Read-only queries for /sync."""
 
@@ -114,15 +124,10 @@ class SyncBatchStore:
                 )
                 ids = [r[0] for r in rows[:limit]]
                 start = rows[min(len(rows), limit) - 1][1] if rows else upto + 1
-                before = txn.query_one(
-                    "SELECT event_id FROM events WHERE room_id = ? AND outlier = ?"
-                    " AND stream_ordering < ? ORDER BY stream_ordering DESC LIMIT 1",
-                    (room_id, False, start),
-                )
                 out[room_id] = RoomWindow(
                     list(reversed(ids)),
                     len(rows) > limit,
-                    before[0] if before else None,
+                    _last_event_at_txn(txn, room_id, start - 1),
                 )
             return out
 
@@ -132,16 +137,8 @@ class SyncBatchStore:
         """Each room's last non-outlier event at or before its position."""
 
         def txn_fn(txn: Transaction) -> dict[str, str]:
-            out = {}
-            for room_id, position in rooms.items():
-                row = txn.query_one(
-                    "SELECT event_id FROM events WHERE room_id = ? AND outlier = ?"
-                    " AND stream_ordering <= ? ORDER BY stream_ordering DESC LIMIT 1",
-                    (room_id, False, position),
-                )
-                if row:
-                    out[room_id] = str(row[0])
-            return out
+            found = {r: _last_event_at_txn(txn, r, p) for r, p in rooms.items()}
+            return {r: e for r, e in found.items() if e is not None}
 
         return await self.db.run_interaction("sync_last_events_at", txn_fn)
 
