@@ -62,6 +62,10 @@ class EventFormatError(ValueError):
     """The event doesn't have the format its room version requires."""
 
 
+class EventTooLarge(EventFormatError):
+    """The event is over the size limit (clients get 413 M_TOO_LARGE)."""
+
+
 def validate_pdu(pdu: JsonDict, room_version: RoomVersion) -> None:
     """Check that ``pdu`` is a well-formed event for ``room_version``.
 
@@ -93,7 +97,7 @@ def _check_encoding(pdu: JsonDict, room_version: RoomVersion) -> None:
     except (InvalidCanonicalJson, TypeError, RecursionError) as e:
         raise EventFormatError(f"event is not valid canonical JSON: {e}") from e
     if size > MAX_PDU_SIZE:
-        raise EventFormatError(
+        raise EventTooLarge(
             f"event is {size} bytes as canonical JSON; the limit is {MAX_PDU_SIZE}"
         )
 

@@ -21,7 +21,7 @@ from homeserver.events.builder import build_event
 from homeserver.events.content_validation import InvalidContent, validate_content
 from homeserver.events.model import Event, EventTypes, StateKey
 from homeserver.events.room_versions import RoomVersion
-from homeserver.events.validation import EventFormatError
+from homeserver.events.validation import EventFormatError, EventTooLarge
 from homeserver.services.state_resolver import StateResolver
 from homeserver.storage.stores.event_persistence import EventContext, EventPersister
 from homeserver.storage.stores.events import EventStore
@@ -97,8 +97,8 @@ class EventCreationService:
         """Create, authorise and persist an event in an existing room.
 
         Args:
-            check: an extra check run with the built event and the state
-                before it (as events), before persisting.
+            check: an extra check run with the built event and the auth
+                events it was checked against, before persisting.
 
         Raises:
             MatrixError: 403 M_FORBIDDEN if the auth rules refuse it; 400 for a
@@ -115,8 +115,7 @@ class EventCreationService:
                     return found
             prevs = await self._prev_events(room_id)
             context = await self.resolver.context_for_prev_events(room_version, prevs)
-            depth = await self._depth(prevs)
-            event = await self._build(
+            event, auth_events = await self._build_and_check(
                 room_version,
                 room_id,
                 sender,
@@ -125,12 +124,10 @@ class EventCreationService:
                 state_key,
                 prevs,
                 context.state_before,
-                depth,
                 redacts,
             )
-            state_events = await self._auth_check(event, context.state_before)
             if check is not None:
-                await check(event, state_events)
+                await check(event, auth_events)
             await self.persister.persist_event(event, context, device_id, txn_id)
             event.sender_device_id, event.txn_id = device_id, txn_id
             event.replaces_state = (
@@ -149,19 +146,9 @@ class EventCreationService:
         content: JsonDict,
     ) -> Event:
         """Create and persist a room's m.room.create event."""
-        event = await self._build(
-            room_version,
-            room_id,
-            sender,
-            EventTypes.CREATE,
-            content,
-            "",
-            [],
-            {},
-            1,
-            None,
+        event, _ = await self._build_and_check(
+            room_version, room_id, sender, EventTypes.CREATE, content, "", [], {}, None
         )
-        await self._auth_check(event, {})
         await self.persister.persist_event(event, EventContext(state_before={}))
         await self._notify(event)
         return event
@@ -174,11 +161,7 @@ class EventCreationService:
         newest = sorted(found.values(), key=lambda e: (e.depth, e.stream_ordering or 0))
         return sorted(e.event_id for e in newest[-MAX_PREV_EVENTS:])
 
-    async def _depth(self, prev_event_ids: list[str]) -> int:
-        prevs = await self.events.get_events(prev_event_ids)
-        return min(MAX_DEPTH, max((e.depth for e in prevs.values()), default=0) + 1)
-
-    async def _build(
+    async def _build_and_check(
         self,
         room_version: RoomVersion,
         room_id: str | None,
@@ -188,9 +171,11 @@ class EventCreationService:
         state_key: str | None,
         prevs: list[str],
         state_before: Mapping[StateKey, str],
-        depth: int,
         redacts: str | None,
-    ) -> Event:
+    ) -> tuple[Event, dict[StateKey, Event]]:
+        """Build, hash and sign the event, then check the auth rules against the
+        state before it. Returns the event and the auth events it was checked
+        against (the create event included)."""
         try:
             validate_content(room_version, event_type, state_key, content)
         except InvalidContent as exc:
@@ -198,11 +183,14 @@ class EventCreationService:
         auth_ids = auth_state(
             room_version, event_type, state_key, sender, content, state_before
         )
-        prev_events = await self.events.get_events(
-            list(prevs) + list(auth_ids.values())
-        )
+        checked_ids = dict(auth_ids)
+        create_id = state_before.get((EventTypes.CREATE, ""))
+        if create_id:
+            checked_ids[(EventTypes.CREATE, "")] = create_id
+        known = await self.events.get_events([*prevs, *checked_ids.values()])
+        depth = max((known[p].depth for p in prevs if p in known), default=0) + 1
         try:
-            return build_event(
+            event = build_event(
                 room_version,
                 room_id=room_id,
                 type=event_type,
@@ -210,47 +198,28 @@ class EventCreationService:
                 content=content,
                 prev_event_ids=prevs,
                 auth_event_ids=sorted(auth_ids.values()),
-                depth=depth,
+                depth=min(MAX_DEPTH, depth),
                 origin_server_ts=self.clock.time_msec(),
                 server_name=self.server_name,
                 signing_key=self.signing_key,
                 state_key=state_key,
                 redacts=redacts,
                 prev_event_hashes=lambda eid: (
-                    dict(prev_events[eid].pdu.get("hashes", {}))
-                    if eid in prev_events
-                    else {}
+                    dict(known[eid].pdu.get("hashes", {})) if eid in known else {}
                 ),
             )
+        except EventTooLarge as exc:
+            raise MatrixError(413, str(exc), Codes.TOO_LARGE) from None
         except EventFormatError as exc:
-            if "too large" in str(exc).lower() or "65536" in str(exc):
-                raise MatrixError(413, str(exc), Codes.TOO_LARGE) from None
             raise MatrixError(400, str(exc), Codes.BAD_JSON) from None
-
-    async def _auth_check(
-        self, event: Event, state_before: Mapping[StateKey, str]
-    ) -> dict[StateKey, Event]:
-        """Check the auth rules against the state before; returns that state's events."""
-        wanted = auth_state(
-            event.room_version,
-            event.type,
-            event.state_key,
-            event.sender,
-            event.content,
-            state_before,
-        )
-        create_id = state_before.get((EventTypes.CREATE, ""))
-        if create_id:
-            wanted[(EventTypes.CREATE, "")] = create_id
-        found = await self.events.get_events(list(wanted.values()))
-        auth_events = {key: found[eid] for key, eid in wanted.items() if eid in found}
+        auth_events = {k: known[e] for k, e in checked_ids.items() if e in known}
         if event.type == EventTypes.CREATE:
             auth_events[(EventTypes.CREATE, "")] = event
         try:
             check_auth_rules(event, auth_events, verify_signature=lambda e, s: True)
         except AuthError as exc:
             raise Forbidden(str(exc)) from None
-        return auth_events
+        return event, auth_events
 
     async def _notify(self, event: Event) -> None:
         for listener in self.listeners:
