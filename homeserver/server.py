@@ -29,7 +29,6 @@ from homeserver.api.client import (
     versions,
 )
 from homeserver.api.client import filter as filter_api
-from homeserver.api.federation.keys import ServerKeysEndpoint
 from homeserver.api.http.router import Router
 from homeserver.api.http.site import HomeserverResource
 from homeserver.api.metrics import MetricsEndpoint
@@ -37,6 +36,7 @@ from homeserver.api.websocket.resource import with_websocket
 from homeserver.api.websocket.session import SessionDeps
 from homeserver.config.model import HomeserverConfig
 from homeserver.events.model import Event, EventTypes
+from homeserver.server_federation import FederationServices
 from homeserver.server_sync_data import SyncDataServices
 from homeserver.services.accounts import AccountService
 from homeserver.services.admin import (
@@ -232,6 +232,7 @@ class HomeServer:
         self.sync_sources.receipts = self.sync_data.receipts
         self.sync_sources.typing = self.sync_data.typing
         self.sync_sources.to_device = self.sync_data.to_device
+        self.federation = FederationServices(self)
 
     def _note_persisted(self, event: Event, stream_ordering: int) -> None:
         """Feed sync's change caches before the event's position is visible."""
@@ -365,6 +366,7 @@ class HomeServer:
         # Changes before this point are unknown to the cache: it says "maybe".
         self.room_changes.earliest_known = self.stream_ids.current_position()
         self.sync.membership_changes.earliest_known = self.room_changes.earliest_known
+        await self.federation.start()
 
     def client_endpoints(self) -> list[Any]:
         """Every client-server and admin endpoint."""
@@ -440,11 +442,8 @@ class HomeServer:
             for endpoint in self.client_endpoints():
                 router.add_endpoint(endpoint)
         if "federation" in resources:
-            router.add_endpoint(
-                ServerKeysEndpoint(
-                    self.config.server.server_name, self.signing_key, self.clock
-                )
-            )
+            for endpoint in self.federation.endpoints():
+                router.add_endpoint(endpoint)
         if self.config.metrics.enabled and (
             "metrics" in resources
             or not any("metrics" in lst.resources for lst in self.config.listeners)

@@ -13,6 +13,31 @@ import attrs
 from homeserver.config.fields import option, port_number, positive
 from homeserver.util.structure import ByteSize, Duration, check
 
+# Never reached by outbound federation unless ip_range_whitelist allows it.
+DEFAULT_IP_RANGE_BLACKLIST = (
+    "127.0.0.0/8",
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "100.64.0.0/10",
+    "192.0.0.0/24",
+    "169.254.0.0/16",
+    "192.88.99.0/24",
+    "198.18.0.0/15",
+    "192.0.2.0/24",
+    "198.51.100.0/24",
+    "203.0.113.0/24",
+    "224.0.0.0/4",
+    "0.0.0.0/8",
+    "::1/128",
+    "fe80::/10",
+    "fc00::/7",
+    "2001:db8::/32",
+    "ff00::/8",
+    "fec0::/10",
+    "::/128",
+)
+
 ROOM_VERSIONS = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12")
 
 
@@ -429,6 +454,86 @@ class WebSocketConfig:
 
 
 @attrs.frozen(kw_only=True)
+class OldSigningKey:
+    """A signing key this server no longer signs with."""
+
+    key: str = option(doc="The public key, unpadded base64.")
+    expired_ts: int = option(
+        doc="When the key stopped being used, in milliseconds since the epoch."
+    )
+
+
+@attrs.frozen(kw_only=True)
+class TrustedKeyServer:
+    """A notary server trusted to vouch for other servers' signing keys."""
+
+    server_name: str = option(doc="The notary's server name.", example="matrix.org")
+    verify_keys: dict[str, str] = option(
+        factory=dict,
+        doc="The notary's own keys, key ID to unpadded base64. Empty: fetch them "
+        "from the notary directly.",
+    )
+
+
+@attrs.frozen(kw_only=True)
+class FederationConfig:
+    """Talking to other homeservers (docs/federation.md)."""
+
+    enabled: bool = option(
+        True,
+        doc="Send events to and accept events from other servers. When off, the "
+        "federation endpoints answer 403 and nothing is sent out.",
+    )
+    verify_certificates: bool = option(
+        True,
+        doc="Check other servers' TLS certificates. Turn off only in test set-ups "
+        "(synctl init --insecure-federation-for-testing does).",
+    )
+    ip_range_blacklist: list[str] = option(
+        factory=lambda: list(DEFAULT_IP_RANGE_BLACKLIST),
+        doc="Outbound federation requests never go to these address ranges "
+        "(protection against SSRF). The default lists private, loopback, "
+        "link-local and other special-purpose ranges.",
+    )
+    ip_range_whitelist: list[str] = option(
+        factory=list,
+        doc="Ranges that are allowed even though ip_range_blacklist covers them, "
+        "e.g. ['127.0.0.0/8'] for servers on this machine.",
+    )
+    domain_whitelist: list[str] | None = option(
+        None,
+        doc="If set, federate only with these server names: requests from others "
+        "are refused with 403 and nothing is sent to them.",
+    )
+    trusted_key_servers: list[TrustedKeyServer] = option(
+        factory=list,
+        doc="Notary servers asked for another server's keys when that server "
+        "cannot be reached directly. Each entry is a mapping, e.g. "
+        "{server_name: matrix.org, verify_keys: {'ed25519:auto': <base64>}}; "
+        "without verify_keys the notary's own keys are fetched from it.",
+    )
+    old_signing_keys: dict[str, OldSigningKey] = option(
+        factory=dict,
+        doc="Signing keys this server used before, published as old_verify_keys "
+        "so events they signed stay verifiable, e.g. "
+        "{'ed25519:old': {key: <base64 public key>, expired_ts: 1700000000000}}.",
+    )
+    request_timeout: Duration = option(
+        Duration(60_000),
+        doc="How long one outbound federation request may take.",
+        example="60s",
+        validator=positive,
+    )
+    max_retry_interval: Duration = option(
+        Duration(3_600_000),
+        doc="Backoff for an unreachable destination doubles up to this long between "
+        "attempts.",
+        example="1h",
+        validator=positive,
+    )
+
+
+@attrs.frozen(kw_only=True)
 class HomeserverConfig:
     """The whole homeserver.yaml."""
 
@@ -459,6 +564,9 @@ class HomeserverConfig:
     )
     websocket: WebSocketConfig = option(
         factory=WebSocketConfig, doc="The WebSocket client transport."
+    )
+    federation: FederationConfig = option(
+        factory=FederationConfig, doc="Talking to other homeservers."
     )
 
     def __attrs_post_init__(self) -> None:

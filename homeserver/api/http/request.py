@@ -32,6 +32,9 @@ class ApiRequest:
     headers: dict[str, str] = attrs.field(factory=dict)
     body: bytes = b""
     client_ip: str = "-"
+    # The request target exactly as sent (path and query, still encoded):
+    # what an X-Matrix signature covers.
+    uri: str = ""
     # Filled in by authentication, for logs and metrics.
     requester: Any = None
     _json: Any = attrs.field(default=None, init=False)

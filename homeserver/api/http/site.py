@@ -128,6 +128,7 @@ class HomeserverResource(resource.Resource):
             },
             body=content.read(),
             client_ip=self._client_ip(request),
+            uri=request.uri.decode("latin-1"),
         )
 
     async def _handle(self, request: server.Request) -> None:

@@ -1,0 +1,49 @@
+"""Errors of outbound federation requests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class FederationError(Exception):
+    """An outbound federation request did not succeed."""
+
+
+class RequestSendFailed(FederationError):
+    """The destination could not be reached: DNS, connection, TLS, timeout, or
+    every address it resolved to is blacklisted.
+
+    Args:
+        retriable: whether trying again later may help (a blacklisted or
+            disallowed destination will never work).
+    """
+
+    def __init__(self, message: str, retriable: bool = True) -> None:
+        super().__init__(message)
+        self.retriable = retriable
+
+
+class NotRetryingDestination(RequestSendFailed):
+    """The destination is in backoff after earlier failures; nothing was sent."""
+
+    def __init__(self, destination: str, retry_at_ms: int) -> None:
+        super().__init__(f"not retrying {destination} until {retry_at_ms}")
+        self.destination = destination
+        self.retry_at_ms = retry_at_ms
+
+
+class HttpResponseError(FederationError):
+    """The destination answered with a non-2xx status.
+
+    Attributes:
+        code: the HTTP status.
+        errcode: the Matrix errcode of the body, if it had one.
+        body: the parsed JSON body, or None when it was not JSON.
+    """
+
+    def __init__(self, code: int, body: Any) -> None:
+        self.code = code
+        self.body = body
+        self.errcode = body.get("errcode") if isinstance(body, dict) else None
+        error = body.get("error") if isinstance(body, dict) else None
+        super().__init__(f"{code} {self.errcode or ''} {error or ''}".strip())

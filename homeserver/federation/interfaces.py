@@ -1,0 +1,74 @@
+"""The seams between the federation components.
+
+Each is implemented once (named below); the others depend only on these
+protocols, so each piece can be built and tested on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, Protocol
+
+from homeserver.types import JsonDict
+
+Query = Mapping[str, str | Sequence[str]]
+
+
+class FederationTransport(Protocol):
+    """Signed outbound requests to other servers (federation/client.py).
+
+    ``path`` is the request path without the query, e.g.
+    ``/_matrix/federation/v1/version``; path parameters must already be
+    percent-encoded. Every method raises ``RequestSendFailed`` when the server
+    cannot be reached and ``HttpResponseError`` for a non-2xx answer.
+    """
+
+    async def get_json(
+        self,
+        destination: str,
+        path: str,
+        query: Query | None = None,
+        *,
+        timeout_ms: int | None = None,
+        signed: bool = True,
+    ) -> Any: ...
+
+    async def put_json(
+        self,
+        destination: str,
+        path: str,
+        body: Any,
+        query: Query | None = None,
+        *,
+        timeout_ms: int | None = None,
+    ) -> Any: ...
+
+    async def post_json(
+        self,
+        destination: str,
+        path: str,
+        body: Any,
+        query: Query | None = None,
+        *,
+        timeout_ms: int | None = None,
+    ) -> Any: ...
+
+
+class KeyRing(Protocol):
+    """Other servers' signing keys: fetched, cached, checked (federation/keyring.py)."""
+
+    async def verify_json_for_server(
+        self, server_name: str, json_object: JsonDict, valid_at_ms: int
+    ) -> None:
+        """Check that ``server_name`` signed ``json_object`` with a key valid at
+        ``valid_at_ms``.
+
+        Raises:
+            SignatureVerifyError (from signedjson.sign): missing or bad
+                signature, or no key for it could be found.
+        """
+        ...
+
+
+EduHandler = Callable[[str, JsonDict], Awaitable[None]]
+"""Handles one inbound EDU: ``(origin, content)``."""
