@@ -9,7 +9,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from homeserver.api.federation.keys import ServerKeysEndpoint
+from homeserver.api.federation.membership import membership_endpoints
+from homeserver.api.federation.query import query_endpoints
 from homeserver.federation.edu import EduRegistry
+from homeserver.services.federation_invites import InviteReceiver, OutOfRoomMemberships
+from homeserver.services.federation_membership import ResidentMembership
+from homeserver.services.federation_queries import FederationQueries, RemoteQueries
+from homeserver.services.remote_join_state import RemoteJoinState
+from homeserver.services.remote_membership import RemoteMembership
+from homeserver.storage.stores.remote_rooms import RemoteRoomStore
 
 if TYPE_CHECKING:
     from homeserver.server import HomeServer
@@ -42,7 +50,66 @@ class FederationServices:
 
     # -- joins, leaves, invites, knocks, queries -----------------------------
     def _build_handshakes(self) -> None:
-        pass
+        hs = self.hs
+        self.remote_rooms = RemoteRoomStore(hs.db)
+        acl_check = None  # TODO(receiving): ServerAclChecker from federation/acl.py
+        self.out_of_room = OutOfRoomMemberships(
+            hs.persister,
+            hs.events,
+            self.remote_rooms,
+            lambda user_id, room_id: hs.notifier.notify(
+                "events", users=[user_id], rooms=[room_id]
+            ),
+            hs.clock,
+        )
+        self.resident_membership = ResidentMembership(
+            self.server_name,
+            hs.signing_key,
+            hs.event_creation,
+            hs.membership,
+            hs.state_resolver,
+            hs.persister,
+            hs.events,
+            hs.room_state,
+            self.remote_rooms,
+            self.keyring,
+            hs.clock,
+            acl_check,
+        )
+        self.invites = InviteReceiver(
+            self.server_name,
+            hs.signing_key,
+            hs.users,
+            self.remote_rooms,
+            self.out_of_room,
+            self.keyring,
+            acl_check,
+        )
+        self.remote_join_state = RemoteJoinState(
+            self.keyring, hs.persister, hs.events, hs.event_creation
+        )
+        self.remote_membership = RemoteMembership(
+            self.server_name,
+            hs.signing_key,
+            self.transport,
+            self.keyring,
+            self.out_of_room,
+            self.remote_join_state.process_remote_join,
+            hs.clock,
+        )
+        self.queries = FederationQueries(
+            self.server_name,
+            hs.users,
+            hs.profile_store,
+            hs.directory_store,
+            self.remote_rooms,
+            hs.room_list,
+        )
+        self.remote_queries = RemoteQueries(self.transport)
+        hs.membership.remote = self.remote_membership
+        hs.directory.remote_query = self.remote_queries.directory
+        hs.profiles.remote_query = self.remote_queries.profile
+        hs.room_list.remote_query = self.remote_queries.public_rooms
 
     async def start(self) -> None:
         """Start background work (after the database is ready)."""
@@ -53,4 +120,10 @@ class FederationServices:
     def endpoints(self) -> list[Any]:
         """Every /_matrix/federation and /_matrix/key endpoint."""
         hs = self.hs
-        return [ServerKeysEndpoint(self.server_name, hs.signing_key, hs.clock)]
+        return [
+            ServerKeysEndpoint(self.server_name, hs.signing_key, hs.clock),
+            *membership_endpoints(
+                self.authenticator, self.resident_membership, self.invites
+            ),
+            *query_endpoints(self.authenticator, self.queries),
+        ]
