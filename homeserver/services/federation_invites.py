@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from signedjson.sign import SignatureVerifyError
+from signedjson.sign import SignatureVerifyException
 
 from homeserver.errors import BadJson, Codes, Forbidden, MatrixError, NotFound
 from homeserver.events.hashing import check_content_hash
@@ -136,23 +136,27 @@ class InviteReceiver:
             await self.acl_check(origin, room_id)
         try:
             await self.verifier.verify_event(event)
-        except SignatureVerifyError as exc:
+        except SignatureVerifyException as exc:
             logger.warning("invite from %s: bad signature: %s", origin, exc)
             raise Forbidden(f"Bad event signature: {exc}") from None
         sign_event(event.pdu, room_version, self.server_name, self.signing_key)
         state = body.get("invite_room_state")
         if state is None:
-            state = (body.get("event") or {}).get("unsigned", {}).get(
-                "invite_room_state", []
+            state = (
+                (body.get("event") or {})
+                .get("unsigned", {})
+                .get("invite_room_state", [])
             )
         if self.server_name in await self.remote_rooms.get_joined_hosts(room_id):
             # We are in the room: the invite reaches us in a transaction too,
             # and becomes part of our copy of the DAG then.
             logger.info("invite %s into %s, a room we are in", event_id, room_id)
         else:
-            stripped = [e for e in state if isinstance(e, dict)] if isinstance(
-                state, list
-            ) else []
+            stripped = (
+                [e for e in state if isinstance(e, dict)]
+                if isinstance(state, list)
+                else []
+            )
             await self.out_of_room.store(event, {"invite_room_state": stripped})
             logger.info(
                 "stored invite of %s to %s from %s", event.state_key, room_id, origin
@@ -170,7 +174,10 @@ class InviteReceiver:
             raise BadJson("Expected an m.room.member invite")
         if not check_content_hash(event.pdu):
             raise BadJson("The event's content hash does not match")
-        if "third_party_invite" not in event.content and _domain(event.sender) != origin:
+        if (
+            "third_party_invite" not in event.content
+            and _domain(event.sender) != origin
+        ):
             raise Forbidden(f"{event.sender} is not a user of {origin}")
         invitee = event.state_key or ""
         if _domain(invitee) != self.server_name:

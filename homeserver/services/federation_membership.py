@@ -13,7 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol
 
-from signedjson.sign import SignatureVerifyError
+from signedjson.sign import SignatureVerifyException
 
 from homeserver.errors import BadJson, Codes, Forbidden, MatrixError, NotFound
 from homeserver.events.auth_membership import AUTHORISING_USER
@@ -116,8 +116,7 @@ class ResidentMembership:
         if versions is not None and room_version.identifier not in versions:
             raise MatrixError(
                 400,
-                f"Your server does not support room version "
-                f"{room_version.identifier}",
+                f"Your server does not support room version {room_version.identifier}",
                 Codes.INCOMPATIBLE_ROOM_VERSION,
                 additional={"room_version": room_version.identifier},
             )
@@ -176,14 +175,20 @@ class ResidentMembership:
         )
         create_key = (EventTypes.CREATE, "")
         known = await self.events.get_events(
-            [*prevs, *auth_ids.values(), *([state[create_key]] if create_key in state else [])]
+            [
+                *prevs,
+                *auth_ids.values(),
+                *([state[create_key]] if create_key in state else []),
+            ]
         )
         depth = max((known[p].depth for p in prevs if p in known), default=0) + 1
 
         def refs(ids: list[str]) -> list[Any]:
             if room_version.event_id_format is not EventIdFormat.V1:
                 return list(ids)
-            return [[i, dict(known[i].pdu.get("hashes", {}))] for i in ids if i in known]
+            return [
+                [i, dict(known[i].pdu.get("hashes", {}))] for i in ids if i in known
+            ]
 
         template: JsonDict = {
             "room_id": room_id,
@@ -238,8 +243,10 @@ class ResidentMembership:
             sign_event(event.pdu, room_version, self.server_name, self.signing_key)
         try:
             await self.verifier.verify_event(event)
-        except SignatureVerifyError as exc:
-            logger.warning("send_%s from %s: bad signature: %s", membership, origin, exc)
+        except SignatureVerifyException as exc:
+            logger.warning(
+                "send_%s from %s: bad signature: %s", membership, origin, exc
+            )
             raise Forbidden(f"Bad event signature: {exc}") from None
         existing = await self.events.get_event(event.event_id)
         if existing is not None and not existing.outlier:
@@ -285,7 +292,9 @@ class ResidentMembership:
         if event.room_id != room_id:
             raise BadJson("The event is for another room")
         if event.type != EventTypes.MEMBER or event.membership != membership:
-            raise BadJson(f"Expected an m.room.member event with membership {membership}")
+            raise BadJson(
+                f"Expected an m.room.member event with membership {membership}"
+            )
         if event.state_key != event.sender:
             raise BadJson("state_key must be the sender")
         if not check_content_hash(event.pdu):
@@ -327,7 +336,10 @@ class ResidentMembership:
             _domain(key[1])
             for key, eid in after.items()
             if key[0] == EventTypes.MEMBER
-            and (eid == event.event_id or (eid in found and found[eid].membership == Membership.JOIN))
+            and (
+                eid == event.event_id
+                or (eid in found and found[eid].membership == Membership.JOIN)
+            )
         }
         return {
             "origin": self.server_name,
@@ -344,7 +356,9 @@ class ResidentMembership:
         """The send_knock body: the room's stripped state."""
         wanted = [state[(t, "")] for t in STRIPPED_STATE_TYPES if (t, "") in state]
         found = await self.events.get_events(wanted)
-        return {"knock_room_state": stripped_state([found[e] for e in wanted if e in found])}
+        return {
+            "knock_room_state": stripped_state([found[e] for e in wanted if e in found])
+        }
 
     # -- helpers -----------------------------------------------------------------
     async def _room_we_are_in(self, room_id: str) -> RoomVersion:

@@ -80,7 +80,10 @@ class FederationQueries:
             raise NotFound(f"Room alias {room_alias} not found")
         hosts = await self.remote_rooms.get_joined_hosts(mapping.room_id)
         hosts.discard(self.server_name)
-        return {"room_id": mapping.room_id, "servers": [self.server_name, *sorted(hosts)]}
+        return {
+            "room_id": mapping.room_id,
+            "servers": [self.server_name, *sorted(hosts)],
+        }
 
     async def public_rooms(self, query: PublicRoomsQuery) -> JsonDict:
         """publicRooms: our published room directory."""
@@ -92,7 +95,9 @@ def _client_error(exc: Exception, what: str) -> MatrixError:
         body = exc.body if isinstance(exc.body, dict) else {}
         code = 404 if exc.code == 404 else exc.code
         return MatrixError(
-            code, str(body.get("error") or f"{what} failed"), exc.errcode or Codes.UNKNOWN
+            code,
+            str(body.get("error") or f"{what} failed"),
+            exc.errcode or Codes.UNKNOWN,
         )
     return MatrixError(502, f"{what} failed: {exc}", Codes.UNKNOWN)
 

@@ -142,7 +142,9 @@ class MembershipService:
                 for key in ("invite_room_state", "knock_room_state"):
                     state = unsigned.get(key) if isinstance(unsigned, dict) else None
                     for entry in state if isinstance(state, list) else []:
-                        sender = entry.get("sender") if isinstance(entry, dict) else None
+                        sender = (
+                            entry.get("sender") if isinstance(entry, dict) else None
+                        )
                         if isinstance(sender, str) and ":" in sender:
                             candidates.append(sender.partition(":")[2])
         _, sep, domain = room_id.partition(":")
@@ -321,7 +323,9 @@ class MembershipService:
             and UserID.parse(target).domain != self.server_name
         ):
 
-            async def check(event: Event, auth_events: Mapping[StateKey, Event]) -> None:
+            async def check(
+                event: Event, auth_events: Mapping[StateKey, Event]
+            ) -> None:
                 # The invitee's server must sign the invite before we send it.
                 assert remote is not None
                 state = await self.invite_room_state(room_id, requester.user_id)

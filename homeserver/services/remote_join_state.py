@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
-from signedjson.sign import SignatureVerifyError
+from signedjson.sign import SignatureVerifyException
 
 from homeserver.errors import Codes, MatrixError
 from homeserver.events.auth_rules import AuthError, check_auth_rules, signature_present
@@ -104,10 +104,14 @@ class RemoteJoinState:
         auth_ids[create_key] = state_map[create_key]
         auth_events = {k: good[e] for k, e in auth_ids.items() if e in good}
         try:
-            check_auth_rules(join_event, auth_events, verify_signature=signature_present)
+            check_auth_rules(
+                join_event, auth_events, verify_signature=signature_present
+            )
         except AuthError as exc:
             raise MatrixError(
-                502, f"The join does not pass the room's auth rules: {exc}", Codes.UNKNOWN
+                502,
+                f"The join does not pass the room's auth rules: {exc}",
+                Codes.UNKNOWN,
             ) from None
         async with self.creator.linearizer.queue(room_id):
             known = await self.events.get_events(list(good))
@@ -138,7 +142,7 @@ class RemoteJoinState:
                 continue
             try:
                 await self.verifier.verify_event(event)
-            except SignatureVerifyError as exc:
+            except SignatureVerifyException as exc:
                 logger.warning("dropping %s from a join: %s", event.event_id, exc)
                 continue
             if not check_content_hash(event.pdu):

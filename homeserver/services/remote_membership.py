@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 from urllib.parse import quote
 
-from signedjson.sign import SignatureVerifyError
+from signedjson.sign import SignatureVerifyException
 
 from homeserver.errors import Codes, Forbidden, MatrixError
 from homeserver.events.model import Event, Membership
@@ -115,7 +115,9 @@ class RemoteMembership:
             join_event = self._returned_event(answer.get("event"), event, version)
         except EventFormatError as exc:
             logger.warning("send_join answer from %s is malformed: %s", server, exc)
-            raise MatrixError(502, f"Bad send_join answer: {exc}", Codes.UNKNOWN)
+            raise MatrixError(
+                502, f"Bad send_join answer: {exc}", Codes.UNKNOWN
+            ) from None
         try:
             await self.process_remote_join(
                 server, version, join_event, state, auth_chain
@@ -220,9 +222,14 @@ class RemoteMembership:
                     server, f"/_matrix/federation/{version}/send_{kind}/{tail}", pdu
                 )
             except HttpResponseError as exc:
-                if version == "v1" or exc.code not in (400, 404) or exc.errcode not in (
-                    None,
-                    Codes.UNRECOGNIZED,
+                if (
+                    version == "v1"
+                    or exc.code not in (400, 404)
+                    or exc.errcode
+                    not in (
+                        None,
+                        Codes.UNRECOGNIZED,
+                    )
                 ):
                     raise
                 answer = await self.transport.put_json(
@@ -279,7 +286,9 @@ class RemoteMembership:
             return server, version, template
         raise last
 
-    def _sign(self, version: RoomVersion, template: JsonDict, content: JsonDict) -> Event:
+    def _sign(
+        self, version: RoomVersion, template: JsonDict, content: JsonDict
+    ) -> Event:
         try:
             return event_from_template(
                 version,
@@ -290,7 +299,9 @@ class RemoteMembership:
                 extra_content=content,
             )
         except EventFormatError as exc:
-            raise MatrixError(502, f"Bad event template: {exc}", Codes.UNKNOWN)
+            raise MatrixError(
+                502, f"Bad event template: {exc}", Codes.UNKNOWN
+            ) from None
 
     # -- invite ----------------------------------------------------------------
     async def invite(self, event: Event, invite_room_state: list[JsonDict]) -> None:
@@ -329,7 +340,7 @@ class RemoteMembership:
                 if event.room_version.enforce_key_validity
                 else None,
             )
-        except SignatureVerifyError as exc:
+        except SignatureVerifyException as exc:
             raise Forbidden(f"The invitee's server signed badly: {exc}") from None
         event.pdu.setdefault("signatures", {})[destination] = dict(theirs)
         logger.info("%s's server signed the invite to %s", invitee, event.room_id)

@@ -26,7 +26,9 @@ class Authenticator(Protocol):
 
 
 class _Endpoint:
-    def __init__(self, authenticator: Authenticator, service: ResidentMembership) -> None:
+    def __init__(
+        self, authenticator: Authenticator, service: ResidentMembership
+    ) -> None:
         self.authenticator = authenticator
         self.service = service
 
@@ -50,7 +52,9 @@ class SendJoinV2Endpoint(_Endpoint):
 
     PATTERNS = [f"{FED}/v2/send_join/{{room_id}}/{{event_id}}"]
 
-    async def on_PUT(self, request: ApiRequest, room_id: str, event_id: str) -> JsonDict:
+    async def on_PUT(
+        self, request: ApiRequest, room_id: str, event_id: str
+    ) -> JsonDict:
         origin = await self.authenticator.authenticate(request)
         event, state = await self.service.send_membership(
             origin, room_id, event_id, request.json(), Membership.JOIN
@@ -95,7 +99,9 @@ class SendLeaveV2Endpoint(_Endpoint):
 
     PATTERNS = [f"{FED}/v2/send_leave/{{room_id}}/{{event_id}}"]
 
-    async def on_PUT(self, request: ApiRequest, room_id: str, event_id: str) -> JsonDict:
+    async def on_PUT(
+        self, request: ApiRequest, room_id: str, event_id: str
+    ) -> JsonDict:
         origin = await self.authenticator.authenticate(request)
         await self.service.send_membership(
             origin, room_id, event_id, request.json(), Membership.LEAVE
@@ -136,7 +142,9 @@ class SendKnockEndpoint(_Endpoint):
 
     PATTERNS = [f"{FED}/v1/send_knock/{{room_id}}/{{event_id}}"]
 
-    async def on_PUT(self, request: ApiRequest, room_id: str, event_id: str) -> JsonDict:
+    async def on_PUT(
+        self, request: ApiRequest, room_id: str, event_id: str
+    ) -> JsonDict:
         origin = await self.authenticator.authenticate(request)
         _, state = await self.service.send_membership(
             origin, room_id, event_id, request.json(), Membership.KNOCK
@@ -153,7 +161,9 @@ class InviteV2Endpoint:
         self.authenticator = authenticator
         self.invites = invites
 
-    async def on_PUT(self, request: ApiRequest, room_id: str, event_id: str) -> JsonDict:
+    async def on_PUT(
+        self, request: ApiRequest, room_id: str, event_id: str
+    ) -> JsonDict:
         origin = await self.authenticator.authenticate(request)
         return await self.invites.on_invite(origin, room_id, event_id, request.json())
 

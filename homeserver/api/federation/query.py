@@ -16,7 +16,9 @@ from homeserver.types import JsonDict
 
 
 class _Endpoint:
-    def __init__(self, authenticator: Authenticator, queries: FederationQueries) -> None:
+    def __init__(
+        self, authenticator: Authenticator, queries: FederationQueries
+    ) -> None:
         self.authenticator = authenticator
         self.queries = queries
 
@@ -63,7 +65,9 @@ class PublicRoomsEndpoint(_Endpoint):
         return await self.queries.public_rooms(query)
 
 
-def query_endpoints(authenticator: Authenticator, queries: FederationQueries) -> list[Any]:
+def query_endpoints(
+    authenticator: Authenticator, queries: FederationQueries
+) -> list[Any]:
     """Every query endpoint of this module."""
     return [
         cls(authenticator, queries)
