@@ -10,6 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 from homeserver.api.federation.keys import ServerKeysEndpoint
 from homeserver.federation.edu import EduRegistry
+from homeserver.federation.sender.sender import FederationSender
+from homeserver.federation.sender.unavailable import UnavailableTransport
+from homeserver.storage.stores.federation_outbox import FederationOutboxStore
 
 if TYPE_CHECKING:
     from homeserver.server import HomeServer
@@ -38,7 +41,22 @@ class FederationServices:
 
     # -- outbound transaction queues and EDUs --------------------------------
     def _build_sending(self) -> None:
-        pass
+        hs = self.hs
+        transport: Any = getattr(self, "transport", None) or UnavailableTransport()
+        self.outbox = FederationOutboxStore(hs.db)
+        self.sender = FederationSender(
+            self.server_name,
+            self.config.enabled,
+            transport,
+            self.outbox,
+            hs.events,
+            hs.event_state,
+            hs.clock,
+            hs.stream_ids.current_position,
+            int(self.config.max_retry_interval),
+            int(self.config.request_timeout),
+        )
+        hs.persister.on_persisted.append(self.sender.on_persisted)
 
     # -- joins, leaves, invites, knocks, queries -----------------------------
     def _build_handshakes(self) -> None:
@@ -46,9 +64,11 @@ class FederationServices:
 
     async def start(self) -> None:
         """Start background work (after the database is ready)."""
+        await self.sender.start()
 
     def stop(self) -> None:
         """Stop background work."""
+        self.sender.stop()
 
     def endpoints(self) -> list[Any]:
         """Every /_matrix/federation and /_matrix/key endpoint."""
