@@ -21,6 +21,9 @@ from homeserver.federation.interfaces import FederationTransport
 from homeserver.federation.keyring import KeyRing
 from homeserver.federation.local_keys import LocalKeys
 from homeserver.federation.notary import Notary
+from homeserver.federation.sender.sender import FederationSender
+from homeserver.federation.sender.unavailable import UnavailableTransport
+from homeserver.storage.stores.federation_outbox import FederationOutboxStore
 from homeserver.storage.stores.server_keys import ServerKeyStore
 
 if TYPE_CHECKING:
@@ -76,7 +79,22 @@ class FederationServices:
 
     # -- outbound transaction queues and EDUs --------------------------------
     def _build_sending(self) -> None:
-        pass
+        hs = self.hs
+        transport: Any = getattr(self, "transport", None) or UnavailableTransport()
+        self.outbox = FederationOutboxStore(hs.db)
+        self.sender = FederationSender(
+            self.server_name,
+            self.config.enabled,
+            transport,
+            self.outbox,
+            hs.events,
+            hs.event_state,
+            hs.clock,
+            hs.stream_ids.current_position,
+            int(self.config.max_retry_interval),
+            int(self.config.request_timeout),
+        )
+        hs.persister.on_persisted.append(self.sender.on_persisted)
 
     # -- joins, leaves, invites, knocks, queries -----------------------------
     def _build_handshakes(self) -> None:
@@ -84,9 +102,11 @@ class FederationServices:
 
     async def start(self) -> None:
         """Start background work (after the database is ready)."""
+        await self.sender.start()
 
     def stop(self) -> None:
         """Stop background work."""
+        self.sender.stop()
 
     def endpoints(self) -> list[Any]:
         """Every /_matrix/federation and /_matrix/key endpoint."""

@@ -55,7 +55,7 @@ class FederationClient:
         signed: bool = True,
     ) -> Any:
         """GET a JSON resource from ``destination``."""
-        raise RequestSendFailed("outbound federation is not available yet", False)
+        raise RequestSendFailed("outbound federation is not available yet")
 
     async def put_json(
         self,
@@ -67,7 +67,7 @@ class FederationClient:
         timeout_ms: int | None = None,
     ) -> Any:
         """PUT a JSON body to ``destination``."""
-        raise RequestSendFailed("outbound federation is not available yet", False)
+        raise RequestSendFailed("outbound federation is not available yet")
 
     async def post_json(
         self,
@@ -79,4 +79,4 @@ class FederationClient:
         timeout_ms: int | None = None,
     ) -> Any:
         """POST a JSON body to ``destination``."""
-        raise RequestSendFailed("outbound federation is not available yet", False)
+        raise RequestSendFailed("outbound federation is not available yet")
