@@ -151,6 +151,12 @@ class RoomSyncBuilder:
             r: anchor for r in wanted if (anchor := before.get(r)) is not None
         }
         anchors.update(await self.store.get_last_events_at(missing))
+        for room_id in wanted:
+            events = timelines[room_id].events
+            if room_id not in anchors and events:
+                # Nothing before the timeline: a room joined over federation
+                # starts at our join, whose state holds the room's state.
+                anchors[room_id] = events[0].event_id
         deltas = {
             r: rooms[r] for r in wanted if rooms[r] is not None and not info.full_state
         }
