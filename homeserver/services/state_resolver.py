@@ -72,13 +72,26 @@ class StateResolver:
         )
 
     async def resolve(
-        self, room_version: RoomVersion, state_sets: Sequence[Mapping[StateKey, str]]
+        self,
+        room_version: RoomVersion,
+        state_sets: Sequence[Mapping[StateKey, str]],
+        pending: Event | None = None,
     ) -> dict[StateKey, str]:
-        """Resolve several states of a room (every event must be stored)."""
+        """Resolve several states of a room.
+
+        Args:
+            pending: an event the states may hold that is not stored yet
+                (every other event must be).
+        """
         if len(state_sets) == 1:
             return dict(state_sets[0])
         all_ids = {eid for state in state_sets for eid in state.values()}
-        chains = await self.events.get_auth_chains(all_ids)
+        stored_ids = all_ids - {pending.event_id} if pending else all_ids
+        chains = await self.events.get_auth_chains(stored_ids)
+        if pending is not None and pending.event_id in all_ids:
+            auth_ids = set(pending.auth_event_ids)
+            parents = await self.events.get_auth_chains(auth_ids)
+            chains[pending.event_id] = auth_ids.union(*parents.values())
         set_chains: list[set[str]] = [
             set().union(*(chains.get(eid, set()) for eid in state.values()))
             for state in state_sets
@@ -86,12 +99,17 @@ class StateResolver:
         difference = set().union(*set_chains) - set_chains[0].intersection(
             *set_chains[1:]
         )
-        event_map = await self._events_with_auth_chains(all_ids)
+        event_map = await self._events_with_auth_chains(stored_ids, pending)
         return resolve_state(room_version, state_sets, event_map, difference)
 
-    async def _events_with_auth_chains(self, event_ids: set[str]) -> dict[str, Event]:
+    async def _events_with_auth_chains(
+        self, event_ids: set[str], pending: Event | None = None
+    ) -> dict[str, Event]:
         found: dict[str, Event] = {}
         frontier = set(event_ids)
+        if pending is not None:
+            found[pending.event_id] = pending
+            frontier |= set(pending.auth_event_ids)
         while frontier:
             fetched = await self.events.get_events(frontier)
             found.update(fetched)
