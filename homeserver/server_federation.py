@@ -8,46 +8,80 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from homeserver.api.federation.keys import ServerKeysEndpoint
+from homeserver.api.federation.keys import (
+    BatchKeyQueryEndpoint,
+    KeyQueryEndpoint,
+    ServerKeysEndpoint,
+)
+from homeserver.api.federation.version import FederationVersionEndpoint
 from homeserver.federation.acl import ServerAclChecker
+from homeserver.federation.client import FederationClient
 from homeserver.federation.edu import EduRegistry
-from homeserver.federation.interfaces import FederationTransport, KeyRing
-from homeserver.federation.placeholders import RefusingKeyRing, UnreachableTransport
+from homeserver.federation.inbound_auth import FederationAuthenticator
+from homeserver.federation.interfaces import FederationTransport
+from homeserver.federation.keyring import KeyRing
+from homeserver.federation.local_keys import LocalKeys
+from homeserver.federation.notary import Notary
+from homeserver.federation.sender.sender import FederationSender
+from homeserver.federation.sender.unavailable import UnavailableTransport
 from homeserver.services.federation_events import FederationEventService
 from homeserver.services.federation_fetch import RemoteEventFetcher
 from homeserver.services.federation_verify import EventVerifier
 from homeserver.storage.stores.federation import FederationStore
+from homeserver.storage.stores.federation_outbox import FederationOutboxStore
+from homeserver.storage.stores.server_keys import ServerKeyStore
 
 if TYPE_CHECKING:
     from homeserver.server import HomeServer
 
 
 class FederationServices:
-    """Every federation component of one server."""
+    """Every federation component of one server.
 
-    def __init__(self, hs: HomeServer) -> None:
+    Args:
+        hs: the server being composed.
+        transport: outbound requests go through this instead of the HTTPS
+            client (tests: the in-process network of tests/federation/pair.py).
+    """
+
+    def __init__(
+        self, hs: HomeServer, transport: FederationTransport | None = None
+    ) -> None:
         self.hs = hs
         self.config = hs.config.federation
         self.server_name = hs.config.server.server_name
         self.edus = EduRegistry()
-        self._build_transport()
+        self._build_transport(transport)
         self._build_receiving()
         self._build_sending()
         self._build_handshakes()
 
     # -- keys, outbound client, inbound request authentication ---------------
-    def _build_transport(self) -> None:
-        pass
+    def _build_transport(self, transport: FederationTransport | None) -> None:
+        hs = self.hs
+        self.local_keys = LocalKeys(
+            self.server_name, hs.signing_key, self.config.old_signing_keys, hs.clock
+        )
+        self.transport: FederationTransport = transport or FederationClient(
+            self.server_name, hs.signing_key, self.config, hs.reactor, hs.clock
+        )
+        self.server_keys = ServerKeyStore(hs.db)
+        self.keyring = KeyRing(
+            self.local_keys,
+            self.transport,
+            self.server_keys,
+            hs.clock,
+            self.config.trusted_key_servers,
+        )
+        self.notary = Notary(self.local_keys, self.keyring, self.server_keys)
+        self.authenticator = FederationAuthenticator(
+            self.server_name, self.config, self.keyring, hs.clock
+        )
 
     # -- inbound transactions and the remote event pipeline ------------------
     def _build_receiving(self) -> None:
         hs = self.hs
-        # The transport section provides these; the placeholders keep this
-        # section usable (and testable) on its own.
-        keyring: KeyRing = getattr(self, "keyring", None) or RefusingKeyRing()
-        transport: FederationTransport = (
-            getattr(self, "transport", None) or UnreachableTransport()
-        )
+        keyring, transport = self.keyring, self.transport
         self.federation_store = FederationStore(hs.db)
         self.acl = ServerAclChecker(hs.room_state, hs.events)
         verifier = EventVerifier(keyring)
@@ -67,7 +101,22 @@ class FederationServices:
 
     # -- outbound transaction queues and EDUs --------------------------------
     def _build_sending(self) -> None:
-        pass
+        hs = self.hs
+        transport: Any = getattr(self, "transport", None) or UnavailableTransport()
+        self.outbox = FederationOutboxStore(hs.db)
+        self.sender = FederationSender(
+            self.server_name,
+            self.config.enabled,
+            transport,
+            self.outbox,
+            hs.events,
+            hs.event_state,
+            hs.clock,
+            hs.stream_ids.current_position,
+            int(self.config.max_retry_interval),
+            int(self.config.request_timeout),
+        )
+        hs.persister.on_persisted.append(self.sender.on_persisted)
 
     # -- joins, leaves, invites, knocks, queries -----------------------------
     def _build_handshakes(self) -> None:
@@ -75,14 +124,20 @@ class FederationServices:
 
     async def start(self) -> None:
         """Start background work (after the database is ready)."""
+        await self.sender.start()
         await self.hs.persister.backfill_ids.load(
             self.hs.db, "events", "stream_ordering"
         )
 
     def stop(self) -> None:
         """Stop background work."""
+        self.sender.stop()
 
     def endpoints(self) -> list[Any]:
         """Every /_matrix/federation and /_matrix/key endpoint."""
-        hs = self.hs
-        return [ServerKeysEndpoint(self.server_name, hs.signing_key, hs.clock)]
+        return [
+            ServerKeysEndpoint(self.local_keys),
+            KeyQueryEndpoint(self.notary),
+            BatchKeyQueryEndpoint(self.notary),
+            FederationVersionEndpoint(),
+        ]

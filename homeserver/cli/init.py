@@ -35,6 +35,28 @@ HEADER = """\
 # change an option with validation.
 """
 
+# Written by --insecure-federation-for-testing: peers on this machine are allowed
+# (the default ip_range_blacklist covers loopback) and their self-signed
+# certificates are accepted.
+LOOPBACK_RANGES = ["127.0.0.0/8", "::1/128"]
+
+INSECURE_HEADER = """\
+#
+# THIS CONFIG IS FOR TEST SET-UPS ONLY: it was written with
+# --insecure-federation-for-testing (see the comment on the federation section).
+"""
+
+INSECURE_COMMENT = """\
+# FOR TEST SET-UPS ONLY (synctl init --insecure-federation-for-testing).
+# verify_certificates: false accepts any TLS certificate from other servers, so
+# that servers with self-signed certificates can federate; ip_range_whitelist
+# lets federation requests go to servers on this machine, which
+# ip_range_blacklist blocks by default. On a server reachable from the internet
+# the first lets anyone impersonate any other server to this one, and the second
+# lets remote parties make this server send requests to services on localhost.
+# Remove this section before federating with the real world (docs/federation.md).
+"""
+
 
 def build_initial_config(
     server_name: str,
@@ -44,6 +66,7 @@ def build_initial_config(
     public_baseurl: str | None = None,
     federation_port: int | None = None,
     self_signed_tls: bool = False,
+    insecure_federation_for_testing: bool = False,
 ) -> dict[str, Any]:
     """The raw YAML data of a new, small, explicit homeserver.yaml.
 
@@ -52,6 +75,11 @@ def build_initial_config(
         http_port: the port of the one HTTP listener (on 127.0.0.1).
         open_registration: let anyone register through /register.
         public_baseurl: the URL clients use to reach the server, if not the listener.
+        federation_port: serve federation on a listener of its own on this port.
+        self_signed_tls: serve that listener over TLS with a self-signed
+            certificate (tls.crt and tls.key in the data directory).
+        insecure_federation_for_testing: skip checking other servers'
+            certificates and allow peers on loopback (test set-ups only).
 
     Returns:
         Plain data, ready for ``yaml.safe_dump``; it holds a new random secret.
@@ -73,7 +101,33 @@ def build_initial_config(
         )
     if self_signed_tls:
         data["tls"] = {"certificate_path": TLS_CERT, "private_key_path": TLS_KEY}
+    if insecure_federation_for_testing:
+        data["federation"] = {
+            "verify_certificates": False,
+            "ip_range_whitelist": list(LOOPBACK_RANGES),
+        }
     return data
+
+
+def render_config(data: dict[str, Any]) -> str:
+    """The text of homeserver.yaml for ``data``: the header, then the YAML.
+
+    An insecure federation section (from --insecure-federation-for-testing) is
+    written last, under a comment that says what it does and why it is there.
+    """
+    rest = {key: value for key, value in data.items() if key != "federation"}
+    federation = data.get("federation")
+    if federation is None:
+        return HEADER + "\n" + dump_yaml(rest)
+    return (
+        HEADER
+        + INSECURE_HEADER
+        + "\n"
+        + dump_yaml(rest)
+        + "\n"
+        + INSECURE_COMMENT
+        + dump_yaml({"federation": federation})
+    )
 
 
 def _base_config(
@@ -108,6 +162,7 @@ def init_data_dir(
     force: bool = False,
     federation_port: int | None = None,
     self_signed_tls: bool = False,
+    insecure_federation_for_testing: bool = False,
 ) -> None:
     """Create ``data_dir`` with homeserver.yaml, a signing key and media/.
 
@@ -135,6 +190,7 @@ def init_data_dir(
         public_baseurl=public_baseurl,
         federation_port=federation_port,
         self_signed_tls=self_signed_tls,
+        insecure_federation_for_testing=insecure_federation_for_testing,
     )
     # Validate before anything touches the disk; raises ConfigError.
     parse_config(data, base_dir=data_dir.root, source="the new config")
@@ -147,8 +203,13 @@ def init_data_dir(
             data_dir.root / TLS_CERT, data_dir.root / TLS_KEY, server_name
         )
         print(f"Generated a self-signed TLS certificate in {data_dir.root / TLS_CERT}")
-    write_text_atomically(data_dir.config, HEADER + "\n" + dump_yaml(data))
+    write_text_atomically(data_dir.config, render_config(data))
     print(f"Wrote {data_dir.config} (server name {server_name}, port {http_port})")
+    if insecure_federation_for_testing:
+        print(
+            "Federation does not check certificates and allows loopback peers: "
+            "for test set-ups only"
+        )
     if had_key:
         print(f"Kept the existing signing key {data_dir.signing_key}")
     else:
@@ -166,6 +227,7 @@ def run(args: argparse.Namespace) -> int:
         force=args.force,
         federation_port=args.federation_port,
         self_signed_tls=args.self_signed_tls,
+        insecure_federation_for_testing=args.insecure_federation_for_testing,
     )
     return 0
 
@@ -218,6 +280,14 @@ def add_parser(
         action="store_true",
         help="generate a self-signed certificate into the data directory and serve "
         "the federation listener over TLS with it (for test set-ups)",
+    )
+    parser.add_argument(
+        "--insecure-federation-for-testing",
+        action="store_true",
+        help="for test set-ups on one machine: accept other servers' TLS "
+        "certificates without checking them and allow federation with servers on "
+        "loopback (127.0.0.0/8, ::1); never use on a server reachable from the "
+        "internet",
     )
     parser.add_argument(
         "--force", action="store_true", help="overwrite an existing homeserver.yaml"

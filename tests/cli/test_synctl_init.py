@@ -154,3 +154,71 @@ def test_init_requires_a_server_name(synctl: Synctl, tmp_path: Path) -> None:
     result = synctl("init", "--data-dir", str(tmp_path))
     assert result.code == 2
     assert "--server-name" in result.err
+
+
+def test_init_for_a_federation_test_set_up(synctl: Synctl, tmp_path: Path) -> None:
+    """The one-line set-up of the interop tests: IP literal with a port as the
+    server name, TLS federation listener, insecure federation for testing."""
+    result = synctl(
+        "init",
+        "--data-dir",
+        str(tmp_path),
+        "--server-name",
+        "127.0.0.1:18448",
+        "--http-port",
+        "18008",
+        "--federation-port",
+        "18448",
+        "--self-signed-tls",
+        "--insecure-federation-for-testing",
+        "--open-registration",
+    )
+    assert result.code == 0, result.err
+    assert "for test set-ups only" in result.out
+
+    text = (tmp_path / "homeserver.yaml").read_text()
+    # The comment sits right above the section it explains, and the header
+    # (which `synctl config set` keeps) points at it.
+    comment, section = text.split("federation:\n", 1)
+    assert "FOR TEST SET-UPS ONLY" in comment.splitlines()[-8]
+    assert "verify_certificates: false accepts any TLS certificate" in comment
+    assert "THIS CONFIG IS FOR TEST SET-UPS ONLY" in text.split("server:")[0]
+    assert yaml.safe_load("federation:\n" + section)["federation"] == {
+        "verify_certificates": False,
+        "ip_range_whitelist": ["127.0.0.0/8", "::1/128"],
+    }
+
+    config = load_config(tmp_path / "homeserver.yaml")
+    assert config.server.server_name == "127.0.0.1:18448"
+    assert config.federation.verify_certificates is False
+    assert config.federation.ip_range_whitelist == ["127.0.0.0/8", "::1/128"]
+    # Loopback stays blacklisted by default; the whitelist is what lets it through.
+    assert "127.0.0.0/8" in config.federation.ip_range_blacklist
+    assert [(lst.port, lst.tls) for lst in config.listeners] == [
+        (18008, False),
+        (18448, True),
+    ]
+    assert config.registration.enable_registration is True
+    assert (tmp_path / "tls.crt").exists()
+
+
+def test_init_is_secure_by_default(synctl: Synctl, tmp_path: Path) -> None:
+    result = synctl("init", "--data-dir", str(tmp_path), "--server-name", "a.b")
+    assert result.code == 0, result.err
+    text = (tmp_path / "homeserver.yaml").read_text()
+    assert "federation:" not in text
+    assert "TEST SET-UPS ONLY" not in text
+    config = load_config(tmp_path / "homeserver.yaml")
+    assert config.federation.verify_certificates is True
+    assert config.federation.ip_range_whitelist == []
+
+
+@pytest.mark.parametrize(
+    "name", ["127.0.0.1:8448", "[::1]:8448", "example.com:8448", "[2001:db8::1]"]
+)
+def test_init_accepts_server_names_with_ports(
+    synctl: Synctl, tmp_path: Path, name: str
+) -> None:
+    result = synctl("init", "--data-dir", str(tmp_path), "--server-name", name)
+    assert result.code == 0, result.err
+    assert load_config(tmp_path / "homeserver.yaml").server.server_name == name

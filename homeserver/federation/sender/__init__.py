@@ -1,0 +1,1 @@
+"""Outbound federation: per-destination transaction queues and outbound EDUs."""

@@ -1,0 +1,258 @@
+"""The federation sender: every local event and EDU to the servers that need it.
+
+Spec: server-server API, "Transactions" and "PDUs". The sender follows the
+events stream (not the event-creation listeners), so events persisted by any
+path — local sends, and the joins and leaves the handshakes persist — are sent
+once each. For each event whose sender is local it queues the event for every
+other server with a joined member in the room after the event; the server of
+a kicked or banned remote user gets its own kick too. Queues and the sender's
+position are persisted in the same transaction, so nothing is lost when we
+restart, and a destination that was down receives everything it missed, in
+stream order, when it comes back.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Collection, Iterable
+
+import attrs
+
+from homeserver.events.model import Event, EventTypes, Membership
+from homeserver.federation.interfaces import FederationTransport
+from homeserver.federation.sender.queue import DestinationQueue, QueueConfig
+from homeserver.storage.stores.event_state import EventStateStore, StateSelection
+from homeserver.storage.stores.events import EventStore
+from homeserver.storage.stores.federation_outbox import (
+    FederationOutboxStore,
+    StreamEvent,
+)
+from homeserver.types import JsonDict
+from homeserver.util.background import run_in_background
+from homeserver.util.clock import Clock
+
+logger = logging.getLogger(__name__)
+
+# Events read from the stream per step.
+STREAM_BATCH = 100
+CurrentPosition = Callable[[], int]
+_MEMBERS = StateSelection(types=frozenset({EventTypes.MEMBER}))
+
+
+def server_of(user_id: str) -> str:
+    """The server part of a user ID (everything after the first colon)."""
+    return user_id.split(":", 1)[1] if ":" in user_id else ""
+
+
+class FederationSender:
+    """Follows the events stream and feeds the destination queues.
+
+    Args:
+        server_name: this server.
+        enabled: ``federation.enabled``; when off nothing is ever sent.
+        transport: signed outbound requests.
+        store: the outbound queues.
+        events: to read events.
+        event_state: the room state after each event.
+        clock: the injected clock.
+        current_position: the events stream's visible position.
+        max_retry_interval_ms: the backoff cap.
+        request_timeout_ms: how long one transaction may take.
+    """
+
+    def __init__(
+        self,
+        server_name: str,
+        enabled: bool,
+        transport: FederationTransport,
+        store: FederationOutboxStore,
+        events: EventStore,
+        event_state: EventStateStore,
+        clock: Clock,
+        current_position: CurrentPosition,
+        max_retry_interval_ms: int,
+        request_timeout_ms: int,
+    ) -> None:
+        self.server_name = server_name
+        self.enabled = enabled
+        self.store = store
+        self.events = events
+        self.event_state = event_state
+        self.clock = clock
+        self.current_position = current_position
+        self.queue_config = QueueConfig(
+            server_name=server_name,
+            transport=transport,
+            store=store,
+            events=events,
+            clock=clock,
+            max_retry_interval_ms=max_retry_interval_ms,
+            request_timeout_ms=request_timeout_ms,
+            txn_prefix=f"{clock.time_msec()}.",
+        )
+        self.queues: dict[str, DestinationQueue] = {}
+        self.position: int | None = None
+        self._processing = False
+        self._again = False
+
+    @property
+    def transport(self) -> FederationTransport:
+        """The outbound transport every queue uses."""
+        return self.queue_config.transport
+
+    @transport.setter
+    def transport(self, transport: FederationTransport) -> None:
+        self.queue_config = attrs.evolve(self.queue_config, transport=transport)
+        for queue in self.queues.values():
+            queue.config = self.queue_config
+
+    async def start(self) -> None:
+        """Resume after a restart: wake every destination with a backlog, and
+        send the events persisted since the stored position."""
+        await self.store.load()
+        stored = await self.store.get_position()
+        if stored is None:
+            # A fresh database: history before now is not ours to send.
+            stored = self.current_position()
+            await self.store.queue_pdus([], stored)
+        self.position = stored
+        if not self.enabled:
+            return
+        for destination in await self.store.get_destinations_with_pending():
+            self.queue(destination).wake()
+        self.notify_new_events()
+
+    def stop(self) -> None:
+        """Cancel every retry timer."""
+        for queue in self.queues.values():
+            queue.stop()
+
+    def queue(self, destination: str) -> DestinationQueue:
+        """The destination's queue (created on first use)."""
+        queue = self.queues.get(destination)
+        if queue is None:
+            queue = self.queues[destination] = DestinationQueue(
+                destination, self.queue_config
+            )
+        return queue
+
+    def on_persisted(self, event: Event, stream_ordering: int) -> None:
+        """EventPersister hook: the position becomes visible right after this
+        returns, so the stream is read on the next reactor turn."""
+        if self.enabled and self.position is not None:
+            self.clock.call_later(0, self.notify_new_events)
+
+    def destination_is_alive(self, destination: str) -> None:
+        """The destination just talked to us: retry it now if it was backing off."""
+        queue = self.queues.get(destination)
+        if queue is not None and queue.backoff is not None and queue.backoff.failure_ts:
+            logger.info("%s is back: retrying now", destination)
+            queue.retry_now()
+
+    def notify_new_events(self) -> None:
+        """Read the events stream up to its current position (in the background)."""
+        if not self.enabled or self.position is None:
+            return
+        if self._processing:
+            self._again = True
+            return
+        self._processing = True
+        run_in_background("federation_sender_stream", self._process())
+
+    async def _process(self) -> None:
+        try:
+            while True:
+                self._again = False
+                assert self.position is not None
+                upto = self.current_position()
+                if upto <= self.position:
+                    if not self._again:
+                        return
+                    continue
+                found = await self.store.get_events_after(
+                    self.position, upto, STREAM_BATCH
+                )
+                new_position = (
+                    found[-1].stream_ordering if len(found) == STREAM_BATCH else upto
+                )
+                await self._handle_batch(found, new_position)
+                self.position = new_position
+        finally:
+            self._processing = False
+
+    async def _handle_batch(self, found: list[StreamEvent], new_position: int) -> None:
+        local = [
+            e
+            for e in found
+            if not e.outlier and server_of(e.sender) == self.server_name
+        ]
+        rows: list[tuple[str, int, str]] = []
+        if local:
+            destinations = await self._destinations_for([e.event_id for e in local])
+            for entry in local:
+                for destination in sorted(destinations.get(entry.event_id, ())):
+                    rows.append((destination, entry.stream_ordering, entry.event_id))
+        await self.store.queue_pdus(rows, new_position)
+        for destination in sorted({r[0] for r in rows}):
+            logger.debug("queued PDUs for %s", destination)
+            self.queue(destination).wake()
+
+    async def _destinations_for(self, event_ids: list[str]) -> dict[str, set[str]]:
+        """Event ID -> the other servers with a joined member after the event
+        (plus a kicked or banned remote user's own server)."""
+        states = await self.event_state.get_state_ids_for_events(event_ids, _MEMBERS)
+        remote_member_ids = {
+            member_event_id
+            for state in states.values()
+            for (_, user_id), member_event_id in state.items()
+            if server_of(user_id) != self.server_name
+        }
+        memberships = await self.store.get_memberships(remote_member_ids)
+        events = await self.events.get_events(event_ids)
+        out: dict[str, set[str]] = {}
+        for event_id in event_ids:
+            servers = {
+                server_of(user_id)
+                for member_event_id in states.get(event_id, {}).values()
+                for user_id, membership in [memberships.get(member_event_id, ("", ""))]
+                if membership == Membership.JOIN
+            }
+            event = events.get(event_id)
+            if (
+                event is not None
+                and event.type == EventTypes.MEMBER
+                and event.membership in (Membership.LEAVE, Membership.BAN)
+                and event.state_key
+            ):
+                servers.add(server_of(event.state_key))
+            servers.discard(self.server_name)
+            servers.discard("")
+            out[event_id] = servers
+        return out
+
+    # -- EDUs -------------------------------------------------------------------
+
+    def send_edu(
+        self, destinations: Iterable[str], edu_type: str, content: JsonDict
+    ) -> None:
+        """Queue an ephemeral EDU (kept in memory) for each destination."""
+        if not self.enabled:
+            return
+        for destination in sorted(set(destinations) - {self.server_name}):
+            self.queue(destination).add_edu(edu_type, content)
+
+    async def send_persistent_edu(
+        self, destinations: Collection[str], edu_type: str, content: JsonDict
+    ) -> None:
+        """Queue an EDU that must survive a restart (to-device, device lists)."""
+        targets = set(destinations) - {self.server_name}
+        if not self.enabled or not targets:
+            return
+        await self.store.queue_edus(targets, edu_type, content)
+        for destination in sorted(targets):
+            self.queue(destination).wake()
+
+    async def servers_in_rooms(self, room_ids: Collection[str]) -> set[str]:
+        """The other servers with a joined member in any of the rooms."""
+        users = await self.store.get_joined_users(room_ids)
+        return {server_of(u) for u in users} - {self.server_name, ""}

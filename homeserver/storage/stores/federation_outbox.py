@@ -1,0 +1,326 @@
+"""The outbound federation queues: the sender's position, each destination's
+pending PDUs and EDUs, its progress and its backoff.
+
+Spec: server-server API, "Transactions". See schema 0008 for why the queues
+live in the database: a destination that is down, or a restart of this
+server, loses nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Iterable, Sequence
+
+import attrs
+
+from homeserver.events.model import EventTypes, Membership
+from homeserver.storage.database import Database, Transaction
+from homeserver.storage.id_generators import StreamIdGenerator
+from homeserver.types import JsonDict
+
+EVENTS_STREAM = "events"
+_BATCH = 200
+
+
+@attrs.frozen
+class Backoff:
+    """A destination's retry state (all times in ms; zero interval: healthy)."""
+
+    failure_ts: int | None = None
+    retry_last_ts: int = 0
+    retry_interval: int = 0
+
+    def retry_at(self) -> int:
+        """When the next attempt may happen."""
+        return self.retry_last_ts + self.retry_interval if self.retry_interval else 0
+
+
+@attrs.frozen
+class PendingEdu:
+    """An EDU stored for a destination."""
+
+    edu_id: int
+    edu_type: str
+    content: JsonDict
+
+
+@attrs.frozen
+class StreamEvent:
+    """An event's place in the events stream, as the sender reads it."""
+
+    stream_ordering: int
+    event_id: str
+    room_id: str
+    sender: str
+    outlier: bool
+
+
+def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), _BATCH):
+        yield items[start : start + _BATCH]
+
+
+class FederationOutboxStore:
+    """Reads and writes the outbound queues.
+
+    Args:
+        db: the database.
+        edu_ids: IDs for stored EDUs (loaded from the table at start-up).
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.edu_ids = StreamIdGenerator(0)
+
+    async def load(self) -> None:
+        """Continue the EDU IDs after the stored ones (at start-up)."""
+        await self.edu_ids.load(self.db, "federation_outbox_edus", "edu_id")
+
+    # -- the sender's position -------------------------------------------------
+
+    async def get_position(self) -> int | None:
+        """The last events-stream position the sender handled, if any."""
+        row = await self.db.run_interaction(
+            "get_federation_position",
+            lambda txn: txn.query_one(
+                "SELECT position FROM federation_stream_position WHERE stream = ?",
+                (EVENTS_STREAM,),
+            ),
+        )
+        return int(row[0]) if row else None
+
+    async def get_events_after(
+        self, since: int, upto: int, limit: int
+    ) -> list[StreamEvent]:
+        """Events with stream ordering in (since, upto], oldest first."""
+        rows = await self.db.run_interaction(
+            "get_events_for_federation",
+            lambda txn: txn.query(
+                "SELECT stream_ordering, event_id, room_id, sender, outlier"
+                " FROM events WHERE stream_ordering > ? AND stream_ordering <= ?"
+                " AND rejected_reason IS NULL ORDER BY stream_ordering LIMIT ?",
+                (since, upto, limit),
+            ),
+        )
+        return [StreamEvent(int(r[0]), r[1], r[2], r[3], bool(r[4])) for r in rows]
+
+    async def get_memberships(
+        self, event_ids: Collection[str]
+    ) -> dict[str, tuple[str, str]]:
+        """Member events by ID: event ID -> (user ID, membership)."""
+
+        def txn_fn(txn: Transaction) -> dict[str, tuple[str, str]]:
+            out: dict[str, tuple[str, str]] = {}
+            for chunk in _chunks(sorted(set(event_ids))):
+                marks = ",".join("?" * len(chunk))
+                for row in txn.query(
+                    "SELECT event_id, user_id, membership FROM room_memberships"
+                    f" WHERE event_id IN ({marks})",
+                    chunk,
+                ):
+                    out[row[0]] = (row[1], row[2])
+            return out
+
+        return await self.db.run_interaction("get_memberships_by_event", txn_fn)
+
+    async def get_joined_users(self, room_ids: Collection[str]) -> set[str]:
+        """Everyone currently joined to any of the rooms."""
+
+        def txn_fn(txn: Transaction) -> set[str]:
+            found: set[str] = set()
+            for chunk in _chunks(sorted(set(room_ids))):
+                marks = ",".join("?" * len(chunk))
+                found.update(
+                    r[0]
+                    for r in txn.query(
+                        "SELECT state_key FROM current_state_events"
+                        f" WHERE type = ? AND membership = ? AND room_id IN ({marks})",
+                        (EventTypes.MEMBER, Membership.JOIN, *chunk),
+                    )
+                )
+            return found
+
+        return await self.db.run_interaction("get_joined_users_of_rooms", txn_fn)
+
+    async def queue_pdus(
+        self, rows: Sequence[tuple[str, int, str]], new_position: int
+    ) -> None:
+        """Queue (destination, stream ordering, event ID) rows and move the
+        sender's position to ``new_position``, atomically."""
+
+        def txn_fn(txn: Transaction) -> None:
+            txn.execute_many(
+                "INSERT INTO federation_outbox_pdus"
+                " (destination, stream_ordering, event_id) VALUES (?, ?, ?)"
+                " ON CONFLICT (destination, stream_ordering) DO NOTHING",
+                rows,
+            )
+            txn.execute_many(
+                "INSERT INTO federation_destinations (destination) VALUES (?)"
+                " ON CONFLICT (destination) DO NOTHING",
+                [(d,) for d in sorted({r[0] for r in rows})],
+            )
+            txn.execute(
+                "INSERT INTO federation_stream_position (stream, position)"
+                " VALUES (?, ?) ON CONFLICT (stream)"
+                " DO UPDATE SET position = excluded.position",
+                (EVENTS_STREAM, new_position),
+            )
+
+        await self.db.run_interaction("queue_federation_pdus", txn_fn)
+
+    async def queue_edus(
+        self, destinations: Collection[str], edu_type: str, content: JsonDict
+    ) -> None:
+        """Store one EDU for each destination."""
+        if not destinations:
+            return
+        encoded = json.dumps(content)
+
+        def txn_fn(txn: Transaction, ids: list[int]) -> None:
+            txn.execute_many(
+                "INSERT INTO federation_outbox_edus"
+                " (destination, edu_id, edu_type, content) VALUES (?, ?, ?, ?)",
+                [
+                    (d, i, edu_type, encoded)
+                    for d, i in zip(sorted(destinations), ids, strict=True)
+                ],
+            )
+            txn.execute_many(
+                "INSERT INTO federation_destinations (destination) VALUES (?)"
+                " ON CONFLICT (destination) DO NOTHING",
+                [(d,) for d in sorted(destinations)],
+            )
+
+        ids = [self.edu_ids.allocate_raw() for _ in destinations]
+        await self.db.run_interaction("queue_federation_edus", txn_fn, ids)
+
+    # -- one destination's queue ---------------------------------------------
+
+    async def get_pending(
+        self, destination: str, pdu_limit: int, edu_limit: int
+    ) -> tuple[list[tuple[int, str]], list[PendingEdu]]:
+        """The oldest queued PDUs ((stream ordering, event ID)) and EDUs."""
+
+        def txn_fn(txn: Transaction) -> tuple[list[tuple[int, str]], list[PendingEdu]]:
+            pdus = txn.query(
+                "SELECT stream_ordering, event_id FROM federation_outbox_pdus"
+                " WHERE destination = ? ORDER BY stream_ordering LIMIT ?",
+                (destination, pdu_limit),
+            )
+            edus = txn.query(
+                "SELECT edu_id, edu_type, content FROM federation_outbox_edus"
+                " WHERE destination = ? ORDER BY edu_id LIMIT ?",
+                (destination, edu_limit),
+            )
+            return (
+                [(int(r[0]), r[1]) for r in pdus],
+                [PendingEdu(int(r[0]), r[1], json.loads(r[2])) for r in edus],
+            )
+
+        return await self.db.run_interaction("get_federation_pending", txn_fn)
+
+    async def remove_sent(
+        self,
+        destination: str,
+        stream_orderings: Collection[int],
+        edu_ids: Collection[int],
+        delivered: bool,
+    ) -> None:
+        """Forget queued rows that were sent (``delivered``) or dropped.
+
+        A delivery also records the destination's progress and clears its
+        backoff.
+        """
+
+        def txn_fn(txn: Transaction) -> None:
+            txn.execute_many(
+                "DELETE FROM federation_outbox_pdus"
+                " WHERE destination = ? AND stream_ordering = ?",
+                [(destination, s) for s in stream_orderings],
+            )
+            txn.execute_many(
+                "DELETE FROM federation_outbox_edus WHERE destination = ? AND edu_id = ?",
+                [(destination, i) for i in edu_ids],
+            )
+            if delivered:
+                high = max(stream_orderings, default=0)
+                txn.execute(
+                    "UPDATE federation_destinations SET failure_ts = NULL,"
+                    " retry_last_ts = 0, retry_interval = 0,"
+                    " last_successful_stream_ordering = CASE"
+                    " WHEN last_successful_stream_ordering < ? THEN ?"
+                    " ELSE last_successful_stream_ordering END"
+                    " WHERE destination = ?",
+                    (high, high, destination),
+                )
+
+        await self.db.run_interaction("remove_federation_sent", txn_fn)
+
+    async def get_backoff(self, destination: str) -> Backoff:
+        """The destination's retry state (healthy if unknown)."""
+        row = await self.db.run_interaction(
+            "get_federation_backoff",
+            lambda txn: txn.query_one(
+                "SELECT failure_ts, retry_last_ts, retry_interval"
+                " FROM federation_destinations WHERE destination = ?",
+                (destination,),
+            ),
+        )
+        if row is None:
+            return Backoff()
+        return Backoff(
+            None if row[0] is None else int(row[0]), int(row[1]), int(row[2])
+        )
+
+    async def set_backoff(self, destination: str, backoff: Backoff) -> None:
+        """Record the destination's retry state."""
+        await self.db.run_interaction(
+            "set_federation_backoff",
+            lambda txn: txn.execute(
+                "INSERT INTO federation_destinations"
+                " (destination, failure_ts, retry_last_ts, retry_interval)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (destination) DO UPDATE SET"
+                " failure_ts = excluded.failure_ts,"
+                " retry_last_ts = excluded.retry_last_ts,"
+                " retry_interval = excluded.retry_interval",
+                (
+                    destination,
+                    backoff.failure_ts,
+                    backoff.retry_last_ts,
+                    backoff.retry_interval,
+                ),
+            ),
+        )
+
+    async def get_last_successful(self, destination: str) -> int:
+        """The stream ordering of the last PDU the destination acknowledged."""
+        row = await self.db.run_interaction(
+            "get_federation_last_successful",
+            lambda txn: txn.query_one(
+                "SELECT last_successful_stream_ordering FROM federation_destinations"
+                " WHERE destination = ?",
+                (destination,),
+            ),
+        )
+        return int(row[0]) if row else 0
+
+    async def get_destinations_with_pending(self) -> list[str]:
+        """Destinations with anything queued (to wake at start-up)."""
+
+        def txn_fn(txn: Transaction) -> list[str]:
+            found = {
+                r[0]
+                for r in txn.query(
+                    "SELECT DISTINCT destination FROM federation_outbox_pdus"
+                )
+            }
+            found.update(
+                r[0]
+                for r in txn.query(
+                    "SELECT DISTINCT destination FROM federation_outbox_edus"
+                )
+            )
+            return sorted(found)
+
+        return await self.db.run_interaction("get_federation_pending_dests", txn_fn)

@@ -1,0 +1,94 @@
+"""Catch-up: a destination that was down, or this server restarting, loses
+nothing and receives everything in order, exactly once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.federation.sending_helpers import (
+    bodies,
+    install_transport,
+    public_room,
+    remote_join,
+    say,
+)
+from tests.harness import TestServer
+
+
+def _restart(old: TestServer, tmp_path: Path) -> TestServer:
+    """A new server process on the same database."""
+    new = TestServer(old.db.engine, None, tmp_path)
+    old.hs.federation.stop()
+    return new
+
+
+def test_destination_down_then_back_gets_everything_in_order(
+    server: TestServer,
+) -> None:
+    transport = install_transport(server)
+    _, token = server.register("alice")
+    room_id = public_room(server, token)
+    remote_join(server, room_id, "@bob:remote.one")
+    say(server, token, room_id, "before")
+    server.advance(0)
+    transport.behaviour["remote.one"] = "down"
+    for i in range(7):
+        say(server, token, room_id, f"missed{i}")
+        server.advance(1)
+    transport.behaviour["remote.one"] = "ok"
+    server.advance(60)
+    say(server, token, room_id, "after")
+    server.advance(0)
+    expected = ["before", *(f"missed{i}" for i in range(7)), "after"]
+    assert bodies(transport, "remote.one") == expected
+    last = server.get_success(
+        server.hs.federation.outbox.get_last_successful("remote.one")
+    )
+    assert last == server.hs.stream_ids.current_position()
+
+
+def test_queue_survives_our_restart(server: TestServer, tmp_path: Path) -> None:
+    transport = install_transport(server)
+    _, token = server.register("alice")
+    room_id = public_room(server, token)
+    remote_join(server, room_id, "@bob:remote.one")
+    say(server, token, room_id, "delivered")
+    server.advance(0)
+    transport.behaviour["remote.one"] = "down"
+    say(server, token, room_id, "queued1")
+    say(server, token, room_id, "queued2")
+    server.advance(0)
+
+    restarted = _restart(server, tmp_path)
+    new_transport = install_transport(restarted)
+    restarted.advance(10)
+    assert bodies(new_transport, "remote.one") == ["queued1", "queued2"]
+    restarted.advance(3600)
+    assert bodies(new_transport, "remote.one") == ["queued1", "queued2"]
+
+
+def test_events_not_yet_queued_when_we_stopped_are_sent_after_restart(
+    server: TestServer, tmp_path: Path
+) -> None:
+    transport = install_transport(server)
+    _, token = server.register("alice")
+    room_id = public_room(server, token)
+    remote_join(server, room_id, "@bob:remote.one")
+    say(server, token, room_id, "one")
+    server.advance(0)
+    # The process dies after persisting events but before the sender read them.
+    server.hs.federation.sender.enabled = False
+    say(server, token, room_id, "two")
+    say(server, token, room_id, "three")
+    assert bodies(transport, "remote.one") == ["one"]
+
+    restarted = _restart(server, tmp_path)
+    new_transport = install_transport(restarted)
+    restarted.advance(10)
+    assert bodies(new_transport, "remote.one") == ["two", "three"]
+
+
+def test_fresh_server_does_not_send_history(server: TestServer, tmp_path: Path) -> None:
+    """The stored position starts at the stream's position on first start."""
+    position = server.get_success(server.hs.federation.outbox.get_position())
+    assert position == server.hs.stream_ids.current_position()
