@@ -14,6 +14,7 @@ from homeserver.api.federation.keys import (
     ServerKeysEndpoint,
 )
 from homeserver.api.federation.version import FederationVersionEndpoint
+from homeserver.federation.acl import ServerAclChecker
 from homeserver.federation.client import FederationClient
 from homeserver.federation.edu import EduRegistry
 from homeserver.federation.inbound_auth import FederationAuthenticator
@@ -23,6 +24,10 @@ from homeserver.federation.local_keys import LocalKeys
 from homeserver.federation.notary import Notary
 from homeserver.federation.sender.sender import FederationSender
 from homeserver.federation.sender.unavailable import UnavailableTransport
+from homeserver.services.federation_events import FederationEventService
+from homeserver.services.federation_fetch import RemoteEventFetcher
+from homeserver.services.federation_verify import EventVerifier
+from homeserver.storage.stores.federation import FederationStore
 from homeserver.storage.stores.federation_outbox import FederationOutboxStore
 from homeserver.storage.stores.server_keys import ServerKeyStore
 
@@ -75,7 +80,24 @@ class FederationServices:
 
     # -- inbound transactions and the remote event pipeline ------------------
     def _build_receiving(self) -> None:
-        pass
+        hs = self.hs
+        keyring, transport = self.keyring, self.transport
+        self.federation_store = FederationStore(hs.db)
+        self.acl = ServerAclChecker(hs.room_state, hs.events)
+        verifier = EventVerifier(keyring)
+        self.event_fetcher = RemoteEventFetcher(transport, verifier)
+        self.receiving = FederationEventService(
+            hs.events,
+            hs.room_state,
+            hs.state_store,
+            self.federation_store,
+            hs.state_resolver,
+            hs.persister,
+            verifier,
+            self.event_fetcher,
+            hs.event_creation.linearizer,
+            hs.event_creation.listeners,
+        )
 
     # -- outbound transaction queues and EDUs --------------------------------
     def _build_sending(self) -> None:
@@ -103,6 +125,9 @@ class FederationServices:
     async def start(self) -> None:
         """Start background work (after the database is ready)."""
         await self.sender.start()
+        await self.hs.persister.backfill_ids.load(
+            self.hs.db, "events", "stream_ordering"
+        )
 
     def stop(self) -> None:
         """Stop background work."""
