@@ -16,6 +16,7 @@ from homeserver.api.federation.keys import (
 from homeserver.api.federation.membership import membership_endpoints
 from homeserver.api.federation.query import query_endpoints
 from homeserver.api.federation.version import FederationVersionEndpoint
+from homeserver.federation.acl import ServerAclChecker
 from homeserver.federation.client import FederationClient
 from homeserver.federation.edu import EduRegistry
 from homeserver.federation.inbound_auth import FederationAuthenticator
@@ -25,11 +26,14 @@ from homeserver.federation.local_keys import LocalKeys
 from homeserver.federation.notary import Notary
 from homeserver.federation.sender.sender import FederationSender
 from homeserver.federation.sender.unavailable import UnavailableTransport
+from homeserver.services.federation_events import FederationEventService
+from homeserver.services.federation_fetch import RemoteEventFetcher
 from homeserver.services.federation_invites import InviteReceiver, OutOfRoomMemberships
 from homeserver.services.federation_membership import ResidentMembership
 from homeserver.services.federation_queries import FederationQueries, RemoteQueries
-from homeserver.services.remote_join_state import RemoteJoinState
+from homeserver.services.federation_verify import EventVerifier
 from homeserver.services.remote_membership import RemoteMembership
+from homeserver.storage.stores.federation import FederationStore
 from homeserver.storage.stores.federation_outbox import FederationOutboxStore
 from homeserver.storage.stores.remote_rooms import RemoteRoomStore
 from homeserver.storage.stores.server_keys import ServerKeyStore
@@ -83,7 +87,24 @@ class FederationServices:
 
     # -- inbound transactions and the remote event pipeline ------------------
     def _build_receiving(self) -> None:
-        pass
+        hs = self.hs
+        keyring, transport = self.keyring, self.transport
+        self.federation_store = FederationStore(hs.db)
+        self.acl = ServerAclChecker(hs.room_state, hs.events)
+        verifier = EventVerifier(keyring)
+        self.event_fetcher = RemoteEventFetcher(transport, verifier)
+        self.receiving = FederationEventService(
+            hs.events,
+            hs.room_state,
+            hs.state_store,
+            self.federation_store,
+            hs.state_resolver,
+            hs.persister,
+            verifier,
+            self.event_fetcher,
+            hs.event_creation.linearizer,
+            hs.event_creation.listeners,
+        )
 
     # -- outbound transaction queues and EDUs --------------------------------
     def _build_sending(self) -> None:
@@ -108,7 +129,7 @@ class FederationServices:
     def _build_handshakes(self) -> None:
         hs = self.hs
         self.remote_rooms = RemoteRoomStore(hs.db)
-        acl_check = None  # TODO(receiving): ServerAclChecker from federation/acl.py
+        acl_check = self.acl.check
         self.out_of_room = OutOfRoomMemberships(
             hs.persister,
             hs.events,
@@ -141,16 +162,13 @@ class FederationServices:
             self.keyring,
             acl_check,
         )
-        self.remote_join_state = RemoteJoinState(
-            self.keyring, hs.persister, hs.events, hs.event_creation
-        )
         self.remote_membership = RemoteMembership(
             self.server_name,
             hs.signing_key,
             self.transport,
             self.keyring,
             self.out_of_room,
-            self.remote_join_state.process_remote_join,
+            self.receiving.process_remote_join,
             hs.clock,
         )
         self.queries = FederationQueries(
@@ -170,6 +188,9 @@ class FederationServices:
     async def start(self) -> None:
         """Start background work (after the database is ready)."""
         await self.sender.start()
+        await self.hs.persister.backfill_ids.load(
+            self.hs.db, "events", "stream_ordering"
+        )
 
     def stop(self) -> None:
         """Stop background work."""

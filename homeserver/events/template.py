@@ -134,17 +134,6 @@ def event_from_pdu(pdu: object, room_version: RoomVersion) -> Event:
     )
 
 
-def events_from_pdus(pdus: object, room_version: RoomVersion) -> list[Event]:
-    """Events from a list of PDUs (state or auth chain of a send_join answer).
-
-    Raises:
-        EventFormatError: not a list, or one entry is not a valid PDU.
-    """
-    if not isinstance(pdus, list):
-        raise EventFormatError("expected a list of PDUs")
-    return [event_from_pdu(p, room_version) for p in pdus]
-
-
 def federation_pdu(event: Event) -> JsonDict:
     """The event as it is sent to other servers (no local ``unsigned`` data)."""
     return {k: v for k, v in event.pdu.items() if k != "unsigned"}

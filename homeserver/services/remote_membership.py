@@ -24,7 +24,6 @@ from homeserver.events.template import (
     check_template,
     event_from_pdu,
     event_from_template,
-    events_from_pdus,
     federation_pdu,
 )
 from homeserver.events.validation import EventFormatError
@@ -37,7 +36,7 @@ from homeserver.util.clock import Clock
 logger = logging.getLogger(__name__)
 
 ProcessRemoteJoin = Callable[
-    [str, RoomVersion, Event, list[Event], list[Event]], Awaitable[Any]
+    [str, RoomVersion, Event, list[JsonDict], list[JsonDict]], Awaitable[Any]
 ]
 """``(origin, room_version, join_event, state, auth_chain)``: verify the
 send_join answer, persist the state and auth chain as outliers, then the join
@@ -52,6 +51,12 @@ class SignatureChecker(Protocol):
     async def verify_json_for_server(
         self, server_name: str, json_object: JsonDict, valid_at_ms: int | None
     ) -> None: ...
+
+
+def _pdu_list(value: Any) -> list[JsonDict]:
+    if not isinstance(value, list) or not all(isinstance(p, dict) for p in value):
+        raise EventFormatError("expected a list of PDUs")
+    return value
 
 
 def _path(*parts: str) -> str:
@@ -110,8 +115,8 @@ class RemoteMembership:
         event = self._sign(version, template, content)
         answer = await self._send_join(server, room_id, event)
         try:
-            state = events_from_pdus(answer.get("state"), version)
-            auth_chain = events_from_pdus(answer.get("auth_chain"), version)
+            state = _pdu_list(answer.get("state"))
+            auth_chain = _pdu_list(answer.get("auth_chain"))
             join_event = self._returned_event(answer.get("event"), event, version)
         except EventFormatError as exc:
             logger.warning("send_join answer from %s is malformed: %s", server, exc)
