@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from homeserver.api.federation.events import read_endpoints
 from homeserver.api.federation.keys import (
     BatchKeyQueryEndpoint,
     KeyQueryEndpoint,
     ServerKeysEndpoint,
 )
+from homeserver.api.federation.send import FederationSendEndpoint
 from homeserver.api.federation.version import FederationVersionEndpoint
 from homeserver.federation.acl import ServerAclChecker
 from homeserver.federation.client import FederationClient
@@ -26,6 +28,8 @@ from homeserver.federation.sender.sender import FederationSender
 from homeserver.federation.sender.unavailable import UnavailableTransport
 from homeserver.services.federation_events import FederationEventService
 from homeserver.services.federation_fetch import RemoteEventFetcher
+from homeserver.services.federation_reads import FederationReadService
+from homeserver.services.federation_transactions import FederationTransactionService
 from homeserver.services.federation_verify import EventVerifier
 from homeserver.storage.stores.federation import FederationStore
 from homeserver.storage.stores.federation_outbox import FederationOutboxStore
@@ -98,6 +102,18 @@ class FederationServices:
             hs.event_creation.linearizer,
             hs.event_creation.listeners,
         )
+        self.transactions = FederationTransactionService(
+            self.receiving, self.edus, self.acl, self.federation_store, hs.clock
+        )
+        self.reads = FederationReadService(
+            self.server_name,
+            hs.events,
+            hs.room_state,
+            hs.event_state,
+            self.federation_store,
+            self.acl,
+            hs.clock,
+        )
 
     # -- outbound transaction queues and EDUs --------------------------------
     def _build_sending(self) -> None:
@@ -128,6 +144,8 @@ class FederationServices:
         await self.hs.persister.backfill_ids.load(
             self.hs.db, "events", "stream_ordering"
         )
+        # A server that sends us a transaction is up: retry our queue to it.
+        self.transactions.on_origin_seen[:] = [self.sender.destination_is_alive]
 
     def stop(self) -> None:
         """Stop background work."""
@@ -140,4 +158,6 @@ class FederationServices:
             KeyQueryEndpoint(self.notary),
             BatchKeyQueryEndpoint(self.notary),
             FederationVersionEndpoint(),
+            FederationSendEndpoint(self.authenticator, self.transactions),
+            *read_endpoints(self.authenticator, self.reads),
         ]
