@@ -28,7 +28,8 @@ Usage (fixtures from tests/federation/conftest.py)::
         b = fed.add_server("b.test")
 
 ``fed.set_reachable("b.test", False)`` makes requests to b.test fail with
-``RequestSendFailed`` (a server that is down); ``fed.requests`` records every
+``RequestSendFailed`` (a server that is down; add ``from_server="a.test"`` to
+cut only the link from a.test); ``fed.requests`` records every
 request sent as ``(origin, destination, method, uri)``. Requests to an unknown
 server name fail with ``RequestSendFailed`` as well.
 """
@@ -143,7 +144,7 @@ class LoopbackTransport:
         uri = path + ("?" + urlencode(query, doseq=True) if query else "")
         self.federation.requests.append((self.origin, destination, method, uri))
         server = self.federation.servers.get(destination)
-        if server is None or destination in self.federation.unreachable:
+        if server is None or self.federation.is_blocked(self.origin, destination):
             raise RequestSendFailed(f"cannot reach {destination}")
         headers = {}
         if signed:
@@ -195,6 +196,7 @@ class Federation:
         self.data_dir = data_dir
         self.servers: dict[str, TestServer] = {}
         self.unreachable: set[str] = set()
+        self.blocked: set[tuple[str, str]] = set()
         self.requests: list[tuple[str, str, str, str]] = []
 
     def add_server(
@@ -224,12 +226,25 @@ class Federation:
         self.servers[server_name] = server
         return server
 
-    def set_reachable(self, server_name: str, reachable: bool) -> None:
-        """Take a server off the network (requests to it fail) or back on."""
-        if reachable:
+    def set_reachable(
+        self, server_name: str, reachable: bool, from_server: str | None = None
+    ) -> None:
+        """Take a server off the network (requests to it fail) or back on;
+        with ``from_server``, only for requests from that server."""
+        if from_server is not None:
+            link = (from_server, server_name)
+            if reachable:
+                self.blocked.discard(link)
+            else:
+                self.blocked.add(link)
+        elif reachable:
             self.unreachable.discard(server_name)
         else:
             self.unreachable.add(server_name)
+
+    def is_blocked(self, origin: str, destination: str) -> bool:
+        """Whether requests from ``origin`` to ``destination`` fail."""
+        return destination in self.unreachable or (origin, destination) in self.blocked
 
     async def deliver(
         self, server: TestServer, raw: bytes, timeout_ms: int | None

@@ -33,11 +33,14 @@ class Chatly:
             "--insecure-federation-for-testing",
             "--open-registration",
         )
-        # Interop tests register users and send quickly; rate limits are not
-        # what they test.
-        synctl(
-            "config", "set", "--data-dir", str(data), "rate_limiting.enabled", "false"
-        )
+        for key, value in (
+            # Interop tests register users and send quickly; rate limits are not
+            # what they test.
+            ("rate_limiting.enabled", "false"),
+            # Catch-up tests stop the peer; do not back off for long.
+            ("federation.max_retry_interval", "5s"),
+        ):
+            synctl("config", "set", "--data-dir", str(data), key, value)
         config = load_config(data / "homeserver.yaml")
         self.shared_secret = str(config.registration.registration_shared_secret)
         self.running = False

@@ -108,6 +108,18 @@ def chatly_user(chatly: Chatly) -> Callable[[str], Client]:
     )
 
 
+@pytest.fixture
+def alice(chatly_user: Callable[[str], Client]) -> Client:
+    """A fresh user on our server."""
+    return chatly_user("alice")
+
+
+@pytest.fixture
+def bob(synapse_user: Callable[[str], Client]) -> Client:
+    """A fresh user on Synapse."""
+    return synapse_user("bob")
+
+
 @pytest.fixture(autouse=True)
 def _remember_log_offsets(request: pytest.FixtureRequest, servers: Servers) -> None:
     """Note how long each log is, so a failure shows what this test logged."""

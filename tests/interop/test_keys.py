@@ -53,3 +53,10 @@ def test_synapse_notary_fetches_our_keys_over_tls(
         f"{synapse.federation_url}/_matrix/key/v2/query/{quote(chatly.server_name)}",
     )
     assert [k["verify_keys"] for k in cached["server_keys"]] == [ours["verify_keys"]]
+
+
+def test_federation_version_over_tls(synapse: Synapse, chatly: Chatly) -> None:
+    ours = request("GET", f"{chatly.federation_url}/_matrix/federation/v1/version")
+    assert ours["server"]["name"] == "Chatly"
+    theirs = request("GET", f"{synapse.federation_url}/_matrix/federation/v1/version")
+    assert theirs["server"]["name"] == "Synapse"
