@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from homeserver.api.federation.events import read_endpoints
 from homeserver.api.federation.keys import (
     BatchKeyQueryEndpoint,
     KeyQueryEndpoint,
@@ -15,6 +16,7 @@ from homeserver.api.federation.keys import (
 )
 from homeserver.api.federation.membership import membership_endpoints
 from homeserver.api.federation.query import query_endpoints
+from homeserver.api.federation.send import FederationSendEndpoint
 from homeserver.api.federation.version import FederationVersionEndpoint
 from homeserver.federation.acl import ServerAclChecker
 from homeserver.federation.client import FederationClient
@@ -31,6 +33,8 @@ from homeserver.services.federation_fetch import RemoteEventFetcher
 from homeserver.services.federation_invites import InviteReceiver, OutOfRoomMemberships
 from homeserver.services.federation_membership import ResidentMembership
 from homeserver.services.federation_queries import FederationQueries, RemoteQueries
+from homeserver.services.federation_reads import FederationReadService
+from homeserver.services.federation_transactions import FederationTransactionService
 from homeserver.services.federation_verify import EventVerifier
 from homeserver.services.remote_membership import RemoteMembership
 from homeserver.storage.stores.federation import FederationStore
@@ -104,6 +108,18 @@ class FederationServices:
             self.event_fetcher,
             hs.event_creation.linearizer,
             hs.event_creation.listeners,
+        )
+        self.transactions = FederationTransactionService(
+            self.receiving, self.edus, self.acl, self.federation_store, hs.clock
+        )
+        self.reads = FederationReadService(
+            self.server_name,
+            hs.events,
+            hs.room_state,
+            hs.event_state,
+            self.federation_store,
+            self.acl,
+            hs.clock,
         )
 
     # -- outbound transaction queues and EDUs --------------------------------
@@ -191,6 +207,8 @@ class FederationServices:
         await self.hs.persister.backfill_ids.load(
             self.hs.db, "events", "stream_ordering"
         )
+        # A server that sends us a transaction is up: retry our queue to it.
+        self.transactions.on_origin_seen[:] = [self.sender.destination_is_alive]
 
     def stop(self) -> None:
         """Stop background work."""
@@ -203,6 +221,8 @@ class FederationServices:
             KeyQueryEndpoint(self.notary),
             BatchKeyQueryEndpoint(self.notary),
             FederationVersionEndpoint(),
+            FederationSendEndpoint(self.authenticator, self.transactions),
+            *read_endpoints(self.authenticator, self.reads),
             *membership_endpoints(
                 self.authenticator, self.resident_membership, self.invites
             ),
