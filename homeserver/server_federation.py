@@ -28,6 +28,7 @@ from homeserver.federation.local_keys import LocalKeys
 from homeserver.federation.notary import Notary
 from homeserver.federation.sender.sender import FederationSender
 from homeserver.federation.sender.unavailable import UnavailableTransport
+from homeserver.services.federation_backfill import Backfiller
 from homeserver.services.federation_events import FederationEventService
 from homeserver.services.federation_fetch import RemoteEventFetcher
 from homeserver.services.federation_invites import InviteReceiver, OutOfRoomMemberships
@@ -112,6 +113,15 @@ class FederationServices:
         self.transactions = FederationTransactionService(
             self.receiving, self.edus, self.acl, self.federation_store, hs.clock
         )
+        self.backfiller = Backfiller(
+            self.server_name,
+            self.federation_store,
+            hs.events,
+            self.receiving,
+            self.event_fetcher,
+            hs.clock,
+        )
+        hs.pagination.backfiller = self.backfiller
         self.reads = FederationReadService(
             self.server_name,
             hs.events,
