@@ -23,6 +23,7 @@ from tests.interop.client import Client, register
 from tests.interop.synapse import Synapse, ensure_synapse
 
 LOG_LINES_ON_FAILURE = 200
+INTEROP_TEST_TIMEOUT = 900
 _LOG_START = pytest.StashKey[dict[Path, int]]()
 
 
@@ -33,6 +34,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if here in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.integration)
             item.add_marker(pytest.mark.interop)
+            # The first one may include installing Synapse (about a minute).
+            item.add_marker(pytest.mark.timeout(INTEROP_TEST_TIMEOUT))
 
 
 @attrs.frozen

@@ -350,8 +350,10 @@ class EventPersister:
 
     def _insert_room_txn(self, txn: Transaction, event: Event) -> None:
         txn.execute(
+            # A row may already exist for a room we were invited to over
+            # federation before we had its create event.
             "INSERT INTO rooms (room_id, room_version, creator, created_ts)"
-            " VALUES (?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?) ON CONFLICT (room_id) DO NOTHING",
             (
                 event.room_id,
                 event.room_version.identifier,
