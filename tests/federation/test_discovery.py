@@ -15,7 +15,6 @@ from homeserver.federation.connect import IpFilter
 from homeserver.federation.discovery import Route, ServerResolver, split_server_name
 from homeserver.federation.errors import RequestSendFailed
 from homeserver.util.clock import Clock
-from tests.harness import TestServer
 
 
 class FakeNet:
@@ -308,8 +307,3 @@ def test_allowed_address_is_connected_to() -> None:
     assert [(host, port) for host, port, *_ in reactor.tcpClients] == [
         ("93.184.216.34", 8448)
     ]
-
-
-def test_used_by_test_servers(server: TestServer) -> None:
-    """The default composition uses the real client as its transport."""
-    assert isinstance(server.hs.federation.transport, FederationClient)
