@@ -36,6 +36,7 @@ from homeserver.api.websocket.resource import with_websocket
 from homeserver.api.websocket.session import SessionDeps
 from homeserver.config.model import HomeserverConfig
 from homeserver.events.model import Event, EventTypes
+from homeserver.federation.interfaces import FederationTransport
 from homeserver.server_federation import FederationServices
 from homeserver.server_sync_data import SyncDataServices
 from homeserver.services.accounts import AccountService
@@ -110,6 +111,8 @@ class HomeServer:
         db: the database.
         blocking_runner: runs CPU-heavy blocking work (password hashing).
         signing_key: the server's ed25519 signing key.
+        federation_transport: outbound federation requests go through this
+            instead of the real HTTPS client (the in-process test network).
     """
 
     def __init__(
@@ -120,6 +123,7 @@ class HomeServer:
         db: Database,
         blocking_runner: Runner,
         signing_key: Any,
+        federation_transport: FederationTransport | None = None,
     ) -> None:
         self.config = config
         self.data_dir = data_dir
@@ -232,7 +236,7 @@ class HomeServer:
         self.sync_sources.receipts = self.sync_data.receipts
         self.sync_sources.typing = self.sync_data.typing
         self.sync_sources.to_device = self.sync_data.to_device
-        self.federation = FederationServices(self)
+        self.federation = FederationServices(self, federation_transport)
 
     def _note_persisted(self, event: Event, stream_ordering: int) -> None:
         """Feed sync's change caches before the event's position is visible."""

@@ -8,47 +8,140 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from homeserver.api.federation.keys import ServerKeysEndpoint
+from homeserver.api.federation.events import read_endpoints
+from homeserver.api.federation.keys import (
+    BatchKeyQueryEndpoint,
+    KeyQueryEndpoint,
+    ServerKeysEndpoint,
+)
+from homeserver.api.federation.membership import membership_endpoints
+from homeserver.api.federation.query import query_endpoints
+from homeserver.api.federation.send import FederationSendEndpoint
+from homeserver.api.federation.user_devices import UserDevicesEndpoint
+from homeserver.api.federation.version import FederationVersionEndpoint
+from homeserver.federation.acl import ServerAclChecker
+from homeserver.federation.client import FederationClient
 from homeserver.federation.edu import EduRegistry
 from homeserver.federation.edus import device_lists as device_list_edus
 from homeserver.federation.edus import presence as presence_edus
 from homeserver.federation.edus import receipts as receipt_edus
 from homeserver.federation.edus import to_device as to_device_edus
 from homeserver.federation.edus import typing as typing_edus
+from homeserver.federation.inbound_auth import FederationAuthenticator
+from homeserver.federation.interfaces import FederationTransport
+from homeserver.federation.keyring import KeyRing
+from homeserver.federation.local_keys import LocalKeys
+from homeserver.federation.notary import Notary
 from homeserver.federation.sender.sender import FederationSender
-from homeserver.federation.sender.unavailable import UnavailableTransport
+from homeserver.services.federation_backfill import Backfiller
+from homeserver.services.federation_events import FederationEventService
+from homeserver.services.federation_fetch import RemoteEventFetcher
+from homeserver.services.federation_invites import InviteReceiver, OutOfRoomMemberships
+from homeserver.services.federation_membership import ResidentMembership
+from homeserver.services.federation_queries import FederationQueries, RemoteQueries
+from homeserver.services.federation_reads import FederationReadService
+from homeserver.services.federation_transactions import FederationTransactionService
+from homeserver.services.federation_verify import EventVerifier
+from homeserver.services.remote_membership import RemoteMembership
 from homeserver.storage.stores.device_lists import DeviceListStore
+from homeserver.storage.stores.federation import FederationStore
 from homeserver.storage.stores.federation_outbox import FederationOutboxStore
+from homeserver.storage.stores.remote_rooms import RemoteRoomStore
+from homeserver.storage.stores.server_keys import ServerKeyStore
 
 if TYPE_CHECKING:
     from homeserver.server import HomeServer
 
 
 class FederationServices:
-    """Every federation component of one server."""
+    """Every federation component of one server.
 
-    def __init__(self, hs: HomeServer) -> None:
+    Args:
+        hs: the server being composed.
+        transport: outbound requests go through this instead of the HTTPS
+            client (tests: the in-process network of tests/federation/pair.py).
+    """
+
+    def __init__(
+        self, hs: HomeServer, transport: FederationTransport | None = None
+    ) -> None:
         self.hs = hs
         self.config = hs.config.federation
         self.server_name = hs.config.server.server_name
         self.edus = EduRegistry()
-        self._build_transport()
+        self._build_transport(transport)
         self._build_receiving()
         self._build_sending()
         self._build_handshakes()
 
     # -- keys, outbound client, inbound request authentication ---------------
-    def _build_transport(self) -> None:
-        pass
+    def _build_transport(self, transport: FederationTransport | None) -> None:
+        hs = self.hs
+        self.local_keys = LocalKeys(
+            self.server_name, hs.signing_key, self.config.old_signing_keys, hs.clock
+        )
+        self.transport: FederationTransport = transport or FederationClient(
+            self.server_name, hs.signing_key, self.config, hs.reactor, hs.clock
+        )
+        self.server_keys = ServerKeyStore(hs.db)
+        self.keyring = KeyRing(
+            self.local_keys,
+            self.transport,
+            self.server_keys,
+            hs.clock,
+            self.config.trusted_key_servers,
+        )
+        self.notary = Notary(self.local_keys, self.keyring, self.server_keys)
+        self.authenticator = FederationAuthenticator(
+            self.server_name, self.config, self.keyring, hs.clock
+        )
 
     # -- inbound transactions and the remote event pipeline ------------------
     def _build_receiving(self) -> None:
-        pass
+        hs = self.hs
+        keyring, transport = self.keyring, self.transport
+        self.federation_store = FederationStore(hs.db)
+        self.acl = ServerAclChecker(hs.room_state, hs.events)
+        verifier = EventVerifier(keyring)
+        self.event_fetcher = RemoteEventFetcher(transport, verifier)
+        self.receiving = FederationEventService(
+            hs.events,
+            hs.room_state,
+            hs.state_store,
+            self.federation_store,
+            hs.state_resolver,
+            hs.persister,
+            verifier,
+            self.event_fetcher,
+            hs.event_creation.linearizer,
+            hs.event_creation.listeners,
+        )
+        self.transactions = FederationTransactionService(
+            self.receiving, self.edus, self.acl, self.federation_store, hs.clock
+        )
+        self.backfiller = Backfiller(
+            self.server_name,
+            self.federation_store,
+            hs.events,
+            self.receiving,
+            self.event_fetcher,
+            hs.clock,
+        )
+        hs.pagination.backfiller = self.backfiller
+        self.reads = FederationReadService(
+            self.server_name,
+            hs.events,
+            hs.room_state,
+            hs.event_state,
+            self.federation_store,
+            self.acl,
+            hs.clock,
+        )
 
     # -- outbound transaction queues and EDUs --------------------------------
     def _build_sending(self) -> None:
         hs = self.hs
-        transport: Any = getattr(self, "transport", None) or UnavailableTransport()
+        transport = self.transport
         self.outbox = FederationOutboxStore(hs.db)
         self.sender = FederationSender(
             self.server_name,
@@ -113,12 +206,73 @@ class FederationServices:
 
     # -- joins, leaves, invites, knocks, queries -----------------------------
     def _build_handshakes(self) -> None:
-        pass
+        hs = self.hs
+        self.remote_rooms = RemoteRoomStore(hs.db)
+        acl_check = self.acl.check
+        self.out_of_room = OutOfRoomMemberships(
+            hs.persister,
+            hs.events,
+            self.remote_rooms,
+            lambda user_id, room_id: hs.notifier.notify(
+                "events", users=[user_id], rooms=[room_id]
+            ),
+            hs.clock,
+        )
+        self.resident_membership = ResidentMembership(
+            self.server_name,
+            hs.signing_key,
+            hs.event_creation,
+            hs.membership,
+            hs.state_resolver,
+            hs.persister,
+            hs.events,
+            hs.room_state,
+            self.remote_rooms,
+            self.keyring,
+            hs.clock,
+            acl_check,
+        )
+        self.invites = InviteReceiver(
+            self.server_name,
+            hs.signing_key,
+            hs.users,
+            self.remote_rooms,
+            self.out_of_room,
+            self.keyring,
+            acl_check,
+        )
+        self.remote_membership = RemoteMembership(
+            self.server_name,
+            hs.signing_key,
+            self.transport,
+            self.keyring,
+            self.out_of_room,
+            self.receiving.process_remote_join,
+            hs.clock,
+        )
+        self.queries = FederationQueries(
+            self.server_name,
+            hs.users,
+            hs.profile_store,
+            hs.directory_store,
+            self.remote_rooms,
+            hs.room_list,
+        )
+        self.remote_queries = RemoteQueries(self.transport)
+        hs.membership.remote = self.remote_membership
+        hs.directory.remote_query = self.remote_queries.directory
+        hs.profiles.remote_query = self.remote_queries.profile
+        hs.room_list.remote_query = self.remote_queries.public_rooms
 
     async def start(self) -> None:
         """Start background work (after the database is ready)."""
         await self.device_list_store.load()
         await self.sender.start()
+        await self.hs.persister.backfill_ids.load(
+            self.hs.db, "events", "stream_ordering"
+        )
+        # A server that sends us a transaction is up: retry our queue to it.
+        self.transactions.on_origin_seen[:] = [self.sender.destination_is_alive]
 
     def stop(self) -> None:
         """Stop background work."""
@@ -126,5 +280,18 @@ class FederationServices:
 
     def endpoints(self) -> list[Any]:
         """Every /_matrix/federation and /_matrix/key endpoint."""
-        hs = self.hs
-        return [ServerKeysEndpoint(self.server_name, hs.signing_key, hs.clock)]
+        return [
+            ServerKeysEndpoint(self.local_keys),
+            KeyQueryEndpoint(self.notary),
+            BatchKeyQueryEndpoint(self.notary),
+            FederationVersionEndpoint(),
+            FederationSendEndpoint(self.authenticator, self.transactions),
+            *read_endpoints(self.authenticator, self.reads),
+            *membership_endpoints(
+                self.authenticator, self.resident_membership, self.invites
+            ),
+            *query_endpoints(self.authenticator, self.queries),
+            UserDevicesEndpoint(
+                self.server_name, self.authenticator, self.device_lists
+            ),
+        ]

@@ -122,18 +122,29 @@ class TestServer:
     """A HomeServer plus helpers to call it over HTTP."""
 
     def __init__(
-        self, engine: Engine, overrides: dict[str, Any] | None, data_dir: Path
+        self,
+        engine: Engine,
+        overrides: dict[str, Any] | None,
+        data_dir: Path,
+        *,
+        signing_key: Any = None,
+        reactor: MemoryReactorClock | None = None,
+        federation_transport: Any = None,
     ) -> None:
-        self.reactor = MemoryReactorClock()
+        # Servers of one test federation (tests/federation/pair.py) share a
+        # reactor, so one clock drives them all.
+        self.reactor = reactor or MemoryReactorClock()
         self.config = parse_config(test_config_dict(overrides))
         self.db = Database(engine, inline_runner)
+        self.signing_key = signing_key or TEST_SIGNING_KEY
         self.hs = HomeServer(
             self.config,
             data_dir,
             self.reactor,
             self.db,
             inline_runner,
-            TEST_SIGNING_KEY,
+            self.signing_key,
+            federation_transport,
         )
         self.get_success(self.hs.setup())
         self.site = HomeserverSite(

@@ -64,7 +64,7 @@ class KeyRing(Protocol):
         ``valid_at_ms``.
 
         Raises:
-            SignatureVerifyError (from signedjson.sign): missing or bad
+            SignatureVerifyException (from signedjson.sign): missing or bad
                 signature, or no key for it could be found.
         """
         ...

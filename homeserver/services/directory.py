@@ -9,7 +9,7 @@ validating ``m.room.canonical_alias``. Permissions follow Synapse: see each meth
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from homeserver.errors import BadJson, Codes, Forbidden, MatrixError, NotFound
@@ -26,6 +26,8 @@ logger = logging.getLogger(__name__)
 
 CANONICAL_ALIAS_KEY: StateKey = (EventTypes.CANONICAL_ALIAS, "")
 NO_FEDERATION = "Resolving room aliases on other servers is not supported yet"
+RemoteAliasQuery = Callable[[str], Awaitable[JsonDict]]
+"""Asks an alias's server: ``{room_id, servers}`` (federation query/directory)."""
 
 
 class DirectoryService:
@@ -58,6 +60,8 @@ class DirectoryService:
         self.permissions = permissions
         self.creator = creator
         self.clock = clock
+        # Set by the federation composition.
+        self.remote_query: RemoteAliasQuery | None = None
         self.require_membership_for_aliases = require_membership_for_aliases
 
     # -- Aliases -----------------------------------------------------------
@@ -129,7 +133,7 @@ class DirectoryService:
         """
         parsed = RoomAlias.parse(alias)
         if parsed.domain != self.server_name:
-            raise MatrixError(502, NO_FEDERATION, Codes.UNKNOWN)
+            return str((await self._remote_alias(alias))["room_id"])
         mapping = await self.store.get_alias_mapping(alias)
         if mapping is None:
             raise NotFound(f"Room alias {alias} not found")
@@ -141,6 +145,8 @@ class DirectoryService:
         ``servers`` are the servers of the room's joined members, this one first
         (and always present, since this server hosts the alias).
         """
+        if RoomAlias.parse(alias).domain != self.server_name:
+            return await self._remote_alias(alias)
         room_id = await self.resolve_alias(alias)
         members = await self.room_state.get_members(room_id)
         servers = {
@@ -150,6 +156,11 @@ class DirectoryService:
         }
         servers.discard(self.server_name)
         return {"room_id": room_id, "servers": [self.server_name, *sorted(servers)]}
+
+    async def _remote_alias(self, alias: str) -> JsonDict:
+        if self.remote_query is None:
+            raise MatrixError(502, NO_FEDERATION, Codes.UNKNOWN)
+        return await self.remote_query(alias)
 
     async def delete_alias(self, requester: Requester, alias: str) -> None:
         """DELETE /directory/room/{roomAlias}.

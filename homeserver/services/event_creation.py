@@ -221,6 +221,11 @@ class EventCreationService:
             raise Forbidden(str(exc)) from None
         return event, auth_events
 
+    async def notify_new_event(self, event: Event) -> None:
+        """Tell every new-event listener about an event persisted elsewhere
+        (e.g. a remote user's join accepted through send_join)."""
+        await self._notify(event)
+
     async def _notify(self, event: Event) -> None:
         for listener in self.listeners:
             try:

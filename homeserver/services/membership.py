@@ -5,15 +5,24 @@ Spec: client-server API, "Room membership"; the auth rules decide who may.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
+
 from homeserver.errors import BadJson, Codes, Forbidden, MatrixError, NotFound
 from homeserver.events.auth_rules import get_named_power_level, get_user_power_level
-from homeserver.events.model import Event, EventTypes, JoinRules, Membership
+from homeserver.events.model import Event, EventTypes, JoinRules, Membership, StateKey
+from homeserver.events.template import STRIPPED_STATE_TYPES, stripped_state
 from homeserver.services.auth import Requester
 from homeserver.services.directory import DirectoryService
 from homeserver.services.event_creation import EventCreationService
 from homeserver.storage.stores.profiles import ProfileStore
 from homeserver.storage.stores.room_state import RoomStateStore
 from homeserver.types import JsonDict, UserID
+
+if TYPE_CHECKING:
+    from homeserver.services.remote_membership import RemoteMembership
+
+EventCheck = Callable[[Event, Mapping[StateKey, Event]], Awaitable[None]]
 
 
 def optional_reason(body: JsonDict) -> str | None:
@@ -48,6 +57,9 @@ class MembershipService:
         self.room_state = room_state
         self.profiles = profiles
         self.directory = directory
+        # Set by the federation composition: joins, leaves and knocks of rooms
+        # no local user is in, and invites of other servers' users.
+        self.remote: RemoteMembership | None = None
 
     async def send_membership(
         self,
@@ -57,8 +69,17 @@ class MembershipService:
         membership: str,
         reason: str | None,
         extra: JsonDict,
+        check: EventCheck | None = None,
     ) -> Event:
         """Send an m.room.member event for ``target``."""
+        content = await self._member_content(target, membership, reason, extra)
+        return await self.creator.send(
+            room_id, sender, EventTypes.MEMBER, content, target, check=check
+        )
+
+    async def _member_content(
+        self, target: str, membership: str, reason: str | None, extra: JsonDict
+    ) -> JsonDict:
         content: JsonDict = {"membership": membership, **extra}
         if reason:
             content["reason"] = reason
@@ -67,9 +88,7 @@ class MembershipService:
             for key in ("displayname", "avatar_url"):
                 if profile.get(key) is not None:
                     content.setdefault(key, profile[key])
-        return await self.creator.send(
-            room_id, sender, EventTypes.MEMBER, content, target
-        )
+        return content
 
     async def _local_profile(self, user_id: str) -> JsonDict:
         if UserID.parse(user_id).domain != self.server_name:
@@ -78,43 +97,102 @@ class MembershipService:
 
     async def resolve_room(self, room_id_or_alias: str) -> str:
         """A room ID from an ID or an alias."""
+        return (await self._resolve_with_servers(room_id_or_alias))[0]
+
+    async def _resolve_with_servers(
+        self, room_id_or_alias: str
+    ) -> tuple[str, list[str]]:
+        """A room ID, and for an alias the servers the directory names."""
         if room_id_or_alias.startswith("#"):
-            return await self.directory.resolve_alias(room_id_or_alias)
+            found = await self.directory.get_alias(room_id_or_alias)
+            servers = found.get("servers")
+            return str(found["room_id"]), [
+                s for s in servers or [] if isinstance(s, str)
+            ]
         if not room_id_or_alias.startswith("!"):
             raise MatrixError(400, "Expected a room ID or alias", Codes.INVALID_PARAM)
-        return room_id_or_alias
+        return room_id_or_alias, []
 
     async def _require_room(self, room_id: str) -> None:
         if await self.room_state.get_room_version(room_id) is None:
             raise NotFound("Unknown room")
 
+    async def is_host_in_room(self, room_id: str) -> bool:
+        """Whether any local user is joined to the room."""
+        members = await self.room_state.get_members(room_id)
+        return any(
+            membership == Membership.JOIN
+            and UserID.parse(user).domain == self.server_name
+            for user, (membership, _) in members.items()
+        )
+
+    async def _remote_candidates(
+        self, room_id: str, user_id: str, servers: Sequence[str]
+    ) -> list[str]:
+        """Servers to try for a handshake: the given ones, the senders of the
+        user's invite and of the room's create event (from the stripped
+        state), and the room ID's domain."""
+        candidates = list(servers)
+        current = await self.room_state.get_membership(room_id, user_id)
+        if current is not None:
+            event = await self.creator.events.get_event(current[1])
+            if event is not None:
+                candidates.append(UserID.parse(event.sender).domain)
+                unsigned = event.pdu.get("unsigned")
+                for key in ("invite_room_state", "knock_room_state"):
+                    state = unsigned.get(key) if isinstance(unsigned, dict) else None
+                    for entry in state if isinstance(state, list) else []:
+                        sender = (
+                            entry.get("sender") if isinstance(entry, dict) else None
+                        )
+                        if isinstance(sender, str) and ":" in sender:
+                            candidates.append(sender.partition(":")[2])
+        _, sep, domain = room_id.partition(":")
+        if sep:
+            candidates.append(domain)
+        return [s for s in dict.fromkeys(candidates) if s and s != self.server_name]
+
     async def join(
-        self, requester: Requester, room_id_or_alias: str, body: JsonDict
+        self,
+        requester: Requester,
+        room_id_or_alias: str,
+        body: JsonDict,
+        servers: Sequence[str] = (),
     ) -> str:
-        """Join a room by ID or alias; returns the room ID."""
-        room_id = await self.resolve_room(room_id_or_alias)
+        """Join a room by ID or alias; returns the room ID.
+
+        Args:
+            servers: servers to join through (``via``/``server_name``) when no
+                local user is in the room.
+        """
+        room_id, alias_servers = await self._resolve_with_servers(room_id_or_alias)
         reason = optional_reason(body)
+        user_id = requester.user_id
+        if self.remote is not None and not await self.is_host_in_room(room_id):
+            candidates = await self._remote_candidates(
+                room_id, user_id, [*servers, *alias_servers]
+            )
+            if candidates:
+                content = await self._member_content(
+                    user_id, Membership.JOIN, reason, {}
+                )
+                del content["membership"]
+                await self.remote.join(user_id, room_id, candidates, content)
+                return room_id
         if await self.room_state.get_room_version(room_id) is None:
             raise NotFound("No known servers for this room")
-        current = await self.room_state.get_membership(room_id, requester.user_id)
+        current = await self.room_state.get_membership(room_id, user_id)
         if current and current[0] == Membership.JOIN:
             return room_id  # already joined: idempotent, as Synapse
         extra: JsonDict = {}
         if current is None or current[0] != Membership.INVITE:
-            extra = await self._restricted_join_authorisation(
-                room_id, requester.user_id
-            )
+            extra = await self.restricted_join_authorisation(room_id, user_id)
         await self.send_membership(
-            room_id,
-            requester.user_id,
-            requester.user_id,
-            Membership.JOIN,
-            reason,
-            extra,
+            room_id, user_id, user_id, Membership.JOIN, reason, extra
         )
         return room_id
 
-    async def _restricted_join_authorisation(
+    async def restricted_join_authorisation(
         self, room_id: str, user_id: str
     ) -> JsonDict:
         """For restricted rooms: name a local member who may invite, if the user
@@ -163,14 +241,30 @@ class MembershipService:
         raise Forbidden("No local user in the room can authorise your join.")
 
     async def knock(
-        self, requester: Requester, room_id_or_alias: str, body: JsonDict
+        self,
+        requester: Requester,
+        room_id_or_alias: str,
+        body: JsonDict,
+        servers: Sequence[str] = (),
     ) -> str:
         """Ask to join a knockable room."""
-        room_id = await self.resolve_room(room_id_or_alias)
+        room_id, alias_servers = await self._resolve_with_servers(room_id_or_alias)
         reason = optional_reason(body)
+        user_id = requester.user_id
+        if self.remote is not None and not await self.is_host_in_room(room_id):
+            candidates = await self._remote_candidates(
+                room_id, user_id, [*servers, *alias_servers]
+            )
+            if candidates:
+                content = await self._member_content(
+                    user_id, Membership.KNOCK, reason, {}
+                )
+                del content["membership"]
+                await self.remote.knock(user_id, room_id, candidates, content)
+                return room_id
         await self._require_room(room_id)
         await self.send_membership(
-            room_id, requester.user_id, requester.user_id, Membership.KNOCK, reason, {}
+            room_id, user_id, user_id, Membership.KNOCK, reason, {}
         )
         return room_id
 
@@ -178,11 +272,22 @@ class MembershipService:
         """Leave a room (or reject an invite, or withdraw a knock)."""
         reason = optional_reason(body)
         await self._require_room(room_id)
-        current = await self.room_state.get_membership(room_id, requester.user_id)
+        user_id = requester.user_id
+        current = await self.room_state.get_membership(room_id, user_id)
         if current is None or current[0] in (Membership.LEAVE, Membership.BAN):
             raise Forbidden("You are not in this room")
+        if (
+            self.remote is not None
+            and current[0] in (Membership.INVITE, Membership.KNOCK)
+            and not await self.is_host_in_room(room_id)
+        ):
+            candidates = await self._remote_candidates(room_id, user_id, [])
+            if candidates:
+                content = {"reason": reason} if reason else {}
+                await self.remote.leave(user_id, room_id, candidates, content)
+                return
         await self.send_membership(
-            room_id, requester.user_id, requester.user_id, Membership.LEAVE, reason, {}
+            room_id, user_id, user_id, Membership.LEAVE, reason, {}
         )
 
     async def change_other(
@@ -210,9 +315,35 @@ class MembershipService:
             if state != Membership.BAN:
                 raise Forbidden(f"{target} is not banned")
             membership, extra = Membership.LEAVE, {}
+        check = None
+        remote = self.remote
+        if (
+            action == "invite"
+            and remote is not None
+            and UserID.parse(target).domain != self.server_name
+        ):
+
+            async def check(
+                event: Event, auth_events: Mapping[StateKey, Event]
+            ) -> None:
+                # The invitee's server must sign the invite before we send it.
+                assert remote is not None
+                state = await self.invite_room_state(room_id, requester.user_id)
+                await remote.invite(event, state)
+
         await self.send_membership(
-            room_id, requester.user_id, target, membership, reason, extra
+            room_id, requester.user_id, target, membership, reason, extra, check
         )
+
+    async def invite_room_state(self, room_id: str, inviter: str) -> list[JsonDict]:
+        """The stripped state sent with an invite: the room's key state events
+        and the inviter's membership."""
+        state = await self.room_state.get_current_state_ids(room_id)
+        keys = [(t, "") for t in STRIPPED_STATE_TYPES]
+        keys.append((EventTypes.MEMBER, inviter))
+        wanted = [state[k] for k in keys if k in state]
+        found = await self.creator.events.get_events(wanted)
+        return stripped_state([found[e] for e in wanted if e in found])
 
     async def forget(self, requester: Requester, room_id: str) -> None:
         """Forget a room the user has left."""

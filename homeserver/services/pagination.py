@@ -9,6 +9,7 @@ topped up from further rows when some were hidden, up to MAX_ROUNDS queries.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Protocol
 
 import attrs
 
@@ -59,6 +60,20 @@ class Page:
     exhausted: bool
 
 
+class HistoryBackfill(Protocol):
+    """Fetches history we lack from other servers (federation backfill)."""
+
+    async def should_backfill(
+        self, room_id: str, page: Sequence[Event], limit: int
+    ) -> bool:
+        """Whether a backwards page read up to a gap in the room's history."""
+        ...
+
+    async def backfill(self, room_id: str, limit: int) -> bool:
+        """Fill the gaps; whether anything new was stored."""
+        ...
+
+
 def position_of(event: Event) -> TopologicalPosition:
     """An event's topological position."""
     return TopologicalPosition(event.depth, event.stream_ordering or 0)
@@ -101,6 +116,9 @@ class PaginationService:
         self.event_state = event_state
         self.visibility = visibility
         self.serializer = serializer
+        # Set by the federation composition: pages that reach a gap in a
+        # room's history backfill it from other servers first.
+        self.backfiller: HistoryBackfill | None = None
 
     async def get_messages(
         self, requester: Requester, room_id: str, request: MessagesRequest
@@ -114,16 +132,19 @@ class PaginationService:
             from_token = self.stream.current_token() if backwards else START_OF_ROOM
         limit = _resolve_limit(request.limit, request.event_filter)
         viewer = await self.visibility.for_user(room_id, requester.user_id)
-        page = await self.read_page(
-            room_id,
-            viewer,
-            from_token,
-            direction,
-            limit,
-            to_token=request.to_token,
-            not_after=_leave_bound(access),
-            event_filter=request.event_filter,
-        )
+        for attempt in range(2):
+            page = await self.read_page(
+                room_id,
+                viewer,
+                from_token,
+                direction,
+                limit,
+                to_token=request.to_token,
+                not_after=_leave_bound(access),
+                event_filter=request.event_filter,
+            )
+            if attempt or not await self._backfilled(room_id, direction, page, limit):
+                break
         result: JsonDict = {
             "start": from_token.to_string(),
             "chunk": await self.serializer.serialize(page.events, requester),
@@ -137,6 +158,17 @@ class PaginationService:
             )
             result["state"] = await self.serializer.serialize(members, requester)
         return result
+
+    async def _backfilled(
+        self, room_id: str, direction: Direction, page: Page, limit: int
+    ) -> bool:
+        """Backfill when a backwards page reached a gap; whether it did."""
+        backfiller = self.backfiller
+        if backfiller is None or direction is not Direction.BACKWARDS:
+            return False
+        if not await backfiller.should_backfill(room_id, page.events, limit):
+            return False
+        return await backfiller.backfill(room_id, limit)
 
     async def get_context(
         self,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from homeserver.errors import (
@@ -34,6 +35,10 @@ MAX_PROFILE_BYTES = 65536
 _KEY_GRAMMAR = re.compile(r"^[a-z][a-z0-9_.-]*$")
 
 
+RemoteProfileQuery = Callable[[str, str | None], Awaitable[JsonDict]]
+"""``(user_id, field)``: another server's answer to query/profile."""
+
+
 class ProfileService:
     """Reads and updates local users' profiles."""
 
@@ -43,12 +48,16 @@ class ProfileService:
         self.server_name = server_name
         self.profiles = profiles
         self.users = users
+        # Set by the federation composition: asks another server (query/profile).
+        self.remote_query: RemoteProfileQuery | None = None
 
     async def get_profile(self, user_id: str) -> JsonDict:
         """GET /profile/{userId}."""
         parsed = UserID.parse(user_id)
         if parsed.domain != self.server_name:
-            raise NotFound("Profile lookup over federation is not available yet")
+            if self.remote_query is None:
+                raise NotFound("Profile lookup over federation is not available")
+            return await self.remote_query(user_id, None)
         profile = await self.profiles.get_profile(user_id)
         if profile is None:
             raise NotFound("Profile was not found")
@@ -56,7 +65,12 @@ class ProfileService:
 
     async def get_field(self, user_id: str, key: str) -> JsonDict:
         """GET /profile/{userId}/{keyName}."""
-        profile = await self.get_profile(user_id)
+        if self.remote_query is not None and (
+            UserID.parse(user_id).domain != self.server_name
+        ):
+            profile = await self.remote_query(user_id, key)
+        else:
+            profile = await self.get_profile(user_id)
         if key not in profile:
             raise NotFound("The requested profile field is not set")
         return {key: profile[key]}

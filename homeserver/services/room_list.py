@@ -21,7 +21,7 @@ import base64
 import binascii
 import bisect
 import json
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import attrs
 
@@ -111,6 +111,10 @@ def _optional_str(obj: JsonDict, key: str) -> str | None:
     return value
 
 
+RemotePublicRooms = Callable[[str, PublicRoomsQuery], Awaitable[JsonDict]]
+"""``(server, query)``: another server's directory (federation publicRooms)."""
+
+
 class RoomListService:
     """Lists this server's published rooms."""
 
@@ -120,6 +124,8 @@ class RoomListService:
         self.server_name = server_name
         self.store = store
         self.events = events
+        # Set by the federation composition: asks another server's directory.
+        self.remote_query: RemotePublicRooms | None = None
 
     async def get_public_rooms(self, query: PublicRoomsQuery) -> JsonDict:
         """One page of the directory.
@@ -137,11 +143,13 @@ class RoomListService:
         if query.server is not None and query.server != self.server_name:
             if not is_valid_server_name(query.server):
                 raise InvalidParam(f"Invalid server name: {query.server}")
-            raise MatrixError(
-                502,
-                "Fetching other servers' room directories is not supported yet",
-                Codes.UNKNOWN,
-            )
+            if self.remote_query is None:
+                raise MatrixError(
+                    502,
+                    "Fetching other servers' room directories is not supported",
+                    Codes.UNKNOWN,
+                )
+            return await self.remote_query(query.server, query)
         if query.third_party_instance_id is not None:
             # No application services, so every bridged network's list is empty.
             return {"chunk": [], "total_room_count_estimate": 0}

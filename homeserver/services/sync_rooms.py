@@ -151,6 +151,12 @@ class RoomSyncBuilder:
             r: anchor for r in wanted if (anchor := before.get(r)) is not None
         }
         anchors.update(await self.store.get_last_events_at(missing))
+        for room_id in wanted:
+            events = timelines[room_id].events
+            if room_id not in anchors and events:
+                # Nothing before the timeline: a room joined over federation
+                # starts at our join, whose state holds the room's state.
+                anchors[room_id] = events[0].event_id
         deltas = {
             r: rooms[r] for r in wanted if rooms[r] is not None and not info.full_state
         }
@@ -260,6 +266,11 @@ class RoomSyncBuilder:
             if (e := found.get(eid)) is not None
         ]
         member = found.get(member_event_id)
+        remote = _remote_stripped_state(member)
+        if remote is not None:
+            # An invite or knock over federation: the state the other server
+            # sent, as we have no state of the room.
+            stripped = remote
         if member is not None:
             full: JsonDict = {
                 "type": member.type,
@@ -271,3 +282,18 @@ class RoomSyncBuilder:
             }
             stripped.append(full)
         return stripped
+
+
+def _remote_stripped_state(member: Event | None) -> list[JsonDict] | None:
+    """The stripped state another server sent with an invite (or a knock
+    answer), kept in the stored event's ``unsigned``."""
+    if member is None or not member.outlier:
+        return None
+    unsigned = member.pdu.get("unsigned")
+    if not isinstance(unsigned, dict):
+        return None
+    for key in ("invite_room_state", "knock_room_state"):
+        state = unsigned.get(key)
+        if isinstance(state, list):
+            return [e for e in state if isinstance(e, dict)]
+    return None

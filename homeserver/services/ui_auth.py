@@ -109,7 +109,9 @@ class UserInteractiveAuth:
                 )
             try:
                 checker = self.checkers[stage]
-                serverdict.update(await checker.check(dict(auth or {}), requester, session))
+                serverdict.update(
+                    await checker.check(dict(auth or {}), requester, session)
+                )
                 if stage not in completed:
                     completed.append(stage)
                 await self.store.update_session(

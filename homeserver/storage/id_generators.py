@@ -62,3 +62,34 @@ class StreamIdGenerator:
         with self._lock:
             self._last += 1
             return self._last
+
+
+class BackfillIdGenerator:
+    """Decreasing negative stream orderings for backfilled (historic) events.
+
+    They sort before every live event, so a /sync position never moves
+    because of them and incremental syncs never return them.
+
+    Args:
+        current: the lowest ID already used (0 when none is negative).
+    """
+
+    def __init__(self, current: int) -> None:
+        self._lock = threading.Lock()
+        self._last = min(current, 0)
+
+    async def load(self, db: Database, table: str, column: str) -> None:
+        """Continue below the smallest ``column`` in ``table`` (at start-up)."""
+        row = await db.run_interaction(
+            f"min_{table}_{column}",
+            lambda txn: txn.query_one(f"SELECT MIN({column}) FROM {table}"),
+        )
+        with self._lock:
+            if row and row[0] is not None:
+                self._last = min(self._last, int(row[0]))
+
+    def allocate(self) -> int:
+        """A new ID, below every earlier one."""
+        with self._lock:
+            self._last -= 1
+            return self._last

@@ -163,6 +163,11 @@ def test_tls_listener_needs_certificate_paths() -> None:
         "tls: a listener has tls: true, so certificate_path and private_key_path "
         "are required"
     ]
-    config = parse_config({**MINIMAL, "listeners": [{"port": 8448, "tls": True}],
-                           "tls": {"certificate_path": "a", "private_key_path": "b"}})
+    config = parse_config(
+        {
+            **MINIMAL,
+            "listeners": [{"port": 8448, "tls": True}],
+            "tls": {"certificate_path": "a", "private_key_path": "b"},
+        }
+    )
     assert config.listeners[0].tls

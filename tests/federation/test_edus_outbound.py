@@ -11,6 +11,7 @@ from tests.federation.sending_helpers import (
     install_transport,
     public_room,
     remote_join,
+    restart,
     say,
 )
 from tests.harness import TestServer
@@ -131,9 +132,7 @@ def test_device_list_updates_chain_and_survive_a_restart(
     phone_token = _login(server, "TABLET")
     assert phone_token
     server.advance(0)
-    restarted = TestServer(server.db.engine, None, tmp_path)
-    server.hs.federation.stop()
-    new_transport = install_transport(restarted)
+    restarted, new_transport = restart(server, tmp_path)
     restarted.advance(10)
     [update] = new_transport.edus("remote.one", "m.device_list_update")
     assert update["device_id"] == "TABLET"

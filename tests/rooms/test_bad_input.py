@@ -17,12 +17,22 @@ def room(server: TestServer) -> tuple[str, str]:
 
 
 def row_counts(server: TestServer) -> dict[str, int]:
-    tables = ("events", "state_groups", "state_group_entries", "current_state_events",
-              "event_edges", "event_forward_extremities", "room_memberships")
+    tables = (
+        "events",
+        "state_groups",
+        "state_group_entries",
+        "current_state_events",
+        "event_edges",
+        "event_forward_extremities",
+        "room_memberships",
+    )
     counts = {}
     for table in tables:
-        row = server.get_success(server.db.run_interaction(
-            "count", lambda txn, t=table: txn.query_one(f"SELECT COUNT(*) FROM {t}")))
+        row = server.get_success(
+            server.db.run_interaction(
+                "count", lambda txn, t=table: txn.query_one(f"SELECT COUNT(*) FROM {t}")
+            )
+        )
         counts[table] = int(row[0])
     return counts
 
@@ -30,10 +40,18 @@ def row_counts(server: TestServer) -> dict[str, int]:
 @pytest.mark.parametrize(
     ("event_type", "content", "fragment"),
     [
-        ("m.room.power_levels", {"users": {"@alice:test": "lots"}}, "users.@alice:test"),
+        (
+            "m.room.power_levels",
+            {"users": {"@alice:test": "lots"}},
+            "users.@alice:test",
+        ),
         ("m.room.power_levels", {"ban": True}, "ban"),
         ("m.room.power_levels", {"users": {"not-a-user": 100}}, "not a user ID"),
-        ("m.room.history_visibility", {"history_visibility": "sometimes"}, "history_visibility"),
+        (
+            "m.room.history_visibility",
+            {"history_visibility": "sometimes"},
+            "history_visibility",
+        ),
         ("m.room.join_rules", {"join_rule": 5}, "join_rule"),
         ("m.room.name", {"name": 5}, "name"),
         ("m.room.topic", {"topic": ["x"]}, "topic"),
@@ -42,7 +60,10 @@ def row_counts(server: TestServer) -> dict[str, int]:
     ],
 )
 def test_malformed_state_content(
-    server: TestServer, room: tuple[str, str], event_type: str, content: dict[str, Any],
+    server: TestServer,
+    room: tuple[str, str],
+    event_type: str,
+    content: dict[str, Any],
     fragment: str,
 ) -> None:
     token, room_id = room
@@ -65,7 +86,9 @@ def test_oversized_event(server: TestServer, room: tuple[str, str]) -> None:
 
 
 @pytest.mark.parametrize("body", [b"not json", b"[1, 2]", b"null"])
-def test_non_object_bodies(server: TestServer, room: tuple[str, str], body: bytes) -> None:
+def test_non_object_bodies(
+    server: TestServer, room: tuple[str, str], body: bytes
+) -> None:
     token, room_id = room
     resp = server.request(
         "PUT", f"{CLIENT}/rooms/{room_id}/send/m.room.message/x", body, token=token
@@ -78,8 +101,15 @@ def test_create_room_with_bad_initial_state_creates_nothing(server: TestServer) 
     _, token = server.register("bob")
     before = row_counts(server)
     for body in (
-        {"initial_state": [{"type": "m.room.history_visibility", "state_key": "",
-                            "content": {"history_visibility": "never"}}]},
+        {
+            "initial_state": [
+                {
+                    "type": "m.room.history_visibility",
+                    "state_key": "",
+                    "content": {"history_visibility": "never"},
+                }
+            ]
+        },
         {"power_level_content_override": {"users": {"@bob:test": "high"}}},
         {"invite": ["not-a-user"]},
         {"preset": "secret_chat"},

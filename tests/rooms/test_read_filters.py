@@ -119,9 +119,7 @@ def test_tokens_round_trip(text: str, token: RoomStreamToken) -> None:
     assert token.to_string() == text
 
 
-@pytest.mark.parametrize(
-    "text", ["", "t", "t1", "s", "sx", "x1", "t1-2-3", "s-1"]
-)
+@pytest.mark.parametrize("text", ["", "t", "t1", "s", "sx", "x1", "t1-2-3", "s-1"])
 def test_bad_tokens(text: str) -> None:
     with pytest.raises(MatrixError) as info:
         RoomStreamToken.parse(text, "from")

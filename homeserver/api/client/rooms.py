@@ -13,6 +13,11 @@ from homeserver.services.room_creation import RoomCreationService
 from homeserver.types import JsonDict
 
 
+def via_servers(request: ApiRequest) -> list[str]:
+    """The servers to join through: ``via`` (v1.12+) and ``server_name``."""
+    return [*request.query.get("via", []), *request.query.get("server_name", [])]
+
+
 class CreateRoomEndpoint:
     """POST /createRoom."""
 
@@ -53,7 +58,7 @@ class JoinEndpoint:
     async def on_POST(self, request: ApiRequest, room: str) -> JsonDict:
         requester = await self.auth.get_user_by_req(request)
         room_id = await self.membership.join(
-            requester, room, request.json(allow_empty=True)
+            requester, room, request.json(allow_empty=True), via_servers(request)
         )
         return {"room_id": room_id}
 
@@ -70,7 +75,7 @@ class KnockEndpoint:
     async def on_POST(self, request: ApiRequest, room: str) -> JsonDict:
         requester = await self.auth.get_user_by_req(request)
         room_id = await self.membership.knock(
-            requester, room, request.json(allow_empty=True)
+            requester, room, request.json(allow_empty=True), via_servers(request)
         )
         return {"room_id": room_id}
 

@@ -1,19 +1,18 @@
-"""This server's published signing keys.
+"""Server keys: our own, and other servers' as a notary.
 
-Spec: server-server-api.md "Publishing Keys" (GET /_matrix/key/v2/server).
+Spec: server-server-api.md "Publishing Keys" (GET /_matrix/key/v2/server) and
+"Querying Keys Through Another Server" (GET and POST /_matrix/key/v2/query).
 """
 
 from __future__ import annotations
 
-from signedjson.key import SigningKey, encode_verify_key_base64, get_verify_key
+from typing import Any
 
 from homeserver.api.http.request import ApiRequest
-from homeserver.events.signing import key_id_of, sign_json
+from homeserver.errors import BadJson
+from homeserver.federation.local_keys import LocalKeys
+from homeserver.federation.notary import Notary
 from homeserver.types import JsonDict
-from homeserver.util.clock import Clock
-
-# How long other servers may cache our key response.
-KEY_VALIDITY_MS = 24 * 60 * 60 * 1000
 
 
 class ServerKeysEndpoint:
@@ -21,21 +20,56 @@ class ServerKeysEndpoint:
 
     PATTERNS = ["/_matrix/key/v2/server", "/_matrix/key/v2/server/{key_id}"]
 
-    def __init__(self, server_name: str, signing_key: SigningKey, clock: Clock) -> None:
-        self.server_name = server_name
-        self.signing_key = signing_key
-        self.clock = clock
+    def __init__(self, local_keys: LocalKeys) -> None:
+        self.local_keys = local_keys
 
     async def on_GET(self, request: ApiRequest, key_id: str | None = None) -> JsonDict:
-        verify_key = get_verify_key(self.signing_key)
-        body: JsonDict = {
-            "server_name": self.server_name,
-            "valid_until_ts": self.clock.time_msec() + KEY_VALIDITY_MS,
-            "verify_keys": {
-                key_id_of(self.signing_key): {
-                    "key": encode_verify_key_base64(verify_key)
-                }
-            },
-            "old_verify_keys": {},
-        }
-        return sign_json(body, self.server_name, self.signing_key)
+        return self.local_keys.key_response()
+
+
+class KeyQueryEndpoint:
+    """GET /_matrix/key/v2/query/{serverName}: one server's keys."""
+
+    PATTERNS = ["/_matrix/key/v2/query/{server_name}"]
+
+    def __init__(self, notary: Notary) -> None:
+        self.notary = notary
+
+    async def on_GET(self, request: ApiRequest, server_name: str) -> JsonDict:
+        minimum = request.query_int("minimum_valid_until_ts")
+        response = await self.notary.query_server(server_name, [], minimum)
+        return {"server_keys": [response] if response is not None else []}
+
+
+class BatchKeyQueryEndpoint:
+    """POST /_matrix/key/v2/query: several servers' keys."""
+
+    PATTERNS = ["/_matrix/key/v2/query"]
+
+    def __init__(self, notary: Notary) -> None:
+        self.notary = notary
+
+    async def on_POST(self, request: ApiRequest) -> JsonDict:
+        server_keys = request.json().get("server_keys")
+        if not isinstance(server_keys, dict):
+            raise BadJson("server_keys must be an object")
+        criteria: dict[str, dict[str, int | None]] = {}
+        for server_name, keys in server_keys.items():
+            if not isinstance(keys, dict):
+                raise BadJson(f"server_keys.{server_name} must be an object")
+            criteria[server_name] = {
+                key_id: _minimum(server_name, key_id, query)
+                for key_id, query in keys.items()
+            }
+        return {"server_keys": await self.notary.query(criteria)}
+
+
+def _minimum(server_name: str, key_id: str, query: Any) -> int | None:
+    if query is None:
+        return None
+    if not isinstance(query, dict):
+        raise BadJson(f"server_keys.{server_name}.{key_id} must be an object")
+    value = query.get("minimum_valid_until_ts")
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+        raise BadJson("minimum_valid_until_ts must be an integer")
+    return value

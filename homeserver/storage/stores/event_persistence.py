@@ -16,7 +16,7 @@ import attrs
 
 from homeserver.events.model import Event, EventTypes, StateKey
 from homeserver.storage.database import Database, Transaction
-from homeserver.storage.id_generators import StreamIdGenerator
+from homeserver.storage.id_generators import BackfillIdGenerator, StreamIdGenerator
 from homeserver.storage.stores.events import EventStore
 from homeserver.storage.stores.state import StateStore
 
@@ -35,6 +35,9 @@ class EventContext:
             state after this event.
         resolved: ``state_before`` came from resolving several parents' states,
             so the current state is rewritten in full, not just by this event.
+        new_current_state: when set, the room's current state is replaced by
+            exactly this map (a remote event that forks the DAG: the resolution
+            of the states after every forward extremity).
     """
 
     state_before: Mapping[StateKey, str]
@@ -43,6 +46,7 @@ class EventContext:
     delta_base_state: Mapping[StateKey, str] | None = None
     update_current_state: bool = True
     resolved: bool = False
+    new_current_state: Mapping[StateKey, str] | None = None
 
     def state_after(self, event: Event) -> dict[StateKey, str]:
         """The state after ``event`` (rejected events change nothing)."""
@@ -57,7 +61,7 @@ class PersistedEvent:
     """Where an event landed."""
 
     stream_ordering: int
-    state_group_after: int
+    state_group_after: int | None
 
 
 class EventPersister:
@@ -69,11 +73,13 @@ class EventPersister:
         events: EventStore,
         state: StateStore,
         stream_ids: StreamIdGenerator,
+        backfill_ids: BackfillIdGenerator | None = None,
     ) -> None:
         self.db = db
         self.events = events
         self.state = state
         self.stream_ids = stream_ids
+        self.backfill_ids = backfill_ids or BackfillIdGenerator(0)
         # Run before the new stream position becomes visible to readers, so
         # in-memory change caches are never behind what readers can see.
         self.on_persisted: list[Callable[[Event, int], None]] = []
@@ -84,8 +90,35 @@ class EventPersister:
         context: EventContext,
         device_id: str | None = None,
         txn_id: str | None = None,
+        *,
+        backfilled: bool = False,
     ) -> PersistedEvent:
-        """Write ``event`` and everything that follows from it, atomically."""
+        """Write ``event`` and everything that follows from it, atomically.
+
+        An event we already hold as an outlier is de-outliered: its row gets
+        the new flags and a new stream ordering, and the DAG bookkeeping is
+        done as for a new event.
+
+        Args:
+            backfilled: a historic event fetched by backfill: it gets a
+                stream ordering below every existing one (so /sync never sees
+                it as new), and leaves the forward extremities and the current
+                state alone.
+        """
+        if backfilled:
+            stream_ordering = self.backfill_ids.allocate()
+            group = await self.db.run_interaction(
+                "persist_backfilled_event",
+                self._persist_txn,
+                event,
+                context,
+                stream_ordering,
+                device_id,
+                txn_id,
+                True,
+            )
+            event.stream_ordering = stream_ordering
+            return PersistedEvent(stream_ordering, group)
         with self.stream_ids.allocate() as stream_ordering:
             group = await self.db.run_interaction(
                 "persist_event",
@@ -95,6 +128,7 @@ class EventPersister:
                 stream_ordering,
                 device_id,
                 txn_id,
+                False,
             )
             for callback in self.on_persisted:
                 callback(event, stream_ordering)
@@ -109,7 +143,42 @@ class EventPersister:
         stream_ordering: int,
         device_id: str | None,
         txn_id: str | None,
-    ) -> int:
+        backfilled: bool,
+    ) -> int | None:
+        room_id = event.room_id
+        if not self._deoutlier_txn(txn, event, context, stream_ordering):
+            self._insert_event_txn(
+                txn, event, context, stream_ordering, device_id, txn_id
+            )
+        if event.outlier:
+            # No state is known around an outlier: no group, no extremities.
+            return None
+        if backfilled:
+            self._update_backward_extremities_txn(txn, event)
+        elif event.rejected_reason is None and not event.soft_failed:
+            self._update_extremities_txn(txn, event)
+        else:
+            # Never a tip for new events, but no longer a gap either.
+            txn.execute(
+                "DELETE FROM event_backward_extremities"
+                " WHERE room_id = ? AND event_id = ?",
+                (room_id, event.event_id),
+            )
+        group = self._state_group_txn(txn, event, context)
+        if context.update_current_state and not backfilled:
+            self._update_current_state_txn(txn, room_id, context, event)
+        return group
+
+    def _insert_event_txn(
+        self,
+        txn: Transaction,
+        event: Event,
+        context: EventContext,
+        stream_ordering: int,
+        device_id: str | None,
+        txn_id: str | None,
+    ) -> None:
+        """Insert the event row, its edges, auth edges and membership index row."""
         room_id = event.room_id
         if event.type == EventTypes.CREATE and event.state_key == "":
             self._insert_room_txn(txn, event)
@@ -148,11 +217,6 @@ class EventPersister:
         )
         if event.is_state():
             self._index_auth_chain_txn(txn, event)
-        if not event.outlier:
-            self._update_extremities_txn(txn, event)
-        group = self._state_group_txn(txn, event, context)
-        if context.update_current_state and not event.outlier:
-            self._update_current_state_txn(txn, room_id, context, event)
         if event.type == EventTypes.MEMBER and event.rejected_reason is None:
             txn.execute(
                 "INSERT INTO room_memberships (event_id, room_id, user_id, sender,"
@@ -168,7 +232,74 @@ class EventPersister:
                 ),
             )
         self._redactions_txn(txn, event)
-        return group
+
+    def _deoutlier_txn(
+        self,
+        txn: Transaction,
+        event: Event,
+        context: EventContext,
+        stream_ordering: int,
+    ) -> bool:
+        """Turn a stored outlier into a DAG event; False if there is none.
+
+        Its edges, auth edges and membership row were written when it was
+        stored; the row gets the flags decided now, and a new stream ordering
+        so that it reaches /sync as a new event.
+        """
+        if event.outlier:
+            return False
+        row = txn.query_one(
+            "SELECT outlier FROM events WHERE event_id = ?", (event.event_id,)
+        )
+        if not row or not row[0]:
+            return False
+        txn.execute(
+            "UPDATE events SET outlier = ?, stream_ordering = ?, rejected_reason = ?,"
+            " soft_failed = ?, replaces_state = ?, json = ? WHERE event_id = ?",
+            (
+                False,
+                stream_ordering,
+                event.rejected_reason,
+                event.soft_failed,
+                context.state_before.get(event.state_tuple)
+                if event.is_state()
+                else None,
+                json.dumps(event.pdu, ensure_ascii=False),
+                event.event_id,
+            ),
+        )
+        txn.execute(
+            "UPDATE room_memberships SET stream_ordering = ? WHERE event_id = ?",
+            (stream_ordering, event.event_id),
+        )
+        txn.call_after(partial(self.events.invalidate, event.event_id))
+        return True
+
+    def _update_backward_extremities_txn(self, txn: Transaction, event: Event) -> None:
+        """A backfilled event fills its own gap and opens one at unknown prevs."""
+        room_id = event.room_id
+        txn.execute(
+            "DELETE FROM event_backward_extremities WHERE room_id = ? AND event_id = ?",
+            (room_id, event.event_id),
+        )
+        for prev in dict.fromkeys(event.prev_event_ids):
+            self._add_backward_extremity_if_unknown_txn(txn, room_id, prev)
+
+    def _add_backward_extremity_if_unknown_txn(
+        self, txn: Transaction, room_id: str, event_id: str
+    ) -> None:
+        # An outlier is no help: the DAG (and the state) before it is unknown.
+        known = txn.query_one(
+            "SELECT 1 FROM events WHERE event_id = ? AND outlier = ?",
+            (event_id, False),
+        )
+        if not known:
+            txn.execute(
+                "INSERT INTO event_backward_extremities (room_id, event_id)"
+                " SELECT ?, ? WHERE NOT EXISTS (SELECT 1 FROM"
+                " event_backward_extremities WHERE room_id = ? AND event_id = ?)",
+                (room_id, event_id, room_id, event_id),
+            )
 
     def _redactions_txn(self, txn: Transaction, event: Event) -> None:
         """Apply a redaction to its target, or an earlier redaction to this event.
@@ -219,8 +350,10 @@ class EventPersister:
 
     def _insert_room_txn(self, txn: Transaction, event: Event) -> None:
         txn.execute(
+            # A row may already exist for a room we were invited to over
+            # federation before we had its create event.
             "INSERT INTO rooms (room_id, room_version, creator, created_ts)"
-            " VALUES (?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?) ON CONFLICT (room_id) DO NOTHING",
             (
                 event.room_id,
                 event.room_version.identifier,
@@ -237,14 +370,7 @@ class EventPersister:
                 "DELETE FROM event_forward_extremities WHERE room_id = ? AND event_id = ?",
                 (room_id, prev),
             )
-            known = txn.query_one("SELECT 1 FROM events WHERE event_id = ?", (prev,))
-            if not known:
-                txn.execute(
-                    "INSERT INTO event_backward_extremities (room_id, event_id)"
-                    " SELECT ?, ? WHERE NOT EXISTS (SELECT 1 FROM"
-                    " event_backward_extremities WHERE room_id = ? AND event_id = ?)",
-                    (room_id, prev, room_id, prev),
-                )
+            self._add_backward_extremity_if_unknown_txn(txn, room_id, prev)
         txn.execute(
             "DELETE FROM event_backward_extremities WHERE room_id = ? AND event_id = ?",
             (room_id, event.event_id),
@@ -289,6 +415,9 @@ class EventPersister:
         self, txn: Transaction, room_id: str, context: EventContext, event: Event
     ) -> None:
         if event.rejected_reason is not None or event.soft_failed:
+            return
+        if context.new_current_state is not None:
+            self._replace_current_state_txn(txn, room_id, context.new_current_state)
             return
         if context.resolved:
             self._replace_current_state_txn(txn, room_id, context.state_after(event))

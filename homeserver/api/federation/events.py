@@ -1,0 +1,132 @@
+"""Federation reads of a room's DAG: events, state, auth chains, history.
+
+Spec: server-server-api.md "Retrieving events" (GET /event/{eventId},
+/state/{roomId}, /state_ids/{roomId}), "Retrieving event authorisation
+information" (GET /event_auth/{roomId}/{eventId}), "Backfilling and retrieving
+missing events" (GET /backfill/{roomId}, POST /get_missing_events/{roomId}).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeserver.api.http.request import ApiRequest
+from homeserver.errors import BadJson, MissingParam
+from homeserver.federation.inbound_auth import FederationAuthenticator
+from homeserver.services.federation_reads import FederationReadService
+from homeserver.types import JsonDict
+
+V1 = "/_matrix/federation/v1"
+
+
+class _ReadEndpoint:
+    def __init__(
+        self, authenticator: FederationAuthenticator, reads: FederationReadService
+    ) -> None:
+        self.authenticator = authenticator
+        self.reads = reads
+
+
+class EventEndpoint(_ReadEndpoint):
+    """GET /event/{eventId}."""
+
+    PATTERNS = [f"{V1}/event/{{event_id}}"]
+
+    async def on_GET(self, request: ApiRequest, event_id: str) -> JsonDict:
+        origin = await self.authenticator.authenticate(request)
+        return await self.reads.get_event(origin, event_id)
+
+
+class StateEndpoint(_ReadEndpoint):
+    """GET /state/{roomId}?event_id=."""
+
+    PATTERNS = [f"{V1}/state/{{room_id}}"]
+    IDS_ONLY = False
+
+    async def on_GET(self, request: ApiRequest, room_id: str) -> JsonDict:
+        origin = await self.authenticator.authenticate(request)
+        event_id = request.query_str("event_id", required=True)
+        assert event_id is not None
+        return await self.reads.get_state(origin, room_id, event_id, self.IDS_ONLY)
+
+
+class StateIdsEndpoint(StateEndpoint):
+    """GET /state_ids/{roomId}?event_id=."""
+
+    PATTERNS = [f"{V1}/state_ids/{{room_id}}"]
+    IDS_ONLY = True
+
+
+class EventAuthEndpoint(_ReadEndpoint):
+    """GET /event_auth/{roomId}/{eventId}."""
+
+    PATTERNS = [f"{V1}/event_auth/{{room_id}}/{{event_id}}"]
+
+    async def on_GET(
+        self, request: ApiRequest, room_id: str, event_id: str
+    ) -> JsonDict:
+        origin = await self.authenticator.authenticate(request)
+        return await self.reads.get_event_auth(origin, room_id, event_id)
+
+
+class BackfillEndpoint(_ReadEndpoint):
+    """GET /backfill/{roomId}?v=...&limit=."""
+
+    PATTERNS = [f"{V1}/backfill/{{room_id}}"]
+
+    async def on_GET(self, request: ApiRequest, room_id: str) -> JsonDict:
+        origin = await self.authenticator.authenticate(request)
+        starts = request.query.get("v") or []
+        limit = request.query_int("limit", 10)
+        assert limit is not None
+        if not starts:
+            raise MissingParam("v")
+        return await self.reads.backfill(origin, room_id, list(starts), limit)
+
+
+class GetMissingEventsEndpoint(_ReadEndpoint):
+    """POST /get_missing_events/{roomId}."""
+
+    PATTERNS = [f"{V1}/get_missing_events/{{room_id}}"]
+
+    async def on_POST(self, request: ApiRequest, room_id: str) -> JsonDict:
+        origin = await self.authenticator.authenticate(request)
+        body = request.json()
+        earliest = _id_list(body, "earliest_events")
+        latest = _id_list(body, "latest_events")
+        limit = _int(body, "limit", 10)
+        min_depth = _int(body, "min_depth", 0)
+        return await self.reads.get_missing_events(
+            origin, room_id, earliest, latest, limit, min_depth
+        )
+
+
+def _id_list(body: JsonDict, key: str) -> list[str]:
+    value: Any = body.get(key)
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise BadJson(f"{key} must be an array of event IDs")
+    return value
+
+
+def _int(body: JsonDict, key: str, default: int) -> int:
+    value = body.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise BadJson(f"{key} must be an integer")
+    return value
+
+
+def read_endpoints(
+    authenticator: FederationAuthenticator, reads: FederationReadService
+) -> list[Any]:
+    """Every endpoint of this module."""
+    return [
+        cls(authenticator, reads)
+        for cls in (
+            EventEndpoint,
+            StateEndpoint,
+            StateIdsEndpoint,
+            EventAuthEndpoint,
+            BackfillEndpoint,
+            GetMissingEventsEndpoint,
+        )
+    ]

@@ -1,0 +1,189 @@
+"""Membership handshake endpoints: make/send join, leave, knock; invite.
+
+Spec: server-server-api.md "Joining Rooms", "Leaving Rooms (Rejecting
+Invites)", "Knocking upon a room", "Inviting to a room"
+(data/api/server-server/joins-v1.yaml, joins-v2.yaml, leaving-v*.yaml,
+knocks.yaml, invites-v2.yaml).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from homeserver.api.http.request import ApiRequest
+from homeserver.events.model import Membership
+from homeserver.services.federation_invites import InviteReceiver
+from homeserver.services.federation_membership import ResidentMembership
+from homeserver.types import JsonDict
+
+FED = "/_matrix/federation"
+
+
+class Authenticator(Protocol):
+    """Checks a request's X-Matrix signature; returns the origin server."""
+
+    async def authenticate(self, request: ApiRequest) -> str: ...
+
+
+class _Endpoint:
+    def __init__(
+        self, authenticator: Authenticator, service: ResidentMembership
+    ) -> None:
+        self.authenticator = authenticator
+        self.service = service
+
+
+class MakeJoinEndpoint(_Endpoint):
+    """GET /_matrix/federation/v1/make_join/{roomId}/{userId}?ver=..."""
+
+    PATTERNS = [f"{FED}/v1/make_join/{{room_id}}/{{user_id}}"]
+
+    async def on_GET(self, request: ApiRequest, room_id: str, user_id: str) -> JsonDict:
+        origin = await self.authenticator.authenticate(request)
+        # Without ver the asking server only supports version 1 (spec).
+        versions = request.query.get("ver") or ["1"]
+        return await self.service.make_membership(
+            origin, room_id, user_id, Membership.JOIN, versions
+        )
+
+
+class SendJoinV2Endpoint(_Endpoint):
+    """PUT /_matrix/federation/v2/send_join/{roomId}/{eventId}."""
+
+    PATTERNS = [f"{FED}/v2/send_join/{{room_id}}/{{event_id}}"]
+
+    async def on_PUT(
+        self, request: ApiRequest, room_id: str, event_id: str
+    ) -> JsonDict:
+        origin = await self.authenticator.authenticate(request)
+        event, state = await self.service.send_membership(
+            origin, room_id, event_id, request.json(), Membership.JOIN
+        )
+        return await self.service.join_answer(event, state)
+
+
+class SendJoinV1Endpoint(_Endpoint):
+    """PUT /_matrix/federation/v1/send_join/{roomId}/{eventId} (the
+    ``[200, {...}]`` answer of older servers)."""
+
+    PATTERNS = [f"{FED}/v1/send_join/{{room_id}}/{{event_id}}"]
+
+    async def on_PUT(
+        self, request: ApiRequest, room_id: str, event_id: str
+    ) -> tuple[int, Any]:
+        origin = await self.authenticator.authenticate(request)
+        event, state = await self.service.send_membership(
+            origin, room_id, event_id, request.json(), Membership.JOIN
+        )
+        answer = await self.service.join_answer(event, state)
+        return 200, [
+            200,
+            {k: answer[k] for k in ("origin", "auth_chain", "state", "event")},
+        ]
+
+
+class MakeLeaveEndpoint(_Endpoint):
+    """GET /_matrix/federation/v1/make_leave/{roomId}/{userId}."""
+
+    PATTERNS = [f"{FED}/v1/make_leave/{{room_id}}/{{user_id}}"]
+
+    async def on_GET(self, request: ApiRequest, room_id: str, user_id: str) -> JsonDict:
+        origin = await self.authenticator.authenticate(request)
+        return await self.service.make_membership(
+            origin, room_id, user_id, Membership.LEAVE, None
+        )
+
+
+class SendLeaveV2Endpoint(_Endpoint):
+    """PUT /_matrix/federation/v2/send_leave/{roomId}/{eventId}."""
+
+    PATTERNS = [f"{FED}/v2/send_leave/{{room_id}}/{{event_id}}"]
+
+    async def on_PUT(
+        self, request: ApiRequest, room_id: str, event_id: str
+    ) -> JsonDict:
+        origin = await self.authenticator.authenticate(request)
+        await self.service.send_membership(
+            origin, room_id, event_id, request.json(), Membership.LEAVE
+        )
+        return {}
+
+
+class SendLeaveV1Endpoint(_Endpoint):
+    """PUT /_matrix/federation/v1/send_leave/{roomId}/{eventId}."""
+
+    PATTERNS = [f"{FED}/v1/send_leave/{{room_id}}/{{event_id}}"]
+
+    async def on_PUT(
+        self, request: ApiRequest, room_id: str, event_id: str
+    ) -> tuple[int, Any]:
+        origin = await self.authenticator.authenticate(request)
+        await self.service.send_membership(
+            origin, room_id, event_id, request.json(), Membership.LEAVE
+        )
+        return 200, [200, {}]
+
+
+class MakeKnockEndpoint(_Endpoint):
+    """GET /_matrix/federation/v1/make_knock/{roomId}/{userId}?ver=..."""
+
+    PATTERNS = [f"{FED}/v1/make_knock/{{room_id}}/{{user_id}}"]
+
+    async def on_GET(self, request: ApiRequest, room_id: str, user_id: str) -> JsonDict:
+        origin = await self.authenticator.authenticate(request)
+        versions = request.query.get("ver") or ["1"]
+        return await self.service.make_membership(
+            origin, room_id, user_id, Membership.KNOCK, versions
+        )
+
+
+class SendKnockEndpoint(_Endpoint):
+    """PUT /_matrix/federation/v1/send_knock/{roomId}/{eventId}."""
+
+    PATTERNS = [f"{FED}/v1/send_knock/{{room_id}}/{{event_id}}"]
+
+    async def on_PUT(
+        self, request: ApiRequest, room_id: str, event_id: str
+    ) -> JsonDict:
+        origin = await self.authenticator.authenticate(request)
+        _, state = await self.service.send_membership(
+            origin, room_id, event_id, request.json(), Membership.KNOCK
+        )
+        return await self.service.knock_answer(state)
+
+
+class InviteV2Endpoint:
+    """PUT /_matrix/federation/v2/invite/{roomId}/{eventId}."""
+
+    PATTERNS = [f"{FED}/v2/invite/{{room_id}}/{{event_id}}"]
+
+    def __init__(self, authenticator: Authenticator, invites: InviteReceiver) -> None:
+        self.authenticator = authenticator
+        self.invites = invites
+
+    async def on_PUT(
+        self, request: ApiRequest, room_id: str, event_id: str
+    ) -> JsonDict:
+        origin = await self.authenticator.authenticate(request)
+        return await self.invites.on_invite(origin, room_id, event_id, request.json())
+
+
+def membership_endpoints(
+    authenticator: Authenticator,
+    service: ResidentMembership,
+    invites: InviteReceiver,
+) -> list[Any]:
+    """Every membership handshake endpoint."""
+    return [
+        cls(authenticator, service)
+        for cls in (
+            MakeJoinEndpoint,
+            SendJoinV2Endpoint,
+            SendJoinV1Endpoint,
+            MakeLeaveEndpoint,
+            SendLeaveV2Endpoint,
+            SendLeaveV1Endpoint,
+            MakeKnockEndpoint,
+            SendKnockEndpoint,
+        )
+    ] + [InviteV2Endpoint(authenticator, invites)]

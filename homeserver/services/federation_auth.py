@@ -1,0 +1,204 @@
+"""Checks 4 to 6 on receipt of a PDU, and storing auth events as outliers.
+
+Spec: server-server-api.md "Checks performed on receipt of a PDU" (auth
+against the event's auth events, against the state before it, and soft
+failure against the current state), "Rejection", "Soft failure". Auth events
+we lack are fetched from the sending server, checked the same way against
+their own auth events, and stored as outliers (events without known state
+around them).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Collection, Iterable, Mapping
+
+from homeserver.events.auth_rules import (
+    AuthError,
+    auth_types_for_event,
+    check_auth_events_list,
+    check_auth_rules,
+    signature_present,
+)
+from homeserver.events.model import Event, EventTypes, StateKey
+from homeserver.services.federation_fetch import FetchFailed, RemoteEventFetcher
+from homeserver.storage.stores.event_persistence import EventContext, EventPersister
+from homeserver.storage.stores.events import EventStore
+
+logger = logging.getLogger(__name__)
+
+CREATE_KEY: StateKey = (EventTypes.CREATE, "")
+
+
+def sort_by_auth(events: Iterable[Event]) -> list[Event]:
+    """Events ordered so each comes after those of its auth events in the batch
+    (create events first; ties by depth, then ID)."""
+    by_id = {e.event_id: e for e in events}
+    waiting = {
+        eid: {a for a in e.auth_event_ids if a in by_id and a != eid}
+        for eid, e in by_id.items()
+    }
+    out: list[Event] = []
+    while waiting:
+        ready = [eid for eid, deps in waiting.items() if not deps]
+        if not ready:  # a cycle: cannot be valid, but order what is left anyway
+            ready = list(waiting)
+        ready.sort(
+            key=lambda eid: (
+                by_id[eid].type != EventTypes.CREATE,
+                by_id[eid].depth,
+                eid,
+            )
+        )
+        chosen = ready[0]
+        out.append(by_id[chosen])
+        del waiting[chosen]
+        for deps in waiting.values():
+            deps.discard(chosen)
+    return out
+
+
+def create_event_id(event: Event) -> str | None:
+    """For v12 rooms, the create event's ID (derived from the room ID)."""
+    if event.room_version.room_id_is_create_hash and event.room_id.startswith("!"):
+        return "$" + event.room_id[1:]
+    return None
+
+
+class RemoteEventAuth:
+    """Authorises remote events and keeps their auth chains stored."""
+
+    def __init__(
+        self,
+        events: EventStore,
+        persister: EventPersister,
+        fetcher: RemoteEventFetcher,
+    ) -> None:
+        self.events = events
+        self.persister = persister
+        self.fetcher = fetcher
+
+    async def persist_outliers(self, events: Iterable[Event]) -> dict[str, Event]:
+        """Check each event against its own auth events and store it as an
+        outlier (rejected if it fails), in auth order.
+
+        Events already stored are left as they are. Returns every event of the
+        batch as now stored.
+        """
+        batch = {e.event_id: e for e in events}
+        stored = await self.events.get_events(batch)
+        for event in sort_by_auth(
+            e for e in batch.values() if e.event_id not in stored
+        ):
+            reason = await self._auth_against_own_auth_events(event)
+            if reason is not None:
+                logger.info("rejecting outlier %s: %s", event.event_id, reason)
+            event.rejected_reason = reason
+            event.outlier = True
+            await self.persister.persist_event(event, EventContext(state_before={}))
+            stored[event.event_id] = event
+        return stored
+
+    async def check_auth_events(self, origin: str, event: Event) -> str | None:
+        """Check 4: the auth rules against the event's own auth events.
+
+        Auth events we lack are fetched from ``origin`` (its auth chain through
+        /event_auth, else one by one through /event) and stored as outliers.
+
+        Returns:
+            Why the event must be rejected, or None if it passes.
+        """
+        wanted = self._auth_ids_with_create(event)
+        have = await self.events.get_events(wanted)
+        missing = [eid for eid in wanted if eid not in have]
+        if missing:
+            logger.info(
+                "fetching %d missing auth events of %s from %s",
+                len(missing),
+                event.event_id,
+                origin,
+            )
+            await self._fetch_auth_events(origin, event, missing)
+        return await self._auth_against_own_auth_events(event)
+
+    async def _fetch_auth_events(
+        self, origin: str, event: Event, missing: list[str]
+    ) -> None:
+        version = event.room_version
+        try:
+            chain = await self.fetcher.get_event_auth(
+                origin, version, event.room_id, event.event_id
+            )
+        except FetchFailed:
+            chain = []
+        fetched = {e.event_id for e in chain}
+        chain += await self.fetcher.get_events(
+            origin, version, [eid for eid in missing if eid not in fetched]
+        )
+        await self.persist_outliers(e for e in chain if e.room_id == event.room_id)
+
+    def _auth_ids_with_create(self, event: Event) -> list[str]:
+        ids = list(event.auth_event_ids)
+        create_id = create_event_id(event)
+        if create_id is not None and event.type != EventTypes.CREATE:
+            ids.append(create_id)
+        return ids
+
+    async def _auth_against_own_auth_events(self, event: Event) -> str | None:
+        if event.type == EventTypes.CREATE:
+            return _reason(lambda: check_auth_rules(event, {}))
+        listed = event.auth_event_ids
+        have = await self.events.get_events(self._auth_ids_with_create(event))
+        missing = [eid for eid in listed if eid not in have]
+        if missing:
+            return f"Missing auth events: {', '.join(sorted(missing))}"
+        auth_list = [have[eid] for eid in listed]
+        auth_map: dict[StateKey, Event] = {e.state_tuple: e for e in auth_list}
+        create_id = create_event_id(event)
+        if create_id is not None:
+            if create_id not in have:
+                return "The room's create event is unknown"
+            auth_map[CREATE_KEY] = have[create_id]
+
+        def check() -> None:
+            check_auth_events_list(event, auth_list)
+            check_auth_rules(event, auth_map, verify_signature=signature_present)
+
+        return _reason(check)
+
+    async def check_against_state(
+        self, event: Event, state: Mapping[StateKey, str]
+    ) -> str | None:
+        """The auth rules against a full room state (checks 5 and 6).
+
+        Returns:
+            Why the event fails, or None if it passes.
+        """
+        if event.type == EventTypes.CREATE:
+            return _reason(lambda: check_auth_rules(event, {}))
+        keys: Collection[StateKey] = {
+            CREATE_KEY,
+            *auth_types_for_event(
+                event.room_version,
+                event.type,
+                event.state_key,
+                event.sender,
+                event.content,
+            ),
+        }
+        ids = {key: state[key] for key in keys if key in state}
+        found = await self.events.get_events(ids.values())
+        auth_map = {key: found[eid] for key, eid in ids.items() if eid in found}
+        return _reason(
+            lambda: check_auth_rules(
+                event, auth_map, verify_signature=signature_present
+            )
+        )
+
+
+def _reason(check: Callable[[], None]) -> str | None:
+    try:
+        check()
+    except AuthError as exc:
+        return exc.message
+    return None

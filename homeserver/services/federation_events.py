@@ -1,0 +1,404 @@
+"""The remote event pipeline: from a PDU another server sent to a stored event.
+
+Spec: server-server-api.md "Checks performed on receipt of a PDU", "Rejection",
+"Soft failure", "Backfilling and retrieving missing events", "Room State
+Resolution". The order, as docs/architecture.md and DESIGN.md "Remote event"
+describe it:
+
+1. format, signatures, content hash (``federation_verify``; redact on a bad
+   hash);
+2. unknown prev events: ask the origin with /get_missing_events (limit 10,
+   from our forward extremities), and for gaps that remain take the state at
+   each missing prev from /state_ids plus /event, stored as outliers;
+3. auth against the event's own auth events (fetching missing ones), then
+   against the state before it (resolved across its prevs): a failure
+   rejects it; auth against the current state: a failure soft-fails it;
+4. persist in one transaction, with the room's current state resolved across
+   the new forward extremities when the event forks the DAG;
+5. notify the same listeners local events go to.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+
+from homeserver.events.model import Event, StateKey
+from homeserver.events.room_versions import RoomVersion
+from homeserver.services.event_creation import NewEventListener
+from homeserver.services.federation_auth import RemoteEventAuth
+from homeserver.services.federation_fetch import FetchFailed, RemoteEventFetcher
+from homeserver.services.federation_verify import EventVerifier, PduDropped
+from homeserver.services.state_resolver import StateResolver
+from homeserver.storage.stores.event_persistence import EventContext, EventPersister
+from homeserver.storage.stores.events import EventStore
+from homeserver.storage.stores.federation import FederationStore
+from homeserver.storage.stores.room_state import RoomStateStore
+from homeserver.storage.stores.state import StateStore
+from homeserver.types import JsonDict
+from homeserver.util.linearizer import Linearizer
+
+logger = logging.getLogger(__name__)
+
+# How many missing events to ask the origin for before falling back to state.
+MISSING_EVENTS_LIMIT = 10
+StateSets = list[tuple[int | None, Mapping[StateKey, str]]]
+
+
+class FederationEventService:
+    """Takes remote events through every check into the room's DAG.
+
+    Args:
+        room_lock: the per-room lock local event creation holds while it
+            reads the extremities and persists; held here for the same step.
+        listeners: called with every new visible event once it is stored
+            (the list local events go to: sync, WebSocket, presence...).
+    """
+
+    def __init__(
+        self,
+        events: EventStore,
+        room_state: RoomStateStore,
+        state: StateStore,
+        store: FederationStore,
+        resolver: StateResolver,
+        persister: EventPersister,
+        verifier: EventVerifier,
+        fetcher: RemoteEventFetcher,
+        room_lock: Linearizer,
+        listeners: list[NewEventListener],
+    ) -> None:
+        self.events = events
+        self.room_state = room_state
+        self.state = state
+        self.store = store
+        self.resolver = resolver
+        self.persister = persister
+        self.verifier = verifier
+        self.fetcher = fetcher
+        self.auth = RemoteEventAuth(events, persister, fetcher)
+        self.room_lock = room_lock
+        self.listeners = listeners
+        self._inbound = Linearizer()
+
+    async def room_version(self, room_id: object) -> RoomVersion:
+        """The version of a room we are in.
+
+        Raises:
+            PduDropped: we do not know the room.
+        """
+        if not isinstance(room_id, str):
+            raise PduDropped("PDU has no room_id")
+        version = await self.room_state.get_room_version(room_id)
+        if version is None:
+            raise PduDropped(f"Unknown room {room_id}")
+        return version
+
+    async def on_receive_pdu(self, origin: str, pdu_json: JsonDict) -> Event:
+        """Handle one PDU of an inbound transaction from ``origin``.
+
+        Returns:
+            The event as stored (possibly rejected or soft-failed: those are
+            not errors for the sender).
+
+        Raises:
+            PduDropped: the PDU was dropped, or what it depends on could not
+                be obtained; the message is for the /send result.
+        """
+        version = await self.room_version(pdu_json.get("room_id"))
+        event = await self.verifier.verify(pdu_json, version)
+        async with self._inbound.queue(event.room_id):
+            await self.process_event(origin, event, fetch_missing=True)
+        return event
+
+    async def process_remote_join(
+        self,
+        origin: str,
+        room_version: RoomVersion,
+        join_event: Event,
+        state: list[JsonDict],
+        auth_chain: list[JsonDict],
+    ) -> None:
+        """Store a room we joined through ``origin`` (the send_join answer).
+
+        The state and auth chain events pass checks 1-4 and are stored as
+        outliers, in auth order; the join event then becomes a DAG event whose
+        state before is ``state``: the room's current state follows it, it is
+        the room's forward extremity and its prev events are the gaps
+        backfill starts from.
+
+        Raises:
+            PduDropped: the join event does not pass the auth rules against
+                its auth events or the given state.
+        """
+        room_id = join_event.room_id
+        chain_events = await self._verify_all(origin, room_version, room_id, auth_chain)
+        state_events = await self._verify_all(origin, room_version, room_id, state)
+        state_ids = {e.event_id for e in state_events if e.is_state()}
+        checked = [*chain_events, *state_events]
+        stored = await self.auth.persist_outliers(checked)
+        state_before = {
+            stored[eid].state_tuple: eid
+            for eid in sorted(state_ids, key=lambda i: stored[i].depth)
+            if eid in stored and stored[eid].rejected_reason is None
+        }
+        existing = await self.events.get_event(join_event.event_id)
+        if existing is not None and not existing.outlier:
+            return
+        join_event.outlier = False
+        reason = await self.auth.check_auth_events(origin, join_event)
+        if reason is None:
+            reason = await self.auth.check_against_state(join_event, state_before)
+        if reason is not None:
+            logger.warning(
+                "join %s via %s rejected: %s", join_event.event_id, origin, reason
+            )
+            raise PduDropped(f"The join event is not allowed: {reason}")
+        async with self.room_lock.queue(room_id):
+            context = EventContext(state_before=state_before)
+            context = EventContext(
+                state_before=state_before,
+                new_current_state=context.state_after(join_event),
+            )
+            await self.persister.persist_event(join_event, context)
+        logger.info(
+            "joined %s via %s: %d state events", room_id, origin, len(state_before)
+        )
+        await self.notify(join_event)
+
+    async def _verify_all(
+        self, origin: str, room_version: RoomVersion, room_id: str, pdus: list[JsonDict]
+    ) -> list[Event]:
+        """Checks 1-3 on each PDU of a room; failures are logged and left out."""
+        out = []
+        for pdu in pdus:
+            try:
+                event = await self.verifier.verify(pdu, room_version)
+            except PduDropped as exc:
+                logger.warning("dropping an event from %s: %s", origin, exc)
+                continue
+            if event.room_id == room_id:
+                out.append(event)
+        return out
+
+    async def process_event(
+        self,
+        origin: str,
+        event: Event,
+        *,
+        fetch_missing: bool,
+        backfilled: bool = False,
+    ) -> None:
+        """Checks 4-6, persist and notify, for a checked (1-3) DAG event.
+
+        Args:
+            origin: who to ask for what is missing.
+            fetch_missing: ask for missing prev events with
+                /get_missing_events first (live events only).
+            backfilled: a historic event (no soft-fail check, no effect on
+                the extremities or current state, no notification).
+        """
+        stored = await self.events.get_event(event.event_id)
+        if stored is not None and not stored.outlier:
+            logger.debug("already have %s", event.event_id)
+            return
+        missing = await self._missing_prevs(event)
+        if missing and fetch_missing:
+            await self._get_missing_events(origin, event)
+            missing = await self._missing_prevs(event)
+        sets = await self._state_sets_for_prevs(origin, event, missing)
+        event.rejected_reason = await self.auth.check_auth_events(origin, event)
+        async with self.room_lock.queue(event.room_id):
+            context = await self.resolver.context_for_state_sets(
+                event.room_version, sets
+            )
+            await self._check_state(event, context.state_before, backfilled)
+            if not backfilled:
+                context = await self._with_new_current_state(event, context)
+            await self.persister.persist_event(event, context, backfilled=backfilled)
+        self._log_outcome(origin, event)
+        if not backfilled:
+            await self.notify(event)
+
+    async def _check_state(
+        self, event: Event, state_before: Mapping[StateKey, str], backfilled: bool
+    ) -> None:
+        """Checks 5 (reject) and 6 (soft-fail), unless already rejected."""
+        if event.rejected_reason is None:
+            event.rejected_reason = await self.auth.check_against_state(
+                event, state_before
+            )
+        if event.rejected_reason is None and not backfilled:
+            current = await self.room_state.get_current_state_ids(event.room_id)
+            reason = await self.auth.check_against_state(event, current)
+            if reason is not None:
+                logger.info(
+                    "soft-failing %s: not allowed by the current state: %s",
+                    event.event_id,
+                    reason,
+                )
+                event.soft_failed = True
+
+    def _log_outcome(self, origin: str, event: Event) -> None:
+        if event.rejected_reason is not None:
+            logger.warning(
+                "rejected %s from %s: %s",
+                event.event_id,
+                origin,
+                event.rejected_reason,
+            )
+        else:
+            logger.info(
+                "accepted %s (%s) in %s from %s%s",
+                event.event_id,
+                event.type,
+                event.room_id,
+                origin,
+                " (soft-failed)" if event.soft_failed else "",
+            )
+
+    async def notify(self, event: Event) -> None:
+        """Tell the new-event listeners, for events clients may see."""
+        if event.outlier or event.rejected_reason is not None or event.soft_failed:
+            return
+        for listener in self.listeners:
+            try:
+                result = listener(event)
+                if result is not None:
+                    await result
+            except Exception:
+                logger.exception("new-event listener failed for %s", event.event_id)
+
+    async def _missing_prevs(self, event: Event) -> list[str]:
+        """Prev events we do not have in the DAG (outliers count as missing:
+        the state after them is unknown)."""
+        prevs = list(dict.fromkeys(event.prev_event_ids))
+        have = await self.events.get_events(prevs)
+        return [p for p in prevs if p not in have or have[p].outlier]
+
+    async def _get_missing_events(self, origin: str, event: Event) -> None:
+        """Ask ``origin`` for the events between our extremities and ``event``,
+        and take each (oldest first) through the pipeline."""
+        room_id = event.room_id
+        earliest = await self.events.get_forward_extremities(room_id)
+        min_depth = await self.store.get_min_depth(room_id) or 0
+        try:
+            found = await self.fetcher.get_missing_events(
+                origin,
+                event.room_version,
+                room_id,
+                earliest,
+                [event.event_id],
+                MISSING_EVENTS_LIMIT,
+                min_depth,
+            )
+        except FetchFailed:
+            return
+        logger.info(
+            "got %d missing events before %s from %s",
+            len(found),
+            event.event_id,
+            origin,
+        )
+        for missing in sorted(found, key=lambda e: (e.depth, e.event_id)):
+            if missing.room_id != room_id or missing.event_id == event.event_id:
+                continue
+            await self.process_event(origin, missing, fetch_missing=False)
+
+    async def _state_sets_for_prevs(
+        self, origin: str, event: Event, missing: Sequence[str]
+    ) -> StateSets:
+        """The state after each prev event: from our state groups, or from
+        ``origin`` (/state_ids) for those we lack."""
+        known = [p for p in dict.fromkeys(event.prev_event_ids) if p not in missing]
+        groups = await self.state.get_state_groups_for_events(known)
+        sets: StateSets = []
+        for group in sorted(set(groups.values())):
+            sets.append((group, await self.state.get_state_for_group(group)))
+        for prev in missing:
+            sets.append(
+                (None, await self._state_after_remote_event(origin, event, prev))
+            )
+        return sets
+
+    async def _state_after_remote_event(
+        self, origin: str, event: Event, prev_id: str
+    ) -> dict[StateKey, str]:
+        """The state after ``prev_id``, as ``origin`` says, with every event of
+        it stored (as outliers, after auth checks).
+
+        Raises:
+            PduDropped: ``origin`` could not tell us.
+        """
+        room_id, version = event.room_id, event.room_version
+        try:
+            state_ids, chain_ids = await self.fetcher.get_state_ids(
+                origin, room_id, prev_id
+            )
+        except FetchFailed as exc:
+            raise PduDropped(
+                f"Could not get the state at prev event {prev_id}: {exc}"
+            ) from None
+        wanted = {*state_ids, *chain_ids, prev_id}
+        have = await self.events.get_events(wanted)
+        unknown = sorted(wanted - have.keys())
+        logger.info(
+            "state at %s from %s: %d events, fetching %d",
+            prev_id,
+            origin,
+            len(wanted),
+            len(unknown),
+        )
+        fetched = await self.fetcher.get_events(origin, version, unknown)
+        stored = await self.auth.persist_outliers(
+            e for e in fetched if e.room_id == room_id
+        )
+        stored.update(have)
+        state: dict[StateKey, str] = {}
+        for eid in state_ids:
+            state_event = stored.get(eid)
+            if state_event is None:
+                raise PduDropped(f"Could not fetch state event {eid} from {origin}")
+            if state_event.is_state() and state_event.rejected_reason is None:
+                state[state_event.state_tuple] = eid
+        prev = stored.get(prev_id)
+        if prev is not None and prev.is_state() and prev.rejected_reason is None:
+            state[prev.state_tuple] = prev_id
+        return state
+
+    async def _with_new_current_state(
+        self, event: Event, context: EventContext
+    ) -> EventContext:
+        """``context`` plus the room's current state after ``event``: the state
+        after it, resolved with the states at the other forward extremities
+        when it does not descend from all of them."""
+        if event.rejected_reason is not None or event.soft_failed:
+            return context
+        extremities = await self.events.get_forward_extremities(event.room_id)
+        others = sorted(set(extremities) - set(event.prev_event_ids) - {event.event_id})
+        after = context.state_after(event)
+        if not others:
+            new_state: Mapping[StateKey, str] = after
+        else:
+            groups = await self.state.get_state_groups_for_events(others)
+            state_sets = [
+                await self.state.get_state_for_group(g)
+                for g in sorted(set(groups.values()))
+            ]
+            logger.info(
+                "%s forks %s: resolving state across %d extremities",
+                event.event_id,
+                event.room_id,
+                len(state_sets) + 1,
+            )
+            new_state = await self.resolver.resolve(
+                event.room_version, [*state_sets, after], pending=event
+            )
+        return EventContext(
+            state_before=context.state_before,
+            state_group_before=context.state_group_before,
+            delta_base_group=context.delta_base_group,
+            delta_base_state=context.delta_base_state,
+            resolved=context.resolved,
+            new_current_state=new_state,
+        )

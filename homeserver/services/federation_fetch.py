@@ -1,0 +1,164 @@
+"""Asking another server for events we lack, and checking what comes back.
+
+Spec: server-server-api.md "Backfilling and retrieving missing events"
+(POST /get_missing_events, GET /backfill), "Retrieving events" (GET /event,
+/state_ids) and "Retrieving event authorisation information" (GET
+/event_auth). Every event that comes back passes checks 1-3 (format,
+signatures, content hash) before anyone sees it; bad ones are dropped and
+logged.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import quote
+
+from homeserver.events.model import Event
+from homeserver.events.room_versions import RoomVersion
+from homeserver.federation.interfaces import FederationTransport
+from homeserver.services.federation_verify import EventVerifier, PduDropped
+
+logger = logging.getLogger(__name__)
+
+FEDERATION_V1 = "/_matrix/federation/v1"
+
+
+def _q(value: str) -> str:
+    return quote(value, safe="")
+
+
+class FetchFailed(Exception):
+    """The other server could not give us what we asked for."""
+
+
+class RemoteEventFetcher:
+    """Signed requests for events, through the federation transport."""
+
+    def __init__(self, transport: FederationTransport, verifier: EventVerifier) -> None:
+        self.transport = transport
+        self.verifier = verifier
+
+    async def _get(self, destination: str, path: str, query: Any = None) -> Any:
+        try:
+            return await self.transport.get_json(destination, path, query)
+        except Exception as exc:
+            logger.warning("GET %s from %s failed: %s", path, destination, exc)
+            raise FetchFailed(f"{destination}: {exc}") from None
+
+    async def _checked(
+        self, destination: str, pdus: Any, room_version: RoomVersion
+    ) -> list[Event]:
+        """The PDUs of a response that pass checks 1-3, in order."""
+        if not isinstance(pdus, list):
+            raise FetchFailed(f"{destination} answered without a list of PDUs")
+        out: list[Event] = []
+        for pdu in pdus:
+            try:
+                out.append(await self.verifier.verify(pdu, room_version))
+            except PduDropped as exc:
+                logger.warning("dropping an event from %s: %s", destination, exc)
+        return out
+
+    async def get_event(
+        self, destination: str, room_version: RoomVersion, event_id: str
+    ) -> Event:
+        """GET /event/{eventId}: one checked event with exactly that ID.
+
+        Raises:
+            FetchFailed: unreachable, an error, or not the event asked for.
+        """
+        body = await self._get(destination, f"{FEDERATION_V1}/event/{_q(event_id)}")
+        pdus = body.get("pdus") if isinstance(body, dict) else None
+        events = await self._checked(destination, pdus, room_version)
+        for event in events:
+            if event.event_id == event_id:
+                return event
+        raise FetchFailed(f"{destination} did not return a valid {event_id}")
+
+    async def get_events(
+        self, destination: str, room_version: RoomVersion, event_ids: Iterable[str]
+    ) -> list[Event]:
+        """Each of ``event_ids`` that can be fetched (failures are logged)."""
+        out = []
+        for event_id in event_ids:
+            try:
+                out.append(await self.get_event(destination, room_version, event_id))
+            except FetchFailed as exc:
+                logger.warning("could not fetch %s: %s", event_id, exc)
+        return out
+
+    async def get_event_auth(
+        self, destination: str, room_version: RoomVersion, room_id: str, event_id: str
+    ) -> list[Event]:
+        """GET /event_auth/{roomId}/{eventId}: the event's checked auth chain."""
+        body = await self._get(
+            destination, f"{FEDERATION_V1}/event_auth/{_q(room_id)}/{_q(event_id)}"
+        )
+        chain = body.get("auth_chain") if isinstance(body, dict) else None
+        return await self._checked(destination, chain, room_version)
+
+    async def get_state_ids(
+        self, destination: str, room_id: str, event_id: str
+    ) -> tuple[list[str], list[str]]:
+        """GET /state_ids/{roomId}?event_id=: (state before it, its auth chain)."""
+        body = await self._get(
+            destination,
+            f"{FEDERATION_V1}/state_ids/{_q(room_id)}",
+            {"event_id": event_id},
+        )
+        if not isinstance(body, dict):
+            raise FetchFailed(f"{destination} sent a malformed /state_ids answer")
+        pdu_ids, chain_ids = body.get("pdu_ids"), body.get("auth_chain_ids")
+        if not isinstance(pdu_ids, list) or not isinstance(chain_ids, list):
+            raise FetchFailed(f"{destination} sent a malformed /state_ids answer")
+        return (
+            [i for i in pdu_ids if isinstance(i, str)],
+            [i for i in chain_ids if isinstance(i, str)],
+        )
+
+    async def get_missing_events(
+        self,
+        destination: str,
+        room_version: RoomVersion,
+        room_id: str,
+        earliest: list[str],
+        latest: list[str],
+        limit: int,
+        min_depth: int,
+    ) -> list[Event]:
+        """POST /get_missing_events/{roomId}: checked events between
+        ``earliest`` (which we have) and ``latest``."""
+        path = f"{FEDERATION_V1}/get_missing_events/{_q(room_id)}"
+        body = {
+            "earliest_events": earliest,
+            "latest_events": latest,
+            "limit": limit,
+            "min_depth": min_depth,
+        }
+        try:
+            answer = await self.transport.post_json(destination, path, body)
+        except Exception as exc:
+            logger.warning("get_missing_events from %s failed: %s", destination, exc)
+            raise FetchFailed(f"{destination}: {exc}") from None
+        events = answer.get("events") if isinstance(answer, dict) else None
+        return await self._checked(destination, events, room_version)
+
+    async def backfill(
+        self,
+        destination: str,
+        room_version: RoomVersion,
+        room_id: str,
+        extremities: list[str],
+        limit: int,
+    ) -> list[Event]:
+        """GET /backfill/{roomId}?v=...&limit=: checked history before
+        ``extremities``."""
+        body = await self._get(
+            destination,
+            f"{FEDERATION_V1}/backfill/{_q(room_id)}",
+            {"v": extremities, "limit": str(limit)},
+        )
+        pdus = body.get("pdus") if isinstance(body, dict) else None
+        return await self._checked(destination, pdus, room_version)

@@ -1,0 +1,351 @@
+"""The joining server's side of the membership handshakes.
+
+Spec: server-server-api.md "Joining Rooms", "Leaving Rooms (Rejecting
+Invites)", "Knocking upon a room", "Inviting to a room": a local user joins,
+leaves or knocks on a room no local user is in by asking a resident server for
+a template (make_*), signing it and sending it back (send_*); inviting a user
+of another server sends the invite to that server for its signature first.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol
+from urllib.parse import quote
+
+from signedjson.sign import SignatureVerifyException
+
+from homeserver.errors import Codes, Forbidden, MatrixError
+from homeserver.events.model import Event, Membership
+from homeserver.events.redaction import redact_pdu
+from homeserver.events.room_versions import KNOWN_ROOM_VERSIONS, RoomVersion
+from homeserver.events.template import (
+    check_template,
+    event_from_pdu,
+    event_from_template,
+    federation_pdu,
+)
+from homeserver.events.validation import EventFormatError
+from homeserver.federation.errors import HttpResponseError, RequestSendFailed
+from homeserver.federation.interfaces import FederationTransport
+from homeserver.services.federation_invites import OutOfRoomMemberships
+from homeserver.types import JsonDict
+from homeserver.util.clock import Clock
+
+logger = logging.getLogger(__name__)
+
+ProcessRemoteJoin = Callable[
+    [str, RoomVersion, Event, list[JsonDict], list[JsonDict]], Awaitable[Any]
+]
+"""``(origin, room_version, join_event, state, auth_chain)``: verify the
+send_join answer, persist the state and auth chain as outliers, then the join
+with that state as the room's current state (the receiving side's pipeline)."""
+
+SUPPORTED_VERSIONS = sorted(KNOWN_ROOM_VERSIONS, key=int)
+
+
+class SignatureChecker(Protocol):
+    """The key ring's JSON signature check."""
+
+    async def verify_json_for_server(
+        self, server_name: str, json_object: JsonDict, valid_at_ms: int | None
+    ) -> None: ...
+
+
+def _pdu_list(value: Any) -> list[JsonDict]:
+    if not isinstance(value, list) or not all(isinstance(p, dict) for p in value):
+        raise EventFormatError("expected a list of PDUs")
+    return value
+
+
+def _path(*parts: str) -> str:
+    return "/".join(quote(p, safe="") for p in parts)
+
+
+def _remote_error(exc: Exception, what: str) -> MatrixError:
+    """A client error for a failed request to another server."""
+    if isinstance(exc, HttpResponseError) and exc.code in (400, 403, 404):
+        body = exc.body if isinstance(exc.body, dict) else {}
+        message = body.get("error") or f"{what} failed"
+        return MatrixError(
+            exc.code,
+            str(message),
+            exc.errcode or Codes.UNKNOWN,
+            additional={k: v for k, v in body.items() if k == "room_version"},
+        )
+    return MatrixError(502, f"{what} failed: {exc}", Codes.UNKNOWN)
+
+
+class RemoteMembership:
+    """Membership changes that need another server's cooperation."""
+
+    def __init__(
+        self,
+        server_name: str,
+        signing_key: Any,
+        transport: FederationTransport,
+        signatures: SignatureChecker,
+        out_of_room: OutOfRoomMemberships,
+        process_remote_join: ProcessRemoteJoin,
+        clock: Clock,
+    ) -> None:
+        self.server_name = server_name
+        self.signing_key = signing_key
+        self.transport = transport
+        self.signatures = signatures
+        self.out_of_room = out_of_room
+        self.process_remote_join = process_remote_join
+        self.clock = clock
+
+    # -- join ------------------------------------------------------------------
+    async def join(
+        self, user_id: str, room_id: str, servers: Sequence[str], content: JsonDict
+    ) -> Event:
+        """Join a room through the first of ``servers`` that lets us.
+
+        Raises:
+            MatrixError: the resident server's 400/403/404 answer passed on
+                (M_INCOMPATIBLE_ROOM_VERSION, M_FORBIDDEN, ...); 502 when no
+                server could be reached or the join could not be completed.
+        """
+        server, version, template = await self._make(
+            "join", servers, room_id, user_id, Membership.JOIN
+        )
+        event = self._sign(version, template, content)
+        answer = await self._send_join(server, room_id, event)
+        try:
+            state = _pdu_list(answer.get("state"))
+            auth_chain = _pdu_list(answer.get("auth_chain"))
+            join_event = self._returned_event(answer.get("event"), event, version)
+        except EventFormatError as exc:
+            logger.warning("send_join answer from %s is malformed: %s", server, exc)
+            raise MatrixError(
+                502, f"Bad send_join answer: {exc}", Codes.UNKNOWN
+            ) from None
+        try:
+            await self.process_remote_join(
+                server, version, join_event, state, auth_chain
+            )
+        except MatrixError:
+            raise
+        except Exception as exc:
+            logger.warning(
+                "remote join of %s to %s via %s failed: %s",
+                user_id,
+                room_id,
+                server,
+                exc,
+            )
+            raise MatrixError(
+                502, f"Could not complete the join: {exc}", Codes.UNKNOWN
+            ) from None
+        logger.info("%s joined %s via %s", user_id, room_id, server)
+        return join_event
+
+    def _returned_event(self, pdu: Any, ours: Event, version: RoomVersion) -> Event:
+        """Our join, with the resident server's signature when it added one."""
+        if not isinstance(pdu, dict):
+            return ours
+        returned = event_from_pdu(pdu, version)
+        if returned.event_id != ours.event_id:
+            raise EventFormatError("the returned event is not our join")
+        return returned
+
+    async def _send_join(self, server: str, room_id: str, event: Event) -> JsonDict:
+        pdu = federation_pdu(event)
+        tail = _path(room_id, event.event_id)
+        try:
+            try:
+                answer = await self.transport.put_json(
+                    server, f"/_matrix/federation/v2/send_join/{tail}", pdu
+                )
+            except HttpResponseError as exc:
+                if exc.code not in (400, 404) or exc.errcode not in (
+                    None,
+                    Codes.UNRECOGNIZED,
+                ):
+                    raise
+                logger.info("%s has no send_join v2; trying v1", server)
+                answer = await self.transport.put_json(
+                    server, f"/_matrix/federation/v1/send_join/{tail}", pdu
+                )
+                if isinstance(answer, list) and len(answer) == 2:
+                    answer = answer[1]
+        except (HttpResponseError, RequestSendFailed) as exc:
+            logger.warning("send_join to %s failed: %s", server, exc)
+            raise _remote_error(exc, "send_join") from None
+        if not isinstance(answer, dict):
+            raise MatrixError(502, "Bad send_join answer", Codes.UNKNOWN)
+        return answer
+
+    # -- leave, knock ----------------------------------------------------------
+    async def leave(
+        self, user_id: str, room_id: str, servers: Sequence[str], content: JsonDict
+    ) -> Event:
+        """Leave (reject an invite to, withdraw a knock on) a room we are not in."""
+        server, version, template = await self._make(
+            "leave", servers, room_id, user_id, Membership.LEAVE
+        )
+        event = self._sign(version, template, content)
+        await self._send(server, "leave", room_id, event)
+        await self.out_of_room.store(event)
+        logger.info("%s left %s via %s", user_id, room_id, server)
+        return event
+
+    async def knock(
+        self, user_id: str, room_id: str, servers: Sequence[str], content: JsonDict
+    ) -> Event:
+        """Knock on a room we are not in."""
+        server, version, template = await self._make(
+            "knock", servers, room_id, user_id, Membership.KNOCK
+        )
+        event = self._sign(version, template, content)
+        answer = await self._send(server, "knock", room_id, event)
+        state = answer.get("knock_room_state")
+        await self.out_of_room.store(
+            event,
+            {
+                "knock_room_state": [e for e in state if isinstance(e, dict)]
+                if isinstance(state, list)
+                else []
+            },
+        )
+        logger.info("%s knocked on %s via %s", user_id, room_id, server)
+        return event
+
+    async def _send(
+        self, server: str, kind: str, room_id: str, event: Event
+    ) -> JsonDict:
+        """send_leave (v2, then v1) or send_knock (v1 only exists)."""
+        pdu = federation_pdu(event)
+        tail = _path(room_id, event.event_id)
+        version = "v1" if kind == "knock" else "v2"
+        try:
+            try:
+                answer = await self.transport.put_json(
+                    server, f"/_matrix/federation/{version}/send_{kind}/{tail}", pdu
+                )
+            except HttpResponseError as exc:
+                if (
+                    version == "v1"
+                    or exc.code not in (400, 404)
+                    or exc.errcode
+                    not in (
+                        None,
+                        Codes.UNRECOGNIZED,
+                    )
+                ):
+                    raise
+                answer = await self.transport.put_json(
+                    server, f"/_matrix/federation/v1/send_{kind}/{tail}", pdu
+                )
+                if isinstance(answer, list) and len(answer) == 2:
+                    answer = answer[1]
+        except (HttpResponseError, RequestSendFailed) as exc:
+            logger.warning("send_%s to %s failed: %s", kind, server, exc)
+            raise _remote_error(exc, f"send_{kind}") from None
+        return answer if isinstance(answer, dict) else {}
+
+    # -- make_* ----------------------------------------------------------------
+    async def _make(
+        self,
+        kind: str,
+        servers: Sequence[str],
+        room_id: str,
+        user_id: str,
+        membership: str,
+    ) -> tuple[str, RoomVersion, JsonDict]:
+        """Ask each server in turn for a template; the first good one wins."""
+        query = {"ver": SUPPORTED_VERSIONS} if kind != "leave" else None
+        path = f"/_matrix/federation/v1/make_{kind}/{_path(room_id, user_id)}"
+        last: MatrixError = MatrixError(
+            404, "No known servers to ask about this room", Codes.NOT_FOUND
+        )
+        for server in dict.fromkeys(s for s in servers if s != self.server_name):
+            try:
+                answer = await self.transport.get_json(server, path, query)
+            except (HttpResponseError, RequestSendFailed) as exc:
+                logger.info("make_%s via %s failed: %s", kind, server, exc)
+                last = _remote_error(exc, f"make_{kind}")
+                if last.code == 400 or last.code == 403:
+                    raise last from None
+                continue
+            try:
+                version_id = answer.get("room_version", "1")
+                version = KNOWN_ROOM_VERSIONS.get(version_id)
+                if version is None:
+                    raise MatrixError(
+                        400,
+                        f"Room version {version_id!r} is not supported",
+                        Codes.INCOMPATIBLE_ROOM_VERSION,
+                        additional={"room_version": version_id},
+                    )
+                template = check_template(
+                    answer.get("event"), room_id, user_id, membership
+                )
+            except (AttributeError, EventFormatError) as exc:
+                logger.warning("bad make_%s answer from %s: %s", kind, server, exc)
+                last = MatrixError(502, f"Bad make_{kind} answer", Codes.UNKNOWN)
+                continue
+            return server, version, template
+        raise last
+
+    def _sign(
+        self, version: RoomVersion, template: JsonDict, content: JsonDict
+    ) -> Event:
+        try:
+            return event_from_template(
+                version,
+                template,
+                server_name=self.server_name,
+                signing_key=self.signing_key,
+                origin_server_ts=self.clock.time_msec(),
+                extra_content=content,
+            )
+        except EventFormatError as exc:
+            raise MatrixError(
+                502, f"Bad event template: {exc}", Codes.UNKNOWN
+            ) from None
+
+    # -- invite ----------------------------------------------------------------
+    async def invite(self, event: Event, invite_room_state: list[JsonDict]) -> None:
+        """Have the invitee's server sign our invite; its signature is added to
+        ``event`` (which keeps its ID).
+
+        Raises:
+            MatrixError: the invitee's server's 4xx passed on, or 502.
+        """
+        invitee = event.state_key or ""
+        destination = invitee.partition(":")[2]
+        body = {
+            "room_version": event.room_version.identifier,
+            "event": federation_pdu(event),
+            "invite_room_state": invite_room_state,
+        }
+        path = f"/_matrix/federation/v2/invite/{_path(event.room_id, event.event_id)}"
+        try:
+            answer = await self.transport.put_json(destination, path, body)
+        except (HttpResponseError, RequestSendFailed) as exc:
+            logger.warning("invite of %s to %s failed: %s", invitee, destination, exc)
+            raise _remote_error(exc, "invite") from None
+        returned = answer.get("event") if isinstance(answer, dict) else None
+        signatures = returned.get("signatures") if isinstance(returned, dict) else None
+        theirs = signatures.get(destination) if isinstance(signatures, dict) else None
+        if not isinstance(theirs, dict) or not isinstance(returned, dict):
+            raise MatrixError(502, "The invite came back unsigned", Codes.UNKNOWN)
+        merged = federation_pdu(event)
+        merged["signatures"] = {**merged.get("signatures", {}), destination: theirs}
+        try:
+            # Their signature must hold over our event, not whatever came back.
+            await self.signatures.verify_json_for_server(
+                destination,
+                redact_pdu(merged, event.room_version),
+                event.origin_server_ts
+                if event.room_version.enforce_key_validity
+                else None,
+            )
+        except SignatureVerifyException as exc:
+            raise Forbidden(f"The invitee's server signed badly: {exc}") from None
+        event.pdu.setdefault("signatures", {})[destination] = dict(theirs)
+        logger.info("%s's server signed the invite to %s", invitee, event.room_id)

@@ -1,0 +1,159 @@
+"""Serving events, state, auth chains and history to other servers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote
+
+from tests.federation.joined_pair import FED, SharedRoom, join_from, send_message
+from tests.federation.pair import Federation
+from tests.harness import FakeResponse, TestServer
+
+
+def q(value: str) -> str:
+    return quote(value, safe="")
+
+
+def _setup(
+    make_federation: Callable[[], Federation], visibility: str = "shared"
+) -> tuple[Federation, TestServer, TestServer, TestServer, Any, list[str]]:
+    fed = make_federation()
+    a, b, c = (
+        fed.add_server("a.test"),
+        fed.add_server("b.test"),
+        fed.add_server("c.test"),
+    )
+    alice, token = a.register("alice")
+    resp = a.request(
+        "POST",
+        "/_matrix/client/v3/createRoom",
+        {
+            "preset": "public_chat",
+            "initial_state": [
+                {
+                    "type": "m.room.history_visibility",
+                    "state_key": "",
+                    "content": {"history_visibility": visibility},
+                }
+            ],
+        },
+        token,
+    )
+    room_id = resp.json["room_id"]
+    early = send_message(a, token, room_id, "before bob")
+    bob, bob_token, join = join_from(fed, a, b, room_id, "bob")
+    room = SharedRoom(room_id, alice, token, bob, bob_token, join)
+    later = [send_message(a, token, room_id, f"m{i}") for i in range(3)]
+    fed.pump(0.1)
+    return fed, a, b, c, room, [early, *later]
+
+
+def _get(
+    fed: Federation, origin: TestServer, dest: TestServer, uri: str
+) -> FakeResponse:
+    return fed.signed_request(origin, dest, "GET", uri)
+
+
+def test_event_endpoint(make_federation: Callable[[], Federation]) -> None:
+    fed, a, b, c, room, messages = _setup(make_federation)
+    resp = _get(fed, b, a, f"{FED}/event/{q(messages[-1])}")
+    assert resp.code == 200, resp.json
+    assert resp.json["origin"] == "a.test"
+    assert [p["content"]["body"] for p in resp.json["pdus"]] == ["m2"]
+    # shared history: visible to servers in the room, not to others.
+    assert _get(fed, b, a, f"{FED}/event/{q(messages[0])}").code == 200
+    refused = _get(fed, c, a, f"{FED}/event/{q(messages[-1])}")
+    assert refused.code == 403 and refused.json["errcode"] == "M_FORBIDDEN"
+    assert _get(fed, b, a, f"{FED}/event/{q('$nope')}").code == 404
+
+
+def test_joined_history_is_not_served_from_before_the_join(
+    make_federation: Callable[[], Federation],
+) -> None:
+    fed, a, b, _, room, messages = _setup(make_federation, "joined")
+    before = _get(fed, b, a, f"{FED}/event/{q(messages[0])}")
+    assert before.code == 403
+    assert _get(fed, b, a, f"{FED}/event/{q(messages[1])}").code == 200
+    # /backfill walks past it, but only redacted.
+    resp = _get(
+        fed, b, a, f"{FED}/backfill/{q(room.room_id)}?v={q(messages[1])}&limit=4"
+    )
+    contents = [
+        p["content"] for p in resp.json["pdus"] if p["type"] == "m.room.message"
+    ]
+    assert {"msgtype": "m.text", "body": "m0"} in contents
+    assert {} in contents
+
+
+def test_state_and_state_ids(make_federation: Callable[[], Federation]) -> None:
+    fed, a, b, c, room, messages = _setup(make_federation)
+    uri = f"{FED}/state_ids/{q(room.room_id)}?event_id={q(messages[-1])}"
+    ids = _get(fed, b, a, uri)
+    assert ids.code == 200, ids.json
+    state = a.get_success(a.hs.room_state.get_current_state_ids(room.room_id))
+    assert sorted(ids.json["pdu_ids"]) == sorted(state.values())
+    assert set(ids.json["auth_chain_ids"]) <= set(state.values())
+    full = _get(fed, b, a, uri.replace("/state_ids/", "/state/"))
+    assert full.code == 200
+    types = {(p["type"], p["state_key"]) for p in full.json["pdus"]}
+    assert ("m.room.member", room.joiner) in types
+    assert ("m.room.create", "") in {
+        (p["type"], p["state_key"]) for p in full.json["auth_chain"]
+    }
+    # The state *before* bob's join does not hold it.
+    before = _get(
+        fed,
+        b,
+        a,
+        f"{FED}/state_ids/{q(room.room_id)}?event_id={q(room.join_event.event_id)}",
+    )
+    assert room.join_event.event_id not in before.json["pdu_ids"]
+    assert _get(fed, c, a, uri).code == 403
+    assert _get(fed, b, a, f"{FED}/state_ids/{q(room.room_id)}").code == 400
+
+
+def test_event_auth(make_federation: Callable[[], Federation]) -> None:
+    fed, a, b, _, room, messages = _setup(make_federation)
+    resp = _get(fed, b, a, f"{FED}/event_auth/{q(room.room_id)}/{q(messages[-1])}")
+    assert resp.code == 200
+    types = sorted((p["type"], p["state_key"]) for p in resp.json["auth_chain"])
+    assert ("m.room.create", "") in types
+    assert ("m.room.power_levels", "") in types
+    assert ("m.room.member", room.creator) in types
+
+
+def test_backfill_and_get_missing_events(
+    make_federation: Callable[[], Federation],
+) -> None:
+    fed, a, b, c, room, messages = _setup(make_federation)
+    resp = _get(
+        fed, b, a, f"{FED}/backfill/{q(room.room_id)}?v={q(messages[-1])}&limit=3"
+    )
+    assert resp.code == 200
+    bodies = [p["content"].get("body") for p in resp.json["pdus"]]
+    assert bodies == ["m2", "m1", "m0"]
+    missing = fed.signed_request(
+        b,
+        a,
+        "POST",
+        f"{FED}/get_missing_events/{q(room.room_id)}",
+        {
+            "earliest_events": [room.join_event.event_id],
+            "latest_events": [messages[-1]],
+            "limit": 10,
+            "min_depth": 0,
+        },
+    )
+    assert missing.code == 200, missing.json
+    assert [p["content"]["body"] for p in missing.json["events"]] == ["m0", "m1"]
+    assert (
+        fed.signed_request(
+            c,
+            a,
+            "POST",
+            f"{FED}/get_missing_events/{q(room.room_id)}",
+            {"earliest_events": [], "latest_events": [messages[-1]]},
+        ).code
+        == 403
+    )

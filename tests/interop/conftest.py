@@ -1,0 +1,159 @@
+"""Fixtures of the interop tier: one real Synapse and one Chatly, federating over
+TLS on loopback for the whole session, and fresh users on either side per test.
+
+Synapse is installed from PyPI into a cached virtualenv on first use. Without CI
+set, a machine that cannot install it skips these tests; with CI set, that is a
+failure, so CI never silently loses the interop proof.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import secrets
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import attrs
+import pytest
+
+from tests.e2e.conftest import free_port
+from tests.interop.chatly import Chatly
+from tests.interop.client import Client, register
+from tests.interop.synapse import Synapse, ensure_synapse
+
+LOG_LINES_ON_FAILURE = 200
+INTEROP_TEST_TIMEOUT = 900
+_LOG_START = pytest.StashKey[dict[Path, int]]()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test here is in the slow, real-process tiers."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.integration)
+            item.add_marker(pytest.mark.interop)
+            # The first one may include installing Synapse (about a minute).
+            item.add_marker(pytest.mark.timeout(INTEROP_TEST_TIMEOUT))
+
+
+@attrs.frozen
+class Servers:
+    """The two federating servers."""
+
+    synapse: Synapse
+    chatly: Chatly
+
+
+@pytest.fixture(scope="session")
+def synapse_python() -> Path:
+    """Synapse's virtualenv python; installs it on first use."""
+    try:
+        return ensure_synapse()
+    except Exception as exc:  # noqa: BLE001 - any failure means no Synapse
+        if os.environ.get("CI"):
+            pytest.fail(f"CI: cannot install Synapse for the interop tests: {exc}")
+        pytest.skip(f"cannot install Synapse: {exc}")
+
+
+@pytest.fixture(scope="session")
+def servers(
+    tmp_path_factory: pytest.TempPathFactory, synapse_python: Path
+) -> Iterator[Servers]:
+    """Synapse and Chatly, started once for the session."""
+    base = tmp_path_factory.mktemp("interop")
+    synapse = Synapse(synapse_python, base / "synapse", free_port(), free_port())
+    chatly = Chatly(base / "chatly", free_port(), free_port())
+    try:
+        synapse.start()
+        chatly.start()
+        yield Servers(synapse, chatly)
+    finally:
+        chatly.stop()
+        synapse.stop()
+
+
+@pytest.fixture
+def synapse(servers: Servers) -> Synapse:
+    """The running Synapse."""
+    return servers.synapse
+
+
+@pytest.fixture
+def chatly(servers: Servers) -> Chatly:
+    """Our running server (restarted if a previous test left it stopped)."""
+    if not servers.chatly.running:
+        servers.chatly.start()
+    return servers.chatly
+
+
+_counter = itertools.count()
+
+
+def _localpart(name: str) -> str:
+    return f"{name}{next(_counter)}{secrets.token_hex(2)}"
+
+
+@pytest.fixture
+def synapse_user(synapse: Synapse) -> Callable[[str], Client]:
+    """Make a new user on Synapse: ``synapse_user("bob")``."""
+    return lambda name: register(
+        synapse.client_url, synapse.shared_secret, _localpart(name)
+    )
+
+
+@pytest.fixture
+def chatly_user(chatly: Chatly) -> Callable[[str], Client]:
+    """Make a new user on our server: ``chatly_user("alice")``."""
+    return lambda name: register(
+        chatly.client_url, chatly.shared_secret, _localpart(name)
+    )
+
+
+@pytest.fixture
+def alice(chatly_user: Callable[[str], Client]) -> Client:
+    """A fresh user on our server."""
+    return chatly_user("alice")
+
+
+@pytest.fixture
+def bob(synapse_user: Callable[[str], Client]) -> Client:
+    """A fresh user on Synapse."""
+    return synapse_user("bob")
+
+
+@pytest.fixture(autouse=True)
+def _remember_log_offsets(request: pytest.FixtureRequest, servers: Servers) -> None:
+    """Note how long each log is, so a failure shows what this test logged."""
+    offsets = {}
+    for path in servers.synapse.log_files() + servers.chatly.log_files():
+        offsets[path] = path.stat().st_size if path.exists() else 0
+    request.node.stash[_LOG_START] = offsets
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Iterator[None]:
+    """On failure, attach both servers' log lines from during the test."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    offsets = item.stash.get(_LOG_START, None)
+    if not report.failed or offsets is None:
+        return
+    for path, start in offsets.items():
+        report.sections.append((f"{path.parent.name}/{path.name}", _since(path, start)))
+
+
+def _since(path: Path, start: int) -> str:
+    try:
+        with path.open("rb") as handle:
+            handle.seek(start)
+            lines = handle.read().decode(errors="replace").splitlines()
+    except OSError:
+        return "(missing)"
+    skipped = max(0, len(lines) - LOG_LINES_ON_FAILURE)
+    shown = lines[skipped:]
+    prefix = [f"({skipped} earlier lines not shown)"] if skipped else []
+    return "\n".join(prefix + shown)
