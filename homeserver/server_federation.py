@@ -231,6 +231,7 @@ class FederationServices:
             self.keyring,
             hs.clock,
             acl_check,
+            self.sender.relay,
         )
         self.invites = InviteReceiver(
             self.server_name,

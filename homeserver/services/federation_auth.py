@@ -18,8 +18,11 @@ from homeserver.events.auth_rules import (
     auth_types_for_event,
     check_auth_events_list,
     check_auth_rules,
+    get_named_power_level,
+    get_user_power_level,
     signature_present,
 )
+from homeserver.events.ids import domain_of
 from homeserver.events.model import Event, EventTypes, StateKey
 from homeserver.services.federation_fetch import FetchFailed, RemoteEventFetcher
 from homeserver.storage.stores.event_persistence import EventContext, EventPersister
@@ -166,6 +169,38 @@ class RemoteEventAuth:
 
         return _reason(check)
 
+    async def redaction_applies(
+        self, event: Event, state: Mapping[StateKey, str]
+    ) -> bool:
+        """Whether a redaction may redact its target: the sender has the
+        redact power level, or redacts an event from its own server (room
+        v3+ "Redactions"; v1-v2 check this in the auth rules). A target we do
+        not have yet is given the benefit of the doubt, as it is stored."""
+        if event.type != EventTypes.REDACTION or not event.redacts:
+            return True
+        keys = [(EventTypes.POWER_LEVELS, ""), (EventTypes.MEMBER, event.sender)]
+        ids = {key: state[key] for key in keys if key in state}
+        found = await self.events.get_events([*ids.values(), event.redacts])
+        auth_map = {key: found[eid] for key, eid in ids.items() if eid in found}
+        if CREATE_KEY in state:
+            create = await self.events.get_event(state[CREATE_KEY])
+            if create is not None:
+                auth_map[CREATE_KEY] = create
+        if get_user_power_level(event.sender, auth_map) >= get_named_power_level(
+            "redact", auth_map
+        ):
+            return True
+        target = found.get(event.redacts)
+        if target is None or _redact_allowed_by_domain(event, target):
+            return True
+        logger.warning(
+            "redaction %s of %s by %s is not allowed: kept but not applied",
+            event.event_id,
+            event.redacts,
+            event.sender,
+        )
+        return False
+
     async def check_against_state(
         self, event: Event, state: Mapping[StateKey, str]
     ) -> str | None:
@@ -194,6 +229,15 @@ class RemoteEventAuth:
                 event, auth_map, verify_signature=signature_present
             )
         )
+
+
+def _redact_allowed_by_domain(redaction: Event, target: Event | None) -> bool:
+    try:
+        return target is not None and domain_of(target.sender) == domain_of(
+            redaction.sender
+        )
+    except ValueError:
+        return False
 
 
 def _reason(check: Callable[[], None]) -> str | None:

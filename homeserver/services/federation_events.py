@@ -23,6 +23,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 
+import attrs
+
 from homeserver.events.model import Event, StateKey
 from homeserver.events.room_versions import RoomVersion
 from homeserver.services.event_creation import NewEventListener
@@ -213,6 +215,8 @@ class FederationEventService:
                 event.room_version, sets
             )
             await self._check_state(event, context.state_before, backfilled)
+            if not await self.auth.redaction_applies(event, context.state_before):
+                context = attrs.evolve(context, apply_redaction=False)
             if not backfilled:
                 context = await self._with_new_current_state(event, context)
             await self.persister.persist_event(event, context, backfilled=backfilled)
@@ -394,11 +398,4 @@ class FederationEventService:
             new_state = await self.resolver.resolve(
                 event.room_version, [*state_sets, after], pending=event
             )
-        return EventContext(
-            state_before=context.state_before,
-            state_group_before=context.state_group_before,
-            delta_base_group=context.delta_base_group,
-            delta_base_state=context.delta_base_state,
-            resolved=context.resolved,
-            new_current_state=new_state,
-        )
+        return attrs.evolve(context, new_current_state=new_state)

@@ -74,6 +74,7 @@ class ResidentMembership:
         verifier: EventVerifier,
         clock: Clock,
         acl_check: AclCheck | None = None,
+        relay: Callable[[str], None] | None = None,
     ) -> None:
         self.server_name = server_name
         self.signing_key = signing_key
@@ -87,6 +88,7 @@ class ResidentMembership:
         self.verifier = verifier
         self.clock = clock
         self.acl_check = acl_check
+        self.relay = relay
 
     # -- make_* ----------------------------------------------------------------
     async def make_membership(
@@ -264,6 +266,9 @@ class ResidentMembership:
                 room_version, event.prev_event_ids
             )
             await self._check_auth(event, context.state_before)
+            if self.relay is not None:
+                # The other servers in the room learn of it from us.
+                self.relay(event.event_id)
             await self.persister.persist_event(event, context)
         logger.info(
             "accepted %s of %s into %s from %s",

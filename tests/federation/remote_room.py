@@ -105,6 +105,7 @@ class RemoteRoom:
         prevs: list[str] | None = None,
         state_before: dict[StateKey, str] | None = None,
         extend: bool = True,
+        redacts: str | None = None,
     ) -> Event:
         """Build and sign an event as the sender's server.
 
@@ -136,6 +137,7 @@ class RemoteRoom:
             server_name=server,
             signing_key=self.keys[server],
             state_key=state_key,
+            redacts=redacts,
         )
         self.events[event.event_id] = event
         after = dict(before)

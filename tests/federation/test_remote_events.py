@@ -225,3 +225,22 @@ def test_fork_is_resolved(server: TestServer, room: RemoteRoom) -> None:
     state = server.get_success(hs.room_state.get_current_state_ids(room.room_id))
     assert state[(EventTypes.NAME, "")] == name.event_id
     assert state[(EventTypes.TOPIC, "")] == topic.event_id
+
+
+def test_remote_redactions(server: TestServer) -> None:
+    evil_key = generate_signing_key("e1")
+    room = RemoteRoom({"test": TEST_SIGNING_KEY, "evil.test": evil_key})
+    use_remote(server, room)
+    _, token = join_remote_room(server, room)
+    mallory = "@mallory:evil.test"
+    joined = room.send(EventTypes.MEMBER, mallory, {"membership": "join"}, mallory)
+    mine = room.send("m.room.message", ALICE, {"msgtype": "m.text", "body": "mine"})
+    theirs = room.send("m.room.message", ALICE, {"msgtype": "m.text", "body": "keep"})
+    bad = room.send(EventTypes.REDACTION, mallory, {}, redacts=theirs.event_id)
+    good = room.send(EventTypes.REDACTION, ALICE, {}, redacts=mine.event_id)
+    for event in (joined, mine, theirs, bad, good):
+        _receive(server, room.pdu(event))
+    assert _stored(server, bad.event_id).rejected_reason is None
+    timeline = {e["event_id"]: e for e in sync_timeline(server, token, room.room_id)}
+    assert timeline[theirs.event_id]["content"]["body"] == "keep"
+    assert timeline[mine.event_id]["content"] == {}

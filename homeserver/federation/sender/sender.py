@@ -94,6 +94,9 @@ class FederationSender:
         self.position: int | None = None
         self._processing = False
         self._again = False
+        # Other servers' events we accepted directly (send_join, send_leave,
+        # send_knock): the resident server passes them on like its own.
+        self.relayed: set[str] = set()
 
     @property
     def transport(self) -> FederationTransport:
@@ -142,6 +145,12 @@ class FederationSender:
         if self.enabled and self.position is not None:
             self.clock.call_later(0, self.notify_new_events)
 
+    def relay(self, event_id: str) -> None:
+        """Send an event of another server to the room's servers once it is
+        persisted (call before persisting it)."""
+        if self.enabled:
+            self.relayed.add(event_id)
+
     def destination_is_alive(self, destination: str) -> None:
         """The destination just talked to us: retry it now if it was backing off."""
         queue = self.queues.get(destination)
@@ -184,8 +193,10 @@ class FederationSender:
         local = [
             e
             for e in found
-            if not e.outlier and server_of(e.sender) == self.server_name
+            if not e.outlier
+            and (server_of(e.sender) == self.server_name or e.event_id in self.relayed)
         ]
+        self.relayed.difference_update(e.event_id for e in found)
         rows: list[tuple[str, int, str]] = []
         if local:
             destinations = await self._destinations_for([e.event_id for e in local])

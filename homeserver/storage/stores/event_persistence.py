@@ -38,6 +38,9 @@ class EventContext:
         new_current_state: when set, the room's current state is replaced by
             exactly this map (a remote event that forks the DAG: the resolution
             of the states after every forward extremity).
+        apply_redaction: for a redaction event, whether it may redact its
+            target (a remote redaction by someone without the power to, of
+            another server's event, is kept but not applied).
     """
 
     state_before: Mapping[StateKey, str]
@@ -47,6 +50,7 @@ class EventContext:
     update_current_state: bool = True
     resolved: bool = False
     new_current_state: Mapping[StateKey, str] | None = None
+    apply_redaction: bool = True
 
     def state_after(self, event: Event) -> dict[StateKey, str]:
         """The state after ``event`` (rejected events change nothing)."""
@@ -231,7 +235,7 @@ class EventPersister:
                     event.depth,
                 ),
             )
-        self._redactions_txn(txn, event)
+        self._redactions_txn(txn, event, context.apply_redaction)
 
     def _deoutlier_txn(
         self,
@@ -301,7 +305,7 @@ class EventPersister:
                 (room_id, event_id, room_id, event_id),
             )
 
-    def _redactions_txn(self, txn: Transaction, event: Event) -> None:
+    def _redactions_txn(self, txn: Transaction, event: Event, apply: bool) -> None:
         """Apply a redaction to its target, or an earlier redaction to this event.
 
         Callers persist only redactions already judged valid (same sender or
@@ -312,6 +316,7 @@ class EventPersister:
             event.type == EventTypes.REDACTION
             and event.redacts
             and event.rejected_reason is None
+            and apply
         ):
             txn.execute(
                 "INSERT INTO redactions (event_id, redacts) VALUES (?, ?)",

@@ -1,0 +1,117 @@
+"""Handshakes in richer rooms: a third server learns of a join through the
+resident server, restricted rooms authorise joins over federation, and server
+ACLs refuse banned servers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from urllib.parse import quote
+
+from tests.federation.pair import Federation, FederationPair
+from tests.rooms.helpers import CLIENT, create_room, member_of, put_state, send
+
+FED = "/_matrix/federation/v1"
+
+
+def q(value: str) -> str:
+    return quote(value, safe="")
+
+
+def join_via(server: object, token: str, room: str, via: str) -> object:
+    return server.request(  # type: ignore[attr-defined]
+        "POST", f"{CLIENT}/join/{q(room)}?via={via}", {}, token=token
+    )
+
+
+def test_third_server_hears_of_a_join_through_the_resident_server(
+    make_federation: Callable[[], Federation],
+) -> None:
+    fed = make_federation()
+    a, b, c = (fed.add_server(n) for n in ("a.test", "b.test", "c.test"))
+    alice, alice_token = a.register("alice")
+    _, bob_token = b.register("bob")
+    carol, carol_token = c.register("carol")
+    room_id = create_room(b, bob_token, preset="public_chat")
+    assert join_via(c, carol_token, room_id, "b.test").code == 200  # type: ignore[attr-defined]
+    assert join_via(a, alice_token, room_id, "b.test").code == 200  # type: ignore[attr-defined]
+    fed.pump(1)
+    # C was not part of A's handshake with B, yet it knows alice joined.
+    assert member_of(c, room_id, alice) == "join"
+    assert member_of(a, room_id, carol) == "join"
+    # And messages from A now reach both other servers.
+    resp = send(a, alice_token, room_id, {"msgtype": "m.text", "body": "hi all"})
+    assert resp.code == 200, resp.json
+    event_id = resp.json["event_id"]
+    fed.pump(1)
+    for server in (b, c):
+        found = server.get_success(server.hs.events.get_event(event_id))
+        assert found is not None and found.content["body"] == "hi all"
+
+
+def test_restricted_room_join_is_authorised_by_the_resident_server(
+    pair: FederationPair,
+) -> None:
+    a, b = pair.a, pair.b
+    alice, alice_token = a.register("alice")
+    _, eve_token = a.register("eve")
+    bob, bob_token = b.register("bob")
+    space = create_room(b, bob_token, preset="public_chat", name="Space")
+    inner = create_room(
+        b,
+        bob_token,
+        preset="private_chat",
+        room_version="10",
+        initial_state=[
+            {
+                "type": "m.room.join_rules",
+                "state_key": "",
+                "content": {
+                    "join_rule": "restricted",
+                    "allow": [{"type": "m.room_membership", "room_id": space}],
+                },
+            }
+        ],
+    )
+    # Not in the allowed room yet: refused.
+    resp = join_via(a, alice_token, inner, "b.test")
+    assert resp.code == 403, resp.json  # type: ignore[attr-defined]
+    assert join_via(a, alice_token, space, "b.test").code == 200  # type: ignore[attr-defined]
+
+    made = pair.signed_request(
+        a, b, "GET", f"{FED}/make_join/{q(inner)}/{q(alice)}?ver=10"
+    )
+    assert made.code == 200, made.json
+    assert made.json["event"]["content"]["join_authorised_via_users_server"] == bob
+
+    resp = join_via(a, alice_token, inner, "b.test")
+    assert resp.code == 200, resp.json  # type: ignore[attr-defined]
+    assert member_of(b, inner, alice) == "join"
+    event_id = a.get_success(a.hs.room_state.get_membership(inner, alice))[1]
+    join = a.get_success(a.hs.events.get_event(event_id))
+    # B signed the join it vouched for, and A kept that signature.
+    assert set(join.pdu["signatures"]) == {"a.test", "b.test"}
+    # Eve is in no allowed room.
+    resp = join_via(a, eve_token, inner, "b.test")
+    assert resp.code == 403, resp.json  # type: ignore[attr-defined]
+
+
+def test_server_acl_refuses_handshakes(pair: FederationPair) -> None:
+    a, b = pair.a, pair.b
+    alice, alice_token = a.register("alice")
+    bob, bob_token = b.register("bob")
+    room_id = create_room(b, bob_token, preset="public_chat")
+    resp = put_state(
+        b,
+        bob_token,
+        room_id,
+        "m.room.server_acl",
+        {"allow": ["*"], "deny": ["a.test"], "allow_ip_literals": True},
+    )
+    assert resp.code == 200, resp.json
+    resp = pair.signed_request(
+        a, b, "GET", f"{FED}/make_join/{q(room_id)}/{q(alice)}?ver=10"
+    )
+    assert (resp.code, resp.json["errcode"]) == (403, "M_FORBIDDEN")
+    resp = join_via(a, alice_token, room_id, "b.test")
+    assert resp.code == 403, resp.json  # type: ignore[attr-defined]
+    assert member_of(b, room_id, alice) is None
