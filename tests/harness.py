@@ -21,6 +21,7 @@ from twisted.python.failure import Failure
 
 from homeserver.api.http.site import HomeserverSite
 from homeserver.config import parse_config
+from homeserver.federation.sender.unavailable import UnavailableTransport
 from homeserver.server import HomeServer
 from homeserver.storage.database import Database, inline_runner
 from homeserver.storage.engines import Engine
@@ -144,7 +145,9 @@ class TestServer:
             self.db,
             inline_runner,
             self.signing_key,
-            federation_transport,
+            # Tests never reach the real network: outbound federation fails
+            # unless a test federation (tests/federation/pair.py) is given.
+            federation_transport or UnavailableTransport(),
         )
         self.get_success(self.hs.setup())
         self.site = HomeserverSite(
