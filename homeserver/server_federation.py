@@ -17,17 +17,22 @@ from homeserver.api.federation.keys import (
 from homeserver.api.federation.membership import membership_endpoints
 from homeserver.api.federation.query import query_endpoints
 from homeserver.api.federation.send import FederationSendEndpoint
+from homeserver.api.federation.user_devices import UserDevicesEndpoint
 from homeserver.api.federation.version import FederationVersionEndpoint
 from homeserver.federation.acl import ServerAclChecker
 from homeserver.federation.client import FederationClient
 from homeserver.federation.edu import EduRegistry
+from homeserver.federation.edus import device_lists as device_list_edus
+from homeserver.federation.edus import presence as presence_edus
+from homeserver.federation.edus import receipts as receipt_edus
+from homeserver.federation.edus import to_device as to_device_edus
+from homeserver.federation.edus import typing as typing_edus
 from homeserver.federation.inbound_auth import FederationAuthenticator
 from homeserver.federation.interfaces import FederationTransport
 from homeserver.federation.keyring import KeyRing
 from homeserver.federation.local_keys import LocalKeys
 from homeserver.federation.notary import Notary
 from homeserver.federation.sender.sender import FederationSender
-from homeserver.federation.sender.unavailable import UnavailableTransport
 from homeserver.services.federation_backfill import Backfiller
 from homeserver.services.federation_events import FederationEventService
 from homeserver.services.federation_fetch import RemoteEventFetcher
@@ -38,6 +43,7 @@ from homeserver.services.federation_reads import FederationReadService
 from homeserver.services.federation_transactions import FederationTransactionService
 from homeserver.services.federation_verify import EventVerifier
 from homeserver.services.remote_membership import RemoteMembership
+from homeserver.storage.stores.device_lists import DeviceListStore
 from homeserver.storage.stores.federation import FederationStore
 from homeserver.storage.stores.federation_outbox import FederationOutboxStore
 from homeserver.storage.stores.remote_rooms import RemoteRoomStore
@@ -135,7 +141,7 @@ class FederationServices:
     # -- outbound transaction queues and EDUs --------------------------------
     def _build_sending(self) -> None:
         hs = self.hs
-        transport: Any = getattr(self, "transport", None) or UnavailableTransport()
+        transport = self.transport
         self.outbox = FederationOutboxStore(hs.db)
         self.sender = FederationSender(
             self.server_name,
@@ -150,6 +156,53 @@ class FederationServices:
             int(self.config.request_timeout),
         )
         hs.persister.on_persisted.append(self.sender.on_persisted)
+        self._build_edus()
+
+    def _build_edus(self) -> None:
+        """Outbound hooks on the sync-data services and inbound EDU handlers."""
+        hs = self.hs
+        data = hs.sync_data
+        edus: list[tuple[str, Any]] = [
+            (
+                typing_edus.EDU_TYPE,
+                typing_edus.TypingEdus(
+                    self.server_name, self.sender, data.typing, hs.room_permissions
+                ),
+            ),
+            (
+                receipt_edus.EDU_TYPE,
+                receipt_edus.ReceiptEdus(
+                    self.server_name,
+                    self.sender,
+                    data.receipts,
+                    hs.room_permissions,
+                    hs.events,
+                ),
+            ),
+            (
+                presence_edus.EDU_TYPE,
+                presence_edus.PresenceEdus(
+                    self.server_name, self.sender, hs.presence, hs.clock
+                ),
+            ),
+            (
+                to_device_edus.EDU_TYPE,
+                to_device_edus.ToDeviceEdus(self.sender, data.to_device),
+            ),
+        ]
+        self.device_list_store = DeviceListStore(hs.db)
+        self.device_lists = device_list_edus.DeviceListEdus(
+            self.server_name,
+            self.sender,
+            self.device_list_store,
+            hs.device_store,
+            hs.presence_store,
+            hs.notifier,
+        )
+        hs.sync_sources.device_lists = self.device_lists
+        edus.append((device_list_edus.EDU_TYPE, self.device_lists))
+        for edu_type, handler in edus:
+            self.edus.register(edu_type, handler.handle)
 
     # -- joins, leaves, invites, knocks, queries -----------------------------
     def _build_handshakes(self) -> None:
@@ -214,6 +267,7 @@ class FederationServices:
 
     async def start(self) -> None:
         """Start background work (after the database is ready)."""
+        await self.device_list_store.load()
         await self.sender.start()
         await self.hs.persister.backfill_ids.load(
             self.hs.db, "events", "stream_ordering"
@@ -238,4 +292,7 @@ class FederationServices:
                 self.authenticator, self.resident_membership, self.invites
             ),
             *query_endpoints(self.authenticator, self.queries),
+            UserDevicesEndpoint(
+                self.server_name, self.authenticator, self.device_lists
+            ),
         ]

@@ -41,7 +41,7 @@ disabled):
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from contextlib import ExitStack
 from typing import Any
 
@@ -117,6 +117,9 @@ class PresenceService:
         self._states: dict[str, UserPresence] = {}
         self._syncing: dict[str, int] = {}
         self._timer: task.LoopingCall | None = None
+        # Told of every persisted change (the federation sender forwards
+        # local users' changes to the servers sharing a room with them).
+        self.listeners: list[Callable[[list[UserPresence]], None]] = []
 
     # Lifecycle --------------------------------------------------------------
 
@@ -153,6 +156,8 @@ class PresenceService:
         now = self.clock.time_msec()
         updates = []
         for state in list(self._states.values()):
+            if not self._is_local(state.user_id):
+                continue  # remote users' timeouts are their server's business
             new = apply_timeouts(
                 state, now, state.user_id in self._syncing, self.timeouts
             )
@@ -281,6 +286,19 @@ class PresenceService:
             return
         run_in_background("presence_bump_activity", self.bump_activity(event.sender))
 
+    async def apply_remote_presence(self, states: list[UserPresence]) -> None:
+        """Presence of remote users that their server sent us (m.presence)."""
+        if not self.enabled:
+            return
+        updates = []
+        for new in states:
+            prev = await self._current(new.user_id)
+            updates.append((prev, attrs.evolve(new, stream_id=prev.stream_id)))
+        await self._apply(updates)
+
+    def _is_local(self, user_id: str) -> bool:
+        return user_id.split(":", 1)[-1] == self.server_name
+
     # Reads for /sync --------------------------------------------------------
 
     async def get_presence_for_user(
@@ -360,6 +378,8 @@ class PresenceService:
                 and self._states.get(state.user_id) is state
             ):
                 del self._states[state.user_id]
+        for listener in self.listeners:
+            listener(stamped)
         changed = {s.user_id for s in stamped}
         audience = await self.store.get_users_sharing_a_room(changed)
         self.notifier.notify(STREAM, users=audience | changed)

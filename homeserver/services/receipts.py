@@ -12,7 +12,7 @@ account data, set only through these endpoints.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Any
 
 from homeserver.errors import BadJson, Forbidden, InvalidParam, NotFound
@@ -105,6 +105,9 @@ class ReceiptService:
         self.account_data = account_data
         self.notifier = notifier
         self.clock = clock
+        # Told of every stored receipt (the federation sender forwards local
+        # users' public ones).
+        self.listeners: list[Callable[[Receipt], None]] = []
 
     async def send_receipt(
         self,
@@ -167,8 +170,25 @@ class ReceiptService:
             raise NotFound("Event not found in this room")
         return event
 
+    async def apply_remote_receipt(
+        self,
+        user_id: str,
+        receipt_type: str,
+        event: Event,
+        thread_id: str | None,
+        ts: int,
+    ) -> None:
+        """Store a receipt that arrived over federation (already checked:
+        the user is joined, the event is in the room)."""
+        await self._set_receipt(user_id, receipt_type, event, thread_id, ts)
+
     async def _set_receipt(
-        self, user_id: str, receipt_type: str, event: Event, thread_id: str | None
+        self,
+        user_id: str,
+        receipt_type: str,
+        event: Event,
+        thread_id: str | None,
+        ts: int | None = None,
     ) -> None:
         receipt = Receipt(
             event.room_id,
@@ -176,11 +196,13 @@ class ReceiptService:
             user_id,
             thread_id,
             event.event_id,
-            self.clock.time_msec(),
+            self.clock.time_msec() if ts is None else ts,
         )
         position = await self.store.upsert_receipt(receipt, _ordering(event))
         if position is None:
             return
+        for listener in self.listeners:
+            listener(receipt)
         if receipt_type == ReceiptTypes.READ_PRIVATE:
             self.notifier.notify(RECEIPTS_STREAM, users=[user_id])
         else:

@@ -38,6 +38,7 @@ class SyncSources:
     typing: Any = None
     to_device: Any = None
     presence: Any = None
+    device_lists: Any = None
 
 
 @attrs.frozen
@@ -408,7 +409,16 @@ class SyncService:
             ]
         }
         body["to_device"] = {"events": await self._to_device(info, since, upto, body)}
-        body["device_lists"] = {"changed": [], "left": []}
+        changed: list[str] = []
+        if (
+            self.sources.device_lists is not None
+            and since is not None
+            and _moved(since, upto, "device_lists")
+        ):
+            changed = await self.sources.device_lists.get_changed(
+                user_id, since.device_lists, upto.device_lists
+            )
+        body["device_lists"] = {"changed": changed, "left": []}
         body["device_one_time_keys_count"] = {"signed_curve25519": 0}
         body["device_unused_fallback_key_types"] = []
 
@@ -438,4 +448,5 @@ def _has_global_data(body: JsonDict) -> bool:
         body["account_data"]["events"]
         or body["presence"]["events"]
         or body["to_device"]["events"]
+        or body["device_lists"]["changed"]
     )

@@ -10,6 +10,7 @@ repeated ``txnId`` from the same device is a no-op.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from homeserver.errors import BadJson, InvalidParam
@@ -26,6 +27,7 @@ TO_DEVICE_STREAM = "to_device"
 ALL_DEVICES = "*"
 MAX_TYPE_BYTES = 255
 DEFAULT_LIMIT = 100
+RemoteSender = Callable[[str, str, dict[str, dict[str, JsonDict]]], Awaitable[None]]
 
 
 def parse_messages(body: JsonDict) -> dict[str, dict[str, JsonDict]]:
@@ -72,6 +74,9 @@ class ToDeviceService:
         self.devices = devices
         self.notifier = notifier
         self.clock = clock
+        # Sends messages for users of other servers: (sender, type,
+        # user ID -> device ID -> content). Set by the federation sender.
+        self.remote_sender: RemoteSender | None = None
 
     async def send_to_device(
         self, requester: Requester, event_type: str, txn_id: str, body: JsonDict
@@ -82,28 +87,72 @@ class ToDeviceService:
         messages = parse_messages(body)
         sender = requester.user_id
         outgoing: list[OutgoingMessage] = []
+        remote: dict[str, dict[str, JsonDict]] = {}
         for user_id, by_device in messages.items():
             if UserID.parse(user_id).domain != self.server_name:
-                # Remote recipients need the federation sender (an m.direct_to_device
-                # EDU), which does not exist yet; until then they are dropped.
-                logger.debug("dropping to-device message for remote %s", user_id)
+                remote[user_id] = by_device
                 continue
-            known = {d.device_id for d in await self.devices.get_devices(user_id)}
-            for device_id, content in by_device.items():
-                targets = sorted(known) if device_id == ALL_DEVICES else [device_id]
-                message = {"type": event_type, "sender": sender, "content": content}
-                outgoing += [
-                    OutgoingMessage(user_id, target, message)
-                    for target in targets
-                    if target in known
-                ]
+            outgoing += await self._local_messages(
+                sender, event_type, user_id, by_device
+            )
         added = await self.store.add_messages(
             sender, requester.device_id, txn_id, outgoing, self.clock.time_msec()
         )
         if added and outgoing:
             recipients = sorted({m.user_id for m in outgoing})
             self.notifier.notify(TO_DEVICE_STREAM, users=recipients)
+        if added and remote:
+            if self.remote_sender is None:
+                logger.debug("no federation: dropping to-device for %s", sorted(remote))
+            else:
+                await self.remote_sender(sender, event_type, remote)
         return {}
+
+    async def _local_messages(
+        self, sender: str, event_type: str, user_id: str, by_device: JsonDict
+    ) -> list[OutgoingMessage]:
+        """The messages for a local user's devices (``*``: every device);
+        unknown devices are skipped."""
+        known = {d.device_id for d in await self.devices.get_devices(user_id)}
+        out: list[OutgoingMessage] = []
+        for device_id, content in by_device.items():
+            targets = sorted(known) if device_id == ALL_DEVICES else [device_id]
+            message = {"type": event_type, "sender": sender, "content": content}
+            out += [
+                OutgoingMessage(user_id, target, message)
+                for target in targets
+                if target in known
+            ]
+        return out
+
+    async def deliver_remote(
+        self,
+        origin: str,
+        sender: str,
+        event_type: str,
+        message_id: str,
+        messages: dict[str, dict[str, JsonDict]],
+    ) -> bool:
+        """Deliver an m.direct_to_device EDU to local devices, once per
+        (origin, message_id). Recipients on other servers are ignored.
+
+        Returns:
+            False if that message_id was already delivered.
+        """
+        outgoing: list[OutgoingMessage] = []
+        for user_id, by_device in messages.items():
+            if UserID.parse(user_id).domain != self.server_name:
+                continue
+            outgoing += await self._local_messages(
+                sender, event_type, user_id, by_device
+            )
+        added = await self.store.add_messages(
+            sender, f"federation:{origin}", message_id, outgoing, self.clock.time_msec()
+        )
+        if added and outgoing:
+            recipients = sorted({m.user_id for m in outgoing})
+            self.notifier.notify(TO_DEVICE_STREAM, users=recipients)
+        return added
 
     # -- for /sync ----------------------------------------------------------
 

@@ -14,7 +14,7 @@ leave it.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Any
 
 from homeserver.errors import BadJson, Forbidden
@@ -28,6 +28,8 @@ from homeserver.util.clock import Clock
 TYPING_STREAM = "typing"
 DEFAULT_TIMEOUT_MS = 30_000
 MAX_TIMEOUT_MS = 120_000
+# (room_id, user_id, typing): told of every start, renewal and stop.
+TypingListener = Callable[[str, str, bool], None]
 
 
 def parse_typing_body(body: JsonDict) -> tuple[bool, int]:
@@ -66,6 +68,8 @@ class TypingService:
         self._typists: dict[str, dict[str, Any]] = {}
         # room -> the typing stream position of its last change.
         self._room_positions: dict[str, int] = {}
+        # Told of every change (the federation sender forwards local ones).
+        self.listeners: list[TypingListener] = []
 
     def current_position(self) -> int:
         """The typing stream position (for the notifier and /sync)."""
@@ -92,11 +96,13 @@ class TypingService:
         timer = typists.get(user_id)
         if timer is not None and timer.active():
             timer.reset(timeout_ms / 1000)
+            self._tell(room_id, user_id, True)
             return
         typists[user_id] = self.clock.call_later(
             timeout_ms / 1000, self._expire, room_id, user_id
         )
         self._changed(room_id)
+        self._tell(room_id, user_id, True)
 
     def stopped_typing(self, room_id: str, user_id: str) -> None:
         """Mark a user not typing (nothing changes if they were not)."""
@@ -109,6 +115,7 @@ class TypingService:
         if not typists:
             del self._typists[room_id]
         self._changed(room_id)
+        self._tell(room_id, user_id, False)
 
     def _expire(self, room_id: str, user_id: str) -> None:
         typists = self._typists.get(room_id, {})
@@ -116,6 +123,11 @@ class TypingService:
         if not typists:
             self._typists.pop(room_id, None)
         self._changed(room_id)
+        self._tell(room_id, user_id, False)
+
+    def _tell(self, room_id: str, user_id: str, typing: bool) -> None:
+        for listener in self.listeners:
+            listener(room_id, user_id, typing)
 
     def _changed(self, room_id: str) -> None:
         self._position += 1

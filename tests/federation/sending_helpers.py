@@ -118,3 +118,11 @@ def bodies(transport: RecordingTransport, destination: str) -> list[str]:
         for pdu in txn["pdus"]
         if pdu["type"] == "m.room.message"
     ]
+
+
+def restart(old: TestServer, data_dir: Any) -> tuple[TestServer, RecordingTransport]:
+    """A new server process on the same database, with a recording transport."""
+    old.hs.federation.stop()
+    transport = RecordingTransport()
+    new = TestServer(old.db.engine, None, data_dir, federation_transport=transport)
+    return new, transport

@@ -10,16 +10,10 @@ from tests.federation.sending_helpers import (
     install_transport,
     public_room,
     remote_join,
+    restart,
     say,
 )
 from tests.harness import TestServer
-
-
-def _restart(old: TestServer, tmp_path: Path) -> TestServer:
-    """A new server process on the same database."""
-    new = TestServer(old.db.engine, None, tmp_path)
-    old.hs.federation.stop()
-    return new
 
 
 def test_destination_down_then_back_gets_everything_in_order(
@@ -59,8 +53,7 @@ def test_queue_survives_our_restart(server: TestServer, tmp_path: Path) -> None:
     say(server, token, room_id, "queued2")
     server.advance(0)
 
-    restarted = _restart(server, tmp_path)
-    new_transport = install_transport(restarted)
+    restarted, new_transport = restart(server, tmp_path)
     restarted.advance(10)
     assert bodies(new_transport, "remote.one") == ["queued1", "queued2"]
     restarted.advance(3600)
@@ -82,8 +75,7 @@ def test_events_not_yet_queued_when_we_stopped_are_sent_after_restart(
     say(server, token, room_id, "three")
     assert bodies(transport, "remote.one") == ["one"]
 
-    restarted = _restart(server, tmp_path)
-    new_transport = install_transport(restarted)
+    restarted, new_transport = restart(server, tmp_path)
     restarted.advance(10)
     assert bodies(new_transport, "remote.one") == ["two", "three"]
 

@@ -58,10 +58,3 @@ CREATE TABLE device_lists_remote (
     stream_id BIGINT NOT NULL
 );
 
--- Inbound m.direct_to_device message_ids already delivered, per origin.
-CREATE TABLE federation_inbox_to_device (
-    origin TEXT NOT NULL,
-    message_id TEXT NOT NULL,
-    received_ts BIGINT NOT NULL,
-    PRIMARY KEY (origin, message_id)
-);

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 
 import attrs
 
@@ -10,6 +10,9 @@ from homeserver.storage.database import Database, Transaction
 
 # Tables whose rows belong to one device and go when it goes.
 DEVICE_SCOPED_TABLES = ("access_tokens", "refresh_tokens", "device_inbox")
+# (user_id, device_ids, deleted): a user's devices were added, renamed or
+# deleted (for device list tracking).
+DeviceChangeListener = Callable[[str, list[str], bool], None]
 
 
 @attrs.frozen
@@ -28,6 +31,12 @@ class DeviceStore:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.on_change: list[DeviceChangeListener] = []
+
+    def _changed(self, user_id: str, device_ids: list[str], deleted: bool) -> None:
+        if device_ids:
+            for listener in self.on_change:
+                listener(user_id, device_ids, deleted)
 
     async def upsert_device(
         self,
@@ -57,7 +66,10 @@ class DeviceStore:
             )
             return True
 
-        return await self.db.run_interaction("upsert_device", upsert_device_txn)
+        created = await self.db.run_interaction("upsert_device", upsert_device_txn)
+        if created:
+            self._changed(user_id, [device_id], False)
+        return created
 
     async def get_devices(self, user_id: str) -> list[Device]:
         """Every device of a user, ordered by ID."""
@@ -95,7 +107,12 @@ class DeviceStore:
             )
             return txn.rowcount > 0
 
-        return await self.db.run_interaction("update_device_display_name", rename_txn)
+        renamed = await self.db.run_interaction(
+            "update_device_display_name", rename_txn
+        )
+        if renamed:
+            self._changed(user_id, [device_id], False)
+        return renamed
 
     async def update_last_seen(
         self, user_id: str, device_id: str, now_ms: int, ip: str
@@ -113,26 +130,41 @@ class DeviceStore:
     async def delete_devices(self, user_id: str, device_ids: Collection[str]) -> None:
         """Delete devices with their tokens, in one transaction."""
 
-        def delete_devices_txn(txn: Transaction) -> None:
+        def delete_devices_txn(txn: Transaction) -> list[str]:
+            deleted = []
             for device_id in device_ids:
                 for table in (*DEVICE_SCOPED_TABLES, "devices"):
                     txn.execute(
                         f"DELETE FROM {table} WHERE user_id = ? AND device_id = ?",
                         (user_id, device_id),
                     )
+                if txn.rowcount > 0:
+                    deleted.append(device_id)
+            return deleted
 
-        await self.db.run_interaction("delete_devices", delete_devices_txn)
+        deleted = await self.db.run_interaction("delete_devices", delete_devices_txn)
+        self._changed(user_id, deleted, True)
 
     async def delete_all_devices(
         self, user_id: str, except_device_id: str | None = None
     ) -> None:
         """Delete every device of a user (but one) with their tokens."""
 
-        def delete_all_txn(txn: Transaction) -> None:
+        def delete_all_txn(txn: Transaction) -> list[str]:
+            deleted = [
+                r[0]
+                for r in txn.query(
+                    "SELECT device_id FROM devices WHERE user_id = ? AND device_id != ?",
+                    (user_id, except_device_id or ""),
+                )
+            ]
             for table in (*DEVICE_SCOPED_TABLES, "devices"):
                 txn.execute(
                     f"DELETE FROM {table} WHERE user_id = ? AND device_id != ?",
                     (user_id, except_device_id or ""),
                 )
 
-        await self.db.run_interaction("delete_all_devices", delete_all_txn)
+            return sorted(deleted)
+
+        deleted = await self.db.run_interaction("delete_all_devices", delete_all_txn)
+        self._changed(user_id, deleted, True)

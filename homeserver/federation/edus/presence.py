@@ -1,0 +1,105 @@
+"""m.presence EDUs (server-server API, "Presence"): local users' presence to
+the servers sharing a room with them, and remote users' presence in."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from homeserver.federation.sender.sender import FederationSender, server_of
+from homeserver.services.presence import PresenceService
+from homeserver.services.presence_rules import presence_content
+from homeserver.storage.stores.presence import PresenceState, UserPresence
+from homeserver.types import JsonDict
+from homeserver.util.background import run_in_background
+from homeserver.util.clock import Clock
+
+logger = logging.getLogger(__name__)
+
+EDU_TYPE = "m.presence"
+MAX_STATUS_MSG_LENGTH = 2048
+
+
+class PresenceEdus:
+    """Forwards local presence changes; applies remote ones.
+
+    Args:
+        server_name: this server.
+        sender: the federation sender.
+        presence: the presence service (its ``enabled`` is respected both ways).
+        clock: to turn ``last_active_ago`` into a timestamp.
+    """
+
+    def __init__(
+        self,
+        server_name: str,
+        sender: FederationSender,
+        presence: PresenceService,
+        clock: Clock,
+    ) -> None:
+        self.server_name = server_name
+        self.sender = sender
+        self.presence = presence
+        self.clock = clock
+        presence.listeners.append(self.on_presence)
+
+    def on_presence(self, states: list[UserPresence]) -> None:
+        """PresenceService listener: forward local users' changes."""
+        local = [s for s in states if server_of(s.user_id) == self.server_name]
+        if local and self.presence.enabled and self.sender.enabled:
+            run_in_background("federation_presence", self._send(local))
+
+    async def _send(self, states: list[UserPresence]) -> None:
+        now = self.clock.time_msec()
+        for state in states:
+            audience = await self.presence.store.get_users_sharing_a_room(
+                [state.user_id]
+            )
+            servers = {server_of(u) for u in audience} - {self.server_name}
+            if not servers:
+                continue
+            entry = {"user_id": state.user_id, **presence_content(state, now)}
+            entry.setdefault("currently_active", False)
+            entry.setdefault("last_active_ago", 0)
+            self.sender.send_edu(servers, EDU_TYPE, {"push": [entry]})
+
+    async def handle(self, origin: str, content: JsonDict) -> None:
+        """An inbound m.presence EDU: ``{push: [{user_id, presence, ...}]}``."""
+        if not self.presence.enabled:
+            return
+        push = content.get("push")
+        if not isinstance(push, list):
+            return
+        now = self.clock.time_msec()
+        states = []
+        for entry in push[:100]:
+            state = _parse_entry(origin, entry, now)
+            if state is not None:
+                states.append(state)
+        if states:
+            await self.presence.apply_remote_presence(states)
+
+
+def _parse_entry(origin: str, entry: Any, now: int) -> UserPresence | None:
+    """One ``push`` entry as a UserPresence, or None if malformed or forged."""
+    if not isinstance(entry, dict):
+        return None
+    user_id = entry.get("user_id")
+    state = entry.get("presence")
+    if not isinstance(user_id, str) or state not in PresenceState.ALL:
+        return None
+    if server_of(user_id) != origin:
+        logger.warning("%s sent presence for %s: ignored", origin, user_id)
+        return None
+    ago = entry.get("last_active_ago")
+    ago = ago if isinstance(ago, int) and not isinstance(ago, bool) and ago >= 0 else 0
+    status = entry.get("status_msg")
+    if not isinstance(status, str) or not status:
+        status = None
+    return UserPresence(
+        user_id,
+        state=state,
+        status_msg=status[:MAX_STATUS_MSG_LENGTH] if status else None,
+        last_active_ts=now - ago,
+        currently_active=entry.get("currently_active") is True,
+    )

@@ -1,0 +1,70 @@
+"""m.direct_to_device EDUs (server-server API, "Send-to-device messaging")."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from homeserver.federation.sender.sender import FederationSender, server_of
+from homeserver.services.to_device import ToDeviceService
+from homeserver.types import JsonDict
+
+logger = logging.getLogger(__name__)
+
+EDU_TYPE = "m.direct_to_device"
+
+
+class ToDeviceEdus:
+    """Sends to-device messages for remote users; delivers inbound ones.
+
+    Args:
+        sender: the federation sender.
+        to_device: the to-device service (its ``remote_sender`` is set here).
+    """
+
+    def __init__(self, sender: FederationSender, to_device: ToDeviceService) -> None:
+        self.sender = sender
+        self.to_device = to_device
+        to_device.remote_sender = self.send
+
+    async def send(
+        self, sender: str, event_type: str, messages: dict[str, dict[str, JsonDict]]
+    ) -> None:
+        """One EDU per destination server, stored until delivered."""
+        by_server: dict[str, dict[str, dict[str, JsonDict]]] = {}
+        for user_id, by_device in messages.items():
+            by_server.setdefault(server_of(user_id), {})[user_id] = by_device
+        for destination, part in sorted(by_server.items()):
+            content = {
+                "sender": sender,
+                "type": event_type,
+                "message_id": secrets.token_urlsafe(16),
+                "messages": part,
+            }
+            await self.sender.send_persistent_edu([destination], EDU_TYPE, content)
+
+    async def handle(self, origin: str, content: JsonDict) -> None:
+        """An inbound m.direct_to_device EDU; a repeated message_id is ignored."""
+        sender = content.get("sender")
+        event_type = content.get("type")
+        message_id = content.get("message_id")
+        messages = content.get("messages")
+        if (
+            not isinstance(sender, str)
+            or not isinstance(event_type, str)
+            or not isinstance(message_id, str)
+            or not isinstance(messages, dict)
+        ):
+            logger.info("ignoring malformed m.direct_to_device from %s", origin)
+            return
+        if server_of(sender) != origin:
+            logger.warning("%s sent to-device as %s: ignored", origin, sender)
+            return
+        clean = {
+            user_id: {d: c for d, c in by_device.items() if isinstance(c, dict)}
+            for user_id, by_device in messages.items()
+            if isinstance(user_id, str) and isinstance(by_device, dict)
+        }
+        await self.to_device.deliver_remote(
+            origin, sender, event_type, message_id, clean
+        )

@@ -1,0 +1,109 @@
+"""The device_lists stream: every change to a user's device list.
+
+Local changes get their position here, which is also the ``stream_id`` of the
+m.device_list_update EDU sent for them (``prev_id`` is the user's position
+before). Remote users' updates get a position too, so /sync can tell local
+users whose devices changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from contextlib import ExitStack
+
+import attrs
+
+from homeserver.storage.database import Database, Transaction
+from homeserver.storage.id_generators import StreamIdGenerator
+
+
+@attrs.frozen
+class DeviceListChange:
+    """One recorded change: its position and the user's position before."""
+
+    device_id: str
+    stream_id: int
+    prev_id: int | None
+
+
+class DeviceListStore:
+    """Reads and writes the device_lists stream; owns its position."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.stream_ids = StreamIdGenerator(0)
+
+    async def load(self) -> None:
+        """Continue after the stored positions (at start-up)."""
+        await self.stream_ids.load(self.db, "device_lists_stream", "stream_id")
+
+    async def add_changes(
+        self, user_id: str, device_ids: Collection[str]
+    ) -> list[DeviceListChange]:
+        """Record a change to each device, each at its own position."""
+
+        def txn_fn(txn: Transaction, ids: list[int]) -> list[DeviceListChange]:
+            row = txn.query_one(
+                "SELECT MAX(stream_id) FROM device_lists_stream WHERE user_id = ?",
+                (user_id,),
+            )
+            prev = int(row[0]) if row and row[0] is not None else None
+            out = []
+            for device_id, stream_id in zip(device_ids, ids, strict=True):
+                txn.execute(
+                    "INSERT INTO device_lists_stream (stream_id, user_id, device_id)"
+                    " VALUES (?, ?, ?)",
+                    (stream_id, user_id, device_id),
+                )
+                out.append(DeviceListChange(device_id, stream_id, prev))
+                prev = stream_id
+            return out
+
+        with ExitStack() as stack:
+            ids = [stack.enter_context(self.stream_ids.allocate()) for _ in device_ids]
+            return await self.db.run_interaction("add_device_list_changes", txn_fn, ids)
+
+    async def get_latest_stream_id(self, user_id: str) -> int:
+        """The user's newest position (0 if their devices never changed)."""
+        row = await self.db.run_interaction(
+            "get_device_list_latest",
+            lambda txn: txn.query_one(
+                "SELECT MAX(stream_id) FROM device_lists_stream WHERE user_id = ?",
+                (user_id,),
+            ),
+        )
+        return int(row[0]) if row and row[0] is not None else 0
+
+    async def get_changed_users(self, since: int, upto: int) -> set[str]:
+        """Users with a change in (since, upto]."""
+        rows = await self.db.run_interaction(
+            "get_device_list_changed_users",
+            lambda txn: txn.query(
+                "SELECT DISTINCT user_id FROM device_lists_stream"
+                " WHERE stream_id > ? AND stream_id <= ?",
+                (since, upto),
+            ),
+        )
+        return {r[0] for r in rows}
+
+    async def get_remote_stream_id(self, user_id: str) -> int | None:
+        """The last m.device_list_update stream_id seen for a remote user."""
+        row = await self.db.run_interaction(
+            "get_device_list_remote",
+            lambda txn: txn.query_one(
+                "SELECT stream_id FROM device_lists_remote WHERE user_id = ?",
+                (user_id,),
+            ),
+        )
+        return int(row[0]) if row else None
+
+    async def set_remote_stream_id(self, user_id: str, stream_id: int) -> None:
+        """Remember a remote user's latest m.device_list_update stream_id."""
+        await self.db.run_interaction(
+            "set_device_list_remote",
+            lambda txn: txn.execute(
+                "INSERT INTO device_lists_remote (user_id, stream_id) VALUES (?, ?)"
+                " ON CONFLICT (user_id) DO UPDATE SET stream_id = excluded.stream_id",
+                (user_id, stream_id),
+            ),
+        )

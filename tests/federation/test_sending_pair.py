@@ -1,0 +1,173 @@
+"""Two real servers over loopback federation: events and EDUs sent by each
+server's federation sender reach the other's users, and a server that was
+down catches up with nothing lost."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.federation.joined_pair import SharedRoom, send_message, shared_room
+from tests.federation.pair import FederationPair
+from tests.harness import TestServer
+
+
+def _sync(server: TestServer, token: str, since: str | None = None) -> Any:
+    path = "/_matrix/client/v3/sync?timeout=0"
+    if since:
+        path += f"&since={since}"
+    resp = server.request("GET", path, token=token)
+    assert resp.code == 200, resp.json
+    return resp.json
+
+
+def _bodies(body: Any, room_id: str) -> list[str]:
+    room = body["rooms"]["join"].get(room_id, {})
+    return [
+        e["content"]["body"]
+        for e in room.get("timeline", {}).get("events", [])
+        if e["type"] == "m.room.message"
+    ]
+
+
+def _ephemeral(body: Any, room_id: str, event_type: str) -> list[Any]:
+    room = body["rooms"]["join"].get(room_id, {})
+    return [
+        e["content"]
+        for e in room.get("ephemeral", {}).get("events", [])
+        if e["type"] == event_type
+    ]
+
+
+def _room(pair: FederationPair) -> SharedRoom:
+    room = shared_room(pair, pair.a, pair.b)
+    pair.pump(0)
+    return room
+
+
+def test_messages_cross_both_ways(pair: FederationPair) -> None:
+    a, b = pair.a, pair.b
+    room = _room(pair)
+    since_b = _sync(b, room.joiner_token)["next_batch"]
+    since_a = _sync(a, room.creator_token)["next_batch"]
+    send_message(a, room.creator_token, room.room_id, "from a")
+    pair.pump(0)
+    assert _bodies(_sync(b, room.joiner_token, since_b), room.room_id) == ["from a"]
+    send_message(b, room.joiner_token, room.room_id, "from b")
+    pair.pump(0)
+    assert _bodies(_sync(a, room.creator_token, since_a), room.room_id) == [
+        "from a",
+        "from b",
+    ]
+
+
+def test_down_server_catches_up_in_order(pair: FederationPair) -> None:
+    a, b = pair.a, pair.b
+    room = _room(pair)
+    since_b = _sync(b, room.joiner_token)["next_batch"]
+    pair.set_reachable("b.test", False)
+    sent = [
+        send_message(a, room.creator_token, room.room_id, f"m{i}") for i in range(60)
+    ]
+    pair.pump(1)
+    assert b.get_success(b.hs.events.get_events(sent)) == {}
+    pair.set_reachable("b.test", True)
+    pair.pump(10)
+    # Every missed event arrived through the transaction queue, in order.
+    got = b.get_success(b.hs.events.get_events(sent))
+    orderings = [got[e].stream_ordering or 0 for e in sent]
+    assert orderings == sorted(orderings) and min(orderings) > 0
+    assert not any(got[e].outlier for e in sent)
+    body = _sync(b, room.joiner_token, since_b)
+    assert _bodies(body, room.room_id)[-1] == "m59"
+
+
+def test_typing_and_receipts_cross_both_ways(pair: FederationPair) -> None:
+    a, b = pair.a, pair.b
+    room = _room(pair)
+    since_b = _sync(b, room.joiner_token)["next_batch"]
+    since_a = _sync(a, room.creator_token)["next_batch"]
+    path = f"/_matrix/client/v3/rooms/{room.room_id}/typing/{room.creator}"
+    assert a.request("PUT", path, {"typing": True}, room.creator_token).code == 200
+    path = f"/_matrix/client/v3/rooms/{room.room_id}/typing/{room.joiner}"
+    assert b.request("PUT", path, {"typing": True}, room.joiner_token).code == 200
+    pair.pump(0)
+    typing_b = _ephemeral(
+        _sync(b, room.joiner_token, since_b), room.room_id, "m.typing"
+    )
+    assert room.creator in typing_b[-1]["user_ids"]
+    typing_a = _ephemeral(
+        _sync(a, room.creator_token, since_a), room.room_id, "m.typing"
+    )
+    assert room.joiner in typing_a[-1]["user_ids"]
+
+    event_id = send_message(a, room.creator_token, room.room_id, "read me")
+    pair.pump(0)
+    since_a = _sync(a, room.creator_token)["next_batch"]
+    resp = b.request(
+        "POST",
+        f"/_matrix/client/v3/rooms/{room.room_id}/receipt/m.read/{event_id}",
+        {},
+        room.joiner_token,
+    )
+    assert resp.code == 200
+    pair.pump(0)
+    receipts = _ephemeral(
+        _sync(a, room.creator_token, since_a), room.room_id, "m.receipt"
+    )
+    assert receipts and room.joiner in receipts[-1][event_id]["m.read"]
+
+
+def test_presence_devices_and_to_device_cross(pair: FederationPair) -> None:
+    a, b = pair.a, pair.b
+    room = _room(pair)
+    since_b = _sync(b, room.joiner_token)["next_batch"]
+    resp = a.request(
+        "PUT",
+        f"/_matrix/client/v3/presence/{room.creator}/status",
+        {"presence": "online", "status_msg": "on a"},
+        room.creator_token,
+    )
+    assert resp.code == 200
+    a.request(
+        "POST",
+        "/_matrix/client/v3/login",
+        {
+            "type": "m.login.password",
+            "identifier": {"type": "m.id.user", "user": "alice"},
+            "password": "password123",
+            "device_id": "NEWPHONE",
+        },
+    )
+    devices = b.request("GET", "/_matrix/client/v3/devices", token=room.joiner_token)
+    bob_device = devices.json["devices"][0]["device_id"]
+    resp = a.request(
+        "PUT",
+        "/_matrix/client/v3/sendToDevice/m.test/t1",
+        {"messages": {room.joiner: {bob_device: {"secret": 1}}}},
+        room.creator_token,
+    )
+    assert resp.code == 200
+    pair.pump(0)
+    body = _sync(b, room.joiner_token, since_b)
+    [presence] = [e for e in body["presence"]["events"] if e["sender"] == room.creator]
+    assert presence["content"]["status_msg"] == "on a"
+    assert room.creator in body["device_lists"]["changed"]
+    assert body["to_device"]["events"] == [
+        {"type": "m.test", "sender": room.creator, "content": {"secret": 1}}
+    ]
+
+
+def test_user_devices_query(pair: FederationPair) -> None:
+    a, b = pair.a, pair.b
+    room = _room(pair)
+    uri = f"/_matrix/federation/v1/user/devices/{room.creator}"
+    resp = pair.signed_request(b, a, "GET", uri)
+    assert resp.code == 200, resp.json
+    assert resp.json["user_id"] == room.creator
+    assert resp.json["stream_id"] > 0
+    assert [d["device_id"] for d in resp.json["devices"]]
+    assert a.request("GET", uri).code == 401
+    resp = pair.signed_request(
+        b, a, "GET", f"/_matrix/federation/v1/user/devices/{room.joiner}"
+    )
+    assert resp.code == 400
