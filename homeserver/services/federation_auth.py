@@ -211,17 +211,7 @@ class RemoteEventAuth:
         """
         if event.type == EventTypes.CREATE:
             return _reason(lambda: check_auth_rules(event, {}))
-        keys: Collection[StateKey] = {
-            CREATE_KEY,
-            *auth_types_for_event(
-                event.room_version,
-                event.type,
-                event.state_key,
-                event.sender,
-                event.content,
-            ),
-        }
-        ids = {key: state[key] for key in keys if key in state}
+        ids = {key: state[key] for key in auth_keys(event) if key in state}
         found = await self.events.get_events(ids.values())
         auth_map = {key: found[eid] for key, eid in ids.items() if eid in found}
         return _reason(
@@ -229,6 +219,20 @@ class RemoteEventAuth:
                 event, auth_map, verify_signature=signature_present
             )
         )
+
+
+def auth_keys(event: Event) -> Collection[StateKey]:
+    """The state keys the auth rules may read for ``event`` (with the create)."""
+    return {
+        CREATE_KEY,
+        *auth_types_for_event(
+            event.room_version,
+            event.type,
+            event.state_key,
+            event.sender,
+            event.content,
+        ),
+    }
 
 
 def _redact_allowed_by_domain(redaction: Event, target: Event | None) -> bool:

@@ -28,7 +28,7 @@ import attrs
 from homeserver.events.model import Event, StateKey
 from homeserver.events.room_versions import RoomVersion
 from homeserver.services.event_creation import NewEventListener
-from homeserver.services.federation_auth import RemoteEventAuth
+from homeserver.services.federation_auth import RemoteEventAuth, auth_keys
 from homeserver.services.federation_fetch import FetchFailed, RemoteEventFetcher
 from homeserver.services.federation_verify import EventVerifier, PduDropped
 from homeserver.services.state_resolver import StateResolver
@@ -233,7 +233,7 @@ class FederationEventService:
                 event, state_before
             )
         if event.rejected_reason is None and not backfilled:
-            current = await self.room_state.get_current_state_ids(event.room_id)
+            current = await self._current_auth_state(event)
             reason = await self.auth.check_against_state(event, current)
             if reason is not None:
                 logger.info(
@@ -242,6 +242,17 @@ class FederationEventService:
                     reason,
                 )
                 event.soft_failed = True
+
+    async def _current_auth_state(self, event: Event) -> dict[StateKey, str]:
+        """The part of the room's current state the auth rules read for it."""
+        current: dict[StateKey, str] = {}
+        for key in auth_keys(event):
+            event_id = await self.room_state.get_current_state_event_id(
+                event.room_id, *key
+            )
+            if event_id is not None:
+                current[key] = event_id
+        return current
 
     def _log_outcome(self, origin: str, event: Event) -> None:
         if event.rejected_reason is not None:
@@ -380,22 +391,24 @@ class FederationEventService:
             return context
         extremities = await self.events.get_forward_extremities(event.room_id)
         others = sorted(set(extremities) - set(event.prev_event_ids) - {event.event_id})
-        after = context.state_after(event)
         if not others:
-            new_state: Mapping[StateKey, str] = after
-        else:
-            groups = await self.state.get_state_groups_for_events(others)
-            state_sets = [
-                await self.state.get_state_for_group(g)
-                for g in sorted(set(groups.values()))
-            ]
-            logger.info(
-                "%s forks %s: resolving state across %d extremities",
-                event.event_id,
-                event.room_id,
-                len(state_sets) + 1,
-            )
-            new_state = await self.resolver.resolve(
-                event.room_version, [*state_sets, after], pending=event
-            )
+            # It descends from every tip: the state after it is the current
+            # state, which the persister derives from the context as for a
+            # local event.
+            return context
+        after = context.state_after(event)
+        groups = await self.state.get_state_groups_for_events(others)
+        state_sets = [
+            await self.state.get_state_for_group(g)
+            for g in sorted(set(groups.values()))
+        ]
+        logger.info(
+            "%s forks %s: resolving state across %d extremities",
+            event.event_id,
+            event.room_id,
+            len(state_sets) + 1,
+        )
+        new_state = await self.resolver.resolve(
+            event.room_version, [*state_sets, after], pending=event
+        )
         return attrs.evolve(context, new_current_state=new_state)

@@ -186,7 +186,7 @@ class FederationReadService:
     async def get_event(self, origin: str, event_id: str) -> JsonDict:
         """GET /event/{eventId}."""
         event = await self.events.get_event(event_id)
-        if event is None:
+        if event is None or event.rejected_reason is not None:
             raise NotFound(f"Unknown event {event_id}")
         await self.acl.check(origin, event.room_id)
         if event.outlier:
@@ -322,7 +322,8 @@ class FederationReadService:
                     break
                 if event.depth < min_depth or event.outlier:
                     continue
-                out[event.event_id] = event
+                if event.rejected_reason is None:
+                    out[event.event_id] = event
                 for prev in event.prev_event_ids:
                     if prev not in seen:
                         seen.add(prev)

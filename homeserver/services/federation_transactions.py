@@ -31,6 +31,9 @@ logger = logging.getLogger(__name__)
 
 MAX_PDUS = 50
 MAX_EDUS = 100
+# Answers are kept this long for retries (senders retry within minutes).
+KEEP_ANSWERS_MS = 24 * 60 * 60 * 1000
+PRUNE_EVERY = 200
 
 
 class FederationTransactionService:
@@ -56,6 +59,7 @@ class FederationTransactionService:
         self.clock = clock
         self.on_origin_seen: list[Callable[[str], None]] = []
         self._linearizer = Linearizer()
+        self._since_prune = 0
 
     async def on_transaction(
         self, origin: str, txn_id: str, body: JsonDict
@@ -89,9 +93,12 @@ class FederationTransactionService:
             results = await self._process_pdus(origin, pdus)
             await self._process_edus(origin, edus)
             response: JsonDict = {"pdus": results}
-            await self.store.insert_received_transaction(
-                origin, txn_id, response, self.clock.time_msec()
-            )
+            now = self.clock.time_msec()
+            await self.store.insert_received_transaction(origin, txn_id, response, now)
+        self._since_prune += 1
+        if self._since_prune >= PRUNE_EVERY:
+            self._since_prune = 0
+            await self.store.delete_received_transactions_before(now - KEEP_ANSWERS_MS)
         return response
 
     async def _process_pdus(self, origin: str, pdus: list[Any]) -> dict[str, JsonDict]:

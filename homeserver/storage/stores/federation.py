@@ -128,3 +128,13 @@ class FederationStore:
                 (origin, transaction_id, json.dumps(response), ts),
             ),
         )
+
+    async def delete_received_transactions_before(self, ts: int) -> None:
+        """Forget transaction answers received before ``ts``."""
+        await self.db.run_interaction(
+            "delete_received_transactions_before",
+            lambda txn: txn.execute(
+                "DELETE FROM federation_received_transactions WHERE received_ts < ?",
+                (ts,),
+            ),
+        )
