@@ -210,6 +210,7 @@ class FederationServices:
         self.remote_rooms = RemoteRoomStore(hs.db)
         acl_check = self.acl.check
         self.out_of_room = OutOfRoomMemberships(
+            self.server_name,
             hs.persister,
             hs.events,
             self.remote_rooms,
@@ -261,6 +262,7 @@ class FederationServices:
         )
         self.remote_queries = RemoteQueries(self.transport)
         hs.membership.remote = self.remote_membership
+        self.receiving.out_of_room_pdu = self.out_of_room.on_pdu
         hs.directory.remote_query = self.remote_queries.directory
         hs.profiles.remote_query = self.remote_queries.profile
         hs.room_list.remote_query = self.remote_queries.public_rooms

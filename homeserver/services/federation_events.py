@@ -21,7 +21,7 @@ describe it:
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 import attrs
 
@@ -82,6 +82,9 @@ class FederationEventService:
         self.room_lock = room_lock
         self.listeners = listeners
         self._inbound = Linearizer()
+        # Takes a verified event of a room no local user is joined to (e.g. a
+        # rescinded invite); returns whether it did (federation handshakes).
+        self.out_of_room_pdu: Callable[[str, Event], Awaitable[bool]] | None = None
 
     async def room_version(self, room_id: object) -> RoomVersion:
         """The version of a room we are in.
@@ -109,6 +112,10 @@ class FederationEventService:
         """
         version = await self.room_version(pdu_json.get("room_id"))
         event = await self.verifier.verify(pdu_json, version)
+        if self.out_of_room_pdu is not None and await self.out_of_room_pdu(
+            origin, event
+        ):
+            return event
         async with self._inbound.queue(event.room_id):
             await self.process_event(origin, event, fetch_missing=True)
         return event

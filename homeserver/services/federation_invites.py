@@ -43,12 +43,14 @@ class OutOfRoomMemberships:
 
     def __init__(
         self,
+        server_name: str,
         persister: EventPersister,
         events: EventStore,
         remote_rooms: RemoteRoomStore,
         notify: NotifyUser,
         clock: Clock,
     ) -> None:
+        self.server_name = server_name
         self.persister = persister
         self.events = events
         self.remote_rooms = remote_rooms
@@ -82,6 +84,38 @@ class OutOfRoomMemberships:
             event.room_id, user_id, event.event_id, event.membership or ""
         )
         self.notify(user_id, event.room_id)
+
+    async def on_pdu(self, origin: str, event: Event) -> bool:
+        """Take a leave or ban of a local user from a room we are not in (a
+        rescinded invite, a refused knock), arriving in a transaction.
+
+        Returns:
+            Whether the event was handled here (else the room pipeline
+            handles it).
+        """
+        user_id = event.state_key
+        if (
+            event.type != EventTypes.MEMBER
+            or event.membership not in (Membership.LEAVE, Membership.BAN)
+            or not user_id
+            or _domain(user_id) != self.server_name
+        ):
+            return False
+        hosts = await self.remote_rooms.get_joined_hosts(event.room_id)
+        if self.server_name in hosts:
+            return False
+        current = await self.remote_rooms.get_membership(event.room_id, user_id)
+        if current not in (Membership.INVITE, Membership.KNOCK):
+            return False
+        logger.info(
+            "%s of %s from %s in %s, a room we are not in",
+            event.membership,
+            user_id,
+            origin,
+            event.room_id,
+        )
+        await self.store(event)
+        return True
 
 
 class InviteReceiver:

@@ -1,0 +1,139 @@
+"""Longer membership stories across two servers: rejoining, invites into rooms
+the invitee's server is already in, knocks that end in an invite, and joining
+through a peer that only speaks send_join v1."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from homeserver.federation.errors import HttpResponseError
+from tests.federation.pair import FederationPair
+from tests.harness import TestServer
+from tests.rooms.helpers import CLIENT, create_room, member_of, membership, put_state
+
+
+def q(value: str) -> str:
+    return quote(value, safe="")
+
+
+def join_via(server: TestServer, token: str, room: str, via: str = "b.test") -> Any:
+    return server.request("POST", f"{CLIENT}/join/{q(room)}?via={via}", {}, token=token)
+
+
+def sync(server: TestServer, token: str, since: str | None = None) -> dict[str, Any]:
+    path = f"{CLIENT}/sync" + (f"?since={q(since)}" if since else "")
+    resp = server.request("GET", path, token=token)
+    assert resp.code == 200, resp.json
+    return resp.json  # type: ignore[no-any-return]
+
+
+def test_leave_and_rejoin(pair: FederationPair) -> None:
+    a, b = pair.a, pair.b
+    alice, alice_token = a.register("alice")
+    _, bob_token = b.register("bob")
+    room_id = create_room(b, bob_token, preset="public_chat")
+    assert join_via(a, alice_token, room_id).code == 200
+    assert membership(a, alice_token, room_id, "leave").code == 200
+    pair.pump(1)
+    assert member_of(b, room_id, alice) == "leave"
+    resp = join_via(a, alice_token, room_id)
+    assert resp.code == 200, resp.json
+    pair.pump(1)
+    assert member_of(a, room_id, alice) == "join"
+    assert member_of(b, room_id, alice) == "join"
+    assert room_id in sync(a, alice_token)["rooms"]["join"]
+
+
+def test_invite_into_a_room_our_server_is_in(pair: FederationPair) -> None:
+    """The invitee's server is already in the room: the invite reaches it in a
+    transaction and becomes part of its copy of the room."""
+    a, b = pair.a, pair.b
+    _, alice_token = a.register("alice")
+    carol, carol_token = a.register("carol")
+    _, bob_token = b.register("bob")
+    room_id = create_room(b, bob_token, preset="public_chat")
+    assert join_via(a, alice_token, room_id).code == 200
+    resp = membership(b, bob_token, room_id, "invite", user_id=carol)
+    assert resp.code == 200, resp.json
+    pair.pump(1)
+    assert member_of(a, room_id, carol) == "invite"
+    invite = sync(a, carol_token)["rooms"]["invite"][room_id]["invite_state"]
+    assert any(e["type"] == "m.room.create" for e in invite["events"])
+    assert membership(a, carol_token, room_id, "join").code == 200
+    pair.pump(1)
+    assert member_of(b, room_id, carol) == "join"
+
+
+def test_knock_then_invite_then_join(pair: FederationPair) -> None:
+    a, b = pair.a, pair.b
+    alice, alice_token = a.register("alice")
+    _, bob_token = b.register("bob")
+    room_id = create_room(b, bob_token, preset="private_chat")
+    put_state(b, bob_token, room_id, "m.room.join_rules", {"join_rule": "knock"})
+    resp = a.request(
+        "POST", f"{CLIENT}/knock/{q(room_id)}?via=b.test", {}, token=alice_token
+    )
+    assert resp.code == 200, resp.json
+    since = sync(a, alice_token)["next_batch"]
+    # Bob lets alice in: the invite goes to A, which is not in the room.
+    resp = membership(b, bob_token, room_id, "invite", user_id=alice)
+    assert resp.code == 200, resp.json
+    body = sync(a, alice_token, since)
+    assert room_id in body["rooms"]["invite"]
+    assert room_id not in body["rooms"]["knock"]
+    assert join_via(a, alice_token, room_id).code == 200
+    assert member_of(b, room_id, alice) == "join"
+
+
+class _OldPeer:
+    """A transport to a peer that predates send_join v2."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.paths: list[str] = []
+
+    async def get_json(self, destination: str, path: str, *args: Any, **kw: Any) -> Any:
+        return await self.inner.get_json(destination, path, *args, **kw)
+
+    async def post_json(
+        self, destination: str, path: str, *args: Any, **kw: Any
+    ) -> Any:
+        return await self.inner.post_json(destination, path, *args, **kw)
+
+    async def put_json(self, destination: str, path: str, *args: Any, **kw: Any) -> Any:
+        self.paths.append(path)
+        if path.startswith("/_matrix/federation/v2/send_join/"):
+            raise HttpResponseError(
+                404, {"errcode": "M_UNRECOGNIZED", "error": "Unrecognized request"}
+            )
+        return await self.inner.put_json(destination, path, *args, **kw)
+
+
+def test_join_falls_back_to_send_join_v1(pair: FederationPair) -> None:
+    a, b = pair.a, pair.b
+    alice, alice_token = a.register("alice")
+    _, bob_token = b.register("bob")
+    room_id = create_room(b, bob_token, preset="public_chat")
+    remote = a.hs.federation.remote_membership
+    old = _OldPeer(remote.transport)
+    remote.transport = old
+    resp = join_via(a, alice_token, room_id)
+    assert resp.code == 200, resp.json
+    assert [p.split("/")[3] for p in old.paths] == ["v2", "v1"]
+    assert member_of(b, room_id, alice) == "join"
+    assert member_of(a, room_id, alice) == "join"
+
+
+def test_rescinded_invite_reaches_the_invitee(pair: FederationPair) -> None:
+    a, b = pair.a, pair.b
+    alice, alice_token = a.register("alice")
+    _, bob_token = b.register("bob")
+    room_id = create_room(b, bob_token, preset="private_chat")
+    assert membership(b, bob_token, room_id, "invite", user_id=alice).code == 200
+    since = sync(a, alice_token)["next_batch"]
+    assert membership(b, bob_token, room_id, "kick", user_id=alice).code == 200
+    pair.pump(1)
+    assert member_of(a, room_id, alice) == "leave"
+    body = sync(a, alice_token, since)
+    assert room_id in body["rooms"]["leave"]
