@@ -29,6 +29,7 @@ from homeserver.api.client import (
     versions,
 )
 from homeserver.api.client import filter as filter_api
+from homeserver.api.federation.well_known import WellKnownServerEndpoint
 from homeserver.api.http.router import Router
 from homeserver.api.http.site import HomeserverResource
 from homeserver.api.metrics import MetricsEndpoint
@@ -378,6 +379,7 @@ class HomeServer:
         return [
             versions.VersionsEndpoint(),
             versions.WellKnownClientEndpoint(self.config),
+            WellKnownServerEndpoint(self.config.well_known.server),
             versions.CapabilitiesEndpoint(self.config, auth),
             login.LoginEndpoint(self.login),
             login.LogoutEndpoint(auth, self.sessions),

@@ -21,7 +21,7 @@ from twisted.python.failure import Failure
 
 from homeserver.api.http.site import HomeserverSite
 from homeserver.config import parse_config
-from homeserver.federation.sender.unavailable import UnavailableTransport
+from homeserver.federation.errors import RequestSendFailed
 from homeserver.server import HomeServer
 from homeserver.storage.database import Database, inline_runner
 from homeserver.storage.engines import Engine
@@ -117,6 +117,20 @@ class PendingRequest:
         self.channel.connectionLost(None)
 
 
+class OfflineTransport:
+    """The default outbound federation transport of test servers: every request
+    fails at once as retriable, as if every other server were down."""
+
+    async def get_json(self, destination: str, path: str, *a: Any, **k: Any) -> Any:
+        raise RequestSendFailed(f"test server: no network to reach {destination}")
+
+    async def put_json(self, destination: str, path: str, *a: Any, **k: Any) -> Any:
+        raise RequestSendFailed(f"test server: no network to reach {destination}")
+
+    async def post_json(self, destination: str, path: str, *a: Any, **k: Any) -> Any:
+        raise RequestSendFailed(f"test server: no network to reach {destination}")
+
+
 class TestServer:
     __test__ = False
 
@@ -147,7 +161,7 @@ class TestServer:
             self.signing_key,
             # Tests never reach the real network: outbound federation fails
             # unless a test federation (tests/federation/pair.py) is given.
-            federation_transport or UnavailableTransport(),
+            federation_transport or OfflineTransport(),
         )
         self.get_success(self.hs.setup())
         self.site = HomeserverSite(

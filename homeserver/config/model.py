@@ -6,7 +6,7 @@ Every field is declared with ``option(doc=...)``; the sample config
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import attrs
 
@@ -165,6 +165,14 @@ class HttpConfig:
     )
 
 
+def _server_name(_inst: Any, _attribute: Any, value: str | None) -> None:
+    """Validator: host[:port], as in a server name."""
+    if value is not None:
+        from homeserver.federation.discovery import split_server_name
+
+        split_server_name(value)
+
+
 @attrs.frozen(kw_only=True)
 class WellKnownConfig:
     """Discovery documents under /.well-known/matrix/."""
@@ -176,6 +184,14 @@ class WellKnownConfig:
     )
     identity_server: str | None = option(
         None, doc="Identity server advertised in /.well-known/matrix/client."
+    )
+    server: str | None = option(
+        None,
+        doc="When set, /.well-known/matrix/server on client listeners delegates "
+        "federation to this host[:port] (m.server), so other servers reach this "
+        "server there instead of at server_name:8448. Unset: 404.",
+        example="matrix.example.com:443",
+        validator=_server_name,
     )
 
 
@@ -453,11 +469,23 @@ class WebSocketConfig:
         )
 
 
+def _ed25519_key(_inst: Any, _attribute: Any, value: str) -> None:
+    """Validator: an ed25519 public key in unpadded base64."""
+    from unpaddedbase64 import decode_base64
+
+    try:
+        raw = decode_base64(value)
+    except Exception:  # binascii.Error and friends
+        raise ValueError("expected unpadded base64") from None
+    if len(raw) != 32:
+        raise ValueError("expected a 32-byte ed25519 public key")
+
+
 @attrs.frozen(kw_only=True)
 class OldSigningKey:
     """A signing key this server no longer signs with."""
 
-    key: str = option(doc="The public key, unpadded base64.")
+    key: str = option(doc="The public key, unpadded base64.", validator=_ed25519_key)
     expired_ts: int = option(
         doc="When the key stopped being used, in milliseconds since the epoch."
     )

@@ -246,10 +246,10 @@ def test_register_user_without_a_secret(synctl: Synctl, data_dir: Path) -> None:
 
 def test_start_with_an_invalid_config(synctl: Synctl, data_dir: Path) -> None:
     config = data_dir / "homeserver.yaml"
-    config.write_text(config.read_text() + "federation: {}\nloging: {}\n")
+    config.write_text(config.read_text() + "frobnicate: {}\nloging: {}\n")
     result = synctl("start", "--data-dir", str(data_dir))
     assert result.code == 1
-    assert "federation: unknown key" in result.err
+    assert "frobnicate: unknown key" in result.err
     assert "loging: unknown key; did you mean 'logging'?" in result.err
     assert "Traceback" not in result.err
     assert not (data_dir / "homeserver.pid").exists()

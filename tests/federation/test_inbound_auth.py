@@ -147,3 +147,14 @@ def test_federation_disabled_is_403(make_pair: Callable[..., FederationPair]) ->
     pair = _pair(make_pair, federation={"enabled": False})
     resp = pair.signed_request(pair.a, pair.b, "GET", PROBE)
     assert resp.code == 403
+
+
+def test_real_endpoints_demand_signatures(pair: FederationPair) -> None:
+    path = "/_matrix/federation/v1/send/t1"
+    body = {"origin": "a.test", "origin_server_ts": 1, "pdus": []}
+    assert pair.b.request("PUT", path, body).code == 401
+    impostor = generate_signing_key("k1")
+    resp = pair.signed_request(pair.a, pair.b, "PUT", path, body, key=impostor)
+    assert resp.code == 401
+    resp = pair.signed_request(pair.a, pair.b, "PUT", path, body)
+    assert resp.code == 200, resp.json

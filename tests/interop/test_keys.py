@@ -60,3 +60,24 @@ def test_federation_version_over_tls(synapse: Synapse, chatly: Chatly) -> None:
     assert ours["server"]["name"] == "Chatly"
     theirs = request("GET", f"{synapse.federation_url}/_matrix/federation/v1/version")
     assert theirs["server"]["name"] == "Synapse"
+
+
+def test_our_notary_fetches_synapse_keys_over_tls(
+    synapse: Synapse, chatly: Chatly
+) -> None:
+    """Our outbound client reaches Synapse by its IP-literal server name over
+    TLS; our key ring checks Synapse's self-signature and our notary serves the
+    keys counter-signed."""
+    theirs = request("GET", f"{synapse.federation_url}/_matrix/key/v2/server")
+    name = quote(synapse.server_name)
+    answer = request("GET", f"{chatly.federation_url}/_matrix/key/v2/query/{name}")
+    [keys] = answer["server_keys"]
+    assert keys["server_name"] == synapse.server_name
+    _verify_self_signature(keys, synapse.server_name, theirs)
+    assert set(keys["signatures"]) == {synapse.server_name, chatly.server_name}
+    batch = request(
+        "POST",
+        f"{chatly.federation_url}/_matrix/key/v2/query",
+        {"server_keys": {synapse.server_name: {}}},
+    )
+    assert [k["verify_keys"] for k in batch["server_keys"]] == [theirs["verify_keys"]]
