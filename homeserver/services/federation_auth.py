@@ -31,6 +31,9 @@ from homeserver.storage.stores.events import EventStore
 logger = logging.getLogger(__name__)
 
 CREATE_KEY: StateKey = (EventTypes.CREATE, "")
+# Auth chains are shallow (create, power levels, memberships): a few rounds of
+# fetching reach their roots.
+MAX_AUTH_FETCH_ROUNDS = 10
 
 
 def sort_by_auth(events: Iterable[Event]) -> list[Event]:
@@ -81,14 +84,19 @@ class RemoteEventAuth:
         self.persister = persister
         self.fetcher = fetcher
 
-    async def persist_outliers(self, events: Iterable[Event]) -> dict[str, Event]:
+    async def persist_outliers(
+        self, events: Iterable[Event], origin: str | None = None
+    ) -> dict[str, Event]:
         """Check each event against its own auth events and store it as an
         outlier (rejected if it fails), in auth order.
 
-        Events already stored are left as they are. Returns every event of the
-        batch as now stored.
+        Auth events neither stored nor in the batch are fetched from
+        ``origin`` (when given) first. Events already stored are left as they
+        are. Returns every event of the batch as now stored.
         """
         batch = {e.event_id: e for e in events}
+        if origin is not None and batch:
+            await self._complete_auth_chains(origin, batch)
         stored = await self.events.get_events(batch)
         for event in sort_by_auth(
             e for e in batch.values() if e.event_id not in stored
@@ -101,6 +109,25 @@ class RemoteEventAuth:
             await self.persister.persist_event(event, EventContext(state_before={}))
             stored[event.event_id] = event
         return stored
+
+    async def _complete_auth_chains(self, origin: str, batch: dict[str, Event]) -> None:
+        """Add to ``batch`` the auth events it lacks, fetched from ``origin``."""
+        sample = next(iter(batch.values()))
+        room_id, version = sample.room_id, sample.room_version
+        for _ in range(MAX_AUTH_FETCH_ROUNDS):
+            wanted = {
+                a for e in batch.values() for a in e.auth_event_ids if a not in batch
+            }
+            have = await self.events.get_events(wanted)
+            missing = sorted(wanted - have.keys())
+            if not missing:
+                return
+            logger.info("fetching %d missing auth events from %s", len(missing), origin)
+            fetched = await self.fetcher.get_events(origin, version, missing)
+            fetched = [e for e in fetched if e.room_id == room_id]
+            if not fetched:
+                return
+            batch.update((e.event_id, e) for e in fetched)
 
     async def check_auth_events(self, origin: str, event: Event) -> str | None:
         """Check 4: the auth rules against the event's own auth events.
@@ -138,7 +165,9 @@ class RemoteEventAuth:
         chain += await self.fetcher.get_events(
             origin, version, [eid for eid in missing if eid not in fetched]
         )
-        await self.persist_outliers(e for e in chain if e.room_id == event.room_id)
+        await self.persist_outliers(
+            (e for e in chain if e.room_id == event.room_id), origin
+        )
 
     def _auth_ids_with_create(self, event: Event) -> list[str]:
         ids = list(event.auth_event_ids)

@@ -145,7 +145,7 @@ class FederationEventService:
         state_events = await self._verify_all(origin, room_version, room_id, state)
         state_ids = {e.event_id for e in state_events if e.is_state()}
         checked = [*chain_events, *state_events]
-        stored = await self.auth.persist_outliers(checked)
+        stored = await self.auth.persist_outliers(checked, origin)
         state_before = {
             stored[eid].state_tuple: eid
             for eid in sorted(state_ids, key=lambda i: stored[i].depth)
@@ -373,7 +373,7 @@ class FederationEventService:
         )
         fetched = await self.fetcher.get_events(origin, version, unknown)
         stored = await self.auth.persist_outliers(
-            e for e in fetched if e.room_id == room_id
+            (e for e in fetched if e.room_id == room_id), origin
         )
         stored.update(have)
         state: dict[StateKey, str] = {}

@@ -3,6 +3,8 @@ and gap-filled events (driven through the service with hand-signed PDUs)."""
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import pytest
 from signedjson.key import generate_signing_key
 
@@ -244,3 +246,61 @@ def test_remote_redactions(server: TestServer) -> None:
     timeline = {e["event_id"]: e for e in sync_timeline(server, token, room.room_id)}
     assert timeline[theirs.event_id]["content"]["body"] == "keep"
     assert timeline[mine.event_id]["content"] == {}
+
+
+def test_missing_auth_events_are_fetched_and_stored_as_outliers(
+    server: TestServer,
+) -> None:
+    room = RemoteRoom({"test": TEST_SIGNING_KEY})
+    remote = use_remote(server, room)
+    old_levels = room.state[(EventTypes.POWER_LEVELS, "")]
+    room.send(
+        EventTypes.POWER_LEVELS,
+        ALICE,
+        {"users": {ALICE: 100}, "users_default": 0, "events_default": 0, "ban": 60},
+        "",
+    )
+    before = room.state
+    join = room.send(
+        EventTypes.MEMBER, "@bob:test", {"membership": "join"}, "@bob:test"
+    )
+    server.register("bob")
+    # No auth chain given: the old power levels (an auth event of the new
+    # ones, not in the state) must be fetched from the origin.
+    server.get_success(
+        receiving(server).process_remote_join(
+            REMOTE,
+            room.version,
+            join,
+            [room.pdu(room.events[eid]) for eid in before.values()],
+            [],
+        )
+    )
+    fetched = _stored(server, old_levels)
+    assert fetched is not None and fetched.outlier and fetched.rejected_reason is None
+    assert (
+        "GET",
+        f"/_matrix/federation/v1/event/{quote(old_levels, safe='')}",
+    ) in remote.requests
+    assert not _stored(server, join.event_id).outlier
+
+
+def test_outlier_arriving_in_the_dag_is_de_outliered(
+    server: TestServer, room: RemoteRoom
+) -> None:
+    remote = use_remote(server, room)
+    join_remote_room(server, room)
+    topic = room.send(EventTypes.TOPIC, ALICE, {"topic": "t"}, "")
+    last = room.send("m.room.message", ALICE, {"msgtype": "m.text", "body": "end"})
+    remote.withheld = {topic.event_id}
+    _receive(server, room.pdu(last))
+    outlier = _stored(server, topic.event_id)
+    assert outlier.outlier
+    _receive(server, room.pdu(topic))
+    stored = _stored(server, topic.event_id)
+    assert not stored.outlier and stored.rejected_reason is None
+    assert stored.stream_ordering > _stored(server, last.event_id).stream_ordering
+    groups = server.get_success(
+        server.hs.state_store.get_state_groups_for_events([topic.event_id])
+    )
+    assert topic.event_id in groups
