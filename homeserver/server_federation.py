@@ -155,6 +155,10 @@ class FederationServices:
             int(self.config.max_retry_interval),
             int(self.config.request_timeout),
         )
+        whitelist = self.config.domain_whitelist
+        if whitelist is not None:
+            allowed = set(whitelist)
+            self.sender.allowed = lambda destination: destination in allowed
         hs.persister.on_persisted.append(self.sender.on_persisted)
         self._build_edus()
 

@@ -3,6 +3,8 @@ and a dead destination never delaying a live one."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from homeserver.federation.errors import HttpResponseError, RequestSendFailed
 from tests.federation.sending_helpers import (
     bodies,
@@ -106,8 +108,10 @@ def test_batches_hold_at_most_50_pdus_in_order(server: TestServer) -> None:
     assert len(ids) == len(set(ids))
 
 
-def test_backoff_doubles_up_to_the_cap_and_is_persisted(make_server: object) -> None:
-    server = make_server({"federation": {"max_retry_interval": "30s"}})  # type: ignore[operator]
+def test_backoff_doubles_up_to_the_cap_and_is_persisted(
+    make_server: Callable[..., TestServer],
+) -> None:
+    server = make_server({"federation": {"max_retry_interval": "30s"}})
     transport = install_transport(server)
     _, token = server.register("alice")
     room_id = public_room(server, token)
@@ -203,3 +207,36 @@ def test_server_error_is_retried(server: TestServer) -> None:
     transport.behaviour["remote.one"] = "ok"
     server.advance(5)
     assert bodies(transport, "remote.one") == ["kept"]
+
+
+def test_nothing_is_queued_for_servers_outside_the_whitelist(
+    make_server: Callable[..., TestServer],
+) -> None:
+    server = make_server({"federation": {"domain_whitelist": ["remote.one"]}})
+    transport = install_transport(server)
+    _, token = server.register("alice")
+    room_id = public_room(server, token)
+    remote_join(server, room_id, "@bob:remote.one")
+    remote_join(server, room_id, "@carol:remote.two")
+    say(server, token, room_id, "hello")
+    server.advance(0)
+    assert bodies(transport, "remote.one") == ["hello"]
+    assert {d for d, _, _ in transport.sent} == {"remote.one"}
+    pending = server.get_success(
+        server.hs.federation.outbox.get_pending("remote.two", 50, 100)
+    )
+    assert pending == ([], [])
+
+
+def test_rooms_without_remote_members_cost_no_queue_writes(server: TestServer) -> None:
+    install_transport(server)
+    _, token = server.register("alice")
+    room_id = public_room(server, token)
+    before = server.get_success(server.hs.federation.outbox.get_position())
+    for i in range(5):
+        say(server, token, room_id, f"local only {i}")
+    server.advance(0)
+    assert server.get_success(server.hs.federation.outbox.get_position()) == before
+    assert server.hs.federation.sender.position == (
+        server.hs.stream_ids.current_position()
+    )

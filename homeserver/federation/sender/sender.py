@@ -35,6 +35,8 @@ logger = logging.getLogger(__name__)
 
 # Events read from the stream per step.
 STREAM_BATCH = 100
+# Without anything to queue, the position is written at most this often.
+POSITION_WRITE_EVERY = 1000
 CurrentPosition = Callable[[], int]
 _MEMBERS = StateSelection(types=frozenset({EventTypes.MEMBER}))
 
@@ -92,6 +94,9 @@ class FederationSender:
         )
         self.queues: dict[str, DestinationQueue] = {}
         self.position: int | None = None
+        self._stored_position = 0
+        # Whether we may send to a server (federation.domain_whitelist).
+        self.allowed: Callable[[str], bool] = lambda destination: True
         self._processing = False
         self._again = False
         # Other servers' events we accepted directly (send_join, send_leave,
@@ -118,7 +123,7 @@ class FederationSender:
             # A fresh database: history before now is not ours to send.
             stored = self.current_position()
             await self.store.queue_pdus([], stored)
-        self.position = stored
+        self.position = self._stored_position = stored
         if not self.enabled:
             return
         for destination in await self.store.get_destinations_with_pending():
@@ -193,19 +198,29 @@ class FederationSender:
         local = [
             e
             for e in found
-            if not e.outlier
-            and (server_of(e.sender) == self.server_name or e.event_id in self.relayed)
+            if not e.outlier and server_of(e.sender) == self.server_name
         ]
-        self.relayed.difference_update(e.event_id for e in found)
+        if local:
+            shared = await self.store.get_rooms_with_remote_members(
+                {e.room_id for e in local}, self.server_name
+            )
+            local = [e for e in local if e.room_id in shared]
         rows: list[tuple[str, int, str]] = []
         if local:
             destinations = await self._destinations_for([e.event_id for e in local])
             for entry in local:
                 for destination in sorted(destinations.get(entry.event_id, ())):
-                    rows.append((destination, entry.stream_ordering, entry.event_id))
+                    if self.allowed(destination):
+                        rows.append(
+                            (destination, entry.stream_ordering, entry.event_id)
+                        )
+        if not rows and new_position - self._stored_position < POSITION_WRITE_EVERY:
+            # Nothing queued: reading these events again after a restart would
+            # queue nothing again, so the position need not be written each time.
+            return
         await self.store.queue_pdus(rows, new_position)
+        self._stored_position = new_position
         for destination in sorted({r[0] for r in rows}):
-            logger.debug("queued PDUs for %s", destination)
             self.queue(destination).wake()
 
     async def _destinations_for(self, event_ids: list[str]) -> dict[str, set[str]]:
@@ -250,13 +265,14 @@ class FederationSender:
         if not self.enabled:
             return
         for destination in sorted(set(destinations) - {self.server_name}):
-            self.queue(destination).add_edu(edu_type, content)
+            if self.allowed(destination):
+                self.queue(destination).add_edu(edu_type, content)
 
     async def send_persistent_edu(
         self, destinations: Collection[str], edu_type: str, content: JsonDict
     ) -> None:
         """Queue an EDU that must survive a restart (to-device, device lists)."""
-        targets = set(destinations) - {self.server_name}
+        targets = {d for d in destinations if self.allowed(d)} - {self.server_name}
         if not self.enabled or not targets:
             return
         await self.store.queue_edus(targets, edu_type, content)

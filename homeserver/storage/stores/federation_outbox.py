@@ -142,6 +142,30 @@ class FederationOutboxStore:
 
         return await self.db.run_interaction("get_joined_users_of_rooms", txn_fn)
 
+    async def get_rooms_with_remote_members(
+        self, room_ids: Collection[str], server_name: str
+    ) -> set[str]:
+        """The rooms where any user of another server has a membership row in
+        the current state. Such a row is replaced but never removed, so a room
+        not listed here has never had anyone to send to."""
+        pattern = "%:" + server_name.replace("%", "").replace("_", "")
+
+        def txn_fn(txn: Transaction) -> set[str]:
+            found: set[str] = set()
+            for chunk in _chunks(sorted(set(room_ids))):
+                marks = ",".join("?" * len(chunk))
+                for room_id, user_id in txn.query(
+                    "SELECT room_id, state_key FROM current_state_events"
+                    f" WHERE type = ? AND room_id IN ({marks})"
+                    " AND state_key NOT LIKE ?",
+                    (EventTypes.MEMBER, *chunk, pattern),
+                ):
+                    if user_id.split(":", 1)[-1] != server_name:
+                        found.add(room_id)
+            return found
+
+        return await self.db.run_interaction("get_rooms_with_remote_members", txn_fn)
+
     async def queue_pdus(
         self, rows: Sequence[tuple[str, int, str]], new_position: int
     ) -> None:
