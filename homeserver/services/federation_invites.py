@@ -87,7 +87,8 @@ class OutOfRoomMemberships:
 
     async def on_pdu(self, origin: str, event: Event) -> bool:
         """Take a leave or ban of a local user from a room we are not in (a
-        rescinded invite, a refused knock), arriving in a transaction.
+        rescinded invite, a refused knock, an unban), arriving in a transaction:
+        without a local member we have no current state to check it against.
 
         Returns:
             Whether the event was handled here (else the room pipeline
@@ -103,9 +104,6 @@ class OutOfRoomMemberships:
             return False
         hosts = await self.remote_rooms.get_joined_hosts(event.room_id)
         if self.server_name in hosts:
-            return False
-        current = await self.remote_rooms.get_membership(event.room_id, user_id)
-        if current not in (Membership.INVITE, Membership.KNOCK):
             return False
         logger.info(
             "%s of %s from %s in %s, a room we are not in",

@@ -137,3 +137,21 @@ def test_rescinded_invite_reaches_the_invitee(pair: FederationPair) -> None:
     assert member_of(a, room_id, alice) == "leave"
     body = sync(a, alice_token, since)
     assert room_id in body["rooms"]["leave"]
+
+
+def test_unban_reaches_the_banned_users_server(pair: FederationPair) -> None:
+    a, b = pair.a, pair.b
+    alice, alice_token = a.register("alice")
+    _, bob_token = b.register("bob")
+    room_id = create_room(b, bob_token, preset="public_chat")
+    assert join_via(a, alice_token, room_id).code == 200
+    assert membership(b, bob_token, room_id, "ban", user_id=alice).code == 200
+    pair.pump(1)
+    assert member_of(a, room_id, alice) == "ban"
+    assert join_via(a, alice_token, room_id).code == 403
+    assert membership(b, bob_token, room_id, "unban", user_id=alice).code == 200
+    pair.pump(1)
+    # No local user is in the room any more, yet A hears of the unban.
+    assert member_of(a, room_id, alice) == "leave"
+    assert join_via(a, alice_token, room_id).code == 200
+    assert member_of(b, room_id, alice) == "join"

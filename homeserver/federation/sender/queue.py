@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import quote
 
 import attrs
+from prometheus_client import Counter
 
 from homeserver.federation.errors import (
     HttpResponseError,
@@ -50,6 +51,11 @@ MIN_RETRY_INTERVAL_MS = 5_000
 MAX_MEMORY_EDUS = 1_000
 
 _txn_counter = itertools.count(1)
+TRANSACTIONS = Counter(
+    "homeserver_federation_transactions_total",
+    "Outbound federation transactions by outcome (sent, dropped, failed)",
+    ["outcome"],
+)
 
 
 class _Outcome(enum.Enum):
@@ -135,8 +141,15 @@ class DestinationQueue:
                     self._schedule_retry(wait_ms)
                     return
                 outcome = await self._send_one()
+                if outcome is not _Outcome.EMPTY:
+                    TRANSACTIONS.labels(outcome.value).inc()
                 if outcome is _Outcome.EMPTY and not self._again:
                     return
+        except Exception:
+            # A local failure (e.g. the database): try again later rather than
+            # leaving the queue idle until the next event.
+            logger.exception("the queue for %s failed", self.destination)
+            self._schedule_retry(MIN_RETRY_INTERVAL_MS)
         finally:
             self._running = False
 

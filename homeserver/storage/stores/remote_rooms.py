@@ -63,15 +63,3 @@ class RemoteRoomStore:
             ),
         )
         return {str(r[0]).partition(":")[2] for r in rows}
-
-    async def get_membership(self, room_id: str, user_id: str) -> str | None:
-        """A user's membership in the room's current state, if any."""
-        row = await self.db.run_interaction(
-            "get_remote_membership",
-            lambda txn: txn.query_one(
-                "SELECT membership FROM current_state_events"
-                " WHERE room_id = ? AND type = ? AND state_key = ?",
-                (room_id, EventTypes.MEMBER, user_id),
-            ),
-        )
-        return str(row[0]) if row and row[0] is not None else None

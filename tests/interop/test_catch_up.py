@@ -1,0 +1,84 @@
+"""Catch-up after downtime, both ways: nothing lost, nothing duplicated, in order."""
+
+from __future__ import annotations
+
+from tests.interop.chatly import Chatly
+from tests.interop.client import Client
+from tests.interop.rooms import bodies, is_message, messages, room_joined_across
+from tests.interop.synapse import Synapse
+
+CATCH_UP_TIMEOUT = 120.0
+
+
+def _exactly_once_in_order(
+    client: Client, room_id: str, sent: list[str], also: tuple[str, ...] = ()
+) -> None:
+    """Each of ``sent`` (a chain, so in order) and ``also`` (sent from the other
+    side meanwhile, so on a fork and ordered by depth) appears exactly once."""
+    got = [b for b in bodies(messages(client, room_id)) if b in sent or b in also]
+    assert sorted(got) == sorted([*sent, *also])
+    assert [b for b in got if b in sent] == sent
+
+
+def test_we_catch_up_after_being_down(
+    chatly: Chatly, synapse: Synapse, alice: Client, bob: Client
+) -> None:
+    room_id = room_joined_across(bob, synapse.server_name, alice)
+    alice.sync_once(0)
+    sent = [f"while Chatly was down {i}" for i in range(5)]
+    chatly.stop()
+    try:
+        for body in sent:
+            bob.send(room_id, body)
+    finally:
+        chatly.start()
+    # People keep talking; that also tells Synapse we are back.
+    back = alice.send(room_id, "Chatly is back")
+    bob.wait_for_event_id(room_id, back, timeout=CATCH_UP_TIMEOUT)
+    alice.wait_for_event(
+        room_id, is_message(sent[-1]), "the last missed message", CATCH_UP_TIMEOUT
+    )
+    _exactly_once_in_order(alice, room_id, sent)
+    # And Synapse did not get anything twice either.
+    _exactly_once_in_order(bob, room_id, sent, also=("Chatly is back",))
+
+
+def test_synapse_catches_up_after_being_down(
+    chatly: Chatly, synapse: Synapse, alice: Client, bob: Client
+) -> None:
+    room_id = room_joined_across(alice, chatly.server_name, bob)
+    sent = [f"while Synapse was down {i}" for i in range(5)]
+    synapse.stop()
+    try:
+        for body in sent:
+            alice.send(room_id, body)
+    finally:
+        synapse.start()
+    bob.wait_for_event(
+        room_id, is_message(sent[-1]), "the last missed message", CATCH_UP_TIMEOUT
+    )
+    _exactly_once_in_order(bob, room_id, sent)
+    after = bob.send(room_id, "Synapse is back")
+    alice.wait_for_event_id(room_id, after, timeout=CATCH_UP_TIMEOUT)
+    _exactly_once_in_order(alice, room_id, sent, also=("Synapse is back",))
+
+
+def test_our_queue_survives_our_restart(
+    chatly: Chatly, synapse: Synapse, alice: Client, bob: Client
+) -> None:
+    """What we could not deliver while Synapse was down is still delivered when
+    we were restarted in the meantime: the queue is persisted."""
+    room_id = room_joined_across(alice, chatly.server_name, bob)
+    sent = [f"queued across our restart {i}" for i in range(5)]
+    synapse.stop()
+    try:
+        for body in sent:
+            alice.send(room_id, body)
+        chatly.stop()
+        chatly.start()
+    finally:
+        synapse.start()
+    bob.wait_for_event(
+        room_id, is_message(sent[-1]), "the last queued message", CATCH_UP_TIMEOUT
+    )
+    _exactly_once_in_order(bob, room_id, sent)
