@@ -169,6 +169,10 @@ class FederationServices:
         """Outbound hooks on the sync-data services and inbound EDU handlers."""
         hs = self.hs
         data = hs.sync_data
+        presence = presence_edus.PresenceEdus(
+            self.server_name, self.sender, hs.presence, hs.clock
+        )
+        hs.event_creation.listeners.append(presence.on_new_event)
         edus: list[tuple[str, Any]] = [
             (
                 typing_edus.EDU_TYPE,
@@ -186,12 +190,7 @@ class FederationServices:
                     hs.events,
                 ),
             ),
-            (
-                presence_edus.EDU_TYPE,
-                presence_edus.PresenceEdus(
-                    self.server_name, self.sender, hs.presence, hs.clock
-                ),
-            ),
+            (presence_edus.EDU_TYPE, presence),
             (
                 to_device_edus.EDU_TYPE,
                 to_device_edus.ToDeviceEdus(self.sender, data.to_device),
