@@ -6,6 +6,7 @@ one federation component from the server's stores and services.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from homeserver.api.federation.events import read_endpoints
@@ -19,6 +20,7 @@ from homeserver.api.federation.query import query_endpoints
 from homeserver.api.federation.send import FederationSendEndpoint
 from homeserver.api.federation.user_devices import UserDevicesEndpoint
 from homeserver.api.federation.version import FederationVersionEndpoint
+from homeserver.events.model import Event, StateKey
 from homeserver.federation.acl import ServerAclChecker
 from homeserver.federation.client import FederationClient
 from homeserver.federation.edu import EduRegistry
@@ -43,6 +45,7 @@ from homeserver.services.federation_reads import FederationReadService
 from homeserver.services.federation_transactions import FederationTransactionService
 from homeserver.services.federation_verify import EventVerifier
 from homeserver.services.remote_membership import RemoteMembership
+from homeserver.services.room_events import StateCheck
 from homeserver.storage.stores.device_lists import DeviceListStore
 from homeserver.storage.stores.federation import FederationStore
 from homeserver.storage.stores.federation_outbox import FederationOutboxStore
@@ -166,6 +169,10 @@ class FederationServices:
         """Outbound hooks on the sync-data services and inbound EDU handlers."""
         hs = self.hs
         data = hs.sync_data
+        presence = presence_edus.PresenceEdus(
+            self.server_name, self.sender, hs.presence, hs.clock
+        )
+        hs.event_creation.listeners.append(presence.on_new_event)
         edus: list[tuple[str, Any]] = [
             (
                 typing_edus.EDU_TYPE,
@@ -183,12 +190,7 @@ class FederationServices:
                     hs.events,
                 ),
             ),
-            (
-                presence_edus.EDU_TYPE,
-                presence_edus.PresenceEdus(
-                    self.server_name, self.sender, hs.presence, hs.clock
-                ),
-            ),
+            (presence_edus.EDU_TYPE, presence),
             (
                 to_device_edus.EDU_TYPE,
                 to_device_edus.ToDeviceEdus(self.sender, data.to_device),
@@ -266,6 +268,9 @@ class FederationServices:
         )
         self.remote_queries = RemoteQueries(self.transport)
         hs.membership.remote = self.remote_membership
+        hs.room_events.state_check = _then(
+            hs.room_events.state_check, hs.membership.federate_invite
+        )
         self.receiving.out_of_room_pdu = self.out_of_room.on_pdu
         hs.directory.remote_query = self.remote_queries.directory
         hs.profiles.remote_query = self.remote_queries.profile
@@ -302,3 +307,14 @@ class FederationServices:
                 self.server_name, self.authenticator, self.device_lists
             ),
         ]
+
+
+def _then(first: StateCheck | None, second: StateCheck) -> StateCheck:
+    """Both checks, in order."""
+
+    async def both(event: Event, auth_events: Mapping[StateKey, Event]) -> None:
+        if first is not None:
+            await first(event, auth_events)
+        await second(event, auth_events)
+
+    return both

@@ -46,6 +46,7 @@ logger = logging.getLogger(__name__)
 MAX_KEY_VALIDITY_MS = 7 * 24 * 60 * 60 * 1000
 KEY_SERVER_PATH = "/_matrix/key/v2/server"
 KEY_QUERY_PATH = "/_matrix/key/v2/query"
+MAX_KEY_IDS = 4
 
 
 class KeyResponseError(ValueError):
@@ -151,7 +152,8 @@ class KeyRing:
         """
         signatures = json_object.get("signatures")
         ours = signatures.get(server_name) if isinstance(signatures, dict) else None
-        key_ids = [k for k in ours or {} if k.startswith("ed25519:")]
+        # A few key IDs at most: each unknown one may cost a fetch.
+        key_ids = [k for k in ours or {} if k.startswith("ed25519:")][:MAX_KEY_IDS]
         if not key_ids:
             raise SignatureVerifyException(f"not signed by {server_name}")
         for key_id in key_ids:
@@ -262,6 +264,8 @@ class KeyRing:
             await self._store(response, server_name)
         except (FederationError, KeyResponseError) as exc:
             logger.warning("Fetching the keys of %s failed: %s", server_name, exc)
+        except Exception:  # our bug: log it, never fail the waiters differently
+            logger.exception("Fetching the keys of %s failed", server_name)
         else:
             logger.info("Fetched the keys of %s", server_name)
 

@@ -71,11 +71,32 @@ class MembershipService:
         extra: JsonDict,
         check: EventCheck | None = None,
     ) -> Event:
-        """Send an m.room.member event for ``target``."""
+        """Send an m.room.member event for ``target``; another server's user's
+        invite is signed by that server first."""
         content = await self._member_content(target, membership, reason, extra)
+        if membership == Membership.INVITE and check is None:
+            check = self.federate_invite
         return await self.creator.send(
             room_id, sender, EventTypes.MEMBER, content, target, check=check
         )
+
+    async def federate_invite(
+        self, event: Event, auth_events: Mapping[StateKey, Event]
+    ) -> None:
+        """For an invite of another server's user: have that server sign it
+        (``PUT /_matrix/federation/v2/invite``) before it is stored; a check
+        for ``EventCreationService.send``."""
+        target = event.state_key or ""
+        if (
+            self.remote is None
+            or event.type != EventTypes.MEMBER
+            or event.membership != Membership.INVITE
+            or ":" not in target
+            or UserID.parse(target).domain == self.server_name
+        ):
+            return
+        state = await self.invite_room_state(event.room_id, event.sender)
+        await self.remote.invite(event, state)
 
     async def _member_content(
         self, target: str, membership: str, reason: str | None, extra: JsonDict
@@ -315,24 +336,8 @@ class MembershipService:
             if state != Membership.BAN:
                 raise Forbidden(f"{target} is not banned")
             membership, extra = Membership.LEAVE, {}
-        check = None
-        remote = self.remote
-        if (
-            action == "invite"
-            and remote is not None
-            and UserID.parse(target).domain != self.server_name
-        ):
-
-            async def check(
-                event: Event, auth_events: Mapping[StateKey, Event]
-            ) -> None:
-                # The invitee's server must sign the invite before we send it.
-                assert remote is not None
-                state = await self.invite_room_state(room_id, requester.user_id)
-                await remote.invite(event, state)
-
         await self.send_membership(
-            room_id, requester.user_id, target, membership, reason, extra, check
+            room_id, requester.user_id, target, membership, reason, extra
         )
 
     async def invite_room_state(self, room_id: str, inviter: str) -> list[JsonDict]:

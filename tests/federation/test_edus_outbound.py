@@ -163,3 +163,25 @@ def test_to_device_for_remote_users_is_sent_with_a_message_id(
     assert edu["type"] == "m.test"
     assert edu["messages"] == {"@bob:remote.one": {"BOBDEV": {"hello": "there"}}}
     assert isinstance(edu["message_id"], str) and edu["message_id"]
+
+
+def test_a_server_joining_gets_local_users_current_presence(
+    server: TestServer,
+) -> None:
+    transport = install_transport(server)
+    _, token = server.register("alice")
+    room_id = public_room(server, token)
+    resp = server.request(
+        "PUT",
+        "/_matrix/client/v3/presence/@alice:test/status",
+        {"presence": "online", "status_msg": "here"},
+        token,
+    )
+    assert resp.code == 200
+    server.advance(0)
+    assert transport.edus("remote.one", "m.presence") == []
+    remote_join(server, room_id, "@bob:remote.one")
+    pushes = [p for e in transport.edus("remote.one", "m.presence") for p in e["push"]]
+    assert [(p["user_id"], p["status_msg"]) for p in pushes] == [
+        ("@alice:test", "here")
+    ]

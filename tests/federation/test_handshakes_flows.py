@@ -155,3 +155,24 @@ def test_unban_reaches_the_banned_users_server(pair: FederationPair) -> None:
     assert member_of(a, room_id, alice) == "leave"
     assert join_via(a, alice_token, room_id).code == 200
     assert member_of(b, room_id, alice) == "join"
+
+
+def test_invites_by_create_room_and_by_state_reach_the_remote_server(
+    pair: FederationPair,
+) -> None:
+    a, b = pair.a, pair.b
+    alice, alice_token = a.register("alice")
+    bob, bob_token = b.register("bob")
+    carol, carol_token = b.register("carol")
+    room_id = create_room(a, alice_token, preset="private_chat", invite=[bob])
+    assert member_of(a, room_id, bob) == "invite"
+    assert room_id in sync(b, bob_token)["rooms"]["invite"]
+
+    resp = put_state(
+        a, alice_token, room_id, "m.room.member", {"membership": "invite"}, carol
+    )
+    assert resp.code == 200, resp.json
+    assert room_id in sync(b, carol_token)["rooms"]["invite"]
+    event_id = a.get_success(a.hs.room_state.get_membership(room_id, carol))[1]
+    invite = a.get_success(a.hs.events.get_event(event_id))
+    assert set(invite.pdu["signatures"]) == {"a.test", "b.test"}

@@ -304,3 +304,15 @@ def test_outlier_arriving_in_the_dag_is_de_outliered(
         server.hs.state_store.get_state_groups_for_events([topic.event_id])
     )
     assert topic.event_id in groups
+
+
+@pytest.mark.parametrize("version", ["1", "3", "6", "11", "12"])
+def test_other_room_versions(server: TestServer, version: str) -> None:
+    room = RemoteRoom({"test": TEST_SIGNING_KEY}, version=version)
+    use_remote(server, room)
+    _, token = join_remote_room(server, room)
+    first = room.send("m.room.message", ALICE, {"msgtype": "m.text", "body": "a"})
+    second = room.send("m.room.message", ALICE, {"msgtype": "m.text", "body": "b"})
+    _receive(server, room.pdu(second))
+    ids = [e["event_id"] for e in sync_timeline(server, token, room.room_id)]
+    assert ids[-2:] == [first.event_id, second.event_id]

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import attrs
+
 from tests.federation.sending_helpers import (
     bodies,
     install_transport,
@@ -84,3 +86,21 @@ def test_fresh_server_does_not_send_history(server: TestServer, tmp_path: Path) 
     """The stored position starts at the stream's position on first start."""
     position = server.get_success(server.hs.federation.outbox.get_position())
     assert position == server.hs.stream_ids.current_position()
+
+
+def test_backlog_of_a_long_dead_destination_keeps_the_newest(
+    server: TestServer,
+) -> None:
+    transport = install_transport(server)
+    sender = server.hs.federation.sender
+    sender.queue_config = attrs.evolve(sender.queue_config, max_backlog=5)
+    _, token = server.register("alice")
+    room_id = public_room(server, token)
+    remote_join(server, room_id, "@bob:remote.one")
+    transport.behaviour["remote.one"] = "down"
+    for i in range(8):
+        say(server, token, room_id, f"m{i}")
+    server.advance(5)  # the retry fails too: the backlog is cut to 5
+    transport.behaviour["remote.one"] = "ok"
+    server.advance(10)
+    assert bodies(transport, "remote.one") == [f"m{i}" for i in range(3, 8)]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from homeserver.events.model import Event, EventTypes, Membership
 from homeserver.federation.sender.sender import FederationSender, server_of
 from homeserver.services.presence import PresenceService
 from homeserver.services.presence_rules import presence_content
@@ -42,6 +43,46 @@ class PresenceEdus:
         self.presence = presence
         self.clock = clock
         presence.listeners.append(self.on_presence)
+
+    def on_new_event(self, event: Event) -> None:
+        """New-event listener: when a server newly shares a room with local
+        users, it needs their current presence (it only hears of changes)."""
+        if (
+            event.type != EventTypes.MEMBER
+            or event.membership != Membership.JOIN
+            or not event.state_key
+            or not self.presence.enabled
+            or not self.sender.enabled
+        ):
+            return
+        run_in_background(
+            "federation_presence_on_join",
+            self._send_on_join(event.room_id, event.state_key),
+        )
+
+    async def _send_on_join(self, room_id: str, joiner: str) -> None:
+        members = await self.sender.store.get_joined_users([room_id])
+        if server_of(joiner) == self.server_name:
+            users, servers = [joiner], {server_of(u) for u in members}
+        else:
+            users = [u for u in members if server_of(u) == self.server_name]
+            servers = {server_of(joiner)}
+        servers.discard(self.server_name)
+        if not users or not servers:
+            return
+        events = await self.presence.get_current_presence(users)
+        push = [
+            {
+                "user_id": e["sender"],
+                "currently_active": False,
+                "last_active_ago": 0,
+                **e["content"],
+            }
+            for e in events
+            if e["content"].get("presence") != PresenceState.OFFLINE
+        ]
+        if push:
+            self.sender.send_edu(servers, EDU_TYPE, {"push": push})
 
     def on_presence(self, states: list[UserPresence]) -> None:
         """PresenceService listener: forward local users' changes."""

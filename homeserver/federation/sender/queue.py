@@ -49,6 +49,11 @@ MIN_RETRY_INTERVAL_MS = 5_000
 # In-memory EDUs (typing, receipts, presence) kept for a destination that is
 # down; older ones are dropped first, being superseded by newer ones anyway.
 MAX_MEMORY_EDUS = 1_000
+# Queued PDUs kept for a destination that is down. Past this the oldest are
+# dropped: the newest event of each busy room is kept, and the destination
+# fills the gap behind it with /get_missing_events and /state_ids when it
+# receives it (spec: "Retrieving missing events").
+MAX_BACKLOG_PDUS = 10_000
 
 _txn_counter = itertools.count(1)
 TRANSACTIONS = Counter(
@@ -77,6 +82,7 @@ class QueueConfig:
     max_retry_interval_ms: int
     request_timeout_ms: int
     txn_prefix: str
+    max_backlog: int = MAX_BACKLOG_PDUS
 
 
 class DestinationQueue:
@@ -242,6 +248,17 @@ class DestinationQueue:
             backoff.retry_interval // 1000,
         )
         await self.config.store.set_backoff(self.destination, backoff)
+        dropped = await self.config.store.prune_backlog(
+            self.destination, self.config.max_backlog
+        )
+        if dropped:
+            logger.warning(
+                "%s has been down since %d: dropped its %d oldest queued events "
+                "(it will fetch what it needs from the newest ones)",
+                self.destination,
+                backoff.failure_ts,
+                dropped,
+            )
         return _Outcome.FAILED
 
 

@@ -281,6 +281,28 @@ class FederationOutboxStore:
 
         await self.db.run_interaction("remove_federation_sent", txn_fn)
 
+    async def prune_backlog(self, destination: str, keep: int) -> int:
+        """Keep only the newest ``keep`` queued PDUs of a destination; returns
+        how many older ones were dropped."""
+
+        def txn_fn(txn: Transaction) -> int:
+            row = txn.query_one(
+                "SELECT stream_ordering FROM federation_outbox_pdus"
+                " WHERE destination = ? ORDER BY stream_ordering DESC"
+                " LIMIT 1 OFFSET ?",
+                (destination, keep),
+            )
+            if row is None:
+                return 0
+            txn.execute(
+                "DELETE FROM federation_outbox_pdus"
+                " WHERE destination = ? AND stream_ordering <= ?",
+                (destination, row[0]),
+            )
+            return txn.rowcount
+
+        return await self.db.run_interaction("prune_federation_backlog", txn_fn)
+
     async def get_backoff(self, destination: str) -> Backoff:
         """The destination's retry state (healthy if unknown)."""
         row = await self.db.run_interaction(
