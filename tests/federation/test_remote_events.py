@@ -11,6 +11,7 @@ from signedjson.key import generate_signing_key
 from homeserver.events.model import EventTypes
 from homeserver.services.federation_verify import PduDropped
 from tests.federation.receiving_helpers import (
+    FED,
     join_remote_room,
     receiving,
     sync_timeline,
@@ -316,3 +317,29 @@ def test_other_room_versions(server: TestServer, version: str) -> None:
     _receive(server, room.pdu(second))
     ids = [e["event_id"] for e in sync_timeline(server, token, room.room_id)]
     assert ids[-2:] == [first.event_id, second.event_id]
+
+
+def test_big_gap_takes_the_state_in_one_request(
+    server: TestServer, room: RemoteRoom
+) -> None:
+    remote = use_remote(server, room)
+    _, token = join_remote_room(server, room)
+    joins = [
+        room.send(
+            EventTypes.MEMBER,
+            f"@u{i}:{REMOTE}",
+            {"membership": "join"},
+            f"@u{i}:{REMOTE}",
+        )
+        for i in range(15)
+    ]
+    last = room.send("m.room.message", ALICE, {"msgtype": "m.text", "body": "end"})
+    remote.withheld = {j.event_id for j in joins}
+    _receive(server, room.pdu(last))
+    assert sum(1 for _, p in remote.requests if p.startswith(f"{FED}/state/")) == 1
+    # Only the missing prev itself is fetched on its own.
+    singles = [p for _, p in remote.requests if p.startswith(f"{FED}/event/")]
+    assert singles == [f"{FED}/event/{quote(joins[-1].event_id, safe='')}"]
+    members = server.get_success(server.hs.room_state.get_members(room.room_id))
+    assert all(members[f"@u{i}:{REMOTE}"][0] == "join" for i in range(15))
+    assert _stored(server, last.event_id).rejected_reason is None
