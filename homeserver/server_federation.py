@@ -245,6 +245,7 @@ class FederationServices:
             self.server_name,
             hs.signing_key,
             hs.users,
+            hs.room_state,
             self.remote_rooms,
             self.out_of_room,
             self.keyring,

@@ -21,7 +21,7 @@ describe it:
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 
 import attrs
 
@@ -30,6 +30,7 @@ from homeserver.events.room_versions import RoomVersion
 from homeserver.services.event_creation import NewEventListener
 from homeserver.services.federation_auth import RemoteEventAuth, auth_keys
 from homeserver.services.federation_fetch import FetchFailed, RemoteEventFetcher
+from homeserver.services.federation_prev_state import PrevStateFetcher
 from homeserver.services.federation_verify import EventVerifier, PduDropped
 from homeserver.services.state_resolver import StateResolver
 from homeserver.storage.stores.event_persistence import EventContext, EventPersister
@@ -44,7 +45,8 @@ logger = logging.getLogger(__name__)
 
 # How many missing events to ask the origin for before falling back to state.
 MISSING_EVENTS_LIMIT = 10
-StateSets = list[tuple[int | None, Mapping[StateKey, str]]]
+# How many pages of missing events to walk back before falling back to state.
+MISSING_EVENTS_ROUNDS = 10
 
 
 class FederationEventService:
@@ -79,6 +81,7 @@ class FederationEventService:
         self.verifier = verifier
         self.fetcher = fetcher
         self.auth = RemoteEventAuth(events, persister, fetcher)
+        self.prev_state = PrevStateFetcher(events, state, fetcher, self.auth)
         self.room_lock = room_lock
         self.listeners = listeners
         self._inbound = Linearizer()
@@ -215,7 +218,7 @@ class FederationEventService:
         if missing and fetch_missing:
             await self._get_missing_events(origin, event)
             missing = await self._missing_prevs(event)
-        sets = await self._state_sets_for_prevs(origin, event, missing)
+        sets = await self.prev_state.state_sets_for_prevs(origin, event, missing)
         event.rejected_reason = await self.auth.check_auth_events(origin, event)
         async with self.room_lock.queue(event.room_id):
             context = await self.resolver.context_for_state_sets(
@@ -299,94 +302,60 @@ class FederationEventService:
         return [p for p in prevs if p not in have or have[p].outlier]
 
     async def _get_missing_events(self, origin: str, event: Event) -> None:
-        """Ask ``origin`` for the events between our extremities and ``event``,
-        and take each (oldest first) through the pipeline."""
+        """Ask ``origin`` for the events between our extremities and ``event``
+        (in pages of ``MISSING_EVENTS_LIMIT``, walking back while gaps remain,
+        up to ``MISSING_EVENTS_ROUNDS`` pages), then take each, oldest first,
+        through the pipeline."""
         room_id = event.room_id
         earliest = await self.events.get_forward_extremities(room_id)
         min_depth = await self.store.get_min_depth(room_id) or 0
-        try:
-            found = await self.fetcher.get_missing_events(
-                origin,
-                event.room_version,
-                room_id,
-                earliest,
-                [event.event_id],
-                MISSING_EVENTS_LIMIT,
-                min_depth,
-            )
-        except FetchFailed:
-            return
+        collected: dict[str, Event] = {}
+        latest = [event.event_id]
+        for _ in range(MISSING_EVENTS_ROUNDS):
+            try:
+                found = await self.fetcher.get_missing_events(
+                    origin,
+                    event.room_version,
+                    room_id,
+                    earliest,
+                    latest,
+                    MISSING_EVENTS_LIMIT,
+                    min_depth,
+                )
+            except FetchFailed:
+                break
+            new = [
+                e
+                for e in found
+                if e.room_id == room_id
+                and e.event_id != event.event_id
+                and e.event_id not in collected
+            ]
+            collected.update((e.event_id, e) for e in new)
+            latest = await self._still_missing_parents(new, collected)
+            if not latest:
+                break
         logger.info(
             "got %d missing events before %s from %s",
-            len(found),
+            len(collected),
             event.event_id,
             origin,
         )
-        for missing in sorted(found, key=lambda e: (e.depth, e.event_id)):
-            if missing.room_id != room_id or missing.event_id == event.event_id:
-                continue
+        for missing in sorted(collected.values(), key=lambda e: (e.depth, e.event_id)):
             await self.process_event(origin, missing, fetch_missing=False)
 
-    async def _state_sets_for_prevs(
-        self, origin: str, event: Event, missing: Sequence[str]
-    ) -> StateSets:
-        """The state after each prev event: from our state groups, or from
-        ``origin`` (/state_ids) for those we lack."""
-        known = [p for p in dict.fromkeys(event.prev_event_ids) if p not in missing]
-        groups = await self.state.get_state_groups_for_events(known)
-        sets: StateSets = []
-        for group in sorted(set(groups.values())):
-            sets.append((group, await self.state.get_state_for_group(group)))
-        for prev in missing:
-            sets.append(
-                (None, await self._state_after_remote_event(origin, event, prev))
-            )
-        return sets
-
-    async def _state_after_remote_event(
-        self, origin: str, event: Event, prev_id: str
-    ) -> dict[StateKey, str]:
-        """The state after ``prev_id``, as ``origin`` says, with every event of
-        it stored (as outliers, after auth checks).
-
-        Raises:
-            PduDropped: ``origin`` could not tell us.
-        """
-        room_id, version = event.room_id, event.room_version
-        try:
-            state_ids, chain_ids = await self.fetcher.get_state_ids(
-                origin, room_id, prev_id
-            )
-        except FetchFailed as exc:
-            raise PduDropped(
-                f"Could not get the state at prev event {prev_id}: {exc}"
-            ) from None
-        wanted = {*state_ids, *chain_ids, prev_id}
-        have = await self.events.get_events(wanted)
-        unknown = sorted(wanted - have.keys())
-        logger.info(
-            "state at %s from %s: %d events, fetching %d",
-            prev_id,
-            origin,
-            len(wanted),
-            len(unknown),
+    async def _still_missing_parents(
+        self, new: list[Event], collected: Mapping[str, Event]
+    ) -> list[str]:
+        """Those of ``new`` with a parent neither fetched nor in our DAG."""
+        parents = {p for e in new for p in e.prev_event_ids if p not in collected}
+        have = await self.events.get_events(parents)
+        known = {eid for eid, e in have.items() if not e.outlier}
+        return sorted(
+            e.event_id
+            for e in new
+            if any(p not in collected and p not in known for p in e.prev_event_ids)
         )
-        fetched = await self.fetcher.get_events(origin, version, unknown)
-        stored = await self.auth.persist_outliers(
-            (e for e in fetched if e.room_id == room_id), origin
-        )
-        stored.update(have)
-        state: dict[StateKey, str] = {}
-        for eid in state_ids:
-            state_event = stored.get(eid)
-            if state_event is None:
-                raise PduDropped(f"Could not fetch state event {eid} from {origin}")
-            if state_event.is_state() and state_event.rejected_reason is None:
-                state[state_event.state_tuple] = eid
-        prev = stored.get(prev_id)
-        if prev is not None and prev.is_state() and prev.rejected_reason is None:
-            state[prev.state_tuple] = prev_id
-        return state
 
     async def _with_new_current_state(
         self, event: Event, context: EventContext

@@ -99,6 +99,24 @@ class RemoteEventFetcher:
         chain = body.get("auth_chain") if isinstance(body, dict) else None
         return await self._checked(destination, chain, room_version)
 
+    async def get_state(
+        self, destination: str, room_version: RoomVersion, room_id: str, event_id: str
+    ) -> list[Event]:
+        """GET /state/{roomId}?event_id=: the checked state before the event
+        and its auth chain, as one list."""
+        body = await self._get(
+            destination,
+            f"{FEDERATION_V1}/state/{_q(room_id)}",
+            {"event_id": event_id},
+        )
+        if not isinstance(body, dict):
+            raise FetchFailed(f"{destination} sent a malformed /state answer")
+        pdus = body.get("pdus")
+        chain = body.get("auth_chain")
+        if not isinstance(pdus, list) or not isinstance(chain, list):
+            raise FetchFailed(f"{destination} sent a malformed /state answer")
+        return await self._checked(destination, [*chain, *pdus], room_version)
+
     async def get_state_ids(
         self, destination: str, room_id: str, event_id: str
     ) -> tuple[list[str], list[str]]:

@@ -245,8 +245,19 @@ class MembershipService:
             for a in (allow if isinstance(allow, list) else [])
             if isinstance(a, dict) and a.get("type") == "m.room_membership"
         ]
+        remote_user = UserID.parse(user_id).domain != self.server_name
+        allowed = [r for r in allowed_rooms if isinstance(r, str)]
         mine = set(await self.room_state.get_rooms_for_user(user_id))
-        if not mine.intersection(r for r in allowed_rooms if isinstance(r, str)):
+        if not mine.intersection(allowed):
+            if remote_user and not [
+                r for r in allowed if await self.is_host_in_room(r)
+            ]:
+                # We cannot see any of those rooms: another server may.
+                raise MatrixError(
+                    400,
+                    "This server is in none of the rooms that allow joining",
+                    Codes.UNABLE_TO_AUTHORISE_JOIN,
+                )
             raise Forbidden(
                 "You do not belong to any of the required rooms to join this room."
             )
@@ -259,6 +270,12 @@ class MembershipService:
                 continue
             if get_user_power_level(member, auth_events) >= invite_level:
                 return {"join_authorised_via_users_server": member}
+        if remote_user:
+            raise MatrixError(
+                400,
+                "No user of this server can authorise your join",
+                Codes.UNABLE_TO_GRANT_JOIN,
+            )
         raise Forbidden("No local user in the room can authorise your join.")
 
     async def knock(

@@ -43,6 +43,8 @@ send_join answer, persist the state and auth chain as outliers, then the join
 with that state as the room's current state (the receiving side's pipeline)."""
 
 SUPPORTED_VERSIONS = sorted(KNOWN_ROOM_VERSIONS, key=int)
+# make_join answers that mean another resident server may succeed.
+_TRY_ANOTHER_SERVER = (Codes.UNABLE_TO_AUTHORISE_JOIN, Codes.UNABLE_TO_GRANT_JOIN)
 
 
 class SignatureChecker(Protocol):
@@ -268,7 +270,9 @@ class RemoteMembership:
             except (HttpResponseError, RequestSendFailed) as exc:
                 logger.info("make_%s via %s failed: %s", kind, server, exc)
                 last = _remote_error(exc, f"make_{kind}")
-                if last.code == 400 or last.code == 403:
+                if last.errcode in _TRY_ANOTHER_SERVER:
+                    continue
+                if last.code in (400, 403):
                     raise last from None
                 continue
             try:

@@ -40,6 +40,14 @@ class RemoteRoomServer:
             return {"origin": REMOTE, "pdus": [room.pdu(room.events[parts[1]])]}
         if parts[0] == "event_auth" and parts[2] in room.events:
             return {"auth_chain": pdus(room.auth_chain([parts[2]]))}
+        if parts[0] == "state" and query:
+            event_id = str(query["event_id"])
+            before = room.state_at(room.events[event_id].prev_event_ids)
+            chain = room.auth_chain(list(before.values()))
+            return {
+                "pdus": pdus([room.events[e] for e in sorted(before.values())]),
+                "auth_chain": pdus(chain),
+            }
         if parts[0] == "state_ids" and query:
             event_id = str(query["event_id"])
             before = room.state_at(room.events[event_id].prev_event_ids)

@@ -72,7 +72,12 @@ class RemoteRoom:
         self.send(
             EventTypes.POWER_LEVELS,
             creator,
-            {"users": {creator: 100}, "users_default": 0, "events_default": 0},
+            {
+                # v12: creators have infinite power and may not be listed.
+                "users": {} if self.version.additional_creators else {creator: 100},
+                "users_default": 0,
+                "events_default": 0,
+            },
             "",
         )
         self.send(EventTypes.JOIN_RULES, creator, {"join_rule": "public"}, "")
@@ -140,6 +145,8 @@ class RemoteRoom:
             redacts=redacts,
         )
         self.events[event.event_id] = event
+        if event.type == EventTypes.CREATE:
+            self.room_id = event.room_id  # v12: derived from the create event
         after = dict(before)
         if event.is_state():
             after[event.state_tuple] = event.event_id

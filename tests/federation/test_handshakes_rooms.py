@@ -115,3 +115,53 @@ def test_server_acl_refuses_handshakes(pair: FederationPair) -> None:
     resp = join_via(a, alice_token, room_id, "b.test")
     assert resp.code == 403, resp.json  # type: ignore[attr-defined]
     assert member_of(b, room_id, alice) is None
+
+
+def test_restricted_join_tries_a_server_that_can_authorise(
+    make_federation: Callable[[], Federation],
+) -> None:
+    fed = make_federation()
+    a, b, c = (fed.add_server(n) for n in ("a.test", "b.test", "c.test"))
+    alice, alice_token = a.register("alice")
+    _, bob_token = b.register("bob")
+    _, carol_token = c.register("carol")
+    space = create_room(c, carol_token, preset="public_chat")
+    inner = create_room(
+        c,
+        carol_token,
+        preset="public_chat",
+        room_version="10",
+        initial_state=[
+            {
+                "type": "m.room.join_rules",
+                "state_key": "",
+                "content": {
+                    "join_rule": "restricted",
+                    "allow": [{"type": "m.room_membership", "room_id": space}],
+                },
+            }
+        ],
+    )
+    # B ends up in the inner room but not in the space.
+    assert join_via(b, bob_token, space, "c.test").code == 200  # type: ignore[attr-defined]
+    assert join_via(b, bob_token, inner, "c.test").code == 200  # type: ignore[attr-defined]
+    resp = b.request("POST", f"{CLIENT}/rooms/{q(space)}/leave", {}, token=bob_token)
+    assert resp.code == 200, resp.json
+    fed.pump(1)
+    assert join_via(a, alice_token, space, "c.test").code == 200  # type: ignore[attr-defined]
+    fed.pump(1)
+
+    made = fed.signed_request(
+        a, b, "GET", f"{FED}/make_join/{q(inner)}/{q(alice)}?ver=10"
+    )
+    assert made.code == 400, made.json
+    assert made.json["errcode"] == "M_UNABLE_TO_AUTHORISE_JOIN"
+    # Asked first, B cannot vouch for alice; C can.
+    resp = a.request(
+        "POST",
+        f"{CLIENT}/join/{q(inner)}?via=b.test&via=c.test",
+        {},
+        token=alice_token,
+    )
+    assert resp.code == 200, resp.json
+    assert member_of(c, inner, alice) == "join"

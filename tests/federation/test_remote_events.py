@@ -11,6 +11,7 @@ from signedjson.key import generate_signing_key
 from homeserver.events.model import EventTypes
 from homeserver.services.federation_verify import PduDropped
 from tests.federation.receiving_helpers import (
+    FED,
     join_remote_room,
     receiving,
     sync_timeline,
@@ -304,3 +305,61 @@ def test_outlier_arriving_in_the_dag_is_de_outliered(
         server.hs.state_store.get_state_groups_for_events([topic.event_id])
     )
     assert topic.event_id in groups
+
+
+@pytest.mark.parametrize("version", ["1", "3", "6", "11", "12"])
+def test_other_room_versions(server: TestServer, version: str) -> None:
+    room = RemoteRoom({"test": TEST_SIGNING_KEY}, version=version)
+    use_remote(server, room)
+    _, token = join_remote_room(server, room)
+    first = room.send("m.room.message", ALICE, {"msgtype": "m.text", "body": "a"})
+    second = room.send("m.room.message", ALICE, {"msgtype": "m.text", "body": "b"})
+    _receive(server, room.pdu(second))
+    ids = [e["event_id"] for e in sync_timeline(server, token, room.room_id)]
+    assert ids[-2:] == [first.event_id, second.event_id]
+
+
+def test_big_gap_takes_the_state_in_one_request(
+    server: TestServer, room: RemoteRoom
+) -> None:
+    remote = use_remote(server, room)
+    _, token = join_remote_room(server, room)
+    joins = [
+        room.send(
+            EventTypes.MEMBER,
+            f"@u{i}:{REMOTE}",
+            {"membership": "join"},
+            f"@u{i}:{REMOTE}",
+        )
+        for i in range(15)
+    ]
+    last = room.send("m.room.message", ALICE, {"msgtype": "m.text", "body": "end"})
+    remote.withheld = {j.event_id for j in joins}
+    _receive(server, room.pdu(last))
+    assert sum(1 for _, p in remote.requests if p.startswith(f"{FED}/state/")) == 1
+    # Only the missing prev itself is fetched on its own.
+    singles = [p for _, p in remote.requests if p.startswith(f"{FED}/event/")]
+    assert singles == [f"{FED}/event/{quote(joins[-1].event_id, safe='')}"]
+    members = server.get_success(server.hs.room_state.get_members(room.room_id))
+    assert all(members[f"@u{i}:{REMOTE}"][0] == "join" for i in range(15))
+    assert _stored(server, last.event_id).rejected_reason is None
+
+
+def test_long_gap_is_walked_back_page_by_page(
+    server: TestServer, room: RemoteRoom
+) -> None:
+    remote = use_remote(server, room)
+    _, token = join_remote_room(server, room)
+    missed = [
+        room.send("m.room.message", ALICE, {"msgtype": "m.text", "body": str(i)})
+        for i in range(35)
+    ]
+    _receive(server, room.pdu(missed[-1]))
+    pages = [p for _, p in remote.requests if "/get_missing_events/" in p]
+    assert len(pages) == 4
+    assert not any("/state_ids/" in p for _, p in remote.requests)
+    for event in missed:
+        stored = _stored(server, event.event_id)
+        assert stored is not None and not stored.outlier
+    orderings = [_stored(server, e.event_id).stream_ordering for e in missed]
+    assert orderings == sorted(orderings)

@@ -117,7 +117,12 @@ def register(base_url: str, shared_secret: str, localpart: str) -> Client:
             "mac": mac.hexdigest(),
         },
     )
-    return Client(base_url, result["user_id"], result["access_token"])
+    token = result["access_token"]
+    device_id = result.get("device_id")
+    if not device_id:
+        whoami = f"{base_url}/_matrix/client/v3/account/whoami"
+        device_id = request("GET", whoami, token=token)["device_id"]
+    return Client(base_url, result["user_id"], token, str(device_id))
 
 
 def quote(value: str) -> str:
@@ -135,9 +140,17 @@ class SyncState:
         self.invites: dict[str, list[JsonDict]] = {}
         self.left: dict[str, list[JsonDict]] = {}
         self.joined: set[str] = set()
+        self.presence: list[JsonDict] = []
+        self.to_device: list[JsonDict] = []
+        self.device_lists_changed: set[str] = set()
 
     def absorb(self, body: JsonDict) -> None:
         """Add one /sync response."""
+        self.presence.extend(body.get("presence", {}).get("events", []))
+        self.to_device.extend(body.get("to_device", {}).get("events", []))
+        self.device_lists_changed.update(
+            body.get("device_lists", {}).get("changed", [])
+        )
         rooms = body.get("rooms", {})
         for room_id, room in rooms.get("join", {}).items():
             self.joined.add(room_id)
@@ -175,10 +188,11 @@ class SyncState:
 class Client:
     """A logged-in user on one server."""
 
-    def __init__(self, base_url: str, user_id: str, token: str) -> None:
+    def __init__(self, base_url: str, user_id: str, token: str, device_id: str) -> None:
         self.base_url = base_url
         self.user_id = user_id
         self.token = token
+        self.device_id = device_id
         self.seen = SyncState()
         self.next_batch: str | None = None
 

@@ -138,6 +138,9 @@ def synapse_config(
         "url_preview_enabled": False,
         "bcrypt_rounds": 4,
         "presence": {"enabled": True},
+        # Both off by default in Synapse; the directory test needs them.
+        "allow_public_rooms_over_federation": True,
+        "room_list_publication_rules": [{"action": "allow"}],
         "federation": {
             "client_timeout": "20s",
             "destination_min_retry_interval": "1s",

@@ -82,3 +82,24 @@ def test_our_queue_survives_our_restart(
         room_id, is_message(sent[-1]), "the last queued message", CATCH_UP_TIMEOUT
     )
     _exactly_once_in_order(bob, room_id, sent)
+
+
+def test_we_catch_up_on_a_long_gap(
+    chatly: Chatly, synapse: Synapse, alice: Client, bob: Client
+) -> None:
+    """More than a transaction's worth (and more than one get_missing_events
+    answer) while we were down: still nothing lost, nothing duplicated."""
+    room_id = room_joined_across(bob, synapse.server_name, alice)
+    sent = [f"long gap {i}" for i in range(60)]
+    chatly.stop()
+    try:
+        for body in sent:
+            bob.send(room_id, body)
+    finally:
+        chatly.start()
+    back = alice.send(room_id, "back after a long gap")
+    bob.wait_for_event_id(room_id, back, timeout=CATCH_UP_TIMEOUT)
+    alice.wait_for_event(
+        room_id, is_message(sent[-1]), "the last missed message", CATCH_UP_TIMEOUT
+    )
+    _exactly_once_in_order(alice, room_id, sent)

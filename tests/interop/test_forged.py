@@ -56,3 +56,22 @@ def test_bad_signatures_and_forged_senders_are_rejected(
     assert "bad signature" not in seen
     assert "forged sender" not in seen
     assert not alice.seen.find(room_id, lambda e: e["event_id"] in forged_ids)
+
+
+def test_an_event_with_a_bad_content_hash_is_kept_redacted(
+    chatly: Chatly, synapse: Synapse, alice: Client, bob: Client
+) -> None:
+    """Content changed after signing: the signature (over the redacted form)
+    still holds, the content hash does not, so the event is stored redacted."""
+    room_id = room_joined_across(alice, chatly.server_name, bob)
+    forger = Forger(chatly, synapse, alice, room_id)
+    pdu = forger.message(bob.user_id, "original", synapse.server_name, forger.key)
+    pdu["content"]["body"] = "tampered in transit"
+    event_id = forger.event_id(pdu)
+    results = forger.send([pdu])
+    assert "error" not in results.get(event_id, {}), results
+    seen = alice.wait_for_event_id(room_id, event_id)
+    assert seen["content"] == {}
+    event = alice.call("GET", f"/rooms/{quote(room_id)}/event/{quote(event_id)}")
+    assert event["content"] == {}
+    assert "tampered in transit" not in bodies(messages(alice, room_id))

@@ -1,0 +1,103 @@
+"""Presence and to-device messages, both directions."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from tests.interop.chatly import Chatly
+from tests.interop.client import Client, SyncState, quote, request
+from tests.interop.rooms import room_joined_across
+
+
+def _presence_of(user_id: str, status_msg: str) -> Callable[[SyncState], bool]:
+    def check(seen: SyncState) -> bool:
+        return any(
+            e.get("sender") == user_id
+            and e["content"].get("presence") == "online"
+            and e["content"].get("status_msg") == status_msg
+            for e in seen.presence
+            if e.get("type") == "m.presence"
+        )
+
+    return check
+
+
+def _set_presence(client: Client, status_msg: str) -> None:
+    client.call(
+        "PUT",
+        f"/presence/{quote(client.user_id)}/status",
+        {"presence": "online", "status_msg": status_msg},
+    )
+
+
+def test_presence_both_ways(chatly: Chatly, alice: Client, bob: Client) -> None:
+    room_joined_across(alice, chatly.server_name, bob)
+    alice.sync_once(0)
+    bob.sync_once(0)
+    _set_presence(bob, "busy on Synapse")
+    alice.sync_until(_presence_of(bob.user_id, "busy on Synapse"), "bob's presence")
+    _set_presence(alice, "around on Chatly")
+    bob.sync_until(_presence_of(alice.user_id, "around on Chatly"), "alice's presence")
+
+
+def _send_to_device(sender: Client, target: Client, marker: str) -> None:
+    txn = f"d{time.monotonic_ns()}"
+    sender.call(
+        "PUT",
+        f"/sendToDevice/m.interop.test/{txn}",
+        {"messages": {target.user_id: {target.device_id: {"marker": marker}}}},
+    )
+
+
+def _to_device_from(sender: str, marker: str) -> Callable[[SyncState], bool]:
+    def check(seen: SyncState) -> bool:
+        return any(
+            e.get("sender") == sender
+            and e.get("type") == "m.interop.test"
+            and e.get("content", {}).get("marker") == marker
+            for e in seen.to_device
+        )
+
+    return check
+
+
+def test_to_device_messages_both_ways(
+    chatly: Chatly, alice: Client, bob: Client
+) -> None:
+    room_joined_across(alice, chatly.server_name, bob)
+    alice.sync_once(0)
+    bob.sync_once(0)
+    _send_to_device(alice, bob, "from Chatly")
+    bob.sync_until(_to_device_from(alice.user_id, "from Chatly"), "alice's message")
+    _send_to_device(bob, alice, "from Synapse")
+    alice.sync_until(_to_device_from(bob.user_id, "from Synapse"), "bob's message")
+
+
+def _login_again(client: Client) -> None:
+    """A new device for ``client``'s user (a device list change)."""
+    localpart = client.user_id[1:].split(":")[0]
+    request(
+        "POST",
+        f"{client.base_url}/_matrix/client/v3/login",
+        {
+            "type": "m.login.password",
+            "identifier": {"type": "m.id.user", "user": localpart},
+            "password": "interop password " + localpart,
+        },
+    )
+
+
+def test_synapse_device_list_changes_reach_us(
+    chatly: Chatly, alice: Client, bob: Client
+) -> None:
+    room_joined_across(alice, chatly.server_name, bob)
+    alice.sync_once(0)
+    # Sharing a room may itself have listed bob; only the new device counts.
+    alice.seen.device_lists_changed.clear()
+    alice.sync_once(0)
+    assert bob.user_id not in alice.seen.device_lists_changed
+    _login_again(bob)
+    alice.sync_until(
+        lambda seen: bob.user_id in seen.device_lists_changed, "bob's new device"
+    )
