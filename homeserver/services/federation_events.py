@@ -45,6 +45,8 @@ logger = logging.getLogger(__name__)
 
 # How many missing events to ask the origin for before falling back to state.
 MISSING_EVENTS_LIMIT = 10
+# How many pages of missing events to walk back before falling back to state.
+MISSING_EVENTS_ROUNDS = 10
 
 
 class FederationEventService:
@@ -300,33 +302,60 @@ class FederationEventService:
         return [p for p in prevs if p not in have or have[p].outlier]
 
     async def _get_missing_events(self, origin: str, event: Event) -> None:
-        """Ask ``origin`` for the events between our extremities and ``event``,
-        and take each (oldest first) through the pipeline."""
+        """Ask ``origin`` for the events between our extremities and ``event``
+        (in pages of ``MISSING_EVENTS_LIMIT``, walking back while gaps remain,
+        up to ``MISSING_EVENTS_ROUNDS`` pages), then take each, oldest first,
+        through the pipeline."""
         room_id = event.room_id
         earliest = await self.events.get_forward_extremities(room_id)
         min_depth = await self.store.get_min_depth(room_id) or 0
-        try:
-            found = await self.fetcher.get_missing_events(
-                origin,
-                event.room_version,
-                room_id,
-                earliest,
-                [event.event_id],
-                MISSING_EVENTS_LIMIT,
-                min_depth,
-            )
-        except FetchFailed:
-            return
+        collected: dict[str, Event] = {}
+        latest = [event.event_id]
+        for _ in range(MISSING_EVENTS_ROUNDS):
+            try:
+                found = await self.fetcher.get_missing_events(
+                    origin,
+                    event.room_version,
+                    room_id,
+                    earliest,
+                    latest,
+                    MISSING_EVENTS_LIMIT,
+                    min_depth,
+                )
+            except FetchFailed:
+                break
+            new = [
+                e
+                for e in found
+                if e.room_id == room_id
+                and e.event_id != event.event_id
+                and e.event_id not in collected
+            ]
+            collected.update((e.event_id, e) for e in new)
+            latest = await self._still_missing_parents(new, collected)
+            if not latest:
+                break
         logger.info(
             "got %d missing events before %s from %s",
-            len(found),
+            len(collected),
             event.event_id,
             origin,
         )
-        for missing in sorted(found, key=lambda e: (e.depth, e.event_id)):
-            if missing.room_id != room_id or missing.event_id == event.event_id:
-                continue
+        for missing in sorted(collected.values(), key=lambda e: (e.depth, e.event_id)):
             await self.process_event(origin, missing, fetch_missing=False)
+
+    async def _still_missing_parents(
+        self, new: list[Event], collected: Mapping[str, Event]
+    ) -> list[str]:
+        """Those of ``new`` with a parent neither fetched nor in our DAG."""
+        parents = {p for e in new for p in e.prev_event_ids if p not in collected}
+        have = await self.events.get_events(parents)
+        known = {eid for eid, e in have.items() if not e.outlier}
+        return sorted(
+            e.event_id
+            for e in new
+            if any(p not in collected and p not in known for p in e.prev_event_ids)
+        )
 
     async def _with_new_current_state(
         self, event: Event, context: EventContext

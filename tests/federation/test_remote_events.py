@@ -343,3 +343,23 @@ def test_big_gap_takes_the_state_in_one_request(
     members = server.get_success(server.hs.room_state.get_members(room.room_id))
     assert all(members[f"@u{i}:{REMOTE}"][0] == "join" for i in range(15))
     assert _stored(server, last.event_id).rejected_reason is None
+
+
+def test_long_gap_is_walked_back_page_by_page(
+    server: TestServer, room: RemoteRoom
+) -> None:
+    remote = use_remote(server, room)
+    _, token = join_remote_room(server, room)
+    missed = [
+        room.send("m.room.message", ALICE, {"msgtype": "m.text", "body": str(i)})
+        for i in range(35)
+    ]
+    _receive(server, room.pdu(missed[-1]))
+    pages = [p for _, p in remote.requests if "/get_missing_events/" in p]
+    assert len(pages) == 4
+    assert not any("/state_ids/" in p for _, p in remote.requests)
+    for event in missed:
+        stored = _stored(server, event.event_id)
+        assert stored is not None and not stored.outlier
+    orderings = [_stored(server, e.event_id).stream_ordering for e in missed]
+    assert orderings == sorted(orderings)
