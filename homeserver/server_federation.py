@@ -173,6 +173,7 @@ class FederationServices:
             self.server_name, self.sender, hs.presence, hs.clock
         )
         hs.event_creation.listeners.append(presence.on_new_event)
+        self.presence_edus = presence
         edus: list[tuple[str, Any]] = [
             (
                 typing_edus.EDU_TYPE,
@@ -244,6 +245,7 @@ class FederationServices:
             self.server_name,
             hs.signing_key,
             hs.users,
+            hs.room_state,
             self.remote_rooms,
             self.out_of_room,
             self.keyring,
@@ -280,6 +282,7 @@ class FederationServices:
         """Start background work (after the database is ready)."""
         await self.device_list_store.load()
         await self.sender.start()
+        self.presence_edus.start()
         await self.hs.persister.backfill_ids.load(
             self.hs.db, "events", "stream_ordering"
         )
@@ -289,6 +292,7 @@ class FederationServices:
     def stop(self) -> None:
         """Stop background work."""
         self.sender.stop()
+        self.presence_edus.stop()
 
     def endpoints(self) -> list[Any]:
         """Every /_matrix/federation and /_matrix/key endpoint."""

@@ -27,6 +27,7 @@ from homeserver.services.federation_membership import AclCheck, EventVerifier
 from homeserver.storage.stores.event_persistence import EventContext, EventPersister
 from homeserver.storage.stores.events import EventStore
 from homeserver.storage.stores.remote_rooms import RemoteRoomStore
+from homeserver.storage.stores.room_state import RoomStateStore
 from homeserver.storage.stores.users import UserStore
 from homeserver.types import JsonDict
 from homeserver.util.clock import Clock
@@ -124,6 +125,7 @@ class InviteReceiver:
         server_name: str,
         signing_key: Any,
         users: UserStore,
+        room_state: RoomStateStore,
         remote_rooms: RemoteRoomStore,
         out_of_room: OutOfRoomMemberships,
         verifier: EventVerifier,
@@ -132,10 +134,17 @@ class InviteReceiver:
         self.server_name = server_name
         self.signing_key = signing_key
         self.users = users
+        self.room_state = room_state
         self.remote_rooms = remote_rooms
         self.out_of_room = out_of_room
         self.verifier = verifier
         self.acl_check = acl_check
+
+    async def known_room_version(self, room_id: str) -> str | None:
+        """The version of a room we know, if we do (for v1 invites, which
+        do not say)."""
+        version = await self.room_state.get_room_version(room_id)
+        return version.identifier if version else None
 
     async def on_invite(
         self, origin: str, room_id: str, event_id: str, body: JsonDict

@@ -296,6 +296,10 @@ class PresenceService:
             updates.append((prev, attrs.evolve(new, stream_id=prev.stream_id)))
         await self._apply(updates)
 
+    def held_states(self) -> list[UserPresence]:
+        """Everyone held in memory: the users who are not offline."""
+        return list(self._states.values())
+
     def _is_local(self, user_id: str) -> bool:
         return user_id.split(":", 1)[-1] == self.server_name
 

@@ -99,12 +99,19 @@ def test_remote_presence_shows_in_sync(server: TestServer) -> None:
     [event] = [e for e in body["presence"]["events"] if e["sender"] == BOB]
     assert event["content"]["presence"] == "online"
     assert event["content"]["status_msg"] == "hi"
-    # Remote users do not time out here: their server tells us.
-    server.advance(3600)
-    resp = server.request(
-        "GET", f"/_matrix/client/v3/presence/{BOB}/status", token=token
-    )
-    assert resp.json["presence"] == "online"
+    # Remote users stay online while their server keeps telling us ...
+    status = f"/_matrix/client/v3/presence/{BOB}/status"
+    for _ in range(20):
+        server.advance(60)
+    assert server.request("GET", status, token=token).json["presence"] == "online"
+    _edu(server, "remote.one", "m.presence", push)
+    for _ in range(29):
+        server.advance(60)
+    assert server.request("GET", status, token=token).json["presence"] == "online"
+    # ... and are taken offline after 30 silent minutes.
+    for _ in range(3):
+        server.advance(60)
+    assert server.request("GET", status, token=token).json["presence"] == "offline"
 
 
 def test_remote_device_list_update_shows_in_sync(server: TestServer) -> None:

@@ -185,3 +185,21 @@ def test_a_server_joining_gets_local_users_current_presence(
     assert [(p["user_id"], p["status_msg"]) for p in pushes] == [
         ("@alice:test", "here")
     ]
+
+
+def test_online_users_are_announced_again_every_25_minutes(
+    server: TestServer,
+) -> None:
+    transport, _, _ = _room_with_remote(server)
+    server.get_success(server.hs.presence.user_syncing("@alice:test", None))
+    for _ in range(10):  # online, then idle: each change is sent at once
+        server.advance(60)
+    changes = len(transport.edus("remote.one", "m.presence"))
+    assert changes >= 1
+    for _ in range(14):
+        server.advance(60)
+    assert len(transport.edus("remote.one", "m.presence")) == changes
+    for _ in range(2):
+        server.advance(60)
+    pushes = transport.edus("remote.one", "m.presence")[changes:]
+    assert [p["user_id"] for e in pushes for p in e["push"]] == ["@alice:test"]

@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 import pytest
 
+from homeserver.events.builder import build_event
 from homeserver.events.room_versions import KNOWN_ROOM_VERSIONS
 from homeserver.events.template import event_from_template, federation_pdu
 from tests.federation.pair import FederationPair
@@ -345,3 +346,53 @@ def test_send_join_v1_and_bad_events(
     assert body["auth_chain"]
     assert body["origin"] == "b.test"
     assert member_of(b, room_id, alice) == "join"
+
+
+def test_invite_v1_for_old_rooms(
+    pair: FederationPair, users: dict[str, tuple[str, str]]
+) -> None:
+    a, b = pair.a, pair.b
+    alice, alice_token = users["alice"]
+    bob, _ = users["bob"]
+    version = KNOWN_ROOM_VERSIONS["1"]
+    event = build_event(
+        version,
+        room_id="!old:b.test",
+        type="m.room.member",
+        sender=bob,
+        content={"membership": "invite"},
+        prev_event_ids=["$prev:b.test"],
+        auth_event_ids=["$create:b.test"],
+        depth=5,
+        origin_server_ts=1000,
+        server_name="b.test",
+        signing_key=b.signing_key,
+        state_key=alice,
+    )
+    body = dict(
+        federation_pdu(event),
+        unsigned={
+            "invite_room_state": [
+                {
+                    "type": "m.room.name",
+                    "state_key": "",
+                    "sender": bob,
+                    "content": {"name": "Old"},
+                }
+            ]
+        },
+    )
+    path = f"{FED}/v1/invite/{q('!old:b.test')}/{q(event.event_id)}"
+    resp = pair.signed_request(b, a, "PUT", path, body)
+    assert resp.code == 200, resp.json
+    code, answer = resp.json
+    assert code == 200
+    assert set(answer["event"]["signatures"]) == {"a.test", "b.test"}
+    invite = sync(a, alice_token)["rooms"]["invite"]["!old:b.test"]
+    assert {"type": "m.room.name", "content": {"name": "Old"}} in [
+        {"type": e["type"], "content": e["content"]}
+        for e in invite["invite_state"]["events"]
+    ]
+    # Not for users of other servers, and only signed by the sender's server.
+    resp = pair.signed_request(a, a, "PUT", path, body)
+    assert resp.code == 403, resp.json

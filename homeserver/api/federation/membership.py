@@ -168,6 +168,28 @@ class InviteV2Endpoint:
         return await self.invites.on_invite(origin, room_id, event_id, request.json())
 
 
+class InviteV1Endpoint(InviteV2Endpoint):
+    """PUT /_matrix/federation/v1/invite/{roomId}/{eventId}: the body is the
+    event itself (rooms v1 and v2 only); answered as ``[200, {"event": ...}]``."""
+
+    PATTERNS = [f"{FED}/v1/invite/{{room_id}}/{{event_id}}"]
+
+    async def on_PUT(  # type: ignore[override]
+        self, request: ApiRequest, room_id: str, event_id: str
+    ) -> tuple[int, Any]:
+        origin = await self.authenticator.authenticate(request)
+        event = request.json()
+        unsigned = event.get("unsigned")
+        body: JsonDict = {
+            "room_version": await self.invites.known_room_version(room_id) or "1",
+            "event": event,
+            "invite_room_state": unsigned.get("invite_room_state", [])
+            if isinstance(unsigned, dict)
+            else [],
+        }
+        return 200, [200, await self.invites.on_invite(origin, room_id, event_id, body)]
+
+
 def membership_endpoints(
     authenticator: Authenticator,
     service: ResidentMembership,
@@ -186,4 +208,7 @@ def membership_endpoints(
             MakeKnockEndpoint,
             SendKnockEndpoint,
         )
-    ] + [InviteV2Endpoint(authenticator, invites)]
+    ] + [
+        InviteV2Endpoint(authenticator, invites),
+        InviteV1Endpoint(authenticator, invites),
+    ]

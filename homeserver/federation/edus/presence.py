@@ -6,6 +6,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import attrs
+from twisted.internet import defer, task
+
 from homeserver.events.model import Event, EventTypes, Membership
 from homeserver.federation.sender.sender import FederationSender, server_of
 from homeserver.services.presence import PresenceService
@@ -19,6 +22,12 @@ logger = logging.getLogger(__name__)
 
 EDU_TYPE = "m.presence"
 MAX_STATUS_MSG_LENGTH = 2048
+# Other servers forget a user who is online but silent for 30 minutes (as
+# Synapse does), so online local users are announced again this often ...
+PING_INTERVAL_MS = 25 * 60 * 1000
+# ... and remote users not heard of for this long are taken as offline.
+REMOTE_TIMEOUT_MS = 30 * 60 * 1000
+TICK_SECONDS = 60
 
 
 class PresenceEdus:
@@ -43,6 +52,50 @@ class PresenceEdus:
         self.presence = presence
         self.clock = clock
         presence.listeners.append(self.on_presence)
+        self._remote_seen: dict[str, int] = {}
+        self._last_ping = clock.time_msec()
+        self._timer: task.LoopingCall | None = None
+
+    def start(self) -> None:
+        """Start the periodic re-announcements and remote timeouts."""
+        if self.presence.enabled and self.sender.enabled and self._timer is None:
+            self._last_ping = self.clock.time_msec()
+            self._timer = self.clock.looping_call(TICK_SECONDS, self._on_tick)
+
+    def stop(self) -> None:
+        """Stop the timer."""
+        if self._timer is not None and self._timer.running:
+            self._timer.stop()
+        self._timer = None
+
+    def _on_tick(self) -> defer.Deferred[Any]:
+        return run_in_background("federation_presence_tick", self.tick())
+
+    async def tick(self) -> None:
+        """Re-announce online local users; time out silent remote users."""
+        now = self.clock.time_msec()
+        held = self.presence.held_states()
+        if now - self._last_ping >= PING_INTERVAL_MS:
+            self._last_ping = now
+            online = [
+                s
+                for s in held
+                if server_of(s.user_id) == self.server_name
+                and s.state != PresenceState.OFFLINE
+            ]
+            if online:
+                await self._send(online)
+        expired = [
+            attrs.evolve(s, state=PresenceState.OFFLINE, currently_active=False)
+            for s in held
+            if server_of(s.user_id) != self.server_name
+            and now - self._remote_seen.setdefault(s.user_id, now) > REMOTE_TIMEOUT_MS
+        ]
+        for state in expired:
+            logger.info("no presence from %s for 30 minutes: offline", state.user_id)
+            self._remote_seen.pop(state.user_id, None)
+        if expired:
+            await self.presence.apply_remote_presence(expired)
 
     def on_new_event(self, event: Event) -> None:
         """New-event listener: when a server newly shares a room with local
@@ -117,6 +170,7 @@ class PresenceEdus:
             state = _parse_entry(origin, entry, now)
             if state is not None:
                 states.append(state)
+                self._remote_seen[state.user_id] = now
         if states:
             await self.presence.apply_remote_presence(states)
 
