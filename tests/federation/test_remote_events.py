@@ -363,3 +363,24 @@ def test_long_gap_is_walked_back_page_by_page(
         assert stored is not None and not stored.outlier
     orderings = [_stored(server, e.event_id).stream_ordering for e in missed]
     assert orderings == sorted(orderings)
+
+
+def test_remote_event_wakes_a_waiting_sync(
+    server: TestServer, room: RemoteRoom
+) -> None:
+    _, token = join_remote_room(server, room)
+    since = server.request("GET", "/_matrix/client/v3/sync", token=token).json[
+        "next_batch"
+    ]
+    pending = server.start_request(
+        "GET", f"/_matrix/client/v3/sync?since={since}&timeout=30000", token
+    )
+    assert not pending.done
+    message = room.send("m.room.message", ALICE, {"msgtype": "m.text", "body": "wake"})
+    _receive(server, room.pdu(message))
+    server.advance(0)
+    assert pending.done
+    events = pending.response().json["rooms"]["join"][room.room_id]["timeline"][
+        "events"
+    ]
+    assert [e["event_id"] for e in events] == [message.event_id]

@@ -14,7 +14,15 @@ from tests.interop.synapse import tail
 class Chatly:
     """One Chatly process, named ``127.0.0.1:<fed_port>``."""
 
-    def __init__(self, data: Path, fed_port: int, client_port: int) -> None:
+    def __init__(
+        self,
+        data: Path,
+        fed_port: int,
+        client_port: int,
+        postgres_dsn: str | None = None,
+    ) -> None:
+        """``synctl init`` the data directory (SQLite, or PostgreSQL through
+        ``postgres_dsn`` when given)."""
         self.data = data
         self.fed_port = fed_port
         self.client_port = client_port
@@ -41,6 +49,13 @@ class Chatly:
             ("federation.max_retry_interval", "5s"),
         ):
             synctl("config", "set", "--data-dir", str(data), key, value)
+        if postgres_dsn:
+            synctl(
+                "config", "set", "--data-dir", str(data), "database.dsn", postgres_dsn
+            )
+            synctl(
+                "config", "set", "--data-dir", str(data), "database.engine", "postgres"
+            )
         config = load_config(data / "homeserver.yaml")
         self.shared_secret = str(config.registration.registration_shared_secret)
         self.running = False

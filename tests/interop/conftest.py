@@ -1,5 +1,6 @@
 """Fixtures of the interop tier: one real Synapse and one Chatly, federating over
 TLS on loopback for the whole session, and fresh users on either side per test.
+Our server uses SQLite, or PostgreSQL when HS_TEST_POSTGRES is set (as in CI).
 
 Synapse is installed from PyPI into a cached virtualenv on first use. Without CI
 set, a machine that cannot install it skips these tests; with CI set, that is a
@@ -11,12 +12,14 @@ from __future__ import annotations
 import itertools
 import os
 import secrets
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import attrs
 import pytest
 
+from tests.conftest import POSTGRES_DSN, _admin_connection
 from tests.e2e.conftest import free_port
 from tests.interop.chatly import Chatly
 from tests.interop.client import Client, register
@@ -64,14 +67,37 @@ def servers(
     """Synapse and Chatly, started once for the session."""
     base = tmp_path_factory.mktemp("interop")
     synapse = Synapse(synapse_python, base / "synapse", free_port(), free_port())
-    chatly = Chatly(base / "chatly", free_port(), free_port())
+    database = _create_database() if POSTGRES_DSN else None
     try:
-        synapse.start()
-        chatly.start()
-        yield Servers(synapse, chatly)
+        dsn = f"{POSTGRES_DSN} dbname={database}" if database else None
+        chatly = Chatly(base / "chatly", free_port(), free_port(), dsn)
+        try:
+            synapse.start()
+            chatly.start()
+            yield Servers(synapse, chatly)
+        finally:
+            chatly.stop()
+            synapse.stop()
     finally:
-        chatly.stop()
-        synapse.stop()
+        if database:
+            _drop_database(database)
+
+
+def _create_database() -> str:
+    """A fresh PostgreSQL database for our server (CI sets HS_TEST_POSTGRES)."""
+    name = f"hs_interop_{uuid.uuid4().hex[:12]}"
+    conn = _admin_connection()
+    with conn.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    conn.close()
+    return name
+
+
+def _drop_database(name: str) -> None:
+    conn = _admin_connection()
+    with conn.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    conn.close()
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import pytest
 
 from tests.interop.chatly import Chatly
 from tests.interop.client import Client, HttpError
-from tests.interop.rooms import room_joined_across
+from tests.interop.rooms import bodies, messages, room_joined_across
 from tests.interop.synapse import Synapse
 
 
@@ -117,3 +117,24 @@ def test_we_ban_a_synapse_user(chatly: Chatly, alice: Client, bob: Client) -> No
     with pytest.raises(HttpError) as info:
         bob.join(room_id, via=[chatly.server_name])
     assert info.value.status == 403
+
+
+def test_our_user_leaves_and_is_invited_back(
+    synapse: Synapse, alice: Client, bob: Client
+) -> None:
+    """After our only member left, our server is out of the room; a new invite
+    and join bring it back up to date."""
+    room_id = room_joined_across(bob, synapse.server_name, alice)
+    alice.leave(room_id)
+    bob.wait_for_membership(room_id, alice.user_id, "leave")
+    bob.send(room_id, "while alice was away")
+    bob.set_state(room_id, "m.room.topic", {"topic": "changed while away"})
+    bob.membership_action("invite", room_id, alice.user_id)
+    alice.sync_until(lambda seen: room_id in seen.invites, "the new invite")
+    assert alice.join(room_id) == room_id
+    bob.wait_for_membership(room_id, alice.user_id, "join")
+    assert alice.get_state(room_id, "m.room.topic") == {"topic": "changed while away"}
+    later = bob.send(room_id, "welcome back")
+    alice.wait_for_event_id(room_id, later)
+    # History is shared with members, so what she missed is readable now.
+    assert "while alice was away" in bodies(messages(alice, room_id))
