@@ -17,7 +17,9 @@ from urllib.parse import quote
 from signedjson.sign import SignatureVerifyException
 
 from homeserver.errors import Codes, Forbidden, MatrixError
-from homeserver.events.model import Event, Membership
+from homeserver.events.auth_rules import AuthError, check_auth_rules
+from homeserver.events.auth_selection import auth_types_for_event
+from homeserver.events.model import Event, EventTypes, Membership, StateKey
 from homeserver.events.redaction import redact_pdu
 from homeserver.events.room_versions import KNOWN_ROOM_VERSIONS, RoomVersion
 from homeserver.events.template import (
@@ -42,6 +44,7 @@ ProcessRemoteJoin = Callable[
 send_join answer, persist the state and auth chain as outliers, then the join
 with that state as the room's current state (the receiving side's pipeline)."""
 
+CREATE_KEY: StateKey = (EventTypes.CREATE, "")
 SUPPORTED_VERSIONS = sorted(KNOWN_ROOM_VERSIONS, key=int)
 # make_join answers that mean another resident server may succeed.
 _TRY_ANOTHER_SERVER = (Codes.UNABLE_TO_AUTHORISE_JOIN, Codes.UNABLE_TO_GRANT_JOIN)
@@ -53,6 +56,36 @@ class SignatureChecker(Protocol):
     async def verify_json_for_server(
         self, server_name: str, json_object: JsonDict, valid_at_ms: int | None
     ) -> None: ...
+
+
+def _precheck_join(
+    join: Event, state: list[JsonDict], version: RoomVersion, server: str
+) -> None:
+    """Refuse a send_join answer whose state cannot authorise our join, before
+    anything of it is stored (so a failed join leaves nothing behind).
+
+    Raises:
+        MatrixError: 502.
+    """
+    events: dict[StateKey, Event] = {}
+    for pdu in state:
+        try:
+            event = event_from_pdu(pdu, version)
+        except EventFormatError:
+            continue  # the pipeline drops it too
+        if event.is_state() and event.room_id == join.room_id:
+            events[event.state_tuple] = event
+    wanted = auth_types_for_event(
+        version, join.type, join.state_key, join.sender, join.content
+    )
+    auth_events = {k: events[k] for k in [*wanted, CREATE_KEY] if k in events}
+    try:
+        check_auth_rules(join, auth_events, verify_signature=lambda e, s: True)
+    except AuthError as exc:
+        logger.warning("the state %s sent refuses our join: %s", server, exc)
+        raise MatrixError(
+            502, f"The room state does not allow the join: {exc}", Codes.UNKNOWN
+        ) from None
 
 
 def _pdu_list(value: Any) -> list[JsonDict]:
@@ -125,6 +158,7 @@ class RemoteMembership:
             raise MatrixError(
                 502, f"Bad send_join answer: {exc}", Codes.UNKNOWN
             ) from None
+        _precheck_join(join_event, state, version, server)
         try:
             await self.process_remote_join(
                 server, version, join_event, state, auth_chain

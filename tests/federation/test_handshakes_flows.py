@@ -176,3 +176,30 @@ def test_invites_by_create_room_and_by_state_reach_the_remote_server(
     event_id = a.get_success(a.hs.room_state.get_membership(room_id, carol))[1]
     invite = a.get_success(a.hs.events.get_event(event_id))
     assert set(invite.pdu["signatures"]) == {"a.test", "b.test"}
+
+
+class _LyingPeer(_OldPeer):
+    """A resident server whose send_join answer leaves out the join rules."""
+
+    async def put_json(self, destination: str, path: str, *args: Any, **kw: Any) -> Any:
+        answer = await self.inner.put_json(destination, path, *args, **kw)
+        if "/send_join/" in path:
+            answer["state"] = [
+                e for e in answer["state"] if e["type"] != "m.room.join_rules"
+            ]
+        return answer
+
+
+def test_join_refused_by_the_returned_state_stores_nothing(
+    pair: FederationPair,
+) -> None:
+    a, b = pair.a, pair.b
+    _, alice_token = a.register("alice")
+    _, bob_token = b.register("bob")
+    room_id = create_room(b, bob_token, preset="public_chat")
+    remote = a.hs.federation.remote_membership
+    remote.transport = _LyingPeer(remote.transport)
+    resp = join_via(a, alice_token, room_id)
+    assert (resp.code, resp.json["errcode"]) == (502, "M_UNKNOWN")
+    assert a.get_success(a.hs.room_state.get_room_version(room_id)) is None
+    assert room_id not in sync(a, alice_token)["rooms"]["join"]
