@@ -221,6 +221,9 @@ class FederationEventService:
         sets = await self.prev_state.state_sets_for_prevs(origin, event, missing)
         event.rejected_reason = await self.auth.check_auth_events(origin, event)
         async with self.room_lock.queue(event.room_id):
+            stored = await self.events.get_event(event.event_id)
+            if stored is not None and not stored.outlier:
+                return  # stored meanwhile (backfill, another transaction)
             context = await self.resolver.context_for_state_sets(
                 event.room_version, sets
             )
@@ -342,7 +345,11 @@ class FederationEventService:
             origin,
         )
         for missing in sorted(collected.values(), key=lambda e: (e.depth, e.event_id)):
-            await self.process_event(origin, missing, fetch_missing=False)
+            try:
+                await self.process_event(origin, missing, fetch_missing=False)
+            except PduDropped as exc:
+                # The event that needed it will take the state at its gap.
+                logger.warning("missing event %s dropped: %s", missing.event_id, exc)
 
     async def _still_missing_parents(
         self, new: list[Event], collected: Mapping[str, Event]
