@@ -37,6 +37,7 @@ logger = logging.getLogger(__name__)
 STREAM_BATCH = 100
 # Without anything to queue, the position is written at most this often.
 POSITION_WRITE_EVERY = 1000
+ROOM_CACHE_SIZE = 100_000
 CurrentPosition = Callable[[], int]
 _MEMBERS = StateSelection(types=frozenset({EventTypes.MEMBER}))
 
@@ -95,6 +96,10 @@ class FederationSender:
         self.queues: dict[str, DestinationQueue] = {}
         self.position: int | None = None
         self._stored_position = 0
+        # Rooms known to have had a remote member, and rooms known not to.
+        self._remote_rooms: set[str] = set()
+        self._local_rooms: set[str] = set()
+        self._room_generation = 0
         # Whether we may send to a server (federation.domain_whitelist).
         self.allowed: Callable[[str], bool] = lambda destination: True
         self._processing = False
@@ -147,6 +152,12 @@ class FederationSender:
     def on_persisted(self, event: Event, stream_ordering: int) -> None:
         """EventPersister hook: the position becomes visible right after this
         returns, so the stream is read on the next reactor turn."""
+        if server_of(event.sender) != self.server_name or (
+            event.type == EventTypes.MEMBER
+            and server_of(event.state_key or "") != self.server_name
+        ):
+            self._room_generation += 1
+            self._local_rooms.discard(event.room_id)
         if self.enabled and self.position is not None:
             self.clock.call_later(0, self.notify_new_events)
 
@@ -201,9 +212,7 @@ class FederationSender:
             if not e.outlier and server_of(e.sender) == self.server_name
         ]
         if local:
-            shared = await self.store.get_rooms_with_remote_members(
-                {e.room_id for e in local}, self.server_name
-            )
+            shared = await self._rooms_with_remote_members({e.room_id for e in local})
             local = [e for e in local if e.room_id in shared]
         rows: list[tuple[str, int, str]] = []
         if local:
@@ -222,6 +231,24 @@ class FederationSender:
         self._stored_position = new_position
         for destination in sorted({r[0] for r in rows}):
             self.queue(destination).wake()
+
+    async def _rooms_with_remote_members(self, room_ids: set[str]) -> set[str]:
+        """Which of the rooms ever had a remote member, cached: a room that has
+        had one always will; a room without is re-checked after any remote
+        activity in it (see ``on_persisted``)."""
+        unknown = room_ids - self._remote_rooms - self._local_rooms
+        if unknown:
+            generation = self._room_generation
+            found = await self.store.get_rooms_with_remote_members(
+                unknown, self.server_name
+            )
+            if len(self._local_rooms) + len(self._remote_rooms) > ROOM_CACHE_SIZE:
+                self._local_rooms.clear()
+                self._remote_rooms.clear()
+            self._remote_rooms |= found
+            if generation == self._room_generation:
+                self._local_rooms |= unknown - found
+        return room_ids & self._remote_rooms
 
     async def _destinations_for(self, event_ids: list[str]) -> dict[str, set[str]]:
         """Event ID -> the other servers with a joined member after the event
