@@ -95,6 +95,12 @@ def test_server_acl_denies_pdus_and_room_edus(pair: FederationPair) -> None:
         typing.append(content)
 
     a.hs.federation.edus.register("m.typing", record)
+    receipts: list[Any] = []
+
+    async def record_receipt(origin: str, content: dict[str, Any]) -> None:
+        receipts.append(content)
+
+    a.hs.federation.edus.register("m.receipt", record_receipt)
     pdu = _message_pdu(pair, room, "denied")
     event_id = pdu.pop("_id")
     body = {
@@ -111,6 +117,10 @@ def test_server_acl_denies_pdus_and_room_edus(pair: FederationPair) -> None:
                 },
             },
             {
+                "edu_type": "m.receipt",
+                "content": {room.room_id: {}, "!other:a.test": {}},
+            },
+            {
                 "edu_type": "m.typing",
                 "content": {
                     "room_id": "!other:a.test",
@@ -125,6 +135,7 @@ def test_server_acl_denies_pdus_and_room_edus(pair: FederationPair) -> None:
     assert "error" in resp.json["pdus"][event_id]
     assert a.get_success(a.hs.events.get_event(event_id)) is None
     assert [t["room_id"] for t in typing] == ["!other:a.test"]
+    assert receipts == [{"!other:a.test": {}}]
     quoted = room.room_id.replace("!", "%21").replace(":", "%3A")
     join_id = room.join_event.event_id
     denied = pair.signed_request(
