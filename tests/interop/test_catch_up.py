@@ -19,7 +19,7 @@ def _tag() -> str:
 
 
 def admin_get(admin: Client, path: str) -> JsonDict:
-    """GET a Synapse admin API path."""
+    """GET an admin API path (Synapse's paths, which we serve too)."""
     result: JsonDict = request("GET", admin.base_url + path, token=admin.token)
     return result
 
@@ -76,17 +76,26 @@ def test_synapse_catches_up_after_being_down(
     chatly: Chatly, synapse: Synapse, alice: Client, bob: Client
 ) -> None:
     room_id = room_joined_across(alice, chatly.server_name, bob)
+    admin = register(chatly.client_url, chatly.shared_secret, "admin" + _tag(), True)
+    destination = (
+        f"/_synapse/admin/v1/federation/destinations/{quote(synapse.server_name)}"
+    )
     sent = [f"while Synapse was down {i}" for i in range(5)]
     synapse.stop()
     try:
         for body in sent:
             alice.send(room_id, body)
+        # Our queue for Synapse is failing, backing off, and holds the events.
+        _wait(lambda: admin_get(admin, destination)["failure_ts"], "a failure")
+        assert admin_get(admin, destination)["pending_pdus"] >= 1
     finally:
         synapse.start()
     bob.wait_for_event(
         room_id, is_message(sent[-1]), "the last missed message", CATCH_UP_TIMEOUT
     )
     _exactly_once_in_order(bob, room_id, sent)
+    _wait(lambda: admin_get(admin, destination)["failure_ts"] is None, "recovery")
+    assert admin_get(admin, destination)["pending_pdus"] == 0
     after = bob.send(room_id, "Synapse is back")
     alice.wait_for_event_id(room_id, after, timeout=CATCH_UP_TIMEOUT)
     _exactly_once_in_order(alice, room_id, sent, also=("Synapse is back",))
