@@ -24,6 +24,7 @@ from homeserver.federation.sender.queue import DestinationQueue, QueueConfig
 from homeserver.storage.stores.event_state import EventStateStore, StateSelection
 from homeserver.storage.stores.events import EventStore
 from homeserver.storage.stores.federation_outbox import (
+    Backoff,
     FederationOutboxStore,
     StreamEvent,
 )
@@ -173,6 +174,15 @@ class FederationSender:
         if queue is not None and queue.backoff is not None and queue.backoff.failure_ts:
             logger.info("%s is back: retrying now", destination)
             queue.retry_now()
+
+    def reset_backoff(self, destination: str) -> None:
+        """Forget a destination's backoff (an admin asked) and send now."""
+        queue = self.queue(destination)
+        queue.backoff = Backoff()
+        run_in_background(
+            "federation_reset_backoff", self.store.set_backoff(destination, Backoff())
+        )
+        queue.retry_now()
 
     def notify_new_events(self) -> None:
         """Read the events stream up to its current position (in the background)."""
