@@ -433,6 +433,7 @@ class HomeServer:
             admin.RegistrationTokensEndpoint(auth, self.registration_token_admin),
             admin.NewRegistrationTokenEndpoint(auth, self.registration_token_admin),
             admin.RegistrationTokenEndpoint(auth, self.registration_token_admin),
+            *self.federation.admin_endpoints(auth),
         ]
 
     def build_resource(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from homeserver.api.admin.federation import destination_endpoints
 from homeserver.api.federation.events import read_endpoints
 from homeserver.api.federation.keys import (
     BatchKeyQueryEndpoint,
@@ -34,6 +35,7 @@ from homeserver.federation.interfaces import FederationTransport
 from homeserver.federation.keyring import KeyRing
 from homeserver.federation.local_keys import LocalKeys
 from homeserver.federation.notary import Notary
+from homeserver.federation.sender.admin import DestinationAdmin
 from homeserver.federation.sender.sender import FederationSender
 from homeserver.services.federation_backfill import Backfiller
 from homeserver.services.federation_events import FederationEventService
@@ -54,6 +56,7 @@ from homeserver.storage.stores.server_keys import ServerKeyStore
 
 if TYPE_CHECKING:
     from homeserver.server import HomeServer
+    from homeserver.services.auth import Auth
 
 
 class FederationServices:
@@ -293,6 +296,10 @@ class FederationServices:
         """Stop background work."""
         self.sender.stop()
         self.presence_edus.stop()
+
+    def admin_endpoints(self, auth: Auth) -> list[Any]:
+        """Admin API endpoints (served with the client API)."""
+        return destination_endpoints(auth, DestinationAdmin(self.sender))
 
     def endpoints(self) -> list[Any]:
         """Every /_matrix/federation and /_matrix/key endpoint."""

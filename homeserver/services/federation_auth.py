@@ -116,7 +116,10 @@ class RemoteEventAuth:
         room_id, version = sample.room_id, sample.room_version
         for _ in range(MAX_AUTH_FETCH_ROUNDS):
             wanted = {
-                a for e in batch.values() for a in e.auth_event_ids if a not in batch
+                a
+                for e in batch.values()
+                for a in self._auth_ids_with_create(e)
+                if a not in batch
             }
             have = await self.events.get_events(wanted)
             missing = sorted(wanted - have.keys())

@@ -171,6 +171,7 @@ class FederationEventService:
             context = EventContext(
                 state_before=state_before,
                 new_current_state=context.state_after(join_event),
+                sole_extremity=True,
             )
             await self.persister.persist_event(join_event, context)
         logger.info(

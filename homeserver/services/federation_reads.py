@@ -25,6 +25,7 @@ from homeserver.events.ids import domain_of
 from homeserver.events.model import Event, EventTypes, Membership, StateKey
 from homeserver.events.redaction import redact_pdu
 from homeserver.federation.acl import ServerAclChecker
+from homeserver.services.federation_auth import create_event_id
 from homeserver.services.visibility import HISTORY_VISIBILITY_KEY, HistoryVisibility
 from homeserver.storage.stores.event_state import EventStateStore, StateSelection
 from homeserver.storage.stores.events import EventStore
@@ -76,6 +77,16 @@ def server_may_see(
     if visibility == HistoryVisibility.SHARED:
         return origin_in_room
     return False
+
+
+def _auth_ids(event: Event) -> list[str]:
+    """An event's auth events; in v12 rooms the create event, which is never
+    listed, counts too (whoever checks the event needs it)."""
+    ids = list(event.auth_event_ids)
+    create_id = create_event_id(event)
+    if create_id is not None and event.type != EventTypes.CREATE:
+        ids.append(create_id)
+    return ids
 
 
 class FederationReadService:
@@ -224,7 +235,7 @@ class FederationReadService:
             frontier = {
                 auth_id
                 for event in found.values()
-                for auth_id in event.auth_event_ids
+                for auth_id in _auth_ids(event)
                 if auth_id not in chain
             }
             chain |= frontier

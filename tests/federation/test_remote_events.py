@@ -384,3 +384,31 @@ def test_remote_event_wakes_a_waiting_sync(
         "events"
     ]
     assert [e["event_id"] for e in events] == [message.event_id]
+
+
+def test_rejoin_leaves_only_the_join_as_extremity(
+    server: TestServer, room: RemoteRoom
+) -> None:
+    bob, token = join_remote_room(server, room)
+    resp = server.request(
+        "POST", f"/_matrix/client/v3/rooms/{room.room_id}/leave", {}, token
+    )
+    assert resp.code == 200, resp.json
+    room.send("m.room.message", ALICE, {"msgtype": "m.text", "body": "meanwhile"})
+    before = room.state
+    rejoin = room.send(EventTypes.MEMBER, bob, {"membership": "join"}, bob)
+    server.get_success(
+        receiving(server).process_remote_join(
+            REMOTE,
+            room.version,
+            rejoin,
+            [room.pdu(room.events[e]) for e in before.values()],
+            [room.pdu(e) for e in room.auth_chain([rejoin.event_id])],
+        )
+    )
+    hs = server.hs
+    assert server.get_success(hs.events.get_forward_extremities(room.room_id)) == [
+        rejoin.event_id
+    ]
+    membership = server.get_success(hs.room_state.get_membership(room.room_id, bob))
+    assert membership == ("join", rejoin.event_id)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from homeserver.events.model import EventTypes
 from tests.federation.joined_pair import (
     FED,
@@ -16,9 +18,10 @@ from tests.federation.joined_pair import (
 from tests.federation.pair import FederationPair
 
 
-def test_join_and_messages_cross_both_ways(pair: FederationPair) -> None:
+@pytest.mark.parametrize("version", ["10", "12"])
+def test_join_and_messages_cross_both_ways(pair: FederationPair, version: str) -> None:
     a, b = pair.a, pair.b
-    room = shared_room(pair, a, b)
+    room = shared_room(pair, a, b, room_version=version)
     # The join arrived on a as a remote event; bob's server stored the room.
     members = a.get_success(a.hs.room_state.get_members(room.room_id))
     assert members[room.joiner][0] == "join"

@@ -95,7 +95,9 @@ def wait_for_http(url: str, timeout: float, alive: Callable[[], bool]) -> None:
     raise RuntimeError(f"{url} did not answer within {timeout:.0f}s")
 
 
-def register(base_url: str, shared_secret: str, localpart: str) -> Client:
+def register(
+    base_url: str, shared_secret: str, localpart: str, admin: bool = False
+) -> Client:
     """Create an account through the shared-secret admin API (both servers
     implement Synapse's /_synapse/admin/v1/register) and log it in."""
     url = f"{base_url}/_synapse/admin/v1/register"
@@ -105,7 +107,7 @@ def register(base_url: str, shared_secret: str, localpart: str) -> Client:
     for part in (nonce, localpart, password):
         mac.update(part.encode())
         mac.update(b"\x00")
-    mac.update(b"notadmin")
+    mac.update(b"admin" if admin else b"notadmin")
     result = request(
         "POST",
         url,
@@ -113,7 +115,7 @@ def register(base_url: str, shared_secret: str, localpart: str) -> Client:
             "nonce": nonce,
             "username": localpart,
             "password": password,
-            "admin": False,
+            "admin": admin,
             "mac": mac.hexdigest(),
         },
     )

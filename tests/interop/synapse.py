@@ -143,6 +143,10 @@ def synapse_config(
         "room_list_publication_rules": [{"action": "allow"}],
         "federation": {
             "client_timeout": "20s",
+            # Give up on a down peer within seconds (then back off briefly),
+            # rather than retrying one request for minutes.
+            "max_long_retries": 2,
+            "max_long_retry_delay": "1s",
             "destination_min_retry_interval": "1s",
             "destination_retry_multiplier": 1.5,
             "destination_max_retry_interval": "5s",

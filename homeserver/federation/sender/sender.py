@@ -24,6 +24,7 @@ from homeserver.federation.sender.queue import DestinationQueue, QueueConfig
 from homeserver.storage.stores.event_state import EventStateStore, StateSelection
 from homeserver.storage.stores.events import EventStore
 from homeserver.storage.stores.federation_outbox import (
+    Backoff,
     FederationOutboxStore,
     StreamEvent,
 )
@@ -174,6 +175,15 @@ class FederationSender:
             logger.info("%s is back: retrying now", destination)
             queue.retry_now()
 
+    def reset_backoff(self, destination: str) -> None:
+        """Forget a destination's backoff (an admin asked) and send now."""
+        queue = self.queue(destination)
+        queue.backoff = Backoff()
+        run_in_background(
+            "federation_reset_backoff", self.store.set_backoff(destination, Backoff())
+        )
+        queue.retry_now()
+
     def notify_new_events(self) -> None:
         """Read the events stream up to its current position (in the background)."""
         if not self.enabled or self.position is None:
@@ -209,8 +219,10 @@ class FederationSender:
         local = [
             e
             for e in found
-            if not e.outlier and server_of(e.sender) == self.server_name
+            if not e.outlier
+            and (server_of(e.sender) == self.server_name or e.event_id in self.relayed)
         ]
+        self.relayed.difference_update(e.event_id for e in found)
         if local:
             shared = await self._rooms_with_remote_members({e.room_id for e in local})
             local = [e for e in local if e.room_id in shared]

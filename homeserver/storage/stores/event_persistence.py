@@ -41,6 +41,9 @@ class EventContext:
         apply_redaction: for a redaction event, whether it may redact its
             target (a remote redaction by someone without the power to, of
             another server's event, is kept but not applied).
+        sole_extremity: the event becomes the room's only forward extremity
+            (a join through another server: its state is the room's state, and
+            tips left from before we left the room are stale).
     """
 
     state_before: Mapping[StateKey, str]
@@ -51,6 +54,7 @@ class EventContext:
     resolved: bool = False
     new_current_state: Mapping[StateKey, str] | None = None
     apply_redaction: bool = True
+    sole_extremity: bool = False
 
     def state_after(self, event: Event) -> dict[StateKey, str]:
         """The state after ``event`` (rejected events change nothing)."""
@@ -160,6 +164,11 @@ class EventPersister:
         if backfilled:
             self._update_backward_extremities_txn(txn, event)
         elif event.rejected_reason is None and not event.soft_failed:
+            if context.sole_extremity:
+                txn.execute(
+                    "DELETE FROM event_forward_extremities WHERE room_id = ?",
+                    (room_id,),
+                )
             self._update_extremities_txn(txn, event)
         else:
             # Never a tip for new events, but no longer a gap either.

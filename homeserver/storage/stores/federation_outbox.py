@@ -36,6 +36,17 @@ class Backoff:
 
 
 @attrs.frozen
+class DestinationInfo:
+    """What the admin API shows about one destination."""
+
+    destination: str
+    last_successful_stream_ordering: int
+    backoff: Backoff
+    pending_pdus: int
+    pending_edus: int
+
+
+@attrs.frozen
 class PendingEdu:
     """An EDU stored for a destination."""
 
@@ -350,6 +361,47 @@ class FederationOutboxStore:
             ),
         )
         return int(row[0]) if row else 0
+
+    async def list_destinations(
+        self, destination: str | None, offset: int, limit: int
+    ) -> tuple[list[DestinationInfo], int]:
+        """Destinations by name (one, or a page of all) and how many exist."""
+
+        def txn_fn(txn: Transaction) -> tuple[list[DestinationInfo], int]:
+            where, args = (
+                ("WHERE d.destination = ?", [destination]) if destination else ("", [])
+            )
+            rows = txn.query(
+                "SELECT d.destination, d.last_successful_stream_ordering,"
+                " d.failure_ts, d.retry_last_ts, d.retry_interval,"
+                " (SELECT COUNT(*) FROM federation_outbox_pdus p"
+                "  WHERE p.destination = d.destination),"
+                " (SELECT COUNT(*) FROM federation_outbox_edus e"
+                "  WHERE e.destination = d.destination)"
+                f" FROM federation_destinations d {where}"
+                " ORDER BY d.destination LIMIT ? OFFSET ?",
+                (*args, limit, offset),
+            )
+            total = txn.query_one(
+                f"SELECT COUNT(*) FROM federation_destinations d {where}", args
+            )
+            return (
+                [
+                    DestinationInfo(
+                        r[0],
+                        int(r[1]),
+                        Backoff(
+                            None if r[2] is None else int(r[2]), int(r[3]), int(r[4])
+                        ),
+                        int(r[5]),
+                        int(r[6]),
+                    )
+                    for r in rows
+                ],
+                int(total[0]) if total else 0,
+            )
+
+        return await self.db.run_interaction("list_federation_destinations", txn_fn)
 
     async def get_destinations_with_pending(self) -> list[str]:
         """Destinations with anything queued (to wake at start-up)."""

@@ -1,0 +1,49 @@
+"""The admin API of the outbound queues."""
+
+from __future__ import annotations
+
+from tests.federation.sending_helpers import (
+    bodies,
+    install_transport,
+    public_room,
+    remote_join,
+    say,
+)
+from tests.harness import TestServer
+
+DESTINATIONS = "/_synapse/admin/v1/federation/destinations"
+
+
+def test_destinations_show_backoff_and_backlog_and_reset(server: TestServer) -> None:
+    transport = install_transport(server)
+    _, admin = server.register("admin", admin=True)
+    _, token = server.register("alice")
+    room_id = public_room(server, token)
+    remote_join(server, room_id, "@bob:remote.one")
+    transport.behaviour["remote.one"] = "down"
+    say(server, token, room_id, "queued")
+    server.advance(0)
+
+    assert server.request("GET", DESTINATIONS, token=token).code == 403
+    listed = server.request("GET", DESTINATIONS, token=admin)
+    assert listed.code == 200, listed.json
+    assert listed.json["total"] == 1
+    [entry] = listed.json["destinations"]
+    assert entry["destination"] == "remote.one"
+    assert entry["retry_interval"] == 5000
+    assert entry["failure_ts"] is not None
+    assert entry["pending_pdus"] == 1
+    one = server.request("GET", f"{DESTINATIONS}/remote.one", token=admin)
+    assert one.json == entry
+    assert server.request("GET", f"{DESTINATIONS}/nowhere", token=admin).code == 404
+
+    transport.behaviour["remote.one"] = "ok"
+    resp = server.request(
+        "POST", f"{DESTINATIONS}/remote.one/reset_connection", {}, admin
+    )
+    assert resp.code == 200
+    server.advance(0)  # no need to wait for the backoff
+    assert bodies(transport, "remote.one") == ["queued"]
+    entry = server.request("GET", f"{DESTINATIONS}/remote.one", token=admin).json
+    assert entry["pending_pdus"] == 0
+    assert entry["retry_interval"] == 0 and entry["failure_ts"] is None
