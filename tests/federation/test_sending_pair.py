@@ -4,10 +4,17 @@ down catches up with nothing lost."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
-from tests.federation.joined_pair import SharedRoom, send_message, shared_room
-from tests.federation.pair import FederationPair
+from tests.federation.joined_pair import (
+    SharedRoom,
+    create_room,
+    send_message,
+    shared_room,
+)
+from tests.federation.pair import Federation, FederationPair
 from tests.harness import TestServer
 
 
@@ -171,3 +178,24 @@ def test_user_devices_query(pair: FederationPair) -> None:
         b, a, "GET", f"/_matrix/federation/v1/user/devices/{room.joiner}"
     )
     assert resp.code == 400
+
+
+def test_resident_server_relays_a_join_it_accepted(
+    make_federation: Callable[[], Federation],
+) -> None:
+    """A joining server that does not pass its join on (Synapse does not) still
+    gets it to the room's other servers: the resident server relays it."""
+    fed = make_federation()
+    a, b, c = (fed.add_server(n) for n in ("a.test", "b.test", "c.test"))
+    _, alice_token = a.register("alice")
+    bob, bob_token = b.register("bob")
+    _, carol_token = c.register("carol")
+    room_id = create_room(a, alice_token)
+    join = f"/_matrix/client/v3/join/{quote(room_id, safe='')}?via=a.test"
+    assert c.request("POST", join, {}, carol_token).code == 200
+    fed.pump(1)
+    b.hs.federation.sender.enabled = False
+    assert b.request("POST", join, {}, bob_token).code == 200
+    fed.pump(1)
+    membership = c.get_success(c.hs.room_state.get_membership(room_id, bob))
+    assert membership is not None and membership[0] == "join"

@@ -219,8 +219,10 @@ class FederationSender:
         local = [
             e
             for e in found
-            if not e.outlier and server_of(e.sender) == self.server_name
+            if not e.outlier
+            and (server_of(e.sender) == self.server_name or e.event_id in self.relayed)
         ]
+        self.relayed.difference_update(e.event_id for e in found)
         if local:
             shared = await self._rooms_with_remote_members({e.room_id for e in local})
             local = [e for e in local if e.room_id in shared]
