@@ -25,6 +25,11 @@ if TYPE_CHECKING:
 EventCheck = Callable[[Event, Mapping[StateKey, Event]], Awaitable[None]]
 
 
+def server_of(user_id: str) -> str:
+    """The server part of a user ID from an event (lenient: any localpart)."""
+    return user_id.partition(":")[2]
+
+
 def optional_reason(body: JsonDict) -> str | None:
     """The optional ``reason`` of a membership request."""
     reason = body.get("reason")
@@ -92,7 +97,7 @@ class MembershipService:
             or event.type != EventTypes.MEMBER
             or event.membership != Membership.INVITE
             or ":" not in target
-            or UserID.parse(target).domain == self.server_name
+            or server_of(target) == self.server_name
         ):
             return
         state = await self.invite_room_state(event.room_id, event.sender)
@@ -143,7 +148,7 @@ class MembershipService:
         members = await self.room_state.get_members(room_id)
         return any(
             membership == Membership.JOIN
-            and UserID.parse(user).domain == self.server_name
+            and server_of(user) == self.server_name
             for user, (membership, _) in members.items()
         )
 
@@ -158,7 +163,7 @@ class MembershipService:
         if current is not None:
             event = await self.creator.events.get_event(current[1])
             if event is not None:
-                candidates.append(UserID.parse(event.sender).domain)
+                candidates.append(server_of(event.sender))
                 unsigned = event.pdu.get("unsigned")
                 for key in ("invite_room_state", "knock_room_state"):
                     state = unsigned.get(key) if isinstance(unsigned, dict) else None
@@ -245,7 +250,7 @@ class MembershipService:
             for a in (allow if isinstance(allow, list) else [])
             if isinstance(a, dict) and a.get("type") == "m.room_membership"
         ]
-        remote_user = UserID.parse(user_id).domain != self.server_name
+        remote_user = server_of(user_id) != self.server_name
         allowed = [r for r in allowed_rooms if isinstance(r, str)]
         mine = set(await self.room_state.get_rooms_for_user(user_id))
         if not mine.intersection(allowed):
@@ -266,7 +271,7 @@ class MembershipService:
         for member, (membership, _) in sorted(members.items()):
             if membership != Membership.JOIN:
                 continue
-            if UserID.parse(member).domain != self.server_name:
+            if server_of(member) != self.server_name:
                 continue
             if get_user_power_level(member, auth_events) >= invite_level:
                 return {"join_authorised_via_users_server": member}

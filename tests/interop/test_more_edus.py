@@ -7,7 +7,9 @@ from collections.abc import Callable
 
 from tests.interop.chatly import Chatly
 from tests.interop.client import Client, SyncState, quote, request
+from tests.interop.forge import Forger
 from tests.interop.rooms import room_joined_across
+from tests.interop.synapse import Synapse
 
 
 def _presence_of(user_id: str, status_msg: str) -> Callable[[SyncState], bool]:
@@ -101,3 +103,18 @@ def test_synapse_device_list_changes_reach_us(
     alice.sync_until(
         lambda seen: bob.user_id in seen.device_lists_changed, "bob's new device"
     )
+
+
+def test_our_user_devices_as_synapse_asks_for_them(
+    chatly: Chatly, synapse: Synapse, alice: Client, bob: Client
+) -> None:
+    """GET /user/devices, signed with Synapse's key as Synapse sends it when it
+    resyncs a remote user's device list."""
+    room_id = room_joined_across(alice, chatly.server_name, bob)
+    forger = Forger(chatly, synapse, alice, room_id)
+    answer = forger.federation(
+        "GET", f"/_matrix/federation/v1/user/devices/{quote(alice.user_id)}"
+    )
+    assert answer["user_id"] == alice.user_id
+    assert alice.device_id in [d["device_id"] for d in answer["devices"]]
+    assert isinstance(answer["stream_id"], int)
