@@ -250,13 +250,14 @@ class ResidentMembership:
                 "send_%s from %s: bad signature: %s", membership, origin, exc
             )
             raise Forbidden(f"Bad event signature: {exc}") from None
-        existing = await self.events.get_event(event.event_id)
-        if existing is not None and not existing.outlier:
-            context = await self.resolver.context_for_prev_events(
-                room_version, existing.prev_event_ids
-            )
-            return existing, dict(context.state_before)
         async with self.creator.linearizer.queue(room_id):
+            existing = await self.events.get_event(event.event_id)
+            if existing is not None:
+                # A retry (or a race with one): answer as the first time.
+                context = await self.resolver.context_for_prev_events(
+                    room_version, existing.prev_event_ids
+                )
+                return existing, dict(context.state_before)
             missing = set(event.prev_event_ids) - set(
                 await self.events.get_events(event.prev_event_ids)
             )

@@ -396,3 +396,31 @@ def test_invite_v1_for_old_rooms(
     # Not for users of other servers, and only signed by the sender's server.
     resp = pair.signed_request(a, a, "PUT", path, body)
     assert resp.code == 403, resp.json
+
+
+def test_send_join_retry_gets_the_same_answer(
+    pair: FederationPair, users: dict[str, tuple[str, str]]
+) -> None:
+    a, b = pair.a, pair.b
+    alice, _ = users["alice"]
+    _, bob_token = users["bob"]
+    room_id = create_room(b, bob_token, preset="public_chat")
+    made = pair.signed_request(
+        a, b, "GET", f"{FED}/v1/make_join/{q(room_id)}/{q(alice)}?ver=10"
+    )
+    event = event_from_template(
+        KNOWN_ROOM_VERSIONS["10"],
+        made.json["event"],
+        server_name="a.test",
+        signing_key=a.signing_key,
+        origin_server_ts=1000,
+    )
+    path = f"{FED}/v2/send_join/{q(room_id)}/{q(event.event_id)}"
+    first = pair.signed_request(a, b, "PUT", path, federation_pdu(event))
+    again = pair.signed_request(a, b, "PUT", path, federation_pdu(event))
+    assert first.code == again.code == 200, (first.json, again.json)
+    assert first.json["state"] == again.json["state"]
+    assert first.json["servers_in_room"] == ["a.test", "b.test"]
+    assert first.json["members_omitted"] is False
+    members = b.get_success(b.hs.room_state.get_membership_history(room_id, alice))
+    assert [m for _, _, m in members] == ["join"]
