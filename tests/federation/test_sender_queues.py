@@ -240,3 +240,27 @@ def test_rooms_without_remote_members_cost_no_queue_writes(server: TestServer) -
     assert server.hs.federation.sender.position == (
         server.hs.stream_ids.current_position()
     )
+
+
+def test_batches_hold_at_most_100_edus(server: TestServer) -> None:
+    transport = install_transport(server)
+    _, token = server.register("alice")
+    transport.behaviour["remote.one"] = "down"
+    for i in range(120):
+        resp = server.request(
+            "PUT",
+            f"/_matrix/client/v3/sendToDevice/m.test/t{i}",
+            {"messages": {"@bob:remote.one": {"DEV": {"n": i}}}},
+            token,
+        )
+        assert resp.code == 200
+    server.advance(0)
+    transport.behaviour["remote.one"] = "ok"
+    server.advance(10)
+    sizes = [len(t["edus"]) for t in transport.transactions("remote.one")]
+    assert sizes == [100, 20]
+    got = [
+        e["messages"]["@bob:remote.one"]["DEV"]["n"]
+        for e in transport.edus("remote.one", "m.direct_to_device")
+    ]
+    assert got == list(range(120))

@@ -203,30 +203,40 @@ class DestinationQueue:
                 timeout_ms=config.request_timeout_ms,
             )
         except Exception as exc:  # noqa: BLE001 - every failure is handled below
-            return await self._failed(exc, orderings, edu_ids, len(memory))
+            return await self._failed(exc, orderings, edu_ids, memory)
         self.transactions_sent += 1
         _log_pdu_errors(self.destination, txn_id, response)
         await config.store.remove_sent(self.destination, orderings, edu_ids, True)
-        del self.memory_edus[: len(memory)]
+        self._forget_memory_edus(memory)
         self.backoff = Backoff()
         return _Outcome.SENT
 
+    def _forget_memory_edus(self, sent: list[JsonDict]) -> None:
+        """Remove the EDUs a transaction carried (by identity: more may have
+        been added, or the oldest trimmed, while it was in flight)."""
+        ids = {id(edu) for edu in sent}
+        self.memory_edus = [e for e in self.memory_edus if id(e) not in ids]
+
     async def _failed(
-        self, exc: Exception, orderings: list[int], edu_ids: list[int], memory: int
+        self,
+        exc: Exception,
+        orderings: list[int],
+        edu_ids: list[int],
+        memory: list[JsonDict],
     ) -> _Outcome:
         """Back off (and keep everything) or drop the transaction."""
         if _is_permanent(exc):
             logger.warning(
                 "dropping a transaction of %d PDUs and %d EDUs for %s: %s",
                 len(orderings),
-                len(edu_ids) + memory,
+                len(edu_ids) + len(memory),
                 self.destination,
                 exc,
             )
             await self.config.store.remove_sent(
                 self.destination, orderings, edu_ids, False
             )
-            del self.memory_edus[:memory]
+            self._forget_memory_edus(memory)
             return _Outcome.DROPPED
         now = self.config.clock.time_msec()
         assert self.backoff is not None
