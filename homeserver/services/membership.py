@@ -147,8 +147,7 @@ class MembershipService:
         """Whether any local user is joined to the room."""
         members = await self.room_state.get_members(room_id)
         return any(
-            membership == Membership.JOIN
-            and server_of(user) == self.server_name
+            membership == Membership.JOIN and server_of(user) == self.server_name
             for user, (membership, _) in members.items()
         )
 

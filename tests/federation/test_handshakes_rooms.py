@@ -8,6 +8,7 @@ from collections.abc import Callable
 from urllib.parse import quote
 
 from tests.federation.pair import Federation, FederationPair
+from tests.harness import FakeResponse, TestServer
 from tests.rooms.helpers import CLIENT, create_room, member_of, put_state, send
 
 FED = "/_matrix/federation/v1"
@@ -17,10 +18,8 @@ def q(value: str) -> str:
     return quote(value, safe="")
 
 
-def join_via(server: object, token: str, room: str, via: str) -> object:
-    return server.request(  # type: ignore[attr-defined]
-        "POST", f"{CLIENT}/join/{q(room)}?via={via}", {}, token=token
-    )
+def join_via(server: TestServer, token: str, room: str, via: str) -> FakeResponse:
+    return server.request("POST", f"{CLIENT}/join/{q(room)}?via={via}", {}, token=token)
 
 
 def test_third_server_hears_of_a_join_through_the_resident_server(
@@ -32,8 +31,8 @@ def test_third_server_hears_of_a_join_through_the_resident_server(
     _, bob_token = b.register("bob")
     carol, carol_token = c.register("carol")
     room_id = create_room(b, bob_token, preset="public_chat")
-    assert join_via(c, carol_token, room_id, "b.test").code == 200  # type: ignore[attr-defined]
-    assert join_via(a, alice_token, room_id, "b.test").code == 200  # type: ignore[attr-defined]
+    assert join_via(c, carol_token, room_id, "b.test").code == 200
+    assert join_via(a, alice_token, room_id, "b.test").code == 200
     fed.pump(1)
     # C was not part of A's handshake with B, yet it knows alice joined.
     assert member_of(c, room_id, alice) == "join"
@@ -74,8 +73,8 @@ def test_restricted_room_join_is_authorised_by_the_resident_server(
     )
     # Not in the allowed room yet: refused.
     resp = join_via(a, alice_token, inner, "b.test")
-    assert resp.code == 403, resp.json  # type: ignore[attr-defined]
-    assert join_via(a, alice_token, space, "b.test").code == 200  # type: ignore[attr-defined]
+    assert resp.code == 403, resp.json
+    assert join_via(a, alice_token, space, "b.test").code == 200
 
     made = pair.signed_request(
         a, b, "GET", f"{FED}/make_join/{q(inner)}/{q(alice)}?ver=10"
@@ -84,7 +83,7 @@ def test_restricted_room_join_is_authorised_by_the_resident_server(
     assert made.json["event"]["content"]["join_authorised_via_users_server"] == bob
 
     resp = join_via(a, alice_token, inner, "b.test")
-    assert resp.code == 200, resp.json  # type: ignore[attr-defined]
+    assert resp.code == 200, resp.json
     assert member_of(b, inner, alice) == "join"
     event_id = a.get_success(a.hs.room_state.get_membership(inner, alice))[1]
     join = a.get_success(a.hs.events.get_event(event_id))
@@ -92,7 +91,7 @@ def test_restricted_room_join_is_authorised_by_the_resident_server(
     assert set(join.pdu["signatures"]) == {"a.test", "b.test"}
     # Eve is in no allowed room.
     resp = join_via(a, eve_token, inner, "b.test")
-    assert resp.code == 403, resp.json  # type: ignore[attr-defined]
+    assert resp.code == 403, resp.json
 
 
 def test_server_acl_refuses_handshakes(pair: FederationPair) -> None:
@@ -113,7 +112,7 @@ def test_server_acl_refuses_handshakes(pair: FederationPair) -> None:
     )
     assert (resp.code, resp.json["errcode"]) == (403, "M_FORBIDDEN")
     resp = join_via(a, alice_token, room_id, "b.test")
-    assert resp.code == 403, resp.json  # type: ignore[attr-defined]
+    assert resp.code == 403, resp.json
     assert member_of(b, room_id, alice) is None
 
 
@@ -143,12 +142,12 @@ def test_restricted_join_tries_a_server_that_can_authorise(
         ],
     )
     # B ends up in the inner room but not in the space.
-    assert join_via(b, bob_token, space, "c.test").code == 200  # type: ignore[attr-defined]
-    assert join_via(b, bob_token, inner, "c.test").code == 200  # type: ignore[attr-defined]
+    assert join_via(b, bob_token, space, "c.test").code == 200
+    assert join_via(b, bob_token, inner, "c.test").code == 200
     resp = b.request("POST", f"{CLIENT}/rooms/{q(space)}/leave", {}, token=bob_token)
     assert resp.code == 200, resp.json
     fed.pump(1)
-    assert join_via(a, alice_token, space, "c.test").code == 200  # type: ignore[attr-defined]
+    assert join_via(a, alice_token, space, "c.test").code == 200
     fed.pump(1)
 
     made = fed.signed_request(

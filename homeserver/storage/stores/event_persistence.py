@@ -17,6 +17,10 @@ import attrs
 from homeserver.events.model import Event, EventTypes, StateKey
 from homeserver.storage.database import Database, Transaction
 from homeserver.storage.id_generators import BackfillIdGenerator, StreamIdGenerator
+from homeserver.storage.stores.event_extremities import (
+    update_backward_extremities_txn,
+    update_extremities_txn,
+)
 from homeserver.storage.stores.events import EventStore
 from homeserver.storage.stores.state import StateStore
 
@@ -162,14 +166,14 @@ class EventPersister:
             # No state is known around an outlier: no group, no extremities.
             return None
         if backfilled:
-            self._update_backward_extremities_txn(txn, event)
+            update_backward_extremities_txn(txn, event)
         elif event.rejected_reason is None and not event.soft_failed:
             if context.sole_extremity:
                 txn.execute(
                     "DELETE FROM event_forward_extremities WHERE room_id = ?",
                     (room_id,),
                 )
-            self._update_extremities_txn(txn, event)
+            update_extremities_txn(txn, event)
         else:
             # Never a tip for new events, but no longer a gap either.
             txn.execute(
@@ -288,32 +292,6 @@ class EventPersister:
         txn.call_after(partial(self.events.invalidate, event.event_id))
         return True
 
-    def _update_backward_extremities_txn(self, txn: Transaction, event: Event) -> None:
-        """A backfilled event fills its own gap and opens one at unknown prevs."""
-        room_id = event.room_id
-        txn.execute(
-            "DELETE FROM event_backward_extremities WHERE room_id = ? AND event_id = ?",
-            (room_id, event.event_id),
-        )
-        for prev in dict.fromkeys(event.prev_event_ids):
-            self._add_backward_extremity_if_unknown_txn(txn, room_id, prev)
-
-    def _add_backward_extremity_if_unknown_txn(
-        self, txn: Transaction, room_id: str, event_id: str
-    ) -> None:
-        # An outlier is no help: the DAG (and the state) before it is unknown.
-        known = txn.query_one(
-            "SELECT 1 FROM events WHERE event_id = ? AND outlier = ?",
-            (event_id, False),
-        )
-        if not known:
-            txn.execute(
-                "INSERT INTO event_backward_extremities (room_id, event_id)"
-                " SELECT ?, ? WHERE NOT EXISTS (SELECT 1 FROM"
-                " event_backward_extremities WHERE room_id = ? AND event_id = ?)",
-                (room_id, event_id, room_id, event_id),
-            )
-
     def _redactions_txn(self, txn: Transaction, event: Event, apply: bool) -> None:
         """Apply a redaction to its target, or an earlier redaction to this event.
 
@@ -375,28 +353,6 @@ class EventPersister:
                 event.origin_server_ts,
             ),
         )
-
-    def _update_extremities_txn(self, txn: Transaction, event: Event) -> None:
-        room_id = event.room_id
-        prevs = list(dict.fromkeys(event.prev_event_ids))
-        for prev in prevs:
-            txn.execute(
-                "DELETE FROM event_forward_extremities WHERE room_id = ? AND event_id = ?",
-                (room_id, prev),
-            )
-            self._add_backward_extremity_if_unknown_txn(txn, room_id, prev)
-        txn.execute(
-            "DELETE FROM event_backward_extremities WHERE room_id = ? AND event_id = ?",
-            (room_id, event.event_id),
-        )
-        # Only a tip if nothing we already have points at it.
-        if not txn.query_one(
-            "SELECT 1 FROM event_edges WHERE prev_event_id = ?", (event.event_id,)
-        ):
-            txn.execute(
-                "INSERT INTO event_forward_extremities (room_id, event_id) VALUES (?, ?)",
-                (room_id, event.event_id),
-            )
 
     def _state_group_txn(
         self, txn: Transaction, event: Event, context: EventContext
