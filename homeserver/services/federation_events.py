@@ -149,10 +149,14 @@ class FederationEventService:
         state_ids = {e.event_id for e in state_events if e.is_state()}
         checked = [*chain_events, *state_events]
         stored = await self.auth.persist_outliers(checked, origin)
-        state_before = {
-            stored[eid].state_tuple: eid
-            for eid in sorted(state_ids, key=lambda i: stored[i].depth)
+        accepted = [
+            stored[eid]
+            for eid in state_ids
             if eid in stored and stored[eid].rejected_reason is None
+        ]
+        state_before = {
+            e.state_tuple: e.event_id
+            for e in sorted(accepted, key=lambda e: (e.depth, e.event_id))
         }
         existing = await self.events.get_event(join_event.event_id)
         if existing is not None and not existing.outlier:
@@ -167,10 +171,10 @@ class FederationEventService:
             )
             raise PduDropped(f"The join event is not allowed: {reason}")
         async with self.room_lock.queue(room_id):
-            context = EventContext(state_before=state_before)
+            state_after = {**state_before, join_event.state_tuple: join_event.event_id}
             context = EventContext(
                 state_before=state_before,
-                new_current_state=context.state_after(join_event),
+                new_current_state=state_after,
                 sole_extremity=True,
             )
             await self.persister.persist_event(join_event, context)

@@ -5,6 +5,7 @@ down catches up with nothing lost."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -14,7 +15,7 @@ from tests.federation.joined_pair import (
     send_message,
     shared_room,
 )
-from tests.federation.pair import Federation, FederationPair
+from tests.federation.pair import Federation, FederationPair, LoopbackTransport
 from tests.harness import TestServer
 
 
@@ -199,3 +200,34 @@ def test_resident_server_relays_a_join_it_accepted(
     fed.pump(1)
     membership = c.get_success(c.hs.room_state.get_membership(room_id, bob))
     assert membership is not None and membership[0] == "join"
+
+
+def test_queue_survives_a_restart_over_real_federation(
+    pair: FederationPair, tmp_path: Path
+) -> None:
+    """Events queued for a server that is down are delivered by the next
+    process on the same database, through the receiver's real /send."""
+    a, b = pair.a, pair.b
+    room = _room(pair)
+    send_message(a, room.creator_token, room.room_id, "before")
+    pair.pump(0)
+    pair.set_reachable("b.test", False)
+    sent = [
+        send_message(a, room.creator_token, room.room_id, f"m{i}") for i in range(3)
+    ]
+    pair.pump(1)
+    a.hs.federation.stop()
+    a.hs.presence.stop()
+    restarted = TestServer(
+        a.db.engine,
+        {"server": {"server_name": "a.test"}},
+        tmp_path,
+        signing_key=a.signing_key,
+        reactor=pair.reactor,
+        federation_transport=LoopbackTransport(pair, "a.test", a.signing_key),
+    )
+    pair.servers["a.test"] = restarted
+    pair.set_reachable("b.test", True)
+    pair.pump(10)
+    got = b.get_success(b.hs.events.get_events(sent))
+    assert sorted(got) == sorted(sent)

@@ -14,6 +14,7 @@ stream order, when it comes back.
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Callable, Collection, Iterable
 
 import attrs
@@ -92,7 +93,8 @@ class FederationSender:
             clock=clock,
             max_retry_interval_ms=max_retry_interval_ms,
             request_timeout_ms=request_timeout_ms,
-            txn_prefix=f"{clock.time_msec()}.",
+            # Unique across restarts: receivers answer a repeated ID from cache.
+            txn_prefix=f"{clock.time_msec()}{secrets.token_hex(4)}.",
         )
         self.queues: dict[str, DestinationQueue] = {}
         self.position: int | None = None
