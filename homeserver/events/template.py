@@ -16,9 +16,11 @@ from collections.abc import Collection
 
 from signedjson.types import SigningKey
 
+from homeserver.events.auth_rules import check_auth_rules
+from homeserver.events.auth_selection import auth_types_for_event
 from homeserver.events.canonical_json import InvalidCanonicalJson
 from homeserver.events.hashing import add_content_hash, compute_event_id
-from homeserver.events.model import Event, EventTypes
+from homeserver.events.model import Event, EventTypes, StateKey
 from homeserver.events.redaction import copy_json
 from homeserver.events.room_versions import EventIdFormat, RedactionRules, RoomVersion
 from homeserver.events.signing import sign_event
@@ -161,3 +163,28 @@ def stripped_state(events: Collection[Event]) -> list[JsonDict]:
         }
         for e in events
     ]
+
+
+def check_join_against_state(
+    join: Event, state: list[JsonDict], room_version: RoomVersion
+) -> None:
+    """Check our join against the room state a send_join answer brought
+    (PDUs that do not parse are left out, as the inbound pipeline drops them).
+
+    Raises:
+        AuthError: that state does not allow the join.
+    """
+    events: dict[StateKey, Event] = {}
+    for pdu in state:
+        try:
+            event = event_from_pdu(pdu, room_version)
+        except EventFormatError:
+            continue
+        if event.is_state() and event.room_id == join.room_id:
+            events[event.state_tuple] = event
+    wanted = auth_types_for_event(
+        room_version, join.type, join.state_key, join.sender, join.content
+    )
+    create_key: StateKey = (EventTypes.CREATE, "")
+    auth_events = {k: events[k] for k in [*wanted, create_key] if k in events}
+    check_auth_rules(join, auth_events, verify_signature=lambda e, s: True)

@@ -17,13 +17,13 @@ from urllib.parse import quote
 from signedjson.sign import SignatureVerifyException
 
 from homeserver.errors import Codes, Forbidden, MatrixError
-from homeserver.events.auth_rules import AuthError, check_auth_rules
-from homeserver.events.auth_selection import auth_types_for_event
+from homeserver.events.auth_rules import AuthError
 from homeserver.events.builder import build_event
-from homeserver.events.model import Event, EventTypes, Membership, StateKey
+from homeserver.events.model import Event, EventTypes, Membership
 from homeserver.events.redaction import redact_pdu
 from homeserver.events.room_versions import KNOWN_ROOM_VERSIONS, RoomVersion
 from homeserver.events.template import (
+    check_join_against_state,
     check_template,
     event_from_pdu,
     event_from_template,
@@ -45,7 +45,6 @@ ProcessRemoteJoin = Callable[
 send_join answer, persist the state and auth chain as outliers, then the join
 with that state as the room's current state (the receiving side's pipeline)."""
 
-CREATE_KEY: StateKey = (EventTypes.CREATE, "")
 SUPPORTED_VERSIONS = sorted(KNOWN_ROOM_VERSIONS, key=int)
 # make_join answers that mean another resident server may succeed.
 _TRY_ANOTHER_SERVER = (Codes.UNABLE_TO_AUTHORISE_JOIN, Codes.UNABLE_TO_GRANT_JOIN)
@@ -68,20 +67,8 @@ def _precheck_join(
     Raises:
         MatrixError: 502.
     """
-    events: dict[StateKey, Event] = {}
-    for pdu in state:
-        try:
-            event = event_from_pdu(pdu, version)
-        except EventFormatError:
-            continue  # the pipeline drops it too
-        if event.is_state() and event.room_id == join.room_id:
-            events[event.state_tuple] = event
-    wanted = auth_types_for_event(
-        version, join.type, join.state_key, join.sender, join.content
-    )
-    auth_events = {k: events[k] for k in [*wanted, CREATE_KEY] if k in events}
     try:
-        check_auth_rules(join, auth_events, verify_signature=lambda e, s: True)
+        check_join_against_state(join, state, version)
     except AuthError as exc:
         logger.warning("the state %s sent refuses our join: %s", server, exc)
         raise MatrixError(
