@@ -324,10 +324,9 @@ class MembershipService:
             and not await self.is_host_in_room(room_id)
         ):
             candidates = await self._remote_candidates(room_id, user_id, [])
-            if candidates:
-                content = {"reason": reason} if reason else {}
-                await self.remote.leave(user_id, room_id, candidates, content)
-                return
+            content = {"reason": reason} if reason else {}
+            await self.remote.leave(user_id, room_id, candidates, content, current[1])
+            return
         await self.send_membership(
             room_id, user_id, user_id, Membership.LEAVE, reason, {}
         )

@@ -19,6 +19,7 @@ from signedjson.sign import SignatureVerifyException
 from homeserver.errors import Codes, Forbidden, MatrixError
 from homeserver.events.auth_rules import AuthError, check_auth_rules
 from homeserver.events.auth_selection import auth_types_for_event
+from homeserver.events.builder import build_event
 from homeserver.events.model import Event, EventTypes, Membership, StateKey
 from homeserver.events.redaction import redact_pdu
 from homeserver.events.room_versions import KNOWN_ROOM_VERSIONS, RoomVersion
@@ -217,17 +218,67 @@ class RemoteMembership:
 
     # -- leave, knock ----------------------------------------------------------
     async def leave(
-        self, user_id: str, room_id: str, servers: Sequence[str], content: JsonDict
+        self,
+        user_id: str,
+        room_id: str,
+        servers: Sequence[str],
+        content: JsonDict,
+        current_event_id: str | None = None,
     ) -> Event:
-        """Leave (reject an invite to, withdraw a knock on) a room we are not in."""
-        server, version, template = await self._make(
-            "leave", servers, room_id, user_id, Membership.LEAVE
-        )
-        event = self._sign(version, template, content)
-        await self._send(server, "leave", room_id, event)
+        """Leave (reject an invite to, withdraw a knock on) a room we are not in.
+
+        Args:
+            current_event_id: the user's invite or knock; when no server takes
+                the leave, it is rejected here only (as Synapse does), so an
+                invite from a server that is gone can still be dismissed.
+        """
+        try:
+            server, version, template = await self._make(
+                "leave", servers, room_id, user_id, Membership.LEAVE
+            )
+            event = self._sign(version, template, content)
+            await self._send(server, "leave", room_id, event)
+        except MatrixError as exc:
+            current = (
+                await self.out_of_room.events.get_event(current_event_id)
+                if current_event_id
+                else None
+            )
+            if current is None:
+                raise
+            logger.info(
+                "no server took %s's leave of %s (%s): rejecting locally",
+                user_id,
+                room_id,
+                exc.msg,
+            )
+            event = self._local_leave(current, content)
+            server = self.server_name
         await self.out_of_room.store(event)
         logger.info("%s left %s via %s", user_id, room_id, server)
         return event
+
+    def _local_leave(self, current: Event, content: JsonDict) -> Event:
+        """A leave that follows the invite or knock it answers; stored here
+        only, never sent."""
+        try:
+            return build_event(
+                current.room_version,
+                room_id=current.room_id,
+                type=EventTypes.MEMBER,
+                sender=current.state_key or "",
+                content={**content, "membership": Membership.LEAVE},
+                prev_event_ids=[current.event_id],
+                auth_event_ids=[current.event_id],
+                depth=current.depth + 1,
+                origin_server_ts=self.clock.time_msec(),
+                server_name=self.server_name,
+                signing_key=self.signing_key,
+                state_key=current.state_key,
+                prev_event_hashes=lambda _: dict(current.pdu.get("hashes", {})),
+            )
+        except EventFormatError as exc:
+            raise MatrixError(500, f"Cannot reject locally: {exc}") from None
 
     async def knock(
         self, user_id: str, room_id: str, servers: Sequence[str], content: JsonDict

@@ -203,3 +203,23 @@ def test_join_refused_by_the_returned_state_stores_nothing(
     assert (resp.code, resp.json["errcode"]) == (502, "M_UNKNOWN")
     assert a.get_success(a.hs.room_state.get_room_version(room_id)) is None
     assert room_id not in sync(a, alice_token)["rooms"]["join"]
+
+
+def test_invite_from_an_unreachable_server_is_rejected_locally(
+    pair: FederationPair,
+) -> None:
+    a, b = pair.a, pair.b
+    alice, alice_token = a.register("alice")
+    _, bob_token = b.register("bob")
+    room_id = create_room(b, bob_token, preset="private_chat")
+    assert membership(b, bob_token, room_id, "invite", user_id=alice).code == 200
+    since = sync(a, alice_token)["next_batch"]
+    pair.set_reachable("b.test", False)
+    resp = membership(a, alice_token, room_id, "leave")
+    assert resp.code == 200, resp.json
+    assert member_of(a, room_id, alice) == "leave"
+    body = sync(a, alice_token, since)
+    assert room_id not in body["rooms"]["invite"]
+    assert room_id in body["rooms"]["leave"]
+    # B never heard of it: alice is still invited there.
+    assert member_of(b, room_id, alice) == "invite"
