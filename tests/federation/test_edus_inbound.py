@@ -170,3 +170,12 @@ def test_remote_to_device_is_delivered_once(server: TestServer) -> None:
     _edu(server, "remote.one", "m.direct_to_device", star)
     body = _sync(server, token, body["next_batch"])
     assert [e["content"] for e in body["to_device"]["events"]] == [{"n": 2}]
+
+
+def test_presence_of_strangers_is_not_stored(server: TestServer) -> None:
+    _setup(server)
+    stranger = "@stranger:remote.one"
+    push = {"push": [{"user_id": stranger, "presence": "online"}]}
+    _edu(server, "remote.one", "m.presence", push)
+    stored = server.get_success(server.hs.presence_store.get_presence(stranger))
+    assert stored is None

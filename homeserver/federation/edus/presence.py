@@ -168,11 +168,17 @@ class PresenceEdus:
         states = []
         for entry in push[:100]:
             state = _parse_entry(origin, entry, now)
-            if state is not None:
+            if state is not None and await self._shares_a_room(state.user_id):
                 states.append(state)
                 self._remote_seen[state.user_id] = now
         if states:
             await self.presence.apply_remote_presence(states)
+
+    async def _shares_a_room(self, user_id: str) -> bool:
+        """Whether a local user shares a room with ``user_id`` (nobody here
+        needs the presence of anyone else)."""
+        audience = await self.presence.store.get_users_sharing_a_room([user_id])
+        return any(server_of(u) == self.server_name for u in audience)
 
 
 def _parse_entry(origin: str, entry: Any, now: int) -> UserPresence | None:
