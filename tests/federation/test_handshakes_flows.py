@@ -7,6 +7,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+import pytest
+
 from homeserver.federation.errors import HttpResponseError
 from tests.federation.pair import FederationPair
 from tests.harness import TestServer
@@ -223,3 +225,27 @@ def test_invite_from_an_unreachable_server_is_rejected_locally(
     assert room_id in body["rooms"]["leave"]
     # B never heard of it: alice is still invited there.
     assert member_of(b, room_id, alice) == "invite"
+
+
+@pytest.mark.parametrize("version", ["1", "3", "7", "11", "12"])
+def test_join_invite_and_leave_in_every_event_format(
+    pair: FederationPair, version: str
+) -> None:
+    a, b = pair.a, pair.b
+    alice, alice_token = a.register("alice")
+    carol, carol_token = a.register("carol")
+    _, bob_token = b.register("bob")
+    room_id = create_room(b, bob_token, preset="public_chat", room_version=version)
+    resp = join_via(a, alice_token, room_id)
+    assert resp.code == 200, resp.json
+    assert member_of(b, room_id, alice) == "join"
+    assert membership(b, bob_token, room_id, "invite", user_id=carol).code == 200
+    pair.pump(1)
+    assert member_of(a, room_id, carol) == "invite"
+    assert membership(a, alice_token, room_id, "leave").code == 200
+    pair.pump(1)
+    assert member_of(b, room_id, alice) == "leave"
+    # Carol's invite, now that no user of A is in the room, is rejected
+    # through B.
+    assert membership(a, carol_token, room_id, "leave").code == 200
+    assert member_of(b, room_id, carol) == "leave"
