@@ -10,6 +10,7 @@ around them).
 
 from __future__ import annotations
 
+import heapq
 import logging
 from collections.abc import Callable, Collection, Iterable, Mapping
 
@@ -25,7 +26,7 @@ from homeserver.events.auth_rules import (
 from homeserver.events.ids import domain_of
 from homeserver.events.model import Event, EventTypes, StateKey
 from homeserver.services.federation_fetch import FetchFailed, RemoteEventFetcher
-from homeserver.storage.stores.event_persistence import EventContext, EventPersister
+from homeserver.storage.stores.event_persistence import EventPersister
 from homeserver.storage.stores.events import EventStore
 
 logger = logging.getLogger(__name__)
@@ -38,29 +39,41 @@ MAX_AUTH_FETCH_ROUNDS = 10
 
 def sort_by_auth(events: Iterable[Event]) -> list[Event]:
     """Events ordered so each comes after those of its auth events in the batch
-    (create events first; ties by depth, then ID)."""
+    (create events first; ties by depth, then ID).
+
+    Kahn's algorithm with a heap: O(n log n), so a send_join answer with
+    thousands of state events sorts in milliseconds.
+    """
     by_id = {e.event_id: e for e in events}
-    waiting = {
-        eid: {a for a in e.auth_event_ids if a in by_id and a != eid}
-        for eid, e in by_id.items()
-    }
+
+    def rank(eid: str) -> tuple[bool, int, str]:
+        event = by_id[eid]
+        return (event.type != EventTypes.CREATE, event.depth, eid)
+
+    waiting: dict[str, int] = {}
+    dependents: dict[str, list[str]] = {}
+    for eid, event in by_id.items():
+        deps = {a for a in event.auth_event_ids if a in by_id and a != eid}
+        waiting[eid] = len(deps)
+        for dep in deps:
+            dependents.setdefault(dep, []).append(eid)
+    ready = [rank(eid) for eid, count in waiting.items() if count == 0]
+    heapq.heapify(ready)
     out: list[Event] = []
-    while waiting:
-        ready = [eid for eid, deps in waiting.items() if not deps]
+    while len(out) < len(by_id):
         if not ready:  # a cycle: cannot be valid, but order what is left anyway
-            ready = list(waiting)
-        ready.sort(
-            key=lambda eid: (
-                by_id[eid].type != EventTypes.CREATE,
-                by_id[eid].depth,
-                eid,
-            )
-        )
-        chosen = ready[0]
+            left = [eid for eid, count in waiting.items() if count > 0]
+            chosen = min(left, key=rank)
+            waiting[chosen] = 0
+        else:
+            chosen = heapq.heappop(ready)[2]
         out.append(by_id[chosen])
-        del waiting[chosen]
-        for deps in waiting.values():
-            deps.discard(chosen)
+        waiting[chosen] = -1
+        for dependent in dependents.get(chosen, ()):
+            if waiting[dependent] > 0:
+                waiting[dependent] -= 1
+                if waiting[dependent] == 0:
+                    heapq.heappush(ready, rank(dependent))
     return out
 
 
@@ -98,16 +111,31 @@ class RemoteEventAuth:
         if origin is not None and batch:
             await self._complete_auth_chains(origin, batch)
         stored = await self.events.get_events(batch)
-        for event in sort_by_auth(
-            e for e in batch.values() if e.event_id not in stored
-        ):
-            reason = await self._auth_against_own_auth_events(event)
+        todo = sort_by_auth(e for e in batch.values() if e.event_id not in stored)
+        # Every auth event the batch names, read once: the batch's own are
+        # judged here in auth order, the rest come from the database.
+        referenced = {
+            a for e in todo for a in self._auth_ids_with_create(e) if a not in batch
+        }
+        known: dict[str, Event] = {**stored, **await self.events.get_events(referenced)}
+        rejected = 0
+        for event in todo:
+            reason = self._auth_with(event, known)
             if reason is not None:
+                rejected += 1
                 logger.info("rejecting outlier %s: %s", event.event_id, reason)
             event.rejected_reason = reason
             event.outlier = True
-            await self.persister.persist_event(event, EventContext(state_before={}))
+            known[event.event_id] = event
             stored[event.event_id] = event
+        await self.persister.persist_outliers(todo)
+        if todo:
+            logger.info(
+                "stored %d outliers in %s (%d rejected)",
+                len(todo),
+                todo[0].room_id,
+                rejected,
+            )
         return stored
 
     async def _complete_auth_chains(self, origin: str, batch: dict[str, Event]) -> None:
@@ -180,10 +208,15 @@ class RemoteEventAuth:
         return ids
 
     async def _auth_against_own_auth_events(self, event: Event) -> str | None:
+        have = await self.events.get_events(self._auth_ids_with_create(event))
+        return self._auth_with(event, have)
+
+    def _auth_with(self, event: Event, have: Mapping[str, Event]) -> str | None:
+        """The auth rules against the event's own auth events, found in
+        ``have``; why it fails, or None."""
         if event.type == EventTypes.CREATE:
             return _reason(lambda: check_auth_rules(event, {}))
         listed = event.auth_event_ids
-        have = await self.events.get_events(self._auth_ids_with_create(event))
         missing = [eid for eid in listed if eid not in have]
         if missing:
             return f"Missing auth events: {', '.join(sorted(missing))}"

@@ -62,3 +62,16 @@ def test_parse_pdu_drops_unsigned_and_v3_event_ids() -> None:
         parse_pdu(dict(event.pdu, depth="deep"), room.version)
     with pytest.raises(PduDropped):
         parse_pdu("not an object", room.version)  # type: ignore[arg-type]
+
+
+def test_sort_by_auth_orders_a_cycle_and_keeps_every_event() -> None:
+    room = RemoteRoom({"test": TEST_SIGNING_KEY})
+    events = list(room.events.values())
+    # Two events naming each other as auth events: invalid, but the sort must
+    # still return each event once rather than loop or drop them.
+    first, second = events[-2], events[-1]
+    first.pdu["auth_events"] = [*first.auth_event_ids, second.event_id]
+    second.pdu["auth_events"] = [*second.auth_event_ids, first.event_id]
+    ordered = sort_by_auth(reversed(events))
+    assert sorted(e.event_id for e in ordered) == sorted(e.event_id for e in events)
+    assert ordered[0].type == EventTypes.CREATE

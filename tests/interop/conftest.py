@@ -60,11 +60,12 @@ def synapse_python() -> Path:
         pytest.skip(f"cannot install Synapse: {exc}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def servers(
     tmp_path_factory: pytest.TempPathFactory, synapse_python: Path
 ) -> Iterator[Servers]:
-    """Synapse and Chatly, started once for the session."""
+    """Synapse and Chatly, started once for this package's tests and stopped
+    after its last one (the rest of the suite does not need them running)."""
     base = tmp_path_factory.mktemp("interop")
     synapse = Synapse(synapse_python, base / "synapse", free_port(), free_port())
     database = _create_database() if POSTGRES_DSN else None

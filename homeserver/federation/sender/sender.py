@@ -107,6 +107,9 @@ class FederationSender:
         self.allowed: Callable[[str], bool] = lambda destination: True
         self._processing = False
         self._again = False
+        # A wake-up is already scheduled (one per reactor turn, however many
+        # events a batch persists).
+        self._wake_scheduled = False
         # Other servers' events we accepted directly (send_join, send_leave,
         # send_knock): the resident server passes them on like its own.
         self.relayed: set[str] = set()
@@ -161,8 +164,13 @@ class FederationSender:
         ):
             self._room_generation += 1
             self._local_rooms.discard(event.room_id)
-        if self.enabled and self.position is not None:
-            self.clock.call_later(0, self.notify_new_events)
+        if self.enabled and self.position is not None and not self._wake_scheduled:
+            self._wake_scheduled = True
+            self.clock.call_later(0, self._wake)
+
+    def _wake(self) -> None:
+        self._wake_scheduled = False
+        self.notify_new_events()
 
     def relay(self, event_id: str) -> None:
         """Send an event of another server to the room's servers once it is

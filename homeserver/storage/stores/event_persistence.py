@@ -9,7 +9,8 @@ nothing half-written.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import ExitStack
 from functools import partial
 
 import attrs
@@ -22,6 +23,12 @@ from homeserver.storage.stores.event_extremities import (
     update_extremities_txn,
 )
 from homeserver.storage.stores.events import EventStore
+from homeserver.storage.stores.outlier_persistence import (
+    OUTLIER_CHUNK,
+    existing_event_ids_txn,
+    insert_outliers_txn,
+    membership_of_events_txn,
+)
 from homeserver.storage.stores.state import StateStore
 
 
@@ -146,6 +153,35 @@ class EventPersister:
                 callback(event, stream_ordering)
         event.stream_ordering = stream_ordering
         return PersistedEvent(stream_ordering, group)
+
+    async def persist_outliers(self, events: Sequence[Event]) -> None:
+        """Store many outliers, given in auth order, ``OUTLIER_CHUNK`` to a
+        transaction (a room's state and auth chain when we join it). Each
+        must have ``outlier`` set and its ``rejected_reason`` decided; events
+        already stored are left alone."""
+        for start in range(0, len(events), OUTLIER_CHUNK):
+            chunk = events[start : start + OUTLIER_CHUNK]
+            with ExitStack() as stack:
+                orderings = [
+                    stack.enter_context(self.stream_ids.allocate()) for _ in chunk
+                ]
+                written = await self.db.run_interaction(
+                    "persist_outliers",
+                    self._persist_outliers_txn,
+                    list(zip(chunk, orderings, strict=True)),
+                )
+                for event, ordering in written:
+                    event.stream_ordering = ordering
+                    for callback in self.on_persisted:
+                        callback(event, ordering)
+
+    def _persist_outliers_txn(
+        self, txn: Transaction, events: list[tuple[Event, int]]
+    ) -> list[tuple[Event, int]]:
+        existing = existing_event_ids_txn(txn, [e.event_id for e, _ in events])
+        new = [(e, o) for e, o in events if e.event_id not in existing]
+        insert_outliers_txn(txn, new, self._insert_room_txn, self.events.invalidate)
+        return new
 
     def _persist_txn(
         self,
@@ -406,15 +442,25 @@ class EventPersister:
                 (room_id,),
             )
         }
-        for key in existing.keys() - state.keys():
-            txn.execute(
-                "DELETE FROM current_state_events"
-                " WHERE room_id = ? AND type = ? AND state_key = ?",
-                (room_id, key[0], key[1]),
-            )
-        for key, event_id in state.items():
-            if existing.get(key) != event_id:
-                self._set_current_state_txn(txn, room_id, key, event_id)
+        txn.execute_many(
+            "DELETE FROM current_state_events"
+            " WHERE room_id = ? AND type = ? AND state_key = ?",
+            [(room_id, key[0], key[1]) for key in existing.keys() - state.keys()],
+        )
+        changed = {k: eid for k, eid in state.items() if existing.get(k) != eid}
+        members = sorted(
+            {eid for k, eid in changed.items() if k[0] == EventTypes.MEMBER}
+        )
+        memberships = membership_of_events_txn(txn, members)
+        txn.execute_many(
+            "INSERT INTO current_state_events (room_id, type, state_key, event_id, membership)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (room_id, type, state_key) DO UPDATE"
+            " SET event_id = excluded.event_id, membership = excluded.membership",
+            [
+                (room_id, typ, state_key, eid, memberships.get(eid))
+                for (typ, state_key), eid in changed.items()
+            ],
+        )
 
     def _set_current_state_txn(
         self, txn: Transaction, room_id: str, key: StateKey, event_id: str
