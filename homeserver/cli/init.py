@@ -42,8 +42,11 @@ LOOPBACK_RANGES = ["127.0.0.0/8", "::1/128"]
 
 INSECURE_HEADER = """\
 #
-# THIS CONFIG IS FOR TEST SET-UPS ONLY: it was written with
-# --insecure-federation-for-testing (see the comment on the federation section).
+# THIS CONFIG IS FOR TEST SET-UPS ONLY (synctl init
+# --insecure-federation-for-testing): federation.verify_certificates is off and
+# federation.ip_range_whitelist allows loopback, so that servers on this machine
+# with self-signed certificates can federate. Never use it on a server reachable
+# from the internet; the comment on the federation section below says why.
 """
 
 INSECURE_COMMENT = """\

@@ -258,11 +258,8 @@ class ResidentMembership:
                     room_version, existing.prev_event_ids
                 )
                 return existing, dict(context.state_before)
-            missing = set(event.prev_event_ids) - set(
-                await self.events.get_events(event.prev_event_ids)
-            )
-            if missing:
-                raise BadJson(f"Unknown prev_events: {', '.join(sorted(missing))}")
+            await self._require_known(event, "prev_events", event.prev_event_ids)
+            await self._require_known(event, "auth_events", event.auth_event_ids)
             context = await self.resolver.context_for_prev_events(
                 room_version, event.prev_event_ids
             )
@@ -306,6 +303,19 @@ class ResidentMembership:
         if not check_content_hash(event.pdu):
             raise BadJson("The event's content hash does not match")
         return event
+
+    async def _require_known(self, event: Event, field: str, ids: list[str]) -> None:
+        """Refuse an event referencing events we do not have in its room: the
+        joining server built it on our template, so we must know them all."""
+        found = await self.events.get_events(ids)
+        unknown = sorted(
+            eid
+            for eid in ids
+            if eid not in found or found[eid].room_id != event.room_id
+        )
+        if unknown:
+            logger.warning("%s lists unknown %s: %s", event.event_id, field, unknown)
+            raise BadJson(f"Unknown {field}: {', '.join(unknown)}")
 
     async def _check_auth(self, event: Event, state: Mapping[StateKey, str]) -> None:
         auth_ids = auth_state(

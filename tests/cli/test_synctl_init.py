@@ -201,6 +201,20 @@ def test_init_for_a_federation_test_set_up(synctl: Synctl, tmp_path: Path) -> No
     assert config.registration.enable_registration is True
     assert (tmp_path / "tls.crt").exists()
 
+    # `config set` rewrites the YAML without its comments but keeps the header,
+    # which still says what the insecure settings are.
+    changed = synctl(
+        "config", "set", "--data-dir", str(tmp_path), "logging.level", "DEBUG"
+    )
+    assert changed.code == 0, changed.err
+    header = (tmp_path / "homeserver.yaml").read_text().split("server:")[0]
+    assert "THIS CONFIG IS FOR TEST SET-UPS ONLY" in header
+    assert "verify_certificates is off" in header
+    assert (
+        load_config(tmp_path / "homeserver.yaml").federation.verify_certificates
+        is False
+    )
+
 
 def test_init_is_secure_by_default(synctl: Synctl, tmp_path: Path) -> None:
     result = synctl("init", "--data-dir", str(tmp_path), "--server-name", "a.b")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from homeserver.api.http.request import ApiRequest
-from homeserver.errors import BadJson, MissingParam
+from homeserver.errors import BadJson, InvalidParam, MissingParam
 from homeserver.federation.inbound_auth import FederationAuthenticator
 from homeserver.services.federation_reads import FederationReadService
 from homeserver.types import JsonDict
@@ -78,7 +78,8 @@ class BackfillEndpoint(_ReadEndpoint):
         origin = await self.authenticator.authenticate(request)
         starts = request.query.get("v") or []
         limit = request.query_int("limit", 10)
-        assert limit is not None
+        if limit is None or limit < 0:
+            raise InvalidParam("limit must not be negative")
         if not starts:
             raise MissingParam("v")
         return await self.reads.backfill(origin, room_id, list(starts), limit)

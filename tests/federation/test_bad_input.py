@@ -1,0 +1,427 @@
+"""Bad input to every federation and key endpoint gets a Matrix error, never
+a 500 or a traceback, and leaves no half-written state behind.
+
+Each request is properly signed by a.test (so it passes X-Matrix
+authentication) and sent into b.test, where ``@bob:b.test`` has a public room.
+The table names the request and what the answer must be; ``{room}``,
+``{event}`` and ``{user}`` stand for the room, one of its events and a local
+user. After every request the DAG tables of b.test hold the same rows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+import attrs
+import pytest
+
+from homeserver.events.hashing import add_content_hash, compute_event_id
+from homeserver.events.room_versions import KNOWN_ROOM_VERSIONS
+from homeserver.events.signing import sign_event
+from homeserver.federation.auth import sign_request
+from tests.federation.pair import FederationPair
+from tests.harness import FakeResponse, TestServer
+
+FED = "/_matrix/federation"
+KEY = "/_matrix/key/v2"
+NOT_JSON = b"{not json"
+HUGE = 10**30
+DAG_TABLES = (
+    "events",
+    "event_edges",
+    "event_forward_extremities",
+    "state_groups",
+    "state_group_entries",
+    "current_state_events",
+    "room_memberships",
+)
+
+
+@attrs.define
+class Room:
+    """The room on b.test the requests aim at."""
+
+    room_id: str
+    event_id: str
+    user_id: str
+    token: str
+
+
+def send_raw(pair: FederationPair, method: str, uri: str, body: Any) -> FakeResponse:
+    """``body`` (JSON, or raw bytes sent as they are) signed by a.test into
+    b.test; a raw body is signed as if it had none (it never parses)."""
+    content = None if isinstance(body, bytes) else body
+    header = sign_request(pair.a.signing_key, method, uri, "a.test", "b.test", content)
+    return pair.b.request(method, uri, body, headers={"Authorization": header})
+
+
+def row_counts(server: TestServer) -> dict[str, int]:
+    """How many rows each DAG table holds."""
+
+    def count(txn: Any) -> dict[str, int]:
+        return {
+            table: int(txn.query_one(f"SELECT COUNT(*) FROM {table}")[0])
+            for table in DAG_TABLES
+        }
+
+    return server.get_success(server.db.run_interaction("test_counts", count))
+
+
+@pytest.fixture
+def room(pair: FederationPair) -> Room:
+    """bob's public room on b.test, which alice of a.test has joined."""
+    user_id, token = pair.b.register("bob")
+    resp = pair.b.request(
+        "POST", "/_matrix/client/v3/createRoom", {"preset": "public_chat"}, token
+    )
+    assert resp.code == 200, resp.json
+    room_id = resp.json["room_id"]
+    resp = pair.b.request(
+        "PUT",
+        f"/_matrix/client/v3/rooms/{quote(room_id)}/send/m.room.message/t1",
+        {"msgtype": "m.text", "body": "hi"},
+        token,
+    )
+    assert resp.code == 200, resp.json
+    event_id = resp.json["event_id"]
+    _, a_token = pair.a.register("alice")
+    resp = pair.a.request(
+        "POST", f"/_matrix/client/v3/join/{quote(room_id)}?via=b.test", {}, a_token
+    )
+    assert resp.code == 200, resp.json
+    return Room(room_id, event_id, user_id, token)
+
+
+def check_cases(pair: FederationPair, room: Room, cases: list[tuple[Any, ...]]) -> None:
+    """Send every ``(method, path, body[, status])`` case; each must answer
+    a Matrix error with a 4xx status (or exactly ``status``) and change no
+    DAG row. Every failing case is reported at once."""
+    subs = {
+        "room": quote(room.room_id, safe=""),
+        "event": quote(room.event_id, safe=""),
+        "user": quote(room.user_id, safe=""),
+    }
+    failures = []
+    for method, path, body, *status in cases:
+        uri = path.format(**subs)
+        before = row_counts(pair.b)
+        resp = send_raw(pair, method, uri, body)
+        body_json = _json_or_none(resp)
+        if status:
+            ok = resp.code == status[0]
+        else:
+            ok = (
+                400 <= resp.code < 500
+                and isinstance(body_json, dict)
+                and isinstance(body_json.get("errcode"), str)
+                and isinstance(body_json.get("error"), str)
+            )
+        if not ok:
+            failures.append(f"{method} {uri} {body!r}: {resp.code} {body_json}")
+        elif row_counts(pair.b) != before:
+            failures.append(f"{method} {uri} {body!r:.80}: changed the DAG tables")
+    assert not failures, "\n".join(failures)
+
+
+def _json_or_none(resp: FakeResponse) -> Any:
+    try:
+        return resp.json
+    except ValueError:
+        return None
+
+
+def _event_shapes() -> list[Any]:
+    """Bodies that are not a usable membership event."""
+    return [
+        NOT_JSON,
+        [],
+        {},
+        {"type": 5},
+        {"type": "m.room.member", "content": "x", "sender": 5},
+        {
+            "type": "m.room.member",
+            "state_key": "@x:a.test",
+            "sender": "@x:a.test",
+            "room_id": "!other:b.test",
+            "content": {"membership": "join"},
+            "origin_server_ts": HUGE,
+            "depth": HUGE,
+            "prev_events": "x",
+            "auth_events": [5],
+        },
+        {
+            "type": "m.room.member",
+            "state_key": "@x:a.test",
+            "sender": "@x:a.test",
+            "content": {"membership": "join"},
+            "origin_server_ts": 1.5,
+            "prev_events": [],
+            "auth_events": [],
+            "depth": 1,
+        },
+    ]
+
+
+KEY_CASES: list[tuple[Any, ...]] = [
+    ("GET", f"{KEY}/query/b.test?minimum_valid_until_ts=abc", None),
+    ("GET", f"{KEY}/query/not%20a%20server!?minimum_valid_until_ts=1", None, 200),
+    ("POST", f"{KEY}/query", NOT_JSON),
+    ("POST", f"{KEY}/query", []),
+    ("POST", f"{KEY}/query", {}),
+    ("POST", f"{KEY}/query", {"server_keys": 5}),
+    ("POST", f"{KEY}/query", {"server_keys": {"c.test": 5}}),
+    ("POST", f"{KEY}/query", {"server_keys": {"c.test": {"k": 5}}}),
+    (
+        "POST",
+        f"{KEY}/query",
+        {"server_keys": {"c.test": {"k": {"minimum_valid_until_ts": "x"}}}},
+    ),
+]
+
+READ_CASES: list[tuple[Any, ...]] = [
+    ("GET", f"{FED}/v1/event/$nope", None),
+    ("GET", f"{FED}/v1/event/%FF%FE", None),
+    ("GET", f"{FED}/v1/state/{{room}}", None),
+    ("GET", f"{FED}/v1/state/{{room}}?event_id=$nope", None),
+    ("GET", f"{FED}/v1/state/!nope:b.test?event_id={{event}}", None),
+    ("GET", f"{FED}/v1/state_ids/{{room}}", None),
+    ("GET", f"{FED}/v1/state_ids/not-a-room?event_id={{event}}", None),
+    ("GET", f"{FED}/v1/event_auth/{{room}}/$nope", None),
+    ("GET", f"{FED}/v1/event_auth/!nope:b.test/{{event}}", None),
+    ("GET", f"{FED}/v1/backfill/{{room}}", None),
+    ("GET", f"{FED}/v1/backfill/{{room}}?v={{event}}&limit=abc", None),
+    ("GET", f"{FED}/v1/backfill/{{room}}?v={{event}}&limit={HUGE}", None, 200),
+    ("GET", f"{FED}/v1/backfill/{{room}}?v={{event}}&limit=-5", None),
+    ("GET", f"{FED}/v1/backfill/!nope:b.test?v={{event}}", None),
+    ("POST", f"{FED}/v1/get_missing_events/{{room}}", NOT_JSON),
+    ("POST", f"{FED}/v1/get_missing_events/{{room}}", []),
+    ("POST", f"{FED}/v1/get_missing_events/{{room}}", {}),
+    (
+        "POST",
+        f"{FED}/v1/get_missing_events/{{room}}",
+        {"earliest_events": [5], "latest_events": []},
+    ),
+    (
+        "POST",
+        f"{FED}/v1/get_missing_events/{{room}}",
+        {"earliest_events": [], "latest_events": ["$x"], "limit": "10"},
+    ),
+    (
+        "POST",
+        f"{FED}/v1/get_missing_events/{{room}}",
+        {"earliest_events": [], "latest_events": ["$nope"], "limit": HUGE},
+        200,
+    ),
+    (
+        "POST",
+        f"{FED}/v1/get_missing_events/!nope:b.test",
+        {"earliest_events": [], "latest_events": ["$x"]},
+    ),
+]
+
+MEMBERSHIP_CASES: list[tuple[Any, ...]] = [
+    *(
+        ("GET", f"{FED}/v1/{kind}/{path}", None)
+        for kind in ("make_join", "make_leave", "make_knock")
+        for path in (
+            "!nope:b.test/@x:a.test",
+            "{room}/not-a-user",
+            "{room}/@x:c.test",
+            "not-a-room/@x:a.test",
+            "{room}/%FF",
+        )
+    ),
+    ("GET", f"{FED}/v1/make_join/{{room}}/@x:a.test?ver=999", None),
+    ("GET", f"{FED}/v1/make_knock/{{room}}/@x:a.test?ver=999", None),
+    *(
+        ("PUT", f"{FED}/{kind}/{path}", body)
+        for kind in (
+            "v1/send_join",
+            "v2/send_join",
+            "v1/send_leave",
+            "v2/send_leave",
+            "v1/send_knock",
+        )
+        for path, body in [
+            *(("{room}/$x", shape) for shape in _event_shapes()),
+            ("!nope:b.test/$x", {"type": "m.room.member"}),
+            ("not-a-room/$x", {"type": "m.room.member"}),
+        ]
+    ),
+    *(
+        ("PUT", f"{FED}/{version}/invite/{{room}}/$x", body)
+        for version in ("v1", "v2")
+        for body in _event_shapes()
+    ),
+    ("PUT", f"{FED}/v2/invite/{{room}}/$x", {"room_version": 5, "event": {}}),
+    ("PUT", f"{FED}/v2/invite/{{room}}/$x", {"room_version": "999", "event": {}}),
+    (
+        "PUT",
+        f"{FED}/v2/invite/{{room}}/$x",
+        {"room_version": "10", "event": {"type": 5}, "invite_room_state": 5},
+    ),
+    (
+        "PUT",
+        f"{FED}/v1/invite/{{room}}/$x",
+        {"type": "m.room.member", "unsigned": {"invite_room_state": 5}},
+    ),
+]
+
+SEND_CASES: list[tuple[Any, ...]] = [
+    ("PUT", f"{FED}/v1/send/t1", NOT_JSON),
+    ("PUT", f"{FED}/v1/send/t2", []),
+    ("PUT", f"{FED}/v1/send/t3", {"pdus": 5}),
+    ("PUT", f"{FED}/v1/send/t4", {"pdus": [], "edus": 5}),
+    ("PUT", f"{FED}/v1/send/t5", {"pdus": [5, "x", {}, {"room_id": 5}]}, 200),
+    ("PUT", f"{FED}/v1/send/t6", {"pdus": [{"room_id": "{room}"}]}, 200),
+    ("PUT", f"{FED}/v1/send/t7", {"pdus": [], "edus": [5, {}, {"edu_type": 5}]}, 200),
+    (
+        "PUT",
+        f"{FED}/v1/send/t8",
+        {
+            "pdus": [],
+            "edus": [
+                {"edu_type": "m.typing", "content": 5},
+                {"edu_type": "m.typing", "content": {"room_id": 5}},
+                {"edu_type": "m.receipt", "content": {"x": 5}},
+                {"edu_type": "m.presence", "content": {"push": 5}},
+                {"edu_type": "m.device_list_update", "content": {"user_id": 5}},
+                {"edu_type": "m.direct_to_device", "content": {"messages": 5}},
+            ],
+        },
+        200,
+    ),
+    ("PUT", f"{FED}/v1/send/t9", {"pdus": [{}] * 51}),
+    ("PUT", f"{FED}/v1/send/t10", {"origin_server_ts": HUGE, "pdus": []}, 200),
+]
+
+QUERY_CASES: list[tuple[Any, ...]] = [
+    ("GET", f"{FED}/v1/query/profile", None),
+    ("GET", f"{FED}/v1/query/profile?user_id=nope", None),
+    ("GET", f"{FED}/v1/query/profile?user_id=@x:c.test", None),
+    ("GET", f"{FED}/v1/query/profile?user_id=@nobody:b.test", None),
+    ("GET", f"{FED}/v1/query/profile?user_id={{user}}&field=age", None),
+    ("GET", f"{FED}/v1/query/directory", None),
+    ("GET", f"{FED}/v1/query/directory?room_alias=nope", None),
+    ("GET", f"{FED}/v1/query/directory?room_alias=%23x:c.test", None),
+    ("GET", f"{FED}/v1/query/directory?room_alias=%23none:b.test", None),
+    ("GET", f"{FED}/v1/publicRooms?limit=abc", None),
+    ("GET", f"{FED}/v1/publicRooms?since=garbage", None),
+    ("GET", f"{FED}/v1/publicRooms?limit={HUGE}", None, 200),
+    ("GET", f"{FED}/v1/publicRooms?limit=-1", None),
+    ("POST", f"{FED}/v1/publicRooms", NOT_JSON),
+    ("POST", f"{FED}/v1/publicRooms", []),
+    ("POST", f"{FED}/v1/publicRooms", {"limit": "x"}),
+    ("POST", f"{FED}/v1/publicRooms", {"filter": 5}),
+    ("POST", f"{FED}/v1/publicRooms", {"since": 5}),
+    ("POST", f"{FED}/v1/publicRooms", {"limit": HUGE}, 200),
+    ("GET", f"{FED}/v1/user/devices/nope", None),
+    ("GET", f"{FED}/v1/user/devices/@x:c.test", None),
+    ("GET", f"{FED}/v1/user/devices/@nobody:b.test", None, 200),
+]
+
+
+@pytest.mark.parametrize(
+    "cases",
+    [KEY_CASES, READ_CASES, MEMBERSHIP_CASES, SEND_CASES, QUERY_CASES],
+    ids=["keys", "reads", "membership", "send", "queries"],
+)
+def test_bad_input_gets_a_matrix_error(
+    pair: FederationPair, room: Room, cases: list[tuple[Any, ...]]
+) -> None:
+    check_cases(pair, room, cases)
+
+
+def signed_pdu(pair: FederationPair, template: dict[str, Any], **changes: Any) -> Any:
+    """``template`` with ``changes``, hashed and signed by a.test as a valid
+    PDU would be; ``(event_id, pdu)``."""
+    version = KNOWN_ROOM_VERSIONS["10"]
+    pdu = {**template, "origin_server_ts": 1000, "origin": "a.test", **changes}
+    add_content_hash(pdu)
+    sign_event(pdu, version, "a.test", pair.a.signing_key)
+    return compute_event_id(pdu, version), pdu
+
+
+def test_well_formed_but_wrong_events_get_a_matrix_error(
+    pair: FederationPair, room: Room
+) -> None:
+    """Properly signed events built on a real make_join template, each wrong
+    in one way, into send_join, send_leave, send_knock and invite."""
+    made = send_raw(
+        pair,
+        "GET",
+        f"{FED}/v1/make_join/{quote(room.room_id)}/@x:a.test?ver=10",
+        None,
+    )
+    assert made.code == 200, made.json
+    template = made.json["event"]
+    content = template["content"]
+    variants = [
+        {"content": {**content, "membership": "leave"}},
+        {"content": {**content, "membership": 5}},
+        {"content": 5},
+        {"state_key": "@y:a.test"},
+        {"sender": "@x:c.test", "state_key": "@x:c.test"},
+        {"room_id": "!other:b.test"},
+        {"type": "m.room.message"},
+        {"prev_events": ["$unknown"]},
+        {"auth_events": ["$unknown"]},
+        {"prev_events": []},
+        {"unsigned": 5},
+    ]
+    cases: list[tuple[Any, ...]] = []
+    for changes in variants:
+        event_id, pdu = signed_pdu(pair, template, **changes)
+        cases += [
+            ("PUT", f"{FED}/{kind}/{{room}}/{quote(event_id)}", pdu)
+            for kind in ("v1/send_join", "v2/send_join", "v2/send_leave")
+        ]
+        cases.append(("PUT", f"{FED}/v1/send_join/{{room}}/$other", pdu))
+        cases.append(
+            (
+                "PUT",
+                f"{FED}/v2/invite/{{room}}/{quote(event_id)}",
+                {"room_version": "10", "event": pdu, "invite_room_state": [5]},
+            )
+        )
+    for membership in ("join", "invite", "knock"):
+        event_id, pdu = signed_pdu(pair, template, content={"membership": membership})
+        cases += [
+            ("PUT", f"{FED}/v1/send_knock/{{room}}/{quote(event_id)}", pdu),
+            ("PUT", f"{FED}/v2/send_leave/{{room}}/{quote(event_id)}", pdu),
+        ]
+    check_cases(pair, room, cases)
+
+
+def test_invite_with_garbage_stripped_state(pair: FederationPair, room: Room) -> None:
+    """An invite into a room b.test is not in, whose stripped state and
+    ``unsigned`` are garbage: stored without the garbage, and bob's sync
+    still works."""
+    template = {
+        "room_id": "!elsewhere:a.test",
+        "type": "m.room.member",
+        "sender": "@x:a.test",
+        "state_key": room.user_id,
+        "content": {"membership": "invite"},
+        "depth": 5,
+        "prev_events": ["$p"],
+        "auth_events": ["$a"],
+    }
+    for i, (unsigned, state) in enumerate(
+        [(5, None), ({"invite_room_state": 5}, None), (None, [5, {"type": 5}])]
+    ):
+        extra = {} if unsigned is None else {"unsigned": unsigned}
+        event_id, pdu = signed_pdu(pair, template, depth=5 + i, **extra)
+        body: dict[str, Any] = {"room_version": "10", "event": pdu}
+        if state is not None:
+            body["invite_room_state"] = state
+        resp = send_raw(
+            pair,
+            "PUT",
+            f"{FED}/v2/invite/%21elsewhere%3Aa.test/{quote(event_id)}",
+            body,
+        )
+        assert resp.code < 500, resp.json
+    resp = pair.b.request("GET", "/_matrix/client/v3/sync", token=room.token)
+    assert resp.code == 200, resp.json
