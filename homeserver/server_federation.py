@@ -96,6 +96,8 @@ class FederationServices:
             self.server_keys,
             hs.clock,
             self.config.trusted_key_servers,
+            fetch_timeout_ms=int(self.config.key_fetch_timeout),
+            refetch_interval_ms=int(self.config.key_refetch_interval),
         )
         self.notary = Notary(self.local_keys, self.keyring, self.server_keys)
         self.authenticator = FederationAuthenticator(

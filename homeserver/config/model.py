@@ -559,6 +559,23 @@ class FederationConfig:
         example="1h",
         validator=positive,
     )
+    key_fetch_timeout: Duration = option(
+        Duration(10_000),
+        doc="How long fetching another server's signing keys (from it, or from a "
+        "trusted key server) may take. Inbound requests and events wait for it, so "
+        "it is shorter than request_timeout.",
+        example="10s",
+        validator=positive,
+    )
+    key_refetch_interval: Duration = option(
+        Duration(30_000),
+        doc="After asking a server for its keys (answered or not), wait this long "
+        "before asking it again; a key found nowhere is not looked for again for "
+        "this long either. Stops an unreachable or misbehaving server from costing "
+        "a key request for every request or event that names it.",
+        example="30s",
+        validator=positive,
+    )
 
 
 @attrs.frozen(kw_only=True)

@@ -15,8 +15,8 @@ refetched.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Coroutine, Hashable, Sequence
+from typing import Any, Generic, TypeVar
 
 from signedjson.key import decode_verify_key_bytes
 from signedjson.sign import SignatureVerifyException
@@ -40,6 +40,7 @@ from homeserver.types import JsonDict
 from homeserver.util.clock import Clock
 
 logger = logging.getLogger(__name__)
+K = TypeVar("K", bound=Hashable)
 
 # Spec ("Publishing Keys", valid_until_ts): use the lesser of valid_until_ts
 # and 7 days into the future.
@@ -47,6 +48,11 @@ MAX_KEY_VALIDITY_MS = 7 * 24 * 60 * 60 * 1000
 KEY_SERVER_PATH = "/_matrix/key/v2/server"
 KEY_QUERY_PATH = "/_matrix/key/v2/query"
 MAX_KEY_IDS = 4
+DEFAULT_FETCH_TIMEOUT_MS = 10_000
+DEFAULT_REFETCH_INTERVAL_MS = 30_000
+# Deadlines kept before expired ones are dropped (a flood of made-up server
+# names must not grow memory without bound).
+MAX_DEADLINES = 10_000
 
 
 class KeyResponseError(ValueError):
@@ -130,14 +136,27 @@ class KeyRing:
         store: ServerKeyStore,
         clock: Clock,
         trusted_key_servers: Sequence[TrustedKeyServer] = (),
+        *,
+        fetch_timeout_ms: int = DEFAULT_FETCH_TIMEOUT_MS,
+        refetch_interval_ms: int = DEFAULT_REFETCH_INTERVAL_MS,
     ) -> None:
         self.local = local
         self.transport = transport
         self.store = store
         self.clock = clock
         self.trusted_key_servers = list(trusted_key_servers)
+        self.fetch_timeout_ms = fetch_timeout_ms
+        self.refetch_interval_ms = refetch_interval_ms
         self._cache: dict[tuple[str, str], StoredKey] = {}
-        self._fetching: dict[str, defer.Deferred[None]] = {}
+        # In-flight work, shared by every caller that wants the same thing.
+        self._fetching: dict[str, defer.Deferred[list[BaseException]]] = {}
+        self._looking_up: dict[
+            tuple[str, str], defer.Deferred[list[BaseException]]
+        ] = {}
+        # When a server may be asked for its keys again, and when a key found
+        # nowhere may be looked for again (ms).
+        self._next_fetch: _Deadlines[str] = _Deadlines()
+        self._next_lookup: _Deadlines[tuple[str, str]] = _Deadlines()
 
     # -- verification --------------------------------------------------------
     async def verify_json_for_server(
@@ -210,21 +229,49 @@ class KeyRing:
         key = await self._known_key(server_name, key_id)
         if _usable(key, valid_at_ms, allow_old):
             return _decoded(key)
-        await self.fetch_direct(server_name)
+        now = self.clock.time_msec()
+        if not self._next_lookup.passed((server_name, key_id), now):
+            logger.debug("Not looking for key %s of %s again yet", key_id, server_name)
+            return None
+        await _shared(
+            self._looking_up,
+            (server_name, key_id),
+            lambda: self._look_up(server_name, key_id, valid_at_ms, allow_old),
+        )
         key = await self._known_key(server_name, key_id)
         if _usable(key, valid_at_ms, allow_old):
             return _decoded(key)
+        return None
+
+    async def _look_up(
+        self, server_name: str, key_id: str, valid_at_ms: int | None, allow_old: bool
+    ) -> None:
+        """Fetch ``key_id`` of ``server_name`` from it, else from the notaries;
+        when neither has a usable copy, don't look for it again for
+        ``refetch_interval_ms``."""
+        await self.fetch_direct(server_name)
+        key = await self._known_key(server_name, key_id)
+        if _usable(key, valid_at_ms, allow_old):
+            return
         for notary in self.trusted_key_servers:
             if notary.server_name in (server_name, self.local.server_name):
                 continue
             await self._fetch_via_notary(notary, server_name, key_id, valid_at_ms)
             key = await self._known_key(server_name, key_id)
             if _usable(key, valid_at_ms, allow_old):
-                return _decoded(key)
+                return
         logger.warning(
-            "No usable key %s of %s (valid at %s)", key_id, server_name, valid_at_ms
+            "No usable key %s of %s (valid at %s); not looking again for %d s",
+            key_id,
+            server_name,
+            valid_at_ms,
+            self.refetch_interval_ms // 1000,
         )
-        return None
+        self._next_lookup.set(
+            (server_name, key_id),
+            self.clock.time_msec() + self.refetch_interval_ms,
+            self.clock.time_msec(),
+        )
 
     async def _known_key(self, server_name: str, key_id: str) -> StoredKey | None:
         key = self._cache.get((server_name, key_id))
@@ -235,31 +282,31 @@ class KeyRing:
         return key
 
     async def fetch_direct(self, server_name: str) -> None:
-        """Fetch and store ``server_name``'s keys from it (at most one fetch per
-        server at a time); failures are logged, not raised."""
-        pending = self._fetching.get(server_name)
-        if pending is None:
-            pending = defer.Deferred.fromCoroutine(self._fetch_direct(server_name))
-            self._fetching[server_name] = pending
+        """Fetch and store ``server_name``'s keys from it; failures are logged,
+        not raised.
 
-            def done(result: Any) -> Any:
-                self._fetching.pop(server_name, None)
-                return result
-
-            pending.addBoth(done)
-        waiter: defer.Deferred[None] = defer.Deferred()
-
-        def wake(result: Any) -> Any:
-            waiter.callback(None)
-            return result
-
-        pending.addBoth(wake)
-        await waiter
+        Concurrent callers share one request, and a server asked less than
+        ``refetch_interval_ms`` ago (answered or not) is not asked again.
+        """
+        now = self.clock.time_msec()
+        if server_name not in self._fetching and not self._next_fetch.passed(
+            server_name, now
+        ):
+            logger.debug("Asked %s for its keys recently: not again yet", server_name)
+            return
+        await _shared(
+            self._fetching, server_name, lambda: self._fetch_direct(server_name)
+        )
 
     async def _fetch_direct(self, server_name: str) -> None:
+        now = self.clock.time_msec()
+        self._next_fetch.set(server_name, now + self.refetch_interval_ms, now)
         try:
             response = await self.transport.get_json(
-                server_name, KEY_SERVER_PATH, signed=False
+                server_name,
+                KEY_SERVER_PATH,
+                signed=False,
+                timeout_ms=self.fetch_timeout_ms,
             )
             await self._store(response, server_name)
         except (FederationError, KeyResponseError) as exc:
@@ -282,7 +329,10 @@ class KeyRing:
         }
         try:
             answer = await self.transport.post_json(
-                notary.server_name, KEY_QUERY_PATH, body
+                notary.server_name,
+                KEY_QUERY_PATH,
+                body,
+                timeout_ms=self.fetch_timeout_ms,
             )
             responses = answer.get("server_keys") if isinstance(answer, dict) else None
             if not isinstance(responses, list):
@@ -335,3 +385,61 @@ def _usable(key: StoredKey | None, valid_at_ms: int | None, allow_old: bool) -> 
 
 def _decoded(key: StoredKey | None) -> VerifyKey | None:
     return None if key is None else decode_key(key.key_id, key.verify_key)
+
+
+class _Deadlines(Generic[K]):
+    """Times before which something must not be done again, per key; expired
+    entries are dropped once there are more than ``MAX_DEADLINES``."""
+
+    def __init__(self) -> None:
+        self._until: dict[K, int] = {}
+
+    def passed(self, key: K, now_ms: int) -> bool:
+        """Whether ``key`` may be acted on at ``now_ms``."""
+        return self._until.get(key, 0) <= now_ms
+
+    def set(self, key: K, until_ms: int, now_ms: int) -> None:
+        """Hold ``key`` off until ``until_ms``."""
+        if len(self._until) >= MAX_DEADLINES:
+            self._until = {k: t for k, t in self._until.items() if t > now_ms}
+            while len(self._until) >= MAX_DEADLINES:  # all live: drop the oldest
+                del self._until[next(iter(self._until))]
+        self._until.pop(key, None)
+        self._until[key] = until_ms
+
+
+async def _shared(
+    pending: dict[K, defer.Deferred[list[BaseException]]],
+    key: K,
+    work: Callable[[], Coroutine[Any, Any, None]],
+) -> None:
+    """Run ``work()`` unless a run for ``key`` is already under way; either
+    way, wait for that run (and raise what it raised). The run does not
+    depend on any one waiter: a caller that gives up leaves it running for
+    the others."""
+    running = pending.get(key)
+    if running is None:
+
+        async def guarded() -> list[BaseException]:
+            try:
+                await work()
+            except Exception as exc:  # handed to every waiter below
+                return [exc]
+            finally:
+                pending.pop(key, None)
+            return []
+
+        running = defer.Deferred.fromCoroutine(guarded())
+        if not running.called:
+            pending[key] = running
+    waiter: defer.Deferred[None] = defer.Deferred()
+
+    def wake(errors: list[BaseException]) -> list[BaseException]:
+        if errors:
+            waiter.errback(errors[0])
+        else:
+            waiter.callback(None)
+        return errors
+
+    running.addCallback(wake)
+    await waiter

@@ -23,6 +23,11 @@ from homeserver.services.federation_verify import EventVerifier, PduDropped
 logger = logging.getLogger(__name__)
 
 FEDERATION_V1 = "/_matrix/federation/v1"
+# /event requests one call may make: a server whose /state lacked what its
+# /state_ids named, or whose events cite hundreds of auth events it won't
+# send, does not get us to ask it for thousands of events one at a time
+# while the room's other events wait.
+MAX_EVENT_REQUESTS = 100
 
 
 def _q(value: str) -> str:
@@ -80,9 +85,19 @@ class RemoteEventFetcher:
     async def get_events(
         self, destination: str, room_version: RoomVersion, event_ids: Iterable[str]
     ) -> list[Event]:
-        """Each of ``event_ids`` that can be fetched (failures are logged)."""
+        """Each of ``event_ids`` that can be fetched (failures are logged), up
+        to ``MAX_EVENT_REQUESTS`` of them."""
+        wanted = list(event_ids)
+        if len(wanted) > MAX_EVENT_REQUESTS:
+            logger.warning(
+                "asked to fetch %d events one by one from %s: fetching only %d",
+                len(wanted),
+                destination,
+                MAX_EVENT_REQUESTS,
+            )
+            wanted = wanted[:MAX_EVENT_REQUESTS]
         out = []
-        for event_id in event_ids:
+        for event_id in wanted:
             try:
                 out.append(await self.get_event(destination, room_version, event_id))
             except FetchFailed as exc:
@@ -161,7 +176,9 @@ class RemoteEventFetcher:
             logger.warning("get_missing_events from %s failed: %s", destination, exc)
             raise FetchFailed(f"{destination}: {exc}") from None
         events = answer.get("events") if isinstance(answer, dict) else None
-        return await self._checked(destination, events, room_version)
+        return await self._checked(
+            destination, _at_most(events, limit, destination), room_version
+        )
 
     async def backfill(
         self,
@@ -179,4 +196,22 @@ class RemoteEventFetcher:
             {"v": extremities, "limit": str(limit)},
         )
         pdus = body.get("pdus") if isinstance(body, dict) else None
-        return await self._checked(destination, pdus, room_version)
+        return await self._checked(
+            destination, _at_most(pdus, limit, destination), room_version
+        )
+
+
+def _at_most(pdus: Any, limit: int, destination: str) -> Any:
+    """The first ``limit`` of a list of PDUs we asked for ``limit`` of: a
+    server that sends more does not get the rest checked (each costs
+    signature checks and maybe key fetches)."""
+    if isinstance(pdus, list) and len(pdus) > limit:
+        logger.warning(
+            "%s sent %d events where %d were asked for: keeping %d",
+            destination,
+            len(pdus),
+            limit,
+            limit,
+        )
+        return pdus[:limit]
+    return pdus

@@ -6,6 +6,11 @@ the ``transactions`` API (a result per PDU; a rejected event is not an error),
 m.receipt). A transaction is processed once: a retry with the same
 (origin, txnId) gets the stored answer. PDUs of one room are processed in
 order; rooms are processed concurrently.
+
+Servers send one transaction at a time to a destination, so one origin's
+transactions are processed one at a time, in arrival order; a few may wait
+(a retry of one still being processed, say), more get 429: a server that
+floods us holds at most ``MAX_PENDING_PER_ORIGIN`` bodies in memory.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from typing import Any
 
 from twisted.internet import defer
 
-from homeserver.errors import Codes, MatrixError
+from homeserver.errors import Codes, LimitExceeded, MatrixError
 from homeserver.events.hashing import compute_event_id
 from homeserver.federation.acl import ServerAclChecker
 from homeserver.federation.edu import EduRegistry
@@ -34,6 +39,9 @@ MAX_EDUS = 100
 # Answers are kept this long for retries (senders retry within minutes).
 KEEP_ANSWERS_MS = 24 * 60 * 60 * 1000
 PRUNE_EVERY = 200
+# Transactions of one origin being processed or waiting their turn.
+MAX_PENDING_PER_ORIGIN = 5
+RETRY_PENDING_AFTER_MS = 1000
 
 
 class FederationTransactionService:
@@ -59,6 +67,7 @@ class FederationTransactionService:
         self.clock = clock
         self.on_origin_seen: list[Callable[[str], None]] = []
         self._linearizer = Linearizer()
+        self._pending: dict[str, int] = {}
         self._since_prune = 0
 
     async def on_transaction(
@@ -74,7 +83,30 @@ class FederationTransactionService:
                 the size limits.
         """
         pdus, edus = _parse_transaction(body)
-        async with self._linearizer.queue(f"{origin}\x00{txn_id}"):
+        pending = self._pending.get(origin, 0)
+        if pending >= MAX_PENDING_PER_ORIGIN:
+            logger.warning(
+                "transaction %s from %s: %d of its transactions pending already;"
+                " answering 429",
+                txn_id,
+                origin,
+                pending,
+            )
+            raise LimitExceeded(RETRY_PENDING_AFTER_MS)
+        self._pending[origin] = pending + 1
+        try:
+            return await self._one_at_a_time(origin, txn_id, pdus, edus)
+        finally:
+            left = self._pending[origin] - 1
+            if left:
+                self._pending[origin] = left
+            else:
+                del self._pending[origin]
+
+    async def _one_at_a_time(
+        self, origin: str, txn_id: str, pdus: list[Any], edus: list[Any]
+    ) -> JsonDict:
+        async with self._linearizer.queue(origin):
             earlier = await self.store.get_received_transaction(origin, txn_id)
             if earlier is not None:
                 logger.info(
