@@ -102,6 +102,18 @@ class InvalidParam(MatrixError):
         super().__init__(400, msg, Codes.INVALID_PARAM)
 
 
+class IncompatibleRoomVersion(MatrixError):
+    """400 M_INCOMPATIBLE_ROOM_VERSION, naming the version (server-server API)."""
+
+    def __init__(self, msg: str, room_version: object) -> None:
+        super().__init__(
+            400,
+            msg,
+            Codes.INCOMPATIBLE_ROOM_VERSION,
+            additional={"room_version": room_version},
+        )
+
+
 class Forbidden(MatrixError):
     """403 M_FORBIDDEN."""
 

@@ -29,7 +29,8 @@ _EVENT_ID_ALPHABET = string.ascii_letters
 _EVENT_ID_LOCALPART_LENGTH = 18
 
 
-def _random_v1_event_id(server_name: str) -> str:
+def random_v1_event_id(server_name: str) -> str:
+    """A fresh ``$localpart:server`` event ID for rooms v1 and v2."""
     localpart = "".join(
         secrets.choice(_EVENT_ID_ALPHABET) for _ in range(_EVENT_ID_LOCALPART_LENGTH)
     )
@@ -116,13 +117,24 @@ def build_event(
     pdu["prev_events"] = _references(prev_event_ids, room_version, prev_event_hashes)
     pdu["auth_events"] = _references(auth_event_ids, room_version, prev_event_hashes)
     if room_version.event_id_format is EventIdFormat.V1:
-        pdu["event_id"] = _random_v1_event_id(server_name)
+        pdu["event_id"] = random_v1_event_id(server_name)
     if extra:
         clashes = sorted(set(extra) & (set(pdu) | {"event_id", "hashes", "signatures"}))
         if clashes:
             raise EventFormatError(f"extra may not set {', '.join(clashes)}")
         pdu.update(copy_json(extra))
+    return finish_event(pdu, room_version, server_name, signing_key)
 
+
+def finish_event(
+    pdu: JsonDict, room_version: RoomVersion, server_name: str, signing_key: SigningKey
+) -> Event:
+    """Hash, sign and check a complete unsigned PDU (changed in place).
+
+    Raises:
+        EventFormatError: it is not valid canonical JSON or not a valid PDU
+            for ``room_version``.
+    """
     try:
         if room_version.strict_canonical_json:
             # Fail with a clear message before hashing rather than after.

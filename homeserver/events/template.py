@@ -10,20 +10,17 @@ Pure: no I/O.
 
 from __future__ import annotations
 
-import secrets
-import string
 from collections.abc import Collection
 
 from signedjson.types import SigningKey
 
 from homeserver.events.auth_rules import check_auth_rules
 from homeserver.events.auth_selection import auth_types_for_event
-from homeserver.events.canonical_json import InvalidCanonicalJson
-from homeserver.events.hashing import add_content_hash, compute_event_id
+from homeserver.events.builder import finish_event, random_v1_event_id
+from homeserver.events.hashing import compute_event_id
 from homeserver.events.model import Event, EventTypes, StateKey
 from homeserver.events.redaction import copy_json
 from homeserver.events.room_versions import EventIdFormat, RedactionRules, RoomVersion
-from homeserver.events.signing import sign_event
 from homeserver.events.validation import EventFormatError, validate_pdu
 from homeserver.types import JsonDict
 
@@ -38,11 +35,6 @@ _TEMPLATE_KEYS = (
     "prev_events",
     "auth_events",
 )
-
-
-def _random_event_id(server_name: str) -> str:
-    localpart = "".join(secrets.choice(string.ascii_letters) for _ in range(18))
-    return f"${localpart}:{server_name}"
 
 
 def check_template(
@@ -105,16 +97,8 @@ def event_from_template(
     if room_version.redaction is not RedactionRules.V11:
         pdu["origin"] = server_name
     if room_version.event_id_format is EventIdFormat.V1:
-        pdu["event_id"] = _random_event_id(server_name)
-    try:
-        add_content_hash(pdu)
-    except (InvalidCanonicalJson, TypeError) as e:
-        raise EventFormatError(f"event is not valid canonical JSON: {e}") from e
-    sign_event(pdu, room_version, server_name, signing_key)
-    validate_pdu(pdu, room_version)
-    return Event(
-        pdu=pdu, room_version=room_version, event_id=compute_event_id(pdu, room_version)
-    )
+        pdu["event_id"] = random_v1_event_id(server_name)
+    return finish_event(pdu, room_version, server_name, signing_key)
 
 
 def event_from_pdu(pdu: object, room_version: RoomVersion) -> Event:

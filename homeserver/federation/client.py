@@ -41,6 +41,7 @@ from homeserver.federation.discovery import (
 )
 from homeserver.federation.errors import HttpResponseError, RequestSendFailed
 from homeserver.federation.interfaces import Query
+from homeserver.federation.json_requests import JsonRequests
 from homeserver.util.clock import Clock
 
 logger = logging.getLogger(__name__)
@@ -90,7 +91,7 @@ async def read_body(response: IResponse, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-class FederationClient:
+class FederationClient(JsonRequests):
     """The production ``FederationTransport``.
 
     Args:
@@ -142,49 +143,6 @@ class FederationClient:
         )
         self.plain_http = HTTPClient(
             Agent.usingEndpointFactory(reactor, _WebEndpoints(self), self.pool)
-        )
-
-    # -- FederationTransport -------------------------------------------------
-    async def get_json(
-        self,
-        destination: str,
-        path: str,
-        query: Query | None = None,
-        *,
-        timeout_ms: int | None = None,
-        signed: bool = True,
-    ) -> Any:
-        """GET a JSON resource from ``destination``."""
-        return await self.request(
-            "GET", destination, path, None, query, timeout_ms=timeout_ms, signed=signed
-        )
-
-    async def put_json(
-        self,
-        destination: str,
-        path: str,
-        body: Any,
-        query: Query | None = None,
-        *,
-        timeout_ms: int | None = None,
-    ) -> Any:
-        """PUT a JSON body to ``destination``."""
-        return await self.request(
-            "PUT", destination, path, body, query, timeout_ms=timeout_ms
-        )
-
-    async def post_json(
-        self,
-        destination: str,
-        path: str,
-        body: Any,
-        query: Query | None = None,
-        *,
-        timeout_ms: int | None = None,
-    ) -> Any:
-        """POST a JSON body to ``destination``."""
-        return await self.request(
-            "POST", destination, path, body, query, timeout_ms=timeout_ms
         )
 
     # -- the request ---------------------------------------------------------

@@ -50,6 +50,18 @@ def auth_state(
     return {key: state[key] for key in wanted if key in state}
 
 
+async def notify_listeners(listeners: list[NewEventListener], event: Event) -> None:
+    """Call every new-event listener with ``event``; one failing listener is
+    logged and does not stop the others."""
+    for listener in listeners:
+        try:
+            result = listener(event)
+            if result is not None:
+                await result
+        except Exception:
+            logger.exception("new-event listener failed for %s", event.event_id)
+
+
 class EventCreationService:
     """The one place local events are made."""
 
@@ -113,7 +125,7 @@ class EventCreationService:
                 found = await self.events.get_event(earlier) if earlier else None
                 if found is not None:
                     return found
-            prevs = await self._prev_events(room_id)
+            prevs = await self.prev_events(room_id)
             context = await self.resolver.context_for_prev_events(room_version, prevs)
             event, auth_events = await self._build_and_check(
                 room_version,
@@ -153,7 +165,9 @@ class EventCreationService:
         await self._notify(event)
         return event
 
-    async def _prev_events(self, room_id: str) -> list[str]:
+    async def prev_events(self, room_id: str) -> list[str]:
+        """The prev_events of a new event in the room: its forward
+        extremities, the newest ``MAX_PREV_EVENTS`` of them if there are more."""
         extremities = await self.events.get_forward_extremities(room_id)
         if len(extremities) <= MAX_PREV_EVENTS:
             return sorted(extremities)
@@ -227,10 +241,4 @@ class EventCreationService:
         await self._notify(event)
 
     async def _notify(self, event: Event) -> None:
-        for listener in self.listeners:
-            try:
-                result = listener(event)
-                if result is not None:
-                    await result
-            except Exception:
-                logger.exception("new-event listener failed for %s", event.event_id)
+        await notify_listeners(self.listeners, event)

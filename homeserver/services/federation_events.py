@@ -27,7 +27,7 @@ import attrs
 
 from homeserver.events.model import Event, StateKey
 from homeserver.events.room_versions import RoomVersion
-from homeserver.services.event_creation import NewEventListener
+from homeserver.services.event_creation import NewEventListener, notify_listeners
 from homeserver.services.federation_auth import RemoteEventAuth, auth_keys
 from homeserver.services.federation_fetch import FetchFailed, RemoteEventFetcher
 from homeserver.services.federation_prev_state import PrevStateFetcher
@@ -294,13 +294,7 @@ class FederationEventService:
         """Tell the new-event listeners, for events clients may see."""
         if event.outlier or event.rejected_reason is not None or event.soft_failed:
             return
-        for listener in self.listeners:
-            try:
-                result = listener(event)
-                if result is not None:
-                    await result
-            except Exception:
-                logger.exception("new-event listener failed for %s", event.event_id)
+        await notify_listeners(self.listeners, event)
 
     async def _missing_prevs(self, event: Event) -> list[str]:
         """Prev events we do not have in the DAG (outliers count as missing:

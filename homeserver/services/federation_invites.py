@@ -15,7 +15,12 @@ from typing import Any
 
 from signedjson.sign import SignatureVerifyException
 
-from homeserver.errors import BadJson, Codes, Forbidden, MatrixError, NotFound
+from homeserver.errors import (
+    BadJson,
+    Forbidden,
+    IncompatibleRoomVersion,
+    NotFound,
+)
 from homeserver.events.hashing import check_content_hash
 from homeserver.events.ids import domain_of
 from homeserver.events.model import Event, EventTypes, Membership
@@ -162,11 +167,8 @@ class InviteReceiver:
             get_room_version(version_id) if isinstance(version_id, str) else None
         )
         if room_version is None:
-            raise MatrixError(
-                400,
-                f"Unsupported room version {version_id!r}",
-                Codes.INCOMPATIBLE_ROOM_VERSION,
-                additional={"room_version": version_id},
+            raise IncompatibleRoomVersion(
+                f"Unsupported room version {version_id!r}", version_id
             )
         try:
             event = event_from_pdu(body.get("event"), room_version)

@@ -15,7 +15,12 @@ from typing import Any, Protocol
 
 from signedjson.sign import SignatureVerifyException
 
-from homeserver.errors import BadJson, Codes, Forbidden, MatrixError, NotFound
+from homeserver.errors import (
+    BadJson,
+    Forbidden,
+    IncompatibleRoomVersion,
+    NotFound,
+)
 from homeserver.events.auth_membership import AUTHORISING_USER
 from homeserver.events.auth_rules import AuthError, check_auth_rules, signature_present
 from homeserver.events.hashing import check_content_hash
@@ -32,7 +37,6 @@ from homeserver.events.template import (
 from homeserver.events.validation import EventFormatError
 from homeserver.services.event_creation import (
     MAX_DEPTH,
-    MAX_PREV_EVENTS,
     EventCreationService,
     auth_state,
 )
@@ -116,20 +120,16 @@ class ResidentMembership:
         room_version = await self._room_we_are_in(room_id)
         await self._check_acl(origin, room_id)
         if versions is not None and room_version.identifier not in versions:
-            raise MatrixError(
-                400,
+            raise IncompatibleRoomVersion(
                 f"Your server does not support room version {room_version.identifier}",
-                Codes.INCOMPATIBLE_ROOM_VERSION,
-                additional={"room_version": room_version.identifier},
+                room_version.identifier,
             )
         if membership == Membership.KNOCK and not room_version.knock:
-            raise MatrixError(
-                400,
+            raise IncompatibleRoomVersion(
                 f"Room version {room_version.identifier} does not support knocking",
-                Codes.INCOMPATIBLE_ROOM_VERSION,
-                additional={"room_version": room_version.identifier},
+                room_version.identifier,
             )
-        prevs = await self._prev_events(room_id)
+        prevs = await self.creator.prev_events(room_id)
         context = await self.resolver.context_for_prev_events(room_version, prevs)
         state = context.state_before
         content: JsonDict = {"membership": membership}
@@ -390,14 +390,6 @@ class ResidentMembership:
     async def _check_acl(self, origin: str, room_id: str) -> None:
         if self.acl_check is not None:
             await self.acl_check(origin, room_id)
-
-    async def _prev_events(self, room_id: str) -> list[str]:
-        extremities = await self.events.get_forward_extremities(room_id)
-        if len(extremities) <= MAX_PREV_EVENTS:
-            return sorted(extremities)
-        found = await self.events.get_events(extremities)
-        newest = sorted(found.values(), key=lambda e: (e.depth, e.stream_ordering or 0))
-        return sorted(e.event_id for e in newest[-MAX_PREV_EVENTS:])
 
 
 def _domain(user_id: str) -> str:

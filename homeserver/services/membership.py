@@ -193,17 +193,10 @@ class MembershipService:
         room_id, alias_servers = await self._resolve_with_servers(room_id_or_alias)
         reason = optional_reason(body)
         user_id = requester.user_id
-        if self.remote is not None and not await self.is_host_in_room(room_id):
-            candidates = await self._remote_candidates(
-                room_id, user_id, [*servers, *alias_servers]
-            )
-            if candidates:
-                content = await self._member_content(
-                    user_id, Membership.JOIN, reason, {}
-                )
-                del content["membership"]
-                await self.remote.join(user_id, room_id, candidates, content)
-                return room_id
+        if await self._through_remote(
+            Membership.JOIN, user_id, room_id, [*servers, *alias_servers], reason
+        ):
+            return room_id
         if await self.room_state.get_room_version(room_id) is None:
             raise NotFound("No known servers for this room")
         current = await self.room_state.get_membership(room_id, user_id)
@@ -282,6 +275,30 @@ class MembershipService:
             )
         raise Forbidden("No local user in the room can authorise your join.")
 
+    async def _through_remote(
+        self,
+        membership: str,
+        user_id: str,
+        room_id: str,
+        servers: Sequence[str],
+        reason: str | None,
+    ) -> bool:
+        """Join or knock through another server when no user of ours is in
+        the room and one of ``servers`` (or the room's) can help; whether it
+        did."""
+        if self.remote is None or await self.is_host_in_room(room_id):
+            return False
+        candidates = await self._remote_candidates(room_id, user_id, servers)
+        if not candidates:
+            return False
+        content = await self._member_content(user_id, membership, reason, {})
+        del content["membership"]
+        if membership == Membership.JOIN:
+            await self.remote.join(user_id, room_id, candidates, content)
+        else:
+            await self.remote.knock(user_id, room_id, candidates, content)
+        return True
+
     async def knock(
         self,
         requester: Requester,
@@ -293,17 +310,10 @@ class MembershipService:
         room_id, alias_servers = await self._resolve_with_servers(room_id_or_alias)
         reason = optional_reason(body)
         user_id = requester.user_id
-        if self.remote is not None and not await self.is_host_in_room(room_id):
-            candidates = await self._remote_candidates(
-                room_id, user_id, [*servers, *alias_servers]
-            )
-            if candidates:
-                content = await self._member_content(
-                    user_id, Membership.KNOCK, reason, {}
-                )
-                del content["membership"]
-                await self.remote.knock(user_id, room_id, candidates, content)
-                return room_id
+        if await self._through_remote(
+            Membership.KNOCK, user_id, room_id, [*servers, *alias_servers], reason
+        ):
+            return room_id
         await self._require_room(room_id)
         await self.send_membership(
             room_id, user_id, user_id, Membership.KNOCK, reason, {}

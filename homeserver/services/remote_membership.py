@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from signedjson.sign import SignatureVerifyException
 
-from homeserver.errors import Codes, Forbidden, MatrixError
+from homeserver.errors import Codes, Forbidden, IncompatibleRoomVersion, MatrixError
 from homeserver.events.auth_rules import AuthError
 from homeserver.events.builder import build_event
 from homeserver.events.model import Event, EventTypes, Membership
@@ -351,11 +351,8 @@ class RemoteMembership:
                 version_id = answer.get("room_version", "1")
                 version = KNOWN_ROOM_VERSIONS.get(version_id)
                 if version is None:
-                    raise MatrixError(
-                        400,
-                        f"Room version {version_id!r} is not supported",
-                        Codes.INCOMPATIBLE_ROOM_VERSION,
-                        additional={"room_version": version_id},
+                    raise IncompatibleRoomVersion(
+                        f"Room version {version_id!r} is not supported", version_id
                     )
                 template = check_template(
                     answer.get("event"), room_id, user_id, membership

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import attrs
 
 from homeserver.events.model import Event, EventTypes, Membership, StateKey
+from homeserver.events.template import STRIPPED_STATE_TYPES
 from homeserver.services.auth import Requester
 from homeserver.services.filters import Filter
 from homeserver.services.serializer import EventSerializer
@@ -22,15 +23,6 @@ from homeserver.types import JsonDict
 
 DEFAULT_TIMELINE_LIMIT = 10
 MAX_HEROES = 5
-STRIPPED_STATE_TYPES = (
-    EventTypes.CREATE,
-    EventTypes.JOIN_RULES,
-    EventTypes.NAME,
-    EventTypes.AVATAR,
-    EventTypes.CANONICAL_ALIAS,
-    EventTypes.ENCRYPTION,
-    EventTypes.TOPIC,
-)
 
 
 @attrs.frozen

@@ -52,6 +52,7 @@ from twisted.python.failure import Failure
 from homeserver.federation.auth import sign_request
 from homeserver.federation.errors import HttpResponseError, RequestSendFailed
 from homeserver.federation.interfaces import Query
+from homeserver.federation.json_requests import JsonRequests
 from tests.harness import FakeResponse, TestServer, parse_http_response
 
 
@@ -76,52 +77,13 @@ class _ResponseTransport(StringTransport):
             self._on_closed.callback(self.value())
 
 
-class LoopbackTransport:
+class LoopbackTransport(JsonRequests):
     """``FederationTransport`` for one origin server of a ``Federation``."""
 
     def __init__(self, federation: Federation, origin: str, key: SigningKey) -> None:
         self.federation = federation
         self.origin = origin
         self.key = key
-
-    async def get_json(
-        self,
-        destination: str,
-        path: str,
-        query: Query | None = None,
-        *,
-        timeout_ms: int | None = None,
-        signed: bool = True,
-    ) -> Any:
-        return await self.request(
-            "GET", destination, path, None, query, timeout_ms=timeout_ms, signed=signed
-        )
-
-    async def put_json(
-        self,
-        destination: str,
-        path: str,
-        body: Any,
-        query: Query | None = None,
-        *,
-        timeout_ms: int | None = None,
-    ) -> Any:
-        return await self.request(
-            "PUT", destination, path, body, query, timeout_ms=timeout_ms
-        )
-
-    async def post_json(
-        self,
-        destination: str,
-        path: str,
-        body: Any,
-        query: Query | None = None,
-        *,
-        timeout_ms: int | None = None,
-    ) -> Any:
-        return await self.request(
-            "POST", destination, path, body, query, timeout_ms=timeout_ms
-        )
 
     async def request(
         self,

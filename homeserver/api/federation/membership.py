@@ -8,10 +8,11 @@ knocks.yaml, invites-v2.yaml).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 from homeserver.api.http.request import ApiRequest
-from homeserver.events.model import Membership
+from homeserver.events.model import Event, Membership, StateKey
 from homeserver.services.federation_invites import InviteReceiver
 from homeserver.services.federation_membership import ResidentMembership
 from homeserver.types import JsonDict
@@ -33,48 +34,68 @@ class _Endpoint:
         self.service = service
 
 
-class MakeJoinEndpoint(_Endpoint):
-    """GET /_matrix/federation/v1/make_join/{roomId}/{userId}?ver=..."""
+class _MakeEndpoint(_Endpoint):
+    """GET make_{membership}/{roomId}/{userId}: a template to sign."""
 
-    PATTERNS = [f"{FED}/v1/make_join/{{room_id}}/{{user_id}}"]
+    MEMBERSHIP: str
+    # make_join and make_knock take the asker's room versions in ``ver``.
+    TAKES_VERSIONS = True
 
     async def on_GET(self, request: ApiRequest, room_id: str, user_id: str) -> JsonDict:
         origin = await self.authenticator.authenticate(request)
-        # Without ver the asking server only supports version 1 (spec).
-        versions = request.query.get("ver") or ["1"]
+        versions = None
+        if self.TAKES_VERSIONS:
+            # Without ver the asking server only supports version 1 (spec).
+            versions = request.query.get("ver") or ["1"]
         return await self.service.make_membership(
-            origin, room_id, user_id, Membership.JOIN, versions
+            origin, room_id, user_id, self.MEMBERSHIP, versions
         )
 
 
-class SendJoinV2Endpoint(_Endpoint):
+class _SendEndpoint(_Endpoint):
+    """PUT send_{membership}/{roomId}/{eventId}: the signed event back."""
+
+    MEMBERSHIP: str
+
+    async def on_PUT(self, request: ApiRequest, room_id: str, event_id: str) -> Any:
+        origin = await self.authenticator.authenticate(request)
+        event, state = await self.service.send_membership(
+            origin, room_id, event_id, request.json(), self.MEMBERSHIP
+        )
+        return await self.answer(event, state)
+
+    async def answer(self, event: Event, state: Mapping[StateKey, str]) -> Any:
+        """The response body (or ``(status, body)``) for an accepted event."""
+        return {}
+
+
+class MakeJoinEndpoint(_MakeEndpoint):
+    """GET /_matrix/federation/v1/make_join/{roomId}/{userId}?ver=..."""
+
+    PATTERNS = [f"{FED}/v1/make_join/{{room_id}}/{{user_id}}"]
+    MEMBERSHIP = Membership.JOIN
+
+
+class SendJoinV2Endpoint(_SendEndpoint):
     """PUT /_matrix/federation/v2/send_join/{roomId}/{eventId}."""
 
     PATTERNS = [f"{FED}/v2/send_join/{{room_id}}/{{event_id}}"]
+    MEMBERSHIP = Membership.JOIN
 
-    async def on_PUT(
-        self, request: ApiRequest, room_id: str, event_id: str
-    ) -> JsonDict:
-        origin = await self.authenticator.authenticate(request)
-        event, state = await self.service.send_membership(
-            origin, room_id, event_id, request.json(), Membership.JOIN
-        )
+    async def answer(self, event: Event, state: Mapping[StateKey, str]) -> Any:
+        """The state before the join and its auth chain."""
         return await self.service.join_answer(event, state)
 
 
-class SendJoinV1Endpoint(_Endpoint):
+class SendJoinV1Endpoint(_SendEndpoint):
     """PUT /_matrix/federation/v1/send_join/{roomId}/{eventId} (the
     ``[200, {...}]`` answer of older servers)."""
 
     PATTERNS = [f"{FED}/v1/send_join/{{room_id}}/{{event_id}}"]
+    MEMBERSHIP = Membership.JOIN
 
-    async def on_PUT(
-        self, request: ApiRequest, room_id: str, event_id: str
-    ) -> tuple[int, Any]:
-        origin = await self.authenticator.authenticate(request)
-        event, state = await self.service.send_membership(
-            origin, room_id, event_id, request.json(), Membership.JOIN
-        )
+    async def answer(self, event: Event, state: Mapping[StateKey, str]) -> Any:
+        """The v2 answer without its newer keys, wrapped as v1 wraps it."""
         answer = await self.service.join_answer(event, state)
         return 200, [
             200,
@@ -82,73 +103,47 @@ class SendJoinV1Endpoint(_Endpoint):
         ]
 
 
-class MakeLeaveEndpoint(_Endpoint):
+class MakeLeaveEndpoint(_MakeEndpoint):
     """GET /_matrix/federation/v1/make_leave/{roomId}/{userId}."""
 
     PATTERNS = [f"{FED}/v1/make_leave/{{room_id}}/{{user_id}}"]
-
-    async def on_GET(self, request: ApiRequest, room_id: str, user_id: str) -> JsonDict:
-        origin = await self.authenticator.authenticate(request)
-        return await self.service.make_membership(
-            origin, room_id, user_id, Membership.LEAVE, None
-        )
+    MEMBERSHIP = Membership.LEAVE
+    TAKES_VERSIONS = False
 
 
-class SendLeaveV2Endpoint(_Endpoint):
+class SendLeaveV2Endpoint(_SendEndpoint):
     """PUT /_matrix/federation/v2/send_leave/{roomId}/{eventId}."""
 
     PATTERNS = [f"{FED}/v2/send_leave/{{room_id}}/{{event_id}}"]
-
-    async def on_PUT(
-        self, request: ApiRequest, room_id: str, event_id: str
-    ) -> JsonDict:
-        origin = await self.authenticator.authenticate(request)
-        await self.service.send_membership(
-            origin, room_id, event_id, request.json(), Membership.LEAVE
-        )
-        return {}
+    MEMBERSHIP = Membership.LEAVE
 
 
-class SendLeaveV1Endpoint(_Endpoint):
+class SendLeaveV1Endpoint(_SendEndpoint):
     """PUT /_matrix/federation/v1/send_leave/{roomId}/{eventId}."""
 
     PATTERNS = [f"{FED}/v1/send_leave/{{room_id}}/{{event_id}}"]
+    MEMBERSHIP = Membership.LEAVE
 
-    async def on_PUT(
-        self, request: ApiRequest, room_id: str, event_id: str
-    ) -> tuple[int, Any]:
-        origin = await self.authenticator.authenticate(request)
-        await self.service.send_membership(
-            origin, room_id, event_id, request.json(), Membership.LEAVE
-        )
+    async def answer(self, event: Event, state: Mapping[StateKey, str]) -> Any:
+        """An empty answer, wrapped as v1 wraps it."""
         return 200, [200, {}]
 
 
-class MakeKnockEndpoint(_Endpoint):
+class MakeKnockEndpoint(_MakeEndpoint):
     """GET /_matrix/federation/v1/make_knock/{roomId}/{userId}?ver=..."""
 
     PATTERNS = [f"{FED}/v1/make_knock/{{room_id}}/{{user_id}}"]
-
-    async def on_GET(self, request: ApiRequest, room_id: str, user_id: str) -> JsonDict:
-        origin = await self.authenticator.authenticate(request)
-        versions = request.query.get("ver") or ["1"]
-        return await self.service.make_membership(
-            origin, room_id, user_id, Membership.KNOCK, versions
-        )
+    MEMBERSHIP = Membership.KNOCK
 
 
-class SendKnockEndpoint(_Endpoint):
+class SendKnockEndpoint(_SendEndpoint):
     """PUT /_matrix/federation/v1/send_knock/{roomId}/{eventId}."""
 
     PATTERNS = [f"{FED}/v1/send_knock/{{room_id}}/{{event_id}}"]
+    MEMBERSHIP = Membership.KNOCK
 
-    async def on_PUT(
-        self, request: ApiRequest, room_id: str, event_id: str
-    ) -> JsonDict:
-        origin = await self.authenticator.authenticate(request)
-        _, state = await self.service.send_membership(
-            origin, room_id, event_id, request.json(), Membership.KNOCK
-        )
+    async def answer(self, event: Event, state: Mapping[StateKey, str]) -> Any:
+        """The room's stripped state, for the knocking user's client."""
         return await self.service.knock_answer(state)
 
 

@@ -5,19 +5,23 @@ from __future__ import annotations
 from typing import Any
 
 from homeserver.federation.errors import RequestSendFailed
+from homeserver.federation.interfaces import Query
+from homeserver.federation.json_requests import JsonRequests
 
 
-class UnavailableTransport:
+class UnavailableTransport(JsonRequests):
     """Every request fails as retriable: the queues keep everything."""
 
-    async def get_json(self, destination: str, path: str, *a: Any, **k: Any) -> Any:
-        """Fail."""
-        raise RequestSendFailed(f"no federation transport for {destination}")
-
-    async def put_json(self, destination: str, path: str, *a: Any, **k: Any) -> Any:
-        """Fail."""
-        raise RequestSendFailed(f"no federation transport for {destination}")
-
-    async def post_json(self, destination: str, path: str, *a: Any, **k: Any) -> Any:
+    async def request(
+        self,
+        method: str,
+        destination: str,
+        path: str,
+        body: Any = None,
+        query: Query | None = None,
+        *,
+        timeout_ms: int | None = None,
+        signed: bool = True,
+    ) -> Any:
         """Fail."""
         raise RequestSendFailed(f"no federation transport for {destination}")
