@@ -19,7 +19,7 @@ from treq.client import HTTPClient
 from twisted.internet import defer
 from twisted.web.client import URI, Agent, HTTPConnectionPool
 from twisted.web.http_headers import Headers
-from twisted.web.iweb import IAgentEndpointFactory, IBodyProducer
+from twisted.web.iweb import IAgentEndpointFactory, IBodyProducer, IResponse
 from zope.interface import implementer
 
 from homeserver import __version__
@@ -52,6 +52,45 @@ WELL_KNOWN_TIMEOUT_S = 10.0
 MAX_RESPONSE_BYTES = 100 * 1024 * 1024
 
 
+class BodyTooLarge(Exception):
+    """A response body went over its limit (the connection was dropped).
+
+    Attributes:
+        prefix: the bytes up to the limit.
+    """
+
+    def __init__(self, prefix: bytes) -> None:
+        super().__init__(f"body longer than {len(prefix)} bytes")
+        self.prefix = prefix
+
+
+async def read_body(response: IResponse, limit: int) -> bytes:
+    """A response body of at most ``limit`` bytes, read as it arrives: a
+    longer one (declared or sent) is dropped as soon as it goes over, never
+    held in memory whole.
+
+    Raises:
+        BodyTooLarge: it is longer.
+    """
+    chunks: list[bytes] = []
+    size = 0
+    declared = response.length
+    too_long = isinstance(declared, int) and declared > limit
+
+    def collect(data: bytes) -> None:
+        nonlocal size
+        if too_long or size + len(data) > limit:
+            chunks.append(data[: max(0, limit - size)])
+            raise BodyTooLarge(b"".join(chunks))
+        chunks.append(data)
+        size += len(data)
+
+    await treq.collect(response, collect)
+    if too_long:  # declared too long, then sent nothing
+        raise BodyTooLarge(b"")
+    return b"".join(chunks)
+
+
 class FederationClient(JsonRequests):
     """The production ``FederationTransport``.
 
@@ -64,6 +103,8 @@ class FederationClient(JsonRequests):
         resolve_host: hostname to addresses (tests inject one).
         srv: SRV lookups (tests inject one).
         trust_root: CAs to trust instead of the platform's (tests).
+        max_response_bytes: longer answers are cut off while they arrive and
+            the request fails.
     """
 
     def __init__(
@@ -77,8 +118,10 @@ class FederationClient(JsonRequests):
         resolve_host: HostResolver | None = None,
         srv: SrvResolver | None = None,
         trust_root: Any = None,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
     ) -> None:
         self.server_name = server_name
+        self.max_response_bytes = max_response_bytes
         self.signing_key = signing_key
         self.config = config
         self.reactor = reactor
@@ -185,9 +228,12 @@ class FederationClient(JsonRequests):
             headers,
             producer,
         )
-        content = await treq.content(response)
-        if len(content) > MAX_RESPONSE_BYTES:
-            raise RequestSendFailed("response too large")
+        try:
+            content = await read_body(response, self.max_response_bytes)
+        except BodyTooLarge:
+            raise RequestSendFailed(
+                f"response larger than {self.max_response_bytes} bytes"
+            ) from None
         return response.code, content
 
     async def _fetch_well_known(self, host: str) -> tuple[int, dict[str, str], bytes]:
@@ -203,12 +249,15 @@ class FederationClient(JsonRequests):
             headers=Headers({"User-Agent": [USER_AGENT]}),
             reactor=self.reactor,
         )
-        content = await treq.content(response)
+        try:
+            content = await read_body(response, WELL_KNOWN_MAX_BYTES)
+        except BodyTooLarge as exc:
+            content = exc.prefix  # as good as it gets: it won't parse
         headers = {
             name.decode("latin-1").lower(): values[-1].decode("latin-1")
             for name, values in response.headers.getAllRawHeaders()
         }
-        return response.code, headers, content[:WELL_KNOWN_MAX_BYTES]
+        return response.code, headers, content
 
 
 @implementer(IAgentEndpointFactory)

@@ -58,3 +58,13 @@ def test_loopback_is_blacklisted_by_default(tmp_path: Path) -> None:
 
 def test_ip_literal_needs_no_lookups(tmp_path: Path) -> None:
     assert _run("ip_literal", tmp_path) == {"ok": "b.test"}
+
+
+def test_answers_over_the_size_limit_fail(tmp_path: Path) -> None:
+    outcome = _run("too_large", tmp_path)
+    assert outcome["error"] == "RequestSendFailed", outcome
+    assert "larger than 100000 bytes" in outcome["message"]
+
+
+def test_answers_within_the_size_limit_are_read(tmp_path: Path) -> None:
+    assert _run("large_enough", tmp_path) == {"ok": 300_000}

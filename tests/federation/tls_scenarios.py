@@ -29,6 +29,17 @@ from tests.federation.test_inbound_auth import PROBE, AuthProbe
 VERSION = "/_matrix/federation/v1/version"
 LOOPBACK_OK = {"ip_range_whitelist": ["127.0.0.0/8"], "verify_certificates": False}
 STRICT = {"ip_range_whitelist": ["127.0.0.0/8"]}
+BIG = "/_matrix/federation/v1/test_big_answer"
+BIG_BYTES = 300_000
+
+
+class BigAnswer:
+    """Answers with a JSON body of about ``BIG_BYTES`` bytes."""
+
+    PATTERNS = [BIG]
+
+    async def on_GET(self, request: Any) -> Any:
+        return {"data": "x" * BIG_BYTES}
 
 
 def _client(
@@ -90,7 +101,17 @@ def _scenarios(
         )
         return body["server_name"]
 
+    async def too_large() -> Any:
+        client = _client(reactor, pair, port, LOOPBACK_OK, max_response_bytes=100_000)
+        return await client.get_json("b.test", BIG)
+
+    async def large_enough() -> Any:
+        client = _client(reactor, pair, port, LOOPBACK_OK, max_response_bytes=400_000)
+        return len((await client.get_json("b.test", BIG))["data"])
+
     return {
+        "too_large": too_large,
+        "large_enough": large_enough,
         "signed": signed,
         "strict": strict,
         "trusted": trusted,
@@ -106,6 +127,7 @@ def main(scenario: str, tmp: Path) -> None:
     pair = FederationPair(lambda: SqliteEngine(str(tmp / f"{id(object())}.db")), tmp)
     pair.b.get_success(pair.b.hs.federation.keyring.fetch_direct("a.test"))
     add_test_endpoint(pair.b, AuthProbe(pair.b.hs.federation.authenticator))
+    add_test_endpoint(pair.b, BigAnswer())
     cert, key = tmp / "b.crt", tmp / "b.key"
     generate_self_signed(cert, key, "b.test")
     options = ssl.PrivateCertificate.loadPEM(cert.read_bytes() + key.read_bytes())
