@@ -5,6 +5,8 @@ Invites)", "Knocking upon a room", "Inviting to a room": a local user joins,
 leaves or knocks on a room no local user is in by asking a resident server for
 a template (make_*), signing it and sending it back (send_*); inviting a user
 of another server sends the invite to that server for its signature first.
+The requests themselves are in services/membership_requests.py; this module
+decides what to do with their answers.
 """
 
 from __future__ import annotations
@@ -12,27 +14,25 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
-from urllib.parse import quote
 
 from signedjson.sign import SignatureVerifyException
 
-from homeserver.errors import Codes, Forbidden, IncompatibleRoomVersion, MatrixError
+from homeserver.errors import Codes, Forbidden, MatrixError
 from homeserver.events.auth_rules import AuthError
 from homeserver.events.builder import build_event
 from homeserver.events.model import Event, EventTypes, Membership
 from homeserver.events.redaction import redact_pdu
-from homeserver.events.room_versions import KNOWN_ROOM_VERSIONS, RoomVersion
+from homeserver.events.room_versions import RoomVersion
 from homeserver.events.template import (
     check_join_against_state,
-    check_template,
     event_from_pdu,
     event_from_template,
     federation_pdu,
 )
 from homeserver.events.validation import EventFormatError
-from homeserver.federation.errors import HttpResponseError, RequestSendFailed
 from homeserver.federation.interfaces import FederationTransport
 from homeserver.services.federation_invites import OutOfRoomMemberships
+from homeserver.services.membership_requests import MembershipRequests
 from homeserver.types import JsonDict
 from homeserver.util.clock import Clock
 
@@ -44,10 +44,6 @@ ProcessRemoteJoin = Callable[
 """``(origin, room_version, join_event, state, auth_chain)``: verify the
 send_join answer, persist the state and auth chain as outliers, then the join
 with that state as the room's current state (the receiving side's pipeline)."""
-
-SUPPORTED_VERSIONS = sorted(KNOWN_ROOM_VERSIONS, key=int)
-# make_join answers that mean another resident server may succeed.
-_TRY_ANOTHER_SERVER = (Codes.UNABLE_TO_AUTHORISE_JOIN, Codes.UNABLE_TO_GRANT_JOIN)
 
 
 class SignatureChecker(Protocol):
@@ -82,24 +78,6 @@ def _pdu_list(value: Any) -> list[JsonDict]:
     return value
 
 
-def _path(*parts: str) -> str:
-    return "/".join(quote(p, safe="") for p in parts)
-
-
-def _remote_error(exc: Exception, what: str) -> MatrixError:
-    """A client error for a failed request to another server."""
-    if isinstance(exc, HttpResponseError) and exc.code in (400, 403, 404):
-        body = exc.body if isinstance(exc.body, dict) else {}
-        message = body.get("error") or f"{what} failed"
-        return MatrixError(
-            exc.code,
-            str(message),
-            exc.errcode or Codes.UNKNOWN,
-            additional={k: v for k, v in body.items() if k == "room_version"},
-        )
-    return MatrixError(502, f"{what} failed: {exc}", Codes.UNKNOWN)
-
-
 class RemoteMembership:
     """Membership changes that need another server's cooperation."""
 
@@ -115,7 +93,7 @@ class RemoteMembership:
     ) -> None:
         self.server_name = server_name
         self.signing_key = signing_key
-        self.transport = transport
+        self.requests = MembershipRequests(server_name, transport)
         self.signatures = signatures
         self.out_of_room = out_of_room
         self.process_remote_join = process_remote_join
@@ -132,11 +110,13 @@ class RemoteMembership:
                 (M_INCOMPATIBLE_ROOM_VERSION, M_FORBIDDEN, ...); 502 when no
                 server could be reached or the join could not be completed.
         """
-        server, version, template = await self._make(
+        server, version, template = await self.requests.make(
             "join", servers, room_id, user_id, Membership.JOIN
         )
         event = self._sign(version, template, content)
-        answer = await self._send_join(server, room_id, event)
+        answer = await self.requests.send(server, "join", room_id, event)
+        if not isinstance(answer, dict):
+            raise MatrixError(502, "Bad send_join answer", Codes.UNKNOWN)
         try:
             state = _pdu_list(answer.get("state"))
             auth_chain = _pdu_list(answer.get("auth_chain"))
@@ -176,33 +156,6 @@ class RemoteMembership:
             raise EventFormatError("the returned event is not our join")
         return returned
 
-    async def _send_join(self, server: str, room_id: str, event: Event) -> JsonDict:
-        pdu = federation_pdu(event)
-        tail = _path(room_id, event.event_id)
-        try:
-            try:
-                answer = await self.transport.put_json(
-                    server, f"/_matrix/federation/v2/send_join/{tail}", pdu
-                )
-            except HttpResponseError as exc:
-                if exc.code not in (400, 404) or exc.errcode not in (
-                    None,
-                    Codes.UNRECOGNIZED,
-                ):
-                    raise
-                logger.info("%s has no send_join v2; trying v1", server)
-                answer = await self.transport.put_json(
-                    server, f"/_matrix/federation/v1/send_join/{tail}", pdu
-                )
-                if isinstance(answer, list) and len(answer) == 2:
-                    answer = answer[1]
-        except (HttpResponseError, RequestSendFailed) as exc:
-            logger.warning("send_join to %s failed: %s", server, exc)
-            raise _remote_error(exc, "send_join") from None
-        if not isinstance(answer, dict):
-            raise MatrixError(502, "Bad send_join answer", Codes.UNKNOWN)
-        return answer
-
     # -- leave, knock ----------------------------------------------------------
     async def leave(
         self,
@@ -220,11 +173,11 @@ class RemoteMembership:
                 invite from a server that is gone can still be dismissed.
         """
         try:
-            server, version, template = await self._make(
+            server, version, template = await self.requests.make(
                 "leave", servers, room_id, user_id, Membership.LEAVE
             )
             event = self._sign(version, template, content)
-            await self._send(server, "leave", room_id, event)
+            await self.requests.send(server, "leave", room_id, event)
         except MatrixError as exc:
             current = (
                 await self.out_of_room.events.get_event(current_event_id)
@@ -271,12 +224,12 @@ class RemoteMembership:
         self, user_id: str, room_id: str, servers: Sequence[str], content: JsonDict
     ) -> Event:
         """Knock on a room we are not in."""
-        server, version, template = await self._make(
+        server, version, template = await self.requests.make(
             "knock", servers, room_id, user_id, Membership.KNOCK
         )
         event = self._sign(version, template, content)
-        answer = await self._send(server, "knock", room_id, event)
-        state = answer.get("knock_room_state")
+        answer = await self.requests.send(server, "knock", room_id, event)
+        state = answer.get("knock_room_state") if isinstance(answer, dict) else None
         await self.out_of_room.store(
             event,
             {
@@ -287,82 +240,6 @@ class RemoteMembership:
         )
         logger.info("%s knocked on %s via %s", user_id, room_id, server)
         return event
-
-    async def _send(
-        self, server: str, kind: str, room_id: str, event: Event
-    ) -> JsonDict:
-        """send_leave (v2, then v1) or send_knock (v1 only exists)."""
-        pdu = federation_pdu(event)
-        tail = _path(room_id, event.event_id)
-        version = "v1" if kind == "knock" else "v2"
-        try:
-            try:
-                answer = await self.transport.put_json(
-                    server, f"/_matrix/federation/{version}/send_{kind}/{tail}", pdu
-                )
-            except HttpResponseError as exc:
-                if (
-                    version == "v1"
-                    or exc.code not in (400, 404)
-                    or exc.errcode
-                    not in (
-                        None,
-                        Codes.UNRECOGNIZED,
-                    )
-                ):
-                    raise
-                answer = await self.transport.put_json(
-                    server, f"/_matrix/federation/v1/send_{kind}/{tail}", pdu
-                )
-                if isinstance(answer, list) and len(answer) == 2:
-                    answer = answer[1]
-        except (HttpResponseError, RequestSendFailed) as exc:
-            logger.warning("send_%s to %s failed: %s", kind, server, exc)
-            raise _remote_error(exc, f"send_{kind}") from None
-        return answer if isinstance(answer, dict) else {}
-
-    # -- make_* ----------------------------------------------------------------
-    async def _make(
-        self,
-        kind: str,
-        servers: Sequence[str],
-        room_id: str,
-        user_id: str,
-        membership: str,
-    ) -> tuple[str, RoomVersion, JsonDict]:
-        """Ask each server in turn for a template; the first good one wins."""
-        query = {"ver": SUPPORTED_VERSIONS} if kind != "leave" else None
-        path = f"/_matrix/federation/v1/make_{kind}/{_path(room_id, user_id)}"
-        last: MatrixError = MatrixError(
-            404, "No known servers to ask about this room", Codes.NOT_FOUND
-        )
-        for server in dict.fromkeys(s for s in servers if s != self.server_name):
-            try:
-                answer = await self.transport.get_json(server, path, query)
-            except (HttpResponseError, RequestSendFailed) as exc:
-                logger.info("make_%s via %s failed: %s", kind, server, exc)
-                last = _remote_error(exc, f"make_{kind}")
-                if last.errcode in _TRY_ANOTHER_SERVER:
-                    continue
-                if last.code in (400, 403):
-                    raise last from None
-                continue
-            try:
-                version_id = answer.get("room_version", "1")
-                version = KNOWN_ROOM_VERSIONS.get(version_id)
-                if version is None:
-                    raise IncompatibleRoomVersion(
-                        f"Room version {version_id!r} is not supported", version_id
-                    )
-                template = check_template(
-                    answer.get("event"), room_id, user_id, membership
-                )
-            except (AttributeError, EventFormatError) as exc:
-                logger.warning("bad make_%s answer from %s: %s", kind, server, exc)
-                last = MatrixError(502, f"Bad make_{kind} answer", Codes.UNKNOWN)
-                continue
-            return server, version, template
-        raise last
 
     def _sign(
         self, version: RoomVersion, template: JsonDict, content: JsonDict
@@ -391,17 +268,7 @@ class RemoteMembership:
         """
         invitee = event.state_key or ""
         destination = invitee.partition(":")[2]
-        body = {
-            "room_version": event.room_version.identifier,
-            "event": federation_pdu(event),
-            "invite_room_state": invite_room_state,
-        }
-        path = f"/_matrix/federation/v2/invite/{_path(event.room_id, event.event_id)}"
-        try:
-            answer = await self.transport.put_json(destination, path, body)
-        except (HttpResponseError, RequestSendFailed) as exc:
-            logger.warning("invite of %s to %s failed: %s", invitee, destination, exc)
-            raise _remote_error(exc, "invite") from None
+        answer = await self.requests.invite(destination, event, invite_room_state)
         returned = answer.get("event") if isinstance(answer, dict) else None
         signatures = returned.get("signatures") if isinstance(returned, dict) else None
         theirs = signatures.get(destination) if isinstance(signatures, dict) else None

@@ -39,7 +39,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from signedjson.key import generate_signing_key
 from signedjson.types import SigningKey
@@ -287,3 +287,8 @@ def add_test_endpoint(server: TestServer, endpoint: Any) -> None:
     root: Any = server.site.resource
     router = getattr(root, "router", None) or root.http.router
     router.add_endpoint(endpoint)
+
+
+def q(value: str) -> str:
+    """``value`` percent-encoded as one path segment (room and event IDs)."""
+    return quote(value, safe="")

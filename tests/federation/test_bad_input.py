@@ -20,7 +20,7 @@ from homeserver.events.hashing import add_content_hash, compute_event_id
 from homeserver.events.room_versions import KNOWN_ROOM_VERSIONS
 from homeserver.events.signing import sign_event
 from homeserver.federation.auth import sign_request
-from tests.federation.pair import FederationPair
+from tests.federation.pair import FederationPair, q
 from tests.harness import FakeResponse, TestServer
 
 FED = "/_matrix/federation"
@@ -98,9 +98,9 @@ def check_cases(pair: FederationPair, room: Room, cases: list[tuple[Any, ...]]) 
     a Matrix error with a 4xx status (or exactly ``status``) and change no
     DAG row. Every failing case is reported at once."""
     subs = {
-        "room": quote(room.room_id, safe=""),
-        "event": quote(room.event_id, safe=""),
-        "user": quote(room.user_id, safe=""),
+        "room": q(room.room_id),
+        "event": q(room.event_id),
+        "user": q(room.user_id),
     }
     failures = []
     for method, path, body, *status in cases:

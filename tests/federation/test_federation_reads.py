@@ -4,15 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import quote
 
 from tests.federation.joined_pair import FED, SharedRoom, join_from, send_message
-from tests.federation.pair import Federation
+from tests.federation.pair import Federation, q
 from tests.harness import FakeResponse, TestServer
-
-
-def q(value: str) -> str:
-    return quote(value, safe="")
 
 
 def _setup(

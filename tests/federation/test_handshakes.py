@@ -5,22 +5,17 @@ users, and the server-side checks of make_join/send_join."""
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 
 from homeserver.events.builder import build_event
 from homeserver.events.room_versions import KNOWN_ROOM_VERSIONS
 from homeserver.events.template import event_from_template, federation_pdu
-from tests.federation.pair import FederationPair
+from tests.federation.pair import FederationPair, q
 from tests.harness import TestServer
 from tests.rooms.helpers import CLIENT, create_room, member_of, membership, put_state
 
 FED = "/_matrix/federation"
-
-
-def q(value: str) -> str:
-    return quote(value, safe="")
 
 
 def sync(server: TestServer, token: str) -> dict[str, Any]:

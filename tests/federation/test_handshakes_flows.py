@@ -5,18 +5,13 @@ through a peer that only speaks send_join v1."""
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 
 from homeserver.federation.errors import HttpResponseError
-from tests.federation.pair import FederationPair
+from tests.federation.pair import FederationPair, q
 from tests.harness import TestServer
 from tests.rooms.helpers import CLIENT, create_room, member_of, membership, put_state
-
-
-def q(value: str) -> str:
-    return quote(value, safe="")
 
 
 def join_via(server: TestServer, token: str, room: str, via: str = "b.test") -> Any:
@@ -117,9 +112,9 @@ def test_join_falls_back_to_send_join_v1(pair: FederationPair) -> None:
     alice, alice_token = a.register("alice")
     _, bob_token = b.register("bob")
     room_id = create_room(b, bob_token, preset="public_chat")
-    remote = a.hs.federation.remote_membership
-    old = _OldPeer(remote.transport)
-    remote.transport = old
+    requests = a.hs.federation.remote_membership.requests
+    old = _OldPeer(requests.transport)
+    requests.transport = old
     resp = join_via(a, alice_token, room_id)
     assert resp.code == 200, resp.json
     assert [p.split("/")[3] for p in old.paths] == ["v2", "v1"]
@@ -199,8 +194,8 @@ def test_join_refused_by_the_returned_state_stores_nothing(
     _, alice_token = a.register("alice")
     _, bob_token = b.register("bob")
     room_id = create_room(b, bob_token, preset="public_chat")
-    remote = a.hs.federation.remote_membership
-    remote.transport = _LyingPeer(remote.transport)
+    requests = a.hs.federation.remote_membership.requests
+    requests.transport = _LyingPeer(requests.transport)
     resp = join_via(a, alice_token, room_id)
     assert (resp.code, resp.json["errcode"]) == (502, "M_UNKNOWN")
     assert a.get_success(a.hs.room_state.get_room_version(room_id)) is None

@@ -5,17 +5,12 @@ ACLs refuse banned servers."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from urllib.parse import quote
 
-from tests.federation.pair import Federation, FederationPair
+from tests.federation.pair import Federation, FederationPair, q
 from tests.harness import FakeResponse, TestServer
 from tests.rooms.helpers import CLIENT, create_room, member_of, put_state, send
 
 FED = "/_matrix/federation/v1"
-
-
-def q(value: str) -> str:
-    return quote(value, safe="")
 
 
 def join_via(server: TestServer, token: str, room: str, via: str) -> FakeResponse:

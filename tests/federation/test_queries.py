@@ -4,16 +4,10 @@ the other."""
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
-from tests.federation.pair import FederationPair
+from tests.federation.pair import FederationPair, q
 from tests.rooms.helpers import CLIENT, create_room
 
 FED = "/_matrix/federation/v1"
-
-
-def q(value: str) -> str:
-    return quote(value, safe="")
 
 
 def test_remote_profile(pair: FederationPair) -> None:
