@@ -31,7 +31,9 @@ class FederationTransport(Protocol):
         *,
         timeout_ms: int | None = None,
         signed: bool = True,
-    ) -> Any: ...
+    ) -> Any:
+        """GET a JSON resource (``signed=False``: no X-Matrix header)."""
+        ...
 
     async def put_json(
         self,
@@ -41,7 +43,9 @@ class FederationTransport(Protocol):
         query: Query | None = None,
         *,
         timeout_ms: int | None = None,
-    ) -> Any: ...
+    ) -> Any:
+        """PUT a JSON body; the parsed JSON answer."""
+        ...
 
     async def post_json(
         self,
@@ -51,7 +55,9 @@ class FederationTransport(Protocol):
         query: Query | None = None,
         *,
         timeout_ms: int | None = None,
-    ) -> Any: ...
+    ) -> Any:
+        """POST a JSON body; the parsed JSON answer."""
+        ...
 
 
 class KeyRing(Protocol):

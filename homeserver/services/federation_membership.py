@@ -58,7 +58,9 @@ AclCheck = Callable[[str, str], Awaitable[None]]
 class EventVerifier(Protocol):
     """Checks the signatures an inbound event must carry (the key ring)."""
 
-    async def verify_event(self, event: Event) -> None: ...
+    async def verify_event(self, event: Event) -> None:
+        """Raises SignatureVerifyException unless every required server signed."""
+        ...
 
 
 class ResidentMembership:

@@ -51,7 +51,9 @@ class SignatureChecker(Protocol):
 
     async def verify_json_for_server(
         self, server_name: str, json_object: JsonDict, valid_at_ms: int | None
-    ) -> None: ...
+    ) -> None:
+        """Raises SignatureVerifyException unless ``server_name`` signed it."""
+        ...
 
 
 def _precheck_join(
