@@ -10,6 +10,8 @@ user. After every request the DAG tables of b.test hold the same rows.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -66,6 +68,20 @@ def row_counts(server: TestServer) -> dict[str, int]:
         }
 
     return server.get_success(server.db.run_interaction("test_counts", count))
+
+
+@pytest.fixture(autouse=True)
+def no_errors_logged(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Fail a test whose requests made the server log an error (a traceback
+    the client never sees, such as a PDU failing inside a 200 /send)."""
+    caplog.set_level(logging.WARNING)
+    yield
+    errors = [
+        f"{r.name}: {r.getMessage()}"
+        for r in caplog.records
+        if r.levelno >= logging.ERROR
+    ]
+    assert not errors, "\n".join(errors)
 
 
 @pytest.fixture
@@ -425,3 +441,44 @@ def test_invite_with_garbage_stripped_state(pair: FederationPair, room: Room) ->
         assert resp.code < 500, resp.json
     resp = pair.b.request("GET", "/_matrix/client/v3/sync", token=room.token)
     assert resp.code == 200, resp.json
+
+
+def test_wrong_pdus_in_a_transaction_are_refused_one_by_one(
+    pair: FederationPair, room: Room
+) -> None:
+    """Signed PDUs that are wrong in one way each get a per-PDU answer in a
+    200 /send, never an internal error."""
+    made = send_raw(
+        pair,
+        "GET",
+        f"{FED}/v1/make_join/{q(room.room_id)}/@x:a.test?ver=10",
+        None,
+    )
+    assert made.code == 200, made.json
+    template = made.json["event"]
+    variants: list[dict[str, Any]] = [
+        {"content": {"membership": 5}},
+        {"content": {"membership": "ban"}},
+        {"sender": "@x:c.test", "state_key": "@x:c.test"},
+        {"room_id": "!other:b.test"},
+        {"prev_events": ["$unknown"]},
+        {"prev_events": [f"$unknown{i}" for i in range(30)]},
+        {"auth_events": ["$unknown"]},
+        {"auth_events": []},
+        {"prev_events": []},
+        {"depth": 2**53},
+        {"origin_server_ts": -1},
+        {"type": "m.room.power_levels", "state_key": "", "content": {"users": 5}},
+        {"type": "m.room.create", "state_key": "", "content": {}},
+        {"redacts": "$x", "type": "m.room.redaction", "content": {}},
+    ]
+    pdus = [signed_pdu(pair, template, **changes)[1] for changes in variants]
+    resp = send_raw(
+        pair,
+        "PUT",
+        f"{FED}/v1/send/wrong-pdus",
+        {"origin": "a.test", "origin_server_ts": 1000, "pdus": pdus},
+    )
+    assert resp.code == 200, resp.json
+    errors = {r.get("error") for r in resp.json["pdus"].values()}
+    assert "Internal error processing the event" not in errors, resp.json
