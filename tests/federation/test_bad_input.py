@@ -482,3 +482,23 @@ def test_wrong_pdus_in_a_transaction_are_refused_one_by_one(
     assert resp.code == 200, resp.json
     errors = {r.get("error") for r in resp.json["pdus"].values()}
     assert "Internal error processing the event" not in errors, resp.json
+
+
+@pytest.mark.parametrize(
+    "origin",
+    ["../../etc", "a.test:99999999999", "[::1", "a b", "@x:a.test", "", "é.test"],
+)
+def test_odd_origins_get_401(pair: FederationPair, origin: str) -> None:
+    """An X-Matrix header naming an origin that is no server name: 401 (or
+    403 for a name federation refuses), never a failed key lookup's 500."""
+    header = (
+        f'X-Matrix origin="{origin}",destination="b.test",'
+        'key="ed25519:k1",sig="c2lnbmF0dXJl"'
+    )
+    resp = pair.b.request(
+        "GET",
+        f"{FED}/v1/query/profile?user_id=@bob:b.test",
+        headers={"Authorization": header},
+    )
+    assert resp.code in (401, 403), resp.json
+    assert resp.json["errcode"] in ("M_UNAUTHORIZED", "M_FORBIDDEN")
