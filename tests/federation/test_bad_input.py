@@ -502,3 +502,62 @@ def test_odd_origins_get_401(pair: FederationPair, origin: str) -> None:
     )
     assert resp.code in (401, 403), resp.json
     assert resp.json["errcode"] in ("M_UNAUTHORIZED", "M_FORBIDDEN")
+
+
+GARBAGE_ANSWERS: list[Any] = [
+    5,
+    [],
+    "x",
+    {},
+    {"displayname": 5, "avatar_url": [], "room_id": 5, "servers": "x"},
+    {"room_id": "!r:b.test", "servers": [5]},
+    {"chunk": 5, "next_batch": 5, "total_room_count_estimate": "x"},
+    {"chunk": [5, {"room_id": 5}]},
+    {"room_version": 5, "event": 5},
+    {"room_version": "10", "event": {"type": 5}},
+]
+
+
+@pytest.mark.parametrize("answer", GARBAGE_ANSWERS)
+def test_garbage_from_another_server_never_gives_a_500(
+    pair: FederationPair, answer: Any
+) -> None:
+    """b.test answers every federation request of a.test's services with
+    ``answer``: a.test's clients get a Matrix error (502 for a bad answer),
+    never a 500."""
+    a = pair.a
+    _, token = a.register("alice")
+    transport: Any = a.hs.federation.transport
+    real = transport.request
+
+    async def lying(
+        method: str, destination: str, path: str, *args: Any, **kw: Any
+    ) -> Any:
+        if path.startswith(FED):
+            return answer
+        return await real(method, destination, path, *args, **kw)
+
+    transport.request = lying
+    client = "/_matrix/client/v3"
+    requests = [
+        ("GET", f"{client}/profile/@bob:b.test", None),
+        ("GET", f"{client}/profile/@bob:b.test/displayname", None),
+        ("GET", f"{client}/directory/room/{q('#x:b.test')}", None),
+        ("GET", f"{client}/publicRooms?server=b.test", None),
+        ("POST", f"{client}/publicRooms?server=b.test", {}),
+        ("POST", f"{client}/join/{q('!r:b.test')}?via=b.test", {}),
+        ("POST", f"{client}/knock/{q('!r:b.test')}?via=b.test", {}),
+    ]
+    failures = []
+    for method, path, body in requests:
+        resp = a.request(method, path, body, token)
+        body_json = _json_or_none(resp)
+        if resp.code == 500 or (resp.code >= 400 and not isinstance(body_json, dict)):
+            failures.append(f"{method} {path}: {resp.code} {body_json}")
+        elif resp.code >= 400 and "errcode" not in body_json:
+            failures.append(f"{method} {path}: {resp.code} {body_json}")
+        elif "/profile/" in path and resp.code == 200:
+            fields = [body_json.get(k, "") for k in ("displayname", "avatar_url")]
+            if not all(isinstance(v, str) for v in fields):
+                failures.append(f"{method} {path}: passed on {body_json}")
+    assert not failures, "\n".join(failures)
