@@ -111,7 +111,7 @@ class FederationServices:
         self.federation_store = FederationStore(hs.db)
         self.acl = ServerAclChecker(hs.room_state, hs.events)
         verifier = EventVerifier(keyring)
-        self.event_fetcher = RemoteEventFetcher(transport, verifier)
+        self.event_fetcher = RemoteEventFetcher(transport, verifier, hs.clock)
         self.receiving = FederationEventService(
             hs.events,
             hs.room_state,
@@ -123,6 +123,7 @@ class FederationServices:
             self.event_fetcher,
             hs.event_creation.linearizer,
             hs.event_creation.listeners,
+            hs.clock,
         )
         self.transactions = FederationTransactionService(
             self.receiving, self.edus, self.acl, self.federation_store, hs.clock

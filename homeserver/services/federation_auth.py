@@ -28,6 +28,8 @@ from homeserver.events.model import Event, EventTypes, StateKey
 from homeserver.services.federation_fetch import FetchFailed, RemoteEventFetcher
 from homeserver.storage.stores.event_persistence import EventPersister
 from homeserver.storage.stores.events import EventStore
+from homeserver.util.clock import Clock
+from homeserver.util.cooperate import Cooperator
 
 logger = logging.getLogger(__name__)
 
@@ -92,10 +94,12 @@ class RemoteEventAuth:
         events: EventStore,
         persister: EventPersister,
         fetcher: RemoteEventFetcher,
+        clock: Clock | None = None,
     ) -> None:
         self.events = events
         self.persister = persister
         self.fetcher = fetcher
+        self.clock = clock
 
     async def persist_outliers(
         self, events: Iterable[Event], origin: str | None = None
@@ -119,7 +123,9 @@ class RemoteEventAuth:
         }
         known: dict[str, Event] = {**stored, **await self.events.get_events(referenced)}
         rejected = 0
+        turns = Cooperator(self.clock)
         for event in todo:
+            await turns.step()
             reason = self._auth_with(event, known)
             if reason is not None:
                 rejected += 1

@@ -39,6 +39,8 @@ from homeserver.storage.stores.federation import FederationStore
 from homeserver.storage.stores.room_state import RoomStateStore
 from homeserver.storage.stores.state import StateStore
 from homeserver.types import JsonDict
+from homeserver.util.clock import Clock
+from homeserver.util.cooperate import Cooperator
 from homeserver.util.linearizer import Linearizer
 
 logger = logging.getLogger(__name__)
@@ -57,6 +59,8 @@ class FederationEventService:
             reads the extremities and persists; held here for the same step.
         listeners: called with every new visible event once it is stored
             (the list local events go to: sync, WebSocket, presence...).
+        clock: lets the reactor run during long checks (a big room's state);
+            without one they run in one go.
     """
 
     def __init__(
@@ -71,8 +75,10 @@ class FederationEventService:
         fetcher: RemoteEventFetcher,
         room_lock: Linearizer,
         listeners: list[NewEventListener],
+        clock: Clock | None = None,
     ) -> None:
         self.events = events
+        self.clock = clock
         self.room_state = room_state
         self.state = state
         self.store = store
@@ -80,7 +86,7 @@ class FederationEventService:
         self.persister = persister
         self.verifier = verifier
         self.fetcher = fetcher
-        self.auth = RemoteEventAuth(events, persister, fetcher)
+        self.auth = RemoteEventAuth(events, persister, fetcher, clock)
         self.prev_state = PrevStateFetcher(events, state, fetcher, self.auth)
         self.room_lock = room_lock
         self.listeners = listeners
@@ -188,7 +194,9 @@ class FederationEventService:
     ) -> list[Event]:
         """Checks 1-3 on each PDU of a room; failures are logged and left out."""
         out = []
+        turns = Cooperator(self.clock)
         for pdu in pdus:
+            await turns.step()
             try:
                 event = await self.verifier.verify(pdu, room_version)
             except PduDropped as exc:

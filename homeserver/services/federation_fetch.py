@@ -19,6 +19,8 @@ from homeserver.events.model import Event
 from homeserver.events.room_versions import RoomVersion
 from homeserver.federation.interfaces import FederationTransport
 from homeserver.services.federation_verify import EventVerifier, PduDropped
+from homeserver.util.clock import Clock
+from homeserver.util.cooperate import Cooperator
 
 logger = logging.getLogger(__name__)
 
@@ -41,9 +43,15 @@ class FetchFailed(Exception):
 class RemoteEventFetcher:
     """Signed requests for events, through the federation transport."""
 
-    def __init__(self, transport: FederationTransport, verifier: EventVerifier) -> None:
+    def __init__(
+        self,
+        transport: FederationTransport,
+        verifier: EventVerifier,
+        clock: Clock | None = None,
+    ) -> None:
         self.transport = transport
         self.verifier = verifier
+        self.clock = clock
 
     async def _get(self, destination: str, path: str, query: Any = None) -> Any:
         try:
@@ -59,7 +67,9 @@ class RemoteEventFetcher:
         if not isinstance(pdus, list):
             raise FetchFailed(f"{destination} answered without a list of PDUs")
         out: list[Event] = []
+        turns = Cooperator(self.clock)
         for pdu in pdus:
+            await turns.step()
             try:
                 out.append(await self.verifier.verify(pdu, room_version))
             except PduDropped as exc:

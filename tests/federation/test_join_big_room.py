@@ -8,6 +8,8 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
+from twisted.internet import defer
+
 from homeserver.events.model import Event, EventTypes
 from homeserver.services.federation_auth import sort_by_auth
 from homeserver.storage.stores.event_persistence import EventContext
@@ -16,7 +18,7 @@ from tests.federation.big_room import TxnCounter, counted_join, make_big_room
 from tests.federation.pair import FederationPair
 from tests.federation.receiving_helpers import receiving, use_remote
 from tests.federation.remote_room import REMOTE, RemoteRoom
-from tests.harness import TestServer
+from tests.harness import TEST_SIGNING_KEY, TestServer
 
 MEMBERS = 2000
 CLIENT = "/_matrix/client/v3"
@@ -72,7 +74,7 @@ def test_join_a_room_with_2000_members(pair: FederationPair) -> None:
 
 
 def _big_remote_room(members: int) -> RemoteRoom:
-    room = RemoteRoom({})
+    room = RemoteRoom({"test": TEST_SIGNING_KEY})  # local users may join too
     for i in range(members):
         user = f"@u{i}:{REMOTE}"
         room.send(EventTypes.MEMBER, user, {"membership": "join"}, user)
@@ -155,3 +157,38 @@ def test_batched_outliers_span_chunks_and_skip_stored(
     chains = server.get_success(server.hs.events.get_auth_chains([events[-2].event_id]))
     expected = {e.event_id for e in room.auth_chain([events[-2].event_id])}
     assert chains[events[-2].event_id] == expected
+
+
+def test_checking_a_big_state_lets_the_reactor_run(server: TestServer) -> None:
+    # Thousands of signature and auth checks must not hold the reactor (and
+    # every other request) for seconds: the join gives it a turn now and then.
+    room = _big_remote_room(450)
+    use_remote(server, room)  # keys known: nothing here waits on the network
+    user_id, _ = server.register("joiner")
+    before = room.state
+    join = room.send(EventTypes.MEMBER, user_id, {"membership": "join"}, user_id)
+    chain = room.auth_chain([*before.values(), join.event_id])
+    state = [dict(room.events[eid].pdu) for eid in before.values()]
+    pending = defer.ensureDeferred(
+        receiving(server).process_remote_join(
+            REMOTE, room.version, join, state, [dict(e.pdu) for e in chain]
+        )
+    )
+    # One reactor turn at a time (advance() would run every turn due at once).
+    reactor = server.reactor
+    turns = 0
+    while not pending.called and reactor.calls and turns < 1000:
+        call = min(reactor.calls, key=lambda c: c.getTime())
+        reactor.calls.remove(call)
+        call.called = 1
+        call.func(*call.args, **call.kw)
+        turns += 1
+    server.get_success(pending)
+    # State (452 events) and chain are checked, then authorised, 100 a turn.
+    assert turns >= 8
+    member = server.get_success(
+        server.hs.room_state.get_current_state_event_id(
+            room.room_id, EventTypes.MEMBER, f"@u449:{REMOTE}"
+        )
+    )
+    assert member is not None
