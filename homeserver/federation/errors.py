@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from homeserver.errors import Codes, MatrixError
+
 
 class FederationError(Exception):
     """An outbound federation request did not succeed."""
@@ -47,3 +49,26 @@ class HttpResponseError(FederationError):
         self.errcode = body.get("errcode") if isinstance(body, dict) else None
         error = body.get("error") if isinstance(body, dict) else None
         super().__init__(f"{code} {self.errcode or ''} {error or ''}".strip())
+
+
+def client_error(exc: Exception, what: str) -> MatrixError:
+    """The error our client gets for a failed request to another server.
+
+    The other server's 400, 403 and 404 are passed on (with its ``errcode``,
+    ``error`` and any ``room_version``); anything else, including its 401
+    (which is about our signature, not the client's token), is 502.
+
+    Args:
+        exc: what the request raised.
+        what: the request, for the message (``"send_join"``).
+    """
+    if isinstance(exc, HttpResponseError) and exc.code in (400, 403, 404):
+        body = exc.body if isinstance(exc.body, dict) else {}
+        message = body.get("error") or f"{what} failed"
+        return MatrixError(
+            exc.code,
+            str(message),
+            exc.errcode or Codes.UNKNOWN,
+            additional={k: v for k, v in body.items() if k == "room_version"},
+        )
+    return MatrixError(502, f"{what} failed: {exc}", Codes.UNKNOWN)

@@ -12,7 +12,11 @@ import logging
 from typing import Any
 
 from homeserver.errors import Codes, InvalidParam, MatrixError, NotFound
-from homeserver.federation.errors import HttpResponseError, RequestSendFailed
+from homeserver.federation.errors import (
+    HttpResponseError,
+    RequestSendFailed,
+    client_error,
+)
 from homeserver.federation.interfaces import FederationTransport
 from homeserver.services.room_list import PublicRoomsQuery, RoomListService
 from homeserver.storage.stores.directory import DirectoryStore
@@ -90,16 +94,7 @@ class FederationQueries:
         return await self.room_list.get_public_rooms(query)
 
 
-def _client_error(exc: Exception, what: str) -> MatrixError:
-    if isinstance(exc, HttpResponseError) and 400 <= exc.code < 500:
-        body = exc.body if isinstance(exc.body, dict) else {}
-        code = 404 if exc.code == 404 else exc.code
-        return MatrixError(
-            code,
-            str(body.get("error") or f"{what} failed"),
-            exc.errcode or Codes.UNKNOWN,
-        )
-    return MatrixError(502, f"{what} failed: {exc}", Codes.UNKNOWN)
+PROFILE_STRING_FIELDS = ("displayname", "avatar_url")
 
 
 class RemoteQueries:
@@ -115,7 +110,7 @@ class RemoteQueries:
             )
         except (HttpResponseError, RequestSendFailed) as exc:
             logger.info("%s at %s failed: %s", what, destination, exc)
-            raise _client_error(exc, what) from None
+            raise client_error(exc, what) from None
 
     async def profile(self, user_id: str, field: str | None) -> JsonDict:
         """Another server's user's profile (or one field)."""
@@ -130,6 +125,12 @@ class RemoteQueries:
         )
         if not isinstance(answer, dict):
             raise MatrixError(502, "Bad profile answer", Codes.UNKNOWN)
+        # The spec'd fields are strings; an answer that says otherwise loses them.
+        answer = {
+            k: v
+            for k, v in answer.items()
+            if k not in PROFILE_STRING_FIELDS or isinstance(v, str)
+        }
         if field is not None and field not in answer:
             raise NotFound("The requested profile field is not set")
         return answer
@@ -181,7 +182,7 @@ class RemoteQueries:
                 )
             except (HttpResponseError, RequestSendFailed) as exc:
                 logger.info("publicRooms at %s failed: %s", server, exc)
-                raise _client_error(exc, "Room directory") from None
+                raise client_error(exc, "Room directory") from None
         if not isinstance(answer, dict) or not isinstance(answer.get("chunk"), list):
             raise MatrixError(502, "Bad room directory answer", Codes.UNKNOWN)
         return answer

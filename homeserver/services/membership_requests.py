@@ -21,7 +21,11 @@ from homeserver.events.model import Event
 from homeserver.events.room_versions import KNOWN_ROOM_VERSIONS, RoomVersion
 from homeserver.events.template import check_template, federation_pdu
 from homeserver.events.validation import EventFormatError
-from homeserver.federation.errors import HttpResponseError, RequestSendFailed
+from homeserver.federation.errors import (
+    HttpResponseError,
+    RequestSendFailed,
+    client_error,
+)
 from homeserver.federation.interfaces import FederationTransport
 from homeserver.types import JsonDict
 
@@ -36,20 +40,6 @@ _TRY_ANOTHER_SERVER = (Codes.UNABLE_TO_AUTHORISE_JOIN, Codes.UNABLE_TO_GRANT_JOI
 def quote_path(*parts: str) -> str:
     """Path parameters, each percent-encoded, joined by ``/``."""
     return "/".join(quote(p, safe="") for p in parts)
-
-
-def remote_error(exc: Exception, what: str) -> MatrixError:
-    """A client error for a failed request to another server."""
-    if isinstance(exc, HttpResponseError) and exc.code in (400, 403, 404):
-        body = exc.body if isinstance(exc.body, dict) else {}
-        message = body.get("error") or f"{what} failed"
-        return MatrixError(
-            exc.code,
-            str(message),
-            exc.errcode or Codes.UNKNOWN,
-            additional={k: v for k, v in body.items() if k == "room_version"},
-        )
-    return MatrixError(502, f"{what} failed: {exc}", Codes.UNKNOWN)
 
 
 def _no_such_version(exc: HttpResponseError) -> bool:
@@ -97,7 +87,7 @@ class MembershipRequests:
                 answer = await self.transport.get_json(server, path, query)
             except (HttpResponseError, RequestSendFailed) as exc:
                 logger.info("make_%s via %s failed: %s", kind, server, exc)
-                last = remote_error(exc, f"make_{kind}")
+                last = client_error(exc, f"make_{kind}")
                 if last.errcode in _TRY_ANOTHER_SERVER:
                     continue
                 if last.code in (400, 403):
@@ -147,7 +137,7 @@ class MembershipRequests:
                     answer = answer[1]
         except (HttpResponseError, RequestSendFailed) as exc:
             logger.warning("send_%s to %s failed: %s", kind, server, exc)
-            raise remote_error(exc, f"send_{kind}") from None
+            raise client_error(exc, f"send_{kind}") from None
         return answer
 
     async def invite(
@@ -170,4 +160,4 @@ class MembershipRequests:
             logger.warning(
                 "invite of %s to %s failed: %s", event.state_key, destination, exc
             )
-            raise remote_error(exc, "invite") from None
+            raise client_error(exc, "invite") from None

@@ -10,6 +10,8 @@ user. After every request the DAG tables of b.test hold the same rows.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -66,6 +68,20 @@ def row_counts(server: TestServer) -> dict[str, int]:
         }
 
     return server.get_success(server.db.run_interaction("test_counts", count))
+
+
+@pytest.fixture(autouse=True)
+def no_errors_logged(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Fail a test whose requests made the server log an error (a traceback
+    the client never sees, such as a PDU failing inside a 200 /send)."""
+    caplog.set_level(logging.WARNING)
+    yield
+    errors = [
+        f"{r.name}: {r.getMessage()}"
+        for r in caplog.records
+        if r.levelno >= logging.ERROR
+    ]
+    assert not errors, "\n".join(errors)
 
 
 @pytest.fixture
@@ -425,3 +441,123 @@ def test_invite_with_garbage_stripped_state(pair: FederationPair, room: Room) ->
         assert resp.code < 500, resp.json
     resp = pair.b.request("GET", "/_matrix/client/v3/sync", token=room.token)
     assert resp.code == 200, resp.json
+
+
+def test_wrong_pdus_in_a_transaction_are_refused_one_by_one(
+    pair: FederationPair, room: Room
+) -> None:
+    """Signed PDUs that are wrong in one way each get a per-PDU answer in a
+    200 /send, never an internal error."""
+    made = send_raw(
+        pair,
+        "GET",
+        f"{FED}/v1/make_join/{q(room.room_id)}/@x:a.test?ver=10",
+        None,
+    )
+    assert made.code == 200, made.json
+    template = made.json["event"]
+    variants: list[dict[str, Any]] = [
+        {"content": {"membership": 5}},
+        {"content": {"membership": "ban"}},
+        {"sender": "@x:c.test", "state_key": "@x:c.test"},
+        {"room_id": "!other:b.test"},
+        {"prev_events": ["$unknown"]},
+        {"prev_events": [f"$unknown{i}" for i in range(30)]},
+        {"auth_events": ["$unknown"]},
+        {"auth_events": []},
+        {"prev_events": []},
+        {"depth": 2**53},
+        {"origin_server_ts": -1},
+        {"type": "m.room.power_levels", "state_key": "", "content": {"users": 5}},
+        {"type": "m.room.create", "state_key": "", "content": {}},
+        {"redacts": "$x", "type": "m.room.redaction", "content": {}},
+    ]
+    pdus = [signed_pdu(pair, template, **changes)[1] for changes in variants]
+    resp = send_raw(
+        pair,
+        "PUT",
+        f"{FED}/v1/send/wrong-pdus",
+        {"origin": "a.test", "origin_server_ts": 1000, "pdus": pdus},
+    )
+    assert resp.code == 200, resp.json
+    errors = {r.get("error") for r in resp.json["pdus"].values()}
+    assert "Internal error processing the event" not in errors, resp.json
+
+
+@pytest.mark.parametrize(
+    "origin",
+    ["../../etc", "a.test:99999999999", "[::1", "a b", "@x:a.test", "", "é.test"],
+)
+def test_odd_origins_get_401(pair: FederationPair, origin: str) -> None:
+    """An X-Matrix header naming an origin that is no server name: 401 (or
+    403 for a name federation refuses), never a failed key lookup's 500."""
+    header = (
+        f'X-Matrix origin="{origin}",destination="b.test",'
+        'key="ed25519:k1",sig="c2lnbmF0dXJl"'
+    )
+    resp = pair.b.request(
+        "GET",
+        f"{FED}/v1/query/profile?user_id=@bob:b.test",
+        headers={"Authorization": header},
+    )
+    assert resp.code in (401, 403), resp.json
+    assert resp.json["errcode"] in ("M_UNAUTHORIZED", "M_FORBIDDEN")
+
+
+GARBAGE_ANSWERS: list[Any] = [
+    5,
+    [],
+    "x",
+    {},
+    {"displayname": 5, "avatar_url": [], "room_id": 5, "servers": "x"},
+    {"room_id": "!r:b.test", "servers": [5]},
+    {"chunk": 5, "next_batch": 5, "total_room_count_estimate": "x"},
+    {"chunk": [5, {"room_id": 5}]},
+    {"room_version": 5, "event": 5},
+    {"room_version": "10", "event": {"type": 5}},
+]
+
+
+@pytest.mark.parametrize("answer", GARBAGE_ANSWERS)
+def test_garbage_from_another_server_never_gives_a_500(
+    pair: FederationPair, answer: Any
+) -> None:
+    """b.test answers every federation request of a.test's services with
+    ``answer``: a.test's clients get a Matrix error (502 for a bad answer),
+    never a 500."""
+    a = pair.a
+    _, token = a.register("alice")
+    transport: Any = a.hs.federation.transport
+    real = transport.request
+
+    async def lying(
+        method: str, destination: str, path: str, *args: Any, **kw: Any
+    ) -> Any:
+        if path.startswith(FED):
+            return answer
+        return await real(method, destination, path, *args, **kw)
+
+    transport.request = lying
+    client = "/_matrix/client/v3"
+    requests = [
+        ("GET", f"{client}/profile/@bob:b.test", None),
+        ("GET", f"{client}/profile/@bob:b.test/displayname", None),
+        ("GET", f"{client}/directory/room/{q('#x:b.test')}", None),
+        ("GET", f"{client}/publicRooms?server=b.test", None),
+        ("POST", f"{client}/publicRooms?server=b.test", {}),
+        ("POST", f"{client}/join/{q('!r:b.test')}?via=b.test", {}),
+        ("POST", f"{client}/knock/{q('!r:b.test')}?via=b.test", {}),
+    ]
+    failures = []
+    for method, path, body in requests:
+        resp = a.request(method, path, body, token)
+        body_json = _json_or_none(resp)
+        if resp.code == 500 or (resp.code >= 400 and not isinstance(body_json, dict)):
+            failures.append(f"{method} {path}: {resp.code} {body_json}")
+        elif resp.code >= 400 and "errcode" not in body_json:
+            failures.append(f"{method} {path}: {resp.code} {body_json}")
+        elif "/profile/" in path and resp.code == 200:
+            fields = [body_json.get(k, "") for k in ("displayname", "avatar_url")]
+            if not all(isinstance(v, str) for v in fields):
+                failures.append(f"{method} {path}: passed on {body_json}")
+    assert not failures, "\n".join(failures)

@@ -28,6 +28,10 @@ START_TIMEOUT = 120.0
 STOP_TIMEOUT = 30.0
 LOOPBACK_RANGES = ["127.0.0.0/8", "::1/128"]
 
+# The log files of every server started here (shared or for one test); a failed
+# test shows the lines each wrote during the test.
+LOG_FILES: set[Path] = set()
+
 
 def cache_dir() -> Path:
     """Where the Synapse virtualenv is kept between runs."""
@@ -82,34 +86,43 @@ def ensure_synapse(version: str = SYNAPSE_VERSION) -> Path:
     return python
 
 
+def literal(host: str) -> str:
+    """``host`` as it appears in a server name or URL (IPv6 in brackets)."""
+    return f"[{host}]" if ":" in host else host
+
+
 def _unlimited() -> dict[str, int]:
     return {"per_second": 100_000, "burst_count": 100_000}
 
 
 def synapse_config(
-    data: Path, fed_port: int, client_port: int, shared_secret: str
+    data: Path,
+    fed_port: int,
+    client_port: int,
+    shared_secret: str,
+    host: str = "127.0.0.1",
 ) -> dict[str, Any]:
-    """homeserver.yaml for a Synapse named ``127.0.0.1:fed_port``.
+    """homeserver.yaml for a Synapse named ``host:fed_port`` (an IP literal).
 
     Federation over TLS with a self-signed certificate, no certificate checks,
     loopback peers allowed, no notary, SQLite, rate limits out of the way and
     short federation backoff so catch-up tests do not wait minutes.
     """
     return {
-        "server_name": f"127.0.0.1:{fed_port}",
+        "server_name": f"{literal(host)}:{fed_port}",
         "pid_file": str(data / "homeserver.pid"),
-        "public_baseurl": f"http://127.0.0.1:{client_port}/",
+        "public_baseurl": f"http://{literal(host)}:{client_port}/",
         "listeners": [
             {
                 "port": fed_port,
-                "bind_addresses": ["127.0.0.1"],
+                "bind_addresses": [host],
                 "type": "http",
                 "tls": True,
                 "resources": [{"names": ["federation"], "compress": False}],
             },
             {
                 "port": client_port,
-                "bind_addresses": ["127.0.0.1"],
+                "bind_addresses": [host],
                 "type": "http",
                 "tls": False,
                 "x_forwarded": False,
@@ -208,16 +221,23 @@ def _log_config(log_file: Path) -> dict[str, Any]:
 
 
 class Synapse:
-    """One Synapse process, named ``127.0.0.1:<fed_port>``."""
+    """One Synapse process, named ``<host>:<fed_port>`` (127.0.0.1 or ::1)."""
 
     def __init__(
-        self, python: Path, data: Path, fed_port: int, client_port: int
+        self,
+        python: Path,
+        data: Path,
+        fed_port: int,
+        client_port: int,
+        host: str = "127.0.0.1",
     ) -> None:
         self.python = python
+        self.bind_host = host
         self.data = data
         self.fed_port = fed_port
         self.client_port = client_port
-        self.server_name = f"127.0.0.1:{fed_port}"
+        self.host = literal(host)
+        self.server_name = f"{self.host}:{fed_port}"
         self.shared_secret = secrets.token_hex(16)
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_file = data / "homeserver.log"
@@ -227,12 +247,12 @@ class Synapse:
     @property
     def client_url(self) -> str:
         """Base URL of the client-server API."""
-        return f"http://127.0.0.1:{self.client_port}"
+        return f"http://{self.host}:{self.client_port}"
 
     @property
     def federation_url(self) -> str:
         """Base URL of the federation listener (TLS, self-signed)."""
-        return f"https://127.0.0.1:{self.fed_port}"
+        return f"https://{self.host}:{self.fed_port}"
 
     def _configure(self) -> None:
         self.data.mkdir(parents=True, exist_ok=True)
@@ -248,7 +268,11 @@ class Synapse:
             yaml.safe_dump(_log_config(self.log_file))
         )
         config = synapse_config(
-            self.data, self.fed_port, self.client_port, self.shared_secret
+            self.data,
+            self.fed_port,
+            self.client_port,
+            self.shared_secret,
+            self.bind_host,
         )
         (self.data / "homeserver.yaml").write_text(yaml.safe_dump(config))
 
@@ -258,6 +282,7 @@ class Synapse:
         Raises:
             RuntimeError: it exited or did not come up in time (with its logs).
         """
+        LOG_FILES.update(self.log_files())
         with self.stderr_file.open("ab") as out:
             self.proc = subprocess.Popen(
                 [

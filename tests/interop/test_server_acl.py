@@ -1,0 +1,65 @@
+"""Server ACLs with real peers: a second Synapse, named by the IPv6 loopback
+literal ``[::1]:port`` so an ACL can tell it apart from everything on 127.0.0.1
+(ACLs match server names without their port), is denied by an m.room.server_acl
+set in our room; we then refuse its events while still accepting the others."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import free_port
+from tests.interop.chatly import Chatly
+from tests.interop.client import Client, register
+from tests.interop.rooms import bodies, is_message, messages, room_joined_across
+from tests.interop.synapse import Synapse
+
+
+@pytest.fixture(scope="module")
+def synapse_v6(
+    synapse_python: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Synapse]:
+    """A second Synapse, named ``[::1]:port``."""
+    server = Synapse(
+        synapse_python,
+        tmp_path_factory.mktemp("synapse_v6"),
+        free_port(),
+        free_port(),
+        host="::1",
+    )
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_a_denied_server_is_refused_in_our_room(
+    chatly: Chatly, synapse_v6: Synapse, alice: Client, bob: Client
+) -> None:
+    dave = register(synapse_v6.client_url, synapse_v6.shared_secret, "dave")
+    room_id = room_joined_across(alice, chatly.server_name, bob)
+    assert dave.join(room_id, via=[chatly.server_name]) == room_id
+    alice.wait_for_membership(room_id, dave.user_id, "join")
+
+    # Control: before the ACL, dave's messages arrive.
+    before = dave.send(room_id, "dave before the ACL")
+    alice.wait_for_event_id(room_id, before)
+
+    acl = alice.set_state(
+        room_id,
+        "m.room.server_acl",
+        {"allow": ["*"], "deny": ["[::1]"], "allow_ip_literals": True},
+    )
+    dave.wait_for_event_id(room_id, acl)
+    bob.wait_for_event_id(room_id, acl)
+
+    dave.send(room_id, "dave after the ACL")
+    after = bob.send(room_id, "bob after the ACL")
+    alice.wait_for_event_id(room_id, after)
+    seen = bodies(messages(alice, room_id))
+    assert "dave before the ACL" in seen
+    assert "dave after the ACL" not in seen
+    assert not alice.seen.find(room_id, is_message("dave after the ACL"))
