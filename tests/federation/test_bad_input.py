@@ -181,6 +181,7 @@ def _event_shapes() -> list[Any]:
 
 KEY_CASES: list[tuple[Any, ...]] = [
     ("GET", f"{KEY}/query/b.test?minimum_valid_until_ts=abc", None),
+    ("GET", f"{KEY}/query/b.test?minimum_valid_until_ts={HUGE}", None),
     ("GET", f"{KEY}/query/not%20a%20server!?minimum_valid_until_ts=1", None, 200),
     ("POST", f"{KEY}/query", NOT_JSON),
     ("POST", f"{KEY}/query", []),
@@ -207,7 +208,8 @@ READ_CASES: list[tuple[Any, ...]] = [
     ("GET", f"{FED}/v1/event_auth/!nope:b.test/{{event}}", None),
     ("GET", f"{FED}/v1/backfill/{{room}}", None),
     ("GET", f"{FED}/v1/backfill/{{room}}?v={{event}}&limit=abc", None),
-    ("GET", f"{FED}/v1/backfill/{{room}}?v={{event}}&limit={HUGE}", None, 200),
+    ("GET", f"{FED}/v1/backfill/{{room}}?v={{event}}&limit={HUGE}", None),
+    ("GET", f"{FED}/v1/backfill/{{room}}?v={{event}}&limit={2**62}", None, 200),
     ("GET", f"{FED}/v1/backfill/{{room}}?v={{event}}&limit=-5", None),
     ("GET", f"{FED}/v1/backfill/!nope:b.test?v={{event}}", None),
     ("POST", f"{FED}/v1/get_missing_events/{{room}}", NOT_JSON),
@@ -324,7 +326,8 @@ QUERY_CASES: list[tuple[Any, ...]] = [
     ("GET", f"{FED}/v1/query/directory?room_alias=%23none:b.test", None),
     ("GET", f"{FED}/v1/publicRooms?limit=abc", None),
     ("GET", f"{FED}/v1/publicRooms?since=garbage", None),
-    ("GET", f"{FED}/v1/publicRooms?limit={HUGE}", None, 200),
+    ("GET", f"{FED}/v1/publicRooms?limit={HUGE}", None),
+    ("GET", f"{FED}/v1/publicRooms?limit={2**62}", None, 200),
     ("GET", f"{FED}/v1/publicRooms?limit=-1", None),
     ("POST", f"{FED}/v1/publicRooms", NOT_JSON),
     ("POST", f"{FED}/v1/publicRooms", []),
@@ -651,3 +654,14 @@ def test_malformed_edus_are_ignored(pair: FederationPair, room: Room) -> None:
     pair.pump(1)
     resp = pair.b.request("GET", "/_matrix/client/v3/sync", token=room.token)
     assert resp.code == 200, resp.json
+
+
+@pytest.mark.parametrize("query", [f"from={HUGE}", "from=abc", f"limit={-HUGE}"])
+def test_destinations_admin_bad_query(pair: FederationPair, query: str) -> None:
+    """The federation destinations admin API refuses integers the database
+    cannot hold, as it refuses non-integers."""
+    _, token = pair.b.register("admin", admin=True)
+    resp = pair.b.request(
+        "GET", f"/_synapse/admin/v1/federation/destinations?{query}", token=token
+    )
+    assert (resp.code, resp.json["errcode"]) == (400, "M_INVALID_PARAM"), resp.json
