@@ -8,7 +8,7 @@ from pathlib import Path
 
 from homeserver.config import load_config
 from tests.e2e.conftest import synctl
-from tests.interop.synapse import tail
+from tests.interop.synapse import LOG_FILES, tail
 
 
 class Chatly:
@@ -72,6 +72,7 @@ class Chatly:
 
     def start(self) -> None:
         """``synctl start`` (waits until the server answers)."""
+        LOG_FILES.update(self.log_files())
         synctl("start", "--data-dir", str(self.data))
         self.running = True
 

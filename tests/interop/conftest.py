@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import os
 import secrets
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,11 +24,12 @@ from tests.conftest import POSTGRES_DSN, _admin_connection
 from tests.e2e.conftest import free_port
 from tests.interop.chatly import Chatly
 from tests.interop.client import Client, register
-from tests.interop.synapse import Synapse, ensure_synapse
+from tests.interop.synapse import LOG_FILES, Synapse, ensure_synapse
 
 LOG_LINES_ON_FAILURE = 200
 INTEROP_TEST_TIMEOUT = 900
 _LOG_START = pytest.StashKey[dict[Path, int]]()
+_TEST_START = pytest.StashKey[float]()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -154,9 +156,10 @@ def bob(synapse_user: Callable[[str], Client]) -> Client:
 def _remember_log_offsets(request: pytest.FixtureRequest, servers: Servers) -> None:
     """Note how long each log is, so a failure shows what this test logged."""
     offsets = {}
-    for path in servers.synapse.log_files() + servers.chatly.log_files():
+    for path in LOG_FILES:
         offsets[path] = path.stat().st_size if path.exists() else 0
     request.node.stash[_LOG_START] = offsets
+    request.node.stash[_TEST_START] = time.time()
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -169,8 +172,21 @@ def pytest_runtest_makereport(
     offsets = item.stash.get(_LOG_START, None)
     if not report.failed or offsets is None:
         return
-    for path, start in offsets.items():
-        report.sections.append((f"{path.parent.name}/{path.name}", _since(path, start)))
+    started = item.stash.get(_TEST_START, 0.0)
+    for path in sorted(LOG_FILES):
+        # Servers started by this test (not in offsets) are shown from the
+        # start; servers that wrote nothing during the test are left out.
+        if path not in offsets and _mtime(path) < started:
+            continue
+        name = f"{path.parent.name}/{path.name}"
+        report.sections.append((name, _since(path, offsets.get(path, 0))))
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 def _since(path: Path, start: int) -> str:

@@ -28,6 +28,10 @@ START_TIMEOUT = 120.0
 STOP_TIMEOUT = 30.0
 LOOPBACK_RANGES = ["127.0.0.0/8", "::1/128"]
 
+# The log files of every server started here (shared or for one test); a failed
+# test shows the lines each wrote during the test.
+LOG_FILES: set[Path] = set()
+
 
 def cache_dir() -> Path:
     """Where the Synapse virtualenv is kept between runs."""
@@ -278,6 +282,7 @@ class Synapse:
         Raises:
             RuntimeError: it exited or did not come up in time (with its logs).
         """
+        LOG_FILES.update(self.log_files())
         with self.stderr_file.open("ab") as out:
             self.proc = subprocess.Popen(
                 [
