@@ -180,6 +180,19 @@ def _event_shapes() -> list[Any]:
 
 
 KEY_CASES: list[tuple[Any, ...]] = [
+    (
+        "POST",
+        f"{KEY}/query",
+        {"server_keys": {"a.test": {"ed25519:k1": {"minimum_valid_until_ts": HUGE}}}},
+        200,
+    ),
+    (
+        "POST",
+        f"{KEY}/query",
+        {"server_keys": {"a.test": {"ed25519:k1": {"minimum_valid_until_ts": -HUGE}}}},
+        200,
+    ),
+    ("POST", f"{KEY}/query", {"server_keys": {"a.test": {}, "c.test": {}}}, 200),
     ("GET", f"{KEY}/query/b.test?minimum_valid_until_ts=abc", None),
     ("GET", f"{KEY}/query/b.test?minimum_valid_until_ts={HUGE}", None),
     ("GET", f"{KEY}/query/not%20a%20server!?minimum_valid_until_ts=1", None, 200),
