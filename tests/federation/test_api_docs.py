@@ -44,3 +44,18 @@ def test_documented_name() -> None:
     assert documented_name("/_matrix/federation/v1/query/profile") == (
         "/v1/query/profile"
     )
+
+
+def test_every_documented_federation_path_is_routed(server: TestServer) -> None:
+    docs = API_DOCS.read_text()
+    routed = {
+        re.sub(r"\{[^}]*\}", "{}", pattern)
+        for endpoint in server.hs.federation.endpoints()
+        for pattern in endpoint.PATTERNS
+    }
+    documented = {
+        re.sub(r"\{[^}]*\}", "{}", path)
+        for path in re.findall(r"/_matrix/(?:federation|key)/[^\s`,)]*", docs)
+    }
+    assert len(documented) > 15
+    assert not documented - routed, f"documented, not routed: {documented - routed}"

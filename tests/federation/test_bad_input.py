@@ -180,7 +180,21 @@ def _event_shapes() -> list[Any]:
 
 
 KEY_CASES: list[tuple[Any, ...]] = [
+    (
+        "POST",
+        f"{KEY}/query",
+        {"server_keys": {"a.test": {"ed25519:k1": {"minimum_valid_until_ts": HUGE}}}},
+        200,
+    ),
+    (
+        "POST",
+        f"{KEY}/query",
+        {"server_keys": {"a.test": {"ed25519:k1": {"minimum_valid_until_ts": -HUGE}}}},
+        200,
+    ),
+    ("POST", f"{KEY}/query", {"server_keys": {"a.test": {}, "c.test": {}}}, 200),
     ("GET", f"{KEY}/query/b.test?minimum_valid_until_ts=abc", None),
+    ("GET", f"{KEY}/query/b.test?minimum_valid_until_ts={HUGE}", None),
     ("GET", f"{KEY}/query/not%20a%20server!?minimum_valid_until_ts=1", None, 200),
     ("POST", f"{KEY}/query", NOT_JSON),
     ("POST", f"{KEY}/query", []),
@@ -207,7 +221,8 @@ READ_CASES: list[tuple[Any, ...]] = [
     ("GET", f"{FED}/v1/event_auth/!nope:b.test/{{event}}", None),
     ("GET", f"{FED}/v1/backfill/{{room}}", None),
     ("GET", f"{FED}/v1/backfill/{{room}}?v={{event}}&limit=abc", None),
-    ("GET", f"{FED}/v1/backfill/{{room}}?v={{event}}&limit={HUGE}", None, 200),
+    ("GET", f"{FED}/v1/backfill/{{room}}?v={{event}}&limit={HUGE}", None),
+    ("GET", f"{FED}/v1/backfill/{{room}}?v={{event}}&limit={2**62}", None, 200),
     ("GET", f"{FED}/v1/backfill/{{room}}?v={{event}}&limit=-5", None),
     ("GET", f"{FED}/v1/backfill/!nope:b.test?v={{event}}", None),
     ("POST", f"{FED}/v1/get_missing_events/{{room}}", NOT_JSON),
@@ -324,7 +339,8 @@ QUERY_CASES: list[tuple[Any, ...]] = [
     ("GET", f"{FED}/v1/query/directory?room_alias=%23none:b.test", None),
     ("GET", f"{FED}/v1/publicRooms?limit=abc", None),
     ("GET", f"{FED}/v1/publicRooms?since=garbage", None),
-    ("GET", f"{FED}/v1/publicRooms?limit={HUGE}", None, 200),
+    ("GET", f"{FED}/v1/publicRooms?limit={HUGE}", None),
+    ("GET", f"{FED}/v1/publicRooms?limit={2**62}", None, 200),
     ("GET", f"{FED}/v1/publicRooms?limit=-1", None),
     ("POST", f"{FED}/v1/publicRooms", NOT_JSON),
     ("POST", f"{FED}/v1/publicRooms", []),
@@ -561,3 +577,104 @@ def test_garbage_from_another_server_never_gives_a_500(
             if not all(isinstance(v, str) for v in fields):
                 failures.append(f"{method} {path}: passed on {body_json}")
     assert not failures, "\n".join(failures)
+
+
+def test_malformed_edus_are_ignored(pair: FederationPair, room: Room) -> None:
+    """EDUs with the right type and the wrong insides, about a real room and
+    real users: the transaction is accepted, nothing is logged as an error,
+    and bob's sync still works."""
+    r, bob = room.room_id, room.user_id
+    contents: dict[str, list[Any]] = {
+        "m.typing": [
+            {"room_id": r, "user_id": 5, "typing": True},
+            {"room_id": r, "user_id": "@x:a.test", "typing": "yes"},
+            {"room_id": r, "user_id": "@x:c.test", "typing": True},
+        ],
+        "m.receipt": [
+            {r: 5},
+            {r: {"m.read": 5}},
+            {r: {"m.read": {"@x:a.test": 5}}},
+            {r: {"m.read": {"@x:a.test": {"event_ids": 5, "data": 5}}}},
+            {r: {"m.read": {"@x:a.test": {"event_ids": [5], "data": {"ts": "x"}}}}},
+            {r: {"m.read": {"not-a-user": {"event_ids": ["$x"], "data": {}}}}},
+        ],
+        "m.presence": [
+            {"push": [5, {"user_id": 5}, {"user_id": "@x:a.test", "presence": 5}]},
+            {
+                "push": [
+                    {
+                        "user_id": "@x:a.test",
+                        "presence": "online",
+                        "last_active_ago": "x",
+                    }
+                ]
+            },
+        ],
+        "m.device_list_update": [
+            {"user_id": "@x:a.test", "device_id": "D", "stream_id": 1, "prev_id": "x"},
+            {
+                "user_id": "@x:a.test",
+                "device_id": "D",
+                "stream_id": 2,
+                "deleted": "x",
+                "keys": 5,
+            },
+            {"user_id": bob, "device_id": "D", "stream_id": 1},
+        ],
+        "m.direct_to_device": [
+            {
+                "sender": "@x:a.test",
+                "type": "t",
+                "message_id": "m1",
+                "messages": {bob: 5},
+            },
+            {
+                "sender": "@x:a.test",
+                "type": "t",
+                "message_id": "m2",
+                "messages": {bob: {"D": 5}},
+            },
+            {
+                "sender": "@x:a.test",
+                "type": "t",
+                "message_id": "m3",
+                "messages": {"x": {}},
+            },
+            {
+                "sender": "@x:c.test",
+                "type": "t",
+                "message_id": "m4",
+                "messages": {bob: {"*": {}}},
+            },
+        ],
+        "m.signing_key_update": [
+            {"user_id": 5},
+            {"user_id": "@x:a.test", "master_key": 5},
+        ],
+    }
+    edus = [
+        {"edu_type": edu_type, "content": content}
+        for edu_type, items in contents.items()
+        for content in items
+    ]
+    resp = send_raw(
+        pair,
+        "PUT",
+        f"{FED}/v1/send/bad-edus",
+        {"origin": "a.test", "origin_server_ts": 1000, "pdus": [], "edus": edus},
+    )
+    assert resp.code == 200, resp.json
+    pair.pump(1)
+    resp = pair.b.request("GET", "/_matrix/client/v3/sync", token=room.token)
+    assert resp.code == 200, resp.json
+
+
+@pytest.mark.parametrize("query", [f"from={HUGE}", "from=abc", f"limit={-HUGE}"])
+def test_destinations_admin_bad_query(pair: FederationPair, query: str) -> None:
+    """The federation destinations admin API refuses integers the database
+    cannot hold, as it refuses non-integers."""
+    _, token = pair.b.register("admin", admin=True)
+    resp = pair.b.request(
+        "GET", f"/_synapse/admin/v1/federation/destinations?{query}", token=token
+    )
+    assert (resp.code, resp.json["errcode"]) == (400, "M_INVALID_PARAM"), resp.json

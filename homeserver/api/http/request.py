@@ -100,14 +100,18 @@ class ApiRequest:
         return values[0]
 
     def query_int(self, name: str, default: int | None = None) -> int | None:
-        """An integer query parameter; 400 M_INVALID_PARAM if it is not one."""
+        """An integer query parameter; 400 M_INVALID_PARAM if it is not one,
+        or does not fit the 64-bit integers the databases store."""
         value = self.query_str(name)
         if value is None:
             return default
         try:
-            return int(value)
+            number = int(value)
         except ValueError:
             raise InvalidParam(f"Query parameter {name!r} must be an integer") from None
+        if not -(2**63) <= number < 2**63:
+            raise InvalidParam(f"Query parameter {name!r} is out of range")
+        return number
 
     def query_bool(self, name: str, default: bool = False) -> bool:
         """A true/false query parameter."""
