@@ -260,16 +260,7 @@ class ResidentMembership:
                     room_version, existing.prev_event_ids
                 )
                 return existing, dict(context.state_before)
-            await self._require_known(event, "prev_events", event.prev_event_ids)
-            await self._require_known(event, "auth_events", event.auth_event_ids)
-            context = await self.resolver.context_for_prev_events(
-                room_version, event.prev_event_ids
-            )
-            await self._check_auth(event, context.state_before)
-            if self.relay is not None:
-                # The other servers in the room learn of it from us.
-                self.relay(event.event_id)
-            await self.persister.persist_event(event, context)
+            state = await self._accept(event, room_version)
         logger.info(
             "accepted %s of %s into %s from %s",
             membership,
@@ -278,7 +269,24 @@ class ResidentMembership:
             origin,
         )
         await self.creator.notify_new_event(event)
-        return event, dict(context.state_before)
+        return event, state
+
+    async def _accept(
+        self, event: Event, room_version: RoomVersion
+    ) -> dict[StateKey, str]:
+        """Check a new event against the room and persist it (under the room's
+        lock); the state before it."""
+        await self._require_known(event, "prev_events", event.prev_event_ids)
+        await self._require_known(event, "auth_events", event.auth_event_ids)
+        context = await self.resolver.context_for_prev_events(
+            room_version, event.prev_event_ids
+        )
+        await self._check_auth(event, context.state_before)
+        if self.relay is not None:
+            # The other servers in the room learn of it from us.
+            self.relay(event.event_id)
+        await self.persister.persist_event(event, context)
+        return dict(context.state_before)
 
     def _parse(
         self,

@@ -678,3 +678,39 @@ def test_destinations_admin_bad_query(pair: FederationPair, query: str) -> None:
         "GET", f"/_synapse/admin/v1/federation/destinations?{query}", token=token
     )
     assert (resp.code, resp.json["errcode"]) == (400, "M_INVALID_PARAM"), resp.json
+
+
+PUBLIC_ROUTES = ("/_matrix/key/", "/_matrix/federation/v1/version")
+
+
+def test_every_route_refuses_unsigned_requests(pair: FederationPair) -> None:
+    """Every federation route but the public key and version ones answers an
+    unsigned request (even one with a bad body) with 401 M_UNAUTHORIZED."""
+    failures = []
+    checked = 0
+    for endpoint in pair.b.hs.federation.endpoints():
+        for pattern in endpoint.PATTERNS:
+            if pattern.startswith(PUBLIC_ROUTES):
+                continue
+            path = (
+                pattern.replace("{room_id}", "%21r%3Ab.test")
+                .replace("{event_id}", "%24e")
+                .replace("{user_id}", "%40u%3Ab.test")
+                .replace("{txn_id}", "t1")
+            )
+            for method in ("GET", "PUT", "POST"):
+                if not hasattr(endpoint, f"on_{method}"):
+                    continue
+                checked += 1
+                body = None if method == "GET" else NOT_JSON
+                resp = pair.b.request(method, path, body)
+                if (resp.code, _json_or_none(resp)) != (
+                    401,
+                    {
+                        "errcode": "M_UNAUTHORIZED",
+                        "error": "Missing Authorization header",
+                    },
+                ):
+                    failures.append(f"{method} {path}: {resp.code} {resp.body[:80]!r}")
+    assert checked > 20
+    assert not failures, "\n".join(failures)

@@ -4,8 +4,6 @@ users, and the server-side checks of make_join/send_join."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from homeserver.events.builder import build_event
@@ -13,20 +11,17 @@ from homeserver.events.room_versions import KNOWN_ROOM_VERSIONS
 from homeserver.events.template import event_from_template, federation_pdu
 from tests.federation.pair import FederationPair, q
 from tests.harness import TestServer
-from tests.rooms.helpers import CLIENT, create_room, member_of, membership, put_state
+from tests.rooms.helpers import (
+    CLIENT,
+    create_room,
+    join_via,
+    member_of,
+    membership,
+    put_state,
+    sync,
+)
 
 FED = "/_matrix/federation"
-
-
-def sync(server: TestServer, token: str) -> dict[str, Any]:
-    resp = server.request("GET", f"{CLIENT}/sync", token=token)
-    assert resp.code == 200, resp.json
-    return resp.json  # type: ignore[no-any-return]
-
-
-def join(server: TestServer, token: str, room: str, via: str | None = None) -> Any:
-    path = f"{CLIENT}/join/{q(room)}" + (f"?via={via}" if via else "")
-    return server.request("POST", path, {}, token=token)
 
 
 @pytest.fixture
@@ -45,7 +40,7 @@ def test_join_remote_room_by_id(
     _, bob_token = users["bob"]
     room_id = create_room(b, bob_token, preset="public_chat", name="Lobby")
 
-    resp = join(a, alice_token, room_id, via="b.test")
+    resp = join_via(a, alice_token, room_id, via="b.test")
     assert resp.code == 200, resp.json
     assert resp.json == {"room_id": room_id}
 
@@ -63,7 +58,7 @@ def test_join_remote_room_by_id(
     }
     assert {"m.room.create", "m.room.name", "m.room.member"} <= types
     # Joining again is a no-op answered locally.
-    assert join(a, alice_token, room_id).code == 200
+    assert join_via(a, alice_token, room_id).code == 200
 
 
 def test_join_remote_room_by_alias(
@@ -79,7 +74,7 @@ def test_join_remote_room_by_alias(
     assert resp.code == 200, resp.json
     assert resp.json == {"room_id": room_id, "servers": ["b.test"]}
     # ...and joining by alias uses the servers it names.
-    resp = join(a, alice_token, "#hall:b.test")
+    resp = join_via(a, alice_token, "#hall:b.test")
     assert resp.code == 200, resp.json
     assert resp.json["room_id"] == room_id
     assert member_of(b, room_id, alice) == "join"
@@ -89,7 +84,7 @@ def test_join_remote_room_by_alias(
 
     missing = a.request("GET", f"{CLIENT}/directory/room/{q('#nope:b.test')}")
     assert (missing.code, missing.json["errcode"]) == (404, "M_NOT_FOUND")
-    failed = join(a, alice_token, "#nope:b.test")
+    failed = join_via(a, alice_token, "#nope:b.test")
     assert (failed.code, failed.json["errcode"]) == (404, "M_NOT_FOUND")
 
 
@@ -100,7 +95,7 @@ def test_join_private_room_is_refused_and_leaves_nothing(
     alice, alice_token = users["alice"]
     _, bob_token = users["bob"]
     room_id = create_room(b, bob_token, preset="private_chat")
-    resp = join(a, alice_token, room_id, via="b.test")
+    resp = join_via(a, alice_token, room_id, via="b.test")
     assert (resp.code, resp.json["errcode"]) == (403, "M_FORBIDDEN")
     assert a.get_success(a.hs.room_state.get_room_version(room_id)) is None
     assert member_of(b, room_id, alice) is None
@@ -114,7 +109,7 @@ def test_join_unreachable_server_is_502(
     _, bob_token = users["bob"]
     room_id = create_room(b, bob_token, preset="public_chat")
     pair.set_reachable("b.test", False)
-    resp = join(a, alice_token, room_id, via="b.test")
+    resp = join_via(a, alice_token, room_id, via="b.test")
     assert (resp.code, resp.json["errcode"]) == (502, "M_UNKNOWN")
     assert a.get_success(a.hs.room_state.get_room_version(room_id)) is None
 
@@ -145,7 +140,7 @@ def test_remote_invite_accept(
     )
 
     # Accepting joins through the inviting server (no via needed).
-    resp = join(a, alice_token, room_id)
+    resp = join_via(a, alice_token, room_id)
     assert resp.code == 200, resp.json
     assert member_of(b, room_id, alice) == "join"
     assert member_of(a, room_id, alice) == "join"
@@ -184,7 +179,7 @@ def test_invite_remote_user_from_local_room(
     resp = membership(a, alice_token, room_id, "invite", user_id=bob)
     assert resp.code == 200, resp.json
     assert room_id in sync(b, bob_token)["rooms"]["invite"]
-    resp = join(b, bob_token, room_id)
+    resp = join_via(b, bob_token, room_id)
     assert resp.code == 200, resp.json
     assert member_of(a, room_id, bob) == "join"
 
@@ -200,7 +195,7 @@ def test_leave_remote_room(
     alice, alice_token = users["alice"]
     _, bob_token = users["bob"]
     room_id = create_room(b, bob_token, preset="public_chat")
-    assert join(a, alice_token, room_id, via="b.test").code == 200
+    assert join_via(a, alice_token, room_id, via="b.test").code == 200
     resp = membership(a, alice_token, room_id, "leave")
     assert resp.code == 200, resp.json
     assert member_of(a, room_id, alice) == "leave"
@@ -222,7 +217,7 @@ def test_kick_and_ban_remote_user(
     alice, alice_token = users["alice"]
     _, bob_token = users["bob"]
     room_id = create_room(b, bob_token, preset="public_chat")
-    assert join(a, alice_token, room_id, via="b.test").code == 200
+    assert join_via(a, alice_token, room_id, via="b.test").code == 200
     resp = membership(b, bob_token, room_id, "kick", user_id=alice, reason="bye")
     assert resp.code == 200, resp.json
     assert member_of(b, room_id, alice) == "leave"

@@ -10,19 +10,15 @@ import pytest
 
 from homeserver.federation.errors import HttpResponseError
 from tests.federation.pair import FederationPair, q
-from tests.harness import TestServer
-from tests.rooms.helpers import CLIENT, create_room, member_of, membership, put_state
-
-
-def join_via(server: TestServer, token: str, room: str, via: str = "b.test") -> Any:
-    return server.request("POST", f"{CLIENT}/join/{q(room)}?via={via}", {}, token=token)
-
-
-def sync(server: TestServer, token: str, since: str | None = None) -> dict[str, Any]:
-    path = f"{CLIENT}/sync" + (f"?since={q(since)}" if since else "")
-    resp = server.request("GET", path, token=token)
-    assert resp.code == 200, resp.json
-    return resp.json  # type: ignore[no-any-return]
+from tests.rooms.helpers import (
+    CLIENT,
+    create_room,
+    join_via,
+    member_of,
+    membership,
+    put_state,
+    sync,
+)
 
 
 def test_leave_and_rejoin(pair: FederationPair) -> None:
@@ -30,11 +26,11 @@ def test_leave_and_rejoin(pair: FederationPair) -> None:
     alice, alice_token = a.register("alice")
     _, bob_token = b.register("bob")
     room_id = create_room(b, bob_token, preset="public_chat")
-    assert join_via(a, alice_token, room_id).code == 200
+    assert join_via(a, alice_token, room_id, "b.test").code == 200
     assert membership(a, alice_token, room_id, "leave").code == 200
     pair.pump(1)
     assert member_of(b, room_id, alice) == "leave"
-    resp = join_via(a, alice_token, room_id)
+    resp = join_via(a, alice_token, room_id, "b.test")
     assert resp.code == 200, resp.json
     pair.pump(1)
     assert member_of(a, room_id, alice) == "join"
@@ -50,7 +46,7 @@ def test_invite_into_a_room_our_server_is_in(pair: FederationPair) -> None:
     carol, carol_token = a.register("carol")
     _, bob_token = b.register("bob")
     room_id = create_room(b, bob_token, preset="public_chat")
-    assert join_via(a, alice_token, room_id).code == 200
+    assert join_via(a, alice_token, room_id, "b.test").code == 200
     resp = membership(b, bob_token, room_id, "invite", user_id=carol)
     assert resp.code == 200, resp.json
     pair.pump(1)
@@ -79,7 +75,7 @@ def test_knock_then_invite_then_join(pair: FederationPair) -> None:
     body = sync(a, alice_token, since)
     assert room_id in body["rooms"]["invite"]
     assert room_id not in body["rooms"]["knock"]
-    assert join_via(a, alice_token, room_id).code == 200
+    assert join_via(a, alice_token, room_id, "b.test").code == 200
     assert member_of(b, room_id, alice) == "join"
 
 
@@ -115,7 +111,7 @@ def test_join_falls_back_to_send_join_v1(pair: FederationPair) -> None:
     requests = a.hs.federation.remote_membership.requests
     old = _OldPeer(requests.transport)
     requests.transport = old
-    resp = join_via(a, alice_token, room_id)
+    resp = join_via(a, alice_token, room_id, "b.test")
     assert resp.code == 200, resp.json
     assert [p.split("/")[3] for p in old.paths] == ["v2", "v1"]
     assert member_of(b, room_id, alice) == "join"
@@ -141,16 +137,16 @@ def test_unban_reaches_the_banned_users_server(pair: FederationPair) -> None:
     alice, alice_token = a.register("alice")
     _, bob_token = b.register("bob")
     room_id = create_room(b, bob_token, preset="public_chat")
-    assert join_via(a, alice_token, room_id).code == 200
+    assert join_via(a, alice_token, room_id, "b.test").code == 200
     assert membership(b, bob_token, room_id, "ban", user_id=alice).code == 200
     pair.pump(1)
     assert member_of(a, room_id, alice) == "ban"
-    assert join_via(a, alice_token, room_id).code == 403
+    assert join_via(a, alice_token, room_id, "b.test").code == 403
     assert membership(b, bob_token, room_id, "unban", user_id=alice).code == 200
     pair.pump(1)
     # No local user is in the room any more, yet A hears of the unban.
     assert member_of(a, room_id, alice) == "leave"
-    assert join_via(a, alice_token, room_id).code == 200
+    assert join_via(a, alice_token, room_id, "b.test").code == 200
     assert member_of(b, room_id, alice) == "join"
 
 
@@ -196,7 +192,7 @@ def test_join_refused_by_the_returned_state_stores_nothing(
     room_id = create_room(b, bob_token, preset="public_chat")
     requests = a.hs.federation.remote_membership.requests
     requests.transport = _LyingPeer(requests.transport)
-    resp = join_via(a, alice_token, room_id)
+    resp = join_via(a, alice_token, room_id, "b.test")
     assert (resp.code, resp.json["errcode"]) == (502, "M_UNKNOWN")
     assert a.get_success(a.hs.room_state.get_room_version(room_id)) is None
     assert room_id not in sync(a, alice_token)["rooms"]["join"]
@@ -231,7 +227,7 @@ def test_join_invite_and_leave_in_every_event_format(
     carol, carol_token = a.register("carol")
     _, bob_token = b.register("bob")
     room_id = create_room(b, bob_token, preset="public_chat", room_version=version)
-    resp = join_via(a, alice_token, room_id)
+    resp = join_via(a, alice_token, room_id, "b.test")
     assert resp.code == 200, resp.json
     assert member_of(b, room_id, alice) == "join"
     assert membership(b, bob_token, room_id, "invite", user_id=carol).code == 200

@@ -7,14 +7,16 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from tests.federation.pair import Federation, FederationPair, q
-from tests.harness import FakeResponse, TestServer
-from tests.rooms.helpers import CLIENT, create_room, member_of, put_state, send
+from tests.rooms.helpers import (
+    CLIENT,
+    create_room,
+    join_via,
+    member_of,
+    put_state,
+    send,
+)
 
 FED = "/_matrix/federation/v1"
-
-
-def join_via(server: TestServer, token: str, room: str, via: str) -> FakeResponse:
-    return server.request("POST", f"{CLIENT}/join/{q(room)}?via={via}", {}, token=token)
 
 
 def test_third_server_hears_of_a_join_through_the_resident_server(

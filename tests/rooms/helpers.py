@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from tests.harness import FakeResponse, TestServer
 
@@ -69,3 +70,17 @@ def current_state(
 def member_of(server: TestServer, room_id: str, user_id: str) -> str | None:
     found = server.get_success(server.hs.room_state.get_membership(room_id, user_id))
     return found[0] if found else None
+
+
+def join_via(server: TestServer, token: str, room: str, via: str | None = None) -> Any:
+    """POST /join/{roomIdOrAlias}, through ``via`` when given; the response."""
+    path = f"{CLIENT}/join/{quote(room, safe='')}" + (f"?via={via}" if via else "")
+    return server.request("POST", path, {}, token=token)
+
+
+def sync(server: TestServer, token: str, since: str | None = None) -> dict[str, Any]:
+    """A /sync (incremental from ``since`` when given); its body."""
+    path = f"{CLIENT}/sync" + (f"?since={quote(since, safe='')}" if since else "")
+    resp = server.request("GET", path, token=token)
+    assert resp.code == 200, resp.json
+    return resp.json  # type: ignore[no-any-return]
