@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Coroutine, Hashable, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from signedjson.key import decode_verify_key_bytes
 from signedjson.sign import SignatureVerifyException
@@ -38,6 +38,7 @@ from homeserver.storage.stores.server_keys import (
 )
 from homeserver.types import JsonDict
 from homeserver.util.clock import Clock
+from homeserver.util.deadlines import Deadlines
 
 logger = logging.getLogger(__name__)
 K = TypeVar("K", bound=Hashable)
@@ -50,9 +51,6 @@ KEY_QUERY_PATH = "/_matrix/key/v2/query"
 MAX_KEY_IDS = 4
 DEFAULT_FETCH_TIMEOUT_MS = 10_000
 DEFAULT_REFETCH_INTERVAL_MS = 30_000
-# Deadlines kept before expired ones are dropped (a flood of made-up server
-# names must not grow memory without bound).
-MAX_DEADLINES = 10_000
 
 
 class KeyResponseError(ValueError):
@@ -155,8 +153,8 @@ class KeyRing:
         ] = {}
         # When a server may be asked for its keys again, and when a key found
         # nowhere may be looked for again (ms).
-        self._next_fetch: _Deadlines[str] = _Deadlines()
-        self._next_lookup: _Deadlines[tuple[str, str]] = _Deadlines()
+        self._next_fetch: Deadlines[str] = Deadlines()
+        self._next_lookup: Deadlines[tuple[str, str]] = Deadlines()
 
     # -- verification --------------------------------------------------------
     async def verify_json_for_server(
@@ -385,27 +383,6 @@ def _usable(key: StoredKey | None, valid_at_ms: int | None, allow_old: bool) -> 
 
 def _decoded(key: StoredKey | None) -> VerifyKey | None:
     return None if key is None else decode_key(key.key_id, key.verify_key)
-
-
-class _Deadlines(Generic[K]):
-    """Times before which something must not be done again, per key; expired
-    entries are dropped once there are more than ``MAX_DEADLINES``."""
-
-    def __init__(self) -> None:
-        self._until: dict[K, int] = {}
-
-    def passed(self, key: K, now_ms: int) -> bool:
-        """Whether ``key`` may be acted on at ``now_ms``."""
-        return self._until.get(key, 0) <= now_ms
-
-    def set(self, key: K, until_ms: int, now_ms: int) -> None:
-        """Hold ``key`` off until ``until_ms``."""
-        if len(self._until) >= MAX_DEADLINES:
-            self._until = {k: t for k, t in self._until.items() if t > now_ms}
-            while len(self._until) >= MAX_DEADLINES:  # all live: drop the oldest
-                del self._until[next(iter(self._until))]
-        self._until.pop(key, None)
-        self._until[key] = until_ms
 
 
 async def _shared(

@@ -17,10 +17,12 @@ from urllib.parse import quote
 
 from homeserver.events.model import Event
 from homeserver.events.room_versions import RoomVersion
+from homeserver.federation.errors import RequestSendFailed
 from homeserver.federation.interfaces import FederationTransport
 from homeserver.services.federation_verify import EventVerifier, PduDropped
 from homeserver.util.clock import Clock
 from homeserver.util.cooperate import Cooperator
+from homeserver.util.deadlines import Deadlines
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +32,10 @@ FEDERATION_V1 = "/_matrix/federation/v1"
 # send, does not get us to ask it for thousands of events one at a time
 # while the room's other events wait.
 MAX_EVENT_REQUESTS = 100
+# After a server did not answer (unreachable, timed out), fetches from it fail
+# at once for this long: one PDU that needs something from a silent server
+# must not make every later PDU of the room wait out the same timeouts.
+SILENT_FOR_MS = 60_000
 
 
 def _q(value: str) -> str:
@@ -52,12 +58,37 @@ class RemoteEventFetcher:
         self.transport = transport
         self.verifier = verifier
         self.clock = clock
+        self._silent: Deadlines[str] = Deadlines()
+
+    def _is_silent(self, destination: str) -> bool:
+        return self.clock is not None and not self._silent.passed(
+            destination, self.clock.time_msec()
+        )
+
+    def _check_answering(self, destination: str) -> None:
+        """Raise FetchFailed at once if ``destination`` did not answer lately."""
+        if self._is_silent(destination):
+            raise FetchFailed(f"{destination} did not answer a moment ago")
+
+    def _failed(self, destination: str, exc: Exception) -> None:
+        """Remember a destination that did not answer (an error answer is an
+        answer)."""
+        if self.clock is not None and isinstance(exc, RequestSendFailed):
+            now = self.clock.time_msec()
+            logger.info(
+                "%s did not answer: not asking it for events for %d s",
+                destination,
+                SILENT_FOR_MS // 1000,
+            )
+            self._silent.set(destination, now + SILENT_FOR_MS, now)
 
     async def _get(self, destination: str, path: str, query: Any = None) -> Any:
+        self._check_answering(destination)
         try:
             return await self.transport.get_json(destination, path, query)
         except Exception as exc:
             logger.warning("GET %s from %s failed: %s", path, destination, exc)
+            self._failed(destination, exc)
             raise FetchFailed(f"{destination}: {exc}") from None
 
     async def _checked(
@@ -112,6 +143,8 @@ class RemoteEventFetcher:
                 out.append(await self.get_event(destination, room_version, event_id))
             except FetchFailed as exc:
                 logger.warning("could not fetch %s: %s", event_id, exc)
+                if self._is_silent(destination):
+                    break
         return out
 
     async def get_event_auth(
@@ -180,10 +213,12 @@ class RemoteEventFetcher:
             "limit": limit,
             "min_depth": min_depth,
         }
+        self._check_answering(destination)
         try:
             answer = await self.transport.post_json(destination, path, body)
         except Exception as exc:
             logger.warning("get_missing_events from %s failed: %s", destination, exc)
+            self._failed(destination, exc)
             raise FetchFailed(f"{destination}: {exc}") from None
         events = answer.get("events") if isinstance(answer, dict) else None
         return await self._checked(

@@ -6,19 +6,23 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from twisted.internet import defer
 
 from homeserver.federation.auth import sign_request
+from homeserver.federation.errors import RequestSendFailed
 from homeserver.services.federation_fetch import MAX_EVENT_REQUESTS
 from homeserver.services.federation_transactions import MAX_PENDING_PER_ORIGIN
+from homeserver.services.federation_verify import PduDropped
 from tests.federation.pair import FederationPair, build_raw_request
 from tests.federation.receiving_helpers import (
     RemoteRoomServer,
+    join_remote_room,
     receiving,
     use_remote,
 )
 from tests.federation.remote_room import REMOTE, RemoteRoom, pdus
-from tests.harness import TestServer
+from tests.harness import TEST_SIGNING_KEY, TestServer
 
 FED = "/_matrix/federation/v1"
 
@@ -76,6 +80,49 @@ def test_one_by_one_fetches_are_bounded(server: TestServer) -> None:
     assert sum(1 for _, path in remote.requests if "/event/" in path) == (
         MAX_EVENT_REQUESTS
     )
+
+
+class _Silent(RemoteRoomServer):
+    """A remote that never answers (every request fails as unreachable)."""
+
+    async def get_json(self, destination: str, path: str, *a: Any, **k: Any) -> Any:
+        self.requests.append(("GET", path))
+        raise RequestSendFailed("timed out")
+
+    async def post_json(
+        self, destination: str, path: str, body: Any, *a: Any, **k: Any
+    ) -> Any:
+        self.requests.append(("POST", path))
+        raise RequestSendFailed("timed out")
+
+
+def test_a_silent_origin_is_not_asked_again_for_every_pdu(server: TestServer) -> None:
+    room = RemoteRoom({"test": TEST_SIGNING_KEY})
+    use_remote(server, room)
+    join_remote_room(server, room)
+    silent = _Silent(room)
+    receiving(server).fetcher.transport = silent
+    body = {"msgtype": "m.text", "body": "x"}
+    gap = room.send("m.room.message", room.creator, body)  # never delivered
+    later = [room.send("m.room.message", room.creator, body) for _ in range(3)]
+
+    for event in later:
+        with pytest.raises(PduDropped):
+            server.get_success(
+                receiving(server).on_receive_pdu(REMOTE, room.pdu(event))
+            )
+    # The first PDU asked (and timed out); the others did not wait again.
+    assert len(silent.requests) == 1
+    assert gap.event_id not in server.get_success(
+        server.hs.events.get_events([gap.event_id])
+    )
+
+    server.advance(61)
+    with pytest.raises(PduDropped):
+        server.get_success(
+            receiving(server).on_receive_pdu(REMOTE, room.pdu(later[-1]))
+        )
+    assert len(silent.requests) == 2
 
 
 def _start_send(pair: FederationPair, txn_id: str, edu_type: str) -> Any:

@@ -14,7 +14,7 @@ from twisted.internet import defer
 from twisted.internet.protocol import Protocol
 
 from homeserver.events.signing import sign_json
-from homeserver.federation.keyring import MAX_DEADLINES, _Deadlines
+from homeserver.util.deadlines import MAX_DEADLINES, Deadlines
 from tests.federation.pair import Federation, FederationPair
 from tests.harness import TestServer
 
@@ -134,12 +134,12 @@ def test_key_fetches_time_out_sooner_than_requests(
 
 
 def test_deadlines_stay_bounded() -> None:
-    deadlines: _Deadlines[str] = _Deadlines()
+    deadlines: Deadlines[str] = Deadlines()
     for i in range(MAX_DEADLINES + 50):
         deadlines.set(f"s{i}.test", 1_000 + i, now_ms=0)
-    assert len(deadlines._until) <= MAX_DEADLINES
+    assert len(deadlines) <= MAX_DEADLINES
     assert not deadlines.passed(f"s{MAX_DEADLINES + 49}.test", 0)
     # Once they have expired, they are dropped to make room.
     deadlines.set("late.test", 10_000_000, now_ms=9_000_000)
-    assert len(deadlines._until) == 1
+    assert len(deadlines) == 1
     assert deadlines.passed("s1.test", 9_000_000)
