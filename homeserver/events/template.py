@@ -158,17 +158,23 @@ def check_join_against_state(
     Raises:
         AuthError: that state does not allow the join.
     """
-    events: dict[StateKey, Event] = {}
+    create_key: StateKey = (EventTypes.CREATE, "")
+    wanted = {
+        create_key,
+        *auth_types_for_event(
+            room_version, join.type, join.state_key, join.sender, join.content
+        ),
+    }
+    # Only the few events the auth rules read are parsed (a big room's state
+    # has thousands).
+    auth_events: dict[StateKey, Event] = {}
     for pdu in state:
+        if (pdu.get("type"), pdu.get("state_key")) not in wanted:
+            continue
         try:
             event = event_from_pdu(pdu, room_version)
         except EventFormatError:
             continue
         if event.is_state() and event.room_id == join.room_id:
-            events[event.state_tuple] = event
-    wanted = auth_types_for_event(
-        room_version, join.type, join.state_key, join.sender, join.content
-    )
-    create_key: StateKey = (EventTypes.CREATE, "")
-    auth_events = {k: events[k] for k in [*wanted, create_key] if k in events}
+            auth_events[event.state_tuple] = event
     check_auth_rules(join, auth_events, verify_signature=lambda e, s: True)
