@@ -51,6 +51,7 @@ from homeserver.services.room_events import StateCheck
 from homeserver.storage.stores.device_lists import DeviceListStore
 from homeserver.storage.stores.federation import FederationStore
 from homeserver.storage.stores.federation_outbox import FederationOutboxStore
+from homeserver.storage.stores.federation_stream import FederationStreamStore
 from homeserver.storage.stores.remote_rooms import RemoteRoomStore
 from homeserver.storage.stores.server_keys import ServerKeyStore
 
@@ -157,6 +158,7 @@ class FederationServices:
             self.config.enabled,
             transport,
             self.outbox,
+            FederationStreamStore(hs.db),
             hs.events,
             hs.event_state,
             hs.clock,

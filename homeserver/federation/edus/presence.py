@@ -114,7 +114,7 @@ class PresenceEdus:
         )
 
     async def _send_on_join(self, room_id: str, joiner: str) -> None:
-        members = await self.sender.store.get_joined_users([room_id])
+        members = await self.sender.stream.get_joined_users([room_id])
         if server_of(joiner) == self.server_name:
             users, servers = [joiner], {server_of(u) for u in members}
         else:

@@ -27,6 +27,9 @@ from homeserver.storage.stores.events import EventStore
 from homeserver.storage.stores.federation_outbox import (
     Backoff,
     FederationOutboxStore,
+)
+from homeserver.storage.stores.federation_stream import (
+    FederationStreamStore,
     StreamEvent,
 )
 from homeserver.types import JsonDict
@@ -57,6 +60,7 @@ class FederationSender:
         enabled: ``federation.enabled``; when off nothing is ever sent.
         transport: signed outbound requests.
         store: the outbound queues.
+        stream: new events and room memberships.
         events: to read events.
         event_state: the room state after each event.
         clock: the injected clock.
@@ -71,6 +75,7 @@ class FederationSender:
         enabled: bool,
         transport: FederationTransport,
         store: FederationOutboxStore,
+        stream: FederationStreamStore,
         events: EventStore,
         event_state: EventStateStore,
         clock: Clock,
@@ -81,6 +86,7 @@ class FederationSender:
         self.server_name = server_name
         self.enabled = enabled
         self.store = store
+        self.stream = stream
         self.events = events
         self.event_state = event_state
         self.clock = clock
@@ -214,7 +220,7 @@ class FederationSender:
                     if not self._again:
                         return
                     continue
-                found = await self.store.get_events_after(
+                found = await self.stream.get_events_after(
                     self.position, upto, STREAM_BATCH
                 )
                 new_position = (
@@ -261,7 +267,7 @@ class FederationSender:
         unknown = room_ids - self._remote_rooms - self._local_rooms
         if unknown:
             generation = self._room_generation
-            found = await self.store.get_rooms_with_remote_members(
+            found = await self.stream.get_rooms_with_remote_members(
                 unknown, self.server_name
             )
             if len(self._local_rooms) + len(self._remote_rooms) > ROOM_CACHE_SIZE:
@@ -282,7 +288,7 @@ class FederationSender:
             for (_, user_id), member_event_id in state.items()
             if server_of(user_id) != self.server_name
         }
-        memberships = await self.store.get_memberships(remote_member_ids)
+        memberships = await self.stream.get_memberships(remote_member_ids)
         events = await self.events.get_events(event_ids)
         out: dict[str, set[str]] = {}
         for event_id in event_ids:
@@ -330,5 +336,5 @@ class FederationSender:
 
     async def servers_in_rooms(self, room_ids: Collection[str]) -> set[str]:
         """The other servers with a joined member in any of the rooms."""
-        users = await self.store.get_joined_users(room_ids)
+        users = await self.stream.get_joined_users(room_ids)
         return {server_of(u) for u in users} - {self.server_name, ""}
