@@ -47,14 +47,17 @@ class FederationStreamStore:
     async def get_events_after(
         self, since: int, upto: int, limit: int
     ) -> list[StreamEvent]:
-        """Events with stream ordering in (since, upto], oldest first."""
+        """DAG events with stream ordering in (since, upto], oldest first
+        (outliers are never sent: the thousands a join stores are skipped
+        here, not read and dropped)."""
         rows = await self.db.run_interaction(
             "get_events_for_federation",
             lambda txn: txn.query(
                 "SELECT stream_ordering, event_id, room_id, sender, outlier"
                 " FROM events WHERE stream_ordering > ? AND stream_ordering <= ?"
-                " AND rejected_reason IS NULL ORDER BY stream_ordering LIMIT ?",
-                (since, upto, limit),
+                " AND rejected_reason IS NULL AND outlier = ?"
+                " ORDER BY stream_ordering LIMIT ?",
+                (since, upto, False, limit),
             ),
         )
         return [StreamEvent(int(r[0]), r[1], r[2], r[3], bool(r[4])) for r in rows]
