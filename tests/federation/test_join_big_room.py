@@ -47,7 +47,7 @@ def test_join_a_room_with_2000_members(pair: FederationPair) -> None:
     state_events = MEMBERS + 6  # create, bob, power levels, join rules, ...
     assert figures.by_name["persist_outliers"] <= state_events // OUTLIER_CHUNK + 1
     assert figures.by_name["persist_event"] <= 2
-    assert figures.transactions < 150, figures.by_name.most_common(10)
+    assert figures.transactions < 80, figures.by_name.most_common(10)
     # b.test's keys were fetched at most once for the 2,000 signatures.
     assert figures.key_requests <= 1
     rows = a.get_success(
