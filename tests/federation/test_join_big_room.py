@@ -15,7 +15,7 @@ from homeserver.services.federation_auth import sort_by_auth
 from homeserver.storage.stores.event_persistence import EventContext
 from homeserver.storage.stores.outlier_persistence import OUTLIER_CHUNK
 from tests.federation.big_room import TxnCounter, counted_join, make_big_room
-from tests.federation.pair import FederationPair
+from tests.federation.pair import Federation, FederationPair
 from tests.federation.receiving_helpers import receiving, use_remote
 from tests.federation.remote_room import REMOTE, RemoteRoom
 from tests.harness import TEST_SIGNING_KEY, TestServer
@@ -192,3 +192,38 @@ def test_checking_a_big_state_lets_the_reactor_run(server: TestServer) -> None:
         )
     )
     assert member is not None
+
+
+def test_each_servers_keys_are_fetched_once(
+    make_federation: Callable[[], Federation],
+) -> None:
+    # Members from three servers: a.test needs b, c and d's keys for the
+    # state it is sent, and asks each server once, whatever the number of
+    # events each signed.
+    fed = make_federation()
+    a, b, c, d = (fed.add_server(f"{n}.test") for n in "abcd")
+    _, bob_token = b.register("bob")
+    room_id = make_big_room(b, bob_token, 150)
+    for guest in (c, d):
+        for i in range(3):
+            _, token = guest.register(f"guest{i}")
+            path = f"{CLIENT}/join/{quote(room_id, safe='')}?via=b.test"
+            resp = guest.request("POST", path, {}, token=token)
+            assert resp.code == 200, resp.json
+    _, alice_token = a.register("alice")
+
+    figures = counted_join(fed, a, alice_token, room_id, "b.test")
+
+    assert figures.key_requests == 3
+    fetched = sorted(
+        dest
+        for origin, dest, _, uri in fed.requests
+        if origin == "a.test" and uri.startswith("/_matrix/key/")
+    )
+    assert fetched == ["b.test", "c.test", "d.test"]
+    resp = a.request(
+        "GET",
+        f"{CLIENT}/rooms/{quote(room_id, safe='')}/joined_members",
+        token=alice_token,
+    )
+    assert resp.code == 200 and len(resp.json["joined"]) == 150 + 1 + 6 + 1
