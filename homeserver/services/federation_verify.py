@@ -66,7 +66,15 @@ class EventVerifier:
         Raises:
             PduDropped: malformed, or a required signature is missing or bad.
         """
-        event = parse_pdu(pdu_json, room_version)
+        return await self.check(parse_pdu(pdu_json, room_version))
+
+    async def check(self, event: Event) -> Event:
+        """Checks 2-3 on a parsed event (``parse_pdu``): ``verify`` without
+        the parsing.
+
+        Raises:
+            PduDropped: a required signature is missing or bad.
+        """
         await self.check_signatures(event)
         if not check_content_hash(event.pdu):
             logger.warning(
@@ -74,7 +82,7 @@ class EventVerifier:
                 event.event_id,
                 event.sender,
             )
-            event.pdu = redact_pdu(event.pdu, room_version)
+            event.pdu = redact_pdu(event.pdu, event.room_version)
         return event
 
     async def check_signatures(self, event: Event) -> None:

@@ -16,8 +16,8 @@ from homeserver.storage.stores.event_persistence import EventContext
 from homeserver.storage.stores.outlier_persistence import OUTLIER_CHUNK
 from tests.federation.big_room import TxnCounter, counted_join, make_big_room
 from tests.federation.pair import Federation, FederationPair
-from tests.federation.receiving_helpers import receiving, use_remote
-from tests.federation.remote_room import REMOTE, RemoteRoom
+from tests.federation.receiving_helpers import join_remote_room, receiving, use_remote
+from tests.federation.remote_room import REMOTE, RemoteRoom, StaticKeyRing
 from tests.harness import TEST_SIGNING_KEY, TestServer
 
 MEMBERS = 2000
@@ -227,3 +227,32 @@ def test_each_servers_keys_are_fetched_once(
         token=alice_token,
     )
     assert resp.code == 200 and len(resp.json["joined"]) == 150 + 1 + 6 + 1
+
+
+class _CountingKeyRing(StaticKeyRing):
+    """The test key ring, counting signature checks."""
+
+    checks = 0
+
+    async def verify_json_for_server(
+        self, server_name: str, json_object: Any, valid_at_ms: int | None
+    ) -> None:
+        self.checks += 1
+        await super().verify_json_for_server(server_name, json_object, valid_at_ms)
+
+
+def test_a_second_join_does_not_check_known_events_again(server: TestServer) -> None:
+    room = _big_remote_room(300)
+    use_remote(server, room)
+    keyring = _CountingKeyRing({**room.keys, "test": TEST_SIGNING_KEY})
+    receiving(server).verifier.keyring = keyring
+    join_remote_room(server, room, "bob")
+    first = keyring.checks
+    assert first >= 300
+
+    join_remote_room(server, room, "carol")
+    assert keyring.checks - first <= 2  # bob's join at most: the rest is known
+    members = server.get_success(
+        server.hs.room_state.get_current_state_ids(room.room_id)
+    )
+    assert sum(1 for key in members if key[0] == EventTypes.MEMBER) == 300 + 3
