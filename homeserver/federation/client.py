@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 from typing import Any
-from urllib.parse import urlencode
 
 import treq
 from signedjson.types import SigningKey
@@ -41,7 +40,7 @@ from homeserver.federation.discovery import (
 )
 from homeserver.federation.errors import HttpResponseError, RequestSendFailed
 from homeserver.federation.interfaces import Query
-from homeserver.federation.json_requests import JsonRequests
+from homeserver.federation.json_requests import JsonRequests, request_uri
 from homeserver.util.clock import Clock
 
 logger = logging.getLogger(__name__)
@@ -165,7 +164,7 @@ class FederationClient(JsonRequests):
             HttpResponseError: a non-2xx answer.
         """
         self._check_allowed(destination)
-        uri = path + ("?" + urlencode(query, doseq=True) if query else "")
+        uri = request_uri(path, query)
         timeout_s = (timeout_ms or int(self.config.request_timeout)) / 1000
         attempt = defer.Deferred.fromCoroutine(
             self._send(method, destination, uri, body, signed)

@@ -9,8 +9,14 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from typing import Any
+from urllib.parse import urlencode
 
 from homeserver.federation.interfaces import Query
+
+
+def request_uri(path: str, query: Query | None) -> str:
+    """The request target a transport sends and signs: path plus query."""
+    return path + ("?" + urlencode(query, doseq=True) if query else "")
 
 
 class JsonRequests(ABC):

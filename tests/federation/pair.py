@@ -39,7 +39,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from signedjson.key import generate_signing_key
 from signedjson.types import SigningKey
@@ -52,7 +52,7 @@ from twisted.python.failure import Failure
 from homeserver.federation.auth import sign_request
 from homeserver.federation.errors import HttpResponseError, RequestSendFailed
 from homeserver.federation.interfaces import Query
-from homeserver.federation.json_requests import JsonRequests
+from homeserver.federation.json_requests import JsonRequests, request_uri
 from tests.harness import FakeResponse, TestServer, parse_http_response
 
 
@@ -103,7 +103,7 @@ class LoopbackTransport(JsonRequests):
                 did not answer within ``timeout_ms``.
             HttpResponseError: it answered with another status.
         """
-        uri = path + ("?" + urlencode(query, doseq=True) if query else "")
+        uri = request_uri(path, query)
         self.federation.requests.append((self.origin, destination, method, uri))
         server = self.federation.servers.get(destination)
         if server is None or self.federation.is_blocked(self.origin, destination):
