@@ -40,44 +40,43 @@ from homeserver.events.model import Event, EventTypes
 from homeserver.federation.interfaces import FederationTransport
 from homeserver.server_federation import FederationServices
 from homeserver.server_sync_data import SyncDataServices
-from homeserver.services.accounts import AccountService
-from homeserver.services.admin import (
+from homeserver.services.accounts.accounts import AccountService
+from homeserver.services.accounts.admin import (
     RegistrationTokenService,
     SharedSecretRegistrationService,
 )
-from homeserver.services.auth import Auth
-from homeserver.services.devices import DeviceService
-from homeserver.services.directory import DirectoryService
-from homeserver.services.event_creation import EventCreationService
-from homeserver.services.filter_service import FilterService
-from homeserver.services.login import LoginService
-from homeserver.services.membership import MembershipService
-from homeserver.services.notifier import Notifier
-from homeserver.services.pagination import PaginationService
-from homeserver.services.passwords import PasswordHasher
-from homeserver.services.presence import PresenceService
-from homeserver.services.profile import ProfileService
-from homeserver.services.registration import RegistrationService
-from homeserver.services.room_creation import RoomCreationService
-from homeserver.services.room_events import RoomEventService
-from homeserver.services.room_list import RoomListService
-from homeserver.services.room_permissions import RoomPermissions
-from homeserver.services.room_reads import RoomReadService
-from homeserver.services.room_upgrade import RoomUpgradeService
-from homeserver.services.serializer import EventSerializer
-from homeserver.services.sessions import SessionService
-from homeserver.services.state_resolver import StateResolver
-from homeserver.services.sync import SyncService, SyncSources
-from homeserver.services.sync_rooms import RoomSyncBuilder
-from homeserver.services.ui_auth import DummyStage, UserInteractiveAuth
-from homeserver.services.ui_auth_stages import (
+from homeserver.services.accounts.auth import Auth
+from homeserver.services.accounts.login import LoginService
+from homeserver.services.accounts.passwords import PasswordHasher
+from homeserver.services.accounts.profile import ProfileService
+from homeserver.services.accounts.registration import RegistrationService
+from homeserver.services.accounts.sessions import SessionService
+from homeserver.services.accounts.ui_auth import DummyStage, UserInteractiveAuth
+from homeserver.services.accounts.ui_auth_stages import (
     DUMMY,
     PASSWORD,
     REGISTRATION_TOKEN,
     PasswordStage,
     RegistrationTokenStage,
 )
-from homeserver.services.visibility import VisibilityService
+from homeserver.services.devices.devices import DeviceService
+from homeserver.services.presence.presence import PresenceService
+from homeserver.services.reading.pagination import PaginationService
+from homeserver.services.reading.room_reads import RoomReadService
+from homeserver.services.reading.serializer import EventSerializer
+from homeserver.services.reading.visibility import VisibilityService
+from homeserver.services.rooms.directory import DirectoryService
+from homeserver.services.rooms.event_creation import EventCreationService
+from homeserver.services.rooms.membership import MembershipService
+from homeserver.services.rooms.room_creation import RoomCreationService
+from homeserver.services.rooms.room_events import RoomEventService
+from homeserver.services.rooms.room_list import RoomListService
+from homeserver.services.rooms.room_permissions import RoomPermissions
+from homeserver.services.rooms.room_upgrade import RoomUpgradeService
+from homeserver.services.rooms.state_resolver import StateResolver
+from homeserver.services.sync.filter_service import FilterService
+from homeserver.services.sync.sync import SyncService, SyncSources
+from homeserver.services.sync.sync_rooms import RoomSyncBuilder
 from homeserver.storage.database import Database, Runner
 from homeserver.storage.id_generators import StreamIdGenerator
 from homeserver.storage.migrations import prepare_database
@@ -97,6 +96,7 @@ from homeserver.storage.stores.sync import SyncBatchStore, SyncStore
 from homeserver.storage.stores.tokens import TokenStore
 from homeserver.storage.stores.ui_auth import UiAuthStore
 from homeserver.storage.stores.users import UserStore
+from homeserver.streams.notifier import Notifier
 from homeserver.util.clock import Clock
 from homeserver.util.ratelimit import Ratelimiter
 from homeserver.util.stream_change_cache import StreamChangeCache

@@ -23,31 +23,34 @@ from homeserver.api.federation.user_devices import UserDevicesEndpoint
 from homeserver.api.federation.version import FederationVersionEndpoint
 from homeserver.events.model import Event, StateKey
 from homeserver.federation.acl import ServerAclChecker
-from homeserver.federation.client import FederationClient
-from homeserver.federation.edu import EduRegistry
 from homeserver.federation.edus import device_lists as device_list_edus
 from homeserver.federation.edus import presence as presence_edus
 from homeserver.federation.edus import receipts as receipt_edus
 from homeserver.federation.edus import to_device as to_device_edus
 from homeserver.federation.edus import typing as typing_edus
-from homeserver.federation.inbound_auth import FederationAuthenticator
+from homeserver.federation.edus.registry import EduRegistry
+from homeserver.federation.handshakes.invites import (
+    InviteReceiver,
+    OutOfRoomMemberships,
+)
+from homeserver.federation.handshakes.remote import RemoteMembership
+from homeserver.federation.handshakes.resident import ResidentMembership
+from homeserver.federation.ingest.backfill import Backfiller
+from homeserver.federation.ingest.events import FederationEventService
+from homeserver.federation.ingest.fetch import RemoteEventFetcher
+from homeserver.federation.ingest.transactions import FederationTransactionService
+from homeserver.federation.ingest.verify import EventVerifier
 from homeserver.federation.interfaces import FederationTransport
-from homeserver.federation.keyring import KeyRing
-from homeserver.federation.local_keys import LocalKeys
-from homeserver.federation.notary import Notary
+from homeserver.federation.keys.keyring import KeyRing
+from homeserver.federation.keys.local_keys import LocalKeys
+from homeserver.federation.keys.notary import Notary
 from homeserver.federation.sender.admin import DestinationAdmin
 from homeserver.federation.sender.sender import FederationSender
-from homeserver.services.federation_backfill import Backfiller
-from homeserver.services.federation_events import FederationEventService
-from homeserver.services.federation_fetch import RemoteEventFetcher
-from homeserver.services.federation_invites import InviteReceiver, OutOfRoomMemberships
-from homeserver.services.federation_membership import ResidentMembership
-from homeserver.services.federation_queries import FederationQueries, RemoteQueries
-from homeserver.services.federation_reads import FederationReadService
-from homeserver.services.federation_transactions import FederationTransactionService
-from homeserver.services.federation_verify import EventVerifier
-from homeserver.services.remote_membership import RemoteMembership
-from homeserver.services.room_events import StateCheck
+from homeserver.federation.serving.queries import FederationQueries, RemoteQueries
+from homeserver.federation.serving.reads import FederationReadService
+from homeserver.federation.transport.client import FederationClient
+from homeserver.federation.transport.inbound_auth import FederationAuthenticator
+from homeserver.services.rooms.room_events import StateCheck
 from homeserver.storage.stores.device_lists import DeviceListStore
 from homeserver.storage.stores.federation import FederationStore
 from homeserver.storage.stores.federation_outbox import FederationOutboxStore
@@ -57,7 +60,7 @@ from homeserver.storage.stores.server_keys import ServerKeyStore
 
 if TYPE_CHECKING:
     from homeserver.server import HomeServer
-    from homeserver.services.auth import Auth
+    from homeserver.services.accounts.auth import Auth
 
 
 class FederationServices:

@@ -17,14 +17,16 @@ from homeserver.api.client import receipts as receipts_api
 from homeserver.api.client import to_device as to_device_api
 from homeserver.api.client import typing as typing_api
 from homeserver.events.model import Event
-from homeserver.services.account_data import ACCOUNT_DATA_STREAM, AccountDataService
-from homeserver.services.auth import Auth
-from homeserver.services.notifier import Notifier
-from homeserver.services.receipts import RECEIPTS_STREAM, ReceiptService
-from homeserver.services.room_permissions import RoomPermissions
-from homeserver.services.tags import TagService
-from homeserver.services.to_device import TO_DEVICE_STREAM, ToDeviceService
-from homeserver.services.typing import TYPING_STREAM, TypingService
+from homeserver.services.accounts.auth import Auth
+from homeserver.services.rooms.room_permissions import RoomPermissions
+from homeserver.services.sync_data.account_data import (
+    ACCOUNT_DATA_STREAM,
+    AccountDataService,
+)
+from homeserver.services.sync_data.receipts import RECEIPTS_STREAM, ReceiptService
+from homeserver.services.sync_data.tags import TagService
+from homeserver.services.sync_data.to_device import TO_DEVICE_STREAM, ToDeviceService
+from homeserver.services.sync_data.typing import TYPING_STREAM, TypingService
 from homeserver.storage.database import Database
 from homeserver.storage.id_generators import StreamIdGenerator
 from homeserver.storage.stores.account_data import AccountDataStore
@@ -32,6 +34,7 @@ from homeserver.storage.stores.device_inbox import DeviceInboxStore
 from homeserver.storage.stores.devices import DeviceStore
 from homeserver.storage.stores.events import EventStore
 from homeserver.storage.stores.receipts import ReceiptStore
+from homeserver.streams.notifier import Notifier
 from homeserver.util.clock import Clock
 
 

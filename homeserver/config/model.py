@@ -168,7 +168,7 @@ class HttpConfig:
 def _server_name(_inst: Any, _attribute: Any, value: str | None) -> None:
     """Validator: host[:port], as in a server name."""
     if value is not None:
-        from homeserver.federation.discovery import split_server_name
+        from homeserver.federation.transport.discovery import split_server_name
 
         split_server_name(value)
 

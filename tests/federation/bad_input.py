@@ -16,7 +16,7 @@ import pytest
 from homeserver.events.hashing import add_content_hash, compute_event_id
 from homeserver.events.room_versions import KNOWN_ROOM_VERSIONS
 from homeserver.events.signing import sign_event
-from homeserver.federation.auth import sign_request
+from homeserver.federation.transport.auth import sign_request
 from tests.federation.pair import FederationPair, q
 from tests.harness import FakeResponse, TestServer
 

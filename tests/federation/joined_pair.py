@@ -16,7 +16,7 @@ import attrs
 
 from homeserver.events.builder import build_event
 from homeserver.events.model import Event, EventTypes
-from homeserver.services.event_creation import auth_state
+from homeserver.services.rooms.event_creation import auth_state
 from tests.federation.pair import Federation
 from tests.harness import TestServer
 

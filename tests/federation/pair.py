@@ -5,7 +5,7 @@ Each server gets its own name, signing key and database, and a
 ``LoopbackTransport`` as ``hs.federation.transport``: every outbound federation
 request is written as raw HTTP/1.1 bytes into the destination server's HTTP
 channel (exactly like ``TestServer.request``), signed by the origin's key with
-``homeserver.federation.auth.sign_request``, and the answer is parsed back into
+``homeserver.federation.transport.auth.sign_request``, and the answer is parsed back into
 JSON or raised as ``HttpResponseError``. The key ring fetches keys through the
 same transport, so inbound authentication checks real signatures against keys
 fetched over loopback. Nested requests work (B, while handling A's request,
@@ -49,10 +49,10 @@ from twisted.internet.error import ConnectionDone
 from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.python.failure import Failure
 
-from homeserver.federation.auth import sign_request
 from homeserver.federation.errors import HttpResponseError, RequestSendFailed
 from homeserver.federation.interfaces import Query
-from homeserver.federation.json_requests import JsonRequests, request_uri
+from homeserver.federation.transport.auth import sign_request
+from homeserver.federation.transport.json_requests import JsonRequests, request_uri
 from tests.harness import FakeResponse, TestServer, parse_http_response
 
 

@@ -7,8 +7,8 @@ from urllib.parse import unquote
 
 from homeserver.events.model import EventTypes
 from homeserver.federation.errors import HttpResponseError
+from homeserver.federation.ingest.events import FederationEventService
 from homeserver.federation.interfaces import Query
-from homeserver.services.federation_events import FederationEventService
 from tests.federation.remote_room import REMOTE, RemoteRoom, StaticKeyRing, pdus
 from tests.harness import TEST_SIGNING_KEY, TestServer
 

@@ -18,7 +18,7 @@ from homeserver.events.ids import domain_of
 from homeserver.events.model import Event, EventTypes, StateKey
 from homeserver.events.room_versions import KNOWN_ROOM_VERSIONS, RoomVersion
 from homeserver.events.signing import verify_json
-from homeserver.services.event_creation import auth_state
+from homeserver.services.rooms.event_creation import auth_state
 from homeserver.types import JsonDict
 
 REMOTE = "remote.test"

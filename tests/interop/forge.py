@@ -17,7 +17,7 @@ from signedjson.key import SigningKey, read_signing_keys
 from homeserver.events.hashing import add_content_hash, compute_event_id
 from homeserver.events.room_versions import RoomVersion, get_room_version
 from homeserver.events.signing import sign_event
-from homeserver.federation.auth import sign_request
+from homeserver.federation.transport.auth import sign_request
 from tests.interop.chatly import Chatly
 from tests.interop.client import Client, JsonDict, quote, request
 from tests.interop.synapse import Synapse

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from homeserver.api.http.request import ApiRequest
-from homeserver.services.admin import (
+from homeserver.services.accounts.admin import (
     RegistrationTokenService,
     SharedSecretRegistrationService,
 )
-from homeserver.services.auth import Auth
+from homeserver.services.accounts.auth import Auth
 from homeserver.types import JsonDict
 
 ADMIN_V1 = "/_synapse/admin/v1"

@@ -11,7 +11,7 @@ from typing import Any
 
 from homeserver.api.http.request import ApiRequest
 from homeserver.federation.sender.admin import DestinationAdmin
-from homeserver.services.auth import Auth
+from homeserver.services.accounts.auth import Auth
 from homeserver.types import JsonDict
 
 DESTINATIONS = "/_synapse/admin/v1/federation/destinations"

@@ -8,10 +8,10 @@ from __future__ import annotations
 from homeserver.api.http.request import ApiRequest
 from homeserver.api.http.router import client_patterns
 from homeserver.errors import BadJson
-from homeserver.services.accounts import AccountService
-from homeserver.services.auth import Auth
-from homeserver.services.ui_auth import UserInteractiveAuth
-from homeserver.services.ui_auth_stages import PASSWORD
+from homeserver.services.accounts.accounts import AccountService
+from homeserver.services.accounts.auth import Auth
+from homeserver.services.accounts.ui_auth import UserInteractiveAuth
+from homeserver.services.accounts.ui_auth_stages import PASSWORD
 from homeserver.types import JsonDict
 
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from homeserver.api.http.request import ApiRequest
 from homeserver.api.http.router import client_patterns
-from homeserver.services.account_data import AccountDataService
-from homeserver.services.auth import Auth
-from homeserver.services.tags import TagService
+from homeserver.services.accounts.auth import Auth
+from homeserver.services.sync_data.account_data import AccountDataService
+from homeserver.services.sync_data.tags import TagService
 from homeserver.types import JsonDict
 
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 from homeserver.api.http.request import ApiRequest
 from homeserver.api.http.router import client_patterns
 from homeserver.errors import BadJson
-from homeserver.services.auth import Auth
-from homeserver.services.devices import DeviceService
+from homeserver.services.accounts.auth import Auth
+from homeserver.services.devices.devices import DeviceService
 from homeserver.types import JsonDict
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 from homeserver.api.http.request import ApiRequest
 from homeserver.api.http.router import client_patterns
 from homeserver.errors import BadJson
-from homeserver.services.auth import Auth
-from homeserver.services.directory import DirectoryService
-from homeserver.services.room_list import PublicRoomsQuery, RoomListService
+from homeserver.services.accounts.auth import Auth
+from homeserver.services.rooms.directory import DirectoryService
+from homeserver.services.rooms.room_list import PublicRoomsQuery, RoomListService
 from homeserver.types import JsonDict
 
 

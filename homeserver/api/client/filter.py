@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from homeserver.api.http.request import ApiRequest
 from homeserver.api.http.router import client_patterns
-from homeserver.services.auth import Auth
-from homeserver.services.filter_service import FilterService
+from homeserver.services.accounts.auth import Auth
+from homeserver.services.sync.filter_service import FilterService
 from homeserver.types import JsonDict
 
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 from homeserver.api.http.request import ApiRequest
 from homeserver.api.http.router import client_patterns
 from homeserver.errors import BadJson
-from homeserver.services.auth import Auth
-from homeserver.services.login import LoginService
-from homeserver.services.sessions import SessionService
+from homeserver.services.accounts.auth import Auth
+from homeserver.services.accounts.login import LoginService
+from homeserver.services.accounts.sessions import SessionService
 from homeserver.types import JsonDict
 
 

@@ -9,8 +9,8 @@ import attrs
 
 from homeserver.api.http.request import ApiRequest
 from homeserver.api.http.router import client_patterns
-from homeserver.services.auth import Auth
-from homeserver.services.presence import PresenceService
+from homeserver.services.accounts.auth import Auth
+from homeserver.services.presence.presence import PresenceService
 from homeserver.types import JsonDict
 
 

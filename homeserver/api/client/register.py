@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from homeserver.api.http.request import ApiRequest
 from homeserver.api.http.router import client_patterns
-from homeserver.services.registration import RegistrationService
+from homeserver.services.accounts.registration import RegistrationService
 from homeserver.types import JsonDict
 
 

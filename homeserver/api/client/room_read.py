@@ -9,10 +9,10 @@ from __future__ import annotations
 from homeserver.api.http.request import ApiRequest
 from homeserver.api.http.router import client_patterns
 from homeserver.errors import InvalidParam, MissingParam
-from homeserver.services.auth import Auth
-from homeserver.services.filters import RoomEventFilter, parse_filter_param
-from homeserver.services.pagination import MessagesRequest, PaginationService
-from homeserver.services.room_reads import MembersRequest, RoomReadService
+from homeserver.services.accounts.auth import Auth
+from homeserver.services.reading.filters import RoomEventFilter, parse_filter_param
+from homeserver.services.reading.pagination import MessagesRequest, PaginationService
+from homeserver.services.reading.room_reads import MembersRequest, RoomReadService
 from homeserver.streams.tokens import Direction, RoomStreamToken
 from homeserver.types import JsonDict
 

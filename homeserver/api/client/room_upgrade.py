@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from homeserver.api.http.request import ApiRequest
 from homeserver.api.http.router import client_patterns
-from homeserver.services.auth import Auth
-from homeserver.services.room_upgrade import RoomUpgradeService
+from homeserver.services.accounts.auth import Auth
+from homeserver.services.rooms.room_upgrade import RoomUpgradeService
 from homeserver.types import JsonDict
 
 

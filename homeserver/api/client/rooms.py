@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from homeserver.api.http.request import ApiRequest
 from homeserver.api.http.router import client_patterns
-from homeserver.services.auth import Auth
-from homeserver.services.membership import MembershipService
-from homeserver.services.room_creation import RoomCreationService
+from homeserver.services.accounts.auth import Auth
+from homeserver.services.rooms.membership import MembershipService
+from homeserver.services.rooms.room_creation import RoomCreationService
 from homeserver.types import JsonDict
 
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 from homeserver.api.http.request import ApiRequest
 from homeserver.api.http.router import client_patterns
 from homeserver.errors import InvalidParam
-from homeserver.services.auth import Auth
-from homeserver.services.sync import SyncParams, SyncService
+from homeserver.services.accounts.auth import Auth
+from homeserver.services.sync.sync import SyncParams, SyncService
 from homeserver.streams.tokens import StreamToken
 from homeserver.types import JsonDict
 

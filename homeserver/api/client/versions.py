@@ -9,7 +9,7 @@ from homeserver.api.http.request import ApiRequest
 from homeserver.api.http.router import client_patterns
 from homeserver.config.model import ROOM_VERSIONS, HomeserverConfig
 from homeserver.errors import NotFound
-from homeserver.services.auth import Auth
+from homeserver.services.accounts.auth import Auth
 from homeserver.types import JsonDict
 
 SUPPORTED_VERSIONS = [

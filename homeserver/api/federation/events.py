@@ -12,8 +12,8 @@ from typing import Any
 
 from homeserver.api.http.request import ApiRequest
 from homeserver.errors import BadJson, InvalidParam, MissingParam
-from homeserver.federation.inbound_auth import FederationAuthenticator
-from homeserver.services.federation_reads import FederationReadService
+from homeserver.federation.serving.reads import FederationReadService
+from homeserver.federation.transport.inbound_auth import FederationAuthenticator
 from homeserver.types import JsonDict
 
 V1 = "/_matrix/federation/v1"

@@ -10,8 +10,8 @@ from typing import Any
 
 from homeserver.api.http.request import ApiRequest
 from homeserver.errors import BadJson
-from homeserver.federation.local_keys import LocalKeys
-from homeserver.federation.notary import Notary
+from homeserver.federation.keys.local_keys import LocalKeys
+from homeserver.federation.keys.notary import Notary
 from homeserver.types import JsonDict
 
 

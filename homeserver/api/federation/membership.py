@@ -13,8 +13,8 @@ from typing import Any, Protocol
 
 from homeserver.api.http.request import ApiRequest
 from homeserver.events.model import Event, Membership, StateKey
-from homeserver.services.federation_invites import InviteReceiver
-from homeserver.services.federation_membership import ResidentMembership
+from homeserver.federation.handshakes.invites import InviteReceiver
+from homeserver.federation.handshakes.resident import ResidentMembership
 from homeserver.types import JsonDict
 
 FED = "/_matrix/federation"

@@ -10,8 +10,8 @@ from typing import Any
 
 from homeserver.api.federation.membership import FED, Authenticator
 from homeserver.api.http.request import ApiRequest
-from homeserver.services.federation_queries import FederationQueries
-from homeserver.services.room_list import PublicRoomsQuery
+from homeserver.federation.serving.queries import FederationQueries
+from homeserver.services.rooms.room_list import PublicRoomsQuery
 from homeserver.types import JsonDict
 
 

@@ -6,8 +6,8 @@ Spec: server-server-api.md "Transactions".
 from __future__ import annotations
 
 from homeserver.api.http.request import ApiRequest
-from homeserver.federation.inbound_auth import FederationAuthenticator
-from homeserver.services.federation_transactions import FederationTransactionService
+from homeserver.federation.ingest.transactions import FederationTransactionService
+from homeserver.federation.transport.inbound_auth import FederationAuthenticator
 from homeserver.types import JsonDict
 
 

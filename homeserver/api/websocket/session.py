@@ -28,8 +28,8 @@ from homeserver.api.websocket import messages as m
 from homeserver.api.websocket.requests import run_request
 from homeserver.config.model import WebSocketConfig
 from homeserver.errors import Codes, Forbidden, MatrixError
-from homeserver.services.auth import Auth, Requester
-from homeserver.services.sync import SyncParams, SyncService
+from homeserver.services.accounts.auth import Auth, Requester
+from homeserver.services.sync.sync import SyncParams, SyncService
 from homeserver.streams.tokens import StreamToken
 from homeserver.types import JsonDict
 from homeserver.util.background import run_in_background

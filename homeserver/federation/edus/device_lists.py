@@ -13,10 +13,10 @@ from __future__ import annotations
 import logging
 
 from homeserver.federation.sender.sender import FederationSender, server_of
-from homeserver.services.notifier import Notifier
 from homeserver.storage.stores.device_lists import DeviceListStore
 from homeserver.storage.stores.devices import DeviceStore
 from homeserver.storage.stores.presence import PresenceStore
+from homeserver.streams.notifier import Notifier
 from homeserver.types import JsonDict
 from homeserver.util.background import run_in_background
 from homeserver.util.linearizer import Linearizer

@@ -11,8 +11,8 @@ from twisted.internet import defer, task
 
 from homeserver.events.model import Event, EventTypes, Membership
 from homeserver.federation.sender.sender import FederationSender, server_of
-from homeserver.services.presence import PresenceService
-from homeserver.services.presence_rules import presence_content
+from homeserver.services.presence.presence import PresenceService
+from homeserver.services.presence.presence_rules import presence_content
 from homeserver.storage.stores.presence import PresenceState, UserPresence
 from homeserver.types import JsonDict
 from homeserver.util.background import run_in_background

@@ -7,8 +7,8 @@ import logging
 from typing import Any
 
 from homeserver.federation.sender.sender import FederationSender, server_of
-from homeserver.services.receipts import ReceiptService, ReceiptTypes
-from homeserver.services.room_permissions import RoomPermissions
+from homeserver.services.rooms.room_permissions import RoomPermissions
+from homeserver.services.sync_data.receipts import ReceiptService, ReceiptTypes
 from homeserver.storage.stores.events import EventStore
 from homeserver.storage.stores.receipts import Receipt
 from homeserver.types import JsonDict

@@ -6,7 +6,7 @@ import logging
 import secrets
 
 from homeserver.federation.sender.sender import FederationSender, server_of
-from homeserver.services.to_device import ToDeviceService
+from homeserver.services.sync_data.to_device import ToDeviceService
 from homeserver.types import JsonDict
 
 logger = logging.getLogger(__name__)

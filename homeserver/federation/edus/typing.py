@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 
 from homeserver.federation.sender.sender import FederationSender, server_of
-from homeserver.services.room_permissions import RoomPermissions
-from homeserver.services.typing import TypingService
+from homeserver.services.rooms.room_permissions import RoomPermissions
+from homeserver.services.sync_data.typing import TypingService
 from homeserver.types import JsonDict
 from homeserver.util.background import run_in_background
 

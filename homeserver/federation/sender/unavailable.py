@@ -6,7 +6,7 @@ from typing import Any
 
 from homeserver.federation.errors import RequestSendFailed
 from homeserver.federation.interfaces import Query
-from homeserver.federation.json_requests import JsonRequests
+from homeserver.federation.transport.json_requests import JsonRequests
 
 
 class UnavailableTransport(JsonRequests):

@@ -1,0 +1,1 @@
+"""Receiving from other servers: inbound transactions and the remote event pipeline (verify, fetch missing events and state, auth, persist), and backfill."""

@@ -1,0 +1,1 @@
+"""Accounts: registration, login, sessions and tokens, user-interactive auth, passwords, profiles and the admin registration services."""

@@ -1,0 +1,179 @@
+"""POST /login: password, one-time token and JWT logins; /login/get_token.
+
+Spec: client-server API, "Login", "POST /_matrix/client/v1/login/get_token".
+"""
+
+from __future__ import annotations
+
+import jwt
+
+from homeserver.api.http.request import ApiRequest
+from homeserver.config.model import AuthConfig, RateLimitConfig
+from homeserver.errors import Codes, Forbidden, MatrixError
+from homeserver.services.accounts.accounts import AccountService
+from homeserver.services.accounts.auth import Requester
+from homeserver.services.accounts.sessions import SessionService, require_device_id
+from homeserver.services.accounts.ui_auth import UserInteractiveAuth
+from homeserver.services.accounts.ui_auth_stages import PASSWORD, identifier_user
+from homeserver.storage.stores.tokens import TokenStore
+from homeserver.types import JsonDict, UserID
+from homeserver.util.clock import Clock
+from homeserver.util.ratelimit import Ratelimiter
+from homeserver.util.tokens import hash_token, new_token
+
+TOKEN = "m.login.token"
+JWT_TYPES = ("m.login.jwt", "org.matrix.login.jwt")
+
+
+class LoginService:
+    """Turns credentials into sessions."""
+
+    def __init__(
+        self,
+        config: AuthConfig,
+        rate_limits: RateLimitConfig,
+        accounts: AccountService,
+        sessions: SessionService,
+        tokens: TokenStore,
+        uia: UserInteractiveAuth,
+        ratelimiter: Ratelimiter,
+        clock: Clock,
+    ) -> None:
+        self.config = config
+        self.rate_limits = rate_limits
+        self.accounts = accounts
+        self.sessions = sessions
+        self.tokens = tokens
+        self.uia = uia
+        self.ratelimiter = ratelimiter
+        self.clock = clock
+
+    def flows(self) -> list[JsonDict]:
+        """GET /login: the login types offered."""
+        flows: list[JsonDict] = [{"type": PASSWORD}]
+        flows.append(
+            {"type": TOKEN, "get_login_token": self.config.token_login.enabled}
+        )
+        if self.config.jwt.enabled:
+            flows.extend({"type": t} for t in JWT_TYPES)
+        return flows
+
+    async def login(self, request: ApiRequest) -> JsonDict:
+        """Handle POST /login."""
+        body = request.json()
+        login_type = body.get("type")
+        if not isinstance(login_type, str):
+            raise MatrixError(400, "Missing login type", Codes.BAD_JSON)
+        self.ratelimiter.check(
+            "login_address", request.client_ip, self.rate_limits.login_per_address
+        )
+        # Check the whole request before any credential is spent: a login
+        # token is one-time and a JWT login may create the account.
+        display_name = body.get("initial_device_display_name")
+        if display_name is not None and not isinstance(display_name, str):
+            raise MatrixError(
+                400, "initial_device_display_name must be a string", Codes.BAD_JSON
+            )
+        refresh = body.get("refresh_token", False)
+        if not isinstance(refresh, bool):
+            raise MatrixError(400, "refresh_token must be a boolean", Codes.BAD_JSON)
+        device_id = require_device_id(body.get("device_id"))
+        if login_type == PASSWORD:
+            user_id = await self._password_login(body)
+        elif login_type == TOKEN:
+            user_id = await self._token_login(body)
+        elif login_type in JWT_TYPES and self.config.jwt.enabled:
+            user_id = await self._jwt_login(body)
+        else:
+            raise MatrixError(400, f"Unknown login type {login_type}", Codes.UNKNOWN)
+        session = await self.sessions.create_session(
+            user_id,
+            device_id,
+            display_name,
+            request.client_ip,
+            with_refresh_token=refresh,
+        )
+        return session.to_json(self.accounts.server_name)
+
+    async def _password_login(self, body: JsonDict) -> str:
+        user = identifier_user(body)
+        password = body.get("password")
+        if user is None:
+            identifier = body.get("identifier")
+            if isinstance(identifier, dict) and identifier.get("type") != "m.id.user":
+                raise MatrixError(400, "Unsupported identifier type", Codes.UNKNOWN)
+            raise MatrixError(400, "Missing user identifier", Codes.BAD_JSON)
+        if not isinstance(password, str):
+            raise MatrixError(400, "Missing password", Codes.BAD_JSON)
+        user_id = self.accounts.qualify(user)
+        self.ratelimiter.check(
+            "login_account", user_id, self.rate_limits.login_per_account
+        )
+        failed = self.rate_limits.login_failed_attempts
+        self.ratelimiter.check("login_failed", user_id, failed, update=False)
+        info = await self.accounts.check_password(user_id, password)
+        if info is None:
+            self.ratelimiter.record("login_failed", user_id, failed)
+            raise Forbidden("Invalid username or password")
+        if info.deactivated:
+            raise Forbidden("This account has been deactivated", Codes.USER_DEACTIVATED)
+        return info.user_id
+
+    async def _token_login(self, body: JsonDict) -> str:
+        token = body.get("token")
+        if not isinstance(token, str):
+            raise MatrixError(400, "Missing token", Codes.BAD_JSON)
+        user_id = await self.tokens.consume_login_token(
+            hash_token(token), self.clock.time_msec()
+        )
+        if user_id is None:
+            raise Forbidden("Invalid login token")
+        await self.accounts.get_active_user(user_id)
+        return user_id
+
+    async def _jwt_login(self, body: JsonDict) -> str:
+        token = body.get("token")
+        if not isinstance(token, str):
+            raise MatrixError(400, "Missing token", Codes.BAD_JSON)
+        config = self.config.jwt
+        try:
+            claims = jwt.decode(
+                token,
+                config.secret or "",
+                algorithms=[config.algorithm],
+                issuer=config.issuer,
+                audience=config.audiences or None,
+                options={"require": [config.subject_claim]},
+            )
+        except jwt.PyJWTError as exc:
+            raise Forbidden(f"JWT validation failed: {exc}") from None
+        subject = claims.get(config.subject_claim)
+        if not isinstance(subject, str) or not subject:
+            raise Forbidden("JWT validation failed: bad subject")
+        user_id = self.accounts.qualify(subject)
+        if UserID.parse(user_id).domain != self.accounts.server_name:
+            raise Forbidden("JWT subject is not a local user")
+        if await self.accounts.users.get_user(user_id) is None:
+            await self.accounts.register(UserID.parse(user_id).localpart, None)
+        await self.accounts.get_active_user(user_id)
+        return user_id
+
+    async def create_login_token(
+        self, request: ApiRequest, requester: Requester
+    ) -> JsonDict:
+        """POST /login/get_token: a one-time token to log in another device."""
+        if not self.config.token_login.enabled:
+            raise MatrixError(
+                404, "Login token generation is disabled", Codes.UNRECOGNIZED
+            )
+        if self.config.token_login.require_ui_auth:
+            result = await self.uia.authenticate(
+                request, request.json(allow_empty=True), [[PASSWORD]], requester
+            )
+            await self.uia.finish(result)
+        token = new_token("chl")
+        timeout = int(self.config.token_login.token_timeout)
+        await self.tokens.insert_login_token(
+            hash_token(token), requester.user_id, self.clock.time_msec() + timeout
+        )
+        return {"login_token": token, "expires_in_ms": timeout}

@@ -1,0 +1,128 @@
+"""Profiles: display names, avatars and custom fields.
+
+Spec: client-server API, "Profiles".
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from homeserver.errors import (
+    BadJson,
+    Codes,
+    Forbidden,
+    InvalidParam,
+    MatrixError,
+    NotFound,
+)
+from homeserver.services.accounts.auth import Requester
+from homeserver.storage.stores.profiles import ProfileStore
+from homeserver.storage.stores.users import UserStore
+from homeserver.types import JsonDict, UserID
+
+MAX_DISPLAYNAME_LEN = 256
+MAX_AVATAR_URL_LEN = 1000
+MAX_KEY_LEN = 255
+_STRING_FIELD_LIMITS = {
+    "displayname": MAX_DISPLAYNAME_LEN,
+    "avatar_url": MAX_AVATAR_URL_LEN,
+}
+MAX_PROFILE_BYTES = 65536
+# The Common Namespaced Identifier Grammar, as leniently as Synapse reads it.
+_KEY_GRAMMAR = re.compile(r"^[a-z][a-z0-9_.-]*$")
+
+
+RemoteProfileQuery = Callable[[str, str | None], Awaitable[JsonDict]]
+"""``(user_id, field)``: another server's answer to query/profile."""
+
+
+class ProfileService:
+    """Reads and updates local users' profiles."""
+
+    def __init__(
+        self, server_name: str, profiles: ProfileStore, users: UserStore
+    ) -> None:
+        self.server_name = server_name
+        self.profiles = profiles
+        self.users = users
+        # Set by the federation composition: asks another server (query/profile).
+        self.remote_query: RemoteProfileQuery | None = None
+
+    async def get_profile(self, user_id: str) -> JsonDict:
+        """GET /profile/{userId}."""
+        parsed = UserID.parse(user_id)
+        if parsed.domain != self.server_name:
+            if self.remote_query is None:
+                raise NotFound("Profile lookup over federation is not available")
+            return await self.remote_query(user_id, None)
+        profile = await self.profiles.get_profile(user_id)
+        if profile is None:
+            raise NotFound("Profile was not found")
+        return profile
+
+    async def get_field(self, user_id: str, key: str) -> JsonDict:
+        """GET /profile/{userId}/{keyName}."""
+        if self.remote_query is not None and (
+            UserID.parse(user_id).domain != self.server_name
+        ):
+            profile = await self.remote_query(user_id, key)
+        else:
+            profile = await self.get_profile(user_id)
+        if key not in profile:
+            raise NotFound("The requested profile field is not set")
+        return {key: profile[key]}
+
+    async def set_field(
+        self, requester: Requester, user_id: str, key: str, body: JsonDict
+    ) -> JsonDict:
+        """PUT /profile/{userId}/{keyName}."""
+        self._check_own(requester, user_id)
+        self._check_key(key)
+        if key not in body:
+            raise MatrixError(400, f"Missing key {key!r}", Codes.MISSING_PARAM)
+        value = body[key]
+        self._validate(key, value)
+        profile = await self.get_profile(user_id)
+        profile[key] = value
+        if len(json.dumps(profile).encode()) > MAX_PROFILE_BYTES:
+            raise MatrixError(
+                400, "Profile would be too large", Codes.PROFILE_TOO_LARGE
+            )
+        await self.profiles.set_field(user_id, key, value)
+        return {}
+
+    async def delete_field(
+        self, requester: Requester, user_id: str, key: str
+    ) -> JsonDict:
+        """DELETE /profile/{userId}/{keyName}."""
+        self._check_own(requester, user_id)
+        self._check_key(key)
+        await self.profiles.set_field(user_id, key, None)
+        return {}
+
+    def _check_own(self, requester: Requester, user_id: str) -> None:
+        UserID.parse(user_id)
+        if requester.user_id != user_id and not requester.is_admin:
+            raise Forbidden("You cannot change another user's profile")
+
+    @staticmethod
+    def _check_key(key: str) -> None:
+        """Spec: 400 M_KEY_TOO_LARGE past 255 bytes, else M_INVALID_PARAM."""
+        if len(key.encode()) > MAX_KEY_LEN:
+            raise MatrixError(400, "Profile key is too long", Codes.KEY_TOO_LARGE)
+        if not _KEY_GRAMMAR.match(key):
+            raise InvalidParam("Invalid profile key")
+
+    def _validate(self, key: str, value: Any) -> None:
+        max_len = _STRING_FIELD_LIMITS.get(key)
+        if max_len is None:
+            if value is None:
+                raise BadJson(f"{key} must not be null")
+            return
+        if value is not None and not isinstance(value, str):
+            raise BadJson(f"{key} must be a string")
+        if value and len(value) > max_len:
+            raise BadJson(f"{key} is longer than {max_len} characters")

@@ -1,0 +1,156 @@
+"""POST /register: open registration behind user-interactive auth.
+
+Spec: client-server API, "Account registration".
+"""
+
+from __future__ import annotations
+
+from homeserver.api.http.request import ApiRequest
+from homeserver.config.model import RateLimitConfig, RegistrationConfig
+from homeserver.errors import Codes, Forbidden, MatrixError
+from homeserver.services.accounts.accounts import AccountService
+from homeserver.services.accounts.sessions import SessionService, require_device_id
+from homeserver.services.accounts.ui_auth import UserInteractiveAuth
+from homeserver.services.accounts.ui_auth_stages import DUMMY, REGISTRATION_TOKEN
+from homeserver.storage.stores.registration_tokens import RegistrationTokenStore
+from homeserver.types import JsonDict
+from homeserver.util.clock import Clock
+from homeserver.util.ratelimit import Ratelimiter
+from homeserver.util.tokens import random_string
+
+
+def _optional(body: JsonDict, key: str, kind: type) -> object:
+    value = body.get(key)
+    if value is not None and not isinstance(value, kind):
+        raise MatrixError(400, f"{key} must be a {kind.__name__}", Codes.BAD_JSON)
+    return value
+
+
+class RegistrationService:
+    """Runs the registration flow: checks, UIA, account, first session."""
+
+    def __init__(
+        self,
+        config: RegistrationConfig,
+        rate_limits: RateLimitConfig,
+        accounts: AccountService,
+        sessions: SessionService,
+        uia: UserInteractiveAuth,
+        registration_tokens: RegistrationTokenStore,
+        ratelimiter: Ratelimiter,
+        clock: Clock,
+    ) -> None:
+        self.config = config
+        self.rate_limits = rate_limits
+        self.accounts = accounts
+        self.sessions = sessions
+        self.uia = uia
+        self.registration_tokens = registration_tokens
+        self.ratelimiter = ratelimiter
+        self.clock = clock
+
+    def flows(self) -> list[list[str]]:
+        """The UIA flows registration offers."""
+        if self.config.registration_requires_token:
+            return [[REGISTRATION_TOKEN]]
+        return [[DUMMY]]
+
+    def _check_enabled(self) -> None:
+        if not self.config.enable_registration:
+            raise Forbidden("Registration has been disabled")
+
+    async def register(self, request: ApiRequest, kind: str) -> JsonDict:
+        """Handle one POST /register request (one UIA round)."""
+        if kind == "guest":
+            raise Forbidden("Guest access is disabled", "M_GUEST_ACCESS_FORBIDDEN")
+        if kind != "user":
+            raise MatrixError(400, "Invalid kind", Codes.INVALID_PARAM)
+        self._check_enabled()
+        body = request.json()
+        # Only finished registrations count (as in Synapse): one sign-up takes
+        # several UIA rounds, which must not use up the client's allowance.
+        self.ratelimiter.check(
+            "register_address",
+            request.client_ip,
+            self.rate_limits.registration_per_address,
+            update=False,
+        )
+        username = _optional(body, "username", str)
+        if isinstance(username, str):
+            # Clients let people type "Alice"; user IDs are lower case (as Synapse).
+            username = body["username"] = username.lower()
+        password = _optional(body, "password", str)
+        for key in ("initial_device_display_name",):
+            _optional(body, key, str)
+        for key in ("inhibit_login", "refresh_token"):
+            _optional(body, key, bool)
+        require_device_id(body.get("device_id"))
+        if username is not None:
+            await self.accounts.check_username(str(username))
+        # The UIA session keeps only a hash of the password (as Synapse does),
+        # never the password itself.
+        server_data = None
+        if password is not None:
+            server_data = {
+                "password_hash": await self.accounts.hash_new_password(password)
+            }
+        clientdict = {k: v for k, v in body.items() if k != "password"}
+        result = await self.uia.authenticate(
+            request, clientdict, self.flows(), server_data=server_data
+        )
+        params = result.clientdict
+        localpart = params.get("username") or await self._generate_localpart()
+        password_hash = result.serverdict.get("password_hash")
+        if password_hash is None:
+            raise MatrixError(400, "Missing password", Codes.MISSING_PARAM)
+        user_id = await self.accounts.register(
+            str(localpart), None, password_hash=password_hash
+        )
+        self.ratelimiter.record(
+            "register_address",
+            request.client_ip,
+            self.rate_limits.registration_per_address,
+        )
+        await self.uia.finish(result, succeeded=True)
+        if params.get("inhibit_login"):
+            return {"user_id": user_id, "home_server": self.accounts.server_name}
+        session = await self.sessions.create_session(
+            user_id,
+            require_device_id(params.get("device_id")),
+            params.get("initial_device_display_name"),
+            request.client_ip,
+            with_refresh_token=bool(params.get("refresh_token")),
+        )
+        return session.to_json(self.accounts.server_name)
+
+    async def _generate_localpart(self) -> str:
+        for _ in range(10):
+            candidate = "u" + random_string(12).lower()
+            if (
+                await self.accounts.users.get_user(self.accounts.user_id_for(candidate))
+                is None
+            ):
+                return candidate
+        raise MatrixError(500, "Could not allocate a user ID")
+
+    async def check_available(self, request: ApiRequest, username: str) -> JsonDict:
+        """GET /register/available."""
+        self._check_enabled()
+        self.ratelimiter.check(
+            "register_available",
+            request.client_ip,
+            self.rate_limits.registration_per_address,
+        )
+        await self.accounts.check_username(username)
+        return {"available": True}
+
+    async def token_validity(self, request: ApiRequest, token: str) -> JsonDict:
+        """GET /register/m.login.registration_token/validity."""
+        self._check_enabled()
+        self.ratelimiter.check(
+            "registration_token_validity",
+            request.client_ip,
+            self.rate_limits.registration_per_address,
+        )
+        found = await self.registration_tokens.get_token(token)
+        return {"valid": bool(found and found.is_valid(self.clock.time_msec()))}

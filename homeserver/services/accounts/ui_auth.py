@@ -1,0 +1,185 @@
+"""User-interactive authentication (UIA).
+
+Spec: client-server API, "User-Interactive Authentication API".
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import attrs
+
+from homeserver.api.http.request import ApiRequest
+from homeserver.errors import Codes, Forbidden, InteractiveAuthIncomplete, MatrixError
+from homeserver.services.accounts.auth import Requester
+from homeserver.storage.stores.ui_auth import UiAuthSession, UiAuthStore
+from homeserver.types import JsonDict
+from homeserver.util.clock import Clock
+from homeserver.util.tokens import random_string
+
+
+class StageFailed(Exception):
+    """A UIA stage was attempted and failed; the 401 body carries this error."""
+
+    def __init__(self, errcode: str, error: str) -> None:
+        super().__init__(error)
+        self.errcode = errcode
+        self.error = error
+
+
+class StageChecker(Protocol):
+    """Checks one UIA stage type."""
+
+    async def check(
+        self, auth: JsonDict, requester: Requester | None, session: UiAuthSession
+    ) -> JsonDict:
+        """Verify the stage; return server-side data to keep in the session.
+
+        Raises:
+            StageFailed: the credentials were wrong.
+        """
+
+    async def on_session_ended(self, session: UiAuthSession, completed: bool) -> None:
+        """Release whatever the stage reserved for the session."""
+
+
+@attrs.frozen
+class UiAuthResult:
+    """A finished UIA: the original request parameters and server-side data."""
+
+    session_id: str
+    clientdict: JsonDict
+    serverdict: JsonDict
+
+
+class UserInteractiveAuth:
+    """Runs UIA flows, keeping sessions in the database."""
+
+    def __init__(
+        self,
+        store: UiAuthStore,
+        checkers: dict[str, StageChecker],
+        clock: Clock,
+        session_timeout_ms: int,
+    ) -> None:
+        self.store = store
+        self.checkers = checkers
+        self.clock = clock
+        self.session_timeout_ms = session_timeout_ms
+
+    async def authenticate(
+        self,
+        request: ApiRequest,
+        body: JsonDict,
+        flows: list[list[str]],
+        requester: Requester | None = None,
+        params: JsonDict | None = None,
+        server_data: JsonDict | None = None,
+    ) -> UiAuthResult:
+        """Advance UIA for this request; return once some flow is complete.
+
+        ``body`` (less ``auth``) is kept in the session so later rounds may
+        leave it out; secrets belong in ``server_data`` instead (e.g. a
+        password hash), which is kept server-side and returned in
+        ``UiAuthResult.serverdict``.
+
+        Raises:
+            InteractiveAuthIncomplete: 401 with the flows and progress so far.
+            MatrixError: the session is unknown or was for another request.
+        """
+        auth = body.get("auth")
+        if auth is not None and not isinstance(auth, dict):
+            raise MatrixError(400, "auth must be an object", Codes.BAD_JSON)
+        clientdict = {k: v for k, v in body.items() if k != "auth"}
+        session = await self._get_or_create_session(request, auth, clientdict)
+        # Later requests in a session may leave out the original parameters.
+        clientdict = {**session.clientdict, **clientdict}
+        completed = list(session.completed)
+        serverdict = dict(session.serverdict)
+        if server_data:
+            serverdict.update(server_data)
+            await self.store.update_session(session.session_id, completed, serverdict)
+        failure: StageFailed | None = None
+        stage = auth.get("type") if auth else None
+        if stage is not None:
+            allowed = {s for flow in flows for s in flow}
+            if stage not in allowed or stage not in self.checkers:
+                raise MatrixError(
+                    400, f"Unknown auth stage type {stage!r}", Codes.UNRECOGNIZED
+                )
+            try:
+                checker = self.checkers[stage]
+                serverdict.update(
+                    await checker.check(dict(auth or {}), requester, session)
+                )
+                if stage not in completed:
+                    completed.append(stage)
+                await self.store.update_session(
+                    session.session_id, completed, serverdict
+                )
+            except StageFailed as exc:
+                failure = exc
+        if any(all(s in completed for s in flow) for flow in flows):
+            return UiAuthResult(session.session_id, clientdict, serverdict)
+        body_401: JsonDict = {
+            "flows": [{"stages": flow} for flow in flows],
+            "params": params or {},
+            "session": session.session_id,
+        }
+        if completed:
+            body_401["completed"] = completed
+        if failure is not None:
+            body_401.update(errcode=failure.errcode, error=failure.error)
+        raise InteractiveAuthIncomplete(body_401)
+
+    async def finish(self, result: UiAuthResult, succeeded: bool = True) -> None:
+        """End a session whose request went through (or definitively failed)."""
+        session = await self.store.get_session(result.session_id)
+        if session is None:
+            return
+        await self.store.delete_session(result.session_id)
+        for checker in self.checkers.values():
+            await checker.on_session_ended(session, succeeded)
+
+    async def _get_or_create_session(
+        self, request: ApiRequest, auth: JsonDict | None, clientdict: JsonDict
+    ) -> UiAuthSession:
+        session_id = auth.get("session") if auth else None
+        now = self.clock.time_msec()
+        if session_id is None:
+            await self._expire_sessions(now)
+            session = UiAuthSession(
+                random_string(24), now, request.path, request.method, clientdict, [], {}
+            )
+            await self.store.create_session(session)
+            return session
+        if not isinstance(session_id, str):
+            raise MatrixError(400, "session must be a string", Codes.BAD_JSON)
+        found = await self.store.get_session(session_id)
+        if found is None or found.creation_ts + self.session_timeout_ms < now:
+            raise MatrixError(400, "Unknown or expired auth session", Codes.UNKNOWN)
+        session = found
+        if session.uri != request.path or session.method != request.method:
+            raise Forbidden(
+                "Requested operation has changed during the UI authentication session."
+            )
+        return session
+
+    async def _expire_sessions(self, now: int) -> None:
+        for session in await self.store.pop_expired_sessions(
+            now - self.session_timeout_ms
+        ):
+            for checker in self.checkers.values():
+                await checker.on_session_ended(session, False)
+
+
+class DummyStage:
+    """m.login.dummy: always passes."""
+
+    async def check(
+        self, auth: JsonDict, requester: Requester | None, session: UiAuthSession
+    ) -> JsonDict:
+        return {}
+
+    async def on_session_ended(self, session: UiAuthSession, completed: bool) -> None:
+        return None

@@ -1,0 +1,1 @@
+"""Presence: online, unavailable and offline, with idle and offline timeouts."""

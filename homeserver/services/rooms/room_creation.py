@@ -1,0 +1,267 @@
+"""POST /createRoom: presets, initial state, aliases, invites.
+
+Spec: client-server API, "Creation" (POST /_matrix/client/v3/createRoom).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from homeserver.errors import BadJson, Codes, MatrixError
+from homeserver.events.content_validation import InvalidContent, validate_content
+from homeserver.events.model import EventTypes, JoinRules, Membership
+from homeserver.events.room_versions import RoomVersion, get_room_version
+from homeserver.services.accounts.auth import Requester
+from homeserver.services.rooms.directory import DirectoryService
+from homeserver.services.rooms.event_creation import EventCreationService
+from homeserver.services.rooms.membership import MembershipService
+from homeserver.types import JsonDict, UserID
+from homeserver.util.tokens import random_string
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "private_chat": {
+        "join_rule": JoinRules.INVITE,
+        "history": "shared",
+        "guest": "can_join",
+        "invitees_admin": False,
+    },
+    "trusted_private_chat": {
+        "join_rule": JoinRules.INVITE,
+        "history": "shared",
+        "guest": "can_join",
+        "invitees_admin": True,
+    },
+    "public_chat": {
+        "join_rule": JoinRules.PUBLIC,
+        "history": "shared",
+        "guest": "forbidden",
+        "invitees_admin": False,
+    },
+}
+
+
+def default_power_levels(creator: str, list_creator: bool) -> JsonDict:
+    """Synapse's default power levels for a new room."""
+    return {
+        "users": {creator: 100} if list_creator else {},
+        "users_default": 0,
+        "events": {
+            EventTypes.NAME: 50,
+            EventTypes.POWER_LEVELS: 100,
+            EventTypes.HISTORY_VISIBILITY: 100,
+            EventTypes.CANONICAL_ALIAS: 50,
+            EventTypes.AVATAR: 50,
+            EventTypes.TOMBSTONE: 100,
+            EventTypes.SERVER_ACL: 100,
+            EventTypes.ENCRYPTION: 100,
+        },
+        "events_default": 0,
+        "state_default": 50,
+        "ban": 50,
+        "kick": 50,
+        "redact": 50,
+        "invite": 50,
+    }
+
+
+def _state_list(body: JsonDict) -> list[tuple[str, str, JsonDict]]:
+    initial = body.get("initial_state", [])
+    if not isinstance(initial, list):
+        raise BadJson("initial_state must be a list")
+    out = []
+    for i, item in enumerate(initial):
+        if not isinstance(item, dict) or not isinstance(item.get("type"), str):
+            raise BadJson(f"initial_state[{i}] needs a string type")
+        state_key = item.get("state_key", "")
+        content = item.get("content")
+        if not isinstance(state_key, str) or not isinstance(content, dict):
+            raise BadJson(
+                f"initial_state[{i}] needs a string state_key and object content"
+            )
+        out.append((item["type"], state_key, content))
+    return out
+
+
+class RoomCreationService:
+    """Creates rooms."""
+
+    def __init__(
+        self,
+        server_name: str,
+        default_room_version: str,
+        creator: EventCreationService,
+        membership: MembershipService,
+        directory: DirectoryService,
+    ) -> None:
+        self.server_name = server_name
+        self.default_room_version = default_room_version
+        self.creator = creator
+        self.membership = membership
+        self.directory = directory
+
+    async def create_room(self, requester: Requester, body: JsonDict) -> JsonDict:
+        """Create a room as ``body`` describes; returns ``{"room_id": ...}``."""
+        plan = await self._plan(requester, body)
+        user_id = requester.user_id
+        room_id = await self._create_and_join(
+            plan["version"], user_id, plan["creation_content"]
+        )
+        send = self._sender(room_id, user_id)
+        await send(EventTypes.POWER_LEVELS, "", plan["power_levels"])
+        if plan["alias"]:
+            await self.directory.create_alias(plan["alias"], room_id, user_id)
+            await send(EventTypes.CANONICAL_ALIAS, "", {"alias": plan["alias"]})
+        for event_type, state_key, content in plan["state"]:
+            await send(event_type, state_key, content)
+        if plan["visibility"] == "public":
+            await self.directory.set_visibility_unchecked(room_id, True)
+        for invitee in plan["invites"]:
+            await self.membership.send_membership(
+                room_id,
+                user_id,
+                invitee,
+                Membership.INVITE,
+                None,
+                {"is_direct": True} if plan["is_direct"] else {},
+            )
+        return {"room_id": room_id}
+
+    async def create_room_with_state(
+        self,
+        user_id: str,
+        version: RoomVersion,
+        creation_content: JsonDict,
+        power_levels: JsonDict,
+        state: list[tuple[str, str, JsonDict]],
+    ) -> str:
+        """Create a room with exactly the given state, no presets (room upgrades).
+
+        The creator joins, then the power levels and ``state`` are sent in order.
+        Returns the new room's ID.
+        """
+        room_id = await self._create_and_join(version, user_id, creation_content)
+        send = self._sender(room_id, user_id)
+        await send(EventTypes.POWER_LEVELS, "", power_levels)
+        for event_type, state_key, content in state:
+            await send(event_type, state_key, content)
+        return room_id
+
+    async def _create_and_join(
+        self, version: RoomVersion, user_id: str, creation_content: JsonDict
+    ) -> str:
+        """Send the create event and the creator's join; returns the room ID."""
+        room_id = (
+            None
+            if version.room_id_is_create_hash
+            else (f"!{random_string(18)}:{self.server_name}")
+        )
+        create_content = dict(creation_content)
+        create_content["room_version"] = version.identifier
+        if not version.implicit_room_creator:
+            create_content["creator"] = user_id
+        create = await self.creator.create_room_event(
+            version, room_id, user_id, create_content
+        )
+        room_id = create.room_id
+        await self.membership.send_membership(
+            room_id, user_id, user_id, Membership.JOIN, None, {}
+        )
+        return room_id
+
+    def _sender(self, room_id: str, user_id: str) -> Any:
+        async def send(event_type: str, state_key: str, content: JsonDict) -> None:
+            await self.creator.send(room_id, user_id, event_type, content, state_key)
+
+        return send
+
+    async def _plan(self, requester: Requester, body: JsonDict) -> dict[str, Any]:
+        """Validate everything up front, so a bad request creates nothing."""
+        version_id = body.get("room_version", self.default_room_version)
+        version = get_room_version(version_id) if isinstance(version_id, str) else None
+        if version is None:
+            raise MatrixError(
+                400,
+                f"Unsupported room version {version_id!r}",
+                Codes.UNSUPPORTED_ROOM_VERSION,
+            )
+        visibility = body.get("visibility", "private")
+        if visibility not in ("public", "private"):
+            raise BadJson("visibility must be public or private")
+        preset_name = body.get("preset") or (
+            "public_chat" if visibility == "public" else "private_chat"
+        )
+        if preset_name not in PRESETS:
+            raise BadJson(f"Unknown preset {preset_name!r}")
+        preset = PRESETS[preset_name]
+        invites = body.get("invite", [])
+        if not isinstance(invites, list) or not all(
+            isinstance(u, str) for u in invites
+        ):
+            raise BadJson("invite must be a list of user IDs")
+        for invitee in invites:
+            UserID.parse(invitee)
+        for key in ("creation_content", "power_level_content_override"):
+            if not isinstance(body.get(key, {}), dict):
+                raise BadJson(f"{key} must be an object")
+        for key in ("name", "topic", "room_alias_name"):
+            if key in body and not isinstance(body[key], str):
+                raise BadJson(f"{key} must be a string")
+        if "is_direct" in body and not isinstance(body["is_direct"], bool):
+            raise BadJson("is_direct must be a boolean")
+        alias = None
+        if body.get("room_alias_name"):
+            alias = f"#{body['room_alias_name']}:{self.server_name}"
+            await self.directory.check_alias_available(alias)
+        user_id = requester.user_id
+        power_levels = default_power_levels(user_id, not version.additional_creators)
+        if preset["invitees_admin"]:
+            for invitee in invites:
+                power_levels["users"][invitee] = 100
+        power_levels.update(copy.deepcopy(body.get("power_level_content_override", {})))
+        initial = _state_list(body)
+        given = {(t, k) for t, k, _ in initial}
+        state: list[tuple[str, str, JsonDict]] = []
+        for event_type, content in (
+            (EventTypes.JOIN_RULES, {"join_rule": preset["join_rule"]}),
+            (EventTypes.HISTORY_VISIBILITY, {"history_visibility": preset["history"]}),
+            (EventTypes.GUEST_ACCESS, {"guest_access": preset["guest"]}),
+        ):
+            if (event_type, "") not in given:
+                state.append((event_type, "", content))
+        state.extend(initial)
+        if "name" in body:
+            state.append((EventTypes.NAME, "", {"name": body["name"]}))
+        if "topic" in body:
+            state.append(
+                (
+                    EventTypes.TOPIC,
+                    "",
+                    {
+                        "topic": body["topic"],
+                        "m.topic": {
+                            "m.text": [
+                                {"body": body["topic"], "mimetype": "text/plain"}
+                            ]
+                        },
+                    },
+                )
+            )
+        for event_type, state_key, content in [
+            (EventTypes.POWER_LEVELS, "", power_levels),
+            *state,
+        ]:
+            try:
+                validate_content(version, event_type, state_key, content)
+            except InvalidContent as exc:
+                raise BadJson(f"{event_type}: {exc}") from None
+        return {
+            "version": version,
+            "visibility": visibility,
+            "creation_content": body.get("creation_content", {}),
+            "power_levels": power_levels,
+            "alias": alias,
+            "state": state,
+            "invites": invites,
+            "is_direct": bool(body.get("is_direct", False)),
+        }

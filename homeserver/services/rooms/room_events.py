@@ -1,0 +1,127 @@
+"""Sending messages and state, and redacting, as a local user.
+
+Spec: client-server API, "Sending events to a room", "Redactions".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+
+from homeserver.errors import BadJson, Forbidden, NotFound
+from homeserver.events.auth_rules import get_named_power_level, get_user_power_level
+from homeserver.events.model import Event, EventTypes, StateKey
+from homeserver.services.accounts.auth import Requester
+from homeserver.services.rooms.event_creation import EventCreationService
+from homeserver.storage.stores.events import EventStore
+from homeserver.types import JsonDict
+
+MAX_TYPE_LENGTH = 255
+StateCheck = Callable[[Event, Mapping[StateKey, Event]], Awaitable[None]]
+
+
+def _check_type(event_type: str) -> None:
+    if not event_type or len(event_type.encode()) > MAX_TYPE_LENGTH:
+        raise BadJson("Invalid event type")
+
+
+class RoomEventService:
+    """Messages, state and redactions from local users."""
+
+    def __init__(
+        self,
+        creator: EventCreationService,
+        events: EventStore,
+        state_check: StateCheck | None = None,
+    ) -> None:
+        self.creator = creator
+        self.events = events
+        # Extra validation of client-sent state (m.room.canonical_alias aliases).
+        self.state_check = state_check
+
+    async def send_message(
+        self,
+        requester: Requester,
+        room_id: str,
+        event_type: str,
+        txn_id: str,
+        content: JsonDict,
+    ) -> JsonDict:
+        """PUT /rooms/{roomId}/send/{eventType}/{txnId}."""
+        _check_type(event_type)
+        if event_type == EventTypes.REDACTION:
+            return await self.redact(
+                requester, room_id, str(content.get("redacts", "")), txn_id, content
+            )
+        event = await self.creator.send(
+            room_id,
+            requester.user_id,
+            event_type,
+            content,
+            device_id=requester.device_id,
+            txn_id=txn_id,
+        )
+        return {"event_id": event.event_id}
+
+    async def set_state(
+        self,
+        requester: Requester,
+        room_id: str,
+        event_type: str,
+        state_key: str,
+        content: JsonDict,
+    ) -> JsonDict:
+        """PUT /rooms/{roomId}/state/{eventType}/{stateKey}."""
+        _check_type(event_type)
+        if len(state_key.encode()) > MAX_TYPE_LENGTH:
+            raise BadJson("state_key is too long")
+        event = await self.creator.send(
+            room_id,
+            requester.user_id,
+            event_type,
+            content,
+            state_key,
+            device_id=requester.device_id,
+            check=self.state_check,
+        )
+        return {"event_id": event.event_id}
+
+    async def redact(
+        self,
+        requester: Requester,
+        room_id: str,
+        event_id: str,
+        txn_id: str,
+        body: JsonDict,
+    ) -> JsonDict:
+        """PUT /rooms/{roomId}/redact/{eventId}/{txnId}: delete for everyone."""
+        reason = body.get("reason")
+        if reason is not None and not isinstance(reason, str):
+            raise BadJson("reason must be a string")
+        target = await self.events.get_event(event_id)
+        if target is None or target.room_id != room_id:
+            raise NotFound("Event not found")
+        content: JsonDict = {"reason": reason} if reason else {}
+        version = await self.creator.room_version(room_id)
+        if version.redacts_in_content:
+            content["redacts"] = event_id
+
+        async def may_redact(
+            event: Event, auth_events: Mapping[StateKey, Event]
+        ) -> None:
+            if target.sender == requester.user_id:
+                return
+            power = get_user_power_level(requester.user_id, auth_events)
+            if power < get_named_power_level("redact", auth_events):
+                raise Forbidden("You don't have permission to redact events")
+
+        event = await self.creator.send(
+            room_id,
+            requester.user_id,
+            EventTypes.REDACTION,
+            content,
+            device_id=requester.device_id,
+            txn_id=txn_id,
+            redacts=event_id,
+            check=may_redact,
+        )
+        return {"event_id": event.event_id}

@@ -1,0 +1,1 @@
+"""Sync: /sync, initial and incremental, and the filters it is asked with."""

@@ -1,0 +1,64 @@
+"""Uploading and resolving sync filters.
+
+Spec: client-server API, "Filtering".
+"""
+
+from __future__ import annotations
+
+import json
+
+from homeserver.errors import BadJson, Forbidden, InvalidParam, NotFound
+from homeserver.services.accounts.auth import Requester
+from homeserver.services.reading.filters import Filter, parse_filter
+from homeserver.storage.stores.filters import FilterStore
+from homeserver.types import JsonDict, UserID
+
+
+class FilterService:
+    """Stores filters and turns a ``filter`` parameter into a Filter."""
+
+    def __init__(self, store: FilterStore) -> None:
+        self.store = store
+
+    @staticmethod
+    def _own(requester: Requester, user_id: str) -> None:
+        UserID.parse(user_id)
+        if requester.user_id != user_id:
+            raise Forbidden("Cannot use another user's filters")
+
+    async def create(
+        self, requester: Requester, user_id: str, body: JsonDict
+    ) -> JsonDict:
+        """POST /user/{userId}/filter."""
+        self._own(requester, user_id)
+        parse_filter(Filter, body)  # validate before storing
+        filter_id = await self.store.add_filter(user_id, body)
+        return {"filter_id": str(filter_id)}
+
+    async def get(self, requester: Requester, user_id: str, filter_id: str) -> JsonDict:
+        """GET /user/{userId}/filter/{filterId}."""
+        self._own(requester, user_id)
+        definition = await self._lookup(user_id, filter_id)
+        return definition
+
+    async def _lookup(self, user_id: str, filter_id: str) -> JsonDict:
+        if not filter_id.isdigit():
+            raise NotFound("No such filter")
+        definition = await self.store.get_filter(user_id, int(filter_id))
+        if definition is None:
+            raise NotFound("No such filter")
+        return definition
+
+    async def resolve(self, user_id: str, param: str | None) -> Filter:
+        """The filter a /sync ``filter`` parameter names: inline JSON or an ID."""
+        if not param:
+            return Filter()
+        if param.lstrip().startswith("{"):
+            try:
+                data = json.loads(param)
+            except (ValueError, RecursionError):
+                raise InvalidParam("filter is not valid JSON") from None
+            if not isinstance(data, dict):
+                raise BadJson("filter must be an object")
+            return parse_filter(Filter, data)
+        return parse_filter(Filter, await self._lookup(user_id, param))

@@ -1,0 +1,452 @@
+"""GET /sync: initial and incremental, long-polling on the notifier.
+
+Spec: client-server API, "Syncing". An incremental sync looks only at rooms
+whose stream changed since the client's token (StreamChangeCache), never
+rescanning every room; a sync with nothing new waits on the notifier until
+something the user can see happens or the timeout passes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from homeserver.events.model import Membership
+from homeserver.services.accounts.auth import Requester
+from homeserver.services.reading.filters import EventFilter
+from homeserver.services.sync.filter_service import FilterService
+from homeserver.services.sync.sync_rooms import RoomSyncBuilder, SyncRequestInfo
+from homeserver.storage.stores.room_state import RoomStateStore
+from homeserver.storage.stores.sync import MembershipChange, SyncStore
+from homeserver.streams.notifier import Notifier
+from homeserver.streams.tokens import STREAM_NAMES, StreamToken
+from homeserver.types import JsonDict
+from homeserver.util.clock import Clock
+from homeserver.util.stream_change_cache import StreamChangeCache
+
+MAX_TIMEOUT_MS = 5 * 60 * 1000
+_NO_UNREAD = {"notification_count": 0, "highlight_count": 0}
+
+
+@attrs.define
+class SyncSources:
+    """The per-user and ephemeral streams /sync reads (None until built)."""
+
+    account_data: Any = None
+    receipts: Any = None
+    typing: Any = None
+    to_device: Any = None
+    presence: Any = None
+    device_lists: Any = None
+
+
+@attrs.frozen
+class SyncParams:
+    """A parsed /sync request."""
+
+    since: StreamToken | None
+    timeout_ms: int
+    full_state: bool
+    filter_param: str | None
+    set_presence: str | None
+
+
+class SyncService:
+    """Computes sync responses and waits for news."""
+
+    def __init__(
+        self,
+        store: SyncStore,
+        room_state: RoomStateStore,
+        rooms: RoomSyncBuilder,
+        filters: FilterService,
+        notifier: Notifier,
+        room_changes: StreamChangeCache,
+        sources: SyncSources,
+        clock: Clock,
+    ) -> None:
+        self.store = store
+        self.batch = rooms.store
+        self.room_state = room_state
+        self.rooms = rooms
+        self.filters = filters
+        self.notifier = notifier
+        self.room_changes = room_changes
+        self.sources = sources
+        self.clock = clock
+        # Users' membership changes, fed by the new-event listener.
+        self.membership_changes = StreamChangeCache("memberships", 0)
+        self._joined_cache: dict[str, tuple[int, frozenset[str]]] = {}
+        # (user, device) -> the to-device position already deleted up to.
+        self._confirmed_to_device: dict[tuple[str, str], int] = {}
+
+    async def sync(self, requester: Requester, params: SyncParams) -> JsonDict:
+        """One /sync request."""
+        info = SyncRequestInfo(
+            requester,
+            await self.filters.resolve(requester.user_id, params.filter_param),
+            params.full_state,
+        )
+        presence = self.sources.presence
+        if presence is None:
+            return await self._sync_loop(info, params)
+        await presence.user_syncing(requester.user_id, params.set_presence)
+        try:
+            return await self._sync_loop(info, params)
+        finally:
+            presence.user_stopped_syncing(requester.user_id, params.set_presence)
+
+    async def _sync_loop(self, info: SyncRequestInfo, params: SyncParams) -> JsonDict:
+        requester = info.requester
+        since = params.since
+        timeout = max(0, min(params.timeout_ms, MAX_TIMEOUT_MS))
+        deadline = self.clock.time_msec() + timeout
+        while True:
+            upto = self.notifier.current_token()
+            if since is not None:
+                since = _clamp(since, upto)
+            body, rooms, empty = await self._compute(info, since, upto)
+            if since is None or info.full_state or not empty:
+                return body
+            remaining = deadline - self.clock.time_msec()
+            if remaining <= 0:
+                return body
+            if self.notifier.current_token().is_after(upto):
+                continue
+            await self.notifier.wait(requester.user_id, rooms, remaining)
+
+    async def _compute(
+        self, info: SyncRequestInfo, since: StreamToken | None, upto: StreamToken
+    ) -> tuple[JsonDict, set[str], bool]:
+        user_id = info.user_id
+        joined = await self._joined_rooms_of(user_id, upto.events)
+        changes = []
+        if since is not None and self.membership_changes.has_entity_changed(
+            user_id, since.events
+        ):
+            changes = await self.store.get_membership_changes(
+                user_id, since.events, upto.events
+            )
+        last_change = {c.room_id: c for c in changes}
+        rooms_out: JsonDict = {"join": {}, "invite": {}, "leave": {}, "knock": {}}
+        room_filter = info.filter.room
+        await self._joined_rooms(info, joined, since, upto, last_change, rooms_out)
+        await self._other_rooms(info, since, upto, changes, joined, rooms_out)
+        for section in rooms_out.values():
+            for room_id in [r for r in section if not room_filter.includes_room(r)]:
+                del section[room_id]
+        body: JsonDict = {"next_batch": upto.to_string(), "rooms": rooms_out}
+        await self._global_sections(info, since, upto, body)
+        empty = not any(rooms_out.values()) and not _has_global_data(body)
+        return body, joined, empty
+
+    async def _joined_rooms_of(self, user_id: str, position: int) -> set[str]:
+        """The user's joined rooms, cached until their membership changes."""
+        cached = self._joined_cache.get(user_id)
+        if cached is not None and not self.membership_changes.has_entity_changed(
+            user_id, cached[0]
+        ):
+            return set(cached[1])
+        rooms = frozenset(
+            await self.room_state.get_rooms_for_user(user_id, Membership.JOIN)
+        )
+        if len(self._joined_cache) > 100_000:
+            self._joined_cache.clear()
+        self._joined_cache[user_id] = (position, rooms)
+        return set(rooms)
+
+    async def _joined_rooms(
+        self,
+        info: SyncRequestInfo,
+        joined: set[str],
+        since: StreamToken | None,
+        upto: StreamToken,
+        last_change: dict[str, MembershipChange],
+        out: JsonDict,
+    ) -> None:
+        changed = joined
+        if since is not None and not info.full_state:
+            cached = self.room_changes.changed_entities(joined, since.events)
+            if cached is None:
+                cached = await self.store.get_rooms_with_events(
+                    joined, since.events, upto.events
+                )
+            changed = cached | (joined & set(last_change))
+        ephemeral = await self._ephemeral(info, joined, since, upto)
+        account_data = await self._room_account_data(info, joined, since, upto)
+        # A room's first sync (initial, or newly joined) starts from nothing.
+        starts = {
+            room_id: None if since is None or room_id in last_change else since.events
+            for room_id in joined
+            if room_id in changed or info.full_state
+        }
+        sections = await self.rooms.sections(info, starts, upto.events)
+        summaries = await self.rooms.summaries(
+            sorted(
+                r
+                for r, s in sections.items()
+                if starts[r] is None or s.membership_changed()
+            ),
+            info.user_id,
+        )
+        listed = sorted(set(sections) | set(ephemeral) | set(account_data))
+        unread = await self._unread(info.user_id, listed, upto)
+        for room_id in listed:
+            body: JsonDict = {
+                "timeline": {"events": [], "limited": False},
+                "state": {"events": []},
+            }
+            if room_id in sections:
+                body = await self.rooms.body(info, sections[room_id])
+            if room_id in summaries:
+                body["summary"] = summaries[room_id]
+            body["ephemeral"] = {"events": ephemeral.get(room_id, [])}
+            body["account_data"] = {"events": account_data.get(room_id, [])}
+            body["unread_notifications"] = unread.get(room_id, _NO_UNREAD)
+            out["join"][room_id] = body
+
+    async def _other_rooms(
+        self,
+        info: SyncRequestInfo,
+        since: StreamToken | None,
+        upto: StreamToken,
+        changes: list[MembershipChange],
+        joined: set[str],
+        out: JsonDict,
+    ) -> None:
+        user_id = info.user_id
+        if since is None:
+            for membership, section in (
+                (Membership.INVITE, "invite"),
+                (Membership.KNOCK, "knock"),
+            ):
+                for room_id in await self.room_state.get_rooms_for_user(
+                    user_id, membership
+                ):
+                    found = await self.room_state.get_membership(room_id, user_id)
+                    if found is not None:
+                        out[section][room_id] = await self._stripped(
+                            section, room_id, found[1]
+                        )
+            if info.filter.room.include_leave:
+                for membership in (Membership.LEAVE, Membership.BAN):
+                    for room_id in await self.room_state.get_rooms_for_user(
+                        user_id, membership
+                    ):
+                        if not await self.room_state.is_forgotten(room_id, user_id):
+                            out["leave"][room_id] = await self._left(
+                                info, room_id, None, upto
+                            )
+            return
+        latest: dict[str, MembershipChange] = {}
+        for change in changes:
+            latest[change.room_id] = change
+        for room_id, change in latest.items():
+            if room_id in joined:
+                continue
+            if change.membership in (Membership.INVITE, Membership.KNOCK):
+                section = (
+                    "invite" if change.membership == Membership.INVITE else "knock"
+                )
+                out[section][room_id] = await self._stripped(
+                    section, room_id, change.event_id
+                )
+            elif change.membership in (Membership.LEAVE, Membership.BAN):
+                out["leave"][room_id] = await self._left(
+                    info, room_id, since.events, change.stream_ordering
+                )
+
+    async def _stripped(self, section: str, room_id: str, event_id: str) -> JsonDict:
+        key = "invite_state" if section == "invite" else "knock_state"
+        return {key: {"events": await self.rooms.stripped_state(room_id, event_id)}}
+
+    async def _left(
+        self,
+        info: SyncRequestInfo,
+        room_id: str,
+        since: int | None,
+        upto: StreamToken | int,
+    ) -> JsonDict:
+        position = upto if isinstance(upto, int) else upto.events
+        history = await self.room_state.get_membership_history(room_id, info.user_id)
+        left_at = max(
+            (s for _, s, m in history if m in ("leave", "ban")), default=position
+        )
+        end = min(position, left_at)
+        sections = await self.rooms.sections(info, {room_id: since}, end)
+        body = await self.rooms.body(info, sections[room_id])
+        body["account_data"] = {"events": []}
+        return body
+
+    async def _unread(
+        self, user_id: str, room_ids: list[str], upto: StreamToken
+    ) -> dict[str, JsonDict]:
+        """Messages from others after the user's read receipt (or join)."""
+        if not room_ids:
+            return {}
+        read_at: dict[str, int] = {}
+        if self.sources.receipts is not None:
+            read_at = await self.sources.receipts.get_user_read_positions(
+                user_id, room_ids
+            )
+        unread_from = await self.batch.get_join_positions(
+            user_id, [r for r in room_ids if r not in read_at]
+        )
+        unread_from.update(read_at)
+        counts = await self.batch.count_unread(
+            user_id, {r: unread_from.get(r, 0) for r in room_ids}, upto.events
+        )
+        return {
+            r: {"notification_count": n, "highlight_count": 0}
+            for r, n in counts.items()
+        }
+
+    async def _ephemeral(
+        self,
+        info: SyncRequestInfo,
+        rooms: set[str],
+        since: StreamToken | None,
+        upto: StreamToken,
+    ) -> dict[str, list[JsonDict]]:
+        out: dict[str, list[JsonDict]] = {}
+        if self.sources.typing is not None and _moved(since, upto, "typing"):
+            typing = self.sources.typing.get_typing_for_rooms(
+                rooms, since.typing if since else None
+            )
+            for room_id, content in typing.items():
+                out.setdefault(room_id, []).append(
+                    {"type": "m.typing", "content": content}
+                )
+        if self.sources.receipts is not None and _moved(since, upto, "receipts"):
+            receipts = await self.sources.receipts.get_receipts_for_rooms(
+                info.user_id, rooms, since.receipts if since else None, upto.receipts
+            )
+            for room_id, content in receipts.items():
+                out.setdefault(room_id, []).append(
+                    {"type": "m.receipt", "content": content}
+                )
+        return _by_type(out, info.filter.room.ephemeral)
+
+    async def _room_account_data(
+        self,
+        info: SyncRequestInfo,
+        rooms: set[str],
+        since: StreamToken | None,
+        upto: StreamToken,
+    ) -> dict[str, list[JsonDict]]:
+        if self.sources.account_data is None or not _moved(since, upto, "account_data"):
+            return {}
+        data = await self.sources.account_data.get_room_account_data(
+            info.user_id,
+            rooms,
+            since.account_data if since else None,
+            upto.account_data,
+        )
+        return _by_type(data, info.filter.room.account_data)
+
+    async def _to_device(
+        self,
+        info: SyncRequestInfo,
+        since: StreamToken | None,
+        upto: StreamToken,
+        body: JsonDict,
+    ) -> list[JsonDict]:
+        """Pending to-device messages; those the token confirms are deleted."""
+        if self.sources.to_device is None:
+            return []
+        user_id, device = info.user_id, info.requester.device_id
+        since_td = since.to_device if since else 0
+        key = (user_id, device)
+        if since is not None and self._confirmed_to_device.get(key, -1) < since_td:
+            await self.sources.to_device.delete_to_device_up_to(
+                user_id, device, since_td
+            )
+            if len(self._confirmed_to_device) > 100_000:
+                self._confirmed_to_device.clear()
+            self._confirmed_to_device[key] = since_td
+        if since is not None and since_td >= upto.to_device:
+            return []
+        messages, reached = await self.sources.to_device.get_to_device(
+            user_id, device, since_td, upto.to_device
+        )
+        if reached < upto.to_device:
+            body["next_batch"] = upto.copy_with("to_device", reached).to_string()
+        return list(messages)
+
+    async def _global_sections(
+        self,
+        info: SyncRequestInfo,
+        since: StreamToken | None,
+        upto: StreamToken,
+        body: JsonDict,
+    ) -> None:
+        user_id = info.user_id
+        account_data: list[JsonDict] = []
+        if self.sources.account_data is not None and _moved(
+            since, upto, "account_data"
+        ):
+            account_data = await self.sources.account_data.get_global_account_data(
+                user_id, since.account_data if since else None, upto.account_data
+            )
+        body["account_data"] = {
+            "events": [
+                e
+                for e in account_data
+                if info.filter.account_data.check_fields(e["type"], "")
+            ]
+        }
+        presence: list[JsonDict] = []
+        if self.sources.presence is not None and _moved(since, upto, "presence"):
+            presence = await self.sources.presence.get_presence_for_user(
+                user_id, since.presence if since else None, upto.presence
+            )
+        body["presence"] = {
+            "events": [
+                e
+                for e in presence
+                if info.filter.presence.check_fields(e["type"], e.get("sender", ""))
+            ]
+        }
+        body["to_device"] = {"events": await self._to_device(info, since, upto, body)}
+        changed: list[str] = []
+        if (
+            self.sources.device_lists is not None
+            and since is not None
+            and _moved(since, upto, "device_lists")
+        ):
+            changed = await self.sources.device_lists.get_changed(
+                user_id, since.device_lists, upto.device_lists
+            )
+        body["device_lists"] = {"changed": changed, "left": []}
+        body["device_one_time_keys_count"] = {"signed_curve25519": 0}
+        body["device_unused_fallback_key_types"] = []
+
+
+def _by_type(
+    events_by_room: dict[str, list[JsonDict]], event_filter: EventFilter
+) -> dict[str, list[JsonDict]]:
+    """Each room's events that ``event_filter`` lets through by type."""
+    return {
+        room_id: [e for e in events if event_filter.check_fields(e["type"], "")]
+        for room_id, events in events_by_room.items()
+    }
+
+
+def _moved(since: StreamToken | None, upto: StreamToken, stream: str) -> bool:
+    """Whether ``stream`` may hold news: an initial sync, or it moved since."""
+    return since is None or since.get(stream) < upto.get(stream)
+
+
+def _clamp(since: StreamToken, upto: StreamToken) -> StreamToken:
+    """A token from the future (e.g. typing after a restart) is read as now."""
+    return StreamToken(**{n: min(since.get(n), upto.get(n)) for n in STREAM_NAMES})
+
+
+def _has_global_data(body: JsonDict) -> bool:
+    return bool(
+        body["account_data"]["events"]
+        or body["presence"]["events"]
+        or body["to_device"]["events"]
+        or body["device_lists"]["changed"]
+    )

@@ -1,0 +1,193 @@
+"""Account data: per-user config, global and per room.
+
+Spec: client-server API, "Client Config" (account data). Types the server
+manages (``m.fully_read``, ``m.push_rules``) are refused with 405 M_BAD_JSON
+when a client tries to set them, but read as normal. Every write moves the
+account_data stream and wakes the user's syncs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from homeserver.errors import Codes, Forbidden, InvalidParam, MatrixError, NotFound
+from homeserver.services.accounts.auth import Requester
+from homeserver.storage.stores.account_data import (
+    GLOBAL,
+    AccountDataStore,
+    ContentUpdate,
+)
+from homeserver.streams.notifier import Notifier
+from homeserver.types import JsonDict
+
+ACCOUNT_DATA_STREAM = "account_data"
+# Set by the server only (spec: "Server Behaviour" of Client Config).
+SERVER_MANAGED_TYPES = frozenset({"m.fully_read", "m.push_rules"})
+MAX_TYPE_BYTES = 255
+MAX_ROOM_ID_BYTES = 255
+
+
+def check_own_user(requester: Requester, user_id: str, what: str) -> None:
+    """403 unless ``user_id`` is the requester: users only see their own data."""
+    if requester.user_id != user_id:
+        raise Forbidden(f"Cannot access {what} of other users")
+
+
+def check_room_id(room_id: str) -> None:
+    """400 M_INVALID_PARAM unless ``room_id`` looks like a room ID."""
+    if not room_id.startswith("!") or len(room_id.encode()) > MAX_ROOM_ID_BYTES:
+        raise InvalidParam(f"{room_id!r} is not a valid room ID")
+
+
+def _check_type(data_type: str) -> None:
+    if len(data_type.encode()) > MAX_TYPE_BYTES:
+        raise InvalidParam("Account data type is too long")
+
+
+def _check_settable(data_type: str) -> None:
+    _check_type(data_type)
+    if data_type in SERVER_MANAGED_TYPES:
+        raise MatrixError(
+            405, f"Cannot set {data_type} through this API", Codes.BAD_JSON
+        )
+
+
+class AccountDataService:
+    """Global and room account data, and the account_data stream for /sync.
+
+    Args:
+        store: where account data lives.
+        notifier: woken for the user on every write.
+    """
+
+    def __init__(self, store: AccountDataStore, notifier: Notifier) -> None:
+        self.store = store
+        self.notifier = notifier
+
+    # -- client API ---------------------------------------------------------
+
+    async def set_global(
+        self, requester: Requester, user_id: str, data_type: str, content: JsonDict
+    ) -> JsonDict:
+        """PUT /user/{userId}/account_data/{type}."""
+        check_own_user(requester, user_id, "account data")
+        _check_settable(data_type)
+        await self._write(user_id, GLOBAL, data_type, content)
+        return {}
+
+    async def get_global(
+        self, requester: Requester, user_id: str, data_type: str
+    ) -> JsonDict:
+        """GET /user/{userId}/account_data/{type}."""
+        check_own_user(requester, user_id, "account data")
+        _check_type(data_type)
+        content = await self.store.get_account_data(user_id, GLOBAL, data_type)
+        if content is None:
+            raise NotFound("Account data not found")
+        return content
+
+    async def set_room(
+        self,
+        requester: Requester,
+        user_id: str,
+        room_id: str,
+        data_type: str,
+        content: JsonDict,
+    ) -> JsonDict:
+        """PUT /user/{userId}/rooms/{roomId}/account_data/{type}.
+
+        The user need not be in the room, as in Synapse: clients keep tags and
+        settings for rooms they have left.
+        """
+        check_own_user(requester, user_id, "account data")
+        check_room_id(room_id)
+        _check_settable(data_type)
+        await self._write(user_id, room_id, data_type, content)
+        return {}
+
+    async def get_room(
+        self, requester: Requester, user_id: str, room_id: str, data_type: str
+    ) -> JsonDict:
+        """GET /user/{userId}/rooms/{roomId}/account_data/{type}."""
+        check_own_user(requester, user_id, "account data")
+        check_room_id(room_id)
+        _check_type(data_type)
+        content = await self.store.get_account_data(user_id, room_id, data_type)
+        if content is None:
+            raise NotFound("Room account data not found")
+        return content
+
+    # -- for other services (no checks: the caller has made them) -----------
+
+    async def get_room_data(
+        self, user_id: str, room_id: str, data_type: str
+    ) -> JsonDict | None:
+        """One type of a user's room account data, or None."""
+        return await self.store.get_account_data(user_id, room_id, data_type)
+
+    async def update_room_data(
+        self, user_id: str, room_id: str, data_type: str, update: ContentUpdate
+    ) -> bool:
+        """Read-modify-write room account data atomically (tags, read markers).
+
+        Args:
+            update: current content (None if unset) -> new content, or None to
+                leave it unchanged.
+
+        Returns:
+            Whether anything was written.
+        """
+        position = await self.store.update_account_data(
+            user_id, room_id, data_type, update
+        )
+        if position is None:
+            return False
+        self.notifier.notify(ACCOUNT_DATA_STREAM, users=[user_id])
+        return True
+
+    async def _write(
+        self, user_id: str, room_id: str, data_type: str, content: JsonDict
+    ) -> None:
+        await self.store.upsert_account_data(user_id, room_id, data_type, content)
+        self.notifier.notify(ACCOUNT_DATA_STREAM, users=[user_id])
+
+    # -- for /sync ----------------------------------------------------------
+
+    async def get_global_account_data(
+        self, user_id: str, since: int | None, upto: int
+    ) -> list[JsonDict]:
+        """Global account data events set in (since, upto].
+
+        Args:
+            since: the client's account_data position; None for an initial
+                sync (everything set up to ``upto``).
+            upto: the position the response is built at.
+
+        Returns:
+            ``{"type", "content"}`` events, oldest write first.
+        """
+        changes = await self.store.get_global_changes(user_id, since, upto)
+        return [{"type": t, "content": c} for t, c in changes.items()]
+
+    async def get_room_account_data(
+        self,
+        user_id: str,
+        room_ids: Collection[str] | None,
+        since: int | None,
+        upto: int,
+    ) -> dict[str, list[JsonDict]]:
+        """Room account data events set in (since, upto], by room.
+
+        Args:
+            room_ids: the rooms to look at; None for every room.
+            since: None for an initial sync.
+
+        Returns:
+            room ID -> ``{"type", "content"}`` events; rooms without changes are
+            left out.
+        """
+        changes = await self.store.get_room_changes(user_id, room_ids, since, upto)
+        return {
+            room_id: [{"type": t, "content": c} for t, c in by_type.items()]
+            for room_id, by_type in changes.items()
+        }

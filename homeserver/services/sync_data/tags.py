@@ -1,0 +1,105 @@
+"""Room tags, kept as the per-room ``m.tag`` account data event.
+
+Spec: client-server API, "Room Tagging". ``m.tag`` content is
+``{"tags": {tag: {"order": 0..1, ...}}}``; a tag name is at most 255 bytes.
+Adding or removing a tag is one read-modify-write transaction, so concurrent
+changes to different tags of a room never lose each other.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from homeserver.errors import BadJson, InvalidParam
+from homeserver.services.accounts.auth import Requester
+from homeserver.services.sync_data.account_data import (
+    AccountDataService,
+    check_own_user,
+    check_room_id,
+)
+from homeserver.types import JsonDict
+
+TAG_TYPE = "m.tag"
+MAX_TAG_BYTES = 255
+
+
+def _tags_of(content: JsonDict | None) -> dict[str, Any]:
+    """The tags in ``m.tag`` content, tolerating content a client set directly."""
+    tags = (content or {}).get("tags")
+    return dict(tags) if isinstance(tags, dict) else {}
+
+
+def _check_tag(tag: str) -> None:
+    if len(tag.encode("utf-8", "surrogatepass")) > MAX_TAG_BYTES:
+        raise InvalidParam("Tag names must not exceed 255 bytes")
+
+
+def _check_order(body: JsonDict) -> None:
+    """``order``, if given, is a number in [0, 1] (spec: definitions/tag.yaml)."""
+    if "order" not in body:
+        return
+    order = body["order"]
+    if isinstance(order, bool) or not isinstance(order, int | float):
+        raise BadJson("order must be a number")
+    if not math.isfinite(order) or not 0 <= order <= 1:
+        raise InvalidParam("order must be between 0 and 1")
+
+
+class TagService:
+    """Lists, adds and removes a user's tags on a room."""
+
+    def __init__(self, account_data: AccountDataService) -> None:
+        self.account_data = account_data
+
+    async def get_tags(
+        self, requester: Requester, user_id: str, room_id: str
+    ) -> JsonDict:
+        """GET /user/{userId}/rooms/{roomId}/tags."""
+        check_own_user(requester, user_id, "tags")
+        check_room_id(room_id)
+        content = await self.account_data.get_room_data(user_id, room_id, TAG_TYPE)
+        return {"tags": _tags_of(content)}
+
+    async def add_tag(
+        self,
+        requester: Requester,
+        user_id: str,
+        room_id: str,
+        tag: str,
+        body: JsonDict,
+    ) -> JsonDict:
+        """PUT /user/{userId}/rooms/{roomId}/tags/{tag}: add or replace a tag."""
+        check_own_user(requester, user_id, "tags")
+        check_room_id(room_id)
+        _check_tag(tag)
+        _check_order(body)
+
+        def add(content: JsonDict | None) -> JsonDict | None:
+            tags = _tags_of(content)
+            tags[tag] = body
+            return {**(content or {}), "tags": tags}
+
+        await self.account_data.update_room_data(user_id, room_id, TAG_TYPE, add)
+        return {}
+
+    async def remove_tag(
+        self, requester: Requester, user_id: str, room_id: str, tag: str
+    ) -> JsonDict:
+        """DELETE /user/{userId}/rooms/{roomId}/tags/{tag}.
+
+        Removing a tag the room does not have succeeds without a change (and
+        without moving the stream), as Synapse answers it.
+        """
+        check_own_user(requester, user_id, "tags")
+        check_room_id(room_id)
+
+        def remove(content: JsonDict | None) -> JsonDict | None:
+            tags = _tags_of(content)
+            if tag not in tags:
+                return None
+            del tags[tag]
+            return {**(content or {}), "tags": tags}
+
+        await self.account_data.update_room_data(user_id, room_id, TAG_TYPE, remove)
+        return {}

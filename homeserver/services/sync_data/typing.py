@@ -1,0 +1,175 @@
+"""Typing notifications: who is typing in which room, in memory.
+
+Spec: client-server API, "Typing Notifications". Typing is ephemeral, so it
+is never stored: a restart forgets it and restarts the typing stream at 0
+(/sync reads a typing position from the future as "now"). Each change to a
+room's typists takes the next position of an in-memory counter, and each room
+remembers the position of its last change, so /sync can ask which rooms
+changed since a token.
+
+A user stops typing when their timeout runs out (default 30 s, at most
+120 s), when they say so, when they send an event into the room, or when they
+leave it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from typing import Any
+
+from homeserver.errors import BadJson, Forbidden
+from homeserver.events.model import Event, EventTypes, Membership
+from homeserver.services.accounts.auth import Requester
+from homeserver.services.rooms.room_permissions import RoomPermissions
+from homeserver.streams.notifier import Notifier
+from homeserver.types import JsonDict
+from homeserver.util.clock import Clock
+
+TYPING_STREAM = "typing"
+DEFAULT_TIMEOUT_MS = 30_000
+MAX_TIMEOUT_MS = 120_000
+# (room_id, user_id, typing): told of every start, renewal and stop.
+TypingListener = Callable[[str, str, bool], None]
+
+
+def parse_typing_body(body: JsonDict) -> tuple[bool, int]:
+    """``(typing, timeout_ms)`` from a typing request, the timeout capped.
+
+    Raises:
+        BadJson: ``typing`` is not a boolean, or ``timeout`` not a
+            non-negative integer.
+    """
+    typing = body.get("typing")
+    if not isinstance(typing, bool):
+        raise BadJson("typing must be a boolean")
+    timeout: Any = body.get("timeout", DEFAULT_TIMEOUT_MS)
+    if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout < 0:
+        raise BadJson("timeout must be a non-negative integer")
+    return typing, min(timeout, MAX_TIMEOUT_MS)
+
+
+class TypingService:
+    """Tracks typists per room and serves the typing stream.
+
+    Args:
+        permissions: to check the typist is joined.
+        notifier: woken for the room on every change.
+        clock: for timeouts.
+    """
+
+    def __init__(
+        self, permissions: RoomPermissions, notifier: Notifier, clock: Clock
+    ) -> None:
+        self.permissions = permissions
+        self.notifier = notifier
+        self.clock = clock
+        self._position = 0
+        # room -> user -> the timer (an IDelayedCall) that ends their typing.
+        self._typists: dict[str, dict[str, Any]] = {}
+        # room -> the typing stream position of its last change.
+        self._room_positions: dict[str, int] = {}
+        # Told of every change (the federation sender forwards local ones).
+        self.listeners: list[TypingListener] = []
+
+    def current_position(self) -> int:
+        """The typing stream position (for the notifier and /sync)."""
+        return self._position
+
+    async def set_typing(
+        self, requester: Requester, room_id: str, user_id: str, body: JsonDict
+    ) -> JsonDict:
+        """PUT /rooms/{roomId}/typing/{userId}."""
+        typing, timeout_ms = parse_typing_body(body)
+        if requester.user_id != user_id:
+            raise Forbidden("Cannot set another user's typing state")
+        if not await self.permissions.is_joined(room_id, user_id):
+            raise Forbidden("You are not joined to this room")
+        if typing:
+            self.started_typing(room_id, user_id, timeout_ms)
+        else:
+            self.stopped_typing(room_id, user_id)
+        return {}
+
+    def started_typing(self, room_id: str, user_id: str, timeout_ms: int) -> None:
+        """Mark a user typing for ``timeout_ms``; renewing moves only the timer."""
+        typists = self._typists.setdefault(room_id, {})
+        timer = typists.get(user_id)
+        if timer is not None and timer.active():
+            timer.reset(timeout_ms / 1000)
+            self._tell(room_id, user_id, True)
+            return
+        typists[user_id] = self.clock.call_later(
+            timeout_ms / 1000, self._expire, room_id, user_id
+        )
+        self._changed(room_id)
+        self._tell(room_id, user_id, True)
+
+    def stopped_typing(self, room_id: str, user_id: str) -> None:
+        """Mark a user not typing (nothing changes if they were not)."""
+        typists = self._typists.get(room_id, {})
+        timer = typists.pop(user_id, None)
+        if timer is None:
+            return
+        if timer.active():
+            timer.cancel()
+        if not typists:
+            del self._typists[room_id]
+        self._changed(room_id)
+        self._tell(room_id, user_id, False)
+
+    def _expire(self, room_id: str, user_id: str) -> None:
+        typists = self._typists.get(room_id, {})
+        typists.pop(user_id, None)
+        if not typists:
+            self._typists.pop(room_id, None)
+        self._changed(room_id)
+        self._tell(room_id, user_id, False)
+
+    def _tell(self, room_id: str, user_id: str, typing: bool) -> None:
+        for listener in self.listeners:
+            listener(room_id, user_id, typing)
+
+    def _changed(self, room_id: str) -> None:
+        self._position += 1
+        self._room_positions[room_id] = self._position
+        self.notifier.notify(TYPING_STREAM, rooms=[room_id])
+
+    def on_new_event(self, event: Event) -> None:
+        """EventCreationService listener: a user who sends into a room, or who
+        leaves it, stops typing there."""
+        room_id = event.room_id
+        if room_id not in self._typists:
+            return
+        if event.type == EventTypes.MEMBER and event.state_key:
+            if event.membership != Membership.JOIN:
+                self.stopped_typing(room_id, event.state_key)
+            return
+        self.stopped_typing(room_id, event.sender)
+
+    def get_typing_for_rooms(
+        self, room_ids: Collection[str], since: int | None
+    ) -> dict[str, JsonDict]:
+        """The ``m.typing`` ephemeral event content for rooms whose typists changed.
+
+        Args:
+            room_ids: the rooms to look at.
+            since: the client's typing position; None (or a position from
+                before a restart, i.e. from the future) for an initial sync,
+                which gets every room with someone typing.
+
+        Returns:
+            room ID -> ``{"user_ids": [...]}``; the list may be empty (everyone
+            stopped). Unchanged rooms are left out.
+        """
+        if since is not None and since > self._position:
+            since = None
+        out: dict[str, JsonDict] = {}
+        for room_id in room_ids:
+            typists = self._typists.get(room_id)
+            if since is None:
+                if not typists:
+                    continue
+            elif self._room_positions.get(room_id, 0) <= since:
+                continue
+            out[room_id] = {"user_ids": sorted(typists or ())}
+        return out

@@ -1,0 +1,329 @@
+"""History visibility through /messages, /event and /context.
+
+Spec: client-server API, "Room History Visibility" (server behaviour).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from homeserver.services.reading.visibility import membership_allows
+from tests.harness import TestServer
+from tests.reading.helpers import (
+    bodies,
+    event_json,
+    get,
+    messages,
+    paginate_all,
+    say,
+)
+from tests.rooms.helpers import create_room, membership, put_state
+
+PHASES = ("before-invite", "while-invited", "while-joined", "after-leave")
+
+# What bob (invited, then joined, then left) may see, per visibility.
+EXPECTED_FOR_BOB = {
+    "world_readable": set(PHASES),
+    "shared": {"before-invite", "while-invited", "while-joined"},
+    "invited": {"while-invited", "while-joined"},
+    "joined": {"while-joined"},
+}
+
+
+@pytest.fixture
+def users(server: TestServer) -> dict[str, tuple[str, str]]:
+    return {name: server.register(name) for name in ("alice", "bob", "carol", "dave")}
+
+
+def _room_with_history(
+    server: TestServer, users: dict[str, tuple[str, str]], visibility: str
+) -> tuple[str, dict[str, str]]:
+    """alice's room: a message per phase of bob's membership; dave joins at the end."""
+    _, a_tok = users["alice"]
+    bob, b_tok = users["bob"]
+    dave, d_tok = users["dave"]
+    room_id = create_room(server, a_tok, preset="private_chat")
+    resp = put_state(
+        server,
+        a_tok,
+        room_id,
+        "m.room.history_visibility",
+        {"history_visibility": visibility},
+    )
+    assert resp.code == 200, resp.json
+    ids = {"before-invite": say(server, a_tok, room_id, "before-invite")}
+    assert membership(server, a_tok, room_id, "invite", user_id=bob).code == 200
+    ids["while-invited"] = say(server, a_tok, room_id, "while-invited")
+    assert membership(server, b_tok, room_id, "join").code == 200
+    ids["while-joined"] = say(server, a_tok, room_id, "while-joined")
+    assert membership(server, b_tok, room_id, "leave").code == 200
+    ids["after-leave"] = say(server, a_tok, room_id, "after-leave")
+    assert membership(server, a_tok, room_id, "invite", user_id=dave).code == 200
+    assert membership(server, d_tok, room_id, "join").code == 200
+    ids["dave-joined"] = say(server, a_tok, room_id, "dave-joined")
+    return room_id, ids
+
+
+@pytest.mark.parametrize("visibility", sorted(EXPECTED_FOR_BOB))
+def test_departed_member_sees_per_visibility(
+    server: TestServer, users: dict, visibility: str
+) -> None:
+    room_id, ids = _room_with_history(server, users, visibility)
+    _, b_tok = users["bob"]
+    expected = EXPECTED_FOR_BOB[visibility]
+    if visibility == "world_readable":
+        expected = expected | {"dave-joined"}
+
+    seen = set(bodies(paginate_all(server, b_tok, room_id, "b")))
+    assert seen == expected
+    assert set(bodies(paginate_all(server, b_tok, room_id, "f"))) == expected
+
+    for phase, event_id in ids.items():
+        resp = event_json(server, b_tok, room_id, event_id)
+        if phase in expected:
+            assert resp.code == 200, (phase, resp.json)
+            assert resp.json["content"]["body"] == phase
+        else:
+            assert resp.code == 404, phase
+            assert resp.json["errcode"] == "M_NOT_FOUND"
+
+    for phase, event_id in ids.items():
+        resp = get(server, b_tok, f"/rooms/{room_id}/context/{event_id}", limit=20)
+        if phase not in expected:
+            assert resp.code == 404, phase
+            continue
+        assert resp.code == 200, resp.json
+        around = resp.json["events_before"] + resp.json["events_after"]
+        assert set(bodies(around)) | {phase} == expected
+
+
+@pytest.mark.parametrize(
+    ("visibility", "expected"),
+    [
+        (
+            "world_readable",
+            {
+                "before-invite",
+                "while-invited",
+                "while-joined",
+                "after-leave",
+                "dave-joined",
+            },
+        ),
+        (
+            "shared",
+            {
+                "before-invite",
+                "while-invited",
+                "while-joined",
+                "after-leave",
+                "dave-joined",
+            },
+        ),
+        ("invited", {"dave-joined"}),
+        ("joined", {"dave-joined"}),
+    ],
+)
+def test_member_who_joined_later_sees_per_visibility(
+    server: TestServer, users: dict, visibility: str, expected: set[str]
+) -> None:
+    room_id, ids = _room_with_history(server, users, visibility)
+    _, d_tok = users["dave"]
+    assert set(bodies(paginate_all(server, d_tok, room_id))) == expected
+    for phase, event_id in ids.items():
+        code = event_json(server, d_tok, room_id, event_id).code
+        assert code == (200 if phase in expected else 404), phase
+
+
+@pytest.mark.parametrize("visibility", sorted(EXPECTED_FOR_BOB))
+def test_outsider(server: TestServer, users: dict, visibility: str) -> None:
+    room_id, ids = _room_with_history(server, users, visibility)
+    _, c_tok = users["carol"]
+    resp = messages(server, c_tok, room_id)
+    if visibility == "world_readable":
+        assert resp.code == 200
+        assert set(bodies(paginate_all(server, c_tok, room_id))) == set(ids)
+        assert event_json(server, c_tok, room_id, ids["before-invite"]).code == 200
+        assert get(server, c_tok, f"/rooms/{room_id}/state").code == 200
+        ctx = get(server, c_tok, f"/rooms/{room_id}/context/{ids['while-joined']}")
+        assert ctx.code == 200
+    else:
+        assert resp.code == 403
+        assert resp.json["errcode"] == "M_FORBIDDEN"
+        for event_id in ids.values():
+            assert event_json(server, c_tok, room_id, event_id).code == 404
+        for path in ("/state", "/members", f"/context/{ids['while-joined']}"):
+            assert get(server, c_tok, f"/rooms/{room_id}{path}").code == 403, path
+        resp = get(server, c_tok, f"/rooms/{room_id}/state/m.room.create")
+        assert resp.code == 403
+
+
+def test_invited_user_cannot_read_until_joined(server: TestServer, users: dict) -> None:
+    _, a_tok = users["alice"]
+    bob, b_tok = users["bob"]
+    room_id = create_room(server, a_tok, preset="private_chat")
+    put_state(
+        server,
+        a_tok,
+        room_id,
+        "m.room.history_visibility",
+        {"history_visibility": "invited"},
+    )
+    say(server, a_tok, room_id, "before")
+    membership(server, a_tok, room_id, "invite", user_id=bob)
+    during = say(server, a_tok, room_id, "during")
+    assert messages(server, b_tok, room_id).code == 403
+    # The spec's rule 4 makes an event sent while invited visible by ID.
+    assert event_json(server, b_tok, room_id, during).code == 200
+    membership(server, b_tok, room_id, "join")
+    assert bodies(paginate_all(server, b_tok, room_id, "f")) == ["during"]
+
+
+def test_visibility_boundaries_and_own_membership(
+    server: TestServer, users: dict
+) -> None:
+    """history_visibility changes and the user's own membership events are visible
+    when either side of them would be."""
+    alice, a_tok = users["alice"]
+    bob, b_tok = users["bob"]
+    room_id = create_room(server, a_tok, preset="public_chat")
+    put_state(
+        server,
+        a_tok,
+        room_id,
+        "m.room.history_visibility",
+        {"history_visibility": "joined"},
+    )
+    say(server, a_tok, room_id, "hidden")
+    membership(server, b_tok, room_id, "join")
+    say(server, a_tok, room_id, "seen")
+    put_state(
+        server,
+        a_tok,
+        room_id,
+        "m.room.history_visibility",
+        {"history_visibility": "world_readable"},
+    )
+    membership(server, b_tok, room_id, "leave")
+    events = paginate_all(server, b_tok, room_id, "f")
+    types = [(e["type"], e.get("state_key"), e["content"]) for e in events]
+    # The room's history up to the change to "joined" was shared, and bob joined
+    # later, so he sees it (create event included); the change itself is visible
+    # because the setting before it allows it; then only what he was joined for.
+    vis = [
+        c["history_visibility"] for t, _, c in types if t == "m.room.history_visibility"
+    ]
+    assert vis == ["shared", "joined", "world_readable"]
+    assert types[0][0] == "m.room.create"
+    own = [c["membership"] for t, k, c in types if t == "m.room.member" and k == bob]
+    assert own == ["join", "leave"]
+    assert bodies(events) == ["seen"]
+
+
+def test_rejoin_after_leave_shares_history_again(
+    server: TestServer, users: dict
+) -> None:
+    _, a_tok = users["alice"]
+    _, b_tok = users["bob"]
+    room_id = create_room(server, a_tok, preset="public_chat")
+    membership(server, b_tok, room_id, "join")
+    say(server, a_tok, room_id, "one")
+    membership(server, b_tok, room_id, "leave")
+    say(server, a_tok, room_id, "two")
+    assert bodies(paginate_all(server, b_tok, room_id)) == ["one"]
+    membership(server, b_tok, room_id, "join")
+    assert bodies(paginate_all(server, b_tok, room_id)) == ["two", "one"]
+
+
+def test_banned_user_reads_until_ban_and_forgotten_room_is_closed(
+    server: TestServer, users: dict
+) -> None:
+    alice, a_tok = users["alice"]
+    bob, b_tok = users["bob"]
+    room_id = create_room(server, a_tok, preset="public_chat")
+    membership(server, b_tok, room_id, "join")
+    say(server, a_tok, room_id, "before ban")
+    assert membership(server, a_tok, room_id, "ban", user_id=bob).code == 200
+    say(server, a_tok, room_id, "after ban")
+    assert bodies(paginate_all(server, b_tok, room_id)) == ["before ban"]
+    state = get(server, b_tok, f"/rooms/{room_id}/state/m.room.member/{bob}")
+    assert state.json["membership"] == "ban"
+    assert membership(server, b_tok, room_id, "forget").code == 200
+    resp = messages(server, b_tok, room_id)
+    assert resp.code == 403
+
+
+def test_soft_failed_and_rejected_events_are_never_shown(
+    server: TestServer, users: dict
+) -> None:
+    _, a_tok = users["alice"]
+    room_id = create_room(server, a_tok, preset="public_chat")
+    keep = say(server, a_tok, room_id, "keep")
+    soft = say(server, a_tok, room_id, "soft")
+    rejected = say(server, a_tok, room_id, "rejected")
+
+    def mark(txn: Any) -> None:
+        txn.execute(
+            "UPDATE events SET soft_failed = ? WHERE event_id = ?", (True, soft)
+        )
+        txn.execute(
+            "UPDATE events SET rejected_reason = ? WHERE event_id = ?",
+            ("auth", rejected),
+        )
+
+    server.get_success(server.hs.db.run_interaction("mark", mark))
+    server.hs.events.invalidate(soft)
+    server.hs.events.invalidate(rejected)
+    assert bodies(paginate_all(server, a_tok, room_id)) == ["keep"]
+    assert event_json(server, a_tok, room_id, keep).code == 200
+    for event_id in (soft, rejected):
+        assert event_json(server, a_tok, room_id, event_id).code == 404
+        assert get(server, a_tok, f"/rooms/{room_id}/context/{event_id}").code == 404
+
+
+def test_state_lookups_are_batched(server: TestServer, users: dict) -> None:
+    """A page of events costs one state lookup, however many events it holds."""
+    _, a_tok = users["alice"]
+    _, b_tok = users["bob"]
+    room_id = create_room(server, a_tok, preset="public_chat")
+    membership(server, b_tok, room_id, "join")
+    for i in range(30):
+        say(server, a_tok if i % 2 else b_tok, room_id, f"m{i}")
+        if i % 10 == 0:
+            put_state(server, a_tok, room_id, "m.room.topic", {"topic": f"t{i}"})
+    calls: list[str] = []
+    real = server.hs.db.run_interaction
+
+    async def counting(name: str, *args: Any, **kwargs: Any) -> Any:
+        calls.append(name)
+        return await real(name, *args, **kwargs)
+
+    server.hs.db.run_interaction = counting  # type: ignore[method-assign]
+    resp = messages(server, b_tok, room_id, limit=30)
+    assert resp.code == 200 and len(resp.json["chunk"]) == 30
+    assert calls.count("get_state_ids_for_events") == 1
+    assert calls.count("paginate_room_events") == 1
+
+
+@pytest.mark.parametrize(
+    ("visibility", "membership_at_event", "joined_after", "allowed"),
+    [
+        ("world_readable", None, False, True),
+        ("shared", None, True, True),
+        ("shared", None, False, False),
+        ("shared", "leave", False, False),
+        ("shared", "join", False, True),
+        ("invited", "invite", False, True),
+        ("invited", None, True, False),
+        ("invited", "join", False, True),
+        ("joined", "invite", True, False),
+        ("joined", "join", False, True),
+        ("joined", "leave", True, False),
+    ],
+)
+def test_membership_allows_rules(
+    visibility: str, membership_at_event: str | None, joined_after: bool, allowed: bool
+) -> None:
+    assert membership_allows(visibility, membership_at_event, joined_after) is allowed
