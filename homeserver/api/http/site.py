@@ -10,7 +10,6 @@ import json
 import logging
 import time
 from typing import Any
-from urllib.parse import parse_qs
 
 import attrs
 from prometheus_client import Counter, Histogram
@@ -19,6 +18,7 @@ from twisted.web import resource, server
 
 from homeserver import __version__
 from homeserver.api.http.outcome import error_response, redact_access_token
+from homeserver.api.http.params import parse_query
 from homeserver.api.http.request import ApiRequest
 from homeserver.api.http.router import Router
 from homeserver.errors import Codes, MatrixError
@@ -115,12 +115,14 @@ class HomeserverResource(resource.Resource):
 
     def _api_request(self, request: server.Request) -> ApiRequest:
         raw_query = request.uri.split(b"?", 1)[1] if b"?" in request.uri else b""
-        query = parse_qs(raw_query.decode("utf-8", "replace"), keep_blank_values=True)
+        query = parse_query(raw_query)
         content: Any = request.content
         content.seek(0)
         return ApiRequest(
             method=request.method.decode("ascii", "replace"),
-            path=request.path.decode("utf-8", "replace"),
+            # Undecodable bytes survive as surrogates, so that the router's
+            # strict parameter decoding refuses them.
+            path=request.path.decode("utf-8", "surrogateescape"),
             query=query,
             headers={
                 k.decode("latin-1").lower(): v[0].decode("latin-1")

@@ -78,7 +78,7 @@ class MembershipService:
     ) -> Event:
         """Send an m.room.member event for ``target``; another server's user's
         invite is signed by that server first."""
-        content = await self._member_content(target, membership, reason, extra)
+        content = await self.member_content(target, membership, reason, extra)
         if membership == Membership.INVITE and check is None:
             check = self.federate_invite
         return await self.creator.send(
@@ -103,9 +103,11 @@ class MembershipService:
         state = await self.invite_room_state(event.room_id, event.sender)
         await self.remote.invite(event, state)
 
-    async def _member_content(
+    async def member_content(
         self, target: str, membership: str, reason: str | None, extra: JsonDict
     ) -> JsonDict:
+        """The content of ``target``'s member event: the membership, ``extra``,
+        the reason, and a local user's profile on a join, invite or knock."""
         content: JsonDict = {"membership": membership, **extra}
         if reason:
             content["reason"] = reason
@@ -291,7 +293,7 @@ class MembershipService:
         candidates = await self._remote_candidates(room_id, user_id, servers)
         if not candidates:
             return False
-        content = await self._member_content(user_id, membership, reason, {})
+        content = await self.member_content(user_id, membership, reason, {})
         del content["membership"]
         if membership == Membership.JOIN:
             await self.remote.join(user_id, room_id, candidates, content)
