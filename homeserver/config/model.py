@@ -95,6 +95,14 @@ class ListenerConfig:
         factory=lambda: ["client", "federation"],
         doc="What the listener serves: client, federation and/or metrics.",
     )
+    backlog: int = option(
+        1024,
+        doc="How many new connections the kernel queues for the listener before "
+        "accepting them (listen(2) backlog; Linux caps it at net.core.somaxconn). "
+        "Twisted's and Synapse's 50 makes a burst of connections wait for "
+        "retransmits.",
+        validator=positive,
+    )
 
 
 @attrs.frozen(kw_only=True)
@@ -162,6 +170,22 @@ class HttpConfig:
     cors_allowed_origins: list[str] = option(
         factory=lambda: ["*"],
         doc="Origins browser clients may call from; '*' allows any.",
+    )
+    request_header_timeout: Duration = option(
+        Duration(30_000),
+        doc="A request's line and headers must all arrive within this long of its "
+        "first byte, or the connection is closed (however steadily the bytes "
+        "trickle in).",
+        example="30s",
+        validator=positive,
+    )
+    request_body_timeout: Duration = option(
+        Duration(60_000),
+        doc="A request's body must arrive in full within this long of the end of "
+        "its headers, or it is answered 408 M_UNKNOWN and the connection is "
+        "closed.",
+        example="60s",
+        validator=positive,
     )
 
 

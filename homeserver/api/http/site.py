@@ -1,7 +1,10 @@
 """The Twisted side of HTTP: body limits, CORS, dispatch, errors, metrics.
 
 Every response is JSON (or an endpoint's raw ``Response``); every error is a
-Matrix ``{errcode, error}`` body; no traceback ever reaches a client.
+Matrix ``{errcode, error}`` body, including the ones Twisted would answer by
+itself (``channel.py``); no traceback ever reaches a client. Bodies are never
+parsed as HTML forms (``multipart/form-data`` or urlencoded): every body is the
+endpoint's to read.
 """
 
 from __future__ import annotations
@@ -17,7 +20,12 @@ from twisted.internet import defer
 from twisted.web import resource, server
 
 from homeserver import __version__
-from homeserver.api.http.outcome import error_response, redact_access_token
+from homeserver.api.http.channel import MatrixHTTPChannel
+from homeserver.api.http.outcome import (
+    INTERNAL_ERROR,
+    error_response,
+    redact_access_token,
+)
 from homeserver.api.http.params import parse_query
 from homeserver.api.http.request import ApiRequest
 from homeserver.api.http.router import Router
@@ -76,6 +84,26 @@ class LimitedRequest(server.Request):
             self.body_too_large = True
         if not self.body_too_large:
             super().handleContentChunk(data)
+
+    def processingFailed(self, reason: Any) -> Any:
+        """A resource raised while rendering (Twisted would answer with an HTML
+        page): 500 M_UNKNOWN, the traceback only logged."""
+        logger.error(
+            "request failed: %s %s",
+            self.method.decode("ascii", "replace"),
+            _safe_uri(self),
+            exc_info=(reason.type, reason.value, reason.getTracebackObject()),
+        )
+        if self.finished or self._disconnected:
+            return reason
+        body = encode_json(INTERNAL_ERROR)
+        self.setResponseCode(500)
+        self.setHeader("Content-Type", "application/json")
+        self.setHeader("Content-Length", str(len(body)))
+        if self.method != b"HEAD":
+            self.write(body)
+        self.finish()
+        return reason
 
 
 class HomeserverResource(resource.Resource):
@@ -199,16 +227,46 @@ def _safe_uri(request: server.Request) -> str:
 
 
 class HomeserverSite(server.Site):
-    """A Site whose requests enforce the body limit."""
+    """A Site whose requests enforce the body limit and whose connections
+    enforce the request deadlines.
+
+    Args:
+        root: the listener's resource.
+        max_body_size: ``http.max_request_body_size``.
+        reactor: the reactor.
+        header_timeout: ``http.request_header_timeout``, in seconds.
+        body_timeout: ``http.request_body_timeout``, in seconds.
+    """
+
+    protocol = MatrixHTTPChannel  # type: ignore[assignment]
 
     def __init__(
-        self, root: resource.Resource, max_body_size: int, reactor: Any
+        self,
+        root: resource.Resource,
+        max_body_size: int,
+        reactor: Any,
+        header_timeout: float | None = None,
+        body_timeout: float | None = None,
     ) -> None:
         request_factory = type(
             "BoundLimitedRequest", (LimitedRequest,), {"max_body_size": max_body_size}
         )
-        super().__init__(root, reactor=reactor, requestFactory=request_factory)
+        super().__init__(
+            root,
+            reactor=reactor,
+            requestFactory=request_factory,
+            parsePOSTFormSubmission=False,
+        )
         self.noisy = False
+        self.header_timeout = header_timeout
+        self.body_timeout = body_timeout
+
+    def buildProtocol(self, addr: Any) -> Any:
+        """A channel for one connection, with this site's deadlines."""
+        channel = super().buildProtocol(addr)
+        channel.header_timeout = self.header_timeout
+        channel.body_timeout = self.body_timeout
+        return channel
 
     def log(self, request: Any) -> None:
         """Access logging is done by the resource, with tokens redacted."""
