@@ -9,6 +9,7 @@ import copy
 import logging
 from typing import Any
 
+from homeserver.config.model import RateLimitConfig
 from homeserver.errors import BadJson, Codes, MatrixError
 from homeserver.events.content_validation import InvalidContent, validate_content
 from homeserver.events.model import Event, EventTypes, JoinRules, Membership, StateKey
@@ -18,6 +19,7 @@ from homeserver.services.rooms.directory import DirectoryService
 from homeserver.services.rooms.event_creation import EventCreationService
 from homeserver.services.rooms.membership import MembershipService
 from homeserver.types import JsonDict, UserID
+from homeserver.util.ratelimit import Ratelimiter
 from homeserver.util.tokens import random_string
 
 logger = logging.getLogger(__name__)
@@ -96,12 +98,16 @@ class RoomCreationService:
         creator: EventCreationService,
         membership: MembershipService,
         directory: DirectoryService,
+        ratelimiter: Ratelimiter,
+        rates: RateLimitConfig,
     ) -> None:
         self.server_name = server_name
         self.default_room_version = default_room_version
         self.creator = creator
         self.membership = membership
         self.directory = directory
+        self.ratelimiter = ratelimiter
+        self.rates = rates
 
     async def create_room(self, requester: Requester, body: JsonDict) -> JsonDict:
         """Create a room as ``body`` describes; returns ``{"room_id": ...}``.
@@ -111,6 +117,9 @@ class RoomCreationService:
         any event (its content, its size, the auth rules) creates nothing.
         """
         plan = await self._plan(requester, body)
+        self.ratelimiter.check_requester(
+            "room_creation", requester, self.rates.room_creation
+        )
         user_id = requester.user_id
         create = await self._rehearse(plan, user_id)
         room_id = create.room_id
