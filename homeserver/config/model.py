@@ -637,6 +637,14 @@ class FederationConfig:
         example="60s",
         validator=positive,
     )
+    connect_timeout: Duration = option(
+        Duration(10_000),
+        doc="How long looking up one of a destination's hosts, and connecting to "
+        "one of its addresses (TCP and the TLS handshake together), may take "
+        "before the next address is tried.",
+        example="10s",
+        validator=positive,
+    )
     max_retry_interval: Duration = option(
         Duration(3_600_000),
         doc="Backoff for an unreachable destination doubles up to this long between "
