@@ -16,6 +16,7 @@ The walk is iterative, so deeply nested input cannot exhaust the stack.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -24,6 +25,17 @@ MAX_SAFE_INTEGER = 2**53 - 1
 NUL = "\x00"
 # Keys longer than this are cut short when a message names them.
 _KEY_SHOWN = 60
+# What JSON text must contain to hold a bad value: the escape of a NUL (a raw
+# control character is not valid JSON), an integer of 16 or more digits
+# (2**53 has 16), or an exponent of 3 or more digits (floats overflow at
+# 1e309).
+_SUSPECT = re.compile(rb"\\u0000|[0-9]{16}|[eE][-+]?[0-9]{3}")
+
+
+def may_hold_bad_value(raw: bytes) -> bool:
+    """Whether the JSON text ``raw`` could hold a value ``find_bad_value``
+    refuses: a quick scan, so that most bodies are never walked."""
+    return _SUSPECT.search(raw) is not None
 
 
 def _join(path: str, key: str | int) -> str:

@@ -298,3 +298,27 @@ def test_good_encodings_still_work(server: TestServer, alice: dict[str, str]) ->
         token=alice["token"],
     )
     assert resp.json == {"v": "été"}
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"a": "x\u0000"},
+        {"\u0000": 1},
+        {"n": 2**53},
+        {"n": -(2**53)},
+        {"n": [1, {"m": 10**20}]},
+        {"f": 1e308 * 10},
+    ],
+)
+def test_the_quick_scan_never_misses_a_bad_value(value: Any) -> None:
+    """Bodies the quick scan clears are never walked: every bad value must
+    leave a trace in the JSON text it scans."""
+    import json
+
+    from homeserver.util.json_values import find_bad_value, may_hold_bad_value
+
+    raw = json.dumps(value).replace("Infinity", "1e999").encode()
+    assert find_bad_value(json.loads(raw)) is not None
+    assert may_hold_bad_value(raw)
+    assert not may_hold_bad_value(b'{"a": "x", "n": 123456789012345, "f": 1.5e99}')

@@ -14,7 +14,7 @@ import attrs
 
 from homeserver.errors import BadJson, InvalidParam, MissingParam, NotJson
 from homeserver.types import JsonDict
-from homeserver.util.json_values import find_bad_value
+from homeserver.util.json_values import find_bad_value, may_hold_bad_value
 from homeserver.util.structure import StructureError, structure
 
 T = TypeVar("T")
@@ -77,7 +77,7 @@ class ApiRequest:
         """
         if self._json is None:
             self._json = self._parse_body(allow_empty)
-        if check_values:
+        if check_values and may_hold_bad_value(self.body):
             problem = find_bad_value(self._json, skip=unchecked)
             if problem is not None:
                 raise BadJson(problem)
