@@ -162,3 +162,16 @@ def test_invites_are_limited_per_issuer_room_and_invitee(make_server: Any) -> No
     # Per issuer: alice's third invite, then none (a refused one cost nothing).
     assert membership(server, alice, room2, "invite", user_id="@b3:test").code == 200
     assert_limited(membership(server, alice, room3, "invite", user_id="@b4:test"))
+
+
+def test_a_retried_transaction_gets_its_event_not_429(make_server: Any) -> None:
+    server = make_server(limited({"message": {"per_second": 0.01, "burst_count": 1}}))
+    _, token = server.register("alice")
+    room = create_room(server, token)
+    content = {"msgtype": "m.text", "body": "once"}
+    first = send(server, token, room, content, txn_id="retry-me")
+    assert first.code == 200
+    assert_limited(send(server, token, room, {"msgtype": "m.text", "body": "x"}))
+    again = send(server, token, room, content, txn_id="retry-me")
+    assert again.code == 200, again.json
+    assert again.json["event_id"] == first.json["event_id"]

@@ -105,12 +105,16 @@ class EventCreationService:
         redacts: str | None = None,
         check: Callable[[Event, Mapping[StateKey, Event]], Awaitable[None]]
         | None = None,
+        limit: Callable[[], None] | None = None,
     ) -> Event:
         """Create, authorise and persist an event in an existing room.
 
         Args:
             check: an extra check run with the built event and the auth
                 events it was checked against, before persisting.
+            limit: the rate limit, checked only once the transaction ID is
+                known to be new: a client retrying a request that succeeded
+                gets its event ID back, not 429.
 
         Raises:
             MatrixError: 403 M_FORBIDDEN if the auth rules refuse it; 400 for a
@@ -125,6 +129,8 @@ class EventCreationService:
                 found = await self.events.get_event(earlier) if earlier else None
                 if found is not None:
                     return found
+            if limit is not None:
+                limit()
             prevs = await self.prev_events(room_id)
             context = await self.resolver.context_for_prev_events(room_version, prevs)
             event, auth_events = await self._build_and_check(

@@ -45,8 +45,12 @@ class RoomEventService:
         self.state_check = state_check
 
     def _ratelimit(self, requester: Requester) -> None:
-        """``rate_limiting.message``: every event a user sends counts."""
+        """``rate_limiting.message``: every event a user sends counts (a retry
+        of a transaction ID that already succeeded does not)."""
         self.ratelimiter.check_requester("message", requester, self.rates.message)
+
+    def _limit(self, requester: Requester) -> Callable[[], None]:
+        return lambda: self._ratelimit(requester)
 
     async def send_message(
         self,
@@ -63,7 +67,6 @@ class RoomEventService:
             return await self.redact(
                 requester, room_id, str(content.get("redacts", "")), txn_id, content
             )
-        self._ratelimit(requester)
         event = await self.creator.send(
             room_id,
             requester.user_id,
@@ -71,6 +74,7 @@ class RoomEventService:
             content,
             device_id=requester.device_id,
             txn_id=txn_id,
+            limit=self._limit(requester),
         )
         return {"event_id": event.event_id}
 
@@ -110,7 +114,6 @@ class RoomEventService:
         reason = body.get("reason")
         if reason is not None and not isinstance(reason, str):
             raise BadJson("reason must be a string")
-        self._ratelimit(requester)
         target = await self.events.get_event(event_id)
         if target is None or target.room_id != room_id:
             raise NotFound("Event not found")
@@ -137,5 +140,6 @@ class RoomEventService:
             txn_id=txn_id,
             redacts=event_id,
             check=may_redact,
+            limit=self._limit(requester),
         )
         return {"event_id": event.event_id}
