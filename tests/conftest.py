@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from homeserver.storage.engines import Engine, PostgresEngine, SqliteEngine
-from tests.harness import TestServer
+from tests.support.server import TestServer
 
 POSTGRES_DSN = os.environ.get("HS_TEST_POSTGRES")
 

@@ -1,4 +1,4 @@
-from tests.harness import TestServer
+from tests.support.server import TestServer
 
 
 def test_versions(server: TestServer) -> None:

@@ -12,7 +12,7 @@ from tests.api.helpers import (
     uia_request,
     whoami,
 )
-from tests.harness import TestServer
+from tests.support.server import TestServer
 
 PASSWORD_PATH = f"{CLIENT}/account/password"
 DEACTIVATE = f"{CLIENT}/account/deactivate"

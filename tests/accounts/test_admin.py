@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.api.helpers import ADMIN, PASSWORD, login, shared_secret_mac, whoami
-from tests.harness import FakeResponse, TestServer
+from tests.support.server import FakeResponse, TestServer
 
 REGISTER = f"{ADMIN}/register"
 TOKENS = f"{ADMIN}/registration_tokens"

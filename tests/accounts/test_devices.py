@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.api.helpers import CLIENT, login_token, password_auth, uia_request, whoami
-from tests.harness import TestServer
+from tests.support.server import TestServer
 
 DEVICES = f"{CLIENT}/devices"
 

@@ -15,7 +15,7 @@ from tests.api.helpers import (
     password_auth,
     whoami,
 )
-from tests.harness import TestServer
+from tests.support.server import TestServer
 
 
 def test_get_login_flows(server: TestServer) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import jwt
 
 from tests.api.helpers import CLIENT, LOGIN, count_rows, password_auth, whoami
-from tests.harness import TestServer
+from tests.support.server import TestServer
 
 GET_TOKEN = "/_matrix/client/v1/login/get_token"
 JWT_SECRET = "a-jwt-secret-that-is-long-enough-for-hs256"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.api.helpers import CLIENT, login, whoami
-from tests.harness import FakeResponse, TestServer
+from tests.support.server import FakeResponse, TestServer
 
 REFRESH = f"{CLIENT}/refresh"
 

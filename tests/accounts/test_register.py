@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.api.helpers import ADMIN, CLIENT, PASSWORD, REGISTER, count_rows, whoami
-from tests.harness import FakeResponse, TestServer
+from tests.support.server import FakeResponse, TestServer
 
 AVAILABLE = f"{CLIENT}/register/available"
 VALIDITY = "/_matrix/client/v1/register/m.login.registration_token/validity"

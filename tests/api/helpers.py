@@ -6,7 +6,7 @@ import hashlib
 import hmac
 from typing import Any
 
-from tests.harness import SHARED_SECRET, FakeResponse, TestServer
+from tests.support.server import SHARED_SECRET, FakeResponse, TestServer
 
 CLIENT = "/_matrix/client/v3"
 LOGIN = f"{CLIENT}/login"

@@ -15,7 +15,7 @@ from urllib.parse import quote
 import pytest
 
 from tests.api.helpers import CLIENT, LOGIN, PASSWORD, count_rows
-from tests.harness import TestServer
+from tests.support.server import TestServer
 
 TABLES = (
     "events",

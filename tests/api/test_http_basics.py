@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from tests.api.helpers import CLIENT, LOGIN, PASSWORD, REGISTER, WHOAMI, count_rows
-from tests.harness import TestServer
+from tests.support.server import TestServer
 
 
 def test_unknown_endpoint(server: TestServer) -> None:

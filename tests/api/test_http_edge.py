@@ -15,7 +15,7 @@ from twisted.internet.testing import MemoryReactor, StringTransport
 from homeserver.api.websocket.resource import UpgradeRoutingResource
 from homeserver.app import listen
 from tests.api.helpers import LOGIN, PASSWORD
-from tests.harness import TestServer, parse_http_response
+from tests.support.server import TestServer, parse_http_response
 
 HEAD = b"POST /_matrix/client/v3/login HTTP/1.1\r\nHost: x\r\n"
 

@@ -18,7 +18,7 @@ from homeserver.events.room_versions import KNOWN_ROOM_VERSIONS
 from homeserver.events.signing import sign_event
 from homeserver.federation.transport.auth import sign_request
 from tests.federation.pair import FederationPair, q
-from tests.harness import FakeResponse, TestServer
+from tests.support.server import FakeResponse, TestServer
 
 FED = "/_matrix/federation"
 KEY = "/_matrix/key/v2"

@@ -13,7 +13,7 @@ import attrs
 
 from homeserver.events.model import EventTypes
 from homeserver.storage.database import Database
-from tests.harness import TestServer
+from tests.support.server import TestServer
 
 CLIENT = "/_matrix/client/v3"
 

@@ -18,7 +18,7 @@ from homeserver.events.builder import build_event
 from homeserver.events.model import Event, EventTypes
 from homeserver.services.rooms.event_creation import auth_state
 from tests.federation.pair import Federation
-from tests.harness import TestServer
+from tests.support.server import TestServer
 
 FED = "/_matrix/federation/v1"
 

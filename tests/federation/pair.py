@@ -53,7 +53,7 @@ from homeserver.federation.errors import HttpResponseError, RequestSendFailed
 from homeserver.federation.interfaces import Query
 from homeserver.federation.transport.auth import sign_request
 from homeserver.federation.transport.json_requests import JsonRequests, request_uri
-from tests.harness import FakeResponse, TestServer, parse_http_response
+from tests.support.server import FakeResponse, TestServer, parse_http_response
 
 
 class _ResponseTransport(StringTransport):

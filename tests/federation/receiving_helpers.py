@@ -10,7 +10,7 @@ from homeserver.federation.errors import HttpResponseError
 from homeserver.federation.ingest.events import FederationEventService
 from homeserver.federation.interfaces import Query
 from tests.federation.remote_room import REMOTE, RemoteRoom, StaticKeyRing, pdus
-from tests.harness import TEST_SIGNING_KEY, TestServer
+from tests.support.server import TEST_SIGNING_KEY, TestServer
 
 FED = "/_matrix/federation/v1"
 

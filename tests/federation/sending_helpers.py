@@ -8,7 +8,7 @@ from typing import Any
 from twisted.internet import defer
 
 from homeserver.federation.errors import RequestSendFailed
-from tests.harness import TestServer
+from tests.support.server import TestServer
 
 SEND_PREFIX = "/_matrix/federation/v1/send/"
 

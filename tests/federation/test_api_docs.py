@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tests.harness import TestServer
+from tests.support.server import TestServer
 
 API_DOCS = Path(__file__).resolve().parents[2] / "docs" / "api.md"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.harness import TestServer
+from tests.support.server import TestServer
 
 Users = dict[str, tuple[str, str]]
 

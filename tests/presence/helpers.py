@@ -7,7 +7,7 @@ from typing import Any
 from homeserver.api.http.site import HomeserverSite
 from homeserver.server import HomeServer
 from homeserver.storage.database import inline_runner
-from tests.harness import TEST_SIGNING_KEY, FakeResponse, TestServer
+from tests.support.server import TEST_SIGNING_KEY, FakeResponse, TestServer
 from tests.rooms.helpers import CLIENT, create_room, membership
 
 

@@ -8,8 +8,8 @@ import pytest
 
 from homeserver.config import parse_config
 from homeserver.config.loader import ConfigError
-from tests.harness import TestServer
-from tests.harness import test_config_dict as config_dict
+from tests.support.server import TestServer
+from tests.support.server import test_config_dict as config_dict
 from tests.presence.helpers import (
     get_presence,
     position,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.harness import TestServer
+from tests.support.server import TestServer
 from tests.presence.conftest import Users
 from tests.presence.helpers import (
     get_presence,

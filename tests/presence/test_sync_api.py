@@ -6,7 +6,7 @@ from typing import Any
 
 from twisted.internet import defer
 
-from tests.harness import TestServer
+from tests.support.server import TestServer
 from tests.presence.conftest import Users
 from tests.presence.helpers import position, put_presence, read_changes, shared_room
 from tests.rooms.helpers import membership, send

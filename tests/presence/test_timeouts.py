@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.harness import TestServer
+from tests.support.server import TestServer
 from tests.presence.conftest import Users
 from tests.presence.helpers import put_presence, restart, shared_room, status
 from tests.rooms.helpers import send

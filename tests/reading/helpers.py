@@ -6,7 +6,7 @@ import json
 from typing import Any
 from urllib.parse import quote
 
-from tests.harness import FakeResponse, TestServer
+from tests.support.server import FakeResponse, TestServer
 from tests.rooms.helpers import CLIENT, send
 
 V1 = "/_matrix/client/v1"

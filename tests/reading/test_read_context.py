@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.harness import TestServer
+from tests.support.server import TestServer
 from tests.reading.helpers import V1, bodies, event_json, get, messages, say
 from tests.rooms.helpers import create_room, membership
 

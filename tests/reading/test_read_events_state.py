@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.harness import TestServer
+from tests.support.server import TestServer
 from tests.reading.helpers import event_json, get, login_again, messages, say
 from tests.rooms.helpers import CLIENT, create_room, membership, put_state, send
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.harness import TestServer
+from tests.support.server import TestServer
 from tests.reading.helpers import bodies, get, messages, paginate_all, say
 from tests.rooms.helpers import create_room, membership, send
 

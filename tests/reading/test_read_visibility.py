@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from homeserver.services.reading.visibility import membership_allows
-from tests.harness import TestServer
+from tests.support.server import TestServer
 from tests.reading.helpers import (
     bodies,
     event_json,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from tests.harness import FakeResponse, TestServer
+from tests.support.server import FakeResponse, TestServer
 
 CLIENT = "/_matrix/client/v3"
 

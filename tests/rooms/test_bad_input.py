@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.harness import TestServer
+from tests.support.server import TestServer
 from tests.rooms.helpers import CLIENT, create_room, current_state, put_state, send
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.harness import TestServer
+from tests.support.server import TestServer
 from tests.rooms.helpers import (
     CLIENT,
     create_room,

@@ -7,7 +7,7 @@ from typing import Any
 from homeserver.events.builder import build_event
 from homeserver.events.model import Event, EventTypes
 from homeserver.services.rooms.event_creation import auth_state
-from tests.harness import TEST_SIGNING_KEY, TestServer
+from tests.support.server import TEST_SIGNING_KEY, TestServer
 from tests.rooms.helpers import create_room, current_state, member_of, membership, send
 
 

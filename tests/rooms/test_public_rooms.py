@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.harness import FakeResponse, TestServer
+from tests.support.server import FakeResponse, TestServer
 from tests.rooms.helpers import CLIENT, create_room, membership, put_state
 
 Users = dict[str, tuple[str, str]]

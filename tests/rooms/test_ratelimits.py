@@ -8,7 +8,7 @@ from typing import Any
 
 from homeserver.services.accounts.auth import Requester
 from homeserver.types import UserID
-from tests.harness import FakeResponse
+from tests.support.server import FakeResponse
 from tests.rooms.helpers import CLIENT, create_room, membership, put_state, send
 
 

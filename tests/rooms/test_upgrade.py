@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.harness import FakeResponse, TestServer
+from tests.support.server import FakeResponse, TestServer
 from tests.rooms.helpers import (
     CLIENT,
     create_room,

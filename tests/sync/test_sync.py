@@ -6,7 +6,7 @@ import json
 from typing import Any
 from urllib.parse import quote
 
-from tests.harness import FakeResponse, TestServer
+from tests.support.server import FakeResponse, TestServer
 from tests.rooms.helpers import CLIENT, create_room, membership, put_state, send
 
 
@@ -253,7 +253,7 @@ def test_tokens_survive_a_restart(make_server: Any, tmp_path: Any) -> None:
     since = sync(server, token)["next_batch"]
     send(server, token, room_id, {"msgtype": "m.text", "body": "after"})
     # A second server on the same database, as after a restart.
-    from tests.harness import TestServer as Server
+    from tests.support.server import TestServer as Server
 
     again = Server(server.db.engine, None, tmp_path)
     body = sync(again, token, since)

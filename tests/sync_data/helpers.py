@@ -10,7 +10,7 @@ from urllib.parse import quote
 from twisted.internet import defer
 
 from homeserver.streams.tokens import StreamToken
-from tests.harness import FakeResponse, TestServer
+from tests.support.server import FakeResponse, TestServer
 
 CLIENT = "/_matrix/client/v3"
 

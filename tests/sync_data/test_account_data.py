@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.harness import TestServer
+from tests.support.server import TestServer
 from tests.rooms.helpers import create_room
 from tests.sync_data.helpers import (
     assert_error,

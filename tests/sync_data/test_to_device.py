@@ -11,7 +11,7 @@ import pytest
 
 from homeserver.server import HomeServer
 from homeserver.storage.database import inline_runner
-from tests.harness import TEST_SIGNING_KEY, FakeResponse, TestServer
+from tests.support.server import TEST_SIGNING_KEY, FakeResponse, TestServer
 from tests.sync_data.helpers import assert_error, finish, put, q, token, wait
 
 

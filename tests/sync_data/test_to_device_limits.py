@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.api.helpers import count_rows
-from tests.harness import FakeResponse, TestServer
+from tests.support.server import FakeResponse, TestServer
 from tests.sync_data.helpers import assert_error, put, q
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.harness import FakeResponse, TestServer
+from tests.support.server import FakeResponse, TestServer
 from tests.rooms.helpers import create_room, membership, send
 from tests.sync_data.helpers import assert_error, finish, put, q, token, wait
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.harness import TestServer
+from tests.support.server import TestServer
 from tests.rooms.helpers import CLIENT, create_room, membership
 from tests.sync_data.helpers import event_ids, post, put, q
 

@@ -16,7 +16,7 @@ from twisted.internet import defer
 from homeserver.api.websocket.resource import UpgradeRoutingResource
 from homeserver.api.websocket.session import ClientSession, SessionDeps
 from homeserver.types import JsonDict
-from tests.harness import TestServer
+from tests.support.server import TestServer
 
 V3 = "/_matrix/client/v3"
 

@@ -10,7 +10,7 @@ from tests.federation.sending_helpers import (
     remote_join,
     say,
 )
-from tests.harness import TestServer
+from tests.support.server import TestServer
 
 BOB = "@bob:remote.one"
 

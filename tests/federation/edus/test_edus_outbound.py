@@ -14,7 +14,7 @@ from tests.federation.sending_helpers import (
     restart,
     say,
 )
-from tests.harness import TestServer
+from tests.support.server import TestServer
 
 
 def _room_with_remote(server: TestServer) -> tuple[Any, str, str]:

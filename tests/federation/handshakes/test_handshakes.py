@@ -10,7 +10,7 @@ from homeserver.events.builder import build_event
 from homeserver.events.room_versions import KNOWN_ROOM_VERSIONS
 from homeserver.events.template import event_from_template, federation_pdu
 from tests.federation.pair import FederationPair, q
-from tests.harness import TestServer
+from tests.support.server import TestServer
 from tests.rooms.helpers import (
     CLIENT,
     create_room,

@@ -18,7 +18,7 @@ from tests.federation.big_room import TxnCounter, counted_join, make_big_room
 from tests.federation.pair import Federation, FederationPair
 from tests.federation.receiving_helpers import join_remote_room, receiving, use_remote
 from tests.federation.remote_room import REMOTE, RemoteRoom, StaticKeyRing
-from tests.harness import TEST_SIGNING_KEY, TestServer
+from tests.support.server import TEST_SIGNING_KEY, TestServer
 
 MEMBERS = 2000
 CLIENT = "/_matrix/client/v3"

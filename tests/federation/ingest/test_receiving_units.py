@@ -9,7 +9,7 @@ from homeserver.federation.ingest.auth_checks import sort_by_auth
 from homeserver.federation.ingest.verify import PduDropped, parse_pdu
 from homeserver.federation.serving.reads import server_may_see
 from tests.federation.remote_room import REMOTE, RemoteRoom
-from tests.harness import TEST_SIGNING_KEY
+from tests.support.server import TEST_SIGNING_KEY
 
 ALICE = f"@alice:{REMOTE}"
 

@@ -18,7 +18,7 @@ from tests.federation.receiving_helpers import (
     use_remote,
 )
 from tests.federation.remote_room import REMOTE, RemoteRoom, tamper
-from tests.harness import TEST_SIGNING_KEY, TestServer
+from tests.support.server import TEST_SIGNING_KEY, TestServer
 
 ALICE = f"@alice:{REMOTE}"
 CAROL = f"@carol:{REMOTE}"

@@ -26,7 +26,7 @@ from homeserver.federation.keys.keyring import (
     parse_key_response,
 )
 from tests.federation.pair import Federation, FederationPair
-from tests.harness import TestServer
+from tests.support.server import TestServer
 from tests.rooms.helpers import create_room, send
 
 KEY_PATH = "/_matrix/key/v2/server"

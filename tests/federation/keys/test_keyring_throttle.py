@@ -16,7 +16,7 @@ from twisted.internet.protocol import Protocol
 from homeserver.events.signing import sign_json
 from homeserver.util.deadlines import MAX_DEADLINES, Deadlines
 from tests.federation.pair import Federation, FederationPair
-from tests.harness import TestServer
+from tests.support.server import TestServer
 
 KEY_PATH = "/_matrix/key/v2/server"
 

@@ -12,7 +12,7 @@ from homeserver.federation.transport.auth import (
     sign_request,
     verify_request,
 )
-from tests.harness import TEST_SIGNING_KEY, TestServer
+from tests.support.server import TEST_SIGNING_KEY, TestServer
 
 KEY = generate_signing_key("k1")
 

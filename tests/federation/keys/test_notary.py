@@ -12,7 +12,7 @@ from signedjson.key import (
 
 from homeserver.events.signing import verify_json
 from tests.federation.pair import Federation, FederationPair
-from tests.harness import TestServer
+from tests.support.server import TestServer
 
 KEY_PATH = "/_matrix/key/v2/server"
 QUERY = "/_matrix/key/v2/query"

@@ -9,7 +9,7 @@ from tests.federation.sending_helpers import (
     remote_join,
     say,
 )
-from tests.harness import TestServer
+from tests.support.server import TestServer
 
 DESTINATIONS = "/_synapse/admin/v1/federation/destinations"
 

@@ -15,7 +15,7 @@ from tests.federation.sending_helpers import (
     restart,
     say,
 )
-from tests.harness import TestServer
+from tests.support.server import TestServer
 
 
 def test_destination_down_then_back_gets_everything_in_order(

@@ -13,7 +13,7 @@ from tests.federation.sending_helpers import (
     remote_join,
     say,
 )
-from tests.harness import TestServer
+from tests.support.server import TestServer
 
 
 def test_local_events_go_to_every_joined_remote_server(server: TestServer) -> None:

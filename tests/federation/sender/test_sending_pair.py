@@ -16,7 +16,7 @@ from tests.federation.joined_pair import (
     shared_room,
 )
 from tests.federation.pair import Federation, FederationPair, LoopbackTransport
-from tests.harness import TestServer
+from tests.support.server import TestServer
 
 
 def _sync(server: TestServer, token: str, since: str | None = None) -> Any:

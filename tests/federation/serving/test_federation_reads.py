@@ -7,7 +7,7 @@ from typing import Any
 
 from tests.federation.joined_pair import FED, SharedRoom, join_from, send_message
 from tests.federation.pair import Federation, q
-from tests.harness import FakeResponse, TestServer
+from tests.support.server import FakeResponse, TestServer
 
 
 def _setup(

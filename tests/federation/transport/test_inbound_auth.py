@@ -13,7 +13,7 @@ from homeserver.federation.transport.auth import sign_request
 from homeserver.federation.transport.inbound_auth import FederationAuthenticator
 from homeserver.types import JsonDict
 from tests.federation.pair import FederationPair, add_test_endpoint
-from tests.harness import TestServer
+from tests.support.server import TestServer
 
 PROBE = "/_matrix/federation/v1/auth_probe"
 

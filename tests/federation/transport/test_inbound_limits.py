@@ -22,7 +22,7 @@ from tests.federation.receiving_helpers import (
     use_remote,
 )
 from tests.federation.remote_room import REMOTE, RemoteRoom, pdus
-from tests.harness import TEST_SIGNING_KEY, TestServer
+from tests.support.server import TEST_SIGNING_KEY, TestServer
 
 FED = "/_matrix/federation/v1"
 

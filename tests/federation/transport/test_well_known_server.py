@@ -10,7 +10,7 @@ import pytest
 from homeserver.config import parse_config
 from homeserver.config.loader import ConfigError
 from homeserver.federation.transport.discovery import Route, ServerResolver
-from tests.harness import TestServer
+from tests.support.server import TestServer
 
 PATH = "/.well-known/matrix/server"
 

@@ -25,6 +25,7 @@ from homeserver.federation.errors import RequestSendFailed
 from homeserver.server import HomeServer
 from homeserver.storage.database import Database, inline_runner
 from homeserver.storage.engines import Engine
+from tests.support.client import User
 
 SHARED_SECRET = "test-shared-secret"
 TEST_SIGNING_KEY = generate_signing_key("test")
@@ -246,9 +247,18 @@ class TestServer:
         self, localpart: str, password: str = "password123", admin: bool = False
     ) -> tuple[str, str]:
         """Create a user directly and log in over HTTP; returns (user_id, access_token)."""
-        user_id = self.get_success(
-            self.hs.accounts.register(localpart, password, admin=admin)
-        )
+        user = self.user(localpart, password, admin)
+        return user.user_id, user.token
+
+    def user(
+        self, localpart: str, password: str = "password123", admin: bool = False
+    ) -> User:
+        """Create a user directly and log in over HTTP; the logged-in ``User``."""
+        self.get_success(self.hs.accounts.register(localpart, password, admin=admin))
+        return self.login(localpart, password)
+
+    def login(self, localpart: str, password: str = "password123") -> User:
+        """Log an existing user in over HTTP (a new device); the ``User``."""
         resp = self.request(
             "POST",
             "/_matrix/client/v3/login",
@@ -259,4 +269,4 @@ class TestServer:
             },
         )
         assert resp.code == 200, resp.json
-        return user_id, resp.json["access_token"]
+        return User(self, resp.json["user_id"], resp.json["access_token"])
