@@ -6,14 +6,15 @@ from typing import Any
 
 import pytest
 
+from tests.rooms.helpers import current_state
+from tests.support import CLIENT, User
 from tests.support.server import TestServer
-from tests.rooms.helpers import CLIENT, create_room, current_state, put_state, send
 
 
 @pytest.fixture
-def room(server: TestServer) -> tuple[str, str]:
-    _, token = server.register("alice")
-    return token, create_room(server, token, name="Before")
+def room(server: TestServer) -> tuple[User, str]:
+    alice = server.user("alice")
+    return alice, alice.create_room(name="Before")
 
 
 def row_counts(server: TestServer) -> dict[str, int]:
@@ -66,9 +67,9 @@ def test_malformed_state_content(
     content: dict[str, Any],
     fragment: str,
 ) -> None:
-    token, room_id = room
+    alice, room_id = room
     before_state, before_rows = current_state(server, room_id), row_counts(server)
-    resp = put_state(server, token, room_id, event_type, content)
+    resp = alice.put_state(room_id, event_type, content)
     assert resp.code == 400, resp.json
     assert resp.json["errcode"] == "M_BAD_JSON"
     assert fragment in resp.json["error"]
@@ -77,9 +78,9 @@ def test_malformed_state_content(
 
 
 def test_oversized_event(server: TestServer, room: tuple[str, str]) -> None:
-    token, room_id = room
+    alice, room_id = room
     before = row_counts(server)
-    resp = send(server, token, room_id, {"msgtype": "m.text", "body": "x" * 70_000})
+    resp = alice.send_event(room_id, {"msgtype": "m.text", "body": "x" * 70_000})
     assert resp.code == 413
     assert resp.json["errcode"] == "M_TOO_LARGE"
     assert row_counts(server) == before
@@ -89,9 +90,12 @@ def test_oversized_event(server: TestServer, room: tuple[str, str]) -> None:
 def test_non_object_bodies(
     server: TestServer, room: tuple[str, str], body: bytes
 ) -> None:
-    token, room_id = room
+    alice, room_id = room
     resp = server.request(
-        "PUT", f"{CLIENT}/rooms/{room_id}/send/m.room.message/x", body, token=token
+        "PUT",
+        f"{CLIENT}/rooms/{room_id}/send/m.room.message/x",
+        body,
+        token=alice.token,
     )
     assert resp.code == 400
     assert resp.json["errcode"] in ("M_NOT_JSON", "M_BAD_JSON")
@@ -121,8 +125,8 @@ def test_create_room_with_bad_initial_state_creates_nothing(server: TestServer) 
 
 
 def test_unknown_room(server: TestServer) -> None:
-    _, token = server.register("carol")
-    resp = send(server, token, "!nowhere:test", {"msgtype": "m.text", "body": "x"})
+    carol = server.user("carol")
+    resp = carol.send_event("!nowhere:test", {"msgtype": "m.text", "body": "x"})
     assert resp.code in (403, 404)
     assert resp.json["errcode"] in ("M_FORBIDDEN", "M_NOT_FOUND")
 

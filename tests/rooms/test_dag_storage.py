@@ -7,8 +7,8 @@ from typing import Any
 from homeserver.events.builder import build_event
 from homeserver.events.model import Event, EventTypes
 from homeserver.services.rooms.event_creation import auth_state
+from tests.rooms.helpers import current_state, member_of
 from tests.support.server import TEST_SIGNING_KEY, TestServer
-from tests.rooms.helpers import create_room, current_state, member_of, membership, send
 
 
 def fork_event(
@@ -59,59 +59,56 @@ def extremities(server: TestServer, room_id: str) -> set[str]:
 
 
 def test_linear_sends_keep_one_extremity(server: TestServer) -> None:
-    _, token = server.register("alice")
-    room_id = create_room(server, token)
+    alice = server.user("alice")
+    room_id = alice.create_room()
     for i in range(5):
-        send(server, token, room_id, {"msgtype": "m.text", "body": str(i)})
+        alice.send_event(room_id, {"msgtype": "m.text", "body": str(i)})
     assert len(extremities(server, room_id)) == 1
 
 
 def test_ban_racing_a_topic_change_resolves_on_merge(server: TestServer) -> None:
-    alice, a_tok = server.register("alice")
-    bob, b_tok = server.register("bob")
-    room_id = create_room(
-        server,
-        a_tok,
+    alice = server.user("alice")
+    bob = server.user("bob")
+    room_id = alice.create_room(
         preset="public_chat",
         topic="original",
-        power_level_content_override={"users": {alice: 100, bob: 50}},
+        power_level_content_override={"users": {alice.user_id: 100, bob.user_id: 50}},
     )
-    membership(server, b_tok, room_id, "join")
+    bob.membership(room_id, "join")
     (base,) = extremities(server, room_id)
     ban = fork_event(
         server,
         room_id,
         base,
-        alice,
+        alice.user_id,
         EventTypes.MEMBER,
         {"membership": "ban"},
-        state_key=bob,
+        state_key=bob.user_id,
     )
     topic = fork_event(
         server,
         room_id,
         base,
-        bob,
+        bob.user_id,
         EventTypes.TOPIC,
         {"topic": "bob was here"},
         state_key="",
     )
     assert extremities(server, room_id) == {ban.event_id, topic.event_id}
     # A new local event merges the fork; state resolution decides.
-    send(server, a_tok, room_id, {"msgtype": "m.text", "body": "merge"})
+    alice.send_event(room_id, {"msgtype": "m.text", "body": "merge"})
     assert len(extremities(server, room_id)) == 1
     state = current_state(server, room_id)
-    assert member_of(server, room_id, bob) == "ban"
+    assert member_of(server, room_id, bob.user_id) == "ban"
     # Bob's topic change is checked against the resolved state, where he is banned.
     assert state[("m.room.topic", "")]["topic"] == "original"
 
 
 def test_messages_write_no_state_rows(server: TestServer) -> None:
-    _, token = server.register("alice")
-    room_id = create_room(server, token, preset="public_chat")
+    alice = server.user("alice")
+    room_id = alice.create_room(preset="public_chat")
     for i in range(20):
-        _, member_token = server.register(f"m{i}")
-        membership(server, member_token, room_id, "join")
+        server.user(f"m{i}").membership(room_id, "join")
 
     def count() -> int:
         row = server.get_success(
@@ -124,13 +121,13 @@ def test_messages_write_no_state_rows(server: TestServer) -> None:
 
     before = count()
     for i in range(10):
-        send(server, token, room_id, {"msgtype": "m.text", "body": str(i)})
+        alice.send_event(room_id, {"msgtype": "m.text", "body": str(i)})
     assert count() == before
 
 
 def test_state_deltas_are_small_and_chains_bounded(server: TestServer) -> None:
-    _, token = server.register("alice")
-    room_id = create_room(server, token, preset="public_chat")
+    alice = server.user("alice")
+    room_id = alice.create_room(preset="public_chat")
 
     def rows() -> list[tuple[Any, ...]]:
         return server.get_success(
@@ -145,11 +142,8 @@ def test_state_deltas_are_small_and_chains_bounded(server: TestServer) -> None:
         )
 
     for i in range(120):
-        server.request(
-            "PUT",
-            f"/_matrix/client/v3/rooms/{room_id}/state/m.room.topic/",
-            {"topic": str(i)},
-            token=token,
+        alice.put(
+            f"/_matrix/client/v3/rooms/{room_id}/state/m.room.topic/", {"topic": str(i)}
         )
     groups = rows()
     assert max(depth for _, depth, _ in groups) <= 50
@@ -166,8 +160,8 @@ def test_state_deltas_are_small_and_chains_bounded(server: TestServer) -> None:
 
 
 def test_auth_chain_index_covers_the_chain(server: TestServer) -> None:
-    _, token = server.register("alice")
-    room_id = create_room(server, token)
+    alice = server.user("alice")
+    room_id = alice.create_room()
     state = server.get_success(server.hs.room_state.get_current_state_ids(room_id))
     chains = server.get_success(server.hs.events.get_auth_chains(list(state.values())))
     create_id = state[("m.room.create", "")]

@@ -7,30 +7,28 @@ from typing import Any
 
 import pytest
 
+from tests.support import CLIENT, User
 from tests.support.server import FakeResponse, TestServer
-from tests.rooms.helpers import CLIENT, create_room, membership, put_state
 
-Users = dict[str, tuple[str, str]]
+Users = dict[str, User]
 URL = f"{CLIENT}/publicRooms"
 
 
 @pytest.fixture
 def users(server: TestServer) -> Users:
-    return {name: server.register(name) for name in ("alice", "bob", "carol", "dave")}
+    return {name: server.user(name) for name in ("alice", "bob", "carol", "dave")}
 
 
-def publish(server: TestServer, token: str, room_id: str, public: bool = True) -> None:
-    resp = server.request(
-        "PUT",
+def publish(user: User, room_id: str, public: bool = True) -> None:
+    resp = user.put(
         f"{CLIENT}/directory/list/room/{room_id}",
         {"visibility": "public" if public else "private"},
-        token=token,
     )
     assert resp.code == 200, resp.json
 
 
-def public_room(server: TestServer, token: str, **body: Any) -> str:
-    return create_room(server, token, visibility="public", preset="public_chat", **body)
+def public_room(user: User, **body: Any) -> str:
+    return user.create_room(visibility="public", preset="public_chat", **body)
 
 
 def get_rooms(server: TestServer, token: str | None, query: str = "") -> FakeResponse:
@@ -52,23 +50,17 @@ def assert_error(resp: FakeResponse, code: int, errcode: str) -> None:
 
 
 def test_entry_fields(server: TestServer, users: Users) -> None:
-    token = users["alice"][1]
+    alice = users["alice"]
     room_id = public_room(
-        server, token, name="Cheese", topic="Tasty cheese", room_alias_name="cheese"
+        alice, name="Cheese", topic="Tasty cheese", room_alias_name="cheese"
     )
-    put_state(server, token, room_id, "m.room.avatar", {"url": "mxc://test/abc"})
-    put_state(
-        server,
-        token,
-        room_id,
-        "m.room.history_visibility",
-        {"history_visibility": "world_readable"},
+    alice.put_state(room_id, "m.room.avatar", {"url": "mxc://test/abc"})
+    alice.put_state(
+        room_id, "m.room.history_visibility", {"history_visibility": "world_readable"}
     )
-    put_state(
-        server, token, room_id, "m.room.guest_access", {"guest_access": "can_join"}
-    )
-    membership(server, users["bob"][1], room_id, "join")
-    resp = get_rooms(server, token)
+    alice.put_state(room_id, "m.room.guest_access", {"guest_access": "can_join"})
+    users["bob"].membership(room_id, "join")
+    resp = get_rooms(server, alice.token)
     assert resp.code == 200, resp.json
     assert resp.json == {
         "chunk": [
@@ -89,9 +81,9 @@ def test_entry_fields(server: TestServer, users: Users) -> None:
 
 
 def test_minimal_entry_and_room_type(server: TestServer, users: Users) -> None:
-    token = users["alice"][1]
-    room_id = public_room(server, token, creation_content={"type": "m.space"})
-    resp = get_rooms(server, token)
+    alice = users["alice"]
+    room_id = public_room(alice, creation_content={"type": "m.space"})
+    resp = get_rooms(server, alice.token)
     assert resp.json["chunk"] == [
         {
             "room_id": room_id,
@@ -105,8 +97,8 @@ def test_minimal_entry_and_room_type(server: TestServer, users: Users) -> None:
 
 
 def test_topic_from_m_topic(server: TestServer, users: Users) -> None:
-    token = users["alice"][1]
-    room_id = public_room(server, token)
+    alice = users["alice"]
+    room_id = public_room(alice)
     topic = {
         "topic": "",
         "m.topic": {
@@ -116,46 +108,44 @@ def test_topic_from_m_topic(server: TestServer, users: Users) -> None:
             ]
         },
     }
-    assert put_state(server, token, room_id, "m.room.topic", topic).code == 200
-    assert get_rooms(server, token).json["chunk"][0]["topic"] == "Hi"
+    assert alice.put_state(room_id, "m.room.topic", topic).code == 200
+    assert get_rooms(server, alice.token).json["chunk"][0]["topic"] == "Hi"
 
 
 def test_which_rooms_are_listed(server: TestServer, users: Users) -> None:
-    token = users["alice"][1]
-    listed = public_room(server, token)
-    unpublished = create_room(server, token, preset="public_chat")
-    invite_only = create_room(server, token, visibility="public", preset="private_chat")
-    readable = create_room(server, token, visibility="public", preset="private_chat")
-    put_state(
-        server,
-        token,
-        readable,
-        "m.room.history_visibility",
-        {"history_visibility": "world_readable"},
+    alice = users["alice"]
+    listed = public_room(alice)
+    unpublished = alice.create_room(preset="public_chat")
+    invite_only = alice.create_room(visibility="public", preset="private_chat")
+    readable = alice.create_room(visibility="public", preset="private_chat")
+    alice.put_state(
+        readable, "m.room.history_visibility", {"history_visibility": "world_readable"}
     )
-    knock = create_room(server, token, visibility="public", preset="private_chat")
-    put_state(server, token, knock, "m.room.join_rules", {"join_rule": "knock"})
-    empty = public_room(server, users["bob"][1])
-    membership(server, users["bob"][1], empty, "leave")
-    assert sorted(ids(get_rooms(server, token))) == sorted([listed, readable, knock])
+    knock = alice.create_room(visibility="public", preset="private_chat")
+    alice.put_state(knock, "m.room.join_rules", {"join_rule": "knock"})
+    empty = public_room(users["bob"])
+    users["bob"].membership(empty, "leave")
+    assert sorted(ids(get_rooms(server, alice.token))) == sorted(
+        [listed, readable, knock]
+    )
     assert (
         unpublished and invite_only
     )  # published-but-invite-only and unpublished: hidden
-    publish(server, token, listed, public=False)
-    assert sorted(ids(get_rooms(server, token))) == sorted([readable, knock])
+    publish(alice, listed, public=False)
+    assert sorted(ids(get_rooms(server, alice.token))) == sorted([readable, knock])
 
 
 @pytest.fixture
 def five_rooms(server: TestServer, users: Users) -> list[str]:
     """Five public rooms; in directory order: 4, 3, 2, 1, 1 joined members."""
-    token = users["alice"][1]
+    alice = users["alice"]
     sizes = [2, 4, 1, 3, 1]
-    others = [users[name][1] for name in ("bob", "carol", "dave")]
+    others = [users[name] for name in ("bob", "carol", "dave")]
     rooms = []
     for i, size in enumerate(sizes):
-        room_id = public_room(server, token, name=f"Room {i}", topic=f"topic {i}")
-        for member_token in others[: size - 1]:
-            assert membership(server, member_token, room_id, "join").code == 200
+        room_id = public_room(alice, name=f"Room {i}", topic=f"topic {i}")
+        for member in others[: size - 1]:
+            assert member.membership(room_id, "join").code == 200
         rooms.append((size, room_id))
     rooms.sort(key=lambda r: (-r[0], r[1]))
     return [room_id for _, room_id in rooms]
@@ -164,7 +154,7 @@ def five_rooms(server: TestServer, users: Users) -> list[str]:
 def test_order_by_members_then_room_id(
     server: TestServer, users: Users, five_rooms: list[str]
 ) -> None:
-    resp = get_rooms(server, users["alice"][1])
+    resp = get_rooms(server, users["alice"].token)
     assert ids(resp) == five_rooms
     assert [e["num_joined_members"] for e in resp.json["chunk"]] == [4, 3, 2, 1, 1]
     assert resp.json["total_room_count_estimate"] == 5
@@ -174,7 +164,7 @@ def test_order_by_members_then_room_id(
 def test_pagination_forwards_and_back(
     server: TestServer, users: Users, five_rooms: list[str]
 ) -> None:
-    token = users["alice"][1]
+    token = users["alice"].token
     first = get_rooms(server, token, "?limit=2")
     assert ids(first) == five_rooms[:2]
     assert "prev_batch" not in first.json
@@ -199,36 +189,38 @@ def test_pagination_forwards_and_back(
 def test_tokens_survive_changes(
     server: TestServer, users: Users, five_rooms: list[str]
 ) -> None:
-    token = users["alice"][1]
-    first = get_rooms(server, token, "?limit=2")
+    alice = users["alice"]
+    first = get_rooms(server, alice.token, "?limit=2")
     # Rooms appearing or going before the boundary do not shift the next page.
-    big = public_room(server, users["bob"][1])
+    big = public_room(users["bob"])
     for name in ("alice", "carol", "dave"):
-        assert membership(server, users[name][1], big, "join").code == 200
-    publish(server, token, five_rooms[0], public=False)
-    assert ids(get_rooms(server, token, "?limit=1")) == [big]
-    second = get_rooms(server, token, f"?limit=2&since={first.json['next_batch']}")
+        assert users[name].membership(big, "join").code == 200
+    publish(alice, five_rooms[0], public=False)
+    assert ids(get_rooms(server, alice.token, "?limit=1")) == [big]
+    second = get_rooms(
+        server, alice.token, f"?limit=2&since={first.json['next_batch']}"
+    )
     assert ids(second) == five_rooms[2:4]
 
 
 def test_limit_zero_and_cap(
     server: TestServer, users: Users, five_rooms: list[str]
 ) -> None:
-    token = users["alice"][1]
+    token = users["alice"].token
     assert ids(get_rooms(server, token, "?limit=0")) == five_rooms
     assert ids(post_rooms(server, token, {})) == five_rooms
 
 
 def test_search(server: TestServer, users: Users) -> None:
-    token = users["alice"][1]
-    by_name = public_room(server, token, name="The Cheese Shop")
-    by_topic = public_room(server, token, topic="all about CHEESE")
-    by_alias = public_room(server, token, room_alias_name="cheesy")
-    other = public_room(server, token, name="Wine", topic="red")
+    alice = users["alice"]
+    by_name = public_room(alice, name="The Cheese Shop")
+    by_topic = public_room(alice, topic="all about CHEESE")
+    by_alias = public_room(alice, room_alias_name="cheesy")
+    other = public_room(alice, name="Wine", topic="red")
 
     def search(term: str) -> list[str]:
         body = {"filter": {"generic_search_term": term}}
-        return sorted(ids(post_rooms(server, token, body)))
+        return sorted(ids(post_rooms(server, alice.token, body)))
 
     assert search("cheese") == sorted([by_name, by_topic])
     assert search("chee") == sorted([by_name, by_topic, by_alias])
@@ -236,12 +228,12 @@ def test_search(server: TestServer, users: Users) -> None:
     assert search("nothing") == []
     assert search("") == sorted([by_name, by_topic, by_alias, other])
     resp = post_rooms(
-        server, token, {"filter": {"generic_search_term": "chee"}, "limit": 2}
+        server, alice.token, {"filter": {"generic_search_term": "chee"}, "limit": 2}
     )
     assert resp.json["total_room_count_estimate"] == 3
     rest = post_rooms(
         server,
-        token,
+        alice.token,
         {
             "filter": {"generic_search_term": "chee"},
             "since": resp.json["next_batch"],
@@ -251,13 +243,15 @@ def test_search(server: TestServer, users: Users) -> None:
 
 
 def test_room_types_filter(server: TestServer, users: Users) -> None:
-    token = users["alice"][1]
-    plain = public_room(server, token)
-    space = public_room(server, token, creation_content={"type": "m.space"})
-    custom = public_room(server, token, creation_content={"type": "org.example.x"})
+    alice = users["alice"]
+    plain = public_room(alice)
+    space = public_room(alice, creation_content={"type": "m.space"})
+    custom = public_room(alice, creation_content={"type": "org.example.x"})
 
     def by_types(types: Any) -> list[str]:
-        return sorted(ids(post_rooms(server, token, {"filter": {"room_types": types}})))
+        return sorted(
+            ids(post_rooms(server, alice.token, {"filter": {"room_types": types}}))
+        )
 
     assert by_types([None]) == [plain]
     assert by_types(["m.space"]) == [space]
@@ -268,16 +262,14 @@ def test_room_types_filter(server: TestServer, users: Users) -> None:
 
 def test_auth(make_server: Callable[..., TestServer]) -> None:
     server = make_server()
-    token = server.register("alice")[1]
-    room_id = public_room(server, token)
+    room_id = public_room(server.user("alice"))
     assert_error(get_rooms(server, None), 401, "M_MISSING_TOKEN")
     assert_error(post_rooms(server, None, {}), 401, "M_MISSING_TOKEN")
     assert_error(get_rooms(server, "bogus"), 401, "M_UNKNOWN_TOKEN")
     open_server = make_server(
         {"room_directory": {"allow_public_rooms_without_auth": True}}
     )
-    token = open_server.register("alice")[1]
-    room_id = public_room(open_server, token)
+    room_id = public_room(open_server.user("alice"))
     assert ids(get_rooms(open_server, None)) == [room_id]
     # A token that is sent is still checked, and POST always needs one.
     assert_error(get_rooms(open_server, "bogus"), 401, "M_UNKNOWN_TOKEN")
@@ -285,20 +277,26 @@ def test_auth(make_server: Callable[..., TestServer]) -> None:
 
 
 def test_server_parameter(server: TestServer, users: Users) -> None:
-    token = users["alice"][1]
-    room_id = public_room(server, token)
-    assert ids(get_rooms(server, token, "?server=test")) == [room_id]
-    assert_error(get_rooms(server, token, "?server=elsewhere.org"), 502, "M_UNKNOWN")
-    assert_error(get_rooms(server, token, "?server=bad_name!"), 400, "M_INVALID_PARAM")
-    resp = server.request("POST", f"{URL}?server=elsewhere.org", {}, token=token)
+    alice = users["alice"]
+    room_id = public_room(alice)
+    assert ids(get_rooms(server, alice.token, "?server=test")) == [room_id]
+    assert_error(
+        get_rooms(server, alice.token, "?server=elsewhere.org"), 502, "M_UNKNOWN"
+    )
+    assert_error(
+        get_rooms(server, alice.token, "?server=bad_name!"), 400, "M_INVALID_PARAM"
+    )
+    resp = alice.post(f"{URL}?server=elsewhere.org", {})
     assert_error(resp, 502, "M_UNKNOWN")
 
 
 def test_networks(server: TestServer, users: Users) -> None:
-    token = users["alice"][1]
-    room_id = public_room(server, token)
-    assert ids(post_rooms(server, token, {"include_all_networks": True})) == [room_id]
-    resp = post_rooms(server, token, {"third_party_instance_id": "irc"})
+    alice = users["alice"]
+    room_id = public_room(alice)
+    assert ids(post_rooms(server, alice.token, {"include_all_networks": True})) == [
+        room_id
+    ]
+    resp = post_rooms(server, alice.token, {"third_party_instance_id": "irc"})
     assert resp.json == {"chunk": [], "total_room_count_estimate": 0}
 
 
@@ -316,11 +314,11 @@ def test_networks(server: TestServer, users: Users) -> None:
     ],
 )
 def test_bad_post_bodies(server: TestServer, users: Users, body: Any) -> None:
-    assert_error(post_rooms(server, users["alice"][1], body), 400, "M_BAD_JSON")
+    assert_error(post_rooms(server, users["alice"].token, body), 400, "M_BAD_JSON")
 
 
 def test_bad_parameters(server: TestServer, users: Users) -> None:
-    token = users["alice"][1]
+    token = users["alice"].token
     assert_error(get_rooms(server, token, "?limit=-1"), 400, "M_INVALID_PARAM")
     assert_error(get_rooms(server, token, "?limit=ten"), 400, "M_INVALID_PARAM")
     assert_error(get_rooms(server, token, "?since=garbage"), 400, "M_INVALID_PARAM")

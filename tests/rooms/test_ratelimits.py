@@ -8,8 +8,8 @@ from typing import Any
 
 from homeserver.services.accounts.auth import Requester
 from homeserver.types import UserID
+from tests.support import CLIENT
 from tests.support.server import FakeResponse
-from tests.rooms.helpers import CLIENT, create_room, membership, put_state, send
 
 
 def limited(overrides: dict[str, Any]) -> dict[str, Any]:
@@ -24,22 +24,17 @@ def assert_limited(resp: FakeResponse) -> None:
 
 def test_sending_events_is_limited(make_server: Any) -> None:
     server = make_server(limited({"message": {"per_second": 1, "burst_count": 3}}))
-    _, token = server.register("alice")
-    room = create_room(server, token)  # room creation is not counted here
-    first = send(server, token, room, {"msgtype": "m.text", "body": "1"})
+    alice = server.user("alice")
+    room = alice.create_room()  # room creation is not counted here
+    first = alice.send_event(room, {"msgtype": "m.text", "body": "1"})
     assert first.code == 200
-    assert put_state(server, token, room, "m.room.topic", {"topic": "t"}).code == 200
-    redact = server.request(
-        "PUT",
-        f"{CLIENT}/rooms/{room}/redact/{first.json['event_id']}/r1",
-        {},
-        token=token,
-    )
+    assert alice.put_state(room, "m.room.topic", {"topic": "t"}).code == 200
+    redact = alice.put(f"{CLIENT}/rooms/{room}/redact/{first.json['event_id']}/r1", {})
     assert redact.code == 200
-    assert_limited(send(server, token, room, {"msgtype": "m.text", "body": "2"}))
-    assert_limited(put_state(server, token, room, "m.room.topic", {"topic": "u"}))
+    assert_limited(alice.send_event(room, {"msgtype": "m.text", "body": "2"}))
+    assert_limited(alice.put_state(room, "m.room.topic", {"topic": "u"}))
     server.advance(1)
-    assert send(server, token, room, {"msgtype": "m.text", "body": "3"}).code == 200
+    assert alice.send_event(room, {"msgtype": "m.text", "body": "3"}).code == 200
 
 
 def test_server_admins_are_exempt(make_server: Any) -> None:
@@ -51,13 +46,11 @@ def test_server_admins_are_exempt(make_server: Any) -> None:
             }
         )
     )
-    _, token = server.register("root", admin=True)
-    room = create_room(server, token)
-    create_room(server, token)
+    root = server.user("root", admin=True)
+    room = root.create_room()
+    root.create_room()
     for n in range(5):
-        assert (
-            send(server, token, room, {"msgtype": "m.text", "body": str(n)}).code == 200
-        )
+        assert root.send_event(room, {"msgtype": "m.text", "body": str(n)}).code == 200
 
 
 def test_the_exemption_covers_application_services() -> None:
@@ -72,15 +65,15 @@ def test_room_creation_is_limited(make_server: Any) -> None:
     server = make_server(
         limited({"room_creation": {"per_second": 0.5, "burst_count": 2}})
     )
-    _, token = server.register("alice")
-    create_room(server, token)
-    create_room(server, token)
+    alice = server.user("alice")
+    alice.create_room()
+    alice.create_room()
     before = server.get_success(
         server.db.run_interaction(
             "n", lambda txn: txn.query_one("SELECT COUNT(*) FROM rooms")
         )
     )
-    assert_limited(server.request("POST", f"{CLIENT}/createRoom", {}, token=token))
+    assert_limited(alice.post(f"{CLIENT}/createRoom", {}))
     after = server.get_success(
         server.db.run_interaction(
             "n", lambda txn: txn.query_one("SELECT COUNT(*) FROM rooms")
@@ -88,34 +81,23 @@ def test_room_creation_is_limited(make_server: Any) -> None:
     )
     assert after == before
     server.advance(2)
-    create_room(server, token)
+    alice.create_room()
 
 
 def test_local_joins_are_limited(make_server: Any) -> None:
     server = make_server(
         limited({"joins_local": {"per_second": 0.1, "burst_count": 2}})
     )
-    _, owner = server.register("owner")
-    _, joiner = server.register("joiner")
-    rooms = [create_room(server, owner, preset="public_chat") for _ in range(3)]
+    owner = server.user("owner")
+    joiner = server.user("joiner")
+    rooms = [owner.create_room(preset="public_chat") for _ in range(3)]
     for room in rooms[:2]:
-        assert (
-            server.request("POST", f"{CLIENT}/join/{room}", {}, token=joiner).code
-            == 200
-        )
+        assert joiner.post(f"{CLIENT}/join/{room}", {}).code == 200
     # Joining a room one is in already costs nothing.
-    assert (
-        server.request("POST", f"{CLIENT}/join/{rooms[0]}", {}, token=joiner).code
-        == 200
-    )
-    assert_limited(
-        server.request("POST", f"{CLIENT}/join/{rooms[2]}", {}, token=joiner)
-    )
+    assert joiner.post(f"{CLIENT}/join/{rooms[0]}", {}).code == 200
+    assert_limited(joiner.post(f"{CLIENT}/join/{rooms[2]}", {}))
     server.advance(10)
-    assert (
-        server.request("POST", f"{CLIENT}/join/{rooms[2]}", {}, token=joiner).code
-        == 200
-    )
+    assert joiner.post(f"{CLIENT}/join/{rooms[2]}", {}).code == 200
 
 
 def test_remote_joins_are_limited(make_server: Any) -> None:
@@ -149,29 +131,29 @@ def test_invites_are_limited_per_issuer_room_and_invitee(make_server: Any) -> No
             }
         )
     )
-    _, alice = server.register("alice")
+    alice = server.user("alice")
     for name in ("b1", "b2", "b3", "b4"):
-        server.register(name)
-    room1, room2, room3 = (create_room(server, alice) for _ in range(3))
+        server.user(name)
+    room1, room2, room3 = (alice.create_room() for _ in range(3))
     # Per room: two invites into room1, then no more.
-    assert membership(server, alice, room1, "invite", user_id="@b1:test").code == 200
-    assert membership(server, alice, room1, "invite", user_id="@b2:test").code == 200
-    assert_limited(membership(server, alice, room1, "invite", user_id="@b3:test"))
+    assert alice.membership(room1, "invite", user_id="@b1:test").code == 200
+    assert alice.membership(room1, "invite", user_id="@b2:test").code == 200
+    assert_limited(alice.membership(room1, "invite", user_id="@b3:test"))
     # Per invitee: b1 has had their one invite.
-    assert_limited(membership(server, alice, room2, "invite", user_id="@b1:test"))
+    assert_limited(alice.membership(room2, "invite", user_id="@b1:test"))
     # Per issuer: alice's third invite, then none (a refused one cost nothing).
-    assert membership(server, alice, room2, "invite", user_id="@b3:test").code == 200
-    assert_limited(membership(server, alice, room3, "invite", user_id="@b4:test"))
+    assert alice.membership(room2, "invite", user_id="@b3:test").code == 200
+    assert_limited(alice.membership(room3, "invite", user_id="@b4:test"))
 
 
 def test_a_retried_transaction_gets_its_event_not_429(make_server: Any) -> None:
     server = make_server(limited({"message": {"per_second": 0.01, "burst_count": 1}}))
-    _, token = server.register("alice")
-    room = create_room(server, token)
+    alice = server.user("alice")
+    room = alice.create_room()
     content = {"msgtype": "m.text", "body": "once"}
-    first = send(server, token, room, content, txn_id="retry-me")
+    first = alice.send_event(room, content, txn_id="retry-me")
     assert first.code == 200
-    assert_limited(send(server, token, room, {"msgtype": "m.text", "body": "x"}))
-    again = send(server, token, room, content, txn_id="retry-me")
+    assert_limited(alice.send_event(room, {"msgtype": "m.text", "body": "x"}))
+    again = alice.send_event(room, content, txn_id="retry-me")
     assert again.code == 200, again.json
     assert again.json["event_id"] == first.json["event_id"]

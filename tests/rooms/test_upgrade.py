@@ -7,18 +7,11 @@ from urllib.parse import quote
 
 import pytest
 
+from tests.rooms.helpers import current_state, member_of
+from tests.support import CLIENT, User
 from tests.support.server import FakeResponse, TestServer
-from tests.rooms.helpers import (
-    CLIENT,
-    create_room,
-    current_state,
-    member_of,
-    membership,
-    put_state,
-    send,
-)
 
-Users = dict[str, tuple[str, str]]
+Users = dict[str, User]
 COPIED = {
     "m.room.join_rules": {"join_rule": "public"},
     "m.room.history_visibility": {"history_visibility": "world_readable"},
@@ -36,7 +29,7 @@ COPIED = {
 
 @pytest.fixture
 def users(server: TestServer) -> Users:
-    return {name: server.register(name) for name in ("alice", "bob", "carol", "dave")}
+    return {name: server.user(name) for name in ("alice", "bob", "carol", "dave")}
 
 
 def upgrade(
@@ -68,12 +61,10 @@ def assert_error(resp: FakeResponse, code: int, errcode: str) -> None:
 
 def build_room(server: TestServer, users: Users, version: str) -> str:
     """A published room with copied state, aliases, a moderator, a member and a ban."""
-    alice, token = users["alice"]
-    bob, bob_token = users["bob"]
-    carol = users["carol"][0]
-    room_id = create_room(
-        server,
-        token,
+    alice = users["alice"]
+    bob = users["bob"]
+    carol = users["carol"].user_id
+    room_id = alice.create_room(
         room_version=version,
         visibility="public",
         preset="public_chat",
@@ -83,32 +74,23 @@ def build_room(server: TestServer, users: Users, version: str) -> str:
     )
     for event_type, content in COPIED.items():
         if event_type not in ("m.room.join_rules", "m.room.name"):
-            assert put_state(server, token, room_id, event_type, content).code == 200
-    resp = server.request(
-        "PUT",
-        f"{CLIENT}/directory/room/{quote('#alt:test', safe='')}",
-        {"room_id": room_id},
-        token=token,
+            assert alice.put_state(room_id, event_type, content).code == 200
+    resp = alice.put(
+        f"{CLIENT}/directory/room/{quote('#alt:test', safe='')}", {"room_id": room_id}
     )
     assert resp.code == 200, resp.json
     canonical = {
         "alias": "#main:test",
         "alt_aliases": ["#alt:test", "#far:elsewhere.org"],
     }
-    assert (
-        put_state(server, token, room_id, "m.room.canonical_alias", canonical).code
-        == 200
-    )
+    assert alice.put_state(room_id, "m.room.canonical_alias", canonical).code == 200
     for name in ("bob", "carol", "dave"):
-        assert membership(server, users[name][1], room_id, "join").code == 200
+        assert users[name].membership(room_id, "join").code == 200
     levels = current_state(server, room_id)[("m.room.power_levels", "")]
-    levels["users"][bob] = 50
-    assert put_state(server, token, room_id, "m.room.power_levels", levels).code == 200
-    assert (
-        membership(server, bob_token, room_id, "ban", user_id=carol, reason="spam").code
-        == 200
-    )
-    assert alice
+    levels["users"][bob.user_id] = 50
+    assert alice.put_state(room_id, "m.room.power_levels", levels).code == 200
+    assert bob.membership(room_id, "ban", user_id=carol, reason="spam").code == 200
+    assert alice.user_id
     return room_id
 
 
@@ -126,14 +108,18 @@ UPGRADES = [
 def test_upgrade(
     server: TestServer, users: Users, old_version: str, new_version: str
 ) -> None:
-    alice, token = users["alice"]
-    bob, carol, dave = users["bob"][0], users["carol"][0], users["dave"][0]
+    alice = users["alice"]
+    bob, carol, dave = (
+        users["bob"].user_id,
+        users["carol"].user_id,
+        users["dave"].user_id,
+    )
     old = build_room(server, users, old_version)
     old_state = current_state(server, old)
     old_levels = old_state[("m.room.power_levels", "")]
     tips = server.get_success(server.hs.events.get_forward_extremities(old))
 
-    resp = upgrade(server, token, old, {"new_version": new_version})
+    resp = upgrade(server, alice.token, old, {"new_version": new_version})
     assert resp.code == 200, resp.json
     new = resp.json["replacement_room"]
     assert new != old
@@ -168,9 +154,9 @@ def test_upgrade(
     levels = new_state[("m.room.power_levels", "")]
     expected_users = dict(old_levels["users"])
     if new_version == "12":
-        expected_users.pop(alice, None)
+        expected_users.pop(alice.user_id, None)
     elif old_version == "12":
-        expected_users[alice] = 100
+        expected_users[alice.user_id] = 100
     assert levels == {**old_levels, "users": expected_users}
     assert new_state[("m.room.canonical_alias", "")] == {
         "alias": "#main:test",
@@ -183,45 +169,42 @@ def test_upgrade(
         "membership": "ban",
         "reason": "spam",
     }
-    assert member_of(server, new, alice) == "join"
+    assert member_of(server, new, alice.user_id) == "join"
     assert member_of(server, new, bob) is None  # nobody is moved or invited
     assert member_of(server, new, dave) is None
 
     # Ordinary members can no longer talk or invite in the old room.
-    dave_token = users["dave"][1]
     assert (
-        send(server, dave_token, old, {"msgtype": "m.text", "body": "hi"}).code == 403
+        users["dave"].send_event(old, {"msgtype": "m.text", "body": "hi"}).code == 403
     )
-    resp = membership(server, dave_token, old, "invite", user_id="@someone:test")
+    resp = users["dave"].membership(old, "invite", user_id="@someone:test")
     assert resp.code == 403
     # Alice still can, and members can follow her to the new room.
-    assert send(server, token, new, {"msgtype": "m.text", "body": "hi"}).code == 200
-    assert membership(server, dave_token, new, "join").code == 200
+    assert alice.send_event(new, {"msgtype": "m.text", "body": "hi"}).code == 200
+    assert users["dave"].membership(new, "join").code == 200
     assert (
-        send(server, dave_token, new, {"msgtype": "m.text", "body": "hi"}).code == 200
+        users["dave"].send_event(new, {"msgtype": "m.text", "body": "hi"}).code == 200
     )
 
 
 def test_string_power_levels_become_integers(server: TestServer, users: Users) -> None:
-    alice, token = users["alice"]
-    bob = users["bob"][0]
-    room_id = create_room(
-        server,
-        token,
+    alice = users["alice"]
+    bob = users["bob"].user_id
+    room_id = alice.create_room(
         room_version="9",
         power_level_content_override={
-            "users": {alice: 100, bob: "50"},
+            "users": {alice.user_id: 100, bob: "50"},
             "state_default": "50",
             "kick": " 40 ",
             "events": {"m.room.name": "60"},
         },
     )
-    resp = upgrade(server, token, room_id, {"new_version": "10"})
+    resp = upgrade(server, alice.token, room_id, {"new_version": "10"})
     assert resp.code == 200, resp.json
     levels = current_state(server, resp.json["replacement_room"])[
         ("m.room.power_levels", "")
     ]
-    assert levels["users"] == {alice: 100, bob: 50}
+    assert levels["users"] == {alice.user_id: 100, bob: 50}
     assert levels["state_default"] == 50 and levels["kick"] == 40
     assert levels["events"]["m.room.name"] == 60
 
@@ -230,14 +213,12 @@ def test_upgrader_below_needed_level_is_restored(
     server: TestServer, users: Users
 ) -> None:
     """A user allowed to send tombstones but not all state still copies everything."""
-    alice, token = users["alice"]
-    bob, bob_token = users["bob"]
-    room_id = create_room(
-        server,
-        token,
+    alice = users["alice"]
+    bob = users["bob"]
+    room_id = alice.create_room(
         preset="public_chat",
         power_level_content_override={
-            "users": {alice: 100, bob: 60},
+            "users": {alice.user_id: 100, bob.user_id: 60},
             "events": {
                 "m.room.tombstone": 60,
                 "m.room.encryption": 100,
@@ -246,34 +227,41 @@ def test_upgrader_below_needed_level_is_restored(
         },
     )
     encryption = {"algorithm": "m.megolm.v1.aes-sha2"}
-    assert (
-        put_state(server, token, room_id, "m.room.encryption", encryption).code == 200
-    )
-    assert membership(server, bob_token, room_id, "join").code == 200
-    resp = upgrade(server, bob_token, room_id, {"new_version": "11"})
+    assert alice.put_state(room_id, "m.room.encryption", encryption).code == 200
+    assert bob.membership(room_id, "join").code == 200
+    resp = upgrade(server, bob.token, room_id, {"new_version": "11"})
     assert resp.code == 200, resp.json
     new = resp.json["replacement_room"]
     # Bob was raised to 100 while copying, then put back to 60.
     state = current_state(server, new)
     assert state[("m.room.encryption", "")] == encryption
-    assert state[("m.room.power_levels", "")]["users"] == {alice: 100, bob: 60}
+    assert state[("m.room.power_levels", "")]["users"] == {
+        alice.user_id: 100,
+        bob.user_id: 60,
+    }
 
 
 def test_additional_creators(server: TestServer, users: Users) -> None:
-    alice, token = users["alice"]
-    bob, bob_token = users["bob"]
-    room_id = create_room(server, token, room_version="11", preset="public_chat")
-    membership(server, bob_token, room_id, "join")
-    body = {"new_version": "12", "additional_creators": [bob, alice, bob]}
-    resp = upgrade(server, token, room_id, body)
+    alice = users["alice"]
+    bob = users["bob"]
+    room_id = alice.create_room(room_version="11", preset="public_chat")
+    bob.membership(room_id, "join")
+    body = {
+        "new_version": "12",
+        "additional_creators": [bob.user_id, alice.user_id, bob.user_id],
+    }
+    resp = upgrade(server, alice.token, room_id, body)
     assert resp.code == 200, resp.json
     state = current_state(server, resp.json["replacement_room"])
-    assert state[("m.room.create", "")]["additional_creators"] == [bob]
+    assert state[("m.room.create", "")]["additional_creators"] == [bob.user_id]
     assert state[("m.room.power_levels", "")]["users"] == {}
     # Ignored for versions without additional creators.
-    other = create_room(server, token, room_version="10")
+    other = alice.create_room(room_version="10")
     resp = upgrade(
-        server, token, other, {"new_version": "11", "additional_creators": [bob]}
+        server,
+        alice.token,
+        other,
+        {"new_version": "11", "additional_creators": [bob.user_id]},
     )
     assert resp.code == 200, resp.json
     state = current_state(server, resp.json["replacement_room"])
@@ -281,14 +269,12 @@ def test_additional_creators(server: TestServer, users: Users) -> None:
 
 
 def test_space_children_and_type(server: TestServer, users: Users) -> None:
-    token = users["alice"][1]
-    space = create_room(server, token, creation_content={"type": "m.space"})
-    put_state(
-        server, token, space, "m.space.child", {"via": ["test"]}, state_key="!a:test"
-    )
-    put_state(server, token, space, "m.space.child", {}, state_key="!gone:test")
-    put_state(server, token, space, "org.example.custom", {"x": 1})
-    resp = upgrade(server, token, space, {"new_version": "11"})
+    alice = users["alice"]
+    space = alice.create_room(creation_content={"type": "m.space"})
+    alice.put_state(space, "m.space.child", {"via": ["test"]}, state_key="!a:test")
+    alice.put_state(space, "m.space.child", {}, state_key="!gone:test")
+    alice.put_state(space, "org.example.custom", {"x": 1})
+    resp = upgrade(server, alice.token, space, {"new_version": "11"})
     assert resp.code == 200, resp.json
     state = current_state(server, resp.json["replacement_room"])
     assert state[("m.room.create", "")]["type"] == "m.space"
@@ -298,9 +284,9 @@ def test_space_children_and_type(server: TestServer, users: Users) -> None:
 
 
 def test_unpublished_room_stays_unpublished(server: TestServer, users: Users) -> None:
-    token = users["alice"][1]
-    room_id = create_room(server, token)
-    resp = upgrade(server, token, room_id, {"new_version": "11"})
+    alice = users["alice"]
+    room_id = alice.create_room()
+    resp = upgrade(server, alice.token, room_id, {"new_version": "11"})
     assert resp.code == 200, resp.json
     assert visibility(server, resp.json["replacement_room"]) == "private"
     assert visibility(server, room_id) == "private"
@@ -308,48 +294,50 @@ def test_unpublished_room_stays_unpublished(server: TestServer, users: Users) ->
 
 
 def test_upgrade_errors(server: TestServer, users: Users) -> None:
-    token = users["alice"][1]
-    bob, bob_token = users["bob"]
-    room_id = create_room(server, token, preset="public_chat")
+    alice = users["alice"]
+    bob = users["bob"]
+    room_id = alice.create_room(preset="public_chat")
     assert_error(
-        upgrade(server, token, room_id, {"new_version": "99"}),
+        upgrade(server, alice.token, room_id, {"new_version": "99"}),
         400,
         "M_UNSUPPORTED_ROOM_VERSION",
     )
-    assert_error(upgrade(server, token, room_id, {}), 400, "M_MISSING_PARAM")
+    assert_error(upgrade(server, alice.token, room_id, {}), 400, "M_MISSING_PARAM")
     assert_error(
-        upgrade(server, token, room_id, {"new_version": 11}), 400, "M_BAD_JSON"
+        upgrade(server, alice.token, room_id, {"new_version": 11}), 400, "M_BAD_JSON"
     )
     body = {"new_version": "12", "additional_creators": "bob"}
-    assert_error(upgrade(server, token, room_id, body), 400, "M_BAD_JSON")
+    assert_error(upgrade(server, alice.token, room_id, body), 400, "M_BAD_JSON")
     body = {"new_version": "12", "additional_creators": ["not a user"]}
-    assert_error(upgrade(server, token, room_id, body), 400, "M_INVALID_PARAM")
+    assert_error(upgrade(server, alice.token, room_id, body), 400, "M_INVALID_PARAM")
     assert_error(
-        upgrade(server, token, "!nope:test", {"new_version": "11"}), 404, "M_NOT_FOUND"
+        upgrade(server, alice.token, "!nope:test", {"new_version": "11"}),
+        404,
+        "M_NOT_FOUND",
     )
     assert_error(
         upgrade(server, None, room_id, {"new_version": "11"}), 401, "M_MISSING_TOKEN"
     )
     # Not in the room, then in it without the power to send m.room.tombstone (100).
     assert_error(
-        upgrade(server, bob_token, room_id, {"new_version": "11"}), 403, "M_FORBIDDEN"
+        upgrade(server, bob.token, room_id, {"new_version": "11"}), 403, "M_FORBIDDEN"
     )
-    membership(server, bob_token, room_id, "join")
+    bob.membership(room_id, "join")
     assert_error(
-        upgrade(server, bob_token, room_id, {"new_version": "11"}), 403, "M_FORBIDDEN"
+        upgrade(server, bob.token, room_id, {"new_version": "11"}), 403, "M_FORBIDDEN"
     )
-    assert bob
+    assert bob.user_id
     # Nothing was created or changed by the refusals.
     assert ("m.room.tombstone", "") not in current_state(server, room_id)
 
 
 def test_upgrade_twice(server: TestServer, users: Users) -> None:
-    token = users["alice"][1]
-    first = create_room(server, token, room_version="10", room_alias_name="chain")
-    second = upgrade(server, token, first, {"new_version": "11"}).json[
+    alice = users["alice"]
+    first = alice.create_room(room_version="10", room_alias_name="chain")
+    second = upgrade(server, alice.token, first, {"new_version": "11"}).json[
         "replacement_room"
     ]
-    third = upgrade(server, token, second, {"new_version": "12"}).json[
+    third = upgrade(server, alice.token, second, {"new_version": "12"}).json[
         "replacement_room"
     ]
     assert alias_target(server, "#chain:test") == third
