@@ -18,7 +18,7 @@ from homeserver.events.builder import build_event
 from homeserver.events.model import Event, EventTypes
 from homeserver.services.rooms.event_creation import auth_state
 from tests.federation.pair import Federation
-from tests.support.server import TestServer
+from tests.support import TestServer, User
 
 FED = "/_matrix/federation/v1"
 
@@ -28,28 +28,14 @@ class SharedRoom:
     """A room created on ``home`` by ``creator``, joined from ``guest``."""
 
     room_id: str
-    creator: str
-    creator_token: str
-    joiner: str
-    joiner_token: str
+    creator: User
+    joiner: User
     join_event: Event
 
 
 def server_name(server: TestServer) -> str:
     """The server's name."""
     return server.config.server.server_name
-
-
-def create_room(server: TestServer, token: str, **body: Any) -> str:
-    """Create a room over the client API."""
-    resp = server.request(
-        "POST",
-        "/_matrix/client/v3/createRoom",
-        {"preset": "public_chat", **body},
-        token,
-    )
-    assert resp.code == 200, resp.json
-    return str(resp.json["room_id"])
 
 
 def build_join(
@@ -93,10 +79,10 @@ def send_pdus(
 
 def join_from(
     fed: Federation, home: TestServer, guest: TestServer, room_id: str, localpart: str
-) -> tuple[str, str, Event]:
-    """A new guest user joins the home server's room; (user, token, join)."""
-    user_id, token = guest.register(localpart)
-    join = build_join(home, guest, room_id, user_id)
+) -> tuple[User, Event]:
+    """A new guest user joins the home server's room; (user, join)."""
+    user = guest.user(localpart)
+    join = build_join(home, guest, room_id, user.user_id)
     resp = send_pdus(fed, guest, home, f"join-{localpart}", [join.pdu])
     assert resp.code == 200 and resp.json["pdus"] == {join.event_id: {}}, resp.json
     state = guest.get_success(
@@ -112,34 +98,21 @@ def join_from(
             server_name(home), version, join, state["pdus"], state["auth_chain"]
         )
     )
-    return user_id, token, join
+    return user, join
 
 
 def shared_room(
     fed: Federation, home: TestServer, guest: TestServer, **room: Any
 ) -> SharedRoom:
     """alice on ``home`` creates a public room; bob on ``guest`` joins it."""
-    alice, alice_token = home.register("alice")
-    room_id = create_room(home, alice_token, **room)
-    bob, bob_token, join = join_from(fed, home, guest, room_id, "bob")
-    return SharedRoom(room_id, alice, alice_token, bob, bob_token, join)
+    alice = home.user("alice")
+    room_id = alice.create_room(**{"preset": "public_chat", **room})
+    bob, join = join_from(fed, home, guest, room_id, "bob")
+    return SharedRoom(room_id, alice, bob, join)
 
 
-def send_message(server: TestServer, token: str, room_id: str, body: str) -> str:
-    """Send an m.text message over the client API; its event ID."""
-    resp = server.request(
-        "PUT",
-        f"/_matrix/client/v3/rooms/{room_id}/send/m.room.message/{quote(body)}",
-        {"msgtype": "m.text", "body": body},
-        token,
-    )
-    assert resp.code == 200, resp.json
+def send_message(user: User, room_id: str, body: str) -> str:
+    """Send an m.text message with the body as its transaction ID; its event ID."""
+    content = {"msgtype": "m.text", "body": body}
+    resp = user.send_event(room_id, content, txn_id=quote(body), expect=200)
     return str(resp.json["event_id"])
-
-
-def timeline(server: TestServer, token: str, room_id: str) -> list[dict[str, Any]]:
-    """The room's timeline in an initial /sync."""
-    resp = server.request("GET", "/_matrix/client/v3/sync", token=token)
-    assert resp.code == 200, resp.json
-    joined = resp.json["rooms"]["join"]
-    return joined[room_id]["timeline"]["events"] if room_id in joined else []

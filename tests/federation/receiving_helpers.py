@@ -10,7 +10,8 @@ from homeserver.federation.errors import HttpResponseError
 from homeserver.federation.ingest.events import FederationEventService
 from homeserver.federation.interfaces import Query
 from tests.federation.remote_room import REMOTE, RemoteRoom, StaticKeyRing, pdus
-from tests.support.server import TEST_SIGNING_KEY, TestServer
+from tests.support import TestServer, User
+from tests.support.server import TEST_SIGNING_KEY
 
 FED = "/_matrix/federation/v1"
 
@@ -100,9 +101,10 @@ def use_remote(server: TestServer, room: RemoteRoom) -> RemoteRoomServer:
 
 def join_remote_room(
     server: TestServer, room: RemoteRoom, localpart: str = "bob"
-) -> tuple[str, str]:
-    """A local user joins ``room`` as if through send_join; (user_id, token)."""
-    user_id, token = server.register(localpart)
+) -> User:
+    """A local user joins ``room`` as if through send_join; the ``User``."""
+    user = server.user(localpart)
+    user_id = user.user_id
     before = room.state
     join = room.send(EventTypes.MEMBER, user_id, {"membership": "join"}, user_id)
     chain = room.auth_chain(list(before.values()) + [join.event_id])
@@ -116,14 +118,4 @@ def join_remote_room(
             pdus(chain),
         )
     )
-    return user_id, token
-
-
-def sync_timeline(server: TestServer, token: str, room_id: str) -> list[dict[str, Any]]:
-    """The room's timeline events in an initial /sync."""
-    resp = server.request("GET", "/_matrix/client/v3/sync", token=token)
-    assert resp.code == 200, resp.json
-    joined = resp.json["rooms"]["join"]
-    if room_id not in joined:
-        return []
-    return joined[room_id]["timeline"]["events"]  # type: ignore[no-any-return]
+    return user

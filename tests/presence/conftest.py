@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.server import TestServer
+from tests.support import TestServer, User
 
-Users = dict[str, tuple[str, str]]
+Users = dict[str, User]
 
 
 @pytest.fixture
@@ -14,4 +14,4 @@ def users(server: TestServer) -> Users:
     """alice, bob and eve, registered once the fake clock is off zero (a
     last_active_ts of 0 means "never", as in Synapse)."""
     server.advance(1000)
-    return {name: server.register(name) for name in ("alice", "bob", "eve")}
+    return {name: server.user(name) for name in ("alice", "bob", "eve")}

@@ -7,35 +7,28 @@ from typing import Any
 from homeserver.api.http.site import HomeserverSite
 from homeserver.server import HomeServer
 from homeserver.storage.database import inline_runner
-from tests.support.server import TEST_SIGNING_KEY, FakeResponse, TestServer
-from tests.rooms.helpers import CLIENT, create_room, membership
+from tests.support import FakeResponse, TestServer, User
+from tests.support.server import TEST_SIGNING_KEY
 
 
-def put_presence(
-    server: TestServer, token: str, user_id: str, body: Any
-) -> FakeResponse:
-    return server.request(
-        "PUT", f"{CLIENT}/presence/{user_id}/status", body, token=token
-    )
+def put_presence(user: User, user_id: str, body: Any) -> FakeResponse:
+    return user.put(f"/presence/{user_id}/status", body)
 
 
-def get_presence(server: TestServer, token: str, user_id: str) -> FakeResponse:
-    return server.request("GET", f"{CLIENT}/presence/{user_id}/status", token=token)
+def get_presence(user: User, user_id: str) -> FakeResponse:
+    return user.get(f"/presence/{user_id}/status")
 
 
-def status(server: TestServer, token: str, user_id: str) -> dict[str, Any]:
+def status(user: User, user_id: str) -> dict[str, Any]:
     """GET /presence/{userId}/status, which must succeed."""
-    resp = get_presence(server, token, user_id)
-    assert resp.code == 200, resp.json
-    return dict(resp.json)
+    return dict(user.get(f"/presence/{user_id}/status", expect=200).json)
 
 
-def shared_room(server: TestServer, *users: tuple[str, str]) -> str:
+def shared_room(*users: User) -> str:
     """A public room created by the first user and joined by the others."""
-    room_id = create_room(server, users[0][1], preset="public_chat")
-    for _, token in users[1:]:
-        resp = membership(server, token, room_id, "join")
-        assert resp.code == 200, resp.json
+    room_id = users[0].create_room(preset="public_chat")
+    for user in users[1:]:
+        user.join(room_id)
     return room_id
 
 

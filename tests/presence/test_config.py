@@ -8,8 +8,6 @@ import pytest
 
 from homeserver.config import parse_config
 from homeserver.config.loader import ConfigError
-from tests.support.server import TestServer
-from tests.support.server import test_config_dict as config_dict
 from tests.presence.helpers import (
     get_presence,
     position,
@@ -18,6 +16,8 @@ from tests.presence.helpers import (
     shared_room,
     status,
 )
+from tests.support.server import TestServer
+from tests.support.server import test_config_dict as config_dict
 
 
 def test_disabled_presence_stores_and_sends_nothing(
@@ -25,26 +25,26 @@ def test_disabled_presence_stores_and_sends_nothing(
 ) -> None:
     server = make_server({"presence": {"enabled": False}})
     server.advance(1000)
-    alice, a_tok = server.register("alice")
-    bob, b_tok = server.register("bob")
-    eve, e_tok = server.register("eve")
-    shared_room(server, (alice, a_tok), (bob, b_tok))
+    alice = server.user("alice")
+    bob = server.user("bob")
+    eve = server.user("eve")
+    shared_room(alice, bob)
 
-    resp = put_presence(server, a_tok, alice, {"presence": "online", "status_msg": "x"})
+    resp = put_presence(alice, alice.user_id, {"presence": "online", "status_msg": "x"})
     assert resp.code == 200 and resp.json == {}
-    server.get_success(server.hs.presence.user_syncing(bob, None))
-    assert status(server, a_tok, alice) == {"presence": "offline"}
-    assert status(server, b_tok, alice) == {"presence": "offline"}
+    server.get_success(server.hs.presence.user_syncing(bob.user_id, None))
+    assert status(alice, alice.user_id) == {"presence": "offline"}
+    assert status(bob, alice.user_id) == {"presence": "offline"}
     assert position(server) == 0
-    assert read_changes(server, alice, None) == {}
-    assert read_changes(server, alice, 0) == {}
-    row = server.get_success(server.hs.presence_store.get_presence(alice))
+    assert read_changes(server, alice.user_id, None) == {}
+    assert read_changes(server, alice.user_id, 0) == {}
+    row = server.get_success(server.hs.presence_store.get_presence(alice.user_id))
     assert row is None
     # Bad input and other users are still refused; visibility still applies.
-    assert put_presence(server, a_tok, alice, {"presence": "busy"}).code == 400
-    assert put_presence(server, a_tok, bob, {"presence": "online"}).code == 403
-    assert get_presence(server, e_tok, alice).code == 403
-    server.hs.presence.user_stopped_syncing(bob)
+    assert put_presence(alice, alice.user_id, {"presence": "busy"}).code == 400
+    assert put_presence(alice, bob.user_id, {"presence": "online"}).code == 403
+    assert get_presence(eve, alice.user_id).code == 403
+    server.hs.presence.user_stopped_syncing(bob.user_id)
 
 
 def test_durations_and_defaults() -> None:
@@ -66,10 +66,10 @@ def test_configured_timeouts_apply(make_server: Callable[..., TestServer]) -> No
         {"presence": {"idle_timeout": "20s", "sync_online_timeout": "10s"}}
     )
     server.advance(1000)
-    alice, token = server.register("alice")
-    server.get_success(server.hs.presence.user_syncing(alice, None))
+    alice = server.user("alice")
+    server.get_success(server.hs.presence.user_syncing(alice.user_id, None))
     server.advance(26)
-    assert status(server, token, alice)["presence"] == "unavailable"
-    server.hs.presence.user_stopped_syncing(alice)
+    assert status(alice, alice.user_id)["presence"] == "unavailable"
+    server.hs.presence.user_stopped_syncing(alice.user_id)
     server.advance(16)
-    assert status(server, token, alice)["presence"] == "offline"
+    assert status(alice, alice.user_id)["presence"] == "offline"

@@ -4,25 +4,20 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.server import TestServer
 from tests.presence.conftest import Users
-from tests.presence.helpers import (
-    get_presence,
-    put_presence,
-    shared_room,
-    status,
-)
-from tests.rooms.helpers import CLIENT, membership
+from tests.presence.helpers import get_presence, put_presence, shared_room, status
+from tests.support import CLIENT
+from tests.support.server import TestServer
 
 
 def test_set_and_get_own_presence(server: TestServer, users: Users) -> None:
-    alice, token = users["alice"]
-    assert status(server, token, alice) == {"presence": "offline"}
+    alice = users["alice"]
+    assert status(alice, alice.user_id) == {"presence": "offline"}
     resp = put_presence(
-        server, token, alice, {"presence": "online", "status_msg": "Here"}
+        alice, alice.user_id, {"presence": "online", "status_msg": "Here"}
     )
     assert resp.code == 200 and resp.json == {}
-    assert status(server, token, alice) == {
+    assert status(alice, alice.user_id) == {
         "presence": "online",
         "last_active_ago": 0,
         "status_msg": "Here",
@@ -33,47 +28,47 @@ def test_set_and_get_own_presence(server: TestServer, users: Users) -> None:
 def test_last_active_ago_and_currently_active_are_computed_at_read_time(
     server: TestServer, users: Users
 ) -> None:
-    alice, token = users["alice"]
-    put_presence(server, token, alice, {"presence": "online"})
+    alice = users["alice"]
+    put_presence(alice, alice.user_id, {"presence": "online"})
     server.advance(20)
-    body = status(server, token, alice)
+    body = status(alice, alice.user_id)
     assert body["last_active_ago"] == 20_000 and body["currently_active"] is True
     server.advance(2)  # under sync_online_timeout since the PUT: still online
-    body = status(server, token, alice)
+    body = status(alice, alice.user_id)
     assert body["presence"] == "online" and body["last_active_ago"] == 22_000
 
 
 def test_unavailable_and_offline_carry_no_currently_active(
     server: TestServer, users: Users
 ) -> None:
-    alice, token = users["alice"]
-    put_presence(server, token, alice, {"presence": "unavailable", "status_msg": "afk"})
-    assert status(server, token, alice) == {
+    alice = users["alice"]
+    put_presence(alice, alice.user_id, {"presence": "unavailable", "status_msg": "afk"})
+    assert status(alice, alice.user_id) == {
         "presence": "unavailable",
         "status_msg": "afk",
     }
-    put_presence(server, token, alice, {"presence": "offline"})
-    assert status(server, token, alice) == {"presence": "offline"}
+    put_presence(alice, alice.user_id, {"presence": "offline"})
+    assert status(alice, alice.user_id) == {"presence": "offline"}
 
 
 def test_status_msg_is_replaced_and_cleared(server: TestServer, users: Users) -> None:
-    alice, token = users["alice"]
-    put_presence(server, token, alice, {"presence": "online", "status_msg": "a"})
-    put_presence(server, token, alice, {"presence": "online", "status_msg": "b"})
-    assert status(server, token, alice)["status_msg"] == "b"
-    put_presence(server, token, alice, {"presence": "online", "status_msg": None})
-    assert "status_msg" not in status(server, token, alice)
-    put_presence(server, token, alice, {"presence": "online", "status_msg": "c"})
-    put_presence(server, token, alice, {"presence": "online"})
-    assert "status_msg" not in status(server, token, alice)
+    alice = users["alice"]
+    put_presence(alice, alice.user_id, {"presence": "online", "status_msg": "a"})
+    put_presence(alice, alice.user_id, {"presence": "online", "status_msg": "b"})
+    assert status(alice, alice.user_id)["status_msg"] == "b"
+    put_presence(alice, alice.user_id, {"presence": "online", "status_msg": None})
+    assert "status_msg" not in status(alice, alice.user_id)
+    put_presence(alice, alice.user_id, {"presence": "online", "status_msg": "c"})
+    put_presence(alice, alice.user_id, {"presence": "online"})
+    assert "status_msg" not in status(alice, alice.user_id)
 
 
 def test_cannot_set_another_users_presence(server: TestServer, users: Users) -> None:
-    bob, _ = users["bob"]
-    _, token = users["alice"]
-    resp = put_presence(server, token, bob, {"presence": "online"})
+    bob = users["bob"]
+    alice = users["alice"]
+    resp = put_presence(alice, bob.user_id, {"presence": "online"})
     assert resp.code == 403 and resp.json["errcode"] == "M_FORBIDDEN"
-    assert status(server, users["bob"][1], bob) == {"presence": "offline"}
+    assert status(users["bob"], bob.user_id) == {"presence": "offline"}
 
 
 @pytest.mark.parametrize(
@@ -95,75 +90,69 @@ def test_cannot_set_another_users_presence(server: TestServer, users: Users) -> 
 def test_bad_bodies_are_rejected(
     server: TestServer, users: Users, body: object, errcode: str
 ) -> None:
-    alice, token = users["alice"]
-    resp = put_presence(server, token, alice, body)
+    alice = users["alice"]
+    resp = put_presence(alice, alice.user_id, body)
     assert resp.code == 400 and resp.json["errcode"] == errcode, resp.json
-    assert status(server, token, alice) == {"presence": "offline"}
+    assert status(alice, alice.user_id) == {"presence": "offline"}
 
 
 def test_bad_user_ids_are_rejected(server: TestServer, users: Users) -> None:
-    _, token = users["alice"]
+    alice = users["alice"]
     for resp in (
-        get_presence(server, token, "not-a-user-id"),
-        put_presence(server, token, "not-a-user-id", {"presence": "online"}),
+        get_presence(alice, "not-a-user-id"),
+        put_presence(alice, "not-a-user-id", {"presence": "online"}),
     ):
         assert resp.code == 400 and resp.json["errcode"] == "M_INVALID_PARAM"
 
 
 def test_both_endpoints_need_a_token(server: TestServer, users: Users) -> None:
-    alice, _ = users["alice"]
-    path = f"{CLIENT}/presence/{alice}/status"
+    alice = users["alice"]
+    path = f"{CLIENT}/presence/{alice.user_id}/status"
     assert server.request("GET", path).code == 401
     assert server.request("PUT", path, {"presence": "online"}).code == 401
 
 
 def test_unknown_user_is_404(server: TestServer, users: Users) -> None:
-    _, token = users["alice"]
-    resp = get_presence(server, token, "@nobody:test")
+    alice = users["alice"]
+    resp = get_presence(alice, "@nobody:test")
     assert resp.code == 404 and resp.json["errcode"] == "M_NOT_FOUND"
 
 
 def test_presence_is_visible_only_to_users_sharing_a_room(
     server: TestServer, users: Users
 ) -> None:
-    (alice, a_token), (bob, b_token), (eve, e_token) = (
-        users["alice"],
-        users["bob"],
-        users["eve"],
-    )
-    put_presence(server, a_token, alice, {"presence": "online", "status_msg": "hi"})
-    resp = get_presence(server, b_token, alice)
+    alice, bob, eve = users["alice"], users["bob"], users["eve"]
+    put_presence(alice, alice.user_id, {"presence": "online", "status_msg": "hi"})
+    resp = get_presence(bob, alice.user_id)
     assert resp.code == 403 and resp.json["errcode"] == "M_FORBIDDEN"
 
-    room_id = shared_room(server, users["alice"], users["bob"])
-    assert status(server, b_token, alice)["status_msg"] == "hi"
-    assert status(server, a_token, bob) == {"presence": "offline"}
-    assert get_presence(server, e_token, alice).code == 403
-    assert get_presence(server, a_token, eve).code == 403
+    room_id = shared_room(alice, bob)
+    assert status(bob, alice.user_id)["status_msg"] == "hi"
+    assert status(alice, bob.user_id) == {"presence": "offline"}
+    assert get_presence(eve, alice.user_id).code == 403
+    assert get_presence(alice, eve.user_id).code == 403
 
     # An invite is not enough; leaving ends it.
-    resp = membership(server, a_token, room_id, "invite", user_id=eve)
+    resp = alice.membership(room_id, "invite", user_id=eve.user_id)
     assert resp.code == 200
-    assert get_presence(server, e_token, alice).code == 403
-    assert membership(server, b_token, room_id, "leave").code == 200
-    assert get_presence(server, b_token, alice).code == 403
+    assert get_presence(eve, alice.user_id).code == 403
+    assert bob.membership(room_id, "leave").code == 200
+    assert get_presence(bob, alice.user_id).code == 403
 
 
 def test_remote_user_not_sharing_a_room_is_forbidden(
     server: TestServer, users: Users
 ) -> None:
-    _, token = users["alice"]
-    resp = get_presence(server, token, "@someone:elsewhere.example")
+    alice = users["alice"]
+    resp = get_presence(alice, "@someone:elsewhere.example")
     assert resp.code == 403
 
 
 def test_r0_prefix_is_served(server: TestServer, users: Users) -> None:
-    alice, token = users["alice"]
-    resp = server.request(
-        "PUT",
-        f"/_matrix/client/r0/presence/{alice}/status",
+    alice = users["alice"]
+    resp = alice.put(
+        f"/_matrix/client/r0/presence/{alice.user_id}/status",
         {"presence": "unavailable"},
-        token=token,
     )
     assert resp.code == 200
-    assert status(server, token, alice)["presence"] == "unavailable"
+    assert status(alice, alice.user_id)["presence"] == "unavailable"

@@ -6,25 +6,24 @@ Spec: client-server API, "Getting events for a room", "Filtering",
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
+from tests.reading.helpers import paginate_all, say
+from tests.support import bodies
+from tests.support.room import Room
 from tests.support.server import TestServer
-from tests.reading.helpers import bodies, get, messages, paginate_all, say
-from tests.rooms.helpers import create_room, membership, send
 
 
 @pytest.fixture
-def room(server: TestServer) -> dict[str, Any]:
+def room(server: TestServer) -> Room:
     """alice's public room with bob joined and 25 messages m0..m24."""
-    alice, a_tok = server.register("alice")
-    bob, b_tok = server.register("bob")
-    room_id = create_room(server, a_tok, preset="public_chat")
-    assert membership(server, b_tok, room_id, "join").code == 200
+    alice = server.user("alice")
+    bob = server.user("bob")
+    room_id = alice.create_room(preset="public_chat")
+    assert bob.membership(room_id, "join").code == 200
     for i in range(25):
-        say(server, a_tok, room_id, f"m{i}")
-    return {"id": room_id, "alice": alice, "a": a_tok, "bob": bob, "b": b_tok}
+        say(alice, room_id, f"m{i}")
+    return Room(room_id, alice, bob)
 
 
 ALL = [f"m{i}" for i in range(25)]
@@ -33,8 +32,8 @@ ALL = [f"m{i}" for i in range(25)]
 def test_backwards_and_forwards_cover_everything_once(
     server: TestServer, room: dict
 ) -> None:
-    back = paginate_all(server, room["b"], room["id"], "b", limit=7)
-    forward = paginate_all(server, room["b"], room["id"], "f", limit=7)
+    back = paginate_all(room.bob, room.id, "b", limit=7)
+    forward = paginate_all(room.bob, room.id, "f", limit=7)
     assert bodies(back) == ALL[::-1]
     assert bodies(forward) == ALL
     assert [e["event_id"] for e in back] == [e["event_id"] for e in forward][::-1]
@@ -42,22 +41,18 @@ def test_backwards_and_forwards_cover_everything_once(
     assert len({e["event_id"] for e in back}) == len(back)
 
 
-def test_pages_and_tokens_round_trip(server: TestServer, room: dict) -> None:
-    first = messages(server, room["b"], room["id"], limit=10)
+def test_pages_and_tokens_round_trip(server: TestServer, room: Room) -> None:
+    first = room.bob.messages(room.id, limit=10)
     assert first.code == 200
     assert first.json["start"].startswith("s")
     assert bodies(first.json["chunk"]) == ALL[::-1][:10]
-    second = messages(
-        server, room["b"], room["id"], limit=10, **{"from": first.json["end"]}
-    )
+    second = room.bob.messages(room.id, limit=10, **{"from": first.json["end"]})
     assert second.json["start"] == first.json["end"]
     assert bodies(second.json["chunk"]) == ALL[::-1][10:20]
     # Forwards from the second page's end back to the first page's end is
     # exactly the second page, in chronological order.
-    between = messages(
-        server,
-        room["b"],
-        room["id"],
+    between = room.bob.messages(
+        room.id,
         dir="f",
         limit=50,
         **{"from": second.json["end"], "to": first.json["end"]},
@@ -68,15 +63,15 @@ def test_pages_and_tokens_round_trip(server: TestServer, room: dict) -> None:
     ][::-1]
     assert "end" not in between.json
     # And forwards from the first page's end continues after m14.
-    onwards = messages(
-        server, room["b"], room["id"], dir="f", limit=3, **{"from": first.json["end"]}
+    onwards = room.bob.messages(
+        room.id, dir="f", limit=3, **{"from": first.json["end"]}
     )
     assert bodies(onwards.json["chunk"]) == ["m15", "m16", "m17"]
 
 
-def test_to_token_backwards(server: TestServer, room: dict) -> None:
-    first = messages(server, room["b"], room["id"], limit=5)
-    whole = messages(server, room["b"], room["id"], limit=100, to=first.json["end"])
+def test_to_token_backwards(server: TestServer, room: Room) -> None:
+    first = room.bob.messages(room.id, limit=5)
+    whole = room.bob.messages(room.id, limit=100, to=first.json["end"])
     assert [e["event_id"] for e in whole.json["chunk"]] == [
         e["event_id"] for e in first.json["chunk"]
     ]
@@ -86,21 +81,21 @@ def test_to_token_backwards(server: TestServer, room: dict) -> None:
 def test_end_is_omitted_at_the_start_of_the_room(
     server: TestServer, room: dict
 ) -> None:
-    resp = messages(server, room["b"], room["id"], limit=1000)
+    resp = room.bob.messages(room.id, limit=1000)
     assert "end" not in resp.json
     assert resp.json["chunk"][-1]["type"] == "m.room.create"
-    resp = messages(server, room["b"], room["id"], dir="f", limit=1000)
+    resp = room.bob.messages(room.id, dir="f", limit=1000)
     assert "end" not in resp.json
 
 
 def test_default_limit_is_ten_and_limit_is_capped(
     server: TestServer, room: dict
 ) -> None:
-    assert len(messages(server, room["b"], room["id"]).json["chunk"]) == 10
-    resp = messages(server, room["b"], room["id"], limit=100000)
+    assert len(room.bob.messages(room.id).json["chunk"]) == 10
+    resp = room.bob.messages(room.id, limit=100000)
     assert resp.code == 200
     assert bodies(resp.json["chunk"]) == ALL[::-1]
-    zero = messages(server, room["b"], room["id"], limit=0)
+    zero = room.bob.messages(room.id, limit=0)
     assert zero.code == 200 and zero.json["chunk"] == []
 
 
@@ -120,44 +115,38 @@ def test_default_limit_is_ten_and_limit_is_capped(
     ],
 )
 def test_bad_parameters(
-    server: TestServer, room: dict, query: dict, errcode: str
+    server: TestServer, room: Room, query: dict, errcode: str
 ) -> None:
     params = {"dir": "b", **query}
-    path = f"/rooms/{room['id']}/messages"
-    resp = get(server, room["b"], path, **params)
+    path = f"/rooms/{room.id}/messages"
+    resp = room.bob.get(path, **params)
     assert resp.code == 400, resp.json
     assert resp.json["errcode"] == errcode
 
 
-def test_unknown_room_and_auth(server: TestServer, room: dict) -> None:
-    resp = messages(server, room["b"], "!nowhere:test")
+def test_unknown_room_and_auth(server: TestServer, room: Room) -> None:
+    resp = room.bob.messages("!nowhere:test")
     assert resp.code == 404 and resp.json["errcode"] == "M_NOT_FOUND"
-    resp = server.request(
-        "GET", f"/_matrix/client/v3/rooms/{room['id']}/messages?dir=b"
-    )
+    resp = server.request("GET", f"/_matrix/client/v3/rooms/{room.id}/messages?dir=b")
     assert resp.code == 401
 
 
-def test_r0_alias(server: TestServer, room: dict) -> None:
-    resp = get(
-        server, room["b"], f"/_matrix/client/r0/rooms/{room['id']}/messages", dir="b"
-    )
+def test_r0_alias(server: TestServer, room: Room) -> None:
+    resp = room.bob.get(f"/_matrix/client/r0/rooms/{room.id}/messages", dir="b")
     assert resp.code == 200 and len(resp.json["chunk"]) == 10
 
 
-def test_type_and_sender_filters(server: TestServer, room: dict) -> None:
-    room_id, a_tok, b_tok = room["id"], room["a"], room["b"]
-    say(server, b_tok, room_id, "from bob")
-    send(server, a_tok, room_id, {"body": "ping"}, event_type="org.example.ping")
-    send(
-        server,
-        a_tok,
+def test_type_and_sender_filters(server: TestServer, room: Room) -> None:
+    room_id, alice, bob = room.id, room.alice, room.bob
+    say(bob, room_id, "from bob")
+    alice.send_event(room_id, {"body": "ping"}, event_type="org.example.ping")
+    alice.send_event(
         room_id,
         {"msgtype": "m.image", "body": "cat.png", "url": "mxc://test/cat"},
     )
 
     def types_of(event_filter: dict) -> list[str]:
-        events = paginate_all(server, b_tok, room_id, limit=4, filter=event_filter)
+        events = paginate_all(bob, room_id, limit=4, filter=event_filter)
         return [e["type"] for e in events]
 
     only_messages = types_of({"types": ["m.room.message"]})
@@ -169,60 +158,57 @@ def test_type_and_sender_filters(server: TestServer, room: dict) -> None:
     assert not_wild == {"org.example.ping"}
     both = set(types_of({"types": ["m.room.message", "org.*"], "not_types": ["org.*"]}))
     assert both == {"m.room.message"}
-    bob_only = paginate_all(server, b_tok, room_id, filter={"senders": [room["bob"]]})
-    assert {e["sender"] for e in bob_only} == {room["bob"]}
+    bob_only = paginate_all(bob, room_id, filter={"senders": [room.bob.user_id]})
+    assert {e["sender"] for e in bob_only} == {room.bob.user_id}
     assert bodies(bob_only) == ["from bob"]
-    not_alice = paginate_all(
-        server, b_tok, room_id, filter={"not_senders": [room["alice"]]}
-    )
-    assert {e["sender"] for e in not_alice} == {room["bob"]}
-    with_url = paginate_all(server, b_tok, room_id, filter={"contains_url": True})
+    not_alice = paginate_all(bob, room_id, filter={"not_senders": [room.alice.user_id]})
+    assert {e["sender"] for e in not_alice} == {room.bob.user_id}
+    with_url = paginate_all(bob, room_id, filter={"contains_url": True})
     assert bodies(with_url) == ["cat.png"]
     without_url = paginate_all(
-        server,
-        b_tok,
+        bob,
         room_id,
         filter={"contains_url": False, "types": ["m.room.message"]},
     )
     assert "cat.png" not in bodies(without_url) and len(bodies(without_url)) == 26
-    other_room = paginate_all(server, b_tok, room_id, filter={"rooms": ["!other:test"]})
+    other_room = paginate_all(bob, room_id, filter={"rooms": ["!other:test"]})
     assert other_room == []
 
 
-def test_filter_limit_is_the_default_page_size(server: TestServer, room: dict) -> None:
-    resp = messages(server, room["b"], room["id"], filter={"limit": 3})
+def test_filter_limit_is_the_default_page_size(server: TestServer, room: Room) -> None:
+    resp = room.bob.messages(room.id, filter={"limit": 3})
     assert len(resp.json["chunk"]) == 3
-    resp = messages(server, room["b"], room["id"], limit=5, filter={"limit": 3})
+    resp = room.bob.messages(room.id, limit=5, filter={"limit": 3})
     assert len(resp.json["chunk"]) == 5
 
 
 def test_sparse_filter_reads_past_non_matching_rows(
     server: TestServer, room: dict
 ) -> None:
-    say(server, room["b"], room["id"], "needle")
+    say(room.bob, room.id, "needle")
     for i in range(40):
-        say(server, room["a"], room["id"], f"hay{i}")
-    resp = messages(
-        server, room["b"], room["id"], limit=2, filter={"not_senders": [room["alice"]]}
+        say(room.alice, room.id, f"hay{i}")
+    resp = room.bob.messages(
+        room.id, limit=2, filter={"not_senders": [room.alice.user_id]}
     )
     assert bodies(resp.json["chunk"]) == ["needle"]
 
 
 def test_lazy_loaded_members(server: TestServer) -> None:
-    alice, a_tok = server.register("alice")
-    bob, b_tok = server.register("bob")
-    carol, c_tok = server.register("carol")
-    room_id = create_room(server, a_tok, preset="public_chat")
-    membership(server, c_tok, room_id, "join")
-    say(server, c_tok, room_id, "carol speaks")
-    membership(server, b_tok, room_id, "join")
-    say(server, b_tok, room_id, "bob speaks")
-    say(server, a_tok, room_id, "alice speaks")
+    alice = server.user("alice")
+    bob = server.user("bob")
+    carol = server.user("carol")
+    room_id = alice.create_room(preset="public_chat")
+    carol.membership(room_id, "join")
+    say(carol, room_id, "carol speaks")
+    bob.membership(room_id, "join")
+    say(bob, room_id, "bob speaks")
+    say(alice, room_id, "alice speaks")
 
-    plain = messages(server, a_tok, room_id, limit=3)
+    plain = alice.messages(room_id, limit=3)
     assert "state" not in plain.json
 
-    lazy = messages(server, a_tok, room_id, limit=3, filter={"lazy_load_members": True})
+    lazy = alice.messages(room_id, limit=3, filter={"lazy_load_members": True})
     chunk = lazy.json["chunk"]
     assert [e["type"] for e in chunk] == [
         "m.room.message",
@@ -233,16 +219,16 @@ def test_lazy_loaded_members(server: TestServer) -> None:
     state = lazy.json["state"]
     # alice's member event is needed; bob's is already in the chunk; carol sent
     # nothing in this chunk.
-    assert [(e["type"], e["state_key"]) for e in state] == [("m.room.member", alice)]
+    assert [(e["type"], e["state_key"]) for e in state] == [
+        ("m.room.member", alice.user_id)
+    ]
 
-    redundant = messages(
-        server,
-        a_tok,
+    redundant = alice.messages(
         room_id,
         limit=3,
         filter={"lazy_load_members": True, "include_redundant_members": True},
     )
     keys = sorted(e["state_key"] for e in redundant.json["state"])
-    assert keys == sorted([alice, bob])
+    assert keys == sorted([alice.user_id, bob.user_id])
     assert bob_join in {e["event_id"] for e in redundant.json["state"]}
-    assert carol not in keys
+    assert carol.user_id not in keys

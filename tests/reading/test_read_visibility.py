@@ -10,16 +10,9 @@ from typing import Any
 import pytest
 
 from homeserver.services.reading.visibility import membership_allows
+from tests.reading.helpers import paginate_all, say
+from tests.support import User, bodies
 from tests.support.server import TestServer
-from tests.reading.helpers import (
-    bodies,
-    event_json,
-    get,
-    messages,
-    paginate_all,
-    say,
-)
-from tests.rooms.helpers import create_room, membership, put_state
 
 PHASES = ("before-invite", "while-invited", "while-joined", "after-leave")
 
@@ -33,36 +26,32 @@ EXPECTED_FOR_BOB = {
 
 
 @pytest.fixture
-def users(server: TestServer) -> dict[str, tuple[str, str]]:
-    return {name: server.register(name) for name in ("alice", "bob", "carol", "dave")}
+def users(server: TestServer) -> dict[str, User]:
+    return {name: server.user(name) for name in ("alice", "bob", "carol", "dave")}
 
 
 def _room_with_history(
-    server: TestServer, users: dict[str, tuple[str, str]], visibility: str
+    server: TestServer, users: dict[str, User], visibility: str
 ) -> tuple[str, dict[str, str]]:
     """alice's room: a message per phase of bob's membership; dave joins at the end."""
-    _, a_tok = users["alice"]
-    bob, b_tok = users["bob"]
-    dave, d_tok = users["dave"]
-    room_id = create_room(server, a_tok, preset="private_chat")
-    resp = put_state(
-        server,
-        a_tok,
-        room_id,
-        "m.room.history_visibility",
-        {"history_visibility": visibility},
+    alice = users["alice"]
+    bob = users["bob"]
+    dave = users["dave"]
+    room_id = alice.create_room(preset="private_chat")
+    resp = alice.put_state(
+        room_id, "m.room.history_visibility", {"history_visibility": visibility}
     )
     assert resp.code == 200, resp.json
-    ids = {"before-invite": say(server, a_tok, room_id, "before-invite")}
-    assert membership(server, a_tok, room_id, "invite", user_id=bob).code == 200
-    ids["while-invited"] = say(server, a_tok, room_id, "while-invited")
-    assert membership(server, b_tok, room_id, "join").code == 200
-    ids["while-joined"] = say(server, a_tok, room_id, "while-joined")
-    assert membership(server, b_tok, room_id, "leave").code == 200
-    ids["after-leave"] = say(server, a_tok, room_id, "after-leave")
-    assert membership(server, a_tok, room_id, "invite", user_id=dave).code == 200
-    assert membership(server, d_tok, room_id, "join").code == 200
-    ids["dave-joined"] = say(server, a_tok, room_id, "dave-joined")
+    ids = {"before-invite": say(alice, room_id, "before-invite")}
+    assert alice.membership(room_id, "invite", user_id=bob.user_id).code == 200
+    ids["while-invited"] = say(alice, room_id, "while-invited")
+    assert bob.membership(room_id, "join").code == 200
+    ids["while-joined"] = say(alice, room_id, "while-joined")
+    assert bob.membership(room_id, "leave").code == 200
+    ids["after-leave"] = say(alice, room_id, "after-leave")
+    assert alice.membership(room_id, "invite", user_id=dave.user_id).code == 200
+    assert dave.membership(room_id, "join").code == 200
+    ids["dave-joined"] = say(alice, room_id, "dave-joined")
     return room_id, ids
 
 
@@ -71,17 +60,17 @@ def test_departed_member_sees_per_visibility(
     server: TestServer, users: dict, visibility: str
 ) -> None:
     room_id, ids = _room_with_history(server, users, visibility)
-    _, b_tok = users["bob"]
+    bob = users["bob"]
     expected = EXPECTED_FOR_BOB[visibility]
     if visibility == "world_readable":
         expected = expected | {"dave-joined"}
 
-    seen = set(bodies(paginate_all(server, b_tok, room_id, "b")))
+    seen = set(bodies(paginate_all(bob, room_id, "b")))
     assert seen == expected
-    assert set(bodies(paginate_all(server, b_tok, room_id, "f"))) == expected
+    assert set(bodies(paginate_all(bob, room_id, "f"))) == expected
 
     for phase, event_id in ids.items():
-        resp = event_json(server, b_tok, room_id, event_id)
+        resp = bob.event(room_id, event_id)
         if phase in expected:
             assert resp.code == 200, (phase, resp.json)
             assert resp.json["content"]["body"] == phase
@@ -90,7 +79,7 @@ def test_departed_member_sees_per_visibility(
             assert resp.json["errcode"] == "M_NOT_FOUND"
 
     for phase, event_id in ids.items():
-        resp = get(server, b_tok, f"/rooms/{room_id}/context/{event_id}", limit=20)
+        resp = bob.get(f"/rooms/{room_id}/context/{event_id}", limit=20)
         if phase not in expected:
             assert resp.code == 404, phase
             continue
@@ -130,55 +119,51 @@ def test_member_who_joined_later_sees_per_visibility(
     server: TestServer, users: dict, visibility: str, expected: set[str]
 ) -> None:
     room_id, ids = _room_with_history(server, users, visibility)
-    _, d_tok = users["dave"]
-    assert set(bodies(paginate_all(server, d_tok, room_id))) == expected
+    dave = users["dave"]
+    assert set(bodies(paginate_all(dave, room_id))) == expected
     for phase, event_id in ids.items():
-        code = event_json(server, d_tok, room_id, event_id).code
+        code = dave.event(room_id, event_id).code
         assert code == (200 if phase in expected else 404), phase
 
 
 @pytest.mark.parametrize("visibility", sorted(EXPECTED_FOR_BOB))
 def test_outsider(server: TestServer, users: dict, visibility: str) -> None:
     room_id, ids = _room_with_history(server, users, visibility)
-    _, c_tok = users["carol"]
-    resp = messages(server, c_tok, room_id)
+    carol = users["carol"]
+    resp = carol.messages(room_id)
     if visibility == "world_readable":
         assert resp.code == 200
-        assert set(bodies(paginate_all(server, c_tok, room_id))) == set(ids)
-        assert event_json(server, c_tok, room_id, ids["before-invite"]).code == 200
-        assert get(server, c_tok, f"/rooms/{room_id}/state").code == 200
-        ctx = get(server, c_tok, f"/rooms/{room_id}/context/{ids['while-joined']}")
+        assert set(bodies(paginate_all(carol, room_id))) == set(ids)
+        assert carol.event(room_id, ids["before-invite"]).code == 200
+        assert carol.get(f"/rooms/{room_id}/state").code == 200
+        ctx = carol.get(f"/rooms/{room_id}/context/{ids['while-joined']}")
         assert ctx.code == 200
     else:
         assert resp.code == 403
         assert resp.json["errcode"] == "M_FORBIDDEN"
         for event_id in ids.values():
-            assert event_json(server, c_tok, room_id, event_id).code == 404
+            assert carol.event(room_id, event_id).code == 404
         for path in ("/state", "/members", f"/context/{ids['while-joined']}"):
-            assert get(server, c_tok, f"/rooms/{room_id}{path}").code == 403, path
-        resp = get(server, c_tok, f"/rooms/{room_id}/state/m.room.create")
+            assert carol.get(f"/rooms/{room_id}{path}").code == 403, path
+        resp = carol.get(f"/rooms/{room_id}/state/m.room.create")
         assert resp.code == 403
 
 
 def test_invited_user_cannot_read_until_joined(server: TestServer, users: dict) -> None:
-    _, a_tok = users["alice"]
-    bob, b_tok = users["bob"]
-    room_id = create_room(server, a_tok, preset="private_chat")
-    put_state(
-        server,
-        a_tok,
-        room_id,
-        "m.room.history_visibility",
-        {"history_visibility": "invited"},
+    alice = users["alice"]
+    bob = users["bob"]
+    room_id = alice.create_room(preset="private_chat")
+    alice.put_state(
+        room_id, "m.room.history_visibility", {"history_visibility": "invited"}
     )
-    say(server, a_tok, room_id, "before")
-    membership(server, a_tok, room_id, "invite", user_id=bob)
-    during = say(server, a_tok, room_id, "during")
-    assert messages(server, b_tok, room_id).code == 403
+    say(alice, room_id, "before")
+    alice.membership(room_id, "invite", user_id=bob.user_id)
+    during = say(alice, room_id, "during")
+    assert bob.messages(room_id).code == 403
     # The spec's rule 4 makes an event sent while invited visible by ID.
-    assert event_json(server, b_tok, room_id, during).code == 200
-    membership(server, b_tok, room_id, "join")
-    assert bodies(paginate_all(server, b_tok, room_id, "f")) == ["during"]
+    assert bob.event(room_id, during).code == 200
+    bob.membership(room_id, "join")
+    assert bodies(paginate_all(bob, room_id, "f")) == ["during"]
 
 
 def test_visibility_boundaries_and_own_membership(
@@ -186,28 +171,20 @@ def test_visibility_boundaries_and_own_membership(
 ) -> None:
     """history_visibility changes and the user's own membership events are visible
     when either side of them would be."""
-    alice, a_tok = users["alice"]
-    bob, b_tok = users["bob"]
-    room_id = create_room(server, a_tok, preset="public_chat")
-    put_state(
-        server,
-        a_tok,
-        room_id,
-        "m.room.history_visibility",
-        {"history_visibility": "joined"},
+    alice = users["alice"]
+    bob = users["bob"]
+    room_id = alice.create_room(preset="public_chat")
+    alice.put_state(
+        room_id, "m.room.history_visibility", {"history_visibility": "joined"}
     )
-    say(server, a_tok, room_id, "hidden")
-    membership(server, b_tok, room_id, "join")
-    say(server, a_tok, room_id, "seen")
-    put_state(
-        server,
-        a_tok,
-        room_id,
-        "m.room.history_visibility",
-        {"history_visibility": "world_readable"},
+    say(alice, room_id, "hidden")
+    bob.membership(room_id, "join")
+    say(alice, room_id, "seen")
+    alice.put_state(
+        room_id, "m.room.history_visibility", {"history_visibility": "world_readable"}
     )
-    membership(server, b_tok, room_id, "leave")
-    events = paginate_all(server, b_tok, room_id, "f")
+    bob.membership(room_id, "leave")
+    events = paginate_all(bob, room_id, "f")
     types = [(e["type"], e.get("state_key"), e["content"]) for e in events]
     # The room's history up to the change to "joined" was shared, and bob joined
     # later, so he sees it (create event included); the change itself is visible
@@ -217,7 +194,11 @@ def test_visibility_boundaries_and_own_membership(
     ]
     assert vis == ["shared", "joined", "world_readable"]
     assert types[0][0] == "m.room.create"
-    own = [c["membership"] for t, k, c in types if t == "m.room.member" and k == bob]
+    own = [
+        c["membership"]
+        for t, k, c in types
+        if t == "m.room.member" and k == bob.user_id
+    ]
     assert own == ["join", "leave"]
     assert bodies(events) == ["seen"]
 
@@ -225,44 +206,44 @@ def test_visibility_boundaries_and_own_membership(
 def test_rejoin_after_leave_shares_history_again(
     server: TestServer, users: dict
 ) -> None:
-    _, a_tok = users["alice"]
-    _, b_tok = users["bob"]
-    room_id = create_room(server, a_tok, preset="public_chat")
-    membership(server, b_tok, room_id, "join")
-    say(server, a_tok, room_id, "one")
-    membership(server, b_tok, room_id, "leave")
-    say(server, a_tok, room_id, "two")
-    assert bodies(paginate_all(server, b_tok, room_id)) == ["one"]
-    membership(server, b_tok, room_id, "join")
-    assert bodies(paginate_all(server, b_tok, room_id)) == ["two", "one"]
+    alice = users["alice"]
+    bob = users["bob"]
+    room_id = alice.create_room(preset="public_chat")
+    bob.membership(room_id, "join")
+    say(alice, room_id, "one")
+    bob.membership(room_id, "leave")
+    say(alice, room_id, "two")
+    assert bodies(paginate_all(bob, room_id)) == ["one"]
+    bob.membership(room_id, "join")
+    assert bodies(paginate_all(bob, room_id)) == ["two", "one"]
 
 
 def test_banned_user_reads_until_ban_and_forgotten_room_is_closed(
     server: TestServer, users: dict
 ) -> None:
-    alice, a_tok = users["alice"]
-    bob, b_tok = users["bob"]
-    room_id = create_room(server, a_tok, preset="public_chat")
-    membership(server, b_tok, room_id, "join")
-    say(server, a_tok, room_id, "before ban")
-    assert membership(server, a_tok, room_id, "ban", user_id=bob).code == 200
-    say(server, a_tok, room_id, "after ban")
-    assert bodies(paginate_all(server, b_tok, room_id)) == ["before ban"]
-    state = get(server, b_tok, f"/rooms/{room_id}/state/m.room.member/{bob}")
+    alice = users["alice"]
+    bob = users["bob"]
+    room_id = alice.create_room(preset="public_chat")
+    bob.membership(room_id, "join")
+    say(alice, room_id, "before ban")
+    assert alice.membership(room_id, "ban", user_id=bob.user_id).code == 200
+    say(alice, room_id, "after ban")
+    assert bodies(paginate_all(bob, room_id)) == ["before ban"]
+    state = bob.get(f"/rooms/{room_id}/state/m.room.member/{bob.user_id}")
     assert state.json["membership"] == "ban"
-    assert membership(server, b_tok, room_id, "forget").code == 200
-    resp = messages(server, b_tok, room_id)
+    assert bob.membership(room_id, "forget").code == 200
+    resp = bob.messages(room_id)
     assert resp.code == 403
 
 
 def test_soft_failed_and_rejected_events_are_never_shown(
     server: TestServer, users: dict
 ) -> None:
-    _, a_tok = users["alice"]
-    room_id = create_room(server, a_tok, preset="public_chat")
-    keep = say(server, a_tok, room_id, "keep")
-    soft = say(server, a_tok, room_id, "soft")
-    rejected = say(server, a_tok, room_id, "rejected")
+    alice = users["alice"]
+    room_id = alice.create_room(preset="public_chat")
+    keep = say(alice, room_id, "keep")
+    soft = say(alice, room_id, "soft")
+    rejected = say(alice, room_id, "rejected")
 
     def mark(txn: Any) -> None:
         txn.execute(
@@ -276,23 +257,23 @@ def test_soft_failed_and_rejected_events_are_never_shown(
     server.get_success(server.hs.db.run_interaction("mark", mark))
     server.hs.events.invalidate(soft)
     server.hs.events.invalidate(rejected)
-    assert bodies(paginate_all(server, a_tok, room_id)) == ["keep"]
-    assert event_json(server, a_tok, room_id, keep).code == 200
+    assert bodies(paginate_all(alice, room_id)) == ["keep"]
+    assert alice.event(room_id, keep).code == 200
     for event_id in (soft, rejected):
-        assert event_json(server, a_tok, room_id, event_id).code == 404
-        assert get(server, a_tok, f"/rooms/{room_id}/context/{event_id}").code == 404
+        assert alice.event(room_id, event_id).code == 404
+        assert alice.get(f"/rooms/{room_id}/context/{event_id}").code == 404
 
 
 def test_state_lookups_are_batched(server: TestServer, users: dict) -> None:
     """A page of events costs one state lookup, however many events it holds."""
-    _, a_tok = users["alice"]
-    _, b_tok = users["bob"]
-    room_id = create_room(server, a_tok, preset="public_chat")
-    membership(server, b_tok, room_id, "join")
+    alice = users["alice"]
+    bob = users["bob"]
+    room_id = alice.create_room(preset="public_chat")
+    bob.membership(room_id, "join")
     for i in range(30):
-        say(server, a_tok if i % 2 else b_tok, room_id, f"m{i}")
+        say(alice if i % 2 else bob, room_id, f"m{i}")
         if i % 10 == 0:
-            put_state(server, a_tok, room_id, "m.room.topic", {"topic": f"t{i}"})
+            alice.put_state(room_id, "m.room.topic", {"topic": f"t{i}"})
     calls: list[str] = []
     real = server.hs.db.run_interaction
 
@@ -301,7 +282,7 @@ def test_state_lookups_are_batched(server: TestServer, users: dict) -> None:
         return await real(name, *args, **kwargs)
 
     server.hs.db.run_interaction = counting  # type: ignore[method-assign]
-    resp = messages(server, b_tok, room_id, limit=30)
+    resp = bob.messages(room_id, limit=30)
     assert resp.code == 200 and len(resp.json["chunk"]) == 30
     assert calls.count("get_state_ids_for_events") == 1
     assert calls.count("paginate_room_events") == 1

@@ -15,12 +15,14 @@
   ``join``/``leave``/``invite``; those returning responses
   (``send_event``, ``put_state``, ``membership``, ``join_via``, ``messages``,
   ``event``) take ``expect=`` like the verbs.
+- ``Room(id, alice, bob, carol=None, events=[])``: a room fixture's users.
 - ``bodies(events)``, ``event_types(events)``, ``timeline(sync_body, room_id)``;
   ``CLIENT``, ``q(segment)`` for paths.
 """
 
 from tests.support.client import User, check
 from tests.support.events import bodies, event_types, timeline
+from tests.support.room import Room
 from tests.support.server import FakeResponse, TestServer
 from tests.support.urls import CLIENT, V1, client_path, q, query_string
 
@@ -28,6 +30,7 @@ __all__ = [
     "CLIENT",
     "V1",
     "FakeResponse",
+    "Room",
     "TestServer",
     "User",
     "bodies",

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from tests.support.events import timeline as room_timeline
 from tests.support.urls import client_path, q, query_string
 
 if TYPE_CHECKING:
@@ -36,10 +37,16 @@ class User:
     server: TestServer
     user_id: str
     token: str
+    device_id: str | None = None
 
     @property
     def localpart(self) -> str:
         return self.user_id[1:].split(":", 1)[0]
+
+    def on(self, server: TestServer) -> User:
+        """The same device on another server object (one restarted on the
+        same database)."""
+        return attrs.evolve(self, server=server)
 
     # --- HTTP verbs -------------------------------------------------------
 
@@ -163,6 +170,10 @@ class User:
     ) -> FakeResponse:
         """GET /rooms/{roomId}/event/{eventId}."""
         return self.get(f"/rooms/{room_id}/event/{event_id}", expect=expect)
+
+    def timeline(self, room_id: str) -> list[dict[str, Any]]:
+        """The room's timeline events in an initial /sync (none if it is absent)."""
+        return room_timeline(self.sync(), room_id)
 
     def sync(self, since: str | None = None, **params: Any) -> Any:
         """A /sync (incremental from ``since`` when given) that must succeed; its body.

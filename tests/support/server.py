@@ -257,16 +257,25 @@ class TestServer:
         self.get_success(self.hs.accounts.register(localpart, password, admin=admin))
         return self.login(localpart, password)
 
-    def login(self, localpart: str, password: str = "password123") -> User:
-        """Log an existing user in over HTTP (a new device); the ``User``."""
-        resp = self.request(
-            "POST",
-            "/_matrix/client/v3/login",
-            {
-                "type": "m.login.password",
-                "identifier": {"type": "m.id.user", "user": localpart},
-                "password": password,
-            },
-        )
+    def login(
+        self,
+        localpart: str,
+        password: str = "password123",
+        device_id: str | None = None,
+    ) -> User:
+        """Log an existing user in over HTTP (a new device, or ``device_id``)."""
+        body = {
+            "type": "m.login.password",
+            "identifier": {"type": "m.id.user", "user": localpart},
+            "password": password,
+        }
+        if device_id is not None:
+            body["device_id"] = device_id
+        resp = self.request("POST", "/_matrix/client/v3/login", body)
         assert resp.code == 200, resp.json
-        return User(self, resp.json["user_id"], resp.json["access_token"])
+        return User(
+            self,
+            resp.json["user_id"],
+            resp.json["access_token"],
+            resp.json["device_id"],
+        )

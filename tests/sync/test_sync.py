@@ -2,42 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
-from urllib.parse import quote
 
+from tests.support import CLIENT, bodies
 from tests.support.server import FakeResponse, TestServer
-from tests.rooms.helpers import CLIENT, create_room, membership, put_state, send
-
-
-def sync(
-    server: TestServer, token: str, since: str | None = None, **params: Any
-) -> dict:
-    query = []
-    if since:
-        query.append(f"since={since}")
-    for key, value in params.items():
-        if isinstance(value, dict):
-            value = quote(json.dumps(value))
-        query.append(f"{key}={value}")
-    resp = server.request("GET", f"{CLIENT}/sync?{'&'.join(query)}", token=token)
-    assert resp.code == 200, resp.json
-    return resp.json
-
-
-def bodies(room: dict) -> list[str]:
-    return [
-        e["content"].get("body")
-        for e in room["timeline"]["events"]
-        if e["type"] == "m.room.message"
-    ]
 
 
 def test_initial_sync_shape(server: TestServer) -> None:
-    alice, token = server.register("alice")
-    room_id = create_room(server, token, name="Lounge")
-    send(server, token, room_id, {"msgtype": "m.text", "body": "hello"})
-    body = sync(server, token)
+    alice = server.user("alice")
+    room_id = alice.create_room(name="Lounge")
+    alice.send_event(room_id, {"msgtype": "m.text", "body": "hello"})
+    body = alice.sync()
     assert body["next_batch"].startswith("s")
     for key in (
         "rooms",
@@ -49,7 +24,7 @@ def test_initial_sync_shape(server: TestServer) -> None:
     ):
         assert key in body
     room = body["rooms"]["join"][room_id]
-    assert bodies(room) == ["hello"]
+    assert bodies(room["timeline"]["events"]) == ["hello"]
     types = {e["type"] for e in room["timeline"]["events"] + room["state"]["events"]}
     assert {"m.room.create", "m.room.name", "m.room.member"} <= types
     assert room["summary"]["m.joined_member_count"] == 1
@@ -61,35 +36,31 @@ def test_initial_sync_shape(server: TestServer) -> None:
 
 
 def test_incremental_sync_returns_only_new_events(server: TestServer) -> None:
-    _, token = server.register("alice")
-    room_id = create_room(server, token)
-    other = create_room(server, token)
-    first = sync(server, token)
-    send(server, token, room_id, {"msgtype": "m.text", "body": "new"})
-    second = sync(server, token, first["next_batch"])
+    alice = server.user("alice")
+    room_id = alice.create_room()
+    other = alice.create_room()
+    first = alice.sync()
+    alice.send_event(room_id, {"msgtype": "m.text", "body": "new"})
+    second = alice.sync(first["next_batch"])
     assert list(second["rooms"]["join"]) == [room_id]
     room = second["rooms"]["join"][room_id]
-    assert bodies(room) == ["new"]
+    assert bodies(room["timeline"]["events"]) == ["new"]
     assert room["timeline"]["limited"] is False
     assert room["state"]["events"] == []
     assert other not in second["rooms"]["join"]
 
 
 def test_limited_timeline_and_prev_batch(server: TestServer) -> None:
-    _, token = server.register("alice")
-    room_id = create_room(server, token)
-    first = sync(server, token)
+    alice = server.user("alice")
+    room_id = alice.create_room()
+    first = alice.sync()
     for i in range(15):
-        send(server, token, room_id, {"msgtype": "m.text", "body": str(i)})
-    room = sync(server, token, first["next_batch"])["rooms"]["join"][room_id]
-    assert bodies(room) == [str(i) for i in range(5, 15)]
+        alice.send_event(room_id, {"msgtype": "m.text", "body": str(i)})
+    room = alice.sync(first["next_batch"])["rooms"]["join"][room_id]
+    assert bodies(room["timeline"]["events"]) == [str(i) for i in range(5, 15)]
     assert room["timeline"]["limited"] is True
     prev = room["timeline"]["prev_batch"]
-    resp = server.request(
-        "GET",
-        f"{CLIENT}/rooms/{room_id}/messages?dir=b&limit=5&from={prev}",
-        token=token,
-    )
+    resp = alice.get(f"{CLIENT}/rooms/{room_id}/messages?dir=b&limit=5&from={prev}")
     assert [e["content"]["body"] for e in resp.json["chunk"]] == [
         "4",
         "3",
@@ -100,31 +71,31 @@ def test_limited_timeline_and_prev_batch(server: TestServer) -> None:
 
 
 def test_long_poll_wakes_when_another_user_sends(server: TestServer) -> None:
-    _, a_tok = server.register("alice")
-    _, b_tok = server.register("bob")
-    room_id = create_room(server, a_tok, preset="public_chat")
-    membership(server, b_tok, room_id, "join")
-    since = sync(server, b_tok)["next_batch"]
+    alice = server.user("alice")
+    bob = server.user("bob")
+    room_id = alice.create_room(preset="public_chat")
+    bob.membership(room_id, "join")
+    since = bob.sync()["next_batch"]
     pending = server.start_request(
-        "GET", f"{CLIENT}/sync?since={since}&timeout=30000", b_tok
+        "GET", f"{CLIENT}/sync?since={since}&timeout=30000", bob.token
     )
     server.advance(1)
     assert not pending.done
-    send(server, a_tok, room_id, {"msgtype": "m.text", "body": "ping"})
+    alice.send_event(room_id, {"msgtype": "m.text", "body": "ping"})
     assert pending.done
     body = pending.response().json
-    assert bodies(body["rooms"]["join"][room_id]) == ["ping"]
+    assert bodies(body["rooms"]["join"][room_id]["timeline"]["events"]) == ["ping"]
 
 
 def test_long_poll_ignores_rooms_the_user_is_not_in(server: TestServer) -> None:
-    _, a_tok = server.register("alice")
-    _, b_tok = server.register("bob")
-    room_id = create_room(server, a_tok)
-    since = sync(server, b_tok)["next_batch"]
+    alice = server.user("alice")
+    bob = server.user("bob")
+    room_id = alice.create_room()
+    since = bob.sync()["next_batch"]
     pending = server.start_request(
-        "GET", f"{CLIENT}/sync?since={since}&timeout=10000", b_tok
+        "GET", f"{CLIENT}/sync?since={since}&timeout=10000", bob.token
     )
-    send(server, a_tok, room_id, {"msgtype": "m.text", "body": "secret"})
+    alice.send_event(room_id, {"msgtype": "m.text", "body": "secret"})
     assert not pending.done
     assert server.hs.notifier.listener_count() == 1
     server.advance(11)
@@ -135,100 +106,96 @@ def test_long_poll_ignores_rooms_the_user_is_not_in(server: TestServer) -> None:
 
 
 def test_invite_leave_and_reinvite_sections(server: TestServer) -> None:
-    alice, a_tok = server.register("alice")
-    bob, b_tok = server.register("bob")
-    room_id = create_room(server, a_tok, name="Secret")
-    since = sync(server, b_tok)["next_batch"]
-    membership(server, a_tok, room_id, "invite", user_id=bob)
-    body = sync(server, b_tok, since)
+    alice = server.user("alice")
+    bob = server.user("bob")
+    room_id = alice.create_room(name="Secret")
+    since = bob.sync()["next_batch"]
+    alice.membership(room_id, "invite", user_id=bob.user_id)
+    body = bob.sync(since)
     invite = body["rooms"]["invite"][room_id]["invite_state"]["events"]
     assert {
         "type": "m.room.name",
         "state_key": "",
         "content": {"name": "Secret"},
-        "sender": alice,
+        "sender": alice.user_id,
     } in invite
     assert invite[-1]["content"]["membership"] == "invite"
     since = body["next_batch"]
-    membership(server, b_tok, room_id, "join")
-    body = sync(server, b_tok, since)
+    bob.membership(room_id, "join")
+    body = bob.sync(since)
     joined = body["rooms"]["join"][room_id]
     assert any(
         e["type"] == "m.room.create"
         for e in joined["state"]["events"] + joined["timeline"]["events"]
     )
     since = body["next_batch"]
-    membership(server, a_tok, room_id, "kick", user_id=bob)
-    body = sync(server, b_tok, since)
+    alice.membership(room_id, "kick", user_id=bob.user_id)
+    body = bob.sync(since)
     assert room_id in body["rooms"]["leave"]
     assert room_id not in body["rooms"]["join"]
     left = body["rooms"]["leave"][room_id]["timeline"]["events"]
     assert left[-1]["content"]["membership"] == "leave"
     since = body["next_batch"]
-    membership(server, a_tok, room_id, "invite", user_id=bob)
-    body = sync(server, b_tok, since)
+    alice.membership(room_id, "invite", user_id=bob.user_id)
+    body = bob.sync(since)
     assert room_id in body["rooms"]["invite"]
     assert room_id not in body["rooms"]["leave"]
 
 
 def test_include_leave_on_initial_sync(server: TestServer) -> None:
-    _, token = server.register("alice")
-    room_id = create_room(server, token)
-    membership(server, token, room_id, "leave")
-    assert room_id not in sync(server, token)["rooms"]["leave"]
-    body = sync(server, token, filter={"room": {"include_leave": True}})
+    alice = server.user("alice")
+    room_id = alice.create_room()
+    alice.membership(room_id, "leave")
+    assert room_id not in alice.sync()["rooms"]["leave"]
+    body = alice.sync(filter={"room": {"include_leave": True}})
     assert room_id in body["rooms"]["leave"]
 
 
 def test_filters_inline_and_stored(server: TestServer) -> None:
-    alice, token = server.register("alice")
-    room_id = create_room(server, token)
-    send(server, token, room_id, {"msgtype": "m.text", "body": "x"})
-    send(server, token, room_id, {"k": 1}, event_type="com.example.custom")
+    alice = server.user("alice")
+    room_id = alice.create_room()
+    alice.send_event(room_id, {"msgtype": "m.text", "body": "x"})
+    alice.send_event(room_id, {"k": 1}, event_type="com.example.custom")
     definition = {
         "room": {"timeline": {"types": ["com.example.*"], "limit": 5}},
         "event_fields": ["type", "content.k"],
     }
-    resp = server.request(
-        "POST", f"{CLIENT}/user/{alice}/filter", definition, token=token
-    )
+    resp = alice.post(f"{CLIENT}/user/{alice.user_id}/filter", definition)
     assert resp.code == 200, resp.json
     filter_id = resp.json["filter_id"]
-    got = server.request(
-        "GET", f"{CLIENT}/user/{alice}/filter/{filter_id}", token=token
-    )
+    got = alice.get(f"{CLIENT}/user/{alice.user_id}/filter/{filter_id}")
     assert got.json == definition
     for param in (filter_id, definition):
-        room = sync(server, token, filter=param)["rooms"]["join"][room_id]
+        room = alice.sync(filter=param)["rooms"]["join"][room_id]
         assert room["timeline"]["events"] == [
             {"type": "com.example.custom", "content": {"k": 1}}
         ]
-    resp = server.request("GET", f"{CLIENT}/sync?filter=999", token=token)
+    resp = alice.get(f"{CLIENT}/sync?filter=999")
     assert resp.code == 404
-    resp = server.request("GET", f"{CLIENT}/sync?filter=%7Bbad", token=token)
+    resp = alice.get(f"{CLIENT}/sync?filter=%7Bbad")
     assert resp.code == 400
 
 
 def test_lazy_load_members(server: TestServer) -> None:
-    _, a_tok = server.register("alice")
-    room_id = create_room(server, a_tok, preset="public_chat")
-    tokens = []
+    alice = server.user("alice")
+    room_id = alice.create_room(preset="public_chat")
+    members = []
     for name in ("m1", "m2", "m3"):
-        _, tok = server.register(name)
-        membership(server, tok, room_id, "join")
-        tokens.append(tok)
+        member = server.user(name)
+        member.membership(room_id, "join")
+        members.append(member)
     for i in range(12):
-        send(server, a_tok, room_id, {"msgtype": "m.text", "body": str(i)})
-    send(server, tokens[0], room_id, {"msgtype": "m.text", "body": "from m1"})
+        alice.send_event(room_id, {"msgtype": "m.text", "body": str(i)})
+    members[0].send_event(room_id, {"msgtype": "m.text", "body": "from m1"})
     lazy = {"room": {"state": {"lazy_load_members": True}, "timeline": {"limit": 3}}}
-    room = sync(server, a_tok, filter=lazy)["rooms"]["join"][room_id]
+    room = alice.sync(filter=lazy)["rooms"]["join"][room_id]
     members = {
         e["state_key"] for e in room["state"]["events"] if e["type"] == "m.room.member"
     }
     assert members == {"@alice:test", "@m1:test"}
-    room = sync(server, a_tok, filter={"room": {"timeline": {"limit": 3}}})["rooms"][
-        "join"
-    ][room_id]
+    room = alice.sync(filter={"room": {"timeline": {"limit": 3}}})["rooms"]["join"][
+        room_id
+    ]
     members = {
         e["state_key"] for e in room["state"]["events"] if e["type"] == "m.room.member"
     }
@@ -236,28 +203,28 @@ def test_lazy_load_members(server: TestServer) -> None:
 
 
 def test_unread_counts_follow_new_messages(server: TestServer) -> None:
-    _, a_tok = server.register("alice")
-    _, b_tok = server.register("bob")
-    room_id = create_room(server, a_tok, preset="public_chat")
-    membership(server, b_tok, room_id, "join")
+    alice = server.user("alice")
+    bob = server.user("bob")
+    room_id = alice.create_room(preset="public_chat")
+    bob.membership(room_id, "join")
     for i in range(3):
-        send(server, a_tok, room_id, {"msgtype": "m.text", "body": str(i)})
-    room = sync(server, b_tok)["rooms"]["join"][room_id]
+        alice.send_event(room_id, {"msgtype": "m.text", "body": str(i)})
+    room = bob.sync()["rooms"]["join"][room_id]
     assert room["unread_notifications"]["notification_count"] == 3
 
 
 def test_tokens_survive_a_restart(make_server: Any, tmp_path: Any) -> None:
     server = make_server()
-    _, token = server.register("alice")
-    room_id = create_room(server, token)
-    since = sync(server, token)["next_batch"]
-    send(server, token, room_id, {"msgtype": "m.text", "body": "after"})
+    alice = server.user("alice")
+    room_id = alice.create_room()
+    since = alice.sync()["next_batch"]
+    alice.send_event(room_id, {"msgtype": "m.text", "body": "after"})
     # A second server on the same database, as after a restart.
     from tests.support.server import TestServer as Server
 
     again = Server(server.db.engine, None, tmp_path)
-    body = sync(again, token, since)
-    assert bodies(body["rooms"]["join"][room_id]) == ["after"]
+    body = alice.on(again).sync(since)
+    assert bodies(body["rooms"]["join"][room_id]["timeline"]["events"]) == ["after"]
 
 
 def test_bad_sync_params(server: TestServer) -> None:
@@ -275,10 +242,10 @@ def test_bad_sync_params(server: TestServer) -> None:
 
 
 def test_full_state(server: TestServer) -> None:
-    _, token = server.register("alice")
-    room_id = create_room(server, token, name="N")
-    since = sync(server, token)["next_batch"]
-    put_state(server, token, room_id, "m.room.topic", {"topic": "t"})
-    body = sync(server, token, since, full_state="true")
+    alice = server.user("alice")
+    room_id = alice.create_room(name="N")
+    since = alice.sync()["next_batch"]
+    alice.put_state(room_id, "m.room.topic", {"topic": "t"})
+    body = alice.sync(since, full_state="true")
     state_types = {e["type"] for e in body["rooms"]["join"][room_id]["state"]["events"]}
     assert "m.room.name" in state_types

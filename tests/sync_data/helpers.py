@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable
-from typing import Any
-from urllib.parse import quote
 
 from twisted.internet import defer
 
 from homeserver.streams.tokens import StreamToken
-from tests.support.server import FakeResponse, TestServer
-
-CLIENT = "/_matrix/client/v3"
-
-
-def q(value: str) -> str:
-    """Quote a path segment (IDs hold ``!``, ``$``, ``@`` and ``:``)."""
-    return quote(value, safe="")
+from tests.support import FakeResponse, TestServer, User
 
 
 def token(server: TestServer) -> StreamToken:
@@ -50,35 +40,6 @@ def assert_error(resp: FakeResponse, code: int, errcode: str) -> None:
     assert resp.json["errcode"] == errcode, resp.json
 
 
-def event_ids(server: TestServer, token_: str, room_id: str, n: int) -> list[str]:
+def event_ids(user: User, room_id: str, n: int) -> list[str]:
     """Send ``n`` messages; their event IDs in order."""
-    ids = []
-    for i in range(n):
-        resp = server.request(
-            "PUT",
-            f"{CLIENT}/rooms/{q(room_id)}/send/m.room.message/h{next(_txn_ids)}",
-            {"msgtype": "m.text", "body": f"msg {i}"},
-            token=token_,
-        )
-        assert resp.code == 200, resp.json
-        ids.append(resp.json["event_id"])
-    return ids
-
-
-_txn_ids = itertools.count()
-
-
-def get(server: TestServer, path: str, tok: str) -> FakeResponse:
-    return server.request("GET", f"{CLIENT}{path}", token=tok)
-
-
-def put(server: TestServer, path: str, body: Any, tok: str) -> FakeResponse:
-    return server.request("PUT", f"{CLIENT}{path}", body, token=tok)
-
-
-def post(server: TestServer, path: str, body: Any, tok: str) -> FakeResponse:
-    return server.request("POST", f"{CLIENT}{path}", body, token=tok)
-
-
-def delete(server: TestServer, path: str, tok: str) -> FakeResponse:
-    return server.request("DELETE", f"{CLIENT}{path}", token=tok)
+    return [user.send(room_id, f"msg {i}") for i in range(n)]

@@ -9,25 +9,16 @@ from typing import Any
 
 import pytest
 
+from tests.support import User, q
 from tests.support.server import TestServer
-from tests.rooms.helpers import create_room
-from tests.sync_data.helpers import (
-    assert_error,
-    delete,
-    finish,
-    get,
-    put,
-    q,
-    token,
-    wait,
-)
+from tests.sync_data.helpers import assert_error, finish, token, wait
 
-Users = dict[str, tuple[str, str]]
+Users = dict[str, User]
 
 
 @pytest.fixture
 def users(server: TestServer) -> Users:
-    return {name: server.register(name) for name in ("alice", "bob")}
+    return {name: server.user(name) for name in ("alice", "bob")}
 
 
 def gpath(user_id: str, data_type: str) -> str:
@@ -63,59 +54,57 @@ def sync_rooms(
 
 
 def test_set_and_get_global(server: TestServer, users: Users) -> None:
-    alice, tok = users["alice"]
-    assert put(server, gpath(alice, "org.example.cfg"), {"a": 1}, tok).code == 200
-    resp = get(server, gpath(alice, "org.example.cfg"), tok)
+    alice = users["alice"]
+    assert alice.put(gpath(alice.user_id, "org.example.cfg"), {"a": 1}).code == 200
+    resp = alice.get(gpath(alice.user_id, "org.example.cfg"))
     assert resp.code == 200 and resp.json == {"a": 1}
-    assert put(server, gpath(alice, "org.example.cfg"), {"b": [2]}, tok).code == 200
-    assert get(server, gpath(alice, "org.example.cfg"), tok).json == {"b": [2]}
+    assert alice.put(gpath(alice.user_id, "org.example.cfg"), {"b": [2]}).code == 200
+    assert alice.get(gpath(alice.user_id, "org.example.cfg")).json == {"b": [2]}
 
 
 def test_missing_global_type_is_404(server: TestServer, users: Users) -> None:
-    alice, tok = users["alice"]
-    assert_error(get(server, gpath(alice, "org.nope"), tok), 404, "M_NOT_FOUND")
+    alice = users["alice"]
+    assert_error(alice.get(gpath(alice.user_id, "org.nope")), 404, "M_NOT_FOUND")
 
 
 def test_other_users_account_data_is_403(server: TestServer, users: Users) -> None:
-    alice, a_tok = users["alice"]
-    bob, b_tok = users["bob"]
-    put(server, gpath(alice, "org.example.cfg"), {"a": 1}, a_tok)
-    assert_error(
-        get(server, gpath(alice, "org.example.cfg"), b_tok), 403, "M_FORBIDDEN"
-    )
-    resp = put(server, gpath(alice, "org.example.cfg"), {"x": 1}, b_tok)
+    alice = users["alice"]
+    bob = users["bob"]
+    alice.put(gpath(alice.user_id, "org.example.cfg"), {"a": 1})
+    assert_error(bob.get(gpath(alice.user_id, "org.example.cfg")), 403, "M_FORBIDDEN")
+    resp = bob.put(gpath(alice.user_id, "org.example.cfg"), {"x": 1})
     assert_error(resp, 403, "M_FORBIDDEN")
-    assert get(server, gpath(alice, "org.example.cfg"), a_tok).json == {"a": 1}
+    assert alice.get(gpath(alice.user_id, "org.example.cfg")).json == {"a": 1}
 
 
 @pytest.mark.parametrize("data_type", ["m.fully_read", "m.push_rules"])
 def test_server_managed_types_are_405(
     server: TestServer, users: Users, data_type: str
 ) -> None:
-    alice, tok = users["alice"]
-    room_id = create_room(server, tok)
-    resp = put(server, gpath(alice, data_type), {"event_id": "$x"}, tok)
+    alice = users["alice"]
+    room_id = alice.create_room()
+    resp = alice.put(gpath(alice.user_id, data_type), {"event_id": "$x"})
     assert_error(resp, 405, "M_BAD_JSON")
-    resp = put(server, rpath(alice, room_id, data_type), {"event_id": "$x"}, tok)
+    resp = alice.put(rpath(alice.user_id, room_id, data_type), {"event_id": "$x"})
     assert_error(resp, 405, "M_BAD_JSON")
 
 
 def test_bodies_must_be_json_objects(server: TestServer, users: Users) -> None:
-    alice, tok = users["alice"]
-    assert_error(put(server, gpath(alice, "org.t"), [1], tok), 400, "M_BAD_JSON")
-    resp = put(server, gpath(alice, "org.t"), b"{nope", tok)
+    alice = users["alice"]
+    assert_error(alice.put(gpath(alice.user_id, "org.t"), [1]), 400, "M_BAD_JSON")
+    resp = alice.put(gpath(alice.user_id, "org.t"), b"{nope")
     assert_error(resp, 400, "M_NOT_JSON")
 
 
 def test_needs_a_token(server: TestServer, users: Users) -> None:
-    alice, _ = users["alice"]
-    resp = server.request("GET", "/_matrix/client/v3" + gpath(alice, "org.t"))
+    alice = users["alice"]
+    resp = server.request("GET", "/_matrix/client/v3" + gpath(alice.user_id, "org.t"))
     assert_error(resp, 401, "M_MISSING_TOKEN")
 
 
 def test_type_too_long_is_400(server: TestServer, users: Users) -> None:
-    alice, tok = users["alice"]
-    resp = put(server, gpath(alice, "x" * 256), {}, tok)
+    alice = users["alice"]
+    resp = alice.put(gpath(alice.user_id, "x" * 256), {})
     assert_error(resp, 400, "M_INVALID_PARAM")
 
 
@@ -123,29 +112,29 @@ def test_type_too_long_is_400(server: TestServer, users: Users) -> None:
 
 
 def test_room_account_data_is_per_room(server: TestServer, users: Users) -> None:
-    alice, tok = users["alice"]
-    room1, room2 = create_room(server, tok), create_room(server, tok)
-    assert put(server, rpath(alice, room1, "org.c"), {"r": 1}, tok).code == 200
-    assert get(server, rpath(alice, room1, "org.c"), tok).json == {"r": 1}
+    alice = users["alice"]
+    room1, room2 = alice.create_room(), alice.create_room()
+    assert alice.put(rpath(alice.user_id, room1, "org.c"), {"r": 1}).code == 200
+    assert alice.get(rpath(alice.user_id, room1, "org.c")).json == {"r": 1}
     # No fallback to another room or to global data of the same type.
-    assert_error(get(server, rpath(alice, room2, "org.c"), tok), 404, "M_NOT_FOUND")
-    assert_error(get(server, gpath(alice, "org.c"), tok), 404, "M_NOT_FOUND")
-    put(server, gpath(alice, "org.g"), {"g": 1}, tok)
-    assert_error(get(server, rpath(alice, room1, "org.g"), tok), 404, "M_NOT_FOUND")
+    assert_error(alice.get(rpath(alice.user_id, room2, "org.c")), 404, "M_NOT_FOUND")
+    assert_error(alice.get(gpath(alice.user_id, "org.c")), 404, "M_NOT_FOUND")
+    alice.put(gpath(alice.user_id, "org.g"), {"g": 1})
+    assert_error(alice.get(rpath(alice.user_id, room1, "org.g")), 404, "M_NOT_FOUND")
 
 
 def test_room_account_data_errors(server: TestServer, users: Users) -> None:
-    alice, a_tok = users["alice"]
-    bob, b_tok = users["bob"]
-    room_id = create_room(server, a_tok)
-    resp = put(server, rpath(alice, "@not-a-room:test", "org.c"), {}, a_tok)
+    alice = users["alice"]
+    bob = users["bob"]
+    room_id = alice.create_room()
+    resp = alice.put(rpath(alice.user_id, "@not-a-room:test", "org.c"), {})
     assert_error(resp, 400, "M_INVALID_PARAM")
-    resp = get(server, rpath(alice, "@not-a-room:test", "org.c"), a_tok)
+    resp = alice.get(rpath(alice.user_id, "@not-a-room:test", "org.c"))
     assert_error(resp, 400, "M_INVALID_PARAM")
-    resp = put(server, rpath(alice, room_id, "org.c"), {"a": 1}, b_tok)
+    resp = bob.put(rpath(alice.user_id, room_id, "org.c"), {"a": 1})
     assert_error(resp, 403, "M_FORBIDDEN")
-    put(server, rpath(alice, room_id, "org.c"), {"a": 1}, a_tok)
-    resp = get(server, rpath(alice, room_id, "org.c"), b_tok)
+    alice.put(rpath(alice.user_id, room_id, "org.c"), {"a": 1})
+    resp = bob.get(rpath(alice.user_id, room_id, "org.c"))
     assert_error(resp, 403, "M_FORBIDDEN")
 
 
@@ -153,16 +142,16 @@ def test_room_account_data_errors(server: TestServer, users: Users) -> None:
 
 
 def test_add_list_and_remove_tags(server: TestServer, users: Users) -> None:
-    alice, tok = users["alice"]
-    room_id = create_room(server, tok)
-    assert get(server, tpath(alice, room_id), tok).json == {"tags": {}}
+    alice = users["alice"]
+    room_id = alice.create_room()
+    assert alice.get(tpath(alice.user_id, room_id)).json == {"tags": {}}
     assert (
-        put(server, tpath(alice, room_id, "m.favourite"), {"order": 0.1}, tok).code
+        alice.put(tpath(alice.user_id, room_id, "m.favourite"), {"order": 0.1}).code
         == 200
     )
-    assert put(server, tpath(alice, room_id, "u.Work"), {"order": 1}, tok).code == 200
-    assert put(server, tpath(alice, room_id, "u.Customers"), {}, tok).code == 200
-    assert get(server, tpath(alice, room_id), tok).json == {
+    assert alice.put(tpath(alice.user_id, room_id, "u.Work"), {"order": 1}).code == 200
+    assert alice.put(tpath(alice.user_id, room_id, "u.Customers"), {}).code == 200
+    assert alice.get(tpath(alice.user_id, room_id)).json == {
         "tags": {
             "m.favourite": {"order": 0.1},
             "u.Work": {"order": 1},
@@ -170,27 +159,25 @@ def test_add_list_and_remove_tags(server: TestServer, users: Users) -> None:
         }
     }
     # Tags are the m.tag room account data.
-    resp = get(server, rpath(alice, room_id, "m.tag"), tok)
+    resp = alice.get(rpath(alice.user_id, room_id, "m.tag"))
     assert resp.json["tags"]["m.favourite"] == {"order": 0.1}
-    assert delete(server, tpath(alice, room_id, "u.Work"), tok).code == 200
-    assert set(get(server, tpath(alice, room_id), tok).json["tags"]) == {
+    assert alice.delete(tpath(alice.user_id, room_id, "u.Work")).code == 200
+    assert set(alice.get(tpath(alice.user_id, room_id)).json["tags"]) == {
         "m.favourite",
         "u.Customers",
     }
     # Removing a tag the room does not have is fine.
-    assert delete(server, tpath(alice, room_id, "u.Work"), tok).code == 200
+    assert alice.delete(tpath(alice.user_id, room_id, "u.Work")).code == 200
 
 
 def test_replacing_a_tag_and_no_body(server: TestServer, users: Users) -> None:
-    alice, tok = users["alice"]
-    room_id = create_room(server, tok)
-    put(server, tpath(alice, room_id, "u.x"), {"order": 0.5}, tok)
-    put(server, tpath(alice, room_id, "u.x"), {"order": 0.25}, tok)
-    resp = server.request(
-        "PUT", "/_matrix/client/v3" + tpath(alice, room_id, "u.y"), token=tok
-    )
+    alice = users["alice"]
+    room_id = alice.create_room()
+    alice.put(tpath(alice.user_id, room_id, "u.x"), {"order": 0.5})
+    alice.put(tpath(alice.user_id, room_id, "u.x"), {"order": 0.25})
+    resp = alice.put("/_matrix/client/v3" + tpath(alice.user_id, room_id, "u.y"))
     assert resp.code == 200, resp.json
-    tags = get(server, tpath(alice, room_id), tok).json["tags"]
+    tags = alice.get(tpath(alice.user_id, room_id)).json["tags"]
     assert tags == {"u.x": {"order": 0.25}, "u.y": {}}
 
 
@@ -207,39 +194,35 @@ def test_replacing_a_tag_and_no_body(server: TestServer, users: Users) -> None:
 def test_tag_order_must_be_a_number_in_0_1(
     server: TestServer, users: Users, order: Any, errcode: str
 ) -> None:
-    alice, tok = users["alice"]
-    room_id = create_room(server, tok)
-    resp = put(server, tpath(alice, room_id, "u.x"), {"order": order}, tok)
+    alice = users["alice"]
+    room_id = alice.create_room()
+    resp = alice.put(tpath(alice.user_id, room_id, "u.x"), {"order": order})
     assert_error(resp, 400, errcode)
-    assert get(server, tpath(alice, room_id), tok).json == {"tags": {}}
+    assert alice.get(tpath(alice.user_id, room_id)).json == {"tags": {}}
 
 
 def test_tag_errors(server: TestServer, users: Users) -> None:
-    alice, a_tok = users["alice"]
-    bob, b_tok = users["bob"]
-    room_id = create_room(server, a_tok)
-    resp = put(server, tpath(alice, room_id, "u." + "x" * 254), {}, a_tok)
+    alice = users["alice"]
+    bob = users["bob"]
+    room_id = alice.create_room()
+    resp = alice.put(tpath(alice.user_id, room_id, "u." + "x" * 254), {})
     assert_error(resp, 400, "M_INVALID_PARAM")
-    assert_error(
-        put(server, tpath(alice, room_id, "u.x"), {}, b_tok), 403, "M_FORBIDDEN"
-    )
-    assert_error(get(server, tpath(alice, room_id), b_tok), 403, "M_FORBIDDEN")
-    assert_error(
-        delete(server, tpath(alice, room_id, "u.x"), b_tok), 403, "M_FORBIDDEN"
-    )
-    resp = get(server, tpath(alice, "not-a-room", None), a_tok)
+    assert_error(bob.put(tpath(alice.user_id, room_id, "u.x"), {}), 403, "M_FORBIDDEN")
+    assert_error(bob.get(tpath(alice.user_id, room_id)), 403, "M_FORBIDDEN")
+    assert_error(bob.delete(tpath(alice.user_id, room_id, "u.x")), 403, "M_FORBIDDEN")
+    resp = alice.get(tpath(alice.user_id, "not-a-room", None))
     assert_error(resp, 400, "M_INVALID_PARAM")
 
 
 def test_tags_survive_a_client_set_m_tag_of_the_wrong_shape(
     server: TestServer, users: Users
 ) -> None:
-    alice, tok = users["alice"]
-    room_id = create_room(server, tok)
-    put(server, rpath(alice, room_id, "m.tag"), {"tags": "oops", "x": 1}, tok)
-    assert get(server, tpath(alice, room_id), tok).json == {"tags": {}}
-    put(server, tpath(alice, room_id, "u.a"), {}, tok)
-    content = get(server, rpath(alice, room_id, "m.tag"), tok).json
+    alice = users["alice"]
+    room_id = alice.create_room()
+    alice.put(rpath(alice.user_id, room_id, "m.tag"), {"tags": "oops", "x": 1})
+    assert alice.get(tpath(alice.user_id, room_id)).json == {"tags": {}}
+    alice.put(tpath(alice.user_id, room_id, "u.a"), {})
+    content = alice.get(rpath(alice.user_id, room_id, "m.tag")).json
     assert content == {"tags": {"u.a": {}}, "x": 1}
 
 
@@ -249,76 +232,79 @@ def test_tags_survive_a_client_set_m_tag_of_the_wrong_shape(
 def test_positions_increase_and_sync_sees_exactly_the_changes(
     server: TestServer, users: Users
 ) -> None:
-    alice, tok = users["alice"]
-    bob, b_tok = users["bob"]
-    room1, room2 = create_room(server, tok), create_room(server, tok)
+    alice = users["alice"]
+    bob = users["bob"]
+    room1, room2 = alice.create_room(), alice.create_room()
     p0 = token(server).account_data
-    put(server, gpath(alice, "org.keep"), {"k": 1}, tok)
-    put(server, gpath(alice, "org.a"), {"v": 1}, tok)
+    alice.put(gpath(alice.user_id, "org.keep"), {"k": 1})
+    alice.put(gpath(alice.user_id, "org.a"), {"v": 1})
     p1 = token(server).account_data
-    put(server, rpath(alice, room1, "org.r"), {"v": 1}, tok)
-    put(server, tpath(alice, room2, "m.favourite"), {}, tok)
+    alice.put(rpath(alice.user_id, room1, "org.r"), {"v": 1})
+    alice.put(tpath(alice.user_id, room2, "m.favourite"), {})
     p2 = token(server).account_data
-    put(server, gpath(alice, "org.a"), {"v": 2}, tok)
-    put(server, gpath(alice, "org.b"), {"v": 1}, tok)
-    put(server, gpath(bob, "org.bob"), {"v": 1}, b_tok)
+    alice.put(gpath(alice.user_id, "org.a"), {"v": 2})
+    alice.put(gpath(alice.user_id, "org.b"), {"v": 1})
+    bob.put(gpath(bob.user_id, "org.bob"), {"v": 1})
     p3 = token(server).account_data
     assert p0 < p1 < p2 < p3
 
     # Initial sync: everything up to the position asked for. org.a was
     # rewritten after p1, so it comes with the changes after p1 instead.
-    assert sync_global(server, alice, None, p1) == [
+    assert sync_global(server, alice.user_id, None, p1) == [
         {"type": "org.keep", "content": {"k": 1}}
     ]
-    assert sync_global(server, alice, None, p3) == [
+    assert sync_global(server, alice.user_id, None, p3) == [
         {"type": "org.keep", "content": {"k": 1}},
         {"type": "org.a", "content": {"v": 2}},
         {"type": "org.b", "content": {"v": 1}},
     ]
     # Incremental: only what changed in (since, upto].
-    assert sync_global(server, alice, p1, p2) == []
-    assert sync_global(server, alice, p2, p3) == [
+    assert sync_global(server, alice.user_id, p1, p2) == []
+    assert sync_global(server, alice.user_id, p2, p3) == [
         {"type": "org.a", "content": {"v": 2}},
         {"type": "org.b", "content": {"v": 1}},
     ]
-    assert sync_global(server, alice, p3, p3) == []
+    assert sync_global(server, alice.user_id, p3, p3) == []
 
-    assert sync_rooms(server, alice, None, None, p3) == {
+    assert sync_rooms(server, alice.user_id, None, None, p3) == {
         room1: [{"type": "org.r", "content": {"v": 1}}],
         room2: [{"type": "m.tag", "content": {"tags": {"m.favourite": {}}}}],
     }
-    assert sync_rooms(server, alice, [room2], p1, p2) == {
+    assert sync_rooms(server, alice.user_id, [room2], p1, p2) == {
         room2: [{"type": "m.tag", "content": {"tags": {"m.favourite": {}}}}],
     }
-    assert sync_rooms(server, alice, [room1, room2], p2, p3) == {}
-    assert sync_rooms(server, alice, [], None, p3) == {}
-    assert sync_rooms(server, bob, None, None, p3) == {}
+    assert sync_rooms(server, alice.user_id, [room1, room2], p2, p3) == {}
+    assert sync_rooms(server, alice.user_id, [], None, p3) == {}
+    assert sync_rooms(server, bob.user_id, None, None, p3) == {}
 
 
 def test_removing_a_missing_tag_changes_nothing(
     server: TestServer, users: Users
 ) -> None:
-    alice, tok = users["alice"]
-    room_id = create_room(server, tok)
+    alice = users["alice"]
+    room_id = alice.create_room()
     before = token(server).account_data
-    waiting = wait(server, alice, [room_id])
-    assert delete(server, tpath(alice, room_id, "u.none"), tok).code == 200
-    assert sync_rooms(server, alice, None, before, token(server).account_data) == {}
+    waiting = wait(server, alice.user_id, [room_id])
+    assert alice.delete(tpath(alice.user_id, room_id, "u.none")).code == 200
+    assert (
+        sync_rooms(server, alice.user_id, None, before, token(server).account_data)
+        == {}
+    )
     finish(server, waiting)
 
 
 def test_a_write_wakes_only_its_user(server: TestServer, users: Users) -> None:
-    alice, a_tok = users["alice"]
-    bob, b_tok = users["bob"]
-    room_id = create_room(server, a_tok)
-    alice_wait = wait(server, alice, [room_id])
-    bob_wait = wait(server, bob)
-    put(server, gpath(bob, "org.b"), {}, b_tok)
+    alice = users["alice"]
+    bob = users["bob"]
+    room_id = alice.create_room()
+    alice_wait = wait(server, alice.user_id, [room_id])
+    bob_wait = wait(server, bob.user_id)
+    bob.put(gpath(bob.user_id, "org.b"), {})
     assert bob_wait.called and not alice_wait.called
-    put(server, tpath(alice, room_id, "u.t"), {}, a_tok)
+    alice.put(tpath(alice.user_id, room_id, "u.t"), {})
     assert alice_wait.called
 
-    alice_wait = wait(server, alice)
-    put(server, rpath(alice, room_id, "org.r"), {}, a_tok)
+    alice_wait = wait(server, alice.user_id)
+    alice.put(rpath(alice.user_id, room_id, "org.r"), {})
     assert alice_wait.called
-    finish(server, wait(server, bob))
+    finish(server, wait(server, bob.user_id))

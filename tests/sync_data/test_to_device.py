@@ -11,23 +11,9 @@ import pytest
 
 from homeserver.server import HomeServer
 from homeserver.storage.database import inline_runner
+from tests.support import User, q
 from tests.support.server import TEST_SIGNING_KEY, FakeResponse, TestServer
-from tests.sync_data.helpers import assert_error, finish, put, q, token, wait
-
-
-def login(server: TestServer, localpart: str, device_id: str) -> str:
-    resp = server.request(
-        "POST",
-        "/_matrix/client/v3/login",
-        {
-            "type": "m.login.password",
-            "identifier": {"type": "m.id.user", "user": localpart},
-            "password": "password123",
-            "device_id": device_id,
-        },
-    )
-    assert resp.code == 200, resp.json
-    return str(resp.json["access_token"])
+from tests.sync_data.helpers import assert_error, finish, token, wait
 
 
 @pytest.fixture
@@ -40,22 +26,21 @@ def users(server: TestServer) -> dict[str, Any]:
         "alice": alice,
         "bob": bob,
         "carol": carol,
-        "A1": login(server, "alice", "A1"),
-        "B1": login(server, "bob", "B1"),
-        "B2": login(server, "bob", "B2"),
-        "C1": login(server, "carol", "C1"),
+        "A1": server.login("alice", device_id="A1"),
+        "B1": server.login("bob", device_id="B1"),
+        "B2": server.login("bob", device_id="B2"),
+        "C1": server.login("carol", device_id="C1"),
     }
 
 
 def send_to_device(
-    server: TestServer,
-    tok: str,
+    user: User,
     messages: Any,
     txn_id: str,
     event_type: str = "m.room_key_request",
 ) -> FakeResponse:
     body = messages if isinstance(messages, bytes) else {"messages": messages}
-    return put(server, f"/sendToDevice/{q(event_type)}/{q(txn_id)}", body, tok)
+    return user.put(f"/sendToDevice/{q(event_type)}/{q(txn_id)}", body)
 
 
 def inbox(
@@ -80,7 +65,7 @@ def contents(messages: list[dict[str, Any]]) -> list[Any]:
 
 def test_message_reaches_only_the_named_device(server: TestServer, users: dict) -> None:
     bob = users["bob"]
-    resp = send_to_device(server, users["A1"], {bob: {"B1": {"n": 1}}}, "t1")
+    resp = send_to_device(users["A1"], {bob: {"B1": {"n": 1}}}, "t1")
     assert resp.code == 200 and resp.json == {}
     messages, reached = inbox(server, bob, "B1")
     assert messages == [
@@ -93,7 +78,7 @@ def test_message_reaches_only_the_named_device(server: TestServer, users: dict) 
 def test_star_means_every_device(server: TestServer, users: dict) -> None:
     bob = users["bob"]
     before = token(server).to_device
-    send_to_device(server, users["A1"], {bob: {"*": {"n": 1}}}, "t1")
+    send_to_device(users["A1"], {bob: {"*": {"n": 1}}}, "t1")
     # One message (and one stream position) per device, the register
     # helper's login included.
     devices = server.get_success(server.hs.device_store.get_devices(bob))
@@ -108,7 +93,6 @@ def test_unknown_devices_users_and_remote_users_are_skipped(
 ) -> None:
     bob = users["bob"]
     resp = send_to_device(
-        server,
         users["A1"],
         {
             bob: {"NOPE": {"n": 1}, "B1": {"n": 2}},
@@ -130,22 +114,22 @@ def test_unknown_devices_users_and_remote_users_are_skipped(
 def test_same_txn_id_is_sent_once(server: TestServer, users: dict) -> None:
     bob = users["bob"]
     for _ in range(2):
-        resp = send_to_device(server, users["A1"], {bob: {"B1": {"n": 1}}}, "same")
+        resp = send_to_device(users["A1"], {bob: {"B1": {"n": 1}}}, "same")
         assert resp.code == 200
     assert contents(inbox(server, bob, "B1")[0]) == [{"n": 1}]
     # The same transaction ID from another device is another transaction.
-    a2 = login(server, "alice", "A2")
-    send_to_device(server, a2, {bob: {"B1": {"n": 2}}}, "same")
+    a2 = server.login("alice", device_id="A2")
+    send_to_device(a2, {bob: {"B1": {"n": 2}}}, "same")
     assert contents(inbox(server, bob, "B1")[0]) == [{"n": 1}, {"n": 2}]
 
 
 def test_exactly_once_then_deleted(server: TestServer, users: dict) -> None:
     bob = users["bob"]
     to_device = server.hs.sync_data.to_device
-    send_to_device(server, users["A1"], {bob: {"B1": {"n": 1}, "B2": {"n": 1}}}, "t1")
+    send_to_device(users["A1"], {bob: {"B1": {"n": 1}, "B2": {"n": 1}}}, "t1")
     first, p1 = inbox(server, bob, "B1")
     assert contents(first) == [{"n": 1}]
-    send_to_device(server, users["A1"], {bob: {"B1": {"n": 2}}}, "t2")
+    send_to_device(users["A1"], {bob: {"B1": {"n": 2}}}, "t2")
     # The next sync (since p1) confirms the first batch: it is deleted, and
     # only the new message comes.
     server.get_success(to_device.delete_to_device_up_to(bob, "B1", p1))
@@ -161,9 +145,9 @@ def test_exactly_once_then_deleted(server: TestServer, users: dict) -> None:
 def test_a_window_is_exactly_its_messages(server: TestServer, users: dict) -> None:
     bob = users["bob"]
     p0 = token(server).to_device
-    send_to_device(server, users["A1"], {bob: {"B1": {"n": 1}}}, "t1")
+    send_to_device(users["A1"], {bob: {"B1": {"n": 1}}}, "t1")
     p1 = token(server).to_device
-    send_to_device(server, users["A1"], {bob: {"B1": {"n": 2}}}, "t2")
+    send_to_device(users["A1"], {bob: {"B1": {"n": 2}}}, "t2")
     p2 = token(server).to_device
     assert p0 < p1 < p2
     assert contents(inbox(server, bob, "B1", p0, p1)[0]) == [{"n": 1}]
@@ -174,7 +158,7 @@ def test_a_window_is_exactly_its_messages(server: TestServer, users: dict) -> No
 def test_limit_returns_the_position_reached(server: TestServer, users: dict) -> None:
     bob = users["bob"]
     for i in range(5):
-        send_to_device(server, users["A1"], {bob: {"B1": {"n": i}}}, f"t{i}")
+        send_to_device(users["A1"], {bob: {"B1": {"n": i}}}, f"t{i}")
     upto = token(server).to_device
     seen: list[Any] = []
     since = 0
@@ -189,7 +173,7 @@ def test_limit_returns_the_position_reached(server: TestServer, users: dict) -> 
 def test_a_message_wakes_only_its_recipient(server: TestServer, users: dict) -> None:
     bob_wait = wait(server, users["bob"])
     carol_wait = wait(server, users["carol"])
-    send_to_device(server, users["A1"], {users["bob"]: {"B1": {}}}, "t1")
+    send_to_device(users["A1"], {users["bob"]: {"B1": {}}}, "t1")
     assert bob_wait.called
     finish(server, carol_wait)
 
@@ -207,17 +191,17 @@ def test_a_message_wakes_only_its_recipient(server: TestServer, users: dict) -> 
 def test_malformed_messages_are_400(
     server: TestServer, users: dict, messages: Any, errcode: str
 ) -> None:
-    resp = send_to_device(server, users["A1"], messages, "t1")
+    resp = send_to_device(users["A1"], messages, "t1")
     assert_error(resp, 400, errcode)
     assert inbox(server, users["bob"], "B1")[0] == []
 
 
 def test_body_errors_and_auth(server: TestServer, users: dict) -> None:
-    resp = put(server, "/sendToDevice/m.x/t1", {}, users["A1"])
+    resp = users["A1"].put("/sendToDevice/m.x/t1", {})
     assert_error(resp, 400, "M_BAD_JSON")
-    resp = put(server, "/sendToDevice/m.x/t1", b"{nope", users["A1"])
+    resp = users["A1"].put("/sendToDevice/m.x/t1", b"{nope")
     assert_error(resp, 400, "M_NOT_JSON")
-    resp = put(server, f"/sendToDevice/{'x' * 256}/t1", {"messages": {}}, users["A1"])
+    resp = users["A1"].put(f"/sendToDevice/{'x' * 256}/t1", {"messages": {}})
     assert_error(resp, 400, "M_INVALID_PARAM")
     resp = server.request(
         "PUT", "/_matrix/client/v3/sendToDevice/m.x/t1", {"messages": {}}
@@ -227,7 +211,7 @@ def test_body_errors_and_auth(server: TestServer, users: dict) -> None:
 
 def test_deleting_a_device_drops_its_inbox(server: TestServer, users: dict) -> None:
     bob = users["bob"]
-    send_to_device(server, users["A1"], {bob: {"*": {"n": 1}}}, "t1")
+    send_to_device(users["A1"], {bob: {"*": {"n": 1}}}, "t1")
     server.get_success(server.hs.device_store.delete_devices(bob, ["B2"]))
     assert inbox(server, bob, "B2")[0] == []
     assert contents(inbox(server, bob, "B1")[0]) == [{"n": 1}]
@@ -239,7 +223,7 @@ def test_stream_never_restarts_lower(
     """Even with every inbox emptied, a restart continues above old positions,
     so a client's since token never skips or deletes new messages."""
     bob = users["bob"]
-    send_to_device(server, users["A1"], {bob: {"*": {"n": 1}}}, "t1")
+    send_to_device(users["A1"], {bob: {"*": {"n": 1}}}, "t1")
     position = token(server).to_device
     for device in ("B1", "B2"):
         server.get_success(

@@ -7,12 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 from tests.api.helpers import count_rows
+from tests.support import User, q
 from tests.support.server import FakeResponse, TestServer
-from tests.sync_data.helpers import assert_error, put, q
+from tests.sync_data.helpers import assert_error
 
 
-def send(server: TestServer, tok: str, messages: Any, txn_id: str) -> FakeResponse:
-    return put(server, f"/sendToDevice/m.test/{q(txn_id)}", {"messages": messages}, tok)
+def send(user: User, messages: Any, txn_id: str) -> FakeResponse:
+    return user.put(f"/sendToDevice/m.test/{q(txn_id)}", {"messages": messages})
 
 
 def stored(server: TestServer) -> dict[str, int]:
@@ -28,15 +29,15 @@ def stored(server: TestServer) -> dict[str, int]:
 
 def test_too_many_devices_in_one_request(make_server: Any) -> None:
     server = make_server({"to_device": {"max_messages_per_request": 10}})
-    bob, _ = server.register("bob")
-    _, token = server.register("alice")
+    bob = server.user("bob")
+    alice = server.user("alice")
     before = stored(server)
     many = {f"@u{i}:test": {"D": {}} for i in range(10)}
-    resp = send(server, token, {**many, bob: {"*": {}}}, "t1")
+    resp = send(alice, {**many, bob.user_id: {"*": {}}}, "t1")
     assert_error(resp, 413, "M_TOO_LARGE")
     assert "at most 10" in resp.json["error"]
     assert stored(server) == before
-    assert send(server, token, many, "t2").code == 200
+    assert send(alice, many, "t2").code == 200
 
 
 def test_fifty_thousand_unknown_local_users_are_refused_at_once(
@@ -44,7 +45,7 @@ def test_fifty_thousand_unknown_local_users_are_refused_at_once(
 ) -> None:
     """The default bound (1,000 devices) stops a request to 50,000 users
     before any lookup."""
-    _, token = server.register("alice")
+    alice = server.user("alice")
     lookups: list[Any] = []
     real = server.hs.device_store.get_device_ids
 
@@ -53,29 +54,27 @@ def test_fifty_thousand_unknown_local_users_are_refused_at_once(
         return await real(user_ids)
 
     server.hs.device_store.get_device_ids = counting  # type: ignore[method-assign]
-    resp = send(server, token, {f"@u{i}:test": {"D": {}} for i in range(50_000)}, "t")
+    resp = send(alice, {f"@u{i}:test": {"D": {}} for i in range(50_000)}, "t")
     assert_error(resp, 413, "M_TOO_LARGE")
     assert lookups == []
-    resp = send(server, token, {f"@u{i}:test": {"D": {}} for i in range(1000)}, "t2")
+    resp = send(alice, {f"@u{i}:test": {"D": {}} for i in range(1000)}, "t2")
     assert resp.code == 200
     assert lookups == [1000]  # one batched lookup, not one per user
 
 
 def test_too_many_servers_in_one_request(make_server: Any) -> None:
     server = make_server({"to_device": {"max_servers_per_request": 5}})
-    _, token = server.register("alice")
+    alice = server.user("alice")
     before = stored(server)
-    resp = send(server, token, {f"@u:s{i}.example": {"D": {}} for i in range(6)}, "t1")
+    resp = send(alice, {f"@u:s{i}.example": {"D": {}} for i in range(6)}, "t1")
     assert_error(resp, 413, "M_TOO_LARGE")
     assert stored(server) == before
 
 
 def test_two_thousand_servers_create_no_destinations(server: TestServer) -> None:
-    _, token = server.register("alice")
+    alice = server.user("alice")
     before = stored(server)
-    resp = send(
-        server, token, {f"@u:s{i}.example": {"D": {}} for i in range(2000)}, "t1"
-    )
+    resp = send(alice, {f"@u:s{i}.example": {"D": {}} for i in range(2000)}, "t1")
     assert_error(resp, 413, "M_TOO_LARGE")
     assert stored(server) == before
 
@@ -89,24 +88,24 @@ def test_new_destinations_are_rate_limited(make_server: Any) -> None:
             }
         }
     )
-    bob, _ = server.register("bob")
-    _, token = server.register("alice")
+    bob = server.user("bob")
+    alice = server.user("alice")
 
     def servers(first: int, last: int) -> dict[str, Any]:
         return {f"@u:s{i}.example": {"D": {}} for i in range(first, last)}
 
-    assert send(server, token, servers(0, 3), "t1").code == 200
+    assert send(alice, servers(0, 3), "t1").code == 200
     # Known servers cost nothing: these three again, plus two new ones.
-    assert send(server, token, servers(0, 5), "t2").code == 200
+    assert send(alice, servers(0, 5), "t2").code == 200
     before = stored(server)
-    resp = send(server, token, {**servers(5, 7), bob: {"*": {}}}, "t3")
+    resp = send(alice, {**servers(5, 7), bob.user_id: {"*": {}}}, "t3")
     assert_error(resp, 429, "M_LIMIT_EXCEEDED")
     assert resp.json["retry_after_ms"] > 0
     assert stored(server) == before  # bob got nothing either
     # More new servers than the burst allows can never pass: 413.
-    assert_error(send(server, token, servers(10, 16), "t4"), 413, "M_TOO_LARGE")
+    assert_error(send(alice, servers(10, 16), "t4"), 413, "M_TOO_LARGE")
     server.advance(20)
-    assert send(server, token, {**servers(5, 7), bob: {"*": {}}}, "t3").code == 200
+    assert send(alice, {**servers(5, 7), bob.user_id: {"*": {}}}, "t3").code == 200
 
 
 def test_to_device_requests_are_rate_limited_per_user(make_server: Any) -> None:
@@ -118,13 +117,13 @@ def test_to_device_requests_are_rate_limited_per_user(make_server: Any) -> None:
             }
         }
     )
-    bob, _ = server.register("bob")
-    _, alice = server.register("alice")
-    _, admin = server.register("root", admin=True)
+    bob = server.user("bob")
+    alice = server.user("alice")
+    root = server.user("root", admin=True)
     for txn in ("t1", "t2"):
-        assert send(server, alice, {bob: {"*": {}}}, txn).code == 200
-    assert_error(send(server, alice, {bob: {"*": {}}}, "t3"), 429, "M_LIMIT_EXCEEDED")
+        assert send(alice, {bob.user_id: {"*": {}}}, txn).code == 200
+    assert_error(send(alice, {bob.user_id: {"*": {}}}, "t3"), 429, "M_LIMIT_EXCEEDED")
     for n in range(5):  # admins are exempt
-        assert send(server, admin, {bob: {"*": {}}}, f"a{n}").code == 200
+        assert send(root, {bob.user_id: {"*": {}}}, f"a{n}").code == 200
     server.advance(1)
-    assert send(server, alice, {bob: {"*": {}}}, "t3").code == 200
+    assert send(alice, {bob.user_id: {"*": {}}}, "t3").code == 200

@@ -9,33 +9,24 @@ from typing import Any
 
 import pytest
 
+from tests.support import User, q
+from tests.support.room import Room
 from tests.support.server import FakeResponse, TestServer
-from tests.rooms.helpers import create_room, membership, send
-from tests.sync_data.helpers import assert_error, finish, put, q, token, wait
+from tests.sync_data.helpers import assert_error, finish, token, wait
 
 
 @pytest.fixture
-def room(server: TestServer) -> dict[str, Any]:
-    alice, a_tok = server.register("alice")
-    bob, b_tok = server.register("bob")
-    carol, c_tok = server.register("carol")
-    room_id = create_room(server, a_tok, preset="public_chat")
-    assert membership(server, b_tok, room_id, "join").code == 200
-    return {
-        "id": room_id,
-        "alice": alice,
-        "a": a_tok,
-        "bob": bob,
-        "b": b_tok,
-        "carol": carol,
-        "c": c_tok,
-    }
+def room(server: TestServer) -> Room:
+    alice = server.user("alice")
+    bob = server.user("bob")
+    carol = server.user("carol")
+    room_id = alice.create_room(preset="public_chat")
+    assert bob.membership(room_id, "join").code == 200
+    return Room(room_id, alice, bob, carol)
 
 
-def set_typing(
-    server: TestServer, tok: str, room_id: str, user_id: str, body: Any
-) -> FakeResponse:
-    return put(server, f"/rooms/{q(room_id)}/typing/{q(user_id)}", body, tok)
+def set_typing(user: User, room_id: str, user_id: str, body: Any) -> FakeResponse:
+    return user.put(f"/rooms/{q(room_id)}/typing/{q(user_id)}", body)
 
 
 def typing_in(
@@ -48,38 +39,44 @@ def typists(server: TestServer, room_id: str) -> list[str]:
     return typing_in(server, [room_id]).get(room_id, {}).get("user_ids", [])
 
 
-def test_start_and_stop_typing(server: TestServer, room: dict) -> None:
-    room_id = room["id"]
+def test_start_and_stop_typing(server: TestServer, room: Room) -> None:
+    room_id = room.id
     assert typing_in(server, [room_id]) == {}
     resp = set_typing(
-        server, room["a"], room_id, room["alice"], {"typing": True, "timeout": 30000}
+        room.alice,
+        room_id,
+        room.alice.user_id,
+        {"typing": True, "timeout": 30000},
     )
     assert resp.code == 200 and resp.json == {}
-    set_typing(server, room["b"], room_id, room["bob"], {"typing": True})
+    set_typing(room.bob, room_id, room.bob.user_id, {"typing": True})
     assert typing_in(server, [room_id]) == {
-        room_id: {"user_ids": sorted([room["alice"], room["bob"]])}
+        room_id: {"user_ids": sorted([room.alice.user_id, room.bob.user_id])}
     }
-    set_typing(server, room["a"], room_id, room["alice"], {"typing": False})
-    assert typists(server, room_id) == [room["bob"]]
+    set_typing(room.alice, room_id, room.alice.user_id, {"typing": False})
+    assert typists(server, room_id) == [room.bob.user_id]
 
 
-def test_typing_wakes_the_room_only(server: TestServer, room: dict) -> None:
-    bob_wait = wait(server, room["bob"], [room["id"]])
-    carol_wait = wait(server, room["carol"], [])
-    set_typing(server, room["a"], room["id"], room["alice"], {"typing": True})
+def test_typing_wakes_the_room_only(server: TestServer, room: Room) -> None:
+    bob_wait = wait(server, room.bob.user_id, [room.id])
+    carol_wait = wait(server, room.carol.user_id, [])
+    set_typing(room.alice, room.id, room.alice.user_id, {"typing": True})
     assert bob_wait.called
     finish(server, carol_wait)
 
 
-def test_timeout_expires(server: TestServer, room: dict) -> None:
-    room_id = room["id"]
+def test_timeout_expires(server: TestServer, room: Room) -> None:
+    room_id = room.id
     set_typing(
-        server, room["a"], room_id, room["alice"], {"typing": True, "timeout": 10000}
+        room.alice,
+        room_id,
+        room.alice.user_id,
+        {"typing": True, "timeout": 10000},
     )
     position = token(server).typing
     server.advance(9)
-    assert typists(server, room_id) == [room["alice"]]
-    bob_wait = wait(server, room["bob"], [room_id])
+    assert typists(server, room_id) == [room.alice.user_id]
+    bob_wait = wait(server, room.bob.user_id, [room_id])
     server.advance(2)
     assert typists(server, room_id) == []
     assert bob_wait.called
@@ -88,18 +85,21 @@ def test_timeout_expires(server: TestServer, room: dict) -> None:
     assert typing_in(server, [room_id], position) == {room_id: {"user_ids": []}}
 
 
-def test_default_and_capped_timeouts(server: TestServer, room: dict) -> None:
-    room_id = room["id"]
-    set_typing(server, room["a"], room_id, room["alice"], {"typing": True})
+def test_default_and_capped_timeouts(server: TestServer, room: Room) -> None:
+    room_id = room.id
+    set_typing(room.alice, room_id, room.alice.user_id, {"typing": True})
     set_typing(
-        server, room["b"], room_id, room["bob"], {"typing": True, "timeout": 10**9}
+        room.bob,
+        room_id,
+        room.bob.user_id,
+        {"typing": True, "timeout": 10**9},
     )
     server.advance(29)
-    assert typists(server, room_id) == sorted([room["alice"], room["bob"]])
+    assert typists(server, room_id) == sorted([room.alice.user_id, room.bob.user_id])
     server.advance(2)
-    assert typists(server, room_id) == [room["bob"]]
+    assert typists(server, room_id) == [room.bob.user_id]
     server.advance(88)
-    assert typists(server, room_id) == [room["bob"]]
+    assert typists(server, room_id) == [room.bob.user_id]
     server.advance(2)
     assert typists(server, room_id) == []
 
@@ -107,11 +107,11 @@ def test_default_and_capped_timeouts(server: TestServer, room: dict) -> None:
 def test_renewing_moves_the_timer_not_the_stream(
     server: TestServer, room: dict
 ) -> None:
-    room_id, alice = room["id"], room["alice"]
-    set_typing(server, room["a"], room_id, alice, {"typing": True, "timeout": 5000})
+    room_id, alice = room.id, room.alice.user_id
+    set_typing(room.alice, room_id, alice, {"typing": True, "timeout": 5000})
     position = token(server).typing
     server.advance(4)
-    set_typing(server, room["a"], room_id, alice, {"typing": True, "timeout": 5000})
+    set_typing(room.alice, room_id, alice, {"typing": True, "timeout": 5000})
     assert token(server).typing == position
     server.advance(4)
     assert typists(server, room_id) == [alice]
@@ -123,44 +123,41 @@ def test_stopping_when_not_typing_changes_nothing(
     server: TestServer, room: dict
 ) -> None:
     position = token(server).typing
-    bob_wait = wait(server, room["bob"], [room["id"]])
-    resp = set_typing(server, room["a"], room["id"], room["alice"], {"typing": False})
+    bob_wait = wait(server, room.bob.user_id, [room.id])
+    resp = set_typing(room.alice, room.id, room.alice.user_id, {"typing": False})
     assert resp.code == 200
     assert token(server).typing == position
     finish(server, bob_wait)
 
 
-def test_sending_a_message_stops_typing(server: TestServer, room: dict) -> None:
-    room_id = room["id"]
-    set_typing(server, room["a"], room_id, room["alice"], {"typing": True})
-    set_typing(server, room["b"], room_id, room["bob"], {"typing": True})
+def test_sending_a_message_stops_typing(server: TestServer, room: Room) -> None:
+    room_id = room.id
+    set_typing(room.alice, room_id, room.alice.user_id, {"typing": True})
+    set_typing(room.bob, room_id, room.bob.user_id, {"typing": True})
     position = token(server).typing
     assert (
-        send(server, room["a"], room_id, {"msgtype": "m.text", "body": "hi"}).code
-        == 200
+        room.alice.send_event(room_id, {"msgtype": "m.text", "body": "hi"}).code == 200
     )
-    assert typists(server, room_id) == [room["bob"]]
+    assert typists(server, room_id) == [room.bob.user_id]
     assert typing_in(server, [room_id], position) == {
-        room_id: {"user_ids": [room["bob"]]}
+        room_id: {"user_ids": [room.bob.user_id]}
     }
 
 
-def test_leaving_stops_typing(server: TestServer, room: dict) -> None:
-    room_id = room["id"]
-    set_typing(server, room["b"], room_id, room["bob"], {"typing": True})
-    assert membership(server, room["b"], room_id, "leave").code == 200
+def test_leaving_stops_typing(server: TestServer, room: Room) -> None:
+    room_id = room.id
+    set_typing(room.bob, room_id, room.bob.user_id, {"typing": True})
+    assert room.bob.membership(room_id, "leave").code == 200
     assert typists(server, room_id) == []
 
 
-def test_typing_errors(server: TestServer, room: dict) -> None:
-    room_id = room["id"]
-    resp = set_typing(server, room["a"], room_id, room["bob"], {"typing": True})
+def test_typing_errors(server: TestServer, room: Room) -> None:
+    room_id = room.id
+    resp = set_typing(room.alice, room_id, room.bob.user_id, {"typing": True})
     assert_error(resp, 403, "M_FORBIDDEN")
-    resp = set_typing(server, room["c"], room_id, room["carol"], {"typing": True})
+    resp = set_typing(room.carol, room_id, room.carol.user_id, {"typing": True})
     assert_error(resp, 403, "M_FORBIDDEN")
-    resp = set_typing(
-        server, room["c"], "!unknown:test", room["carol"], {"typing": True}
-    )
+    resp = set_typing(room.carol, "!unknown:test", room.carol.user_id, {"typing": True})
     assert_error(resp, 403, "M_FORBIDDEN")
     for body in (
         {},
@@ -169,7 +166,7 @@ def test_typing_errors(server: TestServer, room: dict) -> None:
         {"typing": True, "timeout": "30000"},
         {"typing": True, "timeout": 1.5},
     ):
-        resp = set_typing(server, room["a"], room_id, room["alice"], body)
+        resp = set_typing(room.alice, room_id, room.alice.user_id, body)
         assert_error(resp, 400, "M_BAD_JSON")
     assert typists(server, room_id) == []
 
@@ -177,13 +174,13 @@ def test_typing_errors(server: TestServer, room: dict) -> None:
 def test_incremental_typing_lists_only_changed_rooms(
     server: TestServer, room: dict
 ) -> None:
-    room1 = room["id"]
-    room2 = create_room(server, room["a"])
-    set_typing(server, room["a"], room1, room["alice"], {"typing": True})
+    room1 = room.id
+    room2 = room.alice.create_room()
+    set_typing(room.alice, room1, room.alice.user_id, {"typing": True})
     p1 = token(server).typing
-    set_typing(server, room["a"], room2, room["alice"], {"typing": True})
+    set_typing(room.alice, room2, room.alice.user_id, {"typing": True})
     assert typing_in(server, [room1, room2], p1) == {
-        room2: {"user_ids": [room["alice"]]}
+        room2: {"user_ids": [room.alice.user_id]}
     }
     assert typing_in(server, [room1, room2], token(server).typing) == {}
     # Initial sync: every room with someone typing.

@@ -4,18 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.support import CLIENT, q
 from tests.support.server import TestServer
-from tests.rooms.helpers import CLIENT, create_room, membership
-from tests.sync_data.helpers import event_ids, post, put, q
-
-
-def sync(server: TestServer, tok: str, since: str | None = None, **params: Any) -> Any:
-    query = "&".join(
-        ([f"since={since}"] if since else []) + [f"{k}={v}" for k, v in params.items()]
-    )
-    resp = server.request("GET", f"{CLIENT}/sync?{query}", token=tok)
-    assert resp.code == 200, resp.json
-    return resp.json
+from tests.sync_data.helpers import event_ids
 
 
 def ephemeral(body: Any, room_id: str) -> dict[str, Any]:
@@ -26,19 +17,19 @@ def ephemeral(body: Any, room_id: str) -> dict[str, Any]:
 
 
 def test_account_data_receipts_and_typing_reach_sync(server: TestServer) -> None:
-    alice, a_tok = server.register("alice")
-    bob, b_tok = server.register("bob")
-    room_id = create_room(server, a_tok, preset="public_chat")
-    assert membership(server, b_tok, room_id, "join").code == 200
-    (event_id,) = event_ids(server, a_tok, room_id, 1)
-    first = sync(server, b_tok)
+    alice = server.user("alice")
+    bob = server.user("bob")
+    room_id = alice.create_room(preset="public_chat")
+    assert bob.membership(room_id, "join").code == 200
+    (event_id,) = event_ids(alice, room_id, 1)
+    first = bob.sync()
 
-    put(server, f"/user/{q(bob)}/account_data/org.example", {"x": 1}, b_tok)
-    put(server, f"/user/{q(bob)}/rooms/{q(room_id)}/tags/u.work", {}, b_tok)
-    post(server, f"/rooms/{q(room_id)}/receipt/m.read/{q(event_id)}", {}, a_tok)
-    put(server, f"/rooms/{q(room_id)}/typing/{q(alice)}", {"typing": True}, a_tok)
+    bob.put(f"/user/{q(bob.user_id)}/account_data/org.example", {"x": 1})
+    bob.put(f"/user/{q(bob.user_id)}/rooms/{q(room_id)}/tags/u.work", {})
+    alice.post(f"/rooms/{q(room_id)}/receipt/m.read/{q(event_id)}", {})
+    alice.put(f"/rooms/{q(room_id)}/typing/{q(alice.user_id)}", {"typing": True})
 
-    body = sync(server, b_tok, first["next_batch"])
+    body = bob.sync(first["next_batch"])
     assert body["account_data"]["events"] == [
         {"type": "org.example", "content": {"x": 1}}
     ]
@@ -47,48 +38,48 @@ def test_account_data_receipts_and_typing_reach_sync(server: TestServer) -> None
         {"type": "m.tag", "content": {"tags": {"u.work": {}}}}
     ]
     events = ephemeral(body, room_id)
-    assert events["m.typing"] == {"user_ids": [alice]}
+    assert events["m.typing"] == {"user_ids": [alice.user_id]}
     assert list(events["m.receipt"]) == [event_id]
 
     # Nothing new: an incremental sync with timeout=0 has none of it again.
-    again = sync(server, b_tok, body["next_batch"], timeout=0)
+    again = bob.sync(body["next_batch"], timeout=0)
     assert again["account_data"]["events"] == []
     assert ephemeral(again, room_id) == {}
 
 
 def test_a_waiting_sync_wakes_on_typing(server: TestServer) -> None:
-    alice, a_tok = server.register("alice")
-    bob, b_tok = server.register("bob")
-    room_id = create_room(server, a_tok, preset="public_chat")
-    assert membership(server, b_tok, room_id, "join").code == 200
-    since = sync(server, b_tok)["next_batch"]
+    alice = server.user("alice")
+    bob = server.user("bob")
+    room_id = alice.create_room(preset="public_chat")
+    assert bob.membership(room_id, "join").code == 200
+    since = bob.sync()["next_batch"]
     pending = server.start_request(
-        "GET", f"{CLIENT}/sync?since={since}&timeout=30000", b_tok
+        "GET", f"{CLIENT}/sync?since={since}&timeout=30000", bob.token
     )
     assert not pending.done
-    put(server, f"/rooms/{q(room_id)}/typing/{q(alice)}", {"typing": True}, a_tok)
+    alice.put(f"/rooms/{q(room_id)}/typing/{q(alice.user_id)}", {"typing": True})
     assert pending.done
     body = pending.response().json
-    assert ephemeral(body, room_id)["m.typing"] == {"user_ids": [alice]}
+    assert ephemeral(body, room_id)["m.typing"] == {"user_ids": [alice.user_id]}
 
 
 def test_to_device_is_delivered_once(server: TestServer) -> None:
-    alice, a_tok = server.register("alice")
-    bob, b_tok = server.register("bob")
-    whoami = server.request("GET", f"{CLIENT}/account/whoami", token=b_tok).json
+    alice = server.user("alice")
+    bob = server.user("bob")
+    whoami = bob.get(f"{CLIENT}/account/whoami").json
     device = whoami["device_id"]
-    first = sync(server, b_tok)
-    body = {"messages": {bob: {device: {"secret": 1}}}}
-    assert put(server, "/sendToDevice/m.test/t1", body, a_tok).code == 200
+    first = bob.sync()
+    body = {"messages": {bob.user_id: {device: {"secret": 1}}}}
+    assert alice.put("/sendToDevice/m.test/t1", body).code == 200
 
-    got = sync(server, b_tok, first["next_batch"])
+    got = bob.sync(first["next_batch"])
     assert got["to_device"]["events"] == [
-        {"type": "m.test", "sender": alice, "content": {"secret": 1}}
+        {"type": "m.test", "sender": alice.user_id, "content": {"secret": 1}}
     ]
     # Syncing again from the same token (the response was lost) repeats it.
-    retry = sync(server, b_tok, first["next_batch"])
+    retry = bob.sync(first["next_batch"])
     assert retry["to_device"]["events"] == got["to_device"]["events"]
     # Syncing on from the new token confirms it: gone for good.
-    later = sync(server, b_tok, retry["next_batch"], timeout=0)
+    later = bob.sync(retry["next_batch"], timeout=0)
     assert later["to_device"]["events"] == []
-    assert sync(server, b_tok, first["next_batch"])["to_device"]["events"] == []
+    assert bob.sync(first["next_batch"])["to_device"]["events"] == []

@@ -10,198 +10,184 @@ from homeserver.events.builder import build_event
 from homeserver.events.room_versions import KNOWN_ROOM_VERSIONS
 from homeserver.events.template import event_from_template, federation_pdu
 from tests.federation.pair import FederationPair, q
+from tests.rooms.helpers import member_of
+from tests.support import CLIENT, User
 from tests.support.server import TestServer
-from tests.rooms.helpers import (
-    CLIENT,
-    create_room,
-    join_via,
-    member_of,
-    membership,
-    put_state,
-    sync,
-)
 
 FED = "/_matrix/federation"
 
 
 @pytest.fixture
-def users(pair: FederationPair) -> dict[str, tuple[str, str]]:
+def users(pair: FederationPair) -> dict[str, User]:
     return {
-        "alice": pair.a.register("alice"),
-        "bob": pair.b.register("bob"),
+        "alice": pair.a.user("alice"),
+        "bob": pair.b.user("bob"),
     }
 
 
-def test_join_remote_room_by_id(
-    pair: FederationPair, users: dict[str, tuple[str, str]]
-) -> None:
+def test_join_remote_room_by_id(pair: FederationPair, users: dict[str, User]) -> None:
     a, b = pair.a, pair.b
-    alice, alice_token = users["alice"]
-    _, bob_token = users["bob"]
-    room_id = create_room(b, bob_token, preset="public_chat", name="Lobby")
+    alice = users["alice"]
+    bob = users["bob"]
+    room_id = bob.create_room(preset="public_chat", name="Lobby")
 
-    resp = join_via(a, alice_token, room_id, via="b.test")
+    resp = alice.join_via(room_id, via="b.test")
     assert resp.code == 200, resp.json
     assert resp.json == {"room_id": room_id}
 
     # Both servers agree that alice is joined.
-    assert member_of(a, room_id, alice) == "join"
-    assert member_of(b, room_id, alice) == "join"
+    assert member_of(a, room_id, alice.user_id) == "join"
+    assert member_of(b, room_id, alice.user_id) == "join"
     # A has the room's state from B, and alice's sync shows the room.
     state_a = a.get_success(a.hs.room_state.get_current_state_ids(room_id))
     state_b = b.get_success(b.hs.room_state.get_current_state_ids(room_id))
     assert state_a == state_b
-    body = sync(a, alice_token)
+    body = alice.sync()
     joined = body["rooms"]["join"][room_id]
     types = {e["type"] for e in joined["state"]["events"]} | {
         e["type"] for e in joined["timeline"]["events"]
     }
     assert {"m.room.create", "m.room.name", "m.room.member"} <= types
     # Joining again is a no-op answered locally.
-    assert join_via(a, alice_token, room_id).code == 200
+    assert alice.join_via(room_id).code == 200
 
 
 def test_join_remote_room_by_alias(
-    pair: FederationPair, users: dict[str, tuple[str, str]]
+    pair: FederationPair, users: dict[str, User]
 ) -> None:
     a, b = pair.a, pair.b
-    alice, alice_token = users["alice"]
-    _, bob_token = users["bob"]
-    room_id = create_room(b, bob_token, preset="public_chat", room_alias_name="hall")
+    alice = users["alice"]
+    bob = users["bob"]
+    room_id = bob.create_room(preset="public_chat", room_alias_name="hall")
 
     # The alias resolves over federation...
     resp = a.request("GET", f"{CLIENT}/directory/room/{q('#hall:b.test')}")
     assert resp.code == 200, resp.json
     assert resp.json == {"room_id": room_id, "servers": ["b.test"]}
     # ...and joining by alias uses the servers it names.
-    resp = join_via(a, alice_token, "#hall:b.test")
+    resp = alice.join_via("#hall:b.test")
     assert resp.code == 200, resp.json
     assert resp.json["room_id"] == room_id
-    assert member_of(b, room_id, alice) == "join"
+    assert member_of(b, room_id, alice.user_id) == "join"
     # Now both servers are in the room.
     resp = b.request("GET", f"{CLIENT}/directory/room/{q('#hall:b.test')}")
     assert resp.json["servers"] == ["b.test", "a.test"]
 
     missing = a.request("GET", f"{CLIENT}/directory/room/{q('#nope:b.test')}")
     assert (missing.code, missing.json["errcode"]) == (404, "M_NOT_FOUND")
-    failed = join_via(a, alice_token, "#nope:b.test")
+    failed = alice.join_via("#nope:b.test")
     assert (failed.code, failed.json["errcode"]) == (404, "M_NOT_FOUND")
 
 
 def test_join_private_room_is_refused_and_leaves_nothing(
-    pair: FederationPair, users: dict[str, tuple[str, str]]
+    pair: FederationPair, users: dict[str, User]
 ) -> None:
     a, b = pair.a, pair.b
-    alice, alice_token = users["alice"]
-    _, bob_token = users["bob"]
-    room_id = create_room(b, bob_token, preset="private_chat")
-    resp = join_via(a, alice_token, room_id, via="b.test")
+    alice = users["alice"]
+    bob = users["bob"]
+    room_id = bob.create_room(preset="private_chat")
+    resp = alice.join_via(room_id, via="b.test")
     assert (resp.code, resp.json["errcode"]) == (403, "M_FORBIDDEN")
     assert a.get_success(a.hs.room_state.get_room_version(room_id)) is None
-    assert member_of(b, room_id, alice) is None
+    assert member_of(b, room_id, alice.user_id) is None
 
 
 def test_join_unreachable_server_is_502(
-    pair: FederationPair, users: dict[str, tuple[str, str]]
+    pair: FederationPair, users: dict[str, User]
 ) -> None:
-    a, b = pair.a, pair.b
-    _, alice_token = users["alice"]
-    _, bob_token = users["bob"]
-    room_id = create_room(b, bob_token, preset="public_chat")
+    a = pair.a
+    alice = users["alice"]
+    bob = users["bob"]
+    room_id = bob.create_room(preset="public_chat")
     pair.set_reachable("b.test", False)
-    resp = join_via(a, alice_token, room_id, via="b.test")
+    resp = alice.join_via(room_id, via="b.test")
     assert (resp.code, resp.json["errcode"]) == (502, "M_UNKNOWN")
     assert a.get_success(a.hs.room_state.get_room_version(room_id)) is None
 
 
-def test_remote_invite_accept(
-    pair: FederationPair, users: dict[str, tuple[str, str]]
-) -> None:
+def test_remote_invite_accept(pair: FederationPair, users: dict[str, User]) -> None:
     a, b = pair.a, pair.b
-    alice, alice_token = users["alice"]
-    bob, bob_token = users["bob"]
-    room_id = create_room(b, bob_token, preset="private_chat", name="Secret")
+    alice = users["alice"]
+    bob = users["bob"]
+    room_id = bob.create_room(preset="private_chat", name="Secret")
 
-    resp = membership(b, bob_token, room_id, "invite", user_id=alice)
+    resp = bob.membership(room_id, "invite", user_id=alice.user_id)
     assert resp.code == 200, resp.json
-    assert member_of(b, room_id, alice) == "invite"
+    assert member_of(b, room_id, alice.user_id) == "invite"
     # The invite B stored carries A's signature.
-    event_id = b.get_success(b.hs.room_state.get_membership(room_id, alice))[1]
+    event_id = b.get_success(b.hs.room_state.get_membership(room_id, alice.user_id))[1]
     invite = b.get_success(b.hs.events.get_event(event_id))
     assert set(invite.pdu["signatures"]) == {"a.test", "b.test"}
 
-    rooms = sync(a, alice_token)["rooms"]
+    rooms = alice.sync()["rooms"]
     invite_state = rooms["invite"][room_id]["invite_state"]["events"]
     by_type = {e["type"]: e for e in invite_state}
     assert by_type["m.room.name"]["content"] == {"name": "Secret"}
     assert "m.room.create" in by_type
     assert any(
-        e["type"] == "m.room.member" and e["state_key"] == alice for e in invite_state
+        e["type"] == "m.room.member" and e["state_key"] == alice.user_id
+        for e in invite_state
     )
 
     # Accepting joins through the inviting server (no via needed).
-    resp = join_via(a, alice_token, room_id)
+    resp = alice.join_via(room_id)
     assert resp.code == 200, resp.json
-    assert member_of(b, room_id, alice) == "join"
-    assert member_of(a, room_id, alice) == "join"
-    assert room_id in sync(a, alice_token)["rooms"]["join"]
+    assert member_of(b, room_id, alice.user_id) == "join"
+    assert member_of(a, room_id, alice.user_id) == "join"
+    assert room_id in alice.sync()["rooms"]["join"]
 
 
-def test_remote_invite_reject(
-    pair: FederationPair, users: dict[str, tuple[str, str]]
-) -> None:
+def test_remote_invite_reject(pair: FederationPair, users: dict[str, User]) -> None:
     a, b = pair.a, pair.b
-    alice, alice_token = users["alice"]
-    bob, bob_token = users["bob"]
-    room_id = create_room(b, bob_token, preset="private_chat")
-    assert membership(b, bob_token, room_id, "invite", user_id=alice).code == 200
-    since = sync(a, alice_token)["next_batch"]
+    alice = users["alice"]
+    bob = users["bob"]
+    room_id = bob.create_room(preset="private_chat")
+    assert bob.membership(room_id, "invite", user_id=alice.user_id).code == 200
+    since = alice.sync()["next_batch"]
 
-    resp = membership(a, alice_token, room_id, "leave")
+    resp = alice.membership(room_id, "leave")
     assert resp.code == 200, resp.json
-    assert member_of(b, room_id, alice) == "leave"
-    assert member_of(a, room_id, alice) == "leave"
-    resp = a.request("GET", f"{CLIENT}/sync?since={since}", token=alice_token)
+    assert member_of(b, room_id, alice.user_id) == "leave"
+    assert member_of(a, room_id, alice.user_id) == "leave"
+    resp = alice.get(f"{CLIENT}/sync?since={since}")
     assert resp.code == 200, resp.json
     assert room_id not in resp.json["rooms"]["invite"]
     # Rejecting twice is refused.
-    again = membership(a, alice_token, room_id, "leave")
+    again = alice.membership(room_id, "leave")
     assert again.code == 403
 
 
 def test_invite_remote_user_from_local_room(
-    pair: FederationPair, users: dict[str, tuple[str, str]]
+    pair: FederationPair, users: dict[str, User]
 ) -> None:
-    a, b = pair.a, pair.b
-    alice, alice_token = users["alice"]
-    bob, bob_token = users["bob"]
-    room_id = create_room(a, alice_token, preset="private_chat")
-    resp = membership(a, alice_token, room_id, "invite", user_id=bob)
+    a = pair.a
+    alice = users["alice"]
+    bob = users["bob"]
+    room_id = alice.create_room(preset="private_chat")
+    resp = alice.membership(room_id, "invite", user_id=bob.user_id)
     assert resp.code == 200, resp.json
-    assert room_id in sync(b, bob_token)["rooms"]["invite"]
-    resp = join_via(b, bob_token, room_id)
+    assert room_id in bob.sync()["rooms"]["invite"]
+    resp = bob.join_via(room_id)
     assert resp.code == 200, resp.json
-    assert member_of(a, room_id, bob) == "join"
+    assert member_of(a, room_id, bob.user_id) == "join"
 
-    unknown = membership(a, alice_token, room_id, "invite", user_id="@nobody:b.test")
+    unknown = alice.membership(room_id, "invite", user_id="@nobody:b.test")
     assert unknown.code == 404
     assert member_of(a, room_id, "@nobody:b.test") is None
 
 
-def test_leave_remote_room(
-    pair: FederationPair, users: dict[str, tuple[str, str]]
-) -> None:
+def test_leave_remote_room(pair: FederationPair, users: dict[str, User]) -> None:
     a, b = pair.a, pair.b
-    alice, alice_token = users["alice"]
-    _, bob_token = users["bob"]
-    room_id = create_room(b, bob_token, preset="public_chat")
-    assert join_via(a, alice_token, room_id, via="b.test").code == 200
-    resp = membership(a, alice_token, room_id, "leave")
+    alice = users["alice"]
+    bob = users["bob"]
+    room_id = bob.create_room(preset="public_chat")
+    assert alice.join_via(room_id, via="b.test").code == 200
+    resp = alice.membership(room_id, "leave")
     assert resp.code == 200, resp.json
-    assert member_of(a, room_id, alice) == "leave"
+    assert member_of(a, room_id, alice.user_id) == "leave"
     pair.pump(1)
     if _has_transactions(b):
-        assert member_of(b, room_id, alice) == "leave"
+        assert member_of(b, room_id, alice.user_id) == "leave"
 
 
 def _has_transactions(server: TestServer) -> bool:
@@ -210,72 +196,61 @@ def _has_transactions(server: TestServer) -> bool:
     return resp.code != 404 or resp.json.get("errcode") != "M_UNRECOGNIZED"
 
 
-def test_kick_and_ban_remote_user(
-    pair: FederationPair, users: dict[str, tuple[str, str]]
-) -> None:
+def test_kick_and_ban_remote_user(pair: FederationPair, users: dict[str, User]) -> None:
     a, b = pair.a, pair.b
-    alice, alice_token = users["alice"]
-    _, bob_token = users["bob"]
-    room_id = create_room(b, bob_token, preset="public_chat")
-    assert join_via(a, alice_token, room_id, via="b.test").code == 200
-    resp = membership(b, bob_token, room_id, "kick", user_id=alice, reason="bye")
+    alice = users["alice"]
+    bob = users["bob"]
+    room_id = bob.create_room(preset="public_chat")
+    assert alice.join_via(room_id, via="b.test").code == 200
+    resp = bob.membership(room_id, "kick", user_id=alice.user_id, reason="bye")
     assert resp.code == 200, resp.json
-    assert member_of(b, room_id, alice) == "leave"
-    resp = membership(b, bob_token, room_id, "ban", user_id=alice)
+    assert member_of(b, room_id, alice.user_id) == "leave"
+    resp = bob.membership(room_id, "ban", user_id=alice.user_id)
     assert resp.code == 200, resp.json
-    assert member_of(b, room_id, alice) == "ban"
+    assert member_of(b, room_id, alice.user_id) == "ban"
     pair.pump(1)
     if _has_transactions(a):
-        assert member_of(a, room_id, alice) == "ban"
+        assert member_of(a, room_id, alice.user_id) == "ban"
     # A banned user's server can no longer get a join template.
     resp = pair.signed_request(
-        a, b, "GET", f"{FED}/v1/make_join/{q(room_id)}/{q(alice)}?ver=10"
+        a, b, "GET", f"{FED}/v1/make_join/{q(room_id)}/{q(alice.user_id)}?ver=10"
     )
     assert (resp.code, resp.json["errcode"]) == (403, "M_FORBIDDEN")
 
 
-def test_knock_on_remote_room(
-    pair: FederationPair, users: dict[str, tuple[str, str]]
-) -> None:
-    a, b = pair.a, pair.b
-    alice, alice_token = users["alice"]
-    _, bob_token = users["bob"]
-    room_id = create_room(b, bob_token, preset="private_chat", name="Club")
-    resp = put_state(b, bob_token, room_id, "m.room.join_rules", {"join_rule": "knock"})
+def test_knock_on_remote_room(pair: FederationPair, users: dict[str, User]) -> None:
+    b = pair.b
+    alice = users["alice"]
+    bob = users["bob"]
+    room_id = bob.create_room(preset="private_chat", name="Club")
+    resp = bob.put_state(room_id, "m.room.join_rules", {"join_rule": "knock"})
     assert resp.code == 200, resp.json
 
-    resp = a.request(
-        "POST",
-        f"{CLIENT}/knock/{q(room_id)}?via=b.test",
-        {"reason": "hi"},
-        token=alice_token,
-    )
+    resp = alice.post(f"{CLIENT}/knock/{q(room_id)}?via=b.test", {"reason": "hi"})
     assert resp.code == 200, resp.json
-    assert member_of(b, room_id, alice) == "knock"
-    knock = sync(a, alice_token)["rooms"]["knock"][room_id]["knock_state"]["events"]
+    assert member_of(b, room_id, alice.user_id) == "knock"
+    knock = alice.sync()["rooms"]["knock"][room_id]["knock_state"]["events"]
     assert {"type": "m.room.name", "state_key": "", "content": {"name": "Club"}} in [
         {k: e[k] for k in ("type", "state_key", "content")} for e in knock
     ]
     # Withdrawing the knock goes through make_leave/send_leave.
-    assert membership(a, alice_token, room_id, "leave").code == 200
-    assert member_of(b, room_id, alice) == "leave"
+    assert alice.membership(room_id, "leave").code == 200
+    assert member_of(b, room_id, alice.user_id) == "leave"
 
 
-def test_make_join_checks(
-    pair: FederationPair, users: dict[str, tuple[str, str]]
-) -> None:
+def test_make_join_checks(pair: FederationPair, users: dict[str, User]) -> None:
     a, b = pair.a, pair.b
-    alice, _ = users["alice"]
-    bob, bob_token = users["bob"]
-    room_id = create_room(b, bob_token, preset="public_chat", room_version="10")
-    base = f"{FED}/v1/make_join/{q(room_id)}/{q(alice)}"
+    alice = users["alice"]
+    bob = users["bob"]
+    room_id = bob.create_room(preset="public_chat", room_version="10")
+    base = f"{FED}/v1/make_join/{q(room_id)}/{q(alice.user_id)}"
 
     ok = pair.signed_request(a, b, "GET", base + "?ver=9&ver=10")
     assert ok.code == 200, ok.json
     assert ok.json["room_version"] == "10"
     template = ok.json["event"]
     assert template["type"] == "m.room.member"
-    assert template["state_key"] == alice
+    assert template["state_key"] == alice.user_id
     assert template["content"] == {"membership": "join"}
     assert template["prev_events"] and template["auth_events"]
 
@@ -286,11 +261,11 @@ def test_make_join_checks(
         assert resp.json["room_version"] == "10"
     # The user must belong to the asking server.
     resp = pair.signed_request(
-        a, b, "GET", f"{FED}/v1/make_join/{q(room_id)}/{q(bob)}?ver=10"
+        a, b, "GET", f"{FED}/v1/make_join/{q(room_id)}/{q(bob.user_id)}?ver=10"
     )
     assert (resp.code, resp.json["errcode"]) == (403, "M_FORBIDDEN")
     resp = pair.signed_request(
-        a, b, "GET", f"{FED}/v1/make_join/{q('!nope:b.test')}/{q(alice)}?ver=10"
+        a, b, "GET", f"{FED}/v1/make_join/{q('!nope:b.test')}/{q(alice.user_id)}?ver=10"
     )
     assert (resp.code, resp.json["errcode"]) == (404, "M_NOT_FOUND")
     # Unsigned requests are refused.
@@ -299,15 +274,15 @@ def test_make_join_checks(
 
 
 def test_send_join_v1_and_bad_events(
-    pair: FederationPair, users: dict[str, tuple[str, str]]
+    pair: FederationPair, users: dict[str, User]
 ) -> None:
     """send_join v1 answers [200, {...}]; a forged or tampered join is refused."""
     a, b = pair.a, pair.b
-    alice, _ = users["alice"]
-    _, bob_token = users["bob"]
-    room_id = create_room(b, bob_token, preset="public_chat")
+    alice = users["alice"]
+    bob = users["bob"]
+    room_id = bob.create_room(preset="public_chat")
     made = pair.signed_request(
-        a, b, "GET", f"{FED}/v1/make_join/{q(room_id)}/{q(alice)}?ver=10"
+        a, b, "GET", f"{FED}/v1/make_join/{q(room_id)}/{q(alice.user_id)}?ver=10"
     )
     room_version = KNOWN_ROOM_VERSIONS[made.json["room_version"]]
     event = event_from_template(
@@ -335,21 +310,19 @@ def test_send_join_v1_and_bad_events(
     assert {"m.room.create", "m.room.power_levels", "m.room.join_rules"} <= state_types
     assert body["auth_chain"]
     assert body["origin"] == "b.test"
-    assert member_of(b, room_id, alice) == "join"
+    assert member_of(b, room_id, alice.user_id) == "join"
 
 
-def test_invite_v1_for_old_rooms(
-    pair: FederationPair, users: dict[str, tuple[str, str]]
-) -> None:
+def test_invite_v1_for_old_rooms(pair: FederationPair, users: dict[str, User]) -> None:
     a, b = pair.a, pair.b
-    alice, alice_token = users["alice"]
-    bob, _ = users["bob"]
+    alice = users["alice"]
+    bob = users["bob"]
     version = KNOWN_ROOM_VERSIONS["1"]
     event = build_event(
         version,
         room_id="!old:b.test",
         type="m.room.member",
-        sender=bob,
+        sender=bob.user_id,
         content={"membership": "invite"},
         prev_event_ids=["$prev:b.test"],
         auth_event_ids=["$create:b.test"],
@@ -357,7 +330,7 @@ def test_invite_v1_for_old_rooms(
         origin_server_ts=1000,
         server_name="b.test",
         signing_key=b.signing_key,
-        state_key=alice,
+        state_key=alice.user_id,
     )
     body = dict(
         federation_pdu(event),
@@ -366,7 +339,7 @@ def test_invite_v1_for_old_rooms(
                 {
                     "type": "m.room.name",
                     "state_key": "",
-                    "sender": bob,
+                    "sender": bob.user_id,
                     "content": {"name": "Old"},
                 }
             ]
@@ -378,7 +351,7 @@ def test_invite_v1_for_old_rooms(
     code, answer = resp.json
     assert code == 200
     assert set(answer["event"]["signatures"]) == {"a.test", "b.test"}
-    invite = sync(a, alice_token)["rooms"]["invite"]["!old:b.test"]
+    invite = alice.sync()["rooms"]["invite"]["!old:b.test"]
     assert {"type": "m.room.name", "content": {"name": "Old"}} in [
         {"type": e["type"], "content": e["content"]}
         for e in invite["invite_state"]["events"]
@@ -389,14 +362,14 @@ def test_invite_v1_for_old_rooms(
 
 
 def test_send_join_retry_gets_the_same_answer(
-    pair: FederationPair, users: dict[str, tuple[str, str]]
+    pair: FederationPair, users: dict[str, User]
 ) -> None:
     a, b = pair.a, pair.b
-    alice, _ = users["alice"]
-    _, bob_token = users["bob"]
-    room_id = create_room(b, bob_token, preset="public_chat")
+    alice = users["alice"]
+    bob = users["bob"]
+    room_id = bob.create_room(preset="public_chat")
     made = pair.signed_request(
-        a, b, "GET", f"{FED}/v1/make_join/{q(room_id)}/{q(alice)}?ver=10"
+        a, b, "GET", f"{FED}/v1/make_join/{q(room_id)}/{q(alice.user_id)}?ver=10"
     )
     event = event_from_template(
         KNOWN_ROOM_VERSIONS["10"],
@@ -412,5 +385,7 @@ def test_send_join_retry_gets_the_same_answer(
     assert first.json["state"] == again.json["state"]
     assert first.json["servers_in_room"] == ["a.test", "b.test"]
     assert first.json["members_omitted"] is False
-    members = b.get_success(b.hs.room_state.get_membership_history(room_id, alice))
+    members = b.get_success(
+        b.hs.room_state.get_membership_history(room_id, alice.user_id)
+    )
     assert [m for _, _, m in members] == ["join"]

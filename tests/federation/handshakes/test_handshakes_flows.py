@@ -10,73 +10,64 @@ import pytest
 
 from homeserver.federation.errors import HttpResponseError
 from tests.federation.pair import FederationPair, q
-from tests.rooms.helpers import (
-    CLIENT,
-    create_room,
-    join_via,
-    member_of,
-    membership,
-    put_state,
-    sync,
-)
+from tests.rooms.helpers import member_of
+from tests.support import CLIENT
 
 
 def test_leave_and_rejoin(pair: FederationPair) -> None:
     a, b = pair.a, pair.b
-    alice, alice_token = a.register("alice")
-    _, bob_token = b.register("bob")
-    room_id = create_room(b, bob_token, preset="public_chat")
-    assert join_via(a, alice_token, room_id, "b.test").code == 200
-    assert membership(a, alice_token, room_id, "leave").code == 200
+    alice = a.user("alice")
+    bob = b.user("bob")
+    room_id = bob.create_room(preset="public_chat")
+    assert alice.join_via(room_id, "b.test").code == 200
+    assert alice.membership(room_id, "leave").code == 200
     pair.pump(1)
-    assert member_of(b, room_id, alice) == "leave"
-    resp = join_via(a, alice_token, room_id, "b.test")
+    assert member_of(b, room_id, alice.user_id) == "leave"
+    resp = alice.join_via(room_id, "b.test")
     assert resp.code == 200, resp.json
     pair.pump(1)
-    assert member_of(a, room_id, alice) == "join"
-    assert member_of(b, room_id, alice) == "join"
-    assert room_id in sync(a, alice_token)["rooms"]["join"]
+    assert member_of(a, room_id, alice.user_id) == "join"
+    assert member_of(b, room_id, alice.user_id) == "join"
+    assert room_id in alice.sync()["rooms"]["join"]
 
 
 def test_invite_into_a_room_our_server_is_in(pair: FederationPair) -> None:
     """The invitee's server is already in the room: the invite reaches it in a
     transaction and becomes part of its copy of the room."""
     a, b = pair.a, pair.b
-    _, alice_token = a.register("alice")
-    carol, carol_token = a.register("carol")
-    _, bob_token = b.register("bob")
-    room_id = create_room(b, bob_token, preset="public_chat")
-    assert join_via(a, alice_token, room_id, "b.test").code == 200
-    resp = membership(b, bob_token, room_id, "invite", user_id=carol)
+    alice = a.user("alice")
+    carol = a.user("carol")
+    bob = b.user("bob")
+    room_id = bob.create_room(preset="public_chat")
+    assert alice.join_via(room_id, "b.test").code == 200
+    resp = bob.membership(room_id, "invite", user_id=carol.user_id)
     assert resp.code == 200, resp.json
     pair.pump(1)
-    assert member_of(a, room_id, carol) == "invite"
-    invite = sync(a, carol_token)["rooms"]["invite"][room_id]["invite_state"]
+    assert member_of(a, room_id, carol.user_id) == "invite"
+    invite = carol.sync()["rooms"]["invite"][room_id]["invite_state"]
     assert any(e["type"] == "m.room.create" for e in invite["events"])
-    assert membership(a, carol_token, room_id, "join").code == 200
+    assert carol.membership(room_id, "join").code == 200
     pair.pump(1)
-    assert member_of(b, room_id, carol) == "join"
+    assert member_of(b, room_id, carol.user_id) == "join"
 
 
 def test_knock_then_invite_then_join(pair: FederationPair) -> None:
     a, b = pair.a, pair.b
-    alice, alice_token = a.register("alice")
-    _, bob_token = b.register("bob")
-    room_id = create_room(b, bob_token, preset="private_chat")
-    put_state(b, bob_token, room_id, "m.room.join_rules", {"join_rule": "knock"})
-    resp = a.request(
-        "POST", f"{CLIENT}/knock/{q(room_id)}?via=b.test", {}, token=alice_token
-    )
+    alice = a.user("alice")
+    bob = b.user("bob")
+    room_id = bob.create_room(preset="private_chat")
+    bob.put_state(room_id, "m.room.join_rules", {"join_rule": "knock"})
+    resp = alice.post(f"{CLIENT}/knock/{q(room_id)}?via=b.test", {})
     assert resp.code == 200, resp.json
-    since = sync(a, alice_token)["next_batch"]
+    since = alice.sync()["next_batch"]
     # Bob lets alice in: the invite goes to A, which is not in the room.
-    resp = membership(b, bob_token, room_id, "invite", user_id=alice)
+    resp = bob.membership(room_id, "invite", user_id=alice.user_id)
     assert resp.code == 200, resp.json
-    body = sync(a, alice_token, since)
+    body = alice.sync(since)
     assert room_id in body["rooms"]["invite"]
     assert room_id not in body["rooms"]["knock"]
-    assert join_via(a, alice_token, room_id, "b.test").code == 200
-    assert member_of(b, room_id, alice) == "join"
+    assert alice.join_via(room_id, "b.test").code == 200
+    assert member_of(b, room_id, alice.user_id) == "join"
 
 
 class _OldPeer:
@@ -105,68 +96,68 @@ class _OldPeer:
 
 def test_join_falls_back_to_send_join_v1(pair: FederationPair) -> None:
     a, b = pair.a, pair.b
-    alice, alice_token = a.register("alice")
-    _, bob_token = b.register("bob")
-    room_id = create_room(b, bob_token, preset="public_chat")
+    alice = a.user("alice")
+    bob = b.user("bob")
+    room_id = bob.create_room(preset="public_chat")
     requests = a.hs.federation.remote_membership.requests
     old = _OldPeer(requests.transport)
     requests.transport = old
-    resp = join_via(a, alice_token, room_id, "b.test")
+    resp = alice.join_via(room_id, "b.test")
     assert resp.code == 200, resp.json
     assert [p.split("/")[3] for p in old.paths] == ["v2", "v1"]
-    assert member_of(b, room_id, alice) == "join"
-    assert member_of(a, room_id, alice) == "join"
+    assert member_of(b, room_id, alice.user_id) == "join"
+    assert member_of(a, room_id, alice.user_id) == "join"
 
 
 def test_rescinded_invite_reaches_the_invitee(pair: FederationPair) -> None:
     a, b = pair.a, pair.b
-    alice, alice_token = a.register("alice")
-    _, bob_token = b.register("bob")
-    room_id = create_room(b, bob_token, preset="private_chat")
-    assert membership(b, bob_token, room_id, "invite", user_id=alice).code == 200
-    since = sync(a, alice_token)["next_batch"]
-    assert membership(b, bob_token, room_id, "kick", user_id=alice).code == 200
+    alice = a.user("alice")
+    bob = b.user("bob")
+    room_id = bob.create_room(preset="private_chat")
+    assert bob.membership(room_id, "invite", user_id=alice.user_id).code == 200
+    since = alice.sync()["next_batch"]
+    assert bob.membership(room_id, "kick", user_id=alice.user_id).code == 200
     pair.pump(1)
-    assert member_of(a, room_id, alice) == "leave"
-    body = sync(a, alice_token, since)
+    assert member_of(a, room_id, alice.user_id) == "leave"
+    body = alice.sync(since)
     assert room_id in body["rooms"]["leave"]
 
 
 def test_unban_reaches_the_banned_users_server(pair: FederationPair) -> None:
     a, b = pair.a, pair.b
-    alice, alice_token = a.register("alice")
-    _, bob_token = b.register("bob")
-    room_id = create_room(b, bob_token, preset="public_chat")
-    assert join_via(a, alice_token, room_id, "b.test").code == 200
-    assert membership(b, bob_token, room_id, "ban", user_id=alice).code == 200
+    alice = a.user("alice")
+    bob = b.user("bob")
+    room_id = bob.create_room(preset="public_chat")
+    assert alice.join_via(room_id, "b.test").code == 200
+    assert bob.membership(room_id, "ban", user_id=alice.user_id).code == 200
     pair.pump(1)
-    assert member_of(a, room_id, alice) == "ban"
-    assert join_via(a, alice_token, room_id, "b.test").code == 403
-    assert membership(b, bob_token, room_id, "unban", user_id=alice).code == 200
+    assert member_of(a, room_id, alice.user_id) == "ban"
+    assert alice.join_via(room_id, "b.test").code == 403
+    assert bob.membership(room_id, "unban", user_id=alice.user_id).code == 200
     pair.pump(1)
     # No local user is in the room any more, yet A hears of the unban.
-    assert member_of(a, room_id, alice) == "leave"
-    assert join_via(a, alice_token, room_id, "b.test").code == 200
-    assert member_of(b, room_id, alice) == "join"
+    assert member_of(a, room_id, alice.user_id) == "leave"
+    assert alice.join_via(room_id, "b.test").code == 200
+    assert member_of(b, room_id, alice.user_id) == "join"
 
 
 def test_invites_by_create_room_and_by_state_reach_the_remote_server(
     pair: FederationPair,
 ) -> None:
     a, b = pair.a, pair.b
-    alice, alice_token = a.register("alice")
-    bob, bob_token = b.register("bob")
-    carol, carol_token = b.register("carol")
-    room_id = create_room(a, alice_token, preset="private_chat", invite=[bob])
-    assert member_of(a, room_id, bob) == "invite"
-    assert room_id in sync(b, bob_token)["rooms"]["invite"]
+    alice = a.user("alice")
+    bob = b.user("bob")
+    carol = b.user("carol")
+    room_id = alice.create_room(preset="private_chat", invite=[bob.user_id])
+    assert member_of(a, room_id, bob.user_id) == "invite"
+    assert room_id in bob.sync()["rooms"]["invite"]
 
-    resp = put_state(
-        a, alice_token, room_id, "m.room.member", {"membership": "invite"}, carol
+    resp = alice.put_state(
+        room_id, "m.room.member", {"membership": "invite"}, carol.user_id
     )
     assert resp.code == 200, resp.json
-    assert room_id in sync(b, carol_token)["rooms"]["invite"]
-    event_id = a.get_success(a.hs.room_state.get_membership(room_id, carol))[1]
+    assert room_id in carol.sync()["rooms"]["invite"]
+    event_id = a.get_success(a.hs.room_state.get_membership(room_id, carol.user_id))[1]
     invite = a.get_success(a.hs.events.get_event(event_id))
     assert set(invite.pdu["signatures"]) == {"a.test", "b.test"}
 
@@ -187,35 +178,35 @@ def test_join_refused_by_the_returned_state_stores_nothing(
     pair: FederationPair,
 ) -> None:
     a, b = pair.a, pair.b
-    _, alice_token = a.register("alice")
-    _, bob_token = b.register("bob")
-    room_id = create_room(b, bob_token, preset="public_chat")
+    alice = a.user("alice")
+    bob = b.user("bob")
+    room_id = bob.create_room(preset="public_chat")
     requests = a.hs.federation.remote_membership.requests
     requests.transport = _LyingPeer(requests.transport)
-    resp = join_via(a, alice_token, room_id, "b.test")
+    resp = alice.join_via(room_id, "b.test")
     assert (resp.code, resp.json["errcode"]) == (502, "M_UNKNOWN")
     assert a.get_success(a.hs.room_state.get_room_version(room_id)) is None
-    assert room_id not in sync(a, alice_token)["rooms"]["join"]
+    assert room_id not in alice.sync()["rooms"]["join"]
 
 
 def test_invite_from_an_unreachable_server_is_rejected_locally(
     pair: FederationPair,
 ) -> None:
     a, b = pair.a, pair.b
-    alice, alice_token = a.register("alice")
-    _, bob_token = b.register("bob")
-    room_id = create_room(b, bob_token, preset="private_chat")
-    assert membership(b, bob_token, room_id, "invite", user_id=alice).code == 200
-    since = sync(a, alice_token)["next_batch"]
+    alice = a.user("alice")
+    bob = b.user("bob")
+    room_id = bob.create_room(preset="private_chat")
+    assert bob.membership(room_id, "invite", user_id=alice.user_id).code == 200
+    since = alice.sync()["next_batch"]
     pair.set_reachable("b.test", False)
-    resp = membership(a, alice_token, room_id, "leave")
+    resp = alice.membership(room_id, "leave")
     assert resp.code == 200, resp.json
-    assert member_of(a, room_id, alice) == "leave"
-    body = sync(a, alice_token, since)
+    assert member_of(a, room_id, alice.user_id) == "leave"
+    body = alice.sync(since)
     assert room_id not in body["rooms"]["invite"]
     assert room_id in body["rooms"]["leave"]
     # B never heard of it: alice is still invited there.
-    assert member_of(b, room_id, alice) == "invite"
+    assert member_of(b, room_id, alice.user_id) == "invite"
 
 
 @pytest.mark.parametrize("version", ["1", "3", "7", "11", "12"])
@@ -223,20 +214,20 @@ def test_join_invite_and_leave_in_every_event_format(
     pair: FederationPair, version: str
 ) -> None:
     a, b = pair.a, pair.b
-    alice, alice_token = a.register("alice")
-    carol, carol_token = a.register("carol")
-    _, bob_token = b.register("bob")
-    room_id = create_room(b, bob_token, preset="public_chat", room_version=version)
-    resp = join_via(a, alice_token, room_id, "b.test")
+    alice = a.user("alice")
+    carol = a.user("carol")
+    bob = b.user("bob")
+    room_id = bob.create_room(preset="public_chat", room_version=version)
+    resp = alice.join_via(room_id, "b.test")
     assert resp.code == 200, resp.json
-    assert member_of(b, room_id, alice) == "join"
-    assert membership(b, bob_token, room_id, "invite", user_id=carol).code == 200
+    assert member_of(b, room_id, alice.user_id) == "join"
+    assert bob.membership(room_id, "invite", user_id=carol.user_id).code == 200
     pair.pump(1)
-    assert member_of(a, room_id, carol) == "invite"
-    assert membership(a, alice_token, room_id, "leave").code == 200
+    assert member_of(a, room_id, carol.user_id) == "invite"
+    assert alice.membership(room_id, "leave").code == 200
     pair.pump(1)
-    assert member_of(b, room_id, alice) == "leave"
+    assert member_of(b, room_id, alice.user_id) == "leave"
     # Carol's invite, now that no user of A is in the room, is rejected
     # through B.
-    assert membership(a, carol_token, room_id, "leave").code == 200
-    assert member_of(b, room_id, carol) == "leave"
+    assert carol.membership(room_id, "leave").code == 200
+    assert member_of(b, room_id, carol.user_id) == "leave"

@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-from tests.federation.joined_pair import create_room, join_from, send_message
+from tests.federation.joined_pair import join_from, send_message
 from tests.federation.pair import FederationPair
 
 
 def test_messages_backfills_history_from_before_the_join(pair: FederationPair) -> None:
     a, b = pair.a, pair.b
-    _, alice_token = a.register("alice")
-    room_id = create_room(a, alice_token, name="history")
-    early = [send_message(a, alice_token, room_id, f"early {i}") for i in range(5)]
-    _, bob_token, join = join_from(pair, a, b, room_id, "bob")
-    sync = b.request("GET", "/_matrix/client/v3/sync", token=bob_token)
+    alice = a.user("alice")
+    room_id = alice.create_room(preset="public_chat", name="history")
+    early = [send_message(alice, room_id, f"early {i}") for i in range(5)]
+    bob, join = join_from(pair, a, b, room_id, "bob")
+    sync = bob.get("/_matrix/client/v3/sync")
     since = sync.json["next_batch"]
     position = b.hs.stream_ids.current_position()
 
-    resp = b.request(
-        "GET",
-        f"/_matrix/client/v3/rooms/{room_id}/messages?dir=b&limit=20",
-        token=bob_token,
-    )
+    resp = bob.get(f"/_matrix/client/v3/rooms/{room_id}/messages?dir=b&limit=20")
     assert resp.code == 200, resp.json
     ids = [e["event_id"] for e in resp.json["chunk"]]
     assert ids[0] == join.event_id
@@ -35,9 +31,7 @@ def test_messages_backfills_history_from_before_the_join(pair: FederationPair) -
     assert b.hs.stream_ids.current_position() == position
     stored = b.get_success(b.hs.events.get_event(early[0]))
     assert stored.stream_ordering < 0 and not stored.outlier
-    again = b.request(
-        "GET", f"/_matrix/client/v3/sync?since={since}&timeout=0", token=bob_token
-    )
+    again = bob.get(f"/_matrix/client/v3/sync?since={since}&timeout=0")
     assert again.code == 200
     assert room_id not in again.json.get("rooms", {}).get("join", {})
     # The gap is gone: nothing is left to backfill.
@@ -47,19 +41,15 @@ def test_messages_backfills_history_from_before_the_join(pair: FederationPair) -
 
 def test_messages_pages_through_backfilled_history(pair: FederationPair) -> None:
     a, b = pair.a, pair.b
-    _, alice_token = a.register("alice")
-    room_id = create_room(a, alice_token)
-    early = [send_message(a, alice_token, room_id, f"m{i}") for i in range(12)]
-    _, bob_token, _ = join_from(pair, a, b, room_id, "bob")
+    alice = a.user("alice")
+    room_id = alice.create_room(preset="public_chat")
+    early = [send_message(alice, room_id, f"m{i}") for i in range(12)]
+    bob, _ = join_from(pair, a, b, room_id, "bob")
     seen: list[str] = []
     token = None
     for _ in range(10):
         query = "dir=b&limit=4" + (f"&from={token}" if token else "")
-        resp = b.request(
-            "GET",
-            f"/_matrix/client/v3/rooms/{room_id}/messages?{query}",
-            token=bob_token,
-        )
+        resp = bob.get(f"/_matrix/client/v3/rooms/{room_id}/messages?{query}")
         assert resp.code == 200, resp.json
         seen += [e["event_id"] for e in resp.json["chunk"]]
         token = resp.json.get("end")

@@ -14,7 +14,6 @@ from tests.federation.receiving_helpers import (
     FED,
     join_remote_room,
     receiving,
-    sync_timeline,
     use_remote,
 )
 from tests.federation.remote_room import REMOTE, RemoteRoom, tamper
@@ -42,11 +41,11 @@ def _stored(server: TestServer, event_id: str):  # type: ignore[no-untyped-def]
 def test_remote_join_makes_the_room_current(
     server: TestServer, room: RemoteRoom
 ) -> None:
-    bob, token = join_remote_room(server, room)
+    bob = join_remote_room(server, room)
     hs = server.hs
     join_id = room.extremities[0]
     state = server.get_success(hs.room_state.get_current_state_ids(room.room_id))
-    assert state[(EventTypes.MEMBER, bob)] == join_id
+    assert state[(EventTypes.MEMBER, bob.user_id)] == join_id
     assert state[(EventTypes.MEMBER, ALICE)] == room.state[(EventTypes.MEMBER, ALICE)]
     assert server.get_success(hs.events.get_forward_extremities(room.room_id)) == [
         join_id
@@ -58,17 +57,17 @@ def test_remote_join_makes_the_room_current(
     create = _stored(server, room.create.event_id)
     assert create.outlier and create.rejected_reason is None
     assert not _stored(server, join_id).outlier
-    timeline = sync_timeline(server, token, room.room_id)
+    timeline = bob.timeline(room.room_id)
     assert [e["event_id"] for e in timeline] == [join_id]
 
 
 def test_valid_remote_message_reaches_sync(
     server: TestServer, room: RemoteRoom
 ) -> None:
-    _, token = join_remote_room(server, room)
+    bob = join_remote_room(server, room)
     message = room.send("m.room.message", ALICE, {"msgtype": "m.text", "body": "hi"})
     _receive(server, room.pdu(message))
-    timeline = sync_timeline(server, token, room.room_id)
+    timeline = bob.timeline(room.room_id)
     assert timeline[-1]["event_id"] == message.event_id
     assert timeline[-1]["content"]["body"] == "hi"
     assert server.get_success(
@@ -77,7 +76,7 @@ def test_valid_remote_message_reaches_sync(
 
 
 def test_bad_signature_is_dropped(server: TestServer, room: RemoteRoom) -> None:
-    _, token = join_remote_room(server, room)
+    join_remote_room(server, room)
     message = room.send("m.room.message", ALICE, {"msgtype": "m.text", "body": "x"})
     forged = dict(message.pdu)
     forged["signatures"] = {
@@ -95,20 +94,20 @@ def test_bad_signature_is_dropped(server: TestServer, room: RemoteRoom) -> None:
 
 
 def test_bad_content_hash_is_redacted(server: TestServer, room: RemoteRoom) -> None:
-    _, token = join_remote_room(server, room)
+    bob = join_remote_room(server, room)
     message = room.send("m.room.message", ALICE, {"msgtype": "m.text", "body": "ok"})
     altered = tamper(message.pdu, content={"msgtype": "m.text", "body": "evil"})
     _receive(server, altered)
     stored = _stored(server, message.event_id)
     assert stored is not None and stored.rejected_reason is None
     assert stored.content == {}
-    timeline = sync_timeline(server, token, room.room_id)
+    timeline = bob.timeline(room.room_id)
     assert timeline[-1]["event_id"] == message.event_id
     assert timeline[-1]["content"] == {}
 
 
 def test_event_failing_auth_is_rejected(server: TestServer, room: RemoteRoom) -> None:
-    _, token = join_remote_room(server, room)
+    bob = join_remote_room(server, room)
     # carol never joined: her message fails auth against its auth events.
     intruder = room.send(
         "m.room.message", CAROL, {"msgtype": "m.text", "body": "let me in"}
@@ -116,7 +115,7 @@ def test_event_failing_auth_is_rejected(server: TestServer, room: RemoteRoom) ->
     _receive(server, room.pdu(intruder))
     stored = _stored(server, intruder.event_id)
     assert stored is not None and stored.rejected_reason is not None
-    ids = [e["event_id"] for e in sync_timeline(server, token, room.room_id)]
+    ids = [e["event_id"] for e in bob.timeline(room.room_id)]
     assert intruder.event_id not in ids
     assert intruder.event_id not in server.get_success(
         server.hs.events.get_forward_extremities(room.room_id)
@@ -150,7 +149,7 @@ def test_event_allowed_by_its_auth_events_but_not_the_state_is_rejected(
 
 
 def test_soft_fail_against_current_state(server: TestServer, room: RemoteRoom) -> None:
-    _, token = join_remote_room(server, room)
+    bob = join_remote_room(server, room)
     carol_join = room.send(EventTypes.MEMBER, CAROL, {"membership": "join"}, CAROL)
     _receive(server, room.pdu(carol_join))
     # carol sends from her join while alice bans her on another branch.
@@ -171,7 +170,7 @@ def test_soft_fail_against_current_state(server: TestServer, room: RemoteRoom) -
     _receive(server, room.pdu(evading))
     stored = _stored(server, evading.event_id)
     assert stored.rejected_reason is None and stored.soft_failed
-    ids = [e["event_id"] for e in sync_timeline(server, token, room.room_id)]
+    ids = [e["event_id"] for e in bob.timeline(room.room_id)]
     assert evading.event_id not in ids and ban.event_id in ids
     hs = server.hs
     assert server.get_success(hs.events.get_forward_extremities(room.room_id)) == [
@@ -182,18 +181,18 @@ def test_soft_fail_against_current_state(server: TestServer, room: RemoteRoom) -
 
 
 def test_missing_prev_events_are_fetched(server: TestServer, room: RemoteRoom) -> None:
-    _, token = join_remote_room(server, room)
+    bob = join_remote_room(server, room)
     first = room.send("m.room.message", ALICE, {"msgtype": "m.text", "body": "1"})
     second = room.send("m.room.message", ALICE, {"msgtype": "m.text", "body": "2"})
     third = room.send("m.room.message", ALICE, {"msgtype": "m.text", "body": "3"})
     _receive(server, room.pdu(third))
-    ids = [e["event_id"] for e in sync_timeline(server, token, room.room_id)]
+    ids = [e["event_id"] for e in bob.timeline(room.room_id)]
     assert ids[-3:] == [first.event_id, second.event_id, third.event_id]
 
 
 def test_gap_is_filled_from_state_ids(server: TestServer, room: RemoteRoom) -> None:
     remote = use_remote(server, room)
-    _, token = join_remote_room(server, room)
+    bob = join_remote_room(server, room)
     topic = room.send(EventTypes.TOPIC, ALICE, {"topic": "hidden"}, "")
     middle = room.send("m.room.message", ALICE, {"msgtype": "m.text", "body": "m"})
     last = room.send("m.room.message", ALICE, {"msgtype": "m.text", "body": "end"})
@@ -208,7 +207,7 @@ def test_gap_is_filled_from_state_ids(server: TestServer, room: RemoteRoom) -> N
     )
     state = server.get_success(server.hs.room_state.get_current_state_ids(room.room_id))
     assert state[(EventTypes.TOPIC, "")] == topic.event_id
-    ids = [e["event_id"] for e in sync_timeline(server, token, room.room_id)]
+    ids = [e["event_id"] for e in bob.timeline(room.room_id)]
     assert ids[-1] == last.event_id
     assert middle.event_id not in ids
 
@@ -234,7 +233,7 @@ def test_remote_redactions(server: TestServer) -> None:
     evil_key = generate_signing_key("e1")
     room = RemoteRoom({"test": TEST_SIGNING_KEY, "evil.test": evil_key})
     use_remote(server, room)
-    _, token = join_remote_room(server, room)
+    bob = join_remote_room(server, room)
     mallory = "@mallory:evil.test"
     joined = room.send(EventTypes.MEMBER, mallory, {"membership": "join"}, mallory)
     mine = room.send("m.room.message", ALICE, {"msgtype": "m.text", "body": "mine"})
@@ -244,7 +243,7 @@ def test_remote_redactions(server: TestServer) -> None:
     for event in (joined, mine, theirs, bad, good):
         _receive(server, room.pdu(event))
     assert _stored(server, bad.event_id).rejected_reason is None
-    timeline = {e["event_id"]: e for e in sync_timeline(server, token, room.room_id)}
+    timeline = {e["event_id"]: e for e in bob.timeline(room.room_id)}
     assert timeline[theirs.event_id]["content"]["body"] == "keep"
     assert timeline[mine.event_id]["content"] == {}
 
@@ -311,11 +310,11 @@ def test_outlier_arriving_in_the_dag_is_de_outliered(
 def test_other_room_versions(server: TestServer, version: str) -> None:
     room = RemoteRoom({"test": TEST_SIGNING_KEY}, version=version)
     use_remote(server, room)
-    _, token = join_remote_room(server, room)
+    bob = join_remote_room(server, room)
     first = room.send("m.room.message", ALICE, {"msgtype": "m.text", "body": "a"})
     second = room.send("m.room.message", ALICE, {"msgtype": "m.text", "body": "b"})
     _receive(server, room.pdu(second))
-    ids = [e["event_id"] for e in sync_timeline(server, token, room.room_id)]
+    ids = [e["event_id"] for e in bob.timeline(room.room_id)]
     assert ids[-2:] == [first.event_id, second.event_id]
 
 
@@ -323,7 +322,7 @@ def test_big_gap_takes_the_state_in_one_request(
     server: TestServer, room: RemoteRoom
 ) -> None:
     remote = use_remote(server, room)
-    _, token = join_remote_room(server, room)
+    join_remote_room(server, room)
     joins = [
         room.send(
             EventTypes.MEMBER,
@@ -349,7 +348,7 @@ def test_long_gap_is_walked_back_page_by_page(
     server: TestServer, room: RemoteRoom
 ) -> None:
     remote = use_remote(server, room)
-    _, token = join_remote_room(server, room)
+    join_remote_room(server, room)
     missed = [
         room.send("m.room.message", ALICE, {"msgtype": "m.text", "body": str(i)})
         for i in range(35)
@@ -368,12 +367,12 @@ def test_long_gap_is_walked_back_page_by_page(
 def test_remote_event_wakes_a_waiting_sync(
     server: TestServer, room: RemoteRoom
 ) -> None:
-    _, token = join_remote_room(server, room)
-    since = server.request("GET", "/_matrix/client/v3/sync", token=token).json[
+    bob = join_remote_room(server, room)
+    since = server.request("GET", "/_matrix/client/v3/sync", token=bob.token).json[
         "next_batch"
     ]
     pending = server.start_request(
-        "GET", f"/_matrix/client/v3/sync?since={since}&timeout=30000", token
+        "GET", f"/_matrix/client/v3/sync?since={since}&timeout=30000", bob.token
     )
     assert not pending.done
     message = room.send("m.room.message", ALICE, {"msgtype": "m.text", "body": "wake"})
@@ -389,14 +388,14 @@ def test_remote_event_wakes_a_waiting_sync(
 def test_rejoin_leaves_only_the_join_as_extremity(
     server: TestServer, room: RemoteRoom
 ) -> None:
-    bob, token = join_remote_room(server, room)
-    resp = server.request(
-        "POST", f"/_matrix/client/v3/rooms/{room.room_id}/leave", {}, token
-    )
+    bob = join_remote_room(server, room)
+    resp = bob.post(f"/_matrix/client/v3/rooms/{room.room_id}/leave", {})
     assert resp.code == 200, resp.json
     room.send("m.room.message", ALICE, {"msgtype": "m.text", "body": "meanwhile"})
     before = room.state
-    rejoin = room.send(EventTypes.MEMBER, bob, {"membership": "join"}, bob)
+    rejoin = room.send(
+        EventTypes.MEMBER, bob.user_id, {"membership": "join"}, bob.user_id
+    )
     server.get_success(
         receiving(server).process_remote_join(
             REMOTE,
@@ -410,5 +409,7 @@ def test_rejoin_leaves_only_the_join_as_extremity(
     assert server.get_success(hs.events.get_forward_extremities(room.room_id)) == [
         rejoin.event_id
     ]
-    membership = server.get_success(hs.room_state.get_membership(room.room_id, bob))
+    membership = server.get_success(
+        hs.room_state.get_membership(room.room_id, bob.user_id)
+    )
     assert membership == ("join", rejoin.event_id)

@@ -13,7 +13,6 @@ from tests.federation.joined_pair import (
     send_message,
     send_pdus,
     shared_room,
-    timeline,
 )
 from tests.federation.pair import FederationPair
 
@@ -24,17 +23,19 @@ def test_join_and_messages_cross_both_ways(pair: FederationPair, version: str) -
     room = shared_room(pair, a, b, room_version=version)
     # The join arrived on a as a remote event; bob's server stored the room.
     members = a.get_success(a.hs.room_state.get_members(room.room_id))
-    assert members[room.joiner][0] == "join"
-    assert b.get_success(b.hs.room_state.get_membership(room.room_id, room.joiner))
+    assert members[room.joiner.user_id][0] == "join"
+    assert b.get_success(
+        b.hs.room_state.get_membership(room.room_id, room.joiner.user_id)
+    )
     # alice's message reaches bob through a's sender and b's /send.
-    event_id = send_message(a, room.creator_token, room.room_id, "hello bob")
+    event_id = send_message(room.creator, room.room_id, "hello bob")
     pair.pump(0.1)
-    ids = [e["event_id"] for e in timeline(b, room.joiner_token, room.room_id)]
+    ids = [e["event_id"] for e in room.joiner.timeline(room.room_id)]
     assert ids[-1] == event_id
     # And bob's answer reaches alice.
-    answer = send_message(b, room.joiner_token, room.room_id, "hi alice")
+    answer = send_message(room.joiner, room.room_id, "hi alice")
     pair.pump(0.1)
-    ids = [e["event_id"] for e in timeline(a, room.creator_token, room.room_id)]
+    ids = [e["event_id"] for e in room.creator.timeline(room.room_id)]
     assert ids[-1] == answer
 
 
@@ -42,7 +43,7 @@ def _message_pdu(pair: FederationPair, room: Any, body: str) -> dict[str, Any]:
     """A message bob's server builds (and stores) but has not sent yet."""
     b = pair.b
     pair.set_reachable("a.test", False)
-    event_id = send_message(b, room.joiner_token, room.room_id, body)
+    event_id = send_message(room.joiner, room.room_id, body)
     pair.pump(0.1)
     pair.set_reachable("a.test", True)
     event = b.get_success(b.hs.events.get_event(event_id))
@@ -60,7 +61,7 @@ def test_transaction_is_idempotent(pair: FederationPair) -> None:
     again = send_pdus(pair, b, a, "txn-1", [pdu])
     assert again.code == 200 and again.json == first.json
     assert a.hs.stream_ids.current_position() == position
-    ids = [e["event_id"] for e in timeline(a, room.creator_token, room.room_id)]
+    ids = [e["event_id"] for e in room.creator.timeline(room.room_id)]
     assert ids.count(event_id) == 1
 
 
@@ -89,7 +90,7 @@ def test_server_acl_denies_pdus_and_room_edus(pair: FederationPair) -> None:
         "PUT",
         f"/_matrix/client/v3/rooms/{room.room_id}/state/{EventTypes.SERVER_ACL}/",
         {"allow": ["*"], "deny": ["b.test"]},
-        room.creator_token,
+        room.creator.token,
     )
     assert resp.code == 200, resp.json
     typing: list[Any] = []
@@ -115,7 +116,7 @@ def test_server_acl_denies_pdus_and_room_edus(pair: FederationPair) -> None:
                 "edu_type": "m.typing",
                 "content": {
                     "room_id": room.room_id,
-                    "user_id": room.joiner,
+                    "user_id": room.joiner.user_id,
                     "typing": True,
                 },
             },
@@ -127,7 +128,7 @@ def test_server_acl_denies_pdus_and_room_edus(pair: FederationPair) -> None:
                 "edu_type": "m.typing",
                 "content": {
                     "room_id": "!other:a.test",
-                    "user_id": room.joiner,
+                    "user_id": room.joiner.user_id,
                     "typing": True,
                 },
             },

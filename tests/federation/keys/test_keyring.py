@@ -27,7 +27,6 @@ from homeserver.federation.keys.keyring import (
 )
 from tests.federation.pair import Federation, FederationPair
 from tests.support.server import TestServer
-from tests.rooms.helpers import create_room, send
 
 KEY_PATH = "/_matrix/key/v2/server"
 HOUR = 3600.0
@@ -176,9 +175,9 @@ def test_notary_without_configured_keys_is_asked_for_its_own(
 
 
 def test_verify_event(pair: FederationPair) -> None:
-    _, token = pair.b.register("bob")
-    room_id = create_room(pair.b, token)
-    resp = send(pair.b, token, room_id, {"msgtype": "m.text", "body": "hi"})
+    bob = pair.b.user("bob")
+    room_id = bob.create_room()
+    resp = bob.send_event(room_id, {"msgtype": "m.text", "body": "hi"})
     event = pair.b.get_success(pair.b.hs.events.get_event(resp.json["event_id"]))
     keyring = pair.a.hs.federation.keyring
     pair.a.get_success(keyring.verify_event(event))

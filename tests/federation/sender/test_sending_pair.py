@@ -11,19 +11,19 @@ from urllib.parse import quote
 
 from tests.federation.joined_pair import (
     SharedRoom,
-    create_room,
     send_message,
     shared_room,
 )
 from tests.federation.pair import Federation, FederationPair, LoopbackTransport
+from tests.support import User
 from tests.support.server import TestServer
 
 
-def _sync(server: TestServer, token: str, since: str | None = None) -> Any:
+def _sync(user: User, since: str | None = None) -> Any:
     path = "/_matrix/client/v3/sync?timeout=0"
     if since:
         path += f"&since={since}"
-    resp = server.request("GET", path, token=token)
+    resp = user.get(path)
     assert resp.code == 200, resp.json
     return resp.json
 
@@ -53,29 +53,26 @@ def _room(pair: FederationPair) -> SharedRoom:
 
 
 def test_messages_cross_both_ways(pair: FederationPair) -> None:
-    a, b = pair.a, pair.b
     room = _room(pair)
-    since_b = _sync(b, room.joiner_token)["next_batch"]
-    since_a = _sync(a, room.creator_token)["next_batch"]
-    send_message(a, room.creator_token, room.room_id, "from a")
+    since_b = _sync(room.joiner)["next_batch"]
+    since_a = _sync(room.creator)["next_batch"]
+    send_message(room.creator, room.room_id, "from a")
     pair.pump(0)
-    assert _bodies(_sync(b, room.joiner_token, since_b), room.room_id) == ["from a"]
-    send_message(b, room.joiner_token, room.room_id, "from b")
+    assert _bodies(_sync(room.joiner, since_b), room.room_id) == ["from a"]
+    send_message(room.joiner, room.room_id, "from b")
     pair.pump(0)
-    assert _bodies(_sync(a, room.creator_token, since_a), room.room_id) == [
+    assert _bodies(_sync(room.creator, since_a), room.room_id) == [
         "from a",
         "from b",
     ]
 
 
 def test_down_server_catches_up_in_order(pair: FederationPair) -> None:
-    a, b = pair.a, pair.b
+    b = pair.b
     room = _room(pair)
-    since_b = _sync(b, room.joiner_token)["next_batch"]
+    since_b = _sync(room.joiner)["next_batch"]
     pair.set_reachable("b.test", False)
-    sent = [
-        send_message(a, room.creator_token, room.room_id, f"m{i}") for i in range(60)
-    ]
+    sent = [send_message(room.creator, room.room_id, f"m{i}") for i in range(60)]
     pair.pump(1)
     assert b.get_success(b.hs.events.get_events(sent)) == {}
     pair.set_reachable("b.test", True)
@@ -85,55 +82,49 @@ def test_down_server_catches_up_in_order(pair: FederationPair) -> None:
     orderings = [got[e].stream_ordering or 0 for e in sent]
     assert orderings == sorted(orderings) and min(orderings) > 0
     assert not any(got[e].outlier for e in sent)
-    body = _sync(b, room.joiner_token, since_b)
+    body = _sync(room.joiner, since_b)
     assert _bodies(body, room.room_id)[-1] == "m59"
 
 
 def test_typing_and_receipts_cross_both_ways(pair: FederationPair) -> None:
     a, b = pair.a, pair.b
     room = _room(pair)
-    since_b = _sync(b, room.joiner_token)["next_batch"]
-    since_a = _sync(a, room.creator_token)["next_batch"]
-    path = f"/_matrix/client/v3/rooms/{room.room_id}/typing/{room.creator}"
-    assert a.request("PUT", path, {"typing": True}, room.creator_token).code == 200
-    path = f"/_matrix/client/v3/rooms/{room.room_id}/typing/{room.joiner}"
-    assert b.request("PUT", path, {"typing": True}, room.joiner_token).code == 200
+    since_b = _sync(room.joiner)["next_batch"]
+    since_a = _sync(room.creator)["next_batch"]
+    path = f"/_matrix/client/v3/rooms/{room.room_id}/typing/{room.creator.user_id}"
+    assert a.request("PUT", path, {"typing": True}, room.creator.token).code == 200
+    path = f"/_matrix/client/v3/rooms/{room.room_id}/typing/{room.joiner.user_id}"
+    assert b.request("PUT", path, {"typing": True}, room.joiner.token).code == 200
     pair.pump(0)
-    typing_b = _ephemeral(
-        _sync(b, room.joiner_token, since_b), room.room_id, "m.typing"
-    )
-    assert room.creator in typing_b[-1]["user_ids"]
-    typing_a = _ephemeral(
-        _sync(a, room.creator_token, since_a), room.room_id, "m.typing"
-    )
-    assert room.joiner in typing_a[-1]["user_ids"]
+    typing_b = _ephemeral(_sync(room.joiner, since_b), room.room_id, "m.typing")
+    assert room.creator.user_id in typing_b[-1]["user_ids"]
+    typing_a = _ephemeral(_sync(room.creator, since_a), room.room_id, "m.typing")
+    assert room.joiner.user_id in typing_a[-1]["user_ids"]
 
-    event_id = send_message(a, room.creator_token, room.room_id, "read me")
+    event_id = send_message(room.creator, room.room_id, "read me")
     pair.pump(0)
-    since_a = _sync(a, room.creator_token)["next_batch"]
+    since_a = _sync(room.creator)["next_batch"]
     resp = b.request(
         "POST",
         f"/_matrix/client/v3/rooms/{room.room_id}/receipt/m.read/{event_id}",
         {},
-        room.joiner_token,
+        room.joiner.token,
     )
     assert resp.code == 200
     pair.pump(0)
-    receipts = _ephemeral(
-        _sync(a, room.creator_token, since_a), room.room_id, "m.receipt"
-    )
-    assert receipts and room.joiner in receipts[-1][event_id]["m.read"]
+    receipts = _ephemeral(_sync(room.creator, since_a), room.room_id, "m.receipt")
+    assert receipts and room.joiner.user_id in receipts[-1][event_id]["m.read"]
 
 
 def test_presence_devices_and_to_device_cross(pair: FederationPair) -> None:
     a, b = pair.a, pair.b
     room = _room(pair)
-    since_b = _sync(b, room.joiner_token)["next_batch"]
+    since_b = _sync(room.joiner)["next_batch"]
     resp = a.request(
         "PUT",
-        f"/_matrix/client/v3/presence/{room.creator}/status",
+        f"/_matrix/client/v3/presence/{room.creator.user_id}/status",
         {"presence": "online", "status_msg": "on a"},
-        room.creator_token,
+        room.creator.token,
     )
     assert resp.code == 200
     a.request(
@@ -146,37 +137,39 @@ def test_presence_devices_and_to_device_cross(pair: FederationPair) -> None:
             "device_id": "NEWPHONE",
         },
     )
-    devices = b.request("GET", "/_matrix/client/v3/devices", token=room.joiner_token)
+    devices = b.request("GET", "/_matrix/client/v3/devices", token=room.joiner.token)
     bob_device = devices.json["devices"][0]["device_id"]
     resp = a.request(
         "PUT",
         "/_matrix/client/v3/sendToDevice/m.test/t1",
-        {"messages": {room.joiner: {bob_device: {"secret": 1}}}},
-        room.creator_token,
+        {"messages": {room.joiner.user_id: {bob_device: {"secret": 1}}}},
+        room.creator.token,
     )
     assert resp.code == 200
     pair.pump(0)
-    body = _sync(b, room.joiner_token, since_b)
-    [presence] = [e for e in body["presence"]["events"] if e["sender"] == room.creator]
+    body = _sync(room.joiner, since_b)
+    [presence] = [
+        e for e in body["presence"]["events"] if e["sender"] == room.creator.user_id
+    ]
     assert presence["content"]["status_msg"] == "on a"
-    assert room.creator in body["device_lists"]["changed"]
+    assert room.creator.user_id in body["device_lists"]["changed"]
     assert body["to_device"]["events"] == [
-        {"type": "m.test", "sender": room.creator, "content": {"secret": 1}}
+        {"type": "m.test", "sender": room.creator.user_id, "content": {"secret": 1}}
     ]
 
 
 def test_user_devices_query(pair: FederationPair) -> None:
     a, b = pair.a, pair.b
     room = _room(pair)
-    uri = f"/_matrix/federation/v1/user/devices/{room.creator}"
+    uri = f"/_matrix/federation/v1/user/devices/{room.creator.user_id}"
     resp = pair.signed_request(b, a, "GET", uri)
     assert resp.code == 200, resp.json
-    assert resp.json["user_id"] == room.creator
+    assert resp.json["user_id"] == room.creator.user_id
     assert resp.json["stream_id"] > 0
     assert [d["device_id"] for d in resp.json["devices"]]
     assert a.request("GET", uri).code == 401
     resp = pair.signed_request(
-        b, a, "GET", f"/_matrix/federation/v1/user/devices/{room.joiner}"
+        b, a, "GET", f"/_matrix/federation/v1/user/devices/{room.joiner.user_id}"
     )
     assert resp.code == 400
 
@@ -188,17 +181,17 @@ def test_resident_server_relays_a_join_it_accepted(
     gets it to the room's other servers: the resident server relays it."""
     fed = make_federation()
     a, b, c = (fed.add_server(n) for n in ("a.test", "b.test", "c.test"))
-    _, alice_token = a.register("alice")
-    bob, bob_token = b.register("bob")
-    _, carol_token = c.register("carol")
-    room_id = create_room(a, alice_token)
+    alice = a.user("alice")
+    bob = b.user("bob")
+    carol = c.user("carol")
+    room_id = alice.create_room(preset="public_chat")
     join = f"/_matrix/client/v3/join/{quote(room_id, safe='')}?via=a.test"
-    assert c.request("POST", join, {}, carol_token).code == 200
+    assert carol.post(join, {}).code == 200
     fed.pump(1)
     b.hs.federation.sender.enabled = False
-    assert b.request("POST", join, {}, bob_token).code == 200
+    assert bob.post(join, {}).code == 200
     fed.pump(1)
-    membership = c.get_success(c.hs.room_state.get_membership(room_id, bob))
+    membership = c.get_success(c.hs.room_state.get_membership(room_id, bob.user_id))
     assert membership is not None and membership[0] == "join"
 
 
@@ -209,12 +202,10 @@ def test_queue_survives_a_restart_over_real_federation(
     process on the same database, through the receiver's real /send."""
     a, b = pair.a, pair.b
     room = _room(pair)
-    send_message(a, room.creator_token, room.room_id, "before")
+    send_message(room.creator, room.room_id, "before")
     pair.pump(0)
     pair.set_reachable("b.test", False)
-    sent = [
-        send_message(a, room.creator_token, room.room_id, f"m{i}") for i in range(3)
-    ]
+    sent = [send_message(room.creator, room.room_id, f"m{i}") for i in range(3)]
     pair.pump(1)
     a.hs.federation.stop()
     a.hs.presence.stop()

@@ -19,27 +19,21 @@ def _setup(
         fed.add_server("b.test"),
         fed.add_server("c.test"),
     )
-    alice, token = a.register("alice")
-    resp = a.request(
-        "POST",
-        "/_matrix/client/v3/createRoom",
-        {
-            "preset": "public_chat",
-            "initial_state": [
-                {
-                    "type": "m.room.history_visibility",
-                    "state_key": "",
-                    "content": {"history_visibility": visibility},
-                }
-            ],
-        },
-        token,
+    alice = a.user("alice")
+    room_id = alice.create_room(
+        preset="public_chat",
+        initial_state=[
+            {
+                "type": "m.room.history_visibility",
+                "state_key": "",
+                "content": {"history_visibility": visibility},
+            }
+        ],
     )
-    room_id = resp.json["room_id"]
-    early = send_message(a, token, room_id, "before bob")
-    bob, bob_token, join = join_from(fed, a, b, room_id, "bob")
-    room = SharedRoom(room_id, alice, token, bob, bob_token, join)
-    later = [send_message(a, token, room_id, f"m{i}") for i in range(3)]
+    early = send_message(alice, room_id, "before bob")
+    bob, join = join_from(fed, a, b, room_id, "bob")
+    room = SharedRoom(room_id, alice, bob, join)
+    later = [send_message(alice, room_id, f"m{i}") for i in range(3)]
     fed.pump(0.1)
     return fed, a, b, c, room, [early, *later]
 
@@ -92,7 +86,7 @@ def test_state_and_state_ids(make_federation: Callable[[], Federation]) -> None:
     full = _get(fed, b, a, uri.replace("/state_ids/", "/state/"))
     assert full.code == 200
     types = {(p["type"], p["state_key"]) for p in full.json["pdus"]}
-    assert ("m.room.member", room.joiner) in types
+    assert ("m.room.member", room.joiner.user_id) in types
     assert ("m.room.create", "") in {
         (p["type"], p["state_key"]) for p in full.json["auth_chain"]
     }
@@ -115,7 +109,7 @@ def test_event_auth(make_federation: Callable[[], Federation]) -> None:
     types = sorted((p["type"], p["state_key"]) for p in resp.json["auth_chain"])
     assert ("m.room.create", "") in types
     assert ("m.room.power_levels", "") in types
-    assert ("m.room.member", room.creator) in types
+    assert ("m.room.member", room.creator.user_id) in types
 
 
 def test_backfill_and_get_missing_events(

@@ -5,7 +5,7 @@ the other."""
 from __future__ import annotations
 
 from tests.federation.pair import FederationPair, q
-from tests.rooms.helpers import CLIENT, create_room
+from tests.support import CLIENT
 
 FED = "/_matrix/federation/v1"
 
@@ -60,8 +60,8 @@ def test_profile_query_served(pair: FederationPair) -> None:
 
 def test_directory_query(pair: FederationPair) -> None:
     a, b = pair.a, pair.b
-    _, bob_token = b.register("bob")
-    room_id = create_room(b, bob_token, room_alias_name="den")
+    bob = b.user("bob")
+    room_id = bob.create_room(room_alias_name="den")
     resp = pair.signed_request(
         a, b, "GET", f"{FED}/query/directory?room_alias={q('#den:b.test')}"
     )
@@ -76,13 +76,13 @@ def test_directory_query(pair: FederationPair) -> None:
 
 def test_public_rooms_both_ways(pair: FederationPair) -> None:
     a, b = pair.a, pair.b
-    _, alice_token = a.register("alice")
-    _, bob_token = b.register("bob")
+    alice = a.user("alice")
+    bob = b.user("bob")
     rooms = [
-        create_room(b, bob_token, preset="public_chat", visibility="public", name=n)
+        bob.create_room(preset="public_chat", visibility="public", name=n)
         for n in ("Apples", "Bananas", "Cherries")
     ]
-    create_room(b, bob_token, preset="private_chat", name="Hidden")
+    bob.create_room(preset="private_chat", name="Hidden")
 
     # Served: GET with paging, POST with a search.
     resp = pair.signed_request(a, b, "GET", f"{FED}/publicRooms?limit=2")
@@ -102,19 +102,15 @@ def test_public_rooms_both_ways(pair: FederationPair) -> None:
     assert b.request("GET", f"{FED}/publicRooms").code == 401
 
     # Asked for by a client of A.
-    resp = a.request(
-        "GET", f"{CLIENT}/publicRooms?server=b.test&limit=10", token=alice_token
-    )
+    resp = alice.get(f"{CLIENT}/publicRooms?server=b.test&limit=10")
     assert resp.code == 200, resp.json
     assert {r["room_id"] for r in resp.json["chunk"]} == set(rooms)
-    resp = a.request(
-        "POST",
+    resp = alice.post(
         f"{CLIENT}/publicRooms?server=b.test",
         {"filter": {"generic_search_term": "cherr"}},
-        token=alice_token,
     )
     assert resp.code == 200, resp.json
     assert [r["name"] for r in resp.json["chunk"]] == ["Cherries"]
     pair.set_reachable("b.test", False)
-    resp = a.request("GET", f"{CLIENT}/publicRooms?server=b.test", token=alice_token)
+    resp = alice.get(f"{CLIENT}/publicRooms?server=b.test")
     assert (resp.code, resp.json["errcode"]) == (502, "M_UNKNOWN")
