@@ -110,7 +110,7 @@ def say(server: TestServer, token: str, room_id: str, body: str) -> str:
     return str(resp.json["event_id"])
 
 
-def bodies(transport: RecordingTransport, destination: str) -> list[str]:
+def delivered_bodies(transport: RecordingTransport, destination: str) -> list[str]:
     """The bodies of the m.room.message PDUs delivered, in order."""
     return [
         pdu["content"]["body"]

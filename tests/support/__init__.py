@@ -1,6 +1,6 @@
 """The shared test kit: an in-process server and one client vocabulary.
 
-- ``TestServer`` (``server`` fixture; ``make_server(overrides)``): a real
+- ``TestServer`` (``server`` fixture; ``make_server(overrides)``; in ``server.py``): a real
   HomeServer on a fake reactor, driven over real HTTP parsing.
   ``server.request(method, path, body, token)``, ``get_success(awaitable)``,
   ``advance(seconds)``.
@@ -12,7 +12,8 @@
 - Domain calls assert success and return what is wanted:
   ``create_room(**body) -> room_id``, ``send(room_id, text) -> event_id``,
   ``sync(since=None, **params) -> body``, ``state(room_id, type, key) -> content``,
-  ``join``/``leave``/``invite``; those returning responses
+  ``timeline(room_id) -> events``, ``join``/``leave``/``invite``;
+  ``on(other_server)`` is the same device on a restarted server. Those returning responses
   (``send_event``, ``put_state``, ``membership``, ``join_via``, ``messages``,
   ``event``) take ``expect=`` like the verbs.
 - ``Room(id, alice, bob, carol=None, events=[])``: a room fixture's users.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.federation.sending_helpers import (
-    bodies,
+    delivered_bodies,
     install_transport,
     public_room,
     remote_join,
@@ -43,7 +43,7 @@ def test_destinations_show_backoff_and_backlog_and_reset(server: TestServer) -> 
     )
     assert resp.code == 200
     server.advance(0)  # no need to wait for the backoff
-    assert bodies(transport, "remote.one") == ["queued"]
+    assert delivered_bodies(transport, "remote.one") == ["queued"]
     entry = server.request("GET", f"{DESTINATIONS}/remote.one", token=admin).json
     assert entry["pending_pdus"] == 0
     assert entry["retry_interval"] == 0 and entry["failure_ts"] is None

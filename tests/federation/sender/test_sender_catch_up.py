@@ -8,7 +8,7 @@ from pathlib import Path
 import attrs
 
 from tests.federation.sending_helpers import (
-    bodies,
+    delivered_bodies,
     install_transport,
     public_room,
     remote_join,
@@ -36,7 +36,7 @@ def test_destination_down_then_back_gets_everything_in_order(
     say(server, token, room_id, "after")
     server.advance(0)
     expected = ["before", *(f"missed{i}" for i in range(7)), "after"]
-    assert bodies(transport, "remote.one") == expected
+    assert delivered_bodies(transport, "remote.one") == expected
     last = server.get_success(
         server.hs.federation.outbox.get_last_successful("remote.one")
     )
@@ -57,9 +57,9 @@ def test_queue_survives_our_restart(server: TestServer, tmp_path: Path) -> None:
 
     restarted, new_transport = restart(server, tmp_path)
     restarted.advance(10)
-    assert bodies(new_transport, "remote.one") == ["queued1", "queued2"]
+    assert delivered_bodies(new_transport, "remote.one") == ["queued1", "queued2"]
     restarted.advance(3600)
-    assert bodies(new_transport, "remote.one") == ["queued1", "queued2"]
+    assert delivered_bodies(new_transport, "remote.one") == ["queued1", "queued2"]
 
 
 def test_events_not_yet_queued_when_we_stopped_are_sent_after_restart(
@@ -75,11 +75,11 @@ def test_events_not_yet_queued_when_we_stopped_are_sent_after_restart(
     server.hs.federation.sender.enabled = False
     say(server, token, room_id, "two")
     say(server, token, room_id, "three")
-    assert bodies(transport, "remote.one") == ["one"]
+    assert delivered_bodies(transport, "remote.one") == ["one"]
 
     restarted, new_transport = restart(server, tmp_path)
     restarted.advance(10)
-    assert bodies(new_transport, "remote.one") == ["two", "three"]
+    assert delivered_bodies(new_transport, "remote.one") == ["two", "three"]
 
 
 def test_fresh_server_does_not_send_history(server: TestServer, tmp_path: Path) -> None:
@@ -103,4 +103,4 @@ def test_backlog_of_a_long_dead_destination_keeps_the_newest(
     server.advance(5)  # the retry fails too: the backlog is cut to 5
     transport.behaviour["remote.one"] = "ok"
     server.advance(10)
-    assert bodies(transport, "remote.one") == [f"m{i}" for i in range(3, 8)]
+    assert delivered_bodies(transport, "remote.one") == [f"m{i}" for i in range(3, 8)]

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from homeserver.federation.errors import HttpResponseError, RequestSendFailed
 from tests.federation.sending_helpers import (
-    bodies,
+    delivered_bodies,
     install_transport,
     public_room,
     remote_join,
@@ -24,8 +24,8 @@ def test_local_events_go_to_every_joined_remote_server(server: TestServer) -> No
     remote_join(server, room_id, "@carol:remote.two")
     say(server, token, room_id, "hello")
     server.advance(0)
-    assert bodies(transport, "remote.one") == ["hello"]
-    assert bodies(transport, "remote.two") == ["hello"]
+    assert delivered_bodies(transport, "remote.one") == ["hello"]
+    assert delivered_bodies(transport, "remote.two") == ["hello"]
     # Remote users' own events are not ours to send, and history from before
     # a server joined is not pushed to it.
     senders = {
@@ -103,7 +103,7 @@ def test_batches_hold_at_most_50_pdus_in_order(server: TestServer) -> None:
     server.advance(3600)
     sizes = [len(t["pdus"]) for t in transport.transactions("remote.one")]
     assert sizes == [50, 50, 20]
-    assert bodies(transport, "remote.one") == [f"m{i}" for i in range(120)]
+    assert delivered_bodies(transport, "remote.one") == [f"m{i}" for i in range(120)]
     ids = transport.txn_ids()
     assert len(ids) == len(set(ids))
 
@@ -137,7 +137,7 @@ def test_backoff_doubles_up_to_the_cap_and_is_persisted(
     assert backoff.failure_ts is not None
     transport.behaviour["remote.one"] = "ok"
     server.advance(30)
-    assert bodies(transport, "remote.one") == ["hello"]
+    assert delivered_bodies(transport, "remote.one") == ["hello"]
     backoff = server.get_success(server.hs.federation.outbox.get_backoff("remote.one"))
     assert backoff.retry_interval == 0 and backoff.failure_ts is None
 
@@ -152,7 +152,7 @@ def test_dead_destination_does_not_delay_a_live_one(server: TestServer) -> None:
     for i in range(5):
         say(server, token, room_id, f"m{i}")
         server.advance(0)
-    assert bodies(transport, "live.example") == [f"m{i}" for i in range(5)]
+    assert delivered_bodies(transport, "live.example") == [f"m{i}" for i in range(5)]
     assert transport.transactions("dead.example") == []
     # Only one transaction is ever in flight for the hanging destination.
     assert len(transport.hanging) == 1
@@ -173,7 +173,7 @@ def test_refused_transaction_is_dropped_and_the_queue_moves_on(
     transport.behaviour["remote.one"] = "ok"
     say(server, token, room_id, "accepted")
     server.advance(0)
-    assert bodies(transport, "remote.one") == ["accepted"]
+    assert delivered_bodies(transport, "remote.one") == ["accepted"]
 
 
 def test_non_retriable_failure_drops(server: TestServer) -> None:
@@ -206,7 +206,7 @@ def test_server_error_is_retried(server: TestServer) -> None:
     server.advance(0)
     transport.behaviour["remote.one"] = "ok"
     server.advance(5)
-    assert bodies(transport, "remote.one") == ["kept"]
+    assert delivered_bodies(transport, "remote.one") == ["kept"]
 
 
 def test_nothing_is_queued_for_servers_outside_the_whitelist(
@@ -220,7 +220,7 @@ def test_nothing_is_queued_for_servers_outside_the_whitelist(
     remote_join(server, room_id, "@carol:remote.two")
     say(server, token, room_id, "hello")
     server.advance(0)
-    assert bodies(transport, "remote.one") == ["hello"]
+    assert delivered_bodies(transport, "remote.one") == ["hello"]
     assert {d for d, _, _ in transport.sent} == {"remote.one"}
     pending = server.get_success(
         server.hs.federation.outbox.get_pending("remote.two", 50, 100)

@@ -15,26 +15,8 @@ from tests.federation.joined_pair import (
     shared_room,
 )
 from tests.federation.pair import Federation, FederationPair, LoopbackTransport
-from tests.support import User
+from tests.support import bodies, timeline
 from tests.support.server import TestServer
-
-
-def _sync(user: User, since: str | None = None) -> Any:
-    path = "/_matrix/client/v3/sync?timeout=0"
-    if since:
-        path += f"&since={since}"
-    resp = user.get(path)
-    assert resp.code == 200, resp.json
-    return resp.json
-
-
-def _bodies(body: Any, room_id: str) -> list[str]:
-    room = body["rooms"]["join"].get(room_id, {})
-    return [
-        e["content"]["body"]
-        for e in room.get("timeline", {}).get("events", [])
-        if e["type"] == "m.room.message"
-    ]
 
 
 def _ephemeral(body: Any, room_id: str, event_type: str) -> list[Any]:
@@ -54,14 +36,16 @@ def _room(pair: FederationPair) -> SharedRoom:
 
 def test_messages_cross_both_ways(pair: FederationPair) -> None:
     room = _room(pair)
-    since_b = _sync(room.joiner)["next_batch"]
-    since_a = _sync(room.creator)["next_batch"]
+    since_b = room.joiner.sync(timeout=0)["next_batch"]
+    since_a = room.creator.sync(timeout=0)["next_batch"]
     send_message(room.creator, room.room_id, "from a")
     pair.pump(0)
-    assert _bodies(_sync(room.joiner, since_b), room.room_id) == ["from a"]
+    assert bodies(timeline(room.joiner.sync(since_b, timeout=0), room.room_id)) == [
+        "from a"
+    ]
     send_message(room.joiner, room.room_id, "from b")
     pair.pump(0)
-    assert _bodies(_sync(room.creator, since_a), room.room_id) == [
+    assert bodies(timeline(room.creator.sync(since_a, timeout=0), room.room_id)) == [
         "from a",
         "from b",
     ]
@@ -70,7 +54,7 @@ def test_messages_cross_both_ways(pair: FederationPair) -> None:
 def test_down_server_catches_up_in_order(pair: FederationPair) -> None:
     b = pair.b
     room = _room(pair)
-    since_b = _sync(room.joiner)["next_batch"]
+    since_b = room.joiner.sync(timeout=0)["next_batch"]
     pair.set_reachable("b.test", False)
     sent = [send_message(room.creator, room.room_id, f"m{i}") for i in range(60)]
     pair.pump(1)
@@ -82,28 +66,32 @@ def test_down_server_catches_up_in_order(pair: FederationPair) -> None:
     orderings = [got[e].stream_ordering or 0 for e in sent]
     assert orderings == sorted(orderings) and min(orderings) > 0
     assert not any(got[e].outlier for e in sent)
-    body = _sync(room.joiner, since_b)
-    assert _bodies(body, room.room_id)[-1] == "m59"
+    body = room.joiner.sync(since_b, timeout=0)
+    assert bodies(timeline(body, room.room_id))[-1] == "m59"
 
 
 def test_typing_and_receipts_cross_both_ways(pair: FederationPair) -> None:
     a, b = pair.a, pair.b
     room = _room(pair)
-    since_b = _sync(room.joiner)["next_batch"]
-    since_a = _sync(room.creator)["next_batch"]
+    since_b = room.joiner.sync(timeout=0)["next_batch"]
+    since_a = room.creator.sync(timeout=0)["next_batch"]
     path = f"/_matrix/client/v3/rooms/{room.room_id}/typing/{room.creator.user_id}"
     assert a.request("PUT", path, {"typing": True}, room.creator.token).code == 200
     path = f"/_matrix/client/v3/rooms/{room.room_id}/typing/{room.joiner.user_id}"
     assert b.request("PUT", path, {"typing": True}, room.joiner.token).code == 200
     pair.pump(0)
-    typing_b = _ephemeral(_sync(room.joiner, since_b), room.room_id, "m.typing")
+    typing_b = _ephemeral(
+        room.joiner.sync(since_b, timeout=0), room.room_id, "m.typing"
+    )
     assert room.creator.user_id in typing_b[-1]["user_ids"]
-    typing_a = _ephemeral(_sync(room.creator, since_a), room.room_id, "m.typing")
+    typing_a = _ephemeral(
+        room.creator.sync(since_a, timeout=0), room.room_id, "m.typing"
+    )
     assert room.joiner.user_id in typing_a[-1]["user_ids"]
 
     event_id = send_message(room.creator, room.room_id, "read me")
     pair.pump(0)
-    since_a = _sync(room.creator)["next_batch"]
+    since_a = room.creator.sync(timeout=0)["next_batch"]
     resp = b.request(
         "POST",
         f"/_matrix/client/v3/rooms/{room.room_id}/receipt/m.read/{event_id}",
@@ -112,14 +100,16 @@ def test_typing_and_receipts_cross_both_ways(pair: FederationPair) -> None:
     )
     assert resp.code == 200
     pair.pump(0)
-    receipts = _ephemeral(_sync(room.creator, since_a), room.room_id, "m.receipt")
+    receipts = _ephemeral(
+        room.creator.sync(since_a, timeout=0), room.room_id, "m.receipt"
+    )
     assert receipts and room.joiner.user_id in receipts[-1][event_id]["m.read"]
 
 
 def test_presence_devices_and_to_device_cross(pair: FederationPair) -> None:
     a, b = pair.a, pair.b
     room = _room(pair)
-    since_b = _sync(room.joiner)["next_batch"]
+    since_b = room.joiner.sync(timeout=0)["next_batch"]
     resp = a.request(
         "PUT",
         f"/_matrix/client/v3/presence/{room.creator.user_id}/status",
@@ -147,7 +137,7 @@ def test_presence_devices_and_to_device_cross(pair: FederationPair) -> None:
     )
     assert resp.code == 200
     pair.pump(0)
-    body = _sync(room.joiner, since_b)
+    body = room.joiner.sync(since_b, timeout=0)
     [presence] = [
         e for e in body["presence"]["events"] if e["sender"] == room.creator.user_id
     ]
