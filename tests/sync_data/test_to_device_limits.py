@@ -12,7 +12,7 @@ from tests.support.server import FakeResponse, TestServer
 from tests.sync_data.helpers import assert_error
 
 
-def send(user: User, messages: Any, txn_id: str) -> FakeResponse:
+def send_to_device(user: User, messages: Any, txn_id: str) -> FakeResponse:
     return user.put(f"/sendToDevice/m.test/{q(txn_id)}", {"messages": messages})
 
 
@@ -33,11 +33,11 @@ def test_too_many_devices_in_one_request(make_server: Any) -> None:
     alice = server.user("alice")
     before = stored(server)
     many = {f"@u{i}:test": {"D": {}} for i in range(10)}
-    resp = send(alice, {**many, bob.user_id: {"*": {}}}, "t1")
+    resp = send_to_device(alice, {**many, bob.user_id: {"*": {}}}, "t1")
     assert_error(resp, 413, "M_TOO_LARGE")
     assert "at most 10" in resp.json["error"]
     assert stored(server) == before
-    assert send(alice, many, "t2").code == 200
+    assert send_to_device(alice, many, "t2").code == 200
 
 
 def test_fifty_thousand_unknown_local_users_are_refused_at_once(
@@ -54,10 +54,10 @@ def test_fifty_thousand_unknown_local_users_are_refused_at_once(
         return await real(user_ids)
 
     server.hs.device_store.get_device_ids = counting  # type: ignore[method-assign]
-    resp = send(alice, {f"@u{i}:test": {"D": {}} for i in range(50_000)}, "t")
+    resp = send_to_device(alice, {f"@u{i}:test": {"D": {}} for i in range(50_000)}, "t")
     assert_error(resp, 413, "M_TOO_LARGE")
     assert lookups == []
-    resp = send(alice, {f"@u{i}:test": {"D": {}} for i in range(1000)}, "t2")
+    resp = send_to_device(alice, {f"@u{i}:test": {"D": {}} for i in range(1000)}, "t2")
     assert resp.code == 200
     assert lookups == [1000]  # one batched lookup, not one per user
 
@@ -66,7 +66,9 @@ def test_too_many_servers_in_one_request(make_server: Any) -> None:
     server = make_server({"to_device": {"max_servers_per_request": 5}})
     alice = server.user("alice")
     before = stored(server)
-    resp = send(alice, {f"@u:s{i}.example": {"D": {}} for i in range(6)}, "t1")
+    resp = send_to_device(
+        alice, {f"@u:s{i}.example": {"D": {}} for i in range(6)}, "t1"
+    )
     assert_error(resp, 413, "M_TOO_LARGE")
     assert stored(server) == before
 
@@ -74,7 +76,9 @@ def test_too_many_servers_in_one_request(make_server: Any) -> None:
 def test_two_thousand_servers_create_no_destinations(server: TestServer) -> None:
     alice = server.user("alice")
     before = stored(server)
-    resp = send(alice, {f"@u:s{i}.example": {"D": {}} for i in range(2000)}, "t1")
+    resp = send_to_device(
+        alice, {f"@u:s{i}.example": {"D": {}} for i in range(2000)}, "t1"
+    )
     assert_error(resp, 413, "M_TOO_LARGE")
     assert stored(server) == before
 
@@ -94,18 +98,21 @@ def test_new_destinations_are_rate_limited(make_server: Any) -> None:
     def servers(first: int, last: int) -> dict[str, Any]:
         return {f"@u:s{i}.example": {"D": {}} for i in range(first, last)}
 
-    assert send(alice, servers(0, 3), "t1").code == 200
+    assert send_to_device(alice, servers(0, 3), "t1").code == 200
     # Known servers cost nothing: these three again, plus two new ones.
-    assert send(alice, servers(0, 5), "t2").code == 200
+    assert send_to_device(alice, servers(0, 5), "t2").code == 200
     before = stored(server)
-    resp = send(alice, {**servers(5, 7), bob.user_id: {"*": {}}}, "t3")
+    resp = send_to_device(alice, {**servers(5, 7), bob.user_id: {"*": {}}}, "t3")
     assert_error(resp, 429, "M_LIMIT_EXCEEDED")
     assert resp.json["retry_after_ms"] > 0
     assert stored(server) == before  # bob got nothing either
     # More new servers than the burst allows can never pass: 413.
-    assert_error(send(alice, servers(10, 16), "t4"), 413, "M_TOO_LARGE")
+    assert_error(send_to_device(alice, servers(10, 16), "t4"), 413, "M_TOO_LARGE")
     server.advance(20)
-    assert send(alice, {**servers(5, 7), bob.user_id: {"*": {}}}, "t3").code == 200
+    assert (
+        send_to_device(alice, {**servers(5, 7), bob.user_id: {"*": {}}}, "t3").code
+        == 200
+    )
 
 
 def test_to_device_requests_are_rate_limited_per_user(make_server: Any) -> None:
@@ -121,9 +128,11 @@ def test_to_device_requests_are_rate_limited_per_user(make_server: Any) -> None:
     alice = server.user("alice")
     root = server.user("root", admin=True)
     for txn in ("t1", "t2"):
-        assert send(alice, {bob.user_id: {"*": {}}}, txn).code == 200
-    assert_error(send(alice, {bob.user_id: {"*": {}}}, "t3"), 429, "M_LIMIT_EXCEEDED")
+        assert send_to_device(alice, {bob.user_id: {"*": {}}}, txn).code == 200
+    assert_error(
+        send_to_device(alice, {bob.user_id: {"*": {}}}, "t3"), 429, "M_LIMIT_EXCEEDED"
+    )
     for n in range(5):  # admins are exempt
-        assert send(root, {bob.user_id: {"*": {}}}, f"a{n}").code == 200
+        assert send_to_device(root, {bob.user_id: {"*": {}}}, f"a{n}").code == 200
     server.advance(1)
-    assert send(alice, {bob.user_id: {"*": {}}}, "t3").code == 200
+    assert send_to_device(alice, {bob.user_id: {"*": {}}}, "t3").code == 200
