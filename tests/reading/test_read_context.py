@@ -7,8 +7,7 @@ from typing import Any
 import pytest
 
 from tests.reading.helpers import say
-from tests.support import V1, bodies
-from tests.support.room import Room
+from tests.support import V1, Room, bodies
 from tests.support.server import TestServer
 
 

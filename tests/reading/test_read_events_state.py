@@ -8,8 +8,7 @@ from __future__ import annotations
 import pytest
 
 from tests.reading.helpers import say
-from tests.support import CLIENT
-from tests.support.room import Room
+from tests.support import CLIENT, Room
 from tests.support.server import TestServer
 
 

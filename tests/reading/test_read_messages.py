@@ -9,8 +9,7 @@ from __future__ import annotations
 import pytest
 
 from tests.reading.helpers import paginate_all, say
-from tests.support import bodies
-from tests.support.room import Room
+from tests.support import Room, bodies
 from tests.support.server import TestServer
 
 

@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import User, q
-from tests.support.room import Room
+from tests.support import Room, User, q
 from tests.support.server import FakeResponse, TestServer
 from tests.sync_data.helpers import assert_error, event_ids, finish, token, wait
 
