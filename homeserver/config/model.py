@@ -11,6 +11,7 @@ from typing import Any, Literal
 import attrs
 
 from homeserver.config.fields import option, port_number, positive
+from homeserver.events.room_versions import KNOWN_ROOM_VERSIONS
 from homeserver.util.structure import ByteSize, Duration, check
 
 # Never reached by outbound federation unless ip_range_whitelist allows it.
@@ -38,7 +39,8 @@ DEFAULT_IP_RANGE_BLACKLIST = (
     "::/128",
 )
 
-ROOM_VERSIONS = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12")
+# The room versions this server implements, from the protocol core (one list).
+ROOM_VERSIONS: tuple[str, ...] = tuple(KNOWN_ROOM_VERSIONS)
 
 
 @attrs.frozen(kw_only=True)
