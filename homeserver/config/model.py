@@ -11,6 +11,7 @@ from typing import Any, Literal
 import attrs
 
 from homeserver.config.fields import option, port_number, positive
+from homeserver.events.ids import split_server_name
 from homeserver.events.room_versions import KNOWN_ROOM_VERSIONS
 from homeserver.util.structure import ByteSize, Duration, check
 
@@ -170,8 +171,6 @@ class HttpConfig:
 def _server_name(_inst: Any, _attribute: Any, value: str | None) -> None:
     """Validator: host[:port], as in a server name."""
     if value is not None:
-        from homeserver.federation.transport.discovery import split_server_name
-
         split_server_name(value)
 
 

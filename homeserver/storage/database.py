@@ -3,6 +3,10 @@
 Stores call ``run_interaction(name, fn, *args)``; ``fn(txn, *args)`` runs on a
 pool thread inside one transaction, which commits when it returns and rolls
 back when it raises. Deadlocks and serialisation failures are retried.
+
+Queries return ``Row`` objects (storage/rows.py), read by column name. IN-lists
+are written once: ``in_list(values)`` makes ``(?, ?, ...)`` and
+``Transaction.query_in`` runs a query with an ``IN (?*)`` list in batches.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Any, TypeVar
 
 from prometheus_client import Counter, Histogram
@@ -18,12 +22,29 @@ from twisted.internet import defer, threads
 from twisted.python.threadpool import ThreadPool
 
 from homeserver.storage.engines import ConnectionHolder, Engine
+from homeserver.storage.rows import Row, make_rows
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 # Runs a blocking callable somewhere and returns a Deferred of its result.
 Runner = Callable[[Callable[[], Any]], "defer.Deferred[Any]"]
+
+# The most values one IN-list of ``query_in`` carries; with a statement's other
+# arguments this stays far below SQLite's oldest limit of 999 variables.
+IN_BATCH = 200
+# Where ``query_in`` puts its list: "... WHERE room_id IN (?*) AND ...".
+IN_MARKER = "(?*)"
+
+
+def in_list(values: Collection[Any]) -> str:
+    """``(?, ?, ...)``: one placeholder per value, for ``column IN <this>``.
+
+    For short lists of known length (filters, constants); a list that may be
+    long goes through ``Transaction.query_in``, which batches it.
+    """
+    return "(" + ", ".join("?" * len(values)) + ")"
+
 
 TXN_SECONDS = Histogram(
     "homeserver_db_txn_seconds", "Database transaction duration", ["name"]
@@ -50,16 +71,57 @@ class Transaction:
         """Run one statement for each row of arguments."""
         self.cursor.executemany(self.engine.convert_sql(sql), [tuple(r) for r in rows])
 
-    def query(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    def query(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
         """Run a query and return every row."""
         self.execute(sql, args)
-        return [tuple(row) for row in self.cursor.fetchall()]
+        return make_rows(self.cursor.description, self.cursor.fetchall())
 
-    def query_one(self, sql: str, args: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+    def query_one(self, sql: str, args: Sequence[Any] = ()) -> Row | None:
         """Run a query and return its first row, or None."""
         self.execute(sql, args)
         row = self.cursor.fetchone()
-        return tuple(row) if row is not None else None
+        if row is None:
+            return None
+        return make_rows(self.cursor.description, (row,))[0]
+
+    def query_in(
+        self,
+        sql: str,
+        values: Iterable[Any],
+        args: Sequence[Any] = (),
+        *,
+        batch: int = IN_BATCH,
+    ) -> list[Row]:
+        """Run a query with one ``IN (?*)`` list, in batches of ``batch`` values.
+
+        ``sql`` holds ``IN (?*)`` exactly once; ``args`` are the arguments of
+        its other ``?`` placeholders, in order, and the values of each batch go
+        in where the list is. The rows of every batch are returned one batch
+        after the other, so ORDER BY, GROUP BY and LIMIT apply within a batch:
+        use this only where each row depends on one value of the list (never
+        with ``NOT IN``, and never for a count over the whole list). No values:
+        no query, no rows.
+
+        Args:
+            sql: the query, with ``?`` placeholders and one ``IN (?*)``.
+            values: the values of the list.
+            args: the other arguments.
+            batch: the most values one statement carries.
+
+        Returns:
+            Every row of every batch.
+        """
+        head, marker, tail = sql.partition(IN_MARKER)
+        if not marker or IN_MARKER in tail:
+            raise ValueError(f"query_in needs exactly one {IN_MARKER}: {sql!r}")
+        split = head.count("?")
+        before, after = tuple(args[:split]), tuple(args[split:])
+        items = list(values)
+        rows: list[Row] = []
+        for start in range(0, len(items), batch):
+            chunk = items[start : start + batch]
+            rows += self.query(head + in_list(chunk) + tail, (*before, *chunk, *after))
+        return rows
 
     @property
     def rowcount(self) -> int:

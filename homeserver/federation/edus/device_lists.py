@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import logging
 
-from homeserver.federation.sender.sender import FederationSender, server_of
+from homeserver.events.ids import domains_of, has_domain
+from homeserver.federation.sender.sender import FederationSender
 from homeserver.storage.stores.device_lists import DeviceListStore
 from homeserver.storage.stores.devices import DeviceStore
 from homeserver.storage.stores.presence import PresenceStore
@@ -77,7 +78,7 @@ class DeviceListEdus:
             changes = await self.store.add_changes(user_id, device_ids)
             audience = await self.co_members.get_users_sharing_a_room([user_id])
             self.notifier.notify(STREAM, users=audience | {user_id})
-            servers = {server_of(u) for u in audience} - {self.server_name}
+            servers = domains_of(audience) - {self.server_name}
             if not servers:
                 return
             for change in changes:
@@ -113,13 +114,13 @@ class DeviceListEdus:
         ):
             logger.info("ignoring malformed m.device_list_update from %s", origin)
             return
-        if server_of(user_id) != origin:
+        if not has_domain(user_id, origin):
             logger.warning(
                 "%s sent a device list update for %s: ignored", origin, user_id
             )
             return
         audience = await self.co_members.get_users_sharing_a_room([user_id])
-        local = {u for u in audience if server_of(u) == self.server_name}
+        local = {u for u in audience if has_domain(u, self.server_name)}
         if not local:
             logger.debug(
                 "device list update for %s: no local user shares a room", user_id

@@ -9,8 +9,9 @@ from typing import Any
 import attrs
 from twisted.internet import defer, task
 
+from homeserver.events.ids import domains_of, has_domain
 from homeserver.events.model import Event, EventTypes, Membership
-from homeserver.federation.sender.sender import FederationSender, server_of
+from homeserver.federation.sender.sender import FederationSender
 from homeserver.services.presence.presence import PresenceService
 from homeserver.services.presence.presence_rules import presence_content
 from homeserver.storage.stores.presence import PresenceState, UserPresence
@@ -80,7 +81,7 @@ class PresenceEdus:
             online = [
                 s
                 for s in held
-                if server_of(s.user_id) == self.server_name
+                if has_domain(s.user_id, self.server_name)
                 and s.state != PresenceState.OFFLINE
             ]
             if online:
@@ -88,7 +89,7 @@ class PresenceEdus:
         expired = [
             attrs.evolve(s, state=PresenceState.OFFLINE, currently_active=False)
             for s in held
-            if server_of(s.user_id) != self.server_name
+            if not has_domain(s.user_id, self.server_name)
             and now - self._remote_seen.setdefault(s.user_id, now) > REMOTE_TIMEOUT_MS
         ]
         for state in expired:
@@ -115,11 +116,11 @@ class PresenceEdus:
 
     async def _send_on_join(self, room_id: str, joiner: str) -> None:
         members = await self.sender.stream.get_joined_users([room_id])
-        if server_of(joiner) == self.server_name:
-            users, servers = [joiner], {server_of(u) for u in members}
+        if has_domain(joiner, self.server_name):
+            users, servers = [joiner], domains_of(members)
         else:
-            users = [u for u in members if server_of(u) == self.server_name]
-            servers = {server_of(joiner)}
+            users = [u for u in members if has_domain(u, self.server_name)]
+            servers = domains_of([joiner])
         servers.discard(self.server_name)
         if not users or not servers:
             return
@@ -139,7 +140,7 @@ class PresenceEdus:
 
     def on_presence(self, states: list[UserPresence]) -> None:
         """PresenceService listener: forward local users' changes."""
-        local = [s for s in states if server_of(s.user_id) == self.server_name]
+        local = [s for s in states if has_domain(s.user_id, self.server_name)]
         if local and self.presence.enabled and self.sender.enabled:
             run_in_background("federation_presence", self._send(local))
 
@@ -149,7 +150,7 @@ class PresenceEdus:
             audience = await self.presence.store.get_users_sharing_a_room(
                 [state.user_id]
             )
-            servers = {server_of(u) for u in audience} - {self.server_name}
+            servers = domains_of(audience) - {self.server_name}
             if not servers:
                 continue
             entry = {"user_id": state.user_id, **presence_content(state, now)}
@@ -178,7 +179,7 @@ class PresenceEdus:
         """Whether a local user shares a room with ``user_id`` (nobody here
         needs the presence of anyone else)."""
         audience = await self.presence.store.get_users_sharing_a_room([user_id])
-        return any(server_of(u) == self.server_name for u in audience)
+        return any(has_domain(u, self.server_name) for u in audience)
 
 
 def _parse_entry(origin: str, entry: Any, now: int) -> UserPresence | None:
@@ -189,7 +190,7 @@ def _parse_entry(origin: str, entry: Any, now: int) -> UserPresence | None:
     state = entry.get("presence")
     if not isinstance(user_id, str) or state not in PresenceState.ALL:
         return None
-    if server_of(user_id) != origin:
+    if not has_domain(user_id, origin):
         logger.warning("%s sent presence for %s: ignored", origin, user_id)
         return None
     ago = entry.get("last_active_ago")

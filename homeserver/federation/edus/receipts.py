@@ -6,7 +6,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from homeserver.federation.sender.sender import FederationSender, server_of
+from homeserver.events.ids import has_domain
+from homeserver.federation.sender.sender import FederationSender
 from homeserver.services.rooms.room_permissions import RoomPermissions
 from homeserver.services.sync_data.receipts import ReceiptService, ReceiptTypes
 from homeserver.storage.stores.events import EventStore
@@ -49,7 +50,7 @@ class ReceiptEdus:
         """ReceiptService listener: forward a local user's public receipt."""
         if (
             receipt.receipt_type != ReceiptTypes.READ
-            or server_of(receipt.user_id) != self.server_name
+            or not has_domain(receipt.user_id, self.server_name)
             or not self.sender.enabled
         ):
             return
@@ -81,7 +82,7 @@ class ReceiptEdus:
                 await self._one(origin, room_id, user_id, receipt)
 
     async def _one(self, origin: str, room_id: str, user_id: str, receipt: Any) -> None:
-        if server_of(user_id) != origin:
+        if not has_domain(user_id, origin):
             logger.warning("%s sent a receipt for %s: ignored", origin, user_id)
             return
         if not isinstance(receipt, dict) or not isinstance(

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import secrets
 
-from homeserver.federation.sender.sender import FederationSender, server_of
+from homeserver.events.ids import has_domain, try_domain_of
+from homeserver.federation.sender.sender import FederationSender
 from homeserver.services.sync_data.to_device import ToDeviceService
 from homeserver.types import JsonDict
 
@@ -33,7 +34,9 @@ class ToDeviceEdus:
         """One EDU per destination server, stored until delivered."""
         by_server: dict[str, dict[str, dict[str, JsonDict]]] = {}
         for user_id, by_device in messages.items():
-            by_server.setdefault(server_of(user_id), {})[user_id] = by_device
+            domain = try_domain_of(user_id)
+            if domain is not None:
+                by_server.setdefault(domain, {})[user_id] = by_device
         for destination, part in sorted(by_server.items()):
             content = {
                 "sender": sender,
@@ -57,7 +60,7 @@ class ToDeviceEdus:
         ):
             logger.info("ignoring malformed m.direct_to_device from %s", origin)
             return
-        if server_of(sender) != origin:
+        if not has_domain(sender, origin):
             logger.warning("%s sent to-device as %s: ignored", origin, sender)
             return
         clean = {

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from homeserver.federation.sender.sender import FederationSender, server_of
+from homeserver.events.ids import has_domain
+from homeserver.federation.sender.sender import FederationSender
 from homeserver.services.rooms.room_permissions import RoomPermissions
 from homeserver.services.sync_data.typing import TypingService
 from homeserver.types import JsonDict
@@ -43,7 +44,7 @@ class TypingEdus:
 
     def on_typing(self, room_id: str, user_id: str, typing: bool) -> None:
         """TypingService listener: forward a local user's change."""
-        if server_of(user_id) != self.server_name or not self.sender.enabled:
+        if not has_domain(user_id, self.server_name) or not self.sender.enabled:
             return
         run_in_background("federation_typing", self._send(room_id, user_id, typing))
 
@@ -60,7 +61,7 @@ class TypingEdus:
         if not isinstance(room_id, str) or not isinstance(user_id, str):
             logger.info("ignoring malformed m.typing from %s", origin)
             return
-        if server_of(user_id) != origin:
+        if not has_domain(user_id, origin):
             logger.warning("%s sent m.typing for %s: ignored", origin, user_id)
             return
         if not await self.permissions.is_joined(room_id, user_id):

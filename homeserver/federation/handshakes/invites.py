@@ -22,7 +22,7 @@ from homeserver.errors import (
     NotFound,
 )
 from homeserver.events.hashing import check_content_hash
-from homeserver.events.ids import domain_of
+from homeserver.events.ids import has_domain
 from homeserver.events.model import Event, EventTypes, Membership
 from homeserver.events.room_versions import get_room_version
 from homeserver.events.signing import sign_event
@@ -105,7 +105,7 @@ class OutOfRoomMemberships:
             event.type != EventTypes.MEMBER
             or event.membership not in (Membership.LEAVE, Membership.BAN)
             or not user_id
-            or _domain(user_id) != self.server_name
+            or not has_domain(user_id, self.server_name)
         ):
             return False
         hosts = await self.remote_rooms.get_joined_hosts(event.room_id)
@@ -217,20 +217,12 @@ class InviteReceiver:
             raise BadJson("Expected an m.room.member invite")
         if not check_content_hash(event.pdu):
             raise BadJson("The event's content hash does not match")
-        if (
-            "third_party_invite" not in event.content
-            and _domain(event.sender) != origin
+        if "third_party_invite" not in event.content and not has_domain(
+            event.sender, origin
         ):
             raise Forbidden(f"{event.sender} is not a user of {origin}")
         invitee = event.state_key or ""
-        if _domain(invitee) != self.server_name:
+        if not has_domain(invitee, self.server_name):
             raise Forbidden(f"{invitee} is not a user of this server")
         if await self.users.get_user(invitee) is None:
             raise NotFound(f"Unknown user {invitee}")
-
-
-def _domain(user_id: str) -> str:
-    try:
-        return domain_of(user_id)
-    except ValueError:
-        return ""

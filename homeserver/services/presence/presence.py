@@ -50,6 +50,7 @@ from twisted.internet import defer, task
 
 from homeserver.config.model import PresenceConfig
 from homeserver.errors import Forbidden, InvalidParam, NotFound
+from homeserver.events.ids import has_domain
 from homeserver.events.model import Event
 from homeserver.services.accounts.auth import Requester
 from homeserver.services.presence.presence_rules import (
@@ -301,7 +302,7 @@ class PresenceService:
         return list(self._states.values())
 
     def _is_local(self, user_id: str) -> bool:
-        return user_id.split(":", 1)[-1] == self.server_name
+        return has_domain(user_id, self.server_name)
 
     # Reads for /sync --------------------------------------------------------
 

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from homeserver.errors import BadJson, Codes, Forbidden, MatrixError, NotFound
+from homeserver.events.ids import domains_of
 from homeserver.events.model import Event, EventTypes, Membership, StateKey
 from homeserver.services.accounts.auth import Requester
 from homeserver.services.rooms.event_creation import EventCreationService
@@ -149,11 +150,11 @@ class DirectoryService:
             return await self._remote_alias(alias)
         room_id = await self.resolve_alias(alias)
         members = await self.room_state.get_members(room_id)
-        servers = {
-            user_id.partition(":")[2]
+        servers = domains_of(
+            user_id
             for user_id, (membership, _) in members.items()
             if membership == Membership.JOIN
-        }
+        )
         servers.discard(self.server_name)
         return {"room_id": room_id, "servers": [self.server_name, *sorted(servers)]}
 

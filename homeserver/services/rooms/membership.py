@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from homeserver.errors import BadJson, Codes, Forbidden, MatrixError, NotFound
 from homeserver.events.auth_rules import get_named_power_level, get_user_power_level
+from homeserver.events.ids import has_domain, try_domain_of
 from homeserver.events.model import Event, EventTypes, JoinRules, Membership, StateKey
 from homeserver.events.template import STRIPPED_STATE_TYPES, stripped_state
 from homeserver.services.accounts.auth import Requester
@@ -23,11 +24,6 @@ if TYPE_CHECKING:
     from homeserver.federation.handshakes.remote import RemoteMembership
 
 EventCheck = Callable[[Event, Mapping[StateKey, Event]], Awaitable[None]]
-
-
-def server_of(user_id: str) -> str:
-    """The server part of a user ID from an event (lenient: any localpart)."""
-    return user_id.partition(":")[2]
 
 
 def optional_reason(body: JsonDict) -> str | None:
@@ -96,8 +92,7 @@ class MembershipService:
             self.remote is None
             or event.type != EventTypes.MEMBER
             or event.membership != Membership.INVITE
-            or ":" not in target
-            or server_of(target) == self.server_name
+            or try_domain_of(target) in (None, self.server_name)
         ):
             return
         state = await self.invite_room_state(event.room_id, event.sender)
@@ -147,7 +142,7 @@ class MembershipService:
         """Whether any local user is joined to the room."""
         members = await self.room_state.get_members(room_id)
         return any(
-            membership == Membership.JOIN and server_of(user) == self.server_name
+            membership == Membership.JOIN and has_domain(user, self.server_name)
             for user, (membership, _) in members.items()
         )
 
@@ -157,12 +152,12 @@ class MembershipService:
         """Servers to try for a handshake: the given ones, the senders of the
         user's invite and of the room's create event (from the stripped
         state), and the room ID's domain."""
-        candidates = list(servers)
+        candidates: list[str | None] = list(servers)
         current = await self.room_state.get_membership(room_id, user_id)
         if current is not None:
             event = await self.creator.events.get_event(current[1])
             if event is not None:
-                candidates.append(server_of(event.sender))
+                candidates.append(try_domain_of(event.sender))
                 unsigned = event.pdu.get("unsigned")
                 for key in ("invite_room_state", "knock_room_state"):
                     state = unsigned.get(key) if isinstance(unsigned, dict) else None
@@ -170,11 +165,8 @@ class MembershipService:
                         sender = (
                             entry.get("sender") if isinstance(entry, dict) else None
                         )
-                        if isinstance(sender, str) and ":" in sender:
-                            candidates.append(sender.partition(":")[2])
-        _, sep, domain = room_id.partition(":")
-        if sep:
-            candidates.append(domain)
+                        candidates.append(try_domain_of(sender))
+        candidates.append(try_domain_of(room_id))
         return [s for s in dict.fromkeys(candidates) if s and s != self.server_name]
 
     async def join(
@@ -242,7 +234,7 @@ class MembershipService:
             for a in (allow if isinstance(allow, list) else [])
             if isinstance(a, dict) and a.get("type") == "m.room_membership"
         ]
-        remote_user = server_of(user_id) != self.server_name
+        remote_user = not has_domain(user_id, self.server_name)
         allowed = [r for r in allowed_rooms if isinstance(r, str)]
         mine = set(await self.room_state.get_rooms_for_user(user_id))
         if not mine.intersection(allowed):
@@ -263,7 +255,7 @@ class MembershipService:
         for member, (membership, _) in sorted(members.items()):
             if membership != Membership.JOIN:
                 continue
-            if server_of(member) != self.server_name:
+            if not has_domain(member, self.server_name):
                 continue
             if get_user_power_level(member, auth_events) >= invite_level:
                 return {"join_authorised_via_users_server": member}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Collection
 
-from homeserver.events.ids import domain_of
+from homeserver.events.ids import domains_of
 from homeserver.events.model import EventTypes, Membership
 from homeserver.storage.database import Database, Transaction
 from homeserver.types import JsonDict
@@ -73,13 +73,7 @@ class FederationStore:
                 (room_id, EventTypes.MEMBER, Membership.JOIN),
             ),
         )
-        servers = set()
-        for (user_id,) in rows:
-            try:
-                servers.add(domain_of(user_id))
-            except ValueError:
-                continue
-        return servers
+        return domains_of(row.state_key for row in rows)
 
     async def get_prev_event_ids(
         self, event_ids: Collection[str]

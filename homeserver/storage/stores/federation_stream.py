@@ -12,6 +12,7 @@ from collections.abc import Collection, Iterable, Sequence
 
 import attrs
 
+from homeserver.events.ids import has_domain
 from homeserver.events.model import EventTypes, Membership
 from homeserver.storage.database import Database, Transaction
 
@@ -118,7 +119,7 @@ class FederationStreamStore:
                     " AND state_key NOT LIKE ?",
                     (EventTypes.MEMBER, *chunk, pattern),
                 ):
-                    if user_id.split(":", 1)[-1] != server_name:
+                    if not has_domain(user_id, server_name):
                         found.add(room_id)
             return found
 

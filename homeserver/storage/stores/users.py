@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import attrs
 
+from homeserver.events.ids import localpart_of
 from homeserver.storage.database import Database, Transaction
 
 
@@ -53,7 +54,7 @@ class UserStore:
             )
             txn.execute(
                 "INSERT INTO profiles (user_id, displayname) VALUES (?, ?)",
-                (user_id, user_id[1:].split(":", 1)[0]),
+                (user_id, localpart_of(user_id)),
             )
 
         try:
