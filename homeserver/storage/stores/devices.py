@@ -81,7 +81,7 @@ class DeviceStore:
                 (user_id,),
             ),
         )
-        return [Device(*row) for row in rows]
+        return [Device(**row._asdict()) for row in rows]
 
     async def get_device(self, user_id: str, device_id: str) -> Device | None:
         """One device, or None."""
@@ -93,7 +93,7 @@ class DeviceStore:
                 (user_id, device_id),
             ),
         )
-        return Device(*row) if row else None
+        return Device(**row._asdict()) if row else None
 
     async def update_display_name(
         self, user_id: str, device_id: str, name: str | None
@@ -152,7 +152,7 @@ class DeviceStore:
 
         def delete_all_txn(txn: Transaction) -> list[str]:
             deleted = [
-                r[0]
+                r.device_id
                 for r in txn.query(
                     "SELECT device_id FROM devices WHERE user_id = ? AND device_id != ?",
                     (user_id, except_device_id or ""),
