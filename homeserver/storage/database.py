@@ -22,7 +22,7 @@ from twisted.internet import defer, threads
 from twisted.python.threadpool import ThreadPool
 
 from homeserver.storage.engines import ConnectionHolder, Engine
-from homeserver.storage.rows import Row, make_rows
+from homeserver.storage.rows import Row, class_for
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -35,6 +35,8 @@ Runner = Callable[[Callable[[], Any]], "defer.Deferred[Any]"]
 IN_BATCH = 200
 # Where ``query_in`` puts its list: "... WHERE room_id IN (?*) AND ...".
 IN_MARKER = "(?*)"
+# Row classes remembered per query text; past this many texts, start afresh.
+ROW_CLASS_CACHE = 4096
 
 
 def in_list(values: Collection[Any]) -> str:
@@ -57,11 +59,31 @@ TXN_RETRIES = Counter(
 class Transaction:
     """A cursor inside one transaction, with ``?`` placeholders on every engine."""
 
-    def __init__(self, engine: Engine, cursor: Any, name: str) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        cursor: Any,
+        name: str,
+        row_classes: dict[str, type[Row]] | None = None,
+    ) -> None:
         self.engine = engine
         self.cursor = cursor
         self.name = name
         self.after_commit: list[Callable[[], None]] = []
+        # Query text -> its Row class, shared by the Database's transactions:
+        # one text always names the same columns on one engine, so this skips
+        # reading the cursor's description on the hot paths.
+        self._row_classes: dict[str, type[Row]] = (
+            {} if row_classes is None else row_classes
+        )
+
+    def _row_class(self, sql: str) -> type[Row]:
+        cls = self._row_classes.get(sql)
+        if cls is None:
+            if len(self._row_classes) >= ROW_CLASS_CACHE:
+                self._row_classes.clear()
+            cls = self._row_classes[sql] = class_for(self.cursor.description)
+        return cls
 
     def execute(self, sql: str, args: Sequence[Any] = ()) -> None:
         """Run one statement."""
@@ -74,7 +96,8 @@ class Transaction:
     def query(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
         """Run a query and return every row."""
         self.execute(sql, args)
-        return make_rows(self.cursor.description, self.cursor.fetchall())
+        cls, new = self._row_class(sql), tuple.__new__
+        return [new(cls, row) for row in self.cursor.fetchall()]
 
     def query_one(self, sql: str, args: Sequence[Any] = ()) -> Row | None:
         """Run a query and return its first row, or None."""
@@ -82,7 +105,7 @@ class Transaction:
         row = self.cursor.fetchone()
         if row is None:
             return None
-        return make_rows(self.cursor.description, (row,))[0]
+        return tuple.__new__(self._row_class(sql), row)
 
     def query_in(
         self,
@@ -147,6 +170,7 @@ class Database:
         self.runner = runner
         self.txn_retries = txn_retries
         self.connections = ConnectionHolder(engine)
+        self._row_classes: dict[str, type[Row]] = {}
         self.IntegrityError = engine.IntegrityError
 
     async def run_interaction(
@@ -216,7 +240,7 @@ class Database:
         cursor = conn.cursor()
         if self.engine.single_threaded:
             cursor.execute("BEGIN")
-        txn = Transaction(self.engine, cursor, name)
+        txn = Transaction(self.engine, cursor, name, self._row_classes)
         try:
             result = fn(txn, *args, **kwargs)
             conn.commit() if not self.engine.single_threaded else cursor.execute(

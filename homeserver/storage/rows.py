@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import collections
 import functools
-from collections.abc import Iterable, Sequence
+import operator
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 
@@ -41,13 +42,11 @@ def row_class(names: tuple[str, ...]) -> type[Row]:
     return type("Row", (base, Row), {"__slots__": ()})
 
 
-def make_rows(
-    description: Sequence[Sequence[Any]] | None, raw: Iterable[Any]
-) -> list[Row]:
-    """Wrap a cursor's raw rows, named by its ``description``."""
+_NAME = operator.itemgetter(0)
+
+
+def class_for(description: Sequence[Sequence[Any]] | None) -> type[Row]:
+    """The row class for a cursor's ``description`` (cached by column names)."""
     if description is None:  # a statement that returns no columns
-        cls: type[Row] = Row
-    else:
-        cls = row_class(tuple(column[0] for column in description))
-    new = tuple.__new__
-    return [new(cls, row) for row in raw]
+        return Row
+    return row_class(tuple(map(_NAME, description)))
