@@ -139,7 +139,11 @@ class Transaction:
             raise ValueError(f"query_in needs exactly one {IN_MARKER}: {sql!r}")
         split = head.count("?")
         before, after = tuple(args[:split]), tuple(args[split:])
-        items = list(values)
+        items = values if isinstance(values, (list, tuple)) else list(values)
+        if len(items) <= batch:  # the usual case: one statement, no copies
+            if not items:
+                return []
+            return self.query(head + in_list(items) + tail, (*before, *items, *after))
         rows: list[Row] = []
         for start in range(0, len(items), batch):
             chunk = items[start : start + batch]
