@@ -78,11 +78,11 @@ class Transaction:
         )
 
     def _row_class(self, sql: str) -> type[Row]:
-        cls = self._row_classes.get(sql)
-        if cls is None:
-            if len(self._row_classes) >= ROW_CLASS_CACHE:
-                self._row_classes.clear()
-            cls = self._row_classes[sql] = class_for(self.cursor.description)
+        """The Row class of the query just run (the callers look in the cache
+        first, inline, as this is on every query's path)."""
+        if len(self._row_classes) >= ROW_CLASS_CACHE:
+            self._row_classes.clear()
+        cls = self._row_classes[sql] = class_for(self.cursor.description)
         return cls
 
     def execute(self, sql: str, args: Sequence[Any] = ()) -> None:
@@ -96,7 +96,8 @@ class Transaction:
     def query(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
         """Run a query and return every row."""
         self.execute(sql, args)
-        cls, new = self._row_class(sql), tuple.__new__
+        cls = self._row_classes.get(sql) or self._row_class(sql)
+        new = tuple.__new__
         return [new(cls, row) for row in self.cursor.fetchall()]
 
     def query_one(self, sql: str, args: Sequence[Any] = ()) -> Row | None:
@@ -105,7 +106,7 @@ class Transaction:
         row = self.cursor.fetchone()
         if row is None:
             return None
-        return tuple.__new__(self._row_class(sql), row)
+        return tuple.__new__(self._row_classes.get(sql) or self._row_class(sql), row)
 
     def query_in(
         self,
