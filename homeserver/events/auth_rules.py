@@ -31,7 +31,12 @@ from homeserver.events.auth_selection import (
     auth_types_for_event,
     check_auth_events_list,
 )
-from homeserver.events.ids import is_valid_user_id, try_domain_of
+from homeserver.events.ids import (
+    EVENT_SIGIL,
+    is_valid_user_id,
+    room_id_of_create_event,
+    try_domain_of,
+)
 from homeserver.events.model import Event, EventTypes, Membership
 from homeserver.events.power_levels import (
     check_power_levels_event,
@@ -195,8 +200,8 @@ def _check_room(event: Event, auth_events: AuthEvents) -> Event:
     if event.room_version.room_id_is_create_hash:
         if create.rejected_reason is not None:
             raise AuthError("The room's create event was rejected")
-        if not create.event_id.startswith("$") or event.room_id != (
-            "!" + create.event_id[1:]
+        if not create.event_id.startswith(EVENT_SIGIL) or (
+            event.room_id != room_id_of_create_event(create.event_id)
         ):
             raise AuthError("The room ID is not that of the create event")
     for auth_event in auth_events.values():

@@ -121,6 +121,16 @@ def domains_of(identifiers: Iterable[object]) -> set[str]:
     return found
 
 
+def room_id_of_create_event(create_event_id: str) -> str:
+    """A v12 room's ID: ``!`` and its create event's ID without the ``$``."""
+    return ROOM_SIGIL + create_event_id[1:]
+
+
+def create_event_id_of_room(room_id: str) -> str:
+    """A v12 room's create event ID: ``$`` and the room ID without the ``!``."""
+    return EVENT_SIGIL + room_id[1:]
+
+
 # -- validation ----------------------------------------------------------------
 
 

@@ -9,12 +9,14 @@ from hypothesis import strategies as st
 from homeserver.errors import MatrixError
 from homeserver.events.ids import (
     InvalidId,
+    create_event_id_of_room,
     domain_of,
     domains_of,
     has_domain,
     is_valid_server_name,
     is_valid_user_id,
     localpart_of,
+    room_id_of_create_event,
     split_id,
     split_server_name,
     strip_port,
@@ -206,3 +208,11 @@ def test_room_alias_parse_uses_the_grammar() -> None:
     for bad in ["#:example.org", "#room", "#room:", "!room:x", "#\ud800:x.org"]:
         with pytest.raises(MatrixError):
             RoomAlias.parse(bad)
+
+
+def test_v12_room_and_create_event_ids_map_both_ways() -> None:
+    event_id = "$4GvZn6j7jMVFrRJ7-wV7yh_N6U4bQmTsA5-Nd6p1cXI"
+    room_id = room_id_of_create_event(event_id)
+    assert room_id == "!4GvZn6j7jMVFrRJ7-wV7yh_N6U4bQmTsA5-Nd6p1cXI"
+    assert create_event_id_of_room(room_id) == event_id
+    assert try_domain_of(room_id) is None
