@@ -40,6 +40,7 @@ _SERVER_NAME = re.compile(
     r"(?:\[[0-9A-Fa-f:.]{2,45}\]|[0-9A-Za-z.\-]{1,255})(?::[0-9]{1,5})?"
 )
 _HOSTNAME = re.compile(r"^[A-Za-z0-9.-]{1,255}$")
+_LABEL = re.compile(r"^[A-Za-z0-9-]{1,63}$")
 
 
 class InvalidId(ValueError):
@@ -182,8 +183,10 @@ def is_valid_user_id(value: object) -> bool:
 def split_server_name(server_name: str) -> tuple[str, int | None]:
     """``host[:port]`` into host (an IPv6 literal without brackets) and port.
 
-    Stricter than ``is_valid_server_name``: the IPv6 literal must parse and the
-    port must be 1-65535, as for a name we connect to.
+    Stricter than ``is_valid_server_name``: the IPv6 literal must parse, a
+    host must be an IP literal or a DNS name we can connect to
+    (``is_dns_name``), and the port must be 1-65535, as for a name we connect
+    to.
 
     Raises:
         InvalidId: not a valid server name.
@@ -203,13 +206,38 @@ def split_server_name(server_name: str) -> tuple[str, int | None]:
     else:
         host, sep, port_text_raw = server_name.partition(":")
         port_text = port_text_raw if sep else None
-        if not _HOSTNAME.match(host):
+        if not _HOSTNAME.match(host) or not (is_ip_literal(host) or is_dns_name(host)):
             raise InvalidId(f"bad server name {server_name!r}")
     if port_text is None:
         return host, None
     if not port_text.isdigit() or not 0 < int(port_text) < 65536:
         raise InvalidId(f"bad port in {server_name!r}")
     return host, int(port_text)
+
+
+def is_dns_name(host: str) -> bool:
+    """Whether ``host`` is a DNS name we can connect to and check a
+    certificate for: labels of letters, digits and hyphens, and not numeric
+    at the end. A name such as ``2130706433`` or ``127.1`` matches the
+    server-name grammar's ``dns-name``, but no top-level domain is all digits
+    (RFC 3696 section 2): resolvers read it as an IPv4 address in another
+    notation, and certificates cannot name it (TLS would refuse it only after
+    connecting). Such names are refused before any lookup.
+    """
+    labels = host.removesuffix(".").split(".")
+    if not all(_LABEL.match(label) for label in labels):
+        return False
+    return not labels[-1].isdigit()
+
+
+def is_ip_literal(host: str) -> bool:
+    """Whether ``host`` (an IPv6 literal without brackets) is an IPv4 or IPv6
+    address."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def strip_port(server_name: str) -> str:

@@ -170,7 +170,20 @@ def test_split_server_name(name: str, host: str, port: int | None) -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["", "a b", "[::1", "[::1]x", "[nope]", "host:0", "host:99999", "host:x", ":80"],
+    [
+        "",
+        "a b",
+        "[::1",
+        "[::1]x",
+        "[nope]",
+        "host:0",
+        "host:99999",
+        "host:x",
+        ":80",
+        "2130706433",  # a numeric last label: an IPv4 address in disguise
+        "127.1",
+        "a..b",
+    ],
 )
 def test_split_server_name_rejects(name: str) -> None:
     with pytest.raises(InvalidId):

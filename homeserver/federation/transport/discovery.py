@@ -11,7 +11,6 @@ the connecting code (federation/connect.py), never here.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import re
@@ -20,7 +19,7 @@ from typing import Any, Protocol
 
 import attrs
 
-from homeserver.events.ids import split_server_name
+from homeserver.events.ids import is_ip_literal, split_server_name
 from homeserver.util.clock import Clock
 
 logger = logging.getLogger(__name__)
@@ -50,15 +49,6 @@ class Route:
     host_header: str
     tls_name: str
     targets: tuple[tuple[str, int], ...]
-
-
-def is_ip_literal(host: str) -> bool:
-    """Whether ``host`` (brackets removed) is an IPv4 or IPv6 address."""
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
 
 
 class SrvResolver(Protocol):

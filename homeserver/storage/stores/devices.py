@@ -83,6 +83,23 @@ class DeviceStore:
         )
         return [Device(**row._asdict()) for row in rows]
 
+    async def get_device_ids(self, user_ids: Collection[str]) -> dict[str, set[str]]:
+        """The device IDs of each of ``user_ids`` (a user with none is left
+        out), in one transaction however many users are asked about."""
+        wanted = sorted(set(user_ids))
+
+        def txn_fn(txn: Transaction) -> dict[str, set[str]]:
+            found: dict[str, set[str]] = {}
+            for row in txn.query_in(
+                "SELECT user_id, device_id FROM devices WHERE user_id IN (?*)",
+                wanted,
+                batch=500,
+            ):
+                found.setdefault(row.user_id, set()).add(row.device_id)
+            return found
+
+        return await self.db.run_interaction("get_device_ids", txn_fn)
+
     async def get_device(self, user_id: str, device_id: str) -> Device | None:
         """One device, or None."""
         row = await self.db.run_interaction(

@@ -315,6 +315,23 @@ class FederationOutboxStore:
 
         return await self.db.run_interaction("list_federation_destinations", txn_fn)
 
+    async def known_destinations(self, destinations: Collection[str]) -> set[str]:
+        """Which of ``destinations`` this server has queued anything for before."""
+        wanted = sorted(destinations)
+
+        def txn_fn(txn: Transaction) -> set[str]:
+            return {
+                row.destination
+                for row in txn.query_in(
+                    "SELECT destination FROM federation_destinations"
+                    " WHERE destination IN (?*)",
+                    wanted,
+                    batch=500,
+                )
+            }
+
+        return await self.db.run_interaction("known_federation_destinations", txn_fn)
+
     async def get_destinations_with_pending(self) -> list[str]:
         """Destinations with anything queued (to wake at start-up)."""
 
