@@ -163,7 +163,7 @@ def test_empty_device_id_is_refused(server: TestServer) -> None:
 
 def test_deactivated_user_cannot_log_in(server: TestServer) -> None:
     make_user(server)
-    server.get_success(server.hs.accounts.deactivate("@alice:test"))
+    server.get_success(server.hs.accounts.accounts.deactivate("@alice:test"))
     resp = login(server, "alice")
     assert resp.code == 403
     assert resp.json["errcode"] in ("M_FORBIDDEN", "M_USER_DEACTIVATED")

@@ -19,13 +19,13 @@ class ToDeviceEdus:
 
     Args:
         sender: the federation sender.
-        to_device: the to-device service (its ``remote_sender`` is set here).
+        to_device: the to-device service (delivers inbound messages; this
+            class is its ``RemoteToDevicePort``).
     """
 
     def __init__(self, sender: FederationSender, to_device: ToDeviceService) -> None:
         self.sender = sender
         self.to_device = to_device
-        to_device.remote_sender = self.send
 
     async def send(
         self, sender: str, event_type: str, messages: dict[str, dict[str, JsonDict]]

@@ -85,6 +85,7 @@ class RemoteMembership:
 
     def __init__(
         self,
+        *,
         server_name: str,
         signing_key: Any,
         transport: FederationTransport,

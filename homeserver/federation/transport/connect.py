@@ -111,6 +111,7 @@ class SafeEndpoint:
 
     def __init__(
         self,
+        *,
         reactor: Any,
         targets: Sequence[tuple[str, int]],
         tls: IOpenSSLClientConnectionCreator | None,

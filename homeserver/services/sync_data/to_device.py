@@ -10,24 +10,43 @@ repeated ``txnId`` from the same device is a no-op.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from homeserver.errors import BadJson, InvalidParam
 from homeserver.services.accounts.auth import Requester
 from homeserver.storage.stores.device_inbox import DeviceInboxStore, OutgoingMessage
 from homeserver.storage.stores.devices import DeviceStore
 from homeserver.streams.notifier import Notifier
+from homeserver.streams.registry import TO_DEVICE
 from homeserver.types import JsonDict, UserID
 from homeserver.util.clock import Clock
+from homeserver.util.ports import Port
 
 logger = logging.getLogger(__name__)
 
-TO_DEVICE_STREAM = "to_device"
+TO_DEVICE_STREAM = TO_DEVICE.name
 ALL_DEVICES = "*"
 MAX_TYPE_BYTES = 255
 DEFAULT_LIMIT = 100
-RemoteSender = Callable[[str, str, dict[str, dict[str, JsonDict]]], Awaitable[None]]
+
+
+class RemoteToDevicePort(Protocol):
+    """Delivers to-device messages to other servers' users (federation)."""
+
+    async def send(
+        self, sender: str, event_type: str, messages: dict[str, dict[str, JsonDict]]
+    ) -> None:
+        """Queue ``messages`` (user ID -> device ID -> content) for their servers."""
+        ...
+
+
+class NoRemoteToDevice:
+    """Federation off: messages for other servers' users are dropped."""
+
+    async def send(
+        self, sender: str, event_type: str, messages: dict[str, dict[str, JsonDict]]
+    ) -> None:
+        logger.debug("no federation: dropping to-device for %s", sorted(messages))
 
 
 def parse_messages(body: JsonDict) -> dict[str, dict[str, JsonDict]]:
@@ -63,6 +82,7 @@ class ToDeviceService:
 
     def __init__(
         self,
+        *,
         server_name: str,
         store: DeviceInboxStore,
         devices: DeviceStore,
@@ -74,9 +94,8 @@ class ToDeviceService:
         self.devices = devices
         self.notifier = notifier
         self.clock = clock
-        # Sends messages for users of other servers: (sender, type,
-        # user ID -> device ID -> content). Set by the federation sender.
-        self.remote_sender: RemoteSender | None = None
+        # Sends messages for users of other servers (federation plugs itself in).
+        self.remote: Port[RemoteToDevicePort] = Port(NoRemoteToDevice())
 
     async def send_to_device(
         self, requester: Requester, event_type: str, txn_id: str, body: JsonDict
@@ -102,10 +121,7 @@ class ToDeviceService:
             recipients = sorted({m.user_id for m in outgoing})
             self.notifier.notify(TO_DEVICE_STREAM, users=recipients)
         if added and remote:
-            if self.remote_sender is None:
-                logger.debug("no federation: dropping to-device for %s", sorted(remote))
-            else:
-                await self.remote_sender(sender, event_type, remote)
+            await self.remote.get().send(sender, event_type, remote)
         return {}
 
     async def _local_messages(
