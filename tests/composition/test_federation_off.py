@@ -107,3 +107,31 @@ def test_an_invite_to_a_room_no_one_is_joined_to_can_be_rejected(
         "POST", f"{CLIENT}/rooms/{room_id}/leave", {}, token=bob_token
     )
     assert resp.code == 200, resp.json
+
+
+def test_device_list_changes_reach_sync(offline: TestServer) -> None:
+    """The device_lists stream is the devices domain's, not federation's."""
+    alice, alice_token = offline.register("alice")
+    bob, bob_token = offline.register("bob")
+    room_id = offline.request(
+        "POST", f"{CLIENT}/createRoom", {"invite": [bob]}, token=alice_token
+    ).json["room_id"]
+    offline.request("POST", f"{CLIENT}/rooms/{room_id}/join", {}, token=bob_token)
+    since = offline.request("GET", f"{CLIENT}/sync", token=alice_token).json[
+        "next_batch"
+    ]
+    resp = offline.request(
+        "POST",
+        f"{CLIENT}/login",
+        {
+            "type": "m.login.password",
+            "identifier": {"type": "m.id.user", "user": "bob"},
+            "password": "password123",
+        },
+    )
+    assert resp.code == 200
+    offline.advance(0)
+    body = offline.request(
+        "GET", f"{CLIENT}/sync?since={since}&timeout=0", token=alice_token
+    ).json
+    assert body["device_lists"]["changed"] == [bob]

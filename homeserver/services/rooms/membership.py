@@ -345,15 +345,9 @@ class MembershipService:
     async def _leave_locally(
         self, user_id: str, room_id: str, content: JsonDict
     ) -> Event:
-        reason = content.get("reason")
-        return await self.send_membership(
-            room_id,
-            user_id,
-            user_id,
-            Membership.LEAVE,
-            reason if isinstance(reason, str) else None,
-            {},
-        )
+        reason = content.get("reason")  # checked by leave()
+        leave = Membership.LEAVE
+        return await self.send_membership(room_id, user_id, user_id, leave, reason, {})
 
     async def change_other(
         self, requester: Requester, room_id: str, body: JsonDict, action: str
