@@ -31,7 +31,6 @@ from homeserver.storage.stores.registration_tokens import RegistrationTokenStore
 from homeserver.storage.stores.tokens import TokenStore
 from homeserver.storage.stores.ui_auth import UiAuthStore
 from homeserver.storage.stores.users import UserStore
-from homeserver.util.ratelimit import Ratelimiter
 
 
 @attrs.frozen(kw_only=True)
@@ -63,7 +62,6 @@ class AccountsBundle:
     """Everything of the accounts domain."""
 
     stores: AccountStores
-    ratelimiter: Ratelimiter
     auth: Auth
     accounts: AccountService
     sessions: SessionService
@@ -78,7 +76,7 @@ class AccountsBundle:
     def build(cls, *, core: Core) -> AccountsBundle:
         config, clock = core.config, core.clock
         stores = AccountStores.build(core=core)
-        ratelimiter = Ratelimiter(clock, config.rate_limiting.enabled)
+        ratelimiter = core.ratelimiter
         accounts = _accounts(core, stores)
         sessions = SessionService(config.auth, stores.tokens, stores.devices, clock)
         uia = _uia(core, stores, accounts)
@@ -90,7 +88,6 @@ class AccountsBundle:
         )
         return cls(
             stores=stores,
-            ratelimiter=ratelimiter,
             auth=Auth(stores.tokens, stores.devices, clock),
             accounts=accounts,
             sessions=sessions,

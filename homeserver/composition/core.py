@@ -1,8 +1,8 @@
 """The Core: what every domain of one server shares.
 
-Config, reactor and clock, the database, the signing key, the stream registry,
-the signals, the notifier, and the stores of the event DAG that every domain
-reads (events, state groups, current state, the persister, state at events,
+Config, reactor and clock, the database, the signing key, the rate limiter,
+the stream registry, the signals, the notifier, and the stores of the event
+DAG that every domain reads (events, state groups, current state, the persister, state at events,
 the events stream). Nothing here knows a domain.
 """
 
@@ -30,6 +30,7 @@ from homeserver.streams.registry import (
     StreamRegistry,
 )
 from homeserver.util.clock import Clock
+from homeserver.util.ratelimit import Ratelimiter
 
 
 @attrs.frozen(kw_only=True)
@@ -43,6 +44,8 @@ class Core:
     blocking_runner: Runner
     """Runs CPU-heavy blocking work (password hashing)."""
     signing_key: Any
+    ratelimiter: Ratelimiter
+    """In-memory token buckets per (action, key), for every domain."""
     streams: StreamRegistry
     signals: Signals
     notifier: Notifier
@@ -89,6 +92,7 @@ class Core:
             db=db,
             blocking_runner=blocking_runner,
             signing_key=signing_key,
+            ratelimiter=Ratelimiter(clock, config.rate_limiting.enabled),
             streams=streams,
             signals=signals,
             notifier=Notifier(clock, streams),

@@ -316,7 +316,12 @@ class FederationEdus:
                 presence=presence.service,
                 clock=core.clock,
             ),
-            to_device=to_device_edus.ToDeviceEdus(sender, sync_data.to_device),
+            to_device=to_device_edus.ToDeviceEdus(
+                sender,
+                sync_data.to_device,
+                core.ratelimiter,
+                core.config.rate_limiting.new_destinations,
+            ),
             device_lists=device_list_edus.DeviceListEdus(
                 server_name=name,
                 sender=sender,

@@ -73,6 +73,8 @@ class RoomsBundle:
             room_state=core.room_state,
             profiles=accounts.stores.profiles,
             directory=directory,
+            ratelimiter=core.ratelimiter,
+            rates=core.config.rate_limiting,
         )
         return cls._with_room_services(
             core,
@@ -104,6 +106,8 @@ class RoomsBundle:
             creator=event_creation,
             membership=membership,
             directory=directory,
+            ratelimiter=core.ratelimiter,
+            rates=core.config.rate_limiting,
         )
         return cls(
             directory_store=directory_store,
@@ -115,9 +119,13 @@ class RoomsBundle:
             membership=membership,
             room_creation=room_creation,
             room_events=RoomEventService(
-                event_creation,
-                core.events,
-                all_of(directory.check_canonical_alias, membership.federate_invite),
+                creator=event_creation,
+                events=core.events,
+                ratelimiter=core.ratelimiter,
+                rates=core.config.rate_limiting,
+                state_check=all_of(
+                    directory.check_canonical_alias, membership.federate_invite
+                ),
             ),
             room_upgrades=RoomUpgradeService(
                 server_name=server_name,

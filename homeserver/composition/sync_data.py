@@ -64,5 +64,8 @@ class SyncDataBundle:
                 devices=accounts.stores.devices,
                 notifier=core.notifier,
                 clock=core.clock,
+                config=core.config.to_device,
+                ratelimiter=core.ratelimiter,
+                rates=core.config.rate_limiting,
             ),
         )

@@ -80,13 +80,11 @@ KEY_CASES: list[tuple[Any, ...]] = [
         "POST",
         f"{KEY}/query",
         {"server_keys": {"a.test": {"ed25519:k1": {"minimum_valid_until_ts": HUGE}}}},
-        200,
     ),
     (
         "POST",
         f"{KEY}/query",
         {"server_keys": {"a.test": {"ed25519:k1": {"minimum_valid_until_ts": -HUGE}}}},
-        200,
     ),
     ("POST", f"{KEY}/query", {"server_keys": {"a.test": {}, "c.test": {}}}, 200),
     ("GET", f"{KEY}/query/b.test?minimum_valid_until_ts=abc", None),
@@ -138,6 +136,11 @@ READ_CASES: list[tuple[Any, ...]] = [
         "POST",
         f"{FED}/v1/get_missing_events/{{room}}",
         {"earliest_events": [], "latest_events": ["$nope"], "limit": HUGE},
+    ),
+    (
+        "POST",
+        f"{FED}/v1/get_missing_events/{{room}}",
+        {"earliest_events": [], "latest_events": ["$nope"], "limit": 2**53 - 1},
         200,
     ),
     (
@@ -220,7 +223,8 @@ SEND_CASES: list[tuple[Any, ...]] = [
         200,
     ),
     ("PUT", f"{FED}/v1/send/t9", {"pdus": [{}] * 51}),
-    ("PUT", f"{FED}/v1/send/t10", {"origin_server_ts": HUGE, "pdus": []}, 200),
+    # Integers outside canonical JSON's range are refused in any body.
+    ("PUT", f"{FED}/v1/send/t10", {"origin_server_ts": HUGE, "pdus": []}),
 ]
 
 QUERY_CASES: list[tuple[Any, ...]] = [
@@ -243,7 +247,8 @@ QUERY_CASES: list[tuple[Any, ...]] = [
     ("POST", f"{FED}/v1/publicRooms", {"limit": "x"}),
     ("POST", f"{FED}/v1/publicRooms", {"filter": 5}),
     ("POST", f"{FED}/v1/publicRooms", {"since": 5}),
-    ("POST", f"{FED}/v1/publicRooms", {"limit": HUGE}, 200),
+    ("POST", f"{FED}/v1/publicRooms", {"limit": HUGE}),
+    ("POST", f"{FED}/v1/publicRooms", {"limit": 2**53 - 1}, 200),
     ("GET", f"{FED}/v1/user/devices/nope", None),
     ("GET", f"{FED}/v1/user/devices/@x:c.test", None),
     ("GET", f"{FED}/v1/user/devices/@nobody:b.test", None, 200),

@@ -293,7 +293,7 @@ class _RouteEndpoint:
             ),
             ip_filter=client.ip_filter,
             resolve_host=client.resolve_host,
-            timeout_s=int(client.config.request_timeout) / 1000,
+            timeout_s=int(client.config.connect_timeout) / 1000,
         )
         return await endpoint.connect(protocol_factory)
 
@@ -319,7 +319,9 @@ class _WebEndpoints:
             tls=tls,
             ip_filter=client.ip_filter,
             resolve_host=client.resolve_host,
-            timeout_s=WELL_KNOWN_TIMEOUT_S,
+            timeout_s=min(
+                WELL_KNOWN_TIMEOUT_S, int(client.config.connect_timeout) / 1000
+            ),
         )
 
 

@@ -32,6 +32,7 @@ from homeserver.services.rooms.ports import NoRemotePublicRooms, RemotePublicRoo
 from homeserver.storage.stores.directory import DirectoryStore, PublishedRoom
 from homeserver.storage.stores.events import EventStore
 from homeserver.types import JsonDict
+from homeserver.util.json_values import find_bad_value
 from homeserver.util.ports import Port
 
 MAX_LIMIT = 100
@@ -246,6 +247,7 @@ def decode_token(token: str) -> tuple[tuple[int, str], bool]:
         not isinstance(members, int)
         or not isinstance(room_id, str)
         or direction not in ("f", "b")
+        or find_bad_value([members, room_id]) is not None
     ):
         raise InvalidParam("Invalid pagination token")
     return (members, room_id), direction == "f"
