@@ -32,19 +32,19 @@ def test_disabled_presence_stores_and_sends_nothing(
 
     resp = put_presence(server, a_tok, alice, {"presence": "online", "status_msg": "x"})
     assert resp.code == 200 and resp.json == {}
-    server.get_success(server.hs.presence.user_syncing(bob, None))
+    server.get_success(server.hs.presence.service.user_syncing(bob, None))
     assert status(server, a_tok, alice) == {"presence": "offline"}
     assert status(server, b_tok, alice) == {"presence": "offline"}
     assert position(server) == 0
     assert read_changes(server, alice, None) == {}
     assert read_changes(server, alice, 0) == {}
-    row = server.get_success(server.hs.presence_store.get_presence(alice))
+    row = server.get_success(server.hs.presence.store.get_presence(alice))
     assert row is None
     # Bad input and other users are still refused; visibility still applies.
     assert put_presence(server, a_tok, alice, {"presence": "busy"}).code == 400
     assert put_presence(server, a_tok, bob, {"presence": "online"}).code == 403
     assert get_presence(server, e_tok, alice).code == 403
-    server.hs.presence.user_stopped_syncing(bob)
+    server.hs.presence.service.user_stopped_syncing(bob)
 
 
 def test_durations_and_defaults() -> None:
@@ -67,9 +67,9 @@ def test_configured_timeouts_apply(make_server: Callable[..., TestServer]) -> No
     )
     server.advance(1000)
     alice, token = server.register("alice")
-    server.get_success(server.hs.presence.user_syncing(alice, None))
+    server.get_success(server.hs.presence.service.user_syncing(alice, None))
     server.advance(26)
     assert status(server, token, alice)["presence"] == "unavailable"
-    server.hs.presence.user_stopped_syncing(alice)
+    server.hs.presence.service.user_stopped_syncing(alice)
     server.advance(16)
     assert status(server, token, alice)["presence"] == "offline"

@@ -78,9 +78,9 @@ def test_a_superseded_change_is_reported_once_in_its_latest_form(
 
 def test_last_active_is_current_when_read(server: TestServer, users: Users) -> None:
     (alice, a_tok), (bob, _), _ = _setup(server, users).values()
-    room_id = server.get_success(server.hs.room_state.get_rooms_for_user(alice))[0]
+    room_id = server.get_success(server.hs.core.room_state.get_rooms_for_user(alice))[0]
     p0 = position(server)
-    server.get_success(server.hs.presence.user_syncing(alice, None))
+    server.get_success(server.hs.presence.service.user_syncing(alice, None))
     p1 = position(server)
     server.advance(30)
     send(server, a_tok, room_id, {"msgtype": "m.text", "body": "hi"})
@@ -90,7 +90,7 @@ def test_last_active_is_current_when_read(server: TestServer, users: Users) -> N
     assert read_changes(server, bob, p0)[alice]["last_active_ago"] == 0
     server.advance(10)
     assert read_changes(server, bob, p0)[alice]["last_active_ago"] == 10_000
-    server.hs.presence.user_stopped_syncing(alice)
+    server.hs.presence.service.user_stopped_syncing(alice)
 
 
 def test_leaving_the_shared_room_hides_presence(
@@ -108,7 +108,7 @@ def test_leaving_the_shared_room_hides_presence(
 def _wait(
     server: TestServer, user_id: str, timeout_ms: int = 60_000
 ) -> defer.Deferred[Any]:
-    return defer.ensureDeferred(server.hs.notifier.wait(user_id, [], timeout_ms))
+    return defer.ensureDeferred(server.hs.core.notifier.wait(user_id, [], timeout_ms))
 
 
 def test_a_change_wakes_co_members_not_strangers(
@@ -127,10 +127,10 @@ def test_timeouts_wake_co_members_and_quiet_changes_wake_nobody(
     server: TestServer, users: Users
 ) -> None:
     (alice, _), (bob, _), (eve, _) = _setup(server, users).values()
-    server.get_success(server.hs.presence.user_syncing(alice, None))
+    server.get_success(server.hs.presence.service.user_syncing(alice, None))
     bob_wait, eve_wait = _wait(server, bob), _wait(server, eve)
-    server.hs.presence.user_stopped_syncing(alice)  # not worth telling anyone
-    server.get_success(server.hs.presence.user_syncing(alice, None))
+    server.hs.presence.service.user_stopped_syncing(alice)  # not worth telling anyone
+    server.get_success(server.hs.presence.service.user_syncing(alice, None))
     assert not bob_wait.called
     server.advance(55)  # still currently active
     assert not bob_wait.called
@@ -142,6 +142,6 @@ def test_timeouts_wake_co_members_and_quiet_changes_wake_nobody(
     assert bob_wait.called and not eve_wait.called
     content = read_changes(server, bob, position(server) - 1)[alice]
     assert content["presence"] == "unavailable"
-    server.hs.presence.user_stopped_syncing(alice)
+    server.hs.presence.service.user_stopped_syncing(alice)
     server.advance(600)
     assert eve_wait.called

@@ -145,7 +145,7 @@ def test_redaction_by_sender_and_by_power(server: TestServer, users: dict) -> No
         token=a_tok,
     )
     assert resp.code == 200, resp.json
-    event = server.get_success(server.hs.events.get_event(event_id))
+    event = server.get_success(server.hs.core.events.get_event(event_id))
     assert event.redacted_by == resp.json["event_id"]
 
 
@@ -212,8 +212,10 @@ def test_restricted_join_via_membership_of_another_room(
     assert resp.code == 403, resp.json
     resp = membership(server, b_tok, room_id, "join")
     assert resp.code == 200, resp.json
-    event_id = server.get_success(server.hs.room_state.get_membership(room_id, bob))[1]
-    event = server.get_success(server.hs.events.get_event(event_id))
+    event_id = server.get_success(
+        server.hs.core.room_state.get_membership(room_id, bob)
+    )[1]
+    event = server.get_success(server.hs.core.events.get_event(event_id))
     assert event.content["join_authorised_via_users_server"] == alice
 
 

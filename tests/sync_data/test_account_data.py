@@ -252,17 +252,17 @@ def test_positions_increase_and_sync_sees_exactly_the_changes(
     alice, tok = users["alice"]
     bob, b_tok = users["bob"]
     room1, room2 = create_room(server, tok), create_room(server, tok)
-    p0 = token(server).account_data
+    p0 = token(server).get("account_data")
     put(server, gpath(alice, "org.keep"), {"k": 1}, tok)
     put(server, gpath(alice, "org.a"), {"v": 1}, tok)
-    p1 = token(server).account_data
+    p1 = token(server).get("account_data")
     put(server, rpath(alice, room1, "org.r"), {"v": 1}, tok)
     put(server, tpath(alice, room2, "m.favourite"), {}, tok)
-    p2 = token(server).account_data
+    p2 = token(server).get("account_data")
     put(server, gpath(alice, "org.a"), {"v": 2}, tok)
     put(server, gpath(alice, "org.b"), {"v": 1}, tok)
     put(server, gpath(bob, "org.bob"), {"v": 1}, b_tok)
-    p3 = token(server).account_data
+    p3 = token(server).get("account_data")
     assert p0 < p1 < p2 < p3
 
     # Initial sync: everything up to the position asked for. org.a was
@@ -300,10 +300,12 @@ def test_removing_a_missing_tag_changes_nothing(
 ) -> None:
     alice, tok = users["alice"]
     room_id = create_room(server, tok)
-    before = token(server).account_data
+    before = token(server).get("account_data")
     waiting = wait(server, alice, [room_id])
     assert delete(server, tpath(alice, room_id, "u.none"), tok).code == 200
-    assert sync_rooms(server, alice, None, before, token(server).account_data) == {}
+    assert (
+        sync_rooms(server, alice, None, before, token(server).get("account_data")) == {}
+    )
     finish(server, waiting)
 
 

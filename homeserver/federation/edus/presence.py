@@ -10,10 +10,11 @@ import attrs
 from twisted.internet import defer, task
 
 from homeserver.events.ids import domains_of, has_domain
-from homeserver.events.model import Event, EventTypes, Membership
+from homeserver.events.model import Membership
 from homeserver.federation.sender.sender import FederationSender
 from homeserver.services.presence.presence import PresenceService
 from homeserver.services.presence.presence_rules import presence_content
+from homeserver.signals import MembershipChanged, PresenceChanged
 from homeserver.storage.stores.presence import PresenceState, UserPresence
 from homeserver.types import JsonDict
 from homeserver.util.background import run_in_background
@@ -43,6 +44,7 @@ class PresenceEdus:
 
     def __init__(
         self,
+        *,
         server_name: str,
         sender: FederationSender,
         presence: PresenceService,
@@ -52,7 +54,6 @@ class PresenceEdus:
         self.sender = sender
         self.presence = presence
         self.clock = clock
-        presence.listeners.append(self.on_presence)
         self._remote_seen: dict[str, int] = {}
         self._last_ping = clock.time_msec()
         self._timer: task.LoopingCall | None = None
@@ -98,20 +99,19 @@ class PresenceEdus:
         if expired:
             await self.presence.apply_remote_presence(expired)
 
-    def on_new_event(self, event: Event) -> None:
-        """New-event listener: when a server newly shares a room with local
-        users, it needs their current presence (it only hears of changes)."""
+    def on_membership(self, change: MembershipChanged) -> None:
+        """``membership_changed`` receiver: when a server newly shares a room
+        with local users, it needs their current presence (it only hears of
+        changes)."""
         if (
-            event.type != EventTypes.MEMBER
-            or event.membership != Membership.JOIN
-            or not event.state_key
+            change.membership != Membership.JOIN
             or not self.presence.enabled
             or not self.sender.enabled
         ):
             return
         run_in_background(
             "federation_presence_on_join",
-            self._send_on_join(event.room_id, event.state_key),
+            self._send_on_join(change.room_id, change.user_id),
         )
 
     async def _send_on_join(self, room_id: str, joiner: str) -> None:
@@ -138,9 +138,9 @@ class PresenceEdus:
         if push:
             self.sender.send_edu(servers, EDU_TYPE, {"push": push})
 
-    def on_presence(self, states: list[UserPresence]) -> None:
-        """PresenceService listener: forward local users' changes."""
-        local = [s for s in states if has_domain(s.user_id, self.server_name)]
+    def on_presence(self, changed: PresenceChanged) -> None:
+        """``presence_changed`` receiver: forward local users' changes."""
+        local = [s for s in changed.states if has_domain(s.user_id, self.server_name)]
         if local and self.presence.enabled and self.sender.enabled:
             run_in_background("federation_presence", self._send(local))
 

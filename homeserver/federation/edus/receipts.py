@@ -10,6 +10,7 @@ from homeserver.events.ids import has_domain
 from homeserver.federation.sender.sender import FederationSender
 from homeserver.services.rooms.room_permissions import RoomPermissions
 from homeserver.services.sync_data.receipts import ReceiptService, ReceiptTypes
+from homeserver.signals import ReceiptStored
 from homeserver.storage.stores.events import EventStore
 from homeserver.storage.stores.receipts import Receipt
 from homeserver.types import JsonDict
@@ -33,6 +34,7 @@ class ReceiptEdus:
 
     def __init__(
         self,
+        *,
         server_name: str,
         sender: FederationSender,
         receipts: ReceiptService,
@@ -44,10 +46,10 @@ class ReceiptEdus:
         self.receipts = receipts
         self.permissions = permissions
         self.events = events
-        receipts.listeners.append(self.on_receipt)
 
-    def on_receipt(self, receipt: Receipt) -> None:
-        """ReceiptService listener: forward a local user's public receipt."""
+    def on_receipt(self, stored: ReceiptStored) -> None:
+        """``receipt_stored`` receiver: forward a local user's public receipt."""
+        receipt = stored.receipt
         if (
             receipt.receipt_type != ReceiptTypes.READ
             or not has_domain(receipt.user_id, self.server_name)

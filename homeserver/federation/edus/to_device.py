@@ -24,8 +24,8 @@ class ToDeviceEdus:
 
     Args:
         sender: the federation sender.
-        to_device: the to-device service (its ``remote_sender`` and
-            ``remote_admission`` are set here).
+        to_device: the to-device service (delivers inbound messages; this
+            class is its ``RemoteToDevicePort``).
         ratelimiter: for ``new_destinations``.
         new_destinations: ``rate_limiting.new_destinations``.
     """
@@ -41,8 +41,6 @@ class ToDeviceEdus:
         self.to_device = to_device
         self.ratelimiter = ratelimiter
         self.new_destinations = new_destinations
-        to_device.remote_sender = self.send
-        to_device.remote_admission = self.admit
 
     async def admit(self, requester: Requester, servers: set[str]) -> None:
         """Refuse a request that would make this server contact too many

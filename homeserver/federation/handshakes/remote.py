@@ -86,6 +86,7 @@ class RemoteMembership:
 
     def __init__(
         self,
+        *,
         server_name: str,
         signing_key: Any,
         transport: FederationTransport,

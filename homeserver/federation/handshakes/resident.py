@@ -68,6 +68,7 @@ class ResidentMembership:
 
     def __init__(
         self,
+        *,
         server_name: str,
         signing_key: Any,
         creator: EventCreationService,
@@ -268,7 +269,7 @@ class ResidentMembership:
             room_id,
             origin,
         )
-        await self.creator.notify_new_event(event)
+        self.creator.announce_remote_event(event)
         return event, state
 
     async def _accept(

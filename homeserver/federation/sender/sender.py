@@ -20,9 +20,10 @@ from collections.abc import Callable, Collection, Iterable
 import attrs
 
 from homeserver.events.ids import domains_of, has_domain
-from homeserver.events.model import Event, EventTypes, Membership
+from homeserver.events.model import EventTypes, Membership
 from homeserver.federation.interfaces import FederationTransport
 from homeserver.federation.sender.queue import DestinationQueue, QueueConfig
+from homeserver.signals import EventPersisted
 from homeserver.storage.stores.event_state import EventStateStore, StateSelection
 from homeserver.storage.stores.events import EventStore
 from homeserver.storage.stores.federation_outbox import (
@@ -63,10 +64,13 @@ class FederationSender:
         current_position: the events stream's visible position.
         max_retry_interval_ms: the backoff cap.
         request_timeout_ms: how long one transaction may take.
+        allowed: whether we may send to a server (federation.domain_whitelist);
+            every server when None.
     """
 
     def __init__(
         self,
+        *,
         server_name: str,
         enabled: bool,
         transport: FederationTransport,
@@ -78,6 +82,7 @@ class FederationSender:
         current_position: CurrentPosition,
         max_retry_interval_ms: int,
         request_timeout_ms: int,
+        allowed: Callable[[str], bool] | None = None,
     ) -> None:
         self.server_name = server_name
         self.enabled = enabled
@@ -105,8 +110,7 @@ class FederationSender:
         self._remote_rooms: set[str] = set()
         self._local_rooms: set[str] = set()
         self._room_generation = 0
-        # Whether we may send to a server (federation.domain_whitelist).
-        self.allowed: Callable[[str], bool] = lambda destination: True
+        self.allowed: Callable[[str], bool] = allowed or (lambda destination: True)
         self._processing = False
         self._again = False
         # A wake-up is already scheduled (one per reactor turn, however many
@@ -130,7 +134,6 @@ class FederationSender:
     async def start(self) -> None:
         """Resume after a restart: wake every destination with a backlog, and
         send the events persisted since the stored position."""
-        await self.store.load()
         stored = await self.store.get_position()
         if stored is None:
             # A fresh database: history before now is not ours to send.
@@ -157,9 +160,10 @@ class FederationSender:
             )
         return queue
 
-    def on_persisted(self, event: Event, stream_ordering: int) -> None:
-        """EventPersister hook: the position becomes visible right after this
-        returns, so the stream is read on the next reactor turn."""
+    def on_persisted(self, persisted: EventPersisted) -> None:
+        """``event_persisted`` receiver: the position becomes visible right
+        after this returns, so the stream is read on the next reactor turn."""
+        event = persisted.event
         if not has_domain(event.sender, self.server_name) or (
             event.type == EventTypes.MEMBER
             and not has_domain(event.state_key or "", self.server_name)

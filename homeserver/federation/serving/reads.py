@@ -90,6 +90,7 @@ class FederationReadService:
 
     def __init__(
         self,
+        *,
         server_name: str,
         events: EventStore,
         room_state: RoomStateStore,

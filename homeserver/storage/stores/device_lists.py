@@ -27,15 +27,16 @@ class DeviceListChange:
 
 
 class DeviceListStore:
-    """Reads and writes the device_lists stream; owns its position."""
+    """Reads and writes the device_lists stream.
 
-    def __init__(self, db: Database) -> None:
+    Args:
+        db: the database.
+        stream_ids: the device_lists stream's generator (from the registry).
+    """
+
+    def __init__(self, db: Database, stream_ids: StreamIdGenerator) -> None:
         self.db = db
-        self.stream_ids = StreamIdGenerator(0)
-
-    async def load(self) -> None:
-        """Continue after the stored positions (at start-up)."""
-        await self.stream_ids.load(self.db, "device_lists_stream", "stream_id")
+        self.stream_ids = stream_ids
 
     async def add_changes(
         self, user_id: str, device_ids: Collection[str]

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 
 import attrs
 
+from homeserver.signals import DevicesChanged, Signal
 from homeserver.storage.database import Database, Transaction
 
 # Tables whose rows belong to one device and go when it goes.
 DEVICE_SCOPED_TABLES = ("access_tokens", "refresh_tokens", "device_inbox")
-# (user_id, device_ids, deleted): a user's devices were added, renamed or
-# deleted (for device list tracking).
-DeviceChangeListener = Callable[[str, list[str], bool], None]
 
 
 @attrs.frozen
@@ -27,16 +25,21 @@ class Device:
 
 
 class DeviceStore:
-    """Reads and writes devices."""
+    """Reads and writes devices.
 
-    def __init__(self, db: Database) -> None:
+    Args:
+        db: the database.
+        changed: emitted after a device is created, renamed or deleted (device
+            list tracking follows it).
+    """
+
+    def __init__(self, db: Database, changed: Signal[DevicesChanged]) -> None:
         self.db = db
-        self.on_change: list[DeviceChangeListener] = []
+        self.changed = changed
 
     def _changed(self, user_id: str, device_ids: list[str], deleted: bool) -> None:
         if device_ids:
-            for listener in self.on_change:
-                listener(user_id, device_ids, deleted)
+            self.changed.emit(DevicesChanged(user_id, tuple(device_ids), deleted))
 
     async def upsert_device(
         self,

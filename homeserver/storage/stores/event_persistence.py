@@ -9,13 +9,14 @@ nothing half-written.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from functools import partial
 
 import attrs
 
 from homeserver.events.model import Event, EventTypes, StateKey
+from homeserver.signals import EventPersisted, Signal
 from homeserver.storage.database import Database, Transaction
 from homeserver.storage.id_generators import BackfillIdGenerator, StreamIdGenerator
 from homeserver.storage.stores.event_extremities import (
@@ -88,20 +89,22 @@ class EventPersister:
 
     def __init__(
         self,
+        *,
         db: Database,
         events: EventStore,
         state: StateStore,
         stream_ids: StreamIdGenerator,
-        backfill_ids: BackfillIdGenerator | None = None,
+        backfill_ids: BackfillIdGenerator,
+        persisted: Signal[EventPersisted],
     ) -> None:
         self.db = db
         self.events = events
         self.state = state
         self.stream_ids = stream_ids
-        self.backfill_ids = backfill_ids or BackfillIdGenerator(0)
-        # Run before the new stream position becomes visible to readers, so
-        # in-memory change caches are never behind what readers can see.
-        self.on_persisted: list[Callable[[Event, int], None]] = []
+        self.backfill_ids = backfill_ids
+        # Emitted before the new stream position becomes visible to readers,
+        # so in-memory change caches are never behind what readers can see.
+        self.persisted = persisted
 
     async def persist_event(
         self,
@@ -149,8 +152,7 @@ class EventPersister:
                 txn_id,
                 False,
             )
-            for callback in self.on_persisted:
-                callback(event, stream_ordering)
+            self.persisted.emit(EventPersisted(event, stream_ordering))
         event.stream_ordering = stream_ordering
         return PersistedEvent(stream_ordering, group)
 
@@ -172,8 +174,7 @@ class EventPersister:
                 )
                 for event, ordering in written:
                     event.stream_ordering = ordering
-                    for callback in self.on_persisted:
-                        callback(event, ordering)
+                    self.persisted.emit(EventPersisted(event, ordering))
 
     def _persist_outliers_txn(
         self, txn: Transaction, events: list[tuple[Event, int]]

@@ -58,16 +58,13 @@ class FederationOutboxStore:
 
     Args:
         db: the database.
-        edu_ids: IDs for stored EDUs (loaded from the table at start-up).
+        edu_ids: IDs for stored EDUs (from the stream registry, which loads
+            them at start-up).
     """
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, edu_ids: StreamIdGenerator) -> None:
         self.db = db
-        self.edu_ids = StreamIdGenerator(0)
-
-    async def load(self) -> None:
-        """Continue the EDU IDs after the stored ones (at start-up)."""
-        await self.edu_ids.load(self.db, "federation_outbox_edus", "edu_id")
+        self.edu_ids = edu_ids
 
     # -- the sender's position -------------------------------------------------
 

@@ -48,8 +48,8 @@ def test_join_remote_room_by_id(
     assert member_of(a, room_id, alice) == "join"
     assert member_of(b, room_id, alice) == "join"
     # A has the room's state from B, and alice's sync shows the room.
-    state_a = a.get_success(a.hs.room_state.get_current_state_ids(room_id))
-    state_b = b.get_success(b.hs.room_state.get_current_state_ids(room_id))
+    state_a = a.get_success(a.hs.core.room_state.get_current_state_ids(room_id))
+    state_b = b.get_success(b.hs.core.room_state.get_current_state_ids(room_id))
     assert state_a == state_b
     body = sync(a, alice_token)
     joined = body["rooms"]["join"][room_id]
@@ -97,7 +97,7 @@ def test_join_private_room_is_refused_and_leaves_nothing(
     room_id = create_room(b, bob_token, preset="private_chat")
     resp = join_via(a, alice_token, room_id, via="b.test")
     assert (resp.code, resp.json["errcode"]) == (403, "M_FORBIDDEN")
-    assert a.get_success(a.hs.room_state.get_room_version(room_id)) is None
+    assert a.get_success(a.hs.core.room_state.get_room_version(room_id)) is None
     assert member_of(b, room_id, alice) is None
 
 
@@ -111,7 +111,7 @@ def test_join_unreachable_server_is_502(
     pair.set_reachable("b.test", False)
     resp = join_via(a, alice_token, room_id, via="b.test")
     assert (resp.code, resp.json["errcode"]) == (502, "M_UNKNOWN")
-    assert a.get_success(a.hs.room_state.get_room_version(room_id)) is None
+    assert a.get_success(a.hs.core.room_state.get_room_version(room_id)) is None
 
 
 def test_remote_invite_accept(
@@ -126,8 +126,8 @@ def test_remote_invite_accept(
     assert resp.code == 200, resp.json
     assert member_of(b, room_id, alice) == "invite"
     # The invite B stored carries A's signature.
-    event_id = b.get_success(b.hs.room_state.get_membership(room_id, alice))[1]
-    invite = b.get_success(b.hs.events.get_event(event_id))
+    event_id = b.get_success(b.hs.core.room_state.get_membership(room_id, alice))[1]
+    invite = b.get_success(b.hs.core.events.get_event(event_id))
     assert set(invite.pdu["signatures"]) == {"a.test", "b.test"}
 
     rooms = sync(a, alice_token)["rooms"]
@@ -412,5 +412,5 @@ def test_send_join_retry_gets_the_same_answer(
     assert first.json["state"] == again.json["state"]
     assert first.json["servers_in_room"] == ["a.test", "b.test"]
     assert first.json["members_omitted"] is False
-    members = b.get_success(b.hs.room_state.get_membership_history(room_id, alice))
+    members = b.get_success(b.hs.core.room_state.get_membership_history(room_id, alice))
     assert [m for _, _, m in members] == ["join"]

@@ -108,7 +108,7 @@ def test_join_falls_back_to_send_join_v1(pair: FederationPair) -> None:
     alice, alice_token = a.register("alice")
     _, bob_token = b.register("bob")
     room_id = create_room(b, bob_token, preset="public_chat")
-    requests = a.hs.federation.remote_membership.requests
+    requests = a.hs.federation.handshakes.remote.requests
     old = _OldPeer(requests.transport)
     requests.transport = old
     resp = join_via(a, alice_token, room_id, "b.test")
@@ -166,8 +166,8 @@ def test_invites_by_create_room_and_by_state_reach_the_remote_server(
     )
     assert resp.code == 200, resp.json
     assert room_id in sync(b, carol_token)["rooms"]["invite"]
-    event_id = a.get_success(a.hs.room_state.get_membership(room_id, carol))[1]
-    invite = a.get_success(a.hs.events.get_event(event_id))
+    event_id = a.get_success(a.hs.core.room_state.get_membership(room_id, carol))[1]
+    invite = a.get_success(a.hs.core.events.get_event(event_id))
     assert set(invite.pdu["signatures"]) == {"a.test", "b.test"}
 
 
@@ -190,11 +190,11 @@ def test_join_refused_by_the_returned_state_stores_nothing(
     _, alice_token = a.register("alice")
     _, bob_token = b.register("bob")
     room_id = create_room(b, bob_token, preset="public_chat")
-    requests = a.hs.federation.remote_membership.requests
+    requests = a.hs.federation.handshakes.remote.requests
     requests.transport = _LyingPeer(requests.transport)
     resp = join_via(a, alice_token, room_id, "b.test")
     assert (resp.code, resp.json["errcode"]) == (502, "M_UNKNOWN")
-    assert a.get_success(a.hs.room_state.get_room_version(room_id)) is None
+    assert a.get_success(a.hs.core.room_state.get_room_version(room_id)) is None
     assert room_id not in sync(a, alice_token)["rooms"]["join"]
 
 
