@@ -16,11 +16,11 @@ from twisted.internet import defer
 from twisted.python.threadpool import ThreadPool
 
 from homeserver import __version__
+from homeserver.composition import HomeServer, build_homeserver
 from homeserver.config import ConfigError, HomeserverConfig, load_config
 from homeserver.config.keyfile import ensure_signing_key
 from homeserver.config.tls import load_tls_options
 from homeserver.logging_setup import setup_logging
-from homeserver.server import HomeServer
 from homeserver.storage.database import Database, thread_pool_runner
 from homeserver.storage.engines import Engine, PostgresEngine, SqliteEngine
 from homeserver.storage.migrations import SchemaTooNewError
@@ -55,13 +55,13 @@ def build_server(
         engine, thread_pool_runner(reactor, db_pool), config.database.txn_retries
     )
     reactor.addSystemEventTrigger("after", "shutdown", db.close)
-    return HomeServer(
-        config,
-        data_dir,
-        reactor,
-        db,
-        thread_pool_runner(reactor, cpu_pool),
-        signing_key,
+    return build_homeserver(
+        config=config,
+        data_dir=data_dir,
+        reactor=reactor,
+        db=db,
+        blocking_runner=thread_pool_runner(reactor, cpu_pool),
+        signing_key=signing_key,
     )
 
 

@@ -11,7 +11,13 @@ from typing import Any
 import attrs
 
 from homeserver.errors import Codes, MatrixError
-from homeserver.events.ids import is_valid_server_name
+from homeserver.events.ids import (
+    ALIAS_SIGIL,
+    USER_SIGIL,
+    InvalidId,
+    is_valid_server_name,
+    split_id,
+)
 
 JsonDict = dict[str, Any]
 
@@ -22,12 +28,11 @@ MAX_USER_ID_LENGTH = 255
 
 
 def _split_id(sigil: str, value: str) -> tuple[str, str]:
-    if not isinstance(value, str) or len(value) < 2 or value[0] != sigil:
-        raise MatrixError(400, f"Invalid ID: {value!r}", Codes.INVALID_PARAM)
-    localpart, sep, domain = value[1:].partition(":")
-    if not sep or not domain:
-        raise MatrixError(400, f"Invalid ID: {value!r}", Codes.INVALID_PARAM)
-    return localpart, domain
+    """``split_id`` with a 400 M_INVALID_PARAM for a malformed ID."""
+    try:
+        return split_id(value, sigil)
+    except InvalidId:
+        raise MatrixError(400, f"Invalid ID: {value!r}", Codes.INVALID_PARAM) from None
 
 
 @attrs.frozen(slots=True)
@@ -40,7 +45,7 @@ class UserID:
     @classmethod
     def parse(cls, value: str) -> UserID:
         """Parse ``@localpart:domain``; raises a 400 M_INVALID_PARAM if malformed."""
-        localpart, domain = _split_id("@", value)
+        localpart, domain = _split_id(USER_SIGIL, value)
         if len(value) > MAX_USER_ID_LENGTH or not _HISTORICAL_LOCALPART.match(
             localpart
         ):
@@ -78,18 +83,15 @@ class RoomAlias:
     @classmethod
     def parse(cls, value: str) -> RoomAlias:
         """Parse ``#localpart:domain``; raises a 400 M_INVALID_PARAM if malformed."""
-        if not isinstance(value, str) or not value.startswith("#"):
+        try:
+            localpart, domain = split_id(value, ALIAS_SIGIL)
+            too_long = len(value.encode("utf-8")) > MAX_ALIAS_BYTES
+        except (InvalidId, UnicodeEncodeError):  # UnicodeEncodeError: surrogates
             raise MatrixError(
                 400, f"Invalid room alias: {value!r}", Codes.INVALID_PARAM
-            )
-        localpart, sep, domain = value[1:].partition(":")
-        try:
-            too_long = len(value.encode("utf-8")) > MAX_ALIAS_BYTES
-        except UnicodeEncodeError:  # lone surrogates
-            too_long = True
+            ) from None
         if (
-            not sep
-            or not localpart
+            not localpart
             or "\x00" in localpart
             or too_long
             or not is_valid_server_name(domain)

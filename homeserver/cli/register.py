@@ -17,6 +17,7 @@ import sys
 from homeserver.cli.datadir import DataDir
 from homeserver.cli.errors import CliError
 from homeserver.cli.httpclient import UnreachableError, local_base_url, request_json
+from homeserver.events import ids
 
 REGISTER_PATH = "_synapse/admin/v1/register"
 
@@ -43,9 +44,12 @@ def registration_mac(
 
 def localpart_of(user: str) -> str:
     """``alice`` from ``alice`` or ``@alice:example.com``."""
-    if user.startswith("@"):
-        return user[1:].split(":", 1)[0]
-    return user
+    if not user.startswith("@"):
+        return user
+    try:
+        return ids.localpart_of(user)
+    except ids.InvalidId:  # "@alice" or "@alice:": no server named
+        return user[1:].rstrip(":")
 
 
 def register_user(

@@ -11,6 +11,8 @@ from typing import Any, Literal
 import attrs
 
 from homeserver.config.fields import option, port_number, positive
+from homeserver.events.ids import split_server_name
+from homeserver.events.room_versions import KNOWN_ROOM_VERSIONS
 from homeserver.util.structure import ByteSize, Duration, check
 
 # Never reached by outbound federation unless ip_range_whitelist allows it.
@@ -38,7 +40,8 @@ DEFAULT_IP_RANGE_BLACKLIST = (
     "::/128",
 )
 
-ROOM_VERSIONS = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12")
+# The room versions this server implements, from the protocol core (one list).
+ROOM_VERSIONS: tuple[str, ...] = tuple(KNOWN_ROOM_VERSIONS)
 
 
 @attrs.frozen(kw_only=True)
@@ -192,8 +195,6 @@ class HttpConfig:
 def _server_name(_inst: Any, _attribute: Any, value: str | None) -> None:
     """Validator: host[:port], as in a server name."""
     if value is not None:
-        from homeserver.federation.transport.discovery import split_server_name
-
         split_server_name(value)
 
 

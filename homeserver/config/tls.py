@@ -15,13 +15,16 @@ from twisted.internet import ssl
 
 from homeserver.config.loader import ConfigError
 from homeserver.config.model import TlsConfig
+from homeserver.events.ids import InvalidId, split_server_name
 from homeserver.util.structure import Problem
 
 
 def _host_of(server_name: str) -> str:
-    if server_name.startswith("["):
-        return server_name[1:].split("]", 1)[0]
-    return server_name.rsplit(":", 1)[0] if server_name.count(":") == 1 else server_name
+    """The host of a server name, an IPv6 literal without brackets."""
+    try:
+        return split_server_name(server_name)[0]
+    except InvalidId:  # the config validator rejects these; name what we got
+        return server_name
 
 
 def generate_self_signed(cert_path: Path, key_path: Path, server_name: str) -> None:

@@ -19,12 +19,11 @@ from unpaddedbase64 import decode_base64
 from homeserver.events.auth_common import (
     AuthError,
     AuthEvents,
-    domain_of,
     join_rule_of,
     membership_of,
     short_repr,
 )
-from homeserver.events.ids import is_valid_user_id
+from homeserver.events.ids import is_valid_user_id, try_domain_of
 from homeserver.events.model import Event, EventTypes, JoinRules, Membership
 from homeserver.events.power_levels import (
     get_named_power_level,
@@ -86,7 +85,7 @@ def _check_authorising_server_signed(
     authoriser = content[AUTHORISING_USER]
     if not is_valid_user_id(authoriser):
         raise AuthError(f"{AUTHORISING_USER} is not a valid user ID")
-    server_name = domain_of(authoriser)
+    server_name = try_domain_of(authoriser)
     if verify_signature is None or server_name is None:
         raise AuthError("Cannot verify the authorising server's signature")
     if not verify_signature(event, server_name):

@@ -22,7 +22,6 @@ from homeserver.events.auth_common import (
     CREATE_KEY,
     AuthError,
     AuthEvents,
-    domain_of,
     membership_of,
     room_creators,
     short_repr,
@@ -32,7 +31,12 @@ from homeserver.events.auth_selection import (
     auth_types_for_event,
     check_auth_events_list,
 )
-from homeserver.events.ids import is_valid_user_id
+from homeserver.events.ids import (
+    EVENT_SIGIL,
+    is_valid_user_id,
+    room_id_of_create_event,
+    try_domain_of,
+)
 from homeserver.events.model import Event, EventTypes, Membership
 from homeserver.events.power_levels import (
     check_power_levels_event,
@@ -88,7 +92,9 @@ def check_auth_rules(
     create = _check_room(event, auth_events)
     # Rule 4: m.federate.
     federate = create.content.get("m.federate", True)
-    if federate is not True and domain_of(event.sender) != domain_of(create.sender):
+    if federate is not True and try_domain_of(event.sender) != try_domain_of(
+        create.sender
+    ):
         raise AuthError("This room does not federate with the sender's server")
     version = event.room_version
     if version.special_case_aliases_auth and event.type == EventTypes.ALIASES:
@@ -164,8 +170,8 @@ def _check_create(event: Event) -> None:
         if "room_id" in event.pdu:
             raise AuthError("The create event must not have a room_id")
     else:
-        room_domain = domain_of(event.pdu.get("room_id"))
-        if room_domain is None or room_domain != domain_of(event.sender):
+        room_domain = try_domain_of(event.pdu.get("room_id"))
+        if room_domain is None or room_domain != try_domain_of(event.sender):
             raise AuthError("The create event's room_id is not on the sender's server")
     content = event.content
     if "room_version" in content:
@@ -194,8 +200,8 @@ def _check_room(event: Event, auth_events: AuthEvents) -> Event:
     if event.room_version.room_id_is_create_hash:
         if create.rejected_reason is not None:
             raise AuthError("The room's create event was rejected")
-        if not create.event_id.startswith("$") or event.room_id != (
-            "!" + create.event_id[1:]
+        if not create.event_id.startswith(EVENT_SIGIL) or (
+            event.room_id != room_id_of_create_event(create.event_id)
         ):
             raise AuthError("The room ID is not that of the create event")
     for auth_event in auth_events.values():
@@ -208,7 +214,7 @@ def _check_aliases(event: Event) -> None:
     """v1-v5 rule 4: ``m.room.aliases`` is keyed by, and sent from, a server."""
     if not event.is_state() or event.state_key is None:
         raise AuthError("m.room.aliases must have a state_key")
-    if event.state_key != domain_of(event.sender):
+    if event.state_key != try_domain_of(event.sender):
         raise AuthError("m.room.aliases state_key must be the sender's server")
 
 
@@ -218,7 +224,7 @@ def _check_v1_redaction(
     """v1-v2 rule 11: the redact level, or redacting an event from one's server."""
     if sender_level >= get_named_power_level("redact", auth_events):
         return
-    redacts_domain = domain_of(event.redacts)
-    if redacts_domain is not None and redacts_domain == domain_of(event.event_id):
+    redacts_domain = try_domain_of(event.redacts)
+    if redacts_domain is not None and redacts_domain == try_domain_of(event.event_id):
         return
     raise AuthError("You don't have permission to redact that event")

@@ -11,6 +11,7 @@ from typing import Any
 
 import attrs
 
+from homeserver.events.ids import room_id_of_create_event
 from homeserver.events.room_versions import EventIdFormat, RoomVersion
 from homeserver.types import JsonDict
 
@@ -94,7 +95,7 @@ class Event:
         """The room ID; for a v12 create event, derived from its own ID."""
         room_id = self.pdu.get("room_id")
         if room_id is None and self.room_version.room_id_is_create_hash:
-            return "!" + self.event_id[1:]
+            return room_id_of_create_event(self.event_id)
         return str(room_id)
 
     @property

@@ -14,6 +14,7 @@ from typing import Any
 
 import attrs
 
+from homeserver.events.ids import strip_port
 from homeserver.types import JsonDict
 
 
@@ -34,15 +35,6 @@ def _patterns(value: Any) -> tuple[re.Pattern[str], ...]:
     if not isinstance(value, list):
         return ()
     return tuple(_glob_to_regex(item) for item in value if isinstance(item, str))
-
-
-def strip_port(server_name: str) -> str:
-    """The host part of a server name (``[::1]:8448`` -> ``[::1]``)."""
-    if server_name.startswith("["):
-        end = server_name.find("]")
-        return server_name[: end + 1] if end != -1 else server_name
-    host, _, _ = server_name.partition(":")
-    return host
 
 
 def is_ip_literal(host: str) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
+from homeserver.events.ids import create_event_id_of_room
 from homeserver.events.model import Event, EventTypes, Membership, StateKey
 
 EventMap = Mapping[str, Event]
@@ -71,7 +72,7 @@ def room_create_event(event: Event, event_map: EventMap) -> Event | None:
     if event.is_state() and event.state_tuple == CREATE_KEY:
         return event
     if event.room_version.room_id_is_create_hash:
-        found = event_map.get("$" + event.room_id[1:])
+        found = event_map.get(create_event_id_of_room(event.room_id))
         if found is not None and found.is_state() and found.state_tuple == CREATE_KEY:
             return found
     for auth_event in auth_events_of(event, event_map):

@@ -3,6 +3,10 @@
 Stores call ``run_interaction(name, fn, *args)``; ``fn(txn, *args)`` runs on a
 pool thread inside one transaction, which commits when it returns and rolls
 back when it raises. Deadlocks and serialisation failures are retried.
+
+Queries return ``Row`` objects (storage/rows.py), read by column name. IN-lists
+are written once: ``in_list(values)`` makes ``(?, ?, ...)`` and
+``Transaction.query_in`` runs a query with an ``IN (?*)`` list in batches.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Any, TypeVar
 
 from prometheus_client import Counter, Histogram
@@ -18,12 +22,31 @@ from twisted.internet import defer, threads
 from twisted.python.threadpool import ThreadPool
 
 from homeserver.storage.engines import ConnectionHolder, Engine
+from homeserver.storage.rows import Row, class_for
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 # Runs a blocking callable somewhere and returns a Deferred of its result.
 Runner = Callable[[Callable[[], Any]], "defer.Deferred[Any]"]
+
+# The most values one IN-list of ``query_in`` carries; with a statement's other
+# arguments this stays far below SQLite's oldest limit of 999 variables.
+IN_BATCH = 200
+# Where ``query_in`` puts its list: "... WHERE room_id IN (?*) AND ...".
+IN_MARKER = "(?*)"
+# Row classes remembered per query text; past this many texts, start afresh.
+ROW_CLASS_CACHE = 4096
+
+
+def in_list(values: Collection[Any]) -> str:
+    """``(?, ?, ...)``: one placeholder per value, for ``column IN <this>``.
+
+    For short lists of known length (filters, constants); a list that may be
+    long goes through ``Transaction.query_in``, which batches it.
+    """
+    return "(" + ", ".join("?" * len(values)) + ")"
+
 
 TXN_SECONDS = Histogram(
     "homeserver_db_txn_seconds", "Database transaction duration", ["name"]
@@ -36,11 +59,31 @@ TXN_RETRIES = Counter(
 class Transaction:
     """A cursor inside one transaction, with ``?`` placeholders on every engine."""
 
-    def __init__(self, engine: Engine, cursor: Any, name: str) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        cursor: Any,
+        name: str,
+        row_classes: dict[str, type[Row]] | None = None,
+    ) -> None:
         self.engine = engine
         self.cursor = cursor
         self.name = name
         self.after_commit: list[Callable[[], None]] = []
+        # Query text -> its Row class, shared by the Database's transactions:
+        # one text always names the same columns on one engine, so this skips
+        # reading the cursor's description on the hot paths.
+        self._row_classes: dict[str, type[Row]] = (
+            {} if row_classes is None else row_classes
+        )
+
+    def _row_class(self, sql: str) -> type[Row]:
+        """The Row class of the query just run (the callers look in the cache
+        first, inline, as this is on every query's path)."""
+        if len(self._row_classes) >= ROW_CLASS_CACHE:
+            self._row_classes.clear()
+        cls = self._row_classes[sql] = class_for(self.cursor.description)
+        return cls
 
     def execute(self, sql: str, args: Sequence[Any] = ()) -> None:
         """Run one statement."""
@@ -50,16 +93,63 @@ class Transaction:
         """Run one statement for each row of arguments."""
         self.cursor.executemany(self.engine.convert_sql(sql), [tuple(r) for r in rows])
 
-    def query(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    def query(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
         """Run a query and return every row."""
         self.execute(sql, args)
-        return [tuple(row) for row in self.cursor.fetchall()]
+        cls = self._row_classes.get(sql) or self._row_class(sql)
+        new = tuple.__new__
+        return [new(cls, row) for row in self.cursor.fetchall()]
 
-    def query_one(self, sql: str, args: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+    def query_one(self, sql: str, args: Sequence[Any] = ()) -> Row | None:
         """Run a query and return its first row, or None."""
         self.execute(sql, args)
         row = self.cursor.fetchone()
-        return tuple(row) if row is not None else None
+        if row is None:
+            return None
+        return tuple.__new__(self._row_classes.get(sql) or self._row_class(sql), row)
+
+    def query_in(
+        self,
+        sql: str,
+        values: Iterable[Any],
+        args: Sequence[Any] = (),
+        *,
+        batch: int = IN_BATCH,
+    ) -> list[Row]:
+        """Run a query with one ``IN (?*)`` list, in batches of ``batch`` values.
+
+        ``sql`` holds ``IN (?*)`` exactly once; ``args`` are the arguments of
+        its other ``?`` placeholders, in order, and the values of each batch go
+        in where the list is. The rows of every batch are returned one batch
+        after the other, so ORDER BY, GROUP BY and LIMIT apply within a batch:
+        use this only where each row depends on one value of the list (never
+        with ``NOT IN``, and never for a count over the whole list). No values:
+        no query, no rows.
+
+        Args:
+            sql: the query, with ``?`` placeholders and one ``IN (?*)``.
+            values: the values of the list.
+            args: the other arguments.
+            batch: the most values one statement carries.
+
+        Returns:
+            Every row of every batch.
+        """
+        head, marker, tail = sql.partition(IN_MARKER)
+        if not marker or IN_MARKER in tail:
+            raise ValueError(f"query_in needs exactly one {IN_MARKER}: {sql!r}")
+        split = head.count("?")
+        before, after = tuple(args[:split]), tuple(args[split:])
+        items = values if isinstance(values, (list, tuple)) else list(values)
+        if len(items) <= batch:  # the usual case: one statement, no copies
+            if not items:
+                return []
+            return self.query(head + in_list(items) + tail, (*before, *items, *after))
+        rows: list[Row] = []
+        for start in range(0, len(items), batch):
+            chunk = items[start : start + batch]
+            rows += self.query(head + in_list(chunk) + tail, (*before, *chunk, *after))
+        return rows
 
     @property
     def rowcount(self) -> int:
@@ -85,6 +175,7 @@ class Database:
         self.runner = runner
         self.txn_retries = txn_retries
         self.connections = ConnectionHolder(engine)
+        self._row_classes: dict[str, type[Row]] = {}
         self.IntegrityError = engine.IntegrityError
 
     async def run_interaction(
@@ -154,7 +245,7 @@ class Database:
         cursor = conn.cursor()
         if self.engine.single_threaded:
             cursor.execute("BEGIN")
-        txn = Transaction(self.engine, cursor, name)
+        txn = Transaction(self.engine, cursor, name, self._row_classes)
         try:
             result = fn(txn, *args, **kwargs)
             conn.commit() if not self.engine.single_threaded else cursor.execute(

@@ -30,11 +30,11 @@ class StreamIdGenerator:
         """Continue after the largest ``column`` in ``table`` (at start-up)."""
         row = await db.run_interaction(
             f"max_{table}_{column}",
-            lambda txn: txn.query_one(f"SELECT MAX({column}) FROM {table}"),
+            lambda txn: txn.query_one(f"SELECT MAX({column}) AS value FROM {table}"),
         )
         with self._lock:
             self._last = max(
-                self._last, int(row[0]) if row and row[0] is not None else 0
+                self._last, int(row.value) if row and row.value is not None else 0
             )
 
     @contextmanager
@@ -82,11 +82,11 @@ class BackfillIdGenerator:
         """Continue below the smallest ``column`` in ``table`` (at start-up)."""
         row = await db.run_interaction(
             f"min_{table}_{column}",
-            lambda txn: txn.query_one(f"SELECT MIN({column}) FROM {table}"),
+            lambda txn: txn.query_one(f"SELECT MIN({column}) AS value FROM {table}"),
         )
         with self._lock:
-            if row and row[0] is not None:
-                self._last = min(self._last, int(row[0]))
+            if row and row.value is not None:
+                self._last = min(self._last, int(row.value))
 
     def allocate(self) -> int:
         """A new ID, below every earlier one."""

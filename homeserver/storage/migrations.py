@@ -61,8 +61,8 @@ def _current_version_txn(txn: Transaction) -> int:
         "CREATE TABLE IF NOT EXISTS schema_version ("
         " version INTEGER NOT NULL, name TEXT NOT NULL, applied_ts BIGINT NOT NULL)"
     )
-    row = txn.query_one("SELECT MAX(version) FROM schema_version")
-    return int(row[0]) if row and row[0] is not None else 0
+    row = txn.query_one("SELECT MAX(version) AS version FROM schema_version")
+    return int(row.version) if row and row.version is not None else 0
 
 
 def _apply_txn(txn: Transaction, migration: Migration) -> None:

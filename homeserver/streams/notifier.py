@@ -8,13 +8,14 @@ the rooms it is in; it is woken only by changes to those. Nothing polls.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 import attrs
 from twisted.internet import defer
 
-from homeserver.streams.tokens import STREAM_NAMES, StreamToken
+from homeserver.streams.registry import SYNC_STREAM_NAMES, StreamRegistry
+from homeserver.streams.tokens import StreamToken
 from homeserver.util.clock import Clock
 
 
@@ -26,28 +27,29 @@ class _Listener:
 
 
 class Notifier:
-    """Tracks stream positions and wakes listeners."""
+    """Reads stream positions from the registry and wakes listeners.
 
-    def __init__(self, clock: Clock) -> None:
+    Args:
+        clock: for the long-poll timeouts.
+        streams: the positions of the synced streams.
+    """
+
+    def __init__(self, clock: Clock, streams: StreamRegistry) -> None:
         self.clock = clock
-        self._positions: dict[str, Callable[[], int]] = {}
+        self.streams = streams
         self._by_user: dict[str, set[_Listener]] = {}
         self._by_room: dict[str, set[_Listener]] = {}
 
-    def add_stream(self, name: str, position: Callable[[], int]) -> None:
-        """Register how to read a stream's current (safe) position."""
-        if name not in STREAM_NAMES:
-            raise ValueError(f"unknown stream {name}")
-        self._positions[name] = position
-
     def current_token(self) -> StreamToken:
         """The position of every stream now."""
-        return StreamToken(**{name: fn() for name, fn in self._positions.items()})
+        return StreamToken.of(**self.streams.sync_positions())
 
     def notify(
         self, stream: str, *, users: Iterable[str] = (), rooms: Iterable[str] = ()
     ) -> None:
         """A stream moved; wake listeners of these users and of these rooms."""
+        if stream not in SYNC_STREAM_NAMES:
+            raise ValueError(f"unknown stream {stream}")
         woken: set[_Listener] = set()
         for user_id in users:
             woken |= self._by_user.get(user_id, set())

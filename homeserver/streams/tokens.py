@@ -27,6 +27,7 @@ import re
 import attrs
 
 from homeserver.errors import InvalidParam
+from homeserver.streams.registry import EVENTS, SYNC_STREAM_NAMES
 
 _TOPOLOGICAL = re.compile(r"t(\d{1,19})-(-?\d{1,19})")
 _STREAM = re.compile(r"s(\d{1,19})")
@@ -129,33 +130,37 @@ START_OF_ROOM = RoomStreamToken(0, 0)
 """Forwards from here is the whole room (depths start at 1)."""
 
 
-STREAM_NAMES = (
-    "events",
-    "account_data",
-    "receipts",
-    "typing",
-    "presence",
-    "to_device",
-    "device_lists",
-)
+# A /sync token's first part doubles as a room stream token (see StreamToken).
+if SYNC_STREAM_NAMES[0] != EVENTS.name:
+    raise ImportError("the events stream must be the first synced stream")
 
 
 @attrs.frozen
 class StreamToken:
     """A /sync ``next_batch``: a position in every stream a client syncs on.
 
-    Wire form ``s<events>_<account_data>_<receipts>_<typing>_<presence>_
-    <to_device>_<device_lists>``; its first part is also a valid room stream
-    token, so /messages accepts it. Parts missing from an older token read as 0.
+    Wire form ``s<events>_<account_data>_<receipts>_...``: the positions of the
+    synced streams of ``streams/registry.py``, in declaration order. Its first
+    part is also a valid room stream token, so /messages accepts it. Parts
+    missing from an older token read as 0.
     """
 
-    events: int = 0
-    account_data: int = 0
-    receipts: int = 0
-    typing: int = 0
-    presence: int = 0
-    to_device: int = 0
-    device_lists: int = 0
+    positions: tuple[int, ...] = attrs.field(default=(0,) * len(SYNC_STREAM_NAMES))
+
+    @positions.validator
+    def _check(
+        self, _: attrs.Attribute[tuple[int, ...]], value: tuple[int, ...]
+    ) -> None:
+        if len(value) != len(SYNC_STREAM_NAMES):
+            raise ValueError(f"a stream token has {len(SYNC_STREAM_NAMES)} parts")
+
+    @classmethod
+    def of(cls, **positions: int) -> StreamToken:
+        """A token from stream names; streams not named are at 0."""
+        unknown = set(positions) - set(SYNC_STREAM_NAMES)
+        if unknown:
+            raise ValueError(f"unknown streams {sorted(unknown)}")
+        return cls(tuple(positions.get(name, 0) for name in SYNC_STREAM_NAMES))
 
     @classmethod
     def parse(cls, value: str, param: str = "since") -> StreamToken:
@@ -165,22 +170,32 @@ class StreamToken:
             raise InvalidParam(f"Invalid sync token in {param!r}")
         parts = [int(match.group(1))]
         parts += [int(p) for p in match.group(2).split("_") if p]
-        if len(parts) > len(STREAM_NAMES):
+        if len(parts) > len(SYNC_STREAM_NAMES):
             raise InvalidParam(f"Invalid sync token in {param!r}")
-        return cls(*parts)
+        return cls(tuple(parts + [0] * (len(SYNC_STREAM_NAMES) - len(parts))))
 
     def to_string(self) -> str:
         """The wire form."""
-        values = [getattr(self, name) for name in STREAM_NAMES]
-        return "s" + "_".join(str(v) for v in values)
+        return "s" + "_".join(str(v) for v in self.positions)
 
     def get(self, stream: str) -> int:
-        """The position in one stream."""
-        return int(getattr(self, stream))
+        """The position in one stream (KeyError for a stream not synced)."""
+        try:
+            return self.positions[SYNC_STREAM_NAMES.index(stream)]
+        except ValueError:
+            raise KeyError(stream) from None
+
+    @property
+    def events(self) -> int:
+        """The position in the events stream."""
+        return self.positions[0]
 
     def copy_with(self, stream: str, position: int) -> StreamToken:
         """This token with one stream moved to ``position``."""
-        return attrs.evolve(self, **{stream: position})
+        index = SYNC_STREAM_NAMES.index(stream)
+        return StreamToken(
+            self.positions[:index] + (position,) + self.positions[index + 1 :]
+        )
 
     def room_token(self) -> RoomStreamToken:
         """The events part, as a room stream token (for prev_batch)."""
@@ -188,7 +203,19 @@ class StreamToken:
 
     def is_after(self, other: StreamToken) -> bool:
         """Whether any stream is ahead of ``other``."""
-        return any(self.get(n) > other.get(n) for n in STREAM_NAMES)
+        return any(
+            mine > theirs
+            for mine, theirs in zip(self.positions, other.positions, strict=True)
+        )
+
+    def clamped_to(self, upto: StreamToken) -> StreamToken:
+        """This token with no stream ahead of ``upto``."""
+        return StreamToken(
+            tuple(
+                min(mine, theirs)
+                for mine, theirs in zip(self.positions, upto.positions, strict=True)
+            )
+        )
 
     def __str__(self) -> str:
         return self.to_string()

@@ -71,7 +71,10 @@ def test_bad_mac(server: TestServer) -> None:
     body = {"nonce": n, "username": "alice", "password": PASSWORD, "mac": "0" * 40}
     resp = server.request("POST", REGISTER, body)
     assert (resp.code, resp.json["errcode"]) == (403, "M_FORBIDDEN")
-    assert server.get_success(server.hs.users.get_user("@alice:test")) is None
+    assert (
+        server.get_success(server.hs.accounts.stores.users.get_user("@alice:test"))
+        is None
+    )
 
 
 def test_nonce_is_single_use(server: TestServer) -> None:
@@ -86,7 +89,10 @@ def test_nonce_is_single_use(server: TestServer) -> None:
     body = {**body, "username": "bob", "mac": shared_secret_mac(n, "bob", PASSWORD)}
     resp = server.request("POST", REGISTER, body)
     assert resp.code == 400
-    assert server.get_success(server.hs.users.get_user("@bob:test")) is None
+    assert (
+        server.get_success(server.hs.accounts.stores.users.get_user("@bob:test"))
+        is None
+    )
 
 
 def test_nonce_is_burnt_by_a_bad_mac(server: TestServer) -> None:

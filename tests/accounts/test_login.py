@@ -165,7 +165,7 @@ def test_empty_device_id_is_refused(server: TestServer) -> None:
 
 def test_deactivated_user_cannot_log_in(server: TestServer) -> None:
     make_user(server)
-    server.get_success(server.hs.accounts.deactivate("@alice:test"))
+    server.get_success(server.hs.accounts.accounts.deactivate("@alice:test"))
     for password in (PASSWORD, "wrong-password"):
         resp = login(server, "alice", password)
         assert (resp.code, resp.json["errcode"]) == (403, "M_USER_DEACTIVATED")
@@ -179,8 +179,8 @@ def test_every_password_login_costs_one_hash_verification(
     timed)."""
     make_user(server, "alice")
     make_user(server, "gone")
-    server.get_success(server.hs.accounts.deactivate("@gone:test"))
-    hasher = server.hs.accounts.hasher
+    server.get_success(server.hs.accounts.accounts.deactivate("@gone:test"))
+    hasher = server.hs.accounts.accounts.hasher
     checked: list[str] = []
     real = hasher._verify
 

@@ -127,7 +127,10 @@ def test_jwt_login_creates_the_user(make_server: Any) -> None:
     resp = server.request("POST", LOGIN, {"type": "m.login.jwt", "token": jwt_token()})
     assert resp.code == 200, resp.json
     assert resp.json["user_id"] == "@jwtuser:test"
-    assert server.get_success(server.hs.users.get_user("@jwtuser:test")) is not None
+    assert (
+        server.get_success(server.hs.accounts.stores.users.get_user("@jwtuser:test"))
+        is not None
+    )
     again = server.request("POST", LOGIN, {"type": "m.login.jwt", "token": jwt_token()})
     assert again.json["user_id"] == "@jwtuser:test"
 
@@ -140,7 +143,7 @@ def test_jwt_login_of_a_deactivated_user(make_server: Any) -> None:
         ).code
         == 200
     )
-    server.get_success(server.hs.accounts.deactivate("@jwtuser:test"))
+    server.get_success(server.hs.accounts.accounts.deactivate("@jwtuser:test"))
     resp = server.request("POST", LOGIN, {"type": "m.login.jwt", "token": jwt_token()})
     assert (resp.code, resp.json["errcode"]) == (403, "M_USER_DEACTIVATED")
 

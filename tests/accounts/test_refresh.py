@@ -12,7 +12,7 @@ REFRESH = f"{CLIENT}/refresh"
 
 def login_with_refresh(server: TestServer) -> tuple[str, str, str]:
     """Log alice in with refresh_token: true; returns (access, refresh, device_id)."""
-    server.get_success(server.hs.accounts.register("alice", "password123"))
+    server.get_success(server.hs.accounts.accounts.register("alice", "password123"))
     resp = login(server, "alice", refresh_token=True)
     assert resp.code == 200, resp.json
     assert resp.json["expires_in_ms"] == 300_000

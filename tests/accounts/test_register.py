@@ -84,7 +84,10 @@ def test_session_cannot_be_reused_after_success(server: TestServer) -> None:
         "POST", REGISTER, {"username": "bob", "password": PASSWORD, **auth}
     )
     assert again.code == 400
-    assert server.get_success(server.hs.users.get_user("@bob:test")) is None
+    assert (
+        server.get_success(server.hs.accounts.stores.users.get_user("@bob:test"))
+        is None
+    )
 
 
 def test_registration_disabled(make_server: Any) -> None:
@@ -318,7 +321,10 @@ def test_token_required_flow(make_server: Any) -> None:
     assert bad.json["errcode"] == "M_UNAUTHORIZED"
     assert bad.json["session"] == session
     assert "completed" not in bad.json
-    assert server.get_success(server.hs.users.get_user("@alice:test")) is None
+    assert (
+        server.get_success(server.hs.accounts.stores.users.get_user("@alice:test"))
+        is None
+    )
 
     good = server.request("POST", REGISTER, token_auth(session, token))
     assert good.code == 200, good.json
@@ -355,7 +361,10 @@ def test_token_uses_allowed_is_enforced(make_server: Any) -> None:
     assert (info["pending"], info["completed"]) == (0, 1)
     resp = server.request("POST", REGISTER, token_auth(other, token))
     assert resp.code == 401
-    assert server.get_success(server.hs.users.get_user("@bob:test")) is None
+    assert (
+        server.get_success(server.hs.accounts.stores.users.get_user("@bob:test"))
+        is None
+    )
 
 
 def test_expired_uia_session_gives_its_token_use_back(make_server: Any) -> None:

@@ -18,7 +18,9 @@ PASSWORD = "password123"
 
 def make_user(server: TestServer, localpart: str = "alice") -> str:
     """Create an account without logging in (so no rate-limit bucket is touched)."""
-    return str(server.get_success(server.hs.accounts.register(localpart, PASSWORD)))
+    return str(
+        server.get_success(server.hs.accounts.accounts.register(localpart, PASSWORD))
+    )
 
 
 def password_auth(user: str, password: str = PASSWORD) -> dict[str, Any]:

@@ -147,7 +147,7 @@ def test_nul_is_refused_and_named(
 
 
 def test_nul_device_id_at_login(server: TestServer) -> None:
-    server.get_success(server.hs.accounts.register("bob", PASSWORD))
+    server.get_success(server.hs.accounts.accounts.register("bob", PASSWORD))
     before = rows(server)
     resp = server.request(
         "POST",

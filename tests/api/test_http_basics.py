@@ -52,7 +52,7 @@ def test_unknown_query_params_are_ignored(server: TestServer) -> None:
 
 
 def test_unknown_body_keys_are_ignored(server: TestServer) -> None:
-    server.get_success(server.hs.accounts.register("alice", PASSWORD))
+    server.get_success(server.hs.accounts.accounts.register("alice", PASSWORD))
     resp = server.request(
         "POST",
         LOGIN,
@@ -148,7 +148,7 @@ def test_json_responses(server: TestServer) -> None:
 
 
 def test_r0_alias(server: TestServer) -> None:
-    server.get_success(server.hs.accounts.register("alice", PASSWORD))
+    server.get_success(server.hs.accounts.accounts.register("alice", PASSWORD))
     resp = server.request(
         "POST",
         "/_matrix/client/r0/login",
@@ -248,7 +248,7 @@ def test_internal_errors_are_matrix_errors(
     async def boom(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("kaboom")
 
-    monkeypatch.setattr(server.hs.login, "login", boom)
+    monkeypatch.setattr(server.hs.accounts.login, "login", boom)
     resp = server.request("POST", LOGIN, {"type": "m.login.password"})
     assert resp.code == 500
     assert resp.json == {"errcode": "M_UNKNOWN", "error": "Internal server error"}

@@ -168,7 +168,7 @@ def test_bodies_are_never_parsed_as_forms(
 ) -> None:
     """Twisted would parse a form body (and answer a multipart one without a
     boundary with a bare 400); here the body is the endpoint's, as JSON."""
-    server.get_success(server.hs.accounts.register("alice", PASSWORD))
+    server.get_success(server.hs.accounts.accounts.register("alice", PASSWORD))
     body = {
         "type": "m.login.password",
         "identifier": {"type": "m.id.user", "user": "alice"},

@@ -31,7 +31,7 @@ def make_big_room(home: TestServer, token: str, members: int) -> str:
     for i in range(members):
         user = f"@m{i}:{name}"
         home.get_success(
-            home.hs.event_creation.send(
+            home.hs.rooms.event_creation.send(
                 room_id, user, EventTypes.MEMBER, {"membership": "join"}, user
             )
         )

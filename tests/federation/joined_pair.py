@@ -43,12 +43,12 @@ def build_join(
 ) -> Event:
     """The guest's signed join event on the home server's extremities."""
     hs = home.hs
-    version = home.get_success(hs.room_state.get_room_version(room_id))
-    prevs = sorted(home.get_success(hs.events.get_forward_extremities(room_id)))
-    state = home.get_success(hs.room_state.get_current_state_ids(room_id))
+    version = home.get_success(hs.core.room_state.get_room_version(room_id))
+    prevs = sorted(home.get_success(hs.core.events.get_forward_extremities(room_id)))
+    state = home.get_success(hs.core.room_state.get_current_state_ids(room_id))
     content = {"membership": "join"}
     auth = auth_state(version, EventTypes.MEMBER, user_id, user_id, content, state)
-    parents = home.get_success(hs.events.get_events(prevs))
+    parents = home.get_success(hs.core.events.get_events(prevs))
     return build_event(
         version,
         room_id=room_id,
@@ -58,7 +58,7 @@ def build_join(
         prev_event_ids=prevs,
         auth_event_ids=sorted(auth.values()),
         depth=max(e.depth for e in parents.values()) + 1,
-        origin_server_ts=guest.hs.clock.time_msec(),
+        origin_server_ts=guest.hs.core.clock.time_msec(),
         server_name=server_name(guest),
         signing_key=guest.signing_key,
         state_key=user_id,
@@ -71,7 +71,7 @@ def send_pdus(
     """A signed PUT /send from ``origin`` into ``dest``; the response."""
     body = {
         "origin": server_name(origin),
-        "origin_server_ts": origin.hs.clock.time_msec(),
+        "origin_server_ts": origin.hs.core.clock.time_msec(),
         "pdus": pdus,
     }
     return fed.signed_request(origin, dest, "PUT", f"{FED}/send/{txn_id}", body)
@@ -92,9 +92,9 @@ def join_from(
             {"event_id": join.event_id},
         )
     )
-    version = home.get_success(home.hs.room_state.get_room_version(room_id))
+    version = home.get_success(home.hs.core.room_state.get_room_version(room_id))
     guest.get_success(
-        guest.hs.federation.receiving.process_remote_join(
+        guest.hs.federation.ingest.events.process_remote_join(
             server_name(home), version, join, state["pdus"], state["auth_chain"]
         )
     )

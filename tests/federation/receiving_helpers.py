@@ -87,7 +87,7 @@ class RemoteRoomServer:
 
 def receiving(server: TestServer) -> FederationEventService:
     """The server's remote event service."""
-    return server.hs.federation.receiving  # type: ignore[no-any-return]
+    return server.hs.federation.ingest.events  # type: ignore[no-any-return]
 
 
 def use_remote(server: TestServer, room: RemoteRoom) -> RemoteRoomServer:

@@ -88,7 +88,7 @@ def public_room(server: TestServer, token: str) -> str:
 def remote_join(server: TestServer, room_id: str, user_id: str) -> None:
     """Persist a remote user's join as if it had arrived over federation."""
     server.get_success(
-        server.hs.event_creation.send(
+        server.hs.rooms.event_creation.send(
             room_id, user_id, "m.room.member", {"membership": "join"}, user_id
         )
     )

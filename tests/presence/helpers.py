@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from homeserver.api.http.site import HomeserverSite
-from homeserver.server import HomeServer
+from homeserver.composition import build_homeserver
 from homeserver.storage.database import inline_runner
 from tests.support import FakeResponse, TestServer, User
 from tests.support.server import TEST_SIGNING_KEY
@@ -34,7 +34,7 @@ def shared_room(*users: User) -> str:
 
 def position(server: TestServer) -> int:
     """The presence stream's current position."""
-    return int(server.hs.notifier.current_token().presence)
+    return int(server.hs.core.notifier.current_token().get("presence"))
 
 
 def read_changes(
@@ -42,7 +42,7 @@ def read_changes(
 ) -> dict[str, dict[str, Any]]:
     """The sync read API's events, as sender -> content."""
     events = server.get_success(
-        server.hs.presence.get_presence_for_user(
+        server.hs.presence.service.get_presence_for_user(
             user_id, since, position(server) if upto is None else upto
         )
     )
@@ -52,14 +52,14 @@ def read_changes(
 
 def restart(server: TestServer) -> None:
     """Replace the server with a new one on the same database and clock."""
-    server.hs.presence.stop()
-    server.hs = HomeServer(
-        server.config,
-        server.hs.data_dir,
-        server.reactor,
-        server.db,
-        inline_runner,
-        TEST_SIGNING_KEY,
+    server.hs.presence.service.stop()
+    server.hs = build_homeserver(
+        config=server.config,
+        data_dir=server.hs.data_dir,
+        reactor=server.reactor,
+        db=server.db,
+        blocking_runner=inline_runner,
+        signing_key=TEST_SIGNING_KEY,
     )
     server.get_success(server.hs.setup())
     server.site = HomeserverSite(

@@ -32,19 +32,19 @@ def test_disabled_presence_stores_and_sends_nothing(
 
     resp = put_presence(alice, alice.user_id, {"presence": "online", "status_msg": "x"})
     assert resp.code == 200 and resp.json == {}
-    server.get_success(server.hs.presence.user_syncing(bob.user_id, None))
+    server.get_success(server.hs.presence.service.user_syncing(bob.user_id, None))
     assert status(alice, alice.user_id) == {"presence": "offline"}
     assert status(bob, alice.user_id) == {"presence": "offline"}
     assert position(server) == 0
     assert read_changes(server, alice.user_id, None) == {}
     assert read_changes(server, alice.user_id, 0) == {}
-    row = server.get_success(server.hs.presence_store.get_presence(alice.user_id))
+    row = server.get_success(server.hs.presence.store.get_presence(alice.user_id))
     assert row is None
     # Bad input and other users are still refused; visibility still applies.
     assert put_presence(alice, alice.user_id, {"presence": "busy"}).code == 400
     assert put_presence(alice, bob.user_id, {"presence": "online"}).code == 403
     assert get_presence(eve, alice.user_id).code == 403
-    server.hs.presence.user_stopped_syncing(bob.user_id)
+    server.hs.presence.service.user_stopped_syncing(bob.user_id)
 
 
 def test_durations_and_defaults() -> None:
@@ -67,9 +67,9 @@ def test_configured_timeouts_apply(make_server: Callable[..., TestServer]) -> No
     )
     server.advance(1000)
     alice = server.user("alice")
-    server.get_success(server.hs.presence.user_syncing(alice.user_id, None))
+    server.get_success(server.hs.presence.service.user_syncing(alice.user_id, None))
     server.advance(26)
     assert status(alice, alice.user_id)["presence"] == "unavailable"
-    server.hs.presence.user_stopped_syncing(alice.user_id)
+    server.hs.presence.service.user_stopped_syncing(alice.user_id)
     server.advance(16)
     assert status(alice, alice.user_id)["presence"] == "offline"

@@ -88,10 +88,10 @@ def test_a_superseded_change_is_reported_once_in_its_latest_form(
 def test_last_active_is_current_when_read(server: TestServer, users: Users) -> None:
     alice, bob, _ = _setup(server, users).values()
     room_id = server.get_success(
-        server.hs.room_state.get_rooms_for_user(alice.user_id)
+        server.hs.core.room_state.get_rooms_for_user(alice.user_id)
     )[0]
     p0 = position(server)
-    server.get_success(server.hs.presence.user_syncing(alice.user_id, None))
+    server.get_success(server.hs.presence.service.user_syncing(alice.user_id, None))
     p1 = position(server)
     server.advance(30)
     alice.send_event(room_id, {"msgtype": "m.text", "body": "hi"})
@@ -104,7 +104,7 @@ def test_last_active_is_current_when_read(server: TestServer, users: Users) -> N
         read_changes(server, bob.user_id, p0)[alice.user_id]["last_active_ago"]
         == 10_000
     )
-    server.hs.presence.user_stopped_syncing(alice.user_id)
+    server.hs.presence.service.user_stopped_syncing(alice.user_id)
 
 
 def test_leaving_the_shared_room_hides_presence(
@@ -122,7 +122,7 @@ def test_leaving_the_shared_room_hides_presence(
 def _wait(
     server: TestServer, user_id: str, timeout_ms: int = 60_000
 ) -> defer.Deferred[Any]:
-    return defer.ensureDeferred(server.hs.notifier.wait(user_id, [], timeout_ms))
+    return defer.ensureDeferred(server.hs.core.notifier.wait(user_id, [], timeout_ms))
 
 
 def test_a_change_wakes_co_members_not_strangers(
@@ -143,10 +143,12 @@ def test_timeouts_wake_co_members_and_quiet_changes_wake_nobody(
     server: TestServer, users: Users
 ) -> None:
     alice, bob, eve = _setup(server, users).values()
-    server.get_success(server.hs.presence.user_syncing(alice.user_id, None))
+    server.get_success(server.hs.presence.service.user_syncing(alice.user_id, None))
     bob_wait, eve_wait = _wait(server, bob.user_id), _wait(server, eve.user_id)
-    server.hs.presence.user_stopped_syncing(alice.user_id)  # not worth telling anyone
-    server.get_success(server.hs.presence.user_syncing(alice.user_id, None))
+    server.hs.presence.service.user_stopped_syncing(
+        alice.user_id
+    )  # not worth telling anyone
+    server.get_success(server.hs.presence.service.user_syncing(alice.user_id, None))
     assert not bob_wait.called
     server.advance(55)  # still currently active
     assert not bob_wait.called
@@ -158,6 +160,6 @@ def test_timeouts_wake_co_members_and_quiet_changes_wake_nobody(
     assert bob_wait.called and not eve_wait.called
     content = read_changes(server, bob.user_id, position(server) - 1)[alice.user_id]
     assert content["presence"] == "unavailable"
-    server.hs.presence.user_stopped_syncing(alice.user_id)
+    server.hs.presence.service.user_stopped_syncing(alice.user_id)
     server.advance(600)
     assert eve_wait.called

@@ -10,11 +10,11 @@ from tests.support.server import TestServer
 def sync_start(
     server: TestServer, user_id: str, set_presence: str | None = None
 ) -> None:
-    server.get_success(server.hs.presence.user_syncing(user_id, set_presence))
+    server.get_success(server.hs.presence.service.user_syncing(user_id, set_presence))
 
 
 def sync_end(server: TestServer, user_id: str, set_presence: str | None = None) -> None:
-    server.hs.presence.user_stopped_syncing(user_id, set_presence)
+    server.hs.presence.service.user_stopped_syncing(user_id, set_presence)
 
 
 def test_syncing_brings_a_user_online(server: TestServer, users: Users) -> None:
@@ -146,9 +146,9 @@ def test_presence_survives_a_restart(server: TestServer, users: Users) -> None:
     sync_start(server, alice.user_id)
     put_presence(alice, alice.user_id, {"presence": "online", "status_msg": "hi"})
     put_presence(bob, bob.user_id, {"presence": "offline", "status_msg": "gone"})
-    position = server.hs.notifier.current_token().presence
+    position = server.hs.core.notifier.current_token().get("presence")
     restart(server)
-    assert server.hs.notifier.current_token().presence == position
+    assert server.hs.core.notifier.current_token().get("presence") == position
     alice_now = status(alice, alice.user_id)
     assert alice_now["presence"] == "online" and alice_now["status_msg"] == "hi"
     assert status(bob, bob.user_id) == {"presence": "offline", "status_msg": "gone"}

@@ -254,9 +254,9 @@ def test_soft_failed_and_rejected_events_are_never_shown(
             ("auth", rejected),
         )
 
-    server.get_success(server.hs.db.run_interaction("mark", mark))
-    server.hs.events.invalidate(soft)
-    server.hs.events.invalidate(rejected)
+    server.get_success(server.hs.core.db.run_interaction("mark", mark))
+    server.hs.core.events.invalidate(soft)
+    server.hs.core.events.invalidate(rejected)
     assert bodies(paginate_all(alice, room_id)) == ["keep"]
     assert alice.event(room_id, keep).code == 200
     for event_id in (soft, rejected):
@@ -275,13 +275,13 @@ def test_state_lookups_are_batched(server: TestServer, users: dict) -> None:
         if i % 10 == 0:
             alice.put_state(room_id, "m.room.topic", {"topic": f"t{i}"})
     calls: list[str] = []
-    real = server.hs.db.run_interaction
+    real = server.hs.core.db.run_interaction
 
     async def counting(name: str, *args: Any, **kwargs: Any) -> Any:
         calls.append(name)
         return await real(name, *args, **kwargs)
 
-    server.hs.db.run_interaction = counting  # type: ignore[method-assign]
+    server.hs.core.db.run_interaction = counting  # type: ignore[method-assign]
     resp = bob.messages(room_id, limit=30)
     assert resp.code == 200 and len(resp.json["chunk"]) == 30
     assert calls.count("get_state_ids_for_events") == 1

@@ -119,7 +119,7 @@ def test_redaction_by_sender_and_by_power(server: TestServer, users: dict) -> No
         f"{CLIENT}/rooms/{room_id}/redact/{event_id}/r2", {"reason": "spam"}
     )
     assert resp.code == 200, resp.json
-    event = server.get_success(server.hs.events.get_event(event_id))
+    event = server.get_success(server.hs.core.events.get_event(event_id))
     assert event.redacted_by == resp.json["event_id"]
 
 
@@ -172,9 +172,9 @@ def test_restricted_join_via_membership_of_another_room(
     resp = bob.membership(room_id, "join")
     assert resp.code == 200, resp.json
     event_id = server.get_success(
-        server.hs.room_state.get_membership(room_id, bob.user_id)
+        server.hs.core.room_state.get_membership(room_id, bob.user_id)
     )[1]
-    event = server.get_success(server.hs.events.get_event(event_id))
+    event = server.get_success(server.hs.core.events.get_event(event_id))
     assert event.content["join_authorised_via_users_server"] == alice.user_id
 
 

@@ -23,11 +23,11 @@ def fork_event(
 ) -> Event:
     """Build and persist an event on ``parent`` as if another server sent it."""
     hs = server.hs
-    version = server.get_success(hs.room_state.get_room_version(room_id))
+    version = server.get_success(hs.core.room_state.get_room_version(room_id))
     context = server.get_success(
-        hs.state_resolver.context_for_prev_events(version, [parent])
+        hs.rooms.state_resolver.context_for_prev_events(version, [parent])
     )
-    parent_event = server.get_success(hs.events.get_event(parent))
+    parent_event = server.get_success(hs.core.events.get_event(parent))
     auth = auth_state(
         version, event_type, state_key, sender, content, context.state_before
     )
@@ -50,12 +50,14 @@ def fork_event(
         state_group_before=context.state_group_before,
         update_current_state=False,
     )
-    server.get_success(hs.persister.persist_event(event, context))
+    server.get_success(hs.core.persister.persist_event(event, context))
     return event
 
 
 def extremities(server: TestServer, room_id: str) -> set[str]:
-    return set(server.get_success(server.hs.events.get_forward_extremities(room_id)))
+    return set(
+        server.get_success(server.hs.core.events.get_forward_extremities(room_id))
+    )
 
 
 def test_linear_sends_keep_one_extremity(server: TestServer) -> None:
@@ -152,18 +154,20 @@ def test_state_deltas_are_small_and_chains_bounded(server: TestServer) -> None:
     assert current_state(server, room_id)[("m.room.topic", "")] == {"topic": "119"}
     # Reading the state through a long chain gives the full state.
     latest = groups[-1][0]
-    server.hs.state_store._cache.clear()
-    full = server.get_success(server.hs.state_store.get_state_for_group(latest))
+    server.hs.core.state._cache.clear()
+    full = server.get_success(server.hs.core.state.get_state_for_group(latest))
     assert full == server.get_success(
-        server.hs.room_state.get_current_state_ids(room_id)
+        server.hs.core.room_state.get_current_state_ids(room_id)
     )
 
 
 def test_auth_chain_index_covers_the_chain(server: TestServer) -> None:
     alice = server.user("alice")
     room_id = alice.create_room()
-    state = server.get_success(server.hs.room_state.get_current_state_ids(room_id))
-    chains = server.get_success(server.hs.events.get_auth_chains(list(state.values())))
+    state = server.get_success(server.hs.core.room_state.get_current_state_ids(room_id))
+    chains = server.get_success(
+        server.hs.core.events.get_auth_chains(list(state.values()))
+    )
     create_id = state[("m.room.create", "")]
     assert chains[create_id] == set()
     for key, event_id in state.items():

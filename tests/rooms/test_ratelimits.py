@@ -111,7 +111,7 @@ def test_remote_joins_are_limited(make_server: Any) -> None:
         async def join(self, user_id: str, room_id: str, *args: Any) -> None:
             joined.append(room_id)
 
-    server.hs.membership.remote = FakeRemote()  # type: ignore[assignment]
+    server.hs.rooms.membership.remote = FakeRemote()  # type: ignore[assignment]
     path = f"{CLIENT}/join/!one:elsewhere.example"
     assert server.request("POST", path, {}, token=token).code == 200
     resp = server.request(

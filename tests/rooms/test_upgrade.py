@@ -117,7 +117,7 @@ def test_upgrade(
     old = build_room(server, users, old_version)
     old_state = current_state(server, old)
     old_levels = old_state[("m.room.power_levels", "")]
-    tips = server.get_success(server.hs.events.get_forward_extremities(old))
+    tips = server.get_success(server.hs.core.events.get_forward_extremities(old))
 
     resp = upgrade(server, alice.token, old, {"new_version": new_version})
     assert resp.code == 200, resp.json

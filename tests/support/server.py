@@ -20,9 +20,9 @@ from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.python.failure import Failure
 
 from homeserver.api.http.site import HomeserverSite
+from homeserver.composition import build_homeserver
 from homeserver.config import parse_config
 from homeserver.federation.errors import RequestSendFailed
-from homeserver.server import HomeServer
 from homeserver.storage.database import Database, inline_runner
 from homeserver.storage.engines import Engine
 from tests.support.client import User
@@ -153,16 +153,16 @@ class TestServer:
         self.config = parse_config(test_config_dict(overrides))
         self.db = Database(engine, inline_runner)
         self.signing_key = signing_key or TEST_SIGNING_KEY
-        self.hs = HomeServer(
-            self.config,
-            data_dir,
-            self.reactor,
-            self.db,
-            inline_runner,
-            self.signing_key,
+        self.hs = build_homeserver(
+            config=self.config,
+            data_dir=data_dir,
+            reactor=self.reactor,
+            db=self.db,
+            blocking_runner=inline_runner,
+            signing_key=self.signing_key,
             # Tests never reach the real network: outbound federation fails
             # unless a test federation (tests/federation/pair.py) is given.
-            federation_transport or OfflineTransport(),
+            federation_transport=federation_transport or OfflineTransport(),
         )
         self.get_success(self.hs.setup())
         self.site = HomeserverSite(
@@ -254,7 +254,9 @@ class TestServer:
         self, localpart: str, password: str = "password123", admin: bool = False
     ) -> User:
         """Create a user directly and log in over HTTP; the logged-in ``User``."""
-        self.get_success(self.hs.accounts.register(localpart, password, admin=admin))
+        self.get_success(
+            self.hs.accounts.accounts.register(localpart, password, admin=admin)
+        )
         return self.login(localpart, password)
 
     def login(

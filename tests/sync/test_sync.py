@@ -97,12 +97,12 @@ def test_long_poll_ignores_rooms_the_user_is_not_in(server: TestServer) -> None:
     )
     alice.send_event(room_id, {"msgtype": "m.text", "body": "secret"})
     assert not pending.done
-    assert server.hs.notifier.listener_count() == 1
+    assert server.hs.core.notifier.listener_count() == 1
     server.advance(11)
     assert pending.done
     body = pending.response().json
     assert body["rooms"]["join"] == {}
-    assert server.hs.notifier.listener_count() == 0
+    assert server.hs.core.notifier.listener_count() == 0
 
 
 def test_invite_leave_and_reinvite_sections(server: TestServer) -> None:

@@ -12,7 +12,7 @@ from tests.support import FakeResponse, TestServer, User
 
 def token(server: TestServer) -> StreamToken:
     """Every stream's current position."""
-    return server.hs.notifier.current_token()
+    return server.hs.core.notifier.current_token()
 
 
 def wait(
@@ -22,7 +22,7 @@ def wait(
     timeout_ms: int = 30_000,
 ) -> defer.Deferred[None]:
     """Start a notifier wait, as a waiting /sync would."""
-    d = defer.ensureDeferred(server.hs.notifier.wait(user_id, rooms, timeout_ms))
+    d = defer.ensureDeferred(server.hs.core.notifier.wait(user_id, rooms, timeout_ms))
     server.advance(0)
     assert not d.called
     return d

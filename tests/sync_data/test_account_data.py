@@ -235,17 +235,17 @@ def test_positions_increase_and_sync_sees_exactly_the_changes(
     alice = users["alice"]
     bob = users["bob"]
     room1, room2 = alice.create_room(), alice.create_room()
-    p0 = token(server).account_data
+    p0 = token(server).get("account_data")
     alice.put(gpath(alice.user_id, "org.keep"), {"k": 1})
     alice.put(gpath(alice.user_id, "org.a"), {"v": 1})
-    p1 = token(server).account_data
+    p1 = token(server).get("account_data")
     alice.put(rpath(alice.user_id, room1, "org.r"), {"v": 1})
     alice.put(tpath(alice.user_id, room2, "m.favourite"), {})
-    p2 = token(server).account_data
+    p2 = token(server).get("account_data")
     alice.put(gpath(alice.user_id, "org.a"), {"v": 2})
     alice.put(gpath(alice.user_id, "org.b"), {"v": 1})
     bob.put(gpath(bob.user_id, "org.bob"), {"v": 1})
-    p3 = token(server).account_data
+    p3 = token(server).get("account_data")
     assert p0 < p1 < p2 < p3
 
     # Initial sync: everything up to the position asked for. org.a was
@@ -283,11 +283,13 @@ def test_removing_a_missing_tag_changes_nothing(
 ) -> None:
     alice = users["alice"]
     room_id = alice.create_room()
-    before = token(server).account_data
+    before = token(server).get("account_data")
     waiting = wait(server, alice.user_id, [room_id])
     assert alice.delete(tpath(alice.user_id, room_id, "u.none")).code == 200
     assert (
-        sync_rooms(server, alice.user_id, None, before, token(server).account_data)
+        sync_rooms(
+            server, alice.user_id, None, before, token(server).get("account_data")
+        )
         == {}
     )
     finish(server, waiting)

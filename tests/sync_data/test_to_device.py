@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from homeserver.server import HomeServer
+from homeserver.composition import build_homeserver
 from homeserver.storage.database import inline_runner
 from tests.support import User, q
 from tests.support.server import TEST_SIGNING_KEY, FakeResponse, TestServer
@@ -51,7 +51,7 @@ def inbox(
     upto: int | None = None,
     limit: int = 100,
 ) -> tuple[list[dict[str, Any]], int]:
-    end = token(server).to_device if upto is None else upto
+    end = token(server).get("to_device") if upto is None else upto
     return server.get_success(  # type: ignore[no-any-return]
         server.hs.sync_data.to_device.get_to_device(
             user_id, device_id, since, end, limit
@@ -71,19 +71,19 @@ def test_message_reaches_only_the_named_device(server: TestServer, users: dict) 
     assert messages == [
         {"type": "m.room_key_request", "sender": users["alice"], "content": {"n": 1}}
     ]
-    assert reached == token(server).to_device
+    assert reached == token(server).get("to_device")
     assert inbox(server, bob, "B2")[0] == []
 
 
 def test_star_means_every_device(server: TestServer, users: dict) -> None:
     bob = users["bob"]
-    before = token(server).to_device
+    before = token(server).get("to_device")
     send_to_device(users["A1"], {bob: {"*": {"n": 1}}}, "t1")
     # One message (and one stream position) per device, the register
     # helper's login included.
-    devices = server.get_success(server.hs.device_store.get_devices(bob))
+    devices = server.get_success(server.hs.accounts.stores.devices.get_devices(bob))
     assert len(devices) == 3
-    assert token(server).to_device == before + 3
+    assert token(server).get("to_device") == before + 3
     assert contents(inbox(server, bob, "B1")[0]) == [{"n": 1}]
     assert contents(inbox(server, bob, "B2")[0]) == [{"n": 1}]
 
@@ -144,11 +144,11 @@ def test_exactly_once_then_deleted(server: TestServer, users: dict) -> None:
 
 def test_a_window_is_exactly_its_messages(server: TestServer, users: dict) -> None:
     bob = users["bob"]
-    p0 = token(server).to_device
+    p0 = token(server).get("to_device")
     send_to_device(users["A1"], {bob: {"B1": {"n": 1}}}, "t1")
-    p1 = token(server).to_device
+    p1 = token(server).get("to_device")
     send_to_device(users["A1"], {bob: {"B1": {"n": 2}}}, "t2")
-    p2 = token(server).to_device
+    p2 = token(server).get("to_device")
     assert p0 < p1 < p2
     assert contents(inbox(server, bob, "B1", p0, p1)[0]) == [{"n": 1}]
     assert contents(inbox(server, bob, "B1", p1, p2)[0]) == [{"n": 2}]
@@ -159,7 +159,7 @@ def test_limit_returns_the_position_reached(server: TestServer, users: dict) -> 
     bob = users["bob"]
     for i in range(5):
         send_to_device(users["A1"], {bob: {"B1": {"n": i}}}, f"t{i}")
-    upto = token(server).to_device
+    upto = token(server).get("to_device")
     seen: list[Any] = []
     since = 0
     for _ in range(3):
@@ -212,7 +212,7 @@ def test_body_errors_and_auth(server: TestServer, users: dict) -> None:
 def test_deleting_a_device_drops_its_inbox(server: TestServer, users: dict) -> None:
     bob = users["bob"]
     send_to_device(users["A1"], {bob: {"*": {"n": 1}}}, "t1")
-    server.get_success(server.hs.device_store.delete_devices(bob, ["B2"]))
+    server.get_success(server.hs.accounts.stores.devices.delete_devices(bob, ["B2"]))
     assert inbox(server, bob, "B2")[0] == []
     assert contents(inbox(server, bob, "B1")[0]) == [{"n": 1}]
 
@@ -224,18 +224,18 @@ def test_stream_never_restarts_lower(
     so a client's since token never skips or deletes new messages."""
     bob = users["bob"]
     send_to_device(users["A1"], {bob: {"*": {"n": 1}}}, "t1")
-    position = token(server).to_device
+    position = token(server).get("to_device")
     for device in ("B1", "B2"):
         server.get_success(
             server.hs.sync_data.to_device.delete_to_device_up_to(bob, device, position)
         )
-    restarted = HomeServer(
-        server.config,
-        tmp_path,
-        server.reactor,
-        server.db,
-        inline_runner,
-        TEST_SIGNING_KEY,
+    restarted = build_homeserver(
+        config=server.config,
+        data_dir=tmp_path,
+        reactor=server.reactor,
+        db=server.db,
+        blocking_runner=inline_runner,
+        signing_key=TEST_SIGNING_KEY,
     )
     server.get_success(restarted.setup())
-    assert restarted.notifier.current_token().to_device == position
+    assert restarted.core.notifier.current_token().get("to_device") == position

@@ -47,13 +47,13 @@ def test_fifty_thousand_unknown_local_users_are_refused_at_once(
     before any lookup."""
     alice = server.user("alice")
     lookups: list[Any] = []
-    real = server.hs.device_store.get_device_ids
+    real = server.hs.accounts.stores.devices.get_device_ids
 
     async def counting(user_ids: Any) -> Any:
         lookups.append(len(user_ids))
         return await real(user_ids)
 
-    server.hs.device_store.get_device_ids = counting  # type: ignore[method-assign]
+    server.hs.accounts.stores.devices.get_device_ids = counting  # type: ignore[method-assign]
     resp = send_to_device(alice, {f"@u{i}:test": {"D": {}} for i in range(50_000)}, "t")
     assert_error(resp, 413, "M_TOO_LARGE")
     assert lookups == []

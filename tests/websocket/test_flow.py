@@ -18,7 +18,13 @@ def _flow() -> tuple[SendFlow, MemoryReactorClock, list[bytes], list[str]]:
     reactor = MemoryReactorClock()
     pings: list[bytes] = []
     slow: list[str] = []
-    flow = SendFlow(Clock(reactor), 1000, 5.0, pings.append, slow.append)
+    flow = SendFlow(
+        clock=Clock(reactor),
+        max_pending_bytes=1000,
+        max_pending_seconds=5.0,
+        send_ping=pings.append,
+        on_slow=slow.append,
+    )
     return flow, reactor, pings, slow
 
 

@@ -55,12 +55,12 @@ def _session(
     root = server.hs.build_resource(["client"])
     assert isinstance(root, UpgradeRoutingResource)
     deps = SessionDeps(
-        server.hs.auth,
-        server.hs.sync,
-        root.http.router,
-        server.hs.clock,
-        server.config.websocket,
-        int(server.config.http.max_request_body_size),
+        auth=server.hs.accounts.auth,
+        sync=server.hs.sync.service,
+        router=root.http.router,
+        clock=server.hs.core.clock,
+        config=server.config.websocket,
+        max_body_size=int(server.config.http.max_request_body_size),
     )
     conn = FakeConnection()
     session = ClientSession(conn, deps, "127.0.0.1", "test-agent")

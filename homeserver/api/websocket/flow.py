@@ -43,6 +43,7 @@ class SendFlow:
 
     def __init__(
         self,
+        *,
         clock: Clock,
         max_pending_bytes: int,
         max_pending_seconds: float,

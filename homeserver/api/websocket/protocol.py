@@ -89,11 +89,11 @@ class ClientWebSocketProtocol(WebSocketServerProtocol):
     def onOpen(self) -> None:
         deps = self.factory.deps
         self.flow = SendFlow(
-            deps.clock,
-            int(deps.config.max_pending_bytes),
-            deps.config.max_pending_time / 1000,
-            self.sendPing,
-            self.slow_reader,
+            clock=deps.clock,
+            max_pending_bytes=int(deps.config.max_pending_bytes),
+            max_pending_seconds=deps.config.max_pending_time / 1000,
+            send_ping=self.sendPing,
+            on_slow=self.slow_reader,
         )
         # The HTTP channel that received the upgrade is still registered as the
         # transport's producer; the socket's flow control takes its place.

@@ -9,10 +9,12 @@ from typing import Any
 import attrs
 from twisted.internet import defer, task
 
-from homeserver.events.model import Event, EventTypes, Membership
-from homeserver.federation.sender.sender import FederationSender, server_of
+from homeserver.events.ids import domains_of, has_domain
+from homeserver.events.model import Membership
+from homeserver.federation.sender.sender import FederationSender
 from homeserver.services.presence.presence import PresenceService
 from homeserver.services.presence.presence_rules import presence_content
+from homeserver.signals import MembershipChanged, PresenceChanged
 from homeserver.storage.stores.presence import PresenceState, UserPresence
 from homeserver.types import JsonDict
 from homeserver.util.background import run_in_background
@@ -42,6 +44,7 @@ class PresenceEdus:
 
     def __init__(
         self,
+        *,
         server_name: str,
         sender: FederationSender,
         presence: PresenceService,
@@ -51,7 +54,6 @@ class PresenceEdus:
         self.sender = sender
         self.presence = presence
         self.clock = clock
-        presence.listeners.append(self.on_presence)
         self._remote_seen: dict[str, int] = {}
         self._last_ping = clock.time_msec()
         self._timer: task.LoopingCall | None = None
@@ -80,7 +82,7 @@ class PresenceEdus:
             online = [
                 s
                 for s in held
-                if server_of(s.user_id) == self.server_name
+                if has_domain(s.user_id, self.server_name)
                 and s.state != PresenceState.OFFLINE
             ]
             if online:
@@ -88,7 +90,7 @@ class PresenceEdus:
         expired = [
             attrs.evolve(s, state=PresenceState.OFFLINE, currently_active=False)
             for s in held
-            if server_of(s.user_id) != self.server_name
+            if not has_domain(s.user_id, self.server_name)
             and now - self._remote_seen.setdefault(s.user_id, now) > REMOTE_TIMEOUT_MS
         ]
         for state in expired:
@@ -97,29 +99,28 @@ class PresenceEdus:
         if expired:
             await self.presence.apply_remote_presence(expired)
 
-    def on_new_event(self, event: Event) -> None:
-        """New-event listener: when a server newly shares a room with local
-        users, it needs their current presence (it only hears of changes)."""
+    def on_membership(self, change: MembershipChanged) -> None:
+        """``membership_changed`` receiver: when a server newly shares a room
+        with local users, it needs their current presence (it only hears of
+        changes)."""
         if (
-            event.type != EventTypes.MEMBER
-            or event.membership != Membership.JOIN
-            or not event.state_key
+            change.membership != Membership.JOIN
             or not self.presence.enabled
             or not self.sender.enabled
         ):
             return
         run_in_background(
             "federation_presence_on_join",
-            self._send_on_join(event.room_id, event.state_key),
+            self._send_on_join(change.room_id, change.user_id),
         )
 
     async def _send_on_join(self, room_id: str, joiner: str) -> None:
         members = await self.sender.stream.get_joined_users([room_id])
-        if server_of(joiner) == self.server_name:
-            users, servers = [joiner], {server_of(u) for u in members}
+        if has_domain(joiner, self.server_name):
+            users, servers = [joiner], domains_of(members)
         else:
-            users = [u for u in members if server_of(u) == self.server_name]
-            servers = {server_of(joiner)}
+            users = [u for u in members if has_domain(u, self.server_name)]
+            servers = domains_of([joiner])
         servers.discard(self.server_name)
         if not users or not servers:
             return
@@ -137,9 +138,9 @@ class PresenceEdus:
         if push:
             self.sender.send_edu(servers, EDU_TYPE, {"push": push})
 
-    def on_presence(self, states: list[UserPresence]) -> None:
-        """PresenceService listener: forward local users' changes."""
-        local = [s for s in states if server_of(s.user_id) == self.server_name]
+    def on_presence(self, changed: PresenceChanged) -> None:
+        """``presence_changed`` receiver: forward local users' changes."""
+        local = [s for s in changed.states if has_domain(s.user_id, self.server_name)]
         if local and self.presence.enabled and self.sender.enabled:
             run_in_background("federation_presence", self._send(local))
 
@@ -149,7 +150,7 @@ class PresenceEdus:
             audience = await self.presence.store.get_users_sharing_a_room(
                 [state.user_id]
             )
-            servers = {server_of(u) for u in audience} - {self.server_name}
+            servers = domains_of(audience) - {self.server_name}
             if not servers:
                 continue
             entry = {"user_id": state.user_id, **presence_content(state, now)}
@@ -178,7 +179,7 @@ class PresenceEdus:
         """Whether a local user shares a room with ``user_id`` (nobody here
         needs the presence of anyone else)."""
         audience = await self.presence.store.get_users_sharing_a_room([user_id])
-        return any(server_of(u) == self.server_name for u in audience)
+        return any(has_domain(u, self.server_name) for u in audience)
 
 
 def _parse_entry(origin: str, entry: Any, now: int) -> UserPresence | None:
@@ -189,7 +190,7 @@ def _parse_entry(origin: str, entry: Any, now: int) -> UserPresence | None:
     state = entry.get("presence")
     if not isinstance(user_id, str) or state not in PresenceState.ALL:
         return None
-    if server_of(user_id) != origin:
+    if not has_domain(user_id, origin):
         logger.warning("%s sent presence for %s: ignored", origin, user_id)
         return None
     ago = entry.get("last_active_ago")

@@ -6,9 +6,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from homeserver.federation.sender.sender import FederationSender, server_of
+from homeserver.events.ids import has_domain
+from homeserver.federation.sender.sender import FederationSender
 from homeserver.services.rooms.room_permissions import RoomPermissions
 from homeserver.services.sync_data.receipts import ReceiptService, ReceiptTypes
+from homeserver.signals import ReceiptStored
 from homeserver.storage.stores.events import EventStore
 from homeserver.storage.stores.receipts import Receipt
 from homeserver.types import JsonDict
@@ -32,6 +34,7 @@ class ReceiptEdus:
 
     def __init__(
         self,
+        *,
         server_name: str,
         sender: FederationSender,
         receipts: ReceiptService,
@@ -43,13 +46,13 @@ class ReceiptEdus:
         self.receipts = receipts
         self.permissions = permissions
         self.events = events
-        receipts.listeners.append(self.on_receipt)
 
-    def on_receipt(self, receipt: Receipt) -> None:
-        """ReceiptService listener: forward a local user's public receipt."""
+    def on_receipt(self, stored: ReceiptStored) -> None:
+        """``receipt_stored`` receiver: forward a local user's public receipt."""
+        receipt = stored.receipt
         if (
             receipt.receipt_type != ReceiptTypes.READ
-            or server_of(receipt.user_id) != self.server_name
+            or not has_domain(receipt.user_id, self.server_name)
             or not self.sender.enabled
         ):
             return
@@ -81,7 +84,7 @@ class ReceiptEdus:
                 await self._one(origin, room_id, user_id, receipt)
 
     async def _one(self, origin: str, room_id: str, user_id: str, receipt: Any) -> None:
-        if server_of(user_id) != origin:
+        if not has_domain(user_id, origin):
             logger.warning("%s sent a receipt for %s: ignored", origin, user_id)
             return
         if not isinstance(receipt, dict) or not isinstance(

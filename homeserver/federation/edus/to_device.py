@@ -7,7 +7,8 @@ import secrets
 
 from homeserver.config.model import RateLimit
 from homeserver.errors import Codes, MatrixError
-from homeserver.federation.sender.sender import FederationSender, server_of
+from homeserver.events.ids import has_domain, try_domain_of
+from homeserver.federation.sender.sender import FederationSender
 from homeserver.services.accounts.auth import Requester
 from homeserver.services.sync_data.to_device import ToDeviceService
 from homeserver.types import JsonDict
@@ -23,8 +24,8 @@ class ToDeviceEdus:
 
     Args:
         sender: the federation sender.
-        to_device: the to-device service (its ``remote_sender`` and
-            ``remote_admission`` are set here).
+        to_device: the to-device service (delivers inbound messages; this
+            class is its ``RemoteToDevicePort``).
         ratelimiter: for ``new_destinations``.
         new_destinations: ``rate_limiting.new_destinations``.
     """
@@ -40,8 +41,6 @@ class ToDeviceEdus:
         self.to_device = to_device
         self.ratelimiter = ratelimiter
         self.new_destinations = new_destinations
-        to_device.remote_sender = self.send
-        to_device.remote_admission = self.admit
 
     async def admit(self, requester: Requester, servers: set[str]) -> None:
         """Refuse a request that would make this server contact too many
@@ -82,7 +81,9 @@ class ToDeviceEdus:
         """One EDU per destination server, stored until delivered."""
         by_server: dict[str, dict[str, dict[str, JsonDict]]] = {}
         for user_id, by_device in messages.items():
-            by_server.setdefault(server_of(user_id), {})[user_id] = by_device
+            domain = try_domain_of(user_id)
+            if domain is not None:
+                by_server.setdefault(domain, {})[user_id] = by_device
         for destination, part in sorted(by_server.items()):
             content = {
                 "sender": sender,
@@ -106,7 +107,7 @@ class ToDeviceEdus:
         ):
             logger.info("ignoring malformed m.direct_to_device from %s", origin)
             return
-        if server_of(sender) != origin:
+        if not has_domain(sender, origin):
             logger.warning("%s sent to-device as %s: ignored", origin, sender)
             return
         clean = {

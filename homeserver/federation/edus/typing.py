@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from homeserver.federation.sender.sender import FederationSender, server_of
+from homeserver.events.ids import has_domain
+from homeserver.federation.sender.sender import FederationSender
 from homeserver.services.rooms.room_permissions import RoomPermissions
 from homeserver.services.sync_data.typing import TypingService
+from homeserver.signals import TypingChanged
 from homeserver.types import JsonDict
 from homeserver.util.background import run_in_background
 
@@ -30,6 +32,7 @@ class TypingEdus:
 
     def __init__(
         self,
+        *,
         server_name: str,
         sender: FederationSender,
         typing: TypingService,
@@ -39,13 +42,15 @@ class TypingEdus:
         self.sender = sender
         self.typing = typing
         self.permissions = permissions
-        typing.listeners.append(self.on_typing)
 
-    def on_typing(self, room_id: str, user_id: str, typing: bool) -> None:
-        """TypingService listener: forward a local user's change."""
-        if server_of(user_id) != self.server_name or not self.sender.enabled:
+    def on_typing(self, change: TypingChanged) -> None:
+        """``typing_changed`` receiver: forward a local user's change."""
+        if not has_domain(change.user_id, self.server_name) or not self.sender.enabled:
             return
-        run_in_background("federation_typing", self._send(room_id, user_id, typing))
+        run_in_background(
+            "federation_typing",
+            self._send(change.room_id, change.user_id, change.typing),
+        )
 
     async def _send(self, room_id: str, user_id: str, typing: bool) -> None:
         servers = await self.sender.servers_in_rooms([room_id])
@@ -60,7 +65,7 @@ class TypingEdus:
         if not isinstance(room_id, str) or not isinstance(user_id, str):
             logger.info("ignoring malformed m.typing from %s", origin)
             return
-        if server_of(user_id) != origin:
+        if not has_domain(user_id, origin):
             logger.warning("%s sent m.typing for %s: ignored", origin, user_id)
             return
         if not await self.permissions.is_joined(room_id, user_id):

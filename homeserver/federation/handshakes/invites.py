@@ -10,7 +10,6 @@ state the inviter sent, so that the invitee sees it in /sync.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from signedjson.sign import SignatureVerifyException
@@ -22,13 +21,14 @@ from homeserver.errors import (
     NotFound,
 )
 from homeserver.events.hashing import check_content_hash
-from homeserver.events.ids import domain_of
+from homeserver.events.ids import has_domain
 from homeserver.events.model import Event, EventTypes, Membership
 from homeserver.events.room_versions import get_room_version
 from homeserver.events.signing import sign_event
 from homeserver.events.template import event_from_pdu, federation_pdu
 from homeserver.events.validation import EventFormatError
 from homeserver.federation.handshakes.resident import AclCheck, EventVerifier
+from homeserver.signals import MembershipChanged, Signal
 from homeserver.storage.stores.event_persistence import EventContext, EventPersister
 from homeserver.storage.stores.events import EventStore
 from homeserver.storage.stores.remote_rooms import RemoteRoomStore
@@ -39,28 +39,27 @@ from homeserver.util.clock import Clock
 
 logger = logging.getLogger(__name__)
 
-NotifyUser = Callable[[str, str], None]
-"""``(user_id, room_id)``: wake the user's syncs."""
-
 
 class OutOfRoomMemberships:
     """Stores a local user's membership event of a room we have no state for
-    (a remote invite, our knock, our rejection of an invite)."""
+    (a remote invite, our knock, our rejection of an invite), and announces
+    it on ``membership_changed``."""
 
     def __init__(
         self,
+        *,
         server_name: str,
         persister: EventPersister,
         events: EventStore,
         remote_rooms: RemoteRoomStore,
-        notify: NotifyUser,
+        membership_changed: Signal[MembershipChanged],
         clock: Clock,
     ) -> None:
         self.server_name = server_name
         self.persister = persister
         self.events = events
         self.remote_rooms = remote_rooms
-        self.notify = notify
+        self.membership_changed = membership_changed
         self.clock = clock
 
     async def store(self, event: Event, unsigned: JsonDict | None = None) -> None:
@@ -86,10 +85,18 @@ class OutOfRoomMemberships:
             await self.persister.persist_event(
                 stored, EventContext(state_before={}, update_current_state=False)
             )
+        membership = event.membership or ""
         await self.remote_rooms.set_out_of_room_membership(
-            event.room_id, user_id, event.event_id, event.membership or ""
+            event.room_id, user_id, event.event_id, membership
         )
-        self.notify(user_id, event.room_id)
+        self.membership_changed.emit(
+            MembershipChanged(
+                room_id=event.room_id,
+                user_id=user_id,
+                membership=membership,
+                event=event,
+            )
+        )
 
     async def on_pdu(self, origin: str, event: Event) -> bool:
         """Take a leave or ban of a local user from a room we are not in (a
@@ -105,7 +112,7 @@ class OutOfRoomMemberships:
             event.type != EventTypes.MEMBER
             or event.membership not in (Membership.LEAVE, Membership.BAN)
             or not user_id
-            or _domain(user_id) != self.server_name
+            or not has_domain(user_id, self.server_name)
         ):
             return False
         hosts = await self.remote_rooms.get_joined_hosts(event.room_id)
@@ -127,6 +134,7 @@ class InviteReceiver:
 
     def __init__(
         self,
+        *,
         server_name: str,
         signing_key: Any,
         users: UserStore,
@@ -217,20 +225,12 @@ class InviteReceiver:
             raise BadJson("Expected an m.room.member invite")
         if not check_content_hash(event.pdu):
             raise BadJson("The event's content hash does not match")
-        if (
-            "third_party_invite" not in event.content
-            and _domain(event.sender) != origin
+        if "third_party_invite" not in event.content and not has_domain(
+            event.sender, origin
         ):
             raise Forbidden(f"{event.sender} is not a user of {origin}")
         invitee = event.state_key or ""
-        if _domain(invitee) != self.server_name:
+        if not has_domain(invitee, self.server_name):
             raise Forbidden(f"{invitee} is not a user of this server")
         if await self.users.get_user(invitee) is None:
             raise NotFound(f"Unknown user {invitee}")
-
-
-def _domain(user_id: str) -> str:
-    try:
-        return domain_of(user_id)
-    except ValueError:
-        return ""

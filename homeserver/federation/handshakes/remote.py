@@ -20,6 +20,7 @@ from signedjson.sign import SignatureVerifyException
 from homeserver.errors import Codes, Forbidden, MatrixError
 from homeserver.events.auth_rules import AuthError
 from homeserver.events.builder import build_event
+from homeserver.events.ids import try_domain_of
 from homeserver.events.model import Event, EventTypes, Membership
 from homeserver.events.redaction import redact_pdu
 from homeserver.events.room_versions import RoomVersion
@@ -85,6 +86,7 @@ class RemoteMembership:
 
     def __init__(
         self,
+        *,
         server_name: str,
         signing_key: Any,
         transport: FederationTransport,
@@ -269,7 +271,9 @@ class RemoteMembership:
             MatrixError: the invitee's server's 4xx passed on, or 502.
         """
         invitee = event.state_key or ""
-        destination = invitee.partition(":")[2]
+        destination = try_domain_of(invitee)
+        if destination is None:  # callers only invite users of another server
+            raise MatrixError(400, "The invitee has no server", Codes.INVALID_PARAM)
         answer = await self.requests.invite(destination, event, invite_room_state)
         returned = answer.get("event") if isinstance(answer, dict) else None
         signatures = returned.get("signatures") if isinstance(returned, dict) else None

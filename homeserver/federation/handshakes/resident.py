@@ -24,7 +24,7 @@ from homeserver.errors import (
 from homeserver.events.auth_membership import AUTHORISING_USER
 from homeserver.events.auth_rules import AuthError, check_auth_rules, signature_present
 from homeserver.events.hashing import check_content_hash
-from homeserver.events.ids import domain_of
+from homeserver.events.ids import domains_of, has_domain
 from homeserver.events.model import Event, EventTypes, JoinRules, Membership, StateKey
 from homeserver.events.room_versions import EventIdFormat, RoomVersion
 from homeserver.events.signing import sign_event
@@ -68,6 +68,7 @@ class ResidentMembership:
 
     def __init__(
         self,
+        *,
         server_name: str,
         signing_key: Any,
         creator: EventCreationService,
@@ -117,7 +118,7 @@ class ResidentMembership:
                 M_INCOMPATIBLE_ROOM_VERSION if the asker does not support the
                 room's version (or, for knocks, the version has no knocking).
         """
-        if _domain(user_id) != origin:
+        if not has_domain(user_id, origin):
             raise Forbidden(f"{user_id} is not a user of {origin}")
         room_version = await self._room_we_are_in(room_id)
         await self._check_acl(origin, room_id)
@@ -234,14 +235,14 @@ class ResidentMembership:
         room_version = await self._room_we_are_in(room_id)
         await self._check_acl(origin, room_id)
         event = self._parse(pdu, room_version, room_id, event_id, membership)
-        if _domain(event.sender) != origin:
+        if not has_domain(event.sender, origin):
             raise Forbidden(f"{event.sender} is not a user of {origin}")
         authoriser = event.content.get(AUTHORISING_USER)
         if (
             membership == Membership.JOIN
             and room_version.restricted_join_rule
             and isinstance(authoriser, str)
-            and _domain(authoriser) == self.server_name
+            and has_domain(authoriser, self.server_name)
         ):
             # We vouch for the join: our signature is what the auth rule wants.
             sign_event(event.pdu, room_version, self.server_name, self.signing_key)
@@ -268,7 +269,7 @@ class ResidentMembership:
             room_id,
             origin,
         )
-        await self.creator.notify_new_event(event)
+        self.creator.announce_remote_event(event)
         return event, state
 
     async def _accept(
@@ -358,15 +359,15 @@ class ResidentMembership:
         found = await self.events.get_events(sorted(chain_ids | set(state_ids)))
         after = dict(state)
         after[event.state_tuple] = event.event_id
-        hosts = {
-            _domain(key[1])
+        hosts = domains_of(
+            key[1]
             for key, eid in after.items()
             if key[0] == EventTypes.MEMBER
             and (
                 eid == event.event_id
                 or (eid in found and found[eid].membership == Membership.JOIN)
             )
-        }
+        )
         return {
             "origin": self.server_name,
             "state": [federation_pdu(found[e]) for e in state_ids if e in found],
@@ -400,10 +401,3 @@ class ResidentMembership:
     async def _check_acl(self, origin: str, room_id: str) -> None:
         if self.acl_check is not None:
             await self.acl_check(origin, room_id)
-
-
-def _domain(user_id: str) -> str:
-    try:
-        return domain_of(user_id)
-    except ValueError:
-        return ""

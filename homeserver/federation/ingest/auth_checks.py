@@ -23,7 +23,7 @@ from homeserver.events.auth_rules import (
     get_user_power_level,
     signature_present,
 )
-from homeserver.events.ids import domain_of
+from homeserver.events.ids import create_event_id_of_room, try_domain_of
 from homeserver.events.model import Event, EventTypes, StateKey
 from homeserver.federation.ingest.fetch import FetchFailed, RemoteEventFetcher
 from homeserver.storage.stores.event_persistence import EventPersister
@@ -82,7 +82,7 @@ def sort_by_auth(events: Iterable[Event]) -> list[Event]:
 def create_event_id(event: Event) -> str | None:
     """For v12 rooms, the create event's ID (derived from the room ID)."""
     if event.room_version.room_id_is_create_hash and event.room_id.startswith("!"):
-        return "$" + event.room_id[1:]
+        return create_event_id_of_room(event.room_id)
     return None
 
 
@@ -307,12 +307,10 @@ def auth_keys(event: Event) -> Collection[StateKey]:
 
 
 def _redact_allowed_by_domain(redaction: Event, target: Event | None) -> bool:
-    try:
-        return target is not None and domain_of(target.sender) == domain_of(
-            redaction.sender
-        )
-    except ValueError:
+    if target is None:
         return False
+    domain = try_domain_of(target.sender)
+    return domain is not None and domain == try_domain_of(redaction.sender)
 
 
 def _reason(check: Callable[[], None]) -> str | None:

@@ -37,6 +37,7 @@ class Backfiller:
 
     def __init__(
         self,
+        *,
         server_name: str,
         store: FederationStore,
         events: EventStore,

@@ -15,7 +15,7 @@ describe it:
    rejects it; auth against the current state: a failure soft-fails it;
 4. persist in one transaction, with the room's current state resolved across
    the new forward extremities when the event forks the DAG;
-5. notify the same listeners local events go to.
+5. announce it on the same signals local events go to.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from homeserver.federation.ingest.auth_checks import RemoteEventAuth, auth_keys
 from homeserver.federation.ingest.fetch import FetchFailed, RemoteEventFetcher
 from homeserver.federation.ingest.prev_state import PrevStateFetcher
 from homeserver.federation.ingest.verify import EventVerifier, PduDropped, parse_pdu
-from homeserver.services.rooms.event_creation import NewEventListener, notify_listeners
+from homeserver.services.rooms.event_creation import NewEventSignals
 from homeserver.services.rooms.state_resolver import StateResolver
 from homeserver.storage.stores.event_persistence import EventContext, EventPersister
 from homeserver.storage.stores.events import EventStore
@@ -51,20 +51,27 @@ MISSING_EVENTS_LIMIT = 10
 MISSING_EVENTS_ROUNDS = 10
 
 
+OutOfRoomPdu = Callable[[str, Event], Awaitable[bool]]
+"""``(origin, event)``: handle an event of a room no local user is in."""
+
+
 class FederationEventService:
     """Takes remote events through every check into the room's DAG.
 
     Args:
         room_lock: the per-room lock local event creation holds while it
             reads the extremities and persists; held here for the same step.
-        listeners: called with every new visible event once it is stored
-            (the list local events go to: sync, WebSocket, presence...).
+        signals: where every new visible event is announced once it is
+            stored (as local events are: sync, WebSocket, presence...).
+        out_of_room_pdu: takes a verified event of a room no local user is
+            joined to (e.g. a rescinded invite); returns whether it did.
         clock: lets the reactor run during long checks (a big room's state);
             without one they run in one go.
     """
 
     def __init__(
         self,
+        *,
         events: EventStore,
         room_state: RoomStateStore,
         state: StateStore,
@@ -74,7 +81,8 @@ class FederationEventService:
         verifier: EventVerifier,
         fetcher: RemoteEventFetcher,
         room_lock: Linearizer,
-        listeners: list[NewEventListener],
+        signals: NewEventSignals,
+        out_of_room_pdu: OutOfRoomPdu,
         clock: Clock | None = None,
     ) -> None:
         self.events = events
@@ -89,11 +97,9 @@ class FederationEventService:
         self.auth = RemoteEventAuth(events, persister, fetcher, clock)
         self.prev_state = PrevStateFetcher(events, state, fetcher, self.auth)
         self.room_lock = room_lock
-        self.listeners = listeners
+        self.signals = signals
+        self.out_of_room_pdu = out_of_room_pdu
         self._inbound = Linearizer()
-        # Takes a verified event of a room no local user is joined to (e.g. a
-        # rescinded invite); returns whether it did (federation handshakes).
-        self.out_of_room_pdu: Callable[[str, Event], Awaitable[bool]] | None = None
 
     async def room_version(self, room_id: object) -> RoomVersion:
         """The version of a room we are in.
@@ -121,9 +127,7 @@ class FederationEventService:
         """
         version = await self.room_version(pdu_json.get("room_id"))
         event = await self.verifier.verify(pdu_json, version)
-        if self.out_of_room_pdu is not None and await self.out_of_room_pdu(
-            origin, event
-        ):
+        if await self.out_of_room_pdu(origin, event):
             return event
         async with self._inbound.queue(event.room_id):
             await self.process_event(origin, event, fetch_missing=True)
@@ -187,7 +191,7 @@ class FederationEventService:
         logger.info(
             "joined %s via %s: %d state events", room_id, origin, len(state_before)
         )
-        await self.notify(join_event)
+        self.notify(join_event)
 
     async def _verify_all(
         self, origin: str, room_version: RoomVersion, room_id: str, pdus: list[JsonDict]
@@ -262,7 +266,7 @@ class FederationEventService:
             await self.persister.persist_event(event, context, backfilled=backfilled)
         self._log_outcome(origin, event)
         if not backfilled:
-            await self.notify(event)
+            self.notify(event)
 
     async def _check_state(
         self, event: Event, state_before: Mapping[StateKey, str], backfilled: bool
@@ -312,11 +316,11 @@ class FederationEventService:
                 " (soft-failed)" if event.soft_failed else "",
             )
 
-    async def notify(self, event: Event) -> None:
-        """Tell the new-event listeners, for events clients may see."""
+    def notify(self, event: Event) -> None:
+        """Announce an event clients may see."""
         if event.outlier or event.rejected_reason is not None or event.soft_failed:
             return
-        await notify_listeners(self.listeners, event)
+        self.signals.announce(event, local=False)
 
     async def _missing_prevs(self, event: Event) -> list[str]:
         """Prev events we do not have in the DAG (outliers count as missing:

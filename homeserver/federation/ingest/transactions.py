@@ -48,25 +48,27 @@ RETRY_PENDING_AFTER_MS = 1000
 class FederationTransactionService:
     """Processes inbound transactions.
 
-    Attributes:
+    Args:
         on_origin_seen: called with the origin of every new transaction (the
             sender uses it to retry a destination that is evidently back).
     """
 
     def __init__(
         self,
+        *,
         events: FederationEventService,
         edus: EduRegistry,
         acl: ServerAclChecker,
         store: FederationStore,
         clock: Clock,
+        on_origin_seen: Callable[[str], None],
     ) -> None:
         self.events = events
         self.edus = edus
         self.acl = acl
         self.store = store
         self.clock = clock
-        self.on_origin_seen: list[Callable[[str], None]] = []
+        self.on_origin_seen = on_origin_seen
         self._linearizer = Linearizer()
         self._pending: dict[str, int] = {}
         self._since_prune = 0
@@ -114,8 +116,7 @@ class FederationTransactionService:
                     "transaction %s from %s: a retry, same answer", txn_id, origin
                 )
                 return earlier
-            for callback in self.on_origin_seen:
-                callback(origin)
+            self.on_origin_seen(origin)
             logger.info(
                 "transaction %s from %s: %d PDUs, %d EDUs",
                 txn_id,

@@ -134,12 +134,12 @@ class KeyRing:
 
     def __init__(
         self,
+        *,
         local: LocalKeys,
         transport: FederationTransport,
         store: ServerKeyStore,
         clock: Clock,
         trusted_key_servers: Sequence[TrustedKeyServer] = (),
-        *,
         fetch_timeout_ms: int = DEFAULT_FETCH_TIMEOUT_MS,
         refetch_interval_ms: int = DEFAULT_REFETCH_INTERVAL_MS,
     ) -> None:

@@ -19,9 +19,11 @@ from collections.abc import Callable, Collection, Iterable
 
 import attrs
 
-from homeserver.events.model import Event, EventTypes, Membership
+from homeserver.events.ids import domains_of, has_domain
+from homeserver.events.model import EventTypes, Membership
 from homeserver.federation.interfaces import FederationTransport
 from homeserver.federation.sender.queue import DestinationQueue, QueueConfig
+from homeserver.signals import EventPersisted
 from homeserver.storage.stores.event_state import EventStateStore, StateSelection
 from homeserver.storage.stores.events import EventStore
 from homeserver.storage.stores.federation_outbox import (
@@ -47,11 +49,6 @@ CurrentPosition = Callable[[], int]
 _MEMBERS = StateSelection(types=frozenset({EventTypes.MEMBER}))
 
 
-def server_of(user_id: str) -> str:
-    """The server part of a user ID (everything after the first colon)."""
-    return user_id.split(":", 1)[1] if ":" in user_id else ""
-
-
 class FederationSender:
     """Follows the events stream and feeds the destination queues.
 
@@ -67,10 +64,13 @@ class FederationSender:
         current_position: the events stream's visible position.
         max_retry_interval_ms: the backoff cap.
         request_timeout_ms: how long one transaction may take.
+        allowed: whether we may send to a server (federation.domain_whitelist);
+            every server when None.
     """
 
     def __init__(
         self,
+        *,
         server_name: str,
         enabled: bool,
         transport: FederationTransport,
@@ -82,6 +82,7 @@ class FederationSender:
         current_position: CurrentPosition,
         max_retry_interval_ms: int,
         request_timeout_ms: int,
+        allowed: Callable[[str], bool] | None = None,
     ) -> None:
         self.server_name = server_name
         self.enabled = enabled
@@ -109,8 +110,7 @@ class FederationSender:
         self._remote_rooms: set[str] = set()
         self._local_rooms: set[str] = set()
         self._room_generation = 0
-        # Whether we may send to a server (federation.domain_whitelist).
-        self.allowed: Callable[[str], bool] = lambda destination: True
+        self.allowed: Callable[[str], bool] = allowed or (lambda destination: True)
         self._processing = False
         self._again = False
         # A wake-up is already scheduled (one per reactor turn, however many
@@ -134,7 +134,6 @@ class FederationSender:
     async def start(self) -> None:
         """Resume after a restart: wake every destination with a backlog, and
         send the events persisted since the stored position."""
-        await self.store.load()
         stored = await self.store.get_position()
         if stored is None:
             # A fresh database: history before now is not ours to send.
@@ -161,12 +160,13 @@ class FederationSender:
             )
         return queue
 
-    def on_persisted(self, event: Event, stream_ordering: int) -> None:
-        """EventPersister hook: the position becomes visible right after this
-        returns, so the stream is read on the next reactor turn."""
-        if server_of(event.sender) != self.server_name or (
+    def on_persisted(self, persisted: EventPersisted) -> None:
+        """``event_persisted`` receiver: the position becomes visible right
+        after this returns, so the stream is read on the next reactor turn."""
+        event = persisted.event
+        if not has_domain(event.sender, self.server_name) or (
             event.type == EventTypes.MEMBER
-            and server_of(event.state_key or "") != self.server_name
+            and not has_domain(event.state_key or "", self.server_name)
         ):
             self._room_generation += 1
             self._local_rooms.discard(event.room_id)
@@ -236,7 +236,7 @@ class FederationSender:
             e
             for e in found
             if not e.outlier
-            and (server_of(e.sender) == self.server_name or e.event_id in self.relayed)
+            and (has_domain(e.sender, self.server_name) or e.event_id in self.relayed)
         ]
         self.relayed.difference_update(e.event_id for e in found)
         if local:
@@ -286,28 +286,26 @@ class FederationSender:
             member_event_id
             for state in states.values()
             for (_, user_id), member_event_id in state.items()
-            if server_of(user_id) != self.server_name
+            if not has_domain(user_id, self.server_name)
         }
         memberships = await self.stream.get_memberships(remote_member_ids)
         events = await self.events.get_events(event_ids)
         out: dict[str, set[str]] = {}
         for event_id in event_ids:
-            servers = {
-                server_of(user_id)
+            servers = domains_of(
+                user_id
                 for member_event_id in states.get(event_id, {}).values()
                 for user_id, membership in [memberships.get(member_event_id, ("", ""))]
                 if membership == Membership.JOIN
-            }
+            )
             event = events.get(event_id)
             if (
                 event is not None
                 and event.type == EventTypes.MEMBER
                 and event.membership in (Membership.LEAVE, Membership.BAN)
-                and event.state_key
             ):
-                servers.add(server_of(event.state_key))
+                servers.update(domains_of([event.state_key]))
             servers.discard(self.server_name)
-            servers.discard("")
             out[event_id] = servers
         return out
 
@@ -337,4 +335,4 @@ class FederationSender:
     async def servers_in_rooms(self, room_ids: Collection[str]) -> set[str]:
         """The other servers with a joined member in any of the rooms."""
         users = await self.stream.get_joined_users(room_ids)
-        return {server_of(u) for u in users} - {self.server_name, ""}
+        return domains_of(users) - {self.server_name}

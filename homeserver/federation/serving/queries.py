@@ -36,6 +36,7 @@ class FederationQueries:
 
     def __init__(
         self,
+        *,
         server_name: str,
         users: UserStore,
         profiles: ProfileStore,

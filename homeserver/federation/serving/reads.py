@@ -21,7 +21,7 @@ import logging
 from collections.abc import Collection, Mapping
 
 from homeserver.errors import Forbidden, NotFound
-from homeserver.events.ids import domain_of
+from homeserver.events.ids import has_domain
 from homeserver.events.model import Event, EventTypes, Membership, StateKey
 from homeserver.events.redaction import redact_pdu
 from homeserver.federation.acl import ServerAclChecker
@@ -48,13 +48,6 @@ def pdu_for_federation(event: Event) -> JsonDict:
     if event.redacted_by is not None:
         return redact_pdu(event.pdu, event.room_version)
     return dict(event.pdu)
-
-
-def _server_of(user_id: str) -> str | None:
-    try:
-        return domain_of(user_id)
-    except ValueError:
-        return None
 
 
 def server_may_see(
@@ -97,6 +90,7 @@ class FederationReadService:
 
     def __init__(
         self,
+        *,
         server_name: str,
         events: EventStore,
         room_state: RoomStateStore,
@@ -165,7 +159,7 @@ class FederationReadService:
             eid
             for state in states.values()
             for key, eid in state.items()
-            if key == HISTORY_VISIBILITY_KEY or _server_of(key[1]) == origin
+            if key == HISTORY_VISIBILITY_KEY or has_domain(key[1], origin)
         }
         found = await self.events.get_events(wanted)
         visible = set()

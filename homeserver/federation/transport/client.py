@@ -108,12 +108,12 @@ class FederationClient(JsonRequests):
 
     def __init__(
         self,
+        *,
         server_name: str,
         signing_key: SigningKey,
         config: FederationConfig,
         reactor: Any,
         clock: Clock,
-        *,
         resolve_host: HostResolver | None = None,
         srv: SrvResolver | None = None,
         trust_root: Any = None,
@@ -286,14 +286,14 @@ class _RouteEndpoint:
         if route is None:
             route = await client.discovery.resolve(self.server_name)
         endpoint = SafeEndpoint(
-            client.reactor,
-            route.targets,
-            tls_creator(
+            reactor=client.reactor,
+            targets=route.targets,
+            tls=tls_creator(
                 route.tls_name, client.config.verify_certificates, client.trust_root
             ),
-            client.ip_filter,
-            client.resolve_host,
-            int(client.config.connect_timeout) / 1000,
+            ip_filter=client.ip_filter,
+            resolve_host=client.resolve_host,
+            timeout_s=int(client.config.connect_timeout) / 1000,
         )
         return await endpoint.connect(protocol_factory)
 
@@ -314,12 +314,14 @@ class _WebEndpoints:
                 host, client.config.verify_certificates, client.trust_root
             )
         return SafeEndpoint(
-            client.reactor,
-            [(host, uri.port)],
-            tls,
-            client.ip_filter,
-            client.resolve_host,
-            min(WELL_KNOWN_TIMEOUT_S, int(client.config.connect_timeout) / 1000),
+            reactor=client.reactor,
+            targets=[(host, uri.port)],
+            tls=tls,
+            ip_filter=client.ip_filter,
+            resolve_host=client.resolve_host,
+            timeout_s=min(
+                WELL_KNOWN_TIMEOUT_S, int(client.config.connect_timeout) / 1000
+            ),
         )
 
 

@@ -155,6 +155,7 @@ class SafeEndpoint:
 
     def __init__(
         self,
+        *,
         reactor: Any,
         targets: Sequence[tuple[str, int]],
         tls: IOpenSSLClientConnectionCreator | None,

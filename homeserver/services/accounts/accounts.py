@@ -22,6 +22,7 @@ class AccountService:
 
     def __init__(
         self,
+        *,
         server_name: str,
         config: RegistrationConfig,
         users: UserStore,

@@ -125,6 +125,7 @@ class SharedSecretRegistrationService:
 
     def __init__(
         self,
+        *,
         secret: str | None,
         store: UiAuthStore,
         accounts: AccountService,

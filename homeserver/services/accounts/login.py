@@ -30,6 +30,7 @@ class LoginService:
 
     def __init__(
         self,
+        *,
         config: AuthConfig,
         rate_limits: RateLimitConfig,
         accounts: AccountService,

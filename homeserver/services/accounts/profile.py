@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from homeserver.errors import (
     BadJson,
@@ -19,9 +18,11 @@ from homeserver.errors import (
     NotFound,
 )
 from homeserver.services.accounts.auth import Requester
+from homeserver.signals import ProfileChanged, Signal
 from homeserver.storage.stores.profiles import ProfileStore
 from homeserver.storage.stores.users import UserStore
 from homeserver.types import JsonDict, UserID
+from homeserver.util.ports import Port
 
 MAX_DISPLAYNAME_LEN = 256
 MAX_AVATAR_URL_LEN = 1000
@@ -35,29 +36,50 @@ MAX_PROFILE_BYTES = 65536
 _KEY_GRAMMAR = re.compile(r"^[a-z][a-z0-9_.-]*$")
 
 
-RemoteProfileQuery = Callable[[str, str | None], Awaitable[JsonDict]]
-"""``(user_id, field)``: another server's answer to query/profile."""
+class RemoteProfilePort(Protocol):
+    """Another server's users' profiles (federation query/profile)."""
+
+    async def profile(self, user_id: str, field: str | None) -> JsonDict:
+        """The profile, or just ``field`` of it, from the user's server."""
+        ...
+
+
+class NoRemoteProfiles:
+    """Federation off: other servers' users have no profile we can see."""
+
+    async def profile(self, user_id: str, field: str | None) -> JsonDict:
+        raise NotFound("Profile lookup over federation is not available")
 
 
 class ProfileService:
-    """Reads and updates local users' profiles."""
+    """Reads and updates local users' profiles.
+
+    Args:
+        server_name: this server (other servers' users are asked remotely).
+        profiles: the profile store.
+        users: local accounts.
+        changed: emitted when a local user sets or removes a field.
+    """
 
     def __init__(
-        self, server_name: str, profiles: ProfileStore, users: UserStore
+        self,
+        server_name: str,
+        profiles: ProfileStore,
+        users: UserStore,
+        changed: Signal[ProfileChanged],
     ) -> None:
         self.server_name = server_name
         self.profiles = profiles
         self.users = users
-        # Set by the federation composition: asks another server (query/profile).
-        self.remote_query: RemoteProfileQuery | None = None
+        self.changed = changed
+        # Asks another server (federation plugs itself in).
+        self.remote: Port[RemoteProfilePort] = Port(NoRemoteProfiles())
 
     async def get_profile(self, user_id: str) -> JsonDict:
         """GET /profile/{userId}."""
         parsed = UserID.parse(user_id)
         if parsed.domain != self.server_name:
-            if self.remote_query is None:
-                raise NotFound("Profile lookup over federation is not available")
-            return await self.remote_query(user_id, None)
+            return await self.remote.get().profile(user_id, None)
         profile = await self.profiles.get_profile(user_id)
         if profile is None:
             raise NotFound("Profile was not found")
@@ -65,10 +87,8 @@ class ProfileService:
 
     async def get_field(self, user_id: str, key: str) -> JsonDict:
         """GET /profile/{userId}/{keyName}."""
-        if self.remote_query is not None and (
-            UserID.parse(user_id).domain != self.server_name
-        ):
-            profile = await self.remote_query(user_id, key)
+        if UserID.parse(user_id).domain != self.server_name:
+            profile = await self.remote.get().profile(user_id, key)
         else:
             profile = await self.get_profile(user_id)
         if key not in profile:
@@ -92,6 +112,7 @@ class ProfileService:
                 400, "Profile would be too large", Codes.PROFILE_TOO_LARGE
             )
         await self.profiles.set_field(user_id, key, value)
+        self.changed.emit(ProfileChanged(user_id=user_id, field=key, value=value))
         return {}
 
     async def delete_field(
@@ -101,6 +122,7 @@ class ProfileService:
         self._check_own(requester, user_id)
         self._check_key(key)
         await self.profiles.set_field(user_id, key, None)
+        self.changed.emit(ProfileChanged(user_id=user_id, field=key, value=None))
         return {}
 
     def _check_own(self, requester: Requester, user_id: str) -> None:

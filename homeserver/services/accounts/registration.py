@@ -31,6 +31,7 @@ class RegistrationService:
 
     def __init__(
         self,
+        *,
         config: RegistrationConfig,
         rate_limits: RateLimitConfig,
         accounts: AccountService,

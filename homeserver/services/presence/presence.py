@@ -41,7 +41,7 @@ disabled):
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from contextlib import ExitStack
 from typing import Any
 
@@ -50,7 +50,7 @@ from twisted.internet import defer, task
 
 from homeserver.config.model import PresenceConfig
 from homeserver.errors import Forbidden, InvalidParam, NotFound
-from homeserver.events.model import Event
+from homeserver.events.ids import has_domain
 from homeserver.services.accounts.auth import Requester
 from homeserver.services.presence.presence_rules import (
     Timeouts,
@@ -60,6 +60,7 @@ from homeserver.services.presence.presence_rules import (
     should_notify,
     with_currently_active,
 )
+from homeserver.signals import NewEvent, PresenceChanged, Signal
 from homeserver.storage.id_generators import StreamIdGenerator
 from homeserver.storage.stores.presence import (
     PresenceState,
@@ -68,13 +69,14 @@ from homeserver.storage.stores.presence import (
 )
 from homeserver.storage.stores.users import UserStore
 from homeserver.streams.notifier import Notifier
+from homeserver.streams.registry import PRESENCE
 from homeserver.types import JsonDict, UserID
 from homeserver.util.background import run_in_background
 from homeserver.util.clock import Clock
 
 logger = logging.getLogger(__name__)
 
-STREAM = "presence"
+STREAM = PRESENCE.name
 # How often the timeouts are checked; transitions happen up to this much late.
 CHECK_INTERVAL_SECONDS = 5
 MAX_STATUS_MSG_LENGTH = 2048
@@ -90,17 +92,20 @@ class PresenceService:
         users: to answer 404 for unknown local users.
         notifier: woken with the users who may see each change.
         stream_ids: the "presence" stream's ID generator.
+        changed: emitted with each batch of persisted changes.
         clock: the injected clock.
     """
 
     def __init__(
         self,
+        *,
         server_name: str,
         config: PresenceConfig,
         store: PresenceStore,
         users: UserStore,
         notifier: Notifier,
         stream_ids: StreamIdGenerator,
+        changed: Signal[PresenceChanged],
         clock: Clock,
     ) -> None:
         self.server_name = server_name
@@ -117,9 +122,7 @@ class PresenceService:
         self._states: dict[str, UserPresence] = {}
         self._syncing: dict[str, int] = {}
         self._timer: task.LoopingCall | None = None
-        # Told of every persisted change (the federation sender forwards
-        # local users' changes to the servers sharing a room with them).
-        self.listeners: list[Callable[[list[UserPresence]], None]] = []
+        self.changed = changed
 
     # Lifecycle --------------------------------------------------------------
 
@@ -141,10 +144,6 @@ class PresenceService:
         if self._timer is not None and self._timer.running:
             self._timer.stop()
         self._timer = None
-
-    def current_position(self) -> int:
-        """The presence stream's position (registered with the notifier)."""
-        return self.stream_ids.current_position()
 
     def _on_timer(self) -> defer.Deferred[Any]:
         # run_in_background logs and swallows failures, so the LoopingCall
@@ -277,9 +276,10 @@ class PresenceService:
         new = attrs.evolve(prev, last_active_ts=now, state=PresenceState.ONLINE)
         await self._apply([(prev, with_currently_active(new, now))])
 
-    def on_new_event(self, event: Event) -> None:
-        """EventCreationService listener: a local user's non-state event is
-        activity. Runs in the background so it never delays the send."""
+    def on_new_event(self, new: NewEvent) -> None:
+        """``new_event`` receiver: a local user's non-state event is activity.
+        Runs in the background so it never delays the send."""
+        event = new.event
         if event.is_state() or event.sender not in self._states:
             return
         if UserID.parse(event.sender).domain != self.server_name:
@@ -301,7 +301,7 @@ class PresenceService:
         return list(self._states.values())
 
     def _is_local(self, user_id: str) -> bool:
-        return user_id.split(":", 1)[-1] == self.server_name
+        return has_domain(user_id, self.server_name)
 
     # Reads for /sync --------------------------------------------------------
 
@@ -382,8 +382,7 @@ class PresenceService:
                 and self._states.get(state.user_id) is state
             ):
                 del self._states[state.user_id]
-        for listener in self.listeners:
-            listener(stamped)
+        self.changed.emit(PresenceChanged(tuple(stamped)))
         changed = {s.user_id for s in stamped}
         audience = await self.store.get_users_sharing_a_room(changed)
         self.notifier.notify(STREAM, users=audience | changed)

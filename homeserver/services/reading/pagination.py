@@ -33,6 +33,7 @@ from homeserver.streams.tokens import (
     TopologicalPosition,
 )
 from homeserver.types import JsonDict
+from homeserver.util.ports import Port
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 1000
@@ -78,6 +79,18 @@ class HistoryBackfill(Protocol):
         ...
 
 
+class NoBackfill:
+    """Federation off: the history we hold is all there is."""
+
+    async def should_backfill(
+        self, room_id: str, page: Sequence[Event], limit: int
+    ) -> bool:
+        return False
+
+    async def backfill(self, room_id: str, limit: int) -> bool:
+        return False
+
+
 def position_of(event: Event) -> TopologicalPosition:
     """An event's topological position."""
     return TopologicalPosition(event.depth, event.stream_ordering or 0)
@@ -109,6 +122,7 @@ class PaginationService:
 
     def __init__(
         self,
+        *,
         events: EventStore,
         stream: StreamStore,
         event_state: EventStateStore,
@@ -120,9 +134,9 @@ class PaginationService:
         self.event_state = event_state
         self.visibility = visibility
         self.serializer = serializer
-        # Set by the federation composition: pages that reach a gap in a
-        # room's history backfill it from other servers first.
-        self.backfiller: HistoryBackfill | None = None
+        # Pages that reach a gap in a room's history backfill it from other
+        # servers first (federation plugs itself in).
+        self.backfiller: Port[HistoryBackfill] = Port(NoBackfill())
 
     async def get_messages(
         self, requester: Requester, room_id: str, request: MessagesRequest
@@ -167,8 +181,8 @@ class PaginationService:
         self, room_id: str, direction: Direction, page: Page, limit: int
     ) -> bool:
         """Backfill when a backwards page reached a gap; whether it did."""
-        backfiller = self.backfiller
-        if backfiller is None or direction is not Direction.BACKWARDS:
+        backfiller = self.backfiller.get()
+        if direction is not Direction.BACKWARDS:
             return False
         if not await backfiller.should_backfill(room_id, page.events, limit):
             return False

@@ -70,6 +70,7 @@ class RoomReadService:
 
     def __init__(
         self,
+        *,
         events: EventStore,
         room_state: RoomStateStore,
         event_state: EventStateStore,

@@ -9,25 +9,25 @@ validating ``m.room.canonical_alias``. Permissions follow Synapse: see each meth
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from homeserver.errors import BadJson, Codes, Forbidden, MatrixError, NotFound
+from homeserver.events.ids import domains_of
 from homeserver.events.model import Event, EventTypes, Membership, StateKey
 from homeserver.services.accounts.auth import Requester
 from homeserver.services.rooms.event_creation import EventCreationService
+from homeserver.services.rooms.ports import NoRemoteAliases, RemoteAliasPort
 from homeserver.services.rooms.room_permissions import RoomPermissions
 from homeserver.storage.stores.directory import DirectoryStore
 from homeserver.storage.stores.room_state import RoomStateStore
 from homeserver.types import JsonDict, RoomAlias
 from homeserver.util.clock import Clock
+from homeserver.util.ports import Port
 
 logger = logging.getLogger(__name__)
 
 CANONICAL_ALIAS_KEY: StateKey = (EventTypes.CANONICAL_ALIAS, "")
-NO_FEDERATION = "Resolving room aliases on other servers is not supported yet"
-RemoteAliasQuery = Callable[[str], Awaitable[JsonDict]]
-"""Asks an alias's server: ``{room_id, servers}`` (federation query/directory)."""
 
 
 class DirectoryService:
@@ -46,6 +46,7 @@ class DirectoryService:
 
     def __init__(
         self,
+        *,
         server_name: str,
         store: DirectoryStore,
         room_state: RoomStateStore,
@@ -60,8 +61,8 @@ class DirectoryService:
         self.permissions = permissions
         self.creator = creator
         self.clock = clock
-        # Set by the federation composition.
-        self.remote_query: RemoteAliasQuery | None = None
+        # Asks an alias's server (federation plugs itself in).
+        self.remote: Port[RemoteAliasPort] = Port(NoRemoteAliases())
         self.require_membership_for_aliases = require_membership_for_aliases
 
     # -- Aliases -----------------------------------------------------------
@@ -149,18 +150,16 @@ class DirectoryService:
             return await self._remote_alias(alias)
         room_id = await self.resolve_alias(alias)
         members = await self.room_state.get_members(room_id)
-        servers = {
-            user_id.partition(":")[2]
+        servers = domains_of(
+            user_id
             for user_id, (membership, _) in members.items()
             if membership == Membership.JOIN
-        }
+        )
         servers.discard(self.server_name)
         return {"room_id": room_id, "servers": [self.server_name, *sorted(servers)]}
 
     async def _remote_alias(self, alias: str) -> JsonDict:
-        if self.remote_query is None:
-            raise MatrixError(502, NO_FEDERATION, Codes.UNKNOWN)
-        return await self.remote_query(alias)
+        return await self.remote.get().directory(alias)
 
     async def delete_alias(self, requester: Requester, alias: str) -> None:
         """DELETE /directory/room/{roomAlias}.

@@ -2,7 +2,8 @@
 
 New local event: pick prev events from the forward extremities, compute the
 state before, select auth events, build + hash + sign, check the auth rules,
-persist everything in one transaction, then tell listeners.
+persist everything in one transaction, then announce it (``new_event``, and
+``membership_changed`` for member events).
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
+
+import attrs
 
 from homeserver.errors import Codes, Forbidden, MatrixError
 from homeserver.events.auth_rules import (
@@ -23,6 +26,7 @@ from homeserver.events.model import Event, EventTypes, StateKey
 from homeserver.events.room_versions import RoomVersion
 from homeserver.events.validation import EventFormatError, EventTooLarge
 from homeserver.services.rooms.state_resolver import StateResolver
+from homeserver.signals import MembershipChanged, NewEvent, Signal
 from homeserver.storage.stores.event_persistence import EventContext, EventPersister
 from homeserver.storage.stores.events import EventStore
 from homeserver.storage.stores.room_state import RoomStateStore
@@ -34,7 +38,6 @@ logger = logging.getLogger(__name__)
 
 MAX_PREV_EVENTS = 10
 MAX_DEPTH = 2**63 - 1
-NewEventListener = Callable[[Event], Awaitable[None] | None]
 
 
 def auth_state(
@@ -50,16 +53,26 @@ def auth_state(
     return {key: state[key] for key in wanted if key in state}
 
 
-async def notify_listeners(listeners: list[NewEventListener], event: Event) -> None:
-    """Call every new-event listener with ``event``; one failing listener is
-    logged and does not stop the others."""
-    for listener in listeners:
-        try:
-            result = listener(event)
-            if result is not None:
-                await result
-        except Exception:
-            logger.exception("new-event listener failed for %s", event.event_id)
+@attrs.frozen(kw_only=True)
+class NewEventSignals:
+    """Where a newly visible event is announced (local and remote alike)."""
+
+    new_event: Signal[NewEvent]
+    membership_changed: Signal[MembershipChanged]
+
+    def announce(self, event: Event, *, local: bool) -> None:
+        """Emit ``new_event``, then ``membership_changed`` for a member event."""
+        self.new_event.emit(NewEvent(event=event, local=local))
+        membership = event.membership
+        if event.type == EventTypes.MEMBER and event.state_key and membership:
+            self.membership_changed.emit(
+                MembershipChanged(
+                    room_id=event.room_id,
+                    user_id=event.state_key,
+                    membership=membership,
+                    event=event,
+                )
+            )
 
 
 class EventCreationService:
@@ -67,12 +80,14 @@ class EventCreationService:
 
     def __init__(
         self,
+        *,
         server_name: str,
         signing_key: Any,
         events: EventStore,
         room_state: RoomStateStore,
         resolver: StateResolver,
         persister: EventPersister,
+        signals: NewEventSignals,
         clock: Clock,
     ) -> None:
         self.server_name = server_name
@@ -82,8 +97,8 @@ class EventCreationService:
         self.resolver = resolver
         self.persister = persister
         self.clock = clock
+        self.signals = signals
         self.linearizer = Linearizer()
-        self.listeners: list[NewEventListener] = []
 
     async def room_version(self, room_id: str) -> RoomVersion:
         """The version of a room we know, else 404."""
@@ -153,7 +168,7 @@ class EventCreationService:
                 if event.is_state()
                 else None
             )
-        await self._notify(event)
+        self.signals.announce(event, local=True)
         return event
 
     async def create_room_event(
@@ -174,7 +189,7 @@ class EventCreationService:
         """Persist a create event built (and checked) by ``rehearse``, so the
         room ID it names (v12: its hash) is known before anything is written."""
         await self.persister.persist_event(event, EventContext(state_before={}))
-        await self._notify(event)
+        self.signals.announce(event, local=True)
 
     async def prev_events(self, room_id: str) -> list[str]:
         """The prev_events of a new event in the room: its forward
@@ -337,10 +352,7 @@ class EventCreationService:
             raise Forbidden(str(exc)) from None
         return event, auth_events
 
-    async def notify_new_event(self, event: Event) -> None:
-        """Tell every new-event listener about an event persisted elsewhere
+    def announce_remote_event(self, event: Event) -> None:
+        """Announce an event of another server's user persisted elsewhere
         (e.g. a remote user's join accepted through send_join)."""
-        await self._notify(event)
-
-    async def _notify(self, event: Event) -> None:
-        await notify_listeners(self.listeners, event)
+        self.signals.announce(event, local=False)

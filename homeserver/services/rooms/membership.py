@@ -6,30 +6,24 @@ Spec: client-server API, "Room membership"; the auth rules decide who may.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import TYPE_CHECKING
 
 from homeserver.config.model import RateLimitConfig
 from homeserver.errors import BadJson, Codes, Forbidden, MatrixError, NotFound
 from homeserver.events.auth_rules import get_named_power_level, get_user_power_level
+from homeserver.events.ids import has_domain, try_domain_of
 from homeserver.events.model import Event, EventTypes, JoinRules, Membership, StateKey
 from homeserver.events.template import STRIPPED_STATE_TYPES, stripped_state
 from homeserver.services.accounts.auth import Requester
 from homeserver.services.rooms.directory import DirectoryService
 from homeserver.services.rooms.event_creation import EventCreationService
+from homeserver.services.rooms.ports import NoRemoteMembership, RemoteMembershipPort
 from homeserver.storage.stores.profiles import ProfileStore
 from homeserver.storage.stores.room_state import RoomStateStore
 from homeserver.types import JsonDict, UserID
+from homeserver.util.ports import Port
 from homeserver.util.ratelimit import Ratelimiter
 
-if TYPE_CHECKING:
-    from homeserver.federation.handshakes.remote import RemoteMembership
-
 EventCheck = Callable[[Event, Mapping[StateKey, Event]], Awaitable[None]]
-
-
-def server_of(user_id: str) -> str:
-    """The server part of a user ID from an event (lenient: any localpart)."""
-    return user_id.partition(":")[2]
 
 
 def optional_reason(body: JsonDict) -> str | None:
@@ -53,6 +47,7 @@ class MembershipService:
 
     def __init__(
         self,
+        *,
         server_name: str,
         creator: EventCreationService,
         room_state: RoomStateStore,
@@ -68,9 +63,11 @@ class MembershipService:
         self.directory = directory
         self.ratelimiter = ratelimiter
         self.rates = rates
-        # Set by the federation composition: joins, leaves and knocks of rooms
-        # no local user is in, and invites of other servers' users.
-        self.remote: RemoteMembership | None = None
+        # Joins, leaves and knocks of rooms no local user is in, and invites of
+        # other servers' users (federation plugs itself in).
+        self.remote: Port[RemoteMembershipPort] = Port(
+            NoRemoteMembership(self._leave_locally)
+        )
 
     async def send_membership(
         self,
@@ -99,15 +96,13 @@ class MembershipService:
         for ``EventCreationService.send``."""
         target = event.state_key or ""
         if (
-            self.remote is None
-            or event.type != EventTypes.MEMBER
+            event.type != EventTypes.MEMBER
             or event.membership != Membership.INVITE
-            or ":" not in target
-            or server_of(target) == self.server_name
+            or try_domain_of(target) in (None, self.server_name)
         ):
             return
         state = await self.invite_room_state(event.room_id, event.sender)
-        await self.remote.invite(event, state)
+        await self.remote.get().invite(event, state)
 
     async def member_content(
         self, target: str, membership: str, reason: str | None, extra: JsonDict
@@ -155,7 +150,7 @@ class MembershipService:
         """Whether any local user is joined to the room."""
         members = await self.room_state.get_members(room_id)
         return any(
-            membership == Membership.JOIN and server_of(user) == self.server_name
+            membership == Membership.JOIN and has_domain(user, self.server_name)
             for user, (membership, _) in members.items()
         )
 
@@ -165,12 +160,12 @@ class MembershipService:
         """Servers to try for a handshake: the given ones, the senders of the
         user's invite and of the room's create event (from the stripped
         state), and the room ID's domain."""
-        candidates = list(servers)
+        candidates: list[str | None] = list(servers)
         current = await self.room_state.get_membership(room_id, user_id)
         if current is not None:
             event = await self.creator.events.get_event(current[1])
             if event is not None:
-                candidates.append(server_of(event.sender))
+                candidates.append(try_domain_of(event.sender))
                 unsigned = event.pdu.get("unsigned")
                 for key in ("invite_room_state", "knock_room_state"):
                     state = unsigned.get(key) if isinstance(unsigned, dict) else None
@@ -178,11 +173,8 @@ class MembershipService:
                         sender = (
                             entry.get("sender") if isinstance(entry, dict) else None
                         )
-                        if isinstance(sender, str) and ":" in sender:
-                            candidates.append(sender.partition(":")[2])
-        _, sep, domain = room_id.partition(":")
-        if sep:
-            candidates.append(domain)
+                        candidates.append(try_domain_of(sender))
+        candidates.append(try_domain_of(room_id))
         return [s for s in dict.fromkeys(candidates) if s and s != self.server_name]
 
     async def join(
@@ -201,7 +193,7 @@ class MembershipService:
         room_id, alias_servers = await self._resolve_with_servers(room_id_or_alias)
         reason = optional_reason(body)
         user_id = requester.user_id
-        if self.remote is not None and not await self.is_host_in_room(room_id):
+        if not await self.is_host_in_room(room_id):
             candidates = await self._remote_candidates(
                 room_id, user_id, [*servers, *alias_servers]
             )
@@ -261,7 +253,7 @@ class MembershipService:
             for a in (allow if isinstance(allow, list) else [])
             if isinstance(a, dict) and a.get("type") == "m.room_membership"
         ]
-        remote_user = server_of(user_id) != self.server_name
+        remote_user = not has_domain(user_id, self.server_name)
         allowed = [r for r in allowed_rooms if isinstance(r, str)]
         mine = set(await self.room_state.get_rooms_for_user(user_id))
         if not mine.intersection(allowed):
@@ -282,7 +274,7 @@ class MembershipService:
         for member, (membership, _) in sorted(members.items()):
             if membership != Membership.JOIN:
                 continue
-            if server_of(member) != self.server_name:
+            if not has_domain(member, self.server_name):
                 continue
             if get_user_power_level(member, auth_events) >= invite_level:
                 return {"join_authorised_via_users_server": member}
@@ -305,7 +297,7 @@ class MembershipService:
         """Join or knock through another server when no user of ours is in
         the room and one of ``servers`` (or the room's) can help; whether it
         did."""
-        if self.remote is None or await self.is_host_in_room(room_id):
+        if await self.is_host_in_room(room_id):
             return False
         candidates = await self._remote_candidates(room_id, user_id, servers)
         if not candidates:
@@ -322,13 +314,12 @@ class MembershipService:
         reason: str | None,
     ) -> None:
         """Join or knock through the first of ``candidates`` that can help."""
-        assert self.remote is not None
         content = await self.member_content(user_id, membership, reason, {})
         del content["membership"]
         if membership == Membership.JOIN:
-            await self.remote.join(user_id, room_id, candidates, content)
+            await self.remote.get().join(user_id, room_id, candidates, content)
         else:
-            await self.remote.knock(user_id, room_id, candidates, content)
+            await self.remote.get().knock(user_id, room_id, candidates, content)
 
     async def knock(
         self,
@@ -359,18 +350,26 @@ class MembershipService:
         current = await self.room_state.get_membership(room_id, user_id)
         if current is None or current[0] in (Membership.LEAVE, Membership.BAN):
             raise Forbidden("You are not in this room")
-        if (
-            self.remote is not None
-            and current[0] in (Membership.INVITE, Membership.KNOCK)
-            and not await self.is_host_in_room(room_id)
-        ):
+        if current[0] in (
+            Membership.INVITE,
+            Membership.KNOCK,
+        ) and not await self.is_host_in_room(room_id):
             candidates = await self._remote_candidates(room_id, user_id, [])
             content = {"reason": reason} if reason else {}
-            await self.remote.leave(user_id, room_id, candidates, content, current[1])
+            await self.remote.get().leave(
+                user_id, room_id, candidates, content, current[1]
+            )
             return
         await self.send_membership(
             room_id, user_id, user_id, Membership.LEAVE, reason, {}
         )
+
+    async def _leave_locally(
+        self, user_id: str, room_id: str, content: JsonDict
+    ) -> Event:
+        reason = content.get("reason")  # checked by leave()
+        leave = Membership.LEAVE
+        return await self.send_membership(room_id, user_id, user_id, leave, reason, {})
 
     async def change_other(
         self, requester: Requester, room_id: str, body: JsonDict, action: str

@@ -93,6 +93,7 @@ class RoomCreationService:
 
     def __init__(
         self,
+        *,
         server_name: str,
         default_room_version: str,
         creator: EventCreationService,

@@ -21,6 +21,16 @@ MAX_TYPE_LENGTH = 255
 StateCheck = Callable[[Event, Mapping[StateKey, Event]], Awaitable[None]]
 
 
+def all_of(*checks: StateCheck) -> StateCheck:
+    """One check that runs ``checks`` in order."""
+
+    async def run_all(event: Event, auth_events: Mapping[StateKey, Event]) -> None:
+        for check in checks:
+            await check(event, auth_events)
+
+    return run_all
+
+
 def _check_type(event_type: str) -> None:
     if not event_type or len(event_type.encode()) > MAX_TYPE_LENGTH:
         raise BadJson("Invalid event type")
@@ -31,6 +41,7 @@ class RoomEventService:
 
     def __init__(
         self,
+        *,
         creator: EventCreationService,
         events: EventStore,
         ratelimiter: Ratelimiter,
@@ -41,7 +52,8 @@ class RoomEventService:
         self.events = events
         self.ratelimiter = ratelimiter
         self.rates = rates
-        # Extra validation of client-sent state (m.room.canonical_alias aliases).
+        # Extra validation of client-sent state (m.room.canonical_alias
+        # aliases; invites of other servers' users, which they must sign).
         self.state_check = state_check
 
     def _ratelimit(self, requester: Requester) -> None:

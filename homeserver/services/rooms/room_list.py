@@ -21,17 +21,19 @@ import base64
 import binascii
 import bisect
 import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 
 import attrs
 
-from homeserver.errors import BadJson, Codes, InvalidParam, MatrixError
+from homeserver.errors import BadJson, InvalidParam
 from homeserver.events.ids import is_valid_server_name
 from homeserver.events.model import Event, EventTypes, JoinRules
+from homeserver.services.rooms.ports import NoRemotePublicRooms, RemotePublicRoomsPort
 from homeserver.storage.stores.directory import DirectoryStore, PublishedRoom
 from homeserver.storage.stores.events import EventStore
 from homeserver.types import JsonDict
 from homeserver.util.json_values import find_bad_value
+from homeserver.util.ports import Port
 
 MAX_LIMIT = 100
 LISTED_JOIN_RULES = (JoinRules.PUBLIC, JoinRules.KNOCK, JoinRules.KNOCK_RESTRICTED)
@@ -112,10 +114,6 @@ def _optional_str(obj: JsonDict, key: str) -> str | None:
     return value
 
 
-RemotePublicRooms = Callable[[str, PublicRoomsQuery], Awaitable[JsonDict]]
-"""``(server, query)``: another server's directory (federation publicRooms)."""
-
-
 class RoomListService:
     """Lists this server's published rooms."""
 
@@ -125,8 +123,8 @@ class RoomListService:
         self.server_name = server_name
         self.store = store
         self.events = events
-        # Set by the federation composition: asks another server's directory.
-        self.remote_query: RemotePublicRooms | None = None
+        # Asks another server's directory (federation plugs itself in).
+        self.remote: Port[RemotePublicRoomsPort] = Port(NoRemotePublicRooms())
 
     async def get_public_rooms(self, query: PublicRoomsQuery) -> JsonDict:
         """One page of the directory.
@@ -144,13 +142,7 @@ class RoomListService:
         if query.server is not None and query.server != self.server_name:
             if not is_valid_server_name(query.server):
                 raise InvalidParam(f"Invalid server name: {query.server}")
-            if self.remote_query is None:
-                raise MatrixError(
-                    502,
-                    "Fetching other servers' room directories is not supported",
-                    Codes.UNKNOWN,
-                )
-            return await self.remote_query(query.server, query)
+            return await self.remote.get().public_rooms(query.server, query)
         if query.third_party_instance_id is not None:
             # No application services, so every bridged network's list is empty.
             return {"chunk": [], "total_room_count_estimate": 0}

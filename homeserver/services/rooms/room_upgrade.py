@@ -92,6 +92,7 @@ class RoomUpgradeService:
 
     def __init__(
         self,
+        *,
         server_name: str,
         creator: EventCreationService,
         rooms: RoomCreationService,

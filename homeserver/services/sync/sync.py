@@ -8,37 +8,32 @@ something the user can see happens or the timeout passes.
 
 from __future__ import annotations
 
-from typing import Any
-
 import attrs
 
 from homeserver.events.model import Membership
 from homeserver.services.accounts.auth import Requester
 from homeserver.services.reading.filters import EventFilter
+from homeserver.services.sync.changes import SyncChanges
 from homeserver.services.sync.filter_service import FilterService
+from homeserver.services.sync.sources import SyncSources
 from homeserver.services.sync.sync_rooms import RoomSyncBuilder, SyncRequestInfo
 from homeserver.storage.stores.room_state import RoomStateStore
 from homeserver.storage.stores.sync import MembershipChange, SyncStore
 from homeserver.streams.notifier import Notifier
-from homeserver.streams.tokens import STREAM_NAMES, StreamToken
+from homeserver.streams.registry import (
+    ACCOUNT_DATA,
+    DEVICE_LISTS,
+    PRESENCE,
+    RECEIPTS,
+    TO_DEVICE,
+    TYPING,
+)
+from homeserver.streams.tokens import StreamToken
 from homeserver.types import JsonDict
 from homeserver.util.clock import Clock
-from homeserver.util.stream_change_cache import StreamChangeCache
 
 MAX_TIMEOUT_MS = 5 * 60 * 1000
 _NO_UNREAD = {"notification_count": 0, "highlight_count": 0}
-
-
-@attrs.define
-class SyncSources:
-    """The per-user and ephemeral streams /sync reads (None until built)."""
-
-    account_data: Any = None
-    receipts: Any = None
-    typing: Any = None
-    to_device: Any = None
-    presence: Any = None
-    device_lists: Any = None
 
 
 @attrs.frozen
@@ -53,16 +48,29 @@ class SyncParams:
 
 
 class SyncService:
-    """Computes sync responses and waits for news."""
+    """Computes sync responses and waits for news.
+
+    Args:
+        store: membership changes and rooms with new events (when the change
+            caches cannot answer).
+        room_state: current memberships.
+        rooms: builds each room's section.
+        filters: the user's sync filters.
+        notifier: stream positions, and waiting for news.
+        changes: rooms and memberships changed since a position, in memory.
+        sources: the other streams.
+        clock: for the long-poll deadline.
+    """
 
     def __init__(
         self,
+        *,
         store: SyncStore,
         room_state: RoomStateStore,
         rooms: RoomSyncBuilder,
         filters: FilterService,
         notifier: Notifier,
-        room_changes: StreamChangeCache,
+        changes: SyncChanges,
         sources: SyncSources,
         clock: Clock,
     ) -> None:
@@ -72,11 +80,10 @@ class SyncService:
         self.rooms = rooms
         self.filters = filters
         self.notifier = notifier
-        self.room_changes = room_changes
+        self.room_changes = changes.rooms
+        self.membership_changes = changes.memberships
         self.sources = sources
         self.clock = clock
-        # Users' membership changes, fed by the new-event listener.
-        self.membership_changes = StreamChangeCache("memberships", 0)
         self._joined_cache: dict[str, tuple[int, frozenset[str]]] = {}
         # (user, device) -> the to-device position already deleted up to.
         self._confirmed_to_device: dict[tuple[str, str], int] = {}
@@ -89,8 +96,6 @@ class SyncService:
             params.full_state,
         )
         presence = self.sources.presence
-        if presence is None:
-            return await self._sync_loop(info, params)
         await presence.user_syncing(requester.user_id, params.set_presence)
         try:
             return await self._sync_loop(info, params)
@@ -105,7 +110,8 @@ class SyncService:
         while True:
             upto = self.notifier.current_token()
             if since is not None:
-                since = _clamp(since, upto)
+                # A token from the future (typing after a restart) reads as now.
+                since = since.clamped_to(upto)
             body, rooms, empty = await self._compute(info, since, upto)
             if since is None or info.full_state or not empty:
                 return body
@@ -285,11 +291,7 @@ class SyncService:
         """Messages from others after the user's read receipt (or join)."""
         if not room_ids:
             return {}
-        read_at: dict[str, int] = {}
-        if self.sources.receipts is not None:
-            read_at = await self.sources.receipts.get_user_read_positions(
-                user_id, room_ids
-            )
+        read_at = await self.sources.receipts.get_user_read_positions(user_id, room_ids)
         unread_from = await self.batch.get_join_positions(
             user_id, [r for r in room_ids if r not in read_at]
         )
@@ -310,17 +312,20 @@ class SyncService:
         upto: StreamToken,
     ) -> dict[str, list[JsonDict]]:
         out: dict[str, list[JsonDict]] = {}
-        if self.sources.typing is not None and _moved(since, upto, "typing"):
+        if _moved(since, upto, TYPING.name):
             typing = self.sources.typing.get_typing_for_rooms(
-                rooms, since.typing if since else None
+                rooms, since.get(TYPING.name) if since else None
             )
             for room_id, content in typing.items():
                 out.setdefault(room_id, []).append(
                     {"type": "m.typing", "content": content}
                 )
-        if self.sources.receipts is not None and _moved(since, upto, "receipts"):
+        if _moved(since, upto, RECEIPTS.name):
             receipts = await self.sources.receipts.get_receipts_for_rooms(
-                info.user_id, rooms, since.receipts if since else None, upto.receipts
+                info.user_id,
+                rooms,
+                since.get(RECEIPTS.name) if since else None,
+                upto.get(RECEIPTS.name),
             )
             for room_id, content in receipts.items():
                 out.setdefault(room_id, []).append(
@@ -335,13 +340,13 @@ class SyncService:
         since: StreamToken | None,
         upto: StreamToken,
     ) -> dict[str, list[JsonDict]]:
-        if self.sources.account_data is None or not _moved(since, upto, "account_data"):
+        if not _moved(since, upto, ACCOUNT_DATA.name):
             return {}
         data = await self.sources.account_data.get_room_account_data(
             info.user_id,
             rooms,
-            since.account_data if since else None,
-            upto.account_data,
+            since.get(ACCOUNT_DATA.name) if since else None,
+            upto.get(ACCOUNT_DATA.name),
         )
         return _by_type(data, info.filter.room.account_data)
 
@@ -353,10 +358,9 @@ class SyncService:
         body: JsonDict,
     ) -> list[JsonDict]:
         """Pending to-device messages; those the token confirms are deleted."""
-        if self.sources.to_device is None:
-            return []
         user_id, device = info.user_id, info.requester.device_id
-        since_td = since.to_device if since else 0
+        since_td = since.get(TO_DEVICE.name) if since else 0
+        upto_td = upto.get(TO_DEVICE.name)
         key = (user_id, device)
         if since is not None and self._confirmed_to_device.get(key, -1) < since_td:
             await self.sources.to_device.delete_to_device_up_to(
@@ -365,13 +369,13 @@ class SyncService:
             if len(self._confirmed_to_device) > 100_000:
                 self._confirmed_to_device.clear()
             self._confirmed_to_device[key] = since_td
-        if since is not None and since_td >= upto.to_device:
+        if since is not None and since_td >= upto_td:
             return []
         messages, reached = await self.sources.to_device.get_to_device(
-            user_id, device, since_td, upto.to_device
+            user_id, device, since_td, upto_td
         )
-        if reached < upto.to_device:
-            body["next_batch"] = upto.copy_with("to_device", reached).to_string()
+        if reached < upto_td:
+            body["next_batch"] = upto.copy_with(TO_DEVICE.name, reached).to_string()
         return list(messages)
 
     async def _global_sections(
@@ -383,11 +387,11 @@ class SyncService:
     ) -> None:
         user_id = info.user_id
         account_data: list[JsonDict] = []
-        if self.sources.account_data is not None and _moved(
-            since, upto, "account_data"
-        ):
+        if _moved(since, upto, ACCOUNT_DATA.name):
             account_data = await self.sources.account_data.get_global_account_data(
-                user_id, since.account_data if since else None, upto.account_data
+                user_id,
+                since.get(ACCOUNT_DATA.name) if since else None,
+                upto.get(ACCOUNT_DATA.name),
             )
         body["account_data"] = {
             "events": [
@@ -397,9 +401,11 @@ class SyncService:
             ]
         }
         presence: list[JsonDict] = []
-        if self.sources.presence is not None and _moved(since, upto, "presence"):
+        if _moved(since, upto, PRESENCE.name):
             presence = await self.sources.presence.get_presence_for_user(
-                user_id, since.presence if since else None, upto.presence
+                user_id,
+                since.get(PRESENCE.name) if since else None,
+                upto.get(PRESENCE.name),
             )
         body["presence"] = {
             "events": [
@@ -410,13 +416,9 @@ class SyncService:
         }
         body["to_device"] = {"events": await self._to_device(info, since, upto, body)}
         changed: list[str] = []
-        if (
-            self.sources.device_lists is not None
-            and since is not None
-            and _moved(since, upto, "device_lists")
-        ):
+        if since is not None and _moved(since, upto, DEVICE_LISTS.name):
             changed = await self.sources.device_lists.get_changed(
-                user_id, since.device_lists, upto.device_lists
+                user_id, since.get(DEVICE_LISTS.name), upto.get(DEVICE_LISTS.name)
             )
         body["device_lists"] = {"changed": changed, "left": []}
         body["device_one_time_keys_count"] = {"signed_curve25519": 0}
@@ -436,11 +438,6 @@ def _by_type(
 def _moved(since: StreamToken | None, upto: StreamToken, stream: str) -> bool:
     """Whether ``stream`` may hold news: an initial sync, or it moved since."""
     return since is None or since.get(stream) < upto.get(stream)
-
-
-def _clamp(since: StreamToken, upto: StreamToken) -> StreamToken:
-    """A token from the future (e.g. typing after a restart) is read as now."""
-    return StreamToken(**{n: min(since.get(n), upto.get(n)) for n in STREAM_NAMES})
 
 
 def _has_global_data(body: JsonDict) -> bool:

@@ -66,6 +66,7 @@ class RoomSyncBuilder:
 
     def __init__(
         self,
+        *,
         store: SyncBatchStore,
         events: EventStore,
         event_state: EventStateStore,

@@ -12,15 +12,17 @@ from collections.abc import Collection
 
 from homeserver.errors import Codes, Forbidden, InvalidParam, MatrixError, NotFound
 from homeserver.services.accounts.auth import Requester
+from homeserver.signals import AccountDataChanged, Signal
 from homeserver.storage.stores.account_data import (
     GLOBAL,
     AccountDataStore,
     ContentUpdate,
 )
 from homeserver.streams.notifier import Notifier
+from homeserver.streams.registry import ACCOUNT_DATA
 from homeserver.types import JsonDict
 
-ACCOUNT_DATA_STREAM = "account_data"
+ACCOUNT_DATA_STREAM = ACCOUNT_DATA.name
 # Set by the server only (spec: "Server Behaviour" of Client Config).
 SERVER_MANAGED_TYPES = frozenset({"m.fully_read", "m.push_rules"})
 MAX_TYPE_BYTES = 255
@@ -58,11 +60,18 @@ class AccountDataService:
     Args:
         store: where account data lives.
         notifier: woken for the user on every write.
+        changed: emitted after every write.
     """
 
-    def __init__(self, store: AccountDataStore, notifier: Notifier) -> None:
+    def __init__(
+        self,
+        store: AccountDataStore,
+        notifier: Notifier,
+        changed: Signal[AccountDataChanged],
+    ) -> None:
         self.store = store
         self.notifier = notifier
+        self.changed = changed
 
     # -- client API ---------------------------------------------------------
 
@@ -142,14 +151,27 @@ class AccountDataService:
         )
         if position is None:
             return False
-        self.notifier.notify(ACCOUNT_DATA_STREAM, users=[user_id])
+        self._written(user_id, room_id, data_type, position)
         return True
 
     async def _write(
         self, user_id: str, room_id: str, data_type: str, content: JsonDict
     ) -> None:
-        await self.store.upsert_account_data(user_id, room_id, data_type, content)
+        position = await self.store.upsert_account_data(
+            user_id, room_id, data_type, content
+        )
+        self._written(user_id, room_id, data_type, position)
+
+    def _written(self, user_id: str, room_id: str, data_type: str, at: int) -> None:
         self.notifier.notify(ACCOUNT_DATA_STREAM, users=[user_id])
+        self.changed.emit(
+            AccountDataChanged(
+                user_id=user_id,
+                room_id=None if room_id == GLOBAL else room_id,
+                data_type=data_type,
+                stream_id=at,
+            )
+        )
 
     # -- for /sync ----------------------------------------------------------
 

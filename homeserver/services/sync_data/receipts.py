@@ -12,7 +12,7 @@ account data, set only through these endpoints.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from typing import Any
 
 from homeserver.errors import BadJson, Forbidden, InvalidParam, NotFound
@@ -20,13 +20,15 @@ from homeserver.events.model import Event
 from homeserver.services.accounts.auth import Requester
 from homeserver.services.rooms.room_permissions import RoomPermissions
 from homeserver.services.sync_data.account_data import AccountDataService
+from homeserver.signals import ReceiptStored, Signal
 from homeserver.storage.stores.events import EventStore
 from homeserver.storage.stores.receipts import Receipt, ReceiptStore
 from homeserver.streams.notifier import Notifier
+from homeserver.streams.registry import RECEIPTS
 from homeserver.types import JsonDict
 from homeserver.util.clock import Clock
 
-RECEIPTS_STREAM = "receipts"
+RECEIPTS_STREAM = RECEIPTS.name
 MAIN_THREAD = "main"
 
 
@@ -87,16 +89,19 @@ class ReceiptService:
         permissions: to check the sender is joined.
         account_data: where the fully-read marker lives.
         notifier: woken on every change.
+        stored: emitted for every receipt stored.
         clock: for the receipts' ``ts``.
     """
 
     def __init__(
         self,
+        *,
         store: ReceiptStore,
         events: EventStore,
         permissions: RoomPermissions,
         account_data: AccountDataService,
         notifier: Notifier,
+        stored: Signal[ReceiptStored],
         clock: Clock,
     ) -> None:
         self.store = store
@@ -104,10 +109,8 @@ class ReceiptService:
         self.permissions = permissions
         self.account_data = account_data
         self.notifier = notifier
+        self.stored = stored
         self.clock = clock
-        # Told of every stored receipt (the federation sender forwards local
-        # users' public ones).
-        self.listeners: list[Callable[[Receipt], None]] = []
 
     async def send_receipt(
         self,
@@ -201,14 +204,13 @@ class ReceiptService:
         position = await self.store.upsert_receipt(receipt, _ordering(event))
         if position is None:
             return
-        for listener in self.listeners:
-            listener(receipt)
         if receipt_type == ReceiptTypes.READ_PRIVATE:
             self.notifier.notify(RECEIPTS_STREAM, users=[user_id])
         else:
             self.notifier.notify(
                 RECEIPTS_STREAM, users=[user_id], rooms=[event.room_id]
             )
+        self.stored.emit(ReceiptStored(receipt, position))
 
     async def _set_fully_read(self, user_id: str, event: Event) -> None:
         """Move the m.fully_read room account data forwards to ``event``."""

@@ -17,8 +17,7 @@ stored.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from homeserver.config.model import RateLimitConfig, ToDeviceConfig
 from homeserver.errors import BadJson, Codes, InvalidParam, MatrixError
@@ -26,18 +25,45 @@ from homeserver.services.accounts.auth import Requester
 from homeserver.storage.stores.device_inbox import DeviceInboxStore, OutgoingMessage
 from homeserver.storage.stores.devices import DeviceStore
 from homeserver.streams.notifier import Notifier
+from homeserver.streams.registry import TO_DEVICE
 from homeserver.types import JsonDict, UserID
 from homeserver.util.clock import Clock
+from homeserver.util.ports import Port
 from homeserver.util.ratelimit import Ratelimiter
 
 logger = logging.getLogger(__name__)
 
-TO_DEVICE_STREAM = "to_device"
+TO_DEVICE_STREAM = TO_DEVICE.name
 ALL_DEVICES = "*"
 MAX_TYPE_BYTES = 255
 DEFAULT_LIMIT = 100
-RemoteSender = Callable[[str, str, dict[str, dict[str, JsonDict]]], Awaitable[None]]
-RemoteAdmission = Callable[[Requester, set[str]], Awaitable[None]]
+
+
+class RemoteToDevicePort(Protocol):
+    """Delivers to-device messages to other servers' users (federation)."""
+
+    async def admit(self, requester: Requester, servers: set[str]) -> None:
+        """Refuse (429, 413) a request that would reach too many servers never
+        sent to before, before anything is stored."""
+        ...
+
+    async def send(
+        self, sender: str, event_type: str, messages: dict[str, dict[str, JsonDict]]
+    ) -> None:
+        """Queue ``messages`` (user ID -> device ID -> content) for their servers."""
+        ...
+
+
+class NoRemoteToDevice:
+    """Federation off: messages for other servers' users are dropped."""
+
+    async def admit(self, requester: Requester, servers: set[str]) -> None:
+        return None
+
+    async def send(
+        self, sender: str, event_type: str, messages: dict[str, dict[str, JsonDict]]
+    ) -> None:
+        logger.debug("no federation: dropping to-device for %s", sorted(messages))
 
 
 def parse_messages(body: JsonDict) -> dict[str, dict[str, JsonDict]]:
@@ -76,6 +102,7 @@ class ToDeviceService:
 
     def __init__(
         self,
+        *,
         server_name: str,
         store: DeviceInboxStore,
         devices: DeviceStore,
@@ -93,12 +120,9 @@ class ToDeviceService:
         self.config = config
         self.ratelimiter = ratelimiter
         self.rates = rates
-        # Sends messages for users of other servers: (sender, type,
-        # user ID -> device ID -> content). Set by the federation sender.
-        self.remote_sender: RemoteSender | None = None
-        # Refuses a request that would reach too many servers never sent to
-        # before (429). Set by the federation sender.
-        self.remote_admission: RemoteAdmission | None = None
+        # Admits and sends messages for users of other servers (federation
+        # plugs itself in).
+        self.remote: Port[RemoteToDevicePort] = Port(NoRemoteToDevice())
 
     async def send_to_device(
         self, requester: Requester, event_type: str, txn_id: str, body: JsonDict
@@ -116,8 +140,8 @@ class ToDeviceService:
         servers = {UserID.parse(user_id).domain for user_id in remote}
         self._check_bounds(messages, servers)
         self.ratelimiter.check_requester("to_device", requester, self.rates.to_device)
-        if servers and self.remote_admission is not None:
-            await self.remote_admission(requester, servers)
+        if servers:
+            await self.remote.get().admit(requester, servers)
         outgoing = await self._local_messages(sender, event_type, local)
         added = await self.store.add_messages(
             sender, requester.device_id, txn_id, outgoing, self.clock.time_msec()
@@ -126,10 +150,7 @@ class ToDeviceService:
             recipients = sorted({m.user_id for m in outgoing})
             self.notifier.notify(TO_DEVICE_STREAM, users=recipients)
         if added and remote:
-            if self.remote_sender is None:
-                logger.debug("no federation: dropping to-device for %s", sorted(remote))
-            else:
-                await self.remote_sender(sender, event_type, remote)
+            await self.remote.get().send(sender, event_type, remote)
         return {}
 
     def _check_bounds(

@@ -3,7 +3,8 @@
 Spec: client-server API, "Typing Notifications". Typing is ephemeral, so it
 is never stored: a restart forgets it and restarts the typing stream at 0
 (/sync reads a typing position from the future as "now"). Each change to a
-room's typists takes the next position of an in-memory counter, and each room
+room's typists takes the next position of the typing stream (declared in
+``streams/registry.py`` with nothing to load from), and each room
 remembers the position of its last change, so /sync can ask which rooms
 changed since a token.
 
@@ -14,22 +15,23 @@ leave it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from typing import Any
 
 from homeserver.errors import BadJson, Forbidden
-from homeserver.events.model import Event, EventTypes, Membership
+from homeserver.events.model import EventTypes, Membership
 from homeserver.services.accounts.auth import Requester
 from homeserver.services.rooms.room_permissions import RoomPermissions
+from homeserver.signals import NewEvent, Signal, TypingChanged
+from homeserver.storage.id_generators import StreamIdGenerator
 from homeserver.streams.notifier import Notifier
+from homeserver.streams.registry import TYPING
 from homeserver.types import JsonDict
 from homeserver.util.clock import Clock
 
-TYPING_STREAM = "typing"
+TYPING_STREAM = TYPING.name
 DEFAULT_TIMEOUT_MS = 30_000
 MAX_TIMEOUT_MS = 120_000
-# (room_id, user_id, typing): told of every start, renewal and stop.
-TypingListener = Callable[[str, str, bool], None]
 
 
 def parse_typing_body(body: JsonDict) -> tuple[bool, int]:
@@ -54,26 +56,29 @@ class TypingService:
     Args:
         permissions: to check the typist is joined.
         notifier: woken for the room on every change.
+        stream_ids: the typing stream's positions.
+        changed: emitted on every start, renewal and stop.
         clock: for timeouts.
     """
 
     def __init__(
-        self, permissions: RoomPermissions, notifier: Notifier, clock: Clock
+        self,
+        *,
+        permissions: RoomPermissions,
+        notifier: Notifier,
+        stream_ids: StreamIdGenerator,
+        changed: Signal[TypingChanged],
+        clock: Clock,
     ) -> None:
         self.permissions = permissions
         self.notifier = notifier
+        self.stream_ids = stream_ids
+        self.changed = changed
         self.clock = clock
-        self._position = 0
         # room -> user -> the timer (an IDelayedCall) that ends their typing.
         self._typists: dict[str, dict[str, Any]] = {}
         # room -> the typing stream position of its last change.
         self._room_positions: dict[str, int] = {}
-        # Told of every change (the federation sender forwards local ones).
-        self.listeners: list[TypingListener] = []
-
-    def current_position(self) -> int:
-        """The typing stream position (for the notifier and /sync)."""
-        return self._position
 
     async def set_typing(
         self, requester: Requester, room_id: str, user_id: str, body: JsonDict
@@ -126,17 +131,16 @@ class TypingService:
         self._tell(room_id, user_id, False)
 
     def _tell(self, room_id: str, user_id: str, typing: bool) -> None:
-        for listener in self.listeners:
-            listener(room_id, user_id, typing)
+        self.changed.emit(TypingChanged(room_id, user_id, typing))
 
     def _changed(self, room_id: str) -> None:
-        self._position += 1
-        self._room_positions[room_id] = self._position
+        self._room_positions[room_id] = self.stream_ids.allocate_raw()
         self.notifier.notify(TYPING_STREAM, rooms=[room_id])
 
-    def on_new_event(self, event: Event) -> None:
-        """EventCreationService listener: a user who sends into a room, or who
-        leaves it, stops typing there."""
+    def on_new_event(self, new: NewEvent) -> None:
+        """``new_event`` receiver: a user who sends into a room, or who leaves
+        it, stops typing there."""
+        event = new.event
         room_id = event.room_id
         if room_id not in self._typists:
             return
@@ -161,7 +165,7 @@ class TypingService:
             room ID -> ``{"user_ids": [...]}``; the list may be empty (everyone
             stopped). Unchanged rooms are left out.
         """
-        if since is not None and since > self._position:
+        if since is not None and since > self.stream_ids.current_position():
             since = None
         out: dict[str, JsonDict] = {}
         for room_id in room_ids:

@@ -11,11 +11,11 @@ from collections.abc import Callable, Collection
 
 from homeserver.storage.database import Database, Transaction
 from homeserver.storage.id_generators import StreamIdGenerator
+from homeserver.storage.rows import Row
 from homeserver.types import JsonDict
 
 # The room_id column of global account data.
 GLOBAL = ""
-_CHUNK = 200
 
 ContentUpdate = Callable[[JsonDict | None], JsonDict | None]
 
@@ -44,7 +44,7 @@ def _get_txn(
         " WHERE user_id = ? AND room_id = ? AND type = ?",
         (user_id, room_id, data_type),
     )
-    return json.loads(row[0]) if row else None  # type: ignore[no-any-return]
+    return json.loads(row.content) if row else None  # type: ignore[no-any-return]
 
 
 class AccountDataStore:
@@ -129,7 +129,7 @@ class AccountDataStore:
                 (user_id, GLOBAL, -1 if since is None else since, upto),
             ),
         )
-        return {str(r[0]): json.loads(r[1]) for r in rows}
+        return {str(r.type): json.loads(r.content) for r in rows}
 
     async def get_room_changes(
         self,
@@ -150,22 +150,16 @@ class AccountDataStore:
             " WHERE user_id = ? AND room_id != ? AND stream_id > ? AND stream_id <= ?"
         )
 
-        def changes_txn(txn: Transaction) -> list[tuple[str, str, str]]:
+        def changes_txn(txn: Transaction) -> list[Row]:
+            args = (user_id, GLOBAL, low, upto)
             if room_ids is None:
-                args = (user_id, GLOBAL, low, upto)
-                rows = txn.query(base + " ORDER BY stream_id", args)
-                return [(str(r[0]), str(r[1]), str(r[2])) for r in rows]
-            wanted = sorted(set(room_ids))
-            out: list[tuple[str, str, str]] = []
-            for start in range(0, len(wanted), _CHUNK):
-                chunk = wanted[start : start + _CHUNK]
-                marks = ",".join("?" * len(chunk))
-                rows = txn.query(
-                    base + f" AND room_id IN ({marks}) ORDER BY stream_id",
-                    (user_id, GLOBAL, low, upto, *chunk),
-                )
-                out += [(str(r[0]), str(r[1]), str(r[2])) for r in rows]
-            return out
+                return txn.query(base + " ORDER BY stream_id", args)
+            # Each room's rows come in one batch, in stream order.
+            return txn.query_in(
+                base + " AND room_id IN (?*) ORDER BY stream_id",
+                sorted(set(room_ids)),
+                args,
+            )
 
         found: dict[str, dict[str, JsonDict]] = {}
         if room_ids is not None and not room_ids:
@@ -173,6 +167,8 @@ class AccountDataStore:
         rows = await self.db.run_interaction(
             "get_room_account_data_changes", changes_txn
         )
-        for room_id, data_type, content in rows:
-            found.setdefault(room_id, {})[data_type] = json.loads(content)
+        for row in rows:
+            found.setdefault(str(row.room_id), {})[str(row.type)] = json.loads(
+                row.content
+            )
         return found

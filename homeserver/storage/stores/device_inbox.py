@@ -114,7 +114,9 @@ class DeviceInboxStore:
                 (user_id, device_id, since, upto, limit),
             ),
         )
-        return [InboxMessage(int(r[0]), json.loads(r[1])) for r in rows]
+        return [
+            InboxMessage(int(r.stream_id), json.loads(r.message_json)) for r in rows
+        ]
 
     async def delete_messages_up_to(
         self, user_id: str, device_id: str, position: int

@@ -27,15 +27,16 @@ class DeviceListChange:
 
 
 class DeviceListStore:
-    """Reads and writes the device_lists stream; owns its position."""
+    """Reads and writes the device_lists stream.
 
-    def __init__(self, db: Database) -> None:
+    Args:
+        db: the database.
+        stream_ids: the device_lists stream's generator (from the registry).
+    """
+
+    def __init__(self, db: Database, stream_ids: StreamIdGenerator) -> None:
         self.db = db
-        self.stream_ids = StreamIdGenerator(0)
-
-    async def load(self) -> None:
-        """Continue after the stored positions (at start-up)."""
-        await self.stream_ids.load(self.db, "device_lists_stream", "stream_id")
+        self.stream_ids = stream_ids
 
     async def add_changes(
         self, user_id: str, device_ids: Collection[str]
@@ -44,10 +45,11 @@ class DeviceListStore:
 
         def txn_fn(txn: Transaction, ids: list[int]) -> list[DeviceListChange]:
             row = txn.query_one(
-                "SELECT MAX(stream_id) FROM device_lists_stream WHERE user_id = ?",
+                "SELECT MAX(stream_id) AS stream_id FROM device_lists_stream"
+                " WHERE user_id = ?",
                 (user_id,),
             )
-            prev = int(row[0]) if row and row[0] is not None else None
+            prev = int(row.stream_id) if row and row.stream_id is not None else None
             out = []
             for device_id, stream_id in zip(device_ids, ids, strict=True):
                 txn.execute(
@@ -68,11 +70,12 @@ class DeviceListStore:
         row = await self.db.run_interaction(
             "get_device_list_latest",
             lambda txn: txn.query_one(
-                "SELECT MAX(stream_id) FROM device_lists_stream WHERE user_id = ?",
+                "SELECT MAX(stream_id) AS stream_id FROM device_lists_stream"
+                " WHERE user_id = ?",
                 (user_id,),
             ),
         )
-        return int(row[0]) if row and row[0] is not None else 0
+        return int(row.stream_id) if row and row.stream_id is not None else 0
 
     async def get_changed_users(self, since: int, upto: int) -> set[str]:
         """Users with a change in (since, upto]."""
@@ -84,7 +87,7 @@ class DeviceListStore:
                 (since, upto),
             ),
         )
-        return {r[0] for r in rows}
+        return {r.user_id for r in rows}
 
     async def get_remote_stream_id(self, user_id: str) -> int | None:
         """The last m.device_list_update stream_id seen for a remote user."""
@@ -95,7 +98,7 @@ class DeviceListStore:
                 (user_id,),
             ),
         )
-        return int(row[0]) if row else None
+        return int(row.stream_id) if row else None
 
     async def set_remote_stream_id(self, user_id: str, stream_id: int) -> None:
         """Remember a remote user's latest m.device_list_update stream_id."""

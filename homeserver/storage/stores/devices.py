@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 
 import attrs
 
+from homeserver.signals import DevicesChanged, Signal
 from homeserver.storage.database import Database, Transaction
 
 # Tables whose rows belong to one device and go when it goes.
 DEVICE_SCOPED_TABLES = ("access_tokens", "refresh_tokens", "device_inbox")
-# (user_id, device_ids, deleted): a user's devices were added, renamed or
-# deleted (for device list tracking).
-DeviceChangeListener = Callable[[str, list[str], bool], None]
 
 
 @attrs.frozen
@@ -27,16 +25,21 @@ class Device:
 
 
 class DeviceStore:
-    """Reads and writes devices."""
+    """Reads and writes devices.
 
-    def __init__(self, db: Database) -> None:
+    Args:
+        db: the database.
+        changed: emitted after a device is created, renamed or deleted (device
+            list tracking follows it).
+    """
+
+    def __init__(self, db: Database, changed: Signal[DevicesChanged]) -> None:
         self.db = db
-        self.on_change: list[DeviceChangeListener] = []
+        self.changed = changed
 
     def _changed(self, user_id: str, device_ids: list[str], deleted: bool) -> None:
         if device_ids:
-            for listener in self.on_change:
-                listener(user_id, device_ids, deleted)
+            self.changed.emit(DevicesChanged(user_id, tuple(device_ids), deleted))
 
     async def upsert_device(
         self,
@@ -81,7 +84,7 @@ class DeviceStore:
                 (user_id,),
             ),
         )
-        return [Device(*row) for row in rows]
+        return [Device(**row._asdict()) for row in rows]
 
     async def get_device_ids(self, user_ids: Collection[str]) -> dict[str, set[str]]:
         """The device IDs of each of ``user_ids`` (a user with none is left
@@ -90,15 +93,12 @@ class DeviceStore:
 
         def txn_fn(txn: Transaction) -> dict[str, set[str]]:
             found: dict[str, set[str]] = {}
-            for start in range(0, len(wanted), 500):
-                chunk = wanted[start : start + 500]
-                marks = ",".join("?" * len(chunk))
-                for user_id, device_id in txn.query(
-                    "SELECT user_id, device_id FROM devices"
-                    f" WHERE user_id IN ({marks})",
-                    chunk,
-                ):
-                    found.setdefault(user_id, set()).add(device_id)
+            for row in txn.query_in(
+                "SELECT user_id, device_id FROM devices WHERE user_id IN (?*)",
+                wanted,
+                batch=500,
+            ):
+                found.setdefault(row.user_id, set()).add(row.device_id)
             return found
 
         return await self.db.run_interaction("get_device_ids", txn_fn)
@@ -113,7 +113,7 @@ class DeviceStore:
                 (user_id, device_id),
             ),
         )
-        return Device(*row) if row else None
+        return Device(**row._asdict()) if row else None
 
     async def update_display_name(
         self, user_id: str, device_id: str, name: str | None
@@ -172,7 +172,7 @@ class DeviceStore:
 
         def delete_all_txn(txn: Transaction) -> list[str]:
             deleted = [
-                r[0]
+                r.device_id
                 for r in txn.query(
                     "SELECT device_id FROM devices WHERE user_id = ? AND device_id != ?",
                     (user_id, except_device_id or ""),

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import attrs
 
 from homeserver.events.model import EventTypes, Membership
-from homeserver.storage.database import Database, Transaction
+from homeserver.storage.database import Database, Transaction, in_list
 
 
 @attrs.frozen
@@ -54,7 +54,7 @@ class DirectoryStore:
                 (alias,),
             ),
         )
-        return AliasMapping(str(row[0]), str(row[1])) if row else None
+        return AliasMapping(str(row.room_id), str(row.creator)) if row else None
 
     async def insert_alias(
         self, alias: str, room_id: str, creator: str, now_ms: int
@@ -90,7 +90,7 @@ class DirectoryStore:
             if row is None:
                 return None
             txn.execute("DELETE FROM room_aliases WHERE room_alias = ?", (alias,))
-            return str(row[0])
+            return str(row.room_id)
 
         return await self.db.run_interaction("delete_alias", txn_fn)
 
@@ -103,7 +103,7 @@ class DirectoryStore:
                 (room_id,),
             ),
         )
-        return [r[0] for r in rows]
+        return [r.room_alias for r in rows]
 
     async def move_aliases(self, old_room_id: str, new_room_id: str) -> None:
         """Point every alias of ``old_room_id`` at ``new_room_id`` (room upgrades)."""
@@ -132,7 +132,7 @@ class DirectoryStore:
                 "SELECT is_public FROM rooms WHERE room_id = ?", (room_id,)
             ),
         )
-        return bool(row[0]) if row else None
+        return bool(row.is_public) if row else None
 
     async def get_public_room_ids(self) -> list[str]:
         """Every published room."""
@@ -143,7 +143,7 @@ class DirectoryStore:
                 (True,),
             ),
         )
-        return [r[0] for r in rows]
+        return [r.room_id for r in rows]
 
     async def get_published_rooms(
         self, state_types: Sequence[str]
@@ -154,30 +154,30 @@ class DirectoryStore:
         current state events of ``state_types`` (with an empty state key) of all
         of them at once.
         """
-        marks = ",".join("?" * len(state_types))
 
         def txn_fn(txn: Transaction) -> list[PublishedRoom]:
             counts = txn.query(
-                "SELECT r.room_id, COUNT(c.state_key) FROM rooms r"
+                "SELECT r.room_id, COUNT(c.state_key) AS members FROM rooms r"
                 " LEFT JOIN current_state_events c ON c.room_id = r.room_id"
                 " AND c.type = ? AND c.membership = ?"
                 " WHERE r.is_public = ? GROUP BY r.room_id",
                 (EventTypes.MEMBER, Membership.JOIN, True),
             )
             rooms = {
-                str(row[0]): PublishedRoom(str(row[0]), int(row[1]), {})
+                str(row.room_id): PublishedRoom(str(row.room_id), int(row.members), {})
                 for row in counts
             }
             if not rooms or not state_types:
                 return list(rooms.values())
-            for room_id, event_type, event_id in txn.query(
+            for row in txn.query(
                 "SELECT c.room_id, c.type, c.event_id FROM rooms r"
                 " JOIN current_state_events c ON c.room_id = r.room_id"
-                f" WHERE r.is_public = ? AND c.state_key = ? AND c.type IN ({marks})",
+                " WHERE r.is_public = ? AND c.state_key = ?"
+                f" AND c.type IN {in_list(state_types)}",
                 (True, "", *state_types),
             ):
-                if room_id in rooms:
-                    rooms[room_id].state_ids[event_type] = event_id
+                if row.room_id in rooms:
+                    rooms[row.room_id].state_ids[row.type] = row.event_id
             return list(rooms.values())
 
         return await self.db.run_interaction("get_published_rooms", txn_fn)

@@ -9,13 +9,14 @@ nothing half-written.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from functools import partial
 
 import attrs
 
 from homeserver.events.model import Event, EventTypes, StateKey
+from homeserver.signals import EventPersisted, Signal
 from homeserver.storage.database import Database, Transaction
 from homeserver.storage.id_generators import BackfillIdGenerator, StreamIdGenerator
 from homeserver.storage.stores.event_extremities import (
@@ -88,20 +89,22 @@ class EventPersister:
 
     def __init__(
         self,
+        *,
         db: Database,
         events: EventStore,
         state: StateStore,
         stream_ids: StreamIdGenerator,
-        backfill_ids: BackfillIdGenerator | None = None,
+        backfill_ids: BackfillIdGenerator,
+        persisted: Signal[EventPersisted],
     ) -> None:
         self.db = db
         self.events = events
         self.state = state
         self.stream_ids = stream_ids
-        self.backfill_ids = backfill_ids or BackfillIdGenerator(0)
-        # Run before the new stream position becomes visible to readers, so
-        # in-memory change caches are never behind what readers can see.
-        self.on_persisted: list[Callable[[Event, int], None]] = []
+        self.backfill_ids = backfill_ids
+        # Emitted before the new stream position becomes visible to readers,
+        # so in-memory change caches are never behind what readers can see.
+        self.persisted = persisted
 
     async def persist_event(
         self,
@@ -149,8 +152,7 @@ class EventPersister:
                 txn_id,
                 False,
             )
-            for callback in self.on_persisted:
-                callback(event, stream_ordering)
+            self.persisted.emit(EventPersisted(event, stream_ordering))
         event.stream_ordering = stream_ordering
         return PersistedEvent(stream_ordering, group)
 
@@ -172,8 +174,7 @@ class EventPersister:
                 )
                 for event, ordering in written:
                     event.stream_ordering = ordering
-                    for callback in self.on_persisted:
-                        callback(event, ordering)
+                    self.persisted.emit(EventPersisted(event, ordering))
 
     def _persist_outliers_txn(
         self, txn: Transaction, events: list[tuple[Event, int]]
@@ -304,7 +305,7 @@ class EventPersister:
         row = txn.query_one(
             "SELECT outlier FROM events WHERE event_id = ?", (event.event_id,)
         )
-        if not row or not row[0]:
+        if not row or not row.outlier:
             return False
         txn.execute(
             "UPDATE events SET outlier = ?, stream_ordering = ?, rejected_reason = ?,"
@@ -346,10 +347,10 @@ class EventPersister:
                 (event.event_id, event.redacts),
             )
             targets.append((event.redacts, event.event_id))
-        for (redaction_id,) in txn.query(
+        for row in txn.query(
             "SELECT event_id FROM redactions WHERE redacts = ?", (event.event_id,)
         ):
-            targets.append((event.event_id, redaction_id))
+            targets.append((event.event_id, row.event_id))
         for target, redaction_id in targets:
             txn.execute(
                 "UPDATE events SET redacted_by = ? WHERE event_id = ? AND redacted_by IS NULL",
@@ -361,16 +362,13 @@ class EventPersister:
         """Record the state event's full auth chain in the auth-chain index."""
         auth_ids = list(dict.fromkeys(event.auth_event_ids))
         chain = set(auth_ids)
-        for start in range(0, len(auth_ids), 200):
-            chunk = auth_ids[start : start + 200]
-            marks = ",".join("?" * len(chunk))
-            chain.update(
-                row[0]
-                for row in txn.query(
-                    f"SELECT chain_id FROM event_auth_chains WHERE event_id IN ({marks})",
-                    chunk,
-                )
+        chain.update(
+            row.chain_id
+            for row in txn.query_in(
+                "SELECT chain_id FROM event_auth_chains WHERE event_id IN (?*)",
+                auth_ids,
             )
+        )
         txn.execute_many(
             "INSERT INTO event_auth_chains (event_id, chain_id) VALUES (?, ?)",
             [(event.event_id, chain_id) for chain_id in sorted(chain)],
@@ -435,8 +433,8 @@ class EventPersister:
         self, txn: Transaction, room_id: str, state: Mapping[StateKey, str]
     ) -> None:
         existing = {
-            (typ, key): eid
-            for typ, key, eid in txn.query(
+            (row.type, row.state_key): row.event_id
+            for row in txn.query(
                 "SELECT type, state_key, event_id FROM current_state_events"
                 " WHERE room_id = ?",
                 (room_id,),
@@ -471,7 +469,7 @@ class EventPersister:
             row = txn.query_one(
                 "SELECT json FROM events WHERE event_id = ?", (event_id,)
             )
-            content = json.loads(row[0]).get("content", {}) if row else {}
+            content = json.loads(row.json).get("content", {}) if row else {}
             membership = (
                 content.get("membership") if isinstance(content, dict) else None
             )

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable
+from collections.abc import Collection
 
 from homeserver.events.model import Event
 from homeserver.events.room_versions import KNOWN_ROOM_VERSIONS
 from homeserver.storage.database import Database, Transaction
+from homeserver.storage.rows import Row
 from homeserver.util.caches import LruCache
 
 _EVENT_COLUMNS = (
@@ -17,24 +18,19 @@ _EVENT_COLUMNS = (
 )
 
 
-def _chunks(items: list[str], size: int = 200) -> Iterable[list[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def _row_to_event(row: tuple) -> Event:  # type: ignore[type-arg]
+def _row_to_event(row: Row) -> Event:
     event = Event(
-        pdu=json.loads(row[1]),
-        room_version=KNOWN_ROOM_VERSIONS[row[2]],
-        event_id=row[0],
-        rejected_reason=row[3],
-        outlier=bool(row[4]),
-        soft_failed=bool(row[5]),
-        stream_ordering=int(row[6]),
-        redacted_by=row[7],
-        replaces_state=row[8],
-        sender_device_id=row[9],
-        txn_id=row[10],
+        pdu=json.loads(row.json),
+        room_version=KNOWN_ROOM_VERSIONS[row.room_version],
+        event_id=row.event_id,
+        rejected_reason=row.rejected_reason,
+        outlier=bool(row.outlier),
+        soft_failed=bool(row.soft_failed),
+        stream_ordering=int(row.stream_ordering),
+        redacted_by=row.redacted_by,
+        replaces_state=row.replaces_state,
+        sender_device_id=row.sender_device_id,
+        txn_id=row.txn_id,
     )
     return event
 
@@ -42,14 +38,12 @@ def _row_to_event(row: tuple) -> Event:  # type: ignore[type-arg]
 def get_events_txn(txn: Transaction, event_ids: Collection[str]) -> dict[str, Event]:
     """Events by ID, inside an existing transaction."""
     found: dict[str, Event] = {}
-    for chunk in _chunks(sorted(set(event_ids))):
-        marks = ",".join("?" * len(chunk))
-        for row in txn.query(
-            f"SELECT {_EVENT_COLUMNS} FROM events e JOIN rooms r ON r.room_id = e.room_id"
-            f" WHERE e.event_id IN ({marks})",
-            chunk,
-        ):
-            found[row[0]] = _row_to_event(row)
+    for row in txn.query_in(
+        f"SELECT {_EVENT_COLUMNS} FROM events e JOIN rooms r ON r.room_id = e.room_id"
+        " WHERE e.event_id IN (?*)",
+        sorted(set(event_ids)),
+    ):
+        found[row.event_id] = _row_to_event(row)
     return found
 
 
@@ -96,7 +90,7 @@ class EventStore:
                 (room_id,),
             ),
         )
-        return [r[0] for r in rows]
+        return [r.event_id for r in rows]
 
     async def get_event_id_for_txn(
         self, sender: str, device_id: str, txn_id: str, room_id: str
@@ -110,21 +104,19 @@ class EventStore:
                 (sender, device_id, txn_id, room_id),
             ),
         )
-        return str(row[0]) if row else None
+        return str(row.event_id) if row else None
 
     async def get_auth_chains(self, event_ids: Collection[str]) -> dict[str, set[str]]:
         """The full auth chain of each (state) event, from the auth-chain index."""
 
         def txn_fn(txn: Transaction) -> dict[str, set[str]]:
             chains: dict[str, set[str]] = {eid: set() for eid in event_ids}
-            for chunk in _chunks(sorted(chains)):
-                marks = ",".join("?" * len(chunk))
-                for event_id, chain_id in txn.query(
-                    "SELECT event_id, chain_id FROM event_auth_chains"
-                    f" WHERE event_id IN ({marks})",
-                    chunk,
-                ):
-                    chains[event_id].add(chain_id)
+            for row in txn.query_in(
+                "SELECT event_id, chain_id FROM event_auth_chains"
+                " WHERE event_id IN (?*)",
+                sorted(chains),
+            ):
+                chains[row.event_id].add(row.chain_id)
             return chains
 
         return await self.db.run_interaction("get_auth_chains", txn_fn)
@@ -137,4 +129,4 @@ class EventStore:
                 "SELECT event_id FROM redactions WHERE redacts = ?", (event_id,)
             ),
         )
-        return [r[0] for r in rows]
+        return [r.event_id for r in rows]

@@ -10,14 +10,10 @@ from __future__ import annotations
 import json
 from collections.abc import Collection
 
-from homeserver.events.ids import domain_of
+from homeserver.events.ids import domains_of
 from homeserver.events.model import EventTypes, Membership
 from homeserver.storage.database import Database, Transaction
 from homeserver.types import JsonDict
-
-
-def _marks(items: Collection[object]) -> str:
-    return ",".join("?" * len(items))
 
 
 class FederationStore:
@@ -31,11 +27,12 @@ class FederationStore:
         row = await self.db.run_interaction(
             "get_min_depth",
             lambda txn: txn.query_one(
-                "SELECT MIN(depth) FROM events WHERE room_id = ? AND outlier = ?",
+                "SELECT MIN(depth) AS depth FROM events"
+                " WHERE room_id = ? AND outlier = ?",
                 (room_id, False),
             ),
         )
-        return int(row[0]) if row and row[0] is not None else None
+        return int(row.depth) if row and row.depth is not None else None
 
     async def get_backward_extremities(self, room_id: str) -> list[str]:
         """Events the DAG points at that we do not have (where history stops)."""
@@ -47,21 +44,21 @@ class FederationStore:
                 (room_id,),
             ),
         )
-        return [r[0] for r in rows]
+        return [r.event_id for r in rows]
 
     async def get_backward_extremity_depth(self, room_id: str) -> int | None:
         """The largest depth of an event we have whose parent is a gap."""
         row = await self.db.run_interaction(
             "get_backward_extremity_depth",
             lambda txn: txn.query_one(
-                "SELECT MAX(e.depth) FROM event_backward_extremities b"
+                "SELECT MAX(e.depth) AS depth FROM event_backward_extremities b"
                 " JOIN event_edges g ON g.prev_event_id = b.event_id"
                 " JOIN events e ON e.event_id = g.event_id"
                 " WHERE b.room_id = ? AND e.outlier = ?",
                 (room_id, False),
             ),
         )
-        return int(row[0]) if row and row[0] is not None else None
+        return int(row.depth) if row and row.depth is not None else None
 
     async def get_joined_servers(self, room_id: str) -> set[str]:
         """The servers with a joined member in the room's current state."""
@@ -73,13 +70,7 @@ class FederationStore:
                 (room_id, EventTypes.MEMBER, Membership.JOIN),
             ),
         )
-        servers = set()
-        for (user_id,) in rows:
-            try:
-                servers.add(domain_of(user_id))
-            except ValueError:
-                continue
-        return servers
+        return domains_of(row.state_key for row in rows)
 
     async def get_prev_event_ids(
         self, event_ids: Collection[str]
@@ -88,15 +79,12 @@ class FederationStore:
 
         def txn_fn(txn: Transaction) -> dict[str, list[str]]:
             out: dict[str, list[str]] = {eid: [] for eid in event_ids}
-            ids = sorted(event_ids)
-            for start in range(0, len(ids), 200):
-                chunk = ids[start : start + 200]
-                for event_id, prev in txn.query(
-                    "SELECT event_id, prev_event_id FROM event_edges"
-                    f" WHERE event_id IN ({_marks(chunk)})",
-                    chunk,
-                ):
-                    out[event_id].append(prev)
+            for row in txn.query_in(
+                "SELECT event_id, prev_event_id FROM event_edges"
+                " WHERE event_id IN (?*)",
+                sorted(event_ids),
+            ):
+                out[row.event_id].append(row.prev_event_id)
             return out
 
         return await self.db.run_interaction("get_prev_event_ids", txn_fn)
@@ -113,7 +101,7 @@ class FederationStore:
                 (origin, transaction_id),
             ),
         )
-        return json.loads(row[0]) if row else None  # type: ignore[no-any-return]
+        return json.loads(row.response_json) if row else None  # type: ignore[no-any-return]
 
     async def insert_received_transaction(
         self, origin: str, transaction_id: str, response: JsonDict, ts: int

@@ -58,16 +58,13 @@ class FederationOutboxStore:
 
     Args:
         db: the database.
-        edu_ids: IDs for stored EDUs (loaded from the table at start-up).
+        edu_ids: IDs for stored EDUs (from the stream registry, which loads
+            them at start-up).
     """
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, edu_ids: StreamIdGenerator) -> None:
         self.db = db
-        self.edu_ids = StreamIdGenerator(0)
-
-    async def load(self) -> None:
-        """Continue the EDU IDs after the stored ones (at start-up)."""
-        await self.edu_ids.load(self.db, "federation_outbox_edus", "edu_id")
+        self.edu_ids = edu_ids
 
     # -- the sender's position -------------------------------------------------
 
@@ -80,7 +77,7 @@ class FederationOutboxStore:
                 (EVENTS_STREAM,),
             ),
         )
-        return int(row[0]) if row else None
+        return int(row.position) if row else None
 
     async def queue_pdus(
         self, rows: Sequence[tuple[str, int, str]], new_position: int
@@ -154,8 +151,11 @@ class FederationOutboxStore:
                 (destination, edu_limit),
             )
             return (
-                [(int(r[0]), r[1]) for r in pdus],
-                [PendingEdu(int(r[0]), r[1], json.loads(r[2])) for r in edus],
+                [(int(r.stream_ordering), r.event_id) for r in pdus],
+                [
+                    PendingEdu(int(r.edu_id), r.edu_type, json.loads(r.content))
+                    for r in edus
+                ],
             )
 
         return await self.db.run_interaction("get_federation_pending", txn_fn)
@@ -213,7 +213,7 @@ class FederationOutboxStore:
             txn.execute(
                 "DELETE FROM federation_outbox_pdus"
                 " WHERE destination = ? AND stream_ordering <= ?",
-                (destination, row[0]),
+                (destination, row.stream_ordering),
             )
             return txn.rowcount
 
@@ -232,7 +232,9 @@ class FederationOutboxStore:
         if row is None:
             return Backoff()
         return Backoff(
-            None if row[0] is None else int(row[0]), int(row[1]), int(row[2])
+            None if row.failure_ts is None else int(row.failure_ts),
+            int(row.retry_last_ts),
+            int(row.retry_interval),
         )
 
     async def set_backoff(self, destination: str, backoff: Backoff) -> None:
@@ -265,7 +267,7 @@ class FederationOutboxStore:
                 (destination,),
             ),
         )
-        return int(row[0]) if row else 0
+        return int(row.last_successful_stream_ordering) if row else 0
 
     async def list_destinations(
         self, destination: str | None, offset: int, limit: int
@@ -280,30 +282,32 @@ class FederationOutboxStore:
                 "SELECT d.destination, d.last_successful_stream_ordering,"
                 " d.failure_ts, d.retry_last_ts, d.retry_interval,"
                 " (SELECT COUNT(*) FROM federation_outbox_pdus p"
-                "  WHERE p.destination = d.destination),"
+                "  WHERE p.destination = d.destination) AS pending_pdus,"
                 " (SELECT COUNT(*) FROM federation_outbox_edus e"
-                "  WHERE e.destination = d.destination)"
+                "  WHERE e.destination = d.destination) AS pending_edus"
                 f" FROM federation_destinations d {where}"
                 " ORDER BY d.destination LIMIT ? OFFSET ?",
                 (*args, limit, offset),
             )
             total = txn.query_one(
-                f"SELECT COUNT(*) FROM federation_destinations d {where}", args
+                f"SELECT COUNT(*) AS n FROM federation_destinations d {where}", args
             )
             return (
                 [
                     DestinationInfo(
-                        r[0],
-                        int(r[1]),
+                        r.destination,
+                        int(r.last_successful_stream_ordering),
                         Backoff(
-                            None if r[2] is None else int(r[2]), int(r[3]), int(r[4])
+                            None if r.failure_ts is None else int(r.failure_ts),
+                            int(r.retry_last_ts),
+                            int(r.retry_interval),
                         ),
-                        int(r[5]),
-                        int(r[6]),
+                        int(r.pending_pdus),
+                        int(r.pending_edus),
                     )
                     for r in rows
                 ],
-                int(total[0]) if total else 0,
+                int(total.n) if total else 0,
             )
 
         return await self.db.run_interaction("list_federation_destinations", txn_fn)
@@ -313,19 +317,15 @@ class FederationOutboxStore:
         wanted = sorted(destinations)
 
         def txn_fn(txn: Transaction) -> set[str]:
-            found: set[str] = set()
-            for start in range(0, len(wanted), 500):
-                chunk = wanted[start : start + 500]
-                marks = ",".join("?" * len(chunk))
-                found.update(
-                    row[0]
-                    for row in txn.query(
-                        "SELECT destination FROM federation_destinations"
-                        f" WHERE destination IN ({marks})",
-                        chunk,
-                    )
+            return {
+                row.destination
+                for row in txn.query_in(
+                    "SELECT destination FROM federation_destinations"
+                    " WHERE destination IN (?*)",
+                    wanted,
+                    batch=500,
                 )
-            return found
+            }
 
         return await self.db.run_interaction("known_federation_destinations", txn_fn)
 
@@ -334,13 +334,13 @@ class FederationOutboxStore:
 
         def txn_fn(txn: Transaction) -> list[str]:
             found = {
-                r[0]
+                r.destination
                 for r in txn.query(
                     "SELECT DISTINCT destination FROM federation_outbox_pdus"
                 )
             }
             found.update(
-                r[0]
+                r.destination
                 for r in txn.query(
                     "SELECT DISTINCT destination FROM federation_outbox_edus"
                 )

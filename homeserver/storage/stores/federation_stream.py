@@ -8,14 +8,13 @@ federation_outbox.py.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection
 
 import attrs
 
+from homeserver.events.ids import has_domain
 from homeserver.events.model import EventTypes, Membership
 from homeserver.storage.database import Database, Transaction
-
-_BATCH = 200
 
 
 @attrs.frozen
@@ -27,11 +26,6 @@ class StreamEvent:
     room_id: str
     sender: str
     outlier: bool
-
-
-def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
-    for start in range(0, len(items), _BATCH):
-        yield items[start : start + _BATCH]
 
 
 class FederationStreamStore:
@@ -60,7 +54,12 @@ class FederationStreamStore:
                 (since, upto, False, limit),
             ),
         )
-        return [StreamEvent(int(r[0]), r[1], r[2], r[3], bool(r[4])) for r in rows]
+        return [
+            StreamEvent(
+                int(r.stream_ordering), r.event_id, r.room_id, r.sender, bool(r.outlier)
+            )
+            for r in rows
+        ]
 
     async def get_memberships(
         self, event_ids: Collection[str]
@@ -68,16 +67,14 @@ class FederationStreamStore:
         """Member events by ID: event ID -> (user ID, membership)."""
 
         def txn_fn(txn: Transaction) -> dict[str, tuple[str, str]]:
-            out: dict[str, tuple[str, str]] = {}
-            for chunk in _chunks(sorted(set(event_ids))):
-                marks = ",".join("?" * len(chunk))
-                for row in txn.query(
+            return {
+                row.event_id: (row.user_id, row.membership)
+                for row in txn.query_in(
                     "SELECT event_id, user_id, membership FROM room_memberships"
-                    f" WHERE event_id IN ({marks})",
-                    chunk,
-                ):
-                    out[row[0]] = (row[1], row[2])
-            return out
+                    " WHERE event_id IN (?*)",
+                    sorted(set(event_ids)),
+                )
+            }
 
         return await self.db.run_interaction("get_memberships_by_event", txn_fn)
 
@@ -85,18 +82,15 @@ class FederationStreamStore:
         """Everyone currently joined to any of the rooms."""
 
         def txn_fn(txn: Transaction) -> set[str]:
-            found: set[str] = set()
-            for chunk in _chunks(sorted(set(room_ids))):
-                marks = ",".join("?" * len(chunk))
-                found.update(
-                    r[0]
-                    for r in txn.query(
-                        "SELECT state_key FROM current_state_events"
-                        f" WHERE type = ? AND membership = ? AND room_id IN ({marks})",
-                        (EventTypes.MEMBER, Membership.JOIN, *chunk),
-                    )
+            return {
+                row.state_key
+                for row in txn.query_in(
+                    "SELECT state_key FROM current_state_events"
+                    " WHERE type = ? AND membership = ? AND room_id IN (?*)",
+                    sorted(set(room_ids)),
+                    (EventTypes.MEMBER, Membership.JOIN),
                 )
-            return found
+            }
 
         return await self.db.run_interaction("get_joined_users_of_rooms", txn_fn)
 
@@ -109,17 +103,15 @@ class FederationStreamStore:
         pattern = "%:" + server_name.replace("%", "").replace("_", "")
 
         def txn_fn(txn: Transaction) -> set[str]:
-            found: set[str] = set()
-            for chunk in _chunks(sorted(set(room_ids))):
-                marks = ",".join("?" * len(chunk))
-                for room_id, user_id in txn.query(
+            return {
+                row.room_id
+                for row in txn.query_in(
                     "SELECT room_id, state_key FROM current_state_events"
-                    f" WHERE type = ? AND room_id IN ({marks})"
-                    " AND state_key NOT LIKE ?",
-                    (EventTypes.MEMBER, *chunk, pattern),
-                ):
-                    if user_id.split(":", 1)[-1] != server_name:
-                        found.add(room_id)
-            return found
+                    " WHERE type = ? AND room_id IN (?*) AND state_key NOT LIKE ?",
+                    sorted(set(room_ids)),
+                    (EventTypes.MEMBER, pattern),
+                )
+                if not has_domain(row.state_key, server_name)
+            }
 
         return await self.db.run_interaction("get_rooms_with_remote_members", txn_fn)

@@ -24,11 +24,14 @@ class FilterStore:
                 (user_id, text),
             )
             if same:
-                return int(same[0])
+                return int(same.filter_id)
             row = txn.query_one(
-                "SELECT MAX(filter_id) FROM user_filters WHERE user_id = ?", (user_id,)
+                "SELECT MAX(filter_id) AS filter_id FROM user_filters WHERE user_id = ?",
+                (user_id,),
             )
-            filter_id = int(row[0]) + 1 if row and row[0] is not None else 0
+            filter_id = (
+                int(row.filter_id) + 1 if row and row.filter_id is not None else 0
+            )
             txn.execute(
                 "INSERT INTO user_filters (user_id, filter_id, filter_json)"
                 " VALUES (?, ?, ?)",
@@ -47,4 +50,4 @@ class FilterStore:
                 (user_id, filter_id),
             ),
         )
-        return json.loads(row[0]) if row else None
+        return json.loads(row.filter_json) if row else None

@@ -10,7 +10,7 @@ outlier.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 
 from homeserver.events.model import Event, EventTypes
@@ -19,31 +19,16 @@ from homeserver.storage.database import Transaction
 # Events per transaction: big enough that a 10,000-event room state takes a
 # few dozen transactions, small enough that one never holds locks for long.
 OUTLIER_CHUNK = 500
-# Bound parameters per IN (...) query (SQLite allows 999 in old builds).
-IN_CHUNK = 200
-
-
-def _in_chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
-    for start in range(0, len(items), IN_CHUNK):
-        yield items[start : start + IN_CHUNK]
-
-
-def _marks(items: Sequence[str]) -> str:
-    return ",".join("?" * len(items))
 
 
 def existing_event_ids_txn(txn: Transaction, event_ids: Sequence[str]) -> set[str]:
     """Those of ``event_ids`` already stored (outlier or not)."""
-    found: set[str] = set()
-    for chunk in _in_chunks(event_ids):
-        found.update(
-            row[0]
-            for row in txn.query(
-                f"SELECT event_id FROM events WHERE event_id IN ({_marks(chunk)})",
-                chunk,
-            )
+    return {
+        row.event_id
+        for row in txn.query_in(
+            "SELECT event_id FROM events WHERE event_id IN (?*)", event_ids
         )
-    return found
+    }
 
 
 def membership_of_events_txn(
@@ -52,17 +37,13 @@ def membership_of_events_txn(
     """The ``content.membership`` of each stored member event of ``event_ids``
     that has a string one."""
     found: dict[str, str] = {}
-    for chunk in _in_chunks(event_ids):
-        for event_id, raw in txn.query(
-            f"SELECT event_id, json FROM events WHERE event_id IN ({_marks(chunk)})",
-            chunk,
-        ):
-            content = json.loads(raw).get("content")
-            membership = (
-                content.get("membership") if isinstance(content, dict) else None
-            )
-            if isinstance(membership, str):
-                found[event_id] = membership
+    for row in txn.query_in(
+        "SELECT event_id, json FROM events WHERE event_id IN (?*)", event_ids
+    ):
+        content = json.loads(row.json).get("content")
+        membership = content.get("membership") if isinstance(content, dict) else None
+        if isinstance(membership, str):
+            found[row.event_id] = membership
     return found
 
 
@@ -139,13 +120,11 @@ def _index_auth_chains_txn(txn: Transaction, events: Sequence[Event]) -> None:
     in_batch = {e.event_id for e in events}
     outside = sorted({a for e in events for a in e.auth_event_ids if a not in in_batch})
     chains: dict[str, set[str]] = {}
-    for chunk in _in_chunks(outside):
-        for event_id, chain_id in txn.query(
-            "SELECT event_id, chain_id FROM event_auth_chains"
-            f" WHERE event_id IN ({_marks(chunk)})",
-            chunk,
-        ):
-            chains.setdefault(event_id, set()).add(chain_id)
+    for row in txn.query_in(
+        "SELECT event_id, chain_id FROM event_auth_chains WHERE event_id IN (?*)",
+        outside,
+    ):
+        chains.setdefault(row.event_id, set()).add(row.chain_id)
     rows: list[tuple[str, str]] = []
     for event in events:
         chain: set[str] = set()
@@ -177,15 +156,12 @@ def _redactions_txn(
             )
             targets.append((event.redacts, event.event_id))
     ids = [e.event_id for e in events]
-    for chunk in _in_chunks(ids):
-        targets.extend(
-            (redacts, redaction_id)
-            for redaction_id, redacts in txn.query(
-                "SELECT event_id, redacts FROM redactions"
-                f" WHERE redacts IN ({_marks(chunk)})",
-                chunk,
-            )
+    targets.extend(
+        (row.redacts, row.event_id)
+        for row in txn.query_in(
+            "SELECT event_id, redacts FROM redactions WHERE redacts IN (?*)", ids
         )
+    )
     for target, redaction_id in dict.fromkeys(targets):
         txn.execute(
             "UPDATE events SET redacted_by = ? WHERE event_id = ? AND redacted_by IS NULL",

@@ -8,13 +8,14 @@ change. The audience queries read the membership index
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable
 from typing import Any
 
 import attrs
 
 from homeserver.events.model import EventTypes, Membership
 from homeserver.storage.database import Database, Transaction
+from homeserver.storage.rows import Row
 
 
 class PresenceState:
@@ -61,7 +62,6 @@ _CO_MEMBERS = (
     " WHERE mine.type = ? AND mine.membership = ? AND {mine}"
     " AND theirs.type = ? AND theirs.membership = ?"
 )
-_BATCH = 500
 
 
 def _co_members_sql(mine: str) -> str:
@@ -73,15 +73,15 @@ def _co_members_args(*mine_args: Any) -> tuple[Any, ...]:
     return (member, join, *mine_args, member, join)
 
 
-def _row(row: Sequence[Any]) -> UserPresence:
+def _row(row: Row) -> UserPresence:
     return UserPresence(
-        user_id=str(row[0]),
-        state=str(row[1]),
-        status_msg=row[2],
-        last_active_ts=int(row[3]),
-        last_user_sync_ts=int(row[4]),
-        currently_active=bool(row[5]),
-        stream_id=int(row[6]),
+        user_id=str(row.user_id),
+        state=str(row.state),
+        status_msg=row.status_msg,
+        last_active_ts=int(row.last_active_ts),
+        last_user_sync_ts=int(row.last_user_sync_ts),
+        currently_active=bool(row.currently_active),
+        stream_id=int(row.stream_id),
     )
 
 
@@ -107,17 +107,13 @@ class PresenceStore:
         """The stored presence of each user that has a row."""
 
         def txn_fn(txn: Transaction) -> dict[str, UserPresence]:
-            found: dict[str, UserPresence] = {}
-            ids = list(user_ids)
-            for i in range(0, len(ids), _BATCH):
-                chunk = ids[i : i + _BATCH]
-                marks = ", ".join("?" for _ in chunk)
-                for row in txn.query(
-                    f"SELECT {_COLUMNS} FROM user_presence WHERE user_id IN ({marks})",
-                    chunk,
-                ):
-                    found[row[0]] = _row(row)
-            return found
+            return {
+                row.user_id: _row(row)
+                for row in txn.query_in(
+                    f"SELECT {_COLUMNS} FROM user_presence WHERE user_id IN (?*)",
+                    user_ids,
+                )
+            }
 
         return await self.db.run_interaction("get_presence_for_users", txn_fn)
 
@@ -198,14 +194,14 @@ class PresenceStore:
         """Everyone joined to a room that one of ``user_ids`` is joined to."""
 
         def txn_fn(txn: Transaction) -> set[str]:
-            found: set[str] = set()
-            ids = list(user_ids)
-            for i in range(0, len(ids), _BATCH):
-                chunk = ids[i : i + _BATCH]
-                marks = ", ".join("?" for _ in chunk)
-                sql = _co_members_sql(f"mine.state_key IN ({marks})")
-                found.update(r[0] for r in txn.query(sql, _co_members_args(*chunk)))
-            return found
+            return {
+                row.state_key
+                for row in txn.query_in(
+                    _co_members_sql("mine.state_key IN (?*)"),
+                    user_ids,
+                    _co_members_args(),
+                )
+            }
 
         return await self.db.run_interaction("get_users_sharing_a_room", txn_fn)
 

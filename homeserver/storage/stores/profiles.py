@@ -28,13 +28,14 @@ class ProfileStore:
             if row is None:
                 return None
             profile: JsonDict = {}
-            for field, value in zip(STANDARD_FIELDS, row, strict=True):
+            for field in STANDARD_FIELDS:  # the columns are named after them
+                value = getattr(row, field)
                 if value is not None:
                     profile[field] = value
-            for field, value in txn.query(
+            for extra in txn.query(
                 "SELECT field, value FROM profile_fields WHERE user_id = ?", (user_id,)
             ):
-                profile[field] = json.loads(value)
+                profile[extra.field] = json.loads(extra.value)
             return profile
 
         return await self.db.run_interaction("get_profile", get_profile_txn)

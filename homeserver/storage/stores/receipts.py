@@ -11,12 +11,11 @@ from collections.abc import Collection
 
 import attrs
 
-from homeserver.storage.database import Database, Transaction
+from homeserver.storage.database import Database, Transaction, in_list
 from homeserver.storage.id_generators import StreamIdGenerator
 
 # The thread_id column of an unthreaded receipt.
 UNTHREADED = ""
-_CHUNK = 200
 
 
 @attrs.frozen
@@ -66,7 +65,10 @@ class ReceiptStore:
                 " AND receipt_type = ? AND user_id = ? AND thread_id = ?",
                 (receipt.room_id, receipt.receipt_type, receipt.user_id, thread),
             )
-            if row is not None and int(row[0]) >= event_stream_ordering:
+            if (
+                row is not None
+                and int(row.event_stream_ordering) >= event_stream_ordering
+            ):
                 return False
             txn.execute(
                 "INSERT INTO receipts (room_id, receipt_type, user_id, thread_id,"
@@ -106,21 +108,24 @@ class ReceiptStore:
         wanted = sorted(set(room_ids))
 
         def get_txn(txn: Transaction) -> list[Receipt]:
-            out: list[Receipt] = []
-            for start in range(0, len(wanted), _CHUNK):
-                chunk = wanted[start : start + _CHUNK]
-                marks = ",".join("?" * len(chunk))
-                rows = txn.query(
-                    "SELECT room_id, receipt_type, user_id, thread_id, event_id, ts"
-                    f" FROM receipts WHERE room_id IN ({marks})"
-                    " AND stream_id > ? AND stream_id <= ? ORDER BY stream_id",
-                    (*chunk, low, upto),
+            rows = txn.query_in(
+                "SELECT room_id, receipt_type, user_id, thread_id, event_id, ts"
+                " FROM receipts WHERE room_id IN (?*)"
+                " AND stream_id > ? AND stream_id <= ? ORDER BY stream_id",
+                wanted,
+                (low, upto),
+            )
+            return [
+                Receipt(
+                    r.room_id,
+                    r.receipt_type,
+                    r.user_id,
+                    r.thread_id or None,
+                    r.event_id,
+                    int(r.ts),
                 )
-                out += [
-                    Receipt(r[0], r[1], r[2], r[3] or None, r[4], int(r[5]))
-                    for r in rows
-                ]
-            return out
+                for r in rows
+            ]
 
         if not wanted:
             return []
@@ -141,7 +146,9 @@ class ReceiptStore:
         )
         if row is None:
             return None
-        return Receipt(room_id, receipt_type, user_id, thread_id, row[0], int(row[1]))
+        return Receipt(
+            room_id, receipt_type, user_id, thread_id, row.event_id, int(row.ts)
+        )
 
     async def get_max_event_stream_orderings(
         self,
@@ -158,16 +165,21 @@ class ReceiptStore:
         threads = sorted({UNTHREADED if t is None else t for t in thread_ids})
         rows = await self.db.run_interaction(
             "get_max_receipt_stream_orderings",
-            lambda txn: txn.query(
-                "SELECT room_id, MAX(event_stream_ordering) FROM receipts"
-                f" WHERE user_id = ? AND room_id IN ({','.join('?' * len(rooms))})"
-                f" AND receipt_type IN ({','.join('?' * len(types))})"
-                f" AND thread_id IN ({','.join('?' * len(threads))})"
+            lambda txn: txn.query_in(
+                "SELECT room_id, MAX(event_stream_ordering) AS stream_ordering"
+                " FROM receipts WHERE user_id = ? AND room_id IN (?*)"
+                f" AND receipt_type IN {in_list(types)}"
+                f" AND thread_id IN {in_list(threads)}"
                 " GROUP BY room_id",
-                (user_id, *rooms, *types, *threads),
+                rooms,
+                (user_id, *types, *threads),
             ),
         )
-        return {r[0]: int(r[1]) for r in rows if r[1] is not None}
+        return {
+            r.room_id: int(r.stream_ordering)
+            for r in rows
+            if r.stream_ordering is not None
+        }
 
     async def get_max_event_stream_ordering(
         self,
@@ -186,11 +198,15 @@ class ReceiptStore:
         row = await self.db.run_interaction(
             "get_max_receipt_stream_ordering",
             lambda txn: txn.query_one(
-                "SELECT MAX(event_stream_ordering) FROM receipts"
+                "SELECT MAX(event_stream_ordering) AS stream_ordering FROM receipts"
                 " WHERE user_id = ? AND room_id = ?"
-                f" AND receipt_type IN ({','.join('?' * len(types))})"
-                f" AND thread_id IN ({','.join('?' * len(threads))})",
+                f" AND receipt_type IN {in_list(types)}"
+                f" AND thread_id IN {in_list(threads)}",
                 (user_id, room_id, *types, *threads),
             ),
         )
-        return int(row[0]) if row and row[0] is not None else None
+        return (
+            int(row.stream_ordering)
+            if row and row.stream_ordering is not None
+            else None
+        )

@@ -45,7 +45,7 @@ class RegistrationTokenStore:
                 f"SELECT {_COLUMNS} FROM registration_tokens ORDER BY token"
             ),
         )
-        return [RegistrationToken(*row) for row in rows]
+        return [RegistrationToken(**row._asdict()) for row in rows]
 
     async def get_token(self, token: str) -> RegistrationToken | None:
         """One token, or None."""
@@ -55,7 +55,7 @@ class RegistrationTokenStore:
                 f"SELECT {_COLUMNS} FROM registration_tokens WHERE token = ?", (token,)
             ),
         )
-        return RegistrationToken(*row) if row else None
+        return RegistrationToken(**row._asdict()) if row else None
 
     async def insert_token(
         self, token: str, uses_allowed: int | None, expiry_time: int | None
@@ -91,7 +91,7 @@ class RegistrationTokenStore:
             row = txn.query_one(
                 f"SELECT {_COLUMNS} FROM registration_tokens WHERE token = ?", (token,)
             )
-            return RegistrationToken(*row) if row else None
+            return RegistrationToken(**row._asdict()) if row else None
 
         return await self.db.run_interaction("update_registration_token", update_txn)
 
@@ -111,7 +111,7 @@ class RegistrationTokenStore:
             row = txn.query_one(
                 f"SELECT {_COLUMNS} FROM registration_tokens WHERE token = ?", (token,)
             )
-            if row is None or not RegistrationToken(*row).is_valid(now_ms):
+            if row is None or not RegistrationToken(**row._asdict()).is_valid(now_ms):
                 return False
             txn.execute(
                 "UPDATE registration_tokens SET pending = pending + 1 WHERE token = ?",

@@ -7,6 +7,7 @@ that /sync shows the invite, while the event itself is stored as an outlier.
 
 from __future__ import annotations
 
+from homeserver.events.ids import domains_of
 from homeserver.events.model import EventTypes, Membership
 from homeserver.events.room_versions import RoomVersion
 from homeserver.storage.database import Database, Transaction
@@ -62,4 +63,4 @@ class RemoteRoomStore:
                 (room_id, EventTypes.MEMBER, Membership.JOIN),
             ),
         )
-        return {str(r[0]).partition(":")[2] for r in rows}
+        return domains_of(row.state_key for row in rows)

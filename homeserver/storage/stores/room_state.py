@@ -21,7 +21,7 @@ class RoomStateStore:
                 "SELECT room_version FROM rooms WHERE room_id = ?", (room_id,)
             ),
         )
-        return KNOWN_ROOM_VERSIONS.get(row[0]) if row else None
+        return KNOWN_ROOM_VERSIONS.get(row.room_version) if row else None
 
     async def get_current_state_ids(self, room_id: str) -> dict[StateKey, str]:
         """The room's current state as (type, state_key) -> event ID."""
@@ -33,7 +33,7 @@ class RoomStateStore:
                 (room_id,),
             ),
         )
-        return {(r[0], r[1]): r[2] for r in rows}
+        return {(r.type, r.state_key): r.event_id for r in rows}
 
     async def get_current_state_event_id(
         self, room_id: str, event_type: str, state_key: str
@@ -47,7 +47,7 @@ class RoomStateStore:
                 (room_id, event_type, state_key),
             ),
         )
-        return str(row[0]) if row else None
+        return str(row.event_id) if row else None
 
     async def get_membership(
         self, room_id: str, user_id: str
@@ -61,7 +61,7 @@ class RoomStateStore:
                 (room_id, EventTypes.MEMBER, user_id),
             ),
         )
-        return (str(row[0]), str(row[1])) if row else None
+        return (str(row.membership), str(row.event_id)) if row else None
 
     async def get_rooms_for_user(
         self, user_id: str, membership: str = "join"
@@ -75,7 +75,7 @@ class RoomStateStore:
                 (EventTypes.MEMBER, user_id, membership),
             ),
         )
-        return [r[0] for r in rows]
+        return [r.room_id for r in rows]
 
     async def get_members(self, room_id: str) -> dict[str, tuple[str, str]]:
         """Every user with a member event: user_id -> (membership, event_id)."""
@@ -87,7 +87,7 @@ class RoomStateStore:
                 (room_id, EventTypes.MEMBER),
             ),
         )
-        return {r[0]: (r[1], r[2]) for r in rows}
+        return {r.state_key: (r.membership, r.event_id) for r in rows}
 
     async def get_membership_history(
         self, room_id: str, user_id: str
@@ -101,7 +101,7 @@ class RoomStateStore:
                 (room_id, user_id),
             ),
         )
-        return [(int(r[0]), int(r[1]), str(r[2])) for r in rows]
+        return [(int(r.depth), int(r.stream_ordering), str(r.membership)) for r in rows]
 
     async def forget_room(self, room_id: str, user_id: str) -> None:
         """Mark a user's past memberships of a room forgotten."""
@@ -122,6 +122,6 @@ class RoomStateStore:
                 " ORDER BY stream_ordering DESC LIMIT 1",
                 (room_id, user_id),
             )
-            return bool(row and row[0])
+            return bool(row and row.forgotten)
 
         return await self.db.run_interaction("is_forgotten", txn_fn)

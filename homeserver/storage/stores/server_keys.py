@@ -60,7 +60,12 @@ class ServerKeyStore:
         if row is None:
             return None
         return StoredKey(
-            server_name, key_id, row[0], int(row[1]), bool(row[2]), int(row[3])
+            server_name,
+            key_id,
+            row.verify_key,
+            int(row.valid_until_ts),
+            bool(row.is_old),
+            int(row.fetched_ts),
         )
 
     async def store_response(
@@ -106,7 +111,12 @@ class ServerKeyStore:
         )
         if row is None:
             return None
-        return StoredResponse(server_name, json.loads(row[0]), int(row[1]), int(row[2]))
+        return StoredResponse(
+            server_name,
+            json.loads(row.response_json),
+            int(row.valid_until_ts),
+            int(row.fetched_ts),
+        )
 
 
 def _upsert_response_txn(txn: Transaction, response: StoredResponse, text: str) -> None:

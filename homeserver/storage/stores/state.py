@@ -45,18 +45,14 @@ class StateStore:
         txn: Transaction, event_ids: Collection[str]
     ) -> dict[str, int]:
         """The same, inside a transaction."""
-        out: dict[str, int] = {}
-        ids = list(event_ids)
-        for start in range(0, len(ids), 200):
-            chunk = ids[start : start + 200]
-            marks = ",".join("?" * len(chunk))
-            for event_id, group in txn.query(
+        return {
+            row.event_id: int(row.state_group)
+            for row in txn.query_in(
                 "SELECT event_id, state_group FROM event_to_state_group"
-                f" WHERE event_id IN ({marks})",
-                chunk,
-            ):
-                out[event_id] = int(group)
-        return out
+                " WHERE event_id IN (?*)",
+                event_ids,
+            )
+        }
 
     async def get_state_for_group(self, group: int) -> dict[StateKey, str]:
         """The full state of a group (a copy the caller may change)."""
@@ -84,20 +80,22 @@ class StateStore:
             row = txn.query_one(
                 "SELECT prev_group FROM state_groups WHERE id = ?", (current,)
             )
-            current = int(row[0]) if row and row[0] is not None else None
+            current = (
+                int(row.prev_group) if row and row.prev_group is not None else None
+            )
         state: dict[StateKey, str] = (
             dict(known) if current is not None and known else {}
         )
         for link in reversed(chain):
-            for typ, state_key, event_id in txn.query(
+            for row in txn.query(
                 "SELECT type, state_key, event_id FROM state_group_entries"
                 " WHERE state_group = ?",
                 (link,),
             ):
-                if event_id is None:
-                    state.pop((typ, state_key), None)
+                if row.event_id is None:
+                    state.pop((row.type, row.state_key), None)
                 else:
-                    state[(typ, state_key)] = event_id
+                    state[(row.type, row.state_key)] = row.event_id
             self._cache.set(link, dict(state))
         return state
 
@@ -120,7 +118,7 @@ class StateStore:
             row = txn.query_one(
                 "SELECT delta_depth FROM state_groups WHERE id = ?", (base_group,)
             )
-            depth = int(row[0]) + 1 if row else MAX_DELTA_DEPTH + 1
+            depth = int(row.delta_depth) + 1 if row else MAX_DELTA_DEPTH + 1
         entries: list[tuple[str, str, str | None]]
         if base_group is None or base_state is None or depth > MAX_DELTA_DEPTH:
             entries = [(k[0], k[1], v) for k, v in state.items()]

@@ -11,7 +11,7 @@ from typing import Any
 
 import attrs
 
-from homeserver.storage.database import Database, Transaction
+from homeserver.storage.database import Database, Transaction, in_list
 from homeserver.storage.id_generators import StreamIdGenerator
 from homeserver.streams.tokens import Direction, RoomStreamToken, TopologicalPosition
 
@@ -64,8 +64,7 @@ class EventRowFilter:
             if not values:
                 sql += " AND 1 = 0"
                 continue
-            marks = ",".join("?" * len(values))
-            sql += f" AND {column} {'NOT IN' if negate else 'IN'} ({marks})"
+            sql += f" AND {column} {'NOT IN' if negate else 'IN'} {in_list(values)}"
             args.extend(values)
         return sql, args
 
@@ -182,6 +181,11 @@ def _positions_txn(
     txn: Transaction, sql: str, args: Sequence[Any]
 ) -> list[EventPosition]:
     return [
-        EventPosition(str(r[0]), int(r[1]), int(r[2]), int(r[3]))
+        EventPosition(
+            str(r.event_id),
+            int(r.depth),
+            int(r.stream_ordering),
+            int(r.origin_server_ts),
+        )
         for r in txn.query(sql, args)
     ]

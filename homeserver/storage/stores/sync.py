@@ -9,7 +9,7 @@ from typing import Any
 import attrs
 
 from homeserver.events.model import EventTypes
-from homeserver.storage.database import Database, Transaction
+from homeserver.storage.database import Database, Transaction, in_list
 
 # Events clients may see in timelines: not outliers, not rejected or soft-failed.
 _VISIBLE = "outlier = ? AND rejected_reason IS NULL AND soft_failed = ?"
@@ -27,10 +27,6 @@ class MembershipChange:
     stream_ordering: int
 
 
-def _marks(items: Collection[Any]) -> str:
-    return ",".join("?" * len(items))
-
-
 def _last_event_at_txn(txn: Transaction, room_id: str, position: int) -> str | None:
     """The room's last non-outlier event at or before ``position``."""
     row = txn.query_one(
@@ -38,7 +34,7 @@ def _last_event_at_txn(txn: Transaction, room_id: str, position: int) -> str | N
         " AND stream_ordering <= ? ORDER BY stream_ordering DESC LIMIT 1",
         (room_id, False, position),
     )
-    return str(row[0]) if row else None
+    return str(row.event_id) if row else None
 
 
 class SyncStore:
@@ -61,7 +57,12 @@ class SyncStore:
                 (user_id, after, upto),
             ),
         )
-        return [MembershipChange(r[0], r[1], r[2], int(r[3])) for r in rows]
+        return [
+            MembershipChange(
+                r.room_id, r.membership, r.event_id, int(r.stream_ordering)
+            )
+            for r in rows
+        ]
 
     async def get_rooms_with_events(
         self, room_ids: Collection[str], after: int, upto: int
@@ -77,7 +78,7 @@ class SyncStore:
                 " WHERE stream_ordering > ? AND stream_ordering <= ?",
                 (after, upto),
             )
-            return {r[0] for r in rows if r[0] in wanted}
+            return {r.room_id for r in rows if r.room_id in wanted}
 
         return await self.db.run_interaction("sync_rooms_with_events", txn_fn)
 
@@ -122,8 +123,12 @@ class SyncBatchStore:
                     " ORDER BY stream_ordering DESC LIMIT ?",
                     (*args, limit + 1),
                 )
-                ids = [r[0] for r in rows[:limit]]
-                start = rows[min(len(rows), limit) - 1][1] if rows else upto + 1
+                ids = [r.event_id for r in rows[:limit]]
+                start = (
+                    rows[min(len(rows), limit) - 1].stream_ordering
+                    if rows
+                    else upto + 1
+                )
                 out[room_id] = RoomWindow(
                     list(reversed(ids)),
                     len(rows) > limit,
@@ -151,16 +156,16 @@ class SyncBatchStore:
             return {}
         rows = await self.db.run_interaction(
             "sync_member_summaries",
-            lambda txn: txn.query(
+            lambda txn: txn.query_in(
                 "SELECT room_id, state_key, membership FROM current_state_events"
-                f" WHERE type = ? AND room_id IN ({_marks(rooms)})"
-                " ORDER BY room_id, state_key",
-                (EventTypes.MEMBER, *rooms),
+                " WHERE type = ? AND room_id IN (?*) ORDER BY room_id, state_key",
+                rooms,
+                (EventTypes.MEMBER,),
             ),
         )
         out: dict[str, list[tuple[str, str]]] = {r: [] for r in rooms}
-        for room_id, user_id, membership in rows:
-            out[room_id].append((user_id, membership))
+        for row in rows:
+            out[row.room_id].append((row.state_key, row.membership))
         return out
 
     async def get_join_positions(
@@ -172,14 +177,16 @@ class SyncBatchStore:
             return {}
         rows = await self.db.run_interaction(
             "sync_join_positions",
-            lambda txn: txn.query(
-                "SELECT room_id, MAX(stream_ordering) FROM room_memberships"
-                f" WHERE user_id = ? AND membership = ? AND room_id IN ({_marks(rooms)})"
+            lambda txn: txn.query_in(
+                "SELECT room_id, MAX(stream_ordering) AS stream_ordering"
+                " FROM room_memberships"
+                " WHERE user_id = ? AND membership = ? AND room_id IN (?*)"
                 " GROUP BY room_id",
-                (user_id, "join", *rooms),
+                rooms,
+                (user_id, "join"),
             ),
         )
-        return {r[0]: int(r[1]) for r in rows}
+        return {r.room_id: int(r.stream_ordering) for r in rows}
 
     async def count_unread(
         self, user_id: str, afters: dict[str, int], upto: int
@@ -190,12 +197,13 @@ class SyncBatchStore:
             out = {}
             for room_id, after in afters.items():
                 row = txn.query_one(
-                    f"SELECT COUNT(*) FROM events WHERE room_id = ? AND {_VISIBLE}"
+                    "SELECT COUNT(*) AS n FROM events"
+                    f" WHERE room_id = ? AND {_VISIBLE}"
                     " AND stream_ordering > ? AND stream_ordering <= ? AND sender != ?"
-                    f" AND type IN ({_marks(COUNTED_TYPES)}) AND state_key IS NULL",
+                    f" AND type IN {in_list(COUNTED_TYPES)} AND state_key IS NULL",
                     (room_id, *_VISIBLE_ARGS, after, upto, user_id, *COUNTED_TYPES),
                 )
-                out[room_id] = int(row[0]) if row else 0
+                out[room_id] = int(row.n) if row else 0
             return out
 
         return await self.db.run_interaction("sync_count_unread", txn_fn)

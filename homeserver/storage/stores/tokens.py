@@ -76,14 +76,14 @@ class TokenStore:
         if row is None:
             return None
         return AccessTokenInfo(
-            row[0],
-            row[1],
-            row[2],
-            row[3],
-            row[4],
-            bool(row[5]),
-            bool(row[6]),
-            bool(row[7]),
+            row.token_hash,
+            row.user_id,
+            row.device_id,
+            row.valid_until_ts,
+            row.refresh_token_hash,
+            bool(row.used),
+            bool(row.admin),
+            bool(row.deactivated),
         )
 
     async def mark_access_token_used(self, info: AccessTokenInfo) -> None:
@@ -136,7 +136,7 @@ class TokenStore:
                 (token_hash,),
             ),
         )
-        return RefreshTokenInfo(*row) if row else None
+        return RefreshTokenInfo(**row._asdict()) if row else None
 
     async def rotate_refresh_token(
         self,
@@ -163,13 +163,15 @@ class TokenStore:
             )
             if row is None:
                 return False
-            if row[0] is not None:
+            if row.next_token_hash is not None:
                 # Replace the unused successor pair.
                 txn.execute(
-                    "DELETE FROM access_tokens WHERE refresh_token_hash = ?", (row[0],)
+                    "DELETE FROM access_tokens WHERE refresh_token_hash = ?",
+                    (row.next_token_hash,),
                 )
                 txn.execute(
-                    "DELETE FROM refresh_tokens WHERE token_hash = ?", (row[0],)
+                    "DELETE FROM refresh_tokens WHERE token_hash = ?",
+                    (row.next_token_hash,),
                 )
             txn.execute(
                 "INSERT INTO refresh_tokens (token_hash, user_id, device_id, created_ts,"
@@ -243,9 +245,9 @@ class TokenStore:
                 "DELETE FROM login_tokens WHERE token_hash = ? OR expiry_ts < ?",
                 (token_hash, now_ms),
             )
-            if row is None or row[1] < now_ms:
+            if row is None or row.expiry_ts < now_ms:
                 return None
-            return str(row[0])
+            return str(row.user_id)
 
         return await self.db.run_interaction("consume_login_token", consume_txn)
 
@@ -267,11 +269,13 @@ def _insert_access_token_txn(
 
 
 def _retire_predecessors_txn(txn: Transaction, refresh_token_hash: str) -> None:
-    for (old_hash,) in txn.query(
+    for row in txn.query(
         "SELECT token_hash FROM refresh_tokens WHERE next_token_hash = ?",
         (refresh_token_hash,),
     ):
         txn.execute(
-            "DELETE FROM access_tokens WHERE refresh_token_hash = ?", (old_hash,)
+            "DELETE FROM access_tokens WHERE refresh_token_hash = ?", (row.token_hash,)
         )
-        txn.execute("DELETE FROM refresh_tokens WHERE token_hash = ?", (old_hash,))
+        txn.execute(
+            "DELETE FROM refresh_tokens WHERE token_hash = ?", (row.token_hash,)
+        )

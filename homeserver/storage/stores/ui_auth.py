@@ -7,6 +7,7 @@ import json
 import attrs
 
 from homeserver.storage.database import Database, Transaction
+from homeserver.storage.rows import Row
 from homeserver.types import JsonDict
 
 
@@ -28,15 +29,15 @@ _SESSION_COLUMNS = (
 )
 
 
-def _session(row: tuple) -> UiAuthSession:  # type: ignore[type-arg]
+def _session(row: Row) -> UiAuthSession:
     return UiAuthSession(
-        row[0],
-        int(row[1]),
-        row[2],
-        row[3],
-        json.loads(row[4]),
-        json.loads(row[5]),
-        json.loads(row[6]),
+        row.session_id,
+        int(row.creation_ts),
+        row.uri,
+        row.method,
+        json.loads(row.clientdict),
+        json.loads(row.completed),
+        json.loads(row.serverdict),
     )
 
 
@@ -133,6 +134,6 @@ class UiAuthStore:
                 "DELETE FROM registration_nonces WHERE nonce = ? OR created_ts < ?",
                 (nonce, not_before_ts),
             )
-            return row is not None and int(row[0]) >= not_before_ts
+            return row is not None and int(row.created_ts) >= not_before_ts
 
         return await self.db.run_interaction("consume_registration_nonce", consume_txn)

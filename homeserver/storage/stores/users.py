@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import attrs
 
+from homeserver.events.ids import localpart_of
 from homeserver.storage.database import Database, Transaction
 
 
@@ -53,7 +54,7 @@ class UserStore:
             )
             txn.execute(
                 "INSERT INTO profiles (user_id, displayname) VALUES (?, ?)",
-                (user_id, user_id[1:].split(":", 1)[0]),
+                (user_id, localpart_of(user_id)),
             )
 
         try:
@@ -73,7 +74,14 @@ class UserStore:
         )
         if row is None:
             return None
-        return UserInfo(row[0], row[1], int(row[2]), bool(row[3]), bool(row[4]), row[5])
+        return UserInfo(
+            row.user_id,
+            row.password_hash,
+            int(row.created_ts),
+            bool(row.admin),
+            bool(row.deactivated),
+            row.user_type,
+        )
 
     async def update_password_hash(
         self, user_id: str, password_hash: str | None
@@ -122,6 +130,6 @@ class UserStore:
     async def count_users(self) -> int:
         """How many accounts exist."""
         row = await self.db.run_interaction(
-            "count_users", lambda txn: txn.query_one("SELECT COUNT(*) FROM users")
+            "count_users", lambda txn: txn.query_one("SELECT COUNT(*) AS n FROM users")
         )
-        return int(row[0]) if row else 0
+        return int(row.n) if row else 0

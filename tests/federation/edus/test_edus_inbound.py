@@ -26,7 +26,9 @@ def _setup(server: TestServer) -> tuple[str, str, str]:
 
 
 def _edu(server: TestServer, origin: str, edu_type: str, content: Any) -> None:
-    server.get_success(server.hs.federation.edus.handle(origin, edu_type, content))
+    server.get_success(
+        server.hs.federation.edus.registry.handle(origin, edu_type, content)
+    )
     server.advance(0)
 
 
@@ -177,5 +179,5 @@ def test_presence_of_strangers_is_not_stored(server: TestServer) -> None:
     stranger = "@stranger:remote.one"
     push = {"push": [{"user_id": stranger, "presence": "online"}]}
     _edu(server, "remote.one", "m.presence", push)
-    stored = server.get_success(server.hs.presence_store.get_presence(stranger))
+    stored = server.get_success(server.hs.presence.store.get_presence(stranger))
     assert stored is None

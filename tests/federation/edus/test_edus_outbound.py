@@ -191,7 +191,7 @@ def test_online_users_are_announced_again_every_25_minutes(
     server: TestServer,
 ) -> None:
     transport, _, _ = _room_with_remote(server)
-    server.get_success(server.hs.presence.user_syncing("@alice:test", None))
+    server.get_success(server.hs.presence.service.user_syncing("@alice:test", None))
     for _ in range(10):  # online, then idle: each change is sent at once
         server.advance(60)
     changes = len(transport.edus("remote.one", "m.presence"))

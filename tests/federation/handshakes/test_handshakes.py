@@ -39,8 +39,8 @@ def test_join_remote_room_by_id(pair: FederationPair, users: dict[str, User]) ->
     assert member_of(a, room_id, alice.user_id) == "join"
     assert member_of(b, room_id, alice.user_id) == "join"
     # A has the room's state from B, and alice's sync shows the room.
-    state_a = a.get_success(a.hs.room_state.get_current_state_ids(room_id))
-    state_b = b.get_success(b.hs.room_state.get_current_state_ids(room_id))
+    state_a = a.get_success(a.hs.core.room_state.get_current_state_ids(room_id))
+    state_b = b.get_success(b.hs.core.room_state.get_current_state_ids(room_id))
     assert state_a == state_b
     body = alice.sync()
     joined = body["rooms"]["join"][room_id]
@@ -88,7 +88,7 @@ def test_join_private_room_is_refused_and_leaves_nothing(
     room_id = bob.create_room(preset="private_chat")
     resp = alice.join_via(room_id, via="b.test")
     assert (resp.code, resp.json["errcode"]) == (403, "M_FORBIDDEN")
-    assert a.get_success(a.hs.room_state.get_room_version(room_id)) is None
+    assert a.get_success(a.hs.core.room_state.get_room_version(room_id)) is None
     assert member_of(b, room_id, alice.user_id) is None
 
 
@@ -102,7 +102,7 @@ def test_join_unreachable_server_is_502(
     pair.set_reachable("b.test", False)
     resp = alice.join_via(room_id, via="b.test")
     assert (resp.code, resp.json["errcode"]) == (502, "M_UNKNOWN")
-    assert a.get_success(a.hs.room_state.get_room_version(room_id)) is None
+    assert a.get_success(a.hs.core.room_state.get_room_version(room_id)) is None
 
 
 def test_remote_invite_accept(pair: FederationPair, users: dict[str, User]) -> None:
@@ -115,8 +115,10 @@ def test_remote_invite_accept(pair: FederationPair, users: dict[str, User]) -> N
     assert resp.code == 200, resp.json
     assert member_of(b, room_id, alice.user_id) == "invite"
     # The invite B stored carries A's signature.
-    event_id = b.get_success(b.hs.room_state.get_membership(room_id, alice.user_id))[1]
-    invite = b.get_success(b.hs.events.get_event(event_id))
+    event_id = b.get_success(
+        b.hs.core.room_state.get_membership(room_id, alice.user_id)
+    )[1]
+    invite = b.get_success(b.hs.core.events.get_event(event_id))
     assert set(invite.pdu["signatures"]) == {"a.test", "b.test"}
 
     rooms = alice.sync()["rooms"]
@@ -386,6 +388,6 @@ def test_send_join_retry_gets_the_same_answer(
     assert first.json["servers_in_room"] == ["a.test", "b.test"]
     assert first.json["members_omitted"] is False
     members = b.get_success(
-        b.hs.room_state.get_membership_history(room_id, alice.user_id)
+        b.hs.core.room_state.get_membership_history(room_id, alice.user_id)
     )
     assert [m for _, _, m in members] == ["join"]

@@ -99,7 +99,7 @@ def test_join_falls_back_to_send_join_v1(pair: FederationPair) -> None:
     alice = a.user("alice")
     bob = b.user("bob")
     room_id = bob.create_room(preset="public_chat")
-    requests = a.hs.federation.remote_membership.requests
+    requests = a.hs.federation.handshakes.remote.requests
     old = _OldPeer(requests.transport)
     requests.transport = old
     resp = alice.join_via(room_id, "b.test")
@@ -157,8 +157,10 @@ def test_invites_by_create_room_and_by_state_reach_the_remote_server(
     )
     assert resp.code == 200, resp.json
     assert room_id in carol.sync()["rooms"]["invite"]
-    event_id = a.get_success(a.hs.room_state.get_membership(room_id, carol.user_id))[1]
-    invite = a.get_success(a.hs.events.get_event(event_id))
+    event_id = a.get_success(
+        a.hs.core.room_state.get_membership(room_id, carol.user_id)
+    )[1]
+    invite = a.get_success(a.hs.core.events.get_event(event_id))
     assert set(invite.pdu["signatures"]) == {"a.test", "b.test"}
 
 
@@ -181,11 +183,11 @@ def test_join_refused_by_the_returned_state_stores_nothing(
     alice = a.user("alice")
     bob = b.user("bob")
     room_id = bob.create_room(preset="public_chat")
-    requests = a.hs.federation.remote_membership.requests
+    requests = a.hs.federation.handshakes.remote.requests
     requests.transport = _LyingPeer(requests.transport)
     resp = alice.join_via(room_id, "b.test")
     assert (resp.code, resp.json["errcode"]) == (502, "M_UNKNOWN")
-    assert a.get_success(a.hs.room_state.get_room_version(room_id)) is None
+    assert a.get_success(a.hs.core.room_state.get_room_version(room_id)) is None
     assert room_id not in alice.sync()["rooms"]["join"]
 
 

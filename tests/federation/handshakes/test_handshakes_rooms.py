@@ -34,7 +34,7 @@ def test_third_server_hears_of_a_join_through_the_resident_server(
     event_id = resp.json["event_id"]
     fed.pump(1)
     for server in (b, c):
-        found = server.get_success(server.hs.events.get_event(event_id))
+        found = server.get_success(server.hs.core.events.get_event(event_id))
         assert found is not None and found.content["body"] == "hi all"
 
 
@@ -76,8 +76,10 @@ def test_restricted_room_join_is_authorised_by_the_resident_server(
     resp = alice.join_via(inner, "b.test")
     assert resp.code == 200, resp.json
     assert member_of(b, inner, alice.user_id) == "join"
-    event_id = a.get_success(a.hs.room_state.get_membership(inner, alice.user_id))[1]
-    join = a.get_success(a.hs.events.get_event(event_id))
+    event_id = a.get_success(a.hs.core.room_state.get_membership(inner, alice.user_id))[
+        1
+    ]
+    join = a.get_success(a.hs.core.events.get_event(event_id))
     # B signed the join it vouched for, and A kept that signature.
     assert set(join.pdu["signatures"]) == {"a.test", "b.test"}
     # Eve is in no allowed room.

@@ -69,7 +69,7 @@ def test_join_a_room_with_2000_members(pair: FederationPair) -> None:
     )
     assert resp.code == 200, resp.json
     pair.pump(1)
-    event = b.get_success(b.hs.events.get_event(resp.json["event_id"]))
+    event = b.get_success(b.hs.core.events.get_event(resp.json["event_id"]))
     assert event is not None and not event.outlier
 
 
@@ -127,7 +127,9 @@ def test_batched_outliers_match_one_by_one(
         copy.outlier = True
         copy.rejected_reason = decided[event.event_id].rejected_reason
         one_by_one.get_success(
-            one_by_one.hs.persister.persist_event(copy, EventContext(state_before={}))
+            one_by_one.hs.core.persister.persist_event(
+                copy, EventContext(state_before={})
+            )
         )
 
     rejected = [e for e in decided.values() if e.rejected_reason is not None]
@@ -154,7 +156,9 @@ def test_batched_outliers_span_chunks_and_skip_stored(
 
     assert set(stored) == {e.event_id for e in events}
     assert counter.transactions["persist_outliers"] == 2
-    chains = server.get_success(server.hs.events.get_auth_chains([events[-2].event_id]))
+    chains = server.get_success(
+        server.hs.core.events.get_auth_chains([events[-2].event_id])
+    )
     expected = {e.event_id for e in room.auth_chain([events[-2].event_id])}
     assert chains[events[-2].event_id] == expected
 
@@ -187,7 +191,7 @@ def test_checking_a_big_state_lets_the_reactor_run(server: TestServer) -> None:
     # State (452 events) and chain are checked, then authorised, 100 a turn.
     assert turns >= 8
     member = server.get_success(
-        server.hs.room_state.get_current_state_event_id(
+        server.hs.core.room_state.get_current_state_event_id(
             room.room_id, EventTypes.MEMBER, f"@u449:{REMOTE}"
         )
     )
@@ -253,6 +257,6 @@ def test_a_second_join_does_not_check_known_events_again(server: TestServer) -> 
     join_remote_room(server, room, "carol")
     assert keyring.checks - first <= 2  # bob's join at most: the rest is known
     members = server.get_success(
-        server.hs.room_state.get_current_state_ids(room.room_id)
+        server.hs.core.room_state.get_current_state_ids(room.room_id)
     )
     assert sum(1 for key in members if key[0] == EventTypes.MEMBER) == 300 + 3

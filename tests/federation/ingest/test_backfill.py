@@ -14,7 +14,7 @@ def test_messages_backfills_history_from_before_the_join(pair: FederationPair) -
     bob, join = join_from(pair, a, b, room_id, "bob")
     sync = bob.get("/_matrix/client/v3/sync")
     since = sync.json["next_batch"]
-    position = b.hs.stream_ids.current_position()
+    position = b.hs.core.persister.stream_ids.current_position()
 
     resp = bob.get(f"/_matrix/client/v3/rooms/{room_id}/messages?dir=b&limit=20")
     assert resp.code == 200, resp.json
@@ -28,14 +28,14 @@ def test_messages_backfills_history_from_before_the_join(pair: FederationPair) -
         "early 3",
     ]
     # Historic events are not new: the stream did not move, /sync is quiet.
-    assert b.hs.stream_ids.current_position() == position
-    stored = b.get_success(b.hs.events.get_event(early[0]))
+    assert b.hs.core.persister.stream_ids.current_position() == position
+    stored = b.get_success(b.hs.core.events.get_event(early[0]))
     assert stored.stream_ordering < 0 and not stored.outlier
     again = bob.get(f"/_matrix/client/v3/sync?since={since}&timeout=0")
     assert again.code == 200
     assert room_id not in again.json.get("rooms", {}).get("join", {})
     # The gap is gone: nothing is left to backfill.
-    store = b.hs.federation.federation_store
+    store = b.hs.federation.ingest.store
     assert b.get_success(store.get_backward_extremities(room_id)) == []
 
 

@@ -35,7 +35,7 @@ def _receive(server: TestServer, pdu: dict) -> None:  # type: ignore[type-arg]
 
 
 def _stored(server: TestServer, event_id: str):  # type: ignore[no-untyped-def]
-    return server.get_success(server.hs.events.get_event(event_id))
+    return server.get_success(server.hs.core.events.get_event(event_id))
 
 
 def test_remote_join_makes_the_room_current(
@@ -44,14 +44,14 @@ def test_remote_join_makes_the_room_current(
     bob = join_remote_room(server, room)
     hs = server.hs
     join_id = room.extremities[0]
-    state = server.get_success(hs.room_state.get_current_state_ids(room.room_id))
+    state = server.get_success(hs.core.room_state.get_current_state_ids(room.room_id))
     assert state[(EventTypes.MEMBER, bob.user_id)] == join_id
     assert state[(EventTypes.MEMBER, ALICE)] == room.state[(EventTypes.MEMBER, ALICE)]
-    assert server.get_success(hs.events.get_forward_extremities(room.room_id)) == [
+    assert server.get_success(hs.core.events.get_forward_extremities(room.room_id)) == [
         join_id
     ]
     backward = server.get_success(
-        hs.federation.federation_store.get_backward_extremities(room.room_id)
+        hs.federation.ingest.store.get_backward_extremities(room.room_id)
     )
     assert backward == room.events[join_id].prev_event_ids
     create = _stored(server, room.create.event_id)
@@ -71,7 +71,7 @@ def test_valid_remote_message_reaches_sync(
     assert timeline[-1]["event_id"] == message.event_id
     assert timeline[-1]["content"]["body"] == "hi"
     assert server.get_success(
-        server.hs.events.get_forward_extremities(room.room_id)
+        server.hs.core.events.get_forward_extremities(room.room_id)
     ) == [message.event_id]
 
 
@@ -118,7 +118,7 @@ def test_event_failing_auth_is_rejected(server: TestServer, room: RemoteRoom) ->
     ids = [e["event_id"] for e in bob.timeline(room.room_id)]
     assert intruder.event_id not in ids
     assert intruder.event_id not in server.get_success(
-        server.hs.events.get_forward_extremities(room.room_id)
+        server.hs.core.events.get_forward_extremities(room.room_id)
     )
 
 
@@ -173,10 +173,10 @@ def test_soft_fail_against_current_state(server: TestServer, room: RemoteRoom) -
     ids = [e["event_id"] for e in bob.timeline(room.room_id)]
     assert evading.event_id not in ids and ban.event_id in ids
     hs = server.hs
-    assert server.get_success(hs.events.get_forward_extremities(room.room_id)) == [
+    assert server.get_success(hs.core.events.get_forward_extremities(room.room_id)) == [
         ban.event_id
     ]
-    state = server.get_success(hs.room_state.get_current_state_ids(room.room_id))
+    state = server.get_success(hs.core.room_state.get_current_state_ids(room.room_id))
     assert state[(EventTypes.MEMBER, CAROL)] == ban.event_id
 
 
@@ -205,7 +205,9 @@ def test_gap_is_filled_from_state_ids(server: TestServer, room: RemoteRoom) -> N
         path.startswith("/_matrix/federation/v1/state_ids/")
         for _, path in remote.requests
     )
-    state = server.get_success(server.hs.room_state.get_current_state_ids(room.room_id))
+    state = server.get_success(
+        server.hs.core.room_state.get_current_state_ids(room.room_id)
+    )
     assert state[(EventTypes.TOPIC, "")] == topic.event_id
     ids = [e["event_id"] for e in bob.timeline(room.room_id)]
     assert ids[-1] == last.event_id
@@ -220,11 +222,13 @@ def test_fork_is_resolved(server: TestServer, room: RemoteRoom) -> None:
     _receive(server, room.pdu(name))
     _receive(server, room.pdu(topic))
     hs = server.hs
-    assert set(server.get_success(hs.events.get_forward_extremities(room.room_id))) == {
+    assert set(
+        server.get_success(hs.core.events.get_forward_extremities(room.room_id))
+    ) == {
         name.event_id,
         topic.event_id,
     }
-    state = server.get_success(hs.room_state.get_current_state_ids(room.room_id))
+    state = server.get_success(hs.core.room_state.get_current_state_ids(room.room_id))
     assert state[(EventTypes.NAME, "")] == name.event_id
     assert state[(EventTypes.TOPIC, "")] == topic.event_id
 
@@ -301,7 +305,7 @@ def test_outlier_arriving_in_the_dag_is_de_outliered(
     assert not stored.outlier and stored.rejected_reason is None
     assert stored.stream_ordering > _stored(server, last.event_id).stream_ordering
     groups = server.get_success(
-        server.hs.state_store.get_state_groups_for_events([topic.event_id])
+        server.hs.core.state.get_state_groups_for_events([topic.event_id])
     )
     assert topic.event_id in groups
 
@@ -339,7 +343,7 @@ def test_big_gap_takes_the_state_in_one_request(
     # Only the missing prev itself is fetched on its own.
     singles = [p for _, p in remote.requests if p.startswith(f"{FED}/event/")]
     assert singles == [f"{FED}/event/{quote(joins[-1].event_id, safe='')}"]
-    members = server.get_success(server.hs.room_state.get_members(room.room_id))
+    members = server.get_success(server.hs.core.room_state.get_members(room.room_id))
     assert all(members[f"@u{i}:{REMOTE}"][0] == "join" for i in range(15))
     assert _stored(server, last.event_id).rejected_reason is None
 
@@ -406,10 +410,10 @@ def test_rejoin_leaves_only_the_join_as_extremity(
         )
     )
     hs = server.hs
-    assert server.get_success(hs.events.get_forward_extremities(room.room_id)) == [
+    assert server.get_success(hs.core.events.get_forward_extremities(room.room_id)) == [
         rejoin.event_id
     ]
     membership = server.get_success(
-        hs.room_state.get_membership(room.room_id, bob.user_id)
+        hs.core.room_state.get_membership(room.room_id, bob.user_id)
     )
     assert membership == ("join", rejoin.event_id)

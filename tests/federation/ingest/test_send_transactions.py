@@ -22,10 +22,10 @@ def test_join_and_messages_cross_both_ways(pair: FederationPair, version: str) -
     a, b = pair.a, pair.b
     room = shared_room(pair, a, b, room_version=version)
     # The join arrived on a as a remote event; bob's server stored the room.
-    members = a.get_success(a.hs.room_state.get_members(room.room_id))
+    members = a.get_success(a.hs.core.room_state.get_members(room.room_id))
     assert members[room.joiner.user_id][0] == "join"
     assert b.get_success(
-        b.hs.room_state.get_membership(room.room_id, room.joiner.user_id)
+        b.hs.core.room_state.get_membership(room.room_id, room.joiner.user_id)
     )
     # alice's message reaches bob through a's sender and b's /send.
     event_id = send_message(room.creator, room.room_id, "hello bob")
@@ -46,7 +46,7 @@ def _message_pdu(pair: FederationPair, room: Any, body: str) -> dict[str, Any]:
     event_id = send_message(room.joiner, room.room_id, body)
     pair.pump(0.1)
     pair.set_reachable("a.test", True)
-    event = b.get_success(b.hs.events.get_event(event_id))
+    event = b.get_success(b.hs.core.events.get_event(event_id))
     return dict(event.pdu) | {"_id": event_id}
 
 
@@ -57,10 +57,10 @@ def test_transaction_is_idempotent(pair: FederationPair) -> None:
     event_id = pdu.pop("_id")
     first = send_pdus(pair, b, a, "txn-1", [pdu])
     assert first.code == 200 and first.json == {"pdus": {event_id: {}}}
-    position = a.hs.stream_ids.current_position()
+    position = a.hs.core.persister.stream_ids.current_position()
     again = send_pdus(pair, b, a, "txn-1", [pdu])
     assert again.code == 200 and again.json == first.json
-    assert a.hs.stream_ids.current_position() == position
+    assert a.hs.core.persister.stream_ids.current_position() == position
     ids = [e["event_id"] for e in room.creator.timeline(room.room_id)]
     assert ids.count(event_id) == 1
 
@@ -98,13 +98,13 @@ def test_server_acl_denies_pdus_and_room_edus(pair: FederationPair) -> None:
     async def record(origin: str, content: dict[str, Any]) -> None:
         typing.append(content)
 
-    a.hs.federation.edus.register("m.typing", record)
+    a.hs.federation.edus.registry.register("m.typing", record)
     receipts: list[Any] = []
 
     async def record_receipt(origin: str, content: dict[str, Any]) -> None:
         receipts.append(content)
 
-    a.hs.federation.edus.register("m.receipt", record_receipt)
+    a.hs.federation.edus.registry.register("m.receipt", record_receipt)
     pdu = _message_pdu(pair, room, "denied")
     event_id = pdu.pop("_id")
     body = {
@@ -137,7 +137,7 @@ def test_server_acl_denies_pdus_and_room_edus(pair: FederationPair) -> None:
     resp = pair.signed_request(b, a, "PUT", f"{FED}/send/acl", body)
     assert resp.code == 200
     assert "error" in resp.json["pdus"][event_id]
-    assert a.get_success(a.hs.events.get_event(event_id)) is None
+    assert a.get_success(a.hs.core.events.get_event(event_id)) is None
     assert [t["room_id"] for t in typing] == ["!other:a.test"]
     assert receipts == [{"!other:a.test": {}}]
     quoted = room.room_id.replace("!", "%21").replace(":", "%3A")

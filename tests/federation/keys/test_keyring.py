@@ -37,8 +37,8 @@ def _signed(server_name: str, key: SigningKey, **content: Any) -> dict[str, Any]
 
 
 def _verify(server: TestServer, origin: str, obj: Any, at: int | None = None) -> None:
-    keyring = server.hs.federation.keyring
-    when = server.hs.clock.time_msec() if at is None else at
+    keyring = server.hs.federation.keys.keyring
+    when = server.hs.core.clock.time_msec() if at is None else at
     server.get_success(keyring.verify_json_for_server(origin, obj, when))
 
 
@@ -58,8 +58,13 @@ def test_keys_are_kept_in_the_database(pair: FederationPair) -> None:
     _verify(pair.a, "b.test", obj)
     pair.set_reachable("b.test", False)
     fed = pair.a.hs.federation
-    fresh = KeyRing(fed.local_keys, fed.transport, fed.server_keys, pair.a.hs.clock)
-    now = pair.a.hs.clock.time_msec()
+    fresh = KeyRing(
+        local=fed.keys.local,
+        transport=fed.transport,
+        store=fed.keys.store,
+        clock=pair.a.hs.core.clock,
+    )
+    now = pair.a.hs.core.clock.time_msec()
     pair.a.get_success(fresh.verify_json_for_server("b.test", obj, now))
     assert _key_fetches(pair, "a.test", "b.test") == 1
 
@@ -81,7 +86,7 @@ def test_bad_or_missing_signatures_fail(pair: FederationPair) -> None:
 
 def test_an_expired_key_is_refetched(pair: FederationPair) -> None:
     obj = _signed("b.test", pair.b.signing_key)
-    signed_at = pair.a.hs.clock.time_msec()
+    signed_at = pair.a.hs.core.clock.time_msec()
     _verify(pair.a, "b.test", obj)
     pair.pump(25 * HOUR)  # b's answer was valid for 24 hours
     # Still fine for something signed while the key was valid: no fetch.
@@ -123,7 +128,7 @@ def test_old_keys_verify_what_they_signed_before_expiry(
     with pytest.raises(SignatureVerifyException):
         _verify(pair.a, "b.test", obj, at=6_000)
     # Old keys never authenticate requests.
-    keyring = pair.a.hs.federation.keyring
+    keyring = pair.a.hs.federation.keys.keyring
     assert (
         pair.a.get_success(keyring.get_verify_key("b.test", "ed25519:old", 0)) is None
     )
@@ -178,8 +183,8 @@ def test_verify_event(pair: FederationPair) -> None:
     bob = pair.b.user("bob")
     room_id = bob.create_room()
     resp = bob.send_event(room_id, {"msgtype": "m.text", "body": "hi"})
-    event = pair.b.get_success(pair.b.hs.events.get_event(resp.json["event_id"]))
-    keyring = pair.a.hs.federation.keyring
+    event = pair.b.get_success(pair.b.hs.core.events.get_event(resp.json["event_id"]))
+    keyring = pair.a.hs.federation.keys.keyring
     pair.a.get_success(keyring.verify_event(event))
     forged = copy.deepcopy(event.pdu)
     forged["origin_server_ts"] += 1

@@ -26,8 +26,8 @@ def _key_fetches(fed: Federation, origin: str, destination: str) -> int:
 
 
 def _start_verify(server: TestServer, origin: str, obj: Any) -> defer.Deferred[None]:
-    keyring = server.hs.federation.keyring
-    now = server.hs.clock.time_msec()
+    keyring = server.hs.federation.keys.keyring
+    now = server.hs.core.clock.time_msec()
     return defer.ensureDeferred(keyring.verify_json_for_server(origin, obj, now))
 
 
@@ -130,7 +130,7 @@ def test_key_fetches_time_out_sooner_than_requests(
     assert pending.called
     with pytest.raises(SignatureVerifyException):
         a.get_success(pending)
-    assert a.hs.federation.keyring.fetch_timeout_ms == 5000
+    assert a.hs.federation.keys.keyring.fetch_timeout_ms == 5000
 
 
 def test_deadlines_stay_bounded() -> None:

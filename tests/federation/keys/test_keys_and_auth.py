@@ -22,7 +22,7 @@ def test_key_response_is_signed_by_the_published_key(server: TestServer) -> None
     assert resp.code == 200
     body = resp.json
     assert body["server_name"] == "test"
-    assert body["valid_until_ts"] > server.hs.clock.time_msec()
+    assert body["valid_until_ts"] > server.hs.core.clock.time_msec()
     key_id = f"ed25519:{TEST_SIGNING_KEY.version}"
     published = body["verify_keys"][key_id]["key"]
     verify_key = decode_verify_key_bytes(key_id, decode_base64(published))

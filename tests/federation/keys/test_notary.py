@@ -55,7 +55,7 @@ def test_single_query_fetches_and_countersigns(pair: FederationPair) -> None:
 
 def test_minimum_valid_until_ts_forces_a_refetch(pair: FederationPair) -> None:
     pair.a.request("GET", f"{QUERY}/b.test")
-    later = pair.a.hs.clock.time_msec() + 2 * 24 * 3600 * 1000
+    later = pair.a.hs.core.clock.time_msec() + 2 * 24 * 3600 * 1000
     # Not straight away: b.test was asked moments ago (key_refetch_interval,
     # 30 s by default), and anyone may call this endpoint.
     resp = pair.a.request("GET", f"{QUERY}/b.test?minimum_valid_until_ts={later}")

@@ -40,7 +40,7 @@ def test_destination_down_then_back_gets_everything_in_order(
     last = server.get_success(
         server.hs.federation.outbox.get_last_successful("remote.one")
     )
-    assert last == server.hs.stream_ids.current_position()
+    assert last == server.hs.core.persister.stream_ids.current_position()
 
 
 def test_queue_survives_our_restart(server: TestServer, tmp_path: Path) -> None:
@@ -85,7 +85,7 @@ def test_events_not_yet_queued_when_we_stopped_are_sent_after_restart(
 def test_fresh_server_does_not_send_history(server: TestServer, tmp_path: Path) -> None:
     """The stored position starts at the stream's position on first start."""
     position = server.get_success(server.hs.federation.outbox.get_position())
-    assert position == server.hs.stream_ids.current_position()
+    assert position == server.hs.core.persister.stream_ids.current_position()
 
 
 def test_backlog_of_a_long_dead_destination_keeps_the_newest(

@@ -47,7 +47,7 @@ def test_leave_goes_to_the_servers_still_in_the_room(server: TestServer) -> None
     remote_join(server, room_id, "@bob:remote.one")
     remote_join(server, room_id, "@bob:remote.two")
     server.get_success(
-        server.hs.event_creation.send(
+        server.hs.rooms.event_creation.send(
             room_id,
             "@bob:remote.two",
             "m.room.member",
@@ -238,7 +238,7 @@ def test_rooms_without_remote_members_cost_no_queue_writes(server: TestServer) -
     server.advance(0)
     assert server.get_success(server.hs.federation.outbox.get_position()) == before
     assert server.hs.federation.sender.position == (
-        server.hs.stream_ids.current_position()
+        server.hs.core.persister.stream_ids.current_position()
     )
 
 

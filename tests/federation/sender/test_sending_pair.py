@@ -58,11 +58,11 @@ def test_down_server_catches_up_in_order(pair: FederationPair) -> None:
     pair.set_reachable("b.test", False)
     sent = [send_message(room.creator, room.room_id, f"m{i}") for i in range(60)]
     pair.pump(1)
-    assert b.get_success(b.hs.events.get_events(sent)) == {}
+    assert b.get_success(b.hs.core.events.get_events(sent)) == {}
     pair.set_reachable("b.test", True)
     pair.pump(10)
     # Every missed event arrived through the transaction queue, in order.
-    got = b.get_success(b.hs.events.get_events(sent))
+    got = b.get_success(b.hs.core.events.get_events(sent))
     orderings = [got[e].stream_ordering or 0 for e in sent]
     assert orderings == sorted(orderings) and min(orderings) > 0
     assert not any(got[e].outlier for e in sent)
@@ -181,7 +181,9 @@ def test_resident_server_relays_a_join_it_accepted(
     b.hs.federation.sender.enabled = False
     assert bob.post(join, {}).code == 200
     fed.pump(1)
-    membership = c.get_success(c.hs.room_state.get_membership(room_id, bob.user_id))
+    membership = c.get_success(
+        c.hs.core.room_state.get_membership(room_id, bob.user_id)
+    )
     assert membership is not None and membership[0] == "join"
 
 
@@ -198,7 +200,7 @@ def test_queue_survives_a_restart_over_real_federation(
     sent = [send_message(room.creator, room.room_id, f"m{i}") for i in range(3)]
     pair.pump(1)
     a.hs.federation.stop()
-    a.hs.presence.stop()
+    a.hs.presence.service.stop()
     restarted = TestServer(
         a.db.engine,
         {"server": {"server_name": "a.test"}},
@@ -210,5 +212,5 @@ def test_queue_survives_a_restart_over_real_federation(
     pair.servers["a.test"] = restarted
     pair.set_reachable("b.test", True)
     pair.pump(10)
-    got = b.get_success(b.hs.events.get_events(sent))
+    got = b.get_success(b.hs.core.events.get_events(sent))
     assert sorted(got) == sorted(sent)

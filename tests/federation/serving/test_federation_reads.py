@@ -80,7 +80,7 @@ def test_state_and_state_ids(make_federation: Callable[[], Federation]) -> None:
     uri = f"{FED}/state_ids/{q(room.room_id)}?event_id={q(messages[-1])}"
     ids = _get(fed, b, a, uri)
     assert ids.code == 200, ids.json
-    state = a.get_success(a.hs.room_state.get_current_state_ids(room.room_id))
+    state = a.get_success(a.hs.core.room_state.get_current_state_ids(room.room_id))
     assert sorted(ids.json["pdu_ids"]) == sorted(state.values())
     assert set(ids.json["auth_chain_ids"]) <= set(state.values())
     full = _get(fed, b, a, uri.replace("/state_ids/", "/state/"))

@@ -252,11 +252,11 @@ def _client(federation: dict[str, Any], resolve: Any) -> tuple[FederationClient,
         return []
 
     client = FederationClient(
-        "a.test",
-        generate_signing_key("k"),
-        config,
-        reactor,
-        Clock(reactor),
+        server_name="a.test",
+        signing_key=generate_signing_key("k"),
+        config=config,
+        reactor=reactor,
+        clock=Clock(reactor),
         resolve_host=resolve,
         srv=no_srv,
     )

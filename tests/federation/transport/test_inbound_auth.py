@@ -34,7 +34,7 @@ class AuthProbe:
 
 
 def _probe(server: TestServer) -> None:
-    add_test_endpoint(server, AuthProbe(server.hs.federation.authenticator))
+    add_test_endpoint(server, AuthProbe(server.hs.federation.keys.authenticator))
 
 
 def _pair(make_pair: Callable[..., FederationPair], **b: Any) -> FederationPair:

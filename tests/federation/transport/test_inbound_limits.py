@@ -114,7 +114,7 @@ def test_a_silent_origin_is_not_asked_again_for_every_pdu(server: TestServer) ->
     # The first PDU asked (and timed out); the others did not wait again.
     assert len(silent.requests) == 1
     assert gap.event_id not in server.get_success(
-        server.hs.events.get_events([gap.event_id])
+        server.hs.core.events.get_events([gap.event_id])
     )
 
     server.advance(61)
@@ -141,7 +141,7 @@ def _start_send(pair: FederationPair, txn_id: str, edu_type: str) -> Any:
 
 def test_one_transaction_per_origin_at_a_time(pair: FederationPair) -> None:
     b = pair.b
-    b.get_success(b.hs.federation.keyring.fetch_direct("a.test"))
+    b.get_success(b.hs.federation.keys.keyring.fetch_direct("a.test"))
     release: defer.Deferred[None] = defer.Deferred()
     handled: list[str] = []
 
@@ -150,7 +150,7 @@ def test_one_transaction_per_origin_at_a_time(pair: FederationPair) -> None:
         if content["txn"] == "t0":
             await release
 
-    b.hs.federation.edus.register("org.example.slow", slow)
+    b.hs.federation.edus.registry.register("org.example.slow", slow)
     first = _start_send(pair, "t0", "org.example.slow")
     queued = [
         _start_send(pair, f"t{i}", "org.example.slow")
@@ -181,18 +181,18 @@ def test_one_transaction_per_origin_at_a_time(pair: FederationPair) -> None:
 
 def test_other_origins_are_not_held_up(pair: FederationPair) -> None:
     b = pair.b
-    b.get_success(b.hs.federation.keyring.fetch_direct("a.test"))
+    b.get_success(b.hs.federation.keys.keyring.fetch_direct("a.test"))
     release: defer.Deferred[None] = defer.Deferred()
 
     async def stuck(origin: str, content: dict[str, Any]) -> None:
         await release
 
-    b.hs.federation.edus.register("org.example.stuck", stuck)
+    b.hs.federation.edus.registry.register("org.example.stuck", stuck)
     for i in range(MAX_PENDING_PER_ORIGIN):
         _start_send(pair, f"s{i}", "org.example.stuck")
     pair.pump(0.1)
     # a.test's queue is full; c.test's transaction goes straight through.
-    transactions = b.hs.federation.transactions
+    transactions = b.hs.federation.ingest.transactions
     answer = b.get_success(
         transactions.on_transaction("c.test", "c1", {"pdus": [], "edus": []})
     )

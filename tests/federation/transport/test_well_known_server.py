@@ -39,7 +39,7 @@ def test_delegation_is_served_and_followed(
     async def no_srv(name: str) -> list[tuple[str, int]]:
         raise AssertionError("an explicit delegated port needs no SRV lookup")
 
-    resolver = ServerResolver(server.hs.clock, no_srv, fetch)
+    resolver = ServerResolver(server.hs.core.clock, no_srv, fetch)
     route: Any = server.get_success(resolver.resolve("example.com"))
     assert route == Route(
         "matrix.example.com:443", "matrix.example.com", (("matrix.example.com", 443),)

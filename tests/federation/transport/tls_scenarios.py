@@ -61,7 +61,12 @@ def _client(
     kw.setdefault("resolve_host", resolve_host)
     kw.setdefault("srv", srv)
     return FederationClient(
-        "a.test", pair.a.signing_key, config, reactor, Clock(reactor), **kw
+        server_name="a.test",
+        signing_key=pair.a.signing_key,
+        config=config,
+        reactor=reactor,
+        clock=Clock(reactor),
+        **kw,
     )
 
 
@@ -139,8 +144,8 @@ def main(scenario: str, tmp: Path) -> None:
     from twisted.internet import reactor
 
     pair = FederationPair(lambda: SqliteEngine(str(tmp / f"{id(object())}.db")), tmp)
-    pair.b.get_success(pair.b.hs.federation.keyring.fetch_direct("a.test"))
-    add_test_endpoint(pair.b, AuthProbe(pair.b.hs.federation.authenticator))
+    pair.b.get_success(pair.b.hs.federation.keys.keyring.fetch_direct("a.test"))
+    add_test_endpoint(pair.b, AuthProbe(pair.b.hs.federation.keys.authenticator))
     add_test_endpoint(pair.b, BigAnswer())
     cert, key = tmp / "b.crt", tmp / "b.key"
     generate_self_signed(cert, key, "b.test")

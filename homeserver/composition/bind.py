@@ -1,0 +1,87 @@
+"""The bind step: every connection between domains, in one place.
+
+Each domain is built on its own (``composition/<domain>.py``); here the
+receivers are connected to the signals, in the order they are called, and
+the federation wing is plugged into the ports the services declare. Nothing
+else in the code connects a receiver or plugs a port.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from homeserver.composition.federation import FederationBundle
+from homeserver.composition.server import HomeServer
+from homeserver.services.accounts.profile import RemoteProfilePort
+from homeserver.services.reading.pagination import HistoryBackfill
+from homeserver.services.rooms.ports import (
+    RemoteAliasPort,
+    RemoteMembershipPort,
+    RemotePublicRoomsPort,
+)
+from homeserver.services.sync_data.to_device import RemoteToDevicePort
+from homeserver.signals import Signals
+from homeserver.util.ports import Port
+
+
+def bind(hs: HomeServer, *, federation_on: bool) -> None:
+    """Connect the built domains to each other, then, when ``federation_on``,
+    the federation wing to them."""
+    signals = hs.core.signals
+    # Before a new events position is visible: sync's change caches.
+    signals.event_persisted.connect(hs.sync.changes.on_event_persisted)
+    # A visible new event wakes syncs; it ends its sender's typing and is
+    # activity for presence.
+    signals.new_event.connect(hs.sync.changes.on_new_event)
+    signals.new_event.connect(hs.sync_data.typing.on_new_event)
+    signals.new_event.connect(hs.presence.service.on_new_event)
+    signals.membership_changed.connect(hs.sync.changes.on_membership_changed)
+    # Device rows changed (sessions, the device API): the device_lists stream.
+    signals.devices_changed.connect(hs.devices.lists.on_devices_changed)
+    if not federation_on:
+        return
+    _bind_federation(
+        hs.federation,
+        signals=signals,
+        ports=FederationPorts(
+            remote_membership=hs.rooms.membership.remote,
+            remote_aliases=hs.rooms.directory.remote,
+            remote_public_rooms=hs.rooms.room_list.remote,
+            remote_profiles=hs.accounts.profiles.remote,
+            backfill=hs.reading.pagination.backfiller,
+            remote_to_device=hs.sync_data.to_device.remote,
+        ),
+    )
+
+
+@attrs.frozen(kw_only=True)
+class FederationPorts:
+    """The ports services declare for what only federation provides."""
+
+    remote_membership: Port[RemoteMembershipPort]
+    remote_aliases: Port[RemoteAliasPort]
+    remote_public_rooms: Port[RemotePublicRoomsPort]
+    remote_profiles: Port[RemoteProfilePort]
+    backfill: Port[HistoryBackfill]
+    remote_to_device: Port[RemoteToDevicePort]
+
+
+def _bind_federation(
+    federation: FederationBundle, *, signals: Signals, ports: FederationPorts
+) -> None:
+    # What local users do, sent to other servers.
+    signals.event_persisted.connect(federation.sender.on_persisted)
+    edus = federation.edus
+    signals.membership_changed.connect(edus.presence.on_membership)
+    signals.presence_changed.connect(edus.presence.on_presence)
+    signals.typing_changed.connect(edus.typing.on_typing)
+    signals.receipt_stored.connect(edus.receipts.on_receipt)
+    signals.device_list_changed.connect(edus.device_lists.on_local_change)
+    # What services ask of other servers.
+    queries = federation.serving.remote_queries
+    ports.remote_membership.plug(federation.handshakes.remote)
+    ports.remote_aliases.plug(queries)
+    ports.remote_public_rooms.plug(queries)
+    ports.remote_profiles.plug(queries)
+    ports.backfill.plug(federation.ingest.backfiller)
+    ports.remote_to_device.plug(edus.to_device)

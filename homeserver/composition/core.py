@@ -1,0 +1,111 @@
+"""The Core: what every domain of one server shares.
+
+Config, reactor and clock, the database, the signing key, the rate limiter,
+the stream registry, the signals, the notifier, and the stores of the event
+DAG that every domain reads (events, state groups, current state, the persister, state at events,
+the events stream). Nothing here knows a domain.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from homeserver.config.model import HomeserverConfig
+from homeserver.signals import Signals
+from homeserver.storage.database import Database, Runner
+from homeserver.storage.migrations import prepare_database
+from homeserver.storage.stores.event_persistence import EventPersister
+from homeserver.storage.stores.event_state import EventStateStore
+from homeserver.storage.stores.events import EventStore
+from homeserver.storage.stores.room_state import RoomStateStore
+from homeserver.storage.stores.state import StateStore
+from homeserver.storage.stores.stream import StreamStore
+from homeserver.streams.notifier import Notifier
+from homeserver.streams.registry import (
+    BACKFILLED_EVENTS,
+    EVENTS,
+    STATE_GROUPS,
+    StreamRegistry,
+)
+from homeserver.util.clock import Clock
+from homeserver.util.ratelimit import Ratelimiter
+
+
+@attrs.frozen(kw_only=True)
+class Core:
+    """The shared infrastructure and event stores of one server."""
+
+    config: HomeserverConfig
+    reactor: Any
+    clock: Clock
+    db: Database
+    blocking_runner: Runner
+    """Runs CPU-heavy blocking work (password hashing)."""
+    signing_key: Any
+    ratelimiter: Ratelimiter
+    """In-memory token buckets per (action, key), for every domain."""
+    streams: StreamRegistry
+    signals: Signals
+    notifier: Notifier
+    events: EventStore
+    state: StateStore
+    room_state: RoomStateStore
+    persister: EventPersister
+    event_state: EventStateStore
+    stream: StreamStore
+
+    @property
+    def server_name(self) -> str:
+        """This server's name."""
+        return self.config.server.server_name
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        config: HomeserverConfig,
+        reactor: Any,
+        db: Database,
+        blocking_runner: Runner,
+        signing_key: Any,
+    ) -> Core:
+        """The Core over a database that ``setup`` then prepares."""
+        clock = Clock(reactor)
+        streams = StreamRegistry()
+        signals = Signals()
+        events = EventStore(db)
+        state = StateStore(db, streams.ids(STATE_GROUPS))
+        persister = EventPersister(
+            db=db,
+            events=events,
+            state=state,
+            stream_ids=streams.ids(EVENTS),
+            backfill_ids=streams.descending_ids(BACKFILLED_EVENTS),
+            persisted=signals.event_persisted,
+        )
+        return cls(
+            config=config,
+            reactor=reactor,
+            clock=clock,
+            db=db,
+            blocking_runner=blocking_runner,
+            signing_key=signing_key,
+            ratelimiter=Ratelimiter(clock, config.rate_limiting.enabled),
+            streams=streams,
+            signals=signals,
+            notifier=Notifier(clock, streams),
+            events=events,
+            state=state,
+            room_state=RoomStateStore(db),
+            persister=persister,
+            event_state=EventStateStore(db, state),
+            stream=StreamStore(db, streams.ids(EVENTS)),
+        )
+
+    async def setup(self) -> None:
+        """Bring the schema up to date, then continue every stream after its
+        stored positions."""
+        await prepare_database(self.db)
+        await self.streams.load(self.db)

@@ -1,0 +1,84 @@
+"""Building one homeserver, in the order of the architecture.
+
+The Core (config, clock, database, streams, signals, the event DAG's stores),
+then each domain over the ones below it, then the federation wing over them
+all, then the bind step that connects them (federation only when it is on).
+Every component gets exactly its collaborators, as keyword arguments.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from homeserver.composition.accounts import AccountsBundle
+from homeserver.composition.bind import bind
+from homeserver.composition.core import Core
+from homeserver.composition.devices import DevicesBundle
+from homeserver.composition.federation import FederationBundle
+from homeserver.composition.presence import PresenceBundle
+from homeserver.composition.reading import ReadingBundle
+from homeserver.composition.rooms import RoomsBundle
+from homeserver.composition.server import HomeServer
+from homeserver.composition.sync import SyncBundle
+from homeserver.composition.sync_data import SyncDataBundle
+from homeserver.config.model import HomeserverConfig
+from homeserver.federation.interfaces import FederationTransport
+from homeserver.storage.database import Database, Runner
+
+
+def build_homeserver(
+    *,
+    config: HomeserverConfig,
+    data_dir: Path,
+    reactor: Any,
+    db: Database,
+    blocking_runner: Runner,
+    signing_key: Any,
+    federation_transport: FederationTransport | None = None,
+) -> HomeServer:
+    """One homeserver, ready for ``setup()``; outbound federation goes
+    through ``federation_transport`` if given (the in-process test network)."""
+    core = Core.build(
+        config=config,
+        reactor=reactor,
+        db=db,
+        blocking_runner=blocking_runner,
+        signing_key=signing_key,
+    )
+    accounts = AccountsBundle.build(core=core)
+    presence = PresenceBundle.build(core=core, accounts=accounts)
+    devices = DevicesBundle.build(core=core, accounts=accounts, presence=presence)
+    rooms = RoomsBundle.build(core=core, accounts=accounts)
+    reading = ReadingBundle.build(core=core)
+    sync_data = SyncDataBundle.build(core=core, accounts=accounts, rooms=rooms)
+    sync = SyncBundle.build(
+        core=core,
+        reading=reading,
+        sync_data=sync_data,
+        presence=presence,
+        devices=devices,
+    )
+    federation = FederationBundle.build(
+        core=core,
+        accounts=accounts,
+        devices=devices,
+        rooms=rooms,
+        sync_data=sync_data,
+        presence=presence,
+        transport=federation_transport,
+    )
+    hs = HomeServer(
+        data_dir=data_dir,
+        core=core,
+        accounts=accounts,
+        presence=presence,
+        devices=devices,
+        rooms=rooms,
+        reading=reading,
+        sync_data=sync_data,
+        sync=sync,
+        federation=federation,
+    )
+    bind(hs, federation_on=config.federation.enabled)
+    return hs

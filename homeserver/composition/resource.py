@@ -1,0 +1,182 @@
+"""The endpoints of each listener, over the built services.
+
+Client endpoints are listed in one fixed order (the router takes the first
+route that matches), grouped by the domain that serves them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from twisted.web.resource import Resource
+
+from homeserver.api.admin import endpoints as admin
+from homeserver.api.client import (
+    account,
+    account_data,
+    devices,
+    directory,
+    login,
+    presence,
+    profile,
+    receipts,
+    register,
+    room_read,
+    room_send,
+    room_upgrade,
+    rooms,
+    sync,
+    to_device,
+    typing,
+    versions,
+)
+from homeserver.api.client import filter as filter_api
+from homeserver.api.federation.well_known import WellKnownServerEndpoint
+from homeserver.api.http.router import Router
+from homeserver.api.http.site import HomeserverResource
+from homeserver.api.metrics import MetricsEndpoint
+from homeserver.api.websocket.resource import with_websocket
+from homeserver.api.websocket.session import SessionDeps
+
+if TYPE_CHECKING:
+    from homeserver.composition.server import HomeServer
+
+
+def build_resource(
+    hs: HomeServer,
+    resources: Sequence[str],
+    cors_origins: list[str] | None,
+    x_forwarded: bool,
+) -> Resource:
+    """The root resource for a listener serving ``resources``: HTTP, plus the
+    WebSocket transport on client listeners when it is enabled."""
+    config = hs.config
+    router = Router()
+    if "client" in resources:
+        for endpoint in client_endpoints(hs):
+            router.add_endpoint(endpoint)
+    if "federation" in resources:
+        for endpoint in hs.federation.endpoints():
+            router.add_endpoint(endpoint)
+    if config.metrics.enabled and (
+        "metrics" in resources
+        or not any("metrics" in lst.resources for lst in config.listeners)
+    ):
+        router.add_endpoint(MetricsEndpoint())
+    http = HomeserverResource(
+        router,
+        cors_origins if cors_origins is not None else config.http.cors_allowed_origins,
+        x_forwarded,
+    )
+    if "client" not in resources or not config.websocket.enabled:
+        return http
+    deps = SessionDeps(
+        auth=hs.accounts.auth,
+        sync=hs.sync.service,
+        router=router,
+        clock=hs.core.clock,
+        config=config.websocket,
+        max_body_size=int(config.http.max_request_body_size),
+    )
+    return with_websocket(http, router, deps, x_forwarded, hs.core.reactor)
+
+
+def client_endpoints(hs: HomeServer) -> list[Any]:
+    """Every client-server and admin endpoint."""
+    return [
+        *_account_endpoints(hs),
+        *_room_endpoints(hs),
+        *_sync_data_endpoints(hs),
+        *_admin_endpoints(hs),
+    ]
+
+
+def _account_endpoints(hs: HomeServer) -> list[Any]:
+    config, a = hs.config, hs.accounts
+    auth = a.auth
+    return [
+        versions.VersionsEndpoint(),
+        versions.WellKnownClientEndpoint(config),
+        WellKnownServerEndpoint(config.well_known.server),
+        versions.CapabilitiesEndpoint(config, auth),
+        login.LoginEndpoint(a.login),
+        login.LogoutEndpoint(auth, a.sessions),
+        login.LogoutAllEndpoint(auth, a.sessions),
+        login.RefreshEndpoint(a.sessions),
+        login.LoginTokenEndpoint(auth, a.login),
+        register.RegisterEndpoint(a.registration),
+        register.RegisterAvailableEndpoint(a.registration),
+        register.RegistrationTokenValidityEndpoint(a.registration),
+        account.WhoamiEndpoint(auth),
+        account.PasswordEndpoint(auth, a.accounts, a.uia),
+        account.DeactivateEndpoint(auth, a.accounts, a.uia),
+        devices.DevicesEndpoint(auth, hs.devices.service),
+        devices.DeviceEndpoint(auth, hs.devices.service),
+        devices.DeleteDevicesEndpoint(auth, hs.devices.service),
+        profile.ProfileEndpoint(a.profiles),
+        profile.ProfileFieldEndpoint(auth, a.profiles),
+    ]
+
+
+def _room_endpoints(hs: HomeServer) -> list[Any]:
+    auth, r = hs.accounts.auth, hs.rooms
+    reads, pages = hs.reading.room_reads, hs.reading.pagination
+    return [
+        rooms.CreateRoomEndpoint(auth, r.room_creation),
+        rooms.JoinedRoomsEndpoint(auth, r.membership),
+        rooms.JoinEndpoint(auth, r.membership),
+        rooms.KnockEndpoint(auth, r.membership),
+        rooms.LeaveEndpoint(auth, r.membership),
+        rooms.MembershipChangeEndpoint(auth, r.membership),
+        rooms.ForgetEndpoint(auth, r.membership),
+        sync.SyncEndpoint(auth, hs.sync.service),
+        presence.PresenceStatusEndpoint(auth, hs.presence.service),
+        filter_api.CreateFilterEndpoint(auth, hs.sync.filters),
+        filter_api.GetFilterEndpoint(auth, hs.sync.filters),
+        room_send.SendEventEndpoint(auth, r.room_events),
+        room_send.SetStateEndpoint(auth, r.room_events),
+        room_send.RedactEndpoint(auth, r.room_events),
+        room_upgrade.RoomUpgradeEndpoint(auth, r.room_upgrades),
+        directory.RoomAliasEndpoint(auth, r.directory),
+        directory.RoomAliasesEndpoint(auth, r.directory),
+        directory.DirectoryVisibilityEndpoint(auth, r.directory),
+        directory.PublicRoomsEndpoint(
+            auth,
+            r.room_list,
+            hs.config.room_directory.allow_public_rooms_without_auth,
+        ),
+        room_read.RoomEventEndpoint(auth, reads),
+        room_read.RoomStateEndpoint(auth, reads),
+        room_read.RoomStateEventEndpoint(auth, reads),
+        room_read.RoomMembersEndpoint(auth, reads),
+        room_read.JoinedMembersEndpoint(auth, reads),
+        room_read.MessagesEndpoint(auth, pages),
+        room_read.ContextEndpoint(auth, pages),
+        room_read.TimestampToEventEndpoint(auth, reads),
+    ]
+
+
+def _sync_data_endpoints(hs: HomeServer) -> list[Any]:
+    auth, data = hs.accounts.auth, hs.sync_data
+    return [
+        account_data.AccountDataEndpoint(auth, data.account_data),
+        account_data.RoomAccountDataEndpoint(auth, data.account_data),
+        account_data.TagsEndpoint(auth, data.tags),
+        account_data.TagEndpoint(auth, data.tags),
+        receipts.ReceiptEndpoint(auth, data.receipts),
+        receipts.ReadMarkersEndpoint(auth, data.receipts),
+        typing.TypingEndpoint(auth, data.typing),
+        to_device.SendToDeviceEndpoint(auth, data.to_device),
+    ]
+
+
+def _admin_endpoints(hs: HomeServer) -> list[Any]:
+    auth, a = hs.accounts.auth, hs.accounts
+    return [
+        admin.SharedSecretRegisterEndpoint(a.shared_secret_registration),
+        admin.RegistrationTokensEndpoint(auth, a.registration_token_admin),
+        admin.NewRegistrationTokenEndpoint(auth, a.registration_token_admin),
+        admin.RegistrationTokenEndpoint(auth, a.registration_token_admin),
+        *hs.federation.admin_endpoints(auth),
+    ]

@@ -1,0 +1,66 @@
+"""``HomeServer``: one built server, as the app and the tests see it.
+
+``composition/homeserver.py`` builds it; this holds the result: the Core,
+one bundle per domain, the federation wing, and start-up and listener
+resources.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import attrs
+from twisted.web.resource import Resource
+
+from homeserver.composition.accounts import AccountsBundle
+from homeserver.composition.core import Core
+from homeserver.composition.devices import DevicesBundle
+from homeserver.composition.federation import FederationBundle
+from homeserver.composition.presence import PresenceBundle
+from homeserver.composition.reading import ReadingBundle
+from homeserver.composition.resource import build_resource
+from homeserver.composition.rooms import RoomsBundle
+from homeserver.composition.sync import SyncBundle
+from homeserver.composition.sync_data import SyncDataBundle
+from homeserver.config.model import HomeserverConfig
+
+
+@attrs.define(kw_only=True)
+class HomeServer:
+    """One homeserver: the Core, a bundle per domain, the federation wing."""
+
+    data_dir: Path
+    core: Core
+    accounts: AccountsBundle
+    presence: PresenceBundle
+    devices: DevicesBundle
+    rooms: RoomsBundle
+    reading: ReadingBundle
+    sync_data: SyncDataBundle
+    sync: SyncBundle
+    federation: FederationBundle
+    exit_code: int = 0
+    """The process exit status (set when start-up fails)."""
+
+    @property
+    def config(self) -> HomeserverConfig:
+        """The server's config."""
+        return self.core.config
+
+    async def setup(self) -> None:
+        """Migrate the database, load the streams, start background work."""
+        await self.core.setup()
+        await self.presence.service.start()
+        self.sync.start(self.core)
+        await self.federation.start()
+
+    def build_resource(
+        self,
+        resources: Sequence[str],
+        cors_origins: list[str] | None = None,
+        x_forwarded: bool = False,
+    ) -> Resource:
+        """The root resource for a listener serving ``resources``: HTTP, plus
+        the WebSocket transport on client listeners when it is enabled."""
+        return build_resource(self, resources, cors_origins, x_forwarded)

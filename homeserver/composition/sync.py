@@ -1,0 +1,74 @@
+"""The sync domain: /sync over the events stream and every other stream's
+source, with filters and the in-memory change caches."""
+
+from __future__ import annotations
+
+import attrs
+
+from homeserver.composition.core import Core
+from homeserver.composition.devices import DevicesBundle
+from homeserver.composition.presence import PresenceBundle
+from homeserver.composition.reading import ReadingBundle
+from homeserver.composition.sync_data import SyncDataBundle
+from homeserver.services.sync.changes import SyncChanges
+from homeserver.services.sync.filter_service import FilterService
+from homeserver.services.sync.sources import SyncSources
+from homeserver.services.sync.sync import SyncService
+from homeserver.services.sync.sync_rooms import RoomSyncBuilder
+from homeserver.storage.stores.filters import FilterStore
+from homeserver.storage.stores.sync import SyncBatchStore, SyncStore
+from homeserver.streams.registry import EVENTS
+
+
+@attrs.frozen(kw_only=True)
+class SyncBundle:
+    """/sync and its filters."""
+
+    filters: FilterService
+    changes: SyncChanges
+    service: SyncService
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        core: Core,
+        reading: ReadingBundle,
+        sync_data: SyncDataBundle,
+        presence: PresenceBundle,
+        devices: DevicesBundle,
+    ) -> SyncBundle:
+        db = core.db
+        filters = FilterService(FilterStore(db))
+        changes = SyncChanges(core.notifier)
+        sources = SyncSources(
+            account_data=sync_data.account_data,
+            receipts=sync_data.receipts,
+            typing=sync_data.typing,
+            to_device=sync_data.to_device,
+            presence=presence.service,
+            device_lists=devices.lists,
+        )
+        rooms = RoomSyncBuilder(
+            store=SyncBatchStore(db),
+            events=core.events,
+            event_state=core.event_state,
+            visibility=reading.visibility,
+            serializer=reading.serializer,
+        )
+        service = SyncService(
+            store=SyncStore(db),
+            room_state=core.room_state,
+            rooms=rooms,
+            filters=filters,
+            notifier=core.notifier,
+            changes=changes,
+            sources=sources,
+            clock=core.clock,
+        )
+        return cls(filters=filters, changes=changes, service=service)
+
+    def start(self, core: Core) -> None:
+        """Once the streams are loaded: changes before now are unknown to the
+        change caches."""
+        self.changes.start(core.streams.ids(EVENTS).current_position())

@@ -1,0 +1,96 @@
+"""The device_lists stream: whose devices changed, for /sync and for E2EE.
+
+Spec: client-server API, ``device_lists`` in /sync ("Tracking the device list
+for a user"). A local device added, renamed or deleted takes a position on the
+device_lists stream; local users sharing a room with its owner (and the owner)
+then see the owner in ``device_lists.changed``. The change is announced on
+``device_list_changed`` with its positions, so federation can send
+m.device_list_update (whose ``stream_id``/``prev_id`` chain is these
+positions) without this module knowing. Remote users' updates, handed in by
+federation, take a position too, for local users' /sync.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Protocol
+
+from homeserver.signals import DeviceListChanged, DevicesChanged, Signal
+from homeserver.storage.stores.device_lists import DeviceListStore
+from homeserver.streams.notifier import Notifier
+from homeserver.streams.registry import DEVICE_LISTS
+from homeserver.util.linearizer import Linearizer
+
+STREAM = DEVICE_LISTS.name
+
+
+class CoMembers(Protocol):
+    """Who shares a room with whom."""
+
+    async def get_users_sharing_a_room(self, user_ids: Collection[str]) -> set[str]:
+        """Everyone joined to a room that one of ``user_ids`` is joined to."""
+        ...
+
+
+class DeviceListTracker:
+    """Records device list changes and serves them to /sync.
+
+    Args:
+        store: the device_lists stream.
+        co_members: who shares a room with whom.
+        notifier: woken on the device_lists stream.
+        changed: emitted once a local change has its positions.
+    """
+
+    def __init__(
+        self,
+        *,
+        store: DeviceListStore,
+        co_members: CoMembers,
+        notifier: Notifier,
+        changed: Signal[DeviceListChanged],
+    ) -> None:
+        self.store = store
+        self.co_members = co_members
+        self.notifier = notifier
+        self.changed = changed
+        self._linearizer = Linearizer()
+
+    async def on_devices_changed(self, change: DevicesChanged) -> None:
+        """``devices_changed`` receiver: a local user's devices changed."""
+        user_id = change.user_id
+        async with self._linearizer.queue(user_id):
+            changes = await self.store.add_changes(user_id, change.device_ids)
+            audience = await self.co_members.get_users_sharing_a_room([user_id])
+            self.notifier.notify(STREAM, users=audience | {user_id})
+            self.changed.emit(
+                DeviceListChanged(
+                    user_id=user_id,
+                    changes=tuple(changes),
+                    deleted=change.deleted,
+                    audience=frozenset(audience),
+                )
+            )
+
+    async def remote_changed(
+        self, user_id: str, device_ids: Collection[str], audience: Collection[str]
+    ) -> None:
+        """Another server's user's devices changed: record it, and wake the
+        local users in ``audience``."""
+        await self.store.add_changes(user_id, device_ids)
+        self.notifier.notify(STREAM, users=audience)
+
+    async def latest_position(self, user_id: str) -> int:
+        """The user's newest position (0 if their devices never changed)."""
+        return await self.store.get_latest_stream_id(user_id)
+
+    async def get_changed(self, user_id: str, since: int, upto: int) -> list[str]:
+        """/sync source: users sharing a room with ``user_id`` (or the user)
+        whose devices changed in (since, upto]."""
+        if since >= upto:
+            return []
+        changed = await self.store.get_changed_users(since, upto)
+        if not changed:
+            return []
+        visible = await self.co_members.get_users_sharing_a_room([user_id])
+        return sorted(changed & (visible | {user_id}))

@@ -1,0 +1,50 @@
+"""What incremental /sync needs to know about new events, kept in memory.
+
+Two change caches, fed by ``event_persisted`` before each new position is
+visible (so they are never behind what a reader can see): rooms with new
+events, and users whose membership changed. And the wake-ups of waiting syncs
+when an event becomes visible (``new_event``, ``membership_changed``).
+"""
+
+from __future__ import annotations
+
+from homeserver.events.model import EventTypes
+from homeserver.signals import EventPersisted, MembershipChanged, NewEvent
+from homeserver.streams.notifier import Notifier
+from homeserver.streams.registry import EVENTS
+from homeserver.util.stream_change_cache import StreamChangeCache
+
+
+class SyncChanges:
+    """The events stream's change caches and wake-ups.
+
+    Args:
+        notifier: woken for new events.
+    """
+
+    def __init__(self, notifier: Notifier) -> None:
+        self.notifier = notifier
+        self.rooms = StreamChangeCache("room_events", 0)
+        self.memberships = StreamChangeCache("memberships", 0)
+
+    def start(self, position: int) -> None:
+        """Changes before ``position`` (server start) are unknown to the
+        caches: they answer "maybe" for them."""
+        self.rooms.earliest_known = position
+        self.memberships.earliest_known = position
+
+    def on_event_persisted(self, persisted: EventPersisted) -> None:
+        """``event_persisted`` receiver (sync, before the position is visible)."""
+        event, position = persisted.event, persisted.stream_ordering
+        self.rooms.entity_has_changed(event.room_id, position)
+        if event.type == EventTypes.MEMBER and event.state_key:
+            self.memberships.entity_has_changed(event.state_key, position)
+
+    def on_new_event(self, new: NewEvent) -> None:
+        """``new_event`` receiver: wake the room's syncs."""
+        self.notifier.notify(EVENTS.name, rooms=[new.event.room_id])
+
+    def on_membership_changed(self, change: MembershipChanged) -> None:
+        """``membership_changed`` receiver: wake the member's syncs (they may
+        not be in the room's wake-up list yet, or any more)."""
+        self.notifier.notify(EVENTS.name, users=[change.user_id])

@@ -1,0 +1,126 @@
+"""What /sync reads besides room events: one Protocol per stream.
+
+Each stream's owner (sync_data, presence, devices) implements its Protocol;
+the composition root hands the implementations to ``SyncService`` when it
+builds it, so /sync depends on these shapes only, never on those domains.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Protocol
+
+import attrs
+
+from homeserver.types import JsonDict
+
+
+class AccountDataSource(Protocol):
+    """The account_data stream."""
+
+    async def get_global_account_data(
+        self, user_id: str, since: int | None, upto: int
+    ) -> list[JsonDict]:
+        """Global account data events set in (since, upto]."""
+        ...
+
+    async def get_room_account_data(
+        self,
+        user_id: str,
+        room_ids: Collection[str] | None,
+        since: int | None,
+        upto: int,
+    ) -> dict[str, list[JsonDict]]:
+        """Room account data events set in (since, upto], by room."""
+        ...
+
+
+class ReceiptSource(Protocol):
+    """The receipts stream, and read positions for unread counts."""
+
+    async def get_receipts_for_rooms(
+        self,
+        user_id: str,
+        room_ids: Collection[str],
+        since: int | None,
+        upto: int,
+    ) -> dict[str, JsonDict]:
+        """The ``m.receipt`` content of each room whose receipts changed."""
+        ...
+
+    async def get_user_read_positions(
+        self, user_id: str, room_ids: Collection[str]
+    ) -> dict[str, int]:
+        """The stream ordering of the user's read receipt in each room."""
+        ...
+
+
+class TypingSource(Protocol):
+    """The typing stream."""
+
+    def get_typing_for_rooms(
+        self, room_ids: Collection[str], since: int | None
+    ) -> dict[str, JsonDict]:
+        """The ``m.typing`` content of each room whose typists changed."""
+        ...
+
+
+class ToDeviceSource(Protocol):
+    """The to_device stream (read, then deleted once confirmed)."""
+
+    async def get_to_device(
+        self,
+        user_id: str,
+        device_id: str,
+        since: int,
+        upto: int,
+        limit: int = ...,
+    ) -> tuple[list[JsonDict], int]:
+        """Messages in (since, upto] and the position reached."""
+        ...
+
+    async def delete_to_device_up_to(
+        self, user_id: str, device_id: str, position: int
+    ) -> None:
+        """Forget messages the client confirmed by syncing past them."""
+        ...
+
+
+class PresenceSource(Protocol):
+    """The presence stream, and presence kept up by syncing."""
+
+    async def user_syncing(self, user_id: str, set_presence: str | None) -> None:
+        """A /sync request starts."""
+        ...
+
+    def user_stopped_syncing(
+        self, user_id: str, set_presence: str | None = None
+    ) -> None:
+        """That request ended."""
+        ...
+
+    async def get_presence_for_user(
+        self, user_id: str, since: int | None, upto: int
+    ) -> list[JsonDict]:
+        """m.presence events the user may see, changed in (since, upto]."""
+        ...
+
+
+class DeviceListSource(Protocol):
+    """The device_lists stream."""
+
+    async def get_changed(self, user_id: str, since: int, upto: int) -> list[str]:
+        """Users whose devices changed in (since, upto] that the user sees."""
+        ...
+
+
+@attrs.frozen(kw_only=True)
+class SyncSources:
+    """The per-user and ephemeral streams /sync reads."""
+
+    account_data: AccountDataSource
+    receipts: ReceiptSource
+    typing: TypingSource
+    to_device: ToDeviceSource
+    presence: PresenceSource
+    device_lists: DeviceListSource
