@@ -8,6 +8,7 @@ from typing import Any
 
 from homeserver.services.accounts.auth import Requester
 from homeserver.types import UserID
+from homeserver.util.ports import Port
 from tests.support import CLIENT
 from tests.support.server import FakeResponse
 
@@ -111,7 +112,7 @@ def test_remote_joins_are_limited(make_server: Any) -> None:
         async def join(self, user_id: str, room_id: str, *args: Any) -> None:
             joined.append(room_id)
 
-    server.hs.rooms.membership.remote = FakeRemote()  # type: ignore[assignment]
+    server.hs.rooms.membership.remote = Port(FakeRemote())  # type: ignore[arg-type]
     path = f"{CLIENT}/join/!one:elsewhere.example"
     assert server.request("POST", path, {}, token=token).code == 200
     resp = server.request(
