@@ -10,10 +10,9 @@ repeated ``txnId`` from the same device is a no-op.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
 
-from homeserver.errors import BadJson, InvalidParam
+from homeserver.errors import InvalidParam
 from homeserver.services.accounts.auth import Requester
 from homeserver.storage.stores.device_inbox import DeviceInboxStore, OutgoingMessage
 from homeserver.storage.stores.devices import DeviceStore
@@ -28,26 +27,6 @@ ALL_DEVICES = "*"
 MAX_TYPE_BYTES = 255
 DEFAULT_LIMIT = 100
 RemoteSender = Callable[[str, str, dict[str, dict[str, JsonDict]]], Awaitable[None]]
-
-
-def parse_messages(body: JsonDict) -> dict[str, dict[str, JsonDict]]:
-    """``messages`` of a sendToDevice body: user ID -> device ID -> content.
-
-    Raises:
-        BadJson: a level of the map is not an object.
-        InvalidParam: a key is not a user ID (Synapse answers 400 too).
-    """
-    messages: Any = body.get("messages")
-    if not isinstance(messages, dict):
-        raise BadJson("messages must be an object")
-    for user_id, by_device in messages.items():
-        UserID.parse(user_id)
-        if not isinstance(by_device, dict):
-            raise BadJson(f"messages[{user_id!r}] must be an object")
-        for device_id, content in by_device.items():
-            if not isinstance(content, dict):
-                raise BadJson(f"messages[{user_id!r}][{device_id!r}] must be an object")
-    return messages
 
 
 class ToDeviceService:
@@ -79,18 +58,34 @@ class ToDeviceService:
         self.remote_sender: RemoteSender | None = None
 
     async def send_to_device(
-        self, requester: Requester, event_type: str, txn_id: str, body: JsonDict
+        self,
+        requester: Requester,
+        event_type: str,
+        txn_id: str,
+        messages: Mapping[str, Mapping[str, JsonDict]],
     ) -> JsonDict:
-        """PUT /sendToDevice/{eventType}/{txnId}."""
+        """PUT /sendToDevice/{eventType}/{txnId}.
+
+        Args:
+            requester: the sender.
+            event_type: the messages' type.
+            txn_id: the client's transaction ID (a repeat is ignored).
+            messages: user ID -> device ID (or ``*``) -> content.
+
+        Raises:
+            InvalidParam: the type is too long, or a key of ``messages`` is
+                not a user ID (Synapse answers 400 too).
+        """
         if len(event_type.encode()) > MAX_TYPE_BYTES:
             raise InvalidParam("Event type is too long")
-        messages = parse_messages(body)
+        for user_id in messages:
+            UserID.parse(user_id)
         sender = requester.user_id
         outgoing: list[OutgoingMessage] = []
         remote: dict[str, dict[str, JsonDict]] = {}
         for user_id, by_device in messages.items():
             if UserID.parse(user_id).domain != self.server_name:
-                remote[user_id] = by_device
+                remote[user_id] = dict(by_device)
                 continue
             outgoing += await self._local_messages(
                 sender, event_type, user_id, by_device
@@ -109,7 +104,11 @@ class ToDeviceService:
         return {}
 
     async def _local_messages(
-        self, sender: str, event_type: str, user_id: str, by_device: JsonDict
+        self,
+        sender: str,
+        event_type: str,
+        user_id: str,
+        by_device: Mapping[str, JsonDict],
     ) -> list[OutgoingMessage]:
         """The messages for a local user's devices (``*``: every device);
         unknown devices are skipped."""
