@@ -31,6 +31,7 @@ class SharedSecretRegisterEndpoint:
         return await self.service.new_nonce()
 
     async def on_POST(self, request: ApiRequest) -> JsonDict:
+        self.service.check_enabled()
         body = request.parse(SharedSecretRegisterBody)
         return await self.service.register(body, request.client_ip)
 

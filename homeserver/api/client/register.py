@@ -23,9 +23,10 @@ class RegisterEndpoint:
 
     async def on_POST(self, request: ApiRequest) -> JsonDict:
         kind = request.query_str("kind", "user") or "user"
+        self.registration.check_open(kind)
         body = request.parse(RegisterBody)
         return await self.registration.register(
-            body, kind, request.client_ip, uia_operation(request)
+            body, request.client_ip, uia_operation(request)
         )
 
 

@@ -172,7 +172,10 @@ def body_error(exc: ValidationError, cls: type[RequestBody]) -> MatrixError:
     """The Matrix error for the first problem pydantic found in a ``cls``."""
     error = exc.errors(include_url=False, include_input=False)[0]
     loc = error["loc"]
-    where = ".".join(_shown(part) for part in loc) or "(top level)"
+    # pydantic places a problem with a mapping's key at (..., key, "[key]").
+    of_key = bool(loc) and loc[-1] == "[key]"
+    where = ".".join(_shown(part) for part in (loc[:-1] if of_key else loc))
+    where = where or "(top level)"
     kind = error["type"]
     errcode = cls.errcode
     if errcode is None and kind == "missing":
@@ -184,4 +187,6 @@ def body_error(exc: ValidationError, cls: type[RequestBody]) -> MatrixError:
             Codes.INVALID_PARAM if kind in _INVALID_VALUE_TYPES else Codes.BAD_JSON
         )
     message = "missing required field" if kind == "missing" else error["msg"]
+    if of_key:
+        message = f"a key {message}"
     return MatrixError(400, f"{where}: {message}", errcode)

@@ -156,6 +156,11 @@ class SharedSecretRegistrationService:
         self.profiles = profiles
         self.clock = clock
 
+    def check_enabled(self) -> None:
+        """400 M_UNKNOWN unless shared-secret registration is configured
+        (asked before the body is read)."""
+        self._require_secret()
+
     def _require_secret(self) -> str:
         if not self.secret:
             raise MatrixError(

@@ -75,22 +75,29 @@ class RegistrationService:
         if not self.config.enable_registration:
             raise Forbidden("Registration has been disabled")
 
-    async def register(
-        self,
-        body: RegistrationRequest,
-        kind: str,
-        client_ip: str,
-        operation: UiaOperation,
-    ) -> JsonDict:
-        """Handle one POST /register request (one UIA round).
+    def check_open(self, kind: str) -> None:
+        """Whether registering an account of ``kind`` is possible at all (asked
+        before the body is read).
 
-        The parameters of the first round are kept in the UIA session, so the
-        last round (the one that completes UIA) may carry ``auth`` alone.
+        Raises:
+            MatrixError: 403 for guests or with registration disabled; 400
+                M_INVALID_PARAM for an unknown kind.
         """
         if kind == "guest":
             raise Forbidden("Guest access is disabled", "M_GUEST_ACCESS_FORBIDDEN")
         if kind != "user":
             raise MatrixError(400, "Invalid kind", Codes.INVALID_PARAM)
+        self._check_enabled()
+
+    async def register(
+        self, body: RegistrationRequest, client_ip: str, operation: UiaOperation
+    ) -> JsonDict:
+        """Handle one POST /register request (one UIA round), once
+        ``check_open`` has passed.
+
+        The parameters of the first round are kept in the UIA session, so the
+        last round (the one that completes UIA) may carry ``auth`` alone.
+        """
         self._check_enabled()
         # Only finished registrations count (as in Synapse): one sign-up takes
         # several UIA rounds, which must not use up the client's allowance.
