@@ -12,7 +12,7 @@ thread hops. With the typed request bodies it also times
 prints one JSON line for the code on PYTHONPATH. To compare two checkouts,
 run them interleaved, several rounds, each in a fresh process:
 
-    python bench/bodies_bench.py --compare /work/main /work/wt-bodies --rounds 5
+    python bench/bodies_bench.py --compare ../main . --rounds 5
 """
 
 from __future__ import annotations
@@ -116,12 +116,14 @@ def time_validation(validations: int) -> dict[str, float]:
 def compare(checkouts: list[str], rounds: int, argv: list[str]) -> None:
     """Run this script for each checkout in turn, ``rounds`` times, and
     print the median of each figure per checkout."""
+    checkouts = [os.path.abspath(c) for c in checkouts]
+    script = os.path.abspath(__file__)
     results: dict[str, list[dict[str, float]]] = {c: [] for c in checkouts}
     for round_no in range(rounds):
         for checkout in checkouts:
             env = {**os.environ, "PYTHONPATH": checkout}
             out = subprocess.run(
-                [sys.executable, __file__, *argv],
+                [sys.executable, script, *argv],
                 env=env,
                 check=True,
                 capture_output=True,
