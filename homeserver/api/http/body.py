@@ -57,7 +57,6 @@ _INVALID_VALUE_TYPES = frozenset(
         "too_short",
         "too_long",
         "string_pattern_mismatch",
-        "invalid_value",
     }
 )
 
@@ -118,16 +117,8 @@ Int = Annotated[int, JSON_INT]
 """A JSON integer canonical JSON can hold."""
 NonNegativeInt = Annotated[int, Field(ge=0), JSON_INT]
 """An ``Int`` of at least 0 (less is 400 M_INVALID_PARAM)."""
-Number = Annotated[float, Field(allow_inf_nan=False)]
-"""A finite JSON number (an integer is accepted and becomes a float)."""
 JsonObject = dict[str, Any]
 """A free-form JSON object; its contents are someone else's to check."""
-
-
-def invalid_value(message: str) -> PydanticCustomError:
-    """The error a model's own validator raises for a value it does not allow
-    (400 M_INVALID_PARAM)."""
-    return PydanticCustomError("invalid_value", message)
 
 
 class RequestBody(BaseModel):
