@@ -73,17 +73,30 @@ def listen(server: HomeServer, reactor: Any) -> None:
         resource = server.build_resource(
             listener.resources, x_forwarded=listener.x_forwarded
         )
+        http_config = server.config.http
         site = HomeserverSite(
-            resource, int(server.config.http.max_request_body_size), reactor
+            resource,
+            int(http_config.max_request_body_size),
+            reactor,
+            header_timeout=http_config.request_header_timeout / 1000,
+            body_timeout=http_config.request_body_timeout / 1000,
         )
         tls = None
         if listener.tls:
             tls = load_tls_options(server.config.tls, server.data_dir)
         for address in listener.bind_addresses:
             if tls is not None:
-                reactor.listenSSL(listener.port, site, tls, interface=address)
+                reactor.listenSSL(
+                    listener.port,
+                    site,
+                    tls,
+                    backlog=listener.backlog,
+                    interface=address,
+                )
             else:
-                reactor.listenTCP(listener.port, site, interface=address)
+                reactor.listenTCP(
+                    listener.port, site, backlog=listener.backlog, interface=address
+                )
             scheme = "https" if tls is not None else "http"
             logger.info("listening on %s://%s:%d/", scheme, address, listener.port)
 

@@ -231,6 +231,8 @@ class HomeServer:
             self.device_store,
             self.notifier,
             self.clock,
+            self.config,
+            self.ratelimiter,
         )
         self.event_creation.listeners.append(self.sync_data.on_new_event)
         self.sync_sources.account_data = self.sync_data.account_data
@@ -285,6 +287,8 @@ class HomeServer:
             self.room_state,
             self.profile_store,
             self.directory,
+            self.ratelimiter,
+            self.config.rate_limiting,
         )
         self.room_creation = RoomCreationService(
             server_name,
@@ -292,9 +296,15 @@ class HomeServer:
             self.event_creation,
             self.membership,
             self.directory,
+            self.ratelimiter,
+            self.config.rate_limiting,
         )
         self.room_events = RoomEventService(
-            self.event_creation, self.events, self.directory.check_canonical_alias
+            self.event_creation,
+            self.events,
+            self.ratelimiter,
+            self.config.rate_limiting,
+            self.directory.check_canonical_alias,
         )
         self.room_upgrades = RoomUpgradeService(
             server_name,

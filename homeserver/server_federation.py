@@ -205,7 +205,12 @@ class FederationServices:
             (presence_edus.EDU_TYPE, presence),
             (
                 to_device_edus.EDU_TYPE,
-                to_device_edus.ToDeviceEdus(self.sender, data.to_device),
+                to_device_edus.ToDeviceEdus(
+                    self.sender,
+                    data.to_device,
+                    hs.ratelimiter,
+                    hs.config.rate_limiting.new_destinations,
+                ),
             ),
         ]
         self.device_list_store = DeviceListStore(hs.db)

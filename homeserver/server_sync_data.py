@@ -16,6 +16,7 @@ from homeserver.api.client import account_data as account_data_api
 from homeserver.api.client import receipts as receipts_api
 from homeserver.api.client import to_device as to_device_api
 from homeserver.api.client import typing as typing_api
+from homeserver.config.model import HomeserverConfig
 from homeserver.events.model import Event
 from homeserver.services.accounts.auth import Auth
 from homeserver.services.rooms.room_permissions import RoomPermissions
@@ -36,6 +37,7 @@ from homeserver.storage.stores.events import EventStore
 from homeserver.storage.stores.receipts import ReceiptStore
 from homeserver.streams.notifier import Notifier
 from homeserver.util.clock import Clock
+from homeserver.util.ratelimit import Ratelimiter
 
 
 @attrs.define
@@ -61,6 +63,8 @@ class SyncDataServices:
         device_store: DeviceStore,
         notifier: Notifier,
         clock: Clock,
+        config: HomeserverConfig,
+        ratelimiter: Ratelimiter,
     ) -> SyncDataServices:
         """Build the stores and services and register their streams."""
         account_data_ids = StreamIdGenerator(0)
@@ -88,6 +92,9 @@ class SyncDataServices:
                 device_store,
                 notifier,
                 clock,
+                config.to_device,
+                ratelimiter,
+                config.rate_limiting,
             ),
             account_data_ids=account_data_ids,
             receipt_ids=receipt_ids,

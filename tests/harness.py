@@ -168,6 +168,8 @@ class TestServer:
             self.hs.build_resource(["client", "federation", "metrics"]),
             int(self.config.http.max_request_body_size),
             self.reactor,
+            header_timeout=self.config.http.request_header_timeout / 1000,
+            body_timeout=self.config.http.request_body_timeout / 1000,
         )
 
     def get_success(

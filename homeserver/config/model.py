@@ -95,6 +95,14 @@ class ListenerConfig:
         factory=lambda: ["client", "federation"],
         doc="What the listener serves: client, federation and/or metrics.",
     )
+    backlog: int = option(
+        1024,
+        doc="How many new connections the kernel queues for the listener before "
+        "accepting them (listen(2) backlog; Linux caps it at net.core.somaxconn). "
+        "Twisted's and Synapse's 50 makes a burst of connections wait for "
+        "retransmits.",
+        validator=positive,
+    )
 
 
 @attrs.frozen(kw_only=True)
@@ -162,6 +170,22 @@ class HttpConfig:
     cors_allowed_origins: list[str] = option(
         factory=lambda: ["*"],
         doc="Origins browser clients may call from; '*' allows any.",
+    )
+    request_header_timeout: Duration = option(
+        Duration(30_000),
+        doc="A request's line and headers must all arrive within this long of its "
+        "first byte, or the connection is closed (however steadily the bytes "
+        "trickle in).",
+        example="30s",
+        validator=positive,
+    )
+    request_body_timeout: Duration = option(
+        Duration(60_000),
+        doc="A request's body must arrive in full within this long of the end of "
+        "its headers, or it is answered 408 M_UNKNOWN and the connection is "
+        "closed.",
+        example="60s",
+        validator=positive,
     )
 
 
@@ -299,8 +323,12 @@ class AuthConfig:
 class RateLimit:
     """A token bucket: a steady rate and a burst."""
 
-    per_second: float = option(doc="Requests per second allowed on average.")
-    burst_count: int = option(doc="Requests allowed at once before limiting.")
+    per_second: float = option(
+        doc="Requests per second allowed on average.", validator=positive
+    )
+    burst_count: int = option(
+        doc="Requests allowed at once before limiting.", validator=positive
+    )
 
 
 @attrs.frozen(kw_only=True)
@@ -323,6 +351,63 @@ class RateLimitConfig:
     registration_per_address: RateLimit = option(
         factory=lambda: RateLimit(per_second=0.17, burst_count=3),
         doc="Registrations per client IP address.",
+    )
+    message: RateLimit = option(
+        factory=lambda: RateLimit(per_second=0.2, burst_count=10),
+        doc="Events a user sends into rooms (messages, state, redactions), per "
+        "user (Synapse's rc_message). Server admins and application services "
+        "are exempt from this and every other per-user limit below.",
+    )
+    joins_local: RateLimit = option(
+        factory=lambda: RateLimit(per_second=0.1, burst_count=10),
+        doc="Joins of rooms this server is already in, per user (rc_joins.local).",
+    )
+    joins_remote: RateLimit = option(
+        factory=lambda: RateLimit(per_second=0.01, burst_count=10),
+        doc="Joins through another server, per user (rc_joins.remote).",
+    )
+    invites_per_room: RateLimit = option(
+        factory=lambda: RateLimit(per_second=0.3, burst_count=10),
+        doc="Invites sent into one room, by anyone (rc_invites.per_room).",
+    )
+    invites_per_user: RateLimit = option(
+        factory=lambda: RateLimit(per_second=0.003, burst_count=5),
+        doc="Invites one user receives (rc_invites.per_user).",
+    )
+    invites_per_issuer: RateLimit = option(
+        factory=lambda: RateLimit(per_second=0.3, burst_count=10),
+        doc="Invites one user sends (rc_invites.per_issuer).",
+    )
+    room_creation: RateLimit = option(
+        factory=lambda: RateLimit(per_second=0.016, burst_count=10),
+        doc="Rooms one user creates (rc_room_creation).",
+    )
+    to_device: RateLimit = option(
+        factory=lambda: RateLimit(per_second=20, burst_count=100),
+        doc="sendToDevice requests per user (as Synapse's rc_key_requests).",
+    )
+    new_destinations: RateLimit = option(
+        factory=lambda: RateLimit(per_second=0.1, burst_count=50),
+        doc="Servers this server has never sent to that one user's sendToDevice "
+        "requests may make it contact, counted per server.",
+    )
+
+
+@attrs.frozen(kw_only=True)
+class ToDeviceConfig:
+    """Send-to-device messaging."""
+
+    max_messages_per_request: int = option(
+        1000,
+        doc="Most (user, device) entries one sendToDevice request may address "
+        "(a '*' entry counts once); more are answered 413 M_TOO_LARGE.",
+        validator=positive,
+    )
+    max_servers_per_request: int = option(
+        100,
+        doc="Most other servers one sendToDevice request may address; more are "
+        "answered 413 M_TOO_LARGE.",
+        validator=positive,
     )
 
 
@@ -552,6 +637,14 @@ class FederationConfig:
         example="60s",
         validator=positive,
     )
+    connect_timeout: Duration = option(
+        Duration(10_000),
+        doc="How long looking up one of a destination's hosts, and connecting to "
+        "one of its addresses (TCP and the TLS handshake together), may take "
+        "before the next address is tried.",
+        example="10s",
+        validator=positive,
+    )
     max_retry_interval: Duration = option(
         Duration(3_600_000),
         doc="Backoff for an unreachable destination doubles up to this long between "
@@ -597,6 +690,9 @@ class HomeserverConfig:
     )
     auth: AuthConfig = option(factory=AuthConfig, doc="Login, tokens and passwords.")
     rate_limiting: RateLimitConfig = option(factory=RateLimitConfig, doc="Rate limits.")
+    to_device: ToDeviceConfig = option(
+        factory=ToDeviceConfig, doc="Send-to-device messaging."
+    )
     metrics: MetricsConfig = option(factory=MetricsConfig, doc="Prometheus metrics.")
     logging: LoggingConfig = option(factory=LoggingConfig, doc="Logging.")
     admin: AdminConfig = option(factory=AdminConfig, doc="Administration.")

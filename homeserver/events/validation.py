@@ -27,6 +27,7 @@ from homeserver.events.ids import MAX_ID_BYTES, is_valid_user_id, utf8_length
 from homeserver.events.model import EventTypes
 from homeserver.events.room_versions import EventIdFormat, RoomVersion
 from homeserver.types import JsonDict
+from homeserver.util.json_values import find_bad_value
 
 # Client-server API "Size limits": the whole event as canonical JSON, signatures
 # included.
@@ -70,7 +71,9 @@ def validate_pdu(pdu: JsonDict, room_version: RoomVersion) -> None:
     """Check that ``pdu`` is a well-formed event for ``room_version``.
 
     Checks the canonical JSON rules (strict from v6), the 64 KiB size limit,
-    required keys and their types, identifier shapes and byte lengths (255),
+    that no string anywhere holds a NUL character (U+0000: PostgreSQL cannot
+    store one in a text column, so this server stores no event with one, to
+    behave the same on both engines), required keys and their types, identifier shapes and byte lengths (255),
     the ``prev_events``/``auth_events`` shapes and counts, and the place of
     ``redacts``.
 
@@ -80,6 +83,9 @@ def validate_pdu(pdu: JsonDict, room_version: RoomVersion) -> None:
     if not isinstance(pdu, dict):
         raise EventFormatError("event is not a JSON object")
     _check_encoding(pdu, room_version)
+    problem = find_bad_value(pdu, nul_only=True)
+    if problem is not None:
+        raise EventFormatError(problem)
     _check_required_keys(pdu, room_version)
     _check_scalars(pdu, room_version)
     _check_ids(pdu, room_version)

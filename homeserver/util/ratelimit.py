@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from homeserver.config.model import RateLimit
 from homeserver.errors import LimitExceeded
 from homeserver.util.clock import Clock
+
+
+class RateLimited(Protocol):
+    """Who a per-user limit is about: a ``Requester``."""
+
+    @property
+    def user_id(self) -> str:
+        """The user the bucket is kept for."""
+
+    @property
+    def ratelimit_exempt(self) -> bool:
+        """Whether per-user limits spare this requester."""
 
 
 class Ratelimiter:
@@ -25,29 +39,53 @@ class Ratelimiter:
         return max(0.0, used - (now - last) * rate.per_second)
 
     def check(
-        self, action: str, key: str, rate: RateLimit, update: bool = True
+        self,
+        action: str,
+        key: str,
+        rate: RateLimit,
+        update: bool = True,
+        cost: int = 1,
     ) -> None:
-        """Count one action; raise 429 M_LIMIT_EXCEEDED if the bucket is full.
+        """Count ``cost`` actions; raise 429 M_LIMIT_EXCEEDED if they do not fit.
 
         Args:
             action: what is limited, e.g. ``login_address``.
             key: who does it, e.g. an IP address or user ID.
             rate: the configured limit.
-            update: count this action (False only asks).
+            update: count the actions (False only asks).
+            cost: how many actions this is (e.g. new servers contacted).
         """
         if not self.enabled:
             return
         now = self.clock.time()
         bucket = (action, key)
         level = self._level(bucket, rate, now)
-        if level + 1 > rate.burst_count:
-            wait = (level + 1 - rate.burst_count) / rate.per_second
+        if level + cost > rate.burst_count:
+            wait = (level + cost - rate.burst_count) / rate.per_second
             self._buckets[bucket] = (level, now)
             raise LimitExceeded(retry_after_ms=int(wait * 1000) + 1)
         if update:
-            self._buckets[bucket] = (level + 1, now)
+            self._buckets[bucket] = (level + cost, now)
         elif level == 0:
             self._buckets.pop(bucket, None)
+
+    def check_requester(
+        self,
+        action: str,
+        requester: RateLimited,
+        rate: RateLimit,
+        key: str | None = None,
+        cost: int = 1,
+    ) -> None:
+        """A per-user limit: ``check`` keyed by the requester's user ID (or
+        ``key``), except for requesters ``ratelimit_exempt`` spares.
+
+        Raises:
+            LimitExceeded: 429 M_LIMIT_EXCEEDED with ``retry_after_ms``.
+        """
+        if requester.ratelimit_exempt:
+            return
+        self.check(action, requester.user_id if key is None else key, rate, cost=cost)
 
     def record(self, action: str, key: str, rate: RateLimit) -> None:
         """Count an action without refusing it (e.g. a failed login)."""

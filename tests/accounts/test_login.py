@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tests.api.helpers import (
     CLIENT,
     LOGIN,
@@ -164,9 +166,38 @@ def test_empty_device_id_is_refused(server: TestServer) -> None:
 def test_deactivated_user_cannot_log_in(server: TestServer) -> None:
     make_user(server)
     server.get_success(server.hs.accounts.deactivate("@alice:test"))
-    resp = login(server, "alice")
-    assert resp.code == 403
-    assert resp.json["errcode"] in ("M_FORBIDDEN", "M_USER_DEACTIVATED")
+    for password in (PASSWORD, "wrong-password"):
+        resp = login(server, "alice", password)
+        assert (resp.code, resp.json["errcode"]) == (403, "M_USER_DEACTIVATED")
+
+
+def test_every_password_login_costs_one_hash_verification(
+    server: TestServer, monkeypatch: Any
+) -> None:
+    """An unknown or deactivated account is checked against a dummy hash, so a
+    login takes as long whether or not the account exists (counted, not
+    timed)."""
+    make_user(server, "alice")
+    make_user(server, "gone")
+    server.get_success(server.hs.accounts.deactivate("@gone:test"))
+    hasher = server.hs.accounts.hasher
+    checked: list[str] = []
+    real = hasher._verify
+
+    def counting(password: str, stored: str) -> bool:
+        checked.append(password)
+        return bool(real(password, stored))
+
+    monkeypatch.setattr(hasher, "_verify", counting)
+    for user, password, code in (
+        ("alice", PASSWORD, 200),
+        ("alice", "wrong-password", 403),
+        ("nobody", "any-password", 403),
+        ("gone", "any-password", 403),
+    ):
+        checked.clear()
+        assert login(server, user, password).code == code
+        assert checked == [password], user
 
 
 def test_logout(server: TestServer) -> None:

@@ -14,8 +14,9 @@ from urllib.parse import quote
 import pytest
 
 from homeserver.api.client.bodies.rooms import CreateRoomBody
-from homeserver.api.http.body import MAX_SAFE_INTEGER, validate_body
+from homeserver.api.http.body import validate_body
 from homeserver.errors import MatrixError
+from homeserver.util.json_values import MAX_SAFE_INTEGER
 from tests.api.helpers import CLIENT
 from tests.harness import TestServer
 

@@ -233,7 +233,8 @@ SEND_CASES: list[tuple[Any, ...]] = [
         200,
     ),
     ("PUT", f"{FED}/v1/send/t9", {"pdus": [{}] * 51}),
-    ("PUT", f"{FED}/v1/send/t10", {"origin_server_ts": HUGE, "pdus": []}, 200),
+    # Integers outside canonical JSON's range are refused in any body.
+    ("PUT", f"{FED}/v1/send/t10", {"origin_server_ts": HUGE, "pdus": []}),
 ]
 
 QUERY_CASES: list[tuple[Any, ...]] = [

@@ -20,6 +20,7 @@ from tests.federation.bad_input import (
     fail_on_logged_errors,
     json_or_none,
     make_room,
+    row_counts,
     send_raw,
     signed_pdu,
 )
@@ -310,3 +311,118 @@ def test_malformed_edus_are_ignored(pair: FederationPair, room: Room) -> None:
     pair.pump(1)
     resp = pair.b.request("GET", "/_matrix/client/v3/sync", token=room.token)
     assert resp.code == 200, resp.json
+
+
+NUL = "\u0000"
+
+
+def test_pdus_with_a_nul_are_refused_one_by_one(
+    pair: FederationPair, room: Room
+) -> None:
+    """Signed PDUs with a NUL in type, state_key, sender, room ID, prev event
+    IDs or content: each gets a per-PDU error in a 200 /send (PostgreSQL
+    cannot store a NUL in a text column; this server stores no event with
+    one, on either engine), the good PDU beside them is accepted, and no DAG
+    row of a refused PDU is written."""
+    made = send_raw(
+        pair, "GET", f"{FED}/v1/make_join/{q(room.room_id)}/@x:a.test?ver=10", None
+    )
+    assert made.code == 200, made.json
+    template = made.json["event"]
+    variants: list[dict[str, Any]] = [
+        {"type": f"m.room.member{NUL}"},
+        {"state_key": f"@x{NUL}:a.test"},
+        {"sender": f"@x{NUL}:a.test"},
+        {"prev_events": [f"$a{NUL}b"]},
+        {"content": {"membership": "join", "displayname": f"x{NUL}"}},
+        {"content": {"membership": f"join{NUL}"}},
+        {"room_id": f"{room.room_id}{NUL}"},
+    ]
+    bad = [signed_pdu(pair, template, **changes) for changes in variants]
+    before = row_counts(pair.b)
+    resp = send_raw(
+        pair,
+        "PUT",
+        f"{FED}/v1/send/nul-pdus",
+        {"origin": "a.test", "origin_server_ts": 1000, "pdus": [p for _, p in bad]},
+    )
+    assert resp.code == 200, resp.json
+    results = resp.json["pdus"]
+    for (event_id, _), changes in zip(bad, variants, strict=True):
+        if "room_id" in changes:
+            assert event_id not in results  # no usable room: ignored
+            continue
+        assert "NUL" in results[event_id].get("error", ""), (changes, results)
+    assert row_counts(pair.b) == before
+    resp = pair.b.request("GET", "/_matrix/client/v3/sync", token=room.token)
+    assert resp.code == 200, resp.json
+
+
+def test_edus_with_a_nul_are_dropped(pair: FederationPair, room: Room) -> None:
+    """An EDU with a NUL is dropped on its own; the other EDUs and the PDUs of
+    the transaction still count."""
+    edus = [
+        {
+            "edu_type": "m.presence",
+            "content": {
+                "push": [
+                    {
+                        "user_id": "@alice:a.test",
+                        "presence": "online",
+                        "status_msg": f"hi{NUL}",
+                        "last_active_ago": 0,
+                    }
+                ]
+            },
+        },
+        {
+            "edu_type": "m.direct_to_device",
+            "content": {
+                "sender": "@alice:a.test",
+                "type": f"t{NUL}",
+                "message_id": "m1",
+                "messages": {room.user_id: {"*": {"x": 1}}},
+            },
+        },
+        {
+            "edu_type": "m.typing",
+            "content": {
+                "room_id": room.room_id,
+                "user_id": "@alice:a.test",
+                "typing": True,
+            },
+        },
+    ]
+    resp = send_raw(
+        pair,
+        "PUT",
+        f"{FED}/v1/send/nul-edus",
+        {"origin": "a.test", "origin_server_ts": 1000, "pdus": [], "edus": edus},
+    )
+    assert resp.code == 200, resp.json
+    pair.pump(1)
+    resp = pair.b.request("GET", "/_matrix/client/v3/sync", token=room.token)
+    assert resp.code == 200, resp.json
+    typing = resp.json["rooms"]["join"][room.room_id]["ephemeral"]["events"]
+    assert any(e["type"] == "m.typing" for e in typing)
+    assert resp.json["to_device"]["events"] == []
+
+
+def test_nul_in_federation_path_and_query_parameters(
+    pair: FederationPair, room: Room
+) -> None:
+    cases: list[tuple[Any, ...]] = [
+        ("PUT", f"{FED}/v1/send/txn%00", {"pdus": []}, 400),
+        ("GET", f"{FED}/v1/event/$a%00b", None, 400),
+        ("GET", f"{FED}/v1/state/!a%00b:b.test?event_id={{event}}", None, 400),
+        ("GET", f"{FED}/v1/state_ids/{{room}}?event_id=$a%00", None, 400),
+        ("GET", f"{FED}/v1/make_join/{{room}}/@x%00:a.test?ver=10", None, 400),
+        ("GET", f"{FED}/v1/query/profile?user_id=@b%00:b.test", None, 400),
+        ("GET", f"{FED}/v1/backfill/{{room}}?v=$a%00&limit=5", None, 400),
+    ]
+    check_cases(pair, room, cases)
+    for method, path, body, _ in cases:
+        resp = send_raw(
+            pair, method, path.format(room=q(room.room_id), event="x"), body
+        )
+        assert resp.json["errcode"] == "M_INVALID_PARAM", (path, resp.json)

@@ -125,3 +125,63 @@ def test_unknown_room(server: TestServer) -> None:
     resp = send(server, token, "!nowhere:test", {"msgtype": "m.text", "body": "x"})
     assert resp.code in (403, 404)
     assert resp.json["errcode"] in ("M_FORBIDDEN", "M_NOT_FOUND")
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        # Each of these passes the request-shape checks and used to fail only
+        # at a later event, after the room's first events had been stored.
+        (
+            {
+                "initial_state": [
+                    {
+                        "type": "m.room.member",
+                        "state_key": "@someone:test",
+                        "content": {"membership": "join"},
+                    }
+                ]
+            },
+            403,
+        ),
+        ({"initial_state": [{"type": "m.room.create", "content": {}}]}, 403),
+        (
+            {
+                "power_level_content_override": {"state_default": 101},
+                "initial_state": [{"type": "m.room.topic", "content": {"topic": "x"}}],
+            },
+            403,
+        ),
+        ({"power_level_content_override": {"x": "y" * 70_000}}, 413),
+        ({"name": "n" * 70_000}, 413),
+        (
+            {
+                "room_alias_name": "lost",
+                "initial_state": [
+                    {"type": "m.room.topic", "content": {"topic": "t" * 70_000}}
+                ],
+            },
+            413,
+        ),
+        ({"invite": ["@x" + "y" * 250 + ":test"]}, 400),
+    ],
+)
+def test_create_room_that_fails_late_creates_nothing(
+    server: TestServer, body: dict[str, Any], code: int
+) -> None:
+    _, token = server.register("dora")
+    before = row_counts(server)
+    resp = server.request("POST", f"{CLIENT}/createRoom", body, token=token)
+    assert resp.code == code, resp.json
+    assert row_counts(server) == before
+    aliases = server.get_success(
+        server.db.run_interaction(
+            "aliases", lambda txn: txn.query_one("SELECT COUNT(*) FROM room_aliases")
+        )
+    )
+    assert aliases[0] == 0
+    # The same alias is still free.
+    resp = server.request(
+        "POST", f"{CLIENT}/createRoom", {"room_alias_name": "lost"}, token=token
+    )
+    assert resp.code == 200, resp.json

@@ -26,4 +26,7 @@ class FederationSendEndpoint:
 
     async def on_PUT(self, request: ApiRequest, txn_id: str) -> JsonDict:
         origin = await self.authenticator.authenticate(request)
-        return await self.transactions.on_transaction(origin, txn_id, request.json())
+        # Each PDU and EDU is checked on its own, so that one bad unit is
+        # dropped without failing the others.
+        body = request.json(unchecked=("pdus", "edus"))
+        return await self.transactions.on_transaction(origin, txn_id, body)

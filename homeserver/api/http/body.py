@@ -35,11 +35,11 @@ from pydantic_core import PydanticCustomError
 
 from homeserver.errors import Codes, MatrixError
 
-# Canonical JSON's integers (spec: appendices, "Canonical JSON").
-MIN_SAFE_INTEGER = -(2**53) + 1
-MAX_SAFE_INTEGER = 2**53 - 1
-NUL = "\x00"
-# Keys longer than this are cut short when a message names them.
+# The JSON edge's rules (util/json_values.py: canonical JSON's integers, no
+# NUL), which the models apply field by field, with the same messages.
+from homeserver.util.json_values import MAX_SAFE_INTEGER, MIN_SAFE_INTEGER, NUL
+
+# Keys longer than this are cut short when a message names them (as there).
 _KEY_SHOWN = 60
 
 # pydantic error types that mean "a value the field does not allow".

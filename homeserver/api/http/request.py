@@ -7,6 +7,7 @@ endpoints never touch Twisted.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any, TypeVar
 
 import attrs
@@ -14,6 +15,7 @@ import attrs
 from homeserver.api.http.body import RequestBody, validate_body
 from homeserver.errors import BadJson, InvalidParam, MissingParam, NotJson
 from homeserver.types import JsonDict
+from homeserver.util.json_values import find_bad_value, may_hold_bad_value
 
 B = TypeVar("B", bound=RequestBody)
 
@@ -48,21 +50,42 @@ class ApiRequest:
         """The User-Agent header."""
         return self.header("user-agent")
 
-    def json(self, allow_empty: bool = False) -> JsonDict:
+    def json(
+        self,
+        allow_empty: bool = False,
+        unchecked: Iterable[str] = (),
+        check_values: bool = True,
+    ) -> JsonDict:
         """The body as a JSON object.
+
+        Every string in it (keys too) must be free of NUL characters, every
+        integer within the canonical JSON range and every number finite
+        (``homeserver/util/json_values.py``).
 
         Args:
             allow_empty: treat an empty body as ``{}``.
+            unchecked: top-level keys whose values the caller checks item by
+                item instead (the PDUs and EDUs of a federation transaction,
+                each of which is dropped on its own).
+            check_values: False only to read the body as sent (the X-Matrix
+                signature check); whoever uses it checks it again.
 
         Raises:
             MatrixError: 400 M_NOT_JSON if it is not JSON, M_BAD_JSON if it is
-                JSON but not an object (spec: "Common error codes").
+                JSON but not an object (spec: "Common error codes"), or holds a
+                value that breaks those rules (the message names the field).
         """
-        if self._json is not None:
-            return self._json  # type: ignore[no-any-return]
+        if self._json is None:
+            self._json = self._parse_body(allow_empty)
+        if check_values and may_hold_bad_value(self.body):
+            problem = find_bad_value(self._json, skip=unchecked)
+            if problem is not None:
+                raise BadJson(problem)
+        return self._json  # type: ignore[no-any-return]
+
+    def _parse_body(self, allow_empty: bool) -> JsonDict:
         if allow_empty and not self.body.strip():
-            self._json = {}
-            return self._json
+            return {}
         try:
             value = json.loads(
                 self.body.decode("utf-8"), parse_constant=_reject_constant
@@ -71,7 +94,6 @@ class ApiRequest:
             raise NotJson("Content not JSON.") from None
         if not isinstance(value, dict):
             raise BadJson("Content must be a JSON object.")
-        self._json = value
         return value
 
     def parse(self, cls: type[B], allow_empty: bool = False) -> B:

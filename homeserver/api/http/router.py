@@ -9,10 +9,10 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import unquote
 
 import attrs
 
+from homeserver.api.http.params import decode_path_param
 from homeserver.errors import Unrecognized
 
 HTTP_METHODS = ("GET", "PUT", "POST", "DELETE")
@@ -87,6 +87,8 @@ class Router:
 
         Raises:
             Unrecognized: 404 if no route matches the path, 405 if none takes the method.
+            InvalidParam: 400 for a path parameter that is not valid
+                percent-encoded UTF-8 or holds a NUL character.
         """
         if method == "HEAD":
             method = "GET"
@@ -98,7 +100,9 @@ class Router:
             path_matched = True
             handler = route.methods.get(method)
             if handler is not None:
-                params = {k: unquote(v) for k, v in match.groupdict().items()}
+                params = {
+                    k: decode_path_param(k, v) for k, v in match.groupdict().items()
+                }
                 return handler, params, route.name
         if path_matched:
             raise Unrecognized(405, f"Unsupported method {method}")

@@ -1,7 +1,10 @@
 """The Twisted side of HTTP: body limits, CORS, dispatch, errors, metrics.
 
 Every response is JSON (or an endpoint's raw ``Response``); every error is a
-Matrix ``{errcode, error}`` body; no traceback ever reaches a client.
+Matrix ``{errcode, error}`` body, including the ones Twisted would answer by
+itself (``channel.py``); no traceback ever reaches a client. Bodies are never
+parsed as HTML forms (``multipart/form-data`` or urlencoded): every body is the
+endpoint's to read.
 """
 
 from __future__ import annotations
@@ -10,7 +13,6 @@ import json
 import logging
 import time
 from typing import Any
-from urllib.parse import parse_qs
 
 import attrs
 from prometheus_client import Counter, Histogram
@@ -18,7 +20,13 @@ from twisted.internet import defer
 from twisted.web import resource, server
 
 from homeserver import __version__
-from homeserver.api.http.outcome import error_response, redact_access_token
+from homeserver.api.http.channel import MatrixHTTPChannel
+from homeserver.api.http.outcome import (
+    INTERNAL_ERROR,
+    error_response,
+    redact_access_token,
+)
+from homeserver.api.http.params import parse_query
 from homeserver.api.http.request import ApiRequest
 from homeserver.api.http.router import Router
 from homeserver.errors import Codes, MatrixError
@@ -77,6 +85,26 @@ class LimitedRequest(server.Request):
         if not self.body_too_large:
             super().handleContentChunk(data)
 
+    def processingFailed(self, reason: Any) -> Any:
+        """A resource raised while rendering (Twisted would answer with an HTML
+        page): 500 M_UNKNOWN, the traceback only logged."""
+        logger.error(
+            "request failed: %s %s",
+            self.method.decode("ascii", "replace"),
+            _safe_uri(self),
+            exc_info=(reason.type, reason.value, reason.getTracebackObject()),
+        )
+        if self.finished or self._disconnected:
+            return reason
+        body = encode_json(INTERNAL_ERROR)
+        self.setResponseCode(500)
+        self.setHeader("Content-Type", "application/json")
+        self.setHeader("Content-Length", str(len(body)))
+        if self.method != b"HEAD":
+            self.write(body)
+        self.finish()
+        return reason
+
 
 class HomeserverResource(resource.Resource):
     """The root resource: every path goes through the router."""
@@ -115,12 +143,14 @@ class HomeserverResource(resource.Resource):
 
     def _api_request(self, request: server.Request) -> ApiRequest:
         raw_query = request.uri.split(b"?", 1)[1] if b"?" in request.uri else b""
-        query = parse_qs(raw_query.decode("utf-8", "replace"), keep_blank_values=True)
+        query = parse_query(raw_query)
         content: Any = request.content
         content.seek(0)
         return ApiRequest(
             method=request.method.decode("ascii", "replace"),
-            path=request.path.decode("utf-8", "replace"),
+            # Undecodable bytes survive as surrogates, so that the router's
+            # strict parameter decoding refuses them.
+            path=request.path.decode("utf-8", "surrogateescape"),
             query=query,
             headers={
                 k.decode("latin-1").lower(): v[0].decode("latin-1")
@@ -197,16 +227,46 @@ def _safe_uri(request: server.Request) -> str:
 
 
 class HomeserverSite(server.Site):
-    """A Site whose requests enforce the body limit."""
+    """A Site whose requests enforce the body limit and whose connections
+    enforce the request deadlines.
+
+    Args:
+        root: the listener's resource.
+        max_body_size: ``http.max_request_body_size``.
+        reactor: the reactor.
+        header_timeout: ``http.request_header_timeout``, in seconds.
+        body_timeout: ``http.request_body_timeout``, in seconds.
+    """
+
+    protocol = MatrixHTTPChannel  # type: ignore[assignment]
 
     def __init__(
-        self, root: resource.Resource, max_body_size: int, reactor: Any
+        self,
+        root: resource.Resource,
+        max_body_size: int,
+        reactor: Any,
+        header_timeout: float | None = None,
+        body_timeout: float | None = None,
     ) -> None:
         request_factory = type(
             "BoundLimitedRequest", (LimitedRequest,), {"max_body_size": max_body_size}
         )
-        super().__init__(root, reactor=reactor, requestFactory=request_factory)
+        super().__init__(
+            root,
+            reactor=reactor,
+            requestFactory=request_factory,
+            parsePOSTFormSubmission=False,
+        )
         self.noisy = False
+        self.header_timeout = header_timeout
+        self.body_timeout = body_timeout
+
+    def buildProtocol(self, addr: Any) -> Any:
+        """A channel for one connection, with this site's deadlines."""
+        channel = super().buildProtocol(addr)
+        channel.header_timeout = self.header_timeout
+        channel.body_timeout = self.body_timeout
+        return channel
 
     def log(self, request: Any) -> None:
         """Access logging is done by the resource, with tokens redacted."""

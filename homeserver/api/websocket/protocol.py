@@ -20,11 +20,12 @@ from autobahn.websocket.types import ConnectionRequest
 from prometheus_client import Counter, Gauge
 from twisted.internet import defer
 
+from homeserver.api.http.channel import raw_error_response
 from homeserver.api.http.request import ApiRequest
 from homeserver.api.websocket import messages as m
 from homeserver.api.websocket.flow import SendFlow
 from homeserver.api.websocket.session import ClientSession, SessionDeps
-from homeserver.errors import NotJson
+from homeserver.errors import Codes, NotJson
 from homeserver.types import JsonDict
 
 logger = logging.getLogger(__name__)
@@ -71,6 +72,19 @@ class ClientWebSocketProtocol(WebSocketServerProtocol):
         else:
             transport: Any = self.transport
             self._client_ip = getattr(transport.getPeer(), "host", "-")
+
+    def sendHttpErrorResponse(
+        self, code: int, reason: str, responseHeaders: Any = None
+    ) -> None:
+        """A failed upgrade (autobahn would answer a bare status line): the
+        status with a Matrix ``{errcode, error}`` body, like every HTTP error."""
+        errcode = Codes.UNRECOGNIZED if code in (404, 405, 426) else Codes.UNKNOWN
+        response = raw_error_response(code, errcode, reason)
+        if responseHeaders:
+            head, sep, body = response.partition(b"\r\n")
+            extra = "".join(f"{name}: {value}\r\n" for name, value in responseHeaders)
+            response = head + sep + extra.encode("utf-8") + body
+        self.sendData(response)
 
     def onOpen(self) -> None:
         deps = self.factory.deps

@@ -12,12 +12,12 @@ import json
 import logging
 import time
 from typing import Any
-from urllib.parse import parse_qs
 
 from prometheus_client import Counter
 from twisted.internet import defer
 
 from homeserver.api.http.outcome import error_response, redact_access_token
+from homeserver.api.http.params import parse_query
 from homeserver.api.http.request import ApiRequest
 from homeserver.api.http.router import Router
 from homeserver.api.http.site import Response
@@ -77,7 +77,7 @@ async def run_request(
         request = ApiRequest(
             method=message.method,
             path=raw_path,
-            query=parse_qs(raw_query, keep_blank_values=True),
+            query=parse_query(raw_query),
             headers=headers,
             body=message.body,
             client_ip=client_ip,

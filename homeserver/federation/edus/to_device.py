@@ -5,9 +5,13 @@ from __future__ import annotations
 import logging
 import secrets
 
+from homeserver.config.model import RateLimit
+from homeserver.errors import Codes, MatrixError
 from homeserver.federation.sender.sender import FederationSender, server_of
+from homeserver.services.accounts.auth import Requester
 from homeserver.services.sync_data.to_device import ToDeviceService
 from homeserver.types import JsonDict
+from homeserver.util.ratelimit import Ratelimiter
 
 logger = logging.getLogger(__name__)
 
@@ -19,13 +23,58 @@ class ToDeviceEdus:
 
     Args:
         sender: the federation sender.
-        to_device: the to-device service (its ``remote_sender`` is set here).
+        to_device: the to-device service (its ``remote_sender`` and
+            ``remote_admission`` are set here).
+        ratelimiter: for ``new_destinations``.
+        new_destinations: ``rate_limiting.new_destinations``.
     """
 
-    def __init__(self, sender: FederationSender, to_device: ToDeviceService) -> None:
+    def __init__(
+        self,
+        sender: FederationSender,
+        to_device: ToDeviceService,
+        ratelimiter: Ratelimiter,
+        new_destinations: RateLimit,
+    ) -> None:
         self.sender = sender
         self.to_device = to_device
+        self.ratelimiter = ratelimiter
+        self.new_destinations = new_destinations
         to_device.remote_sender = self.send
+        to_device.remote_admission = self.admit
+
+    async def admit(self, requester: Requester, servers: set[str]) -> None:
+        """Refuse a request that would make this server contact too many
+        servers it has never sent to (each such server costs one token of
+        ``rate_limiting.new_destinations``), before anything is stored.
+
+        Raises:
+            MatrixError: 413 M_TOO_LARGE for more new servers than the burst
+                allows at all; 429 M_LIMIT_EXCEEDED past the rate.
+        """
+        if requester.ratelimit_exempt or not self.ratelimiter.enabled:
+            return
+        wanted = {
+            s
+            for s in servers
+            if s != self.sender.server_name and self.sender.allowed(s)
+        }
+        if not wanted:
+            return
+        new = wanted - await self.sender.store.known_destinations(wanted)
+        if not new:
+            return
+        if len(new) > self.new_destinations.burst_count:
+            raise MatrixError(
+                413,
+                f"A sendToDevice request may address users of at most "
+                f"{self.new_destinations.burst_count} servers this server has "
+                f"never sent to; this one addresses {len(new)}",
+                Codes.TOO_LARGE,
+            )
+        self.ratelimiter.check_requester(
+            "new_destinations", requester, self.new_destinations, cost=len(new)
+        )
 
     async def send(
         self, sender: str, event_type: str, messages: dict[str, dict[str, JsonDict]]

@@ -30,6 +30,7 @@ from homeserver.federation.ingest.verify import PduDropped
 from homeserver.storage.stores.federation import FederationStore
 from homeserver.types import JsonDict
 from homeserver.util.clock import Clock
+from homeserver.util.json_values import find_bad_value, has_nul
 from homeserver.util.linearizer import Linearizer
 
 logger = logging.getLogger(__name__)
@@ -137,8 +138,10 @@ class FederationTransactionService:
         by_room: dict[str, list[JsonDict]] = {}
         for pdu in pdus:
             room_id = pdu.get("room_id") if isinstance(pdu, dict) else None
-            if not isinstance(room_id, str):
-                logger.warning("ignoring a PDU without a room_id from %s", origin)
+            if not isinstance(room_id, str) or has_nul(room_id):
+                logger.warning(
+                    "ignoring a PDU without a usable room_id from %s", origin
+                )
                 continue
             by_room.setdefault(room_id, []).append(pdu)
         results: dict[str, JsonDict] = {}
@@ -204,6 +207,10 @@ class FederationTransactionService:
             edu_type, content = edu.get("edu_type"), edu.get("content")
             if not isinstance(edu_type, str) or not isinstance(content, dict):
                 logger.info("ignoring a malformed EDU from %s", origin)
+                continue
+            problem = find_bad_value(edu)
+            if problem is not None:
+                logger.info("ignoring an EDU from %s: %s", origin, problem)
                 continue
             filtered = await self._apply_acl(origin, edu_type, content)
             if filtered is not None:

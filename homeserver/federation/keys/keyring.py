@@ -39,6 +39,7 @@ from homeserver.storage.stores.server_keys import (
 from homeserver.types import JsonDict
 from homeserver.util.clock import Clock
 from homeserver.util.deadlines import Deadlines
+from homeserver.util.json_values import find_bad_value
 
 logger = logging.getLogger(__name__)
 K = TypeVar("K", bound=Hashable)
@@ -84,6 +85,10 @@ def parse_key_response(
     """
     if not isinstance(response, dict) or response.get("server_name") != server_name:
         raise KeyResponseError(f"key response is not for {server_name}")
+    problem = find_bad_value(response, nul_only=True)
+    if problem is not None:
+        # Key IDs go into text columns, which cannot hold a NUL on PostgreSQL.
+        raise KeyResponseError(f"key response: {problem}")
     valid_until = response.get("valid_until_ts")
     verify_keys = response.get("verify_keys")
     old_keys = response.get("old_verify_keys") or {}

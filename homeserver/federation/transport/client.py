@@ -293,7 +293,7 @@ class _RouteEndpoint:
             ),
             client.ip_filter,
             client.resolve_host,
-            int(client.config.request_timeout) / 1000,
+            int(client.config.connect_timeout) / 1000,
         )
         return await endpoint.connect(protocol_factory)
 
@@ -319,7 +319,7 @@ class _WebEndpoints:
             tls,
             client.ip_filter,
             client.resolve_host,
-            WELL_KNOWN_TIMEOUT_S,
+            min(WELL_KNOWN_TIMEOUT_S, int(client.config.connect_timeout) / 1000),
         )
 
 

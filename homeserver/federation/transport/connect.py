@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 from OpenSSL import SSL
+from service_identity.hazmat import DNS_ID
 from twisted.internet import defer
 from twisted.internet.endpoints import (
     TCP4ClientEndpoint,
@@ -22,11 +23,14 @@ from twisted.internet.endpoints import (
     wrapClientTLS,
 )
 from twisted.internet.interfaces import (
+    IHandshakeListener,
     IOpenSSLClientConnectionCreator,
     IProtocolFactory,
     IStreamClientEndpoint,
 )
 from twisted.internet.ssl import CertificateOptions, optionsForClientTLS
+from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
+from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from homeserver.federation.errors import RequestSendFailed
@@ -88,7 +92,19 @@ def tls_creator(hostname: str, verify: bool, trust_root: Any = None) -> Any:
     Args:
         verify: check the certificate (off only for test set-ups).
         trust_root: CAs to trust instead of the platform's (tests).
+
+    Raises:
+        RequestSendFailed: (not retriable) ``hostname`` is neither an IP
+            address nor a name a certificate can be checked against; TLS
+            would only find out after connecting, and then hang.
     """
+    if not is_ip_literal(hostname):
+        try:
+            DNS_ID(hostname)
+        except ValueError:
+            raise RequestSendFailed(
+                f"{hostname!r} is not a host name TLS can check", retriable=False
+            ) from None
     if not verify:
         return _UncheckedTLS(hostname)
     if trust_root is not None:
@@ -96,9 +112,37 @@ def tls_creator(hostname: str, verify: bool, trust_root: Any = None) -> Any:
     return optionsForClientTLS(hostname)
 
 
+@implementer(IHandshakeListener)
+class _HandshakeWatcher(ProtocolWrapper):
+    """Sits between TLS and the protocol that connected: ``done`` fires when
+    the TLS handshake completes, or fails if the connection is lost first."""
+
+    def __init__(self, factory: Any, wrapped: Any) -> None:
+        super().__init__(factory, wrapped)
+        self.done: defer.Deferred[None] = defer.Deferred()
+
+    def handshakeCompleted(self) -> None:  # noqa: N802 - Twisted interface
+        if not self.done.called:
+            self.done.callback(None)
+
+    def connectionLost(self, reason: Failure | None = None) -> None:  # noqa: N802
+        if not self.done.called:
+            self.done.errback(reason or Failure(ConnectionError("connection lost")))
+        super().connectionLost(reason)
+
+
+class _WatchingFactory(WrappingFactory):
+    protocol = _HandshakeWatcher  # type: ignore[assignment]
+
+
 @implementer(IStreamClientEndpoint)
 class SafeEndpoint:
     """Connects to the first reachable allowed address of some targets.
+
+    Looking a host up must finish within ``timeout_s``, and so must each
+    connection attempt, TCP connection and TLS handshake together: an address
+    that accepts the connection but never completes the handshake costs that
+    long, not the whole request's time.
 
     Args:
         reactor: the reactor.
@@ -134,7 +178,7 @@ class SafeEndpoint:
         blocked = 0
         for host, port in self.targets:
             try:
-                addresses = await self.addresses(host)
+                addresses = await self._within_timeout(self.addresses(host))
             except Exception as exc:  # DNS failure: try the next target
                 last_error = exc
                 continue
@@ -146,7 +190,7 @@ class SafeEndpoint:
                     blocked += 1
                     continue
                 try:
-                    return await self._endpoint(ip, port).connect(protocol_factory)
+                    return await self._attempt(ip, port, protocol_factory)
                 except Exception as exc:
                     logger.info(
                         "Connecting to %s (%s:%d) failed: %s", host, ip, port, exc
@@ -157,6 +201,30 @@ class SafeEndpoint:
                 "every address of the destination is blacklisted", retriable=False
             )
         raise RequestSendFailed(f"could not connect: {last_error}")
+
+    async def _within_timeout(self, coroutine: Any) -> Any:
+        attempt = defer.ensureDeferred(coroutine)
+        attempt.addTimeout(self.timeout_s, self.reactor)
+        return await attempt
+
+    async def _attempt(
+        self, ip: str, port: int, protocol_factory: IProtocolFactory
+    ) -> Any:
+        """One connection; with TLS, only once its handshake is done."""
+        if self.tls is None:
+            return await self._endpoint(ip, port).connect(protocol_factory)
+        started = self.reactor.seconds()
+        watching = _WatchingFactory(protocol_factory)
+        connecting = self._endpoint(ip, port).connect(watching)
+        connecting.addTimeout(self.timeout_s, self.reactor)
+        watcher: Any = await connecting
+        left = max(0.0, self.timeout_s - (self.reactor.seconds() - started))
+        try:
+            await watcher.done.addTimeout(left, self.reactor)
+        except Exception:
+            watcher.transport.abortConnection()
+            raise
+        return watcher.wrappedProtocol
 
     async def addresses(self, host: str) -> list[str]:
         """``host``'s addresses (itself if it is an IP literal)."""

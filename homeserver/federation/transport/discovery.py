@@ -34,6 +34,7 @@ WELL_KNOWN_MIN_CACHE_S = 300
 WELL_KNOWN_MAX_BYTES = 50 * 1024
 _MAX_AGE = re.compile(r"max-age\s*=\s*(\d+)", re.I)
 _HOSTNAME = re.compile(r"^[A-Za-z0-9.-]{1,255}$")
+_LABEL = re.compile(r"^[A-Za-z0-9-]{1,63}$")
 
 
 @attrs.frozen
@@ -70,13 +71,28 @@ def split_server_name(server_name: str) -> tuple[str, int | None]:
     else:
         host, sep, port_text_raw = server_name.partition(":")
         port_text = port_text_raw if sep else None
-        if not _HOSTNAME.match(host):
+        if not _HOSTNAME.match(host) or not (is_ip_literal(host) or is_dns_name(host)):
             raise ValueError(f"bad server name {server_name!r}")
     if port_text is None:
         return host, None
     if not port_text.isdigit() or not 0 < int(port_text) < 65536:
         raise ValueError(f"bad port in {server_name!r}")
     return host, int(port_text)
+
+
+def is_dns_name(host: str) -> bool:
+    """Whether ``host`` is a DNS name we can connect to and check a
+    certificate for: labels of letters, digits and hyphens, and not numeric
+    at the end. A name such as ``2130706433`` or ``127.1`` matches the
+    server-name grammar's ``dns-name``, but no top-level domain is all digits
+    (RFC 3696 section 2): resolvers read it as an IPv4 address in another
+    notation, and certificates cannot name it (TLS would refuse it only after
+    connecting). Such names are refused before any lookup.
+    """
+    labels = host.removesuffix(".").split(".")
+    if not all(_LABEL.match(label) for label in labels):
+        return False
+    return not labels[-1].isdigit()
 
 
 def is_ip_literal(host: str) -> bool:

@@ -125,15 +125,22 @@ class AccountService:
         return user_id
 
     async def check_password(self, user_id: str, password: str) -> UserInfo | None:
-        """The account if ``password`` is right for it, else None."""
+        """The active account if ``password`` is right for it, else None."""
+        user, right = await self.verify_password(user_id, password)
+        return user if right and user is not None and not user.deactivated else None
+
+    async def verify_password(
+        self, user_id: str, password: str
+    ) -> tuple[UserInfo | None, bool]:
+        """The account (None if unknown) and whether ``password`` matches it.
+
+        Exactly one hash verification is spent whatever the case: an unknown
+        or deactivated account (whose hash is gone) is checked against a dummy
+        hash, so timing does not reveal which accounts exist.
+        """
         user = await self.users.get_user(user_id)
-        if user is None:
-            # Spend the same effort either way, so timing does not reveal users.
-            await self.hasher.verify(password, None)
-            return None
-        if not await self.hasher.verify(password, user.password_hash):
-            return None
-        return user
+        stored = user.password_hash if user is not None else None
+        return user, await self.hasher.verify(password, stored)
 
     async def get_active_user(self, user_id: str) -> UserInfo:
         """The account, which must exist and be active (else 403)."""

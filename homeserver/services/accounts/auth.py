@@ -18,17 +18,31 @@ from homeserver.util.tokens import hash_token
 
 @attrs.frozen
 class Requester:
-    """An authenticated user and device."""
+    """An authenticated user and device.
+
+    Args:
+        app_service_id: the application service making the request; always
+            None until application services are implemented, when their
+            authentication sets it.
+    """
 
     user: UserID
     device_id: str
     token_hash: str
     is_admin: bool = False
+    app_service_id: str | None = None
 
     @property
     def user_id(self) -> str:
         """The user ID as a string."""
         return self.user.to_string()
+
+    @property
+    def ratelimit_exempt(self) -> bool:
+        """Whether per-user rate limits (``rate_limiting.*``) spare this
+        requester: the one place that says so. Server admins and application
+        services are exempt, as in Synapse."""
+        return self.is_admin or self.app_service_id is not None
 
 
 def unknown_token(

@@ -124,12 +124,15 @@ class LoginService:
         )
         failed = self.rate_limits.login_failed_attempts
         self.ratelimiter.check("login_failed", user_id, failed, update=False)
-        info = await self.accounts.check_password(user_id, password)
-        if info is None:
+        info, right = await self.accounts.verify_password(user_id, password)
+        if info is not None and info.deactivated:
+            # Spec: M_USER_DEACTIVATED. Its password is gone, so this is
+            # answered whatever password was given (as Synapse does).
+            self.ratelimiter.record("login_failed", user_id, failed)
+            raise Forbidden("This account has been deactivated", Codes.USER_DEACTIVATED)
+        if info is None or not right:
             self.ratelimiter.record("login_failed", user_id, failed)
             raise Forbidden("Invalid username or password")
-        if info.deactivated:
-            raise Forbidden("This account has been deactivated", Codes.USER_DEACTIVATED)
         return info.user_id
 
     async def _token_login(self, body: LoginRequest) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 import argon2
@@ -28,6 +29,9 @@ class PasswordHasher:
             parallelism=config.argon2_parallelism,
             type=argon2.Type.ID,
         )
+        # A hash of a random password, made on first use: what a password is
+        # checked against when there is no real hash to check it against.
+        self._dummy_hash: str | None = None
 
     def _hash(self, password: str) -> str:
         if self.config.scheme == "bcrypt":
@@ -59,8 +63,22 @@ class PasswordHasher:
         return str(result)
 
     async def verify(self, password: str, stored: str | None) -> bool:
-        """Whether ``password`` matches the stored hash (False when there is none)."""
+        """Whether ``password`` matches the stored hash.
+
+        Without a stored hash (an unknown or deactivated account, or one with
+        no password) the password is checked against a dummy hash, which it
+        never matches: every check costs one hash verification, so how long a
+        login takes does not tell which accounts exist.
+        """
         if not stored:
+            await self.verify_dummy(password)
             return False
         result: Any = await self.runner(lambda: self._verify(password, stored))
         return bool(result)
+
+    async def verify_dummy(self, password: str) -> None:
+        """Spend one hash verification on ``password``, with nothing to match."""
+        if self._dummy_hash is None:
+            self._dummy_hash = await self.hash(secrets.token_urlsafe(24))
+        dummy = self._dummy_hash
+        await self.runner(lambda: self._verify(password, dummy))

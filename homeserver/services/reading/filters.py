@@ -17,14 +17,25 @@ import attrs
 
 from homeserver.errors import BadJson, InvalidParam
 from homeserver.events.model import Event
+from homeserver.util.json_values import find_bad_value
 from homeserver.util.structure import StructureError, structure
 
 E = TypeVar("E", bound=Event)
+# A filter's ``limit`` above this is served as this: however large the number
+# a client stores, no response and no query grows past it.
+MAX_FILTER_LIMIT = 1000
 
 
 def _positive(_: Any, attribute: attrs.Attribute, value: int | None) -> None:
     if value is not None and value <= 0:
         raise ValueError("must be an integer greater than 0")
+
+
+def _bounded(value: int | None) -> int | None:
+    """A positive ``limit`` capped at ``MAX_FILTER_LIMIT``."""
+    if isinstance(value, int) and value > MAX_FILTER_LIMIT:
+        return MAX_FILTER_LIMIT
+    return value
 
 
 @functools.lru_cache(maxsize=1024)
@@ -52,7 +63,9 @@ def has_wildcard(patterns: Iterable[str]) -> bool:
 class EventFilter:
     """Which events to return: by type and sender, and how many."""
 
-    limit: int | None = attrs.field(default=None, validator=_positive)
+    limit: int | None = attrs.field(
+        default=None, validator=_positive, converter=_bounded
+    )
     types: list[str] | None = None
     not_types: list[str] = attrs.field(factory=list)
     senders: list[str] | None = None
@@ -158,11 +171,17 @@ T = TypeVar("T")
 def parse_filter(cls: type[T], data: Any) -> T:
     """Build ``cls`` (any of the filter classes) from parsed JSON.
 
-    Unknown keys are ignored, as the spec asks of servers.
+    Unknown keys are ignored, as the spec asks of servers. The request-body
+    rules apply to filters given inline in a query parameter as well: no NUL
+    characters, integers within the canonical JSON range
+    (``homeserver/util/json_values.py``).
 
     Raises:
         BadJson: 400 M_BAD_JSON naming the offending key.
     """
+    problem = find_bad_value(data)
+    if problem is not None:
+        raise BadJson(f"Invalid filter: {problem}")
     try:
         return structure(cls, data, strict=False)  # type: ignore[no-any-return]
     except StructureError as exc:

@@ -105,12 +105,16 @@ class EventCreationService:
         redacts: str | None = None,
         check: Callable[[Event, Mapping[StateKey, Event]], Awaitable[None]]
         | None = None,
+        limit: Callable[[], None] | None = None,
     ) -> Event:
         """Create, authorise and persist an event in an existing room.
 
         Args:
             check: an extra check run with the built event and the auth
                 events it was checked against, before persisting.
+            limit: the rate limit, checked only once the transaction ID is
+                known to be new: a client retrying a request that succeeded
+                gets its event ID back, not 429.
 
         Raises:
             MatrixError: 403 M_FORBIDDEN if the auth rules refuse it; 400 for a
@@ -125,6 +129,8 @@ class EventCreationService:
                 found = await self.events.get_event(earlier) if earlier else None
                 if found is not None:
                     return found
+            if limit is not None:
+                limit()
             prevs = await self.prev_events(room_id)
             context = await self.resolver.context_for_prev_events(room_version, prevs)
             event, auth_events = await self._build_and_check(
@@ -161,9 +167,14 @@ class EventCreationService:
         event, _ = await self._build_and_check(
             room_version, room_id, sender, EventTypes.CREATE, content, "", [], {}, None
         )
+        await self.persist_create_event(event)
+        return event
+
+    async def persist_create_event(self, event: Event) -> None:
+        """Persist a create event built (and checked) by ``rehearse``, so the
+        room ID it names (v12: its hash) is known before anything is written."""
         await self.persister.persist_event(event, EventContext(state_before={}))
         await self._notify(event)
-        return event
 
     async def prev_events(self, room_id: str) -> list[str]:
         """The prev_events of a new event in the room: its forward
@@ -190,6 +201,80 @@ class EventCreationService:
         """Build, hash and sign the event, then check the auth rules against the
         state before it. Returns the event and the auth events it was checked
         against (the create event included)."""
+        auth_ids, checked_ids = self._auth_ids(
+            room_version, event_type, state_key, sender, content, state_before
+        )
+        known = await self.events.get_events([*prevs, *checked_ids.values()])
+        return self._build_checked(
+            room_version,
+            room_id,
+            sender,
+            event_type,
+            content,
+            state_key,
+            prevs,
+            (auth_ids, checked_ids),
+            known,
+            redacts,
+        )
+
+    def rehearse(
+        self,
+        room_version: RoomVersion,
+        room_id: str | None,
+        sender: str,
+        event_type: str,
+        content: JsonDict,
+        state_key: str | None,
+        prev: Event | None,
+        state: Mapping[StateKey, Event],
+    ) -> Event:
+        """Build and check an event against state held in memory, storing
+        nothing: room creation builds every event this way before its first
+        write, so a request that would fail half-way fails before it starts.
+
+        Args:
+            prev: the event before it (None for a create event).
+            state: the state before it, as events.
+
+        Raises:
+            MatrixError: as ``send`` would for the same event.
+        """
+        state_ids = {key: event.event_id for key, event in state.items()}
+        known = {event.event_id: event for event in state.values()}
+        if prev is not None:
+            known[prev.event_id] = prev
+        event, _ = self._build_checked(
+            room_version,
+            room_id,
+            sender,
+            event_type,
+            content,
+            state_key,
+            [prev.event_id] if prev is not None else [],
+            self._auth_ids(
+                room_version, event_type, state_key, sender, content, state_ids
+            ),
+            known,
+            None,
+        )
+        return event
+
+    @staticmethod
+    def _auth_ids(
+        room_version: RoomVersion,
+        event_type: str,
+        state_key: str | None,
+        sender: str,
+        content: JsonDict,
+        state_before: Mapping[StateKey, str],
+    ) -> tuple[dict[StateKey, str], dict[StateKey, str]]:
+        """The content checked; then the auth events the rules select, and
+        those plus the create event (what the auth rules are checked against).
+
+        Raises:
+            MatrixError: 400 M_BAD_JSON for content of the wrong shape.
+        """
         try:
             validate_content(room_version, event_type, state_key, content)
         except InvalidContent as exc:
@@ -201,7 +286,24 @@ class EventCreationService:
         create_id = state_before.get((EventTypes.CREATE, ""))
         if create_id:
             checked_ids[(EventTypes.CREATE, "")] = create_id
-        known = await self.events.get_events([*prevs, *checked_ids.values()])
+        return auth_ids, checked_ids
+
+    def _build_checked(
+        self,
+        room_version: RoomVersion,
+        room_id: str | None,
+        sender: str,
+        event_type: str,
+        content: JsonDict,
+        state_key: str | None,
+        prevs: list[str],
+        auth: tuple[dict[StateKey, str], dict[StateKey, str]],
+        known: Mapping[str, Event],
+        redacts: str | None,
+    ) -> tuple[Event, dict[StateKey, Event]]:
+        """``_build_and_check`` once the prev and auth events are at hand
+        (``auth`` is what ``_auth_ids`` gave)."""
+        auth_ids, checked_ids = auth
         depth = max((known[p].depth for p in prevs if p in known), default=0) + 1
         try:
             event = build_event(

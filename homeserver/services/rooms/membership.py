@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from homeserver.config.model import RateLimitConfig
 from homeserver.errors import Codes, Forbidden, MatrixError, NotFound
 from homeserver.events.auth_rules import get_named_power_level, get_user_power_level
 from homeserver.events.model import Event, EventTypes, JoinRules, Membership, StateKey
@@ -18,6 +19,7 @@ from homeserver.services.rooms.event_creation import EventCreationService
 from homeserver.storage.stores.profiles import ProfileStore
 from homeserver.storage.stores.room_state import RoomStateStore
 from homeserver.types import JsonDict, UserID
+from homeserver.util.ratelimit import Ratelimiter
 
 if TYPE_CHECKING:
     from homeserver.federation.handshakes.remote import RemoteMembership
@@ -40,12 +42,16 @@ class MembershipService:
         room_state: RoomStateStore,
         profiles: ProfileStore,
         directory: DirectoryService,
+        ratelimiter: Ratelimiter,
+        rates: RateLimitConfig,
     ) -> None:
         self.server_name = server_name
         self.creator = creator
         self.room_state = room_state
         self.profiles = profiles
         self.directory = directory
+        self.ratelimiter = ratelimiter
+        self.rates = rates
         # Set by the federation composition: joins, leaves and knocks of rooms
         # no local user is in, and invites of other servers' users.
         self.remote: RemoteMembership | None = None
@@ -62,7 +68,7 @@ class MembershipService:
     ) -> Event:
         """Send an m.room.member event for ``target``; another server's user's
         invite is signed by that server first."""
-        content = await self._member_content(target, membership, reason, extra)
+        content = await self.member_content(target, membership, reason, extra)
         if membership == Membership.INVITE and check is None:
             check = self.federate_invite
         return await self.creator.send(
@@ -87,9 +93,11 @@ class MembershipService:
         state = await self.invite_room_state(event.room_id, event.sender)
         await self.remote.invite(event, state)
 
-    async def _member_content(
+    async def member_content(
         self, target: str, membership: str, reason: str | None, extra: JsonDict
     ) -> JsonDict:
+        """The content of ``target``'s member event: the membership, ``extra``,
+        the reason, and a local user's profile on a join, invite or knock."""
         content: JsonDict = {"membership": membership, **extra}
         if reason:
             content["reason"] = reason
@@ -179,15 +187,26 @@ class MembershipService:
         """
         room_id, alias_servers = await self._resolve_with_servers(room_id_or_alias)
         user_id = requester.user_id
-        if await self._through_remote(
-            Membership.JOIN, user_id, room_id, [*servers, *alias_servers], reason
-        ):
-            return room_id
+        if self.remote is not None and not await self.is_host_in_room(room_id):
+            candidates = await self._remote_candidates(
+                room_id, user_id, [*servers, *alias_servers]
+            )
+            if candidates:
+                self.ratelimiter.check_requester(
+                    "joins_remote", requester, self.rates.joins_remote
+                )
+                await self._remote_handshake(
+                    Membership.JOIN, user_id, room_id, candidates, reason
+                )
+                return room_id
         if await self.room_state.get_room_version(room_id) is None:
             raise NotFound("No known servers for this room")
         current = await self.room_state.get_membership(room_id, user_id)
         if current and current[0] == Membership.JOIN:
             return room_id  # already joined: idempotent, as Synapse
+        self.ratelimiter.check_requester(
+            "joins_local", requester, self.rates.joins_local
+        )
         extra: JsonDict = {}
         if current is None or current[0] != Membership.INVITE:
             extra = await self.restricted_join_authorisation(room_id, user_id)
@@ -277,13 +296,25 @@ class MembershipService:
         candidates = await self._remote_candidates(room_id, user_id, servers)
         if not candidates:
             return False
-        content = await self._member_content(user_id, membership, reason, {})
+        await self._remote_handshake(membership, user_id, room_id, candidates, reason)
+        return True
+
+    async def _remote_handshake(
+        self,
+        membership: str,
+        user_id: str,
+        room_id: str,
+        candidates: list[str],
+        reason: str | None,
+    ) -> None:
+        """Join or knock through the first of ``candidates`` that can help."""
+        assert self.remote is not None
+        content = await self.member_content(user_id, membership, reason, {})
         del content["membership"]
         if membership == Membership.JOIN:
             await self.remote.join(user_id, room_id, candidates, content)
         else:
             await self.remote.knock(user_id, room_id, candidates, content)
-        return True
 
     async def knock(
         self,
@@ -353,6 +384,7 @@ class MembershipService:
         if action == "invite":
             if state in (Membership.JOIN, Membership.INVITE):
                 raise Forbidden(f"{target} is already in the room")
+            self._ratelimit_invite(requester, room_id, target)
             membership, extra = Membership.INVITE, {}
             if is_direct:
                 extra = {"is_direct": True}
@@ -369,6 +401,23 @@ class MembershipService:
         await self.send_membership(
             room_id, requester.user_id, target, membership, reason, extra
         )
+
+    def _ratelimit_invite(
+        self, requester: Requester, room_id: str, target: str
+    ) -> None:
+        """``rate_limiting.invites_*``: per room, per invitee and per inviter.
+        Every bucket is asked before any is counted, so a refused invite
+        costs nothing."""
+        if requester.ratelimit_exempt:
+            return
+        checks = (
+            ("invites_per_room", room_id, self.rates.invites_per_room),
+            ("invites_per_user", target, self.rates.invites_per_user),
+            ("invites_per_issuer", requester.user_id, self.rates.invites_per_issuer),
+        )
+        for update in (False, True):
+            for action, key, rate in checks:
+                self.ratelimiter.check(action, key, rate, update=update)
 
     async def invite_room_state(self, room_id: str, inviter: str) -> list[JsonDict]:
         """The stripped state sent with an invite: the room's key state events

@@ -6,21 +6,26 @@ Spec: client-server API, "Creation" (POST /_matrix/client/v3/createRoom).
 from __future__ import annotations
 
 import copy
+import logging
 from collections.abc import Sequence
 from typing import Any, Protocol
 
 import attrs
 
+from homeserver.config.model import RateLimitConfig
 from homeserver.errors import BadJson, Codes, MatrixError
 from homeserver.events.content_validation import InvalidContent, validate_content
-from homeserver.events.model import EventTypes, JoinRules, Membership
+from homeserver.events.model import Event, EventTypes, JoinRules, Membership, StateKey
 from homeserver.events.room_versions import RoomVersion, get_room_version
 from homeserver.services.accounts.auth import Requester
 from homeserver.services.rooms.directory import DirectoryService
 from homeserver.services.rooms.event_creation import EventCreationService
 from homeserver.services.rooms.membership import MembershipService
 from homeserver.types import JsonDict, UserID
+from homeserver.util.ratelimit import Ratelimiter
 from homeserver.util.tokens import random_string
+
+logger = logging.getLogger(__name__)
 
 PRESETS: dict[str, dict[str, Any]] = {
     "private_chat": {
@@ -108,14 +113,18 @@ class RoomCreationRequest(Protocol):
     def is_direct(self) -> bool: ...
 
 
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class RoomPlan:
     """What a createRoom request will create, all of it checked up front."""
 
     version: RoomVersion
+    creation_content: JsonDict
     power_levels: JsonDict
     alias: str | None
     state: list[tuple[str, str, JsonDict]]
+    invites: Sequence[str]
+    is_direct: bool
+    public: bool
 
 
 def _requested_state(
@@ -154,41 +163,123 @@ class RoomCreationService:
         creator: EventCreationService,
         membership: MembershipService,
         directory: DirectoryService,
+        ratelimiter: Ratelimiter,
+        rates: RateLimitConfig,
     ) -> None:
         self.server_name = server_name
         self.default_room_version = default_room_version
         self.creator = creator
         self.membership = membership
         self.directory = directory
+        self.ratelimiter = ratelimiter
+        self.rates = rates
 
     async def create_room(
         self, requester: Requester, body: RoomCreationRequest
     ) -> JsonDict:
-        """Create a room as ``body`` describes; returns ``{"room_id": ...}``."""
+        """Create a room as ``body`` describes; returns ``{"room_id": ...}``.
+
+        Every event of the new room is built and checked in memory before
+        anything is written (``_rehearse``), so a request that would fail at
+        any event (its content, its size, the auth rules) creates nothing.
+        """
         plan = await self._plan(requester, body)
+        self.ratelimiter.check_requester(
+            "room_creation", requester, self.rates.room_creation
+        )
         user_id = requester.user_id
-        room_id = await self._create_and_join(
-            plan.version, user_id, body.creation_content
+        create = await self._rehearse(plan, user_id)
+        room_id = create.room_id
+        if plan.alias:
+            # Claimed before the first event, so an alias taken since the
+            # plan was checked also leaves nothing behind.
+            await self.directory.create_alias(plan.alias, room_id, user_id)
+        await self.creator.persist_create_event(create)
+        await self.membership.send_membership(
+            room_id, user_id, user_id, Membership.JOIN, None, {}
         )
         send = self._sender(room_id, user_id)
         await send(EventTypes.POWER_LEVELS, "", plan.power_levels)
         if plan.alias:
-            await self.directory.create_alias(plan.alias, room_id, user_id)
             await send(EventTypes.CANONICAL_ALIAS, "", {"alias": plan.alias})
         for event_type, state_key, content in plan.state:
             await send(event_type, state_key, content)
-        if body.visibility == "public":
+        if plan.public:
             await self.directory.set_visibility_unchecked(room_id, True)
-        for invitee in body.invite:
+        for invitee in plan.invites:
+            await self._invite(room_id, user_id, invitee, plan.is_direct)
+        return {"room_id": room_id}
+
+    async def _invite(
+        self, room_id: str, user_id: str, invitee: str, is_direct: bool
+    ) -> None:
+        """Invite one of ``invite``. Another server's user's invite needs that
+        server to sign it, which may fail: the room exists by then, so the
+        failure is logged and the room is still answered (the creator can
+        invite again)."""
+        try:
             await self.membership.send_membership(
                 room_id,
                 user_id,
                 invitee,
                 Membership.INVITE,
                 None,
-                {"is_direct": True} if body.is_direct else {},
+                {"is_direct": True} if is_direct else {},
             )
-        return {"room_id": room_id}
+        except MatrixError as exc:
+            if UserID.parse(invitee).domain == self.server_name:
+                raise
+            logger.warning(
+                "createRoom %s: the invite of %s failed: %s", room_id, invitee, exc
+            )
+
+    async def _rehearse(self, plan: RoomPlan, user_id: str) -> Event:
+        """Build and check every event the new room starts with, in memory and
+        in order, as sending each would; returns the create event to persist.
+
+        Raises:
+            MatrixError: the first event that would be refused, with the error
+                sending it would have answered.
+        """
+        version = plan.version
+        create = self.creator.rehearse(
+            version,
+            self._new_room_id(version),
+            user_id,
+            EventTypes.CREATE,
+            self._create_content(version, user_id, plan.creation_content),
+            "",
+            None,
+            {},
+        )
+        room_id = create.room_id
+        steps: list[tuple[str, str, JsonDict]] = [
+            (
+                EventTypes.MEMBER,
+                user_id,
+                await self.membership.member_content(
+                    user_id, Membership.JOIN, None, {}
+                ),
+            ),
+            (EventTypes.POWER_LEVELS, "", plan.power_levels),
+        ]
+        if plan.alias:
+            steps.append((EventTypes.CANONICAL_ALIAS, "", {"alias": plan.alias}))
+        steps.extend(plan.state)
+        for invitee in plan.invites:
+            extra = {"is_direct": True} if plan.is_direct else {}
+            content = await self.membership.member_content(
+                invitee, Membership.INVITE, None, extra
+            )
+            steps.append((EventTypes.MEMBER, invitee, content))
+        state: dict[StateKey, Event] = {(EventTypes.CREATE, ""): create}
+        prev = create
+        for event_type, state_key, content in steps:
+            prev = self.creator.rehearse(
+                version, room_id, user_id, event_type, content, state_key, prev, state
+            )
+            state[(event_type, state_key)] = prev
+        return create
 
     async def create_room_with_state(
         self,
@@ -214,17 +305,11 @@ class RoomCreationService:
         self, version: RoomVersion, user_id: str, creation_content: JsonDict
     ) -> str:
         """Send the create event and the creator's join; returns the room ID."""
-        room_id = (
-            None
-            if version.room_id_is_create_hash
-            else (f"!{random_string(18)}:{self.server_name}")
-        )
-        create_content = dict(creation_content)
-        create_content["room_version"] = version.identifier
-        if not version.implicit_room_creator:
-            create_content["creator"] = user_id
         create = await self.creator.create_room_event(
-            version, room_id, user_id, create_content
+            version,
+            self._new_room_id(version),
+            user_id,
+            self._create_content(version, user_id, creation_content),
         )
         room_id = create.room_id
         await self.membership.send_membership(
@@ -232,15 +317,31 @@ class RoomCreationService:
         )
         return room_id
 
+    def _new_room_id(self, version: RoomVersion) -> str | None:
+        """A fresh room ID, or None where the create event's hash is the ID."""
+        if version.room_id_is_create_hash:
+            return None
+        return f"!{random_string(18)}:{self.server_name}"
+
+    @staticmethod
+    def _create_content(
+        version: RoomVersion, user_id: str, creation_content: JsonDict
+    ) -> JsonDict:
+        create_content = dict(creation_content)
+        create_content["room_version"] = version.identifier
+        if not version.implicit_room_creator:
+            create_content["creator"] = user_id
+        return create_content
+
     def _sender(self, room_id: str, user_id: str) -> Any:
         async def send(event_type: str, state_key: str, content: JsonDict) -> None:
             await self.creator.send(room_id, user_id, event_type, content, state_key)
 
         return send
 
-    async def _plan(self, requester: Requester, body: RoomCreationRequest) -> RoomPlan:
-        """Check everything up front, so a bad request creates nothing."""
-        version_id = body.room_version
+    def _room_version(self, version_id: str | None) -> RoomVersion:
+        """The version asked for (else the default); 400
+        M_UNSUPPORTED_ROOM_VERSION if we do not know it."""
         if version_id is None:
             version_id = self.default_room_version
         version = get_room_version(version_id)
@@ -250,6 +351,11 @@ class RoomCreationService:
                 f"Unsupported room version {version_id!r}",
                 Codes.UNSUPPORTED_ROOM_VERSION,
             )
+        return version
+
+    async def _plan(self, requester: Requester, body: RoomCreationRequest) -> RoomPlan:
+        """Check everything up front, so a bad request creates nothing."""
+        version = self._room_version(body.room_version)
         default_preset = (
             "public_chat" if body.visibility == "public" else "private_chat"
         )
@@ -275,4 +381,13 @@ class RoomCreationService:
                 validate_content(version, event_type, state_key, content)
             except InvalidContent as exc:
                 raise BadJson(f"{event_type}: {exc}") from None
-        return RoomPlan(version, power_levels, alias, state)
+        return RoomPlan(
+            version=version,
+            creation_content=body.creation_content,
+            power_levels=power_levels,
+            alias=alias,
+            state=state,
+            invites=body.invite,
+            is_direct=body.is_direct,
+            public=body.visibility == "public",
+        )

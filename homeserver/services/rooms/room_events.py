@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 
+from homeserver.config.model import RateLimitConfig
 from homeserver.errors import BadJson, Forbidden, NotFound
 from homeserver.events.auth_rules import get_named_power_level, get_user_power_level
 from homeserver.events.model import Event, EventTypes, StateKey
@@ -14,6 +15,7 @@ from homeserver.services.accounts.auth import Requester
 from homeserver.services.rooms.event_creation import EventCreationService
 from homeserver.storage.stores.events import EventStore
 from homeserver.types import JsonDict
+from homeserver.util.ratelimit import Ratelimiter
 
 MAX_TYPE_LENGTH = 255
 StateCheck = Callable[[Event, Mapping[StateKey, Event]], Awaitable[None]]
@@ -31,12 +33,24 @@ class RoomEventService:
         self,
         creator: EventCreationService,
         events: EventStore,
+        ratelimiter: Ratelimiter,
+        rates: RateLimitConfig,
         state_check: StateCheck | None = None,
     ) -> None:
         self.creator = creator
         self.events = events
+        self.ratelimiter = ratelimiter
+        self.rates = rates
         # Extra validation of client-sent state (m.room.canonical_alias aliases).
         self.state_check = state_check
+
+    def _ratelimit(self, requester: Requester) -> None:
+        """``rate_limiting.message``: every event a user sends counts (a retry
+        of a transaction ID that already succeeded does not)."""
+        self.ratelimiter.check_requester("message", requester, self.rates.message)
+
+    def _limit(self, requester: Requester) -> Callable[[], None]:
+        return lambda: self._ratelimit(requester)
 
     async def send_message(
         self,
@@ -49,7 +63,8 @@ class RoomEventService:
         """PUT /rooms/{roomId}/send/{eventType}/{txnId}."""
         _check_type(event_type)
         if event_type == EventTypes.REDACTION:
-            # Free-form content, not a redact body: its reason is checked here.
+            # Free-form content, not a redact body: its reason is checked
+            # here. Counted (rate limits) by redact().
             reason = content.get("reason")
             if reason is not None and not isinstance(reason, str):
                 raise BadJson("reason must be a string")
@@ -63,6 +78,7 @@ class RoomEventService:
             content,
             device_id=requester.device_id,
             txn_id=txn_id,
+            limit=self._limit(requester),
         )
         return {"event_id": event.event_id}
 
@@ -78,6 +94,7 @@ class RoomEventService:
         _check_type(event_type)
         if len(state_key.encode()) > MAX_TYPE_LENGTH:
             raise BadJson("state_key is too long")
+        self._ratelimit(requester)
         event = await self.creator.send(
             room_id,
             requester.user_id,
@@ -124,5 +141,6 @@ class RoomEventService:
             txn_id=txn_id,
             redacts=event_id,
             check=may_redact,
+            limit=self._limit(requester),
         )
         return {"event_id": event.event_id}

@@ -31,6 +31,7 @@ from homeserver.events.model import Event, EventTypes, JoinRules
 from homeserver.storage.stores.directory import DirectoryStore, PublishedRoom
 from homeserver.storage.stores.events import EventStore
 from homeserver.types import JsonDict
+from homeserver.util.json_values import find_bad_value
 
 MAX_LIMIT = 100
 LISTED_JOIN_RULES = (JoinRules.PUBLIC, JoinRules.KNOCK, JoinRules.KNOCK_RESTRICTED)
@@ -214,6 +215,7 @@ def decode_token(token: str) -> tuple[tuple[int, str], bool]:
         not isinstance(members, int)
         or not isinstance(room_id, str)
         or direction not in ("f", "b")
+        or find_bad_value([members, room_id]) is not None
     ):
         raise InvalidParam("Invalid pagination token")
     return (members, room_id), direction == "f"

@@ -5,6 +5,13 @@ per recipient device with its own to_device stream position, delivered by
 /sync in order of arrival (at most 100 per response), and deleted once the
 device syncs with a later token, so each is delivered exactly once. A
 repeated ``txnId`` from the same device is a no-op.
+
+One request may address at most ``to_device.max_messages_per_request``
+(user, device) entries and ``to_device.max_servers_per_request`` other servers
+(413 M_TOO_LARGE past either); requests count against
+``rate_limiting.to_device``, and servers never sent to before against
+``rate_limiting.new_destinations`` (429). All are checked before anything is
+stored.
 """
 
 from __future__ import annotations
@@ -12,13 +19,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 
-from homeserver.errors import InvalidParam
+from homeserver.config.model import RateLimitConfig, ToDeviceConfig
+from homeserver.errors import Codes, InvalidParam, MatrixError
 from homeserver.services.accounts.auth import Requester
 from homeserver.storage.stores.device_inbox import DeviceInboxStore, OutgoingMessage
 from homeserver.storage.stores.devices import DeviceStore
 from homeserver.streams.notifier import Notifier
 from homeserver.types import JsonDict, UserID
 from homeserver.util.clock import Clock
+from homeserver.util.ratelimit import Ratelimiter
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +36,7 @@ ALL_DEVICES = "*"
 MAX_TYPE_BYTES = 255
 DEFAULT_LIMIT = 100
 RemoteSender = Callable[[str, str, dict[str, dict[str, JsonDict]]], Awaitable[None]]
+RemoteAdmission = Callable[[Requester, set[str]], Awaitable[None]]
 
 
 class ToDeviceService:
@@ -38,6 +48,9 @@ class ToDeviceService:
         devices: to expand ``*`` and to skip unknown devices.
         notifier: woken for each recipient user.
         clock: for transaction-ID expiry.
+        config: the per-request bounds.
+        ratelimiter: for ``rates.to_device``.
+        rates: the rate limits.
     """
 
     def __init__(
@@ -47,15 +60,24 @@ class ToDeviceService:
         devices: DeviceStore,
         notifier: Notifier,
         clock: Clock,
+        config: ToDeviceConfig,
+        ratelimiter: Ratelimiter,
+        rates: RateLimitConfig,
     ) -> None:
         self.server_name = server_name
         self.store = store
         self.devices = devices
         self.notifier = notifier
         self.clock = clock
+        self.config = config
+        self.ratelimiter = ratelimiter
+        self.rates = rates
         # Sends messages for users of other servers: (sender, type,
         # user ID -> device ID -> content). Set by the federation sender.
         self.remote_sender: RemoteSender | None = None
+        # Refuses a request that would reach too many servers never sent to
+        # before (429). Set by the federation sender.
+        self.remote_admission: RemoteAdmission | None = None
 
     async def send_to_device(
         self,
@@ -81,15 +103,17 @@ class ToDeviceService:
         for user_id in messages:
             UserID.parse(user_id)
         sender = requester.user_id
-        outgoing: list[OutgoingMessage] = []
+        local: dict[str, dict[str, JsonDict]] = {}
         remote: dict[str, dict[str, JsonDict]] = {}
         for user_id, by_device in messages.items():
-            if UserID.parse(user_id).domain != self.server_name:
-                remote[user_id] = dict(by_device)
-                continue
-            outgoing += await self._local_messages(
-                sender, event_type, user_id, by_device
-            )
+            is_local = UserID.parse(user_id).domain == self.server_name
+            (local if is_local else remote)[user_id] = dict(by_device)
+        servers = {UserID.parse(user_id).domain for user_id in remote}
+        self._check_bounds(messages, servers)
+        self.ratelimiter.check_requester("to_device", requester, self.rates.to_device)
+        if servers and self.remote_admission is not None:
+            await self.remote_admission(requester, servers)
+        outgoing = await self._local_messages(sender, event_type, local)
         added = await self.store.add_messages(
             sender, requester.device_id, txn_id, outgoing, self.clock.time_msec()
         )
@@ -103,25 +127,50 @@ class ToDeviceService:
                 await self.remote_sender(sender, event_type, remote)
         return {}
 
+    def _check_bounds(
+        self, messages: Mapping[str, Mapping[str, JsonDict]], servers: set[str]
+    ) -> None:
+        """413 M_TOO_LARGE for a request that addresses too much at once."""
+        count = sum(len(by_device) for by_device in messages.values())
+        if count > self.config.max_messages_per_request:
+            raise MatrixError(
+                413,
+                f"A sendToDevice request may address at most "
+                f"{self.config.max_messages_per_request} devices; this one "
+                f"addresses {count}",
+                Codes.TOO_LARGE,
+            )
+        if len(servers) > self.config.max_servers_per_request:
+            raise MatrixError(
+                413,
+                f"A sendToDevice request may address users of at most "
+                f"{self.config.max_servers_per_request} other servers; this one "
+                f"addresses {len(servers)}",
+                Codes.TOO_LARGE,
+            )
+
     async def _local_messages(
         self,
         sender: str,
         event_type: str,
-        user_id: str,
-        by_device: Mapping[str, JsonDict],
+        messages: dict[str, dict[str, JsonDict]],
     ) -> list[OutgoingMessage]:
-        """The messages for a local user's devices (``*``: every device);
-        unknown devices are skipped."""
-        known = {d.device_id for d in await self.devices.get_devices(user_id)}
+        """The messages for local users' devices (``*``: every device of the
+        user); unknown users and devices are skipped. One query for all."""
+        if not messages:
+            return []
+        devices = await self.devices.get_device_ids(messages)
         out: list[OutgoingMessage] = []
-        for device_id, content in by_device.items():
-            targets = sorted(known) if device_id == ALL_DEVICES else [device_id]
-            message = {"type": event_type, "sender": sender, "content": content}
-            out += [
-                OutgoingMessage(user_id, target, message)
-                for target in targets
-                if target in known
-            ]
+        for user_id, by_device in messages.items():
+            known = devices.get(user_id, set())
+            for device_id, content in by_device.items():
+                targets = sorted(known) if device_id == ALL_DEVICES else [device_id]
+                message = {"type": event_type, "sender": sender, "content": content}
+                out += [
+                    OutgoingMessage(user_id, target, message)
+                    for target in targets
+                    if target in known
+                ]
         return out
 
     async def deliver_remote(
@@ -138,13 +187,12 @@ class ToDeviceService:
         Returns:
             False if that message_id was already delivered.
         """
-        outgoing: list[OutgoingMessage] = []
-        for user_id, by_device in messages.items():
-            if UserID.parse(user_id).domain != self.server_name:
-                continue
-            outgoing += await self._local_messages(
-                sender, event_type, user_id, by_device
-            )
+        local = {
+            user_id: by_device
+            for user_id, by_device in messages.items()
+            if UserID.parse(user_id).domain == self.server_name
+        }
+        outgoing = await self._local_messages(sender, event_type, local)
         added = await self.store.add_messages(
             sender, f"federation:{origin}", message_id, outgoing, self.clock.time_msec()
         )

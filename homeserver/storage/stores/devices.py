@@ -83,6 +83,26 @@ class DeviceStore:
         )
         return [Device(*row) for row in rows]
 
+    async def get_device_ids(self, user_ids: Collection[str]) -> dict[str, set[str]]:
+        """The device IDs of each of ``user_ids`` (a user with none is left
+        out), in one transaction however many users are asked about."""
+        wanted = sorted(set(user_ids))
+
+        def txn_fn(txn: Transaction) -> dict[str, set[str]]:
+            found: dict[str, set[str]] = {}
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                for user_id, device_id in txn.query(
+                    "SELECT user_id, device_id FROM devices"
+                    f" WHERE user_id IN ({marks})",
+                    chunk,
+                ):
+                    found.setdefault(user_id, set()).add(device_id)
+            return found
+
+        return await self.db.run_interaction("get_device_ids", txn_fn)
+
     async def get_device(self, user_id: str, device_id: str) -> Device | None:
         """One device, or None."""
         row = await self.db.run_interaction(

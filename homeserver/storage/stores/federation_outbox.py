@@ -308,6 +308,27 @@ class FederationOutboxStore:
 
         return await self.db.run_interaction("list_federation_destinations", txn_fn)
 
+    async def known_destinations(self, destinations: Collection[str]) -> set[str]:
+        """Which of ``destinations`` this server has queued anything for before."""
+        wanted = sorted(destinations)
+
+        def txn_fn(txn: Transaction) -> set[str]:
+            found: set[str] = set()
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                found.update(
+                    row[0]
+                    for row in txn.query(
+                        "SELECT destination FROM federation_destinations"
+                        f" WHERE destination IN ({marks})",
+                        chunk,
+                    )
+                )
+            return found
+
+        return await self.db.run_interaction("known_federation_destinations", txn_fn)
+
     async def get_destinations_with_pending(self) -> list[str]:
         """Destinations with anything queued (to wake at start-up)."""
 

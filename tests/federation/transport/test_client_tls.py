@@ -56,6 +56,12 @@ def test_loopback_is_blacklisted_by_default(tmp_path: Path) -> None:
     assert outcome["retriable"] is False
 
 
+def test_all_digit_server_name_fails_fast(tmp_path: Path) -> None:
+    outcome = _run("all_digits", tmp_path)
+    assert outcome["error"] == "RequestSendFailed", outcome
+    assert outcome["retriable"] is False
+
+
 def test_ip_literal_needs_no_lookups(tmp_path: Path) -> None:
     assert _run("ip_literal", tmp_path) == {"ok": "b.test"}
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from signedjson.key import generate_signing_key
-from twisted.internet.testing import MemoryReactorClock
+from twisted.internet.testing import MemoryReactorClock, StringTransport
 
 from homeserver.config import parse_config
 from homeserver.federation.errors import RequestSendFailed
@@ -186,7 +186,25 @@ def test_well_known_default_cache_is_a_day_and_errors_an_hour() -> None:
     assert net.lookups.count("WK example.com") == 2
 
 
-@pytest.mark.parametrize("name", ["", "a b", "[::1", "host:0", "host:99999", "host:x"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "",
+        "a b",
+        "[::1",
+        "host:0",
+        "host:99999",
+        "host:x",
+        # No top-level domain is all digits: these are IPv4 addresses in
+        # other notations (resolvers accept them), not DNS names.
+        "2130706433",
+        "2130706433:8448",
+        "127.1",
+        "0177.0.0.1",
+        "example.123",
+        "a..b",
+    ],
+)
 def test_bad_server_names(name: str) -> None:
     with pytest.raises(ValueError):
         split_server_name(name)
@@ -311,3 +329,61 @@ def test_allowed_address_is_connected_to() -> None:
     assert [(host, port) for host, port, *_ in reactor.tcpClients] == [
         ("93.184.216.34", 8448)
     ]
+
+
+def test_all_digit_server_names_fail_before_any_lookup() -> None:
+    """``2130706433`` resolves to 127.0.0.1, but no certificate can name it:
+    TLS refused it only after connecting, and the request hung until its
+    timeout. It is refused at once, even where loopback is allowed."""
+    looked_up: list[str] = []
+
+    async def resolve(host: str) -> list[str]:
+        looked_up.append(host)
+        return ["127.0.0.1"]
+
+    client, reactor = _client({"ip_range_whitelist": ["127.0.0.0/8"]}, resolve)
+    for name in ("2130706433", "2130706433:8448", "127.1:8448"):
+        error = _fail(client, reactor, name)
+        assert error.retriable is False
+    assert looked_up == []
+    assert reactor.tcpClients == []
+
+
+class _AbortableTransport(StringTransport):
+    aborted = False
+
+    def setTcpNoDelay(self, enabled: bool) -> None:  # noqa: N802
+        pass
+
+    def abortConnection(self) -> None:  # noqa: N802 - Twisted interface
+        self.aborted = True
+        self.loseConnection()
+
+
+def test_a_stalled_tls_handshake_fails_at_the_connect_timeout() -> None:
+    """An address that accepts the TCP connection and never answers the TLS
+    handshake costs ``connect_timeout``, not the whole request timeout."""
+
+    async def resolve(host: str) -> list[str]:
+        return ["93.184.216.34"]
+
+    client, reactor = _client(
+        {"connect_timeout": "2s", "request_timeout": "60s"}, resolve
+    )
+    from twisted.internet import defer
+
+    results: list[Any] = []
+    defer.ensureDeferred(client.get_json("example.org:8448", "/x")).addBoth(
+        results.append
+    )
+    reactor.advance(0)
+    (host, port, factory, timeout, _), *_ = reactor.tcpClients
+    assert (host, port, timeout) == ("93.184.216.34", 8448, 2)
+    transport = _AbortableTransport()
+    factory.buildProtocol(None).makeConnection(transport)
+    assert transport.value()  # the ClientHello went out; nothing comes back
+    reactor.advance(1.9)
+    assert not results
+    reactor.advance(0.2)
+    assert transport.aborted
+    assert results and results[0].check(RequestSendFailed), results

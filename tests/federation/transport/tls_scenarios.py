@@ -21,6 +21,7 @@ from homeserver.config import parse_config
 from homeserver.config.tls import generate_self_signed
 from homeserver.federation.errors import HttpResponseError, RequestSendFailed
 from homeserver.federation.transport.client import FederationClient
+from homeserver.federation.transport.connect import reactor_host_resolver
 from homeserver.storage.engines import SqliteEngine
 from homeserver.util.clock import Clock
 from tests.federation.pair import FederationPair, add_test_endpoint
@@ -109,7 +110,20 @@ def _scenarios(
         client = _client(reactor, pair, port, LOOPBACK_OK, max_response_bytes=400_000)
         return len((await client.get_json("b.test", BIG))["data"])
 
+    async def all_digits() -> Any:
+        # 2130706433 is 127.0.0.1 to the system resolver; TLS cannot check a
+        # certificate for it. Refused before any lookup, so it cannot hang.
+        client = _client(
+            reactor, pair, port, STRICT, resolve_host=reactor_host_resolver(reactor)
+        )
+        started = reactor.seconds()
+        try:
+            await client.get_json(f"2130706433:{port}", VERSION)
+        finally:
+            print(json.dumps({"took": reactor.seconds() - started}), flush=True)
+
     return {
+        "all_digits": all_digits,
         "too_large": too_large,
         "large_enough": large_enough,
         "signed": signed,
