@@ -433,6 +433,12 @@ def test_visibility_errors(server: TestServer, users: Users) -> None:
     resp = server.request(
         "PUT", visibility_url(room_id), {"visibility": "secret"}, token=alice_token
     )
+    # A value outside the allowed set: M_INVALID_PARAM ("a parameter that was
+    # specified has the wrong value"); a wrong type stays M_BAD_JSON.
+    assert_error(resp, 400, "M_INVALID_PARAM")
+    resp = server.request(
+        "PUT", visibility_url(room_id), {"visibility": 5}, token=alice_token
+    )
     assert_error(resp, 400, "M_BAD_JSON")
     assert_error(
         server.request("PUT", visibility_url(room_id), public), 401, "M_MISSING_TOKEN"
