@@ -6,17 +6,18 @@ a copy of it: ``CREATE DATABASE ... TEMPLATE`` on PostgreSQL, a file copy on
 SQLite. ``hs.setup()`` then finds the schema current and migrates nothing.
 Tests of the migrations themselves ask for an empty database instead.
 
-Names carry the run's ID (``hs_tmpl_<run>``, ``hs_test_<run>_<n>``,
-``hs_interop_<run>_<n>``). The process that starts a run (the xdist controller,
-or the only process) holds an advisory lock named after the run for as long as
-it lasts, so a later run can tell a killed run's leftovers (lock free, nobody
-connected) from a live run's databases, and drops only the former. Databases
-named any other way are never touched.
+Names carry the run's ID (``hs_tmpl_<run>``, ``hs_test_<run>_<pid>_<n>``,
+``hs_interop_<run>_<pid>_<n>``). The process that starts a run (the xdist
+controller, or the only process) holds an advisory lock named after the run for
+as long as it lasts, so a later run can tell a killed run's leftovers (lock
+free, nobody connected) from a live run's databases, and drops only the former.
+Databases named any other way are never touched.
 """
 
 from __future__ import annotations
 
 import itertools
+import os
 import re
 import secrets
 import shutil
@@ -33,7 +34,9 @@ from homeserver.storage.migrations import prepare_database
 # Advisory lock keys: (class, run) for "this run is alive", (class + 1, run) for
 # "this template is being built".
 _LOCK_CLASS = 0x43484154  # "CHAT"
-_NAME = re.compile(r"^hs_(?:tmpl|test|interop)_([0-9a-f]{8})([0-9a-f]{6})(?:_\d+)?$")
+_NAME = re.compile(
+    r"^hs_(?:tmpl|test|interop)_([0-9a-f]{8})([0-9a-f]{6})(?:_[0-9_]+)?$"
+)
 # Test databases need no durability: commit without waiting for the disk.
 _FAST_COMMIT = "options='-c synchronous_commit=off'"
 
@@ -91,7 +94,8 @@ class PostgresDatabases:
 
     def create(self, prefix: str = "hs_test", empty: bool = False) -> str:
         """A new database: a clone of the migrated template, or empty."""
-        name = f"{prefix}_{self.run_id}_{next(self._counter)}"
+        # xdist workers share the run ID; the pid tells their databases apart.
+        name = f"{prefix}_{self.run_id}_{os.getpid()}_{next(self._counter)}"
         if empty:
             self.execute(f'CREATE DATABASE "{name}"')
         else:
