@@ -58,10 +58,16 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    lock = session.config.stash.get(_RUN_LOCK, None)
-    if lock is not None:
-        lock.finish()
-    if _postgres is not None:
+    """Drop this process's test databases, and the template if it started the
+    run (xdist workers finish before their controller)."""
+    if _postgres is None:
+        return
+    try:
+        _postgres.wait_for_drops()
+        lock = session.config.stash.get(_RUN_LOCK, None)
+        if lock is not None:
+            lock.finish()
+    finally:
         _postgres.close()
 
 

@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import itertools
 import os
+import queue
 import re
 import secrets
 import shutil
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -73,6 +75,9 @@ class PostgresDatabases:
         self._template_ready = False
         self._conn: Any = None
         self._counter = itertools.count()
+        self._drops: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+        self._dropper: threading.Thread | None = None
+        self._drop_errors: list[str] = []
 
     def admin(self) -> Any:
         """An autocommit connection to the server's maintenance database."""
@@ -104,7 +109,30 @@ class PostgresDatabases:
         return name
 
     def drop(self, name: str) -> None:
-        self.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        """Drop a test database in the background: the next test need not wait
+        for it (``wait_for_drops()`` does)."""
+        if self._dropper is None:
+            self._dropper = threading.Thread(
+                target=self._drop_loop, name="drop-test-databases", daemon=True
+            )
+            self._dropper.start()
+        self._drops.put(name)
+
+    def _drop_loop(self) -> None:
+        import psycopg2
+
+        conn = None
+        while (name := self._drops.get()) is not None:
+            try:
+                if conn is None or conn.closed:
+                    conn = psycopg2.connect(self.admin_dsn)
+                    conn.autocommit = True
+                with conn.cursor() as cur:
+                    cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            except Exception as exc:  # noqa: BLE001 - reported at close()
+                self._drop_errors.append(f"{name}: {exc}")
+        if conn is not None:
+            conn.close()
 
     def _ensure_template(self) -> None:
         """Build the run's template unless it exists; xdist workers share one.
@@ -140,10 +168,28 @@ class PostgresDatabases:
         self.execute(f'ALTER DATABASE "{name}" WITH IS_TEMPLATE false')
         self.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
+    def wait_for_drops(self) -> None:
+        """Wait until the pending drops are done.
+
+        Raises:
+            RuntimeError: a test database could not be dropped.
+        """
+        if self._dropper is not None:
+            self._drops.put(None)
+            self._dropper.join()
+            self._dropper = None
+        errors, self._drop_errors = self._drop_errors, []
+        if errors:
+            raise RuntimeError("could not drop: " + "; ".join(errors))
+
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        """Wait for the pending drops, then close the connection."""
+        try:
+            self.wait_for_drops()
+        finally:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
 
 
 class RunLock:
