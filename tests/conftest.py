@@ -1,5 +1,10 @@
 """Fixtures: every test that uses ``server`` runs on SQLite and, when
-HS_TEST_POSTGRES is set, again on PostgreSQL in a fresh database of its own."""
+HS_TEST_POSTGRES is set, again on PostgreSQL, each time in a database of its
+own: a copy of a template migrated once per run (tests/databases.py). Tests
+marked ``empty_database`` get a database with no schema instead.
+
+The suite runs in parallel under pytest-xdist (``-n`` in pyproject.toml); the
+xdist controller starts the run and passes its ID to the workers."""
 
 from __future__ import annotations
 
@@ -11,9 +16,27 @@ from typing import Any
 import pytest
 
 from homeserver.storage.engines import Engine, PostgresEngine, SqliteEngine
+from tests.databases import PostgresDatabases, RunLock, SqliteTemplate, new_run_id
 from tests.support.server import TestServer
 
 POSTGRES_DSN = os.environ.get("HS_TEST_POSTGRES")
+
+_RUN_ID = pytest.StashKey[str]()
+_RUN_LOCK = pytest.StashKey[RunLock]()
+_postgres: PostgresDatabases | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    workerinput = getattr(config, "workerinput", None)
+    config.stash[_RUN_ID] = (
+        workerinput["chatly_run_id"] if workerinput else new_run_id()
+    )
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist: every worker uses the controller's run ID (and so its template)."""
+    node.workerinput["chatly_run_id"] = node.config.stash[_RUN_ID]
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -27,6 +50,25 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             raise pytest.UsageError(
                 f"HS_TEST_POSTGRES is set but PostgreSQL cannot be reached: {exc}"
             ) from None
+        if not hasattr(session.config, "workerinput"):
+            # This process starts the run: hold its lock, clear killed runs.
+            lock = RunLock(postgres_databases(session.config))
+            lock.drop_leftovers()
+            session.config.stash[_RUN_LOCK] = lock
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Drop this process's test databases, and the template if it started the
+    run (xdist workers finish before their controller)."""
+    if _postgres is None:
+        return
+    try:
+        _postgres.wait_for_drops()
+        lock = session.config.stash.get(_RUN_LOCK, None)
+        if lock is not None:
+            lock.finish()
+    finally:
+        _postgres.close()
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -43,29 +85,46 @@ def _admin_connection() -> Any:
     return conn
 
 
+def postgres_databases(config: pytest.Config) -> PostgresDatabases:
+    """This process's PostgreSQL test databases (HS_TEST_POSTGRES must be set)."""
+    global _postgres
+    assert POSTGRES_DSN, "HS_TEST_POSTGRES is not set"
+    if _postgres is None:
+        _postgres = PostgresDatabases(POSTGRES_DSN, config.stash[_RUN_ID])
+    return _postgres
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> SqliteTemplate:
+    return SqliteTemplate(tmp_path_factory.getbasetemp() / "sqlite-template")
+
+
 @pytest.fixture
-def make_engine(engine_name: str, tmp_path: Any) -> Iterator[Callable[[], Engine]]:
-    """Makes database engines on a fresh database that is dropped afterwards."""
+def make_engine(
+    engine_name: str,
+    tmp_path: Any,
+    request: pytest.FixtureRequest,
+    sqlite_template: SqliteTemplate,
+) -> Iterator[Callable[[], Engine]]:
+    """Makes database engines, each on a database of its own, already migrated
+    (dropped afterwards). Under the ``empty_database`` marker they are empty."""
+    empty = request.node.get_closest_marker("empty_database") is not None
     created: list[str] = []
 
     def make() -> Engine:
         if engine_name == "sqlite":
-            return SqliteEngine(str(tmp_path / f"hs-{uuid.uuid4().hex[:8]}.db"))
-        name = f"hs_test_{uuid.uuid4().hex[:12]}"
-        conn = _admin_connection()
-        with conn.cursor() as cur:
-            cur.execute(f'CREATE DATABASE "{name}"')
-        conn.close()
+            path = tmp_path / f"hs-{uuid.uuid4().hex[:8]}.db"
+            if not empty:
+                sqlite_template.copy_to(path)
+            return SqliteEngine(str(path))
+        databases = postgres_databases(request.config)
+        name = databases.create(empty=empty)
         created.append(name)
-        return PostgresEngine(f"{POSTGRES_DSN} dbname={name}")
+        return PostgresEngine(databases.dsn(name))
 
     yield make
-    if created:
-        conn = _admin_connection()
-        with conn.cursor() as cur:
-            for name in created:
-                cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.close()
+    for name in created:
+        postgres_databases(request.config).drop(name)
 
 
 @pytest.fixture

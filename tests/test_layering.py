@@ -137,11 +137,6 @@ def test_services_never_import_federation_or_composition() -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="services/devices/devices.py still takes an ApiRequest; the typed "
-    "request bodies (branch `bodies`) remove it",
-)
 def test_services_never_import_api() -> None:
     assert violations("homeserver.services", ("homeserver.api",)) == []
 

@@ -76,9 +76,15 @@ def test_rename(server: TestServer) -> None:
 def test_rename_bad_input(server: TestServer) -> None:
     _, token, _ = setup_alice(server)
     device = whoami(server, token).json["device_id"]
-    for body in ({"display_name": 5}, {"display_name": "x" * 101}):
+    # A wrong type is M_BAD_JSON; a name over the limit is a value out of
+    # range, M_INVALID_PARAM (spec "Common error codes").
+    for body, errcode in (
+        ({"display_name": 5}, "M_BAD_JSON"),
+        ({"display_name": "x" * 101}, "M_INVALID_PARAM"),
+    ):
         resp = server.request("PUT", f"{DEVICES}/{device}", body, token=token)
-        assert (resp.code, resp.json["errcode"]) == (400, "M_BAD_JSON")
+        assert (resp.code, resp.json["errcode"]) == (400, errcode)
+        assert "display_name" in resp.json["error"]
     resp = server.request("PUT", f"{DEVICES}/{device}", b"nope", token=token)
     assert resp.json["errcode"] == "M_NOT_JSON"
 
@@ -161,6 +167,12 @@ def test_delete_devices(server: TestServer) -> None:
 
 def test_delete_devices_bad_input(server: TestServer) -> None:
     _, token, _ = setup_alice(server)
-    for body in ({}, {"devices": "ABC"}, {"devices": [1]}):
+    # An absent required field is M_MISSING_PARAM (spec "Common error codes"),
+    # a wrong type M_BAD_JSON.
+    for body, errcode in (
+        ({}, "M_MISSING_PARAM"),
+        ({"devices": "ABC"}, "M_BAD_JSON"),
+        ({"devices": [1]}, "M_BAD_JSON"),
+    ):
         resp = server.request("POST", f"{CLIENT}/delete_devices", body, token=token)
-        assert (resp.code, resp.json["errcode"]) == (400, "M_BAD_JSON"), body
+        assert (resp.code, resp.json["errcode"]) == (400, errcode), body

@@ -95,9 +95,14 @@ def test_unknown_refresh_token(server: TestServer) -> None:
 
 
 def test_refresh_request_shape(server: TestServer) -> None:
-    for body in ({}, {"refresh_token": 5}):
+    # An absent required field is M_MISSING_PARAM (spec "Common error codes"),
+    # a wrong type M_BAD_JSON.
+    for body, errcode in (
+        ({}, "M_MISSING_PARAM"),
+        ({"refresh_token": 5}, "M_BAD_JSON"),
+    ):
         resp = server.request("POST", REFRESH, body)
-        assert (resp.code, resp.json["errcode"]) == (400, "M_BAD_JSON")
+        assert (resp.code, resp.json["errcode"]) == (400, errcode)
     assert server.request("POST", REFRESH, b"nope").json["errcode"] == "M_NOT_JSON"
     # Also served under v1, and not under r0.
     assert (

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import http.server
-import socket
 import subprocess
 import sys
 import threading
@@ -24,6 +23,7 @@ import pytest
 from homeserver.cli import main, process
 from homeserver.cli.datadir import DataDir
 from homeserver.cli.register import localpart_of, registration_mac
+from tests.ports import free_port
 
 STUB = r"""
 import hashlib, hmac, json, os, secrets, signal, sys, time
@@ -99,12 +99,6 @@ class Result:
 
 
 Synctl = Callable[..., Result]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import free_port, synctl
+from tests.e2e.conftest import synctl
+from tests.ports import free_port
 
 pytestmark = pytest.mark.integration
 

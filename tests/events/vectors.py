@@ -1,14 +1,15 @@
 """Shared test data: the spec's signing key and real events with known IDs/hashes.
 
-Sources: appendices.md "Cryptographic Test Vectors"; real events (one from
-Synapse on jki.re, one from a local Synapse) used as event-ID vectors in
-matrix-org/gomatrixserverlib ``eventversion_test.go``.
+Sources: appendices.md "Cryptographic Test Vectors"; the spec's PDU examples
+(spec_examples.json); real events (one from Synapse on jki.re, one from a local
+Synapse) used as event-ID vectors in matrix-org/gomatrixserverlib
+``eventversion_test.go``.
 """
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from signedjson.key import decode_signing_key_base64, get_verify_key
@@ -68,24 +69,25 @@ REAL_V1_NAME: JsonDict = json.loads(
     "state_key": "", "type": "m.room.name"}"""
 )
 
-# The spec data ships in the steering repo's shared/, beside this checkout.
-EXAMPLES_DIR = (
-    Path(__file__).resolve().parents[3]
-    / "shared/matrix-spec/data/api/server-server/examples"
-)
+# The spec's PDU examples (data/api/server-server/examples/, Matrix v1.19), copied
+# verbatim into spec_examples.json so the tests need nothing outside the checkout.
+SPEC_EXAMPLES: dict[str, Any] = json.loads(
+    (Path(__file__).with_name("spec_examples.json")).read_text()
+)["files"]
 
 
 def load_spec_example(name: str) -> JsonDict:
     """A PDU example from the spec, with its ``$ref``/``allOf`` parts merged."""
-    return _resolve(json.loads((EXAMPLES_DIR / name).read_text()), EXAMPLES_DIR)
+    return _resolve(SPEC_EXAMPLES[name], PurePosixPath(name).parent)
 
 
-def _resolve(value: Any, base: Path) -> Any:
+def _resolve(value: Any, base: PurePosixPath) -> Any:
     if not isinstance(value, dict):
         return value
     merged: JsonDict = {}
     if "$ref" in value:
-        merged.update(_resolve(json.loads((base / value["$ref"]).read_text()), base))
+        ref = base / value["$ref"]
+        merged.update(_resolve(SPEC_EXAMPLES[str(ref)], ref.parent))
     for part in value.get("allOf", []):
         merged.update(_resolve(part, base))
     merged.update({k: v for k, v in value.items() if k not in ("$ref", "allOf")})

@@ -13,18 +13,17 @@ import itertools
 import os
 import secrets
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import attrs
 import pytest
 
-from tests.conftest import POSTGRES_DSN, _admin_connection
-from tests.e2e.conftest import free_port
+from tests.conftest import POSTGRES_DSN, postgres_databases
 from tests.interop.chatly import Chatly
 from tests.interop.client import Client, register
 from tests.interop.synapse import LOG_FILES, Synapse, ensure_synapse
+from tests.ports import free_port
 
 LOG_LINES_ON_FAILURE = 200
 INTEROP_TEST_TIMEOUT = 900
@@ -41,6 +40,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.interop)
             # The first one may include installing Synapse (about a minute).
             item.add_marker(pytest.mark.timeout(INTEROP_TEST_TIMEOUT))
+            # Under xdist (--dist loadgroup) one worker runs them all, so the
+            # package's Synapse and Chatly start once, not once per worker.
+            item.add_marker(pytest.mark.xdist_group("interop"))
 
 
 @attrs.frozen
@@ -64,13 +66,18 @@ def synapse_python() -> Path:
 
 @pytest.fixture(scope="package")
 def servers(
-    tmp_path_factory: pytest.TempPathFactory, synapse_python: Path
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    synapse_python: Path,
 ) -> Iterator[Servers]:
     """Synapse and Chatly, started once for this package's tests and stopped
     after its last one (the rest of the suite does not need them running)."""
     base = tmp_path_factory.mktemp("interop")
     synapse = Synapse(synapse_python, base / "synapse", free_port(), free_port())
-    database = _create_database() if POSTGRES_DSN else None
+    # A fresh PostgreSQL database for our server when HS_TEST_POSTGRES is set
+    # (as in CI); synctl start migrates it.
+    databases = postgres_databases(request.config) if POSTGRES_DSN else None
+    database = databases.create("hs_interop", empty=True) if databases else None
     try:
         dsn = f"{POSTGRES_DSN} dbname={database}" if database else None
         chatly = Chatly(base / "chatly", free_port(), free_port(), dsn)
@@ -82,25 +89,8 @@ def servers(
             chatly.stop()
             synapse.stop()
     finally:
-        if database:
-            _drop_database(database)
-
-
-def _create_database() -> str:
-    """A fresh PostgreSQL database for our server (CI sets HS_TEST_POSTGRES)."""
-    name = f"hs_interop_{uuid.uuid4().hex[:12]}"
-    conn = _admin_connection()
-    with conn.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    conn.close()
-    return name
-
-
-def _drop_database(name: str) -> None:
-    conn = _admin_connection()
-    with conn.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    conn.close()
+        if databases and database:
+            databases.drop(database)
 
 
 @pytest.fixture

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import free_port
 from tests.interop.chatly import Chatly
 from tests.interop.client import Client, register
 from tests.interop.rooms import bodies, is_message, messages, room_joined_across
 from tests.interop.synapse import Synapse
+from tests.ports import free_port
 
 
 @pytest.fixture(scope="module")

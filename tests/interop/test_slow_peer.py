@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import free_port
 from tests.interop.chatly import Chatly
 from tests.interop.client import Client, register
 from tests.interop.rooms import bodies, is_message, messages, room_joined_across
+from tests.ports import free_port
 
 PROMPT = 20.0
 

@@ -77,8 +77,9 @@ def test_cannot_set_another_users_presence(server: TestServer, users: Users) -> 
         ({"presence": "busy"}, "M_INVALID_PARAM"),
         ({"presence": "ONLINE"}, "M_INVALID_PARAM"),
         ({"presence": "online", "status_msg": "x" * 2049}, "M_INVALID_PARAM"),
-        ({}, "M_BAD_JSON"),
-        ({"status_msg": "no presence"}, "M_BAD_JSON"),
+        # An absent required field: M_MISSING_PARAM (spec "Common error codes").
+        ({}, "M_MISSING_PARAM"),
+        ({"status_msg": "no presence"}, "M_MISSING_PARAM"),
         ({"presence": 1}, "M_BAD_JSON"),
         ({"presence": None}, "M_BAD_JSON"),
         ({"presence": "online", "status_msg": 5}, "M_BAD_JSON"),

@@ -398,6 +398,10 @@ def test_visibility_errors(server: TestServer, users: Users) -> None:
     resp = alice.put(visibility_url("!nope:test"), public)
     assert_error(resp, 404, "M_NOT_FOUND")
     resp = alice.put(visibility_url(room_id), {"visibility": "secret"})
+    # A value outside the allowed set: M_INVALID_PARAM ("a parameter that was
+    # specified has the wrong value"); a wrong type stays M_BAD_JSON.
+    assert_error(resp, 400, "M_INVALID_PARAM")
+    resp = alice.put(visibility_url(room_id), {"visibility": 5})
     assert_error(resp, 400, "M_BAD_JSON")
     assert_error(
         server.request("PUT", visibility_url(room_id), public), 401, "M_MISSING_TOKEN"

@@ -45,6 +45,7 @@ def db(make_engine: Callable[[], Engine]) -> Any:
     database.close()
 
 
+@pytest.mark.empty_database
 def test_migrations_reach_latest_and_are_idempotent(db: Database) -> None:
     latest = latest_version(db.engine.name)
     assert latest >= 1
@@ -60,6 +61,7 @@ def test_migrations_reach_latest_and_are_idempotent(db: Database) -> None:
     assert [r[0] for r in rows] == [m.version for m in load_migrations(db.engine.name)]
 
 
+@pytest.mark.empty_database
 def test_newer_schema_is_refused(db: Database) -> None:
     run(
         db.run_interaction(

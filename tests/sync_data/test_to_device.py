@@ -197,7 +197,11 @@ def test_malformed_messages_are_400(
 
 
 def test_body_errors_and_auth(server: TestServer, users: dict) -> None:
+    # An absent required field is M_MISSING_PARAM (spec "Common error codes"),
+    # a wrong shape M_BAD_JSON.
     resp = users["A1"].put("/sendToDevice/m.x/t1", {})
+    assert_error(resp, 400, "M_MISSING_PARAM")
+    resp = users["A1"].put("/sendToDevice/m.x/t1", {"messages": {"@b:test": 5}})
     assert_error(resp, 400, "M_BAD_JSON")
     resp = users["A1"].put("/sendToDevice/m.x/t1", b"{nope")
     assert_error(resp, 400, "M_NOT_JSON")

@@ -158,15 +158,18 @@ def test_typing_errors(server: TestServer, room: Room) -> None:
     assert_error(resp, 403, "M_FORBIDDEN")
     resp = set_typing(room.carol, "!unknown:test", room.carol.user_id, {"typing": True})
     assert_error(resp, 403, "M_FORBIDDEN")
-    for body in (
-        {},
-        {"typing": "yes"},
-        {"typing": True, "timeout": -1},
-        {"typing": True, "timeout": "30000"},
-        {"typing": True, "timeout": 1.5},
+    # Spec "Common error codes": an absent required field is M_MISSING_PARAM,
+    # a value out of range M_INVALID_PARAM, a wrong type M_BAD_JSON.
+    for body, errcode in (
+        ({}, "M_MISSING_PARAM"),
+        ({"typing": "yes"}, "M_BAD_JSON"),
+        ({"typing": True, "timeout": -1}, "M_INVALID_PARAM"),
+        ({"typing": True, "timeout": "30000"}, "M_BAD_JSON"),
+        ({"typing": True, "timeout": 1.5}, "M_BAD_JSON"),
+        ({"typing": True, "timeout": None}, "M_BAD_JSON"),
     ):
         resp = set_typing(room.alice, room_id, room.alice.user_id, body)
-        assert_error(resp, 400, "M_BAD_JSON")
+        assert_error(resp, 400, errcode)
     assert typists(server, room_id) == []
 
 

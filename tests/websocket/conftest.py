@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import RunningServer, free_port, running_server, synctl
+from tests.e2e.conftest import RunningServer, running_server, synctl
+from tests.ports import free_port
 
 __all__ = ["running_server", "tight_server"]
 

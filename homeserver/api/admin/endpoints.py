@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from homeserver.api.admin.bodies import (
+    NewRegistrationTokenBody,
+    RegistrationTokenUpdateBody,
+    SharedSecretRegisterBody,
+)
+from homeserver.api.http.auth import admin_of
 from homeserver.api.http.request import ApiRequest
 from homeserver.services.accounts.admin import (
     RegistrationTokenService,
@@ -25,7 +31,9 @@ class SharedSecretRegisterEndpoint:
         return await self.service.new_nonce()
 
     async def on_POST(self, request: ApiRequest) -> JsonDict:
-        return await self.service.register(request.json(), request.client_ip)
+        self.service.check_enabled()
+        body = request.parse(SharedSecretRegisterBody)
+        return await self.service.register(body, request.client_ip)
 
 
 class RegistrationTokensEndpoint:
@@ -38,7 +46,7 @@ class RegistrationTokensEndpoint:
         self.service = service
 
     async def on_GET(self, request: ApiRequest) -> JsonDict:
-        await self.auth.get_admin_by_req(request)
+        await admin_of(self.auth, request)
         valid = request.query_str("valid")
         return await self.service.list_tokens(
             None if valid is None else request.query_bool("valid")
@@ -55,8 +63,11 @@ class NewRegistrationTokenEndpoint:
         self.service = service
 
     async def on_POST(self, request: ApiRequest) -> JsonDict:
-        await self.auth.get_admin_by_req(request)
-        return await self.service.create_token(request.json(allow_empty=True))
+        await admin_of(self.auth, request)
+        body = request.parse(NewRegistrationTokenBody, allow_empty=True)
+        return await self.service.create_token(
+            body.token, body.uses_allowed, body.expiry_time, body.length
+        )
 
 
 class RegistrationTokenEndpoint:
@@ -69,13 +80,14 @@ class RegistrationTokenEndpoint:
         self.service = service
 
     async def on_GET(self, request: ApiRequest, token: str) -> JsonDict:
-        await self.auth.get_admin_by_req(request)
+        await admin_of(self.auth, request)
         return await self.service.get_token(token)
 
     async def on_PUT(self, request: ApiRequest, token: str) -> JsonDict:
-        await self.auth.get_admin_by_req(request)
-        return await self.service.update_token(token, request.json())
+        await admin_of(self.auth, request)
+        body = request.parse(RegistrationTokenUpdateBody)
+        return await self.service.update_token(token, body.changes())
 
     async def on_DELETE(self, request: ApiRequest, token: str) -> JsonDict:
-        await self.auth.get_admin_by_req(request)
+        await admin_of(self.auth, request)
         return await self.service.delete_token(token)

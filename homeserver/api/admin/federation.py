@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from homeserver.api.http.auth import admin_of
 from homeserver.api.http.request import ApiRequest
 from homeserver.federation.sender.admin import DestinationAdmin
 from homeserver.services.accounts.auth import Auth
@@ -27,7 +28,7 @@ class DestinationsEndpoint:
         self.admin = admin
 
     async def on_GET(self, request: ApiRequest) -> JsonDict:
-        await self.auth.get_admin_by_req(request)
+        await admin_of(self.auth, request)
         return await self.admin.list_destinations(
             request.query_int("from", 0) or 0, request.query_int("limit", 100) or 100
         )
@@ -43,7 +44,7 @@ class DestinationEndpoint:
         self.admin = admin
 
     async def on_GET(self, request: ApiRequest, destination: str) -> JsonDict:
-        await self.auth.get_admin_by_req(request)
+        await admin_of(self.auth, request)
         return await self.admin.get_destination(destination)
 
 
@@ -57,7 +58,7 @@ class ResetConnectionEndpoint:
         self.admin = admin
 
     async def on_POST(self, request: ApiRequest, destination: str) -> JsonDict:
-        await self.auth.get_admin_by_req(request)
+        await admin_of(self.auth, request)
         return await self.admin.reset_connection(destination)
 
 

@@ -5,9 +5,10 @@ Spec: client-server API, "Account registration and management".
 
 from __future__ import annotations
 
+from homeserver.api.client.bodies.accounts import DeactivateBody, PasswordBody
+from homeserver.api.http.auth import requester_of, uia_operation
 from homeserver.api.http.request import ApiRequest
 from homeserver.api.http.router import client_patterns
-from homeserver.errors import BadJson
 from homeserver.services.accounts.accounts import AccountService
 from homeserver.services.accounts.auth import Auth
 from homeserver.services.accounts.ui_auth import UserInteractiveAuth
@@ -24,7 +25,7 @@ class WhoamiEndpoint:
         self.auth = auth
 
     async def on_GET(self, request: ApiRequest) -> JsonDict:
-        requester = await self.auth.get_user_by_req(request)
+        requester = await requester_of(self.auth, request)
         return {
             "user_id": requester.user_id,
             "device_id": requester.device_id,
@@ -45,24 +46,23 @@ class PasswordEndpoint:
         self.uia = uia
 
     async def on_POST(self, request: ApiRequest) -> JsonDict:
-        requester = await self.auth.get_user_by_req(request)
-        body = request.json()
-        new_password = body.get("new_password")
-        logout_devices = body.get("logout_devices", True)
-        if not isinstance(logout_devices, bool):
-            raise BadJson("logout_devices must be a boolean")
-        self.accounts.check_password_strength(new_password)
-        # The new password must not be stored in the UIA session.
-        clientdict = {k: v for k, v in body.items() if k != "new_password"}
+        requester = await requester_of(self.auth, request)
+        body = request.parse(PasswordBody)
+        self.accounts.check_password_strength(body.new_password)
         result = await self.uia.authenticate(
-            request, clientdict, [[PASSWORD]], requester
+            uia_operation(request),
+            body.uia_auth(),
+            # The new password must not be stored in the UIA session.
+            body.uia_params("new_password"),
+            [[PASSWORD]],
+            requester,
         )
         await self.accounts.change_password(
             requester.user_id,
-            str(new_password),
+            body.new_password,
             requester.device_id,
             requester.token_hash,
-            logout_devices,
+            body.logout_devices,
         )
         await self.uia.finish(result)
         return {}
@@ -81,11 +81,15 @@ class DeactivateEndpoint:
         self.uia = uia
 
     async def on_POST(self, request: ApiRequest) -> JsonDict:
-        requester = await self.auth.get_user_by_req(request)
-        body = request.json(allow_empty=True)
-        if not isinstance(body.get("erase", False), bool):
-            raise BadJson("erase must be a boolean")
-        result = await self.uia.authenticate(request, body, [[PASSWORD]], requester)
+        requester = await requester_of(self.auth, request)
+        body = request.parse(DeactivateBody, allow_empty=True)
+        result = await self.uia.authenticate(
+            uia_operation(request),
+            body.uia_auth(),
+            body.uia_params(),
+            [[PASSWORD]],
+            requester,
+        )
         response = await self.accounts.deactivate(requester.user_id)
         await self.uia.finish(result)
         return response

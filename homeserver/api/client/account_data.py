@@ -5,6 +5,8 @@ Spec: client-server API, "Client Config" and "Room Tagging".
 
 from __future__ import annotations
 
+from homeserver.api.client.bodies.sync_data import TagBody
+from homeserver.api.http.auth import requester_of
 from homeserver.api.http.request import ApiRequest
 from homeserver.api.http.router import client_patterns
 from homeserver.services.accounts.auth import Auth
@@ -25,13 +27,13 @@ class AccountDataEndpoint:
     async def on_GET(
         self, request: ApiRequest, user_id: str, data_type: str
     ) -> JsonDict:
-        requester = await self.auth.get_user_by_req(request)
+        requester = await requester_of(self.auth, request)
         return await self.account_data.get_global(requester, user_id, data_type)
 
     async def on_PUT(
         self, request: ApiRequest, user_id: str, data_type: str
     ) -> JsonDict:
-        requester = await self.auth.get_user_by_req(request)
+        requester = await requester_of(self.auth, request)
         return await self.account_data.set_global(
             requester, user_id, data_type, request.json()
         )
@@ -51,13 +53,13 @@ class RoomAccountDataEndpoint:
     async def on_GET(
         self, request: ApiRequest, user_id: str, room_id: str, data_type: str
     ) -> JsonDict:
-        requester = await self.auth.get_user_by_req(request)
+        requester = await requester_of(self.auth, request)
         return await self.account_data.get_room(requester, user_id, room_id, data_type)
 
     async def on_PUT(
         self, request: ApiRequest, user_id: str, room_id: str, data_type: str
     ) -> JsonDict:
-        requester = await self.auth.get_user_by_req(request)
+        requester = await requester_of(self.auth, request)
         return await self.account_data.set_room(
             requester, user_id, room_id, data_type, request.json()
         )
@@ -73,7 +75,7 @@ class TagsEndpoint:
         self.tags = tags
 
     async def on_GET(self, request: ApiRequest, user_id: str, room_id: str) -> JsonDict:
-        requester = await self.auth.get_user_by_req(request)
+        requester = await requester_of(self.auth, request)
         return await self.tags.get_tags(requester, user_id, room_id)
 
 
@@ -89,8 +91,10 @@ class TagEndpoint:
     async def on_PUT(
         self, request: ApiRequest, user_id: str, room_id: str, tag: str
     ) -> JsonDict:
-        requester = await self.auth.get_user_by_req(request)
+        requester = await requester_of(self.auth, request)
         # Some clients send no body for a tag without an order.
+        request.parse(TagBody, allow_empty=True)
+        # The tag's content is the body as sent, keys TagBody ignores included.
         return await self.tags.add_tag(
             requester, user_id, room_id, tag, request.json(allow_empty=True)
         )
@@ -98,5 +102,5 @@ class TagEndpoint:
     async def on_DELETE(
         self, request: ApiRequest, user_id: str, room_id: str, tag: str
     ) -> JsonDict:
-        requester = await self.auth.get_user_by_req(request)
+        requester = await requester_of(self.auth, request)
         return await self.tags.remove_tag(requester, user_id, room_id, tag)

@@ -5,9 +5,14 @@ Spec: client-server API, "Device management".
 
 from __future__ import annotations
 
+from homeserver.api.client.bodies.accounts import (
+    DeleteDevicesBody,
+    DeviceUpdateBody,
+    UiaBody,
+)
+from homeserver.api.http.auth import requester_of, uia_operation
 from homeserver.api.http.request import ApiRequest
 from homeserver.api.http.router import client_patterns
-from homeserver.errors import BadJson
 from homeserver.services.accounts.auth import Auth
 from homeserver.services.devices.devices import DeviceService
 from homeserver.types import JsonDict
@@ -23,7 +28,7 @@ class DevicesEndpoint:
         self.devices = devices
 
     async def on_GET(self, request: ApiRequest) -> JsonDict:
-        requester = await self.auth.get_user_by_req(request)
+        requester = await requester_of(self.auth, request)
         return await self.devices.list_devices(requester)
 
 
@@ -37,16 +42,29 @@ class DeviceEndpoint:
         self.devices = devices
 
     async def on_GET(self, request: ApiRequest, device_id: str) -> JsonDict:
-        requester = await self.auth.get_user_by_req(request)
+        requester = await requester_of(self.auth, request)
         return await self.devices.get_device(requester, device_id)
 
     async def on_PUT(self, request: ApiRequest, device_id: str) -> JsonDict:
-        requester = await self.auth.get_user_by_req(request)
-        return await self.devices.update_device(requester, device_id, request.json())
+        requester = await requester_of(self.auth, request)
+        body = request.parse(DeviceUpdateBody)
+        return await self.devices.update_device(
+            requester,
+            device_id,
+            "display_name" in body.model_fields_set,
+            body.display_name,
+        )
 
     async def on_DELETE(self, request: ApiRequest, device_id: str) -> JsonDict:
-        requester = await self.auth.get_user_by_req(request)
-        return await self.devices.delete_devices(request, requester, [device_id])
+        requester = await requester_of(self.auth, request)
+        body = request.parse(UiaBody, allow_empty=True)
+        return await self.devices.delete_devices(
+            requester,
+            [device_id],
+            uia_operation(request),
+            body.uia_auth(),
+            body.uia_params(),
+        )
 
 
 class DeleteDevicesEndpoint:
@@ -59,10 +77,12 @@ class DeleteDevicesEndpoint:
         self.devices = devices
 
     async def on_POST(self, request: ApiRequest) -> JsonDict:
-        requester = await self.auth.get_user_by_req(request)
-        device_ids = request.json().get("devices")
-        if not isinstance(device_ids, list) or not all(
-            isinstance(d, str) for d in device_ids
-        ):
-            raise BadJson("devices must be a list of strings")
-        return await self.devices.delete_devices(request, requester, device_ids)
+        requester = await requester_of(self.auth, request)
+        body = request.parse(DeleteDevicesBody)
+        return await self.devices.delete_devices(
+            requester,
+            body.devices,
+            uia_operation(request),
+            body.uia_auth(),
+            body.uia_params(),
+        )

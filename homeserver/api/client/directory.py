@@ -6,9 +6,14 @@ directory" (list_public_rooms.yaml).
 
 from __future__ import annotations
 
+from homeserver.api.client.bodies.directory import (
+    AliasBody,
+    DirectoryVisibilityBody,
+    PublicRoomsBody,
+)
+from homeserver.api.http.auth import requester_of
 from homeserver.api.http.request import ApiRequest
 from homeserver.api.http.router import client_patterns
-from homeserver.errors import BadJson
 from homeserver.services.accounts.auth import Auth
 from homeserver.services.rooms.directory import DirectoryService
 from homeserver.services.rooms.room_list import PublicRoomsQuery, RoomListService
@@ -29,12 +34,13 @@ class RoomAliasEndpoint:
         return await self.directory.get_alias(room_alias)
 
     async def on_PUT(self, request: ApiRequest, room_alias: str) -> JsonDict:
-        requester = await self.auth.get_user_by_req(request)
-        await self.directory.set_alias(requester, room_alias, request.json())
+        requester = await requester_of(self.auth, request)
+        body = request.parse(AliasBody)
+        await self.directory.set_alias(requester, room_alias, body.room_id)
         return {}
 
     async def on_DELETE(self, request: ApiRequest, room_alias: str) -> JsonDict:
-        requester = await self.auth.get_user_by_req(request)
+        requester = await requester_of(self.auth, request)
         await self.directory.delete_alias(requester, room_alias)
         return {}
 
@@ -49,7 +55,7 @@ class RoomAliasesEndpoint:
         self.directory = directory
 
     async def on_GET(self, request: ApiRequest, room_id: str) -> JsonDict:
-        requester = await self.auth.get_user_by_req(request)
+        requester = await requester_of(self.auth, request)
         return await self.directory.get_room_aliases(requester, room_id)
 
 
@@ -67,11 +73,9 @@ class DirectoryVisibilityEndpoint:
         return await self.directory.get_visibility(room_id)
 
     async def on_PUT(self, request: ApiRequest, room_id: str) -> JsonDict:
-        requester = await self.auth.get_user_by_req(request)
-        visibility = request.json(allow_empty=True).get("visibility", "public")
-        if visibility not in ("public", "private"):
-            raise BadJson("visibility must be public or private")
-        await self.directory.set_visibility(requester, room_id, visibility)
+        requester = await requester_of(self.auth, request)
+        body = request.parse(DirectoryVisibilityBody, allow_empty=True)
+        await self.directory.set_visibility(requester, room_id, body.visibility)
         return {}
 
 
@@ -95,7 +99,7 @@ class PublicRoomsEndpoint:
 
     async def on_GET(self, request: ApiRequest) -> JsonDict:
         if not (self.allow_without_auth and request.access_token() is None):
-            await self.auth.get_user_by_req(request)
+            await requester_of(self.auth, request)
         query = PublicRoomsQuery(
             limit=request.query_int("limit"),
             since=request.query_str("since"),
@@ -104,8 +108,7 @@ class PublicRoomsEndpoint:
         return await self.room_list.get_public_rooms(query)
 
     async def on_POST(self, request: ApiRequest) -> JsonDict:
-        await self.auth.get_user_by_req(request)
-        query = PublicRoomsQuery.from_body(
-            request.json(allow_empty=True), request.query_str("server")
-        )
+        await requester_of(self.auth, request)
+        body = request.parse(PublicRoomsBody, allow_empty=True)
+        query = body.query(request.query_str("server"))
         return await self.room_list.get_public_rooms(query)

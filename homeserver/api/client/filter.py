@@ -5,6 +5,7 @@ Spec: client-server API, "Filtering" (POST/GET /user/{userId}/filter).
 
 from __future__ import annotations
 
+from homeserver.api.http.auth import requester_of
 from homeserver.api.http.request import ApiRequest
 from homeserver.api.http.router import client_patterns
 from homeserver.services.accounts.auth import Auth
@@ -22,7 +23,7 @@ class CreateFilterEndpoint:
         self.filters = filters
 
     async def on_POST(self, request: ApiRequest, user_id: str) -> JsonDict:
-        requester = await self.auth.get_user_by_req(request)
+        requester = await requester_of(self.auth, request)
         return await self.filters.create(requester, user_id, request.json())
 
 
@@ -38,5 +39,5 @@ class GetFilterEndpoint:
     async def on_GET(
         self, request: ApiRequest, user_id: str, filter_id: str
     ) -> JsonDict:
-        requester = await self.auth.get_user_by_req(request)
+        requester = await requester_of(self.auth, request)
         return await self.filters.get(requester, user_id, filter_id)

@@ -5,9 +5,10 @@ Spec: client-server API, "Login", "Logout", "Refreshing access tokens".
 
 from __future__ import annotations
 
+from homeserver.api.client.bodies.accounts import LoginBody, RefreshBody, UiaBody
+from homeserver.api.http.auth import requester_of, uia_operation
 from homeserver.api.http.request import ApiRequest
 from homeserver.api.http.router import client_patterns
-from homeserver.errors import BadJson
 from homeserver.services.accounts.auth import Auth
 from homeserver.services.accounts.login import LoginService
 from homeserver.services.accounts.sessions import SessionService
@@ -26,7 +27,7 @@ class LoginEndpoint:
         return {"flows": self.login.flows()}
 
     async def on_POST(self, request: ApiRequest) -> JsonDict:
-        return await self.login.login(request)
+        return await self.login.login(request.parse(LoginBody), request.client_ip)
 
 
 class LogoutEndpoint:
@@ -39,7 +40,7 @@ class LogoutEndpoint:
         self.sessions = sessions
 
     async def on_POST(self, request: ApiRequest) -> JsonDict:
-        requester = await self.auth.get_user_by_req(request, allow_expired=True)
+        requester = await requester_of(self.auth, request, allow_expired=True)
         await self.sessions.logout(requester)
         return {}
 
@@ -54,7 +55,7 @@ class LogoutAllEndpoint:
         self.sessions = sessions
 
     async def on_POST(self, request: ApiRequest) -> JsonDict:
-        requester = await self.auth.get_user_by_req(request, allow_expired=True)
+        requester = await requester_of(self.auth, request, allow_expired=True)
         await self.sessions.logout_all(requester)
         return {}
 
@@ -68,10 +69,8 @@ class RefreshEndpoint:
         self.sessions = sessions
 
     async def on_POST(self, request: ApiRequest) -> JsonDict:
-        token = request.json().get("refresh_token")
-        if not isinstance(token, str):
-            raise BadJson("refresh_token must be a string")
-        return await self.sessions.refresh(token)
+        body = request.parse(RefreshBody)
+        return await self.sessions.refresh(body.refresh_token)
 
 
 class LoginTokenEndpoint:
@@ -84,5 +83,8 @@ class LoginTokenEndpoint:
         self.login = login
 
     async def on_POST(self, request: ApiRequest) -> JsonDict:
-        requester = await self.auth.get_user_by_req(request)
-        return await self.login.create_login_token(request, requester)
+        requester = await requester_of(self.auth, request)
+        body = request.parse(UiaBody, allow_empty=True)
+        return await self.login.create_login_token(
+            requester, uia_operation(request), body.uia_auth(), body.uia_params()
+        )

@@ -5,25 +5,13 @@ Spec: client-server API, "Presence" (``/presence/{userId}/status``).
 
 from __future__ import annotations
 
-import attrs
-
+from homeserver.api.client.bodies.sync_data import PresenceBody
+from homeserver.api.http.auth import requester_of
 from homeserver.api.http.request import ApiRequest
 from homeserver.api.http.router import client_patterns
 from homeserver.services.accounts.auth import Auth
 from homeserver.services.presence.presence import PresenceService
 from homeserver.types import JsonDict
-
-
-@attrs.frozen(kw_only=True)
-class SetPresenceBody:
-    """The body of PUT /presence/{userId}/status.
-
-    ``presence`` is checked against the spec's values by the service (400
-    M_INVALID_PARAM); a missing or non-string field is 400 M_BAD_JSON here.
-    """
-
-    presence: str
-    status_msg: str | None = None
 
 
 class PresenceStatusEndpoint:
@@ -36,12 +24,12 @@ class PresenceStatusEndpoint:
         self.presence = presence
 
     async def on_GET(self, request: ApiRequest, user_id: str) -> JsonDict:
-        requester = await self.auth.get_user_by_req(request)
+        requester = await requester_of(self.auth, request)
         return await self.presence.get_status(requester, user_id)
 
     async def on_PUT(self, request: ApiRequest, user_id: str) -> JsonDict:
-        requester = await self.auth.get_user_by_req(request)
-        body = request.parse(SetPresenceBody)
+        requester = await requester_of(self.auth, request)
+        body = request.parse(PresenceBody)
         await self.presence.set_status(
             requester, user_id, body.presence, body.status_msg
         )

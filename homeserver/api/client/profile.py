@@ -5,11 +5,28 @@ Spec: client-server API, "Profiles".
 
 from __future__ import annotations
 
+from typing import Any
+
+from homeserver.api.client.bodies.accounts import PROFILE_FIELD_BODIES
+from homeserver.api.http.auth import requester_of
 from homeserver.api.http.request import ApiRequest
 from homeserver.api.http.router import client_patterns
+from homeserver.errors import Codes, MatrixError
 from homeserver.services.accounts.auth import Auth
 from homeserver.services.accounts.profile import ProfileService
 from homeserver.types import JsonDict
+
+
+def _field_value(request: ApiRequest, key: str) -> Any:
+    """The value a PUT /profile/{userId}/{keyName} body gives ``key``: checked
+    against the field's model, or any JSON value for a custom field."""
+    model = PROFILE_FIELD_BODIES.get(key)
+    if model is not None:
+        return getattr(request.parse(model), key)
+    body = request.json()
+    if key not in body:
+        raise MatrixError(400, f"{key}: missing required field", Codes.MISSING_PARAM)
+    return body[key]
 
 
 class ProfileEndpoint:
@@ -37,9 +54,10 @@ class ProfileFieldEndpoint:
         return await self.profiles.get_field(user_id, key)
 
     async def on_PUT(self, request: ApiRequest, user_id: str, key: str) -> JsonDict:
-        requester = await self.auth.get_user_by_req(request)
-        return await self.profiles.set_field(requester, user_id, key, request.json())
+        requester = await requester_of(self.auth, request)
+        value = _field_value(request, key)
+        return await self.profiles.set_field(requester, user_id, key, value)
 
     async def on_DELETE(self, request: ApiRequest, user_id: str, key: str) -> JsonDict:
-        requester = await self.auth.get_user_by_req(request)
+        requester = await requester_of(self.auth, request)
         return await self.profiles.delete_field(requester, user_id, key)

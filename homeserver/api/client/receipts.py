@@ -5,6 +5,8 @@ Spec: client-server API, "Receipts" and "Read and unread markers".
 
 from __future__ import annotations
 
+from homeserver.api.client.bodies.sync_data import ReadMarkersBody, ReceiptBody
+from homeserver.api.http.auth import requester_of
 from homeserver.api.http.request import ApiRequest
 from homeserver.api.http.router import client_patterns
 from homeserver.services.accounts.auth import Auth
@@ -24,11 +26,12 @@ class ReceiptEndpoint:
     async def on_POST(
         self, request: ApiRequest, room_id: str, receipt_type: str, event_id: str
     ) -> JsonDict:
-        requester = await self.auth.get_user_by_req(request)
+        requester = await requester_of(self.auth, request)
         # The body is required by the spec, but clients from before threaded
         # receipts send none.
+        body = request.parse(ReceiptBody, allow_empty=True)
         return await self.receipts.send_receipt(
-            requester, room_id, receipt_type, event_id, request.json(allow_empty=True)
+            requester, room_id, receipt_type, event_id, body.thread_id
         )
 
 
@@ -42,5 +45,6 @@ class ReadMarkersEndpoint:
         self.receipts = receipts
 
     async def on_POST(self, request: ApiRequest, room_id: str) -> JsonDict:
-        requester = await self.auth.get_user_by_req(request)
-        return await self.receipts.set_read_markers(requester, room_id, request.json())
+        requester = await requester_of(self.auth, request)
+        body = request.parse(ReadMarkersBody)
+        return await self.receipts.set_read_markers(requester, room_id, body.markers())

@@ -5,6 +5,8 @@ Spec: client-server API, "Account registration".
 
 from __future__ import annotations
 
+from homeserver.api.client.bodies.accounts import RegisterBody
+from homeserver.api.http.auth import uia_operation
 from homeserver.api.http.request import ApiRequest
 from homeserver.api.http.router import client_patterns
 from homeserver.services.accounts.registration import RegistrationService
@@ -21,7 +23,11 @@ class RegisterEndpoint:
 
     async def on_POST(self, request: ApiRequest) -> JsonDict:
         kind = request.query_str("kind", "user") or "user"
-        return await self.registration.register(request, kind)
+        self.registration.check_open(kind)
+        body = request.parse(RegisterBody)
+        return await self.registration.register(
+            body, request.client_ip, uia_operation(request)
+        )
 
 
 class RegisterAvailableEndpoint:
@@ -34,7 +40,7 @@ class RegisterAvailableEndpoint:
 
     async def on_GET(self, request: ApiRequest) -> JsonDict:
         username = request.query_str("username", required=True) or ""
-        return await self.registration.check_available(request, username)
+        return await self.registration.check_available(username, request.client_ip)
 
 
 class RegistrationTokenValidityEndpoint:
@@ -49,4 +55,4 @@ class RegistrationTokenValidityEndpoint:
 
     async def on_GET(self, request: ApiRequest) -> JsonDict:
         token = request.query_str("token", required=True) or ""
-        return await self.registration.token_validity(request, token)
+        return await self.registration.token_validity(token, request.client_ip)

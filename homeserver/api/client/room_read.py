@@ -6,6 +6,7 @@ Spec: client-server API, "Getting events for a room", "Room membership"
 
 from __future__ import annotations
 
+from homeserver.api.http.auth import requester_of
 from homeserver.api.http.request import ApiRequest
 from homeserver.api.http.router import client_patterns
 from homeserver.errors import InvalidParam, MissingParam
@@ -52,7 +53,7 @@ class RoomEventEndpoint:
     async def on_GET(
         self, request: ApiRequest, room_id: str, event_id: str
     ) -> JsonDict:
-        requester = await self.auth.get_user_by_req(request)
+        requester = await requester_of(self.auth, request)
         return await self.reads.get_event(requester, room_id, event_id)
 
 
@@ -66,7 +67,7 @@ class RoomStateEndpoint:
         self.reads = reads
 
     async def on_GET(self, request: ApiRequest, room_id: str) -> list[JsonDict]:
-        requester = await self.auth.get_user_by_req(request)
+        requester = await requester_of(self.auth, request)
         return await self.reads.get_state(requester, room_id)
 
 
@@ -86,7 +87,7 @@ class RoomStateEventEndpoint:
     async def on_GET(
         self, request: ApiRequest, room_id: str, event_type: str, state_key: str = ""
     ) -> JsonDict:
-        requester = await self.auth.get_user_by_req(request)
+        requester = await requester_of(self.auth, request)
         event_format = request.query_str("format", "content")
         if event_format not in ("content", "event"):
             raise InvalidParam("format must be 'content' or 'event'")
@@ -105,7 +106,7 @@ class RoomMembersEndpoint:
         self.reads = reads
 
     async def on_GET(self, request: ApiRequest, room_id: str) -> JsonDict:
-        requester = await self.auth.get_user_by_req(request)
+        requester = await requester_of(self.auth, request)
         members_request = MembersRequest(
             at=_token(request, "at"),
             membership=request.query_str("membership"),
@@ -124,7 +125,7 @@ class JoinedMembersEndpoint:
         self.reads = reads
 
     async def on_GET(self, request: ApiRequest, room_id: str) -> JsonDict:
-        requester = await self.auth.get_user_by_req(request)
+        requester = await requester_of(self.auth, request)
         return await self.reads.get_joined_members(requester, room_id)
 
 
@@ -138,7 +139,7 @@ class MessagesEndpoint:
         self.pagination = pagination
 
     async def on_GET(self, request: ApiRequest, room_id: str) -> JsonDict:
-        requester = await self.auth.get_user_by_req(request)
+        requester = await requester_of(self.auth, request)
         messages_request = MessagesRequest(
             direction=_direction(request),
             from_token=_token(request, "from"),
@@ -161,7 +162,7 @@ class ContextEndpoint:
     async def on_GET(
         self, request: ApiRequest, room_id: str, event_id: str
     ) -> JsonDict:
-        requester = await self.auth.get_user_by_req(request)
+        requester = await requester_of(self.auth, request)
         return await self.pagination.get_context(
             requester, room_id, event_id, _limit(request), _filter(request)
         )
@@ -179,7 +180,7 @@ class TimestampToEventEndpoint:
         self.reads = reads
 
     async def on_GET(self, request: ApiRequest, room_id: str) -> JsonDict:
-        requester = await self.auth.get_user_by_req(request)
+        requester = await requester_of(self.auth, request)
         ts = request.query_int("ts")
         if ts is None:
             raise MissingParam("ts")

@@ -5,6 +5,8 @@ Spec: client-server API, "Sending events to a room", "Redactions".
 
 from __future__ import annotations
 
+from homeserver.api.client.bodies.rooms import RedactBody
+from homeserver.api.http.auth import requester_of
 from homeserver.api.http.request import ApiRequest
 from homeserver.api.http.router import client_patterns
 from homeserver.services.accounts.auth import Auth
@@ -24,7 +26,7 @@ class SendEventEndpoint:
     async def on_PUT(
         self, request: ApiRequest, room_id: str, event_type: str, txn_id: str
     ) -> JsonDict:
-        requester = await self.auth.get_user_by_req(request)
+        requester = await requester_of(self.auth, request)
         return await self.room_events.send_message(
             requester, room_id, event_type, txn_id, request.json()
         )
@@ -46,7 +48,7 @@ class SetStateEndpoint:
     async def on_PUT(
         self, request: ApiRequest, room_id: str, event_type: str, state_key: str = ""
     ) -> JsonDict:
-        requester = await self.auth.get_user_by_req(request)
+        requester = await requester_of(self.auth, request)
         return await self.room_events.set_state(
             requester, room_id, event_type, state_key, request.json()
         )
@@ -64,7 +66,8 @@ class RedactEndpoint:
     async def on_PUT(
         self, request: ApiRequest, room_id: str, event_id: str, txn_id: str
     ) -> JsonDict:
-        requester = await self.auth.get_user_by_req(request)
+        requester = await requester_of(self.auth, request)
+        body = request.parse(RedactBody, allow_empty=True)
         return await self.room_events.redact(
-            requester, room_id, event_id, txn_id, request.json(allow_empty=True)
+            requester, room_id, event_id, txn_id, body.reason
         )

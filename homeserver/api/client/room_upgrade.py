@@ -5,6 +5,8 @@ Spec: client-server API, "Room Upgrades" (room_upgrades.yaml).
 
 from __future__ import annotations
 
+from homeserver.api.client.bodies.rooms import RoomUpgradeBody
+from homeserver.api.http.auth import requester_of
 from homeserver.api.http.request import ApiRequest
 from homeserver.api.http.router import client_patterns
 from homeserver.services.accounts.auth import Auth
@@ -22,5 +24,8 @@ class RoomUpgradeEndpoint:
         self.upgrades = upgrades
 
     async def on_POST(self, request: ApiRequest, room_id: str) -> JsonDict:
-        requester = await self.auth.get_user_by_req(request)
-        return await self.upgrades.upgrade_room(requester, room_id, request.json())
+        requester = await requester_of(self.auth, request)
+        body = request.parse(RoomUpgradeBody)
+        return await self.upgrades.upgrade_room(
+            requester, room_id, body.new_version, body.additional_creators
+        )

@@ -5,6 +5,12 @@ Spec: client-server API, "Creation", "Room membership".
 
 from __future__ import annotations
 
+from homeserver.api.client.bodies.rooms import (
+    CreateRoomBody,
+    MembershipBody,
+    MembershipChangeBody,
+)
+from homeserver.api.http.auth import requester_of
 from homeserver.api.http.request import ApiRequest
 from homeserver.api.http.router import client_patterns
 from homeserver.services.accounts.auth import Auth
@@ -28,8 +34,9 @@ class CreateRoomEndpoint:
         self.rooms = rooms
 
     async def on_POST(self, request: ApiRequest) -> JsonDict:
-        requester = await self.auth.get_user_by_req(request)
-        return await self.rooms.create_room(requester, request.json(allow_empty=True))
+        requester = await requester_of(self.auth, request)
+        body = request.parse(CreateRoomBody, allow_empty=True)
+        return await self.rooms.create_room(requester, body)
 
 
 class JoinedRoomsEndpoint:
@@ -42,7 +49,7 @@ class JoinedRoomsEndpoint:
         self.membership = membership
 
     async def on_GET(self, request: ApiRequest) -> JsonDict:
-        requester = await self.auth.get_user_by_req(request)
+        requester = await requester_of(self.auth, request)
         return await self.membership.joined_rooms(requester)
 
 
@@ -56,9 +63,10 @@ class JoinEndpoint:
         self.membership = membership
 
     async def on_POST(self, request: ApiRequest, room: str) -> JsonDict:
-        requester = await self.auth.get_user_by_req(request)
+        requester = await requester_of(self.auth, request)
+        body = request.parse(MembershipBody, allow_empty=True)
         room_id = await self.membership.join(
-            requester, room, request.json(allow_empty=True), via_servers(request)
+            requester, room, body.reason, via_servers(request)
         )
         return {"room_id": room_id}
 
@@ -73,9 +81,10 @@ class KnockEndpoint:
         self.membership = membership
 
     async def on_POST(self, request: ApiRequest, room: str) -> JsonDict:
-        requester = await self.auth.get_user_by_req(request)
+        requester = await requester_of(self.auth, request)
+        body = request.parse(MembershipBody, allow_empty=True)
         room_id = await self.membership.knock(
-            requester, room, request.json(allow_empty=True), via_servers(request)
+            requester, room, body.reason, via_servers(request)
         )
         return {"room_id": room_id}
 
@@ -90,8 +99,9 @@ class LeaveEndpoint:
         self.membership = membership
 
     async def on_POST(self, request: ApiRequest, room_id: str) -> JsonDict:
-        requester = await self.auth.get_user_by_req(request)
-        await self.membership.leave(requester, room_id, request.json(allow_empty=True))
+        requester = await requester_of(self.auth, request)
+        body = request.parse(MembershipBody, allow_empty=True)
+        await self.membership.leave(requester, room_id, body.reason)
         return {}
 
 
@@ -109,9 +119,17 @@ class MembershipChangeEndpoint:
         self.membership = membership
 
     async def on_POST(self, request: ApiRequest, room_id: str) -> JsonDict:
-        requester = await self.auth.get_user_by_req(request)
+        requester = await requester_of(self.auth, request)
         action = request.path.rsplit("/", 1)[1]
-        await self.membership.change_other(requester, room_id, request.json(), action)
+        body = request.parse(MembershipChangeBody)
+        await self.membership.change_other(
+            requester,
+            room_id,
+            action,
+            body.user_id,
+            body.reason,
+            is_direct=body.is_direct is True,
+        )
         return {}
 
 
@@ -125,6 +143,6 @@ class ForgetEndpoint:
         self.membership = membership
 
     async def on_POST(self, request: ApiRequest, room_id: str) -> JsonDict:
-        requester = await self.auth.get_user_by_req(request)
+        requester = await requester_of(self.auth, request)
         await self.membership.forget(requester, room_id)
         return {}

@@ -5,6 +5,7 @@ Spec: client-server API, "Syncing".
 
 from __future__ import annotations
 
+from homeserver.api.http.auth import requester_of
 from homeserver.api.http.request import ApiRequest
 from homeserver.api.http.router import client_patterns
 from homeserver.errors import InvalidParam
@@ -41,5 +42,5 @@ class SyncEndpoint:
         self.sync = sync
 
     async def on_GET(self, request: ApiRequest) -> JsonDict:
-        requester = await self.auth.get_user_by_req(request)
+        requester = await requester_of(self.auth, request)
         return await self.sync.sync(requester, parse_sync_params(request))

@@ -5,6 +5,8 @@ Spec: client-server API, "Send-to-Device messaging".
 
 from __future__ import annotations
 
+from homeserver.api.client.bodies.sync_data import SendToDeviceBody
+from homeserver.api.http.auth import requester_of
 from homeserver.api.http.request import ApiRequest
 from homeserver.api.http.router import client_patterns
 from homeserver.services.accounts.auth import Auth
@@ -24,7 +26,8 @@ class SendToDeviceEndpoint:
     async def on_PUT(
         self, request: ApiRequest, event_type: str, txn_id: str
     ) -> JsonDict:
-        requester = await self.auth.get_user_by_req(request)
+        requester = await requester_of(self.auth, request)
+        body = request.parse(SendToDeviceBody)
         return await self.to_device.send_to_device(
-            requester, event_type, txn_id, request.json()
+            requester, event_type, txn_id, body.messages
         )

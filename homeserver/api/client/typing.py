@@ -5,6 +5,8 @@ Spec: client-server API, "Typing Notifications".
 
 from __future__ import annotations
 
+from homeserver.api.client.bodies.sync_data import TypingBody
+from homeserver.api.http.auth import requester_of
 from homeserver.api.http.request import ApiRequest
 from homeserver.api.http.router import client_patterns
 from homeserver.services.accounts.auth import Auth
@@ -22,5 +24,8 @@ class TypingEndpoint:
         self.typing = typing
 
     async def on_PUT(self, request: ApiRequest, room_id: str, user_id: str) -> JsonDict:
-        requester = await self.auth.get_user_by_req(request)
-        return await self.typing.set_typing(requester, room_id, user_id, request.json())
+        requester = await requester_of(self.auth, request)
+        body = request.parse(TypingBody)
+        return await self.typing.set_typing(
+            requester, room_id, user_id, body.typing, body.timeout
+        )

@@ -5,6 +5,7 @@ Spec: client-server API, "Server Discovery", "Capabilities negotiation".
 
 from __future__ import annotations
 
+from homeserver.api.http.auth import requester_of
 from homeserver.api.http.request import ApiRequest
 from homeserver.api.http.router import client_patterns
 from homeserver.config.model import ROOM_VERSIONS, HomeserverConfig
@@ -72,7 +73,7 @@ class CapabilitiesEndpoint:
         self.auth = auth
 
     async def on_GET(self, request: ApiRequest) -> JsonDict:
-        await self.auth.get_user_by_req(request)
+        await requester_of(self.auth, request)
         return {
             "capabilities": {
                 "m.change_password": {"enabled": True},

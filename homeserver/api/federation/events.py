@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from homeserver.api.federation.bodies import GetMissingEventsBody
 from homeserver.api.http.request import ApiRequest
-from homeserver.errors import BadJson, InvalidParam, MissingParam
+from homeserver.errors import InvalidParam, MissingParam
 from homeserver.federation.serving.reads import FederationReadService
 from homeserver.federation.transport.inbound_auth import FederationAuthenticator
 from homeserver.types import JsonDict
@@ -92,28 +93,15 @@ class GetMissingEventsEndpoint(_ReadEndpoint):
 
     async def on_POST(self, request: ApiRequest, room_id: str) -> JsonDict:
         origin = await self.authenticator.authenticate(request)
-        body = request.json()
-        earliest = _id_list(body, "earliest_events")
-        latest = _id_list(body, "latest_events")
-        limit = _int(body, "limit", 10)
-        min_depth = _int(body, "min_depth", 0)
+        body = request.parse(GetMissingEventsBody)
         return await self.reads.get_missing_events(
-            origin, room_id, earliest, latest, limit, min_depth
+            origin,
+            room_id,
+            body.earliest_events,
+            body.latest_events,
+            body.limit,
+            body.min_depth,
         )
-
-
-def _id_list(body: JsonDict, key: str) -> list[str]:
-    value: Any = body.get(key)
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise BadJson(f"{key} must be an array of event IDs")
-    return value
-
-
-def _int(body: JsonDict, key: str, default: int) -> int:
-    value = body.get(key, default)
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise BadJson(f"{key} must be an integer")
-    return value
 
 
 def read_endpoints(

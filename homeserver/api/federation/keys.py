@@ -6,10 +6,8 @@ Spec: server-server-api.md "Publishing Keys" (GET /_matrix/key/v2/server) and
 
 from __future__ import annotations
 
-from typing import Any
-
+from homeserver.api.federation.bodies import KeyQueryBody
 from homeserver.api.http.request import ApiRequest
-from homeserver.errors import BadJson
 from homeserver.federation.keys.local_keys import LocalKeys
 from homeserver.federation.keys.notary import Notary
 from homeserver.types import JsonDict
@@ -50,26 +48,5 @@ class BatchKeyQueryEndpoint:
         self.notary = notary
 
     async def on_POST(self, request: ApiRequest) -> JsonDict:
-        server_keys = request.json().get("server_keys")
-        if not isinstance(server_keys, dict):
-            raise BadJson("server_keys must be an object")
-        criteria: dict[str, dict[str, int | None]] = {}
-        for server_name, keys in server_keys.items():
-            if not isinstance(keys, dict):
-                raise BadJson(f"server_keys.{server_name} must be an object")
-            criteria[server_name] = {
-                key_id: _minimum(server_name, key_id, query)
-                for key_id, query in keys.items()
-            }
-        return {"server_keys": await self.notary.query(criteria)}
-
-
-def _minimum(server_name: str, key_id: str, query: Any) -> int | None:
-    if query is None:
-        return None
-    if not isinstance(query, dict):
-        raise BadJson(f"server_keys.{server_name}.{key_id} must be an object")
-    value = query.get("minimum_valid_until_ts")
-    if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
-        raise BadJson("minimum_valid_until_ts must be an integer")
-    return value
+        body = request.parse(KeyQueryBody)
+        return {"server_keys": await self.notary.query(body.criteria())}

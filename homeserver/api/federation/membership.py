@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from homeserver.api.federation.bodies import InviteBody
 from homeserver.api.http.request import ApiRequest
 from homeserver.events.model import Event, Membership, StateKey
 from homeserver.federation.handshakes.invites import InviteReceiver
@@ -162,7 +163,15 @@ class InviteV2Endpoint:
         self, request: ApiRequest, room_id: str, event_id: str
     ) -> JsonDict:
         origin = await self.authenticator.authenticate(request)
-        return await self.invites.on_invite(origin, room_id, event_id, request.json())
+        body = request.parse(InviteBody)
+        return await self.invites.on_invite(
+            origin,
+            room_id,
+            event_id,
+            body.room_version,
+            body.event,
+            body.invite_room_state,
+        )
 
 
 class InviteV1Endpoint(InviteV2Endpoint):
@@ -176,15 +185,12 @@ class InviteV1Endpoint(InviteV2Endpoint):
     ) -> tuple[int, Any]:
         origin = await self.authenticator.authenticate(request)
         event = request.json()
-        unsigned = event.get("unsigned")
-        body: JsonDict = {
-            "room_version": await self.invites.known_room_version(room_id) or "1",
-            "event": event,
-            "invite_room_state": unsigned.get("invite_room_state", [])
-            if isinstance(unsigned, dict)
-            else [],
-        }
-        return 200, [200, await self.invites.on_invite(origin, room_id, event_id, body)]
+        version = await self.invites.known_room_version(room_id) or "1"
+        # The room's state comes in the event's unsigned section, if at all.
+        answer = await self.invites.on_invite(
+            origin, room_id, event_id, version, event, None
+        )
+        return 200, [200, answer]
 
 
 def membership_endpoints(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from homeserver.api.client.bodies.directory import PublicRoomsBody
 from homeserver.api.federation.membership import FED, Authenticator
 from homeserver.api.http.request import ApiRequest
 from homeserver.federation.serving.queries import FederationQueries
@@ -61,7 +62,7 @@ class PublicRoomsEndpoint(_Endpoint):
 
     async def on_POST(self, request: ApiRequest) -> JsonDict:
         await self.authenticator.authenticate(request)
-        query = PublicRoomsQuery.from_body(request.json(allow_empty=True), None)
+        query = request.parse(PublicRoomsBody, allow_empty=True).query(None)
         return await self.queries.public_rooms(query)
 
 

@@ -12,12 +12,12 @@ from typing import Any, TypeVar
 
 import attrs
 
+from homeserver.api.http.body import RequestBody, validate_body
 from homeserver.errors import BadJson, InvalidParam, MissingParam, NotJson
 from homeserver.types import JsonDict
 from homeserver.util.json_values import find_bad_value, may_hold_bad_value
-from homeserver.util.structure import StructureError, structure
 
-T = TypeVar("T")
+B = TypeVar("B", bound=RequestBody)
 
 
 def _reject_constant(value: str) -> Any:
@@ -96,19 +96,20 @@ class ApiRequest:
             raise BadJson("Content must be a JSON object.")
         return value
 
-    def parse(self, cls: type[T], allow_empty: bool = False) -> T:
-        """The body structured into the attrs class ``cls``.
+    def parse(self, cls: type[B], allow_empty: bool = False) -> B:
+        """The body validated as the request-body model ``cls``.
 
         Unknown keys are ignored, as the spec asks of servers.
 
+        Args:
+            cls: the model (``api/http/body.py``).
+            allow_empty: treat an empty body as ``{}``.
+
         Raises:
-            MatrixError: M_NOT_JSON or M_BAD_JSON naming the offending key.
+            MatrixError: 400 M_NOT_JSON, or M_BAD_JSON, M_MISSING_PARAM or
+                M_INVALID_PARAM naming the offending field.
         """
-        data = self.json(allow_empty=allow_empty)
-        try:
-            return structure(cls, data, strict=False)  # type: ignore[no-any-return]
-        except StructureError as exc:
-            raise BadJson(str(exc)) from None
+        return validate_body(cls, self.json(allow_empty=allow_empty))
 
     def query_str(
         self, name: str, default: str | None = None, required: bool = False

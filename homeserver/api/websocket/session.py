@@ -172,15 +172,7 @@ class ClientSession:
 
     async def _check_token(self, token: str) -> Requester:
         """The requester of ``token``, noting the device as seen from this socket."""
-        request = ApiRequest(
-            "GET",
-            self.deps.config.path,
-            headers={"authorization": f"Bearer {token}"},
-            client_ip=self.client_ip,
-        )
-        if self.user_agent:
-            request.headers["user-agent"] = self.user_agent
-        return await self.deps.auth.get_user_by_req(request)
+        return await self.deps.auth.get_user_by_access_token(token, self.client_ip)
 
     async def _auth_settled(self) -> None:
         """Wait for an authentication in progress to succeed or fail."""

@@ -160,9 +160,24 @@ class InviteReceiver:
         return version.identifier if version else None
 
     async def on_invite(
-        self, origin: str, room_id: str, event_id: str, body: JsonDict
+        self,
+        origin: str,
+        room_id: str,
+        event_id: str,
+        room_version_id: str,
+        pdu: JsonDict,
+        invite_room_state: list[JsonDict] | None,
     ) -> JsonDict:
         """Check, counter-sign and store an invite for one of our users.
+
+        Args:
+            origin: the inviting server.
+            room_id: the room.
+            event_id: the invite's event ID (from the path).
+            room_version_id: the room's version.
+            pdu: the invite event.
+            invite_room_state: stripped state of the room; None to take it
+                from the event's ``unsigned`` section (v1 invites).
 
         Raises:
             MatrixError: 400 M_INCOMPATIBLE_ROOM_VERSION for a room version we
@@ -170,16 +185,13 @@ class InviteReceiver:
                 is not ``origin``'s to send or badly signed; 404 if the invitee
                 is not one of our users.
         """
-        version_id = body.get("room_version")
-        room_version = (
-            get_room_version(version_id) if isinstance(version_id, str) else None
-        )
+        room_version = get_room_version(room_version_id)
         if room_version is None:
             raise IncompatibleRoomVersion(
-                f"Unsupported room version {version_id!r}", version_id
+                f"Unsupported room version {room_version_id!r}", room_version_id
             )
         try:
-            event = event_from_pdu(body.get("event"), room_version)
+            event = event_from_pdu(pdu, room_version)
         except EventFormatError as exc:
             raise BadJson(f"Invalid event: {exc}") from None
         await self._check(origin, room_id, event_id, event)
@@ -191,12 +203,11 @@ class InviteReceiver:
             logger.warning("invite from %s: bad signature: %s", origin, exc)
             raise Forbidden(f"Bad event signature: {exc}") from None
         sign_event(event.pdu, room_version, self.server_name, self.signing_key)
-        state = body.get("invite_room_state")
+        state: Any = invite_room_state
         if state is None:
+            unsigned = pdu.get("unsigned")
             state = (
-                (body.get("event") or {})
-                .get("unsigned", {})
-                .get("invite_room_state", [])
+                unsigned.get("invite_room_state") if isinstance(unsigned, dict) else []
             )
         if self.server_name in await self.remote_rooms.get_joined_hosts(room_id):
             # We are in the room: the invite reaches us in a transaction too,

@@ -59,7 +59,7 @@ class AccountService:
         Raises:
             MatrixError: 400 M_INVALID_USERNAME or M_USER_IN_USE.
         """
-        if not isinstance(localpart, str) or not localpart:
+        if not localpart:
             raise MatrixError(400, "User ID cannot be empty", Codes.INVALID_USERNAME)
         if not is_valid_localpart(localpart):
             raise MatrixError(
@@ -74,10 +74,8 @@ class AccountService:
             raise MatrixError(400, "User ID already taken.", Codes.USER_IN_USE)
         return user_id
 
-    def check_password_strength(self, password: object) -> str:
-        """Validate a new password."""
-        if not isinstance(password, str):
-            raise MatrixError(400, "password must be a string", Codes.BAD_JSON)
+    def check_password_strength(self, password: str) -> str:
+        """Validate a new password: 400 M_WEAK_PASSWORD if too short."""
         if len(password) < self.config.password_min_length:
             raise MatrixError(
                 400,
@@ -88,7 +86,7 @@ class AccountService:
             raise MatrixError(400, "Password is too long", Codes.BAD_JSON)
         return password
 
-    async def hash_new_password(self, password: object) -> str:
+    async def hash_new_password(self, password: str) -> str:
         """Check a new password's strength, then hash it."""
         return await self.hasher.hash(self.check_password_strength(password))
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
-from typing import Any
+from collections.abc import Mapping
+from typing import Protocol
 
 from homeserver.errors import Codes, Forbidden, InvalidParam, MatrixError, NotFound
 from homeserver.services.accounts.accounts import AccountService
@@ -25,7 +25,6 @@ from homeserver.util.clock import Clock
 from homeserver.util.tokens import random_string
 
 NONCE_LIFETIME_MS = 60_000
-_TOKEN_CHARS = re.compile(r"^[A-Za-z0-9._~-]{1,64}$")
 
 
 def token_json(token: RegistrationToken) -> JsonDict:
@@ -37,15 +36,6 @@ def token_json(token: RegistrationToken) -> JsonDict:
         "completed": token.completed,
         "expiry_time": token.expiry_time,
     }
-
-
-def _optional_int(body: JsonDict, key: str, minimum: int) -> int | None:
-    value = body.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise InvalidParam(f"{key} must be an integer of at least {minimum}, or null")
-    return value
 
 
 class RegistrationTokenService:
@@ -72,52 +62,79 @@ class RegistrationTokenService:
             raise NotFound(f"No such registration token: {token}")
         return token_json(found)
 
-    async def create_token(self, body: JsonDict) -> JsonDict:
-        """A new token, named or random."""
-        uses_allowed = _optional_int(body, "uses_allowed", 0)
-        expiry_time = self._expiry_time(body)
-        token = body.get("token")
+    async def create_token(
+        self,
+        token: str | None,
+        uses_allowed: int | None,
+        expiry_time: int | None,
+        length: int | None = None,
+    ) -> JsonDict:
+        """A new token, named or random.
+
+        Args:
+            token: its name (1 to 64 characters of A-Z a-z 0-9 . _ ~ -), or
+                None for a random one of ``length`` characters (16 if None).
+            uses_allowed: how many registrations it allows; None: unlimited.
+            expiry_time: when it expires (ms since the epoch, not in the
+                past); None: never.
+            length: at most 64.
+
+        Raises:
+            InvalidParam: the token exists, or ``expiry_time`` is past.
+        """
+        self._check_expiry_time(expiry_time)
         if token is not None:
-            if not isinstance(token, str) or not _TOKEN_CHARS.match(token):
-                raise InvalidParam(
-                    "token must be 1-64 characters of A-Z a-z 0-9 . _ ~ -"
-                )
             if not await self.store.insert_token(token, uses_allowed, expiry_time):
                 raise InvalidParam(f"Token already exists: {token}")
         else:
-            length = _optional_int(body, "length", 1) or 16
-            if length > 64:
-                raise InvalidParam("length must be at most 64")
             while True:
-                token = random_string(length)
+                token = random_string(length or 16)
                 if await self.store.insert_token(token, uses_allowed, expiry_time):
                     break
         return await self.get_token(token)
 
-    async def update_token(self, token: str, body: JsonDict) -> JsonDict:
-        """Change uses_allowed and/or expiry_time."""
-        changes: dict[str, int | None] = {}
-        if "uses_allowed" in body:
-            changes["uses_allowed"] = _optional_int(body, "uses_allowed", 0)
-        if "expiry_time" in body:
-            changes["expiry_time"] = self._expiry_time(body)
-        updated = await self.store.update_token(token, changes)
+    async def update_token(
+        self, token: str, changes: Mapping[str, int | None]
+    ) -> JsonDict:
+        """Change ``uses_allowed`` and/or ``expiry_time`` (the keys of
+        ``changes``; None: no limit)."""
+        if "expiry_time" in changes:
+            self._check_expiry_time(changes["expiry_time"])
+        updated = await self.store.update_token(token, dict(changes))
         if updated is None:
             raise NotFound(f"No such registration token: {token}")
         return token_json(updated)
 
-    def _expiry_time(self, body: JsonDict) -> int | None:
-        """The body's expiry_time, which must not be in the past (as in Synapse)."""
-        expiry_time = _optional_int(body, "expiry_time", 0)
+    def _check_expiry_time(self, expiry_time: int | None) -> None:
+        """An expiry time must not be in the past (as in Synapse)."""
         if expiry_time is not None and expiry_time < self.clock.time_msec():
             raise InvalidParam("expiry_time must not be in the past")
-        return expiry_time
 
     async def delete_token(self, token: str) -> JsonDict:
         """Delete a token."""
         if not await self.store.delete_token(token):
             raise NotFound(f"No such registration token: {token}")
         return {}
+
+
+class SharedSecretRequest(Protocol):
+    """A shared-secret registration (``SharedSecretRegisterBody`` of
+    ``api/admin/bodies.py``, which has checked every type)."""
+
+    @property
+    def nonce(self) -> str: ...
+    @property
+    def username(self) -> str: ...
+    @property
+    def password(self) -> str: ...
+    @property
+    def mac(self) -> str: ...
+    @property
+    def admin(self) -> bool: ...
+    @property
+    def user_type(self) -> str | None: ...
+    @property
+    def displayname(self) -> str | None: ...
 
 
 class SharedSecretRegistrationService:
@@ -140,6 +157,11 @@ class SharedSecretRegistrationService:
         self.profiles = profiles
         self.clock = clock
 
+    def check_enabled(self) -> None:
+        """400 M_UNKNOWN unless shared-secret registration is configured
+        (asked before the body is read)."""
+        self._require_secret()
+
     def _require_secret(self) -> str:
         if not self.secret:
             raise MatrixError(
@@ -154,46 +176,34 @@ class SharedSecretRegistrationService:
         await self.store.insert_nonce(nonce, self.clock.time_msec())
         return {"nonce": nonce}
 
-    async def register(self, body: JsonDict, client_ip: str) -> JsonDict:
+    async def register(self, request: SharedSecretRequest, client_ip: str) -> JsonDict:
         """POST /_synapse/admin/v1/register."""
         secret = self._require_secret()
-        fields: dict[str, Any] = {}
-        for key in ("nonce", "username", "password", "mac"):
-            value = body.get(key)
-            if not isinstance(value, str) or not value:
-                raise MatrixError(
-                    400, f"{key} must be a non-empty string", Codes.BAD_JSON
-                )
-            fields[key] = value
-        admin = body.get("admin", False)
-        user_type = body.get("user_type")
-        if not isinstance(admin, bool) or (
-            user_type is not None and not isinstance(user_type, str)
-        ):
-            raise MatrixError(
-                400, "admin must be a boolean, user_type a string", Codes.BAD_JSON
-            )
         now = self.clock.time_msec()
-        if not await self.store.consume_nonce(fields["nonce"], now - NONCE_LIFETIME_MS):
+        if not await self.store.consume_nonce(request.nonce, now - NONCE_LIFETIME_MS):
             raise MatrixError(400, "unrecognised nonce", Codes.UNKNOWN)
         parts = [
-            fields["nonce"],
-            fields["username"],
-            fields["password"],
-            "admin" if admin else "notadmin",
+            request.nonce,
+            request.username,
+            request.password,
+            "admin" if request.admin else "notadmin",
         ]
-        if user_type:
-            parts.append(user_type)
+        if request.user_type:
+            parts.append(request.user_type)
         want = hmac.new(
             secret.encode("utf-8"), "\x00".join(parts).encode("utf-8"), hashlib.sha1
         ).hexdigest()
-        if not hmac.compare_digest(want, fields["mac"]):
+        if not hmac.compare_digest(want, request.mac):
             raise Forbidden("HMAC incorrect")
         user_id = await self.accounts.register(
-            fields["username"], fields["password"], admin=admin, user_type=user_type
+            request.username,
+            request.password,
+            admin=request.admin,
+            user_type=request.user_type,
         )
-        displayname = body.get("displayname")
-        if isinstance(displayname, str) and displayname:
-            await self.profiles.profiles.set_field(user_id, "displayname", displayname)
+        if request.displayname:
+            await self.profiles.profiles.set_field(
+                user_id, "displayname", request.displayname
+            )
         session = await self.sessions.create_session(user_id, None, None, client_ip)
         return session.to_json(self.accounts.server_name)

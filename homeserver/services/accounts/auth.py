@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import attrs
 
-from homeserver.api.http.request import ApiRequest
 from homeserver.errors import Codes, Forbidden, MatrixError
 from homeserver.storage.stores.devices import DeviceStore
 from homeserver.storage.stores.tokens import TokenStore
@@ -60,34 +59,13 @@ LAST_SEEN_INTERVAL_MS = 60_000
 
 
 class Auth:
-    """Authenticates requests by access token, noting when each device was last seen."""
+    """Authenticates access tokens, noting when each device was last seen."""
 
     def __init__(self, tokens: TokenStore, devices: DeviceStore, clock: Clock) -> None:
         self.tokens = tokens
         self.devices = devices
         self.clock = clock
         self._last_seen: dict[tuple[str, str], int] = {}
-
-    async def get_user_by_req(
-        self, request: ApiRequest, allow_expired: bool = False
-    ) -> Requester:
-        """The requester of ``request``.
-
-        Args:
-            request: the request.
-            allow_expired: accept an expired (refreshable) access token, so that
-                a client can still log out with it.
-
-        Raises:
-            MatrixError: 401 M_MISSING_TOKEN or M_UNKNOWN_TOKEN.
-        """
-        token = request.access_token()
-        if token is None:
-            raise MatrixError(401, "Missing access token", Codes.MISSING_TOKEN)
-        requester = await self.get_user_by_access_token(token, allow_expired)
-        request.requester = requester
-        self._note_seen(requester, request.client_ip)
-        return requester
 
     def _note_seen(self, requester: Requester, ip: str) -> None:
         key = (requester.user_id, requester.device_id)
@@ -102,9 +80,21 @@ class Auth:
         )
 
     async def get_user_by_access_token(
-        self, token: str, allow_expired: bool = False
+        self, token: str, client_ip: str | None = None, allow_expired: bool = False
     ) -> Requester:
-        """The requester an access token stands for."""
+        """The requester an access token stands for.
+
+        Args:
+            token: the access token.
+            client_ip: where the request came from: noted (at most once a
+                minute) as the device's last-seen address; None to note nothing.
+            allow_expired: accept an expired (refreshable) access token, so
+                that a client can still log out with it.
+
+        Raises:
+            MatrixError: 401 M_UNKNOWN_TOKEN (with ``soft_logout`` for an
+                expired one).
+        """
         info = await self.tokens.get_access_token(hash_token(token))
         if info is None:
             raise unknown_token()
@@ -120,13 +110,15 @@ class Auth:
             run_in_background(
                 "mark_token_used", self.tokens.mark_access_token_used(info)
             )
-        return Requester(
+        requester = Requester(
             UserID.parse(info.user_id), info.device_id, info.token_hash, info.admin
         )
+        if client_ip is not None:
+            self._note_seen(requester, client_ip)
+        return requester
 
-    async def get_admin_by_req(self, request: ApiRequest) -> Requester:
-        """The requester, who must be a server admin (else 403)."""
-        requester = await self.get_user_by_req(request)
+    @staticmethod
+    def require_admin(requester: Requester) -> None:
+        """403 M_FORBIDDEN unless ``requester`` is a server admin."""
         if not requester.is_admin:
             raise Forbidden("You are not a server admin")
-        return requester

@@ -5,15 +5,16 @@ Spec: client-server API, "Login", "POST /_matrix/client/v1/login/get_token".
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import jwt
 
-from homeserver.api.http.request import ApiRequest
 from homeserver.config.model import AuthConfig, RateLimitConfig
 from homeserver.errors import Codes, Forbidden, MatrixError
 from homeserver.services.accounts.accounts import AccountService
 from homeserver.services.accounts.auth import Requester
-from homeserver.services.accounts.sessions import SessionService, require_device_id
-from homeserver.services.accounts.ui_auth import UserInteractiveAuth
+from homeserver.services.accounts.sessions import SessionService
+from homeserver.services.accounts.ui_auth import UiaOperation, UserInteractiveAuth
 from homeserver.services.accounts.ui_auth_stages import PASSWORD, identifier_user
 from homeserver.storage.stores.tokens import TokenStore
 from homeserver.types import JsonDict, UserID
@@ -23,6 +24,28 @@ from homeserver.util.tokens import hash_token, new_token
 
 TOKEN = "m.login.token"
 JWT_TYPES = ("m.login.jwt", "org.matrix.login.jwt")
+
+
+class LoginRequest(Protocol):
+    """What a login needs: a POST /login body (``LoginBody`` of
+    ``api/client/bodies/accounts.py``, which has checked every type)."""
+
+    @property
+    def type(self) -> str: ...
+    @property
+    def identifier(self) -> JsonDict | None: ...
+    @property
+    def user(self) -> str | None: ...
+    @property
+    def password(self) -> str | None: ...
+    @property
+    def token(self) -> str | None: ...
+    @property
+    def device_id(self) -> str | None: ...
+    @property
+    def initial_device_display_name(self) -> str | None: ...
+    @property
+    def refresh_token(self) -> bool: ...
 
 
 class LoginService:
@@ -59,26 +82,16 @@ class LoginService:
             flows.extend({"type": t} for t in JWT_TYPES)
         return flows
 
-    async def login(self, request: ApiRequest) -> JsonDict:
-        """Handle POST /login."""
-        body = request.json()
-        login_type = body.get("type")
-        if not isinstance(login_type, str):
-            raise MatrixError(400, "Missing login type", Codes.BAD_JSON)
+    async def login(self, body: LoginRequest, client_ip: str) -> JsonDict:
+        """Handle POST /login.
+
+        The whole body was checked before any credential is spent: a login
+        token is one-time and a JWT login may create the account.
+        """
+        login_type = body.type
         self.ratelimiter.check(
-            "login_address", request.client_ip, self.rate_limits.login_per_address
+            "login_address", client_ip, self.rate_limits.login_per_address
         )
-        # Check the whole request before any credential is spent: a login
-        # token is one-time and a JWT login may create the account.
-        display_name = body.get("initial_device_display_name")
-        if display_name is not None and not isinstance(display_name, str):
-            raise MatrixError(
-                400, "initial_device_display_name must be a string", Codes.BAD_JSON
-            )
-        refresh = body.get("refresh_token", False)
-        if not isinstance(refresh, bool):
-            raise MatrixError(400, "refresh_token must be a boolean", Codes.BAD_JSON)
-        device_id = require_device_id(body.get("device_id"))
         if login_type == PASSWORD:
             user_id = await self._password_login(body)
         elif login_type == TOKEN:
@@ -89,22 +102,22 @@ class LoginService:
             raise MatrixError(400, f"Unknown login type {login_type}", Codes.UNKNOWN)
         session = await self.sessions.create_session(
             user_id,
-            device_id,
-            display_name,
-            request.client_ip,
-            with_refresh_token=refresh,
+            body.device_id,
+            body.initial_device_display_name,
+            client_ip,
+            with_refresh_token=body.refresh_token,
         )
         return session.to_json(self.accounts.server_name)
 
-    async def _password_login(self, body: JsonDict) -> str:
-        user = identifier_user(body)
-        password = body.get("password")
+    async def _password_login(self, body: LoginRequest) -> str:
+        user = identifier_user(body.identifier, body.user)
+        password = body.password
         if user is None:
-            identifier = body.get("identifier")
-            if isinstance(identifier, dict) and identifier.get("type") != "m.id.user":
+            identifier = body.identifier
+            if identifier is not None and identifier.get("type") != "m.id.user":
                 raise MatrixError(400, "Unsupported identifier type", Codes.UNKNOWN)
             raise MatrixError(400, "Missing user identifier", Codes.BAD_JSON)
-        if not isinstance(password, str):
+        if password is None:
             raise MatrixError(400, "Missing password", Codes.BAD_JSON)
         user_id = self.accounts.qualify(user)
         self.ratelimiter.check(
@@ -123,9 +136,9 @@ class LoginService:
             raise Forbidden("Invalid username or password")
         return info.user_id
 
-    async def _token_login(self, body: JsonDict) -> str:
-        token = body.get("token")
-        if not isinstance(token, str):
+    async def _token_login(self, body: LoginRequest) -> str:
+        token = body.token
+        if token is None:
             raise MatrixError(400, "Missing token", Codes.BAD_JSON)
         user_id = await self.tokens.consume_login_token(
             hash_token(token), self.clock.time_msec()
@@ -135,9 +148,9 @@ class LoginService:
         await self.accounts.get_active_user(user_id)
         return user_id
 
-    async def _jwt_login(self, body: JsonDict) -> str:
-        token = body.get("token")
-        if not isinstance(token, str):
+    async def _jwt_login(self, body: LoginRequest) -> str:
+        token = body.token
+        if token is None:
             raise MatrixError(400, "Missing token", Codes.BAD_JSON)
         config = self.config.jwt
         try:
@@ -163,16 +176,27 @@ class LoginService:
         return user_id
 
     async def create_login_token(
-        self, request: ApiRequest, requester: Requester
+        self,
+        requester: Requester,
+        operation: UiaOperation,
+        auth: JsonDict | None,
+        clientdict: JsonDict,
     ) -> JsonDict:
-        """POST /login/get_token: a one-time token to log in another device."""
+        """POST /login/get_token: a one-time token to log in another device.
+
+        Args:
+            requester: who asks.
+            operation: the request, for UIA.
+            auth: the body's ``auth`` object, if any.
+            clientdict: the body's other parameters.
+        """
         if not self.config.token_login.enabled:
             raise MatrixError(
                 404, "Login token generation is disabled", Codes.UNRECOGNIZED
             )
         if self.config.token_login.require_ui_auth:
             result = await self.uia.authenticate(
-                request, request.json(allow_empty=True), [[PASSWORD]], requester
+                operation, auth, clientdict, [[PASSWORD]], requester
             )
             await self.uia.finish(result)
         token = new_token("chl")

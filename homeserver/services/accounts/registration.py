@@ -5,12 +5,17 @@ Spec: client-server API, "Account registration".
 
 from __future__ import annotations
 
-from homeserver.api.http.request import ApiRequest
+from typing import Protocol
+
 from homeserver.config.model import RateLimitConfig, RegistrationConfig
 from homeserver.errors import Codes, Forbidden, MatrixError
 from homeserver.services.accounts.accounts import AccountService
-from homeserver.services.accounts.sessions import SessionService, require_device_id
-from homeserver.services.accounts.ui_auth import UserInteractiveAuth
+from homeserver.services.accounts.sessions import SessionService
+from homeserver.services.accounts.ui_auth import (
+    UiaOperation,
+    UiAuthResult,
+    UserInteractiveAuth,
+)
 from homeserver.services.accounts.ui_auth_stages import DUMMY, REGISTRATION_TOKEN
 from homeserver.storage.stores.registration_tokens import RegistrationTokenStore
 from homeserver.types import JsonDict
@@ -19,11 +24,22 @@ from homeserver.util.ratelimit import Ratelimiter
 from homeserver.util.tokens import random_string
 
 
-def _optional(body: JsonDict, key: str, kind: type) -> object:
-    value = body.get(key)
-    if value is not None and not isinstance(value, kind):
-        raise MatrixError(400, f"{key} must be a {kind.__name__}", Codes.BAD_JSON)
-    return value
+class RegistrationRequest(Protocol):
+    """One POST /register round (``RegisterBody`` of
+    ``api/client/bodies/accounts.py``, which has checked every type)."""
+
+    @property
+    def username(self) -> str | None: ...
+    @property
+    def password(self) -> str | None: ...
+
+    def uia_auth(self) -> JsonDict | None:
+        """The round's ``auth`` object, if any."""
+        ...
+
+    def uia_params(self, *secret: str) -> JsonDict:
+        """The parameters given, less ``auth`` and the ``secret`` fields."""
+        ...
 
 
 class RegistrationService:
@@ -60,46 +76,64 @@ class RegistrationService:
         if not self.config.enable_registration:
             raise Forbidden("Registration has been disabled")
 
-    async def register(self, request: ApiRequest, kind: str) -> JsonDict:
-        """Handle one POST /register request (one UIA round)."""
+    def check_open(self, kind: str) -> None:
+        """Whether registering an account of ``kind`` is possible at all (asked
+        before the body is read).
+
+        Raises:
+            MatrixError: 403 for guests or with registration disabled; 400
+                M_INVALID_PARAM for an unknown kind.
+        """
         if kind == "guest":
             raise Forbidden("Guest access is disabled", "M_GUEST_ACCESS_FORBIDDEN")
         if kind != "user":
             raise MatrixError(400, "Invalid kind", Codes.INVALID_PARAM)
         self._check_enabled()
-        body = request.json()
+
+    async def register(
+        self, body: RegistrationRequest, client_ip: str, operation: UiaOperation
+    ) -> JsonDict:
+        """Handle one POST /register request (one UIA round), once
+        ``check_open`` has passed.
+
+        The parameters of the first round are kept in the UIA session, so the
+        last round (the one that completes UIA) may carry ``auth`` alone.
+        """
+        self._check_enabled()
         # Only finished registrations count (as in Synapse): one sign-up takes
         # several UIA rounds, which must not use up the client's allowance.
         self.ratelimiter.check(
             "register_address",
-            request.client_ip,
+            client_ip,
             self.rate_limits.registration_per_address,
             update=False,
         )
-        username = _optional(body, "username", str)
-        if isinstance(username, str):
-            # Clients let people type "Alice"; user IDs are lower case (as Synapse).
-            username = body["username"] = username.lower()
-        password = _optional(body, "password", str)
-        for key in ("initial_device_display_name",):
-            _optional(body, key, str)
-        for key in ("inhibit_login", "refresh_token"):
-            _optional(body, key, bool)
-        require_device_id(body.get("device_id"))
-        if username is not None:
-            await self.accounts.check_username(str(username))
         # The UIA session keeps only a hash of the password (as Synapse does),
         # never the password itself.
+        clientdict = body.uia_params("password")
+        if body.username is not None:
+            # Clients let people type "Alice"; user IDs are lower case (as Synapse).
+            clientdict["username"] = body.username.lower()
+            await self.accounts.check_username(clientdict["username"])
         server_data = None
-        if password is not None:
+        if body.password is not None:
             server_data = {
-                "password_hash": await self.accounts.hash_new_password(password)
+                "password_hash": await self.accounts.hash_new_password(body.password)
             }
-        clientdict = {k: v for k, v in body.items() if k != "password"}
         result = await self.uia.authenticate(
-            request, clientdict, self.flows(), server_data=server_data
+            operation,
+            body.uia_auth(),
+            clientdict,
+            self.flows(),
+            server_data=server_data,
         )
-        params = result.clientdict
+        return await self._register(result.clientdict, result, client_ip)
+
+    async def _register(
+        self, params: JsonDict, result: UiAuthResult, client_ip: str
+    ) -> JsonDict:
+        """Create the account of a completed UIA, and its first session unless
+        ``inhibit_login``; ``params`` are every round's, validated when sent."""
         localpart = params.get("username") or await self._generate_localpart()
         password_hash = result.serverdict.get("password_hash")
         if password_hash is None:
@@ -108,18 +142,16 @@ class RegistrationService:
             str(localpart), None, password_hash=password_hash
         )
         self.ratelimiter.record(
-            "register_address",
-            request.client_ip,
-            self.rate_limits.registration_per_address,
+            "register_address", client_ip, self.rate_limits.registration_per_address
         )
         await self.uia.finish(result, succeeded=True)
         if params.get("inhibit_login"):
             return {"user_id": user_id, "home_server": self.accounts.server_name}
         session = await self.sessions.create_session(
             user_id,
-            require_device_id(params.get("device_id")),
+            params.get("device_id"),
             params.get("initial_device_display_name"),
-            request.client_ip,
+            client_ip,
             with_refresh_token=bool(params.get("refresh_token")),
         )
         return session.to_json(self.accounts.server_name)
@@ -134,23 +166,23 @@ class RegistrationService:
                 return candidate
         raise MatrixError(500, "Could not allocate a user ID")
 
-    async def check_available(self, request: ApiRequest, username: str) -> JsonDict:
+    async def check_available(self, username: str, client_ip: str) -> JsonDict:
         """GET /register/available."""
         self._check_enabled()
         self.ratelimiter.check(
             "register_available",
-            request.client_ip,
+            client_ip,
             self.rate_limits.registration_per_address,
         )
         await self.accounts.check_username(username)
         return {"available": True}
 
-    async def token_validity(self, request: ApiRequest, token: str) -> JsonDict:
+    async def token_validity(self, token: str, client_ip: str) -> JsonDict:
         """GET /register/m.login.registration_token/validity."""
         self._check_enabled()
         self.ratelimiter.check(
             "registration_token_validity",
-            request.client_ip,
+            client_ip,
             self.rate_limits.registration_per_address,
         )
         found = await self.registration_tokens.get_token(token)

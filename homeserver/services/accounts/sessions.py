@@ -8,7 +8,6 @@ from __future__ import annotations
 import attrs
 
 from homeserver.config.model import AuthConfig
-from homeserver.errors import Codes, MatrixError
 from homeserver.services.accounts.auth import Requester, unknown_token
 from homeserver.storage.stores.devices import DeviceStore
 from homeserver.storage.stores.tokens import TokenStore
@@ -143,16 +142,3 @@ class SessionService:
     async def logout_all(self, requester: Requester) -> None:
         """Revoke every token and delete every device of the requester's account."""
         await self.devices.delete_all_devices(requester.user_id)
-
-
-def require_device_id(device_id: object) -> str | None:
-    """Validate a client-chosen device ID."""
-    if device_id is None:
-        return None
-    if not isinstance(device_id, str):
-        raise MatrixError(400, "device_id must be a string", Codes.BAD_JSON)
-    if not device_id or len(device_id) > 255:
-        raise MatrixError(
-            400, "device_id must be 1 to 255 characters", Codes.INVALID_PARAM
-        )
-    return device_id

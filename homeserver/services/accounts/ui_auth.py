@@ -9,7 +9,6 @@ from typing import Protocol
 
 import attrs
 
-from homeserver.api.http.request import ApiRequest
 from homeserver.errors import Codes, Forbidden, InteractiveAuthIncomplete, MatrixError
 from homeserver.services.accounts.auth import Requester
 from homeserver.storage.stores.ui_auth import UiAuthSession, UiAuthStore
@@ -43,6 +42,16 @@ class StageChecker(Protocol):
         """Release whatever the stage reserved for the session."""
 
 
+@attrs.frozen(kw_only=True)
+class UiaOperation:
+    """What a UIA session is bound to: the method and path of the request that
+    started it. A later round for another operation is refused (spec: "the
+    server must ensure the request is for the same operation")."""
+
+    method: str
+    path: str
+
+
 @attrs.frozen
 class UiAuthResult:
     """A finished UIA: the original request parameters and server-side data."""
@@ -69,8 +78,9 @@ class UserInteractiveAuth:
 
     async def authenticate(
         self,
-        request: ApiRequest,
-        body: JsonDict,
+        operation: UiaOperation,
+        auth: JsonDict | None,
+        clientdict: JsonDict,
         flows: list[list[str]],
         requester: Requester | None = None,
         params: JsonDict | None = None,
@@ -78,20 +88,24 @@ class UserInteractiveAuth:
     ) -> UiAuthResult:
         """Advance UIA for this request; return once some flow is complete.
 
-        ``body`` (less ``auth``) is kept in the session so later rounds may
-        leave it out; secrets belong in ``server_data`` instead (e.g. a
-        password hash), which is kept server-side and returned in
-        ``UiAuthResult.serverdict``.
+        Args:
+            operation: the request's method and path.
+            auth: the request's ``auth`` object (its ``type``, ``session`` and
+                the stage's own fields), if it has one.
+            clientdict: the request's other parameters. They are kept in the
+                session so later rounds may leave them out; secrets belong in
+                ``server_data`` instead (e.g. a password hash), which is kept
+                server-side and returned in ``UiAuthResult.serverdict``.
+            flows: the flows that complete the operation.
+            requester: who is asking, for operations on one's own account.
+            params: the ``params`` of the 401 answer.
+            server_data: kept in the session, never sent.
 
         Raises:
             InteractiveAuthIncomplete: 401 with the flows and progress so far.
             MatrixError: the session is unknown or was for another request.
         """
-        auth = body.get("auth")
-        if auth is not None and not isinstance(auth, dict):
-            raise MatrixError(400, "auth must be an object", Codes.BAD_JSON)
-        clientdict = {k: v for k, v in body.items() if k != "auth"}
-        session = await self._get_or_create_session(request, auth, clientdict)
+        session = await self._get_or_create_session(operation, auth, clientdict)
         # Later requests in a session may leave out the original parameters.
         clientdict = {**session.clientdict, **clientdict}
         completed = list(session.completed)
@@ -142,24 +156,28 @@ class UserInteractiveAuth:
             await checker.on_session_ended(session, succeeded)
 
     async def _get_or_create_session(
-        self, request: ApiRequest, auth: JsonDict | None, clientdict: JsonDict
+        self, operation: UiaOperation, auth: JsonDict | None, clientdict: JsonDict
     ) -> UiAuthSession:
         session_id = auth.get("session") if auth else None
         now = self.clock.time_msec()
         if session_id is None:
             await self._expire_sessions(now)
             session = UiAuthSession(
-                random_string(24), now, request.path, request.method, clientdict, [], {}
+                random_string(24),
+                now,
+                operation.path,
+                operation.method,
+                clientdict,
+                [],
+                {},
             )
             await self.store.create_session(session)
             return session
-        if not isinstance(session_id, str):
-            raise MatrixError(400, "session must be a string", Codes.BAD_JSON)
         found = await self.store.get_session(session_id)
         if found is None or found.creation_ts + self.session_timeout_ms < now:
             raise MatrixError(400, "Unknown or expired auth session", Codes.UNKNOWN)
         session = found
-        if session.uri != request.path or session.method != request.method:
+        if session.uri != operation.path or session.method != operation.method:
             raise Forbidden(
                 "Requested operation has changed during the UI authentication session."
             )

@@ -19,15 +19,14 @@ DUMMY = "m.login.dummy"
 REGISTRATION_TOKEN = "m.login.registration_token"
 
 
-def identifier_user(body: JsonDict) -> str | None:
-    """The user named by a login/auth body: ``identifier`` or the legacy ``user``."""
-    identifier = body.get("identifier")
+def identifier_user(identifier: object, user: object) -> str | None:
+    """The user named by a login or auth body's ``identifier`` (an
+    ``m.id.user`` one), else by its legacy ``user``."""
     if isinstance(identifier, dict):
         if identifier.get("type") != "m.id.user":
             return None
         user = identifier.get("user")
         return user if isinstance(user, str) and user else None
-    user = body.get("user")
     return user if isinstance(user, str) and user else None
 
 
@@ -40,7 +39,7 @@ class PasswordStage:
     async def check(
         self, auth: JsonDict, requester: Requester | None, session: UiAuthSession
     ) -> JsonDict:
-        user = identifier_user(auth)
+        user = identifier_user(auth.get("identifier"), auth.get("user"))
         password = auth.get("password")
         if user is None or not isinstance(password, str):
             raise StageFailed(Codes.BAD_JSON, "Missing identifier or password")

@@ -5,15 +5,12 @@ Spec: client-server API, "Device management".
 
 from __future__ import annotations
 
-from homeserver.api.http.request import ApiRequest
-from homeserver.errors import BadJson, NotFound
+from homeserver.errors import NotFound
 from homeserver.services.accounts.auth import Requester
-from homeserver.services.accounts.ui_auth import UserInteractiveAuth
+from homeserver.services.accounts.ui_auth import UiaOperation, UserInteractiveAuth
 from homeserver.services.accounts.ui_auth_stages import PASSWORD
 from homeserver.storage.stores.devices import Device, DeviceStore
 from homeserver.types import JsonDict
-
-MAX_DISPLAY_NAME = 100
 
 
 def device_json(device: Device) -> JsonDict:
@@ -50,31 +47,53 @@ class DeviceService:
         return device_json(device)
 
     async def update_device(
-        self, requester: Requester, device_id: str, body: JsonDict
+        self,
+        requester: Requester,
+        device_id: str,
+        rename: bool,
+        display_name: str | None,
     ) -> JsonDict:
-        """PUT /devices/{deviceId}."""
-        name = body.get("display_name")
-        if name is not None and not isinstance(name, str):
-            raise BadJson("display_name must be a string")
-        if name is not None and len(name) > MAX_DISPLAY_NAME:
-            raise BadJson(f"display_name is longer than {MAX_DISPLAY_NAME} characters")
-        if "display_name" in body and not await self.devices.update_display_name(
-            requester.user_id, device_id, name
-        ):
-            raise NotFound("Device not found")
-        if (
-            "display_name" not in body
-            and await self.devices.get_device(requester.user_id, device_id) is None
-        ):
+        """PUT /devices/{deviceId}.
+
+        Args:
+            requester: whose device.
+            device_id: the device.
+            rename: whether the body gave a ``display_name`` (else nothing
+                changes, but an unknown device is still 404).
+            display_name: the new name; None clears it.
+        """
+        if rename:
+            found = await self.devices.update_display_name(
+                requester.user_id, device_id, display_name
+            )
+        else:
+            found = (
+                await self.devices.get_device(requester.user_id, device_id) is not None
+            )
+        if not found:
             raise NotFound("Device not found")
         return {}
 
     async def delete_devices(
-        self, request: ApiRequest, requester: Requester, device_ids: list[str]
+        self,
+        requester: Requester,
+        device_ids: list[str],
+        operation: UiaOperation,
+        auth: JsonDict | None,
+        clientdict: JsonDict,
     ) -> JsonDict:
-        """DELETE /devices/{id} and POST /delete_devices, behind UIA."""
-        body = request.json(allow_empty=True)
-        result = await self.uia.authenticate(request, body, [[PASSWORD]], requester)
+        """DELETE /devices/{id} and POST /delete_devices, behind UIA.
+
+        Args:
+            requester: whose devices.
+            device_ids: the devices to delete.
+            operation: the request, for UIA.
+            auth: the body's ``auth`` object, if any.
+            clientdict: the body's other parameters.
+        """
+        result = await self.uia.authenticate(
+            operation, auth, clientdict, [[PASSWORD]], requester
+        )
         await self.devices.delete_devices(requester.user_id, device_ids)
         await self.uia.finish(result)
         return {}

@@ -49,7 +49,7 @@ import attrs
 from twisted.internet import defer, task
 
 from homeserver.config.model import PresenceConfig
-from homeserver.errors import Forbidden, InvalidParam, NotFound
+from homeserver.errors import Forbidden, NotFound
 from homeserver.events.ids import has_domain
 from homeserver.services.accounts.auth import Requester
 from homeserver.services.presence.presence_rules import (
@@ -175,19 +175,18 @@ class PresenceService:
     ) -> None:
         """PUT /presence/{userId}/status.
 
+        Args:
+            requester: who asks.
+            user_id: whose presence (the requester's own).
+            presence: one of ``PresenceState.ALL``.
+            status_msg: at most ``MAX_STATUS_MSG_LENGTH`` characters.
+
         Raises:
-            MatrixError: 403 M_FORBIDDEN for another user; 400 M_INVALID_PARAM
-                for an unknown presence value or an over-long status message.
+            MatrixError: 403 M_FORBIDDEN for another user.
         """
         UserID.parse(user_id)
         if requester.user_id != user_id:
             raise Forbidden("You cannot set the presence state of another user")
-        if presence not in PresenceState.ALL:
-            raise InvalidParam("presence must be online, unavailable or offline")
-        if status_msg is not None and len(status_msg) > MAX_STATUS_MSG_LENGTH:
-            raise InvalidParam(
-                f"status_msg is longer than {MAX_STATUS_MSG_LENGTH} characters"
-            )
         if not self.enabled:
             return
         prev = await self._current(user_id)

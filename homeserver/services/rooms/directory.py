@@ -98,8 +98,8 @@ class DirectoryService:
         ):
             raise MatrixError(409, f"Room alias {alias} already exists", Codes.UNKNOWN)
 
-    async def set_alias(self, requester: Requester, alias: str, body: JsonDict) -> None:
-        """PUT /directory/room/{roomAlias}.
+    async def set_alias(self, requester: Requester, alias: str, room_id: str) -> None:
+        """PUT /directory/room/{roomAlias}: point ``alias`` at ``room_id``.
 
         Raises:
             MatrixError: 400 M_INVALID_PARAM for a malformed or foreign alias,
@@ -107,10 +107,7 @@ class DirectoryService:
                 an admin, or membership is not required), 409 if it exists.
         """
         self.validate_alias(alias)
-        room_id = body.get("room_id")
-        if room_id is None:
-            raise MatrixError(400, "Missing room_id", Codes.MISSING_PARAM)
-        if not isinstance(room_id, str) or not room_id.startswith("!"):
+        if not room_id.startswith("!"):
             raise BadJson("room_id must be a room ID")
         if not await self.permissions.room_exists(room_id):
             raise NotFound("Unknown room")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from homeserver.config.model import RateLimitConfig
-from homeserver.errors import BadJson, Codes, Forbidden, MatrixError, NotFound
+from homeserver.errors import Codes, Forbidden, MatrixError, NotFound
 from homeserver.events.auth_rules import get_named_power_level, get_user_power_level
 from homeserver.events.ids import has_domain, try_domain_of
 from homeserver.events.model import Event, EventTypes, JoinRules, Membership, StateKey
@@ -24,22 +24,6 @@ from homeserver.util.ports import Port
 from homeserver.util.ratelimit import Ratelimiter
 
 EventCheck = Callable[[Event, Mapping[StateKey, Event]], Awaitable[None]]
-
-
-def optional_reason(body: JsonDict) -> str | None:
-    """The optional ``reason`` of a membership request."""
-    reason = body.get("reason")
-    if reason is not None and not isinstance(reason, str):
-        raise BadJson("reason must be a string")
-    return reason
-
-
-def target_user(body: JsonDict) -> str:
-    """The ``user_id`` of an invite/kick/ban/unban request."""
-    user_id = body.get("user_id")
-    if not isinstance(user_id, str):
-        raise MatrixError(400, "Missing user_id", Codes.MISSING_PARAM)
-    return UserID.parse(user_id).to_string()
 
 
 class MembershipService:
@@ -181,17 +165,19 @@ class MembershipService:
         self,
         requester: Requester,
         room_id_or_alias: str,
-        body: JsonDict,
+        reason: str | None,
         servers: Sequence[str] = (),
     ) -> str:
         """Join a room by ID or alias; returns the room ID.
 
         Args:
+            requester: who joins.
+            room_id_or_alias: the room.
+            reason: the join's reason, if any.
             servers: servers to join through (``via``/``server_name``) when no
                 local user is in the room.
         """
         room_id, alias_servers = await self._resolve_with_servers(room_id_or_alias)
-        reason = optional_reason(body)
         user_id = requester.user_id
         if not await self.is_host_in_room(room_id):
             candidates = await self._remote_candidates(
@@ -325,12 +311,11 @@ class MembershipService:
         self,
         requester: Requester,
         room_id_or_alias: str,
-        body: JsonDict,
+        reason: str | None,
         servers: Sequence[str] = (),
     ) -> str:
         """Ask to join a knockable room."""
         room_id, alias_servers = await self._resolve_with_servers(room_id_or_alias)
-        reason = optional_reason(body)
         user_id = requester.user_id
         if await self._through_remote(
             Membership.KNOCK, user_id, room_id, [*servers, *alias_servers], reason
@@ -342,9 +327,10 @@ class MembershipService:
         )
         return room_id
 
-    async def leave(self, requester: Requester, room_id: str, body: JsonDict) -> None:
+    async def leave(
+        self, requester: Requester, room_id: str, reason: str | None
+    ) -> None:
         """Leave a room (or reject an invite, or withdraw a knock)."""
-        reason = optional_reason(body)
         await self._require_room(room_id)
         user_id = requester.user_id
         current = await self.room_state.get_membership(room_id, user_id)
@@ -372,11 +358,25 @@ class MembershipService:
         return await self.send_membership(room_id, user_id, user_id, leave, reason, {})
 
     async def change_other(
-        self, requester: Requester, room_id: str, body: JsonDict, action: str
+        self,
+        requester: Requester,
+        room_id: str,
+        action: str,
+        user_id: str,
+        reason: str | None,
+        is_direct: bool = False,
     ) -> None:
-        """invite, kick, ban or unban ``body["user_id"]``."""
-        target = target_user(body)
-        reason = optional_reason(body)
+        """invite, kick, ban or unban ``user_id``.
+
+        Args:
+            requester: who does it.
+            room_id: the room.
+            action: ``invite``, ``kick``, ``ban`` or ``unban``.
+            user_id: whom it is done to (400 M_INVALID_PARAM if no user ID).
+            reason: the reason, if any.
+            is_direct: mark an invite as one to a direct chat.
+        """
+        target = UserID.parse(user_id).to_string()
         await self._require_room(room_id)
         current = await self.room_state.get_membership(room_id, target)
         state = current[0] if current else None
@@ -385,7 +385,7 @@ class MembershipService:
                 raise Forbidden(f"{target} is already in the room")
             self._ratelimit_invite(requester, room_id, target)
             membership, extra = Membership.INVITE, {}
-            if body.get("is_direct") is True:
+            if is_direct:
                 extra = {"is_direct": True}
         elif action == "kick":
             if state not in (Membership.JOIN, Membership.INVITE, Membership.KNOCK):

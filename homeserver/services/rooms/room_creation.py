@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import copy
 import logging
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import attrs
 
 from homeserver.config.model import RateLimitConfig
 from homeserver.errors import BadJson, Codes, MatrixError
@@ -70,22 +73,84 @@ def default_power_levels(creator: str, list_creator: bool) -> JsonDict:
     }
 
 
-def _state_list(body: JsonDict) -> list[tuple[str, str, JsonDict]]:
-    initial = body.get("initial_state", [])
-    if not isinstance(initial, list):
-        raise BadJson("initial_state must be a list")
-    out = []
-    for i, item in enumerate(initial):
-        if not isinstance(item, dict) or not isinstance(item.get("type"), str):
-            raise BadJson(f"initial_state[{i}] needs a string type")
-        state_key = item.get("state_key", "")
-        content = item.get("content")
-        if not isinstance(state_key, str) or not isinstance(content, dict):
-            raise BadJson(
-                f"initial_state[{i}] needs a string state_key and object content"
-            )
-        out.append((item["type"], state_key, content))
-    return out
+class InitialState(Protocol):
+    """One ``initial_state`` event of a createRoom request."""
+
+    @property
+    def type(self) -> str: ...
+    @property
+    def state_key(self) -> str: ...
+    @property
+    def content(self) -> JsonDict: ...
+
+
+class RoomCreationRequest(Protocol):
+    """A POST /createRoom body: ``CreateRoomBody`` of
+    ``api/client/bodies/rooms.py``, which has checked every type, and that
+    ``visibility`` and ``preset`` are values the spec allows."""
+
+    @property
+    def room_version(self) -> str | None: ...
+    @property
+    def visibility(self) -> str: ...
+    @property
+    def preset(self) -> str | None: ...
+    @property
+    def invite(self) -> Sequence[str]: ...
+    @property
+    def creation_content(self) -> JsonDict: ...
+    @property
+    def power_level_content_override(self) -> JsonDict: ...
+    @property
+    def initial_state(self) -> Sequence[InitialState]: ...
+    @property
+    def name(self) -> str | None: ...
+    @property
+    def topic(self) -> str | None: ...
+    @property
+    def room_alias_name(self) -> str | None: ...
+    @property
+    def is_direct(self) -> bool: ...
+
+
+@attrs.frozen(kw_only=True)
+class RoomPlan:
+    """What a createRoom request will create, all of it checked up front."""
+
+    version: RoomVersion
+    creation_content: JsonDict
+    power_levels: JsonDict
+    alias: str | None
+    state: list[tuple[str, str, JsonDict]]
+    invites: Sequence[str]
+    is_direct: bool
+    public: bool
+
+
+def _requested_state(
+    preset: dict[str, Any], body: RoomCreationRequest
+) -> list[tuple[str, str, JsonDict]]:
+    """The state events after the power levels: the preset's (unless
+    ``initial_state`` has them), ``initial_state``, the name and the topic."""
+    given = {(e.type, e.state_key) for e in body.initial_state}
+    state = [
+        (event_type, "", content)
+        for event_type, content in (
+            (EventTypes.JOIN_RULES, {"join_rule": preset["join_rule"]}),
+            (EventTypes.HISTORY_VISIBILITY, {"history_visibility": preset["history"]}),
+            (EventTypes.GUEST_ACCESS, {"guest_access": preset["guest"]}),
+        )
+        if (event_type, "") not in given
+    ]
+    state.extend((e.type, e.state_key, e.content) for e in body.initial_state)
+    if body.name is not None:
+        state.append((EventTypes.NAME, "", {"name": body.name}))
+    if body.topic is not None:
+        text = [{"body": body.topic, "mimetype": "text/plain"}]
+        state.append(
+            (EventTypes.TOPIC, "", {"topic": body.topic, "m.topic": {"m.text": text}})
+        )
+    return state
 
 
 class RoomCreationService:
@@ -110,7 +175,9 @@ class RoomCreationService:
         self.ratelimiter = ratelimiter
         self.rates = rates
 
-    async def create_room(self, requester: Requester, body: JsonDict) -> JsonDict:
+    async def create_room(
+        self, requester: Requester, body: RoomCreationRequest
+    ) -> JsonDict:
         """Create a room as ``body`` describes; returns ``{"room_id": ...}``.
 
         Every event of the new room is built and checked in memory before
@@ -124,24 +191,24 @@ class RoomCreationService:
         user_id = requester.user_id
         create = await self._rehearse(plan, user_id)
         room_id = create.room_id
-        if plan["alias"]:
+        if plan.alias:
             # Claimed before the first event, so an alias taken since the
             # plan was checked also leaves nothing behind.
-            await self.directory.create_alias(plan["alias"], room_id, user_id)
+            await self.directory.create_alias(plan.alias, room_id, user_id)
         await self.creator.persist_create_event(create)
         await self.membership.send_membership(
             room_id, user_id, user_id, Membership.JOIN, None, {}
         )
         send = self._sender(room_id, user_id)
-        await send(EventTypes.POWER_LEVELS, "", plan["power_levels"])
-        if plan["alias"]:
-            await send(EventTypes.CANONICAL_ALIAS, "", {"alias": plan["alias"]})
-        for event_type, state_key, content in plan["state"]:
+        await send(EventTypes.POWER_LEVELS, "", plan.power_levels)
+        if plan.alias:
+            await send(EventTypes.CANONICAL_ALIAS, "", {"alias": plan.alias})
+        for event_type, state_key, content in plan.state:
             await send(event_type, state_key, content)
-        if plan["visibility"] == "public":
+        if plan.public:
             await self.directory.set_visibility_unchecked(room_id, True)
-        for invitee in plan["invites"]:
-            await self._invite(room_id, user_id, invitee, plan["is_direct"])
+        for invitee in plan.invites:
+            await self._invite(room_id, user_id, invitee, plan.is_direct)
         return {"room_id": room_id}
 
     async def _invite(
@@ -167,7 +234,7 @@ class RoomCreationService:
                 "createRoom %s: the invite of %s failed: %s", room_id, invitee, exc
             )
 
-    async def _rehearse(self, plan: dict[str, Any], user_id: str) -> Event:
+    async def _rehearse(self, plan: RoomPlan, user_id: str) -> Event:
         """Build and check every event the new room starts with, in memory and
         in order, as sending each would; returns the create event to persist.
 
@@ -175,13 +242,13 @@ class RoomCreationService:
             MatrixError: the first event that would be refused, with the error
                 sending it would have answered.
         """
-        version: RoomVersion = plan["version"]
+        version = plan.version
         create = self.creator.rehearse(
             version,
             self._new_room_id(version),
             user_id,
             EventTypes.CREATE,
-            self._create_content(version, user_id, plan["creation_content"]),
+            self._create_content(version, user_id, plan.creation_content),
             "",
             None,
             {},
@@ -195,13 +262,13 @@ class RoomCreationService:
                     user_id, Membership.JOIN, None, {}
                 ),
             ),
-            (EventTypes.POWER_LEVELS, "", plan["power_levels"]),
+            (EventTypes.POWER_LEVELS, "", plan.power_levels),
         ]
-        if plan["alias"]:
-            steps.append((EventTypes.CANONICAL_ALIAS, "", {"alias": plan["alias"]}))
-        steps.extend(plan["state"])
-        for invitee in plan["invites"]:
-            extra = {"is_direct": True} if plan["is_direct"] else {}
+        if plan.alias:
+            steps.append((EventTypes.CANONICAL_ALIAS, "", {"alias": plan.alias}))
+        steps.extend(plan.state)
+        for invitee in plan.invites:
+            extra = {"is_direct": True} if plan.is_direct else {}
             content = await self.membership.member_content(
                 invitee, Membership.INVITE, None, extra
             )
@@ -273,78 +340,40 @@ class RoomCreationService:
 
         return send
 
-    async def _plan(self, requester: Requester, body: JsonDict) -> dict[str, Any]:
-        """Validate everything up front, so a bad request creates nothing."""
-        version_id = body.get("room_version", self.default_room_version)
-        version = get_room_version(version_id) if isinstance(version_id, str) else None
+    def _room_version(self, version_id: str | None) -> RoomVersion:
+        """The version asked for (else the default); 400
+        M_UNSUPPORTED_ROOM_VERSION if we do not know it."""
+        if version_id is None:
+            version_id = self.default_room_version
+        version = get_room_version(version_id)
         if version is None:
             raise MatrixError(
                 400,
                 f"Unsupported room version {version_id!r}",
                 Codes.UNSUPPORTED_ROOM_VERSION,
             )
-        visibility = body.get("visibility", "private")
-        if visibility not in ("public", "private"):
-            raise BadJson("visibility must be public or private")
-        preset_name = body.get("preset") or (
-            "public_chat" if visibility == "public" else "private_chat"
+        return version
+
+    async def _plan(self, requester: Requester, body: RoomCreationRequest) -> RoomPlan:
+        """Check everything up front, so a bad request creates nothing."""
+        version = self._room_version(body.room_version)
+        default_preset = (
+            "public_chat" if body.visibility == "public" else "private_chat"
         )
-        if preset_name not in PRESETS:
-            raise BadJson(f"Unknown preset {preset_name!r}")
-        preset = PRESETS[preset_name]
-        invites = body.get("invite", [])
-        if not isinstance(invites, list) or not all(
-            isinstance(u, str) for u in invites
-        ):
-            raise BadJson("invite must be a list of user IDs")
-        for invitee in invites:
+        preset = PRESETS[body.preset or default_preset]
+        for invitee in body.invite:
             UserID.parse(invitee)
-        for key in ("creation_content", "power_level_content_override"):
-            if not isinstance(body.get(key, {}), dict):
-                raise BadJson(f"{key} must be an object")
-        for key in ("name", "topic", "room_alias_name"):
-            if key in body and not isinstance(body[key], str):
-                raise BadJson(f"{key} must be a string")
-        if "is_direct" in body and not isinstance(body["is_direct"], bool):
-            raise BadJson("is_direct must be a boolean")
         alias = None
-        if body.get("room_alias_name"):
-            alias = f"#{body['room_alias_name']}:{self.server_name}"
+        if body.room_alias_name:
+            alias = f"#{body.room_alias_name}:{self.server_name}"
             await self.directory.check_alias_available(alias)
-        user_id = requester.user_id
-        power_levels = default_power_levels(user_id, not version.additional_creators)
+        power_levels = default_power_levels(
+            requester.user_id, not version.additional_creators
+        )
         if preset["invitees_admin"]:
-            for invitee in invites:
-                power_levels["users"][invitee] = 100
-        power_levels.update(copy.deepcopy(body.get("power_level_content_override", {})))
-        initial = _state_list(body)
-        given = {(t, k) for t, k, _ in initial}
-        state: list[tuple[str, str, JsonDict]] = []
-        for event_type, content in (
-            (EventTypes.JOIN_RULES, {"join_rule": preset["join_rule"]}),
-            (EventTypes.HISTORY_VISIBILITY, {"history_visibility": preset["history"]}),
-            (EventTypes.GUEST_ACCESS, {"guest_access": preset["guest"]}),
-        ):
-            if (event_type, "") not in given:
-                state.append((event_type, "", content))
-        state.extend(initial)
-        if "name" in body:
-            state.append((EventTypes.NAME, "", {"name": body["name"]}))
-        if "topic" in body:
-            state.append(
-                (
-                    EventTypes.TOPIC,
-                    "",
-                    {
-                        "topic": body["topic"],
-                        "m.topic": {
-                            "m.text": [
-                                {"body": body["topic"], "mimetype": "text/plain"}
-                            ]
-                        },
-                    },
-                )
-            )
+            power_levels["users"].update(dict.fromkeys(body.invite, 100))
+        power_levels.update(copy.deepcopy(body.power_level_content_override))
+        state = _requested_state(preset, body)
         for event_type, state_key, content in [
             (EventTypes.POWER_LEVELS, "", power_levels),
             *state,
@@ -353,13 +382,13 @@ class RoomCreationService:
                 validate_content(version, event_type, state_key, content)
             except InvalidContent as exc:
                 raise BadJson(f"{event_type}: {exc}") from None
-        return {
-            "version": version,
-            "visibility": visibility,
-            "creation_content": body.get("creation_content", {}),
-            "power_levels": power_levels,
-            "alias": alias,
-            "state": state,
-            "invites": invites,
-            "is_direct": bool(body.get("is_direct", False)),
-        }
+        return RoomPlan(
+            version=version,
+            creation_content=body.creation_content,
+            power_levels=power_levels,
+            alias=alias,
+            state=state,
+            invites=body.invite,
+            is_direct=body.is_direct,
+            public=body.visibility == "public",
+        )

@@ -75,9 +75,13 @@ class RoomEventService:
         """PUT /rooms/{roomId}/send/{eventType}/{txnId}."""
         _check_type(event_type)
         if event_type == EventTypes.REDACTION:
-            # Counted by redact().
+            # Free-form content, not a redact body: its reason is checked
+            # here. Counted (rate limits) by redact().
+            reason = content.get("reason")
+            if reason is not None and not isinstance(reason, str):
+                raise BadJson("reason must be a string")
             return await self.redact(
-                requester, room_id, str(content.get("redacts", "")), txn_id, content
+                requester, room_id, str(content.get("redacts", "")), txn_id, reason
             )
         event = await self.creator.send(
             room_id,
@@ -120,12 +124,9 @@ class RoomEventService:
         room_id: str,
         event_id: str,
         txn_id: str,
-        body: JsonDict,
+        reason: str | None,
     ) -> JsonDict:
         """PUT /rooms/{roomId}/redact/{eventId}/{txnId}: delete for everyone."""
-        reason = body.get("reason")
-        if reason is not None and not isinstance(reason, str):
-            raise BadJson("reason must be a string")
         target = await self.events.get_event(event_id)
         if target is None or target.room_id != room_id:
             raise NotFound("Event not found")

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 
 import attrs
 
-from homeserver.errors import BadJson, InvalidParam
+from homeserver.errors import InvalidParam
 from homeserver.events.ids import is_valid_server_name
 from homeserver.events.model import Event, EventTypes, JoinRules
 from homeserver.services.rooms.ports import NoRemotePublicRooms, RemotePublicRoomsPort
@@ -72,46 +72,6 @@ class PublicRoomsQuery:
     search_term: str | None = None
     room_types: tuple[str | None, ...] | None = None
     third_party_instance_id: str | None = None
-
-    @classmethod
-    def from_body(cls, body: JsonDict, server: str | None) -> PublicRoomsQuery:
-        """Parse a ``POST /publicRooms`` body; 400 M_BAD_JSON for wrong types."""
-        limit = body.get("limit")
-        if limit is not None and (
-            not isinstance(limit, int) or isinstance(limit, bool)
-        ):
-            raise BadJson("limit must be an integer")
-        since = _optional_str(body, "since")
-        instance = _optional_str(body, "third_party_instance_id")
-        if not isinstance(body.get("include_all_networks", False), bool):
-            raise BadJson("include_all_networks must be a boolean")
-        search_filter = body.get("filter")
-        if search_filter is None:
-            search_filter = {}
-        if not isinstance(search_filter, dict):
-            raise BadJson("filter must be an object")
-        term = _optional_str(search_filter, "generic_search_term")
-        types = search_filter.get("room_types")
-        if types is not None and (
-            not isinstance(types, list)
-            or not all(t is None or isinstance(t, str) for t in types)
-        ):
-            raise BadJson("filter.room_types must be a list of strings and nulls")
-        return cls(
-            limit=limit,
-            since=since,
-            server=server,
-            search_term=term or None,
-            room_types=tuple(types) if types is not None else None,
-            third_party_instance_id=instance,
-        )
-
-
-def _optional_str(obj: JsonDict, key: str) -> str | None:
-    value = obj.get(key)
-    if value is not None and not isinstance(value, str):
-        raise BadJson(f"{key} must be a string")
-    return value
 
 
 class RoomListService:

@@ -18,9 +18,9 @@ Members are not moved or invited (Synapse does that only for its admin API's
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
-from homeserver.errors import BadJson, Codes, Forbidden, MatrixError, MissingParam
+from homeserver.errors import Codes, Forbidden, MatrixError
 from homeserver.events.auth_rules import room_creators
 from homeserver.events.model import Event, EventTypes, Membership, StateKey
 from homeserver.events.room_versions import RoomVersion, get_room_version
@@ -55,18 +55,15 @@ POWER_LEVELS_KEY: StateKey = (EventTypes.POWER_LEVELS, "")
 CANONICAL_ALIAS_KEY: StateKey = (EventTypes.CANONICAL_ALIAS, "")
 
 
-def parse_upgrade_body(body: JsonDict, upgrader: str) -> tuple[RoomVersion, list[str]]:
-    """The target version and the extra creators (v12+ only) of an upgrade request.
+def upgrade_target(
+    version_id: str, additional_creators: Sequence[str], upgrader: str
+) -> tuple[RoomVersion, list[str]]:
+    """The target version and the extra creators (v12+ only) of an upgrade.
 
     Raises:
-        MatrixError: 400 M_MISSING_PARAM / M_BAD_JSON / M_INVALID_PARAM for a
-            malformed body, 400 M_UNSUPPORTED_ROOM_VERSION for an unknown version.
+        MatrixError: 400 M_UNSUPPORTED_ROOM_VERSION for an unknown version,
+            M_INVALID_PARAM for an extra creator that is no user ID.
     """
-    version_id = body.get("new_version")
-    if version_id is None:
-        raise MissingParam("new_version")
-    if not isinstance(version_id, str):
-        raise BadJson("new_version must be a string")
     version = get_room_version(version_id)
     if version is None:
         raise MatrixError(
@@ -74,13 +71,10 @@ def parse_upgrade_body(body: JsonDict, upgrader: str) -> tuple[RoomVersion, list
             f"Unsupported room version {version_id!r}",
             Codes.UNSUPPORTED_ROOM_VERSION,
         )
-    extra = body.get("additional_creators", [])
-    if not isinstance(extra, list) or not all(isinstance(u, str) for u in extra):
-        raise BadJson("additional_creators must be a list of user IDs")
     if not version.additional_creators:
         return version, []  # spec: ignored for versions without additional creators
     creators: list[str] = []
-    for user_id in extra:
+    for user_id in additional_creators:
         user_id = UserID.parse(user_id).to_string()
         if user_id != upgrader and user_id not in creators:
             creators.append(user_id)
@@ -113,16 +107,30 @@ class RoomUpgradeService:
         self._in_progress: set[str] = set()
 
     async def upgrade_room(
-        self, requester: Requester, room_id: str, body: JsonDict
+        self,
+        requester: Requester,
+        room_id: str,
+        new_version: str,
+        additional_creators: Sequence[str] = (),
     ) -> JsonDict:
         """Upgrade ``room_id``; returns ``{"replacement_room": ...}``.
 
+        Args:
+            requester: who upgrades.
+            room_id: the old room.
+            new_version: the new room's version.
+            additional_creators: more creators of the new room (room versions
+                with additional creators only; ignored otherwise).
+
         Raises:
-            MatrixError: 400 for a bad body or unknown version, or while another
-                upgrade of the room runs; 404 for an unknown room; 403 if the
-                user may not send ``m.room.tombstone`` there.
+            MatrixError: 400 for an unknown version or an extra creator that is
+                no user ID, or while another upgrade of the room runs; 404 for
+                an unknown room; 403 if the user may not send
+                ``m.room.tombstone`` there.
         """
-        version, additional = parse_upgrade_body(body, requester.user_id)
+        version, additional = upgrade_target(
+            new_version, additional_creators, requester.user_id
+        )
         await self.creator.room_version(room_id)  # 404 for an unknown room
         if room_id in self._in_progress:
             raise MatrixError(400, "An upgrade for this room is currently in progress")

@@ -12,10 +12,9 @@ account data, set only through these endpoints.
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from typing import Any
+from collections.abc import Collection, Mapping
 
-from homeserver.errors import BadJson, Forbidden, InvalidParam, NotFound
+from homeserver.errors import Forbidden, InvalidParam, NotFound
 from homeserver.events.model import Event
 from homeserver.services.accounts.auth import Requester
 from homeserver.services.rooms.room_permissions import RoomPermissions
@@ -61,23 +60,19 @@ def _ordering(event: Event) -> int:
     return event.stream_ordering
 
 
-def parse_thread_id(body: JsonDict, receipt_type: str) -> str | None:
-    """The receipt's ``thread_id``: None (unthreaded), ``main`` or a root's ID.
+def check_thread_id(thread_id: str | None, receipt_type: str) -> None:
+    """A receipt's ``thread_id`` is None (unthreaded), ``main`` or a root's ID.
 
     Raises:
-        InvalidParam: it is not a non-empty string naming ``main`` or an
-            event, or it is given for ``m.fully_read``.
+        InvalidParam: it names neither ``main`` nor an event, or it is given
+            for ``m.fully_read``.
     """
-    if "thread_id" not in body:
-        return None
-    thread_id = body["thread_id"]
-    if not isinstance(thread_id, str) or not thread_id:
-        raise InvalidParam("thread_id field must be a non-empty string")
+    if thread_id is None:
+        return
     if receipt_type == ReceiptTypes.FULLY_READ:
         raise InvalidParam("thread_id is not allowed for m.fully_read")
     if thread_id != MAIN_THREAD and not thread_id.startswith("$"):
         raise InvalidParam("thread_id must be 'main' or a thread root's event ID")
-    return thread_id
 
 
 class ReceiptService:
@@ -118,14 +113,14 @@ class ReceiptService:
         room_id: str,
         receipt_type: str,
         event_id: str,
-        body: JsonDict,
+        thread_id: str | None,
     ) -> JsonDict:
         """POST /rooms/{roomId}/receipt/{receiptType}/{eventId}."""
         if receipt_type not in (*RECEIPT_TYPES, ReceiptTypes.FULLY_READ):
             raise InvalidParam(
                 "Receipt type must be m.read, m.read.private or m.fully_read"
             )
-        thread_id = parse_thread_id(body, receipt_type)
+        check_thread_id(thread_id, receipt_type)
         user_id = requester.user_id
         await self._check_joined(room_id, user_id)
         event = await self._event_in_room(room_id, event_id)
@@ -139,20 +134,17 @@ class ReceiptService:
         return {}
 
     async def set_read_markers(
-        self, requester: Requester, room_id: str, body: JsonDict
+        self, requester: Requester, room_id: str, wanted: Mapping[str, str]
     ) -> JsonDict:
         """POST /rooms/{roomId}/read_markers: the marker and/or read receipts.
 
         Every event is checked before anything is written.
+
+        Args:
+            requester: whose markers.
+            room_id: the room.
+            wanted: ``m.fully_read`` and receipt types -> event IDs.
         """
-        wanted: dict[str, str] = {}
-        for key in (ReceiptTypes.FULLY_READ, *RECEIPT_TYPES):
-            value: Any = body.get(key)
-            if value is None:
-                continue
-            if not isinstance(value, str):
-                raise BadJson(f"{key} must be an event ID")
-            wanted[key] = value
         user_id = requester.user_id
         await self._check_joined(room_id, user_id)
         events = {k: await self._event_in_room(room_id, v) for k, v in wanted.items()}

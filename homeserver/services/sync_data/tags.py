@@ -8,10 +8,9 @@ changes to different tags of a room never lose each other.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-from homeserver.errors import BadJson, InvalidParam
+from homeserver.errors import InvalidParam
 from homeserver.services.accounts.auth import Requester
 from homeserver.services.sync_data.account_data import (
     AccountDataService,
@@ -35,17 +34,6 @@ def _check_tag(tag: str) -> None:
         raise InvalidParam("Tag names must not exceed 255 bytes")
 
 
-def _check_order(body: JsonDict) -> None:
-    """``order``, if given, is a number in [0, 1] (spec: definitions/tag.yaml)."""
-    if "order" not in body:
-        return
-    order = body["order"]
-    if isinstance(order, bool) or not isinstance(order, int | float):
-        raise BadJson("order must be a number")
-    if not math.isfinite(order) or not 0 <= order <= 1:
-        raise InvalidParam("order must be between 0 and 1")
-
-
 class TagService:
     """Lists, adds and removes a user's tags on a room."""
 
@@ -67,17 +55,25 @@ class TagService:
         user_id: str,
         room_id: str,
         tag: str,
-        body: JsonDict,
+        tag_content: JsonDict,
     ) -> JsonDict:
-        """PUT /user/{userId}/rooms/{roomId}/tags/{tag}: add or replace a tag."""
+        """PUT /user/{userId}/rooms/{roomId}/tags/{tag}: add or replace a tag.
+
+        Args:
+            requester: whose tag.
+            user_id: the requester's user ID.
+            room_id: the tagged room.
+            tag: the tag's name.
+            tag_content: its content, as sent (an ``order``, if any, is a
+                number in [0, 1]: ``TagBody`` checks it).
+        """
         check_own_user(requester, user_id, "tags")
         check_room_id(room_id)
         _check_tag(tag)
-        _check_order(body)
 
         def add(content: JsonDict | None) -> JsonDict | None:
             tags = _tags_of(content)
-            tags[tag] = body
+            tags[tag] = tag_content
             return {**(content or {}), "tags": tags}
 
         await self.account_data.update_room_data(user_id, room_id, TAG_TYPE, add)

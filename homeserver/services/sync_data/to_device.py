@@ -17,10 +17,11 @@ stored.
 from __future__ import annotations
 
 import logging
-from typing import Any, Protocol
+from collections.abc import Mapping
+from typing import Protocol
 
 from homeserver.config.model import RateLimitConfig, ToDeviceConfig
-from homeserver.errors import BadJson, Codes, InvalidParam, MatrixError
+from homeserver.errors import Codes, InvalidParam, MatrixError
 from homeserver.services.accounts.auth import Requester
 from homeserver.storage.stores.device_inbox import DeviceInboxStore, OutgoingMessage
 from homeserver.storage.stores.devices import DeviceStore
@@ -66,26 +67,6 @@ class NoRemoteToDevice:
         logger.debug("no federation: dropping to-device for %s", sorted(messages))
 
 
-def parse_messages(body: JsonDict) -> dict[str, dict[str, JsonDict]]:
-    """``messages`` of a sendToDevice body: user ID -> device ID -> content.
-
-    Raises:
-        BadJson: a level of the map is not an object.
-        InvalidParam: a key is not a user ID (Synapse answers 400 too).
-    """
-    messages: Any = body.get("messages")
-    if not isinstance(messages, dict):
-        raise BadJson("messages must be an object")
-    for user_id, by_device in messages.items():
-        UserID.parse(user_id)
-        if not isinstance(by_device, dict):
-            raise BadJson(f"messages[{user_id!r}] must be an object")
-        for device_id, content in by_device.items():
-            if not isinstance(content, dict):
-                raise BadJson(f"messages[{user_id!r}][{device_id!r}] must be an object")
-    return messages
-
-
 class ToDeviceService:
     """Queues to-device messages and hands them to /sync.
 
@@ -125,18 +106,34 @@ class ToDeviceService:
         self.remote: Port[RemoteToDevicePort] = Port(NoRemoteToDevice())
 
     async def send_to_device(
-        self, requester: Requester, event_type: str, txn_id: str, body: JsonDict
+        self,
+        requester: Requester,
+        event_type: str,
+        txn_id: str,
+        messages: Mapping[str, Mapping[str, JsonDict]],
     ) -> JsonDict:
-        """PUT /sendToDevice/{eventType}/{txnId}."""
+        """PUT /sendToDevice/{eventType}/{txnId}.
+
+        Args:
+            requester: the sender.
+            event_type: the messages' type.
+            txn_id: the client's transaction ID (a repeat is ignored).
+            messages: user ID -> device ID (or ``*``) -> content.
+
+        Raises:
+            InvalidParam: the type is too long, or a key of ``messages`` is
+                not a user ID (Synapse answers 400 too).
+        """
         if len(event_type.encode()) > MAX_TYPE_BYTES:
             raise InvalidParam("Event type is too long")
-        messages = parse_messages(body)
+        for user_id in messages:
+            UserID.parse(user_id)
         sender = requester.user_id
         local: dict[str, dict[str, JsonDict]] = {}
         remote: dict[str, dict[str, JsonDict]] = {}
         for user_id, by_device in messages.items():
             is_local = UserID.parse(user_id).domain == self.server_name
-            (local if is_local else remote)[user_id] = by_device
+            (local if is_local else remote)[user_id] = dict(by_device)
         servers = {UserID.parse(user_id).domain for user_id in remote}
         self._check_bounds(messages, servers)
         self.ratelimiter.check_requester("to_device", requester, self.rates.to_device)
@@ -154,7 +151,7 @@ class ToDeviceService:
         return {}
 
     def _check_bounds(
-        self, messages: dict[str, dict[str, JsonDict]], servers: set[str]
+        self, messages: Mapping[str, Mapping[str, JsonDict]], servers: set[str]
     ) -> None:
         """413 M_TOO_LARGE for a request that addresses too much at once."""
         count = sum(len(by_device) for by_device in messages.values())

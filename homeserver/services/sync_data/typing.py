@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from homeserver.errors import BadJson, Forbidden
+from homeserver.errors import Forbidden
 from homeserver.events.model import EventTypes, Membership
 from homeserver.services.accounts.auth import Requester
 from homeserver.services.rooms.room_permissions import RoomPermissions
@@ -32,22 +32,6 @@ from homeserver.util.clock import Clock
 TYPING_STREAM = TYPING.name
 DEFAULT_TIMEOUT_MS = 30_000
 MAX_TIMEOUT_MS = 120_000
-
-
-def parse_typing_body(body: JsonDict) -> tuple[bool, int]:
-    """``(typing, timeout_ms)`` from a typing request, the timeout capped.
-
-    Raises:
-        BadJson: ``typing`` is not a boolean, or ``timeout`` not a
-            non-negative integer.
-    """
-    typing = body.get("typing")
-    if not isinstance(typing, bool):
-        raise BadJson("typing must be a boolean")
-    timeout: Any = body.get("timeout", DEFAULT_TIMEOUT_MS)
-    if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout < 0:
-        raise BadJson("timeout must be a non-negative integer")
-    return typing, min(timeout, MAX_TIMEOUT_MS)
 
 
 class TypingService:
@@ -81,10 +65,26 @@ class TypingService:
         self._room_positions: dict[str, int] = {}
 
     async def set_typing(
-        self, requester: Requester, room_id: str, user_id: str, body: JsonDict
+        self,
+        requester: Requester,
+        room_id: str,
+        user_id: str,
+        typing: bool,
+        timeout_ms: int | None = None,
     ) -> JsonDict:
-        """PUT /rooms/{roomId}/typing/{userId}."""
-        typing, timeout_ms = parse_typing_body(body)
+        """PUT /rooms/{roomId}/typing/{userId}.
+
+        Args:
+            requester: who types (only for themselves).
+            room_id: where.
+            user_id: the typist.
+            typing: whether they type.
+            timeout_ms: how long at most (not negative; capped at
+                ``MAX_TIMEOUT_MS``, 30 s if not given).
+        """
+        if timeout_ms is None:
+            timeout_ms = DEFAULT_TIMEOUT_MS
+        timeout_ms = min(timeout_ms, MAX_TIMEOUT_MS)
         if requester.user_id != user_id:
             raise Forbidden("Cannot set another user's typing state")
         if not await self.permissions.is_joined(room_id, user_id):

@@ -19,6 +19,11 @@ from homeserver.events.model import Event, EventTypes, StateKey
 from homeserver.signals import EventPersisted, Signal
 from homeserver.storage.database import Database, Transaction
 from homeserver.storage.id_generators import BackfillIdGenerator, StreamIdGenerator
+from homeserver.storage.stores.current_state_txns import (
+    index_auth_chain_txn,
+    replace_current_state_txn,
+    set_current_state_txn,
+)
 from homeserver.storage.stores.event_extremities import (
     update_backward_extremities_txn,
     update_extremities_txn,
@@ -28,7 +33,6 @@ from homeserver.storage.stores.outlier_persistence import (
     OUTLIER_CHUNK,
     existing_event_ids_txn,
     insert_outliers_txn,
-    membership_of_events_txn,
 )
 from homeserver.storage.stores.state import StateStore
 
@@ -270,7 +274,7 @@ class EventPersister:
             [(event.event_id, a) for a in dict.fromkeys(event.auth_event_ids)],
         )
         if event.is_state():
-            self._index_auth_chain_txn(txn, event)
+            index_auth_chain_txn(txn, event)
         if event.type == EventTypes.MEMBER and event.rejected_reason is None:
             txn.execute(
                 "INSERT INTO room_memberships (event_id, room_id, user_id, sender,"
@@ -358,22 +362,6 @@ class EventPersister:
             )
             txn.call_after(partial(self.events.invalidate, target))
 
-    def _index_auth_chain_txn(self, txn: Transaction, event: Event) -> None:
-        """Record the state event's full auth chain in the auth-chain index."""
-        auth_ids = list(dict.fromkeys(event.auth_event_ids))
-        chain = set(auth_ids)
-        chain.update(
-            row.chain_id
-            for row in txn.query_in(
-                "SELECT chain_id FROM event_auth_chains WHERE event_id IN (?*)",
-                auth_ids,
-            )
-        )
-        txn.execute_many(
-            "INSERT INTO event_auth_chains (event_id, chain_id) VALUES (?, ?)",
-            [(event.event_id, chain_id) for chain_id in sorted(chain)],
-        )
-
     def _insert_room_txn(self, txn: Transaction, event: Event) -> None:
         txn.execute(
             # A row may already exist for a room we were invited to over
@@ -421,61 +409,10 @@ class EventPersister:
         if event.rejected_reason is not None or event.soft_failed:
             return
         if context.new_current_state is not None:
-            self._replace_current_state_txn(txn, room_id, context.new_current_state)
+            replace_current_state_txn(txn, room_id, context.new_current_state)
             return
         if context.resolved:
-            self._replace_current_state_txn(txn, room_id, context.state_after(event))
+            replace_current_state_txn(txn, room_id, context.state_after(event))
             return
         if event.is_state():
-            self._set_current_state_txn(txn, room_id, event.state_tuple, event.event_id)
-
-    def _replace_current_state_txn(
-        self, txn: Transaction, room_id: str, state: Mapping[StateKey, str]
-    ) -> None:
-        existing = {
-            (row.type, row.state_key): row.event_id
-            for row in txn.query(
-                "SELECT type, state_key, event_id FROM current_state_events"
-                " WHERE room_id = ?",
-                (room_id,),
-            )
-        }
-        txn.execute_many(
-            "DELETE FROM current_state_events"
-            " WHERE room_id = ? AND type = ? AND state_key = ?",
-            [(room_id, key[0], key[1]) for key in existing.keys() - state.keys()],
-        )
-        changed = {k: eid for k, eid in state.items() if existing.get(k) != eid}
-        members = sorted(
-            {eid for k, eid in changed.items() if k[0] == EventTypes.MEMBER}
-        )
-        memberships = membership_of_events_txn(txn, members)
-        txn.execute_many(
-            "INSERT INTO current_state_events (room_id, type, state_key, event_id, membership)"
-            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (room_id, type, state_key) DO UPDATE"
-            " SET event_id = excluded.event_id, membership = excluded.membership",
-            [
-                (room_id, typ, state_key, eid, memberships.get(eid))
-                for (typ, state_key), eid in changed.items()
-            ],
-        )
-
-    def _set_current_state_txn(
-        self, txn: Transaction, room_id: str, key: StateKey, event_id: str
-    ) -> None:
-        typ, state_key = key
-        membership = None
-        if typ == EventTypes.MEMBER:
-            row = txn.query_one(
-                "SELECT json FROM events WHERE event_id = ?", (event_id,)
-            )
-            content = json.loads(row.json).get("content", {}) if row else {}
-            membership = (
-                content.get("membership") if isinstance(content, dict) else None
-            )
-        txn.execute(
-            "INSERT INTO current_state_events (room_id, type, state_key, event_id, membership)"
-            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (room_id, type, state_key) DO UPDATE"
-            " SET event_id = excluded.event_id, membership = excluded.membership",
-            (room_id, typ, state_key, event_id, membership),
-        )
+            set_current_state_txn(txn, room_id, event.state_tuple, event.event_id)

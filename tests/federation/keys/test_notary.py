@@ -103,7 +103,13 @@ def test_batch_query(make_federation: Callable[[], Federation]) -> None:
 
 
 def test_bad_batch_queries(pair: FederationPair) -> None:
-    for body in ({}, {"server_keys": []}, {"server_keys": {"b.test": []}}):
+    # An absent required field is M_MISSING_PARAM (spec "Common error codes"),
+    # a wrong shape M_BAD_JSON.
+    for body, errcode in (
+        ({}, "M_MISSING_PARAM"),
+        ({"server_keys": []}, "M_BAD_JSON"),
+        ({"server_keys": {"b.test": []}}, "M_BAD_JSON"),
+    ):
         resp = pair.a.request("POST", QUERY, body)
         assert resp.code == 400, body
-        assert resp.json["errcode"] == "M_BAD_JSON"
+        assert resp.json["errcode"] == errcode

@@ -1,0 +1,70 @@
+"""Bodies of room creation, membership, upgrades and redactions.
+
+Spec: client-server API, "Creation" (POST /createRoom), "Room membership",
+"Room Upgrades", "Redactions".
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from homeserver.api.http.body import NO_NUL, JsonObject, Omittable, RequestBody, Str
+
+Visibility = Annotated[Literal["public", "private"], NO_NUL]
+Preset = Annotated[
+    Literal["private_chat", "trusted_private_chat", "public_chat"], NO_NUL
+]
+
+
+class InitialStateEvent(RequestBody):
+    """One ``initial_state`` entry of /createRoom."""
+
+    type: Str
+    state_key: Str = ""
+    content: JsonObject
+
+
+class CreateRoomBody(RequestBody):
+    """POST /createRoom. The state it implies is checked by the service
+    against the room version's rules (``validate_content``)."""
+
+    room_version: Omittable[Str] = None
+    visibility: Visibility = "private"
+    preset: Preset | None = None
+    invite: list[Str] = []
+    creation_content: JsonObject = {}
+    power_level_content_override: JsonObject = {}
+    initial_state: list[InitialStateEvent] = []
+    name: Omittable[Str] = None
+    topic: Omittable[Str] = None
+    room_alias_name: Omittable[Str] = None
+    is_direct: bool = False
+
+
+class MembershipBody(RequestBody):
+    """POST /join, /knock and /leave: an optional reason."""
+
+    reason: Str | None = None
+
+
+class MembershipChangeBody(RequestBody):
+    """POST /rooms/{roomId}/(invite|kick|ban|unban)."""
+
+    user_id: Str
+    reason: Str | None = None
+    # Not in the spec for /invite, but clients send it to mark a DM invite;
+    # anything but ``true`` is ignored, as any unknown key would be.
+    is_direct: Any = None
+
+
+class RoomUpgradeBody(RequestBody):
+    """POST /rooms/{roomId}/upgrade."""
+
+    new_version: Str
+    additional_creators: list[Str] = []
+
+
+class RedactBody(RequestBody):
+    """PUT /rooms/{roomId}/redact/{eventId}/{txnId}."""
+
+    reason: Str | None = None

@@ -1,0 +1,53 @@
+"""Who is asking, from a request: the access token and the UIA operation.
+
+The services never see a request: ``Auth`` takes a token and the client's
+address, and user-interactive auth a ``UiaOperation``. These helpers take them
+out of an ``ApiRequest`` for the endpoints (and the WebSocket transport).
+Spec: client-server API, "Client Authentication" (Authorization header or
+``access_token`` query parameter) and "User-Interactive Authentication API"
+(a session is bound to one request's method and path).
+"""
+
+from __future__ import annotations
+
+from homeserver.api.http.request import ApiRequest
+from homeserver.errors import Codes, MatrixError
+from homeserver.services.accounts.auth import Auth, Requester
+from homeserver.services.accounts.ui_auth import UiaOperation
+
+
+async def requester_of(
+    auth: Auth, request: ApiRequest, allow_expired: bool = False
+) -> Requester:
+    """The user and device whose access token ``request`` carries.
+
+    Args:
+        auth: the authentication service.
+        request: the request.
+        allow_expired: accept an expired (refreshable) access token, so that
+            a client can still log out with it.
+
+    Raises:
+        MatrixError: 401 M_MISSING_TOKEN or M_UNKNOWN_TOKEN.
+    """
+    token = request.access_token()
+    if token is None:
+        raise MatrixError(401, "Missing access token", Codes.MISSING_TOKEN)
+    requester = await auth.get_user_by_access_token(
+        token, request.client_ip, allow_expired=allow_expired
+    )
+    # For the access log and metrics.
+    request.requester = requester
+    return requester
+
+
+async def admin_of(auth: Auth, request: ApiRequest) -> Requester:
+    """The requester, who must be a server admin (else 403 M_FORBIDDEN)."""
+    requester = await requester_of(auth, request)
+    auth.require_admin(requester)
+    return requester
+
+
+def uia_operation(request: ApiRequest) -> UiaOperation:
+    """The operation a UIA session started by ``request`` is bound to."""
+    return UiaOperation(method=request.method, path=request.path)
