@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """In-process timing of the send and sync paths (no sockets, no server process).
 
-Builds a test server (tests/harness.py: fake reactor, database inline) on a
+Builds a test server (tests/support/server.py: fake reactor, database inline) on a
 fresh SQLite file, or PostgreSQL with HS_TEST_POSTGRES, and times, per call
 (median CPU time of the thread, which runs the database too, so that other
 processes on a busy machine skew it less than wall time; wall time with
