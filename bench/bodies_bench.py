@@ -2,7 +2,7 @@
 """Request-body microbenchmark: in-process sends, and body validation alone.
 
 Times ``PUT /rooms/{roomId}/send/m.room.message/{txnId}`` through the real
-HTTP parsing of an in-process server (tests/harness.py: fake reactor, SQLite
+HTTP parsing of an in-process server (tests/support/server.py: fake reactor, SQLite
 on tmpfs run inline), so the figure is the request path's CPU cost with no network or
 thread hops. With the typed request bodies it also times
 ``validate_body(CreateRoomBody, ...)`` on its own.
