@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import attrs
 import pytest
 
+from homeserver.config import load_config
 from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,11 +45,19 @@ class RunningServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def shared_secret(self) -> str:
+        """The registration shared secret ``synctl init`` wrote."""
+        config = load_config(self.data_dir / "homeserver.yaml")
+        return str(config.registration.registration_shared_secret)
 
-@pytest.fixture
-def running_server(tmp_path: Path) -> Iterator[RunningServer]:
-    """``synctl init`` + ``synctl start`` on a free port; ``synctl stop`` afterwards."""
-    data_dir = tmp_path / "data"
+
+@contextlib.contextmanager
+def started_server(
+    data_dir: Path, settings: Mapping[str, str] | None = None
+) -> Iterator[RunningServer]:
+    """``synctl init``, ``synctl config set`` for each of ``settings``, then
+    ``synctl start`` on a free port; ``synctl stop`` after."""
     port = free_port()
     synctl(
         "init",
@@ -59,8 +69,17 @@ def running_server(tmp_path: Path) -> Iterator[RunningServer]:
         str(port),
         "--open-registration",
     )
+    for key, value in (settings or {}).items():
+        synctl("config", "set", "--data-dir", str(data_dir), key, value)
     synctl("start", "--data-dir", str(data_dir))
     try:
         yield RunningServer(data_dir, port)
     finally:
         synctl("stop", "--data-dir", str(data_dir), check=False)
+
+
+@pytest.fixture
+def running_server(tmp_path: Path) -> Iterator[RunningServer]:
+    """A server of its own for one test."""
+    with started_server(tmp_path / "data") as server:
+        yield server

@@ -102,7 +102,7 @@ def register(
     implement Synapse's /_synapse/admin/v1/register) and log it in."""
     url = f"{base_url}/_synapse/admin/v1/register"
     nonce = request("GET", url)["nonce"]
-    password = "interop password " + localpart
+    password = _password(localpart)
     mac = hmac.new(shared_secret.encode(), digestmod=hashlib.sha1)
     for part in (nonce, localpart, password):
         mac.update(part.encode())
@@ -125,6 +125,29 @@ def register(
         whoami = f"{base_url}/_matrix/client/v3/account/whoami"
         device_id = request("GET", whoami, token=token)["device_id"]
     return Client(base_url, result["user_id"], token, str(device_id))
+
+
+def _password(localpart: str) -> str:
+    return "interop password " + localpart
+
+
+def log_in_again(client: Client, device_name: str = "another device") -> Client:
+    """A new device of ``client``'s user (POST /login with the password
+    ``register`` set)."""
+    localpart = client.user_id[1:].split(":")[0]
+    result = request(
+        "POST",
+        f"{client.base_url}/_matrix/client/v3/login",
+        {
+            "type": "m.login.password",
+            "identifier": {"type": "m.id.user", "user": localpart},
+            "password": _password(localpart),
+            "initial_device_display_name": device_name,
+        },
+    )
+    return Client(
+        client.base_url, result["user_id"], result["access_token"], result["device_id"]
+    )
 
 
 def quote(value: str) -> str:

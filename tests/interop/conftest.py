@@ -1,5 +1,6 @@
 """Fixtures of the interop tier: one real Synapse and one Chatly, federating over
 TLS on loopback for the whole session, and fresh users on either side per test.
+A second Chatly (``peer_chatly``) joins for the tests that ask for it.
 Our server uses SQLite, or PostgreSQL when HS_TEST_POSTGRES is set (as in CI).
 
 Synapse is installed from PyPI into a cached virtualenv on first use. Without CI
@@ -93,6 +94,18 @@ def servers(
             databases.drop(database)
 
 
+@pytest.fixture(scope="package")
+def peer_chatly(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chatly]:
+    """A second Chatly (SQLite) for Chatly-to-Chatly federation: started by the
+    first test that asks for it, stopped after the package's last test."""
+    peer = Chatly(tmp_path_factory.mktemp("peer") / "chatly", free_port(), free_port())
+    peer.start()
+    try:
+        yield peer
+    finally:
+        peer.stop()
+
+
 @pytest.fixture
 def synapse(servers: Servers) -> Synapse:
     """The running Synapse."""
@@ -127,6 +140,14 @@ def chatly_user(chatly: Chatly) -> Callable[[str], Client]:
     """Make a new user on our server: ``chatly_user("alice")``."""
     return lambda name: register(
         chatly.client_url, chatly.shared_secret, _localpart(name)
+    )
+
+
+@pytest.fixture
+def peer_user(peer_chatly: Chatly) -> Callable[[str], Client]:
+    """Make a new user on the second Chatly: ``peer_user("carol")``."""
+    return lambda name: register(
+        peer_chatly.client_url, peer_chatly.shared_secret, _localpart(name)
     )
 
 

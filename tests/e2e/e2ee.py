@@ -1,0 +1,471 @@
+"""matrix-nio end-to-end encryption against real servers: the shared test kit.
+
+A user's device is a ``Party``: a matrix-nio ``AsyncClient`` with encryption on
+(an in-memory store) and the plain-HTTP ``Client`` of the same login, for what
+nio does not do or show: fallback keys, /keys/claim by hand, the raw events the
+server stored and the /sync fields nio does not parse. The one-Chatly tier
+(tests/e2e) and the federation tiers (tests/interop) run the same story from
+here, so it reads the same whichever servers carry it.
+
+nio 0.26 does its cryptography with vodozemac (its ``e2e`` extra) and knows
+nothing of fallback keys, so ``publish_fallback_key`` makes one on the device's
+vodozemac account, signs it with the device key and uploads it over HTTP.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import TypeVar
+
+import nio
+import vodozemac
+from nio.crypto import OlmDevice
+from nio.store import SqliteMemoryStore
+from signedjson.key import decode_verify_key_bytes
+from signedjson.sign import verify_signed_json
+from unpaddedbase64 import decode_base64
+
+from tests.interop.client import Client, JsonDict, quote
+
+MEGOLM = "m.megolm.v1.aes-sha2"
+OLM = "m.olm.v1.curve25519-aes-sha2"
+SIGNED_CURVE = "signed_curve25519"
+SYNC_TIMEOUT = 45.0
+# Long-poll this long per /sync; the server answers at once when something
+# arrives, so this bounds nothing but an idle wait.
+POLL_MS = 2000
+CONFIG = nio.AsyncClientConfig(
+    store=SqliteMemoryStore, encryption_enabled=True, store_sync_tokens=False
+)
+
+T = TypeVar("T")
+
+_sync_filters = itertools.count()
+
+
+class Party:
+    """One user's device: nio for the cryptography, plain HTTP beside it.
+
+    Everything nio returned from /sync is kept (after nio decrypted what it
+    could), so a test can wait for "this event has arrived".
+    """
+
+    def __init__(self, client: nio.AsyncClient, http: Client) -> None:
+        self.nio = client
+        self.http = http
+        self.to_device: list[nio.ToDeviceEvent] = []
+        self.timeline: dict[str, list[nio.Event]] = {}
+        self.one_time_keys_uploaded = 0
+
+    def __repr__(self) -> str:
+        return f"Party({self.user_id}, {self.device_id})"
+
+    @property
+    def user_id(self) -> str:
+        return self.http.user_id
+
+    @property
+    def device_id(self) -> str:
+        return self.http.device_id
+
+    @property
+    def ed25519(self) -> str:
+        """The device's fingerprint key, as its owner would read it out."""
+        return self.nio.olm.account.identity_keys["ed25519"]
+
+    async def flush(self) -> None:
+        """Send the to-device messages nio has queued (SAS steps, key shares)."""
+        for response in await self.nio.send_to_device_messages():
+            assert isinstance(response, nio.ToDeviceResponse), response
+
+    async def sync(self, timeout_ms: int = POLL_MS) -> nio.SyncResponse:
+        """One /sync, handled by nio; queued to-device messages go out first and
+        those nio queues while handling it go out after."""
+        await self.flush()
+        response = await self.nio.sync(timeout=timeout_ms)
+        assert isinstance(response, nio.SyncResponse), response
+        self.to_device.extend(response.to_device_events)
+        for room_id, room in response.rooms.join.items():
+            self.timeline.setdefault(room_id, []).extend(room.timeline.events)
+        await self.flush()
+        return response
+
+    async def sync_until(
+        self, found: Callable[[], T | None], what: str, timeout: float = SYNC_TIMEOUT
+    ) -> T:
+        """Sync until ``found()`` is truthy; that value.
+
+        Raises:
+            AssertionError: it did not happen within ``timeout`` seconds.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            value = found()
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{self} did not see {what} in {timeout:.0f}s")
+            await self.sync()
+
+    def received(self, kind: type[T], sender: str) -> T | None:
+        """The last to-device event of ``kind`` from ``sender``, if any."""
+        found = [
+            e for e in self.to_device if isinstance(e, kind) and e.sender == sender
+        ]
+        return found[-1] if found else None
+
+    def event(self, room_id: str, event_id: str) -> nio.Event | None:
+        """The timeline event ``event_id`` of ``room_id``, once synced."""
+        for event in self.timeline.get(room_id, []):
+            if getattr(event, "event_id", None) == event_id:
+                return event
+        return None
+
+    async def close(self) -> None:
+        await self.nio.close()
+
+    async def __aenter__(self) -> Party:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+
+@contextlib.asynccontextmanager
+async def parties(*logins: Client) -> AsyncIterator[list[Party]]:
+    """A ``Party`` on each login (``new_party``), closed afterwards."""
+    made: list[Party] = []
+    try:
+        for http in logins:
+            made.append(await new_party(http))
+        yield made
+    finally:
+        for party in made:
+            await party.close()
+
+
+async def new_party(http: Client) -> Party:
+    """nio on the device ``http`` is logged in as; its device keys and one-time
+    keys uploaded through nio (POST /keys/upload)."""
+    client = nio.AsyncClient(
+        http.base_url, http.user_id, device_id=http.device_id, config=CONFIG
+    )
+    client.restore_login(http.user_id, http.device_id, http.token)
+    party = Party(client, http)
+    try:
+        uploaded = await client.keys_upload()
+        assert isinstance(uploaded, nio.KeysUploadResponse), uploaded
+        wanted = client.olm.account.max_one_time_keys
+        assert uploaded.signed_curve25519_count == wanted, uploaded
+    except BaseException:
+        await client.close()
+        raise
+    party.one_time_keys_uploaded = uploaded.signed_curve25519_count
+    return party
+
+
+# --- Rooms -------------------------------------------------------------------
+
+
+async def encrypted_room(creator: Party, guest: Party) -> str:
+    """``creator`` makes a private room with m.room.encryption (Megolm) from the
+    start and invites ``guest``, who joins through the invite; both have synced
+    the room, each other's membership and the encryption state."""
+    created = await creator.nio.room_create(
+        name="encrypted",
+        invite=[guest.user_id],
+        initial_state=[
+            {
+                "type": "m.room.encryption",
+                "state_key": "",
+                "content": {"algorithm": MEGOLM},
+            }
+        ],
+    )
+    assert isinstance(created, nio.RoomCreateResponse), created
+    room_id = created.room_id
+    await guest.sync_until(
+        lambda: room_id in guest.nio.invited_rooms, f"the invite to {room_id}"
+    )
+    joined = await guest.nio.join(room_id)
+    assert isinstance(joined, nio.JoinResponse), joined
+    for me, other in ((guest, creator), (creator, guest)):
+        await me.sync_until(
+            lambda me=me, other=other: (
+                room_id in me.nio.rooms
+                and other.user_id in me.nio.rooms[room_id].users
+                and me.nio.rooms[room_id].encrypted
+            ),
+            f"{other.user_id} joined in encrypted {room_id}",
+        )
+    return room_id
+
+
+# --- Device keys and verification --------------------------------------------
+
+
+def signed_by(obj: JsonDict, party: Party) -> bool:
+    """Whether ``obj`` carries a valid signature by ``party``'s device key."""
+    key_id = f"ed25519:{party.device_id}"
+    verify_key = decode_verify_key_bytes(key_id, decode_base64(party.ed25519))
+    verify_signed_json(obj, party.user_id, verify_key)
+    return True
+
+
+async def learn_device(me: Party, other: Party) -> OlmDevice:
+    """``me`` fetches ``other``'s device keys, over plain HTTP and through nio;
+    they are the keys ``other``'s own account holds (the fingerprint two people
+    compare out of band) and are self-signed. nio's record of the device."""
+    body = me.http.call(
+        "POST", "/keys/query", {"device_keys": {other.user_id: []}}, timeout=60
+    )
+    assert body.get("failures", {}) == {}, body
+    keys = body["device_keys"][other.user_id][other.device_id]
+    identity = other.nio.olm.account.identity_keys
+    assert keys["user_id"] == other.user_id
+    assert keys["device_id"] == other.device_id
+    assert keys["keys"] == {
+        f"curve25519:{other.device_id}": identity["curve25519"],
+        f"ed25519:{other.device_id}": identity["ed25519"],
+    }
+    assert {OLM, MEGOLM} <= set(keys["algorithms"]), keys
+    assert signed_by(keys, other)
+
+    if other.user_id not in me.nio.olm.users_for_key_query:
+        me.nio.olm.add_changed_users({other.user_id})
+    queried = await me.nio.keys_query()
+    assert isinstance(queried, nio.KeysQueryResponse), queried
+    device = me.nio.device_store[other.user_id][other.device_id]
+    assert (device.ed25519, device.curve25519) == (
+        identity["ed25519"],
+        identity["curve25519"],
+    )
+    return device
+
+
+async def verify_manually(me: Party, other: Party) -> None:
+    """``me`` checks ``other``'s device fingerprint against the keys from
+    /keys/query and marks the device verified in nio."""
+    device = await learn_device(me, other)
+    me.nio.verify_device(device)
+    assert me.nio.olm.is_device_verified(device)
+
+
+async def verify_by_sas(a: Party, b: Party) -> list[tuple[str, str]]:
+    """Interactive SAS verification (m.key.verification.* to-device messages,
+    both ways) from ``a`` to ``b``: both see the same emoji, confirm them, and
+    each ends up trusting the other's device. The emoji."""
+    device_b = await learn_device(a, b)
+    device_a = await learn_device(b, a)
+    started = await a.nio.start_key_verification(device_b)
+    assert isinstance(started, nio.ToDeviceResponse), started
+    start = await b.sync_until(
+        lambda: b.received(nio.KeyVerificationStart, a.user_id), "the SAS start"
+    )
+    txn = start.transaction_id
+    accepted = await b.nio.accept_key_verification(txn)
+    assert isinstance(accepted, nio.ToDeviceResponse), accepted
+    # a gets the accept and sends its key; b answers with its own.
+    await a.sync_until(
+        lambda: a.received(nio.KeyVerificationAccept, b.user_id), "the SAS accept"
+    )
+    await b.sync_until(
+        lambda: b.received(nio.KeyVerificationKey, a.user_id), "a's SAS key"
+    )
+    await a.sync_until(
+        lambda: a.received(nio.KeyVerificationKey, b.user_id), "b's SAS key"
+    )
+    sas_a, sas_b = a.nio.key_verifications[txn], b.nio.key_verifications[txn]
+    emoji = sas_a.get_emoji()
+    assert emoji == sas_b.get_emoji()
+    assert sas_a.get_decimals() == sas_b.get_decimals()
+    for me in (a, b):
+        confirmed = await me.nio.confirm_short_auth_string(txn)
+        assert isinstance(confirmed, nio.ToDeviceResponse), confirmed
+    await a.sync_until(lambda: sas_a.verified, "b's SAS MAC")
+    await b.sync_until(lambda: sas_b.verified, "a's SAS MAC")
+    assert a.nio.olm.is_device_verified(device_b)
+    assert b.nio.olm.is_device_verified(device_a)
+    return emoji
+
+
+# --- One-time and fallback keys ----------------------------------------------
+
+
+def _vodozemac_account(party: Party) -> vodozemac.Account:
+    # nio 0.26 has no fallback-key API; its OlmAccount wraps the vodozemac
+    # Account, which has one (and which nio's inbound sessions use).
+    account: vodozemac.Account = party.nio.olm.account._account
+    return account
+
+
+def publish_fallback_key(party: Party) -> tuple[str, JsonDict]:
+    """Make a fallback key on ``party``'s account, sign it with the device key
+    and upload it (POST /keys/upload ``fallback_keys``); its key ID and object.
+
+    Synced, the device then lists ``signed_curve25519`` among its
+    ``device_unused_fallback_key_types``.
+    """
+    account = _vodozemac_account(party)
+    account.generate_fallback_key()
+    [(key_id, public)] = account.fallback_key.items()
+    key: JsonDict = {"key": public.to_base64(), "fallback": True}
+    key["signatures"] = {
+        party.user_id: {f"ed25519:{party.device_id}": party.nio.olm.sign_json(key)}
+    }
+    full_id = f"{SIGNED_CURVE}:{key_id}"
+    party.http.call("POST", "/keys/upload", {"fallback_keys": {full_id: key}})
+    account.mark_keys_as_published()
+    party.nio.olm.save_account()
+    assert unused_fallback_key_types(party) == [SIGNED_CURVE]
+    return full_id, key
+
+
+def unused_fallback_key_types(party: Party) -> list[str]:
+    """``device_unused_fallback_key_types`` of ``party``'s device, from an
+    initial /sync over HTTP that returns no rooms (it leaves nio's position and
+    the device's to-device messages alone)."""
+    # Synapse answers a repeated identical /sync from a cache for minutes; an
+    # account-data type no one uses makes each request a new one.
+    nothing = {"types": [f"test.nothing.{next(_sync_filters)}"]}
+    empty = {"room": {"rooms": []}, "presence": nothing, "account_data": nothing}
+    query = f"timeout=0&filter={quote(json.dumps(empty))}"
+    body = party.http.call("GET", f"/sync?{query}")
+    assert "device_unused_fallback_key_types" in body, sorted(body)
+    return sorted(body["device_unused_fallback_key_types"])
+
+
+def one_time_key_count(party: Party) -> int:
+    """The device's unclaimed signed_curve25519 keys (POST /keys/upload {})."""
+    counts = party.http.call("POST", "/keys/upload", {})["one_time_key_counts"]
+    return int(counts.get(SIGNED_CURVE, 0))
+
+
+def claim_one(claimer: Client, party: Party) -> tuple[str, JsonDict]:
+    """POST /keys/claim for one key of ``party``'s device; its ID and object."""
+    body = claimer.call(
+        "POST",
+        "/keys/claim",
+        {"one_time_keys": {party.user_id: {party.device_id: SIGNED_CURVE}}},
+        timeout=60,
+    )
+    assert body.get("failures", {}) == {}, body
+    [(key_id, key)] = body["one_time_keys"][party.user_id][party.device_id].items()
+    return key_id, key
+
+
+def exhaust_one_time_keys(
+    claimer: Client, party: Party, fallback: tuple[str, JsonDict]
+) -> None:
+    """``claimer`` claims every one-time key of ``party``'s device over HTTP:
+    each comes once, signed by the device and not flagged as a fallback; then
+    the claim answers with the uploaded fallback key, unchanged, and keeps
+    answering with it (a fallback key is reused until replaced)."""
+    claimed: set[str] = set()
+    for _ in range(party.one_time_keys_uploaded):
+        key_id, key = claim_one(claimer, party)
+        assert key_id.startswith(f"{SIGNED_CURVE}:"), key_id
+        assert "fallback" not in key, (key_id, key)
+        assert key_id not in claimed, f"{key_id} was handed out twice"
+        assert signed_by(key, party)
+        claimed.add(key_id)
+    assert one_time_key_count(party) == 0
+    assert claim_one(claimer, party) == fallback
+    assert claim_one(claimer, party) == fallback
+    # vodozemac numbers fallback keys apart from one-time keys, so the fallback
+    # key's ID is also that of the first one-time key: the server tells them
+    # apart by where they were uploaded, not by ID.
+    assert unused_fallback_key_types(party) == []
+
+
+async def claim_for_session(sender: Party, receiver: Party) -> tuple[str, JsonDict]:
+    """``sender``'s nio, with no Olm session to ``receiver``'s device yet, claims
+    a key of that device (POST /keys/claim) and builds its Olm session on it;
+    the claimed key's ID and object, as nio got them."""
+    curve = receiver.nio.olm.account.identity_keys["curve25519"]
+    assert sender.nio.olm.session_store.get(curve) is None
+    response = await sender.nio.keys_claim({receiver.user_id: [receiver.device_id]})
+    assert isinstance(response, nio.KeysClaimResponse), response
+    assert response.failures == {}, response.failures
+    [(key_id, key)] = response.one_time_keys[receiver.user_id][
+        receiver.device_id
+    ].items()
+    assert sender.nio.olm.session_store.get(curve) is not None, "no Olm session"
+    return str(key_id), dict(key)
+
+
+# --- Messages -----------------------------------------------------------------
+
+
+async def send_encrypted(sender: Party, room_id: str, body: str) -> str:
+    """``sender`` sends an m.text through nio (which shares its Megolm session
+    first, to trusted devices only); the event ID. The server stored only
+    ciphertext."""
+    sent = await sender.nio.room_send(
+        room_id, "m.room.message", {"msgtype": "m.text", "body": body}
+    )
+    assert isinstance(sent, nio.RoomSendResponse), sent
+    raw = sender.http.call(
+        "GET", f"/rooms/{quote(room_id)}/event/{quote(sent.event_id)}"
+    )
+    assert raw["type"] == "m.room.encrypted", raw
+    assert raw["content"]["algorithm"] == MEGOLM
+    assert body not in str(raw)
+    return str(sent.event_id)
+
+
+async def receive_decrypted(
+    receiver: Party, sender: Party, room_id: str, event_id: str, body: str
+) -> nio.RoomMessageText:
+    """``receiver`` syncs until ``event_id`` arrives and nio decrypts it: the
+    text, from a device ``receiver`` trusts."""
+    event = await receiver.sync_until(
+        lambda: receiver.event(room_id, event_id), f"event {event_id}"
+    )
+    assert isinstance(event, nio.RoomMessageText), event
+    assert (event.body, event.sender) == (body, sender.user_id)
+    assert event.decrypted and event.verified, event
+    return event
+
+
+def room_key_from(receiver: Party, sender: Party, room_id: str) -> nio.RoomKeyEvent:
+    """The m.room_key ``receiver`` got from ``sender`` for ``room_id``, as nio
+    decrypted it from an Olm-encrypted (m.room.encrypted) to-device message."""
+    keys = [
+        e
+        for e in receiver.to_device
+        if isinstance(e, nio.RoomKeyEvent)
+        and e.sender == sender.user_id
+        and e.room_id == room_id
+    ]
+    assert keys, f"{receiver} got no m.room_key from {sender}: {receiver.to_device}"
+    assert keys[-1].algorithm == MEGOLM
+    return keys[-1]
+
+
+async def converse(a: Party, b: Party, room_id: str, tag: str) -> None:
+    """``a`` and ``b`` each send one encrypted message that the other decrypts;
+    each got the other's Megolm session over encrypted to-device."""
+    for sender, receiver in ((a, b), (b, a)):
+        body = f"{tag}: secret from {sender.user_id}"
+        event_id = await send_encrypted(sender, room_id, body)
+        event = await receive_decrypted(receiver, sender, room_id, event_id, body)
+        room_key = room_key_from(receiver, sender, room_id)
+        assert room_key.session_id == event.session_id
+
+
+async def converse_on_fallback_key(
+    sender: Party, receiver: Party, claimer: Client, room_id: str, tag: str
+) -> None:
+    """``receiver`` publishes a fallback key and ``claimer`` takes all its
+    one-time keys, so ``sender``'s Olm session to ``receiver`` is built on the
+    fallback key; over that session the first Megolm key goes out and both
+    read each other's messages."""
+    fallback = publish_fallback_key(receiver)
+    exhaust_one_time_keys(claimer, receiver, fallback)
+    assert await claim_for_session(sender, receiver) == fallback
+    await converse(sender, receiver, room_id, tag)
