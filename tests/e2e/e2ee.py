@@ -59,6 +59,10 @@ class Party:
         self.http = http
         self.to_device: list[nio.ToDeviceEvent] = []
         self.timeline: dict[str, list[nio.Event]] = {}
+        self.device_lists_changed: set[str] = set()
+        # device_one_time_keys_count.signed_curve25519 of the last /sync (nio
+        # itself ignores a count of 0).
+        self.synced_key_count: int | None = None
         self.one_time_keys_uploaded = 0
 
     def __repr__(self) -> str:
@@ -89,6 +93,8 @@ class Party:
         response = await self.nio.sync(timeout=timeout_ms)
         assert isinstance(response, nio.SyncResponse), response
         self.to_device.extend(response.to_device_events)
+        self.device_lists_changed.update(response.device_list.changed)
+        self.synced_key_count = response.device_key_count.signed_curve25519
         for room_id, room in response.rooms.join.items():
             self.timeline.setdefault(room_id, []).extend(room.timeline.events)
         await self.flush()
@@ -374,11 +380,11 @@ def exhaust_one_time_keys(
         assert signed_by(key, party)
         claimed.add(key_id)
     assert one_time_key_count(party) == 0
+    # vodozemac numbers fallback keys apart from one-time keys, so this one's ID
+    # is also that of the first one-time key: the server must tell them apart
+    # by how they were uploaded, not by ID.
     assert claim_one(claimer, party) == fallback
     assert claim_one(claimer, party) == fallback
-    # vodozemac numbers fallback keys apart from one-time keys, so the fallback
-    # key's ID is also that of the first one-time key: the server tells them
-    # apart by where they were uploaded, not by ID.
     assert unused_fallback_key_types(party) == []
 
 
@@ -460,12 +466,15 @@ async def converse(a: Party, b: Party, room_id: str, tag: str) -> None:
 
 async def converse_on_fallback_key(
     sender: Party, receiver: Party, claimer: Client, room_id: str, tag: str
-) -> None:
+) -> tuple[str, JsonDict]:
     """``receiver`` publishes a fallback key and ``claimer`` takes all its
     one-time keys, so ``sender``'s Olm session to ``receiver`` is built on the
     fallback key; over that session the first Megolm key goes out and both
-    read each other's messages."""
+    read each other's messages. The fallback key's ID and object."""
     fallback = publish_fallback_key(receiver)
     exhaust_one_time_keys(claimer, receiver, fallback)
+    await receiver.sync(timeout_ms=0)
+    assert receiver.synced_key_count == 0
     assert await claim_for_session(sender, receiver) == fallback
     await converse(sender, receiver, room_id, tag)
+    return fallback

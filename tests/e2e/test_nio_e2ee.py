@@ -16,12 +16,14 @@ from tests.e2e.conftest import RunningServer, started_server
 from tests.e2e.e2ee import (
     Party,
     claim_for_session,
+    claim_one,
     converse,
     converse_on_fallback_key,
     encrypted_room,
     learn_device,
     new_party,
     parties,
+    publish_fallback_key,
     receive_decrypted,
     send_encrypted,
     verify_by_sas,
@@ -57,7 +59,13 @@ async def _sas_and_fallback(user: MakeUser) -> None:
         room_id = await encrypted_room(alice, bob)
         await verify_by_sas(alice, bob)
         claimer = user("claimer")
-        await converse_on_fallback_key(alice, bob, claimer, room_id, "one server")
+        used = await converse_on_fallback_key(
+            alice, bob, claimer, room_id, "one server"
+        )
+        # A new fallback key replaces the used one.
+        replacement = publish_fallback_key(bob)
+        assert replacement[1]["key"] != used[1]["key"]
+        assert claim_one(claimer, bob) == replacement
 
 
 def test_sas_verified_conversation_over_a_fallback_key(server: RunningServer) -> None:
@@ -73,7 +81,12 @@ async def _key_request(user: MakeUser) -> None:
         body = "sent before bob's second device existed"
         event_id = await send_encrypted(alice, room_id, body)
         await receive_decrypted(bob, alice, room_id, event_id, body)
+        bob.device_lists_changed.clear()
         async with await new_party(log_in_again(bob.http, "laptop")) as later:
+            await bob.sync_until(
+                lambda: bob.user_id in bob.device_lists_changed,
+                "bob's new device in device_lists.changed",
+            )
             await _request_the_key(bob, later, room_id, event_id, body)
 
 
