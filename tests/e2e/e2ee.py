@@ -29,7 +29,7 @@ from signedjson.key import decode_verify_key_bytes
 from signedjson.sign import verify_signed_json
 from unpaddedbase64 import decode_base64
 
-from tests.interop.client import Client, JsonDict, quote
+from tests.interop.client import Client, JsonDict, log_in_again, quote
 
 MEGOLM = "m.megolm.v1.aes-sha2"
 OLM = "m.olm.v1.curve25519-aes-sha2"
@@ -241,10 +241,7 @@ async def learn_device(me: Party, other: Party) -> OlmDevice:
     assert {OLM, MEGOLM} <= set(keys["algorithms"]), keys
     assert signed_by(keys, other)
 
-    if other.user_id not in me.nio.olm.users_for_key_query:
-        me.nio.olm.add_changed_users({other.user_id})
-    queried = await me.nio.keys_query()
-    assert isinstance(queried, nio.KeysQueryResponse), queried
+    await _nio_query(me, other.user_id)
     device = me.nio.device_store[other.user_id][other.device_id]
     assert (device.ed25519, device.curve25519) == (
         identity["ed25519"],
@@ -478,3 +475,61 @@ async def converse_on_fallback_key(
     assert await claim_for_session(sender, receiver) == fallback
     await converse(sender, receiver, room_id, tag)
     return fallback
+
+
+async def new_device_reads_along(reader: Party, owner: Party, room_id: str) -> None:
+    """``owner`` logs in a new device: ``reader`` hears of it (device_lists)
+    and trusts it, and the next message ``reader`` sends is readable on both of
+    ``owner``'s devices. Then it logs out, and ``reader`` hears of that too.
+    (``owner`` trusts its new device as well: nio shares only with trusted
+    devices, its user's own included, should ``owner`` send later.)"""
+    reader.device_lists_changed.clear()
+    async with await new_party(log_in_again(owner.http, "new device")) as fresh:
+        await wait_for_device_list(
+            reader, owner.user_id, lambda ids: fresh.device_id in ids, "a new device"
+        )
+        for me, other in ((reader, fresh), (fresh, reader), (owner, fresh)):
+            await verify_manually(me, other)
+        body = f"for both of {owner.user_id}'s devices"
+        event_id = await send_encrypted(reader, room_id, body)
+        for device in (fresh, owner):
+            await receive_decrypted(device, reader, room_id, event_id, body)
+
+        reader.device_lists_changed.clear()
+        fresh.http.call("POST", "/logout", {})
+        await wait_for_device_list(
+            reader, owner.user_id, lambda ids: fresh.device_id not in ids, "a logout"
+        )
+        await _nio_query(reader, owner.user_id)
+        assert reader.nio.device_store[owner.user_id][fresh.device_id].deleted
+
+
+async def wait_for_device_list(
+    reader: Party, user_id: str, done: Callable[[set[str]], bool], what: str
+) -> None:
+    """As a client does: each time ``reader``'s /sync lists ``user_id`` in
+    device_lists.changed, query that user's devices again (POST /keys/query),
+    until ``done(device IDs)``. The first change must come after the caller
+    cleared ``reader.device_lists_changed``; a change whose query still shows
+    the old list fails the test unless another change follows."""
+    deadline = time.monotonic() + SYNC_TIMEOUT
+    while True:
+        await reader.sync_until(
+            lambda: user_id in reader.device_lists_changed,
+            f"{user_id} in device_lists.changed after {what}",
+            timeout=max(deadline - time.monotonic(), 0.0),
+        )
+        reader.device_lists_changed.discard(user_id)
+        body = reader.http.call(
+            "POST", "/keys/query", {"device_keys": {user_id: []}}, timeout=60
+        )
+        if done(set(body["device_keys"].get(user_id, {}))):
+            return
+
+
+async def _nio_query(me: Party, user_id: str) -> None:
+    """nio queries ``user_id``'s device keys (POST /keys/query)."""
+    if user_id not in me.nio.olm.users_for_key_query:
+        me.nio.olm.add_changed_users({user_id})
+    queried = await me.nio.keys_query()
+    assert isinstance(queried, nio.KeysQueryResponse), queried

@@ -21,6 +21,7 @@ from tests.e2e.e2ee import (
     converse_on_fallback_key,
     encrypted_room,
     learn_device,
+    new_device_reads_along,
     new_party,
     parties,
     publish_fallback_key,
@@ -66,6 +67,7 @@ async def _sas_and_fallback(user: MakeUser) -> None:
         replacement = publish_fallback_key(bob)
         assert replacement[1]["key"] != used[1]["key"]
         assert claim_one(claimer, bob) == replacement
+        await new_device_reads_along(alice, bob, room_id)
 
 
 def test_sas_verified_conversation_over_a_fallback_key(server: RunningServer) -> None:

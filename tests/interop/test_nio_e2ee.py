@@ -1,7 +1,8 @@
 """End-to-end encryption with matrix-nio across federation: a user of our
 server and a user of Synapse, or of a second Chatly, verify each other's device
 by SAS over to-device messages, start an Olm session on a fallback key claimed
-over federation, and read each other's Megolm messages.
+over federation, read each other's Megolm messages, and each hears of the
+other's new device (device list updates) and encrypts for it too.
 
 Each side's one-time keys are claimed by a user of the other server first, so
 both servers' federation /user/keys/claim hand out the fallback key; the
@@ -17,6 +18,7 @@ from tests.e2e.e2ee import (
     converse_on_fallback_key,
     encrypted_room,
     exhaust_one_time_keys,
+    new_device_reads_along,
     parties,
     publish_fallback_key,
     verify_by_sas,
@@ -34,6 +36,9 @@ async def _story(ours: MakeUser, theirs: MakeUser, tag: str) -> None:
         exhaust_one_time_keys(ours("claimer"), bob, publish_fallback_key(bob))
         # Theirs asks ours for alice's: bob's Olm session rides her fallback key.
         await converse_on_fallback_key(bob, alice, theirs("claimer"), room_id, tag)
+        # New devices are announced over federation, both ways.
+        await new_device_reads_along(alice, bob, room_id)
+        await new_device_reads_along(bob, alice, room_id)
 
 
 def test_encrypted_conversation_with_synapse(
