@@ -16,6 +16,7 @@ from homeserver.composition.bind import bind
 from homeserver.composition.core import Core
 from homeserver.composition.devices import DevicesBundle
 from homeserver.composition.federation import FederationBundle
+from homeserver.composition.key_backup import KeyBackupBundle
 from homeserver.composition.presence import PresenceBundle
 from homeserver.composition.reading import ReadingBundle
 from homeserver.composition.rooms import RoomsBundle
@@ -49,6 +50,7 @@ def build_homeserver(
     accounts = AccountsBundle.build(core=core)
     presence = PresenceBundle.build(core=core, accounts=accounts)
     devices = DevicesBundle.build(core=core, accounts=accounts, presence=presence)
+    key_backup = KeyBackupBundle.build(core=core)
     rooms = RoomsBundle.build(core=core, accounts=accounts)
     reading = ReadingBundle.build(core=core)
     sync_data = SyncDataBundle.build(core=core, accounts=accounts, rooms=rooms)
@@ -74,6 +76,7 @@ def build_homeserver(
         accounts=accounts,
         presence=presence,
         devices=devices,
+        key_backup=key_backup,
         rooms=rooms,
         reading=reading,
         sync_data=sync_data,

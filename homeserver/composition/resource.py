@@ -17,6 +17,7 @@ from homeserver.api.client import (
     account_data,
     devices,
     directory,
+    key_backup,
     login,
     presence,
     profile,
@@ -88,6 +89,7 @@ def client_endpoints(hs: HomeServer) -> list[Any]:
         *_account_endpoints(hs),
         *_room_endpoints(hs),
         *_sync_data_endpoints(hs),
+        *_key_backup_endpoints(hs),
         *_admin_endpoints(hs),
     ]
 
@@ -168,6 +170,17 @@ def _sync_data_endpoints(hs: HomeServer) -> list[Any]:
         receipts.ReadMarkersEndpoint(auth, data.receipts),
         typing.TypingEndpoint(auth, data.typing),
         to_device.SendToDeviceEndpoint(auth, data.to_device),
+    ]
+
+
+def _key_backup_endpoints(hs: HomeServer) -> list[Any]:
+    auth, backups = hs.accounts.auth, hs.key_backup.service
+    return [
+        key_backup.BackupVersionsEndpoint(auth, backups),
+        key_backup.BackupVersionEndpoint(auth, backups),
+        key_backup.BackupKeysEndpoint(auth, backups),
+        key_backup.BackupRoomKeysEndpoint(auth, backups),
+        key_backup.BackupSessionKeyEndpoint(auth, backups),
     ]
 
 

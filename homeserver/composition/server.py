@@ -17,6 +17,7 @@ from homeserver.composition.accounts import AccountsBundle
 from homeserver.composition.core import Core
 from homeserver.composition.devices import DevicesBundle
 from homeserver.composition.federation import FederationBundle
+from homeserver.composition.key_backup import KeyBackupBundle
 from homeserver.composition.presence import PresenceBundle
 from homeserver.composition.reading import ReadingBundle
 from homeserver.composition.resource import build_resource
@@ -35,6 +36,7 @@ class HomeServer:
     accounts: AccountsBundle
     presence: PresenceBundle
     devices: DevicesBundle
+    key_backup: KeyBackupBundle
     rooms: RoomsBundle
     reading: ReadingBundle
     sync_data: SyncDataBundle
