@@ -194,6 +194,15 @@ def test_hydrogen_logs_in_sends_and_sees_the_reply(
             token=bob.token,
         )
         code = script.wait(SCRIPT_TIMEOUT)
-        assert code == 0, f"the browser script exited {code}:\n{script.report()}"
+        if code != 0:
+            pytest.fail(f"the browser script exited {code}:\n{script.report()}")
+    except pytest.fail.Exception:
+        raise  # its message holds the script's report
+    except BaseException:
+        # Anything else that failed on this side: stop the script (it takes a
+        # screenshot) and show what the page did; pytest prints it on failure.
+        script.stop()
+        print(script.report())
+        raise
     finally:
         script.stop()

@@ -157,6 +157,8 @@ async function main() {
             executablePath: opts.chromium,
             headless: true,
             args: CHROMIUM_ARGS,
+            // Our SIGTERM handler takes the screenshot, then closes the browser.
+            handleSIGTERM: false,
             viewport: {width: 1200, height: 800},
         }),
     );
