@@ -38,6 +38,7 @@ def bind(hs: HomeServer, *, federation_on: bool) -> None:
     signals.membership_changed.connect(hs.sync.changes.on_membership_changed)
     # Device rows changed (sessions, the device API): the device_lists stream.
     signals.devices_changed.connect(hs.devices.lists.on_devices_changed)
+    signals.cross_signing_changed.connect(hs.devices.lists.on_cross_signing_changed)
     if not federation_on:
         return
     _bind_federation(
