@@ -1,4 +1,5 @@
-"""The e2ee domain: device, one-time, fallback and cross-signing keys."""
+"""The e2ee domain: device, one-time, fallback and cross-signing keys, and
+server-side key backups."""
 
 from __future__ import annotations
 
@@ -9,17 +10,19 @@ from homeserver.composition.core import Core
 from homeserver.composition.devices import DevicesBundle
 from homeserver.services.e2ee.changes import KeyChangesService
 from homeserver.services.e2ee.cross_signing import CrossSigningService
+from homeserver.services.e2ee.key_backup import KeyBackupService
 from homeserver.services.e2ee.keys import E2eKeyService
 from homeserver.services.e2ee.query import KeyQueryService
 from homeserver.services.e2ee.signatures_view import SignatureView
 from homeserver.storage.stores.cross_signing import CrossSigningStore
 from homeserver.storage.stores.e2e_keys import E2eKeyStore
+from homeserver.storage.stores.key_backup import KeyBackupStore
 from homeserver.storage.stores.remote_devices import RemoteDeviceStore
 
 
 @attrs.frozen(kw_only=True)
 class E2eeBundle:
-    """Key upload, query and claim, cross-signing, /keys/changes."""
+    """Key upload, query and claim, cross-signing, /keys/changes, backups."""
 
     key_store: E2eKeyStore
     cross_signing_store: CrossSigningStore
@@ -29,6 +32,7 @@ class E2eeBundle:
     query: KeyQueryService
     cross_signing: CrossSigningService
     changes: KeyChangesService
+    backups: KeyBackupService
 
     @classmethod
     def build(
@@ -62,4 +66,5 @@ class E2eeBundle:
                 devices_changed=core.signals.devices_changed,
             ),
             changes=KeyChangesService(devices.lists),
+            backups=KeyBackupService(KeyBackupStore(core.db)),
         )

@@ -66,6 +66,7 @@ def build_homeserver(
         core=core,
         accounts=accounts,
         devices=devices,
+        e2ee=e2ee,
         rooms=rooms,
         sync_data=sync_data,
         presence=presence,

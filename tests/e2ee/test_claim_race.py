@@ -34,7 +34,10 @@ def run(coro: Any) -> Any:
 def test_racing_claims_never_share_a_key(make_engine: Callable[[], Engine]) -> None:
     db = Database(make_engine(), inline_runner)
     store = E2eKeyStore(db)
-    keys = [OneTimeKey("signed_curve25519", f"K{i:03}", {"key": f"k{i}"}) for i in range(KEYS)]
+    keys = [
+        OneTimeKey("signed_curve25519", f"K{i:03}", {"key": f"k{i}"})
+        for i in range(KEYS)
+    ]
     fallback = [OneTimeKey("signed_curve25519", "FB", {"key": "fb"})]
     run(store.upload("@alice:test", "DEV", None, keys, fallback))
     got: list[list[str]] = [[] for _ in range(THREADS)]

@@ -55,7 +55,10 @@ def test_replacing_keys_needs_auth(alice: User) -> None:
     new = CrossSigning(alice.user_id)
     resp = alice.post("/keys/device_signing/upload", new.upload_body(), expect=401)
     assert "flows" in resp.json
-    body = {**new.upload_body(), "auth": {**PASSWORD_AUTH, "session": resp.json["session"]}}
+    body = {
+        **new.upload_body(),
+        "auth": {**PASSWORD_AUTH, "session": resp.json["session"]},
+    }
     alice.post("/keys/device_signing/upload", body, expect=200)
     got = query(alice, alice.user_id)["master_keys"][alice.user_id]
     assert got["keys"] == new.master_key()["keys"]
@@ -78,7 +81,9 @@ def test_the_same_keys_again_need_no_auth(alice: User) -> None:
     ],
     ids=["unsigned", "user", "usage", "two-keys", "no-master"],
 )
-def test_bad_cross_signing_keys_are_refused(alice: User, bob: User, mangle: Any) -> None:
+def test_bad_cross_signing_keys_are_refused(
+    alice: User, bob: User, mangle: Any
+) -> None:
     body = CrossSigning(alice.user_id).upload_body()
     mangle(body)
     err = alice.post("/keys/device_signing/upload", body, expect=400).json
@@ -109,13 +114,17 @@ def test_self_signing_a_device_and_signing_another_users_master_key(
     ssk_id = f"ed25519:{public(cs.self_signing)}"
     usk_id = f"ed25519:{public(cs.user_signing)}"
     seen_by_bob = query(bob, alice.user_id, bob.user_id)
-    device_sigs = seen_by_bob["device_keys"][alice.user_id][alice.device_id]["signatures"]
+    device_sigs = seen_by_bob["device_keys"][alice.user_id][alice.device_id][
+        "signatures"
+    ]
     assert ssk_id in device_sigs[alice.user_id]
     # Alice's signature of bob's master key is hers alone to see.
     bob_master = seen_by_bob["master_keys"][bob.user_id]
     assert alice.user_id not in bob_master.get("signatures", {})
     seen_by_alice = query(alice, bob.user_id)
-    assert usk_id in seen_by_alice["master_keys"][bob.user_id]["signatures"][alice.user_id]
+    assert (
+        usk_id in seen_by_alice["master_keys"][bob.user_id]["signatures"][alice.user_id]
+    )
 
 
 def test_bad_signatures_are_listed_in_failures(alice: User, bob: User) -> None:
@@ -127,16 +136,18 @@ def test_bad_signatures_are_listed_in_failures(alice: User, bob: User) -> None:
     wrong_key = sign_as(keys, alice.user_id, cs.user_signing)  # not the ssk
     forged = sign_as(keys, alice.user_id, cs.self_signing)
     ssk_id = f"ed25519:{public(cs.self_signing)}"
-    forged["signatures"][alice.user_id][ssk_id] = "AAAA" + forged["signatures"][
-        alice.user_id
-    ][ssk_id][4:]
+    forged["signatures"][alice.user_id][ssk_id] = (
+        "AAAA" + forged["signatures"][alice.user_id][ssk_id][4:]
+    )
     other_json = sign_as({**keys, "algorithms": ["x"]}, alice.user_id, cs.self_signing)
     for signed in (wrong_key, forged, other_json):
         body = {alice.user_id: {alice.device_id: signed}}
         answer = alice.post("/keys/signatures/upload", body, expect=200).json
         failure = answer["failures"][alice.user_id][alice.device_id]
         assert failure["errcode"] in ("M_INVALID_SIGNATURE", "M_INVALID_PARAM")
-    body = {alice.user_id: {"NOSUCHDEVICE": sign_as(keys, alice.user_id, cs.self_signing)}}
+    body = {
+        alice.user_id: {"NOSUCHDEVICE": sign_as(keys, alice.user_id, cs.self_signing)}
+    }
     answer = alice.post("/keys/signatures/upload", body, expect=200).json
     assert "NOSUCHDEVICE" in answer["failures"][alice.user_id]
     stored = query(bob, alice.user_id)["device_keys"][alice.user_id][alice.device_id]
