@@ -15,8 +15,10 @@ from homeserver.api.admin import endpoints as admin
 from homeserver.api.client import (
     account,
     account_data,
+    dehydrated,
     devices,
     directory,
+    key_backup,
     keys,
     login,
     presence,
@@ -182,6 +184,13 @@ def _e2ee_endpoints(hs: HomeServer) -> list[Any]:
         keys.KeyChangesEndpoint(auth, e.changes),
         keys.DeviceSigningUploadEndpoint(auth, e.cross_signing),
         keys.SignaturesUploadEndpoint(auth, e.cross_signing),
+        key_backup.BackupVersionsEndpoint(auth, e.backups),
+        key_backup.BackupVersionEndpoint(auth, e.backups),
+        key_backup.BackupKeysEndpoint(auth, e.backups),
+        key_backup.BackupRoomKeysEndpoint(auth, e.backups),
+        key_backup.BackupSessionKeyEndpoint(auth, e.backups),
+        dehydrated.DehydratedDeviceEndpoint(auth, e.dehydrated),
+        dehydrated.DehydratedEventsEndpoint(auth, e.dehydrated),
     ]
 
 

@@ -105,7 +105,8 @@ class UserStore:
         )
 
     async def deactivate_user(self, user_id: str) -> None:
-        """Mark the account deactivated and forget its password, devices, tokens and profile."""
+        """Mark the account deactivated and forget its password, devices, tokens,
+        profile, end-to-end encryption keys and key backups."""
 
         def deactivate_txn(txn: Transaction) -> None:
             txn.execute(
@@ -118,6 +119,18 @@ class UserStore:
                 "devices",
                 "login_tokens",
                 "profile_fields",
+                # Server-side key backups (as Synapse deletes them): nobody
+                # can read them any more.
+                "key_backup_sessions",
+                "key_backup_versions",
+                # Its devices' keys and its cross-signing identity go too.
+                "device_inbox",
+                "e2e_device_keys",
+                "e2e_one_time_keys",
+                "e2e_fallback_keys",
+                "e2e_cross_signing_keys",
+                "e2e_signatures",
+                "dehydrated_devices",
             ):
                 txn.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))
             txn.execute(
