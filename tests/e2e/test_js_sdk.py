@@ -242,6 +242,33 @@ def test_cross_signing_and_secret_storage_are_bootstrapped(
         assert set(stored["encrypted"][key_id]) == {"iv", "ciphertext", "mac"}
 
 
+def test_replacing_cross_signing_keys_asks_for_the_password(
+    chatly: RunningServer, peer: JsPeer
+) -> None:
+    account = _account(chatly, "carol")
+    result = peer.run("reset_cross_signing.mjs", account)
+    # Keys already exist, so the server must ask (spec: POST
+    # /keys/device_signing/upload); the callback answered m.login.password.
+    stages = result["second"]["uia_stages"]
+    assert stages != "none" and ["m.login.password"] in stages, stages
+    assert result["first"]["master_key"]
+    assert result["second"]["master_key"] != result["first"]["master_key"]
+    # The server now hands out the new master key, and the device is signed
+    # by the new self-signing key.
+    keys = _keys_query(chatly, account)
+    master_id, master_public = _the_key(keys["master_keys"][account.user_id])
+    assert master_public == result["second"]["master_key"]
+    ssk_id, ssk_public = _the_key(keys["self_signing_keys"][account.user_id])
+    _assert_signed(
+        keys["self_signing_keys"][account.user_id],
+        account.user_id,
+        master_id,
+        master_public,
+    )
+    device = keys["device_keys"][account.user_id][result["device_id"]]
+    _assert_signed(device, account.user_id, ssk_id, ssk_public)
+
+
 def test_new_device_restores_the_key_backup_with_the_recovery_key(
     chatly: RunningServer, peer: JsPeer, bootstrapped: tuple[Account, JsonDict]
 ) -> None:

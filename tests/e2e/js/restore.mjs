@@ -24,6 +24,12 @@ await main(
       Promise.all(eventIds.map((eventId) => fetchAndDecrypt(client, roomId, eventId)));
 
     const before = await step("decrypt before restoring", decryptAll);
+    // Fetch our own cross-signing identity first, as apps do: importing the
+    // private keys from secret storage needs the public keys they belong to.
+    const hasKeys = await step("userHasCrossSigningKeys", () =>
+      crypto.userHasCrossSigningKeys(client.getUserId(), true),
+    );
+    if (!hasKeys) throw new Error("/keys/query shows no cross-signing keys for this user");
     await step("bootstrapCrossSigning from secret storage", () => crypto.bootstrapCrossSigning({}));
     await step("loadSessionBackupPrivateKeyFromSecretStorage", () =>
       crypto.loadSessionBackupPrivateKeyFromSecretStorage(),
