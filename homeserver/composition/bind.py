@@ -13,6 +13,7 @@ import attrs
 from homeserver.composition.federation import FederationBundle
 from homeserver.composition.server import HomeServer
 from homeserver.services.accounts.profile import RemoteProfilePort
+from homeserver.services.e2ee.ports import RemoteKeysPort
 from homeserver.services.reading.pagination import HistoryBackfill
 from homeserver.services.rooms.ports import (
     RemoteAliasPort,
@@ -38,6 +39,7 @@ def bind(hs: HomeServer, *, federation_on: bool) -> None:
     signals.membership_changed.connect(hs.sync.changes.on_membership_changed)
     # Device rows changed (sessions, the device API): the device_lists stream.
     signals.devices_changed.connect(hs.devices.lists.on_devices_changed)
+    signals.cross_signing_changed.connect(hs.devices.lists.on_cross_signing_changed)
     if not federation_on:
         return
     _bind_federation(
@@ -50,6 +52,7 @@ def bind(hs: HomeServer, *, federation_on: bool) -> None:
             remote_profiles=hs.accounts.profiles.remote,
             backfill=hs.reading.pagination.backfiller,
             remote_to_device=hs.sync_data.to_device.remote,
+            remote_keys=hs.e2ee.query.remote,
         ),
     )
 
@@ -64,6 +67,7 @@ class FederationPorts:
     remote_profiles: Port[RemoteProfilePort]
     backfill: Port[HistoryBackfill]
     remote_to_device: Port[RemoteToDevicePort]
+    remote_keys: Port[RemoteKeysPort]
 
 
 def _bind_federation(
@@ -76,7 +80,10 @@ def _bind_federation(
     signals.presence_changed.connect(edus.presence.on_presence)
     signals.typing_changed.connect(edus.typing.on_typing)
     signals.receipt_stored.connect(edus.receipts.on_receipt)
-    signals.device_list_changed.connect(edus.device_lists.on_local_change)
+    signals.device_list_changed.connect(federation.e2ee.device_lists.on_local_change)
+    signals.cross_signing_changed.connect(
+        federation.e2ee.signing_keys.on_cross_signing_changed
+    )
     # What services ask of other servers.
     queries = federation.serving.remote_queries
     ports.remote_membership.plug(federation.handshakes.remote)
@@ -85,3 +92,4 @@ def _bind_federation(
     ports.remote_profiles.plug(queries)
     ports.backfill.plug(federation.ingest.backfiller)
     ports.remote_to_device.plug(edus.to_device)
+    ports.remote_keys.plug(federation.e2ee.remote_keys)

@@ -23,11 +23,13 @@ from homeserver.api.federation.keys import (
 from homeserver.api.federation.membership import membership_endpoints
 from homeserver.api.federation.query import query_endpoints
 from homeserver.api.federation.send import FederationSendEndpoint
-from homeserver.api.federation.user_devices import UserDevicesEndpoint
+from homeserver.api.federation.user_keys import user_key_endpoints
 from homeserver.api.federation.version import FederationVersionEndpoint
 from homeserver.composition.accounts import AccountsBundle
 from homeserver.composition.core import Core
 from homeserver.composition.devices import DevicesBundle
+from homeserver.composition.e2ee import E2eeBundle
+from homeserver.composition.federation_e2ee import FederationE2ee
 from homeserver.composition.federation_parts import (
     FederationEdus,
     FederationHandshakes,
@@ -60,6 +62,7 @@ class FederationBundle:
     serving: FederationServing
     handshakes: FederationHandshakes
     edus: FederationEdus
+    e2ee: FederationE2ee
 
     @classmethod
     def build(
@@ -68,6 +71,7 @@ class FederationBundle:
         core: Core,
         accounts: AccountsBundle,
         devices: DevicesBundle,
+        e2ee: E2eeBundle,
         rooms: RoomsBundle,
         sync_data: SyncDataBundle,
         presence: PresenceBundle,
@@ -120,6 +124,16 @@ class FederationBundle:
                 sync_data=sync_data,
                 presence=presence,
             ),
+            e2ee=FederationE2ee.build(
+                core=core,
+                registry=ingest.transactions.edus,
+                sender=sender,
+                transport=transport,
+                accounts=accounts,
+                devices=devices,
+                e2ee=e2ee,
+                presence=presence,
+            ),
         )
 
     @property
@@ -154,7 +168,7 @@ class FederationBundle:
             *read_endpoints(auth, self.serving.reads),
             *membership_endpoints(auth, handshakes.resident, handshakes.invites),
             *query_endpoints(auth, self.serving.queries),
-            UserDevicesEndpoint(self.server_name, auth, self.edus.device_lists),
+            *user_key_endpoints(auth, self.e2ee.user_keys),
         ]
 
 

@@ -14,7 +14,6 @@ from homeserver.composition.presence import PresenceBundle
 from homeserver.composition.rooms import RoomsBundle
 from homeserver.composition.sync_data import SyncDataBundle
 from homeserver.federation.acl import ServerAclChecker
-from homeserver.federation.edus import device_lists as device_list_edus
 from homeserver.federation.edus import presence as presence_edus
 from homeserver.federation.edus import receipts as receipt_edus
 from homeserver.federation.edus import to_device as to_device_edus
@@ -271,15 +270,14 @@ class FederationHandshakes:
 
 @attrs.frozen(kw_only=True)
 class FederationEdus:
-    """Typing, receipts, presence, to-device and device list EDUs, each
-    registered for its inbound type."""
+    """Typing, receipts, presence and to-device EDUs, each registered for its
+    inbound type (device list and signing key EDUs: ``federation_e2ee.py``)."""
 
     registry: EduRegistry
     typing: typing_edus.TypingEdus
     receipts: receipt_edus.ReceiptEdus
     presence: presence_edus.PresenceEdus
     to_device: to_device_edus.ToDeviceEdus
-    device_lists: device_list_edus.DeviceListEdus
 
     @classmethod
     def build(
@@ -322,18 +320,9 @@ class FederationEdus:
                 core.ratelimiter,
                 core.config.rate_limiting.new_destinations,
             ),
-            device_lists=device_list_edus.DeviceListEdus(
-                server_name=name,
-                sender=sender,
-                tracker=devices.lists,
-                store=devices.list_store,
-                devices=accounts.stores.devices,
-                co_members=presence.store,
-            ),
         )
         registry.register(typing_edus.EDU_TYPE, edus.typing.handle)
         registry.register(receipt_edus.EDU_TYPE, edus.receipts.handle)
         registry.register(presence_edus.EDU_TYPE, edus.presence.handle)
         registry.register(to_device_edus.EDU_TYPE, edus.to_device.handle)
-        registry.register(device_list_edus.EDU_TYPE, edus.device_lists.handle)
         return edus

@@ -15,6 +15,7 @@ from homeserver.composition.accounts import AccountsBundle
 from homeserver.composition.bind import bind
 from homeserver.composition.core import Core
 from homeserver.composition.devices import DevicesBundle
+from homeserver.composition.e2ee import E2eeBundle
 from homeserver.composition.federation import FederationBundle
 from homeserver.composition.presence import PresenceBundle
 from homeserver.composition.reading import ReadingBundle
@@ -49,6 +50,7 @@ def build_homeserver(
     accounts = AccountsBundle.build(core=core)
     presence = PresenceBundle.build(core=core, accounts=accounts)
     devices = DevicesBundle.build(core=core, accounts=accounts, presence=presence)
+    e2ee = E2eeBundle.build(core=core, accounts=accounts, devices=devices)
     rooms = RoomsBundle.build(core=core, accounts=accounts)
     reading = ReadingBundle.build(core=core)
     sync_data = SyncDataBundle.build(core=core, accounts=accounts, rooms=rooms)
@@ -58,11 +60,13 @@ def build_homeserver(
         sync_data=sync_data,
         presence=presence,
         devices=devices,
+        e2ee=e2ee,
     )
     federation = FederationBundle.build(
         core=core,
         accounts=accounts,
         devices=devices,
+        e2ee=e2ee,
         rooms=rooms,
         sync_data=sync_data,
         presence=presence,
@@ -74,6 +78,7 @@ def build_homeserver(
         accounts=accounts,
         presence=presence,
         devices=devices,
+        e2ee=e2ee,
         rooms=rooms,
         reading=reading,
         sync_data=sync_data,

@@ -17,6 +17,8 @@ from homeserver.api.client import (
     account_data,
     devices,
     directory,
+    key_backup,
+    keys,
     login,
     presence,
     profile,
@@ -88,6 +90,7 @@ def client_endpoints(hs: HomeServer) -> list[Any]:
         *_account_endpoints(hs),
         *_room_endpoints(hs),
         *_sync_data_endpoints(hs),
+        *_e2ee_endpoints(hs),
         *_admin_endpoints(hs),
     ]
 
@@ -168,6 +171,23 @@ def _sync_data_endpoints(hs: HomeServer) -> list[Any]:
         receipts.ReadMarkersEndpoint(auth, data.receipts),
         typing.TypingEndpoint(auth, data.typing),
         to_device.SendToDeviceEndpoint(auth, data.to_device),
+    ]
+
+
+def _e2ee_endpoints(hs: HomeServer) -> list[Any]:
+    auth, e = hs.accounts.auth, hs.e2ee
+    return [
+        keys.KeysUploadEndpoint(auth, e.keys),
+        keys.KeysQueryEndpoint(auth, e.query),
+        keys.KeysClaimEndpoint(auth, e.query),
+        keys.KeyChangesEndpoint(auth, e.changes),
+        keys.DeviceSigningUploadEndpoint(auth, e.cross_signing),
+        keys.SignaturesUploadEndpoint(auth, e.cross_signing),
+        key_backup.BackupVersionsEndpoint(auth, e.backups),
+        key_backup.BackupVersionEndpoint(auth, e.backups),
+        key_backup.BackupKeysEndpoint(auth, e.backups),
+        key_backup.BackupRoomKeysEndpoint(auth, e.backups),
+        key_backup.BackupSessionKeyEndpoint(auth, e.backups),
     ]
 
 

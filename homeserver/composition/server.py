@@ -16,6 +16,7 @@ from twisted.web.resource import Resource
 from homeserver.composition.accounts import AccountsBundle
 from homeserver.composition.core import Core
 from homeserver.composition.devices import DevicesBundle
+from homeserver.composition.e2ee import E2eeBundle
 from homeserver.composition.federation import FederationBundle
 from homeserver.composition.presence import PresenceBundle
 from homeserver.composition.reading import ReadingBundle
@@ -35,6 +36,7 @@ class HomeServer:
     accounts: AccountsBundle
     presence: PresenceBundle
     devices: DevicesBundle
+    e2ee: E2eeBundle
     rooms: RoomsBundle
     reading: ReadingBundle
     sync_data: SyncDataBundle

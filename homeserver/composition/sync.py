@@ -7,6 +7,7 @@ import attrs
 
 from homeserver.composition.core import Core
 from homeserver.composition.devices import DevicesBundle
+from homeserver.composition.e2ee import E2eeBundle
 from homeserver.composition.presence import PresenceBundle
 from homeserver.composition.reading import ReadingBundle
 from homeserver.composition.sync_data import SyncDataBundle
@@ -37,6 +38,7 @@ class SyncBundle:
         sync_data: SyncDataBundle,
         presence: PresenceBundle,
         devices: DevicesBundle,
+        e2ee: E2eeBundle,
     ) -> SyncBundle:
         db = core.db
         filters = FilterService(FilterStore(db))
@@ -48,6 +50,7 @@ class SyncBundle:
             to_device=sync_data.to_device,
             presence=presence.service,
             device_lists=devices.lists,
+            e2e_keys=e2ee.keys,
         )
         rooms = RoomSyncBuilder(
             store=SyncBatchStore(db),

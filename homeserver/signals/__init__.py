@@ -45,6 +45,7 @@ import attrs
 
 from homeserver.signals.payloads import (
     AccountDataChanged,
+    CrossSigningChanged,
     DeviceListChanged,
     DevicesChanged,
     EventPersisted,
@@ -59,6 +60,7 @@ from homeserver.signals.signal import Receiver, Signal
 
 __all__ = [
     "AccountDataChanged",
+    "CrossSigningChanged",
     "DeviceListChanged",
     "DevicesChanged",
     "EventPersisted",
@@ -100,6 +102,10 @@ class Signals:
         factory=lambda: Signal("device_list_changed")
     )
     """DeviceListTracker, once a local change has its device_lists positions."""
+    cross_signing_changed: Signal[CrossSigningChanged] = attrs.field(
+        factory=lambda: Signal("cross_signing_changed")
+    )
+    """CrossSigningService (keys uploaded, signatures uploaded)."""
     account_data_changed: Signal[AccountDataChanged] = attrs.field(
         factory=lambda: Signal("account_data_changed")
     )

@@ -114,3 +114,13 @@ class TypingChanged:
     room_id: str
     user_id: str
     typing: bool
+
+
+@attrs.frozen
+class CrossSigningChanged:
+    """A local user's cross-signing keys changed or gained a signature
+    (``signed_users`` empty), or the user signed the master keys of
+    ``signed_users`` with their user-signing key."""
+
+    user_id: str
+    signed_users: tuple[str, ...]

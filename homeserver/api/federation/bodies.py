@@ -49,3 +49,15 @@ class InviteBody(RequestBody):
     room_version: Str
     event: JsonObject
     invite_room_state: list[JsonObject] | None = None
+
+
+class UserKeysQueryBody(RequestBody):
+    """POST /_matrix/federation/v1/user/keys/query: user ID -> device IDs."""
+
+    device_keys: dict[Str, list[Str]]
+
+
+class UserKeysClaimBody(RequestBody):
+    """POST /_matrix/federation/v1/user/keys/claim: user -> device -> algorithm."""
+
+    one_time_keys: dict[Str, dict[Str, Str]]

@@ -15,8 +15,13 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Protocol
 
-from homeserver.signals import DeviceListChanged, DevicesChanged, Signal
-from homeserver.storage.stores.device_lists import DeviceListStore
+from homeserver.signals import (
+    CrossSigningChanged,
+    DeviceListChanged,
+    DevicesChanged,
+    Signal,
+)
+from homeserver.storage.stores.device_lists import USER_ROW, DeviceListStore
 from homeserver.streams.notifier import Notifier
 from homeserver.streams.registry import DEVICE_LISTS
 from homeserver.util.linearizer import Linearizer
@@ -72,6 +77,21 @@ class DeviceListTracker:
                 )
             )
 
+    async def on_cross_signing_changed(self, change: CrossSigningChanged) -> None:
+        """``cross_signing_changed`` receiver: the user's own keys changed
+        (everyone sharing a room re-queries them), or the user signed others'
+        keys (only the user's own devices re-query those users)."""
+        user_id = change.user_id
+        if change.signed_users:
+            for target in change.signed_users:
+                await self.store.add_changes(target, [USER_ROW])
+            self.notifier.notify(STREAM, users={user_id})
+            return
+        async with self._linearizer.queue(user_id):
+            await self.store.add_changes(user_id, [USER_ROW])
+            audience = await self.co_members.get_users_sharing_a_room([user_id])
+            self.notifier.notify(STREAM, users=audience | {user_id})
+
     async def remote_changed(
         self, user_id: str, device_ids: Collection[str], audience: Collection[str]
     ) -> None:
@@ -83,6 +103,40 @@ class DeviceListTracker:
     async def latest_position(self, user_id: str) -> int:
         """The user's newest position (0 if their devices never changed)."""
         return await self.store.get_latest_stream_id(user_id)
+
+    async def get_changes(
+        self,
+        user_id: str,
+        since: int,
+        upto: int,
+        events_since: int,
+        events_upto: int,
+    ) -> tuple[list[str], list[str]]:
+        """/sync and /keys/changes (``changed``, ``left``): whose devices changed in (since, upto] on
+        the device_lists stream, plus those who newly share a room with the
+        user (``changed``) or no longer share any (``left``), by the
+        membership events in (events_since, events_upto]."""
+        changed = set(await self.get_changed(user_id, since, upto))
+        if events_since >= events_upto:
+            return sorted(changed), []
+        moves = await self.store.get_membership_changes(
+            user_id, events_since, events_upto
+        )
+        if not moves:
+            return sorted(changed), []
+        mine = {m.room_id: m.membership for m in moves if m.user_id == user_id}
+        joined = {m.user_id for m in moves if m.membership == "join"}
+        gone = {m.user_id for m in moves if m.membership in ("leave", "ban")}
+        joined |= await self.store.get_joined_members(
+            [r for r, ms in mine.items() if ms == "join"]
+        )
+        gone |= await self.store.get_joined_members(
+            [r for r, ms in mine.items() if ms in ("leave", "ban")]
+        )
+        sharing = await self.co_members.get_users_sharing_a_room([user_id])
+        changed |= (joined & sharing) - {user_id}
+        left = gone - sharing - {user_id}
+        return sorted(changed - left), sorted(left)
 
     async def get_changed(self, user_id: str, since: int, upto: int) -> list[str]:
         """/sync source: users sharing a room with ``user_id`` (or the user)

@@ -15,8 +15,13 @@ from homeserver.types import JsonDict
 
 def device_json(device: Device) -> JsonDict:
     """The client-facing shape of a device."""
-    body: JsonDict = {"device_id": device.device_id}
-    for key in ("display_name", "last_seen_ip", "last_seen_ts"):
+    # display_name is always there (null when unset), as Synapse answers:
+    # matrix-nio rejects a device without it.
+    body: JsonDict = {
+        "device_id": device.device_id,
+        "display_name": device.display_name,
+    }
+    for key in ("last_seen_ip", "last_seen_ts"):
         value = getattr(device, key)
         if value is not None:
             body[key] = value

@@ -109,8 +109,27 @@ class PresenceSource(Protocol):
 class DeviceListSource(Protocol):
     """The device_lists stream."""
 
-    async def get_changed(self, user_id: str, since: int, upto: int) -> list[str]:
-        """Users whose devices changed in (since, upto] that the user sees."""
+    async def get_changes(
+        self,
+        user_id: str,
+        since: int,
+        upto: int,
+        events_since: int,
+        events_upto: int,
+    ) -> tuple[list[str], list[str]]:
+        """``changed``: users whose devices changed in (since, upto], or who
+        newly share a room with the user by the events in (events_since,
+        events_upto]; ``left``: those who no longer share any."""
+        ...
+
+
+class E2eKeysSource(Protocol):
+    """The device's own key counts."""
+
+    async def key_counts(
+        self, user_id: str, device_id: str
+    ) -> tuple[dict[str, int], list[str]]:
+        """Unclaimed one-time keys by algorithm, and unused fallback key types."""
         ...
 
 
@@ -124,3 +143,4 @@ class SyncSources:
     to_device: ToDeviceSource
     presence: PresenceSource
     device_lists: DeviceListSource
+    e2e_keys: E2eKeysSource

@@ -416,13 +416,21 @@ class SyncService:
         }
         body["to_device"] = {"events": await self._to_device(info, since, upto, body)}
         changed: list[str] = []
-        if since is not None and _moved(since, upto, DEVICE_LISTS.name):
-            changed = await self.sources.device_lists.get_changed(
-                user_id, since.get(DEVICE_LISTS.name), upto.get(DEVICE_LISTS.name)
+        left: list[str] = []
+        if since is not None:
+            changed, left = await self.sources.device_lists.get_changes(
+                user_id,
+                since.get(DEVICE_LISTS.name),
+                upto.get(DEVICE_LISTS.name),
+                since.events,
+                upto.events,
             )
-        body["device_lists"] = {"changed": changed, "left": []}
-        body["device_one_time_keys_count"] = {"signed_curve25519": 0}
-        body["device_unused_fallback_key_types"] = []
+        body["device_lists"] = {"changed": changed, "left": left}
+        counts, fallback = await self.sources.e2e_keys.key_counts(
+            user_id, info.requester.device_id
+        )
+        body["device_one_time_keys_count"] = counts
+        body["device_unused_fallback_key_types"] = fallback
 
 
 def _by_type(
@@ -446,4 +454,5 @@ def _has_global_data(body: JsonDict) -> bool:
         or body["presence"]["events"]
         or body["to_device"]["events"]
         or body["device_lists"]["changed"]
+        or body["device_lists"]["left"]
     )

@@ -3,7 +3,9 @@
 Local changes get their position here, which is also the ``stream_id`` of the
 m.device_list_update EDU sent for them (``prev_id`` is the user's position
 before). Remote users' updates get a position too, so /sync can tell local
-users whose devices changed.
+users whose devices changed. A change to a user's cross-signing keys is a row
+with the device ID '' (USER_ROW): it wakes syncs but is not part of the
+m.device_list_update chain.
 """
 
 from __future__ import annotations
@@ -26,6 +28,18 @@ class DeviceListChange:
     prev_id: int | None
 
 
+USER_ROW = ""
+
+
+@attrs.frozen
+class MembershipChange:
+    """A membership event in a room the user has been in."""
+
+    room_id: str
+    user_id: str
+    membership: str
+
+
 class DeviceListStore:
     """Reads and writes the device_lists stream.
 
@@ -46,8 +60,8 @@ class DeviceListStore:
         def txn_fn(txn: Transaction, ids: list[int]) -> list[DeviceListChange]:
             row = txn.query_one(
                 "SELECT MAX(stream_id) AS stream_id FROM device_lists_stream"
-                " WHERE user_id = ?",
-                (user_id,),
+                " WHERE user_id = ? AND device_id != ?",
+                (user_id, USER_ROW),
             )
             prev = int(row.stream_id) if row and row.stream_id is not None else None
             out = []
@@ -58,7 +72,8 @@ class DeviceListStore:
                     (stream_id, user_id, device_id),
                 )
                 out.append(DeviceListChange(device_id, stream_id, prev))
-                prev = stream_id
+                if device_id != USER_ROW:
+                    prev = stream_id
             return out
 
         with ExitStack() as stack:
@@ -71,8 +86,8 @@ class DeviceListStore:
             "get_device_list_latest",
             lambda txn: txn.query_one(
                 "SELECT MAX(stream_id) AS stream_id FROM device_lists_stream"
-                " WHERE user_id = ?",
-                (user_id,),
+                " WHERE user_id = ? AND device_id != ?",
+                (user_id, USER_ROW),
             ),
         )
         return int(row.stream_id) if row and row.stream_id is not None else 0
@@ -110,3 +125,34 @@ class DeviceListStore:
                 (user_id, stream_id),
             ),
         )
+
+    async def get_membership_changes(
+        self, user_id: str, since: int, upto: int
+    ) -> list[MembershipChange]:
+        """Membership events at events positions in (since, upto] in rooms
+        the user has a membership in."""
+        rows = await self.db.run_interaction(
+            "get_membership_changes_for_device_lists",
+            lambda txn: txn.query(
+                "SELECT m.room_id, m.user_id, m.membership FROM room_memberships AS m"
+                " WHERE m.stream_ordering > ? AND m.stream_ordering <= ?"
+                " AND m.room_id IN"
+                " (SELECT room_id FROM room_memberships WHERE user_id = ?)"
+                " ORDER BY m.stream_ordering",
+                (since, upto, user_id),
+            ),
+        )
+        return [MembershipChange(*r) for r in rows]
+
+    async def get_joined_members(self, room_ids: Collection[str]) -> set[str]:
+        """Everyone joined to one of ``room_ids`` now."""
+        rows = await self.db.run_interaction(
+            "get_joined_members_for_device_lists",
+            lambda txn: txn.query_in(
+                "SELECT DISTINCT state_key FROM current_state_events"
+                " WHERE room_id IN (?*) AND type = 'm.room.member'"
+                " AND membership = 'join'",
+                sorted(set(room_ids)),
+            ),
+        )
+        return {r.state_key for r in rows}

@@ -10,7 +10,14 @@ from homeserver.signals import DevicesChanged, Signal
 from homeserver.storage.database import Database, Transaction
 
 # Tables whose rows belong to one device and go when it goes.
-DEVICE_SCOPED_TABLES = ("access_tokens", "refresh_tokens", "device_inbox")
+DEVICE_SCOPED_TABLES = (
+    "access_tokens",
+    "refresh_tokens",
+    "device_inbox",
+    "e2e_device_keys",
+    "e2e_one_time_keys",
+    "e2e_fallback_keys",
+)
 
 
 @attrs.frozen

@@ -105,7 +105,8 @@ class UserStore:
         )
 
     async def deactivate_user(self, user_id: str) -> None:
-        """Mark the account deactivated and forget its password, devices, tokens and profile."""
+        """Mark the account deactivated and forget its password, devices, tokens,
+        profile and key backups."""
 
         def deactivate_txn(txn: Transaction) -> None:
             txn.execute(
@@ -118,6 +119,10 @@ class UserStore:
                 "devices",
                 "login_tokens",
                 "profile_fields",
+                # Server-side key backups (as Synapse deletes them): nobody
+                # can read them any more.
+                "key_backup_sessions",
+                "key_backup_versions",
             ):
                 txn.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))
             txn.execute(
