@@ -46,8 +46,14 @@ class RunningServer:
 
 
 @contextmanager
-def synctl_server(data_dir: Path) -> Iterator[RunningServer]:
-    """``synctl init`` + ``synctl start`` on a free port; ``synctl stop`` afterwards."""
+def synctl_server(
+    data_dir: Path, settings: dict[str, str] | None = None
+) -> Iterator[RunningServer]:
+    """``synctl init`` + ``synctl start`` on a free port; ``synctl stop`` afterwards.
+
+    ``settings`` are applied with ``synctl config set`` between the two (dotted
+    option path to a YAML value).
+    """
     port = free_port()
     synctl(
         "init",
@@ -59,6 +65,8 @@ def synctl_server(data_dir: Path) -> Iterator[RunningServer]:
         str(port),
         "--open-registration",
     )
+    for option, value in (settings or {}).items():
+        synctl("config", "set", "--data-dir", str(data_dir), option, value)
     synctl("start", "--data-dir", str(data_dir))
     try:
         yield RunningServer(data_dir, port)
