@@ -106,7 +106,7 @@ class UserStore:
 
     async def deactivate_user(self, user_id: str) -> None:
         """Mark the account deactivated and forget its password, devices, tokens,
-        profile and key backups."""
+        profile, end-to-end encryption keys and key backups."""
 
         def deactivate_txn(txn: Transaction) -> None:
             txn.execute(
@@ -123,6 +123,13 @@ class UserStore:
                 # can read them any more.
                 "key_backup_sessions",
                 "key_backup_versions",
+                # Its devices' keys and its cross-signing identity go too.
+                "device_inbox",
+                "e2e_device_keys",
+                "e2e_one_time_keys",
+                "e2e_fallback_keys",
+                "e2e_cross_signing_keys",
+                "e2e_signatures",
             ):
                 txn.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))
             txn.execute(
