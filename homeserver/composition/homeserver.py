@@ -50,10 +50,12 @@ def build_homeserver(
     accounts = AccountsBundle.build(core=core)
     presence = PresenceBundle.build(core=core, accounts=accounts)
     devices = DevicesBundle.build(core=core, accounts=accounts, presence=presence)
-    e2ee = E2eeBundle.build(core=core, accounts=accounts, devices=devices)
     rooms = RoomsBundle.build(core=core, accounts=accounts)
     reading = ReadingBundle.build(core=core)
     sync_data = SyncDataBundle.build(core=core, accounts=accounts, rooms=rooms)
+    e2ee = E2eeBundle.build(
+        core=core, accounts=accounts, devices=devices, sync_data=sync_data
+    )
     sync = SyncBundle.build(
         core=core,
         reading=reading,

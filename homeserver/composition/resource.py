@@ -15,6 +15,7 @@ from homeserver.api.admin import endpoints as admin
 from homeserver.api.client import (
     account,
     account_data,
+    dehydrated,
     devices,
     directory,
     key_backup,
@@ -188,6 +189,8 @@ def _e2ee_endpoints(hs: HomeServer) -> list[Any]:
         key_backup.BackupKeysEndpoint(auth, e.backups),
         key_backup.BackupRoomKeysEndpoint(auth, e.backups),
         key_backup.BackupSessionKeyEndpoint(auth, e.backups),
+        dehydrated.DehydratedDeviceEndpoint(auth, e.dehydrated),
+        dehydrated.DehydratedEventsEndpoint(auth, e.dehydrated),
     ]
 
 

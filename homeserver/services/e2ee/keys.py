@@ -64,18 +64,27 @@ class E2eKeyService:
                 that differ from the ones already uploaded, or a one-time key
                 ID reused with other contents. Nothing is stored then.
         """
-        user_id, device_id = requester.user_id, requester.device_id
+        return await self.upload_for(
+            requester.user_id,
+            requester.device_id,
+            device_keys,
+            one_time_keys,
+            fallback_keys,
+        )
+
+    async def upload_for(
+        self,
+        user_id: str,
+        device_id: str,
+        device_keys: JsonDict | None,
+        one_time_keys: Mapping[str, Any] | None,
+        fallback_keys: Sequence[Mapping[str, Any] | None],
+    ) -> JsonDict:
+        """``upload`` for one device of ``user_id`` (a dehydrated device's
+        keys are uploaded by another of the user's devices)."""
         if device_keys is not None:
             device_keys = check_device_keys(device_keys, user_id, device_id)
-        one_time = _parse_keys(one_time_keys, "one_time_keys")
-        merged: dict[str, Any] = {}
-        for keys in fallback_keys:
-            if keys is not None and not isinstance(keys, Mapping):
-                raise bad("fallback_keys must be an object")
-            merged.update(keys or {})
-        fallback = _parse_keys(merged, "fallback_keys")
-        if len({k.algorithm for k in fallback}) != len(fallback):
-            raise bad("fallback_keys: one key per algorithm")
+        one_time, fallback = check_key_upload(one_time_keys, fallback_keys)
         try:
             outcome = await self.store.upload(
                 user_id, device_id, device_keys, one_time, fallback
@@ -132,6 +141,24 @@ class E2eKeyService:
                 f"{key.algorithm}:{key.key_id}"
             ] = key.key
         return out
+
+
+def check_key_upload(
+    one_time_keys: Mapping[str, Any] | None,
+    fallback_keys: Sequence[Mapping[str, Any] | None],
+) -> tuple[list[OneTimeKey], list[OneTimeKey]]:
+    """The one-time and fallback keys of an upload, checked (the fallback
+    keys of several fields merged, the later winning)."""
+    one_time = _parse_keys(one_time_keys, "one_time_keys")
+    merged: dict[str, Any] = {}
+    for keys in fallback_keys:
+        if keys is not None and not isinstance(keys, Mapping):
+            raise bad("fallback_keys must be an object")
+        merged.update(keys or {})
+    fallback = _parse_keys(merged, "fallback_keys")
+    if len({k.algorithm for k in fallback}) != len(fallback):
+        raise bad("fallback_keys: one key per algorithm")
+    return one_time, fallback
 
 
 def _parse_keys(keys: Any, field: str) -> list[OneTimeKey]:

@@ -17,6 +17,7 @@ DEVICE_SCOPED_TABLES = (
     "e2e_device_keys",
     "e2e_one_time_keys",
     "e2e_fallback_keys",
+    "dehydrated_devices",
 )
 
 

@@ -130,6 +130,7 @@ class UserStore:
                 "e2e_fallback_keys",
                 "e2e_cross_signing_keys",
                 "e2e_signatures",
+                "dehydrated_devices",
             ):
                 txn.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))
             txn.execute(

@@ -57,3 +57,20 @@ class DeviceSigningUploadBody(UiaBody):
     def keys(self) -> dict[str, Any]:
         """The keys given, by body field."""
         return self.model_dump(exclude_none=True, exclude={"auth"})
+
+
+class DehydratedDeviceBody(RequestBody):
+    """PUT /dehydrated_device (MSC3814)."""
+
+    device_id: Str
+    device_data: JsonObject
+    initial_device_display_name: Str | None = None
+    device_keys: JsonObject
+    one_time_keys: dict[Str, Any] | None = None
+    fallback_keys: dict[Str, Any] | None = None
+
+
+class DehydratedEventsBody(RequestBody):
+    """POST /dehydrated_device/{deviceId}/events (MSC3814, as Synapse)."""
+
+    next_batch: Str | None = None
