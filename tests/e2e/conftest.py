@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import attrs
@@ -44,10 +45,15 @@ class RunningServer:
         return f"http://127.0.0.1:{self.port}"
 
 
-@pytest.fixture
-def running_server(tmp_path: Path) -> Iterator[RunningServer]:
-    """``synctl init`` + ``synctl start`` on a free port; ``synctl stop`` afterwards."""
-    data_dir = tmp_path / "data"
+@contextmanager
+def synctl_server(
+    data_dir: Path, settings: dict[str, str] | None = None
+) -> Iterator[RunningServer]:
+    """``synctl init`` + ``synctl start`` on a free port; ``synctl stop`` afterwards.
+
+    ``settings`` are applied with ``synctl config set`` between the two (dotted
+    option path to a YAML value).
+    """
     port = free_port()
     synctl(
         "init",
@@ -59,8 +65,17 @@ def running_server(tmp_path: Path) -> Iterator[RunningServer]:
         str(port),
         "--open-registration",
     )
+    for option, value in (settings or {}).items():
+        synctl("config", "set", "--data-dir", str(data_dir), option, value)
     synctl("start", "--data-dir", str(data_dir))
     try:
         yield RunningServer(data_dir, port)
     finally:
         synctl("stop", "--data-dir", str(data_dir), check=False)
+
+
+@pytest.fixture
+def running_server(tmp_path: Path) -> Iterator[RunningServer]:
+    """A server of the test's own, started and stopped with synctl."""
+    with synctl_server(tmp_path / "data") as server:
+        yield server
