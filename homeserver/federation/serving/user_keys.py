@@ -41,6 +41,14 @@ class DevicePositions(Protocol):
         ...
 
 
+class Resyncer(Protocol):
+    """Fills the remote device list cache (edus/device_list_resync.py)."""
+
+    def start_if_shared(self, user_ids: list[str]) -> None:
+        """Resync those who share a room with our users, in the background."""
+        ...
+
+
 class FederationUserKeys:
     """Answers other servers' key queries, claims and device list fetches.
 
@@ -112,6 +120,7 @@ class RemoteUserKeys:
         transport: signed requests to other servers.
         cache: the remote device list cache.
         cross_signing: cross-signing keys (remote users' from the cache).
+        resync: starts caching users asked about who share a room with ours.
     """
 
     def __init__(
@@ -120,10 +129,12 @@ class RemoteUserKeys:
         transport: FederationTransport,
         cache: RemoteDeviceStore,
         cross_signing: CrossSigningStore,
+        resync: Resyncer,
     ) -> None:
         self.transport = transport
         self.cache = cache
         self.cross_signing = cross_signing
+        self.resync = resync
 
     async def query_keys(
         self, destination: str, device_keys: dict[str, list[str]], timeout_ms: int
@@ -139,6 +150,7 @@ class RemoteUserKeys:
                 part = fetched.get(field)
                 if isinstance(part, dict):
                     answer[field].update(part)
+            self.resync.start_if_shared(sorted(uncached))
         return answer
 
     async def claim_keys(
