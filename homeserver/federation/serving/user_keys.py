@@ -88,7 +88,15 @@ class FederationUserKeys:
         return {"one_time_keys": answer["one_time_keys"]}
 
     async def user_devices(self, user_id: str) -> JsonDict:
-        """user/devices/{userId}: every device, with keys where uploaded."""
+        """user/devices/{userId}: every device, with keys where uploaded.
+
+        The position is read first: a change landing while the devices are
+        read can then only make the answer newer than its ``stream_id`` (the
+        receiver applies that change's update again, harmlessly), never
+        older (it would drop the update as already seen and keep a stale
+        device list).
+        """
+        stream_id = await self.positions.latest_position(user_id)
         local = await self.query.query_local({user_id: []}, None)
         keyed = local["device_keys"].get(user_id, {})
         out = []
@@ -103,7 +111,7 @@ class FederationUserKeys:
             out.append(entry)
         body: JsonDict = {
             "user_id": user_id,
-            "stream_id": await self.positions.latest_position(user_id),
+            "stream_id": stream_id,
             "devices": out,
         }
         for key_type, field in PUBLIC_CROSS_SIGNING.items():
