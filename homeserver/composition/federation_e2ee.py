@@ -85,6 +85,7 @@ class FederationE2ee:
                 transport=transport,
                 cache=e2ee.remote_devices,
                 cross_signing=e2ee.cross_signing_store,
+                resync=resync,
             ),
         )
         registry.register(device_list_edus.EDU_TYPE, part.device_lists.handle)

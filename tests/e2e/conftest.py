@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import attrs
@@ -52,12 +52,15 @@ class RunningServer:
         return str(config.registration.registration_shared_secret)
 
 
-@contextlib.contextmanager
-def started_server(
-    data_dir: Path, settings: Mapping[str, str] | None = None
+@contextmanager
+def synctl_server(
+    data_dir: Path, settings: dict[str, str] | None = None
 ) -> Iterator[RunningServer]:
-    """``synctl init``, ``synctl config set`` for each of ``settings``, then
-    ``synctl start`` on a free port; ``synctl stop`` after."""
+    """``synctl init`` + ``synctl start`` on a free port; ``synctl stop`` afterwards.
+
+    ``settings`` are applied with ``synctl config set`` between the two (dotted
+    option path to a YAML value).
+    """
     port = free_port()
     synctl(
         "init",
@@ -69,8 +72,8 @@ def started_server(
         str(port),
         "--open-registration",
     )
-    for key, value in (settings or {}).items():
-        synctl("config", "set", "--data-dir", str(data_dir), key, value)
+    for option, value in (settings or {}).items():
+        synctl("config", "set", "--data-dir", str(data_dir), option, value)
     synctl("start", "--data-dir", str(data_dir))
     try:
         yield RunningServer(data_dir, port)
@@ -80,6 +83,6 @@ def started_server(
 
 @pytest.fixture
 def running_server(tmp_path: Path) -> Iterator[RunningServer]:
-    """A server of its own for one test."""
-    with started_server(tmp_path / "data") as server:
+    """A server of the test's own, started and stopped with synctl."""
+    with synctl_server(tmp_path / "data") as server:
         yield server

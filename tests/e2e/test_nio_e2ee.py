@@ -12,7 +12,7 @@ from pathlib import Path
 import nio
 import pytest
 
-from tests.e2e.conftest import RunningServer, started_server
+from tests.e2e.conftest import RunningServer, synctl_server
 from tests.e2e.e2ee import (
     Party,
     claim_for_session,
@@ -44,7 +44,7 @@ MakeUser = Callable[[str], Client]
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     """One Chatly for these tests (rate limits off: a test claims 50 keys)."""
     data_dir: Path = tmp_path_factory.mktemp("nio_e2ee") / "data"
-    with started_server(data_dir, {"rate_limiting.enabled": "false"}) as running:
+    with synctl_server(data_dir, {"rate_limiting.enabled": "false"}) as running:
         yield running
 
 

@@ -78,8 +78,14 @@ def test_the_same_keys_again_need_no_auth(alice: User) -> None:
         lambda b: b["master_key"].update(usage=["self_signing"]),
         lambda b: b["user_signing_key"]["keys"].update({"ed25519:extra": "x"}),
         lambda b: b.pop("master_key"),
+        lambda b: b["master_key"].update(
+            keys={
+                f"curve25519:{k.split(':')[1]}": v
+                for k, v in b["master_key"]["keys"].items()
+            }
+        ),
     ],
-    ids=["unsigned", "user", "usage", "two-keys", "no-master"],
+    ids=["unsigned", "user", "usage", "two-keys", "no-master", "algorithm"],
 )
 def test_bad_cross_signing_keys_are_refused(
     alice: User, bob: User, mangle: Any

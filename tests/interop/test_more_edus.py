@@ -43,20 +43,29 @@ def test_presence_both_ways(chatly: Chatly, alice: Client, bob: Client) -> None:
     bob.sync_until(_presence_of(alice.user_id, "around on Chatly"), "alice's presence")
 
 
-def _send_to_device(sender: Client, target: Client, marker: str) -> None:
+def _send_to_device(
+    sender: Client,
+    target: Client,
+    marker: str,
+    event_type: str = "m.interop.test",
+    device: str | None = None,
+) -> None:
     txn = f"d{time.monotonic_ns()}"
+    to = device or target.device_id
     sender.call(
         "PUT",
-        f"/sendToDevice/m.interop.test/{txn}",
-        {"messages": {target.user_id: {target.device_id: {"marker": marker}}}},
+        f"/sendToDevice/{event_type}/{txn}",
+        {"messages": {target.user_id: {to: {"marker": marker}}}},
     )
 
 
-def _to_device_from(sender: str, marker: str) -> Callable[[SyncState], bool]:
+def _to_device_from(
+    sender: str, marker: str, event_type: str = "m.interop.test"
+) -> Callable[[SyncState], bool]:
     def check(seen: SyncState) -> bool:
         return any(
             e.get("sender") == sender
-            and e.get("type") == "m.interop.test"
+            and e.get("type") == event_type
             and e.get("content", {}).get("marker") == marker
             for e in seen.to_device
         )
@@ -74,6 +83,29 @@ def test_to_device_messages_both_ways(
     bob.sync_until(_to_device_from(alice.user_id, "from Chatly"), "alice's message")
     _send_to_device(bob, alice, "from Synapse")
     alice.sync_until(_to_device_from(bob.user_id, "from Synapse"), "bob's message")
+
+
+def test_encrypted_to_device_to_every_device_both_ways(
+    chatly: Chatly, alice: Client, bob: Client
+) -> None:
+    """What key sharing sends (m.room.encrypted, m.room_key_request,
+    m.secret.request, verification events) is opaque to-device traffic; ``*``
+    reaches every device of the user."""
+    room_joined_across(alice, chatly.server_name, bob)
+    alice.sync_once(0)
+    bob.sync_once(0)
+    for event_type in ("m.room.encrypted", "m.room_key_request", "m.secret.request"):
+        marker = f"{event_type} to *"
+        _send_to_device(alice, bob, marker, event_type, "*")
+        bob.sync_until(
+            _to_device_from(alice.user_id, marker, event_type), f"alice's {event_type}"
+        )
+    request_type = "m.key.verification.request"
+    _send_to_device(bob, alice, "verification to *", request_type, "*")
+    alice.sync_until(
+        _to_device_from(bob.user_id, "verification to *", request_type),
+        "bob's verification request",
+    )
 
 
 def _login_again(client: Client) -> None:

@@ -20,6 +20,7 @@ from homeserver.services.devices.device_lists import CoMembers, DeviceListTracke
 from homeserver.storage.stores.device_lists import USER_ROW
 from homeserver.storage.stores.remote_devices import RemoteDevice, RemoteDeviceStore
 from homeserver.types import JsonDict, UserID
+from homeserver.util.background import run_in_background
 from homeserver.util.clock import Clock
 from homeserver.util.linearizer import Linearizer
 
@@ -60,14 +61,33 @@ class DeviceListResync:
         self.co_members = co_members
         self.clock = clock
         self.linearizer = linearizer
+        self._running: set[str] = set()
 
     async def local_audience(self, user_id: str) -> set[str]:
         """Our users who share a room with ``user_id``."""
         audience = await self.co_members.get_users_sharing_a_room([user_id])
         return {u for u in audience if has_domain(u, self.server_name)}
 
+    def start_if_shared(self, user_ids: list[str]) -> None:
+        """Resync, in the background, those of ``user_ids`` who share a room
+        with one of our users (so that their keys are cached from now on)."""
+        for user_id in user_ids:
+            if user_id not in self._running:
+                run_in_background("device_list_resync", self._resync_if_shared(user_id))
+
+    async def _resync_if_shared(self, user_id: str) -> None:
+        if await self.local_audience(user_id):
+            await self.resync(user_id)
+
     async def resync(self, user_id: str) -> bool:
         """Fetch and cache the user's devices; whether it worked."""
+        self._running.add(user_id)
+        try:
+            return await self._resync(user_id)
+        finally:
+            self._running.discard(user_id)
+
+    async def _resync(self, user_id: str) -> bool:
         async with self.linearizer.queue(user_id):
             await self.cache.mark_stale(user_id, self.clock.time_msec())
             domain = UserID.parse(user_id).domain

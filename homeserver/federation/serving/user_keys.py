@@ -41,6 +41,14 @@ class DevicePositions(Protocol):
         ...
 
 
+class Resyncer(Protocol):
+    """Fills the remote device list cache (edus/device_list_resync.py)."""
+
+    def start_if_shared(self, user_ids: list[str]) -> None:
+        """Resync those who share a room with our users, in the background."""
+        ...
+
+
 class FederationUserKeys:
     """Answers other servers' key queries, claims and device list fetches.
 
@@ -80,7 +88,15 @@ class FederationUserKeys:
         return {"one_time_keys": answer["one_time_keys"]}
 
     async def user_devices(self, user_id: str) -> JsonDict:
-        """user/devices/{userId}: every device, with keys where uploaded."""
+        """user/devices/{userId}: every device, with keys where uploaded.
+
+        The position is read first: a change landing while the devices are
+        read can then only make the answer newer than its ``stream_id`` (the
+        receiver applies that change's update again, harmlessly), never
+        older (it would drop the update as already seen and keep a stale
+        device list).
+        """
+        stream_id = await self.positions.latest_position(user_id)
         local = await self.query.query_local({user_id: []}, None)
         keyed = local["device_keys"].get(user_id, {})
         out = []
@@ -95,7 +111,7 @@ class FederationUserKeys:
             out.append(entry)
         body: JsonDict = {
             "user_id": user_id,
-            "stream_id": await self.positions.latest_position(user_id),
+            "stream_id": stream_id,
             "devices": out,
         }
         for key_type, field in PUBLIC_CROSS_SIGNING.items():
@@ -112,6 +128,7 @@ class RemoteUserKeys:
         transport: signed requests to other servers.
         cache: the remote device list cache.
         cross_signing: cross-signing keys (remote users' from the cache).
+        resync: starts caching users asked about who share a room with ours.
     """
 
     def __init__(
@@ -120,10 +137,12 @@ class RemoteUserKeys:
         transport: FederationTransport,
         cache: RemoteDeviceStore,
         cross_signing: CrossSigningStore,
+        resync: Resyncer,
     ) -> None:
         self.transport = transport
         self.cache = cache
         self.cross_signing = cross_signing
+        self.resync = resync
 
     async def query_keys(
         self, destination: str, device_keys: dict[str, list[str]], timeout_ms: int
@@ -139,6 +158,7 @@ class RemoteUserKeys:
                 part = fetched.get(field)
                 if isinstance(part, dict):
                     answer[field].update(part)
+            self.resync.start_if_shared(sorted(uncached))
         return answer
 
     async def claim_keys(

@@ -140,3 +140,19 @@ def test_updates_for_strangers_or_from_the_wrong_server_are_ignored(
         assert resp.code == 200
     pair.pump(0)
     assert alice.sync(since, timeout=0)["device_lists"]["changed"] == []
+
+
+def test_a_query_for_an_uncached_room_member_starts_caching(
+    pair: FederationPair,
+) -> None:
+    room = _room(pair)
+    alice, bob = room.creator, room.joiner
+    bob.post("/keys/upload", {"device_keys": Device.of(bob).device_keys()}, expect=200)
+    pair.pump(0)
+    cache = pair.a.hs.e2ee.remote_devices
+    pair.a.get_success(cache.mark_stale(bob.user_id, 0))
+    assert not _cached(pair, bob.user_id)
+    got = _query(alice, bob.user_id)
+    assert bob.device_id in got["device_keys"][bob.user_id]
+    pair.pump(0)
+    assert _cached(pair, bob.user_id)
