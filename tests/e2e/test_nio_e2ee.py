@@ -15,18 +15,20 @@ import pytest
 from tests.e2e.conftest import RunningServer, synctl_server
 from tests.e2e.e2ee import (
     Party,
-    claim_for_session,
-    claim_one,
     converse,
-    converse_on_fallback_key,
     encrypted_room,
-    learn_device,
-    new_device_reads_along,
     new_party,
     parties,
-    publish_fallback_key,
     receive_decrypted,
     send_encrypted,
+)
+from tests.e2e.e2ee_keys import (
+    claim_for_session,
+    claim_one,
+    converse_on_fallback_key,
+    learn_device,
+    new_device_reads_along,
+    publish_fallback_key,
     verify_by_sas,
     verify_manually,
 )

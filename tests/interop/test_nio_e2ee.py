@@ -15,11 +15,13 @@ import asyncio
 from collections.abc import Callable
 
 from tests.e2e.e2ee import (
-    converse_on_fallback_key,
     encrypted_room,
+    parties,
+)
+from tests.e2e.e2ee_keys import (
+    converse_on_fallback_key,
     exhaust_one_time_keys,
     new_device_reads_along,
-    parties,
     publish_fallback_key,
     verify_by_sas,
 )
