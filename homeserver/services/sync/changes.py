@@ -1,8 +1,9 @@
 """What incremental /sync needs to know about new events, kept in memory.
 
-Two change caches, fed by ``event_persisted`` before each new position is
+Three change caches, fed by ``event_persisted`` before each new position is
 visible (so they are never behind what a reader can see): rooms with new
-events, and users whose membership changed. And the wake-ups of waiting syncs
+events, users whose membership changed, and rooms where someone's did (for
+``device_lists``: who newly shares, or no longer shares, a room). And the wake-ups of waiting syncs
 when an event becomes visible (``new_event``, ``membership_changed``).
 """
 
@@ -26,12 +27,14 @@ class SyncChanges:
         self.notifier = notifier
         self.rooms = StreamChangeCache("room_events", 0)
         self.memberships = StreamChangeCache("memberships", 0)
+        self.member_rooms = StreamChangeCache("member_rooms", 0)
 
     def start(self, position: int) -> None:
         """Changes before ``position`` (server start) are unknown to the
         caches: they answer "maybe" for them."""
         self.rooms.earliest_known = position
         self.memberships.earliest_known = position
+        self.member_rooms.earliest_known = position
 
     def on_event_persisted(self, persisted: EventPersisted) -> None:
         """``event_persisted`` receiver (sync, before the position is visible)."""
@@ -39,6 +42,7 @@ class SyncChanges:
         self.rooms.entity_has_changed(event.room_id, position)
         if event.type == EventTypes.MEMBER and event.state_key:
             self.memberships.entity_has_changed(event.state_key, position)
+            self.member_rooms.entity_has_changed(event.room_id, position)
 
     def on_new_event(self, new: NewEvent) -> None:
         """``new_event`` receiver: wake the room's syncs."""

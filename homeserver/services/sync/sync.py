@@ -82,6 +82,7 @@ class SyncService:
         self.notifier = notifier
         self.room_changes = changes.rooms
         self.membership_changes = changes.memberships
+        self.member_rooms = changes.member_rooms
         self.sources = sources
         self.clock = clock
         self._joined_cache: dict[str, tuple[int, frozenset[str]]] = {}
@@ -143,9 +144,18 @@ class SyncService:
             for room_id in [r for r in section if not room_filter.includes_room(r)]:
                 del section[room_id]
         body: JsonDict = {"next_batch": upto.to_string(), "rooms": rooms_out}
-        await self._global_sections(info, since, upto, body)
+        members_moved = bool(changes) or self._members_moved(joined, since)
+        await self._global_sections(info, since, upto, body, members_moved)
         empty = not any(rooms_out.values()) and not _has_global_data(body)
         return body, joined, empty
+
+    def _members_moved(self, joined: set[str], since: StreamToken | None) -> bool:
+        """Whether someone's membership may have changed in one of ``joined``
+        since ``since`` (True when the cache cannot tell)."""
+        if since is None:
+            return False
+        moved = self.member_rooms.changed_entities(joined, since.events)
+        return moved is None or bool(moved)
 
     async def _joined_rooms_of(self, user_id: str, position: int) -> set[str]:
         """The user's joined rooms, cached until their membership changes."""
@@ -384,6 +394,7 @@ class SyncService:
         since: StreamToken | None,
         upto: StreamToken,
         body: JsonDict,
+        members_moved: bool,
     ) -> None:
         user_id = info.user_id
         account_data: list[JsonDict] = []
@@ -423,7 +434,8 @@ class SyncService:
                 since.get(DEVICE_LISTS.name),
                 upto.get(DEVICE_LISTS.name),
                 since.events,
-                upto.events,
+                # No membership change in the window: nothing newly shared.
+                upto.events if members_moved else since.events,
             )
         body["device_lists"] = {"changed": changed, "left": left}
         counts, fallback = await self.sources.e2e_keys.key_counts(
