@@ -135,12 +135,16 @@ class DeviceListEdus:
             prev = content.get("prev_id")
             prev = prev if isinstance(prev, list) else []
             cached = user_id in await self.cache.get_cached_users([user_id])
-            await self.tracker.remote_changed(user_id, [device.device_id], local)
+            # The cache is right before anyone is woken to re-query it.
             if cached and known in prev:
                 deleted = content.get("deleted") is True
                 await self.cache.apply_update(user_id, stream_id, device, deleted)
+                await self.tracker.remote_changed(user_id, [device.device_id], local)
                 return
+            # Stale until the resync: queries ask the user's server meanwhile.
+            await self.cache.mark_stale(user_id, self.resync.clock.time_msec())
             await self.store.set_remote_stream_id(user_id, stream_id)
+            await self.tracker.remote_changed(user_id, [device.device_id], local)
         logger.info(
             "device list of %s needs a resync (had %s, prev %s)", user_id, known, prev
         )
