@@ -21,16 +21,6 @@ PASSWORD_AUTH = {
 }
 
 
-@pytest.fixture
-def alice(server: TestServer) -> User:
-    return server.user("alice")
-
-
-@pytest.fixture
-def bob(server: TestServer) -> User:
-    return server.user("bob")
-
-
 def query(user: User, *user_ids: str) -> Any:
     body = {"device_keys": {u: [] for u in user_ids}}
     return user.post("/keys/query", body, expect=200).json

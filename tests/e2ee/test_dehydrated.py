@@ -13,11 +13,6 @@ from tests.support.server import TestServer
 PREFIX = "/_matrix/client/unstable/org.matrix.msc3814.v1/dehydrated_device"
 
 
-@pytest.fixture
-def alice(server: TestServer) -> User:
-    return server.user("alice")
-
-
 def dehydrated_body(user: User, device_id: str) -> dict[str, Any]:
     device = Device(user.user_id, device_id, new_key(device_id))
     keys = device.device_keys()

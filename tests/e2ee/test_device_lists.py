@@ -5,21 +5,9 @@ Spec: client-server API, "Tracking the device list for a user".
 
 from __future__ import annotations
 
-import pytest
-
 from tests.e2ee.keys import Device
 from tests.support import User
 from tests.support.server import TestServer
-
-
-@pytest.fixture
-def alice(server: TestServer) -> User:
-    return server.user("alice")
-
-
-@pytest.fixture
-def bob(server: TestServer) -> User:
-    return server.user("bob")
 
 
 def shared_room(alice: User, bob: User) -> str:

@@ -24,16 +24,6 @@ OTHER_ROOM = "!other:test"
 SESSION = "sessionid1"
 
 
-@pytest.fixture
-def alice(server: TestServer) -> User:
-    return server.user("alice")
-
-
-@pytest.fixture
-def bob(server: TestServer) -> User:
-    return server.user("bob")
-
-
 def assert_error(resp: FakeResponse, code: int, errcode: str) -> None:
     assert resp.code == code, (resp.code, resp.json)
     assert resp.json["errcode"] == errcode, resp.json

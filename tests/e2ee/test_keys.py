@@ -15,16 +15,6 @@ from tests.support import User
 from tests.support.server import TestServer
 
 
-@pytest.fixture
-def alice(server: TestServer) -> User:
-    return server.user("alice")
-
-
-@pytest.fixture
-def bob(server: TestServer) -> User:
-    return server.user("bob")
-
-
 def upload(user: User, expect: int | None = 200, **body: Any) -> Any:
     return user.post("/keys/upload", body, expect=expect).json
 
