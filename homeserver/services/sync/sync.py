@@ -16,16 +16,18 @@ from homeserver.services.reading.filters import EventFilter
 from homeserver.services.sync.changes import SyncChanges
 from homeserver.services.sync.filter_service import FilterService
 from homeserver.services.sync.sources import SyncSources
+from homeserver.services.sync.sync_global import (
+    GlobalSections,
+    has_global_data,
+    moved,
+)
 from homeserver.services.sync.sync_rooms import RoomSyncBuilder, SyncRequestInfo
 from homeserver.storage.stores.room_state import RoomStateStore
 from homeserver.storage.stores.sync import MembershipChange, SyncStore
 from homeserver.streams.notifier import Notifier
 from homeserver.streams.registry import (
     ACCOUNT_DATA,
-    DEVICE_LISTS,
-    PRESENCE,
     RECEIPTS,
-    TO_DEVICE,
     TYPING,
 )
 from homeserver.streams.tokens import StreamToken
@@ -87,7 +89,7 @@ class SyncService:
         self.clock = clock
         self._joined_cache: dict[str, tuple[int, frozenset[str]]] = {}
         # (user, device) -> the to-device position already deleted up to.
-        self._confirmed_to_device: dict[tuple[str, str], int] = {}
+        self.global_sections = GlobalSections(sources)
 
     async def sync(self, requester: Requester, params: SyncParams) -> JsonDict:
         """One /sync request."""
@@ -145,8 +147,8 @@ class SyncService:
                 del section[room_id]
         body: JsonDict = {"next_batch": upto.to_string(), "rooms": rooms_out}
         members_moved = bool(changes) or self._members_moved(joined, since)
-        await self._global_sections(info, since, upto, body, members_moved)
-        empty = not any(rooms_out.values()) and not _has_global_data(body)
+        await self.global_sections.build(info, since, upto, body, members_moved)
+        empty = not any(rooms_out.values()) and not has_global_data(body)
         return body, joined, empty
 
     def _members_moved(self, joined: set[str], since: StreamToken | None) -> bool:
@@ -322,7 +324,7 @@ class SyncService:
         upto: StreamToken,
     ) -> dict[str, list[JsonDict]]:
         out: dict[str, list[JsonDict]] = {}
-        if _moved(since, upto, TYPING.name):
+        if moved(since, upto, TYPING.name):
             typing = self.sources.typing.get_typing_for_rooms(
                 rooms, since.get(TYPING.name) if since else None
             )
@@ -330,7 +332,7 @@ class SyncService:
                 out.setdefault(room_id, []).append(
                     {"type": "m.typing", "content": content}
                 )
-        if _moved(since, upto, RECEIPTS.name):
+        if moved(since, upto, RECEIPTS.name):
             receipts = await self.sources.receipts.get_receipts_for_rooms(
                 info.user_id,
                 rooms,
@@ -350,7 +352,7 @@ class SyncService:
         since: StreamToken | None,
         upto: StreamToken,
     ) -> dict[str, list[JsonDict]]:
-        if not _moved(since, upto, ACCOUNT_DATA.name):
+        if not moved(since, upto, ACCOUNT_DATA.name):
             return {}
         data = await self.sources.account_data.get_room_account_data(
             info.user_id,
@@ -359,90 +361,6 @@ class SyncService:
             upto.get(ACCOUNT_DATA.name),
         )
         return _by_type(data, info.filter.room.account_data)
-
-    async def _to_device(
-        self,
-        info: SyncRequestInfo,
-        since: StreamToken | None,
-        upto: StreamToken,
-        body: JsonDict,
-    ) -> list[JsonDict]:
-        """Pending to-device messages; those the token confirms are deleted."""
-        user_id, device = info.user_id, info.requester.device_id
-        since_td = since.get(TO_DEVICE.name) if since else 0
-        upto_td = upto.get(TO_DEVICE.name)
-        key = (user_id, device)
-        if since is not None and self._confirmed_to_device.get(key, -1) < since_td:
-            await self.sources.to_device.delete_to_device_up_to(
-                user_id, device, since_td
-            )
-            if len(self._confirmed_to_device) > 100_000:
-                self._confirmed_to_device.clear()
-            self._confirmed_to_device[key] = since_td
-        if since is not None and since_td >= upto_td:
-            return []
-        messages, reached = await self.sources.to_device.get_to_device(
-            user_id, device, since_td, upto_td
-        )
-        if reached < upto_td:
-            body["next_batch"] = upto.copy_with(TO_DEVICE.name, reached).to_string()
-        return list(messages)
-
-    async def _global_sections(
-        self,
-        info: SyncRequestInfo,
-        since: StreamToken | None,
-        upto: StreamToken,
-        body: JsonDict,
-        members_moved: bool,
-    ) -> None:
-        user_id = info.user_id
-        account_data: list[JsonDict] = []
-        if _moved(since, upto, ACCOUNT_DATA.name):
-            account_data = await self.sources.account_data.get_global_account_data(
-                user_id,
-                since.get(ACCOUNT_DATA.name) if since else None,
-                upto.get(ACCOUNT_DATA.name),
-            )
-        body["account_data"] = {
-            "events": [
-                e
-                for e in account_data
-                if info.filter.account_data.check_fields(e["type"], "")
-            ]
-        }
-        presence: list[JsonDict] = []
-        if _moved(since, upto, PRESENCE.name):
-            presence = await self.sources.presence.get_presence_for_user(
-                user_id,
-                since.get(PRESENCE.name) if since else None,
-                upto.get(PRESENCE.name),
-            )
-        body["presence"] = {
-            "events": [
-                e
-                for e in presence
-                if info.filter.presence.check_fields(e["type"], e.get("sender", ""))
-            ]
-        }
-        body["to_device"] = {"events": await self._to_device(info, since, upto, body)}
-        changed: list[str] = []
-        left: list[str] = []
-        if since is not None:
-            changed, left = await self.sources.device_lists.get_changes(
-                user_id,
-                since.get(DEVICE_LISTS.name),
-                upto.get(DEVICE_LISTS.name),
-                since.events,
-                # No membership change in the window: nothing newly shared.
-                upto.events if members_moved else since.events,
-            )
-        body["device_lists"] = {"changed": changed, "left": left}
-        counts, fallback = await self.sources.e2e_keys.key_counts(
-            user_id, info.requester.device_id
-        )
-        body["device_one_time_keys_count"] = counts
-        body["device_unused_fallback_key_types"] = fallback
 
 
 def _by_type(
@@ -453,18 +371,3 @@ def _by_type(
         room_id: [e for e in events if event_filter.check_fields(e["type"], "")]
         for room_id, events in events_by_room.items()
     }
-
-
-def _moved(since: StreamToken | None, upto: StreamToken, stream: str) -> bool:
-    """Whether ``stream`` may hold news: an initial sync, or it moved since."""
-    return since is None or since.get(stream) < upto.get(stream)
-
-
-def _has_global_data(body: JsonDict) -> bool:
-    return bool(
-        body["account_data"]["events"]
-        or body["presence"]["events"]
-        or body["to_device"]["events"]
-        or body["device_lists"]["changed"]
-        or body["device_lists"]["left"]
-    )
