@@ -21,6 +21,7 @@ from homeserver.api.federation.keys import (
     ServerKeysEndpoint,
 )
 from homeserver.api.federation.membership import membership_endpoints
+from homeserver.api.federation.openid import OpenIdUserInfoEndpoint
 from homeserver.api.federation.query import query_endpoints
 from homeserver.api.federation.send import FederationSendEndpoint
 from homeserver.api.federation.user_keys import user_key_endpoints
@@ -29,6 +30,7 @@ from homeserver.composition.accounts import AccountsBundle
 from homeserver.composition.core import Core
 from homeserver.composition.devices import DevicesBundle
 from homeserver.composition.e2ee import E2eeBundle
+from homeserver.composition.extras import ExtrasBundle
 from homeserver.composition.federation_e2ee import FederationE2ee
 from homeserver.composition.federation_parts import (
     FederationEdus,
@@ -63,6 +65,7 @@ class FederationBundle:
     handshakes: FederationHandshakes
     edus: FederationEdus
     e2ee: FederationE2ee
+    extras: ExtrasBundle
 
     @classmethod
     def build(
@@ -75,6 +78,7 @@ class FederationBundle:
         rooms: RoomsBundle,
         sync_data: SyncDataBundle,
         presence: PresenceBundle,
+        extras: ExtrasBundle,
         transport: FederationTransport | None = None,
     ) -> FederationBundle:
         """The wing (``transport``: the in-process test network, if given)."""
@@ -134,6 +138,7 @@ class FederationBundle:
                 e2ee=e2ee,
                 presence=presence,
             ),
+            extras=extras,
         )
 
     @property
@@ -169,6 +174,8 @@ class FederationBundle:
             *membership_endpoints(auth, handshakes.resident, handshakes.invites),
             *query_endpoints(auth, self.serving.queries),
             *user_key_endpoints(auth, self.e2ee.user_keys),
+            # Called by integration managers, without an X-Matrix signature.
+            OpenIdUserInfoEndpoint(self.extras.openid),
         ]
 
 

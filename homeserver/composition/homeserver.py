@@ -16,6 +16,7 @@ from homeserver.composition.bind import bind
 from homeserver.composition.core import Core
 from homeserver.composition.devices import DevicesBundle
 from homeserver.composition.e2ee import E2eeBundle
+from homeserver.composition.extras import ExtrasBundle
 from homeserver.composition.federation import FederationBundle
 from homeserver.composition.presence import PresenceBundle
 from homeserver.composition.reading import ReadingBundle
@@ -64,6 +65,7 @@ def build_homeserver(
         devices=devices,
         e2ee=e2ee,
     )
+    extras = ExtrasBundle.build(core=core)
     federation = FederationBundle.build(
         core=core,
         accounts=accounts,
@@ -72,6 +74,7 @@ def build_homeserver(
         rooms=rooms,
         sync_data=sync_data,
         presence=presence,
+        extras=extras,
         transport=federation_transport,
     )
     hs = HomeServer(
@@ -85,6 +88,7 @@ def build_homeserver(
         reading=reading,
         sync_data=sync_data,
         sync=sync,
+        extras=extras,
         federation=federation,
     )
     bind(hs, federation_on=config.federation.enabled)

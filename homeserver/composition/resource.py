@@ -21,6 +21,7 @@ from homeserver.api.client import (
     key_backup,
     keys,
     login,
+    openid,
     presence,
     profile,
     receipts,
@@ -33,6 +34,7 @@ from homeserver.api.client import (
     to_device,
     typing,
     versions,
+    voip,
 )
 from homeserver.api.client import filter as filter_api
 from homeserver.api.federation.well_known import WellKnownServerEndpoint
@@ -92,6 +94,7 @@ def client_endpoints(hs: HomeServer) -> list[Any]:
         *_room_endpoints(hs),
         *_sync_data_endpoints(hs),
         *_e2ee_endpoints(hs),
+        *_extras_endpoints(hs),
         *_admin_endpoints(hs),
     ]
 
@@ -191,6 +194,14 @@ def _e2ee_endpoints(hs: HomeServer) -> list[Any]:
         key_backup.BackupSessionKeyEndpoint(auth, e.backups),
         dehydrated.DehydratedDeviceEndpoint(auth, e.dehydrated),
         dehydrated.DehydratedEventsEndpoint(auth, e.dehydrated),
+    ]
+
+
+def _extras_endpoints(hs: HomeServer) -> list[Any]:
+    auth, x = hs.accounts.auth, hs.extras
+    return [
+        openid.OpenIdRequestTokenEndpoint(auth, x.openid),
+        voip.TurnServerEndpoint(auth, x.turn),
     ]
 
 

@@ -17,6 +17,7 @@ from homeserver.composition.accounts import AccountsBundle
 from homeserver.composition.core import Core
 from homeserver.composition.devices import DevicesBundle
 from homeserver.composition.e2ee import E2eeBundle
+from homeserver.composition.extras import ExtrasBundle
 from homeserver.composition.federation import FederationBundle
 from homeserver.composition.presence import PresenceBundle
 from homeserver.composition.reading import ReadingBundle
@@ -41,6 +42,7 @@ class HomeServer:
     reading: ReadingBundle
     sync_data: SyncDataBundle
     sync: SyncBundle
+    extras: ExtrasBundle
     federation: FederationBundle
     exit_code: int = 0
     """The process exit status (set when start-up fails)."""

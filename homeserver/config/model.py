@@ -16,6 +16,10 @@ from homeserver.config.sections.accounts import (  # noqa: F401 - re-exported
     RegistrationConfig,
     TokenLoginConfig,
 )
+from homeserver.config.sections.extras import (  # noqa: F401 - re-exported
+    ServerNoticesConfig,
+    VoipConfig,
+)
 from homeserver.config.sections.federation import (  # noqa: F401 - re-exported
     DEFAULT_IP_RANGE_BLACKLIST,
     FederationConfig,
@@ -84,6 +88,13 @@ class HomeserverConfig:
     )
     federation: FederationConfig = option(
         factory=FederationConfig, doc="Talking to other homeservers."
+    )
+    voip: VoipConfig = option(
+        factory=VoipConfig, doc="TURN servers for voice and video calls."
+    )
+    server_notices: ServerNoticesConfig = option(
+        factory=ServerNoticesConfig,
+        doc="Messages from the server to its users, in a room of their own.",
     )
 
     def __attrs_post_init__(self) -> None:

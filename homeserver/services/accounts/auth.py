@@ -24,6 +24,7 @@ class Requester:
         app_service_id: the application service making the request; always
             None until application services are implemented, when their
             authentication sets it.
+        is_guest: a guest account (registered with ``kind=guest``).
     """
 
     user: UserID
@@ -31,6 +32,7 @@ class Requester:
     token_hash: str
     is_admin: bool = False
     app_service_id: str | None = None
+    is_guest: bool = False
 
     @property
     def user_id(self) -> str:
