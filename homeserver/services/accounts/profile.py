@@ -86,12 +86,20 @@ class ProfileService:
         return profile
 
     async def get_field(self, user_id: str, key: str) -> JsonDict:
-        """GET /profile/{userId}/{keyName}."""
+        """GET /profile/{userId}/{keyName}.
+
+        An unset ``displayname`` or ``avatar_url`` of a user who exists is
+        200 with the field null, as Synapse answers (the spec says 404, but
+        clients such as matrix-nio require the key); an unset custom field is
+        404.
+        """
         if UserID.parse(user_id).domain != self.server_name:
             profile = await self.remote.get().profile(user_id, key)
         else:
             profile = await self.get_profile(user_id)
         if key not in profile:
+            if key in _STRING_FIELD_LIMITS:
+                return {key: None}
             raise NotFound("The requested profile field is not set")
         return {key: profile[key]}
 

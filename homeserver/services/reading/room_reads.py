@@ -156,14 +156,14 @@ class RoomReadService:
         found = await self.events.get_events(joined)
         out: JsonDict = {}
         for event in sorted(found.values(), key=lambda e: e.state_key or ""):
+            # Both keys always, null when unset, as Synapse answers.
             info: JsonDict = {}
             for source, target in (
                 ("displayname", "display_name"),
                 ("avatar_url", "avatar_url"),
             ):
                 value = event.content.get(source)
-                if isinstance(value, str):
-                    info[target] = value
+                info[target] = value if isinstance(value, str) else None
             out[event.state_key or ""] = info
         return {"joined": out}
 

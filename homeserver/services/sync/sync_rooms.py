@@ -219,22 +219,45 @@ class RoomSyncBuilder:
     async def summaries(
         self, room_ids: Sequence[str], user_id: str
     ) -> dict[str, JsonDict]:
-        """``summary`` of each room: heroes and member counts."""
+        """``summary`` of each room: member counts, and heroes for a room
+        without a name or canonical alias (the spec requires them only then,
+        and Synapse leaves them out otherwise)."""
         members = await self.store.get_member_summaries(room_ids)
+        named = await self._named_rooms(room_ids)
         out = {}
         for room_id, rows in members.items():
             counts: dict[str, int] = {}
             for _, membership in rows:
                 counts[membership] = counts.get(membership, 0) + 1
-            others = [(u, m) for u, m in rows if u != user_id]
-            heroes = [u for u, m in others if m in (Membership.JOIN, Membership.INVITE)]
-            heroes = heroes or [u for u, _ in others]
-            out[room_id] = {
-                "m.heroes": heroes[:MAX_HEROES],
+            summary: JsonDict = {
                 "m.joined_member_count": counts.get(Membership.JOIN, 0),
                 "m.invited_member_count": counts.get(Membership.INVITE, 0),
             }
+            if room_id not in named:
+                others = [(u, m) for u, m in rows if u != user_id]
+                heroes = [
+                    u for u, m in others if m in (Membership.JOIN, Membership.INVITE)
+                ]
+                heroes = heroes or [u for u, _ in others]
+                summary["m.heroes"] = heroes[:MAX_HEROES]
+            out[room_id] = summary
         return out
+
+    async def _named_rooms(self, room_ids: Sequence[str]) -> set[str]:
+        """Those of ``room_ids`` with a non-empty name or canonical alias."""
+        naming = await self.store.get_naming_event_ids(room_ids)
+        found = await self.events.get_events([e for ids in naming.values() for e in ids])
+        named = set()
+        for room_id, ids in naming.items():
+            for event_id in ids:
+                event = found.get(event_id)
+                if event is None:
+                    continue
+                key = "name" if event.type == EventTypes.NAME else "alias"
+                value = event.content.get(key)
+                if isinstance(value, str) and value:
+                    named.add(room_id)
+        return named
 
     async def stripped_state(
         self, room_id: str, member_event_id: str

@@ -168,6 +168,28 @@ class SyncBatchStore:
             out[row.room_id].append((row.state_key, row.membership))
         return out
 
+    async def get_naming_event_ids(
+        self, room_ids: Collection[str]
+    ) -> dict[str, list[str]]:
+        """The current m.room.name and m.room.canonical_alias event IDs of each
+        room that has one or both."""
+        rooms = sorted(room_ids)
+        if not rooms:
+            return {}
+        rows = await self.db.run_interaction(
+            "sync_naming_events",
+            lambda txn: txn.query_in(
+                "SELECT room_id, event_id FROM current_state_events"
+                " WHERE type IN (?, ?) AND state_key = ? AND room_id IN (?*)",
+                rooms,
+                (EventTypes.NAME, EventTypes.CANONICAL_ALIAS, ""),
+            ),
+        )
+        out: dict[str, list[str]] = {}
+        for row in rows:
+            out.setdefault(row.room_id, []).append(row.event_id)
+        return out
+
     async def get_join_positions(
         self, user_id: str, room_ids: Collection[str]
     ) -> dict[str, int]:
