@@ -144,6 +144,8 @@ def _room_endpoints(hs: HomeServer) -> list[Any]:
         room_send.SendEventEndpoint(auth, r.room_events),
         room_send.SetStateEndpoint(auth, r.room_events),
         room_send.RedactEndpoint(auth, r.room_events),
+        room_send.SendEventNoTxnEndpoint(auth, r.room_events),
+        room_send.RedactNoTxnEndpoint(auth, r.room_events),
         room_upgrade.RoomUpgradeEndpoint(auth, r.room_upgrades),
         directory.RoomAliasEndpoint(auth, r.directory),
         directory.RoomAliasesEndpoint(auth, r.directory),

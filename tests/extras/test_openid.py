@@ -20,9 +20,7 @@ def _token(resp: Any) -> str:
 
 def test_request_token_and_userinfo(server: TestServer) -> None:
     alice = server.user("alice")
-    resp = alice.post(
-        f"/user/{alice.user_id}/openid/request_token", {}, expect=200
-    )
+    resp = alice.post(f"/user/{alice.user_id}/openid/request_token", {}, expect=200)
     body = resp.json
     assert body["token_type"] == "Bearer"
     assert body["matrix_server_name"] == "test"
@@ -68,7 +66,9 @@ def test_cannot_request_for_another_user(server: TestServer) -> None:
 
 
 def test_needs_a_login(server: TestServer) -> None:
-    resp = server.request("POST", "/_matrix/client/v3/user/@a:test/openid/request_token")
+    resp = server.request(
+        "POST", "/_matrix/client/v3/user/@a:test/openid/request_token"
+    )
     assert resp.code == 401
 
 
@@ -87,6 +87,8 @@ def test_chatly_checks_a_token_of_another_chatly(pair: FederationPair) -> None:
     assert info == {"sub": "@alice:a.test"}
     with pytest.raises(HttpResponseError) as failure:
         b.get_success(
-            transport.get_json("a.test", USERINFO, query={"access_token": ["x"]}, signed=False)
+            transport.get_json(
+                "a.test", USERINFO, query={"access_token": ["x"]}, signed=False
+            )
         )
     assert failure.value.code == 401

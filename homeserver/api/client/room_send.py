@@ -32,6 +32,25 @@ class SendEventEndpoint:
         )
 
 
+class SendEventNoTxnEndpoint:
+    """POST /rooms/{roomId}/send/{eventType}: the legacy form without a
+    transaction ID that Synapse still serves; each call sends a new event."""
+
+    PATTERNS = client_patterns("/rooms/{room_id}/send/{event_type}")
+
+    def __init__(self, auth: Auth, room_events: RoomEventService) -> None:
+        self.auth = auth
+        self.room_events = room_events
+
+    async def on_POST(
+        self, request: ApiRequest, room_id: str, event_type: str
+    ) -> JsonDict:
+        requester = await requester_of(self.auth, request)
+        return await self.room_events.send_message(
+            requester, room_id, event_type, None, request.json()
+        )
+
+
 class SetStateEndpoint:
     """PUT /rooms/{roomId}/state/{eventType}[/{stateKey}]."""
 
@@ -70,4 +89,24 @@ class RedactEndpoint:
         body = request.parse(RedactBody, allow_empty=True)
         return await self.room_events.redact(
             requester, room_id, event_id, txn_id, body.reason
+        )
+
+
+class RedactNoTxnEndpoint:
+    """POST /rooms/{roomId}/redact/{eventId}: the legacy form without a
+    transaction ID that Synapse still serves."""
+
+    PATTERNS = client_patterns("/rooms/{room_id}/redact/{event_id}")
+
+    def __init__(self, auth: Auth, room_events: RoomEventService) -> None:
+        self.auth = auth
+        self.room_events = room_events
+
+    async def on_POST(
+        self, request: ApiRequest, room_id: str, event_id: str
+    ) -> JsonDict:
+        requester = await requester_of(self.auth, request)
+        body = request.parse(RedactBody, allow_empty=True)
+        return await self.room_events.redact(
+            requester, room_id, event_id, None, body.reason
         )

@@ -83,6 +83,5 @@ class ServerNoticesConfig:
     )
     auto_join: bool = option(
         False,
-        doc="Join the user to their notices room directly instead of inviting "
-        "them.",
+        doc="Join the user to their notices room directly instead of inviting them.",
     )

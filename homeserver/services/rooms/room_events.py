@@ -69,10 +69,11 @@ class RoomEventService:
         requester: Requester,
         room_id: str,
         event_type: str,
-        txn_id: str,
+        txn_id: str | None,
         content: JsonDict,
     ) -> JsonDict:
-        """PUT /rooms/{roomId}/send/{eventType}/{txnId}."""
+        """PUT /rooms/{roomId}/send/{eventType}/{txnId} (``txn_id`` None: the
+        legacy POST without one, never deduplicated)."""
         _check_type(event_type)
         if event_type == EventTypes.REDACTION:
             # Free-form content, not a redact body: its reason is checked
@@ -123,10 +124,11 @@ class RoomEventService:
         requester: Requester,
         room_id: str,
         event_id: str,
-        txn_id: str,
+        txn_id: str | None,
         reason: str | None,
     ) -> JsonDict:
-        """PUT /rooms/{roomId}/redact/{eventId}/{txnId}: delete for everyone."""
+        """PUT /rooms/{roomId}/redact/{eventId}/{txnId}: delete for everyone
+        (``txn_id`` None: the legacy POST without one)."""
         target = await self.events.get_event(event_id)
         if target is None or target.room_id != room_id:
             raise NotFound("Event not found")

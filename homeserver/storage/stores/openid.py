@@ -17,9 +17,7 @@ class OpenIdStore:
         """Store a new token, dropping the expired ones while at it."""
 
         def insert_txn(txn: Transaction) -> None:
-            txn.execute(
-                "DELETE FROM openid_tokens WHERE valid_until_ts < ?", (now_ms,)
-            )
+            txn.execute("DELETE FROM openid_tokens WHERE valid_until_ts < ?", (now_ms,))
             txn.execute(
                 "INSERT INTO openid_tokens (token_hash, user_id, valid_until_ts)"
                 " VALUES (?, ?, ?)",
