@@ -22,8 +22,8 @@ from homeserver.events.ids import (
 JsonDict = dict[str, Any]
 
 # Historical user IDs allow more; new registrations use the strict grammar.
-_STRICT_LOCALPART = re.compile(r"^[a-z0-9._=\-/+]+$")
-_HISTORICAL_LOCALPART = re.compile(r"^[\x21-\x39\x3b-\x7e]+$")
+_STRICT_LOCALPART = re.compile(r"^[a-z0-9._=\-/+]+\Z")
+_HISTORICAL_LOCALPART = re.compile(r"^[\x21-\x39\x3b-\x7e]+\Z")
 MAX_USER_ID_LENGTH = 255
 
 

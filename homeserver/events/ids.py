@@ -39,8 +39,8 @@ MAX_ID_BYTES = 255
 _SERVER_NAME = re.compile(
     r"(?:\[[0-9A-Fa-f:.]{2,45}\]|[0-9A-Za-z.\-]{1,255})(?::[0-9]{1,5})?"
 )
-_HOSTNAME = re.compile(r"^[A-Za-z0-9.-]{1,255}$")
-_LABEL = re.compile(r"^[A-Za-z0-9-]{1,63}$")
+_HOSTNAME = re.compile(r"^[A-Za-z0-9.-]{1,255}\Z")
+_LABEL = re.compile(r"^[A-Za-z0-9-]{1,63}\Z")
 
 
 class InvalidId(ValueError):

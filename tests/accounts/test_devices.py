@@ -131,8 +131,31 @@ def test_delete_with_someone_elses_password(server: TestServer) -> None:
     resp = uia_request(
         server, "DELETE", f"{DEVICES}/{target}", {}, token, password_auth("bob")
     )
-    assert (resp.code, resp.json["errcode"]) == (401, "M_FORBIDDEN")
+    # Right password, wrong user: 403 (as Synapse), not another 401 round.
+    assert (resp.code, resp.json["errcode"]) == (403, "M_FORBIDDEN")
     assert whoami(server, other).code == 200
+    wrong = uia_request(
+        server,
+        "DELETE",
+        f"{DEVICES}/{target}",
+        {},
+        token,
+        password_auth("bob", "not-bobs-password"),
+    )
+    assert (wrong.code, wrong.json["errcode"]) == (401, "M_FORBIDDEN")
+    assert whoami(server, other).code == 200
+
+
+def test_401_after_an_attempt_lists_completed_stages(server: TestServer) -> None:
+    user_id, token, other = setup_alice(server)
+    path = f"{DEVICES}/{whoami(server, other).json['device_id']}"
+    first = server.request("DELETE", path, token=token)
+    assert "completed" not in first.json
+    session = first.json["session"]
+    auth = {**password_auth(user_id, "wrongpassword"), "session": session}
+    wrong = server.request("DELETE", path, {"auth": auth}, token=token)
+    assert wrong.code == 401
+    assert wrong.json["completed"] == []
 
 
 def test_uia_session_is_bound_to_its_request(server: TestServer) -> None:

@@ -109,7 +109,8 @@ def test_default_limit_is_ten_and_limit_is_capped(
         ({"limit": "-1"}, "M_INVALID_PARAM"),
         ({"filter": "{not json"}, "M_INVALID_PARAM"),
         ({"filter": '{"types": "m.room.message"}'}, "M_BAD_JSON"),
-        ({"filter": '{"limit": 0}'}, "M_BAD_JSON"),
+        ({"filter": '{"limit": -1}'}, "M_BAD_JSON"),
+        ({"filter": '{"rooms": ["nope"]}'}, "M_BAD_JSON"),
         ({"filter": '["a"]'}, "M_BAD_JSON"),
     ],
 )

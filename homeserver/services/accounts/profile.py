@@ -33,7 +33,7 @@ _STRING_FIELD_LIMITS = {
 }
 MAX_PROFILE_BYTES = 65536
 # The Common Namespaced Identifier Grammar, as leniently as Synapse reads it.
-_KEY_GRAMMAR = re.compile(r"^[a-z][a-z0-9_.-]*$")
+_KEY_GRAMMAR = re.compile(r"^[a-z][a-z0-9_.-]*\Z")
 
 
 class RemoteProfilePort(Protocol):

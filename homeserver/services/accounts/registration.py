@@ -18,10 +18,14 @@ from homeserver.services.accounts.ui_auth import (
 )
 from homeserver.services.accounts.ui_auth_stages import DUMMY, REGISTRATION_TOKEN
 from homeserver.storage.stores.registration_tokens import RegistrationTokenStore
+from homeserver.storage.stores.ui_auth import UiAuthSession
 from homeserver.types import JsonDict
 from homeserver.util.clock import Clock
 from homeserver.util.ratelimit import Ratelimiter
 from homeserver.util.tokens import random_string
+
+# What a registration's ended UIA session keeps: the user it registered.
+_REGISTERED = "registered_user_id"
 
 
 class RegistrationRequest(Protocol):
@@ -100,6 +104,9 @@ class RegistrationService:
         last round (the one that completes UIA) may carry ``auth`` alone.
         """
         self._check_enabled()
+        ended = await self.uia.ended_session(operation, body.uia_auth())
+        if ended is not None:
+            return await self._repeat(ended, body, client_ip)
         # Only finished registrations count (as in Synapse): one sign-up takes
         # several UIA rounds, which must not use up the client's allowance.
         self.ratelimiter.check(
@@ -144,7 +151,34 @@ class RegistrationService:
         self.ratelimiter.record(
             "register_address", client_ip, self.rate_limits.registration_per_address
         )
-        await self.uia.finish(result, succeeded=True)
+        # The session is kept, so that repeating this request (a client that
+        # lost the answer) registers nothing new and gets the same account.
+        await self.uia.finish(result, succeeded=True, outcome={_REGISTERED: user_id})
+        return await self._login(user_id, params, client_ip)
+
+    async def _repeat(
+        self, ended: UiAuthSession, body: RegistrationRequest, client_ip: str
+    ) -> JsonDict:
+        """A repeat of a registration that completed in the UIA session
+        ``ended``: the same account again (and a login, as Synapse does).
+
+        Raises:
+            MatrixError: 400 if the repeat asks for another username.
+        """
+        user_id = str(ended.serverdict[_REGISTERED])
+        username = body.username
+        if (
+            username is not None
+            and self.accounts.user_id_for(username.lower()) != user_id
+        ):
+            raise MatrixError(
+                400, "This auth session registered another user", Codes.INVALID_PARAM
+            )
+        params = {**ended.clientdict, **body.uia_params("password")}
+        return await self._login(user_id, params, client_ip)
+
+    async def _login(self, user_id: str, params: JsonDict, client_ip: str) -> JsonDict:
+        """The answer to a registration: a new session unless ``inhibit_login``."""
         if params.get("inhibit_login"):
             return {"user_id": user_id, "home_server": self.accounts.server_name}
         session = await self.sessions.create_session(

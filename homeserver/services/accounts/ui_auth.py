@@ -16,6 +16,9 @@ from homeserver.types import JsonDict
 from homeserver.util.clock import Clock
 from homeserver.util.tokens import random_string
 
+# The serverdict key of a session that has ended (kept to answer repeats).
+_ENDED = "ended"
+
 
 class StageFailed(Exception):
     """A UIA stage was attempted and failed; the 401 body carries this error."""
@@ -140,20 +143,59 @@ class UserInteractiveAuth:
             "params": params or {},
             "session": session.session_id,
         }
-        if completed:
+        if completed or auth is not None:
+            # As Synapse: once the client has attempted a stage, every 401
+            # says which stages are done (spec: "completed").
             body_401["completed"] = completed
         if failure is not None:
             body_401.update(errcode=failure.errcode, error=failure.error)
         raise InteractiveAuthIncomplete(body_401)
 
-    async def finish(self, result: UiAuthResult, succeeded: bool = True) -> None:
-        """End a session whose request went through (or definitively failed)."""
+    async def finish(
+        self,
+        result: UiAuthResult,
+        succeeded: bool = True,
+        outcome: JsonDict | None = None,
+    ) -> None:
+        """End a session whose request went through (or definitively failed).
+
+        Args:
+            result: the finished UIA.
+            succeeded: whether the operation was carried out.
+            outcome: if given, the session is kept (until it expires) as an
+                ended one holding this, so that a repeat of the request can be
+                answered the same way (``ended_session``); it can no longer
+                authenticate anything.
+        """
         session = await self.store.get_session(result.session_id)
         if session is None:
             return
-        await self.store.delete_session(result.session_id)
+        if outcome is None:
+            await self.store.delete_session(result.session_id)
+        else:
+            await self.store.update_session(
+                session.session_id, session.completed, {**outcome, _ENDED: True}
+            )
         for checker in self.checkers.values():
             await checker.on_session_ended(session, succeeded)
+
+    async def ended_session(
+        self, operation: UiaOperation, auth: JsonDict | None
+    ) -> UiAuthSession | None:
+        """The session ``auth`` names if it ended with an ``outcome`` (see
+        ``finish``) for this same operation and has not expired; else None."""
+        session_id = auth.get("session") if auth else None
+        if not isinstance(session_id, str):
+            return None
+        session = await self.store.get_session(session_id)
+        if (
+            session is None
+            or not session.serverdict.get(_ENDED)
+            or session.creation_ts + self.session_timeout_ms < self.clock.time_msec()
+            or (session.uri, session.method) != (operation.path, operation.method)
+        ):
+            return None
+        return session
 
     async def _get_or_create_session(
         self, operation: UiaOperation, auth: JsonDict | None, clientdict: JsonDict
@@ -177,6 +219,8 @@ class UserInteractiveAuth:
         if found is None or found.creation_ts + self.session_timeout_ms < now:
             raise MatrixError(400, "Unknown or expired auth session", Codes.UNKNOWN)
         session = found
+        if session.serverdict.get(_ENDED):
+            raise MatrixError(400, "This auth session has ended", Codes.UNKNOWN)
         if session.uri != operation.path or session.method != operation.method:
             raise Forbidden(
                 "Requested operation has changed during the UI authentication session."

@@ -5,7 +5,7 @@ Spec: client-server API, "Authentication types".
 
 from __future__ import annotations
 
-from homeserver.errors import Codes
+from homeserver.errors import Codes, Forbidden
 from homeserver.services.accounts.accounts import AccountService
 from homeserver.services.accounts.auth import Requester
 from homeserver.services.accounts.ui_auth import StageFailed
@@ -44,10 +44,12 @@ class PasswordStage:
         if user is None or not isinstance(password, str):
             raise StageFailed(Codes.BAD_JSON, "Missing identifier or password")
         user_id = self.accounts.qualify(user)
-        if requester is not None and user_id != requester.user_id:
-            raise StageFailed(Codes.FORBIDDEN, "Invalid username or password")
         if await self.accounts.check_password(user_id, password) is None:
             raise StageFailed(Codes.FORBIDDEN, "Invalid username or password")
+        if requester is not None and user_id != requester.user_id:
+            # Right credentials, wrong person: 403, not another 401 round
+            # (as Synapse does).
+            raise Forbidden("Invalid auth")
         return {"password_user_id": user_id}
 
     async def on_session_ended(self, session: UiAuthSession, completed: bool) -> None:

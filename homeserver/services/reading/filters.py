@@ -10,12 +10,13 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Literal, TypeVar
 
 import attrs
 
 from homeserver.errors import BadJson, InvalidParam
+from homeserver.events.ids import is_valid_server_name, is_valid_user_id
 from homeserver.events.model import Event
 from homeserver.util.json_values import find_bad_value
 from homeserver.util.structure import StructureError, structure
@@ -26,9 +27,35 @@ E = TypeVar("E", bound=Event)
 MAX_FILTER_LIMIT = 1000
 
 
-def _positive(_: Any, attribute: attrs.Attribute, value: int | None) -> None:
-    if value is not None and value <= 0:
-        raise ValueError("must be an integer greater than 0")
+def _not_negative(_: Any, attribute: attrs.Attribute, value: int | None) -> None:
+    # 0 is allowed: a timeline of no events (Synapse accepts it too).
+    if value is not None and value < 0:
+        raise ValueError("must be an integer of at least 0")
+
+
+def _is_room_id(value: str) -> bool:
+    """``!opaque:server`` or, from room version 12, ``!opaque`` alone."""
+    if not value.startswith("!") or len(value) < 2 or "\x00" in value:
+        return False
+    opaque, sep, domain = value[1:].partition(":")
+    if any(c.isspace() for c in opaque):
+        return False
+    return not sep or is_valid_server_name(domain)
+
+
+def _ids(check: Callable[[str], bool], what: str) -> Callable[..., None]:
+    """A validator for a list of IDs (or None) that each pass ``check``."""
+
+    def validate(_: Any, attribute: attrs.Attribute, value: list[str] | None) -> None:
+        for item in value or ():
+            if not check(item):
+                raise ValueError(f"not a valid {what}: {item!r}")
+
+    return validate
+
+
+_room_ids = _ids(_is_room_id, "room ID")
+_user_ids = _ids(is_valid_user_id, "user ID")
 
 
 def _bounded(value: int | None) -> int | None:
@@ -64,12 +91,12 @@ class EventFilter:
     """Which events to return: by type and sender, and how many."""
 
     limit: int | None = attrs.field(
-        default=None, validator=_positive, converter=_bounded
+        default=None, validator=_not_negative, converter=_bounded
     )
     types: list[str] | None = None
     not_types: list[str] = attrs.field(factory=list)
-    senders: list[str] | None = None
-    not_senders: list[str] = attrs.field(factory=list)
+    senders: list[str] | None = attrs.field(default=None, validator=_user_ids)
+    not_senders: list[str] = attrs.field(factory=list, validator=_user_ids)
 
     def check(self, event: Event) -> bool:
         """Whether ``event`` passes the filter (``limit`` aside)."""
@@ -104,8 +131,8 @@ class EventFilter:
 class RoomEventFilter(EventFilter):
     """An EventFilter for room events: rooms, URLs and lazy-loaded members."""
 
-    rooms: list[str] | None = None
-    not_rooms: list[str] = attrs.field(factory=list)
+    rooms: list[str] | None = attrs.field(default=None, validator=_room_ids)
+    not_rooms: list[str] = attrs.field(factory=list, validator=_room_ids)
     contains_url: bool | None = None
     lazy_load_members: bool = False
     include_redundant_members: bool = False
@@ -139,8 +166,8 @@ class RoomEventFilter(EventFilter):
 class RoomFilter:
     """Which rooms, and which of each room's data, /sync returns."""
 
-    rooms: list[str] | None = None
-    not_rooms: list[str] = attrs.field(factory=list)
+    rooms: list[str] | None = attrs.field(default=None, validator=_room_ids)
+    not_rooms: list[str] = attrs.field(factory=list, validator=_room_ids)
     include_leave: bool = False
     ephemeral: RoomEventFilter = attrs.field(factory=RoomEventFilter)
     state: RoomEventFilter = attrs.field(factory=RoomEventFilter)

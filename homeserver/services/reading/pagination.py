@@ -16,7 +16,7 @@ import attrs
 from homeserver.errors import NotFound
 from homeserver.events.model import Event, EventTypes, StateKey
 from homeserver.services.accounts.auth import Requester
-from homeserver.services.reading.filters import RoomEventFilter, has_wildcard
+from homeserver.services.reading.filters import RoomEventFilter
 from homeserver.services.reading.serializer import EventSerializer
 from homeserver.services.reading.visibility import (
     RoomAccess,
@@ -102,7 +102,7 @@ def row_filter_for(event_filter: RoomEventFilter | None) -> EventRowFilter | Non
         return None
     types = event_filter.types
     return EventRowFilter(
-        types=None if types is None or has_wildcard(types) else tuple(types),
+        types=None if types is None else tuple(types),
         not_types=tuple(t for t in event_filter.not_types if "*" not in t),
         senders=None if event_filter.senders is None else tuple(event_filter.senders),
         not_senders=tuple(event_filter.not_senders),

@@ -13,6 +13,7 @@ from homeserver.events.model import Event, EventTypes, Membership, StateKey
 from homeserver.events.template import STRIPPED_STATE_TYPES
 from homeserver.services.accounts.auth import Requester
 from homeserver.services.reading.filters import Filter
+from homeserver.services.reading.pagination import row_filter_for
 from homeserver.services.reading.serializer import EventSerializer
 from homeserver.services.reading.visibility import VisibilityService
 from homeserver.storage.stores.event_state import EventStateStore, StateSelection
@@ -86,8 +87,15 @@ class RoomSyncBuilder:
         a room's first sync), with a few batched queries for all of them."""
         if not rooms:
             return {}
-        limit = info.filter.room.timeline.limit or DEFAULT_TIMELINE_LIMIT
-        windows = await self.store.get_windows(rooms, upto, limit)
+        timeline_filter = info.filter.room.timeline
+        limit = timeline_filter.limit
+        if limit is None:
+            limit = DEFAULT_TIMELINE_LIMIT
+        # The filter's types and senders apply before the limit (in SQL), so
+        # a filtered timeline is full up to its limit.
+        windows = await self.store.get_windows(
+            rooms, upto, limit, row_filter_for(timeline_filter)
+        )
         found = await self.events.get_events(
             [eid for w in windows.values() for eid in w.event_ids]
         )

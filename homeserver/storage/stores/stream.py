@@ -53,8 +53,12 @@ class EventRowFilter:
         """WHERE clauses (joined with AND, each starting with " AND") and args."""
         sql = ""
         args: list[Any] = []
+        types = self.types
+        if types is not None and any("*" in t for t in types):
+            sql, args = _types_with_wildcards(types)
+            types = None
         for column, values, negate in (
-            ("e.type", self.types, False),
+            ("e.type", types, False),
             ("e.type", self.not_types or None, True),
             ("e.sender", self.senders, False),
             ("e.sender", self.not_senders or None, True),
@@ -67,6 +71,25 @@ class EventRowFilter:
             sql += f" AND {column} {'NOT IN' if negate else 'IN'} {in_list(values)}"
             args.extend(values)
         return sql, args
+
+
+def _types_with_wildcards(types: Sequence[str]) -> tuple[str, list[Any]]:
+    """``e.type`` matching one of ``types``, where ``*`` matches anything.
+
+    LIKE is case-insensitive on SQLite, so this may let through more than the
+    patterns match; callers check the filter on what comes back as well.
+    """
+    exact = [t for t in types if "*" not in t]
+    clauses = [f"e.type IN {in_list(exact)}"] if exact else []
+    args: list[Any] = list(exact)
+    for pattern in types:
+        if "*" in pattern:
+            escaped = (
+                pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            )
+            clauses.append("e.type LIKE ? ESCAPE '\\'")
+            args.append(escaped.replace("*", "%"))
+    return " AND (" + " OR ".join(clauses) + ")", args
 
 
 def _bound(token: RoomStreamToken, inclusive_upper: bool) -> tuple[str, list[Any]]:

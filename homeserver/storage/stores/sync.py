@@ -10,6 +10,7 @@ import attrs
 
 from homeserver.events.model import EventTypes
 from homeserver.storage.database import Database, Transaction, in_list
+from homeserver.storage.stores.stream import EventRowFilter
 
 # Events clients may see in timelines: not outliers, not rejected or soft-failed.
 _VISIBLE = "outlier = ? AND rejected_reason IS NULL AND soft_failed = ?"
@@ -104,10 +105,16 @@ class SyncBatchStore:
         self.db = db
 
     async def get_windows(
-        self, rooms: dict[str, int | None], upto: int, limit: int
+        self,
+        rooms: dict[str, int | None],
+        upto: int,
+        limit: int,
+        row_filter: EventRowFilter | None = None,
     ) -> dict[str, RoomWindow]:
         """For each room (-> the position after which to start, or None), the
-        newest ``limit`` visible events in (after, upto] and the event before."""
+        newest ``limit`` visible events in (after, upto] that pass
+        ``row_filter`` (applied before the limit), and the event before."""
+        filter_sql, filter_args = (row_filter or EventRowFilter()).to_sql()
 
         def txn_fn(txn: Transaction) -> dict[str, RoomWindow]:
             out = {}
@@ -118,17 +125,13 @@ class SyncBatchStore:
                     lower = " AND stream_ordering > ?"
                     args.append(after)
                 rows = txn.query(
-                    "SELECT event_id, stream_ordering FROM events WHERE room_id = ?"
-                    f" AND {_VISIBLE} AND stream_ordering <= ?{lower}"
+                    "SELECT event_id, stream_ordering FROM events e WHERE room_id = ?"
+                    f" AND {_VISIBLE} AND stream_ordering <= ?{lower}{filter_sql}"
                     " ORDER BY stream_ordering DESC LIMIT ?",
-                    (*args, limit + 1),
+                    (*args, *filter_args, limit + 1),
                 )
                 ids = [r.event_id for r in rows[:limit]]
-                start = (
-                    rows[min(len(rows), limit) - 1].stream_ordering
-                    if rows
-                    else upto + 1
-                )
+                start = rows[len(ids) - 1].stream_ordering if ids else upto + 1
                 out[room_id] = RoomWindow(
                     list(reversed(ids)),
                     len(rows) > limit,
