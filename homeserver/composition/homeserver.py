@@ -65,7 +65,9 @@ def build_homeserver(
         devices=devices,
         e2ee=e2ee,
     )
-    extras = ExtrasBundle.build(core=core)
+    extras = ExtrasBundle.build(
+        core=core, accounts=accounts, rooms=rooms, sync_data=sync_data
+    )
     federation = FederationBundle.build(
         core=core,
         accounts=accounts,

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from twisted.web.resource import Resource
 
 from homeserver.api.admin import endpoints as admin
+from homeserver.api.admin import server_notices
 from homeserver.api.client import (
     account,
     account_data,
@@ -214,5 +215,7 @@ def _admin_endpoints(hs: HomeServer) -> list[Any]:
         admin.RegistrationTokensEndpoint(auth, a.registration_token_admin),
         admin.NewRegistrationTokenEndpoint(auth, a.registration_token_admin),
         admin.RegistrationTokenEndpoint(auth, a.registration_token_admin),
+        server_notices.SendServerNoticeEndpoint(auth, hs.extras.server_notices),
+        server_notices.SendServerNoticeTxnEndpoint(auth, hs.extras.server_notices),
         *hs.federation.admin_endpoints(auth),
     ]

@@ -15,6 +15,7 @@ from pydantic import Field
 from homeserver.api.http.body import (
     JSON_INT,
     NO_NUL,
+    JsonObject,
     NonEmptyStr,
     NonNegativeInt,
     RequestBody,
@@ -65,3 +66,12 @@ class SharedSecretRegisterBody(RequestBody):
     admin: bool = False
     user_type: Str | None = None
     displayname: Str | None = None
+
+
+class ServerNoticeBody(RequestBody):
+    """POST /_synapse/admin/v1/send_server_notice[/{txnId}] (Synapse's)."""
+
+    user_id: NonEmptyStr
+    content: JsonObject
+    type: NonEmptyStr = "m.room.message"
+    state_key: Str | None = None

@@ -254,7 +254,9 @@ class RoomSyncBuilder:
     async def _named_rooms(self, room_ids: Sequence[str]) -> set[str]:
         """Those of ``room_ids`` with a non-empty name or canonical alias."""
         naming = await self.store.get_naming_event_ids(room_ids)
-        found = await self.events.get_events([e for ids in naming.values() for e in ids])
+        found = await self.events.get_events(
+            [e for ids in naming.values() for e in ids]
+        )
         named = set()
         for room_id, ids in naming.items():
             for event_id in ids:
