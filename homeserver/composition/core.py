@@ -84,6 +84,7 @@ class Core:
             stream_ids=streams.ids(EVENTS),
             backfill_ids=streams.descending_ids(BACKFILLED_EVENTS),
             persisted=signals.event_persisted,
+            index_for_search=config.server.enable_search,
         )
         return cls(
             config=config,

@@ -21,6 +21,7 @@ from homeserver.composition.federation import FederationBundle
 from homeserver.composition.presence import PresenceBundle
 from homeserver.composition.reading import ReadingBundle
 from homeserver.composition.rooms import RoomsBundle
+from homeserver.composition.search import SearchBundle
 from homeserver.composition.server import HomeServer
 from homeserver.composition.sync import SyncBundle
 from homeserver.composition.sync_data import SyncDataBundle
@@ -53,6 +54,7 @@ def build_homeserver(
     devices = DevicesBundle.build(core=core, accounts=accounts, presence=presence)
     rooms = RoomsBundle.build(core=core, accounts=accounts)
     reading = ReadingBundle.build(core=core)
+    search = SearchBundle.build(core=core, reading=reading)
     sync_data = SyncDataBundle.build(core=core, accounts=accounts, rooms=rooms)
     e2ee = E2eeBundle.build(
         core=core, accounts=accounts, devices=devices, sync_data=sync_data
@@ -88,6 +90,7 @@ def build_homeserver(
         e2ee=e2ee,
         rooms=rooms,
         reading=reading,
+        search=search,
         sync_data=sync_data,
         sync=sync,
         extras=extras,

@@ -31,6 +31,7 @@ from homeserver.api.client import (
     room_send,
     room_upgrade,
     rooms,
+    search,
     sync,
     to_device,
     typing,
@@ -164,6 +165,7 @@ def _room_endpoints(hs: HomeServer) -> list[Any]:
         room_read.MessagesEndpoint(auth, pages),
         room_read.ContextEndpoint(auth, pages),
         room_read.TimestampToEventEndpoint(auth, reads),
+        search.SearchEndpoint(auth, hs.search.service),
     ]
 
 

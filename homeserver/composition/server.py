@@ -23,6 +23,7 @@ from homeserver.composition.presence import PresenceBundle
 from homeserver.composition.reading import ReadingBundle
 from homeserver.composition.resource import build_resource
 from homeserver.composition.rooms import RoomsBundle
+from homeserver.composition.search import SearchBundle
 from homeserver.composition.sync import SyncBundle
 from homeserver.composition.sync_data import SyncDataBundle
 from homeserver.config.model import HomeserverConfig
@@ -40,6 +41,7 @@ class HomeServer:
     e2ee: E2eeBundle
     rooms: RoomsBundle
     reading: ReadingBundle
+    search: SearchBundle
     sync_data: SyncDataBundle
     sync: SyncBundle
     extras: ExtrasBundle

@@ -37,6 +37,12 @@ class ServerConfig:
     default_room_version: str = option(
         "10", doc="The room version new rooms get unless the client asks for another."
     )
+    enable_search: bool = option(
+        True,
+        doc="Full-text search of room messages, names and topics (POST /search). "
+        "When off, nothing new is indexed and /search answers 400 M_UNKNOWN, "
+        "as in Synapse; turning it back on indexes only what arrives from then on.",
+    )
 
     def __attrs_post_init__(self) -> None:
         check(bool(self.server_name.strip()), "server_name", "must not be empty")

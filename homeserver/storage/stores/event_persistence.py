@@ -34,6 +34,10 @@ from homeserver.storage.stores.outlier_persistence import (
     existing_event_ids_txn,
     insert_outliers_txn,
 )
+from homeserver.storage.stores.search_index import (
+    index_event_txn,
+    unindex_events_txn,
+)
 from homeserver.storage.stores.state import StateStore
 
 
@@ -100,8 +104,12 @@ class EventPersister:
         stream_ids: StreamIdGenerator,
         backfill_ids: BackfillIdGenerator,
         persisted: Signal[EventPersisted],
+        index_for_search: bool = True,
     ) -> None:
         self.db = db
+        # Off with search disabled (``server.enable_search``): nothing is
+        # indexed, as in Synapse; redactions still unindex.
+        self.index_for_search = index_for_search
         self.events = events
         self.state = state
         self.stream_ids = stream_ids
@@ -289,6 +297,9 @@ class EventPersister:
                     event.depth,
                 ),
             )
+        if self.index_for_search:
+            # Before the redactions: a redaction that arrived first unindexes it.
+            index_event_txn(txn, event)
         self._redactions_txn(txn, event, context.apply_redaction)
 
     def _deoutlier_txn(
@@ -307,10 +318,13 @@ class EventPersister:
         if event.outlier:
             return False
         row = txn.query_one(
-            "SELECT outlier FROM events WHERE event_id = ?", (event.event_id,)
+            "SELECT outlier, redacted_by FROM events WHERE event_id = ?",
+            (event.event_id,),
         )
         if not row or not row.outlier:
             return False
+        if self.index_for_search and row.redacted_by is None:
+            index_event_txn(txn, event)
         txn.execute(
             "UPDATE events SET outlier = ?, stream_ordering = ?, rejected_reason = ?,"
             " soft_failed = ?, replaces_state = ?, json = ? WHERE event_id = ?",
@@ -361,6 +375,7 @@ class EventPersister:
                 (redaction_id, target),
             )
             txn.call_after(partial(self.events.invalidate, target))
+        unindex_events_txn(txn, [target for target, _ in targets])
 
     def _insert_room_txn(self, txn: Transaction, event: Event) -> None:
         txn.execute(

@@ -15,6 +15,7 @@ from functools import partial
 
 from homeserver.events.model import Event, EventTypes
 from homeserver.storage.database import Transaction
+from homeserver.storage.stores.search_index import unindex_events_txn
 
 # Events per transaction: big enough that a 10,000-event room state takes a
 # few dozen transactions, small enough that one never holds locks for long.
@@ -168,3 +169,4 @@ def _redactions_txn(
             (redaction_id, target),
         )
         txn.call_after(partial(invalidate, target))
+    unindex_events_txn(txn, [target for target, _ in dict.fromkeys(targets)])

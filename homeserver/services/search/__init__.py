@@ -1,0 +1,1 @@
+"""Server-side search over room events."""
