@@ -31,8 +31,8 @@ def bind(hs: HomeServer, *, federation_on: bool) -> None:
     signals = hs.core.signals
     # Before a new events position is visible: sync's change caches.
     signals.event_persisted.connect(hs.sync.changes.on_event_persisted)
-    # A visible new event wakes syncs; it ends its sender's typing and is
-    # activity for presence.
+    # A visible new event wakes syncs; a leave ends the leaver's typing; it
+    # is activity for presence.
     signals.new_event.connect(hs.sync.changes.on_new_event)
     signals.new_event.connect(hs.sync_data.typing.on_new_event)
     signals.new_event.connect(hs.presence.service.on_new_event)

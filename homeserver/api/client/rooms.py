@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from homeserver.api.client.bodies.rooms import (
     CreateRoomBody,
+    JoinBody,
     MembershipBody,
     MembershipChangeBody,
 )
@@ -64,9 +65,13 @@ class JoinEndpoint:
 
     async def on_POST(self, request: ApiRequest, room: str) -> JsonDict:
         requester = await requester_of(self.auth, request)
-        body = request.parse(MembershipBody, allow_empty=True)
+        body = request.parse(JoinBody, allow_empty=True)
         room_id = await self.membership.join(
-            requester, room, body.reason, via_servers(request)
+            requester,
+            room,
+            body.reason,
+            via_servers(request),
+            content=body.extra_content(),
         )
         return {"room_id": room_id}
 

@@ -21,6 +21,7 @@ from homeserver.events.auth_rules import (
     check_auth_rules,
 )
 from homeserver.events.builder import build_event
+from homeserver.events.canonical_json import encode_canonical_json
 from homeserver.events.content_validation import InvalidContent, validate_content
 from homeserver.events.model import Event, EventTypes, StateKey
 from homeserver.events.room_versions import RoomVersion
@@ -121,6 +122,7 @@ class EventCreationService:
         check: Callable[[Event, Mapping[StateKey, Event]], Awaitable[None]]
         | None = None,
         limit: Callable[[], None] | None = None,
+        deduplicate: bool = False,
     ) -> Event:
         """Create, authorise and persist an event in an existing room.
 
@@ -130,6 +132,9 @@ class EventCreationService:
             limit: the rate limit, checked only once the transaction ID is
                 known to be new: a client retrying a request that succeeded
                 gets its event ID back, not 429.
+            deduplicate: for a state event: if the current state at this
+                (type, state_key) is the same sender's with the same content,
+                return that event and send nothing (as Synapse does).
 
         Raises:
             MatrixError: 403 M_FORBIDDEN if the auth rules refuse it; 400 for a
@@ -161,6 +166,10 @@ class EventCreationService:
             )
             if check is not None:
                 await check(event, auth_events)
+            if deduplicate:
+                same = await self._same_state(event, context.state_before)
+                if same is not None:
+                    return same
             await self.persister.persist_event(event, context, device_id, txn_id)
             event.sender_device_id, event.txn_id = device_id, txn_id
             event.replaces_state = (
@@ -170,6 +179,25 @@ class EventCreationService:
             )
         self.signals.announce(event, local=True)
         return event
+
+    async def _same_state(
+        self, event: Event, state_before: Mapping[StateKey, str]
+    ) -> Event | None:
+        """The current state event ``event`` would replace, if it is the same
+        sender's with the same content."""
+        if not event.is_state():
+            return None
+        previous_id = state_before.get(event.state_tuple)
+        previous = await self.events.get_event(previous_id) if previous_id else None
+        if (
+            previous is None
+            or previous.sender != event.sender
+            or previous.redacted_by is not None
+            or encode_canonical_json(previous.content)
+            != encode_canonical_json(event.content)
+        ):
+            return None
+        return previous
 
     async def create_room_event(
         self,

@@ -167,6 +167,7 @@ class MembershipService:
         room_id_or_alias: str,
         reason: str | None,
         servers: Sequence[str] = (),
+        content: JsonDict | None = None,
     ) -> str:
         """Join a room by ID or alias; returns the room ID.
 
@@ -176,7 +177,11 @@ class MembershipService:
             reason: the join's reason, if any.
             servers: servers to join through (``via``/``server_name``) when no
                 local user is in the room.
+            content: more keys for the member event's content (the client's
+                own; ``membership`` and the restricted-join key are the
+                server's and are not among them).
         """
+        extra: JsonDict = dict(content or {})
         room_id, alias_servers = await self._resolve_with_servers(room_id_or_alias)
         user_id = requester.user_id
         if not await self.is_host_in_room(room_id):
@@ -188,7 +193,7 @@ class MembershipService:
                     "joins_remote", requester, self.rates.joins_remote
                 )
                 await self._remote_handshake(
-                    Membership.JOIN, user_id, room_id, candidates, reason
+                    Membership.JOIN, user_id, room_id, candidates, reason, extra
                 )
                 return room_id
         if await self.room_state.get_room_version(room_id) is None:
@@ -199,9 +204,8 @@ class MembershipService:
         self.ratelimiter.check_requester(
             "joins_local", requester, self.rates.joins_local
         )
-        extra: JsonDict = {}
         if current is None or current[0] != Membership.INVITE:
-            extra = await self.restricted_join_authorisation(room_id, user_id)
+            extra.update(await self.restricted_join_authorisation(room_id, user_id))
         await self.send_membership(
             room_id, user_id, user_id, Membership.JOIN, reason, extra
         )
@@ -298,9 +302,10 @@ class MembershipService:
         room_id: str,
         candidates: list[str],
         reason: str | None,
+        extra: JsonDict | None = None,
     ) -> None:
         """Join or knock through the first of ``candidates`` that can help."""
-        content = await self.member_content(user_id, membership, reason, {})
+        content = await self.member_content(user_id, membership, reason, extra or {})
         del content["membership"]
         if membership == Membership.JOIN:
             await self.remote.get().join(user_id, room_id, candidates, content)

@@ -43,7 +43,9 @@ PRESETS: dict[str, dict[str, Any]] = {
     "public_chat": {
         "join_rule": JoinRules.PUBLIC,
         "history": "shared",
-        "guest": "forbidden",
+        # No m.room.guest_access event at all, as Synapse does: without
+        # one, guests are forbidden anyway (spec: m.room.guest_access).
+        "guest": None,
         "invitees_admin": False,
     },
 }
@@ -141,6 +143,7 @@ def _requested_state(
             (EventTypes.GUEST_ACCESS, {"guest_access": preset["guest"]}),
         )
         if (event_type, "") not in given
+        and not (event_type == EventTypes.GUEST_ACCESS and preset["guest"] is None)
     ]
     state.extend((e.type, e.state_key, e.content) for e in body.initial_state)
     if body.name is not None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 
 from homeserver.config.model import RateLimitConfig
-from homeserver.errors import BadJson, Forbidden, NotFound
+from homeserver.errors import BadJson, Codes, Forbidden, MatrixError, NotFound
 from homeserver.events.auth_rules import get_named_power_level, get_user_power_level
 from homeserver.events.model import Event, EventTypes, StateKey
 from homeserver.services.accounts.auth import Requester
@@ -116,6 +116,7 @@ class RoomEventService:
             state_key,
             device_id=requester.device_id,
             check=self.state_check,
+            deduplicate=True,
         )
         return {"event_id": event.event_id}
 
@@ -130,8 +131,14 @@ class RoomEventService:
         """PUT /rooms/{roomId}/redact/{eventId}/{txnId}: delete for everyone
         (``txn_id`` None: the legacy POST without one)."""
         target = await self.events.get_event(event_id)
-        if target is None or target.room_id != room_id:
+        if target is None:
             raise NotFound("Event not found")
+        if target.room_id != room_id:
+            # A redaction only ever applies to an event of its own room (400,
+            # as Synapse answers).
+            raise MatrixError(
+                400, "Cannot redact an event of another room", Codes.INVALID_PARAM
+            )
         content: JsonDict = {"reason": reason} if reason else {}
         version = await self.creator.room_version(room_id)
         if version.redacts_in_content:

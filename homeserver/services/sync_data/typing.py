@@ -138,8 +138,12 @@ class TypingService:
         self.notifier.notify(TYPING_STREAM, rooms=[room_id])
 
     def on_new_event(self, new: NewEvent) -> None:
-        """``new_event`` receiver: a user who sends into a room, or who leaves
-        it, stops typing there."""
+        """``new_event`` receiver: a user who leaves a room stops typing there.
+
+        Sending an event does not end typing: the spec has the client say
+        when it stops (or the timeout run out), and Synapse does the same, so
+        other members' syncs see the typing notice either way.
+        """
         event = new.event
         room_id = event.room_id
         if room_id not in self._typists:
@@ -147,8 +151,6 @@ class TypingService:
         if event.type == EventTypes.MEMBER and event.state_key:
             if event.membership != Membership.JOIN:
                 self.stopped_typing(room_id, event.state_key)
-            return
-        self.stopped_typing(room_id, event.sender)
 
     def get_typing_for_rooms(
         self, room_ids: Collection[str], since: int | None

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+from pydantic import ConfigDict
+
 from homeserver.api.http.body import NO_NUL, JsonObject, Omittable, RequestBody, Str
 
 Visibility = Annotated[Literal["public", "private"], NO_NUL]
@@ -45,6 +47,29 @@ class MembershipBody(RequestBody):
     """POST /join, /knock and /leave: an optional reason."""
 
     reason: Str | None = None
+
+
+# Member-event keys a /join body cannot set: the server decides them.
+_SERVER_MEMBER_KEYS = frozenset(
+    {"membership", "join_authorised_via_users_server", "third_party_invite"}
+)
+
+
+class JoinBody(MembershipBody):
+    """POST /join/{roomIdOrAlias} and /rooms/{roomId}/join: a reason, and any
+    other keys, which go into the member event's content (as Synapse does),
+    apart from those the server decides."""
+
+    model_config = ConfigDict(strict=True, frozen=True, extra="allow")
+
+    def extra_content(self) -> JsonObject:
+        """The keys for the member event's content besides ``reason``."""
+        extra = self.model_extra or {}
+        return {
+            k: v
+            for k, v in extra.items()
+            if k not in _SERVER_MEMBER_KEYS and k != "third_party_signed"
+        }
 
 
 class MembershipChangeBody(RequestBody):
