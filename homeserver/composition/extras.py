@@ -7,13 +7,17 @@ import attrs
 
 from homeserver.composition.accounts import AccountsBundle
 from homeserver.composition.core import Core
+from homeserver.composition.reading import ReadingBundle
 from homeserver.composition.rooms import RoomsBundle
 from homeserver.composition.sync_data import SyncDataBundle
+from homeserver.services.extras.event_stream import EventStreamService
 from homeserver.services.extras.openid import OpenIdService
 from homeserver.services.extras.server_notices import ServerNoticesService
 from homeserver.services.extras.turn import TurnService
+from homeserver.storage.stores.event_stream import EventStreamStore
 from homeserver.storage.stores.openid import OpenIdStore
 from homeserver.storage.stores.server_notices import ServerNoticesStore
+from homeserver.storage.stores.sync import SyncStore
 
 
 @attrs.frozen(kw_only=True)
@@ -23,6 +27,7 @@ class ExtrasBundle:
     openid: OpenIdService
     turn: TurnService
     server_notices: ServerNoticesService
+    event_stream: EventStreamService
 
     @classmethod
     def build(
@@ -31,6 +36,7 @@ class ExtrasBundle:
         core: Core,
         accounts: AccountsBundle,
         rooms: RoomsBundle,
+        reading: ReadingBundle,
         sync_data: SyncDataBundle,
     ) -> ExtrasBundle:
         return cls(
@@ -48,5 +54,16 @@ class ExtrasBundle:
                 room_state=core.room_state,
                 account_data=sync_data.account_data,
                 store=ServerNoticesStore(core.db),
+            ),
+            event_stream=EventStreamService(
+                events=core.events,
+                stream=EventStreamStore(core.db),
+                memberships=SyncStore(core.db),
+                room_state=core.room_state,
+                visibility=reading.visibility,
+                serializer=reading.serializer,
+                room_reads=reading.room_reads,
+                notifier=core.notifier,
+                clock=core.clock,
             ),
         )

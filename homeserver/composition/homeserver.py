@@ -68,7 +68,11 @@ def build_homeserver(
         e2ee=e2ee,
     )
     extras = ExtrasBundle.build(
-        core=core, accounts=accounts, rooms=rooms, sync_data=sync_data
+        core=core,
+        accounts=accounts,
+        rooms=rooms,
+        reading=reading,
+        sync_data=sync_data,
     )
     federation = FederationBundle.build(
         core=core,

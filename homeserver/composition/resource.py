@@ -19,6 +19,7 @@ from homeserver.api.client import (
     dehydrated,
     devices,
     directory,
+    events,
     key_backup,
     keys,
     login,
@@ -207,6 +208,8 @@ def _extras_endpoints(hs: HomeServer) -> list[Any]:
     return [
         openid.OpenIdRequestTokenEndpoint(auth, x.openid),
         voip.TurnServerEndpoint(auth, x.turn),
+        events.EventStreamEndpoint(auth, x.event_stream),
+        events.EventEndpoint(auth, x.event_stream),
     ]
 
 

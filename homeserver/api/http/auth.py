@@ -17,18 +17,29 @@ from homeserver.services.accounts.ui_auth import UiaOperation
 
 
 async def requester_of(
-    auth: Auth, request: ApiRequest, allow_expired: bool = False
+    auth: Auth,
+    request: ApiRequest,
+    allow_expired: bool = False,
+    *,
+    allow_guest: bool = False,
 ) -> Requester:
     """The user and device whose access token ``request`` carries.
+
+    Guest accounts are refused unless the endpoint says ``allow_guest``:
+    the guest allow-list is the endpoints that pass it (Synapse's
+    ``allow_guest=True`` servlets), so a new endpoint is closed to guests
+    until it opts in.
 
     Args:
         auth: the authentication service.
         request: the request.
         allow_expired: accept an expired (refreshable) access token, so that
             a client can still log out with it.
+        allow_guest: whether guest accounts may call the endpoint.
 
     Raises:
-        MatrixError: 401 M_MISSING_TOKEN or M_UNKNOWN_TOKEN.
+        MatrixError: 401 M_MISSING_TOKEN or M_UNKNOWN_TOKEN; 403
+            M_GUEST_ACCESS_FORBIDDEN for a guest where guests are not allowed.
     """
     token = request.access_token()
     if token is None:
@@ -38,6 +49,8 @@ async def requester_of(
     )
     # For the access log and metrics.
     request.requester = requester
+    if requester.is_guest and not allow_guest:
+        raise MatrixError(403, "Guest access not allowed", Codes.GUEST_ACCESS_FORBIDDEN)
     return requester
 
 
