@@ -40,6 +40,8 @@ def bind(hs: HomeServer, *, federation_on: bool) -> None:
     # Device rows changed (sessions, the device API): the device_lists stream.
     signals.devices_changed.connect(hs.devices.lists.on_devices_changed)
     signals.cross_signing_changed.connect(hs.devices.lists.on_cross_signing_changed)
+    # A display name or avatar change updates the user's member events.
+    hs.accounts.profiles.member_events.plug(hs.rooms.profile_propagation)
     if not federation_on:
         return
     _bind_federation(

@@ -13,6 +13,7 @@ from homeserver.services.rooms.event_creation import (
     NewEventSignals,
 )
 from homeserver.services.rooms.membership import MembershipService
+from homeserver.services.rooms.profile_propagation import ProfilePropagator
 from homeserver.services.rooms.room_creation import RoomCreationService
 from homeserver.services.rooms.room_events import RoomEventService, all_of
 from homeserver.services.rooms.room_list import RoomListService
@@ -20,6 +21,7 @@ from homeserver.services.rooms.room_permissions import RoomPermissions
 from homeserver.services.rooms.room_upgrade import RoomUpgradeService
 from homeserver.services.rooms.state_resolver import StateResolver
 from homeserver.storage.stores.directory import DirectoryStore
+from homeserver.storage.stores.profiles import ProfileStore
 
 
 @attrs.frozen(kw_only=True)
@@ -36,6 +38,7 @@ class RoomsBundle:
     room_creation: RoomCreationService
     room_events: RoomEventService
     room_upgrades: RoomUpgradeService
+    profile_propagation: ProfilePropagator
 
     @classmethod
     def build(cls, *, core: Core, accounts: AccountsBundle) -> RoomsBundle:
@@ -84,6 +87,7 @@ class RoomsBundle:
             permissions=permissions,
             directory=directory,
             membership=membership,
+            profiles=accounts.stores.profiles,
         )
 
     @classmethod
@@ -97,6 +101,7 @@ class RoomsBundle:
         permissions: RoomPermissions,
         directory: DirectoryService,
         membership: MembershipService,
+        profiles: ProfileStore,
     ) -> RoomsBundle:
         """The bundle, with the services built over the ones given."""
         server_name = core.server_name
@@ -136,5 +141,8 @@ class RoomsBundle:
                 permissions=permissions,
                 room_state=core.room_state,
                 events=core.events,
+            ),
+            profile_propagation=ProfilePropagator(
+                event_creation, core.room_state, core.events, profiles
             ),
         )

@@ -252,6 +252,8 @@ def test_joined_members(server: TestServer, room: Room) -> None:
     assert set(joined) == {room.alice.user_id, room.bob.user_id}
     # Both keys on every entry, null when unset (as Synapse answers).
     assert joined[room.bob.user_id] == {"display_name": "bob", "avatar_url": None}
+    # The avatar set after alice joined reached her member event.
+    assert joined[room.alice.user_id]["avatar_url"] == "mxc://test/alice"
     assert room.carol.get(f"/rooms/{room.id}/joined_members").code == 403
     assert room.bob.get("/rooms/!nowhere:test/joined_members").code == 404
 

@@ -51,6 +51,21 @@ class NoRemoteProfiles:
         raise NotFound("Profile lookup over federation is not available")
 
 
+class MemberEventsPort(Protocol):
+    """The rooms domain: a local user's profile into their member events."""
+
+    async def propagate(self, user_id: str) -> None:
+        """Update the user's member event in every room they are joined to."""
+        ...
+
+
+class NoMemberEvents:
+    """No rooms domain bound: profiles change, member events do not."""
+
+    async def propagate(self, user_id: str) -> None:
+        return None
+
+
 class ProfileService:
     """Reads and updates local users' profiles.
 
@@ -74,6 +89,8 @@ class ProfileService:
         self.changed = changed
         # Asks another server (federation plugs itself in).
         self.remote: Port[RemoteProfilePort] = Port(NoRemoteProfiles())
+        # Updates member events after a displayname/avatar change (rooms).
+        self.member_events: Port[MemberEventsPort] = Port(NoMemberEvents())
 
     async def get_profile(self, user_id: str) -> JsonDict:
         """GET /profile/{userId}."""
@@ -89,9 +106,8 @@ class ProfileService:
         """GET /profile/{userId}/{keyName}.
 
         An unset ``displayname`` or ``avatar_url`` of a user who exists is
-        200 with the field null, as Synapse answers (the spec says 404, but
-        clients such as matrix-nio require the key); an unset custom field is
-        404.
+        200 ``{}``, as Synapse answers (the spec says 404; clients rely on
+        Synapse's answer); an unset custom field is 404.
         """
         if UserID.parse(user_id).domain != self.server_name:
             profile = await self.remote.get().profile(user_id, key)
@@ -99,7 +115,7 @@ class ProfileService:
             profile = await self.get_profile(user_id)
         if key not in profile:
             if key in _STRING_FIELD_LIMITS:
-                return {key: None}
+                return {}
             raise NotFound("The requested profile field is not set")
         return {key: profile[key]}
 
@@ -127,7 +143,7 @@ class ProfileService:
                 400, "Profile would be too large", Codes.PROFILE_TOO_LARGE
             )
         await self.profiles.set_field(user_id, key, value)
-        self.changed.emit(ProfileChanged(user_id=user_id, field=key, value=value))
+        await self._changed(user_id, key, value)
         return {}
 
     async def delete_field(
@@ -137,8 +153,15 @@ class ProfileService:
         self._check_own(requester, user_id)
         self._check_key(key)
         await self.profiles.set_field(user_id, key, None)
-        self.changed.emit(ProfileChanged(user_id=user_id, field=key, value=None))
+        await self._changed(user_id, key, None)
         return {}
+
+    async def _changed(self, user_id: str, key: str, value: Any) -> None:
+        """A display name or avatar goes into the user's member events (the
+        request waits for them, as Synapse's does); then the signal."""
+        if key in _STRING_FIELD_LIMITS:
+            await self.member_events.get().propagate(user_id)
+        self.changed.emit(ProfileChanged(user_id=user_id, field=key, value=value))
 
     def _check_own(self, requester: Requester, user_id: str) -> None:
         UserID.parse(user_id)

@@ -137,10 +137,9 @@ class SyncService:
             changes = await self.store.get_membership_changes(
                 user_id, since.events, upto.events
             )
-        last_change = {c.room_id: c for c in changes}
         rooms_out: JsonDict = {"join": {}, "invite": {}, "leave": {}, "knock": {}}
         room_filter = info.filter.room
-        await self._joined_rooms(info, joined, since, upto, last_change, rooms_out)
+        await self._joined_rooms(info, joined, since, upto, changes, rooms_out)
         await self._other_rooms(info, since, upto, changes, joined, rooms_out)
         for section in rooms_out.values():
             for room_id in [r for r in section if not room_filter.includes_room(r)]:
@@ -180,7 +179,7 @@ class SyncService:
         joined: set[str],
         since: StreamToken | None,
         upto: StreamToken,
-        last_change: dict[str, MembershipChange],
+        changes: list[MembershipChange],
         out: JsonDict,
     ) -> None:
         changed = joined
@@ -190,12 +189,13 @@ class SyncService:
                 cached = await self.store.get_rooms_with_events(
                     joined, since.events, upto.events
                 )
-            changed = cached | (joined & set(last_change))
+            changed = cached | (joined & {c.room_id for c in changes})
         ephemeral = await self._ephemeral(info, joined, since, upto)
         account_data = await self._room_account_data(info, joined, since, upto)
         # A room's first sync (initial, or newly joined) starts from nothing.
+        fresh = await self._newly_joined(info.user_id, joined, since, changes)
         starts = {
-            room_id: None if since is None or room_id in last_change else since.events
+            room_id: None if since is None or room_id in fresh else since.events
             for room_id in joined
             if room_id in changed or info.full_state
         }
@@ -223,6 +223,24 @@ class SyncService:
             body["account_data"] = {"events": account_data.get(room_id, [])}
             body["unread_notifications"] = unread.get(room_id, _NO_UNREAD)
             out["join"][room_id] = body
+
+    async def _newly_joined(
+        self,
+        user_id: str,
+        joined: set[str],
+        since: StreamToken | None,
+        changes: list[MembershipChange],
+    ) -> set[str]:
+        """Joined rooms the user was not joined to at ``since``, or left and
+        rejoined since. A join -> join (a display name or avatar change) is
+        no new join: the room carries on from the token instead of being sent
+        whole again."""
+        changed = joined & {c.room_id for c in changes}
+        if since is None or not changed:
+            return changed
+        left = {c.room_id for c in changes if c.membership != Membership.JOIN}
+        before = await self.store.get_memberships_at(user_id, changed, since.events)
+        return {r for r in changed if r in left or before.get(r) != Membership.JOIN}
 
     async def _other_rooms(
         self,

@@ -65,6 +65,30 @@ class SyncStore:
             for r in rows
         ]
 
+    async def get_memberships_at(
+        self, user_id: str, room_ids: Collection[str], position: int
+    ) -> dict[str, str]:
+        """The user's membership of each room as of ``position`` (rooms where
+        the user had none then are left out)."""
+        rooms = sorted(room_ids)
+        if not rooms:
+            return {}
+        rows = await self.db.run_interaction(
+            "sync_memberships_at",
+            lambda txn: txn.query_in(
+                "SELECT room_id, membership, stream_ordering FROM room_memberships"
+                " WHERE user_id = ? AND stream_ordering <= ? AND room_id IN (?*)",
+                rooms,
+                (user_id, position),
+            ),
+        )
+        latest: dict[str, tuple[int, str]] = {}
+        for row in rows:
+            at = int(row.stream_ordering)
+            if row.room_id not in latest or at > latest[row.room_id][0]:
+                latest[row.room_id] = (at, str(row.membership))
+        return {room_id: membership for room_id, (_, membership) in latest.items()}
+
     async def get_rooms_with_events(
         self, room_ids: Collection[str], after: int, upto: int
     ) -> set[str]:
@@ -196,19 +220,24 @@ class SyncBatchStore:
     async def get_join_positions(
         self, user_id: str, room_ids: Collection[str]
     ) -> dict[str, int]:
-        """The stream position of the user's latest join of each room."""
+        """The stream position where the user's current stay in each room
+        began: the first join after their last leave (or other non-join), so
+        that a join -> join profile update does not count as joining again."""
         rooms = sorted(room_ids)
         if not rooms:
             return {}
         rows = await self.db.run_interaction(
             "sync_join_positions",
             lambda txn: txn.query_in(
-                "SELECT room_id, MAX(stream_ordering) AS stream_ordering"
-                " FROM room_memberships"
-                " WHERE user_id = ? AND membership = ? AND room_id IN (?*)"
-                " GROUP BY room_id",
+                "SELECT j.room_id, MIN(j.stream_ordering) AS stream_ordering"
+                " FROM room_memberships j"
+                " WHERE j.user_id = ? AND j.membership = ? AND j.stream_ordering > ("
+                " SELECT COALESCE(MAX(o.stream_ordering), ?) FROM room_memberships o"
+                " WHERE o.user_id = j.user_id AND o.room_id = j.room_id"
+                " AND o.membership <> ?) AND j.room_id IN (?*)"
+                " GROUP BY j.room_id",
                 rooms,
-                (user_id, "join"),
+                (user_id, "join", -(2**62), "join"),
             ),
         )
         return {r.room_id: int(r.stream_ordering) for r in rows}
