@@ -42,6 +42,10 @@ def bind(hs: HomeServer, *, federation_on: bool) -> None:
     signals.cross_signing_changed.connect(hs.devices.lists.on_cross_signing_changed)
     # A display name or avatar change updates the user's member events.
     hs.accounts.profiles.member_events.plug(hs.rooms.profile_propagation)
+    # Relations: aggregations bundled wherever events are served, and the
+    # checks on relations local users send.
+    hs.reading.serializer.aggregations.plug(hs.relations.aggregations)
+    hs.rooms.room_events.relations.plug(hs.relations.validator)
     if not federation_on:
         return
     _bind_federation(

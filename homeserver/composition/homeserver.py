@@ -20,6 +20,7 @@ from homeserver.composition.extras import ExtrasBundle
 from homeserver.composition.federation import FederationBundle
 from homeserver.composition.presence import PresenceBundle
 from homeserver.composition.reading import ReadingBundle
+from homeserver.composition.relations import RelationsBundle
 from homeserver.composition.rooms import RoomsBundle
 from homeserver.composition.search import SearchBundle
 from homeserver.composition.server import HomeServer
@@ -55,6 +56,7 @@ def build_homeserver(
     rooms = RoomsBundle.build(core=core, accounts=accounts)
     reading = ReadingBundle.build(core=core)
     search = SearchBundle.build(core=core, reading=reading)
+    relations = RelationsBundle.build(core=core, reading=reading)
     sync_data = SyncDataBundle.build(core=core, accounts=accounts, rooms=rooms)
     e2ee = E2eeBundle.build(
         core=core, accounts=accounts, devices=devices, sync_data=sync_data
@@ -95,6 +97,7 @@ def build_homeserver(
         rooms=rooms,
         reading=reading,
         search=search,
+        relations=relations,
         sync_data=sync_data,
         sync=sync,
         extras=extras,

@@ -28,6 +28,7 @@ from homeserver.api.client import (
     profile,
     receipts,
     register,
+    relations,
     room_read,
     room_send,
     room_upgrade,
@@ -167,6 +168,8 @@ def _room_endpoints(hs: HomeServer) -> list[Any]:
         room_read.ContextEndpoint(auth, pages),
         room_read.TimestampToEventEndpoint(auth, reads),
         search.SearchEndpoint(auth, hs.search.service),
+        relations.RelationsEndpoint(auth, hs.relations.service),
+        relations.ThreadsEndpoint(auth, hs.relations.service),
     ]
 
 

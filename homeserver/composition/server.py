@@ -21,6 +21,7 @@ from homeserver.composition.extras import ExtrasBundle
 from homeserver.composition.federation import FederationBundle
 from homeserver.composition.presence import PresenceBundle
 from homeserver.composition.reading import ReadingBundle
+from homeserver.composition.relations import RelationsBundle
 from homeserver.composition.resource import build_resource
 from homeserver.composition.rooms import RoomsBundle
 from homeserver.composition.search import SearchBundle
@@ -42,6 +43,7 @@ class HomeServer:
     rooms: RoomsBundle
     reading: ReadingBundle
     search: SearchBundle
+    relations: RelationsBundle
     sync_data: SyncDataBundle
     sync: SyncBundle
     extras: ExtrasBundle

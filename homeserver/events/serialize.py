@@ -26,6 +26,7 @@ def serialize_event(
     include_room_id: bool = True,
     event_format: str = "client",
     fields: Sequence[str] | None = None,
+    relations: JsonDict | None = None,
 ) -> JsonDict:
     """An event as clients see it.
 
@@ -39,6 +40,7 @@ def serialize_event(
         include_room_id: False inside /sync's per-room sections.
         event_format: "client" or "federation" (the raw PDU).
         fields: if given, only these (dotted) fields are kept (filter event_fields).
+        relations: the bundled aggregations, for ``unsigned["m.relations"]``.
     """
     pdu = event.pdu
     if redaction is not None:
@@ -68,6 +70,8 @@ def serialize_event(
     if redaction is not None:
         unsigned["redacted_because"] = redaction
     unsigned.update(event.unsigned)
+    if relations:
+        unsigned["m.relations"] = relations
     body["unsigned"] = unsigned
     if fields:
         body = only_fields(body, fields)

@@ -1,8 +1,15 @@
-"""Serialising events for clients, with their related events fetched in batches."""
+"""Serialising events for clients, with their related events fetched in batches.
+
+Bundled aggregations (``unsigned["m.relations"]``, spec "Aggregations of
+child events") come from an ``AggregationSource`` plugged in by the
+relations domain; every endpoint that serves events serialises them here,
+so each gets them.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
 from homeserver.events.model import Event
 from homeserver.events.serialize import serialize_event
@@ -10,14 +17,41 @@ from homeserver.services.accounts.auth import Requester
 from homeserver.storage.stores.events import EventStore
 from homeserver.types import JsonDict
 from homeserver.util.clock import Clock
+from homeserver.util.ports import Port
+
+
+class AggregationSource(Protocol):
+    """The bundled aggregations of events, as one user may see them."""
+
+    async def bundle(
+        self, events: Sequence[Event], requester: Requester, *, nested: bool
+    ) -> dict[str, JsonDict]:
+        """``m.relations`` by event ID, for the events that have any.
+
+        Args:
+            nested: for events inside another's aggregation (a thread's
+                latest event, an edit): no thread summaries, so no loops.
+        """
+        ...
+
+
+class NoAggregations:
+    """No relations domain: nothing is bundled."""
+
+    async def bundle(
+        self, events: Sequence[Event], requester: Requester, *, nested: bool
+    ) -> dict[str, JsonDict]:
+        return {}
 
 
 class EventSerializer:
-    """Adds prev_content and redacted_because, then shapes events for clients."""
+    """Adds prev_content, redacted_because and bundled aggregations, then
+    shapes events for clients."""
 
     def __init__(self, events: EventStore, clock: Clock) -> None:
         self.events = events
         self.clock = clock
+        self.aggregations: Port[AggregationSource] = Port(NoAggregations())
 
     async def serialize(
         self,
@@ -27,13 +61,23 @@ class EventSerializer:
         include_room_id: bool = True,
         event_format: str = "client",
         fields: Sequence[str] | None = None,
+        nested: bool = False,
     ) -> list[JsonDict]:
-        """The client form of each event, in order."""
+        """The client form of each event, in order.
+
+        Args:
+            nested: the events are part of another event's aggregation.
+        """
         related_ids = {e.replaces_state for e in events if e.replaces_state}
         related_ids |= {e.redacted_by for e in events if e.redacted_by}
         related = await self.events.get_events(related_ids) if related_ids else {}
         now = self.clock.time_msec()
         device = (requester.user_id, requester.device_id) if requester else None
+        bundled: dict[str, JsonDict] = {}
+        if requester is not None and events:
+            bundled = await self.aggregations.get().bundle(
+                events, requester, nested=nested
+            )
         out = []
         for event in events:
             redaction = None
@@ -52,6 +96,7 @@ class EventSerializer:
                     include_room_id=include_room_id,
                     event_format=event_format,
                     fields=fields,
+                    relations=bundled.get(event.event_id),
                 )
             )
         return out

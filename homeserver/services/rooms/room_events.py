@@ -6,6 +6,7 @@ Spec: client-server API, "Sending events to a room", "Redactions".
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from typing import Protocol
 
 from homeserver.config.model import RateLimitConfig
 from homeserver.errors import BadJson, Codes, Forbidden, MatrixError, NotFound
@@ -15,6 +16,7 @@ from homeserver.services.accounts.auth import Requester
 from homeserver.services.rooms.event_creation import EventCreationService
 from homeserver.storage.stores.events import EventStore
 from homeserver.types import JsonDict
+from homeserver.util.ports import Port
 from homeserver.util.ratelimit import Ratelimiter
 
 MAX_TYPE_LENGTH = 255
@@ -29,6 +31,21 @@ def all_of(*checks: StateCheck) -> StateCheck:
             await check(event, auth_events)
 
     return run_all
+
+
+class RelationCheck(Protocol):
+    """Refuses invalid relations (edits, reactions, threads) of sent events."""
+
+    async def check(self, event: Event, auth_events: Mapping[StateKey, Event]) -> None:
+        """Raise a 400 MatrixError if ``event``'s relation is invalid."""
+        ...
+
+
+class NoRelationCheck:
+    """No relations domain: relations are not checked."""
+
+    async def check(self, event: Event, auth_events: Mapping[StateKey, Event]) -> None:
+        return None
 
 
 def _check_type(event_type: str) -> None:
@@ -55,6 +72,9 @@ class RoomEventService:
         # Extra validation of client-sent state (m.room.canonical_alias
         # aliases; invites of other servers' users, which they must sign).
         self.state_check = state_check
+        # Relations (edits, reactions, threads) are checked by the relations
+        # domain, plugged in by the bind step.
+        self.relations: Port[RelationCheck] = Port(NoRelationCheck())
 
     def _ratelimit(self, requester: Requester) -> None:
         """``rate_limiting.message``: every event a user sends counts (a retry
@@ -91,6 +111,7 @@ class RoomEventService:
             content,
             device_id=requester.device_id,
             txn_id=txn_id,
+            check=self.relations.get().check,
             limit=self._limit(requester),
         )
         return {"event_id": event.event_id}
@@ -115,7 +136,9 @@ class RoomEventService:
             content,
             state_key,
             device_id=requester.device_id,
-            check=self.state_check,
+            check=all_of(
+                *(c for c in (self.state_check, self.relations.get().check) if c)
+            ),
             deduplicate=True,
         )
         return {"event_id": event.event_id}

@@ -34,6 +34,10 @@ from homeserver.storage.stores.outlier_persistence import (
     existing_event_ids_txn,
     insert_outliers_txn,
 )
+from homeserver.storage.stores.relations_txns import (
+    index_relation_txn,
+    unindex_relation_txn,
+)
 from homeserver.storage.stores.search_index import (
     index_event_txn,
     unindex_events_txn,
@@ -300,6 +304,7 @@ class EventPersister:
         if self.index_for_search:
             # Before the redactions: a redaction that arrived first unindexes it.
             index_event_txn(txn, event)
+        index_relation_txn(txn, event, stream_ordering)
         self._redactions_txn(txn, event, context.apply_redaction)
 
     def _deoutlier_txn(
@@ -344,6 +349,10 @@ class EventPersister:
             "UPDATE room_memberships SET stream_ordering = ? WHERE event_id = ?",
             (stream_ordering, event.event_id),
         )
+        if event.rejected_reason is None and not event.soft_failed:
+            index_relation_txn(txn, event, stream_ordering)
+        else:
+            unindex_relation_txn(txn, event.event_id)
         txn.call_after(partial(self.events.invalidate, event.event_id))
         return True
 
@@ -374,6 +383,8 @@ class EventPersister:
                 "UPDATE events SET redacted_by = ? WHERE event_id = ? AND redacted_by IS NULL",
                 (redaction_id, target),
             )
+            # A redacted relation is no relation: it leaves every aggregation.
+            unindex_relation_txn(txn, target)
             txn.call_after(partial(self.events.invalidate, target))
         unindex_events_txn(txn, [target for target, _ in targets])
 

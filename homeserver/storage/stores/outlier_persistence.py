@@ -15,6 +15,10 @@ from functools import partial
 
 from homeserver.events.model import Event, EventTypes
 from homeserver.storage.database import Transaction
+from homeserver.storage.stores.relations_txns import (
+    index_relations_txn,
+    unindex_relation_txn,
+)
 from homeserver.storage.stores.search_index import unindex_events_txn
 
 # Events per transaction: big enough that a 10,000-event room state takes a
@@ -112,6 +116,7 @@ def insert_outliers_txn(
             if e.type == EventTypes.MEMBER and e.rejected_reason is None
         ],
     )
+    index_relations_txn(txn, events)
     _redactions_txn(txn, [e for e, _ in events], invalidate)
 
 
@@ -168,5 +173,6 @@ def _redactions_txn(
             "UPDATE events SET redacted_by = ? WHERE event_id = ? AND redacted_by IS NULL",
             (redaction_id, target),
         )
+        unindex_relation_txn(txn, target)
         txn.call_after(partial(invalidate, target))
     unindex_events_txn(txn, [target for target, _ in dict.fromkeys(targets)])

@@ -1,0 +1,1 @@
+"""Relations, bundled aggregations and threads (docs/relations.md)."""

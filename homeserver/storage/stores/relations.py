@@ -1,0 +1,271 @@
+"""Reading the relations index (schema 0012): children of an event, edits,
+annotations and threads.
+
+Only events clients may ever see are returned (no outliers, rejected or
+soft-failed events), as in ``StreamStore``; who may see which of them is the
+relations service's business.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from typing import Any
+
+import attrs
+
+from homeserver.events.relations import RelationTypes
+from homeserver.storage.database import Database, Transaction
+from homeserver.storage.stores.stream import EventPosition
+from homeserver.streams.tokens import Direction, RoomStreamToken
+
+_VISIBLE = "e.outlier = ? AND e.rejected_reason IS NULL AND e.soft_failed = ?"
+_VISIBLE_ARGS = (False, False)
+# How deep ``recurse`` follows relations of relations (as Synapse).
+MAX_RECURSION_DEPTH = 3
+
+
+@attrs.frozen
+class ChildrenQuery:
+    """Which children of an event to read, and in which order.
+
+    Args:
+        rel_type: only this relationship type (None: any).
+        event_type: only events of this type (with ``rel_type``).
+        recurse: also children of children, up to ``MAX_RECURSION_DEPTH``.
+    """
+
+    rel_type: str | None = None
+    event_type: str | None = None
+    direction: Direction = Direction.BACKWARDS
+    from_token: RoomStreamToken | None = None
+    to_token: RoomStreamToken | None = None
+    recurse: bool = False
+
+
+@attrs.frozen
+class ThreadRow:
+    """A thread root and its newest child's stream ordering."""
+
+    thread_id: str
+    latest_event_id: str
+    latest_stream_ordering: int
+
+
+def _bound(token: RoomStreamToken, upper: bool) -> tuple[str, list[Any]]:
+    """Events at-or-before (``upper``) or after ``token``."""
+    if token.topological is None:
+        op = "<=" if upper else ">"
+        return f"e.stream_ordering {op} ?", [token.stream]
+    if upper:
+        clause = "(e.depth < ? OR (e.depth = ? AND e.stream_ordering <= ?))"
+    else:
+        clause = "(e.depth > ? OR (e.depth = ? AND e.stream_ordering > ?))"
+    return clause, [token.topological, token.topological, token.stream]
+
+
+class RelationsStore:
+    """Reads the relations index."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get_children(
+        self, room_id: str, parent_id: str, query: ChildrenQuery, limit: int
+    ) -> list[EventPosition]:
+        """Up to ``limit`` children of ``parent_id`` in topological order."""
+        backwards = query.direction is Direction.BACKWARDS
+        args: list[Any] = []
+        if query.recurse:
+            source = (
+                "WITH RECURSIVE related (event_id, hops) AS ("
+                " SELECT event_id, 1 FROM event_relations WHERE relates_to_id = ?"
+                " UNION SELECT r.event_id, related.hops + 1 FROM event_relations r"
+                " JOIN related ON r.relates_to_id = related.event_id"
+                " WHERE related.hops < ?)"
+                " SELECT e.event_id, e.depth, e.stream_ordering, e.origin_server_ts"
+                " FROM related JOIN event_relations r ON r.event_id = related.event_id"
+            )
+            args += [parent_id, MAX_RECURSION_DEPTH]
+            where = "r.room_id = ?"
+        else:
+            source = (
+                "SELECT e.event_id, e.depth, e.stream_ordering, e.origin_server_ts"
+                " FROM event_relations r"
+            )
+            where = "r.relates_to_id = ? AND r.room_id = ?"
+            args.append(parent_id)
+        args.append(room_id)
+        sql = f"{source} JOIN events e ON e.event_id = r.event_id WHERE {where}"
+        sql += f" AND {_VISIBLE}"
+        args += _VISIBLE_ARGS
+        if query.rel_type is not None:
+            sql += " AND r.rel_type = ?"
+            args.append(query.rel_type)
+            if query.event_type is not None:
+                sql += " AND r.type = ?"
+                args.append(query.event_type)
+        for token, upper in (
+            (query.from_token, backwards),
+            (query.to_token, not backwards),
+        ):
+            if token is not None:
+                clause, extra = _bound(token, upper)
+                sql += f" AND {clause}"
+                args += extra
+        order = "DESC" if backwards else "ASC"
+        sql += f" ORDER BY e.depth {order}, e.stream_ordering {order} LIMIT ?"
+        args.append(limit)
+        return await self.db.run_interaction(
+            "get_relation_children", _positions_txn, sql, args
+        )
+
+    async def has_annotation(
+        self, parent_id: str, event_type: str, key: str, sender: str
+    ) -> bool:
+        """Whether ``sender`` already annotated ``parent_id`` with ``key``."""
+        rows = await self.db.run_interaction(
+            "has_annotation",
+            _query_txn,
+            "SELECT r.event_id FROM event_relations r"
+            " JOIN events e ON e.event_id = r.event_id"
+            " WHERE r.relates_to_id = ? AND r.aggregation_key = ? AND r.sender = ?"
+            f" AND r.rel_type = ? AND r.type = ? AND {_VISIBLE} LIMIT 1",
+            [parent_id, key, sender, RelationTypes.ANNOTATION, event_type]
+            + list(_VISIBLE_ARGS),
+        )
+        return bool(rows)
+
+    async def is_relation_target(self, parent_id: str) -> bool:
+        """Whether any indexed event relates to ``parent_id``."""
+        rows = await self.db.run_interaction(
+            "is_relation_target",
+            _query_txn,
+            "SELECT event_id FROM event_relations WHERE relates_to_id = ? LIMIT 1",
+            [parent_id],
+        )
+        return bool(rows)
+
+    async def get_child_ids(
+        self, parent_ids: Collection[str], rel_type: str
+    ) -> dict[str, list[str]]:
+        """The servable children of each parent with ``rel_type``, newest first."""
+        return await self.db.run_interaction(
+            "get_relation_child_ids", self._child_ids_txn, sorted(parent_ids), rel_type
+        )
+
+    def _child_ids_txn(
+        self, txn: Transaction, parent_ids: Sequence[str], rel_type: str
+    ) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        rows = txn.query_in(
+            "SELECT r.relates_to_id, r.event_id, e.depth, e.stream_ordering"
+            " FROM event_relations r JOIN events e ON e.event_id = r.event_id"
+            f" WHERE r.relates_to_id IN (?*) AND r.rel_type = ? AND {_VISIBLE}",
+            parent_ids,
+            [rel_type, *_VISIBLE_ARGS],
+        )
+        rows.sort(key=lambda r: (int(r.depth), int(r.stream_ordering)), reverse=True)
+        for row in rows:
+            out.setdefault(row.relates_to_id, []).append(row.event_id)
+        return out
+
+    async def get_edit_ids(self, parent_ids: Collection[str]) -> dict[str, list[str]]:
+        """The candidate edits of each parent: m.replace children with the
+        parent's sender, type and room (the rest is checked on the events)."""
+        return await self.db.run_interaction(
+            "get_edit_ids", self._edit_ids_txn, sorted(parent_ids)
+        )
+
+    def _edit_ids_txn(
+        self, txn: Transaction, parent_ids: Sequence[str]
+    ) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for row in txn.query_in(
+            "SELECT r.relates_to_id, r.event_id FROM event_relations r"
+            " JOIN events e ON e.event_id = r.event_id"
+            " JOIN events o ON o.event_id = r.relates_to_id"
+            " WHERE r.relates_to_id IN (?*) AND r.rel_type = ?"
+            " AND e.sender = o.sender AND e.type = o.type AND e.room_id = o.room_id"
+            f" AND {_VISIBLE}",
+            parent_ids,
+            [RelationTypes.REPLACE, *_VISIBLE_ARGS],
+        ):
+            out.setdefault(row.relates_to_id, []).append(row.event_id)
+        return out
+
+    async def get_threads(
+        self,
+        room_id: str,
+        before: tuple[int, str] | None,
+        limit: int,
+        participant: str | None = None,
+    ) -> list[ThreadRow]:
+        """Threads of the room, most recently active first.
+
+        Args:
+            before: continue after this (latest stream ordering, thread ID).
+            participant: only threads this user started or replied in.
+        """
+        sql = (
+            "SELECT t.thread_id, t.latest_event_id, t.latest_stream_ordering"
+            " FROM threads t WHERE t.room_id = ?"
+        )
+        args: list[Any] = [room_id]
+        if before is not None:
+            sql += (
+                " AND (t.latest_stream_ordering < ? OR"
+                " (t.latest_stream_ordering = ? AND t.thread_id < ?))"
+            )
+            args += [before[0], before[0], before[1]]
+        if participant is not None:
+            sql += (
+                " AND (EXISTS (SELECT 1 FROM events root WHERE"
+                " root.event_id = t.thread_id AND root.sender = ?)"
+                " OR EXISTS (SELECT 1 FROM event_relations c WHERE"
+                " c.relates_to_id = t.thread_id AND c.rel_type = ? AND c.sender = ?))"
+            )
+            args += [participant, RelationTypes.THREAD, participant]
+        sql += " ORDER BY t.latest_stream_ordering DESC, t.thread_id DESC LIMIT ?"
+        args.append(limit)
+        rows = await self.db.run_interaction("get_threads", _query_txn, sql, args)
+        return [
+            ThreadRow(r.thread_id, r.latest_event_id, int(r.latest_stream_ordering))
+            for r in rows
+        ]
+
+    async def get_thread_of(self, event_ids: Collection[str]) -> dict[str, str]:
+        """The thread root of each event that is in a thread."""
+        return await self.db.run_interaction(
+            "get_thread_of", self._thread_of_txn, sorted(event_ids)
+        )
+
+    def _thread_of_txn(
+        self, txn: Transaction, event_ids: Sequence[str]
+    ) -> dict[str, str]:
+        return {
+            row.event_id: row.relates_to_id
+            for row in txn.query_in(
+                "SELECT event_id, relates_to_id FROM event_relations"
+                " WHERE event_id IN (?*) AND rel_type = ?",
+                event_ids,
+                [RelationTypes.THREAD],
+            )
+        }
+
+
+def _query_txn(txn: Transaction, sql: str, args: Sequence[Any]) -> list[Any]:
+    return txn.query(sql, args)
+
+
+def _positions_txn(
+    txn: Transaction, sql: str, args: Sequence[Any]
+) -> list[EventPosition]:
+    return [
+        EventPosition(
+            str(r.event_id),
+            int(r.depth),
+            int(r.stream_ordering),
+            int(r.origin_server_ts),
+        )
+        for r in txn.query(sql, args)
+    ]
