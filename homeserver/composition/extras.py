@@ -7,10 +7,12 @@ import attrs
 
 from homeserver.composition.accounts import AccountsBundle
 from homeserver.composition.core import Core
+from homeserver.composition.presence import PresenceBundle
 from homeserver.composition.reading import ReadingBundle
 from homeserver.composition.rooms import RoomsBundle
 from homeserver.composition.sync_data import SyncDataBundle
 from homeserver.services.extras.event_stream import EventStreamService
+from homeserver.services.extras.initial_sync import InitialSyncService
 from homeserver.services.extras.openid import OpenIdService
 from homeserver.services.extras.server_notices import ServerNoticesService
 from homeserver.services.extras.turn import TurnService
@@ -28,6 +30,7 @@ class ExtrasBundle:
     turn: TurnService
     server_notices: ServerNoticesService
     event_stream: EventStreamService
+    initial_sync: InitialSyncService
 
     @classmethod
     def build(
@@ -38,6 +41,7 @@ class ExtrasBundle:
         rooms: RoomsBundle,
         reading: ReadingBundle,
         sync_data: SyncDataBundle,
+        presence: PresenceBundle,
     ) -> ExtrasBundle:
         return cls(
             openid=OpenIdService(core.server_name, OpenIdStore(core.db), core.clock),
@@ -65,5 +69,18 @@ class ExtrasBundle:
                 room_reads=reading.room_reads,
                 notifier=core.notifier,
                 clock=core.clock,
+            ),
+            initial_sync=InitialSyncService(
+                events=core.events,
+                room_state=core.room_state,
+                visibility=reading.visibility,
+                serializer=reading.serializer,
+                room_reads=reading.room_reads,
+                pagination=reading.pagination,
+                directory=rooms.directory,
+                account_data=sync_data.account_data,
+                receipts=sync_data.receipts,
+                presence=presence.service,
+                notifier=core.notifier,
             ),
         )

@@ -75,6 +75,7 @@ def build_homeserver(
         rooms=rooms,
         reading=reading,
         sync_data=sync_data,
+        presence=presence,
     )
     federation = FederationBundle.build(
         core=core,

@@ -20,6 +20,7 @@ from homeserver.api.client import (
     devices,
     directory,
     events,
+    initial_sync,
     key_backup,
     keys,
     login,
@@ -213,6 +214,8 @@ def _extras_endpoints(hs: HomeServer) -> list[Any]:
         voip.TurnServerEndpoint(auth, x.turn),
         events.EventStreamEndpoint(auth, x.event_stream),
         events.EventEndpoint(auth, x.event_stream),
+        initial_sync.InitialSyncEndpoint(auth, x.initial_sync),
+        initial_sync.RoomInitialSyncEndpoint(auth, x.initial_sync),
     ]
 
 
