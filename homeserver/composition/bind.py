@@ -20,6 +20,7 @@ from homeserver.services.rooms.ports import (
     RemoteMembershipPort,
     RemotePublicRoomsPort,
 )
+from homeserver.services.spaces.ports import RemoteHierarchyPort
 from homeserver.services.sync_data.to_device import RemoteToDevicePort
 from homeserver.signals import Signals
 from homeserver.util.ports import Port
@@ -59,6 +60,7 @@ def bind(hs: HomeServer, *, federation_on: bool) -> None:
             backfill=hs.reading.pagination.backfiller,
             remote_to_device=hs.sync_data.to_device.remote,
             remote_keys=hs.e2ee.query.remote,
+            remote_hierarchy=hs.spaces.hierarchy.remote,
         ),
     )
 
@@ -74,6 +76,7 @@ class FederationPorts:
     backfill: Port[HistoryBackfill]
     remote_to_device: Port[RemoteToDevicePort]
     remote_keys: Port[RemoteKeysPort]
+    remote_hierarchy: Port[RemoteHierarchyPort]
 
 
 def _bind_federation(
@@ -99,3 +102,4 @@ def _bind_federation(
     ports.backfill.plug(federation.ingest.backfiller)
     ports.remote_to_device.plug(edus.to_device)
     ports.remote_keys.plug(federation.e2ee.remote_keys)
+    ports.remote_hierarchy.plug(federation.serving.remote_hierarchy)

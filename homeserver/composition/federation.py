@@ -15,6 +15,7 @@ import attrs
 
 from homeserver.api.admin.federation import destination_endpoints
 from homeserver.api.federation.events import read_endpoints
+from homeserver.api.federation.hierarchy import FederationHierarchyEndpoint
 from homeserver.api.federation.keys import (
     BatchKeyQueryEndpoint,
     KeyQueryEndpoint,
@@ -41,6 +42,7 @@ from homeserver.composition.federation_parts import (
 )
 from homeserver.composition.presence import PresenceBundle
 from homeserver.composition.rooms import RoomsBundle
+from homeserver.composition.spaces import SpacesBundle
 from homeserver.composition.sync_data import SyncDataBundle
 from homeserver.federation.interfaces import FederationTransport
 from homeserver.federation.sender.admin import DestinationAdmin
@@ -79,6 +81,7 @@ class FederationBundle:
         sync_data: SyncDataBundle,
         presence: PresenceBundle,
         extras: ExtrasBundle,
+        spaces: SpacesBundle,
         transport: FederationTransport | None = None,
     ) -> FederationBundle:
         """The wing (``transport``: the in-process test network, if given)."""
@@ -104,6 +107,7 @@ class FederationBundle:
                 core=core,
                 accounts=accounts,
                 rooms=rooms,
+                spaces=spaces,
                 ingest=ingest,
                 remote_rooms=out_of_room.remote_rooms,
                 transport=transport,
@@ -173,6 +177,7 @@ class FederationBundle:
             *read_endpoints(auth, self.serving.reads),
             *membership_endpoints(auth, handshakes.resident, handshakes.invites),
             *query_endpoints(auth, self.serving.queries),
+            FederationHierarchyEndpoint(auth, self.serving.hierarchy),
             *user_key_endpoints(auth, self.e2ee.user_keys),
             # Called by integration managers, without an X-Matrix signature.
             OpenIdUserInfoEndpoint(self.extras.openid),

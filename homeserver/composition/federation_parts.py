@@ -12,6 +12,7 @@ from homeserver.composition.core import Core
 from homeserver.composition.devices import DevicesBundle
 from homeserver.composition.presence import PresenceBundle
 from homeserver.composition.rooms import RoomsBundle
+from homeserver.composition.spaces import SpacesBundle
 from homeserver.composition.sync_data import SyncDataBundle
 from homeserver.federation.acl import ServerAclChecker
 from homeserver.federation.edus import presence as presence_edus
@@ -35,6 +36,10 @@ from homeserver.federation.keys.keyring import KeyRing
 from homeserver.federation.keys.local_keys import LocalKeys
 from homeserver.federation.keys.notary import Notary
 from homeserver.federation.sender.sender import FederationSender
+from homeserver.federation.serving.hierarchy import (
+    FederationHierarchy,
+    RemoteHierarchyFetcher,
+)
 from homeserver.federation.serving.queries import FederationQueries, RemoteQueries
 from homeserver.federation.serving.reads import FederationReadService
 from homeserver.federation.transport.inbound_auth import FederationAuthenticator
@@ -157,6 +162,8 @@ class FederationServing:
     reads: FederationReadService
     queries: FederationQueries
     remote_queries: RemoteQueries
+    hierarchy: FederationHierarchy
+    remote_hierarchy: RemoteHierarchyFetcher
 
     @classmethod
     def build(
@@ -165,6 +172,7 @@ class FederationServing:
         core: Core,
         accounts: AccountsBundle,
         rooms: RoomsBundle,
+        spaces: SpacesBundle,
         ingest: FederationIngest,
         remote_rooms: RemoteRoomStore,
         transport: FederationTransport,
@@ -188,6 +196,8 @@ class FederationServing:
                 room_list=rooms.room_list,
             ),
             remote_queries=RemoteQueries(transport),
+            hierarchy=FederationHierarchy(spaces.summaries, ingest.acl.check),
+            remote_hierarchy=RemoteHierarchyFetcher(transport, core.clock),
         )
 
 

@@ -24,6 +24,7 @@ from homeserver.composition.relations import RelationsBundle
 from homeserver.composition.rooms import RoomsBundle
 from homeserver.composition.search import SearchBundle
 from homeserver.composition.server import HomeServer
+from homeserver.composition.spaces import SpacesBundle
 from homeserver.composition.sync import SyncBundle
 from homeserver.composition.sync_data import SyncDataBundle
 from homeserver.config.model import HomeserverConfig
@@ -77,6 +78,7 @@ def build_homeserver(
         sync_data=sync_data,
         presence=presence,
     )
+    spaces = SpacesBundle.build(core=core)
     federation = FederationBundle.build(
         core=core,
         accounts=accounts,
@@ -86,6 +88,7 @@ def build_homeserver(
         sync_data=sync_data,
         presence=presence,
         extras=extras,
+        spaces=spaces,
         transport=federation_transport,
     )
     hs = HomeServer(
@@ -102,6 +105,7 @@ def build_homeserver(
         sync_data=sync_data,
         sync=sync,
         extras=extras,
+        spaces=spaces,
         federation=federation,
     )
     bind(hs, federation_on=config.federation.enabled)

@@ -35,6 +35,7 @@ from homeserver.api.client import (
     room_upgrade,
     rooms,
     search,
+    spaces,
     sync,
     to_device,
     typing,
@@ -171,6 +172,7 @@ def _room_endpoints(hs: HomeServer) -> list[Any]:
         search.SearchEndpoint(auth, hs.search.service),
         relations.RelationsEndpoint(auth, hs.relations.service),
         relations.ThreadsEndpoint(auth, hs.relations.service),
+        spaces.HierarchyEndpoint(auth, hs.spaces.hierarchy),
     ]
 
 

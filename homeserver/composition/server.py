@@ -25,6 +25,7 @@ from homeserver.composition.relations import RelationsBundle
 from homeserver.composition.resource import build_resource
 from homeserver.composition.rooms import RoomsBundle
 from homeserver.composition.search import SearchBundle
+from homeserver.composition.spaces import SpacesBundle
 from homeserver.composition.sync import SyncBundle
 from homeserver.composition.sync_data import SyncDataBundle
 from homeserver.config.model import HomeserverConfig
@@ -47,6 +48,7 @@ class HomeServer:
     sync_data: SyncDataBundle
     sync: SyncBundle
     extras: ExtrasBundle
+    spaces: SpacesBundle
     federation: FederationBundle
     exit_code: int = 0
     """The process exit status (set when start-up fails)."""

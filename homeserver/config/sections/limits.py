@@ -74,6 +74,11 @@ class RateLimitConfig:
         factory=lambda: RateLimit(per_second=20, burst_count=100),
         doc="sendToDevice requests per user (as Synapse's rc_key_requests).",
     )
+    room_hierarchy: RateLimit = option(
+        factory=lambda: RateLimit(per_second=5, burst_count=10),
+        doc="Space hierarchy requests (GET /hierarchy) per user (Synapse's fixed "
+        "room summary limit).",
+    )
     new_destinations: RateLimit = option(
         factory=lambda: RateLimit(per_second=0.1, burst_count=50),
         doc="Servers this server has never sent to that one user's sendToDevice "

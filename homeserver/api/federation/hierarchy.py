@@ -1,0 +1,30 @@
+"""Federation space hierarchy: GET /_matrix/federation/v1/hierarchy/{roomId}.
+
+Spec: server-server API "Spaces" (space_hierarchy.yaml).
+"""
+
+from __future__ import annotations
+
+from homeserver.api.federation.membership import FED, Authenticator
+from homeserver.api.http.request import ApiRequest
+from homeserver.federation.serving.hierarchy import FederationHierarchy
+from homeserver.types import JsonDict
+
+
+class FederationHierarchyEndpoint:
+    """GET /_matrix/federation/v1/hierarchy/{roomId}?suggested_only=."""
+
+    PATTERNS = [f"{FED}/v1/hierarchy/{{room_id}}"]
+
+    def __init__(
+        self, authenticator: Authenticator, hierarchy: FederationHierarchy
+    ) -> None:
+        self.authenticator = authenticator
+        self.hierarchy = hierarchy
+
+    async def on_GET(self, request: ApiRequest, room_id: str) -> JsonDict:
+        origin = await self.authenticator.authenticate(request)
+        # The flag is read after the ACL check, inside the service.
+        return await self.hierarchy.get_hierarchy(
+            origin, room_id, request.query_str("suggested_only")
+        )

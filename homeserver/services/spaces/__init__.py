@@ -1,0 +1,1 @@
+"""Spaces: the room hierarchy (``GET /hierarchy``) and room summaries."""
