@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.support import FakeResponse, User
+from tests.support import FakeResponse, TestServer, User
 
 
 def search(
@@ -31,3 +31,16 @@ def room_events(resp: FakeResponse) -> Any:
 def result_bodies(resp: FakeResponse) -> list[str]:
     """The ``content.body`` of each result, in order."""
     return [r["result"]["content"].get("body") for r in room_events(resp)["results"]]
+
+
+def indexed(server: TestServer, event_id: str) -> bool:
+    """Whether the search index holds ``event_id`` (looked up in the table)."""
+    rows = server.get_success(
+        server.db.run_interaction(
+            "test_indexed",
+            lambda txn: txn.query(
+                "SELECT event_id FROM event_search WHERE event_id = ?", (event_id,)
+            ),
+        )
+    )
+    return bool(rows)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.reading.helpers import say
-from tests.search.helpers import result_bodies, room_events, search
+from tests.search.helpers import indexed, result_bodies, room_events, search
 from tests.support import Room
 from tests.support.server import TestServer
 
@@ -138,19 +138,22 @@ def test_history_visibility_joined(server: TestServer) -> None:
 
 def test_redacted_events_drop_out(server: TestServer, room: Room) -> None:
     target = room.events[3]
+    assert indexed(server, target)
     room.bob.put(f"/rooms/{room.id}/redact/{target}/txn1", {}, expect=200)
     for user in (room.alice, room.bob):
         body = room_events(search(user, "hello"))
         assert body["results"] == [] and body["count"] == 0
+    assert not indexed(server, target)
 
 
 def test_encrypted_events_are_not_indexed(server: TestServer, room: Room) -> None:
-    room.alice.send_event(
+    resp = room.alice.send_event(
         room.id,
         {"algorithm": "m.megolm.v1.aes-sha2", "ciphertext": "quick", "body": "quick"},
         "m.room.encrypted",
         expect=200,
     )
+    assert not indexed(server, resp.json["event_id"])
     assert len(result_bodies(search(room.alice, "quick"))) == 2
 
 
