@@ -55,10 +55,10 @@ def build_homeserver(
     presence = PresenceBundle.build(core=core, accounts=accounts)
     devices = DevicesBundle.build(core=core, accounts=accounts, presence=presence)
     rooms = RoomsBundle.build(core=core, accounts=accounts)
-    reading = ReadingBundle.build(core=core)
+    sync_data = SyncDataBundle.build(core=core, accounts=accounts, rooms=rooms)
+    reading = ReadingBundle.build(core=core, sync_data=sync_data)
     search = SearchBundle.build(core=core, reading=reading)
     relations = RelationsBundle.build(core=core, reading=reading)
-    sync_data = SyncDataBundle.build(core=core, accounts=accounts, rooms=rooms)
     e2ee = E2eeBundle.build(
         core=core, accounts=accounts, devices=devices, sync_data=sync_data
     )

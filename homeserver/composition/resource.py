@@ -20,6 +20,7 @@ from homeserver.api.client import (
     devices,
     directory,
     events,
+    hidden_events,
     initial_sync,
     key_backup,
     keys,
@@ -173,6 +174,9 @@ def _room_endpoints(hs: HomeServer) -> list[Any]:
         relations.RelationsEndpoint(auth, hs.relations.service),
         relations.ThreadsEndpoint(auth, hs.relations.service),
         spaces.HierarchyEndpoint(auth, hs.spaces.hierarchy),
+        hidden_events.HiddenEventEndpoint(auth, hs.reading.hidden),
+        hidden_events.RoomHiddenEventsEndpoint(auth, hs.reading.hidden),
+        hidden_events.HiddenEventsEndpoint(auth, hs.reading.hidden),
     ]
 
 

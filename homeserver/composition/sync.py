@@ -67,6 +67,7 @@ class SyncBundle:
             notifier=core.notifier,
             changes=changes,
             sources=sources,
+            personal=reading.personal,
             clock=core.clock,
         )
         return cls(filters=filters, changes=changes, service=service)

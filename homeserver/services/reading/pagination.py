@@ -17,6 +17,7 @@ from homeserver.errors import NotFound
 from homeserver.events.model import Event, EventTypes, StateKey
 from homeserver.services.accounts.auth import Requester
 from homeserver.services.reading.filters import RoomEventFilter
+from homeserver.services.reading.personal import PersonalFilter, PersonalView
 from homeserver.services.reading.serializer import EventSerializer
 from homeserver.services.reading.visibility import (
     RoomAccess,
@@ -127,12 +128,14 @@ class PaginationService:
         stream: StreamStore,
         event_state: EventStateStore,
         visibility: VisibilityService,
+        personal: PersonalFilter,
         serializer: EventSerializer,
     ) -> None:
         self.events = events
         self.stream = stream
         self.event_state = event_state
         self.visibility = visibility
+        self.personal = personal
         self.serializer = serializer
         # Pages that reach a gap in a room's history backfill it from other
         # servers first (federation plugs itself in).
@@ -150,6 +153,7 @@ class PaginationService:
             from_token = self.stream.current_token() if backwards else START_OF_ROOM
         limit = _resolve_limit(request.limit, request.event_filter)
         viewer = await self.visibility.for_user(room_id, requester.user_id)
+        personal = await self.personal.view(requester.user_id)
         for attempt in range(2):
             page = await self.read_page(
                 room_id,
@@ -160,6 +164,7 @@ class PaginationService:
                 to_token=request.to_token,
                 not_after=_leave_bound(access),
                 event_filter=request.event_filter,
+                personal=personal,
             )
             if attempt or not await self._backfilled(room_id, direction, page, limit):
                 break
@@ -199,11 +204,13 @@ class PaginationService:
         """GET /rooms/{roomId}/context/{eventId}."""
         access = await self.visibility.check_room_access(room_id, requester.user_id)
         viewer = await self.visibility.for_user(room_id, requester.user_id)
+        personal = await self.personal.view(requester.user_id)
         event = await self.events.get_event(event_id)
         if (
             event is None
             or event.room_id != room_id
             or not await viewer.is_visible(event)
+            or personal.hides(event)
         ):
             raise NotFound("Event not found")
         total = _resolve_limit(limit, event_filter)
@@ -218,6 +225,7 @@ class PaginationService:
             before_limit,
             not_after=bound,
             event_filter=event_filter,
+            personal=personal,
         )
         after = await self.read_page(
             room_id,
@@ -227,6 +235,7 @@ class PaginationService:
             total - before_limit,
             not_after=bound,
             event_filter=event_filter,
+            personal=personal,
         )
         last = after.events[-1] if after.events else event
         state = await self._context_state(
@@ -252,8 +261,10 @@ class PaginationService:
         to_token: RoomStreamToken | None = None,
         not_after: RoomStreamToken | None = None,
         event_filter: RoomEventFilter | None = None,
+        personal: PersonalView | None = None,
     ) -> Page:
-        """Up to ``limit`` events the viewer may see, reading past hidden ones."""
+        """Up to ``limit`` events the viewer may see, reading past hidden ones
+        (and past those ``personal`` takes out: ignored senders, hidden events)."""
         collected: list[Event] = []
         token = from_token
         if limit <= 0:
@@ -278,6 +289,8 @@ class PaginationService:
             ]
             if event_filter is not None:
                 candidates = event_filter.filter(candidates)
+            if personal is not None:
+                candidates = personal.filter(candidates)
             visible = {e.event_id for e in await viewer.filter(candidates)}
             for index, position in enumerate(positions):
                 token = RoomStreamToken.after_event(position.topological, direction)

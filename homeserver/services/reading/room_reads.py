@@ -12,6 +12,7 @@ import attrs
 from homeserver.errors import Forbidden, InvalidParam, NotFound
 from homeserver.events.model import Event, EventTypes, Membership, StateKey
 from homeserver.services.accounts.auth import Requester
+from homeserver.services.reading.personal import PersonalFilter
 from homeserver.services.reading.serializer import EventSerializer
 from homeserver.services.reading.visibility import RoomAccess, VisibilityService
 from homeserver.storage.stores.event_state import EventStateStore, StateSelection
@@ -76,6 +77,7 @@ class RoomReadService:
         event_state: EventStateStore,
         stream: StreamStore,
         visibility: VisibilityService,
+        personal: PersonalFilter,
         serializer: EventSerializer,
     ) -> None:
         self.events = events
@@ -83,17 +85,21 @@ class RoomReadService:
         self.event_state = event_state
         self.stream = stream
         self.visibility = visibility
+        self.personal = personal
         self.serializer = serializer
 
     async def get_event(
         self, requester: Requester, room_id: str, event_id: str
     ) -> JsonDict:
-        """GET /rooms/{roomId}/event/{eventId}: 404 if unknown or not visible."""
+        """GET /rooms/{roomId}/event/{eventId}: 404 if unknown or not visible
+        (or sent by a user the requester ignores, or hidden by them)."""
         event = await self.events.get_event(event_id)
         if event is None or event.room_id != room_id:
             raise NotFound("Event not found")
         viewer = await self.visibility.for_user(room_id, requester.user_id)
-        if not await viewer.is_visible(event):
+        if not await viewer.is_visible(event) or await self.personal.is_hidden(
+            requester.user_id, event
+        ):
             raise NotFound("Event not found")
         return await self.serializer.serialize_one(event, requester)
 
@@ -173,6 +179,7 @@ class RoomReadService:
         """GET /v1/rooms/{roomId}/timestamp_to_event: the nearest visible event."""
         await self.visibility.check_room_access(room_id, requester.user_id)
         viewer = await self.visibility.for_user(room_id, requester.user_id)
+        personal = await self.personal.view(requester.user_id)
         after: EventPosition | None = None
         for _ in range(TIMESTAMP_MAX_ROUNDS):
             candidates = await self.stream.get_by_timestamp(
@@ -180,7 +187,7 @@ class RoomReadService:
             )
             fetched = await self.events.get_events([c.event_id for c in candidates])
             ordered = [fetched[c.event_id] for c in candidates if c.event_id in fetched]
-            visible = await viewer.filter(ordered)
+            visible = personal.filter(await viewer.filter(ordered))
             if visible:
                 return {
                     "event_id": visible[0].event_id,

@@ -13,6 +13,7 @@ import attrs
 from homeserver.events.model import Membership
 from homeserver.services.accounts.auth import Requester
 from homeserver.services.reading.filters import EventFilter
+from homeserver.services.reading.personal import PersonalFilter, PersonalView
 from homeserver.services.sync.changes import SyncChanges
 from homeserver.services.sync.filter_service import FilterService
 from homeserver.services.sync.sources import SyncSources
@@ -61,6 +62,8 @@ class SyncService:
         notifier: stream positions, and waiting for news.
         changes: rooms and memberships changed since a position, in memory.
         sources: the other streams.
+        personal: what each user chose not to see (ignored users: their
+            events, invites and to-device messages; hidden events).
         clock: for the long-poll deadline.
     """
 
@@ -74,6 +77,7 @@ class SyncService:
         notifier: Notifier,
         changes: SyncChanges,
         sources: SyncSources,
+        personal: PersonalFilter,
         clock: Clock,
     ) -> None:
         self.store = store
@@ -86,6 +90,7 @@ class SyncService:
         self.membership_changes = changes.memberships
         self.member_rooms = changes.member_rooms
         self.sources = sources
+        self.personal = personal
         self.clock = clock
         self._joined_cache: dict[str, tuple[int, frozenset[str]]] = {}
         # (user, device) -> the to-device position already deleted up to.
@@ -115,6 +120,11 @@ class SyncService:
             if since is not None:
                 # A token from the future (typing after a restart) reads as now.
                 since = since.clamped_to(upto)
+            # A change of the ignore list or the hidden events applies at
+            # once (spec: "Ignoring Users", server behaviour).
+            info = attrs.evolve(
+                info, personal=await self.personal.view(requester.user_id)
+            )
             body, rooms, empty = await self._compute(info, since, upto)
             if since is None or info.full_state or not empty:
                 return body
@@ -209,7 +219,7 @@ class SyncService:
             info.user_id,
         )
         listed = sorted(set(sections) | set(ephemeral) | set(account_data))
-        unread = await self._unread(info.user_id, listed, upto)
+        unread = await self._unread(info, listed, upto)
         for room_id in listed:
             body: JsonDict = {
                 "timeline": {"events": [], "limited": False},
@@ -261,7 +271,9 @@ class SyncService:
                     user_id, membership
                 ):
                     found = await self.room_state.get_membership(room_id, user_id)
-                    if found is not None:
+                    if found is not None and not await self._ignored_invite(
+                        info, section, found[1]
+                    ):
                         out[section][room_id] = await self._stripped(
                             section, room_id, found[1]
                         )
@@ -285,6 +297,8 @@ class SyncService:
                 section = (
                     "invite" if change.membership == Membership.INVITE else "knock"
                 )
+                if await self._ignored_invite(info, section, change.event_id):
+                    continue
                 out[section][room_id] = await self._stripped(
                     section, room_id, change.event_id
                 )
@@ -292,6 +306,16 @@ class SyncService:
                 out["leave"][room_id] = await self._left(
                     info, room_id, since.events, change.stream_ordering
                 )
+
+    async def _ignored_invite(
+        self, info: SyncRequestInfo, section: str, event_id: str
+    ) -> bool:
+        """Whether this is an invite from a user the syncing user ignores
+        (never sent to the client: spec, "Ignoring Users")."""
+        if section != "invite" or info.personal is None or not info.personal.ignored:
+            return False
+        event = await self.rooms.events.get_event(event_id)
+        return event is not None and info.personal.ignores(event.sender)
 
     async def _stripped(self, section: str, room_id: str, event_id: str) -> JsonDict:
         key = "invite_state" if section == "invite" else "knock_state"
@@ -316,9 +340,11 @@ class SyncService:
         return body
 
     async def _unread(
-        self, user_id: str, room_ids: list[str], upto: StreamToken
+        self, info: SyncRequestInfo, room_ids: list[str], upto: StreamToken
     ) -> dict[str, JsonDict]:
-        """Messages from others after the user's read receipt (or join)."""
+        """Messages from others after the user's read receipt (or join); not
+        those of ignored users, nor hidden ones."""
+        user_id = info.user_id
         if not room_ids:
             return {}
         read_at = await self.sources.receipts.get_user_read_positions(user_id, room_ids)
@@ -326,8 +352,12 @@ class SyncService:
             user_id, [r for r in room_ids if r not in read_at]
         )
         unread_from.update(read_at)
+        personal = info.personal or PersonalView(user_id)
         counts = await self.batch.count_unread(
-            user_id, {r: unread_from.get(r, 0) for r in room_ids}, upto.events
+            user_id,
+            {r: unread_from.get(r, 0) for r in room_ids},
+            upto.events,
+            not_senders=personal.ignored,
         )
         return {
             r: {"notification_count": n, "highlight_count": 0}

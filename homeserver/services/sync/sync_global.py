@@ -54,6 +54,11 @@ class GlobalSections:
         )
         if reached < upto_td:
             body["next_batch"] = upto.copy_with(TO_DEVICE.name, reached).to_string()
+        personal = info.personal
+        if personal is not None and personal.ignored:
+            # Ignored users' to-device messages are dropped (deleted with the
+            # rest once the next token confirms them).
+            return [m for m in messages if not personal.ignores(m.get("sender", ""))]
         return list(messages)
 
     async def build(

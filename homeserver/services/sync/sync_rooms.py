@@ -14,6 +14,7 @@ from homeserver.events.template import STRIPPED_STATE_TYPES
 from homeserver.services.accounts.auth import Requester
 from homeserver.services.reading.filters import Filter
 from homeserver.services.reading.pagination import row_filter_for
+from homeserver.services.reading.personal import PersonalView
 from homeserver.services.reading.serializer import EventSerializer
 from homeserver.services.reading.visibility import VisibilityService
 from homeserver.storage.stores.event_state import EventStateStore, StateSelection
@@ -28,11 +29,17 @@ MAX_HEROES = 5
 
 @attrs.frozen
 class SyncRequestInfo:
-    """Who is syncing and how."""
+    """Who is syncing and how.
+
+    Args:
+        personal: what the user chose not to see (ignored users, hidden
+            events), read afresh for each pass of the long-poll loop.
+    """
 
     requester: Requester
     filter: Filter
     full_state: bool
+    personal: PersonalView | None = None
 
     @property
     def user_id(self) -> str:
@@ -107,6 +114,8 @@ class RoomSyncBuilder:
         for room_id, window in windows.items():
             events = [found[i] for i in window.event_ids if i in found]
             events = [e for e in events if info.filter.room.timeline.check(e)]
+            if info.personal is not None:
+                events = info.personal.filter(events)
             limited = window.limited
             joined_at = joins.get(room_id)
             if (

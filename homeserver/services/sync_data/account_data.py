@@ -23,8 +23,11 @@ from homeserver.streams.registry import ACCOUNT_DATA
 from homeserver.types import JsonDict
 
 ACCOUNT_DATA_STREAM = ACCOUNT_DATA.name
-# Set by the server only (spec: "Server Behaviour" of Client Config).
-SERVER_MANAGED_TYPES = frozenset({"m.fully_read", "m.push_rules"})
+# Set by the server only (spec: "Server Behaviour" of Client Config; and
+# Chatly's list of hidden events, docs/extensions/delete-for-me.md).
+HIDDEN_EVENTS_TYPE = "chatly.hidden_events"
+SERVER_MANAGED_TYPES = frozenset({"m.fully_read", "m.push_rules", HIDDEN_EVENTS_TYPE})
+IGNORED_USER_LIST = "m.ignored_user_list"
 MAX_TYPE_BYTES = 255
 MAX_ROOM_ID_BYTES = 255
 
@@ -54,6 +57,13 @@ def _check_settable(data_type: str) -> None:
         )
 
 
+def _check_ignore_list(user_id: str, content: JsonDict) -> None:
+    """400 M_INVALID_PARAM if a user ignores themselves (as Synapse answers)."""
+    ignored = content.get("ignored_users")
+    if isinstance(ignored, dict) and user_id in ignored:
+        raise InvalidParam("You cannot ignore yourself")
+
+
 class AccountDataService:
     """Global and room account data, and the account_data stream for /sync.
 
@@ -81,6 +91,8 @@ class AccountDataService:
         """PUT /user/{userId}/account_data/{type}."""
         check_own_user(requester, user_id, "account data")
         _check_settable(data_type)
+        if data_type == IGNORED_USER_LIST:
+            _check_ignore_list(user_id, content)
         await self._write(user_id, GLOBAL, data_type, content)
         return {}
 
@@ -127,6 +139,10 @@ class AccountDataService:
         return content
 
     # -- for other services (no checks: the caller has made them) -----------
+
+    async def get_global_data(self, user_id: str, data_type: str) -> JsonDict | None:
+        """One type of a user's global account data, or None."""
+        return await self.store.get_account_data(user_id, GLOBAL, data_type)
 
     async def get_room_data(
         self, user_id: str, room_id: str, data_type: str

@@ -243,9 +243,17 @@ class SyncBatchStore:
         return {r.room_id: int(r.stream_ordering) for r in rows}
 
     async def count_unread(
-        self, user_id: str, afters: dict[str, int], upto: int
+        self,
+        user_id: str,
+        afters: dict[str, int],
+        upto: int,
+        not_senders: Collection[str] = (),
     ) -> dict[str, int]:
-        """Messages from others after each room's position."""
+        """Messages from others after each room's position; not those sent by
+        ``not_senders`` (the users ``user_id`` ignores), nor those the user
+        has hidden (``hidden_events``)."""
+        ignored = sorted(not_senders)
+        not_ignored = f" AND sender NOT IN {in_list(ignored)}" if ignored else ""
 
         def txn_fn(txn: Transaction) -> dict[str, int]:
             out = {}
@@ -254,8 +262,19 @@ class SyncBatchStore:
                     "SELECT COUNT(*) AS n FROM events"
                     f" WHERE room_id = ? AND {_VISIBLE}"
                     " AND stream_ordering > ? AND stream_ordering <= ? AND sender != ?"
-                    f" AND type IN {in_list(COUNTED_TYPES)} AND state_key IS NULL",
-                    (room_id, *_VISIBLE_ARGS, after, upto, user_id, *COUNTED_TYPES),
+                    f" AND type IN {in_list(COUNTED_TYPES)} AND state_key IS NULL"
+                    f"{not_ignored} AND NOT EXISTS (SELECT 1 FROM hidden_events h"
+                    " WHERE h.user_id = ? AND h.event_id = events.event_id)",
+                    (
+                        room_id,
+                        *_VISIBLE_ARGS,
+                        after,
+                        upto,
+                        user_id,
+                        *COUNTED_TYPES,
+                        *ignored,
+                        user_id,
+                    ),
                 )
                 out[room_id] = int(row.n) if row else 0
             return out
