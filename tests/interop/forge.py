@@ -72,12 +72,46 @@ class Forger:
         Its auth and prev events are the room's real ones, so the only thing
         wrong with it is what the test makes wrong.
         """
+        content = {"msgtype": "m.text", "body": body}
+        return self.event(sender, "m.room.message", content, signer, key)
+
+    def redaction(self, sender: str, redacts: str) -> JsonDict:
+        """A redaction PDU from ``sender`` naming ``redacts``, signed as Synapse
+        (the ``redacts`` key where the room version keeps it)."""
+        if self.room_version().redacts_in_content:
+            return self.event(
+                sender,
+                "m.room.redaction",
+                {"redacts": redacts},
+                self.synapse.server_name,
+                self.key,
+            )
+        return self.event(
+            sender,
+            "m.room.redaction",
+            {},
+            self.synapse.server_name,
+            self.key,
+            redacts=redacts,
+        )
+
+    def event(
+        self,
+        sender: str,
+        event_type: str,
+        content: JsonDict,
+        signer: str,
+        key: SigningKey,
+        **fields: Any,
+    ) -> JsonDict:
+        """A PDU of ``event_type`` from ``sender``, signed by ``key`` as
+        ``signer``, after the room's latest event, with extra top-level
+        ``fields``."""
         state = self.insider.call("GET", f"/rooms/{quote(self.room_id)}/state")
-        wanted = {
-            ("m.room.create", ""),
-            ("m.room.power_levels", ""),
-            ("m.room.member", sender),
-        }
+        room_version = self.room_version()
+        wanted = {("m.room.power_levels", ""), ("m.room.member", sender)}
+        if not room_version.room_id_is_create_hash:  # v12: the room ID names it
+            wanted.add(("m.room.create", ""))
         auth = [e["event_id"] for e in state if (e["type"], e["state_key"]) in wanted]
         latest = self.insider.call(
             "GET", f"/rooms/{quote(self.room_id)}/messages?dir=b&limit=1"
@@ -85,16 +119,16 @@ class Forger:
         prev = self.federation(
             "GET", f"/_matrix/federation/v1/event/{urllib.parse.quote(latest)}"
         )["pdus"][0]
-        room_version = self.room_version()
         pdu: JsonDict = {
             "room_id": self.room_id,
-            "type": "m.room.message",
+            "type": event_type,
             "sender": sender,
-            "content": {"msgtype": "m.text", "body": body},
+            "content": content,
             "origin_server_ts": int(time.time() * 1000),
             "depth": int(prev["depth"]) + 1,
             "prev_events": [latest],
             "auth_events": auth,
+            **fields,
         }
         add_content_hash(pdu)
         sign_event(pdu, room_version, signer, key)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tests.interop.chatly import Chatly
 from tests.interop.client import Client, quote
+from tests.interop.forge import Forger
 from tests.interop.rooms import room_joined_across
 from tests.interop.synapse import Synapse
 
@@ -40,3 +41,26 @@ def test_redactions_in_our_room(chatly: Chatly, alice: Client, bob: Client) -> N
     room_id = room_joined_across(alice, chatly.server_name, bob)
     _redact_across(alice, bob, room_id)
     _redact_across(bob, alice, room_id)
+
+
+def test_a_redaction_naming_an_event_of_another_room_redacts_nothing(
+    chatly: Chatly, synapse: Synapse, alice: Client, bob: Client
+) -> None:
+    """bob, admin of his Synapse room, sends (through Synapse) a redaction
+    naming an event of one of our rooms he is not in: stored, applied to
+    nothing; alice's own redaction later is the one ``redacted_because`` names."""
+    room_id = room_joined_across(bob, synapse.server_name, alice)
+    forger = Forger(chatly, synapse, alice, room_id)
+    private = alice.create_room()
+    secret = alice.send(private, "only for alice")
+    cross = forger.redaction(bob.user_id, secret)
+    cross_id = forger.event_id(cross)
+    assert forger.send([cross]) == {cross_id: {}}
+    alice.wait_for_event_id(room_id, cross_id)
+    path = f"/rooms/{quote(private)}/event/{quote(secret)}"
+    assert alice.call("GET", path)["content"]["body"] == "only for alice"
+
+    own = alice.redact(private, secret)
+    event = alice.call("GET", path)
+    assert event["content"] == {}
+    assert event["unsigned"]["redacted_because"]["event_id"] == own

@@ -33,6 +33,7 @@ from homeserver.storage.stores.outlier_persistence import (
     OUTLIER_CHUNK,
     existing_event_ids_txn,
     insert_outliers_txn,
+    mark_redacted_txn,
 )
 from homeserver.storage.stores.relations_txns import (
     index_relation_txn,
@@ -40,7 +41,6 @@ from homeserver.storage.stores.relations_txns import (
 )
 from homeserver.storage.stores.search_index import (
     index_event_txn,
-    unindex_events_txn,
 )
 from homeserver.storage.stores.state import StateStore
 
@@ -378,15 +378,7 @@ class EventPersister:
             "SELECT event_id FROM redactions WHERE redacts = ?", (event.event_id,)
         ):
             targets.append((event.event_id, row.event_id))
-        for target, redaction_id in targets:
-            txn.execute(
-                "UPDATE events SET redacted_by = ? WHERE event_id = ? AND redacted_by IS NULL",
-                (redaction_id, target),
-            )
-            # A redacted relation is no relation: it leaves every aggregation.
-            unindex_relation_txn(txn, target)
-            txn.call_after(partial(self.events.invalidate, target))
-        unindex_events_txn(txn, [target for target, _ in targets])
+        mark_redacted_txn(txn, targets, self.events.invalidate)
 
     def _insert_room_txn(self, txn: Transaction, event: Event) -> None:
         txn.execute(

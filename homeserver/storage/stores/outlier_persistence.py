@@ -168,11 +168,33 @@ def _redactions_txn(
             "SELECT event_id, redacts FROM redactions WHERE redacts IN (?*)", ids
         )
     )
+    mark_redacted_txn(txn, targets, invalidate)
+
+
+def mark_redacted_txn(
+    txn: Transaction,
+    targets: Sequence[tuple[str, str]],
+    invalidate: Callable[[str], None],
+) -> None:
+    """Mark each ``(target, redaction)`` pair's target redacted by it, if it
+    is not already and both events are stored in the same room.
+
+    A redaction only ever applies to an event of its own room (spec, "Client
+    behaviour" of redactions; Synapse checks this too): one naming an event
+    of another room is stored but redacts nothing, and cannot become that
+    event's ``redacted_because``.
+    """
+    redacted: list[str] = []
     for target, redaction_id in dict.fromkeys(targets):
         txn.execute(
-            "UPDATE events SET redacted_by = ? WHERE event_id = ? AND redacted_by IS NULL",
-            (redaction_id, target),
+            "UPDATE events SET redacted_by = ? WHERE event_id = ?"
+            " AND redacted_by IS NULL"
+            " AND room_id = (SELECT room_id FROM events WHERE event_id = ?)",
+            (redaction_id, target, redaction_id),
         )
-        unindex_relation_txn(txn, target)
-        txn.call_after(partial(invalidate, target))
-    unindex_events_txn(txn, [target for target, _ in dict.fromkeys(targets)])
+        if txn.rowcount:
+            redacted.append(target)
+            # A redacted relation is no relation: it leaves every aggregation.
+            unindex_relation_txn(txn, target)
+            txn.call_after(partial(invalidate, target))
+    unindex_events_txn(txn, redacted)

@@ -417,3 +417,26 @@ def test_rejoin_leaves_only_the_join_as_extremity(
         hs.core.room_state.get_membership(room.room_id, bob.user_id)
     )
     assert membership == ("join", rejoin.event_id)
+
+
+def test_a_redaction_never_applies_to_an_event_of_another_room(
+    server: TestServer, room: RemoteRoom
+) -> None:
+    """alice has the power to redact in her room; she names an event of
+    another room. It is stored but redacts nothing, and the real redaction
+    that comes later is the one ``redacted_because`` names."""
+    bob = join_remote_room(server, room)
+    other_room = bob.create_room()
+    secret = bob.send(other_room, "not yours to redact")
+    cross = room.send(EventTypes.REDACTION, ALICE, {}, redacts=secret)
+    _receive(server, room.pdu(cross))
+    assert _stored(server, cross.event_id).rejected_reason is None
+    assert bob.event(other_room, secret, expect=200).json["content"]["body"] == "not yours to redact"
+    assert _stored(server, secret).redacted_by is None
+
+    own = bob.put(
+        f"/rooms/{quote(other_room)}/redact/{quote(secret)}/t1", {}, expect=200
+    ).json["event_id"]
+    served = bob.event(other_room, secret, expect=200).json
+    assert served["content"] == {}
+    assert served["unsigned"]["redacted_because"]["event_id"] == own
