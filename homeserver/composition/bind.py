@@ -47,6 +47,10 @@ def bind(hs: HomeServer, *, federation_on: bool) -> None:
     # checks on relations local users send.
     hs.reading.serializer.aggregations.plug(hs.relations.aggregations)
     hs.rooms.room_events.relations.plug(hs.relations.validator)
+    # What each user chose not to see (ignored users, hidden events) is left
+    # out of relations, threads, aggregations and search results too.
+    hs.relations.viewer.hider.plug(hs.reading.personal)
+    hs.search.service.user_filter.plug(hs.reading.personal)
     if not federation_on:
         return
     _bind_federation(

@@ -73,9 +73,7 @@ def test_state_events_of_ignored_users_are_still_sent(room: Room) -> None:
     bob.put_state(room.id, "m.room.topic", {"topic": "by bob"}, expect=200)
     bob.send(room.id, "hidden")
     events = timeline(alice.sync(since), room.id)
-    assert [(e["type"], e["sender"]) for e in events] == [
-        ("m.room.topic", bob.user_id)
-    ]
+    assert [(e["type"], e["sender"]) for e in events] == [("m.room.topic", bob.user_id)]
     chunk = alice.messages(room.id, limit=3, expect=200).json["chunk"]
     assert chunk[0]["type"] == "m.room.topic"
     assert "hidden" not in bodies(chunk)
@@ -111,9 +109,7 @@ def test_a_change_of_the_list_applies_to_the_next_sync(room: Room) -> None:
 
 def test_unread_counts_leave_out_ignored_users(room: Room) -> None:
     alice, bob = room.alice, room.bob
-    alice.post(
-        f"/rooms/{room.id}/receipt/m.read/{room.events[-1]}", {}, expect=200
-    )
+    alice.post(f"/rooms/{room.id}/receipt/m.read/{room.events[-1]}", {}, expect=200)
     ignore(alice, bob)
     bob.send(room.id, "b3")
     assert room.carol is not None
@@ -164,9 +160,7 @@ def test_ignoring_yourself_is_refused(server: TestServer) -> None:
         expect=400,
     )
     assert resp.json["errcode"] == "M_INVALID_PARAM"
-    alice.get(
-        f"/user/{q(alice.user_id)}/account_data/m.ignored_user_list", expect=404
-    )
+    alice.get(f"/user/{q(alice.user_id)}/account_data/m.ignored_user_list", expect=404)
 
 
 def test_an_invalid_list_ignores_nobody(room: Room) -> None:

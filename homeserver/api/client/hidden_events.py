@@ -26,7 +26,9 @@ class HiddenEventEndpoint:
         self.auth = auth
         self.hidden = hidden
 
-    async def on_PUT(self, request: ApiRequest, room_id: str, event_id: str) -> JsonDict:
+    async def on_PUT(
+        self, request: ApiRequest, room_id: str, event_id: str
+    ) -> JsonDict:
         requester = await requester_of(self.auth, request)
         return await self.hidden.hide(requester, room_id, event_id)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from homeserver.errors import Forbidden, MatrixError, NotFound
 from homeserver.events.model import Event, Membership
 from homeserver.services.accounts.auth import Requester
+from homeserver.services.reading.personal import PersonalFilter
 from homeserver.services.reading.room_reads import RoomReadService
 from homeserver.services.reading.serializer import EventSerializer
 from homeserver.services.reading.visibility import VisibilityService
@@ -43,6 +44,7 @@ class EventStreamService:
         memberships: SyncStore,
         room_state: RoomStateStore,
         visibility: VisibilityService,
+        personal: PersonalFilter,
         serializer: EventSerializer,
         room_reads: RoomReadService,
         notifier: Notifier,
@@ -53,6 +55,7 @@ class EventStreamService:
         self.memberships = memberships
         self.room_state = room_state
         self.visibility = visibility
+        self.personal = personal
         self.serializer = serializer
         self.room_reads = room_reads
         self.notifier = notifier
@@ -144,6 +147,8 @@ class EventStreamService:
             )
         )
         shown = [e for e in ordered if e.event_id in own or e.event_id in visible]
+        # Not the events of users they ignore, nor those they hid.
+        shown = await self.personal.filter_events(user_id, shown)
         return await self.serializer.serialize(shown, requester), end
 
     async def get_event(self, requester: Requester, event_id: str) -> JsonDict:

@@ -17,6 +17,7 @@ from collections.abc import Collection
 from homeserver.events.model import EventTypes, Membership
 from homeserver.services.accounts.auth import Requester
 from homeserver.services.reading.pagination import MessagesRequest, PaginationService
+from homeserver.services.reading.personal import PersonalFilter
 from homeserver.services.reading.room_reads import RoomReadService
 from homeserver.services.reading.serializer import EventSerializer
 from homeserver.services.reading.visibility import VisibilityService
@@ -46,6 +47,7 @@ class InitialSyncService:
         events: EventStore,
         room_state: RoomStateStore,
         visibility: VisibilityService,
+        personal: PersonalFilter,
         serializer: EventSerializer,
         room_reads: RoomReadService,
         pagination: PaginationService,
@@ -58,6 +60,7 @@ class InitialSyncService:
         self.events = events
         self.room_state = room_state
         self.visibility = visibility
+        self.personal = personal
         self.serializer = serializer
         self.room_reads = room_reads
         self.pagination = pagination
@@ -78,14 +81,16 @@ class InitialSyncService:
         memberships = [Membership.JOIN, Membership.INVITE]
         if archived:
             memberships += [Membership.LEAVE, Membership.BAN]
+        ignored = await self.personal.ignored_users(user_id)
         rooms = []
         for membership in memberships:
             for room_id in await self.room_state.get_rooms_for_user(
                 user_id, membership
             ):
-                rooms.append(
-                    await self._room(requester, room_id, membership, now, limit)
-                )
+                room = await self._room(requester, room_id, membership, now, limit)
+                if room.get("inviter") in ignored:
+                    continue  # invites from ignored users are not sent
+                rooms.append(room)
         joined = [r["room_id"] for r in rooms if r["membership"] == Membership.JOIN]
         return {
             "rooms": rooms,

@@ -169,7 +169,11 @@ class HiddenEventsService:
         return {}
 
     async def list_room(
-        self, requester: Requester, room_id: str, from_token: str | None, limit: int | None
+        self,
+        requester: Requester,
+        room_id: str,
+        from_token: str | None,
+        limit: int | None,
     ) -> JsonDict:
         """GET /_chatly/client/v1/rooms/{roomId}/hidden."""
         _check_room_id(room_id)

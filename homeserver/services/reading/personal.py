@@ -10,8 +10,9 @@ Two things take events out of one user's view, and nobody else's:
 * Delete for me (a Chatly extension, docs/extensions/delete-for-me.md): the
   events the user has hidden.
 
-Every read path (/sync, /messages, /context, /event, and the others as they
-arrive) asks this one place: ``await personal.view(user_id)`` once per
+Every read path (/sync, /messages, /context, /event, /relations, /threads
+and bundled aggregations, search, the legacy /events and /initialSync) asks
+this one place: ``await personal.view(user_id)`` once per
 request, then ``view.filter(events)`` or ``view.hides(event)``. A change to
 either list applies to the next request: nothing already sent is taken back
 by the server (clients re-sync or drop the events themselves, as the spec
@@ -110,11 +111,13 @@ class PersonalFilter:
             await self.hidden.get_hidden_event_ids(user_id),
         )
 
-    async def filter_events(
-        self, user_id: str, events: Sequence[Event]
-    ) -> list[Event]:
+    async def filter_events(self, user_id: str, events: Sequence[Event]) -> list[Event]:
         """``events`` without the ignored users' and the hidden ones."""
         return (await self.view(user_id)).filter(events)
+
+    async def hide(self, user_id: str, events: Sequence[Event]) -> list[Event]:
+        """``filter_events`` under the name relations' ``EventHider`` port uses."""
+        return await self.filter_events(user_id, events)
 
     async def is_hidden(self, user_id: str, event: Event) -> bool:
         """Whether ``user_id`` does not see ``event``."""

@@ -122,6 +122,5 @@ class HiddenEventsStore:
             ),
         )
         return [
-            HiddenEvent(str(r.room_id), str(r.event_id), int(r.hidden_ts))
-            for r in rows
+            HiddenEvent(str(r.room_id), str(r.event_id), int(r.hidden_ts)) for r in rows
         ]
