@@ -10,7 +10,7 @@ import pytest
 
 from tests.delete_for_me.test_delete_for_me import hide, unhide
 from tests.ignore.test_ignore import ignore
-from tests.relations.helpers import edit, reply_in_thread, relations, threads
+from tests.relations.helpers import edit, relations, reply_in_thread, threads
 from tests.search.helpers import result_bodies, search
 from tests.support import Room, bodies
 from tests.support.server import TestServer
