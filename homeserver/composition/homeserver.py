@@ -21,6 +21,7 @@ from homeserver.composition.federation import FederationBundle
 from homeserver.composition.presence import PresenceBundle
 from homeserver.composition.reading import ReadingBundle
 from homeserver.composition.relations import RelationsBundle
+from homeserver.composition.reports import ReportsBundle
 from homeserver.composition.rooms import RoomsBundle
 from homeserver.composition.search import SearchBundle
 from homeserver.composition.server import HomeServer
@@ -79,6 +80,7 @@ def build_homeserver(
         presence=presence,
     )
     spaces = SpacesBundle.build(core=core)
+    reports = ReportsBundle.build(core=core, accounts=accounts, reading=reading)
     federation = FederationBundle.build(
         core=core,
         accounts=accounts,
@@ -106,6 +108,7 @@ def build_homeserver(
         sync=sync,
         extras=extras,
         spaces=spaces,
+        reports=reports,
         federation=federation,
     )
     bind(hs, federation_on=config.federation.enabled)

@@ -13,6 +13,7 @@ from twisted.web.resource import Resource
 
 from homeserver.api.admin import endpoints as admin
 from homeserver.api.admin import server_notices
+from homeserver.api.admin.reports import report_admin_endpoints
 from homeserver.api.client import (
     account,
     account_data,
@@ -31,6 +32,7 @@ from homeserver.api.client import (
     receipts,
     register,
     relations,
+    reports,
     room_read,
     room_send,
     room_upgrade,
@@ -177,6 +179,9 @@ def _room_endpoints(hs: HomeServer) -> list[Any]:
         hidden_events.HiddenEventEndpoint(auth, hs.reading.hidden),
         hidden_events.RoomHiddenEventsEndpoint(auth, hs.reading.hidden),
         hidden_events.HiddenEventsEndpoint(auth, hs.reading.hidden),
+        reports.ReportEventEndpoint(auth, hs.reports.service),
+        reports.ReportRoomEndpoint(auth, hs.reports.service),
+        reports.ReportUserEndpoint(auth, hs.reports.service),
     ]
 
 
@@ -235,4 +240,5 @@ def _admin_endpoints(hs: HomeServer) -> list[Any]:
         server_notices.SendServerNoticeEndpoint(auth, hs.extras.server_notices),
         server_notices.SendServerNoticeTxnEndpoint(auth, hs.extras.server_notices),
         *hs.federation.admin_endpoints(auth),
+        *report_admin_endpoints(auth, hs.reports.admin),
     ]

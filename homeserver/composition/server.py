@@ -22,6 +22,7 @@ from homeserver.composition.federation import FederationBundle
 from homeserver.composition.presence import PresenceBundle
 from homeserver.composition.reading import ReadingBundle
 from homeserver.composition.relations import RelationsBundle
+from homeserver.composition.reports import ReportsBundle
 from homeserver.composition.resource import build_resource
 from homeserver.composition.rooms import RoomsBundle
 from homeserver.composition.search import SearchBundle
@@ -49,6 +50,7 @@ class HomeServer:
     sync: SyncBundle
     extras: ExtrasBundle
     spaces: SpacesBundle
+    reports: ReportsBundle
     federation: FederationBundle
     exit_code: int = 0
     """The process exit status (set when start-up fails)."""

@@ -79,6 +79,10 @@ class RateLimitConfig:
         doc="Space hierarchy requests (GET /hierarchy) per user (Synapse's fixed "
         "room summary limit).",
     )
+    reports: RateLimit = option(
+        factory=lambda: RateLimit(per_second=1, burst_count=5),
+        doc="Reports of events, rooms and users one user files (Synapse's rc_reports).",
+    )
     new_destinations: RateLimit = option(
         factory=lambda: RateLimit(per_second=0.1, burst_count=50),
         doc="Servers this server has never sent to that one user's sendToDevice "

@@ -1,0 +1,1 @@
+"""Reporting content: users report events, rooms and users; admins read the reports."""
