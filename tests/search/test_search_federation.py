@@ -1,11 +1,18 @@
 """Search across servers: events received over federation are indexed, and a
-redaction received over federation takes its target out of the index."""
+redaction received over federation takes its target out of the index (also
+when it arrives before its target)."""
 
 from __future__ import annotations
 
+from homeserver.events.model import EventTypes
 from tests.federation.joined_pair import send_message, shared_room
 from tests.federation.pair import FederationPair
+from tests.federation.receiving_helpers import join_remote_room, receiving, use_remote
+from tests.federation.remote_room import REMOTE, RemoteRoom
 from tests.search.helpers import indexed, result_bodies, room_events, search
+from tests.support.server import TEST_SIGNING_KEY, TestServer
+
+ALICE = f"@alice:{REMOTE}"
 
 
 def test_remote_messages_are_found_and_remote_redactions_unindex(
@@ -35,3 +42,21 @@ def test_remote_messages_are_found_and_remote_redactions_unindex(
     assert result_bodies(search(room.creator, "greetings")) == [
         "greetings from server b"
     ]
+
+
+def test_a_redaction_received_before_its_target_keeps_it_out(
+    server: TestServer,
+) -> None:
+    room = RemoteRoom({"test": TEST_SIGNING_KEY})
+    use_remote(server, room)
+    bob = join_remote_room(server, room)
+    base = list(room.extremities)
+    content = {"msgtype": "m.text", "body": "walrus facts"}
+    target = room.send("m.room.message", ALICE, content, prevs=base, extend=False)
+    kept = room.send("m.room.message", ALICE, {"msgtype": "m.text", "body": "walrus"})
+    redaction = room.send(EventTypes.REDACTION, ALICE, {}, redacts=target.event_id)
+    for event in (kept, redaction, target):
+        server.get_success(receiving(server).on_receive_pdu(REMOTE, room.pdu(event)))
+    assert indexed(server, kept.event_id)
+    assert not indexed(server, target.event_id)
+    assert result_bodies(search(bob, "walrus")) == ["walrus"]
