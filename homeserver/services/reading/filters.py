@@ -137,6 +137,13 @@ class RoomEventFilter(EventFilter):
     lazy_load_members: bool = False
     include_redundant_members: bool = False
     unread_thread_notifications: bool = False
+    # Only events that a relation of one of these types (from one of these
+    # senders) points at; applied in SQL (spec v1.4, "Filtering" under
+    # "Threading"), so always through the row filter.
+    related_by_rel_types: list[str] | None = None
+    related_by_senders: list[str] | None = attrs.field(
+        default=None, validator=_user_ids
+    )
 
     def check(self, event: Event) -> bool:
         if not super().check(event):
@@ -159,6 +166,8 @@ class RoomEventFilter(EventFilter):
             and self.rooms is None
             and not self.not_rooms
             and self.contains_url is None
+            and self.related_by_rel_types is None
+            and self.related_by_senders is None
         )
 
 

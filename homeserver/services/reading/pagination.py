@@ -107,7 +107,13 @@ def row_filter_for(event_filter: RoomEventFilter | None) -> EventRowFilter | Non
         not_types=tuple(t for t in event_filter.not_types if "*" not in t),
         senders=None if event_filter.senders is None else tuple(event_filter.senders),
         not_senders=tuple(event_filter.not_senders),
+        related_by_rel_types=_tuple_or_none(event_filter.related_by_rel_types),
+        related_by_senders=_tuple_or_none(event_filter.related_by_senders),
     )
+
+
+def _tuple_or_none(values: list[str] | None) -> tuple[str, ...] | None:
+    return None if values is None else tuple(values)
 
 
 def _resolve_limit(limit: int | None, event_filter: RoomEventFilter | None) -> int:

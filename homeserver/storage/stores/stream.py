@@ -42,12 +42,18 @@ class EventRowFilter:
         not_types: never these types.
         senders: only these senders (None: any).
         not_senders: never these senders.
+        related_by_rel_types: only events that an (unredacted) relation of
+            one of these types points at (None: any).
+        related_by_senders: only events that a relation from one of these
+            senders points at (None: any).
     """
 
     types: tuple[str, ...] | None = None
     not_types: tuple[str, ...] = ()
     senders: tuple[str, ...] | None = None
     not_senders: tuple[str, ...] = ()
+    related_by_rel_types: tuple[str, ...] | None = None
+    related_by_senders: tuple[str, ...] | None = None
 
     def to_sql(self) -> tuple[str, list[Any]]:
         """WHERE clauses (joined with AND, each starting with " AND") and args."""
@@ -70,7 +76,30 @@ class EventRowFilter:
                 continue
             sql += f" AND {column} {'NOT IN' if negate else 'IN'} {in_list(values)}"
             args.extend(values)
-        return sql, args
+        related_sql, related_args = self._related_sql()
+        return sql + related_sql, args + related_args
+
+    def _related_sql(self) -> tuple[str, list[Any]]:
+        """The related_by_* part: a relation (schema 0012) pointing at the row."""
+        conditions = []
+        args: list[Any] = []
+        for column, values in (
+            ("rel.rel_type", self.related_by_rel_types),
+            ("rel.sender", self.related_by_senders),
+        ):
+            if values is None:
+                continue
+            if not values:
+                return " AND 1 = 0", []
+            conditions.append(f" AND {column} IN {in_list(values)}")
+            args.extend(values)
+        if not conditions:
+            return "", []
+        return (
+            " AND EXISTS (SELECT 1 FROM event_relations rel"
+            " WHERE rel.relates_to_id = e.event_id" + "".join(conditions) + ")",
+            args,
+        )
 
 
 def _types_with_wildcards(types: Sequence[str]) -> tuple[str, list[Any]]:
