@@ -7,6 +7,7 @@ import attrs
 from homeserver.composition.core import Core
 from homeserver.composition.reading import ReadingBundle
 from homeserver.services.search.context import SearchContexts
+from homeserver.services.search.rooms import SearchableRooms
 from homeserver.services.search.service import SearchService
 from homeserver.storage.stores.search import SearchStore
 
@@ -35,5 +36,6 @@ class SearchBundle:
                     pagination=reading.pagination,
                     serializer=reading.serializer,
                 ),
+                rooms=SearchableRooms(core.events, core.room_state, reading.visibility),
             )
         )

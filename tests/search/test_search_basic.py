@@ -197,3 +197,24 @@ def test_search_disabled(make_server) -> None:  # type: ignore[no-untyped-def]
         "errcode": "M_UNKNOWN",
         "error": "Search is disabled on this homeserver",
     }
+
+
+def test_filter_rooms_covers_predecessors(server: TestServer) -> None:
+    alice = server.user("alice")
+    bob = server.user("bob")
+    old = alice.create_room(preset="public_chat")
+    say(alice, old, "ancient words")
+    new = alice.post(f"/rooms/{old}/upgrade", {"new_version": "10"}, expect=200).json[
+        "replacement_room"
+    ]
+    say(alice, new, "modern words")
+    found = search(alice, "words", order_by="recent", filter={"rooms": [new]})
+    assert result_bodies(found) == ["modern words", "ancient words"]
+    # Only among the rooms the user may search: bob was never in the old one.
+    bob.join(new)
+    assert result_bodies(search(bob, "words", filter={"rooms": [new]})) == [
+        "modern words"
+    ]
+    # not_rooms still wins.
+    excluded = search(alice, "words", filter={"rooms": [new], "not_rooms": [old]})
+    assert result_bodies(excluded) == ["modern words"]

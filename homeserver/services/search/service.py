@@ -17,13 +17,14 @@ from typing import Protocol
 import attrs
 
 from homeserver.errors import Codes, InvalidParam, MatrixError
-from homeserver.events.model import Event, Membership
+from homeserver.events.model import Event
 from homeserver.services.accounts.auth import Requester
 from homeserver.services.reading.pagination import MAX_ROUNDS, row_filter_for
 from homeserver.services.reading.serializer import EventSerializer
 from homeserver.services.reading.visibility import VisibilityService
 from homeserver.services.search.context import SearchContexts
 from homeserver.services.search.model import BatchToken, SearchRequest
+from homeserver.services.search.rooms import SearchableRooms
 from homeserver.storage.stores.event_state import EventStateStore, StateSelection
 from homeserver.storage.stores.events import EventStore
 from homeserver.storage.stores.room_state import RoomStateStore
@@ -77,6 +78,7 @@ class SearchService:
         visibility: VisibilityService,
         serializer: EventSerializer,
         contexts: SearchContexts,
+        rooms: SearchableRooms,
     ) -> None:
         self.enabled = enabled
         self.store = store
@@ -86,6 +88,7 @@ class SearchService:
         self.visibility = visibility
         self.serializer = serializer
         self.contexts = contexts
+        self.rooms = rooms
         # Per-user hiding (ignored users, events deleted for oneself) plugs in here.
         self.user_filter: Port[UserEventFilter] = Port(NoUserEventFilter())
 
@@ -142,30 +145,11 @@ class SearchService:
     async def _rooms(
         self, user_id: str, request: SearchRequest, batch: BatchToken | None
     ) -> list[str]:
-        """The rooms searched: joined ones, and left ones the user may still
-        read, through the filter's ``rooms``/``not_rooms`` and a room group's
-        token."""
-        rooms = await self.room_state.get_rooms_for_user(user_id, Membership.JOIN)
-        for membership in (Membership.LEAVE, Membership.BAN):
-            for room_id in await self.room_state.get_rooms_for_user(
-                user_id, membership
-            ):
-                try:
-                    await self.visibility.check_room_access(room_id, user_id)
-                except MatrixError:
-                    continue
-                rooms.append(room_id)
-        event_filter = request.event_filter
-        if event_filter is not None:
-            rooms = [
-                r
-                for r in rooms
-                if r not in event_filter.not_rooms
-                and (event_filter.rooms is None or r in event_filter.rooms)
-            ]
+        """The rooms searched (``rooms.py``), within a room group's token."""
+        rooms = await self.rooms.rooms_for(user_id, request.event_filter)
         if batch is not None and batch.room_id is not None:
             rooms = [r for r in rooms if r == batch.room_id]
-        return sorted(set(rooms))
+        return rooms
 
     async def _read(
         self,
@@ -178,13 +162,19 @@ class SearchService:
         ones they may not, for up to ``MAX_ROUNDS`` queries."""
         limit = request.limit
         page = _Page(position=position)
+        # The rooms are chosen already (with predecessors the filter did not name).
+        event_filter = (
+            attrs.evolve(request.event_filter, rooms=None, not_rooms=[])
+            if request.event_filter is not None
+            else None
+        )
         for attempt in range(MAX_ROUNDS):
             batch = min(2 * (limit - len(page.events)) << attempt, 1000)
             hits = await self.store.search(criteria, page.position, batch)
             fetched = await self.events.get_events([h.event_id for h in hits])
             candidates = [fetched[h.event_id] for h in hits if h.event_id in fetched]
-            if request.event_filter is not None:
-                candidates = request.event_filter.filter(candidates)
+            if event_filter is not None:
+                candidates = event_filter.filter(candidates)
             shown = {e.event_id for e in await self.choose_results(user_id, candidates)}
             for index, hit in enumerate(hits):
                 page.position = _advance(criteria, page.position, hit)
