@@ -29,7 +29,8 @@ class HierarchyEndpoint:
         self.hierarchy = hierarchy
 
     async def on_GET(self, request: ApiRequest, room_id: str) -> JsonDict:
-        requester = await requester_of(self.auth, request)
+        # Guests may browse spaces, as in Synapse.
+        requester = await requester_of(self.auth, request, allow_guest=True)
         query = HierarchyQuery(
             room_id=room_id,
             suggested_only=request.query_bool("suggested_only"),

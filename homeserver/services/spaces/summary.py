@@ -151,8 +151,11 @@ class RoomSummaries:
         """Whether the room may be shown to ``user_id`` (a local request) or
         to the server ``origin`` (a federation request)."""
         facts = await self._facts(room_id)
-        if facts is None:
-            return False
+        return facts is not None and await self._accessible(facts, user_id, origin)
+
+    async def _accessible(
+        self, facts: _RoomFacts, user_id: str | None, origin: str | None
+    ) -> bool:
         rule = facts.join_rule
         if (
             rule == JoinRules.PUBLIC
@@ -211,10 +214,8 @@ class RoomSummaries:
         include_children: bool = True,
     ) -> RoomEntry | None:
         """The room's entry, or None if the user or server may not see it."""
-        if not await self.is_accessible(room_id, user_id=user_id, origin=origin):
-            return None
         facts = await self._facts(room_id)
-        if facts is None:
+        if facts is None or not await self._accessible(facts, user_id, origin):
             return None
         room = _room_json(room_id, facts)
         if room.get("room_type") != ROOM_TYPE_SPACE or not include_children:

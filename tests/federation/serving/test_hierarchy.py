@@ -4,7 +4,13 @@ check and the cache of remote answers."""
 
 from __future__ import annotations
 
-from tests.federation.pair import FederationPair, q
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from homeserver.federation.serving.hierarchy import parse_answer
+from tests.federation.pair import Federation, FederationPair, q
 from tests.spaces.helpers import add_child, hierarchy, make_space, room_ids
 
 FED = "/_matrix/federation/v1"
@@ -167,3 +173,62 @@ def test_server_acl_is_checked_first(pair: FederationPair) -> None:
     for query in ("", "?suggested_only=maybe"):
         resp = pair.signed_request(a, b, "GET", f"{FED}/hierarchy/{q(space)}{query}")
         assert (resp.code, resp.json["errcode"]) == (403, "M_FORBIDDEN")
+
+
+def test_the_next_via_server_is_tried(
+    make_federation: Callable[[], Federation],
+) -> None:
+    fed = make_federation()
+    a = fed.add_server("a.test")
+    b = fed.add_server("b.test")
+    fed.add_server("c.test")
+    alice = a.user("alice")
+    bob = b.user("bob")
+    space = make_space(alice)
+    child = bob.create_room(preset="public_chat", name="Reachable")
+    fed.set_reachable("c.test", False)
+    add_child(alice, space, child, via=["c.test", "b.test"])
+
+    rooms = hierarchy(alice, space).json["rooms"]
+
+    assert [r["room_id"] for r in rooms] == [space, child]
+    assert rooms[1]["name"] == "Reachable"
+
+
+def _answer(**changes: Any) -> dict[str, Any]:
+    answer: dict[str, Any] = {
+        "room": {
+            "room_id": "!s:b.test",
+            "children_state": [
+                {
+                    "type": "m.space.child",
+                    "state_key": "!c:b.test",
+                    "content": {"via": ["b.test"]},
+                    "origin_server_ts": 1,
+                }
+            ],
+        },
+        "children": [{"room_id": "!c:b.test"}],
+        "inaccessible_children": ["!d:b.test"],
+    }
+    answer.update(changes)
+    return answer
+
+
+def test_remote_answers_are_checked() -> None:
+    parsed = parse_answer(_answer(), "!s:b.test")
+    assert parsed.room == {"room_id": "!s:b.test"}
+    assert parsed.children_state[0]["state_key"] == "!c:b.test"
+    assert parsed.inaccessible_children == ["!d:b.test"]
+    bad_event = {"type": "m.space.child", "state_key": "!c:b.test", "content": {}}
+    for bad in (
+        [],
+        _answer(room=[]),
+        _answer(room={"room_id": "!other:b.test"}),
+        _answer(room={"room_id": "!s:b.test", "children_state": {}}),
+        _answer(room={"room_id": "!s:b.test", "children_state": [bad_event]}),
+        _answer(children=[1]),
+        _answer(inaccessible_children=[5]),
+    ):
+        with pytest.raises(ValueError):
+            parse_answer(bad, "!s:b.test")
