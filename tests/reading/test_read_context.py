@@ -50,7 +50,7 @@ def test_context_tokens_continue_with_messages(server: TestServer, room: Room) -
     assert bodies(back.json["chunk"]) == ["m2", "m1"]
     forward = room.alice.messages(room.id, dir="f", limit=5, **{"from": body["end"]})
     assert bodies(forward.json["chunk"]) == ["m8", "m9"]
-    assert "end" not in forward.json
+    assert "end" in forward.json  # it has events (as Synapse)
 
 
 def test_context_state_and_filters(server: TestServer, room: Room) -> None:

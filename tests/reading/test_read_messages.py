@@ -60,7 +60,7 @@ def test_pages_and_tokens_round_trip(server: TestServer, room: Room) -> None:
     assert [e["event_id"] for e in between.json["chunk"]] == [
         e["event_id"] for e in second.json["chunk"]
     ][::-1]
-    assert "end" not in between.json
+    assert "end" in between.json  # it has events (as Synapse)
     # And forwards from the first page's end continues after m14.
     onwards = room.bob.messages(
         room.id, dir="f", limit=3, **{"from": first.json["end"]}
@@ -74,17 +74,23 @@ def test_to_token_backwards(server: TestServer, room: Room) -> None:
     assert [e["event_id"] for e in whole.json["chunk"]] == [
         e["event_id"] for e in first.json["chunk"]
     ]
-    assert "end" not in whole.json
+    assert "end" in whole.json
 
 
-def test_end_is_omitted_at_the_start_of_the_room(
-    server: TestServer, room: dict
-) -> None:
+def test_end_is_given_at_the_start_of_the_room(server: TestServer, room: dict) -> None:
+    """As Synapse: the page that reaches the start of the room has ``end``;
+    the next one is empty and has none."""
     resp = room.bob.messages(room.id, limit=1000)
-    assert "end" not in resp.json
     assert resp.json["chunk"][-1]["type"] == "m.room.create"
+    assert "end" in resp.json
+    last = room.bob.messages(room.id, limit=1000, **{"from": resp.json["end"]})
+    assert last.json["chunk"] == []
+    assert "end" not in last.json
     resp = room.bob.messages(room.id, dir="f", limit=1000)
-    assert "end" not in resp.json
+    assert "end" in resp.json
+    last = room.bob.messages(room.id, dir="f", **{"from": resp.json["end"]})
+    assert last.json["chunk"] == []
+    assert "end" not in last.json
 
 
 def test_default_limit_is_ten_and_limit_is_capped(

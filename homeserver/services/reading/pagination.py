@@ -178,7 +178,10 @@ class PaginationService:
             "start": from_token.to_string(),
             "chunk": await self.serializer.serialize(page.events, requester),
         }
-        if not page.exhausted:
+        # As Synapse: ``end`` is left out only when nothing was left to read;
+        # a page that reached the start (or end) of the room still has one,
+        # and the page after it is empty and has none. Clients rely on it.
+        if page.events or not page.exhausted:
             result["end"] = page.next_token.to_string()
         event_filter = request.event_filter
         if event_filter is not None and event_filter.lazy_load_members and page.events:
