@@ -76,6 +76,15 @@ class NewEventSignals:
             )
 
 
+@attrs.frozen
+class PreparedEvent:
+    """A local event built and checked against the room's state, not yet
+    stored (``EventCreationService.prepare``)."""
+
+    event: Event
+    context: EventContext
+
+
 class EventCreationService:
     """The one place local events are made."""
 
@@ -198,6 +207,53 @@ class EventCreationService:
         ):
             return None
         return previous
+
+    async def prepare(
+        self,
+        room_id: str,
+        sender: str,
+        event_type: str,
+        content: JsonDict,
+        state_key: str | None = None,
+    ) -> PreparedEvent:
+        """Build and check an event on the room's current tips, storing
+        nothing yet, so its ID is known before it is sent (a room upgrade's
+        tombstone, which the new room's ``predecessor`` names).
+
+        Raises:
+            MatrixError: as ``send`` would for the same event.
+        """
+        async with self.linearizer.queue(room_id):
+            room_version = await self.room_version(room_id)
+            prevs = await self.prev_events(room_id)
+            context = await self.resolver.context_for_prev_events(room_version, prevs)
+            event, _ = await self._build_and_check(
+                room_version,
+                room_id,
+                sender,
+                event_type,
+                content,
+                state_key,
+                prevs,
+                context.state_before,
+                None,
+            )
+        return PreparedEvent(event, context)
+
+    async def send_prepared(self, prepared: PreparedEvent) -> Event:
+        """Store and announce an event ``prepare`` built. Events sent in the
+        meantime make it a fork of the room's DAG, which the room's state
+        resolution handles like any other."""
+        event, context = prepared.event, prepared.context
+        async with self.linearizer.queue(event.room_id):
+            await self.persister.persist_event(event, context)
+            event.replaces_state = (
+                context.state_before.get(event.state_tuple)
+                if event.is_state()
+                else None
+            )
+        self.signals.announce(event, local=True)
+        return event
 
     async def create_room_event(
         self,

@@ -248,7 +248,7 @@ class RoomCreationService:
         version = plan.version
         create = self.creator.rehearse(
             version,
-            self._new_room_id(version),
+            self.new_room_id(version),
             user_id,
             EventTypes.CREATE,
             self._create_content(version, user_id, plan.creation_content),
@@ -292,13 +292,17 @@ class RoomCreationService:
         creation_content: JsonDict,
         power_levels: JsonDict,
         state: list[tuple[str, str, JsonDict]],
+        room_id: str | None = None,
     ) -> str:
         """Create a room with exactly the given state, no presets (room upgrades).
 
         The creator joins, then the power levels and ``state`` are sent in order.
-        Returns the new room's ID.
+        Returns the new room's ID: ``room_id`` if given (one ``new_room_id``
+        made), else a new one.
         """
-        room_id = await self._create_and_join(version, user_id, creation_content)
+        room_id = await self._create_and_join(
+            version, user_id, creation_content, room_id
+        )
         send = self._sender(room_id, user_id)
         await send(EventTypes.POWER_LEVELS, "", power_levels)
         for event_type, state_key, content in state:
@@ -306,12 +310,16 @@ class RoomCreationService:
         return room_id
 
     async def _create_and_join(
-        self, version: RoomVersion, user_id: str, creation_content: JsonDict
+        self,
+        version: RoomVersion,
+        user_id: str,
+        creation_content: JsonDict,
+        room_id: str | None = None,
     ) -> str:
         """Send the create event and the creator's join; returns the room ID."""
         create = await self.creator.create_room_event(
             version,
-            self._new_room_id(version),
+            room_id or self.new_room_id(version),
             user_id,
             self._create_content(version, user_id, creation_content),
         )
@@ -321,7 +329,7 @@ class RoomCreationService:
         )
         return room_id
 
-    def _new_room_id(self, version: RoomVersion) -> str | None:
+    def new_room_id(self, version: RoomVersion) -> str | None:
         """A fresh room ID, or None where the create event's hash is the ID."""
         if version.room_id_is_create_hash:
             return None

@@ -173,27 +173,45 @@ class RoomUpgradeService:
         )
         initial_levels = with_upgrader_power(final_levels, user_id, version)
         room_type = create.content.get("type")
+        # As Synapse: the new room's ID is chosen first, so the tombstone can
+        # be built (not yet sent) and ``predecessor.event_id`` name it. A
+        # room ID that is its create event's hash (v12) cannot be known
+        # before, so there it names the old room's last event instead.
+        chosen_id = self.rooms.new_room_id(version)
+        tombstone = None
+        predecessor: str | None
+        if chosen_id is not None:
+            tombstone = await self.creator.prepare(
+                old_room_id,
+                user_id,
+                EventTypes.TOMBSTONE,
+                _tombstone_content(chosen_id),
+                "",
+            )
+            predecessor = tombstone.event.event_id
+        else:
+            predecessor = await self._last_event_id(old_room_id)
         new_room_id = await self.rooms.create_room_with_state(
             user_id,
             version,
             upgraded_creation_content(
-                create,
-                old_room_id,
-                await self._last_event_id(old_room_id),
-                version,
-                additional,
+                create, old_room_id, predecessor, version, additional
             ),
             initial_levels,
             copied_state(old_state, room_type if isinstance(room_type, str) else None),
+            room_id=chosen_id,
         )
         await self._copy_bans(user_id, new_room_id, bans)
-        await self.creator.send(
-            old_room_id,
-            user_id,
-            EventTypes.TOMBSTONE,
-            {"body": TOMBSTONE_BODY, "replacement_room": new_room_id},
-            "",
-        )
+        if tombstone is not None:
+            await self.creator.send_prepared(tombstone)
+        else:
+            await self.creator.send(
+                old_room_id,
+                user_id,
+                EventTypes.TOMBSTONE,
+                _tombstone_content(new_room_id),
+                "",
+            )
         await self._move_aliases(user_id, old_room_id, new_room_id, old_state)
         if await self.directory.is_public(old_room_id):
             await self.directory.set_visibility_unchecked(new_room_id, True)
@@ -300,3 +318,7 @@ class RoomUpgradeService:
             logger.warning(
                 "upgrade: could not send %s in %s: %s", event_type, room_id, exc.msg
             )
+
+
+def _tombstone_content(new_room_id: str) -> JsonDict:
+    return {"body": TOMBSTONE_BODY, "replacement_room": new_room_id}

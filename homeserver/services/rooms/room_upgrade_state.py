@@ -47,10 +47,10 @@ def upgraded_creation_content(
 ) -> JsonDict:
     """The new room's ``m.room.create`` content (without ``room_version``/``creator``).
 
-    ``predecessor.event_id`` is the last event of the old room before the
-    upgrade, which is what the (deprecated, still recommended) field describes;
-    it is set for every version, since unlike Synapse (which uses the tombstone
-    and so has to omit it for v12 room IDs) nothing here is circular.
+    ``predecessor.event_id`` (deprecated, still recommended) is
+    ``last_event_id``: the old room's tombstone, as Synapse names it, or, for
+    a v12 new room whose ID cannot be known before its create event, the
+    old room's last event before the upgrade.
     ``type`` and a false ``m.federate`` carry over, as Synapse does.
     """
     predecessor: JsonDict = {"room_id": old_room_id}
