@@ -16,8 +16,10 @@ from homeserver.services.sync.filter_service import FilterService
 from homeserver.services.sync.sources import SyncSources
 from homeserver.services.sync.sync import SyncService
 from homeserver.services.sync.sync_rooms import RoomSyncBuilder
+from homeserver.services.sync.unread import UnreadCounter
 from homeserver.storage.stores.filters import FilterStore
 from homeserver.storage.stores.sync import SyncBatchStore, SyncStore
+from homeserver.storage.stores.thread_unread import ThreadUnreadStore
 from homeserver.streams.registry import EVENTS
 
 
@@ -69,6 +71,11 @@ class SyncBundle:
             sources=sources,
             personal=reading.personal,
             clock=core.clock,
+            unread=UnreadCounter(
+                receipts=sync_data.receipts,
+                batch=rooms.store,
+                threads=ThreadUnreadStore(db),
+            ),
         )
         return cls(filters=filters, changes=changes, service=service)
 

@@ -23,6 +23,7 @@ from homeserver.services.sync.sync_global import (
     moved,
 )
 from homeserver.services.sync.sync_rooms import RoomSyncBuilder, SyncRequestInfo
+from homeserver.services.sync.unread import UnreadCounter
 from homeserver.storage.stores.room_state import RoomStateStore
 from homeserver.storage.stores.sync import MembershipChange, SyncStore
 from homeserver.streams.notifier import Notifier
@@ -79,6 +80,7 @@ class SyncService:
         sources: SyncSources,
         personal: PersonalFilter,
         clock: Clock,
+        unread: UnreadCounter,
     ) -> None:
         self.store = store
         self.batch = rooms.store
@@ -92,6 +94,7 @@ class SyncService:
         self.sources = sources
         self.personal = personal
         self.clock = clock
+        self.unread = unread
         self._joined_cache: dict[str, tuple[int, frozenset[str]]] = {}
         # (user, device) -> the to-device position already deleted up to.
         self.global_sections = GlobalSections(sources)
@@ -231,7 +234,8 @@ class SyncService:
                 body["summary"] = summaries[room_id]
             body["ephemeral"] = {"events": ephemeral.get(room_id, [])}
             body["account_data"] = {"events": account_data.get(room_id, [])}
-            body["unread_notifications"] = unread.get(room_id, _NO_UNREAD)
+            body["unread_notifications"] = _NO_UNREAD
+            body.update(unread.get(room_id, {}))
             out["join"][room_id] = body
 
     async def _newly_joined(
@@ -342,27 +346,16 @@ class SyncService:
     async def _unread(
         self, info: SyncRequestInfo, room_ids: list[str], upto: StreamToken
     ) -> dict[str, JsonDict]:
-        """Messages from others after the user's read receipt (or join); not
-        those of ignored users, nor hidden ones."""
-        user_id = info.user_id
-        if not room_ids:
-            return {}
-        read_at = await self.sources.receipts.get_user_read_positions(user_id, room_ids)
-        unread_from = await self.batch.get_join_positions(
-            user_id, [r for r in room_ids if r not in read_at]
-        )
-        unread_from.update(read_at)
-        personal = info.personal or PersonalView(user_id)
-        counts = await self.batch.count_unread(
-            user_id,
-            {r: unread_from.get(r, 0) for r in room_ids},
+        """Each room's unread count keys (services/sync/unread.py); not those
+        of ignored users, nor hidden ones."""
+        personal = info.personal or PersonalView(info.user_id)
+        return await self.unread.counts(
+            info.user_id,
+            room_ids,
             upto.events,
-            not_senders=personal.ignored,
+            ignored=personal.ignored,
+            threaded=info.filter.room.timeline.unread_thread_notifications,
         )
-        return {
-            r: {"notification_count": n, "highlight_count": 0}
-            for r, n in counts.items()
-        }
 
     async def _ephemeral(
         self,
