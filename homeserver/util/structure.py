@@ -112,6 +112,19 @@ def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", str(tp))
 
 
+def _default_of(field: attrs.Attribute, enclosing: Any) -> Any:
+    """The default value of ``field``: the enclosing default instance's, else
+    the field's own default (a factory is called), else None."""
+    if enclosing is not None:
+        return getattr(enclosing, field.name)
+    default = field.default
+    if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+        if default.takes_self:  # type: ignore[attr-defined]
+            return None
+        return default.factory()  # type: ignore[attr-defined]
+    return None if default is attrs.NOTHING else default
+
+
 class _Structurer:
     def __init__(self, strict: bool, base_dir: Path | None) -> None:
         self.strict = strict
@@ -194,7 +207,12 @@ class _Structurer:
             return self.obj(tp, data, path)
         raise TypeError(f"cannot structure into {tp!r}")
 
-    def obj(self, cls: type, data: Any, path: str) -> Any:
+    def obj(self, cls: type, data: Any, path: str, defaults: Any = None) -> Any:
+        """Structure ``data`` into ``cls``; keys it leaves out take their
+        values from ``defaults`` (an instance of ``cls``) when given: a
+        section whose default the enclosing class sets (e.g. a rate limit
+        with its own numbers) keeps those defaults when only some of its
+        keys are given."""
         if data is None and self.strict:
             data = {}
         if not isinstance(data, dict):
@@ -214,7 +232,13 @@ class _Structurer:
             if key in known:
                 field = known[key]
                 count = len(self.problems)
-                kwargs[field.name] = self.value(hints[field.name], item, sub)
+                hint = hints[field.name]
+                if attrs.has(hint) and isinstance(item, dict):
+                    kwargs[field.name] = self.obj(
+                        hint, item, sub, _default_of(field, defaults)
+                    )
+                else:
+                    kwargs[field.name] = self.value(hint, item, sub)
                 if len(self.problems) > count:
                     failed.add(field.name)
             elif key in secret_paths:
@@ -228,6 +252,10 @@ class _Structurer:
                 close = difflib.get_close_matches(str(key), choices, n=1)
                 hint = f"; did you mean {close[0]!r}?" if close else ""
                 self.fail(sub, f"unknown key{hint}")
+        if defaults is not None:
+            for field in fields:
+                if field.name not in kwargs and field.name not in failed:
+                    kwargs[field.name] = getattr(defaults, field.name)
         for field in fields:
             if field.name not in kwargs and field.default is attrs.NOTHING:
                 self.fail(_join(path, field_key(field)), "is required")

@@ -237,6 +237,29 @@ def test_set_creates_missing_sections(synctl: Synctl, data_dir: Path) -> None:
     assert config.auth.token_login.enabled is True
 
 
+def test_set_one_field_of_a_section_with_defaults(
+    synctl: Synctl, data_dir: Path
+) -> None:
+    """The section's other fields keep their defaults (they were "required")."""
+    d = str(data_dir)
+    key = "rate_limiting.registration_per_address.per_second"
+    result = synctl("config", "set", "--data-dir", d, key, "1000")
+    assert result.code == 0, result.err
+    limits = load_config(data_dir / "homeserver.yaml").rate_limiting
+    assert limits.registration_per_address.per_second == 1000
+    assert limits.registration_per_address.burst_count == 3  # its default
+    burst = synctl(
+        "config",
+        "get",
+        "--data-dir",
+        d,
+        "rate_limiting.registration_per_address.burst_count",
+    )
+    assert burst.out == "3\n"
+    # Another section's default is its own, not the first one's.
+    assert limits.message.burst_count == 10
+
+
 def test_set_parses_yaml_values(synctl: Synctl, data_dir: Path) -> None:
     d = str(data_dir)
     assert (

@@ -431,7 +431,10 @@ def test_a_redaction_never_applies_to_an_event_of_another_room(
     cross = room.send(EventTypes.REDACTION, ALICE, {}, redacts=secret)
     _receive(server, room.pdu(cross))
     assert _stored(server, cross.event_id).rejected_reason is None
-    assert bob.event(other_room, secret, expect=200).json["content"]["body"] == "not yours to redact"
+    assert (
+        bob.event(other_room, secret, expect=200).json["content"]["body"]
+        == "not yours to redact"
+    )
     assert _stored(server, secret).redacted_by is None
 
     own = bob.put(
