@@ -117,11 +117,9 @@ def _default_of(field: attrs.Attribute, enclosing: Any) -> Any:
     the field's own default (a factory is called), else None."""
     if enclosing is not None:
         return getattr(enclosing, field.name)
-    default = field.default
+    default: Any = field.default
     if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
-        if default.takes_self:  # type: ignore[attr-defined]
-            return None
-        return default.factory()  # type: ignore[attr-defined]
+        return None if default.takes_self else default.factory()
     return None if default is attrs.NOTHING else default
 
 
