@@ -5,6 +5,7 @@ server walked from here (GET /_matrix/federation/v1/hierarchy each way)."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from tests.interop.chatly import Chatly
@@ -96,3 +97,27 @@ def test_walking_a_synapse_space_from_chatly(
         assert (exc.status, exc.errcode) == (403, "M_FORBIDDEN")
     else:
         raise AssertionError("a private remote space was shown")
+
+
+def test_between_two_chatlys(
+    chatly: Chatly,
+    peer_chatly: Chatly,
+    alice: Client,
+    peer_user: Callable[[str], Client],
+) -> None:
+    carol = peer_user("carol")
+    space = _space(alice, "Chatly space")
+    theirs = carol.create_room(preset="public_chat", name="Peer room")
+    secret = carol.create_room(preset="private_chat", name="Peer secret")
+    _add_child(alice, space, theirs, peer_chatly.server_name)
+    _add_child(alice, space, secret, peer_chatly.server_name)
+
+    # Our walk asks the peer about its rooms; the private one is left out.
+    rooms = _rooms_when(alice, space, {space, theirs})
+    assert rooms[theirs]["name"] == "Peer room"
+    assert secret not in rooms
+    # The peer's user walks our space from the peer, and sees her own
+    # private room there too (the peer is in it and she is joined).
+    rooms = _rooms_when(carol, space, {space, theirs, secret}, via=chatly.server_name)
+    assert rooms[space]["name"] == "Chatly space"
+    assert rooms[secret]["name"] == "Peer secret"

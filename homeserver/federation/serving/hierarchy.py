@@ -6,7 +6,8 @@ servers: the room (if the asking server may see it; 404 otherwise), the
 summaries of the children we are in that it may see, and the IDs of those it
 may not (``inaccessible_children``); the room's server ACL is checked before
 anything else. ``RemoteHierarchyFetcher`` asks other servers for our
-clients' walks and keeps each valid answer for five minutes, as Synapse does.
+clients' walks and keeps each valid answer for five minutes, as Synapse does (at most 1,000
+answers).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 MAX_ROOMS_PER_SPACE = 50
 CACHE_MS = 5 * 60 * 1000
+CACHE_SIZE = 1000
 REQUEST_TIMEOUT_MS = 30_000
 PATH = "/_matrix/federation/v1/hierarchy/"
 
@@ -139,6 +141,9 @@ class RemoteHierarchyFetcher:
     def _expire(self, now: int) -> None:
         for key in [k for k, (expiry, _) in self._cache.items() if expiry <= now]:
             del self._cache[key]
+        # Bounded: the oldest answers go first (dicts keep insertion order).
+        while len(self._cache) >= CACHE_SIZE:
+            del self._cache[next(iter(self._cache))]
 
 
 def parse_answer(answer: object, room_id: str) -> RemoteHierarchy:
