@@ -41,6 +41,9 @@ def bind(hs: HomeServer, *, federation_on: bool) -> None:
     # Device rows changed (sessions, the device API): the device_lists stream.
     signals.devices_changed.connect(hs.devices.lists.on_devices_changed)
     signals.cross_signing_changed.connect(hs.devices.lists.on_cross_signing_changed)
+    # The user directory learns other servers' users and public rooms.
+    signals.membership_changed.connect(hs.user_directory.index.on_membership_changed)
+    signals.new_event.connect(hs.user_directory.index.on_new_event)
     # A display name or avatar change updates the user's member events.
     hs.accounts.profiles.member_events.plug(hs.rooms.profile_propagation)
     # Relations: aggregations bundled wherever events are served, and the

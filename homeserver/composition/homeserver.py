@@ -28,6 +28,7 @@ from homeserver.composition.server import HomeServer
 from homeserver.composition.spaces import SpacesBundle
 from homeserver.composition.sync import SyncBundle
 from homeserver.composition.sync_data import SyncDataBundle
+from homeserver.composition.user_directory import UserDirectoryBundle
 from homeserver.config.model import HomeserverConfig
 from homeserver.federation.interfaces import FederationTransport
 from homeserver.storage.database import Database, Runner
@@ -60,6 +61,7 @@ def build_homeserver(
     reading = ReadingBundle.build(core=core, sync_data=sync_data)
     search = SearchBundle.build(core=core, reading=reading)
     relations = RelationsBundle.build(core=core, reading=reading)
+    user_directory = UserDirectoryBundle.build(core=core)
     e2ee = E2eeBundle.build(
         core=core, accounts=accounts, devices=devices, sync_data=sync_data
     )
@@ -104,6 +106,7 @@ def build_homeserver(
         reading=reading,
         search=search,
         relations=relations,
+        user_directory=user_directory,
         sync_data=sync_data,
         sync=sync,
         extras=extras,

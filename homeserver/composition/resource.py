@@ -42,6 +42,7 @@ from homeserver.api.client import (
     sync,
     to_device,
     typing,
+    user_directory,
     versions,
     voip,
 )
@@ -182,6 +183,8 @@ def _room_endpoints(hs: HomeServer) -> list[Any]:
         reports.ReportEventEndpoint(auth, hs.reports.service),
         reports.ReportRoomEndpoint(auth, hs.reports.service),
         reports.ReportUserEndpoint(auth, hs.reports.service),
+        user_directory.UserDirectorySearchEndpoint(auth, hs.user_directory.search),
+        user_directory.MutualRoomsEndpoint(auth, hs.user_directory.mutual_rooms),
     ]
 
 

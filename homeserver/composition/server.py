@@ -29,6 +29,7 @@ from homeserver.composition.search import SearchBundle
 from homeserver.composition.spaces import SpacesBundle
 from homeserver.composition.sync import SyncBundle
 from homeserver.composition.sync_data import SyncDataBundle
+from homeserver.composition.user_directory import UserDirectoryBundle
 from homeserver.config.model import HomeserverConfig
 
 
@@ -46,6 +47,7 @@ class HomeServer:
     reading: ReadingBundle
     search: SearchBundle
     relations: RelationsBundle
+    user_directory: UserDirectoryBundle
     sync_data: SyncDataBundle
     sync: SyncBundle
     extras: ExtrasBundle

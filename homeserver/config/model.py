@@ -34,6 +34,7 @@ from homeserver.config.sections.limits import (  # noqa: F401 - re-exported
 from homeserver.config.sections.rooms import (  # noqa: F401 - re-exported
     PresenceConfig,
     RoomDirectoryConfig,
+    UserDirectoryConfig,
     WebSocketConfig,
 )
 from homeserver.config.sections.server import (  # noqa: F401 - re-exported
@@ -79,6 +80,9 @@ class HomeserverConfig:
     room_directory: RoomDirectoryConfig = option(
         factory=RoomDirectoryConfig,
         doc="Room aliases and the published room directory.",
+    )
+    user_directory: UserDirectoryConfig = option(
+        factory=UserDirectoryConfig, doc="Searching for users."
     )
     presence: PresenceConfig = option(
         factory=PresenceConfig, doc="User presence (online, idle, offline)."

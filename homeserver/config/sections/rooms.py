@@ -1,4 +1,5 @@
-"""Config sections: the room directory, presence and the WebSocket transport."""
+"""Config sections: the room directory, the user directory, presence and the
+WebSocket transport."""
 
 from __future__ import annotations
 
@@ -21,6 +22,28 @@ class RoomDirectoryConfig:
         True,
         doc="Only users joined to a room (and server admins) may create aliases "
         "for it, as in Synapse.",
+    )
+
+
+@attrs.frozen(kw_only=True)
+class UserDirectoryConfig:
+    """Searching for users (POST /user_directory/search)."""
+
+    enabled: bool = option(
+        True,
+        doc="Answer user directory searches. When off, every search answers no "
+        "results (as Synapse's user_directory.enabled: false).",
+    )
+    search_all_users: bool = option(
+        False,
+        doc="Let a search find every local user. When off (the default, as in "
+        "Synapse), a search finds only users who share a room with the "
+        "searcher or are in a public room (join rule public or history "
+        "world_readable), on any server.",
+    )
+    prefer_local_users: bool = option(
+        False,
+        doc="Rank this server's users above other servers' users in results.",
     )
 
 

@@ -1,0 +1,1 @@
+"""Finding other users: the user directory and mutual rooms."""
