@@ -5,7 +5,7 @@ when it arrives before its target)."""
 from __future__ import annotations
 
 from homeserver.events.model import EventTypes
-from tests.federation.joined_pair import send_message, shared_room
+from tests.federation.joined_pair import join_from, send_message, shared_room
 from tests.federation.pair import FederationPair
 from tests.federation.receiving_helpers import join_remote_room, receiving, use_remote
 from tests.federation.remote_room import REMOTE, RemoteRoom
@@ -60,3 +60,23 @@ def test_a_redaction_received_before_its_target_keeps_it_out(
     assert indexed(server, kept.event_id)
     assert not indexed(server, target.event_id)
     assert result_bodies(search(bob, "walrus")) == ["walrus"]
+
+
+def test_backfilled_history_is_searchable(pair: FederationPair) -> None:
+    a, b = pair.a, pair.b
+    alice = a.user("alice")
+    room_id = alice.create_room(preset="public_chat")
+    early = []
+    for i in range(3):
+        a.advance(1)
+        early.append(send_message(alice, room_id, f"archive item {i}"))
+    bob, _ = join_from(pair, a, b, room_id, "bob")
+    # Before backfill b holds none of it.
+    assert result_bodies(search(bob, "archive")) == []
+    bob.get(f"/_matrix/client/v3/rooms/{room_id}/messages?dir=b&limit=20", expect=200)
+    assert all(indexed(b, event_id) for event_id in early)
+    assert result_bodies(search(bob, "archive", order_by="recent")) == [
+        "archive item 2",
+        "archive item 1",
+        "archive item 0",
+    ]

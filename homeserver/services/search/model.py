@@ -60,17 +60,17 @@ class BatchToken:
 
     Args:
         order: the ordering it belongs to (a token is refused in the other).
-        position: for ``rank`` the number of hits read, for ``recent`` the
-            stream ordering of the last hit read.
+        position: for ``rank`` (the number of hits read, 0), for ``recent``
+            the (origin_server_ts, stream ordering) of the last hit read.
         room_id: the room a room group's token continues in, or None.
     """
 
     order: Order
-    position: int
+    position: tuple[int, int]
     room_id: str | None = None
 
     def encode(self) -> str:
-        raw = json.dumps([self.order, self.position, self.room_id])
+        raw = json.dumps([self.order, *self.position, self.room_id])
         return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
     @classmethod
@@ -78,15 +78,16 @@ class BatchToken:
         """Raises: InvalidParam: 400 M_INVALID_PARAM for anything not ours."""
         try:
             raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-            order, position, room_id = json.loads(raw)
+            order, first, second, room_id = json.loads(raw)
         except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
             raise InvalidParam("Invalid next_batch token") from None
         if (
             order not in ("rank", "recent")
-            or not isinstance(position, int)
-            or isinstance(position, bool)
+            or not all(
+                isinstance(n, int) and not isinstance(n, bool) for n in (first, second)
+            )
             or not (room_id is None or isinstance(room_id, str))
-            or find_bad_value([position, room_id]) is not None
+            or find_bad_value([first, second, room_id]) is not None
         ):
             raise InvalidParam("Invalid next_batch token")
-        return cls(order, position, room_id)
+        return cls(order, (first, second), room_id)

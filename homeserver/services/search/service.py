@@ -58,7 +58,7 @@ class _Page:
 
     events: list[Event] = attrs.Factory(list)
     ranks: dict[str, float] = attrs.Factory(dict)
-    position: int | None = None
+    position: tuple[int, int] | None = None
     more: bool = False
     # room ID -> hits of that room read on this page (room groups' rank tokens).
     read_in_room: dict[str, int] = attrs.Factory(dict)
@@ -156,7 +156,7 @@ class SearchService:
         user_id: str,
         criteria: SearchCriteria,
         request: SearchRequest,
-        position: int | None,
+        position: tuple[int, int] | None,
     ) -> _Page:
         """Up to ``request.limit`` results the user may see, reading past the
         ones they may not, for up to ``MAX_ROUNDS`` queries."""
@@ -248,14 +248,18 @@ class SearchService:
         return out
 
 
-def _advance(criteria: SearchCriteria, position: int | None, hit: SearchHit) -> int:
+def _advance(
+    criteria: SearchCriteria, position: tuple[int, int] | None, hit: SearchHit
+) -> tuple[int, int]:
     """The position after reading ``hit``."""
     if criteria.order == "recent":
-        return hit.stream_ordering
-    return (position or 0) + 1
+        return (hit.origin_server_ts, hit.stream_ordering)
+    return ((position[0] if position else 0) + 1, 0)
 
 
-def _group_position(page: _Page, request: SearchRequest, room_id: str) -> int | None:
+def _group_position(
+    page: _Page, request: SearchRequest, room_id: str
+) -> tuple[int, int] | None:
     """Where a room group's ``next_batch`` continues within that room.
 
     By recency, the global position serves every room. By rank, it is the
@@ -266,7 +270,7 @@ def _group_position(page: _Page, request: SearchRequest, room_id: str) -> int | 
     if request.order_by == "recent":
         return page.position
     if request.next_batch is None:
-        return page.read_in_room.get(room_id, 0)
+        return (page.read_in_room.get(room_id, 0), 0)
     if BatchToken.decode(request.next_batch).room_id == room_id:
         return page.position
     return None

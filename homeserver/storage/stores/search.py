@@ -3,7 +3,7 @@
 The index is written by the event persister (``search_index.py``); this
 store only reads it. Both engines answer the same query with the same
 ordering rules: by rank (best first; newer first among equals) or by recency
-(stream order, newest first). Only events that clients may be shown are
+(newest ``origin_server_ts`` first, then the later stream ordering). Only events that clients may be shown are
 returned: never outliers, rejected, soft-failed or redacted ones.
 """
 
@@ -51,6 +51,7 @@ class SearchHit:
 
     event_id: str
     rank: float
+    origin_server_ts: int
     stream_ordering: int
 
 
@@ -61,14 +62,15 @@ class SearchStore:
         self.db = db
 
     async def search(
-        self, criteria: SearchCriteria, position: int | None, limit: int
+        self, criteria: SearchCriteria, position: tuple[int, int] | None, limit: int
     ) -> list[SearchHit]:
         """Up to ``limit`` hits in ``criteria.order``.
 
         Args:
-            position: where the previous page stopped: for ``rank`` the number
-                of hits already read, for ``recent`` the stream ordering of the
-                last hit read (only older ones follow). None: from the start.
+            position: where the previous page stopped: for ``rank`` (the
+                number of hits already read, 0), for ``recent`` the
+                (origin_server_ts, stream ordering) of the last hit read (only
+                older ones follow). None: from the start.
         """
         if criteria.terms.empty or not criteria.room_ids or not criteria.keys:
             return []
@@ -88,29 +90,39 @@ class SearchStore:
         self,
         txn: Transaction,
         criteria: SearchCriteria,
-        position: int | None,
+        position: tuple[int, int] | None,
         limit: int,
     ) -> list[SearchHit]:
         rank, rank_args, source, where, args = _matching(txn, criteria)
         args = rank_args + args
         if criteria.order == "recent":
+            # By timestamp: stream orderings of backfilled history run
+            # backwards, and mean nothing across rooms.
             if position is not None:
-                where += " AND e.stream_ordering < ?"
-                args.append(position)
-            order = "e.stream_ordering DESC"
+                where += (
+                    " AND (e.origin_server_ts < ?"
+                    " OR (e.origin_server_ts = ? AND e.stream_ordering < ?))"
+                )
+                args += [position[0], position[0], position[1]]
+            order = "e.origin_server_ts DESC, e.stream_ordering DESC"
             paging = " LIMIT ?"
             args.append(limit)
         else:
             order = "rank DESC, e.stream_ordering DESC"
             paging = " LIMIT ? OFFSET ?"
-            args += [limit, position or 0]
+            args += [limit, position[0] if position else 0]
         rows = txn.query(
-            f"SELECT s.event_id, {rank} AS rank, e.stream_ordering"
+            f"SELECT s.event_id, {rank} AS rank, e.origin_server_ts, e.stream_ordering"
             f" FROM {source} WHERE {where} ORDER BY {order}{paging}",
             args,
         )
         return [
-            SearchHit(r.event_id, float(r.rank or 0.0), int(r.stream_ordering))
+            SearchHit(
+                r.event_id,
+                float(r.rank or 0.0),
+                int(r.origin_server_ts),
+                int(r.stream_ordering),
+            )
             for r in rows
         ]
 
