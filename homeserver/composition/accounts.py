@@ -12,6 +12,7 @@ from homeserver.services.accounts.admin import (
     SharedSecretRegistrationService,
 )
 from homeserver.services.accounts.auth import Auth
+from homeserver.services.accounts.guests import GuestAccounts
 from homeserver.services.accounts.login import LoginService
 from homeserver.services.accounts.passwords import PasswordHasher
 from homeserver.services.accounts.profile import ProfileService
@@ -80,6 +81,7 @@ class AccountsBundle:
         accounts = _accounts(core, stores)
         sessions = SessionService(config.auth, stores.tokens, stores.devices, clock)
         uia = _uia(core, stores, accounts)
+        auth = Auth(stores.tokens, stores.devices, clock)
         profiles = ProfileService(
             core.server_name,
             stores.profiles,
@@ -88,7 +90,7 @@ class AccountsBundle:
         )
         return cls(
             stores=stores,
-            auth=Auth(stores.tokens, stores.devices, clock),
+            auth=auth,
             accounts=accounts,
             sessions=sessions,
             uia=uia,
@@ -99,6 +101,14 @@ class AccountsBundle:
                 sessions=sessions,
                 uia=uia,
                 registration_tokens=stores.registration_tokens,
+                guests=GuestAccounts(
+                    server_name=core.server_name,
+                    enabled=config.registration.allow_guest_access,
+                    users=stores.users,
+                    sessions=sessions,
+                    auth=auth,
+                    clock=clock,
+                ),
                 ratelimiter=ratelimiter,
                 clock=clock,
             ),

@@ -37,6 +37,8 @@ def bind(hs: HomeServer, *, federation_on: bool) -> None:
     signals.new_event.connect(hs.sync.changes.on_new_event)
     signals.new_event.connect(hs.sync_data.typing.on_new_event)
     signals.new_event.connect(hs.presence.service.on_new_event)
+    # Guest access withdrawn: local guests leave the room.
+    signals.new_event.connect(hs.extras.guest_membership.on_new_event)
     signals.membership_changed.connect(hs.sync.changes.on_membership_changed)
     # Device rows changed (sessions, the device API): the device_lists stream.
     signals.devices_changed.connect(hs.devices.lists.on_devices_changed)

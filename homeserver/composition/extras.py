@@ -11,11 +11,13 @@ from homeserver.composition.presence import PresenceBundle
 from homeserver.composition.reading import ReadingBundle
 from homeserver.composition.rooms import RoomsBundle
 from homeserver.composition.sync_data import SyncDataBundle
+from homeserver.events.model import Membership
 from homeserver.services.extras.event_stream import EventStreamService
 from homeserver.services.extras.initial_sync import InitialSyncService
 from homeserver.services.extras.openid import OpenIdService
 from homeserver.services.extras.server_notices import ServerNoticesService
 from homeserver.services.extras.turn import TurnService
+from homeserver.services.rooms.guest_access import GuestMembership
 from homeserver.storage.stores.event_stream import EventStreamStore
 from homeserver.storage.stores.openid import OpenIdStore
 from homeserver.storage.stores.server_notices import ServerNoticesStore
@@ -31,6 +33,7 @@ class ExtrasBundle:
     server_notices: ServerNoticesService
     event_stream: EventStreamService
     initial_sync: InitialSyncService
+    guest_membership: GuestMembership
 
     @classmethod
     def build(
@@ -84,5 +87,13 @@ class ExtrasBundle:
                 receipts=sync_data.receipts,
                 presence=presence.service,
                 notifier=core.notifier,
+            ),
+            guest_membership=GuestMembership(
+                server_name=core.server_name,
+                room_state=core.room_state,
+                users=accounts.stores.users,
+                leave=lambda room_id, user_id: rooms.membership.send_membership(
+                    room_id, user_id, user_id, Membership.LEAVE, None, {}
+                ),
             ),
         )

@@ -25,11 +25,11 @@ class WhoamiEndpoint:
         self.auth = auth
 
     async def on_GET(self, request: ApiRequest) -> JsonDict:
-        requester = await requester_of(self.auth, request)
+        requester = await requester_of(self.auth, request, allow_guest=True)
         return {
             "user_id": requester.user_id,
             "device_id": requester.device_id,
-            "is_guest": False,
+            "is_guest": requester.is_guest,
         }
 
 

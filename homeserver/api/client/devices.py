@@ -28,7 +28,7 @@ class DevicesEndpoint:
         self.devices = devices
 
     async def on_GET(self, request: ApiRequest) -> JsonDict:
-        requester = await requester_of(self.auth, request)
+        requester = await requester_of(self.auth, request, allow_guest=True)
         return await self.devices.list_devices(requester)
 
 
@@ -42,11 +42,11 @@ class DeviceEndpoint:
         self.devices = devices
 
     async def on_GET(self, request: ApiRequest, device_id: str) -> JsonDict:
-        requester = await requester_of(self.auth, request)
+        requester = await requester_of(self.auth, request, allow_guest=True)
         return await self.devices.get_device(requester, device_id)
 
     async def on_PUT(self, request: ApiRequest, device_id: str) -> JsonDict:
-        requester = await requester_of(self.auth, request)
+        requester = await requester_of(self.auth, request, allow_guest=True)
         body = request.parse(DeviceUpdateBody)
         return await self.devices.update_device(
             requester,

@@ -99,7 +99,7 @@ class PublicRoomsEndpoint:
 
     async def on_GET(self, request: ApiRequest) -> JsonDict:
         if not (self.allow_without_auth and request.access_token() is None):
-            await requester_of(self.auth, request)
+            await requester_of(self.auth, request, allow_guest=True)
         query = PublicRoomsQuery(
             limit=request.query_int("limit"),
             since=request.query_str("since"),
@@ -108,7 +108,7 @@ class PublicRoomsEndpoint:
         return await self.room_list.get_public_rooms(query)
 
     async def on_POST(self, request: ApiRequest) -> JsonDict:
-        await requester_of(self.auth, request)
+        await requester_of(self.auth, request, allow_guest=True)
         body = request.parse(PublicRoomsBody, allow_empty=True)
         query = body.query(request.query_str("server"))
         return await self.room_list.get_public_rooms(query)

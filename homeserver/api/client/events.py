@@ -46,5 +46,5 @@ class EventEndpoint:
         self.stream = stream
 
     async def on_GET(self, request: ApiRequest, event_id: str) -> JsonDict:
-        requester = await requester_of(self.auth, request, allow_guest=True)
+        requester = await requester_of(self.auth, request)
         return await self.stream.get_event(requester, event_id)

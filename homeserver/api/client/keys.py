@@ -35,7 +35,7 @@ class KeysUploadEndpoint:
         self.keys = keys
 
     async def on_POST(self, request: ApiRequest) -> JsonDict:
-        requester = await requester_of(self.auth, request)
+        requester = await requester_of(self.auth, request, allow_guest=True)
         body = request.parse(KeysUploadBody, allow_empty=True)
         return await self.keys.upload(
             requester,
@@ -55,7 +55,7 @@ class KeysQueryEndpoint:
         self.query = query
 
     async def on_POST(self, request: ApiRequest) -> JsonDict:
-        requester = await requester_of(self.auth, request)
+        requester = await requester_of(self.auth, request, allow_guest=True)
         body = request.parse(KeysQueryBody)
         return await self.query.query(requester.user_id, body.device_keys, body.timeout)
 
@@ -70,7 +70,7 @@ class KeysClaimEndpoint:
         self.query = query
 
     async def on_POST(self, request: ApiRequest) -> JsonDict:
-        await requester_of(self.auth, request)
+        await requester_of(self.auth, request, allow_guest=True)
         body = request.parse(KeysClaimBody)
         return await self.query.claim(body.one_time_keys, body.timeout)
 
@@ -85,7 +85,7 @@ class KeyChangesEndpoint:
         self.changes = changes
 
     async def on_GET(self, request: ApiRequest) -> JsonDict:
-        requester = await requester_of(self.auth, request)
+        requester = await requester_of(self.auth, request, allow_guest=True)
         since = StreamToken.parse(
             request.query_str("from", required=True) or "", "from"
         )
@@ -120,5 +120,5 @@ class SignaturesUploadEndpoint:
         self.cross_signing = cross_signing
 
     async def on_POST(self, request: ApiRequest) -> JsonDict:
-        requester = await requester_of(self.auth, request)
+        requester = await requester_of(self.auth, request, allow_guest=True)
         return await self.cross_signing.upload_signatures(requester, request.json())

@@ -12,7 +12,7 @@ from homeserver.api.http.auth import requester_of
 from homeserver.api.http.request import ApiRequest
 from homeserver.api.http.router import client_patterns
 from homeserver.errors import Codes, MatrixError
-from homeserver.services.accounts.auth import Auth
+from homeserver.services.accounts.auth import Auth, Requester
 from homeserver.services.accounts.profile import ProfileService
 from homeserver.types import JsonDict
 
@@ -54,10 +54,16 @@ class ProfileFieldEndpoint:
         return await self.profiles.get_field(user_id, key)
 
     async def on_PUT(self, request: ApiRequest, user_id: str, key: str) -> JsonDict:
-        requester = await requester_of(self.auth, request)
+        requester = await _requester(self.auth, request, key)
         value = _field_value(request, key)
         return await self.profiles.set_field(requester, user_id, key, value)
 
     async def on_DELETE(self, request: ApiRequest, user_id: str, key: str) -> JsonDict:
-        requester = await requester_of(self.auth, request)
+        requester = await _requester(self.auth, request, key)
         return await self.profiles.delete_field(requester, user_id, key)
+
+
+async def _requester(auth: Auth, request: ApiRequest, key: str) -> Requester:
+    """The requester; guests may change their display name only (spec,
+    "Guest Access")."""
+    return await requester_of(auth, request, allow_guest=key == "displayname")

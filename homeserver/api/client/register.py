@@ -5,7 +5,7 @@ Spec: client-server API, "Account registration".
 
 from __future__ import annotations
 
-from homeserver.api.client.bodies.accounts import RegisterBody
+from homeserver.api.client.bodies.accounts import GuestRegisterBody, RegisterBody
 from homeserver.api.http.auth import uia_operation
 from homeserver.api.http.request import ApiRequest
 from homeserver.api.http.router import client_patterns
@@ -24,6 +24,11 @@ class RegisterEndpoint:
     async def on_POST(self, request: ApiRequest) -> JsonDict:
         kind = request.query_str("kind", "user") or "user"
         self.registration.check_open(kind)
+        if kind == "guest":
+            guest = request.parse(GuestRegisterBody, allow_empty=True)
+            return await self.registration.register_guest(
+                guest.initial_device_display_name, request.client_ip
+            )
         body = request.parse(RegisterBody)
         return await self.registration.register(
             body, request.client_ip, uia_operation(request)

@@ -60,7 +60,7 @@ class RelationsEndpoint:
         rel_type: str | None = None,
         event_type: str | None = None,
     ) -> JsonDict:
-        requester = await requester_of(self.auth, request)
+        requester = await requester_of(self.auth, request, allow_guest=True)
         recurse = request.query_bool(
             "recurse", request.query_bool("org.matrix.msc3981.recurse")
         )

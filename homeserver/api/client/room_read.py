@@ -53,7 +53,7 @@ class RoomEventEndpoint:
     async def on_GET(
         self, request: ApiRequest, room_id: str, event_id: str
     ) -> JsonDict:
-        requester = await requester_of(self.auth, request)
+        requester = await requester_of(self.auth, request, allow_guest=True)
         return await self.reads.get_event(requester, room_id, event_id)
 
 
@@ -67,7 +67,7 @@ class RoomStateEndpoint:
         self.reads = reads
 
     async def on_GET(self, request: ApiRequest, room_id: str) -> list[JsonDict]:
-        requester = await requester_of(self.auth, request)
+        requester = await requester_of(self.auth, request, allow_guest=True)
         return await self.reads.get_state(requester, room_id)
 
 
@@ -87,7 +87,7 @@ class RoomStateEventEndpoint:
     async def on_GET(
         self, request: ApiRequest, room_id: str, event_type: str, state_key: str = ""
     ) -> JsonDict:
-        requester = await requester_of(self.auth, request)
+        requester = await requester_of(self.auth, request, allow_guest=True)
         event_format = request.query_str("format", "content")
         if event_format not in ("content", "event"):
             raise InvalidParam("format must be 'content' or 'event'")
@@ -106,7 +106,7 @@ class RoomMembersEndpoint:
         self.reads = reads
 
     async def on_GET(self, request: ApiRequest, room_id: str) -> JsonDict:
-        requester = await requester_of(self.auth, request)
+        requester = await requester_of(self.auth, request, allow_guest=True)
         members_request = MembersRequest(
             at=_token(request, "at"),
             membership=request.query_str("membership"),
@@ -139,7 +139,7 @@ class MessagesEndpoint:
         self.pagination = pagination
 
     async def on_GET(self, request: ApiRequest, room_id: str) -> JsonDict:
-        requester = await requester_of(self.auth, request)
+        requester = await requester_of(self.auth, request, allow_guest=True)
         messages_request = MessagesRequest(
             direction=_direction(request),
             from_token=_token(request, "from"),
@@ -162,7 +162,7 @@ class ContextEndpoint:
     async def on_GET(
         self, request: ApiRequest, room_id: str, event_id: str
     ) -> JsonDict:
-        requester = await requester_of(self.auth, request)
+        requester = await requester_of(self.auth, request, allow_guest=True)
         return await self.pagination.get_context(
             requester, room_id, event_id, _limit(request), _filter(request)
         )

@@ -26,7 +26,7 @@ class SendEventEndpoint:
     async def on_PUT(
         self, request: ApiRequest, room_id: str, event_type: str, txn_id: str
     ) -> JsonDict:
-        requester = await requester_of(self.auth, request)
+        requester = await requester_of(self.auth, request, allow_guest=True)
         return await self.room_events.send_message(
             requester, room_id, event_type, txn_id, request.json()
         )
@@ -45,7 +45,7 @@ class SendEventNoTxnEndpoint:
     async def on_POST(
         self, request: ApiRequest, room_id: str, event_type: str
     ) -> JsonDict:
-        requester = await requester_of(self.auth, request)
+        requester = await requester_of(self.auth, request, allow_guest=True)
         return await self.room_events.send_message(
             requester, room_id, event_type, None, request.json()
         )
@@ -67,7 +67,7 @@ class SetStateEndpoint:
     async def on_PUT(
         self, request: ApiRequest, room_id: str, event_type: str, state_key: str = ""
     ) -> JsonDict:
-        requester = await requester_of(self.auth, request)
+        requester = await requester_of(self.auth, request, allow_guest=True)
         return await self.room_events.set_state(
             requester, room_id, event_type, state_key, request.json()
         )

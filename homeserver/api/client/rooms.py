@@ -50,7 +50,7 @@ class JoinedRoomsEndpoint:
         self.membership = membership
 
     async def on_GET(self, request: ApiRequest) -> JsonDict:
-        requester = await requester_of(self.auth, request)
+        requester = await requester_of(self.auth, request, allow_guest=True)
         return await self.membership.joined_rooms(requester)
 
 
@@ -64,7 +64,7 @@ class JoinEndpoint:
         self.membership = membership
 
     async def on_POST(self, request: ApiRequest, room: str) -> JsonDict:
-        requester = await requester_of(self.auth, request)
+        requester = await requester_of(self.auth, request, allow_guest=True)
         body = request.parse(JoinBody, allow_empty=True)
         room_id = await self.membership.join(
             requester,
@@ -104,7 +104,7 @@ class LeaveEndpoint:
         self.membership = membership
 
     async def on_POST(self, request: ApiRequest, room_id: str) -> JsonDict:
-        requester = await requester_of(self.auth, request)
+        requester = await requester_of(self.auth, request, allow_guest=True)
         body = request.parse(MembershipBody, allow_empty=True)
         await self.membership.leave(requester, room_id, body.reason)
         return {}

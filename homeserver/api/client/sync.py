@@ -42,5 +42,5 @@ class SyncEndpoint:
         self.sync = sync
 
     async def on_GET(self, request: ApiRequest) -> JsonDict:
-        requester = await requester_of(self.auth, request)
+        requester = await requester_of(self.auth, request, allow_guest=True)
         return await self.sync.sync(requester, parse_sync_params(request))

@@ -26,7 +26,7 @@ class SendToDeviceEndpoint:
     async def on_PUT(
         self, request: ApiRequest, event_type: str, txn_id: str
     ) -> JsonDict:
-        requester = await requester_of(self.auth, request)
+        requester = await requester_of(self.auth, request, allow_guest=True)
         body = request.parse(SendToDeviceBody)
         return await self.to_device.send_to_device(
             requester, event_type, txn_id, body.messages

@@ -80,7 +80,7 @@ class CapabilitiesEndpoint:
         self.auth = auth
 
     async def on_GET(self, request: ApiRequest) -> JsonDict:
-        await requester_of(self.auth, request)
+        await requester_of(self.auth, request, allow_guest=True)
         return {
             "capabilities": {
                 "m.change_password": {"enabled": True},

@@ -23,5 +23,5 @@ class TurnServerEndpoint:
         self.turn = turn
 
     async def on_GET(self, request: ApiRequest) -> JsonDict:
-        requester = await requester_of(self.auth, request)
+        requester = await requester_of(self.auth, request, allow_guest=True)
         return self.turn.credentials(requester)

@@ -28,6 +28,14 @@ class RegistrationConfig:
         secret=True,
     )
     password_min_length: int = option(8, doc="Shortest password accepted.")
+    allow_guest_access: bool = option(
+        False,
+        doc="Allow guest accounts (POST /register?kind=guest): no password, a "
+        "limited set of endpoints (everything else is 403 "
+        "M_GUEST_ACCESS_FORBIDDEN), only rooms whose m.room.guest_access is "
+        "can_join; a guest can later register as a full account. Off by "
+        "default, as in Synapse.",
+    )
 
 
 @attrs.frozen(kw_only=True)

@@ -113,7 +113,11 @@ class Auth:
                 "mark_token_used", self.tokens.mark_access_token_used(info)
             )
         requester = Requester(
-            UserID.parse(info.user_id), info.device_id, info.token_hash, info.admin
+            UserID.parse(info.user_id),
+            info.device_id,
+            info.token_hash,
+            info.admin,
+            is_guest=info.is_guest,
         )
         if client_ip is not None:
             self._note_seen(requester, client_ip)

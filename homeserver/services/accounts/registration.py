@@ -10,6 +10,7 @@ from typing import Protocol
 from homeserver.config.model import RateLimitConfig, RegistrationConfig
 from homeserver.errors import Codes, Forbidden, MatrixError
 from homeserver.services.accounts.accounts import AccountService
+from homeserver.services.accounts.guests import GuestAccounts, is_guest_localpart
 from homeserver.services.accounts.sessions import SessionService
 from homeserver.services.accounts.ui_auth import (
     UiaOperation,
@@ -26,6 +27,8 @@ from homeserver.util.tokens import random_string
 
 # What a registration's ended UIA session keeps: the user it registered.
 _REGISTERED = "registered_user_id"
+# The guest a registration upgrades (checked when its token was given).
+_UPGRADES = "upgrade_user_id"
 
 
 class RegistrationRequest(Protocol):
@@ -36,6 +39,8 @@ class RegistrationRequest(Protocol):
     def username(self) -> str | None: ...
     @property
     def password(self) -> str | None: ...
+    @property
+    def guest_access_token(self) -> str | None: ...
 
     def uia_auth(self) -> JsonDict | None:
         """The round's ``auth`` object, if any."""
@@ -58,10 +63,12 @@ class RegistrationService:
         sessions: SessionService,
         uia: UserInteractiveAuth,
         registration_tokens: RegistrationTokenStore,
+        guests: GuestAccounts,
         ratelimiter: Ratelimiter,
         clock: Clock,
     ) -> None:
         self.config = config
+        self.guests = guests
         self.rate_limits = rate_limits
         self.accounts = accounts
         self.sessions = sessions
@@ -85,11 +92,12 @@ class RegistrationService:
         before the body is read).
 
         Raises:
-            MatrixError: 403 for guests or with registration disabled; 400
-                M_INVALID_PARAM for an unknown kind.
+            MatrixError: 403 for guests unless ``allow_guest_access``, or with
+                registration disabled; 400 M_INVALID_PARAM for an unknown kind.
         """
         if kind == "guest":
-            raise Forbidden("Guest access is disabled", "M_GUEST_ACCESS_FORBIDDEN")
+            self.guests.check_enabled()
+            return
         if kind != "user":
             raise MatrixError(400, "Invalid kind", Codes.INVALID_PARAM)
         self._check_enabled()
@@ -117,22 +125,29 @@ class RegistrationService:
         )
         # The UIA session keeps only a hash of the password (as Synapse does),
         # never the password itself.
-        clientdict = body.uia_params("password")
+        # Nor the guest access token of an upgrade.
+        clientdict = body.uia_params("password", "guest_access_token")
+        server_data: JsonDict = {}
         if body.username is not None:
             # Clients let people type "Alice"; user IDs are lower case (as Synapse).
-            clientdict["username"] = body.username.lower()
-            await self.accounts.check_username(clientdict["username"])
-        server_data = None
+            clientdict["username"] = username = body.username.lower()
+            if body.guest_access_token is not None:
+                server_data[_UPGRADES] = await self.guests.check_upgrade(
+                    body.guest_access_token, username
+                )
+            else:
+                _check_not_guest_localpart(username)
+                await self.accounts.check_username(username)
         if body.password is not None:
-            server_data = {
-                "password_hash": await self.accounts.hash_new_password(body.password)
-            }
+            server_data["password_hash"] = await self.accounts.hash_new_password(
+                body.password
+            )
         result = await self.uia.authenticate(
             operation,
             body.uia_auth(),
             clientdict,
             self.flows(),
-            server_data=server_data,
+            server_data=server_data or None,
         )
         return await self._register(result.clientdict, result, client_ip)
 
@@ -145,9 +160,14 @@ class RegistrationService:
         password_hash = result.serverdict.get("password_hash")
         if password_hash is None:
             raise MatrixError(400, "Missing password", Codes.MISSING_PARAM)
-        user_id = await self.accounts.register(
-            str(localpart), None, password_hash=password_hash
-        )
+        upgrade = result.serverdict.get(_UPGRADES)
+        if upgrade is not None:
+            await self.guests.upgrade(str(upgrade), password_hash)
+            user_id = str(upgrade)
+        else:
+            user_id = await self.accounts.register(
+                str(localpart), None, password_hash=password_hash
+            )
         self.ratelimiter.record(
             "register_address", client_ip, self.rate_limits.registration_per_address
         )
@@ -200,6 +220,22 @@ class RegistrationService:
                 return candidate
         raise MatrixError(500, "Could not allocate a user ID")
 
+    async def register_guest(
+        self, device_display_name: str | None, client_ip: str
+    ) -> JsonDict:
+        """POST /register?kind=guest: a guest account and its session."""
+        self.ratelimiter.check(
+            "register_address",
+            client_ip,
+            self.rate_limits.registration_per_address,
+            update=False,
+        )
+        answer = await self.guests.register_guest(device_display_name, client_ip)
+        self.ratelimiter.record(
+            "register_address", client_ip, self.rate_limits.registration_per_address
+        )
+        return answer
+
     async def check_available(self, username: str, client_ip: str) -> JsonDict:
         """GET /register/available."""
         self._check_enabled()
@@ -208,6 +244,7 @@ class RegistrationService:
             client_ip,
             self.rate_limits.registration_per_address,
         )
+        _check_not_guest_localpart(username)
         await self.accounts.check_username(username)
         return {"available": True}
 
@@ -221,3 +258,13 @@ class RegistrationService:
         )
         found = await self.registration_tokens.get_token(token)
         return {"valid": bool(found and found.is_valid(self.clock.time_msec()))}
+
+
+def _check_not_guest_localpart(username: str) -> None:
+    """400 M_INVALID_USERNAME for a numeric localpart: those are guests'."""
+    if is_guest_localpart(username):
+        raise MatrixError(
+            400,
+            "Numeric user IDs are reserved for guest users.",
+            Codes.INVALID_USERNAME,
+        )

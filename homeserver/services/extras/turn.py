@@ -14,7 +14,7 @@ import hashlib
 import hmac
 
 from homeserver.config.model import VoipConfig
-from homeserver.errors import Forbidden
+from homeserver.errors import Codes, Forbidden
 from homeserver.services.accounts.auth import Requester
 from homeserver.types import JsonDict
 from homeserver.util.clock import Clock
@@ -41,11 +41,12 @@ class TurnService:
         are configured.
 
         Raises:
-            Forbidden: 403 for a guest when ``turn_allow_guests`` is off.
+            Forbidden: 403 M_GUEST_ACCESS_FORBIDDEN for a guest when
+                ``turn_allow_guests`` is off.
         """
         config = self.config
         if requester.is_guest and not config.turn_allow_guests:
-            raise Forbidden("Guest access is not allowed")
+            raise Forbidden("Guest access not allowed", Codes.GUEST_ACCESS_FORBIDDEN)
         lifetime_ms = int(config.turn_user_lifetime)
         if not config.turn_uris:
             return {}

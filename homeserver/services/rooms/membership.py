@@ -16,6 +16,7 @@ from homeserver.events.template import STRIPPED_STATE_TYPES, stripped_state
 from homeserver.services.accounts.auth import Requester
 from homeserver.services.rooms.directory import DirectoryService
 from homeserver.services.rooms.event_creation import EventCreationService
+from homeserver.services.rooms.guest_access import guest_can_join
 from homeserver.services.rooms.ports import NoRemoteMembership, RemoteMembershipPort
 from homeserver.storage.stores.profiles import ProfileStore
 from homeserver.storage.stores.room_state import RoomStateStore
@@ -184,6 +185,10 @@ class MembershipService:
         extra: JsonDict = dict(content or {})
         room_id, alias_servers = await self._resolve_with_servers(room_id_or_alias)
         user_id = requester.user_id
+        if requester.is_guest and not await guest_can_join(
+            self.room_state, self.creator.events, room_id
+        ):
+            raise Forbidden("Guest access not allowed")
         if not await self.is_host_in_room(room_id):
             candidates = await self._remote_candidates(
                 room_id, user_id, [*servers, *alias_servers]

@@ -19,6 +19,7 @@ class AccessTokenInfo:
     used: bool
     admin: bool
     deactivated: bool
+    is_guest: bool = False
 
 
 @attrs.frozen
@@ -67,7 +68,7 @@ class TokenStore:
             "get_access_token",
             lambda txn: txn.query_one(
                 "SELECT t.token_hash, t.user_id, t.device_id, t.valid_until_ts,"
-                " t.refresh_token_hash, t.used, u.admin, u.deactivated"
+                " t.refresh_token_hash, t.used, u.admin, u.deactivated, u.is_guest"
                 " FROM access_tokens t JOIN users u ON u.user_id = t.user_id"
                 " WHERE t.token_hash = ?",
                 (token_hash,),
@@ -84,6 +85,7 @@ class TokenStore:
             bool(row.used),
             bool(row.admin),
             bool(row.deactivated),
+            bool(row.is_guest),
         )
 
     async def mark_access_token_used(self, info: AccessTokenInfo) -> None:

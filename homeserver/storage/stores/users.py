@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import attrs
 
 from homeserver.events.ids import localpart_of
@@ -37,8 +39,11 @@ class UserStore:
         created_ts: int,
         admin: bool = False,
         user_type: str | None = None,
+        *,
+        is_guest: bool = False,
     ) -> None:
-        """Create an account and its empty profile in one transaction.
+        """Create an account and its empty profile in one transaction
+        (``is_guest``: a guest account, which has no password).
 
         Raises:
             UserAlreadyExists: the ID is taken.
@@ -48,9 +53,10 @@ class UserStore:
             if txn.query_one("SELECT 1 FROM users WHERE user_id = ?", (user_id,)):
                 raise UserAlreadyExists(user_id)
             txn.execute(
-                "INSERT INTO users (user_id, password_hash, created_ts, admin, user_type)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (user_id, password_hash, created_ts, admin, user_type),
+                "INSERT INTO users"
+                " (user_id, password_hash, created_ts, admin, user_type, is_guest)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (user_id, password_hash, created_ts, admin, user_type, is_guest),
             )
             txn.execute(
                 "INSERT INTO profiles (user_id, displayname) VALUES (?, ?)",
@@ -82,6 +88,32 @@ class UserStore:
             bool(row.deactivated),
             row.user_type,
         )
+
+    async def upgrade_guest(self, user_id: str, password_hash: str) -> bool:
+        """Make a guest account a full one with this password; False if the
+        account is not (or no longer) a guest."""
+
+        def upgrade_txn(txn: Transaction) -> bool:
+            txn.execute(
+                "UPDATE users SET is_guest = ?, password_hash = ?"
+                " WHERE user_id = ? AND is_guest = ?",
+                (False, password_hash, user_id, True),
+            )
+            return bool(txn.rowcount)
+
+        return await self.db.run_interaction("upgrade_guest", upgrade_txn)
+
+    async def get_guests(self, user_ids: Collection[str]) -> set[str]:
+        """Those of ``user_ids`` that are guest accounts."""
+        rows = await self.db.run_interaction(
+            "get_guests",
+            lambda txn: txn.query_in(
+                "SELECT user_id FROM users WHERE user_id IN (?*) AND is_guest = ?",
+                list(user_ids),
+                (True,),
+            ),
+        )
+        return {str(r.user_id) for r in rows}
 
     async def update_password_hash(
         self, user_id: str, password_hash: str | None

@@ -86,6 +86,13 @@ class RegisterBody(UiaBody):
     initial_device_display_name: Str | None = None
     inhibit_login: bool | None = None
     refresh_token: bool | None = None
+    guest_access_token: Str | None = None
+
+
+class GuestRegisterBody(RequestBody):
+    """POST /register?kind=guest: every other parameter is ignored (spec)."""
+
+    initial_device_display_name: Str | None = None
 
 
 class PasswordBody(UiaBody):
