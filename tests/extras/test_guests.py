@@ -83,6 +83,7 @@ def test_guest_allow_list(guest_server: TestServer) -> None:
         f"/rooms/{room}/initialSync",
         f"/rooms/{room}/state/m.room.create",
         f"/_matrix/client/v1/rooms/{room}/relations/{event_id}",
+        f"/_matrix/client/v1/rooms/{room}/hierarchy",
         "/voip/turnServer",
     ):
         guest.get(path, expect=200)
@@ -122,6 +123,9 @@ def test_guest_allow_list(guest_server: TestServer) -> None:
         ("GET", "/_synapse/admin/v1/registration_tokens", None),
         ("POST", f"/knock/{room}", {}),
         ("GET", f"/rooms/{room}/joined_members", None),
+        ("POST", "/search", {"search_categories": {}}),
+        ("POST", f"/rooms/{room}/report/{event_id}", {}),
+        ("PUT", f"/_chatly/client/v1/rooms/{room}/hidden/{event_id}", {}),
     ):
         _forbidden(guest.request(method, path, body))
 
