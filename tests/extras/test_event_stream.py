@@ -135,3 +135,34 @@ def test_get_event(server: TestServer) -> None:
     assert bob.get(f"/events/{event_id}", expect=404).json["errcode"] == "M_NOT_FOUND"
     alice.get("/events/$unknown:test", expect=404)
     json.dumps(resp.json)
+
+
+def test_typing_receipts_and_presence(server: TestServer) -> None:
+    alice, bob = server.user("alice"), server.user("bob")
+    room = alice.create_room(preset="public_chat")
+    bob.join(room)
+    event_id = alice.send(room, "hello")
+    start = alice.sync()["next_batch"]
+    pending = server.start_request(
+        "GET", f"/_matrix/client/v3/events?from={start}&timeout=10000", alice.token
+    )
+    assert not pending.done
+    bob.put(f"/rooms/{room}/typing/{bob.user_id}", {"typing": True}, expect=200)
+    assert pending.done
+    chunk = pending.response().json["chunk"]
+    typing = [e for e in chunk if e["type"] == "m.typing"]
+    assert typing == [
+        {"type": "m.typing", "room_id": room, "content": {"user_ids": [bob.user_id]}}
+    ]
+    bob.post(f"/rooms/{room}/receipt/m.read/{event_id}", {}, expect=200)
+    bob.put(f"/presence/{bob.user_id}/status", {"presence": "online"}, expect=200)
+    code, body = _events(server, alice.token, **{"from": start, "timeout": 0})
+    assert code == 200
+    receipts = [e for e in body["chunk"] if e["type"] == "m.receipt"]
+    assert receipts[0]["room_id"] == room
+    assert bob.user_id in receipts[0]["content"][event_id]["m.read"]
+    presence = [e for e in body["chunk"] if e["type"] == "m.presence"]
+    assert bob.user_id in {e["sender"] for e in presence}
+    # From the end: nothing new.
+    code, again = _events(server, alice.token, **{"from": body["end"], "timeout": 0})
+    assert again["chunk"] == []

@@ -3,7 +3,8 @@ GET /events/{eventId}.
 
 Spec: client-server API, deprecated "GET /events" ("Listening for events")
 and "GET /events/{eventId}". The stream carries the room events of the rooms
-the user is in (their invites included) after ``from``, waiting up to
+the user is in (their invites included), and their typing, receipts and
+the presence the user may see, after ``from``, waiting up to
 ``timeout`` for the first; its tokens are /sync tokens, so the ``end`` of
 /initialSync continues here. Unlike /sync it has no side effects on other
 streams (to-device messages are never consumed by it).
@@ -18,12 +19,13 @@ from homeserver.services.reading.personal import PersonalFilter
 from homeserver.services.reading.room_reads import RoomReadService
 from homeserver.services.reading.serializer import EventSerializer
 from homeserver.services.reading.visibility import VisibilityService
+from homeserver.services.sync.sources import PresenceSource, ReceiptSource, TypingSource
 from homeserver.storage.stores.event_stream import EventStreamStore
 from homeserver.storage.stores.events import EventStore
 from homeserver.storage.stores.room_state import RoomStateStore
 from homeserver.storage.stores.sync import SyncStore
 from homeserver.streams.notifier import Notifier
-from homeserver.streams.registry import EVENTS
+from homeserver.streams.registry import EVENTS, PRESENCE, RECEIPTS, TYPING
 from homeserver.streams.tokens import StreamToken
 from homeserver.types import JsonDict
 from homeserver.util.clock import Clock
@@ -47,9 +49,15 @@ class EventStreamService:
         personal: PersonalFilter,
         serializer: EventSerializer,
         room_reads: RoomReadService,
+        typing: TypingSource,
+        receipts: ReceiptSource,
+        presence: PresenceSource,
         notifier: Notifier,
         clock: Clock,
     ) -> None:
+        self.typing = typing
+        self.receipts = receipts
+        self.presence = presence
         self.events = events
         self.stream = stream
         self.memberships = memberships
@@ -95,9 +103,11 @@ class EventStreamService:
                         requester.user_id, Membership.JOIN
                     )
                 )
+            peek = room_id is not None
             chunk, end = await self._chunk(
-                requester, rooms, start, upto, own_changes=room_id is None
+                requester, rooms, start, upto, own_changes=not peek
             )
+            chunk += await self._ephemeral(requester, rooms, start, upto, peek)
             remaining = deadline - self.clock.time_msec()
             if chunk or remaining <= 0:
                 return {
@@ -105,7 +115,7 @@ class EventStreamService:
                     "start": start.to_string(),
                     "end": end.to_string(),
                 }
-            if self.notifier.current_token().events > upto.events:
+            if self.notifier.current_token().is_after(upto):
                 continue
             await self.notifier.wait(requester.user_id, rooms, remaining)
 
@@ -150,6 +160,37 @@ class EventStreamService:
         # Not the events of users they ignore, nor those they hid.
         shown = await self.personal.filter_events(user_id, shown)
         return await self.serializer.serialize(shown, requester), end
+
+    async def _ephemeral(
+        self,
+        requester: Requester,
+        rooms: set[str],
+        start: StreamToken,
+        upto: StreamToken,
+        peek: bool,
+    ) -> list[JsonDict]:
+        """Typing and receipts of ``rooms`` and (unless peeking at one room)
+        the presence the user may see, changed after ``start``: the
+        ephemeral events Synapse's stream carries too."""
+        out: list[JsonDict] = []
+        if start.get(TYPING.name) < upto.get(TYPING.name):
+            typing = self.typing.get_typing_for_rooms(rooms, start.get(TYPING.name))
+            out += [
+                {"type": "m.typing", "room_id": room, "content": content}
+                for room, content in sorted(typing.items())
+            ]
+        receipts = await self.receipts.get_receipts_for_rooms(
+            requester.user_id, rooms, start.get(RECEIPTS.name), upto.get(RECEIPTS.name)
+        )
+        out += [
+            {"type": "m.receipt", "room_id": room, "content": content}
+            for room, content in sorted(receipts.items())
+        ]
+        if not peek:
+            out += await self.presence.get_presence_for_user(
+                requester.user_id, start.get(PRESENCE.name), upto.get(PRESENCE.name)
+            )
+        return out
 
     async def get_event(self, requester: Requester, event_id: str) -> JsonDict:
         """GET /events/{eventId}: the event, if the user may see it (else 404)."""
