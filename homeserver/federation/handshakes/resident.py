@@ -81,7 +81,7 @@ class ResidentMembership:
         verifier: EventVerifier,
         clock: Clock,
         acl_check: AclCheck | None = None,
-        relay: Callable[[str], None] | None = None,
+        relay: Callable[[str, str], None] | None = None,
     ) -> None:
         self.server_name = server_name
         self.signing_key = signing_key
@@ -261,7 +261,7 @@ class ResidentMembership:
                     room_version, existing.prev_event_ids
                 )
                 return existing, dict(context.state_before)
-            state = await self._accept(event, room_version)
+            state = await self._accept(event, room_version, origin)
         logger.info(
             "accepted %s of %s into %s from %s",
             membership,
@@ -273,10 +273,10 @@ class ResidentMembership:
         return event, state
 
     async def _accept(
-        self, event: Event, room_version: RoomVersion
+        self, event: Event, room_version: RoomVersion, origin: str
     ) -> dict[StateKey, str]:
-        """Check a new event against the room and persist it (under the room's
-        lock); the state before it."""
+        """Check a new event ``origin`` sent against the room and persist it
+        (under the room's lock); the state before it."""
         await self._require_known(event, "prev_events", event.prev_event_ids)
         await self._require_known(event, "auth_events", event.auth_event_ids)
         context = await self.resolver.context_for_prev_events(
@@ -284,8 +284,9 @@ class ResidentMembership:
         )
         await self._check_auth(event, context.state_before)
         if self.relay is not None:
-            # The other servers in the room learn of it from us.
-            self.relay(event.event_id)
+            # The other servers in the room learn of it from us (``origin``,
+            # which has it, is not sent it back).
+            self.relay(event.event_id, origin)
         await self.persister.persist_event(event, context)
         return dict(context.state_before)
 

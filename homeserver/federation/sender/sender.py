@@ -117,8 +117,9 @@ class FederationSender:
         # events a batch persists).
         self._wake_scheduled = False
         # Other servers' events we accepted directly (send_join, send_leave,
-        # send_knock): the resident server passes them on like its own.
-        self.relayed: set[str] = set()
+        # send_knock): the resident server passes them on like its own, to
+        # every server but the one it came from (event ID -> that origin).
+        self.relayed: dict[str, str] = {}
 
     @property
     def transport(self) -> FederationTransport:
@@ -178,11 +179,13 @@ class FederationSender:
         self._wake_scheduled = False
         self.notify_new_events()
 
-    def relay(self, event_id: str) -> None:
-        """Send an event of another server to the room's servers once it is
-        persisted (call before persisting it)."""
+    def relay(self, event_id: str, origin: str) -> None:
+        """Send an event of another server to the room's servers, except
+        ``origin`` (which sent it to us), once it is persisted (call before
+        persisting it). As Synapse's "send on behalf of": never echo an event
+        back to the server it came from."""
         if self.enabled:
-            self.relayed.add(event_id)
+            self.relayed[event_id] = origin
 
     def destination_is_alive(self, destination: str) -> None:
         """The destination just talked to us: retry it now if it was backing off."""
@@ -238,7 +241,7 @@ class FederationSender:
             if not e.outlier
             and (has_domain(e.sender, self.server_name) or e.event_id in self.relayed)
         ]
-        self.relayed.difference_update(e.event_id for e in found)
+        origins = {e.event_id: self.relayed.pop(e.event_id, None) for e in found}
         if local:
             shared = await self._rooms_with_remote_members({e.room_id for e in local})
             local = [e for e in local if e.room_id in shared]
@@ -246,8 +249,9 @@ class FederationSender:
         if local:
             destinations = await self._destinations_for([e.event_id for e in local])
             for entry in local:
+                origin = origins.get(entry.event_id)
                 for destination in sorted(destinations.get(entry.event_id, ())):
-                    if self.allowed(destination):
+                    if destination != origin and self.allowed(destination):
                         rows.append(
                             (destination, entry.stream_ordering, entry.event_id)
                         )

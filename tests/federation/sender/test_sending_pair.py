@@ -4,10 +4,13 @@ down catches up with nothing lost."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
+
+import pytest
 
 from tests.federation.joined_pair import (
     SharedRoom,
@@ -16,7 +19,7 @@ from tests.federation.joined_pair import (
 )
 from tests.federation.pair import Federation, FederationPair, LoopbackTransport
 from tests.support import bodies, timeline
-from tests.support.server import TestServer
+from tests.support.server import FakeResponse, TestServer
 
 
 def _ephemeral(body: Any, room_id: str, event_type: str) -> list[Any]:
@@ -181,6 +184,50 @@ def test_resident_server_relays_a_join_it_accepted(
     b.hs.federation.sender.enabled = False
     assert bob.post(join, {}).code == 200
     fed.pump(1)
+    membership = c.get_success(
+        c.hs.core.room_state.get_membership(room_id, bob.user_id)
+    )
+    assert membership is not None and membership[0] == "join"
+
+
+def test_a_relayed_join_is_not_sent_back_to_its_origin(
+    make_federation: Callable[[], Federation], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The resident server relays a join it accepted through send_join to the
+    room's other servers, but never back to the joining server (which has it),
+    as Synapse's "send on behalf of"."""
+    fed = make_federation()
+    a, b, c = (fed.add_server(n) for n in ("a.test", "b.test", "c.test"))
+    received: dict[str, list[dict[str, Any]]] = {"b.test": [], "c.test": []}
+    deliver = fed.deliver
+
+    async def recording(
+        server: TestServer, raw: bytes, timeout_ms: int | None
+    ) -> FakeResponse:
+        head, _, body = raw.partition(b"\r\n\r\n")
+        name = server.hs.core.config.server.server_name
+        if b"/_matrix/federation/v1/send/" in head.split(b"\r\n", 1)[0]:
+            received.setdefault(name, []).extend(json.loads(body).get("pdus", []))
+        return await deliver(server, raw, timeout_ms)
+
+    monkeypatch.setattr(fed, "deliver", recording)
+    alice, bob, carol = a.user("alice"), b.user("bob"), c.user("carol")
+    room_id = alice.create_room(preset="public_chat")
+    join = f"/_matrix/client/v3/join/{quote(room_id, safe='')}?via=a.test"
+    assert carol.post(join, {}).code == 200
+    fed.pump(1)
+    assert bob.post(join, {}).code == 200
+    fed.pump(1)
+
+    def joins_of(server: str, user_id: str) -> list[dict[str, Any]]:
+        return [
+            p
+            for p in received[server]
+            if p.get("type") == "m.room.member" and p.get("state_key") == user_id
+        ]
+
+    assert joins_of("c.test", bob.user_id)  # relayed to the others (b sends it too)
+    assert joins_of("b.test", bob.user_id) == []  # never back to its origin
     membership = c.get_success(
         c.hs.core.room_state.get_membership(room_id, bob.user_id)
     )
