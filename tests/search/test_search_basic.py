@@ -218,3 +218,19 @@ def test_filter_rooms_covers_predecessors(server: TestServer) -> None:
     # not_rooms still wins.
     excluded = search(alice, "words", filter={"rooms": [new], "not_rooms": [old]})
     assert result_bodies(excluded) == ["modern words"]
+
+
+def test_terms_with_punctuation(server: TestServer) -> None:
+    alice = server.user("alice")
+    room_id = alice.create_room()
+    say(alice, room_id, "python 3.14 needs an e-mail address")
+    say(alice, room_id, "the mail is 3 days late, 14 left")
+    assert result_bodies(search(alice, "3.14")) == [
+        "python 3.14 needs an e-mail address"
+    ]
+    assert result_bodies(search(alice, "e-mail")) == [
+        "python 3.14 needs an e-mail address"
+    ]
+    # Odd input is never an error.
+    for term in ("_", "a:b", "*", "'", "\\", "&|!", "NEAR", "AND", "or or", '"x'):
+        search(alice, term)

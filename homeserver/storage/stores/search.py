@@ -140,13 +140,12 @@ def _matching(
     args: list[Any]
     rank_args: list[Any] = []
     if txn.engine.name == "postgres":
-        query = f"to_tsquery('{TEXT_SEARCH_CONFIG}', ?)"
+        query, query_args = criteria.terms.tsquery(TEXT_SEARCH_CONFIG)
         rank = f"ts_rank_cd(s.vector, {query})"
         source = "event_search AS s JOIN events AS e ON e.event_id = s.event_id"
-        where = f"s.vector @@ {query}"
-        text = criteria.terms.tsquery()
-        rank_args = [text]
-        args = [text]
+        where = f"s.vector @@ ({query})"
+        rank_args = list(query_args)
+        args = list(query_args)
     else:
         # bm25() is lower for better matches.
         rank = "-bm25(event_search_fts)"

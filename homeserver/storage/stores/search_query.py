@@ -23,9 +23,16 @@ MAX_TERMS = 32
 
 @attrs.frozen
 class Term:
-    """Words that match together: one word (also as a prefix), or a phrase."""
+    """Words that match together: one word (also as a prefix), or a phrase.
+
+    Args:
+        words: the words, as this module splits them (for FTS5).
+        text: the phrase as typed, for PostgreSQL's own parser (which keeps
+            ``3.14`` one token and drops stop words like the ``t`` of ``don't``).
+    """
 
     words: tuple[str, ...]
+    text: str = ""
 
     @property
     def prefix(self) -> bool:
@@ -35,10 +42,11 @@ class Term:
         quoted = '"' + " ".join(self.words) + '"'
         return quoted + "*" if self.prefix else quoted
 
-    def tsquery(self) -> str:
+    def tsquery(self, config: str) -> tuple[str, str]:
+        """A tsquery expression with one ``?`` placeholder, and its argument."""
         if self.prefix:
-            return self.words[0] + ":*"
-        return "(" + " <-> ".join(self.words) + ")"
+            return f"to_tsquery('{config}', ?)", self.words[0] + ":*"
+        return f"phraseto_tsquery('{config}', ?)", self.text
 
 
 @attrs.frozen
@@ -71,13 +79,20 @@ class SearchTerms:
         )
         return positive + "".join(" NOT " + t.fts5() for t in self.excluded)
 
-    def tsquery(self) -> str:
-        """A PostgreSQL ``to_tsquery`` expression."""
-        parts = [
-            "(" + " | ".join(t.tsquery() for t in group) + ")" for group in self.groups
-        ]
-        parts += ["!" + t.tsquery() for t in self.excluded]
-        return " & ".join(parts)
+    def tsquery(self, config: str) -> tuple[str, list[str]]:
+        """A PostgreSQL tsquery expression (``?`` placeholders) and its args,
+        combined with the tsquery operators ``&&``, ``||`` and ``!!``."""
+        parts: list[str] = []
+        args: list[str] = []
+        for group in self.groups:
+            rendered = [t.tsquery(config) for t in group]
+            parts.append("(" + " || ".join(sql for sql, _ in rendered) + ")")
+            args += [arg for _, arg in rendered]
+        for term in self.excluded:
+            sql, arg = term.tsquery(config)
+            parts.append(f"(!! {sql})")
+            args.append(arg)
+        return " && ".join(parts), args
 
 
 def parse_search_term(text: str) -> SearchTerms:
@@ -92,11 +107,11 @@ def parse_search_term(text: str) -> SearchTerms:
                 join_next = bool(groups)
                 continue
             negated = "-" if bare.startswith("-") and len(bare) > 1 else ""
-            phrase = bare
+            phrase = bare[1:] if negated else bare
         words = tuple(w.lower() for w in _WORD.findall(phrase or ""))
         if not words:
             continue
-        term = Term(words)
+        term = Term(words, phrase or "")
         if negated:
             excluded.append(term)
         elif join_next:
