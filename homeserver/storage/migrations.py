@@ -38,10 +38,15 @@ class SchemaTooNewError(Exception):
 def load_migrations(engine_name: str) -> list[Migration]:
     """Every migration for ``engine_name``, in order."""
     found: dict[int, Migration] = {}
+    entries = []
     for entry in resources.files("homeserver.storage.schema").iterdir():
         match = _FILE.match(entry.name)
-        if not match or match.group(3) not in (None, engine_name):
-            continue
+        if match and match.group(3) in (None, engine_name):
+            entries.append((match, entry))
+    # A version's shared file first, then its engine's file (which may use
+    # the tables the shared one creates); directory order is arbitrary.
+    entries.sort(key=lambda pair: (int(pair[0].group(1)), pair[0].group(3) or ""))
+    for match, entry in entries:
         version = int(match.group(1))
         sql = entry.read_text()
         if version in found:

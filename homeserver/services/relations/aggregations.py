@@ -56,13 +56,27 @@ class BundledAggregations:
         parents = {e.event_id: e for e in events if not e.is_state()}
         if not parents:
             return {}
-        edit_ids = await self.store.get_edit_ids(
-            [i for i, e in parents.items() if e.redacted_by is None]
-        )
-        reference_ids = await self.store.get_child_ids(parents, RelationTypes.REFERENCE)
-        thread_ids: dict[str, list[str]] = {}
+        rel_types = [RelationTypes.REPLACE, RelationTypes.REFERENCE]
         if not nested:
-            thread_ids = await self.store.get_child_ids(parents, RelationTypes.THREAD)
+            rel_types.append(RelationTypes.THREAD)
+        children = await self.store.get_bundled_children(parents, rel_types)
+        if not children:
+            return {}
+
+        def of_type(rel_type: str) -> dict[str, list[str]]:
+            return {
+                parent_id: by_type[rel_type]
+                for parent_id, by_type in children.items()
+                if rel_type in by_type
+            }
+
+        edit_ids = {
+            parent_id: ids
+            for parent_id, ids in of_type(RelationTypes.REPLACE).items()
+            if parents[parent_id].redacted_by is None
+        }
+        reference_ids = of_type(RelationTypes.REFERENCE)
+        thread_ids = of_type(RelationTypes.THREAD)
         wanted = {
             i
             for found in (edit_ids, reference_ids, thread_ids)

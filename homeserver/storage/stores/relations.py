@@ -14,7 +14,7 @@ from typing import Any
 import attrs
 
 from homeserver.events.relations import RelationTypes
-from homeserver.storage.database import Database, Transaction
+from homeserver.storage.database import Database, Transaction, in_list
 from homeserver.storage.stores.stream import EventPosition
 from homeserver.streams.tokens import Direction, RoomStreamToken
 
@@ -145,52 +145,36 @@ class RelationsStore:
         )
         return bool(rows)
 
-    async def get_child_ids(
-        self, parent_ids: Collection[str], rel_type: str
-    ) -> dict[str, list[str]]:
-        """The servable children of each parent with ``rel_type``, newest first."""
+    async def get_bundled_children(
+        self, parent_ids: Collection[str], rel_types: Collection[str]
+    ) -> dict[str, dict[str, list[str]]]:
+        """parent -> rel_type -> its servable children with that type, newest
+        first (topologically): what bundled aggregations are built from, in
+        one query for a whole page of events."""
         return await self.db.run_interaction(
-            "get_relation_child_ids", self._child_ids_txn, sorted(parent_ids), rel_type
+            "get_bundled_children",
+            self._bundled_children_txn,
+            sorted(parent_ids),
+            sorted(rel_types),
         )
 
-    def _child_ids_txn(
-        self, txn: Transaction, parent_ids: Sequence[str], rel_type: str
-    ) -> dict[str, list[str]]:
-        out: dict[str, list[str]] = {}
+    def _bundled_children_txn(
+        self, txn: Transaction, parent_ids: Sequence[str], rel_types: Sequence[str]
+    ) -> dict[str, dict[str, list[str]]]:
         rows = txn.query_in(
-            "SELECT r.relates_to_id, r.event_id, e.depth, e.stream_ordering"
-            " FROM event_relations r JOIN events e ON e.event_id = r.event_id"
-            f" WHERE r.relates_to_id IN (?*) AND r.rel_type = ? AND {_VISIBLE}",
-            parent_ids,
-            [rel_type, *_VISIBLE_ARGS],
-        )
-        rows.sort(key=lambda r: (int(r.depth), int(r.stream_ordering)), reverse=True)
-        for row in rows:
-            out.setdefault(row.relates_to_id, []).append(row.event_id)
-        return out
-
-    async def get_edit_ids(self, parent_ids: Collection[str]) -> dict[str, list[str]]:
-        """The candidate edits of each parent: m.replace children with the
-        parent's sender, type and room (the rest is checked on the events)."""
-        return await self.db.run_interaction(
-            "get_edit_ids", self._edit_ids_txn, sorted(parent_ids)
-        )
-
-    def _edit_ids_txn(
-        self, txn: Transaction, parent_ids: Sequence[str]
-    ) -> dict[str, list[str]]:
-        out: dict[str, list[str]] = {}
-        for row in txn.query_in(
-            "SELECT r.relates_to_id, r.event_id FROM event_relations r"
+            "SELECT r.relates_to_id, r.rel_type, r.event_id, e.depth,"
+            " e.stream_ordering FROM event_relations r"
             " JOIN events e ON e.event_id = r.event_id"
-            " JOIN events o ON o.event_id = r.relates_to_id"
-            " WHERE r.relates_to_id IN (?*) AND r.rel_type = ?"
-            " AND e.sender = o.sender AND e.type = o.type AND e.room_id = o.room_id"
+            f" WHERE r.relates_to_id IN (?*) AND r.rel_type IN {in_list(rel_types)}"
             f" AND {_VISIBLE}",
             parent_ids,
-            [RelationTypes.REPLACE, *_VISIBLE_ARGS],
-        ):
-            out.setdefault(row.relates_to_id, []).append(row.event_id)
+            [*rel_types, *_VISIBLE_ARGS],
+        )
+        rows.sort(key=lambda r: (int(r.depth), int(r.stream_ordering)), reverse=True)
+        out: dict[str, dict[str, list[str]]] = {}
+        for row in rows:
+            by_type = out.setdefault(row.relates_to_id, {})
+            by_type.setdefault(row.rel_type, []).append(row.event_id)
         return out
 
     async def get_threads(
