@@ -7,6 +7,8 @@ GET /v1/rooms/{roomId}/timestamp_to_event.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import attrs
 
 from homeserver.errors import Forbidden, InvalidParam, NotFound
@@ -107,7 +109,7 @@ class RoomReadService:
         """GET /rooms/{roomId}/state: current, or as it was when the user left."""
         access = await self.visibility.check_room_access(room_id, requester.user_id)
         state_ids = await self._state_ids(access, StateSelection.all())
-        found = await self.events.get_events(list(state_ids.values()))
+        found = await self._accepted(state_ids.values())
         events = sorted(found.values(), key=lambda e: (e.type, e.state_key or ""))
         return await self.serializer.serialize(events, requester)
 
@@ -130,7 +132,7 @@ class RoomReadService:
             selection = StateSelection(keys=frozenset({key}))
             event_id = (await self._state_ids(access, selection)).get(key)
         event = await self.events.get_event(event_id) if event_id else None
-        if event is None:
+        if event is None or event.rejected_reason is not None:
             raise NotFound("Event not found")
         body = await self.serializer.serialize_one(event, requester)
         return body if as_event else dict(body.get("content", {}))
@@ -145,7 +147,7 @@ class RoomReadService:
             state_ids = await self._state_ids_at(access, request.at, selection)
         else:
             state_ids = await self._state_ids(access, selection)
-        found = await self.events.get_events(list(state_ids.values()))
+        found = await self._accepted(state_ids.values())
         members = sorted(
             (e for e in found.values() if request.includes(e.membership)),
             key=lambda e: e.state_key or "",
@@ -159,7 +161,7 @@ class RoomReadService:
             raise Forbidden(f"User {requester.user_id} is not in room {room_id}")
         members = await self.room_state.get_members(room_id)
         joined = [eid for m, eid in members.values() if m == Membership.JOIN]
-        found = await self.events.get_events(joined)
+        found = await self._accepted(joined)
         out: JsonDict = {}
         for event in sorted(found.values(), key=lambda e: e.state_key or ""):
             # Both keys always, null when unset, as Synapse answers.
@@ -198,6 +200,15 @@ class RoomReadService:
             after = candidates[-1]
         way = "forward" if direction is Direction.FORWARDS else "backward"
         raise NotFound(f"Unable to find event from {ts} in {way} direction")
+
+    async def _accepted(self, event_ids: Iterable[str]) -> dict[str, Event]:
+        """The events of ``event_ids`` we have, leaving out rejected ones.
+
+        State is built only from accepted events, but a rejected event is
+        never served as state whatever the state tables say (events can be
+        marked rejected after they were stored, e.g. as outliers)."""
+        found = await self.events.get_events(list(event_ids))
+        return {k: e for k, e in found.items() if e.rejected_reason is None}
 
     async def _state_ids(
         self, access: RoomAccess, selection: StateSelection
