@@ -191,12 +191,14 @@ def test_search_disabled(make_server) -> None:  # type: ignore[no-untyped-def]
     server = make_server({"server": {"enable_search": False}})
     alice = server.user("alice")
     room_id = alice.create_room()
-    say(alice, room_id, "quick")
+    event_id = say(alice, room_id, "quick")
     resp = search(alice, "quick", expect=400)
     assert resp.json == {
         "errcode": "M_UNKNOWN",
         "error": "Search is disabled on this homeserver",
     }
+    # Nothing is indexed meanwhile, as in Synapse.
+    assert not indexed(server, event_id)
 
 
 def test_filter_rooms_covers_predecessors(server: TestServer) -> None:
