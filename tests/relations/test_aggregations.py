@@ -79,6 +79,10 @@ def test_thread_summary(server: TestServer, room: Room) -> None:
         assert thread["latest_event"]["event_id"] == last
         # The latest event carries its own edits.
         assert bundled(thread["latest_event"])["m.replace"]["event_id"] == fix
+    # Inside /sync's rooms, the bundled events carry no room_id either.
+    synced = room.alice.sync()["rooms"]["join"][room.id]["timeline"]["events"]
+    (synced_root,) = [e for e in synced if e["event_id"] == root]
+    assert "room_id" not in bundled(synced_root)["m.thread"]["latest_event"]
     carols = bundled(carol.event(room.id, root).json)["m.thread"]
     assert carols["current_user_participated"] is False
     # A redacted thread reply drops out of the count and the latest event.

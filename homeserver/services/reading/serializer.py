@@ -24,13 +24,20 @@ class AggregationSource(Protocol):
     """The bundled aggregations of events, as one user may see them."""
 
     async def bundle(
-        self, events: Sequence[Event], requester: Requester, *, nested: bool
+        self,
+        events: Sequence[Event],
+        requester: Requester,
+        *,
+        nested: bool,
+        include_room_id: bool = True,
     ) -> dict[str, JsonDict]:
         """``m.relations`` by event ID, for the events that have any.
 
         Args:
             nested: for events inside another's aggregation (a thread's
                 latest event, an edit): no thread summaries, so no loops.
+            include_room_id: whether events in the aggregations carry their
+                ``room_id`` (not inside /sync's per-room sections).
         """
         ...
 
@@ -39,7 +46,12 @@ class NoAggregations:
     """No relations domain: nothing is bundled."""
 
     async def bundle(
-        self, events: Sequence[Event], requester: Requester, *, nested: bool
+        self,
+        events: Sequence[Event],
+        requester: Requester,
+        *,
+        nested: bool,
+        include_room_id: bool = True,
     ) -> dict[str, JsonDict]:
         return {}
 
@@ -76,7 +88,7 @@ class EventSerializer:
         bundled: dict[str, JsonDict] = {}
         if requester is not None and events:
             bundled = await self.aggregations.get().bundle(
-                events, requester, nested=nested
+                events, requester, nested=nested, include_room_id=include_room_id
             )
         out = []
         for event in events:

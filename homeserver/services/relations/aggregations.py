@@ -50,7 +50,12 @@ class BundledAggregations:
         self.serializer = serializer
 
     async def bundle(
-        self, events: Sequence[Event], requester: Requester, *, nested: bool
+        self,
+        events: Sequence[Event],
+        requester: Requester,
+        *,
+        nested: bool,
+        include_room_id: bool = True,
     ) -> dict[str, JsonDict]:
         """``m.relations`` by event ID, for the events that have any."""
         parents = {e.event_id: e for e in events if not e.is_state()}
@@ -95,7 +100,10 @@ class BundledAggregations:
         edits = self._latest_edits(parents, edit_ids, chosen)
         if edits:
             served = await self.serializer.serialize(
-                list(edits.values()), requester, nested=True
+                list(edits.values()),
+                requester,
+                nested=True,
+                include_room_id=include_room_id,
             )
             for parent_id, body in zip(edits, served, strict=True):
                 out.setdefault(parent_id, {})[RelationTypes.REPLACE] = body
@@ -105,7 +113,9 @@ class BundledAggregations:
                 out.setdefault(parent_id, {})[RelationTypes.REFERENCE] = {
                     "chunk": chunk
                 }
-        await self._threads(parents, thread_ids, chosen, requester, out)
+        await self._threads(
+            parents, thread_ids, chosen, requester, out, include_room_id
+        )
         return out
 
     def _latest_edits(
@@ -135,6 +145,7 @@ class BundledAggregations:
         chosen: dict[str, Event],
         requester: Requester,
         out: dict[str, JsonDict],
+        include_room_id: bool,
     ) -> None:
         """Each thread root's summary (children come newest first)."""
         user_id = requester.user_id
@@ -150,7 +161,10 @@ class BundledAggregations:
         if not summaries:
             return
         latest = await self.serializer.serialize(
-            [s[0] for s in summaries.values()], requester, nested=True
+            [s[0] for s in summaries.values()],
+            requester,
+            nested=True,
+            include_room_id=include_room_id,
         )
         for (root_id, (_, count, participated)), body in zip(
             summaries.items(), latest, strict=True
