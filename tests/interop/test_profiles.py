@@ -4,7 +4,7 @@ users see in their timeline and in /joined_members."""
 
 from __future__ import annotations
 
-from tests.interop.client import Client, quote
+from tests.interop.client import Client, quote, request
 from tests.interop.rooms import room_joined_across
 from tests.interop.synapse import Synapse
 
@@ -65,3 +65,27 @@ def test_unset_avatar_answers_as_synapse_does(alice: Client, bob: Client) -> Non
     ours = alice.call("GET", f"/profile/{quote(alice.user_id)}/avatar_url")
     theirs = bob.call("GET", f"/profile/{quote(bob.user_id)}/avatar_url")
     assert ours == theirs == {}
+
+
+def test_our_directory_finds_synapse_users(
+    synapse: Synapse, alice: Client, bob: Client
+) -> None:
+    """A Synapse user in a room with ours is found by our user directory, with
+    the display name of their member event, and the new one after a change."""
+    room_id = room_joined_across(bob, synapse.server_name, alice)
+    localpart = bob.user_id[1:].split(":", 1)[0]
+
+    def found(term: str) -> list[dict]:
+        body = alice.call("POST", "/user_directory/search", {"search_term": term})
+        return [r for r in body["results"] if r["user_id"] == bob.user_id]
+
+    assert found(localpart)
+    _set(bob, "displayname", "Searchable Synapsian")
+    _named(alice, room_id, bob.user_id, "Searchable Synapsian")
+    assert found("synaps")[0]["display_name"] == "Searchable Synapsian"
+    mutual = request(
+        "GET",
+        f"{alice.base_url}/_matrix/client/v1/mutual_rooms?user_id={quote(bob.user_id)}",
+        token=alice.token,
+    )
+    assert room_id in mutual["joined"]
