@@ -185,3 +185,8 @@ def test_unread_counts_leave_out_hidden_events(room: Room) -> None:
     hide(alice, room.id, first)
     joined = alice.sync()["rooms"]["join"][room.id]
     assert joined["unread_notifications"]["notification_count"] == 1
+
+
+def test_versions_advertise_the_extension(server: TestServer) -> None:
+    resp = server.request("GET", "/_matrix/client/versions", None, token=None)
+    assert resp.json["unstable_features"]["chatly.delete_for_me"] is True

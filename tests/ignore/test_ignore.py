@@ -171,3 +171,25 @@ def test_an_invalid_list_ignores_nobody(room: Room) -> None:
         expect=200,
     )
     assert "b1" in bodies(alice.timeline(room.id))
+
+
+def test_a_long_poll_keeps_waiting_through_ignored_messages(room: Room) -> None:
+    alice, bob, server = room.alice, room.bob, room.alice.server
+    ignore(alice, bob)
+    since = alice.sync()["next_batch"]
+    pending = server.start_request(
+        "GET", f"/_matrix/client/v3/sync?since={since}&timeout=30000", alice.token
+    )
+    bob.send(room.id, "ignored")
+    server.advance(1)
+    assert not pending.done
+    assert room.carol is not None
+    room.carol.send(room.id, "wake up")
+    server.advance(1)
+    assert pending.done
+    body = pending.response().json
+    assert bodies(timeline(body, room.id)) == ["wake up"]
+    # Nothing new but an ignored message: the room is not listed at all.
+    since = body["next_batch"]
+    bob.send(room.id, "ignored again")
+    assert room.id not in alice.sync(since, timeout=0)["rooms"]["join"]

@@ -35,12 +35,13 @@ SUPPORTED_VERSIONS = [
     "v1.11",
     "v1.12",
 ]
-
 # Unstable features clients look for before calling an endpoint.
 UNSTABLE_FEATURES = {
     # Mutual rooms (MSC2666): Element's and matrix-js-sdk's check for
     # /_matrix/client/unstable/uk.half-shot.msc2666/user/mutual_rooms.
     "uk.half-shot.msc2666.query_mutual_rooms": True,
+    # Chatly's delete for me (docs/extensions/delete-for-me.md).
+    "chatly.delete_for_me": True,
 }
 
 
@@ -50,7 +51,10 @@ class VersionsEndpoint:
     PATTERNS = ["/_matrix/client/versions"]
 
     async def on_GET(self, request: ApiRequest) -> JsonDict:
-        return {"versions": SUPPORTED_VERSIONS, "unstable_features": UNSTABLE_FEATURES}
+        return {
+            "versions": SUPPORTED_VERSIONS,
+            "unstable_features": dict(UNSTABLE_FEATURES),
+        }
 
 
 class WellKnownClientEndpoint:

@@ -213,6 +213,16 @@ class SyncService:
             if room_id in changed or info.full_state
         }
         sections = await self.rooms.sections(info, starts, upto.events)
+        if since is not None and not info.full_state:
+            # A room whose new events were all left out (sent by users the
+            # user ignores, hidden, or dropped by the filter) has nothing to
+            # tell: it is not listed, so a long-poll keeps waiting (Synapse
+            # leaves such rooms out too).
+            sections = {
+                r: s
+                for r, s in sections.items()
+                if starts[r] is None or s.timeline.events or s.state
+            }
         summaries = await self.rooms.summaries(
             sorted(
                 r
