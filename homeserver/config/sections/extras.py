@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import attrs
 
 from homeserver.config.fields import option, positive
@@ -85,3 +87,15 @@ class ServerNoticesConfig:
         False,
         doc="Join the user to their notices room directly instead of inviting them.",
     )
+
+    def __attrs_post_init__(self) -> None:
+        localpart = self.system_mxid_localpart
+        check(
+            localpart is None or _LOCALPART.fullmatch(localpart) is not None,
+            "system_mxid_localpart",
+            "must be a user ID localpart: a-z, 0-9 and . _ = - / +",
+        )
+
+
+# The grammar of user ID localparts (spec, "User Identifiers").
+_LOCALPART = re.compile(r"[a-z0-9._=\-/+]+")
