@@ -36,12 +36,16 @@ class HiddenEventsStore:
         self._by_user: LruCache[str, frozenset[str]] = LruCache(
             "hidden_event_ids", CACHE_SIZE
         )
+        # Bumped on every write: a read that began before a write does not
+        # cache what it found (it may predate the write).
+        self._generation = 0
 
     async def get_hidden_event_ids(self, user_id: str) -> frozenset[str]:
         """Every event the user has hidden, in any room (cached)."""
         cached = self._by_user.get(user_id)
         if cached is not None:
             return cached
+        generation = self._generation
         rows = await self.db.run_interaction(
             "get_hidden_event_ids",
             lambda txn: txn.query(
@@ -49,8 +53,13 @@ class HiddenEventsStore:
             ),
         )
         found = frozenset(str(r.event_id) for r in rows)
-        self._by_user.set(user_id, found)
+        if generation == self._generation:
+            self._by_user.set(user_id, found)
         return found
+
+    def _invalidate(self, user_id: str) -> None:
+        self._generation += 1
+        self._by_user.invalidate(user_id)
 
     async def insert_hidden_event(
         self, user_id: str, room_id: str, event_id: str, now_ms: int, room_cap: int
@@ -81,7 +90,7 @@ class HiddenEventsStore:
                 " VALUES (?, ?, ?, ?)",
                 (user_id, room_id, event_id, now_ms),
             )
-            txn.call_after(lambda: self._by_user.invalidate(user_id))
+            txn.call_after(lambda: self._invalidate(user_id))
             return True
 
         return await self.db.run_interaction("insert_hidden_event", txn_fn)
@@ -99,7 +108,7 @@ class HiddenEventsStore:
             )
             deleted = txn.rowcount > 0
             if deleted:
-                txn.call_after(lambda: self._by_user.invalidate(user_id))
+                txn.call_after(lambda: self._invalidate(user_id))
             return deleted
 
         return await self.db.run_interaction("delete_hidden_event", txn_fn)
