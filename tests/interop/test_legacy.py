@@ -97,3 +97,33 @@ def test_legacy_answers_have_synapses_keys(
     our_stream = alice.call("GET", f"/events?from={quote(ours['end'])}&timeout=0")
     their_stream = bob.call("GET", f"/events?from={quote(theirs['end'])}&timeout=0")
     assert set(our_stream) == set(their_stream) == {"chunk", "start", "end"}
+
+
+def test_an_invite_from_synapse_reaches_the_stream_and_initial_sync(
+    synapse: Synapse, alice: Client, bob: Client
+) -> None:
+    start = alice.call("GET", "/initialSync?limit=1")["end"]
+    room_id = bob.create_room(preset="private_chat")
+    bob.membership_action("invite", room_id, alice.user_id)
+    deadline = time.monotonic() + 60
+    token, invite = start, None
+    while invite is None and time.monotonic() < deadline:
+        body = alice.call(
+            "GET", f"/events?from={quote(token)}&timeout=5000", timeout=30
+        )
+        invite = next(
+            (
+                e
+                for e in body["chunk"]
+                if e.get("room_id") == room_id and e.get("type") == "m.room.member"
+            ),
+            None,
+        )
+        token = body["end"]
+    assert invite is not None, "the invite never reached the event stream"
+    assert invite["state_key"] == alice.user_id
+    assert invite["content"]["membership"] == "invite"
+    snapshot = alice.call("GET", "/initialSync?limit=1")
+    entry = next(r for r in snapshot["rooms"] if r["room_id"] == room_id)
+    assert entry["membership"] == "invite"
+    assert entry["inviter"] == bob.user_id
