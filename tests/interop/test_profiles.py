@@ -65,6 +65,9 @@ def test_unset_avatar_answers_as_synapse_does(alice: Client, bob: Client) -> Non
     ours = alice.call("GET", f"/profile/{quote(alice.user_id)}/avatar_url")
     theirs = bob.call("GET", f"/profile/{quote(bob.user_id)}/avatar_url")
     assert ours == theirs == {}
+    # Asked across the servers, both ways: the same.
+    assert alice.call("GET", f"/profile/{quote(bob.user_id)}/avatar_url") == {}
+    assert bob.call("GET", f"/profile/{quote(alice.user_id)}/avatar_url") == {}
 
 
 def test_our_directory_finds_synapse_users(

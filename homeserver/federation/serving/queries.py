@@ -54,9 +54,12 @@ class FederationQueries:
     async def profile(self, user_id: str | None, field: str | None) -> JsonDict:
         """query/profile: the user's profile, or one field of it.
 
+        An unset field of a user we have is left out (200 ``{}`` for a
+        one-field query), as Synapse answers.
+
         Raises:
             MatrixError: 400 for a missing or foreign user ID or an unknown
-                field; 404 for a user we do not have or an unset field.
+                field; 404 for a user we do not have.
         """
         if not user_id:
             raise MatrixError(400, "Missing user_id", Codes.MISSING_PARAM)
@@ -68,9 +71,7 @@ class FederationQueries:
             raise NotFound("Profile was not found")
         profile = await self.profiles.get_profile(user_id) or {}
         if field is not None:
-            if profile.get(field) is None:
-                raise NotFound("The requested profile field is not set")
-            return {field: profile[field]}
+            return {field: profile[field]} if profile.get(field) is not None else {}
         return {k: profile[k] for k in PROFILE_FIELDS if profile.get(k) is not None}
 
     async def directory(self, room_alias: str | None) -> JsonDict:
@@ -132,8 +133,7 @@ class RemoteQueries:
             for k, v in answer.items()
             if k not in PROFILE_STRING_FIELDS or isinstance(v, str)
         }
-        if field is not None and field not in answer:
-            raise NotFound("The requested profile field is not set")
+        # A field left out is unset (the profile service decides the answer).
         return answer
 
     async def directory(self, room_alias: str) -> JsonDict:
