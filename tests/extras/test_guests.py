@@ -5,28 +5,17 @@ and when it is withdrawn, and upgrading a guest to a full account."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 
+from tests.extras.guests import GUESTS_ON, REGISTER, register_guest
 from tests.support.client import User
 from tests.support.server import FakeResponse, TestServer
-
-REGISTER = "/_matrix/client/v3/register"
-GUESTS_ON = {"registration": {"allow_guest_access": True}}
 
 
 @pytest.fixture
 def guest_server(make_server: Callable[..., TestServer]) -> TestServer:
     return make_server(GUESTS_ON)
-
-
-def register_guest(server: TestServer, body: Any = None) -> User:
-    resp = server.request("POST", f"{REGISTER}?kind=guest", body)
-    assert resp.code == 200, resp.json
-    return User(
-        server, resp.json["user_id"], resp.json["access_token"], resp.json["device_id"]
-    )
 
 
 def _forbidden(resp: FakeResponse) -> None:

@@ -1,0 +1,101 @@
+"""The guest allow-list is default-deny: every client endpoint that needs an
+access token answers a guest 403 M_GUEST_ACCESS_FORBIDDEN, except the ones
+listed here (Synapse's ``allow_guest=True`` servlets and the spec's guest
+list). A new endpoint is closed to guests until it opts in and is added here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from homeserver.api.http.router import HTTP_METHODS
+from homeserver.composition.resource import client_endpoints
+from tests.extras.guests import GUESTS_ON, register_guest
+from tests.support.server import TestServer
+
+# (endpoint class, method) a guest may call.
+ALLOWED = {
+    ("SyncEndpoint", "GET"),
+    ("EventStreamEndpoint", "GET"),
+    ("SendToDeviceEndpoint", "PUT"),
+    ("WhoamiEndpoint", "GET"),
+    ("DevicesEndpoint", "GET"),
+    ("DeviceEndpoint", "GET"),
+    ("DeviceEndpoint", "PUT"),
+    ("RoomStateEventEndpoint", "GET"),
+    ("SetStateEndpoint", "PUT"),
+    ("RoomMembersEndpoint", "GET"),
+    ("MessagesEndpoint", "GET"),
+    ("RoomStateEndpoint", "GET"),
+    ("RoomEventEndpoint", "GET"),
+    ("ContextEndpoint", "GET"),
+    ("RoomInitialSyncEndpoint", "GET"),
+    ("SendEventEndpoint", "PUT"),
+    ("SendEventNoTxnEndpoint", "POST"),
+    ("JoinEndpoint", "POST"),
+    ("LeaveEndpoint", "POST"),
+    ("JoinedRoomsEndpoint", "GET"),
+    ("PublicRoomsEndpoint", "GET"),
+    ("PublicRoomsEndpoint", "POST"),
+    ("CapabilitiesEndpoint", "GET"),
+    ("KeysUploadEndpoint", "POST"),
+    ("KeysQueryEndpoint", "POST"),
+    ("KeyChangesEndpoint", "GET"),
+    ("KeysClaimEndpoint", "POST"),
+    ("SignaturesUploadEndpoint", "POST"),
+    ("TurnServerEndpoint", "GET"),
+    ("RelationsEndpoint", "GET"),
+    ("HierarchyEndpoint", "GET"),
+    # The display name only (the spec's guest list); other fields are closed.
+    ("ProfileFieldEndpoint", "PUT"),
+    ("ProfileFieldEndpoint", "DELETE"),
+}
+
+
+def _path(pattern: str, user_id: str) -> str:
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name == "user_id":
+            return user_id
+        if name == "room_id":
+            return "!room:test"
+        if name == "event_id":
+            return "$event"
+        if name == "key":
+            return "avatar_url"
+        return "x"
+
+    return re.sub(r"\{(\w+)\}", value, pattern)
+
+
+def test_every_other_authenticated_endpoint_is_closed_to_guests(
+    make_server: Callable[..., TestServer],
+) -> None:
+    server = make_server(GUESTS_ON)
+    guest = register_guest(server)
+    checked = opened = 0
+    for endpoint in client_endpoints(server.hs):
+        name = type(endpoint).__name__
+        for method in HTTP_METHODS:
+            if not hasattr(endpoint, f"on_{method}"):
+                continue
+            path = _path(endpoint.PATTERNS[0], guest.user_id)
+            body = None if method in ("GET", "DELETE") else {}
+            anonymous = server.request(method, path, body)
+            if (anonymous.json or {}).get("errcode") != "M_MISSING_TOKEN":
+                continue  # needs no access token: nothing to close
+            resp = server.request(method, path, body, token=guest.token)
+            errcode = (resp.json or {}).get("errcode")
+            closed = resp.code == 403 and errcode == "M_GUEST_ACCESS_FORBIDDEN"
+            if (name, method) in ALLOWED and name != "ProfileFieldEndpoint":
+                assert not closed, f"{method} {path} ({name}) should be open"
+                opened += 1
+            elif (name, method) not in ALLOWED:
+                assert closed, (
+                    f"{method} {path} ({name}) answers a guest {resp.code} "
+                    f"{errcode}: open it on purpose (allow_guest=True and "
+                    "ALLOWED here) or keep it closed"
+                )
+            checked += 1
+    assert checked > 60 and opened > 25
