@@ -104,3 +104,51 @@ def test_well_formed_ids_in_filters_are_accepted(server: TestServer) -> None:
         }
     }
     alice.post(f"{CLIENT}/user/{alice.user_id}/filter", definition, expect=200)
+
+
+LAZY = {"room": {"state": {"lazy_load_members": True}, "timeline": {"limit": 3}}}
+
+
+def _members(room: dict[str, Any]) -> set[str]:
+    return {
+        e["state_key"] for e in room["state"]["events"] if e["type"] == "m.room.member"
+    }
+
+
+def test_lazy_loaded_members_in_a_gapped_incremental_sync(server: TestServer) -> None:
+    """A limited incremental sync carries the member events of the timeline's
+    senders, even those whose membership did not change since the token."""
+    alice = server.user("alice")
+    bob = server.user("bob")
+    carol = server.user("carol")
+    room_id = alice.create_room(preset="public_chat")
+    bob.join(room_id)
+    carol.join(room_id)
+    since = alice.sync(filter=LAZY)["next_batch"]
+    for i in range(5):
+        alice.send(room_id, str(i))
+    bob.send(room_id, "from bob")
+    carol.send(room_id, "from carol")
+    room = alice.sync(since, filter=LAZY)["rooms"]["join"][room_id]
+    assert room["timeline"]["limited"] is True
+    assert bodies(room["timeline"]["events"]) == ["4", "from bob", "from carol"]
+    assert {bob.user_id, carol.user_id} <= _members(room)
+
+
+def test_lazy_loaded_members_in_an_ungapped_incremental_sync(
+    server: TestServer,
+) -> None:
+    """A sender whose member event the client was never sent (lazy loading
+    left it out) gets it with their first event in an incremental sync."""
+    alice = server.user("alice")
+    bob = server.user("bob")
+    room_id = alice.create_room(preset="public_chat")
+    bob.join(room_id)
+    for i in range(4):
+        alice.send(room_id, str(i))
+    first = alice.sync(filter=LAZY)
+    assert bob.user_id not in _members(first["rooms"]["join"][room_id])
+    bob.send(room_id, "hello")
+    room = alice.sync(first["next_batch"], filter=LAZY)["rooms"]["join"][room_id]
+    assert room["timeline"]["limited"] is False
+    assert bob.user_id in _members(room)

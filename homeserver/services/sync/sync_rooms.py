@@ -146,12 +146,23 @@ class RoomSyncBuilder:
         timelines: dict[str, Timeline],
         before: dict[str, str | None],
     ) -> dict[str, list[Event]]:
-        """The ``state`` block of each room: whole, or a delta when limited."""
-        wanted = {
+        """The ``state`` block of each room: whole, or a delta when limited;
+        with lazy-loaded members, the timeline senders' member events too
+        (even when their membership did not change since the token: the
+        client may never have been sent them)."""
+        full = {
             r
             for r, t in timelines.items()
             if rooms[r] is None or info.full_state or t.limited
         }
+        # An ungapped incremental timeline needs no state but, with lazy
+        # loading, its senders' member events.
+        members_only = {
+            r
+            for r, t in timelines.items()
+            if info.filter.room.state.lazy_load_members and t.events and r not in full
+        }
+        wanted = full | members_only
         if not wanted:
             return {}
         missing = {
@@ -168,21 +179,36 @@ class RoomSyncBuilder:
                 # starts at our join, whose state holds the room's state.
                 anchors[room_id] = events[0].event_id
         deltas = {
-            r: rooms[r] for r in wanted if rooms[r] is not None and not info.full_state
+            r: rooms[r] for r in full if rooms[r] is not None and not info.full_state
         }
         old = await self.store.get_last_events_at(
             {r: p for r, p in deltas.items() if p is not None}
         )
         by_event = await self.event_state.get_state_ids_for_events(
-            {*anchors.values(), *old.values()}, StateSelection.all()
+            {*(anchors[r] for r in full if r in anchors), *old.values()},
+            StateSelection.all(),
+        )
+        senders = frozenset(
+            (EventTypes.MEMBER, e.sender)
+            for r in members_only
+            for e in timelines[r].events
+        )
+        by_event.update(
+            await self.event_state.get_state_ids_for_events(
+                {anchors[r] for r in members_only if r in anchors},
+                StateSelection(keys=senders),
+            )
+            if members_only
+            else {}
         )
         picked: dict[str, list[str]] = {}
         for room_id in wanted:
-            at_start = by_event.get(anchors.get(room_id) or "", {})
+            whole = by_event.get(anchors.get(room_id) or "", {})
+            at_start = {} if room_id in members_only else whole
             if room_id in deltas:
                 previous = by_event.get(old.get(room_id, ""), {})
-                at_start = {k: v for k, v in at_start.items() if previous.get(k) != v}
-            picked[room_id] = self._select(info, at_start, timelines[room_id])
+                at_start = {k: v for k, v in whole.items() if previous.get(k) != v}
+            picked[room_id] = self._select(info, at_start, whole, timelines[room_id])
         found = await self.events.get_events(
             [e for ids in picked.values() for e in ids]
         )
@@ -197,8 +223,15 @@ class RoomSyncBuilder:
 
     @staticmethod
     def _select(
-        info: SyncRequestInfo, state: dict[StateKey, str], timeline: Timeline
+        info: SyncRequestInfo,
+        state: dict[StateKey, str],
+        whole: dict[StateKey, str],
+        timeline: Timeline,
     ) -> list[str]:
+        """What of ``state`` (the state to send: all, or the delta) goes in
+        the ``state`` block; with lazy-loaded members, the member events of
+        the timeline's senders come from ``whole`` (the state at the start of
+        the timeline), changed or not."""
         in_timeline = {e.event_id for e in timeline.events}
         if info.filter.room.state.lazy_load_members:
             needed = {e.sender for e in timeline.events} | {info.user_id}
@@ -207,6 +240,10 @@ class RoomSyncBuilder:
                 for k, v in state.items()
                 if k[0] != EventTypes.MEMBER or k[1] in needed
             }
+            for user_id in {e.sender for e in timeline.events}:
+                key = (EventTypes.MEMBER, user_id)
+                if key in whole:
+                    state[key] = whole[key]
         return [v for v in state.values() if v not in in_timeline]
 
     async def serialize(
