@@ -73,7 +73,7 @@ class UserDirectoryIndex:
         if self._is_remote(change.user_id):
             await self.store.upsert_remote_users([_profile_of(change.event)])
         elif not await self._was_joined(change.event):
-            await self.refresh_room(change.room_id)
+            await self.refresh_room(change.room_id, joiner=change.user_id)
 
     async def _was_joined(self, event: Event) -> bool:
         """Whether the member event replaced a join (a profile update)."""
@@ -92,9 +92,23 @@ class UserDirectoryIndex:
         ):
             await self._refresh_public(event.room_id)
 
-    async def refresh_room(self, room_id: str) -> None:
-        """Record the room's joined remote members and whether it is public."""
+    async def refresh_room(self, room_id: str, joiner: str | None = None) -> None:
+        """Record the room's joined remote members and whether it is public.
+
+        Args:
+            room_id: the room.
+            joiner: the local user whose join prompted this; when another
+                local user was already joined, the room's members and state
+                were followed already, and nothing is done.
+        """
         members = await self.room_state.get_members(room_id)
+        if joiner is not None and any(
+            membership == Membership.JOIN
+            and user_id != joiner
+            and not self._is_remote(user_id)
+            for user_id, (membership, _) in members.items()
+        ):
+            return
         joined = [
             event_id
             for user_id, (membership, event_id) in members.items()
