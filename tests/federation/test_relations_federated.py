@@ -81,3 +81,34 @@ def test_invalid_remote_edit_is_never_bundled(pair: FederationPair) -> None:
     served = bob.event(room_id, root).json
     assert "m.replace" not in bundled(served)
     assert served["content"]["body"] == "bob's words"
+
+
+def test_a_relation_naming_another_rooms_event_counts_nowhere(
+    pair: FederationPair,
+) -> None:
+    """A thread reply and a reference sent (by a server that does not check)
+    into a shared room, naming an event of bob's private room, change neither
+    that event's aggregations nor the shared room's thread list."""
+    a, b = pair.a, pair.b
+    alice = a.user("alice")
+    bob = b.user("bob")
+    shared = bob.create_room(preset="public_chat")
+    assert alice.join_via(shared, "b.test").code == 200
+    pair.pump(1)
+    private = bob.create_room()
+    secret = bob.send(private, "private root")
+    for rel_type in ("m.thread", "m.reference"):
+        content = {
+            "msgtype": "m.text",
+            "body": "elsewhere",
+            "m.relates_to": {"rel_type": rel_type, "event_id": secret},
+        }
+        a.get_success(
+            a.hs.rooms.event_creation.send(
+                shared, alice.user_id, "m.room.message", content
+            )
+        )
+    pair.pump(1)
+    assert bundled(bob.event(private, secret).json) == {}
+    assert threads(bob, shared).json["chunk"] == []
+    assert relations(bob, private, secret).json["chunk"] == []

@@ -92,10 +92,16 @@ class BundledAggregations:
             return {}
         fetched = await self.events.get_events(wanted)
         user_id = requester.user_id
-        chosen = {
-            e.event_id: e
-            for e in await self.viewer.choose(user_id, list(fetched.values()))
+        # A relation only ever counts inside its own room (another server
+        # may have sent one naming an event of a room it is not in).
+        rooms = {
+            i: parents[parent_id].room_id
+            for found in (edit_ids, reference_ids, thread_ids)
+            for parent_id, ids in found.items()
+            for i in ids
         }
+        same_room = [e for i, e in fetched.items() if e.room_id == rooms.get(i)]
+        chosen = {e.event_id: e for e in await self.viewer.choose(user_id, same_room)}
         out: dict[str, JsonDict] = {}
         edits = self._latest_edits(parents, edit_ids, chosen)
         if edits:

@@ -162,7 +162,13 @@ class RelationsService:
             batch = min(2 * (limit - len(roots)) << attempt, MAX_LIMIT)
             rows = await self.store.get_threads(room_id, before, batch, participant)
             fetched = await self.events.get_events([r.thread_id for r in rows])
-            found = [fetched[r.thread_id] for r in rows if r.thread_id in fetched]
+            # A root of another room (named by a remote thread reply) is no
+            # thread of this room.
+            found = [
+                fetched[r.thread_id]
+                for r in rows
+                if r.thread_id in fetched and fetched[r.thread_id].room_id == room_id
+            ]
             shown = {e.event_id for e in await self.viewer.choose(user_id, found)}
             more = len(rows) == batch
             for index, row in enumerate(rows):
