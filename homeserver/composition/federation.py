@@ -48,6 +48,7 @@ from homeserver.federation.interfaces import FederationTransport
 from homeserver.federation.sender.admin import DestinationAdmin
 from homeserver.federation.sender.sender import FederationSender
 from homeserver.federation.transport.client import FederationClient
+from homeserver.federation.transport.room_auth import RoomRequestAuthenticator
 from homeserver.services.accounts.auth import Auth
 from homeserver.storage.stores.federation_outbox import FederationOutboxStore
 from homeserver.storage.stores.federation_stream import FederationStreamStore
@@ -167,6 +168,9 @@ class FederationBundle:
     def endpoints(self) -> list[Any]:
         """Every /_matrix/federation and /_matrix/key endpoint."""
         auth = self.keys.authenticator
+        # Every room-scoped endpoint: the signature, then the room's ACL,
+        # before the endpoint reads anything else of the request.
+        room_auth = RoomRequestAuthenticator(auth, self.ingest.acl)
         handshakes = self.handshakes
         return [
             ServerKeysEndpoint(self.keys.local),
@@ -174,11 +178,11 @@ class FederationBundle:
             BatchKeyQueryEndpoint(self.keys.notary),
             FederationVersionEndpoint(),
             FederationSendEndpoint(auth, self.ingest.transactions),
-            *read_endpoints(auth, self.serving.reads),
-            *membership_endpoints(auth, handshakes.resident, handshakes.invites),
-            *query_endpoints(auth, self.serving.queries),
-            FederationHierarchyEndpoint(auth, self.serving.hierarchy),
-            *user_key_endpoints(auth, self.e2ee.user_keys),
+            *read_endpoints(room_auth, self.serving.reads),
+            *membership_endpoints(room_auth, handshakes.resident, handshakes.invites),
+            *query_endpoints(room_auth, self.serving.queries),
+            FederationHierarchyEndpoint(room_auth, self.serving.hierarchy),
+            *user_key_endpoints(room_auth, self.e2ee.user_keys),
             # Called by integration managers, without an X-Matrix signature.
             OpenIdUserInfoEndpoint(self.extras.openid),
         ]

@@ -14,7 +14,7 @@ from homeserver.api.federation.bodies import GetMissingEventsBody
 from homeserver.api.http.request import ApiRequest
 from homeserver.errors import InvalidParam, MissingParam
 from homeserver.federation.serving.reads import FederationReadService
-from homeserver.federation.transport.inbound_auth import FederationAuthenticator
+from homeserver.federation.transport.room_auth import RoomRequestAuthenticator
 from homeserver.types import JsonDict
 
 V1 = "/_matrix/federation/v1"
@@ -22,7 +22,7 @@ V1 = "/_matrix/federation/v1"
 
 class _ReadEndpoint:
     def __init__(
-        self, authenticator: FederationAuthenticator, reads: FederationReadService
+        self, authenticator: RoomRequestAuthenticator, reads: FederationReadService
     ) -> None:
         self.authenticator = authenticator
         self.reads = reads
@@ -45,7 +45,7 @@ class StateEndpoint(_ReadEndpoint):
     IDS_ONLY = False
 
     async def on_GET(self, request: ApiRequest, room_id: str) -> JsonDict:
-        origin = await self.authenticator.authenticate(request)
+        origin = await self.authenticator.authenticate_in_room(request, room_id)
         event_id = request.query_str("event_id", required=True)
         assert event_id is not None
         return await self.reads.get_state(origin, room_id, event_id, self.IDS_ONLY)
@@ -66,7 +66,7 @@ class EventAuthEndpoint(_ReadEndpoint):
     async def on_GET(
         self, request: ApiRequest, room_id: str, event_id: str
     ) -> JsonDict:
-        origin = await self.authenticator.authenticate(request)
+        origin = await self.authenticator.authenticate_in_room(request, room_id)
         return await self.reads.get_event_auth(origin, room_id, event_id)
 
 
@@ -76,7 +76,7 @@ class BackfillEndpoint(_ReadEndpoint):
     PATTERNS = [f"{V1}/backfill/{{room_id}}"]
 
     async def on_GET(self, request: ApiRequest, room_id: str) -> JsonDict:
-        origin = await self.authenticator.authenticate(request)
+        origin = await self.authenticator.authenticate_in_room(request, room_id)
         starts = request.query.get("v") or []
         limit = request.query_int("limit", 10)
         if limit is None or limit < 0:
@@ -92,7 +92,7 @@ class GetMissingEventsEndpoint(_ReadEndpoint):
     PATTERNS = [f"{V1}/get_missing_events/{{room_id}}"]
 
     async def on_POST(self, request: ApiRequest, room_id: str) -> JsonDict:
-        origin = await self.authenticator.authenticate(request)
+        origin = await self.authenticator.authenticate_in_room(request, room_id)
         body = request.parse(GetMissingEventsBody)
         return await self.reads.get_missing_events(
             origin,
@@ -105,7 +105,7 @@ class GetMissingEventsEndpoint(_ReadEndpoint):
 
 
 def read_endpoints(
-    authenticator: FederationAuthenticator, reads: FederationReadService
+    authenticator: RoomRequestAuthenticator, reads: FederationReadService
 ) -> list[Any]:
     """Every endpoint of this module."""
     return [

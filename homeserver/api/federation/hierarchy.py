@@ -23,7 +23,7 @@ class FederationHierarchyEndpoint:
         self.hierarchy = hierarchy
 
     async def on_GET(self, request: ApiRequest, room_id: str) -> JsonDict:
-        origin = await self.authenticator.authenticate(request)
+        origin = await self.authenticator.authenticate_in_room(request, room_id)
         # The flag is read after the ACL check, inside the service.
         return await self.hierarchy.get_hierarchy(
             origin, room_id, request.query_str("suggested_only")

@@ -28,6 +28,11 @@ class Authenticator(Protocol):
         """The origin of a validly signed request, else raises 401/403."""
         ...
 
+    async def authenticate_in_room(self, request: ApiRequest, room_id: str) -> str:
+        """``authenticate``, then 403 if the room's server ACL denies the
+        origin: the first thing every room-scoped endpoint does."""
+        ...
+
 
 class _Endpoint:
     def __init__(
@@ -45,7 +50,7 @@ class _MakeEndpoint(_Endpoint):
     TAKES_VERSIONS = True
 
     async def on_GET(self, request: ApiRequest, room_id: str, user_id: str) -> JsonDict:
-        origin = await self.authenticator.authenticate(request)
+        origin = await self.authenticator.authenticate_in_room(request, room_id)
         versions = None
         if self.TAKES_VERSIONS:
             # Without ver the asking server only supports version 1 (spec).
@@ -61,7 +66,7 @@ class _SendEndpoint(_Endpoint):
     MEMBERSHIP: str
 
     async def on_PUT(self, request: ApiRequest, room_id: str, event_id: str) -> Any:
-        origin = await self.authenticator.authenticate(request)
+        origin = await self.authenticator.authenticate_in_room(request, room_id)
         event, state = await self.service.send_membership(
             origin, room_id, event_id, request.json(), self.MEMBERSHIP
         )
@@ -162,7 +167,7 @@ class InviteV2Endpoint:
     async def on_PUT(
         self, request: ApiRequest, room_id: str, event_id: str
     ) -> JsonDict:
-        origin = await self.authenticator.authenticate(request)
+        origin = await self.authenticator.authenticate_in_room(request, room_id)
         body = request.parse(InviteBody)
         return await self.invites.on_invite(
             origin,
@@ -183,7 +188,7 @@ class InviteV1Endpoint(InviteV2Endpoint):
     async def on_PUT(  # type: ignore[override]
         self, request: ApiRequest, room_id: str, event_id: str
     ) -> tuple[int, Any]:
-        origin = await self.authenticator.authenticate(request)
+        origin = await self.authenticator.authenticate_in_room(request, room_id)
         event = request.json()
         version = await self.invites.known_room_version(room_id) or "1"
         # The room's state comes in the event's unsigned section, if at all.

@@ -5,9 +5,11 @@ Spec: server-server-api.md "Retrieving events" (GET /event, /state,
 "Backfilling and retrieving missing events" (GET /backfill, POST
 /get_missing_events), "Server Access Control Lists (ACLs)".
 
-Who may read: a server denied by the room's ACL gets 403; a room-scoped
-request needs the origin to be in the room (a joined user) or the room to be
-world-readable. Each event is then judged by the history visibility at it:
+Who may read: a server denied by the room's ACL gets 403; /state,
+/state_ids, /event_auth, /backfill and /get_missing_events need the origin to
+be in the room now (a joined user, as Synapse: a server whose users were
+banned reads nothing more), /event of an outlier the origin in the room or
+the room world-readable. A rejected event is unknown (404). Each event is then judged by the history visibility at it:
 ``world_readable`` and ``shared`` history is visible to servers in the room,
 ``invited`` to a server with an invited or joined user at that point,
 ``joined`` to a server with a joined user at that point. Events the origin may
@@ -136,9 +138,34 @@ class FederationReadService:
         logger.warning("refusing %s access to %s: not in the room", origin, room_id)
         raise Forbidden("Server is not in the room")
 
+    async def check_in_room(self, origin: str, room_id: str) -> None:
+        """The ACL, then: the origin has a joined user in the room now.
+
+        What /state, /state_ids, /event_auth, /backfill and
+        /get_missing_events ask, as Synapse's ``assert_host_in_room``: no
+        exception for world-readable rooms, so a server whose users were all
+        banned (or left) reads no more of the room's state or history.
+
+        Raises:
+            MatrixError: 403 M_FORBIDDEN; 404 for a room we do not know.
+        """
+        if await self.room_state.get_room_version(room_id) is None:
+            raise NotFound("Unknown room")
+        await self.acl.check(origin, room_id)
+        if origin not in await self.store.get_joined_servers(room_id):
+            logger.warning("refusing %s a read of %s: not in the room", origin, room_id)
+            raise Forbidden("Server is not in the room")
+
     async def _room_event(self, room_id: str, event_id: str) -> Event:
+        """A DAG event of the room; a rejected event is not served (404, as
+        Synapse), and no state is known at an outlier."""
         event = await self.events.get_event(event_id)
-        if event is None or event.room_id != room_id or event.outlier:
+        if (
+            event is None
+            or event.room_id != room_id
+            or event.outlier
+            or event.rejected_reason is not None
+        ):
             raise NotFound(f"Unknown event {event_id}")
         return event
 
@@ -242,7 +269,7 @@ class FederationReadService:
         self, origin: str, room_id: str, event_id: str, ids_only: bool
     ) -> JsonDict:
         """GET /state/{roomId} and /state_ids/{roomId}."""
-        await self.check_room_access(origin, room_id)
+        await self.check_in_room(origin, room_id)
         state, chain = await self.state_ids_before(room_id, event_id)
         if ids_only:
             return {"pdu_ids": sorted(state.values()), "auth_chain_ids": sorted(chain)}
@@ -262,9 +289,9 @@ class FederationReadService:
         self, origin: str, room_id: str, event_id: str
     ) -> JsonDict:
         """GET /event_auth/{roomId}/{eventId}."""
-        await self.check_room_access(origin, room_id)
+        await self.check_in_room(origin, room_id)
         event = await self.events.get_event(event_id)
-        if event is None or event.room_id != room_id:
+        if event is None or event.room_id != room_id or event.rejected_reason:
             raise NotFound(f"Unknown event {event_id}")
         chain = await self.auth_chain([event_id])
         found = await self.events.get_events(chain)
@@ -276,7 +303,7 @@ class FederationReadService:
     ) -> JsonDict:
         """GET /backfill/{roomId}: ``starts`` and the events before them,
         newest first, up to ``limit``."""
-        await self.check_room_access(origin, room_id)
+        await self.check_in_room(origin, room_id)
         limit = max(0, min(limit, MAX_BACKFILL))
         events = await self._walk_back(room_id, starts, set(), limit, 0)
         events.sort(key=lambda e: (-e.depth, e.event_id))
@@ -293,7 +320,7 @@ class FederationReadService:
     ) -> JsonDict:
         """POST /get_missing_events/{roomId}: the events before ``latest`` the
         origin lacks (not at or before ``earliest``), oldest first."""
-        await self.check_room_access(origin, room_id)
+        await self.check_in_room(origin, room_id)
         limit = max(0, min(limit, MAX_MISSING_EVENTS))
         found = await self.events.get_events(latest)
         starts = [

@@ -12,6 +12,7 @@ from typing import Any
 import attrs
 from signedjson.key import SigningKey, VerifyKey
 
+from homeserver.events.ids import is_valid_server_name
 from homeserver.events.signing import key_id_of, sign_json, verify_json
 from homeserver.types import JsonDict
 
@@ -74,7 +75,8 @@ def parse_x_matrix(header: str) -> XMatrixAuth:
     """Parse ``X-Matrix origin=...,key=...,sig=...[,destination=...]``.
 
     Raises:
-        ValueError: not an X-Matrix header, or a required part is missing.
+        ValueError: not an X-Matrix header, a required part is missing, or
+            the origin is no server name (``localhost:http``).
     """
     scheme, _, params = header.strip().partition(" ")
     if scheme.lower() != "x-matrix":
@@ -88,6 +90,9 @@ def parse_x_matrix(header: str) -> XMatrixAuth:
             else bare
         )
         values[match.group(1).lower()] = value or ""
+    origin = values.get("origin")
+    if origin is not None and not is_valid_server_name(origin):
+        raise ValueError(f"origin {origin!r} is not a valid server name")
     try:
         return XMatrixAuth(
             origin=values["origin"],

@@ -65,8 +65,10 @@ class FederationAuthenticator:
         """The origin server of a validly signed request.
 
         Raises:
-            MatrixError: 401 M_UNAUTHORIZED for a missing, malformed or bad
-                signature or a wrong destination; 403 M_FORBIDDEN when
+            MatrixError: 401 M_UNAUTHORIZED for a missing or bad signature or
+                a wrong destination; 400 M_UNAUTHORIZED for a malformed
+                X-Matrix header (one part missing, an origin that is no
+                server name such as ``localhost:http``); 403 M_FORBIDDEN when
                 federation with the origin is not allowed; 400 for a body that
                 is not JSON.
         """
@@ -79,7 +81,11 @@ class FederationAuthenticator:
             auth = parse_x_matrix(header)
         except ValueError as exc:
             logger.info("Bad X-Matrix header from %s: %s", request.client_ip, exc)
-            raise _unauthorized(f"Malformed Authorization header: {exc}") from None
+            # 400, not 401: the request is malformed, whoever sent it (as
+            # Synapse answers it, with M_UNAUTHORIZED).
+            raise MatrixError(
+                400, f"Malformed Authorization header: {exc}", Codes.UNAUTHORIZED
+            ) from None
         if auth.destination is not None and auth.destination != self.server_name:
             logger.warning(
                 "Request from %s for destination %s, not us",

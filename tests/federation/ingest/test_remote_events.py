@@ -438,7 +438,7 @@ def test_a_redaction_never_applies_to_an_event_of_another_room(
     assert _stored(server, secret).redacted_by is None
 
     own = bob.put(
-        f"/rooms/{quote(other_room)}/redact/{quote(secret)}/t1", {}, expect=200
+        f"/rooms/{quote(other_room)}/redact/{quote(secret)}/redact-own", {}, expect=200
     ).json["event_id"]
     served = bob.event(other_room, secret, expect=200).json
     assert served["content"] == {}

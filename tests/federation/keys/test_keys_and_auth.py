@@ -109,7 +109,13 @@ def test_spec_style_header_parses() -> None:
 
 
 @pytest.mark.parametrize(
-    "header", ["Bearer abc", "X-Matrix origin=a", "X-Matrix key=k,sig=s"]
+    "header",
+    [
+        "Bearer abc",
+        "X-Matrix origin=a",
+        "X-Matrix key=k,sig=s",
+        "X-Matrix origin=localhost:http,key=ed25519:k,sig=s",
+    ],
 )
 def test_bad_headers(header: str) -> None:
     with pytest.raises(ValueError):

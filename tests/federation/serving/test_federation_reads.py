@@ -5,7 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from tests.federation.joined_pair import FED, SharedRoom, join_from, send_message
+from homeserver.events.builder import build_event
+from homeserver.events.model import Event
+from homeserver.services.rooms.event_creation import auth_state
+from tests.federation.joined_pair import (
+    FED,
+    SharedRoom,
+    join_from,
+    send_message,
+    send_pdus,
+)
 from tests.federation.pair import Federation, q
 from tests.support.server import FakeResponse, TestServer
 
@@ -36,6 +45,32 @@ def _setup(
     later = [send_message(alice, room_id, f"m{i}") for i in range(3)]
     fed.pump(0.1)
     return fed, a, b, c, room, [early, *later]
+
+
+def _power_grab(home: TestServer, guest: TestServer, room_id: str, user: str) -> Event:
+    """``user`` (of ``guest``, joined, without power) makes themselves
+    admin, on ``home``'s extremities: an event the auth rules reject."""
+    hs = home.hs
+    version = home.get_success(hs.core.room_state.get_room_version(room_id))
+    prevs = sorted(home.get_success(hs.core.events.get_forward_extremities(room_id)))
+    state = home.get_success(hs.core.room_state.get_current_state_ids(room_id))
+    content = {"users": {user: 100}}
+    auth = auth_state(version, "m.room.power_levels", "", user, content, state)
+    parents = home.get_success(hs.core.events.get_events(prevs))
+    return build_event(
+        version,
+        room_id=room_id,
+        type="m.room.power_levels",
+        sender=user,
+        content=content,
+        prev_event_ids=prevs,
+        auth_event_ids=sorted(auth.values()),
+        depth=max(e.depth for e in parents.values()) + 1,
+        origin_server_ts=guest.hs.core.clock.time_msec(),
+        server_name=guest.config.server.server_name,
+        signing_key=guest.signing_key,
+        state_key="",
+    )
 
 
 def _get(
@@ -146,3 +181,66 @@ def test_backfill_and_get_missing_events(
         ).code
         == 403
     )
+
+
+def _room_reads(
+    fed: Federation, origin: TestServer, dest: TestServer, room_id: str, at: str
+) -> list[FakeResponse]:
+    """/state, /state_ids, /event_auth, /backfill and /get_missing_events of
+    ``room_id`` at the event ``at``, asked by ``origin``."""
+    room, event = q(room_id), q(at)
+    return [
+        _get(fed, origin, dest, f"{FED}/state/{room}?event_id={event}"),
+        _get(fed, origin, dest, f"{FED}/state_ids/{room}?event_id={event}"),
+        _get(fed, origin, dest, f"{FED}/event_auth/{room}/{event}"),
+        _get(fed, origin, dest, f"{FED}/backfill/{room}?v={event}&limit=5"),
+        fed.signed_request(
+            origin,
+            dest,
+            "POST",
+            f"{FED}/get_missing_events/{room}",
+            {"earliest_events": [], "latest_events": [at], "limit": 5},
+        ),
+    ]
+
+
+def test_a_server_whose_user_was_banned_reads_no_more(
+    make_federation: Callable[[], Federation],
+) -> None:
+    """Even in a world-readable room: state and history reads need a joined
+    user now (Synapse's ``assert_host_in_room``)."""
+    fed, a, b, _, room, messages = _setup(make_federation, "world_readable")
+    assert [r.code for r in _room_reads(fed, b, a, room.room_id, messages[-1])] == [
+        200
+    ] * 5
+    room.creator.post(
+        f"/rooms/{q(room.room_id)}/ban",
+        {"user_id": room.joiner.user_id, "reason": "spam"},
+        expect=200,
+    )
+    fed.pump(0.1)
+    latest = send_message(room.creator, room.room_id, "after the ban")
+    for at in (messages[-1], latest):
+        for resp in _room_reads(fed, b, a, room.room_id, at):
+            assert (resp.code, resp.json["errcode"]) == (403, "M_FORBIDDEN"), resp.json
+
+
+def test_no_state_is_served_at_a_rejected_event(
+    make_federation: Callable[[], Federation],
+) -> None:
+    fed, a, b, _, room, messages = _setup(make_federation)
+    # bob may not change the power levels: the event is stored rejected.
+    grab = _power_grab(a, b, room.room_id, room.joiner.user_id)
+    assert send_pdus(fed, b, a, "grab", [grab.pdu]).code == 200
+    stored = a.get_success(a.hs.core.events.get_event(grab.event_id))
+    assert stored is not None and stored.rejected_reason is not None
+    for uri in (
+        f"{FED}/state/{q(room.room_id)}?event_id={q(grab.event_id)}",
+        f"{FED}/state_ids/{q(room.room_id)}?event_id={q(grab.event_id)}",
+        f"{FED}/event_auth/{q(room.room_id)}/{q(grab.event_id)}",
+    ):
+        resp = _get(fed, b, a, uri)
+        assert (resp.code, resp.json["errcode"]) == (404, "M_NOT_FOUND"), resp.json
+    # The control: a good event's state is served.
+    ok = f"{FED}/state_ids/{q(room.room_id)}?event_id={q(messages[-1])}"
+    assert _get(fed, b, a, ok).code == 200

@@ -76,8 +76,21 @@ def test_unsigned_request_is_401(make_pair: Callable[..., FederationPair]) -> No
     resp = pair.b.request("GET", PROBE)
     assert resp.code == 401
     assert resp.json["errcode"] == "M_UNAUTHORIZED"
+    # A malformed header is a bad request, whoever sent it (as Synapse).
     resp = pair.b.request("GET", PROBE, headers={"Authorization": "X-Matrix foo"})
-    assert resp.code == 401
+    assert (resp.code, resp.json["errcode"]) == (400, "M_UNAUTHORIZED")
+
+
+def test_an_origin_with_a_non_numeric_port_is_400(
+    make_pair: Callable[..., FederationPair],
+) -> None:
+    """``localhost:http`` is no server name: 400 M_UNAUTHORIZED (as Synapse),
+    not the 401 of a signature that could not be checked."""
+    pair = _pair(make_pair)
+    for origin in ("localhost:http", "a.test:", "a.test:123456", "bad_name"):
+        header = sign_request(pair.a.signing_key, "GET", PROBE, origin, "b.test", None)
+        resp = pair.b.request("GET", PROBE, headers={"Authorization": header})
+        assert (resp.code, resp.json["errcode"]) == (400, "M_UNAUTHORIZED"), origin
 
 
 def test_bad_signature_is_401(make_pair: Callable[..., FederationPair]) -> None:
