@@ -196,7 +196,7 @@ class FederationServing:
                 room_list=rooms.room_list,
             ),
             remote_queries=RemoteQueries(transport),
-            hierarchy=FederationHierarchy(spaces.summaries, ingest.acl.check),
+            hierarchy=FederationHierarchy(spaces.summaries),
             remote_hierarchy=RemoteHierarchyFetcher(transport, core.clock),
         )
 

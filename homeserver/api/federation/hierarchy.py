@@ -23,8 +23,8 @@ class FederationHierarchyEndpoint:
         self.hierarchy = hierarchy
 
     async def on_GET(self, request: ApiRequest, room_id: str) -> JsonDict:
+        # The signature, then the room's server ACL, before anything else.
         origin = await self.authenticator.authenticate_in_room(request, room_id)
-        # The flag is read after the ACL check, inside the service.
         return await self.hierarchy.get_hierarchy(
-            origin, room_id, request.query_str("suggested_only")
+            origin, room_id, request.query_bool("suggested_only")
         )

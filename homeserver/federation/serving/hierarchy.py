@@ -5,19 +5,19 @@ Spec: server-server API "Spaces" (GET /_matrix/federation/v1/hierarchy/
 servers: the room (if the asking server may see it; 404 otherwise), the
 summaries of the children we are in that it may see, and the IDs of those it
 may not (``inaccessible_children``); the room's server ACL is checked before
-anything else. ``RemoteHierarchyFetcher`` asks other servers for our
-clients' walks and keeps each valid answer for five minutes, as Synapse does (at most 1,000
-answers).
+anything else (the endpoint's ``RoomRequestAuthenticator``).
+``RemoteHierarchyFetcher`` asks other servers for our clients' walks and keeps
+each valid answer for five minutes, as Synapse does (at most 1,000 answers).
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from urllib.parse import quote
 
-from homeserver.errors import Codes, InvalidParam, MatrixError, NotFound
+from homeserver.errors import Codes, MatrixError, NotFound
 from homeserver.federation.errors import HttpResponseError, RequestSendFailed
 from homeserver.federation.interfaces import FederationTransport
 from homeserver.services.spaces.ports import RemoteHierarchy
@@ -33,36 +33,24 @@ CACHE_SIZE = 1000
 REQUEST_TIMEOUT_MS = 30_000
 PATH = "/_matrix/federation/v1/hierarchy/"
 
-AclCheck = Callable[[str, str], Awaitable[None]]
-"""``(server_name, room_id)``: raises 403 if the room's ACL denies the server."""
-
 
 class FederationHierarchy:
     """Answers other servers' ``GET /hierarchy/{roomId}``."""
 
-    def __init__(self, summaries: RoomSummaries, acl_check: AclCheck) -> None:
+    def __init__(self, summaries: RoomSummaries) -> None:
         self.summaries = summaries
-        self.acl_check = acl_check
 
     async def get_hierarchy(
-        self, origin: str, room_id: str, suggested_only_param: str | None
+        self, origin: str, room_id: str, suggested_only: bool
     ) -> JsonDict:
-        """The room and its children as ``origin`` may see them.
-
-        Args:
-            origin: the asking server.
-            room_id: the room.
-            suggested_only_param: the ``suggested_only`` query parameter, read
-                only once the ACL let ``origin`` in.
+        """The room and its children as ``origin`` may see them (the room's
+        server ACL was checked by the endpoint's ``RoomRequestAuthenticator``
+        before anything else).
 
         Raises:
-            MatrixError: 403 M_FORBIDDEN if the room's ACL denies ``origin``
-                (before anything else is looked at); 400 M_INVALID_PARAM for a
-                bad ``suggested_only``; 404 M_NOT_FOUND if we do not know the
-                room or ``origin`` may not see it.
+            MatrixError: 404 M_NOT_FOUND if we do not know the room or
+                ``origin`` may not see it.
         """
-        await self.acl_check(origin, room_id)
-        suggested_only = _flag(suggested_only_param)
         root = await self.summaries.summarize(room_id, suggested_only, origin=origin)
         if root is None:
             raise NotFound(f"Unknown room: {room_id}")
@@ -84,14 +72,6 @@ class FederationHierarchy:
             "children": children,
             "inaccessible_children": inaccessible,
         }
-
-
-def _flag(value: str | None) -> bool:
-    if value in (None, "false", "0"):
-        return False
-    if value in ("true", "1"):
-        return True
-    raise InvalidParam("Query parameter 'suggested_only' must be true or false")
 
 
 class RemoteHierarchyFetcher:
