@@ -131,6 +131,7 @@ def _account_endpoints(hs: HomeServer) -> list[Any]:
         devices.DevicesEndpoint(auth, hs.devices.service),
         devices.DeviceEndpoint(auth, hs.devices.service),
         devices.DeleteDevicesEndpoint(auth, hs.devices.service),
+        devices.WhoisEndpoint(auth, hs.devices.service),
         profile.ProfileEndpoint(a.profiles),
         profile.ProfileFieldEndpoint(auth, a.profiles),
     ]

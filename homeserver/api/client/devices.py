@@ -86,3 +86,18 @@ class DeleteDevicesEndpoint:
             body.uia_auth(),
             body.uia_params(),
         )
+
+
+class WhoisEndpoint:
+    """GET /admin/whois/{userId} (spec: "Server administration"): the
+    user's devices, sessions and connections; a server admin, or the user."""
+
+    PATTERNS = client_patterns("/admin/whois/{user_id}")
+
+    def __init__(self, auth: Auth, devices: DeviceService) -> None:
+        self.auth = auth
+        self.devices = devices
+
+    async def on_GET(self, request: ApiRequest, user_id: str) -> JsonDict:
+        requester = await requester_of(self.auth, request)
+        return await self.devices.whois(requester, user_id)

@@ -45,7 +45,10 @@ async def requester_of(
     if token is None:
         raise MatrixError(401, "Missing access token", Codes.MISSING_TOKEN)
     requester = await auth.get_user_by_access_token(
-        token, request.client_ip, allow_expired=allow_expired
+        token,
+        request.client_ip,
+        allow_expired=allow_expired,
+        user_agent=request.header("user-agent"),
     )
     # For the access log and metrics.
     request.requester = requester

@@ -58,6 +58,8 @@ def unknown_token(
 
 # Device "last seen" is written at most this often per device.
 LAST_SEEN_INTERVAL_MS = 60_000
+# A device's last User-Agent is kept up to this many characters.
+MAX_USER_AGENT = 512
 
 
 class Auth:
@@ -69,7 +71,7 @@ class Auth:
         self.clock = clock
         self._last_seen: dict[tuple[str, str], int] = {}
 
-    def _note_seen(self, requester: Requester, ip: str) -> None:
+    def _note_seen(self, requester: Requester, ip: str, user_agent: str | None) -> None:
         key = (requester.user_id, requester.device_id)
         now = self.clock.time_msec()
         if now - self._last_seen.get(key, 0) < LAST_SEEN_INTERVAL_MS:
@@ -78,11 +80,18 @@ class Auth:
             self._last_seen.clear()
         self._last_seen[key] = now
         run_in_background(
-            "update_last_seen", self.devices.update_last_seen(*key, now, ip)
+            "update_last_seen",
+            self.devices.update_last_seen(
+                *key, now, ip, user_agent[:MAX_USER_AGENT] if user_agent else None
+            ),
         )
 
     async def get_user_by_access_token(
-        self, token: str, client_ip: str | None = None, allow_expired: bool = False
+        self,
+        token: str,
+        client_ip: str | None = None,
+        allow_expired: bool = False,
+        user_agent: str | None = None,
     ) -> Requester:
         """The requester an access token stands for.
 
@@ -92,6 +101,8 @@ class Auth:
                 minute) as the device's last-seen address; None to note nothing.
             allow_expired: accept an expired (refreshable) access token, so
                 that a client can still log out with it.
+            user_agent: the request's User-Agent, noted with ``client_ip``
+                (GET /admin/whois shows it).
 
         Raises:
             MatrixError: 401 M_UNKNOWN_TOKEN (with ``soft_logout`` for an
@@ -120,7 +131,7 @@ class Auth:
             is_guest=info.is_guest,
         )
         if client_ip is not None:
-            self._note_seen(requester, client_ip)
+            self._note_seen(requester, client_ip, user_agent)
         return requester
 
     @staticmethod

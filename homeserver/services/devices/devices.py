@@ -5,12 +5,12 @@ Spec: client-server API, "Device management".
 
 from __future__ import annotations
 
-from homeserver.errors import NotFound
+from homeserver.errors import Forbidden, NotFound
 from homeserver.services.accounts.auth import Requester
 from homeserver.services.accounts.ui_auth import UiaOperation, UserInteractiveAuth
 from homeserver.services.accounts.ui_auth_stages import PASSWORD
 from homeserver.storage.stores.devices import Device, DeviceStore
-from homeserver.types import JsonDict
+from homeserver.types import JsonDict, UserID
 
 
 def device_json(device: Device) -> JsonDict:
@@ -43,6 +43,31 @@ class DeviceService:
                 for d in await self.devices.get_devices(requester.user_id)
             ]
         }
+
+    async def whois(self, requester: Requester, user_id: str) -> JsonDict:
+        """GET /admin/whois/{userId}: a user's devices, each with one session
+        whose connection is the device's last seen address and time.
+
+        Raises:
+            MatrixError: 400 for a malformed user ID; 403 M_FORBIDDEN unless
+                the requester is that user or a server admin.
+        """
+        UserID.parse(user_id)
+        if user_id != requester.user_id and not requester.is_admin:
+            raise Forbidden("You are not a server admin")
+        devices: JsonDict = {}
+        for device in await self.devices.get_devices(user_id):
+            connections = []
+            if device.last_seen_ts is not None or device.last_seen_ip is not None:
+                connection: JsonDict = {
+                    "ip": device.last_seen_ip,
+                    "last_seen": device.last_seen_ts,
+                }
+                if device.last_seen_user_agent is not None:
+                    connection["user_agent"] = device.last_seen_user_agent
+                connections.append(connection)
+            devices[device.device_id] = {"sessions": [{"connections": connections}]}
+        return {"user_id": user_id, "devices": devices}
 
     async def get_device(self, requester: Requester, device_id: str) -> JsonDict:
         """GET /devices/{deviceId}."""

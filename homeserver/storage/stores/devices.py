@@ -30,6 +30,7 @@ class Device:
     display_name: str | None
     last_seen_ts: int | None
     last_seen_ip: str | None
+    last_seen_user_agent: str | None = None
 
 
 class DeviceStore:
@@ -87,7 +88,8 @@ class DeviceStore:
         rows = await self.db.run_interaction(
             "get_devices",
             lambda txn: txn.query(
-                "SELECT user_id, device_id, display_name, last_seen_ts, last_seen_ip"
+                "SELECT user_id, device_id, display_name, last_seen_ts, last_seen_ip,"
+                " last_seen_user_agent"
                 " FROM devices WHERE user_id = ? ORDER BY device_id",
                 (user_id,),
             ),
@@ -116,7 +118,8 @@ class DeviceStore:
         row = await self.db.run_interaction(
             "get_device",
             lambda txn: txn.query_one(
-                "SELECT user_id, device_id, display_name, last_seen_ts, last_seen_ip"
+                "SELECT user_id, device_id, display_name, last_seen_ts, last_seen_ip,"
+                " last_seen_user_agent"
                 " FROM devices WHERE user_id = ? AND device_id = ?",
                 (user_id, device_id),
             ),
@@ -143,15 +146,20 @@ class DeviceStore:
         return renamed
 
     async def update_last_seen(
-        self, user_id: str, device_id: str, now_ms: int, ip: str
+        self,
+        user_id: str,
+        device_id: str,
+        now_ms: int,
+        ip: str,
+        user_agent: str | None = None,
     ) -> None:
-        """Record that a device was just used."""
+        """Record that a device was just used (and with which client)."""
         await self.db.run_interaction(
             "update_device_last_seen",
             lambda txn: txn.execute(
-                "UPDATE devices SET last_seen_ts = ?, last_seen_ip = ?"
-                " WHERE user_id = ? AND device_id = ?",
-                (now_ms, ip, user_id, device_id),
+                "UPDATE devices SET last_seen_ts = ?, last_seen_ip = ?,"
+                " last_seen_user_agent = ? WHERE user_id = ? AND device_id = ?",
+                (now_ms, ip, user_agent, user_id, device_id),
             ),
         )
 
