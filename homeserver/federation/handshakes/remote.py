@@ -17,9 +17,13 @@ from typing import Any, Protocol
 
 from signedjson.sign import SignatureVerifyException
 
-from homeserver.errors import Codes, Forbidden, MatrixError
+from homeserver.errors import BadJson, Codes, Forbidden, MatrixError
 from homeserver.events.auth_rules import AuthError
 from homeserver.events.builder import build_event
+from homeserver.events.canonical_json import (
+    InvalidCanonicalJson,
+    check_canonical_json_values,
+)
 from homeserver.events.ids import try_domain_of
 from homeserver.events.model import Event, EventTypes, Membership
 from homeserver.events.redaction import redact_pdu
@@ -268,7 +272,9 @@ class RemoteMembership:
         ``event`` (which keeps its ID).
 
         Raises:
-            MatrixError: the invitee's server's 4xx passed on, or 502.
+            MatrixError: the invitee's server's 4xx passed on, or 502; 400
+                M_BAD_JSON for an answer that is no valid JSON of the room
+                version (checked before its signature).
         """
         invitee = event.state_key or ""
         destination = try_domain_of(invitee)
@@ -280,6 +286,16 @@ class RemoteMembership:
         theirs = signatures.get(destination) if isinstance(signatures, dict) else None
         if not isinstance(theirs, dict) or not isinstance(returned, dict):
             raise MatrixError(502, "The invite came back unsigned", Codes.UNKNOWN)
+        if event.room_version.strict_canonical_json:
+            # A float or an out-of-range integer: no event of this version,
+            # whatever its signatures say (sytest "Outbound federation rejects
+            # invite response which include invalid JSON for room version").
+            try:
+                check_canonical_json_values(returned)
+            except InvalidCanonicalJson as exc:
+                raise BadJson(
+                    f"The invitee's server answered with invalid JSON: {exc}"
+                ) from None
         merged = federation_pdu(event)
         merged["signatures"] = {**merged.get("signatures", {}), destination: theirs}
         try:

@@ -4,7 +4,7 @@ Spec: server-server-api.md "Joining Rooms", "Leaving Rooms (Rejecting
 Invites)", "Knocking upon a room", "Inviting to a room": GET make_join,
 make_leave and make_knock (asked of each resident server in turn), PUT
 send_join and send_leave (v2, falling back to v1 for older servers),
-send_knock (v1 only) and invite (v2). A failed request becomes the client
+send_knock (v1 only) and invite (v2, or v1 for rooms v1-v2). A failed request becomes the client
 error the local user sees: the resident server's 400/403/404 passed on,
 anything else 502.
 """
@@ -18,7 +18,11 @@ from urllib.parse import quote
 
 from homeserver.errors import Codes, IncompatibleRoomVersion, MatrixError
 from homeserver.events.model import Event
-from homeserver.events.room_versions import KNOWN_ROOM_VERSIONS, RoomVersion
+from homeserver.events.room_versions import (
+    KNOWN_ROOM_VERSIONS,
+    EventIdFormat,
+    RoomVersion,
+)
 from homeserver.events.template import check_template, federation_pdu
 from homeserver.events.validation import EventFormatError
 from homeserver.federation.errors import (
@@ -143,19 +147,49 @@ class MembershipRequests:
     async def invite(
         self, destination: str, event: Event, invite_room_state: list[JsonDict]
     ) -> Any:
-        """PUT v2/invite to the invitee's server; its answer.
+        """PUT v2/invite to the invitee's server; its answer. A server without
+        v2 (404 or 400 ``M_UNRECOGNIZED``) is asked through v1, which carries
+        the event alone (the stripped state in its ``unsigned``) and so only
+        suits rooms v1 and v2, whose version it assumes (as Synapse does).
 
         Raises:
-            MatrixError: the server's 400/403/404 passed on, else 502.
+            MatrixError: the server's 400/403/404 passed on, else 502; 400
+                M_UNSUPPORTED_ROOM_VERSION for a server without v2 and a room
+                of a later version.
         """
         body = {
             "room_version": event.room_version.identifier,
             "event": federation_pdu(event),
             "invite_room_state": invite_room_state,
         }
-        path = f"{FED}/v2/invite/{quote_path(event.room_id, event.event_id)}"
+        tail = quote_path(event.room_id, event.event_id)
         try:
-            return await self.transport.put_json(destination, path, body)
+            try:
+                return await self.transport.put_json(
+                    destination, f"{FED}/v2/invite/{tail}", body
+                )
+            except HttpResponseError as exc:
+                if not _no_such_version(exc):
+                    raise
+            if event.room_version.event_id_format is not EventIdFormat.V1:
+                raise MatrixError(
+                    400,
+                    "The invitee's server does not support this room version",
+                    Codes.UNSUPPORTED_ROOM_VERSION,
+                )
+            logger.info("%s has no v2 invite; trying v1", destination)
+            pdu = federation_pdu(event)
+            pdu["unsigned"] = {
+                **pdu.get("unsigned", {}),
+                "invite_room_state": invite_room_state,
+            }
+            answer = await self.transport.put_json(
+                destination, f"{FED}/v1/invite/{tail}", pdu
+            )
+            # v1 answers [200, {"event": ...}].
+            if isinstance(answer, list) and len(answer) == 2:
+                answer = answer[1]
+            return answer
         except (HttpResponseError, RequestSendFailed) as exc:
             logger.warning(
                 "invite of %s to %s failed: %s", event.state_key, destination, exc
