@@ -61,18 +61,17 @@ def latest_version(engine_name: str = "sqlite") -> int:
     return migrations[-1].version if migrations else 0
 
 
-def _current_version_txn(txn: Transaction) -> int:
+def _applied_versions_txn(txn: Transaction) -> set[int]:
     txn.execute(
         "CREATE TABLE IF NOT EXISTS schema_version ("
         " version INTEGER NOT NULL, name TEXT NOT NULL, applied_ts BIGINT NOT NULL)"
     )
-    row = txn.query_one("SELECT MAX(version) AS version FROM schema_version")
-    return int(row.version) if row and row.version is not None else 0
+    return {int(row.version) for row in txn.query("SELECT version FROM schema_version")}
 
 
 def _apply_txn(txn: Transaction, migration: Migration) -> None:
     # Another process may have applied it meanwhile (workers starting together).
-    if _current_version_txn(txn) >= migration.version:
+    if migration.version in _applied_versions_txn(txn):
         return
     for statement in split_statements(migration.sql):
         txn.cursor.execute(statement)
@@ -97,15 +96,18 @@ async def prepare_database(db: Database, progress: Any = None) -> int:
     """
     migrations = load_migrations(db.engine.name)
     latest = migrations[-1].version if migrations else 0
-    current = await db.run_interaction("schema_version", _current_version_txn)
+    applied = await db.run_interaction("schema_version", _applied_versions_txn)
+    current = max(applied, default=0)
     if current > latest:
         raise SchemaTooNewError(
             f"The database has schema version {current}, but this server only knows "
             f"versions up to {latest}. It was used by a newer Chatly; upgrade the "
             "server (or restore a backup taken before the upgrade)."
         )
+    # Every migration not yet applied runs, also one numbered below the newest
+    # applied: versions developed side by side can land in either order.
     for migration in migrations:
-        if migration.version <= current:
+        if migration.version in applied:
             continue
         logger.info(
             "applying schema migration %04d_%s", migration.version, migration.name

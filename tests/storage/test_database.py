@@ -62,6 +62,39 @@ def test_migrations_reach_latest_and_are_idempotent(db: Database) -> None:
 
 
 @pytest.mark.empty_database
+def test_a_migration_that_landed_late_is_still_applied(db: Database) -> None:
+    """A database at version N still gets a migration numbered below N that it lacks."""
+    late = next(
+        m for m in load_migrations(db.engine.name) if m.name == "spaces_reports"
+    )
+
+    def forget(txn: Transaction) -> None:
+        for table in (
+            "event_reports",
+            "room_reports",
+            "user_reports",
+            "hierarchy_sessions",
+        ):
+            txn.execute(f"DROP TABLE {table}")
+        txn.execute("DELETE FROM schema_version WHERE version = ?", (late.version,))
+
+    run(db.run_interaction("forget", forget))
+    assert run(prepare_database(db)) == latest_version(db.engine.name)
+    count = run(
+        db.run_interaction(
+            "check", lambda txn: txn.query("SELECT COUNT(*) FROM event_reports")
+        )
+    )
+    assert count[0][0] == 0
+    versions = run(
+        db.run_interaction(
+            "versions", lambda txn: txn.query("SELECT version FROM schema_version")
+        )
+    )
+    assert late.version in {row[0] for row in versions}
+
+
+@pytest.mark.empty_database
 def test_newer_schema_is_refused(db: Database) -> None:
     run(
         db.run_interaction(
