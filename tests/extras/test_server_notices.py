@@ -161,3 +161,36 @@ def test_state_notice(notices_server: TestServer) -> None:
     alice.join(room)
     state = alice.state(room, "m.server_notice.usage_limit_reached")
     assert state["server_notice_type"] == "m.server_notice.usage_limit_reached"
+
+
+def test_existing_room_follows_a_config_change(
+    notices_server: TestServer, tmp_path: Any
+) -> None:
+    """After a restart with other names, the next notice brings the room and
+    the notices user's member event up to the config."""
+    server = notices_server
+    admin = server.user("admin", admin=True)
+    alice = server.user("alice")
+    _notice(admin, alice.user_id, "one")
+    room = _invited_room(alice)
+    alice.join(room)
+    restarted = TestServer(
+        server.db.engine,
+        {
+            "server_notices": {
+                "system_mxid_localpart": "notices",
+                "system_mxid_display_name": "The Admins",
+                "room_name": "Admin notices",
+                "room_topic": "Please read",
+            }
+        },
+        tmp_path,
+    )
+    admin, alice = admin.on(restarted), alice.on(restarted)
+    _notice(admin, alice.user_id, "two")
+    assert alice.sync()["rooms"]["invite"] == {}
+    assert alice.state(room, "m.room.name")["name"] == "Admin notices"
+    assert alice.state(room, "m.room.topic")["topic"] == "Please read"
+    member = alice.state(room, "m.room.member", "@notices:test")
+    assert member["displayname"] == "The Admins"
+    assert bodies(alice.timeline(room))[-1] == "two"

@@ -104,6 +104,7 @@ class ServerNoticesService:
         self._linearizer = Linearizer()
         self._txns: OrderedDict[tuple[str, str], JsonDict] = OrderedDict()
         self._system_ready = False
+        self._refreshed: set[str] = set()
 
     @property
     def enabled(self) -> bool:
@@ -174,11 +175,13 @@ class ServerNoticesService:
         assert system_user is not None
         async with self._linearizer.queue(user_id):
             room_id = await self.store.get_room(user_id)
-            if room_id is not None and await self._still_open(room_id, user_id):
-                return room_id
             await self._ensure_system_user(system_user)
+            if room_id is not None and await self._still_open(room_id, user_id):
+                await self._refresh(room_id, system_user)
+                return room_id
             room_id = await self._create_room(system_user, user_id)
             await self.store.upsert_room(user_id, room_id)
+            self._refreshed.add(room_id)
             return room_id
 
     async def _still_open(self, room_id: str, user_id: str) -> bool:
@@ -192,6 +195,44 @@ class ServerNoticesService:
             and user is not None
             and user[0] in (Membership.JOIN, Membership.INVITE)
         )
+
+    async def _refresh(self, room_id: str, system_user: str) -> None:
+        """Bring an existing notices room up to the config (its name, topic
+        and avatar, the notices user's display name and avatar), as Synapse
+        does; checked once per room per process."""
+        if room_id in self._refreshed:
+            return
+        config = self.config
+        wanted: list[tuple[str, str, JsonDict]] = [
+            (EventTypes.NAME, "", {"name": config.room_name})
+        ]
+        if config.room_topic is not None:
+            wanted.append((EventTypes.TOPIC, "", {"topic": config.room_topic}))
+        if config.room_avatar_url is not None:
+            wanted.append((EventTypes.AVATAR, "", {"url": config.room_avatar_url}))
+        profile = {
+            "displayname": config.system_mxid_display_name,
+            "avatar_url": config.system_mxid_avatar_url,
+        }
+        member = {"membership": Membership.JOIN}
+        member.update({k: v for k, v in profile.items() if v is not None})
+        wanted.append((EventTypes.MEMBER, system_user, member))
+        for event_type, state_key, content in wanted:
+            event_id = await self.room_state.get_current_state_event_id(
+                room_id, event_type, state_key
+            )
+            current = (
+                await self.creator.events.get_event(event_id) if event_id else None
+            )
+            have = current.content if current is not None else {}
+            if any(have.get(k) != v for k, v in content.items()) or (
+                event_type == EventTypes.MEMBER
+                and any(k in have and k not in content for k in profile)
+            ):
+                await self.creator.send(
+                    room_id, system_user, event_type, content, state_key
+                )
+        self._refreshed.add(room_id)
 
     async def _ensure_system_user(self, system_user: str) -> None:
         """Register the notices user (no password: nobody logs in as it) and
