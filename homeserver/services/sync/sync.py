@@ -22,6 +22,7 @@ from homeserver.services.sync.sync_global import (
     has_global_data,
     moved,
 )
+from homeserver.services.sync.sync_other_rooms import OtherRoomSections
 from homeserver.services.sync.sync_rooms import RoomSyncBuilder, SyncRequestInfo
 from homeserver.services.sync.unread import UnreadCounter
 from homeserver.storage.stores.room_state import RoomStateStore
@@ -98,6 +99,7 @@ class SyncService:
         self._joined_cache: dict[str, tuple[int, frozenset[str]]] = {}
         # (user, device) -> the to-device position already deleted up to.
         self.global_sections = GlobalSections(sources)
+        self.other_rooms = OtherRoomSections(room_state, rooms)
 
     async def sync(self, requester: Requester, params: SyncParams) -> JsonDict:
         """One /sync request."""
@@ -153,7 +155,7 @@ class SyncService:
         rooms_out: JsonDict = {"join": {}, "invite": {}, "leave": {}, "knock": {}}
         room_filter = info.filter.room
         await self._joined_rooms(info, joined, since, upto, changes, rooms_out)
-        await self._other_rooms(info, since, upto, changes, joined, rooms_out)
+        await self.other_rooms.build(info, since, upto, changes, joined, rooms_out)
         for section in rooms_out.values():
             for room_id in [r for r in section if not room_filter.includes_room(r)]:
                 del section[room_id]
@@ -265,93 +267,6 @@ class SyncService:
         left = {c.room_id for c in changes if c.membership != Membership.JOIN}
         before = await self.store.get_memberships_at(user_id, changed, since.events)
         return {r for r in changed if r in left or before.get(r) != Membership.JOIN}
-
-    async def _other_rooms(
-        self,
-        info: SyncRequestInfo,
-        since: StreamToken | None,
-        upto: StreamToken,
-        changes: list[MembershipChange],
-        joined: set[str],
-        out: JsonDict,
-    ) -> None:
-        user_id = info.user_id
-        if since is None:
-            for membership, section in (
-                (Membership.INVITE, "invite"),
-                (Membership.KNOCK, "knock"),
-            ):
-                for room_id in await self.room_state.get_rooms_for_user(
-                    user_id, membership
-                ):
-                    found = await self.room_state.get_membership(room_id, user_id)
-                    if found is not None and not await self._ignored_invite(
-                        info, section, found[1]
-                    ):
-                        out[section][room_id] = await self._stripped(
-                            section, room_id, found[1]
-                        )
-            if info.filter.room.include_leave:
-                for membership in (Membership.LEAVE, Membership.BAN):
-                    for room_id in await self.room_state.get_rooms_for_user(
-                        user_id, membership
-                    ):
-                        if not await self.room_state.is_forgotten(room_id, user_id):
-                            out["leave"][room_id] = await self._left(
-                                info, room_id, None, upto
-                            )
-            return
-        latest: dict[str, MembershipChange] = {}
-        for change in changes:
-            latest[change.room_id] = change
-        for room_id, change in latest.items():
-            if room_id in joined:
-                continue
-            if change.membership in (Membership.INVITE, Membership.KNOCK):
-                section = (
-                    "invite" if change.membership == Membership.INVITE else "knock"
-                )
-                if await self._ignored_invite(info, section, change.event_id):
-                    continue
-                out[section][room_id] = await self._stripped(
-                    section, room_id, change.event_id
-                )
-            elif change.membership in (Membership.LEAVE, Membership.BAN):
-                out["leave"][room_id] = await self._left(
-                    info, room_id, since.events, change.stream_ordering
-                )
-
-    async def _ignored_invite(
-        self, info: SyncRequestInfo, section: str, event_id: str
-    ) -> bool:
-        """Whether this is an invite from a user the syncing user ignores
-        (never sent to the client: spec, "Ignoring Users")."""
-        if section != "invite" or info.personal is None or not info.personal.ignored:
-            return False
-        event = await self.rooms.events.get_event(event_id)
-        return event is not None and info.personal.ignores(event.sender)
-
-    async def _stripped(self, section: str, room_id: str, event_id: str) -> JsonDict:
-        key = "invite_state" if section == "invite" else "knock_state"
-        return {key: {"events": await self.rooms.stripped_state(room_id, event_id)}}
-
-    async def _left(
-        self,
-        info: SyncRequestInfo,
-        room_id: str,
-        since: int | None,
-        upto: StreamToken | int,
-    ) -> JsonDict:
-        position = upto if isinstance(upto, int) else upto.events
-        history = await self.room_state.get_membership_history(room_id, info.user_id)
-        left_at = max(
-            (s for _, s, m in history if m in ("leave", "ban")), default=position
-        )
-        end = min(position, left_at)
-        sections = await self.rooms.sections(info, {room_id: since}, end)
-        body = await self.rooms.body(info, sections[room_id])
-        body["account_data"] = {"events": []}
-        return body
 
     async def _unread(
         self, info: SyncRequestInfo, room_ids: list[str], upto: StreamToken
