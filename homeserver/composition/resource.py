@@ -47,6 +47,7 @@ from homeserver.api.client import (
     voip,
 )
 from homeserver.api.client import filter as filter_api
+from homeserver.api.federation.openid import OpenIdUserInfoEndpoint
 from homeserver.api.federation.well_known import WellKnownServerEndpoint
 from homeserver.api.http.router import Router
 from homeserver.api.http.site import HomeserverResource
@@ -74,6 +75,8 @@ def build_resource(
     if "federation" in resources:
         for endpoint in hs.federation.endpoints():
             router.add_endpoint(endpoint)
+    elif "openid" in resources:
+        router.add_endpoint(OpenIdUserInfoEndpoint(hs.extras.openid))
     if config.metrics.enabled and (
         "metrics" in resources
         or not any("metrics" in lst.resources for lst in config.listeners)

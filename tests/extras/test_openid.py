@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from homeserver.api.http.site import HomeserverSite
 from homeserver.federation.errors import HttpResponseError
 from tests.federation.pair import FederationPair
 from tests.support.server import TestServer
@@ -92,3 +93,20 @@ def test_chatly_checks_a_token_of_another_chatly(pair: FederationPair) -> None:
             )
         )
     assert failure.value.code == 401
+
+
+def test_openid_resource_serves_userinfo_only(server: TestServer) -> None:
+    """A listener with resources [client, openid] (as Synapse's) answers
+    userinfo, but no other federation endpoint."""
+    alice = server.user("alice")
+    token = _token(
+        alice.post(f"/user/{alice.user_id}/openid/request_token", {}, expect=200)
+    )
+    server.site = HomeserverSite(
+        server.hs.build_resource(["client", "openid"]),
+        int(server.config.http.max_request_body_size),
+        server.reactor,
+    )
+    info = server.request("GET", f"{USERINFO}?access_token={token}")
+    assert info.json == {"sub": alice.user_id}
+    assert server.request("GET", "/_matrix/federation/v1/version").code == 404

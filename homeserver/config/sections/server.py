@@ -72,9 +72,12 @@ class ListenerConfig:
         False,
         doc="Trust X-Forwarded-For from a reverse proxy for the client's address.",
     )
-    resources: list[Literal["client", "federation", "metrics"]] = option(
+    resources: list[Literal["client", "federation", "metrics", "openid"]] = option(
         factory=lambda: ["client", "federation"],
-        doc="What the listener serves: client, federation and/or metrics.",
+        doc="What the listener serves: client, federation and/or metrics; "
+        "openid serves only the OpenID userinfo endpoint of the federation API "
+        "(for integration managers, as Synapse's openid resource), which "
+        "federation includes.",
     )
     backlog: int = option(
         1024,
