@@ -81,3 +81,29 @@ def test_our_notary_fetches_synapse_keys_over_tls(
         {"server_keys": {synapse.server_name: {}}},
     )
     assert [k["verify_keys"] for k in batch["server_keys"]] == [theirs["verify_keys"]]
+
+
+def test_our_notary_serves_one_synapse_key_by_id(
+    synapse: Synapse, chatly: Chatly
+) -> None:
+    """The deprecated ``GET /_matrix/key/v2/query/{serverName}/{keyId}``
+    (still in the spec): Synapse's response listing that key, counter-signed;
+    a key Synapse never had gets no response made up for it."""
+    theirs = request("GET", f"{synapse.federation_url}/_matrix/key/v2/server")
+    [key_id] = theirs["verify_keys"]
+    name = quote(synapse.server_name)
+    answer = request(
+        "GET",
+        f"{chatly.federation_url}/_matrix/key/v2/query/{name}/{quote(key_id)}",
+    )
+    [keys] = answer["server_keys"]
+    assert keys["verify_keys"] == theirs["verify_keys"]
+    _verify_self_signature(keys, synapse.server_name, theirs)
+    assert set(keys["signatures"]) == {synapse.server_name, chatly.server_name}
+    unknown = request(
+        "GET",
+        f"{chatly.federation_url}/_matrix/key/v2/query/{name}/ed25519%3Anever",
+    )
+    assert all(
+        "ed25519:never" not in k["verify_keys"] for k in unknown["server_keys"]
+    )

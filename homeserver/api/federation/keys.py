@@ -1,7 +1,8 @@
 """Server keys: our own, and other servers' as a notary.
 
 Spec: server-server-api.md "Publishing Keys" (GET /_matrix/key/v2/server) and
-"Querying Keys Through Another Server" (GET and POST /_matrix/key/v2/query).
+"Querying Keys Through Another Server" (GET and POST /_matrix/key/v2/query,
+and the deprecated GET /_matrix/key/v2/query/{serverName}/{keyId}).
 """
 
 from __future__ import annotations
@@ -26,17 +27,24 @@ class ServerKeysEndpoint:
 
 
 class KeyQueryEndpoint:
-    """GET /_matrix/key/v2/query/{serverName}: one server's keys."""
+    """GET /_matrix/key/v2/query/{serverName}: one server's keys; and the
+    deprecated ``/{keyId}`` form (still in the spec), for that key."""
 
-    PATTERNS = ["/_matrix/key/v2/query/{server_name}"]
+    PATTERNS = [
+        "/_matrix/key/v2/query/{server_name}",
+        "/_matrix/key/v2/query/{server_name}/{key_id}",
+    ]
 
     def __init__(self, notary: Notary) -> None:
         self.notary = notary
 
-    async def on_GET(self, request: ApiRequest, server_name: str) -> JsonDict:
+    async def on_GET(
+        self, request: ApiRequest, server_name: str, key_id: str | None = None
+    ) -> JsonDict:
         minimum = request.query_int("minimum_valid_until_ts")
-        response = await self.notary.query_server(server_name, [], minimum)
-        return {"server_keys": [response] if response is not None else []}
+        key_ids = [key_id] if key_id else []
+        responses = await self.notary.query_server(server_name, key_ids, minimum)
+        return {"server_keys": responses}
 
 
 class BatchKeyQueryEndpoint:

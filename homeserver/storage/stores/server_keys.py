@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 import attrs
 
 from homeserver.storage.database import Database, Transaction
+from homeserver.storage.rows import Row
 from homeserver.types import JsonDict
 
 
@@ -72,7 +73,8 @@ class ServerKeyStore:
         self, response: StoredResponse, keys: Iterable[StoredKey]
     ) -> None:
         """Save a verified key response and the keys it lists; the latest
-        answer wins (so a key moved to old_verify_keys gets its expiry)."""
+        answer wins for each key it lists (so a key moved to old_verify_keys
+        gets its expiry), and keys it leaves out keep what was stored."""
         keys = list(keys)
         text = json.dumps(response.response, separators=(",", ":"))
 
@@ -95,37 +97,55 @@ class ServerKeyStore:
                         key.fetched_ts,
                     ),
                 )
-            _upsert_response_txn(txn, response, text)
+                _upsert_key_json_txn(txn, response, key.key_id, text)
 
         await self.db.run_interaction("store_server_key_response", store_txn)
 
-    async def get_response(self, server_name: str) -> StoredResponse | None:
-        """The latest verified key response of ``server_name``, or None."""
-        row = await self.db.run_interaction(
-            "get_server_key_response",
-            lambda txn: txn.query_one(
-                "SELECT response_json, valid_until_ts, fetched_ts"
-                " FROM server_key_responses WHERE server_name = ?",
-                (server_name,),
-            ),
-        )
-        if row is None:
-            return None
-        return StoredResponse(
-            server_name,
-            json.loads(row.response_json),
-            int(row.valid_until_ts),
-            int(row.fetched_ts),
-        )
+    async def get_responses(
+        self, server_name: str, key_ids: Collection[str] = ()
+    ) -> dict[str, StoredResponse]:
+        """Key ID -> the latest verified response of ``server_name`` that
+        listed it, for ``key_ids`` (all the server's keys when empty); keys
+        never seen are left out."""
+
+        def txn_fn(txn: Transaction) -> list[Row]:
+            sql = (
+                "SELECT key_id, response_json, valid_until_ts, fetched_ts"
+                " FROM server_key_json WHERE server_name = ?"
+            )
+            if not key_ids:
+                return txn.query(sql, (server_name,))
+            return txn.query_in(
+                sql + " AND key_id IN (?*)", sorted(key_ids), (server_name,)
+            )
+
+        rows = await self.db.run_interaction("get_server_key_responses", txn_fn)
+        return {
+            row.key_id: StoredResponse(
+                server_name,
+                json.loads(row.response_json),
+                int(row.valid_until_ts),
+                int(row.fetched_ts),
+            )
+            for row in rows
+        }
 
 
-def _upsert_response_txn(txn: Transaction, response: StoredResponse, text: str) -> None:
+def _upsert_key_json_txn(
+    txn: Transaction, response: StoredResponse, key_id: str, text: str
+) -> None:
     txn.execute(
-        "INSERT INTO server_key_responses (server_name, response_json,"
-        " valid_until_ts, fetched_ts) VALUES (?, ?, ?, ?)"
-        " ON CONFLICT (server_name) DO UPDATE SET"
+        "INSERT INTO server_key_json (server_name, key_id, response_json,"
+        " valid_until_ts, fetched_ts) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT (server_name, key_id) DO UPDATE SET"
         " response_json = excluded.response_json,"
         " valid_until_ts = excluded.valid_until_ts,"
         " fetched_ts = excluded.fetched_ts",
-        (response.server_name, text, response.valid_until_ts, response.fetched_ts),
+        (
+            response.server_name,
+            key_id,
+            text,
+            response.valid_until_ts,
+            response.fetched_ts,
+        ),
     )
