@@ -1,6 +1,6 @@
 """matrix-nio against a real server process: OpenID tokens checked through the
 userinfo endpoint, the legacy event stream woken by a message nio sends,
-TURN credentials, and a guest driven by nio."""
+TURN credentials, a guest driven by nio, and a server notice as nio sees it."""
 
 from __future__ import annotations
 
@@ -17,12 +17,14 @@ import nio
 import pytest
 
 from tests.e2e.conftest import RunningServer, synctl_server
+from tests.interop.client import register, request
 
 pytestmark = pytest.mark.integration
 
 CONFIG = nio.AsyncClientConfig(encryption_enabled=False)
 SETTINGS = {
     "registration.allow_guest_access": "true",
+    "server_notices.system_mxid_localpart": "notices",
     "voip.turn_uris": "['turn:turn.example.com:3478?transport=udp']",
     "voip.turn_shared_secret": "coturn-secret",
 }
@@ -140,3 +142,45 @@ async def _story(server: RunningServer) -> None:
 
 def test_extras_with_nio(server: RunningServer) -> None:
     asyncio.run(_story(server))
+
+
+async def _notices(server: RunningServer) -> None:
+    admin = register(server.url, server.shared_secret, "admin", admin=True)
+    alice = await _client(server, "alice")
+    try:
+        request(
+            "POST",
+            f"{server.url}/_synapse/admin/v1/send_server_notice",
+            {
+                "user_id": alice.user_id,
+                "content": {"msgtype": "m.text", "body": "Maintenance at 10:00"},
+            },
+            token=admin.token,
+        )
+        first = await alice.sync(timeout=0)
+        assert isinstance(first, nio.SyncResponse), first
+        invited = list(first.rooms.invite)
+        assert len(invited) == 1
+        room_id = invited[0]
+        assert isinstance(await alice.join(room_id), nio.JoinResponse)
+        synced = await alice.sync(timeout=0, full_state=True)
+        assert isinstance(synced, nio.SyncResponse), synced
+        room = alice.rooms[room_id]
+        assert "m.server_notice" in room.tags
+        assert room.name == "Server Notices"
+        texts = [
+            e.body
+            for e in synced.rooms.join[room_id].timeline.events
+            if isinstance(e, nio.RoomMessageText)
+        ]
+        assert texts == ["Maintenance at 10:00"]
+        refused = await alice.room_send(
+            room_id, "m.room.message", {"msgtype": "m.text", "body": "reply"}
+        )
+        assert isinstance(refused, nio.RoomSendError)
+    finally:
+        await alice.close()
+
+
+def test_server_notices_with_nio(server: RunningServer) -> None:
+    asyncio.run(_notices(server))

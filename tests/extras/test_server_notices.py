@@ -194,3 +194,24 @@ def test_existing_room_follows_a_config_change(
     member = alice.state(room, "m.room.member", "@notices:test")
     assert member["displayname"] == "The Admins"
     assert bodies(alice.timeline(room))[-1] == "two"
+
+
+def test_the_tag_comes_down_with_the_join(notices_server: TestServer) -> None:
+    """The room is tagged before the user joins; the incremental /sync that
+    brings the join brings the tag too (as Synapse: a newly joined room's
+    account data is sent whole)."""
+    server = notices_server
+    admin = server.user("admin", admin=True)
+    alice = server.user("alice")
+    _notice(admin, alice.user_id, "hello")
+    since = alice.sync()["next_batch"]
+    room = _invited_room(alice)
+    alice.join(room)
+    joined = alice.sync(since=since)["rooms"]["join"][room]
+    assert {
+        "type": "m.tag",
+        "content": {"tags": {"m.server_notice": {}}},
+    } in joined["account_data"]["events"]
+    # Later incremental syncs do not repeat it.
+    again = alice.sync(since=alice.sync(since=since)["next_batch"], timeout=0)
+    assert room not in again["rooms"]["join"]

@@ -209,6 +209,11 @@ class SyncService:
         account_data = await self._room_account_data(info, joined, since, upto)
         # A room's first sync (initial, or newly joined) starts from nothing.
         fresh = await self._newly_joined(info.user_id, joined, since, changes)
+        if since is not None and (fresh or info.full_state):
+            # Its account data too: tags set before the join (a server
+            # notices room's m.server_notice) come down with it, as Synapse.
+            first = joined if info.full_state else fresh
+            account_data.update(await self._room_account_data(info, first, None, upto))
         starts = {
             room_id: None if since is None or room_id in fresh else since.events
             for room_id in joined
