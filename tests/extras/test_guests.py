@@ -260,3 +260,21 @@ def test_numeric_usernames_are_reserved(guest_server: TestServer) -> None:
     assert (resp.code, resp.json["errcode"]) == (400, "M_INVALID_USERNAME")
     avail = server.request("GET", f"{REGISTER}/available?username=12345")
     assert avail.json["errcode"] == "M_INVALID_USERNAME"
+
+
+def test_guest_registration_is_rate_limited(
+    make_server: Callable[..., TestServer],
+) -> None:
+    server = make_server(
+        {
+            **GUESTS_ON,
+            "rate_limiting": {
+                "enabled": True,
+                "registration_per_address": {"per_second": 0.01, "burst_count": 2},
+            },
+        }
+    )
+    register_guest(server)
+    register_guest(server)
+    resp = server.request("POST", f"{REGISTER}?kind=guest", {})
+    assert (resp.code, resp.json["errcode"]) == (429, "M_LIMIT_EXCEEDED")
