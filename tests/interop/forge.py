@@ -23,8 +23,8 @@ from tests.interop.client import Client, JsonDict, quote, request
 from tests.interop.synapse import Synapse
 
 
-def synapse_signing_key(synapse: Synapse) -> SigningKey:
-    """The key Synapse signs with (written by the harness)."""
+def synapse_signing_key(synapse: Synapse | Chatly) -> SigningKey:
+    """The key Synapse (or a peer Chatly) signs with (written by the harness)."""
     with open(synapse.data / "signing.key") as handle:
         [key] = read_signing_keys(handle)
     return key
@@ -34,7 +34,11 @@ class Forger:
     """Sends hand-made PDUs into ``room_id`` on our server, as Synapse."""
 
     def __init__(
-        self, chatly: Chatly, synapse: Synapse, insider: Client, room_id: str
+        self,
+        chatly: Chatly,
+        synapse: Synapse | Chatly,
+        insider: Client,
+        room_id: str,
     ) -> None:
         self.chatly = chatly
         self.synapse = synapse
