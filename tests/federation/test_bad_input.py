@@ -316,7 +316,13 @@ def test_destinations_admin_bad_query(pair: FederationPair, query: str) -> None:
     assert (resp.code, resp.json["errcode"]) == (400, "M_INVALID_PARAM"), resp.json
 
 
-PUBLIC_ROUTES = ("/_matrix/key/", "/_matrix/federation/v1/version")
+PUBLIC_ROUTES = (
+    "/_matrix/key/",
+    "/_matrix/federation/v1/version",
+    # Authenticated by an OpenID access token (spec), called by integration
+    # managers, not servers: no X-Matrix signature.
+    "/_matrix/federation/v1/openid/userinfo",
+)
 
 
 def test_every_route_refuses_unsigned_requests(pair: FederationPair) -> None:
