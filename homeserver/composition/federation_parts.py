@@ -273,6 +273,7 @@ class FederationHandshakes:
                 signatures=keys.keyring,
                 out_of_room=out_of_room,
                 process_remote_join=ingest.events.process_remote_join,
+                already_at=sender.already_at,
                 clock=clock,
             ),
         )

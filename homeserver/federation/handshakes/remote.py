@@ -98,6 +98,7 @@ class RemoteMembership:
         out_of_room: OutOfRoomMemberships,
         process_remote_join: ProcessRemoteJoin,
         clock: Clock,
+        already_at: Callable[[str, str], None] | None = None,
     ) -> None:
         self.server_name = server_name
         self.signing_key = signing_key
@@ -106,6 +107,8 @@ class RemoteMembership:
         self.out_of_room = out_of_room
         self.process_remote_join = process_remote_join
         self.clock = clock
+        # Tells the federation sender which server already has an event.
+        self.already_at = already_at
 
     # -- join ------------------------------------------------------------------
     async def join(
@@ -135,6 +138,10 @@ class RemoteMembership:
                 502, f"Bad send_join answer: {exc}", Codes.UNKNOWN
             ) from None
         _precheck_join(join_event, state, version, server)
+        if self.already_at is not None:
+            # The resident server has our join from send_join: it is not sent
+            # there again (it passes it on itself, as Synapse's resident does).
+            self.already_at(join_event.event_id, server)
         try:
             await self.process_remote_join(
                 server, version, join_event, state, auth_chain

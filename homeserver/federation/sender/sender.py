@@ -179,6 +179,12 @@ class FederationSender:
         self._wake_scheduled = False
         self.notify_new_events()
 
+    def already_at(self, event_id: str, destination: str) -> None:
+        """A local event ``destination`` has already (our join made through
+        its send_join): queue it for the room's other servers only. Call
+        before persisting it."""
+        self.relay(event_id, destination)
+
     def relay(self, event_id: str, origin: str) -> None:
         """Send an event of another server to the room's servers, except
         ``origin`` (which sent it to us), once it is persisted (call before

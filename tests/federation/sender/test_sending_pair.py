@@ -234,6 +234,37 @@ def test_a_relayed_join_is_not_sent_back_to_its_origin(
     assert membership is not None and membership[0] == "join"
 
 
+def test_our_join_through_a_resident_is_not_sent_back_to_it(
+    make_federation: Callable[[], Federation], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The joining side: our user's join made through a resident server's
+    send_join is not sent to that server again over /send (it has it)."""
+    fed = make_federation()
+    a, b = (fed.add_server(n) for n in ("a.test", "b.test"))
+    received: list[dict[str, Any]] = []
+    deliver = fed.deliver
+
+    async def recording(
+        server: TestServer, raw: bytes, timeout_ms: int | None
+    ) -> FakeResponse:
+        head, _, body = raw.partition(b"\r\n\r\n")
+        if server is a and b"/_matrix/federation/v1/send/" in head.split(b"\r\n")[0]:
+            received.extend(json.loads(body).get("pdus", []))
+        return await deliver(server, raw, timeout_ms)
+
+    monkeypatch.setattr(fed, "deliver", recording)
+    alice, bob = a.user("alice"), b.user("bob")
+    room_id = alice.create_room(preset="public_chat")
+    join = f"/_matrix/client/v3/join/{quote(room_id, safe='')}?via=a.test"
+    assert bob.post(join, {}).code == 200
+    fed.pump(1)
+    send_message(bob, room_id, "after the join")
+    fed.pump(1)
+    types = [(p.get("type"), p.get("state_key")) for p in received]
+    assert ("m.room.message", None) in types  # b does send to a
+    assert ("m.room.member", bob.user_id) not in types
+
+
 def test_queue_survives_a_restart_over_real_federation(
     pair: FederationPair, tmp_path: Path
 ) -> None:
