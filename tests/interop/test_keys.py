@@ -104,6 +104,4 @@ def test_our_notary_serves_one_synapse_key_by_id(
         "GET",
         f"{chatly.federation_url}/_matrix/key/v2/query/{name}/ed25519%3Anever",
     )
-    assert all(
-        "ed25519:never" not in k["verify_keys"] for k in unknown["server_keys"]
-    )
+    assert all("ed25519:never" not in k["verify_keys"] for k in unknown["server_keys"])

@@ -49,6 +49,23 @@ def test_wildcard_types_apply_before_the_limit(server: TestServer) -> None:
     assert bodies(later["rooms"]["join"][room_id]["timeline"]["events"]) == ["later"]
 
 
+def test_wildcard_not_types_apply_before_the_limit(server: TestServer) -> None:
+    alice = server.user("alice")
+    room_id = alice.create_room()
+    for text in ("one", "two", "three"):
+        alice.send(room_id, text)
+    for i in range(5):
+        alice.send_event(room_id, {"i": i}, "org.noise.tick")
+    flt = {"room": {"timeline": {"limit": 2, "not_types": ["org.noise.*"]}}}
+    events = alice.sync(filter=flt)["rooms"]["join"][room_id]["timeline"]["events"]
+    assert bodies(events) == ["two", "three"]
+    # The same through /messages, with a prefix pattern in types.
+    page = alice.messages(
+        room_id, limit=2, filter={"types": ["m.room.mess*"]}, expect=200
+    ).json
+    assert bodies(page["chunk"]) == ["three", "two"]
+
+
 def test_a_filtered_timeline_never_exceeds_its_limit(server: TestServer) -> None:
     alice = server.user("alice")
     room_id = alice.create_room()

@@ -104,7 +104,7 @@ def row_filter_for(event_filter: RoomEventFilter | None) -> EventRowFilter | Non
     types = event_filter.types
     return EventRowFilter(
         types=None if types is None else tuple(types),
-        not_types=tuple(t for t in event_filter.not_types if "*" not in t),
+        not_types=tuple(event_filter.not_types),
         senders=None if event_filter.senders is None else tuple(event_filter.senders),
         not_senders=tuple(event_filter.not_senders),
         related_by_rel_types=_tuple_or_none(event_filter.related_by_rel_types),

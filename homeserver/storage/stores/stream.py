@@ -63,9 +63,16 @@ class EventRowFilter:
         if types is not None and any("*" in t for t in types):
             sql, args = _types_with_wildcards(types)
             types = None
+        not_types = tuple(t for t in self.not_types if "*" not in t)
+        for pattern in self.not_types:
+            if _is_prefix_pattern(pattern):
+                # Case-sensitive on both engines (LIKE is not on SQLite).
+                sql += " AND NOT (substr(e.type, 1, ?) = ?)"
+                args.extend((len(pattern) - 1, pattern[:-1]))
+            # Other wildcard patterns are left to the caller's own check.
         for column, values, negate in (
             ("e.type", types, False),
-            ("e.type", self.not_types or None, True),
+            ("e.type", not_types or None, True),
             ("e.sender", self.senders, False),
             ("e.sender", self.not_senders or None, True),
         ):
@@ -102,6 +109,11 @@ class EventRowFilter:
         )
 
 
+def _is_prefix_pattern(pattern: str) -> bool:
+    """``prefix*``: one wildcard, at the end, after a non-empty prefix."""
+    return pattern.endswith("*") and "*" not in pattern[:-1] and len(pattern) > 1
+
+
 def _types_with_wildcards(types: Sequence[str]) -> tuple[str, list[Any]]:
     """``e.type`` matching one of ``types``, where ``*`` matches anything.
 
@@ -112,7 +124,10 @@ def _types_with_wildcards(types: Sequence[str]) -> tuple[str, list[Any]]:
     clauses = [f"e.type IN {in_list(exact)}"] if exact else []
     args: list[Any] = list(exact)
     for pattern in types:
-        if "*" in pattern:
+        if _is_prefix_pattern(pattern):
+            clauses.append("substr(e.type, 1, ?) = ?")
+            args.extend((len(pattern) - 1, pattern[:-1]))
+        elif "*" in pattern:
             escaped = (
                 pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             )
