@@ -83,6 +83,30 @@ def test_send_is_idempotent_per_transaction(server: TestServer, users: dict) -> 
     assert first.json["event_id"] == again.json["event_id"]
 
 
+def test_a_transaction_id_is_scoped_to_its_endpoint(
+    server: TestServer, users: dict
+) -> None:
+    """The same ID on another event type, or on redact, is another request."""
+    alice = users["alice"]
+    room_id = alice.create_room()
+    message = alice.send_event(room_id, {"body": "x", "msgtype": "m.text"}, txn_id="t1")
+    other = alice.send_event(room_id, {"k": 1}, "org.example.thing", txn_id="t1")
+    assert other.code == 200
+    assert other.json["event_id"] != message.json["event_id"]
+    path = f"{CLIENT}/rooms/{room_id}/redact/{message.json['event_id']}/t1"
+    redaction = alice.request("PUT", path, {"reason": "oops"})
+    assert redaction.code == 200
+    assert redaction.json["event_id"] not in (
+        message.json["event_id"],
+        other.json["event_id"],
+    )
+    assert alice.request("PUT", path, {"reason": "oops"}).json == redaction.json
+    event = alice.request(
+        "GET", f"{CLIENT}/rooms/{room_id}/event/{message.json['event_id']}"
+    )
+    assert event.json["content"] == {}
+
+
 def test_non_member_cannot_send(server: TestServer, users: dict) -> None:
     alice = users["alice"]
     bob = users["bob"]

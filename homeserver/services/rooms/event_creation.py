@@ -152,12 +152,12 @@ class EventCreationService:
         async with self.linearizer.queue(room_id):
             room_version = await self.room_version(room_id)
             if txn_id is not None and device_id is not None:
-                earlier = await self.events.get_event_id_for_txn(
-                    sender, device_id, txn_id, room_id
-                )
-                found = await self.events.get_event(earlier) if earlier else None
-                if found is not None:
-                    return found
+                for earlier in await self.events.get_event_ids_for_txn(
+                    sender, device_id, txn_id, room_id, event_type
+                ):
+                    found = await self.events.get_event(earlier)
+                    if found is not None and found.redacts == redacts:
+                        return found
             if limit is not None:
                 limit()
             prevs = await self.prev_events(room_id)

@@ -92,19 +92,24 @@ class EventStore:
         )
         return [r.event_id for r in rows]
 
-    async def get_event_id_for_txn(
-        self, sender: str, device_id: str, txn_id: str, room_id: str
-    ) -> str | None:
-        """The event a device already sent with this transaction ID, if any."""
-        row = await self.db.run_interaction(
-            "get_event_id_for_txn",
-            lambda txn: txn.query_one(
+    async def get_event_ids_for_txn(
+        self, sender: str, device_id: str, txn_id: str, room_id: str, event_type: str
+    ) -> list[str]:
+        """The events of this type a device already sent with this transaction ID.
+
+        A transaction ID is scoped to the device and the endpoint (the path):
+        the same ID on ``send/{eventType}`` of another type, or on ``redact``,
+        names another request.
+        """
+        rows = await self.db.run_interaction(
+            "get_event_ids_for_txn",
+            lambda txn: txn.query(
                 "SELECT event_id FROM events WHERE sender = ? AND sender_device_id = ?"
-                " AND txn_id = ? AND room_id = ?",
-                (sender, device_id, txn_id, room_id),
+                " AND txn_id = ? AND room_id = ? AND type = ?",
+                (sender, device_id, txn_id, room_id, event_type),
             ),
         )
-        return str(row.event_id) if row else None
+        return [str(row.event_id) for row in rows]
 
     async def get_auth_chains(self, event_ids: Collection[str]) -> dict[str, set[str]]:
         """The full auth chain of each (state) event, from the auth-chain index."""
