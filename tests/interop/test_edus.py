@@ -77,3 +77,22 @@ def test_typing_and_receipts_in_our_room(
 ) -> None:
     room_id = room_joined_across(alice, chatly.server_name, bob)
     _typing_and_receipts(alice, bob, room_id)
+
+
+def test_sending_does_not_end_our_users_typing_on_synapse(
+    chatly: Chatly, alice: Client, bob: Client
+) -> None:
+    """As Synapse: a message does not end its sender's typing (the client
+    says when it stops), so Synapse's user still sees ours typing after it."""
+    room_id = room_joined_across(alice, chatly.server_name, bob)
+    alice.typing(room_id, True)
+    bob.sync_until(_typing(room_id, alice.user_id), "our user typing")
+    first = alice.send(room_id, "typed while typing")
+    second = alice.send(room_id, "and another")
+    # Everything we queued for Synapse before the second message is there by now.
+    bob.wait_for_event_id(room_id, first)
+    bob.wait_for_event_id(room_id, second)
+    bob.sync_once(timeout_ms=0)
+    assert _typing(room_id, alice.user_id)(bob.seen)
+    alice.typing(room_id, False)
+    bob.sync_until(_not_typing(room_id, alice.user_id), "the typing stop")
