@@ -19,6 +19,7 @@ from homeserver.storage.migrations import prepare_database
 from homeserver.storage.stores.event_persistence import EventPersister
 from homeserver.storage.stores.event_state import EventStateStore
 from homeserver.storage.stores.events import EventStore
+from homeserver.storage.stores.relations_cache import ChildlessParents
 from homeserver.storage.stores.room_state import RoomStateStore
 from homeserver.storage.stores.state import StateStore
 from homeserver.storage.stores.stream import StreamStore
@@ -55,6 +56,9 @@ class Core:
     persister: EventPersister
     event_state: EventStateStore
     stream: StreamStore
+    childless: ChildlessParents
+    """Parents known to have no relations (the persister invalidates it, the
+    relations store reads it)."""
 
     @property
     def server_name(self) -> str:
@@ -77,6 +81,7 @@ class Core:
         signals = Signals()
         events = EventStore(db)
         state = StateStore(db, streams.ids(STATE_GROUPS))
+        childless = ChildlessParents()
         persister = EventPersister(
             db=db,
             events=events,
@@ -85,6 +90,7 @@ class Core:
             backfill_ids=streams.descending_ids(BACKFILLED_EVENTS),
             persisted=signals.event_persisted,
             index_for_search=config.server.enable_search,
+            childless=childless,
         )
         return cls(
             config=config,
@@ -103,6 +109,7 @@ class Core:
             persister=persister,
             event_state=EventStateStore(db, state),
             stream=StreamStore(db, streams.ids(EVENTS)),
+            childless=childless,
         )
 
     async def setup(self) -> None:

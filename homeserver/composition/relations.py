@@ -26,7 +26,7 @@ class RelationsBundle:
 
     @classmethod
     def build(cls, *, core: Core, reading: ReadingBundle) -> RelationsBundle:
-        store = RelationsStore(core.db)
+        store = RelationsStore(core.db, core.childless)
         viewer = RelatedEventsViewer(reading.visibility)
         return cls(
             store=store,

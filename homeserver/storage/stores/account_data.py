@@ -2,6 +2,10 @@
 
 Every write takes a new position on the account_data stream, so /sync can ask
 for exactly what changed between two positions.
+
+The store caches single global reads (``get_account_data`` with ``GLOBAL``):
+every /sync pass and every read path reads the user's ``m.ignored_user_list``
+(``PersonalFilter``), which rarely changes. Its own writes invalidate it.
 """
 
 from __future__ import annotations
@@ -13,11 +17,15 @@ from homeserver.storage.database import Database, Transaction
 from homeserver.storage.id_generators import StreamIdGenerator
 from homeserver.storage.rows import Row
 from homeserver.types import JsonDict
+from homeserver.util.caches import LruCache
 
 # The room_id column of global account data.
 GLOBAL = ""
 
 ContentUpdate = Callable[[JsonDict | None], JsonDict | None]
+GLOBAL_CACHE_SIZE = 50_000
+# The cached JSON text of a type that is not set: it parses to None.
+_UNSET = "null"
 
 
 def _upsert_txn(
@@ -36,15 +44,20 @@ def _upsert_txn(
     )
 
 
-def _get_txn(
-    txn: Transaction, user_id: str, room_id: str, data_type: str
-) -> JsonDict | None:
+def _get_text_txn(txn: Transaction, user_id: str, room_id: str, data_type: str) -> str:
+    """The stored JSON text of one type of account data (``_UNSET`` if unset)."""
     row = txn.query_one(
         "SELECT content FROM account_data"
         " WHERE user_id = ? AND room_id = ? AND type = ?",
         (user_id, room_id, data_type),
     )
-    return json.loads(row.content) if row else None  # type: ignore[no-any-return]
+    return str(row.content) if row else _UNSET
+
+
+def _get_txn(
+    txn: Transaction, user_id: str, room_id: str, data_type: str
+) -> JsonDict | None:
+    return json.loads(_get_text_txn(txn, user_id, room_id, data_type))  # type: ignore[no-any-return]
 
 
 class AccountDataStore:
@@ -58,6 +71,19 @@ class AccountDataStore:
     def __init__(self, db: Database, stream_ids: StreamIdGenerator) -> None:
         self.db = db
         self.stream_ids = stream_ids
+        # (user, type) -> the JSON text of that global account data. Text, not
+        # the parsed dict, so that no caller can change what others read.
+        self._global: LruCache[tuple[str, str], str] = LruCache(
+            "global_account_data", GLOBAL_CACHE_SIZE
+        )
+        # Bumped on every write: a read that began before a write does not
+        # cache what it found (it may predate the write).
+        self._generation = 0
+
+    def _invalidate(self, user_id: str, room_id: str, data_type: str) -> None:
+        self._generation += 1
+        if room_id == GLOBAL:
+            self._global.invalidate((user_id, data_type))
 
     async def upsert_account_data(
         self, user_id: str, room_id: str, data_type: str, content: JsonDict
@@ -67,16 +93,13 @@ class AccountDataStore:
         Returns:
             The account_data stream position of the write.
         """
+
+        def upsert_txn(txn: Transaction, stream_id: int) -> None:
+            _upsert_txn(txn, user_id, room_id, data_type, content, stream_id)
+            txn.call_after(lambda: self._invalidate(user_id, room_id, data_type))
+
         with self.stream_ids.allocate() as stream_id:
-            await self.db.run_interaction(
-                "upsert_account_data",
-                _upsert_txn,
-                user_id,
-                room_id,
-                data_type,
-                content,
-                stream_id,
-            )
+            await self.db.run_interaction("upsert_account_data", upsert_txn, stream_id)
         return stream_id
 
     async def update_account_data(
@@ -97,6 +120,7 @@ class AccountDataStore:
             if new is None:
                 return False
             _upsert_txn(txn, user_id, room_id, data_type, new, stream_id)
+            txn.call_after(lambda: self._invalidate(user_id, room_id, data_type))
             return True
 
         with self.stream_ids.allocate() as stream_id:
@@ -108,10 +132,22 @@ class AccountDataStore:
     async def get_account_data(
         self, user_id: str, room_id: str, data_type: str
     ) -> JsonDict | None:
-        """The content of one type of account data, or None if unset."""
-        return await self.db.run_interaction(
-            "get_account_data", _get_txn, user_id, room_id, data_type
-        )
+        """The content of one type of account data, or None if unset (global
+        data is cached)."""
+        if room_id != GLOBAL:
+            return await self.db.run_interaction(
+                "get_account_data", _get_txn, user_id, room_id, data_type
+            )
+        key = (user_id, data_type)
+        text = self._global.get(key)
+        if text is None:
+            generation = self._generation
+            text = await self.db.run_interaction(
+                "get_account_data", _get_text_txn, user_id, room_id, data_type
+            )
+            if generation == self._generation:
+                self._global.set(key, text)
+        return json.loads(text)  # type: ignore[no-any-return]
 
     async def get_global_changes(
         self, user_id: str, since: int | None, upto: int

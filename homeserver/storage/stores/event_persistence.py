@@ -16,6 +16,7 @@ from functools import partial
 import attrs
 
 from homeserver.events.model import Event, EventTypes, StateKey
+from homeserver.events.relations import relation_of
 from homeserver.signals import EventPersisted, Signal
 from homeserver.storage.database import Database, Transaction
 from homeserver.storage.id_generators import BackfillIdGenerator, StreamIdGenerator
@@ -35,6 +36,7 @@ from homeserver.storage.stores.outlier_persistence import (
     insert_outliers_txn,
     mark_redacted_txn,
 )
+from homeserver.storage.stores.relations_cache import ChildlessParents
 from homeserver.storage.stores.relations_txns import (
     index_relation_txn,
     unindex_relation_txn,
@@ -109,8 +111,12 @@ class EventPersister:
         backfill_ids: BackfillIdGenerator,
         persisted: Signal[EventPersisted],
         index_for_search: bool = True,
+        childless: ChildlessParents | None = None,
     ) -> None:
         self.db = db
+        # The relations index's cache of parents without children: a
+        # persisted child (new, backfilled, de-outliered) invalidates its parent.
+        self.childless = childless or ChildlessParents()
         # Off with search disabled (``server.enable_search``): nothing is
         # indexed, as in Synapse; redactions still unindex.
         self.index_for_search = index_for_search
@@ -155,6 +161,7 @@ class EventPersister:
                 txn_id,
                 True,
             )
+            self._child_written(event)
             event.stream_ordering = stream_ordering
             return PersistedEvent(stream_ordering, group)
         with self.stream_ids.allocate() as stream_ordering:
@@ -168,9 +175,15 @@ class EventPersister:
                 txn_id,
                 False,
             )
+            self._child_written(event)
             self.persisted.emit(EventPersisted(event, stream_ordering))
         event.stream_ordering = stream_ordering
         return PersistedEvent(stream_ordering, group)
+
+    def _child_written(self, event: Event) -> None:
+        relation = relation_of(event.content)
+        if relation is not None:
+            self.childless.invalidate(relation.parent_id)
 
     async def persist_outliers(self, events: Sequence[Event]) -> None:
         """Store many outliers, given in auth order, ``OUTLIER_CHUNK`` to a

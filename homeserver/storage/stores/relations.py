@@ -15,6 +15,7 @@ import attrs
 
 from homeserver.events.relations import RelationTypes
 from homeserver.storage.database import Database, Transaction, in_list
+from homeserver.storage.stores.relations_cache import ChildlessParents
 from homeserver.storage.stores.stream import EventPosition
 from homeserver.streams.tokens import Direction, RoomStreamToken
 
@@ -66,8 +67,10 @@ def _bound(token: RoomStreamToken, upper: bool) -> tuple[str, list[Any]]:
 class RelationsStore:
     """Reads the relations index."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, childless: ChildlessParents | None = None) -> None:
         self.db = db
+        # Shared with the event persister, which invalidates it.
+        self.childless = childless or ChildlessParents()
 
     async def get_children(
         self, room_id: str, parent_id: str, query: ChildrenQuery, limit: int
@@ -150,13 +153,22 @@ class RelationsStore:
     ) -> dict[str, dict[str, list[str]]]:
         """parent -> rel_type -> its servable children with that type, newest
         first (topologically): what bundled aggregations are built from, in
-        one query for a whole page of events."""
-        return await self.db.run_interaction(
+        one query for a whole page of events, leaving out the parents known
+        to have none (``ChildlessParents``)."""
+        unknown = self.childless.unknown(parent_ids, rel_types)
+        if not unknown:
+            return {}
+        generation = self.childless.generation
+        found = await self.db.run_interaction(
             "get_bundled_children",
             self._bundled_children_txn,
-            sorted(parent_ids),
+            sorted(unknown),
             sorted(rel_types),
         )
+        self.childless.note_childless(
+            [p for p in unknown if p not in found], rel_types, generation
+        )
+        return found
 
     def _bundled_children_txn(
         self, txn: Transaction, parent_ids: Sequence[str], rel_types: Sequence[str]
