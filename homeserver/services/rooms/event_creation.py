@@ -160,18 +160,8 @@ class EventCreationService:
                         return found
             if limit is not None:
                 limit()
-            prevs = await self.prev_events(room_id)
-            context = await self.resolver.context_for_prev_events(room_version, prevs)
-            event, auth_events = await self._build_and_check(
-                room_version,
-                room_id,
-                sender,
-                event_type,
-                content,
-                state_key,
-                prevs,
-                context.state_before,
-                redacts,
+            event, auth_events, context = await self._draft(
+                room_version, room_id, sender, event_type, content, state_key, redacts
             )
             if check is not None:
                 await check(event, auth_events)
@@ -181,13 +171,37 @@ class EventCreationService:
                     return same
             await self.persister.persist_event(event, context, device_id, txn_id)
             event.sender_device_id, event.txn_id = device_id, txn_id
-            event.replaces_state = (
-                context.state_before.get(event.state_tuple)
-                if event.is_state()
-                else None
-            )
+            _note_replaced_state(event, context)
         self.signals.announce(event, local=True)
         return event
+
+    async def _draft(
+        self,
+        room_version: RoomVersion,
+        room_id: str,
+        sender: str,
+        event_type: str,
+        content: JsonDict,
+        state_key: str | None,
+        redacts: str | None,
+    ) -> tuple[Event, dict[StateKey, Event], EventContext]:
+        """Build and check an event on the room's current tips (the caller
+        holds the room's linearizer); returns it, the auth events it was
+        checked against and the context it would be persisted with."""
+        prevs = await self.prev_events(room_id)
+        context = await self.resolver.context_for_prev_events(room_version, prevs)
+        event, auth_events = await self._build_and_check(
+            room_version,
+            room_id,
+            sender,
+            event_type,
+            content,
+            state_key,
+            prevs,
+            context.state_before,
+            redacts,
+        )
+        return event, auth_events, context
 
     async def _same_state(
         self, event: Event, state_before: Mapping[StateKey, str]
@@ -225,18 +239,8 @@ class EventCreationService:
         """
         async with self.linearizer.queue(room_id):
             room_version = await self.room_version(room_id)
-            prevs = await self.prev_events(room_id)
-            context = await self.resolver.context_for_prev_events(room_version, prevs)
-            event, _ = await self._build_and_check(
-                room_version,
-                room_id,
-                sender,
-                event_type,
-                content,
-                state_key,
-                prevs,
-                context.state_before,
-                None,
+            event, _, context = await self._draft(
+                room_version, room_id, sender, event_type, content, state_key, None
             )
         return PreparedEvent(event, context)
 
@@ -247,11 +251,7 @@ class EventCreationService:
         event, context = prepared.event, prepared.context
         async with self.linearizer.queue(event.room_id):
             await self.persister.persist_event(event, context)
-            event.replaces_state = (
-                context.state_before.get(event.state_tuple)
-                if event.is_state()
-                else None
-            )
+            _note_replaced_state(event, context)
         self.signals.announce(event, local=True)
         return event
 
@@ -440,3 +440,11 @@ class EventCreationService:
         """Announce an event of another server's user persisted elsewhere
         (e.g. a remote user's join accepted through send_join)."""
         self.signals.announce(event, local=False)
+
+
+def _note_replaced_state(event: Event, context: EventContext) -> None:
+    """Record on a just-persisted event the state event it replaces (None
+    for a message or state new to the room)."""
+    event.replaces_state = (
+        context.state_before.get(event.state_tuple) if event.is_state() else None
+    )
