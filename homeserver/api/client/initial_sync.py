@@ -6,20 +6,13 @@ Spec: client-server API, the deprecated "GET /initialSync" and
 
 from __future__ import annotations
 
+from homeserver.api.client.paging import limit_param
 from homeserver.api.http.auth import requester_of
 from homeserver.api.http.request import ApiRequest
 from homeserver.api.http.router import client_patterns
-from homeserver.errors import InvalidParam
 from homeserver.services.accounts.auth import Auth
 from homeserver.services.extras.initial_sync import InitialSyncService
 from homeserver.types import JsonDict
-
-
-def _limit(request: ApiRequest) -> int | None:
-    limit = request.query_int("limit")
-    if limit is not None and limit < 0:
-        raise InvalidParam("limit must not be negative")
-    return limit
 
 
 class InitialSyncEndpoint:
@@ -34,7 +27,7 @@ class InitialSyncEndpoint:
     async def on_GET(self, request: ApiRequest) -> JsonDict:
         requester = await requester_of(self.auth, request)
         return await self.service.initial_sync(
-            requester, _limit(request), request.query_bool("archived", False)
+            requester, limit_param(request), request.query_bool("archived", False)
         )
 
 
@@ -49,4 +42,6 @@ class RoomInitialSyncEndpoint:
 
     async def on_GET(self, request: ApiRequest, room_id: str) -> JsonDict:
         requester = await requester_of(self.auth, request, allow_guest=True)
-        return await self.service.room_initial_sync(requester, room_id, _limit(request))
+        return await self.service.room_initial_sync(
+            requester, room_id, limit_param(request)
+        )

@@ -8,6 +8,7 @@ v1-only: they never existed under r0 or v3.
 
 from __future__ import annotations
 
+from homeserver.api.client.paging import limit_param, room_token_param
 from homeserver.api.http.auth import requester_of
 from homeserver.api.http.request import ApiRequest
 from homeserver.api.http.router import client_patterns
@@ -19,20 +20,8 @@ from homeserver.services.relations.relations import (
     ThreadsRequest,
 )
 from homeserver.storage.stores.relations import ChildrenQuery
-from homeserver.streams.tokens import Direction, RoomStreamToken
+from homeserver.streams.tokens import Direction
 from homeserver.types import JsonDict
-
-
-def _token(request: ApiRequest, name: str) -> RoomStreamToken | None:
-    value = request.query_str(name)
-    return RoomStreamToken.parse(value, name) if value else None
-
-
-def _limit(request: ApiRequest) -> int | None:
-    limit = request.query_int("limit")
-    if limit is not None and limit < 0:
-        raise InvalidParam("limit must not be negative")
-    return limit
 
 
 def _v1(path: str) -> list[str]:
@@ -68,12 +57,12 @@ class RelationsEndpoint:
             rel_type=rel_type,
             event_type=event_type,
             direction=Direction.parse(request.query_str("dir", "b")),
-            from_token=_token(request, "from"),
-            to_token=_token(request, "to"),
+            from_token=room_token_param(request, "from"),
+            to_token=room_token_param(request, "to"),
             recurse=recurse,
         )
         return await self.relations.get_relations(
-            requester, room_id, event_id, RelationsRequest(query, _limit(request))
+            requester, room_id, event_id, RelationsRequest(query, limit_param(request))
         )
 
 
@@ -94,6 +83,6 @@ class ThreadsEndpoint:
         threads_request = ThreadsRequest(
             participated=include == "participated",
             from_token=request.query_str("from") or None,
-            limit=_limit(request),
+            limit=limit_param(request),
         )
         return await self.relations.get_threads(requester, room_id, threads_request)

@@ -6,6 +6,7 @@ Spec: client-server API, "Getting events for a room", "Room membership"
 
 from __future__ import annotations
 
+from homeserver.api.client.paging import limit_param, room_token_param
 from homeserver.api.http.auth import requester_of
 from homeserver.api.http.request import ApiRequest
 from homeserver.api.http.router import client_patterns
@@ -14,20 +15,8 @@ from homeserver.services.accounts.auth import Auth
 from homeserver.services.reading.filters import RoomEventFilter, parse_filter_param
 from homeserver.services.reading.pagination import MessagesRequest, PaginationService
 from homeserver.services.reading.room_reads import MembersRequest, RoomReadService
-from homeserver.streams.tokens import Direction, RoomStreamToken
+from homeserver.streams.tokens import Direction
 from homeserver.types import JsonDict
-
-
-def _token(request: ApiRequest, name: str) -> RoomStreamToken | None:
-    value = request.query_str(name)
-    return RoomStreamToken.parse(value, name) if value else None
-
-
-def _limit(request: ApiRequest) -> int | None:
-    limit = request.query_int("limit")
-    if limit is not None and limit < 0:
-        raise InvalidParam("limit must not be negative")
-    return limit
 
 
 def _filter(request: ApiRequest) -> RoomEventFilter | None:
@@ -108,7 +97,7 @@ class RoomMembersEndpoint:
     async def on_GET(self, request: ApiRequest, room_id: str) -> JsonDict:
         requester = await requester_of(self.auth, request, allow_guest=True)
         members_request = MembersRequest(
-            at=_token(request, "at"),
+            at=room_token_param(request, "at"),
             membership=request.query_str("membership"),
             not_membership=request.query_str("not_membership"),
         )
@@ -142,9 +131,9 @@ class MessagesEndpoint:
         requester = await requester_of(self.auth, request, allow_guest=True)
         messages_request = MessagesRequest(
             direction=_direction(request),
-            from_token=_token(request, "from"),
-            to_token=_token(request, "to"),
-            limit=_limit(request),
+            from_token=room_token_param(request, "from"),
+            to_token=room_token_param(request, "to"),
+            limit=limit_param(request),
             event_filter=_filter(request),
         )
         return await self.pagination.get_messages(requester, room_id, messages_request)
@@ -164,7 +153,7 @@ class ContextEndpoint:
     ) -> JsonDict:
         requester = await requester_of(self.auth, request, allow_guest=True)
         return await self.pagination.get_context(
-            requester, room_id, event_id, _limit(request), _filter(request)
+            requester, room_id, event_id, limit_param(request), _filter(request)
         )
 
 
