@@ -16,7 +16,7 @@ import attrs
 from homeserver.events.relations import RelationTypes
 from homeserver.storage.database import Database, Transaction, in_list
 from homeserver.storage.stores.relations_cache import ChildlessParents
-from homeserver.storage.stores.stream import EventPosition
+from homeserver.storage.stores.stream import EventPosition, positions_txn
 from homeserver.streams.tokens import Direction, RoomStreamToken
 
 _VISIBLE = "e.outlier = ? AND e.rejected_reason IS NULL AND e.soft_failed = ?"
@@ -119,7 +119,7 @@ class RelationsStore:
         sql += f" ORDER BY e.depth {order}, e.stream_ordering {order} LIMIT ?"
         args.append(limit)
         return await self.db.run_interaction(
-            "get_relation_children", _positions_txn, sql, args
+            "get_relation_children", positions_txn, sql, args
         )
 
     async def has_annotation(
@@ -251,17 +251,3 @@ class RelationsStore:
 
 def _query_txn(txn: Transaction, sql: str, args: Sequence[Any]) -> list[Any]:
     return txn.query(sql, args)
-
-
-def _positions_txn(
-    txn: Transaction, sql: str, args: Sequence[Any]
-) -> list[EventPosition]:
-    return [
-        EventPosition(
-            str(r.event_id),
-            int(r.depth),
-            int(r.stream_ordering),
-            int(r.origin_server_ts),
-        )
-        for r in txn.query(sql, args)
-    ]

@@ -205,7 +205,7 @@ class StreamStore:
         )
         args.append(limit)
         return await self.db.run_interaction(
-            "paginate_room_events", _positions_txn, sql, args
+            "paginate_room_events", positions_txn, sql, args
         )
 
     async def get_by_timestamp(
@@ -240,13 +240,15 @@ class StreamStore:
         )
         args.append(limit)
         return await self.db.run_interaction(
-            "get_events_by_timestamp", _positions_txn, sql, args
+            "get_events_by_timestamp", positions_txn, sql, args
         )
 
 
-def _positions_txn(
+def positions_txn(
     txn: Transaction, sql: str, args: Sequence[Any]
 ) -> list[EventPosition]:
+    """The rows of a query selecting ``event_id, depth, stream_ordering,
+    origin_server_ts``, as positions (shared with the relations store)."""
     return [
         EventPosition(
             str(r.event_id),
