@@ -24,7 +24,11 @@ from homeserver.events.ids import try_domain_of
 from homeserver.events.model import Event, EventTypes, JoinRules, Membership
 from homeserver.events.redaction import redact_event
 from homeserver.events.room_versions import RoomVersion
-from homeserver.services.rooms.room_list import plain_topic
+from homeserver.services.rooms.room_list import (
+    LISTED_JOIN_RULES,
+    STATE_TYPES,
+    plain_topic,
+)
 from homeserver.storage.stores.events import EventStore
 from homeserver.storage.stores.room_state import RoomStateStore
 from homeserver.types import JsonDict
@@ -35,20 +39,11 @@ SPACE_CHILD = "m.space.child"
 ROOM_TYPE_SPACE = "m.space"
 # Rules that let anyone ask to join, whatever the room version says (remote
 # summaries carry no version, so knock rules are taken at their word).
-_OPEN_RULES = (JoinRules.PUBLIC, JoinRules.KNOCK, JoinRules.KNOCK_RESTRICTED)
+_OPEN_RULES = LISTED_JOIN_RULES
 # ``order`` of m.space.child: at most 50 characters from \x20 to \x7E.
 _BAD_ORDER = re.compile(r"[^\x20-\x7E]")
-_SUMMARY_TYPES = (
-    EventTypes.CREATE,
-    EventTypes.JOIN_RULES,
-    EventTypes.NAME,
-    EventTypes.TOPIC,
-    EventTypes.CANONICAL_ALIAS,
-    EventTypes.HISTORY_VISIBILITY,
-    EventTypes.GUEST_ACCESS,
-    EventTypes.AVATAR,
-    EventTypes.ENCRYPTION,
-)
+# The state a summary reads: a public room list entry's, and the encryption.
+_SUMMARY_TYPES = (*STATE_TYPES, EventTypes.ENCRYPTION)
 
 
 @attrs.frozen
