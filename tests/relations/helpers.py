@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.support import V1, User
+from tests.support import V1, Room, User
 from tests.support.urls import q
 
 
@@ -62,3 +62,17 @@ def threads(user: User, room_id: str, expect: int | None = 200, **query: Any) ->
 
 def bundled(event: dict[str, Any]) -> dict[str, Any]:
     return dict(event.get("unsigned", {}).get("m.relations", {}))
+
+
+def served_everywhere(room: Room, event_id: str) -> list[dict[str, Any]]:
+    """The event as /event, /messages, /context, /sync and /relations serve it."""
+    alice = room.alice
+    found = [alice.event(room.id, event_id).json]
+    chunk = alice.messages(room.id, limit=50).json["chunk"]
+    found += [e for e in chunk if e["event_id"] == event_id]
+    context = alice.get(f"/rooms/{room.id}/context/{event_id}").json
+    found.append(context["event"])
+    sync = alice.sync()["rooms"]["join"][room.id]["timeline"]["events"]
+    found += [e for e in sync if e["event_id"] == event_id]
+    assert len(found) == 4, "the event is in each response"
+    return found

@@ -4,22 +4,15 @@ persisted later must show at once, wherever the parent is served."""
 
 from __future__ import annotations
 
-import pytest
-
-from tests.relations.helpers import bundled, edit, reference, reply_in_thread
-from tests.relations.test_aggregations import served_everywhere
+from tests.relations.helpers import (
+    bundled,
+    edit,
+    reference,
+    reply_in_thread,
+    served_everywhere,
+)
 from tests.support import Room
 from tests.support.server import TestServer
-
-
-@pytest.fixture
-def room(server: TestServer) -> Room:
-    alice = server.user("alice")
-    bob = server.user("bob")
-    room_id = alice.create_room(preset="public_chat")
-    bob.join(room_id)
-    root = alice.send(room_id, "root")
-    return Room(room_id, alice, bob, events=[root])
 
 
 def test_children_sent_after_the_parent_was_served_are_bundled(

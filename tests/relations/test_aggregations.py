@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import pytest
-
 from tests.relations.helpers import (
     bundled,
     edit,
@@ -13,33 +9,10 @@ from tests.relations.helpers import (
     reference,
     relations,
     reply_in_thread,
+    served_everywhere,
 )
 from tests.support import Room
 from tests.support.server import TestServer
-
-
-@pytest.fixture
-def room(server: TestServer) -> Room:
-    alice = server.user("alice")
-    bob = server.user("bob")
-    room_id = alice.create_room(preset="public_chat")
-    bob.join(room_id)
-    root = alice.send(room_id, "root")
-    return Room(room_id, alice, bob, events=[root])
-
-
-def served_everywhere(room: Room, event_id: str) -> list[dict[str, Any]]:
-    """The event as /event, /messages, /context, /sync and /relations serve it."""
-    alice = room.alice
-    found = [alice.event(room.id, event_id).json]
-    chunk = alice.messages(room.id, limit=50).json["chunk"]
-    found += [e for e in chunk if e["event_id"] == event_id]
-    context = alice.get(f"/rooms/{room.id}/context/{event_id}").json
-    found.append(context["event"])
-    sync = alice.sync()["rooms"]["join"][room.id]["timeline"]["events"]
-    found += [e for e in sync if e["event_id"] == event_id]
-    assert len(found) == 4, "the event is in each response"
-    return found
 
 
 def test_edit_is_bundled_and_content_left_alone(server: TestServer, room: Room) -> None:

@@ -3,8 +3,6 @@ checks on sent relations (reactions, edits, threads)."""
 
 from __future__ import annotations
 
-import pytest
-
 from tests.relations.helpers import (
     bundled,
     edit,
@@ -15,16 +13,6 @@ from tests.relations.helpers import (
 )
 from tests.support import Room
 from tests.support.server import TestServer
-
-
-@pytest.fixture
-def room(server: TestServer) -> Room:
-    alice = server.user("alice")
-    bob = server.user("bob")
-    room_id = alice.create_room(preset="public_chat")
-    bob.join(room_id)
-    root = alice.send(room_id, "root")
-    return Room(room_id, alice, bob, events=[root])
 
 
 def test_relations_lists_children_newest_first_with_pagination(
