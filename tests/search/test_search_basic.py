@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 from tests.reading.helpers import say
@@ -176,7 +178,8 @@ def test_bad_requests(server: TestServer, room: Room) -> None:
         path, {"search_categories": {"room_events": {"search_term": 5}}}, expect=400
     )
     assert resp.json["errcode"] == "M_BAD_JSON"
-    for token in ("nonsense", "e30", "WyJyYW5rIiwgIngiLCBudWxsXQ"):
+    negative_offset = base64.urlsafe_b64encode(b'["rank", -5, 0, null]').decode()
+    for token in ("nonsense", "e30", "WyJyYW5rIiwgIngiLCBudWxsXQ", negative_offset):
         resp = search(user, "quick", expect=400, next_batch=token)
         assert resp.json["errcode"] == "M_INVALID_PARAM"
     assert (

@@ -88,6 +88,7 @@ class BatchToken:
             )
             or not (room_id is None or isinstance(room_id, str))
             or find_bad_value([first, second, room_id]) is not None
+            or (order == "rank" and first < 0)  # an OFFSET: PostgreSQL refuses < 0
         ):
             raise InvalidParam("Invalid next_batch token")
         return cls(order, (first, second), room_id)
