@@ -165,7 +165,7 @@ def test_errors(server: TestServer, room: Room) -> None:
     assert hide(alice, "not-a-room", secret, expect=400)["errcode"] == (
         "M_INVALID_PARAM"
     )
-    for bad in ({"limit": 0}, {"limit": "x"}, {"from": "abc"}):
+    for bad in ({"limit": 0}, {"limit": "x"}, {"from": "abc"}, {"from": "\u00b2"}):
         resp = alice.get(f"{CHATLY}/hidden", expect=400, **bad)
         assert resp.json["errcode"] == "M_INVALID_PARAM"
     alice.request("PUT", hidden_path(room.id, room.events[0]), expect=200)

@@ -172,6 +172,12 @@ def test_filters_inline_and_stored(server: TestServer) -> None:
         ]
     resp = alice.get(f"{CLIENT}/sync?filter=999")
     assert resp.code == 404
+    # Not IDs we could have made: a superscript digit, beyond 64 bits.
+    for bad_id in ("%C2%B2", "9" * 30):
+        resp = alice.get(f"{CLIENT}/sync?filter={bad_id}")
+        assert resp.code == 404, resp.json
+        resp = alice.get(f"{CLIENT}/user/{alice.user_id}/filter/{bad_id}")
+        assert resp.code == 404, resp.json
     resp = alice.get(f"{CLIENT}/sync?filter=%7Bbad")
     assert resp.code == 400
 

@@ -85,7 +85,7 @@ def parse_page(from_token: str | None, limit: int | None) -> tuple[int, int]:
     """The offset and limit of a list request (400 M_INVALID_PARAM if bad)."""
     offset = 0
     if from_token is not None:
-        if not from_token.isdigit() or len(from_token) > 12:
+        if not (from_token.isascii() and from_token.isdigit()) or len(from_token) > 12:
             raise InvalidParam("Invalid 'from' token")
         offset = int(from_token)
     if limit is None:

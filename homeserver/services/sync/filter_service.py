@@ -42,7 +42,9 @@ class FilterService:
         return definition
 
     async def _lookup(self, user_id: str, filter_id: str) -> JsonDict:
-        if not filter_id.isdigit():
+        # ASCII digits only ("²" is a digit to str.isdigit, not to int), and
+        # no more than the 64-bit IDs the databases store.
+        if not (filter_id.isascii() and filter_id.isdigit()) or len(filter_id) > 18:
             raise NotFound("No such filter")
         definition = await self.store.get_filter(user_id, int(filter_id))
         if definition is None:
