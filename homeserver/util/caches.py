@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from prometheus_client import Counter
 
@@ -24,6 +24,9 @@ class LruCache(Generic[K, V]):
         self.max_size = max_size
         self._data: OrderedDict[K, V] = OrderedDict()
         self._lock = threading.Lock()
+        # hit -> its labelled counter, bound on first use: looking it up on
+        # every get costs more than the lookup itself (every /sync pass).
+        self._lookups: dict[bool, Any] = {}
 
     def get(self, key: K) -> V | None:
         """The cached value, or None."""
@@ -31,7 +34,11 @@ class LruCache(Generic[K, V]):
             value = self._data.get(key)
             if value is not None:
                 self._data.move_to_end(key)
-        CACHE_LOOKUPS.labels(self.name, str(value is not None)).inc()
+        hit = value is not None
+        counter = self._lookups.get(hit)
+        if counter is None:
+            counter = self._lookups[hit] = CACHE_LOOKUPS.labels(self.name, str(hit))
+        counter.inc()
         return value
 
     def set(self, key: K, value: V) -> None:

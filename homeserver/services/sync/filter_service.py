@@ -12,6 +12,11 @@ from homeserver.services.accounts.auth import Requester
 from homeserver.services.reading.filters import Filter, parse_filter
 from homeserver.storage.stores.filters import FilterStore
 from homeserver.types import JsonDict, UserID
+from homeserver.util.caches import LruCache
+
+PARSED_CACHE_SIZE = 10_000
+# No filter at all; shared, as filters are never changed once built.
+_NO_FILTER = Filter()
 
 
 class FilterService:
@@ -19,6 +24,12 @@ class FilterService:
 
     def __init__(self, store: FilterStore) -> None:
         self.store = store
+        # (user, filter ID) -> the parsed filter. A stored filter never
+        # changes and is never deleted (an ID is never reused), so nothing
+        # invalidates this; clients send the same filter ID with every /sync.
+        self._parsed: LruCache[tuple[str, int], Filter] = LruCache(
+            "parsed_filters", PARSED_CACHE_SIZE
+        )
 
     @staticmethod
     def _own(requester: Requester, user_id: str) -> None:
@@ -54,7 +65,7 @@ class FilterService:
     async def resolve(self, user_id: str, param: str | None) -> Filter:
         """The filter a /sync ``filter`` parameter names: inline JSON or an ID."""
         if not param:
-            return Filter()
+            return _NO_FILTER
         if param.lstrip().startswith("{"):
             try:
                 data = json.loads(param)
@@ -63,4 +74,10 @@ class FilterService:
             if not isinstance(data, dict):
                 raise BadJson("filter must be an object")
             return parse_filter(Filter, data)
-        return parse_filter(Filter, await self._lookup(user_id, param))
+        if param.isdigit():
+            cached = self._parsed.get((user_id, int(param)))
+            if cached is not None:
+                return cached
+        parsed = parse_filter(Filter, await self._lookup(user_id, param))
+        self._parsed.set((user_id, int(param)), parsed)
+        return parsed

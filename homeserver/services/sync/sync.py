@@ -285,6 +285,7 @@ class SyncService:
             upto.events,
             ignored=personal.ignored,
             threaded=info.filter.room.timeline.unread_thread_notifications,
+            any_hidden=info.personal is None or bool(info.personal.hidden),
         )
 
     async def _ephemeral(

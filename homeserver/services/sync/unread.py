@@ -52,13 +52,19 @@ class UnreadCounter:
         *,
         ignored: Collection[str],
         threaded: bool,
+        any_hidden: bool = True,
     ) -> dict[str, JsonDict]:
         """room -> the room's ``unread_notifications`` (and, ``threaded``,
-        ``unread_thread_notifications``) keys."""
+        ``unread_thread_notifications``) keys.
+
+        Args:
+            any_hidden: False when the user is known to have hidden no event
+                (the hidden-events check is then left out of the counts).
+        """
         if not room_ids:
             return {}
         if threaded:
-            return await self._threaded(user_id, room_ids, upto, ignored)
+            return await self._threaded(user_id, room_ids, upto, ignored, any_hidden)
         read_at = await self.receipts.get_user_read_positions(user_id, room_ids)
         unread_from = await self.batch.get_join_positions(
             user_id, [r for r in room_ids if r not in read_at]
@@ -69,11 +75,17 @@ class UnreadCounter:
             {r: unread_from.get(r, 0) for r in room_ids},
             upto,
             not_senders=ignored,
+            any_hidden=any_hidden,
         )
         return {r: {"unread_notifications": _counts(n)} for r, n in counts.items()}
 
     async def _threaded(
-        self, user_id: str, room_ids: list[str], upto: int, ignored: Collection[str]
+        self,
+        user_id: str,
+        room_ids: list[str],
+        upto: int,
+        ignored: Collection[str],
+        any_hidden: bool,
     ) -> dict[str, JsonDict]:
         receipts = await self.threads.get_receipt_positions(
             user_id, room_ids, RECEIPT_TYPES
@@ -84,7 +96,7 @@ class UnreadCounter:
             for r in room_ids
         }
         counts = await self.threads.count_unread(
-            user_id, positions, upto, not_senders=ignored
+            user_id, positions, upto, not_senders=ignored, any_hidden=any_hidden
         )
         return {
             r: {

@@ -248,12 +248,21 @@ class SyncBatchStore:
         afters: dict[str, int],
         upto: int,
         not_senders: Collection[str] = (),
+        any_hidden: bool = True,
     ) -> dict[str, int]:
         """Messages from others after each room's position; not those sent by
         ``not_senders`` (the users ``user_id`` ignores), nor those the user
-        has hidden (``hidden_events``)."""
+        has hidden (``hidden_events``; ``any_hidden`` False, when the caller
+        knows there are none, skips that check)."""
         ignored = sorted(not_senders)
         not_ignored = f" AND sender NOT IN {in_list(ignored)}" if ignored else ""
+        hidden_args: tuple[str, ...] = (user_id,) if any_hidden else ()
+        not_hidden = (
+            " AND NOT EXISTS (SELECT 1 FROM hidden_events h"
+            " WHERE h.user_id = ? AND h.event_id = events.event_id)"
+            if any_hidden
+            else ""
+        )
 
         def txn_fn(txn: Transaction) -> dict[str, int]:
             out = {}
@@ -263,8 +272,7 @@ class SyncBatchStore:
                     f" WHERE room_id = ? AND {_VISIBLE}"
                     " AND stream_ordering > ? AND stream_ordering <= ? AND sender != ?"
                     f" AND type IN {in_list(COUNTED_TYPES)} AND state_key IS NULL"
-                    f"{not_ignored} AND NOT EXISTS (SELECT 1 FROM hidden_events h"
-                    " WHERE h.user_id = ? AND h.event_id = events.event_id)",
+                    f"{not_ignored}{not_hidden}",
                     (
                         room_id,
                         *_VISIBLE_ARGS,
@@ -273,7 +281,7 @@ class SyncBatchStore:
                         user_id,
                         *COUNTED_TYPES,
                         *ignored,
-                        user_id,
+                        *hidden_args,
                     ),
                 )
                 out[room_id] = int(row.n) if row else 0

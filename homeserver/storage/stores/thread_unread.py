@@ -82,14 +82,18 @@ class ThreadUnreadStore:
         positions: Mapping[str, ReadPositions],
         upto: int,
         not_senders: Collection[str] = (),
+        any_hidden: bool = True,
     ) -> dict[str, UnreadCounts]:
         """Counted messages from others after each position (not from
-        ``not_senders``, nor hidden by the user), split by thread."""
+        ``not_senders``, nor hidden by the user: ``any_hidden`` False, when the
+        caller knows there are none, skips that check), split by thread."""
         ignored = sorted(not_senders)
 
         def txn_fn(txn: Transaction) -> dict[str, UnreadCounts]:
             return {
-                room_id: _room_counts_txn(txn, user_id, room_id, at, upto, ignored)
+                room_id: _room_counts_txn(
+                    txn, user_id, room_id, at, upto, ignored, any_hidden
+                )
                 for room_id, at in positions.items()
             }
 
@@ -103,14 +107,20 @@ def _room_counts_txn(
     at: ReadPositions,
     upto: int,
     ignored: list[str],
+    any_hidden: bool,
 ) -> UnreadCounts:
     not_ignored = f" AND e.sender NOT IN {in_list(ignored)}" if ignored else ""
+    not_hidden = (
+        " AND NOT EXISTS (SELECT 1 FROM hidden_events h"
+        " WHERE h.user_id = ? AND h.event_id = e.event_id)"
+        if any_hidden
+        else ""
+    )
     counted = (
         f" WHERE e.room_id = ? AND {_VISIBLE}"
         " AND e.stream_ordering > ? AND e.stream_ordering <= ? AND e.sender != ?"
         f" AND e.type IN {in_list(COUNTED_TYPES)} AND e.state_key IS NULL"
-        f"{not_ignored} AND NOT EXISTS (SELECT 1 FROM hidden_events h"
-        " WHERE h.user_id = ? AND h.event_id = e.event_id)"
+        f"{not_ignored}{not_hidden}"
     )
     in_threads = " FROM events e JOIN event_relations t ON t.event_id = e.event_id"
 
@@ -123,7 +133,7 @@ def _room_counts_txn(
             user_id,
             *COUNTED_TYPES,
             *ignored,
-            user_id,
+            *([user_id] if any_hidden else []),
         ]
 
     row = txn.query_one(
