@@ -62,8 +62,9 @@ def test_threads_participated(server: TestServer, room: Room) -> None:
     assert [e["event_id"] for e in alices] == [r2, r1, r0]
     bad = threads(room.alice, room.id, include="mine", expect=400).json
     assert bad["errcode"] == "M_INVALID_PARAM"
-    bad = threads(room.alice, room.id, expect=400, **{"from": "nonsense"}).json
-    assert bad["errcode"] == "M_INVALID_PARAM"
+    for token in ("nonsense", f"{2**63}_$root", "\u0663_$root"):
+        bad = threads(room.alice, room.id, expect=400, **{"from": token}).json
+        assert bad["errcode"] == "M_INVALID_PARAM"
 
 
 def test_threads_follow_redactions_and_visibility(server: TestServer) -> None:

@@ -32,7 +32,7 @@ from homeserver.types import JsonDict
 DEFAULT_LIMIT = 5
 MAX_LIMIT = 1000
 MAX_ROUNDS = 5
-_THREADS_TOKEN = re.compile(r"(-?\d{1,19})_(.+)", re.DOTALL)
+_THREADS_TOKEN = re.compile(r"(-?[0-9]{1,19})_(.+)", re.DOTALL)
 
 
 @attrs.frozen
@@ -68,7 +68,8 @@ def parse_threads_token(value: str) -> tuple[int, str]:
         InvalidParam: 400 M_INVALID_PARAM if malformed.
     """
     match = _THREADS_TOKEN.fullmatch(value)
-    if match is None:
+    # a stream ordering is a 64-bit integer, as the databases store it
+    if match is None or not -(2**63) <= int(match.group(1)) < 2**63:
         raise InvalidParam("Invalid pagination token in 'from'")
     return int(match.group(1)), match.group(2)
 
