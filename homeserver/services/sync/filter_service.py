@@ -24,10 +24,10 @@ class FilterService:
 
     def __init__(self, store: FilterStore) -> None:
         self.store = store
-        # (user, filter ID) -> the parsed filter. A stored filter never
+        # (user, filter ID as given) -> the parsed filter. A stored filter never
         # changes and is never deleted (an ID is never reused), so nothing
         # invalidates this; clients send the same filter ID with every /sync.
-        self._parsed: LruCache[tuple[str, int], Filter] = LruCache(
+        self._parsed: LruCache[tuple[str, str], Filter] = LruCache(
             "parsed_filters", PARSED_CACHE_SIZE
         )
 
@@ -74,10 +74,10 @@ class FilterService:
             if not isinstance(data, dict):
                 raise BadJson("filter must be an object")
             return parse_filter(Filter, data)
-        if param.isdigit():
-            cached = self._parsed.get((user_id, int(param)))
-            if cached is not None:
-                return cached
+        key = (user_id, param)
+        cached = self._parsed.get(key)
+        if cached is not None:
+            return cached
         parsed = parse_filter(Filter, await self._lookup(user_id, param))
-        self._parsed.set((user_id, int(param)), parsed)
+        self._parsed.set(key, parsed)
         return parsed

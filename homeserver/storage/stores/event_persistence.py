@@ -16,7 +16,7 @@ from functools import partial
 import attrs
 
 from homeserver.events.model import Event, EventTypes, StateKey
-from homeserver.events.relations import relation_of
+from homeserver.events.relations import RelationTypes, relation_of
 from homeserver.signals import EventPersisted, Signal
 from homeserver.storage.database import Database, Transaction
 from homeserver.storage.id_generators import BackfillIdGenerator, StreamIdGenerator
@@ -45,6 +45,16 @@ from homeserver.storage.stores.search_index import (
     index_event_txn,
 )
 from homeserver.storage.stores.state import StateStore
+
+# Every relation type: a parent with no row at all in the index has none.
+ALL_RELATION_TYPES = frozenset(
+    {
+        RelationTypes.ANNOTATION,
+        RelationTypes.REPLACE,
+        RelationTypes.REFERENCE,
+        RelationTypes.THREAD,
+    }
+)
 
 
 @attrs.frozen
@@ -164,21 +174,60 @@ class EventPersister:
             self._child_written(event)
             event.stream_ordering = stream_ordering
             return PersistedEvent(stream_ordering, group)
+        generation = self.childless.generation
         with self.stream_ids.allocate() as stream_ordering:
             group = await self.db.run_interaction(
                 "persist_event",
-                self._persist_txn,
+                self._persist_new_txn,
                 event,
                 context,
                 stream_ordering,
                 device_id,
                 txn_id,
-                False,
+                generation,
             )
             self._child_written(event)
             self.persisted.emit(EventPersisted(event, stream_ordering))
         event.stream_ordering = stream_ordering
         return PersistedEvent(stream_ordering, group)
+
+    def _persist_new_txn(
+        self,
+        txn: Transaction,
+        event: Event,
+        context: EventContext,
+        stream_ordering: int,
+        device_id: str | None,
+        txn_id: str | None,
+        generation: int,
+    ) -> int | None:
+        group = self._persist_txn(
+            txn, event, context, stream_ordering, device_id, txn_id, False
+        )
+        self._note_if_childless_txn(txn, event, generation)
+        return group
+
+    def _note_if_childless_txn(
+        self, txn: Transaction, event: Event, generation: int
+    ) -> None:
+        """Note a new event that nothing relates to yet as childless, so that
+        the /sync passes serving it at once ask nothing about its relations
+        (``generation``, read before the transaction, guards against a child
+        written meanwhile)."""
+        if event.outlier or event.is_state():
+            return
+        if event.rejected_reason is not None or event.soft_failed:
+            return
+        if txn.query_one(
+            "SELECT 1 AS one FROM event_relations WHERE relates_to_id = ? LIMIT 1",
+            (event.event_id,),
+        ):
+            return
+        txn.call_after(
+            lambda: self.childless.note_childless(
+                [event.event_id], ALL_RELATION_TYPES, generation
+            )
+        )
 
     def _child_written(self, event: Event) -> None:
         relation = relation_of(event.content)
