@@ -16,11 +16,15 @@ import attrs
 from homeserver.events.relations import RelationTypes
 from homeserver.storage.database import Database, Transaction, in_list
 from homeserver.storage.stores.relations_cache import ChildlessParents
-from homeserver.storage.stores.stream import EventPosition, positions_txn
+from homeserver.storage.stores.stream import (
+    VISIBLE,
+    VISIBLE_ARGS,
+    EventPosition,
+    position_bound,
+    positions_txn,
+)
 from homeserver.streams.tokens import Direction, RoomStreamToken
 
-_VISIBLE = "e.outlier = ? AND e.rejected_reason IS NULL AND e.soft_failed = ?"
-_VISIBLE_ARGS = (False, False)
 # How deep ``recurse`` follows relations of relations (as Synapse).
 MAX_RECURSION_DEPTH = 3
 
@@ -50,18 +54,6 @@ class ThreadRow:
     thread_id: str
     latest_event_id: str
     latest_stream_ordering: int
-
-
-def _bound(token: RoomStreamToken, upper: bool) -> tuple[str, list[Any]]:
-    """Events at-or-before (``upper``) or after ``token``."""
-    if token.topological is None:
-        op = "<=" if upper else ">"
-        return f"e.stream_ordering {op} ?", [token.stream]
-    if upper:
-        clause = "(e.depth < ? OR (e.depth = ? AND e.stream_ordering <= ?))"
-    else:
-        clause = "(e.depth > ? OR (e.depth = ? AND e.stream_ordering > ?))"
-    return clause, [token.topological, token.topological, token.stream]
 
 
 class RelationsStore:
@@ -99,8 +91,8 @@ class RelationsStore:
             args.append(parent_id)
         args.append(room_id)
         sql = f"{source} JOIN events e ON e.event_id = r.event_id WHERE {where}"
-        sql += f" AND {_VISIBLE}"
-        args += _VISIBLE_ARGS
+        sql += f" AND {VISIBLE}"
+        args += VISIBLE_ARGS
         if query.rel_type is not None:
             sql += " AND r.rel_type = ?"
             args.append(query.rel_type)
@@ -112,7 +104,7 @@ class RelationsStore:
             (query.to_token, not backwards),
         ):
             if token is not None:
-                clause, extra = _bound(token, upper)
+                clause, extra = position_bound(token, upper)
                 sql += f" AND {clause}"
                 args += extra
         order = "DESC" if backwards else "ASC"
@@ -132,9 +124,9 @@ class RelationsStore:
             "SELECT r.event_id FROM event_relations r"
             " JOIN events e ON e.event_id = r.event_id"
             " WHERE r.relates_to_id = ? AND r.aggregation_key = ? AND r.sender = ?"
-            f" AND r.rel_type = ? AND r.type = ? AND {_VISIBLE} LIMIT 1",
+            f" AND r.rel_type = ? AND r.type = ? AND {VISIBLE} LIMIT 1",
             [parent_id, key, sender, RelationTypes.ANNOTATION, event_type]
-            + list(_VISIBLE_ARGS),
+            + list(VISIBLE_ARGS),
         )
         return bool(rows)
 
@@ -178,9 +170,9 @@ class RelationsStore:
             " e.stream_ordering FROM event_relations r"
             " JOIN events e ON e.event_id = r.event_id"
             f" WHERE r.relates_to_id IN (?*) AND r.rel_type IN {in_list(rel_types)}"
-            f" AND {_VISIBLE}",
+            f" AND {VISIBLE}",
             parent_ids,
-            [*rel_types, *_VISIBLE_ARGS],
+            [*rel_types, *VISIBLE_ARGS],
         )
         rows.sort(key=lambda r: (int(r.depth), int(r.stream_ordering)), reverse=True)
         out: dict[str, dict[str, list[str]]] = {}

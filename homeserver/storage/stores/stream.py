@@ -15,8 +15,10 @@ from homeserver.storage.database import Database, Transaction, in_list
 from homeserver.storage.id_generators import StreamIdGenerator
 from homeserver.streams.tokens import Direction, RoomStreamToken, TopologicalPosition
 
-_VISIBLE = "e.outlier = ? AND e.rejected_reason IS NULL AND e.soft_failed = ?"
-_VISIBLE_ARGS = (False, False)
+# Events clients see (over ``events e``): not outliers, rejected or
+# soft-failed; shared with the relations and thread unread stores.
+VISIBLE = "e.outlier = ? AND e.rejected_reason IS NULL AND e.soft_failed = ?"
+VISIBLE_ARGS = (False, False)
 
 
 @attrs.frozen
@@ -136,7 +138,9 @@ def _types_with_wildcards(types: Sequence[str]) -> tuple[str, list[Any]]:
     return " AND (" + " OR ".join(clauses) + ")", args
 
 
-def _bound(token: RoomStreamToken, inclusive_upper: bool) -> tuple[str, list[Any]]:
+def position_bound(
+    token: RoomStreamToken, inclusive_upper: bool
+) -> tuple[str, list[Any]]:
     """A clause for events at-or-before (``inclusive_upper``) or after ``token``."""
     if token.topological is None:
         return (
@@ -183,14 +187,14 @@ class StreamStore:
         """
         backwards = direction is Direction.BACKWARDS
         clauses: list[str] = []
-        args: list[Any] = [room_id, *_VISIBLE_ARGS]
+        args: list[Any] = [room_id, *VISIBLE_ARGS]
         for token, upper in (
             (from_token, backwards),
             (to_token, not backwards),
             (not_after, True),
         ):
             if token is not None:
-                clause, extra = _bound(token, upper)
+                clause, extra = position_bound(token, upper)
                 clauses.append(clause)
                 args.extend(extra)
         filter_sql, filter_args = (row_filter or EventRowFilter()).to_sql()
@@ -198,7 +202,7 @@ class StreamStore:
         order = "DESC" if backwards else "ASC"
         sql = (
             "SELECT e.event_id, e.depth, e.stream_ordering, e.origin_server_ts"
-            f" FROM events e WHERE e.room_id = ? AND {_VISIBLE}"
+            f" FROM events e WHERE e.room_id = ? AND {VISIBLE}"
             + "".join(f" AND {c}" for c in clauses)
             + filter_sql
             + f" ORDER BY e.depth {order}, e.stream_ordering {order} LIMIT ?"
@@ -223,10 +227,10 @@ class StreamStore:
         """
         forwards = direction is Direction.FORWARDS
         op, order = (">", "ASC") if forwards else ("<", "DESC")
-        args: list[Any] = [room_id, *_VISIBLE_ARGS, ts]
+        args: list[Any] = [room_id, *VISIBLE_ARGS, ts]
         sql = (
             "SELECT e.event_id, e.depth, e.stream_ordering, e.origin_server_ts"
-            f" FROM events e WHERE e.room_id = ? AND {_VISIBLE}"
+            f" FROM events e WHERE e.room_id = ? AND {VISIBLE}"
             f" AND e.origin_server_ts {op}= ?"
         )
         if after is not None:

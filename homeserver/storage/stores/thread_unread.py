@@ -11,12 +11,11 @@ import attrs
 from homeserver.events.relations import RelationTypes
 from homeserver.storage.database import Database, Transaction, in_list
 from homeserver.storage.stores.receipts import UNTHREADED
+from homeserver.storage.stores.stream import VISIBLE, VISIBLE_ARGS
 from homeserver.storage.stores.sync import COUNTED_TYPES
 
 MAIN = "main"
 
-_VISIBLE = "e.outlier = ? AND e.rejected_reason IS NULL AND e.soft_failed = ?"
-_VISIBLE_ARGS = (False, False)
 _IN_THREAD = (
     "EXISTS (SELECT 1 FROM event_relations t WHERE t.event_id = e.event_id"
     " AND t.rel_type = ?)"
@@ -117,7 +116,7 @@ def _room_counts_txn(
         else ""
     )
     counted = (
-        f" WHERE e.room_id = ? AND {_VISIBLE}"
+        f" WHERE e.room_id = ? AND {VISIBLE}"
         " AND e.stream_ordering > ? AND e.stream_ordering <= ? AND e.sender != ?"
         f" AND e.type IN {in_list(COUNTED_TYPES)} AND e.state_key IS NULL"
         f"{not_ignored}{not_hidden}"
@@ -127,7 +126,7 @@ def _room_counts_txn(
     def args(after: int) -> list[object]:
         return [
             room_id,
-            *_VISIBLE_ARGS,
+            *VISIBLE_ARGS,
             after,
             upto,
             user_id,
