@@ -17,11 +17,11 @@ import nio
 import pytest
 
 from tests.e2e.conftest import RunningServer, synctl_server
+from tests.e2e.nio_clients import CONFIG, registered_client
 from tests.interop.client import register, request
 
 pytestmark = pytest.mark.integration
 
-CONFIG = nio.AsyncClientConfig(encryption_enabled=False)
 SETTINGS = {
     "registration.allow_guest_access": "true",
     "server_notices.system_mxid_localpart": "notices",
@@ -36,13 +36,6 @@ def server(tmp_path: Path) -> Iterator[RunningServer]:
         yield running
 
 
-async def _client(server: RunningServer, name: str) -> nio.AsyncClient:
-    client = nio.AsyncClient(server.url, name, config=CONFIG)
-    registered = await client.register(name, f"{name} long password")
-    assert isinstance(registered, nio.RegisterResponse), registered
-    return client
-
-
 async def _get(
     http: aiohttp.ClientSession, url: str, token: str | None = None
 ) -> tuple[int, Any]:
@@ -52,8 +45,8 @@ async def _get(
 
 
 async def _story(server: RunningServer) -> None:
-    alice = await _client(server, "alice")
-    bob = await _client(server, "bob")
+    alice = await registered_client(server, "alice")
+    bob = await registered_client(server, "bob")
     http = aiohttp.ClientSession()
     try:
         # OpenID: nio asks for a token; a third party checks it.
@@ -146,7 +139,7 @@ def test_extras_with_nio(server: RunningServer) -> None:
 
 async def _notices(server: RunningServer) -> None:
     admin = register(server.url, server.shared_secret, "admin", admin=True)
-    alice = await _client(server, "alice")
+    alice = await registered_client(server, "alice")
     try:
         request(
             "POST",

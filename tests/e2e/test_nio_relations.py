@@ -12,17 +12,9 @@ import pytest
 from nio.api import RelationshipType, ThreadInclusion
 
 from tests.e2e.conftest import RunningServer
+from tests.e2e.nio_clients import registered_client
 
 pytestmark = pytest.mark.integration
-
-CONFIG = nio.AsyncClientConfig(encryption_enabled=False)
-
-
-async def _client(server: RunningServer, name: str) -> nio.AsyncClient:
-    client = nio.AsyncClient(server.url, name, config=CONFIG)
-    registered = await client.register(name, f"{name} long password")
-    assert isinstance(registered, nio.RegisterResponse), registered
-    return client
 
 
 async def _send(client: nio.AsyncClient, room_id: str, kind: str, content: Any) -> Any:
@@ -34,8 +26,8 @@ def _relations(event: Any) -> dict[str, Any]:
 
 
 async def _relations_story(server: RunningServer) -> None:
-    alice = await _client(server, "alice")
-    bob = await _client(server, "bob")
+    alice = await registered_client(server, "alice")
+    bob = await registered_client(server, "bob")
     try:
         created = await alice.room_create(name="Cake")
         assert isinstance(created, nio.RoomCreateResponse), created

@@ -12,17 +12,9 @@ import nio
 import pytest
 
 from tests.e2e.conftest import RunningServer
+from tests.e2e.nio_clients import registered_client
 
 pytestmark = pytest.mark.integration
-
-CONFIG = nio.AsyncClientConfig(encryption_enabled=False)
-
-
-async def _client(server: RunningServer, name: str) -> nio.AsyncClient:
-    client = nio.AsyncClient(server.url, name, config=CONFIG)
-    registered = await client.register(name, f"{name} long password")
-    assert isinstance(registered, nio.RegisterResponse), registered
-    return client
 
 
 async def _search(
@@ -51,8 +43,8 @@ def _texts(body: Any) -> list[str]:
 
 
 async def _search_story(server: RunningServer) -> None:
-    alice = await _client(server, "alice")
-    bob = await _client(server, "bob")
+    alice = await registered_client(server, "alice")
+    bob = await registered_client(server, "bob")
     try:
         created = await alice.room_create(name="Recipes")
         assert isinstance(created, nio.RoomCreateResponse), created
@@ -97,7 +89,7 @@ async def _search_story(server: RunningServer) -> None:
         assert status == 200 and _texts(body) == ["the bread was great"]
 
         # A stranger finds nothing; a bad request is a Matrix error.
-        carol = await _client(server, "carol")
+        carol = await registered_client(server, "carol")
         try:
             status, body = await _search(carol, "bread")
             assert body["search_categories"]["room_events"]["results"] == []
