@@ -5,9 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from homeserver.storage.database import Database, Transaction
-
-# Events clients see: not outliers, not rejected, not soft-failed.
-_VISIBLE = "outlier = ? AND rejected_reason IS NULL AND soft_failed = ?"
+from homeserver.storage.stores.stream import VISIBLE, VISIBLE_ARGS
 
 
 class EventStreamStore:
@@ -26,12 +24,12 @@ class EventStreamStore:
 
         def txn_fn(txn: Transaction) -> list[tuple[str, int]]:
             rows = txn.query_in(
-                "SELECT event_id, stream_ordering FROM events"
-                " WHERE room_id IN (?*) AND stream_ordering > ?"
-                f" AND stream_ordering <= ? AND {_VISIBLE}"
-                " ORDER BY stream_ordering LIMIT ?",
+                "SELECT e.event_id, e.stream_ordering FROM events e"
+                " WHERE e.room_id IN (?*) AND e.stream_ordering > ?"
+                f" AND e.stream_ordering <= ? AND {VISIBLE}"
+                " ORDER BY e.stream_ordering LIMIT ?",
                 sorted(room_ids),
-                (after, upto, False, False, limit),
+                (after, upto, *VISIBLE_ARGS, limit),
             )
             found = sorted((int(r.stream_ordering), str(r.event_id)) for r in rows)
             return [(event_id, pos) for pos, event_id in found[:limit]]
