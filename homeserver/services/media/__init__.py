@@ -1,0 +1,1 @@
+"""Media: the content repository (spec "Content repository"), thumbnails first."""
