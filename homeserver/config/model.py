@@ -31,6 +31,9 @@ from homeserver.config.sections.limits import (  # noqa: F401 - re-exported
     RateLimitConfig,
     ToDeviceConfig,
 )
+from homeserver.config.sections.outbound import (  # noqa: F401 - re-exported
+    UrlPreviewConfig,
+)
 from homeserver.config.sections.rooms import (  # noqa: F401 - re-exported
     PresenceConfig,
     RoomDirectoryConfig,
@@ -95,6 +98,10 @@ class HomeserverConfig:
     )
     voip: VoipConfig = option(
         factory=VoipConfig, doc="TURN servers for voice and video calls."
+    )
+    url_preview: UrlPreviewConfig = option(
+        factory=UrlPreviewConfig,
+        doc="URL previews: fetching URLs users post, with SSRF guards.",
     )
     server_notices: ServerNoticesConfig = option(
         factory=ServerNoticesConfig,

@@ -28,7 +28,6 @@ from homeserver.federation.interfaces import Query
 from homeserver.federation.transport.auth import sign_request
 from homeserver.federation.transport.connect import (
     HostResolver,
-    IpFilter,
     SafeEndpoint,
     reactor_host_resolver,
     tls_creator,
@@ -41,6 +40,7 @@ from homeserver.federation.transport.discovery import (
     twisted_srv_lookup,
 )
 from homeserver.federation.transport.json_requests import JsonRequests, request_uri
+from homeserver.http_client.ip_filter import IpFilter
 from homeserver.util.clock import Clock
 
 logger = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from OpenSSL import SSL
@@ -35,6 +35,7 @@ from zope.interface import implementer
 
 from homeserver.federation.errors import RequestSendFailed
 from homeserver.federation.transport.discovery import is_ip_literal
+from homeserver.http_client.ip_filter import IpFilter
 
 logger = logging.getLogger(__name__)
 
@@ -42,30 +43,6 @@ HostResolver = Callable[[str], Awaitable[list[str]]]
 """Resolves a hostname to its IP addresses (A and AAAA)."""
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-class IpFilter:
-    """Which addresses outbound requests may go to.
-
-    Args:
-        blacklist: CIDR ranges never to connect to.
-        whitelist: CIDR ranges allowed even though the blacklist covers them.
-    """
-
-    def __init__(self, blacklist: Iterable[str], whitelist: Iterable[str]) -> None:
-        self.blacklist = [ipaddress.ip_network(n, strict=False) for n in blacklist]
-        self.whitelist = [ipaddress.ip_network(n, strict=False) for n in whitelist]
-
-    def allowed(self, ip: str) -> bool:
-        """Whether we may connect to ``ip``."""
-        address = ipaddress.ip_address(ip)
-        candidates: list[ipaddress.IPv4Address | ipaddress.IPv6Address] = [address]
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-            candidates.append(address.ipv4_mapped)
-        for candidate in candidates:
-            if any(candidate in net for net in self.whitelist):
-                return True
-        return not any(c in net for c in candidates for net in self.blacklist)
 
 
 @implementer(IOpenSSLClientConnectionCreator)

@@ -12,12 +12,12 @@ from twisted.internet.testing import MemoryReactorClock, StringTransport
 from homeserver.config import parse_config
 from homeserver.federation.errors import RequestSendFailed
 from homeserver.federation.transport.client import FederationClient
-from homeserver.federation.transport.connect import IpFilter
 from homeserver.federation.transport.discovery import (
     Route,
     ServerResolver,
     split_server_name,
 )
+from homeserver.http_client.ip_filter import IpFilter
 from homeserver.util.clock import Clock
 
 
