@@ -7,13 +7,15 @@ import struct
 import threading
 import time
 import zlib
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 import pytest
 from PIL import Image
 from twisted.internet import defer
+from twisted.python.failure import Failure
 
+from homeserver.services.media import thumbnail_frames
 from homeserver.services.media.thumbnail_sizes import ThumbnailSize
 from homeserver.services.media.thumbnailer import (
     DEFAULT_MAX_IMAGE_PIXELS,
@@ -25,6 +27,7 @@ from homeserver.services.media.thumbnailer import (
     probe_image,
 )
 
+T = TypeVar("T")
 RED = (255, 0, 0)
 BLUE = (0, 0, 255)
 
@@ -55,6 +58,11 @@ def opened(content: bytes) -> Image.Image:
 
 def close_to(pixel: Any, colour: tuple[int, int, int]) -> bool:
     return all(abs(a - b) < 40 for a, b in zip(pixel[:3], colour, strict=True))
+
+
+def alpha(image: Image.Image, x: int, y: int) -> int:
+    value: Any = image.getpixel((x, y))
+    return int(value[3])
 
 
 def png_declaring(width: int, height: int) -> bytes:
@@ -111,8 +119,8 @@ def test_png_with_alpha_gives_a_png_keeping_transparency() -> None:
     out = opened(thumb.content)
     assert out.format == "PNG"
     assert out.mode == "RGBA"
-    assert out.getpixel((0, 0))[3] == 0
-    assert out.getpixel((48, 48))[3] == 255
+    assert alpha(out, 0, 0) == 0
+    assert alpha(out, 48, 48) == 255
 
 
 def test_webp_photo_gives_a_jpeg() -> None:
@@ -276,22 +284,57 @@ def test_thumbnailer_runs_the_work_through_its_runner() -> None:
         return defer.succeed(result["value"])
 
     thumbnailer = Thumbnailer(runner, max_image_pixels=1_000_000)
-    d = defer.Deferred.fromCoroutine(
-        thumbnailer.thumbnail(photo(64, 64), 32, 32, "crop")
-    )
-    assert (d.result.width, d.result.height) == (32, 32)
+    thumb = done(thumbnailer.thumbnail(photo(64, 64), 32, 32, "crop"))
+    assert (thumb.width, thumb.height) == (32, 32)
     assert threads and threads[0] is not threading.current_thread()
 
-    d = defer.Deferred.fromCoroutine(
-        thumbnailer.thumbnail(png_declaring(2000, 2000), 32, 32, "crop")
-    )
-    failure = []
-    d.addErrback(failure.append)
-    assert failure and failure[0].check(ThumbnailError)
+    with pytest.raises(ThumbnailError):
+        done(thumbnailer.thumbnail(png_declaring(2000, 2000), 32, 32, "crop"))
 
-    d = defer.Deferred.fromCoroutine(
-        thumbnailer.thumbnails(photo(64, 64), [ThumbnailSize(32, 32, "crop")])
-    )
-    assert len(d.result) == 1
-    d = defer.Deferred.fromCoroutine(thumbnailer.probe(photo(64, 48)))
-    assert (d.result.width, d.result.height) == (64, 48)
+    sizes = [ThumbnailSize(32, 32, "crop")]
+    assert len(done(thumbnailer.thumbnails(photo(64, 64), sizes))) == 1
+    info = done(thumbnailer.probe(photo(64, 48)))
+    assert (info.width, info.height) == (64, 48)
+
+
+def done(coro: Coroutine[Any, Any, T]) -> T:
+    """The result of a coroutine whose runner has already finished its work."""
+    d: defer.Deferred[T] = defer.Deferred.fromCoroutine(coro)
+    results: list[T] = []
+    failures: list[Failure] = []
+    d.addCallbacks(results.append, failures.append)
+    if failures:
+        failures[0].raiseException()
+    return results[0]
+
+
+def test_transparent_gif_gives_a_png_with_alpha() -> None:
+    image = Image.new("P", (64, 64), 0)
+    image.putpalette([0, 0, 0, 255, 0, 0] + [0] * 762)
+    image.paste(1, (16, 16, 48, 48))
+    thumb = make_thumbnail(encode(image, "GIF", transparency=0), 32, 32, "crop")
+    out = opened(thumb.content)
+    assert (thumb.content_type, out.format, out.mode) == ("image/png", "PNG", "RGBA")
+    assert alpha(out, 0, 0) == 0
+    assert close_to(out.getpixel((16, 16)), RED)
+
+
+def test_truncated_animation_is_refused_when_animating() -> None:
+    data = gif_animation(5)
+    with pytest.raises(ThumbnailError, match="truncated"):
+        make_thumbnail(data[: len(data) * 7 // 10], 96, 96, "crop", animated=True)
+
+
+def test_animation_past_the_frame_cap_gives_its_first_frame(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(thumbnail_frames, "MAX_ANIMATED_FRAMES", 3)
+    thumb = make_thumbnail(gif_animation(5), 96, 96, "crop", animated=True)
+    assert not thumb.animated
+    assert thumb.content_type == "image/png"
+    assert getattr(opened(thumb.content), "n_frames", 1) == 1
+
+
+def test_probe_refuses_a_bomb() -> None:
+    with pytest.raises(ThumbnailError, match="pixels"):
+        probe_image(png_declaring(100_000, 100_000))

@@ -13,11 +13,18 @@ from __future__ import annotations
 import io
 import logging
 import struct
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import attrs
-from PIL import Image, ImageOps, ImageSequence
+from PIL import Image, ImageOps
 
+from homeserver.services.media.thumbnail_frames import (
+    Frame,
+    decode_animation,
+    encode_animation,
+    fit_within,
+    resize,
+)
 from homeserver.services.media.thumbnail_sizes import ThumbnailMethod, ThumbnailSize
 from homeserver.storage.database import Runner
 
@@ -35,22 +42,6 @@ _FORMATS: dict[str, str] = {
 }
 # Content types a thumbnail can be made from (image/jpg is a common misspelling).
 THUMBNAILABLE_TYPES = frozenset({*_FORMATS.values(), "image/jpg"})
-
-# An animation costs a decode per frame: past this many frames, or this many
-# times ``max_image_pixels`` decoded in all, the thumbnail is the first frame.
-MAX_ANIMATED_FRAMES = 500
-_ANIMATION_PIXEL_BUDGET = 4
-
-_EXIF_ORIENTATION = 0x0112
-_ORIENTATION_TRANSPOSE: dict[int, Image.Transpose] = {
-    2: Image.Transpose.FLIP_LEFT_RIGHT,
-    3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_270,
-    7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_90,
-}
 
 # What a broken, truncated or hostile file makes Pillow raise.
 _DECODE_ERRORS = (
@@ -203,10 +194,11 @@ def make_thumbnails(
     with _open(data, max_image_pixels) as image:
         source_format = str(image.format)
         try:
-            frames = _animation(image, max_image_pixels) if animated else None
+            frames = decode_animation(image, max_image_pixels) if animated else None
             if frames is not None:
+                loop = int(image.info.get("loop", 0))
                 try:
-                    return [_animated(frames, image, source_format, s) for s in sizes]
+                    return [_animated(frames, loop, source_format, s) for s in sizes]
                 finally:
                     for frame in frames:
                         frame.image.close()
@@ -280,40 +272,6 @@ class Thumbnailer:
         return result
 
 
-# --- geometry ---------------------------------------------------------------
-
-
-def fit_within(src_w: int, src_h: int, box_w: int, box_h: int) -> tuple[int, int]:
-    """The size ``scale`` gives: inside the box, same aspect, never enlarged."""
-    if src_w <= box_w and src_h <= box_h:
-        return src_w, src_h
-    if box_w * src_h < box_h * src_w:
-        return box_w, max(box_w * src_h // src_w, 1)
-    return max(box_h * src_w // src_h, 1), box_h
-
-
-def _crop_plan(
-    src_w: int, src_h: int, box_w: int, box_h: int
-) -> tuple[tuple[int, int], tuple[int, int, int, int]]:
-    """For ``crop``: the size to scale to (covering the box) and the box to cut."""
-    if box_w * src_h > box_h * src_w:
-        scaled_w, scaled_h = box_w, max(box_w * src_h // src_w, box_h)
-        top = (scaled_h - box_h) // 2
-        return (scaled_w, scaled_h), (0, top, box_w, top + box_h)
-    scaled_w, scaled_h = max(box_h * src_w // src_h, box_w), box_h
-    left = (scaled_w - box_w) // 2
-    return (scaled_w, scaled_h), (left, 0, left + box_w, box_h)
-
-
-def _resize(image: Image.Image, size: ThumbnailSize) -> Image.Image:
-    if size.method == "crop":
-        scaled, box = _crop_plan(image.width, image.height, size.width, size.height)
-        with image.resize(scaled, Image.Resampling.LANCZOS) as resized:
-            return resized.crop(box)
-    target = fit_within(image.width, image.height, size.width, size.height)
-    return image.resize(target, Image.Resampling.LANCZOS)
-
-
 # --- still images -----------------------------------------------------------
 
 
@@ -341,7 +299,7 @@ def _first_frame(image: Image.Image) -> Image.Image:
 
 
 def _still(first: Image.Image, source_format: str, size: ThumbnailSize) -> Thumbnail:
-    with _resize(first, size) as out:
+    with resize(first, size) as out:
         png = out.mode == "RGBA" or source_format in ("PNG", "GIF")
         buffer = io.BytesIO()
         if png:
@@ -358,81 +316,19 @@ def _still(first: Image.Image, source_format: str, size: ThumbnailSize) -> Thumb
         )
 
 
-# --- animations -------------------------------------------------------------
-
-
-@attrs.frozen
-class _Frame:
-    image: Image.Image
-    duration: int
-
-
-def _orientation(image: Image.Image) -> Image.Transpose | None:
-    try:
-        value = image.getexif().get(_EXIF_ORIENTATION)
-    except Exception:  # as in _first_frame
-        return None
-    return _ORIENTATION_TRANSPOSE.get(value) if isinstance(value, int) else None
-
-
-def _animation(image: Image.Image, max_image_pixels: int) -> list[_Frame] | None:
-    """Every frame of an animation, decoded, or None for a still image or one
-    too long to animate within the budget (then the first frame is used)."""
-    if not getattr(image, "is_animated", False):
-        return None
-    budget = max_image_pixels * _ANIMATION_PIXEL_BUDGET
-    frame_pixels = image.width * image.height
-    transpose = _orientation(image)
-    frames: list[_Frame] = []
-    for frame in _frames(image):
-        if len(frames) >= MAX_ANIMATED_FRAMES or frame_pixels * len(frames) > budget:
-            logger.info("animation too long to thumbnail; using its first frame")
-            for kept in frames:
-                kept.image.close()
-            return None
-        rgba = frame.convert("RGBA")
-        if transpose is not None:
-            rotated = rgba.transpose(transpose)
-            rgba.close()
-            rgba = rotated
-        frames.append(_Frame(rgba, int(frame.info.get("duration", 100))))
-    return frames
-
-
-def _frames(image: Image.Image) -> Iterator[Image.Image]:
-    yield from ImageSequence.Iterator(image)
-
-
 def _animated(
-    frames: list[_Frame], source: Image.Image, source_format: str, size: ThumbnailSize
+    frames: list[Frame], loop: int, source_format: str, size: ThumbnailSize
 ) -> Thumbnail:
-    resized = [_resize(f.image, size) for f in frames]
     fmt = "WEBP" if source_format == "WEBP" else "GIF"
-    buffer = io.BytesIO()
-    extra: dict[str, object] = (
-        {"quality": 80} if fmt == "WEBP" else {"disposal": 2, "optimize": False}
-    )
-    resized[0].save(
-        buffer,
-        fmt,
-        save_all=True,
-        append_images=resized[1:],
-        duration=[f.duration for f in frames],
-        loop=int(source.info.get("loop", 0)),
-        **extra,
-    )
-    first = resized[0]
-    thumbnail = Thumbnail(
-        content=buffer.getvalue(),
+    content, width, height = encode_animation(frames, loop, fmt, size)
+    return Thumbnail(
+        content=content,
         content_type=_FORMATS[fmt],
-        width=first.width,
-        height=first.height,
+        width=width,
+        height=height,
         method=size.method,
-        animated=len(resized) > 1,
+        animated=len(frames) > 1,
     )
-    for image in resized:
-        image.close()
-    return thumbnail
 
 
 __all__ = [
