@@ -18,6 +18,7 @@ from homeserver.composition.devices import DevicesBundle
 from homeserver.composition.e2ee import E2eeBundle
 from homeserver.composition.extras import ExtrasBundle
 from homeserver.composition.federation import FederationBundle
+from homeserver.composition.media import MediaBundle
 from homeserver.composition.presence import PresenceBundle
 from homeserver.composition.reading import ReadingBundle
 from homeserver.composition.relations import RelationsBundle
@@ -83,6 +84,7 @@ def build_homeserver(
     )
     spaces = SpacesBundle.build(core=core)
     reports = ReportsBundle.build(core=core, accounts=accounts, reading=reading)
+    media = MediaBundle.build(core=core, data_dir=data_dir)
     federation = FederationBundle.build(
         core=core,
         accounts=accounts,
@@ -112,6 +114,7 @@ def build_homeserver(
         extras=extras,
         spaces=spaces,
         reports=reports,
+        media=media,
         federation=federation,
     )
     bind(hs, federation_on=config.federation.enabled)

@@ -51,6 +51,7 @@ from homeserver.api.federation.openid import OpenIdUserInfoEndpoint
 from homeserver.api.federation.well_known import WellKnownServerEndpoint
 from homeserver.api.http.router import Router
 from homeserver.api.http.site import HomeserverResource
+from homeserver.api.media.endpoints import media_endpoints
 from homeserver.api.metrics import MetricsEndpoint
 from homeserver.api.websocket.resource import with_websocket
 from homeserver.api.websocket.session import SessionDeps
@@ -108,6 +109,7 @@ def client_endpoints(hs: HomeServer) -> list[Any]:
         *_sync_data_endpoints(hs),
         *_e2ee_endpoints(hs),
         *_extras_endpoints(hs),
+        *media_endpoints(hs.accounts.auth, hs.media.repository),
         *_admin_endpoints(hs),
     ]
 

@@ -19,6 +19,7 @@ from homeserver.composition.devices import DevicesBundle
 from homeserver.composition.e2ee import E2eeBundle
 from homeserver.composition.extras import ExtrasBundle
 from homeserver.composition.federation import FederationBundle
+from homeserver.composition.media import MediaBundle
 from homeserver.composition.presence import PresenceBundle
 from homeserver.composition.reading import ReadingBundle
 from homeserver.composition.relations import RelationsBundle
@@ -53,6 +54,7 @@ class HomeServer:
     extras: ExtrasBundle
     spaces: SpacesBundle
     reports: ReportsBundle
+    media: MediaBundle
     federation: FederationBundle
     exit_code: int = 0
     """The process exit status (set when start-up fails)."""

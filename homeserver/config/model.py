@@ -31,6 +31,7 @@ from homeserver.config.sections.limits import (  # noqa: F401 - re-exported
     RateLimitConfig,
     ToDeviceConfig,
 )
+from homeserver.config.sections.media import MediaConfig
 from homeserver.config.sections.outbound import (  # noqa: F401 - re-exported
     UrlPreviewConfig,
 )
@@ -102,6 +103,9 @@ class HomeserverConfig:
     url_preview: UrlPreviewConfig = option(
         factory=UrlPreviewConfig,
         doc="URL previews: fetching URLs users post, with SSRF guards.",
+    )
+    media: MediaConfig = option(
+        factory=MediaConfig, doc="The content repository: uploads and downloads."
     )
     server_notices: ServerNoticesConfig = option(
         factory=ServerNoticesConfig,

@@ -171,6 +171,7 @@ class TestServer:
             self.reactor,
             header_timeout=self.config.http.request_header_timeout / 1000,
             body_timeout=self.config.http.request_body_timeout / 1000,
+            max_upload_size=int(self.config.media.max_upload_size),
         )
 
     def get_success(

@@ -41,6 +41,10 @@ LATENCY = Histogram(
     "homeserver_http_request_seconds", "HTTP request latency", ["method", "endpoint"]
 )
 
+# Request bodies under this path (media uploads) may be as large as
+# media.max_upload_size; every other body is held to http.max_request_body_size.
+MEDIA_UPLOAD_PREFIX = "/_matrix/media/"
+
 CORS_HEADERS = {
     "Access-Control-Allow-Methods": "GET, HEAD, POST, PUT, DELETE, OPTIONS",
     "Access-Control-Allow-Headers": "X-Requested-With, Content-Type, Authorization, Date",
@@ -67,6 +71,9 @@ class LimitedRequest(server.Request):
     """A Twisted request that stops buffering a body past the size limit."""
 
     max_body_size = 10 * 1024 * 1024
+    # The limit of every body but a media upload's (which may be up to
+    # max_body_size): checked once the path is known.
+    json_body_size = 10 * 1024 * 1024
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -173,6 +180,10 @@ class HomeserverResource(resource.Resource):
             if getattr(request, "body_too_large", False):
                 raise MatrixError(413, "Request body too large", Codes.TOO_LARGE)
             api_request = self._api_request(request)
+            if len(api_request.body) > getattr(
+                request, "json_body_size", len(api_request.body)
+            ) and not api_request.path.startswith(MEDIA_UPLOAD_PREFIX):
+                raise MatrixError(413, "Request body too large", Codes.TOO_LARGE)
             handler, params, name = self.router.resolve(
                 api_request.method, api_request.path
             )
@@ -236,6 +247,8 @@ class HomeserverSite(server.Site):
         reactor: the reactor.
         header_timeout: ``http.request_header_timeout``, in seconds.
         body_timeout: ``http.request_body_timeout``, in seconds.
+        max_upload_size: ``media.max_upload_size``: bodies of media uploads
+            may be this large.
     """
 
     protocol = MatrixHTTPChannel  # type: ignore[assignment]
@@ -247,9 +260,15 @@ class HomeserverSite(server.Site):
         reactor: Any,
         header_timeout: float | None = None,
         body_timeout: float | None = None,
+        max_upload_size: int = 0,
     ) -> None:
         request_factory = type(
-            "BoundLimitedRequest", (LimitedRequest,), {"max_body_size": max_body_size}
+            "BoundLimitedRequest",
+            (LimitedRequest,),
+            {
+                "max_body_size": max(max_body_size, max_upload_size),
+                "json_body_size": max_body_size,
+            },
         )
         super().__init__(
             root,

@@ -1,1 +1,2 @@
-"""Media: the content repository (spec "Content repository"), thumbnails first."""
+"""Media: the content repository (spec "Content repository"): uploads,
+downloads, where the bytes are kept, and thumbnails."""

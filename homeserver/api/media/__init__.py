@@ -1,0 +1,1 @@
+"""Content repository endpoints (spec: client-server API "Content repository")."""

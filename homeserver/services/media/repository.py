@@ -1,0 +1,204 @@
+"""Local media: upload (at once, or asynchronously after /create) and download.
+
+Spec: client-server API "Content repository" (v1.11 authenticated media,
+v1.7 asynchronous uploads). Only media of this server is served for now;
+another server's media is 404 M_NOT_FOUND until federation media comes.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import attrs
+
+from homeserver.config.sections.media import MediaConfig
+from homeserver.errors import Codes, Forbidden, MatrixError, NotFound
+from homeserver.services.media.storage import MEDIA_ID_RE, MediaStorage, media_path
+from homeserver.storage.stores.media import LocalMedia, MediaStore
+from homeserver.types import UserID
+from homeserver.util.clock import Clock
+from homeserver.util.tokens import random_string
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_CONTENT_TYPE = "application/octet-stream"
+
+
+@attrs.frozen
+class Upload:
+    """One file to store.
+
+    Args:
+        data: its bytes.
+        content_type: the request's Content-Type (default octet-stream).
+        filename: the ``filename`` query parameter, if given.
+    """
+
+    data: bytes
+    content_type: str | None
+    filename: str | None
+
+
+@attrs.frozen
+class MediaFile:
+    """A file to serve: its record and bytes."""
+
+    media: LocalMedia
+    data: bytes
+
+
+class MediaRepository:
+    """Uploads and downloads of this server's media.
+
+    Args:
+        server_name: this server's name (the server part of its MXC URIs).
+        store: media records.
+        storage: where the bytes go.
+        config: the ``media`` config section.
+        clock: for timestamps.
+    """
+
+    def __init__(
+        self,
+        *,
+        server_name: str,
+        store: MediaStore,
+        storage: MediaStorage,
+        config: MediaConfig,
+        clock: Clock,
+    ) -> None:
+        self.server_name = server_name
+        self.store = store
+        self.storage = storage
+        self.config = config
+        self.clock = clock
+
+    def mxc(self, media_id: str) -> str:
+        """The ``mxc://`` URI of one of our media IDs."""
+        return f"mxc://{self.server_name}/{media_id}"
+
+    def _check_size(self, upload: Upload) -> None:
+        if len(upload.data) > int(self.config.max_upload_size):
+            raise MatrixError(
+                413,
+                f"Upload is larger than {int(self.config.max_upload_size)} bytes",
+                Codes.TOO_LARGE,
+            )
+
+    async def _write(self, media_id: str, data: bytes) -> None:
+        await self.storage.store(media_path(media_id), data)
+
+    async def upload(self, user: UserID, upload: Upload) -> str:
+        """Store a new file for ``user``; its ``mxc://`` URI.
+
+        The file is written before its record, and removed again if the
+        record cannot be written, so a failure leaves nothing behind.
+        """
+        self._check_size(upload)
+        media_id = random_string(24)
+        await self._write(media_id, upload.data)
+        try:
+            await self.store.insert_media(
+                media_id,
+                str(user),
+                self.clock.time_msec(),
+                media_type=upload.content_type or DEFAULT_CONTENT_TYPE,
+                upload_name=upload.filename,
+                media_length=len(upload.data),
+            )
+        except BaseException:
+            await self.storage.delete(media_path(media_id))
+            raise
+        return self.mxc(media_id)
+
+    async def create(self, user: UserID) -> tuple[str, int]:
+        """A media ID for a later upload: its URI and expiry (ms).
+
+        Raises:
+            MatrixError: 429 M_LIMIT_EXCEEDED if the user already holds
+                ``max_pending_uploads`` unexpired ones.
+        """
+        now = self.clock.time_msec()
+        pending = await self.store.count_pending(str(user), now)
+        if pending >= self.config.max_pending_uploads:
+            raise MatrixError(
+                429,
+                "Too many pending media uploads",
+                Codes.LIMIT_EXCEEDED,
+                additional={"retry_after_ms": int(self.config.unused_expiration_time)},
+            )
+        media_id = random_string(24)
+        expires = now + int(self.config.unused_expiration_time)
+        await self.store.insert_media(
+            media_id, str(user), now, unused_expires_ts=expires
+        )
+        return self.mxc(media_id), expires
+
+    async def upload_to(
+        self, user: UserID, server_name: str, media_id: str, upload: Upload
+    ) -> None:
+        """Upload the file of a media ID made by :meth:`create`.
+
+        Raises:
+            NotFound: no such pending media ID (or it expired).
+            Forbidden: another user created it.
+            MatrixError: 409 M_CANNOT_OVERWRITE_MEDIA once it has its file;
+                413 M_TOO_LARGE.
+        """
+        media = await self._local(server_name, media_id)
+        if media is None:
+            raise NotFound("Unknown media ID")
+        if media.user_id != str(user):
+            raise Forbidden("You did not create this media ID")
+        if not media.pending:
+            raise MatrixError(
+                409, "Media ID already has content", Codes.CANNOT_OVERWRITE_MEDIA
+            )
+        if (media.unused_expires_ts or 0) <= self.clock.time_msec():
+            raise NotFound("Media ID has expired")
+        self._check_size(upload)
+        await self._write(media_id, upload.data)
+        try:
+            done = await self.store.complete_upload(
+                media_id,
+                upload.content_type or DEFAULT_CONTENT_TYPE,
+                upload.filename,
+                len(upload.data),
+            )
+        except BaseException:
+            await self.storage.delete(media_path(media_id))
+            raise
+        if not done:
+            # A concurrent upload completed first; its file is what was
+            # written last, and the record is theirs: say so, as for a retry.
+            raise MatrixError(
+                409, "Media ID already has content", Codes.CANNOT_OVERWRITE_MEDIA
+            )
+
+    async def _local(self, server_name: str, media_id: str) -> LocalMedia | None:
+        if not MEDIA_ID_RE.match(media_id):
+            raise MatrixError(400, "Invalid media ID", Codes.INVALID_PARAM)
+        if server_name != self.server_name:
+            return None
+        return await self.store.get_media(media_id)
+
+    async def download(self, server_name: str, media_id: str) -> MediaFile:
+        """The file of an uploaded media ID.
+
+        Raises:
+            MatrixError: 400 for a malformed media ID; 404 M_NOT_FOUND for an
+                unknown, quarantined or remote one; 504 M_NOT_YET_UPLOADED
+                for a pending one.
+        """
+        media = await self._local(server_name, media_id)
+        if media is None or media.quarantined:
+            raise NotFound("Media not found")
+        if media.pending:
+            raise MatrixError(
+                504, "Media has not been uploaded yet", Codes.NOT_YET_UPLOADED
+            )
+        data = await self.storage.fetch(media_path(media_id))
+        if data is None:
+            logger.warning("media %s has a record but no file", media_id)
+            raise NotFound("Media not found")
+        return MediaFile(media, data)
