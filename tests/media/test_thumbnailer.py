@@ -16,7 +16,10 @@ from twisted.internet import defer
 from twisted.python.failure import Failure
 
 from homeserver.services.media import thumbnail_frames
-from homeserver.services.media.thumbnail_sizes import ThumbnailSize
+from homeserver.services.media.thumbnail_sizes import (
+    DEFAULT_THUMBNAIL_SIZES,
+    ThumbnailSize,
+)
 from homeserver.services.media.thumbnailer import (
     DEFAULT_MAX_IMAGE_PIXELS,
     Thumbnailer,
@@ -338,3 +341,33 @@ def test_animation_past_the_frame_cap_gives_its_first_frame(
 def test_probe_refuses_a_bomb() -> None:
     with pytest.raises(ThumbnailError, match="pixels"):
         probe_image(png_declaring(100_000, 100_000))
+
+
+def test_large_jpeg_decoded_at_reduced_scale_keeps_exact_sizes() -> None:
+    # 2048x1536: decoded at 1/2 in the DCT (1024x768 still covers 800x600).
+    thumbs = make_thumbnails(photo(2048, 1536), DEFAULT_THUMBNAIL_SIZES)
+    assert [opened(t.content).size for t in thumbs] == [
+        (32, 32),
+        (96, 96),
+        (320, 240),
+        (640, 480),
+        (800, 600),
+    ]
+    scaled = opened(thumbs[4].content)
+    assert close_to(scaled.getpixel((10, 300)), RED)
+    assert close_to(scaled.getpixel((790, 300)), BLUE)
+
+
+def test_reduced_scale_decode_respects_a_quarter_turn() -> None:
+    # Stored 2000x1000 with orientation 6: shown 1000x2000, red on top; the
+    # reduced decode must still cover 160x320 after the turn (planning it on
+    # the stored 2000x1000 would decode at 1/8 and give only 125x250).
+    image = Image.new("RGB", (2000, 1000), RED)
+    image.paste(BLUE, (1000, 0, 2000, 1000))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    data = encode(image, "JPEG", exif=exif.tobytes(), quality=95)
+    out = opened(make_thumbnail(data, 240, 320, "scale").content)
+    assert out.size == (160, 320)
+    assert close_to(out.getpixel((80, 10)), RED)
+    assert close_to(out.getpixel((80, 310)), BLUE)

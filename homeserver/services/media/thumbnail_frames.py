@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import attrs
 from PIL import Image, ImageSequence
@@ -60,14 +60,36 @@ def crop_plan(
     return (scaled_w, scaled_h), (left, 0, left + box_w, box_h)
 
 
+def scaled_size(
+    width: int, height: int, sizes: Sequence[ThumbnailSize]
+) -> tuple[int, int]:
+    """The smallest size a ``width`` x ``height`` image can be decoded at and
+    still give every one of ``sizes`` without enlarging."""
+    need_w = need_h = 1
+    for size in sizes:
+        if size.method == "crop":
+            (w, h), _ = crop_plan(width, height, size.width, size.height)
+        else:
+            w, h = fit_within(width, height, size.width, size.height)
+        need_w, need_h = max(need_w, w), max(need_h, h)
+    return need_w, need_h
+
+
 def resize(image: Image.Image, size: ThumbnailSize) -> Image.Image:
-    """``image`` scaled or cropped to ``size`` (a new image)."""
+    """``image`` scaled or cropped to ``size`` (a new image).
+
+    ``reducing_gap`` first shrinks by a whole factor with a box filter while
+    the image is over 3x the target, then finishes with Lanczos: what
+    ``Image.thumbnail`` does, much faster, with no visible difference.
+    """
     if size.method == "crop":
         scaled, box = crop_plan(image.width, image.height, size.width, size.height)
-        with image.resize(scaled, Image.Resampling.LANCZOS) as resized:
-            return resized.crop(box)
+        with image.resize(scaled, Image.Resampling.LANCZOS, reducing_gap=3.0) as big:
+            return big.crop(box)
     target = fit_within(image.width, image.height, size.width, size.height)
-    return image.resize(target, Image.Resampling.LANCZOS)
+    if target == image.size:
+        return image.copy()
+    return image.resize(target, Image.Resampling.LANCZOS, reducing_gap=3.0)
 
 
 # --- animations -------------------------------------------------------------
@@ -79,6 +101,16 @@ class Frame:
 
     image: Image.Image
     duration: int
+
+
+def orientation_swaps_axes(image: Image.Image) -> bool:
+    """Whether the EXIF orientation turns the image a quarter turn."""
+    return _orientation(image) in (
+        Image.Transpose.TRANSPOSE,
+        Image.Transpose.ROTATE_270,
+        Image.Transpose.TRANSVERSE,
+        Image.Transpose.ROTATE_90,
+    )
 
 
 def _orientation(image: Image.Image) -> Image.Transpose | None:

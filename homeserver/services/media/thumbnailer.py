@@ -23,7 +23,9 @@ from homeserver.services.media.thumbnail_frames import (
     decode_animation,
     encode_animation,
     fit_within,
+    orientation_swaps_axes,
     resize,
+    scaled_size,
 )
 from homeserver.services.media.thumbnail_sizes import ThumbnailMethod, ThumbnailSize
 from homeserver.storage.database import Runner
@@ -202,6 +204,7 @@ def make_thumbnails(
                 finally:
                     for frame in frames:
                         frame.image.close()
+            _draft(image, sizes)
             with _first_frame(image) as first:
                 return [_still(first, source_format, s) for s in sizes]
         except _DECODE_ERRORS as e:
@@ -279,6 +282,18 @@ def _has_alpha(image: Image.Image) -> bool:
     return image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
         "transparency" in image.info
     )
+
+
+def _draft(image: Image.Image, sizes: Sequence[ThumbnailSize]) -> None:
+    """Let a JPEG decode at a reduced scale (1/2, 1/4 or 1/8, done in the DCT)
+    still at least as large as every size needs: most of a photo's decode cost
+    saved. No-op for other formats."""
+    if image.format != "JPEG":
+        return
+    swapped = orientation_swaps_axes(image)
+    width, height = (image.height, image.width) if swapped else image.size
+    need_w, need_h = scaled_size(width, height, sizes)
+    image.draft(None, (need_h, need_w) if swapped else (need_w, need_h))
 
 
 def _first_frame(image: Image.Image) -> Image.Image:
