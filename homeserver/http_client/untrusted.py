@@ -150,7 +150,9 @@ class _FilteredEndpoint:
                     client.reactor, ip, self.port, client.timeout_s
                 )
             if self.tls:
-                endpoint = wrapClientTLS(client.tls_options(self.host), endpoint)
+                endpoint = wrapClientTLS(
+                    client.tls_options(self.host), endpoint, clock=client.reactor
+                )
             try:
                 return await endpoint.connect(protocol_factory)
             except Exception as exc:

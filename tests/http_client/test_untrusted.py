@@ -10,6 +10,7 @@ reading a file with fixed answers.
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -21,10 +22,16 @@ import pytest
 from twisted.internet import defer
 from twisted.internet._resolver import SimpleResolverComplexifier
 from twisted.internet.selectreactor import SelectReactor
+from twisted.internet.ssl import Certificate, PrivateCertificate
 from twisted.names import hosts
+from twisted.protocols.tls import TLSMemoryBIOFactory
+from twisted.web.resource import Resource
+from twisted.web.server import Site
+from twisted.web.static import Data
 
 from homeserver.config import ConfigError, parse_config
 from homeserver.config.model import DEFAULT_IP_RANGE_BLACKLIST
+from homeserver.config.tls import generate_self_signed
 from homeserver.http_client.ip_filter import IpFilter
 from homeserver.http_client.untrusted import (
     DeniedAddressError,
@@ -43,7 +50,9 @@ class CountingServer(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, host: str, routes: dict[str, Route]) -> None:
+    def __init__(self, host: str, routes: dict[str, Route], port: int = 0) -> None:
+        if ":" in host:
+            self.address_family = socket.AF_INET6
         self.routes = routes
         self.connections = 0
         server = self
@@ -59,7 +68,7 @@ class CountingServer(ThreadingHTTPServer):
             def log_message(self, *args: Any) -> None:
                 pass
 
-        super().__init__((host, 0), Handler)
+        super().__init__((host, port), Handler)
 
     def get_request(self) -> Any:
         accepted = super().get_request()
@@ -95,8 +104,12 @@ def _redirect(location: str) -> Route:
 def serve() -> Iterator[Callable[..., CountingServer]]:
     servers: list[CountingServer] = []
 
-    def start(host: str = "127.0.0.1", **routes: Route) -> CountingServer:
-        server = CountingServer(host, {"/" + k: v for k, v in routes.items()})
+    def start(
+        host: str = "127.0.0.1",
+        port: int = 0,
+        **routes: Route,
+    ) -> CountingServer:
+        server = CountingServer(host, {"/" + k: v for k, v in routes.items()}, port)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
         return server
@@ -116,7 +129,7 @@ def _fetch(
 ) -> OutboundResponse | BaseException:
     """GET ``url`` on a fresh reactor; the response or the exception."""
     reactor = SelectReactor()
-    resolve = None
+    resolve = kwargs.pop("resolve_host", None)
     if hosts_file is not None:
         resolver: Any = hosts.Resolver(file=str(hosts_file).encode())
         resolve = hostname_resolver(SimpleResolverComplexifier(resolver))
@@ -162,6 +175,98 @@ def test_loopback_allowed_when_allowlisted(serve: Any) -> None:
     assert isinstance(result, OutboundResponse), result
     assert (result.code, result.body) == (200, b"hello")
     assert server.connections == 1
+
+
+def test_ipv6_loopback_literal_refused_without_a_connection(serve: Any) -> None:
+    server = serve("::1", page=_text(b"secret"))
+    result = _fetch(f"http://[::1]:{server.port}/page")
+    assert isinstance(result, DeniedAddressError)
+    assert server.connections == 0
+    result = _fetch(f"http://[::1]:{server.port}/page", whitelist=("::1/128",))
+    assert isinstance(result, OutboundResponse), result
+    assert result.body == b"secret"
+
+
+def test_only_the_allowed_answers_of_a_hostname_are_connected_to(
+    serve: Any, tmp_path: Path
+) -> None:
+    denied = serve("127.0.0.2", page=_text(b"secret"))
+    allowed = serve("127.0.0.1", denied.port, page=_text(b"public"))
+    hosts_file = tmp_path / "hosts"
+    hosts_file.write_text("127.0.0.2 mixed.example\n127.0.0.1 mixed.example\n")
+    resolver = hosts.Resolver(file=str(hosts_file).encode())
+
+    async def every_a_record(name: str) -> list[str]:
+        # getHostByName gives one answer; the A lookup gives them all.
+        answers, _, _ = await resolver.lookupAddress(name)
+        return [answer.payload.dottedQuad() for answer in answers]
+
+    result = _fetch(
+        f"http://mixed.example:{denied.port}/page",
+        whitelist=("127.0.0.1/32",),
+        resolve_host=every_a_record,
+    )
+    assert isinstance(result, OutboundResponse), result
+    assert result.body == b"public"
+    assert (denied.connections, allowed.connections) == (0, 1)
+
+
+def test_https_with_the_certificate_checked(tmp_path: Path) -> None:
+    """TLS to an allowed address, the certificate checked against the name.
+    The server is Twisted's, on the client's reactor."""
+    cert, key = tmp_path / "c.crt", tmp_path / "c.key"
+    generate_self_signed(cert, key, "secure.example")
+    reactor = SelectReactor()
+    root = Resource()
+    root.putChild(b"page", Data(b"over tls", "text/plain"))  # type: ignore[arg-type]
+    server_tls = PrivateCertificate.loadPEM(cert.read_bytes() + key.read_bytes())
+    site = Site(root, reactor=reactor)
+    tls_site = TLSMemoryBIOFactory(
+        server_tls.options(),
+        False,
+        site,  # type: ignore[arg-type]
+        clock=reactor,
+    )
+    listening = reactor.listenTCP(0, tls_site, interface="127.0.0.1")
+    hosts_file = tmp_path / "hosts"
+    hosts_file.write_text("127.0.0.1 secure.example\n")
+    resolver: Any = hosts.Resolver(file=str(hosts_file).encode())
+    client = UntrustedHttpClient(
+        reactor=reactor,
+        ip_filter=IpFilter(DEFAULT_IP_RANGE_BLACKLIST, ["127.0.0.1/32"]),
+        resolve_host=hostname_resolver(SimpleResolverComplexifier(resolver)),
+        tls_trust_root=Certificate.loadPEM(cert.read_bytes()),
+    )
+    port = listening.getHost().port
+    result = _run(reactor, client, f"https://secure.example:{port}/page")
+    assert isinstance(result, OutboundResponse), result
+    assert result.body == b"over tls"
+
+    # The same server under a name its certificate does not carry.
+    reactor2 = SelectReactor()
+    site2 = Site(root, reactor=reactor2)
+    listening2 = reactor2.listenTCP(
+        0,
+        TLSMemoryBIOFactory(
+            server_tls.options(),
+            False,
+            site2,  # type: ignore[arg-type]
+            clock=reactor2,
+        ),
+        interface="127.0.0.1",
+    )
+    hosts_file.write_text("127.0.0.1 impostor.example\n")
+    resolver2: Any = hosts.Resolver(file=str(hosts_file).encode())
+    client2 = UntrustedHttpClient(
+        reactor=reactor2,
+        ip_filter=IpFilter(DEFAULT_IP_RANGE_BLACKLIST, ["127.0.0.1/32"]),
+        resolve_host=hostname_resolver(SimpleResolverComplexifier(resolver2)),
+        tls_trust_root=Certificate.loadPEM(cert.read_bytes()),
+    )
+    port2 = listening2.getHost().port
+    refused = _run(reactor2, client2, f"https://impostor.example:{port2}/page")
+    assert isinstance(refused, OutboundRequestError), refused
+    assert "longer than" not in str(refused)
 
 
 def test_ipv4_mapped_ipv6_literal_refused() -> None:
