@@ -371,3 +371,16 @@ def test_reduced_scale_decode_respects_a_quarter_turn() -> None:
     assert out.size == (160, 320)
     assert close_to(out.getpixel((80, 10)), RED)
     assert close_to(out.getpixel((80, 310)), BLUE)
+
+
+def test_animation_keeps_its_loop_setting() -> None:
+    looping = opened(
+        make_thumbnail(gif_animation(3), 96, 96, "crop", animated=True).content
+    )
+    assert looping.info.get("loop") == 0
+    images = [Image.new("RGB", (100, 100), (80 * i, 0, 0)) for i in range(3)]
+    once = encode(images[0], "GIF", save_all=True, append_images=images[1:])
+    assert "loop" not in opened(once).info
+    thumb = make_thumbnail(once, 32, 32, "crop", animated=True)
+    assert thumb.animated
+    assert "loop" not in opened(thumb.content).info

@@ -160,9 +160,10 @@ def _frames(image: Image.Image) -> Iterator[Image.Image]:
 
 
 def encode_animation(
-    frames: list[Frame], loop: int, fmt: str, size: ThumbnailSize
+    frames: list[Frame], loop: int | None, fmt: str, size: ThumbnailSize
 ) -> tuple[bytes, int, int]:
-    """The frames resized to ``size`` and encoded as ``fmt`` (GIF or WEBP).
+    """The frames resized to ``size`` and encoded as ``fmt`` (GIF or WEBP),
+    repeating ``loop`` times (0: forever; None: played once, GIF only).
 
     Returns:
         The encoded animation, its width and its height.
@@ -172,13 +173,14 @@ def encode_animation(
     extra: dict[str, object] = (
         {"quality": 80} if fmt == "WEBP" else {"disposal": 2, "optimize": False}
     )
+    if loop is not None or fmt == "WEBP":
+        extra["loop"] = int(loop or 0)
     resized[0].save(
         buffer,
         fmt,
         save_all=True,
         append_images=resized[1:],
         duration=[f.duration for f in frames],
-        loop=loop,
         **extra,
     )
     width, height = resized[0].size

@@ -198,7 +198,7 @@ def make_thumbnails(
         try:
             frames = decode_animation(image, max_image_pixels) if animated else None
             if frames is not None:
-                loop = int(image.info.get("loop", 0))
+                loop = image.info.get("loop")  # absent: plays once
                 try:
                     return [_animated(frames, loop, source_format, s) for s in sizes]
                 finally:
@@ -332,7 +332,7 @@ def _still(first: Image.Image, source_format: str, size: ThumbnailSize) -> Thumb
 
 
 def _animated(
-    frames: list[Frame], loop: int, source_format: str, size: ThumbnailSize
+    frames: list[Frame], loop: int | None, source_format: str, size: ThumbnailSize
 ) -> Thumbnail:
     fmt = "WEBP" if source_format == "WEBP" else "GIF"
     content, width, height = encode_animation(frames, loop, fmt, size)
