@@ -253,3 +253,72 @@ def test_upload_needs_a_token(server: TestServer) -> None:
     resp = server.request("POST", f"{MEDIA}/upload", b"x")
     assert resp.code == 401
     assert stored_files(server) == []
+
+
+@pytest.mark.parametrize("ctype", ["image", "not a type", "a/b\x7f", "x/" + "y" * 300])
+def test_malformed_content_type_is_400_and_stores_nothing(
+    server: TestServer, alice: User, ctype: str
+) -> None:
+    resp = upload(alice, b"data", ctype, expect=400)
+    assert resp["errcode"] == "M_INVALID_PARAM"
+    created = alice.post("/_matrix/media/v1/create", {}, expect=200).json
+    mid = media_id(created["content_uri"])
+    resp = alice.request(
+        "PUT",
+        f"{MEDIA}/upload/test/{mid}",
+        b"data",
+        headers={"Content-Type": ctype},
+        expect=400,
+    )
+    assert stored_files(server) == []
+    # The ID is still free for a good upload.
+    alice.request(
+        "PUT",
+        f"{MEDIA}/upload/test/{mid}",
+        b"data",
+        headers={"Content-Type": "image/jpeg; charset=binary"},
+        expect=200,
+    )
+
+
+def test_guests_may_download(make_server: Any) -> None:
+    server = make_server({"registration": {"allow_guest_access": True}})
+    alice = server.user("alice")
+    mid = media_id(upload(alice, b"shared")["content_uri"])
+    guest = server.request("POST", "/_matrix/client/v3/register?kind=guest", {})
+    assert guest.code == 200, guest.json
+    resp = server.request(
+        "GET", f"{CLIENT_MEDIA}/download/test/{mid}", token=guest.json["access_token"]
+    )
+    assert resp.code == 200 and resp.body == b"shared"
+    resp = server.request(
+        "POST", f"{MEDIA}/upload", b"x", token=guest.json["access_token"]
+    )
+    assert resp.code == 403
+    assert resp.json["errcode"] == "M_GUEST_ACCESS_FORBIDDEN"
+
+
+def test_a_failed_write_leaves_no_record_and_frees_the_async_id(
+    server: TestServer, alice: User
+) -> None:
+    root = server.hs.data_dir / "media_store"
+    root.mkdir(parents=True, exist_ok=True)
+    blocker = root / "local_content"
+    blocker.write_bytes(b"")  # a file where the shard directories must go
+
+    resp = upload(alice, b"data", expect=500)
+    assert resp["errcode"] == "M_UNKNOWN"
+    rows = server.get_success(
+        server.db.run_interaction(
+            "count", lambda txn: txn.query_one("SELECT COUNT(*) AS n FROM local_media")
+        )
+    )
+    assert rows.n == 0
+
+    mid = media_id(alice.post("/_matrix/media/v1/create", {}).json["content_uri"])
+    alice.put(f"{MEDIA}/upload/test/{mid}", b"data", expect=500)
+    alice.get(f"{CLIENT_MEDIA}/download/test/{mid}", expect=504)
+
+    blocker.unlink()
+    alice.put(f"{MEDIA}/upload/test/{mid}", b"data", expect=200)
+    assert alice.get(f"{CLIENT_MEDIA}/download/test/{mid}", expect=200).body == b"data"

@@ -25,7 +25,7 @@ def media_patterns(path: str, versions: tuple[str, ...] = ("r0", "v3")) -> list[
 def _upload(request: ApiRequest) -> Upload:
     return Upload(
         data=request.body,
-        content_type=request.header("content-type"),
+        content_type=request.header("content-type") or None,
         filename=request.query_str("filename") or None,
     )
 
@@ -84,7 +84,7 @@ class _Download(_Endpoint):
         file_name: str | None = None,
     ) -> Response:
         if self.authenticated:
-            await requester_of(self.auth, request)
+            await requester_of(self.auth, request, allow_guest=True)
         found = await self.media.download(server_name, media_id)
         media = found.media
         return media_response(

@@ -8,6 +8,7 @@ another server's media is 404 M_NOT_FOUND until federation media comes.
 from __future__ import annotations
 
 import logging
+import re
 
 import attrs
 
@@ -22,6 +23,9 @@ from homeserver.util.tokens import random_string
 logger = logging.getLogger(__name__)
 
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
+# RFC 9110 media-type: type "/" subtype, then parameters of printable ASCII.
+_TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+CONTENT_TYPE_RE = re.compile(rf"^{_TOKEN}/{_TOKEN}(\s*;[\x20-\x7e]*)?$")
 
 
 @attrs.frozen
@@ -45,6 +49,12 @@ class MediaFile:
 
     media: LocalMedia
     data: bytes
+
+
+def _cannot_overwrite() -> MatrixError:
+    return MatrixError(
+        409, "Media ID already has content", Codes.CANNOT_OVERWRITE_MEDIA
+    )
 
 
 class MediaRepository:
@@ -77,7 +87,12 @@ class MediaRepository:
         """The ``mxc://`` URI of one of our media IDs."""
         return f"mxc://{self.server_name}/{media_id}"
 
-    def _check_size(self, upload: Upload) -> None:
+    def _check(self, upload: Upload) -> None:
+        ctype = upload.content_type
+        if ctype is not None and not (
+            len(ctype) <= 255 and CONTENT_TYPE_RE.match(ctype)
+        ):
+            raise MatrixError(400, "Invalid Content-Type", Codes.INVALID_PARAM)
         if len(upload.data) > int(self.config.max_upload_size):
             raise MatrixError(
                 413,
@@ -88,13 +103,21 @@ class MediaRepository:
     async def _write(self, media_id: str, data: bytes) -> None:
         await self.storage.store(media_path(media_id), data)
 
+    async def _discard(self, media_id: str) -> None:
+        """Remove the file of a failed upload; a failure to is only logged, so
+        that the rest of the clean-up still runs."""
+        try:
+            await self.storage.delete(media_path(media_id))
+        except Exception:
+            logger.exception("could not remove the file of failed upload %s", media_id)
+
     async def upload(self, user: UserID, upload: Upload) -> str:
         """Store a new file for ``user``; its ``mxc://`` URI.
 
         The file is written before its record, and removed again if the
         record cannot be written, so a failure leaves nothing behind.
         """
-        self._check_size(upload)
+        self._check(upload)
         media_id = random_string(24)
         await self._write(media_id, upload.data)
         try:
@@ -107,7 +130,7 @@ class MediaRepository:
                 media_length=len(upload.data),
             )
         except BaseException:
-            await self.storage.delete(media_path(media_id))
+            await self._discard(media_id)
             raise
         return self.mxc(media_id)
 
@@ -150,30 +173,28 @@ class MediaRepository:
             raise NotFound("Unknown media ID")
         if media.user_id != str(user):
             raise Forbidden("You did not create this media ID")
-        if not media.pending:
-            raise MatrixError(
-                409, "Media ID already has content", Codes.CANNOT_OVERWRITE_MEDIA
-            )
-        if (media.unused_expires_ts or 0) <= self.clock.time_msec():
+        if media.claimed:
+            raise _cannot_overwrite()
+        now = self.clock.time_msec()
+        if (media.unused_expires_ts or 0) <= now:
             raise NotFound("Media ID has expired")
-        self._check_size(upload)
-        await self._write(media_id, upload.data)
+        self._check(upload)
+        # Claim the ID before writing its file, so that of two concurrent
+        # uploads only one ever writes.
+        if not await self.store.claim_upload(media_id, now):
+            raise _cannot_overwrite()
         try:
-            done = await self.store.complete_upload(
+            await self._write(media_id, upload.data)
+            await self.store.complete_upload(
                 media_id,
                 upload.content_type or DEFAULT_CONTENT_TYPE,
                 upload.filename,
                 len(upload.data),
             )
         except BaseException:
-            await self.storage.delete(media_path(media_id))
+            await self._discard(media_id)
+            await self.store.release_claim(media_id)
             raise
-        if not done:
-            # A concurrent upload completed first; its file is what was
-            # written last, and the record is theirs: say so, as for a retry.
-            raise MatrixError(
-                409, "Media ID already has content", Codes.CANNOT_OVERWRITE_MEDIA
-            )
 
     async def _local(self, server_name: str, media_id: str) -> LocalMedia | None:
         if not MEDIA_ID_RE.match(media_id):

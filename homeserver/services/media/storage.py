@@ -107,7 +107,14 @@ class LocalMediaStorage(MediaStorage):
 
     async def delete(self, path: str) -> None:
         full = self._full(path)
-        await self.runner(lambda: full.unlink(missing_ok=True))
+
+        def unlink() -> None:
+            try:
+                full.unlink()
+            except (FileNotFoundError, NotADirectoryError):
+                pass
+
+        await self.runner(unlink)
 
     async def exists(self, path: str) -> bool:
         full = self._full(path)

@@ -17,7 +17,8 @@ class LocalMedia:
         user_id: who uploaded it, or created it (async upload).
         media_type: its Content-Type; None while pending.
         upload_name: the file name given at upload, if any.
-        media_length: its size in bytes; None while the upload is pending.
+        media_length: its size in bytes; None while the upload is pending,
+            -1 while its one upload is being written (``claim_upload``).
         created_ts: when the ID was made (ms).
         unused_expires_ts: for a pending upload, when the ID expires (ms).
         quarantined: an admin quarantined it (not served).
@@ -34,8 +35,13 @@ class LocalMedia:
 
     @property
     def pending(self) -> bool:
-        """Created with /create but not uploaded yet."""
-        return self.media_length is None
+        """Created with /create but not uploaded yet (or being uploaded)."""
+        return self.media_length is None or self.media_length < 0
+
+    @property
+    def claimed(self) -> bool:
+        """Its upload has started (or finished): no other may start."""
+        return self.media_length is not None
 
 
 _COLUMNS = (
@@ -86,26 +92,50 @@ class MediaStore:
 
         await self.db.run_interaction("insert_local_media", txn_fn)
 
+    async def claim_upload(self, media_id: str, now_ms: int) -> bool:
+        """Start the one upload of a pending, unexpired media ID; False if
+        another upload started first (or it expired)."""
+
+        def txn_fn(txn: Transaction) -> bool:
+            txn.execute(
+                "UPDATE local_media SET media_length = -1 WHERE media_id = ?"
+                " AND media_length IS NULL AND unused_expires_ts > ?",
+                (media_id, now_ms),
+            )
+            return txn.rowcount > 0
+
+        return await self.db.run_interaction("claim_local_upload", txn_fn)
+
+    async def release_claim(self, media_id: str) -> None:
+        """An upload started by ``claim_upload`` failed: pending again."""
+
+        def txn_fn(txn: Transaction) -> None:
+            txn.execute(
+                "UPDATE local_media SET media_length = NULL"
+                " WHERE media_id = ? AND media_length = -1",
+                (media_id,),
+            )
+
+        await self.db.run_interaction("release_local_upload", txn_fn)
+
     async def complete_upload(
         self,
         media_id: str,
         media_type: str,
         upload_name: str | None,
         media_length: int,
-    ) -> bool:
-        """Fill in a pending upload; False if it was no longer pending (a
-        concurrent upload won)."""
+    ) -> None:
+        """Fill in the record of a claimed upload whose file is stored."""
 
-        def txn_fn(txn: Transaction) -> bool:
+        def txn_fn(txn: Transaction) -> None:
             txn.execute(
                 "UPDATE local_media SET media_type = ?, upload_name = ?,"
                 " media_length = ?, unused_expires_ts = NULL"
-                " WHERE media_id = ? AND media_length IS NULL",
+                " WHERE media_id = ? AND media_length = -1",
                 (media_type, upload_name, media_length, media_id),
             )
-            return txn.rowcount > 0
 
-        return await self.db.run_interaction("complete_local_upload", txn_fn)
+        await self.db.run_interaction("complete_local_upload", txn_fn)
 
     async def get_media(self, media_id: str) -> LocalMedia | None:
         """The media ID's record, or None."""
