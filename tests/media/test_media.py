@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.media.helpers import (
+    CLIENT_MEDIA,
+    MEDIA,
+    media_id,
+    stored_files,
+    upload,
+)
 from tests.support import User
 from tests.support.server import TestServer
-
-MEDIA = "/_matrix/media/v3"
-CLIENT_MEDIA = "/_matrix/client/v1/media"
 
 
 @pytest.fixture
@@ -22,35 +25,6 @@ def alice(server: TestServer) -> User:
 @pytest.fixture
 def bob(server: TestServer) -> User:
     return server.user("bob")
-
-
-def upload(
-    user: User,
-    data: bytes,
-    content_type: str = "text/plain",
-    filename: str | None = None,
-    expect: int = 200,
-    prefix: str = MEDIA,
-) -> Any:
-    query = f"?filename={filename}" if filename else ""
-    resp = user.request(
-        "POST",
-        f"{prefix}/upload{query}",
-        data,
-        headers={"Content-Type": content_type},
-        expect=expect,
-    )
-    return resp.json
-
-
-def media_id(uri: str) -> str:
-    assert uri.startswith("mxc://test/"), uri
-    return uri.rsplit("/", 1)[1]
-
-
-def stored_files(server: TestServer) -> list[Path]:
-    root = server.hs.data_dir / "media_store"
-    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
 
 
 def test_upload_then_download_authenticated_and_legacy(
