@@ -50,6 +50,9 @@ ALLOWED = {
     # The display name only (the spec's guest list); other fields are closed.
     ("ProfileFieldEndpoint", "PUT"),
     ("ProfileFieldEndpoint", "DELETE"),
+    # Guests see rooms' images and files (Synapse's allow_guest=True); they
+    # may not upload.
+    ("DownloadEndpoint", "GET"),
 }
 
 
