@@ -21,6 +21,7 @@ from homeserver.api.federation.keys import (
     KeyQueryEndpoint,
     ServerKeysEndpoint,
 )
+from homeserver.api.federation.media import media_endpoints
 from homeserver.api.federation.membership import membership_endpoints
 from homeserver.api.federation.openid import OpenIdUserInfoEndpoint
 from homeserver.api.federation.query import query_endpoints
@@ -40,6 +41,7 @@ from homeserver.composition.federation_parts import (
     FederationKeys,
     FederationServing,
 )
+from homeserver.composition.media import MediaBundle
 from homeserver.composition.presence import PresenceBundle
 from homeserver.composition.rooms import RoomsBundle
 from homeserver.composition.spaces import SpacesBundle
@@ -69,6 +71,7 @@ class FederationBundle:
     edus: FederationEdus
     e2ee: FederationE2ee
     extras: ExtrasBundle
+    media: MediaBundle
 
     @classmethod
     def build(
@@ -83,6 +86,7 @@ class FederationBundle:
         presence: PresenceBundle,
         extras: ExtrasBundle,
         spaces: SpacesBundle,
+        media: MediaBundle,
         transport: FederationTransport | None = None,
     ) -> FederationBundle:
         """The wing (``transport``: the in-process test network, if given)."""
@@ -144,6 +148,7 @@ class FederationBundle:
                 presence=presence,
             ),
             extras=extras,
+            media=media,
         )
 
     @property
@@ -183,6 +188,7 @@ class FederationBundle:
             *query_endpoints(room_auth, self.serving.queries),
             FederationHierarchyEndpoint(room_auth, self.serving.hierarchy),
             *user_key_endpoints(room_auth, self.e2ee.user_keys),
+            *media_endpoints(room_auth, self.media.repository),
             # Called by integration managers, without an X-Matrix signature.
             OpenIdUserInfoEndpoint(self.extras.openid),
         ]

@@ -95,6 +95,7 @@ def build_homeserver(
         presence=presence,
         extras=extras,
         spaces=spaces,
+        media=media,
         transport=federation_transport,
     )
     hs = HomeServer(

@@ -83,9 +83,15 @@ class _Download(_Endpoint):
         media_id: str,
         file_name: str | None = None,
     ) -> Response:
+        allow_remote = True
         if self.authenticated:
             await requester_of(self.auth, request, allow_guest=True)
-        found = await self.media.download(server_name, media_id)
+        else:
+            # Servers that fetch with this path ask for our media only.
+            allow_remote = request.query_bool("allow_remote", True)
+        found = await self.media.download(
+            server_name, media_id, allow_remote=allow_remote
+        )
         media = found.media
         return media_response(
             found.data,

@@ -203,8 +203,15 @@ class MediaRepository:
             return None
         return await self.store.get_media(media_id)
 
-    async def download(self, server_name: str, media_id: str) -> MediaFile:
+    async def download(
+        self, server_name: str, media_id: str, *, allow_remote: bool = True
+    ) -> MediaFile:
         """The file of an uploaded media ID.
+
+        Args:
+            allow_remote: whether another server's media may be fetched
+                (false for ``allow_remote=false`` and for requests from
+                other servers).
 
         Raises:
             MatrixError: 400 for a malformed media ID; 404 M_NOT_FOUND for an

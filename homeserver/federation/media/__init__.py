@@ -1,0 +1,1 @@
+"""Media over federation: serving our files to other servers and fetching theirs."""

@@ -1,0 +1,1 @@
+"""Media over federation: serving, fetching, caching."""
