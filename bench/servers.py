@@ -154,10 +154,17 @@ class Chatly(Server):
 
     name = "chatly"
 
-    def __init__(self, log: Log, keep_data: bool = False) -> None:
+    def __init__(
+        self,
+        log: Log,
+        keep_data: bool = False,
+        settings: tuple[tuple[str, str], ...] = (),
+    ) -> None:
         super().__init__(log, keep_data)
         self.data_dir = self.base_dir / "data"
         self.started = False
+        # Extra ``synctl config set`` pairs after CHATLY_BENCH_SETTINGS.
+        self.settings = settings
 
     def _synctl(self, *args: str) -> None:
         result = subprocess.run(
@@ -184,7 +191,7 @@ class Chatly(Server):
             str(self.port),
             "--open-registration",
         )
-        for key, value in CHATLY_BENCH_SETTINGS:
+        for key, value in (*CHATLY_BENCH_SETTINGS, *self.settings):
             self._synctl("config", "set", "--data-dir", d, key, value)
         self.log(f"chatly: starting on 127.0.0.1:{self.port} (data in {d})")
         self.started = True
@@ -358,10 +365,13 @@ class Synapse(Server):
         keep_data: bool = False,
         venv: Path = DEFAULT_SYNAPSE_VENV,
         spec: str = "matrix-synapse",
+        extra_config: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(log, keep_data)
         self.venv = venv
         self.spec = spec
+        # Top-level homeserver.yaml keys set after synapse_overrides.
+        self.extra_config = extra_config or {}
         self.data = self.base_dir / "data"
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -387,6 +397,7 @@ class Synapse(Server):
         )
         config = yaml.safe_load(config_path.read_text())
         config.update(synapse_overrides(self.port, self.data))
+        config.update(self.extra_config)
         config_path.write_text(yaml.safe_dump(config, sort_keys=False))
         log_config = self.data / "bench.log.config"
         log_config.write_text(
