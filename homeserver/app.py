@@ -51,6 +51,8 @@ def build_server(
     db_threads = 1 if engine.single_threaded else config.database.cp_max
     db_pool = _pool("db", 1, db_threads, reactor)
     cpu_pool = _pool("cpu", 1, 4, reactor)
+    # Blocking network clients (boto3): bounded, and apart from the CPU pool.
+    io_pool = _pool("io", 0, 10, reactor)
     db = Database(
         engine, thread_pool_runner(reactor, db_pool), config.database.txn_retries
     )
@@ -62,6 +64,7 @@ def build_server(
         db=db,
         blocking_runner=thread_pool_runner(reactor, cpu_pool),
         signing_key=signing_key,
+        io_runner=thread_pool_runner(reactor, io_pool),
     )
 
 

@@ -44,6 +44,9 @@ class Core:
     db: Database
     blocking_runner: Runner
     """Runs CPU-heavy blocking work (password hashing)."""
+    io_runner: Runner
+    """Runs blocking network clients (boto3 for S3 media) on a pool of their
+    own, so slow remote calls never hold up the CPU pool."""
     signing_key: Any
     ratelimiter: Ratelimiter
     """In-memory token buckets per (action, key), for every domain."""
@@ -74,8 +77,10 @@ class Core:
         db: Database,
         blocking_runner: Runner,
         signing_key: Any,
+        io_runner: Runner | None = None,
     ) -> Core:
-        """The Core over a database that ``setup`` then prepares."""
+        """The Core over a database that ``setup`` then prepares;
+        ``io_runner`` defaults to ``blocking_runner``."""
         clock = Clock(reactor)
         streams = StreamRegistry()
         signals = Signals()
@@ -98,6 +103,7 @@ class Core:
             clock=clock,
             db=db,
             blocking_runner=blocking_runner,
+            io_runner=io_runner or blocking_runner,
             signing_key=signing_key,
             ratelimiter=Ratelimiter(clock, config.rate_limiting.enabled),
             streams=streams,

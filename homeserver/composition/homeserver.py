@@ -44,15 +44,19 @@ def build_homeserver(
     blocking_runner: Runner,
     signing_key: Any,
     federation_transport: FederationTransport | None = None,
+    io_runner: Runner | None = None,
 ) -> HomeServer:
     """One homeserver, ready for ``setup()``; outbound federation goes
-    through ``federation_transport`` if given (the in-process test network)."""
+    through ``federation_transport`` if given (the in-process test network);
+    blocking network clients (boto3) run on ``io_runner`` (default:
+    ``blocking_runner``)."""
     core = Core.build(
         config=config,
         reactor=reactor,
         db=db,
         blocking_runner=blocking_runner,
         signing_key=signing_key,
+        io_runner=io_runner,
     )
     accounts = AccountsBundle.build(core=core)
     presence = PresenceBundle.build(core=core, accounts=accounts)

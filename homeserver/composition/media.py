@@ -7,9 +7,35 @@ from pathlib import Path
 import attrs
 
 from homeserver.composition.core import Core
+from homeserver.config.sections.media import MediaConfig
 from homeserver.services.media.repository import MediaRepository
-from homeserver.services.media.storage import LocalMediaStorage
+from homeserver.services.media.storage import LocalMediaStorage, MediaStorage
 from homeserver.storage.stores.media import MediaStore
+
+
+def media_store_root(config: MediaConfig, data_dir: Path) -> Path:
+    """The local media directory (``media_store_path``, relative to ``data_dir``)."""
+    root = Path(config.media_store_path)
+    return root if root.is_absolute() else data_dir / root
+
+
+def build_media_storage(*, core: Core, data_dir: Path) -> MediaStorage:
+    """The back end ``media.storage`` asks for (docs/media.md)."""
+    config = core.config.media
+    local = LocalMediaStorage(media_store_root(config, data_dir), core.blocking_runner)
+    if config.storage.backend == "local":
+        return local
+    from homeserver.services.media.s3_storage import (
+        CachedS3MediaStorage,
+        S3MediaStorage,
+        make_s3_client,
+    )
+
+    s3_config = config.storage.s3
+    s3 = S3MediaStorage(make_s3_client(s3_config), s3_config, core.io_runner)
+    if s3_config.mode == "s3_only":
+        return s3
+    return CachedS3MediaStorage(local, s3)
 
 
 @attrs.frozen(kw_only=True)
@@ -20,16 +46,12 @@ class MediaBundle:
 
     @classmethod
     def build(cls, *, core: Core, data_dir: Path) -> MediaBundle:
-        config = core.config.media
-        root = Path(config.media_store_path)
-        if not root.is_absolute():
-            root = data_dir / root
         return cls(
             repository=MediaRepository(
                 server_name=core.server_name,
                 store=MediaStore(core.db),
-                storage=LocalMediaStorage(root, core.blocking_runner),
-                config=config,
+                storage=build_media_storage(core=core, data_dir=data_dir),
+                config=core.config.media,
                 clock=core.clock,
             )
         )

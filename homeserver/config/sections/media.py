@@ -5,6 +5,7 @@ from __future__ import annotations
 import attrs
 
 from homeserver.config.fields import option, positive
+from homeserver.config.sections.media_storage import MediaStorageConfig
 from homeserver.util.structure import ByteSize, Duration
 
 
@@ -36,4 +37,9 @@ class MediaConfig:
         doc="How many unexpired, not yet uploaded media IDs (from /create) one "
         "user may hold; more get 429 M_LIMIT_EXCEEDED.",
         validator=positive,
+    )
+    storage: MediaStorageConfig = option(
+        factory=MediaStorageConfig,
+        doc="Where media files live: local disk or an S3 bucket "
+        "(docs/media.md, Storage back ends).",
     )
