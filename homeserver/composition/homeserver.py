@@ -19,6 +19,7 @@ from homeserver.composition.e2ee import E2eeBundle
 from homeserver.composition.extras import ExtrasBundle
 from homeserver.composition.federation import FederationBundle
 from homeserver.composition.media import MediaBundle
+from homeserver.composition.media_admin import MediaAdminBundle
 from homeserver.composition.presence import PresenceBundle
 from homeserver.composition.reading import ReadingBundle
 from homeserver.composition.relations import RelationsBundle
@@ -89,6 +90,7 @@ def build_homeserver(
     spaces = SpacesBundle.build(core=core)
     reports = ReportsBundle.build(core=core, accounts=accounts, reading=reading)
     media = MediaBundle.build(core=core, data_dir=data_dir)
+    media_admin = MediaAdminBundle.build(core=core, accounts=accounts, media=media)
     federation = FederationBundle.build(
         core=core,
         accounts=accounts,
@@ -120,6 +122,7 @@ def build_homeserver(
         spaces=spaces,
         reports=reports,
         media=media,
+        media_admin=media_admin,
         federation=federation,
     )
     bind(hs, federation_on=config.federation.enabled)

@@ -13,6 +13,7 @@ from twisted.web.resource import Resource
 
 from homeserver.api.admin import endpoints as admin
 from homeserver.api.admin import server_notices
+from homeserver.api.admin.media import media_admin_endpoints
 from homeserver.api.admin.reports import report_admin_endpoints
 from homeserver.api.client import (
     account,
@@ -250,4 +251,5 @@ def _admin_endpoints(hs: HomeServer) -> list[Any]:
         server_notices.SendServerNoticeTxnEndpoint(auth, hs.extras.server_notices),
         *hs.federation.admin_endpoints(auth),
         *report_admin_endpoints(auth, hs.reports.admin),
+        *media_admin_endpoints(auth, hs.media_admin.admin, hs.media_admin.deletion),
     ]

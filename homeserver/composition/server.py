@@ -20,6 +20,7 @@ from homeserver.composition.e2ee import E2eeBundle
 from homeserver.composition.extras import ExtrasBundle
 from homeserver.composition.federation import FederationBundle
 from homeserver.composition.media import MediaBundle
+from homeserver.composition.media_admin import MediaAdminBundle
 from homeserver.composition.presence import PresenceBundle
 from homeserver.composition.reading import ReadingBundle
 from homeserver.composition.relations import RelationsBundle
@@ -55,6 +56,7 @@ class HomeServer:
     spaces: SpacesBundle
     reports: ReportsBundle
     media: MediaBundle
+    media_admin: MediaAdminBundle
     federation: FederationBundle
     exit_code: int = 0
     """The process exit status (set when start-up fails)."""
