@@ -135,7 +135,9 @@ def test_delete_by_age_keeps_avatars_unless_asked(
     room_avatar = new_media(alice)
     member_avatar = new_media(alice)
     other = new_media(alice)
-    alice.put(f"/profile/{alice.user_id}/avatar_url", {"avatar_url": f"mxc://test/{avatar}"})
+    alice.put(
+        f"/profile/{alice.user_id}/avatar_url", {"avatar_url": f"mxc://test/{avatar}"}
+    )
     room = alice.create_room()
     alice.put_state(room, "m.room.avatar", {"url": f"mxc://test/{room_avatar}"})
     alice.put_state(

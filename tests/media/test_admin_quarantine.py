@@ -83,9 +83,7 @@ def test_media_info(server: TestServer, alice: User, admin: User) -> None:
         ("/media/quarantine/test/a%2F..%2Fb", 400, "M_INVALID_PARAM"),
     ],
 )
-def test_unknown_or_bad_media(
-    admin: User, path: str, code: int, errcode: str
-) -> None:
+def test_unknown_or_bad_media(admin: User, path: str, code: int, errcode: str) -> None:
     method = "GET" if path.startswith("/media/test/") or "elsewhere" in path else "POST"
     resp = admin.request(method, f"{ADMIN}{path}", {}, expect=code)
     assert resp.json["errcode"] == errcode

@@ -1,0 +1,105 @@
+"""A harness for driving a running server with synadm (from PyPI), the
+Synapse admin CLI, as an admin would: a config file written
+non-interactively, then each command run as a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.e2e.conftest import RunningServer, synctl
+
+
+def http(
+    server: RunningServer,
+    method: str,
+    path: str,
+    body: Any = None,
+    token: str | None = None,
+    content_type: str = "application/json",
+) -> tuple[int, bytes]:
+    """One request to the server; its status and body (errors included)."""
+    data = (
+        body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
+    )
+    request = urllib.request.Request(server.url + path, data=data, method=method)
+    if data is not None:
+        request.add_header("Content-Type", content_type)
+    if token is not None:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read()
+
+
+def registered(server: RunningServer, localpart: str, admin: bool = False) -> str:
+    """Register ``localpart`` with ``synctl register-user``; an access token."""
+    password = f"{localpart} long password 9"
+    args = ["register-user", "--data-dir", str(server.data_dir), localpart, password]
+    synctl(*args, *(["--admin"] if admin else []))
+    code, body = http(
+        server,
+        "POST",
+        "/_matrix/client/v3/login",
+        {
+            "type": "m.login.password",
+            "identifier": {"type": "m.id.user", "user": localpart},
+            "password": password,
+        },
+    )
+    assert code == 200, body
+    return str(json.loads(body)["access_token"])
+
+
+class Synadm:
+    """synadm configured for ``server`` with an admin's token, its config and
+    debug log kept under ``home``."""
+
+    def __init__(self, server: RunningServer, token: str, home: Path) -> None:
+        self.home = home
+        self.config = home / "synadm.yaml"
+        home.mkdir(parents=True, exist_ok=True)
+        self.config.write_text(
+            yaml.safe_dump(
+                {
+                    "user": "admin",
+                    "token": token,
+                    "protocol": "http",
+                    "base_url": server.url,
+                    "admin_path": "/_synapse/admin",
+                    "matrix_path": "/_matrix",
+                    "format": "json",
+                    "timeout": 30,
+                    "server_discovery": "well-known",
+                    "homeserver": "localhost",
+                    "ssl_verify": False,
+                }
+            )
+        )
+
+    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """``synadm --batch -c <config> <args>``; fails on a non-zero exit."""
+        env = {**os.environ, "HOME": str(self.home)}
+        result = subprocess.run(
+            [sys.executable, "-m", "synadm", "--batch", "-c", str(self.config), *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+        )
+        assert result.returncode == 0, (args, result.stdout, result.stderr)
+        return result
+
+    def json(self, *args: str) -> Any:
+        """Run a command; its JSON output."""
+        return json.loads(self.run(*args).stdout)
