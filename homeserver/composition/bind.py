@@ -56,6 +56,8 @@ def bind(hs: HomeServer, *, federation_on: bool) -> None:
     # out of relations, threads, aggregations and search results too.
     hs.relations.viewer.hider.plug(hs.reading.personal)
     hs.search.service.user_filter.plug(hs.reading.personal)
+    # Thumbnails of each image are made as soon as it is uploaded.
+    hs.media.repository.uploaded.plug(hs.media.thumbnails)
     if not federation_on:
         return
     _bind_federation(

@@ -10,7 +10,10 @@ from homeserver.composition.core import Core
 from homeserver.config.sections.media import MediaConfig
 from homeserver.services.media.repository import MediaRepository
 from homeserver.services.media.storage import LocalMediaStorage, MediaStorage
+from homeserver.services.media.thumbnailer import Thumbnailer
+from homeserver.services.media.thumbnails import ThumbnailService
 from homeserver.storage.stores.media import MediaStore
+from homeserver.storage.stores.media_thumbnails import ThumbnailStore
 
 
 def media_store_root(config: MediaConfig, data_dir: Path) -> Path:
@@ -40,18 +43,31 @@ def build_media_storage(*, core: Core, data_dir: Path) -> MediaStorage:
 
 @attrs.frozen(kw_only=True)
 class MediaBundle:
-    """Uploads and downloads of media."""
+    """Uploads and downloads of media, and their thumbnails."""
 
     repository: MediaRepository
+    thumbnails: ThumbnailService
 
     @classmethod
     def build(cls, *, core: Core, data_dir: Path) -> MediaBundle:
+        config = core.config.media
+        storage = build_media_storage(core=core, data_dir=data_dir)
+        repository = MediaRepository(
+            server_name=core.server_name,
+            store=MediaStore(core.db),
+            storage=storage,
+            config=config,
+            clock=core.clock,
+        )
         return cls(
-            repository=MediaRepository(
-                server_name=core.server_name,
-                store=MediaStore(core.db),
-                storage=build_media_storage(core=core, data_dir=data_dir),
-                config=core.config.media,
-                clock=core.clock,
-            )
+            repository=repository,
+            thumbnails=ThumbnailService(
+                repository=repository,
+                store=ThumbnailStore(core.db),
+                storage=storage,
+                thumbnailer=Thumbnailer(
+                    core.blocking_runner, int(config.max_image_pixels)
+                ),
+                config=config,
+            ),
         )

@@ -53,6 +53,7 @@ from homeserver.api.federation.well_known import WellKnownServerEndpoint
 from homeserver.api.http.router import Router
 from homeserver.api.http.site import HomeserverResource
 from homeserver.api.media.endpoints import media_endpoints
+from homeserver.api.media.thumbnails import thumbnail_endpoints
 from homeserver.api.metrics import MetricsEndpoint
 from homeserver.api.websocket.resource import with_websocket
 from homeserver.api.websocket.session import SessionDeps
@@ -111,6 +112,7 @@ def client_endpoints(hs: HomeServer) -> list[Any]:
         *_e2ee_endpoints(hs),
         *_extras_endpoints(hs),
         *media_endpoints(hs.accounts.auth, hs.media.repository),
+        *thumbnail_endpoints(hs.accounts.auth, hs.media.thumbnails),
         *_admin_endpoints(hs),
     ]
 

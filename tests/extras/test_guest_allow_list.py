@@ -53,6 +53,7 @@ ALLOWED = {
     # Guests see rooms' images and files (Synapse's allow_guest=True); they
     # may not upload.
     ("DownloadEndpoint", "GET"),
+    ("ThumbnailEndpoint", "GET"),
 }
 
 

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import io
-import struct
 import threading
 import time
-import zlib
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
@@ -22,6 +19,7 @@ from homeserver.services.media.thumbnail_sizes import (
 )
 from homeserver.services.media.thumbnailer import (
     DEFAULT_MAX_IMAGE_PIXELS,
+    ImageTooLarge,
     Thumbnailer,
     ThumbnailError,
     fit_within,
@@ -29,53 +27,23 @@ from homeserver.services.media.thumbnailer import (
     make_thumbnails,
     probe_image,
 )
+from tests.media.images import (
+    BLUE,
+    RED,
+    close_to,
+    encode,
+    gif_animation,
+    opened,
+    photo,
+    png_declaring,
+)
 
 T = TypeVar("T")
-RED = (255, 0, 0)
-BLUE = (0, 0, 255)
-
-
-def encode(image: Image.Image, fmt: str, **params: Any) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, fmt, **params)
-    return buffer.getvalue()
-
-
-def photo(width: int, height: int) -> bytes:
-    """A JPEG whose left half is red and right half blue."""
-    image = Image.new("RGB", (width, height), RED)
-    image.paste(BLUE, (width // 2, 0, width, height))
-    return encode(image, "JPEG", quality=95)
-
-
-def gif_animation(frames: int, size: tuple[int, int] = (200, 100)) -> bytes:
-    images = [Image.new("RGB", size, (40 * i, 255 - 40 * i, 0)) for i in range(frames)]
-    return encode(
-        images[0], "GIF", save_all=True, append_images=images[1:], duration=70, loop=0
-    )
-
-
-def opened(content: bytes) -> Image.Image:
-    return Image.open(io.BytesIO(content))
-
-
-def close_to(pixel: Any, colour: tuple[int, int, int]) -> bool:
-    return all(abs(a - b) < 40 for a, b in zip(pixel[:3], colour, strict=True))
 
 
 def alpha(image: Image.Image, x: int, y: int) -> int:
     value: Any = image.getpixel((x, y))
     return int(value[3])
-
-
-def png_declaring(width: int, height: int) -> bytes:
-    """A small valid PNG whose header is rewritten to declare width x height."""
-    data = bytearray(encode(Image.new("RGB", (8, 8)), "PNG"))
-    # Signature (8) + IHDR length (4) + b"IHDR" (4), then width and height.
-    struct.pack_into(">II", data, 16, width, height)
-    crc = zlib.crc32(bytes(data[12:29]))
-    struct.pack_into(">I", data, 29, crc)
-    return bytes(data)
 
 
 # --- scale and crop ---------------------------------------------------------
@@ -209,7 +177,7 @@ def test_decompression_bomb_is_refused_from_the_header_quickly() -> None:
     bomb = png_declaring(100_000, 100_000)
     assert probe_image(png_declaring(8, 8)).width == 8  # the forgery is valid
     started = time.monotonic()
-    with pytest.raises(ThumbnailError, match="pixels"):
+    with pytest.raises(ImageTooLarge, match="pixels"):
         make_thumbnail(bomb, 96, 96, "crop")
     assert time.monotonic() - started < 1
 
@@ -217,7 +185,7 @@ def test_decompression_bomb_is_refused_from_the_header_quickly() -> None:
 def test_just_over_the_pixel_limit_is_refused() -> None:
     # 6000x6000 = 36M pixels: over our 32M default, under Pillow's own limit.
     assert 6000 * 6000 > DEFAULT_MAX_IMAGE_PIXELS
-    with pytest.raises(ThumbnailError, match="over the limit"):
+    with pytest.raises(ImageTooLarge, match="over the limit"):
         make_thumbnail(png_declaring(6000, 6000), 96, 96, "crop")
     with pytest.raises(ThumbnailError):
         make_thumbnail(photo(200, 200), 32, 32, "crop", max_image_pixels=30_000)

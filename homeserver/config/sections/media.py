@@ -2,11 +2,37 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import attrs
 
 from homeserver.config.fields import option, positive
 from homeserver.config.sections.media_storage import MediaStorageConfig
 from homeserver.util.structure import ByteSize, Duration
+
+
+@attrs.frozen(kw_only=True)
+class ThumbnailSizeOption:
+    """One thumbnail size made of every uploaded image."""
+
+    width: int = option(doc="The box's width in pixels.", validator=positive)
+    height: int = option(doc="The box's height in pixels.", validator=positive)
+    method: Literal["crop", "scale"] = option(
+        "scale",
+        doc="crop fills the box exactly, cutting the overflow; scale fits the "
+        "image inside it keeping its aspect ratio, never enlarging it.",
+    )
+
+
+def _default_thumbnail_sizes() -> list[ThumbnailSizeOption]:
+    # Synapse's defaults.
+    return [
+        ThumbnailSizeOption(width=32, height=32, method="crop"),
+        ThumbnailSizeOption(width=96, height=96, method="crop"),
+        ThumbnailSizeOption(width=320, height=240, method="scale"),
+        ThumbnailSizeOption(width=640, height=480, method="scale"),
+        ThumbnailSizeOption(width=800, height=600, method="scale"),
+    ]
 
 
 @attrs.frozen(kw_only=True)
@@ -42,4 +68,25 @@ class MediaConfig:
         factory=MediaStorageConfig,
         doc="Where media files live: local disk or an S3 bucket "
         "(docs/media.md, Storage back ends).",
+    )
+    thumbnail_sizes: list[ThumbnailSizeOption] = option(
+        factory=_default_thumbnail_sizes,
+        doc="Thumbnails made of every uploaded JPEG, PNG, GIF or WebP image right "
+        "after its upload. A thumbnail request for another size is answered with "
+        "the closest of these (made then if it is missing), unless "
+        "dynamic_thumbnails is on.",
+    )
+    dynamic_thumbnails: bool = option(
+        False,
+        doc="Make thumbnails of exactly the size a client asks for (stored for "
+        "the next request) instead of answering with the closest of "
+        "thumbnail_sizes. Costs more CPU and disk.",
+    )
+    max_image_pixels: ByteSize = option(
+        ByteSize(32 * 1024 * 1024),
+        doc="Images declaring more pixels than this (width x height, read from "
+        "the header before decoding) are not thumbnailed: a request for a "
+        "thumbnail of one gets 413 M_TOO_LARGE.",
+        example="32M",
+        validator=positive,
     )

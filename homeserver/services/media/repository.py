@@ -14,10 +14,12 @@ import attrs
 
 from homeserver.config.sections.media import MediaConfig
 from homeserver.errors import Codes, Forbidden, MatrixError, NotFound
+from homeserver.services.media.ports import NoUploadListener, UploadListener
 from homeserver.services.media.storage import MEDIA_ID_RE, MediaStorage, media_path
 from homeserver.storage.stores.media import LocalMedia, MediaStore
 from homeserver.types import UserID
 from homeserver.util.clock import Clock
+from homeserver.util.ports import Port
 from homeserver.util.tokens import random_string
 
 logger = logging.getLogger(__name__)
@@ -82,6 +84,8 @@ class MediaRepository:
         self.storage = storage
         self.config = config
         self.clock = clock
+        # Told of each finished upload (thumbnails are made then).
+        self.uploaded: Port[UploadListener] = Port(NoUploadListener())
 
     def mxc(self, media_id: str) -> str:
         """The ``mxc://`` URI of one of our media IDs."""
@@ -132,7 +136,17 @@ class MediaRepository:
         except BaseException:
             await self._discard(media_id)
             raise
+        await self._after_upload(media_id, upload)
         return self.mxc(media_id)
+
+    async def _after_upload(self, media_id: str, upload: Upload) -> None:
+        """Tell the listener; the upload has succeeded whatever it does."""
+        try:
+            await self.uploaded.get().on_uploaded(
+                media_id, upload.content_type or DEFAULT_CONTENT_TYPE, upload.data
+            )
+        except Exception:
+            logger.exception("after-upload work failed for %s", media_id)
 
     async def create(self, user: UserID) -> tuple[str, int]:
         """A media ID for a later upload: its URI and expiry (ms).
@@ -195,6 +209,7 @@ class MediaRepository:
             await self._discard(media_id)
             await self.store.release_claim(media_id)
             raise
+        await self._after_upload(media_id, upload)
 
     async def _local(self, server_name: str, media_id: str) -> LocalMedia | None:
         if not MEDIA_ID_RE.match(media_id):
@@ -202,6 +217,23 @@ class MediaRepository:
         if server_name != self.server_name:
             return None
         return await self.store.get_media(media_id)
+
+    async def local_media(self, media_id: str) -> LocalMedia:
+        """The record of one of our uploaded media IDs, if it may be served.
+
+        Raises:
+            MatrixError: 400 for a malformed media ID; 404 M_NOT_FOUND for an
+                unknown or quarantined one; 504 M_NOT_YET_UPLOADED for a
+                pending one.
+        """
+        media = await self._local(self.server_name, media_id)
+        if media is None or media.quarantined:
+            raise NotFound("Media not found")
+        if media.pending:
+            raise MatrixError(
+                504, "Media has not been uploaded yet", Codes.NOT_YET_UPLOADED
+            )
+        return media
 
     async def download(
         self, server_name: str, media_id: str, *, allow_remote: bool = True

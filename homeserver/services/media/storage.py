@@ -37,6 +37,37 @@ def media_path(media_id: str) -> str:
     return f"local_content/{media_id[0:2]}/{media_id[2:4]}/{media_id[4:]}"
 
 
+_THUMBNAIL_TYPE_RE = re.compile(r"^[a-z]+/[a-z0-9.+-]+$")
+
+
+def thumbnail_path(
+    media_id: str,
+    width: int,
+    height: int,
+    content_type: str,
+    method: str,
+    animated: bool = False,
+) -> str:
+    """The relative path of a local media's thumbnail, next to the sharding of
+    ``media_path``: ``local_thumbnails/ab/cd/rest/{w}-{h}-{top}-{sub}-{method}``
+    with ``-animated`` for one made for an ``animated=true`` request.
+
+    Raises:
+        ValueError: an invalid media ID, size, content type or method.
+    """
+    if not MEDIA_ID_RE.match(media_id) or len(media_id) < 5:
+        raise ValueError(f"invalid media ID {media_id!r}")
+    if width < 1 or height < 1:
+        raise ValueError(f"invalid thumbnail size {width}x{height}")
+    if not _THUMBNAIL_TYPE_RE.match(content_type):
+        raise ValueError(f"invalid thumbnail type {content_type!r}")
+    if method not in ("scale", "crop"):
+        raise ValueError(f"invalid thumbnail method {method!r}")
+    top, sub = content_type.split("/")
+    name = f"{width}-{height}-{top}-{sub}-{method}" + ("-animated" if animated else "")
+    return f"local_thumbnails/{media_id[0:2]}/{media_id[2:4]}/{media_id[4:]}/{name}"
+
+
 class MediaStorage(abc.ABC):
     """A place to keep media files, addressed by relative path."""
 

@@ -62,6 +62,12 @@ class ThumbnailError(Exception):
     format, truncated, corrupt, or over the pixel limit). Endpoints answer 400."""
 
 
+class ImageTooLarge(ThumbnailError):
+    """The image declares more pixels than ``max_image_pixels`` (a
+    decompression bomb, or just too big to decode). Endpoints answer 413
+    M_TOO_LARGE, the spec's "too large for the server to thumbnail"."""
+
+
 @attrs.frozen
 class Thumbnail:
     """One made thumbnail.
@@ -110,6 +116,8 @@ def _open(data: bytes, max_image_pixels: int) -> Image.Image:
     """Open ``data`` reading only its header, refusing oversized images."""
     try:
         image = Image.open(io.BytesIO(data), formats=list(_FORMATS))
+    except Image.DecompressionBombError as e:
+        raise ImageTooLarge(f"image is over Pillow's pixel limit: {e}") from e
     except _DECODE_ERRORS as e:
         raise ThumbnailError(f"not a supported image: {e}") from e
     width, height = image.size
@@ -118,7 +126,7 @@ def _open(data: bytes, max_image_pixels: int) -> Image.Image:
         raise ThumbnailError("image has no pixels")
     if width * height > max_image_pixels:
         image.close()
-        raise ThumbnailError(
+        raise ImageTooLarge(
             f"image is {width}x{height}, over the limit of {max_image_pixels} pixels"
         )
     return image
@@ -349,6 +357,7 @@ def _animated(
 __all__ = [
     "DEFAULT_MAX_IMAGE_PIXELS",
     "THUMBNAILABLE_TYPES",
+    "ImageTooLarge",
     "ImageInfo",
     "Thumbnail",
     "ThumbnailError",
