@@ -1,4 +1,5 @@
-"""Helpers of the media tests: upload a file, read a media ID, list stored files."""
+"""Helpers of the media tests: upload a file, read a media ID, list stored
+files and count media rows."""
 
 from __future__ import annotations
 
@@ -39,3 +40,14 @@ def media_id(uri: str) -> str:
 def stored_files(server: TestServer) -> list[Path]:
     root = server.hs.data_dir / "media_store"
     return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+
+
+def media_rows(server: TestServer) -> int:
+    """How many rows ``local_media`` holds (uploaded or pending)."""
+    row = server.get_success(
+        server.db.run_interaction(
+            "count_local_media",
+            lambda txn: txn.query_one("SELECT COUNT(*) AS n FROM local_media"),
+        )
+    )
+    return int(row.n)

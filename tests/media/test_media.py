@@ -10,6 +10,7 @@ from tests.media.helpers import (
     CLIENT_MEDIA,
     MEDIA,
     media_id,
+    media_rows,
     stored_files,
     upload,
 )
@@ -235,6 +236,7 @@ def test_malformed_content_type_is_400_and_stores_nothing(
 ) -> None:
     resp = upload(alice, b"data", ctype, expect=400)
     assert resp["errcode"] == "M_INVALID_PARAM"
+    assert media_rows(server) == 0
     created = alice.post("/_matrix/media/v1/create", {}, expect=200).json
     mid = media_id(created["content_uri"])
     resp = alice.request(

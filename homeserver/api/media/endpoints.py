@@ -12,6 +12,7 @@ from homeserver.api.http.auth import requester_of
 from homeserver.api.http.request import ApiRequest
 from homeserver.api.http.site import Response
 from homeserver.api.media.serving import media_response
+from homeserver.errors import Codes, MatrixError
 from homeserver.services.accounts.auth import Auth
 from homeserver.services.media.repository import MediaRepository, Upload
 from homeserver.types import JsonDict
@@ -28,6 +29,17 @@ def _upload(request: ApiRequest) -> Upload:
         content_type=request.header("content-type") or None,
         filename=request.query_str("filename") or None,
     )
+
+
+def _check_file_name(file_name: str) -> None:
+    """Refuse a download ``fileName`` that is a path rather than a name.
+
+    The name only goes into Content-Disposition, never into a path of ours,
+    but a client saving the file under it must not be walked out of its
+    download directory. (NUL is refused for every path parameter.)
+    """
+    if "/" in file_name or "\\" in file_name or file_name in (".", ".."):
+        raise MatrixError(400, "Invalid file name", Codes.INVALID_PARAM)
 
 
 class _Endpoint:
@@ -89,6 +101,8 @@ class _Download(_Endpoint):
         else:
             # Servers that fetch with this path ask for our media only.
             allow_remote = request.query_bool("allow_remote", True)
+        if file_name is not None:
+            _check_file_name(file_name)
         found = await self.media.download(
             server_name, media_id, allow_remote=allow_remote
         )

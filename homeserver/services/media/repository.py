@@ -14,6 +14,7 @@ import attrs
 
 from homeserver.config.sections.media import MediaConfig
 from homeserver.errors import Codes, Forbidden, MatrixError, NotFound
+from homeserver.events.ids import is_valid_server_name
 from homeserver.services.media.ports import NoUploadListener, UploadListener
 from homeserver.services.media.storage import MEDIA_ID_RE, MediaStorage, media_path
 from homeserver.storage.stores.media import LocalMedia, MediaStore
@@ -214,6 +215,8 @@ class MediaRepository:
     async def _local(self, server_name: str, media_id: str) -> LocalMedia | None:
         if not MEDIA_ID_RE.match(media_id):
             raise MatrixError(400, "Invalid media ID", Codes.INVALID_PARAM)
+        if not is_valid_server_name(server_name):
+            raise MatrixError(400, "Invalid server name", Codes.INVALID_PARAM)
         if server_name != self.server_name:
             return None
         return await self.store.get_media(media_id)
@@ -246,9 +249,9 @@ class MediaRepository:
                 other servers).
 
         Raises:
-            MatrixError: 400 for a malformed media ID; 404 M_NOT_FOUND for an
-                unknown, quarantined or remote one; 504 M_NOT_YET_UPLOADED
-                for a pending one.
+            MatrixError: 400 for a malformed media ID or server name; 404
+                M_NOT_FOUND for an unknown, quarantined or remote one; 504
+                M_NOT_YET_UPLOADED for a pending one.
         """
         media = await self._local(server_name, media_id)
         if media is None or media.quarantined:
