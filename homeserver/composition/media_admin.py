@@ -33,5 +33,6 @@ class MediaAdminBundle:
             store=store,
             storage=media.repository.storage,
             admin=admin,
+            thumbnails=media.thumbnails,
         )
         return cls(admin=admin, deletion=deletion)

@@ -349,3 +349,14 @@ def test_guests_may_fetch_thumbnails(
     guest = register_guest(server)
     resp = thumbnail(guest, mid, width=32, height=32, method="crop")
     assert opened(resp.body).size == (32, 32)
+
+
+def test_deleting_media_deletes_its_thumbnails(server: TestServer, alice: User) -> None:
+    admin = server.user("admin", admin=True)
+    mid = media_id(upload(alice, photo(300, 200), "image/jpeg")["content_uri"])
+    thumbnail(alice, mid, width=96, height=96, method="crop", animated="true")
+    assert len(thumbnail_files(server)) == 6
+    admin.request("DELETE", f"/_synapse/admin/v1/media/test/{mid}", expect=200)
+    assert thumbnail_files(server) == []
+    assert rows(server, mid) == []
+    thumbnail(alice, mid, expect=404, width=32, height=32)

@@ -17,6 +17,7 @@ import logging
 from homeserver.errors import InvalidParam, NotFound
 from homeserver.services.media.admin import MediaAdmin, MediaPage, check_media_id
 from homeserver.services.media.storage import MediaStorage, media_path
+from homeserver.services.media.thumbnails import ThumbnailService
 from homeserver.storage.stores.media_admin import MediaAdminStore
 from homeserver.types import JsonDict
 
@@ -39,6 +40,7 @@ class MediaDeletion:
         store: local media records.
         storage: where the files are.
         admin: for the user checks and pages shared with listing.
+        thumbnails: removes the media's thumbnails (files and rows) first.
     """
 
     def __init__(
@@ -48,11 +50,13 @@ class MediaDeletion:
         store: MediaAdminStore,
         storage: MediaStorage,
         admin: MediaAdmin,
+        thumbnails: ThumbnailService,
     ) -> None:
         self.server_name = server_name
         self.store = store
         self.storage = storage
         self.admin = admin
+        self.thumbnails = thumbnails
 
     def _local_only(self, server_name: str) -> None:
         if server_name != self.server_name:
@@ -129,4 +133,5 @@ class MediaDeletion:
             path = media_path(media_id)
         except ValueError:
             return  # an ID too short to have a file (never one of ours)
+        await self.thumbnails.delete_thumbnails(media_id)
         await self.storage.delete(path)

@@ -215,6 +215,22 @@ class ThumbnailService:
             await self.storage.delete(path)
             raise
 
+    async def delete_thumbnails(self, media_id: str) -> None:
+        """Remove every stored thumbnail of ``media_id``: files, then rows (a
+        row left by a failed file removal only costs a remake)."""
+        for row in await self.store.get_thumbnails(media_id):
+            await self.storage.delete(
+                thumbnail_path(
+                    media_id,
+                    row.width,
+                    row.height,
+                    row.content_type,
+                    row.method,
+                    row.animated,
+                )
+            )
+        await self.store.delete_thumbnails(media_id)
+
     async def on_uploaded(self, media_id: str, media_type: str, data: bytes) -> None:
         """Make and store every configured size of a new upload that is an
         image. A failure is logged, never raised: the upload stands."""

@@ -87,3 +87,13 @@ class ThumbnailStore:
             return [_thumbnail(row) for row in rows]
 
         return await self.db.run_interaction("get_local_thumbnails", txn_fn)
+
+    async def delete_thumbnails(self, media_id: str) -> None:
+        """Forget every thumbnail of ``media_id``."""
+
+        def txn_fn(txn: Transaction) -> None:
+            txn.execute(
+                "DELETE FROM local_media_thumbnails WHERE media_id = ?", (media_id,)
+            )
+
+        await self.db.run_interaction("delete_local_thumbnails", txn_fn)
