@@ -134,8 +134,8 @@ def make_server(
     """Builds in-process test servers with config overrides."""
     servers: list[TestServer] = []
 
-    def make(overrides: dict[str, Any] | None = None) -> TestServer:
-        server = TestServer(make_engine(), overrides, tmp_path)
+    def make(overrides: dict[str, Any] | None = None, **kwargs: Any) -> TestServer:
+        server = TestServer(make_engine(), overrides, tmp_path, **kwargs)
         servers.append(server)
         return server
 

@@ -33,6 +33,7 @@ from homeserver.composition.sync_data import SyncDataBundle
 from homeserver.composition.user_directory import UserDirectoryBundle
 from homeserver.config.model import HomeserverConfig
 from homeserver.federation.interfaces import FederationTransport
+from homeserver.http_client.untrusted import UntrustedHttpClient
 from homeserver.storage.database import Database, Runner
 
 
@@ -46,11 +47,13 @@ def build_homeserver(
     signing_key: Any,
     federation_transport: FederationTransport | None = None,
     io_runner: Runner | None = None,
+    preview_http: UntrustedHttpClient | None = None,
 ) -> HomeServer:
     """One homeserver, ready for ``setup()``; outbound federation goes
     through ``federation_transport`` if given (the in-process test network);
     blocking network clients (boto3) run on ``io_runner`` (default:
-    ``blocking_runner``)."""
+    ``blocking_runner``); URL previews fetch through ``preview_http`` if
+    given (tests: a fixed DNS table)."""
     core = Core.build(
         config=config,
         reactor=reactor,
@@ -89,7 +92,7 @@ def build_homeserver(
     )
     spaces = SpacesBundle.build(core=core)
     reports = ReportsBundle.build(core=core, accounts=accounts, reading=reading)
-    media = MediaBundle.build(core=core, data_dir=data_dir)
+    media = MediaBundle.build(core=core, data_dir=data_dir, preview_http=preview_http)
     media_admin = MediaAdminBundle.build(core=core, accounts=accounts, media=media)
     federation = FederationBundle.build(
         core=core,

@@ -8,12 +8,16 @@ import attrs
 
 from homeserver.composition.core import Core
 from homeserver.config.sections.media import MediaConfig
+from homeserver.http_client.untrusted import UntrustedHttpClient, preview_client
+from homeserver.services.media.preview.fetch import PreviewFetcher
+from homeserver.services.media.preview.previewer import UrlPreviewer
 from homeserver.services.media.repository import MediaRepository
 from homeserver.services.media.storage import LocalMediaStorage, MediaStorage
 from homeserver.services.media.thumbnailer import Thumbnailer
 from homeserver.services.media.thumbnails import ThumbnailService
 from homeserver.storage.stores.media import MediaStore
 from homeserver.storage.stores.media_thumbnails import ThumbnailStore
+from homeserver.storage.stores.url_cache import UrlCacheStore
 
 
 def media_store_root(config: MediaConfig, data_dir: Path) -> Path:
@@ -47,9 +51,19 @@ class MediaBundle:
 
     repository: MediaRepository
     thumbnails: ThumbnailService
+    previewer: UrlPreviewer | None
+    """URL previews; None unless ``url_preview.enabled``."""
 
     @classmethod
-    def build(cls, *, core: Core, data_dir: Path) -> MediaBundle:
+    def build(
+        cls,
+        *,
+        core: Core,
+        data_dir: Path,
+        preview_http: UntrustedHttpClient | None = None,
+    ) -> MediaBundle:
+        """``preview_http``: the client previews fetch with (tests give one
+        with a fixed DNS table); by default ``preview_client`` of the config."""
         config = core.config.media
         storage = build_media_storage(core=core, data_dir=data_dir)
         repository = MediaRepository(
@@ -70,4 +84,26 @@ class MediaBundle:
                 ),
                 config=config,
             ),
+            previewer=_previewer(core, repository, preview_http),
         )
+
+
+def _previewer(
+    core: Core, repository: MediaRepository, http: UntrustedHttpClient | None
+) -> UrlPreviewer | None:
+    config = core.config.url_preview
+    if not config.enabled:
+        return None
+    fetcher = PreviewFetcher(
+        config=config,
+        client=http or preview_client(core.reactor, config),
+        media=repository,
+        runner=core.blocking_runner,
+    )
+    return UrlPreviewer(
+        config=config,
+        fetcher=fetcher,
+        store=UrlCacheStore(core.db),
+        clock=core.clock,
+        runner=core.blocking_runner,
+    )

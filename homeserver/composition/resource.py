@@ -53,6 +53,7 @@ from homeserver.api.federation.well_known import WellKnownServerEndpoint
 from homeserver.api.http.router import Router
 from homeserver.api.http.site import HomeserverResource
 from homeserver.api.media.endpoints import media_endpoints
+from homeserver.api.media.preview import PreviewUrlEndpoint
 from homeserver.api.media.thumbnails import thumbnail_endpoints
 from homeserver.api.metrics import MetricsEndpoint
 from homeserver.api.websocket.resource import with_websocket
@@ -113,8 +114,17 @@ def client_endpoints(hs: HomeServer) -> list[Any]:
         *_extras_endpoints(hs),
         *media_endpoints(hs.accounts.auth, hs.media.repository),
         *thumbnail_endpoints(hs.accounts.auth, hs.media.thumbnails),
+        *_preview_endpoints(hs),
         *_admin_endpoints(hs),
     ]
+
+
+def _preview_endpoints(hs: HomeServer) -> list[Any]:
+    """URL previews, routed only when enabled (else 404 M_UNRECOGNIZED, as
+    Synapse answers)."""
+    if hs.media.previewer is None:
+        return []
+    return [PreviewUrlEndpoint(hs.accounts.auth, hs.media.previewer)]
 
 
 def _account_endpoints(hs: HomeServer) -> list[Any]:

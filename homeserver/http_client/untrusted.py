@@ -361,10 +361,23 @@ def _connect_error(exc: Exception) -> OutboundRequestError | None:
     return None
 
 
-def preview_client(reactor: Any, config: UrlPreviewConfig) -> UntrustedHttpClient:
-    """The client URL previews fetch with, set up from ``url_preview``."""
+PREVIEW_USER_AGENT = "Chatly (bot; URL previews)"
+"""Some sites give Open Graph data only to agents that look like bots."""
+
+
+def preview_client(
+    reactor: Any,
+    config: UrlPreviewConfig,
+    resolve_host: HostResolver | None = None,
+    tls_trust_root: Any = None,
+) -> UntrustedHttpClient:
+    """The client URL previews fetch with, set up from ``url_preview``;
+    ``resolve_host`` and ``tls_trust_root`` as for ``UntrustedHttpClient``."""
     return UntrustedHttpClient(
         reactor=reactor,
+        resolve_host=resolve_host,
+        tls_trust_root=tls_trust_root,
+        user_agent=PREVIEW_USER_AGENT,
         ip_filter=IpFilter(config.ip_range_blacklist, config.ip_range_whitelist),
         max_body_bytes=int(config.max_spider_size),
         timeout_s=config.request_timeout / 1000,

@@ -10,11 +10,9 @@ reading a file with fixed answers.
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -41,86 +39,20 @@ from homeserver.http_client.untrusted import (
     hostname_resolver,
     preview_client,
 )
+from tests.support.counting_http import (
+    CountingServer,
+    redirect_route,
+    serve_servers,
+    text_route,
+)
 
-Route = Callable[[BaseHTTPRequestHandler], None]
-
-
-class CountingServer(ThreadingHTTPServer):
-    """An HTTP server that records every connection it accepts."""
-
-    daemon_threads = True
-
-    def __init__(self, host: str, routes: dict[str, Route], port: int = 0) -> None:
-        if ":" in host:
-            self.address_family = socket.AF_INET6
-        self.routes = routes
-        self.connections = 0
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
-                route = server.routes.get(self.path)
-                if route is None:
-                    self.send_error(404)
-                    return
-                route(self)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        super().__init__((host, port), Handler)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # a client that hangs up early (the caps) is expected here
-
-    def get_request(self) -> Any:
-        accepted = super().get_request()
-        self.connections += 1
-        return accepted
-
-    @property
-    def port(self) -> int:
-        return int(self.server_address[1])
-
-
-def _text(body: bytes, status: int = 200) -> Route:
-    def route(handler: BaseHTTPRequestHandler) -> None:
-        handler.send_response(status)
-        handler.send_header("Content-Length", str(len(body)))
-        handler.end_headers()
-        handler.wfile.write(body)
-
-    return route
-
-
-def _redirect(location: str) -> Route:
-    def route(handler: BaseHTTPRequestHandler) -> None:
-        handler.send_response(302)
-        handler.send_header("Location", location)
-        handler.send_header("Content-Length", "0")
-        handler.end_headers()
-
-    return route
+_text = text_route
+_redirect = redirect_route
 
 
 @pytest.fixture
 def serve() -> Iterator[Callable[..., CountingServer]]:
-    servers: list[CountingServer] = []
-
-    def start(
-        host: str = "127.0.0.1",
-        port: int = 0,
-        **routes: Route,
-    ) -> CountingServer:
-        server = CountingServer(host, {"/" + k: v for k, v in routes.items()}, port)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+    yield from serve_servers()
 
 
 def _fetch(

@@ -146,6 +146,7 @@ class TestServer:
         signing_key: Any = None,
         reactor: MemoryReactorClock | None = None,
         federation_transport: Any = None,
+        preview_http: Any = None,
     ) -> None:
         # Servers of one test federation (tests/federation/pair.py) share a
         # reactor, so one clock drives them all.
@@ -163,6 +164,9 @@ class TestServer:
             # Tests never reach the real network: outbound federation fails
             # unless a test federation (tests/federation/pair.py) is given.
             federation_transport=federation_transport or OfflineTransport(),
+            # URL previews (when enabled) fetch through this client if given:
+            # a real one on a real reactor (tests/media/preview_kit.py).
+            preview_http=preview_http,
         )
         self.get_success(self.hs.setup())
         self.site = HomeserverSite(
