@@ -386,7 +386,10 @@ def make_server(
     target: str, args: argparse.Namespace, dsn: str | None
 ) -> servers.Server:
     if target == "chatly":
-        settings = bench_postgres.chatly_settings(dsn) if dsn else ()
+        settings = (
+            ("media.dynamic_thumbnails", str(args.dynamic_thumbnails).lower()),
+            *(bench_postgres.chatly_settings(dsn) if dsn else ()),
+        )
         return servers.Chatly(log, args.keep_data, settings)
     from tests.interop.synapse import ensure_synapse
 

@@ -17,6 +17,7 @@ import logging
 
 from homeserver.config.sections.media import MediaConfig
 from homeserver.errors import Codes, MatrixError
+from homeserver.events.ids import is_valid_server_name
 from homeserver.services.media.ports import (
     NoRemoteThumbnails,
     RemoteThumbnailSource,
@@ -103,12 +104,15 @@ class ThumbnailService:
         """A thumbnail of ``mxc://server_name/media_id``.
 
         Raises:
-            MatrixError: as :meth:`local_thumbnail`; for another server's
+            MatrixError: 400 M_INVALID_PARAM for a malformed server name;
+                as :meth:`local_thumbnail`; for another server's
                 media, what the ``remote`` port raises (404 M_NOT_FOUND
                 while remote media is off).
         """
         if not MEDIA_ID_RE.match(media_id):
             raise MatrixError(400, "Invalid media ID", Codes.INVALID_PARAM)
+        if not is_valid_server_name(server_name):
+            raise MatrixError(400, "Invalid server name", Codes.INVALID_PARAM)
         if server_name != self.repository.server_name:
             return await self.remote.get().remote_thumbnail(
                 server_name, media_id, request
