@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 
 from tests.media.admin_helpers import ADMIN, info, new_media, served
+from tests.media.helpers import CLIENT_MEDIA, MEDIA
+from tests.media.images import photo
 from tests.support import User
 from tests.support.server import TestServer
 
@@ -198,3 +200,20 @@ def test_unknown_room(admin: User) -> None:
     ]:
         resp = admin.request(method, path, {}, expect=404)
         assert resp.json["errcode"] == "M_NOT_FOUND"
+
+
+def test_quarantined_media_has_no_thumbnails(
+    server: TestServer, alice: User, admin: User
+) -> None:
+    mid = new_media(alice, photo(100, 100), content_type="image/jpeg")
+    paths = [
+        f"{CLIENT_MEDIA}/thumbnail/test/{mid}?width=32&height=32",
+        f"{MEDIA}/thumbnail/test/{mid}?width=32&height=32&method=scale",
+    ]
+    assert [alice.get(path).code for path in paths] == [200, 200]
+    admin.post(f"{ADMIN}/media/quarantine/test/{mid}", {}, expect=200)
+    for path in paths:
+        resp = alice.get(path, expect=404)
+        assert resp.json["errcode"] == "M_NOT_FOUND"
+    admin.post(f"{ADMIN}/media/unquarantine/test/{mid}", {}, expect=200)
+    assert [alice.get(path).code for path in paths] == [200, 200]

@@ -70,6 +70,7 @@ def test_coalescer_shares_a_result() -> None:
     assert first.result == 7 and second.result == 7
     assert calls == ["x"]
     assert not coalescer.in_flight("k")
+
     # Finished work is not cached: the next call runs again.
     async def fresh() -> int:
         calls.append("y")
