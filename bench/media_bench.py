@@ -8,7 +8,8 @@ each over the client-server API on loopback and prints one table with both
 servers' figures and the ratio Chatly/Synapse.
 
     python bench/media_bench.py [--target chatly|synapse|both] [--quick]
-                                [--postgres [DSN]] [--markdown PATH]
+                                [--postgres [DSN]] [--repeat N]
+                                [--markdown PATH]
 
 Scenarios:
   upload     FILES different files of 1 MiB each (random bytes), CONCURRENCY
@@ -46,7 +47,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from PIL import Image, ImageDraw
+from PIL import Image
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
@@ -54,6 +55,7 @@ sys.path.insert(0, str(BENCH.parent))
 
 import bench_postgres  # noqa: E402
 import servers  # noqa: E402
+from media_inputs import Inputs  # noqa: E402
 from sync_bench import (  # noqa: E402
     EndpointMissing,
     HttpError,
@@ -64,6 +66,7 @@ from sync_bench import (  # noqa: E402
     Values,
     bounded_gather,
     cell,
+    combine,
     comparison,
     log,
     memory_values,
@@ -72,7 +75,6 @@ from sync_bench import (  # noqa: E402
     render_text,
 )
 
-MIB = 1024 * 1024
 UPLOAD = "/_matrix/media/v3/upload"
 CLIENT_MEDIA = "/_matrix/client/v1/media"
 # (label, width, height, method): two configured sizes (made on upload), two
@@ -94,56 +96,6 @@ class Sizes:
 
 
 QUICK = Sizes(files=8, concurrency=4, rounds=1, images=1)
-
-
-# ------------------------------------------------------------------- inputs
-
-
-def photo_jpeg(seed: int) -> bytes:
-    """A 2048x1536 (3.1 MP) photo-like JPEG: gradient, shapes, sensor noise."""
-    w, h = 2048, 1536
-    base = Image.linear_gradient("L").resize((w, h)).convert("RGB")
-    draw = ImageDraw.Draw(base)
-    for i in range(6):
-        x, y = (seed * 311 + i * 397) % w, (seed * 173 + i * 229) % h
-        colour = ((seed * 50 + i * 40) % 256, (i * 90) % 256, (seed * 30) % 256)
-        draw.ellipse((x - 300, y - 200, x + 300, y + 200), fill=colour)
-    noise = Image.effect_noise((w, h), 40).convert("RGB")
-    out = io.BytesIO()
-    Image.blend(base, noise, 0.2).save(out, "JPEG", quality=90)
-    return out.getvalue()
-
-
-def screenshot_png(seed: int) -> bytes:
-    """A 1920x1080 (2.1 MP) screenshot-like PNG: flat panels and text lines."""
-    w, h = 1920, 1080
-    image = Image.new("RGB", (w, h), (250, 250, 250))
-    draw = ImageDraw.Draw(image)
-    draw.rectangle((0, 0, 320, h), fill=(40 + seed % 50, 44, 52))
-    for row in range(60, h - 20, 18):
-        width = 400 + (row * 7 + seed * 13) % 1100
-        draw.rectangle((360, row, 360 + width, row + 9), fill=(60, 60, 70))
-        draw.text((40, row), f"item {row} {seed}", fill=(220, 220, 220))
-    out = io.BytesIO()
-    image.save(out, "PNG")
-    return out.getvalue()
-
-
-@dataclass
-class Inputs:
-    files: list[bytes]
-    images: dict[str, list[bytes]]
-
-    @classmethod
-    def make(cls, sizes: Sizes) -> Inputs:
-        log("making the files and images")
-        return cls(
-            files=[os.urandom(MIB) for _ in range(sizes.files + 1)],
-            images={
-                "jpeg": [photo_jpeg(i) for i in range(sizes.images)],
-                "png": [screenshot_png(i) for i in range(sizes.images)],
-            },
-        )
 
 
 # ------------------------------------------------------------------- client
@@ -477,6 +429,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--markdown", metavar="PATH", help="also write the table here")
     parser.add_argument("--keep-data", action="store_true", help="keep data dirs")
     parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="run each server N times (alternating) and report medians",
+    )
+    parser.add_argument(
         "--no-dynamic-thumbnails",
         dest="dynamic_thumbnails",
         action="store_false",
@@ -497,10 +455,16 @@ def main(argv: list[str] | None = None) -> int:
     chosen = asdict(QUICK if args.quick else Sizes())
     chosen.update({k: getattr(args, k) for k in chosen if getattr(args, k)})
     sizes = Sizes(**chosen)
+    log("making the files and images")
     inputs = Inputs.make(sizes)
     targets = ["chatly", "synapse"] if args.target == "both" else [args.target]
-    # One after the other, never at the same time.
-    results = [run_target(t, sizes, inputs, args) for t in targets]
+    runs: dict[str, list[TargetResult]] = {t: [] for t in targets}
+    for run in range(args.repeat):
+        if args.repeat > 1:
+            log(f"run {run + 1} of {args.repeat}")
+        for target in targets:  # one after the other, never at the same time
+            runs[target].append(run_target(target, sizes, inputs, args))
+    results = [combine(runs[t]) for t in targets]
     header, rows = build_rows(results, sizes)
     table = render_text(header, rows)
     print(table)
