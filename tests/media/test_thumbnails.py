@@ -306,6 +306,8 @@ def test_unknown_remote_bad_quarantined_and_pending_media(
     assert resp.json["errcode"] == "M_NOT_FOUND"
     resp = thumbnail(alice, "bad%2F..%2Fid", expect=400, width=32, height=32)
     assert resp.json["errcode"] == "M_INVALID_PARAM"
+    resp = thumbnail(alice, "abcdef", 400, "bad%2F..", width=32, height=32)
+    assert resp.json["errcode"] == "M_INVALID_PARAM"
 
     mid = media_id(upload(alice, photo(100, 100), "image/jpeg")["content_uri"])
 

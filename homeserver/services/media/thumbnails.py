@@ -104,8 +104,8 @@ class ThumbnailService:
         """A thumbnail of ``mxc://server_name/media_id``.
 
         Raises:
-            MatrixError: 400 M_INVALID_PARAM for a malformed server name;
-                as :meth:`local_thumbnail`; for another server's
+            MatrixError: 400 M_INVALID_PARAM for a malformed media ID or
+                server name; as :meth:`local_thumbnail`; for another server's
                 media, what the ``remote`` port raises (404 M_NOT_FOUND
                 while remote media is off).
         """
