@@ -8,14 +8,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import homeserver
-from homeserver.cli import config_cmd, control, init, register
+from homeserver.cli import config_cmd, control, init, media_cmd, register
 from homeserver.cli.datadir import DEFAULT_DATA_DIR
 from homeserver.cli.errors import CliError
 from homeserver.config import ConfigError
 
 DESCRIPTION = """\
 Manage a Chatly homeserver: create its data directory, start and stop it,
-register users and inspect or change its config.
+register users, inspect or change its config and move its media to S3.
 
 Everything a server owns lives in one data directory (--data-dir, default
 ./data): homeserver.yaml, signing.key, homeserver.db, media/, homeserver.pid,
@@ -29,6 +29,7 @@ examples:
   synctl config set listeners.0.port 8448
   synctl restart
   synctl status
+  synctl media migrate --to s3
 
 'synctl COMMAND --help' describes each command."""
 
@@ -62,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     control.add_parsers(subparsers, [common])
     register.add_parser(subparsers, [common])
     config_cmd.add_parser(subparsers, [common])
+    media_cmd.add_parser(subparsers, [common])
     return parser
 
 

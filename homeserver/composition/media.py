@@ -7,7 +7,6 @@ from pathlib import Path
 import attrs
 
 from homeserver.composition.core import Core
-from homeserver.config.sections.media import MediaConfig
 from homeserver.http_client.untrusted import UntrustedHttpClient, preview_client
 from homeserver.services.media.preview.fetch import PreviewFetcher
 from homeserver.services.media.preview.previewer import UrlPreviewer
@@ -20,16 +19,10 @@ from homeserver.storage.stores.media_thumbnails import ThumbnailStore
 from homeserver.storage.stores.url_cache import UrlCacheStore
 
 
-def media_store_root(config: MediaConfig, data_dir: Path) -> Path:
-    """The local media directory (``media_store_path``, relative to ``data_dir``)."""
-    root = Path(config.media_store_path)
-    return root if root.is_absolute() else data_dir / root
-
-
 def build_media_storage(*, core: Core, data_dir: Path) -> MediaStorage:
     """The back end ``media.storage`` asks for (docs/media.md)."""
     config = core.config.media
-    local = LocalMediaStorage(media_store_root(config, data_dir), core.blocking_runner)
+    local = LocalMediaStorage(config.store_root(data_dir), core.blocking_runner)
     if config.storage.backend == "local":
         return local
     from homeserver.services.media.s3_storage import (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 import attrs
@@ -90,3 +91,9 @@ class MediaConfig:
         example="32M",
         validator=positive,
     )
+
+    def store_root(self, data_dir: Path) -> Path:
+        """The local media directory: ``media_store_path``, relative to
+        ``data_dir`` unless absolute."""
+        root = Path(self.media_store_path)
+        return root if root.is_absolute() else data_dir / root
