@@ -286,9 +286,14 @@ def test_cached_per_url_until_it_expires(harness: PreviewHarness, serve: Any) ->
     now = harness.server.hs.core.clock.time_msec()
     assert harness.preview(f"{base}/page", ts=now - 10_000).code == 200
     assert web.hits["/page"] == 1
+    # A time after the preview expires is not answered from it.
+    assert harness.preview(f"{base}/page", ts=now + 3_601_000).code == 200
+    assert web.hits["/page"] == 2
+    harness.preview(f"{base}/page")
+    assert web.hits["/page"] == 2  # now answered from the newer fetch
     harness.server.advance(3601)  # url_preview.cache_duration: 1h by default
     harness.preview(f"{base}/page")
-    assert web.hits["/page"] == 2
+    assert web.hits["/page"] == 3
 
     harness.preview(f"{base}/short")
     harness.server.advance(4)
@@ -315,6 +320,20 @@ def test_concurrent_previews_of_one_url_fetch_once(
         assert pending.response().json == {"og:title": "Once"}
     assert third.json == {"og:title": "Once"}
     assert web.hits["/page"] == 1
+
+
+def test_a_request_that_goes_away_leaves_the_others_answered(
+    harness: PreviewHarness, serve: Any
+) -> None:
+    web = serve(page=text_route(page("<title>Still</title>"), 200, HTML))
+    url = f"http://site.example:{web.port}/page"
+    gone = harness.server.start_request(
+        "GET", f"{PREVIEW}?url={url}", token=harness.user.token
+    )
+    gone.disconnect()
+    assert harness.preview(url).json == {"og:title": "Still"}
+    assert web.hits["/page"] == 1
+    assert harness.preview(url).json == {"og:title": "Still"}  # and cached
 
 
 def test_bad_input(harness: PreviewHarness, serve: Any) -> None:
