@@ -60,6 +60,11 @@ class DeniedAddressError(OutboundRequestError):
     connected to."""
 
 
+class DeniedUrlError(OutboundRequestError):
+    """The caller's ``allow_url`` refused the URL or a redirect target;
+    nothing was sent there."""
+
+
 @attrs.frozen(kw_only=True)
 class OutboundResponse:
     """A complete answer: the final URL after redirects, status, headers and
@@ -260,18 +265,24 @@ class UntrustedHttpClient:
         return optionsForClientTLS(host)
 
     async def get(
-        self, url: str, headers: dict[str, str] | None = None
+        self,
+        url: str,
+        headers: dict[str, str] | None = None,
+        allow_url: Callable[[str], bool] | None = None,
     ) -> OutboundResponse:
         """GET ``url``, following redirects; the final answer, whatever its
-        status.
+        status. ``allow_url``, if given, is asked about the URL and about each
+        redirect target before anything is sent there.
 
         Raises:
             DeniedAddressError: the URL or a redirect points at a denied
                 address; nothing was sent there.
+            DeniedUrlError: ``allow_url`` refused the URL or a redirect
+                target; nothing was sent there.
             OutboundRequestError: bad URL or scheme, connection failure,
                 too many redirects, body too big, or over the time limit.
         """
-        attempt = defer.Deferred.fromCoroutine(self._get(url, headers or {}))
+        attempt = defer.Deferred.fromCoroutine(self._get(url, headers or {}, allow_url))
         timed_out = False
 
         def on_timeout(result: Any, timeout: float) -> Any:
@@ -291,8 +302,15 @@ class UntrustedHttpClient:
                 ) from None
             raise
 
-    async def _get(self, url: str, headers: dict[str, str]) -> OutboundResponse:
+    async def _get(
+        self,
+        url: str,
+        headers: dict[str, str],
+        allow_url: Callable[[str], bool] | None,
+    ) -> OutboundResponse:
         for _ in range(self.max_redirects + 1):
+            if allow_url is not None and not allow_url(url):
+                raise DeniedUrlError(f"URL refused: {url}")
             response = await self._request(url, headers)
             location = response.headers.getRawHeaders(b"location")
             if response.code not in REDIRECT_CODES or not location:

@@ -33,6 +33,7 @@ from homeserver.config.tls import generate_self_signed
 from homeserver.http_client.ip_filter import IpFilter
 from homeserver.http_client.untrusted import (
     DeniedAddressError,
+    DeniedUrlError,
     OutboundRequestError,
     OutboundResponse,
     UntrustedHttpClient,
@@ -372,3 +373,32 @@ def test_preview_client_follows_the_url_preview_section(serve: Any) -> None:
 def test_bad_ranges_rejected_by_the_config() -> None:
     with pytest.raises(ConfigError, match="ip_range_whitelist"):
         _preview_config(ip_range_whitelist=["not-a-network"])
+
+
+def test_allow_url_is_asked_before_each_hop(serve: Any) -> None:
+    server = serve(a=_redirect("/b"), b=_redirect("/c"), c=_text(b"end"))
+    reactor = SelectReactor()
+    client = UntrustedHttpClient(
+        reactor=reactor, ip_filter=IpFilter(DEFAULT_IP_RANGE_BLACKLIST, ["127.0.0.1"])
+    )
+    asked: list[str] = []
+
+    def allow(url: str) -> bool:
+        asked.append(url.rsplit("/", 1)[1])
+        return not url.endswith("/c")
+
+    outcome: list[Any] = []
+
+    def go() -> None:
+        d = defer.Deferred.fromCoroutine(
+            client.get(f"http://127.0.0.1:{server.port}/a", allow_url=allow)
+        )
+        d.addBoth(outcome.append)
+        d.addBoth(lambda _: reactor.callLater(0, reactor.stop))
+
+    reactor.callWhenRunning(go)
+    reactor.callLater(30, reactor.stop)
+    reactor.run(installSignalHandlers=False)
+    assert outcome and isinstance(outcome[0].value, DeniedUrlError)
+    assert asked == ["a", "b", "c"]
+    assert (server.hits["/a"], server.hits["/b"], server.hits["/c"]) == (1, 1, 0)

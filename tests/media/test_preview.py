@@ -388,3 +388,8 @@ def test_url_blacklist_refuses_without_fetching(
     # Every part of an entry must match: another path is fine.
     web.routes["/other"] = text_route(page("<title>fine</title>"), 200, HTML)
     assert harness.preview(f"http://site.example:{web.port}/other").code == 200
+    # A redirect to a blocked URL is refused before it is followed.
+    web.routes["/hop"] = redirect_route("/page")
+    resp = harness.preview(f"http://site.example:{web.port}/hop")
+    assert (resp.code, resp.json["errcode"]) == (403, "M_UNKNOWN")
+    assert web.hits["/hop"] == 1 and web.hits["/page"] == 0

@@ -115,7 +115,8 @@ class UrlPreviewConfig:
         "each entry maps URL parts (scheme, netloc, hostname, port, path, query, "
         "fragment, username, password) to a glob, or to a regular expression when "
         "it starts with '^'; a URL is refused when every part of one entry matches. "
-        "Checked for the URL asked, and for oEmbed and image URLs of a preview.",
+        "Checked for the URL asked, each redirect target, and the oEmbed and "
+        "image URLs of a preview.",
         example=[{"netloc": "*.internal.example"}, {"path": "^/private/"}],
         validator=_url_rules,
     )

@@ -19,6 +19,7 @@ from homeserver.config.sections.outbound import UrlPreviewConfig
 from homeserver.errors import Codes, MatrixError
 from homeserver.http_client.untrusted import (
     DeniedAddressError,
+    DeniedUrlError,
     OutboundRequestError,
     OutboundResponse,
     UntrustedHttpClient,
@@ -117,9 +118,9 @@ class PreviewFetcher:
         """GET ``url``; a 2xx answer.
 
         Raises:
-            MatrixError: 403 M_UNKNOWN for a URL blocked by ``url_blacklist``
-                or whose addresses are all denied (nothing was connected
-                to); 502 M_UNKNOWN when it cannot be fetched or does not
+            MatrixError: 403 M_UNKNOWN for a URL (or a redirect target)
+                blocked by ``url_blacklist`` or whose addresses are all
+                denied (nothing was connected to); 502 M_UNKNOWN when it cannot be fetched or does not
                 answer 2xx.
         """
         if self.blocked(url):
@@ -131,7 +132,13 @@ class PreviewFetcher:
         if self.config.accept_language:
             headers["Accept-Language"] = ", ".join(self.config.accept_language)
         try:
-            response = await self.client.get(url, headers=headers)
+            response = await self.client.get(
+                url, headers=headers, allow_url=lambda hop: not self.blocked(hop)
+            )
+        except DeniedUrlError:
+            raise MatrixError(
+                403, "URL blocked by url pattern blocklist entry", Codes.UNKNOWN
+            ) from None
         except DeniedAddressError:
             raise MatrixError(
                 403, "IP address blocked by the IP range blacklist", Codes.UNKNOWN
