@@ -8,13 +8,17 @@ import attrs
 
 from homeserver.composition.core import Core
 from homeserver.http_client.untrusted import UntrustedHttpClient, preview_client
+from homeserver.services.media.access import AccessRecorder
+from homeserver.services.media.limits import UploadLimits
 from homeserver.services.media.preview.fetch import PreviewFetcher
 from homeserver.services.media.preview.previewer import UrlPreviewer
 from homeserver.services.media.repository import MediaRepository
+from homeserver.services.media.retention import MediaRetention
 from homeserver.services.media.storage import LocalMediaStorage, MediaStorage
 from homeserver.services.media.thumbnailer import Thumbnailer
 from homeserver.services.media.thumbnails import ThumbnailService
 from homeserver.storage.stores.media import MediaStore
+from homeserver.storage.stores.media_lifecycle import MediaLifecycleStore
 from homeserver.storage.stores.media_thumbnails import ThumbnailStore
 from homeserver.storage.stores.url_cache import UrlCacheStore
 
@@ -40,12 +44,14 @@ def build_media_storage(*, core: Core, data_dir: Path) -> MediaStorage:
 
 @attrs.frozen(kw_only=True)
 class MediaBundle:
-    """Uploads and downloads of media, and their thumbnails."""
+    """Uploads and downloads of media, their thumbnails, limits and retention."""
 
     repository: MediaRepository
     thumbnails: ThumbnailService
     previewer: UrlPreviewer | None
     """URL previews; None unless ``url_preview.enabled``."""
+    access: AccessRecorder
+    retention: MediaRetention
 
     @classmethod
     def build(
@@ -59,15 +65,35 @@ class MediaBundle:
         with a fixed DNS table); by default ``preview_client`` of the config."""
         config = core.config.media
         storage = build_media_storage(core=core, data_dir=data_dir)
+        lifecycle = MediaLifecycleStore(core.db)
+        access = AccessRecorder(store=lifecycle, clock=core.clock)
+        limits = UploadLimits(
+            config=config,
+            store=lifecycle,
+            ratelimiter=core.ratelimiter,
+            rate=core.config.rate_limiting.media_create,
+            clock=core.clock,
+        )
         repository = MediaRepository(
             server_name=core.server_name,
             store=MediaStore(core.db),
             storage=storage,
             config=config,
             clock=core.clock,
+            limits=limits,
+            access=access,
         )
         return cls(
             repository=repository,
+            access=access,
+            retention=MediaRetention(
+                server_name=core.server_name,
+                config=config,
+                store=lifecycle,
+                storage=storage,
+                access=access,
+                clock=core.clock,
+            ),
             thumbnails=ThumbnailService(
                 repository=repository,
                 store=ThumbnailStore(core.db),
@@ -79,6 +105,11 @@ class MediaBundle:
             ),
             previewer=_previewer(core, repository, preview_http),
         )
+
+    def start(self) -> None:
+        """Start the access-time flush and the retention job."""
+        self.access.start()
+        self.retention.start()
 
 
 def _previewer(

@@ -72,6 +72,7 @@ class HomeServer:
         await self.presence.service.start()
         self.sync.start(self.core)
         await self.federation.start()
+        self.media.start()
 
     def build_resource(
         self,

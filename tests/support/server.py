@@ -32,7 +32,8 @@ TEST_SIGNING_KEY = generate_signing_key("test")
 
 
 def test_config_dict(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A config for tests: open registration, cheap hashing, no rate limits."""
+    """A config for tests: open registration, cheap hashing, no rate limits,
+    legacy media routes not frozen."""
     config: dict[str, Any] = {
         "server": {"server_name": "test"},
         "registration": {
@@ -48,6 +49,11 @@ def test_config_dict(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
             }
         },
         "rate_limiting": {"enabled": False},
+        # Synapse's default (on) freezes the legacy unauthenticated media
+        # routes for new uploads; tests of those routes would each have to
+        # turn it off, so the kit does, and tests/media/test_legacy_freeze.py
+        # turns it on.
+        "media": {"enable_authenticated_media": False},
     }
     for key, value in (overrides or {}).items():
         if isinstance(value, dict) and isinstance(config.get(key), dict):

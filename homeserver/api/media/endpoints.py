@@ -55,7 +55,7 @@ class UploadEndpoint(_Endpoint):
 
     async def on_POST(self, request: ApiRequest) -> JsonDict:
         requester = await requester_of(self.auth, request)
-        uri = await self.media.upload(requester.user, _upload(request))
+        uri = await self.media.upload(requester, _upload(request))
         return {"content_uri": uri}
 
 
@@ -66,7 +66,7 @@ class CreateMediaEndpoint(_Endpoint):
 
     async def on_POST(self, request: ApiRequest) -> JsonDict:
         requester = await requester_of(self.auth, request)
-        uri, expires = await self.media.create(requester.user)
+        uri, expires = await self.media.create(requester)
         return {"content_uri": uri, "unused_expires_at": expires}
 
 
@@ -79,9 +79,7 @@ class UploadToEndpoint(_Endpoint):
         self, request: ApiRequest, server_name: str, media_id: str
     ) -> JsonDict:
         requester = await requester_of(self.auth, request)
-        await self.media.upload_to(
-            requester.user, server_name, media_id, _upload(request)
-        )
+        await self.media.upload_to(requester, server_name, media_id, _upload(request))
         return {}
 
 
@@ -104,7 +102,10 @@ class _Download(_Endpoint):
         if file_name is not None:
             _check_file_name(file_name)
         found = await self.media.download(
-            server_name, media_id, allow_remote=allow_remote
+            server_name,
+            media_id,
+            allow_remote=allow_remote,
+            legacy=not self.authenticated,
         )
         media = found.media
         return media_response(

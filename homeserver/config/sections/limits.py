@@ -83,6 +83,11 @@ class RateLimitConfig:
         factory=lambda: RateLimit(per_second=1, burst_count=5),
         doc="Reports of events, rooms and users one user files (Synapse's rc_reports).",
     )
+    media_create: RateLimit = option(
+        factory=lambda: RateLimit(per_second=10, burst_count=50),
+        doc="Media uploads (POST /upload) and media IDs made by POST /create, "
+        "per user (Synapse's rc_media_create).",
+    )
     new_destinations: RateLimit = option(
         factory=lambda: RateLimit(per_second=0.1, burst_count=50),
         doc="Servers this server has never sent to that one user's sendToDevice "

@@ -8,6 +8,10 @@ from typing import Literal
 import attrs
 
 from homeserver.config.fields import option, positive
+from homeserver.config.sections.media_lifecycle import (
+    MediaRetentionConfig,
+    MediaUploadLimit,
+)
 from homeserver.config.sections.media_storage import MediaStorageConfig
 from homeserver.util.structure import ByteSize, Duration
 
@@ -90,6 +94,34 @@ class MediaConfig:
         "thumbnail of one gets 413 M_TOO_LARGE.",
         example="32M",
         validator=positive,
+    )
+    max_stored_bytes_per_user: ByteSize | None = option(
+        None,
+        doc="Quota: the most bytes of media one user may keep stored here (all "
+        "their uploads together; deleted media frees its share). An upload past "
+        "it gets 403 M_RESOURCE_LIMIT_EXCEEDED and nothing is stored. No quota "
+        "when unset.",
+        example="1G",
+        validator=positive,
+    )
+    media_upload_limits: list[MediaUploadLimit] = option(
+        factory=list,
+        doc="Quotas per period, as Synapse's media_upload_limits: a list of "
+        "{time_period, max_size}; an upload that would take a user past any of "
+        "them gets 403 M_RESOURCE_LIMIT_EXCEEDED and nothing is stored, e.g. "
+        "[{time_period: 1h, max_size: 100M}, {time_period: 1d, max_size: 500M}].",
+    )
+    media_retention: MediaRetentionConfig = option(
+        factory=MediaRetentionConfig,
+        doc="Deleting unused local media and expiring the remote media cache.",
+    )
+    enable_authenticated_media: bool = option(
+        True,
+        doc="As Synapse's option: media uploaded (or fetched from another "
+        "server) while this is on is served only by the authenticated routes "
+        "(/_matrix/client/v1/media/...); the legacy unauthenticated "
+        "/_matrix/media/v3|r0/download and thumbnail routes answer 404 for it. "
+        "Media from before it was turned on stays served there.",
     )
 
     def store_root(self, data_dir: Path) -> Path:

@@ -15,10 +15,12 @@ import attrs
 from homeserver.config.sections.media import MediaConfig
 from homeserver.errors import Codes, Forbidden, MatrixError, NotFound
 from homeserver.events.ids import is_valid_server_name
+from homeserver.services.accounts.auth import Requester
+from homeserver.services.media.access import AccessRecorder
+from homeserver.services.media.limits import UploadLimits
 from homeserver.services.media.ports import NoUploadListener, UploadListener
 from homeserver.services.media.storage import MEDIA_ID_RE, MediaStorage, media_path
 from homeserver.storage.stores.media import LocalMedia, MediaStore
-from homeserver.types import UserID
 from homeserver.util.clock import Clock
 from homeserver.util.ports import Port
 from homeserver.util.tokens import random_string
@@ -69,6 +71,8 @@ class MediaRepository:
         storage: where the bytes go.
         config: the ``media`` config section.
         clock: for timestamps.
+        limits: the upload rate limit and quotas.
+        access: records which media are served (for retention).
     """
 
     def __init__(
@@ -79,6 +83,8 @@ class MediaRepository:
         storage: MediaStorage,
         config: MediaConfig,
         clock: Clock,
+        limits: UploadLimits,
+        access: AccessRecorder,
     ) -> None:
         self.server_name = server_name
         self.store = store
@@ -87,6 +93,8 @@ class MediaRepository:
         self.clock = clock
         # Told of each finished upload (thumbnails are made then).
         self.uploaded: Port[UploadListener] = Port(NoUploadListener())
+        self.limits = limits
+        self.access = access
 
     def mxc(self, media_id: str) -> str:
         """The ``mxc://`` URI of one of our media IDs."""
@@ -116,13 +124,21 @@ class MediaRepository:
         except Exception:
             logger.exception("could not remove the file of failed upload %s", media_id)
 
-    async def upload(self, user: UserID, upload: Upload) -> str:
-        """Store a new file for ``user``; its ``mxc://`` URI.
+    async def upload(self, requester: Requester, upload: Upload) -> str:
+        """Store a new file for the requester; its ``mxc://`` URI.
 
         The file is written before its record, and removed again if the
         record cannot be written, so a failure leaves nothing behind.
+
+        Raises:
+            MatrixError: 429 M_LIMIT_EXCEEDED (rate limit), 400 for a bad
+                Content-Type, 413 M_TOO_LARGE, 403 M_RESOURCE_LIMIT_EXCEEDED
+                past a quota; nothing is stored.
         """
+        user = requester.user
+        self.limits.check_rate(requester)
         self._check(upload)
+        await self.limits.check_quota(str(user), len(upload.data))
         media_id = random_string(24)
         await self._write(media_id, upload.data)
         try:
@@ -133,6 +149,7 @@ class MediaRepository:
                 media_type=upload.content_type or DEFAULT_CONTENT_TYPE,
                 upload_name=upload.filename,
                 media_length=len(upload.data),
+                authenticated=self.config.enable_authenticated_media,
             )
         except BaseException:
             await self._discard(media_id)
@@ -149,13 +166,15 @@ class MediaRepository:
         except Exception:
             logger.exception("after-upload work failed for %s", media_id)
 
-    async def create(self, user: UserID) -> tuple[str, int]:
+    async def create(self, requester: Requester) -> tuple[str, int]:
         """A media ID for a later upload: its URI and expiry (ms).
 
         Raises:
-            MatrixError: 429 M_LIMIT_EXCEEDED if the user already holds
-                ``max_pending_uploads`` unexpired ones.
+            MatrixError: 429 M_LIMIT_EXCEEDED past the rate limit, or if the
+                user already holds ``max_pending_uploads`` unexpired ones.
         """
+        user = requester.user
+        self.limits.check_rate(requester)
         now = self.clock.time_msec()
         pending = await self.store.count_pending(str(user), now)
         if pending >= self.config.max_pending_uploads:
@@ -168,12 +187,16 @@ class MediaRepository:
         media_id = random_string(24)
         expires = now + int(self.config.unused_expiration_time)
         await self.store.insert_media(
-            media_id, str(user), now, unused_expires_ts=expires
+            media_id,
+            str(user),
+            now,
+            unused_expires_ts=expires,
+            authenticated=self.config.enable_authenticated_media,
         )
         return self.mxc(media_id), expires
 
     async def upload_to(
-        self, user: UserID, server_name: str, media_id: str, upload: Upload
+        self, requester: Requester, server_name: str, media_id: str, upload: Upload
     ) -> None:
         """Upload the file of a media ID made by :meth:`create`.
 
@@ -181,8 +204,9 @@ class MediaRepository:
             NotFound: no such pending media ID (or it expired).
             Forbidden: another user created it.
             MatrixError: 409 M_CANNOT_OVERWRITE_MEDIA once it has its file;
-                413 M_TOO_LARGE.
+                413 M_TOO_LARGE; 403 M_RESOURCE_LIMIT_EXCEEDED past a quota.
         """
+        user = requester.user
         media = await self._local(server_name, media_id)
         if media is None:
             raise NotFound("Unknown media ID")
@@ -194,6 +218,7 @@ class MediaRepository:
         if (media.unused_expires_ts or 0) <= now:
             raise NotFound("Media ID has expired")
         self._check(upload)
+        await self.limits.check_quota(str(user), len(upload.data))
         # Claim the ID before writing its file, so that of two concurrent
         # uploads only one ever writes.
         if not await self.store.claim_upload(media_id, now):
@@ -238,8 +263,19 @@ class MediaRepository:
             )
         return media
 
+    def frozen_for_legacy(self, media: LocalMedia, legacy: bool) -> bool:
+        """Whether a legacy unauthenticated route must not serve ``media``:
+        made while ``enable_authenticated_media`` was on (Synapse's
+        ``authenticated`` flag)."""
+        return legacy and self.config.enable_authenticated_media and media.authenticated
+
     async def download(
-        self, server_name: str, media_id: str, *, allow_remote: bool = True
+        self,
+        server_name: str,
+        media_id: str,
+        *,
+        allow_remote: bool = True,
+        legacy: bool = False,
     ) -> MediaFile:
         """The file of an uploaded media ID.
 
@@ -247,14 +283,16 @@ class MediaRepository:
             allow_remote: whether another server's media may be fetched
                 (false for ``allow_remote=false`` and for requests from
                 other servers).
+            legacy: asked for on a legacy unauthenticated route.
 
         Raises:
             MatrixError: 400 for a malformed media ID or server name; 404
-                M_NOT_FOUND for an unknown, quarantined or remote one; 504
-                M_NOT_YET_UPLOADED for a pending one.
+                M_NOT_FOUND for an unknown, quarantined or remote one (and on a
+                legacy route for one frozen there); 504 M_NOT_YET_UPLOADED for
+                a pending one.
         """
         media = await self._local(server_name, media_id)
-        if media is None or media.quarantined:
+        if media is None or media.quarantined or self.frozen_for_legacy(media, legacy):
             raise NotFound("Media not found")
         if media.pending:
             raise MatrixError(
@@ -264,4 +302,5 @@ class MediaRepository:
         if data is None:
             logger.warning("media %s has a record but no file", media_id)
             raise NotFound("Media not found")
+        self.access.mark(media_id)
         return MediaFile(media, data)

@@ -1,4 +1,5 @@
-"""Local media metadata (schema 0020: ``local_media``)."""
+"""Local media metadata (schema 0020: ``local_media``; 0024 adds
+``authenticated`` and ``last_access_ts``, see stores/media_lifecycle.py)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ class LocalMedia:
         created_ts: when the ID was made (ms).
         unused_expires_ts: for a pending upload, when the ID expires (ms).
         quarantined: an admin quarantined it (not served).
+        authenticated: made while ``media.enable_authenticated_media`` was on:
+            the legacy unauthenticated routes do not serve it.
     """
 
     media_id: str
@@ -32,6 +35,7 @@ class LocalMedia:
     created_ts: int
     unused_expires_ts: int | None
     quarantined: bool
+    authenticated: bool = False
 
     @property
     def pending(self) -> bool:
@@ -46,13 +50,14 @@ class LocalMedia:
 
 _COLUMNS = (
     "media_id, user_id, media_type, upload_name, media_length, created_ts,"
-    " unused_expires_ts, quarantined"
+    " unused_expires_ts, quarantined, authenticated"
 )
 
 
 def _media(row: Row) -> LocalMedia:
     values = row._asdict()
     values["quarantined"] = bool(values["quarantined"])
+    values["authenticated"] = bool(values["authenticated"])
     return LocalMedia(**values)
 
 
@@ -72,13 +77,14 @@ class MediaStore:
         upload_name: str | None = None,
         media_length: int | None = None,
         unused_expires_ts: int | None = None,
+        authenticated: bool = False,
     ) -> None:
         """Record a new media ID (uploaded, or pending when ``media_length`` is None)."""
 
         def txn_fn(txn: Transaction) -> None:
             txn.execute(
                 f"INSERT INTO local_media ({_COLUMNS})"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, FALSE)",
+                " VALUES (?, ?, ?, ?, ?, ?, ?, FALSE, ?)",
                 (
                     media_id,
                     user_id,
@@ -87,6 +93,7 @@ class MediaStore:
                     media_length,
                     created_ts,
                     unused_expires_ts,
+                    authenticated,
                 ),
             )
 
