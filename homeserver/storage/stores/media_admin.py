@@ -11,6 +11,7 @@ import attrs
 
 from homeserver.storage.database import Database, Transaction
 from homeserver.storage.rows import Row
+from homeserver.storage.stores.media_lifecycle import KEEP_AVATARS_SQL
 
 
 @attrs.frozen
@@ -40,9 +41,8 @@ class MediaRecord:
     safe_from_quarantine: bool
 
 
-# Until local media records when they were last downloaded, there is no last
-# access: the admin API reports null and orders and ages by creation.
-_LAST_ACCESS = "CAST(NULL AS BIGINT)"
+# When the file was last served (schema 0024; NULL if never since upload).
+_LAST_ACCESS = "last_access_ts"
 _COLUMNS = (
     "media_id, user_id, media_type, upload_name, media_length, created_ts,"
     f" {_LAST_ACCESS} AS last_access_ts, quarantined_by, safe_from_quarantine"
@@ -195,14 +195,7 @@ class MediaAdminStore:
         if keep_profiles is not None:
             # Room avatars and per-room member avatars are kept by the current
             # state event whose JSON names the URI (no column holds it).
-            sql += (
-                " AND NOT EXISTS (SELECT 1 FROM profiles"
-                " WHERE profiles.avatar_url = ? || m.media_id)"
-                " AND NOT EXISTS (SELECT 1 FROM current_state_events AS c"
-                " JOIN events AS e ON e.event_id = c.event_id"
-                " WHERE c.type IN ('m.room.avatar', 'm.room.member')"
-                " AND e.json LIKE '%\"' || ? || m.media_id || '\"%')"
-            )
+            sql += f" AND {KEEP_AVATARS_SQL}"
             args += [keep_profiles, keep_profiles]
 
         def txn_fn(txn: Transaction) -> list[str]:

@@ -10,6 +10,19 @@ from collections.abc import Mapping
 
 from homeserver.storage.database import Database, Transaction
 
+# The media of a ``local_media AS m`` row is nobody's avatar: not a profile's
+# and not named by a room's current m.room.avatar or m.room.member event (no
+# column holds those URIs, so the event JSON is searched). Takes this server's
+# ``mxc://server/`` prefix twice. Shared with the admin API's delete by age.
+KEEP_AVATARS_SQL = (
+    "NOT EXISTS (SELECT 1 FROM profiles"
+    " WHERE profiles.avatar_url = ? || m.media_id)"
+    " AND NOT EXISTS (SELECT 1 FROM current_state_events AS c"
+    " JOIN events AS e ON e.event_id = c.event_id"
+    " WHERE c.type IN ('m.room.avatar', 'm.room.member')"
+    " AND e.json LIKE '%\"' || ? || m.media_id || '\"%')"
+)
+
 
 class MediaLifecycleStore:
     """Counts, touches and expires local media rows."""
@@ -63,20 +76,22 @@ class MediaLifecycleStore:
         self, server_name: str, before_ms: int, limit: int
     ) -> list[str]:
         """Up to ``limit`` uploaded local media IDs last served (or, if never
-        served, uploaded) before ``before_ms``: not quarantined (an admin keeps
-        those as evidence) and not anybody's profile avatar (as Synapse's
-        retention keeps profile pictures)."""
+        served, uploaded) before ``before_ms``: neither quarantined (kept as
+        evidence) nor protected by an admin, and no user's or room's avatar
+        (as Synapse's retention keeps them)."""
+
+        prefix = f"mxc://{server_name}/"
 
         def txn_fn(txn: Transaction) -> list[str]:
             rows = txn.query(
                 "SELECT media_id FROM local_media AS m"
                 " WHERE COALESCE(m.last_access_ts, m.created_ts) < ?"
-                " AND m.media_length >= 0 AND NOT m.quarantined"
-                " AND NOT EXISTS (SELECT 1 FROM profiles AS p"
-                "  WHERE p.avatar_url = ? || m.media_id)"
+                " AND m.media_length >= 0"
+                " AND NOT m.quarantined AND NOT m.safe_from_quarantine"
+                f" AND {KEEP_AVATARS_SQL}"
                 " ORDER BY COALESCE(m.last_access_ts, m.created_ts), m.media_id"
                 " LIMIT ?",
-                (before_ms, f"mxc://{server_name}/", limit),
+                (before_ms, prefix, prefix, limit),
             )
             return [row.media_id for row in rows]
 
@@ -90,7 +105,8 @@ class MediaLifecycleStore:
             txn.execute(
                 "DELETE FROM local_media WHERE media_id = ?"
                 " AND COALESCE(last_access_ts, created_ts) < ?"
-                " AND media_length >= 0 AND NOT quarantined",
+                " AND media_length >= 0 AND NOT quarantined"
+                " AND NOT safe_from_quarantine",
                 (media_id, before_ms),
             )
             return txn.rowcount > 0
