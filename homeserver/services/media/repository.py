@@ -21,6 +21,7 @@ from homeserver.services.media.limits import UploadLimits
 from homeserver.services.media.ports import NoUploadListener, UploadListener
 from homeserver.services.media.storage import MEDIA_ID_RE, MediaStorage, media_path
 from homeserver.storage.stores.media import LocalMedia, MediaStore
+from homeserver.types import UserID
 from homeserver.util.clock import Clock
 from homeserver.util.ports import Port
 from homeserver.util.tokens import random_string
@@ -125,20 +126,30 @@ class MediaRepository:
             logger.exception("could not remove the file of failed upload %s", media_id)
 
     async def upload(self, requester: Requester, upload: Upload) -> str:
-        """Store a new file for the requester; its ``mxc://`` URI.
-
-        The file is written before its record, and removed again if the
-        record cannot be written, so a failure leaves nothing behind.
+        """A user's upload: checked against the upload rate limit and the
+        quotas, then stored as :meth:`store_upload` does; its ``mxc://`` URI.
 
         Raises:
             MatrixError: 429 M_LIMIT_EXCEEDED (rate limit), 400 for a bad
                 Content-Type, 413 M_TOO_LARGE, 403 M_RESOURCE_LIMIT_EXCEEDED
                 past a quota; nothing is stored.
         """
-        user = requester.user
         self.limits.check_rate(requester)
         self._check(upload)
-        await self.limits.check_quota(str(user), len(upload.data))
+        await self.limits.check_quota(requester.user_id, len(upload.data))
+        return await self.store_upload(requester.user, upload)
+
+    async def store_upload(self, user: UserID, upload: Upload) -> str:
+        """Store a new file for ``user``, as the server does on their behalf
+        (URL preview images: no rate limit or quota check); its ``mxc://`` URI.
+
+        The file is written before its record, and removed again if the
+        record cannot be written, so a failure leaves nothing behind.
+
+        Raises:
+            MatrixError: 400 for a bad Content-Type, 413 M_TOO_LARGE.
+        """
+        self._check(upload)
         media_id = random_string(24)
         await self._write(media_id, upload.data)
         try:

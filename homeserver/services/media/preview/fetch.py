@@ -165,7 +165,7 @@ class PreviewFetcher:
             return None
         mime, width, height = found
         try:
-            mxc = await self.media.upload(user, Upload(data, mime, None))
+            mxc = await self.media.store_upload(user, Upload(data, mime, None))
         except MatrixError as exc:
             logger.info("URL preview image not stored: %s", exc.msg)
             return None
