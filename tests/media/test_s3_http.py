@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.media.helpers import CLIENT_MEDIA, MEDIA, media_id, upload
+from tests.media.images import opened, photo
 from tests.support.s3 import Bucket
 from tests.support.server import TestServer
 
@@ -110,3 +111,31 @@ def test_an_unreachable_bucket_fails_the_upload_cleanly(
     root = server.hs.data_dir / "media_store"
     assert not [p for p in root.rglob("*") if p.is_file()]
     assert s3_bucket.keys() == []
+
+
+def test_thumbnails_go_to_the_bucket_too(
+    make_server: Callable[..., TestServer], s3_bucket: Bucket
+) -> None:
+    server = s3_server(make_server, s3_bucket, mode="s3_only", prefix="m/")
+    alice = server.user("alice")
+    mid = media_id(upload(alice, photo(1000, 500), "image/jpeg")["content_uri"])
+    shard = f"{mid[0:2]}/{mid[2:4]}/{mid[4:]}"
+    thumbs = [k for k in s3_bucket.keys() if k.startswith("m/local_thumbnails/")]
+    assert len(thumbs) == 5
+    assert f"m/local_thumbnails/{shard}/32-32-image-jpeg-crop" in thumbs
+    assert s3_bucket.keys() == sorted([f"m/local_content/{shard}", *thumbs])
+
+    got = alice.get(
+        f"{CLIENT_MEDIA}/thumbnail/test/{mid}", width=96, height=96, method="crop"
+    )
+    assert got.code == 200 and opened(got.body).size == (96, 96)
+    stored = s3_bucket.get(f"m/local_thumbnails/{shard}/96-96-image-jpeg-crop")
+    assert got.body == stored
+
+    # A thumbnail missing from the bucket is made again, into the bucket.
+    key = f"m/local_thumbnails/{shard}/320-240-image-jpeg-scale"
+    s3_bucket.client.delete_object(Bucket=s3_bucket.name, Key=key)
+    got = alice.get(f"{CLIENT_MEDIA}/thumbnail/test/{mid}", width=320, height=240)
+    assert opened(got.body).size == (320, 160)
+    assert s3_bucket.get(key) == got.body
+    assert not (server.hs.data_dir / "media_store").exists()
