@@ -93,6 +93,7 @@ def run_migrate(args: argparse.Namespace) -> int:
             target,
             delete_local=args.delete_local,
             limit=args.limit,
+            jobs=args.jobs,
             on_file=progress,
         )
     limit_hit = args.limit is not None and tally.uploaded >= args.limit
@@ -141,6 +142,13 @@ def add_parser(
         type=_positive,
         metavar="N",
         help="upload at most N files, then stop (migrate in batches)",
+    )
+    parser.add_argument(
+        "--jobs",
+        type=_positive,
+        default=4,
+        metavar="N",
+        help="copy N files at once (default: 4)",
     )
     parser.add_argument(
         "--quiet", action="store_true", help="no progress bar, only the summary"

@@ -16,6 +16,7 @@ from __future__ import annotations
 import enum
 import os
 from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
@@ -154,6 +155,7 @@ def migrate(
     *,
     delete_local: bool = False,
     limit: int | None = None,
+    jobs: int = 1,
     on_file: Callable[[LocalFile, Outcome], None] = lambda f, o: None,
 ) -> Tally:
     """Copy ``files`` to ``target``; stop after ``limit`` uploads.
@@ -164,13 +166,26 @@ def migrate(
         target: the bucket.
         delete_local: delete each file once the bucket holds it.
         limit: upload at most this many files (already present ones are free).
-        on_file: called after each file (progress).
+        jobs: how many files are copied at once (threads; boto3's client is
+            thread-safe).
+        on_file: called after each file (progress), on the calling thread.
 
     Returns:
         What was done.
+
+    Raises:
+        CliError: a file could not be copied (the run stops there; files
+            copied so far stay copied, so running again resumes).
     """
     tally = Tally()
-    for file, outcome in _copies(root, files, target, limit, tally):
+    for file, outcome in _copies(root, files, target, limit, jobs):
+        if outcome is Outcome.UPLOADED:
+            tally.uploaded += 1
+            tally.bytes_uploaded += file.size
+        elif outcome is Outcome.PRESENT:
+            tally.present += 1
+        else:
+            tally.gone += 1
         if delete_local and outcome is not Outcome.GONE:
             remove_local(root, file)
             tally.deleted += 1
@@ -183,17 +198,46 @@ def _copies(
     files: list[LocalFile],
     target: S3Target,
     limit: int | None,
-    tally: Tally,
+    jobs: int,
 ) -> Iterator[tuple[LocalFile, Outcome]]:
-    for file in files:
-        if limit is not None and tally.uploaded >= limit:
-            return
-        outcome = target.copy(root, file)
-        if outcome is Outcome.UPLOADED:
-            tally.uploaded += 1
-            tally.bytes_uploaded += file.size
-        elif outcome is Outcome.PRESENT:
-            tally.present += 1
-        else:
-            tally.gone += 1
-        yield file, outcome
+    """Copy files on ``jobs`` threads, yielding each as it is done.
+
+    With a ``limit``, no more copies run at once than uploads are left, so
+    exactly ``limit`` files are uploaded (if that many need it).
+    """
+    waiting = iter(files)
+    uploaded = 0
+    running: dict[Future[Outcome], LocalFile] = {}
+    with ThreadPoolExecutor(jobs, thread_name_prefix="migrate") as pool:
+        try:
+            while True:
+                while len(running) < jobs and (
+                    limit is None or uploaded + len(running) < limit
+                ):
+                    file = next(waiting, None)
+                    if file is None:
+                        break
+                    running[pool.submit(target.copy, root, file)] = file
+                if not running:
+                    return
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in sorted(done, key=lambda f: running[f].path):
+                    file = running.pop(future)
+                    outcome = _result(future, file)
+                    uploaded += outcome is Outcome.UPLOADED
+                    yield file, outcome
+        finally:
+            for future in running:
+                future.cancel()
+
+
+def _result(future: Future[Outcome], file: LocalFile) -> Outcome:
+    try:
+        return future.result()
+    except CliError:
+        raise
+    except Exception as exc:
+        raise CliError(
+            f"could not copy {file.path}: {exc}; files copied so far stay "
+            "copied: run the command again to resume"
+        ) from exc

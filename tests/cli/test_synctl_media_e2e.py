@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
 import urllib.request
@@ -144,3 +146,53 @@ def test_migrate_a_running_store_then_serve_it_from_s3(
 def _shard(uri: str) -> str:
     mid = uri.rsplit("/", 1)[1]
     return f"{mid[0:2]}/{mid[2:4]}/{mid[4:]}"
+
+
+def test_an_interrupted_migration_resumes(s3_bucket: Bucket, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    store = data / "media_store"
+    files = {
+        f"local_content/{i:03d}/aa/file{i}": b"%d" % i * (i + 1) for i in range(300)
+    }
+    for path, content in files.items():
+        (store / path).parent.mkdir(parents=True, exist_ok=True)
+        (store / path).write_bytes(content)
+    storage = s3_bucket.storage_config()
+    del storage["s3"]["access_key_id"], storage["s3"]["secret_access_key"]
+    config = {"server": {"server_name": "example.com"}, "media": {"storage": storage}}
+    (data / "homeserver.yaml").write_text(json.dumps(config))
+    d = str(data)
+
+    proc = subprocess.Popen(
+        [sys.executable, str(REPO / "synctl"), "media", "migrate", "--to", "s3"]
+        + ["--data-dir", d, "--jobs", "1"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, **AWS_ENV},
+    )
+    assert proc.stderr is not None
+    # Ctrl-C once the progress bar shows a few files copied.
+    seen = b""
+    while not re.search(rb"\b([5-9]|\d\d+)/300\b", seen):
+        chunk = os.read(proc.stderr.fileno(), 4096)
+        if not chunk:
+            break
+        seen += chunk
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    if proc.returncode == 130:
+        assert "synctl: interrupted" in err.decode()
+    else:  # it finished before the signal came
+        assert proc.returncode == 0, err
+    copied = len(s3_bucket.keys())
+    assert copied >= 5
+
+    resume = synctl("media", "migrate", "--to", "s3", "--data-dir", d)
+    assert resume.returncode == 0, resume.stderr
+    assert "300/300" in resume.stderr
+    assert f"uploaded {300 - copied} files" in resume.stdout
+    assert f"{copied} already in the bucket" in resume.stdout
+    listing = s3_bucket.client.list_objects_v2(Bucket=s3_bucket.name, MaxKeys=1000)
+    sizes = {obj["Key"]: obj["Size"] for obj in listing["Contents"]}
+    assert sizes == {path: len(content) for path, content in files.items()}
