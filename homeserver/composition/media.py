@@ -83,27 +83,27 @@ class MediaBundle:
             limits=limits,
             access=access,
         )
+        thumbnails = ThumbnailService(
+            repository=repository,
+            store=ThumbnailStore(core.db),
+            storage=storage,
+            thumbnailer=Thumbnailer(core.blocking_runner, int(config.max_image_pixels)),
+            config=config,
+        )
         return cls(
             repository=repository,
+            thumbnails=thumbnails,
+            previewer=_previewer(core, repository, preview_http),
             access=access,
             retention=MediaRetention(
                 server_name=core.server_name,
                 config=config,
                 store=lifecycle,
                 storage=storage,
+                thumbnails=thumbnails,
                 access=access,
                 clock=core.clock,
             ),
-            thumbnails=ThumbnailService(
-                repository=repository,
-                store=ThumbnailStore(core.db),
-                storage=storage,
-                thumbnailer=Thumbnailer(
-                    core.blocking_runner, int(config.max_image_pixels)
-                ),
-                config=config,
-            ),
-            previewer=_previewer(core, repository, preview_http),
         )
 
     def start(self) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from tests.media.helpers import CLIENT_MEDIA, MEDIA, media_id, stored_files, upload
+from tests.media.images import photo
 from tests.support import User, q
 from tests.support.server import TestServer
 
@@ -56,6 +57,29 @@ def test_unused_local_media_is_deleted_and_used_media_kept(
     server.advance(30 * DAY)
     assert _files(server) == {b"avatar"}
     assert _get(alice, media_id(avatar_uri)) == 200
+
+
+def test_thumbnails_keep_media_used_and_go_with_it(
+    make_server: Callable[..., TestServer],
+) -> None:
+    server = make_server({"media": {"media_retention": {"local_media_lifetime": "1d"}}})
+    alice = server.user("alice")
+    mid = media_id(upload(alice, photo(640, 480), "image/jpeg")["content_uri"])
+    thumbs = server.hs.media.thumbnails.store
+    assert server.get_success(thumbs.get_thumbnails(mid))  # made on upload
+    assert len(stored_files(server)) > 1
+
+    # Asking for a thumbnail is a use of the media, on either route.
+    for prefix in (CLIENT_MEDIA, MEDIA):
+        server.advance(20 * HOUR)
+        alice.get(f"{prefix}/thumbnail/test/{mid}", width=32, height=32, expect=200)
+    server.advance(20 * HOUR)
+    assert _get(alice, mid) == 200
+
+    server.advance(DAY + HOUR)
+    assert _get(alice, mid) == 404
+    assert stored_files(server) == []
+    assert server.get_success(thumbs.get_thumbnails(mid)) == []
 
 
 def test_without_a_lifetime_nothing_is_deleted(

@@ -66,7 +66,9 @@ class _Thumbnail:
         if self.authenticated:
             await requester_of(self.auth, request, allow_guest=True)
         asked = thumbnail_request(request)
-        found = await self.thumbnails.thumbnail(server_name, media_id, asked)
+        found = await self.thumbnails.thumbnail(
+            server_name, media_id, asked, legacy=not self.authenticated
+        )
         return media_response(
             found.content, found.content_type, None, request.header("range")
         )

@@ -257,16 +257,24 @@ class MediaRepository:
             return None
         return await self.store.get_media(media_id)
 
-    async def local_media(self, media_id: str) -> LocalMedia:
-        """The record of one of our uploaded media IDs, if it may be served.
+    async def local_media(self, media_id: str, *, legacy: bool = False) -> LocalMedia:
+        """The record of one of our uploaded media IDs, if it may be served
+        (its use is noted for retention).
+
+        Args:
+            legacy: asked for on a legacy unauthenticated route.
 
         Raises:
             MatrixError: 400 for a malformed media ID; 404 M_NOT_FOUND for an
-                unknown or quarantined one; 504 M_NOT_YET_UPLOADED for a
-                pending one.
+                unknown or quarantined one (and on a legacy route for one
+                frozen there); 504 M_NOT_YET_UPLOADED for a pending one.
         """
-        media = await self._local(self.server_name, media_id)
-        if media is None or media.quarantined:
+        media = self._servable(await self._local(self.server_name, media_id), legacy)
+        self.access.mark(media_id)
+        return media
+
+    def _servable(self, media: LocalMedia | None, legacy: bool) -> LocalMedia:
+        if media is None or media.quarantined or self.frozen_for_legacy(media, legacy):
             raise NotFound("Media not found")
         if media.pending:
             raise MatrixError(
@@ -302,13 +310,7 @@ class MediaRepository:
                 legacy route for one frozen there); 504 M_NOT_YET_UPLOADED for
                 a pending one.
         """
-        media = await self._local(server_name, media_id)
-        if media is None or media.quarantined or self.frozen_for_legacy(media, legacy):
-            raise NotFound("Media not found")
-        if media.pending:
-            raise MatrixError(
-                504, "Media has not been uploaded yet", Codes.NOT_YET_UPLOADED
-            )
+        media = self._servable(await self._local(server_name, media_id), legacy)
         data = await self.storage.fetch(media_path(media_id))
         if data is None:
             logger.warning("media %s has a record but no file", media_id)

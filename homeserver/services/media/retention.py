@@ -3,7 +3,8 @@
 
 Every hour: local media nobody served for ``local_media_lifetime`` is deleted
 (when set), and /create media IDs that expired without an upload are dropped.
-A media's row goes first, then its files through the storage seam, so no
+A media's row goes first, then its files (thumbnails too) through the storage
+seam, so no
 request ever finds a row whose file is gone; a file left behind by a failed
 delete is never served, only logged.
 """
@@ -18,6 +19,7 @@ from twisted.internet import defer, task
 from homeserver.config.sections.media import MediaConfig
 from homeserver.services.media.access import AccessRecorder
 from homeserver.services.media.storage import MediaStorage, media_path
+from homeserver.services.media.thumbnails import ThumbnailService
 from homeserver.storage.stores.media_lifecycle import MediaLifecycleStore
 from homeserver.util.background import run_in_background
 from homeserver.util.clock import Clock
@@ -36,6 +38,7 @@ class MediaRetention:
         config: the ``media`` config section.
         store: usage and retention queries of local media.
         storage: where the files are.
+        thumbnails: removes a media's thumbnails (files and rows).
         access: accesses not yet written, flushed before each run.
         clock: for the timer and the thresholds.
     """
@@ -47,6 +50,7 @@ class MediaRetention:
         config: MediaConfig,
         store: MediaLifecycleStore,
         storage: MediaStorage,
+        thumbnails: ThumbnailService,
         access: AccessRecorder,
         clock: Clock,
     ) -> None:
@@ -54,6 +58,7 @@ class MediaRetention:
         self.lifetimes = config.media_retention
         self.store = store
         self.storage = storage
+        self.thumbnails = thumbnails
         self.access = access
         self.clock = clock
         self._timer: task.LoopingCall | None = None
@@ -111,6 +116,7 @@ class MediaRetention:
 
     async def _delete_files(self, media_id: str) -> None:
         try:
+            await self.thumbnails.delete_thumbnails(media_id)
             await self.storage.delete(media_path(media_id))
         except Exception:
-            logger.exception("could not delete the file of expired media %s", media_id)
+            logger.exception("could not delete the files of expired media %s", media_id)

@@ -99,9 +99,18 @@ class ThumbnailService:
         self._making: Coalescer[_Key, ServedThumbnail] = Coalescer()
 
     async def thumbnail(
-        self, server_name: str, media_id: str, request: ThumbnailRequest
+        self,
+        server_name: str,
+        media_id: str,
+        request: ThumbnailRequest,
+        *,
+        legacy: bool = False,
     ) -> ServedThumbnail:
         """A thumbnail of ``mxc://server_name/media_id``.
+
+        Args:
+            legacy: asked for on a legacy unauthenticated route (media made
+                while ``enable_authenticated_media`` is on is 404 there).
 
         Raises:
             MatrixError: 400 M_INVALID_PARAM for a malformed media ID or
@@ -117,10 +126,10 @@ class ThumbnailService:
             return await self.remote.get().remote_thumbnail(
                 server_name, media_id, request
             )
-        return await self.local_thumbnail(media_id, request)
+        return await self.local_thumbnail(media_id, request, legacy=legacy)
 
     async def local_thumbnail(
-        self, media_id: str, request: ThumbnailRequest
+        self, media_id: str, request: ThumbnailRequest, *, legacy: bool = False
     ) -> ServedThumbnail:
         """A thumbnail of one of this server's media IDs (also what the
         federation thumbnail endpoint serves): a stored one, or one made now.
@@ -132,7 +141,7 @@ class ThumbnailService:
                 that is not an image we can thumbnail (or is broken); 413
                 M_TOO_LARGE for an image over ``max_image_pixels``.
         """
-        media = await self.repository.local_media(media_id)
+        media = await self.repository.local_media(media_id, legacy=legacy)
         if not thumbnailable(media.media_type):
             raise MatrixError(
                 400,
