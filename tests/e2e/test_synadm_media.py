@@ -24,8 +24,11 @@ def _upload(server: RunningServer, token: str, data: bytes) -> str:
     return str(json.loads(body)["content_uri"]).rsplit("/", 1)[1]
 
 
-def _served(server: RunningServer, mid: str) -> bool:
-    code, _ = http(server, "GET", f"/_matrix/media/v3/download/localhost/{mid}")
+def _served(server: RunningServer, token: str, mid: str) -> bool:
+    """Whether the (authenticated) download serves ``mid``: new media is not
+    on the legacy route while enable_authenticated_media is on (the default)."""
+    path = f"/_matrix/client/v1/media/download/localhost/{mid}"
+    code, _ = http(server, "GET", path, token=token)
     assert code in (200, 404), code
     return code == 200
 
@@ -57,18 +60,18 @@ def test_synadm_media_commands(running_server: RunningServer, tmp_path: Path) ->
     }
 
     assert synadm.json("media", "quarantine", "-i", a) == {}
-    assert not _served(server, a)
+    assert not _served(server, alice, a)
     assert synadm.json("media", "unquarantine", "-i", a) == {}
-    assert _served(server, a)
+    assert _served(server, alice, a)
 
     assert synadm.json("media", "protect", c) == {}
     assert synadm.json("media", "quarantine", "-u", "@alice:localhost") == {
         "num_quarantined": 2
     }
-    assert [_served(server, m) for m in (a, b, c)] == [False, False, True]
+    assert [_served(server, alice, m) for m in (a, b, c)] == [False, False, True]
     synadm.json("media", "unquarantine", "-U", f"mxc://localhost/{a}")
     assert synadm.json("media", "quarantine", "-r", room) == {"num_quarantined": 2}
-    assert not _served(server, a)
+    assert not _served(server, alice, a)
 
     assert synadm.json("media", "delete", "-i", b) == {
         "deleted_media": [b],
@@ -78,7 +81,7 @@ def test_synadm_media_commands(running_server: RunningServer, tmp_path: Path) ->
     synadm.json("media", "unquarantine", "-i", a)
     deleted = synadm.json("media", "delete", "--before-days", "0")
     assert deleted == {"deleted_media": [a], "total": 1}
-    assert [_served(server, m) for m in (a, b, c)] == [False, False, True]
+    assert [_served(server, alice, m) for m in (a, b, c)] == [False, False, True]
     remaining = synadm.json("media", "list", "-u", "@alice:localhost")
     assert [m["media_id"] for m in remaining["media"]] == [c]
     assert remaining["media"][0]["safe_from_quarantine"] is True

@@ -3,6 +3,8 @@ and user), protection from quarantine, and the media of a room."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from tests.media.admin_helpers import ADMIN, info, new_media, served
@@ -66,7 +68,7 @@ def test_media_info(server: TestServer, alice: User, admin: User) -> None:
         "url_cache": None,
         "last_access_ts": None,
         "quarantined_by": None,
-        "authenticated": None,
+        "authenticated": False,
         "safe_from_quarantine": False,
         "sha256": None,
     }
@@ -217,3 +219,20 @@ def test_quarantined_media_has_no_thumbnails(
         assert resp.json["errcode"] == "M_NOT_FOUND"
     admin.post(f"{ADMIN}/media/unquarantine/test/{mid}", {}, expect=200)
     assert [alice.get(path).code for path in paths] == [200, 200]
+
+
+def test_media_info_after_access_and_with_legacy_frozen(
+    make_server: Callable[..., TestServer],
+) -> None:
+    server = make_server({"media": {"enable_authenticated_media": True}})
+    alice = server.user("alice")
+    admin = server.user("admin", admin=True)
+    mid = new_media(alice)
+    assert info(admin, mid)["authenticated"] is True
+    assert info(admin, mid)["last_access_ts"] is None
+    alice.get(f"{CLIENT_MEDIA}/download/test/{mid}", expect=200)
+    served_at = server.hs.core.clock.time_msec()
+    # Accesses are written in batches, once a minute.
+    server.advance(61)
+    last = info(admin, mid)["last_access_ts"]
+    assert last is not None and served_at <= last <= served_at + 61_000

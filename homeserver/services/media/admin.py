@@ -161,7 +161,7 @@ class MediaAdmin:
             user_id=record.user_id,
             filesystem_id=None,
             url_cache=None,
-            authenticated=None,
+            authenticated=record.authenticated,
             sha256=None,
         )
         return {"media_info": info}

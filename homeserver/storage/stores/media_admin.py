@@ -28,6 +28,8 @@ class MediaRecord:
         last_access_ts: when it was last downloaded (ms), if known.
         quarantined_by: the admin who quarantined it, or None.
         safe_from_quarantine: protected from quarantine.
+        authenticated: uploaded while the legacy routes were frozen (served
+            only by the authenticated ones).
     """
 
     media_id: str
@@ -39,13 +41,15 @@ class MediaRecord:
     last_access_ts: int | None
     quarantined_by: str | None
     safe_from_quarantine: bool
+    authenticated: bool
 
 
 # When the file was last served (schema 0024; NULL if never since upload).
 _LAST_ACCESS = "last_access_ts"
 _COLUMNS = (
     "media_id, user_id, media_type, upload_name, media_length, created_ts,"
-    f" {_LAST_ACCESS} AS last_access_ts, quarantined_by, safe_from_quarantine"
+    f" {_LAST_ACCESS} AS last_access_ts, quarantined_by, safe_from_quarantine,"
+    " authenticated"
 )
 # order_by value -> the column (Synapse's MediaSortOrder).
 ORDER_COLUMNS = {
@@ -63,6 +67,7 @@ ORDER_COLUMNS = {
 def _record(row: Row) -> MediaRecord:
     values = row._asdict()
     values["safe_from_quarantine"] = bool(values["safe_from_quarantine"])
+    values["authenticated"] = bool(values["authenticated"])
     return MediaRecord(**values)
 
 
