@@ -73,6 +73,7 @@ class MediaBundle:
             ratelimiter=core.ratelimiter,
             rate=core.config.rate_limiting.media_create,
             clock=core.clock,
+            admin_contact=core.config.admin.admin_contact,
         )
         repository = MediaRepository(
             server_name=core.server_name,

@@ -22,12 +22,18 @@ def _put(user: User, uri: str, data: bytes, expect: int) -> dict:
 
 
 def test_stored_bytes_quota(make_server: Callable[..., TestServer]) -> None:
-    server = make_server({"media": {"max_stored_bytes_per_user": 100}})
+    server = make_server(
+        {
+            "media": {"max_stored_bytes_per_user": 100},
+            "admin": {"admin_contact": "mailto:admin@test"},
+        }
+    )
     alice, bob = server.user("alice"), server.user("bob")
     first = upload(alice, b"a" * 60)["content_uri"]
 
     refused = upload(alice, b"b" * 41, expect=403)
     assert refused["errcode"] == "M_RESOURCE_LIMIT_EXCEEDED"
+    assert refused["admin_contact"] == "mailto:admin@test"
     assert [p.read_bytes() for p in stored_files(server)] == [b"a" * 60]
 
     # Up to the quota exactly is fine; another user has a quota of their own.

@@ -136,8 +136,8 @@ class MediaRepository:
         """
         self.limits.check_rate(requester)
         self._check(upload)
-        await self.limits.check_quota(requester.user_id, len(upload.data))
-        return await self.store_upload(requester.user, upload)
+        async with self.limits.quota(requester.user_id, len(upload.data)):
+            return await self.store_upload(requester.user, upload)
 
     async def store_upload(self, user: UserID, upload: Upload) -> str:
         """Store a new file for ``user``, as the server does on their behalf
@@ -229,7 +229,11 @@ class MediaRepository:
         if (media.unused_expires_ts or 0) <= now:
             raise NotFound("Media ID has expired")
         self._check(upload)
-        await self.limits.check_quota(str(user), len(upload.data))
+        async with self.limits.quota(str(user), len(upload.data)):
+            await self._fill(media_id, upload, now)
+
+    async def _fill(self, media_id: str, upload: Upload, now: int) -> None:
+        """Claim a pending media ID, write its file and complete its row."""
         # Claim the ID before writing its file, so that of two concurrent
         # uploads only one ever writes.
         if not await self.store.claim_upload(media_id, now):
