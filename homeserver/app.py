@@ -84,6 +84,7 @@ def listen(server: HomeServer, reactor: Any) -> None:
             header_timeout=http_config.request_header_timeout / 1000,
             body_timeout=http_config.request_body_timeout / 1000,
             max_upload_size=int(server.config.media.max_upload_size),
+            bodies_in_memory=server.config.media.storage.s3_only,
         )
         tls = None
         if listener.tls:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import pytest
+import twisted.web.http
 
 from tests.media.helpers import CLIENT_MEDIA, MEDIA, media_id, upload
 from tests.media.images import opened, photo
@@ -139,3 +143,32 @@ def test_thumbnails_go_to_the_bucket_too(
     assert opened(got.body).size == (320, 160)
     assert s3_bucket.get(key) == got.body
     assert not (server.hs.data_dir / "media_store").exists()
+
+
+def test_s3_only_never_spools_an_upload_to_a_temporary_file(
+    make_server: Callable[..., TestServer],
+    s3_bucket: Bucket,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Twisted keeps request bodies over 100 kB in an (unlinked) temporary
+    # file; watch for one being made.
+    spooled: list[object] = []
+    make_temporary_file = tempfile.TemporaryFile
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        spooled.append(args)
+        return make_temporary_file(*args, **kwargs)
+
+    monkeypatch.setattr(twisted.web.http.tempfile, "TemporaryFile", recording)
+    big = bytes(range(256)) * 1200  # 300 kB
+
+    cached = s3_server(make_server, s3_bucket, mode="cache")
+    upload(cached.user("alice"), big)
+    assert spooled  # the probe works: Twisted's default spools it
+
+    spooled.clear()
+    server = s3_server(make_server, s3_bucket, mode="s3_only")
+    alice = server.user("alice")
+    mid = media_id(upload(alice, big)["content_uri"])
+    assert alice.get(f"{CLIENT_MEDIA}/download/test/{mid}", expect=200).body == big
+    assert spooled == []

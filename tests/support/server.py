@@ -182,6 +182,7 @@ class TestServer:
             header_timeout=self.config.http.request_header_timeout / 1000,
             body_timeout=self.config.http.request_body_timeout / 1000,
             max_upload_size=int(self.config.media.max_upload_size),
+            bodies_in_memory=self.config.media.storage.s3_only,
         )
 
     def get_success(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from io import BytesIO
 from typing import Any
 
 import attrs
@@ -74,6 +75,9 @@ class LimitedRequest(server.Request):
     # The limit of every body but a media upload's (which may be up to
     # max_body_size): checked once the path is known.
     json_body_size = 10 * 1024 * 1024
+    # Keep every body in memory: Twisted spools bodies over 100 kB to a
+    # temporary file, which media.storage s3_only promises never to write.
+    bodies_in_memory = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -81,7 +85,10 @@ class LimitedRequest(server.Request):
         self._body_received = 0
 
     def gotLength(self, length: int | None) -> None:
-        super().gotLength(length)
+        if self.bodies_in_memory:
+            self.content = BytesIO()  # type: ignore[assignment]
+        else:
+            super().gotLength(length)
         if length is not None and length > self.max_body_size:
             self.body_too_large = True
 
@@ -249,6 +256,9 @@ class HomeserverSite(server.Site):
         body_timeout: ``http.request_body_timeout``, in seconds.
         max_upload_size: ``media.max_upload_size``: bodies of media uploads
             may be this large.
+        bodies_in_memory: never spool a request body to a temporary file
+            (for ``media.storage`` in ``s3_only`` mode; bodies are bounded
+            by the limits above either way).
     """
 
     protocol = MatrixHTTPChannel  # type: ignore[assignment]
@@ -261,6 +271,7 @@ class HomeserverSite(server.Site):
         header_timeout: float | None = None,
         body_timeout: float | None = None,
         max_upload_size: int = 0,
+        bodies_in_memory: bool = False,
     ) -> None:
         request_factory = type(
             "BoundLimitedRequest",
@@ -268,6 +279,7 @@ class HomeserverSite(server.Site):
             {
                 "max_body_size": max(max_body_size, max_upload_size),
                 "json_body_size": max_body_size,
+                "bodies_in_memory": bodies_in_memory,
             },
         )
         super().__init__(

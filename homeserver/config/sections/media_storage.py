@@ -101,6 +101,11 @@ class MediaStorageConfig:
         factory=S3StorageConfig, doc="The bucket, when backend is s3."
     )
 
+    @property
+    def s3_only(self) -> bool:
+        """Whether nothing of media may touch local disk (``s3_only`` mode)."""
+        return self.backend == "s3" and self.s3.mode == "s3_only"
+
     def __attrs_post_init__(self) -> None:
         check(
             self.backend != "s3" or bool(self.s3.bucket),
