@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import attrs
@@ -22,6 +23,8 @@ from homeserver.storage.stores.media_lifecycle import MediaLifecycleStore
 from homeserver.storage.stores.media_thumbnails import ThumbnailStore
 from homeserver.storage.stores.url_cache import UrlCacheStore
 
+logger = logging.getLogger(__name__)
+
 
 def build_media_storage(*, core: Core, data_dir: Path) -> MediaStorage:
     """The back end ``media.storage`` asks for (docs/media.md)."""
@@ -36,6 +39,12 @@ def build_media_storage(*, core: Core, data_dir: Path) -> MediaStorage:
     )
 
     s3_config = config.storage.s3
+    logger.info(
+        "media storage: S3 bucket %s, prefix %r, mode %s",
+        s3_config.bucket,
+        s3_config.prefix,
+        s3_config.mode,
+    )
     s3 = S3MediaStorage(make_s3_client(s3_config), s3_config, core.io_runner)
     if s3_config.mode == "s3_only":
         return s3

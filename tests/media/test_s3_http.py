@@ -172,3 +172,38 @@ def test_s3_only_never_spools_an_upload_to_a_temporary_file(
     mid = media_id(upload(alice, big)["content_uri"])
     assert alice.get(f"{CLIENT_MEDIA}/download/test/{mid}", expect=200).body == big
     assert spooled == []
+
+
+def s3_count(server: TestServer, operation: str, outcome: str) -> float:
+    metrics = server.request("GET", "/metrics").body.decode()
+    line = (
+        "homeserver_media_s3_requests_total"
+        f'{{operation="{operation}",outcome="{outcome}"}} '
+    )
+    found = [row for row in metrics.splitlines() if row.startswith(line)]
+    return float(found[0][len(line) :]) if found else 0.0
+
+
+def test_s3_requests_are_counted_in_the_metrics(
+    make_server: Callable[..., TestServer], s3_bucket: Bucket
+) -> None:
+    server = make_server(
+        {
+            "metrics": {"enabled": True},
+            "media": {"storage": s3_bucket.storage_config(mode="s3_only")},
+        }
+    )
+    alice = server.user("alice")
+    before = {
+        (op, outcome): s3_count(server, op, outcome)
+        for op, outcome in [("put", "ok"), ("get", "ok"), ("get", "missing")]
+    }
+    mid = media_id(upload(alice, b"counted")["content_uri"])
+    alice.get(f"{CLIENT_MEDIA}/download/test/{mid}", expect=200)
+    s3_bucket.client.delete_object(Bucket=s3_bucket.name, Key=key_of("", mid))
+    alice.get(f"{CLIENT_MEDIA}/download/test/{mid}", expect=404)
+    assert s3_count(server, "put", "ok") == before[("put", "ok")] + 1
+    assert s3_count(server, "get", "ok") == before[("get", "ok")] + 1
+    assert s3_count(server, "get", "missing") == before[("get", "missing")] + 1
+    metrics = server.request("GET", "/metrics").body
+    assert b'homeserver_media_s3_request_seconds_count{operation="put"}' in metrics

@@ -16,7 +16,11 @@ of its own in production), never on the reactor thread.
 from __future__ import annotations
 
 import logging
-from typing import Any
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from prometheus_client import Counter, Histogram
 
 from homeserver.config.sections.media_storage import S3StorageConfig
 from homeserver.services.media.storage import LocalMediaStorage, MediaStorage
@@ -26,6 +30,36 @@ logger = logging.getLogger(__name__)
 
 # Error codes S3 (and moto, MinIO) answer for a key that is not there.
 _MISSING = {"404", "NoSuchKey", "NotFound"}
+
+S3_REQUESTS = Counter(
+    "homeserver_media_s3_requests_total",
+    "S3 requests of the media store, by operation and outcome (ok, missing, error)",
+    ["operation", "outcome"],
+)
+S3_LATENCY = Histogram(
+    "homeserver_media_s3_request_seconds",
+    "Time of S3 requests of the media store (boto3's retries included)",
+    ["operation"],
+)
+
+T = TypeVar("T")
+
+
+def _measured(operation: str, call: Callable[[], T]) -> T:
+    """Run one boto3 call, counting and timing it (on the calling thread)."""
+    start = time.monotonic()
+    outcome = "error"
+    try:
+        result = call()
+        outcome = "ok"
+        return result
+    except Exception as exc:
+        if is_missing(exc):
+            outcome = "missing"
+        raise
+    finally:
+        S3_LATENCY.labels(operation).observe(time.monotonic() - start)
+        S3_REQUESTS.labels(operation, outcome).inc()
 
 
 def make_s3_client(config: S3StorageConfig) -> Any:
@@ -91,11 +125,14 @@ class S3MediaStorage(MediaStorage):
         def put() -> None:
             # One PUT from memory: S3 makes the object visible whole or not at
             # all, so no temporary object (or file) is needed.
-            self.client.put_object(
-                Bucket=self.bucket,
-                Key=key,
-                Body=data,
-                StorageClass=self.storage_class,
+            _measured(
+                "put",
+                lambda: self.client.put_object(
+                    Bucket=self.bucket,
+                    Key=key,
+                    Body=data,
+                    StorageClass=self.storage_class,
+                ),
             )
 
         await self.runner(put)
@@ -104,18 +141,20 @@ class S3MediaStorage(MediaStorage):
         key = object_key(self.prefix, path)
 
         def get() -> bytes | None:
+            def read() -> bytes:
+                body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
+                try:
+                    data: bytes = body.read()
+                finally:
+                    body.close()
+                return data
+
             try:
-                answer = self.client.get_object(Bucket=self.bucket, Key=key)
+                return _measured("get", read)
             except Exception as exc:
                 if is_missing(exc):
                     return None
                 raise
-            body = answer["Body"]
-            try:
-                data: bytes = body.read()
-            finally:
-                body.close()
-            return data
 
         result: bytes | None = await self.runner(get)
         return result
@@ -125,7 +164,9 @@ class S3MediaStorage(MediaStorage):
 
         def remove() -> None:
             # DeleteObject succeeds for a missing key too.
-            self.client.delete_object(Bucket=self.bucket, Key=key)
+            _measured(
+                "delete", lambda: self.client.delete_object(Bucket=self.bucket, Key=key)
+            )
 
         await self.runner(remove)
 
@@ -134,7 +175,9 @@ class S3MediaStorage(MediaStorage):
 
         def head() -> bool:
             try:
-                self.client.head_object(Bucket=self.bucket, Key=key)
+                _measured(
+                    "head", lambda: self.client.head_object(Bucket=self.bucket, Key=key)
+                )
             except Exception as exc:
                 if is_missing(exc):
                     return False
