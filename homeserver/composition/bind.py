@@ -14,6 +14,7 @@ from homeserver.composition.federation import FederationBundle
 from homeserver.composition.server import HomeServer
 from homeserver.services.accounts.profile import RemoteProfilePort
 from homeserver.services.e2ee.ports import RemoteKeysPort
+from homeserver.services.media.ports import RemoteMediaFetcher
 from homeserver.services.reading.pagination import HistoryBackfill
 from homeserver.services.rooms.ports import (
     RemoteAliasPort,
@@ -58,6 +59,8 @@ def bind(hs: HomeServer, *, federation_on: bool) -> None:
     hs.search.service.user_filter.plug(hs.reading.personal)
     # Thumbnails of each image are made as soon as it is uploaded.
     hs.media.repository.uploaded.plug(hs.media.thumbnails)
+    # Thumbnails of other servers' media: made from the remote media cache.
+    hs.media.thumbnails.remote.plug(hs.media.remote_thumbnails)
     if not federation_on:
         return
     _bind_federation(
@@ -72,6 +75,7 @@ def bind(hs: HomeServer, *, federation_on: bool) -> None:
             remote_to_device=hs.sync_data.to_device.remote,
             remote_keys=hs.e2ee.query.remote,
             remote_hierarchy=hs.spaces.hierarchy.remote,
+            remote_media=hs.media.repository.remote.fetcher,
         ),
     )
 
@@ -88,6 +92,7 @@ class FederationPorts:
     remote_to_device: Port[RemoteToDevicePort]
     remote_keys: Port[RemoteKeysPort]
     remote_hierarchy: Port[RemoteHierarchyPort]
+    remote_media: Port[RemoteMediaFetcher]
 
 
 def _bind_federation(
@@ -114,3 +119,4 @@ def _bind_federation(
     ports.remote_to_device.plug(edus.to_device)
     ports.remote_keys.plug(federation.e2ee.remote_keys)
     ports.remote_hierarchy.plug(federation.serving.remote_hierarchy)
+    ports.remote_media.plug(federation.media_fetcher)

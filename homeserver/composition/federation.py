@@ -34,6 +34,7 @@ from homeserver.composition.devices import DevicesBundle
 from homeserver.composition.e2ee import E2eeBundle
 from homeserver.composition.extras import ExtrasBundle
 from homeserver.composition.federation_e2ee import FederationE2ee
+from homeserver.composition.federation_media import build_media_fetcher
 from homeserver.composition.federation_parts import (
     FederationEdus,
     FederationHandshakes,
@@ -47,6 +48,7 @@ from homeserver.composition.rooms import RoomsBundle
 from homeserver.composition.spaces import SpacesBundle
 from homeserver.composition.sync_data import SyncDataBundle
 from homeserver.federation.interfaces import FederationTransport
+from homeserver.federation.media.fetch import FederationMediaFetcher
 from homeserver.federation.sender.admin import DestinationAdmin
 from homeserver.federation.sender.sender import FederationSender
 from homeserver.federation.transport.client import FederationClient
@@ -72,6 +74,7 @@ class FederationBundle:
     e2ee: FederationE2ee
     extras: ExtrasBundle
     media: MediaBundle
+    media_fetcher: FederationMediaFetcher
 
     @classmethod
     def build(
@@ -149,6 +152,7 @@ class FederationBundle:
             ),
             extras=extras,
             media=media,
+            media_fetcher=build_media_fetcher(core=core, transport=transport),
         )
 
     @property
@@ -188,7 +192,7 @@ class FederationBundle:
             *query_endpoints(room_auth, self.serving.queries),
             FederationHierarchyEndpoint(room_auth, self.serving.hierarchy),
             *user_key_endpoints(room_auth, self.e2ee.user_keys),
-            *media_endpoints(room_auth, self.media.repository),
+            *media_endpoints(room_auth, self.media.repository, self.media.thumbnails),
             # Called by integration managers, without an X-Matrix signature.
             OpenIdUserInfoEndpoint(self.extras.openid),
         ]

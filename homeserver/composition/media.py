@@ -13,6 +13,8 @@ from homeserver.services.media.access import AccessRecorder
 from homeserver.services.media.limits import UploadLimits
 from homeserver.services.media.preview.fetch import PreviewFetcher
 from homeserver.services.media.preview.previewer import UrlPreviewer
+from homeserver.services.media.remote import RemoteMediaCache
+from homeserver.services.media.remote_thumbnails import RemoteThumbnails
 from homeserver.services.media.repository import MediaRepository
 from homeserver.services.media.retention import MediaRetention
 from homeserver.services.media.storage import LocalMediaStorage, MediaStorage
@@ -21,6 +23,7 @@ from homeserver.services.media.thumbnails import ThumbnailService
 from homeserver.storage.stores.media import MediaStore
 from homeserver.storage.stores.media_lifecycle import MediaLifecycleStore
 from homeserver.storage.stores.media_thumbnails import ThumbnailStore
+from homeserver.storage.stores.remote_media import RemoteMediaStore
 from homeserver.storage.stores.url_cache import UrlCacheStore
 
 logger = logging.getLogger(__name__)
@@ -57,6 +60,7 @@ class MediaBundle:
 
     repository: MediaRepository
     thumbnails: ThumbnailService
+    remote_thumbnails: RemoteThumbnails
     previewer: UrlPreviewer | None
     """URL previews; None unless ``url_preview.enabled``."""
     access: AccessRecorder
@@ -92,17 +96,31 @@ class MediaBundle:
             clock=core.clock,
             limits=limits,
             access=access,
+            remote=RemoteMediaCache(
+                store=RemoteMediaStore(core.db),
+                storage=storage,
+                config=config,
+                clock=core.clock,
+            ),
         )
+        thumbnailer = Thumbnailer(core.blocking_runner, int(config.max_image_pixels))
         thumbnails = ThumbnailService(
             repository=repository,
             store=ThumbnailStore(core.db),
             storage=storage,
-            thumbnailer=Thumbnailer(core.blocking_runner, int(config.max_image_pixels)),
+            thumbnailer=thumbnailer,
             config=config,
         )
         return cls(
             repository=repository,
             thumbnails=thumbnails,
+            remote_thumbnails=RemoteThumbnails(
+                cache=repository.remote,
+                thumbnails=thumbnails,
+                thumbnailer=thumbnailer,
+                storage=storage,
+                clock=core.clock,
+            ),
             previewer=_previewer(core, repository, preview_http),
             access=access,
             retention=MediaRetention(

@@ -25,6 +25,16 @@ class RequestSendFailed(FederationError):
         self.retriable = retriable
 
 
+class ResponseTooLarge(RequestSendFailed):
+    """The answer was longer than the caller allows; it was cut off while it
+    arrived. (Retriable, as any failed send: the sender's queues treat it
+    as before this class existed.)"""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"response larger than {limit} bytes")
+        self.limit = limit
+
+
 class NotRetryingDestination(RequestSendFailed):
     """The destination is in backoff after earlier failures; nothing was sent."""
 

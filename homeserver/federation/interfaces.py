@@ -7,7 +7,9 @@ protocols, so each piece can be built and tested on its own.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
+
+import attrs
 
 from homeserver.types import JsonDict
 
@@ -57,6 +59,44 @@ class FederationTransport(Protocol):
         timeout_ms: int | None = None,
     ) -> Any:
         """POST a JSON body; the parsed JSON answer."""
+        ...
+
+
+@attrs.frozen
+class RawResponse:
+    """A 2xx answer taken as bytes (media).
+
+    Attributes:
+        code: the HTTP status.
+        headers: the last value of each header, by lower-case name.
+        body: the whole body.
+    """
+
+    code: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+@runtime_checkable
+class MediaTransport(Protocol):
+    """Signed outbound GETs whose answer is not JSON (federation media)."""
+
+    async def get_bytes(
+        self,
+        destination: str,
+        path: str,
+        query: Query | None = None,
+        *,
+        max_bytes: int,
+        timeout_ms: int | None = None,
+    ) -> RawResponse:
+        """GET ``path`` (signed); the answer of a 2xx response.
+
+        Raises:
+            RequestSendFailed: unreachable, timed out; ``ResponseTooLarge``
+                for a body over ``max_bytes``.
+            HttpResponseError: a non-2xx answer (``body`` its JSON, if any).
+        """
         ...
 
 

@@ -4,12 +4,17 @@ Two requests for the same not-yet-made thumbnail (or the same remote file)
 should cause one piece of work, not two: the first caller starts it, later
 callers wait for its result (or its failure) while it runs. Nothing is cached
 after it ends; callers keep results where they belong (a store, a file).
+
+The work runs on its own, not inside the first caller: a caller that goes
+away (its request cancelled when the client hangs up) stops waiting, but the
+work goes on for the others (a remote file half fetched for five clients is
+not abandoned because the first one left).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Hashable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from twisted.internet import defer
 from twisted.python.failure import Failure
@@ -31,19 +36,25 @@ class Coalescer(Generic[K, V]):
     async def run(self, key: K, work: Callable[[], Awaitable[V]]) -> V:
         """``work()``'s result; if work for ``key`` is already running, its
         result (or exception) instead, without starting ``work``."""
+        mine: defer.Deferred[V] = defer.Deferred()
         waiters = self._running.get(key)
         if waiters is not None:
-            waiter: defer.Deferred[V] = defer.Deferred()
-            waiters.append(waiter)
-            return await waiter
-        self._running[key] = []
-        try:
-            result = await work()
-        except BaseException:
-            failure = Failure()
-            for w in self._running.pop(key):
-                w.errback(failure)
-            raise
-        for w in self._running.pop(key):
-            w.callback(result)
-        return result
+            waiters.append(mine)
+            return await mine
+        self._running[key] = [mine]
+        running: defer.Deferred[Any] = defer.ensureDeferred(_awaited(work))
+        running.addBoth(self._finished, key)
+        return await mine
+
+    def _finished(self, result: V | Failure, key: K) -> None:
+        for waiter in self._running.pop(key, []):
+            if waiter.called:  # that caller went away (cancelled)
+                continue
+            if isinstance(result, Failure):
+                waiter.errback(result)
+            else:
+                waiter.callback(result)
+
+
+async def _awaited(work: Callable[[], Awaitable[V]]) -> V:
+    return await work()

@@ -27,6 +27,8 @@ Usage (fixtures from tests/federation/conftest.py)::
         a = fed.add_server("a.test", {"federation": {"domain_whitelist": ["b.test"]}})
         b = fed.add_server("b.test")
 
+``fed.latency["b.test"] = 5`` delays every request to b.test by 5 seconds of
+the shared clock (so that requests overlap; ``fed.pump(5)`` lets them through).
 ``fed.set_reachable("b.test", False)`` makes requests to b.test fail with
 ``RequestSendFailed`` (a server that is down; add ``from_server="a.test"`` to
 cut only the link from a.test); ``fed.requests`` records every
@@ -46,11 +48,16 @@ from signedjson.types import SigningKey
 from twisted.internet import defer
 from twisted.internet.address import IPv4Address
 from twisted.internet.error import ConnectionDone
+from twisted.internet.task import deferLater
 from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.python.failure import Failure
 
-from homeserver.federation.errors import HttpResponseError, RequestSendFailed
-from homeserver.federation.interfaces import Query
+from homeserver.federation.errors import (
+    HttpResponseError,
+    RequestSendFailed,
+    ResponseTooLarge,
+)
+from homeserver.federation.interfaces import Query, RawResponse
 from homeserver.federation.transport.auth import sign_request
 from homeserver.federation.transport.json_requests import JsonRequests, request_uri
 from tests.support.server import FakeResponse, TestServer, parse_http_response
@@ -103,6 +110,42 @@ class LoopbackTransport(JsonRequests):
                 did not answer within ``timeout_ms``.
             HttpResponseError: it answered with another status.
         """
+        response = await self._exchange(
+            method, destination, path, body, query, timeout_ms, signed
+        )
+        if 200 <= response.code < 300:
+            return response.json
+        raise _error(response)
+
+    async def get_bytes(
+        self,
+        destination: str,
+        path: str,
+        query: Query | None = None,
+        *,
+        max_bytes: int,
+        timeout_ms: int | None = None,
+    ) -> RawResponse:
+        """``MediaTransport``: a signed GET whose 2xx answer is bytes."""
+        response = await self._exchange(
+            "GET", destination, path, None, query, timeout_ms, True
+        )
+        if len(response.body) > max_bytes:
+            raise ResponseTooLarge(max_bytes)
+        if 200 <= response.code < 300:
+            return RawResponse(response.code, response.headers, response.body)
+        raise _error(response)
+
+    async def _exchange(
+        self,
+        method: str,
+        destination: str,
+        path: str,
+        body: Any,
+        query: Query | None,
+        timeout_ms: int | None,
+        signed: bool,
+    ) -> FakeResponse:
         uri = request_uri(path, query)
         self.federation.requests.append((self.origin, destination, method, uri))
         server = self.federation.servers.get(destination)
@@ -114,14 +157,18 @@ class LoopbackTransport(JsonRequests):
                 self.key, method, uri, self.origin, destination, body
             )
         raw = build_raw_request(method, uri, destination, body, headers)
-        response = await self.federation.deliver(server, raw, timeout_ms)
-        if 200 <= response.code < 300:
-            return response.json
-        try:
-            error_body = response.json
-        except ValueError:
-            error_body = None
-        raise HttpResponseError(response.code, error_body)
+        latency = self.federation.latency.get(destination)
+        if latency:
+            await deferLater(self.federation.reactor, latency)
+        return await self.federation.deliver(server, raw, timeout_ms)
+
+
+def _error(response: FakeResponse) -> HttpResponseError:
+    try:
+        error_body = response.json
+    except ValueError:
+        error_body = None
+    return HttpResponseError(response.code, error_body)
 
 
 def build_raw_request(
@@ -160,6 +207,7 @@ class Federation:
         self.unreachable: set[str] = set()
         self.blocked: set[tuple[str, str]] = set()
         self.requests: list[tuple[str, str, str, str]] = []
+        self.latency: dict[str, float] = {}
 
     def add_server(
         self,
@@ -263,7 +311,9 @@ class Federation:
     def close(self) -> None:
         """Close every server's database."""
         for server in self.servers.values():
-            server.db.close()
+            db = getattr(server, "db", None)  # stand-ins have none
+            if db is not None:
+                db.close()
 
 
 class FederationPair(Federation):

@@ -16,8 +16,10 @@ from homeserver.api.federation.membership import FED, Authenticator
 from homeserver.api.http.request import ApiRequest
 from homeserver.api.http.site import Response
 from homeserver.api.media.serving import content_disposition
+from homeserver.api.media.thumbnails import thumbnail_request
 from homeserver.federation.media import multipart
 from homeserver.services.media.repository import MediaRepository
+from homeserver.services.media.thumbnails import ThumbnailService
 
 
 def multipart_response(data: bytes, media_type: str, filename: str | None) -> Response:
@@ -28,16 +30,14 @@ def multipart_response(data: bytes, media_type: str, filename: str | None) -> Re
     return Response(body, content_type)
 
 
-class _Endpoint:
-    def __init__(self, authenticator: Authenticator, media: MediaRepository) -> None:
-        self.authenticator = authenticator
-        self.media = media
-
-
-class FederationMediaDownloadEndpoint(_Endpoint):
+class FederationMediaDownloadEndpoint:
     """GET /_matrix/federation/v1/media/download/{mediaId}."""
 
     PATTERNS = [f"{FED}/v1/media/download/{{media_id}}"]
+
+    def __init__(self, authenticator: Authenticator, media: MediaRepository) -> None:
+        self.authenticator = authenticator
+        self.media = media
 
     async def on_GET(self, request: ApiRequest, media_id: str) -> Response:
         await self.authenticator.authenticate(request)
@@ -52,6 +52,33 @@ class FederationMediaDownloadEndpoint(_Endpoint):
         )
 
 
-def media_endpoints(authenticator: Authenticator, media: MediaRepository) -> list[Any]:
+class FederationMediaThumbnailEndpoint:
+    """GET /_matrix/federation/v1/media/thumbnail/{mediaId}: ``width``,
+    ``height``, ``method``, ``animated`` as for clients; a thumbnail of our
+    own media only (what the local thumbnail service serves)."""
+
+    PATTERNS = [f"{FED}/v1/media/thumbnail/{{media_id}}"]
+
+    def __init__(
+        self, authenticator: Authenticator, thumbnails: ThumbnailService
+    ) -> None:
+        self.authenticator = authenticator
+        self.thumbnails = thumbnails
+
+    async def on_GET(self, request: ApiRequest, media_id: str) -> Response:
+        await self.authenticator.authenticate(request)
+        asked = thumbnail_request(request)
+        found = await self.thumbnails.local_thumbnail(media_id, asked)
+        return multipart_response(found.content, found.content_type, None)
+
+
+def media_endpoints(
+    authenticator: Authenticator,
+    media: MediaRepository,
+    thumbnails: ThumbnailService,
+) -> list[Any]:
     """Every federation media endpoint."""
-    return [FederationMediaDownloadEndpoint(authenticator, media)]
+    return [
+        FederationMediaDownloadEndpoint(authenticator, media),
+        FederationMediaThumbnailEndpoint(authenticator, thumbnails),
+    ]

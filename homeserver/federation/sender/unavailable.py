@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from homeserver.federation.errors import RequestSendFailed
-from homeserver.federation.interfaces import Query
+from homeserver.federation.interfaces import Query, RawResponse
 from homeserver.federation.transport.json_requests import JsonRequests
 
 
@@ -23,5 +23,17 @@ class UnavailableTransport(JsonRequests):
         timeout_ms: int | None = None,
         signed: bool = True,
     ) -> Any:
+        """Fail."""
+        raise RequestSendFailed(f"no federation transport for {destination}")
+
+    async def get_bytes(
+        self,
+        destination: str,
+        path: str,
+        query: Query | None = None,
+        *,
+        max_bytes: int,
+        timeout_ms: int | None = None,
+    ) -> RawResponse:
         """Fail."""
         raise RequestSendFailed(f"no federation transport for {destination}")

@@ -23,8 +23,12 @@ from zope.interface import implementer
 
 from homeserver import __version__
 from homeserver.config.model import FederationConfig
-from homeserver.federation.errors import HttpResponseError, RequestSendFailed
-from homeserver.federation.interfaces import Query
+from homeserver.federation.errors import (
+    HttpResponseError,
+    RequestSendFailed,
+    ResponseTooLarge,
+)
+from homeserver.federation.interfaces import Query, RawResponse
 from homeserver.federation.transport.auth import sign_request
 from homeserver.federation.transport.connect import (
     HostResolver,
@@ -163,15 +167,76 @@ class FederationClient(JsonRequests):
                 or an answer that is not JSON.
             HttpResponseError: a non-2xx answer.
         """
+        code, _headers, content = await self._exchange(
+            method, destination, path, body, query, timeout_ms, signed
+        )
+        try:
+            parsed = json.loads(content) if content else None
+        except ValueError:
+            parsed = None
+            if 200 <= code < 300:
+                raise RequestSendFailed(f"{destination} answered non-JSON") from None
+        if 200 <= code < 300:
+            return parsed
+        logger.info("%s %s%s: HTTP %d", method, destination, path, code)
+        raise HttpResponseError(code, parsed)
+
+    async def get_bytes(
+        self,
+        destination: str,
+        path: str,
+        query: Query | None = None,
+        *,
+        max_bytes: int,
+        timeout_ms: int | None = None,
+    ) -> RawResponse:
+        """GET ``path`` signed; the bytes of a 2xx answer (``MediaTransport``).
+
+        Raises:
+            RequestSendFailed: as ``request``; ``ResponseTooLarge`` for a
+                body over ``max_bytes`` (dropped as it arrives).
+            HttpResponseError: a non-2xx answer.
+        """
+        code, headers, content = await self._exchange(
+            "GET", destination, path, None, query, timeout_ms, True, max_bytes
+        )
+        if 200 <= code < 300:
+            return RawResponse(code, headers, content)
+        try:
+            parsed = json.loads(content) if content else None
+        except ValueError:
+            parsed = None
+        logger.info("GET %s%s: HTTP %d", destination, path, code)
+        raise HttpResponseError(code, parsed)
+
+    async def _exchange(
+        self,
+        method: str,
+        destination: str,
+        path: str,
+        body: Any,
+        query: Query | None,
+        timeout_ms: int | None,
+        signed: bool,
+        max_bytes: int | None = None,
+    ) -> tuple[int, dict[str, str], bytes]:
+        """Send one request within its time limit: status, headers, body."""
         self._check_allowed(destination)
         uri = request_uri(path, query)
         timeout_s = (timeout_ms or int(self.config.request_timeout)) / 1000
         attempt = defer.Deferred.fromCoroutine(
-            self._send(method, destination, uri, body, signed)
+            self._send(
+                method,
+                destination,
+                uri,
+                body,
+                signed,
+                max_bytes or self.max_response_bytes,
+            )
         )
         attempt.addTimeout(timeout_s, self.reactor)
         try:
-            code, content = await attempt
+            return await attempt  # type: ignore[no-any-return]
         except RequestSendFailed as exc:
             logger.info("%s %s%s failed: %s", method, destination, uri, exc)
             raise
@@ -181,16 +246,6 @@ class FederationClient(JsonRequests):
         except Exception as exc:  # connection, TLS and protocol errors
             logger.info("%s %s%s failed: %r", method, destination, uri, exc)
             raise RequestSendFailed(f"{type(exc).__name__}: {exc}") from None
-        try:
-            parsed = json.loads(content) if content else None
-        except ValueError:
-            parsed = None
-            if 200 <= code < 300:
-                raise RequestSendFailed(f"{destination} answered non-JSON") from None
-        if 200 <= code < 300:
-            return parsed
-        logger.info("%s %s%s: HTTP %d", method, destination, uri, code)
-        raise HttpResponseError(code, parsed)
 
     def _check_allowed(self, destination: str) -> None:
         if not self.config.enabled:
@@ -202,8 +257,14 @@ class FederationClient(JsonRequests):
             )
 
     async def _send(
-        self, method: str, destination: str, uri: str, body: Any, signed: bool
-    ) -> tuple[int, bytes]:
+        self,
+        method: str,
+        destination: str,
+        uri: str,
+        body: Any,
+        signed: bool,
+        max_bytes: int,
+    ) -> tuple[int, dict[str, str], bytes]:
         try:
             route = await self.discovery.resolve(destination)
         except ValueError as exc:
@@ -228,12 +289,14 @@ class FederationClient(JsonRequests):
             producer,
         )
         try:
-            content = await read_body(response, self.max_response_bytes)
+            content = await read_body(response, max_bytes)
         except BodyTooLarge:
-            raise RequestSendFailed(
-                f"response larger than {self.max_response_bytes} bytes"
-            ) from None
-        return response.code, content
+            raise ResponseTooLarge(max_bytes) from None
+        answer_headers = {
+            name.decode("latin-1").lower(): values[-1].decode("latin-1")
+            for name, values in response.headers.getAllRawHeaders()
+        }
+        return response.code, answer_headers, content
 
     async def _fetch_well_known(self, host: str) -> tuple[int, dict[str, str], bytes]:
         """GET https://<host>/.well-known/matrix/server (redirects followed,
@@ -252,11 +315,11 @@ class FederationClient(JsonRequests):
             content = await read_body(response, WELL_KNOWN_MAX_BYTES)
         except BodyTooLarge as exc:
             content = exc.prefix  # as good as it gets: it won't parse
-        headers = {
+        answer_headers = {
             name.decode("latin-1").lower(): values[-1].decode("latin-1")
             for name, values in response.headers.getAllRawHeaders()
         }
-        return response.code, headers, content
+        return response.code, answer_headers, content
 
 
 @implementer(IAgentEndpointFactory)

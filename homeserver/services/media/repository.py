@@ -1,8 +1,8 @@
 """Local media: upload (at once, or asynchronously after /create) and download.
 
 Spec: client-server API "Content repository" (v1.11 authenticated media,
-v1.7 asynchronous uploads). Only media of this server is served for now;
-another server's media is 404 M_NOT_FOUND until federation media comes.
+v1.7 asynchronous uploads). Another server's media is handed to the remote
+media cache (services/media/remote.py), which fetches it over federation.
 """
 
 from __future__ import annotations
@@ -19,8 +19,10 @@ from homeserver.services.accounts.auth import Requester
 from homeserver.services.media.access import AccessRecorder
 from homeserver.services.media.limits import UploadLimits
 from homeserver.services.media.ports import NoUploadListener, UploadListener
+from homeserver.services.media.remote import RemoteMediaCache
 from homeserver.services.media.storage import MEDIA_ID_RE, MediaStorage, media_path
 from homeserver.storage.stores.media import LocalMedia, MediaStore
+from homeserver.storage.stores.remote_media import RemoteMedia
 from homeserver.types import UserID
 from homeserver.util.clock import Clock
 from homeserver.util.ports import Port
@@ -51,9 +53,9 @@ class Upload:
 
 @attrs.frozen
 class MediaFile:
-    """A file to serve: its record and bytes."""
+    """A file to serve: its record (local, or a cached remote file's) and bytes."""
 
-    media: LocalMedia
+    media: LocalMedia | RemoteMedia
     data: bytes
 
 
@@ -74,6 +76,7 @@ class MediaRepository:
         clock: for timestamps.
         limits: the upload rate limit and quotas.
         access: records which media are served (for retention).
+        remote: other servers' media (fetched over federation, cached).
     """
 
     def __init__(
@@ -86,12 +89,14 @@ class MediaRepository:
         clock: Clock,
         limits: UploadLimits,
         access: AccessRecorder,
+        remote: RemoteMediaCache,
     ) -> None:
         self.server_name = server_name
         self.store = store
         self.storage = storage
         self.config = config
         self.clock = clock
+        self.remote = remote
         # Told of each finished upload (thumbnails are made then).
         self.uploaded: Port[UploadListener] = Port(NoUploadListener())
         self.limits = limits
@@ -300,21 +305,29 @@ class MediaRepository:
         allow_remote: bool = True,
         legacy: bool = False,
     ) -> MediaFile:
-        """The file of an uploaded media ID.
+        """The file of an uploaded media ID, ours or (through the remote
+        media cache) another server's.
 
         Args:
-            allow_remote: whether another server's media may be fetched
+            allow_remote: whether another server's media may be served
                 (false for ``allow_remote=false`` and for requests from
                 other servers).
             legacy: asked for on a legacy unauthenticated route.
 
         Raises:
             MatrixError: 400 for a malformed media ID or server name; 404
-                M_NOT_FOUND for an unknown, quarantined or remote one (and on a
-                legacy route for one frozen there); 504 M_NOT_YET_UPLOADED for
-                a pending one.
+                M_NOT_FOUND for an unknown or quarantined one, a remote one
+                when not ``allow_remote``, and on a legacy route for one
+                frozen there; 504 M_NOT_YET_UPLOADED for a pending one; 502
+                when a remote file cannot be fetched.
         """
-        media = self._servable(await self._local(server_name, media_id), legacy)
+        local = await self._local(server_name, media_id)  # 400 if malformed
+        if server_name != self.server_name:
+            if not allow_remote:
+                raise NotFound("Media not found")
+            cached = await self.remote.download(server_name, media_id, legacy=legacy)
+            return MediaFile(cached.media, cached.data)
+        media = self._servable(local, legacy)
         data = await self.storage.fetch(media_path(media_id))
         if data is None:
             logger.warning("media %s has a record but no file", media_id)

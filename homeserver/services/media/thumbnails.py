@@ -124,7 +124,7 @@ class ThumbnailService:
             raise MatrixError(400, "Invalid server name", Codes.INVALID_PARAM)
         if server_name != self.repository.server_name:
             return await self.remote.get().remote_thumbnail(
-                server_name, media_id, request
+                server_name, media_id, request, legacy=legacy
             )
         return await self.local_thumbnail(media_id, request, legacy=legacy)
 
@@ -154,6 +154,11 @@ class ThumbnailService:
         if stored is not None:
             return stored
         return await self._making.run(key, lambda: self._make(key))
+
+    def size_for(self, request: ThumbnailRequest) -> ThumbnailSize:
+        """The size that answers ``request`` (remote media's thumbnails are
+        chosen the same way: services/media/remote_thumbnails.py)."""
+        return self._box(request)
 
     def _box(self, request: ThumbnailRequest) -> ThumbnailSize:
         """The size to answer ``request`` with: itself when thumbnails are

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from homeserver.federation.media import multipart
 from tests.federation.pair import FederationPair
 from tests.media.helpers import upload
@@ -88,7 +90,8 @@ def test_pending_upload_is_not_yet_uploaded(pair: FederationPair) -> None:
 
 def test_legacy_download_with_allow_remote_false(pair: FederationPair) -> None:
     """Servers without the federation endpoint fetch our media with the
-    legacy path and ``allow_remote=false``: that keeps working."""
+    legacy path and ``allow_remote=false``: that keeps working (for media not
+    frozen by ``enable_authenticated_media``, off in these tests)."""
     mid = _upload(pair, b"legacy bytes", "text/plain", "l.txt")
     for version in ("v3", "r0"):
         resp = pair.a.request(
@@ -102,3 +105,22 @@ def test_legacy_download_with_allow_remote_false(pair: FederationPair) -> None:
     )
     assert resp.code == 404 and resp.json["errcode"] == "M_NOT_FOUND"
     assert len(pair.requests) == before
+
+
+def test_legacy_download_of_frozen_media_is_404(
+    make_pair: Callable[..., FederationPair],
+) -> None:
+    """Media uploaded while ``enable_authenticated_media`` is on is not served
+    by the legacy path, to servers either (as Synapse); the federation
+    endpoint serves it."""
+    pair = make_pair(overrides_a={"media": {"enable_authenticated_media": True}})
+    mid = _upload(pair, b"new bytes", "text/plain", "n.txt")
+    resp = pair.a.request(
+        "GET", f"/_matrix/media/v3/download/a.test/{mid}?allow_remote=false"
+    )
+    assert resp.code == 404
+    fed = pair.signed_request(pair.b, pair.a, "GET", f"{FED_MEDIA}/download/{mid}")
+    assert fed.code == 200
+    assert multipart.decode(fed.header("content-type") or "", fed.body).data == (
+        b"new bytes"
+    )

@@ -68,7 +68,8 @@ def test_ip_literal_needs_no_lookups(tmp_path: Path) -> None:
 
 def test_answers_over_the_size_limit_fail(tmp_path: Path) -> None:
     outcome = _run("too_large", tmp_path)
-    assert outcome["error"] == "RequestSendFailed", outcome
+    # ResponseTooLarge is the RequestSendFailed for this case.
+    assert outcome["error"] == "ResponseTooLarge", outcome
     assert "larger than 100000 bytes" in outcome["message"]
 
 
