@@ -66,6 +66,10 @@ def test_problems_name_their_option() -> None:
     assert "media.storage.s3.prefix: must end with '/' (e.g. 'media/')" in found
     assert any(p.startswith("media.storage.s3.storage_class: expected") for p in found)
     assert any(p.startswith("media.storage.s3.mode: expected one of") for p in found)
+    assert problems({"s3": {"endpoint_url": "127.0.0.1:9000"}}) == [
+        "media.storage.s3.endpoint_url: expected an http:// or https:// URL, "
+        "got '127.0.0.1:9000'"
+    ]
     assert problems({"s3": {"access_key_id": "AKID"}}) == [
         "media.storage.s3.secret_access_key: access_key_id and secret_access_key "
         "go together"

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import urllib.parse
 from typing import Literal
 
 import attrs
@@ -35,6 +36,15 @@ def _prefix(_inst: object, _attribute: attrs.Attribute, value: str) -> None:
         raise ValueError("must end with '/' (e.g. 'media/')")
 
 
+def _http_url(_inst: object, _attribute: attrs.Attribute, value: str | None) -> None:
+    """Validator: an http:// or https:// URL with a host."""
+    if value is None:
+        return
+    parsed = urllib.parse.urlsplit(value)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ValueError(f"expected an http:// or https:// URL, got {value!r}")
+
+
 @attrs.frozen(kw_only=True)
 class S3StorageConfig:
     """An S3 bucket (AWS, or a compatible store: MinIO, Cloudflare R2, Ceph)."""
@@ -56,6 +66,7 @@ class S3StorageConfig:
         None,
         doc="The S3 API URL of a compatible store, e.g. http://127.0.0.1:9000 "
         "for a local MinIO; unset: AWS.",
+        validator=_http_url,
     )
     access_key_id: str | None = option(
         None,
