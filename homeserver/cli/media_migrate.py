@@ -46,11 +46,14 @@ def local_files(root: Path) -> list[LocalFile]:
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in sorted(filenames):
             full = Path(dirpath) / name
-            if name.startswith(".") or not full.is_file() or full.is_symlink():
+            if name.startswith(".") or full.is_symlink():
                 continue
-            found.append(
-                LocalFile(full.relative_to(root).as_posix(), full.stat().st_size)
-            )
+            try:
+                size = full.stat().st_size
+            except FileNotFoundError:  # deleted by the server meanwhile
+                continue
+            if full.is_file():
+                found.append(LocalFile(full.relative_to(root).as_posix(), size))
     return found
 
 
