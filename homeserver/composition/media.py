@@ -129,6 +129,7 @@ class MediaBundle:
                 store=lifecycle,
                 storage=storage,
                 thumbnails=thumbnails,
+                remote=repository.remote,
                 access=access,
                 clock=core.clock,
             ),

@@ -2,11 +2,15 @@
 ``media_retention``.
 
 Every hour: local media nobody served for ``local_media_lifetime`` is deleted
-(when set), and /create media IDs that expired without an upload are dropped.
+(when set), cached copies of other servers' media not used for
+``remote_media_lifetime`` are dropped from the cache (when set; fetched again
+when asked for), and /create media IDs that expired without an upload go.
 A media's row goes first, then its files (thumbnails too) through the storage
 seam, so no
 request ever finds a row whose file is gone; a file left behind by a failed
-delete is never served, only logged.
+delete is never served, only logged. The remote cache's own
+``RemoteMediaCache.delete_cached`` removes files before rows; a cache row
+whose file is gone is fetched again, never served broken.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from twisted.internet import defer, task
 
 from homeserver.config.sections.media import MediaConfig
 from homeserver.services.media.access import AccessRecorder
+from homeserver.services.media.remote import RemoteMediaCache
 from homeserver.services.media.storage import MediaStorage, media_path
 from homeserver.services.media.thumbnails import ThumbnailService
 from homeserver.storage.stores.media_lifecycle import MediaLifecycleStore
@@ -39,6 +44,7 @@ class MediaRetention:
         store: usage and retention queries of local media.
         storage: where the files are.
         thumbnails: removes a media's thumbnails (files and rows).
+        remote: the cache of other servers' media.
         access: accesses not yet written, flushed before each run.
         clock: for the timer and the thresholds.
     """
@@ -51,6 +57,7 @@ class MediaRetention:
         store: MediaLifecycleStore,
         storage: MediaStorage,
         thumbnails: ThumbnailService,
+        remote: RemoteMediaCache,
         access: AccessRecorder,
         clock: Clock,
     ) -> None:
@@ -59,6 +66,7 @@ class MediaRetention:
         self.store = store
         self.storage = storage
         self.thumbnails = thumbnails
+        self.remote = remote
         self.access = access
         self.clock = clock
         self._timer: task.LoopingCall | None = None
@@ -83,6 +91,14 @@ class MediaRetention:
         await self.access.flush()
         now = self.clock.time_msec()
         await self.store.delete_expired_pending(now, BATCH_SIZE * 10)
+        remote_lifetime = self.lifetimes.remote_media_lifetime
+        if remote_lifetime is not None:
+            expired = await self.expire_remote(now - int(remote_lifetime))
+            if expired:
+                logger.info(
+                    "media retention expired cached remote media",
+                    extra={"count": expired},
+                )
         lifetime = self.lifetimes.local_media_lifetime
         if lifetime is not None:
             deleted = await self.delete_unused_local(now - int(lifetime))
@@ -91,6 +107,35 @@ class MediaRetention:
                     "media retention deleted unused local media",
                     extra={"count": deleted},
                 )
+
+    async def expire_remote(self, before_ms: int) -> int:
+        """Drop cached remote media last used before ``before_ms`` (not
+        quarantined ones: an admin keeps those); how many went."""
+        expired = 0
+        skipped: set[tuple[str, str]] = set()
+        while True:
+            entries = await self.remote.store.get_remote_media_before(
+                before_ms, BATCH_SIZE + len(skipped)
+            )
+            fresh = [e for e in entries if (e.server_name, e.media_id) not in skipped]
+            if not fresh:
+                return expired
+            for entry in fresh:
+                key = (entry.server_name, entry.media_id)
+                # Looked at again: a download since the listing keeps it.
+                current = await self.remote.store.get_remote_media(*key)
+                if current is None:
+                    continue
+                if current.quarantined or current.last_access_ts >= before_ms:
+                    skipped.add(key)
+                    continue
+                try:
+                    await self.remote.delete_cached(*key)
+                except Exception:
+                    logger.exception("could not expire remote media %s/%s", *key)
+                    skipped.add(key)
+                    continue
+                expired += 1
 
     async def delete_unused_local(self, before_ms: int) -> int:
         """Delete local media last used before ``before_ms``; how many."""
