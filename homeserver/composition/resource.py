@@ -52,9 +52,9 @@ from homeserver.api.federation.openid import OpenIdUserInfoEndpoint
 from homeserver.api.federation.well_known import WellKnownServerEndpoint
 from homeserver.api.http.router import Router
 from homeserver.api.http.site import HomeserverResource
-from homeserver.api.media.endpoints import media_endpoints
+from homeserver.api.media.endpoints import LegacyDownloadEndpoint, media_endpoints
 from homeserver.api.media.preview import PreviewUrlEndpoint
-from homeserver.api.media.thumbnails import thumbnail_endpoints
+from homeserver.api.media.thumbnails import LegacyThumbnailEndpoint, thumbnail_endpoints
 from homeserver.api.metrics import MetricsEndpoint
 from homeserver.api.websocket.resource import with_websocket
 from homeserver.api.websocket.session import SessionDeps
@@ -79,6 +79,11 @@ def build_resource(
     if "federation" in resources:
         for endpoint in hs.federation.endpoints():
             router.add_endpoint(endpoint)
+        if "client" not in resources:
+            # Older servers fetch our media with the legacy download on the
+            # federation port (Synapse serves /_matrix/media there too).
+            for endpoint in legacy_media_endpoints(hs):
+                router.add_endpoint(endpoint)
     elif "openid" in resources:
         router.add_endpoint(OpenIdUserInfoEndpoint(hs.extras.openid))
     if config.metrics.enabled and (
@@ -102,6 +107,16 @@ def build_resource(
         max_body_size=int(config.http.max_request_body_size),
     )
     return with_websocket(http, router, deps, x_forwarded, hs.core.reactor)
+
+
+def legacy_media_endpoints(hs: HomeServer) -> list[Any]:
+    """The unauthenticated legacy media download and thumbnail routes, for
+    federation listeners (docs/media.md, "Remote media over federation")."""
+    auth, media = hs.accounts.auth, hs.media
+    return [
+        LegacyDownloadEndpoint(auth, media.repository),
+        LegacyThumbnailEndpoint(auth, media.thumbnails),
+    ]
 
 
 def client_endpoints(hs: HomeServer) -> list[Any]:

@@ -47,6 +47,9 @@ class Chatly:
             ("rate_limiting.enabled", "false"),
             # Catch-up tests stop the peer; do not back off for long.
             ("federation.max_retry_interval", "5s"),
+            # The legacy media routes serve new media too (test_media.py
+            # checks them against Synapse, which is set up the same way).
+            ("media.enable_authenticated_media", "false"),
         ):
             synctl("config", "set", "--data-dir", str(data), key, value)
         if postgres_dsn:

@@ -149,6 +149,10 @@ def synapse_config(
         "report_stats": False,
         "enable_metrics": False,
         "url_preview_enabled": False,
+        # Legacy (unauthenticated) media routes serve and fetch new media, so
+        # that tests/interop/test_media.py can check them both ways; the
+        # authenticated routes work either way.
+        "enable_authenticated_media": False,
         "bcrypt_rounds": 4,
         "presence": {"enabled": True},
         # Both off by default in Synapse; the directory test needs them.

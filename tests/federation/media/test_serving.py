@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from homeserver.api.http.site import HomeserverSite
 from homeserver.federation.media import multipart
 from tests.federation.pair import FederationPair
 from tests.media.helpers import upload
@@ -124,3 +125,35 @@ def test_legacy_download_of_frozen_media_is_404(
     assert multipart.decode(fed.header("content-type") or "", fed.body).data == (
         b"new bytes"
     )
+
+
+def test_a_federation_only_listener_serves_the_legacy_download(
+    pair: FederationPair,
+) -> None:
+    """Older servers (Synapse's legacy fetch among them) ask the federation
+    port for ``/_matrix/media/v3/download``: a listener with only the
+    federation resource serves it (and the legacy thumbnail), but no other
+    client route."""
+    mid = _upload(pair, b"via the federation port", "text/plain", "f.txt")
+    server = pair.a
+    federation_only = HomeserverSite(
+        server.hs.build_resource(["federation"]),
+        int(server.config.http.max_request_body_size),
+        server.reactor,
+    )
+    client_site, server.site = server.site, federation_only
+    try:
+        resp = server.request(
+            "GET", f"/_matrix/media/v3/download/a.test/{mid}?allow_remote=false"
+        )
+        assert resp.code == 200 and resp.body == b"via the federation port"
+        thumb = server.request(
+            "GET", f"/_matrix/media/r0/thumbnail/a.test/{mid}?width=32&height=32"
+        )
+        assert thumb.code == 400 and thumb.json["errcode"] == "M_UNKNOWN"  # text
+        upload = server.request("POST", "/_matrix/media/v3/upload", b"x")
+        assert upload.code == 404
+        login = server.request("GET", "/_matrix/client/v3/login")
+        assert login.code == 404
+    finally:
+        server.site = client_site
