@@ -36,10 +36,6 @@ class DataDir:
         """The default signing key file (``server.signing_key_path``)."""
         return self.root / "signing.key"
 
-    @property
-    def media(self) -> Path:
-        """Uploaded media."""
-        return self.root / "media"
 
     @property
     def pid_file(self) -> Path:

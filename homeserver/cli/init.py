@@ -167,7 +167,7 @@ def init_data_dir(
     self_signed_tls: bool = False,
     insecure_federation_for_testing: bool = False,
 ) -> None:
-    """Create ``data_dir`` with homeserver.yaml, a signing key and media/.
+    """Create ``data_dir`` with homeserver.yaml, and a signing key.
 
     An existing signing key is kept (even with ``force``): replacing it would make
     other servers distrust events this server already signed.
@@ -198,7 +198,6 @@ def init_data_dir(
     # Validate before anything touches the disk; raises ConfigError.
     parse_config(data, base_dir=data_dir.root, source="the new config")
     data_dir.root.mkdir(parents=True, exist_ok=True)
-    data_dir.media.mkdir(exist_ok=True)
     had_key = data_dir.signing_key.exists()
     ensure_signing_key(data_dir.signing_key)
     if self_signed_tls:

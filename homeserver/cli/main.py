@@ -18,7 +18,7 @@ Manage a Chatly homeserver: create its data directory, start and stop it,
 register users, inspect or change its config and move its media to S3.
 
 Everything a server owns lives in one data directory (--data-dir, default
-./data): homeserver.yaml, signing.key, homeserver.db, media/, homeserver.pid,
+./data): homeserver.yaml, signing.key, homeserver.db, media_store/, homeserver.pid,
 homeserver.log and homeserver.stderr.log."""
 
 EPILOG = """\
