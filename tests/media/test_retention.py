@@ -82,6 +82,29 @@ def test_thumbnails_keep_media_used_and_go_with_it(
     assert server.get_success(thumbs.get_thumbnails(mid)) == []
 
 
+def test_room_avatars_are_kept_and_many_files_go_in_pages(
+    make_server: Callable[..., TestServer],
+) -> None:
+    server = make_server({"media": {"media_retention": {"local_media_lifetime": "1d"}}})
+    alice = server.user("alice")
+    room_id = alice.create_room()
+    room_avatar = upload(alice, b"room avatar", "image/png")["content_uri"]
+    member_avatar = upload(alice, b"member avatar", "image/png")["content_uri"]
+    alice.put_state(room_id, "m.room.avatar", {"url": room_avatar}, expect=200)
+    alice.put_state(
+        room_id,
+        "m.room.member",
+        {"membership": "join", "avatar_url": member_avatar},
+        alice.user_id,
+        expect=200,
+    )
+    for i in range(250):  # more than one page of the job
+        upload(alice, b"old %d" % i)
+
+    server.advance(DAY + HOUR)
+    assert _files(server) == {b"room avatar", b"member avatar"}
+
+
 def test_without_a_lifetime_nothing_is_deleted(
     make_server: Callable[..., TestServer],
 ) -> None:

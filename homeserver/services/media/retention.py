@@ -138,23 +138,21 @@ class MediaRetention:
                 expired += 1
 
     async def delete_unused_local(self, before_ms: int) -> int:
-        """Delete local media last used before ``before_ms``; how many."""
+        """Delete local media last used before ``before_ms`` (not avatars);
+        how many went."""
+        avatars = await self.store.get_avatar_media_ids(self.server_name)
         deleted = 0
-        skipped: set[str] = set()
+        after: tuple[int, str] | None = None
         while True:
-            candidates = await self.store.get_unused_media(
-                self.server_name, before_ms, BATCH_SIZE + len(skipped)
-            )
-            fresh = [m for m in candidates if m not in skipped]
-            if not fresh:
+            page = await self.store.get_unused_media(before_ms, after, BATCH_SIZE)
+            if not page:
                 return deleted
-            for media_id in fresh:
+            after = page[-1]
+            for _, media_id in page:
                 # Served since the last flush: its row does not say so yet.
-                if self.access.is_pending(media_id):
-                    skipped.add(media_id)
+                if media_id in avatars or self.access.is_pending(media_id):
                     continue
                 if not await self.store.delete_if_unused(media_id, before_ms):
-                    skipped.add(media_id)
                     continue
                 await self._delete_files(media_id)
                 deleted += 1

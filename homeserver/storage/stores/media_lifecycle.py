@@ -6,6 +6,7 @@ batched write of last-access times, and the rows the retention job removes.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 
 from homeserver.storage.database import Database, Transaction
@@ -13,7 +14,8 @@ from homeserver.storage.database import Database, Transaction
 # The media of a ``local_media AS m`` row is nobody's avatar: not a profile's
 # and not named by a room's current m.room.avatar or m.room.member event (no
 # column holds those URIs, so the event JSON is searched). Takes this server's
-# ``mxc://server/`` prefix twice. Shared with the admin API's delete by age.
+# ``mxc://server/`` prefix twice. The admin API's delete by age uses it;
+# retention reads the avatars once per run instead (get_avatar_media_ids).
 KEEP_AVATARS_SQL = (
     "NOT EXISTS (SELECT 1 FROM profiles"
     " WHERE profiles.avatar_url = ? || m.media_id)"
@@ -73,29 +75,62 @@ class MediaLifecycleStore:
         await self.db.run_interaction("update_media_last_access", txn_fn)
 
     async def get_unused_media(
-        self, server_name: str, before_ms: int, limit: int
-    ) -> list[str]:
-        """Up to ``limit`` uploaded local media IDs last served (or, if never
-        served, uploaded) before ``before_ms``: neither quarantined (kept as
-        evidence) nor protected by an admin, and no user's or room's avatar
-        (as Synapse's retention keeps them)."""
+        self, before_ms: int, after: tuple[int, str] | None, limit: int
+    ) -> list[tuple[int, str]]:
+        """Up to ``limit`` uploaded local media last served (or, if never
+        served, uploaded) before ``before_ms``, neither quarantined (kept as
+        evidence) nor protected by an admin, as ``(last used, media ID)``, in
+        that order, after ``after`` (the last pair of the previous page)."""
+        used = "COALESCE(last_access_ts, created_ts)"
+        sql = (
+            f"SELECT {used} AS used_ts, media_id FROM local_media"
+            f" WHERE {used} < ? AND media_length >= 0"
+            " AND NOT quarantined AND NOT safe_from_quarantine"
+        )
+        args: list[object] = [before_ms]
+        if after is not None:
+            sql += f" AND ({used} > ? OR ({used} = ? AND media_id > ?))"
+            args += [after[0], after[0], after[1]]
+        sql += " ORDER BY used_ts, media_id LIMIT ?"
+        args.append(limit)
 
-        prefix = f"mxc://{server_name}/"
-
-        def txn_fn(txn: Transaction) -> list[str]:
-            rows = txn.query(
-                "SELECT media_id FROM local_media AS m"
-                " WHERE COALESCE(m.last_access_ts, m.created_ts) < ?"
-                " AND m.media_length >= 0"
-                " AND NOT m.quarantined AND NOT m.safe_from_quarantine"
-                f" AND {KEEP_AVATARS_SQL}"
-                " ORDER BY COALESCE(m.last_access_ts, m.created_ts), m.media_id"
-                " LIMIT ?",
-                (before_ms, prefix, prefix, limit),
-            )
-            return [row.media_id for row in rows]
+        def txn_fn(txn: Transaction) -> list[tuple[int, str]]:
+            return [(int(r.used_ts), r.media_id) for r in txn.query(sql, args)]
 
         return await self.db.run_interaction("get_unused_local_media", txn_fn)
+
+    async def get_avatar_media_ids(self, server_name: str) -> set[str]:
+        """The IDs of this server's media that is an avatar: a profile's, or
+        named by a room's current ``m.room.avatar`` (``url``) or
+        ``m.room.member`` (``avatar_url``) event. Read once per retention run
+        (one pass over the current avatar events, not one per media)."""
+        prefix = f"mxc://{server_name}/"
+
+        def txn_fn(txn: Transaction) -> set[str]:
+            uris = [
+                r.avatar_url
+                for r in txn.query(
+                    "SELECT avatar_url FROM profiles WHERE avatar_url LIKE ?",
+                    (prefix + "%",),
+                )
+            ]
+            for row in txn.query(
+                "SELECT e.json FROM current_state_events AS c"
+                " JOIN events AS e ON e.event_id = c.event_id"
+                " WHERE c.type IN ('m.room.avatar', 'm.room.member')"
+                " AND e.json LIKE ?",
+                ("%" + prefix + "%",),
+            ):
+                content = json.loads(row.json).get("content")
+                if isinstance(content, dict):
+                    uris += [content.get("url"), content.get("avatar_url")]
+            return {
+                uri[len(prefix) :]
+                for uri in uris
+                if isinstance(uri, str) and uri.startswith(prefix)
+            }
+
+        return await self.db.run_interaction("get_avatar_media_ids", txn_fn)
 
     async def delete_if_unused(self, media_id: str, before_ms: int) -> bool:
         """Delete the row of ``media_id`` if it was still last used before
