@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from twisted.web.resource import Resource
-from twisted.web.server import Request, Site
+from twisted.web.server import NOT_DONE_YET, Request, Site
 
 from homeserver.federation.media import multipart
 
@@ -97,6 +97,20 @@ def _error(request: Request, code: int, errcode: str | None) -> bytes:
 class OldServer:
     """What ``Federation`` needs of a server: a ``site`` to talk HTTP to."""
 
-    def __init__(self, resource: OldMediaServer, reactor: Any) -> None:
+    def __init__(self, resource: Resource, reactor: Any) -> None:
         self.resource = resource
         self.site = Site(resource, reactor=reactor)
+
+
+class SilentMediaServer(Resource):
+    """A server that takes requests and never answers them."""
+
+    isLeaf = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[str] = []
+
+    def render_GET(self, request: Request) -> Any:  # noqa: N802 - Twisted
+        self.seen.append(request.uri.decode())
+        return NOT_DONE_YET

@@ -9,7 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.federation.media.old_server import OldMediaServer, OldServer
+from tests.federation.media.old_server import (
+    OldMediaServer,
+    OldServer,
+    SilentMediaServer,
+)
 from tests.federation.pair import Federation, FederationPair
 from tests.media.helpers import upload
 from tests.support.server import TestServer
@@ -271,3 +275,21 @@ def test_legacy_freeze_applies_to_remote_media(
     )
     assert thumb.code == 404
     assert len(_fetches(pair, "a.test", mid)) == 1
+
+
+def test_a_remote_that_never_answers_times_out(
+    make_federation: Callable[[], Federation],
+) -> None:
+    fed = make_federation()
+    b = fed.add_server("b.test", {"federation": {"request_timeout": "5s"}})
+    silent = SilentMediaServer()
+    fed.servers["slow.test"] = OldServer(silent, fed.reactor)  # type: ignore[assignment]
+    bob = b.user("bob")
+    pending = b.start_request("GET", f"{CLIENT}/slow.test/slowmedia1", bob.token)
+    fed.pump(4)
+    assert not pending.done and len(silent.seen) == 1
+    fed.pump(1)
+    fed.pump(0)
+    resp = pending.response()
+    assert resp.code == 502 and resp.json["errcode"] == "M_UNKNOWN"
+    assert _remote_files(b) == [] and _cache_rows(b) == []
