@@ -10,6 +10,7 @@ from homeserver.composition.core import Core
 from homeserver.composition.media import MediaBundle
 from homeserver.services.media.admin import MediaAdmin
 from homeserver.services.media.admin_delete import MediaDeletion
+from homeserver.services.media.admin_remote import RemoteMediaAdmin
 from homeserver.storage.stores.media_admin import MediaAdminStore
 
 
@@ -25,8 +26,14 @@ class MediaAdminBundle:
         cls, *, core: Core, accounts: AccountsBundle, media: MediaBundle
     ) -> MediaAdminBundle:
         store = MediaAdminStore(core.db)
+        remote = RemoteMediaAdmin(
+            store=store, cache=media.repository.remote, clock=core.clock
+        )
         admin = MediaAdmin(
-            server_name=core.server_name, store=store, users=accounts.stores.users
+            server_name=core.server_name,
+            store=store,
+            users=accounts.stores.users,
+            remote=remote,
         )
         deletion = MediaDeletion(
             server_name=core.server_name,

@@ -85,3 +85,5 @@ def test_synadm_media_commands(running_server: RunningServer, tmp_path: Path) ->
     remaining = synadm.json("media", "list", "-u", "@alice:localhost")
     assert [m["media_id"] for m in remaining["media"]] == [c]
     assert remaining["media"][0]["safe_from_quarantine"] is True
+    # Nothing of other servers is cached here: the purge deletes nothing.
+    assert synadm.json("media", "purge", "--before-days", "0") == {"deleted": 0}

@@ -68,6 +68,7 @@ def test_media_info(server: TestServer, alice: User, admin: User) -> None:
         "url_cache": None,
         "last_access_ts": None,
         "quarantined_by": None,
+        "quarantined": False,
         "authenticated": False,
         "safe_from_quarantine": False,
         "sha256": None,
@@ -187,12 +188,15 @@ def test_room_media_and_quarantine(
 
     admin.post(f"{ADMIN}/media/protect/{mids[2]}", {}, expect=200)
     resp = admin.post(f"{ADMIN}/room/{room}/media/quarantine", {}, expect=200)
-    assert resp.json == {"num_quarantined": 2}
+    # Two local files (not the protected one) and the remote video.
+    assert resp.json == {"num_quarantined": 3}
     assert [served(server, alice, mid) for mid in mids] == [False, False, True]
     assert served(server, alice, outside)
+    remote = admin.get(f"{ADMIN}/media/elsewhere.example/remoteVideo1", expect=200)
+    assert remote.json["media_info"]["quarantined"] is True
     # The deprecated path does the same.
     resp = admin.post(f"{ADMIN}/quarantine_media/{room}", {}, expect=200)
-    assert resp.json == {"num_quarantined": 2}
+    assert resp.json == {"num_quarantined": 3}
 
 
 def test_unknown_room(admin: User) -> None:

@@ -10,7 +10,6 @@ from typing import Any
 
 from homeserver.api.http.auth import admin_of
 from homeserver.api.http.request import ApiRequest
-from homeserver.errors import MissingParam
 from homeserver.services.accounts.auth import Auth
 from homeserver.services.media.admin import MediaAdmin, MediaPage
 from homeserver.services.media.admin_delete import MediaDeletion
@@ -127,15 +126,23 @@ class DeleteOldMediaEndpoint(_Endpoint):
         self, request: ApiRequest, server_name: str | None = None
     ) -> JsonDict:
         await admin_of(self.auth, request)
-        before_ts = request.query_int("before_ts")
-        if before_ts is None:
-            raise MissingParam("before_ts")
         return await self.deletion.delete_old(
-            before_ts,
+            request.query_int("before_ts"),
             request.query_int("size_gt"),
             request.query_bool("keep_profiles", True),
             server_name,
         )
+
+
+class PurgeMediaCacheEndpoint(_Endpoint):
+    """POST /_synapse/admin/v1/purge_media_cache?before_ts= (cached remote
+    media)."""
+
+    PATTERNS = [f"{ADMIN_V1}/purge_media_cache"]
+
+    async def on_POST(self, request: ApiRequest) -> JsonDict:
+        await admin_of(self.auth, request)
+        return await self.admin.remote.purge(request.query_int("before_ts"))
 
 
 class MediaEndpoint(_Endpoint):
@@ -187,6 +194,7 @@ def media_admin_endpoints(
             ProtectMediaEndpoint,
             UnprotectMediaEndpoint,
             DeleteOldMediaEndpoint,
+            PurgeMediaCacheEndpoint,
             MediaEndpoint,
             UserMediaEndpoint,
         )

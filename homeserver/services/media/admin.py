@@ -3,7 +3,8 @@ media info, quarantine (by file, room or user), protection from quarantine,
 and the media of a room.
 
 As Synapse's ``docs/admin_api/media_admin_api.md`` documents them. Deleting
-media is in ``admin_delete.py``. Quarantined media is still stored but served
+media is in ``admin_delete.py``, other servers' cached media in
+``admin_remote.py``. Quarantined media is still stored but served
 nowhere (the repository refuses it). Where Synapse answers 200 for a local
 media ID it does not know, this server answers 404 M_NOT_FOUND.
 """
@@ -16,6 +17,7 @@ import logging
 import attrs
 
 from homeserver.errors import Codes, InvalidParam, MatrixError, NotFound
+from homeserver.services.media.admin_remote import RemoteMediaAdmin
 from homeserver.services.media.storage import MEDIA_ID_RE
 from homeserver.storage.stores.media_admin import (
     ORDER_COLUMNS,
@@ -132,54 +134,72 @@ class MediaAdmin:
         server_name: this server's name.
         store: local media records.
         users: to tell a local user that does not exist.
+        remote: the same for other servers' media (and the cache purge).
     """
 
     def __init__(
-        self, *, server_name: str, store: MediaAdminStore, users: UserStore
+        self,
+        *,
+        server_name: str,
+        store: MediaAdminStore,
+        users: UserStore,
+        remote: RemoteMediaAdmin,
     ) -> None:
         self.server_name = server_name
         self.store = store
         self.users = users
+        self.remote = remote
 
-    async def _known(self, server_name: str, media_id: str) -> MediaRecord:
-        """The record of a local media ID; 404 if unknown (or remote: this
-        server keeps no remote media yet)."""
+    async def _known(self, media_id: str) -> MediaRecord:
+        """The record of a local media ID; 404 if unknown."""
         check_media_id(media_id)
-        record = None
-        if server_name == self.server_name:
-            record = await self.store.get_record(media_id)
+        record = await self.store.get_record(media_id)
         if record is None:
             raise NotFound("Unknown media")
         return record
 
     async def media_info(self, server_name: str, media_id: str) -> JsonDict:
-        """GET /media/{serverName}/{mediaId}: ``{media_info: {...}}``."""
-        record = await self._known(server_name, media_id)
+        """GET /media/{serverName}/{mediaId}: ``{media_info: {...}}``, of a
+        local file or a cached remote one (404 if unknown or not cached)."""
+        if server_name != self.server_name:
+            check_media_id(media_id)
+            return {"media_info": await self.remote.media_info(server_name, media_id)}
+        record = await self._known(media_id)
         info = record_json(record)
         info.update(
             media_origin=None,
             user_id=record.user_id,
             filesystem_id=None,
             url_cache=None,
+            quarantined=record.quarantined_by is not None,
             authenticated=record.authenticated,
             sha256=None,
         )
         return {"media_info": info}
 
     async def quarantine(self, server_name: str, media_id: str, by: UserID) -> None:
-        """Quarantine one file (unless it is protected)."""
-        await self._known(server_name, media_id)
+        """Quarantine one file: a local one unless it is protected (404 if
+        unknown), another server's whether cached or not."""
+        if server_name != self.server_name:
+            check_media_id(media_id)
+            await self.remote.quarantine(server_name, media_id)
+            return
+        await self._known(media_id)
         await self.store.quarantine([media_id], str(by))
         logger.info("media quarantined", extra={"media_id": media_id})
 
     async def unquarantine(self, server_name: str, media_id: str) -> None:
         """Serve a quarantined file again."""
-        await self._known(server_name, media_id)
+        if server_name != self.server_name:
+            check_media_id(media_id)
+            await self.remote.unquarantine(server_name, media_id)
+            return
+        await self._known(media_id)
         await self.store.unquarantine(media_id)
 
     async def set_protected(self, media_id: str, protected: bool) -> None:
         """POST /media/protect|unprotect/{mediaId} (local media only)."""
-        await self._known(self.server_name, media_id)
+        await self._known(media_id)
         await self.store.set_protected(media_id, protected)
 
     async def room_media(self, room_id: str) -> JsonDict:
@@ -203,10 +223,19 @@ class MediaAdmin:
         return {"local": list(local), "remote": list(remote)}
 
     async def quarantine_room(self, room_id: str, by: UserID) -> JsonDict:
-        """POST /room/{roomId}/media/quarantine: ``{num_quarantined}``."""
-        uris = (await self.room_media(room_id))["local"]
-        media_ids = [uri.rsplit("/", 1)[1] for uri in uris]
+        """POST /room/{roomId}/media/quarantine: ``{num_quarantined}``, its
+        local files (but protected ones) and other servers' files (cached or
+        not; a server name that could not be one is skipped)."""
+        media = await self.room_media(room_id)
+        media_ids = [uri.rsplit("/", 1)[1] for uri in media["local"]]
         count = await self.store.quarantine(media_ids, str(by))
+        for uri in media["remote"]:
+            server_name, media_id = uri[len("mxc://") :].split("/", 1)
+            try:
+                await self.remote.quarantine(server_name, media_id)
+            except MatrixError:
+                continue
+            count += 1
         logger.info("room media quarantined", extra={"room_id": room_id})
         return {"num_quarantined": count}
 

@@ -16,16 +16,13 @@ import logging
 
 from homeserver.errors import InvalidParam, NotFound
 from homeserver.services.media.admin import MediaAdmin, MediaPage, check_media_id
+from homeserver.services.media.admin_checks import check_before_ts
 from homeserver.services.media.storage import MediaStorage, media_path
 from homeserver.services.media.thumbnails import ThumbnailService
 from homeserver.storage.stores.media_admin import MediaAdminStore
 from homeserver.types import JsonDict
 
 logger = logging.getLogger(__name__)
-
-# Timestamps below this are seconds (or a mistake), not milliseconds: Synapse
-# refuses them as "from the year 1970".
-_MIN_TS_MS = 30_000_000_000
 
 
 def _deleted(media_ids: list[str]) -> JsonDict:
@@ -77,7 +74,7 @@ class MediaDeletion:
 
     async def delete_old(
         self,
-        before_ts: int,
+        before_ts: int | None,
         size_gt: int | None,
         keep_profiles: bool,
         server_name: str | None = None,
@@ -92,13 +89,7 @@ class MediaDeletion:
         """
         if server_name is not None:
             self._local_only(server_name)
-        if before_ts < 0:
-            raise InvalidParam("Query parameter before_ts must be a positive integer.")
-        if before_ts < _MIN_TS_MS:
-            raise InvalidParam(
-                "Query parameter before_ts you provided is from the year 1970. "
-                "Double check that you are providing a timestamp in milliseconds."
-            )
+        before_ts = check_before_ts(before_ts)
         size_gt = 0 if size_gt is None else size_gt
         if size_gt < 0:
             raise InvalidParam("Query parameter size_gt must be a positive integer.")

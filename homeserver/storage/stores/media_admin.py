@@ -1,7 +1,8 @@
 """What the media admin API reads and changes (schema 0020 ``local_media``,
-0025 quarantine columns): quarantine, protection, listing a user's media, the
-media IDs to delete by age and size, and the event JSON of a room that names
-``mxc://`` URIs."""
+0025 quarantine columns, 0022 ``remote_media_cache``): quarantine, protection,
+listing a user's media, the media IDs to delete by age and size, the cached
+remote media to purge, and the event JSON of a room that names ``mxc://``
+URIs."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import attrs
 from homeserver.storage.database import Database, Transaction
 from homeserver.storage.rows import Row
 from homeserver.storage.stores.media_lifecycle import KEEP_AVATARS_SQL
+from homeserver.storage.stores.remote_media import RemoteMedia
 
 
 @attrs.frozen
@@ -245,3 +247,65 @@ class MediaAdminStore:
             return [r.json for r in rows]
 
         return await self.db.run_interaction("room_event_json_with_mxc", txn_fn)
+
+    # --- cached remote media (schema 0022 ``remote_media_cache``) ---------
+
+    async def quarantine_remote(self, placeholder: RemoteMedia) -> None:
+        """Quarantine ``mxc://server/id`` of another server: its cache entry,
+        or, if it was never fetched, ``placeholder`` (a row with no file) so
+        that it is never fetched while quarantined."""
+
+        def txn_fn(txn: Transaction) -> None:
+            txn.execute(
+                "UPDATE remote_media_cache SET quarantined = TRUE"
+                " WHERE server_name = ? AND media_id = ?",
+                (placeholder.server_name, placeholder.media_id),
+            )
+            if txn.rowcount:
+                return
+            txn.execute(
+                "INSERT INTO remote_media_cache (server_name, media_id,"
+                " media_length, created_ts, last_access_ts, filesystem_id,"
+                " quarantined) VALUES (?, ?, 0, ?, ?, ?, TRUE)"
+                " ON CONFLICT (server_name, media_id) DO NOTHING",
+                (
+                    placeholder.server_name,
+                    placeholder.media_id,
+                    placeholder.created_ts,
+                    placeholder.last_access_ts,
+                    placeholder.filesystem_id,
+                ),
+            )
+
+        await self.db.run_interaction("quarantine_remote_media", txn_fn)
+
+    async def unquarantine_remote(self, server_name: str, media_id: str) -> None:
+        """Serve a remote file again (a placeholder's first download then
+        finds no file, drops the row and fetches it)."""
+
+        def txn_fn(txn: Transaction) -> None:
+            txn.execute(
+                "UPDATE remote_media_cache SET quarantined = FALSE"
+                " WHERE server_name = ? AND media_id = ?",
+                (server_name, media_id),
+            )
+
+        await self.db.run_interaction("unquarantine_remote_media", txn_fn)
+
+    async def remote_purgeable(
+        self, before_ts: int, limit: int
+    ) -> list[tuple[str, str]]:
+        """``(server_name, media_id)`` of cached remote files last used before
+        ``before_ts``, least recently first; never quarantined ones (their
+        entry is what keeps them from being fetched and served again)."""
+
+        def txn_fn(txn: Transaction) -> list[tuple[str, str]]:
+            rows = txn.query(
+                "SELECT server_name, media_id FROM remote_media_cache"
+                " WHERE last_access_ts < ? AND NOT quarantined"
+                " ORDER BY last_access_ts, server_name, media_id LIMIT ?",
+                (before_ts, limit),
+            )
+            return [(r.server_name, r.media_id) for r in rows]
+
+        return await self.db.run_interaction("remote_purgeable", txn_fn)
