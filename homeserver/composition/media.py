@@ -25,6 +25,7 @@ from homeserver.storage.stores.media_lifecycle import MediaLifecycleStore
 from homeserver.storage.stores.media_thumbnails import ThumbnailStore
 from homeserver.storage.stores.remote_media import RemoteMediaStore
 from homeserver.storage.stores.url_cache import UrlCacheStore
+from homeserver.util.background import run_in_background
 
 logger = logging.getLogger(__name__)
 
@@ -136,7 +137,11 @@ class MediaBundle:
         )
 
     def start(self) -> None:
-        """Start the access-time flush and the retention job."""
+        """Release uploads a previous run left claimed, and start the
+        access-time flush and the retention job."""
+        run_in_background(
+            "media_release_claims", self.repository.store.release_all_claims()
+        )
         self.access.start()
         self.retention.start()
 

@@ -125,6 +125,22 @@ class MediaStore:
 
         await self.db.run_interaction("release_local_upload", txn_fn)
 
+    async def release_all_claims(self) -> int:
+        """Make every claimed upload pending again; how many were claimed.
+
+        Run at start-up: an upload claimed by a process that then died would
+        otherwise keep its media ID claimed (409 to every retry) for good. Only
+        the process that serves uploads may call it, before it serves any.
+        """
+
+        def txn_fn(txn: Transaction) -> int:
+            txn.execute(
+                "UPDATE local_media SET media_length = NULL WHERE media_length = -1"
+            )
+            return max(txn.rowcount, 0)
+
+        return await self.db.run_interaction("release_all_local_uploads", txn_fn)
+
     async def complete_upload(
         self,
         media_id: str,
