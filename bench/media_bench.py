@@ -89,7 +89,7 @@ THUMBNAILS = (
 
 @dataclass
 class Sizes:
-    files: int = 32
+    files: int = 64
     concurrency: int = 4
     rounds: int = 2
     images: int = 4
