@@ -36,7 +36,6 @@ class DataDir:
         """The default signing key file (``server.signing_key_path``)."""
         return self.root / "signing.key"
 
-
     @property
     def pid_file(self) -> Path:
         """The running server's process id, written by ``synctl start``."""

@@ -171,7 +171,7 @@ class MediaAdmin:
             user_id=record.user_id,
             filesystem_id=None,
             url_cache=None,
-            quarantined=record.quarantined_by is not None,
+            quarantined=record.quarantined,
             authenticated=record.authenticated,
             sha256=None,
         )

@@ -29,6 +29,7 @@ class MediaRecord:
         created_ts: when the ID was made (ms).
         last_access_ts: when it was last downloaded (ms), if known.
         quarantined_by: the admin who quarantined it, or None.
+        quarantined: it is quarantined (not served).
         safe_from_quarantine: protected from quarantine.
         authenticated: uploaded while the legacy routes were frozen (served
             only by the authenticated ones).
@@ -42,6 +43,7 @@ class MediaRecord:
     created_ts: int
     last_access_ts: int | None
     quarantined_by: str | None
+    quarantined: bool
     safe_from_quarantine: bool
     authenticated: bool
 
@@ -50,8 +52,8 @@ class MediaRecord:
 _LAST_ACCESS = "last_access_ts"
 _COLUMNS = (
     "media_id, user_id, media_type, upload_name, media_length, created_ts,"
-    f" {_LAST_ACCESS} AS last_access_ts, quarantined_by, safe_from_quarantine,"
-    " authenticated"
+    f" {_LAST_ACCESS} AS last_access_ts, quarantined_by, quarantined,"
+    " safe_from_quarantine, authenticated"
 )
 # order_by value -> the column (Synapse's MediaSortOrder).
 ORDER_COLUMNS = {
@@ -70,6 +72,7 @@ def _record(row: Row) -> MediaRecord:
     values = row._asdict()
     values["safe_from_quarantine"] = bool(values["safe_from_quarantine"])
     values["authenticated"] = bool(values["authenticated"])
+    values["quarantined"] = bool(values["quarantined"])
     return MediaRecord(**values)
 
 
