@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from homeserver.composition.accounts import AccountsBundle
+from homeserver.composition.appservice_outbound import AppServiceOutboundBundle
 from homeserver.composition.bind import bind
 from homeserver.composition.core import Core
 from homeserver.composition.devices import DevicesBundle
@@ -48,12 +49,14 @@ def build_homeserver(
     federation_transport: FederationTransport | None = None,
     io_runner: Runner | None = None,
     preview_http: UntrustedHttpClient | None = None,
+    appservice_http: UntrustedHttpClient | None = None,
 ) -> HomeServer:
     """One homeserver, ready for ``setup()``; outbound federation goes
     through ``federation_transport`` if given (the in-process test network);
     blocking network clients (boto3) run on ``io_runner`` (default:
     ``blocking_runner``); URL previews fetch through ``preview_http`` if
-    given (tests: a fixed DNS table)."""
+    given (tests: a fixed DNS table), and requests to application services
+    through ``appservice_http``."""
     core = Core.build(
         config=config,
         reactor=reactor,
@@ -107,6 +110,9 @@ def build_homeserver(
         media=media,
         transport=federation_transport,
     )
+    appservice_outbound = AppServiceOutboundBundle.build(
+        core=core, http=appservice_http
+    )
     hs = HomeServer(
         data_dir=data_dir,
         core=core,
@@ -127,6 +133,7 @@ def build_homeserver(
         media=media,
         media_admin=media_admin,
         federation=federation,
+        appservice_outbound=appservice_outbound,
     )
     bind(hs, federation_on=config.federation.enabled)
     return hs

@@ -130,6 +130,7 @@ def client_endpoints(hs: HomeServer) -> list[Any]:
         *media_endpoints(hs.accounts.auth, hs.media.repository),
         *thumbnail_endpoints(hs.accounts.auth, hs.media.thumbnails),
         *_preview_endpoints(hs),
+        *hs.appservice_outbound.client_endpoints(hs.accounts.auth),
         *_admin_endpoints(hs),
     ]
 
@@ -277,6 +278,7 @@ def _admin_endpoints(hs: HomeServer) -> list[Any]:
         server_notices.SendServerNoticeEndpoint(auth, hs.extras.server_notices),
         server_notices.SendServerNoticeTxnEndpoint(auth, hs.extras.server_notices),
         *hs.federation.admin_endpoints(auth),
+        *hs.appservice_outbound.admin_endpoints(auth),
         *report_admin_endpoints(auth, hs.reports.admin),
         *media_admin_endpoints(auth, hs.media_admin.admin, hs.media_admin.deletion),
     ]

@@ -14,6 +14,7 @@ import attrs
 from twisted.web.resource import Resource
 
 from homeserver.composition.accounts import AccountsBundle
+from homeserver.composition.appservice_outbound import AppServiceOutboundBundle
 from homeserver.composition.core import Core
 from homeserver.composition.devices import DevicesBundle
 from homeserver.composition.e2ee import E2eeBundle
@@ -58,6 +59,7 @@ class HomeServer:
     media: MediaBundle
     media_admin: MediaAdminBundle
     federation: FederationBundle
+    appservice_outbound: AppServiceOutboundBundle
     exit_code: int = 0
     """The process exit status (set when start-up fails)."""
 
@@ -72,6 +74,7 @@ class HomeServer:
         await self.presence.service.start()
         self.sync.start(self.core)
         await self.federation.start()
+        await self.appservice_outbound.start()
         self.media.start()
 
     def build_resource(

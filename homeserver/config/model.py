@@ -16,6 +16,7 @@ from homeserver.config.sections.accounts import (  # noqa: F401 - re-exported
     RegistrationConfig,
     TokenLoginConfig,
 )
+from homeserver.config.sections.appservice import AppServiceConfig
 from homeserver.config.sections.extras import (  # noqa: F401 - re-exported
     ServerNoticesConfig,
     VoipConfig,
@@ -110,6 +111,10 @@ class HomeserverConfig:
     server_notices: ServerNoticesConfig = option(
         factory=ServerNoticesConfig,
         doc="Messages from the server to its users, in a room of their own.",
+    )
+    appservice: AppServiceConfig = option(
+        factory=AppServiceConfig,
+        doc="Application services: out-of-process bridges and bots.",
     )
 
     def __attrs_post_init__(self) -> None:

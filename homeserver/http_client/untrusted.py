@@ -36,7 +36,7 @@ from twisted.python.failure import Failure
 from twisted.web.client import Agent, HTTPConnectionPool, ResponseDone
 from twisted.web.http import PotentialDataLoss
 from twisted.web.http_headers import Headers
-from twisted.web.iweb import IAgentEndpointFactory
+from twisted.web.iweb import IAgentEndpointFactory, IBodyProducer
 from zope.interface import implementer
 
 from homeserver.config.sections.outbound import UrlPreviewConfig
@@ -58,6 +58,10 @@ class OutboundRequestError(Exception):
 class DeniedAddressError(OutboundRequestError):
     """Every address of the target is denied by the IP filter; nothing was
     connected to."""
+
+
+class RequestTimedOutError(OutboundRequestError):
+    """The exchange took longer than the client's time limit."""
 
 
 class DeniedUrlError(OutboundRequestError):
@@ -207,6 +211,28 @@ class _BodyCollector(Protocol):
             self.done.errback(reason)
 
 
+@implementer(IBodyProducer)
+class _BytesProducer:
+    """A request body already in memory (no cooperator: works on any reactor)."""
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+        self.length = len(body)
+
+    def startProducing(self, consumer: Any) -> defer.Deferred[None]:  # noqa: N802
+        consumer.write(self.body)
+        return defer.succeed(None)
+
+    def pauseProducing(self) -> None:  # noqa: N802
+        pass
+
+    def resumeProducing(self) -> None:  # noqa: N802
+        pass
+
+    def stopProducing(self) -> None:  # noqa: N802
+        pass
+
+
 class _Discard(Protocol):
     """Abandons a body we do not want (a redirect's)."""
 
@@ -282,25 +308,9 @@ class UntrustedHttpClient:
             OutboundRequestError: bad URL or scheme, connection failure,
                 too many redirects, body too big, or over the time limit.
         """
-        attempt = defer.Deferred.fromCoroutine(self._get(url, headers or {}, allow_url))
-        timed_out = False
-
-        def on_timeout(result: Any, timeout: float) -> Any:
-            nonlocal timed_out
-            timed_out = True
-            return result
-
-        attempt.addTimeout(self.timeout_s, self.reactor, onTimeoutCancel=on_timeout)
-        try:
-            return await attempt
-        except Exception:
-            # Cancelling surfaces as CancelledError or wrapped in the Agent's
-            # ResponseNeverReceived, depending on where the request was.
-            if timed_out:
-                raise OutboundRequestError(
-                    f"request took longer than {self.timeout_s}s"
-                ) from None
-            raise
+        return await self._timed(
+            defer.Deferred.fromCoroutine(self._get(url, headers or {}, allow_url))
+        )
 
     async def _get(
         self,
@@ -322,7 +332,59 @@ class UntrustedHttpClient:
             url = urljoin(url, location[0].decode("latin-1"))
         raise OutboundRequestError(f"more than {self.max_redirects} redirects")
 
-    async def _request(self, url: str, headers: dict[str, str]) -> Any:
+    async def request(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str] | None = None,
+        body: bytes | None = None,
+    ) -> OutboundResponse:
+        """One request, redirects not followed (a 3xx is the answer), under
+        the same guards and limits as ``get`` (application services).
+
+        Raises:
+            DeniedAddressError: ``url`` points at a denied address; nothing
+                was sent there.
+            OutboundRequestError: bad URL or scheme, connection failure, body
+                too big, or over the time limit.
+        """
+
+        async def attempt() -> OutboundResponse:
+            response = await self._request(url, headers or {}, method.encode(), body)
+            data = await self._read_body(response)
+            return OutboundResponse(
+                url=url, code=response.code, headers=response.headers, body=data
+            )
+
+        return await self._timed(defer.Deferred.fromCoroutine(attempt()))
+
+    async def _timed(self, attempt: defer.Deferred[OutboundResponse]) -> Any:
+        timed_out = False
+
+        def on_timeout(result: Any, timeout: float) -> Any:
+            nonlocal timed_out
+            timed_out = True
+            return result
+
+        attempt.addTimeout(self.timeout_s, self.reactor, onTimeoutCancel=on_timeout)
+        try:
+            return await attempt
+        except Exception:
+            # Cancelling surfaces as CancelledError or wrapped in the Agent's
+            # ResponseNeverReceived, depending on where the request was.
+            if timed_out:
+                raise RequestTimedOutError(
+                    f"request took longer than {self.timeout_s}s"
+                ) from None
+            raise
+
+    async def _request(
+        self,
+        url: str,
+        headers: dict[str, str],
+        method: bytes = b"GET",
+        body: bytes | None = None,
+    ) -> Any:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise OutboundRequestError(f"only http(s) URLs may be fetched: {url!r}")
@@ -335,7 +397,8 @@ class UntrustedHttpClient:
         for name, value in headers.items():
             sent.setRawHeaders(name.encode(), [value.encode()])
         try:
-            return await self._agent.request(b"GET", encoded, sent)
+            producer = None if body is None else _BytesProducer(body)
+            return await self._agent.request(method, encoded, sent, producer)
         except OutboundRequestError:
             raise
         except defer.CancelledError:

@@ -92,6 +92,10 @@ FEDERATION_OUTBOX_EDUS = StreamDecl(
     name="federation_outbox_edus",
     loads_from=(Column("federation_outbox_edus", "edu_id"),),
 )
+APPSERVICE_OUTBOX = StreamDecl(
+    name="appservice_outbox",
+    loads_from=(Column("appservice_outbox", "item_id"),),
+)
 
 STREAMS: tuple[StreamDecl, ...] = (
     EVENTS,
@@ -104,6 +108,7 @@ STREAMS: tuple[StreamDecl, ...] = (
     STATE_GROUPS,
     BACKFILLED_EVENTS,
     FEDERATION_OUTBOX_EDUS,
+    APPSERVICE_OUTBOX,
 )
 SYNC_STREAM_NAMES: tuple[str, ...] = tuple(s.name for s in STREAMS if s.synced)
 """The /sync token's parts, in wire order."""

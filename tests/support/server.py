@@ -153,6 +153,7 @@ class TestServer:
         reactor: MemoryReactorClock | None = None,
         federation_transport: Any = None,
         preview_http: Any = None,
+        appservice_http: Any = None,
     ) -> None:
         # Servers of one test federation (tests/federation/pair.py) share a
         # reactor, so one clock drives them all.
@@ -173,6 +174,9 @@ class TestServer:
             # URL previews (when enabled) fetch through this client if given:
             # a real one on a real reactor (tests/media/preview_kit.py).
             preview_http=preview_http,
+            # Requests to application services go through this client if
+            # given (tests/appservices/kit.py); else the default guarded one.
+            appservice_http=appservice_http,
         )
         self.get_success(self.hs.setup())
         self.site = HomeserverSite(

@@ -17,7 +17,7 @@ from homeserver.config.sections.federation import DEFAULT_IP_RANGE_BLACKLIST
 from homeserver.util.structure import ByteSize, Duration
 
 
-def _ip_ranges(_inst: Any, _attribute: attrs.Attribute, value: list[str]) -> None:
+def ip_ranges(_inst: Any, _attribute: attrs.Attribute, value: list[str]) -> None:
     """Validator: each entry is an IP address or CIDR range."""
     for entry in value:
         try:
@@ -86,13 +86,13 @@ class UrlPreviewConfig:
         "resolution and on every redirect (protection against SSRF). The default "
         "lists private, loopback, link-local, carrier-grade NAT, multicast and "
         "other special-purpose ranges; 0.0.0.0 and :: are always refused.",
-        validator=_ip_ranges,
+        validator=ip_ranges,
     )
     ip_range_whitelist: list[str] = option(
         factory=list,
         doc="Ranges previews may connect to even though ip_range_blacklist covers "
         "them, e.g. ['192.168.1.10/32'] for an intranet wiki.",
-        validator=_ip_ranges,
+        validator=ip_ranges,
     )
     max_spider_size: ByteSize = option(
         ByteSize(10 * 1024 * 1024),

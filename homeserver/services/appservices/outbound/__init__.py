@@ -1,0 +1,2 @@
+"""The homeserver's side of the application-service API: transactions through
+a durable per-AS queue, queries, ping and third-party lookups."""

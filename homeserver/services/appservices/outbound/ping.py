@@ -1,0 +1,95 @@
+"""``POST /_matrix/client/v1/appservice/{appserviceId}/ping`` (client-server
+API v1.19, "Application service ping", added in v1.7): the AS asks us to ping
+it, and learns whether we can reach it and how long the round trip took."""
+
+from __future__ import annotations
+
+import time
+
+from homeserver.errors import Codes, MatrixError
+from homeserver.services.appservices.outbound.api_client import (
+    AppServiceApi,
+    AppServiceRequestError,
+    Failure,
+)
+from homeserver.services.appservices.outbound.target import (
+    AppServiceTarget,
+    Registrations,
+)
+from homeserver.types import JsonDict
+from homeserver.util.ports import Port
+
+
+class PingService:
+    """Pings application services on their own request.
+
+    Args:
+        registrations: the registered application services.
+        api: requests to them.
+    """
+
+    def __init__(self, registrations: Port[Registrations], api: AppServiceApi) -> None:
+        self.registrations = registrations
+        self.api = api
+
+    def service_with_token(self, token: str | None) -> AppServiceTarget:
+        """The AS whose ``as_token`` this is.
+
+        Raises:
+            MatrixError: 401 M_MISSING_TOKEN or M_UNKNOWN_TOKEN.
+        """
+        if token is None:
+            raise MatrixError(401, "Missing access token", Codes.MISSING_TOKEN)
+        for service in self.registrations.get().all():
+            if service.as_token == token:
+                return service
+        raise MatrixError(
+            401, "Only application services may call this", Codes.UNKNOWN_TOKEN
+        )
+
+    async def ping(
+        self, token: str | None, as_id: str, transaction_id: str | None
+    ) -> JsonDict:
+        """Ping ``as_id`` on behalf of the AS holding ``token``.
+
+        Raises:
+            MatrixError: 403 M_FORBIDDEN (another AS's ID), 400
+                M_URL_NOT_SET, 502 M_BAD_STATUS / M_CONNECTION_FAILED, 504
+                M_CONNECTION_TIMEOUT.
+        """
+        service = self.service_with_token(token)
+        if service.id != as_id:
+            raise MatrixError(
+                403,
+                "The access token does not belong to this application service",
+                Codes.FORBIDDEN,
+            )
+        started = time.monotonic()
+        try:
+            await self.api.ping(service, transaction_id)
+        except AppServiceRequestError as exc:
+            raise _ping_error(exc) from None
+        return {"duration_ms": int((time.monotonic() - started) * 1000)}
+
+
+def _ping_error(exc: AppServiceRequestError) -> MatrixError:
+    if exc.failure is Failure.NO_URL:
+        return MatrixError(
+            400, "The application service has no URL configured", "M_URL_NOT_SET"
+        )
+    if exc.failure is Failure.TIMEOUT:
+        return MatrixError(
+            504,
+            "The application service did not answer in time",
+            "M_CONNECTION_TIMEOUT",
+        )
+    if exc.failure is Failure.BAD_STATUS:
+        return MatrixError(
+            502,
+            "The application service answered with an error",
+            "M_BAD_STATUS",
+            {"status": exc.code, "body": exc.body},
+        )
+    return MatrixError(
+        502, "The application service could not be reached", "M_CONNECTION_FAILED"
+    )

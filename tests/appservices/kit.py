@@ -1,0 +1,160 @@
+"""Kit of the application-service tests: an in-process test server (fake
+reactor) whose requests to application services go through the real guarded
+client on a real reactor, to a real HTTP server standing in for the AS
+(``fake_as.py``)."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import attrs
+from twisted.internet.selectreactor import SelectReactor
+
+from homeserver.composition.appservice_outbound import appservice_client
+from homeserver.config import parse_config
+from tests.appservices.fake_as import AppServiceListener, FakeAppService
+from tests.support.server import (
+    FakeResponse,
+    PendingRequest,
+    TestServer,
+    test_config_dict,
+)
+
+# A safety net for a broken test, never an assertion about timing.
+SAFETY_NET_S = 60.0
+
+
+@attrs.frozen(kw_only=True)
+class Registration:
+    """A registration as the outbound side sees it (``AppServiceTarget``)."""
+
+    id: str
+    url: str | None
+    as_token: str
+    hs_token: str
+    sender: str
+    users: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
+    rooms: tuple[str, ...] = ()
+    exclusive: bool = True
+    receive_ephemeral: bool = False
+    msc3202: bool = False
+    protocols: tuple[str, ...] = ()
+
+    def is_interested_in_user(self, user_id: str) -> bool:
+        return user_id == self.sender or _any(self.users, user_id)
+
+    def is_interested_in_alias(self, alias: str) -> bool:
+        return _any(self.aliases, alias)
+
+    def is_interested_in_room(self, room_id: str) -> bool:
+        return _any(self.rooms, room_id)
+
+    def is_exclusive_user(self, user_id: str) -> bool:
+        return self.exclusive and _any(self.users, user_id)
+
+    def is_exclusive_alias(self, alias: str) -> bool:
+        return self.exclusive and _any(self.aliases, alias)
+
+
+def _any(patterns: Sequence[str], value: str) -> bool:
+    return any(re.fullmatch(p, value) for p in patterns)
+
+
+@attrs.define
+class StaticRegistrations:
+    services: list[Any]
+
+    def all(self) -> Sequence[Any]:
+        return self.services
+
+
+class AsHarness:
+    """A test server, its real reactor and one fake AS.
+
+    Args:
+        make_server: the ``make_server`` fixture.
+        overrides: config overrides.
+        registration: keyword arguments of the ``Registration`` (id, tokens,
+            sender and url get defaults; the url is the fake AS's).
+    """
+
+    def __init__(
+        self,
+        make_server: Callable[..., TestServer],
+        overrides: dict[str, Any] | None = None,
+        **registration: Any,
+    ) -> None:
+        self.reactor = SelectReactor()
+        self.fake = FakeAppService()
+        self.listener = AppServiceListener(self.reactor, self.fake)
+        self.overrides = overrides or {}
+        registration.setdefault("url", self.listener.url)
+        self.registration = Registration(
+            id=registration.pop("id", "bridge"),
+            as_token=registration.pop("as_token", "as-secret"),
+            hs_token=registration.pop("hs_token", "hs-secret"),
+            sender=registration.pop("sender", "@bridgebot:test"),
+            **registration,
+        )
+        self.make_server = make_server
+        self.server = self.new_server(make_server)
+
+    def new_server(self, make: Callable[..., Any], *args: Any) -> TestServer:
+        """A server (``make(*args, overrides, appservice_http=...)``) with the
+        registration plugged in."""
+        section = parse_config(test_config_dict(self.overrides)).appservice
+        client = appservice_client(self.reactor, section)
+        server: TestServer = make(*args, self.overrides, appservice_http=client)
+        outbound = server.hs.appservice_outbound
+        outbound.registrations.plug(StaticRegistrations([self.registration]))
+        # Plugged after start-up (the registration model plugs it before):
+        # start again from the stored position, now knowing the AS.
+        outbound.sender.position = None
+        server.get_success(outbound.sender.start())
+        return server
+
+    def pump(self, until: Callable[[], bool], advance: float = 0) -> None:
+        """Run both reactors until ``until()`` holds (``advance``: seconds
+        of fake time to move on each turn, to let retry timers fire)."""
+        deadline = time.monotonic() + SAFETY_NET_S
+        while not until():
+            assert time.monotonic() < deadline, "the condition never held"
+            self.reactor.iterate(0.005)
+            self.server.reactor.advance(advance)
+
+    def settle(self) -> None:
+        """Run both reactors until nothing is in flight towards the AS."""
+        sender = self.server.hs.appservice_outbound.sender
+        self.pump(
+            lambda: (
+                not any(q._running for q in sender.queues.values())
+                and not sender._processing
+            )
+        )
+
+    def request(
+        self, method: str, path: str, body: Any = None, token: str | None = None
+    ) -> FakeResponse:
+        """A client request whose answer may need the AS (ping, lookups)."""
+        data = b"" if body is None else json.dumps(body).encode()
+        head = (
+            f"{method} {path} HTTP/1.1\r\nHost: localhost\r\n"
+            f"Content-Length: {len(data)}\r\n"
+        )
+        if token is not None:
+            head += f"Authorization: Bearer {token}\r\n"
+        pending: PendingRequest = self.server.start_raw_request(
+            head.encode("latin-1") + b"\r\n" + data
+        )
+        self.pump(lambda: pending.done)
+        return pending.response()
+
+    def close(self) -> None:
+        if self.listener._port is not None:
+            self.listener.stop()
+        self.reactor.iterate(0)
