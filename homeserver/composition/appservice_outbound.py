@@ -14,14 +14,18 @@ import attrs
 from homeserver.api.admin.appservices import appservice_admin_endpoints
 from homeserver.api.client.appservice_ping import AppServicePingEndpoint
 from homeserver.api.client.thirdparty import thirdparty_endpoints
+from homeserver.composition.accounts import AccountsBundle
 from homeserver.composition.core import Core
+from homeserver.composition.sync_data import SyncDataBundle
 from homeserver.config.sections.appservice import AppServiceConfig
 from homeserver.http_client.ip_filter import IpFilter
 from homeserver.http_client.untrusted import UntrustedHttpClient
 from homeserver.services.accounts.auth import Auth
 from homeserver.services.appservices.outbound.admin import AppServiceQueueAdmin
 from homeserver.services.appservices.outbound.api_client import AppServiceApi
-from homeserver.services.appservices.outbound.body import BodyBuilder, KeyCounts
+from homeserver.services.appservices.outbound.body import BodyBuilder
+from homeserver.services.appservices.outbound.ephemeral import EphemeralForwarder
+from homeserver.services.appservices.outbound.key_counts import KeyCountReader
 from homeserver.services.appservices.outbound.ping import PingService
 from homeserver.services.appservices.outbound.queue import QueueConfig
 from homeserver.services.appservices.outbound.sender import AppServiceSender
@@ -30,8 +34,10 @@ from homeserver.services.appservices.outbound.target import (
     Registrations,
 )
 from homeserver.services.appservices.outbound.thirdparty import ThirdPartyService
+from homeserver.services.presence.presence_rules import presence_event
 from homeserver.storage.stores.appservice_outbox import AppServiceOutboxStore
 from homeserver.storage.stores.directory import DirectoryStore
+from homeserver.storage.stores.e2e_keys import E2eKeyStore
 from homeserver.storage.stores.federation_stream import FederationStreamStore
 from homeserver.streams.registry import APPSERVICE_OUTBOX, EVENTS
 from homeserver.util.ports import Port
@@ -61,17 +67,19 @@ class AppServiceOutboundBundle:
     ping: PingService
     thirdparty: ThirdPartyService
     admin: AppServiceQueueAdmin
+    ephemeral: EphemeralForwarder
 
     @classmethod
     def build(
         cls,
         *,
         core: Core,
+        accounts: AccountsBundle,
+        sync_data: SyncDataBundle,
         http: UntrustedHttpClient | None = None,
-        key_counts: KeyCounts | None = None,
     ) -> AppServiceOutboundBundle:
         """The bundle (``http``: the client to use instead of the default,
-        tests; ``key_counts``: MSC3202 one-time-key counts)."""
+        tests)."""
         config = core.config.appservice
         registrations: Port[Registrations] = Port(NoRegistrations())
         api = AppServiceApi(http or appservice_client(core.reactor, config))
@@ -87,12 +95,21 @@ class AppServiceOutboundBundle:
             queue_config=QueueConfig(
                 store=store,
                 api=api,
-                bodies=BodyBuilder(core.events, core.clock, key_counts),
+                bodies=BodyBuilder(
+                    core.events,
+                    core.clock,
+                    KeyCountReader(accounts.stores.devices, E2eKeyStore(core.db)),
+                ),
                 clock=core.clock,
                 max_retry_interval_ms=int(config.max_retry_interval),
             ),
         )
-        core.signals.event_persisted.connect(sender.on_persisted)
+        typing = sync_data.typing
+
+        def typing_of(room_id: str) -> list[str]:
+            found = typing.get_typing_for_rooms([room_id], None).get(room_id, {})
+            return list(found.get("user_ids", []))
+
         return cls(
             registrations=registrations,
             api=api,
@@ -100,6 +117,13 @@ class AppServiceOutboundBundle:
             ping=PingService(registrations, api),
             thirdparty=ThirdPartyService(registrations, api),
             admin=AppServiceQueueAdmin(sender),
+            ephemeral=EphemeralForwarder(
+                sender=sender,
+                room_state=core.room_state,
+                typing_of=typing_of,
+                presence_event=presence_event,
+                clock=core.clock,
+            ),
         )
 
     async def start(self) -> None:

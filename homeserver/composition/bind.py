@@ -61,6 +61,7 @@ def bind(hs: HomeServer, *, federation_on: bool) -> None:
     hs.media.repository.uploaded.plug(hs.media.thumbnails)
     # Thumbnails of other servers' media: made from the remote media cache.
     hs.media.thumbnails.remote.plug(hs.media.remote_thumbnails)
+    _bind_appservices(hs)
     if not federation_on:
         return
     _bind_federation(
@@ -78,6 +79,21 @@ def bind(hs: HomeServer, *, federation_on: bool) -> None:
             remote_media=hs.media.repository.remote.fetcher,
         ),
     )
+
+
+def _bind_appservices(hs: HomeServer) -> None:
+    """Application services follow the events stream and get the ephemeral
+    data they asked for."""
+    signals = hs.core.signals
+    outbound = hs.appservice_outbound
+    # Before a new events position is visible: read the stream next turn.
+    signals.event_persisted.connect(outbound.sender.on_persisted)
+    ephemeral = outbound.ephemeral
+    signals.typing_changed.connect(ephemeral.on_typing)
+    signals.receipt_stored.connect(ephemeral.on_receipt)
+    signals.presence_changed.connect(ephemeral.on_presence)
+    signals.to_device_delivered.connect(ephemeral.on_to_device)
+    signals.device_list_changed.connect(ephemeral.on_device_list)
 
 
 @attrs.frozen(kw_only=True)

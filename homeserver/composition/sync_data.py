@@ -67,5 +67,6 @@ class SyncDataBundle:
                 config=core.config.to_device,
                 ratelimiter=core.ratelimiter,
                 rates=core.config.rate_limiting,
+                delivered=signals.to_device_delivered,
             ),
         )

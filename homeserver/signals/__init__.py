@@ -54,6 +54,7 @@ from homeserver.signals.payloads import (
     PresenceChanged,
     ProfileChanged,
     ReceiptStored,
+    ToDeviceDelivered,
     TypingChanged,
 )
 from homeserver.signals.signal import Receiver, Signal
@@ -72,6 +73,7 @@ __all__ = [
     "Receiver",
     "Signal",
     "Signals",
+    "ToDeviceDelivered",
     "TypingChanged",
 ]
 
@@ -122,3 +124,7 @@ class Signals:
         factory=lambda: Signal("typing_changed")
     )
     """TypingService (started, renewed, stopped, expired)."""
+    to_device_delivered: Signal[ToDeviceDelivered] = attrs.field(
+        factory=lambda: Signal("to_device_delivered")
+    )
+    """ToDeviceService (local sends and messages received over federation)."""

@@ -13,6 +13,7 @@ import attrs
 from homeserver.events.model import Event
 
 if TYPE_CHECKING:
+    from homeserver.storage.stores.device_inbox import OutgoingMessage
     from homeserver.storage.stores.device_lists import DeviceListChange
     from homeserver.storage.stores.presence import UserPresence
     from homeserver.storage.stores.receipts import Receipt
@@ -124,3 +125,11 @@ class CrossSigningChanged:
 
     user_id: str
     signed_users: tuple[str, ...]
+
+
+@attrs.frozen
+class ToDeviceDelivered:
+    """To-device messages were stored for local devices (sent by a local
+    client or received over federation)."""
+
+    messages: tuple[OutgoingMessage, ...]

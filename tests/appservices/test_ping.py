@@ -89,8 +89,10 @@ def test_an_as_at_a_denied_address_is_never_connected_to(
     alice.invite(room, irc.user_id)
     outbound = h.server.hs.appservice_outbound
     h.pump(
-        lambda: h.server.get_success(outbound.admin.get_queue("bridge"))["failure_ts"]
-        is not None
+        lambda: (
+            h.server.get_success(outbound.admin.get_queue("bridge"))["failure_ts"]
+            is not None
+        )
     )
     answer = h.request("POST", PING, {}, token="as-secret")
     assert (answer.code, answer.json["errcode"]) == (502, "M_CONNECTION_FAILED")

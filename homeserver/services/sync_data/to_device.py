@@ -23,6 +23,7 @@ from typing import Protocol
 from homeserver.config.model import RateLimitConfig, ToDeviceConfig
 from homeserver.errors import Codes, InvalidParam, MatrixError
 from homeserver.services.accounts.auth import Requester
+from homeserver.signals import Signal, ToDeviceDelivered
 from homeserver.storage.stores.device_inbox import DeviceInboxStore, OutgoingMessage
 from homeserver.storage.stores.devices import DeviceStore
 from homeserver.streams.notifier import Notifier
@@ -79,6 +80,7 @@ class ToDeviceService:
         config: the per-request bounds.
         ratelimiter: for ``rates.to_device``.
         rates: the rate limits.
+        delivered: emitted with the messages stored for local devices.
     """
 
     def __init__(
@@ -92,6 +94,7 @@ class ToDeviceService:
         config: ToDeviceConfig,
         ratelimiter: Ratelimiter,
         rates: RateLimitConfig,
+        delivered: Signal[ToDeviceDelivered] | None = None,
     ) -> None:
         self.server_name = server_name
         self.store = store
@@ -101,6 +104,7 @@ class ToDeviceService:
         self.config = config
         self.ratelimiter = ratelimiter
         self.rates = rates
+        self.delivered = delivered
         # Admits and sends messages for users of other servers (federation
         # plugs itself in).
         self.remote: Port[RemoteToDevicePort] = Port(NoRemoteToDevice())
@@ -144,11 +148,16 @@ class ToDeviceService:
             sender, requester.device_id, txn_id, outgoing, self.clock.time_msec()
         )
         if added and outgoing:
-            recipients = sorted({m.user_id for m in outgoing})
-            self.notifier.notify(TO_DEVICE_STREAM, users=recipients)
+            self._stored(outgoing)
         if added and remote:
             await self.remote.get().send(sender, event_type, remote)
         return {}
+
+    def _stored(self, outgoing: list[OutgoingMessage]) -> None:
+        recipients = sorted({m.user_id for m in outgoing})
+        self.notifier.notify(TO_DEVICE_STREAM, users=recipients)
+        if self.delivered is not None:
+            self.delivered.emit(ToDeviceDelivered(tuple(outgoing)))
 
     def _check_bounds(
         self, messages: Mapping[str, Mapping[str, JsonDict]], servers: set[str]
@@ -220,8 +229,7 @@ class ToDeviceService:
             sender, f"federation:{origin}", message_id, outgoing, self.clock.time_msec()
         )
         if added and outgoing:
-            recipients = sorted({m.user_id for m in outgoing})
-            self.notifier.notify(TO_DEVICE_STREAM, users=recipients)
+            self._stored(outgoing)
         return added
 
     # -- for /sync ----------------------------------------------------------
