@@ -1,18 +1,14 @@
 """A real Synapse from PyPI, in a cached virtualenv, federating on loopback.
 
-The virtualenv lives outside the checkout (``~/.cache/chatly-tests/`` or
-``$XDG_CACHE_HOME/chatly-tests/``) so reruns and fresh clones on the same
-machine reuse it; it is created on first use with ``python -m venv`` and pip.
+The virtualenv is cached outside the checkout (tests/support/venvs.py), so
+reruns and fresh clones on the same machine reuse it.
 """
 
 from __future__ import annotations
 
-import fcntl
-import os
 import secrets
 import signal
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +17,9 @@ from signedjson.key import generate_signing_key, write_signing_keys
 
 from homeserver.config.tls import generate_self_signed
 from tests.interop.client import wait_for_http
+from tests.support.venvs import ensure_venv
 
 SYNAPSE_VERSION = "1.163.2"
-PIP_TIMEOUT = 900.0
 START_TIMEOUT = 120.0
 STOP_TIMEOUT = 30.0
 LOOPBACK_RANGES = ["127.0.0.0/8", "::1/128"]
@@ -33,57 +29,19 @@ LOOPBACK_RANGES = ["127.0.0.0/8", "::1/128"]
 LOG_FILES: set[Path] = set()
 
 
-def cache_dir() -> Path:
-    """Where the Synapse virtualenv is kept between runs."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "chatly-tests"
-
-
 def ensure_synapse(version: str = SYNAPSE_VERSION) -> Path:
-    """The python of a virtualenv with matrix-synapse==``version``.
-
-    Creates it on first use. A lock file serialises concurrent test runs, and a
-    marker file is written only after a successful install, so a half-finished
-    install is redone rather than used.
+    """The python of a cached virtualenv with matrix-synapse==``version``
+    (created on first use; see tests/support/venvs.py).
 
     Raises:
         RuntimeError: the virtualenv or the install failed (with pip's output).
     """
-    venv = cache_dir() / f"synapse-{version}"
-    python = venv / "bin" / "python"
-    marker = venv / ".chatly-installed"
-    if marker.exists() and python.exists():
-        return python
-    venv.parent.mkdir(parents=True, exist_ok=True)
-    with open(venv.parent / f".synapse-{version}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if marker.exists() and python.exists():
-            return python
-        steps = [
-            [sys.executable, "-m", "venv", "--clear", str(venv)],
-            [
-                str(python),
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                f"matrix-synapse=={version}",
-            ],
-            [str(python), "-c", "import synapse.app.homeserver"],
-        ]
-        for step in steps:
-            result = subprocess.run(
-                step, capture_output=True, text=True, timeout=PIP_TIMEOUT
-            )
-            if result.returncode != 0:
-                raise RuntimeError(
-                    f"installing Synapse {version}: {' '.join(step)} exited "
-                    f"{result.returncode}:\n{result.stdout[-3000:]}\n"
-                    f"{result.stderr[-3000:]}"
-                )
-        marker.write_text(version + "\n")
-    return python
+    return ensure_venv(
+        "synapse",
+        version,
+        f"matrix-synapse=={version}",
+        "import synapse.app.homeserver",
+    )
 
 
 def literal(host: str) -> str:
