@@ -27,6 +27,7 @@ from homeserver.services.appservices.outbound.body import BodyBuilder
 from homeserver.services.appservices.outbound.ephemeral import EphemeralForwarder
 from homeserver.services.appservices.outbound.key_counts import KeyCountReader
 from homeserver.services.appservices.outbound.ping import PingService
+from homeserver.services.appservices.outbound.queries import AppServiceQueries
 from homeserver.services.appservices.outbound.queue import QueueConfig
 from homeserver.services.appservices.outbound.sender import AppServiceSender
 from homeserver.services.appservices.outbound.target import (
@@ -68,6 +69,7 @@ class AppServiceOutboundBundle:
     thirdparty: ThirdPartyService
     admin: AppServiceQueueAdmin
     ephemeral: EphemeralForwarder
+    queries: AppServiceQueries
 
     @classmethod
     def build(
@@ -117,6 +119,7 @@ class AppServiceOutboundBundle:
             ping=PingService(registrations, api),
             thirdparty=ThirdPartyService(registrations, api),
             admin=AppServiceQueueAdmin(sender),
+            queries=AppServiceQueries(registrations, api, accounts.stores.users),
             ephemeral=EphemeralForwarder(
                 sender=sender,
                 room_state=core.room_state,

@@ -59,6 +59,20 @@ class MemberEventsPort(Protocol):
         ...
 
 
+class UnknownUserQuery(Protocol):
+    """Who may create a local user on demand (an application service)."""
+
+    async def query_user(self, user_id: str) -> bool:
+        """Whether the user exists now (after asking, if it did not)."""
+
+
+class NoUnknownUserQuery:
+    """No application services bound: nobody creates users on demand."""
+
+    async def query_user(self, user_id: str) -> bool:
+        return False
+
+
 class NoMemberEvents:
     """No rooms domain bound: profiles change, member events do not."""
 
@@ -91,6 +105,8 @@ class ProfileService:
         self.remote: Port[RemoteProfilePort] = Port(NoRemoteProfiles())
         # Updates member events after a displayname/avatar change (rooms).
         self.member_events: Port[MemberEventsPort] = Port(NoMemberEvents())
+        # Asks the application service of an unknown user's namespace.
+        self.unknown_users: Port[UnknownUserQuery] = Port(NoUnknownUserQuery())
 
     async def get_profile(self, user_id: str) -> JsonDict:
         """GET /profile/{userId}."""
@@ -98,6 +114,8 @@ class ProfileService:
         if parsed.domain != self.server_name:
             return await self.remote.get().profile(user_id, None)
         profile = await self.profiles.get_profile(user_id)
+        if profile is None and await self.unknown_users.get().query_user(user_id):
+            profile = await self.profiles.get_profile(user_id)
         if profile is None:
             raise NotFound("Profile was not found")
         return profile

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from homeserver.errors import BadJson, Codes, Forbidden, MatrixError, NotFound
 from homeserver.events.ids import domains_of
@@ -28,6 +28,20 @@ from homeserver.util.ports import Port
 logger = logging.getLogger(__name__)
 
 CANONICAL_ALIAS_KEY: StateKey = (EventTypes.CANONICAL_ALIAS, "")
+
+
+class UnknownAliasQuery(Protocol):
+    """Who may create a local alias on demand (an application service)."""
+
+    async def query_alias(self, alias: str) -> bool:
+        """Whether it was asked for and created ``alias``."""
+
+
+class NoUnknownAliasQuery:
+    """No application services bound: nobody creates aliases on demand."""
+
+    async def query_alias(self, alias: str) -> bool:
+        return False
 
 
 class DirectoryService:
@@ -63,6 +77,8 @@ class DirectoryService:
         self.clock = clock
         # Asks an alias's server (federation plugs itself in).
         self.remote: Port[RemoteAliasPort] = Port(NoRemoteAliases())
+        # Asks the application service of an unknown alias's namespace.
+        self.unknown_aliases: Port[UnknownAliasQuery] = Port(NoUnknownAliasQuery())
         self.require_membership_for_aliases = require_membership_for_aliases
 
     # -- Aliases -----------------------------------------------------------
@@ -133,6 +149,8 @@ class DirectoryService:
         if parsed.domain != self.server_name:
             return str((await self._remote_alias(alias))["room_id"])
         mapping = await self.store.get_alias_mapping(alias)
+        if mapping is None and await self.unknown_aliases.get().query_alias(alias):
+            mapping = await self.store.get_alias_mapping(alias)
         if mapping is None:
             raise NotFound(f"Room alias {alias} not found")
         return mapping.room_id

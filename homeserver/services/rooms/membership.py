@@ -14,6 +14,10 @@ from homeserver.events.ids import has_domain, try_domain_of
 from homeserver.events.model import Event, EventTypes, JoinRules, Membership, StateKey
 from homeserver.events.template import STRIPPED_STATE_TYPES, stripped_state
 from homeserver.services.accounts.auth import Requester
+from homeserver.services.accounts.profile import (
+    NoUnknownUserQuery,
+    UnknownUserQuery,
+)
 from homeserver.services.rooms.directory import DirectoryService
 from homeserver.services.rooms.event_creation import EventCreationService
 from homeserver.services.rooms.guest_access import guest_can_join
@@ -50,6 +54,8 @@ class MembershipService:
         self.rates = rates
         # Joins, leaves and knocks of rooms no local user is in, and invites of
         # other servers' users (federation plugs itself in).
+        # Asks the application service of an unknown invitee's namespace.
+        self.unknown_users: Port[UnknownUserQuery] = Port(NoUnknownUserQuery())
         self.remote: Port[RemoteMembershipPort] = Port(
             NoRemoteMembership(self._leave_locally)
         )
@@ -394,6 +400,8 @@ class MembershipService:
             if state in (Membership.JOIN, Membership.INVITE):
                 raise Forbidden(f"{target} is already in the room")
             self._ratelimit_invite(requester, room_id, target)
+            if UserID.parse(target).domain == self.server_name:
+                await self.unknown_users.get().query_user(target)
             membership, extra = Membership.INVITE, {}
             if is_direct:
                 extra = {"is_direct": True}
