@@ -151,7 +151,16 @@ def main(argv: list[str] | None = None) -> int:
     reactor: Any = global_reactor
     setup_logging(config.logging, data_dir)
     signing_key = ensure_signing_key(data_dir / config.server.signing_key_path)
-    server = build_server(config, data_dir, reactor, signing_key)
+    try:
+        server = build_server(config, data_dir, reactor, signing_key)
+    except ConfigError as exc:
+        # A plugin that cannot be loaded (PluginLoadError names it).
+        logger.error("%s", exc.describe())
+        print(exc.describe(), file=sys.stderr)
+        return 1
     reactor.callWhenRunning(lambda: defer.ensureDeferred(start(server, reactor)))
+    reactor.addSystemEventTrigger(
+        "before", "shutdown", lambda: defer.ensureDeferred(server.shutdown())
+    )
     reactor.run()
     return int(server.exit_code)

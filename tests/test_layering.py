@@ -137,6 +137,17 @@ def test_services_never_import_federation_or_composition() -> None:
     )
 
 
+def test_services_never_import_the_plugin_host() -> None:
+    """Plugins reach services through the Protocols services declare
+    (``services/rooms/ports.py``, ``services/accounts/policy.py``)."""
+    assert violations("homeserver.services", ("homeserver.plugins",)) == []
+
+
+def test_plugin_host_never_imports_api_or_federation() -> None:
+    forbidden = ("homeserver.api", "homeserver.federation", "homeserver.composition")
+    assert violations("homeserver.plugins", forbidden) == []
+
+
 def test_services_never_import_api() -> None:
     assert violations("homeserver.services", ("homeserver.api",)) == []
 

@@ -62,6 +62,7 @@ def bind(hs: HomeServer, *, federation_on: bool) -> None:
     # Thumbnails of other servers' media: made from the remote media cache.
     hs.media.thumbnails.remote.plug(hs.media.remote_thumbnails)
     _bind_appservices(hs)
+    _bind_plugins(hs)
     if not federation_on:
         return
     _bind_federation(
@@ -98,6 +99,26 @@ def _bind_appservices(hs: HomeServer) -> None:
     hs.accounts.profiles.unknown_users.plug(outbound.queries)
     hs.rooms.membership.unknown_users.plug(outbound.queries)
     hs.rooms.directory.unknown_aliases.plug(outbound.queries)
+
+
+def _bind_plugins(hs: HomeServer) -> None:
+    """The plugins' hooks: on the signals (after every built-in receiver, so
+    a plugin sees what the server already did), and in the services' checks
+    (only when a plugin is loaded)."""
+    plugins = hs.plugins
+    plugins.plug_media_storage(hs.media.storage)
+    if not plugins.active:
+        return
+    signals = hs.core.signals
+    signals.new_event.connect(plugins.receivers.on_new_event)
+    signals.membership_changed.connect(plugins.receivers.on_membership_changed)
+    signals.presence_changed.connect(plugins.receivers.on_presence_changed)
+    signals.profile_changed.connect(plugins.receivers.on_profile_changed)
+    hs.rooms.room_events.policy.plug(plugins.rooms)
+    hs.rooms.room_creation.policy.plug(plugins.rooms)
+    assert plugins.accounts is not None
+    hs.accounts.registration.policy.plug(plugins.accounts)
+    hs.accounts.login.policy.plug(plugins.accounts)
 
 
 @attrs.frozen(kw_only=True)

@@ -21,6 +21,8 @@ from homeserver.composition.extras import ExtrasBundle
 from homeserver.composition.federation import FederationBundle
 from homeserver.composition.media import MediaBundle
 from homeserver.composition.media_admin import MediaAdminBundle
+from homeserver.composition.plugin_api import make_plugin_api
+from homeserver.composition.plugins import PluginsBundle
 from homeserver.composition.presence import PresenceBundle
 from homeserver.composition.reading import ReadingBundle
 from homeserver.composition.relations import RelationsBundle
@@ -56,7 +58,11 @@ def build_homeserver(
     blocking network clients (boto3) run on ``io_runner`` (default:
     ``blocking_runner``); URL previews fetch through ``preview_http`` if
     given (tests: a fixed DNS table), and requests to application services
-    through ``appservice_http``."""
+    through ``appservice_http``.
+
+    Raises:
+        ConfigError: a plugin cannot be loaded (``PluginLoadError`` names it).
+    """
     core = Core.build(
         config=config,
         reactor=reactor,
@@ -65,6 +71,9 @@ def build_homeserver(
         signing_key=signing_key,
         io_runner=io_runner,
     )
+    # Plugins are imported and configured first, so a broken one stops the
+    # server before anything else is built.
+    plugins = PluginsBundle.build(core=core)
     accounts = AccountsBundle.build(core=core)
     presence = PresenceBundle.build(core=core, accounts=accounts)
     devices = DevicesBundle.build(core=core, accounts=accounts, presence=presence)
@@ -134,6 +143,8 @@ def build_homeserver(
         media_admin=media_admin,
         federation=federation,
         appservice_outbound=appservice_outbound,
+        plugins=plugins,
     )
+    plugins.load(lambda name: make_plugin_api(hs, name))
     bind(hs, federation_on=config.federation.enabled)
     return hs

@@ -11,6 +11,7 @@ from homeserver.composition.core import Core
 from homeserver.http_client.untrusted import UntrustedHttpClient, preview_client
 from homeserver.services.media.access import AccessRecorder
 from homeserver.services.media.limits import UploadLimits
+from homeserver.services.media.plugged_storage import PluggedMediaStorage
 from homeserver.services.media.preview.fetch import PreviewFetcher
 from homeserver.services.media.preview.previewer import UrlPreviewer
 from homeserver.services.media.remote import RemoteMediaCache
@@ -31,11 +32,14 @@ logger = logging.getLogger(__name__)
 
 
 def build_media_storage(*, core: Core, data_dir: Path) -> MediaStorage:
-    """The back end ``media.storage`` asks for (docs/media.md)."""
+    """The back end ``media.storage`` asks for (docs/media.md); a name other
+    than local or s3 is a plugin's back end, plugged in by the bind step."""
     config = core.config.media
     local = LocalMediaStorage(config.store_root(data_dir), core.blocking_runner)
     if config.storage.backend == "local":
         return local
+    if config.storage.backend != "s3":
+        return PluggedMediaStorage(config.storage.backend)
     from homeserver.services.media.s3_storage import (
         CachedS3MediaStorage,
         S3MediaStorage,
@@ -66,6 +70,9 @@ class MediaBundle:
     """URL previews; None unless ``url_preview.enabled``."""
     access: AccessRecorder
     retention: MediaRetention
+    storage: MediaStorage
+    """Where media files are kept (a ``PluggedMediaStorage`` when a plugin
+    provides the back end)."""
 
     @classmethod
     def build(
@@ -124,6 +131,7 @@ class MediaBundle:
             ),
             previewer=_previewer(core, repository, preview_http),
             access=access,
+            storage=storage,
             retention=MediaRetention(
                 server_name=core.server_name,
                 config=config,

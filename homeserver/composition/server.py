@@ -22,6 +22,7 @@ from homeserver.composition.extras import ExtrasBundle
 from homeserver.composition.federation import FederationBundle
 from homeserver.composition.media import MediaBundle
 from homeserver.composition.media_admin import MediaAdminBundle
+from homeserver.composition.plugins import PluginsBundle
 from homeserver.composition.presence import PresenceBundle
 from homeserver.composition.reading import ReadingBundle
 from homeserver.composition.relations import RelationsBundle
@@ -60,6 +61,7 @@ class HomeServer:
     media_admin: MediaAdminBundle
     federation: FederationBundle
     appservice_outbound: AppServiceOutboundBundle
+    plugins: PluginsBundle
     exit_code: int = 0
     """The process exit status (set when start-up fails)."""
 
@@ -76,6 +78,11 @@ class HomeServer:
         await self.federation.start()
         await self.appservice_outbound.start()
         self.media.start()
+        await self.plugins.start()
+
+    async def shutdown(self) -> None:
+        """Tell the plugins the server is stopping."""
+        await self.plugins.stop()
 
     def build_resource(
         self,

@@ -36,6 +36,10 @@ from homeserver.config.sections.media import MediaConfig
 from homeserver.config.sections.outbound import (  # noqa: F401 - re-exported
     UrlPreviewConfig,
 )
+from homeserver.config.sections.plugins import (  # noqa: F401 - re-exported
+    PluginEntry,
+    PluginsConfig,
+)
 from homeserver.config.sections.rooms import (  # noqa: F401 - re-exported
     PresenceConfig,
     RoomDirectoryConfig,
@@ -115,6 +119,11 @@ class HomeserverConfig:
     appservice: AppServiceConfig = option(
         factory=AppServiceConfig,
         doc="Application services: out-of-process bridges and bots.",
+    )
+    plugins: PluginsConfig = option(
+        factory=PluginsConfig,
+        doc="In-process plugins (pluggy): bots, content filters, login and "
+        "media storage back ends (docs/plugins.md).",
     )
 
     def __attrs_post_init__(self) -> None:

@@ -103,10 +103,13 @@ class S3StorageConfig:
 class MediaStorageConfig:
     """The storage back end of media files."""
 
-    backend: Literal["local", "s3"] = option(
+    backend: str = option(
         "local",
         doc="local: files on disk under media_store_path. s3: an S3 bucket "
-        "(settings under s3). Move existing files with: synctl media migrate --to s3.",
+        "(settings under s3). Move existing files with: synctl media migrate --to s3. "
+        "Any other name: the back end a loaded plugin provides under that name "
+        "(its chatly_media_storage hook; docs/plugins.md); start-up fails if "
+        "none does.",
     )
     s3: S3StorageConfig = option(
         factory=S3StorageConfig, doc="The bucket, when backend is s3."

@@ -13,12 +13,14 @@ from homeserver.config.model import AuthConfig, RateLimitConfig
 from homeserver.errors import Codes, Forbidden, MatrixError
 from homeserver.services.accounts.accounts import AccountService
 from homeserver.services.accounts.auth import Requester
+from homeserver.services.accounts.policy import AccountPolicy, NoAccountPolicy
 from homeserver.services.accounts.sessions import SessionService
 from homeserver.services.accounts.ui_auth import UiaOperation, UserInteractiveAuth
 from homeserver.services.accounts.ui_auth_stages import PASSWORD, identifier_user
 from homeserver.storage.stores.tokens import TokenStore
 from homeserver.types import JsonDict, UserID
 from homeserver.util.clock import Clock
+from homeserver.util.ports import Port
 from homeserver.util.ratelimit import Ratelimiter
 from homeserver.util.tokens import hash_token, new_token
 
@@ -46,6 +48,9 @@ class LoginRequest(Protocol):
     def initial_device_display_name(self) -> str | None: ...
     @property
     def refresh_token(self) -> bool: ...
+    def as_dict(self) -> JsonDict:
+        """The whole body, unknown keys included (for plugin login types)."""
+        ...
 
 
 class LoginService:
@@ -71,6 +76,9 @@ class LoginService:
         self.uia = uia
         self.ratelimiter = ratelimiter
         self.clock = clock
+        # Plugins: password providers, extra login types and a last check,
+        # plugged in by the bind step.
+        self.policy: Port[AccountPolicy] = Port(NoAccountPolicy())
 
     def flows(self) -> list[JsonDict]:
         """GET /login: the login types offered."""
@@ -80,6 +88,7 @@ class LoginService:
         )
         if self.config.jwt.enabled:
             flows.extend({"type": t} for t in JWT_TYPES)
+        flows.extend({"type": t} for t in self.policy.get().login_types())
         return flows
 
     async def login(self, body: LoginRequest, client_ip: str) -> JsonDict:
@@ -98,8 +107,11 @@ class LoginService:
             user_id = await self._token_login(body)
         elif login_type in JWT_TYPES and self.config.jwt.enabled:
             user_id = await self._jwt_login(body)
+        elif login_type in self.policy.get().login_types():
+            user_id = await self._plugin_login(body, client_ip)
         else:
             raise MatrixError(400, f"Unknown login type {login_type}", Codes.UNKNOWN)
+        await self.policy.get().check_login(user_id, login_type, client_ip)
         session = await self.sessions.create_session(
             user_id,
             body.device_id,
@@ -125,6 +137,13 @@ class LoginService:
         )
         failed = self.rate_limits.login_failed_attempts
         self.ratelimiter.check("login_failed", user_id, failed, update=False)
+        verdict = await self.policy.get().check_password(user_id, password)
+        if verdict is True:
+            # A password provider (LDAP, ...) vouches for the user.
+            return await self._ensure_local_user(user_id)
+        if verdict is False:
+            self.ratelimiter.record("login_failed", user_id, failed)
+            raise Forbidden("Invalid username or password")
         info, right = await self.accounts.verify_password(user_id, password)
         if info is not None and info.deactivated:
             # Spec: M_USER_DEACTIVATED. Its password is gone, so this is
@@ -172,6 +191,24 @@ class LoginService:
             raise Forbidden("JWT subject is not a local user")
         if await self.accounts.users.get_user(user_id) is None:
             await self.accounts.register(UserID.parse(user_id).localpart, None)
+        await self.accounts.get_active_user(user_id)
+        return user_id
+
+    async def _plugin_login(self, body: LoginRequest, client_ip: str) -> str:
+        user_id = await self.policy.get().login(body.type, body.as_dict(), client_ip)
+        return await self._ensure_local_user(user_id)
+
+    async def _ensure_local_user(self, user_id: str) -> str:
+        """A plugin logs in ``user_id``: it must be local; its account is
+        made (without a password) on its first login."""
+        try:
+            parsed = UserID.parse(user_id)
+        except MatrixError:
+            raise Forbidden("A plugin named an invalid user ID") from None
+        if parsed.domain != self.accounts.server_name:
+            raise Forbidden("A plugin named a user of another server")
+        if await self.accounts.users.get_user(user_id) is None:
+            await self.accounts.register(parsed.localpart, None)
         await self.accounts.get_active_user(user_id)
         return user_id
 

@@ -11,6 +11,7 @@ from homeserver.config.model import RateLimitConfig, RegistrationConfig
 from homeserver.errors import Codes, Forbidden, MatrixError
 from homeserver.services.accounts.accounts import AccountService
 from homeserver.services.accounts.guests import GuestAccounts, is_guest_localpart
+from homeserver.services.accounts.policy import AccountPolicy, NoAccountPolicy
 from homeserver.services.accounts.sessions import SessionService
 from homeserver.services.accounts.ui_auth import (
     UiaOperation,
@@ -22,6 +23,7 @@ from homeserver.storage.stores.registration_tokens import RegistrationTokenStore
 from homeserver.storage.stores.ui_auth import UiAuthSession
 from homeserver.types import JsonDict
 from homeserver.util.clock import Clock
+from homeserver.util.ports import Port
 from homeserver.util.ratelimit import Ratelimiter
 from homeserver.util.tokens import random_string
 
@@ -76,6 +78,8 @@ class RegistrationService:
         self.registration_tokens = registration_tokens
         self.ratelimiter = ratelimiter
         self.clock = clock
+        # Plugins' chatly_check_registration, plugged in by the bind step.
+        self.policy: Port[AccountPolicy] = Port(NoAccountPolicy())
 
     def flows(self) -> list[list[str]]:
         """The UIA flows registration offers."""
@@ -128,6 +132,10 @@ class RegistrationService:
         # Nor the guest access token of an upgrade.
         clientdict = body.uia_params("password", "guest_access_token")
         server_data: JsonDict = {}
+        if body.uia_auth() is None:
+            # The first round: plugins may refuse before any UIA stage.
+            username = body.username.lower() if body.username is not None else None
+            await self.policy.get().check_registration(username, client_ip, False)
         if body.username is not None:
             # Clients let people type "Alice"; user IDs are lower case (as Synapse).
             clientdict["username"] = username = body.username.lower()
@@ -230,6 +238,7 @@ class RegistrationService:
             self.rate_limits.registration_per_address,
             update=False,
         )
+        await self.policy.get().check_registration(None, client_ip, True)
         answer = await self.guests.register_guest(device_display_name, client_ip)
         self.ratelimiter.record(
             "register_address", client_ip, self.rate_limits.registration_per_address

@@ -136,3 +136,44 @@ class NoRemotePublicRooms:
             "Fetching other servers' room directories is not supported",
             Codes.UNKNOWN,
         )
+
+
+class RoomPolicy(Protocol):
+    """Content and room-creation checks from outside the rooms domain (the
+    plugin host, ``homeserver/plugins/policies.py``)."""
+
+    async def check_local_event(
+        self,
+        room_id: str,
+        sender: str,
+        event_type: str,
+        content: JsonDict,
+        state_key: str | None,
+        device_id: str | None,
+    ) -> JsonDict:
+        """The content to send instead of ``content`` (itself when allowed as
+        it is); raise a MatrixError to refuse the event."""
+        ...
+
+    async def check_room_creation(self, creator: str, request: object) -> None:
+        """Raise a MatrixError to refuse creating a room (``request``: the
+        ``RoomCreationRequest``)."""
+        ...
+
+
+class NoRoomPolicy:
+    """No plugins: every event and room the rules allow is allowed."""
+
+    async def check_local_event(
+        self,
+        room_id: str,
+        sender: str,
+        event_type: str,
+        content: JsonDict,
+        state_key: str | None,
+        device_id: str | None,
+    ) -> JsonDict:
+        return content
+
+    async def check_room_creation(self, creator: str, request: object) -> None:
+        return None

@@ -21,7 +21,9 @@ from homeserver.services.accounts.auth import Requester
 from homeserver.services.rooms.directory import DirectoryService
 from homeserver.services.rooms.event_creation import EventCreationService
 from homeserver.services.rooms.membership import MembershipService
+from homeserver.services.rooms.ports import NoRoomPolicy, RoomPolicy
 from homeserver.types import JsonDict, UserID
+from homeserver.util.ports import Port
 from homeserver.util.ratelimit import Ratelimiter
 from homeserver.util.tokens import random_string
 
@@ -177,6 +179,8 @@ class RoomCreationService:
         self.directory = directory
         self.ratelimiter = ratelimiter
         self.rates = rates
+        # Plugins' chatly_check_room_creation, plugged in by the bind step.
+        self.policy: Port[RoomPolicy] = Port(NoRoomPolicy())
 
     async def create_room(
         self, requester: Requester, body: RoomCreationRequest
@@ -188,6 +192,7 @@ class RoomCreationService:
         any event (its content, its size, the auth rules) creates nothing.
         """
         plan = await self._plan(requester, body)
+        await self.policy.get().check_room_creation(requester.user_id, body)
         self.ratelimiter.check_requester(
             "room_creation", requester, self.rates.room_creation
         )

@@ -14,6 +14,7 @@ from homeserver.events.auth_rules import get_named_power_level, get_user_power_l
 from homeserver.events.model import Event, EventTypes, StateKey
 from homeserver.services.accounts.auth import Requester
 from homeserver.services.rooms.event_creation import EventCreationService
+from homeserver.services.rooms.ports import NoRoomPolicy, RoomPolicy
 from homeserver.storage.stores.events import EventStore
 from homeserver.types import JsonDict
 from homeserver.util.ports import Port
@@ -75,6 +76,9 @@ class RoomEventService:
         # Relations (edits, reactions, threads) are checked by the relations
         # domain, plugged in by the bind step.
         self.relations: Port[RelationCheck] = Port(NoRelationCheck())
+        # Content policy (plugins' chatly_check_event), plugged in by the bind
+        # step: may refuse or rewrite what a local user sends.
+        self.policy: Port[RoomPolicy] = Port(NoRoomPolicy())
 
     def _ratelimit(self, requester: Requester) -> None:
         """``rate_limiting.message``: every event a user sends counts (a retry
@@ -104,6 +108,9 @@ class RoomEventService:
             return await self.redact(
                 requester, room_id, str(content.get("redacts", "")), txn_id, reason
             )
+        content = await self.policy.get().check_local_event(
+            room_id, requester.user_id, event_type, content, None, requester.device_id
+        )
         event = await self.creator.send(
             room_id,
             requester.user_id,
@@ -129,6 +136,14 @@ class RoomEventService:
         if len(state_key.encode()) > MAX_TYPE_LENGTH:
             raise BadJson("state_key is too long")
         self._ratelimit(requester)
+        content = await self.policy.get().check_local_event(
+            room_id,
+            requester.user_id,
+            event_type,
+            content,
+            state_key,
+            requester.device_id,
+        )
         event = await self.creator.send(
             room_id,
             requester.user_id,

@@ -59,7 +59,10 @@ class UiaBody(RequestBody):
 
 
 class LoginBody(RequestBody):
-    """POST /login. Which credentials are needed depends on ``type``."""
+    """POST /login. Which credentials are needed depends on ``type``; unknown
+    keys are kept for the login types of plugins."""
+
+    model_config = ConfigDict(strict=True, frozen=True, extra="allow")
 
     type: Str
     identifier: JsonObject | None = None
@@ -69,6 +72,10 @@ class LoginBody(RequestBody):
     device_id: DeviceId | None = None
     initial_device_display_name: Str | None = None
     refresh_token: bool = False
+
+    def as_dict(self) -> JsonDict:
+        """The whole body, unknown keys included."""
+        return self.model_dump(exclude_unset=True)
 
 
 class RefreshBody(RequestBody):
