@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.support.irc_client import IrcTestClient, parse_line
-from tests.support.ngircd import NgircdServer, ngircd  # noqa: F401
+from tests.support.ngircd import NgircdServer
 
 
 def test_parse_line() -> None:
@@ -15,7 +15,7 @@ def test_parse_line() -> None:
     )
 
 
-def test_two_clients_talk_and_survive_a_restart(ngircd: NgircdServer) -> None:  # noqa: F811
+def test_two_clients_talk_and_survive_a_restart(ngircd: NgircdServer) -> None:
     alice = IrcTestClient(ngircd.host, ngircd.port, "alice_with_a_long_nick")
     bob = IrcTestClient(ngircd.host, ngircd.port, "bob")
     alice.join("#chatly")
