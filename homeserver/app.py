@@ -21,6 +21,7 @@ from homeserver.config import ConfigError, HomeserverConfig, load_config
 from homeserver.config.keyfile import ensure_signing_key
 from homeserver.config.tls import load_tls_options
 from homeserver.logging_setup import setup_logging
+from homeserver.services.appservices.registration import RegistrationError
 from homeserver.storage.database import Database, thread_pool_runner
 from homeserver.storage.engines import Engine, PostgresEngine, SqliteEngine
 from homeserver.storage.migrations import SchemaTooNewError
@@ -157,6 +158,9 @@ def main(argv: list[str] | None = None) -> int:
         # A plugin that cannot be loaded (PluginLoadError names it).
         logger.error("%s", exc.describe())
         print(exc.describe(), file=sys.stderr)
+        return 1
+    except RegistrationError as exc:
+        print(f"error: application service registration: {exc}", file=sys.stderr)
         return 1
     reactor.callWhenRunning(lambda: defer.ensureDeferred(start(server, reactor)))
     reactor.addSystemEventTrigger(

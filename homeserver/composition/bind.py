@@ -87,6 +87,8 @@ def _bind_appservices(hs: HomeServer) -> None:
     data they asked for."""
     signals = hs.core.signals
     outbound = hs.appservice_outbound
+    # The outbound side sends to the registered application services.
+    outbound.registrations.plug(hs.appservices.registry)
     # Before a new events position is visible: read the stream next turn.
     signals.event_persisted.connect(outbound.sender.on_persisted)
     ephemeral = outbound.ephemeral

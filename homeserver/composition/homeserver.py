@@ -13,6 +13,7 @@ from typing import Any
 
 from homeserver.composition.accounts import AccountsBundle
 from homeserver.composition.appservice_outbound import AppServiceOutboundBundle
+from homeserver.composition.appservices import AppServicesBundle
 from homeserver.composition.bind import bind
 from homeserver.composition.core import Core
 from homeserver.composition.devices import DevicesBundle
@@ -74,6 +75,7 @@ def build_homeserver(
     # Plugins are imported and configured first, so a broken one stops the
     # server before anything else is built.
     plugins = PluginsBundle.build(core=core)
+    appservices = AppServicesBundle.build(core=core, data_dir=data_dir)
     accounts = AccountsBundle.build(core=core)
     presence = PresenceBundle.build(core=core, accounts=accounts)
     devices = DevicesBundle.build(core=core, accounts=accounts, presence=presence)
@@ -142,6 +144,7 @@ def build_homeserver(
         media=media,
         media_admin=media_admin,
         federation=federation,
+        appservices=appservices,
         appservice_outbound=appservice_outbound,
         plugins=plugins,
     )

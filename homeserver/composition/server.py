@@ -15,6 +15,7 @@ from twisted.web.resource import Resource
 
 from homeserver.composition.accounts import AccountsBundle
 from homeserver.composition.appservice_outbound import AppServiceOutboundBundle
+from homeserver.composition.appservices import AppServicesBundle
 from homeserver.composition.core import Core
 from homeserver.composition.devices import DevicesBundle
 from homeserver.composition.e2ee import E2eeBundle
@@ -60,6 +61,7 @@ class HomeServer:
     media: MediaBundle
     media_admin: MediaAdminBundle
     federation: FederationBundle
+    appservices: AppServicesBundle
     appservice_outbound: AppServiceOutboundBundle
     plugins: PluginsBundle
     exit_code: int = 0

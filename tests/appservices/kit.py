@@ -16,6 +16,10 @@ from twisted.internet.selectreactor import SelectReactor
 
 from homeserver.composition.appservice_outbound import appservice_client
 from homeserver.config import parse_config
+from homeserver.services.appservices.registration import (
+    AppServiceRegistration,
+    parse_registration,
+)
 from tests.appservices.fake_as import AppServiceListener, FakeAppService
 from tests.support.server import (
     FakeResponse,
@@ -59,6 +63,33 @@ class Registration:
 
     def is_exclusive_alias(self, alias: str) -> bool:
         return self.exclusive and _any(self.aliases, alias)
+
+
+def as_registration(reg: Registration) -> AppServiceRegistration:
+    """The registration model's object for a kit ``Registration``."""
+
+    def spaces(regexes: tuple[str, ...]) -> list[dict[str, Any]]:
+        return [{"regex": r, "exclusive": reg.exclusive} for r in regexes]
+
+    localpart, server_name = reg.sender[1:].split(":", 1)
+    return parse_registration(
+        {
+            "id": reg.id,
+            "url": reg.url,
+            "as_token": reg.as_token,
+            "hs_token": reg.hs_token,
+            "sender_localpart": localpart,
+            "namespaces": {
+                "users": spaces(reg.users),
+                "aliases": spaces(reg.aliases),
+                "rooms": spaces(reg.rooms),
+            },
+            "receive_ephemeral": reg.receive_ephemeral,
+            "org.matrix.msc3202": reg.msc3202,
+            "protocols": list(reg.protocols),
+        },
+        server_name,
+    )
 
 
 def _any(patterns: Sequence[str], value: str) -> bool:
@@ -111,7 +142,7 @@ class AsHarness:
         client = appservice_client(self.reactor, section)
         server: TestServer = make(*args, self.overrides, appservice_http=client)
         outbound = server.hs.appservice_outbound
-        outbound.registrations.plug(StaticRegistrations([self.registration]))
+        server.hs.appservices.registry.replace([as_registration(self.registration)])
         # Plugged after start-up (the registration model plugs it before):
         # start again from the stored position, now knowing the AS.
         outbound.sender.position = None

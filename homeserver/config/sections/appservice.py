@@ -22,6 +22,18 @@ DEFAULT_APPSERVICE_WHITELIST = ("127.0.0.0/8", "::1/128")
 class AppServiceConfig:
     """Application services: out-of-process bridges and bots."""
 
+    config_files: list[str] = option(
+        factory=list,
+        doc="The registration files (YAML) of the application services this "
+        "server serves, as Synapse's app_service_config_files. Relative paths "
+        "are taken from the data directory. Checked at start-up: a "
+        "duplicate id, as_token or hs_token, or two registrations claiming "
+        "overlapping exclusive namespaces, stops the server. "
+        "'synctl appservice register FILE' adds one; a SIGHUP re-reads the "
+        "list (docs/appservices.md).",
+        example=["bridges/irc-registration.yaml"],
+    )
+
     ip_range_blacklist: list[str] = option(
         factory=lambda: list(DEFAULT_IP_RANGE_BLACKLIST),
         doc="Requests to application services (transactions, queries, ping, "
