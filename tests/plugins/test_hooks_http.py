@@ -117,3 +117,42 @@ def test_media_back_end_from_the_plugin_stores_uploads(
     assert b"kept by a plugin" in files.values()
     resp = alice.request("GET", f"{MEDIA}/download/test/{media_id(uri)}")
     assert resp.code == 200 and resp.body == b"kept by a plugin"
+
+
+def test_room_creation_denied_by_the_plugin(plugin_server: TestServer) -> None:
+    alice = plugin_server.user("alice")
+    resp = alice.post("/createRoom", {"name": "spam palace"})
+    assert resp.code == 403
+    assert resp.json == {"errcode": "ORG_EXAMPLE_SPAM", "error": "No spam rooms"}
+    assert alice.get("/joined_rooms").json["joined_rooms"] == []
+    alice.create_room(name="tea room")
+
+
+def test_login_check_refuses_a_proved_login(plugin_server: TestServer) -> None:
+    plugin_server.get_success(
+        plugin_server.hs.accounts.accounts.register("banned1", "password123")
+    )
+    body = {
+        "type": "m.login.password",
+        "identifier": {"type": "m.id.user", "user": "banned1"},
+        "password": "password123",
+    }
+    resp = plugin_server.request("POST", "/_matrix/client/v3/login", body)
+    assert resp.code == 403
+    assert resp.json == {"errcode": "M_FORBIDDEN", "error": "Banned from logging in"}
+
+
+def test_profile_and_presence_hooks(plugin_server: TestServer) -> None:
+    alice = plugin_server.user("alice")
+    alice.put(f"/profile/{alice.user_id}/displayname", {"displayname": "Al"})
+    alice.put(f"/presence/{alice.user_id}/status", {"presence": "online"})
+    plugin = sample(plugin_server)
+    assert (alice.user_id, "displayname", "Al") in plugin.profiles
+    assert any(
+        u.user_id == alice.user_id and u.presence == "online" for u in plugin.presence
+    )
+
+
+def test_shutdown_hook(plugin_server: TestServer) -> None:
+    plugin_server.get_success(plugin_server.hs.shutdown())
+    assert sample(plugin_server).stopped

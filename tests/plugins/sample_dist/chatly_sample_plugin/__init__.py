@@ -12,7 +12,9 @@ from homeserver.plugins import (
     Deny,
     EventDraft,
     LoginAttempt,
+    PresenceUpdate,
     RegistrationAttempt,
+    RoomCreationAttempt,
     hookimpl,
 )
 from homeserver.services.media.storage import MediaStorage
@@ -60,11 +62,38 @@ class SamplePlugin:
         self.seen: list[tuple[dict[str, Any], bool]] = []
         self.memberships: list[tuple[str, str, str]] = []
         self.started = False
+        self.stopped = False
+        self.profiles: list[tuple[str, str, Any]] = []
+        self.presence: list[PresenceUpdate] = []
         self.storage = MemoryStorage()
 
     @hookimpl
     def chatly_startup(self) -> None:
         self.started = True
+
+    @hookimpl
+    async def chatly_shutdown(self) -> None:
+        self.stopped = True
+
+    @hookimpl
+    def chatly_check_room_creation(self, attempt: RoomCreationAttempt) -> Deny | None:
+        if attempt.name and self.config.banned_word in attempt.name:
+            return Deny(errcode="ORG_EXAMPLE_SPAM", error="No spam rooms")
+        return None
+
+    @hookimpl
+    def chatly_check_login(self, user_id: str, login_type: str) -> Deny | None:
+        if user_id.startswith("@banned"):
+            return Deny(error="Banned from logging in")
+        return None
+
+    @hookimpl
+    def chatly_on_profile_change(self, user_id: str, field: str, value: Any) -> None:
+        self.profiles.append((user_id, field, value))
+
+    @hookimpl
+    def chatly_on_presence_change(self, update: PresenceUpdate) -> None:
+        self.presence.append(update)
 
     @hookimpl
     async def chatly_check_event(self, draft: EventDraft) -> Deny | EventDraft | None:
