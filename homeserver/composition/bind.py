@@ -97,6 +97,8 @@ def _bind_appservices(hs: HomeServer) -> None:
     signals.presence_changed.connect(ephemeral.on_presence)
     signals.to_device_delivered.connect(ephemeral.on_to_device)
     signals.device_list_changed.connect(ephemeral.on_device_list)
+    signals.remote_device_list_changed.connect(ephemeral.on_device_list)
+    signals.membership_changed.connect(ephemeral.on_membership)
     # Unknown users and aliases of an AS's namespaces: ask it first.
     hs.accounts.profiles.unknown_users.plug(outbound.queries)
     hs.rooms.membership.unknown_users.plug(outbound.queries)

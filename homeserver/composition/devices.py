@@ -35,5 +35,6 @@ class DevicesBundle:
                 co_members=presence.store,
                 notifier=core.notifier,
                 changed=core.signals.device_list_changed,
+                remote_changed=core.signals.remote_device_list_changed,
             ),
         )

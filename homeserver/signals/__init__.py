@@ -54,6 +54,7 @@ from homeserver.signals.payloads import (
     PresenceChanged,
     ProfileChanged,
     ReceiptStored,
+    RemoteDeviceListChanged,
     ToDeviceDelivered,
     TypingChanged,
 )
@@ -71,6 +72,7 @@ __all__ = [
     "ProfileChanged",
     "ReceiptStored",
     "Receiver",
+    "RemoteDeviceListChanged",
     "Signal",
     "Signals",
     "ToDeviceDelivered",
@@ -104,6 +106,10 @@ class Signals:
         factory=lambda: Signal("device_list_changed")
     )
     """DeviceListTracker, once a local change has its device_lists positions."""
+    remote_device_list_changed: Signal[RemoteDeviceListChanged] = attrs.field(
+        factory=lambda: Signal("remote_device_list_changed")
+    )
+    """DeviceListTracker, once another server's user's change is recorded."""
     cross_signing_changed: Signal[CrossSigningChanged] = attrs.field(
         factory=lambda: Signal("cross_signing_changed")
     )

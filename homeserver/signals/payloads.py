@@ -133,3 +133,13 @@ class ToDeviceDelivered:
     client or received over federation)."""
 
     messages: tuple[OutgoingMessage, ...]
+
+
+@attrs.frozen
+class RemoteDeviceListChanged:
+    """Another server's user's devices (or cross-signing keys) changed, as
+    recorded on the device_lists stream; ``audience``: the local users who
+    share a room with them."""
+
+    user_id: str
+    audience: frozenset[str]

@@ -164,3 +164,37 @@ def test_msc3202_device_lists_and_key_counts(
     )
     assert second.device_id != irc.device_id
     h.close()
+
+
+def _device_lists(h: AsHarness, key: str) -> list[str]:
+    return [
+        user
+        for t in h.fake.acknowledged()
+        for user in t.body.get("org.matrix.msc3202.device_lists", {}).get(key, [])
+    ]
+
+
+def test_msc3202_left_and_remote_changes(
+    make_server: Callable[..., TestServer],
+) -> None:
+    h = AsHarness(make_server, users=(r"@irc_.*:test",), msc3202=True)
+    alice, irc, room = _bridged(h)
+    bob = h.server.user("bob")
+    alice.invite(room, bob.user_id)
+    bob.join(room)
+    other = alice.create_room()  # alice shares no other room with irc
+    bob.leave(room)
+    h.pump(lambda: bob.user_id in _device_lists(h, "left"))
+    assert alice.user_id not in _device_lists(h, "left")
+    alice.leave(other)
+    h.settle()
+    assert alice.user_id not in _device_lists(h, "left")  # still shares `room`
+
+    # Another server's user's device list change, as the federation EDU
+    # handler records it (tests/federation covers that handler itself).
+    lists = h.server.hs.devices.lists
+    h.server.get_success(
+        lists.remote_changed("@zed:elsewhere", ["ZDEV"], {irc.user_id})
+    )
+    h.pump(lambda: "@zed:elsewhere" in _device_lists(h, "changed"))
+    h.close()

@@ -19,6 +19,7 @@ from homeserver.signals import (
     CrossSigningChanged,
     DeviceListChanged,
     DevicesChanged,
+    RemoteDeviceListChanged,
     Signal,
 )
 from homeserver.storage.stores.device_lists import USER_ROW, DeviceListStore
@@ -45,6 +46,8 @@ class DeviceListTracker:
         co_members: who shares a room with whom.
         notifier: woken on the device_lists stream.
         changed: emitted once a local change has its positions.
+        remote_changed: emitted once another server's user's change is
+            recorded.
     """
 
     def __init__(
@@ -54,11 +57,13 @@ class DeviceListTracker:
         co_members: CoMembers,
         notifier: Notifier,
         changed: Signal[DeviceListChanged],
+        remote_changed: Signal[RemoteDeviceListChanged] | None = None,
     ) -> None:
         self.store = store
         self.co_members = co_members
         self.notifier = notifier
         self.changed = changed
+        self.remote_changed_signal = remote_changed
         self._linearizer = Linearizer()
 
     async def on_devices_changed(self, change: DevicesChanged) -> None:
@@ -99,6 +104,10 @@ class DeviceListTracker:
         local users in ``audience``."""
         await self.store.add_changes(user_id, device_ids)
         self.notifier.notify(STREAM, users=audience)
+        if self.remote_changed_signal is not None:
+            self.remote_changed_signal.emit(
+                RemoteDeviceListChanged(user_id=user_id, audience=frozenset(audience))
+            )
 
     async def latest_position(self, user_id: str) -> int:
         """The user's newest position (0 if their devices never changed)."""

@@ -10,14 +10,17 @@ For an AS with ``receive_ephemeral``:
 - to-device messages to its users' devices, with ``to_user_id`` and
   ``to_device_id``.
 
-For an AS with MSC3202 on: the device-list changes of local users it is
-interested in or who share a room with its users (``changed``).
+For an AS with MSC3202 on: the device-list changes of users (local or of
+other servers) it is interested in or who share a room with its users
+(``changed``), and users who left the last room they shared with its users
+(``left``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
 
+from homeserver.events.model import Membership
 from homeserver.services.appservices.outbound.sender import (
     AppServiceSender,
     RoomFacts,
@@ -26,8 +29,10 @@ from homeserver.services.appservices.outbound.sender import (
 from homeserver.services.appservices.outbound.target import AppServiceTarget
 from homeserver.signals import (
     DeviceListChanged,
+    MembershipChanged,
     PresenceChanged,
     ReceiptStored,
+    RemoteDeviceListChanged,
     ToDeviceDelivered,
     TypingChanged,
 )
@@ -146,15 +151,48 @@ class EphemeralForwarder:
                     rows.append((service.id, ItemKind.TO_DEVICE, content))
         await self.sender.queue_data(rows)
 
-    async def on_device_list(self, changed: DeviceListChanged) -> None:
-        """``device_list_changed`` receiver (MSC3202)."""
-        services = [s for s in self.sender.services() if s.url and s.msc3202]
+    def _msc3202(self) -> list[AppServiceTarget]:
+        return [s for s in self.sender.services() if s.url and s.msc3202]
+
+    async def on_device_list(
+        self, changed: DeviceListChanged | RemoteDeviceListChanged
+    ) -> None:
+        """``device_list_changed`` and ``remote_device_list_changed``
+        receiver (MSC3202 ``changed``)."""
+        services = self._msc3202()
         user_id = changed.user_id
         rows = [
             (s.id, ItemKind.DEVICE_LISTS, {"changed": [user_id]})
             for s in services
             if s.is_interested_in_user(user_id)
             or any(s.is_interested_in_user(u) for u in changed.audience)
+        ]
+        await self.sender.queue_data(rows)
+
+    async def on_membership(self, changed: MembershipChanged) -> None:
+        """``membership_changed`` receiver (MSC3202 ``left``): a user who
+        left a room its users are in and now shares none with them."""
+        if changed.membership not in (Membership.LEAVE, Membership.BAN):
+            return
+        services = self._msc3202()
+        if not services:
+            return
+        user_id = changed.user_id
+        facts = self._facts()
+        members = await facts.members(changed.room_id)
+        candidates = [
+            s
+            for s in services
+            if not s.is_interested_in_user(user_id)
+            and any(s.is_interested_in_user(m) for m in members)
+        ]
+        if not candidates:
+            return
+        still = await self._interested(candidates, user_id)
+        rows = [
+            (s.id, ItemKind.DEVICE_LISTS, {"left": [user_id]})
+            for s in candidates
+            if s not in still
         ]
         await self.sender.queue_data(rows)
 
