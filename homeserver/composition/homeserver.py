@@ -148,6 +148,6 @@ def build_homeserver(
         appservice_outbound=appservice_outbound,
         plugins=plugins,
     )
-    plugins.load(lambda name: make_plugin_api(hs, name))
+    plugins.load(lambda name, settings: make_plugin_api(hs, name, settings))
     bind(hs, federation_on=config.federation.enabled)
     return hs

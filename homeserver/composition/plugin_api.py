@@ -1,6 +1,6 @@
 """The one place a plugin's ``PluginAPI`` facade is made.
 
-``make_plugin_api(hs, name)`` is what every plugin is constructed with
+``make_plugin_api(hs, name, config)`` is what every plugin is constructed with
 (``cls(api, config)``); the facade itself lives in ``homeserver/plugins/api.py``.
 """
 
@@ -22,6 +22,7 @@ class _FacadePending:
         self.logger = logging.getLogger(f"chatly.plugins.{name}")
 
 
-def make_plugin_api(hs: HomeServer, name: str) -> Any:
-    """The facade the plugin called ``name`` gets."""
+def make_plugin_api(hs: HomeServer, name: str, config: Any) -> Any:
+    """The facade the plugin called ``name`` gets (``config``: its parsed
+    settings, an instance of its ``CONFIG`` class, or None)."""
     return _FacadePending(name)

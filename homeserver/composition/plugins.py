@@ -70,9 +70,9 @@ class PluginsBundle:
         """Whether any plugin is loaded."""
         return bool(self.objects)
 
-    def load(self, make_api: Callable[[str], Any]) -> None:
-        """Construct and register the plugins (``make_api(name)`` gives each
-        its facade), then ask for their login types.
+    def load(self, make_api: Callable[[str, Any], Any]) -> None:
+        """Construct and register the plugins (``make_api(name, config)``
+        gives each its facade), then ask for their login types.
 
         Raises:
             PluginLoadError: as ``register_plugins`` does.

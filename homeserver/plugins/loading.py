@@ -135,9 +135,10 @@ def resolve_plugins(config: PluginsConfig) -> list[ResolvedPlugin]:
 def register_plugins(
     pm: ChatlyPluginManager,
     plugins: list[ResolvedPlugin],
-    make_api: Callable[[str], Any],
+    make_api: Callable[[str, Any], Any],
 ) -> dict[str, Any]:
-    """Construct each plugin as ``cls(api, config)`` and register it.
+    """Construct each plugin as ``cls(api, config)`` (``api`` from
+    ``make_api(name, config)``) and register it.
 
     They are registered last to first, because pluggy calls the last
     registered first: hooks then run in config order.
@@ -152,7 +153,8 @@ def register_plugins(
     objects: dict[str, Any] = {}
     for plugin in plugins:
         try:
-            objects[plugin.name] = plugin.cls(make_api(plugin.name), plugin.config)
+            api = make_api(plugin.name, plugin.config)
+            objects[plugin.name] = plugin.cls(api, plugin.config)
         except Exception as exc:
             raise PluginLoadError(
                 plugin.name, f"failed to start: {type(exc).__name__}: {exc}"

@@ -49,7 +49,7 @@ class Eager(Recorder):
 def _caller(*plugins: tuple[str, type]) -> HookCaller:
     pm = ChatlyPluginManager()
     resolved = [ResolvedPlugin(name, cls, None) for name, cls in plugins]
-    register_plugins(pm, resolved, lambda name: name)
+    register_plugins(pm, resolved, lambda name, config: name)
     return HookCaller(pm, MemoryReactorClock(), 5)
 
 
