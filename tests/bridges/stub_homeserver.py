@@ -57,15 +57,17 @@ class StubHomeserver:
                 user = parse_qs(url.query).get("user_id", [None])[0]
                 call = Call(self.command, unquote(url.path), user, body)
                 answer = stub.answer(call)
+                # Recorded before the answer, so a test that saw the bridge's
+                # reply to its own request also sees the call.
+                with stub._condition:
+                    stub.calls.append(call)
+                    stub._condition.notify_all()
                 data = json.dumps(answer).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
-                with stub._condition:
-                    stub.calls.append(call)
-                    stub._condition.notify_all()
 
             do_GET = do_POST = do_PUT = _handle
 
@@ -79,6 +81,8 @@ class StubHomeserver:
             return {"room_id": call.path.rsplit("/join/", 1)[1]}
         if "/send/" in call.path:
             return {"event_id": f"$event{next(self._ids)}"}
+        if call.path.endswith("/state/m.room.power_levels"):
+            return {"users": {"@admin:test": 100}, "users_default": 0}
         if call.path.endswith("/createRoom"):
             return {"room_id": f"!created{next(self._ids)}:test"}
         return {}
