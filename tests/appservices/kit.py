@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import tempfile
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import attrs
+import yaml
 from twisted.internet.selectreactor import SelectReactor
 
 from homeserver.composition.appservice_outbound import appservice_client
@@ -65,43 +69,36 @@ class Registration:
         return self.exclusive and _any(self.aliases, alias)
 
 
-def as_registration(reg: Registration) -> AppServiceRegistration:
-    """The registration model's object for a kit ``Registration``."""
+def registration_file(reg: Registration) -> dict[str, Any]:
+    """The registration YAML (as a dict) of a kit ``Registration``."""
 
     def spaces(regexes: tuple[str, ...]) -> list[dict[str, Any]]:
         return [{"regex": r, "exclusive": reg.exclusive} for r in regexes]
 
-    localpart, server_name = reg.sender[1:].split(":", 1)
-    return parse_registration(
-        {
-            "id": reg.id,
-            "url": reg.url,
-            "as_token": reg.as_token,
-            "hs_token": reg.hs_token,
-            "sender_localpart": localpart,
-            "namespaces": {
-                "users": spaces(reg.users),
-                "aliases": spaces(reg.aliases),
-                "rooms": spaces(reg.rooms),
-            },
-            "receive_ephemeral": reg.receive_ephemeral,
-            "org.matrix.msc3202": reg.msc3202,
-            "protocols": list(reg.protocols),
+    return {
+        "id": reg.id,
+        "url": reg.url,
+        "as_token": reg.as_token,
+        "hs_token": reg.hs_token,
+        "sender_localpart": reg.sender[1:].split(":", 1)[0],
+        "namespaces": {
+            "users": spaces(reg.users),
+            "aliases": spaces(reg.aliases),
+            "rooms": spaces(reg.rooms),
         },
-        server_name,
-    )
+        "receive_ephemeral": reg.receive_ephemeral,
+        "org.matrix.msc3202": reg.msc3202,
+        "protocols": list(reg.protocols),
+    }
+
+
+def as_registration(reg: Registration) -> AppServiceRegistration:
+    """The registration model's object for a kit ``Registration``."""
+    return parse_registration(registration_file(reg), reg.sender.split(":", 1)[1])
 
 
 def _any(patterns: Sequence[str], value: str) -> bool:
     return any(re.fullmatch(p, value) for p in patterns)
-
-
-@attrs.define
-class StaticRegistrations:
-    services: list[Any]
-
-    def all(self) -> Sequence[Any]:
-        return self.services
 
 
 class AsHarness:
@@ -132,21 +129,23 @@ class AsHarness:
             sender=registration.pop("sender", "@bridgebot:test"),
             **registration,
         )
+        # Registered through a registration file listed in
+        # appservice.config_files, as an admin does: loaded before start-up.
+        self.directory = Path(tempfile.mkdtemp(prefix="chatly-as-"))
+        path = self.directory / f"{self.registration.id}.yaml"
+        path.write_text(yaml.safe_dump(registration_file(self.registration)))
+        section = dict(self.overrides.get("appservice", {}))
+        section["config_files"] = [str(path)]
+        self.overrides = {**self.overrides, "appservice": section}
         self.make_server = make_server
         self.server = self.new_server(make_server)
 
     def new_server(self, make: Callable[..., Any], *args: Any) -> TestServer:
         """A server (``make(*args, overrides, appservice_http=...)``) with the
-        registration plugged in."""
+        registration file in its config."""
         section = parse_config(test_config_dict(self.overrides)).appservice
         client = appservice_client(self.reactor, section)
         server: TestServer = make(*args, self.overrides, appservice_http=client)
-        outbound = server.hs.appservice_outbound
-        server.hs.appservices.registry.replace([as_registration(self.registration)])
-        # Plugged after start-up (the registration model plugs it before):
-        # start again from the stored position, now knowing the AS.
-        outbound.sender.position = None
-        server.get_success(outbound.sender.start())
         return server
 
     def pump(self, until: Callable[[], bool], advance: float = 0) -> None:
@@ -186,6 +185,7 @@ class AsHarness:
         return pending.response()
 
     def close(self) -> None:
+        shutil.rmtree(self.directory, ignore_errors=True)
         if self.listener._port is not None:
             self.listener.stop()
         self.reactor.iterate(0)
