@@ -51,9 +51,8 @@ CREATE_ROOM_BODY: dict[str, Any] = {
 
 def time_sends(sends: int) -> dict[str, float]:
     """Mean and median microseconds per in-process send, after a warm-up."""
-    from tests.support.server import TestServer
-
     from homeserver.storage.engines import SqliteEngine
+    from tests.support.server import TestServer
 
     # On tmpfs where there is one, so fsync noise does not drown the CPU cost.
     shm = "/dev/shm" if os.path.isdir("/dev/shm") else None

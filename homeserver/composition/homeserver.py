@@ -22,7 +22,7 @@ from homeserver.composition.extras import ExtrasBundle
 from homeserver.composition.federation import FederationBundle
 from homeserver.composition.media import MediaBundle
 from homeserver.composition.media_admin import MediaAdminBundle
-from homeserver.composition.plugin_api import make_plugin_api
+from homeserver.composition.plugin_api import make_plugin_api, plugin_services
 from homeserver.composition.plugins import PluginsBundle
 from homeserver.composition.presence import PresenceBundle
 from homeserver.composition.reading import ReadingBundle
@@ -147,6 +147,7 @@ def build_homeserver(
         appservices=appservices,
         appservice_outbound=appservice_outbound,
         plugins=plugins,
+        plugin_services=plugin_services(core=core, accounts=accounts, rooms=rooms),
     )
     plugins.load(lambda name, settings: make_plugin_api(hs, name, settings))
     bind(hs, federation_on=config.federation.enabled)

@@ -1,28 +1,59 @@
 """The one place a plugin's ``PluginAPI`` facade is made.
 
-``make_plugin_api(hs, name, config)`` is what every plugin is constructed with
-(``cls(api, config)``); the facade itself lives in ``homeserver/plugins/api.py``.
+``plugin_services`` gathers, once per server, the parts every facade works
+through; ``make_plugin_api(hs, name, config)`` is what each plugin is constructed
+with (``cls(api, config)``); the facade itself lives in
+``homeserver/plugins/api.py``.
 """
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING, Any
 
+from homeserver.plugins.api import PluginAPI
+from homeserver.plugins.routes import PluginRouteTable
+from homeserver.plugins.services import PluginServices
+from homeserver.storage.stores.plugin_kv import PluginKvStore
+
 if TYPE_CHECKING:
+    from homeserver.composition.accounts import AccountsBundle
+    from homeserver.composition.core import Core
+    from homeserver.composition.rooms import RoomsBundle
     from homeserver.composition.server import HomeServer
 
 
-class _FacadePending:
-    """Stand-in until the ``PluginAPI`` facade lands: the plugin's name and
-    its named logger only."""
+def plugin_services(
+    *, core: Core, accounts: AccountsBundle, rooms: RoomsBundle
+) -> PluginServices:
+    """The server parts behind every plugin's facade."""
+    return PluginServices(
+        server_name=core.server_name,
+        clock=core.clock,
+        accounts=accounts.accounts,
+        profiles=accounts.profiles,
+        auth=accounts.auth,
+        users=accounts.stores.users,
+        membership=rooms.membership,
+        room_creation=rooms.room_creation,
+        room_events=rooms.room_events,
+        room_state=core.room_state,
+        events=core.events,
+        kv=PluginKvStore(core.db),
+        routes=PluginRouteTable(),
+    )
 
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.logger = logging.getLogger(f"chatly.plugins.{name}")
 
-
-def make_plugin_api(hs: HomeServer, name: str, config: Any) -> Any:
-    """The facade the plugin called ``name`` gets (``config``: its parsed
-    settings, an instance of its ``CONFIG`` class, or None)."""
-    return _FacadePending(name)
+def make_plugin_api(hs: HomeServer, name: str, config: Any = None) -> PluginAPI:
+    """The facade the plugin called ``name`` gets, with ``config`` (its
+    parsed settings: an instance of its ``CONFIG`` class, or None) and its
+    configured bot localpart (``plugins.load[].bot_localpart``). The server
+    keeps it, to close it at shutdown."""
+    entry = next((e for e in hs.config.plugins.load if e.name == name), None)
+    api = PluginAPI(
+        name,
+        hs.plugin_services,
+        config,
+        bot_localpart=entry.bot_localpart if entry is not None else None,
+    )
+    hs.plugin_apis[name] = api
+    return api

@@ -56,6 +56,7 @@ from homeserver.api.media.endpoints import LegacyDownloadEndpoint, media_endpoin
 from homeserver.api.media.preview import PreviewUrlEndpoint
 from homeserver.api.media.thumbnails import LegacyThumbnailEndpoint, thumbnail_endpoints
 from homeserver.api.metrics import MetricsEndpoint
+from homeserver.api.plugin_routes import PluginRoutesEndpoint
 from homeserver.api.websocket.resource import with_websocket
 from homeserver.api.websocket.session import SessionDeps
 
@@ -132,6 +133,7 @@ def client_endpoints(hs: HomeServer) -> list[Any]:
         *_preview_endpoints(hs),
         *hs.appservice_outbound.client_endpoints(hs.accounts.auth),
         *_admin_endpoints(hs),
+        PluginRoutesEndpoint(hs.accounts.auth, hs.plugin_services.routes),
     ]
 
 

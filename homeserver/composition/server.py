@@ -36,6 +36,8 @@ from homeserver.composition.sync import SyncBundle
 from homeserver.composition.sync_data import SyncDataBundle
 from homeserver.composition.user_directory import UserDirectoryBundle
 from homeserver.config.model import HomeserverConfig
+from homeserver.plugins.api import PluginAPI
+from homeserver.plugins.services import PluginServices
 
 
 @attrs.define(kw_only=True)
@@ -64,6 +66,11 @@ class HomeServer:
     appservices: AppServicesBundle
     appservice_outbound: AppServiceOutboundBundle
     plugins: PluginsBundle
+    plugin_services: PluginServices
+    """What every plugin's ``PluginAPI`` facade works through
+    (``composition/plugin_api.py``)."""
+    plugin_apis: dict[str, PluginAPI] = attrs.field(factory=dict)
+    """Each loaded plugin's facade, by name."""
     exit_code: int = 0
     """The process exit status (set when start-up fails)."""
 
@@ -83,8 +90,11 @@ class HomeServer:
         await self.plugins.start()
 
     async def shutdown(self) -> None:
-        """Tell the plugins the server is stopping."""
+        """Tell the plugins the server is stopping, then cancel their timers
+        and tasks and drop their routes."""
         await self.plugins.stop()
+        for api in self.plugin_apis.values():
+            api.close()
 
     def build_resource(
         self,

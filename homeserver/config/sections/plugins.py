@@ -9,6 +9,7 @@ from typing import Any
 import attrs
 
 from homeserver.config.fields import option, positive
+from homeserver.types import is_valid_localpart
 from homeserver.util.structure import Duration, check
 
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
@@ -33,6 +34,13 @@ class PluginEntry:
         example="my_bot.plugin:Bot",
     )
     enabled: bool = option(True, doc="false: listed but not loaded.")
+    bot_localpart: str | None = option(
+        None,
+        doc="The localpart of the plugin's bot user (created on first use, "
+        "the default sender of what the plugin sends). Default: the plugin's "
+        "name.",
+        example="reminder_bot",
+    )
     config: dict[str, Any] = option(
         factory=dict,
         doc="The plugin's own settings, validated by the config class the plugin "
@@ -45,6 +53,11 @@ class PluginEntry:
             "name",
             "expected lower case letters, digits and underscores, starting "
             "with a letter",
+        )
+        check(
+            self.bot_localpart is None or is_valid_localpart(self.bot_localpart),
+            "bot_localpart",
+            "expected a user ID localpart (a-z, 0-9 and =_-./+)",
         )
         check(
             self.module is None or bool(_MODULE.fullmatch(self.module)),
