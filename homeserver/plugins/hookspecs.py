@@ -114,9 +114,10 @@ def chatly_check_event(draft: EventDraft) -> Deny | EventDraft | None:
     from other servers are not checked here: they are signed by their origin
     and cannot be rewritten, and the room's other servers would still accept
     them. Plugins see them in ``chatly_on_new_event`` (``local`` False) and may
-    react, e.g. redact them through the ``PluginAPI``. Membership events and
-    the events of room creation go through ``chatly_check_room_creation`` and
-    the room's rules instead.
+    react, e.g. redact them through the ``PluginAPI``. Membership changes
+    through the membership endpoints, redactions and the events of room
+    creation (``chatly_check_room_creation``) are not passed here; any state
+    event sent with PUT /state is.
 
     Args:
         draft: the event as the client sent it.
