@@ -11,6 +11,11 @@ from homeserver.services.accounts.admin import (
     RegistrationTokenService,
     SharedSecretRegistrationService,
 )
+from homeserver.services.accounts.appservice_auth import (
+    AppServiceAuth,
+    AppServices,
+    NoAppServices,
+)
 from homeserver.services.accounts.auth import Auth
 from homeserver.services.accounts.guests import GuestAccounts
 from homeserver.services.accounts.login import LoginService
@@ -63,6 +68,7 @@ class AccountsBundle:
     """Everything of the accounts domain."""
 
     stores: AccountStores
+    appservices: AppServices
     auth: Auth
     accounts: AccountService
     sessions: SessionService
@@ -74,14 +80,26 @@ class AccountsBundle:
     shared_secret_registration: SharedSecretRegistrationService
 
     @classmethod
-    def build(cls, *, core: Core) -> AccountsBundle:
+    def build(
+        cls, *, core: Core, appservices: AppServices | None = None
+    ) -> AccountsBundle:
+        """The domain (``appservices``: the registered application services,
+        which authenticate with their ``as_token``)."""
         config, clock = core.config, core.clock
+        appservices = appservices or NoAppServices()
         stores = AccountStores.build(core=core)
         ratelimiter = core.ratelimiter
         accounts = _accounts(core, stores)
         sessions = SessionService(config.auth, stores.tokens, stores.devices, clock)
         uia = _uia(core, stores, accounts)
-        auth = Auth(stores.tokens, stores.devices, clock)
+        auth = Auth(
+            stores.tokens,
+            stores.devices,
+            clock,
+            AppServiceAuth(
+                core.server_name, appservices, stores.users, stores.devices, clock
+            ),
+        )
         profiles = ProfileService(
             core.server_name,
             stores.profiles,
@@ -90,6 +108,7 @@ class AccountsBundle:
         )
         return cls(
             stores=stores,
+            appservices=appservices,
             auth=auth,
             accounts=accounts,
             sessions=sessions,
@@ -111,6 +130,7 @@ class AccountsBundle:
                 ),
                 ratelimiter=ratelimiter,
                 clock=clock,
+                appservices=appservices,
             ),
             login=LoginService(
                 config=config.auth,
@@ -121,6 +141,7 @@ class AccountsBundle:
                 uia=uia,
                 ratelimiter=ratelimiter,
                 clock=clock,
+                appservices=appservices,
             ),
             profiles=profiles,
             registration_token_admin=RegistrationTokenService(

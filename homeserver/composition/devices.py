@@ -28,7 +28,7 @@ class DevicesBundle:
     ) -> DevicesBundle:
         list_store = DeviceListStore(core.db, core.streams.ids(DEVICE_LISTS))
         return cls(
-            service=DeviceService(accounts.stores.devices, accounts.uia),
+            service=DeviceService(accounts.stores.devices, accounts.uia, core.clock),
             list_store=list_store,
             lists=DeviceListTracker(
                 store=list_store,

@@ -76,7 +76,7 @@ def build_homeserver(
     # server before anything else is built.
     plugins = PluginsBundle.build(core=core)
     appservices = AppServicesBundle.build(core=core, data_dir=data_dir)
-    accounts = AccountsBundle.build(core=core)
+    accounts = AccountsBundle.build(core=core, appservices=appservices.registry)
     presence = PresenceBundle.build(core=core, accounts=accounts)
     devices = DevicesBundle.build(core=core, accounts=accounts, presence=presence)
     rooms = RoomsBundle.build(core=core, accounts=accounts)

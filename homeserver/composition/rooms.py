@@ -69,6 +69,7 @@ class RoomsBundle:
             require_membership_for_aliases=(
                 core.config.room_directory.require_membership_for_aliases
             ),
+            appservices=accounts.appservices,
         )
         membership = MembershipService(
             server_name=server_name,

@@ -84,7 +84,14 @@ def test_unknown_alias_of_the_namespace_is_asked_for(
     def create(kind: str, alias: str) -> None:
         if alias == "#irc_chan:test":
             room = bot.create_room(preset="public_chat")
-            bot.put(f"/directory/room/{quote(alias)}", {"room_id": room}, expect=200)
+            # The alias namespace is the AS's (exclusive): it sets the alias.
+            made = server.request(
+                "PUT",
+                f"{V3}/directory/room/{quote(alias)}",
+                {"room_id": room},
+                token=h.registration.as_token,
+            )
+            assert made.code == 200, made.json
             h.fake.aliases.add(alias)
 
     h.fake.on_query = create

@@ -36,11 +36,14 @@ def test_events_of_interest_and_only_those(harness: AsHarness) -> None:
     irc.join(shared)
     wanted = alice.send(shared, "hello bridge")
     by_alias = bob.create_room()
-    bob.put(
+    # The alias namespace is the AS's (exclusive): it sets the alias.
+    made = server.request(
+        "PUT",
         "/_matrix/client/v3/directory/room/%23irc_chan:test",
         {"room_id": by_alias},
-        expect=200,
+        token=harness.registration.as_token,
     )
+    assert made.code == 200, made.json
     aliased = bob.send(by_alias, "in an aliased room")
     harness.pump(lambda: aliased in {e["event_id"] for e in harness.fake.events()})
     harness.settle()

@@ -26,11 +26,11 @@ class WhoamiEndpoint:
 
     async def on_GET(self, request: ApiRequest) -> JsonDict:
         requester = await requester_of(self.auth, request, allow_guest=True)
-        return {
-            "user_id": requester.user_id,
-            "device_id": requester.device_id,
-            "is_guest": requester.is_guest,
-        }
+        body: JsonDict = {"user_id": requester.user_id, "is_guest": requester.is_guest}
+        # An application service acting without a device has none to show.
+        if requester.device_id:
+            body["device_id"] = requester.device_id
+        return body
 
 
 class PasswordEndpoint:

@@ -27,7 +27,9 @@ class LoginEndpoint:
         return {"flows": self.login.flows()}
 
     async def on_POST(self, request: ApiRequest) -> JsonDict:
-        return await self.login.login(request.parse(LoginBody), request.client_ip)
+        return await self.login.login(
+            request.parse(LoginBody), request.client_ip, request.access_token()
+        )
 
 
 class LogoutEndpoint:

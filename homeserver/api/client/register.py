@@ -9,6 +9,7 @@ from homeserver.api.client.bodies.accounts import GuestRegisterBody, RegisterBod
 from homeserver.api.http.auth import uia_operation
 from homeserver.api.http.request import ApiRequest
 from homeserver.api.http.router import client_patterns
+from homeserver.services.accounts.appservice_accounts import APPSERVICE_LOGIN
 from homeserver.services.accounts.registration import RegistrationService
 from homeserver.types import JsonDict
 
@@ -23,6 +24,15 @@ class RegisterEndpoint:
 
     async def on_POST(self, request: ApiRequest) -> JsonDict:
         kind = request.query_str("kind", "user") or "user"
+        as_token = request.access_token()
+        if kind == "user" and as_token is not None:
+            # An application service registering a user of its namespace
+            # (whether or not registration is open).
+            body = request.parse(RegisterBody)
+            if body.type == APPSERVICE_LOGIN:
+                return await self.registration.register_appservice(
+                    as_token, body, request.client_ip
+                )
         self.registration.check_open(kind)
         if kind == "guest":
             guest = request.parse(GuestRegisterBody, allow_empty=True)

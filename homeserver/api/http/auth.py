@@ -49,6 +49,10 @@ async def requester_of(
         request.client_ip,
         allow_expired=allow_expired,
         user_agent=request.header("user-agent"),
+        # Identity assertion of application services (ignored otherwise).
+        as_user_id=request.query_str("user_id"),
+        as_device_id=request.query_str("device_id")
+        or request.query_str("org.matrix.msc3202.device_id"),
     )
     # For the access log and metrics.
     request.requester = requester

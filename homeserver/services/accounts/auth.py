@@ -8,6 +8,10 @@ from __future__ import annotations
 import attrs
 
 from homeserver.errors import Codes, Forbidden, MatrixError
+from homeserver.services.accounts.appservice_auth import (
+    AppServiceAuth,
+    AppServiceIdentity,
+)
 from homeserver.storage.stores.devices import DeviceStore
 from homeserver.storage.stores.tokens import TokenStore
 from homeserver.types import UserID
@@ -21,9 +25,10 @@ class Requester:
     """An authenticated user and device.
 
     Args:
-        app_service_id: the application service making the request; always
-            None until application services are implemented, when their
-            authentication sets it.
+        app_service_id: the application service making the request (its
+            ``as_token``), acting as ``user``.
+        app_service_rate_limited: the AS's ``rate_limited``: false exempts
+            it from rate limits.
         is_guest: a guest account (registered with ``kind=guest``).
     """
 
@@ -33,6 +38,7 @@ class Requester:
     is_admin: bool = False
     app_service_id: str | None = None
     is_guest: bool = False
+    app_service_rate_limited: bool = True
 
     @property
     def user_id(self) -> str:
@@ -65,10 +71,17 @@ MAX_USER_AGENT = 512
 class Auth:
     """Authenticates access tokens, noting when each device was last seen."""
 
-    def __init__(self, tokens: TokenStore, devices: DeviceStore, clock: Clock) -> None:
+    def __init__(
+        self,
+        tokens: TokenStore,
+        devices: DeviceStore,
+        clock: Clock,
+        appservices: AppServiceAuth | None = None,
+    ) -> None:
         self.tokens = tokens
         self.devices = devices
         self.clock = clock
+        self.appservices = appservices
         self._last_seen: dict[tuple[str, str], int] = {}
 
     def _note_seen(self, requester: Requester, ip: str, user_agent: str | None) -> None:
@@ -92,6 +105,9 @@ class Auth:
         client_ip: str | None = None,
         allow_expired: bool = False,
         user_agent: str | None = None,
+        *,
+        as_user_id: str | None = None,
+        as_device_id: str | None = None,
     ) -> Requester:
         """The requester an access token stands for.
 
@@ -103,11 +119,27 @@ class Auth:
                 that a client can still log out with it.
             user_agent: the request's User-Agent, noted with ``client_ip``
                 (GET /admin/whois shows it).
+            as_user_id: with an application service's ``as_token``: the
+                ``user_id`` it masquerades as (default: its sender).
+            as_device_id: with an ``as_token``: the ``device_id`` to act with.
 
         Raises:
             MatrixError: 401 M_UNKNOWN_TOKEN (with ``soft_logout`` for an
-                expired one).
+                expired one); for an application service, what
+                ``AppServiceAuth.acting_as`` raises.
         """
+        service = self.appservice_of(token)
+        if service is not None and self.appservices is not None:
+            user, device_id = await self.appservices.acting_as(
+                service, as_user_id, as_device_id
+            )
+            return Requester(
+                user,
+                device_id,
+                hash_token(token),
+                app_service_id=service.id,
+                app_service_rate_limited=service.rate_limited,
+            )
         info = await self.tokens.get_access_token(hash_token(token))
         if info is None:
             raise unknown_token()
@@ -133,6 +165,12 @@ class Auth:
         if client_ip is not None:
             self._note_seen(requester, client_ip, user_agent)
         return requester
+
+    def appservice_of(self, token: str) -> AppServiceIdentity | None:
+        """The application service whose ``as_token`` ``token`` is."""
+        if self.appservices is None:
+            return None
+        return self.appservices.appservices.by_token(token)
 
     @staticmethod
     def require_admin(requester: Requester) -> None:

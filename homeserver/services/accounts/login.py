@@ -12,6 +12,16 @@ import jwt
 from homeserver.config.model import AuthConfig, RateLimitConfig
 from homeserver.errors import Codes, Forbidden, MatrixError
 from homeserver.services.accounts.accounts import AccountService
+from homeserver.services.accounts.appservice_accounts import (
+    APPSERVICE_LOGIN,
+    appservice_of_token,
+    check_in_namespace,
+)
+from homeserver.services.accounts.appservice_auth import (
+    AppServiceIdentity,
+    AppServices,
+    NoAppServices,
+)
 from homeserver.services.accounts.auth import Requester
 from homeserver.services.accounts.policy import AccountPolicy, NoAccountPolicy
 from homeserver.services.accounts.sessions import SessionService
@@ -67,8 +77,10 @@ class LoginService:
         uia: UserInteractiveAuth,
         ratelimiter: Ratelimiter,
         clock: Clock,
+        appservices: AppServices | None = None,
     ) -> None:
         self.config = config
+        self.appservices = appservices or NoAppServices()
         self.rate_limits = rate_limits
         self.accounts = accounts
         self.sessions = sessions
@@ -89,18 +101,55 @@ class LoginService:
         if self.config.jwt.enabled:
             flows.extend({"type": t} for t in JWT_TYPES)
         flows.extend({"type": t} for t in self.policy.get().login_types())
+        flows.append({"type": APPSERVICE_LOGIN})
         return flows
 
-    async def login(self, body: LoginRequest, client_ip: str) -> JsonDict:
-        """Handle POST /login.
+    async def login(
+        self, body: LoginRequest, client_ip: str, access_token: str | None = None
+    ) -> JsonDict:
+        """Handle POST /login (``access_token``: the request's, which an
+        application service's login carries).
 
         The whole body was checked before any credential is spent: a login
         token is one-time and a JWT login may create the account.
         """
         login_type = body.type
+        if login_type == APPSERVICE_LOGIN:
+            service = appservice_of_token(self.appservices, access_token)
+            if service.rate_limited:
+                self._check_address(client_ip)
+            user_id = await self._appservice_login(service, body)
+        else:
+            self._check_address(client_ip)
+            user_id = await self._login_user(body, client_ip)
+        await self.policy.get().check_login(user_id, login_type, client_ip)
+        session = await self.sessions.create_session(
+            user_id,
+            body.device_id,
+            body.initial_device_display_name,
+            client_ip,
+            with_refresh_token=body.refresh_token,
+        )
+        return session.to_json(self.accounts.server_name)
+
+    def _check_address(self, client_ip: str) -> None:
         self.ratelimiter.check(
             "login_address", client_ip, self.rate_limits.login_per_address
         )
+
+    async def _appservice_login(
+        self, service: AppServiceIdentity, body: LoginRequest
+    ) -> str:
+        user = identifier_user(body.identifier, body.user)
+        if user is None:
+            raise MatrixError(400, "Missing user identifier", Codes.BAD_JSON)
+        user_id = self.accounts.qualify(user)
+        check_in_namespace(service, user_id, status=403)
+        await self.accounts.get_active_user(user_id)
+        return user_id
+
+    async def _login_user(self, body: LoginRequest, client_ip: str) -> str:
+        login_type = body.type
         if login_type == PASSWORD:
             user_id = await self._password_login(body)
         elif login_type == TOKEN:
@@ -111,15 +160,7 @@ class LoginService:
             user_id = await self._plugin_login(body, client_ip)
         else:
             raise MatrixError(400, f"Unknown login type {login_type}", Codes.UNKNOWN)
-        await self.policy.get().check_login(user_id, login_type, client_ip)
-        session = await self.sessions.create_session(
-            user_id,
-            body.device_id,
-            body.initial_device_display_name,
-            client_ip,
-            with_refresh_token=body.refresh_token,
-        )
-        return session.to_json(self.accounts.server_name)
+        return user_id
 
     async def _password_login(self, body: LoginRequest) -> str:
         user = identifier_user(body.identifier, body.user)

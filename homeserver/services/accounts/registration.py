@@ -10,6 +10,12 @@ from typing import Protocol
 from homeserver.config.model import RateLimitConfig, RegistrationConfig
 from homeserver.errors import Codes, Forbidden, MatrixError
 from homeserver.services.accounts.accounts import AccountService
+from homeserver.services.accounts.appservice_accounts import (
+    appservice_of_token,
+    check_not_exclusive,
+    register_appservice_user,
+)
+from homeserver.services.accounts.appservice_auth import AppServices, NoAppServices
 from homeserver.services.accounts.guests import GuestAccounts, is_guest_localpart
 from homeserver.services.accounts.policy import AccountPolicy, NoAccountPolicy
 from homeserver.services.accounts.sessions import SessionService
@@ -68,8 +74,10 @@ class RegistrationService:
         guests: GuestAccounts,
         ratelimiter: Ratelimiter,
         clock: Clock,
+        appservices: AppServices | None = None,
     ) -> None:
         self.config = config
+        self.appservices = appservices or NoAppServices()
         self.guests = guests
         self.rate_limits = rate_limits
         self.accounts = accounts
@@ -145,7 +153,8 @@ class RegistrationService:
                 )
             else:
                 _check_not_guest_localpart(username)
-                await self.accounts.check_username(username)
+                user_id = await self.accounts.check_username(username)
+                check_not_exclusive(self.appservices, user_id)
         if body.password is not None:
             server_data["password_hash"] = await self.accounts.hash_new_password(
                 body.password
@@ -158,6 +167,16 @@ class RegistrationService:
             server_data=server_data or None,
         )
         return await self._register(result.clientdict, result, client_ip)
+
+    async def register_appservice(
+        self, as_token: str | None, body: RegistrationRequest, client_ip: str
+    ) -> JsonDict:
+        """POST /register with ``type: m.login.application_service``: the AS
+        creates a user of its namespace, without UIA and whether or not
+        registration is open; a session unless ``inhibit_login``."""
+        service = appservice_of_token(self.appservices, as_token)
+        user_id = await register_appservice_user(self.accounts, service, body.username)
+        return await self._login(user_id, body.uia_params("password"), client_ip)
 
     async def _register(
         self, params: JsonDict, result: UiAuthResult, client_ip: str
@@ -254,7 +273,8 @@ class RegistrationService:
             self.rate_limits.registration_per_address,
         )
         _check_not_guest_localpart(username)
-        await self.accounts.check_username(username)
+        user_id = await self.accounts.check_username(username)
+        check_not_exclusive(self.appservices, user_id)
         return {"available": True}
 
     async def token_validity(self, token: str, client_ip: str) -> JsonDict:

@@ -11,6 +11,7 @@ from homeserver.services.accounts.ui_auth import UiaOperation, UserInteractiveAu
 from homeserver.services.accounts.ui_auth_stages import PASSWORD
 from homeserver.storage.stores.devices import Device, DeviceStore
 from homeserver.types import JsonDict, UserID
+from homeserver.util.clock import Clock
 
 
 def device_json(device: Device) -> JsonDict:
@@ -31,9 +32,12 @@ def device_json(device: Device) -> JsonDict:
 class DeviceService:
     """Lists, renames and deletes a user's devices."""
 
-    def __init__(self, devices: DeviceStore, uia: UserInteractiveAuth) -> None:
+    def __init__(
+        self, devices: DeviceStore, uia: UserInteractiveAuth, clock: Clock
+    ) -> None:
         self.devices = devices
         self.uia = uia
+        self.clock = clock
 
     async def list_devices(self, requester: Requester) -> JsonDict:
         """GET /devices."""
@@ -91,7 +95,20 @@ class DeviceService:
             rename: whether the body gave a ``display_name`` (else nothing
                 changes, but an unknown device is still 404).
             display_name: the new name; None clears it.
+
+        An application service creates the device of one of its users if
+        it is new (spec v1.17, MSC4190), with the name if given.
         """
+        if requester.app_service_id is not None:
+            created = await self.devices.upsert_device(
+                requester.user_id,
+                device_id,
+                display_name,
+                self.clock.time_msec(),
+                None,
+            )
+            if created:
+                return {}
         if rename:
             found = await self.devices.update_display_name(
                 requester.user_id, device_id, display_name
@@ -112,7 +129,8 @@ class DeviceService:
         auth: JsonDict | None,
         clientdict: JsonDict,
     ) -> JsonDict:
-        """DELETE /devices/{id} and POST /delete_devices, behind UIA.
+        """DELETE /devices/{id} and POST /delete_devices, behind UIA (but for
+        application services, spec v1.17 / MSC4190).
 
         Args:
             requester: whose devices.
@@ -121,6 +139,9 @@ class DeviceService:
             auth: the body's ``auth`` object, if any.
             clientdict: the body's other parameters.
         """
+        if requester.app_service_id is not None:
+            await self.devices.delete_devices(requester.user_id, device_ids)
+            return {}
         result = await self.uia.authenticate(
             operation, auth, clientdict, [[PASSWORD]], requester
         )

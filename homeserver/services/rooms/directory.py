@@ -15,6 +15,11 @@ from typing import Any, Protocol
 from homeserver.errors import BadJson, Codes, Forbidden, MatrixError, NotFound
 from homeserver.events.ids import domains_of
 from homeserver.events.model import Event, EventTypes, Membership, StateKey
+from homeserver.services.accounts.appservice_auth import (
+    AppServices,
+    NoAppServices,
+    check_alias_namespace,
+)
 from homeserver.services.accounts.auth import Requester
 from homeserver.services.rooms.event_creation import EventCreationService
 from homeserver.services.rooms.ports import NoRemoteAliases, RemoteAliasPort
@@ -68,8 +73,11 @@ class DirectoryService:
         creator: EventCreationService,
         clock: Clock,
         require_membership_for_aliases: bool = True,
+        appservices: AppServices | None = None,
     ) -> None:
         self.server_name = server_name
+        # Application services' alias namespaces (exclusive ones are theirs).
+        self.appservices = appservices or NoAppServices()
         self.store = store
         self.room_state = room_state
         self.permissions = permissions
@@ -100,9 +108,14 @@ class DirectoryService:
             )
         return parsed
 
-    async def check_alias_available(self, alias: str) -> None:
-        """For createRoom: 400 M_INVALID_PARAM / M_ROOM_IN_USE."""
+    async def check_alias_available(
+        self, alias: str, requester: Requester | None = None
+    ) -> None:
+        """For createRoom: 400 M_INVALID_PARAM / M_ROOM_IN_USE, and
+        M_EXCLUSIVE in an application service's namespace."""
         self.validate_alias(alias)
+        if requester is not None:
+            check_alias_namespace(self.appservices, requester.app_service_id, alias)
         if await self.store.get_alias_mapping(alias) is not None:
             raise MatrixError(400, "Room alias already taken", Codes.ROOM_IN_USE)
 
@@ -120,16 +133,20 @@ class DirectoryService:
         Raises:
             MatrixError: 400 M_INVALID_PARAM for a malformed or foreign alias,
                 404 for an unknown room, 403 if the user is not joined (unless
-                an admin, or membership is not required), 409 if it exists.
+                an admin, or membership is not required), 409 if it exists; 400
+                M_EXCLUSIVE in an application service's namespace.
         """
         self.validate_alias(alias)
         if not room_id.startswith("!"):
             raise BadJson("room_id must be a room ID")
+        check_alias_namespace(self.appservices, requester.app_service_id, alias)
         if not await self.permissions.room_exists(room_id):
             raise NotFound("Unknown room")
         if (
             self.require_membership_for_aliases
             and not requester.is_admin
+            # An application service manages the aliases of its namespace.
+            and requester.app_service_id is None
             and not await self.permissions.is_joined(room_id, requester.user_id)
         ):
             raise Forbidden("You must be in the room to create an alias for it")
@@ -196,9 +213,11 @@ class DirectoryService:
         mapping = await self.store.get_alias_mapping(alias)
         if mapping is None:
             raise NotFound(f"Room alias {alias} not found")
+        check_alias_namespace(self.appservices, requester.app_service_id, alias)
         if not (
             mapping.creator == requester.user_id
             or requester.is_admin
+            or requester.app_service_id is not None
             or await self.permissions.may_send_state(
                 mapping.room_id, requester.user_id, EventTypes.CANONICAL_ALIAS
             )

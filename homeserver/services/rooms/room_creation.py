@@ -382,7 +382,7 @@ class RoomCreationService:
         alias = None
         if body.room_alias_name:
             alias = f"#{body.room_alias_name}:{self.server_name}"
-            await self.directory.check_alias_available(alias)
+            await self.directory.check_alias_available(alias, requester)
         power_levels = default_power_levels(
             requester.user_id, not version.additional_creators
         )

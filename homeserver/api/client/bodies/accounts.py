@@ -87,6 +87,7 @@ class RefreshBody(RequestBody):
 class RegisterBody(UiaBody):
     """POST /register: one UIA round; later rounds may leave the rest out."""
 
+    type: Str | None = None  # m.login.application_service (spec, AS API)
     username: Str | None = None
     password: Str | None = None
     device_id: DeviceId | None = None
