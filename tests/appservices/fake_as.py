@@ -51,6 +51,8 @@ class FakeAppService(Resource):
         self.on_query: Any = None
         # Pings are left unanswered (a timeout).
         self.hang_pings = False
+        # Pings are answered 302 to this URL.
+        self.redirect_pings_to: str | None = None
 
     def render(self, request: Any) -> bytes:
         parts = urlsplit(request.uri.decode())
@@ -63,6 +65,11 @@ class FakeAppService(Resource):
         got.status = code
         if self.hang_pings and parts.path.endswith("/ping"):
             return NOT_DONE_YET  # type: ignore[no-any-return]
+        if self.redirect_pings_to and parts.path.endswith("/ping"):
+            got.status = 302
+            request.setResponseCode(302)
+            request.setHeader(b"location", self.redirect_pings_to.encode())
+            return b"{}"
         request.setResponseCode(code)
         request.setHeader(b"content-type", b"application/json")
         return json.dumps(answer).encode()
@@ -116,6 +123,16 @@ class FakeAppService(Resource):
         return [e for r in self.acknowledged() for e in r.body.get("events", [])]
 
 
+class _CountingSite(Site):
+    """A Site that counts the connections it accepts."""
+
+    connections = 0
+
+    def buildProtocol(self, addr: Any) -> Any:  # noqa: N802
+        self.connections += 1
+        return super().buildProtocol(addr)
+
+
 class AppServiceListener:
     """Serves a ``FakeAppService`` on loopback; ``stop()`` refuses
     connections until ``start()`` listens on the same port again."""
@@ -125,13 +142,19 @@ class AppServiceListener:
         self.resource = resource
         self.port_number = 0
         self._port: Any = None
+        self.site = _CountingSite(resource)
         self.start()
 
     def start(self) -> None:
         self._port = self.reactor.listenTCP(
-            self.port_number, Site(self.resource), interface="127.0.0.1"
+            self.port_number, self.site, interface="127.0.0.1"
         )
         self.port_number = self._port.getHost().port
+
+    @property
+    def connections(self) -> int:
+        """TCP connections accepted so far."""
+        return self.site.connections
 
     def stop(self) -> None:
         self._port.stopListening()

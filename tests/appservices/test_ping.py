@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from tests.appservices.fake_as import AppServiceListener, FakeAppService
 from tests.appservices.kit import AsHarness
 from tests.support.server import TestServer
 
@@ -16,6 +17,7 @@ def test_ping_reaches_the_as(make_server: Callable[..., TestServer]) -> None:
     answer = h.request("POST", PING, {"transaction_id": "abc"}, token="as-secret")
     assert answer.code == 200, answer.body
     assert isinstance(answer.json["duration_ms"], int)
+    assert h.listener.connections >= 1
     ping = h.fake.received[-1]
     assert (ping.method, ping.path) == ("POST", "/_matrix/app/v1/ping")
     assert ping.body == {"transaction_id": "abc"}
@@ -97,4 +99,19 @@ def test_an_as_at_a_denied_address_is_never_connected_to(
     answer = h.request("POST", PING, {}, token="as-secret")
     assert (answer.code, answer.json["errcode"]) == (502, "M_CONNECTION_FAILED")
     assert h.fake.received == []
+    assert h.listener.connections == 0
+    h.close()
+
+
+def test_redirects_of_an_as_are_not_followed(
+    make_server: Callable[..., TestServer],
+) -> None:
+    h = AsHarness(make_server)
+    elsewhere = AppServiceListener(h.reactor, FakeAppService())
+    h.fake.redirect_pings_to = f"{elsewhere.url}/_matrix/app/v1/ping"
+    answer = h.request("POST", PING, {}, token="as-secret")
+    assert (answer.code, answer.json["errcode"]) == (502, "M_BAD_STATUS")
+    assert answer.json["status"] == 302
+    assert elsewhere.connections == 0
+    elsewhere.stop()
     h.close()
