@@ -10,6 +10,7 @@ bind step then connects them to the signals and service ports.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -18,9 +19,11 @@ import attrs
 from homeserver.composition.core import Core
 from homeserver.plugins.caller import HookCaller
 from homeserver.plugins.loading import (
+    ONLY_ENV,
     ChatlyPluginManager,
     PluginLoadError,
     ResolvedPlugin,
+    only_plugins,
     register_plugins,
     resolve_plugins,
 )
@@ -48,7 +51,8 @@ class PluginsBundle:
 
     @classmethod
     def build(cls, *, core: Core) -> PluginsBundle:
-        """Import the enabled plugins and validate their settings.
+        """Import the enabled plugins and validate their settings (only
+        those ``CHATLY_PLUGINS`` names, when that environment variable is set).
 
         Raises:
             ConfigError: a plugin cannot be loaded or its settings are bad
@@ -58,7 +62,7 @@ class PluginsBundle:
         pm = ChatlyPluginManager()
         hooks = HookCaller(pm, core.reactor, config.hook_timeout / 1000)
         return cls(
-            resolved=resolve_plugins(config),
+            resolved=resolve_plugins(config, only_plugins(os.environ.get(ONLY_ENV))),
             pm=pm,
             hooks=hooks,
             rooms=PluginRoomPolicy(hooks),

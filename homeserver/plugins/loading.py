@@ -21,6 +21,7 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import inspect
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -33,6 +34,9 @@ from homeserver.plugins import hookspecs
 from homeserver.util.structure import Problem, StructureError, structure
 
 ENTRY_POINT_GROUP = "chatly.plugins"
+ONLY_ENV = "CHATLY_PLUGINS"
+
+logger = logging.getLogger(__name__)
 
 
 class PluginLoadError(ConfigError):
@@ -107,8 +111,22 @@ def _config(name: str, cls: type, settings: dict[str, Any]) -> Any:
         ) from None
 
 
-def resolve_plugins(config: PluginsConfig) -> list[ResolvedPlugin]:
-    """The enabled plugins, imported and configured, in config order.
+def only_plugins(value: str | None) -> frozenset[str] | None:
+    """The ``CHATLY_PLUGINS`` environment variable: unset, every enabled
+    plugin loads; ``none`` (or empty), none does; else the comma-separated
+    names of the enabled plugins that load (a way to start a server whose
+    plugin is broken without editing its config)."""
+    if value is None:
+        return None
+    names = {n.strip() for n in value.split(",")} - {"", "none"}
+    return frozenset(names)
+
+
+def resolve_plugins(
+    config: PluginsConfig, only: frozenset[str] | None = None
+) -> list[ResolvedPlugin]:
+    """The enabled plugins, imported and configured, in config order
+    (``only``: of those, only these names; see ``only_plugins``).
 
     Raises:
         PluginLoadError: a plugin cannot be imported or is not a class.
@@ -117,6 +135,9 @@ def resolve_plugins(config: PluginsConfig) -> list[ResolvedPlugin]:
     resolved = []
     for entry in config.load:
         if not entry.enabled:
+            continue
+        if only is not None and entry.name not in only:
+            logger.warning("plugin %s not loaded: not in CHATLY_PLUGINS", entry.name)
             continue
         try:
             cls = _import(entry)

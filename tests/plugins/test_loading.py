@@ -78,6 +78,17 @@ def test_disabled_plugin_is_not_loaded(make_server: Callable[..., TestServer]) -
     assert server.hs.plugins.objects == {}
 
 
+def test_chatly_plugins_env_limits_what_loads(
+    make_server: Callable[..., TestServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    raising = {"name": "raising", "module": "tests.plugins.misbehaving:Raising"}
+    monkeypatch.setenv("CHATLY_PLUGINS", "raising")
+    server = make_server(plugins_config(MISSPELT, raising))
+    assert list(server.hs.plugins.objects) == ["raising"]
+    monkeypatch.setenv("CHATLY_PLUGINS", "none")
+    assert make_server(plugins_config(MISSPELT)).hs.plugins.objects == {}
+
+
 def test_real_process_exits_naming_the_plugin(tmp_path: Path) -> None:
     """``python -m homeserver`` with a misspelt hook in a plugin installed as
     a distribution elsewhere: exit status 1 and the plugin named on stderr."""
