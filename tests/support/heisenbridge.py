@@ -10,7 +10,9 @@ a homeserver URL with its output in a log file for failed tests to show.
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ from tests.support.venvs import ensure_venv
 
 HEISENBRIDGE_VERSION = "1.15.4"
 STOP_TIMEOUT = 30.0
+START_TIMEOUT = 120.0
 
 
 def ensure_heisenbridge(version: str = HEISENBRIDGE_VERSION) -> Path:
@@ -83,7 +86,13 @@ class Heisenbridge:
         return f"@{self.registration['sender_localpart']}:{server_name}"
 
     def start(self, homeserver_url: str) -> None:
-        """Run the bridge (debug logging) against ``homeserver_url``."""
+        """Run the bridge (debug logging) against ``homeserver_url`` and wait
+        until it listens for transactions (it registers its bot and loads its
+        configuration from the homeserver first).
+
+        Raises:
+            RuntimeError: it exited or did not listen in time (with its output).
+        """
         with open(self.log_path, "ab") as log:
             self._process = subprocess.Popen(
                 [
@@ -102,6 +111,19 @@ class Heisenbridge:
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )
+        deadline = time.monotonic() + START_TIMEOUT
+        while not self._listening():
+            if not self.running() or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"heisenbridge did not start:\n{self.logs()}")
+            time.sleep(0.2)
+
+    def _listening(self) -> bool:
+        try:
+            socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+        except OSError:
+            return False
+        return True
 
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
