@@ -69,16 +69,37 @@ def write_bridge_config(directory: Path, settings: dict[str, Any]) -> tuple[Path
     return path, port
 
 
+def prepare_bridge(
+    module: str, directory: Path, settings: dict[str, Any]
+) -> tuple[Path, int]:
+    """Write the config and ``--generate-registration``; (config path, AS port)."""
+    config, port = write_bridge_config(directory, settings)
+    result = run_cli(module, config, "--generate-registration")
+    assert result.returncode == 0, result.stderr
+    return config, port
+
+
+def update_bridge_config(config: Path, **sections: Any) -> None:
+    """Set top-level sections of a written config (e.g. ``mappings``)."""
+    data = yaml.safe_load(config.read_text())
+    data.update(sections)
+    config.write_text(yaml.safe_dump(data))
+
+
 @contextmanager
 def running_bridge(
-    module: str, directory: Path, settings: dict[str, Any], generate: bool = True
+    module: str, directory: Path, settings: dict[str, Any]
 ) -> Iterator[BridgeProcess]:
-    """Generate the registration (unless told not to), start the bridge, wait
-    for its AS port, and stop it at the end."""
-    config, port = write_bridge_config(directory, settings)
-    if generate:
-        result = run_cli(module, config, "--generate-registration")
-        assert result.returncode == 0, result.stderr
+    """``prepare_bridge``, then ``run_bridge``."""
+    config, port = prepare_bridge(module, directory, settings)
+    with run_bridge(module, config, port) as bridge:
+        yield bridge
+
+
+@contextmanager
+def run_bridge(module: str, config: Path, port: int) -> Iterator[BridgeProcess]:
+    """Start the bridge, wait for its AS port, and stop it at the end."""
+    directory = config.parent
     env = {**os.environ, "PYTHONPATH": bridge_pythonpath()}
     with open(directory / "bridge.log", "ab") as log:
         process = subprocess.Popen(
