@@ -197,6 +197,7 @@ def _room_endpoints(hs: HomeServer) -> list[Any]:
         directory.RoomAliasEndpoint(auth, r.directory),
         directory.RoomAliasesEndpoint(auth, r.directory),
         directory.DirectoryVisibilityEndpoint(auth, r.directory),
+        directory.AppServiceDirectoryEndpoint(auth, r.directory),
         directory.PublicRoomsEndpoint(
             auth,
             r.room_list,

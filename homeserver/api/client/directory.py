@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from homeserver.api.client.bodies.directory import (
     AliasBody,
+    AppServiceDirectoryBody,
     DirectoryVisibilityBody,
     PublicRoomsBody,
 )
@@ -79,6 +80,27 @@ class DirectoryVisibilityEndpoint:
         return {}
 
 
+class AppServiceDirectoryEndpoint:
+    """PUT /directory/list/appservice/{networkId}/{roomId} (application
+    service API, "Published room directories")."""
+
+    PATTERNS = client_patterns("/directory/list/appservice/{network_id}/{room_id}")
+
+    def __init__(self, auth: Auth, directory: DirectoryService) -> None:
+        self.auth = auth
+        self.directory = directory
+
+    async def on_PUT(
+        self, request: ApiRequest, network_id: str, room_id: str
+    ) -> JsonDict:
+        requester = await requester_of(self.auth, request)
+        body = request.parse(AppServiceDirectoryBody)
+        await self.directory.set_appservice_visibility(
+            requester, network_id, room_id, body.visibility == "public"
+        )
+        return {}
+
+
 class PublicRoomsEndpoint:
     """GET, POST /publicRooms.
 
@@ -104,6 +126,9 @@ class PublicRoomsEndpoint:
             limit=request.query_int("limit"),
             since=request.query_str("since"),
             server=request.query_str("server"),
+            # Not in the spec's GET form; accepted as Synapse does.
+            third_party_instance_id=request.query_str("third_party_instance_id"),
+            include_all_networks=request.query_bool("include_all_networks"),
         )
         return await self.room_list.get_public_rooms(query)
 

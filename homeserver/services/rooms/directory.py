@@ -360,6 +360,25 @@ class DirectoryService:
             )
         await self.store.set_room_public(room_id, visibility == "public")
 
+    async def set_appservice_visibility(
+        self, requester: Requester, network_id: str, room_id: str, public: bool
+    ) -> None:
+        """PUT /directory/list/appservice/{networkId}/{roomId}: list (or
+        unlist) a room in the requesting application service's directory of
+        ``network_id``.
+
+        Raises:
+            MatrixError: 403 M_FORBIDDEN unless an application service asks;
+                404 for an unknown room.
+        """
+        if requester.app_service_id is None:
+            raise Forbidden("Only application services can edit this room list")
+        if not await self.permissions.room_exists(room_id):
+            raise NotFound("Unknown room")
+        await self.store.set_appservice_room_listed(
+            requester.app_service_id, network_id, room_id, public
+        )
+
     async def set_visibility_unchecked(self, room_id: str, public: bool) -> None:
         """Publish or unpublish without permission checks (createRoom, upgrades)."""
         await self.store.set_room_public(room_id, public)

@@ -29,7 +29,12 @@ from homeserver.errors import InvalidParam
 from homeserver.events.ids import is_valid_server_name
 from homeserver.events.model import Event, EventTypes, JoinRules
 from homeserver.services.rooms.ports import NoRemotePublicRooms, RemotePublicRoomsPort
-from homeserver.storage.stores.directory import DirectoryStore, PublishedRoom
+from homeserver.storage.stores.directory import (
+    ALL_NETWORKS,
+    DirectoryStore,
+    Network,
+    PublishedRoom,
+)
 from homeserver.storage.stores.events import EventStore
 from homeserver.types import JsonDict
 from homeserver.util.json_values import find_bad_value
@@ -63,7 +68,11 @@ class PublicRoomsQuery:
         search_term: ``filter.generic_search_term``.
         room_types: ``filter.room_types`` (None in it = rooms without a type);
             None for every type.
-        third_party_instance_id: a bridged network's directory.
+        third_party_instance_id: a bridged network's directory,
+            ``{appserviceId}|{networkId}`` (the ``instance_id`` of
+            /thirdparty/protocols).
+        include_all_networks: this server's directory and every bridged
+            network's.
     """
 
     limit: int | None = None
@@ -72,6 +81,7 @@ class PublicRoomsQuery:
     search_term: str | None = None
     room_types: tuple[str | None, ...] | None = None
     third_party_instance_id: str | None = None
+    include_all_networks: bool = False
 
 
 class RoomListService:
@@ -103,17 +113,15 @@ class RoomListService:
             if not is_valid_server_name(query.server):
                 raise InvalidParam(f"Invalid server name: {query.server}")
             return await self.remote.get().public_rooms(query.server, query)
-        if query.third_party_instance_id is not None:
-            # No application services, so every bridged network's list is empty.
-            return {"chunk": [], "total_room_count_estimate": 0}
-        entries = [e for e in await self._listed_entries() if _matches(e, query)]
+        network = _network(query)
+        entries = [e for e in await self._listed_entries(network) if _matches(e, query)]
         entries.sort(key=_sort_key)
         page = paginate(entries, limit, bound)
         page["total_room_count_estimate"] = len(entries)
         return page
 
-    async def _listed_entries(self) -> list[JsonDict]:
-        rooms = await self.store.get_published_rooms(STATE_TYPES)
+    async def _listed_entries(self, network: Network) -> list[JsonDict]:
+        rooms = await self.store.get_published_rooms(STATE_TYPES, network)
         event_ids = [eid for room in rooms for eid in room.state_ids.values()]
         events = await self.events.get_events(event_ids)
         entries = []
@@ -122,6 +130,26 @@ class RoomListService:
             if entry is not None:
                 entries.append(entry)
         return entries
+
+
+def _network(query: PublicRoomsQuery) -> Network:
+    """Which list a query asks for (``DirectoryStore.get_published_rooms``).
+
+    Raises:
+        MatrixError: 400 M_INVALID_PARAM for both a network and all of them.
+    """
+    instance = query.third_party_instance_id
+    if query.include_all_networks:
+        if instance is not None:
+            raise InvalidParam(
+                "third_party_instance_id cannot be used with include_all_networks"
+            )
+        return ALL_NETWORKS
+    if instance is None:
+        return None
+    appservice_id, sep, network_id = instance.partition("|")
+    # An instance ID of no application service's form names an empty list.
+    return (appservice_id, network_id) if sep else ("", "")
 
 
 def room_entry(room: PublishedRoom, events: dict[str, Event]) -> JsonDict | None:

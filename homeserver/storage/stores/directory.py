@@ -9,6 +9,12 @@ import attrs
 from homeserver.events.model import EventTypes, Membership
 from homeserver.storage.database import Database, Transaction, in_list
 
+_AS_LIST = "appservice_room_list"
+# ``get_published_rooms``: the server's directory and every AS's network.
+ALL_NETWORKS = "*"
+# None, ALL_NETWORKS, or (appservice_id, network_id).
+Network = str | tuple[str, str] | None
+
 
 @attrs.frozen
 class AliasMapping:
@@ -146,22 +152,41 @@ class DirectoryStore:
         return [r.room_id for r in rows]
 
     async def get_published_rooms(
-        self, state_types: Sequence[str]
+        self, state_types: Sequence[str], network: Network = None
     ) -> list[PublishedRoom]:
         """Every published room with its joined-member count and some current state.
 
         One transaction: the published rooms with their member counts, then the
         current state events of ``state_types`` (with an empty state key) of all
         of them at once.
+
+        Args:
+            state_types: the state to fetch of each room.
+            network: None: the server's own directory; ``(appservice_id,
+                network_id)``: that network's list; ``ALL_NETWORKS``: both.
         """
+        params: tuple[object, ...]
+        if network is None:
+            where, params = "r.is_public = ?", (True,)
+        elif network == ALL_NETWORKS:
+            where = (
+                f"(r.is_public = ? OR r.room_id IN (SELECT room_id FROM {_AS_LIST}))"
+            )
+            params = (True,)
+        else:
+            where = (
+                f"r.room_id IN (SELECT room_id FROM {_AS_LIST}"
+                " WHERE appservice_id = ? AND network_id = ?)"
+            )
+            params = tuple(network)
 
         def txn_fn(txn: Transaction) -> list[PublishedRoom]:
             counts = txn.query(
                 "SELECT r.room_id, COUNT(c.state_key) AS members FROM rooms r"
                 " LEFT JOIN current_state_events c ON c.room_id = r.room_id"
                 " AND c.type = ? AND c.membership = ?"
-                " WHERE r.is_public = ? GROUP BY r.room_id",
-                (EventTypes.MEMBER, Membership.JOIN, True),
+                f" WHERE {where} GROUP BY r.room_id",
+                (EventTypes.MEMBER, Membership.JOIN, *params),
             )
             rooms = {
                 str(row.room_id): PublishedRoom(str(row.room_id), int(row.members), {})
@@ -172,12 +197,32 @@ class DirectoryStore:
             for row in txn.query(
                 "SELECT c.room_id, c.type, c.event_id FROM rooms r"
                 " JOIN current_state_events c ON c.room_id = r.room_id"
-                " WHERE r.is_public = ? AND c.state_key = ?"
+                f" WHERE {where} AND c.state_key = ?"
                 f" AND c.type IN {in_list(state_types)}",
-                (True, "", *state_types),
+                (*params, "", *state_types),
             ):
                 if row.room_id in rooms:
                     rooms[row.room_id].state_ids[row.type] = row.event_id
             return list(rooms.values())
 
         return await self.db.run_interaction("get_published_rooms", txn_fn)
+
+    async def set_appservice_room_listed(
+        self, appservice_id: str, network_id: str, room_id: str, listed: bool
+    ) -> None:
+        """Add a room to (or remove it from) an application service's list."""
+
+        def txn_fn(txn: Transaction) -> None:
+            txn.execute(
+                f"DELETE FROM {_AS_LIST} WHERE appservice_id = ? AND network_id = ?"
+                " AND room_id = ?",
+                (appservice_id, network_id, room_id),
+            )
+            if listed:
+                txn.execute(
+                    f"INSERT INTO {_AS_LIST} (appservice_id, network_id, room_id)"
+                    " VALUES (?, ?, ?)",
+                    (appservice_id, network_id, room_id),
+                )
+
+        await self.db.run_interaction("set_appservice_room_listed", txn_fn)

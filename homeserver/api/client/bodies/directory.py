@@ -25,6 +25,12 @@ class DirectoryVisibilityBody(RequestBody):
     visibility: Annotated[Literal["public", "private"], NO_NUL] = "public"
 
 
+class AppServiceDirectoryBody(RequestBody):
+    """PUT /directory/list/appservice/{networkId}/{roomId}."""
+
+    visibility: Annotated[Literal["public", "private"], NO_NUL]
+
+
 class PublicRoomsFilter(RequestBody):
     """The ``filter`` of POST /publicRooms."""
 
@@ -55,4 +61,5 @@ class PublicRoomsBody(RequestBody):
                 tuple(search.room_types) if search.room_types is not None else None
             ),
             third_party_instance_id=self.third_party_instance_id,
+            include_all_networks=self.include_all_networks,
         )
