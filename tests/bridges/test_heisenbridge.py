@@ -20,6 +20,7 @@ from tests.bridges.heisenbridge_flow import (
     talk_in_a_channel,
     talk_in_private,
 )
+from tests.conftest import POSTGRES_DSN, postgres_databases
 from tests.e2e.conftest import synctl
 from tests.interop.chatly import Chatly
 from tests.interop.client import register
@@ -42,22 +43,32 @@ def bridge(tmp_path: Path) -> Heisenbridge:
 
 
 @pytest.fixture
-def chatly(tmp_path: Path, bridge: Heisenbridge) -> Iterator[Chatly]:
-    """Our server with the bridge's registration in its config."""
-    server = Chatly(tmp_path / "chatly", free_port(), free_port())
-    synctl(
-        "config",
-        "set",
-        "--data-dir",
-        str(server.data),
-        "appservice.config_files",
-        f"[{bridge.registration_path}]",
-    )
-    server.start()
+def chatly(
+    request: pytest.FixtureRequest, tmp_path: Path, bridge: Heisenbridge
+) -> Iterator[Chatly]:
+    """Our server with the bridge's registration in its config; on a fresh
+    PostgreSQL database when HS_TEST_POSTGRES is set (as in CI), else SQLite."""
+    databases = postgres_databases(request.config) if POSTGRES_DSN else None
+    database = databases.create("hs_heisenbridge", empty=True) if databases else None
+    dsn = f"{POSTGRES_DSN} dbname={database}" if database else None
     try:
-        yield server
+        server = Chatly(tmp_path / "chatly", free_port(), free_port(), dsn)
+        synctl(
+            "config",
+            "set",
+            "--data-dir",
+            str(server.data),
+            "appservice.config_files",
+            f"[{bridge.registration_path}]",
+        )
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()
     finally:
-        server.stop()
+        if databases and database:
+            databases.drop(database)
 
 
 def server_log(chatly: Chatly, lines: int = 200) -> str:
