@@ -53,13 +53,14 @@ def build_homeserver(
     io_runner: Runner | None = None,
     preview_http: UntrustedHttpClient | None = None,
     appservice_http: UntrustedHttpClient | None = None,
+    plugin_http: UntrustedHttpClient | None = None,
 ) -> HomeServer:
     """One homeserver, ready for ``setup()``; outbound federation goes
     through ``federation_transport`` if given (the in-process test network);
     blocking network clients (boto3) run on ``io_runner`` (default:
     ``blocking_runner``); URL previews fetch through ``preview_http`` if
-    given (tests: a fixed DNS table), and requests to application services
-    through ``appservice_http``.
+    given (tests: a fixed DNS table), requests to application services
+    through ``appservice_http``, and plugins' requests through ``plugin_http``.
 
     Raises:
         ConfigError: a plugin cannot be loaded (``PluginLoadError`` names it).
@@ -147,7 +148,9 @@ def build_homeserver(
         appservices=appservices,
         appservice_outbound=appservice_outbound,
         plugins=plugins,
-        plugin_services=plugin_services(core=core, accounts=accounts, rooms=rooms),
+        plugin_services=plugin_services(
+            core=core, accounts=accounts, rooms=rooms, http=plugin_http
+        ),
     )
     plugins.load(lambda name, settings: make_plugin_api(hs, name, settings))
     bind(hs, federation_on=config.federation.enabled)

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from homeserver.http_client.untrusted import UntrustedHttpClient
 from homeserver.plugins.api import PluginAPI
+from homeserver.plugins.outbound import plugin_http_client
 from homeserver.plugins.routes import PluginRouteTable
 from homeserver.plugins.services import PluginServices
 from homeserver.storage.stores.plugin_kv import PluginKvStore
@@ -23,9 +25,23 @@ if TYPE_CHECKING:
 
 
 def plugin_services(
-    *, core: Core, accounts: AccountsBundle, rooms: RoomsBundle
+    *,
+    core: Core,
+    accounts: AccountsBundle,
+    rooms: RoomsBundle,
+    http: UntrustedHttpClient | None = None,
 ) -> PluginServices:
-    """The server parts behind every plugin's facade."""
+    """The server parts behind every plugin's facade; plugins' outbound
+    requests go through ``http`` if given (tests), else a guarded client with
+    the ``plugins.ip_range_*`` filter."""
+    config = core.config.plugins
+    if http is None:
+        http = plugin_http_client(
+            core.reactor,
+            config.ip_range_blacklist,
+            config.ip_range_whitelist,
+            config.http_timeout / 1000,
+        )
     return PluginServices(
         server_name=core.server_name,
         clock=core.clock,
@@ -40,6 +56,7 @@ def plugin_services(
         events=core.events,
         kv=PluginKvStore(core.db),
         routes=PluginRouteTable(),
+        http=http,
     )
 
 

@@ -33,11 +33,14 @@ from homeserver.plugins.api_types import (
     JsonDict,
     KvEntry,
     PluginError,
+    PluginHttpError,
+    PluginHttpResponse,
     PluginRequest,
     PluginResponse,
     PluginUser,
     RouteHandler,
 )
+from homeserver.plugins.outbound import plugin_request
 from homeserver.plugins.receivers import event_json
 from homeserver.plugins.routes import PREFIX, authenticate
 from homeserver.plugins.services import PluginServices
@@ -51,6 +54,8 @@ __all__ = [
     "KvEntry",
     "PluginAPI",
     "PluginError",
+    "PluginHttpError",
+    "PluginHttpResponse",
     "PluginRequest",
     "PluginResponse",
     "PluginUser",
@@ -73,7 +78,7 @@ class PluginAPI:
             plugin's name, see ``default_bot_localpart``).
     """
 
-    VERSION = "1.0"
+    VERSION = "1.1"
     """The facade's version: ``major.minor``. A minor step only adds."""
 
     def __init__(
@@ -429,6 +434,37 @@ class PluginAPI:
             return await authenticate(
                 self._services.auth, request.headers, request.query, request.client_ip
             )
+
+    # ---- outbound HTTP ---------------------------------------------------
+
+    async def http_request(
+        self,
+        method: str,
+        url: str,
+        *,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> PluginHttpResponse:
+        """Send one HTTP request through the server's guarded client (since
+        facade 1.1): addresses in ``plugins.ip_range_blacklist`` (and not in
+        ``plugins.ip_range_whitelist``) are never connected to, checked after
+        DNS resolution; redirects are not followed; the whole exchange is
+        limited to ``plugins.http_timeout``.
+
+        Args:
+            method: ``GET``, ``HEAD``, ``POST``, ``PUT``, ``PATCH`` or ``DELETE``.
+            url: an ``http://`` or ``https://`` URL.
+            body: the request body.
+            headers: request headers (``User-Agent`` is the server's).
+
+        Returns:
+            The answer, whatever its status (a 3xx included).
+
+        Raises:
+            PluginHttpError: no answer (denied address, bad URL, connection
+                failure, timeout, body over 10 MiB).
+        """
+        return await plugin_request(self._services.http, method, url, body, headers)
 
     # ---- background work -------------------------------------------------
 

@@ -138,3 +138,25 @@ class KvEntry:
 
     key: str
     value: Any
+
+
+@attrs.frozen
+class PluginHttpResponse:
+    """The answer to ``PluginAPI.http_request``, whatever its status.
+
+    Attributes:
+        code: the HTTP status.
+        headers: the response headers, names lower-cased (the last value of
+            a repeated header).
+        body: the whole body (at most 10 MiB).
+    """
+
+    code: int
+    headers: dict[str, str]
+    body: bytes
+
+
+class PluginHttpError(Exception):
+    """``PluginAPI.http_request`` got no answer: a denied address (nothing was
+    sent), a bad URL, a connection failure, a timeout or a body too big. The
+    message says which."""

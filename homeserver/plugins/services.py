@@ -11,6 +11,7 @@ from typing import Any
 
 import attrs
 
+from homeserver.http_client.untrusted import UntrustedHttpClient
 from homeserver.plugins.routes import PluginRouteTable
 from homeserver.services.accounts.accounts import AccountService
 from homeserver.services.accounts.auth import Auth
@@ -46,3 +47,5 @@ class PluginServices:
     kv: PluginKvStore
     routes: PluginRouteTable
     """Every plugin's HTTP routes, served under ``/_chatly/plugins/``."""
+    http: UntrustedHttpClient
+    """The guarded client of ``PluginAPI.http_request`` (``plugins.ip_range_*``)."""

@@ -154,6 +154,7 @@ class TestServer:
         federation_transport: Any = None,
         preview_http: Any = None,
         appservice_http: Any = None,
+        plugin_http: Any = None,
     ) -> None:
         # Servers of one test federation (tests/federation/pair.py) share a
         # reactor, so one clock drives them all.
@@ -177,6 +178,9 @@ class TestServer:
             # Requests to application services go through this client if
             # given (tests/appservices/kit.py); else the default guarded one.
             appservice_http=appservice_http,
+            # Plugins' outbound requests (PluginAPI.http_request) likewise
+            # (tests/plugins_shipped/test_webhooknotifier.py).
+            plugin_http=plugin_http,
         )
         self.get_success(self.hs.setup())
         self.site = HomeserverSite(

@@ -9,6 +9,8 @@ from typing import Any
 import attrs
 
 from homeserver.config.fields import option, positive
+from homeserver.config.sections.federation import DEFAULT_IP_RANGE_BLACKLIST
+from homeserver.config.sections.outbound import ip_ranges
 from homeserver.types import is_valid_localpart
 from homeserver.util.structure import Duration, check
 
@@ -90,6 +92,29 @@ class PluginsConfig:
         doc="How long one plugin's asynchronous hook implementation may take "
         "before it is cancelled, logged and counted as an error.",
         example="5s",
+        validator=positive,
+    )
+    ip_range_blacklist: list[str] = option(
+        factory=lambda: list(DEFAULT_IP_RANGE_BLACKLIST),
+        doc="Outbound HTTP requests of plugins (PluginAPI.http_request, e.g. "
+        "the webhook notifier's) never connect to these address ranges, "
+        "checked after DNS resolution; redirects are never followed. The "
+        "default is federation's list; 0.0.0.0 and :: are always refused.",
+        validator=ip_ranges,
+    )
+    ip_range_whitelist: list[str] = option(
+        factory=list,
+        doc="Ranges plugins' outbound requests may reach even though "
+        "ip_range_blacklist covers them: the allowlist for webhook receivers "
+        "on this host or a private network, e.g. '127.0.0.1/32' or "
+        "'10.1.2.0/24'.",
+        validator=ip_ranges,
+    )
+    http_timeout: Duration = option(
+        Duration(10_000),
+        doc="How long one outbound HTTP request of a plugin may take, "
+        "connection and body included.",
+        example="10s",
         validator=positive,
     )
 
