@@ -16,6 +16,7 @@ from homeserver.api.client.appservice_ping import AppServicePingEndpoint
 from homeserver.api.client.thirdparty import thirdparty_endpoints
 from homeserver.composition.accounts import AccountsBundle
 from homeserver.composition.core import Core
+from homeserver.composition.reading import ReadingBundle
 from homeserver.composition.sync_data import SyncDataBundle
 from homeserver.config.sections.appservice import AppServiceConfig
 from homeserver.http_client.ip_filter import IpFilter
@@ -78,6 +79,7 @@ class AppServiceOutboundBundle:
         core: Core,
         accounts: AccountsBundle,
         sync_data: SyncDataBundle,
+        reading: ReadingBundle,
         http: UntrustedHttpClient | None = None,
     ) -> AppServiceOutboundBundle:
         """The bundle (``http``: the client to use instead of the default,
@@ -99,7 +101,7 @@ class AppServiceOutboundBundle:
                 api=api,
                 bodies=BodyBuilder(
                     core.events,
-                    core.clock,
+                    lambda events: reading.serializer.serialize(events, None),
                     KeyCountReader(accounts.stores.devices, E2eKeyStore(core.db)),
                 ),
                 clock=core.clock,

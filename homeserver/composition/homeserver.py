@@ -123,7 +123,11 @@ def build_homeserver(
         transport=federation_transport,
     )
     appservice_outbound = AppServiceOutboundBundle.build(
-        core=core, accounts=accounts, sync_data=sync_data, http=appservice_http
+        core=core,
+        accounts=accounts,
+        sync_data=sync_data,
+        reading=reading,
+        http=appservice_http,
     )
     hs = HomeServer(
         data_dir=data_dir,

@@ -30,7 +30,10 @@ def test_appservice_room_list(
         "POST", f"{V3}/createRoom", {"visibility": "public"}, token=alice.token
     ).json["room_id"]
     bridged = server.request(
-        "POST", f"{V3}/createRoom", {"name": "#chan on irc", "preset": "public_chat"}, token=alice.token
+        "POST",
+        f"{V3}/createRoom",
+        {"name": "#chan on irc", "preset": "public_chat"},
+        token=alice.token,
     ).json["room_id"]
     put = server.request(
         "PUT", list_path("freenode", bridged), {"visibility": "public"}, token=AS_TOKEN

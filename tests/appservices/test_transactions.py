@@ -63,6 +63,15 @@ def test_events_of_interest_and_only_those(harness: AsHarness) -> None:
         assert txn.method == "PUT"
         assert txn.authorization == "Bearer hs-secret"
         assert "access_token" not in txn.query
+    # Shaped as clients get them: the join says what it replaced.
+    join = next(
+        e
+        for e in events
+        if e["type"] == "m.room.member"
+        and e["state_key"] == irc.user_id
+        and e["content"]["membership"] == "join"
+    )
+    assert join["unsigned"]["prev_content"]["membership"] == "invite"
     # Every event exactly once, in stream order within a room.
     ids = [e["event_id"] for e in events]
     assert len(ids) == len(set(ids))

@@ -44,9 +44,10 @@ def replies_to(user: User, room_id: str, event_id: str) -> list[dict[str, Any]]:
         e
         for e in chunk
         if e["type"] == "m.room.message"
-        and e["content"].get("m.relates_to", {}).get("m.in_reply_to", {}).get(
-            "event_id"
-        )
+        and e["content"]
+        .get("m.relates_to", {})
+        .get("m.in_reply_to", {})
+        .get("event_id")
         == event_id
     ]
 

@@ -101,7 +101,9 @@ def test_a_reminder_fires_on_the_servers_clock(bot_server: TestServer) -> None:
     assert len(replies_to(alice, room, remind)) == 1
     bot_server.advance(1)
     [reminder, _] = replies_to(alice, room, remind)
-    assert reminder["content"]["body"] == f"{alice.user_id}: reminder: put the kettle on"
+    assert (
+        reminder["content"]["body"] == f"{alice.user_id}: reminder: put the kettle on"
+    )
     assert reminder["content"]["m.mentions"] == {"user_ids": [alice.user_id]}
     # Fired once: nothing more later.
     bot_server.advance(86400)

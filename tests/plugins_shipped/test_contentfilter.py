@@ -56,15 +56,21 @@ def test_words_patterns_and_links_are_refused_with_the_reason(
         "errcode": "M_FORBIDDEN",
         "error": "Message contains a blocked word: 'SPAM'",
     }
-    assert "blocked word: 'cheap pills'" in _refused(alice, room, "cheap pills!")["error"]
+    assert (
+        "blocked word: 'cheap pills'" in _refused(alice, room, "cheap pills!")["error"]
+    )
     refusal = _refused(alice, room, "Buy   now, friends")
     assert refusal["errcode"] == "M_FORBIDDEN"
     assert "blocked pattern" in refusal["error"]
     links = _refused(alice, room, "https://a.example www.b.example")
     assert links["error"] == "Message has 2 links; at most 1 allowed here"
     # In HTML too, and in state events' text.
-    html = {"msgtype": "m.text", "body": "ok", "format": "org.matrix.custom.html",
-            "formatted_body": "<b>spam</b>"}
+    html = {
+        "msgtype": "m.text",
+        "body": "ok",
+        "format": "org.matrix.custom.html",
+        "formatted_body": "<b>spam</b>",
+    }
     assert alice.send_event(room, html).code == 403
     assert alice.put_state(room, "m.room.topic", {"topic": "spam topic"}).code == 403
     timeline = bodies(alice.timeline(room))
@@ -72,9 +78,7 @@ def test_words_patterns_and_links_are_refused_with_the_reason(
 
 
 def test_rate_limit_per_user_per_room(make_server: Callable[..., TestServer]) -> None:
-    server = _filter_server(
-        make_server, rate_limit={"messages": 3, "per_seconds": 10}
-    )
+    server = _filter_server(make_server, rate_limit={"messages": 3, "per_seconds": 10})
     alice = server.user("alice")
     bob = server.user("bob")
     room = alice.create_room(preset="public_chat")

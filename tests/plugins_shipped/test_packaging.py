@@ -33,8 +33,15 @@ def installed_site(tmp_path: Path) -> Iterator[Path]:
     site = tmp_path / "site"
     subprocess.run(
         [
-            sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-            "--disable-pip-version-check", "--target", str(site),
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--disable-pip-version-check",
+            "--target",
+            str(site),
             str(PLUGINS_DIR / "contentfilter"),
         ],
         check=True,

@@ -14,12 +14,11 @@ from collections.abc import Awaitable, Callable, Collection, Sequence
 
 import attrs
 
-from homeserver.events.serialize import serialize_event
+from homeserver.events.model import Event
 from homeserver.services.appservices.outbound.target import AppServiceTarget
 from homeserver.storage.stores.appservice_outbox import ItemKind, QueuedItem
 from homeserver.storage.stores.events import EventStore
 from homeserver.types import JsonDict
-from homeserver.util.clock import Clock
 
 # Spec-free limits, as Synapse's: per transaction at most this many of each.
 MAX_EVENTS = 100
@@ -36,6 +35,8 @@ OTK_COUNT_KEYS = (
 )
 FALLBACK_KEY = "org.matrix.msc3202.device_unused_fallback_key_types"
 
+Serialize = Callable[[Sequence[Event]], Awaitable[list[JsonDict]]]
+"""Events -> their client format."""
 KeyCounts = Callable[
     [Collection[str]], Awaitable[tuple[dict[str, JsonDict], dict[str, JsonDict]]]
 ]
@@ -49,12 +50,13 @@ class BodyBuilder:
 
     Args:
         events: to read queued events.
-        clock: for ``unsigned.age``.
+        serialize: events in the client format, as every client gets them
+            (``prev_content``, a redacted event's ``redacted_because``).
         key_counts: the MSC3202 key counts of users' devices.
     """
 
     events: EventStore
-    clock: Clock
+    serialize: Serialize
     key_counts: KeyCounts | None = None
 
     async def build(
@@ -66,18 +68,18 @@ class BodyBuilder:
         found = await self.events.get_events(
             [i.event_id for i in taken if i.kind == ItemKind.EVENT and i.event_id]
         )
-        now = self.clock.time_msec()
-        events: list[JsonDict] = []
+        in_order = [
+            found[i.event_id]
+            for i in taken
+            if i.kind == ItemKind.EVENT and i.event_id in found
+        ]
+        events = await self.serialize(in_order)
         ephemeral: list[JsonDict] = []
         to_device: list[JsonDict] = []
         changed: set[str] = set()
         left: set[str] = set()
         for item in taken:
-            if item.kind == ItemKind.EVENT:
-                event = found.get(item.event_id or "")
-                if event is not None:
-                    events.append(serialize_event(event, now))
-            elif item.kind == ItemKind.EPHEMERAL and item.content is not None:
+            if item.kind == ItemKind.EPHEMERAL and item.content is not None:
                 ephemeral.append(item.content)
             elif item.kind == ItemKind.TO_DEVICE and item.content is not None:
                 to_device.append(item.content)
