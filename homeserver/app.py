@@ -21,6 +21,7 @@ from homeserver.config import ConfigError, HomeserverConfig, load_config
 from homeserver.config.keyfile import ensure_signing_key
 from homeserver.config.tls import load_tls_options
 from homeserver.logging_setup import setup_logging
+from homeserver.reload import install_sighup
 from homeserver.services.appservices.registration import RegistrationError
 from homeserver.storage.database import Database, thread_pool_runner
 from homeserver.storage.engines import Engine, PostgresEngine, SqliteEngine
@@ -163,6 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: application service registration: {exc}", file=sys.stderr)
         return 1
     reactor.callWhenRunning(lambda: defer.ensureDeferred(start(server, reactor)))
+    install_sighup(server, config_path, reactor)
     reactor.addSystemEventTrigger(
         "before", "shutdown", lambda: defer.ensureDeferred(server.shutdown())
     )

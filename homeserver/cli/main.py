@@ -8,7 +8,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import homeserver
-from homeserver.cli import config_cmd, control, init, media_cmd, register
+from homeserver.cli import (
+    appservice_cmd,
+    config_cmd,
+    control,
+    init,
+    media_cmd,
+    register,
+)
 from homeserver.cli.datadir import DEFAULT_DATA_DIR
 from homeserver.cli.errors import CliError
 from homeserver.config import ConfigError
@@ -30,6 +37,7 @@ examples:
   synctl restart
   synctl status
   synctl media migrate --to s3
+  synctl appservice register irc-registration.yaml
 
 'synctl COMMAND --help' describes each command."""
 
@@ -64,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     register.add_parser(subparsers, [common])
     config_cmd.add_parser(subparsers, [common])
     media_cmd.add_parser(subparsers, [common])
+    appservice_cmd.add_parser(subparsers, [common])
     return parser
 
 
