@@ -25,6 +25,7 @@ from homeserver.plugins.api_support import (
     acting_as,
     as_json_value,
     as_plugin_errors,
+    check_profile_fields,
     default_bot_localpart,
     room_options,
 )
@@ -173,6 +174,32 @@ class PluginAPI:
         if not await self.user_exists(user_id):
             return None
         return await self._profile(user_id)
+
+    async def set_profile(
+        self,
+        user_id: str | None = None,
+        *,
+        displayname: str | None = None,
+        avatar_url: str | None = None,
+    ) -> PluginUser:
+        """Set a local user's (default: the bot's) display name and/or avatar
+        (an ``mxc://`` URI), as ``PUT /profile`` does: the change reaches
+        the user's rooms. Arguments left None are unchanged.
+
+        Raises:
+            PluginError: as ``PUT /profile`` would answer (400 for a value
+                that is too long...).
+        """
+        requester = await self._requester(user_id)
+        fields = {"displayname": displayname, "avatar_url": avatar_url}
+        check_profile_fields(fields)
+        with as_plugin_errors():
+            for key, value in fields.items():
+                if value is not None:
+                    await self._services.profiles.set_field(
+                        requester, requester.user_id, key, value
+                    )
+        return await self._profile(requester.user_id)
 
     async def ensure_bot_user(self) -> str:
         """Create the plugin's bot user if it does not exist yet; its user ID."""
@@ -554,11 +581,27 @@ class PluginAPI:
         )
 
     async def _requester(self, user_id: str | None) -> Requester:
-        """Who the plugin acts as: ``user_id`` (a local user) or its bot."""
+        """Who the plugin acts as: ``user_id`` (an active local user) or its bot.
+
+        Raises:
+            PluginError: 400 ``M_INVALID_PARAM`` for a user who is not local
+                or does not exist; 403 ``M_USER_DEACTIVATED`` for a
+                deactivated one.
+        """
         if user_id is None:
             user_id = await self.ensure_bot_user()
-        elif not await self.user_exists(user_id):
-            raise PluginError(
-                400, f"{user_id} is not a local user", Codes.INVALID_PARAM
+        else:
+            info = (
+                await self._services.users.get_user(user_id)
+                if self._is_local(user_id)
+                else None
             )
+            if info is None:
+                raise PluginError(
+                    400, f"{user_id} is not a local user", Codes.INVALID_PARAM
+                )
+            if info.deactivated:
+                raise PluginError(
+                    403, f"{user_id} is deactivated", Codes.USER_DEACTIVATED
+                )
         return acting_as(user_id)

@@ -12,6 +12,10 @@ import attrs
 from homeserver.errors import MatrixError
 from homeserver.plugins.api_types import JsonDict, PluginError
 from homeserver.services.accounts.auth import Requester
+from homeserver.services.accounts.profile import (
+    MAX_AVATAR_URL_LEN,
+    MAX_DISPLAYNAME_LEN,
+)
 from homeserver.types import UserID
 
 PLUGIN_DEVICE_ID = "CHATLY_PLUGIN"
@@ -53,6 +57,21 @@ def as_plugin_errors() -> Iterator[None]:
         raise
     except MatrixError as exc:
         raise PluginError(exc.code, exc.msg, exc.errcode) from exc
+
+
+def check_profile_fields(fields: dict[str, str | None]) -> None:
+    """The checks ``PUT /profile`` makes of a display name and avatar URL.
+
+    Raises:
+        PluginError: 400 ``M_BAD_JSON`` for a value that is not a string
+            without NUL characters or that is too long.
+    """
+    limits = {"displayname": MAX_DISPLAYNAME_LEN, "avatar_url": MAX_AVATAR_URL_LEN}
+    for key, value in fields.items():
+        if value is None:
+            continue
+        if not isinstance(value, str) or "\x00" in value or len(value) > limits[key]:
+            raise PluginError(400, f"set_profile: invalid {key}", "M_BAD_JSON")
 
 
 @attrs.frozen(kw_only=True)

@@ -89,3 +89,30 @@ def test_a_bad_bot_localpart_is_a_config_error(
     overrides["plugins"]["load"][0]["bot_localpart"] = "Not Valid"
     with pytest.raises(ConfigError, match="bot_localpart"):
         make_server(overrides)
+
+
+def test_set_profile_of_the_bot_reaches_its_rooms(server: TestServer) -> None:
+    alice = server.user("alice")
+    room = alice.create_room(preset="public_chat")
+    api = facade(server, "helper")
+    run(server, api.join_room(room))
+    user = run(server, api.set_profile(displayname="Helper Bot"))
+    assert user == PluginUser("@helper:test", "Helper Bot", None)
+    member = alice.state(room, "m.room.member", "@helper:test")
+    assert member["displayname"] == "Helper Bot"
+    run(server, api.set_profile("@alice:test", avatar_url="mxc://test/abc"))
+    resp = server.request("GET", "/_matrix/client/v3/profile/@alice:test")
+    assert resp.json["avatar_url"] == "mxc://test/abc"
+    with pytest.raises(PluginError) as info:
+        run(server, api.set_profile(displayname="x" * 1000))
+    assert info.value.code == 400
+
+
+def test_a_deactivated_user_cannot_be_acted_as(server: TestServer) -> None:
+    alice = server.user("alice")
+    room = alice.create_room()
+    api = facade(server)
+    run(server, server.hs.accounts.accounts.deactivate(alice.user_id))
+    with pytest.raises(PluginError) as info:
+        run(server, api.send_message(room, "ghost", sender=alice.user_id))
+    assert (info.value.code, info.value.errcode) == (403, "M_USER_DEACTIVATED")
