@@ -118,7 +118,7 @@ class AppServiceOutboundBundle:
             registrations=registrations,
             api=api,
             sender=sender,
-            ping=PingService(registrations, api),
+            ping=PingService(registrations, api, core.clock),
             thirdparty=ThirdPartyService(registrations, api),
             admin=AppServiceQueueAdmin(sender),
             queries=AppServiceQueries(registrations, api, accounts.stores.users),

@@ -4,8 +4,6 @@ it, and learns whether we can reach it and how long the round trip took."""
 
 from __future__ import annotations
 
-import time
-
 from homeserver.errors import Codes, MatrixError
 from homeserver.services.appservices.outbound.api_client import (
     AppServiceApi,
@@ -17,6 +15,7 @@ from homeserver.services.appservices.outbound.target import (
     Registrations,
 )
 from homeserver.types import JsonDict
+from homeserver.util.clock import Clock
 from homeserver.util.ports import Port
 
 
@@ -26,11 +25,15 @@ class PingService:
     Args:
         registrations: the registered application services.
         api: requests to them.
+        clock: times the round trip.
     """
 
-    def __init__(self, registrations: Port[Registrations], api: AppServiceApi) -> None:
+    def __init__(
+        self, registrations: Port[Registrations], api: AppServiceApi, clock: Clock
+    ) -> None:
         self.registrations = registrations
         self.api = api
+        self.clock = clock
 
     def service_with_token(self, token: str | None) -> AppServiceTarget:
         """The AS whose ``as_token`` this is.
@@ -64,12 +67,12 @@ class PingService:
                 "The access token does not belong to this application service",
                 Codes.FORBIDDEN,
             )
-        started = time.monotonic()
+        started = self.clock.time_msec()
         try:
             await self.api.ping(service, transaction_id)
         except AppServiceRequestError as exc:
             raise _ping_error(exc) from None
-        return {"duration_ms": int((time.monotonic() - started) * 1000)}
+        return {"duration_ms": self.clock.time_msec() - started}
 
 
 def _ping_error(exc: AppServiceRequestError) -> MatrixError:
