@@ -34,7 +34,14 @@ class MautrixAppService:
     """
 
     def __init__(
-        self, *, as_token: str, hs_token: str, as_id: str, port: int | None = None
+        self,
+        *,
+        as_token: str,
+        hs_token: str,
+        as_id: str,
+        port: int | None = None,
+        server: str = "http://127.0.0.1:9",
+        domain: str = "test",
     ) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -45,15 +52,23 @@ class MautrixAppService:
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self._thread.start()
+        self.server, self.domain = server, domain
         self.appservice = self._run(self._start(as_token, hs_token, as_id))
+
+    def run(self, coro: Any) -> Any:
+        """Run a coroutine on the AS's loop (e.g. an ``IntentAPI`` call) and
+        return its result."""
+        return self._run(coro)
 
     def _run(self, coro: Any) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=30)
 
     async def _start(self, as_token: str, hs_token: str, as_id: str) -> AppService:
         appservice = AppService(
-            server="http://127.0.0.1:9",  # never asked: the tests drive our API
-            domain="test",
+            # By default never asked (the tests drive our API); the client-side
+            # tests (mautrix_harness.py) give a real server.
+            server=self.server,
+            domain=self.domain,
             as_token=as_token,
             hs_token=hs_token,
             bot_localpart="bridgebot",
