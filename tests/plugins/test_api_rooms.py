@@ -90,6 +90,10 @@ def test_join_leave_and_members(server: TestServer) -> None:
     assert run(server, api.get_members(room)) == ["@alice:test", "@demo:test"]
     run(server, api.invite(room, "@bob:test", sender=alice.user_id))
     assert run(server, api.get_members(room, "invite")) == ["@bob:test"]
+    # The bot (power level 0) may not invite here: the room's rules apply.
+    with pytest.raises(PluginError) as info:
+        run(server, api.invite(room, api.user_id_for("carol")))
+    assert (info.value.code, info.value.errcode) == (403, "M_FORBIDDEN")
     run(server, api.leave_room(room))
     assert run(server, api.get_members(room)) == ["@alice:test"]
     assert run(server, api.get_members(room, None)) == [
