@@ -5,6 +5,7 @@ through its ``chatly.plugins`` entry point, with no module path."""
 from __future__ import annotations
 
 import importlib
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -29,8 +30,15 @@ def installed_site(tmp_path: Path) -> Iterator[Path]:
     """plugins/contentfilter installed by pip into its own site directory,
     first on ``sys.path`` (before the source directories). pip builds it in
     an isolated environment with the build back end its pyproject.toml
-    names, as it builds the server itself."""
+    names, as it builds the server itself. It builds from a copy, since
+    setuptools writes build/ and .egg-info/ next to the sources."""
     site = tmp_path / "site"
+    source = tmp_path / "contentfilter"
+    shutil.copytree(
+        PLUGINS_DIR / "contentfilter",
+        source,
+        ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"),
+    )
     subprocess.run(
         [
             sys.executable,
@@ -42,7 +50,7 @@ def installed_site(tmp_path: Path) -> Iterator[Path]:
             "--disable-pip-version-check",
             "--target",
             str(site),
-            str(PLUGINS_DIR / "contentfilter"),
+            str(source),
         ],
         check=True,
     )

@@ -46,8 +46,7 @@ class Harness:
         targets: list[dict[str, Any]],
         plugins: dict[str, Any] | None = None,
     ) -> None:
-        settings = {"targets": targets, "max_attempts": 3,
-                    "initial_backoff_seconds": 5}
+        settings = {"targets": targets, "max_attempts": 3, "initial_backoff_seconds": 5}
         overrides = plugin_overrides("webhooknotifier", "WebhookNotifier", settings)
         overrides["plugins"].update(plugins or {})
         section = parse_config(server_kit.test_config_dict(overrides)).plugins
@@ -77,8 +76,12 @@ def _signed(secret: str, body: bytes, header: str | None) -> bool:
 def test_chosen_events_are_posted_signed(
     make_server: Callable[..., TestServer], receiver: Receiver
 ) -> None:
-    alice_target = {"url": receiver.url, "secret": SECRET,
-                    "event_types": ["m.room.message"], "senders": ["@alice:test"]}
+    alice_target = {
+        "url": receiver.url,
+        "secret": SECRET,
+        "event_types": ["m.room.message"],
+        "senders": ["@alice:test"],
+    }
     harness = Harness(make_server, [alice_target], LOOPBACK)
     alice = harness.server.user("alice")
     bob = harness.server.user("bob")
@@ -93,8 +96,9 @@ def test_chosen_events_are_posted_signed(
     assert got.path == "/hook"
     assert got.headers["content-type"] == "application/json"
     assert _signed(SECRET, got.body, got.headers.get("x-chatly-signature"))
-    assert not _signed("another-secret-entirely", got.body,
-                       got.headers.get("x-chatly-signature"))
+    assert not _signed(
+        "another-secret-entirely", got.body, got.headers.get("x-chatly-signature")
+    )
     payload = json.loads(got.body)
     assert payload["local"] is True
     assert payload["event"]["event_id"] == event_id == got.headers["x-chatly-event-id"]

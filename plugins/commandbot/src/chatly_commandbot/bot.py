@@ -11,13 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from homeserver.plugins import hookimpl
-from homeserver.plugins.api import PluginError
-
 from chatly_commandbot import commands
 from chatly_commandbot.commands import CommandError
 from chatly_commandbot.config import CommandBotConfig
 from chatly_commandbot.reminders import Reminders, thread_root
+from homeserver.plugins import hookimpl
+from homeserver.plugins.api import PluginError
 
 MESSAGE = "m.room.message"
 
@@ -38,8 +37,9 @@ class CommandBot:
     async def chatly_startup(self) -> None:
         await self.api.ensure_bot_user()
         count = await self.reminders.restore()
-        self.api.logger.info("command bot %s ready, %d reminders pending",
-                             self.api.bot_user_id, count)
+        self.api.logger.info(
+            "command bot %s ready, %d reminders pending", self.api.bot_user_id, count
+        )
 
     @hookimpl
     def chatly_shutdown(self) -> None:
@@ -74,8 +74,9 @@ class CommandBot:
         except CommandError as exc:
             answer = str(exc)
         if answer is not None:
-            await self._reply(event["room_id"], event["event_id"],
-                              thread_root(event), answer)
+            await self._reply(
+                event["room_id"], event["event_id"], thread_root(event), answer
+            )
 
     # ---- commands --------------------------------------------------------
 

@@ -58,6 +58,8 @@ class FilterConfig:
             try:
                 re.compile(pattern)
             except re.error as exc:
-                raise ValueError(f"patterns: {pattern!r} is not a regex: {exc}") from None
+                raise ValueError(
+                    f"patterns: {pattern!r} is not a regex: {exc}"
+                ) from None
         if any(not w.strip() for w in self.words):
             raise ValueError("words: empty word")

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from homeserver.plugins import Deny, EventDraft, hookimpl
-
 from chatly_contentfilter.config import FilterConfig
 from chatly_contentfilter.policy import PolicyError, Rules, room_rules, server_rules
 from chatly_contentfilter.rate import RateTracker
+from homeserver.plugins import Deny, EventDraft, hookimpl
 
 TEXT_KEYS = ("body", "formatted_body", "name", "topic")
 

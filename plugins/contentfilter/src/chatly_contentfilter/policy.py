@@ -61,8 +61,7 @@ class Rules:
             links = len(_LINK.findall(text))
             if links > self.max_links:
                 return (
-                    f"Message has {links} links; at most {self.max_links} "
-                    "allowed here"
+                    f"Message has {links} links; at most {self.max_links} allowed here"
                 )
         return None
 
@@ -121,7 +120,9 @@ def room_rules(config: FilterConfig, content: dict[str, Any]) -> Rules:
     if "max_links" in content:
         max_links = content["max_links"]
         if max_links is not None and (
-            not isinstance(max_links, int) or isinstance(max_links, bool) or max_links < 0
+            not isinstance(max_links, int)
+            or isinstance(max_links, bool)
+            or max_links < 0
         ):
             raise PolicyError("max_links must be a non-negative integer or null")
     rate_limit = config.rate_limit

@@ -15,9 +15,6 @@ import hashlib
 import json
 from typing import Any
 
-from homeserver.plugins import hookimpl
-from homeserver.plugins.api import PluginHttpError
-
 from chatly_webhooknotifier.config import NotifierConfig, Target
 from chatly_webhooknotifier.signing import (
     DELIVERY_HEADER,
@@ -25,6 +22,8 @@ from chatly_webhooknotifier.signing import (
     SIGNATURE_HEADER,
     sign,
 )
+from homeserver.plugins import hookimpl
+from homeserver.plugins.api import PluginHttpError
 
 
 class WebhookNotifier:
@@ -48,7 +47,11 @@ class WebhookNotifier:
                     separators=(",", ":"),
                 ).encode("utf-8")
                 self.api.run_in_background(
-                    self._attempt, target, event.get("event_id", ""), body, 1,
+                    self._attempt,
+                    target,
+                    event.get("event_id", ""),
+                    body,
+                    1,
                     name="webhook",
                 )
 
@@ -76,14 +79,27 @@ class WebhookNotifier:
             self.dropped += 1
             self.api.logger.warning(
                 "webhook %s: event %s dropped after %d attempts: %s",
-                target.url, event_id, attempt, failure,
+                target.url,
+                event_id,
+                attempt,
+                failure,
             )
             return
         wait = self.config.backoff(attempt)
         self.api.logger.info(
             "webhook %s: event %s attempt %d failed (%s); retry in %gs",
-            target.url, event_id, attempt, failure, wait,
+            target.url,
+            event_id,
+            attempt,
+            failure,
+            wait,
         )
         self.api.call_later(
-            wait, self._attempt, target, event_id, body, attempt + 1, name="webhook retry"
+            wait,
+            self._attempt,
+            target,
+            event_id,
+            body,
+            attempt + 1,
+            name="webhook retry",
         )
