@@ -142,7 +142,7 @@ class AppServiceOutboundBundle:
     def client_endpoints(self, auth: Auth) -> list[Any]:
         """Ping and third-party lookups."""
         return [
-            AppServicePingEndpoint(self.ping),
+            AppServicePingEndpoint(auth, self.ping),
             *thirdparty_endpoints(auth, self.thirdparty),
         ]
 

@@ -32,7 +32,9 @@ def test_only_the_as_itself_may_ping(make_server: Callable[..., TestServer]) -> 
     user = h.server.user("alice")
     assert h.request("POST", PING, {}).json["errcode"] == "M_MISSING_TOKEN"
     refused = h.request("POST", PING, {}, token=user.token)
-    assert (refused.code, refused.json["errcode"]) == (401, "M_UNKNOWN_TOKEN")
+    assert (refused.code, refused.json["errcode"]) == (403, "M_FORBIDDEN")
+    unknown = h.request("POST", PING, {}, token="no-such-token")
+    assert (unknown.code, unknown.json["errcode"]) == (401, "M_UNKNOWN_TOKEN")
     other = h.request(
         "POST", "/_matrix/client/v1/appservice/other/ping", {}, token="as-secret"
     )

@@ -5,15 +5,13 @@ it, and learns whether we can reach it and how long the round trip took."""
 from __future__ import annotations
 
 from homeserver.errors import Codes, MatrixError
+from homeserver.services.accounts.auth import Requester
 from homeserver.services.appservices.outbound.api_client import (
     AppServiceApi,
     AppServiceRequestError,
     Failure,
 )
-from homeserver.services.appservices.outbound.target import (
-    AppServiceTarget,
-    Registrations,
-)
+from homeserver.services.appservices.outbound.target import Registrations
 from homeserver.types import JsonDict
 from homeserver.util.clock import Clock
 from homeserver.util.ports import Port
@@ -35,33 +33,24 @@ class PingService:
         self.api = api
         self.clock = clock
 
-    def service_with_token(self, token: str | None) -> AppServiceTarget:
-        """The AS whose ``as_token`` this is.
-
-        Raises:
-            MatrixError: 401 M_MISSING_TOKEN or M_UNKNOWN_TOKEN.
-        """
-        if token is None:
-            raise MatrixError(401, "Missing access token", Codes.MISSING_TOKEN)
-        for service in self.registrations.get().all():
-            if service.as_token == token:
-                return service
-        raise MatrixError(
-            401, "Only application services may call this", Codes.UNKNOWN_TOKEN
-        )
-
     async def ping(
-        self, token: str | None, as_id: str, transaction_id: str | None
+        self, requester: Requester, as_id: str, transaction_id: str | None
     ) -> JsonDict:
-        """Ping ``as_id`` on behalf of the AS holding ``token``.
+        """Ping ``as_id`` on behalf of ``requester``, which must be that AS.
 
         Raises:
-            MatrixError: 403 M_FORBIDDEN (another AS's ID), 400
+            MatrixError: 403 M_FORBIDDEN (not an AS, or another AS's ID), 400
                 M_URL_NOT_SET, 502 M_BAD_STATUS / M_CONNECTION_FAILED, 504
                 M_CONNECTION_TIMEOUT.
         """
-        service = self.service_with_token(token)
-        if service.id != as_id:
+        if requester.app_service_id is None:
+            raise MatrixError(
+                403, "Only application services may ping", Codes.FORBIDDEN
+            )
+        service = next(
+            (s for s in self.registrations.get().all() if s.id == as_id), None
+        )
+        if service is None or requester.app_service_id != as_id:
             raise MatrixError(
                 403,
                 "The access token does not belong to this application service",
