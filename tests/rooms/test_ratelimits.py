@@ -55,11 +55,15 @@ def test_server_admins_are_exempt(make_server: Any) -> None:
 
 
 def test_the_exemption_covers_application_services() -> None:
-    """No application services yet: the flag their auth will set exempts."""
+    """Application services registered with ``rate_limited: false`` are
+    exempt (tests/appservices/test_as_limits_and_keys.py over HTTP)."""
     user = UserID.parse("@bot:test")
     assert not Requester(user, "D", "h").ratelimit_exempt
     assert Requester(user, "D", "h", is_admin=True).ratelimit_exempt
-    assert Requester(user, "D", "h", app_service_id="irc").ratelimit_exempt
+    assert not Requester(user, "D", "h", app_service_id="irc").ratelimit_exempt
+    assert Requester(
+        user, "D", "h", app_service_id="irc", app_service_rate_limited=False
+    ).ratelimit_exempt
 
 
 def test_room_creation_is_limited(make_server: Any) -> None:

@@ -44,7 +44,8 @@ class RateLimitConfig:
         factory=lambda: RateLimit(per_second=0.2, burst_count=10),
         doc="Events a user sends into rooms (messages, state, redactions), per "
         "user (Synapse's rc_message). Server admins and application services "
-        "are exempt from this and every other per-user limit below.",
+        "registered with rate_limited: false are exempt from this and every "
+        "other per-user limit below.",
     )
     joins_local: RateLimit = option(
         factory=lambda: RateLimit(per_second=0.1, burst_count=10),

@@ -49,8 +49,11 @@ class Requester:
     def ratelimit_exempt(self) -> bool:
         """Whether per-user rate limits (``rate_limiting.*``) spare this
         requester: the one place that says so. Server admins and application
-        services are exempt, as in Synapse."""
-        return self.is_admin or self.app_service_id is not None
+        services registered with ``rate_limited: false`` are exempt, as in
+        Synapse."""
+        if self.app_service_id is not None and not self.app_service_rate_limited:
+            return True
+        return self.is_admin
 
 
 def unknown_token(

@@ -136,7 +136,10 @@ class SessionService:
         }
 
     async def logout(self, requester: Requester) -> None:
-        """Revoke the requester's token and delete its device."""
+        """Revoke the requester's token and delete its device (an
+        application service's ``as_token`` is not revoked: nothing happens)."""
+        if requester.app_service_id is not None:
+            return
         await self.devices.delete_devices(requester.user_id, [requester.device_id])
 
     async def logout_all(self, requester: Requester) -> None:

@@ -70,7 +70,8 @@ class CrossSigningService:
 
         Raises:
             MatrixError: 400 for a malformed key or one not signed by the
-                master key; 401 while user-interactive auth is needed.
+                master key; 401 while user-interactive auth is needed (never
+                for an application service).
         """
         user_id = requester.user_id
         stored = (await self.store.get_keys([user_id])).get(user_id, {})
@@ -93,7 +94,9 @@ class CrossSigningService:
         changed = {u: k for u, k in new.items() if _differs(stored.get(u), k)}
         if not changed:
             return {}
-        if stored.get("master") is not None:
+        # Replacing keys needs UIA, but not of an application service (spec
+        # v1.17, AS API "Cross-signing").
+        if stored.get("master") is not None and requester.app_service_id is None:
             result = await self.uia.authenticate(
                 operation, auth, dict(body), [[PASSWORD]], requester
             )

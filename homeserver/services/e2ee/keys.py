@@ -62,8 +62,16 @@ class E2eKeyService:
         Raises:
             MatrixError: 400 for malformed keys, bad signatures, device keys
                 that differ from the ones already uploaded, or a one-time key
-                ID reused with other contents. Nothing is stored then.
+                ID reused with other contents. Nothing is stored then. 400
+                M_MISSING_PARAM for an application service acting without
+                ``device_id`` (keys belong to a device).
         """
+        if not requester.device_id:
+            raise MatrixError(
+                400,
+                "To upload keys, act with a device_id",
+                Codes.MISSING_PARAM,
+            )
         return await self.upload_for(
             requester.user_id,
             requester.device_id,
