@@ -165,3 +165,26 @@ def test_people_still_need_uia_and_cannot_create_devices(
         "DELETE", f"/_matrix/client/v3/devices/{bob.device_id}", token=bob.token
     )
     assert gone.code == 401 and "flows" in gone.json
+
+
+def test_another_as_cannot_register_in_an_exclusive_namespace(
+    make_server: Callable[..., TestServer], tmp_path: Path
+) -> None:
+    # "logger" watches everyone (non-exclusive); "irc" owns @irc_* exclusively.
+    logger = registration(
+        id="logger",
+        as_token="logger-token",
+        hs_token="logger-hs",
+        sender_localpart="logger_bot",
+        users="@.*",
+        aliases=None,
+        exclusive=False,
+    )
+    server = as_server(make_server, tmp_path, registration(), logger)
+    body = {"type": AS_LOGIN, "username": "irc_eve", "inhibit_login": True}
+    taken = server.request("POST", REGISTER, body, token="logger-token")
+    assert (taken.code, taken.json["errcode"]) == (400, "M_EXCLUSIVE")
+    own = server.request(
+        "POST", REGISTER, {**body, "username": "watched"}, token="logger-token"
+    )
+    assert own.code == 200, own.json

@@ -65,6 +65,7 @@ def check_not_exclusive(appservices: AppServices, user_id: str) -> None:
 
 async def register_appservice_user(
     accounts: AccountService,
+    appservices: AppServices,
     service: AppServiceIdentity,
     username: str | None,
 ) -> str:
@@ -72,12 +73,21 @@ async def register_appservice_user(
 
     Raises:
         MatrixError: 400 M_MISSING_PARAM, M_INVALID_USERNAME, M_USER_IN_USE,
-            or M_EXCLUSIVE outside its namespace.
+            or M_EXCLUSIVE outside its namespace or inside another AS's
+            exclusive one.
     """
     if not username:
         raise MatrixError(400, "Missing username", Codes.MISSING_PARAM)
     localpart = username.lower()
     if localpart.startswith("@"):
         localpart = localpart[1:].split(":", 1)[0]
-    check_in_namespace(service, accounts.user_id_for(localpart))
+    user_id = accounts.user_id_for(localpart)
+    check_in_namespace(service, user_id)
+    owner = appservices.exclusive_owner_of_user(user_id)
+    if owner is not None and owner.id != service.id:
+        raise MatrixError(
+            400,
+            "This user ID is reserved by another application service",
+            Codes.EXCLUSIVE,
+        )
     return await accounts.register(localpart, None)

@@ -175,7 +175,9 @@ class RegistrationService:
         creates a user of its namespace, without UIA and whether or not
         registration is open; a session unless ``inhibit_login``."""
         service = appservice_of_token(self.appservices, as_token)
-        user_id = await register_appservice_user(self.accounts, service, body.username)
+        user_id = await register_appservice_user(
+            self.accounts, self.appservices, service, body.username
+        )
         return await self._login(user_id, body.uia_params("password"), client_ip)
 
     async def _register(
