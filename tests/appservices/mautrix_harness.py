@@ -66,15 +66,20 @@ def registration_file(path: Path, as_port: int) -> Path:
 
 
 @contextmanager
-def mautrix_bridge(tmp_path: Path) -> Iterator[MautrixBridge]:
+def mautrix_bridge(tmp_path: Path, dsn: str | None = None) -> Iterator[MautrixBridge]:
     """A synctl-started server with the mautrix AS registered, and the AS
-    running; both stopped afterwards."""
+    running; both stopped afterwards (``dsn``: on that PostgreSQL database,
+    else SQLite)."""
     as_port = free_port()
     registration = registration_file(tmp_path / "mautrix.yaml", as_port)
     settings = {
         "appservice.config_files": json.dumps([str(registration)]),
         "rate_limiting.enabled": "false",
     }
+    if dsn is not None:
+        # dsn first: engine postgres without one does not validate.
+        settings["database.dsn"] = json.dumps(dsn)
+        settings["database.engine"] = "postgres"
     with ExitStack() as stack:
         server = stack.enter_context(synctl_server(tmp_path / "data", settings))
         service = MautrixAppService(

@@ -5,6 +5,7 @@ message a normal user sees, and is refused outside its namespace."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -13,6 +14,7 @@ from mautrix.errors import MatrixRequestError
 from mautrix.types import RoomCreatePreset
 
 from tests.appservices.mautrix_harness import DOMAIN, mautrix_bridge
+from tests.conftest import POSTGRES_DSN, postgres_databases
 from tests.e2e.synadm import http, registered
 
 pytestmark = pytest.mark.integration
@@ -20,10 +22,25 @@ pytestmark = pytest.mark.integration
 API = "/_matrix/client/v3"
 
 
+@pytest.fixture
+def dsn(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """A fresh PostgreSQL database when HS_TEST_POSTGRES is set (as in CI),
+    else None (SQLite)."""
+    if not POSTGRES_DSN:
+        yield None
+        return
+    databases = postgres_databases(request.config)
+    database = databases.create("hs_mautrix", empty=True)
+    try:
+        yield f"{POSTGRES_DSN} dbname={database}"
+    finally:
+        databases.drop(database)
+
+
 def test_mautrix_puppet_sends_and_is_refused_outside_namespace(
-    tmp_path: Path,
+    tmp_path: Path, dsn: str | None
 ) -> None:
-    with mautrix_bridge(tmp_path) as bridge:
+    with mautrix_bridge(tmp_path, dsn) as bridge:
         server = bridge.server
         alice = registered(server, "alice")
         code, raw = http(
