@@ -114,3 +114,56 @@ def test_unknown_token_is_still_401(
     resp = server.request("GET", WHOAMI, token="not-an-as-token")
     assert resp.code == 401
     assert resp.json["errcode"] == "M_UNKNOWN_TOKEN"
+
+
+def test_timestamp_massaging(
+    make_server: Callable[..., TestServer], tmp_path: Path
+) -> None:
+    """AS API "Timestamp massaging": ``ts`` on send and state, for an AS only."""
+    server = as_server(make_server, tmp_path)
+    bob, token = server.register("bob")
+    room = server.request(
+        "POST",
+        "/_matrix/client/v3/createRoom",
+        {"preset": "public_chat"},
+        token=AS_TOKEN,
+    ).json["room_id"]
+    base = f"/_matrix/client/v3/rooms/{room}"
+    sent = server.request(
+        "PUT",
+        f"{base}/send/m.room.message/t1?ts=1234567890",
+        {"msgtype": "m.text", "body": "old news"},
+        token=AS_TOKEN,
+    )
+    assert sent.code == 200, sent.json
+    state = server.request(
+        "PUT",
+        f"{base}/state/m.room.topic?ts=1000",
+        {"topic": "then"},
+        token=AS_TOKEN,
+    )
+    assert state.code == 200, state.json
+    for event_id, ts in (
+        (sent.json["event_id"], 1234567890),
+        (state.json["event_id"], 1000),
+    ):
+        got = server.request("GET", f"{base}/event/{event_id}", token=AS_TOKEN)
+        assert got.json["origin_server_ts"] == ts
+    bad = server.request(
+        "PUT",
+        f"{base}/send/m.room.message/t2?ts=-5",
+        {"msgtype": "m.text", "body": "x"},
+        token=AS_TOKEN,
+    )
+    assert (bad.code, bad.json["errcode"]) == (400, "M_INVALID_PARAM")
+    # People's ts is ignored.
+    server.request("POST", f"/_matrix/client/v3/join/{room}", {}, token=token)
+    mine = server.request(
+        "PUT",
+        f"{base}/send/m.room.message/t3?ts=1000",
+        {"msgtype": "m.text", "body": "now"},
+        token=token,
+    )
+    got = server.request("GET", f"{base}/event/{mine.json['event_id']}", token=token)
+    assert got.json["origin_server_ts"] != 1000
+    assert bob

@@ -28,7 +28,12 @@ class SendEventEndpoint:
     ) -> JsonDict:
         requester = await requester_of(self.auth, request, allow_guest=True)
         return await self.room_events.send_message(
-            requester, room_id, event_type, txn_id, request.json()
+            requester,
+            room_id,
+            event_type,
+            txn_id,
+            request.json(),
+            ts=request.query_int("ts"),
         )
 
 
@@ -69,7 +74,12 @@ class SetStateEndpoint:
     ) -> JsonDict:
         requester = await requester_of(self.auth, request, allow_guest=True)
         return await self.room_events.set_state(
-            requester, room_id, event_type, state_key, request.json()
+            requester,
+            room_id,
+            event_type,
+            state_key,
+            request.json(),
+            ts=request.query_int("ts"),
         )
 
 

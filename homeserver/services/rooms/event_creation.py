@@ -132,6 +132,7 @@ class EventCreationService:
         | None = None,
         limit: Callable[[], None] | None = None,
         deduplicate: bool = False,
+        origin_server_ts: int | None = None,
     ) -> Event:
         """Create, authorise and persist an event in an existing room.
 
@@ -144,6 +145,8 @@ class EventCreationService:
             deduplicate: for a state event: if the current state at this
                 (type, state_key) is the same sender's with the same content,
                 return that event and send nothing (as Synapse does).
+            origin_server_ts: the event's timestamp instead of now (an
+                application service's ``ts``, AS API "Timestamp massaging").
 
         Raises:
             MatrixError: 403 M_FORBIDDEN if the auth rules refuse it; 400 for a
@@ -161,7 +164,14 @@ class EventCreationService:
             if limit is not None:
                 limit()
             event, auth_events, context = await self._draft(
-                room_version, room_id, sender, event_type, content, state_key, redacts
+                room_version,
+                room_id,
+                sender,
+                event_type,
+                content,
+                state_key,
+                redacts,
+                origin_server_ts,
             )
             if check is not None:
                 await check(event, auth_events)
@@ -184,6 +194,7 @@ class EventCreationService:
         content: JsonDict,
         state_key: str | None,
         redacts: str | None,
+        origin_server_ts: int | None = None,
     ) -> tuple[Event, dict[StateKey, Event], EventContext]:
         """Build and check an event on the room's current tips (the caller
         holds the room's linearizer); returns it, the auth events it was
@@ -200,6 +211,7 @@ class EventCreationService:
             prevs,
             context.state_before,
             redacts,
+            origin_server_ts,
         )
         return event, auth_events, context
 
@@ -296,6 +308,7 @@ class EventCreationService:
         prevs: list[str],
         state_before: Mapping[StateKey, str],
         redacts: str | None,
+        origin_server_ts: int | None = None,
     ) -> tuple[Event, dict[StateKey, Event]]:
         """Build, hash and sign the event, then check the auth rules against the
         state before it. Returns the event and the auth events it was checked
@@ -315,6 +328,7 @@ class EventCreationService:
             (auth_ids, checked_ids),
             known,
             redacts,
+            origin_server_ts,
         )
 
     def rehearse(
@@ -399,6 +413,7 @@ class EventCreationService:
         auth: tuple[dict[StateKey, str], dict[StateKey, str]],
         known: Mapping[str, Event],
         redacts: str | None,
+        origin_server_ts: int | None = None,
     ) -> tuple[Event, dict[StateKey, Event]]:
         """``_build_and_check`` once the prev and auth events are at hand
         (``auth`` is what ``_auth_ids`` gave)."""
@@ -414,7 +429,11 @@ class EventCreationService:
                 prev_event_ids=prevs,
                 auth_event_ids=sorted(auth_ids.values()),
                 depth=min(MAX_DEPTH, depth),
-                origin_server_ts=self.clock.time_msec(),
+                origin_server_ts=(
+                    self.clock.time_msec()
+                    if origin_server_ts is None
+                    else origin_server_ts
+                ),
                 server_name=self.server_name,
                 signing_key=self.signing_key,
                 state_key=state_key,

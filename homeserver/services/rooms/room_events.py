@@ -9,7 +9,14 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Protocol
 
 from homeserver.config.model import RateLimitConfig
-from homeserver.errors import BadJson, Codes, Forbidden, MatrixError, NotFound
+from homeserver.errors import (
+    BadJson,
+    Codes,
+    Forbidden,
+    InvalidParam,
+    MatrixError,
+    NotFound,
+)
 from homeserver.events.auth_rules import get_named_power_level, get_user_power_level
 from homeserver.events.model import Event, EventTypes, StateKey
 from homeserver.services.accounts.auth import Requester
@@ -95,10 +102,13 @@ class RoomEventService:
         event_type: str,
         txn_id: str | None,
         content: JsonDict,
+        ts: int | None = None,
     ) -> JsonDict:
         """PUT /rooms/{roomId}/send/{eventType}/{txnId} (``txn_id`` None: the
-        legacy POST without one, never deduplicated)."""
+        legacy POST without one, never deduplicated; ``ts``: an application
+        service's timestamp, ignored for anyone else)."""
         _check_type(event_type)
+        origin_server_ts = _massaged_ts(requester, ts)
         if event_type == EventTypes.REDACTION:
             # Free-form content, not a redact body: its reason is checked
             # here. Counted (rate limits) by redact().
@@ -120,6 +130,7 @@ class RoomEventService:
             txn_id=txn_id,
             check=self.relations.get().check,
             limit=self._limit(requester),
+            origin_server_ts=origin_server_ts,
         )
         return {"event_id": event.event_id}
 
@@ -130,9 +141,12 @@ class RoomEventService:
         event_type: str,
         state_key: str,
         content: JsonDict,
+        ts: int | None = None,
     ) -> JsonDict:
-        """PUT /rooms/{roomId}/state/{eventType}/{stateKey}."""
+        """PUT /rooms/{roomId}/state/{eventType}/{stateKey} (``ts``: an
+        application service's timestamp, ignored for anyone else)."""
         _check_type(event_type)
+        origin_server_ts = _massaged_ts(requester, ts)
         if len(state_key.encode()) > MAX_TYPE_LENGTH:
             raise BadJson("state_key is too long")
         self._ratelimit(requester)
@@ -155,6 +169,7 @@ class RoomEventService:
                 *(c for c in (self.state_check, self.relations.get().check) if c)
             ),
             deduplicate=True,
+            origin_server_ts=origin_server_ts,
         )
         return {"event_id": event.event_id}
 
@@ -203,3 +218,21 @@ class RoomEventService:
             limit=self._limit(requester),
         )
         return {"event_id": event.event_id}
+
+
+# The largest origin_server_ts: canonical JSON integers are at most 2**53 - 1.
+MAX_TS = 2**53 - 1
+
+
+def _massaged_ts(requester: Requester, ts: int | None) -> int | None:
+    """The ``ts`` of an application service's request (application-service
+    API, "Timestamp massaging"); None for everyone else.
+
+    Raises:
+        MatrixError: 400 M_INVALID_PARAM outside 0 .. 2**53 - 1.
+    """
+    if ts is None or requester.app_service_id is None:
+        return None
+    if not 0 <= ts <= MAX_TS:
+        raise InvalidParam("ts must be a timestamp in milliseconds")
+    return ts
