@@ -128,6 +128,8 @@ class AppServiceAuth:
         self.users = users
         self.devices = devices
         self.clock = clock
+        # Senders known to exist: not looked up again on every request.
+        self._senders: set[str] = set()
 
     async def acting_as(
         self, service: AppServiceIdentity, user_id: str | None, device_id: str | None
@@ -162,9 +164,11 @@ class AppServiceAuth:
     async def _ensure_sender(self, sender: str) -> None:
         # The sender user exists from the AS's first request on (Synapse
         # registers it at start-up).
-        if await self.users.get_user(sender) is not None:
+        if sender in self._senders:
             return
-        try:
-            await self.users.insert_user(sender, None, self.clock.time_msec())
-        except UserAlreadyExists:
-            pass
+        if await self.users.get_user(sender) is None:
+            try:
+                await self.users.insert_user(sender, None, self.clock.time_msec())
+            except UserAlreadyExists:
+                pass
+        self._senders.add(sender)
