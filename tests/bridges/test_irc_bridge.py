@@ -186,21 +186,21 @@ def test_reconnects_after_the_irc_server_restarts(
     bridge: BridgeProcess,
     ngircd: NgircdServer,
     stub: StubHomeserver,
+    bob: IrcTestClient,
 ) -> None:
     send(bridge, "before", message(ROOM, "@alice:test", "before"))
+    bob.wait_for(lambda line: line.command == "PRIVMSG" and line.text == "before")
     ngircd.restart()
     dave = IrcTestClient(ngircd.host, ngircd.port, "dave")
-    dave.join(CHANNEL)
+    dave.send(f"JOIN {CHANNEL}")
     # The bot rejoins the channel (backoff from 1 s), then both ways work again.
-    dave.wait_for(lambda line: line.command == "JOIN" and line.nick == "chatlybridge")
+    dave.wait_for_member(CHANNEL, "chatlybridge")
     dave.say(CHANNEL, "after the restart")
     assert (
         stub.wait_for_send(ROOM, "@irc_dave:test", "m.text").body["body"]
         == "after the restart"
     )
     send(bridge, "after", message(ROOM, "@alice:test", "matrix again"))
-    line = dave.wait_for(
-        lambda line: line.command == "PRIVMSG" and line.nick == "alice[m]"
-    )
-    assert line.text == "matrix again"
+    line = dave.wait_for(lambda line: line.command == "PRIVMSG")
+    assert (line.nick, line.text) == ("alice[m]", "matrix again")
     dave.close()

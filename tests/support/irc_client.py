@@ -104,6 +104,21 @@ class IrcTestClient:
             except TimeoutError:
                 continue
 
+    def wait_for_member(self, channel: str, nick: str) -> None:
+        """Wait until ``nick`` is in ``channel``: its JOIN, or the NAMES
+        listing (353) this client got when it joined after ``nick``."""
+        lowered = nick.lower()
+
+        def present(line: IrcLine) -> bool:
+            if line.command == "JOIN":
+                return line.nick.lower() == lowered and channel in line.params
+            if line.command == "353" and channel in line.params:
+                names = {name.lstrip("~&@%+").lower() for name in line.text.split()}
+                return lowered in names
+            return False
+
+        self.wait_for(present)
+
     def close(self) -> None:
         try:
             self.send("QUIT :bye")

@@ -10,6 +10,7 @@ rather than the bot) and ``msgtype`` (``m.text``, the default, ``m.notice`` or
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import re
@@ -61,6 +62,15 @@ def parse_hook_body(raw: bytes) -> dict[str, Any]:
     return {"content": content, "username": username}
 
 
+def _prefixed(content: dict[str, Any], username: str) -> dict[str, Any]:
+    """``content`` with ``username: `` in front, for a message the bot posts."""
+    out = dict(content, body=f"{username}: {content['body']}")
+    if "formatted_body" in out:
+        name = html.escape(username)
+        out["formatted_body"] = f"<b>{name}</b>: {out['formatted_body']}"
+    return out
+
+
 class IncomingHookResource(Resource):
     """The ``hooks`` child of the bridge's site."""
 
@@ -96,9 +106,16 @@ class IncomingHookResource(Resource):
     async def _post(
         self, request: Request, room_id: str, parsed: dict[str, Any]
     ) -> None:
+        content, username = parsed["content"], parsed["username"]
         try:
-            sender = await self._sender(room_id, parsed["username"])
-            event_id = await self._client.send(room_id, parsed["content"], sender)
+            try:
+                sender = await self._sender(room_id, username)
+            except MatrixError as exc:
+                if exc.code != 403:
+                    raise
+                # The bot may not invite puppets here: post as the bot, named.
+                sender, content = None, _prefixed(content, username)
+            event_id = await self._client.send(room_id, content, sender)
             code, body = 200, {"event_id": event_id}
         except MatrixError as exc:
             logger.warning("Posting a webhook message failed: %s", exc)
