@@ -39,6 +39,8 @@ class Call:
 class StubHomeserver:
     def __init__(self) -> None:
         self.calls: list[Call] = []
+        # Statuses to answer the next calls with (then the normal answers).
+        self.fail_next: list[int] = []
         self._condition = threading.Condition()
         self._ids = itertools.count()
         stub = self
@@ -62,8 +64,11 @@ class StubHomeserver:
                 with stub._condition:
                     stub.calls.append(call)
                     stub._condition.notify_all()
+                status = stub.fail_next.pop(0) if stub.fail_next else 200
+                if status != 200:
+                    answer = {"errcode": "M_UNKNOWN", "error": "stub failure"}
                 data = json.dumps(answer).encode()
-                self.send_response(200)
+                self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()

@@ -147,3 +147,22 @@ def test_bridge_reconnects_after_the_irc_server_restarts(
     )
     assert line.text == "yes, after the restart"
     erin.close()
+
+
+def test_joining_an_irc_alias_bridges_a_new_channel(
+    setup: tuple[Chatly, Client, str, IrcTestClient, BridgeProcess],
+    ngircd: NgircdServer,
+) -> None:
+    chatly, alice, _, _, _ = setup
+    frank = IrcTestClient(ngircd.host, ngircd.port, "frank")
+    frank.join("#lobby")
+    # The server asks the bridge about the unknown alias; the bridge makes the room.
+    room = alice.join(f"#irc_lobby:{chatly.server_name}")
+    frank.wait_for_member("#lobby", "chatlybridge")
+    alice.send(room, "hi lobby")
+    line = frank.wait_for(lambda line: line.command == "PRIVMSG")
+    assert (line.nick, line.params) == ("alice[m]", ["#lobby", "hi lobby"])
+    frank.say("#lobby", "welcome")
+    puppet = f"@irc_frank:{chatly.server_name}"
+    alice.wait_for_event(room, is_message(puppet, "welcome"), "frank's line")
+    frank.close()

@@ -152,3 +152,13 @@ def test_outgoing_hook_signs_and_retries(
     for delivery in deliveries:
         expected = hmac.new(SECRET.encode(), delivery.body, hashlib.sha256).hexdigest()
         assert delivery.headers["X-Chatly-Signature"] == f"sha256={expected}"
+
+
+def test_homeserver_errors_are_retried_with_the_same_txn(
+    bridge: BridgeProcess, stub: StubHomeserver
+) -> None:
+    url = new_hook(bridge)
+    stub.fail_next = [503]
+    assert post_hook(url, {"text": "retried"})[0] == 200
+    sends = [c for c in stub.calls if "/send/" in c.path]
+    assert len(sends) == 2 and sends[0].path == sends[1].path

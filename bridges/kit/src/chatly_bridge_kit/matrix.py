@@ -15,9 +15,16 @@ from typing import Any
 from urllib.parse import quote
 
 import treq
+from twisted.internet.defer import CancelledError
+from twisted.internet.error import ConnectError
 from twisted.internet.interfaces import IReactorTime
+from twisted.internet.task import deferLater
+from twisted.web.client import ResponseFailed
 
 logger = logging.getLogger(__name__)
+
+RETRIES = 5
+RETRY_STATUSES = (429, 502, 503, 504)
 
 
 class MatrixError(Exception):
@@ -62,9 +69,37 @@ class MatrixClient:
     ) -> dict[str, Any]:
         """One call; ``as_user`` masquerades (omit it to act as the bot).
 
+        A connection failure, 429 or 502-504 (the homeserver restarting) is
+        retried with backoff, up to ``RETRIES`` times; a retried send keeps its
+        transaction ID, so it is not duplicated.
+
         Raises:
             MatrixError: a non-2xx answer.
         """
+        delay = 1.0
+        for attempt in range(RETRIES + 1):
+            try:
+                return await self._request_once(method, path, body, as_user)
+            except MatrixError as exc:
+                if exc.code not in RETRY_STATUSES or attempt == RETRIES:
+                    raise
+                wait = float(exc.body.get("retry_after_ms", 0)) / 1000 or delay
+            except (ConnectError, ResponseFailed, TimeoutError, CancelledError):
+                if attempt == RETRIES:
+                    raise
+                wait = delay
+            logger.warning("Homeserver request failed; retrying in %.0f s", wait)
+            await deferLater(self._reactor, wait, lambda: None)
+            delay = min(delay * 2, 30.0)
+        raise AssertionError("unreachable")
+
+    async def _request_once(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None,
+        as_user: str | None,
+    ) -> dict[str, Any]:
         params = {"user_id": as_user} if as_user else {}
         response = await treq.request(
             method,
@@ -84,7 +119,7 @@ class MatrixClient:
             }
         if not 200 <= response.code < 300:
             raise MatrixError(response.code, data)
-        return data
+        return dict(data)
 
     async def ensure_registered(self, localpart: str) -> str:
         """Register a puppet in our namespace (already registered is fine)."""
