@@ -12,7 +12,16 @@ MAX_MODULE_LINES = 800
 
 def test_ruff_is_clean() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "homeserver", "tests", "synctl"],
+        [
+            sys.executable,
+            "-m",
+            "ruff",
+            "check",
+            "homeserver",
+            "tests",
+            "synctl",
+            "bridges",
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -23,6 +32,18 @@ def test_ruff_is_clean() -> None:
 def test_mypy_is_clean() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "mypy", "homeserver"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_bridges_mypy_is_clean() -> None:
+    """The bridges (bridges/*/src, each its own distribution) type-check too."""
+    sources = sorted(str(path) for path in (ROOT / "bridges").glob("*/src"))
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", *sources],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -16,6 +16,7 @@ Work for one room runs in order (a lock per room), so messages keep their order.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -64,10 +65,11 @@ class IrcBridge:
         """Connect the bot to IRC and join the bot user to the mapped rooms."""
         self._connect(self.bot)
         for room_id in self._rooms:
-            self._in_room(room_id, lambda r=room_id: self._client.join(r))
+            self._in_room(room_id, functools.partial(self._client.join, room_id))
 
     def _connect(self, factory: IrcConnectionFactory) -> None:
-        self._reactor.connectTCP(self._config.irc_host, self._config.irc_port, factory)
+        connect: Any = self._reactor.connectTCP  # zope interfaces confuse mypy
+        connect(self._config.irc_host, self._config.irc_port, factory)
 
     def _channel_room(self, channel: str) -> str | None:
         for room_id, mapped in self._rooms.items():
@@ -222,7 +224,7 @@ class IrcBridge:
         if self._is_ours(nick):
             return
         for room_id in list(self._rooms):
-            self._in_room(room_id, lambda r=room_id: self._puppet_leave(nick, r))
+            self._in_room(room_id, functools.partial(self._puppet_leave, nick, room_id))
 
     async def _puppet_leave(self, nick: str, room_id: str) -> None:
         user_id = self._state.get("puppets", nick.lower())

@@ -33,9 +33,9 @@ class BridgeIrcProtocol(irc.IRCClient):
     lineRate = None
 
     def __init__(self, nickname: str) -> None:
-        self.nickname = nickname
-        self.realname = "Chatly IRC bridge"
-        self.username = "chatly"
+        self.nickname = nickname  # type: ignore[assignment]
+        self.realname = "Chatly IRC bridge"  # type: ignore[assignment]
+        self.username = "chatly"  # type: ignore[assignment]
 
     def signedOn(self) -> None:
         self.factory.signed_on(self)
@@ -89,7 +89,7 @@ class IrcConnectionFactory(ReconnectingClientFactory):
     sign-on (JOINs first, so the server handles them in order).
     """
 
-    maxDelay = 30.0
+    maxDelay = 30
     initialDelay = 1.0
     factor = 2.0
 
@@ -100,7 +100,7 @@ class IrcConnectionFactory(ReconnectingClientFactory):
         self.connection: BridgeIrcProtocol | None = None
         self.pending: list[tuple[str, str, str]] = []
 
-    def buildProtocol(self, addr: object) -> BridgeIrcProtocol:
+    def buildProtocol(self, addr: object) -> BridgeIrcProtocol:  # type: ignore[override]
         protocol = BridgeIrcProtocol(self.nickname)
         protocol.factory = self
         return protocol

@@ -64,7 +64,8 @@ class AppServiceResource(Resource):
         header = request.getHeader(b"authorization")
         if header and header.startswith(b"Bearer "):
             return header[len(b"Bearer ") :]
-        values = request.args.get(b"access_token")
+        args: dict[bytes, list[bytes]] = request.args or {}
+        values = args.get(b"access_token")
         return values[0] if values else None
 
     def render(self, request: Request) -> bytes | int:
@@ -105,7 +106,8 @@ class AppServiceResource(Resource):
         self, request: Request, txn_id: str
     ) -> tuple[int, dict[str, Any]]:
         try:
-            body = json.loads(request.content.read() or b"{}")
+            raw = request.content.read() if request.content else b""
+            body = json.loads(raw or b"{}")
             events = list(body.get("events") or [])
             events += (
                 body.get("ephemeral") or body.get("de.sorunome.msc2409.ephemeral") or []

@@ -101,11 +101,14 @@ class MatrixClient:
         as_user: str | None,
     ) -> dict[str, Any]:
         params = {"user_id": as_user} if as_user else {}
+        headers: dict[bytes | str, bytes | str] = {
+            "Authorization": f"Bearer {self._as_token}"
+        }
         response = await treq.request(
             method,
             self._base + path,
             params=params,
-            headers={"Authorization": f"Bearer {self._as_token}"},
+            headers=headers,
             json=body,
             timeout=60,
         )

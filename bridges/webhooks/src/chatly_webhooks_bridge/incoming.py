@@ -85,13 +85,13 @@ class IncomingHookResource(Resource):
         self._prefix = puppet_prefix
 
     def render_POST(self, request: Request) -> bytes | int:
-        token = "/".join(p.decode() for p in request.postpath if p)
+        token = "/".join(p.decode() for p in request.postpath or [] if p)
         room_id = room_for_token(self._state, token) if token else None
         if room_id is None:
             return _json(
                 request, 403, {"errcode": "M_FORBIDDEN", "error": "Unknown webhook"}
             )
-        raw = request.content.read(MAX_BODY + 1)
+        raw = request.content.read(MAX_BODY + 1) if request.content else b""
         if len(raw) > MAX_BODY:
             return _json(
                 request, 413, {"errcode": "M_TOO_LARGE", "error": "Body too large"}

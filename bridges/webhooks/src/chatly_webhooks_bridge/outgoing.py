@@ -17,7 +17,7 @@ import logging
 from typing import Any
 
 import treq
-from twisted.internet.defer import Deferred, DeferredLock
+from twisted.internet.defer import DeferredLock
 from twisted.internet.interfaces import IReactorTime
 from twisted.internet.task import deferLater
 
@@ -52,11 +52,11 @@ class OutgoingSender:
         for hook in self._hooks:
             if hook.room == event.get("room_id"):
                 lock = self._locks.setdefault(hook.url, DeferredLock())
-                lock.run(lambda h=hook: Deferred.fromCoroutine(self._deliver(h, event)))
+                lock.run(self._deliver, hook, event)
 
     async def _deliver(self, hook: OutgoingHook, event: dict[str, Any]) -> None:
         body = payload(event)
-        headers = {
+        headers: dict[bytes | str, bytes | str] = {
             "Content-Type": "application/json",
             SIGNATURE_HEADER: sign(hook.secret, body),
             "X-Chatly-Event-Id": str(event.get("event_id")),
