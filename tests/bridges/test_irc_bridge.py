@@ -4,6 +4,8 @@ behaviour through a real Chatly server: test_irc_e2e.py."""
 
 from __future__ import annotations
 
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -204,3 +206,28 @@ def test_reconnects_after_the_irc_server_restarts(
     line = dave.wait_for(lambda line: line.command == "PRIVMSG")
     assert (line.nick, line.text) == ("alice[m]", "matrix again")
     dave.close()
+
+
+def as_get(bridge: BridgeProcess, path: str, method: str = "GET") -> int:
+    request = urllib.request.Request(
+        f"{bridge.url}/_matrix/app/v1/{path}",
+        method=method,
+        data=b"{}" if method == "POST" else None,
+        headers={"Authorization": f"Bearer {bridge.registration['hs_token']}"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_user_query_registers_a_puppet(
+    bridge: BridgeProcess, stub: StubHomeserver
+) -> None:
+    assert as_get(bridge, "users/@irc_zed:test") == 200
+    register = stub.wait_for(lambda c: c.path.endswith("/register"))
+    assert register.body["username"] == "irc_zed"
+    assert as_get(bridge, "users/@someone:test") == 404
+    assert as_get(bridge, "rooms/%23elsewhere:test") == 404
+    assert as_get(bridge, "ping", "POST") == 200
