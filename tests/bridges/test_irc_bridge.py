@@ -231,3 +231,14 @@ def test_user_query_registers_a_puppet(
     assert as_get(bridge, "users/@someone:test") == 404
     assert as_get(bridge, "rooms/%23elsewhere:test") == 404
     assert as_get(bridge, "ping", "POST") == 200
+
+
+def test_long_matrix_lines_are_split(bridge: BridgeProcess, bob: IrcTestClient) -> None:
+    words = [f"word{i}" for i in range(200)]
+    send(bridge, "long", message(ROOM, "@alice:test", " ".join(words)))
+    received: list[str] = []
+    while len(received) < len(words):
+        line = bob.wait_for(lambda line: line.command == "PRIVMSG")
+        assert len(line.text.encode()) <= 400
+        received += line.text.split()
+    assert received == words

@@ -15,6 +15,8 @@ from twisted.words.protocols import irc
 
 logger = logging.getLogger(__name__)
 
+MAX_LINE = 400
+
 
 class IrcListener(Protocol):
     """What the bridge does with what the bot connection sees."""
@@ -149,7 +151,9 @@ class IrcConnectionFactory(ReconnectingClientFactory):
             elif kind == "m.notice":
                 self.connection.notice(channel, line)
             else:
-                self.connection.msg(channel, line)
+                # Long lines are split, at spaces where possible, to fit IRC's
+                # 512-byte line with the server's prefix added.
+                self.connection.msg(channel, line, length=MAX_LINE)
 
     def close(self) -> None:
         """Quit for good."""
