@@ -54,6 +54,13 @@ ALLOWED = {
     # may not upload.
     ("DownloadEndpoint", "GET"),
     ("ThumbnailEndpoint", "GET"),
+    # Third-party protocol lookups (Synapse's allow_guest=True).
+    ("ProtocolsEndpoint", "GET"),
+    ("ProtocolEndpoint", "GET"),
+    ("ThirdPartyLocationEndpoint", "GET"),
+    ("ThirdPartyLocationReverseEndpoint", "GET"),
+    ("ThirdPartyUserEndpoint", "GET"),
+    ("ThirdPartyUserReverseEndpoint", "GET"),
 }
 
 
