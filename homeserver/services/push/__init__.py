@@ -1,0 +1,1 @@
+"""Push notifications (spec v1.19 "Push Notifications")."""
