@@ -53,6 +53,7 @@ from homeserver.signals.payloads import (
     NewEvent,
     PresenceChanged,
     ProfileChanged,
+    PushActionsStored,
     ReceiptStored,
     RemoteDeviceListChanged,
     ToDeviceDelivered,
@@ -70,6 +71,7 @@ __all__ = [
     "NewEvent",
     "PresenceChanged",
     "ProfileChanged",
+    "PushActionsStored",
     "ReceiptStored",
     "Receiver",
     "RemoteDeviceListChanged",
@@ -134,3 +136,8 @@ class Signals:
         factory=lambda: Signal("to_device_delivered")
     )
     """ToDeviceService (local sends and messages received over federation)."""
+    push_actions_stored: Signal[PushActionsStored] = attrs.field(
+        factory=lambda: Signal("push_actions_stored")
+    )
+    """The push evaluation, once a new event's notifying actions are committed
+    and its stream position is visible (pushers, mail)."""

@@ -143,3 +143,14 @@ class RemoteDeviceListChanged:
 
     user_id: str
     audience: frozenset[str]
+
+
+@attrs.frozen
+class PushActionsStored:
+    """The push actions of a new event are committed: it notifies the local
+    ``user_ids`` (their actions are at ``stream_ordering``)."""
+
+    room_id: str
+    event_id: str
+    stream_ordering: int
+    user_ids: tuple[str, ...]
