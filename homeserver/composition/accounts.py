@@ -169,6 +169,7 @@ def _accounts(core: Core, stores: AccountStores) -> AccountService:
         tokens=stores.tokens,
         hasher=PasswordHasher(config.auth.password_hashing, core.blocking_runner),
         clock=core.clock,
+        deactivated=core.signals.account_deactivated,
     )
 
 

@@ -12,6 +12,7 @@ import attrs
 
 from homeserver.composition.federation import FederationBundle
 from homeserver.composition.server import HomeServer
+from homeserver.plugins.push import PluginPushDelivery
 from homeserver.services.accounts.profile import RemoteProfilePort
 from homeserver.services.e2ee.ports import RemoteKeysPort
 from homeserver.services.media.ports import RemoteMediaFetcher
@@ -23,7 +24,12 @@ from homeserver.services.rooms.ports import (
 )
 from homeserver.services.spaces.ports import RemoteHierarchyPort
 from homeserver.services.sync_data.to_device import RemoteToDevicePort
-from homeserver.signals import Signals
+from homeserver.signals import (
+    AccountDeactivated,
+    DevicesChanged,
+    ReceiptStored,
+    Signals,
+)
 from homeserver.util.ports import Port
 
 
@@ -62,6 +68,7 @@ def bind(hs: HomeServer, *, federation_on: bool) -> None:
     # Thumbnails of other servers' media: made from the remote media cache.
     hs.media.thumbnails.remote.plug(hs.media.remote_thumbnails)
     _bind_appservices(hs)
+    _bind_pushers(hs)
     _bind_plugins(hs)
     if not federation_on:
         return
@@ -105,6 +112,27 @@ def _bind_appservices(hs: HomeServer) -> None:
     hs.rooms.directory.unknown_aliases.plug(outbound.queries)
 
 
+def _bind_pushers(hs: HomeServer) -> None:
+    """Pushers are woken by stored push actions and receipts, and go away
+    with the device that set them or the deactivated account."""
+    signals = hs.core.signals
+    pool = hs.pushers.pool
+
+    def on_receipt(stored: ReceiptStored) -> None:
+        pool.on_read(stored.receipt.user_id, stored.receipt.room_id)
+
+    def on_devices(changed: DevicesChanged) -> None:
+        if changed.deleted:
+            pool.on_devices_deleted(changed.user_id, changed.device_ids)
+
+    def on_deactivated(deactivated: AccountDeactivated) -> None:
+        pool.on_account_deactivated(deactivated.user_id)
+
+    signals.receipt_stored.connect(on_receipt)
+    signals.devices_changed.connect(on_devices)
+    signals.account_deactivated.connect(on_deactivated)
+
+
 def _bind_plugins(hs: HomeServer) -> None:
     """The plugins' hooks: on the signals (after every built-in receiver, so
     a plugin sees what the server already did), and in the services' checks
@@ -123,6 +151,7 @@ def _bind_plugins(hs: HomeServer) -> None:
     assert plugins.accounts is not None
     hs.accounts.registration.policy.plug(plugins.accounts)
     hs.accounts.login.policy.plug(plugins.accounts)
+    hs.pushers.plugins.plug(PluginPushDelivery(plugins.hooks))
 
 
 @attrs.frozen(kw_only=True)

@@ -25,6 +25,7 @@ from homeserver.composition.media_admin import MediaAdminBundle
 from homeserver.composition.plugin_api import make_plugin_api, plugin_services
 from homeserver.composition.plugins import PluginsBundle
 from homeserver.composition.presence import PresenceBundle
+from homeserver.composition.pushers import PushersBundle
 from homeserver.composition.reading import ReadingBundle
 from homeserver.composition.relations import RelationsBundle
 from homeserver.composition.reports import ReportsBundle
@@ -54,13 +55,15 @@ def build_homeserver(
     preview_http: UntrustedHttpClient | None = None,
     appservice_http: UntrustedHttpClient | None = None,
     plugin_http: UntrustedHttpClient | None = None,
+    push_http: UntrustedHttpClient | None = None,
 ) -> HomeServer:
     """One homeserver, ready for ``setup()``; outbound federation goes
     through ``federation_transport`` if given (the in-process test network);
     blocking network clients (boto3) run on ``io_runner`` (default:
     ``blocking_runner``); URL previews fetch through ``preview_http`` if
     given (tests: a fixed DNS table), requests to application services
-    through ``appservice_http``, and plugins' requests through ``plugin_http``.
+    through ``appservice_http``, plugins' requests through ``plugin_http``, and
+    requests to push gateways through ``push_http``.
 
     Raises:
         ConfigError: a plugin cannot be loaded (``PluginLoadError`` names it).
@@ -129,6 +132,7 @@ def build_homeserver(
         reading=reading,
         http=appservice_http,
     )
+    pushers = PushersBundle.build(core=core, http=push_http)
     hs = HomeServer(
         data_dir=data_dir,
         core=core,
@@ -151,6 +155,7 @@ def build_homeserver(
         federation=federation,
         appservices=appservices,
         appservice_outbound=appservice_outbound,
+        pushers=pushers,
         plugins=plugins,
         plugin_services=plugin_services(
             core=core, accounts=accounts, rooms=rooms, http=plugin_http

@@ -132,6 +132,7 @@ def client_endpoints(hs: HomeServer) -> list[Any]:
         *thumbnail_endpoints(hs.accounts.auth, hs.media.thumbnails),
         *_preview_endpoints(hs),
         *hs.appservice_outbound.client_endpoints(hs.accounts.auth),
+        *hs.pushers.client_endpoints(hs.accounts.auth),
         *_admin_endpoints(hs),
         PluginRoutesEndpoint(hs.accounts.auth, hs.plugin_services.routes),
     ]

@@ -25,6 +25,7 @@ from homeserver.composition.media import MediaBundle
 from homeserver.composition.media_admin import MediaAdminBundle
 from homeserver.composition.plugins import PluginsBundle
 from homeserver.composition.presence import PresenceBundle
+from homeserver.composition.pushers import PushersBundle
 from homeserver.composition.reading import ReadingBundle
 from homeserver.composition.relations import RelationsBundle
 from homeserver.composition.reports import ReportsBundle
@@ -65,6 +66,7 @@ class HomeServer:
     federation: FederationBundle
     appservices: AppServicesBundle
     appservice_outbound: AppServiceOutboundBundle
+    pushers: PushersBundle
     plugins: PluginsBundle
     plugin_services: PluginServices
     """What every plugin's ``PluginAPI`` facade works through
@@ -87,12 +89,14 @@ class HomeServer:
         await self.federation.start()
         await self.appservice_outbound.start()
         self.media.start()
+        await self.pushers.start()
         await self.plugins.start()
 
     async def shutdown(self) -> None:
         """Tell the plugins the server is stopping, then cancel their timers
         and tasks and drop their routes."""
         await self.plugins.stop()
+        self.pushers.stop()
         for api in self.plugin_apis.values():
             api.close()
 

@@ -40,6 +40,7 @@ from homeserver.config.sections.plugins import (  # noqa: F401 - re-exported
     PluginEntry,
     PluginsConfig,
 )
+from homeserver.config.sections.push import PushConfig
 from homeserver.config.sections.rooms import (  # noqa: F401 - re-exported
     PresenceConfig,
     RoomDirectoryConfig,
@@ -124,6 +125,10 @@ class HomeserverConfig:
         factory=PluginsConfig,
         doc="In-process plugins (pluggy): bots, content filters, login and "
         "media storage back ends (docs/plugins.md).",
+    )
+    push: PushConfig = option(
+        factory=PushConfig,
+        doc="Push notifications: deliveries to push gateways (docs/push.md).",
     )
 
     def __attrs_post_init__(self) -> None:

@@ -45,6 +45,7 @@ import attrs
 
 from homeserver.signals.payloads import (
     AccountDataChanged,
+    AccountDeactivated,
     CrossSigningChanged,
     DeviceListChanged,
     DevicesChanged,
@@ -62,6 +63,7 @@ from homeserver.signals.payloads import (
 from homeserver.signals.signal import Receiver, Signal
 
 __all__ = [
+    "AccountDeactivated",
     "AccountDataChanged",
     "CrossSigningChanged",
     "DeviceListChanged",
@@ -103,7 +105,11 @@ class Signals:
     devices_changed: Signal[DevicesChanged] = attrs.field(
         factory=lambda: Signal("devices_changed")
     )
-    """DeviceStore (login, device rename and delete, deactivation)."""
+    """DeviceStore (login, device rename and delete)."""
+    account_deactivated: Signal[AccountDeactivated] = attrs.field(
+        factory=lambda: Signal("account_deactivated")
+    )
+    """AccountService.deactivate, once the account's rows are gone."""
     device_list_changed: Signal[DeviceListChanged] = attrs.field(
         factory=lambda: Signal("device_list_changed")
     )

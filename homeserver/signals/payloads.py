@@ -60,6 +60,13 @@ class ProfileChanged:
 
 
 @attrs.frozen
+class AccountDeactivated:
+    """A local account was deactivated (its devices and tokens are gone)."""
+
+    user_id: str
+
+
+@attrs.frozen
 class DevicesChanged:
     """A local user's devices were added, renamed (``deleted`` False) or
     deleted."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 from homeserver.config.model import RegistrationConfig
 from homeserver.errors import Codes, Forbidden, MatrixError
 from homeserver.services.accounts.passwords import PasswordHasher
+from homeserver.signals import AccountDeactivated, Signal
 from homeserver.storage.stores.devices import DeviceStore
 from homeserver.storage.stores.tokens import TokenStore
 from homeserver.storage.stores.users import UserAlreadyExists, UserInfo, UserStore
@@ -30,6 +31,7 @@ class AccountService:
         tokens: TokenStore,
         hasher: PasswordHasher,
         clock: Clock,
+        deactivated: Signal[AccountDeactivated] | None = None,
     ) -> None:
         self.server_name = server_name
         self.config = config
@@ -38,6 +40,7 @@ class AccountService:
         self.tokens = tokens
         self.hasher = hasher
         self.clock = clock
+        self.deactivated = deactivated
 
     def user_id_for(self, localpart: str) -> str:
         """The full user ID of a local localpart."""
@@ -176,4 +179,6 @@ class AccountService:
     async def deactivate(self, user_id: str) -> JsonDict:
         """Deactivate an account for good: no more logins, devices or tokens."""
         await self.users.deactivate_user(user_id)
+        if self.deactivated is not None:
+            self.deactivated.emit(AccountDeactivated(user_id))
         return {"id_server_unbind_result": "no-support"}
