@@ -15,6 +15,7 @@ from homeserver.cli import (
     init,
     media_cmd,
     register,
+    threepid_cmd,
 )
 from homeserver.cli.datadir import DEFAULT_DATA_DIR
 from homeserver.cli.errors import CliError
@@ -38,6 +39,7 @@ examples:
   synctl status
   synctl media migrate --to s3
   synctl appservice register irc-registration.yaml
+  synctl threepid add @alice:example.com alice@example.com
 
 'synctl COMMAND --help' describes each command."""
 
@@ -73,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     config_cmd.add_parser(subparsers, [common])
     media_cmd.add_parser(subparsers, [common])
     appservice_cmd.add_parser(subparsers, [common])
+    threepid_cmd.add_parser(subparsers, [common])
     return parser
 
 

@@ -20,6 +20,7 @@ from homeserver.composition.devices import DevicesBundle
 from homeserver.composition.e2ee import E2eeBundle
 from homeserver.composition.extras import ExtrasBundle
 from homeserver.composition.federation import FederationBundle
+from homeserver.composition.mail import MailBundle
 from homeserver.composition.media import MediaBundle
 from homeserver.composition.media_admin import MediaAdminBundle
 from homeserver.composition.plugin_api import make_plugin_api, plugin_services
@@ -112,6 +113,7 @@ def build_homeserver(
     reports = ReportsBundle.build(core=core, accounts=accounts, reading=reading)
     media = MediaBundle.build(core=core, data_dir=data_dir, preview_http=preview_http)
     media_admin = MediaAdminBundle.build(core=core, accounts=accounts, media=media)
+    mail = MailBundle.build(core=core)
     federation = FederationBundle.build(
         core=core,
         accounts=accounts,
@@ -152,6 +154,7 @@ def build_homeserver(
         reports=reports,
         media=media,
         media_admin=media_admin,
+        mail=mail,
         federation=federation,
         appservices=appservices,
         appservice_outbound=appservice_outbound,

@@ -21,6 +21,7 @@ from homeserver.composition.devices import DevicesBundle
 from homeserver.composition.e2ee import E2eeBundle
 from homeserver.composition.extras import ExtrasBundle
 from homeserver.composition.federation import FederationBundle
+from homeserver.composition.mail import MailBundle
 from homeserver.composition.media import MediaBundle
 from homeserver.composition.media_admin import MediaAdminBundle
 from homeserver.composition.plugins import PluginsBundle
@@ -63,6 +64,7 @@ class HomeServer:
     reports: ReportsBundle
     media: MediaBundle
     media_admin: MediaAdminBundle
+    mail: MailBundle
     federation: FederationBundle
     appservices: AppServicesBundle
     appservice_outbound: AppServiceOutboundBundle

@@ -17,6 +17,7 @@ from homeserver.config.sections.accounts import (  # noqa: F401 - re-exported
     TokenLoginConfig,
 )
 from homeserver.config.sections.appservice import AppServiceConfig
+from homeserver.config.sections.email import EmailConfig
 from homeserver.config.sections.extras import (  # noqa: F401 - re-exported
     ServerNoticesConfig,
     VoipConfig,
@@ -120,6 +121,10 @@ class HomeserverConfig:
     appservice: AppServiceConfig = option(
         factory=AppServiceConfig,
         doc="Application services: out-of-process bridges and bots.",
+    )
+    email: EmailConfig = option(
+        factory=EmailConfig,
+        doc="Sending mail over SMTP: email notifications (docs/push.md).",
     )
     plugins: PluginsConfig = option(
         factory=PluginsConfig,
