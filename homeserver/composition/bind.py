@@ -27,6 +27,7 @@ from homeserver.services.sync_data.to_device import RemoteToDevicePort
 from homeserver.signals import (
     AccountDeactivated,
     DevicesChanged,
+    PushActionsStored,
     ReceiptStored,
     Signals,
 )
@@ -118,6 +119,9 @@ def _bind_pushers(hs: HomeServer) -> None:
     signals = hs.core.signals
     pool = hs.pushers.pool
 
+    def on_actions(stored: PushActionsStored) -> None:
+        pool.on_new_push_actions(stored.user_ids, stored.stream_ordering)
+
     def on_receipt(stored: ReceiptStored) -> None:
         pool.on_read(stored.receipt.user_id, stored.receipt.room_id)
 
@@ -128,6 +132,7 @@ def _bind_pushers(hs: HomeServer) -> None:
     def on_deactivated(deactivated: AccountDeactivated) -> None:
         pool.on_account_deactivated(deactivated.user_id)
 
+    signals.push_actions_stored.connect(on_actions)
     signals.receipt_stored.connect(on_receipt)
     signals.devices_changed.connect(on_devices)
     signals.account_deactivated.connect(on_deactivated)

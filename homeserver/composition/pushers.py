@@ -2,9 +2,8 @@
 kind, the ``/pushers`` endpoints.
 
 Other kinds (``email``) are registered on ``pool`` by their own bundles
-before ``start``. The push actions (the eval domain) and the plugins'
-``chatly_push`` are plugged into ``actions`` and ``plugins`` by the bind
-step.
+before ``start``. The push actions are read from the eval domain's store;
+the plugins' ``chatly_push`` is plugged into ``plugins`` by the bind step.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ from homeserver.api.client.pushers import pusher_endpoints
 from homeserver.composition.core import Core
 from homeserver.config.sections.push import PushConfig
 from homeserver.http_client.ip_filter import IpFilter
-from homeserver.http_client.untrusted import UntrustedHttpClient
+from homeserver.http_client.untrusted import HostResolver, UntrustedHttpClient
 from homeserver.services.accounts.auth import Auth
 from homeserver.services.push.pushers.details import EventDetailsReader
 from homeserver.services.push.pushers.gateway import PushGatewayClient
@@ -29,12 +28,12 @@ from homeserver.services.push.pushers.http import (
 )
 from homeserver.services.push.pushers.pool import PusherKind, PusherPool
 from homeserver.services.push.pushers.ports import (
-    NoPushActions,
     NoPushPlugins,
     PushActions,
     PushDeliveryHook,
 )
 from homeserver.services.push.pushers.service import PusherService
+from homeserver.storage.stores.push_actions import PushActionsStore
 from homeserver.storage.stores.pushers import PusherStore
 from homeserver.streams.registry import EVENTS
 from homeserver.util.ports import Port
@@ -42,11 +41,15 @@ from homeserver.util.ports import Port
 PUSH_USER_AGENT = "Chatly (push)"
 
 
-def push_client(reactor: Any, config: PushConfig) -> UntrustedHttpClient:
+def push_client(
+    reactor: Any, config: PushConfig, resolve_host: HostResolver | None = None
+) -> UntrustedHttpClient:
     """The guarded client requests to push gateways go through: the
-    ``push.ip_range_*`` filter, no redirect followed."""
+    ``push.ip_range_*`` filter, no redirect followed (``resolve_host``:
+    another DNS, tests)."""
     return UntrustedHttpClient(
         reactor=reactor,
+        resolve_host=resolve_host,
         ip_filter=IpFilter(config.ip_range_blacklist, config.ip_range_whitelist),
         timeout_s=config.request_timeout / 1000,
         max_redirects=0,
@@ -72,7 +75,7 @@ class PushersBundle:
     store: PusherStore
     pool: PusherPool
     service: PusherService
-    actions: Port[PushActions]
+    actions: PushActions
     plugins: Port[PushDeliveryHook]
     enabled: bool
 
@@ -89,7 +92,7 @@ class PushersBundle:
             clock=core.clock,
             current_position=core.streams.ids(EVENTS).current_position,
         )
-        actions: Port[PushActions] = Port(NoPushActions())
+        actions = PushActionsStore(core.db)
         plugins: Port[PushDeliveryHook] = Port(NoPushPlugins())
         deps = HttpPusherDeps(
             actions=actions,

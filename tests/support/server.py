@@ -155,6 +155,7 @@ class TestServer:
         preview_http: Any = None,
         appservice_http: Any = None,
         plugin_http: Any = None,
+        push_http: Any = None,
     ) -> None:
         # Servers of one test federation (tests/federation/pair.py) share a
         # reactor, so one clock drives them all.
@@ -181,6 +182,8 @@ class TestServer:
             # Plugins' outbound requests (PluginAPI.http_request) likewise
             # (tests/plugins_shipped/test_webhooknotifier.py).
             plugin_http=plugin_http,
+            # Requests to push gateways likewise (tests/push/pushers/kit.py).
+            push_http=push_http,
         )
         self.get_success(self.hs.setup())
         self.site = HomeserverSite(

@@ -92,7 +92,7 @@ class HttpPusherSettings:
 class HttpPusherDeps:
     """What every http pusher shares."""
 
-    actions: Port[PushActions]
+    actions: PushActions
     details: EventDetailsReader
     gateway: PushGatewayClient
     plugins: Port[PushDeliveryHook]
@@ -172,7 +172,7 @@ class HttpPusher:
         """Deliver the actions after the position, in order. False when it
         stopped to back off (or the pusher is gone)."""
         user_id = self.record.user_id
-        actions = await self.deps.actions.get().get_unread_push_actions(
+        actions = await self.deps.actions.get_unread_push_actions(
             user_id,
             after=self.last_stream_ordering,
             upto=self.max_stream_ordering,
@@ -247,7 +247,7 @@ class HttpPusher:
         if details is None:
             return _Result.DONE
         settings = self.deps.settings
-        badge = await self.deps.actions.get().badge_count(
+        badge = await self.deps.actions.badge_count(
             self.record.user_id, by_room=settings.group_unread_count_by_room
         )
         notification = event_notification(
@@ -305,7 +305,7 @@ class HttpPusher:
     async def _push_badge(self) -> None:
         """Send the new badge after the user read something (as Synapse does
         on receipts), unless it did not change. Not retried."""
-        badge = await self.deps.actions.get().badge_count(
+        badge = await self.deps.actions.badge_count(
             self.record.user_id,
             by_room=self.deps.settings.group_unread_count_by_room,
         )

@@ -1,6 +1,7 @@
 """What the pushers need from other domains: the push actions (the eval
-domain's store, Contract 2 of issue 14) and the plugins' ``chatly_push`` hook
-(filled in by the bind step; without plugins nobody answers)."""
+domain's ``PushActionsStore``, Contract 2 of issue 14) and the plugins'
+``chatly_push`` hook (plugged in by the bind step; without plugins nobody
+answers)."""
 
 from __future__ import annotations
 
@@ -33,18 +34,6 @@ class PushActions(Protocol):
 
     async def badge_count(self, user_id: str, *, by_room: bool) -> int:
         """Rooms with unread notifications, or the total of them."""
-
-
-class NoPushActions:
-    """Until push actions are stored: nothing to deliver."""
-
-    async def get_unread_push_actions(
-        self, user_id: str, *, after: int, upto: int, limit: int
-    ) -> Sequence[PushActionLike]:
-        return []
-
-    async def badge_count(self, user_id: str, *, by_room: bool) -> int:
-        return 0
 
 
 class PushDeliveryHook(Protocol):
