@@ -21,6 +21,7 @@ def test_ruff_is_clean() -> None:
             "tests",
             "synctl",
             "bridges",
+            "plugins",
         ],
         cwd=ROOT,
         capture_output=True,
@@ -39,9 +40,9 @@ def test_mypy_is_clean() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_bridges_mypy_is_clean() -> None:
-    """The bridges (bridges/*/src, each its own distribution) type-check too."""
-    sources = sorted(str(path) for path in (ROOT / "bridges").glob("*/src"))
+def _mypy_over_sources(parent: str) -> None:
+    """mypy over ``<parent>/*/src`` (each its own distribution)."""
+    sources = sorted(str(path) for path in (ROOT / parent).glob("*/src"))
     result = subprocess.run(
         [sys.executable, "-m", "mypy", *sources],
         cwd=ROOT,
@@ -49,6 +50,16 @@ def test_bridges_mypy_is_clean() -> None:
         text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_bridges_mypy_is_clean() -> None:
+    """The bridges (bridges/*/src, each its own distribution) type-check too."""
+    _mypy_over_sources("bridges")
+
+
+def test_plugins_mypy_is_clean() -> None:
+    """The shipped plugins (plugins/*/src) type-check too."""
+    _mypy_over_sources("plugins")
 
 
 def test_modules_stay_small() -> None:

@@ -16,7 +16,7 @@ import pytest
 from tests.support import User
 
 PLUGINS_DIR = Path(__file__).resolve().parents[2] / "plugins"
-SHIPPED = ("commandbot", "contentfilter", "webhooknotifier")
+SHIPPED = ("commandbot", "contentfilter", "pushgateway", "webhooknotifier")
 
 
 @pytest.fixture(autouse=True)

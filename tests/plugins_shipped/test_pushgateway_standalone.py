@@ -1,0 +1,198 @@
+"""The stand-alone push gateway (``python -m chatly_pushgateway --config``)
+as another homeserver uses it: a real process answering
+``POST /_matrix/push/v1/notify`` over real HTTP, delivering WebPush and FCM
+to local stand-ins of the services (push_services.py) and reporting the
+rejected pushkeys."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from tests.plugins_shipped.conftest import PLUGINS_DIR
+from tests.plugins_shipped.push_services import (
+    Got,
+    HttpService,
+    Subscription,
+    b64url,
+    check_assertion,
+    check_fcm_message,
+    pem_private,
+    serve_http,
+    service_account,
+    vapid_claims,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+WEB, ANDROID = "org.example.web", "org.example.android"
+
+
+@pytest.fixture
+def service() -> Iterator[HttpService]:
+    yield from serve_http()
+
+
+class Gateway:
+    """The gateway process, its address and its log."""
+
+    def __init__(self, config: dict[str, Any], tmp: Path) -> None:
+        path = tmp / "gateway.yaml"
+        path.write_text(yaml.safe_dump(config))
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(
+            [str(REPO), str(PLUGINS_DIR / "pushgateway" / "src")]
+        )
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "chatly_pushgateway", "--config", str(path)],
+            env=env,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.log: list[str] = []
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.log.append(line)
+            found = re.search(r"listening on (http://[\d.]+:\d+)", line)
+            if found:
+                self.base = found.group(1)
+                break
+        else:
+            raise AssertionError("the gateway did not start:\n" + "".join(self.log))
+        threading.Thread(target=self._drain, daemon=True).start()
+
+    def _drain(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.log.append(line)
+
+    def post(self, path: str, body: bytes) -> tuple[int, Any]:
+        request = urllib.request.Request(
+            self.base + path,
+            data=body,
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read())
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+def test_standalone_gateway_serves_notify(tmp_path: Path, service: HttpService) -> None:
+    vapid = ec.generate_private_key(ec.SECP256R1())
+    account, account_key = service_account(service.base + "/token")
+    (tmp_path / "fcm.json").write_text(json.dumps(account))
+
+    def token(got: Got) -> tuple[int, Any]:
+        check_assertion(got, account, account_key)
+        return 200, {"access_token": "ya29.standalone", "expires_in": 3599}
+
+    def send(got: Got) -> tuple[int, Any]:
+        assert got.headers["authorization"] == "Bearer ya29.standalone"
+        check_fcm_message(json.loads(got.body)["message"])
+        return 200, {"name": "projects/chatly-test/messages/1"}
+
+    service.handlers["/token"] = token
+    service.handlers["/v1/projects/chatly-test/messages:send"] = send
+    live = Subscription.make(service.base + "/push/live")
+    gone = Subscription.make(service.base + "/push/gone")
+    service.handlers["/push/live"] = lambda got: (201, b"")
+    service.handlers["/push/gone"] = lambda got: (410, b"")
+    config = {
+        "listen": {"bind_address": "127.0.0.1", "port": 0},
+        "ip_range_whitelist": ["127.0.0.1/32"],
+        "apps": {
+            WEB: {
+                "webpush": {
+                    "vapid_private_key": pem_private(vapid),
+                    "vapid_contact": "mailto:ops@example.org",
+                }
+            },
+            ANDROID: {
+                "fcm": {"service_account_path": "fcm.json", "api_url": service.base}
+            },
+        },
+    }
+    gateway = Gateway(config, tmp_path)
+    try:
+        devices = [
+            # UnifiedPush's shape: the pushkey is the endpoint.
+            {
+                "app_id": WEB,
+                "pushkey": live.endpoint,
+                "data": {"p256dh": live.p256dh, "auth": b64url(live.auth)},
+            },
+            {
+                "app_id": WEB,
+                "pushkey": gone.endpoint,
+                "data": {"p256dh": gone.p256dh, "auth": b64url(gone.auth)},
+            },
+            {"app_id": ANDROID, "pushkey": "fcm-token", "data": {}},
+            {"app_id": "im.unknown", "pushkey": "nobody"},
+        ]
+        notification = {
+            "event_id": "$e",
+            "room_id": "!r:other.example",
+            "type": "m.room.message",
+            "sender": "@bob:other.example",
+            "content": {"msgtype": "m.text", "body": "hello from afar"},
+            "counts": {"unread": 1},
+            "devices": devices,
+        }
+        body = json.dumps({"notification": notification}).encode()
+        code, answer = gateway.post("/_matrix/push/v1/notify", body)
+        assert code == 200, gateway.log
+        assert sorted(answer["rejected"]) == sorted([gone.endpoint, "nobody"])
+
+        [web] = [g for g in service.got if g.path == "/push/live"]
+        assert live.decrypt(web.body)["content"]["body"] == "hello from afar"
+        claims, _ = vapid_claims(web.headers["authorization"], service.base)
+        assert claims["sub"] == "mailto:ops@example.org"
+        [fcm] = [g for g in service.got if g.path.endswith(":send")]
+        assert json.loads(fcm.body)["message"]["data"]["content_body"] == (
+            "hello from afar"
+        )
+
+        code, answer = gateway.post("/_matrix/push/v1/notify", b"[]")
+        assert code == 400 and answer["errcode"] == "M_BAD_JSON"
+        code, answer = gateway.post("/_matrix/push/v1/elsewhere", body)
+        assert code == 404 and answer["errcode"] == "M_UNRECOGNIZED"
+    finally:
+        gateway.stop()
+
+
+def test_standalone_gateway_refuses_a_bad_config(tmp_path: Path) -> None:
+    path = tmp_path / "gateway.yaml"
+    path.write_text(yaml.safe_dump({"apps": {WEB: {"webpush": {"vapid_contac": "x"}}}}))
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(REPO), str(PLUGINS_DIR / "pushgateway" / "src")]
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "chatly_pushgateway", "--config", str(path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert "apps.org.example.web.webpush.vapid_contac: unknown key" in done.stderr
+    assert "did you mean 'vapid_contact'" in done.stderr
