@@ -26,6 +26,7 @@ from homeserver.composition.media_admin import MediaAdminBundle
 from homeserver.composition.plugin_api import make_plugin_api, plugin_services
 from homeserver.composition.plugins import PluginsBundle
 from homeserver.composition.presence import PresenceBundle
+from homeserver.composition.push_email import EmailPushBundle
 from homeserver.composition.pushers import PushersBundle
 from homeserver.composition.reading import ReadingBundle
 from homeserver.composition.relations import RelationsBundle
@@ -135,6 +136,9 @@ def build_homeserver(
         http=appservice_http,
     )
     pushers = PushersBundle.build(core=core, http=push_http)
+    push_email = EmailPushBundle.build(
+        core=core, mail=mail, pushers=pushers, profiles=accounts.stores.profiles
+    )
     hs = HomeServer(
         data_dir=data_dir,
         core=core,
@@ -159,6 +163,7 @@ def build_homeserver(
         appservices=appservices,
         appservice_outbound=appservice_outbound,
         pushers=pushers,
+        push_email=push_email,
         plugins=plugins,
         plugin_services=plugin_services(
             core=core, accounts=accounts, rooms=rooms, http=plugin_http

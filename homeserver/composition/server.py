@@ -26,6 +26,7 @@ from homeserver.composition.media import MediaBundle
 from homeserver.composition.media_admin import MediaAdminBundle
 from homeserver.composition.plugins import PluginsBundle
 from homeserver.composition.presence import PresenceBundle
+from homeserver.composition.push_email import EmailPushBundle
 from homeserver.composition.pushers import PushersBundle
 from homeserver.composition.reading import ReadingBundle
 from homeserver.composition.relations import RelationsBundle
@@ -69,6 +70,7 @@ class HomeServer:
     appservices: AppServicesBundle
     appservice_outbound: AppServiceOutboundBundle
     pushers: PushersBundle
+    push_email: EmailPushBundle
     plugins: PluginsBundle
     plugin_services: PluginServices
     """What every plugin's ``PluginAPI`` facade works through
