@@ -194,6 +194,9 @@ class HttpPusher:
 
     async def _done(self, action: PushActionLike) -> bool:
         """Move past a delivered action; False if the pusher was deleted."""
+        if self._stopped:
+            # Removed or replaced meanwhile: the record is no longer ours.
+            return False
         self.last_stream_ordering = action.stream_ordering
         self.failing_since = None
         self.backoff_ms = self.deps.settings.retry_initial_ms
@@ -210,6 +213,8 @@ class HttpPusher:
     async def _failed(self, action: PushActionLike) -> bool:
         """A delivery failed: back off (False), or give up on this action
         after ``give_up_after`` of failing and go on (True)."""
+        if self._stopped:
+            return False
         now = self.host.clock.time_msec()
         if self.failing_since is None:
             self.failing_since = now
