@@ -9,7 +9,6 @@ import json
 import re
 import shutil
 import tempfile
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -25,15 +24,13 @@ from homeserver.services.appservices.registration import (
     parse_registration,
 )
 from tests.appservices.fake_as import AppServiceListener, FakeAppService
+from tests.support.reactors import pump_both
 from tests.support.server import (
     FakeResponse,
     PendingRequest,
     TestServer,
     test_config_dict,
 )
-
-# A safety net for a broken test, never an assertion about timing.
-SAFETY_NET_S = 60.0
 
 
 @attrs.frozen(kw_only=True)
@@ -151,11 +148,7 @@ class AsHarness:
     def pump(self, until: Callable[[], bool], advance: float = 0) -> None:
         """Run both reactors until ``until()`` holds (``advance``: seconds
         of fake time to move on each turn, to let retry timers fire)."""
-        deadline = time.monotonic() + SAFETY_NET_S
-        while not until():
-            assert time.monotonic() < deadline, "the condition never held"
-            self.reactor.iterate(0.005)
-            self.server.reactor.advance(advance)
+        pump_both(self.reactor, self.server.reactor, until, advance)
 
     def settle(self) -> None:
         """Run both reactors until nothing is in flight towards the AS."""
