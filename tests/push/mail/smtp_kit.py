@@ -4,10 +4,8 @@ message it accepts. The certificate is a self-signed one made here."""
 
 from __future__ import annotations
 
-import datetime
 import email
 import email.policy
-import ipaddress
 import socket
 from email.message import EmailMessage
 from pathlib import Path
@@ -17,13 +15,13 @@ import attrs
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP as SMTPProtocol
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+
+from homeserver.config.tls import generate_self_signed
 
 SMTP_USER = "mailer"
 SMTP_PASSWORD = "s3cret-pass"
+# The name in the test certificate.
+TLS_NAME = "localhost"
 
 
 @attrs.frozen
@@ -45,40 +43,12 @@ class Received:
 
 
 def self_signed_cert(directory: Path) -> tuple[Path, Path]:
-    """A certificate for localhost and 127.0.0.1 and its key: (cert, key)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=30))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [
-                    x509.DNSName("localhost"),
-                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                ]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
+    """A self-signed certificate for ``localhost`` and its key: (cert, key).
+    Clients reach the server at 127.0.0.1 and check the name with
+    ``tlsname: localhost``."""
     cert_path = directory / "smtp-cert.pem"
     key_path = directory / "smtp-key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
+    generate_self_signed(cert_path, key_path, TLS_NAME)
     return cert_path, key_path
 
 

@@ -19,7 +19,13 @@ from homeserver.services.mail.message import OutgoingMail
 from homeserver.services.mail.templates import MailTemplates
 from homeserver.storage.database import inline_runner
 from homeserver.util.clock import Clock
-from tests.push.mail.smtp_kit import SMTP_PASSWORD, SMTP_USER, SmtpServer, free_port
+from tests.push.mail.smtp_kit import (
+    SMTP_PASSWORD,
+    SMTP_USER,
+    TLS_NAME,
+    SmtpServer,
+    free_port,
+)
 from tests.support.server import test_config_dict as config_dict
 
 MAIL = OutgoingMail(
@@ -89,6 +95,7 @@ def test_required_starttls_and_auth(
         server.config(
             require_transport_security=True,
             tls_ca_file=str(smtp_cert[0]),
+            tlsname=TLS_NAME,
             smtp_user=SMTP_USER,
             smtp_pass=SMTP_PASSWORD,
         )
@@ -99,13 +106,17 @@ def test_required_starttls_and_auth(
     assert got.auth_login == SMTP_USER
 
 
-def test_opportunistic_starttls_checks_tlsname(
+def test_opportunistic_starttls_checks_the_name(
     smtp_server: Callable[..., SmtpServer], smtp_cert: tuple[Path, Path]
 ) -> None:
+    """STARTTLS when offered; the certificate must name tlsname (by default
+    smtp_host, 127.0.0.1, which it does not)."""
     server = smtp_server(cert=smtp_cert)
-    harness = MailerHarness(
-        server.config(tls_ca_file=str(smtp_cert[0]), tlsname="localhost")
-    )
+    trusted = {"tls_ca_file": str(smtp_cert[0])}
+    wrong_name = MailerHarness(server.config(**trusted, send_attempts=1))
+    assert wrong_name.send() is False
+    assert server.received == []
+    harness = MailerHarness(server.config(**trusted, tlsname=TLS_NAME))
     assert harness.send() is True
     assert server.received[0].tls
 
@@ -118,6 +129,7 @@ def test_implicit_tls(
         server.config(
             force_tls=True,
             tls_ca_file=str(smtp_cert[0]),
+            tlsname=TLS_NAME,
             smtp_user=SMTP_USER,
             smtp_pass=SMTP_PASSWORD,
         )
@@ -146,7 +158,10 @@ def test_wrong_password_is_not_retried(
     server = smtp_server(cert=smtp_cert, auth=True)
     harness = MailerHarness(
         server.config(
-            tls_ca_file=str(smtp_cert[0]), smtp_user=SMTP_USER, smtp_pass="wrong"
+            tls_ca_file=str(smtp_cert[0]),
+            tlsname=TLS_NAME,
+            smtp_user=SMTP_USER,
+            smtp_pass="wrong",
         )
     )
     assert harness.send() is False
@@ -233,3 +248,17 @@ def test_bad_config_names_the_key(email: dict[str, Any], problem: str) -> None:
     with pytest.raises(ConfigError) as info:
         parse_config(config_dict({"email": email}))
     assert problem in str(info.value)
+
+
+def test_broken_admin_template_stops_the_server_at_start(
+    make_server: Callable[..., Any], tmp_path: Path
+) -> None:
+    from homeserver.config import ConfigError
+
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "notif_mail.html").write_text("{% for room in rooms %}\n<p>\n")
+    with pytest.raises(ConfigError) as info:
+        make_server({"email": {"enable_notifs": True, "template_dir": str(templates)}})
+    assert "email.template_dir: template" in str(info.value)
+    assert "notif_mail.html" in str(info.value)

@@ -14,8 +14,8 @@ from homeserver.services.mail.message import OutgoingMail
 from homeserver.services.mail.templates import MailTemplates
 from homeserver.services.push.email.content import DigestContent
 from homeserver.services.push.email.digest import subject_and_summary
-from homeserver.services.push.email.ports import PusherLike
 from homeserver.services.push.email.unsubscribe import PusherKey, UnsubscribeSigner
+from homeserver.storage.stores.pushers import PusherRecord
 
 TEMPLATE = "notif_mail"
 UNSUBSCRIBE_PATH = "/_chatly/client/v1/email/unsubscribe"
@@ -50,7 +50,7 @@ class NotifMailer:
         self._public_baseurl = public_baseurl.rstrip("/")
         self._app_name = app_name
 
-    def unsubscribe_url(self, record: PusherLike) -> str:
+    def unsubscribe_url(self, record: PusherRecord) -> str:
         """The link that removes ``record``."""
         token = self._signer.token_for(
             PusherKey(
@@ -60,7 +60,7 @@ class NotifMailer:
         return f"{self._public_baseurl}{UNSUBSCRIBE_PATH}?token={quote(token)}"
 
     async def send_digest(
-        self, record: PusherLike, event_ids_by_room: dict[str, Sequence[str]]
+        self, record: PusherRecord, event_ids_by_room: dict[str, Sequence[str]]
     ) -> bool:
         """Mail the digest of these events to the pusher's address.
 

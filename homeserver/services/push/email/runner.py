@@ -11,13 +11,10 @@ from typing import Any
 
 from homeserver.services.push.email import throttle
 from homeserver.services.push.email.mails import NotifMailer
-from homeserver.services.push.email.ports import (
-    PushActionLike,
-    PusherLike,
-    RunnerHost,
-    UnreadActions,
-)
+from homeserver.services.push.pushers.pool import PusherHost
 from homeserver.storage.stores.email_throttle import EmailThrottleStore
+from homeserver.storage.stores.push_actions import PushAction, PushActionsStore
+from homeserver.storage.stores.pushers import PusherRecord
 from homeserver.util.background import run_in_background
 
 logger = logging.getLogger(__name__)
@@ -41,9 +38,9 @@ class EmailPusherRunner:
     def __init__(
         self,
         *,
-        record: PusherLike,
-        host: RunnerHost,
-        actions: UnreadActions,
+        record: PusherRecord,
+        host: PusherHost,
+        actions: PushActionsStore,
         throttles: EmailThrottleStore,
         mails: NotifMailer,
         delay_ms: int,
@@ -131,15 +128,16 @@ class EmailPusherRunner:
             run_in_background("email_pusher", self._process())
 
     async def _send(
-        self, pending: Sequence[PushActionLike], throttles: dict[str, Any]
+        self, pending: Sequence[PushAction], throttles: dict[str, Any]
     ) -> None:
         by_room: dict[str, list[str]] = defaultdict(list)
         for action in pending:
             by_room[action.room_id].append(action.event_id)
         sent = await self._mails.send_digest(self._record, dict(by_room))
-        if not sent:
+        if not sent or self._stopped:
             # Given up by the mailer (logged there): these stay unmailed, and
-            # the next notification mails them with it.
+            # the next notification mails them with it. Or the pusher was
+            # removed or replaced meanwhile: the record is no longer ours.
             return
         now = self._clock.time_msec()
         self._position = max(a.stream_ordering for a in pending)
