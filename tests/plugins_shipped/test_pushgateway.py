@@ -397,3 +397,31 @@ def _public_b64(key: Any) -> str:
         serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
     )
     return _b64(raw)
+
+
+# ---- another back end ----------------------------------------------------------------------
+
+
+def test_a_custom_back_end_serves_its_app_id(
+    make_server: Callable[..., TestServer],
+) -> None:
+    backend = "tests.plugins_shipped.custom_pushkin:EchoPushkin"
+    custom = {"backend": backend, "settings": {"refuse_prefix": "x-"}}
+    apps = {"org.example.own": {"custom": custom}}
+    server = make_server(plugin_overrides("pushgateway", "PushGateway", {"apps": apps}))
+    devices = [
+        {"app_id": "org.example.own", "pushkey": "ok-1"},
+        {"app_id": "org.example.own", "pushkey": "x-gone"},
+    ]
+    body = {"notification": {**MESSAGE, "devices": devices}}
+    response = server.request("POST", NOTIFY, body)
+    assert response.code == 200 and response.json == {"rejected": ["x-gone"]}
+    from tests.plugins_shipped.custom_pushkin import EchoPushkin
+
+    assert EchoPushkin.delivered == [("ok-1", "$ev1")]
+
+    bad = {"custom": {"backend": backend, "settings": {"refuse_prefx": "x-"}}}
+    with pytest.raises(Exception, match="refuse_prefx"):
+        make_server(
+            plugin_overrides("pushgateway", "PushGateway", {"apps": {"a": bad}})
+        )
