@@ -196,3 +196,33 @@ def test_standalone_gateway_refuses_a_bad_config(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert "apps.org.example.web.webpush.vapid_contac: unknown key" in done.stderr
     assert "did you mean 'vapid_contact'" in done.stderr
+
+
+def test_the_distribution_declares_its_entry_points(tmp_path: Path) -> None:
+    """pip builds plugins/pushgateway on its own; its metadata names the
+    plugin (``chatly.plugins``) and the gateway's console script."""
+    import importlib.metadata
+    import shutil
+
+    source = tmp_path / "pushgateway"
+    shutil.copytree(
+        PLUGINS_DIR / "pushgateway",
+        source,
+        ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"),
+    )
+    site = tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps"]
+        + ["--disable-pip-version-check", "--target", str(site), str(source)],
+        check=True,
+    )
+    [dist] = importlib.metadata.distributions(path=[str(site)])
+    assert dist.metadata["Name"] == "chatly-pushgateway"
+    points = {(e.group, e.name): e.value for e in dist.entry_points}
+    assert points[("chatly.plugins", "pushgateway")] == "chatly_pushgateway:PushGateway"
+    assert points[("console_scripts", "chatly-pushgateway")] == (
+        "chatly_pushgateway.standalone:main"
+    )
+    requires = " ".join(dist.requires or [])
+    for needed in ("http-ece", "py-vapid", "h2", "pyjwt"):
+        assert needed in requires
