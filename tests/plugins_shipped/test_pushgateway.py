@@ -140,14 +140,19 @@ class Harness:
         self.server = make_server(overrides, plugin_http=client)
 
     def push(
-        self, app_id: str, pushkey: str, data: dict[str, Any], notification: Any
+        self,
+        app_id: str,
+        pushkey: str,
+        data: dict[str, Any],
+        notification: Any,
+        kind: str = "http",
     ) -> bool | None:
         """The server's ``chatly_push`` hook call, as its pushers make it."""
         delivery = PushDelivery(
             user_id="@alice:test",
             app_id=app_id,
             pushkey=pushkey,
-            kind="http",
+            kind=kind,
             data=data,
             notification=notification,
         )
@@ -224,6 +229,7 @@ def test_webpush_gone_subscription_is_rejected(
 
 def test_other_app_ids_are_left_to_the_server(harness: Harness) -> None:
     assert harness.push("im.other.app", "key", {"url": "x"}, MESSAGE) is None
+    assert harness.push(WEB, "a@example.org", {}, MESSAGE, kind="email") is None
 
 
 # ---- FCM -----------------------------------------------------------------------------

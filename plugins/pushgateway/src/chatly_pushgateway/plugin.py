@@ -54,10 +54,10 @@ class PushGateway:
 
     @hookimpl
     async def chatly_push(self, delivery: PushDelivery) -> bool | None:
-        """Deliver a pusher of a configured app ID: True when delivered,
+        """Deliver an ``http`` pusher of a configured app ID: True when delivered,
         False when its pushkey is rejected, None for other app IDs.
         A temporary failure raises (the server counts it as None)."""
-        if not self.gateway.handles(delivery.app_id):
+        if delivery.kind != "http" or not self.gateway.handles(delivery.app_id):
             return None
         raw = {**delivery.notification, "devices": []}
         try:
