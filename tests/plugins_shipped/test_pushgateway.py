@@ -411,6 +411,9 @@ def _public_b64(key: Any) -> str:
 def test_a_custom_back_end_serves_its_app_id(
     make_server: Callable[..., TestServer],
 ) -> None:
+    from tests.plugins_shipped.custom_pushkin import EchoPushkin
+
+    EchoPushkin.delivered.clear()
     backend = "tests.plugins_shipped.custom_pushkin:EchoPushkin"
     custom = {"backend": backend, "settings": {"refuse_prefix": "x-"}}
     apps = {"org.example.own": {"custom": custom}}
@@ -422,8 +425,6 @@ def test_a_custom_back_end_serves_its_app_id(
     body = {"notification": {**MESSAGE, "devices": devices}}
     response = server.request("POST", NOTIFY, body)
     assert response.code == 200 and response.json == {"rejected": ["x-gone"]}
-    from tests.plugins_shipped.custom_pushkin import EchoPushkin
-
     assert EchoPushkin.delivered == [("ok-1", "$ev1")]
 
     bad = {"custom": {"backend": backend, "settings": {"refuse_prefx": "x-"}}}
