@@ -280,8 +280,8 @@ class ApnsService:
         self.answer: Callable[[Got], Answer] = lambda got: (200, b"")
         self.cert_pem, key_pem = self_signed(host)
         options = ssl.CertificateOptions(
-            privateKey=ssl.KeyPair.load(key_pem.encode(), 1).original,
-            certificate=ssl.Certificate.loadPEM(self.cert_pem.encode()).original,
+            privateKey=serialization.load_pem_private_key(key_pem.encode(), None),
+            certificate=x509.load_pem_x509_certificate(self.cert_pem.encode()),
             acceptableProtocols=[b"h2"],
         )
         self.port = reactor.listenSSL(
