@@ -4,6 +4,8 @@ users see in their timeline and in /joined_members."""
 
 from __future__ import annotations
 
+import time
+
 from tests.interop.client import Client, quote, request
 from tests.interop.rooms import room_joined_across
 from tests.interop.synapse import Synapse
@@ -85,6 +87,11 @@ def test_our_directory_finds_synapse_users(
     assert found(localpart)
     _set(bob, "displayname", "Searchable Synapsian")
     _named(alice, room_id, bob.user_id, "Searchable Synapsian")
+    # The directory follows the member event through a signal receiver that
+    # may finish just after /sync has shown the event: wait for it.
+    deadline = time.monotonic() + 10
+    while not found("synaps") and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert found("synaps")[0]["display_name"] == "Searchable Synapsian"
     mutual = request(
         "GET",
