@@ -64,6 +64,12 @@ def bind(hs: HomeServer, *, federation_on: bool) -> None:
     # out of relations, threads, aggregations and search results too.
     hs.relations.viewer.hider.plug(hs.reading.personal)
     hs.search.service.user_filter.plug(hs.reading.personal)
+    # Push rules: every new live event is evaluated as it is persisted; who
+    # ignores whom is kept current for it.
+    hs.core.persister.push.plug(hs.push_eval.evaluator)
+    signals.account_data_changed.connect(
+        hs.push_eval.ignored_by.on_account_data_changed
+    )
     # Thumbnails of each image are made as soon as it is uploaded.
     hs.media.repository.uploaded.plug(hs.media.thumbnails)
     # Thumbnails of other servers' media: made from the remote media cache.

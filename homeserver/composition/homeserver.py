@@ -27,6 +27,7 @@ from homeserver.composition.plugin_api import make_plugin_api, plugin_services
 from homeserver.composition.plugins import PluginsBundle
 from homeserver.composition.presence import PresenceBundle
 from homeserver.composition.push_email import EmailPushBundle
+from homeserver.composition.push_eval import PushEvalBundle
 from homeserver.composition.pushers import PushersBundle
 from homeserver.composition.reading import ReadingBundle
 from homeserver.composition.relations import RelationsBundle
@@ -88,6 +89,7 @@ def build_homeserver(
     rooms = RoomsBundle.build(core=core, accounts=accounts)
     sync_data = SyncDataBundle.build(core=core, accounts=accounts, rooms=rooms)
     reading = ReadingBundle.build(core=core, sync_data=sync_data)
+    push_eval = PushEvalBundle.build(core=core, sync_data=sync_data)
     search = SearchBundle.build(core=core, reading=reading)
     relations = RelationsBundle.build(core=core, reading=reading)
     user_directory = UserDirectoryBundle.build(core=core)
@@ -97,6 +99,7 @@ def build_homeserver(
     sync = SyncBundle.build(
         core=core,
         reading=reading,
+        push_eval=push_eval,
         sync_data=sync_data,
         presence=presence,
         devices=devices,
@@ -153,6 +156,7 @@ def build_homeserver(
         user_directory=user_directory,
         sync_data=sync_data,
         sync=sync,
+        push_eval=push_eval,
         extras=extras,
         spaces=spaces,
         reports=reports,

@@ -27,6 +27,7 @@ from homeserver.composition.media_admin import MediaAdminBundle
 from homeserver.composition.plugins import PluginsBundle
 from homeserver.composition.presence import PresenceBundle
 from homeserver.composition.push_email import EmailPushBundle
+from homeserver.composition.push_eval import PushEvalBundle
 from homeserver.composition.pushers import PushersBundle
 from homeserver.composition.reading import ReadingBundle
 from homeserver.composition.relations import RelationsBundle
@@ -60,6 +61,7 @@ class HomeServer:
     user_directory: UserDirectoryBundle
     sync_data: SyncDataBundle
     sync: SyncBundle
+    push_eval: PushEvalBundle
     extras: ExtrasBundle
     spaces: SpacesBundle
     reports: ReportsBundle

@@ -9,6 +9,7 @@ from homeserver.composition.core import Core
 from homeserver.composition.devices import DevicesBundle
 from homeserver.composition.e2ee import E2eeBundle
 from homeserver.composition.presence import PresenceBundle
+from homeserver.composition.push_eval import PushEvalBundle
 from homeserver.composition.reading import ReadingBundle
 from homeserver.composition.sync_data import SyncDataBundle
 from homeserver.services.sync.changes import SyncChanges
@@ -37,6 +38,7 @@ class SyncBundle:
         *,
         core: Core,
         reading: ReadingBundle,
+        push_eval: PushEvalBundle,
         sync_data: SyncDataBundle,
         presence: PresenceBundle,
         devices: DevicesBundle,
@@ -72,9 +74,9 @@ class SyncBundle:
             personal=reading.personal,
             clock=core.clock,
             unread=UnreadCounter(
-                receipts=sync_data.receipts,
                 batch=rooms.store,
                 threads=ThreadUnreadStore(db),
+                actions=push_eval.actions,
             ),
         )
         return cls(filters=filters, changes=changes, service=service)

@@ -2,32 +2,38 @@
 filter sets ``unread_thread_notifications``, ``unread_thread_notifications``.
 
 Spec: client-server API, "Receiving notifications" and "Threaded read
-receipts". Counted are messages from others (``COUNTED_TYPES``) after the
-user's read receipt, or after their join without one; not those of ignored
-users, nor events the user hid. With thread notifications asked for, thread
-replies leave the main timeline's count (read by unthreaded and ``main``
-receipts) and are counted per thread root, each after the newer of the
-unthreaded receipt and that thread's own. Without, every message counts in
-the one room-wide figure (as Synapse).
+receipts". Counted are the push actions that notify the user (push rules
+evaluated as each event arrived: ``services/push/evaluation.py``), and of
+them the highlighting ones, after the user's read receipt (``m.read`` or
+``m.read.private``), or after their join without one; not events of ignored
+users, nor events the user hid. Each thread is read up to the newer of the
+unthreaded receipt and its own, the main timeline up to the newer of the
+unthreaded and the ``main`` receipt. With thread notifications asked for,
+thread replies leave the main timeline's count and are counted per thread
+root; without, the room's figures are the sum (as Synapse).
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
 
-from homeserver.services.sync.sources import ReceiptSource
 from homeserver.services.sync_data.receipts import RECEIPT_TYPES
-from homeserver.storage.stores.sync import SyncBatchStore
-from homeserver.storage.stores.thread_unread import (
-    ThreadUnreadStore,
+from homeserver.storage.stores.push_actions import (
+    Counts,
+    PushActionsStore,
     positions_from_receipts,
 )
+from homeserver.storage.stores.receipts import UNTHREADED
+from homeserver.storage.stores.sync import SyncBatchStore
+from homeserver.storage.stores.thread_unread import ThreadUnreadStore
 from homeserver.types import JsonDict
 
 
-def _counts(notifications: int) -> JsonDict:
-    # Push rules do not exist yet: nothing highlights.
-    return {"notification_count": notifications, "highlight_count": 0}
+def _counts(counts: Counts) -> JsonDict:
+    return {
+        "notification_count": counts.notifications,
+        "highlight_count": counts.highlights,
+    }
 
 
 class UnreadCounter:
@@ -36,13 +42,13 @@ class UnreadCounter:
     def __init__(
         self,
         *,
-        receipts: ReceiptSource,
         batch: SyncBatchStore,
         threads: ThreadUnreadStore,
+        actions: PushActionsStore,
     ) -> None:
-        self.receipts = receipts
         self.batch = batch
         self.threads = threads
+        self.actions = actions
 
     async def counts(
         self,
@@ -63,41 +69,24 @@ class UnreadCounter:
         """
         if not room_ids:
             return {}
-        if threaded:
-            return await self._threaded(user_id, room_ids, upto, ignored, any_hidden)
-        read_at = await self.receipts.get_user_read_positions(user_id, room_ids)
-        unread_from = await self.batch.get_join_positions(
-            user_id, [r for r in room_ids if r not in read_at]
-        )
-        unread_from.update(read_at)
-        counts = await self.batch.count_unread(
-            user_id,
-            {r: unread_from.get(r, 0) for r in room_ids},
-            upto,
-            not_senders=ignored,
-            any_hidden=any_hidden,
-        )
-        return {r: {"unread_notifications": _counts(n)} for r, n in counts.items()}
-
-    async def _threaded(
-        self,
-        user_id: str,
-        room_ids: list[str],
-        upto: int,
-        ignored: Collection[str],
-        any_hidden: bool,
-    ) -> dict[str, JsonDict]:
         receipts = await self.threads.get_receipt_positions(
             user_id, room_ids, RECEIPT_TYPES
         )
-        joined = await self.batch.get_join_positions(user_id, room_ids)
+        joined = await self.batch.get_join_positions(
+            user_id, [r for r in room_ids if UNTHREADED not in receipts.get(r, {})]
+        )
         positions = {
             r: positions_from_receipts(receipts.get(r, {}), joined.get(r, 0))
             for r in room_ids
         }
-        counts = await self.threads.count_unread(
+        counts = await self.actions.count_unread(
             user_id, positions, upto, not_senders=ignored, any_hidden=any_hidden
         )
+        if not threaded:
+            return {
+                r: {"unread_notifications": _counts(c.total())}
+                for r, c in counts.items()
+            }
         return {
             r: {
                 "unread_notifications": _counts(c.main),

@@ -149,6 +149,19 @@ class AccountDataStore:
                 self._global.set(key, text)
         return json.loads(text)  # type: ignore[no-any-return]
 
+    async def get_global_of_type(self, data_type: str) -> dict[str, JsonDict]:
+        """Every user's global account data of one type: user -> content (for
+        types few users set, such as ``m.ignored_user_list``)."""
+        rows = await self.db.run_interaction(
+            "get_global_account_data_of_type",
+            lambda txn: txn.query(
+                "SELECT user_id, content FROM account_data"
+                " WHERE room_id = ? AND type = ?",
+                (GLOBAL, data_type),
+            ),
+        )
+        return {str(r.user_id): json.loads(r.content) for r in rows}
+
     async def get_global_changes(
         self, user_id: str, since: int | None, upto: int
     ) -> dict[str, JsonDict]:

@@ -12,6 +12,7 @@ import json
 from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from functools import partial
+from typing import Protocol
 
 import attrs
 
@@ -36,6 +37,10 @@ from homeserver.storage.stores.outlier_persistence import (
     insert_outliers_txn,
     mark_redacted_txn,
 )
+from homeserver.storage.stores.push_actions import (
+    EventPushActions,
+    insert_push_actions_txn,
+)
 from homeserver.storage.stores.relations_cache import ChildlessParents
 from homeserver.storage.stores.relations_txns import (
     index_relation_txn,
@@ -45,6 +50,7 @@ from homeserver.storage.stores.search_index import (
     index_event_txn,
 )
 from homeserver.storage.stores.state import StateStore
+from homeserver.util.ports import Port
 
 # Every relation type: a parent with no row at all in the index has none.
 ALL_RELATION_TYPES = frozenset(
@@ -100,6 +106,42 @@ class EventContext:
         return state
 
 
+class PushEvaluation(Protocol):
+    """Push rule evaluation of each new live event (the push domain): its
+    notifying actions are written in the event's own transaction, so a reader
+    that sees the event sees its unread counts."""
+
+    async def evaluate(
+        self, event: Event, context: EventContext
+    ) -> EventPushActions | None:
+        """The event's notifying actions (never raises)."""
+
+    def on_persisted(
+        self,
+        event: Event,
+        context: EventContext,
+        actions: EventPushActions | None,
+        stream_ordering: int,
+    ) -> None:
+        """After commit, once the event's stream position is visible."""
+
+
+class _NoPush:
+    async def evaluate(
+        self, event: Event, context: EventContext
+    ) -> EventPushActions | None:
+        return None
+
+    def on_persisted(
+        self,
+        event: Event,
+        context: EventContext,
+        actions: EventPushActions | None,
+        stream_ordering: int,
+    ) -> None:
+        return None
+
+
 @attrs.frozen
 class PersistedEvent:
     """Where an event landed."""
@@ -137,6 +179,8 @@ class EventPersister:
         # Emitted before the new stream position becomes visible to readers,
         # so in-memory change caches are never behind what readers can see.
         self.persisted = persisted
+        # Push rules: plugged in by the bind step (no push without it).
+        self.push: Port[PushEvaluation] = Port(_NoPush())
 
     async def persist_event(
         self,
@@ -174,6 +218,8 @@ class EventPersister:
             self._child_written(event)
             event.stream_ordering = stream_ordering
             return PersistedEvent(stream_ordering, group)
+        push = self.push.get()
+        actions = await push.evaluate(event, context)
         generation = self.childless.generation
         with self.stream_ids.allocate() as stream_ordering:
             group = await self.db.run_interaction(
@@ -185,10 +231,12 @@ class EventPersister:
                 device_id,
                 txn_id,
                 generation,
+                actions,
             )
             self._child_written(event)
             self.persisted.emit(EventPersisted(event, stream_ordering))
         event.stream_ordering = stream_ordering
+        push.on_persisted(event, context, actions, stream_ordering)
         return PersistedEvent(stream_ordering, group)
 
     def _persist_new_txn(
@@ -200,11 +248,14 @@ class EventPersister:
         device_id: str | None,
         txn_id: str | None,
         generation: int,
+        actions: EventPushActions | None,
     ) -> int | None:
         group = self._persist_txn(
             txn, event, context, stream_ordering, device_id, txn_id, False
         )
         self._note_if_childless_txn(txn, event, generation)
+        if actions is not None and actions.users:
+            insert_push_actions_txn(txn, actions, stream_ordering)
         return group
 
     def _note_if_childless_txn(

@@ -9,13 +9,12 @@ from typing import Any
 import attrs
 
 from homeserver.events.model import EventTypes
-from homeserver.storage.database import Database, Transaction, in_list
+from homeserver.storage.database import Database, Transaction
 from homeserver.storage.stores.stream import EventRowFilter
 
 # Events clients may see in timelines: not outliers, not rejected or soft-failed.
 _VISIBLE = "outlier = ? AND rejected_reason IS NULL AND soft_failed = ?"
 _VISIBLE_ARGS = (False, False)
-COUNTED_TYPES = ("m.room.message", "m.room.encrypted", "m.sticker", "m.call.invite")
 
 
 @attrs.frozen
@@ -241,50 +240,3 @@ class SyncBatchStore:
             ),
         )
         return {r.room_id: int(r.stream_ordering) for r in rows}
-
-    async def count_unread(
-        self,
-        user_id: str,
-        afters: dict[str, int],
-        upto: int,
-        not_senders: Collection[str] = (),
-        any_hidden: bool = True,
-    ) -> dict[str, int]:
-        """Messages from others after each room's position; not those sent by
-        ``not_senders`` (the users ``user_id`` ignores), nor those the user
-        has hidden (``hidden_events``; ``any_hidden`` False, when the caller
-        knows there are none, skips that check)."""
-        ignored = sorted(not_senders)
-        not_ignored = f" AND sender NOT IN {in_list(ignored)}" if ignored else ""
-        hidden_args: tuple[str, ...] = (user_id,) if any_hidden else ()
-        not_hidden = (
-            " AND NOT EXISTS (SELECT 1 FROM hidden_events h"
-            " WHERE h.user_id = ? AND h.event_id = events.event_id)"
-            if any_hidden
-            else ""
-        )
-
-        def txn_fn(txn: Transaction) -> dict[str, int]:
-            out = {}
-            for room_id, after in afters.items():
-                row = txn.query_one(
-                    "SELECT COUNT(*) AS n FROM events"
-                    f" WHERE room_id = ? AND {_VISIBLE}"
-                    " AND stream_ordering > ? AND stream_ordering <= ? AND sender != ?"
-                    f" AND type IN {in_list(COUNTED_TYPES)} AND state_key IS NULL"
-                    f"{not_ignored}{not_hidden}",
-                    (
-                        room_id,
-                        *_VISIBLE_ARGS,
-                        after,
-                        upto,
-                        user_id,
-                        *COUNTED_TYPES,
-                        *ignored,
-                        *hidden_args,
-                    ),
-                )
-                out[room_id] = int(row.n) if row else 0
-            return out
-
-        return await self.db.run_interaction("sync_count_unread", txn_fn)

@@ -1,0 +1,103 @@
+"""Unread and highlight counts in /sync from the push rules: mentions
+highlight, @room only with power, edits and notices do not count, threads,
+and read receipts (threaded ones too) reset them."""
+
+from __future__ import annotations
+
+from tests.push.eval.helpers import counts, mention, read, thread_counts
+from tests.relations.helpers import edit, reply_in_thread
+from tests.support import TestServer, User
+
+
+def group(server: TestServer) -> tuple[User, User, User, str]:
+    """alice (creator, power 100), bob and carol in a three-member room (no
+    one-to-one rule)."""
+    alice, bob, carol = (server.user(n) for n in ("alice", "bob", "carol"))
+    room_id = alice.create_room(preset="public_chat")
+    bob.join(room_id)
+    carol.join(room_id)
+    return alice, bob, carol, room_id
+
+
+def test_messages_notify_and_mentions_highlight(server: TestServer) -> None:
+    alice, bob, carol, room_id = group(server)
+    assert counts(alice, room_id) == (0, 0)
+    bob.send(room_id, "hello all")
+    mention(bob, room_id, "alice: look", alice.user_id)
+    assert counts(alice, room_id) == (2, 1)
+    # carol was not mentioned; the sender counts nothing of their own.
+    assert counts(carol, room_id) == (2, 0)
+    assert counts(bob, room_id) == (0, 0)
+
+
+def test_room_mention_highlights_only_with_power(server: TestServer) -> None:
+    alice, bob, carol, room_id = group(server)
+    mention(bob, room_id, "@room hi", room=True)
+    assert counts(carol, room_id) == (1, 0)
+    mention(alice, room_id, "@room listen", room=True)
+    assert counts(carol, room_id) == (2, 1)
+    assert counts(bob, room_id) == (1, 1)
+
+
+def test_edits_and_notices_do_not_count(server: TestServer) -> None:
+    alice, bob, _carol, room_id = group(server)
+    first = bob.send(room_id, "typo")
+    edit(bob, room_id, first, "fixed")
+    bob.send_event(room_id, {"msgtype": "m.notice", "body": "bot"}, expect=200)
+    assert counts(alice, room_id) == (1, 0)
+
+
+def test_receipts_reset_counts(server: TestServer) -> None:
+    alice, bob, _carol, room_id = group(server)
+    bob.send(room_id, "one")
+    two = mention(bob, room_id, "two", alice.user_id)
+    bob.send(room_id, "three")
+    assert counts(alice, room_id) == (3, 1)
+    read(alice, room_id, two)
+    assert counts(alice, room_id) == (1, 0)
+    # A private receipt reads too.
+    last = bob.send(room_id, "four")
+    alice.post(f"/rooms/{room_id}/receipt/m.read.private/{last}", {}, expect=200)
+    assert counts(alice, room_id) == (0, 0)
+
+
+def test_threads_counted_apart_and_threaded_receipts(server: TestServer) -> None:
+    alice, bob, _carol, room_id = group(server)
+    root = alice.send(room_id, "root")
+    bob.send(room_id, "main one")
+    reply_in_thread(bob, room_id, root, "t1")
+    mention_in_thread = bob.send(
+        room_id,
+        "t2 alice",
+        **{
+            "m.relates_to": {"rel_type": "m.thread", "event_id": root},
+            "m.mentions": {"user_ids": [alice.user_id]},
+        },
+    )
+    t3 = reply_in_thread(bob, room_id, root, "t3")
+    # Without thread counts the room's figures hold everything.
+    assert counts(alice, room_id) == (4, 1)
+    main, threads = thread_counts(alice, room_id)
+    assert main == (1, 0)
+    assert threads == {root: {"notification_count": 3, "highlight_count": 1}}
+    # A threaded receipt reads only its thread, up to there.
+    read(alice, room_id, mention_in_thread, thread_id=root)
+    main, threads = thread_counts(alice, room_id)
+    assert main == (1, 0)
+    assert threads == {root: {"notification_count": 1, "highlight_count": 0}}
+    assert counts(alice, room_id) == (2, 0)
+    read(alice, room_id, t3, thread_id=root)
+    main, threads = thread_counts(alice, room_id)
+    assert (main, threads) == ((1, 0), {})
+
+
+def test_ignored_sender_notifies_nobody_who_ignores(server: TestServer) -> None:
+    alice, bob, carol, room_id = group(server)
+    alice.put(
+        f"/user/{alice.user_id}/account_data/m.ignored_user_list",
+        {"ignored_users": {bob.user_id: {}}},
+        expect=200,
+    )
+    mention(bob, room_id, "alice!", alice.user_id)
+    assert counts(alice, room_id) == (0, 0)
+    assert counts(carol, room_id) == (1, 0)
