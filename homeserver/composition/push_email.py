@@ -45,6 +45,7 @@ class EmailPushBundle:
     notif_mailer: NotifMailer
     unsubscribe: EmailUnsubscribeService
     throttles: EmailThrottleStore
+    actions: PushActionsStore
 
     @classmethod
     def build(
@@ -76,9 +77,9 @@ class EmailPushBundle:
             app_name=config.app_name,
         )
         throttles = EmailThrottleStore(core.db)
+        actions = PushActionsStore(core.db)
         if config.enable_notifs:
             _check_templates(mail)
-            actions = PushActionsStore(core.db)
 
             def factory(record: PusherRecord, host: PusherHost) -> EmailPusherRunner:
                 return EmailPusherRunner(
@@ -121,6 +122,7 @@ class EmailPushBundle:
                 app_name=config.app_name,
             ),
             throttles=throttles,
+            actions=actions,
         )
 
     def client_endpoints(self) -> list[Any]:
