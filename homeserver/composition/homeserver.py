@@ -89,7 +89,7 @@ def build_homeserver(
     rooms = RoomsBundle.build(core=core, accounts=accounts)
     sync_data = SyncDataBundle.build(core=core, accounts=accounts, rooms=rooms)
     reading = ReadingBundle.build(core=core, sync_data=sync_data)
-    push_eval = PushEvalBundle.build(core=core, sync_data=sync_data)
+    push_eval = PushEvalBundle.build(core=core, sync_data=sync_data, reading=reading)
     search = SearchBundle.build(core=core, reading=reading)
     relations = RelationsBundle.build(core=core, reading=reading)
     user_directory = UserDirectoryBundle.build(core=core)

@@ -4,13 +4,19 @@ notifications")."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import attrs
 
+from homeserver.api.client.notifications import notification_endpoints
 from homeserver.composition.core import Core
+from homeserver.composition.reading import ReadingBundle
 from homeserver.composition.sync_data import SyncDataBundle
+from homeserver.services.accounts.auth import Auth
 from homeserver.services.push.default_source import DefaultRuleSource
 from homeserver.services.push.evaluation import PushEvaluator, RuleSource
 from homeserver.services.push.ignores import IgnoredBy
+from homeserver.services.push.notifications import NotificationsService
 from homeserver.storage.stores.push_actions import PushActionsStore
 from homeserver.storage.stores.push_rooms import PushRoomStore
 
@@ -22,6 +28,7 @@ class PushEvalBundle:
     evaluator: PushEvaluator
     ignored_by: IgnoredBy
     actions: PushActionsStore
+    notifications: NotificationsService
 
     @classmethod
     def build(
@@ -29,6 +36,7 @@ class PushEvalBundle:
         *,
         core: Core,
         sync_data: SyncDataBundle,
+        reading: ReadingBundle,
         rules: RuleSource | None = None,
     ) -> PushEvalBundle:
         server_name = core.server_name
@@ -45,8 +53,16 @@ class PushEvalBundle:
             clock=core.clock,
             stored=core.signals.push_actions_stored,
         )
+        actions = PushActionsStore(core.db)
         return cls(
             evaluator=evaluator,
             ignored_by=ignored_by,
-            actions=PushActionsStore(core.db),
+            actions=actions,
+            notifications=NotificationsService(
+                actions=actions, events=core.events, serializer=reading.serializer
+            ),
         )
+
+    def client_endpoints(self, auth: Auth) -> list[Any]:
+        """GET /notifications."""
+        return notification_endpoints(auth, self.notifications)

@@ -133,6 +133,7 @@ def client_endpoints(hs: HomeServer) -> list[Any]:
         *_preview_endpoints(hs),
         *hs.appservice_outbound.client_endpoints(hs.accounts.auth),
         *hs.pushers.client_endpoints(hs.accounts.auth),
+        *hs.push_eval.client_endpoints(hs.accounts.auth),
         *hs.push_email.client_endpoints(),
         *_admin_endpoints(hs),
         PluginRoutesEndpoint(hs.accounts.auth, hs.plugin_services.routes),
