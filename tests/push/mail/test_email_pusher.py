@@ -6,11 +6,8 @@ read in time. The unsubscribe link of the mail removes the pusher.
 The server runs on the fake clock; its mailer runs smtplib inline, so a
 mail is at the SMTP server as soon as the clock passes the delay.
 
-Until the push evaluation (issue 14's eval part) writes push actions for new
-events, ``Scene.send`` does what it will do, per Contract 2: it writes
-alice's notifying action for bob's event into the push actions store and
-emits ``push_actions_stored``. Once the server writes them itself, the helper
-sees them and only sends, so these tests become end to end unchanged.
+The push rules decide what notifies (a message in a two-person room does);
+the evaluation stores alice's push actions and wakes her pushers.
 """
 
 from __future__ import annotations
@@ -22,12 +19,6 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from homeserver.signals import PushActionsStored
-from homeserver.storage.stores.push_actions import (
-    EventPushActions,
-    UserActions,
-    insert_push_actions_txn,
-)
 from tests.push.mail.smtp_kit import Received, SmtpServer, free_port
 from tests.support import User
 from tests.support.server import TestServer
@@ -77,7 +68,7 @@ class Scene:
         self.alice.join(self.room)
 
     def send(self, room_id: str, text: str) -> str:
-        """Bob sends ``text`` to ``room_id``; alice is notified."""
+        """Bob sends ``text`` to ``room_id``."""
         return self.send_content(room_id, {"msgtype": "m.text", "body": text})
 
     def send_content(
@@ -85,48 +76,7 @@ class Scene:
     ) -> str:
         resp = self.bob.send_event(room_id, content, event_type, expect=200)
         event_id = str(resp.json["event_id"])
-        self._notify_alice(room_id, event_id)
         return event_id
-
-    def _notify_alice(self, room_id: str, event_id: str) -> None:
-        """Write alice's push action for the event, unless the server did."""
-        hs = self.server.hs
-        store = hs.push_email.actions
-        written = self.server.get_success(
-            store.get_unread_push_actions(
-                self.alice.user_id, after=0, upto=2**62, limit=1000
-            )
-        )
-        if any(a.event_id == event_id for a in written):
-            return
-        event = self.server.get_success(hs.core.events.get_event(event_id))
-        assert event is not None and event.stream_ordering is not None
-        actions = EventPushActions(
-            event_id=event_id,
-            room_id=room_id,
-            thread_id="main",
-            received_ts=hs.core.clock.time_msec(),
-            users=(
-                UserActions(
-                    user_id=self.alice.user_id, actions=["notify"], highlight=False
-                ),
-            ),
-        )
-        ordering = event.stream_ordering
-        self.server.get_success(
-            hs.core.db.run_interaction(
-                "test_push_actions", insert_push_actions_txn, actions, ordering
-            )
-        )
-        hs.core.signals.push_actions_stored.emit(
-            PushActionsStored(
-                room_id=room_id,
-                event_id=event_id,
-                stream_ordering=ordering,
-                user_ids=(self.alice.user_id,),
-            )
-        )
-        self.server.advance(0)
 
     def set_pusher(self, user: User, pushkey: str = ADDRESS, expect: int = 200) -> Any:
         return user.post(

@@ -51,10 +51,15 @@ class DigestContent:
         rooms = []
         for room_id, ids in event_ids_by_room.items():
             names = await self._member_names(room_id)
+            membership = await self._room_state.get_membership(room_id, user_id)
+            invited = membership is not None and membership[0] == Membership.INVITE
             lines = []
             for event_id in ids:
                 event = events.get(event_id)
                 if event is None:
+                    continue
+                if event.type == EventTypes.MEMBER and not invited:
+                    # An invite the user has since answered: nothing missed.
                     continue
                 sender = str(event.pdu.get("sender", ""))
                 lines.append(
