@@ -16,7 +16,10 @@ from homeserver.services.accounts.auth import Auth
 from homeserver.services.push.default_source import DefaultRuleSource
 from homeserver.services.push.evaluation import PushEvaluator, RuleSource
 from homeserver.services.push.ignores import IgnoredBy
-from homeserver.services.push.notifications import NotificationsService
+from homeserver.services.push.notifications import (
+    NotificationsService,
+    ReadActionsPruner,
+)
 from homeserver.storage.stores.push_actions import PushActionsStore
 from homeserver.storage.stores.push_rooms import PushRoomStore
 
@@ -29,6 +32,7 @@ class PushEvalBundle:
     ignored_by: IgnoredBy
     actions: PushActionsStore
     notifications: NotificationsService
+    pruner: ReadActionsPruner
 
     @classmethod
     def build(
@@ -61,6 +65,7 @@ class PushEvalBundle:
             notifications=NotificationsService(
                 actions=actions, events=core.events, serializer=reading.serializer
             ),
+            pruner=ReadActionsPruner(actions, core.clock),
         )
 
     def client_endpoints(self, auth: Auth) -> list[Any]:

@@ -96,6 +96,7 @@ class HomeServer:
         await self.appservice_outbound.start()
         self.media.start()
         await self.pushers.start()
+        self.push_eval.pruner.start()
         await self.plugins.start()
 
     async def shutdown(self) -> None:
@@ -103,6 +104,7 @@ class HomeServer:
         and tasks and drop their routes."""
         await self.plugins.stop()
         self.pushers.stop()
+        self.push_eval.pruner.stop()
         for api in self.plugin_apis.values():
             api.close()
 

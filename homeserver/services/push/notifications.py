@@ -8,15 +8,22 @@ once read (docs/push.md, "Unread counts and notifications").
 
 from __future__ import annotations
 
+from typing import Any
+
+from twisted.internet import defer, task
+
 from homeserver.errors import InvalidParam
 from homeserver.services.accounts.auth import Requester
 from homeserver.services.reading.serializer import EventSerializer
 from homeserver.storage.stores.events import EventStore
-from homeserver.storage.stores.push_actions import PushActionsStore
+from homeserver.storage.stores.push_actions import RETENTION_MS, PushActionsStore
 from homeserver.types import JsonDict
+from homeserver.util.background import run_in_background
+from homeserver.util.clock import Clock
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
+PRUNE_INTERVAL_SECONDS = 3600
 
 
 class NotificationsService:
@@ -88,3 +95,37 @@ class NotificationsService:
         if found and len(found) == count:
             body["next_token"] = str(found[-1].action.stream_ordering)
         return body
+
+
+class ReadActionsPruner:
+    """Deletes read push actions older than ``RETENTION_MS`` once an hour
+    (unread ones stay: they are the unread counts).
+
+    Args:
+        actions: the stored push actions.
+        clock: the clock.
+    """
+
+    def __init__(self, actions: PushActionsStore, clock: Clock) -> None:
+        self.actions = actions
+        self.clock = clock
+        self._timer: task.LoopingCall | None = None
+
+    def start(self) -> None:
+        """Prune every ``PRUNE_INTERVAL_SECONDS``."""
+        self._timer = self.clock.looping_call(PRUNE_INTERVAL_SECONDS, self._tick)
+
+    def stop(self) -> None:
+        """Stop pruning."""
+        if self._timer is not None and self._timer.running:
+            self._timer.stop()
+        self._timer = None
+
+    def _tick(self) -> defer.Deferred[Any]:
+        return run_in_background("prune_push_actions", self.prune())
+
+    async def prune(self) -> int:
+        """Delete the read actions past retention now; how many."""
+        return await self.actions.delete_old_read_actions(
+            self.clock.time_msec() - RETENTION_MS
+        )

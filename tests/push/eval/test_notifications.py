@@ -61,3 +61,15 @@ def test_ignored_sender_is_not_listed(server: TestServer) -> None:
     mention(bob, room_id, "alice!", alice.user_id)
     assert notifications(alice)["notifications"] == []
     assert len(notifications(carol)["notifications"]) == 1
+
+
+def test_read_notifications_pruned_after_30_days(server: TestServer) -> None:
+    alice, bob, _carol, room_id = group(server)
+    seen = bob.send(room_id, "seen")
+    read(alice, room_id, seen)
+    bob.send(room_id, "unseen")
+    server.advance(29 * 86400)
+    assert len(notifications(alice)["notifications"]) == 2
+    server.advance(2 * 86400)
+    left = notifications(alice)["notifications"]
+    assert [e["event"]["content"]["body"] for e in left] == ["unseen"]
