@@ -12,6 +12,9 @@ from homeserver.composition.presence import PresenceBundle
 from homeserver.composition.push_eval import PushEvalBundle
 from homeserver.composition.reading import ReadingBundle
 from homeserver.composition.sync_data import SyncDataBundle
+from homeserver.services.sliding_sync.basic_builder import BasicRoomBuilder
+from homeserver.services.sliding_sync.room_list import RoomList
+from homeserver.services.sliding_sync.service import SlidingSyncService
 from homeserver.services.sync.changes import SyncChanges
 from homeserver.services.sync.filter_service import FilterService
 from homeserver.services.sync.sources import SyncSources
@@ -19,6 +22,7 @@ from homeserver.services.sync.sync import SyncService
 from homeserver.services.sync.sync_rooms import RoomSyncBuilder
 from homeserver.services.sync.unread import UnreadCounter
 from homeserver.storage.stores.filters import FilterStore
+from homeserver.storage.stores.sliding_sync import SlidingSyncStore
 from homeserver.storage.stores.sync import SyncBatchStore, SyncStore
 from homeserver.storage.stores.thread_unread import ThreadUnreadStore
 from homeserver.streams.registry import EVENTS
@@ -31,6 +35,7 @@ class SyncBundle:
     filters: FilterService
     changes: SyncChanges
     service: SyncService
+    sliding: SlidingSyncService
 
     @classmethod
     def build(
@@ -79,7 +84,14 @@ class SyncBundle:
                 actions=push_eval.actions,
             ),
         )
-        return cls(filters=filters, changes=changes, service=service)
+        sliding = SlidingSyncService(
+            room_list=RoomList(SlidingSyncStore(db), changes, sync_data.account_data),
+            builder=BasicRoomBuilder(rooms, core.room_state),
+            notifier=core.notifier,
+            presence=presence.service,
+            clock=core.clock,
+        )
+        return cls(filters=filters, changes=changes, service=service, sliding=sliding)
 
     def start(self, core: Core) -> None:
         """Once the streams are loaded: changes before now are unknown to the

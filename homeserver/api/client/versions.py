@@ -42,6 +42,9 @@ UNSTABLE_FEATURES = {
     "uk.half-shot.msc2666.query_mutual_rooms": True,
     # Chatly's delete for me (docs/extensions/delete-for-me.md).
     "chatly.delete_for_me": True,
+    # Simplified sliding sync (MSC4186), as Synapse advertises it
+    # (docs/sliding-sync.md).
+    "org.matrix.simplified_msc3575": True,
 }
 
 

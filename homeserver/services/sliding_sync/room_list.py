@@ -1,0 +1,182 @@
+"""The user's rooms for sliding-sync lists: which, in what order, filtered.
+
+Each piece is cached in memory and refreshed only for what the sync change
+caches (``services/sync/changes.py``) say moved, so a quiet incremental
+request reads nothing from the database here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+
+from homeserver.events.model import Membership
+from homeserver.services.sliding_sync.request import RoomFilters
+from homeserver.services.sync.changes import SyncChanges
+from homeserver.services.sync_data.account_data import AccountDataService
+from homeserver.storage.stores.sliding_sync import SlidingSyncStore, UserRoom
+
+_CACHE_CAP = 100_000
+Facts = tuple[str | None, bool]
+
+
+class RoomList:
+    """Rooms by membership, recency order and the list filters."""
+
+    def __init__(
+        self,
+        store: SlidingSyncStore,
+        changes: SyncChanges,
+        account_data: AccountDataService,
+    ) -> None:
+        self.store = store
+        self.changes = changes
+        self.account_data = account_data
+        self._rooms: dict[str, tuple[int, dict[str, UserRoom]]] = {}
+        self._bumps: dict[str, tuple[int, int | None]] = {}
+        self._facts: dict[str, tuple[int, Facts]] = {}
+
+    async def user_rooms(self, user_id: str, upto: int) -> dict[str, UserRoom]:
+        """Every room the user has a membership in, by room ID."""
+        cached = self._rooms.get(user_id)
+        if cached is not None and not self.changes.memberships.has_entity_changed(
+            user_id, cached[0]
+        ):
+            return cached[1]
+        rooms = {r.room_id: r for r in await self.store.get_user_rooms(user_id)}
+        if len(self._rooms) > _CACHE_CAP:
+            self._rooms.clear()
+        self._rooms[user_id] = (upto, rooms)
+        return rooms
+
+    async def _fresh_bumps(self, room_ids: Collection[str], upto: int) -> None:
+        stale = [
+            r
+            for r in room_ids
+            if (c := self._bumps.get(r)) is None
+            or self.changes.rooms.has_entity_changed(r, c[0])
+        ]
+        if not stale:
+            return
+        found = await self.store.get_bump_stamps(stale)
+        if len(self._bumps) > _CACHE_CAP:
+            self._bumps.clear()
+        for room_id in stale:
+            self._bumps[room_id] = (upto, found.get(room_id))
+
+    async def order(self, rooms: Iterable[UserRoom], upto: int) -> list[str]:
+        """Most recent activity first (Synapse's order): a joined room's last
+        event of a bump type; for other memberships, the membership event."""
+        rooms = list(rooms)
+        await self._fresh_bumps([r.room_id for r in rooms], upto)
+
+        def activity(room: UserRoom) -> int:
+            bump = self._bumps.get(room.room_id, (0, None))[1]
+            if room.membership != Membership.JOIN or bump is None:
+                return room.stream_ordering
+            return bump
+
+        return [
+            r.room_id for r in sorted(rooms, key=lambda r: (-activity(r), r.room_id))
+        ]
+
+    def bump_stamp(self, room_id: str) -> int | None:
+        """The last activity found by :meth:`order`."""
+        cached = self._bumps.get(room_id)
+        return cached[1] if cached else None
+
+    async def facts(self, room_ids: Collection[str], upto: int) -> dict[str, Facts]:
+        """Each room's (type, encrypted); the type never changes, encryption
+        is never turned off."""
+        stale = [
+            r
+            for r in room_ids
+            if (c := self._facts.get(r)) is None
+            or (not c[1][1] and self.changes.rooms.has_entity_changed(r, c[0]))
+        ]
+        if stale:
+            found = await self.store.get_room_facts(stale)
+            if len(self._facts) > _CACHE_CAP:
+                self._facts.clear()
+            for room_id in stale:
+                self._facts[room_id] = (upto, found.get(room_id, (None, False)))
+        return {r: self._facts[r][1] for r in room_ids}
+
+    async def dm_rooms(self, user_id: str) -> set[str]:
+        """The rooms of the user's ``m.direct`` account data."""
+        content = await self.account_data.get_global_data(user_id, "m.direct") or {}
+        return {
+            room_id
+            for rooms in content.values()
+            if isinstance(rooms, list)
+            for room_id in rooms
+            if isinstance(room_id, str)
+        }
+
+    async def apply(
+        self,
+        user_id: str,
+        filters: RoomFilters,
+        ordered: list[str],
+        rooms: dict[str, UserRoom],
+        upto: tuple[int, int],
+    ) -> list[str]:
+        """The rooms of ``ordered`` the filters let through, in order."""
+        events_pos, account_data_pos = upto
+        out = ordered
+        if filters.is_invite is not None:
+            out = [
+                r
+                for r in out
+                if (rooms[r].membership == Membership.INVITE) == filters.is_invite
+            ]
+        if filters.is_dm is not None:
+            dms = await self.dm_rooms(user_id)
+            out = [r for r in out if (r in dms) == filters.is_dm]
+        if (
+            filters.is_encrypted is not None
+            or filters.room_types is not None
+            or filters.not_room_types
+        ):
+            facts = await self.facts(out, events_pos)
+            out = [r for r in out if _facts_pass(filters, facts[r])]
+        if filters.spaces is not None:
+            spaces = [
+                s
+                for s in filters.spaces
+                if s in rooms and rooms[s].membership == Membership.JOIN
+            ]
+            children = await self.store.get_space_children(spaces) if spaces else set()
+            out = [r for r in out if r in children]
+        if filters.tags is not None or filters.not_tags:
+            tags = await self._tags(user_id, out, account_data_pos)
+            out = [r for r in out if _tags_pass(filters, tags.get(r, set()))]
+        return out
+
+    async def _tags(
+        self, user_id: str, room_ids: list[str], upto: int
+    ) -> dict[str, set[str]]:
+        data = await self.account_data.get_room_account_data(
+            user_id, room_ids, None, upto
+        )
+        out: dict[str, set[str]] = {}
+        for room_id, events in data.items():
+            for event in events:
+                tags = event["content"].get("tags")
+                if event["type"] == "m.tag" and isinstance(tags, dict):
+                    out[room_id] = set(tags)
+        return out
+
+
+def _facts_pass(filters: RoomFilters, facts: Facts) -> bool:
+    room_type, encrypted = facts
+    if filters.is_encrypted is not None and encrypted != filters.is_encrypted:
+        return False
+    if filters.room_types is not None and room_type not in filters.room_types:
+        return False
+    return room_type not in filters.not_room_types
+
+
+def _tags_pass(filters: RoomFilters, tags: set[str]) -> bool:
+    if tags & filters.not_tags:
+        return False
+    return filters.tags is None or bool(tags & filters.tags)

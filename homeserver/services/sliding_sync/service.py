@@ -1,0 +1,284 @@
+"""Simplified sliding sync (MSC4186): one request of a connection.
+
+Resumes the connection (``connections.py``), lists the user's rooms
+(``room_list.py``), picks the rooms of each list's range and the subscribed
+rooms, combines their configs, asks the room builder for those that are new
+to the connection, changed since it last had them or whose config expanded,
+runs the extensions, and long-polls on the notifier while there is nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import attrs
+
+from homeserver.events.model import Membership
+from homeserver.services.accounts.auth import Requester
+from homeserver.services.presence.presence import PresenceService
+from homeserver.services.sliding_sync.basic_builder import RoomBuilder
+from homeserver.services.sliding_sync.connections import (
+    Changes,
+    Connection,
+    Connections,
+    RoomSent,
+)
+from homeserver.services.sliding_sync.extensions.context import (
+    ExtensionContext,
+    SlidingExtension,
+)
+from homeserver.services.sliding_sync.model import RoomConfig, RoomRequest
+from homeserver.services.sliding_sync.request import SlidingSyncRequest
+from homeserver.services.sliding_sync.room_list import RoomList
+from homeserver.storage.stores.sliding_sync import UserRoom
+from homeserver.streams.notifier import Notifier
+from homeserver.streams.registry import ACCOUNT_DATA
+from homeserver.streams.tokens import StreamToken
+from homeserver.types import JsonDict
+from homeserver.util.clock import Clock
+
+# Memberships that put a room on the lists whether or not it was sent before.
+_LISTED = (Membership.JOIN, Membership.INVITE, Membership.KNOCK)
+
+
+@attrs.frozen
+class Selection:
+    """The rooms one response looks at."""
+
+    counts: dict[str, int]
+    list_rooms: dict[str, list[str]]
+    configs: dict[str, RoomConfig]
+    lists_of: dict[str, tuple[str, ...]]
+    subscribed: list[str]
+    dms: set[str] | None
+
+
+class SlidingSyncService:
+    """Computes sliding-sync responses and waits for news."""
+
+    def __init__(
+        self,
+        *,
+        room_list: RoomList,
+        builder: RoomBuilder,
+        notifier: Notifier,
+        presence: PresenceService,
+        clock: Clock,
+        extensions: Sequence[SlidingExtension] = (),
+    ) -> None:
+        self.room_list = room_list
+        self.builder = builder
+        self.notifier = notifier
+        self.presence = presence
+        self.clock = clock
+        self.extensions = {e.key: e for e in extensions}
+        self.connections = Connections()
+
+    async def sync(self, requester: Requester, req: SlidingSyncRequest) -> JsonDict:
+        """One request: a response, at once or when there is news."""
+        user_id = requester.user_id
+        conn = self.connections.resume(
+            user_id,
+            requester.device_id,
+            req.conn_id,
+            req.pos,
+            self.clock.time_msec(),
+        )
+        await self.presence.user_syncing(user_id, req.set_presence)
+        try:
+            return await self._loop(requester, req, conn)
+        finally:
+            self.presence.user_stopped_syncing(user_id, req.set_presence)
+
+    async def _loop(
+        self, requester: Requester, req: SlidingSyncRequest, conn: Connection
+    ) -> JsonDict:
+        since = conn.token
+        timeout = req.timeout_ms if since is not None else 0
+        deadline = self.clock.time_msec() + timeout
+        while True:
+            upto = self.notifier.current_token()
+            if since is not None:
+                since = since.clamped_to(upto)
+            body, changes, watched, empty = await self._compute(
+                requester, req, conn, since, upto
+            )
+            remaining = deadline - self.clock.time_msec()
+            if not empty or remaining <= 0:
+                body["pos"] = self.connections.issue(conn, upto, changes)
+                return body
+            if self.notifier.current_token().is_after(upto):
+                continue
+            await self.notifier.wait(requester.user_id, watched, remaining)
+
+    async def _compute(
+        self,
+        requester: Requester,
+        req: SlidingSyncRequest,
+        conn: Connection,
+        since: StreamToken | None,
+        upto: StreamToken,
+    ) -> tuple[JsonDict, Changes, list[str], bool]:
+        user_id = requester.user_id
+        rooms = await self.room_list.user_rooms(user_id, upto.events)
+        sel = await self._select(user_id, req, conn, rooms, upto)
+        changes = Changes()
+        out_rooms: JsonDict = {}
+        for room_id, config in sel.configs.items():
+            await self._room(
+                requester,
+                conn,
+                rooms[room_id],
+                config,
+                sel,
+                since,
+                upto,
+                changes,
+                out_rooms,
+            )
+        extensions = await self._extensions(
+            requester, req, conn, sel, since, upto, out_rooms, changes
+        )
+        body: JsonDict = {
+            "lists": {name: {"count": n} for name, n in sel.counts.items()},
+            "rooms": out_rooms,
+            "extensions": extensions,
+        }
+        watched = [r for r, room in rooms.items() if room.membership == Membership.JOIN]
+        empty = since is not None and not out_rooms and not extensions
+        return body, changes, watched, empty
+
+    async def _select(
+        self,
+        user_id: str,
+        req: SlidingSyncRequest,
+        conn: Connection,
+        rooms: dict[str, UserRoom],
+        upto: StreamToken,
+    ) -> Selection:
+        listed = {
+            r: room
+            for r, room in rooms.items()
+            if room.membership in _LISTED
+            or r in conn.rooms
+            or (
+                room.membership in (Membership.LEAVE, Membership.BAN)
+                and room.sender != user_id
+            )
+        }
+        ordered = await self.room_list.order(listed.values(), upto.events)
+        counts: dict[str, int] = {}
+        list_rooms: dict[str, list[str]] = {}
+        configs: dict[str, RoomConfig] = {}
+        lists_of: dict[str, tuple[str, ...]] = {}
+        for name, lst in req.lists.items():
+            matching = await self.room_list.apply(
+                user_id,
+                lst.filters,
+                ordered,
+                listed,
+                (upto.events, upto.get(ACCOUNT_DATA.name)),
+            )
+            counts[name] = len(matching)
+            window = matching
+            if lst.range is not None:
+                window = matching[lst.range[0] : lst.range[1] + 1]
+            list_rooms[name] = window
+            for room_id in window:
+                old = configs.get(room_id)
+                configs[room_id] = (
+                    lst.config if old is None else old.combine(lst.config)
+                )
+                lists_of[room_id] = (*lists_of.get(room_id, ()), name)
+        subscribed = []
+        for room_id, config in req.subscriptions.items():
+            if room_id not in rooms:
+                continue  # not the user's: ignored, as Synapse does
+            subscribed.append(room_id)
+            old = configs.get(room_id)
+            configs[room_id] = config if old is None else old.combine(config)
+        dms = None
+        if configs:
+            dms = await self.room_list.dm_rooms(user_id)
+        return Selection(counts, list_rooms, configs, lists_of, subscribed, dms)
+
+    async def _room(
+        self,
+        requester: Requester,
+        conn: Connection,
+        room: UserRoom,
+        config: RoomConfig,
+        sel: Selection,
+        since: StreamToken | None,
+        upto: StreamToken,
+        changes: Changes,
+        out: JsonDict,
+    ) -> None:
+        room_id = room.room_id
+        sent = conn.rooms.get(room_id)
+        is_dm = sel.dms is not None and room_id in sel.dms
+        if sent is not None and not (
+            self.room_list.changes.rooms.has_entity_changed(room_id, sent.since.events)
+            or sent.membership_stream != room.stream_ordering
+            or sent.is_dm != is_dm
+            or config.expands(sent.config)
+        ):
+            return
+        request = RoomRequest(
+            room_id=room_id,
+            config=config,
+            lists=sel.lists_of.get(room_id, ()),
+            membership=room.membership,
+            membership_stream=room.stream_ordering,
+            since=None if sent is None else sent.since,
+            upto=upto,
+            memory=None if sent is None else sent.memory,
+        )
+        answer = await self.builder.build(requester, request)
+        kept = config if sent is None else sent.config.combine(config)
+        changes.rooms[room_id] = RoomSent(
+            upto, kept, answer.memory, room.membership, room.stream_ordering, is_dm
+        )
+        if answer.result is not None:
+            result = dict(answer.result)
+            if sent is None or sent.is_dm != is_dm:
+                result.setdefault("is_dm", is_dm)
+            bump = self.room_list.bump_stamp(room_id)
+            if bump is not None:
+                result.setdefault("bump_stamp", bump)
+            if room.membership != Membership.JOIN:
+                result.setdefault("membership", room.membership)
+            out[room_id] = result
+
+    async def _extensions(
+        self,
+        requester: Requester,
+        req: SlidingSyncRequest,
+        conn: Connection,
+        sel: Selection,
+        since: StreamToken | None,
+        upto: StreamToken,
+        out_rooms: Mapping[str, JsonDict],
+        changes: Changes,
+    ) -> JsonDict:
+        out: JsonDict = {}
+        for key, config in req.extensions.items():
+            extension = self.extensions.get(key)
+            if extension is None or not config.get("enabled", False):
+                continue
+            ctx = ExtensionContext(
+                user_id=requester.user_id,
+                device_id=requester.device_id,
+                since=since,
+                upto=upto,
+                list_rooms=sel.list_rooms,
+                subscribed_rooms=sel.subscribed,
+                response_rooms=list(out_rooms),
+                memory=conn.extensions.get(key),
+            )
+            result, memory = await extension.compute(ctx, config)
+            if result is not None:
+                out[key] = result
+            if memory is not None:
+                changes.extensions[key] = memory
+        return out

@@ -1,0 +1,137 @@
+"""Queries the sliding-sync room list needs: a user's rooms with their
+membership, rooms' latest activity, their type, encryption and space children."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection
+
+import attrs
+
+from homeserver.events.model import EventTypes
+from homeserver.storage.database import Database, Transaction, in_list
+
+# The event types that count as activity for the recency order (Synapse's
+# DEFAULT_BUMP_EVENT_TYPES).
+BUMP_TYPES = (
+    "m.room.create",
+    "m.room.message",
+    "m.room.encrypted",
+    "m.sticker",
+    "m.call.invite",
+    "m.poll.start",
+    "m.beacon_info",
+)
+
+
+@attrs.frozen
+class UserRoom:
+    """A room the user has a membership in."""
+
+    room_id: str
+    membership: str
+    stream_ordering: int
+    sender: str
+
+
+class SlidingSyncStore:
+    """Read-only queries for the sliding-sync room list."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get_user_rooms(self, user_id: str) -> list[UserRoom]:
+        """Every room where the user has a current membership, forgotten ones
+        left out."""
+
+        def txn_fn(txn: Transaction) -> list[UserRoom]:
+            rows = txn.query(
+                "SELECT c.room_id, c.membership, m.stream_ordering, m.sender"
+                " FROM current_state_events c"
+                " JOIN room_memberships m ON m.event_id = c.event_id"
+                " WHERE c.type = ? AND c.state_key = ? AND m.forgotten = ?",
+                (EventTypes.MEMBER, user_id, False),
+            )
+            return [
+                UserRoom(r.room_id, r.membership, r.stream_ordering, r.sender)
+                for r in rows
+            ]
+
+        return await self.db.run_interaction("ss_user_rooms", txn_fn)
+
+    async def get_bump_stamps(self, room_ids: Collection[str]) -> dict[str, int]:
+        """Each room's last activity (stream ordering of its last event of a
+        bump type); rooms without any are left out."""
+
+        def txn_fn(txn: Transaction) -> dict[str, int]:
+            rows = txn.query_in(
+                "SELECT room_id, MAX(stream_ordering) AS pos FROM events"
+                f" WHERE type IN {in_list(BUMP_TYPES)} AND outlier = ?"
+                " AND rejected_reason IS NULL AND room_id IN (?*) GROUP BY room_id",
+                room_ids,
+                (*BUMP_TYPES, False),
+            )
+            return {r.room_id: int(r.pos) for r in rows if r.pos is not None}
+
+        return await self.db.run_interaction("ss_bump_stamps", txn_fn)
+
+    async def get_last_positions(self, room_ids: Collection[str]) -> dict[str, int]:
+        """Each room's last event position (the fallback order)."""
+
+        def txn_fn(txn: Transaction) -> dict[str, int]:
+            rows = txn.query_in(
+                "SELECT room_id, MAX(stream_ordering) AS pos FROM events"
+                " WHERE outlier = ? AND room_id IN (?*) GROUP BY room_id",
+                room_ids,
+                (False,),
+            )
+            return {r.room_id: int(r.pos) for r in rows if r.pos is not None}
+
+        return await self.db.run_interaction("ss_last_positions", txn_fn)
+
+    async def get_room_facts(
+        self, room_ids: Collection[str]
+    ) -> dict[str, tuple[str | None, bool]]:
+        """Each room's (create ``type``, encrypted) from its current state;
+        rooms whose state the server lacks are left out."""
+
+        def txn_fn(txn: Transaction) -> dict[str, tuple[str | None, bool]]:
+            rows = txn.query_in(
+                "SELECT c.room_id, c.type, e.json FROM current_state_events c"
+                " JOIN events e ON e.event_id = c.event_id"
+                " WHERE c.state_key = ? AND c.type IN (?, ?) AND c.room_id IN (?*)",
+                room_ids,
+                ("", EventTypes.CREATE, "m.room.encryption"),
+            )
+            out: dict[str, tuple[str | None, bool]] = {}
+            for r in rows:
+                room_type, encrypted = out.get(r.room_id, (None, False))
+                if r.type == EventTypes.CREATE:
+                    value = json.loads(r.json).get("content", {}).get("type")
+                    room_type = value if isinstance(value, str) else None
+                else:
+                    encrypted = True
+                out[r.room_id] = (room_type, encrypted)
+            return out
+
+        return await self.db.run_interaction("ss_room_facts", txn_fn)
+
+    async def get_space_children(self, space_ids: Collection[str]) -> set[str]:
+        """The room IDs named by current ``m.space.child`` events (with a
+        ``via``) of the spaces."""
+
+        def txn_fn(txn: Transaction) -> set[str]:
+            rows = txn.query_in(
+                "SELECT c.state_key, e.json FROM current_state_events c"
+                " JOIN events e ON e.event_id = c.event_id"
+                " WHERE c.type = ? AND c.room_id IN (?*)",
+                space_ids,
+                ("m.space.child",),
+            )
+            return {
+                r.state_key
+                for r in rows
+                if json.loads(r.json).get("content", {}).get("via")
+            }
+
+        return await self.db.run_interaction("ss_space_children", txn_fn)
