@@ -107,6 +107,7 @@ def build_resource(
         clock=hs.core.clock,
         config=config.websocket,
         max_body_size=int(config.http.max_request_body_size),
+        sliding=hs.sync.sliding,
     )
     return with_websocket(http, router, deps, x_forwarded, hs.core.reactor)
 

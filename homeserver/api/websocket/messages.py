@@ -22,6 +22,7 @@ CLOSE_SLOW_READER = 4008
 # What an "error" message is about.
 ABOUT_AUTH = "auth"
 ABOUT_SYNC = "sync"
+ABOUT_SLIDING_SYNC = "sliding_sync"
 ABOUT_MESSAGE = "message"
 
 MAX_ID_LENGTH = 255
@@ -44,8 +45,18 @@ class SyncMessage:
 
 
 @attrs.frozen
+class SlidingSyncMessage:
+    """``{"type": "sliding_sync", "body": {...}, "ack"?}``: a sliding-sync
+    request body (docs/sliding-sync.md) the stream repeats with each ``pos``."""
+
+    body: JsonDict
+    ack: bool = False
+
+
+@attrs.frozen
 class AckMessage:
-    """``{"type": "ack", "next_batch": ...}``: a sync response is processed."""
+    """``{"type": "ack", "next_batch": ...}`` (or ``"pos"`` for the
+    sliding-sync stream): a response is processed."""
 
     next_batch: str
 
@@ -67,7 +78,14 @@ class PingMessage:
     id: Any = None
 
 
-ClientMessage = AuthMessage | SyncMessage | AckMessage | RequestMessage | PingMessage
+ClientMessage = (
+    AuthMessage
+    | SyncMessage
+    | SlidingSyncMessage
+    | AckMessage
+    | RequestMessage
+    | PingMessage
+)
 
 
 class RequestMessageError(Exception):
@@ -106,8 +124,14 @@ def parse_message(payload: bytes) -> ClientMessage:
         if not isinstance(ack, bool):
             raise BadJson("sync: ack must be true or false")
         return SyncMessage(_sync_query(data), ack)
+    if kind == "sliding_sync":
+        ack = data.get("ack", False)
+        body = data.get("body", {})
+        if not isinstance(ack, bool) or not isinstance(body, dict):
+            raise BadJson("sliding_sync: body must be an object, ack a boolean")
+        return SlidingSyncMessage(body, ack)
     if kind == "ack":
-        next_batch = data.get("next_batch")
+        next_batch = data.get("next_batch", data.get("pos"))
         if not isinstance(next_batch, str):
             raise BadJson("ack needs the next_batch string of a sync message")
         return AckMessage(next_batch)

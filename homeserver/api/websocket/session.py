@@ -29,6 +29,8 @@ from homeserver.api.websocket.requests import run_request
 from homeserver.config.model import WebSocketConfig
 from homeserver.errors import Codes, Forbidden, MatrixError
 from homeserver.services.accounts.auth import Auth, Requester
+from homeserver.services.sliding_sync.request import parse_request
+from homeserver.services.sliding_sync.service import SlidingSyncService
 from homeserver.services.sync.sync import SyncParams, SyncService
 from homeserver.streams.tokens import StreamToken
 from homeserver.types import JsonDict
@@ -68,6 +70,7 @@ class SessionDeps:
     clock: Clock
     config: WebSocketConfig
     max_body_size: int
+    sliding: SlidingSyncService | None = None
 
 
 class ClientSession:
@@ -131,7 +134,7 @@ class ClientSession:
             self.conn.send(pong)
         elif isinstance(message, m.AuthMessage):
             self._begin_auth(message.access_token)
-        elif isinstance(message, m.SyncMessage):
+        elif isinstance(message, m.SyncMessage | m.SlidingSyncMessage):
             self._start_sync(message)
         elif isinstance(message, m.AckMessage):
             self._on_ack(message.next_batch)
@@ -237,10 +240,15 @@ class ClientSession:
 
     # The sync stream --------------------------------------------------------
 
-    def _start_sync(self, message: m.SyncMessage) -> None:
+    def _start_sync(self, message: m.SyncMessage | m.SlidingSyncMessage) -> None:
         if self._sync_task is not None:
             self._sync_task.cancel()
-        task = run_in_background("websocket_sync", self._sync_stream(message))
+        stream = (
+            self._sync_stream(message)
+            if isinstance(message, m.SyncMessage)
+            else self._sliding_stream(message)
+        )
+        task = run_in_background("websocket_sync", stream)
         self._sync_task = task
 
         def forget(result: Any) -> Any:
@@ -286,6 +294,44 @@ class ClientSession:
                 else:
                     await self.conn.delivered()
             since, full_state = StreamToken.parse(body["next_batch"]), False
+
+    async def _sliding_stream(self, message: m.SlidingSyncMessage) -> None:
+        try:
+            await self._auth_settled()
+            if self.requester is None or self.deps.sliding is None:
+                raise MatrixError(401, "Authenticate first", Codes.MISSING_TOKEN)
+            await self._sliding_loop(message)
+        except defer.CancelledError:
+            return
+        except Exception as exc:
+            status, body, _ = error_response(exc, "WS sliding sync")
+            if body.get("errcode") == Codes.UNKNOWN_TOKEN:
+                self._fail_auth(status, body)
+            elif not self.is_closed:
+                self.conn.send(m.error_message(m.ABOUT_SLIDING_SYNC, status, body))
+
+    async def _sliding_loop(self, message: m.SlidingSyncMessage) -> None:
+        """Sliding-sync requests in a loop, each from the last ``pos`` sent.
+        A response with nothing new is not sent, and its ``pos`` is not used:
+        the next request retries the client's ``pos``, so the client's last
+        ``pos`` stays valid for reconnecting."""
+        assert self.deps.sliding is not None
+        req = parse_request(message.body)
+        pos, first = req.pos, True
+        while not self.is_closed:
+            assert self.token is not None
+            requester = await self._check_token(self.token)
+            body = await self.deps.sliding.sync(
+                requester,
+                attrs.evolve(req, pos=pos, timeout_ms=SYNC_WAIT_MS if pos else 0),
+            )
+            if first or body.get("rooms") or body.get("extensions"):
+                self.conn.send({"type": "sliding_sync", "body": body})
+                if message.ack:
+                    await self._acknowledged(body["pos"])
+                else:
+                    await self.conn.delivered()
+                pos, first = body["pos"], False
 
     async def _acknowledged(self, next_batch: str) -> None:
         """Wait for the client's ack of the sync response ending at ``next_batch``."""
