@@ -13,8 +13,7 @@ from homeserver.composition.core import Core
 from homeserver.composition.reading import ReadingBundle
 from homeserver.composition.sync_data import SyncDataBundle
 from homeserver.services.accounts.auth import Auth
-from homeserver.services.push.default_source import DefaultRuleSource
-from homeserver.services.push.evaluation import PushEvaluator, RuleSource
+from homeserver.services.push.evaluation import PushEvaluator
 from homeserver.services.push.ignores import IgnoredBy
 from homeserver.services.push.notifications import (
     NotificationsService,
@@ -41,7 +40,6 @@ class PushEvalBundle:
         core: Core,
         sync_data: SyncDataBundle,
         reading: ReadingBundle,
-        rules: RuleSource | None = None,
     ) -> PushEvalBundle:
         server_name = core.server_name
 
@@ -51,7 +49,6 @@ class PushEvalBundle:
         ignored_by = IgnoredBy(sync_data.account_data.store)
         evaluator = PushEvaluator(
             rooms=PushRoomStore(core.db, is_local),
-            rules=rules or DefaultRuleSource(),
             ignored_by=ignored_by,
             is_local=is_local,
             clock=core.clock,
