@@ -53,9 +53,12 @@ class BasicRoomBuilder:
         limit = req.config.timeline_limit
         info = SyncRequestInfo(requester, _filter(limit), False)
         start = None if initial or req.since is None else req.since.events
-        sections = await self.rooms.sections(
-            info, {req.room_id: start}, req.upto.events
+        # A room the user left or was banned from shows nothing after that.
+        joined = req.membership == Membership.JOIN
+        upto = (
+            req.upto.events if joined else min(req.upto.events, req.membership_stream)
         )
+        sections = await self.rooms.sections(info, {req.room_id: start}, upto)
         section = sections.get(req.room_id)
         if section is not None and (initial or section.timeline.events):
             timeline = section.timeline
@@ -63,9 +66,9 @@ class BasicRoomBuilder:
             result["limited"] = timeline.limited
             result["prev_batch"] = timeline.prev_batch.to_string()
             result["num_live"] = 0 if initial else len(timeline.events)
-        if initial:
+        if initial and joined:
             await self._initial_fields(info, req, result)
-        elif "timeline" not in result:
+        elif not initial and "timeline" not in result:
             return RoomAnswer(None, memory)
         return RoomAnswer(result, memory)
 

@@ -174,8 +174,16 @@ def test_left_rooms_only_if_sent_and_kicks_always(server: TestServer) -> None:
     first = ss(alice, {"lists": {"all": ALL}})
     assert set(first["rooms"]) == {sent}
     alice.leave(sent)
+    bob.send(sent, "after alice left")
     after = ss(alice, {"lists": {"all": ALL}, "pos": first["pos"]})
     assert after["rooms"][sent]["membership"] == "leave"
+    # nothing after the leave is shown
+    timeline = after["rooms"][sent]["timeline"]
+    assert timeline[-1]["type"] == "m.room.member"
+    assert timeline[-1]["content"]["membership"] == "leave"
+    bob.send(sent, "later still")
+    later = ss(alice, {"lists": {"all": ALL}, "pos": after["pos"]})
+    assert sent not in later["rooms"]
     kicked = bob.create_room(preset="public_chat")
     alice.join(kicked)
     bob.membership(kicked, "kick", user_id=alice.user_id, expect=200)
