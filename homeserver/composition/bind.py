@@ -50,6 +50,8 @@ def bind(hs: HomeServer, *, federation_on: bool) -> None:
     signals.membership_changed.connect(hs.sync.changes.on_membership_changed)
     # Device rows changed (sessions, the device API): the device_lists stream.
     signals.devices_changed.connect(hs.devices.lists.on_devices_changed)
+    # A deleted device's sliding-sync connections go with it.
+    signals.devices_changed.connect(hs.sync.sliding.connections.on_devices_changed)
     signals.cross_signing_changed.connect(hs.devices.lists.on_cross_signing_changed)
     # The user directory learns other servers' users and public rooms.
     signals.membership_changed.connect(hs.user_directory.index.on_membership_changed)

@@ -22,6 +22,7 @@ import attrs
 
 from homeserver.errors import Codes, JsonDict, MatrixError
 from homeserver.services.sliding_sync.model import RoomConfig
+from homeserver.signals import DevicesChanged
 from homeserver.streams.tokens import StreamToken
 
 MAX_PER_DEVICE = 10
@@ -136,9 +137,11 @@ class Connections:
         conn.pending_pos, conn.pending_token, conn.pending = number, token, changes
         return format_pos(number, token)
 
-    def drop_device(self, user_id: str, device_id: str) -> None:
-        """A device logged out: its connections go."""
-        self._by_device.pop((user_id, device_id), None)
+    def on_devices_changed(self, changed: DevicesChanged) -> None:
+        """``devices_changed`` receiver: a deleted device's connections go."""
+        if changed.deleted:
+            for device_id in changed.device_ids:
+                self._by_device.pop((changed.user_id, device_id), None)
 
     def _sweep(self, now_ms: int) -> None:
         if now_ms - self._last_sweep_ms < SWEEP_EVERY_MS:

@@ -295,3 +295,38 @@ def test_bad_requests(server: TestServer) -> None:
     # the v4 path and the query set_presence are taken too
     v4 = alice.post("/_matrix/client/v4/sync?set_presence=offline", {}, expect=200)
     assert "pos" in v4.json
+
+
+def test_a_deleted_device_loses_its_connections(server: TestServer) -> None:
+    alice = server.user("alice")
+    other = server.login("alice")
+    ss(other, {"conn_id": "a"})
+    ss(alice, {})
+    assert len(server.hs.sync.sliding.connections) == 2
+    other.post("/logout", {}, expect=200)
+    assert len(server.hs.sync.sliding.connections) == 1
+
+
+def test_a_long_lived_connection_keeps_one_entry_per_room(server: TestServer) -> None:
+    alice = server.user("alice")
+    rooms = room_list(server, alice, ["A", "B", "C"])
+    pos = ss(alice, {"lists": {"all": ALL}})["pos"]
+    for i in range(30):
+        alice.send(rooms[i % 3], f"m{i}")
+        body = ss(alice, {"lists": {"all": ALL}, "pos": pos})
+        assert set(body["rooms"]) == {rooms[i % 3]}
+        pos = body["pos"]
+    ss(alice, {"lists": {"all": ALL}, "pos": pos})
+    [conn] = server.hs.sync.sliding.connections._by_device[
+        (alice.user_id, alice.device_id or "")
+    ].values()
+    assert set(conn.rooms) == set(rooms)
+    assert conn.pending is not None and not conn.pending.rooms
+
+
+def test_cors_preflight(server: TestServer) -> None:
+    resp = server.request(
+        "OPTIONS", SS, headers={"Access-Control-Request-Method": "POST"}
+    )
+    assert resp.code in (200, 204)
+    assert resp.header("Access-Control-Allow-Origin") == "*"
