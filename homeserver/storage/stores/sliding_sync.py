@@ -49,8 +49,12 @@ class SlidingSyncStore:
                 "SELECT c.room_id, c.membership, m.stream_ordering, m.sender"
                 " FROM current_state_events c"
                 " JOIN room_memberships m ON m.event_id = c.event_id"
-                " WHERE c.type = ? AND c.state_key = ? AND m.forgotten = ?",
-                (EventTypes.MEMBER, user_id, False),
+                " WHERE c.type = ? AND c.state_key = ? AND m.forgotten = ?"
+                # A ban of someone who never joined is not the user's room.
+                " AND (c.membership <> ? OR EXISTS (SELECT 1 FROM room_memberships j"
+                " WHERE j.room_id = c.room_id AND j.user_id = c.state_key"
+                " AND j.membership = ?))",
+                (EventTypes.MEMBER, user_id, False, "ban", "join"),
             )
             return [
                 UserRoom(r.room_id, r.membership, r.stream_ordering, r.sender)

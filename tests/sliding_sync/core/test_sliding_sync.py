@@ -330,3 +330,33 @@ def test_cors_preflight(server: TestServer) -> None:
     )
     assert resp.code in (200, 204)
     assert resp.header("Access-Control-Allow-Origin") == "*"
+
+
+def test_banned_without_joining_is_not_listed(server: TestServer) -> None:
+    alice = server.user("alice")
+    bob = server.user("bob")
+    never = bob.create_room(preset="public_chat")
+    bob.membership(never, "ban", user_id=alice.user_id, expect=200)
+    was_in = bob.create_room(preset="public_chat")
+    alice.join(was_in)
+    bob.membership(was_in, "ban", user_id=alice.user_id, expect=200)
+    body = ss(alice, {"lists": {"all": ALL}})
+    assert set(body["rooms"]) == {was_in}
+    assert body["rooms"][was_in]["membership"] == "ban"
+
+
+def test_long_poll_wakes_on_invite(server: TestServer) -> None:
+    alice = server.user("alice")
+    bob = server.user("bob")
+    first = ss(bob, {"lists": {"all": ALL}})
+    pending = start_ss(
+        server, bob, {"lists": {"all": ALL}}, f"pos={first['pos']}&timeout=30000"
+    )
+    server.advance(1)
+    assert not pending.done
+    room_id = alice.create_room(name="party")
+    alice.invite(room_id, bob.user_id)
+    assert pending.done
+    body = pending.response().json
+    assert body["rooms"][room_id]["membership"] == "invite"
+    assert body["lists"]["all"]["count"] == 1
