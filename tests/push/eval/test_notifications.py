@@ -73,3 +73,15 @@ def test_read_notifications_pruned_after_30_days(server: TestServer) -> None:
     server.advance(2 * 86400)
     left = notifications(alice)["notifications"]
     assert [e["event"]["content"]["body"] for e in left] == ["unseen"]
+
+
+def test_an_invite_notifies_the_invited_local_user(server: TestServer) -> None:
+    alice = server.user("alice")
+    dave = server.user("dave")
+    room_id = alice.create_room(preset="private_chat")
+    alice.invite(room_id, dave.user_id)
+    entries = notifications(dave)["notifications"]
+    assert [e["event"]["type"] for e in entries] == ["m.room.member"]
+    assert entries[0]["event"]["state_key"] == dave.user_id
+    assert entries[0]["room_id"] == room_id
+    assert notifications(alice)["notifications"] == []
