@@ -112,7 +112,7 @@ class PushRoomStore:
             self._rooms.invalidate(room_id)
             return
         room = self._rooms.get(room_id)
-        if room is None or event.rejected_reason is not None:
+        if room is None or event.rejected_reason is not None or event.soft_failed:
             return
         if event.type in _POWER_TYPES and event.state_key == "":
             power = {**room.power, event.state_tuple: event}
