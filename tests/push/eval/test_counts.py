@@ -101,3 +101,24 @@ def test_ignored_sender_notifies_nobody_who_ignores(server: TestServer) -> None:
     mention(bob, room_id, "alice!", alice.user_id)
     assert counts(alice, room_id) == (0, 0)
     assert counts(carol, room_id) == (1, 0)
+
+
+def test_room_cache_follows_joins_names_and_power(server: TestServer) -> None:
+    alice, bob, carol, room_id = group(server)
+    bob.send(room_id, "warms the room cache")
+    # A new display name is a member event: the legacy display-name rule
+    # (no m.mentions) sees it at once.
+    carol.put(f"/profile/{carol.user_id}/displayname", {"displayname": "Carolina"})
+    bob.send(room_id, "hey Carolina")
+    assert counts(carol, room_id) == (2, 1)
+    # A member who joins after the room was cached is counted for.
+    dave = server.user("dave")
+    dave.join(room_id)
+    bob.send(room_id, "welcome")
+    assert counts(dave, room_id) == (1, 0)
+    # Power given to bob lets his @room highlight.
+    levels = alice.state(room_id, "m.room.power_levels")
+    levels["users"][bob.user_id] = 50
+    alice.put_state(room_id, "m.room.power_levels", levels, expect=200)
+    mention(bob, room_id, "@room now", room=True)
+    assert counts(dave, room_id) == (2, 1)
