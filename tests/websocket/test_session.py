@@ -61,6 +61,7 @@ def _session(
         clock=server.hs.core.clock,
         config=server.config.websocket,
         max_body_size=int(server.config.http.max_request_body_size),
+        sliding=server.hs.sync.sliding,
     )
     conn = FakeConnection()
     session = ClientSession(conn, deps, "127.0.0.1", "test-agent")

@@ -270,11 +270,7 @@ class ClientSession:
         except defer.CancelledError:
             return
         except Exception as exc:
-            status, body, _ = error_response(exc, "WS sync")
-            if body.get("errcode") == Codes.UNKNOWN_TOKEN:
-                self._fail_auth(status, body)
-            elif not self.is_closed:
-                self.conn.send(m.error_message(m.ABOUT_SYNC, status, body))
+            self._stream_failed(exc, m.ABOUT_SYNC)
 
     async def _sync_loop(self, params: SyncParams, ack: bool) -> None:
         since, full_state = params.since, params.full_state
@@ -304,11 +300,16 @@ class ClientSession:
         except defer.CancelledError:
             return
         except Exception as exc:
-            status, body, _ = error_response(exc, "WS sliding sync")
-            if body.get("errcode") == Codes.UNKNOWN_TOKEN:
-                self._fail_auth(status, body)
-            elif not self.is_closed:
-                self.conn.send(m.error_message(m.ABOUT_SLIDING_SYNC, status, body))
+            self._stream_failed(exc, m.ABOUT_SLIDING_SYNC)
+
+    def _stream_failed(self, exc: Exception, about: str) -> None:
+        """A stream ended on an error: an unknown token fails the socket's
+        auth, anything else is an ``error`` message about the stream."""
+        status, body, _ = error_response(exc, f"WS {about}")
+        if body.get("errcode") == Codes.UNKNOWN_TOKEN:
+            self._fail_auth(status, body)
+        elif not self.is_closed:
+            self.conn.send(m.error_message(about, status, body))
 
     async def _sliding_loop(self, message: m.SlidingSyncMessage) -> None:
         """Sliding-sync requests in a loop, each from the last ``pos`` sent.

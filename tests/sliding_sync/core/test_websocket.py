@@ -3,38 +3,9 @@ the fake reactor through the session with a fake socket."""
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
-from homeserver.api.websocket.resource import UpgradeRoutingResource
-from homeserver.api.websocket.session import ClientSession, SessionDeps
 from tests.sliding_sync.core.test_sliding_sync import ALL, SS
 from tests.support.server import TestServer
-from tests.websocket.test_session import FakeConnection
-
-
-def _session(server: TestServer, token: str) -> tuple[ClientSession, FakeConnection]:
-    root = server.hs.build_resource(["client"])
-    assert isinstance(root, UpgradeRoutingResource)
-    deps = SessionDeps(
-        auth=server.hs.accounts.auth,
-        sync=server.hs.sync.service,
-        router=root.http.router,
-        clock=server.hs.core.clock,
-        config=server.config.websocket,
-        max_body_size=int(server.config.http.max_request_body_size),
-        sliding=server.hs.sync.sliding,
-    )
-    conn = FakeConnection()
-    session = ClientSession(conn, deps, "127.0.0.1", "test-agent")
-    session.start(token)
-    server.advance(0)
-    return session, conn
-
-
-def _say(server: TestServer, session: ClientSession, message: Any) -> None:
-    session.on_message(json.dumps(message).encode())
-    server.advance(0)
+from tests.websocket.test_session import _say, _session
 
 
 def test_sliding_sync_stream_pushes_news_and_pos_stays_usable(
