@@ -1,0 +1,312 @@
+"""mindroom-nio's MSC4186 client against a real server, as one scripted story.
+
+Run by tests/e2e/sliding_nio.py with the python of its own virtualenv (the
+package installs as the module ``nio``, like matrix-nio), never imported by
+the test run. It takes its settings as one JSON argument and writes one JSON
+result to the file named there: what the client saw at each step, for the
+test to assert on. Bob (a plain nio client with a token the test made) sends
+the messages Alice's sliding sync must receive.
+
+Steps: Alice logs in with her password (a new device); the first request
+lists her rooms in a two-room window; a second opens a room outside the window
+by subscription; a long-poll gets Bob's next message; a new client instance
+resumes the connection with the last ``pos`` (only what changed comes back); an
+old ``pos`` is answered M_UNKNOWN_POS; and ``sliding_sync_forever`` recovers by
+itself when the server drops its connection, then still gets Bob's messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+import traceback
+from typing import Any
+
+import nio
+
+CONN = "chatly-test"
+LOOP_CONN = "chatly-loop"
+REQUIRED_STATE = [
+    ["m.room.name", ""],
+    ["m.room.member", "$LAZY"],
+    ["m.room.create", ""],
+]
+OPEN_STATE = [["*", "*"]]
+
+step = "start"
+
+
+def room_summary(room: Any) -> dict[str, Any]:
+    """A SlidingSyncRoom as JSON: every field nio parsed."""
+    return {
+        "initial": room.initial,
+        "name": room.name,
+        "avatar": room.avatar,
+        "bump_stamp": room.bump_stamp,
+        "membership": room.membership,
+        "is_dm": room.is_dm,
+        "heroes": None if room.heroes is None else [h.user_id for h in room.heroes],
+        "limited": room.limited,
+        "prev_batch": room.prev_batch,
+        "num_live": room.num_live,
+        "joined_count": room.joined_count,
+        "invited_count": room.invited_count,
+        "notification_count": room.notification_count,
+        "highlight_count": room.highlight_count,
+        "required_state": sorted(
+            [e.source["type"], e.source["state_key"]]
+            if hasattr(e, "source")
+            else [e.type, e.state_key]
+            for e in room.required_state
+        ),
+        "timeline": [
+            {
+                "event_id": e.event_id,
+                "sender": e.sender,
+                "type": e.source.get("type"),
+                "body": e.source.get("content", {}).get("body"),
+            }
+            for e in room.timeline
+        ],
+    }
+
+
+def summary(response: Any) -> dict[str, Any]:
+    """A sliding-sync response (or error) as JSON."""
+    if isinstance(response, nio.SlidingSyncError):
+        return {"error": response.status_code, "message": response.message}
+    if not isinstance(response, nio.SlidingSyncResponse):
+        return {"unexpected": type(response).__name__, "repr": repr(response)[:500]}
+    return {
+        "pos": response.pos,
+        "lists": {name: lst.count for name, lst in response.lists.items()},
+        "rooms": {rid: room_summary(room) for rid, room in response.rooms.items()},
+    }
+
+
+def ok(response: Any) -> Any:
+    """``response`` if it is a SlidingSyncResponse; else fail the step."""
+    if not isinstance(response, nio.SlidingSyncResponse):
+        raise RuntimeError(f"{step}: expected a sliding-sync response: {response!r}")
+    return response
+
+
+async def wait_for(what: str, check: Any, deadline: float) -> None:
+    """Poll ``check()`` every 50 ms until it is true or the deadline passes."""
+    while not check():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"timed out waiting until {what}")
+        await asyncio.sleep(0.05)
+
+
+def restored(settings: dict[str, Any], user: str, device: str, token: str) -> Any:
+    client = nio.AsyncClient(settings["homeserver"], user)
+    client.restore_login(user, device, token)
+    return client
+
+
+async def send(bob: Any, room_id: str, body: str) -> str:
+    sent = await bob.room_send(
+        room_id, "m.room.message", {"msgtype": "m.text", "body": body}
+    )
+    if not isinstance(sent, nio.RoomSendResponse):
+        raise RuntimeError(f"bob could not send to {room_id}: {sent!r}")
+    return str(sent.event_id)
+
+
+async def story(settings: dict[str, Any]) -> dict[str, Any]:
+    global step
+    deadline = time.monotonic() + float(settings["timeout"])
+    rooms = settings["rooms"]
+    out: dict[str, Any] = {
+        "nio_version": nio.__version__ if hasattr(nio, "__version__") else None
+    }
+    bob = restored(
+        settings, settings["bob"], settings["bob_device"], settings["bob_token"]
+    )
+    alice = nio.AsyncClient(settings["homeserver"], settings["alice"])
+    clients = [bob, alice]
+    try:
+        step = "login"
+        login = await alice.login(settings["password"], device_name="mindroom-nio")
+        if not isinstance(login, nio.LoginResponse):
+            raise RuntimeError(f"login failed: {login!r}")
+        out["device_id"] = login.device_id
+        lists = {
+            "recent": {
+                "ranges": [[0, 1]],
+                "timeline_limit": 1,
+                "required_state": REQUIRED_STATE,
+            }
+        }
+
+        step = "first request: the two most recent rooms"
+        first = ok(await alice.sliding_sync(conn_id=CONN, lists=lists, timeout=0))
+        out["first"] = summary(first)
+        # What nio made of it: its rooms, ordered by bump_stamp as a client does.
+        out["first_client_rooms"] = {
+            rid: alice.rooms[rid].display_name
+            for rid in first.rooms
+            if rid in alice.rooms
+        }
+
+        step = "open a room by subscription"
+        subs = {rooms["open"]: {"timeline_limit": 10, "required_state": OPEN_STATE}}
+        opened = ok(
+            await alice.sliding_sync(
+                conn_id=CONN,
+                pos=first.pos,
+                lists=lists,
+                room_subscriptions=subs,
+                timeout=0,
+            )
+        )
+        out["opened"] = summary(opened)
+        room = alice.rooms.get(rooms["open"])
+        out["opened_client"] = (
+            None
+            if room is None
+            else {
+                "display_name": room.display_name,
+                "members": sorted(room.users),
+                "name": room.name,
+            }
+        )
+
+        step = "long-poll gets bob's message"
+        received: list[dict[str, Any]] = []
+
+        async def on_message(room: Any, event: Any) -> None:
+            received.append(
+                {
+                    "room_id": room.room_id,
+                    "body": event.body,
+                    "event_id": event.event_id,
+                }
+            )
+
+        alice.add_event_callback(on_message, nio.RoomMessageText)
+        poll = asyncio.create_task(
+            alice.sliding_sync(
+                conn_id=CONN,
+                pos=opened.pos,
+                lists=lists,
+                room_subscriptions=subs,
+                timeout=30_000,
+            )
+        )
+        await asyncio.sleep(0.3)
+        out["live_event_id"] = await send(bob, rooms["open"], "live to the open room")
+        live = ok(await poll)
+        out["live"] = summary(live)
+        out["live_callbacks"] = list(received)
+
+        step = "a new client instance resumes with the last pos"
+        pos = live.pos
+        await alice.close()
+        away_id = await send(bob, rooms["away"], "while you were away")
+        out["away_event_id"] = away_id
+        resumed_client = restored(
+            settings, settings["alice"], login.device_id, login.access_token
+        )
+        clients.append(resumed_client)
+        resumed = ok(
+            await resumed_client.sliding_sync(
+                conn_id=CONN,
+                pos=pos,
+                lists=lists,
+                room_subscriptions=subs,
+                timeout=10_000,
+            )
+        )
+        out["resumed"] = summary(resumed)
+
+        step = "an old pos is M_UNKNOWN_POS"
+        stale = await resumed_client.sliding_sync(
+            conn_id=CONN, pos=first.pos, lists=lists, timeout=0
+        )
+        out["stale"] = summary(stale)
+
+        step = "sliding_sync_forever recovers when its connection is dropped"
+        loop_client = restored(
+            settings, settings["alice"], login.device_id, login.access_token
+        )
+        clients.append(loop_client)
+        seen: list[dict[str, Any]] = []
+        bodies: list[dict[str, Any]] = []
+
+        async def on_response(response: Any) -> None:
+            seen.append(summary(response))
+
+        async def on_loop_message(room: Any, event: Any) -> None:
+            bodies.append({"room_id": room.room_id, "body": event.body})
+
+        loop_client.add_response_callback(
+            on_response, (nio.SlidingSyncResponse, nio.SlidingSyncError)
+        )
+        loop_client.add_event_callback(on_loop_message, nio.RoomMessageText)
+        loop = asyncio.create_task(
+            loop_client.sliding_sync_forever(
+                timeout=1_000, conn_id=LOOP_CONN, lists=lists, room_subscriptions=subs
+            )
+        )
+        await wait_for("the loop's first response", lambda: len(seen) >= 1, deadline)
+        # Another request without pos on the same device and conn_id starts the
+        # connection afresh: the loop's pos now belongs to nothing.
+        usurper = restored(
+            settings, settings["alice"], login.device_id, login.access_token
+        )
+        clients.append(usurper)
+        ok(await usurper.sliding_sync(conn_id=LOOP_CONN, lists=lists, timeout=0))
+
+        def errors() -> list[int]:
+            return [i for i, s in enumerate(seen) if "error" in s]
+
+        await wait_for("the loop is told M_UNKNOWN_POS", lambda: errors(), deadline)
+        first_error = errors()[0]
+        await wait_for(
+            "the loop has a new connection",
+            lambda: any("pos" in s for s in seen[first_error + 1 :]),
+            deadline,
+        )
+        out["after_recovery_event_id"] = await send(
+            bob, rooms["open"], "after the loop recovered"
+        )
+        await wait_for(
+            "the loop's callback has bob's message",
+            lambda: any(b["body"] == "after the loop recovered" for b in bodies),
+            deadline,
+        )
+        loop_client.stop_sync_forever()
+        await asyncio.wait_for(loop, max(1.0, deadline - time.monotonic()))
+        out["loop_responses"] = seen
+        out["loop_messages"] = bodies
+        return out
+    finally:
+        for client in clients:
+            await client.close()
+
+
+def main() -> int:
+    settings = json.loads(sys.argv[1])
+    try:
+        result = asyncio.run(story(settings))
+        result["ok"] = True
+        code = 0
+    except Exception as exc:  # noqa: BLE001 - reported to the test
+        result = {
+            "ok": False,
+            "step": step,
+            "error": repr(exc),
+            "trace": traceback.format_exc(),
+        }
+        code = 1
+    with open(settings["result"], "w") as handle:
+        json.dump(result, handle, indent=1)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

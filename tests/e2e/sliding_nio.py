@@ -1,0 +1,76 @@
+"""mindroom-nio (a matrix-nio fork with an MSC4186 client) as a subprocess peer.
+
+The package installs as the module ``nio``, which would replace matrix-nio in
+the test environment, so it lives in a virtualenv of its own, cached outside
+the checkout (tests/support/venvs.py: ``~/.cache/chatly-tests/mindroom-nio-
+<version>/``) and created on first use. The story it runs is
+``nio_sliding/sliding_client.py``; it gets its settings as one JSON argument
+and writes one JSON result file.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from tests.support.venvs import ensure_venv
+
+MINDROOM_NIO_VERSION = "0.40.0"
+SCRIPT = Path(__file__).resolve().parent / "nio_sliding" / "sliding_client.py"
+# The script keeps its own deadline and names the step it was in; the process
+# is killed only if it overruns that by this much.
+KILL_MARGIN = 15.0
+
+JsonDict = dict[str, Any]
+
+
+def ensure_mindroom_nio(version: str = MINDROOM_NIO_VERSION) -> Path:
+    """The python of the cached virtualenv with mindroom-nio==``version``.
+
+    Raises:
+        RuntimeError: the virtualenv or the install failed (with pip's output).
+    """
+    return ensure_venv(
+        "mindroom-nio",
+        version,
+        f"mindroom-nio=={version}",
+        "import nio; assert hasattr(nio.AsyncClient, 'sliding_sync_forever')",
+    )
+
+
+class NioScriptError(AssertionError):
+    """The script failed: its error, the step it was in, and its output."""
+
+
+def run_story(python: Path, work: Path, settings: JsonDict, timeout: float) -> JsonDict:
+    """Run the story with ``settings`` (plus its result path and deadline).
+
+    Raises:
+        NioScriptError: it exited non-zero, wrote no result or ran over time.
+    """
+    result_path = work / "nio-sliding.result.json"
+    argument = {**settings, "result": str(result_path), "timeout": timeout}
+    try:
+        process = subprocess.run(
+            [str(python), str(SCRIPT), json.dumps(argument)],
+            capture_output=True,
+            text=True,
+            timeout=timeout + KILL_MARGIN,
+            stdin=subprocess.DEVNULL,
+        )
+        output = f"{process.stdout[-3000:]}\n{process.stderr[-3000:]}"
+        code: int | str = process.returncode
+    except subprocess.TimeoutExpired as exc:
+        output, code = f"killed after {exc.timeout:.0f}s", "killed"
+    try:
+        result: JsonDict = json.loads(result_path.read_text())
+    except (OSError, ValueError) as exc:
+        result = {"ok": False, "error": f"no result file ({exc})"}
+    if code == 0 and result.get("ok"):
+        return result
+    raise NioScriptError(
+        f"mindroom-nio story exited {code} in step {result.get('step')!r}: "
+        f"{result.get('error')}\n{result.get('trace', '')}\n--- output\n{output}"
+    )

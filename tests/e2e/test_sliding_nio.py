@@ -1,0 +1,284 @@
+"""mindroom-nio's simplified sliding sync (MSC4186) against a real server.
+
+One server (started with synctl) and one scripted story
+(``nio_sliding/sliding_client.py``, run in mindroom-nio's own virtualenv, see
+tests/e2e/sliding_nio.py); each test checks one part of what the client saw.
+
+Bob creates Alpha, Bravo and Charlie (in that order) and invites Alice, who
+joins all three; then Bob writes in Alpha. By recency the list is Alpha,
+Charlie, Bravo. Alice's client asks for a two-room window, opens Bravo by
+subscription, gets Bob's next message in Bravo by long-poll, resumes from a
+new client instance with its ``pos`` after Bob wrote in Charlie, is told
+M_UNKNOWN_POS for an old ``pos``, and its ``sliding_sync_forever`` loop starts
+a new connection by itself when the server dropped its own.
+
+Without CI set, a machine that cannot install mindroom-nio skips this module;
+with CI set, that is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import urllib.parse
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+
+from tests.e2e.conftest import RunningServer, synctl_server
+from tests.e2e.sliding_nio import ensure_mindroom_nio, run_story
+from tests.interop.client import request
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.xdist_group("sliding_nio"),
+    # The first run installs mindroom-nio into its virtualenv.
+    pytest.mark.timeout(900),
+]
+
+STORY_TIMEOUT = 90.0
+NAMES = ("Alpha", "Bravo", "Charlie")
+
+JsonDict = dict[str, Any]
+
+
+@attrs.frozen
+class User:
+    user_id: str
+    device_id: str
+    access_token: str
+    password: str
+
+
+@attrs.frozen
+class Story:
+    """What the test set up and what the client saw."""
+
+    alice: User
+    bob: User
+    rooms: dict[str, str]  # name -> room ID
+    seen: JsonDict
+
+    def named(self, room_ids: Any) -> list[str]:
+        by_id = {rid: name for name, rid in self.rooms.items()}
+        return [by_id.get(rid, rid) for rid in room_ids]
+
+
+@pytest.fixture(scope="module")
+def nio_python() -> Path:
+    try:
+        return ensure_mindroom_nio()
+    except Exception as exc:  # noqa: BLE001 - any failure means no mindroom-nio
+        if os.environ.get("CI"):
+            pytest.fail(f"CI: cannot install mindroom-nio: {exc}")
+        pytest.skip(f"cannot install mindroom-nio: {exc}")
+
+
+@pytest.fixture(scope="module")
+def chatly(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    data_dir = tmp_path_factory.mktemp("sliding-nio") / "data"
+    with synctl_server(data_dir, {"rate_limiting.enabled": "false"}) as server:
+        yield server
+
+
+def _api(server: RunningServer, path: str) -> str:
+    return f"{server.url}/_matrix/client/v3{path}"
+
+
+def _register(server: RunningServer, name: str) -> User:
+    localpart = f"{name}-{secrets.token_hex(3)}"
+    password = f"{localpart} long password"
+    answer = request(
+        "POST",
+        _api(server, "/register"),
+        {
+            "username": localpart,
+            "password": password,
+            "auth": {"type": "m.login.dummy"},
+        },
+    )
+    return User(
+        answer["user_id"], answer["device_id"], answer["access_token"], password
+    )
+
+
+def _send(server: RunningServer, user: User, room_id: str, body: str) -> str:
+    txn = secrets.token_hex(8)
+    room = urllib.parse.quote(room_id)
+    answer = request(
+        "PUT",
+        _api(server, f"/rooms/{room}/send/m.room.message/{txn}"),
+        {"msgtype": "m.text", "body": body},
+        token=user.access_token,
+    )
+    return str(answer["event_id"])
+
+
+@pytest.fixture(scope="module")
+def story(
+    chatly: RunningServer, nio_python: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Story:
+    alice = _register(chatly, "alice")
+    bob = _register(chatly, "bob")
+    rooms: dict[str, str] = {}
+    for name in NAMES:
+        created = request(
+            "POST",
+            _api(chatly, "/createRoom"),
+            {"preset": "private_chat", "name": name, "invite": [alice.user_id]},
+            token=bob.access_token,
+        )
+        rooms[name] = created["room_id"]
+        room = urllib.parse.quote(created["room_id"])
+        request(
+            "POST", _api(chatly, f"/rooms/{room}/join"), {}, token=alice.access_token
+        )
+    _send(chatly, bob, rooms["Alpha"], "the latest word")
+    settings = {
+        "homeserver": chatly.url,
+        "alice": alice.user_id,
+        "password": alice.password,
+        "bob": bob.user_id,
+        "bob_device": bob.device_id,
+        "bob_token": bob.access_token,
+        "rooms": {"open": rooms["Bravo"], "away": rooms["Charlie"]},
+    }
+    seen = run_story(
+        nio_python, tmp_path_factory.mktemp("sliding-nio-work"), settings, STORY_TIMEOUT
+    )
+    return Story(alice, bob, rooms, seen)
+
+
+def _by_recency(rooms: JsonDict) -> list[str]:
+    """Room IDs as a client orders them: the highest ``bump_stamp`` first."""
+    return sorted(rooms, key=lambda rid: rooms[rid]["bump_stamp"], reverse=True)
+
+
+def _bodies(room: JsonDict) -> list[str | None]:
+    return [event["body"] for event in room["timeline"]]
+
+
+def test_logs_in_and_lists_the_two_most_recent_rooms_in_order(story: Story) -> None:
+    first = story.seen["first"]
+    assert first["lists"] == {"recent": 3}
+    assert story.named(_by_recency(first["rooms"])) == ["Alpha", "Charlie"]
+    for name in ("Alpha", "Charlie"):
+        room = first["rooms"][story.rooms[name]]
+        assert room["initial"] is True
+        assert room["name"] == name
+        assert room["joined_count"] == 2
+        assert room["invited_count"] == 0
+        assert room["is_dm"] is False
+        assert len(room["timeline"]) == 1
+        assert room["limited"] is True
+        assert ["m.room.name", ""] in room["required_state"]
+        assert ["m.room.create", ""] in room["required_state"]
+    alpha = first["rooms"][story.rooms["Alpha"]]
+    assert _bodies(alpha) == ["the latest word"]
+    assert alpha["timeline"][0]["sender"] == story.bob.user_id
+    # nio built its rooms from required_state: the names are the room names.
+    assert sorted(story.seen["first_client_rooms"].values()) == ["Alpha", "Charlie"]
+
+
+def test_prev_batch_pages_back_with_messages(
+    chatly: RunningServer, story: Story
+) -> None:
+    alpha_id = story.rooms["Alpha"]
+    alpha = story.seen["first"]["rooms"][alpha_id]
+    room = urllib.parse.quote(alpha_id)
+    query = urllib.parse.urlencode(
+        {"from": alpha["prev_batch"], "dir": "b", "limit": 50}
+    )
+    page = request(
+        "GET",
+        _api(chatly, f"/rooms/{room}/messages?{query}"),
+        token=story.alice.access_token,
+    )
+    ids = [event["event_id"] for event in page["chunk"]]
+    assert alpha["timeline"][0]["event_id"] not in ids
+    types = [event["type"] for event in page["chunk"]]
+    assert "m.room.name" in types and types[-1] == "m.room.create"
+
+
+def test_opens_a_room_outside_the_window_by_subscription(story: Story) -> None:
+    opened = story.seen["opened"]
+    bravo_id = story.rooms["Bravo"]
+    # Only the subscribed room is new; the listed ones did not change.
+    assert list(opened["rooms"]) == [bravo_id]
+    bravo = opened["rooms"][bravo_id]
+    assert bravo["initial"] is True
+    assert bravo["name"] == "Bravo"
+    # The whole history of a new room fits in ten events.
+    assert bravo["limited"] is False
+    assert bravo["timeline"][0]["type"] == "m.room.create"
+    assert bravo["timeline"][-1]["sender"] == story.alice.user_id  # her join
+    state = bravo["required_state"]
+    assert ["m.room.member", story.alice.user_id] in state
+    assert ["m.room.member", story.bob.user_id] in state
+    assert ["m.room.power_levels", ""] in state
+    client_room = story.seen["opened_client"]
+    assert client_room["name"] == "Bravo"
+    assert client_room["members"] == sorted([story.alice.user_id, story.bob.user_id])
+
+
+def test_long_poll_gets_the_other_users_message(story: Story) -> None:
+    live = story.seen["live"]
+    bravo_id = story.rooms["Bravo"]
+    assert list(live["rooms"]) == [bravo_id]
+    bravo = live["rooms"][bravo_id]
+    assert bravo["initial"] is False
+    assert [e["event_id"] for e in bravo["timeline"]] == [story.seen["live_event_id"]]
+    assert bravo["timeline"][0]["sender"] == story.bob.user_id
+    assert bravo["num_live"] == 1
+    assert bravo["limited"] is False
+    # Bravo is now the most recent room.
+    assert (
+        bravo["bump_stamp"]
+        > story.seen["first"]["rooms"][story.rooms["Alpha"]]["bump_stamp"]
+    )
+    # nio dispatched it to its event callback.
+    assert story.seen["live_callbacks"] == [
+        {
+            "room_id": bravo_id,
+            "body": "live to the open room",
+            "event_id": story.seen["live_event_id"],
+        }
+    ]
+
+
+def test_a_new_client_instance_resumes_with_its_pos(story: Story) -> None:
+    resumed = story.seen["resumed"]
+    charlie_id = story.rooms["Charlie"]
+    # Only what changed: Charlie (sent before) has Bob's one new message;
+    # Bravo, unchanged since the last response, is not sent again.
+    assert list(resumed["rooms"]) == [charlie_id]
+    charlie = resumed["rooms"][charlie_id]
+    assert charlie["initial"] is False
+    assert [e["event_id"] for e in charlie["timeline"]] == [story.seen["away_event_id"]]
+    assert resumed["lists"] == {"recent": 3}
+
+
+def test_an_old_pos_is_unknown(story: Story) -> None:
+    assert story.seen["stale"]["error"] == "M_UNKNOWN_POS"
+
+
+def test_the_sync_loop_recovers_from_unknown_pos(story: Story) -> None:
+    responses = story.seen["loop_responses"]
+    errors = [i for i, r in enumerate(responses) if "error" in r]
+    assert errors, responses
+    assert {responses[i]["error"] for i in errors} == {"M_UNKNOWN_POS"}
+    after = next(r for r in responses[errors[0] + 1 :] if "pos" in r)
+    # The new connection starts afresh: every room in the window is initial.
+    assert after["rooms"] and all(r["initial"] for r in after["rooms"].values())
+    # And it goes on getting new messages, each dispatched once.
+    recovered = [
+        m
+        for m in story.seen["loop_messages"]
+        if m["body"] == "after the loop recovered"
+    ]
+    assert recovered == [
+        {"room_id": story.rooms["Bravo"], "body": "after the loop recovered"}
+    ]
