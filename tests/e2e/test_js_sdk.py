@@ -14,7 +14,6 @@ set, that is a failure.
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
 import time
 import urllib.parse
@@ -31,6 +30,7 @@ from unpaddedbase64 import decode_base64
 from tests.e2e.conftest import RunningServer, synctl_server
 from tests.e2e.js_peer import Account, JsPeer, JsSdk, ensure_js_sdk, register
 from tests.interop.client import request
+from tests.support.installs import installed_or_skip
 
 pytestmark = [
     pytest.mark.integration,
@@ -50,12 +50,7 @@ JsonDict = dict[str, Any]
 @pytest.fixture(scope="session")
 def js_sdk() -> JsSdk:
     """Node 22 and matrix-js-sdk, installed from npm on first use."""
-    try:
-        return ensure_js_sdk()
-    except Exception as exc:  # noqa: BLE001 - any failure means no js-sdk
-        if os.environ.get("CI"):
-            pytest.fail(f"CI: cannot install Node 22 and matrix-js-sdk: {exc}")
-        pytest.skip(f"cannot install Node 22 and matrix-js-sdk: {exc}")
+    return installed_or_skip("Node 22 and matrix-js-sdk", ensure_js_sdk)
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,6 @@ with CI set, that is a failure.
 
 from __future__ import annotations
 
-import os
 import secrets
 import urllib.parse
 from collections.abc import Iterator
@@ -31,6 +30,7 @@ import pytest
 from tests.e2e.conftest import RunningServer, synctl_server
 from tests.e2e.sliding_nio import ensure_mindroom_nio, run_story
 from tests.interop.client import request
+from tests.support.installs import installed_or_skip
 
 pytestmark = [
     pytest.mark.integration,
@@ -69,12 +69,7 @@ class Story:
 
 @pytest.fixture(scope="module")
 def nio_python() -> Path:
-    try:
-        return ensure_mindroom_nio()
-    except Exception as exc:  # noqa: BLE001 - any failure means no mindroom-nio
-        if os.environ.get("CI"):
-            pytest.fail(f"CI: cannot install mindroom-nio: {exc}")
-        pytest.skip(f"cannot install mindroom-nio: {exc}")
+    return installed_or_skip("mindroom-nio", ensure_mindroom_nio)
 
 
 @pytest.fixture(scope="module")
@@ -161,6 +156,16 @@ def _bodies(room: JsonDict) -> list[str | None]:
     return [event["body"] for event in room["timeline"]]
 
 
+def _only_update(response: JsonDict, room_id: str, event_id: str) -> JsonDict:
+    """The response's one room, ``room_id``, sent before and now carrying only
+    the new event ``event_id``."""
+    assert list(response["rooms"]) == [room_id]
+    room: JsonDict = response["rooms"][room_id]
+    assert room["initial"] is False
+    assert [e["event_id"] for e in room["timeline"]] == [event_id]
+    return room
+
+
 def test_logs_in_and_lists_the_two_most_recent_rooms_in_order(story: Story) -> None:
     first = story.seen["first"]
     assert first["lists"] == {"recent": 3}
@@ -225,12 +230,8 @@ def test_opens_a_room_outside_the_window_by_subscription(story: Story) -> None:
 
 
 def test_long_poll_gets_the_other_users_message(story: Story) -> None:
-    live = story.seen["live"]
     bravo_id = story.rooms["Bravo"]
-    assert list(live["rooms"]) == [bravo_id]
-    bravo = live["rooms"][bravo_id]
-    assert bravo["initial"] is False
-    assert [e["event_id"] for e in bravo["timeline"]] == [story.seen["live_event_id"]]
+    bravo = _only_update(story.seen["live"], bravo_id, story.seen["live_event_id"])
     assert bravo["timeline"][0]["sender"] == story.bob.user_id
     assert bravo["num_live"] == 1
     assert bravo["limited"] is False
@@ -251,13 +252,9 @@ def test_long_poll_gets_the_other_users_message(story: Story) -> None:
 
 def test_a_new_client_instance_resumes_with_its_pos(story: Story) -> None:
     resumed = story.seen["resumed"]
-    charlie_id = story.rooms["Charlie"]
     # Only what changed: Charlie (sent before) has Bob's one new message;
     # Bravo, unchanged since the last response, is not sent again.
-    assert list(resumed["rooms"]) == [charlie_id]
-    charlie = resumed["rooms"][charlie_id]
-    assert charlie["initial"] is False
-    assert [e["event_id"] for e in charlie["timeline"]] == [story.seen["away_event_id"]]
+    _only_update(resumed, story.rooms["Charlie"], story.seen["away_event_id"])
     assert resumed["lists"] == {"recent": 3}
 
 
