@@ -11,7 +11,6 @@ failure, so CI never silently loses the interop proof.
 from __future__ import annotations
 
 import itertools
-import os
 import secrets
 import time
 from collections.abc import Callable, Iterator
@@ -25,6 +24,7 @@ from tests.interop.chatly import Chatly
 from tests.interop.client import Client, register
 from tests.interop.synapse import LOG_FILES, Synapse, ensure_synapse
 from tests.ports import free_port
+from tests.support.installs import installed_or_skip
 
 LOG_LINES_ON_FAILURE = 200
 INTEROP_TEST_TIMEOUT = 900
@@ -57,12 +57,7 @@ class Servers:
 @pytest.fixture(scope="session")
 def synapse_python() -> Path:
     """Synapse's virtualenv python; installs it on first use."""
-    try:
-        return ensure_synapse()
-    except Exception as exc:  # noqa: BLE001 - any failure means no Synapse
-        if os.environ.get("CI"):
-            pytest.fail(f"CI: cannot install Synapse for the interop tests: {exc}")
-        pytest.skip(f"cannot install Synapse: {exc}")
+    return installed_or_skip("Synapse for the interop tests", ensure_synapse)
 
 
 @pytest.fixture(scope="package")
