@@ -128,12 +128,12 @@ def bench_evaluation(db: Database, members: int, events: int) -> None:
     )
     evaluator = PushEvaluator(
         rooms=rooms,
+        rules=Rules(users),
         ignored_by=IgnoredBy(NoIgnores()),
         is_local=lambda u: u.endswith(":hs"),
         clock=Clock(),  # type: ignore[arg-type]
         stored=Signals().push_actions_stored,
     )
-    evaluator.rules.plug(Rules(users))
     context = EventContext(state_before={})
     for label, body, mentions in (
         ("plain message", "hello everyone", []),

@@ -1,5 +1,6 @@
-"""Push rule evaluation of every new event, the stored push actions, unread
-counts and GET /notifications (docs/push.md, "Unread counts and
+"""Push rules (the /pushrules/ API and m.push_rules account data), their
+evaluation on every new event, the stored push actions, unread counts and GET
+/notifications (docs/push.md, "Push rules", "Unread counts and
 notifications")."""
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from typing import Any
 import attrs
 
 from homeserver.api.client.notifications import notification_endpoints
+from homeserver.api.client.push_rules import push_rule_endpoints
 from homeserver.composition.core import Core
 from homeserver.composition.reading import ReadingBundle
 from homeserver.composition.sync_data import SyncDataBundle
@@ -19,14 +21,18 @@ from homeserver.services.push.notifications import (
     NotificationsService,
     ReadActionsPruner,
 )
+from homeserver.services.push.rule_service import PushRuleService
 from homeserver.storage.stores.push_actions import PushActionsStore
 from homeserver.storage.stores.push_rooms import PushRoomStore
+from homeserver.storage.stores.push_rules import PushRulesStore
+from homeserver.streams.registry import ACCOUNT_DATA
 
 
 @attrs.frozen(kw_only=True)
 class PushEvalBundle:
-    """Evaluation, push actions, notifications."""
+    """Push rules, evaluation, push actions, notifications."""
 
+    rules: PushRuleService
     evaluator: PushEvaluator
     ignored_by: IgnoredBy
     actions: PushActionsStore
@@ -47,8 +53,14 @@ class PushEvalBundle:
             return user_id.partition(":")[2] == server_name
 
         ignored_by = IgnoredBy(sync_data.account_data.store)
+        rules = PushRuleService(
+            store=PushRulesStore(core.db, core.streams.ids(ACCOUNT_DATA)),
+            notifier=core.notifier,
+            changed=core.signals.account_data_changed,
+        )
         evaluator = PushEvaluator(
             rooms=PushRoomStore(core.db, is_local),
+            rules=rules,
             ignored_by=ignored_by,
             is_local=is_local,
             clock=core.clock,
@@ -56,6 +68,7 @@ class PushEvalBundle:
         )
         actions = PushActionsStore(core.db)
         return cls(
+            rules=rules,
             evaluator=evaluator,
             ignored_by=ignored_by,
             actions=actions,
@@ -66,5 +79,8 @@ class PushEvalBundle:
         )
 
     def client_endpoints(self, auth: Auth) -> list[Any]:
-        """GET /notifications."""
-        return notification_endpoints(auth, self.notifications)
+        """GET /notifications and /pushrules/."""
+        return [
+            *notification_endpoints(auth, self.notifications),
+            *push_rule_endpoints(auth, self.rules),
+        ]

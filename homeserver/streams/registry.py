@@ -55,8 +55,15 @@ class StreamDecl:
 EVENTS = StreamDecl(
     name="events", loads_from=(Column("events", "stream_ordering"),), synced=True
 )
+# Push rule changes take account_data positions too: /sync serves the rules
+# as m.push_rules account data.
 ACCOUNT_DATA = StreamDecl(
-    name="account_data", loads_from=(Column("account_data", "stream_id"),), synced=True
+    name="account_data",
+    loads_from=(
+        Column("account_data", "stream_id"),
+        Column("push_rules_stream", "stream_id"),
+    ),
+    synced=True,
 )
 RECEIPTS = StreamDecl(
     name="receipts", loads_from=(Column("receipts", "stream_id"),), synced=True

@@ -29,7 +29,6 @@ from prometheus_client import Counter, Histogram
 from homeserver.events.model import Event, EventTypes
 from homeserver.events.power_levels import get_named_power_level, get_user_power_level
 from homeserver.events.relations import RelationTypes, relation_of
-from homeserver.services.push.default_source import DefaultRuleSource
 from homeserver.services.push.ignores import IgnoredBy
 from homeserver.services.push.rules.actions import highlights, notifies
 from homeserver.services.push.rules.evaluator import (
@@ -43,7 +42,6 @@ from homeserver.storage.stores.push_actions import MAIN, EventPushActions, UserA
 from homeserver.storage.stores.push_rooms import PushRoom, PushRoomStore
 from homeserver.types import JsonDict
 from homeserver.util.clock import Clock
-from homeserver.util.ports import Port
 
 logger = logging.getLogger(__name__)
 
@@ -111,6 +109,7 @@ class PushEvaluator:
 
     Args:
         rooms: the room cache.
+        rules: each member's compiled rules (``PushRuleService``).
         ignored_by: who ignores whom.
         is_local: whether a user ID is one of ours.
         clock: for the actions' received time.
@@ -121,15 +120,14 @@ class PushEvaluator:
         self,
         *,
         rooms: PushRoomStore,
+        rules: RuleSource,
         ignored_by: IgnoredBy,
         is_local: Callable[[str], bool],
         clock: Clock,
         stored: Signal[PushActionsStored],
     ) -> None:
         self.rooms = rooms
-        # Compiled rules per user: the rules' PushRuleService, plugged in the
-        # bind step; the server-default rules alone until then.
-        self.rules: Port[RuleSource] = Port(DefaultRuleSource())
+        self.rules = rules
         self.ignored_by = ignored_by
         self.is_local = is_local
         self.clock = clock
@@ -157,7 +155,7 @@ class PushEvaluator:
         members = self._recipients(event, room, ignorers)
         if not members:
             return None
-        rules = await self.rules.get().compiled_rules_for(list(members))
+        rules = await self.rules.compiled_rules_for(list(members))
         evaluator = EventEvaluator(_for_rules(event), room_context(room, event.sender))
         users = []
         for user_id, display_name in members.items():
