@@ -13,6 +13,14 @@ from homeserver.composition.push_eval import PushEvalBundle
 from homeserver.composition.reading import ReadingBundle
 from homeserver.composition.sync_data import SyncDataBundle
 from homeserver.services.sliding_sync.basic_builder import BasicRoomBuilder
+from homeserver.services.sliding_sync.extensions.account_data import (
+    AccountDataExtension,
+)
+from homeserver.services.sliding_sync.extensions.context import SlidingExtension
+from homeserver.services.sliding_sync.extensions.e2ee import E2eeExtension
+from homeserver.services.sliding_sync.extensions.receipts import ReceiptsExtension
+from homeserver.services.sliding_sync.extensions.to_device import ToDeviceExtension
+from homeserver.services.sliding_sync.extensions.typing import TypingExtension
 from homeserver.services.sliding_sync.room_list import RoomList
 from homeserver.services.sliding_sync.service import SlidingSyncService
 from homeserver.services.sync.changes import SyncChanges
@@ -90,6 +98,7 @@ class SyncBundle:
             notifier=core.notifier,
             presence=presence.service,
             clock=core.clock,
+            extensions=sliding_extensions(sources, changes),
         )
         return cls(filters=filters, changes=changes, service=service, sliding=sliding)
 
@@ -97,3 +106,16 @@ class SyncBundle:
         """Once the streams are loaded: changes before now are unknown to the
         change caches."""
         self.changes.start(core.streams.ids(EVENTS).current_position())
+
+
+def sliding_extensions(
+    sources: SyncSources, changes: SyncChanges
+) -> list[SlidingExtension]:
+    """The sliding-sync extensions, over the /sync sources."""
+    return [
+        ToDeviceExtension(sources.to_device),
+        E2eeExtension(sources.device_lists, sources.e2e_keys, changes),
+        AccountDataExtension(sources.account_data),
+        ReceiptsExtension(sources.receipts),
+        TypingExtension(sources.typing),
+    ]

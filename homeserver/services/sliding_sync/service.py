@@ -77,6 +77,10 @@ class SlidingSyncService:
     async def sync(self, requester: Requester, req: SlidingSyncRequest) -> JsonDict:
         """One request: a response, at once or when there is news."""
         user_id = requester.user_id
+        for key, config in req.extensions.items():
+            extension = self.extensions.get(key)
+            if extension is not None:
+                extension.check(config)
         conn = self.connections.resume(
             user_id,
             requester.device_id,
@@ -136,8 +140,8 @@ class SlidingSyncService:
                 changes,
                 out_rooms,
             )
-        extensions = await self._extensions(
-            requester, req, conn, sel, since, upto, out_rooms, changes
+        extensions, news = await self._extensions(
+            requester, req, conn, sel, rooms, since, upto, out_rooms, changes
         )
         body: JsonDict = {
             "lists": {name: {"count": n} for name, n in sel.counts.items()},
@@ -145,7 +149,7 @@ class SlidingSyncService:
             "extensions": extensions,
         }
         watched = [r for r, room in rooms.items() if room.membership == Membership.JOIN]
-        empty = since is not None and not out_rooms and not extensions
+        empty = since is not None and not out_rooms and not news
         return body, changes, watched, empty
 
     async def _select(
@@ -256,12 +260,16 @@ class SlidingSyncService:
         req: SlidingSyncRequest,
         conn: Connection,
         sel: Selection,
+        rooms: Mapping[str, UserRoom],
         since: StreamToken | None,
         upto: StreamToken,
         out_rooms: Mapping[str, JsonDict],
         changes: Changes,
-    ) -> JsonDict:
+    ) -> tuple[JsonDict, bool]:
+        """The enabled extensions' sections, and whether any has news."""
         out: JsonDict = {}
+        news = False
+        memberships = {r: room.membership for r, room in rooms.items()}
         for key, config in req.extensions.items():
             extension = self.extensions.get(key)
             if extension is None or not config.get("enabled", False):
@@ -273,12 +281,14 @@ class SlidingSyncService:
                 upto=upto,
                 list_rooms=sel.list_rooms,
                 subscribed_rooms=sel.subscribed,
-                response_rooms=list(out_rooms),
+                response_rooms=out_rooms,
+                memberships=memberships,
                 memory=conn.extensions.get(key),
             )
-            result, memory = await extension.compute(ctx, config)
-            if result is not None:
-                out[key] = result
-            if memory is not None:
-                changes.extensions[key] = memory
-        return out
+            answer = await extension.compute(ctx, config)
+            if answer.response is not None:
+                out[key] = answer.response
+            if answer.memory is not None:
+                changes.extensions[key] = answer.memory
+            news = news or answer.news
+        return out, news

@@ -18,6 +18,10 @@ class ExtensionContext:
     Args:
         since: the connection's previous position (None on the first request).
         list_rooms: list name -> room IDs in its range.
+        subscribed_rooms: the room subscriptions the user has a membership in.
+        response_rooms: room ID -> the room's entry in this response.
+        memberships: room ID -> the user's membership, for every room of the
+            user (what an extension checks before showing a room's data).
         memory: this extension's memory on this connection.
     """
 
@@ -27,16 +31,36 @@ class ExtensionContext:
     upto: StreamToken
     list_rooms: Mapping[str, Sequence[str]]
     subscribed_rooms: Sequence[str]
-    response_rooms: Sequence[str]
+    response_rooms: Mapping[str, JsonDict]
+    memberships: Mapping[str, str]
     memory: JsonDict | None
 
 
+@attrs.frozen
+class ExtensionAnswer:
+    """An extension's part of one response.
+
+    Attributes:
+        response: its section of ``extensions`` (None: left out).
+        memory: its new memory on the connection (None: keep the old one).
+        news: whether the section holds something that ends a long-poll (a
+            section that only repeats, e.g. key counts, does not).
+    """
+
+    response: JsonDict | None
+    memory: JsonDict | None = None
+    news: bool = False
+
+
 class SlidingExtension(Protocol):
-    """An extension: ``compute`` answers (its response or None, its new
-    memory or None to keep the old one)."""
+    """An extension, known by its request key."""
 
     key: str
 
+    def check(self, config: JsonDict) -> None:
+        """Reject a malformed config (a Matrix error), before anything is done."""
+        ...  # pragma: no cover
+
     async def compute(
         self, ctx: ExtensionContext, config: JsonDict
-    ) -> tuple[JsonDict | None, JsonDict | None]: ...  # pragma: no cover
+    ) -> ExtensionAnswer: ...  # pragma: no cover

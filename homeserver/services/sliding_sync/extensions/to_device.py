@@ -1,0 +1,85 @@
+"""The ``to_device`` extension (MSC3885; MSC4538 where it is settled): the
+device's to-device messages, paged by the extension's own ``since`` token.
+
+Request: ``{enabled, since?, limit?}``; response: ``{next_batch, events}``.
+The client passes the last ``next_batch`` back as ``since``; that is its
+acknowledgement, and only then are the messages up to it deleted, so a lost
+response is simply sent again. At most ``MAX_LIMIT`` messages a response
+(``limit`` lowers it); the rest follow in the next ones, which return at once.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from homeserver.errors import BadJson
+from homeserver.services.sliding_sync.extensions.context import (
+    ExtensionAnswer,
+    ExtensionContext,
+)
+from homeserver.services.sliding_sync.extensions.scope import check_common
+from homeserver.services.sync.sources import ToDeviceSource
+from homeserver.streams.registry import TO_DEVICE
+from homeserver.types import JsonDict
+
+logger = logging.getLogger(__name__)
+
+MAX_LIMIT = 100
+
+
+def _since(config: JsonDict) -> int:
+    value = config.get("since")
+    if value is None:
+        return 0
+    if not isinstance(value, str) or not value.isdigit():
+        raise BadJson("extensions.to_device.since must be a next_batch token")
+    return int(value)
+
+
+def _limit(config: JsonDict) -> int:
+    value = config.get("limit", MAX_LIMIT)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BadJson("extensions.to_device.limit must be an integer")
+    return max(1, min(value, MAX_LIMIT))
+
+
+class ToDeviceExtension:
+    """Reads and acknowledges the to_device stream of the request's device.
+
+    Args:
+        source: the /sync to-device source.
+    """
+
+    key = "to_device"
+
+    def __init__(self, source: ToDeviceSource) -> None:
+        self.source = source
+
+    def check(self, config: JsonDict) -> None:
+        check_common(self.key, config, per_room=False)
+        _since(config)
+        _limit(config)
+
+    async def compute(self, ctx: ExtensionContext, config: JsonDict) -> ExtensionAnswer:
+        upto = ctx.upto.get(TO_DEVICE.name)
+        device_id = ctx.device_id
+        if device_id is None:  # e.g. an application service without a device
+            return ExtensionAnswer({"next_batch": str(upto), "events": []})
+        since = _since(config)
+        if since > upto:
+            logger.warning("to_device since from the future", extra={"since": since})
+            return ExtensionAnswer({"next_batch": str(since), "events": []})
+        memory = None
+        confirmed = (ctx.memory or {}).get("confirmed", 0)
+        if since > confirmed:
+            # The client has the messages up to ``since``: they can go.
+            await self.source.delete_to_device_up_to(ctx.user_id, device_id, since)
+            memory = {"confirmed": since}
+        events: list[JsonDict] = []
+        reached = upto
+        if since < upto:
+            events, reached = await self.source.get_to_device(
+                ctx.user_id, device_id, since, upto, _limit(config)
+            )
+        body = {"next_batch": str(reached), "events": events}
+        return ExtensionAnswer(body, memory, news=bool(events))
