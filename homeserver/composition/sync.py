@@ -12,7 +12,6 @@ from homeserver.composition.presence import PresenceBundle
 from homeserver.composition.push_eval import PushEvalBundle
 from homeserver.composition.reading import ReadingBundle
 from homeserver.composition.sync_data import SyncDataBundle
-from homeserver.services.sliding_sync.basic_builder import BasicRoomBuilder
 from homeserver.services.sliding_sync.extensions.account_data import (
     AccountDataExtension,
 )
@@ -22,6 +21,7 @@ from homeserver.services.sliding_sync.extensions.receipts import ReceiptsExtensi
 from homeserver.services.sliding_sync.extensions.to_device import ToDeviceExtension
 from homeserver.services.sliding_sync.extensions.typing import TypingExtension
 from homeserver.services.sliding_sync.room_list import RoomList
+from homeserver.services.sliding_sync.rooms.builder import FullRoomBuilder
 from homeserver.services.sliding_sync.service import SlidingSyncService
 from homeserver.services.sync.changes import SyncChanges
 from homeserver.services.sync.filter_service import FilterService
@@ -92,9 +92,16 @@ class SyncBundle:
                 actions=push_eval.actions,
             ),
         )
+        sliding_store = SlidingSyncStore(db)
         sliding = SlidingSyncService(
-            room_list=RoomList(SlidingSyncStore(db), changes, sync_data.account_data),
-            builder=BasicRoomBuilder(rooms, core.room_state),
+            room_list=RoomList(sliding_store, changes, sync_data.account_data),
+            builder=FullRoomBuilder(
+                rooms=rooms,
+                store=sliding_store,
+                room_state=core.room_state,
+                personal=reading.personal,
+                unread=service.unread,
+            ),
             notifier=core.notifier,
             presence=presence.service,
             clock=core.clock,

@@ -14,11 +14,12 @@ builder resolves it, :meth:`RequiredState.for_user`).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 import attrs
 
 from homeserver.errors import BadJson, InvalidParam, JsonDict, MissingParam
+from homeserver.services.accounts.auth import Requester
 from homeserver.streams.tokens import StreamToken
 
 Element = tuple[str | None, str | None]
@@ -262,11 +263,26 @@ class RoomRequest:
     since: StreamToken | None
     upto: StreamToken
     memory: JsonDict | None
+    # Where the connection's previous response ended (None on a new
+    # connection): events after it are live (``num_live``) even in a room
+    # sent for the first time.
+    connection_since: StreamToken | None = None
 
 
 @attrs.frozen
 class RoomAnswer:
-    """The builder's answer: the room's entry (None: nothing new) and its memory."""
+    """The builder's answer: the room's entry (None: nothing new), its memory
+    and, when the builder says so, the config the connection is to remember
+    for the room (None: the union of what it had and what was asked)."""
 
     result: JsonDict | None
     memory: JsonDict
+    keep: RoomConfig | None = None
+
+
+class RoomBuilder(Protocol):
+    """What the service calls for each room it sends (Contract A)."""
+
+    async def build(
+        self, requester: Requester, req: RoomRequest
+    ) -> RoomAnswer: ...  # pragma: no cover

@@ -16,7 +16,6 @@ import attrs
 from homeserver.events.model import Membership
 from homeserver.services.accounts.auth import Requester
 from homeserver.services.presence.presence import PresenceService
-from homeserver.services.sliding_sync.basic_builder import RoomBuilder
 from homeserver.services.sliding_sync.connections import (
     Changes,
     Connection,
@@ -27,18 +26,24 @@ from homeserver.services.sliding_sync.extensions.context import (
     ExtensionContext,
     SlidingExtension,
 )
-from homeserver.services.sliding_sync.model import RoomConfig, RoomRequest
+from homeserver.services.sliding_sync.model import RoomBuilder, RoomConfig, RoomRequest
 from homeserver.services.sliding_sync.request import SlidingSyncRequest
 from homeserver.services.sliding_sync.room_list import RoomList
+from homeserver.services.sync_data.receipts import RECEIPT_TYPES
+from homeserver.signals import ReceiptStored
 from homeserver.storage.stores.sliding_sync import UserRoom
 from homeserver.streams.notifier import Notifier
-from homeserver.streams.registry import ACCOUNT_DATA
+from homeserver.streams.registry import ACCOUNT_DATA, RECEIPTS
 from homeserver.streams.tokens import StreamToken
 from homeserver.types import JsonDict
 from homeserver.util.clock import Clock
+from homeserver.util.stream_change_cache import StreamChangeCache
 
 # Memberships that put a room on the lists whether or not it was sent before.
 _LISTED = (Membership.JOIN, Membership.INVITE, Membership.KNOCK)
+# How many (user, room) read receipts the change cache holds before it
+# starts afresh (then every room asks the builder once more).
+_READS_CAP = 100_000
 
 
 @attrs.frozen
@@ -73,6 +78,20 @@ class SlidingSyncService:
         self.clock = clock
         self.extensions = {e.key: e for e in extensions}
         self.connections = Connections()
+        # (user, room) whose own read receipt moved: their unread counts may
+        # have changed without a new event in the room.
+        self.reads = StreamChangeCache("ss_reads", 0)
+
+    def on_receipt_stored(self, stored: ReceiptStored) -> None:
+        """``receipt_stored`` receiver: note the user's own read receipts."""
+        receipt = stored.receipt
+        if receipt.receipt_type not in RECEIPT_TYPES:
+            return
+        if len(self.reads._last_change) > _READS_CAP:
+            self.reads = StreamChangeCache("ss_reads", stored.stream_id)
+        self.reads.entity_has_changed(
+            _read_key(receipt.user_id, receipt.room_id), stored.stream_id
+        )
 
     async def sync(self, requester: Requester, req: SlidingSyncRequest) -> JsonDict:
         """One request: a response, at once or when there is news."""
@@ -223,6 +242,9 @@ class SlidingSyncService:
         is_dm = sel.dms is not None and room_id in sel.dms
         if sent is not None and not (
             self.room_list.changes.rooms.has_entity_changed(room_id, sent.since.events)
+            or self.reads.has_entity_changed(
+                _read_key(requester.user_id, room_id), sent.since.get(RECEIPTS.name)
+            )
             or sent.membership_stream != room.stream_ordering
             or sent.is_dm != is_dm
             or config.expands(sent.config)
@@ -237,15 +259,20 @@ class SlidingSyncService:
             since=None if sent is None else sent.since,
             upto=upto,
             memory=None if sent is None else sent.memory,
+            connection_since=since,
         )
         answer = await self.builder.build(requester, request)
-        kept = config if sent is None else sent.config.combine(config)
+        kept = answer.keep
+        if kept is None:
+            kept = config if sent is None else sent.config.combine(config)
         changes.rooms[room_id] = RoomSent(
             upto, kept, answer.memory, room.membership, room.stream_ordering, is_dm
         )
-        if answer.result is not None:
-            result = dict(answer.result)
-            if sent is None or sent.is_dm != is_dm:
+        dm_changed = sent is not None and sent.is_dm != is_dm
+        if answer.result is not None or dm_changed:
+            result = dict(answer.result or {})
+            # Absent means not a DM (as Synapse); a change is always told.
+            if is_dm or dm_changed:
                 result.setdefault("is_dm", is_dm)
             bump = self.room_list.bump_stamp(room_id)
             if bump is not None:
@@ -292,3 +319,7 @@ class SlidingSyncService:
                 changes.extensions[key] = answer.memory
             news = news or answer.news
         return out, news
+
+
+def _read_key(user_id: str, room_id: str) -> str:
+    return f"{user_id}\t{room_id}"

@@ -34,6 +34,15 @@ class UserRoom:
     sender: str
 
 
+@attrs.frozen
+class MemberOverview:
+    """A room's member counts and heroes."""
+
+    joined: int
+    invited: int
+    heroes: list[str]
+
+
 class SlidingSyncStore:
     """Read-only queries for the sliding-sync room list."""
 
@@ -139,3 +148,65 @@ class SlidingSyncStore:
             }
 
         return await self.db.run_interaction("ss_space_children", txn_fn)
+
+    async def get_events_at(
+        self, room_id: str, positions: Collection[int]
+    ) -> dict[int, str]:
+        """The room's last non-outlier event at or before each position
+        (positions before the room's first event are left out)."""
+
+        def txn_fn(txn: Transaction) -> dict[int, str]:
+            out = {}
+            for position in set(positions):
+                row = txn.query_one(
+                    "SELECT event_id FROM events WHERE room_id = ? AND outlier = ?"
+                    " AND stream_ordering <= ? ORDER BY stream_ordering DESC LIMIT 1",
+                    (room_id, False, position),
+                )
+                if row is not None:
+                    out[position] = str(row.event_id)
+            return out
+
+        return await self.db.run_interaction("ss_events_at", txn_fn)
+
+    async def get_member_overview(
+        self, room_id: str, user_id: str, heroes: int
+    ) -> MemberOverview:
+        """The room's member counts and its heroes for ``user_id``: the first
+        ``heroes`` other joined or invited members by when they got that
+        membership, else the first who left or were banned (the spec's
+        ``m.heroes``, in Synapse's order)."""
+
+        def txn_fn(txn: Transaction) -> MemberOverview:
+            counts = {
+                str(r.membership): int(r.n)
+                for r in txn.query(
+                    "SELECT membership, COUNT(*) AS n FROM current_state_events"
+                    " WHERE room_id = ? AND type = ? GROUP BY membership",
+                    (room_id, EventTypes.MEMBER),
+                )
+            }
+            found: list[str] = []
+            for memberships in (("join", "invite"), ("leave", "ban")):
+                rows = txn.query(
+                    "SELECT c.state_key FROM current_state_events c"
+                    " JOIN events e ON e.event_id = c.event_id"
+                    " WHERE c.room_id = ? AND c.type = ? AND c.state_key <> ?"
+                    " AND c.membership IN (?, ?)"
+                    " ORDER BY CASE c.membership WHEN ? THEN 1 ELSE 2 END,"
+                    " e.stream_ordering LIMIT ?",
+                    (
+                        room_id,
+                        EventTypes.MEMBER,
+                        user_id,
+                        *memberships,
+                        memberships[0],
+                        heroes,
+                    ),
+                )
+                found = [str(r.state_key) for r in rows]
+                if found:
+                    break
+            return MemberOverview(counts.get("join", 0), counts.get("invite", 0), found)
+
+        return await self.db.run_interaction("ss_member_overview", txn_fn)

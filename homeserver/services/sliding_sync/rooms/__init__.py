@@ -1,0 +1,1 @@
+"""The sliding-sync room builder (MSC4186 "Room results"): each room's entry."""

@@ -1,0 +1,346 @@
+"""The sliding-sync room builder (Contract A): one room's entry of a response.
+
+MSC4186, "Room results" and "Changing room configs", with Synapse's fields
+and semantics (``handlers/sliding_sync``). A room is sent whole
+(``initial: true``) the first time on a connection and when the user (re)joins
+it; after that an entry carries what changed since the room was last sent:
+new timeline events, changed state matching ``required_state``, a new name
+or avatar, heroes and counts when memberships changed, and the unread counts.
+A grown ``timeline_limit`` sends the latest events again with
+``expanded_timeline`` (and Synapse's ``unstable_expanded_timeline``); a grown
+``required_state`` sends the state only the new config matches. Invites and
+knocks get only their stripped state.
+
+The builder's memory per room and connection (bounded): the config the room
+was sent with, the membership, the unread counts last sent and the members
+sent through lazy loading.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from homeserver.events.model import Event, EventTypes, Membership, StateKey
+from homeserver.services.accounts.auth import Requester
+from homeserver.services.reading.filters import Filter, parse_filter
+from homeserver.services.reading.personal import PersonalFilter, PersonalView
+from homeserver.services.sliding_sync.model import (
+    RoomAnswer,
+    RoomConfig,
+    RoomRequest,
+)
+from homeserver.services.sliding_sync.rooms.meta import (
+    AVATAR_KEY,
+    NAME_KEY,
+    content_string,
+    hero_entries,
+    naming_fields,
+)
+from homeserver.services.sliding_sync.rooms.state import (
+    StateMap,
+    StatePick,
+    lazy_users,
+    pick_state,
+)
+from homeserver.services.sliding_sync.rooms.timeline import (
+    RoomTimeline,
+    count_live,
+    fetch_timeline,
+)
+from homeserver.services.sync.sync_rooms import (
+    MAX_HEROES,
+    RoomSyncBuilder,
+    SyncRequestInfo,
+)
+from homeserver.services.sync.unread import UnreadCounter
+from homeserver.storage.stores.event_state import StateSelection
+from homeserver.storage.stores.room_state import RoomStateStore
+from homeserver.storage.stores.sliding_sync import SlidingSyncStore
+from homeserver.types import JsonDict
+
+_STRIPPED_ONLY = (Membership.INVITE, Membership.KNOCK)
+
+
+@attrs.frozen
+class _Plan:
+    """How one joined or left room's entry is built."""
+
+    initial: bool
+    expanded: bool
+    old: RoomConfig | None
+    upto: int
+    since: int | None
+
+
+class FullRoomBuilder:
+    """Every field of a room's entry (see the module doc)."""
+
+    def __init__(
+        self,
+        *,
+        rooms: RoomSyncBuilder,
+        store: SlidingSyncStore,
+        room_state: RoomStateStore,
+        personal: PersonalFilter,
+        unread: UnreadCounter,
+    ) -> None:
+        self.rooms = rooms
+        self.store = store
+        self.room_state = room_state
+        self.personal = personal
+        self.unread = unread
+        self._filter = parse_filter(Filter, {})
+        # The last view read, reused by the other rooms of the same response.
+        self._view: tuple[str, str, PersonalView] | None = None
+
+    async def build(self, requester: Requester, req: RoomRequest) -> RoomAnswer:
+        memory = req.memory or {}
+        if req.membership in _STRIPPED_ONLY:
+            return await self._stripped(requester, req, memory)
+        plan = self._plan(req, memory)
+        view = await self._personal_view(requester.user_id, req)
+        timeline = None
+        if req.config.timeline_limit > 0:
+            timeline = await fetch_timeline(
+                self.rooms,
+                view,
+                room_id=req.room_id,
+                limit=req.config.timeline_limit,
+                start=None if plan.initial or plan.expanded else plan.since,
+                upto=plan.upto,
+            )
+        info = SyncRequestInfo(requester, self._filter, False, view)
+        result: JsonDict = {}
+        if plan.initial:
+            result["initial"] = True
+        if plan.expanded:
+            result["expanded_timeline"] = True
+            result["unstable_expanded_timeline"] = True
+        pick, events = await self._state(info, req, plan, timeline, memory)
+        await self._meta(info, req, plan, pick, events, result)
+        if pick.picked:
+            result["required_state"] = await self._required_state(info, pick, events)
+        if timeline is not None:
+            if timeline.events:
+                result["timeline"] = await self.rooms.serialize(info, timeline.events)
+            result["limited"] = timeline.limited
+            result["prev_batch"] = timeline.prev_batch.to_string()
+            live_from = req.connection_since
+            result["num_live"] = count_live(
+                timeline.events, None if live_from is None else live_from.events
+            )
+        counts = await self._counts(view, req)
+        result["notification_count"], result["highlight_count"] = counts
+        keep = self._keep(req.config, plan, timeline)
+        new_memory = {
+            "config": keep.to_json(),
+            "m": req.membership,
+            "counts": list(counts),
+            "lazy": pick.lazy_sent,
+        }
+        quiet = (
+            not plan.initial
+            and not plan.expanded
+            and counts == tuple(memory.get("counts", ()))
+        )
+        if quiet and timeline is not None and _nothing_new(result):
+            return RoomAnswer(None, new_memory, keep)
+        return RoomAnswer(result, new_memory, keep)
+
+    def _plan(self, req: RoomRequest, memory: JsonDict) -> _Plan:
+        joined = req.membership == Membership.JOIN
+        was = memory.get("m")
+        old_json = memory.get("config")
+        old = RoomConfig.from_json(old_json) if old_json is not None else None
+        # A (re)join sends the room whole, as Synapse does for newly joined.
+        initial = (
+            req.since is None or old is None or (joined and was != Membership.JOIN)
+        )
+        expanded = (
+            not initial
+            and old is not None
+            and req.config.timeline_limit > old.timeline_limit
+        )
+        upto = (
+            req.upto.events if joined else min(req.upto.events, req.membership_stream)
+        )
+        since = None if initial or req.since is None else req.since.events
+        return _Plan(initial, expanded, None if initial else old, upto, since)
+
+    async def _personal_view(self, user_id: str, req: RoomRequest) -> PersonalView:
+        upto = req.upto.to_string()
+        if self._view is not None and self._view[:2] == (user_id, upto):
+            return self._view[2]
+        view = await self.personal.view(user_id)
+        self._view = (user_id, upto, view)
+        return view
+
+    async def _state(
+        self,
+        info: SyncRequestInfo,
+        req: RoomRequest,
+        plan: _Plan,
+        timeline: RoomTimeline | None,
+        memory: JsonDict,
+    ) -> tuple[StatePick, dict[StateKey, Event]]:
+        """The state to send and the state events the entry needs."""
+        wanted = req.config.required_state.for_user(info.user_id)
+        old = (
+            None if plan.old is None else plan.old.required_state.for_user(info.user_id)
+        )
+        # Without a gap and without state events in the window, nothing in
+        # the state can have changed since the room was last sent.
+        need_diff = not plan.initial and (
+            timeline is None or timeline.limited or timeline.had_state
+        )
+        grown = old is not None and old.combine(wanted) != old
+        users = lazy_users(timeline.events) if timeline and wanted.lazy_members else []
+        if plan.initial or need_diff or grown:
+            selection = StateSelection.all()
+        elif users:
+            selection = StateSelection(
+                keys=frozenset((EventTypes.MEMBER, u) for u in users)
+            )
+        else:
+            return StatePick({}, list(memory.get("lazy", [])), frozenset()), {}
+        positions = [plan.upto] + ([plan.since] if need_diff and plan.since else [])
+        anchors = await self.store.get_events_at(req.room_id, positions)
+        now_id = anchors.get(plan.upto)
+        then_id = anchors.get(plan.since) if need_diff and plan.since else None
+        maps = await self.rooms.event_state.get_state_ids_for_events(
+            [e for e in (now_id, then_id) if e is not None], selection
+        )
+        now: StateMap = maps.get(now_id or "", {})
+        then: StateMap | None = None
+        if not plan.initial:
+            then = maps.get(then_id or "", {}) if need_diff else now
+        pick = pick_state(
+            wanted,
+            now,
+            then,
+            old=old,
+            timeline=timeline.events if timeline else [],
+            limited=timeline.limited if timeline else True,
+            lazy_sent=[] if plan.initial else memory.get("lazy", []),
+        )
+        needed = {k: v for k, v in pick.picked.items() if v is not None}
+        for key in (NAME_KEY, AVATAR_KEY):
+            if key in now and (plan.initial or key in pick.changed):
+                needed[key] = now[key]
+        if plan.initial or any(k[0] == EventTypes.MEMBER for k in pick.changed):
+            # heroes' membership events, found after the overview
+            needed.update((k, v) for k, v in now.items() if k[0] == EventTypes.MEMBER)
+        found = await self.rooms.events.get_events(list(set(needed.values())))
+        events = {k: found[v] for k, v in needed.items() if v in found}
+        return pick, events
+
+    async def _meta(
+        self,
+        info: SyncRequestInfo,
+        req: RoomRequest,
+        plan: _Plan,
+        pick: StatePick,
+        events: dict[StateKey, Event],
+        result: JsonDict,
+    ) -> None:
+        naming_fields(result, events, initial=plan.initial, changed=pick.changed)
+        members_moved = plan.initial or any(
+            k[0] == EventTypes.MEMBER for k in pick.changed
+        )
+        if req.membership != Membership.JOIN or not members_moved:
+            return
+        overview = await self.store.get_member_overview(
+            req.room_id, info.user_id, MAX_HEROES
+        )
+        result["joined_count"] = overview.joined
+        result["invited_count"] = overview.invited
+        if content_string(events.get(NAME_KEY), "name") is None and overview.heroes:
+            result["heroes"] = hero_entries(overview.heroes, events)
+
+    async def _required_state(
+        self, info: SyncRequestInfo, pick: StatePick, events: dict[StateKey, Event]
+    ) -> list[JsonDict]:
+        present = [events[k] for k in sorted(pick.picked) if k in events]
+        out = await self.rooms.serialize(info, present)
+        # Removed state: a stub (merged MSC4186, "StateStub").
+        out.extend(
+            {"type": t, "state_key": k}
+            for (t, k), event_id in sorted(pick.picked.items())
+            if event_id is None
+        )
+        return out
+
+    async def _counts(self, view: PersonalView, req: RoomRequest) -> tuple[int, int]:
+        if req.membership != Membership.JOIN:
+            return (0, 0)
+        found = await self.unread.counts(
+            view.user_id,
+            [req.room_id],
+            req.upto.events,
+            ignored=view.ignored,
+            threaded=False,
+            any_hidden=bool(view.hidden),
+        )
+        counts = found.get(req.room_id, {}).get("unread_notifications", {})
+        return (
+            int(counts.get("notification_count", 0)),
+            int(counts.get("highlight_count", 0)),
+        )
+
+    @staticmethod
+    def _keep(
+        config: RoomConfig, plan: _Plan, timeline: RoomTimeline | None
+    ) -> RoomConfig:
+        """The config to remember: the union of what the room was sent with,
+        except that a smaller ``timeline_limit`` whose timeline had a gap is
+        remembered (the client misses the older events; a larger limit later
+        sends them, as Synapse)."""
+        old = plan.old
+        if old is None:
+            return config
+        limit = max(old.timeline_limit, config.timeline_limit)
+        if timeline is not None and timeline.limited:
+            limit = config.timeline_limit
+        return RoomConfig(limit, old.required_state.combine(config.required_state))
+
+    async def _stripped(
+        self, requester: Requester, req: RoomRequest, memory: JsonDict
+    ) -> RoomAnswer:
+        """An invite or knock: its stripped state, once per membership event."""
+        new_memory = {
+            "config": req.config.to_json(),
+            "m": req.membership,
+            "ms": req.membership_stream,
+        }
+        if (
+            req.since is not None
+            and memory.get("ms") == req.membership_stream
+            and memory.get("m") == req.membership
+        ):
+            return RoomAnswer(None, new_memory)
+        result: JsonDict = {"initial": True}
+        state: list[JsonDict] = []
+        member = await self.room_state.get_membership(req.room_id, requester.user_id)
+        if member is not None:
+            state = await self.rooms.stripped_state(req.room_id, member[1])
+        if state:
+            # Synapse's name, and the merged MSC's.
+            result["invite_state"] = state
+            result["stripped_state"] = state
+        result["notification_count"] = 0
+        result["highlight_count"] = 0
+        return RoomAnswer(result, new_memory)
+
+
+def _nothing_new(result: JsonDict) -> bool:
+    """Whether an incremental entry holds no news."""
+    news = {
+        "timeline",
+        "required_state",
+        "name",
+        "avatar",
+        "heroes",
+        "joined_count",
+        "invited_count",
+    }
+    return not news & result.keys()
