@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from tests.sliding_sync.core.test_cost import _spent, _transactions
 from tests.sliding_sync.core.test_sliding_sync import ALL, room_list
-from tests.sliding_sync.extensions.kit import ON, Conn
+from tests.sliding_sync.extensions.kit import ON, Conn, room_config, share_room
 from tests.support.server import TestServer
 
 
@@ -42,3 +42,38 @@ def test_quiet_connection_with_every_extension(server: TestServer) -> None:
     # no to-device delete or read, no receipts or account data read
     assert not {k for k in sliding if "to_device" in k or "receipt" in k}
     assert not {k for k in sliding if "account_data" in k}
+
+
+def test_a_long_lived_connection_keeps_one_entry_per_room(server: TestServer) -> None:
+    alice = server.user("alice")
+    bob = server.user("bob")
+    rooms = [share_room(alice, bob) for _ in range(3)]
+    per_room = {**ON, "lists": []}
+    conn = Conn(
+        alice,
+        {"account_data": per_room, "receipts": per_room, "typing": per_room},
+        lists={},
+    )
+    for i in range(30):
+        room_id = rooms[i % 3]
+        event_id = alice.send(room_id, f"m{i}")
+        bob.post(f"/rooms/{room_id}/receipt/m.read/{event_id}", {}, expect=200)
+        path = f"/user/{alice.user_id}/rooms/{room_id}/account_data/org.example"
+        alice.put(path, {"i": i}, expect=200)
+        # the room in scope changes every time: others fall behind and catch up
+        watched = rooms[(i + 1) % 3]
+        section = conn.sync(room_subscriptions={watched: room_config()})
+        if i >= 2:  # it changed two rounds ago, out of scope
+            assert section["account_data"]["rooms"][watched] == [
+                {"type": "org.example", "content": {"i": i - 2}}
+            ]
+            assert set(section["receipts"]["rooms"]) == {watched}
+    conn.sync()
+    [state] = server.hs.sync.sliding.connections._by_device[
+        (alice.user_id, alice.device_id or "")
+    ].values()
+    for key in ("account_data", "receipts"):
+        memory = state.extensions[key]
+        assert set(memory["live"]) | set(memory["behind"]) <= set(rooms)
+        assert len(memory["live"]) + len(memory["behind"]) <= len(rooms)
+    assert len(state.extensions["typing"]["scope"]) <= 1

@@ -4,16 +4,16 @@ scope.
 
 Request: ``{enabled, lists?, rooms?}`` (scope: ``scope.py``). Response:
 ``{global: [events], rooms: {room ID: [events]}}`` with every event on the
-first response (and ``m.push_rules`` once a push-rule source is plugged in,
-as /sync has it), then only what changed. Per room, a room new to scope gets
-all of its account data and a room back in scope what it missed
-(``room_progress.py``). Any of it ends a long-poll.
+first response (``m.push_rules`` too, as the source has it for /sync), then
+only what changed. Per room, a room new to scope gets all of its account
+data and a room back in scope what it missed (``room_progress.py``). Any of
+it ends a long-poll.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from typing import Any, Protocol
+from typing import Any
 
 from homeserver.services.sliding_sync.extensions.context import (
     ExtensionAnswer,
@@ -26,55 +26,32 @@ from homeserver.services.sliding_sync.extensions.scope import (
 )
 from homeserver.services.sync.sources import AccountDataSource
 from homeserver.streams.registry import ACCOUNT_DATA
-from homeserver.streams.tokens import StreamToken
 from homeserver.types import JsonDict
-
-
-class PushRulesEvents(Protocol):
-    """The ``m.push_rules`` account data event, as /sync sends it."""
-
-    async def push_rules_event(
-        self, user_id: str, since: StreamToken | None, upto: StreamToken
-    ) -> JsonDict | None:
-        """The event when the client should get it (initially, or the rules
-        changed in (since, upto]); None otherwise."""
-        ...
 
 
 class AccountDataExtension:
     """Global and per-room account data.
 
     Args:
-        source: the /sync account_data source.
-        push_rules: where ``m.push_rules`` comes from (None: not sent).
+        source: the /sync account_data source (``m.push_rules`` included).
     """
 
     key = "account_data"
 
-    def __init__(
-        self, source: AccountDataSource, push_rules: PushRulesEvents | None = None
-    ) -> None:
+    def __init__(self, source: AccountDataSource) -> None:
         self.source = source
-        self.push_rules = push_rules
 
     def check(self, config: JsonDict) -> None:
         check_common(self.key, config, per_room=True)
 
     async def _global(self, ctx: ExtensionContext, first: bool) -> list[JsonDict]:
-        since = None if first or ctx.since is None else ctx.since
-        upto = ctx.upto
-        events: list[JsonDict] = []
-        if since is None or since.get(ACCOUNT_DATA.name) < upto.get(ACCOUNT_DATA.name):
-            events = await self.source.get_global_account_data(
-                ctx.user_id,
-                None if since is None else since.get(ACCOUNT_DATA.name),
-                upto.get(ACCOUNT_DATA.name),
-            )
-        if self.push_rules is not None:
-            rules = await self.push_rules.push_rules_event(ctx.user_id, since, upto)
-            if rules is not None:
-                events.append(rules)
-        return events
+        upto = ctx.upto.get(ACCOUNT_DATA.name)
+        since = None
+        if not first and ctx.since is not None:
+            since = ctx.since.get(ACCOUNT_DATA.name)
+            if since >= upto:
+                return []
+        return await self.source.get_global_account_data(ctx.user_id, since, upto)
 
     async def compute(self, ctx: ExtensionContext, config: JsonDict) -> ExtensionAnswer:
         # No memory yet: the first response, or the extension was just
