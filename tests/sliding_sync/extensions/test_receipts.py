@@ -117,3 +117,20 @@ def test_long_poll_wakes_on_a_receipt(server: TestServer) -> None:
     assert pending.done
     section = conn.finish(pending)["receipts"]
     assert readers(section, room_id) == {event_id: {"m.read": [bob.user_id]}}
+
+
+def test_an_expanded_timeline_brings_its_receipts(server: TestServer) -> None:
+    alice = server.user("alice")
+    bob = server.user("bob")
+    room_id = share_room(alice, bob)
+    older = alice.send(room_id, "older")
+    read(bob, room_id, older)
+    newest = alice.send(room_id, "newest")
+    conn = Conn(alice, {"receipts": ON}, lists={})
+    first = conn.sync(room_subscriptions={room_id: room_config(1)})
+    assert first["receipts"] == {"rooms": {}}  # bob's receipt is off the timeline
+    grown = conn.sync(room_subscriptions={room_id: room_config(3)})
+    room = conn.last["rooms"][room_id]
+    assert room.get("expanded_timeline") is True
+    assert newest in [e["event_id"] for e in room["timeline"]]
+    assert readers(grown["receipts"], room_id) == {older: {"m.read": [bob.user_id]}}
