@@ -187,7 +187,7 @@ export async function login(args, { deviceName, recoveryKey } = {}) {
  * answers 404 the client goes on with an empty rule set, and the gap is
  * reported in the result (test_js_sdk.py has a test that insists on none).
  */
-function withPushRulesFallback(client) {
+export function withPushRulesFallback(client) {
   const getPushRules = client.getPushRules.bind(client);
   client.getPushRules = async () => {
     try {

@@ -1,0 +1,213 @@
+// matrix-js-sdk's simplified sliding sync (MSC4186) as Element Web runs it:
+// a SlidingSync with one list, handed to startClient({ slidingSync }).
+//
+//   node sliding.mjs --homeserver URL --user @alice:server --password PW --result FILE
+//        --bob-token TOKEN --open ROOM_ID --away ROOM_ID --recover ROOM_ID
+//
+// Steps: log in (a new device); the first response lists a two-room window;
+// open a room outside the window by room subscription; get Bob's message by
+// long-poll; lose the network for a while (requests fail before reaching the
+// server), and on reconnecting the SDK sends the same pos and gets only what
+// changed; then another request on the same device and conn_id without pos
+// makes the server drop the SDK's connection, the SDK is told M_UNKNOWN_POS,
+// starts afresh by itself and still gets Bob's next message.
+//
+// Every sliding-sync request and its answer are recorded (by the fetch the
+// SDK is given) and reported with what the SDK made of them (its rooms, their
+// names, bump stamps and timelines).
+
+import { log, main, sdk, step, until, withPushRulesFallback } from "./lib.mjs";
+import { SlidingSync, SlidingSyncEvent, SlidingSyncState } from "matrix-js-sdk/lib/sliding-sync.js";
+
+const SLIDING_PATH = "/_matrix/client/unstable/org.matrix.simplified_msc3575/sync";
+const LONG_POLL_MS = 2000;
+const LIST = {
+  ranges: [[0, 1]],
+  timeline_limit: 1,
+  required_state: [
+    ["m.room.name", ""],
+    ["m.room.create", ""],
+    ["m.room.member", "$LAZY"],
+  ],
+};
+const SUBSCRIPTION = { timeline_limit: 10, required_state: [["*", "*"]] };
+
+const options = {
+  "bob-token": { type: "string" },
+  open: { type: "string" },
+  away: { type: "string" },
+  recover: { type: "string" },
+};
+
+// Every sliding-sync exchange: {pos, body, status, answer} or {pos, body, refused}.
+const exchanges = [];
+let offline = false;
+
+async function recordingFetch(resource, init) {
+  const url = new URL(String(resource));
+  if (!url.pathname.endsWith(SLIDING_PATH)) return fetch(resource, init);
+  const exchange = { pos: url.searchParams.get("pos"), body: JSON.parse(init.body ?? "{}") };
+  exchanges.push(exchange);
+  if (offline) {
+    exchange.refused = true;
+    throw new TypeError("fetch failed (the test took the network away)");
+  }
+  const response = await fetch(resource, init);
+  exchange.status = response.status;
+  exchange.answer = await response.clone().json();
+  return response;
+}
+
+function describeEvent(event) {
+  return {
+    event_id: event.getId(),
+    type: event.getType(),
+    sender: event.getSender(),
+    body: event.getContent().body,
+  };
+}
+
+function describeRoom(room) {
+  return {
+    room_id: room.roomId,
+    name: room.name,
+    bump_stamp: room.getBumpStamp(),
+    members: room.getJoinedMembers().map((m) => m.userId).sort(),
+    timeline: room.getLiveTimeline().getEvents().map(describeEvent),
+  };
+}
+
+/** The SDK's rooms as Element's room list orders them: latest bump first. */
+function roomList(client) {
+  return client
+    .getRooms()
+    .sort((a, b) => (b.getBumpStamp() ?? 0) - (a.getBumpStamp() ?? 0))
+    .map(describeRoom);
+}
+
+function hasEvent(client, roomId, eventId) {
+  const room = client.getRoom(roomId);
+  return Boolean(room?.getLiveTimeline().getEvents().some((e) => e.getId() === eventId));
+}
+
+async function send(args, token, roomId, body) {
+  const txn = `${Date.now()}-${Math.random()}`;
+  const url = `${args.homeserver}/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/${txn}`;
+  const response = await fetch(url, {
+    method: "PUT",
+    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+    body: JSON.stringify({ msgtype: "m.text", body }),
+  });
+  const answer = await response.json();
+  if (!response.ok) throw new Error(`sending to ${roomId}: ${response.status} ${JSON.stringify(answer)}`);
+  return answer.event_id;
+}
+
+function answered() {
+  return exchanges.filter((e) => e.answer !== undefined);
+}
+
+await main(options, async (args) => {
+  const out = {};
+  const client = await step("log in", async () => {
+    const anonymous = sdk.createClient({ baseUrl: args.homeserver });
+    const session = await anonymous.loginRequest({
+      type: "m.login.password",
+      identifier: { type: "m.id.user", user: args.user },
+      password: args.password,
+      initial_device_display_name: "matrix-js-sdk sliding sync",
+    });
+    out.device_id = session.device_id;
+    const client = sdk.createClient({
+      baseUrl: args.homeserver,
+      userId: session.user_id,
+      deviceId: session.device_id,
+      accessToken: session.access_token,
+      fetchFn: recordingFetch,
+    });
+    withPushRulesFallback(client);
+    return client;
+  });
+  const lifecycle = [];
+  const slidingSync = new SlidingSync(
+    args.homeserver,
+    new Map([["recent", LIST]]),
+    SUBSCRIPTION,
+    client,
+    LONG_POLL_MS,
+  );
+  slidingSync.on(SlidingSyncEvent.Lifecycle, (state, _resp, err) => {
+    if (state === SlidingSyncState.RequestFinished && err) {
+      lifecycle.push({ status: err.httpStatus, errcode: err.data?.errcode ?? err.errcode });
+    }
+  });
+  const syncStates = [];
+  client.on(sdk.ClientEvent.Sync, (state) => syncStates.push(state));
+
+  await step("first sliding sync: the two most recent rooms", async () => {
+    await client.startClient({ slidingSync });
+    await until("the SDK has rooms", () => client.getRooms().length >= 2, client, [sdk.ClientEvent.Room]);
+    out.first = answered()[0];
+    out.first_rooms = roomList(client);
+  });
+
+  await step("open a room by subscription", async () => {
+    slidingSync.modifyRoomSubscriptions(new Set([args.open]));
+    await until("the SDK has the opened room", () => client.getRoom(args.open), client, [sdk.ClientEvent.Room]);
+    out.opened = answered().find((e) => e.answer.rooms?.[args.open]);
+    out.opened_room = describeRoom(client.getRoom(args.open));
+  });
+
+  await step("long-poll gets bob's message", async () => {
+    const eventId = await send(args, args["bob-token"], args.open, "live to the open room");
+    out.live_event_id = eventId;
+    await until("the message is in the SDK's timeline", () => hasEvent(client, args.open, eventId), client, [
+      sdk.RoomEvent.Timeline,
+    ]);
+    out.live = answered().find((e) => JSON.stringify(e.answer).includes(eventId));
+    out.after_live_rooms = roomList(client);
+  });
+
+  await step("the network goes away and comes back", async () => {
+    offline = true;
+    const before = exchanges.length;
+    await until("a request fails", () => exchanges.slice(before).some((e) => e.refused));
+    out.away_event_id = await send(args, args["bob-token"], args.away, "while you were away");
+    const refusedAt = exchanges.length;
+    offline = false;
+    await until("the SDK has the message", () => hasEvent(client, args.away, out.away_event_id), client, [
+      sdk.RoomEvent.Timeline,
+    ]);
+    out.refused = exchanges[refusedAt - 1];
+    out.reconnected = exchanges.slice(refusedAt).find((e) => e.answer !== undefined);
+  });
+
+  await step("the server drops the connection; the SDK recovers", async () => {
+    const before = exchanges.length;
+    const usurp = await fetch(`${args.homeserver}${SLIDING_PATH}`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${client.getAccessToken()}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ lists: {} }),
+    });
+    if (!usurp.ok) throw new Error(`the usurping request failed: ${usurp.status}`);
+    await until("the SDK is told its pos is unknown", () =>
+      exchanges.slice(before).some((e) => e.status === 400),
+    );
+    const unknownAt = exchanges.findIndex((e, i) => i >= before && e.status === 400);
+    out.unknown = exchanges[unknownAt];
+    await until("the SDK has a new connection", () =>
+      exchanges.slice(unknownAt + 1).some((e) => e.status === 200),
+    );
+    out.restarted = exchanges.slice(unknownAt + 1).find((e) => e.status === 200);
+    out.recover_event_id = await send(args, args["bob-token"], args.recover, "after the SDK recovered");
+    await until("the SDK has bob's next message", () => hasEvent(client, args.recover, out.recover_event_id), client, [
+      sdk.RoomEvent.Timeline,
+    ]);
+    out.lifecycle_errors = lifecycle;
+    out.sync_states = syncStates;
+    out.final_rooms = roomList(client);
+  });
+  client.stopClient();
+  log(`${exchanges.length} sliding-sync requests`);
+  return out;
+});

@@ -1,0 +1,223 @@
+"""matrix-js-sdk 43's simplified sliding sync (MSC4186) in Node 22, against a
+server started by synctl.
+
+The SDK's ``SlidingSync`` speaks this MSC's version: it posts to
+``/_matrix/client/unstable/org.matrix.simplified_msc3575/sync`` with ``pos``
+and ``timeout`` as query parameters (``MatrixClient.slidingSync``), reads each
+list's ``count`` and each room's ``bump_stamp``, ``initial`` and ``timeline``,
+and on a 400 drops its ``pos`` and starts a new connection. The script
+``js/sliding.mjs`` runs it as Element Web does (``startClient({slidingSync})``)
+and reports every request and answer with what the SDK made of them.
+
+Bob creates Alpha, Bravo and Charlie (in that order) and invites Alice, who
+joins all three; then Bob writes in Alpha. By recency the list is Alpha,
+Charlie, Bravo; the SDK asks for a two-room window.
+
+Node 22 and the SDK are installed from npm on first use (tests/e2e/js_peer.py);
+without CI set, a machine that cannot install them skips this module.
+"""
+
+from __future__ import annotations
+
+import secrets
+import urllib.parse
+from collections.abc import Iterator
+from typing import Any
+
+import attrs
+import pytest
+
+from tests.e2e.conftest import RunningServer, synctl_server
+from tests.e2e.js_peer import Account, JsPeer, JsSdk, ensure_js_sdk, register
+from tests.interop.client import request
+from tests.support.installs import installed_or_skip
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.xdist_group("js_sdk"),
+    pytest.mark.timeout(600),
+]
+
+NAMES = ("Alpha", "Bravo", "Charlie")
+
+JsonDict = dict[str, Any]
+
+
+@attrs.frozen
+class Story:
+    alice: Account
+    bob: Account
+    rooms: dict[str, str]  # name -> room ID
+    seen: JsonDict
+
+    def named(self, room_ids: Any) -> list[str]:
+        by_id = {rid: name for name, rid in self.rooms.items()}
+        return [by_id.get(rid, rid) for rid in room_ids]
+
+
+@pytest.fixture(scope="module")
+def js_sdk() -> JsSdk:
+    return installed_or_skip("Node 22 and matrix-js-sdk", ensure_js_sdk)
+
+
+@pytest.fixture(scope="module")
+def chatly(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    data_dir = tmp_path_factory.mktemp("js-sliding") / "data"
+    with synctl_server(data_dir, {"rate_limiting.enabled": "false"}) as server:
+        yield server
+
+
+def _api(server: RunningServer, path: str) -> str:
+    return f"{server.url}/_matrix/client/v3{path}"
+
+
+def _account(server: RunningServer, name: str) -> Account:
+    localpart = f"{name}-{secrets.token_hex(3)}"
+    return register(server.url, localpart, f"{localpart} long password")
+
+
+@pytest.fixture(scope="module")
+def story(
+    js_sdk: JsSdk, chatly: RunningServer, tmp_path_factory: pytest.TempPathFactory
+) -> Story:
+    alice = _account(chatly, "alice")
+    bob = _account(chatly, "bob")
+    rooms: dict[str, str] = {}
+    for name in NAMES:
+        created = request(
+            "POST",
+            _api(chatly, "/createRoom"),
+            {"preset": "private_chat", "name": name, "invite": [alice.user_id]},
+            token=bob.access_token,
+        )
+        rooms[name] = created["room_id"]
+        room = urllib.parse.quote(created["room_id"])
+        request(
+            "POST", _api(chatly, f"/rooms/{room}/join"), {}, token=alice.access_token
+        )
+    request(
+        "PUT",
+        _api(
+            chatly,
+            f"/rooms/{urllib.parse.quote(rooms['Alpha'])}/send/m.room.message/t1",
+        ),
+        {"msgtype": "m.text", "body": "the latest word"},
+        token=bob.access_token,
+    )
+    peer = JsPeer(
+        js_sdk,
+        tmp_path_factory.mktemp("js-sliding-work"),
+        chatly.url,
+        chatly.data_dir / "homeserver.log",
+    )
+    seen = peer.run(
+        "sliding.mjs",
+        alice,
+        timeout=90.0,
+        bob_token=bob.access_token,
+        open=rooms["Bravo"],
+        away=rooms["Charlie"],
+        recover=rooms["Alpha"],
+    )
+    return Story(alice, bob, rooms, seen)
+
+
+def _names(story: Story, rooms: list[JsonDict]) -> list[str]:
+    return story.named(room["room_id"] for room in rooms)
+
+
+def _answered_rooms(exchange: JsonDict) -> JsonDict:
+    assert exchange["status"] == 200, exchange
+    rooms: JsonDict = exchange["answer"]["rooms"]
+    return rooms
+
+
+def _only_update(exchange: JsonDict, room_id: str, event_id: str) -> None:
+    """The answer's one room, ``room_id``, sent before and now carrying only
+    the new event ``event_id``."""
+    rooms = _answered_rooms(exchange)
+    assert list(rooms) == [room_id]
+    assert not rooms[room_id].get("initial")
+    assert [e["event_id"] for e in rooms[room_id]["timeline"]] == [event_id]
+
+
+def _sdk_timeline(story: Story, rooms: list[JsonDict], name: str) -> list[str]:
+    room = next(r for r in rooms if r["room_id"] == story.rooms[name])
+    return [event["event_id"] for event in room["timeline"]]
+
+
+def test_no_sliding_sync_gap(story: Story) -> None:
+    # The SDK's one fallback (push rules, not served yet) is not sliding sync.
+    assert all("/pushrules/" in gap for gap in story.seen["server_gaps"])
+
+
+def test_lists_the_two_most_recent_rooms_in_order(story: Story) -> None:
+    first = story.seen["first"]
+    assert first["pos"] is None
+    assert first["body"]["lists"]["recent"]["ranges"] == [[0, 1]]
+    assert first["answer"]["lists"] == {"recent": {"count": 3}}
+    rooms = _answered_rooms(first)
+    assert sorted(story.named(rooms)) == ["Alpha", "Charlie"]
+    assert all(room["initial"] for room in rooms.values())
+    # The SDK's own room list, by its rooms' bump stamps, with their names.
+    listed = story.seen["first_rooms"]
+    assert _names(story, listed) == ["Alpha", "Charlie"]
+    assert [room["name"] for room in listed] == ["Alpha", "Charlie"]
+    alpha = listed[0]
+    assert [event["body"] for event in alpha["timeline"]] == ["the latest word"]
+
+
+def test_opens_a_room_by_subscription(story: Story) -> None:
+    opened = story.seen["opened"]
+    bravo_id = story.rooms["Bravo"]
+    assert opened["pos"] == story.seen["first"]["answer"]["pos"]
+    assert list(opened["body"]["room_subscriptions"]) == [bravo_id]
+    rooms = _answered_rooms(opened)
+    assert list(rooms) == [bravo_id]
+    assert rooms[bravo_id]["initial"] is True
+    room = story.seen["opened_room"]
+    assert room["name"] == "Bravo"
+    assert room["members"] == sorted([story.alice.user_id, story.bob.user_id])
+    assert room["timeline"][0]["type"] == "m.room.create"
+
+
+def test_gets_the_other_users_new_message(story: Story) -> None:
+    event_id = story.seen["live_event_id"]
+    _only_update(story.seen["live"], story.rooms["Bravo"], event_id)
+    after = story.seen["after_live_rooms"]
+    # Bravo moved to the top of the SDK's list, with the message last.
+    assert _names(story, after) == ["Bravo", "Alpha", "Charlie"]
+    assert _sdk_timeline(story, after, "Bravo")[-1] == event_id
+
+
+def test_reconnects_with_its_pos(story: Story) -> None:
+    refused, reconnected = story.seen["refused"], story.seen["reconnected"]
+    # The request that never reached the server and the one after the network
+    # came back carry the same pos: the last one the server answered.
+    assert refused["refused"] is True
+    last_answered = story.seen["live"]["answer"]["pos"]
+    assert refused["pos"] == reconnected["pos"] == last_answered
+    # Only what changed while it was away.
+    _only_update(reconnected, story.rooms["Charlie"], story.seen["away_event_id"])
+
+
+def test_recovers_from_unknown_pos(story: Story) -> None:
+    unknown, restarted = story.seen["unknown"], story.seen["restarted"]
+    # The server dropped the connection (a request without pos on the same
+    # device and conn_id replaced it): the SDK's good pos is now unknown.
+    assert unknown["pos"] == story.seen["reconnected"]["answer"]["pos"]
+    assert unknown["status"] == 400
+    assert unknown["answer"]["errcode"] == "M_UNKNOWN_POS"
+    assert story.seen["lifecycle_errors"] == [
+        {"status": 400, "errcode": "M_UNKNOWN_POS"}
+    ]
+    # It starts a new connection with its list and subscription again.
+    assert restarted["pos"] is None
+    assert list(restarted["body"]["room_subscriptions"]) == [story.rooms["Bravo"]]
+    rooms = _answered_rooms(restarted)
+    assert sorted(story.named(rooms)) == ["Bravo", "Charlie"]
+    assert all(room["initial"] for room in rooms.values())
+    # And gets Bob's next message, in the room it brings to the top.
+    final = story.seen["final_rooms"]
+    assert _names(story, final) == ["Alpha", "Charlie", "Bravo"]
+    assert _sdk_timeline(story, final, "Alpha")[-1] == story.seen["recover_event_id"]
