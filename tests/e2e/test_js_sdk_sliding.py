@@ -9,9 +9,8 @@ and on a 400 drops its ``pos`` and starts a new connection. The script
 ``js/sliding.mjs`` runs it as Element Web does (``startClient({slidingSync})``)
 and reports every request and answer with what the SDK made of them.
 
-Bob creates Alpha, Bravo and Charlie (in that order) and invites Alice, who
-joins all three; then Bob writes in Alpha. By recency the list is Alpha,
-Charlie, Bravo; the SDK asks for a two-room window.
+The rooms are those of tests/e2e/sliding_rooms.py: by recency Alpha, Charlie,
+Bravo; the SDK asks for a two-room window.
 
 Node 22 and the SDK are installed from npm on first use (tests/e2e/js_peer.py);
 without CI set, a machine that cannot install them skips this module.
@@ -19,17 +18,14 @@ without CI set, a machine that cannot install them skips this module.
 
 from __future__ import annotations
 
-import secrets
-import urllib.parse
 from collections.abc import Iterator
 from typing import Any
 
-import attrs
 import pytest
 
-from tests.e2e.conftest import RunningServer, synctl_server
-from tests.e2e.js_peer import Account, JsPeer, JsSdk, ensure_js_sdk, register
-from tests.interop.client import request
+from tests.e2e.conftest import RunningServer
+from tests.e2e.js_peer import Account, JsPeer, JsSdk, ensure_js_sdk
+from tests.e2e.sliding_rooms import Story, register, sliding_server, three_rooms
 from tests.support.installs import installed_or_skip
 
 pytestmark = [
@@ -38,21 +34,7 @@ pytestmark = [
     pytest.mark.timeout(600),
 ]
 
-NAMES = ("Alpha", "Bravo", "Charlie")
-
 JsonDict = dict[str, Any]
-
-
-@attrs.frozen
-class Story:
-    alice: Account
-    bob: Account
-    rooms: dict[str, str]  # name -> room ID
-    seen: JsonDict
-
-    def named(self, room_ids: Any) -> list[str]:
-        by_id = {rid: name for name, rid in self.rooms.items()}
-        return [by_id.get(rid, rid) for rid in room_ids]
 
 
 @pytest.fixture(scope="module")
@@ -62,48 +44,17 @@ def js_sdk() -> JsSdk:
 
 @pytest.fixture(scope="module")
 def chatly(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    data_dir = tmp_path_factory.mktemp("js-sliding") / "data"
-    with synctl_server(data_dir, {"rate_limiting.enabled": "false"}) as server:
+    with sliding_server(tmp_path_factory, "js-sliding") as server:
         yield server
-
-
-def _api(server: RunningServer, path: str) -> str:
-    return f"{server.url}/_matrix/client/v3{path}"
-
-
-def _account(server: RunningServer, name: str) -> Account:
-    localpart = f"{name}-{secrets.token_hex(3)}"
-    return register(server.url, localpart, f"{localpart} long password")
 
 
 @pytest.fixture(scope="module")
 def story(
     js_sdk: JsSdk, chatly: RunningServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Story:
-    alice = _account(chatly, "alice")
-    bob = _account(chatly, "bob")
-    rooms: dict[str, str] = {}
-    for name in NAMES:
-        created = request(
-            "POST",
-            _api(chatly, "/createRoom"),
-            {"preset": "private_chat", "name": name, "invite": [alice.user_id]},
-            token=bob.access_token,
-        )
-        rooms[name] = created["room_id"]
-        room = urllib.parse.quote(created["room_id"])
-        request(
-            "POST", _api(chatly, f"/rooms/{room}/join"), {}, token=alice.access_token
-        )
-    request(
-        "PUT",
-        _api(
-            chatly,
-            f"/rooms/{urllib.parse.quote(rooms['Alpha'])}/send/m.room.message/t1",
-        ),
-        {"msgtype": "m.text", "body": "the latest word"},
-        token=bob.access_token,
-    )
+    alice = register(chatly, "alice")
+    bob = register(chatly, "bob")
+    rooms = three_rooms(chatly, alice, bob)
     peer = JsPeer(
         js_sdk,
         tmp_path_factory.mktemp("js-sliding-work"),
@@ -112,7 +63,7 @@ def story(
     )
     seen = peer.run(
         "sliding.mjs",
-        alice,
+        Account(alice.user_id, alice.password, alice.access_token),
         timeout=90.0,
         bob_token=bob.access_token,
         open=rooms["Bravo"],

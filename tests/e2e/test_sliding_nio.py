@@ -4,9 +4,8 @@ One server (started with synctl) and one scripted story
 (``nio_sliding/sliding_client.py``, run in mindroom-nio's own virtualenv, see
 tests/e2e/sliding_nio.py); each test checks one part of what the client saw.
 
-Bob creates Alpha, Bravo and Charlie (in that order) and invites Alice, who
-joins all three; then Bob writes in Alpha. By recency the list is Alpha,
-Charlie, Bravo. Alice's client asks for a two-room window, opens Bravo by
+The rooms are those of tests/e2e/sliding_rooms.py: by recency Alpha, Charlie,
+Bravo. Alice's client asks for a two-room window, opens Bravo by
 subscription, gets Bob's next message in Bravo by long-poll, resumes from a
 new client instance with its ``pos`` after Bob wrote in Charlie, is told
 M_UNKNOWN_POS for an old ``pos``, and its ``sliding_sync_forever`` loop starts
@@ -18,17 +17,16 @@ with CI set, that is a failure.
 
 from __future__ import annotations
 
-import secrets
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import attrs
 import pytest
 
-from tests.e2e.conftest import RunningServer, synctl_server
+from tests.e2e.conftest import RunningServer
 from tests.e2e.sliding_nio import ensure_mindroom_nio, run_story
+from tests.e2e.sliding_rooms import Story, api, register, sliding_server, three_rooms
 from tests.interop.client import request
 from tests.support.installs import installed_or_skip
 
@@ -40,31 +38,7 @@ pytestmark = [
 ]
 
 STORY_TIMEOUT = 90.0
-NAMES = ("Alpha", "Bravo", "Charlie")
-
 JsonDict = dict[str, Any]
-
-
-@attrs.frozen
-class User:
-    user_id: str
-    device_id: str
-    access_token: str
-    password: str
-
-
-@attrs.frozen
-class Story:
-    """What the test set up and what the client saw."""
-
-    alice: User
-    bob: User
-    rooms: dict[str, str]  # name -> room ID
-    seen: JsonDict
-
-    def named(self, room_ids: Any) -> list[str]:
-        by_id = {rid: name for name, rid in self.rooms.items()}
-        return [by_id.get(rid, rid) for rid in room_ids]
 
 
 @pytest.fixture(scope="module")
@@ -74,64 +48,17 @@ def nio_python() -> Path:
 
 @pytest.fixture(scope="module")
 def chatly(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    data_dir = tmp_path_factory.mktemp("sliding-nio") / "data"
-    with synctl_server(data_dir, {"rate_limiting.enabled": "false"}) as server:
+    with sliding_server(tmp_path_factory, "sliding-nio") as server:
         yield server
-
-
-def _api(server: RunningServer, path: str) -> str:
-    return f"{server.url}/_matrix/client/v3{path}"
-
-
-def _register(server: RunningServer, name: str) -> User:
-    localpart = f"{name}-{secrets.token_hex(3)}"
-    password = f"{localpart} long password"
-    answer = request(
-        "POST",
-        _api(server, "/register"),
-        {
-            "username": localpart,
-            "password": password,
-            "auth": {"type": "m.login.dummy"},
-        },
-    )
-    return User(
-        answer["user_id"], answer["device_id"], answer["access_token"], password
-    )
-
-
-def _send(server: RunningServer, user: User, room_id: str, body: str) -> str:
-    txn = secrets.token_hex(8)
-    room = urllib.parse.quote(room_id)
-    answer = request(
-        "PUT",
-        _api(server, f"/rooms/{room}/send/m.room.message/{txn}"),
-        {"msgtype": "m.text", "body": body},
-        token=user.access_token,
-    )
-    return str(answer["event_id"])
 
 
 @pytest.fixture(scope="module")
 def story(
     chatly: RunningServer, nio_python: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Story:
-    alice = _register(chatly, "alice")
-    bob = _register(chatly, "bob")
-    rooms: dict[str, str] = {}
-    for name in NAMES:
-        created = request(
-            "POST",
-            _api(chatly, "/createRoom"),
-            {"preset": "private_chat", "name": name, "invite": [alice.user_id]},
-            token=bob.access_token,
-        )
-        rooms[name] = created["room_id"]
-        room = urllib.parse.quote(created["room_id"])
-        request(
-            "POST", _api(chatly, f"/rooms/{room}/join"), {}, token=alice.access_token
-        )
-    _send(chatly, bob, rooms["Alpha"], "the latest word")
+    alice = register(chatly, "alice")
+    bob = register(chatly, "bob")
+    rooms = three_rooms(chatly, alice, bob)
     settings = {
         "homeserver": chatly.url,
         "alice": alice.user_id,
@@ -199,7 +126,7 @@ def test_prev_batch_pages_back_with_messages(
     )
     page = request(
         "GET",
-        _api(chatly, f"/rooms/{room}/messages?{query}"),
+        api(chatly, f"/rooms/{room}/messages?{query}"),
         token=story.alice.access_token,
     )
     ids = [event["event_id"] for event in page["chunk"]]
