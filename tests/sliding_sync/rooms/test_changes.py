@@ -170,3 +170,52 @@ def test_leaving_is_told_incrementally(server: TestServer) -> None:
     [me] = room["required_state"]
     assert me["content"]["membership"] == "leave"
     assert room["notification_count"] == 0
+
+
+def test_left_room_without_timeline_is_not_sent_again(server: TestServer) -> None:
+    alice = server.user("alice")
+    bob = server.user("bob")
+    room_id = bob.create_room(name="Club", preset="public_chat")
+    alice.join(room_id)
+    request = sub(room_id, [["m.room.topic", ""]], 0)
+    first = ss(alice, request)
+    alice.leave(room_id)
+    second = ss(alice, {**request, "pos": first["pos"]})
+    room = second["rooms"][room_id]
+    assert room["membership"] == "leave" and "timeline" not in room
+    # what happens after the leave is not the user's business
+    bob.put_state(room_id, "m.room.topic", {"topic": "secret"})
+    bob.send(room_id, "later")
+    third = ss(alice, {**request, "pos": second["pos"]})
+    assert room_id not in third["rooms"]
+
+
+def test_rejoining_sends_the_room_whole(server: TestServer) -> None:
+    alice = server.user("alice")
+    bob = server.user("bob")
+    room_id = bob.create_room(name="Club", topic="t", preset="public_chat")
+    alice.join(room_id)
+    request = sub(room_id, [["m.room.topic", ""]], 2)
+    first = ss(alice, request)
+    alice.leave(room_id)
+    second = ss(alice, {**request, "pos": first["pos"]})
+    alice.join(room_id)
+    third = ss(alice, {**request, "pos": second["pos"]})
+    room = third["rooms"][room_id]
+    assert room["initial"] is True
+    assert room["name"] == "Club" and room["joined_count"] == 2
+    assert state_keys(room) == {("m.room.topic", "")}
+    assert room["timeline"][-1]["content"]["membership"] == "join"
+
+
+def test_joined_room_without_timeline_tells_its_bump(server: TestServer) -> None:
+    alice = server.user("alice")
+    room_id = alice.create_room(name="R")
+    request = sub(room_id, [], 0)
+    first = ss(alice, request)
+    stamp = first["rooms"][room_id]["bump_stamp"]
+    alice.send(room_id, "news")
+    second = ss(alice, {**request, "pos": first["pos"]})
+    room = second["rooms"][room_id]
+    assert room["bump_stamp"] > stamp and "timeline" not in room
+    assert "limited" not in room and "prev_batch" not in room

@@ -142,8 +142,12 @@ class FullRoomBuilder:
             not plan.initial
             and not plan.expanded
             and counts == tuple(memory.get("counts", ()))
+            and memory.get("m") == req.membership
         )
-        if quiet and timeline is not None and _nothing_new(result):
+        # With no timeline asked for, a joined room's new events still move
+        # its bump_stamp: it is sent.
+        no_bump = timeline is not None or req.membership != Membership.JOIN
+        if quiet and no_bump and _nothing_new(result):
             return RoomAnswer(None, new_memory, keep)
         return RoomAnswer(result, new_memory, keep)
 
@@ -164,7 +168,9 @@ class FullRoomBuilder:
         upto = (
             req.upto.events if joined else min(req.upto.events, req.membership_stream)
         )
-        since = None if initial or req.since is None else req.since.events
+        # A room left since it was last sent continues from then, but never
+        # past the user's membership event.
+        since = None if initial or req.since is None else min(req.since.events, upto)
         return _Plan(initial, expanded, None if initial else old, upto, since)
 
     async def _personal_view(self, user_id: str, req: RoomRequest) -> PersonalView:
