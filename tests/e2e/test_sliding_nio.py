@@ -79,6 +79,13 @@ def _by_recency(rooms: JsonDict) -> list[str]:
     return sorted(rooms, key=lambda rid: rooms[rid]["bump_stamp"], reverse=True)
 
 
+def _members(room: JsonDict) -> list[str]:
+    """The users whose m.room.member events are in the room's required_state."""
+    return sorted(
+        key for kind, key in room["required_state"] if kind == "m.room.member"
+    )
+
+
 def _bodies(room: JsonDict) -> list[str | None]:
     return [event["body"] for event in room["timeline"]]
 
@@ -103,7 +110,7 @@ def test_logs_in_and_lists_the_two_most_recent_rooms_in_order(story: Story) -> N
         assert room["name"] == name
         assert room["joined_count"] == 2
         assert room["invited_count"] == 0
-        assert room["is_dm"] is False
+        assert not room["is_dm"]  # sent only when true or changed
         assert len(room["timeline"]) == 1
         assert room["limited"] is True
         assert ["m.room.name", ""] in room["required_state"]
@@ -111,6 +118,13 @@ def test_logs_in_and_lists_the_two_most_recent_rooms_in_order(story: Story) -> N
     alpha = first["rooms"][story.rooms["Alpha"]]
     assert _bodies(alpha) == ["the latest word"]
     assert alpha["timeline"][0]["sender"] == story.bob.user_id
+    # Bob's message is unread; Charlie has nothing to notify.
+    assert (alpha["notification_count"], alpha["highlight_count"]) == (1, 0)
+    charlie = first["rooms"][story.rooms["Charlie"]]
+    assert (charlie["notification_count"], charlie["highlight_count"]) == (0, 0)
+    # $LAZY: the member events of the timeline's senders, no others.
+    assert _members(alpha) == [story.bob.user_id]
+    assert _members(charlie) == [story.alice.user_id]  # her join is the timeline
     # nio built its rooms from required_state: the names are the room names.
     assert sorted(story.seen["first_client_rooms"].values()) == ["Alpha", "Charlie"]
 
@@ -161,6 +175,7 @@ def test_long_poll_gets_the_other_users_message(story: Story) -> None:
     bravo = _only_update(story.seen["live"], bravo_id, story.seen["live_event_id"])
     assert bravo["timeline"][0]["sender"] == story.bob.user_id
     assert bravo["num_live"] == 1
+    assert bravo["notification_count"] == 1
     assert bravo["limited"] is False
     # Bravo is now the most recent room.
     assert (
@@ -181,7 +196,10 @@ def test_a_new_client_instance_resumes_with_its_pos(story: Story) -> None:
     resumed = story.seen["resumed"]
     # Only what changed: Charlie (sent before) has Bob's one new message;
     # Bravo, unchanged since the last response, is not sent again.
-    _only_update(resumed, story.rooms["Charlie"], story.seen["away_event_id"])
+    charlie = _only_update(resumed, story.rooms["Charlie"], story.seen["away_event_id"])
+    # Bob's member event is new to the connection in Charlie: lazily sent now.
+    assert charlie["required_state"] == [["m.room.member", story.bob.user_id]]
+    assert charlie["notification_count"] == 1
     assert resumed["lists"] == {"recent": 3}
 
 
