@@ -4,7 +4,7 @@ recency order.
 
 Bob creates Alpha, Bravo and Charlie (in that order) and invites Alice, who
 joins all three; then Bob writes in Alpha. By recency (bump stamp) the list is
-Alpha, Charlie, Bravo.
+Alpha, Charlie, Bravo. Alice has global account data and tags Bravo.
 """
 
 from __future__ import annotations
@@ -22,6 +22,9 @@ from tests.e2e.conftest import RunningServer, synctl_server
 from tests.interop.client import request
 
 NAMES = ("Alpha", "Bravo", "Charlie")
+ACCOUNT_DATA_TYPE = "org.chatly.sliding_test"
+ACCOUNT_DATA = {"set": "before the client logged in"}
+TAGS = {"tags": {"m.favourite": {"order": 0.5}}}
 
 JsonDict = dict[str, Any]
 
@@ -110,4 +113,18 @@ def three_rooms(server: RunningServer, alice: User, bob: User) -> dict[str, str]
             "POST", api(server, f"/rooms/{room}/join"), {}, token=alice.access_token
         )
     send_text(server, bob, rooms["Alpha"], "the latest word")
+    user = urllib.parse.quote(alice.user_id)
+    request(
+        "PUT",
+        api(server, f"/user/{user}/account_data/{ACCOUNT_DATA_TYPE}"),
+        ACCOUNT_DATA,
+        token=alice.access_token,
+    )
+    bravo = urllib.parse.quote(rooms["Bravo"])
+    request(
+        "PUT",
+        api(server, f"/user/{user}/rooms/{bravo}/account_data/m.tag"),
+        TAGS,
+        token=alice.access_token,
+    )
     return rooms

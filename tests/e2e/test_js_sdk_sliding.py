@@ -25,7 +25,16 @@ import pytest
 
 from tests.e2e.conftest import RunningServer
 from tests.e2e.js_peer import Account, JsPeer, JsSdk, ensure_js_sdk
-from tests.e2e.sliding_rooms import Story, register, sliding_server, three_rooms
+from tests.e2e.sliding_rooms import (
+    ACCOUNT_DATA,
+    ACCOUNT_DATA_TYPE,
+    TAGS,
+    Story,
+    register,
+    sliding_server,
+    three_rooms,
+)
+from tests.interop.client import request
 from tests.support.installs import installed_or_skip
 
 pytestmark = [
@@ -69,6 +78,7 @@ def story(
         open=rooms["Bravo"],
         away=rooms["Charlie"],
         recover=rooms["Alpha"],
+        account_data_type=ACCOUNT_DATA_TYPE,
     )
     return Story(alice, bob, rooms, seen)
 
@@ -97,9 +107,33 @@ def _sdk_timeline(story: Story, rooms: list[JsonDict], name: str) -> list[str]:
     return [event["event_id"] for event in room["timeline"]]
 
 
-def test_no_sliding_sync_gap(story: Story) -> None:
-    # The SDK's one fallback (push rules, not served yet) is not sliding sync.
-    assert all("/pushrules/" in gap for gap in story.seen["server_gaps"])
+def test_no_server_gap(story: Story) -> None:
+    assert story.seen["server_gaps"] == []
+
+
+def test_account_data_and_tags_reach_the_sdk(
+    chatly: RunningServer, story: Story
+) -> None:
+    assert story.seen["account_data"] == ACCOUNT_DATA
+    # The SDK sets its push rules from m.push_rules account data: it has them
+    # through sliding sync exactly when /sync has them.
+    sync = request(
+        "GET", f"{chatly.url}/_matrix/client/v3/sync", token=story.alice.access_token
+    )
+    in_sync = any(e["type"] == "m.push_rules" for e in sync["account_data"]["events"])
+    assert story.seen["push_rules_from_sync"] is in_sync
+    assert story.seen["opened_tags"] == TAGS["tags"]
+
+
+def test_typing_and_receipts_reach_the_sdk(story: Story) -> None:
+    bravo_id = story.rooms["Bravo"]
+    bob = story.bob.user_id
+    typing = story.seen["typing"]["rooms"][bravo_id]
+    assert typing == {"type": "m.typing", "content": {"user_ids": [bob]}}
+    receipt = story.seen["receipts"]["rooms"][bravo_id]
+    assert receipt["type"] == "m.receipt"
+    read = receipt["content"][story.seen["live_event_id"]]["m.read"]
+    assert list(read) == [bob]
 
 
 def test_lists_the_two_most_recent_rooms_in_order(story: Story) -> None:
@@ -146,7 +180,7 @@ def test_reconnects_with_its_pos(story: Story) -> None:
     # The request that never reached the server and the one after the network
     # came back carry the same pos: the last one the server answered.
     assert refused["refused"] is True
-    last_answered = story.seen["live"]["answer"]["pos"]
+    last_answered = story.seen["answered_before"]["answer"]["pos"]
     assert refused["pos"] == reconnected["pos"] == last_answered
     # Only what changed while it was away.
     _only_update(reconnected, story.rooms["Charlie"], story.seen["away_event_id"])

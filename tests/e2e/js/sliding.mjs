@@ -37,6 +37,7 @@ const options = {
   open: { type: "string" },
   away: { type: "string" },
   recover: { type: "string" },
+  "account-data-type": { type: "string" },
 };
 
 // Every sliding-sync exchange: {pos, body, status, answer} or {pos, body, refused}.
@@ -88,6 +89,17 @@ function roomList(client) {
 function hasEvent(client, roomId, eventId) {
   const room = client.getRoom(roomId);
   return Boolean(room?.getLiveTimeline().getEvents().some((e) => e.getId() === eventId));
+}
+
+async function bobRequest(args, method, path, body) {
+  const response = await fetch(`${args.homeserver}/_matrix/client/v3${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${args["bob-token"]}`, "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const answer = await response.json();
+  if (!response.ok) throw new Error(`bob's ${method} ${path}: ${response.status} ${JSON.stringify(answer)}`);
+  return answer;
 }
 
 async function send(args, token, roomId, body) {
@@ -149,6 +161,13 @@ await main(options, async (args) => {
     await until("the SDK has rooms", () => client.getRooms().length >= 2, client, [sdk.ClientEvent.Room]);
     out.first = answered()[0];
     out.first_rooms = roomList(client);
+    out.account_data = await until(
+      "alice's account data",
+      () => client.getAccountData(args["account-data-type"])?.getContent(),
+      client,
+      [sdk.ClientEvent.AccountData],
+    );
+    out.push_rules_from_sync = Boolean(client.getAccountData("m.push_rules"));
   });
 
   await step("open a room by subscription", async () => {
@@ -156,6 +175,10 @@ await main(options, async (args) => {
     await until("the SDK has the opened room", () => client.getRoom(args.open), client, [sdk.ClientEvent.Room]);
     out.opened = answered().find((e) => e.answer.rooms?.[args.open]);
     out.opened_room = describeRoom(client.getRoom(args.open));
+    await until("the opened room's tags", () => Object.keys(client.getRoom(args.open).tags).length, client, [
+      sdk.RoomEvent.Tags,
+    ]);
+    out.opened_tags = client.getRoom(args.open).tags;
   });
 
   await step("long-poll gets bob's message", async () => {
@@ -166,6 +189,36 @@ await main(options, async (args) => {
     ]);
     out.live = answered().find((e) => JSON.stringify(e.answer).includes(eventId));
     out.after_live_rooms = roomList(client);
+  });
+
+  await step("bob's typing and read receipt reach the SDK", async () => {
+    const room = client.getRoom(args.open);
+    const bob = await bobRequest(args, "GET", "/account/whoami");
+    out.bob = bob.user_id;
+    await bobRequest(args, "PUT", `/rooms/${encodeURIComponent(args.open)}/typing/${encodeURIComponent(bob.user_id)}`, {
+      typing: true,
+      timeout: 30000,
+    });
+    await until("bob is typing", () => room.currentState.getMember(bob.user_id)?.typing, client, [
+      sdk.RoomMemberEvent.Typing,
+    ]);
+    out.typing = answered().find((e) => e.answer.extensions?.typing?.rooms?.[args.open])?.answer.extensions.typing;
+    const receiptPath = `/rooms/${encodeURIComponent(args.open)}/receipt/m.read/${encodeURIComponent(out.live_event_id)}`;
+    await bobRequest(args, "POST", receiptPath, {});
+    // Not a receipt the SDK makes up for the sender of an event: bob's own.
+    await until(
+      "bob's receipt",
+      () => room.getReadReceiptForUserId(bob.user_id, true)?.eventId === out.live_event_id,
+      client,
+      [sdk.RoomEvent.Receipt],
+    );
+    out.receipts = answered().find((e) => e.answer.extensions?.receipts?.rooms?.[args.open])?.answer.extensions.receipts;
+    await bobRequest(args, "PUT", `/rooms/${encodeURIComponent(args.open)}/typing/${encodeURIComponent(bob.user_id)}`, {
+      typing: false,
+    });
+    await until("bob stopped typing", () => !room.currentState.getMember(bob.user_id)?.typing, client, [
+      sdk.RoomMemberEvent.Typing,
+    ]);
   });
 
   await step("the network goes away and comes back", async () => {
@@ -179,6 +232,8 @@ await main(options, async (args) => {
       sdk.RoomEvent.Timeline,
     ]);
     out.refused = exchanges[refusedAt - 1];
+    const firstRefused = exchanges.findIndex((e) => e.refused);
+    out.answered_before = exchanges.slice(0, firstRefused).filter((e) => e.answer !== undefined).at(-1);
     out.reconnected = exchanges.slice(refusedAt).find((e) => e.answer !== undefined);
   });
 
