@@ -3,11 +3,23 @@ unread counts, invites and leaving."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from tests.sliding_sync.core.test_sliding_sync import ss
 from tests.sliding_sync.rooms.test_fields import bodies, state_keys, sub
+from tests.support.client import User
 from tests.support.server import TestServer
 
 LAZY = [["m.room.member", "$LAZY"]]
+
+
+def club(server: TestServer, **extra: Any) -> tuple[User, User, str]:
+    """alice and bob in bob's public room "Club"."""
+    alice = server.user("alice")
+    bob = server.user("bob")
+    room_id = bob.create_room(name="Club", preset="public_chat", **extra)
+    alice.join(room_id)
+    return alice, bob, room_id
 
 
 def members(room: dict) -> set[str]:
@@ -154,10 +166,7 @@ def test_invite_then_join(server: TestServer) -> None:
 
 
 def test_leaving_is_told_incrementally(server: TestServer) -> None:
-    alice = server.user("alice")
-    bob = server.user("bob")
-    room_id = bob.create_room(name="Club", preset="public_chat")
-    alice.join(room_id)
+    alice, bob, room_id = club(server)
     request = sub(room_id, [["m.room.member", "$ME"]], 3)
     first = ss(alice, request)
     bob.send(room_id, "bye?")
@@ -173,10 +182,7 @@ def test_leaving_is_told_incrementally(server: TestServer) -> None:
 
 
 def test_left_room_without_timeline_is_not_sent_again(server: TestServer) -> None:
-    alice = server.user("alice")
-    bob = server.user("bob")
-    room_id = bob.create_room(name="Club", preset="public_chat")
-    alice.join(room_id)
+    alice, bob, room_id = club(server)
     request = sub(room_id, [["m.room.topic", ""]], 0)
     first = ss(alice, request)
     alice.leave(room_id)
@@ -191,10 +197,7 @@ def test_left_room_without_timeline_is_not_sent_again(server: TestServer) -> Non
 
 
 def test_rejoining_sends_the_room_whole(server: TestServer) -> None:
-    alice = server.user("alice")
-    bob = server.user("bob")
-    room_id = bob.create_room(name="Club", topic="t", preset="public_chat")
-    alice.join(room_id)
+    alice, bob, room_id = club(server, topic="t")
     request = sub(room_id, [["m.room.topic", ""]], 2)
     first = ss(alice, request)
     alice.leave(room_id)
