@@ -37,6 +37,7 @@ from homeserver.services.sliding_sync.rooms.meta import (
     naming_fields,
 )
 from homeserver.services.sliding_sync.rooms.state import (
+    MAX_LAZY_REMEMBERED,
     StateMap,
     StatePick,
     lazy_users,
@@ -203,12 +204,18 @@ class FullRoomBuilder:
         users = lazy_users(timeline.events) if timeline and wanted.lazy_members else []
         if plan.initial or need_diff or grown:
             selection = StateSelection.all()
-        elif users:
-            selection = StateSelection(
-                keys=frozenset((EventTypes.MEMBER, u) for u in users)
-            )
         else:
-            return StatePick({}, list(memory.get("lazy", [])), frozenset()), {}
+            # Only the lazy members not sent before are read (the others'
+            # membership cannot have changed: no state event in the window).
+            remembered = list(memory.get("lazy", []))
+            known = set(remembered)
+            missing = [u for u in users if u not in known]
+            if not missing:
+                lazy = list(dict.fromkeys([*users, *remembered]))
+                return StatePick({}, lazy[:MAX_LAZY_REMEMBERED], frozenset()), {}
+            selection = StateSelection(
+                keys=frozenset((EventTypes.MEMBER, u) for u in missing)
+            )
         positions = [plan.upto] + ([plan.since] if need_diff and plan.since else [])
         anchors = await self.store.get_events_at(req.room_id, positions)
         now_id = anchors.get(plan.upto)

@@ -1,0 +1,41 @@
+"""What the room builder reads: the same for a room's news whatever the
+connection's age, and no room state when nothing in it can have changed
+(counted in database transactions, not timed)."""
+
+from __future__ import annotations
+
+from tests.sliding_sync.core.test_cost import _spent, _transactions
+from tests.sliding_sync.core.test_sliding_sync import ss
+from tests.sliding_sync.rooms.test_fields import sub
+from tests.support.server import TestServer
+
+CONFIG = [["m.room.name", ""], ["m.room.member", "$LAZY"]]
+
+
+def test_news_costs_the_same_on_an_old_connection(server: TestServer) -> None:
+    alice = server.user("alice")
+    bob = server.user("bob")
+    room_id = alice.create_room(name="R", preset="public_chat")
+    bob.join(room_id)
+    request = sub(room_id, CONFIG, 5)
+    pos = ss(alice, request)["pos"]
+
+    def one_message() -> dict[str, float]:
+        nonlocal pos
+        bob.send(room_id, "news")
+        before = _transactions()
+        body = ss(alice, {**request, "pos": pos})
+        spent = _spent(before)
+        assert body["rooms"][room_id]["timeline"][-1]["content"]["body"] == "news"
+        pos = body["pos"]
+        return spent
+
+    young = one_message()
+    for _ in range(30):
+        one_message()
+    old = one_message()
+    print(f"young connection: {young}; old connection: {old}")
+    assert sum(old.values()) <= sum(young.values())
+    # a message (no gap, no state event) reads no room state
+    assert "ss_events_at" not in old and "get_state_ids_for_events" not in old
+    assert "ss_member_overview" not in old
