@@ -29,6 +29,7 @@ from homeserver.api.websocket.requests import run_request
 from homeserver.config.model import WebSocketConfig
 from homeserver.errors import Codes, Forbidden, MatrixError
 from homeserver.services.accounts.auth import Auth, Requester
+from homeserver.services.sliding_sync.extensions.to_device import carry_since
 from homeserver.services.sliding_sync.request import parse_request
 from homeserver.services.sliding_sync.service import SlidingSyncService
 from homeserver.services.sync.sync import SyncParams, SyncService
@@ -322,17 +323,21 @@ class ClientSession:
         while not self.is_closed:
             assert self.token is not None
             requester = await self._check_token(self.token)
-            body = await self.deps.sliding.sync(
+            response = await self.deps.sliding.respond(
                 requester,
                 attrs.evolve(req, pos=pos, timeout_ms=SYNC_WAIT_MS if pos else 0),
             )
-            if first or body.get("rooms") or body.get("extensions"):
+            body = response.body
+            if first or response.news:
                 self.conn.send({"type": "sliding_sync", "body": body})
                 if message.ack:
                     await self._acknowledged(body["pos"])
                 else:
                     await self.conn.delivered()
                 pos, first = body["pos"], False
+                # as a client would: the next request acknowledges the
+                # to-device messages just delivered
+                req = attrs.evolve(req, extensions=carry_since(req.extensions, body))
 
     async def _acknowledged(self, next_batch: str) -> None:
         """Wait for the client's ack of the sync response ending at ``next_batch``."""

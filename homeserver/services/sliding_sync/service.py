@@ -47,6 +47,16 @@ _READS_CAP = 100_000
 
 
 @attrs.frozen
+class SlidingResponse:
+    """A response body, and whether it has news: False for a long-poll that
+    timed out with nothing new (it still carries every enabled extension's
+    section, e.g. key counts)."""
+
+    body: JsonDict
+    news: bool
+
+
+@attrs.frozen
 class Selection:
     """The rooms one response looks at."""
 
@@ -95,6 +105,13 @@ class SlidingSyncService:
 
     async def sync(self, requester: Requester, req: SlidingSyncRequest) -> JsonDict:
         """One request: a response, at once or when there is news."""
+        return (await self.respond(requester, req)).body
+
+    async def respond(
+        self, requester: Requester, req: SlidingSyncRequest
+    ) -> SlidingResponse:
+        """``sync``, telling too whether the response has news (the WebSocket
+        stream sends only those)."""
         user_id = requester.user_id
         for key, config in req.extensions.items():
             extension = self.extensions.get(key)
@@ -115,7 +132,7 @@ class SlidingSyncService:
 
     async def _loop(
         self, requester: Requester, req: SlidingSyncRequest, conn: Connection
-    ) -> JsonDict:
+    ) -> SlidingResponse:
         since = conn.token
         timeout = req.timeout_ms if since is not None else 0
         deadline = self.clock.time_msec() + timeout
@@ -129,7 +146,7 @@ class SlidingSyncService:
             remaining = deadline - self.clock.time_msec()
             if not empty or remaining <= 0:
                 body["pos"] = self.connections.issue(conn, upto, changes)
-                return body
+                return SlidingResponse(body, news=not empty)
             if self.notifier.current_token().is_after(upto):
                 continue
             await self.notifier.wait(requester.user_id, watched, remaining)

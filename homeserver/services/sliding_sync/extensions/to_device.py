@@ -11,6 +11,7 @@ response is simply sent again. At most ``MAX_LIMIT`` messages a response
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from homeserver.errors import BadJson
 from homeserver.services.sliding_sync.extensions.context import (
@@ -83,3 +84,17 @@ class ToDeviceExtension:
             )
         body = {"next_batch": str(reached), "events": events}
         return ExtensionAnswer(body, memory, news=bool(events))
+
+
+def carry_since(
+    extensions: Mapping[str, JsonDict], body: JsonDict
+) -> Mapping[str, JsonDict]:
+    """The extension configs of the next request of a stream that goes on by
+    itself (the WebSocket transport), as a client would send them: the
+    ``to_device`` ``since`` becomes the ``next_batch`` of ``body``, the last
+    response delivered, which so acknowledges its messages."""
+    section = body.get("extensions", {}).get(ToDeviceExtension.key)
+    if section is None:
+        return extensions
+    config = {**extensions[ToDeviceExtension.key], "since": section["next_batch"]}
+    return {**extensions, ToDeviceExtension.key: config}
