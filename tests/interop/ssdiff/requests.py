@@ -1,0 +1,85 @@
+"""Alice's sliding-sync request bodies, the same for both servers."""
+
+from __future__ import annotations
+
+from tests.interop.client import JsonDict
+from tests.interop.ssdiff.scenario import World, act_between
+
+
+def extensions(world: World) -> JsonDict:
+    """Every extension; to_device acknowledges what it was last sent."""
+    to_device: JsonDict = {"enabled": True}
+    if world.to_device_since is not None:
+        to_device["since"] = world.to_device_since
+    return {
+        "to_device": to_device,
+        "e2ee": {"enabled": True},
+        "account_data": {"enabled": True},
+        "receipts": {"enabled": True},
+        "typing": {"enabled": True},
+    }
+
+
+def lists() -> JsonDict:
+    """Four lists over the same rooms, each with a filter of its own."""
+    return {
+        "all": {
+            "ranges": [[0, 9]],
+            "timeline_limit": 2,
+            "required_state": [
+                ["m.room.name", ""],
+                ["m.room.encryption", ""],
+                ["m.room.member", "$ME"],
+                ["m.room.create", ""],
+            ],
+        },
+        "dms": {
+            "ranges": [[0, 9]],
+            "timeline_limit": 1,
+            "required_state": [["m.room.power_levels", ""]],
+            "filters": {"is_dm": True},
+        },
+        "encrypted": {
+            "ranges": [[0, 9]],
+            "timeline_limit": 1,
+            "required_state": [["m.room.encryption", ""]],
+            "filters": {"is_encrypted": True},
+        },
+        "invites": {
+            "ranges": [[0, 9]],
+            "timeline_limit": 0,
+            "required_state": [],
+            "filters": {"is_invite": True},
+        },
+    }
+
+
+def sync_request(world: World, project_timeline: int = 4) -> JsonDict:
+    """Alice's request: the lists, a subscription to Project (lazy members)
+    and every extension."""
+    return {
+        "lists": lists(),
+        "room_subscriptions": {
+            world.rooms["Project"]: {
+                "timeline_limit": project_timeline,
+                "required_state": [["m.room.member", "$LAZY"], ["m.room.topic", ""]],
+            }
+        },
+        "extensions": extensions(world),
+    }
+
+
+# The requests of one run, in order.
+STEPS = ("initial", "incremental", "quiet", "expanded")
+
+
+def play(world: World) -> dict[str, JsonDict]:
+    """Alice's connection through the scenario: her first request, one after
+    :func:`act_between`, one with nothing new, and one that raises Project's
+    timeline_limit. The raw answers by step."""
+    out = {"initial": world.sliding_sync(sync_request(world))}
+    act_between(world)
+    out["incremental"] = world.sliding_sync(sync_request(world))
+    out["quiet"] = world.sliding_sync(sync_request(world))
+    out["expanded"] = world.sliding_sync(sync_request(world, project_timeline=6))
+    return out
