@@ -28,15 +28,22 @@ class Difference:
         return f"{self.path}: chatly {show(self.chatly)} / synapse {show(self.synapse)}"
 
 
+ANY = "<any>"
+
+
 @attrs.frozen
 class Allowed:
-    """A difference on purpose: a path pattern (fnmatch, ``.``-separated)
-    and why the two servers differ there."""
+    """A listed difference: a path pattern (fnmatch, ``.``-separated), why
+    the two servers differ there and, when given, the only value Synapse may
+    have there."""
 
     pattern: str
     reason: str
+    synapse: Any = ANY
 
     def covers(self, difference: Difference) -> bool:
+        if self.synapse is not ANY and difference.synapse != self.synapse:
+            return False
         return fnmatch.fnmatchcase(difference.path, self.pattern)
 
 

@@ -111,10 +111,27 @@ def _rank_bump_stamps(rooms: JsonDict) -> None:
             room["bump_stamp"] = f"rank {stamps.index(room['bump_stamp'])}"
 
 
+def _by_type(events: list[JsonDict]) -> JsonDict:
+    return {e.get("type"): e for e in events}
+
+
+def _key_account_data(extensions: JsonDict) -> None:
+    """Account data events by type (their order carries no meaning)."""
+    data = extensions.get("account_data")
+    if not isinstance(data, dict):
+        return
+    if isinstance(data.get("global"), list):
+        data["global"] = _by_type(data["global"])
+    rooms = data.get("rooms")
+    if isinstance(rooms, dict):
+        data["rooms"] = {r: _by_type(events) for r, events in rooms.items()}
+
+
 def normalise(answer: JsonDict, world: World) -> JsonDict:
     """``answer`` with labels for IDs and volatile values reduced to types."""
     names = id_labels(world)
     names.update(event_labels(world, names))
     out: JsonDict = _walk(answer, names)
     _rank_bump_stamps(out.get("rooms") or {})
+    _key_account_data(out.get("extensions") or {})
     return out
