@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from tests.interop.client import JsonDict
 from tests.interop.ssdiff.scenario import World, act_between
 
@@ -73,13 +75,22 @@ def sync_request(world: World, project_timeline: int = 4) -> JsonDict:
 STEPS = ("initial", "incremental", "quiet", "expanded")
 
 
-def play(world: World) -> dict[str, JsonDict]:
+def play(
+    world: World, after: Callable[[JsonDict], None] = lambda answer: None
+) -> dict[str, JsonDict]:
     """Alice's connection through the scenario: her first request, one after
     :func:`act_between`, one with nothing new, and one that raises Project's
-    timeline_limit. The raw answers by step."""
-    out = {"initial": world.sliding_sync(sync_request(world))}
+    timeline_limit. The raw answers by step; ``after`` sees each answer as
+    soon as it arrives."""
+
+    def ask(project_timeline: int = 4) -> JsonDict:
+        answer = world.sliding_sync(sync_request(world, project_timeline))
+        after(answer)
+        return answer
+
+    out = {"initial": ask()}
     act_between(world)
-    out["incremental"] = world.sliding_sync(sync_request(world))
-    out["quiet"] = world.sliding_sync(sync_request(world))
-    out["expanded"] = world.sliding_sync(sync_request(world, project_timeline=6))
+    out["incremental"] = ask()
+    out["quiet"] = ask()
+    out["expanded"] = ask(project_timeline=6)
     return out
