@@ -23,7 +23,7 @@ from signedjson.key import (
 )
 from signedjson.sign import sign_json
 
-from tests.interop.client import Client, JsonDict, quote, request
+from tests.interop.client import Client, JsonDict, log_in_again, quote, request
 
 SS_PATH = "/_matrix/client/unstable/org.matrix.simplified_msc3575/sync"
 
@@ -49,6 +49,10 @@ class World:
     alice: Client
     bob: Client
     carol: Client
+    # Another device of alice's, whose /sync tells when the server has
+    # recorded a change (her syncing device must not /sync: that would take
+    # its to-device messages).
+    watcher: Client
     rooms: dict[str, str] = attrs.field(factory=dict)
     pos: str | None = None
     # The to_device extension's next_batch, sent back as its since (as clients
@@ -162,7 +166,8 @@ def set_account_data(
 
 def build_world(make_user: Callable[[str], Client]) -> World:
     """The users and rooms, and alice's state, before her first request."""
-    world = World(make_user("alice"), make_user("bob"), make_user("carol"))
+    alice = make_user("alice")
+    world = World(alice, make_user("bob"), make_user("carol"), log_in_again(alice))
     alice, bob, carol = world.alice, world.bob, world.carol
     rooms = world.rooms
 
@@ -226,6 +231,7 @@ def build_world(make_user: Callable[[str], Client]) -> World:
 def act_between(world: World) -> None:
     """What happens between alice's first and second request."""
     alice, bob, carol, rooms = world.alice, world.bob, world.carol, world.rooms
+    world.watcher.sync_once(timeout_ms=0)
     # The oldest room moves to the top.
     text(alice, rooms["OldNews"], "fresh news")
     text(carol, rooms["Project"], "third")
@@ -236,5 +242,10 @@ def act_between(world: World) -> None:
     carol.typing(rooms["Group"], True)
     to_device(bob, alice, "org.example.ping", {"n": 2})
     set_account_data(alice, "org.example.colour", {"colour": "plum"})
-    # bob's device keys change: alice shares rooms with him.
+    # bob's device keys change: alice shares rooms with him. The change is
+    # recorded after the upload answers (on Chatly by a signal receiver), so
+    # wait until alice's other device sees it.
     upload_device_keys(bob)
+    world.watcher.sync_until(
+        lambda seen: bob.user_id in seen.device_lists_changed, "bob's new keys"
+    )
