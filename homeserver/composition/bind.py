@@ -70,6 +70,9 @@ def bind(hs: HomeServer, *, federation_on: bool) -> None:
     # Push rules: every new live event is evaluated as it is persisted; who
     # ignores whom is kept current for it.
     hs.core.persister.push.plug(hs.push_eval.evaluator)
+    # The rules are m.push_rules account data: in /sync (and sliding sync's
+    # extension, which reads the same source) and GET account_data.
+    hs.sync_data.account_data.managed.plug(hs.push_eval.rules)
     signals.account_data_changed.connect(
         hs.push_eval.ignored_by.on_account_data_changed
     )

@@ -161,6 +161,15 @@ class PushRuleService:
             return {}
         return {PUSH_RULES_TYPE: await self.rules_content(user_id)}
 
+    async def account_data_content(
+        self, user_id: str, data_type: str
+    ) -> JsonDict | None:
+        """GET /user/{userId}/account_data/m.push_rules reads the rules (as
+        Synapse); None for any other type."""
+        if data_type != PUSH_RULES_TYPE:
+            return None
+        return await self.rules_content(user_id)
+
     # -- client API ---------------------------------------------------------
 
     async def get_all(self, requester: Requester) -> JsonDict:

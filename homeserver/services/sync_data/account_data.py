@@ -4,11 +4,16 @@ Spec: client-server API, "Client Config" (account data). Types the server
 manages (``m.fully_read``, ``m.push_rules``) are refused with 405 M_BAD_JSON
 when a client tries to set them, but read as normal. Every write moves the
 account_data stream and wakes the user's syncs.
+
+Global account data another domain keeps in its own tables (``m.push_rules``,
+the push rules') comes through the ``managed`` port: GET reads it there, and
+the /sync source (which sliding sync's extension reuses) adds its changes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import Protocol
 
 from homeserver.errors import Codes, Forbidden, InvalidParam, MatrixError, NotFound
 from homeserver.services.accounts.auth import Requester
@@ -21,6 +26,7 @@ from homeserver.storage.stores.account_data import (
 from homeserver.streams.notifier import Notifier
 from homeserver.streams.registry import ACCOUNT_DATA
 from homeserver.types import JsonDict
+from homeserver.util.ports import Port
 
 ACCOUNT_DATA_STREAM = ACCOUNT_DATA.name
 # Set by the server only (spec: "Server Behaviour" of Client Config; and
@@ -64,6 +70,37 @@ def _check_ignore_list(user_id: str, content: JsonDict) -> None:
         raise InvalidParam("You cannot ignore yourself")
 
 
+class ManagedAccountData(Protocol):
+    """Global account data another domain serves (``m.push_rules``)."""
+
+    async def account_data_changes(
+        self, user_id: str, since: int | None, upto: int
+    ) -> dict[str, JsonDict]:
+        """Type -> content of what changed in (since, upto] (everything when
+        ``since`` is None)."""
+        ...
+
+    async def account_data_content(
+        self, user_id: str, data_type: str
+    ) -> JsonDict | None:
+        """The content of one type it serves; None for other types."""
+        ...
+
+
+class NoManagedAccountData:
+    """The null ``ManagedAccountData``: no such types."""
+
+    async def account_data_changes(
+        self, user_id: str, since: int | None, upto: int
+    ) -> dict[str, JsonDict]:
+        return {}
+
+    async def account_data_content(
+        self, user_id: str, data_type: str
+    ) -> JsonDict | None:
+        return None
+
+
 class AccountDataService:
     """Global and room account data, and the account_data stream for /sync.
 
@@ -82,6 +119,8 @@ class AccountDataService:
         self.store = store
         self.notifier = notifier
         self.changed = changed
+        # m.push_rules: the push rules' service, plugged in the bind step.
+        self.managed: Port[ManagedAccountData] = Port(NoManagedAccountData())
 
     # -- client API ---------------------------------------------------------
 
@@ -102,7 +141,9 @@ class AccountDataService:
         """GET /user/{userId}/account_data/{type}."""
         check_own_user(requester, user_id, "account data")
         _check_type(data_type)
-        content = await self.store.get_account_data(user_id, GLOBAL, data_type)
+        content = await self.managed.get().account_data_content(user_id, data_type)
+        if content is None:
+            content = await self.store.get_account_data(user_id, GLOBAL, data_type)
         if content is None:
             raise NotFound("Account data not found")
         return content
@@ -202,9 +243,13 @@ class AccountDataService:
             upto: the position the response is built at.
 
         Returns:
-            ``{"type", "content"}`` events, oldest write first.
+            ``{"type", "content"}`` events, oldest write first, then the
+            managed types that changed (``m.push_rules``).
         """
         changes = await self.store.get_global_changes(user_id, since, upto)
+        changes.update(
+            await self.managed.get().account_data_changes(user_id, since, upto)
+        )
         return [{"type": t, "content": c} for t, c in changes.items()]
 
     async def get_room_account_data(
