@@ -322,15 +322,22 @@ JS_SAYS = "hello from matrix-js-sdk"
 NIO_SAYS = "and hello back from matrix-nio"
 
 
+@pytest.mark.parametrize("sync", ["sync", "sliding"])
 def test_encrypted_exchange_with_matrix_nio(
-    chatly: RunningServer, peer: JsPeer, tmp_path: Path
+    chatly: RunningServer, peer: JsPeer, tmp_path: Path, sync: str
 ) -> None:
+    """With ``sliding``, the SDK syncs with simplified sliding sync: the room
+    key, the peer's device list and its own key counts reach its crypto
+    through the to_device and e2ee extensions."""
     assert nio.crypto.ENCRYPTION_ENABLED, (
         "install matrix-nio[e2e] (the test extra does)"
     )
     alice = _account(chatly, "alice")
     bob = _account(chatly, "bob")
-    js_result, nio_seen = asyncio.run(_exchange(chatly, peer, alice, bob, tmp_path))
+    js_result, nio_seen = asyncio.run(
+        _exchange(chatly, peer, alice, bob, tmp_path, sliding=sync == "sliding")
+    )
+    assert js_result["sliding"] is (sync == "sliding")
 
     # nio decrypted the js-sdk's message (megolm keys came over olm to-device).
     assert nio_seen.body == JS_SAYS
@@ -343,7 +350,12 @@ def test_encrypted_exchange_with_matrix_nio(
 
 
 async def _exchange(
-    server: RunningServer, peer: JsPeer, alice: Account, bob: Account, store: Path
+    server: RunningServer,
+    peer: JsPeer,
+    alice: Account,
+    bob: Account,
+    store: Path,
+    sliding: bool,
 ) -> tuple[JsonDict, nio.RoomMessageText]:
     """alice (js-sdk) invites bob (nio) to an encrypted room and says hello; bob
     joins, decrypts it and answers; alice's script ends when it decrypts that."""
@@ -363,7 +375,12 @@ async def _exchange(
         assert isinstance(first, nio.SyncResponse), first
 
         script = await peer.start(
-            "chat.mjs", alice, peer=bob.user_id, say=JS_SAYS, expect=NIO_SAYS
+            "chat.mjs",
+            alice,
+            peer=bob.user_id,
+            say=JS_SAYS,
+            expect=NIO_SAYS,
+            sliding=sliding,
         )
         seen = await _nio_side(client, alice.user_id, lambda: script.finished)
         return await script.result(), seen

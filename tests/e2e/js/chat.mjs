@@ -2,18 +2,23 @@
 // invite the peer, wait for them to join, send a message, and wait for the
 // peer's encrypted reply to arrive and decrypt.
 //
-//   node chat.mjs COMMON_ARGS --peer @bob:server --say TEXT --expect TEXT
+//   node chat.mjs COMMON_ARGS --peer @bob:server --say TEXT --expect TEXT [--sliding]
+//
+// With --sliding the client syncs with simplified sliding sync (MSC4186), so
+// room keys and device lists reach its crypto through the to_device and e2ee
+// extensions.
 
-import { createEncryptedRoom, describeEvent, login, main, sdk, step, until } from "./lib.mjs";
+import { createEncryptedRoom, describeEvent, login, main, sdk, step, until, usesSlidingSync } from "./lib.mjs";
 
 await main(
   {
     peer: { type: "string" },
     say: { type: "string" },
     expect: { type: "string" },
+    sliding: { type: "boolean", default: false },
   },
   async (args) => {
-    const client = await step("login", () => login(args, { deviceName: "js-sdk chat" }));
+    const client = await step("login", () => login(args, { deviceName: "js-sdk chat", sliding: args.sliding }));
     const roomId = await step("createEncryptedRoom", () => createEncryptedRoom(client, [args.peer]));
     const room = client.getRoom(roomId);
     await step("wait for the peer to join", () =>
@@ -45,6 +50,7 @@ await main(
     return {
       user_id: client.getUserId(),
       device_id: client.getDeviceId(),
+      sliding: usesSlidingSync(client),
       room_id: roomId,
       sent: { event_id: sent.event_id, body: args.say },
       received,

@@ -15,6 +15,8 @@ import * as sdk from "matrix-js-sdk";
 import * as cryptoApi from "matrix-js-sdk/lib/crypto-api/index.js";
 import { logger as globalLogger } from "matrix-js-sdk/lib/logger.js";
 import { RustBackupManager } from "matrix-js-sdk/lib/rust-crypto/backup.js";
+import { SlidingSync } from "matrix-js-sdk/lib/sliding-sync.js";
+import { SlidingSyncSdk } from "matrix-js-sdk/lib/sliding-sync-sdk.js";
 
 export { cryptoApi, sdk };
 
@@ -140,8 +142,10 @@ export async function main(options, body) {
  * @param {object} opts
  * @param {string} opts.deviceName - display name of the new device.
  * @param {string} [opts.recoveryKey] - answers secret storage key requests.
+ * @param {boolean} [opts.sliding] - sync with simplified sliding sync (MSC4186)
+ *   as Element Web does, instead of /sync.
  */
-export async function login(args, { deviceName, recoveryKey } = {}) {
+export async function login(args, { deviceName, recoveryKey, sliding = false } = {}) {
   const anonymous = sdk.createClient({ baseUrl: args.homeserver, logger: stderrLogger("anon ") });
   const session = await anonymous.loginRequest({
     type: "m.login.password",
@@ -177,7 +181,7 @@ export async function login(args, { deviceName, recoveryKey } = {}) {
   clients.push(client);
   withPushRulesFallback(client);
   await client.initRustCrypto({ useIndexedDB: false });
-  await startAndSync(client);
+  await startAndSync(client, sliding);
   return client;
 }
 
@@ -204,7 +208,28 @@ export function withPushRulesFallback(client) {
 }
 
 /** Start the client and wait for its first successful sync. */
-async function startAndSync(client) {
+// The list a sliding-sync client keeps of every room (the scripts' accounts
+// have few): the state a room list and encryption need, members lazily.
+const SLIDING_LIST = {
+  ranges: [[0, 99]],
+  timeline_limit: 20,
+  required_state: [
+    ["m.room.create", ""],
+    ["m.room.name", ""],
+    ["m.room.encryption", ""],
+    ["m.room.power_levels", ""],
+    ["m.room.member", "$ME"],
+    ["m.room.member", "$LAZY"],
+  ],
+};
+const SLIDING_SUBSCRIPTION = { timeline_limit: 50, required_state: [["*", "*"]] };
+
+/** Whether ``client`` syncs with sliding sync (see ``login``). */
+export function usesSlidingSync(client) {
+  return client.syncApi instanceof SlidingSyncSdk;
+}
+
+async function startAndSync(client, sliding = false) {
   let lastError = null;
   const synced = new Promise((resolve) => {
     client.on(sdk.ClientEvent.Sync, (state, _prev, data) => {
@@ -215,7 +240,18 @@ async function startAndSync(client) {
       }
     });
   });
-  await client.startClient({ initialSyncLimit: 50, lazyLoadMembers: false });
+  if (sliding) {
+    const slidingSync = new SlidingSync(
+      client.baseUrl,
+      new Map([["all", SLIDING_LIST]]),
+      SLIDING_SUBSCRIPTION,
+      client,
+      10000,
+    );
+    await client.startClient({ slidingSync });
+  } else {
+    await client.startClient({ initialSyncLimit: 50, lazyLoadMembers: false });
+  }
   await synced;
 }
 
