@@ -149,12 +149,6 @@ def test_js_sdk_logs_in_and_publishes_its_device_keys(
     _assert_signed(device, account.user_id, f"ed25519:{device_id}", ed25519)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="GET /pushrules/ is not served yet (404 M_UNRECOGNIZED); the SDK will "
-    "not start syncing without push rules, so lib.mjs goes on with an empty rule set. "
-    "Strict: once the endpoint exists this XPASSes and fails, and the mark goes.",
-)
 def test_js_sdk_needs_no_workarounds(smoke: tuple[Account, JsonDict]) -> None:
     """The SDK got every endpoint it asked for (lib.mjs notes any it went without)."""
     _, result = smoke
