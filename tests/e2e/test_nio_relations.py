@@ -12,7 +12,7 @@ import pytest
 from nio.api import RelationshipType, ThreadInclusion
 
 from tests.e2e.conftest import RunningServer
-from tests.e2e.nio_clients import registered_client
+from tests.e2e.nio_clients import registered_client, shared_room
 
 pytestmark = pytest.mark.integration
 
@@ -29,13 +29,7 @@ async def _relations_story(server: RunningServer) -> None:
     alice = await registered_client(server, "alice")
     bob = await registered_client(server, "bob")
     try:
-        created = await alice.room_create(name="Cake")
-        assert isinstance(created, nio.RoomCreateResponse), created
-        room_id = created.room_id
-        assert isinstance(
-            await alice.room_invite(room_id, bob.user_id), nio.RoomInviteResponse
-        )
-        assert isinstance(await bob.join(room_id), nio.JoinResponse)
+        room_id = await shared_room(alice, bob, name="Cake")
         root = await _send(
             alice,
             room_id,
