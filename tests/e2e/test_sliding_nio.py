@@ -26,7 +26,14 @@ import pytest
 
 from tests.e2e.conftest import RunningServer
 from tests.e2e.sliding_nio import ensure_mindroom_nio, run_story
-from tests.e2e.sliding_rooms import Story, api, register, sliding_server, three_rooms
+from tests.e2e.sliding_rooms import (
+    ACCOUNT_DATA_TYPE,
+    Story,
+    api,
+    register,
+    sliding_server,
+    three_rooms,
+)
 from tests.interop.client import request
 from tests.support.installs import installed_or_skip
 
@@ -224,3 +231,52 @@ def test_the_sync_loop_recovers_from_unknown_pos(story: Story) -> None:
     assert recovered == [
         {"room_id": story.rooms["Bravo"], "body": "after the loop recovered"}
     ]
+
+
+def test_the_loop_gets_account_data_and_key_counts(story: Story) -> None:
+    responses = story.seen["loop_responses"]
+    unknown = next(i for i, r in enumerate(responses) if "error" in r)
+    # The first response of each connection (the new one after M_UNKNOWN_POS
+    # too) has all account data; the others only what changed (nothing).
+    for index, response in enumerate(responses):
+        if "error" in response:
+            continue
+        assert response["extensions"] == [
+            "account_data",
+            "e2ee",
+            "receipts",
+            "to_device",
+            "typing",
+        ]
+        # nio read the e2ee extension's key count (no keys uploaded: zero).
+        assert response["one_time_keys"] == 0
+        if index in (0, unknown + 1):
+            assert response["account_data"] == sorted(
+                ["m.push_rules", ACCOUNT_DATA_TYPE]
+            )
+            # Bravo is subscribed: its tags come with it.
+            assert response["room_account_data"] == {story.rooms["Bravo"]: ["m.tag"]}
+        else:
+            assert response["account_data"] == []
+            assert response["room_account_data"] == {}
+
+
+def test_the_loop_gets_a_to_device_message_once(story: Story) -> None:
+    responses = story.seen["loop_responses"]
+    pings = [
+        (i, message)
+        for i, response in enumerate(responses)
+        for message in response.get("to_device", [])
+    ]
+    assert pings == [
+        (
+            story.seen["to_device_at"],
+            {
+                "type": "org.chatly.sliding_ping",
+                "sender": story.bob.user_id,
+                "content": {"ping": "over sliding sync"},
+            },
+        )
+    ]
+    # Later responses went on (nio sent its since back) without it.
+    assert len(responses) > story.seen["to_device_at"] + 1

@@ -11,8 +11,10 @@ Steps: Alice logs in with her password (a new device); the first request
 lists her rooms in a two-room window; a second opens a room outside the window
 by subscription; a long-poll gets Bob's next message; a new client instance
 resumes the connection with the last ``pos`` (only what changed comes back); an
-old ``pos`` is answered M_UNKNOWN_POS; and ``sliding_sync_forever`` recovers by
-itself when the server drops its connection, then still gets Bob's messages.
+old ``pos`` is answered M_UNKNOWN_POS; and ``sliding_sync_forever`` (with the
+to_device, e2ee, account_data, receipts and typing extensions) recovers by
+itself when the server drops its connection, then still gets Bob's messages
+and a to-device message from him, once.
 """
 
 from __future__ import annotations
@@ -34,6 +36,11 @@ REQUIRED_STATE = [
     ["m.room.create", ""],
 ]
 OPEN_STATE = [["*", "*"]]
+EXTENSIONS = {
+    key: {"enabled": True}
+    for key in ("to_device", "e2ee", "account_data", "receipts", "typing")
+}
+TO_DEVICE_TYPE = "org.chatly.sliding_ping"
 
 step = "start"
 
@@ -83,7 +90,32 @@ def summary(response: Any) -> dict[str, Any]:
         "pos": response.pos,
         "lists": {name: lst.count for name, lst in response.lists.items()},
         "rooms": {rid: room_summary(room) for rid, room in response.rooms.items()},
+        # What nio parsed from the extensions.
+        "extensions": sorted(response.extensions),
+        "to_device": [
+            {
+                "type": e.source.get("type"),
+                "sender": e.sender,
+                "content": e.source.get("content"),
+            }
+            for e in response.to_device_events
+        ],
+        "to_device_next_batch": response.to_device_next_batch,
+        "one_time_keys": response.device_key_count.signed_curve25519,
+        "account_data": sorted(_type(e) for e in response.account_data_events),
+        "room_account_data": {
+            rid: sorted(_type(e) for e in events)
+            for rid, events in response.room_account_data.items()
+        },
     }
+
+
+def _type(event: Any) -> str:
+    """An account-data event's type (nio parses the known ones into classes)."""
+    source = getattr(event, "source", None)
+    if isinstance(source, dict) and "type" in source:
+        return str(source["type"])
+    return str(getattr(event, "type", type(event).__name__))
 
 
 def ok(response: Any) -> Any:
@@ -249,7 +281,11 @@ async def story(settings: dict[str, Any]) -> dict[str, Any]:
         loop_client.add_event_callback(on_loop_message, nio.RoomMessageText)
         loop = asyncio.create_task(
             loop_client.sliding_sync_forever(
-                timeout=1_000, conn_id=LOOP_CONN, lists=lists, room_subscriptions=subs
+                timeout=1_000,
+                conn_id=LOOP_CONN,
+                lists=lists,
+                room_subscriptions=subs,
+                extensions=EXTENSIONS,
             )
         )
         await wait_for("the loop's first response", lambda: len(seen) >= 1, deadline)
@@ -279,6 +315,35 @@ async def story(settings: dict[str, Any]) -> dict[str, Any]:
             lambda: any(b["body"] == "after the loop recovered" for b in bodies),
             deadline,
         )
+        step = "a to-device message reaches the loop once"
+        sent = await bob.to_device(
+            nio.ToDeviceMessage(
+                TO_DEVICE_TYPE,
+                settings["alice"],
+                login.device_id,
+                {"ping": "over sliding sync"},
+            )
+        )
+        if not isinstance(sent, nio.ToDeviceResponse):
+            raise RuntimeError(f"bob could not send to-device: {sent!r}")
+
+        def pinged() -> list[int]:
+            return [
+                i
+                for i, s in enumerate(seen)
+                if any(m["type"] == TO_DEVICE_TYPE for m in s.get("to_device", []))
+            ]
+
+        await wait_for("the to-device message", lambda: pinged(), deadline)
+        # Two more responses: the next request's since acknowledged it.
+        ping_at = pinged()[0]
+        await send(bob, rooms["open"], "after the to-device message")
+        await wait_for(
+            "a response after the to-device message",
+            lambda: any(b["body"] == "after the to-device message" for b in bodies),
+            deadline,
+        )
+        out["to_device_at"] = ping_at
         loop_client.stop_sync_forever()
         await asyncio.wait_for(loop, max(1.0, deadline - time.monotonic()))
         out["loop_responses"] = seen
