@@ -206,3 +206,25 @@ def test_recovers_from_unknown_pos(story: Story) -> None:
     final = story.seen["final_rooms"]
     assert _names(story, final) == ["Alpha", "Charlie", "Bravo"]
     assert _sdk_timeline(story, final, "Alpha")[-1] == story.seen["recover_event_id"]
+
+
+def test_an_invite_to_a_direct_chat_then_the_joined_room(story: Story) -> None:
+    bob, alice = story.bob.user_id, story.alice.user_id
+    invite = story.seen["dm_invite_answer"]
+    assert invite["membership"] == "invite"
+    assert "timeline" not in invite  # nothing of the room before joining
+    member = next(e for e in invite["invite_state"] if e["type"] == "m.room.member")
+    assert (member["sender"], member["state_key"]) == (bob, alice)
+    assert member["content"]["is_direct"] is True
+    # The SDK knows who invited her to the direct chat.
+    assert story.seen["dm_invite"]["inviter"] == bob
+
+    # Joined, the unnamed room is named by its hero, Bob.
+    joined = story.seen["dm_joined_answer"]
+    assert joined["initial"] is True
+    assert "name" not in joined
+    assert [hero["user_id"] for hero in joined["heroes"]] == [bob]
+    assert (joined["joined_count"], joined["invited_count"]) == (2, 0)
+    room = story.seen["dm_joined"]
+    assert room["name"] == bob[1:].split(":")[0]
+    assert room["timeline"][-1]["sender"] == alice  # her join

@@ -214,6 +214,38 @@ def test_an_old_pos_is_unknown(story: Story) -> None:
     assert story.seen["stale"]["error"] == "M_UNKNOWN_POS"
 
 
+def test_an_invite_to_a_direct_chat_then_the_joined_room(story: Story) -> None:
+    dm = story.seen["dm"]
+    bob, alice = story.bob.user_id, story.alice.user_id
+    invited = story.seen["dm_invite"]["rooms"][dm]
+    assert invited["membership"] == "invite"
+    assert invited["initial"] is True
+    assert invited["timeline"] == []  # nothing of the room before joining
+    # The invite event, as nio parsed it from the stripped state.
+    (invite,) = [
+        e for e in story.seen["dm_invite_state"] if e["type"] == "m.room.member"
+    ]
+    assert (invite["sender"], invite["state_key"]) == (bob, alice)
+    assert invite["content"]["membership"] == "invite"
+    assert invite["content"]["is_direct"] is True
+    assert story.seen["dm_invite_client"]["inviter"] == bob
+
+    # After her join the room comes whole again: an unnamed room named by
+    # its hero, Bob.
+    joined = story.seen["dm_joined"]["rooms"][dm]
+    assert joined["membership"] is None  # joined
+    assert joined["initial"] is True
+    assert joined["name"] is None
+    assert joined["heroes"] == [bob]
+    assert (joined["joined_count"], joined["invited_count"]) == (2, 0)
+    assert joined["timeline"][-1]["sender"] == alice  # her join
+    assert joined["bump_stamp"] == invited["bump_stamp"]  # a join is no bump
+    client_room = story.seen["dm_joined_client"]
+    assert client_room["display_name"] == bob[1:].split(":")[0]
+    assert client_room["members"] == sorted([alice, bob])
+    assert client_room["invited"] is False
+
+
 def test_the_sync_loop_recovers_from_unknown_pos(story: Story) -> None:
     responses = story.seen["loop_responses"]
     errors = [i for i, r in enumerate(responses) if "error" in r]

@@ -10,7 +10,8 @@
 // server), and on reconnecting the SDK sends the same pos and gets only what
 // changed; then another request on the same device and conn_id without pos
 // makes the server drop the SDK's connection, the SDK is told M_UNKNOWN_POS,
-// starts afresh by itself and still gets Bob's next message.
+// starts afresh by itself and still gets Bob's next message; last, Bob invites
+// her to a direct chat, which she joins.
 //
 // Every sliding-sync request and its answer are recorded (by the fetch the
 // SDK is given) and reported with what the SDK made of them (its rooms, their
@@ -261,6 +262,36 @@ await main(options, async (args) => {
     out.lifecycle_errors = lifecycle;
     out.sync_states = syncStates;
     out.final_rooms = roomList(client);
+  });
+  await step("bob invites alice to a direct chat; she joins", async () => {
+    const { room_id: dm } = await bobRequest(args, "POST", "/createRoom", {
+      preset: "trusted_private_chat",
+      is_direct: true,
+      invite: [client.getUserId()],
+    });
+    out.dm = dm;
+    await until("the invite", () => client.getRoom(dm)?.getMyMembership() === "invite", client, [
+      sdk.ClientEvent.Room,
+      sdk.RoomEvent.MyMembership,
+    ]);
+    const invited = client.getRoom(dm);
+    out.dm_invite = { inviter: invited.getDMInviter() ?? null, name: invited.name };
+    out.dm_invite_answer = answered().find((e) => e.answer.rooms?.[dm])?.answer.rooms[dm];
+    await client.joinRoom(dm);
+    await until(
+      "the joined room's name",
+      () => client.getRoom(dm)?.getMyMembership() === "join" && client.getRoom(dm).name !== invited.roomId,
+      client,
+      [sdk.RoomEvent.MyMembership, sdk.RoomEvent.Name, sdk.RoomEvent.Timeline],
+    );
+    await until("bob in the joined room", () => client.getRoom(dm).getJoinedMemberCount() === 2, client, [
+      sdk.RoomEvent.Timeline,
+      sdk.RoomStateEvent.Members,
+    ]);
+    out.dm_joined = describeRoom(client.getRoom(dm));
+    out.dm_joined_answer = answered()
+      .filter((e) => e.answer.rooms?.[dm] && !e.answer.rooms[dm].membership)
+      .at(0)?.answer.rooms[dm];
   });
   client.stopClient();
   log(`${exchanges.length} sliding-sync requests`);

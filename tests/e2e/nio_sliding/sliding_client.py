@@ -261,6 +261,70 @@ async def story(settings: dict[str, Any]) -> dict[str, Any]:
         )
         out["stale"] = summary(stale)
 
+        step = "bob invites alice to a direct chat; she joins"
+        created = await bob.room_create(
+            is_direct=True,
+            invite=[settings["alice"]],
+            preset=nio.RoomPreset.trusted_private_chat,
+        )
+        if not isinstance(created, nio.RoomCreateResponse):
+            raise RuntimeError(f"bob could not create the DM: {created!r}")
+        dm = created.room_id
+        out["dm"] = dm
+        invited = ok(
+            await resumed_client.sliding_sync(
+                conn_id=CONN,
+                pos=resumed.pos,
+                lists=lists,
+                room_subscriptions=subs,
+                timeout=10_000,
+            )
+        )
+        out["dm_invite"] = summary(invited)
+        out["dm_invite_state"] = [
+            {
+                "type": e.source.get("type"),
+                "sender": e.sender,
+                "state_key": e.source.get("state_key"),
+                "content": getattr(e, "content", None),
+            }
+            for e in invited.rooms[dm].stripped_state
+        ]
+        invite_room = resumed_client.invited_rooms.get(dm)
+        out["dm_invite_client"] = (
+            None
+            if invite_room is None
+            else {
+                "display_name": invite_room.display_name,
+                "inviter": invite_room.inviter
+                if hasattr(invite_room, "inviter")
+                else None,
+            }
+        )
+        joined = await resumed_client.join(dm)
+        if not isinstance(joined, nio.JoinResponse):
+            raise RuntimeError(f"alice could not join the DM: {joined!r}")
+        after_join = ok(
+            await resumed_client.sliding_sync(
+                conn_id=CONN,
+                pos=invited.pos,
+                lists=lists,
+                room_subscriptions=subs,
+                timeout=10_000,
+            )
+        )
+        out["dm_joined"] = summary(after_join)
+        dm_room = resumed_client.rooms.get(dm)
+        out["dm_joined_client"] = (
+            None
+            if dm_room is None
+            else {
+                "display_name": dm_room.display_name,
+                "members": sorted(dm_room.users),
+                "invited": dm in resumed_client.invited_rooms,
+            }
+        )
+
         step = "sliding_sync_forever recovers when its connection is dropped"
         loop_client = restored(
             settings, settings["alice"], login.device_id, login.access_token
