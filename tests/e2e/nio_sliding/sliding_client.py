@@ -186,15 +186,20 @@ async def story(settings: dict[str, Any]) -> dict[str, Any]:
 
         step = "open a room by subscription"
         subs = {rooms["open"]: {"timeline_limit": 10, "required_state": OPEN_STATE}}
-        opened = ok(
-            await alice.sliding_sync(
-                conn_id=CONN,
-                pos=first.pos,
-                lists=lists,
-                room_subscriptions=subs,
-                timeout=0,
+
+        async def subscribed(client: Any, pos: str, timeout: int) -> Any:
+            """The next response of the connection, with the list and Bravo."""
+            return ok(
+                await client.sliding_sync(
+                    conn_id=CONN,
+                    pos=pos,
+                    lists=lists,
+                    room_subscriptions=subs,
+                    timeout=timeout,
+                )
             )
-        )
+
+        opened = await subscribed(alice, first.pos, 0)
         out["opened"] = summary(opened)
         room = alice.rooms.get(rooms["open"])
         out["opened_client"] = (
@@ -244,15 +249,7 @@ async def story(settings: dict[str, Any]) -> dict[str, Any]:
             settings, settings["alice"], login.device_id, login.access_token
         )
         clients.append(resumed_client)
-        resumed = ok(
-            await resumed_client.sliding_sync(
-                conn_id=CONN,
-                pos=pos,
-                lists=lists,
-                room_subscriptions=subs,
-                timeout=10_000,
-            )
-        )
+        resumed = await subscribed(resumed_client, pos, 10_000)
         out["resumed"] = summary(resumed)
 
         step = "an old pos is M_UNKNOWN_POS"
@@ -271,15 +268,7 @@ async def story(settings: dict[str, Any]) -> dict[str, Any]:
             raise RuntimeError(f"bob could not create the DM: {created!r}")
         dm = created.room_id
         out["dm"] = dm
-        invited = ok(
-            await resumed_client.sliding_sync(
-                conn_id=CONN,
-                pos=resumed.pos,
-                lists=lists,
-                room_subscriptions=subs,
-                timeout=10_000,
-            )
-        )
+        invited = await subscribed(resumed_client, resumed.pos, 10_000)
         out["dm_invite"] = summary(invited)
         out["dm_invite_state"] = [
             {
@@ -304,15 +293,7 @@ async def story(settings: dict[str, Any]) -> dict[str, Any]:
         joined = await resumed_client.join(dm)
         if not isinstance(joined, nio.JoinResponse):
             raise RuntimeError(f"alice could not join the DM: {joined!r}")
-        after_join = ok(
-            await resumed_client.sliding_sync(
-                conn_id=CONN,
-                pos=invited.pos,
-                lists=lists,
-                room_subscriptions=subs,
-                timeout=10_000,
-            )
-        )
+        after_join = await subscribed(resumed_client, invited.pos, 10_000)
         out["dm_joined"] = summary(after_join)
         dm_room = resumed_client.rooms.get(dm)
         out["dm_joined_client"] = (
