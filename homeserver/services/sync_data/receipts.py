@@ -196,13 +196,15 @@ class ReceiptService:
         position = await self.store.upsert_receipt(receipt, _ordering(event))
         if position is None:
             return
+        # Receivers first: a change cache fed here (sliding sync's own-read
+        # cache) is up to date when the woken syncs look.
+        self.stored.emit(ReceiptStored(receipt, position))
         if receipt_type == ReceiptTypes.READ_PRIVATE:
             self.notifier.notify(RECEIPTS_STREAM, users=[user_id])
         else:
             self.notifier.notify(
                 RECEIPTS_STREAM, users=[user_id], rooms=[event.room_id]
             )
-        self.stored.emit(ReceiptStored(receipt, position))
 
     async def _set_fully_read(self, user_id: str, event: Event) -> None:
         """Move the m.fully_read room account data forwards to ``event``."""

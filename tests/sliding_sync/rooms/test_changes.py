@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.sliding_sync.core.test_sliding_sync import ss
+from tests.sliding_sync.core.test_sliding_sync import ss, start_ss
 from tests.sliding_sync.rooms.test_fields import bodies, state_keys, sub
 from tests.support.client import User
 from tests.support.server import TestServer
@@ -222,3 +222,39 @@ def test_joined_room_without_timeline_tells_its_bump(server: TestServer) -> None
     room = second["rooms"][room_id]
     assert room["bump_stamp"] > stamp and "timeline" not in room
     assert "limited" not in room and "prev_batch" not in room
+
+
+def test_knock_shows_stripped_state_only(server: TestServer) -> None:
+    alice = server.user("alice")
+    bob = server.user("bob")
+    room_id = bob.create_room(
+        name="Door",
+        initial_state=[
+            {"type": "m.room.join_rules", "content": {"join_rule": "knock"}}
+        ],
+    )
+    alice.post(f"/knock/{room_id}", {"reason": "hi"}, expect=200)
+    lists = {"all": {"range": [0, 9], "timeline_limit": 3, "required_state": []}}
+    body = ss(alice, {"lists": lists})
+    room = body["rooms"][room_id]
+    assert room["membership"] == "knock" and room["initial"] is True
+    knock = room["stripped_state"][-1]
+    assert knock["type"] == "m.room.member"
+    assert knock["content"]["membership"] == "knock"
+    assert not {"timeline", "name", "required_state"} & room.keys()
+
+
+def test_long_poll_wakes_on_own_read_receipt(server: TestServer) -> None:
+    alice, bob, room_id = club(server)
+    last = bob.send(room_id, "unread")
+    request = sub(room_id, [], 1)
+    first = ss(alice, request)
+    assert first["rooms"][room_id]["notification_count"] == 1
+    pending = start_ss(server, alice, request, f"pos={first['pos']}&timeout=30000")
+    server.advance(1)
+    assert not pending.done
+    other = server.login("alice")
+    other.post(f"/rooms/{room_id}/receipt/m.read/{last}", {}, expect=200)
+    assert pending.done
+    room = pending.response().json["rooms"][room_id]
+    assert room["notification_count"] == 0 and "timeline" not in room
