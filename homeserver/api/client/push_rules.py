@@ -70,8 +70,9 @@ class PushRuleEndpoint:
             kind,
             rule_id,
             request.json(),
-            before=request.query_str("before"),
-            after=request.query_str("after"),
+            # Empty is absent, as Synapse reads them.
+            before=request.query_str("before") or None,
+            after=request.query_str("after") or None,
         )
 
     async def on_DELETE(

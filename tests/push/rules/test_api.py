@@ -125,6 +125,10 @@ def test_ordering_with_before_and_after(server: TestServer) -> None:
     # Replacing without before/after keeps its place.
     add_content(alice, "three")
     assert ids(alice, "content")[:5] == ["two", "three", "four", "one", "five"]
+    # An empty before is no before.
+    add_content(alice, "zero", before="")
+    assert ids(alice, "content")[0] == "zero"
+    alice.delete(f"{RULES}/content/zero", expect=200)
     # An unknown anchor, or a default rule as anchor: 400, nothing written.
     path = f"{RULES}/content/six?before=nope"
     resp = alice.put(path, {"pattern": "six", "actions": []}, expect=400)
