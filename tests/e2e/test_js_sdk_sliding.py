@@ -18,6 +18,7 @@ without CI set, a machine that cannot install them skips this module.
 
 from __future__ import annotations
 
+import urllib.parse
 from collections.abc import Iterator
 from typing import Any
 
@@ -228,3 +229,28 @@ def test_an_invite_to_a_direct_chat_then_the_joined_room(story: Story) -> None:
     room = story.seen["dm_joined"]
     assert room["name"] == bob[1:].split(":")[0]
     assert room["timeline"][-1]["sender"] == alice  # her join
+
+
+def test_opening_a_listed_room_grows_its_timeline(
+    chatly: RunningServer, story: Story
+) -> None:
+    """Alpha, in the list with timeline_limit 1, is opened by subscription
+    (timeline_limit 10): the server sends its last ten events again, marked
+    expanded and limited (it has eleven), and the SDK's timeline is exactly
+    those, in order, without duplicates."""
+    answer = story.seen["expanded_answer"]
+    assert answer["expanded_timeline"] is True
+    assert answer["unstable_expanded_timeline"] is True
+    assert answer["limited"] is True
+    alpha = urllib.parse.quote(story.rooms["Alpha"])
+    page = request(
+        "GET",
+        f"{chatly.url}/_matrix/client/v3/rooms/{alpha}/messages?dir=b&limit=10",
+        token=story.alice.access_token,
+    )
+    last_ten = [event["event_id"] for event in reversed(page["chunk"])]
+    assert answer["timeline"] == last_ten
+    sdk_timeline = [
+        event["event_id"] for event in story.seen["expanded_room"]["timeline"]
+    ]
+    assert sdk_timeline == last_ten

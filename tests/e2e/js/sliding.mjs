@@ -11,7 +11,8 @@
 // changed; then another request on the same device and conn_id without pos
 // makes the server drop the SDK's connection, the SDK is told M_UNKNOWN_POS,
 // starts afresh by itself and still gets Bob's next message; last, Bob invites
-// her to a direct chat, which she joins.
+// her to a direct chat, which she joins; and opening Alpha, which is in the
+// list, by subscription grows its timeline in the SDK.
 //
 // Every sliding-sync request and its answer are recorded (by the fetch the
 // SDK is given) and reported with what the SDK made of them (its rooms, their
@@ -292,6 +293,18 @@ await main(options, async (args) => {
     out.dm_joined_answer = answered()
       .filter((e) => e.answer.rooms?.[dm] && !e.answer.rooms[dm].membership)
       .at(0)?.answer.rooms[dm];
+  });
+  await step("open a listed room: its timeline grows", async () => {
+    const alpha = args.recover;
+    const before = exchanges.length;
+    slidingSync.modifyRoomSubscriptions(new Set([args.open, alpha]));
+    await until("an answer with the room", () =>
+      exchanges.slice(before).find((e) => e.answer?.rooms?.[alpha]),
+    );
+    const exchange = exchanges.slice(before).find((e) => e.answer?.rooms?.[alpha]);
+    const { timeline, ...fields } = exchange.answer.rooms[alpha];
+    out.expanded_answer = { ...fields, timeline: timeline.map((e) => e.event_id) };
+    out.expanded_room = describeRoom(client.getRoom(alpha));
   });
   client.stopClient();
   log(`${exchanges.length} sliding-sync requests`);
