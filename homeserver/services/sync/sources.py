@@ -7,7 +7,7 @@ builds it, so /sync depends on these shapes only, never on those domains.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import Protocol
 
 import attrs
@@ -46,6 +46,13 @@ class ReceiptSource(Protocol):
         upto: int,
     ) -> dict[str, JsonDict]:
         """The ``m.receipt`` content of each room whose receipts changed."""
+        ...
+
+    async def get_receipts_on_events(
+        self, user_id: str, room_events: Mapping[str, Collection[str]], upto: int
+    ) -> dict[str, JsonDict]:
+        """The same, at positions up to ``upto``, only for receipts on the
+        given events of each room and the user's own (sliding sync)."""
         ...
 
     async def get_user_read_positions(

@@ -12,7 +12,7 @@ account data, set only through these endpoints.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 
 from homeserver.errors import Forbidden, InvalidParam, NotFound
 from homeserver.events.model import Event
@@ -73,6 +73,24 @@ def check_thread_id(thread_id: str | None, receipt_type: str) -> None:
         raise InvalidParam("thread_id is not allowed for m.fully_read")
     if thread_id != MAIN_THREAD and not thread_id.startswith("$"):
         raise InvalidParam("thread_id must be 'main' or a thread root's event ID")
+
+
+def _contents(user_id: str, found: Iterable[Receipt]) -> dict[str, JsonDict]:
+    """room ID -> ``m.receipt`` content; other users' private receipts left out."""
+    out: dict[str, JsonDict] = {}
+    for receipt in found:
+        if (
+            receipt.receipt_type == ReceiptTypes.READ_PRIVATE
+            and receipt.user_id != user_id
+        ):
+            continue
+        entry: JsonDict = {"ts": receipt.ts}
+        if receipt.thread_id is not None:
+            entry["thread_id"] = receipt.thread_id
+        by_event = out.setdefault(receipt.room_id, {})
+        by_type = by_event.setdefault(receipt.event_id, {})
+        by_type.setdefault(receipt.receipt_type, {})[receipt.user_id] = entry
+    return out
 
 
 class ReceiptService:
@@ -253,20 +271,16 @@ class ReceiptService:
             left out. Other users' ``m.read.private`` receipts never appear.
         """
         found = await self.store.get_receipts(room_ids, since, upto)
-        out: dict[str, JsonDict] = {}
-        for receipt in found:
-            if (
-                receipt.receipt_type == ReceiptTypes.READ_PRIVATE
-                and receipt.user_id != user_id
-            ):
-                continue
-            entry: JsonDict = {"ts": receipt.ts}
-            if receipt.thread_id is not None:
-                entry["thread_id"] = receipt.thread_id
-            by_event = out.setdefault(receipt.room_id, {})
-            by_type = by_event.setdefault(receipt.event_id, {})
-            by_type.setdefault(receipt.receipt_type, {})[receipt.user_id] = entry
-        return out
+        return _contents(user_id, found)
+
+    async def get_receipts_on_events(
+        self, user_id: str, room_events: Mapping[str, Collection[str]], upto: int
+    ) -> dict[str, JsonDict]:
+        """Sliding sync's first receipts of rooms: those on the given events
+        of each room and the user's own, as ``user_id`` may see them, at
+        positions up to ``upto``; same shape as ``get_receipts_for_rooms``."""
+        found = await self.store.get_receipts_on_events(room_events, user_id, upto)
+        return _contents(user_id, found)
 
     async def get_user_read_positions(
         self, user_id: str, room_ids: Collection[str]

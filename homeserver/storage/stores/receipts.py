@@ -7,11 +7,12 @@ ignored, as Synapse does.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
+from typing import Any
 
 import attrs
 
-from homeserver.storage.database import Database, Transaction, in_list
+from homeserver.storage.database import IN_BATCH, Database, Transaction, in_list
 from homeserver.storage.id_generators import StreamIdGenerator
 
 # The thread_id column of an unthreaded receipt.
@@ -32,6 +33,20 @@ class Receipt:
     thread_id: str | None
     event_id: str
     ts: int
+
+
+_COLUMNS = "SELECT room_id, receipt_type, user_id, thread_id, event_id, ts"
+
+
+def _receipt(row: Any) -> Receipt:
+    return Receipt(
+        row.room_id,
+        row.receipt_type,
+        row.user_id,
+        row.thread_id or None,
+        row.event_id,
+        int(row.ts),
+    )
 
 
 class ReceiptStore:
@@ -109,27 +124,47 @@ class ReceiptStore:
 
         def get_txn(txn: Transaction) -> list[Receipt]:
             rows = txn.query_in(
-                "SELECT room_id, receipt_type, user_id, thread_id, event_id, ts"
-                " FROM receipts WHERE room_id IN (?*)"
+                _COLUMNS + " FROM receipts WHERE room_id IN (?*)"
                 " AND stream_id > ? AND stream_id <= ? ORDER BY stream_id",
                 wanted,
                 (low, upto),
             )
-            return [
-                Receipt(
-                    r.room_id,
-                    r.receipt_type,
-                    r.user_id,
-                    r.thread_id or None,
-                    r.event_id,
-                    int(r.ts),
-                )
-                for r in rows
-            ]
+            return [_receipt(r) for r in rows]
 
         if not wanted:
             return []
         return await self.db.run_interaction("get_receipts", get_txn)
+
+    async def get_receipts_on_events(
+        self, room_events: Mapping[str, Collection[str]], user_id: str, upto: int
+    ) -> list[Receipt]:
+        """The receipts (at positions up to ``upto``) that are on the given
+        events of each room, and ``user_id``'s own in those rooms: what a
+        room's first sliding-sync response needs, without every member's."""
+        rooms = sorted(room_events)
+
+        def get_txn(txn: Transaction) -> list[Receipt]:
+            rows = []
+            for room_id in rooms:
+                events = sorted(set(room_events[room_id]))
+                for i in range(0, len(events), IN_BATCH):
+                    batch = events[i : i + IN_BATCH]
+                    rows += txn.query(
+                        _COLUMNS + " FROM receipts WHERE room_id = ?"
+                        f" AND event_id IN {in_list(batch)} AND stream_id <= ?",
+                        (room_id, *batch, upto),
+                    )
+            rows += txn.query_in(
+                _COLUMNS + " FROM receipts WHERE user_id = ? AND room_id IN (?*)"
+                " AND stream_id <= ?",
+                rooms,
+                (user_id, upto),
+            )
+            return [_receipt(r) for r in rows]
+
+        if not rooms:
+            return []
+        return await self.db.run_interaction("get_receipts_on_events", get_txn)
 
     async def get_receipt(
         self, room_id: str, receipt_type: str, user_id: str, thread_id: str | None

@@ -6,9 +6,10 @@ Request: ``{enabled, lists?, rooms?}``. Response: ``{rooms: {room ID:
 A room new to scope, or sent from scratch in this response (``initial``, an
 expanded timeline), gets the receipts on the events of its timeline in this
 response and the user's own receipts, not every member's (a large room would
-bloat the response; Synapse does the same); then the receipts that changed. A
-room back in scope gets those it missed (``room_progress.py``). Other users'
-private receipts never appear. Rooms the user is not joined to get nothing.
+bloat the response; Synapse does the same; and only those are read); then
+the receipts that changed. A room back in scope gets those it missed
+(``room_progress.py``). Other users' private receipts never appear. Rooms the
+user is not joined to get nothing.
 """
 
 from __future__ import annotations
@@ -41,23 +42,6 @@ def _sent_from_scratch(room: JsonDict | None) -> bool:
     )
 
 
-def _initial_content(content: JsonDict, events: set[str], user_id: str) -> JsonDict:
-    """The receipts on ``events``, and the user's own anywhere."""
-    out: JsonDict = {}
-    for event_id, by_type in content.items():
-        if event_id in events:
-            out[event_id] = by_type
-            continue
-        own = {
-            t: {user_id: users[user_id]}
-            for t, users in by_type.items()
-            if user_id in users
-        }
-        if own:
-            out[event_id] = own
-    return out
-
-
 class ReceiptsExtension:
     """Receipts of the rooms in scope.
 
@@ -79,19 +63,21 @@ class ReceiptsExtension:
         upto = ctx.upto.get(RECEIPTS.name)
 
         async def fetch(rooms: Collection[str], since: int | None) -> Mapping[str, Any]:
-            found = await self.source.get_receipts_for_rooms(
-                ctx.user_id, rooms, since, upto
-            )
             if since is not None:
-                return found
-            out = {}
-            for room_id, content in found.items():
-                timeline = ctx.response_rooms.get(room_id, {}).get("timeline", ())
-                events = {e["event_id"] for e in timeline if "event_id" in e}
-                kept = _initial_content(content, events, ctx.user_id)
-                if kept:
-                    out[room_id] = kept
-            return out
+                return await self.source.get_receipts_for_rooms(
+                    ctx.user_id, rooms, since, upto
+                )
+            timelines = {
+                room_id: [
+                    e["event_id"]
+                    for e in ctx.response_rooms.get(room_id, {}).get("timeline", ())
+                    if "event_id" in e
+                ]
+                for room_id in rooms
+            }
+            return await self.source.get_receipts_on_events(
+                ctx.user_id, timelines, upto
+            )
 
         fresh = [r for r in scope if _sent_from_scratch(ctx.response_rooms.get(r))]
         rooms = await progress(
