@@ -115,14 +115,6 @@ NOT_YET = [
         "previously returned')",
     ),
     Allowed(
-        "*:rooms.DM.required_state.*.content.additional_creators",
-        "ssdiff: createRoom trusted_private_chat v12 additional_creators",
-    ),
-    Allowed(
-        "*:rooms.DM.required_state.*.content.users.@alice",
-        "ssdiff: createRoom trusted_private_chat v12 additional_creators",
-    ),
-    Allowed(
         "*:rooms.Party.invite_state.m.room.member @alice.*",
         "ssrooms: the invite event in invite_state is sent whole (event_id, "
         "origin_server_ts), as /sync does; stripped state allows only sender, "

@@ -43,6 +43,44 @@ def test_every_room_version_can_be_created_and_used(
         assert alice.user_id not in state[("m.room.power_levels", "")]["users"]
 
 
+def test_trusted_private_chat_v12_makes_invitees_creators(
+    server: TestServer, users: dict
+) -> None:
+    """Spec (createRoom): with trusted_private_chat the invitees are appended
+    to additional_creators (once, after those given); in room version 12 a
+    creator is not listed in the power levels."""
+    alice, bob, carol = users["alice"], users["bob"], users["carol"]
+    room_id = alice.create_room(
+        room_version="12",
+        preset="trusted_private_chat",
+        is_direct=True,
+        invite=[bob.user_id, carol.user_id],
+        creation_content={"additional_creators": [carol.user_id]},
+    )
+    state = current_state(server, room_id)
+    creators = state[("m.room.create", "")]["additional_creators"]
+    assert creators == [carol.user_id, bob.user_id]
+    assert state[("m.room.power_levels", "")]["users"] == {}
+    # Bob is a creator: he joins and may change the power levels at once.
+    assert bob.membership(room_id, "join").code == 200
+    content = {"users": {}, "events": {"m.room.name": 100}}
+    resp = bob.put(f"/rooms/{room_id}/state/m.room.power_levels/", content)
+    assert resp.code == 200, resp.json
+
+
+def test_trusted_private_chat_before_v12_makes_invitees_admins(
+    server: TestServer, users: dict
+) -> None:
+    alice, bob = users["alice"], users["bob"]
+    room_id = alice.create_room(
+        room_version="11", preset="trusted_private_chat", invite=[bob.user_id]
+    )
+    state = current_state(server, room_id)
+    assert "additional_creators" not in state[("m.room.create", "")]
+    users_levels = state[("m.room.power_levels", "")]["users"]
+    assert users_levels == {alice.user_id: 100, bob.user_id: 100}
+
+
 def test_unknown_room_version(server: TestServer, users: dict) -> None:
     resp = users["alice"].post(f"{CLIENT}/createRoom", {"room_version": "99"})
     assert resp.code == 400

@@ -53,6 +53,22 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
+def _invitees_as_creators(
+    creation_content: JsonDict, invite: Sequence[str], creator: str
+) -> JsonDict:
+    """``creation_content`` with the invitees added to ``additional_creators``
+    (once each; not the creator). A malformed ``additional_creators`` is left
+    for validation to refuse."""
+    given = creation_content.get("additional_creators", [])
+    if not isinstance(given, list):
+        return creation_content
+    merged = list(given)
+    for user_id in invite:
+        if user_id != creator and user_id not in merged:
+            merged.append(user_id)
+    return {**creation_content, "additional_creators": merged}
+
+
 def default_power_levels(creator: str, list_creator: bool) -> JsonDict:
     """Synapse's default power levels for a new room."""
     return {
@@ -386,7 +402,14 @@ class RoomCreationService:
         power_levels = default_power_levels(
             requester.user_id, not version.additional_creators
         )
-        if preset["invitees_admin"]:
+        creation_content = body.creation_content
+        if preset["invitees_admin"] and version.additional_creators:
+            # Spec (createRoom, v1.16): trusted_private_chat makes the
+            # invitees creators; a creator may not be listed in power levels.
+            creation_content = _invitees_as_creators(
+                creation_content, body.invite, requester.user_id
+            )
+        elif preset["invitees_admin"]:
             power_levels["users"].update(dict.fromkeys(body.invite, 100))
         power_levels.update(copy.deepcopy(body.power_level_content_override))
         state = _requested_state(preset, body)
@@ -400,7 +423,7 @@ class RoomCreationService:
                 raise BadJson(f"{event_type}: {exc}") from None
         return RoomPlan(
             version=version,
-            creation_content=body.creation_content,
+            creation_content=creation_content,
             power_levels=power_levels,
             alias=alias,
             state=state,
