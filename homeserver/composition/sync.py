@@ -18,7 +18,10 @@ from homeserver.services.sliding_sync.extensions.account_data import (
 from homeserver.services.sliding_sync.extensions.context import SlidingExtension
 from homeserver.services.sliding_sync.extensions.e2ee import E2eeExtension
 from homeserver.services.sliding_sync.extensions.receipts import ReceiptsExtension
-from homeserver.services.sliding_sync.extensions.to_device import ToDeviceExtension
+from homeserver.services.sliding_sync.extensions.to_device import (
+    IgnoredUsers,
+    ToDeviceExtension,
+)
 from homeserver.services.sliding_sync.extensions.typing import TypingExtension
 from homeserver.services.sliding_sync.room_list import RoomList
 from homeserver.services.sliding_sync.rooms.builder import FullRoomBuilder
@@ -105,7 +108,7 @@ class SyncBundle:
             notifier=core.notifier,
             presence=presence.service,
             clock=core.clock,
-            extensions=sliding_extensions(sources, changes),
+            extensions=sliding_extensions(sources, changes, reading.personal),
         )
         return cls(filters=filters, changes=changes, service=service, sliding=sliding)
 
@@ -116,11 +119,11 @@ class SyncBundle:
 
 
 def sliding_extensions(
-    sources: SyncSources, changes: SyncChanges
+    sources: SyncSources, changes: SyncChanges, personal: IgnoredUsers
 ) -> list[SlidingExtension]:
     """The sliding-sync extensions, over the /sync sources."""
     return [
-        ToDeviceExtension(sources.to_device),
+        ToDeviceExtension(sources.to_device, personal),
         E2eeExtension(sources.device_lists, sources.e2e_keys, changes),
         AccountDataExtension(sources.account_data),
         ReceiptsExtension(sources.receipts),

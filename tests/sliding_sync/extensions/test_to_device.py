@@ -132,3 +132,18 @@ def test_bad_config(server: TestServer) -> None:
             expect=400,
         ).json
         assert resp["errcode"] == "M_BAD_JSON", config
+
+
+def test_ignored_users_messages_are_dropped(server: TestServer) -> None:
+    alice = server.user("alice")
+    bob = server.user("bob")
+    carol = server.user("carol")
+    alice.put(
+        f"/user/{alice.user_id}/account_data/m.ignored_user_list",
+        {"ignored_users": {bob.user_id: {}}},
+        expect=200,
+    )
+    send_to(bob, alice)
+    send_to(carol, alice)
+    section = Conn(alice, {"to_device": ON}).sync()["to_device"]
+    assert [e["sender"] for e in section["events"]] == [carol.user_id]

@@ -1,5 +1,6 @@
 """The ``to_device`` extension (MSC3885; MSC4538 where it is settled): the
-device's to-device messages, paged by the extension's own ``since`` token.
+device's to-device messages, paged by the extension's own ``since`` token
+(those of ignored users dropped, as in /sync).
 
 Request: ``{enabled, since?, limit?}``; response: ``{next_batch, events}``.
 The client passes the last ``next_batch`` back as ``since``; that is its
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from typing import Protocol
 
 from homeserver.errors import BadJson
 from homeserver.services.sliding_sync.extensions.context import (
@@ -44,17 +46,26 @@ def _limit(config: JsonDict) -> int:
     return max(1, min(value, MAX_LIMIT))
 
 
+class IgnoredUsers(Protocol):
+    """Whom a user ignores (their to-device messages are dropped, as /sync
+    drops them)."""
+
+    async def ignored_users(self, user_id: str) -> frozenset[str]: ...
+
+
 class ToDeviceExtension:
     """Reads and acknowledges the to_device stream of the request's device.
 
     Args:
         source: the /sync to-device source.
+        personal: whom the user ignores.
     """
 
     key = "to_device"
 
-    def __init__(self, source: ToDeviceSource) -> None:
+    def __init__(self, source: ToDeviceSource, personal: IgnoredUsers) -> None:
         self.source = source
+        self.personal = personal
 
     def check(self, config: JsonDict) -> None:
         check_common(self.key, config, per_room=False)
@@ -82,6 +93,12 @@ class ToDeviceExtension:
             events, reached = await self.source.get_to_device(
                 ctx.user_id, device_id, since, upto, _limit(config)
             )
+        if events:
+            # Ignored users' messages are dropped (and deleted with the rest
+            # once acknowledged).
+            ignored = await self.personal.ignored_users(ctx.user_id)
+            if ignored:
+                events = [e for e in events if e.get("sender") not in ignored]
         body = {"next_batch": str(reached), "events": events}
         return ExtensionAnswer(body, memory, news=bool(events))
 
