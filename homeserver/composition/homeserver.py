@@ -38,6 +38,7 @@ from homeserver.composition.server import HomeServer
 from homeserver.composition.spaces import SpacesBundle
 from homeserver.composition.sync import SyncBundle
 from homeserver.composition.sync_data import SyncDataBundle
+from homeserver.composition.user_admin import UserAdminBundle
 from homeserver.composition.user_directory import UserDirectoryBundle
 from homeserver.config.model import HomeserverConfig
 from homeserver.federation.interfaces import FederationTransport
@@ -117,6 +118,7 @@ def build_homeserver(
     reports = ReportsBundle.build(core=core, accounts=accounts, reading=reading)
     media = MediaBundle.build(core=core, data_dir=data_dir, preview_http=preview_http)
     media_admin = MediaAdminBundle.build(core=core, accounts=accounts, media=media)
+    user_admin = UserAdminBundle.build(core=core, accounts=accounts, rooms=rooms)
     mail = MailBundle.build(core=core)
     federation = FederationBundle.build(
         core=core,
@@ -162,6 +164,7 @@ def build_homeserver(
         reports=reports,
         media=media,
         media_admin=media_admin,
+        user_admin=user_admin,
         mail=mail,
         federation=federation,
         appservices=appservices,

@@ -15,6 +15,7 @@ from homeserver.api.admin import endpoints as admin
 from homeserver.api.admin import server_notices
 from homeserver.api.admin.media import media_admin_endpoints
 from homeserver.api.admin.reports import report_admin_endpoints
+from homeserver.api.admin.users import user_admin_endpoints
 from homeserver.api.client import (
     account,
     account_data,
@@ -290,4 +291,11 @@ def _admin_endpoints(hs: HomeServer) -> list[Any]:
         *hs.appservice_outbound.admin_endpoints(auth),
         *report_admin_endpoints(auth, hs.reports.admin),
         *media_admin_endpoints(auth, hs.media_admin.admin, hs.media_admin.deletion),
+        *user_admin_endpoints(
+            auth,
+            hs.user_admin.users,
+            hs.user_admin.actions,
+            hs.user_admin.devices,
+            hs.devices.service,
+        ),
     ]

@@ -38,6 +38,7 @@ from homeserver.composition.search import SearchBundle
 from homeserver.composition.spaces import SpacesBundle
 from homeserver.composition.sync import SyncBundle
 from homeserver.composition.sync_data import SyncDataBundle
+from homeserver.composition.user_admin import UserAdminBundle
 from homeserver.composition.user_directory import UserDirectoryBundle
 from homeserver.config.model import HomeserverConfig
 from homeserver.plugins.api import PluginAPI
@@ -67,6 +68,7 @@ class HomeServer:
     reports: ReportsBundle
     media: MediaBundle
     media_admin: MediaAdminBundle
+    user_admin: UserAdminBundle
     mail: MailBundle
     federation: FederationBundle
     appservices: AppServicesBundle

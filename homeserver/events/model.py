@@ -46,6 +46,7 @@ class Membership:
     LEAVE = "leave"
     BAN = "ban"
     KNOCK = "knock"
+    ALL = (JOIN, INVITE, KNOCK, LEAVE, BAN)
 
 
 class JoinRules:

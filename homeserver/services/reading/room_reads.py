@@ -24,13 +24,7 @@ from homeserver.storage.stores.stream import EventPosition, StreamStore
 from homeserver.streams.tokens import Direction, RoomStreamToken
 from homeserver.types import JsonDict
 
-MEMBERSHIPS = (
-    Membership.JOIN,
-    Membership.INVITE,
-    Membership.KNOCK,
-    Membership.LEAVE,
-    Membership.BAN,
-)
+MEMBERSHIPS = Membership.ALL
 TIMESTAMP_BATCH = 20
 TIMESTAMP_MAX_ROUNDS = 10
 

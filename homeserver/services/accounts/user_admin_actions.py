@@ -1,0 +1,115 @@
+"""The user admin API's actions on one account: deactivate (and erase),
+reset the password, grant or revoke admin, shadow-ban, and the user's rooms.
+
+Synapse's ``docs/admin_api/user_admin_api.md`` ("Deactivate Account",
+"Reset password", "... server administrator", "Controlling whether a user is
+shadow-banned", "List joined rooms of a user", "List room memberships").
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from homeserver.errors import Codes, MatrixError, NotFound
+from homeserver.services.accounts.accounts import AccountService
+from homeserver.services.accounts.auth import Requester
+from homeserver.services.accounts.user_admin import local_user
+from homeserver.storage.stores.threepids import ThreepidStore
+from homeserver.storage.stores.user_admin import UserAdminStore
+from homeserver.types import JsonDict
+
+
+class UserRooms(Protocol):
+    """A user's rooms (the rooms domain's ``AdminMemberships``)."""
+
+    async def memberships(self, user_id: str) -> dict[str, str]: ...
+    async def joined_rooms(self, user_id: str) -> list[str]: ...
+    async def leave_all(self, user_id: str) -> int: ...
+
+
+class UserAdminActions:
+    """What an admin does to one account."""
+
+    def __init__(
+        self,
+        *,
+        server_name: str,
+        store: UserAdminStore,
+        accounts: AccountService,
+        threepids: ThreepidStore,
+        rooms: UserRooms,
+    ) -> None:
+        self.server_name = server_name
+        self.store = store
+        self.accounts = accounts
+        self.threepids = threepids
+        self.rooms = rooms
+
+    async def _existing(self, user_id: str, what: str) -> str:
+        """A local user that exists (else 400 or 404)."""
+        local_user(self.server_name, user_id, what)
+        if await self.store.get_user(user_id) is None:
+            raise NotFound("User not found")
+        return user_id
+
+    async def deactivate(self, user_id: str, erase: bool) -> JsonDict:
+        """POST /_synapse/admin/v1/deactivate/{userId}: no more logins,
+        devices, tokens, keys, third-party IDs or rooms; with ``erase`` the
+        profile is gone too and the user is marked erased."""
+        await self._existing(user_id, "deactivate")
+        for threepid in await self.threepids.get_threepids(user_id):
+            await self.threepids.delete_threepid(
+                user_id, threepid.medium, threepid.address
+            )
+        result = await self.accounts.deactivate(user_id)
+        # The leave events carry the (now cleared) profile, as Synapse's do.
+        await self.rooms.leave_all(user_id)
+        if erase:
+            # The profile went with the deactivation; erased is the mark.
+            await self.store.set_flag(user_id, "erased", True)
+        return result
+
+    async def reset_password(
+        self, user_id: str, new_password: str, logout_devices: bool
+    ) -> JsonDict:
+        """POST /_synapse/admin/v1/reset_password/{userId}."""
+        await self._existing(user_id, "reset the password of")
+        await self.accounts.change_password(
+            user_id, new_password, None, None, logout_devices
+        )
+        return {}
+
+    async def is_admin(self, user_id: str) -> JsonDict:
+        """GET /_synapse/admin/v1/users/{userId}/admin."""
+        local_user(self.server_name, user_id, "get admin status of")
+        user = await self.store.get_user(user_id)
+        if user is None:
+            raise NotFound("User not found")
+        return {"admin": user.admin}
+
+    async def set_admin(
+        self, requester: Requester, user_id: str, admin: bool
+    ) -> JsonDict:
+        """PUT /_synapse/admin/v1/users/{userId}/admin."""
+        await self._existing(user_id, "set admin status of")
+        if user_id == requester.user_id and not admin:
+            raise MatrixError(400, "You may not demote yourself.", Codes.UNKNOWN)
+        await self.store.set_flag(user_id, "admin", admin)
+        return {}
+
+    async def shadow_ban(self, user_id: str, banned: bool) -> JsonDict:
+        """POST (ban) and DELETE (lift) /_synapse/admin/v1/users/{userId}/shadow_ban."""
+        local_user(self.server_name, user_id, "shadow-ban")
+        if await self.store.get_user(user_id) is None:
+            raise NotFound("User not found")
+        await self.store.set_flag(user_id, "shadow_banned", banned)
+        return {}
+
+    async def joined_rooms(self, user_id: str) -> JsonDict:
+        """GET /_synapse/admin/v1/users/{userId}/joined_rooms."""
+        rooms = await self.rooms.joined_rooms(user_id)
+        return {"joined_rooms": rooms, "total": len(rooms)}
+
+    async def memberships(self, user_id: str) -> JsonDict:
+        """GET /_synapse/admin/v1/users/{userId}/memberships."""
+        return {"memberships": await self.rooms.memberships(user_id)}
