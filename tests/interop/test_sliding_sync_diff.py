@@ -4,13 +4,17 @@ The same scenario (tests/interop/ssdiff/scenario.py: named and unnamed rooms,
 messages with a mention, an invite, a DM in ``m.direct``, an encrypted room,
 read receipts, typing, to-device messages, account data, key uploads) runs on
 each server with three local users, and alice's connection makes the same
-four requests on both (tests/interop/ssdiff/requests.py: four filtered lists
+five requests on both (tests/interop/ssdiff/requests.py: four filtered lists
 with ``$ME``, a subscription with ``$LAZY``, every extension; then an
-incremental request, a quiet one, and one that raises a timeline_limit).
+incremental request after new messages, a topic change, receipts, typing,
+to-device messages and new device keys; a quiet one; one that raises a
+timeline_limit; one after alice left a room).
 
 Each pair of answers is normalised (IDs to labels, timestamps and tokens to
 their type, bump stamps to ranks: tests/interop/ssdiff/normalise.py) and
-compared field by field. Every difference must be listed below with its
+compared field by field. Synapse's sliding sync sends notification counts as
+zeros (a TODO in its handler), so its /sync's counts at the same moment stand
+in for them. Every difference must be listed below with its
 reason: :data:`ON_PURPOSE` where the two servers differ by design, and
 :data:`NOT_YET` for what Chatly does not do yet (each entry names who is on
 it). An entry that no longer matches anything fails the last test, so the
@@ -61,9 +65,10 @@ ON_PURPOSE = [
     ),
     Allowed(
         "*:rooms.*.required_state.*.unsigned.prev_*",
-        "Synapse leaves prev_content/prev_sender out of required_state events "
-        "(it sends them in the timeline); both are optional unsigned data and "
-        "Chatly sends them as /sync's state does",
+        "Synapse adds prev_content/prev_sender to an event only when it was "
+        "loaded with them (its sliding-sync state fetch does not ask; its "
+        "event cache may still have them); both are optional unsigned data "
+        "and Chatly always sends them, as /sync's state does",
     ),
     Allowed(
         "*:rooms.*.required_state.*.room_id",
@@ -82,7 +87,7 @@ ON_PURPOSE = [
         synapse={},
     ),
     Allowed(
-        "*:rooms.*.required_state.m.room.topic .content.m.topic.m.text.*.mimetype",
+        "*:rooms.*.m.topic.m.text.*.mimetype",
         "createRoom's topic: Chatly writes the m.topic block's optional mimetype "
         "(text/plain, the default); Synapse leaves it out",
     ),
@@ -111,8 +116,8 @@ NOT_YET = [
     Allowed(
         "expanded:rooms.Project.required_state",
         "ssrooms: a grown timeline_limit resends $LAZY memberships the "
-        "connection already has (MSC4186: 'excluding membership events "
-        "previously returned')",
+        "connection already has (alice, bob, carol: MSC4186 says 'excluding "
+        "membership events previously returned'); Synapse sends none",
     ),
     Allowed(
         "*:rooms.Party.invite_state.m.room.member @alice.*",
@@ -122,12 +127,9 @@ NOT_YET = [
     ),
     Allowed(
         "*:rooms.Party.invite_state.m.room.member @carol",
-        "ssdiff: the inviter's membership in a local invite's stripped state "
-        "(MSC4319, as Chatly already sends over federation)",
-    ),
-    Allowed(
-        "*:rooms.Project.required_state.m.room.member @*",
-        "ssrooms: $LAZY (the timeline senders' memberships)",
+        "ssrooms (reported by ssclients and ssdiff): the inviter's membership "
+        "in a local invite's stripped state (MSC4319; Chatly already sends it "
+        "over federation)",
     ),
 ]
 
@@ -208,7 +210,7 @@ def _check_reference(step: str, synapse: JsonDict) -> None:
         assert set(rooms) == {"OldNews", "Project"}
     elif step == "quiet":
         assert rooms == {}
-    else:
+    elif step == "expanded":
         assert set(rooms) == {"Project"}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from tests.interop.client import JsonDict
-from tests.interop.ssdiff.scenario import World, act_between
+from tests.interop.ssdiff.scenario import World, act_between, leave_secrets
 
 
 def extensions(world: World) -> JsonDict:
@@ -72,7 +72,7 @@ def sync_request(world: World, project_timeline: int = 4) -> JsonDict:
 
 
 # The requests of one run, in order.
-STEPS = ("initial", "incremental", "quiet", "expanded")
+STEPS = ("initial", "incremental", "quiet", "expanded", "left")
 
 
 def play(
@@ -80,7 +80,7 @@ def play(
 ) -> dict[str, JsonDict]:
     """Alice's connection through the scenario: her first request, one after
     :func:`act_between`, one with nothing new, and one that raises Project's
-    timeline_limit. The raw answers by step; ``after`` sees each answer as
+    timeline_limit, and one after alice left a room. The raw answers by step; ``after`` sees each answer as
     soon as it arrives."""
 
     def ask(project_timeline: int = 4) -> JsonDict:
@@ -93,4 +93,6 @@ def play(
     out["incremental"] = ask()
     out["quiet"] = ask()
     out["expanded"] = ask(project_timeline=6)
+    leave_secrets(world)
+    out["left"] = ask(project_timeline=6)
     return out

@@ -235,6 +235,8 @@ def act_between(world: World) -> None:
     # The oldest room moves to the top.
     text(alice, rooms["OldNews"], "fresh news")
     text(carol, rooms["Project"], "third")
+    # A state change the subscription asks for (m.room.topic).
+    alice.set_state(rooms["Project"], "m.room.topic", {"topic": "the new plan"})
     # Alice reads up to "third" (own receipt: counts drop to zero).
     last = text(bob, rooms["Project"], "fourth")
     alice.read_receipt(rooms["Project"], last)
@@ -249,3 +251,8 @@ def act_between(world: World) -> None:
     world.watcher.sync_until(
         lambda seen: bob.user_id in seen.device_lists_changed, "bob's new keys"
     )
+
+
+def leave_secrets(world: World) -> None:
+    """Alice leaves the encrypted room (bob stays)."""
+    world.alice.leave(world.rooms["Secrets"])
