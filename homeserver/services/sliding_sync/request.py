@@ -172,7 +172,10 @@ def parse_request(
         if not room_id.startswith("!"):
             raise InvalidParam(f"{room_id!r} is not a room ID")
         subscriptions[room_id] = RoomConfig.parse(value, "room subscription")
-    extensions = _mapping(body, "extensions", None)
+    # ``null`` is an extension not asked for (as Synapse reads it).
+    extensions = {
+        k: v for k, v in _mapping(body, "extensions", None).items() if v is not None
+    }
     for key, config in extensions.items():
         if not isinstance(config, dict):
             raise BadJson(f"extensions.{key} must be an object")

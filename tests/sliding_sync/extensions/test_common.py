@@ -20,6 +20,7 @@ def test_disabled_and_unknown_are_left_out(server: TestServer) -> None:
         "receipts": {},
         "org.example.unknown": {"enabled": True, "whatever": [1]},
         "account_data": ON,
+        "e2ee": None,  # null: not asked for
     }
     assert set(Conn(alice, extensions).sync()) == {"account_data"}
 
