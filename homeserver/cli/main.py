@@ -19,6 +19,7 @@ from homeserver.cli import (
 )
 from homeserver.cli.datadir import DEFAULT_DATA_DIR
 from homeserver.cli.errors import CliError
+from homeserver.cli.import_synapse import command as import_synapse
 from homeserver.config import ConfigError
 
 DESCRIPTION = """\
@@ -40,6 +41,7 @@ examples:
   synctl media migrate --to s3
   synctl appservice register irc-registration.yaml
   synctl threepid add @alice:example.com alice@example.com
+  synctl import-synapse --from-sqlite /var/lib/synapse/homeserver.db
 
 'synctl COMMAND --help' describes each command."""
 
@@ -76,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     media_cmd.add_parser(subparsers, [common])
     appservice_cmd.add_parser(subparsers, [common])
     threepid_cmd.add_parser(subparsers, [common])
+    import_synapse.add_parser(subparsers, [common])
     return parser
 
 

@@ -1,0 +1,146 @@
+"""A Synapse database with something in it, made by a real Synapse from PyPI.
+
+Users register (through the shared-secret admin API), log in a second
+device, set a display name, create rooms (one public, with an alias in the
+directory), send messages, react, redact, send read receipts, set account
+data and push rules, and upload media. Then Synapse stops, and the data
+directory is what ``synctl import-synapse`` reads.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from tests.interop.client import Client, log_in_again, quote, register, request
+from tests.interop.synapse import Synapse, ensure_synapse
+from tests.ports import free_port
+
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000105fe02fe0000000049454e44ae426082"
+)
+
+
+@attrs.define
+class SynapseSource:
+    """What was made, to compare with the imported server."""
+
+    data: Path
+    server_name: str
+    clients: dict[str, Client]
+    passwords: dict[str, str]
+    rooms: dict[str, str]
+    messages: dict[str, list[str]]
+    media_mxc: str
+    reaction_id: str
+    alias: str
+
+    @property
+    def db(self) -> Path:
+        """The SQLite database."""
+        return self.data / "db"
+
+    @property
+    def media_store(self) -> Path:
+        """Synapse's media_store_path."""
+        return self.data / "media"
+
+    @property
+    def signing_key(self) -> Path:
+        """Synapse's signing key file."""
+        return self.data / "signing.key"
+
+
+def _upload(client: Client, body: bytes) -> str:
+    url = f"{client.base_url}/_matrix/media/v3/upload?filename=dot.png"
+    return str(
+        request(
+            "POST",
+            url,
+            token=client.token,
+            headers={"Content-Type": "image/png"},
+            raw_body=body,
+        )["content_uri"]
+    )
+
+
+def _react(client: Client, room_id: str, event_id: str) -> str:
+    content: dict[str, Any] = {
+        "m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": "👍"}
+    }
+    path = f"/rooms/{quote(room_id)}/send/m.reaction/react1"
+    return str(client.call("PUT", path, content)["event_id"])
+
+
+def _populate(synapse: Synapse, data: Path) -> SynapseSource:
+    alice = register(synapse.client_url, synapse.shared_secret, "alice", True)
+    bob = register(synapse.client_url, synapse.shared_secret, "bob")
+    alice_phone = log_in_again(alice, "alice's phone")
+    alice.call(
+        "PUT", f"/profile/{quote(alice.user_id)}/displayname", {"displayname": "Alice"}
+    )
+    server = synapse.server_name
+    alias = f"#lobby:{server}"
+    lobby = alice.create_room(
+        name="Lobby", preset="public_chat", room_alias_name="lobby", visibility="public"
+    )
+    private = alice.create_room(
+        name="Secret", preset="private_chat", invite=[bob.user_id]
+    )
+    bob.join(lobby)
+    bob.join(private)
+    messages: dict[str, list[str]] = {lobby: [], private: []}
+    for i in range(5):
+        messages[lobby].append(alice.send(lobby, f"hello lobby {i}"))
+        messages[lobby].append(bob.send(lobby, f"hi alice {i}"))
+    messages[private].append(bob.send(private, "a secret"))
+    reaction = _react(bob, lobby, messages[lobby][0])
+    redacted = alice.send(lobby, "oops")
+    alice.redact(lobby, redacted)
+    bob.read_receipt(lobby, messages[lobby][-1])
+    alice.call(
+        "PUT",
+        f"/user/{quote(alice.user_id)}/account_data/org.example.settings",
+        {"theme": "dark"},
+    )
+    alice.call(
+        "PUT",
+        f"/user/{quote(alice.user_id)}/rooms/{quote(lobby)}/tags/u.work",
+        {"order": 0.5},
+    )
+    alice.call(
+        "PUT",
+        "/pushrules/global/content/cakes",
+        {"pattern": "cake", "actions": ["notify"]},
+    )
+    mxc = _upload(alice, PNG)
+    media_id = urllib.parse.urlparse(mxc).path.lstrip("/")
+    assert media_id
+    return SynapseSource(
+        data=data,
+        server_name=server,
+        clients={"alice": alice, "bob": bob, "alice_phone": alice_phone},
+        passwords={
+            "alice": "interop password alice",
+            "bob": "interop password bob",
+        },
+        rooms={"lobby": lobby, "private": private},
+        messages=messages,
+        media_mxc=mxc,
+        reaction_id=reaction,
+        alias=alias,
+    )
+
+
+def build_synapse_source(data: Path) -> SynapseSource:
+    """Run a Synapse in ``data``, fill it, stop it."""
+    synapse = Synapse(ensure_synapse(), data, free_port(), free_port())
+    synapse.start()
+    try:
+        return _populate(synapse, data)
+    finally:
+        synapse.stop()

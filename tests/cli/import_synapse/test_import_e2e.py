@@ -1,0 +1,155 @@
+"""``synctl import-synapse`` end to end: a real Synapse from PyPI makes a
+database, synctl imports it, the real Chatly server starts on it with the
+imported signing key, and matrix-nio checks what users see."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import nio
+import pytest
+
+from tests.cli.import_synapse.synapse_source import SynapseSource, build_synapse_source
+from tests.ports import free_port
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def synctl(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(REPO / "synctl"), *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory: pytest.TempPathFactory) -> SynapseSource:
+    """A Synapse database with users, rooms, messages, push rules and media."""
+    return build_synapse_source(tmp_path_factory.mktemp("synapse"))
+
+
+@pytest.fixture
+def chatly(tmp_path: Path, source: SynapseSource) -> Iterator[tuple[Path, str]]:
+    """A Chatly data dir named as the Synapse server; stopped afterwards."""
+    data = tmp_path / "chatly"
+    port = free_port()
+    init = synctl(
+        "init",
+        "--data-dir",
+        str(data),
+        "--server-name",
+        source.server_name,
+        "--http-port",
+        str(port),
+    )
+    assert init.returncode == 0, init.stderr
+    try:
+        yield data, f"http://127.0.0.1:{port}"
+    finally:
+        synctl("stop", "--data-dir", str(data), "--timeout", "10")
+        pid_file = data / "homeserver.pid"
+        if pid_file.exists():
+            with contextlib.suppress(ProcessLookupError, ValueError):
+                os.kill(int(pid_file.read_text()), signal.SIGKILL)
+
+
+def _import(data: Path, source: SynapseSource) -> subprocess.CompletedProcess[str]:
+    return synctl(
+        "import-synapse",
+        "--data-dir",
+        str(data),
+        "--from-sqlite",
+        str(source.db),
+        "--signing-key",
+        str(source.signing_key),
+        "--media-store",
+        str(source.media_store),
+    )
+
+
+async def _check_accounts(url: str, source: SynapseSource) -> None:
+    for name, password in source.passwords.items():
+        client = nio.AsyncClient(url, f"@{name}:{source.server_name}")
+        try:
+            login = await client.login(password, device_name="after the move")
+            assert isinstance(login, nio.LoginResponse), login
+        finally:
+            await client.close()
+    for name, old in source.clients.items():
+        client = nio.AsyncClient(url, old.user_id)
+        client.restore_login(old.user_id, old.device_id, old.token)
+        try:
+            whoami = await client.whoami()
+            assert isinstance(whoami, nio.WhoamiResponse), (name, whoami)
+            assert whoami.device_id == old.device_id
+            profile = await client.get_displayname(old.user_id)
+            if name.startswith("alice"):
+                assert profile.displayname == "Alice"
+        finally:
+            await client.close()
+    wrong = nio.AsyncClient(url, f"@alice:{source.server_name}")
+    try:
+        assert isinstance(await wrong.login("not the password"), nio.LoginError)
+    finally:
+        await wrong.close()
+
+
+def test_import_then_start(chatly: tuple[Path, str], source: SynapseSource) -> None:
+    data, url = chatly
+    result = _import(data, source)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "users: 2 imported" in result.stdout
+    assert (data / "signing.key").read_bytes() == source.signing_key.read_bytes()
+
+    start = synctl("start", "--data-dir", str(data))
+    assert start.returncode == 0, start.stdout + start.stderr
+    asyncio.run(_check_accounts(url, source))
+
+
+def test_import_resumes_and_refuses_a_running_server(
+    chatly: tuple[Path, str], source: SynapseSource
+) -> None:
+    data, _url = chatly
+    first = _import(data, source)
+    assert first.returncode == 0, first.stdout + first.stderr
+    again = _import(data, source)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "users: already imported" in again.stdout
+    start = synctl("start", "--data-dir", str(data))
+    assert start.returncode == 0, start.stdout + start.stderr
+    running = _import(data, source)
+    assert running.returncode == 1
+    assert "stop it first" in running.stderr
+
+
+def test_wrong_server_name_and_missing_database(
+    tmp_path: Path, source: SynapseSource
+) -> None:
+    data = tmp_path / "other"
+    init = synctl("init", "--data-dir", str(data), "--server-name", "other.test")
+    assert init.returncode == 0, init.stderr
+    wrong = _import(data, source)
+    assert wrong.returncode == 1
+    assert f"server.server_name '{source.server_name}'" in wrong.stderr
+    assert "Traceback" not in wrong.stderr
+    missing = synctl(
+        "import-synapse",
+        "--data-dir",
+        str(data),
+        "--from-sqlite",
+        str(tmp_path / "nope.db"),
+    )
+    assert missing.returncode == 1
+    assert "no Synapse database at" in missing.stderr
