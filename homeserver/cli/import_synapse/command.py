@@ -17,7 +17,7 @@ from pathlib import Path
 from homeserver.cli import process
 from homeserver.cli.datadir import DataDir
 from homeserver.cli.errors import CliError
-from homeserver.cli.import_synapse import accounts
+from homeserver.cli.import_synapse import accounts, rooms
 from homeserver.cli.import_synapse.source import SynapseDatabase
 from homeserver.cli.import_synapse.steps import Context, Progress, Step
 from homeserver.cli.import_synapse.target import Target
@@ -25,7 +25,7 @@ from homeserver.cli.import_synapse.target import Target
 
 def pipeline() -> list[Step]:
     """Every step, in the order they run."""
-    return [*accounts.STEPS]
+    return [*accounts.STEPS, *rooms.STEPS]
 
 
 def _open_source(args: argparse.Namespace) -> SynapseDatabase:

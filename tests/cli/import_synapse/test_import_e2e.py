@@ -106,6 +106,43 @@ async def _check_accounts(url: str, source: SynapseSource) -> None:
         await wrong.close()
 
 
+async def _check_rooms(url: str, source: SynapseSource) -> None:
+    for name in ("alice", "bob"):
+        old = source.clients[name]
+        client = nio.AsyncClient(url, old.user_id)
+        client.restore_login(old.user_id, old.device_id, old.token)
+        try:
+            sync = await client.sync(timeout=0, full_state=True)
+            assert isinstance(sync, nio.SyncResponse), sync
+            assert set(sync.rooms.join) == set(source.rooms.values())
+            assert client.rooms[source.rooms["lobby"]].display_name == "Lobby"
+            lobby = source.rooms["lobby"]
+            history = await client.room_messages(lobby, start="", limit=100)
+            assert isinstance(history, nio.RoomMessagesResponse), history
+            ids = [e.event_id for e in history.chunk]
+            # Newest first, in the order Synapse had them.
+            sent = [i for i in ids if i in source.messages[lobby]]
+            assert sent == list(reversed(source.messages[lobby]))
+            assert source.reaction_id in ids
+            bodies = [getattr(e, "body", None) for e in history.chunk]
+            assert "oops" not in bodies  # redacted on Synapse, still redacted
+            secret = await client.room_messages(
+                source.rooms["private"], start="", limit=100
+            )
+            assert [
+                e.body for e in secret.chunk if isinstance(e, nio.RoomMessageText)
+            ] == ["a secret"]
+            # The room goes on from where Synapse left it.
+            sent_now = await client.room_send(
+                lobby, "m.room.message", {"msgtype": "m.text", "body": f"{name} here"}
+            )
+            assert isinstance(sent_now, nio.RoomSendResponse), sent_now
+            after = await client.room_messages(lobby, start="", limit=1)
+            assert after.chunk[0].event_id == sent_now.event_id
+        finally:
+            await client.close()
+
+
 def test_import_then_start(chatly: tuple[Path, str], source: SynapseSource) -> None:
     data, url = chatly
     result = _import(data, source)
@@ -116,6 +153,7 @@ def test_import_then_start(chatly: tuple[Path, str], source: SynapseSource) -> N
     start = synctl("start", "--data-dir", str(data))
     assert start.returncode == 0, start.stdout + start.stderr
     asyncio.run(_check_accounts(url, source))
+    asyncio.run(_check_rooms(url, source))
 
 
 def test_import_resumes_and_refuses_a_running_server(
