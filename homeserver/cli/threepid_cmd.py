@@ -12,14 +12,10 @@ from __future__ import annotations
 import argparse
 import re
 import time
-from collections.abc import Coroutine
-from typing import Any
-
-from twisted.internet import defer
-from twisted.python.failure import Failure
 
 from homeserver.cli.datadir import DataDir
 from homeserver.cli.errors import CliError
+from homeserver.cli.inline import wait as _wait
 from homeserver.events import ids
 from homeserver.storage.database import Database, inline_runner
 from homeserver.storage.migrations import prepare_database
@@ -29,17 +25,6 @@ from homeserver.storage.stores.users import UserStore
 MEDIA = ("email", "msisdn")
 # Enough of an address to be one: something@domain, no spaces.
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-
-
-def _wait(coro: Coroutine[Any, Any, Any]) -> Any:
-    """Run a coroutine whose database calls complete inline."""
-    d = defer.ensureDeferred(coro)
-    results: list[Any] = []
-    d.addBoth(results.append)
-    assert results, "a database call did not complete inline"
-    if isinstance(results[0], Failure):
-        results[0].raiseException()
-    return results[0]
 
 
 def _open(data_dir: DataDir) -> Database:

@@ -19,7 +19,7 @@ from typing import Any
 
 from homeserver.cli.import_synapse.steps import Context, Row, Step
 from homeserver.cli.import_synapse.synapse_state import StateMap, SynapseStateGroups
-from homeserver.cli.import_synapse.target import wait
+from homeserver.cli.inline import wait
 from homeserver.events.model import Event
 from homeserver.events.room_versions import get_room_version
 from homeserver.storage.database import Transaction

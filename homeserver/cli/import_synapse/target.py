@@ -8,32 +8,20 @@ uses, so imported events get every index a live event gets.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import attrs
-from twisted.internet import defer
-from twisted.python.failure import Failure
 
 from homeserver.cli.datadir import DataDir
+from homeserver.cli.inline import wait
 from homeserver.composition.core import Core
 from homeserver.config import HomeserverConfig
 from homeserver.config.keyfile import read_signing_key
 from homeserver.storage.database import Database, Transaction, inline_runner
 
 T = TypeVar("T")
-
-
-def wait(coro: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine whose database calls complete inline."""
-    d = defer.ensureDeferred(coro)
-    results: list[Any] = []
-    d.addBoth(results.append)
-    assert results, "a database call did not complete inline"
-    if isinstance(results[0], Failure):
-        results[0].raiseException()
-    return results[0]  # type: ignore[no-any-return]
 
 
 @attrs.frozen
