@@ -77,3 +77,31 @@ def test_a_long_lived_connection_keeps_one_entry_per_room(server: TestServer) ->
         assert set(memory["live"]) | set(memory["behind"]) <= set(rooms)
         assert len(memory["live"]) + len(memory["behind"]) <= len(rooms)
     assert len(state.extensions["typing"]["scope"]) <= 1
+
+
+def test_a_long_poll_deletes_acknowledged_messages_once(server: TestServer) -> None:
+    alice = server.user("alice")
+    bob = server.user("bob")
+    room_id = share_room(alice, bob)
+    bob.put(
+        "/sendToDevice/m.test/cost1",
+        {"messages": {alice.user_id: {alice.device_id: {"n": 0}}}},
+        expect=200,
+    )
+    conn = Conn(alice, {"to_device": ON}, lists={})
+    since = conn.sync()["to_device"]["next_batch"]
+    conn.body["extensions"] = {"to_device": {**ON, "since": since}}
+    before = _transactions()
+    pending = conn.start(server, timeout_ms=10_000)
+    # messages in alice's room wake the long-poll, which finds nothing for it
+    for i in range(3):
+        bob.send(room_id, f"wake {i}")
+        server.advance(1)
+        assert not pending.done
+    server.advance(10)
+    assert conn.finish(pending)["to_device"]["events"] == []
+    assert _spent(before).get("delete_to_device") == 1
+    # and a second connection of the device does not delete again
+    before = _transactions()
+    Conn(alice, {"to_device": {**ON, "since": since}}, conn_id="b").sync()
+    assert "delete_to_device" not in _spent(before)

@@ -24,6 +24,7 @@ from homeserver.services.sliding_sync.extensions.scope import check_common
 from homeserver.services.sync.sources import ToDeviceSource
 from homeserver.streams.registry import TO_DEVICE
 from homeserver.types import JsonDict
+from homeserver.util.caches import LruCache
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +67,12 @@ class ToDeviceExtension:
     def __init__(self, source: ToDeviceSource, personal: IgnoredUsers) -> None:
         self.source = source
         self.personal = personal
+        # The position each device's messages were last deleted up to: a
+        # long-poll recomputing after each wake-up, or another connection of
+        # the device, does not delete again.
+        self._confirmed: LruCache[tuple[str, str], int] = LruCache(
+            "ss_to_device_confirmed", 100_000
+        )
 
     def check(self, config: JsonDict) -> None:
         check_common(self.key, config, per_room=False)
@@ -81,12 +88,11 @@ class ToDeviceExtension:
         if since > upto:
             logger.warning("to_device since from the future", extra={"since": since})
             return ExtensionAnswer({"next_batch": str(since), "events": []})
-        memory = None
-        confirmed = (ctx.memory or {}).get("confirmed", 0)
-        if since > confirmed:
+        key = (ctx.user_id, device_id)
+        if since > (self._confirmed.get(key) or 0):
             # The client has the messages up to ``since``: they can go.
             await self.source.delete_to_device_up_to(ctx.user_id, device_id, since)
-            memory = {"confirmed": since}
+            self._confirmed.set(key, since)
         events: list[JsonDict] = []
         reached = upto
         if since < upto:
@@ -100,7 +106,7 @@ class ToDeviceExtension:
             if ignored:
                 events = [e for e in events if e.get("sender") not in ignored]
         body = {"next_batch": str(reached), "events": events}
-        return ExtensionAnswer(body, memory, news=bool(events))
+        return ExtensionAnswer(body, news=bool(events))
 
 
 def carry_since(
