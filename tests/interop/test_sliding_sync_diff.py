@@ -201,11 +201,27 @@ def _check_reference(step: str, synapse: JsonDict) -> None:
     two empty answers agreeing)."""
     rooms = synapse.get("rooms", {})
     counts = {k: v["count"] for k, v in synapse["lists"].items()}
-    assert counts == {"all": 6, "dms": 1, "encrypted": 1, "invites": 1}
+    assert counts == {
+        "all": 7,
+        "dms": 1,
+        "encrypted": 1,
+        "invites": 1,
+        "spaces": 1,
+        "favourites": 1,
+        "others": 5,
+    }
     if step == "initial":
         assert set(rooms) == set(ROOM_LABELS)
         order = sorted(rooms, key=lambda r: rooms[r]["bump_stamp"])
-        assert order == ["Party", "Project", "Secrets", "DM", "Group", "OldNews"]
+        assert order == [
+            "Hub",
+            "Party",
+            "Project",
+            "Secrets",
+            "DM",
+            "Group",
+            "OldNews",
+        ]
     elif step == "incremental":
         assert set(rooms) == {"OldNews", "Project"}
     elif step == "quiet":

@@ -41,7 +41,7 @@ STATE_LISTS = frozenset({"required_state", "invite_state", "stripped_state"})
 
 def _room_reader(world: World, label: str) -> Client:
     """A member of the room who can read all of its history."""
-    if label in ("Group", "DM"):
+    if label in ("Group", "DM", "Secrets", "Elsewhere"):
         return world.bob
     if label == "Party":
         return world.carol

@@ -27,8 +27,9 @@ from tests.interop.client import Client, JsonDict, log_in_again, quote, request
 
 SS_PATH = "/_matrix/client/unstable/org.matrix.simplified_msc3575/sync"
 
-# The rooms in the order they are created (oldest activity first).
-ROOM_LABELS = ("OldNews", "Group", "DM", "Secrets", "Project", "Party")
+# The rooms alice is in or invited to, in the order they are created (oldest
+# activity first); bob's "Elsewhere" comes last and is none of hers.
+ROOM_LABELS = ("OldNews", "Group", "DM", "Secrets", "Project", "Party", "Hub")
 
 # Synapse's default, given explicitly: Chatly's default is older (10).
 ROOM_VERSION = "12"
@@ -220,6 +221,20 @@ def build_world(make_user: Callable[[str], Client]) -> World:
         room_version=ROOM_VERSION, preset="private_chat", name="Party"
     )
     carol.membership_action("invite", rooms["Party"], alice.user_id)
+
+    # A space holding Project; the DM is a favourite.
+    rooms["Hub"] = alice.create_room(
+        room_version=ROOM_VERSION,
+        preset="private_chat",
+        name="Hub",
+        creation_content={"type": "m.space"},
+    )
+    server = alice.user_id.split(":", 1)[1]
+    alice.set_state(rooms["Hub"], "m.space.child", {"via": [server]}, rooms["Project"])
+    tags = f"/user/{quote(alice.user_id)}/rooms/{quote(rooms['DM'])}/tags"
+    alice.call("PUT", f"{tags}/m.favourite", {"order": 0.5})
+    # A room alice has nothing to do with (her subscription to it is ignored).
+    rooms["Elsewhere"] = bob.create_room(room_version=ROOM_VERSION, name="Elsewhere")
 
     set_account_data(alice, "org.example.colour", {"colour": "teal"})
     set_account_data(alice, "org.example.pinned", {"pinned": True}, rooms["Project"])
