@@ -99,6 +99,8 @@ class AccountsBundle:
             AppServiceAuth(
                 core.server_name, appservices, stores.users, stores.devices, clock
             ),
+            ratelimiter=ratelimiter,
+            admin_failures=config.rate_limiting.admin_failed_attempts,
         )
         profiles = ProfileService(
             core.server_name,

@@ -62,9 +62,21 @@ async def requester_of(
 
 
 async def admin_of(auth: Auth, request: ApiRequest) -> Requester:
-    """The requester, who must be a server admin (else 403 M_FORBIDDEN)."""
-    requester = await requester_of(auth, request)
-    auth.require_admin(requester)
+    """The requester, who must be a server admin (else 403 M_FORBIDDEN).
+
+    Refused requests (no token, a wrong one, or a non-admin's) count per
+    client address; past ``rate_limiting.admin_failed_attempts`` every admin
+    request from that address is 429 M_LIMIT_EXCEEDED for a while, so that
+    tokens cannot be guessed through the admin API.
+    """
+    auth.check_admin_failures(request.client_ip)
+    try:
+        requester = await requester_of(auth, request)
+        auth.require_admin(requester)
+    except MatrixError as exc:
+        if exc.code in (401, 403):
+            auth.note_admin_failure(request.client_ip)
+        raise
     return requester
 
 

@@ -36,6 +36,12 @@ class RateLimitConfig:
         factory=lambda: RateLimit(per_second=0.05, burst_count=3),
         doc="Failed login attempts per account.",
     )
+    admin_failed_attempts: RateLimit = option(
+        factory=lambda: RateLimit(per_second=0.1, burst_count=5),
+        doc="Refused admin API requests (no, a wrong or a non-admin access "
+        "token) per client IP address; past it, every admin API request from "
+        "that address is 429 until the bucket drains.",
+    )
     registration_per_address: RateLimit = option(
         factory=lambda: RateLimit(per_second=0.17, burst_count=3),
         doc="Registrations per client IP address.",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import attrs
 
+from homeserver.config.sections.limits import RateLimit
 from homeserver.errors import Codes, Forbidden, MatrixError
 from homeserver.services.accounts.appservice_auth import (
     AppServiceAuth,
@@ -17,6 +18,7 @@ from homeserver.storage.stores.tokens import TokenStore
 from homeserver.types import UserID
 from homeserver.util.background import run_in_background
 from homeserver.util.clock import Clock
+from homeserver.util.ratelimit import Ratelimiter
 from homeserver.util.tokens import hash_token
 
 
@@ -30,6 +32,8 @@ class Requester:
         app_service_rate_limited: the AS's ``rate_limited``: false exempts
             it from rate limits.
         is_guest: a guest account (registered with ``kind=guest``).
+        shadow_banned: shadow-banned by an admin: what the user sends to
+            others looks sent but goes nowhere.
     """
 
     user: UserID
@@ -39,6 +43,7 @@ class Requester:
     app_service_id: str | None = None
     is_guest: bool = False
     app_service_rate_limited: bool = True
+    shadow_banned: bool = False
 
     @property
     def user_id(self) -> str:
@@ -80,11 +85,17 @@ class Auth:
         devices: DeviceStore,
         clock: Clock,
         appservices: AppServiceAuth | None = None,
+        *,
+        ratelimiter: Ratelimiter | None = None,
+        admin_failures: RateLimit | None = None,
     ) -> None:
         self.tokens = tokens
         self.devices = devices
         self.clock = clock
         self.appservices = appservices
+        # Refused admin API requests per client address (None: unlimited).
+        self.ratelimiter = ratelimiter
+        self.admin_failures = admin_failures
         self._last_seen: dict[tuple[str, str], int] = {}
 
     def _note_seen(self, requester: Requester, ip: str, user_agent: str | None) -> None:
@@ -154,6 +165,14 @@ class Auth:
             and info.valid_until_ts < self.clock.time_msec()
         ):
             raise unknown_token("Access token has expired", soft_logout=True)
+        if info.locked and not allow_expired:
+            # As Synapse: a locked account may still log out, nothing else.
+            raise MatrixError(
+                401,
+                "User account has been locked",
+                Codes.USER_LOCKED,
+                additional={"soft_logout": True},
+            )
         if not info.used and info.refresh_token_hash:
             run_in_background(
                 "mark_token_used", self.tokens.mark_access_token_used(info)
@@ -164,6 +183,7 @@ class Auth:
             info.token_hash,
             info.admin,
             is_guest=info.is_guest,
+            shadow_banned=info.shadow_banned,
         )
         if client_ip is not None:
             self._note_seen(requester, client_ip, user_agent)
@@ -180,3 +200,16 @@ class Auth:
         """403 M_FORBIDDEN unless ``requester`` is a server admin."""
         if not requester.is_admin:
             raise Forbidden("You are not a server admin")
+
+    def check_admin_failures(self, client_ip: str) -> None:
+        """429 M_LIMIT_EXCEEDED while ``client_ip`` is past its refused admin
+        API requests (``rate_limiting.admin_failed_attempts``)."""
+        if self.ratelimiter is not None and self.admin_failures is not None:
+            self.ratelimiter.check(
+                "admin_failed", client_ip, self.admin_failures, update=False
+            )
+
+    def note_admin_failure(self, client_ip: str) -> None:
+        """An admin API request from ``client_ip`` was refused (401 or 403)."""
+        if self.ratelimiter is not None and self.admin_failures is not None:
+            self.ratelimiter.record("admin_failed", client_ip, self.admin_failures)

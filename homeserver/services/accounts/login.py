@@ -194,6 +194,8 @@ class LoginService:
         if info is None or not right:
             self.ratelimiter.record("login_failed", user_id, failed)
             raise Forbidden("Invalid username or password")
+        if info.locked:
+            raise MatrixError(401, "User account has been locked", Codes.USER_LOCKED)
         return info.user_id
 
     async def _token_login(self, body: LoginRequest) -> str:

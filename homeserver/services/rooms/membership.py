@@ -399,6 +399,8 @@ class MembershipService:
         if action == "invite":
             if state in (Membership.JOIN, Membership.INVITE):
                 raise Forbidden(f"{target} is already in the room")
+            if requester.shadow_banned:
+                return
             self._ratelimit_invite(requester, room_id, target)
             if UserID.parse(target).domain == self.server_name:
                 await self.unknown_users.get().query_user(target)

@@ -231,7 +231,8 @@ class RoomCreationService:
             await send(event_type, state_key, content)
         if plan.public:
             await self.directory.set_visibility_unchecked(room_id, True)
-        for invitee in plan.invites:
+        # A shadow-banned creator's invitees are never told (as Synapse).
+        for invitee in () if requester.shadow_banned else plan.invites:
             await self._invite(room_id, user_id, invitee, plan.is_direct)
         return {"room_id": room_id}
 

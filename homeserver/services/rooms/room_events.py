@@ -20,6 +20,7 @@ from homeserver.errors import (
 from homeserver.events.auth_rules import get_named_power_level, get_user_power_level
 from homeserver.events.model import Event, EventTypes, StateKey
 from homeserver.services.accounts.auth import Requester
+from homeserver.services.accounts.shadow_ban import fake_event_id
 from homeserver.services.rooms.event_creation import EventCreationService
 from homeserver.services.rooms.ports import NoRoomPolicy, RoomPolicy
 from homeserver.storage.stores.events import EventStore
@@ -109,6 +110,8 @@ class RoomEventService:
         service's timestamp, ignored for anyone else)."""
         _check_type(event_type)
         origin_server_ts = _massaged_ts(requester, ts)
+        if requester.shadow_banned:
+            return {"event_id": fake_event_id()}
         if event_type == EventTypes.REDACTION:
             # Free-form content, not a redact body: its reason is checked
             # here. Counted (rate limits) by redact().
@@ -149,6 +152,8 @@ class RoomEventService:
         origin_server_ts = _massaged_ts(requester, ts)
         if len(state_key.encode()) > MAX_TYPE_LENGTH:
             raise BadJson("state_key is too long")
+        if requester.shadow_banned:
+            return {"event_id": fake_event_id()}
         self._ratelimit(requester)
         content = await self.policy.get().check_local_event(
             room_id,
@@ -183,6 +188,8 @@ class RoomEventService:
     ) -> JsonDict:
         """PUT /rooms/{roomId}/redact/{eventId}/{txnId}: delete for everyone
         (``txn_id`` None: the legacy POST without one)."""
+        if requester.shadow_banned:
+            return {"event_id": fake_event_id()}
         target = await self.events.get_event(event_id)
         if target is None:
             raise NotFound("Event not found")

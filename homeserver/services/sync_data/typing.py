@@ -89,6 +89,8 @@ class TypingService:
             raise Forbidden("Cannot set another user's typing state")
         if not await self.permissions.is_joined(room_id, user_id):
             raise Forbidden("You are not joined to this room")
+        if requester.shadow_banned:
+            return {}
         if typing:
             self.started_typing(room_id, user_id, timeout_ms)
         else:

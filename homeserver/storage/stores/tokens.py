@@ -20,6 +20,8 @@ class AccessTokenInfo:
     admin: bool
     deactivated: bool
     is_guest: bool = False
+    locked: bool = False
+    shadow_banned: bool = False
 
 
 @attrs.frozen
@@ -68,7 +70,8 @@ class TokenStore:
             "get_access_token",
             lambda txn: txn.query_one(
                 "SELECT t.token_hash, t.user_id, t.device_id, t.valid_until_ts,"
-                " t.refresh_token_hash, t.used, u.admin, u.deactivated, u.is_guest"
+                " t.refresh_token_hash, t.used, u.admin, u.deactivated, u.is_guest,"
+                " u.locked, u.shadow_banned"
                 " FROM access_tokens t JOIN users u ON u.user_id = t.user_id"
                 " WHERE t.token_hash = ?",
                 (token_hash,),
@@ -86,6 +89,8 @@ class TokenStore:
             bool(row.admin),
             bool(row.deactivated),
             bool(row.is_guest),
+            bool(row.locked),
+            bool(row.shadow_banned),
         )
 
     async def mark_access_token_used(self, info: AccessTokenInfo) -> None:

@@ -20,6 +20,7 @@ class UserInfo:
     admin: bool
     deactivated: bool
     user_type: str | None
+    locked: bool = False
 
 
 class UserAlreadyExists(Exception):
@@ -73,8 +74,8 @@ class UserStore:
         row = await self.db.run_interaction(
             "get_user",
             lambda txn: txn.query_one(
-                "SELECT user_id, password_hash, created_ts, admin, deactivated, user_type"
-                " FROM users WHERE user_id = ?",
+                "SELECT user_id, password_hash, created_ts, admin, deactivated,"
+                " user_type, locked FROM users WHERE user_id = ?",
                 (user_id,),
             ),
         )
@@ -87,6 +88,7 @@ class UserStore:
             bool(row.admin),
             bool(row.deactivated),
             row.user_type,
+            bool(row.locked),
         )
 
     async def upgrade_guest(self, user_id: str, password_hash: str) -> bool:
