@@ -76,6 +76,9 @@ def bind(hs: HomeServer, *, federation_on: bool) -> None:
     signals.account_data_changed.connect(
         hs.push_eval.ignored_by.on_account_data_changed
     )
+    # Login by email address and the address proved at registration.
+    hs.accounts.registration.threepids.plug(hs.threepids.account)
+    hs.accounts.login.threepids.plug(hs.threepids.account)
     # Thumbnails of each image are made as soon as it is uploaded.
     hs.media.repository.uploaded.plug(hs.media.thumbnails)
     # Thumbnails of other servers' media: made from the remote media cache.

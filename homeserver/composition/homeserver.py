@@ -38,6 +38,7 @@ from homeserver.composition.server import HomeServer
 from homeserver.composition.spaces import SpacesBundle
 from homeserver.composition.sync import SyncBundle
 from homeserver.composition.sync_data import SyncDataBundle
+from homeserver.composition.threepids import ThreepidsBundle
 from homeserver.composition.user_admin import UserAdminBundle
 from homeserver.composition.user_directory import UserDirectoryBundle
 from homeserver.config.model import HomeserverConfig
@@ -120,6 +121,7 @@ def build_homeserver(
     media_admin = MediaAdminBundle.build(core=core, accounts=accounts, media=media)
     user_admin = UserAdminBundle.build(core=core, accounts=accounts, rooms=rooms)
     mail = MailBundle.build(core=core)
+    threepids = ThreepidsBundle.build(core=core, accounts=accounts, mail=mail)
     federation = FederationBundle.build(
         core=core,
         accounts=accounts,
@@ -166,6 +168,7 @@ def build_homeserver(
         media_admin=media_admin,
         user_admin=user_admin,
         mail=mail,
+        threepids=threepids,
         federation=federation,
         appservices=appservices,
         appservice_outbound=appservice_outbound,

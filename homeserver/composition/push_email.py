@@ -7,13 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 import attrs
-import jinja2
 
 from homeserver.api.client.email_unsubscribe import EmailUnsubscribeEndpoint
 from homeserver.composition.core import Core
 from homeserver.composition.mail import MailBundle
 from homeserver.composition.pushers import PushersBundle
-from homeserver.config.loader import ConfigError
 from homeserver.services.push.email.content import DigestContent
 from homeserver.services.push.email.kind import (
     KIND,
@@ -32,7 +30,6 @@ from homeserver.storage.stores.email_throttle import EmailThrottleStore
 from homeserver.storage.stores.profiles import ProfileStore
 from homeserver.storage.stores.push_actions import PushActionsStore
 from homeserver.storage.stores.pushers import PusherRecord
-from homeserver.util.structure import Problem
 
 # Templates checked at start when notifications are on.
 TEMPLATES = [TEMPLATE]
@@ -79,7 +76,7 @@ class EmailPushBundle:
         throttles = EmailThrottleStore(core.db)
         actions = PushActionsStore(core.db)
         if config.enable_notifs:
-            _check_templates(mail)
+            mail.check_templates(TEMPLATES)
 
             def factory(record: PusherRecord, host: PusherHost) -> EmailPusherRunner:
                 return EmailPusherRunner(
@@ -128,21 +125,3 @@ class EmailPushBundle:
     def client_endpoints(self) -> list[Any]:
         """GET and POST /_chatly/client/v1/email/unsubscribe."""
         return [EmailUnsubscribeEndpoint(self.unsubscribe)]
-
-
-def _check_templates(mail: MailBundle) -> None:
-    """Load the notification templates now: a broken admin template stops the
-    server at start, named, rather than failing the first mail.
-
-    Raises:
-        ConfigError: a template is missing or does not parse.
-    """
-    try:
-        mail.templates.check(TEMPLATES)
-    except jinja2.TemplateError as exc:
-        where = getattr(exc, "filename", None) or getattr(exc, "name", None) or ""
-        line = getattr(exc, "lineno", None)
-        at = f"{where}, line {line}" if line else str(where)
-        raise ConfigError(
-            [Problem("email.template_dir", f"template {at}: {exc.message or exc}")]
-        ) from None

@@ -138,6 +138,7 @@ def client_endpoints(hs: HomeServer) -> list[Any]:
         *hs.pushers.client_endpoints(hs.accounts.auth),
         *hs.push_eval.client_endpoints(hs.accounts.auth),
         *hs.push_email.client_endpoints(),
+        *hs.threepids.client_endpoints(hs.accounts.auth),
         *_admin_endpoints(hs),
         PluginRoutesEndpoint(hs.accounts.auth, hs.plugin_services.routes),
     ]
@@ -168,7 +169,7 @@ def _account_endpoints(hs: HomeServer) -> list[Any]:
         register.RegisterAvailableEndpoint(a.registration),
         register.RegistrationTokenValidityEndpoint(a.registration),
         account.WhoamiEndpoint(auth),
-        account.PasswordEndpoint(auth, a.accounts, a.uia),
+        account.PasswordEndpoint(auth, a.accounts, a.uia, hs.threepids.password_reset),
         account.DeactivateEndpoint(auth, a.accounts, a.uia),
         devices.DevicesEndpoint(auth, hs.devices.service),
         devices.DeviceEndpoint(auth, hs.devices.service),

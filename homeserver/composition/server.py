@@ -38,6 +38,7 @@ from homeserver.composition.search import SearchBundle
 from homeserver.composition.spaces import SpacesBundle
 from homeserver.composition.sync import SyncBundle
 from homeserver.composition.sync_data import SyncDataBundle
+from homeserver.composition.threepids import ThreepidsBundle
 from homeserver.composition.user_admin import UserAdminBundle
 from homeserver.composition.user_directory import UserDirectoryBundle
 from homeserver.config.model import HomeserverConfig
@@ -70,6 +71,7 @@ class HomeServer:
     media_admin: MediaAdminBundle
     user_admin: UserAdminBundle
     mail: MailBundle
+    threepids: ThreepidsBundle
     federation: FederationBundle
     appservices: AppServicesBundle
     appservice_outbound: AppServiceOutboundBundle

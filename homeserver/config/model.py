@@ -148,6 +148,13 @@ class HomeserverConfig:
             "are required",
         )
 
+        check(
+            self.registration.email == "disabled"
+            or self.email.enable_threepid_validation,
+            "registration.email",
+            "needs email.enable_threepid_validation",
+        )
+
     def client_base_url(self) -> str:
         """The URL clients reach this server at."""
         if self.server.public_baseurl:

@@ -13,6 +13,7 @@ from homeserver.services.accounts.accounts import AccountService
 from homeserver.services.accounts.auth import Auth
 from homeserver.services.accounts.ui_auth import UserInteractiveAuth
 from homeserver.services.accounts.ui_auth_stages import PASSWORD
+from homeserver.services.threepids.password_reset import PasswordResetService
 from homeserver.types import JsonDict
 
 
@@ -34,18 +35,34 @@ class WhoamiEndpoint:
 
 
 class PasswordEndpoint:
-    """POST /account/password, behind UIA."""
+    """POST /account/password, behind UIA: with an access token the user's
+    own password; without one, a password reset by email
+    (m.login.email.identity)."""
 
     PATTERNS = client_patterns("/account/password")
 
     def __init__(
-        self, auth: Auth, accounts: AccountService, uia: UserInteractiveAuth
+        self,
+        auth: Auth,
+        accounts: AccountService,
+        uia: UserInteractiveAuth,
+        password_reset: PasswordResetService,
     ) -> None:
         self.auth = auth
         self.accounts = accounts
         self.uia = uia
+        self.password_reset = password_reset
 
     async def on_POST(self, request: ApiRequest) -> JsonDict:
+        if request.access_token() is None and self.password_reset.enabled:
+            reset = request.parse(PasswordBody)
+            return await self.password_reset.reset(
+                uia_operation(request),
+                reset.uia_auth(),
+                reset.uia_params("new_password"),
+                reset.new_password,
+                reset.logout_devices,
+            )
         requester = await requester_of(self.auth, request)
         body = request.parse(PasswordBody)
         self.accounts.check_password_strength(body.new_password)

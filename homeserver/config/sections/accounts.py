@@ -27,6 +27,13 @@ class RegistrationConfig:
         "(/_synapse/admin/v1/register), used by 'synctl register-user'.",
         secret=True,
     )
+    email: Literal["disabled", "optional", "required"] = option(
+        "disabled",
+        doc="Email addresses at registration (the UIA stage "
+        "m.login.email.identity, which needs email.enable_threepid_validation): "
+        "'required': every new account proves an address; 'optional': the "
+        "client may add one; 'disabled': registration does not offer it.",
+    )
     password_min_length: int = option(8, doc="Shortest password accepted.")
     allow_guest_access: bool = option(
         False,

@@ -129,6 +129,38 @@ class EmailConfig:
         secret=True,
     )
 
+    enable_threepid_validation: bool = option(
+        False,
+        doc="Verify email addresses by mail: the requestToken endpoints send a "
+        "short numeric code and a link (either one validates), for adding an "
+        "address to an account (/account/3pid), for password reset and for "
+        "registration with an address (registration.email). Links point at "
+        "server.public_baseurl. Off: those endpoints answer 400.",
+    )
+    validation_token_lifetime: Duration = option(
+        Duration(3_600_000),
+        doc="How long the code and link of a verification mail stay valid, and "
+        "how long a validated address may then be used (to register, add it "
+        "or reset the password).",
+        example="1h",
+        validator=positive,
+    )
+    validation_code_attempts: int = option(
+        5,
+        doc="Wrong codes accepted for one verification mail; past that its code "
+        "and link no longer work and the client must ask for a new mail.",
+        validator=positive,
+    )
+    request_token_inhibit_3pid_errors: bool = option(
+        True,
+        doc="Answer a requestToken for an address that is (for registration and "
+        "adding) or is not (for password reset) in use exactly as for any other "
+        "address, so nobody can find out which addresses are registered; the "
+        "owner of an address in use gets a mail saying so instead of a code. "
+        "Off: 400 M_THREEPID_IN_USE or M_THREEPID_NOT_FOUND, as Synapse's "
+        "default.",
+    )
+
     def __attrs_post_init__(self) -> None:
         try:
             _, address = parseaddr(self.from_header())

@@ -46,6 +46,15 @@ class RateLimitConfig:
         factory=lambda: RateLimit(per_second=0.17, burst_count=3),
         doc="Registrations per client IP address.",
     )
+    threepid_validation_per_address: RateLimit = option(
+        factory=lambda: RateLimit(per_second=0.003, burst_count=5),
+        doc="Verification mails (requestToken) per email address, as Synapse's "
+        "rc_3pid_validation.",
+    )
+    threepid_validation_per_ip: RateLimit = option(
+        factory=lambda: RateLimit(per_second=0.003, burst_count=5),
+        doc="Verification mails (requestToken) per client IP address.",
+    )
     message: RateLimit = option(
         factory=lambda: RateLimit(per_second=0.2, burst_count=10),
         doc="Events a user sends into rooms (messages, state, redactions), per "

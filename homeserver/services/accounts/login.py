@@ -25,6 +25,7 @@ from homeserver.services.accounts.appservice_auth import (
 from homeserver.services.accounts.auth import Requester
 from homeserver.services.accounts.policy import AccountPolicy, NoAccountPolicy
 from homeserver.services.accounts.sessions import SessionService
+from homeserver.services.accounts.threepid_port import AccountThreepids, NoThreepids
 from homeserver.services.accounts.ui_auth import UiaOperation, UserInteractiveAuth
 from homeserver.services.accounts.ui_auth_stages import PASSWORD, identifier_user
 from homeserver.storage.stores.tokens import TokenStore
@@ -91,6 +92,8 @@ class LoginService:
         # Plugins: password providers, extra login types and a last check,
         # plugged in by the bind step.
         self.policy: Port[AccountPolicy] = Port(NoAccountPolicy())
+        # Login by email address (m.id.thirdparty), plugged in by the bind step.
+        self.threepids: Port[AccountThreepids] = Port(NoThreepids())
 
     def flows(self) -> list[JsonDict]:
         """GET /login: the login types offered."""
@@ -165,6 +168,11 @@ class LoginService:
     async def _password_login(self, body: LoginRequest) -> str:
         user = identifier_user(body.identifier, body.user)
         password = body.password
+        threepid = _threepid_of(body)
+        if threepid is not None:
+            if password is None:
+                raise MatrixError(400, "Missing password", Codes.BAD_JSON)
+            return await self._threepid_login(*threepid, password)
         if user is None:
             identifier = body.identifier
             if identifier is not None and identifier.get("type") != "m.id.user":
@@ -196,6 +204,25 @@ class LoginService:
             raise Forbidden("Invalid username or password")
         if info.locked:
             raise MatrixError(401, "User account has been locked", Codes.USER_LOCKED)
+        return info.user_id
+
+    async def _threepid_login(self, medium: str, address: str, password: str) -> str:
+        """m.id.thirdparty: the password of the user holding ``address``; an
+        address nobody holds fails like a wrong password, after the same one
+        hash verification (no way to find out which addresses are in use)."""
+        failed = self.rate_limits.login_failed_attempts
+        key = f"{medium}:{address.strip().lower()}"
+        self.ratelimiter.check("login_account", key, self.rate_limits.login_per_account)
+        self.ratelimiter.check("login_failed", key, failed, update=False)
+        user_id = await self.threepids.get().user_of(medium, address)
+        if user_id is None:
+            await self.accounts.hasher.verify_dummy(password)
+            self.ratelimiter.record("login_failed", key, failed)
+            raise Forbidden("Invalid username or password")
+        info = await self.accounts.check_password(user_id, password)
+        if info is None:
+            self.ratelimiter.record("login_failed", key, failed)
+            raise Forbidden("Invalid username or password")
         return info.user_id
 
     async def _token_login(self, body: LoginRequest) -> str:
@@ -285,3 +312,24 @@ class LoginService:
             hash_token(token), requester.user_id, self.clock.time_msec() + timeout
         )
         return {"login_token": token, "expires_in_ms": timeout}
+
+
+def _threepid_of(body: LoginRequest) -> tuple[str, str] | None:
+    """The (medium, address) of an ``m.id.thirdparty`` identifier, or of the
+    deprecated top-level ``medium`` and ``address``.
+
+    Raises:
+        MatrixError: 400 M_INVALID_PARAM for one without both strings.
+    """
+    identifier = body.identifier
+    if identifier is not None and identifier.get("type") == "m.id.thirdparty":
+        medium, address = identifier.get("medium"), identifier.get("address")
+    elif identifier is None and "medium" in body.as_dict():
+        medium, address = body.as_dict().get("medium"), body.as_dict().get("address")
+    else:
+        return None
+    if not isinstance(medium, str) or not isinstance(address, str) or not address:
+        raise MatrixError(
+            400, "m.id.thirdparty needs a medium and an address", Codes.INVALID_PARAM
+        )
+    return medium, address

@@ -19,6 +19,7 @@ from homeserver.services.accounts.appservice_auth import AppServices, NoAppServi
 from homeserver.services.accounts.guests import GuestAccounts, is_guest_localpart
 from homeserver.services.accounts.policy import AccountPolicy, NoAccountPolicy
 from homeserver.services.accounts.sessions import SessionService
+from homeserver.services.accounts.threepid_port import AccountThreepids, NoThreepids
 from homeserver.services.accounts.ui_auth import (
     UiaOperation,
     UiAuthResult,
@@ -37,6 +38,10 @@ from homeserver.util.tokens import random_string
 _REGISTERED = "registered_user_id"
 # The guest a registration upgrades (checked when its token was given).
 _UPGRADES = "upgrade_user_id"
+# The UIA stage proving an email address, and where it keeps the address
+# (services/threepids/stage.py).
+EMAIL_IDENTITY = "m.login.email.identity"
+_THREEPID = "threepid"
 
 
 class RegistrationRequest(Protocol):
@@ -88,12 +93,21 @@ class RegistrationService:
         self.clock = clock
         # Plugins' chatly_check_registration, plugged in by the bind step.
         self.policy: Port[AccountPolicy] = Port(NoAccountPolicy())
+        # Users' email addresses, plugged in by the bind step.
+        self.threepids: Port[AccountThreepids] = Port(NoThreepids())
 
     def flows(self) -> list[list[str]]:
-        """The UIA flows registration offers."""
-        if self.config.registration_requires_token:
-            return [[REGISTRATION_TOKEN]]
-        return [[DUMMY]]
+        """The UIA flows registration offers: with ``registration.email``
+        ``required`` every flow proves an address, with ``optional`` the
+        flows without one are offered too (as Synapse's
+        registrations_require_3pid and its optional email)."""
+        base = [REGISTRATION_TOKEN] if self.config.registration_requires_token else []
+        plain = base or [DUMMY]
+        if self.config.email == "required":
+            return [[*base, EMAIL_IDENTITY]]
+        if self.config.email == "optional":
+            return [plain, [*base, EMAIL_IDENTITY]]
+        return [plain]
 
     def _check_enabled(self) -> None:
         if not self.config.enable_registration:
@@ -189,6 +203,11 @@ class RegistrationService:
         password_hash = result.serverdict.get("password_hash")
         if password_hash is None:
             raise MatrixError(400, "Missing password", Codes.MISSING_PARAM)
+        threepid = result.serverdict.get(_THREEPID)
+        if isinstance(threepid, dict) and await self.threepids.get().user_of(
+            threepid["medium"], threepid["address"]
+        ):
+            raise MatrixError(400, "Email is already in use", Codes.THREEPID_IN_USE)
         upgrade = result.serverdict.get(_UPGRADES)
         if upgrade is not None:
             await self.guests.upgrade(str(upgrade), password_hash)
@@ -196,6 +215,13 @@ class RegistrationService:
         else:
             user_id = await self.accounts.register(
                 str(localpart), None, password_hash=password_hash
+            )
+        if isinstance(threepid, dict):
+            await self.threepids.get().add_registered(
+                user_id,
+                threepid["medium"],
+                threepid["address"],
+                int(threepid["validated_at"]),
             )
         self.ratelimiter.record(
             "register_address", client_ip, self.rate_limits.registration_per_address
