@@ -4,11 +4,13 @@ The same scenario (tests/interop/ssdiff/scenario.py: named and unnamed rooms,
 messages with a mention, an invite, a DM in ``m.direct``, an encrypted room,
 read receipts, typing, to-device messages, account data, key uploads) runs on
 each server with three local users, and alice's connection makes the same
-five requests on both (tests/interop/ssdiff/requests.py: four filtered lists
-with ``$ME``, a subscription with ``$LAZY``, every extension; then an
-incremental request after new messages, a topic change, receipts, typing,
-to-device messages and new device keys; a quiet one; one that raises a
-timeline_limit; one after alice left a room).
+five requests on both (tests/interop/ssdiff/requests.py: seven filtered lists
+with ``$ME``, ``*`` and a partial range, a subscription with ``$LAZY``, one to
+a room she is not in, every extension; then an incremental request after new
+messages, a topic change, receipts, typing, to-device messages and new device
+keys; a quiet one; one that raises a timeline_limit; one after alice left a
+room). A third run asks Chatly the same in the merged MSC's request form and
+must get the same answers as in the deployed form.
 
 Each pair of answers is normalised (IDs to labels, timestamps and tokens to
 their type, bump stamps to ranks: tests/interop/ssdiff/normalise.py) and
@@ -143,13 +145,16 @@ def _maker(base_url: str, shared_secret: str) -> Callable[[str], Client]:
 
 
 def _run(
-    base_url: str, shared_secret: str, reference_counts: bool = False
+    base_url: str,
+    shared_secret: str,
+    reference_counts: bool = False,
+    merged: bool = False,
 ) -> dict[str, JsonDict]:
     world = build_world(_maker(base_url, shared_secret))
     if reference_counts:
         raw = play(world, lambda answer: _counts_from_sync(world.alice, answer))
     else:
-        raw = play(world)
+        raw = play(world, merged=merged)
     return {step: normalise(answer, world) for step, answer in raw.items()}
 
 
@@ -253,3 +258,29 @@ def test_every_listed_difference_still_occurs(
     ]
     stale = unused(found, ALLOWED)
     assert not stale, "remove these entries: " + ", ".join(a.pattern for a in stale)
+
+
+@pytest.fixture(scope="module")
+def merged_answers(servers: Servers) -> dict[str, JsonDict]:
+    """step -> Chatly's answer to the same scenario, asked in the merged
+    MSC's request form (normalised)."""
+    return _run(servers.chatly.client_url, servers.chatly.shared_secret, merged=True)
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_merged_request_form_gets_the_same_answers(
+    answers: dict[str, tuple[JsonDict, JsonDict]],
+    merged_answers: dict[str, JsonDict],
+    step: str,
+) -> None:
+    """Chatly answers the merged MSC's request form (``range``, ``required_state``
+    as ``{include, lazy_members}``, ``is_invited``, ``pos``/``timeout`` in the
+    body; Synapse 1.163 takes none of it) exactly as the deployed form."""
+    deployed = answers[step][0]
+    merged = merged_answers[step]
+    assert merged.get("rooms") or step == "quiet"
+    differences = diff(merged, deployed)
+    assert not differences, (
+        "('chatly' is the merged form, 'synapse' the deployed)\n"
+        + ("\n".join(map(str, differences)))
+    )

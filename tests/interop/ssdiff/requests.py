@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from tests.interop.client import JsonDict
+from tests.interop.ssdiff.merged import merged_form
 from tests.interop.ssdiff.scenario import World, act_between, leave_secrets
 
 
@@ -99,15 +100,22 @@ STEPS = ("initial", "incremental", "quiet", "expanded", "left")
 
 
 def play(
-    world: World, after: Callable[[JsonDict], None] = lambda answer: None
+    world: World,
+    after: Callable[[JsonDict], None] = lambda answer: None,
+    merged: bool = False,
 ) -> dict[str, JsonDict]:
     """Alice's connection through the scenario: her first request, one after
-    :func:`act_between`, one with nothing new, and one that raises Project's
-    timeline_limit, and one after alice left a room. The raw answers by step; ``after`` sees each answer as
-    soon as it arrives."""
+    :func:`act_between`, one with nothing new, one that raises Project's
+    timeline_limit, and one after alice left a room. The raw answers by step;
+    ``after`` sees each answer as soon as it arrives. ``merged``: the requests
+    in the form of the merged MSC (tests/interop/ssdiff/merged.py)."""
 
     def ask(project_timeline: int = 4) -> JsonDict:
-        answer = world.sliding_sync(sync_request(world, project_timeline))
+        body = sync_request(world, project_timeline)
+        if merged:
+            answer = world.sliding_sync(merged_form(body), in_body=True)
+        else:
+            answer = world.sliding_sync(body)
         after(answer)
         return answer
 

@@ -68,12 +68,19 @@ class World:
         """Role -> client."""
         return {"@alice": self.alice, "@bob": self.bob, "@carol": self.carol}
 
-    def sliding_sync(self, body: JsonDict, timeout_ms: int = 0) -> JsonDict:
-        """One request of alice's connection, from the last ``pos``."""
-        params = f"?timeout={timeout_ms}"
-        if self.pos is not None:
-            params += f"&pos={quote(self.pos)}"
-        url = f"{self.alice.base_url}{SS_PATH}{params}"
+    def sliding_sync(self, body: JsonDict, in_body: bool = False) -> JsonDict:
+        """One request of alice's connection, from the last ``pos`` (timeout
+        0); ``pos`` and ``timeout`` in the query string or, with ``in_body``,
+        in the body (as the merged MSC has them)."""
+        url = f"{self.alice.base_url}{SS_PATH}"
+        if in_body:
+            body = {**body, "timeout": 0}
+            if self.pos is not None:
+                body["pos"] = self.pos
+        else:
+            url += "?timeout=0"
+            if self.pos is not None:
+                url += f"&pos={quote(self.pos)}"
         answer: JsonDict = request(
             "POST", url, body, token=self.alice.token, timeout=60
         )
