@@ -17,7 +17,8 @@ from pathlib import Path
 from homeserver.cli import process
 from homeserver.cli.datadir import DataDir
 from homeserver.cli.errors import CliError
-from homeserver.cli.import_synapse import accounts, rooms
+from homeserver.cli.import_synapse import accounts, media, push, rooms, user_data
+from homeserver.cli.import_synapse.check import self_check
 from homeserver.cli.import_synapse.source import SynapseDatabase
 from homeserver.cli.import_synapse.steps import Context, Progress, Step
 from homeserver.cli.import_synapse.target import Target
@@ -25,7 +26,13 @@ from homeserver.cli.import_synapse.target import Target
 
 def pipeline() -> list[Step]:
     """Every step, in the order they run."""
-    return [*accounts.STEPS, *rooms.STEPS]
+    return [
+        *accounts.STEPS,
+        *rooms.STEPS,
+        *user_data.STEPS,
+        *push.STEPS,
+        *media.STEPS,
+    ]
 
 
 def _open_source(args: argparse.Namespace) -> SynapseDatabase:
@@ -90,6 +97,16 @@ def run_import(
         count = step.run(ctx)
         target.finish(step.name, count)
         print(f"{step.name}: {count} imported")
+    print("self-check:")
+    result = self_check(ctx)
+    for line in result.lines:
+        print(line)
+    if result.problems:
+        for problem in result.problems:
+            print(f"  problem: {problem}")
+        print("self-check FAILED (the import is kept; see above)")
+        return 1
+    print("self-check passed")
     return 0
 
 

@@ -8,15 +8,23 @@ import asyncio
 import contextlib
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import nio
 import pytest
 
-from tests.cli.import_synapse.synapse_source import SynapseSource, build_synapse_source
+from tests.cli.import_synapse.synapse_source import (
+    PNG,
+    SynapseSource,
+    build_synapse_source,
+)
+from tests.interop.client import quote, request
 from tests.ports import free_port
 
 pytestmark = pytest.mark.integration
@@ -143,6 +151,64 @@ async def _check_rooms(url: str, source: SynapseSource) -> None:
             await client.close()
 
 
+def _get(url: str, path: str, token: str) -> Any:
+    return request("GET", f"{url}/_matrix/client/v3{path}", token=token)
+
+
+def _get_raw(url: str, path: str, token: str) -> bytes:
+    req = urllib.request.Request(
+        url + path, headers={"Authorization": f"Bearer {token}"}
+    )
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return bytes(resp.read())
+
+
+async def _check_the_rest(url: str, source: SynapseSource) -> None:
+    alice, bob = source.clients["alice"], source.clients["bob"]
+    lobby = source.rooms["lobby"]
+    settings = _get(
+        url,
+        f"/user/{quote(alice.user_id)}/account_data/org.example.settings",
+        alice.token,
+    )
+    assert settings == {"theme": "dark"}
+    tags = _get(
+        url, f"/user/{quote(alice.user_id)}/rooms/{quote(lobby)}/tags", alice.token
+    )
+    assert tags == {"tags": {"u.work": {"order": 0.5}}}
+    rule = _get(url, "/pushrules/global/content/cakes", alice.token)
+    assert rule["pattern"] == "cake" and rule["actions"] == ["notify"]
+    public = _get(url, "/publicRooms", bob.token)
+    assert [r["room_id"] for r in public["chunk"]] == [lobby]
+
+    client = nio.AsyncClient(url, bob.user_id)
+    client.restore_login(bob.user_id, bob.device_id, bob.token)
+    try:
+        alias = await client.room_resolve_alias(source.alias)
+        assert isinstance(alias, nio.RoomResolveAliasResponse), alias
+        assert alias.room_id == lobby
+        sync = await client.sync(timeout=0, full_state=True)
+        receipts = [
+            e
+            for e in sync.rooms.join[lobby].ephemeral
+            if isinstance(e, nio.ReceiptEvent)
+        ]
+        read = {(r.user_id, r.event_id) for e in receipts for r in e.receipts}
+        assert (bob.user_id, source.messages[lobby][-1]) in read
+        got = await client.download(mxc=source.media_mxc)
+        assert isinstance(got, nio.DownloadResponse), got
+        assert got.body == PNG
+        thumb = _get_raw(
+            url,
+            f"/_matrix/client/v1/media/thumbnail/{source.media_mxc[6:]}"
+            "?width=32&height=32&method=crop",
+            bob.token,
+        )
+        assert thumb.startswith(PNG[:8])
+    finally:
+        await client.close()
+
+
 def test_import_then_start(chatly: tuple[Path, str], source: SynapseSource) -> None:
     data, url = chatly
     result = _import(data, source)
@@ -153,7 +219,14 @@ def test_import_then_start(chatly: tuple[Path, str], source: SynapseSource) -> N
     start = synctl("start", "--data-dir", str(data))
     assert start.returncode == 0, start.stdout + start.stderr
     asyncio.run(_check_accounts(url, source))
+    assert "self-check passed" in result.stdout
+    assert "signatures of this server verified" in result.stdout
     asyncio.run(_check_rooms(url, source))
+    asyncio.run(_check_the_rest(url, source))
+
+
+def _rows(db: sqlite3.Connection, table: str) -> int:
+    return int(db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
 
 
 def test_import_resumes_and_refuses_a_running_server(
@@ -165,6 +238,19 @@ def test_import_resumes_and_refuses_a_running_server(
     again = _import(data, source)
     assert again.returncode == 0, again.stdout + again.stderr
     assert "users: already imported" in again.stdout
+    assert "self-check passed" in again.stdout
+    # An interruption leaves steps unfinished: they are redone, and what
+    # they had written already is not written twice.
+    db = sqlite3.connect(data / "homeserver.db")
+    with db:
+        db.execute("UPDATE synapse_import_steps SET done_ts = NULL")
+        db.execute("DELETE FROM synapse_import_steps WHERE step = 'events'")
+    before = {t: _rows(db, t) for t in ("events", "receipts", "local_media")}
+    redo = _import(data, source)
+    assert redo.returncode == 0, redo.stdout + redo.stderr
+    assert "events: importing" in redo.stdout
+    assert {t: _rows(db, t) for t in before} == before
+    db.close()
     start = synctl("start", "--data-dir", str(data))
     assert start.returncode == 0, start.stdout + start.stderr
     running = _import(data, source)
