@@ -225,14 +225,10 @@ def test_joined_room_without_timeline_tells_its_bump(server: TestServer) -> None
 
 
 def test_knock_shows_stripped_state_only(server: TestServer) -> None:
-    alice = server.user("alice")
+    knocking = {"type": "m.room.join_rules", "content": {"join_rule": "knock"}}
     bob = server.user("bob")
-    room_id = bob.create_room(
-        name="Door",
-        initial_state=[
-            {"type": "m.room.join_rules", "content": {"join_rule": "knock"}}
-        ],
-    )
+    room_id = bob.create_room(name="Door", initial_state=[knocking])
+    alice = server.user("alice")
     alice.post(f"/knock/{room_id}", {"reason": "hi"}, expect=200)
     lists = {"all": {"range": [0, 9], "timeline_limit": 3, "required_state": []}}
     body = ss(alice, {"lists": lists})
