@@ -9,7 +9,7 @@ or avatar, heroes and counts when memberships changed, and the unread counts.
 A grown ``timeline_limit`` sends the latest events again with
 ``expanded_timeline`` (and Synapse's ``unstable_expanded_timeline``); a grown
 ``required_state`` sends the state only the new config matches. Invites and
-knocks get only their stripped state.
+knocks get only their stripped state (``stripped.py``).
 
 The builder's memory per room and connection (bounded): the config the room
 was sent with, the membership, the unread counts last sent and the members
@@ -43,6 +43,7 @@ from homeserver.services.sliding_sync.rooms.state import (
     lazy_users,
     pick_state,
 )
+from homeserver.services.sliding_sync.rooms.stripped import stripped_entry
 from homeserver.services.sliding_sync.rooms.timeline import (
     RoomTimeline,
     count_live,
@@ -97,7 +98,9 @@ class FullRoomBuilder:
     async def build(self, requester: Requester, req: RoomRequest) -> RoomAnswer:
         memory = req.memory or {}
         if req.membership in _STRIPPED_ONLY:
-            return await self._stripped(requester, req, memory)
+            return await stripped_entry(
+                self.rooms, self.room_state, requester.user_id, req
+            )
         plan = self._plan(req, memory)
         view = await self._personal_view(requester.user_id, req)
         timeline = None
@@ -315,34 +318,6 @@ class FullRoomBuilder:
         if timeline is not None and timeline.limited:
             limit = config.timeline_limit
         return RoomConfig(limit, old.required_state.combine(config.required_state))
-
-    async def _stripped(
-        self, requester: Requester, req: RoomRequest, memory: JsonDict
-    ) -> RoomAnswer:
-        """An invite or knock: its stripped state, once per membership event."""
-        new_memory = {
-            "config": req.config.to_json(),
-            "m": req.membership,
-            "ms": req.membership_stream,
-        }
-        if (
-            req.since is not None
-            and memory.get("ms") == req.membership_stream
-            and memory.get("m") == req.membership
-        ):
-            return RoomAnswer(None, new_memory)
-        result: JsonDict = {"initial": True}
-        state: list[JsonDict] = []
-        member = await self.room_state.get_membership(req.room_id, requester.user_id)
-        if member is not None:
-            state = await self.rooms.stripped_state(req.room_id, member[1])
-        if state:
-            # Synapse's name, and the merged MSC's.
-            result["invite_state"] = state
-            result["stripped_state"] = state
-        result["notification_count"] = 0
-        result["highlight_count"] = 0
-        return RoomAnswer(result, new_memory)
 
 
 def _nothing_new(result: JsonDict) -> bool:

@@ -10,10 +10,10 @@ the state it was last sent at) it picks the entries to send.
   when the config grew, the state only the new config matches.
 - Lazy members: the membership of the timeline's senders and of the targets
   of its membership events, not those sent before on the connection; when
-  the timeline is not ``limited``, every membership change too. After a
-  ``limited`` timeline the client drops its membership cache (MSC4186), so the
-  memory of what was sent starts again. Memberships sent this way ignore
-  ``exclude``.
+  the timeline is not ``limited``, every membership change too (after a gap
+  the client drops its member-list cache, MSC4186; members sent before whose
+  membership changed in the gap are sent again when they appear). Memberships
+  sent this way ignore ``exclude``.
 """
 
 from __future__ import annotations
@@ -90,8 +90,11 @@ def pick_state(
             )
     lazy: list[str] = []
     if wanted.lazy_members:
-        fresh = then is None or limited or old is None or not old.lazy_members
-        before = set() if fresh else set(lazy_sent)
+        fresh = then is None or old is None or not old.lazy_members
+        # A member whose membership changed since is no longer known to the
+        # client as it was sent: sent again when needed.
+        moved = {k[1] for k in changed if k[0] == EventTypes.MEMBER}
+        before = set() if fresh else set(lazy_sent) - moved
         users = lazy_users(timeline)
         for user_id in users:
             key = (EventTypes.MEMBER, user_id)
@@ -99,7 +102,7 @@ def pick_state(
                 picked[key] = now[key]
         if then is not None and not limited:
             picked.update((k, now.get(k)) for k in changed if k[0] == EventTypes.MEMBER)
-        kept = [u for u in before if (EventTypes.MEMBER, u) not in changed]
+        kept = list(before)
         sent_now = [u for u in users if (EventTypes.MEMBER, u) in now]
         sent_now += [k[1] for k in picked if k[0] == EventTypes.MEMBER]
         lazy = list(dict.fromkeys([*sent_now, *sorted(kept)]))[:MAX_LAZY_REMEMBERED]
