@@ -114,19 +114,6 @@ ON_PURPOSE = [
 
 NOT_YET = [
     # Remove each entry when its gap closes (the last test says which).
-    Allowed("*:rooms.Party.name", "an invite's name from its stripped state: ssrooms"),
-    Allowed(
-        "expanded:rooms.Project.required_state",
-        "ssrooms: a grown timeline_limit resends $LAZY memberships the "
-        "connection already has (alice, bob, carol: MSC4186 says 'excluding "
-        "membership events previously returned'); Synapse sends none",
-    ),
-    Allowed(
-        "*:rooms.Party.invite_state.m.room.member @alice.*",
-        "ssrooms: the invite event in invite_state is sent whole (event_id, "
-        "origin_server_ts), as /sync does; stripped state allows only sender, "
-        "type, state_key and content, and Synapse strips it here",
-    ),
     Allowed(
         "*:rooms.Party.invite_state.m.room.member @carol",
         "ssrooms (reported by ssclients and ssdiff): the inviter's membership "
