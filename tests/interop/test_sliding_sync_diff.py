@@ -114,12 +114,6 @@ ON_PURPOSE = [
 
 NOT_YET = [
     # Remove each entry when its gap closes (the last test says which).
-    Allowed(
-        "*:rooms.Party.invite_state.m.room.member @carol",
-        "ssrooms (reported by ssclients and ssdiff): the inviter's membership "
-        "in a local invite's stripped state (MSC4319; Chatly already sends it "
-        "over federation)",
-    ),
 ]
 
 ALLOWED = ON_PURPOSE + NOT_YET

@@ -120,6 +120,11 @@ def test_invite_leave_and_reinvite_sections(server: TestServer) -> None:
         "sender": alice.user_id,
     } in invite
     assert invite[-1]["content"]["membership"] == "invite"
+    # the inviter's membership (MSC4319), as Synapse sends it
+    assert any(
+        e["type"] == "m.room.member" and e["state_key"] == alice.user_id
+        for e in invite[:-1]
+    )
     since = body["next_batch"]
     bob.membership(room_id, "join")
     body = bob.sync(since)

@@ -318,11 +318,20 @@ class RoomSyncBuilder:
     async def stripped_state(
         self, room_id: str, member_event_id: str
     ) -> list[JsonDict]:
-        """Invite/knock state: key room state plus the membership event itself."""
+        """Invite/knock state: key room state, for an invite the inviter's
+        membership (MSC4319, as Synapse and as we send it over federation),
+        plus the membership event itself."""
+        keys = {(t, "") for t in STRIPPED_STATE_TYPES}
+        invite = (await self.events.get_events([member_event_id])).get(member_event_id)
+        if (
+            invite is not None
+            and invite.content.get("membership") == Membership.INVITE
+            and invite.sender != invite.state_key
+        ):
+            keys.add((EventTypes.MEMBER, invite.sender))
         state = (
             await self.event_state.get_state_ids_for_event(
-                member_event_id,
-                StateSelection(keys=frozenset((t, "") for t in STRIPPED_STATE_TYPES)),
+                member_event_id, StateSelection(keys=frozenset(keys))
             )
             or {}
         )

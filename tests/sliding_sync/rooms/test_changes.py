@@ -57,9 +57,7 @@ def test_lazy_members_once_per_connection(server: TestServer) -> None:
     assert room["limited"] is False
     assert members(room) == {dave.user_id}
     # after a gap: only members sent before whose membership changed in it
-    carol.put(
-        f"/profile/{carol.user_id}/displayname", {"displayname": "C"}, expect=200
-    )
+    carol.put(f"/profile/{carol.user_id}/displayname", {"displayname": "C"}, expect=200)
     for i in range(6):
         carol.send(room_id, f"c{i}")
     bob.send(room_id, "b4")
@@ -160,6 +158,13 @@ def test_invite_then_join(server: TestServer) -> None:
     assert set(invite) == {"type", "state_key", "content", "sender"}
     assert invite["content"]["membership"] == "invite"
     assert room["name"] == "Party"
+    # the inviter's membership too (MSC4319, as Synapse)
+    inviter = [
+        e
+        for e in room["invite_state"]
+        if e["type"] == "m.room.member" and e["state_key"] == bob.user_id
+    ]
+    assert [e["content"]["membership"] for e in inviter] == ["join"]
     assert not {"timeline", "required_state", "joined_count"} & room.keys()
     # activity in the room is not shown to the invitee
     bob.send(room_id, "before alice")
