@@ -12,6 +12,7 @@ import attrs
 
 from homeserver.composition.federation import FederationBundle
 from homeserver.composition.server import HomeServer
+from homeserver.federation.handshakes.third_party import ThirdPartyInviteForwarder
 from homeserver.plugins.push import PluginPushDelivery
 from homeserver.services.accounts.profile import RemoteProfilePort
 from homeserver.services.e2ee.ports import RemoteKeysPort
@@ -22,6 +23,7 @@ from homeserver.services.rooms.ports import (
     RemoteMembershipPort,
     RemotePublicRoomsPort,
 )
+from homeserver.services.rooms.third_party_invites import RemoteThirdPartyInvitePort
 from homeserver.services.spaces.ports import RemoteHierarchyPort
 from homeserver.services.sync_data.to_device import RemoteToDevicePort
 from homeserver.signals import (
@@ -93,6 +95,7 @@ def bind(hs: HomeServer, *, federation_on: bool) -> None:
         signals=signals,
         ports=FederationPorts(
             remote_membership=hs.rooms.membership.remote,
+            remote_third_party_invites=hs.third_party_invites.service.remote,
             remote_aliases=hs.rooms.directory.remote,
             remote_public_rooms=hs.rooms.room_list.remote,
             remote_profiles=hs.accounts.profiles.remote,
@@ -179,6 +182,7 @@ class FederationPorts:
     """The ports services declare for what only federation provides."""
 
     remote_membership: Port[RemoteMembershipPort]
+    remote_third_party_invites: Port[RemoteThirdPartyInvitePort]
     remote_aliases: Port[RemoteAliasPort]
     remote_public_rooms: Port[RemotePublicRoomsPort]
     remote_profiles: Port[RemoteProfilePort]
@@ -206,6 +210,9 @@ def _bind_federation(
     # What services ask of other servers.
     queries = federation.serving.remote_queries
     ports.remote_membership.plug(federation.handshakes.remote)
+    ports.remote_third_party_invites.plug(
+        ThirdPartyInviteForwarder(federation.server_name, federation.transport)
+    )
     ports.remote_aliases.plug(queries)
     ports.remote_public_rooms.plug(queries)
     ports.remote_profiles.plug(queries)

@@ -38,6 +38,7 @@ from homeserver.composition.server import HomeServer
 from homeserver.composition.spaces import SpacesBundle
 from homeserver.composition.sync import SyncBundle
 from homeserver.composition.sync_data import SyncDataBundle
+from homeserver.composition.third_party_invites import ThirdPartyInvitesBundle
 from homeserver.composition.threepids import ThreepidsBundle
 from homeserver.composition.user_admin import UserAdminBundle
 from homeserver.composition.user_directory import UserDirectoryBundle
@@ -61,6 +62,7 @@ def build_homeserver(
     appservice_http: UntrustedHttpClient | None = None,
     plugin_http: UntrustedHttpClient | None = None,
     push_http: UntrustedHttpClient | None = None,
+    identity_http: UntrustedHttpClient | None = None,
 ) -> HomeServer:
     """One homeserver, ready for ``setup()``; outbound federation goes
     through ``federation_transport`` if given (the in-process test network);
@@ -68,7 +70,8 @@ def build_homeserver(
     ``blocking_runner``); URL previews fetch through ``preview_http`` if
     given (tests: a fixed DNS table), requests to application services
     through ``appservice_http``, plugins' requests through ``plugin_http``, and
-    requests to push gateways through ``push_http``.
+    requests to push gateways through ``push_http`` and requests to
+    identity servers through ``identity_http``.
 
     Raises:
         ConfigError: a plugin cannot be loaded (``PluginLoadError`` names it).
@@ -146,6 +149,9 @@ def build_homeserver(
     push_email = EmailPushBundle.build(
         core=core, mail=mail, pushers=pushers, profiles=accounts.stores.profiles
     )
+    third_party_invites = ThirdPartyInvitesBundle.build(
+        core=core, rooms=rooms, http=identity_http
+    )
     hs = HomeServer(
         data_dir=data_dir,
         core=core,
@@ -174,6 +180,7 @@ def build_homeserver(
         appservice_outbound=appservice_outbound,
         pushers=pushers,
         push_email=push_email,
+        third_party_invites=third_party_invites,
         plugins=plugins,
         plugin_services=plugin_services(
             core=core, accounts=accounts, rooms=rooms, http=plugin_http

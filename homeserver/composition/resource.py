@@ -61,6 +61,7 @@ from homeserver.api.metrics import MetricsEndpoint
 from homeserver.api.plugin_routes import PluginRoutesEndpoint
 from homeserver.api.websocket.resource import with_websocket
 from homeserver.api.websocket.session import SessionDeps
+from homeserver.federation.transport.room_auth import RoomRequestAuthenticator
 
 if TYPE_CHECKING:
     from homeserver.composition.server import HomeServer
@@ -81,6 +82,11 @@ def build_resource(
             router.add_endpoint(endpoint)
     if "federation" in resources:
         for endpoint in hs.federation.endpoints():
+            router.add_endpoint(endpoint)
+        room_auth = RoomRequestAuthenticator(
+            hs.federation.keys.authenticator, hs.federation.ingest.acl
+        )
+        for endpoint in hs.third_party_invites.federation_endpoints(room_auth):
             router.add_endpoint(endpoint)
         if "client" not in resources:
             # Older servers fetch our media with the legacy download on the
@@ -189,7 +195,9 @@ def _room_endpoints(hs: HomeServer) -> list[Any]:
         rooms.JoinEndpoint(auth, r.membership),
         rooms.KnockEndpoint(auth, r.membership),
         rooms.LeaveEndpoint(auth, r.membership),
-        rooms.MembershipChangeEndpoint(auth, r.membership),
+        rooms.MembershipChangeEndpoint(
+            auth, r.membership, hs.third_party_invites.service
+        ),
         rooms.ForgetEndpoint(auth, r.membership),
         sync.SyncEndpoint(auth, hs.sync.service),
         sliding_sync.SlidingSyncEndpoint(auth, hs.sync.sliding),

@@ -38,6 +38,7 @@ from homeserver.composition.search import SearchBundle
 from homeserver.composition.spaces import SpacesBundle
 from homeserver.composition.sync import SyncBundle
 from homeserver.composition.sync_data import SyncDataBundle
+from homeserver.composition.third_party_invites import ThirdPartyInvitesBundle
 from homeserver.composition.threepids import ThreepidsBundle
 from homeserver.composition.user_admin import UserAdminBundle
 from homeserver.composition.user_directory import UserDirectoryBundle
@@ -77,6 +78,7 @@ class HomeServer:
     appservice_outbound: AppServiceOutboundBundle
     pushers: PushersBundle
     push_email: EmailPushBundle
+    third_party_invites: ThirdPartyInvitesBundle
     plugins: PluginsBundle
     plugin_services: PluginServices
     """What every plugin's ``PluginAPI`` facade works through

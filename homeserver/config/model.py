@@ -28,6 +28,7 @@ from homeserver.config.sections.federation import (  # noqa: F401 - re-exported
     OldSigningKey,
     TrustedKeyServer,
 )
+from homeserver.config.sections.identity import IdentityServerConfig
 from homeserver.config.sections.limits import (  # noqa: F401 - re-exported
     RateLimit,
     RateLimitConfig,
@@ -134,6 +135,10 @@ class HomeserverConfig:
     push: PushConfig = option(
         factory=PushConfig,
         doc="Push notifications: deliveries to push gateways (docs/push.md).",
+    )
+    identity_server: IdentityServerConfig = option(
+        factory=IdentityServerConfig,
+        doc="Requests to identity servers: invites by email (docs/admin-guide.md).",
     )
 
     def __attrs_post_init__(self) -> None:

@@ -217,9 +217,15 @@ def third_party_signed_by_invite_keys(signed: JsonDict, invite: Event) -> bool:
         True if some signature verifies under some public key (unpadded
         standard or URL-safe base64).
     """
+    return third_party_signing_key(signed, invite) is not None
+
+
+def third_party_signing_key(signed: JsonDict, invite: Event) -> str | None:
+    """The public key of ``invite`` that a signature in ``signed`` verifies
+    under (as listed in the invite), or None."""
     signatures = signed.get("signatures")
     if not isinstance(signatures, dict):
-        return False
+        return None
     public_keys = third_party_public_keys(invite)
     for server_name, by_key in signatures.items():
         if not isinstance(by_key, dict):
@@ -229,8 +235,8 @@ def third_party_signed_by_invite_keys(signed: JsonDict, invite: Event) -> bool:
                 continue
             for public_key in public_keys:
                 if _verifies(signed, server_name, key_id, public_key):
-                    return True
-    return False
+                    return public_key
+    return None
 
 
 def _verifies(signed: JsonDict, server_name: str, key_id: str, public_key: str) -> bool:

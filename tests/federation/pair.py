@@ -214,8 +214,10 @@ class Federation:
         server_name: str,
         overrides: dict[str, Any] | None = None,
         signing_key: SigningKey | None = None,
+        **server_kwargs: Any,
     ) -> TestServer:
-        """Build a server named ``server_name`` with its own key and database."""
+        """Build a server named ``server_name`` with its own key and database
+        (``server_kwargs``: more ``TestServer`` arguments, e.g. a client)."""
         key = signing_key or generate_signing_key("k1")
         config: dict[str, Any] = {"server": {"server_name": server_name}}
         for section, values in (overrides or {}).items():
@@ -232,6 +234,7 @@ class Federation:
             signing_key=key,
             reactor=self.reactor,
             federation_transport=LoopbackTransport(self, server_name, key),
+            **server_kwargs,
         )
         self.servers[server_name] = server
         return server

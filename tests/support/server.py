@@ -156,6 +156,7 @@ class TestServer:
         appservice_http: Any = None,
         plugin_http: Any = None,
         push_http: Any = None,
+        identity_http: Any = None,
     ) -> None:
         # Servers of one test federation (tests/federation/pair.py) share a
         # reactor, so one clock drives them all.
@@ -184,6 +185,8 @@ class TestServer:
             plugin_http=plugin_http,
             # Requests to push gateways likewise (tests/push/pushers/kit.py).
             push_http=push_http,
+            # Requests to identity servers likewise (tests/rooms/third_party/).
+            identity_http=identity_http,
         )
         self.get_success(self.hs.setup())
         self.site = HomeserverSite(
@@ -249,6 +252,21 @@ class TestServer:
         client_ip: str = "127.0.0.1",
     ) -> FakeResponse:
         """Send a request with an optional JSON (or raw bytes) body."""
+        pending = self.start_json_request(method, path, body, token, headers, client_ip)
+        assert pending.done, "no response was written"
+        return pending.response()
+
+    def start_json_request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+        client_ip: str = "127.0.0.1",
+    ) -> PendingRequest:
+        """``request`` without waiting for the answer (one that needs another
+        reactor to run: a server on loopback it calls)."""
         if body is None:
             data = b""
         elif isinstance(body, bytes):
@@ -264,7 +282,8 @@ class TestServer:
         head = f"{method} {path} HTTP/1.1\r\n" + "".join(
             f"{k}: {v}\r\n" for k, v in all_headers.items()
         )
-        return self.raw_request(head.encode("latin-1") + b"\r\n" + data, client_ip)
+        raw = head.encode("latin-1") + b"\r\n" + data
+        return self.start_raw_request(raw, client_ip)
 
     def register(
         self, localpart: str, password: str = "password123", admin: bool = False

@@ -10,6 +10,7 @@ from homeserver.api.client.bodies.rooms import (
     JoinBody,
     MembershipBody,
     MembershipChangeBody,
+    ThirdPartyInviteBody,
 )
 from homeserver.api.http.auth import requester_of
 from homeserver.api.http.request import ApiRequest
@@ -17,6 +18,7 @@ from homeserver.api.http.router import client_patterns
 from homeserver.services.accounts.auth import Auth
 from homeserver.services.rooms.membership import MembershipService
 from homeserver.services.rooms.room_creation import RoomCreationService
+from homeserver.services.rooms.third_party_invites import ThirdPartyInviteService
 from homeserver.types import JsonDict
 
 
@@ -119,13 +121,33 @@ class MembershipChangeEndpoint:
         for pattern in client_patterns(f"/rooms/{{room_id}}/{action}")
     ]
 
-    def __init__(self, auth: Auth, membership: MembershipService) -> None:
+    def __init__(
+        self,
+        auth: Auth,
+        membership: MembershipService,
+        third_party: ThirdPartyInviteService,
+    ) -> None:
         self.auth = auth
         self.membership = membership
+        self.third_party = third_party
 
     async def on_POST(self, request: ApiRequest, room_id: str) -> JsonDict:
         requester = await requester_of(self.auth, request)
         action = request.path.rsplit("/", 1)[1]
+        raw = request.json()
+        if action == "invite" and "medium" in raw and "address" in raw:
+            # An invite by email: looked up on the identity server (as Synapse,
+            # medium and address together decide; user_id is then ignored).
+            tp = request.parse(ThirdPartyInviteBody)
+            await self.third_party.invite(
+                requester,
+                room_id,
+                tp.id_server,
+                tp.id_access_token,
+                tp.medium,
+                tp.address,
+            )
+            return {}
         body = request.parse(MembershipChangeBody)
         await self.membership.change_other(
             requester,

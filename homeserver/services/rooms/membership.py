@@ -401,7 +401,7 @@ class MembershipService:
                 raise Forbidden(f"{target} is already in the room")
             if requester.shadow_banned:
                 return
-            self._ratelimit_invite(requester, room_id, target)
+            self.ratelimit_invite(requester, room_id, target)
             if UserID.parse(target).domain == self.server_name:
                 await self.unknown_users.get().query_user(target)
             membership, extra = Membership.INVITE, {}
@@ -421,9 +421,7 @@ class MembershipService:
             room_id, requester.user_id, target, membership, reason, extra
         )
 
-    def _ratelimit_invite(
-        self, requester: Requester, room_id: str, target: str
-    ) -> None:
+    def ratelimit_invite(self, requester: Requester, room_id: str, target: str) -> None:
         """``rate_limiting.invites_*``: per room, per invitee and per inviter.
         Every bucket is asked before any is counted, so a refused invite
         costs nothing."""

@@ -82,6 +82,16 @@ class MembershipChangeBody(RequestBody):
     is_direct: Any = None
 
 
+class ThirdPartyInviteBody(RequestBody):
+    """POST /rooms/{roomId}/invite by third-party ID (spec "Invite by
+    third-party ID"): a body with ``medium`` and ``address``."""
+
+    id_server: Str
+    id_access_token: Str
+    medium: Str
+    address: Str
+
+
 class RoomUpgradeBody(RequestBody):
     """POST /rooms/{roomId}/upgrade."""
 

@@ -1,0 +1,144 @@
+"""A small identity server for tests, built from the identity service API v2
+(lookup with hash_details, store-invite, pubkey and pubkey/isvalid), served
+on loopback by a real reactor, with its own ed25519 signing key.
+
+It does not validate addresses: ``bind(medium, address, mxid)`` stands for
+the user having proved the address, and returns the ``/3pid/onbind`` body the
+identity server sends the user's homeserver (spec server-server API
+"Third-party invites"), with each pending invite signed by its key. The test
+delivers that body to the homeserver.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any
+
+from signedjson.key import generate_signing_key
+from signedjson.sign import sign_json
+from twisted.web.resource import Resource
+from twisted.web.server import Site
+from unpaddedbase64 import encode_base64
+
+from homeserver.services.rooms.identity_client import lookup_hash
+
+ACCESS_TOKEN = "identity-access-token"
+V2 = "/_matrix/identity/v2"
+
+
+class IdentityServer(Resource):
+    """The identity server's state and its HTTP API (one resource, routed
+    by path)."""
+
+    isLeaf = True
+
+    def __init__(self, reactor: Any) -> None:
+        super().__init__()
+        self.key = generate_signing_key("0")
+        self.public_key = encode_base64(self.key.verify_key.encode())
+        self.pepper = "matrixrocks"
+        self.bindings: dict[tuple[str, str], str] = {}
+        self.pending: list[dict[str, Any]] = []
+        self.revoked: set[str] = set()
+        self.requests: list[tuple[str, str]] = []
+        self._port = reactor.listenTCP(0, Site(self), interface="127.0.0.1")
+
+    @property
+    def name(self) -> str:
+        """The ``id_server`` clients name: host and port."""
+        return f"127.0.0.1:{self._port.getHost().port}"
+
+    @property
+    def validity_url(self) -> str:
+        return f"http://{self.name}{V2}/pubkey/isvalid"
+
+    def stop(self) -> None:
+        self._port.stopListening()
+
+    # -- what a user does on the identity server -------------------------
+
+    def bind(self, medium: str, address: str, mxid: str) -> dict[str, Any]:
+        """Bind ``address`` to ``mxid``; the onbind body for ``mxid``'s
+        server, with the address's pending invites signed (and taken)."""
+        self.bindings[(medium, address)] = mxid
+        mine = [
+            p for p in self.pending if (p["medium"], p["address"]) == (medium, address)
+        ]
+        self.pending = [p for p in self.pending if p not in mine]
+        invites = [
+            {
+                "medium": medium,
+                "address": address,
+                "mxid": mxid,
+                "room_id": p["room_id"],
+                "sender": p["sender"],
+                "signed": sign_json(
+                    {"mxid": mxid, "token": p["token"]}, self.name, self.key
+                ),
+            }
+            for p in mine
+        ]
+        return {"medium": medium, "address": address, "mxid": mxid, "invites": invites}
+
+    # -- HTTP -------------------------------------------------------------
+
+    def render(self, request: Any) -> bytes:
+        path = request.path.decode()
+        self.requests.append((request.method.decode(), path))
+        code, body = self._route(request.method.decode(), path, request)
+        request.setResponseCode(code)
+        request.setHeader(b"Content-Type", b"application/json")
+        return json.dumps(body).encode()
+
+    def _route(self, method: str, path: str, request: Any) -> tuple[int, Any]:
+        if path == f"{V2}/pubkey/isvalid":
+            key = request.args.get(b"public_key", [b""])[0].decode()
+            return 200, {"valid": key == self.public_key and key not in self.revoked}
+        if path == f"{V2}/pubkey/ed25519:0":
+            return 200, {"public_key": self.public_key}
+        auth = request.getHeader(b"authorization") or b""
+        if auth.decode() != f"Bearer {ACCESS_TOKEN}":
+            return 401, {"errcode": "M_UNAUTHORIZED", "error": "Unauthorized"}
+        if method == "GET" and path == f"{V2}/hash_details":
+            return 200, {"algorithms": ["none", "sha256"], "lookup_pepper": self.pepper}
+        body = json.loads(request.content.read() or b"{}")
+        if method == "POST" and path == f"{V2}/lookup":
+            return self._lookup(body)
+        if method == "POST" and path == f"{V2}/store-invite":
+            return self._store_invite(body)
+        return 404, {"errcode": "M_UNRECOGNIZED", "error": "Unrecognized request"}
+
+    def _lookup(self, body: dict[str, Any]) -> tuple[int, Any]:
+        if body.get("pepper") != self.pepper:
+            return 400, {
+                "errcode": "M_INVALID_PEPPER",
+                "error": "Bad pepper",
+                "algorithm": "sha256",
+                "lookup_pepper": self.pepper,
+            }
+        table: dict[str, str] = {}
+        for (medium, address), mxid in self.bindings.items():
+            if body.get("algorithm") == "sha256":
+                table[lookup_hash(address, medium, self.pepper)] = mxid
+            else:
+                table[f"{address} {medium}"] = mxid
+        found = {a: table[a] for a in body.get("addresses", []) if a in table}
+        return 200, {"mappings": found}
+
+    def _store_invite(self, body: dict[str, Any]) -> tuple[int, Any]:
+        for name in ("medium", "address", "room_id", "sender"):
+            if not isinstance(body.get(name), str):
+                return 400, {"errcode": "M_MISSING_PARAMS", "error": f"No {name}"}
+        if (body["medium"], body["address"]) in self.bindings:
+            return 400, {"errcode": "M_THREEPID_IN_USE", "error": "Already bound"}
+        token = secrets.token_urlsafe(16)
+        self.pending.append({**body, "token": token})
+        local, _, domain = body["address"].partition("@")
+        return 200, {
+            "token": token,
+            "public_keys": [
+                {"public_key": self.public_key, "key_validity_url": self.validity_url}
+            ],
+            "display_name": f"{local[:3]}...@{domain[:3]}...",
+        }
