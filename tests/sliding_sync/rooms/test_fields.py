@@ -89,6 +89,12 @@ def test_heroes_of_an_unnamed_room(server: TestServer) -> None:
     room = fourth["rooms"][room_id]
     assert room["name"] == "Trio"
     assert "heroes" not in room
+    # a named room's membership change: counts, still no heroes, no name
+    server.user("dave").join(room_id)
+    fifth = ss(alice, {**sub(room_id, [], 1), "pos": fourth["pos"]})
+    room = fifth["rooms"][room_id]
+    assert room["joined_count"] == 4
+    assert not {"heroes", "name"} & room.keys()
 
 
 def test_incremental_state_is_only_what_changed(server: TestServer) -> None:

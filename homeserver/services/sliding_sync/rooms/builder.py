@@ -120,8 +120,8 @@ class FullRoomBuilder:
         if plan.expanded:
             result["expanded_timeline"] = True
             result["unstable_expanded_timeline"] = True
-        pick, events = await self._state(info, req, plan, timeline, memory)
-        await self._meta(info, req, plan, pick, events, result)
+        pick, events, now = await self._state(info, req, plan, timeline, memory)
+        await self._meta(info, req, plan, pick, events, now, result)
         if pick.picked:
             result["required_state"] = await self._required_state(info, pick, events)
         if timeline is not None:
@@ -192,7 +192,7 @@ class FullRoomBuilder:
         plan: _Plan,
         timeline: RoomTimeline | None,
         memory: JsonDict,
-    ) -> tuple[StatePick, dict[StateKey, Event]]:
+    ) -> tuple[StatePick, dict[StateKey, Event], StateMap]:
         """The state to send and the state events the entry needs."""
         wanted = req.config.required_state.for_user(info.user_id)
         old = (
@@ -215,7 +215,7 @@ class FullRoomBuilder:
             missing = [u for u in users if u not in known]
             if not missing:
                 lazy = list(dict.fromkeys([*users, *remembered]))
-                return StatePick({}, lazy[:MAX_LAZY_REMEMBERED], frozenset()), {}
+                return StatePick({}, lazy[:MAX_LAZY_REMEMBERED], frozenset()), {}, {}
             selection = StateSelection(
                 keys=frozenset((EventTypes.MEMBER, u) for u in missing)
             )
@@ -240,15 +240,14 @@ class FullRoomBuilder:
             lazy_sent=[] if plan.initial else memory.get("lazy", []),
         )
         needed = {k: v for k, v in pick.picked.items() if v is not None}
+        # The name also when memberships moved: heroes only for unnamed rooms.
+        moved = _members_moved(plan, pick)
         for key in (NAME_KEY, AVATAR_KEY):
-            if key in now and (plan.initial or key in pick.changed):
+            if key in now and (plan.initial or key in pick.changed or moved):
                 needed[key] = now[key]
-        if plan.initial or any(k[0] == EventTypes.MEMBER for k in pick.changed):
-            # heroes' membership events, found after the overview
-            needed.update((k, v) for k, v in now.items() if k[0] == EventTypes.MEMBER)
         found = await self.rooms.events.get_events(list(set(needed.values())))
         events = {k: found[v] for k, v in needed.items() if v in found}
-        return pick, events
+        return pick, events, now
 
     async def _meta(
         self,
@@ -257,13 +256,11 @@ class FullRoomBuilder:
         plan: _Plan,
         pick: StatePick,
         events: dict[StateKey, Event],
+        now: StateMap,
         result: JsonDict,
     ) -> None:
         naming_fields(result, events, initial=plan.initial, changed=pick.changed)
-        members_moved = plan.initial or any(
-            k[0] == EventTypes.MEMBER for k in pick.changed
-        )
-        if req.membership != Membership.JOIN or not members_moved:
+        if req.membership != Membership.JOIN or not _members_moved(plan, pick):
             return
         overview = await self.store.get_member_overview(
             req.room_id, info.user_id, MAX_HEROES
@@ -271,7 +268,13 @@ class FullRoomBuilder:
         result["joined_count"] = overview.joined
         result["invited_count"] = overview.invited
         if content_string(events.get(NAME_KEY), "name") is None and overview.heroes:
-            result["heroes"] = hero_entries(overview.heroes, events)
+            # Only the heroes' membership events are read, not every member's.
+            keys = [(EventTypes.MEMBER, u) for u in overview.heroes]
+            ids = {k: now[k] for k in keys if k in now and k not in events}
+            found = await self.rooms.events.get_events(list(ids.values()))
+            heroes = dict(events)
+            heroes.update((k, found[v]) for k, v in ids.items() if v in found)
+            result["heroes"] = hero_entries(overview.heroes, heroes)
 
     async def _required_state(
         self, info: SyncRequestInfo, pick: StatePick, events: dict[StateKey, Event]
@@ -318,6 +321,12 @@ class FullRoomBuilder:
         if timeline is not None and timeline.limited:
             limit = config.timeline_limit
         return RoomConfig(limit, old.required_state.combine(config.required_state))
+
+
+def _members_moved(plan: _Plan, pick: StatePick) -> bool:
+    """Whether member counts and heroes are sent: with the whole room, and
+    when someone's membership changed."""
+    return plan.initial or any(k[0] == EventTypes.MEMBER for k in pick.changed)
 
 
 def _nothing_new(result: JsonDict) -> bool:
