@@ -58,6 +58,12 @@ class PasswordHashingConfig:
     )
     argon2_parallelism: int = option(4, doc="argon2id lanes.", validator=positive)
     bcrypt_rounds: int = option(12, doc="bcrypt log2 cost.", validator=positive)
+    rehash_on_login: bool = option(
+        True,
+        doc="Re-hash a password when it is checked at login and its stored hash "
+        "is of another scheme or cost than the above (e.g. bcrypt hashes "
+        "imported from Synapse become argon2id on each user's next login).",
+    )
 
 
 @attrs.frozen(kw_only=True)

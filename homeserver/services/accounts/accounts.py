@@ -144,7 +144,13 @@ class AccountService:
         """
         user = await self.users.get_user(user_id)
         stored = user.password_hash if user is not None else None
-        return user, await self.hasher.verify(password, stored)
+        right = await self.hasher.verify(password, stored)
+        if right and stored and self.hasher.needs_rehash(stored):
+            # An older scheme or cost (bcrypt imported from Synapse): now that
+            # the password is known, store it the configured way.
+            new_hash = await self.hasher.hash(password)
+            await self.users.update_password_hash(user_id, new_hash)
+        return user, right
 
     async def get_active_user(self, user_id: str) -> UserInfo:
         """The account, which must exist and be active (else 403)."""

@@ -57,6 +57,23 @@ class PasswordHasher:
                 return False
         return False
 
+    def needs_rehash(self, stored: str) -> bool:
+        """Whether a hash that just verified should be replaced by one of the
+        configured scheme and cost (``rehash_on_login``)."""
+        if not self.config.rehash_on_login:
+            return False
+        if self.config.scheme == "bcrypt":
+            if not stored.startswith("$2"):
+                return True
+            cost = stored.split("$")[2] if stored.count("$") >= 3 else ""
+            return cost != f"{self.config.bcrypt_rounds:02d}"
+        if not stored.startswith("$argon2"):
+            return True
+        try:
+            return bool(self._argon2.check_needs_rehash(stored))
+        except argon2.exceptions.InvalidHashError:
+            return True
+
     async def hash(self, password: str) -> str:
         """A new salted hash of ``password``."""
         result: Any = await self.runner(lambda: self._hash(password))

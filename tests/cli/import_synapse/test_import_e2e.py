@@ -219,6 +219,12 @@ def test_import_then_start(chatly: tuple[Path, str], source: SynapseSource) -> N
     start = synctl("start", "--data-dir", str(data))
     assert start.returncode == 0, start.stdout + start.stderr
     asyncio.run(_check_accounts(url, source))
+    # Their bcrypt hashes became argon2id when they logged in.
+    db = sqlite3.connect(data / "homeserver.db")
+    hashes = [r[0] for r in db.execute("SELECT password_hash FROM users")]
+    db.close()
+    assert len(hashes) == 2
+    assert all(h.startswith("$argon2id$") for h in hashes), hashes
     assert "self-check passed" in result.stdout
     assert "signatures of this server verified" in result.stdout
     asyncio.run(_check_rooms(url, source))
