@@ -81,12 +81,7 @@ def build_resource(
         for endpoint in client_endpoints(hs):
             router.add_endpoint(endpoint)
     if "federation" in resources:
-        for endpoint in hs.federation.endpoints():
-            router.add_endpoint(endpoint)
-        room_auth = RoomRequestAuthenticator(
-            hs.federation.keys.authenticator, hs.federation.ingest.acl
-        )
-        for endpoint in hs.third_party_invites.federation_endpoints(room_auth):
+        for endpoint in federation_endpoints(hs):
             router.add_endpoint(endpoint)
         if "client" not in resources:
             # Older servers fetch our media with the legacy download on the
@@ -117,6 +112,19 @@ def build_resource(
         sliding=hs.sync.sliding,
     )
     return with_websocket(http, router, deps, x_forwarded, hs.core.reactor)
+
+
+def federation_endpoints(hs: HomeServer) -> list[Any]:
+    """Every endpoint of a federation listener: the federation wing's, and
+    the third-party invite ones (``/3pid/onbind``,
+    ``exchange_third_party_invite``) of the rooms domain."""
+    room_auth = RoomRequestAuthenticator(
+        hs.federation.keys.authenticator, hs.federation.ingest.acl
+    )
+    return [
+        *hs.federation.endpoints(),
+        *hs.third_party_invites.federation_endpoints(room_auth),
+    ]
 
 
 def legacy_media_endpoints(hs: HomeServer) -> list[Any]:
