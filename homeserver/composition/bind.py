@@ -81,6 +81,7 @@ def bind(hs: HomeServer, *, federation_on: bool) -> None:
     # Login by email address and the address proved at registration.
     hs.accounts.registration.threepids.plug(hs.threepids.account)
     hs.accounts.login.threepids.plug(hs.threepids.account)
+    signals.account_deactivated.connect(hs.threepids.account.on_account_deactivated)
     # Thumbnails of each image are made as soon as it is uploaded.
     hs.media.repository.uploaded.plug(hs.media.thumbnails)
     # Thumbnails of other servers' media: made from the remote media cache.

@@ -280,3 +280,42 @@ def test_broken_admin_template_stops_the_start(
     (tmp_path / "registration.txt").write_text("{% if %}\n")
     with pytest.raises(ConfigError, match="email.template_dir"):
         make_email_server(make_server, smtp, template_dir=str(tmp_path))
+
+
+def test_capability_says_addresses_can_change(server: TestServer) -> None:
+    alice = server.user("alice")
+    caps = alice.get("/capabilities", expect=200).json["capabilities"]
+    assert caps["m.3pid_changes"] == {"enabled": True}
+
+
+def test_deactivation_gives_the_address_up(
+    server: TestServer, smtp: SmtpServer
+) -> None:
+    alice = server.user("alice")
+    sid = request_token(server, THREEPID_TOKEN, ADDRESS).json["sid"]
+    server.request("GET", link_of(last_mail(smtp, ADDRESS)))
+    add(alice, sid)
+    first = alice.post("/account/deactivate", {}, expect=401)
+    alice.post(
+        "/account/deactivate",
+        {
+            "auth": {
+                "type": "m.login.password",
+                "session": first.json["session"],
+                "identifier": {"type": "m.id.user", "user": "alice"},
+                "password": "password123",
+            }
+        },
+        expect=200,
+    )
+    assert (
+        server.get_success(server.hs.mail.threepids.get_threepid("email", ADDRESS))
+        is None
+    )
+    # Someone else may now prove and add it.
+    bob = server.user("bob")
+    sid = request_token(server, THREEPID_TOKEN, ADDRESS, secret="bobs").json["sid"]
+    assert "Your code" in last_mail(smtp, ADDRESS).part("plain")
+    server.request("GET", link_of(last_mail(smtp, ADDRESS)))
+    add(bob, sid, secret="bobs")
+    assert [t["address"] for t in threepids(bob)] == [ADDRESS]

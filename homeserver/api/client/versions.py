@@ -97,7 +97,11 @@ class CapabilitiesEndpoint:
                 },
                 "m.set_displayname": {"enabled": True},
                 "m.set_avatar_url": {"enabled": True},
-                "m.3pid_changes": {"enabled": False},
+                # Users add and remove email addresses themselves when the
+                # server verifies them (docs/admin-guide.md).
+                "m.3pid_changes": {
+                    "enabled": self.config.email.enable_threepid_validation
+                },
                 "m.get_login_token": {"enabled": self.config.auth.token_login.enabled},
                 "m.profile_fields": {"enabled": True},
             }

@@ -13,6 +13,7 @@ from homeserver.services.accounts.auth import Requester
 from homeserver.services.accounts.ui_auth import UiaOperation, UserInteractiveAuth
 from homeserver.services.accounts.ui_auth_stages import PASSWORD
 from homeserver.services.threepids.validation import ThreepidValidationService
+from homeserver.signals import AccountDeactivated
 from homeserver.storage.stores.threepids import ThreepidAlreadyInUse, ThreepidStore
 from homeserver.types import JsonDict
 from homeserver.util.clock import Clock
@@ -119,6 +120,13 @@ class AccountThreepidService:
         """POST /account/3pid/unbind: nothing was bound (spec:
         ``no-support``)."""
         return dict(_NOT_BOUND)
+
+    async def on_account_deactivated(self, deactivated: AccountDeactivated) -> None:
+        """A deactivated account gives up its addresses (as Synapse): they
+        may be registered again, and reset no password."""
+        user_id = deactivated.user_id
+        for record in await self.store.get_threepids(user_id):
+            await self.store.delete_threepid(user_id, record.medium, record.address)
 
     # AccountThreepids (services/accounts/threepid_port.py)
 

@@ -62,6 +62,7 @@ class PasswordResetService:
         record = await self.store.get_threepid(threepid["medium"], threepid["address"])
         if record is None:
             raise MatrixError(404, "Email address not found", Codes.NOT_FOUND)
+        await self.accounts.get_active_user(record.user_id)
         await self.accounts.change_password(
             record.user_id, new_password, None, None, logout_devices
         )
