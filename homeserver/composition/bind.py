@@ -40,6 +40,8 @@ def bind(hs: HomeServer, *, federation_on: bool) -> None:
     """Connect the built domains to each other, then, when ``federation_on``,
     the federation wing to them."""
     signals = hs.core.signals
+    # Rooms an admin blocked are closed to local joins and invites.
+    hs.rooms.membership.blocks.plug(hs.room_admin.store)
     # Before a new events position is visible: sync's change caches.
     signals.event_persisted.connect(hs.sync.changes.on_event_persisted)
     # A visible new event wakes syncs; a leave ends the leaver's typing; it

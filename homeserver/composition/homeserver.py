@@ -32,6 +32,7 @@ from homeserver.composition.pushers import PushersBundle
 from homeserver.composition.reading import ReadingBundle
 from homeserver.composition.relations import RelationsBundle
 from homeserver.composition.reports import ReportsBundle
+from homeserver.composition.room_admin import RoomAdminBundle
 from homeserver.composition.rooms import RoomsBundle
 from homeserver.composition.search import SearchBundle
 from homeserver.composition.server import HomeServer
@@ -123,6 +124,7 @@ def build_homeserver(
     media = MediaBundle.build(core=core, data_dir=data_dir, preview_http=preview_http)
     media_admin = MediaAdminBundle.build(core=core, accounts=accounts, media=media)
     user_admin = UserAdminBundle.build(core=core, accounts=accounts, rooms=rooms)
+    room_admin = RoomAdminBundle.build(core=core, rooms=rooms)
     mail = MailBundle.build(core=core)
     threepids = ThreepidsBundle.build(core=core, accounts=accounts, mail=mail)
     federation = FederationBundle.build(
@@ -173,6 +175,7 @@ def build_homeserver(
         media=media,
         media_admin=media_admin,
         user_admin=user_admin,
+        room_admin=room_admin,
         mail=mail,
         threepids=threepids,
         federation=federation,

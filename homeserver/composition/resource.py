@@ -15,6 +15,8 @@ from homeserver.api.admin import endpoints as admin
 from homeserver.api.admin import server_notices
 from homeserver.api.admin.media import media_admin_endpoints
 from homeserver.api.admin.reports import report_admin_endpoints
+from homeserver.api.admin.rooms import room_admin_endpoints
+from homeserver.api.admin.server import server_admin_endpoints
 from homeserver.api.admin.users import user_admin_endpoints
 from homeserver.api.client import (
     account,
@@ -315,4 +317,8 @@ def _admin_endpoints(hs: HomeServer) -> list[Any]:
             hs.user_admin.devices,
             hs.devices.service,
         ),
+        *room_admin_endpoints(
+            auth, hs.room_admin.rooms, hs.room_admin.shutdown, hs.room_admin.purges
+        ),
+        *server_admin_endpoints(auth, hs.room_admin.tasks),
     ]

@@ -33,6 +33,7 @@ from homeserver.composition.reading import ReadingBundle
 from homeserver.composition.relations import RelationsBundle
 from homeserver.composition.reports import ReportsBundle
 from homeserver.composition.resource import build_resource
+from homeserver.composition.room_admin import RoomAdminBundle
 from homeserver.composition.rooms import RoomsBundle
 from homeserver.composition.search import SearchBundle
 from homeserver.composition.spaces import SpacesBundle
@@ -71,6 +72,7 @@ class HomeServer:
     media: MediaBundle
     media_admin: MediaAdminBundle
     user_admin: UserAdminBundle
+    room_admin: RoomAdminBundle
     mail: MailBundle
     threepids: ThreepidsBundle
     federation: FederationBundle
@@ -102,6 +104,7 @@ class HomeServer:
         await self.appservice_outbound.start()
         self.media.start()
         await self.pushers.start()
+        await self.room_admin.tasks.fail_unfinished()
         self.push_eval.pruner.start()
         await self.plugins.start()
 

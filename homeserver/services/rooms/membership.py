@@ -21,7 +21,12 @@ from homeserver.services.accounts.profile import (
 from homeserver.services.rooms.directory import DirectoryService
 from homeserver.services.rooms.event_creation import EventCreationService
 from homeserver.services.rooms.guest_access import guest_can_join
-from homeserver.services.rooms.ports import NoRemoteMembership, RemoteMembershipPort
+from homeserver.services.rooms.ports import (
+    NoRemoteMembership,
+    NoRoomBlocks,
+    RemoteMembershipPort,
+    RoomBlocks,
+)
 from homeserver.storage.stores.profiles import ProfileStore
 from homeserver.storage.stores.room_state import RoomStateStore
 from homeserver.types import JsonDict, UserID
@@ -59,6 +64,8 @@ class MembershipService:
         self.remote: Port[RemoteMembershipPort] = Port(
             NoRemoteMembership(self._leave_locally)
         )
+        # Rooms a server admin blocked: local users may not join or be invited.
+        self.blocks: Port[RoomBlocks] = Port(NoRoomBlocks())
 
     async def send_membership(
         self,
@@ -191,6 +198,7 @@ class MembershipService:
         extra: JsonDict = dict(content or {})
         room_id, alias_servers = await self._resolve_with_servers(room_id_or_alias)
         user_id = requester.user_id
+        await self._check_not_blocked(requester, room_id)
         if requester.is_guest and not await guest_can_join(
             self.room_state, self.creator.events, room_id
         ):
@@ -221,6 +229,11 @@ class MembershipService:
             room_id, user_id, user_id, Membership.JOIN, reason, extra
         )
         return room_id
+
+    async def _check_not_blocked(self, requester: Requester, room_id: str) -> None:
+        """403 if an admin blocked the room (server admins may still go in)."""
+        if not requester.is_admin and await self.blocks.get().is_blocked(room_id):
+            raise Forbidden("This room has been blocked on this server")
 
     async def restricted_join_authorisation(
         self, room_id: str, user_id: str
@@ -397,6 +410,7 @@ class MembershipService:
         current = await self.room_state.get_membership(room_id, target)
         state = current[0] if current else None
         if action == "invite":
+            await self._check_not_blocked(requester, room_id)
             if state in (Membership.JOIN, Membership.INVITE):
                 raise Forbidden(f"{target} is already in the room")
             if requester.shadow_banned:

@@ -177,3 +177,18 @@ class NoRoomPolicy:
 
     async def check_room_creation(self, creator: str, request: object) -> None:
         return None
+
+
+class RoomBlocks(Protocol):
+    """Which rooms a server admin blocked (the room admin API plugs it in)."""
+
+    async def is_blocked(self, room_id: str) -> bool:
+        """Whether local users are kept out of the room."""
+
+
+class NoRoomBlocks:
+    """No room is blocked (the room admin API is not built)."""
+
+    async def is_blocked(self, room_id: str) -> bool:
+        """Never."""
+        return False
