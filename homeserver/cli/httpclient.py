@@ -65,7 +65,12 @@ def _parse(data: bytes) -> Any:
 
 
 def request_json(
-    method: str, url: str, body: Any = None, *, timeout: float = 10.0
+    method: str,
+    url: str,
+    body: Any = None,
+    *,
+    timeout: float = 10.0,
+    token: str | None = None,
 ) -> Response:
     """Send a request and return the status and JSON body, whatever the status.
 
@@ -74,6 +79,7 @@ def request_json(
         url: the full URL.
         body: a JSON-serialisable request body, or None for no body.
         timeout: seconds to wait for connecting and for each read.
+        token: an access token to send, if any.
 
     Returns:
         The response; 4xx and 5xx statuses are returned, not raised.
@@ -84,6 +90,8 @@ def request_json(
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(url, data=data, method=method)
     request.add_header("Accept", "application/json")
+    if token is not None:
+        request.add_header("Authorization", f"Bearer {token}")
     if data is not None:
         request.add_header("Content-Type", "application/json")
     try:

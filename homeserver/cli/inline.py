@@ -9,6 +9,10 @@ from typing import Any, TypeVar
 from twisted.internet import defer
 from twisted.python.failure import Failure
 
+from homeserver.cli.datadir import DataDir
+from homeserver.storage.database import Database, inline_runner
+from homeserver.storage.migrations import prepare_database
+
 T = TypeVar("T")
 
 
@@ -21,3 +25,13 @@ def wait(coro: Coroutine[Any, Any, T]) -> T:
     if isinstance(results[0], Failure):
         results[0].raiseException()
     return results[0]  # type: ignore[no-any-return]
+
+
+def open_database(data_dir: DataDir) -> Database:
+    """The data directory's database, opened inline and migrated."""
+    from homeserver.app import make_engine
+
+    config = data_dir.load_config()
+    db = Database(make_engine(config, data_dir.root), inline_runner)
+    wait(prepare_database(db))
+    return db

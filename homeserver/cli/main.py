@@ -16,6 +16,7 @@ from homeserver.cli import (
     media_cmd,
     register,
     threepid_cmd,
+    user_cmd,
 )
 from homeserver.cli.datadir import DEFAULT_DATA_DIR
 from homeserver.cli.errors import CliError
@@ -41,6 +42,10 @@ examples:
   synctl media migrate --to s3
   synctl appservice register irc-registration.yaml
   synctl threepid add @alice:example.com alice@example.com
+  synctl user list
+  synctl user create bob --password 'a long password' --displayname Bob
+  synctl user modify bob --lock
+  synctl user deactivate bob carol --erase
   synctl import-synapse --from-sqlite /var/lib/synapse/homeserver.db
 
 'synctl COMMAND --help' describes each command."""
@@ -78,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     media_cmd.add_parser(subparsers, [common])
     appservice_cmd.add_parser(subparsers, [common])
     threepid_cmd.add_parser(subparsers, [common])
+    user_cmd.add_parser(subparsers, [common])
     import_synapse.add_parser(subparsers, [common])
     return parser
 

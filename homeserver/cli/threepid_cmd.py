@@ -15,25 +15,16 @@ import time
 
 from homeserver.cli.datadir import DataDir
 from homeserver.cli.errors import CliError
+from homeserver.cli.inline import open_database
 from homeserver.cli.inline import wait as _wait
 from homeserver.events import ids
-from homeserver.storage.database import Database, inline_runner
-from homeserver.storage.migrations import prepare_database
+from homeserver.storage.database import Database
 from homeserver.storage.stores.threepids import ThreepidAlreadyInUse, ThreepidStore
 from homeserver.storage.stores.users import UserStore
 
 MEDIA = ("email", "msisdn")
 # Enough of an address to be one: something@domain, no spaces.
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-
-
-def _open(data_dir: DataDir) -> Database:
-    from homeserver.app import make_engine
-
-    config = data_dir.load_config()
-    db = Database(make_engine(config, data_dir.root), inline_runner)
-    _wait(prepare_database(db))
-    return db
 
 
 def _user_id(db: Database, given: str) -> str:
@@ -47,7 +38,7 @@ def _user_id(db: Database, given: str) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
-    db = _open(DataDir(args.data_dir))
+    db = open_database(DataDir(args.data_dir))
     store = ThreepidStore(db)
     user_id = _user_id(db, args.user_id)
     if args.threepid_command == "list":
