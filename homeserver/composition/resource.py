@@ -202,7 +202,7 @@ def _room_endpoints(hs: HomeServer) -> list[Any]:
     return [
         rooms.CreateRoomEndpoint(auth, r.room_creation),
         rooms.JoinedRoomsEndpoint(auth, r.membership),
-        rooms.JoinEndpoint(auth, r.membership),
+        rooms.JoinEndpoint(auth, r.membership, hs.third_party_invites.service),
         rooms.KnockEndpoint(auth, r.membership),
         rooms.LeaveEndpoint(auth, r.membership),
         rooms.MembershipChangeEndpoint(

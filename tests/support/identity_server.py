@@ -42,6 +42,9 @@ class IdentityServer(Resource):
         self.pending: list[dict[str, Any]] = []
         self.revoked: set[str] = set()
         self.requests: list[tuple[str, str]] = []
+        self.lookups: list[str] = []
+        # store-invite answers without public keys (a broken identity server).
+        self.broken = False
         self._port = reactor.listenTCP(0, Site(self), interface="127.0.0.1")
 
     @property
@@ -81,6 +84,13 @@ class IdentityServer(Resource):
         ]
         return {"medium": medium, "address": address, "mxid": mxid, "invites": invites}
 
+    def sign_for_join(self, token: str, mxid: str) -> dict[str, Any]:
+        """What ``sign-ed25519`` answers: the pending invite ``token`` signed
+        for ``mxid``, with its sender (a join's ``third_party_signed``)."""
+        (invite,) = [p for p in self.pending if p["token"] == token]
+        block = {"mxid": mxid, "sender": invite["sender"], "token": token}
+        return sign_json(block, self.name, self.key)
+
     # -- HTTP -------------------------------------------------------------
 
     def render(self, request: Any) -> bytes:
@@ -104,6 +114,7 @@ class IdentityServer(Resource):
             return 200, {"algorithms": ["none", "sha256"], "lookup_pepper": self.pepper}
         body = json.loads(request.content.read() or b"{}")
         if method == "POST" and path == f"{V2}/lookup":
+            self.lookups.append(body.get("algorithm"))
             return self._lookup(body)
         if method == "POST" and path == f"{V2}/store-invite":
             return self._store_invite(body)
@@ -132,6 +143,8 @@ class IdentityServer(Resource):
                 return 400, {"errcode": "M_MISSING_PARAMS", "error": f"No {name}"}
         if (body["medium"], body["address"]) in self.bindings:
             return 400, {"errcode": "M_THREEPID_IN_USE", "error": "Already bound"}
+        if self.broken:
+            return 200, {"token": "t", "display_name": "x"}
         token = secrets.token_urlsafe(16)
         self.pending.append({**body, "token": token})
         local, _, domain = body["address"].partition("@")

@@ -61,13 +61,24 @@ class JoinEndpoint:
 
     PATTERNS = client_patterns("/join/{room}") + client_patterns("/rooms/{room}/join")
 
-    def __init__(self, auth: Auth, membership: MembershipService) -> None:
+    def __init__(
+        self,
+        auth: Auth,
+        membership: MembershipService,
+        third_party: ThirdPartyInviteService,
+    ) -> None:
         self.auth = auth
         self.membership = membership
+        self.third_party = third_party
 
     async def on_POST(self, request: ApiRequest, room: str) -> JsonDict:
         requester = await requester_of(self.auth, request, allow_guest=True)
         body = request.parse(JoinBody, allow_empty=True)
+        signed = body.third_party_signed()
+        if signed is not None:
+            # A third-party invite becomes the user's invite first (as
+            # Synapse), then the join below uses it.
+            await self.third_party.join_with_signed(requester, room, signed)
         room_id = await self.membership.join(
             requester,
             room,

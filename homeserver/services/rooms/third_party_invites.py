@@ -180,6 +180,27 @@ class ThirdPartyInviteService:
             body["room_type"] = room_type
         return body
 
+    async def join_with_signed(
+        self,
+        requester: Requester,
+        room_id_or_alias: str,
+        signed: JsonDict,
+    ) -> None:
+        """A join's ``third_party_signed``: the third-party invite it proves
+        becomes the user's invite (then the join proceeds as usual).
+
+        Raises:
+            MatrixError: 403 when ``mxid`` is not the user or the invite
+                cannot be exchanged (as ``exchange``).
+        """
+        if signed.get("mxid") != requester.user_id:
+            raise Forbidden("third_party_signed.mxid is not you")
+        room_id = await self.membership.resolve_room(room_id_or_alias)
+        # The whole block is what the identity server signed (sender too).
+        await self.exchange(
+            str(signed["sender"]), requester.user_id, room_id, signed, inbound=False
+        )
+
     async def on_bind(self, notification: JsonDict) -> None:
         """``/3pid/onbind``: each pending invite of the newly bound address
         becomes an invite of the user (here, or through the inviter's

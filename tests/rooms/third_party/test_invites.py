@@ -47,7 +47,7 @@ def test_bound_address_is_a_normal_invite(
     assert member["membership"] == "invite"
     assert "third_party_invite" not in member
     assert not [e for e in _state(server, alice, room_id) if e["type"] == TPI]
-    assert ("POST", "/_matrix/identity/v2/lookup") in harness.identity.requests
+    assert harness.identity.lookups == ["sha256"]
 
 
 def test_unbound_address_gets_third_party_invite_then_onbind_invites(
@@ -179,3 +179,45 @@ def test_lookup_disabled(
     resp = harness.invite_email(alice, room_id, "a@example.org")
     assert resp.code == 403 and resp.json["errcode"] == "M_FORBIDDEN"
     assert harness.identity.requests == []
+
+
+def test_join_with_third_party_signed(
+    harness: IdentityHarness, make_server: Callable[..., TestServer]
+) -> None:
+    server = _server(harness, make_server)
+    alice, gina, hal = server.user("alice"), server.user("gina"), server.user("hal")
+    room_id = alice.create_room()
+    assert harness.invite_email(alice, room_id, "gina@example.org").code == 200
+    (stored,) = harness.identity.pending
+    signed = harness.identity.sign_for_join(stored["token"], gina.user_id)
+    path = f"/_matrix/client/v3/rooms/{room_id}/join"
+    # Someone else's proof, or a forged one, opens nothing.
+    resp = harness.call(server, "POST", path, {"third_party_signed": signed}, hal.token)
+    assert resp.code == 403, resp.json
+    forged = {**signed, "token": "other"}
+    resp = harness.call(
+        server, "POST", path, {"third_party_signed": forged}, gina.token
+    )
+    assert resp.code == 403, resp.json
+    resp = harness.call(server, "POST", path, {"third_party_signed": "x"}, gina.token)
+    assert resp.code == 400 and resp.json["errcode"] == "M_INVALID_PARAM"
+    resp = harness.call(
+        server, "POST", path, {"third_party_signed": signed}, gina.token
+    )
+    assert resp.code == 200, resp.json
+    member = alice.state(room_id, "m.room.member", gina.user_id)
+    assert member["membership"] == "join"
+    resp = alice.get(f"/rooms/{room_id}/state/m.room.member/{hal.user_id}")
+    assert resp.code == 404
+
+
+def test_broken_identity_server_answer_sends_nothing(
+    harness: IdentityHarness, make_server: Callable[..., TestServer]
+) -> None:
+    server = _server(harness, make_server)
+    alice = server.user("alice")
+    room_id = alice.create_room()
+    harness.identity.broken = True
+    resp = harness.invite_email(alice, room_id, "x@example.org")
+    assert resp.code == 502, resp.json
+    assert not [e for e in _state(server, alice, room_id) if e["type"] == TPI]

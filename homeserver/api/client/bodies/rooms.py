@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import ConfigDict
 
 from homeserver.api.http.body import NO_NUL, JsonObject, Omittable, RequestBody, Str
+from homeserver.errors import InvalidParam
 
 Visibility = Annotated[Literal["public", "private"], NO_NUL]
 Preset = Annotated[
@@ -61,6 +62,27 @@ class JoinBody(MembershipBody):
     apart from those the server decides."""
 
     model_config = ConfigDict(strict=True, frozen=True, extra="allow")
+
+    def third_party_signed(self) -> JsonObject | None:
+        """``third_party_signed`` (the identity server's signed block of a
+        third-party invite, with ``sender``), or None when not given.
+
+        Raises:
+            InvalidParam: it is given but no object with ``sender``, ``mxid``
+                and ``token`` strings and ``signatures``.
+        """
+        signed = (self.model_extra or {}).get("third_party_signed")
+        if signed is None:
+            return None
+        if not (
+            isinstance(signed, dict)
+            and all(isinstance(signed.get(k), str) for k in ("sender", "mxid", "token"))
+            and isinstance(signed.get("signatures"), dict)
+        ):
+            raise InvalidParam(
+                "third_party_signed needs sender, mxid, token and signatures"
+            )
+        return signed
 
     def extra_content(self) -> JsonObject:
         """The keys for the member event's content besides ``reason``."""
