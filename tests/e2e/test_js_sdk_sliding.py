@@ -18,13 +18,14 @@ without CI set, a machine that cannot install them skips this module.
 
 from __future__ import annotations
 
+import asyncio
 import urllib.parse
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import RunningServer
+from tests.e2e.conftest import RunningServer, synctl
 from tests.e2e.js_peer import Account, JsPeer, JsSdk, ensure_js_sdk
 from tests.e2e.sliding_rooms import (
     ACCOUNT_DATA,
@@ -254,3 +255,51 @@ def test_opening_a_listed_room_grows_its_timeline(
         event["event_id"] for event in story.seen["expanded_room"]["timeline"]
     ]
     assert sdk_timeline == last_ten
+
+
+def test_the_sdk_starts_afresh_after_a_server_restart(
+    js_sdk: JsSdk, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Connections live in the server's memory: after a restart the SDK's pos
+    is unknown, and the SDK starts a new connection by itself."""
+    work = tmp_path_factory.mktemp("js-restart-work")
+    ready, restarted = work / "ready", work / "restarted"
+    with sliding_server(tmp_path_factory, "js-restart") as server:
+        alice = register(server, "alice")
+        bob = register(server, "bob")
+        rooms = three_rooms(server, alice, bob)
+        peer = JsPeer(js_sdk, work, server.url, server.data_dir / "homeserver.log")
+
+        async def story() -> JsonDict:
+            running = await peer.start(
+                "sliding_restart.mjs",
+                Account(alice.user_id, alice.password, alice.access_token),
+                timeout=90.0,
+                bob_token=bob.access_token,
+                room=rooms["Alpha"],
+                ready=str(ready),
+                restarted=str(restarted),
+            )
+            while not ready.exists() and not running.finished:
+                await asyncio.sleep(0.1)
+            if ready.exists():
+                synctl("restart", "--data-dir", str(server.data_dir))
+                restarted.write_text("restarted\n")
+            return await running.result()
+
+        seen = asyncio.run(story())
+
+    exchanges = seen["exchanges"]
+    # Before the restart every answer is a 200; the first answer after it is
+    # the SDK's request with a pos the old server issued: unknown now.
+    unknown_at = next(i for i, e in enumerate(exchanges) if e["status"] == 400)
+    assert unknown_at >= seen["ready_at"]
+    unknown = exchanges[unknown_at]
+    assert unknown["errcode"] == "M_UNKNOWN_POS"
+    issued_before = {e["answer_pos"] for e in exchanges[:unknown_at]}
+    assert unknown["pos"] in issued_before
+    assert {"status": 400, "errcode": "M_UNKNOWN_POS"} in seen["lifecycle_errors"]
+    # Then a new connection: no pos, its rooms sent whole.
+    fresh = exchanges[unknown_at + 1]
+    assert fresh["pos"] is None and fresh["status"] == 200
+    assert rooms["Alpha"] in fresh["initial_rooms"]

@@ -18,21 +18,20 @@
 // SDK is given) and reported with what the SDK made of them (its rooms, their
 // names, bump stamps and timelines).
 
-import { log, main, sdk, step, until, withPushRulesFallback } from "./lib.mjs";
-import { SlidingSync, SlidingSyncEvent, SlidingSyncState } from "matrix-js-sdk/lib/sliding-sync.js";
-
-const SLIDING_PATH = "/_matrix/client/unstable/org.matrix.simplified_msc3575/sync";
-const LONG_POLL_MS = 2000;
-const LIST = {
-  ranges: [[0, 1]],
-  timeline_limit: 1,
-  required_state: [
-    ["m.room.name", ""],
-    ["m.room.create", ""],
-    ["m.room.member", "$LAZY"],
-  ],
-};
-const SUBSCRIPTION = { timeline_limit: 10, required_state: [["*", "*"]] };
+import { log, main, sdk, step, until } from "./lib.mjs";
+import {
+  SLIDING_URL_PATH,
+  answered,
+  bobRequest,
+  describeRoom,
+  exchanges,
+  hasEvent,
+  loginRecorded,
+  network,
+  roomList,
+  send,
+  slidingSyncFor,
+} from "./sliding_lib.mjs";
 
 const options = {
   "bob-token": { type: "string" },
@@ -42,119 +41,11 @@ const options = {
   "account-data-type": { type: "string" },
 };
 
-// Every sliding-sync exchange: {pos, body, status, answer} or {pos, body, refused}.
-const exchanges = [];
-let offline = false;
-
-async function recordingFetch(resource, init) {
-  const url = new URL(String(resource));
-  if (!url.pathname.endsWith(SLIDING_PATH)) return fetch(resource, init);
-  const exchange = { pos: url.searchParams.get("pos"), body: JSON.parse(init.body ?? "{}") };
-  exchanges.push(exchange);
-  if (offline) {
-    exchange.refused = true;
-    throw new TypeError("fetch failed (the test took the network away)");
-  }
-  const response = await fetch(resource, init);
-  exchange.status = response.status;
-  exchange.answer = await response.clone().json();
-  return response;
-}
-
-function describeEvent(event) {
-  return {
-    event_id: event.getId(),
-    type: event.getType(),
-    sender: event.getSender(),
-    body: event.getContent().body,
-  };
-}
-
-function describeRoom(room) {
-  return {
-    room_id: room.roomId,
-    name: room.name,
-    bump_stamp: room.getBumpStamp(),
-    members: room.getJoinedMembers().map((m) => m.userId).sort(),
-    timeline: room.getLiveTimeline().getEvents().map(describeEvent),
-  };
-}
-
-/** The SDK's rooms as Element's room list orders them: latest bump first. */
-function roomList(client) {
-  return client
-    .getRooms()
-    .sort((a, b) => (b.getBumpStamp() ?? 0) - (a.getBumpStamp() ?? 0))
-    .map(describeRoom);
-}
-
-function hasEvent(client, roomId, eventId) {
-  const room = client.getRoom(roomId);
-  return Boolean(room?.getLiveTimeline().getEvents().some((e) => e.getId() === eventId));
-}
-
-async function bobRequest(args, method, path, body) {
-  const response = await fetch(`${args.homeserver}/_matrix/client/v3${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${args["bob-token"]}`, "Content-Type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const answer = await response.json();
-  if (!response.ok) throw new Error(`bob's ${method} ${path}: ${response.status} ${JSON.stringify(answer)}`);
-  return answer;
-}
-
-async function send(args, token, roomId, body) {
-  const txn = `${Date.now()}-${Math.random()}`;
-  const url = `${args.homeserver}/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/${txn}`;
-  const response = await fetch(url, {
-    method: "PUT",
-    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
-    body: JSON.stringify({ msgtype: "m.text", body }),
-  });
-  const answer = await response.json();
-  if (!response.ok) throw new Error(`sending to ${roomId}: ${response.status} ${JSON.stringify(answer)}`);
-  return answer.event_id;
-}
-
-function answered() {
-  return exchanges.filter((e) => e.answer !== undefined);
-}
-
 await main(options, async (args) => {
   const out = {};
-  const client = await step("log in", async () => {
-    const anonymous = sdk.createClient({ baseUrl: args.homeserver });
-    const session = await anonymous.loginRequest({
-      type: "m.login.password",
-      identifier: { type: "m.id.user", user: args.user },
-      password: args.password,
-      initial_device_display_name: "matrix-js-sdk sliding sync",
-    });
-    out.device_id = session.device_id;
-    const client = sdk.createClient({
-      baseUrl: args.homeserver,
-      userId: session.user_id,
-      deviceId: session.device_id,
-      accessToken: session.access_token,
-      fetchFn: recordingFetch,
-    });
-    withPushRulesFallback(client);
-    return client;
-  });
-  const lifecycle = [];
-  const slidingSync = new SlidingSync(
-    args.homeserver,
-    new Map([["recent", LIST]]),
-    SUBSCRIPTION,
-    client,
-    LONG_POLL_MS,
-  );
-  slidingSync.on(SlidingSyncEvent.Lifecycle, (state, _resp, err) => {
-    if (state === SlidingSyncState.RequestFinished && err) {
-      lifecycle.push({ status: err.httpStatus, errcode: err.data?.errcode ?? err.errcode });
-    }
-  });
+  const client = await step("log in", () => loginRecorded(args));
+  out.device_id = client.getDeviceId();
+  const { slidingSync, lifecycle } = slidingSyncFor(client, args.homeserver);
   const syncStates = [];
   client.on(sdk.ClientEvent.Sync, (state) => syncStates.push(state));
 
@@ -224,12 +115,12 @@ await main(options, async (args) => {
   });
 
   await step("the network goes away and comes back", async () => {
-    offline = true;
+    network.offline = true;
     const before = exchanges.length;
     await until("a request fails", () => exchanges.slice(before).some((e) => e.refused));
     out.away_event_id = await send(args, args["bob-token"], args.away, "while you were away");
     const refusedAt = exchanges.length;
-    offline = false;
+    network.offline = false;
     await until("the SDK has the message", () => hasEvent(client, args.away, out.away_event_id), client, [
       sdk.RoomEvent.Timeline,
     ]);
@@ -241,7 +132,7 @@ await main(options, async (args) => {
 
   await step("the server drops the connection; the SDK recovers", async () => {
     const before = exchanges.length;
-    const usurp = await fetch(`${args.homeserver}${SLIDING_PATH}`, {
+    const usurp = await fetch(`${args.homeserver}${SLIDING_URL_PATH}`, {
       method: "POST",
       headers: { Authorization: `Bearer ${client.getAccessToken()}`, "Content-Type": "application/json" },
       body: JSON.stringify({ lists: {} }),
