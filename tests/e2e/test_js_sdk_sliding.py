@@ -215,11 +215,17 @@ def test_an_invite_to_a_direct_chat_then_the_joined_room(story: Story) -> None:
     invite = story.seen["dm_invite_answer"]
     assert invite["membership"] == "invite"
     assert "timeline" not in invite  # nothing of the room before joining
-    member = next(e for e in invite["invite_state"] if e["type"] == "m.room.member")
-    assert (member["sender"], member["state_key"]) == (bob, alice)
-    assert member["content"]["is_direct"] is True
-    # The SDK knows who invited her to the direct chat.
+    members = {
+        e["state_key"]: e
+        for e in invite["invite_state"]
+        if e["type"] == "m.room.member"
+    }
+    assert set(members) == {alice, bob}  # the invite and the inviter's membership
+    assert members[alice]["sender"] == bob
+    assert members[alice]["content"]["is_direct"] is True
+    # The SDK knows who invited her to the direct chat, and names it after him.
     assert story.seen["dm_invite"]["inviter"] == bob
+    assert story.seen["dm_invite"]["name"] == bob[1:].split(":")[0]
 
     # Joined, the unnamed room is named by its hero, Bob.
     joined = story.seen["dm_joined_answer"]

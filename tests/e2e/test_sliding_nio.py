@@ -221,14 +221,23 @@ def test_an_invite_to_a_direct_chat_then_the_joined_room(story: Story) -> None:
     assert invited["membership"] == "invite"
     assert invited["initial"] is True
     assert invited["timeline"] == []  # nothing of the room before joining
-    # The invite event, as nio parsed it from the stripped state.
-    (invite,) = [
-        e for e in story.seen["dm_invite_state"] if e["type"] == "m.room.member"
-    ]
-    assert (invite["sender"], invite["state_key"]) == (bob, alice)
+    # The invite event and the inviter's membership, as nio parsed them from
+    # the stripped state.
+    members = {
+        e["state_key"]: e
+        for e in story.seen["dm_invite_state"]
+        if e["type"] == "m.room.member"
+    }
+    assert set(members) == {alice, bob}
+    invite = members[alice]
+    assert invite["sender"] == bob
     assert invite["content"]["membership"] == "invite"
     assert invite["content"]["is_direct"] is True
-    assert story.seen["dm_invite_client"]["inviter"] == bob
+    assert members[bob]["content"]["membership"] == "join"
+    # So nio can name the invite after Bob.
+    client_invite = story.seen["dm_invite_client"]
+    assert client_invite["inviter"] == bob
+    assert client_invite["display_name"] == bob[1:].split(":")[0]
 
     # After her join the room comes whole again: an unnamed room named by
     # its hero, Bob.
