@@ -221,3 +221,17 @@ def test_broken_identity_server_answer_sends_nothing(
     resp = harness.invite_email(alice, room_id, "x@example.org")
     assert resp.code == 502, resp.json
     assert not [e for e in _state(server, alice, room_id) if e["type"] == TPI]
+
+
+def test_shadow_banned_inviter_looks_successful(
+    harness: IdentityHarness, make_server: Callable[..., TestServer]
+) -> None:
+    server = _server(harness, make_server)
+    admin, alice = server.user("admin", admin=True), server.user("alice")
+    room_id = alice.create_room()
+    path = f"/_synapse/admin/v1/users/{alice.user_id}/shadow_ban"
+    assert server.request("POST", path, {}, token=admin.token).code == 200
+    resp = harness.invite_email(alice, room_id, "x@example.org")
+    assert resp.code == 200, resp.json
+    assert harness.identity.requests == []
+    assert not [e for e in _state(server, alice, room_id) if e["type"] == TPI]
