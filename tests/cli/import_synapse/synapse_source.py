@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+import yaml
 
 from tests.interop.client import Client, log_in_again, quote, register, request
-from tests.interop.synapse import Synapse, ensure_synapse
+from tests.interop.synapse import SYNAPSE_VERSION, Synapse, ensure_synapse
 from tests.ports import free_port
+from tests.support.venvs import ensure_venv
 
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
@@ -136,9 +138,40 @@ def _populate(synapse: Synapse, data: Path) -> SynapseSource:
     )
 
 
-def build_synapse_source(data: Path) -> SynapseSource:
-    """Run a Synapse in ``data``, fill it, stop it."""
-    synapse = Synapse(ensure_synapse(), data, free_port(), free_port())
+def ensure_synapse_postgres(version: str = SYNAPSE_VERSION) -> Path:
+    """The python of a cached virtualenv with Synapse and its PostgreSQL
+    driver (``matrix-synapse[postgres]``)."""
+    return ensure_venv(
+        "synapse-postgres",
+        version,
+        f"matrix-synapse[postgres]=={version}",
+        "import psycopg2, synapse.app.homeserver",
+    )
+
+
+def _use_postgres(data: Path, dsn: str) -> None:
+    """Point the Synapse config in ``data`` at the PostgreSQL DSN ``dsn``."""
+    path = data / "homeserver.yaml"
+    config = yaml.safe_load(path.read_text())
+    args: dict[str, Any] = dict(part.split("=", 1) for part in dsn.split())
+    if "dbname" in args:
+        args["database"] = args.pop("dbname")
+    config["database"] = {
+        "name": "psycopg2",
+        # Test databases are made with the server's default locale.
+        "allow_unsafe_locale": True,
+        "args": {**args, "cp_min": 1, "cp_max": 5},
+    }
+    path.write_text(yaml.safe_dump(config))
+
+
+def build_synapse_source(data: Path, postgres_dsn: str | None = None) -> SynapseSource:
+    """Run a Synapse in ``data`` (on SQLite, or on the PostgreSQL database
+    ``postgres_dsn``), fill it, stop it."""
+    python = ensure_synapse_postgres() if postgres_dsn else ensure_synapse()
+    synapse = Synapse(python, data, free_port(), free_port())
+    if postgres_dsn:
+        _use_postgres(data, postgres_dsn)
     synapse.start()
     try:
         return _populate(synapse, data)

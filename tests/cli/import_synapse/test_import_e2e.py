@@ -24,8 +24,10 @@ from tests.cli.import_synapse.synapse_source import (
     SynapseSource,
     build_synapse_source,
 )
+from tests.conftest import POSTGRES_DSN, postgres_databases
 from tests.interop.client import quote, request
 from tests.ports import free_port
+from tests.support.installs import installed_or_skip
 
 pytestmark = pytest.mark.integration
 
@@ -73,13 +75,17 @@ def chatly(tmp_path: Path, source: SynapseSource) -> Iterator[tuple[Path, str]]:
                 os.kill(int(pid_file.read_text()), signal.SIGKILL)
 
 
-def _import(data: Path, source: SynapseSource) -> subprocess.CompletedProcess[str]:
+def _import(
+    data: Path, source: SynapseSource, postgres: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    where = (
+        ["--from-postgres", postgres] if postgres else ["--from-sqlite", str(source.db)]
+    )
     return synctl(
         "import-synapse",
         "--data-dir",
         str(data),
-        "--from-sqlite",
-        str(source.db),
+        *where,
         "--signing-key",
         str(source.signing_key),
         "--media-store",
@@ -283,3 +289,54 @@ def test_wrong_server_name_and_missing_database(
     )
     assert missing.returncode == 1
     assert "no Synapse database at" in missing.stderr
+
+
+def test_import_from_postgres_into_postgres(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """Synapse on PostgreSQL, imported with --from-postgres into a Chatly on
+    PostgreSQL (HS_TEST_POSTGRES, as in CI)."""
+    if not POSTGRES_DSN:
+        pytest.skip("HS_TEST_POSTGRES is not set")
+    databases = postgres_databases(request.config)
+    synapse_db = databases.create("hs_interop", empty=True)
+    chatly_db = databases.create("hs_interop", empty=True)
+    data = tmp_path / "chatly"
+    try:
+        synapse_dsn = f"{POSTGRES_DSN} dbname={synapse_db}"
+        source = installed_or_skip(
+            "Synapse with PostgreSQL",
+            lambda: build_synapse_source(tmp_path / "synapse", synapse_dsn),
+        )
+        port = free_port()
+        init = synctl(
+            "init",
+            "--data-dir",
+            str(data),
+            "--server-name",
+            source.server_name,
+            "--http-port",
+            str(port),
+        )
+        assert init.returncode == 0, init.stderr
+        for key, value in (
+            ("database.dsn", f"{POSTGRES_DSN} dbname={chatly_db}"),
+            ("database.engine", "postgres"),
+        ):
+            done = synctl("config", "set", "--data-dir", str(data), key, value)
+            assert done.returncode == 0, done.stderr
+        result = _import(data, source, synapse_dsn)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "self-check passed" in result.stdout
+        again = _import(data, source, synapse_dsn)
+        assert "events: already imported" in again.stdout
+        start = synctl("start", "--data-dir", str(data))
+        assert start.returncode == 0, start.stdout + start.stderr
+        url = f"http://127.0.0.1:{port}"
+        asyncio.run(_check_accounts(url, source))
+        asyncio.run(_check_rooms(url, source))
+        asyncio.run(_check_the_rest(url, source))
+    finally:
+        synctl("stop", "--data-dir", str(data), "--timeout", "10")
+        databases.drop(synapse_db)
+        databases.drop(chatly_db)
