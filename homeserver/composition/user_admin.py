@@ -12,6 +12,7 @@ from homeserver.services.accounts.user_admin import UserAdmin
 from homeserver.services.accounts.user_admin_actions import UserAdminActions
 from homeserver.services.devices.admin import DeviceAdmin
 from homeserver.services.rooms.admin_memberships import AdminMemberships
+from homeserver.storage.stores.pushers import PusherStore
 from homeserver.storage.stores.threepids import ThreepidStore
 from homeserver.storage.stores.user_admin import UserAdminStore
 
@@ -37,6 +38,7 @@ class UserAdminBundle:
             accounts=accounts.accounts,
             threepids=threepids,
             rooms=AdminMemberships(rooms.membership, core.room_state),
+            pushers=PusherStore(core.db),
         )
         users = UserAdmin(
             server_name=core.server_name,

@@ -165,3 +165,87 @@ def test_devices(server: TestServer) -> None:
     }
     assert server.request("POST", devices, {}, token=root).code == 400
     assert server.request("GET", f"{V2}/@nobody:test/devices", token=root).code == 404
+
+
+def test_pushers(server: TestServer) -> None:
+    root = server.register("root", admin=True)[1]
+    _, alice = server.register("alice")
+    path = f"{V1}/users/@alice:test/pushers"
+    assert server.request("GET", path, token=root).json == {"pushers": [], "total": 0}
+    pusher = {
+        "kind": "http",
+        "app_id": "m.http",
+        "pushkey": "key1",
+        "app_display_name": "App",
+        "device_display_name": "Phone",
+        "lang": "en",
+        "data": {"url": "https://push.example.org/_matrix/push/v1/notify"},
+    }
+    resp = server.request("POST", f"{CLIENT}/pushers/set", pusher, token=alice)
+    assert resp.code == 200, resp.json
+    listed = server.request("GET", path, token=root).json
+    assert listed["total"] == 1
+    assert listed["pushers"][0]["pushkey"] == "key1"
+    assert listed["pushers"][0]["data"]["url"].startswith("https://push.")
+    assert (
+        server.request("GET", f"{V1}/users/@nobody:test/pushers", token=root).code
+        == 404
+    )
+
+
+def test_username_available(server: TestServer) -> None:
+    root = server.register("root", admin=True)[1]
+    path = f"{V1}/username_available?username="
+    assert server.request("GET", path + "newbie", token=root).json == {
+        "available": True
+    }
+    resp = server.request("GET", path + "root", token=root)
+    assert (resp.code, resp.json["errcode"]) == (400, "M_USER_IN_USE")
+    resp = server.request("GET", path + "Bad%20Name", token=root)
+    assert (resp.code, resp.json["errcode"]) == (400, "M_INVALID_USERNAME")
+    resp = server.request("GET", f"{V1}/username_available", token=root)
+    assert resp.code == 400
+
+
+def test_login_as_user(server: TestServer) -> None:
+    root = server.register("root", admin=True)[1]
+    server.register("alice")
+    path = f"{V1}/users/@alice:test/login"
+    resp = server.request("POST", path, {}, token=root)
+    assert resp.code == 200, resp.json
+    token = resp.json["access_token"]
+    whoami = server.request("GET", f"{CLIENT}/account/whoami", token=token)
+    assert whoami.json["user_id"] == "@alice:test"
+    # Not one of alice's devices.
+    devices = server.request("GET", f"{V2}/@alice:test/devices", token=root).json
+    assert devices["total"] == 1
+    expiring = server.request("POST", path, {"valid_until_ms": 1000}, token=root)
+    server.advance(2)
+    late = server.request(
+        "GET", f"{CLIENT}/account/whoami", token=expiring.json["access_token"]
+    )
+    assert late.code == 401
+    resp = server.request("POST", f"{V1}/users/@root:test/login", {}, token=root)
+    assert resp.code == 400
+    assert server.request("POST", path, {"valid_until_ms": "x"}, token=root).code == 400
+
+
+def test_synapse_admin_round_trip(server: TestServer) -> None:
+    """synapse-admin percent-encodes the user ID and PUTs back the whole
+    record it read (with fields of its own)."""
+    root = server.register("root", admin=True)[1]
+    server.register("alice")
+    encoded = f"{V2}/%40alice%3Atest"
+    record = server.request("GET", encoded, token=root).json
+    assert record["name"] == "@alice:test"
+    record = {k: v for k, v in record.items() if v is not None}
+    record.update(
+        id="@alice:test",
+        creation_ts_ms=record["creation_ts"] * 1000,
+        displayname="Alice Edited",
+        user_type=None,
+    )
+    resp = server.request("PUT", encoded, record, token=root)
+    assert resp.code == 200, resp.json
+    assert resp.json["displayname"] == "Alice Edited"
+    assert resp.json["deactivated"] is False and resp.json["admin"] is False

@@ -6,7 +6,14 @@ from typing import Annotated
 
 from pydantic import Field
 
-from homeserver.api.http.body import NO_NUL, JsonObject, NonEmptyStr, RequestBody, Str
+from homeserver.api.http.body import (
+    NO_NUL,
+    JsonObject,
+    NonEmptyStr,
+    NonNegativeInt,
+    RequestBody,
+    Str,
+)
 
 Password = Annotated[str, Field(max_length=512), NO_NUL]
 
@@ -75,3 +82,9 @@ class RenameDeviceBody(RequestBody):
     """PUT /_synapse/admin/v2/users/{userId}/devices/{deviceId}."""
 
     display_name: Str | None = None
+
+
+class LoginAsBody(RequestBody):
+    """POST /_synapse/admin/v1/users/{userId}/login."""
+
+    valid_until_ms: NonNegativeInt | None = None

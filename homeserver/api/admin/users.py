@@ -11,6 +11,7 @@ from homeserver.api.admin.user_bodies import (
     AdminFlagBody,
     DeactivateBody,
     DeleteDevicesBody,
+    LoginAsBody,
     NewDeviceBody,
     RenameDeviceBody,
     ResetPasswordBody,
@@ -190,6 +191,38 @@ class MembershipsEndpoint(_Actions):
         return await self.actions.memberships(user_id)
 
 
+class PushersEndpoint(_Actions):
+    """GET /_synapse/admin/v1/users/{userId}/pushers."""
+
+    PATTERNS = [f"{ADMIN_V1}/users/{{user_id}}/pushers"]
+
+    async def on_GET(self, request: ApiRequest, user_id: str) -> JsonDict:
+        await admin_of(self.auth, request)
+        return await self.actions.list_pushers(user_id)
+
+
+class UsernameAvailableEndpoint(_Actions):
+    """GET /_synapse/admin/v1/username_available?username=."""
+
+    PATTERNS = [f"{ADMIN_V1}/username_available"]
+
+    async def on_GET(self, request: ApiRequest) -> JsonDict:
+        await admin_of(self.auth, request)
+        username = request.query_str("username", required=True) or ""
+        return await self.actions.username_available(username)
+
+
+class LoginAsEndpoint(_Actions):
+    """POST /_synapse/admin/v1/users/{userId}/login {valid_until_ms}."""
+
+    PATTERNS = [f"{ADMIN_V1}/users/{{user_id}}/login"]
+
+    async def on_POST(self, request: ApiRequest, user_id: str) -> JsonDict:
+        requester = await admin_of(self.auth, request)
+        body = request.parse(LoginAsBody, allow_empty=True)
+        return await self.actions.login_as(requester, user_id, body.valid_until_ms)
+
+
 class AdminWhoisEndpoint:
     """GET /_synapse/admin/v1/whois/{userId} (the client API's whois, for
     local users)."""
@@ -285,6 +318,9 @@ def user_admin_endpoints(
                 ShadowBanEndpoint,
                 JoinedRoomsEndpoint,
                 MembershipsEndpoint,
+                PushersEndpoint,
+                UsernameAvailableEndpoint,
+                LoginAsEndpoint,
             )
         ),
         AdminWhoisEndpoint(auth, whois, users.server_name),

@@ -14,9 +14,15 @@ from homeserver.errors import Codes, MatrixError, NotFound
 from homeserver.services.accounts.accounts import AccountService
 from homeserver.services.accounts.auth import Requester
 from homeserver.services.accounts.user_admin import local_user
+from homeserver.storage.stores.pushers import PusherStore
 from homeserver.storage.stores.threepids import ThreepidStore
 from homeserver.storage.stores.user_admin import UserAdminStore
 from homeserver.types import JsonDict
+from homeserver.util.tokens import hash_token, new_token, random_string
+
+# The device ID of a token an admin made with "login as user" (it has no
+# devices row, so the user does not see it among their devices).
+PUPPET_DEVICE_PREFIX = "ADMIN_LOGIN_"
 
 
 class UserRooms(Protocol):
@@ -38,12 +44,14 @@ class UserAdminActions:
         accounts: AccountService,
         threepids: ThreepidStore,
         rooms: UserRooms,
+        pushers: PusherStore,
     ) -> None:
         self.server_name = server_name
         self.store = store
         self.accounts = accounts
         self.threepids = threepids
         self.rooms = rooms
+        self.pushers = pushers
 
     async def _existing(self, user_id: str, what: str) -> str:
         """A local user that exists (else 400 or 404)."""
@@ -113,3 +121,39 @@ class UserAdminActions:
     async def memberships(self, user_id: str) -> JsonDict:
         """GET /_synapse/admin/v1/users/{userId}/memberships."""
         return {"memberships": await self.rooms.memberships(user_id)}
+
+    async def list_pushers(self, user_id: str) -> JsonDict:
+        """GET /_synapse/admin/v1/users/{userId}/pushers (the client shape)."""
+        await self._existing(user_id, "look up")
+        pushers = [
+            p.client_json() for p in await self.pushers.get_pushers_by_user(user_id)
+        ]
+        return {"pushers": pushers, "total": len(pushers)}
+
+    async def username_available(self, username: str) -> JsonDict:
+        """GET /_synapse/admin/v1/username_available?username=: 400
+        M_USER_IN_USE or M_INVALID_USERNAME unless it is free."""
+        await self.accounts.check_username(username)
+        return {"available": True}
+
+    async def login_as(
+        self, requester: Requester, user_id: str, valid_until_ms: int | None
+    ) -> JsonDict:
+        """POST /_synapse/admin/v1/users/{userId}/login: an access token of
+        the user's (as Synapse's puppet tokens: no device of its own, not
+        shown among the user's devices; valid until ``valid_until_ms`` if
+        given)."""
+        await self._existing(user_id, "log in as")
+        if user_id == requester.user_id:
+            raise MatrixError(
+                400, "Cannot use admin API to login as self", Codes.UNKNOWN
+            )
+        token = new_token("cht")
+        await self.accounts.tokens.insert_access_token(
+            hash_token(token),
+            user_id,
+            f"{PUPPET_DEVICE_PREFIX}{random_string(10)}",
+            self.accounts.clock.time_msec(),
+            valid_until_ms,
+        )
+        return {"access_token": token}
