@@ -320,5 +320,5 @@ def _admin_endpoints(hs: HomeServer) -> list[Any]:
         *room_admin_endpoints(
             auth, hs.room_admin.rooms, hs.room_admin.shutdown, hs.room_admin.purges
         ),
-        *server_admin_endpoints(auth, hs.room_admin.tasks),
+        *server_admin_endpoints(auth, hs.room_admin.tasks, hs.room_admin.redaction),
     ]

@@ -12,6 +12,7 @@ from homeserver.services.rooms.admin_tasks import AdminTasks
 from homeserver.services.rooms.history_purge import HistoryPurge
 from homeserver.services.rooms.room_admin import RoomAdmin
 from homeserver.services.rooms.room_shutdown import RoomShutdown
+from homeserver.services.rooms.user_redaction import UserRedaction
 from homeserver.storage.stores.admin_tasks import AdminTaskStore
 from homeserver.storage.stores.room_admin import RoomAdminStore
 from homeserver.storage.stores.room_purge import RoomPurgeStore
@@ -26,6 +27,7 @@ class RoomAdminBundle:
     rooms: RoomAdmin
     shutdown: RoomShutdown
     purges: HistoryPurge
+    redaction: UserRedaction
 
     @classmethod
     def build(cls, *, core: Core, rooms: RoomsBundle) -> RoomAdminBundle:
@@ -62,6 +64,18 @@ class RoomAdminBundle:
             room_state=core.room_state,
             tasks=tasks,
         )
+        redaction = UserRedaction(
+            server_name=server_name,
+            store=store,
+            events=core.events,
+            room_events=rooms.room_events,
+            tasks=tasks,
+        )
         return cls(
-            store=store, tasks=tasks, rooms=room_admin, shutdown=shutdown, purges=purges
+            store=store,
+            tasks=tasks,
+            rooms=room_admin,
+            shutdown=shutdown,
+            purges=purges,
+            redaction=redaction,
         )

@@ -36,6 +36,7 @@ class EventTypes:
     TOMBSTONE = "m.room.tombstone"
     SERVER_ACL = "m.room.server_acl"
     MESSAGE = "m.room.message"
+    ENCRYPTED = "m.room.encrypted"
 
 
 class Membership:

@@ -61,6 +61,19 @@ def registered(server: RunningServer, localpart: str, admin: bool = False) -> st
     return str(json.loads(body)["access_token"])
 
 
+def last_json(output: str) -> Any:
+    """The last JSON document of a synadm command that printed several (and
+    some text between them)."""
+    decoder = json.JSONDecoder()
+    found, pos = None, 0
+    while (start := output.find("{", pos)) != -1:
+        try:
+            found, pos = decoder.raw_decode(output, start)
+        except json.JSONDecodeError:
+            pos = start + 1
+    return found
+
+
 class Synadm:
     """synadm configured for ``server`` with an admin's token, its config and
     debug log kept under ``home``."""

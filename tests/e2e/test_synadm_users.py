@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.e2e.conftest import RunningServer
-from tests.e2e.synadm import Synadm, http, registered
+from tests.e2e.synadm import Synadm, http, last_json, registered
 
 pytestmark = pytest.mark.integration
 
@@ -25,19 +24,6 @@ def _login(server: RunningServer, user: str, password: str) -> int:
         "password": password,
     }
     return http(server, "POST", "/_matrix/client/v3/login", body)[0]
-
-
-def _last_json(output: str) -> Any:
-    """The last JSON document of a synadm command that printed several (and
-    some text between them)."""
-    decoder = json.JSONDecoder()
-    found, pos = None, 0
-    while (start := output.find("{", pos)) != -1:
-        try:
-            found, pos = decoder.raw_decode(output, start)
-        except json.JSONDecodeError:
-            pos = start + 1
-    return found
 
 
 def test_synadm_user_commands(running_server: RunningServer, tmp_path: Path) -> None:
@@ -67,7 +53,7 @@ def test_synadm_user_commands(running_server: RunningServer, tmp_path: Path) -> 
     assert details["displayname"] == "alice"
 
     # Create with modify (the server answers 201), then change her.
-    created = _last_json(
+    created = last_json(
         synadm.run(
             "user", "modify", "@carol:localhost", "-P", "carol password 1",
             "-n", "Carol", "-t", "email", "carol@example.org",
@@ -77,7 +63,7 @@ def test_synadm_user_commands(running_server: RunningServer, tmp_path: Path) -> 
     assert created["displayname"] == "Carol"
     assert created["threepids"][0]["address"] == "carol@example.org"
     assert _login(server, "carol", "carol password 1") == 200
-    changed = _last_json(
+    changed = last_json(
         synadm.run("user", "modify", "@carol:localhost", "-n", "Caroline", "-a").stdout
     )
     assert changed["displayname"] == "Caroline" and changed["admin"] is True
@@ -113,7 +99,7 @@ def test_synadm_user_commands(running_server: RunningServer, tmp_path: Path) -> 
         "total": 1,
     }
     result = synadm.run("user", "deactivate", "@alice:localhost", "--gdpr-erase")
-    assert _last_json(result.stdout) == {"id_server_unbind_result": "no-support"}
+    assert last_json(result.stdout) == {"id_server_unbind_result": "no-support"}
     assert (
         http(server, "GET", "/_matrix/client/v3/account/whoami", token=alice)[0] == 401
     )

@@ -35,7 +35,7 @@ def _timeline(server: TestServer, token: str, room: str) -> list[str]:
     )
     assert resp.code == 200, resp.json
     return [
-        e["content"]["body"]
+        e["content"].get("body")  # None once redacted
         for e in resp.json["chunk"]
         if e["type"] == "m.room.message"
     ]
@@ -224,3 +224,33 @@ def test_server_version_and_background_jobs(server: TestServer) -> None:
         "POST", f"{V1}/background_updates/enabled", {"enabled": False}, token=root
     )
     assert pause.code == 400
+
+
+def test_redact_all_of_a_users_events(server: TestServer) -> None:
+    _, root = server.register("root", admin=True)
+    _, alice = server.register("alice")
+    _, spammer = server.register("spammer")
+    room = _room(server, alice, preset="public_chat")
+    other = _room(server, alice, preset="public_chat")
+    for r in (room, other):
+        server.request("POST", f"{C}/join/{quote(r)}", {}, token=spammer)
+        _send(server, spammer, r, "spam")
+    kept = _send(server, alice, room, "fine")
+    path = f"{V1}/user/{quote('@spammer:test')}/redact"
+    resp = server.request("POST", path, {"rooms": [], "reason": "spam"}, token=root)
+    assert resp.code == 200, resp.json
+    server.advance(1)
+    status = server.request(
+        "GET", f"{V1}/user/redact_status/{resp.json['redact_id']}", token=root
+    )
+    assert status.json == {"status": "complete", "failed_redactions": {}}
+    for r in (room, other):
+        assert _timeline(server, alice, r) == (["fine", None] if r == room else [None])
+    fine = server.request(
+        "GET", f"{C}/rooms/{quote(room)}/event/{quote(kept)}", token=alice
+    )
+    assert fine.json["content"]["body"] == "fine"
+    bad = server.request("POST", path, {"reason": "x"}, token=root)
+    assert bad.code == 400  # rooms is required
+    missing = server.request("GET", f"{V1}/user/redact_status/nope", token=root)
+    assert missing.code == 404

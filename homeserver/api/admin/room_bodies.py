@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from pydantic import Field
+
 from homeserver.api.http.body import NonEmptyStr, RequestBody, Str
 
 
@@ -42,6 +46,9 @@ class PurgeHistoryBody(RequestBody):
 class RedactUserBody(RequestBody):
     """POST /_synapse/admin/v1/user/{userId}/redact."""
 
-    rooms: list[NonEmptyStr] = []
+    rooms: list[NonEmptyStr]
     reason: Str | None = None
-    limit: int = 1000
+    limit: Annotated[int, Field(gt=0)] = 1000
+    use_admin: bool = False
+    before_ts: int | None = None
+    after_ts: int | None = None

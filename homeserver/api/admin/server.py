@@ -1,5 +1,5 @@
-"""Server admin endpoints at Synapse's paths: the server version, and the
-background jobs' status (``docs/admin_api/version_api.md``,
+"""Server admin endpoints at Synapse's paths: the server version, the
+background jobs' status, and redacting a user's events (``docs/admin_api/version_api.md``,
 ``background_updates.md``). Chatly's schema changes are migrations run at
 startup, so the long jobs reported here are the admin jobs (room
 deletions, history purges)."""
@@ -9,12 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from homeserver import __version__
+from homeserver.api.admin.room_bodies import RedactUserBody
 from homeserver.api.http.auth import admin_of
 from homeserver.api.http.body import RequestBody
 from homeserver.api.http.request import ApiRequest
 from homeserver.errors import Codes, MatrixError
 from homeserver.services.accounts.auth import Auth
 from homeserver.services.rooms.admin_tasks import AdminTasks
+from homeserver.services.rooms.user_redaction import UserRedaction
 from homeserver.types import JsonDict
 
 ADMIN_V1 = "/_synapse/admin/v1"
@@ -83,10 +85,43 @@ class BackgroundStatusEndpoint:
         return {"enabled": True, "current_updates": current}
 
 
-def server_admin_endpoints(auth: Auth, tasks: AdminTasks) -> list[Any]:
-    """The server version and background job endpoints."""
+class RedactUserEndpoint:
+    """POST /_synapse/admin/v1/user/{userId}/redact."""
+
+    PATTERNS = [f"{ADMIN_V1}/user/{{user_id}}/redact"]
+
+    def __init__(self, auth: Auth, redaction: UserRedaction) -> None:
+        self.auth = auth
+        self.redaction = redaction
+
+    async def on_POST(self, request: ApiRequest, user_id: str) -> JsonDict:
+        requester = await admin_of(self.auth, request)
+        body = request.parse(RedactUserBody)
+        return await self.redaction.start(requester, user_id, body)
+
+
+class RedactStatusEndpoint:
+    """GET /_synapse/admin/v1/user/redact_status/{redactId}."""
+
+    PATTERNS = [f"{ADMIN_V1}/user/redact_status/{{redact_id}}"]
+
+    def __init__(self, auth: Auth, redaction: UserRedaction) -> None:
+        self.auth = auth
+        self.redaction = redaction
+
+    async def on_GET(self, request: ApiRequest, redact_id: str) -> JsonDict:
+        await admin_of(self.auth, request)
+        return await self.redaction.status(redact_id)
+
+
+def server_admin_endpoints(
+    auth: Auth, tasks: AdminTasks, redaction: UserRedaction
+) -> list[Any]:
+    """The server version, background job and user redaction endpoints."""
     return [
         ServerVersionEndpoint(),
         BackgroundEnabledEndpoint(auth),
         BackgroundStatusEndpoint(auth, tasks),
+        RedactUserEndpoint(auth, redaction),
+        RedactStatusEndpoint(auth, redaction),
     ]

@@ -46,6 +46,17 @@ class RoomSummary:
 
 
 @attrs.frozen(kw_only=True)
+class UserEventsQuery:
+    """Which of a user's events to find in a room."""
+
+    user_id: str
+    types: list[str]
+    limit: int
+    before_ts: int | None = None
+    after_ts: int | None = None
+
+
+@attrs.frozen(kw_only=True)
 class BlockedRoom:
     """Who blocked a room, and when."""
 
@@ -203,3 +214,41 @@ class RoomAdminStore:
                 "DELETE FROM blocked_rooms WHERE room_id = ?", (room_id,)
             ),
         )
+
+    async def get_rooms_of_user(self, user_id: str) -> list[str]:
+        """Every room the user ever had a membership in."""
+        rows = await self.db.run_interaction(
+            "rooms_of_user",
+            lambda txn: txn.query(
+                "SELECT DISTINCT room_id FROM room_memberships WHERE user_id = ?"
+                " ORDER BY room_id",
+                (user_id,),
+            ),
+        )
+        return [r.room_id for r in rows]
+
+    async def get_events_of_user(
+        self, query: UserEventsQuery, room_id: str
+    ) -> list[str]:
+        """The user's unredacted timeline events of the given types in a
+        room, newest first."""
+        clauses = ["room_id = ?", "sender = ?", "redacted_by IS NULL", "outlier = ?"]
+        args: list[object] = [room_id, query.user_id, False]
+        if query.before_ts is not None:
+            clauses.append("origin_server_ts <= ?")
+            args.append(query.before_ts)
+        if query.after_ts is not None:
+            clauses.append("origin_server_ts >= ?")
+            args.append(query.after_ts)
+        marks = ", ".join("?" for _ in query.types)
+        clauses.append(f"type IN ({marks})")
+        args += query.types
+        sql = (
+            "SELECT event_id FROM events WHERE "
+            + " AND ".join(clauses)
+            + " ORDER BY stream_ordering DESC LIMIT ?"
+        )
+        rows = await self.db.run_interaction(
+            "events_of_user", lambda txn: txn.query(sql, [*args, query.limit])
+        )
+        return [r.event_id for r in rows]
