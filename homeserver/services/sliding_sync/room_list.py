@@ -68,21 +68,19 @@ class RoomList:
         event of a bump type; for other memberships, the membership event."""
         rooms = list(rooms)
         await self._fresh_bumps([r.room_id for r in rooms], upto)
-
-        def activity(room: UserRoom) -> int:
-            bump = self._bumps.get(room.room_id, (0, None))[1]
-            if room.membership != Membership.JOIN or bump is None:
-                return room.stream_ordering
-            return bump
-
         return [
-            r.room_id for r in sorted(rooms, key=lambda r: (-activity(r), r.room_id))
+            r.room_id
+            for r in sorted(rooms, key=lambda r: (-self.bump_stamp(r), r.room_id))
         ]
 
-    def bump_stamp(self, room_id: str) -> int | None:
-        """The last activity found by :meth:`order`."""
-        cached = self._bumps.get(room_id)
-        return cached[1] if cached else None
+    def bump_stamp(self, room: UserRoom) -> int:
+        """The room's last activity as :meth:`order` found it: a joined
+        room's last bump event, else the user's membership event (MSC4186:
+        'when the relevant membership happened'; nothing after a leave)."""
+        bump = self._bumps.get(room.room_id, (0, None))[1]
+        if room.membership != Membership.JOIN or bump is None:
+            return room.stream_ordering
+        return int(bump)
 
     async def facts(self, room_ids: Collection[str], upto: int) -> dict[str, Facts]:
         """Each room's (type, encrypted); the type never changes, encryption

@@ -41,6 +41,14 @@ from homeserver.util.stream_change_cache import StreamChangeCache
 
 # Memberships that put a room on the lists whether or not it was sent before.
 _LISTED = (Membership.JOIN, Membership.INVITE, Membership.KNOCK)
+
+
+def _leave_unsent(sent: RoomSent | None, room: UserRoom) -> bool:
+    """Whether a room the user left was sent on the connection but not yet
+    with the leave (MSC4186: left rooms only if previously sent; once the
+    client has the leave the room drops out of the lists, as in Synapse,
+    which lists a room the user left only in the response after the leave)."""
+    return sent is not None and sent.membership_stream != room.stream_ordering
 # How many (user, room) read receipts the change cache holds before it
 # starts afresh (then every room asks the builder once more).
 _READS_CAP = 100_000
@@ -200,7 +208,7 @@ class SlidingSyncService:
             r: room
             for r, room in rooms.items()
             if room.membership in _LISTED
-            or r in conn.rooms
+            or _leave_unsent(conn.rooms.get(r), room)
             or (
                 room.membership in (Membership.LEAVE, Membership.BAN)
                 and room.sender != user_id
@@ -291,9 +299,7 @@ class SlidingSyncService:
             # Absent means not a DM (as Synapse); a change is always told.
             if is_dm or dm_changed:
                 result.setdefault("is_dm", is_dm)
-            bump = self.room_list.bump_stamp(room_id)
-            if bump is not None:
-                result.setdefault("bump_stamp", bump)
+            result.setdefault("bump_stamp", self.room_list.bump_stamp(room))
             if room.membership != Membership.JOIN:
                 result.setdefault("membership", room.membership)
             out[room_id] = result

@@ -4,9 +4,8 @@ IDs become labels both runs share (``@bob``, ``Project``,
 ``Project:m.room.message:first``), values that cannot agree between two
 servers (timestamps, tokens, stream positions) become their type, and lists
 whose order means nothing are sorted (state lists become maps keyed by
-``type state_key``). ``bump_stamp`` becomes the room's rank
-among the rooms of the response (0 = most recent), which both servers must
-agree on.
+``type state_key``). :func:`align_bump_stamps` then turns both answers'
+``bump_stamp`` values into ranks.
 """
 
 from __future__ import annotations
@@ -101,14 +100,21 @@ def _walk(value: Any, names: dict[str, str], key: str | None = None) -> Any:
     return value
 
 
-def _rank_bump_stamps(rooms: JsonDict) -> None:
-    stamps = sorted(
-        {room["bump_stamp"] for room in rooms.values() if "bump_stamp" in room},
-        reverse=True,
-    )
-    for room in rooms.values():
-        if "bump_stamp" in room:
-            room["bump_stamp"] = f"rank {stamps.index(room['bump_stamp'])}"
+def align_bump_stamps(chatly: JsonDict, synapse: JsonDict) -> None:
+    """Each ``bump_stamp`` becomes the room's rank (0 = most recent) among the
+    rooms both answers give one for, which both servers must agree on; one
+    only one answer gives becomes ``<int>``."""
+    mine = chatly.get("rooms") or {}
+    theirs = synapse.get("rooms") or {}
+    both = [
+        r for r in mine if "bump_stamp" in mine[r] and "bump_stamp" in theirs.get(r, {})
+    ]
+    for rooms in (mine, theirs):
+        ranked = sorted(both, key=lambda r: rooms[r]["bump_stamp"], reverse=True)
+        for room_id, room in rooms.items():
+            if "bump_stamp" in room:
+                rank = ranked.index(room_id) if room_id in both else None
+                room["bump_stamp"] = "<int>" if rank is None else f"rank {rank}"
 
 
 def _by_type(events: list[JsonDict]) -> JsonDict:
@@ -132,6 +138,5 @@ def normalise(answer: JsonDict, world: World) -> JsonDict:
     names = id_labels(world)
     names.update(event_labels(world, names))
     out: JsonDict = _walk(answer, names)
-    _rank_bump_stamps(out.get("rooms") or {})
     _key_account_data(out.get("extensions") or {})
     return out

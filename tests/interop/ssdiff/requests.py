@@ -6,7 +6,12 @@ from collections.abc import Callable
 
 from tests.interop.client import JsonDict
 from tests.interop.ssdiff.merged import merged_form
-from tests.interop.ssdiff.scenario import World, act_between, leave_secrets
+from tests.interop.ssdiff.scenario import (
+    World,
+    act_between,
+    change_memberships,
+    leave_secrets,
+)
 
 
 def extensions(world: World) -> JsonDict:
@@ -96,7 +101,7 @@ def sync_request(world: World, project_timeline: int = 4) -> JsonDict:
 
 
 # The requests of one run, in order.
-STEPS = ("initial", "incremental", "quiet", "expanded", "left")
+STEPS = ("initial", "incremental", "quiet", "expanded", "left", "changes")
 
 
 def play(
@@ -106,7 +111,8 @@ def play(
 ) -> dict[str, JsonDict]:
     """Alice's connection through the scenario: her first request, one after
     :func:`act_between`, one with nothing new, one that raises Project's
-    timeline_limit, and one after alice left a room. The raw answers by step;
+    timeline_limit, one after alice left a room, and one after
+    :func:`change_memberships`. The raw answers by step;
     ``after`` sees each answer as soon as it arrives. ``merged``: the requests
     in the form of the merged MSC (tests/interop/ssdiff/merged.py)."""
 
@@ -126,4 +132,6 @@ def play(
     out["expanded"] = ask(project_timeline=6)
     leave_secrets(world)
     out["left"] = ask(project_timeline=6)
+    change_memberships(world)
+    out["changes"] = ask(project_timeline=6)
     return out

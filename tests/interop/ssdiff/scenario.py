@@ -33,6 +33,7 @@ ROOM_LABELS = ("OldNews", "Group", "DM", "Secrets", "Project", "Party", "Hub")
 
 # Synapse's default, given explicitly: Chatly's default is older (10).
 ROOM_VERSION = "12"
+AVATAR = "mxc://example.org/projectavatar"
 MEGOLM = {"algorithm": "m.megolm.v1.aes-sha2"}
 FAKE_CIPHERTEXT = {
     "algorithm": "m.megolm.v1.aes-sha2",
@@ -278,3 +279,13 @@ def act_between(world: World) -> None:
 def leave_secrets(world: World) -> None:
     """Alice leaves the encrypted room (bob stays)."""
     world.alice.leave(world.rooms["Secrets"])
+
+
+def change_memberships(world: World) -> None:
+    """Alice rejects the Party invite, is kicked from Group, takes the DM out
+    of ``m.direct``; Project gets an avatar."""
+    alice, bob, rooms = world.alice, world.bob, world.rooms
+    alice.leave(rooms["Party"])
+    bob.membership_action("kick", rooms["Group"], alice.user_id)
+    set_account_data(alice, "m.direct", {})
+    alice.set_state(rooms["Project"], "m.room.avatar", {"url": AVATAR})

@@ -181,14 +181,49 @@ def test_left_rooms_only_if_sent_and_kicks_always(server: TestServer) -> None:
     timeline = after["rooms"][sent]["timeline"]
     assert timeline[-1]["type"] == "m.room.member"
     assert timeline[-1]["content"]["membership"] == "leave"
+    assert after["lists"]["all"]["count"] == 1
+    # a retry (the leave not acknowledged) lists it again
+    after = ss(alice, {"lists": {"all": ALL}, "pos": first["pos"]})
+    assert after["lists"]["all"]["count"] == 1
+    assert after["rooms"][sent]["membership"] == "leave"
     bob.send(sent, "later still")
     later = ss(alice, {"lists": {"all": ALL}, "pos": after["pos"]})
     assert sent not in later["rooms"]
+    # the client has the leave: the room is out of the list (as in Synapse)
+    assert later["lists"]["all"]["count"] == 0
     kicked = bob.create_room(preset="public_chat")
     alice.join(kicked)
     bob.membership(kicked, "kick", user_id=alice.user_id, expect=200)
     fresh = ss(alice, {"lists": {"all": ALL}})
     assert kicked in fresh["rooms"] and unsent not in fresh["rooms"]
+
+
+def test_bump_stamp_of_a_room_not_joined_is_its_membership(
+    server: TestServer,
+) -> None:
+    """MSC4186: for a room the user is not joined to, bump_stamp tells when
+    the membership happened (and nothing that happened after it)."""
+    alice = server.user("alice")
+    bob = server.user("bob")
+    invited = bob.create_room(name="invited")
+    bob.send(invited, "before the invite")
+    joined = bob.create_room(preset="public_chat", name="joined")
+    alice.join(joined)
+    bob.send(joined, "news")
+    bob.membership(invited, "invite", user_id=alice.user_id, expect=200)
+    first = ss(alice, {"lists": {"all": ALL}})
+    stamps = {r: first["rooms"][r]["bump_stamp"] for r in (invited, joined)}
+    # the invite came after "news", though the room's last message did not
+    assert stamps[invited] > stamps[joined]
+    bob.membership(joined, "kick", user_id=alice.user_id, expect=200)
+    bob.send(joined, "after the kick")
+    second = ss(alice, {"lists": {"all": ALL}, "pos": first["pos"]})
+    kicked = second["rooms"][joined]["bump_stamp"]
+    assert kicked > stamps[invited]
+    # a new connection: the same stamp, not bob's later message
+    bob.send(joined, "later still")
+    fresh = ss(alice, {"lists": {"all": ALL}})
+    assert fresh["rooms"][joined]["bump_stamp"] == kicked
 
 
 def test_pos_retry_and_unknown_pos(server: TestServer) -> None:
