@@ -9,7 +9,8 @@ rejections and soft failures are kept). Outliers are stored as outliers, and
 backfilled history (negative stream orderings) as backfilled events.
 
 After the events, each room's current state and forward extremities are set
-to Synapse's, so the rooms continue from exactly where Synapse left them.
+to Synapse's, so the rooms continue from exactly where Synapse left them, and
+the user directory's index of each room is rebuilt.
 """
 
 from __future__ import annotations
@@ -184,4 +185,21 @@ def _room_ends(ctx: Context) -> int:
     return len(rooms)
 
 
-STEPS = [Step(STEP, _events), Step("room_state", _room_ends)]
+def _user_directory(ctx: Context) -> int:
+    """The user directory's index of each room (public or not, and its
+    remote members), as the server keeps it from live events."""
+    from homeserver.composition.user_directory import UserDirectoryBundle
+
+    index = UserDirectoryBundle.build(core=ctx.target.core).index
+    rooms = [r["room_id"] for r in ctx.source.rows("SELECT room_id FROM rooms")]
+    for room_id in rooms:
+        wait(index.refresh_room(room_id))
+    ctx.progress.step("user_directory", len(rooms), len(rooms))
+    return len(rooms)
+
+
+STEPS = [
+    Step(STEP, _events),
+    Step("room_state", _room_ends),
+    Step("user_directory", _user_directory),
+]

@@ -81,6 +81,8 @@ def _react(client: Client, room_id: str, event_id: str) -> str:
 def _populate(synapse: Synapse, data: Path) -> SynapseSource:
     alice = register(synapse.client_url, synapse.shared_secret, "alice", True)
     bob = register(synapse.client_url, synapse.shared_secret, "bob")
+    # In no room: finds others only through the public lobby.
+    carol = register(synapse.client_url, synapse.shared_secret, "carol")
     alice_phone = log_in_again(alice, "alice's phone")
     alice.call(
         "PUT", f"/profile/{quote(alice.user_id)}/displayname", {"displayname": "Alice"}
@@ -125,10 +127,16 @@ def _populate(synapse: Synapse, data: Path) -> SynapseSource:
     return SynapseSource(
         data=data,
         server_name=server,
-        clients={"alice": alice, "bob": bob, "alice_phone": alice_phone},
+        clients={
+            "alice": alice,
+            "bob": bob,
+            "carol": carol,
+            "alice_phone": alice_phone,
+        },
         passwords={
             "alice": "interop password alice",
             "bob": "interop password bob",
+            "carol": "interop password carol",
         },
         rooms={"lobby": lobby, "private": private},
         messages=messages,

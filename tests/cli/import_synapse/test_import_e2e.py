@@ -184,6 +184,15 @@ async def _check_the_rest(url: str, source: SynapseSource) -> None:
     assert tags == {"tags": {"u.work": {"order": 0.5}}}
     rule = _get(url, "/pushrules/global/content/cakes", alice.token)
     assert rule["pattern"] == "cake" and rule["actions"] == ["notify"]
+    # Carol shares no room with Alice: she finds her through the public lobby.
+    carol = source.clients["carol"]
+    found = request(
+        "POST",
+        f"{url}/_matrix/client/v3/user_directory/search",
+        {"search_term": "alice"},
+        token=carol.token,
+    )
+    assert [r["user_id"] for r in found["results"]] == [alice.user_id]
     public = _get(url, "/publicRooms", bob.token)
     assert [r["room_id"] for r in public["chunk"]] == [lobby]
 
@@ -219,7 +228,7 @@ def test_import_then_start(chatly: tuple[Path, str], source: SynapseSource) -> N
     data, url = chatly
     result = _import(data, source)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "users: 2 imported" in result.stdout
+    assert "users: 3 imported" in result.stdout
     assert (data / "signing.key").read_bytes() == source.signing_key.read_bytes()
 
     start = synctl("start", "--data-dir", str(data))
@@ -229,7 +238,7 @@ def test_import_then_start(chatly: tuple[Path, str], source: SynapseSource) -> N
     db = sqlite3.connect(data / "homeserver.db")
     hashes = [r[0] for r in db.execute("SELECT password_hash FROM users")]
     db.close()
-    assert len(hashes) == 2
+    assert len(hashes) == 3
     assert all(h.startswith("$argon2id$") for h in hashes), hashes
     assert "self-check passed" in result.stdout
     assert "signatures of this server verified" in result.stdout
