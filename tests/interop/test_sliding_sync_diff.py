@@ -95,6 +95,11 @@ ON_PURPOSE = [
         "and Chatly always sends them, as /sync's state does",
     ),
     Allowed(
+        "*:rooms.*.timeline.*.unsigned.redacted_by",
+        "Synapse's own unsigned field (in no spec) next to redacted_because, "
+        "which both send",
+    ),
+    Allowed(
         "*:rooms.*.required_state.*.room_id",
         "Synapse keeps room_id on room-version-12 m.room.create events (whose "
         "PDU has none); sliding-sync events are ClientEventWithoutRoomID",
@@ -242,7 +247,8 @@ def _check_reference(step: str, synapse: JsonDict) -> None:
             "OldNews",
         ]
     elif step == "incremental":
-        assert set(rooms) == {"OldNews", "Project"}
+        assert set(rooms) == {"OldNews", "DM", "Project"}
+        assert rooms["DM"]["limited"] is True
     elif step == "quiet":
         assert rooms == {}
     elif step == "expanded":

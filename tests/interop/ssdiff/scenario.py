@@ -34,6 +34,7 @@ ROOM_LABELS = ("OldNews", "Group", "DM", "Secrets", "Project", "Party", "Hub")
 # Synapse's default, given explicitly: Chatly's default is older (10).
 ROOM_VERSION = "12"
 AVATAR = "mxc://example.org/projectavatar"
+BOB_AVATAR = "mxc://example.org/bobavatar"
 MEGOLM = {"algorithm": "m.megolm.v1.aes-sha2"}
 FAKE_CIPHERTEXT = {
     "algorithm": "m.megolm.v1.aes-sha2",
@@ -60,6 +61,8 @@ class World:
     # The to_device extension's next_batch, sent back as its since (as clients
     # do, which acknowledges and deletes the messages before it).
     to_device_since: str | None = None
+    # bob's message mentioning alice (redacted later).
+    mention: str = ""
 
     def users(self) -> dict[str, str]:
         """User ID -> role."""
@@ -179,6 +182,10 @@ def build_world(make_user: Callable[[str], Client]) -> World:
     world = World(alice, make_user("bob"), make_user("carol"), log_in_again(alice))
     alice, bob, carol = world.alice, world.bob, world.carol
     rooms = world.rooms
+    # bob's avatar shows in his membership events, so in the heroes.
+    bob.call(
+        "PUT", f"/profile/{quote(bob.user_id)}/avatar_url", {"avatar_url": BOB_AVATAR}
+    )
 
     rooms["OldNews"] = alice.create_room(
         room_version=ROOM_VERSION, preset="private_chat", name="Old news"
@@ -220,7 +227,7 @@ def build_world(make_user: Callable[[str], Client]) -> World:
     invite_and_join(alice, rooms["Project"], bob, carol)
     first = text(bob, rooms["Project"], "first")
     text(carol, rooms["Project"], "second")
-    text(bob, rooms["Project"], "ping alice", mention=alice)
+    world.mention = text(bob, rooms["Project"], "ping alice", mention=alice)
     alice.read_receipt(rooms["Project"], first)
     bob.read_receipt(rooms["Project"], first)
     bob.typing(rooms["Project"], True)
@@ -260,7 +267,12 @@ def act_between(world: World) -> None:
     text(carol, rooms["Project"], "third")
     # A state change the subscription asks for (m.room.topic).
     alice.set_state(rooms["Project"], "m.room.topic", {"topic": "the new plan"})
-    # Alice reads up to "third" (own receipt: counts drop to zero).
+    # More in the DM than its timeline_limit (2): a gap.
+    for n in range(4):
+        text(bob, rooms["DM"], f"dm burst {n}")
+    # bob takes back his mention.
+    bob.redact(rooms["Project"], world.mention)
+    # Alice reads up to "fourth" (own receipt: counts drop to zero).
     last = text(bob, rooms["Project"], "fourth")
     alice.read_receipt(rooms["Project"], last)
     bob.typing(rooms["Project"], False)
