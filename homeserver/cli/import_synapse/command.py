@@ -20,7 +20,7 @@ from homeserver.cli.errors import CliError
 from homeserver.cli.import_synapse import accounts, media, push, rooms, user_data
 from homeserver.cli.import_synapse.check import self_check
 from homeserver.cli.import_synapse.source import SynapseDatabase
-from homeserver.cli.import_synapse.steps import Context, Progress, Step
+from homeserver.cli.import_synapse.steps import Context, Paused, Progress, Step
 from homeserver.cli.import_synapse.target import Target
 
 
@@ -64,6 +64,7 @@ def run_import(
     *,
     signing_key: Path | None = None,
     media_store: Path | None = None,
+    event_limit: int | None = None,
     progress: Progress | None = None,
 ) -> int:
     """Import ``source`` into ``data_dir``; 0 when the self-check passes."""
@@ -88,13 +89,18 @@ def run_import(
         progress=progress or Progress(),
         source_server=server_name,
         media_store=media_store,
+        event_limit=event_limit,
     )
     for step in pipeline():
         if target.state(step.name).done:
             print(f"{step.name}: already imported")
             continue
         print(f"{step.name}: importing")
-        count = step.run(ctx)
+        try:
+            count = step.run(ctx)
+        except Paused as paused:
+            print(paused)
+            return 0
         target.finish(step.name, count)
         print(f"{step.name}: {count} imported")
     print("self-check:")
@@ -118,10 +124,17 @@ def _run(args: argparse.Namespace) -> int:
             source,
             signing_key=args.signing_key,
             media_store=args.media_store,
+            event_limit=args.limit,
         )
     finally:
         source.close()
         sys.stdout.flush()
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive number, not {text!r}")
+    return int(text)
 
 
 def add_parser(
@@ -158,5 +171,12 @@ def add_parser(
         type=Path,
         metavar="PATH",
         help="Synapse's media_store_path, to copy the local media files from",
+    )
+    parser.add_argument(
+        "--limit",
+        type=_positive,
+        metavar="N",
+        help="import at most N events in this run, then stop (to import a large "
+        "server in parts: run the same command again to continue)",
     )
     parser.set_defaults(func=_run)

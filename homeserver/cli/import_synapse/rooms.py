@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from homeserver.cli.import_synapse.steps import Context, Row, Step
+from homeserver.cli.import_synapse.steps import Context, Paused, Row, Step
 from homeserver.cli.import_synapse.synapse_state import StateMap, SynapseStateGroups
 from homeserver.cli.inline import wait
 from homeserver.events.model import Event
@@ -122,8 +122,16 @@ def _events(ctx: Context) -> int:
     if after is not None:
         query += " WHERE e.stream_ordering > ?"
         args = (after,)
+        print(f"{STEP}: resuming after {done} events")
+    limit = ctx.event_limit
     # Backfilled events (negative orderings) sort first: they are older.
     for row in ctx.source.rows(query + " ORDER BY e.stream_ordering", args):
+        if limit is not None and done - state.rows_done >= limit:
+            ctx.progress.step(STEP, done, total)
+            raise Paused(
+                f"{STEP}: stopped after {limit} events (--limit); run the same "
+                "command again to continue"
+            )
         _import_one(ctx, groups, rooms, row)
         done += 1
         ctx.target.run(

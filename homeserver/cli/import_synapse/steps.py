@@ -49,6 +49,12 @@ class Context:
     progress: Progress
     source_server: str
     media_store: Path | None = None
+    event_limit: int | None = None
+
+
+class Paused(Exception):
+    """A step stopped early on purpose (``--limit``): its progress is
+    recorded, and the next run goes on from there."""
 
 
 @attrs.frozen

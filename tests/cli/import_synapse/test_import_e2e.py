@@ -76,7 +76,7 @@ def chatly(tmp_path: Path, source: SynapseSource) -> Iterator[tuple[Path, str]]:
 
 
 def _import(
-    data: Path, source: SynapseSource, postgres: str | None = None
+    data: Path, source: SynapseSource, postgres: str | None = None, *more: str
 ) -> subprocess.CompletedProcess[str]:
     where = (
         ["--from-postgres", postgres] if postgres else ["--from-sqlite", str(source.db)]
@@ -90,6 +90,7 @@ def _import(
         str(source.signing_key),
         "--media-store",
         str(source.media_store),
+        *more,
     )
 
 
@@ -254,8 +255,22 @@ def test_import_resumes_and_refuses_a_running_server(
     chatly: tuple[Path, str], source: SynapseSource
 ) -> None:
     data, _url = chatly
+    # Stopped part way through the events (--limit), as by an interruption.
+    part = _import(data, source, None, "--limit", "10")
+    assert part.returncode == 0, part.stdout + part.stderr
+    assert "events: stopped after 10 events (--limit)" in part.stdout
+    assert "room_state" not in part.stdout
+    assert "self-check" not in part.stdout
     first = _import(data, source)
     assert first.returncode == 0, first.stdout + first.stderr
+    assert "users: already imported" in first.stdout
+    assert "events: resuming after 10 events" in first.stdout
+    assert "self-check passed" in first.stdout
+    synapse_db = sqlite3.connect(f"file:{source.db}?mode=ro", uri=True)
+    assert _rows(sqlite3.connect(data / "homeserver.db"), "events") == _rows(
+        synapse_db, "events"
+    )
+    synapse_db.close()
     again = _import(data, source)
     assert again.returncode == 0, again.stdout + again.stderr
     assert "users: already imported" in again.stdout
