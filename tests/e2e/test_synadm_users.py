@@ -7,14 +7,47 @@ change is checked through the server's own client API."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg2
 import pytest
 
-from tests.e2e.conftest import RunningServer
+from tests.conftest import POSTGRES_DSN, postgres_databases
+from tests.e2e.conftest import RunningServer, synctl_server
 from tests.e2e.synadm import Synadm, http, last_json, registered
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(params=["sqlite"] + (["postgres"] if POSTGRES_DSN else []))
+def users_server(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[RunningServer]:
+    """A server started with synctl, on SQLite and (with HS_TEST_POSTGRES)
+    on a PostgreSQL database of its own."""
+    if request.param == "sqlite":
+        with synctl_server(tmp_path / "data") as server:
+            yield server
+        return
+    databases = postgres_databases(request.config)
+    name = databases.create(prefix="hs_synadm", empty=True)
+    # The DSN first: the config is checked after each change.
+    settings = {
+        "database.dsn": f"{databases.admin_dsn} dbname={name}",
+        "database.engine": "postgres",
+    }
+    try:
+        with synctl_server(tmp_path / "data", settings) as server:
+            yield server
+        # The accounts went to PostgreSQL indeed.
+        conn = psycopg2.connect(settings["database.dsn"])
+        with conn, conn.cursor() as cur:
+            cur.execute("SELECT COUNT(*) FROM users")
+            assert cur.fetchone()[0] >= 3
+        conn.close()
+    finally:
+        databases.drop(name)
 
 
 def _login(server: RunningServer, user: str, password: str) -> int:
@@ -26,8 +59,8 @@ def _login(server: RunningServer, user: str, password: str) -> int:
     return http(server, "POST", "/_matrix/client/v3/login", body)[0]
 
 
-def test_synadm_user_commands(running_server: RunningServer, tmp_path: Path) -> None:
-    server = running_server
+def test_synadm_user_commands(users_server: RunningServer, tmp_path: Path) -> None:
+    server = users_server
     synadm = Synadm(server, registered(server, "admin", admin=True), tmp_path / "home")
     alice = registered(server, "alice")
     registered(server, "bob")
