@@ -15,6 +15,7 @@ from homeserver.cli import (
     init,
     media_cmd,
     register,
+    room_cmd,
     threepid_cmd,
     user_cmd,
 )
@@ -84,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     appservice_cmd.add_parser(subparsers, [common])
     threepid_cmd.add_parser(subparsers, [common])
     user_cmd.add_parser(subparsers, [common])
+    room_cmd.add_parsers(subparsers, [common])
     import_synapse.add_parser(subparsers, [common])
     return parser
 

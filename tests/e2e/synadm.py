@@ -12,6 +12,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import yaml
 
@@ -116,3 +117,27 @@ class Synadm:
     def json(self, *args: str) -> Any:
         """Run a command; its JSON output."""
         return json.loads(self.run(*args).stdout)
+
+
+def client(
+    server: RunningServer, method: str, path: str, token: str, body: Any = None
+) -> Any:
+    """A client-server API call (``path`` after /_matrix/client/v3) that
+    must succeed; its JSON answer."""
+    code, raw = http(server, method, "/_matrix/client/v3" + path, body, token)
+    assert code == 200, raw
+    return json.loads(raw)
+
+
+def send_text(server: RunningServer, token: str, room: str, text: str) -> str:
+    """Send a text message; its event ID."""
+    body = {"msgtype": "m.text", "body": text}
+    path = f"/rooms/{quote(room)}/send/m.room.message"
+    return str(client(server, "POST", path, token, body)["event_id"])
+
+
+def timeline_bodies(server: RunningServer, token: str, room: str) -> list[str]:
+    """The bodies of the room's messages, newest first."""
+    path = f"/rooms/{quote(room)}/messages?dir=b&limit=50"
+    chunk = client(server, "GET", path, token)["chunk"]
+    return [e["content"]["body"] for e in chunk if e["type"] == "m.room.message"]

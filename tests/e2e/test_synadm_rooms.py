@@ -6,7 +6,6 @@ server version. Each change is checked through the client API."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -14,32 +13,16 @@ from urllib.parse import quote
 import pytest
 
 from tests.e2e.conftest import RunningServer
-from tests.e2e.synadm import Synadm, http, last_json, registered
+from tests.e2e.synadm import (
+    Synadm,
+    client,
+    last_json,
+    registered,
+    send_text,
+    timeline_bodies,
+)
 
 pytestmark = pytest.mark.integration
-
-
-def _client(
-    server: RunningServer, method: str, path: str, token: str, body: Any = None
-) -> Any:
-    code, raw = http(server, method, "/_matrix/client/v3" + path, body, token)
-    assert code == 200, raw
-    return json.loads(raw)
-
-
-def _send(server: RunningServer, token: str, room: str, text: str) -> str:
-    body = {"msgtype": "m.text", "body": text}
-    path = f"/rooms/{quote(room)}/send/m.room.message"
-    return str(_client(server, "POST", path, token, body)["event_id"])
-
-
-def _bodies(server: RunningServer, token: str, room: str) -> list[str]:
-    chunk = _client(
-        server, "GET", f"/rooms/{quote(room)}/messages?dir=b&limit=50", token
-    )
-    return [
-        e["content"]["body"] for e in chunk["chunk"] if e["type"] == "m.room.message"
-    ]
 
 
 def _finished(synadm: Synadm, *args: str) -> Any:
@@ -57,9 +40,9 @@ def test_synadm_room_commands(running_server: RunningServer, tmp_path: Path) -> 
     alice = registered(server, "alice")
     bob = registered(server, "bob")
     create = {"name": "Lobby", "preset": "public_chat", "room_alias_name": "lobby"}
-    lobby = _client(server, "POST", "/createRoom", alice, create)["room_id"]
-    _client(server, "POST", f"/join/{quote(lobby)}", bob, {})
-    quiet = _client(server, "POST", "/createRoom", alice, {"name": "Quiet"})["room_id"]
+    lobby = client(server, "POST", "/createRoom", alice, create)["room_id"]
+    client(server, "POST", f"/join/{quote(lobby)}", bob, {})
+    quiet = client(server, "POST", "/createRoom", alice, {"name": "Quiet"})["room_id"]
 
     listed = synadm.json("room", "list")
     assert listed["total_rooms"] == 2
@@ -80,15 +63,15 @@ def test_synadm_room_commands(running_server: RunningServer, tmp_path: Path) -> 
 
     # Purge history up to an event: what came before it goes.
     for n in range(3):
-        _send(server, alice, lobby, f"old {n}")
-    cutoff = _send(server, bob, lobby, "cutoff")
-    _send(server, alice, lobby, "new")
+        send_text(server, alice, lobby, f"old {n}")
+    cutoff = send_text(server, bob, lobby, "cutoff")
+    send_text(server, alice, lobby, "new")
     started = last_json(
         synadm.run("history", "purge", lobby, "-i", cutoff, "--delete-local").stdout
     )
     status = _finished(synadm, "history", "purge-status", started["purge_id"])
     assert status == {"status": "complete"}
-    assert _bodies(server, alice, lobby) == ["new", "cutoff"]
+    assert timeline_bodies(server, alice, lobby) == ["new", "cutoff"]
 
     # Delete (v2): the members leave, the room is gone, the status says so.
     result = synadm.run("room", "delete", quiet, "--block")
@@ -100,7 +83,7 @@ def test_synadm_room_commands(running_server: RunningServer, tmp_path: Path) -> 
     assert [r["delete_id"] for r in by_room["results"]] == [delete_id]
     assert quiet not in [r["room_id"] for r in synadm.json("room", "list")["rooms"]]
     assert synadm.json("room", "block-status", quiet)["block"] is True
-    assert quiet not in _client(server, "GET", "/joined_rooms", alice)["joined_rooms"]
+    assert quiet not in client(server, "GET", "/joined_rooms", alice)["joined_rooms"]
 
     # Delete (v1) with a new room that the members are moved into.
     result = synadm.run(
@@ -110,8 +93,8 @@ def test_synadm_room_commands(running_server: RunningServer, tmp_path: Path) -> 
     assert done["kicked_users"] == ["@alice:localhost", "@bob:localhost"]
     assert done["local_aliases"] == ["#lobby:localhost"]
     new_room = done["new_room_id"]
-    assert _client(server, "GET", "/joined_rooms", bob)["joined_rooms"] == [new_room]
-    assert _bodies(server, bob, new_room) == ["Closed for spam"]
+    assert client(server, "GET", "/joined_rooms", bob)["joined_rooms"] == [new_room]
+    assert timeline_bodies(server, bob, new_room) == ["Closed for spam"]
     # synadm refuses a room the server no longer knows.
     gone = synadm.run("room", "details", lobby)
     assert "M_NOT_FOUND" in gone.stdout + gone.stderr
