@@ -80,9 +80,11 @@ def bind(hs: HomeServer, *, federation_on: bool) -> None:
     signals.account_data_changed.connect(
         hs.push_eval.ignored_by.on_account_data_changed
     )
-    # Login by email address and the address proved at registration.
+    # Login by email address, the address proved at registration, and
+    # unbinding from identity servers at deactivation.
     hs.accounts.registration.threepids.plug(hs.threepids.account)
     hs.accounts.login.threepids.plug(hs.threepids.account)
+    hs.accounts.accounts.threepids.plug(hs.threepids.account)
     signals.account_deactivated.connect(hs.threepids.account.on_account_deactivated)
     # Thumbnails of each image are made as soon as it is uploaded.
     hs.media.repository.uploaded.plug(hs.media.thumbnails)

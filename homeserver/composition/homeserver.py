@@ -126,7 +126,15 @@ def build_homeserver(
     user_admin = UserAdminBundle.build(core=core, accounts=accounts, rooms=rooms)
     room_admin = RoomAdminBundle.build(core=core, rooms=rooms)
     mail = MailBundle.build(core=core)
-    threepids = ThreepidsBundle.build(core=core, accounts=accounts, mail=mail)
+    third_party_invites = ThirdPartyInvitesBundle.build(
+        core=core, rooms=rooms, http=identity_http
+    )
+    threepids = ThreepidsBundle.build(
+        core=core,
+        accounts=accounts,
+        mail=mail,
+        identity=third_party_invites.identity,
+    )
     federation = FederationBundle.build(
         core=core,
         accounts=accounts,
@@ -150,9 +158,6 @@ def build_homeserver(
     pushers = PushersBundle.build(core=core, http=push_http)
     push_email = EmailPushBundle.build(
         core=core, mail=mail, pushers=pushers, profiles=accounts.stores.profiles
-    )
-    third_party_invites = ThirdPartyInvitesBundle.build(
-        core=core, rooms=rooms, http=identity_http
     )
     hs = HomeServer(
         data_dir=data_dir,

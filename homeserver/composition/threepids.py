@@ -1,5 +1,6 @@
 """Users' third-party IDs: email verification (requestToken, the code and
-the link), /account/3pid/*, the m.login.email.identity UIA stage and
+the link), /account/3pid/* (binding through the identity server client of
+composition/third_party_invites.py), the m.login.email.identity UIA stage and
 password reset by email (docs/admin-guide.md, "Email and third-party IDs")."""
 
 from __future__ import annotations
@@ -12,11 +13,17 @@ from homeserver.api.client import email_validation, threepids
 from homeserver.composition.accounts import AccountsBundle
 from homeserver.composition.core import Core
 from homeserver.composition.mail import MailBundle
+from homeserver.services.rooms.identity_client import (
+    HomeserverSigner,
+    IdentityServerClient,
+)
 from homeserver.services.threepids.account import AccountThreepidService
+from homeserver.services.threepids.bindings import ThreepidBindingService
 from homeserver.services.threepids.mails import TEMPLATES, VerificationMails
 from homeserver.services.threepids.password_reset import PasswordResetService
 from homeserver.services.threepids.stage import EMAIL_IDENTITY, EmailIdentityStage
 from homeserver.services.threepids.validation import ThreepidValidationService
+from homeserver.storage.stores.threepid_bindings import ThreepidBindingStore
 from homeserver.storage.stores.threepid_validation import ThreepidValidationStore
 
 
@@ -30,7 +37,12 @@ class ThreepidsBundle:
 
     @classmethod
     def build(
-        cls, *, core: Core, accounts: AccountsBundle, mail: MailBundle
+        cls,
+        *,
+        core: Core,
+        accounts: AccountsBundle,
+        mail: MailBundle,
+        identity: IdentityServerClient,
     ) -> ThreepidsBundle:
         config = core.config
         if config.email.enable_threepid_validation:
@@ -58,6 +70,11 @@ class ThreepidsBundle:
                 store=mail.threepids,
                 validation=validation,
                 uia=accounts.uia,
+                bindings=ThreepidBindingService(
+                    identity=identity,
+                    signer=HomeserverSigner(core.server_name, core.signing_key),
+                    store=ThreepidBindingStore(core.db),
+                ),
                 clock=core.clock,
             ),
             password_reset=PasswordResetService(

@@ -132,7 +132,7 @@ def test_synadm_user_commands(users_server: RunningServer, tmp_path: Path) -> No
         "total": 1,
     }
     result = synadm.run("user", "deactivate", "@alice:localhost", "--gdpr-erase")
-    assert last_json(result.stdout) == {"id_server_unbind_result": "no-support"}
+    assert last_json(result.stdout) == {"id_server_unbind_result": "success"}
     assert (
         http(server, "GET", "/_matrix/client/v3/account/whoami", token=alice)[0] == 401
     )

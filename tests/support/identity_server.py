@@ -1,22 +1,28 @@
 """A small identity server for tests, built from the identity service API v2
-(lookup with hash_details, store-invite, pubkey and pubkey/isvalid), served
+(lookup with hash_details, store-invite, pubkey and pubkey/isvalid, email
+validation with requestToken/submitToken, 3pid/bind and 3pid/unbind), served
 on loopback by a real reactor, with its own ed25519 signing key.
 
-It does not validate addresses: ``bind(medium, address, mxid)`` stands for
-the user having proved the address, and returns the ``/3pid/onbind`` body the
-identity server sends the user's homeserver (spec server-server API
-"Third-party invites"), with each pending invite signed by its key. The test
-delivers that body to the homeserver.
+``bind(medium, address, mxid)`` stands for the user having proved the
+address; ``POST 3pid/bind`` does the same for a session validated with
+``submitToken`` (the code it "mailed" is in ``tokens``). Both give the
+``/3pid/onbind`` body the identity server sends the user's homeserver (spec
+server-server API "Third-party invites"), with each pending invite signed by
+its key; the test delivers it (``onbinds`` keeps those of HTTP binds).
+``3pid/unbind`` accepts only a request signed by the user's homeserver
+(X-Matrix, with ``destination_is``), whose keys the test hands over with
+``trust``.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from typing import Any
 
 from signedjson.key import generate_signing_key
-from signedjson.sign import sign_json
+from signedjson.sign import SignatureVerifyException, sign_json, verify_signed_json
 from twisted.web.resource import Resource
 from twisted.web.server import Site
 from unpaddedbase64 import encode_base64
@@ -45,6 +51,15 @@ class IdentityServer(Resource):
         self.lookups: list[str] = []
         # store-invite answers without public keys (a broken identity server).
         self.broken = False
+        # Email validation sessions by sid; the code "mailed" per address.
+        self.sessions: dict[str, dict[str, Any]] = {}
+        self.tokens: dict[str, str] = {}
+        self.onbinds: list[dict[str, Any]] = []
+        # Homeservers' verify keys by server name, key ID (``trust``).
+        self.server_keys: dict[str, dict[str, Any]] = {}
+        self.unbinds: list[dict[str, Any]] = []
+        # False: 3pid/unbind answers 404 M_UNRECOGNIZED (an older server).
+        self.unbind_supported = True
         self._port = reactor.listenTCP(0, Site(self), interface="127.0.0.1")
 
     @property
@@ -84,6 +99,12 @@ class IdentityServer(Resource):
         ]
         return {"medium": medium, "address": address, "mxid": mxid, "invites": invites}
 
+    def trust(self, server_name: str, verify_key: Any) -> None:
+        """Know ``server_name``'s key, to check its signed unbind requests
+        (a real identity server fetches it from the server's key API)."""
+        key_id = f"{verify_key.alg}:{verify_key.version}"
+        self.server_keys.setdefault(server_name, {})[key_id] = verify_key
+
     def sign_for_join(self, token: str, mxid: str) -> dict[str, Any]:
         """What ``sign-ed25519`` answers: the pending invite ``token`` signed
         for ``mxid``, with its sender (a join's ``third_party_signed``)."""
@@ -108,6 +129,9 @@ class IdentityServer(Resource):
         if path == f"{V2}/pubkey/ed25519:0":
             return 200, {"public_key": self.public_key}
         auth = request.getHeader(b"authorization") or b""
+        if method == "POST" and path == f"{V2}/3pid/unbind":
+            body = json.loads(request.content.read() or b"{}")
+            return self._unbind(auth.decode(), path, body)
         if auth.decode() != f"Bearer {ACCESS_TOKEN}":
             return 401, {"errcode": "M_UNAUTHORIZED", "error": "Unauthorized"}
         if method == "GET" and path == f"{V2}/hash_details":
@@ -118,6 +142,12 @@ class IdentityServer(Resource):
             return self._lookup(body)
         if method == "POST" and path == f"{V2}/store-invite":
             return self._store_invite(body)
+        if method == "POST" and path == f"{V2}/validate/email/requestToken":
+            return self._request_token(body)
+        if method == "POST" and path == f"{V2}/validate/email/submitToken":
+            return self._submit_token(body)
+        if method == "POST" and path == f"{V2}/3pid/bind":
+            return self._bind(body)
         return 404, {"errcode": "M_UNRECOGNIZED", "error": "Unrecognized request"}
 
     def _lookup(self, body: dict[str, Any]) -> tuple[int, Any]:
@@ -155,3 +185,89 @@ class IdentityServer(Resource):
             ],
             "display_name": f"{local[:3]}...@{domain[:3]}...",
         }
+
+    # -- validation sessions, bind and unbind -------------------------------
+
+    def _request_token(self, body: dict[str, Any]) -> tuple[int, Any]:
+        address, secret = body.get("email"), body.get("client_secret")
+        if not isinstance(address, str) or not isinstance(secret, str):
+            return 400, {"errcode": "M_MISSING_PARAMS", "error": "No email"}
+        sid = secrets.token_urlsafe(8)
+        self.tokens[address] = token = f"{secrets.randbelow(10**6):06d}"
+        self.sessions[sid] = {
+            "medium": "email",
+            "address": address,
+            "client_secret": secret,
+            "token": token,
+            "validated": False,
+        }
+        return 200, {"sid": sid}
+
+    def _session(self, body: dict[str, Any]) -> dict[str, Any] | None:
+        session = self.sessions.get(str(body.get("sid")))
+        if session is None or session["client_secret"] != body.get("client_secret"):
+            return None
+        return session
+
+    def _submit_token(self, body: dict[str, Any]) -> tuple[int, Any]:
+        session = self._session(body)
+        if session is None:
+            return 404, {"errcode": "M_NO_VALID_SESSION", "error": "No session"}
+        if body.get("token") != session["token"]:
+            return 200, {"success": False}
+        session["validated"] = True
+        return 200, {"success": True}
+
+    def _bind(self, body: dict[str, Any]) -> tuple[int, Any]:
+        session = self._session(body)
+        if session is None:
+            return 404, {"errcode": "M_NO_VALID_SESSION", "error": "No session"}
+        if not session["validated"]:
+            return 400, {
+                "errcode": "M_SESSION_NOT_VALIDATED",
+                "error": "This validation session has not yet been completed",
+            }
+        mxid = body.get("mxid")
+        if not isinstance(mxid, str):
+            return 400, {"errcode": "M_MISSING_PARAMS", "error": "No mxid"}
+        medium, address = session["medium"], session["address"]
+        self.onbinds.append(self.bind(medium, address, mxid))
+        association = {
+            "medium": medium,
+            "address": address,
+            "mxid": mxid,
+            "not_before": 0,
+            "not_after": 2**53 - 1,
+            "ts": 0,
+        }
+        return 200, sign_json(association, self.name, self.key)
+
+    def _unbind(self, auth: str, path: str, body: dict[str, Any]) -> tuple[int, Any]:
+        if not self.unbind_supported:
+            return 404, {"errcode": "M_UNRECOGNIZED", "error": "Unrecognized request"}
+        params = dict(re.findall(r'(\w+)="([^"]*)"', auth))
+        origin = params.get("origin", "")
+        verify_key = self.server_keys.get(origin, {}).get(params.get("key", ""))
+        if not auth.startswith("X-Matrix ") or verify_key is None:
+            return 401, {"errcode": "M_UNAUTHORIZED", "error": "Unknown origin or key"}
+        signed = {
+            "method": "POST",
+            "uri": path,
+            "origin": origin,
+            "destination_is": self.name,
+            "content": body,
+            "signatures": {origin: {params["key"]: params.get("sig", "")}},
+        }
+        try:
+            verify_signed_json(signed, origin, verify_key)
+        except SignatureVerifyException:
+            return 401, {"errcode": "M_UNAUTHORIZED", "error": "Bad signature"}
+        mxid, threepid = body.get("mxid"), body.get("threepid") or {}
+        if not isinstance(mxid, str) or not mxid.endswith(f":{origin}"):
+            return 403, {"errcode": "M_FORBIDDEN", "error": "Not your user"}
+        # As Sydent: 200 whether or not the binding was there.
+        key = (threepid.get("medium"), threepid.get("address"))
+        if self.bindings.get(key) == mxid:
+            del self.bindings[key]
+        self.unbinds.append(body)
+        return 200, {}

@@ -107,6 +107,6 @@ class DeactivateEndpoint:
             [[PASSWORD]],
             requester,
         )
-        response = await self.accounts.deactivate(requester.user_id)
+        response = await self.accounts.deactivate(requester.user_id, body.id_server)
         await self.uia.finish(result)
         return response

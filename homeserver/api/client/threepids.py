@@ -137,11 +137,13 @@ class ThreepidDeleteEndpoint:
     async def on_POST(self, request: ApiRequest) -> JsonDict:
         requester = await requester_of(self.auth, request)
         body = request.parse(ThreepidDeleteBody)
-        return await self.threepids.delete(requester, body.medium, body.address)
+        return await self.threepids.delete(
+            requester, body.medium, body.address, body.id_server
+        )
 
 
 class ThreepidBindEndpoint:
-    """POST /account/3pid/bind: identity servers are not bound to."""
+    """POST /account/3pid/bind: through the identity server."""
 
     PATTERNS = client_patterns("/account/3pid/bind", r0=False)
 
@@ -151,8 +153,14 @@ class ThreepidBindEndpoint:
 
     async def on_POST(self, request: ApiRequest) -> JsonDict:
         requester = await requester_of(self.auth, request)
-        request.parse(ThreepidBindBody)
-        return await self.threepids.bind(requester)
+        body = request.parse(ThreepidBindBody)
+        return await self.threepids.bind(
+            requester,
+            body.id_server,
+            body.id_access_token,
+            body.sid,
+            body.client_secret,
+        )
 
 
 class ThreepidUnbindEndpoint:
@@ -166,5 +174,7 @@ class ThreepidUnbindEndpoint:
 
     async def on_POST(self, request: ApiRequest) -> JsonDict:
         requester = await requester_of(self.auth, request)
-        request.parse(ThreepidDeleteBody)
-        return await self.threepids.unbind(requester)
+        body = request.parse(ThreepidDeleteBody)
+        return await self.threepids.unbind(
+            requester, body.medium, body.address, body.id_server
+        )

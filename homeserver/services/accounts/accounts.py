@@ -8,12 +8,14 @@ from __future__ import annotations
 from homeserver.config.model import RegistrationConfig
 from homeserver.errors import Codes, Forbidden, MatrixError
 from homeserver.services.accounts.passwords import PasswordHasher
+from homeserver.services.accounts.threepid_port import AccountThreepids, NoThreepids
 from homeserver.signals import AccountDeactivated, Signal
 from homeserver.storage.stores.devices import DeviceStore
 from homeserver.storage.stores.tokens import TokenStore
 from homeserver.storage.stores.users import UserAlreadyExists, UserInfo, UserStore
 from homeserver.types import JsonDict, UserID, is_valid_localpart
 from homeserver.util.clock import Clock
+from homeserver.util.ports import Port
 
 MAX_LOCALPART_LENGTH = 255
 
@@ -41,6 +43,8 @@ class AccountService:
         self.hasher = hasher
         self.clock = clock
         self.deactivated = deactivated
+        # Unbinding addresses from identity servers (services/threepids).
+        self.threepids: Port[AccountThreepids] = Port(NoThreepids())
 
     def user_id_for(self, localpart: str) -> str:
         """The full user ID of a local localpart."""
@@ -182,9 +186,17 @@ class AccountService:
                 user_id, except_token_hash=keep_token_hash
             )
 
-    async def deactivate(self, user_id: str) -> JsonDict:
-        """Deactivate an account for good: no more logins, devices or tokens."""
+    async def deactivate(self, user_id: str, id_server: str | None = None) -> JsonDict:
+        """Deactivate an account for good: no more logins, devices or tokens.
+        First the addresses it bound are unbound from identity servers (on
+        ``id_server``, or where each was bound), as Synapse.
+
+        Raises:
+            MatrixError: 400 when an identity server could not be asked; the
+                account stays active.
+        """
+        unbound = await self.threepids.get().unbind_all(user_id, id_server)
         await self.users.deactivate_user(user_id)
         if self.deactivated is not None:
             self.deactivated.emit(AccountDeactivated(user_id))
-        return {"id_server_unbind_result": "no-support"}
+        return {"id_server_unbind_result": "success" if unbound else "no-support"}

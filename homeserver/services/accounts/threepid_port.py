@@ -1,5 +1,6 @@
 """What the accounts domain needs of users' third-party IDs: login with an
-email address (``m.id.thirdparty``) and the address proved at registration.
+email address (``m.id.thirdparty``), the address proved at registration and
+unbinding addresses from identity servers at deactivation.
 Filled in by the bind step with ``services/threepids``; without it, nobody
 has an address."""
 
@@ -25,6 +26,15 @@ class AccountThreepids(Protocol):
         """
         ...
 
+    async def unbind_all(self, user_id: str, id_server: str | None) -> bool:
+        """Unbind every address ``user_id`` bound on identity servers (on
+        ``id_server``, or where each was bound); whether all supported it.
+
+        Raises:
+            MatrixError: an identity server could not be asked.
+        """
+        ...
+
 
 class NoThreepids:
     """No third-party IDs (the null object)."""
@@ -36,3 +46,6 @@ class NoThreepids:
         self, user_id: str, medium: str, address: str, validated_at: int
     ) -> None:
         return None
+
+    async def unbind_all(self, user_id: str, id_server: str | None) -> bool:
+        return True

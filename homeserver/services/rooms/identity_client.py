@@ -1,10 +1,13 @@
-"""Requests to identity servers for invites by third-party ID.
+"""Requests to identity servers: for invites by third-party ID, and for
+users binding their addresses.
 
 Spec: identity service API v2: "Association lookup" (hash_details, lookup,
-with sha256 hashing), "Invitation storage" (store-invite) and "Key
-management" (pubkey/isvalid). Every request goes through the guarded client
-(docs/outbound-requests.md): the identity server and a key's
-``key_validity_url`` are chosen by clients and other servers.
+with sha256 hashing), "Invitation storage" (store-invite), "Key
+management" (pubkey/isvalid) and "Establishing associations" (3pid/bind,
+3pid/unbind, the latter signed by this homeserver as an X-Matrix request).
+Every request goes through the guarded client (docs/outbound-requests.md):
+the identity server and a key's ``key_validity_url`` are chosen by clients
+and other servers.
 """
 
 from __future__ import annotations
@@ -16,10 +19,12 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import attrs
+from signedjson.types import SigningKey
 from unpaddedbase64 import encode_base64
 
 from homeserver.errors import Codes, Forbidden, InvalidParam, MatrixError
 from homeserver.events.ids import is_valid_server_name
+from homeserver.events.signing import key_id_of, sign_json
 from homeserver.http_client.untrusted import (
     DeniedAddressError,
     OutboundRequestError,
@@ -40,6 +45,44 @@ class StoredInvite:
     token: str
     public_keys: list[JsonDict]
     display_name: str
+
+
+@attrs.frozen
+class BoundThreepid:
+    """An identity server's answer to 3pid/bind: what it bound."""
+
+    medium: str
+    address: str
+
+
+@attrs.frozen
+class HomeserverSigner:
+    """Signs this homeserver's requests to identity servers (3pid/unbind)."""
+
+    server_name: str
+    signing_key: SigningKey
+
+    def authorization(self, id_server: str, method: str, uri: str, content: Any) -> str:
+        """The X-Matrix Authorization header, as Synapse signs it: the
+        identity server is named by ``destination_is`` in the signed object
+        (it is no homeserver) and by ``destination`` in the header."""
+        signed = sign_json(
+            {
+                "method": method,
+                "uri": uri,
+                "origin": self.server_name,
+                "destination_is": id_server,
+                "content": content,
+            },
+            self.server_name,
+            self.signing_key,
+        )
+        key_id = key_id_of(self.signing_key)
+        signature = signed["signatures"][self.server_name][key_id]
+        return (
+            f'X-Matrix origin="{self.server_name}",key="{key_id}",'
+            f'sig="{signature}",destination="{id_server}"'
+        )
 
 
 class IdentityServerError(MatrixError):
@@ -150,6 +193,61 @@ class IdentityServerClient:
             display_name = ""
         return StoredInvite(token, public_keys, display_name)
 
+    async def bind(
+        self, id_server: str, access_token: str, sid: str, client_secret: str, mxid: str
+    ) -> BoundThreepid:
+        """Bind the address the identity server validated in session ``sid``
+        to ``mxid`` (v2 3pid/bind).
+
+        Raises:
+            MatrixError: the identity server's own 4xx error (e.g. 400
+                M_SESSION_NOT_VALIDATED), as Synapse passes it on; 403 when it
+                refuses the access token.
+            IdentityServerError: unreachable, a 5xx, or a bad answer.
+        """
+        url = f"{self.base_url(id_server)}{V2}/3pid/bind"
+        body = {"sid": sid, "client_secret": client_secret, "mxid": mxid}
+        code, answer = await self._send("POST", url, _bearer(access_token), body)
+        _raise_passed_on(code, answer)
+        answer = _checked(code, answer)
+        medium, address = answer.get("medium"), answer.get("address")
+        if not isinstance(medium, str) or not isinstance(address, str):
+            raise IdentityServerError(502, "Bad 3pid/bind answer from identity server")
+        return BoundThreepid(medium, address)
+
+    async def unbind(
+        self,
+        id_server: str,
+        signer: HomeserverSigner,
+        mxid: str,
+        medium: str,
+        address: str,
+    ) -> bool:
+        """Ask the identity server to remove the binding (v2 3pid/unbind,
+        signed by this homeserver). As Synapse: False when the identity
+        server does not support it (400, 404 or 501).
+
+        Raises:
+            IdentityServerError: unreachable, or any other error answer.
+        """
+        base = self.base_url(id_server)
+        path = f"{V2}/3pid/unbind"
+        body = {"mxid": mxid, "threepid": {"medium": medium, "address": address}}
+        headers = {"Authorization": signer.authorization(id_server, "POST", path, body)}
+        code, answer = await self._send("POST", f"{base}{path}", headers, body)
+        if 200 <= code < 300:
+            return True
+        if code in (400, 404, 501):
+            logger.warning(
+                "identity server does not support unbinding",
+                extra={"id_server": id_server, "code": code},
+            )
+            return False
+        raise IdentityServerError(
+            502,
+            f"The identity server answered {code} {answer.get('errcode', '')}".strip(),
+        )
+
     async def key_is_valid(self, key_validity_url: str, public_key: str) -> bool:
         """Whether ``key_validity_url`` says ``public_key`` is still valid.
 
@@ -168,9 +266,26 @@ class IdentityServerClient:
         access_token: str | None = None,
         body: JsonDict | None = None,
     ) -> JsonDict:
-        headers = {"Accept": "application/json"}
-        if access_token is not None:
-            headers["Authorization"] = f"Bearer {quote(access_token, safe='')}"
+        headers = {} if access_token is None else _bearer(access_token)
+        code, answer = await self._send(method, url, headers, body)
+        if code == 400 and answer.get("errcode") == Codes.THREEPID_IN_USE:
+            raise MatrixError(400, str(answer.get("error", "")), Codes.THREEPID_IN_USE)
+        return _checked(code, answer)
+
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        extra_headers: dict[str, str],
+        body: JsonDict | None = None,
+    ) -> tuple[int, JsonDict]:
+        """One request; its status and JSON object answer.
+
+        Raises:
+            Forbidden: the identity server's address is not allowed.
+            IdentityServerError: it could not be reached.
+        """
+        headers = {"Accept": "application/json", **extra_headers}
         data = None
         if body is not None:
             headers["Content-Type"] = "application/json"
@@ -184,21 +299,34 @@ class IdentityServerClient:
             raise IdentityServerError(
                 502, "Could not reach the identity server", Codes.UNKNOWN
             ) from None
-        answer = _json_object(response.body)
-        if response.code in (401, 403):
-            raise Forbidden(
-                "The identity server refused the request: "
-                f"{answer.get('errcode', response.code)} (check id_access_token)"
-            )
-        if response.code == 400 and answer.get("errcode") == Codes.THREEPID_IN_USE:
-            raise MatrixError(400, str(answer.get("error", "")), Codes.THREEPID_IN_USE)
-        if not 200 <= response.code < 300:
-            raise IdentityServerError(
-                502,
-                f"The identity server answered {response.code} "
-                f"{answer.get('errcode', '')}".strip(),
-            )
-        return answer
+        return response.code, _json_object(response.body)
+
+
+def _bearer(access_token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {quote(access_token, safe='')}"}
+
+
+def _checked(code: int, answer: JsonDict) -> JsonDict:
+    """A 2xx answer, else 403 for a refused access token and 502 for the rest."""
+    if code in (401, 403):
+        raise Forbidden(
+            "The identity server refused the request: "
+            f"{answer.get('errcode', code)} (check id_access_token)"
+        )
+    if not 200 <= code < 300:
+        raise IdentityServerError(
+            502,
+            f"The identity server answered {code} {answer.get('errcode', '')}".strip(),
+        )
+    return answer
+
+
+def _raise_passed_on(code: int, answer: JsonDict) -> None:
+    """Pass on the identity server's own Matrix error of a 4xx other than
+    401/403 (those mean the client's id_access_token: ``_checked``)."""
+    errcode = answer.get("errcode")
+    if 400 <= code < 500 and code not in (401, 403) and isinstance(errcode, str):
+        raise MatrixError(code, str(answer.get("error", "")), errcode)
 
 
 def _json_object(body: bytes) -> JsonDict:

@@ -3,7 +3,7 @@
 email, the address proved at registration).
 
 Spec: client-server API, "Adding account administrative contact
-information". Binding on identity servers is not done by this server.
+information". Binding on identity servers: services/threepids/bindings.py.
 """
 
 from __future__ import annotations
@@ -12,13 +12,18 @@ from homeserver.errors import Codes, MatrixError
 from homeserver.services.accounts.auth import Requester
 from homeserver.services.accounts.ui_auth import UiaOperation, UserInteractiveAuth
 from homeserver.services.accounts.ui_auth_stages import PASSWORD
+from homeserver.services.threepids.bindings import ThreepidBindingService
 from homeserver.services.threepids.validation import ThreepidValidationService
 from homeserver.signals import AccountDeactivated
 from homeserver.storage.stores.threepids import ThreepidAlreadyInUse, ThreepidStore
 from homeserver.types import JsonDict
 from homeserver.util.clock import Clock
 
-_NOT_BOUND = {"id_server_unbind_result": "no-support"}
+
+def unbind_result(unbound: bool) -> JsonDict:
+    """The ``id_server_unbind_result`` answer of unbind, delete and
+    deactivation."""
+    return {"id_server_unbind_result": "success" if unbound else "no-support"}
 
 
 class AccountThreepidService:
@@ -30,11 +35,13 @@ class AccountThreepidService:
         store: ThreepidStore,
         validation: ThreepidValidationService,
         uia: UserInteractiveAuth,
+        bindings: ThreepidBindingService,
         clock: Clock,
     ) -> None:
         self.store = store
         self.validation = validation
         self.uia = uia
+        self.bindings = bindings
         self.clock = clock
 
     async def list_threepids(self, requester: Requester) -> JsonDict:
@@ -102,24 +109,61 @@ class AccountThreepidService:
                 400, "Email is already in use", Codes.THREEPID_IN_USE
             ) from None
 
-    async def delete(self, requester: Requester, medium: str, address: str) -> JsonDict:
-        """POST /account/3pid/delete: 200 whether or not it was there (as
-        Synapse); nothing to unbind, as this server binds nothing."""
-        await self.store.delete_threepid(requester.user_id, medium, address)
-        return dict(_NOT_BOUND)
+    async def delete(
+        self, requester: Requester, medium: str, address: str, id_server: str | None
+    ) -> JsonDict:
+        """POST /account/3pid/delete: unbind it (on ``id_server``, or where
+        it was bound), then remove it; 200 whether or not it was there (as
+        Synapse).
 
-    async def bind(self, requester: Requester) -> JsonDict:
-        """POST /account/3pid/bind: not done by this server."""
-        raise MatrixError(
-            400,
-            "This server does not bind addresses on identity servers",
-            Codes.SERVER_NOT_TRUSTED,
+        Raises:
+            MatrixError: an identity server could not be asked; the address
+                stays.
+        """
+        user_id = requester.user_id
+        unbound = await self.bindings.try_unbind(user_id, medium, address, id_server)
+        await self.store.delete_threepid(user_id, medium, address)
+        return unbind_result(unbound)
+
+    async def bind(
+        self,
+        requester: Requester,
+        id_server: str,
+        id_access_token: str,
+        sid: str,
+        client_secret: str,
+    ) -> JsonDict:
+        """POST /account/3pid/bind: the identity server binds the address it
+        validated in session ``sid`` to the user."""
+        await self.bindings.bind(
+            requester.user_id, id_server, id_access_token, sid, client_secret
         )
+        return {}
 
-    async def unbind(self, requester: Requester) -> JsonDict:
-        """POST /account/3pid/unbind: nothing was bound (spec:
-        ``no-support``)."""
-        return dict(_NOT_BOUND)
+    async def unbind(
+        self, requester: Requester, medium: str, address: str, id_server: str | None
+    ) -> JsonDict:
+        """POST /account/3pid/unbind: on ``id_server``, or on every identity
+        server the address was bound on (``no-support`` when none is known
+        or one does not support it)."""
+        unbound = await self.bindings.try_unbind(
+            requester.user_id, medium, address, id_server
+        )
+        return unbind_result(unbound)
+
+    async def unbind_all(self, user_id: str, id_server: str | None) -> bool:
+        """Before deactivation: unbind every address the user bound.
+
+        Raises:
+            MatrixError: 400 when an identity server could not be asked (as
+                Synapse); the account stays active.
+        """
+        try:
+            return await self.bindings.unbind_all(user_id, id_server)
+        except MatrixError:
+            raise MatrixError(
+                400, "Failed to remove threepid from ID server", Codes.UNKNOWN
+            ) from None
 
     async def on_account_deactivated(self, deactivated: AccountDeactivated) -> None:
         """A deactivated account gives up its addresses (as Synapse): they

@@ -5,15 +5,18 @@ reactor, to the test identity server on loopback
 
 from __future__ import annotations
 
+import json
+import time
 from typing import Any
 
+from twisted.internet.defer import Deferred
 from twisted.internet.selectreactor import SelectReactor
 
 from homeserver.composition.third_party_invites import identity_http_client
 from homeserver.config import parse_config
 from tests.support.client import User
-from tests.support.identity_server import ACCESS_TOKEN, IdentityServer
-from tests.support.reactors import pump_both
+from tests.support.identity_server import ACCESS_TOKEN, V2, IdentityServer
+from tests.support.reactors import SAFETY_NET_S, pump_both
 from tests.support.server import FakeResponse, TestServer, test_config_dict
 
 LOOPBACK = ["127.0.0.0/8", "::1/128"]
@@ -52,6 +55,27 @@ class IdentityHarness:
         pending = server.start_json_request(method, path, body, token)
         pump_both(self.reactor, server.reactor, lambda: pending.done)
         return pending.response()
+
+    def identity_post(self, path: str, body: dict[str, Any]) -> tuple[int, Any]:
+        """What a client sends the identity server itself (``path`` under
+        ``/_matrix/identity/v2``): its status and JSON answer."""
+        http = self.client({"identity_server": IDENTITY_CONFIG})
+        headers = {
+            "Authorization": f"Bearer {ACCESS_TOKEN}",
+            "Content-Type": "application/json",
+        }
+        url = f"http://{self.identity.name}{V2}{path}"
+        done = Deferred.fromCoroutine(
+            http.request("POST", url, headers, json.dumps(body).encode())
+        )
+        answers: list[Any] = []
+        done.addBoth(answers.append)
+        deadline = time.monotonic() + SAFETY_NET_S
+        while not answers:
+            assert time.monotonic() < deadline, "the identity server never answered"
+            self.reactor.iterate(0.005)
+        response = answers[0]
+        return response.code, json.loads(response.body)
 
     def invite_email(
         self, user: User, room_id: str, address: str, **extra: Any
