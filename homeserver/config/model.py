@@ -138,7 +138,8 @@ class HomeserverConfig:
     )
     identity_server: IdentityServerConfig = option(
         factory=IdentityServerConfig,
-        doc="Requests to identity servers: invites by email (docs/admin-guide.md).",
+        doc="Requests to identity servers: invites by email, binding users' addresses "
+        "(docs/admin-guide.md).",
     )
 
     def __attrs_post_init__(self) -> None:

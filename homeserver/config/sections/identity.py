@@ -1,9 +1,12 @@
-"""Config section: identity_server (invites by email, docs/admin-guide.md).
+"""Config section: identity_server (invites by email, binding users'
+addresses; docs/admin-guide.md).
 
 The server talks to the identity server a client names in ``/invite``
 (``id_server``): it looks the address up there and asks it to store a
 third-party invite; it also asks the ``key_validity_url`` of an invite's
-public key whether the key is still valid. Those addresses come from
+public key whether the key is still valid. It binds and unbinds users'
+addresses on the identity server named in ``/account/3pid/bind`` (and
+``/unbind``, ``/delete``, ``/account/deactivate``). Those addresses come from
 clients and from other servers' events, so every request goes through the
 guarded client (``homeserver.http_client.untrusted``,
 docs/outbound-requests.md).
@@ -29,7 +32,8 @@ def _scheme(_inst: Any, _attribute: attrs.Attribute, value: str) -> None:
 
 @attrs.frozen(kw_only=True)
 class IdentityServerConfig:
-    """Requests to identity servers: 3PID lookups and third-party invites."""
+    """Requests to identity servers: 3PID lookups, third-party invites,
+    binding and unbinding users' addresses."""
 
     enable_3pid_lookup: bool = option(
         True,

@@ -49,6 +49,8 @@ def _leave_unsent(sent: RoomSent | None, room: UserRoom) -> bool:
     client has the leave the room drops out of the lists, as in Synapse,
     which lists a room the user left only in the response after the leave)."""
     return sent is not None and sent.membership_stream != room.stream_ordering
+
+
 # How many (user, room) read receipts the change cache holds before it
 # starts afresh (then every room asks the builder once more).
 _READS_CAP = 100_000
