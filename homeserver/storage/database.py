@@ -24,6 +24,7 @@ from twisted.python.threadpool import ThreadPool
 
 from homeserver.storage.engines import ConnectionHolder, Engine
 from homeserver.storage.rows import Row, class_for
+from homeserver.util import db_usage
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -78,6 +79,10 @@ class Transaction:
         self.cursor = cursor
         self.name = name
         self.after_commit: list[Callable[[], None]] = []
+        # Counted for util/db_usage: statements run (one per row of an
+        # executemany) and rows returned; a plain int add on the hot path.
+        self.statements = 0
+        self.rows = 0
         # Query text -> its Row class, shared by the Database's transactions:
         # one text always names the same columns on one engine, so this skips
         # reading the cursor's description on the hot paths.
@@ -95,18 +100,23 @@ class Transaction:
 
     def execute(self, sql: str, args: Sequence[Any] = ()) -> None:
         """Run one statement."""
+        self.statements += 1
         self.cursor.execute(self.engine.convert_sql(sql), tuple(args))
 
     def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         """Run one statement for each row of arguments."""
-        self.cursor.executemany(self.engine.convert_sql(sql), [tuple(r) for r in rows])
+        args = [tuple(r) for r in rows]
+        self.statements += len(args)
+        self.cursor.executemany(self.engine.convert_sql(sql), args)
 
     def query(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
         """Run a query and return every row."""
         self.execute(sql, args)
         cls = self._row_classes.get(sql) or self._row_class(sql)
         new = tuple.__new__
-        return [new(cls, row) for row in self.cursor.fetchall()]
+        rows = [new(cls, row) for row in self.cursor.fetchall()]
+        self.rows += len(rows)
+        return rows
 
     def query_one(self, sql: str, args: Sequence[Any] = ()) -> Row | None:
         """Run a query and return its first row, or None."""
@@ -114,6 +124,7 @@ class Transaction:
         row = self.cursor.fetchone()
         if row is None:
             return None
+        self.rows += 1
         return tuple.__new__(self._row_classes.get(sql) or self._row_class(sql), row)
 
     def query_in(
@@ -203,7 +214,16 @@ class Database:
         try:
             result = await self.runner(run)
         finally:
-            _txn_timer(name).observe(time.perf_counter() - start)
+            elapsed = time.perf_counter() - start
+            _txn_timer(name).observe(elapsed)
+            db_usage.record(
+                name,
+                len(txn_box),
+                sum(txn.statements for txn in txn_box),
+                sum(txn.rows for txn in txn_box),
+                elapsed,
+            )
+        # txn_box holds every attempt; the last one committed.
         for callback in txn_box[-1].after_commit if txn_box else []:
             callback()
         return result
@@ -254,6 +274,7 @@ class Database:
         if self.engine.single_threaded:
             cursor.execute("BEGIN")
         txn = Transaction(self.engine, cursor, name, self._row_classes)
+        box.append(txn)
         try:
             result = fn(txn, *args, **kwargs)
             conn.commit() if not self.engine.single_threaded else cursor.execute(
@@ -271,7 +292,6 @@ class Database:
             raise
         finally:
             cursor.close()
-        box.append(txn)
         return result
 
     def close(self) -> None:

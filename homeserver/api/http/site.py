@@ -31,6 +31,7 @@ from homeserver.api.http.params import parse_query
 from homeserver.api.http.request import ApiRequest
 from homeserver.api.http.router import Router
 from homeserver.errors import Codes, MatrixError
+from homeserver.util import db_usage
 from homeserver.util.background import run_in_background
 
 logger = logging.getLogger(__name__)
@@ -134,7 +135,7 @@ class HomeserverResource(resource.Resource):
         self.x_forwarded = x_forwarded
 
     def render(self, request: server.Request) -> int:
-        run_in_background("http_request", self._handle(request))
+        run_in_background("http_request", self._handle(request), db_unit=False)
         return server.NOT_DONE_YET
 
     def _cors(self, request: server.Request) -> None:
@@ -180,6 +181,7 @@ class HomeserverResource(resource.Resource):
         self._cors(request)
         method = request.method.decode("ascii", "replace")
         name = "unknown"
+        usage, token = db_usage.begin("http", f"{method} {name}")
         try:
             if method == "OPTIONS":
                 self._finish(request, 200, Response(b"{}"))
@@ -194,6 +196,7 @@ class HomeserverResource(resource.Resource):
             handler, params, name = self.router.resolve(
                 api_request.method, api_request.path
             )
+            usage.rename("http", f"{method} {name}")
             result = await handler(api_request, **params)
             self._finish(request, 200, result)
         except defer.CancelledError:
@@ -212,6 +215,8 @@ class HomeserverResource(resource.Resource):
                 request.code,
                 time.perf_counter() - start,
             )
+            db_usage.log_usage(logger, usage)
+            db_usage.end(usage, token)
 
     def _finish(self, request: server.Request, code: int, result: Any) -> None:
         if request.finished or request._disconnected:

@@ -23,6 +23,7 @@ from homeserver.api.http.router import Router
 from homeserver.api.http.site import Response
 from homeserver.api.websocket.messages import RequestMessage
 from homeserver.errors import Codes, MatrixError
+from homeserver.util import db_usage
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ async def run_request(
     start = time.perf_counter()
     raw_path, _, raw_query = message.path.partition("?")
     name = "unknown"
+    usage, token = db_usage.begin("websocket", f"{message.method} {name}")
     try:
         if not raw_path.startswith(CLIENT_API_PREFIX):
             raise MatrixError(
@@ -83,8 +85,10 @@ async def run_request(
             client_ip=client_ip,
         )
         handler, params, name = router.resolve(request.method, request.path)
+        usage.rename("websocket", f"{message.method} {name}")
         code, body = _result(await handler(request, **params))
     except defer.CancelledError:
+        db_usage.end(usage, token)
         raise
     except Exception as exc:
         what = f"WS {message.method} {redact_access_token(message.path)}"
@@ -98,6 +102,8 @@ async def run_request(
         code,
         time.perf_counter() - start,
     )
+    db_usage.log_usage(logger, usage)
+    db_usage.end(usage, token)
     return code, body
 
 

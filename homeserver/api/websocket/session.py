@@ -218,7 +218,7 @@ class ClientSession:
             )
             return
         self._in_flight += 1
-        run_in_background("websocket_request", self._request(message))
+        run_in_background("websocket_request", self._request(message), db_unit=False)
 
     async def _request(self, message: m.RequestMessage) -> None:
         try:

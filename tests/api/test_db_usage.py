@@ -1,0 +1,142 @@
+"""Database work per request (util/db_usage.py): /metrics and the debug line.
+
+Real HTTP requests against an in-process server; the counts are checked against
+what the database driver itself saw (SQLite's trace callback, a counting
+psycopg2 cursor) and against the per-transaction-name histogram.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from tests.support.server import TestServer
+
+SEND = 'kind="http",name="PUT SendEventEndpoint"'
+LINE = re.compile(r"^db: (\d+) txns, (\d+) statements, (\d+) rows, [\d.]+ ms$")
+SAMPLE = re.compile(r"^(\w+)(?:\{([^}]*)\})? (\S+)$")
+
+
+def _metrics(server: TestServer) -> dict[tuple[str, str], float]:
+    """Every sample of /metrics, by (metric name, label text)."""
+    resp = server.request("GET", "/metrics")
+    assert resp.code == 200
+    samples: dict[tuple[str, str], float] = {}
+    for line in resp.body.decode().splitlines():
+        match = SAMPLE.match(line)
+        if match and not line.startswith("#"):
+            samples[(match[1], match[2] or "")] = float(match[3])
+    return samples
+
+
+def _delta(
+    before: dict[tuple[str, str], float],
+    after: dict[tuple[str, str], float],
+    metric: str,
+    labels: str | None = None,
+) -> float:
+    """How much ``metric`` (one label set, or all of them) grew."""
+    return sum(
+        value - before.get(key, 0.0)
+        for key, value in after.items()
+        if key[0] == metric and (labels is None or key[1] == labels)
+    )
+
+
+def _db_lines(caplog: Any) -> list[tuple[int, int, int]]:
+    return [
+        (int(m[1]), int(m[2]), int(m[3]))
+        for record in caplog.records
+        if (m := LINE.match(record.getMessage()))
+    ]
+
+
+@contextmanager
+def _driver_statements(server: TestServer) -> Iterator[Callable[[], int]]:
+    """Count the statements the driver runs, BEGIN and COMMIT included."""
+    conn = server.db.connections.get()
+    seen: list[str] = []
+    if server.db.engine.single_threaded:  # SQLite: per statement (and row)
+        # Lines starting "--" are SQLite's own sub-statements (FTS5 shadow
+        # tables, triggers), not statements sent by the server.
+        conn.set_trace_callback(lambda sql: sql.startswith("--") or seen.append(sql))
+        try:
+            yield lambda: len(seen)
+        finally:
+            conn.set_trace_callback(None)
+        return
+    import psycopg2.extensions
+
+    class CountingCursor(psycopg2.extensions.cursor):  # type: ignore[misc]
+        def execute(self, sql: Any, args: Any = None) -> Any:
+            seen.append(sql)
+            return super().execute(sql, args)
+
+        def executemany(self, sql: Any, rows: Any) -> Any:
+            rows = list(rows)
+            seen.extend([sql] * len(rows))
+            return super().executemany(sql, rows)
+
+    old = conn.cursor_factory
+    conn.cursor_factory = CountingCursor
+    try:
+        # psycopg2 opens and ends each transaction itself: BEGIN and COMMIT
+        yield lambda: len(seen)
+    finally:
+        conn.cursor_factory = old
+
+
+def test_send_counted_in_metrics_and_log(make_server: Any, caplog: Any) -> None:
+    server = make_server({"metrics": {"enabled": True}})
+    alice = server.user("alice")
+    room_id = alice.create_room()
+    alice.send(room_id, "warm the caches")
+    before = _metrics(server)
+    caplog.clear()
+    caplog.set_level(logging.DEBUG, logger="homeserver.api.http.site")
+    with _driver_statements(server) as driver:
+        alice.send(room_id, "hello")
+        seen = driver()
+    after = _metrics(server)
+
+    txns = _delta(before, after, "homeserver_db_txns_total", SEND)
+    statements = _delta(before, after, "homeserver_db_statements_total", SEND)
+    rows = _delta(before, after, "homeserver_db_rows_total", SEND)
+    assert _delta(before, after, "homeserver_db_units_total", SEND) == 1
+    assert txns >= 1 and statements >= txns and rows >= 1
+    assert _delta(before, after, "homeserver_db_seconds_total", SEND) > 0
+    # The send's line, then the /metrics request's (no database work).
+    assert _db_lines(caplog) == [(txns, statements, rows), (0, 0, 0)]
+    # Every transaction is counted once, in some unit: the send, or a job it
+    # started (the fake reactor runs them inline), or none.
+    all_txns = _delta(before, after, "homeserver_db_txns_total")
+    assert all_txns == _delta(before, after, "homeserver_db_txn_seconds_count")
+    all_statements = _delta(before, after, "homeserver_db_statements_total")
+    if server.db.engine.single_threaded:
+        assert seen == all_statements + 2 * all_txns  # our BEGIN and COMMIT
+    else:
+        assert seen == all_statements
+
+
+def test_request_without_database_work(make_server: Any, caplog: Any) -> None:
+    server = make_server({"metrics": {"enabled": True}})
+    before = _metrics(server)
+    caplog.set_level(logging.DEBUG, logger="homeserver.api.http.site")
+    assert server.request("GET", "/_matrix/client/versions").code == 200
+    after = _metrics(server)
+    labels = 'kind="http",name="GET VersionsEndpoint"'
+    assert _delta(before, after, "homeserver_db_units_total", labels) == 1
+    assert _delta(before, after, "homeserver_db_txns_total", labels) == 0
+    assert _db_lines(caplog)[0] == (0, 0, 0)
+
+
+def test_unrouted_request_counted_as_unknown(make_server: Any) -> None:
+    server = make_server({"metrics": {"enabled": True}})
+    before = _metrics(server)
+    assert server.request("GET", "/_matrix/client/v3/no/such/thing").code == 404
+    after = _metrics(server)
+    labels = 'kind="http",name="GET unknown"'
+    assert _delta(before, after, "homeserver_db_units_total", labels) == 1
