@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.e2e.conftest import RunningServer
+from tests.e2e.conftest import RunningServer, synctl_server
 from tests.e2e.synadm import (
     Synadm,
     client,
@@ -98,3 +98,31 @@ def test_synadm_room_commands(running_server: RunningServer, tmp_path: Path) -> 
     # synadm refuses a room the server no longer knows.
     gone = synadm.run("room", "details", lobby)
     assert "M_NOT_FOUND" in gone.stdout + gone.stderr
+
+
+def test_synadm_server_notices_and_event_reports(tmp_path: Path) -> None:
+    settings = {"server_notices.system_mxid_localpart": "notices"}
+    with synctl_server(tmp_path / "data", settings) as server:
+        synadm = Synadm(
+            server, registered(server, "admin", admin=True), tmp_path / "home"
+        )
+        alice = registered(server, "alice")
+        sent = synadm.run("notice", "send", "alice", "Maintenance tonight")
+        assert "event_id" in sent.stdout, sent.stdout
+        invites = client(server, "GET", "/sync", alice)["rooms"]["invite"]
+        assert len(invites) == 1
+        notices_room = next(iter(invites))
+        client(server, "POST", f"/join/{quote(notices_room)}", alice, {})
+        assert timeline_bodies(server, alice, notices_room) == ["Maintenance tonight"]
+
+        room = client(server, "POST", "/createRoom", alice, {})["room_id"]
+        event_id = send_text(server, alice, room, "report me")
+        path = f"/rooms/{quote(room)}/report/{quote(event_id)}"
+        client(server, "POST", path, alice, {"reason": "spam"})
+        reports = synadm.json("raw", "v1/event_reports")
+        assert reports["total"] == 1
+        assert reports["event_reports"][0]["event_id"] == event_id
+        detail = synadm.json(
+            "raw", f"v1/event_reports/{reports['event_reports'][0]['id']}"
+        )
+        assert detail["event_json"]["content"]["body"] == "report me"
