@@ -14,6 +14,7 @@ builder resolves it, :meth:`RequiredState.for_user`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 import attrs
@@ -281,7 +282,13 @@ class RoomAnswer:
 
 
 class RoomBuilder(Protocol):
-    """What the service calls for each room it sends (Contract A)."""
+    """What the service calls for each room it sends (Contract A): first
+    ``prepare`` with every room of the response (to read in batches), then
+    ``build`` for each."""
+
+    async def prepare(
+        self, requester: Requester, reqs: Sequence[RoomRequest]
+    ) -> None: ...  # pragma: no cover
 
     async def build(
         self, requester: Requester, req: RoomRequest

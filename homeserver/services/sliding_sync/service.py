@@ -174,15 +174,23 @@ class SlidingSyncService:
         sel = await self._select(user_id, req, conn, rooms, upto)
         changes = Changes()
         out_rooms: JsonDict = {}
-        for room_id, config in sel.configs.items():
+        requests = [
+            request
+            for room_id, config in sel.configs.items()
+            if (
+                request := self._request(conn, rooms[room_id], config, sel, since, upto)
+            )
+            is not None
+        ]
+        # The builder reads what it can for all of them at once.
+        await self.builder.prepare(requester, requests)
+        for request in requests:
             await self._room(
                 requester,
                 conn,
-                rooms[room_id],
-                config,
+                rooms[request.room_id],
                 sel,
-                since,
-                upto,
+                request,
                 changes,
                 out_rooms,
             )
@@ -252,32 +260,31 @@ class SlidingSyncService:
             dms = await self.room_list.dm_rooms(user_id)
         return Selection(counts, list_rooms, configs, lists_of, subscribed, dms)
 
-    async def _room(
+    def _request(
         self,
-        requester: Requester,
         conn: Connection,
         room: UserRoom,
         config: RoomConfig,
         sel: Selection,
         since: StreamToken | None,
         upto: StreamToken,
-        changes: Changes,
-        out: JsonDict,
-    ) -> None:
+    ) -> RoomRequest | None:
+        """What to ask the builder for a room; None when it has no news."""
         room_id = room.room_id
+        user_id = conn.key[0]
         sent = conn.rooms.get(room_id)
         is_dm = sel.dms is not None and room_id in sel.dms
         if sent is not None and not (
             self.room_list.changes.rooms.has_entity_changed(room_id, sent.since.events)
             or self.reads.has_entity_changed(
-                _read_key(requester.user_id, room_id), sent.since.get(RECEIPTS.name)
+                _read_key(user_id, room_id), sent.since.get(RECEIPTS.name)
             )
             or sent.membership_stream != room.stream_ordering
             or sent.is_dm != is_dm
             or config.expands(sent.config)
         ):
-            return
-        request = RoomRequest(
+            return None
+        return RoomRequest(
             room_id=room_id,
             config=config,
             lists=sel.lists_of.get(room_id, ()),
@@ -288,6 +295,21 @@ class SlidingSyncService:
             memory=None if sent is None else sent.memory,
             connection_since=since,
         )
+
+    async def _room(
+        self,
+        requester: Requester,
+        conn: Connection,
+        room: UserRoom,
+        sel: Selection,
+        request: RoomRequest,
+        changes: Changes,
+        out: JsonDict,
+    ) -> None:
+        room_id = room.room_id
+        config, upto = request.config, request.upto
+        sent = conn.rooms.get(room_id)
+        is_dm = sel.dms is not None and room_id in sel.dms
         answer = await self.builder.build(requester, request)
         kept = answer.keep
         if kept is None:

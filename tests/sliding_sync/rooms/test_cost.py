@@ -5,7 +5,7 @@ connection's age, and no room state when nothing in it can have changed
 from __future__ import annotations
 
 from tests.sliding_sync.core.test_cost import _spent, _transactions
-from tests.sliding_sync.core.test_sliding_sync import ss
+from tests.sliding_sync.core.test_sliding_sync import ALL, room_list, ss
 from tests.sliding_sync.rooms.test_fields import sub
 from tests.support.server import TestServer
 
@@ -39,3 +39,19 @@ def test_news_costs_the_same_on_an_old_connection(server: TestServer) -> None:
     # a message (no gap, no state event) reads no room state
     assert "ss_events_at" not in old and "get_state_ids_for_events" not in old
     assert "ss_member_overview" not in old
+
+
+def test_first_response_reads_windows_and_counts_once(server: TestServer) -> None:
+    alice = server.user("alice")
+    room_list(server, alice, [f"room {i}" for i in range(12)])
+    body = {"lists": {"all": {**ALL, "range": [0, 9]}}}
+    before = _transactions()
+    first = ss(alice, body)
+    spent = _spent(before)
+    assert len(first["rooms"]) == 10
+    print(f"first response for 10 rooms: {spent}")
+    # timelines, the stays' starts and unread counts for all ten rooms in
+    # one query each (the unread counts ask for the stays once more)
+    assert spent["sync_windows"] == 1
+    assert spent["sync_count_push_actions"] == 1
+    assert spent["sync_join_positions"] <= 2

@@ -178,3 +178,22 @@ def test_is_dm(server: TestServer) -> None:
     second = ss(alice, {"lists": lists, "pos": first["pos"]})
     assert second["rooms"][dm]["is_dm"] is False
     assert plain not in second["rooms"]
+
+
+def test_history_before_joining_follows_history_visibility(
+    server: TestServer,
+) -> None:
+    alice = server.user("alice")
+    bob = server.user("bob")
+    room_id = bob.create_room(name="Hush", preset="public_chat")
+    bob.put_state(
+        room_id, "m.room.history_visibility", {"history_visibility": "joined"}
+    )
+    bob.send(room_id, "before alice")
+    alice.join(room_id)
+    bob.send(room_id, "after alice")
+    lists = {"all": {"range": [0, 9], "timeline_limit": 10, "required_state": []}}
+    room = ss(alice, {"lists": lists})["rooms"][room_id]
+    assert "before alice" not in bodies(room)
+    assert bodies(room)[-1] == "after alice"
+    assert room["limited"] is True

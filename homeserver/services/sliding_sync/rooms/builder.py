@@ -18,6 +18,8 @@ sent through lazy loading.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import attrs
 
 from homeserver.events.model import Event, EventTypes, Membership, StateKey
@@ -58,9 +60,24 @@ from homeserver.services.sync.unread import UnreadCounter
 from homeserver.storage.stores.event_state import StateSelection
 from homeserver.storage.stores.room_state import RoomStateStore
 from homeserver.storage.stores.sliding_sync import SlidingSyncStore
+from homeserver.storage.stores.sync import RoomWindow
 from homeserver.types import JsonDict
 
 _STRIPPED_ONLY = (Membership.INVITE, Membership.KNOCK)
+
+
+WindowKey = tuple[str, int | None, int, int]
+
+
+@attrs.frozen
+class _Batch:
+    """What ``prepare`` read for the rooms of one response."""
+
+    user_id: str
+    upto: str
+    windows: dict[WindowKey, RoomWindow]
+    counts: dict[str, tuple[int, int]]
+    joins: dict[str, int | None]
 
 
 @attrs.frozen
@@ -94,6 +111,51 @@ class FullRoomBuilder:
         self._filter = parse_filter(Filter, {})
         # The last view read, reused by the other rooms of the same response.
         self._view: tuple[str, str, PersonalView] | None = None
+        # What the last ``prepare`` read (one response's rooms).
+        self._batch: _Batch | None = None
+
+    async def prepare(self, requester: Requester, reqs: Sequence[RoomRequest]) -> None:
+        """Read the timeline windows, their events and the unread counts of
+        all the response's rooms in a few queries (a first response of 20
+        rooms would otherwise make some 200 round trips)."""
+        rooms = [r for r in reqs if r.membership not in _STRIPPED_ONLY]
+        if not rooms:
+            return
+        user_id = requester.user_id
+        view = await self._personal_view(user_id, rooms[0])
+        groups: dict[tuple[int, int], dict[str, int | None]] = {}
+        for req in rooms:
+            if req.config.timeline_limit > 0:
+                plan = self._plan(req, req.memory or {})
+                start = None if plan.initial or plan.expanded else plan.since
+                key = (req.config.timeline_limit, plan.upto)
+                groups.setdefault(key, {})[req.room_id] = start
+        windows: dict[WindowKey, RoomWindow] = {}
+        for (limit, upto), starts in groups.items():
+            found = await self.rooms.store.get_windows(starts, upto, limit)
+            for room_id, window in found.items():
+                windows[(room_id, starts[room_id], limit, upto)] = window
+        # Into the event cache, for each room's build.
+        await self.rooms.events.get_events(
+            [e for w in windows.values() for e in w.event_ids]
+        )
+        joined = [r.room_id for r in rooms if r.membership == Membership.JOIN]
+        counts = await self._unread_counts(view, joined, rooms[0].upto.events)
+        # Where each stay began, for the history-visibility check of the
+        # timelines that start from nothing.
+        fresh = {k[0] for k in windows if k[1] is None}
+        stays = await self.rooms.store.get_join_positions(user_id, fresh)
+        joins = {r: stays.get(r) for r in fresh}
+        self._batch = _Batch(user_id, rooms[0].upto.to_string(), windows, counts, joins)
+
+    def _prepared(self, user_id: str, req: RoomRequest) -> _Batch | None:
+        batch = self._batch
+        if batch is None or (batch.user_id, batch.upto) != (
+            user_id,
+            req.upto.to_string(),
+        ):
+            return None
+        return batch
 
     async def build(self, requester: Requester, req: RoomRequest) -> RoomAnswer:
         memory = req.memory or {}
@@ -103,15 +165,22 @@ class FullRoomBuilder:
             )
         plan = self._plan(req, memory)
         view = await self._personal_view(requester.user_id, req)
+        batch = self._prepared(requester.user_id, req)
         timeline = None
         if req.config.timeline_limit > 0:
+            start = None if plan.initial or plan.expanded else plan.since
+            limit = req.config.timeline_limit
             timeline = await fetch_timeline(
                 self.rooms,
                 view,
                 room_id=req.room_id,
-                limit=req.config.timeline_limit,
-                start=None if plan.initial or plan.expanded else plan.since,
+                limit=limit,
+                start=start,
                 upto=plan.upto,
+                window=None
+                if batch is None
+                else batch.windows.get((req.room_id, start, limit, plan.upto)),
+                joins=None if batch is None else batch.joins,
             )
         info = SyncRequestInfo(requester, self._filter, False, view)
         result: JsonDict = {}
@@ -133,7 +202,13 @@ class FullRoomBuilder:
             result["num_live"] = count_live(
                 timeline.events, None if live_from is None else live_from.events
             )
-        counts = await self._counts(view, req)
+        counts = (0, 0)
+        if req.membership == Membership.JOIN:
+            if batch is not None and req.room_id in batch.counts:
+                counts = batch.counts[req.room_id]
+            else:
+                found = await self._unread_counts(view, [req.room_id], req.upto.events)
+                counts = found.get(req.room_id, (0, 0))
         result["notification_count"], result["highlight_count"] = counts
         keep = self._keep(req.config, plan, timeline)
         new_memory = {
@@ -289,22 +364,26 @@ class FullRoomBuilder:
         )
         return out
 
-    async def _counts(self, view: PersonalView, req: RoomRequest) -> tuple[int, int]:
-        if req.membership != Membership.JOIN:
-            return (0, 0)
+    async def _unread_counts(
+        self, view: PersonalView, room_ids: list[str], upto: int
+    ) -> dict[str, tuple[int, int]]:
+        """(notification_count, highlight_count) of each room, as /sync."""
         found = await self.unread.counts(
             view.user_id,
-            [req.room_id],
-            req.upto.events,
+            room_ids,
+            upto,
             ignored=view.ignored,
             threaded=False,
             any_hidden=bool(view.hidden),
         )
-        counts = found.get(req.room_id, {}).get("unread_notifications", {})
-        return (
-            int(counts.get("notification_count", 0)),
-            int(counts.get("highlight_count", 0)),
-        )
+        out = {}
+        for room_id, keys in found.items():
+            counts = keys.get("unread_notifications", {})
+            out[room_id] = (
+                int(counts.get("notification_count", 0)),
+                int(counts.get("highlight_count", 0)),
+            )
+        return out
 
     @staticmethod
     def _keep(

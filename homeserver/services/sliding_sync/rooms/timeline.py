@@ -10,11 +10,14 @@ history-visibility check.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import attrs
 
 from homeserver.events.model import Event
 from homeserver.services.reading.personal import PersonalView
 from homeserver.services.sync.sync_rooms import RoomSyncBuilder
+from homeserver.storage.stores.sync import RoomWindow
 from homeserver.streams.tokens import RoomStreamToken
 
 
@@ -37,6 +40,8 @@ async def fetch_timeline(
     limit: int,
     start: int | None,
     upto: int,
+    window: RoomWindow | None = None,
+    joins: Mapping[str, int | None] | None = None,
 ) -> RoomTimeline:
     """The room's timeline in (start, upto], newest ``limit`` events.
 
@@ -46,9 +51,12 @@ async def fetch_timeline(
         start: the position the client has the room up to; None for the
             room's latest events whatever the client had.
         upto: the last position the user may see.
+        window: the room's window for these bounds, when already read.
+        joins: where the user's current stay began, when already read.
     """
-    windows = await rooms.store.get_windows({room_id: start}, upto, limit)
-    window = windows[room_id]
+    if window is None:
+        windows = await rooms.store.get_windows({room_id: start}, upto, limit)
+        window = windows[room_id]
     found = await rooms.events.get_events(window.event_ids)
     raw = [found[i] for i in window.event_ids if i in found]
     had_state = any(e.state_key is not None for e in raw)
@@ -56,7 +64,8 @@ async def fetch_timeline(
     limited = window.limited
     user_id = personal.user_id
     if start is None and events:
-        joins = await rooms.store.get_join_positions(user_id, [room_id])
+        if joins is None or room_id not in joins:
+            joins = await rooms.store.get_join_positions(user_id, [room_id])
         joined_at = joins.get(room_id)
         if joined_at is None or (events[0].stream_ordering or 0) < joined_at:
             visible = await rooms.visibility.filter_events_for_user(user_id, events)
