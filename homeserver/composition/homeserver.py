@@ -123,7 +123,9 @@ def build_homeserver(
     reports = ReportsBundle.build(core=core, accounts=accounts, reading=reading)
     media = MediaBundle.build(core=core, data_dir=data_dir, preview_http=preview_http)
     media_admin = MediaAdminBundle.build(core=core, accounts=accounts, media=media)
-    user_admin = UserAdminBundle.build(core=core, accounts=accounts, rooms=rooms)
+    user_admin = UserAdminBundle.build(
+        core=core, accounts=accounts, rooms=rooms, sync_data=sync_data
+    )
     room_admin = RoomAdminBundle.build(core=core, rooms=rooms)
     mail = MailBundle.build(core=core)
     third_party_invites = ThirdPartyInvitesBundle.build(

@@ -8,6 +8,7 @@ import attrs
 from homeserver.composition.accounts import AccountsBundle
 from homeserver.composition.core import Core
 from homeserver.composition.rooms import RoomsBundle
+from homeserver.composition.sync_data import SyncDataBundle
 from homeserver.services.accounts.user_admin import UserAdmin
 from homeserver.services.accounts.user_admin_actions import UserAdminActions
 from homeserver.services.devices.admin import DeviceAdmin
@@ -28,7 +29,12 @@ class UserAdminBundle:
 
     @classmethod
     def build(
-        cls, *, core: Core, accounts: AccountsBundle, rooms: RoomsBundle
+        cls,
+        *,
+        core: Core,
+        accounts: AccountsBundle,
+        rooms: RoomsBundle,
+        sync_data: SyncDataBundle,
     ) -> UserAdminBundle:
         store = UserAdminStore(core.db)
         threepids = ThreepidStore(core.db)
@@ -39,6 +45,7 @@ class UserAdminBundle:
             threepids=threepids,
             rooms=AdminMemberships(rooms.membership, core.room_state),
             pushers=PusherStore(core.db),
+            account_data=sync_data.account_data.store,
         )
         users = UserAdmin(
             server_name=core.server_name,

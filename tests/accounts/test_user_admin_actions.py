@@ -43,6 +43,16 @@ def test_deactivate_leaves_rooms_and_erases(server: TestServer) -> None:
     assert memberships == {"memberships": {joined: "join", invited: "invite"}}
     rooms = server.request("GET", f"{V1}/users/@alice:test/joined_rooms", token=root)
     assert rooms.json == {"joined_rooms": [joined], "total": 1}
+    ignored = {"ignored_users": {"@bob:test": {}}}
+    path = f"{CLIENT}/user/@alice:test/account_data/m.ignored_user_list"
+    assert server.request("PUT", path, ignored, token=alice).code == 200
+    tag = f"{CLIENT}/user/@alice:test/rooms/{joined}/tags/u.work"
+    assert server.request("PUT", tag, {}, token=alice).code == 200
+    data = server.request("GET", f"{V1}/users/@alice:test/accountdata", token=root)
+    assert data.json["account_data"]["global"]["m.ignored_user_list"] == ignored
+    assert data.json["account_data"]["rooms"][joined]["m.tag"] == {
+        "tags": {"u.work": {}}
+    }
 
     resp = server.request(
         "POST", f"{V1}/deactivate/@alice:test", {"erase": True}, token=root
@@ -56,6 +66,8 @@ def test_deactivate_leaves_rooms_and_erases(server: TestServer) -> None:
     user = server.request("GET", f"{V2}/@alice:test", token=root).json
     assert user["deactivated"] is True and user["erased"] is True
     assert user["displayname"] is None
+    data = server.request("GET", f"{V1}/users/@alice:test/accountdata", token=root)
+    assert data.json == {"account_data": {"global": {}, "rooms": {}}}
     # Again: nothing left to do, still 200; unknown and remote users are not.
     resp = server.request("POST", f"{V1}/deactivate/@alice:test", token=root)
     assert resp.code == 200, resp.json

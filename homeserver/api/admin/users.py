@@ -201,6 +201,16 @@ class PushersEndpoint(_Actions):
         return await self.actions.list_pushers(user_id)
 
 
+class AccountDataEndpoint(_Actions):
+    """GET /_synapse/admin/v1/users/{userId}/accountdata."""
+
+    PATTERNS = [f"{ADMIN_V1}/users/{{user_id}}/accountdata"]
+
+    async def on_GET(self, request: ApiRequest, user_id: str) -> JsonDict:
+        await admin_of(self.auth, request)
+        return await self.actions.get_account_data(user_id)
+
+
 class UsernameAvailableEndpoint(_Actions):
     """GET /_synapse/admin/v1/username_available?username=."""
 
@@ -319,6 +329,7 @@ def user_admin_endpoints(
                 JoinedRoomsEndpoint,
                 MembershipsEndpoint,
                 PushersEndpoint,
+                AccountDataEndpoint,
                 UsernameAvailableEndpoint,
                 LoginAsEndpoint,
             )

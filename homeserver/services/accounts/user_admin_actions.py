@@ -14,6 +14,7 @@ from homeserver.errors import Codes, MatrixError, NotFound
 from homeserver.services.accounts.accounts import AccountService
 from homeserver.services.accounts.auth import Requester
 from homeserver.services.accounts.user_admin import local_user
+from homeserver.storage.stores.account_data import AccountDataStore
 from homeserver.storage.stores.pushers import PusherStore
 from homeserver.storage.stores.threepids import ThreepidStore
 from homeserver.storage.stores.user_admin import UserAdminStore
@@ -45,6 +46,7 @@ class UserAdminActions:
         threepids: ThreepidStore,
         rooms: UserRooms,
         pushers: PusherStore,
+        account_data: AccountDataStore,
     ) -> None:
         self.server_name = server_name
         self.store = store
@@ -52,6 +54,7 @@ class UserAdminActions:
         self.threepids = threepids
         self.rooms = rooms
         self.pushers = pushers
+        self.account_data = account_data
 
     async def _existing(self, user_id: str, what: str) -> str:
         """A local user that exists (else 400 or 404)."""
@@ -72,6 +75,7 @@ class UserAdminActions:
         result = await self.accounts.deactivate(user_id)
         # The leave events carry the (now cleared) profile, as Synapse's do.
         await self.rooms.leave_all(user_id)
+        await self.account_data.delete_all_of_user(user_id)
         if erase:
             # The profile went with the deactivation; erased is the mark.
             await self.store.set_flag(user_id, "erased", True)
@@ -157,3 +161,8 @@ class UserAdminActions:
             valid_until_ms,
         )
         return {"access_token": token}
+
+    async def get_account_data(self, user_id: str) -> JsonDict:
+        """GET /_synapse/admin/v1/users/{userId}/accountdata."""
+        await self._existing(user_id, "look up")
+        return {"account_data": await self.account_data.get_all_of_user(user_id)}

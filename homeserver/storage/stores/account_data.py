@@ -149,6 +149,45 @@ class AccountDataStore:
                 self._global.set(key, text)
         return json.loads(text)  # type: ignore[no-any-return]
 
+    async def get_all_of_user(self, user_id: str) -> JsonDict:
+        """All of a user's account data: ``{"global": {type: content},
+        "rooms": {room: {type: content}}}`` (the user admin API's shape)."""
+        rows = await self.db.run_interaction(
+            "get_all_account_data_of_user",
+            lambda txn: txn.query(
+                "SELECT room_id, type, content FROM account_data WHERE user_id = ?"
+                " ORDER BY room_id, type",
+                (user_id,),
+            ),
+        )
+        found: JsonDict = {"global": {}, "rooms": {}}
+        for row in rows:
+            content = json.loads(row.content)
+            if row.room_id == GLOBAL:
+                found["global"][row.type] = content
+            else:
+                found["rooms"].setdefault(row.room_id, {})[row.type] = content
+        return found
+
+    async def delete_all_of_user(self, user_id: str) -> None:
+        """Forget all of a deactivated user's account data (as Synapse does:
+        ignored users, secret storage, direct chats, tags, ...)."""
+
+        def delete_txn(txn: Transaction) -> None:
+            rows = txn.query(
+                "SELECT room_id, type FROM account_data WHERE user_id = ?", (user_id,)
+            )
+            txn.execute("DELETE FROM account_data WHERE user_id = ?", (user_id,))
+            keys = [(str(row.room_id), str(row.type)) for row in rows]
+
+            def invalidate() -> None:
+                for room_id, data_type in keys:
+                    self._invalidate(user_id, room_id, data_type)
+
+            txn.call_after(invalidate)
+
+        await self.db.run_interaction("delete_all_account_data_of_user", delete_txn)
+
     async def get_global_of_type(self, data_type: str) -> dict[str, JsonDict]:
         """Every user's global account data of one type: user -> content (for
         types few users set, such as ``m.ignored_user_list``)."""
