@@ -68,11 +68,13 @@ class UserAdminActions:
         devices, tokens, keys, third-party IDs or rooms; with ``erase`` the
         profile is gone too and the user is marked erased."""
         await self._existing(user_id, "deactivate")
+        # First: it unbinds the addresses from identity servers, and fails
+        # (400, nothing changed) when one cannot be asked.
+        result = await self.accounts.deactivate(user_id)
         for threepid in await self.threepids.get_threepids(user_id):
             await self.threepids.delete_threepid(
                 user_id, threepid.medium, threepid.address
             )
-        result = await self.accounts.deactivate(user_id)
         # The leave events carry the (now cleared) profile, as Synapse's do.
         await self.rooms.leave_all(user_id)
         await self.account_data.delete_all_of_user(user_id)
