@@ -235,3 +235,34 @@ def test_admin_deactivation_unbinds(
     resp = harness.call(server, "POST", path, {}, admin.token)
     assert (resp.code, resp.json) == (200, {"id_server_unbind_result": "no-support"})
     assert bob.get("/account/whoami").code == 401
+
+
+def test_bind_claims_a_pending_invite_through_onbind(
+    harness: IdentityHarness, server: TestServer
+) -> None:
+    alice = server.user("alice")
+    room_id = alice.create_room()
+    _invite(harness, alice, room_id)
+    (pending,) = harness.identity.pending
+    bob = server.user("bob")
+    assert _bind(harness, bob, _validated_session(harness)).code == 200
+    # The identity server calls the user's homeserver with the signed invite.
+    (onbind,) = harness.identity.onbinds
+    assert [i["room_id"] for i in onbind["invites"]] == [room_id]
+    assert harness.onbind(server, onbind).code == 200
+    member = alice.state(room_id, "m.room.member", bob.user_id)
+    assert member["membership"] == "invite"
+    assert member["third_party_invite"]["signed"]["token"] == pending["token"]
+
+
+def test_unbind_with_a_bad_id_server(
+    harness: IdentityHarness, server: TestServer
+) -> None:
+    bob = server.user("bob")
+    assert _bind(harness, bob, _validated_session(harness)).code == 200
+    body = {"medium": "email", "address": ADDRESS, "id_server": "no/server"}
+    resp = _post(harness, bob, "/account/3pid/unbind", body)
+    assert (resp.code, resp.json["errcode"]) == (400, "M_INVALID_PARAM")
+    resp = _post(harness, bob, "/account/3pid/unbind", {**body, "medium": "fax"})
+    assert resp.code == 400
+    assert harness.identity.bindings == {("email", ADDRESS): bob.user_id}
