@@ -152,7 +152,7 @@ def test_purge_history_keeps_state_local_events_and_the_latest(
 ) -> None:
     _, root = server.register("root", admin=True)
     _, alice = server.register("alice")
-    room = _room(server, alice, name="Purged")
+    room = _room(server, alice, name="Purged", preset="public_chat")
     for n in range(5):
         _send(server, alice, room, f"m{n}")
     cutoff = _send(server, alice, room, "m5")
@@ -185,6 +185,23 @@ def test_purge_history_keeps_state_local_events_and_the_latest(
     assert _timeline(server, alice, room) == ["m7", "m6", "m5"]
     sync = server.request("GET", f"{C}/sync", token=alice)
     assert sync.code == 200 and room in sync.json["rooms"]["join"]
+    # Up to the latest event: it stays (a forward extremity is never purged),
+    # and the room's auth is whole: someone new can join and speak.
+    latest = _send(server, alice, room, "m8")
+    resp = server.request(
+        "POST", f"{path}/{quote(latest)}", {"delete_local_events": True}, token=root
+    )
+    server.advance(1)
+    assert server.request(
+        "GET", f"{V1}/purge_history_status/{resp.json['purge_id']}", token=root
+    ).json == {"status": "complete"}
+    assert _timeline(server, alice, room) == ["m8"]
+    _, bob = server.register("bob")
+    assert server.request("POST", f"{C}/join/{quote(room)}", {}, token=bob).code == 200
+    _send(server, bob, room, "hello from bob")
+    assert _timeline(server, bob, room) == ["hello from bob", "m8"]
+    members = server.request("GET", f"{V1}/rooms/{quote(room)}/members", token=root)
+    assert members.json["members"] == ["@alice:test", "@bob:test"]
 
 
 def test_purge_history_errors(server: TestServer) -> None:
@@ -254,3 +271,17 @@ def test_redact_all_of_a_users_events(server: TestServer) -> None:
     assert bad.code == 400  # rooms is required
     missing = server.request("GET", f"{V1}/user/redact_status/nope", token=root)
     assert missing.code == 404
+
+
+def test_a_job_interrupted_by_a_restart_shows_failed(server: TestServer) -> None:
+    _, root = server.register("root", admin=True)
+    tasks = server.hs.room_admin.tasks
+    server.get_success(tasks.store.insert_task("p1", "purge_history", "!r:test", {}, 0))
+    status = server.request("GET", f"{V1}/purge_history_status/p1", token=root)
+    assert status.json == {"status": "active"}
+    running = server.request("GET", f"{V1}/background_updates/status", token=root)
+    assert running.json["current_updates"]["main"]["name"].startswith("purge_history")
+    # What the server does at startup.
+    server.get_success(tasks.fail_unfinished())
+    status = server.request("GET", f"{V1}/purge_history_status/p1", token=root)
+    assert status.json == {"status": "failed", "error": "The server restarted"}

@@ -70,7 +70,13 @@ def purge_room_txn(txn: Transaction, room_id: str) -> list[str]:
         r.event_id
         for r in txn.query("SELECT event_id FROM events WHERE room_id = ?", (room_id,))
     ]
-    _delete_events_txn(txn, event_ids)
+    unindex_events_txn(txn, event_ids)
+    for table in _PER_EVENT:
+        txn.execute(
+            f"DELETE FROM {table} WHERE event_id IN"  # noqa: S608
+            " (SELECT event_id FROM events WHERE room_id = ?)",
+            (room_id,),
+        )
     txn.execute(
         "DELETE FROM state_group_entries WHERE state_group IN"
         " (SELECT id FROM state_groups WHERE room_id = ?)",
