@@ -17,7 +17,14 @@ from pathlib import Path
 from homeserver.cli import process
 from homeserver.cli.datadir import DataDir
 from homeserver.cli.errors import CliError
-from homeserver.cli.import_synapse import accounts, media, push, rooms, user_data
+from homeserver.cli.import_synapse import (
+    accounts,
+    e2e_keys,
+    media,
+    push,
+    rooms,
+    user_data,
+)
 from homeserver.cli.import_synapse.check import self_check
 from homeserver.cli.import_synapse.source import SynapseDatabase
 from homeserver.cli.import_synapse.steps import Context, Paused, Progress, Step
@@ -28,6 +35,7 @@ def pipeline() -> list[Step]:
     """Every step, in the order they run."""
     return [
         *accounts.STEPS,
+        *e2e_keys.STEPS,
         *rooms.STEPS,
         *user_data.STEPS,
         *push.STEPS,

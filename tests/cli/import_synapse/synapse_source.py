@@ -15,6 +15,11 @@ from typing import Any
 
 import attrs
 import yaml
+from signedjson.key import (
+    encode_verify_key_base64,
+    generate_signing_key,
+    get_verify_key,
+)
 
 from tests.interop.client import Client, log_in_again, quote, register, request
 from tests.interop.synapse import SYNAPSE_VERSION, Synapse, ensure_synapse
@@ -40,6 +45,7 @@ class SynapseSource:
     media_mxc: str
     reaction_id: str
     alias: str
+    keys: dict[str, Any]
 
     @property
     def db(self) -> Path:
@@ -76,6 +82,66 @@ def _react(client: Client, room_id: str, event_id: str) -> str:
     }
     path = f"/rooms/{quote(room_id)}/send/m.reaction/react1"
     return str(client.call("PUT", path, content)["event_id"])
+
+
+def _upload_keys(alice: Client) -> dict[str, Any]:
+    """Device keys, a one-time key, a fallback key, a master cross-signing
+    key and a key backup with one session, as a client would upload them
+    (well-formed; the server checks no signatures here). What was uploaded."""
+    device = {
+        "user_id": alice.user_id,
+        "device_id": alice.device_id,
+        "algorithms": ["m.olm.v1.curve25519-aes-sha2", "m.megolm.v1.aes-sha2"],
+        "keys": {
+            f"curve25519:{alice.device_id}": "curveKeyOfAlice",
+            f"ed25519:{alice.device_id}": "edKeyOfAlice",
+        },
+        "signatures": {alice.user_id: {f"ed25519:{alice.device_id}": "sig"}},
+    }
+    one_time = {"signed_curve25519:AAAAAQ": {"key": "otk1", "signatures": {}}}
+    fallback = {
+        "signed_curve25519:AAAAAg": {"key": "fb1", "fallback": True, "signatures": {}}
+    }
+    alice.call(
+        "POST",
+        "/keys/upload",
+        {
+            "device_keys": device,
+            "one_time_keys": one_time,
+            "fallback_keys": fallback,
+        },
+    )
+    public = encode_verify_key_base64(get_verify_key(generate_signing_key("m")))
+    master = {
+        "user_id": alice.user_id,
+        "usage": ["master"],
+        "keys": {f"ed25519:{public}": public},
+    }
+    alice.call("POST", "/keys/device_signing/upload", {"master_key": master})
+    auth_data = {"public_key": "backupKeyOfAlice", "signatures": {}}
+    version = alice.call(
+        "POST",
+        "/room_keys/version",
+        {"algorithm": "m.megolm_backup.v1.curve25519-aes-sha2", "auth_data": auth_data},
+    )["version"]
+    session = {
+        "first_message_index": 0,
+        "forwarded_count": 0,
+        "is_verified": False,
+        "session_data": {"ciphertext": "c", "ephemeral": "e", "mac": "m"},
+    }
+    alice.call(
+        "PUT",
+        f"/room_keys/keys/!someroom:example.org/session1?version={version}",
+        session,
+    )
+    return {
+        "device": device,
+        "master": master,
+        "auth_data": auth_data,
+        "version": version,
+        "session": session,
+    }
 
 
 def _populate(synapse: Synapse, data: Path) -> SynapseSource:
@@ -121,6 +187,7 @@ def _populate(synapse: Synapse, data: Path) -> SynapseSource:
         "/pushrules/global/content/cakes",
         {"pattern": "cake", "actions": ["notify"]},
     )
+    keys = _upload_keys(alice)
     mxc = _upload(alice, PNG)
     media_id = urllib.parse.urlparse(mxc).path.lstrip("/")
     assert media_id
@@ -143,6 +210,7 @@ def _populate(synapse: Synapse, data: Path) -> SynapseSource:
         media_mxc=mxc,
         reaction_id=reaction,
         alias=alias,
+        keys=keys,
     )
 
 

@@ -225,6 +225,45 @@ async def _check_the_rest(url: str, source: SynapseSource) -> None:
         await client.close()
 
 
+def _check_keys(url: str, source: SynapseSource) -> None:
+    alice, bob = source.clients["alice"], source.clients["bob"]
+    keys = source.keys
+    post = f"{url}/_matrix/client/v3/keys"
+    query = request(
+        "POST", f"{post}/query", {"device_keys": {alice.user_id: []}}, token=bob.token
+    )
+    device = query["device_keys"][alice.user_id][alice.device_id]
+    device.pop("unsigned", None)
+    assert device == keys["device"]
+    master = query["master_keys"][alice.user_id]
+    assert master["keys"] == keys["master"]["keys"]
+    claimed = request(
+        "POST",
+        f"{post}/claim",
+        {"one_time_keys": {alice.user_id: {alice.device_id: "signed_curve25519"}}},
+        token=bob.token,
+    )
+    got = claimed["one_time_keys"][alice.user_id][alice.device_id]
+    assert [v["key"] for v in got.values()] == ["otk1"]
+    again = request(
+        "POST",
+        f"{post}/claim",
+        {"one_time_keys": {alice.user_id: {alice.device_id: "signed_curve25519"}}},
+        token=bob.token,
+    )
+    fallback = again["one_time_keys"][alice.user_id][alice.device_id]
+    assert [v["key"] for v in fallback.values()] == ["fb1"]
+    backup = _get(url, "/room_keys/version", alice.token)
+    assert backup["version"] == keys["version"]
+    assert backup["auth_data"] == keys["auth_data"]
+    session = _get(
+        url,
+        f"/room_keys/keys/!someroom:example.org/session1?version={keys['version']}",
+        alice.token,
+    )
+    assert session == keys["session"]
+
+
 def test_import_then_start(chatly: tuple[Path, str], source: SynapseSource) -> None:
     data, url = chatly
     result = _import(data, source)
@@ -245,6 +284,7 @@ def test_import_then_start(chatly: tuple[Path, str], source: SynapseSource) -> N
     assert "signatures of this server verified" in result.stdout
     asyncio.run(_check_rooms(url, source))
     asyncio.run(_check_the_rest(url, source))
+    _check_keys(url, source)
 
 
 def _rows(db: sqlite3.Connection, table: str) -> int:
@@ -360,6 +400,7 @@ def test_import_from_postgres_into_postgres(
         asyncio.run(_check_accounts(url, source))
         asyncio.run(_check_rooms(url, source))
         asyncio.run(_check_the_rest(url, source))
+        _check_keys(url, source)
     finally:
         synctl("stop", "--data-dir", str(data), "--timeout", "10")
         databases.drop(synapse_db)
