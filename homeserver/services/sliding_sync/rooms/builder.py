@@ -19,6 +19,7 @@ sent through lazy loading.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
 
 import attrs
 
@@ -64,6 +65,10 @@ from homeserver.storage.stores.sync import RoomWindow
 from homeserver.types import JsonDict
 
 _STRIPPED_ONLY = (Membership.INVITE, Membership.KNOCK)
+# How many responses' reads (views, batches) are kept for their builds.
+_REMEMBERED = 16
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 WindowKey = tuple[str, int | None, int, int]
@@ -109,10 +114,11 @@ class FullRoomBuilder:
         self.personal = personal
         self.unread = unread
         self._filter = parse_filter(Filter, {})
-        # The last view read, reused by the other rooms of the same response.
-        self._view: tuple[str, str, PersonalView] | None = None
-        # What the last ``prepare`` read (one response's rooms).
-        self._batch: _Batch | None = None
+        # Per (user, position) of the last few responses (requests of
+        # several users interleave): the view read, reused by the other
+        # rooms of the same response, and what ``prepare`` read.
+        self._views: dict[tuple[str, str], PersonalView] = {}
+        self._batches: dict[tuple[str, str], _Batch] = {}
 
     async def prepare(self, requester: Requester, reqs: Sequence[RoomRequest]) -> None:
         """Read the timeline windows, their events and the unread counts of
@@ -146,16 +152,12 @@ class FullRoomBuilder:
         fresh = {k[0] for k in windows if k[1] is None}
         stays = await self.rooms.store.get_join_positions(user_id, fresh)
         joins = {r: stays.get(r) for r in fresh}
-        self._batch = _Batch(user_id, rooms[0].upto.to_string(), windows, counts, joins)
+        upto_key = rooms[0].upto.to_string()
+        batch = _Batch(user_id, upto_key, windows, counts, joins)
+        _remember(self._batches, (user_id, upto_key), batch)
 
     def _prepared(self, user_id: str, req: RoomRequest) -> _Batch | None:
-        batch = self._batch
-        if batch is None or (batch.user_id, batch.upto) != (
-            user_id,
-            req.upto.to_string(),
-        ):
-            return None
-        return batch
+        return self._batches.get((user_id, req.upto.to_string()))
 
     async def build(self, requester: Requester, req: RoomRequest) -> RoomAnswer:
         memory = req.memory or {}
@@ -253,11 +255,11 @@ class FullRoomBuilder:
         return _Plan(initial, expanded, None if initial else old, upto, since)
 
     async def _personal_view(self, user_id: str, req: RoomRequest) -> PersonalView:
-        upto = req.upto.to_string()
-        if self._view is not None and self._view[:2] == (user_id, upto):
-            return self._view[2]
-        view = await self.personal.view(user_id)
-        self._view = (user_id, upto, view)
+        key = (user_id, req.upto.to_string())
+        view = self._views.get(key)
+        if view is None:
+            view = await self.personal.view(user_id)
+            _remember(self._views, key, view)
         return view
 
     async def _state(
@@ -400,6 +402,14 @@ class FullRoomBuilder:
         if timeline is not None and timeline.limited:
             limit = config.timeline_limit
         return RoomConfig(limit, old.required_state.combine(config.required_state))
+
+
+def _remember(cache: dict[K, V], key: K, value: V) -> None:
+    """Keep ``value``, and only the last few entries."""
+    cache.pop(key, None)
+    cache[key] = value
+    while len(cache) > _REMEMBERED:
+        del cache[next(iter(cache))]
 
 
 def _members_moved(plan: _Plan, pick: StatePick) -> bool:
