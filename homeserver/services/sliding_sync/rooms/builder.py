@@ -29,7 +29,6 @@ from homeserver.services.reading.filters import Filter, parse_filter
 from homeserver.services.reading.personal import PersonalFilter, PersonalView
 from homeserver.services.sliding_sync.model import (
     RoomAnswer,
-    RoomConfig,
     RoomRequest,
 )
 from homeserver.services.sliding_sync.rooms.meta import (
@@ -39,6 +38,7 @@ from homeserver.services.sliding_sync.rooms.meta import (
     hero_entries,
     naming_fields,
 )
+from homeserver.services.sliding_sync.rooms.plan import Plan, keep_config, plan_room
 from homeserver.services.sliding_sync.rooms.state import (
     MAX_LAZY_REMEMBERED,
     StateMap,
@@ -85,17 +85,6 @@ class _Batch:
     joins: dict[str, int | None]
 
 
-@attrs.frozen
-class _Plan:
-    """How one joined or left room's entry is built."""
-
-    initial: bool
-    expanded: bool
-    old: RoomConfig | None
-    upto: int
-    since: int | None
-
-
 class FullRoomBuilder:
     """Every field of a room's entry (see the module doc)."""
 
@@ -132,7 +121,7 @@ class FullRoomBuilder:
         groups: dict[tuple[int, int], dict[str, int | None]] = {}
         for req in rooms:
             if req.config.timeline_limit > 0:
-                plan = self._plan(req, req.memory or {})
+                plan = plan_room(req, req.memory or {})
                 start = None if plan.initial or plan.expanded else plan.since
                 key = (req.config.timeline_limit, plan.upto)
                 groups.setdefault(key, {})[req.room_id] = start
@@ -165,7 +154,7 @@ class FullRoomBuilder:
             return await stripped_entry(
                 self.rooms, self.room_state, requester.user_id, req
             )
-        plan = self._plan(req, memory)
+        plan = plan_room(req, memory)
         view = await self._personal_view(requester.user_id, req)
         batch = self._prepared(requester.user_id, req)
         timeline = None
@@ -212,7 +201,7 @@ class FullRoomBuilder:
                 found = await self._unread_counts(view, [req.room_id], req.upto.events)
                 counts = found.get(req.room_id, (0, 0))
         result["notification_count"], result["highlight_count"] = counts
-        keep = self._keep(req.config, plan, timeline)
+        keep = keep_config(req.config, plan, timeline)
         new_memory = {
             "config": keep.to_json(),
             "m": req.membership,
@@ -232,28 +221,6 @@ class FullRoomBuilder:
             return RoomAnswer(None, new_memory, keep)
         return RoomAnswer(result, new_memory, keep)
 
-    def _plan(self, req: RoomRequest, memory: JsonDict) -> _Plan:
-        joined = req.membership == Membership.JOIN
-        was = memory.get("m")
-        old_json = memory.get("config")
-        old = RoomConfig.from_json(old_json) if old_json is not None else None
-        # A (re)join sends the room whole, as Synapse does for newly joined.
-        initial = (
-            req.since is None or old is None or (joined and was != Membership.JOIN)
-        )
-        expanded = (
-            not initial
-            and old is not None
-            and req.config.timeline_limit > old.timeline_limit
-        )
-        upto = (
-            req.upto.events if joined else min(req.upto.events, req.membership_stream)
-        )
-        # A room left since it was last sent continues from then, but never
-        # past the user's membership event.
-        since = None if initial or req.since is None else min(req.since.events, upto)
-        return _Plan(initial, expanded, None if initial else old, upto, since)
-
     async def _personal_view(self, user_id: str, req: RoomRequest) -> PersonalView:
         key = (user_id, req.upto.to_string())
         view = self._views.get(key)
@@ -266,7 +233,7 @@ class FullRoomBuilder:
         self,
         info: SyncRequestInfo,
         req: RoomRequest,
-        plan: _Plan,
+        plan: Plan,
         timeline: RoomTimeline | None,
         memory: JsonDict,
     ) -> tuple[StatePick, dict[StateKey, Event], StateMap]:
@@ -330,7 +297,7 @@ class FullRoomBuilder:
         self,
         info: SyncRequestInfo,
         req: RoomRequest,
-        plan: _Plan,
+        plan: Plan,
         pick: StatePick,
         events: dict[StateKey, Event],
         now: StateMap,
@@ -387,22 +354,6 @@ class FullRoomBuilder:
             )
         return out
 
-    @staticmethod
-    def _keep(
-        config: RoomConfig, plan: _Plan, timeline: RoomTimeline | None
-    ) -> RoomConfig:
-        """The config to remember: the union of what the room was sent with,
-        except that a smaller ``timeline_limit`` whose timeline had a gap is
-        remembered (the client misses the older events; a larger limit later
-        sends them, as Synapse)."""
-        old = plan.old
-        if old is None:
-            return config
-        limit = max(old.timeline_limit, config.timeline_limit)
-        if timeline is not None and timeline.limited:
-            limit = config.timeline_limit
-        return RoomConfig(limit, old.required_state.combine(config.required_state))
-
 
 def _remember(cache: dict[K, V], key: K, value: V) -> None:
     """Keep ``value``, and only the last few entries."""
@@ -412,7 +363,7 @@ def _remember(cache: dict[K, V], key: K, value: V) -> None:
         del cache[next(iter(cache))]
 
 
-def _members_moved(plan: _Plan, pick: StatePick) -> bool:
+def _members_moved(plan: Plan, pick: StatePick) -> bool:
     """Whether member counts and heroes are sent: with the whole room, and
     when someone's membership changed."""
     return plan.initial or any(k[0] == EventTypes.MEMBER for k in pick.changed)
