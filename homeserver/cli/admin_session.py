@@ -83,10 +83,12 @@ def _acting_admin(db: Database, wanted: str | None) -> str:
 @contextmanager
 def admin_session(data_dir: DataDir, acting_as: str | None) -> Iterator[AdminClient]:
     """A client of the running server's admin API, acting as ``acting_as``
-    (a full user ID) or else the first server admin by user ID."""
+    (a localpart or user ID) or else the first server admin by user ID."""
     config = data_dir.load_config()
     db = open_database(data_dir)
     try:
+        if acting_as is not None and not acting_as.startswith("@"):
+            acting_as = f"@{acting_as}:{config.server.server_name}"
         admin = _acting_admin(db, acting_as)
         token = new_token("cht")
         tokens = TokenStore(db)

@@ -113,13 +113,15 @@ def _modify(client: AdminClient, args: argparse.Namespace) -> int:
     if not _exists(client, user_id):
         raise CliError(f"no such user: {user_id}")
     body = _changes(args)
+    if not body and args.shadow_ban is None:
+        raise CliError("nothing to change: give at least one option")
+    # The PUT first: the server checks all of it before it changes anything.
+    if body:
+        client.call("PUT", user_path(V2, user_id), body)
     if args.shadow_ban is not None:
         method = "POST" if args.shadow_ban else "DELETE"
         client.call(method, user_path(f"{V1}/users", user_id, "/shadow_ban"))
-    if not body and args.shadow_ban is None:
-        raise CliError("nothing to change: give at least one option")
-    user = client.call("PUT", user_path(V2, user_id), body) if body else None
-    user = user or client.call("GET", user_path(V2, user_id))
+    user = client.call("GET", user_path(V2, user_id))
     print(f"{user['name']}\t{_flags(user)}\t{user.get('displayname') or ''}")
     return 0
 

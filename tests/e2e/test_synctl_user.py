@@ -62,8 +62,13 @@ def test_synctl_user(running_server: RunningServer) -> None:
     code, body = http(server, "GET", "/_matrix/client/v3/account/whoami", token=alice)
     assert (code, json.loads(body)["errcode"]) == (401, "M_USER_LOCKED")
     _user(server, "modify", "alice", "--no-lock", "--no-shadow-ban",
-          "--password", "alice password 2")  # fmt: skip
+          "--password", "alice password 2", "--as", "admin")  # fmt: skip
     assert _login(server, "alice", "alice password 2")[0] == 200
+    not_admin = synctl("user", "list", "--as", "alice", "--data-dir",
+                       str(server.data_dir), check=False)  # fmt: skip
+    assert (
+        not_admin.returncode == 1 and "not an active server admin" in not_admin.stderr
+    )
 
     out = _user(server, "deactivate", "alice", "@bob:localhost", "--erase")
     assert out.splitlines() == [
