@@ -203,3 +203,36 @@ def test_make_room_admin(server: TestServer) -> None:
     assert bob[0]["content"]["membership"] == "invite"
     resp = server.request("POST", path, {"user_id": "@carol:elsewhere"}, token=root)
     assert resp.code == 400
+
+
+def test_admin_join_of_a_local_user(server: TestServer) -> None:
+    root_id, root = server.register("root", admin=True)
+    _, alice = server.register("alice")
+    _, bob = server.register("bob")
+    public = _room(server, alice, preset="public_chat", room_alias_name="town")
+    resp = server.request(
+        "POST", f"{V1}/join/{quote('#town:test')}", {"user_id": "@bob:test"}, token=root
+    )
+    assert resp.code == 200 and resp.json == {"room_id": public}
+    joined = _get(server, bob, "/_matrix/client/v3/joined_rooms")["joined_rooms"]
+    assert joined == [public]
+    # A private room: the admin must be able to invite (here: made room admin).
+    private = _room(server, alice, preset="private_chat")
+    path = f"{V1}/join/{quote(private)}"
+    refused = server.request("POST", path, {"user_id": "@bob:test"}, token=root)
+    assert refused.code == 403
+    server.request(
+        "POST", f"{V1}/rooms/{quote(private)}/make_room_admin", {}, token=root
+    )
+    # make_room_admin invited the admin into the private room.
+    server.request("POST", f"/_matrix/client/v3/join/{quote(private)}", {}, token=root)
+    resp = server.request("POST", path, {"user_id": "@bob:test"}, token=root)
+    assert resp.code == 200, resp.json
+    members = _get(server, root, f"{V1}/rooms/{quote(private)}/members")["members"]
+    assert members == ["@alice:test", "@bob:test", root_id]
+    for body, code in (
+        ({"user_id": "@nobody:test"}, 404),
+        ({"user_id": "@bob:elsewhere"}, 400),
+        ({}, 400),
+    ):
+        assert server.request("POST", path, body, token=root).code == code, body

@@ -9,6 +9,7 @@ from typing import Any
 from homeserver.api.admin.room_bodies import (
     BlockRoomBody,
     DeleteRoomBody,
+    JoinRoomBody,
     MakeRoomAdminBody,
     PurgeHistoryBody,
 )
@@ -120,6 +121,17 @@ class MakeRoomAdminEndpoint(_Rooms):
         return await self.rooms.make_room_admin(requester, room_id, body.user_id)
 
 
+class JoinRoomEndpoint(_Rooms):
+    """POST /_synapse/admin/v1/join/{roomIdOrAlias}."""
+
+    PATTERNS = [f"{ADMIN_V1}/join/{{room}}"]
+
+    async def on_POST(self, request: ApiRequest, room: str) -> JsonDict:
+        requester = await admin_of(self.auth, request)
+        body = request.parse(JoinRoomBody)
+        return await self.rooms.join_user(requester, room, body.user_id)
+
+
 class RoomV1Endpoint:
     """GET (details) and DELETE (delete now) /_synapse/admin/v1/rooms/{roomId}."""
 
@@ -226,6 +238,7 @@ def room_admin_endpoints(
         RoomStateEndpoint(auth, rooms),
         BlockRoomEndpoint(auth, rooms),
         MakeRoomAdminEndpoint(auth, rooms),
+        JoinRoomEndpoint(auth, rooms),
         RoomV1Endpoint(auth, rooms, shutdown),
         RoomV2Endpoint(auth, shutdown),
         DeleteStatusByRoomEndpoint(auth, shutdown),
