@@ -25,6 +25,7 @@ import nio
 import pytest
 
 from tests.e2e.conftest import RunningServer
+from tests.e2e.nio_clients import Decrypting, encrypting_client, send_encrypted_text
 from tests.e2e.sliding_nio import ensure_mindroom_nio, run_story
 from tests.e2e.sliding_rooms import User, register, sliding_server
 from tests.support.installs import installed_or_skip
@@ -82,20 +83,11 @@ def test_encrypted_exchange_over_sliding_sync(
 async def _exchange(
     server: RunningServer, python: Path, alice: User, bob: User, work: Path
 ) -> tuple[JsonDict, nio.RoomMessageText]:
-    client = nio.AsyncClient(
-        server.url,
-        bob.user_id,
-        store_path=str(work / "bob-store"),
-        config=nio.AsyncClientConfig(encryption_enabled=True, store_sync_tokens=False),
-    )
-    (work / "bob-store").mkdir()
     (work / "alice-store").mkdir()
-    try:
-        login = await client.login(bob.password, device_name="matrix-nio")
-        assert isinstance(login, nio.LoginResponse), login
-        if client.should_upload_keys:
-            uploaded = await client.keys_upload()
-            assert isinstance(uploaded, nio.KeysUploadResponse), uploaded
+    store = work / "bob-store"
+    async with encrypting_client(
+        server.url, bob.user_id, bob.password, store
+    ) as client:
         created = await client.room_create(
             invite=[alice.user_id],
             initial_state=[
@@ -125,8 +117,6 @@ async def _exchange(
         )
         seen = await _bob(client, created.room_id, alice.user_id, story)
         return await story, seen
-    finally:
-        await client.close()
 
 
 async def _bob(
@@ -137,7 +127,7 @@ async def _bob(
     deadline = time.monotonic() + STORY_TIMEOUT
     said = False
     answer: nio.RoomMessageText | None = None
-    undecrypted: list[nio.MegolmEvent] = []
+    decrypting = Decrypting(client)
     first = await client.sync(timeout=0, full_state=True)
     assert isinstance(first, nio.SyncResponse), first
     while time.monotonic() < deadline and not story.done():
@@ -146,43 +136,13 @@ async def _bob(
         room = client.rooms.get(room_id)
         joined = room is not None and alice in room.users
         if not said and joined and alice not in room.invited_users:
-            await _send(client, room_id, BOB_SAYS)
+            await send_encrypted_text(client, room_id, BOB_SAYS)
             said = True
-        info = response.rooms.join.get(room_id)
-        events = [] if info is None else list(info.timeline.events)
-        retried = [_try_decrypt(client, event) for event in undecrypted]
-        undecrypted = []
-        for event in retried + events:
-            if isinstance(event, nio.MegolmEvent):
-                undecrypted.append(event)
-            elif (
-                answer is None
-                and isinstance(event, nio.RoomMessageText)
-                and event.sender == alice
-            ):
-                answer = event
-                await _send(client, room_id, BOB_SAYS_AGAIN)
+        found = decrypting.text_from(response, alice)
+        if answer is None and found is not None:
+            _, answer = found
+            await send_encrypted_text(client, room_id, BOB_SAYS_AGAIN)
     if answer is None and story.done():
         story.result()  # her story failed: say where
     assert answer is not None, "matrix-nio never decrypted mindroom-nio's answer"
     return answer
-
-
-def _try_decrypt(client: nio.AsyncClient, event: nio.MegolmEvent) -> Any:
-    try:
-        return client.decrypt_event(event)
-    except nio.EncryptionError:
-        return event
-
-
-async def _send(client: nio.AsyncClient, room_id: str, body: str) -> None:
-    if client.should_query_keys:
-        queried = await client.keys_query()
-        assert isinstance(queried, nio.KeysQueryResponse), queried
-    sent = await client.room_send(
-        room_id,
-        "m.room.message",
-        {"msgtype": "m.text", "body": body},
-        ignore_unverified_devices=True,
-    )
-    assert isinstance(sent, nio.RoomSendResponse), sent

@@ -13,13 +13,12 @@ after it decrypted her answer) decrypts too.
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 import time
-import traceback
 from typing import Any
 
 import nio
+from story_kit import run, set_step
 
 EXTENSIONS = {"to_device": {"enabled": True}, "e2ee": {"enabled": True}}
 LISTS = {
@@ -31,11 +30,8 @@ LISTS = {
     }
 }
 
-step = "start"
-
 
 async def story(settings: dict[str, Any]) -> dict[str, Any]:
-    global step
     deadline = time.monotonic() + float(settings["timeout"])
     peer = settings["peer"]
     client = nio.AsyncClient(
@@ -65,7 +61,7 @@ async def story(settings: dict[str, Any]) -> dict[str, Any]:
     client.add_event_callback(on_megolm, nio.MegolmEvent)
     loop: asyncio.Task[None] | None = None
     try:
-        step = "login"
+        set_step("login")
         login = await client.login(
             settings["password"], device_name="mindroom-nio e2ee"
         )
@@ -89,7 +85,7 @@ async def story(settings: dict[str, Any]) -> dict[str, Any]:
                 await asyncio.sleep(0.05)
             return value
 
-        step = "join the encrypted room the peer invites her to"
+        set_step("join the encrypted room the peer invites her to")
         room_id = settings["room"]
         await until("the invite", lambda: room_id in client.invited_rooms)
         # Her device keys are published before the peer can see her join.
@@ -102,7 +98,7 @@ async def story(settings: dict[str, Any]) -> dict[str, Any]:
             lambda: room_id in client.rooms and client.rooms[room_id].encrypted,
         )
 
-        step = "the peer's first message decrypts"
+        set_step("the peer's first message decrypts")
         first = await until(
             "the peer's message decrypts",
             lambda: next(
@@ -111,7 +107,7 @@ async def story(settings: dict[str, Any]) -> dict[str, Any]:
         )
         out["received"] = first
 
-        step = "answer encrypted"
+        set_step("answer encrypted")
         sent = await client.room_send(
             room_id,
             "m.room.message",
@@ -122,7 +118,7 @@ async def story(settings: dict[str, Any]) -> dict[str, Any]:
             raise RuntimeError(f"sending failed: {sent!r}")
         out["sent"] = sent.event_id
 
-        step = "the peer's second message decrypts"
+        set_step("the peer's second message decrypts")
         out["received_after"] = await until(
             "the peer's second message decrypts",
             lambda: next(
@@ -139,24 +135,5 @@ async def story(settings: dict[str, Any]) -> dict[str, Any]:
         await client.close()
 
 
-def main() -> int:
-    settings = json.loads(sys.argv[1])
-    try:
-        result = asyncio.run(story(settings))
-        result["ok"] = True
-        code = 0
-    except Exception as exc:  # noqa: BLE001 - reported to the test
-        result = {
-            "ok": False,
-            "step": step,
-            "error": repr(exc),
-            "trace": traceback.format_exc(),
-        }
-        code = 1
-    with open(settings["result"], "w") as handle:
-        json.dump(result, handle, indent=1)
-    return code
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run(story))
