@@ -32,6 +32,17 @@ PNG = bytes.fromhex(
 )
 
 
+PUSHER: dict[str, Any] = {
+    "kind": "http",
+    "app_id": "org.example.app",
+    "pushkey": "pushkey-1",
+    "app_display_name": "Example",
+    "device_display_name": "Alice's phone",
+    "lang": "en",
+    "data": {"url": "http://127.0.0.1:9/_matrix/push/v1/notify"},
+}
+
+
 @attrs.define
 class SynapseSource:
     """What was made, to compare with the imported server."""
@@ -158,8 +169,9 @@ def _populate(synapse: Synapse, data: Path) -> SynapseSource:
     lobby = alice.create_room(
         name="Lobby", preset="public_chat", room_alias_name="lobby", visibility="public"
     )
+    # An older room version too (room_id in its events).
     private = alice.create_room(
-        name="Secret", preset="private_chat", invite=[bob.user_id]
+        name="Secret", preset="private_chat", invite=[bob.user_id], room_version="10"
     )
     bob.join(lobby)
     bob.join(private)
@@ -187,6 +199,16 @@ def _populate(synapse: Synapse, data: Path) -> SynapseSource:
         "/pushrules/global/content/cakes",
         {"pattern": "cake", "actions": ["notify"]},
     )
+    # Changes to server-default rules, and a pusher.
+    alice.call(
+        "PUT",
+        "/pushrules/global/override/.m.rule.suppress_notices/enabled",
+        {"enabled": False},
+    )
+    alice.call(
+        "PUT", "/pushrules/global/underride/.m.rule.message/actions", {"actions": []}
+    )
+    alice.call("POST", "/pushers/set", PUSHER)
     keys = _upload_keys(alice)
     mxc = _upload(alice, PNG)
     media_id = urllib.parse.urlparse(mxc).path.lstrip("/")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -21,6 +22,7 @@ import pytest
 
 from tests.cli.import_synapse.synapse_source import (
     PNG,
+    PUSHER,
     SynapseSource,
     build_synapse_source,
 )
@@ -185,6 +187,14 @@ async def _check_the_rest(url: str, source: SynapseSource) -> None:
     assert tags == {"tags": {"u.work": {"order": 0.5}}}
     rule = _get(url, "/pushrules/global/content/cakes", alice.token)
     assert rule["pattern"] == "cake" and rule["actions"] == ["notify"]
+    suppress = "/pushrules/global/override/.m.rule.suppress_notices/enabled"
+    assert _get(url, suppress, alice.token) == {"enabled": False}
+    message = "/pushrules/global/underride/.m.rule.message/actions"
+    assert _get(url, message, alice.token) == {"actions": []}
+    pushers = _get(url, "/pushers", alice.token)["pushers"]
+    assert [(p["app_id"], p["pushkey"], p["data"]) for p in pushers] == [
+        (PUSHER["app_id"], PUSHER["pushkey"], PUSHER["data"])
+    ]
     # Carol shares no room with Alice: she finds her through the public lobby.
     carol = source.clients["carol"]
     found = request(
@@ -405,3 +415,39 @@ def test_import_from_postgres_into_postgres(
         synctl("stop", "--data-dir", str(data), "--timeout", "10")
         databases.drop(synapse_db)
         databases.drop(chatly_db)
+
+
+def test_an_event_that_cannot_be_imported_is_named(
+    chatly: tuple[Path, str], source: SynapseSource, tmp_path: Path
+) -> None:
+    """A room of a version Chatly does not know (an experimental one): the
+    import stops at its first event, names it, and imports nothing of it."""
+    data, _url = chatly
+    copy = tmp_path / "synapse-copy.db"
+    shutil.copyfile(source.db, copy)
+    db = sqlite3.connect(copy)
+    with db:
+        db.execute(
+            "UPDATE rooms SET room_version = 'org.example.unknown' WHERE room_id = ?",
+            (source.rooms["private"],),
+        )
+    first = db.execute(
+        "SELECT event_id FROM events WHERE room_id = ? ORDER BY stream_ordering",
+        (source.rooms["private"],),
+    ).fetchone()[0]
+    db.close()
+    result = synctl(
+        "import-synapse", "--data-dir", str(data), "--from-sqlite", str(copy)
+    )
+    assert result.returncode == 1
+    assert f"could not import event {first}" in result.stderr
+    assert "unknown room version 'org.example.unknown'" in result.stderr
+    assert "Traceback" not in result.stderr
+    ours = sqlite3.connect(data / "homeserver.db")
+    assert (
+        ours.execute(
+            "SELECT COUNT(*) FROM events WHERE room_id = ?", (source.rooms["private"],)
+        ).fetchone()[0]
+        == 0
+    )
+    ours.close()
