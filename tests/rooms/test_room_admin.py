@@ -132,7 +132,14 @@ def test_details_members_and_state(server: TestServer) -> None:
     assert ("m.room.create", "") in types and ("m.room.member", "@bob:test") in types
     assert all(e["room_id"] == room for e in state)
 
-    for path in ("", "/members", "/state"):
+    extremities = _get(server, root, f"{V1}/rooms/{quote(room)}/forward_extremities")
+    assert extremities["count"] == 1
+    (latest,) = extremities["results"]
+    bob_join = [e for e in state if e.get("state_key") == "@bob:test"][0]
+    assert latest["event_id"] == bob_join["event_id"]  # the room's last event
+    assert latest["received_ts"] is None and isinstance(latest["state_group"], int)
+    assert set(latest) == {"event_id", "state_group", "depth", "received_ts"}
+    for path in ("", "/members", "/state", "/forward_extremities"):
         resp = server.request(
             "GET", f"{V1}/rooms/{quote('!nope:test')}{path}", token=root
         )

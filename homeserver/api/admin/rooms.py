@@ -95,6 +95,16 @@ class RoomStateEndpoint(_Rooms):
         return await self.rooms.state(room_id)
 
 
+class ForwardExtremitiesEndpoint(_Rooms):
+    """GET /_synapse/admin/v1/rooms/{roomIdOrAlias}/forward_extremities."""
+
+    PATTERNS = [f"{ADMIN_V1}/rooms/{{room}}/forward_extremities"]
+
+    async def on_GET(self, request: ApiRequest, room: str) -> JsonDict:
+        await admin_of(self.auth, request)
+        return await self.rooms.forward_extremities(room)
+
+
 class BlockRoomEndpoint(_Rooms):
     """GET and PUT /_synapse/admin/v1/rooms/{roomId}/block."""
 
@@ -236,6 +246,7 @@ def room_admin_endpoints(
         RoomsEndpoint(auth, rooms),
         RoomMembersEndpoint(auth, rooms),
         RoomStateEndpoint(auth, rooms),
+        ForwardExtremitiesEndpoint(auth, rooms),
         BlockRoomEndpoint(auth, rooms),
         MakeRoomAdminEndpoint(auth, rooms),
         JoinRoomEndpoint(auth, rooms),

@@ -194,6 +194,13 @@ class RoomAdmin:
             ]
         }
 
+    async def forward_extremities(self, room_id_or_alias: str) -> JsonDict:
+        """GET /_synapse/admin/v1/rooms/{roomIdOrAlias}/forward_extremities."""
+        room_id = await self.membership.resolve_room(room_id_or_alias)
+        await self._summary(room_id)
+        results = await self.store.get_forward_extremities(room_id)
+        return {"count": len(results), "results": results}
+
     async def block_status(self, room_id: str) -> JsonDict:
         """GET /_synapse/admin/v1/rooms/{roomId}/block."""
         block = await self.store.get_block(check_room_id(room_id))
