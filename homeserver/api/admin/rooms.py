@@ -75,7 +75,7 @@ class RoomsEndpoint(_Rooms):
         return await self.rooms.list_rooms(room_query(request))
 
 
-class RoomMembersEndpoint(_Rooms):
+class AdminRoomMembersEndpoint(_Rooms):
     """GET /_synapse/admin/v1/rooms/{roomId}/members."""
 
     PATTERNS = [f"{ADMIN_V1}/rooms/{{room_id}}/members"]
@@ -85,7 +85,7 @@ class RoomMembersEndpoint(_Rooms):
         return await self.rooms.members(room_id)
 
 
-class RoomStateEndpoint(_Rooms):
+class AdminRoomStateEndpoint(_Rooms):
     """GET /_synapse/admin/v1/rooms/{roomId}/state."""
 
     PATTERNS = [f"{ADMIN_V1}/rooms/{{room_id}}/state"]
@@ -244,8 +244,8 @@ def room_admin_endpoints(
     """Every room admin endpoint."""
     return [
         RoomsEndpoint(auth, rooms),
-        RoomMembersEndpoint(auth, rooms),
-        RoomStateEndpoint(auth, rooms),
+        AdminRoomMembersEndpoint(auth, rooms),
+        AdminRoomStateEndpoint(auth, rooms),
         ForwardExtremitiesEndpoint(auth, rooms),
         BlockRoomEndpoint(auth, rooms),
         MakeRoomAdminEndpoint(auth, rooms),
