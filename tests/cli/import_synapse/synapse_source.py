@@ -160,6 +160,24 @@ def _populate(synapse: Synapse, data: Path) -> SynapseSource:
     bob = register(synapse.client_url, synapse.shared_secret, "bob")
     # In no room: finds others only through the public lobby.
     carol = register(synapse.client_url, synapse.shared_secret, "carol")
+    # Shadow-banned and locked by the admin; and a guest.
+    mallory = register(synapse.client_url, synapse.shared_secret, "mallory")
+    admin = f"{synapse.client_url}/_synapse/admin"
+    request(
+        "POST",
+        f"{admin}/v1/users/{quote(mallory.user_id)}/shadow_ban",
+        {},
+        token=alice.token,
+    )
+    request(
+        "PUT",
+        f"{admin}/v2/users/{quote(mallory.user_id)}",
+        {"locked": True},
+        token=alice.token,
+    )
+    guest = request(
+        "POST", f"{synapse.client_url}/_matrix/client/v3/register?kind=guest", {}
+    )
     alice_phone = log_in_again(alice, "alice's phone")
     alice.call(
         "PUT", f"/profile/{quote(alice.user_id)}/displayname", {"displayname": "Alice"}
@@ -221,6 +239,13 @@ def _populate(synapse: Synapse, data: Path) -> SynapseSource:
             "bob": bob,
             "carol": carol,
             "alice_phone": alice_phone,
+            "mallory": mallory,
+            "guest": Client(
+                synapse.client_url,
+                guest["user_id"],
+                guest["access_token"],
+                guest["device_id"],
+            ),
         },
         passwords={
             "alice": "interop password alice",
@@ -268,6 +293,10 @@ def build_synapse_source(data: Path, postgres_dsn: str | None = None) -> Synapse
     ``postgres_dsn``), fill it, stop it."""
     python = ensure_synapse_postgres() if postgres_dsn else ensure_synapse()
     synapse = Synapse(python, data, free_port(), free_port())
+    path = data / "homeserver.yaml"
+    path.write_text(
+        yaml.safe_dump({**yaml.safe_load(path.read_text()), "allow_guest_access": True})
+    )
     if postgres_dsn:
         _use_postgres(data, postgres_dsn)
     synapse.start()

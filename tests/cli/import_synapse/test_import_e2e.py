@@ -27,7 +27,7 @@ from tests.cli.import_synapse.synapse_source import (
     build_synapse_source,
 )
 from tests.conftest import POSTGRES_DSN, postgres_databases
-from tests.interop.client import quote, request
+from tests.interop.client import HttpError, quote, request
 from tests.ports import free_port
 from tests.support.installs import installed_or_skip
 
@@ -105,6 +105,8 @@ async def _check_accounts(url: str, source: SynapseSource) -> None:
         finally:
             await client.close()
     for name, old in source.clients.items():
+        if name in ("mallory", "guest"):
+            continue
         client = nio.AsyncClient(url, old.user_id)
         client.restore_login(old.user_id, old.device_id, old.token)
         try:
@@ -235,6 +237,25 @@ async def _check_the_rest(url: str, source: SynapseSource) -> None:
         await client.close()
 
 
+def _check_flags(url: str, source: SynapseSource) -> None:
+    """Mallory stays locked (and shadow-banned); the guest stays a guest
+    (whose session ends: Synapse's guest tokens are macaroons, not stored)."""
+    mallory, guest = source.clients["mallory"], source.clients["guest"]
+    with pytest.raises(HttpError) as locked:
+        _get(url, "/account/whoami", mallory.token)
+    assert (locked.value.status, locked.value.errcode) == (401, "M_USER_LOCKED")
+    admin = _get_admin(url, f"/v2/users/{quote(mallory.user_id)}", source)
+    assert admin["shadow_banned"] is True and admin["locked"] is True
+    assert admin["is_guest"] is False
+    as_guest = _get_admin(url, f"/v2/users/{quote(guest.user_id)}", source)
+    assert as_guest["is_guest"] is True
+
+
+def _get_admin(url: str, path: str, source: SynapseSource) -> Any:
+    token = source.clients["alice"].token
+    return request("GET", f"{url}/_synapse/admin{path}", token=token)
+
+
 def _check_keys(url: str, source: SynapseSource) -> None:
     alice, bob = source.clients["alice"], source.clients["bob"]
     keys = source.keys
@@ -278,7 +299,7 @@ def test_import_then_start(chatly: tuple[Path, str], source: SynapseSource) -> N
     data, url = chatly
     result = _import(data, source)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "users: 3 imported" in result.stdout
+    assert "users: 5 imported" in result.stdout
     assert (data / "signing.key").read_bytes() == source.signing_key.read_bytes()
 
     start = synctl("start", "--data-dir", str(data))
@@ -286,15 +307,18 @@ def test_import_then_start(chatly: tuple[Path, str], source: SynapseSource) -> N
     asyncio.run(_check_accounts(url, source))
     # Their bcrypt hashes became argon2id when they logged in.
     db = sqlite3.connect(data / "homeserver.db")
-    hashes = [r[0] for r in db.execute("SELECT password_hash FROM users")]
+    hashes = dict(db.execute("SELECT user_id, password_hash FROM users").fetchall())
     db.close()
-    assert len(hashes) == 3
-    assert all(h.startswith("$argon2id$") for h in hashes), hashes
+    logged_in = [f"@{name}:{source.server_name}" for name in source.passwords]
+    assert all(hashes[u].startswith("$argon2id$") for u in logged_in), hashes
+    # Mallory did not log in: hers is still Synapse's bcrypt.
+    assert hashes[source.clients["mallory"].user_id].startswith("$2b$")
     assert "self-check passed" in result.stdout
     assert "signatures of this server verified" in result.stdout
     asyncio.run(_check_rooms(url, source))
     asyncio.run(_check_the_rest(url, source))
     _check_keys(url, source)
+    _check_flags(url, source)
 
 
 def _rows(db: sqlite3.Connection, table: str) -> int:
