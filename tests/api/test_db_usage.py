@@ -37,7 +37,11 @@ def _driver_statements(server: TestServer) -> Iterator[Callable[[], int]]:
     if server.db.engine.single_threaded:  # SQLite: per statement (and row)
         # Lines starting "--" are SQLite's own sub-statements (FTS5 shadow
         # tables, triggers), not statements sent by the server.
-        conn.set_trace_callback(lambda sql: sql.startswith("--") or seen.append(sql))
+        def trace(sql: str) -> None:
+            if not sql.startswith("--"):
+                seen.append(sql)
+
+        conn.set_trace_callback(trace)
         try:
             yield lambda: len(seen)
         finally:

@@ -1,6 +1,7 @@
 """Database work per request in a real server process (synctl, real reactor,
 the database on its thread pool), on SQLite and, with HS_TEST_POSTGRES, on
-PostgreSQL: /metrics and the JSON log's debug line agree for a message send."""
+PostgreSQL: /metrics and the JSON log's debug line agree for a message send,
+over HTTP and over the WebSocket."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from homeserver.storage.engines import Engine, PostgresEngine
 from tests.e2e.conftest import RunningServer, synctl_server
 from tests.interop.client import request
 from tests.support.metrics import Samples, db_line, delta, parse_samples
+from tests.websocket.isolated import run_isolated
 
 SEND = "PUT SendEventEndpoint"
 
@@ -24,12 +26,12 @@ def _metrics(server: RunningServer) -> Samples:
         return parse_samples(resp.read().decode())
 
 
-def _send_lines(server: RunningServer) -> list[tuple[int, int, int]]:
-    """The db lines the send requests logged, in order."""
+def _send_lines(server: RunningServer, kind: str) -> list[tuple[int, int, int]]:
+    """The db lines the send requests (of ``kind``) logged, in order."""
     found = []
     for text in (server.data_dir / "homeserver.log").read_text().splitlines():
         entry = json.loads(text)
-        if entry.get("db_unit") == "http" and entry.get("db_unit_name") == SEND:
+        if entry.get("db_unit") == kind and entry.get("db_unit_name") == SEND:
             line = db_line(entry["message"])
             assert line is not None, entry
             found.append(line)
@@ -65,7 +67,11 @@ def test_send_counted_by_a_running_server(
         before = _metrics(server)
         request("PUT", send + secrets.token_hex(4), {"body": "b"}, token=alice)
         after = _metrics(server)
-        lines = _send_lines(server)
+        lines = _send_lines(server, "http")
+        answer = run_isolated("send_one", server.url, alice, room, "over the socket")
+        assert answer["status"] == 200, answer
+        after_ws = _metrics(server)
+        ws_lines = _send_lines(server, "websocket")
 
     labels = f'kind="http",name="{SEND}"'
     txns = delta(before, after, "homeserver_db_txns_total", labels)
@@ -75,3 +81,15 @@ def test_send_counted_by_a_running_server(
     assert txns >= 1 and statements > txns and rows >= 1
     assert len(lines) == 2
     assert lines[-1] == (txns, statements, rows)
+
+    # The same send over the WebSocket is counted as kind="websocket".
+    labels = f'kind="websocket",name="{SEND}"'
+    assert delta(after, after_ws, "homeserver_db_units_total", labels) == 1
+    assert ws_lines == [
+        (
+            delta(after, after_ws, "homeserver_db_txns_total", labels),
+            delta(after, after_ws, "homeserver_db_statements_total", labels),
+            delta(after, after_ws, "homeserver_db_rows_total", labels),
+        )
+    ]
+    assert ws_lines[0][1] > 0
