@@ -116,7 +116,7 @@ ON_PURPOSE = [
         "PDU has none); sliding-sync events are ClientEventWithoutRoomID",
     ),
     Allowed(
-        "*:rooms.DM.required_state.*.content.events.m.room.tombstone",
+        "*:rooms.*.required_state.m.room.power_levels .content.events.m.room.tombstone",
         "createRoom defaults, not sliding sync: room version 12 needs the "
         "tombstone level above state_default (50); Chatly uses 100, Synapse 150",
     ),
@@ -139,12 +139,12 @@ ON_PURPOSE = [
         "'postcontent' kind. Their evaluation is tested in tests/push/rules",
     ),
     Allowed(
-        "*:rooms.DM.required_state.*.content.historical",
+        "*:rooms.*.required_state.m.room.power_levels .content.historical",
         "createRoom defaults: Synapse adds MSC2716's 'historical' level, which "
         "is in no spec",
     ),
     Allowed(
-        "*:rooms.DM.required_state.*.content.invite",
+        "*:rooms.*.required_state.m.room.power_levels .content.invite",
         "createRoom defaults: Synapse's private presets set invite to 0, the "
         "spec's createRoom leaves it to the server (Chatly keeps 50)",
     ),

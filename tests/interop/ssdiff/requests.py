@@ -33,14 +33,22 @@ def lists() -> JsonDict:
     ``spaces`` filter: Synapse 1.163 answers it with a 500,
     NotImplementedError; tests/sliding_sync/core covers ours.)"""
     return {
+        # Element X's room list asks for about this.
         "all": {
             "ranges": [[0, 9]],
             "timeline_limit": 2,
             "required_state": [
                 ["m.room.name", ""],
+                ["m.room.avatar", ""],
                 ["m.room.encryption", ""],
+                ["m.room.topic", ""],
+                ["m.room.join_rules", ""],
+                ["m.room.canonical_alias", ""],
                 ["m.room.member", "$ME"],
                 ["m.room.create", ""],
+                ["m.room.power_levels", ""],
+                ["m.room.history_visibility", ""],
+                ["m.room.pinned_events", ""],
             ],
         },
         "dms": {
@@ -88,6 +96,7 @@ def sync_request(world: World, project_timeline: int = 4) -> JsonDict:
     """Alice's request: the lists, a subscription to Project (lazy members)
     and every extension."""
     return {
+        "conn_id": "room-list",
         "lists": lists(),
         "room_subscriptions": {
             world.rooms["Project"]: {
