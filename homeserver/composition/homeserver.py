@@ -126,7 +126,7 @@ def build_homeserver(
     user_admin = UserAdminBundle.build(
         core=core, accounts=accounts, rooms=rooms, sync_data=sync_data
     )
-    room_admin = RoomAdminBundle.build(core=core, rooms=rooms)
+    room_admin = RoomAdminBundle.build(core=core, accounts=accounts, rooms=rooms)
     mail = MailBundle.build(core=core)
     third_party_invites = ThirdPartyInvitesBundle.build(
         core=core, rooms=rooms, http=identity_http

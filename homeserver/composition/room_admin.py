@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import attrs
 
+from homeserver.composition.accounts import AccountsBundle
 from homeserver.composition.core import Core
 from homeserver.composition.rooms import RoomsBundle
 from homeserver.services.rooms.admin_tasks import AdminTasks
@@ -30,7 +31,9 @@ class RoomAdminBundle:
     redaction: UserRedaction
 
     @classmethod
-    def build(cls, *, core: Core, rooms: RoomsBundle) -> RoomAdminBundle:
+    def build(
+        cls, *, core: Core, accounts: AccountsBundle, rooms: RoomsBundle
+    ) -> RoomAdminBundle:
         server_name = core.server_name
         store = RoomAdminStore(core.db, server_name)
         purge_store = RoomPurgeStore(core.db, core.events)
@@ -42,6 +45,7 @@ class RoomAdminBundle:
             events=core.events,
             creator=rooms.event_creation,
             membership=rooms.membership,
+            users=accounts.stores.users,
             clock=core.clock,
         )
         shutdown = RoomShutdown(

@@ -216,13 +216,17 @@ class Database:
         finally:
             elapsed = time.perf_counter() - start
             _txn_timer(name).observe(elapsed)
-            db_usage.record(
-                name,
-                len(txn_box),
-                sum(txn.statements for txn in txn_box),
-                sum(txn.rows for txn in txn_box),
-                elapsed,
-            )
+            if len(txn_box) == 1:  # the usual case: one attempt
+                txn = txn_box[0]
+                db_usage.record(name, 1, txn.statements, txn.rows, elapsed)
+            else:
+                db_usage.record(
+                    name,
+                    len(txn_box),
+                    sum(txn.statements for txn in txn_box),
+                    sum(txn.rows for txn in txn_box),
+                    elapsed,
+                )
         # txn_box holds every attempt; the last one committed.
         for callback in txn_box[-1].after_commit if txn_box else []:
             callback()

@@ -7,58 +7,81 @@ coroutine runs in its own copy of the context, and a job started from a request
 gets a unit of its own). Work outside any unit (start-up, looping calls) is
 counted under ``kind="other"`` and the transaction's name.
 
-The Prometheus counters are bumped per transaction, so long-lived units (a
-WebSocket's sync stream) show up at once; the unit itself keeps the totals for
-the debug line a request logs when it ends. The hot path pays one integer
-increment per statement (in ``Transaction``) and a few counter increments per
-transaction.
+The totals per (kind, name) grow as each transaction ends, so long-lived units
+(a WebSocket's sync stream) show up at once; the unit itself keeps its own for
+the debug line a request logs when it ends. They are plain ints, turned into
+Prometheus counters only when /metrics is read: the hot path pays one integer
+add per statement (in ``Transaction``) and a few per transaction.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 from contextvars import ContextVar, Token
 
-from prometheus_client import Counter
+from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.registry import REGISTRY, Collector
 
 LABELS = ["kind", "name"]
-TXNS = Counter(
-    "homeserver_db_txns_total", "Database transactions (attempts) run", LABELS
-)
-STATEMENTS = Counter(
-    "homeserver_db_statements_total",
-    "SQL statements executed (one per row of an executemany)",
-    LABELS,
-)
-ROWS = Counter("homeserver_db_rows_total", "Rows returned by queries", LABELS)
-SECONDS = Counter(
-    "homeserver_db_seconds_total",
-    "Time spent in transactions, from queueing to commit",
-    LABELS,
-)
-UNITS = Counter(
-    "homeserver_db_units_total",
-    "Requests and jobs that ended (divide the others by this for per-unit figures)",
-    LABELS,
-)
 
 
-@functools.lru_cache(maxsize=4096)
-def _children(kind: str, name: str) -> tuple[Counter, Counter, Counter, Counter]:
-    """The labelled counters of one unit type, looked up once per label pair."""
-    return (
-        TXNS.labels(kind, name),
-        STATEMENTS.labels(kind, name),
-        ROWS.labels(kind, name),
-        SECONDS.labels(kind, name),
+class Totals:
+    """The running totals of one (kind, name): plain ints, read at scrape time."""
+
+    __slots__ = ("units", "txns", "statements", "rows", "seconds")
+
+    def __init__(self) -> None:
+        self.units = 0
+        self.txns = 0
+        self.statements = 0
+        self.rows = 0
+        self.seconds = 0.0
+
+
+# (kind, name) -> its totals. Only the reactor thread writes them (the end of
+# run_interaction, the end of a request or job); a scrape reads them there too.
+_TOTALS: dict[tuple[str, str], Totals] = {}
+
+
+def _totals(kind: str, name: str) -> Totals:
+    totals = _TOTALS.get((kind, name))
+    if totals is None:
+        totals = _TOTALS[(kind, name)] = Totals()
+    return totals
+
+
+class _DbUsageCollector(Collector):
+    """Exposes the totals as Prometheus counters when /metrics is read, so the
+    hot path adds plain ints instead of taking a counter's lock."""
+
+    METRICS = (
+        ("units", "Requests and jobs that ended (divide by this for per-unit figures)"),
+        ("txns", "Database transactions (attempts) run"),
+        ("statements", "SQL statements executed (one per row of an executemany)"),
+        ("rows", "Rows returned by queries"),
+        ("seconds", "Time spent in transactions, from queueing to commit"),
     )
+
+    def collect(self) -> list[Metric]:
+        families: list[Metric] = []
+        items = list(_TOTALS.items())
+        for field, documentation in self.METRICS:
+            family = CounterMetricFamily(
+                f"homeserver_db_{field}", documentation, labels=LABELS
+            )
+            for (kind, name), totals in items:
+                family.add_metric([kind, name], getattr(totals, field))
+            families.append(family)
+        return families
+
+
+REGISTRY.register(_DbUsageCollector())
 
 
 class DbUsage:
     """The database work of one request or job so far."""
 
-    __slots__ = ("kind", "name", "txns", "statements", "rows", "seconds", "_counters")
+    __slots__ = ("kind", "name", "txns", "statements", "rows", "seconds", "totals")
 
     def __init__(self, kind: str, name: str) -> None:
         self.kind = kind
@@ -67,7 +90,7 @@ class DbUsage:
         self.statements = 0
         self.rows = 0
         self.seconds = 0.0
-        self._counters = _children(kind, name)
+        self.totals = _totals(kind, name)
 
     def add(self, txns: int, statements: int, rows: int, seconds: float) -> None:
         """Count one ``run_interaction`` (``txns`` attempts) in this unit."""
@@ -75,29 +98,20 @@ class DbUsage:
         self.statements += statements
         self.rows += rows
         self.seconds += seconds
-        add_to_counters(self._counters, txns, statements, rows, seconds)
+        _add(self.totals, txns, statements, rows, seconds)
 
     def rename(self, kind: str, name: str) -> None:
         """Label the rest of this unit's work (once the route is known)."""
         self.kind = kind
         self.name = name
-        self._counters = _children(kind, name)
+        self.totals = _totals(kind, name)
 
 
-def add_to_counters(
-    counters: tuple[Counter, Counter, Counter, Counter],
-    txns: int,
-    statements: int,
-    rows: int,
-    seconds: float,
-) -> None:
-    txn_counter, statement_counter, row_counter, second_counter = counters
-    txn_counter.inc(txns)
-    if statements:
-        statement_counter.inc(statements)
-    if rows:
-        row_counter.inc(rows)
-    second_counter.inc(seconds)
+def _add(totals: Totals, txns: int, statements: int, rows: int, seconds: float) -> None:
+    totals.txns += txns
+    totals.statements += statements
+    totals.rows += rows
+    totals.seconds += seconds
 
 
 _CURRENT: ContextVar[DbUsage | None] = ContextVar("db_usage", default=None)
@@ -116,7 +130,7 @@ def record(
     if usage is not None:
         usage.add(txns, statements, rows, seconds)
     else:
-        add_to_counters(_children("other", txn_name), txns, statements, rows, seconds)
+        _add(_totals("other", txn_name), txns, statements, rows, seconds)
 
 
 def begin(kind: str, name: str) -> tuple[DbUsage, Token[DbUsage | None]]:
@@ -125,14 +139,9 @@ def begin(kind: str, name: str) -> tuple[DbUsage, Token[DbUsage | None]]:
     return usage, _CURRENT.set(usage)
 
 
-@functools.lru_cache(maxsize=4096)
-def _unit_counter(kind: str, name: str) -> Counter:
-    return UNITS.labels(kind, name)
-
-
 def end(usage: DbUsage, token: Token[DbUsage | None]) -> None:
     """Close a unit: count it, and restore the context's previous unit."""
-    _unit_counter(usage.kind, usage.name).inc()
+    usage.totals.units += 1
     _CURRENT.reset(token)
 
 

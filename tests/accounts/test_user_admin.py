@@ -240,3 +240,61 @@ def test_admin_flag(server: TestServer) -> None:
     assert resp.code == 400
     missing = "/_synapse/admin/v1/users/@nobody:test/admin"
     assert server.request("GET", missing, token=token).code == 404
+
+
+def _upload(server: TestServer, token: str, data: bytes) -> None:
+    resp = server.request(
+        "POST",
+        "/_matrix/media/v3/upload",
+        data,
+        token=token,
+        headers={"Content-Type": "text/plain"},
+    )
+    assert resp.code == 200, resp.json
+
+
+def test_users_media_statistics(server: TestServer) -> None:
+    token = _admin(server)
+    _, alice = server.register("alice")
+    _, bob = server.register("bob")
+    server.request("PUT", f"{V2}/@bob:test", {"displayname": "Robert"}, token=token)
+    _upload(server, alice, b"12345")
+    server.advance(10)
+    _upload(server, alice, b"123")
+    _upload(server, bob, b"1")
+    path = "/_synapse/admin/v1/statistics/users/media"
+    resp = server.request("GET", path, token=token)
+    assert resp.code == 200, resp.json
+    assert resp.json == {
+        "users": [
+            {
+                "user_id": "@alice:test",
+                "displayname": "alice",
+                "media_count": 2,
+                "media_length": 8,
+            },
+            {
+                "user_id": "@bob:test",
+                "displayname": "Robert",
+                "media_count": 1,
+                "media_length": 1,
+            },
+        ],
+        "total": 2,
+    }
+
+    def ids(query: str) -> list[str]:
+        resp = server.request("GET", f"{path}?{query}", token=token)
+        assert resp.code == 200, resp.json
+        return [u["user_id"] for u in resp.json["users"]]
+
+    assert ids("order_by=media_length&dir=b") == ["@alice:test", "@bob:test"]
+    assert ids("order_by=media_count") == ["@bob:test", "@alice:test"]
+    assert ids("search_term=rob") == ["@bob:test"]
+    assert ids("from_ts=5000") == ["@alice:test", "@bob:test"]
+    assert ids("until_ts=5000") == ["@alice:test"]
+    page = server.request("GET", f"{path}?limit=1", token=token).json
+    assert page["next_token"] == 1 and page["total"] == 2
+    for bad in ("order_by=name", "dir=x", "from_ts=5&until_ts=1", "limit=-1"):
+        resp = server.request("GET", f"{path}?{bad}", token=token)
+        assert (resp.code, resp.json["errcode"]) == (400, "M_INVALID_PARAM"), bad

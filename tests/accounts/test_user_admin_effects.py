@@ -89,6 +89,15 @@ def test_shadow_banned_sends_go_nowhere(server: TestServer) -> None:
     assert sync["rooms"].get("invite", {}) == {}
     assert eves_room not in sync["rooms"].get("join", {})
 
+    # Her new display name is hers, but her member events keep the old one.
+    name = f"{CLIENT}/profile/@eve:test/displayname"
+    assert server.request("PUT", name, {"displayname": "Sp4m"}, token=eve).code == 200
+    assert server.request("GET", name).json == {"displayname": "Sp4m"}
+    member = server.request(
+        "GET", f"{CLIENT}/rooms/{room}/state/m.room.member/@eve:test", token=bob
+    )
+    assert member.json["displayname"] == "eve"
+
     # Lifted: eve's messages arrive again.
     server.request("DELETE", f"{V1}/users/@eve:test/shadow_ban", token=root)
     send = f"{CLIENT}/rooms/{room}/send/m.room.message/t2"

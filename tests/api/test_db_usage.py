@@ -8,50 +8,25 @@ psycopg2 cursor) and against the per-transaction-name histogram.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from tests.support.metrics import Samples, db_line, delta, parse_samples
 from tests.support.server import TestServer
 
 SEND = 'kind="http",name="PUT SendEventEndpoint"'
-LINE = re.compile(r"^db: (\d+) txns, (\d+) statements, (\d+) rows, [\d.]+ ms$")
-SAMPLE = re.compile(r"^(\w+)(?:\{([^}]*)\})? (\S+)$")
 
 
-def _metrics(server: TestServer) -> dict[tuple[str, str], float]:
-    """Every sample of /metrics, by (metric name, label text)."""
+def _metrics(server: TestServer) -> Samples:
     resp = server.request("GET", "/metrics")
     assert resp.code == 200
-    samples: dict[tuple[str, str], float] = {}
-    for line in resp.body.decode().splitlines():
-        match = SAMPLE.match(line)
-        if match and not line.startswith("#"):
-            samples[(match[1], match[2] or "")] = float(match[3])
-    return samples
-
-
-def _delta(
-    before: dict[tuple[str, str], float],
-    after: dict[tuple[str, str], float],
-    metric: str,
-    labels: str | None = None,
-) -> float:
-    """How much ``metric`` (one label set, or all of them) grew."""
-    return sum(
-        value - before.get(key, 0.0)
-        for key, value in after.items()
-        if key[0] == metric and (labels is None or key[1] == labels)
-    )
+    return parse_samples(resp.body.decode())
 
 
 def _db_lines(caplog: Any) -> list[tuple[int, int, int]]:
-    return [
-        (int(m[1]), int(m[2]), int(m[3]))
-        for record in caplog.records
-        if (m := LINE.match(record.getMessage()))
-    ]
+    found = [db_line(record.getMessage()) for record in caplog.records]
+    return [line for line in found if line is not None]
 
 
 @contextmanager
@@ -62,7 +37,11 @@ def _driver_statements(server: TestServer) -> Iterator[Callable[[], int]]:
     if server.db.engine.single_threaded:  # SQLite: per statement (and row)
         # Lines starting "--" are SQLite's own sub-statements (FTS5 shadow
         # tables, triggers), not statements sent by the server.
-        conn.set_trace_callback(lambda sql: sql.startswith("--") or seen.append(sql))
+        def trace(sql: str) -> None:
+            if not sql.startswith("--"):
+                seen.append(sql)
+
+        conn.set_trace_callback(trace)
         try:
             yield lambda: len(seen)
         finally:
@@ -102,19 +81,19 @@ def test_send_counted_in_metrics_and_log(make_server: Any, caplog: Any) -> None:
         seen = driver()
     after = _metrics(server)
 
-    txns = _delta(before, after, "homeserver_db_txns_total", SEND)
-    statements = _delta(before, after, "homeserver_db_statements_total", SEND)
-    rows = _delta(before, after, "homeserver_db_rows_total", SEND)
-    assert _delta(before, after, "homeserver_db_units_total", SEND) == 1
+    txns = delta(before, after, "homeserver_db_txns_total", SEND)
+    statements = delta(before, after, "homeserver_db_statements_total", SEND)
+    rows = delta(before, after, "homeserver_db_rows_total", SEND)
+    assert delta(before, after, "homeserver_db_units_total", SEND) == 1
     assert txns >= 1 and statements >= txns and rows >= 1
-    assert _delta(before, after, "homeserver_db_seconds_total", SEND) > 0
+    assert delta(before, after, "homeserver_db_seconds_total", SEND) > 0
     # The send's line, then the /metrics request's (no database work).
     assert _db_lines(caplog) == [(txns, statements, rows), (0, 0, 0)]
     # Every transaction is counted once, in some unit: the send, or a job it
     # started (the fake reactor runs them inline), or none.
-    all_txns = _delta(before, after, "homeserver_db_txns_total")
-    assert all_txns == _delta(before, after, "homeserver_db_txn_seconds_count")
-    all_statements = _delta(before, after, "homeserver_db_statements_total")
+    all_txns = delta(before, after, "homeserver_db_txns_total")
+    assert all_txns == delta(before, after, "homeserver_db_txn_seconds_count")
+    all_statements = delta(before, after, "homeserver_db_statements_total")
     if server.db.engine.single_threaded:
         assert seen == all_statements + 2 * all_txns  # our BEGIN and COMMIT
     else:
@@ -128,8 +107,8 @@ def test_request_without_database_work(make_server: Any, caplog: Any) -> None:
     assert server.request("GET", "/_matrix/client/versions").code == 200
     after = _metrics(server)
     labels = 'kind="http",name="GET VersionsEndpoint"'
-    assert _delta(before, after, "homeserver_db_units_total", labels) == 1
-    assert _delta(before, after, "homeserver_db_txns_total", labels) == 0
+    assert delta(before, after, "homeserver_db_units_total", labels) == 1
+    assert delta(before, after, "homeserver_db_txns_total", labels) == 0
     assert _db_lines(caplog)[0] == (0, 0, 0)
 
 
@@ -139,4 +118,4 @@ def test_unrouted_request_counted_as_unknown(make_server: Any) -> None:
     assert server.request("GET", "/_matrix/client/v3/no/such/thing").code == 404
     after = _metrics(server)
     labels = 'kind="http",name="GET unknown"'
-    assert _delta(before, after, "homeserver_db_units_total", labels) == 1
+    assert delta(before, after, "homeserver_db_units_total", labels) == 1

@@ -29,6 +29,7 @@ from unpaddedbase64 import decode_base64
 
 from tests.e2e.conftest import RunningServer, synctl_server
 from tests.e2e.js_peer import Account, JsPeer, JsSdk, ensure_js_sdk, register
+from tests.e2e.nio_clients import Decrypting, encrypting_client, send_encrypted_text
 from tests.interop.client import request
 from tests.support.installs import installed_or_skip
 
@@ -353,18 +354,9 @@ async def _exchange(
 ) -> tuple[JsonDict, nio.RoomMessageText]:
     """alice (js-sdk) invites bob (nio) to an encrypted room and says hello; bob
     joins, decrypts it and answers; alice's script ends when it decrypts that."""
-    client = nio.AsyncClient(
-        server.url,
-        bob.user_id,
-        store_path=str(store),
-        config=nio.AsyncClientConfig(encryption_enabled=True, store_sync_tokens=False),
-    )
-    try:
-        login = await client.login(bob.password, device_name="matrix-nio")
-        assert isinstance(login, nio.LoginResponse), login
-        if client.should_upload_keys:
-            uploaded = await client.keys_upload()
-            assert isinstance(uploaded, nio.KeysUploadResponse), uploaded
+    async with encrypting_client(
+        server.url, bob.user_id, bob.password, store
+    ) as client:
         first = await client.sync(timeout=0, full_state=True)
         assert isinstance(first, nio.SyncResponse), first
 
@@ -378,8 +370,6 @@ async def _exchange(
         )
         seen = await _nio_side(client, alice.user_id, lambda: script.finished)
         return await script.result(), seen
-    finally:
-        await client.close()
 
 
 async def _nio_side(
@@ -389,51 +379,16 @@ async def _nio_side(
     js-sdk script ends (or the deadline passes)."""
     deadline = time.monotonic() + NIO_DEADLINE
     seen: nio.RoomMessageText | None = None
-    undecrypted: list[tuple[str, nio.MegolmEvent]] = []
+    decrypting = Decrypting(client)
     while time.monotonic() < deadline and not js_finished():
         response = await client.sync(timeout=500)
         assert isinstance(response, nio.SyncResponse), response
         for room_id in response.rooms.invite:
             joined = await client.join(room_id)
             assert isinstance(joined, nio.JoinResponse), joined
-        events = [
-            (room_id, event)
-            for room_id, info in response.rooms.join.items()
-            for event in info.timeline.events
-        ]
-        # Megolm events that arrived before their room key: try them again.
-        retried = [(room_id, _try_decrypt(client, e)) for room_id, e in undecrypted]
-        undecrypted = []
-        for room_id, event in retried + events:
-            if isinstance(event, nio.MegolmEvent):
-                undecrypted.append((room_id, event))
-            elif (
-                seen is None
-                and isinstance(event, nio.RoomMessageText)
-                and event.sender == alice
-            ):
-                seen = event
-                await _reply(client, room_id)
+        found = decrypting.text_from(response, alice)
+        if seen is None and found is not None:
+            room_id, seen = found
+            await send_encrypted_text(client, room_id, NIO_SAYS)
     assert seen is not None, "matrix-nio never decrypted the js-sdk's message"
     return seen
-
-
-def _try_decrypt(client: nio.AsyncClient, event: nio.MegolmEvent) -> Any:
-    """The decrypted event, or the same MegolmEvent while its key is missing."""
-    try:
-        return client.decrypt_event(event)
-    except nio.EncryptionError:
-        return event
-
-
-async def _reply(client: nio.AsyncClient, room_id: str) -> None:
-    if client.should_query_keys:
-        queried = await client.keys_query()
-        assert isinstance(queried, nio.KeysQueryResponse), queried
-    sent = await client.room_send(
-        room_id,
-        "m.room.message",
-        {"msgtype": "m.text", "body": NIO_SAYS},
-        ignore_unverified_devices=True,
-    )
-    assert isinstance(sent, nio.RoomSendResponse), sent

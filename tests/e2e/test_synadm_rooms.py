@@ -1,8 +1,8 @@
 """synadm (the Synapse admin CLI, from PyPI) manages rooms on a running
 server unchanged: lists and searches them, shows one with its members and
-state, purges history and polls the purge, deletes a room (v2, then its
-delete status; and v1 with a new room for the members), and shows the
-server version. Each change is checked through the client API."""
+state, makes a user join, purges history and polls the purge, deletes a
+room (v2, then its delete status; and v1 with a new room for the members),
+and shows the server version. Each change is checked through the client API."""
 
 from __future__ import annotations
 
@@ -85,12 +85,22 @@ def test_synadm_room_commands(running_server: RunningServer, tmp_path: Path) -> 
     assert synadm.json("room", "block-status", quiet)["block"] is True
     assert quiet not in client(server, "GET", "/joined_rooms", alice)["joined_rooms"]
 
+    # An admin makes a local user join (the room is public: no invite).
+    registered(server, "carol")
+    assert synadm.json("room", "join", "#lobby:localhost", "carol") == {
+        "room_id": lobby
+    }
+
     # Delete (v1) with a new room that the members are moved into.
     result = synadm.run(
         "room", "delete", lobby, "--v1", "-u", "moderator", "-m", "Closed for spam"
     )
     done = last_json(result.stdout)
-    assert done["kicked_users"] == ["@alice:localhost", "@bob:localhost"]
+    assert done["kicked_users"] == [
+        "@alice:localhost",
+        "@bob:localhost",
+        "@carol:localhost",
+    ]
     assert done["local_aliases"] == ["#lobby:localhost"]
     new_room = done["new_room_id"]
     assert client(server, "GET", "/joined_rooms", bob)["joined_rooms"] == [new_room]

@@ -132,7 +132,14 @@ def test_details_members_and_state(server: TestServer) -> None:
     assert ("m.room.create", "") in types and ("m.room.member", "@bob:test") in types
     assert all(e["room_id"] == room for e in state)
 
-    for path in ("", "/members", "/state"):
+    extremities = _get(server, root, f"{V1}/rooms/{quote(room)}/forward_extremities")
+    assert extremities["count"] == 1
+    (latest,) = extremities["results"]
+    bob_join = [e for e in state if e.get("state_key") == "@bob:test"][0]
+    assert latest["event_id"] == bob_join["event_id"]  # the room's last event
+    assert latest["received_ts"] is None and isinstance(latest["state_group"], int)
+    assert set(latest) == {"event_id", "state_group", "depth", "received_ts"}
+    for path in ("", "/members", "/state", "/forward_extremities"):
         resp = server.request(
             "GET", f"{V1}/rooms/{quote('!nope:test')}{path}", token=root
         )
@@ -203,3 +210,36 @@ def test_make_room_admin(server: TestServer) -> None:
     assert bob[0]["content"]["membership"] == "invite"
     resp = server.request("POST", path, {"user_id": "@carol:elsewhere"}, token=root)
     assert resp.code == 400
+
+
+def test_admin_join_of_a_local_user(server: TestServer) -> None:
+    root_id, root = server.register("root", admin=True)
+    _, alice = server.register("alice")
+    _, bob = server.register("bob")
+    public = _room(server, alice, preset="public_chat", room_alias_name="town")
+    resp = server.request(
+        "POST", f"{V1}/join/{quote('#town:test')}", {"user_id": "@bob:test"}, token=root
+    )
+    assert resp.code == 200 and resp.json == {"room_id": public}
+    joined = _get(server, bob, "/_matrix/client/v3/joined_rooms")["joined_rooms"]
+    assert joined == [public]
+    # A private room: the admin must be able to invite (here: made room admin).
+    private = _room(server, alice, preset="private_chat")
+    path = f"{V1}/join/{quote(private)}"
+    refused = server.request("POST", path, {"user_id": "@bob:test"}, token=root)
+    assert refused.code == 403
+    server.request(
+        "POST", f"{V1}/rooms/{quote(private)}/make_room_admin", {}, token=root
+    )
+    # make_room_admin invited the admin into the private room.
+    server.request("POST", f"/_matrix/client/v3/join/{quote(private)}", {}, token=root)
+    resp = server.request("POST", path, {"user_id": "@bob:test"}, token=root)
+    assert resp.code == 200, resp.json
+    members = _get(server, root, f"{V1}/rooms/{quote(private)}/members")["members"]
+    assert members == ["@alice:test", "@bob:test", root_id]
+    for body, code in (
+        ({"user_id": "@nobody:test"}, 404),
+        ({"user_id": "@bob:elsewhere"}, 400),
+        ({}, 400),
+    ):
+        assert server.request("POST", path, body, token=root).code == code, body

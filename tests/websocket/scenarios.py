@@ -375,3 +375,11 @@ async def flood_requests(url: str, alice: User, room_id: str) -> JsonDict:
     ws.resume_reading()
     close = await ws.wait_closed(15)
     return {"close": list(close), "received_bytes": ws.received_bytes}
+
+
+async def send_one(url: str, token: str, room_id: str, text: str) -> JsonDict:
+    """One message sent over the socket; the response message."""
+    socket = await WsClient.connect(url, token)
+    await socket.recv("authenticated")
+    path = f"{V3}/rooms/{room_id}/send/m.room.message/{uuid.uuid4().hex}"
+    return await socket.request("PUT", path, {"msgtype": "m.text", "body": text})

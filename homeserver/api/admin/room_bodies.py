@@ -28,6 +28,12 @@ class BlockRoomBody(RequestBody):
     block: bool
 
 
+class JoinRoomBody(RequestBody):
+    """POST /_synapse/admin/v1/join/{roomIdOrAlias}."""
+
+    user_id: NonEmptyStr
+
+
 class MakeRoomAdminBody(RequestBody):
     """POST /_synapse/admin/v1/rooms/{roomId}/make_room_admin: the user to
     make room admin (the requesting admin when left out)."""

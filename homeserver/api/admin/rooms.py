@@ -9,6 +9,7 @@ from typing import Any
 from homeserver.api.admin.room_bodies import (
     BlockRoomBody,
     DeleteRoomBody,
+    JoinRoomBody,
     MakeRoomAdminBody,
     PurgeHistoryBody,
 )
@@ -74,7 +75,7 @@ class RoomsEndpoint(_Rooms):
         return await self.rooms.list_rooms(room_query(request))
 
 
-class RoomMembersEndpoint(_Rooms):
+class AdminRoomMembersEndpoint(_Rooms):
     """GET /_synapse/admin/v1/rooms/{roomId}/members."""
 
     PATTERNS = [f"{ADMIN_V1}/rooms/{{room_id}}/members"]
@@ -84,7 +85,7 @@ class RoomMembersEndpoint(_Rooms):
         return await self.rooms.members(room_id)
 
 
-class RoomStateEndpoint(_Rooms):
+class AdminRoomStateEndpoint(_Rooms):
     """GET /_synapse/admin/v1/rooms/{roomId}/state."""
 
     PATTERNS = [f"{ADMIN_V1}/rooms/{{room_id}}/state"]
@@ -92,6 +93,16 @@ class RoomStateEndpoint(_Rooms):
     async def on_GET(self, request: ApiRequest, room_id: str) -> JsonDict:
         await admin_of(self.auth, request)
         return await self.rooms.state(room_id)
+
+
+class ForwardExtremitiesEndpoint(_Rooms):
+    """GET /_synapse/admin/v1/rooms/{roomIdOrAlias}/forward_extremities."""
+
+    PATTERNS = [f"{ADMIN_V1}/rooms/{{room}}/forward_extremities"]
+
+    async def on_GET(self, request: ApiRequest, room: str) -> JsonDict:
+        await admin_of(self.auth, request)
+        return await self.rooms.forward_extremities(room)
 
 
 class BlockRoomEndpoint(_Rooms):
@@ -118,6 +129,17 @@ class MakeRoomAdminEndpoint(_Rooms):
         requester = await admin_of(self.auth, request)
         body = request.parse(MakeRoomAdminBody, allow_empty=True)
         return await self.rooms.make_room_admin(requester, room_id, body.user_id)
+
+
+class JoinRoomEndpoint(_Rooms):
+    """POST /_synapse/admin/v1/join/{roomIdOrAlias}."""
+
+    PATTERNS = [f"{ADMIN_V1}/join/{{room}}"]
+
+    async def on_POST(self, request: ApiRequest, room: str) -> JsonDict:
+        requester = await admin_of(self.auth, request)
+        body = request.parse(JoinRoomBody)
+        return await self.rooms.join_user(requester, room, body.user_id)
 
 
 class RoomV1Endpoint:
@@ -222,10 +244,12 @@ def room_admin_endpoints(
     """Every room admin endpoint."""
     return [
         RoomsEndpoint(auth, rooms),
-        RoomMembersEndpoint(auth, rooms),
-        RoomStateEndpoint(auth, rooms),
+        AdminRoomMembersEndpoint(auth, rooms),
+        AdminRoomStateEndpoint(auth, rooms),
+        ForwardExtremitiesEndpoint(auth, rooms),
         BlockRoomEndpoint(auth, rooms),
         MakeRoomAdminEndpoint(auth, rooms),
+        JoinRoomEndpoint(auth, rooms),
         RoomV1Endpoint(auth, rooms, shutdown),
         RoomV2Endpoint(auth, shutdown),
         DeleteStatusByRoomEndpoint(auth, shutdown),

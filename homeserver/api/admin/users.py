@@ -5,6 +5,7 @@ A user's media is in ``media.py``."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from homeserver.api.admin.user_bodies import (
@@ -25,7 +26,12 @@ from homeserver.services.accounts.user_admin import UserAdmin, local_user
 from homeserver.services.accounts.user_admin_actions import UserAdminActions
 from homeserver.services.devices.admin import DeviceAdmin
 from homeserver.services.devices.devices import DeviceService
-from homeserver.storage.stores.user_admin import ORDER_COLUMNS, UserQuery
+from homeserver.storage.stores.user_admin import (
+    MEDIA_ORDER_COLUMNS,
+    ORDER_COLUMNS,
+    MediaUsageQuery,
+    UserQuery,
+)
 from homeserver.types import JsonDict
 
 ADMIN_V1 = "/_synapse/admin/v1"
@@ -36,22 +42,29 @@ def _optional_bool(request: ApiRequest, name: str) -> bool | None:
     return None if request.query_str(name) is None else request.query_bool(name)
 
 
-def user_query(request: ApiRequest, deactivated: bool | None) -> UserQuery:
-    """The filters, order and page of GET /_synapse/admin/v2|v3/users."""
+def _page(
+    request: ApiRequest, orders: Collection[str], default: str
+) -> tuple[int, int, str, bool]:
+    """``from``, ``limit``, ``order_by`` (one of ``orders``) and whether
+    ``dir`` is ``b``; 400 M_INVALID_PARAM for anything else."""
     start = request.query_int("from", 0) or 0
     limit = request.query_int("limit", 100)
     if start < 0:
         raise InvalidParam("Query parameter from must be a positive integer.")
     if limit is None or limit < 0:
         raise InvalidParam("Query parameter limit must be a positive integer.")
-    order_by = request.query_str("order_by", "name") or "name"
-    if order_by not in ORDER_COLUMNS:
-        raise InvalidParam(
-            f"Query parameter order_by must be one of {sorted(ORDER_COLUMNS)}"
-        )
+    order_by = request.query_str("order_by", default) or default
+    if order_by not in orders:
+        raise InvalidParam(f"Query parameter order_by must be one of {sorted(orders)}")
     direction = request.query_str("dir", "f")
     if direction not in ("f", "b"):
         raise InvalidParam("Query parameter dir must be one of ['b', 'f']")
+    return start, limit, order_by, direction == "b"
+
+
+def user_query(request: ApiRequest, deactivated: bool | None) -> UserQuery:
+    """The filters, order and page of GET /_synapse/admin/v2|v3/users."""
+    start, limit, order_by, backwards = _page(request, ORDER_COLUMNS, "name")
     return UserQuery(
         start=start,
         limit=limit,
@@ -63,7 +76,28 @@ def user_query(request: ApiRequest, deactivated: bool | None) -> UserQuery:
         locked=request.query_bool("locked", False),
         not_user_types=request.query.get("not_user_type", []),
         order_by=order_by,
-        backwards=direction == "b",
+        backwards=backwards,
+    )
+
+
+def media_usage_query(request: ApiRequest) -> MediaUsageQuery:
+    """The filters, order and page of GET .../statistics/users/media."""
+    start, limit, order_by, backwards = _page(request, MEDIA_ORDER_COLUMNS, "user_id")
+    from_ts = request.query_int("from_ts")
+    until_ts = request.query_int("until_ts")
+    for name, value in (("from_ts", from_ts), ("until_ts", until_ts)):
+        if value is not None and value < 0:
+            raise InvalidParam(f"Query parameter {name} must be a positive integer.")
+    if from_ts is not None and until_ts is not None and until_ts <= from_ts:
+        raise InvalidParam("Query parameter until_ts must be greater than from_ts.")
+    return MediaUsageQuery(
+        start=start,
+        limit=limit,
+        order_by=order_by,
+        backwards=backwards,
+        from_ts=from_ts,
+        until_ts=until_ts,
+        search_term=request.query_str("search_term"),
     )
 
 
@@ -95,6 +129,16 @@ class UsersV3Endpoint(_Users):
         await admin_of(self.auth, request)
         query = user_query(request, _optional_bool(request, "deactivated"))
         return await self.users.list_users(query)
+
+
+class UserMediaStatisticsEndpoint(_Users):
+    """GET /_synapse/admin/v1/statistics/users/media: local media per user."""
+
+    PATTERNS = [f"{ADMIN_V1}/statistics/users/media"]
+
+    async def on_GET(self, request: ApiRequest) -> JsonDict:
+        await admin_of(self.auth, request)
+        return await self.users.media_usage(media_usage_query(request))
 
 
 class UserEndpoint(_Users):
@@ -319,6 +363,7 @@ def user_admin_endpoints(
         UsersV2Endpoint(auth, users),
         UsersV3Endpoint(auth, users),
         UserEndpoint(auth, users),
+        UserMediaStatisticsEndpoint(auth, users),
         *(
             cls(auth, actions)
             for cls in (

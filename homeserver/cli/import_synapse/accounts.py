@@ -1,5 +1,5 @@
-"""Steps: users (with their password hashes), profiles, devices, access
-tokens and third-party IDs.
+"""Steps: users (with their password hashes, guest, shadow-ban, lock and
+erasure flags), profiles, devices, access tokens and third-party IDs.
 
 Synapse hashes passwords with bcrypt, which Chatly verifies as it is (and
 re-hashes on the next login when ``password_hashing.scheme`` is argon2id).
@@ -35,6 +35,10 @@ def _users(ctx: Context) -> int:
                 "admin",
                 "deactivated",
                 "user_type",
+                "is_guest",
+                "shadow_banned",
+                "locked",
+                "erased",
             ),
             [
                 (
@@ -45,6 +49,10 @@ def _users(ctx: Context) -> int:
                     bool(r["admin"]),
                     bool(r["deactivated"]),
                     r["user_type"],
+                    bool(r["is_guest"]),
+                    bool(r["shadow_banned"]),
+                    bool(r["locked"]),
+                    r["erased"] is not None,
                 )
                 for r in rows
             ],
@@ -52,8 +60,10 @@ def _users(ctx: Context) -> int:
         )
 
     rows = ctx.source.rows(
-        "SELECT name, password_hash, creation_ts, admin, deactivated, user_type"
-        " FROM users WHERE is_guest = 0 ORDER BY name"
+        "SELECT u.name, u.password_hash, u.creation_ts, u.admin, u.deactivated,"
+        " u.user_type, u.is_guest, u.shadow_banned, u.locked, e.user_id AS erased"
+        " FROM users AS u LEFT JOIN erased_users AS e ON e.user_id = u.name"
+        " ORDER BY u.name"
     )
     return copy_rows(ctx, "users", rows, write, ctx.source.count("users"))
 

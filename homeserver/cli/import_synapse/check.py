@@ -20,7 +20,7 @@ SAMPLE = 200
 # (what, Synapse table and condition, Chatly table): the source rows that are
 # imported one to one.
 COUNTS = [
-    ("users", "users", "is_guest = 0", "users"),
+    ("users", "users", "", "users"),
     ("devices", "devices", "hidden IS NULL OR NOT hidden", "devices"),
     (
         "access tokens",

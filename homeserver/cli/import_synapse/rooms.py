@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from homeserver.cli.errors import CliError
 from homeserver.cli.import_synapse.steps import Context, Paused, Row, Step
 from homeserver.cli.import_synapse.synapse_state import StateMap, SynapseStateGroups
 from homeserver.cli.inline import wait
@@ -132,7 +133,14 @@ def _events(ctx: Context) -> int:
                 f"{STEP}: stopped after {limit} events (--limit); run the same "
                 "command again to continue"
             )
-        _import_one(ctx, groups, rooms, row)
+        try:
+            _import_one(ctx, groups, rooms, row)
+        except Exception as exc:
+            raise CliError(
+                f"could not import event {row['event_id']} (Synapse stream ordering"
+                f" {row['stream_ordering']}): {type(exc).__name__}: {exc}; the events"
+                " before it are imported, and running again retries it"
+            ) from exc
         done += 1
         ctx.target.run(
             "import_events_progress",

@@ -161,7 +161,7 @@ class ProfileService:
                 400, "Profile would be too large", Codes.PROFILE_TOO_LARGE
             )
         await self.profiles.set_field(user_id, key, value)
-        await self._changed(user_id, key, value)
+        await self._changed(requester, user_id, key, value)
         return {}
 
     async def delete_field(
@@ -171,13 +171,16 @@ class ProfileService:
         self._check_own(requester, user_id)
         self._check_key(key)
         await self.profiles.set_field(user_id, key, None)
-        await self._changed(user_id, key, None)
+        await self._changed(requester, user_id, key, None)
         return {}
 
-    async def _changed(self, user_id: str, key: str, value: Any) -> None:
+    async def _changed(
+        self, requester: Requester, user_id: str, key: str, value: Any
+    ) -> None:
         """A display name or avatar goes into the user's member events (the
-        request waits for them, as Synapse's does); then the signal."""
-        if key in _STRING_FIELD_LIMITS:
+        request waits for them, as Synapse's does; not a shadow-banned
+        user's own change, as Synapse); then the signal."""
+        if key in _STRING_FIELD_LIMITS and not requester.shadow_banned:
             await self.member_events.get().propagate(user_id)
         self.changed.emit(ProfileChanged(user_id=user_id, field=key, value=value))
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+import attrs
+
 from homeserver.errors import Codes, MatrixError, NotFound
 from homeserver.services.accounts.accounts import AccountService
 from homeserver.services.accounts.auth import Requester
@@ -18,6 +20,7 @@ from homeserver.services.accounts.profile import ProfileService
 from homeserver.storage.stores.threepids import ThreepidStore, normalise_address
 from homeserver.storage.stores.user_admin import (
     AdminUserRecord,
+    MediaUsageQuery,
     UserAdminStore,
     UserQuery,
 )
@@ -127,6 +130,14 @@ class UserAdmin:
         body: JsonDict = {"users": [list_entry(u) for u in users], "total": total}
         if query.start + query.limit < total:
             body["next_token"] = str(query.start + len(users))
+        return body
+
+    async def media_usage(self, query: MediaUsageQuery) -> JsonDict:
+        """GET /_synapse/admin/v1/statistics/users/media."""
+        users, total = await self.store.media_usage(query)
+        body: JsonDict = {"users": [attrs.asdict(u) for u in users], "total": total}
+        if query.start + query.limit < total:
+            body["next_token"] = query.start + len(users)
         return body
 
     async def get_user(self, user_id: str) -> JsonDict:

@@ -1,6 +1,7 @@
 """The room admin API's reads and small actions (Synapse's
 ``docs/admin_api/rooms.md``): list and search rooms, a room's details,
-members and state, blocking, and making a user room admin."""
+members and state, blocking, making a user room admin, and making a local
+user join a room (``docs/admin_api/room_membership.md``)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from homeserver.services.rooms.membership import MembershipService
 from homeserver.storage.stores.events import EventStore
 from homeserver.storage.stores.room_admin import RoomAdminStore, RoomSummary
 from homeserver.storage.stores.room_state import RoomStateStore
+from homeserver.storage.stores.users import UserStore
 from homeserver.types import JsonDict, UserID
 from homeserver.util.clock import Clock
 
@@ -120,6 +122,7 @@ class RoomAdmin:
         events: EventStore,
         creator: EventCreationService,
         membership: MembershipService,
+        users: UserStore,
         clock: Clock,
     ) -> None:
         self.server_name = server_name
@@ -128,6 +131,7 @@ class RoomAdmin:
         self.events = events
         self.creator = creator
         self.membership = membership
+        self.users = users
         self.clock = clock
 
     async def list_rooms(self, query: RoomQuery) -> JsonDict:
@@ -190,6 +194,13 @@ class RoomAdmin:
             ]
         }
 
+    async def forward_extremities(self, room_id_or_alias: str) -> JsonDict:
+        """GET /_synapse/admin/v1/rooms/{roomIdOrAlias}/forward_extremities."""
+        room_id = await self.membership.resolve_room(room_id_or_alias)
+        await self._summary(room_id)
+        results = await self.store.get_forward_extremities(room_id)
+        return {"count": len(results), "results": results}
+
     async def block_status(self, room_id: str) -> JsonDict:
         """GET /_synapse/admin/v1/rooms/{roomId}/block."""
         block = await self.store.get_block(check_room_id(room_id))
@@ -211,16 +222,49 @@ class RoomAdmin:
             await self.store.delete_block(room_id)
         return {"block": block}
 
+    def _local_user(self, user_id: str) -> str:
+        user = UserID.parse(user_id)
+        if user.domain != self.server_name:
+            raise InvalidParam("This endpoint can only be used with local users")
+        return user.to_string()
+
+    async def join_user(
+        self, requester: Requester, room_id_or_alias: str, user_id: str
+    ) -> JsonDict:
+        """POST /_synapse/admin/v1/join/{roomIdOrAlias}: make a local user
+        join a room, invited by the admin first unless the room is public."""
+        target = self._local_user(user_id)
+        if await self.users.get_user(target) is None:
+            raise NotFound("User not found")
+        room_id = await self.membership.resolve_room(room_id_or_alias)
+        await self._summary(room_id)
+        acting = Requester(UserID.parse(target), "", "")
+        rules = await self.room_state.get_current_state_event_id(
+            room_id, EventTypes.JOIN_RULES, ""
+        )
+        rules_event = await self.events.get_event(rules) if rules else None
+        public = (
+            rules_event is not None
+            and rules_event.content.get("join_rule") == JoinRules.PUBLIC
+        )
+        current = await self.room_state.get_membership(room_id, target)
+        if not public and (current is None or current[0] != Membership.INVITE):
+            if current is None or current[0] != Membership.JOIN:
+                await self.membership.change_other(
+                    requester, room_id, "invite", target, None
+                )
+        await self.membership.join(acting, room_id, None)
+        return {"room_id": room_id}
+
     async def make_room_admin(
         self, requester: Requester, room_id: str, user_id: str | None
     ) -> JsonDict:
         """POST /_synapse/admin/v1/rooms/{roomId}/make_room_admin: a local
         member with the highest power level raises ``user_id`` to its own
         level, joining (public room) or inviting the user first."""
+        room_id = await self.membership.resolve_room(room_id)
         await self._summary(room_id)
-        target = UserID.parse(user_id or requester.user_id).to_string()
-        if UserID.parse(target).domain != self.server_name:
-            raise InvalidParam("This endpoint can only be used with local users")
+        target = self._local_user(user_id or requester.user_id)
         state_ids = await self.room_state.get_current_state_ids(room_id)
         state = await self.events.get_events(list(state_ids.values()))
         auth = {key: state[e] for key, e in state_ids.items() if e in state}

@@ -252,3 +252,27 @@ class RoomAdminStore:
             "events_of_user", lambda txn: txn.query(sql, [*args, query.limit])
         )
         return [r.event_id for r in rows]
+
+    async def get_forward_extremities(self, room_id: str) -> list[dict[str, Any]]:
+        """The room's forward extremities: event ID, state group, depth."""
+        rows = await self.db.run_interaction(
+            "admin_forward_extremities",
+            lambda txn: txn.query(
+                "SELECT f.event_id, g.state_group, e.depth"
+                " FROM event_forward_extremities f"
+                " JOIN events e ON e.event_id = f.event_id"
+                " LEFT JOIN event_to_state_group g ON g.event_id = f.event_id"
+                " WHERE f.room_id = ? ORDER BY e.depth DESC, f.event_id",
+                (room_id,),
+            ),
+        )
+        return [
+            {
+                "event_id": r.event_id,
+                "state_group": r.state_group,
+                "depth": int(r.depth),
+                # Chatly does not record when an event arrived.
+                "received_ts": None,
+            }
+            for r in rows
+        ]

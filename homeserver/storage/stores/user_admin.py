@@ -28,6 +28,14 @@ ORDER_COLUMNS = {
     "locked": "u.locked",
 }
 
+# order_by of GET /_synapse/admin/v1/statistics/users/media -> its column.
+MEDIA_ORDER_COLUMNS = {
+    "user_id": "m.user_id",
+    "displayname": "p.displayname",
+    "media_length": "COALESCE(SUM(m.media_length), 0)",
+    "media_count": "COUNT(*)",
+}
+
 # The flags set_flag may change.
 FLAGS = ("shadow_banned", "locked", "erased", "admin")
 
@@ -56,6 +64,29 @@ class AdminUserRecord:
     displayname: str | None
     avatar_url: str | None
     last_seen_ts: int | None
+
+
+@attrs.frozen(kw_only=True)
+class MediaUsage:
+    """How much local media one user uploaded."""
+
+    user_id: str
+    displayname: str | None
+    media_count: int
+    media_length: int
+
+
+@attrs.frozen(kw_only=True)
+class MediaUsageQuery:
+    """The filters, order and page of the users' media statistics."""
+
+    start: int = 0
+    limit: int = 100
+    order_by: str = "user_id"
+    backwards: bool = False
+    from_ts: int | None = None
+    until_ts: int | None = None
+    search_term: str | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -215,3 +246,53 @@ class UserAdminStore:
             ),
         )
         return bool(row and row.shadow_banned)
+
+    async def media_usage(self, query: MediaUsageQuery) -> tuple[list[MediaUsage], int]:
+        """One page of the users who uploaded local media (in the time range,
+        whose localpart or display name holds ``search_term``), and how many
+        there are in all."""
+        clauses: list[str] = []
+        args: list[object] = []
+        if query.from_ts is not None:
+            clauses.append("m.created_ts >= ?")
+            args.append(query.from_ts)
+        if query.until_ts is not None:
+            clauses.append("m.created_ts <= ?")
+            args.append(query.until_ts)
+        if query.search_term:
+            term = _escaped(query.search_term)
+            clauses.append(
+                "(LOWER(m.user_id) LIKE ? ESCAPE '\\'"
+                " OR LOWER(p.displayname) LIKE ? ESCAPE '\\')"
+            )
+            args += [f"@%{term}%:%", f"%{term}%"]
+        where = " WHERE " + " AND ".join(clauses) if clauses else ""
+        grouped = (
+            "FROM local_media m LEFT JOIN profiles p ON p.user_id = m.user_id"
+            f"{where} GROUP BY m.user_id, p.displayname"
+        )
+        direction = "DESC" if query.backwards else "ASC"
+        order = MEDIA_ORDER_COLUMNS[query.order_by]
+
+        def usage_txn(txn: Transaction) -> tuple[list[MediaUsage], int]:
+            count = txn.query_one(
+                f"SELECT COUNT(*) AS n FROM (SELECT m.user_id {grouped}) AS t", args
+            )
+            rows = txn.query(
+                "SELECT m.user_id, p.displayname, COUNT(*) AS media_count,"
+                f" COALESCE(SUM(m.media_length), 0) AS media_length {grouped}"
+                f" ORDER BY {order} {direction}, m.user_id ASC LIMIT ? OFFSET ?",
+                [*args, query.limit, query.start],
+            )
+            usage = [
+                MediaUsage(
+                    user_id=r.user_id,
+                    displayname=r.displayname,
+                    media_count=int(r.media_count),
+                    media_length=int(r.media_length),
+                )
+                for r in rows
+            ]
+            return usage, int(count.n) if count else 0
+
+        return await self.db.run_interaction("users_media_usage", usage_txn)

@@ -32,6 +32,17 @@ PNG = bytes.fromhex(
 )
 
 
+PUSHER: dict[str, Any] = {
+    "kind": "http",
+    "app_id": "org.example.app",
+    "pushkey": "pushkey-1",
+    "app_display_name": "Example",
+    "device_display_name": "Alice's phone",
+    "lang": "en",
+    "data": {"url": "http://127.0.0.1:9/_matrix/push/v1/notify"},
+}
+
+
 @attrs.define
 class SynapseSource:
     """What was made, to compare with the imported server."""
@@ -149,6 +160,24 @@ def _populate(synapse: Synapse, data: Path) -> SynapseSource:
     bob = register(synapse.client_url, synapse.shared_secret, "bob")
     # In no room: finds others only through the public lobby.
     carol = register(synapse.client_url, synapse.shared_secret, "carol")
+    # Shadow-banned and locked by the admin; and a guest.
+    mallory = register(synapse.client_url, synapse.shared_secret, "mallory")
+    admin = f"{synapse.client_url}/_synapse/admin"
+    request(
+        "POST",
+        f"{admin}/v1/users/{quote(mallory.user_id)}/shadow_ban",
+        {},
+        token=alice.token,
+    )
+    request(
+        "PUT",
+        f"{admin}/v2/users/{quote(mallory.user_id)}",
+        {"locked": True},
+        token=alice.token,
+    )
+    guest = request(
+        "POST", f"{synapse.client_url}/_matrix/client/v3/register?kind=guest", {}
+    )
     alice_phone = log_in_again(alice, "alice's phone")
     alice.call(
         "PUT", f"/profile/{quote(alice.user_id)}/displayname", {"displayname": "Alice"}
@@ -158,8 +187,9 @@ def _populate(synapse: Synapse, data: Path) -> SynapseSource:
     lobby = alice.create_room(
         name="Lobby", preset="public_chat", room_alias_name="lobby", visibility="public"
     )
+    # An older room version too (room_id in its events).
     private = alice.create_room(
-        name="Secret", preset="private_chat", invite=[bob.user_id]
+        name="Secret", preset="private_chat", invite=[bob.user_id], room_version="10"
     )
     bob.join(lobby)
     bob.join(private)
@@ -187,6 +217,16 @@ def _populate(synapse: Synapse, data: Path) -> SynapseSource:
         "/pushrules/global/content/cakes",
         {"pattern": "cake", "actions": ["notify"]},
     )
+    # Changes to server-default rules, and a pusher.
+    alice.call(
+        "PUT",
+        "/pushrules/global/override/.m.rule.suppress_notices/enabled",
+        {"enabled": False},
+    )
+    alice.call(
+        "PUT", "/pushrules/global/underride/.m.rule.message/actions", {"actions": []}
+    )
+    alice.call("POST", "/pushers/set", PUSHER)
     keys = _upload_keys(alice)
     mxc = _upload(alice, PNG)
     media_id = urllib.parse.urlparse(mxc).path.lstrip("/")
@@ -199,6 +239,13 @@ def _populate(synapse: Synapse, data: Path) -> SynapseSource:
             "bob": bob,
             "carol": carol,
             "alice_phone": alice_phone,
+            "mallory": mallory,
+            "guest": Client(
+                synapse.client_url,
+                guest["user_id"],
+                guest["access_token"],
+                guest["device_id"],
+            ),
         },
         passwords={
             "alice": "interop password alice",
@@ -246,6 +293,10 @@ def build_synapse_source(data: Path, postgres_dsn: str | None = None) -> Synapse
     ``postgres_dsn``), fill it, stop it."""
     python = ensure_synapse_postgres() if postgres_dsn else ensure_synapse()
     synapse = Synapse(python, data, free_port(), free_port())
+    path = data / "homeserver.yaml"
+    path.write_text(
+        yaml.safe_dump({**yaml.safe_load(path.read_text()), "allow_guest_access": True})
+    )
     if postgres_dsn:
         _use_postgres(data, postgres_dsn)
     synapse.start()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -21,11 +22,12 @@ import pytest
 
 from tests.cli.import_synapse.synapse_source import (
     PNG,
+    PUSHER,
     SynapseSource,
     build_synapse_source,
 )
 from tests.conftest import POSTGRES_DSN, postgres_databases
-from tests.interop.client import quote, request
+from tests.interop.client import HttpError, quote, request
 from tests.ports import free_port
 from tests.support.installs import installed_or_skip
 
@@ -103,6 +105,8 @@ async def _check_accounts(url: str, source: SynapseSource) -> None:
         finally:
             await client.close()
     for name, old in source.clients.items():
+        if name in ("mallory", "guest"):
+            continue
         client = nio.AsyncClient(url, old.user_id)
         client.restore_login(old.user_id, old.device_id, old.token)
         try:
@@ -185,6 +189,14 @@ async def _check_the_rest(url: str, source: SynapseSource) -> None:
     assert tags == {"tags": {"u.work": {"order": 0.5}}}
     rule = _get(url, "/pushrules/global/content/cakes", alice.token)
     assert rule["pattern"] == "cake" and rule["actions"] == ["notify"]
+    suppress = "/pushrules/global/override/.m.rule.suppress_notices/enabled"
+    assert _get(url, suppress, alice.token) == {"enabled": False}
+    message = "/pushrules/global/underride/.m.rule.message/actions"
+    assert _get(url, message, alice.token) == {"actions": []}
+    pushers = _get(url, "/pushers", alice.token)["pushers"]
+    assert [(p["app_id"], p["pushkey"], p["data"]) for p in pushers] == [
+        (PUSHER["app_id"], PUSHER["pushkey"], PUSHER["data"])
+    ]
     # Carol shares no room with Alice: she finds her through the public lobby.
     carol = source.clients["carol"]
     found = request(
@@ -223,6 +235,25 @@ async def _check_the_rest(url: str, source: SynapseSource) -> None:
         assert thumb.startswith(PNG[:8])
     finally:
         await client.close()
+
+
+def _check_flags(url: str, source: SynapseSource) -> None:
+    """Mallory stays locked (and shadow-banned); the guest stays a guest
+    (whose session ends: Synapse's guest tokens are macaroons, not stored)."""
+    mallory, guest = source.clients["mallory"], source.clients["guest"]
+    with pytest.raises(HttpError) as locked:
+        _get(url, "/account/whoami", mallory.token)
+    assert (locked.value.status, locked.value.errcode) == (401, "M_USER_LOCKED")
+    admin = _get_admin(url, f"/v2/users/{quote(mallory.user_id)}", source)
+    assert admin["shadow_banned"] is True and admin["locked"] is True
+    assert admin["is_guest"] is False
+    as_guest = _get_admin(url, f"/v2/users/{quote(guest.user_id)}", source)
+    assert as_guest["is_guest"] is True
+
+
+def _get_admin(url: str, path: str, source: SynapseSource) -> Any:
+    token = source.clients["alice"].token
+    return request("GET", f"{url}/_synapse/admin{path}", token=token)
 
 
 def _check_keys(url: str, source: SynapseSource) -> None:
@@ -268,7 +299,7 @@ def test_import_then_start(chatly: tuple[Path, str], source: SynapseSource) -> N
     data, url = chatly
     result = _import(data, source)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "users: 3 imported" in result.stdout
+    assert "users: 5 imported" in result.stdout
     assert (data / "signing.key").read_bytes() == source.signing_key.read_bytes()
 
     start = synctl("start", "--data-dir", str(data))
@@ -276,15 +307,18 @@ def test_import_then_start(chatly: tuple[Path, str], source: SynapseSource) -> N
     asyncio.run(_check_accounts(url, source))
     # Their bcrypt hashes became argon2id when they logged in.
     db = sqlite3.connect(data / "homeserver.db")
-    hashes = [r[0] for r in db.execute("SELECT password_hash FROM users")]
+    hashes = dict(db.execute("SELECT user_id, password_hash FROM users").fetchall())
     db.close()
-    assert len(hashes) == 3
-    assert all(h.startswith("$argon2id$") for h in hashes), hashes
+    logged_in = [f"@{name}:{source.server_name}" for name in source.passwords]
+    assert all(hashes[u].startswith("$argon2id$") for u in logged_in), hashes
+    # Mallory did not log in: hers is still Synapse's bcrypt.
+    assert hashes[source.clients["mallory"].user_id].startswith("$2b$")
     assert "self-check passed" in result.stdout
     assert "signatures of this server verified" in result.stdout
     asyncio.run(_check_rooms(url, source))
     asyncio.run(_check_the_rest(url, source))
     _check_keys(url, source)
+    _check_flags(url, source)
 
 
 def _rows(db: sqlite3.Connection, table: str) -> int:
@@ -405,3 +439,39 @@ def test_import_from_postgres_into_postgres(
         synctl("stop", "--data-dir", str(data), "--timeout", "10")
         databases.drop(synapse_db)
         databases.drop(chatly_db)
+
+
+def test_an_event_that_cannot_be_imported_is_named(
+    chatly: tuple[Path, str], source: SynapseSource, tmp_path: Path
+) -> None:
+    """A room of a version Chatly does not know (an experimental one): the
+    import stops at its first event, names it, and imports nothing of it."""
+    data, _url = chatly
+    copy = tmp_path / "synapse-copy.db"
+    shutil.copyfile(source.db, copy)
+    db = sqlite3.connect(copy)
+    with db:
+        db.execute(
+            "UPDATE rooms SET room_version = 'org.example.unknown' WHERE room_id = ?",
+            (source.rooms["private"],),
+        )
+    first = db.execute(
+        "SELECT event_id FROM events WHERE room_id = ? ORDER BY stream_ordering",
+        (source.rooms["private"],),
+    ).fetchone()[0]
+    db.close()
+    result = synctl(
+        "import-synapse", "--data-dir", str(data), "--from-sqlite", str(copy)
+    )
+    assert result.returncode == 1
+    assert f"could not import event {first}" in result.stderr
+    assert "unknown room version 'org.example.unknown'" in result.stderr
+    assert "Traceback" not in result.stderr
+    ours = sqlite3.connect(data / "homeserver.db")
+    assert (
+        ours.execute(
+            "SELECT COUNT(*) FROM events WHERE room_id = ?", (source.rooms["private"],)
+        ).fetchone()[0]
+        == 0
+    )
+    ours.close()

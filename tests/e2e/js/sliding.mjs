@@ -20,7 +20,7 @@
 
 import { log, main, sdk, step, until } from "./lib.mjs";
 import {
-  SLIDING_URL_PATH,
+  SLIDING_PATH,
   answered,
   bobRequest,
   describeRoom,
@@ -132,7 +132,7 @@ await main(options, async (args) => {
 
   await step("the server drops the connection; the SDK recovers", async () => {
     const before = exchanges.length;
-    const usurp = await fetch(`${args.homeserver}${SLIDING_URL_PATH}`, {
+    const usurp = await fetch(`${args.homeserver}${SLIDING_PATH}`, {
       method: "POST",
       headers: { Authorization: `Bearer ${client.getAccessToken()}`, "Content-Type": "application/json" },
       body: JSON.stringify({ lists: {} }),

@@ -6,8 +6,7 @@
 import { sdk, withPushRulesFallback } from "./lib.mjs";
 import { SlidingSync, SlidingSyncEvent, SlidingSyncState } from "matrix-js-sdk/lib/sliding-sync.js";
 
-const SLIDING_PATH = "/_matrix/client/unstable/org.matrix.simplified_msc3575/sync";
-export const SLIDING_URL_PATH = SLIDING_PATH;
+export const SLIDING_PATH = "/_matrix/client/unstable/org.matrix.simplified_msc3575/sync";
 const LONG_POLL_MS = 2000;
 // A two-room window: the tests' accounts have three rooms and more.
 const LIST = {

@@ -20,13 +20,12 @@ and a to-device message from him, once.
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 import time
-import traceback
 from typing import Any
 
 import nio
+from story_kit import current_step, run, set_step
 
 CONN = "chatly-test"
 LOOP_CONN = "chatly-loop"
@@ -41,8 +40,6 @@ EXTENSIONS = {
     for key in ("to_device", "e2ee", "account_data", "receipts", "typing")
 }
 TO_DEVICE_TYPE = "org.chatly.sliding_ping"
-
-step = "start"
 
 
 def room_summary(room: Any) -> dict[str, Any]:
@@ -121,7 +118,9 @@ def _type(event: Any) -> str:
 def ok(response: Any) -> Any:
     """``response`` if it is a SlidingSyncResponse; else fail the step."""
     if not isinstance(response, nio.SlidingSyncResponse):
-        raise RuntimeError(f"{step}: expected a sliding-sync response: {response!r}")
+        raise RuntimeError(
+            f"{current_step()}: expected a sliding-sync response: {response!r}"
+        )
     return response
 
 
@@ -149,7 +148,6 @@ async def send(bob: Any, room_id: str, body: str) -> str:
 
 
 async def story(settings: dict[str, Any]) -> dict[str, Any]:
-    global step
     deadline = time.monotonic() + float(settings["timeout"])
     rooms = settings["rooms"]
     out: dict[str, Any] = {
@@ -161,7 +159,7 @@ async def story(settings: dict[str, Any]) -> dict[str, Any]:
     alice = nio.AsyncClient(settings["homeserver"], settings["alice"])
     clients = [bob, alice]
     try:
-        step = "login"
+        set_step("login")
         login = await alice.login(settings["password"], device_name="mindroom-nio")
         if not isinstance(login, nio.LoginResponse):
             raise RuntimeError(f"login failed: {login!r}")
@@ -174,7 +172,7 @@ async def story(settings: dict[str, Any]) -> dict[str, Any]:
             }
         }
 
-        step = "first request: the two most recent rooms"
+        set_step("first request: the two most recent rooms")
         first = ok(await alice.sliding_sync(conn_id=CONN, lists=lists, timeout=0))
         out["first"] = summary(first)
         # What nio made of it: its rooms, ordered by bump_stamp as a client does.
@@ -184,7 +182,7 @@ async def story(settings: dict[str, Any]) -> dict[str, Any]:
             if rid in alice.rooms
         }
 
-        step = "open a room by subscription"
+        set_step("open a room by subscription")
         subs = {rooms["open"]: {"timeline_limit": 10, "required_state": OPEN_STATE}}
 
         async def subscribed(client: Any, pos: str, timeout: int) -> Any:
@@ -212,7 +210,7 @@ async def story(settings: dict[str, Any]) -> dict[str, Any]:
             }
         )
 
-        step = "long-poll gets bob's message"
+        set_step("long-poll gets bob's message")
         received: list[dict[str, Any]] = []
 
         async def on_message(room: Any, event: Any) -> None:
@@ -240,7 +238,7 @@ async def story(settings: dict[str, Any]) -> dict[str, Any]:
         out["live"] = summary(live)
         out["live_callbacks"] = list(received)
 
-        step = "a new client instance resumes with the last pos"
+        set_step("a new client instance resumes with the last pos")
         pos = live.pos
         await alice.close()
         away_id = await send(bob, rooms["away"], "while you were away")
@@ -252,13 +250,13 @@ async def story(settings: dict[str, Any]) -> dict[str, Any]:
         resumed = await subscribed(resumed_client, pos, 10_000)
         out["resumed"] = summary(resumed)
 
-        step = "an old pos is M_UNKNOWN_POS"
+        set_step("an old pos is M_UNKNOWN_POS")
         stale = await resumed_client.sliding_sync(
             conn_id=CONN, pos=first.pos, lists=lists, timeout=0
         )
         out["stale"] = summary(stale)
 
-        step = "bob invites alice to a direct chat; she joins"
+        set_step("bob invites alice to a direct chat; she joins")
         created = await bob.room_create(
             is_direct=True,
             invite=[settings["alice"]],
@@ -306,7 +304,7 @@ async def story(settings: dict[str, Any]) -> dict[str, Any]:
             }
         )
 
-        step = "sliding_sync_forever recovers when its connection is dropped"
+        set_step("sliding_sync_forever recovers when its connection is dropped")
         loop_client = restored(
             settings, settings["alice"], login.device_id, login.access_token
         )
@@ -360,7 +358,7 @@ async def story(settings: dict[str, Any]) -> dict[str, Any]:
             lambda: any(b["body"] == "after the loop recovered" for b in bodies),
             deadline,
         )
-        step = "a to-device message reaches the loop once"
+        set_step("a to-device message reaches the loop once")
         sent = await bob.to_device(
             nio.ToDeviceMessage(
                 TO_DEVICE_TYPE,
@@ -399,24 +397,5 @@ async def story(settings: dict[str, Any]) -> dict[str, Any]:
             await client.close()
 
 
-def main() -> int:
-    settings = json.loads(sys.argv[1])
-    try:
-        result = asyncio.run(story(settings))
-        result["ok"] = True
-        code = 0
-    except Exception as exc:  # noqa: BLE001 - reported to the test
-        result = {
-            "ok": False,
-            "step": step,
-            "error": repr(exc),
-            "trace": traceback.format_exc(),
-        }
-        code = 1
-    with open(settings["result"], "w") as handle:
-        json.dump(result, handle, indent=1)
-    return code
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run(story))

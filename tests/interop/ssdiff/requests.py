@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from tests.interop.client import JsonDict
+from tests.interop.client import JsonDict, quote
 from tests.interop.ssdiff.merged import merged_form
 from tests.interop.ssdiff.scenario import (
     World,
@@ -33,14 +33,22 @@ def lists() -> JsonDict:
     ``spaces`` filter: Synapse 1.163 answers it with a 500,
     NotImplementedError; tests/sliding_sync/core covers ours.)"""
     return {
+        # Element X's room list asks for about this.
         "all": {
             "ranges": [[0, 9]],
             "timeline_limit": 2,
             "required_state": [
                 ["m.room.name", ""],
+                ["m.room.avatar", ""],
                 ["m.room.encryption", ""],
+                ["m.room.topic", ""],
+                ["m.room.join_rules", ""],
+                ["m.room.canonical_alias", ""],
                 ["m.room.member", "$ME"],
                 ["m.room.create", ""],
+                ["m.room.power_levels", ""],
+                ["m.room.history_visibility", ""],
+                ["m.room.pinned_events", ""],
             ],
         },
         "dms": {
@@ -88,6 +96,7 @@ def sync_request(world: World, project_timeline: int = 4) -> JsonDict:
     """Alice's request: the lists, a subscription to Project (lazy members)
     and every extension."""
     return {
+        "conn_id": "room-list",
         "lists": lists(),
         "room_subscriptions": {
             world.rooms["Project"]: {
@@ -101,7 +110,27 @@ def sync_request(world: World, project_timeline: int = 4) -> JsonDict:
 
 
 # The requests of one run, in order.
-STEPS = ("initial", "incremental", "quiet", "expanded", "left", "changes")
+STEPS = (
+    "initial",
+    "messages",
+    "incremental",
+    "quiet",
+    "expanded",
+    "left",
+    "changes",
+)
+
+
+def paginate(world: World, answer: JsonDict) -> JsonDict:
+    """What /messages gives alice backwards from each room's prev_batch
+    (three events), in the shape of an answer: ``{"rooms": {room: chunk}}``."""
+    out = {}
+    for room_id, room in (answer.get("rooms") or {}).items():
+        if "prev_batch" in room:
+            query = f"dir=b&limit=3&from={quote(room['prev_batch'])}"
+            path = f"/rooms/{quote(room_id)}/messages?{query}"
+            out[room_id] = world.alice.call("GET", path)["chunk"]
+    return {"rooms": out}
 
 
 def play(
@@ -109,7 +138,8 @@ def play(
     after: Callable[[JsonDict], None] = lambda answer: None,
     merged: bool = False,
 ) -> dict[str, JsonDict]:
-    """Alice's connection through the scenario: her first request, one after
+    """Alice's connection through the scenario: her first request (and
+    /messages from its prev_batch tokens: :func:`paginate`), one after
     :func:`act_between`, one with nothing new, one that raises Project's
     timeline_limit, one after alice left a room, and one after
     :func:`change_memberships`. The raw answers by step;
@@ -126,6 +156,7 @@ def play(
         return answer
 
     out = {"initial": ask()}
+    out["messages"] = paginate(world, out["initial"])
     act_between(world)
     out["incremental"] = ask()
     out["quiet"] = ask()
