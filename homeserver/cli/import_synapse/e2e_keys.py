@@ -1,5 +1,6 @@
 """Steps: end-to-end encryption keys — device keys, one-time and fallback
-keys, cross-signing keys and their signatures, and server-side key backups.
+keys, cross-signing keys and their signatures, server-side key backups, and to-device messages not yet
+delivered.
 
 With them, clients that stay logged in keep their identity: other users'
 devices see no key change, and their key backups stay readable. The JSON
@@ -7,6 +8,8 @@ is the same in both servers (what the clients uploaded).
 """
 
 from __future__ import annotations
+
+import json
 
 from homeserver.cli.import_synapse.steps import (
     Context,
@@ -16,6 +19,7 @@ from homeserver.cli.import_synapse.steps import (
     insert_ignore_txn,
 )
 from homeserver.storage.database import Transaction
+from homeserver.streams.registry import TO_DEVICE
 
 
 def _copy(
@@ -195,9 +199,42 @@ def _key_backups(ctx: Context) -> int:
     )
 
 
+def _to_device(ctx: Context) -> int:
+    """Messages still waiting for their device (room keys sent to a device
+    that was offline): without them it could not read those messages."""
+    ids = ctx.target.core.streams.ids(TO_DEVICE)
+
+    def write(txn: Transaction, batch: list[Row]) -> None:
+        rows = []
+        for r in batch:
+            message = json.loads(r["message_json"])
+            kept = json.dumps(
+                {k: message[k] for k in ("type", "sender", "content") if k in message}
+            )
+            key = (r["user_id"], r["device_id"], kept)
+            if txn.query_one(
+                "SELECT 1 AS one FROM device_inbox WHERE user_id = ? AND device_id = ?"
+                " AND message_json = ?",
+                key,
+            ):
+                continue  # imported by an interrupted run
+            rows.append((ids.allocate_raw(), *key))
+        txn.execute_many(
+            "INSERT INTO device_inbox (stream_id, user_id, device_id, message_json)"
+            " VALUES (?, ?, ?, ?)",
+            rows,
+        )
+
+    rows = ctx.source.rows(
+        "SELECT user_id, device_id, message_json FROM device_inbox ORDER BY stream_id"
+    )
+    return copy_rows(ctx, "to_device", rows, write, ctx.source.count("device_inbox"))
+
+
 STEPS = [
     Step("device_keys", _device_keys),
     Step("one_time_keys", _one_time_keys),
     Step("cross_signing", _cross_signing),
     Step("key_backups", _key_backups),
+    Step("to_device", _to_device),
 ]

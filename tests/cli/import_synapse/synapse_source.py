@@ -228,6 +228,12 @@ def _populate(synapse: Synapse, data: Path) -> SynapseSource:
     )
     alice.call("POST", "/pushers/set", PUSHER)
     keys = _upload_keys(alice)
+    # For Alice's phone, which has not synced since: waits in its inbox.
+    bob.call(
+        "PUT",
+        "/sendToDevice/org.example.note/note1",
+        {"messages": {alice.user_id: {alice_phone.device_id: {"note": "for later"}}}},
+    )
     mxc = _upload(alice, PNG)
     media_id = urllib.parse.urlparse(mxc).path.lstrip("/")
     assert media_id

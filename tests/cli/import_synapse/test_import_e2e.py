@@ -251,6 +251,16 @@ def _check_flags(url: str, source: SynapseSource) -> None:
     assert as_guest["is_guest"] is True
 
 
+def _check_to_device(url: str, source: SynapseSource) -> None:
+    phone, bob = source.clients["alice_phone"], source.clients["bob"]
+    body = _get(url, "/sync?timeout=0", phone.token)
+    notes = [
+        (e["type"], e["sender"], e["content"])
+        for e in body.get("to_device", {}).get("events", [])
+    ]
+    assert notes == [("org.example.note", bob.user_id, {"note": "for later"})]
+
+
 def _get_admin(url: str, path: str, source: SynapseSource) -> Any:
     token = source.clients["alice"].token
     return request("GET", f"{url}/_synapse/admin{path}", token=token)
@@ -319,6 +329,7 @@ def test_import_then_start(chatly: tuple[Path, str], source: SynapseSource) -> N
     asyncio.run(_check_the_rest(url, source))
     _check_keys(url, source)
     _check_flags(url, source)
+    _check_to_device(url, source)
 
 
 def _rows(db: sqlite3.Connection, table: str) -> int:
@@ -355,7 +366,9 @@ def test_import_resumes_and_refuses_a_running_server(
     with db:
         db.execute("UPDATE synapse_import_steps SET done_ts = NULL")
         db.execute("DELETE FROM synapse_import_steps WHERE step = 'events'")
-    before = {t: _rows(db, t) for t in ("events", "receipts", "local_media")}
+    before = {
+        t: _rows(db, t) for t in ("events", "receipts", "local_media", "device_inbox")
+    }
     redo = _import(data, source)
     assert redo.returncode == 0, redo.stdout + redo.stderr
     assert "events: importing" in redo.stdout
