@@ -9,6 +9,8 @@ so whatever only shared memory held is lost. Both are started again (PostgreSQL
 runs crash recovery); every send that got 200 with an ``event_id`` must be in
 /messages and /sync under that ID, once. Sends in flight at the crash are
 retried with their transaction ID and must then be stored exactly once.
+On PostgreSQL a second round then kills PostgreSQL alone under the running
+server, which must reconnect when it is back, with the same checks.
 
 The moment of the crash is random; the seed is printed, and ``HS_DURABILITY_SEED``
 repeats a run.
@@ -88,11 +90,16 @@ def _room_with_senders(server: RunningServer) -> tuple[str, list[Sender]]:
     for token in tokens[1:]:
         code, raw = http(server, "POST", f"{API}/join/{room_id}", {}, token)
         assert code == 200, raw
-    senders = [
-        Sender(server, token, room_id, f"s{i}", MESSAGES_EACH)
+    return room_id, _senders(server, room_id, tokens, "s")
+
+
+def _senders(
+    server: RunningServer, room_id: str, tokens: list[str], prefix: str
+) -> list[Sender]:
+    return [
+        Sender(server, token, room_id, f"{prefix}{i}", MESSAGES_EACH)
         for i, token in enumerate(tokens)
     ]
-    return room_id, senders
 
 
 def _kill9_server(server: RunningServer) -> None:
@@ -149,6 +156,15 @@ def test_postgres_acknowledged_messages_survive_kill9_of_server_and_postgres(
 
         retry_and_check(senders)
         check_all_there_once(server, senders[0].token, room_id, senders)
+
+        # PostgreSQL alone crashes under the running server, which reconnects
+        # once it is back: what it acknowledged before is there too.
+        tokens = [sender.token for sender in senders]
+        more = _senders(server, room_id, tokens, "pg-only-s")
+        assert send_until_crash(more, rng, cluster.kill9) > 0
+        cluster.start()
+        retry_and_check(more)
+        check_all_there_once(server, tokens[0], room_id, senders + more)
 
 
 def test_sqlite_acknowledged_messages_survive_kill9_of_server(
