@@ -17,6 +17,7 @@ from homeserver.services.reading.pagination import row_filter_for
 from homeserver.services.reading.personal import PersonalView
 from homeserver.services.reading.serializer import EventSerializer
 from homeserver.services.reading.visibility import VisibilityService
+from homeserver.services.sync.shared_windows import SharedWindows
 from homeserver.storage.stores.event_state import EventStateStore, StateSelection
 from homeserver.storage.stores.events import EventStore
 from homeserver.storage.stores.sync import SyncBatchStore
@@ -82,6 +83,8 @@ class RoomSyncBuilder:
         serializer: EventSerializer,
     ) -> None:
         self.store = store
+        # Shared by the syncs one event wakes (services/sync/shared_windows.py).
+        self.windows = SharedWindows(store)
         self.events = events
         self.event_state = event_state
         self.visibility = visibility
@@ -100,7 +103,7 @@ class RoomSyncBuilder:
             limit = DEFAULT_TIMELINE_LIMIT
         # The filter's types and senders apply before the limit (in SQL), so
         # a filtered timeline is full up to its limit.
-        windows = await self.store.get_windows(
+        windows = await self.windows.get_windows(
             rooms, upto, limit, row_filter_for(timeline_filter)
         )
         found = await self.events.get_events(
