@@ -47,16 +47,15 @@ class SharedWindows:
         )
         self._reading: Coalescer[_BatchKey, dict[str, RoomWindow]] = Coalescer()
 
-    async def get_windows(
+    async def read(
         self,
         rooms: dict[str, int | None],
         upto: int,
         limit: int,
-        row_filter: EventRowFilter | None = None,
+        row_filter: EventRowFilter | None,
     ) -> dict[str, RoomWindow]:
-        """As ``SyncBatchStore.get_windows``; incremental windows shared."""
-        row_filter = row_filter or EventRowFilter()
-        filter_sql, filter_args = row_filter.to_sql()
+        """``SyncBatchStore.get_windows``, the incremental windows shared."""
+        filter_sql, filter_args = (row_filter or EventRowFilter()).to_sql()
         args = tuple(filter_args)
         out: dict[str, RoomWindow] = {}
         fresh: dict[str, int | None] = {}

@@ -103,7 +103,7 @@ class RoomSyncBuilder:
             limit = DEFAULT_TIMELINE_LIMIT
         # The filter's types and senders apply before the limit (in SQL), so
         # a filtered timeline is full up to its limit.
-        windows = await self.windows.get_windows(
+        windows = await self.windows.read(
             rooms, upto, limit, row_filter_for(timeline_filter)
         )
         found = await self.events.get_events(
