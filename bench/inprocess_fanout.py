@@ -167,6 +167,11 @@ def main() -> None:
             f"{name:12} {values['cpu_ms']:8.2f} ms CPU  {values['statements']:6.1f}"
             f" statements  {txns:6.1f} transactions per round"
         )
+        if name == "fanout":
+            print(
+                f"{'':14}per recipient: {values['cpu_ms'] / args.users:.3f} ms CPU,"
+                f" {txns / args.users:.2f} transactions"
+            )
         for txn, count in values["transactions"].items():
             print(f"{'':14}{count:6.1f}  {txn}")
 

@@ -20,6 +20,8 @@ Scenarios:
               at a time: latency from send start to the receiver seeing it
   fanout      S users in one room each long-poll /sync; one sender sends; the
               latency until each syncer sees the message, over several rounds
+              (--syncers 300: the 300-member long-poll scenario of issue 17;
+              CPU per recipient is reported to compare room sizes)
   memory      server RSS (VmRSS) after start and after the run; peak (VmHWM)
 
 Server CPU is utime+stime of the server process from /proc/<pid>/stat. A
@@ -614,6 +616,7 @@ async def scenario_fanout(ctx: Context) -> Values:
         "fanout_p50_ms": percentile(latencies, 50) * 1000,
         "fanout_p99_ms": percentile(latencies, 99) * 1000,
         "fanout_cpu_ms": m.cpu / rounds * 1000,
+        "fanout_cpu_per_recipient_ms": m.cpu / rounds / count * 1000,
     }
     if missed:
         values["fanout_missed"] = missed
@@ -704,6 +707,13 @@ def metrics(sizes: Sizes) -> list[Metric]:
             "fanout",
             "fan-out: server CPU per round (ms)",
             "lower",
+        ),
+        Metric(
+            "fanout_cpu_per_recipient_ms",
+            "fanout",
+            "fan-out: server CPU per recipient (ms)",
+            "lower",
+            2,
         ),
         Metric(
             "rooms_per_s", "rooms", "createRoom: rooms created per second", "higher"
