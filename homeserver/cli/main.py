@@ -26,7 +26,8 @@ from homeserver.config import ConfigError
 
 DESCRIPTION = """\
 Manage a Chatly homeserver: create its data directory, start and stop it,
-register users, inspect or change its config and move its media to S3.
+register users, inspect or change its config, move its media to S3 and
+import a Synapse server.
 
 Everything a server owns lives in one data directory (--data-dir, default
 ./data): homeserver.yaml, signing.key, homeserver.db, media_store/, homeserver.pid,

@@ -1,5 +1,6 @@
 """Steps: users (with their password hashes, guest, shadow-ban, lock and
-erasure flags), profiles, devices, access tokens and third-party IDs.
+erasure flags), profiles, devices, access tokens, third-party IDs and
+registration tokens.
 
 Synapse hashes passwords with bcrypt, which Chatly verifies as it is (and
 re-hashes on the next login when ``password_hashing.scheme`` is argon2id).
@@ -185,10 +186,34 @@ def _threepids(ctx: Context) -> int:
     return copy_rows(ctx, "threepids", rows, write, ctx.source.count("user_threepids"))
 
 
+def _registration_tokens(ctx: Context) -> int:
+    def write(txn: Transaction, rows: list[Row]) -> None:
+        insert_ignore_txn(
+            txn,
+            "registration_tokens",
+            ("token", "uses_allowed", "pending", "completed", "expiry_time"),
+            [
+                # Registrations in progress on Synapse do not continue here.
+                (r["token"], r["uses_allowed"], 0, r["completed"], r["expiry_time"])
+                for r in rows
+            ],
+            ("token",),
+        )
+
+    rows = ctx.source.rows(
+        "SELECT token, uses_allowed, completed, expiry_time FROM registration_tokens"
+        " ORDER BY token"
+    )
+    return copy_rows(
+        ctx, "registration_tokens", rows, write, ctx.source.count("registration_tokens")
+    )
+
+
 STEPS = [
     Step("users", _users),
     Step("profiles", _profiles),
     Step("devices", _devices),
     Step("access_tokens", _access_tokens),
     Step("threepids", _threepids),
+    Step("registration_tokens", _registration_tokens),
 ]

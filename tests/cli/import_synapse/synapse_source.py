@@ -175,6 +175,12 @@ def _populate(synapse: Synapse, data: Path) -> SynapseSource:
         {"locked": True},
         token=alice.token,
     )
+    request(
+        "POST",
+        f"{admin}/v1/registration_tokens/new",
+        {"token": "invite-only", "uses_allowed": 3},
+        token=alice.token,
+    )
     guest = request(
         "POST", f"{synapse.client_url}/_matrix/client/v3/register?kind=guest", {}
     )

@@ -249,6 +249,8 @@ def _check_flags(url: str, source: SynapseSource) -> None:
     assert admin["is_guest"] is False
     as_guest = _get_admin(url, f"/v2/users/{quote(guest.user_id)}", source)
     assert as_guest["is_guest"] is True
+    token = _get_admin(url, "/v1/registration_tokens/invite-only", source)
+    assert (token["uses_allowed"], token["completed"]) == (3, 0)
 
 
 def _check_to_device(url: str, source: SynapseSource) -> None:
