@@ -83,6 +83,8 @@ class Transaction:
         # executemany) and rows returned; a plain int add on the hot path.
         self.statements = 0
         self.rows = 0
+        # The engine's BEGIN, until the first statement carries it; then None.
+        self._begin: str | None = engine.begin_prefix
         # Query text -> its Row class, shared by the Database's transactions:
         # one text always names the same columns on one engine, so this skips
         # reading the cursor's description on the hot paths.
@@ -98,15 +100,30 @@ class Transaction:
         cls = self._row_classes[sql] = class_for(self.cursor.description)
         return cls
 
+    @property
+    def begun(self) -> bool:
+        """Whether a statement has begun the transaction on the server (an
+        engine without a begin_prefix: the Database began it)."""
+        return self._begin is None
+
     def execute(self, sql: str, args: Sequence[Any] = ()) -> None:
         """Run one statement."""
         self.statements += 1
-        self.cursor.execute(self.engine.convert_sql(sql), tuple(args))
+        if self._begin is None:
+            self.cursor.execute(self.engine.convert_sql(sql), tuple(args))
+            return
+        begin, self._begin = self._begin, None
+        self.cursor.execute(begin + self.engine.convert_sql(sql), tuple(args))
 
     def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         """Run one statement for each row of arguments."""
         args = [tuple(r) for r in rows]
+        if not args:
+            return
         self.statements += len(args)
+        if self._begin is not None:
+            begin, self._begin = self._begin, None
+            self.cursor.execute(begin)
         self.cursor.executemany(self.engine.convert_sql(sql), args)
 
     def query(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
@@ -281,16 +298,15 @@ class Database:
         box.append(txn)
         try:
             result = fn(txn, *args, **kwargs)
-            conn.commit() if not self.engine.single_threaded else cursor.execute(
-                "COMMIT"
-            )
+            if txn.begun:  # nothing to commit if no statement ran
+                cursor.execute("COMMIT")
         except BaseException:
             try:
                 if self.engine.single_threaded:
                     if conn.in_transaction:
                         cursor.execute("ROLLBACK")
-                else:
-                    conn.rollback()
+                elif txn.begun:
+                    cursor.execute("ROLLBACK")
             except Exception:  # noqa: BLE001 - the original error matters more
                 logger.warning("rollback failed", exc_info=True)
             raise

@@ -17,6 +17,10 @@ class Engine(Protocol):
     name: str
     single_threaded: bool
     IntegrityError: tuple[type[Exception], ...]
+    # Sent in front of a transaction's first statement, in the same round
+    # trip, on a connection in autocommit mode; None: the Database begins
+    # the transaction itself (SQLite, in-process: no round trip to save).
+    begin_prefix: str | None
 
     def connect(self) -> Any:
         """Open a new DB-API connection."""
@@ -36,6 +40,7 @@ class SqliteEngine:
 
     name = "sqlite"
     single_threaded = True
+    begin_prefix = None
     IntegrityError: tuple[type[Exception], ...] = (sqlite3.IntegrityError,)
 
     def __init__(self, path: str) -> None:
@@ -66,6 +71,12 @@ class PostgresEngine:
 
     name = "postgres"
     single_threaded = False
+    # psycopg2 would send its own BEGIN as a round trip of its own before a
+    # transaction's first statement; the connection is in autocommit mode and
+    # the Transaction sends this in front of that statement instead. A failure
+    # of the statement leaves the transaction open and aborted (PostgreSQL's
+    # rule for a BEGIN inside a multi-statement query), and it is rolled back.
+    begin_prefix = "BEGIN ISOLATION LEVEL REPEATABLE READ; "
 
     def __init__(self, dsn: str) -> None:
         import psycopg2
@@ -81,7 +92,9 @@ class PostgresEngine:
 
     def connect(self) -> Any:
         conn = self._psycopg2.connect(self.dsn)
-        conn.set_session(isolation_level="REPEATABLE READ", autocommit=False)
+        # Transactions are begun by the Database (begin_prefix), at
+        # REPEATABLE READ; the server's synchronous_commit is left as it is.
+        conn.set_session(autocommit=True)
         return conn
 
     def convert_sql(self, sql: str) -> str:

@@ -252,3 +252,44 @@ def test_thread_pool_runner_carries_contextvars() -> None:
         assert thread_name != threading.current_thread().name
     finally:
         pool.stop()
+
+
+def test_transactions_begun_with_their_first_statement(db: Database) -> None:
+    """On PostgreSQL the BEGIN rides with a transaction's first statement (the
+    connection is in autocommit mode): still REPEATABLE READ, still atomic
+    when the first statement or a later one fails, and the connection stays
+    usable after either."""
+    if db.engine.name == "postgres":
+        level = run(
+            db.run_interaction(
+                "level", lambda txn: txn.query_one("SHOW transaction_isolation")
+            )
+        )
+        assert level == ("repeatable read",)
+
+    def insert(txn: Transaction, user_id: str) -> None:
+        txn.execute(
+            "INSERT INTO users (user_id, created_ts) VALUES (?, ?)", (user_id, 1)
+        )
+
+    def first_fails(txn: Transaction) -> None:
+        txn.execute("SELECT no_such_column FROM users")
+
+    def later_fails(txn: Transaction) -> None:
+        txn.execute_many(
+            "INSERT INTO users (user_id, created_ts) VALUES (?, ?)",
+            [("@m1:test", 1), ("@m2:test", 1)],
+        )
+        insert(txn, "@kept:test")  # a duplicate: the whole transaction goes
+
+    run(db.run_interaction("insert", insert, "@kept:test"))
+    for fn in (first_fails, later_fails):
+        with pytest.raises(Exception):  # noqa: B017 - the engine's own error
+            run(db.run_interaction(fn.__name__, fn))
+    rows = run(
+        db.run_interaction(
+            "all", lambda txn: txn.query("SELECT user_id FROM users ORDER BY user_id")
+        )
+    )
+    assert [r.user_id for r in rows] == ["@kept:test"]
+    assert run(db.run_interaction("nothing", lambda txn: 7)) == 7
