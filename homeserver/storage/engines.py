@@ -40,7 +40,7 @@ class SqliteEngine:
 
     name = "sqlite"
     single_threaded = True
-    begin_prefix = None
+    begin_prefix: str | None = None
     IntegrityError: tuple[type[Exception], ...] = (sqlite3.IntegrityError,)
 
     def __init__(self, path: str) -> None:
@@ -76,7 +76,7 @@ class PostgresEngine:
     # the Transaction sends this in front of that statement instead. A failure
     # of the statement leaves the transaction open and aborted (PostgreSQL's
     # rule for a BEGIN inside a multi-statement query), and it is rolled back.
-    begin_prefix = "BEGIN ISOLATION LEVEL REPEATABLE READ; "
+    begin_prefix: str | None = "BEGIN ISOLATION LEVEL REPEATABLE READ; "
 
     def __init__(self, dsn: str) -> None:
         import psycopg2
