@@ -126,6 +126,27 @@ class Transaction:
             self.cursor.execute(begin)
         self.cursor.executemany(self.engine.convert_sql(sql), args)
 
+    def insert_many(
+        self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+    ) -> None:
+        """Insert ``rows`` with multi-row ``INSERT ... VALUES (..), (..)``
+        statements of at most IN_BATCH values each: one statement (and round
+        trip) for a few rows, where ``execute_many`` runs one per row. No
+        rows: no statement. A row that breaks a constraint fails its whole
+        statement, as it would have failed the transaction anyway.
+        """
+        items = [tuple(r) for r in rows]
+        width = len(columns)
+        one = "(" + ", ".join("?" * width) + ")"
+        head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+        per = max(1, IN_BATCH // width)
+        for start in range(0, len(items), per):
+            chunk = items[start : start + per]
+            self.execute(
+                head + ", ".join([one] * len(chunk)),
+                [value for row in chunk for value in row],
+            )
+
     def query(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
         """Run a query and return every row."""
         self.execute(sql, args)

@@ -7,7 +7,13 @@ from typing import Any
 
 import pytest
 
-from homeserver.storage.database import Database, Transaction, in_list, inline_runner
+from homeserver.storage.database import (
+    IN_BATCH,
+    Database,
+    Transaction,
+    in_list,
+    inline_runner,
+)
 from homeserver.storage.engines import Engine
 from homeserver.storage.rows import Row, row_class
 from tests.storage.test_database import run
@@ -98,3 +104,18 @@ def test_query_in_needs_one_marker(db: Database) -> None:
 def test_in_list() -> None:
     assert in_list(["a", "b", "c"]) == "(?, ?, ?)"
     assert in_list(["a"]) == "(?)"
+
+
+@pytest.mark.parametrize("count", [0, 1, 3, 250])
+def test_insert_many_in_few_statements(db: Database, count: int) -> None:
+    """insert_many writes every row in one statement per IN_BATCH values."""
+    rows = [(5000 + i, f"n{i}") for i in range(count)]
+
+    def insert(txn: Transaction) -> int:
+        txn.insert_many("t", ("id", "name"), rows)
+        return txn.statements
+
+    statements = run(db.run_interaction("insert", insert))
+    assert statements == -(-count // (IN_BATCH // 2))
+    stored = _query(db, lambda txn: txn.query("SELECT id, name FROM t WHERE id >= 5000"))
+    assert sorted(stored) == rows

@@ -390,12 +390,14 @@ class EventPersister:
                 txn_id,
             ),
         )
-        txn.execute_many(
-            "INSERT INTO event_edges (event_id, prev_event_id) VALUES (?, ?)",
+        txn.insert_many(
+            "event_edges",
+            ("event_id", "prev_event_id"),
             [(event.event_id, p) for p in dict.fromkeys(event.prev_event_ids)],
         )
-        txn.execute_many(
-            "INSERT INTO event_auth (event_id, auth_id) VALUES (?, ?)",
+        txn.insert_many(
+            "event_auth",
+            ("event_id", "auth_id"),
             [(event.event_id, a) for a in dict.fromkeys(event.auth_event_ids)],
         )
         if event.is_state():
