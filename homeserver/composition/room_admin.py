@@ -36,7 +36,7 @@ class RoomAdminBundle:
     ) -> RoomAdminBundle:
         server_name = core.server_name
         store = RoomAdminStore(core.db, server_name)
-        purge_store = RoomPurgeStore(core.db, core.events)
+        purge_store = RoomPurgeStore(core.db, core.events, core.room_state)
         tasks = AdminTasks(AdminTaskStore(core.db), core.clock)
         room_admin = RoomAdmin(
             server_name=server_name,

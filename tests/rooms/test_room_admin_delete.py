@@ -79,6 +79,8 @@ def test_delete_v1_moves_members_blocks_and_purges(server: TestServer) -> None:
         )
         == []
     )
+    # The room's version was remembered by the sends; the purge forgot it.
+    assert server.get_success(server.hs.core.room_state.get_room_version(room)) is None
     blocked = server.request("GET", f"{V1}/rooms/{quote(room)}/block", token=root)
     assert blocked.json["block"] is True
     assert server.request("POST", f"{C}/join/{quote(room)}", {}, token=bob).code in (

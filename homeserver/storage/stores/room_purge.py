@@ -7,11 +7,13 @@ Each purge is one transaction, so a failure leaves nothing half-written.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 
 import attrs
 
 from homeserver.storage.database import Database, Transaction
 from homeserver.storage.stores.events import EventStore
+from homeserver.storage.stores.room_state import RoomStateStore
 from homeserver.storage.stores.search_index import unindex_events_txn
 
 # Rows about one event, deleted with it.
@@ -156,9 +158,12 @@ def purge_history_txn(
 class RoomPurgeStore:
     """Purges rooms and room history, and forgets the purged events."""
 
-    def __init__(self, db: Database, events: EventStore) -> None:
+    def __init__(
+        self, db: Database, events: EventStore, room_state: RoomStateStore
+    ) -> None:
         self.db = db
         self.events = events
+        self.room_state = room_state
 
     def _forget(self, txn: Transaction, event_ids: list[str]) -> None:
         def forget() -> None:
@@ -173,6 +178,7 @@ class RoomPurgeStore:
         def txn_fn(txn: Transaction) -> int:
             event_ids = purge_room_txn(txn, room_id)
             self._forget(txn, event_ids)
+            txn.call_after(partial(self.room_state.forget_room_version, room_id))
             return len(event_ids)
 
         return await self.db.run_interaction("purge_room", txn_fn)

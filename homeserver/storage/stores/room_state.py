@@ -5,6 +5,11 @@ from __future__ import annotations
 from homeserver.events.model import EventTypes, StateKey
 from homeserver.events.room_versions import KNOWN_ROOM_VERSIONS, RoomVersion
 from homeserver.storage.database import Database, Transaction
+from homeserver.util.caches import LruCache
+
+# Rooms whose version is remembered; it never changes while the room is known
+# (the create event sets it), so this only saves reads.
+ROOM_VERSION_CACHE = 10_000
 
 
 class RoomStateStore:
@@ -12,16 +17,31 @@ class RoomStateStore:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        # room ID -> its version; only rooms we know (a miss is read again,
+        # so a room stored later is found) and forgotten when purged.
+        self._versions: LruCache[str, RoomVersion] = LruCache(
+            "room_version", ROOM_VERSION_CACHE
+        )
+
+    def forget_room_version(self, room_id: str) -> None:
+        """Forget what is remembered of a room (after it was purged)."""
+        self._versions.invalidate(room_id)
 
     async def get_room_version(self, room_id: str) -> RoomVersion | None:
         """The room's version, or None if we do not know the room."""
+        known = self._versions.get(room_id)
+        if known is not None:
+            return known
         row = await self.db.run_interaction(
             "get_room_version",
             lambda txn: txn.query_one(
                 "SELECT room_version FROM rooms WHERE room_id = ?", (room_id,)
             ),
         )
-        return KNOWN_ROOM_VERSIONS.get(row.room_version) if row else None
+        version = KNOWN_ROOM_VERSIONS.get(row.room_version) if row else None
+        if version is not None:
+            self._versions.set(room_id, version)
+        return version
 
     async def get_current_state_ids(self, room_id: str) -> dict[StateKey, str]:
         """The room's current state as (type, state_key) -> event ID."""
