@@ -92,6 +92,7 @@ class AppServiceOutboundBundle:
             services=lambda: registrations.get().all(),
             store=store,
             stream=FederationStreamStore(core.db),
+            new_events=core.new_events,
             directory=DirectoryStore(core.db),
             events=core.events,
             clock=core.clock,

@@ -3,7 +3,7 @@
 Config, reactor and clock, the database, the signing key, the rate limiter,
 the stream registry, the signals, the notifier, and the stores of the event
 DAG that every domain reads (events, state groups, current state, the persister, state at events,
-the events stream). Nothing here knows a domain.
+the events stream and its new events for the senders). Nothing here knows a domain.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from homeserver.storage.migrations import prepare_database
 from homeserver.storage.stores.event_persistence import EventPersister
 from homeserver.storage.stores.event_state import EventStateStore
 from homeserver.storage.stores.events import EventStore
+from homeserver.storage.stores.federation_stream import FederationStreamStore
+from homeserver.storage.stores.new_events import NewEventsReader
 from homeserver.storage.stores.relations_cache import ChildlessParents
 from homeserver.storage.stores.room_state import RoomStateStore
 from homeserver.storage.stores.state import StateStore
@@ -59,6 +61,8 @@ class Core:
     persister: EventPersister
     event_state: EventStateStore
     stream: StreamStore
+    new_events: NewEventsReader
+    """The events stream's new events, read once for both senders."""
     childless: ChildlessParents
     """Parents known to have no relations (the persister invalidates it, the
     relations store reads it)."""
@@ -115,6 +119,7 @@ class Core:
             persister=persister,
             event_state=EventStateStore(db, state),
             stream=StreamStore(db, streams.ids(EVENTS)),
+            new_events=NewEventsReader(FederationStreamStore(db)),
             childless=childless,
         )
 

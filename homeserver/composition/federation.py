@@ -220,6 +220,7 @@ def _sender(core: Core, transport: FederationTransport) -> FederationSender:
         transport=transport,
         store=FederationOutboxStore(core.db, core.streams.ids(FEDERATION_OUTBOX_EDUS)),
         stream=FederationStreamStore(core.db),
+        new_events=core.new_events,
         events=core.events,
         event_state=core.event_state,
         clock=core.clock,

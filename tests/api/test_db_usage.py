@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from homeserver.streams.registry import EVENTS
 from tests.support.metrics import Samples, db_line, delta, parse_samples
 from tests.support.server import TestServer
 
@@ -121,3 +122,51 @@ def test_unrouted_request_counted_as_unknown(make_server: Any) -> None:
     after = _metrics(server)
     labels = 'kind="http",name="GET unknown"'
     assert delta(before, after, "homeserver_db_units_total", labels) == 1
+
+
+def _stream_reads(samples: Samples) -> float:
+    return samples.get(
+        ("homeserver_db_txn_seconds_count", 'name="get_events_for_federation"'), 0.0
+    )
+
+
+def test_both_senders_share_one_read_of_a_send(make_server: Any) -> None:
+    """The application-service and federation senders each follow a send to
+    the stream's position, and the new events are read from the database
+    once for both (storage/stores/new_events.py)."""
+    server = make_server({"metrics": {"enabled": True}})
+    alice = server.user("alice")
+    room_id = alice.create_room()
+    alice.send(room_id, "warm the caches")
+    server.advance(0)
+    appservice = server.hs.appservice_outbound.sender
+    federation = server.hs.federation.sender
+    before = _metrics(server)
+    alice.send(room_id, "hello")
+    server.advance(0)
+    after = _metrics(server)
+    position = server.hs.core.streams.ids(EVENTS).current_position()
+    assert appservice.position == federation.position == position
+    assert _stream_reads(after) - _stream_reads(before) == 1
+
+
+def test_a_sender_behind_reads_its_own_range(make_server: Any) -> None:
+    """A sender at another position (catching up after a restart) reads its
+    range from the database itself, and still reaches the stream's end."""
+    server = make_server({"metrics": {"enabled": True}})
+    alice = server.user("alice")
+    room_id = alice.create_room()
+    server.advance(0)
+    appservice = server.hs.appservice_outbound.sender
+    federation = server.hs.federation.sender
+    behind = appservice.position
+    alice.send(room_id, "one")
+    server.advance(0)
+    appservice.position = behind  # as if restarted from an older stored position
+    before = _metrics(server)
+    alice.send(room_id, "two")
+    server.advance(0)
+    after = _metrics(server)
+    position = server.hs.core.streams.ids(EVENTS).current_position()
+    assert appservice.position == federation.position == position
+    assert _stream_reads(after) - _stream_reads(before) == 2

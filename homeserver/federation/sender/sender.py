@@ -34,6 +34,7 @@ from homeserver.storage.stores.federation_stream import (
     FederationStreamStore,
     StreamEvent,
 )
+from homeserver.storage.stores.new_events import NewEventsReader
 from homeserver.types import JsonDict
 from homeserver.util.background import run_in_background
 from homeserver.util.clock import Clock
@@ -57,7 +58,9 @@ class FederationSender:
         enabled: ``federation.enabled``; when off nothing is ever sent.
         transport: signed outbound requests.
         store: the outbound queues.
-        stream: new events and room memberships.
+        stream: room memberships.
+        new_events: the events stream's new events, shared with the other
+            sender (``storage/stores/new_events.py``).
         events: to read events.
         event_state: the room state after each event.
         clock: the injected clock.
@@ -76,6 +79,7 @@ class FederationSender:
         transport: FederationTransport,
         store: FederationOutboxStore,
         stream: FederationStreamStore,
+        new_events: NewEventsReader,
         events: EventStore,
         event_state: EventStateStore,
         clock: Clock,
@@ -88,6 +92,7 @@ class FederationSender:
         self.enabled = enabled
         self.store = store
         self.stream = stream
+        self.new_events = new_events
         self.events = events
         self.event_state = event_state
         self.clock = clock
@@ -229,7 +234,7 @@ class FederationSender:
                     if not self._again:
                         return
                     continue
-                found = await self.stream.get_events_after(
+                found = await self.new_events.events_after(
                     self.position, upto, STREAM_BATCH
                 )
                 new_position = (

@@ -28,6 +28,7 @@ from homeserver.storage.stores.appservice_outbox import AppServiceOutboxStore
 from homeserver.storage.stores.directory import DirectoryStore
 from homeserver.storage.stores.events import EventStore
 from homeserver.storage.stores.federation_stream import FederationStreamStore
+from homeserver.storage.stores.new_events import NewEventsReader
 from homeserver.types import JsonDict
 from homeserver.util.background import run_in_background
 from homeserver.util.clock import Clock
@@ -95,7 +96,9 @@ class AppServiceSender:
         services: the registered application services (current after a
             reload).
         store: the queues.
-        stream: new events and room memberships.
+        stream: room memberships.
+        new_events: the events stream's new events, shared with the other
+            sender (``storage/stores/new_events.py``).
         directory: room aliases.
         events: to read events.
         clock: the injected clock.
@@ -109,6 +112,7 @@ class AppServiceSender:
         services: Services,
         store: AppServiceOutboxStore,
         stream: FederationStreamStore,
+        new_events: NewEventsReader,
         directory: DirectoryStore,
         events: EventStore,
         clock: Clock,
@@ -118,6 +122,7 @@ class AppServiceSender:
         self.services = services
         self.store = store
         self.stream = stream
+        self.new_events = new_events
         self.directory = directory
         self.events = events
         self.clock = clock
@@ -198,7 +203,7 @@ class AppServiceSender:
                     if not self._again:
                         return
                     continue
-                found = await self.stream.get_events_after(
+                found = await self.new_events.events_after(
                     self.position, upto, STREAM_BATCH
                 )
                 new_position = (
