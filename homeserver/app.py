@@ -50,7 +50,7 @@ def build_server(
 ) -> HomeServer:
     """A HomeServer wired to real thread pools."""
     engine = make_engine(config, data_dir)
-    db_threads = 1 if engine.single_threaded else config.database.cp_max
+    db_threads = 1 if engine.single_threaded else config.database.pool_size()
     db_pool = _pool("db", 1, db_threads, reactor)
     cpu_pool = _pool("cpu", 1, 4, reactor)
     # Blocking network clients (boto3): bounded, and apart from the CPU pool.

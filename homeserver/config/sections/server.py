@@ -3,6 +3,7 @@ metrics, logging and administration."""
 
 from __future__ import annotations
 
+import os
 from typing import Any, Literal
 
 import attrs
@@ -125,8 +126,12 @@ class DatabaseConfig:
     cp_min: int = option(
         2, doc="PostgreSQL: connections kept open.", validator=positive
     )
-    cp_max: int = option(
-        8, doc="PostgreSQL: most connections open at once.", validator=positive
+    cp_max: int | None = option(
+        None,
+        doc="PostgreSQL: most connections open at once (one database thread "
+        "each). Unset: two per CPU this process may run on, at least cp_min "
+        "and at most 32 (4 on a 2-core machine).",
+        validator=positive,
     )
     txn_retries: int = option(
         5,
@@ -139,7 +144,34 @@ class DatabaseConfig:
             "dsn",
             "is required when engine is postgres",
         )
-        check(self.cp_min <= self.cp_max, "cp_min", "must not be above cp_max")
+        check(
+            self.cp_max is None or self.cp_min <= self.cp_max,
+            "cp_min",
+            "must not be above cp_max",
+        )
+
+    def pool_size(self, cpus: int | None = None) -> int:
+        """The most connections open at once: ``cp_max``, or when unset two
+        per CPU (``cpus``, else those this process may run on), at least
+        ``cp_min`` and at most ``MAX_AUTO_CONNECTIONS``."""
+        if self.cp_max is not None:
+            return self.cp_max
+        if cpus is None:
+            cpus = available_cpus()
+        return max(self.cp_min, min(2 * cpus, MAX_AUTO_CONNECTIONS))
+
+
+# The most connections an unset database.cp_max ever gives.
+MAX_AUTO_CONNECTIONS = 32
+
+
+def available_cpus() -> int:
+    """The CPUs this process may run on (its affinity mask where the
+    platform has one), at least 1."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    if affinity is not None:
+        return max(1, len(affinity(0)))
+    return max(1, os.cpu_count() or 1)
 
 
 @attrs.frozen(kw_only=True)
