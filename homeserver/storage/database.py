@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextvars
 import functools
 import logging
+import re
 import time
 from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Any, TypeVar
@@ -79,6 +80,9 @@ class Transaction:
         self.cursor = cursor
         self.name = name
         self.after_commit: list[Callable[[], None]] = []
+        # Whether a statement wrote to a watched table (Database.watch_writes).
+        self.wrote_watched = False
+        self._watch: Callable[[str], bool] | None = None
         # Counted for util/db_usage: statements run (one per row of an
         # executemany) and rows returned; a plain int add on the hot path.
         self.statements = 0
@@ -109,6 +113,8 @@ class Transaction:
     def execute(self, sql: str, args: Sequence[Any] = ()) -> None:
         """Run one statement."""
         self.statements += 1
+        if self._watch is not None and self._watch(sql):
+            self.wrote_watched = True
         if self._begin is None:
             self.cursor.execute(self.engine.convert_sql(sql), tuple(args))
             return
@@ -121,6 +127,8 @@ class Transaction:
         if not args:
             return
         self.statements += len(args)
+        if self._watch is not None and self._watch(sql):
+            self.wrote_watched = True
         if self._begin is not None:
             begin, self._begin = self._begin, None
             self.cursor.execute(begin)
@@ -234,6 +242,27 @@ class Database:
         self.connections = ConnectionHolder(engine)
         self._row_classes: dict[str, type[Row]] = {}
         self.IntegrityError = engine.IntegrityError
+        # watch_writes: tables -> callbacks run when a write to them commits.
+        self._watched: list[tuple[frozenset[str], Callable[[], None]]] = []
+        self._writes_watched: Callable[[str], bool] | None = None
+
+    def watch_writes(self, tables: Iterable[str], callback: Callable[[], None]) -> None:
+        """Call ``callback`` (on the database thread, right after COMMIT) after
+        every transaction with an UPDATE or DELETE of one of ``tables``, by
+        whichever code path: what a cache of those tables forgets. Writes by
+        other processes are not seen."""
+        self._watched.append((frozenset(t.lower() for t in tables), callback))
+        watched = frozenset().union(*(t for t, _ in self._watched))
+
+        @functools.lru_cache(maxsize=4096)
+        def writes_watched(sql: str) -> bool:
+            return _changed_table(sql) in watched
+
+        self._writes_watched = writes_watched
+
+    def _committed_watched(self) -> None:
+        for _tables, callback in self._watched:
+            callback()
 
     async def run_interaction(
         self, name: str, fn: Callable[..., T], *args: Any, **kwargs: Any
@@ -316,11 +345,14 @@ class Database:
         if self.engine.single_threaded:
             cursor.execute("BEGIN")
         txn = Transaction(self.engine, cursor, name, self._row_classes)
+        txn._watch = self._writes_watched
         box.append(txn)
         try:
             result = fn(txn, *args, **kwargs)
             if txn.begun:  # nothing to commit if no statement ran
                 cursor.execute("COMMIT")
+            if txn.wrote_watched:
+                self._committed_watched()
         except BaseException:
             try:
                 if self.engine.single_threaded:
@@ -349,6 +381,25 @@ class _NullContext:
 
 
 _NULL = _NullContext()
+
+# The table an UPDATE, DELETE or replacing INSERT changes rows of.
+_CHANGE = re.compile(
+    r"\s*(UPDATE|DELETE\s+FROM|REPLACE\s+INTO|INSERT\s+OR\s+REPLACE\s+INTO"
+    r"|INSERT\s+INTO)\s+\"?(\w+)",
+    re.IGNORECASE,
+)
+
+
+def _changed_table(sql: str) -> str | None:
+    """The table whose existing rows ``sql`` may change (a plain INSERT adds
+    rows and changes none; an upsert does), lower case; None for others."""
+    match = _CHANGE.match(sql)
+    if match is None:
+        return None
+    verb = match.group(1).upper()
+    if verb.startswith("INSERT INTO") and "DO UPDATE" not in sql.upper():
+        return None
+    return match.group(2).lower()
 
 
 def thread_pool_runner(reactor: Any, pool: ThreadPool) -> Runner:

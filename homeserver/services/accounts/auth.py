@@ -154,7 +154,9 @@ class Auth:
                 app_service_id=service.id,
                 app_service_rate_limited=service.rate_limited,
             )
-        info = await self.tokens.get_access_token(hash_token(token))
+        info = await self.tokens.get_access_token_cached(
+            hash_token(token), self.clock.time_msec()
+        )
         if info is None:
             raise unknown_token()
         if info.deactivated:

@@ -5,6 +5,20 @@ from __future__ import annotations
 import attrs
 
 from homeserver.storage.database import Database, Transaction
+from homeserver.util.caches import LruCache
+
+# Access tokens remembered (hash -> what it grants, when read).
+TOKEN_CACHE_SIZE = 10_000
+# A remembered token is read again after this long: the bound on how long a
+# change by another process that writes the database (none while the server
+# runs but synctl, whose own tokens are never remembered) goes unseen.
+TOKEN_CACHE_TTL_MS = 60_000
+# synctl's session device (cli/admin_session.py): synctl writes and deletes
+# these tokens from its own process, which this one's cache cannot hear of.
+UNCACHED_DEVICES = frozenset({"SYNCTL"})
+# Tables whose every UPDATE/DELETE (by any code path) empties the cache: the
+# lookup joins access_tokens with users.
+TOKEN_TABLES = ("access_tokens", "users", "refresh_tokens")
 
 
 @attrs.frozen
@@ -40,6 +54,38 @@ class TokenStore:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._cache: LruCache[str, tuple[AccessTokenInfo, int]] = LruCache(
+            "access_tokens", TOKEN_CACHE_SIZE
+        )
+        # Bumped (with the cache emptied) when a change to TOKEN_TABLES
+        # commits: a lookup that raced it does not remember what it read.
+        self._generation = 0
+        db.watch_writes(TOKEN_TABLES, self.forget_tokens)
+
+    def forget_tokens(self) -> None:
+        """Forget every remembered token (a token or account changed)."""
+        self._generation += 1
+        self._cache.clear()
+
+    async def get_access_token_cached(
+        self, token_hash: str, now_ms: int
+    ) -> AccessTokenInfo | None:
+        """``get_access_token``, remembered for up to TOKEN_CACHE_TTL_MS and
+        forgotten when any access token, refresh token or account row
+        changes. The caller checks expiry (``valid_until_ts``) on every
+        use; unknown tokens are not remembered."""
+        hit = self._cache.get(token_hash)
+        if hit is not None and now_ms - hit[1] < TOKEN_CACHE_TTL_MS:
+            return hit[0]
+        generation = self._generation
+        info = await self.get_access_token(token_hash)
+        if (
+            info is not None
+            and generation == self._generation
+            and info.device_id not in UNCACHED_DEVICES
+        ):
+            self._cache.set(token_hash, (info, now_ms))
+        return info
 
     async def insert_access_token(
         self,
