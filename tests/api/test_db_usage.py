@@ -160,3 +160,28 @@ def test_a_sender_behind_reads_its_own_range(make_server: Any) -> None:
     assert _send_and_count_stream_reads(server, alice, room_id) == 1
     appservice.position = behind  # as if restarted from an older stored position
     assert _send_and_count_stream_reads(server, alice, room_id) == 2
+
+def test_warm_access_token_costs_no_transaction(make_server: Any) -> None:
+    """The access-token cache: a token's first request looks it up (one
+    transaction), later ones do not; a logout makes the next one look again."""
+    server = make_server({"metrics": {"enabled": True}})
+    alice = server.user("alice")
+    whoami = 'kind="http",name="GET WhoamiEndpoint"'
+    lookup = 'name="get_access_token"'
+
+    def whoami_delta() -> tuple[float, float]:
+        before = _metrics(server)
+        assert alice.request("GET", "/_matrix/client/v3/account/whoami").code == 200
+        after = _metrics(server)
+        return (
+            delta(before, after, "homeserver_db_txns_total", whoami),
+            delta(before, after, "homeserver_db_txn_seconds_count", lookup),
+        )
+
+    assert whoami_delta() == (1, 1)  # cold: the lookup
+    assert whoami_delta() == (0, 0)  # warm: none at all
+    other = server.login("alice")
+    assert other.request("POST", "/_matrix/client/v3/logout", {}).code == 200
+    # A token was deleted: the cache was emptied, alice's token is read again.
+    assert whoami_delta() == (1, 1)
+    assert whoami_delta() == (0, 0)
