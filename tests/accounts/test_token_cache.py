@@ -15,6 +15,7 @@ from tests.api.helpers import (
     uia_request,
     whoami,
 )
+from tests.support.client import User
 from tests.support.server import TestServer
 
 V2 = "/_synapse/admin/v2/users"
@@ -29,6 +30,14 @@ def _revoked(server: TestServer, token: str, errcode: str = "M_UNKNOWN_TOKEN") -
     resp = whoami(server, token)
     assert resp.code == 401, resp.json
     assert resp.json["errcode"] == errcode
+
+
+def _root_and_warm_alice(server: TestServer) -> tuple[str, User]:
+    """An admin's token, and alice logged in with her token warm."""
+    root = server.register("root", admin=True)[1]
+    alice = server.user("alice")
+    _warm(server, alice.token)
+    return root, alice
 
 
 def _device(server: TestServer, token: str) -> str:
@@ -54,32 +63,24 @@ def test_logout_all(server: TestServer) -> None:
 
 def test_client_device_deletion(server: TestServer) -> None:
     alice = server.user("alice")
-    other = login_token(server, "alice")
-    _warm(server, other)
-    path = f"{CLIENT}/devices/{_device(server, other)}"
-    resp = uia_request(server, "DELETE", path, {}, alice.token, password_auth("alice"))
+    one, two = login_token(server, "alice"), login_token(server, "alice")
+    _warm(server, one)
+    _warm(server, two)
+    auth = password_auth("alice")
+    path = f"{CLIENT}/devices/{_device(server, one)}"
+    resp = uia_request(server, "DELETE", path, {}, alice.token, auth)
     assert resp.code == 200, resp.json
-    _revoked(server, other)
+    _revoked(server, one)
+    body = {"devices": [_device(server, two)]}
+    path = f"{CLIENT}/delete_devices"
+    resp = uia_request(server, "POST", path, body, alice.token, auth)
+    assert resp.code == 200, resp.json
+    _revoked(server, two)
     _warm(server, alice.token)
-
-
-def test_client_delete_devices(server: TestServer) -> None:
-    alice = server.user("alice")
-    other = login_token(server, "alice")
-    _warm(server, other)
-    body = {"devices": [_device(server, other)]}
-    resp = uia_request(
-        server, "POST", f"{CLIENT}/delete_devices", body, alice.token,
-        password_auth("alice"),
-    )
-    assert resp.code == 200, resp.json
-    _revoked(server, other)
 
 
 def test_admin_device_deletion(server: TestServer) -> None:
-    root = server.register("root", admin=True)[1]
-    alice = server.user("alice")
-    _warm(server, alice.token)
+    root, alice = _root_and_warm_alice(server)
     path = f"{V2}/@alice:test/devices/{alice.device_id}"
     assert server.request("DELETE", path, token=root).code == 200
     _revoked(server, alice.token)
@@ -97,9 +98,7 @@ def test_client_deactivation(server: TestServer) -> None:
 
 
 def test_admin_deactivation(server: TestServer) -> None:
-    root = server.register("root", admin=True)[1]
-    alice = server.user("alice")
-    _warm(server, alice.token)
+    root, alice = _root_and_warm_alice(server)
     resp = server.request("POST", f"{ADMIN}/deactivate/@alice:test", {}, token=root)
     assert resp.code == 200, resp.json
     _revoked(server, alice.token)
@@ -120,9 +119,7 @@ def test_password_change_logs_out_other_devices(server: TestServer) -> None:
 
 
 def test_admin_lock(server: TestServer) -> None:
-    root = server.register("root", admin=True)[1]
-    alice = server.user("alice")
-    _warm(server, alice.token)
+    root, alice = _root_and_warm_alice(server)
     resp = server.request("PUT", f"{V2}/@alice:test", {"locked": True}, token=root)
     assert resp.code == 200, resp.json
     _revoked(server, alice.token, "M_USER_LOCKED")
