@@ -19,7 +19,9 @@ SHIPPED = ["homeserver", "config", "plugins", "synctl"]
 SUFFIXES = {".py", ".sql", ".yaml", ".yml", ".conf", ""}
 
 RELAXING = re.compile(
-    r"synchronous_commit"
+    # synchronous_commit set to off, however it is written (a mention of the
+    # setting, as in a comment saying it is left alone, is no hit).
+    r"""synchronous_commit['"]?\s*(?:=|:|,|\bto\b)\s*['"]?off\b"""
     r"|\bunlogged\b"
     r"|full_page_writes"
     r"|\bfsync\b\s*[=:]?\s*'?(?:off|false|0)\b"
@@ -56,6 +58,9 @@ def test_nothing_shipped_relaxes_durability() -> None:
     "line",
     [
         "SET synchronous_commit = off",
+        "SET synchronous_commit TO 'off'",
+        "cur.execute(\"SELECT set_config('synchronous_commit', 'off', false)\")",
+        "synchronous_commit: off",
         "options='-c synchronous_commit=off'",
         "CREATE UNLOGGED TABLE events_tmp (x INT)",
         "ALTER TABLE events SET UNLOGGED",
@@ -74,6 +79,8 @@ def test_the_scan_catches_each_way_of_relaxing(line: str) -> None:
     "line",
     [
         "os.fsync(stream.fileno())",
+        "# REPEATABLE READ; the server's synchronous_commit is left as it is.",
+        "SET synchronous_commit = on",
         'conn.execute("PRAGMA synchronous=NORMAL")',
         'conn.execute("PRAGMA journal_mode=WAL")',
     ],
