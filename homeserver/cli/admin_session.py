@@ -9,11 +9,15 @@ the database (as ``synctl threepid`` writes there), uses it, and deletes it.
 
 from __future__ import annotations
 
+import sys
 import time
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+
+import attrs
+from tqdm import tqdm
 
 from homeserver.cli.datadir import DataDir
 from homeserver.cli.errors import CliError
@@ -57,6 +61,34 @@ class AdminClient:
         if answer.status not in (200, 201):
             raise CliError(answer.matrix_error())
         return answer.body
+
+    def fetch_all(
+        self, path: str, params: dict[str, Any], page: AdminPage, quiet: bool
+    ) -> list[dict[str, Any]]:
+        """Every item of a paged admin list (``from`` and the answer's next
+        token), with a progress bar on stderr unless ``quiet``."""
+        items: list[dict[str, Any]] = []
+        start: Any = page.first
+        with tqdm(unit=page.unit, file=sys.stderr, disable=quiet) as bar:
+            while start is not None:
+                query = urllib.parse.urlencode({**params, "from": start})
+                answer = self.call("GET", f"{path}?{query}")
+                bar.total = answer[page.total]
+                bar.update(len(answer[page.items]))
+                items += answer[page.items]
+                start = answer.get(page.next)
+        return items
+
+
+@attrs.frozen
+class AdminPage:
+    """How one paged admin list names its parts."""
+
+    unit: str
+    items: str
+    total: str
+    next: str
+    first: int | str = 0
 
 
 def user_path(prefix: str, user_id: str, suffix: str = "") -> str:

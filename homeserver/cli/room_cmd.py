@@ -15,13 +15,14 @@ from typing import Any
 
 from tqdm import tqdm
 
-from homeserver.cli.admin_session import AdminClient, admin_session
+from homeserver.cli.admin_session import AdminClient, AdminPage, admin_session
 from homeserver.cli.datadir import DataDir
 from homeserver.cli.errors import CliError
 
 V1 = "/_synapse/admin/v1"
 V2 = "/_synapse/admin/v2"
 PAGE = 100
+_ROOMS = AdminPage(unit="room", items="rooms", total="total_rooms", next="next_batch")
 POLL_SECONDS = 0.2
 RUNNING = ("scheduled", "active")
 
@@ -45,16 +46,7 @@ def _list(client: AdminClient, args: argparse.Namespace) -> int:
     params: dict[str, Any] = {"limit": PAGE, "order_by": args.order_by}
     if args.search:
         params["search_term"] = args.search
-    start: int | None = 0
-    rooms: list[dict[str, Any]] = []
-    with tqdm(unit="room", file=sys.stderr, disable=args.quiet) as bar:
-        while start is not None:
-            query = urllib.parse.urlencode({**params, "from": start})
-            page = client.call("GET", f"{V1}/rooms?{query}")
-            bar.total = page["total_rooms"]
-            bar.update(len(page["rooms"]))
-            rooms += page["rooms"]
-            start = page.get("next_batch")
+    rooms = client.fetch_all(f"{V1}/rooms", params, _ROOMS, args.quiet)
     if args.json:
         print(json.dumps(rooms, indent=2))
         return 0

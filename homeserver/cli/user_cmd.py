@@ -8,18 +8,23 @@ import argparse
 import datetime
 import json
 import sys
-import urllib.parse
 from typing import Any
 
 from tqdm import tqdm
 
-from homeserver.cli.admin_session import AdminClient, admin_session, user_path
+from homeserver.cli.admin_session import (
+    AdminClient,
+    AdminPage,
+    admin_session,
+    user_path,
+)
 from homeserver.cli.datadir import DataDir
 from homeserver.cli.errors import CliError
 
 V2 = "/_synapse/admin/v2/users"
 V1 = "/_synapse/admin/v1"
 PAGE = 100
+_USERS = AdminPage(unit="user", items="users", total="total", next="next_token")
 
 
 def _flags(user: dict[str, Any]) -> str:
@@ -35,16 +40,7 @@ def _list(client: AdminClient, args: argparse.Namespace) -> int:
         params["deactivated"] = "true"
     if args.admins:
         params["admins"] = "true"
-    start: str | None = "0"
-    users: list[dict[str, Any]] = []
-    with tqdm(unit="user", file=sys.stderr, disable=args.quiet) as bar:
-        while start is not None:
-            query = urllib.parse.urlencode({**params, "from": start})
-            page = client.call("GET", f"{V2}?{query}")
-            bar.total = page["total"]
-            bar.update(len(page["users"]))
-            users += page["users"]
-            start = page.get("next_token")
+    users = client.fetch_all(V2, params, _USERS, args.quiet)
     if args.json:
         print(json.dumps(users, indent=2))
         return 0
