@@ -93,14 +93,14 @@ def summary_json(room: RoomSummary) -> JsonDict:
 
 def _matches(room: RoomSummary, term: str) -> bool:
     """Synapse's search: the name or the alias's localpart (any case), or
-    the whole room ID (exact case)."""
+    the whole room ID (exact, as Synapse: a fragment of an ID is not a hit)."""
     name = room.value(EventTypes.NAME)
     alias = room.value(EventTypes.CANONICAL_ALIAS)
     if isinstance(name, str) and term.lower() in name.lower():
         return True
     if isinstance(alias, str) and term.lower() in alias.split(":")[0].lower():
         return True
-    return term in room.room_id
+    return term == room.room_id
 
 
 def check_room_id(room_id: str) -> str:
