@@ -26,6 +26,7 @@ from homeserver.services.appservices.registration import RegistrationError
 from homeserver.storage.database import Database, thread_pool_runner
 from homeserver.storage.engines import Engine, PostgresEngine, SqliteEngine
 from homeserver.storage.migrations import SchemaTooNewError
+from homeserver.workers.roles import MAIN, UnknownWorker
 
 logger = logging.getLogger(__name__)
 
@@ -46,9 +47,13 @@ def _pool(name: str, minthreads: int, maxthreads: int, reactor: Any) -> ThreadPo
 
 
 def build_server(
-    config: HomeserverConfig, data_dir: Path, reactor: Any, signing_key: Any
+    config: HomeserverConfig,
+    data_dir: Path,
+    reactor: Any,
+    signing_key: Any,
+    worker_name: str = MAIN,
 ) -> HomeServer:
-    """A HomeServer wired to real thread pools."""
+    """A HomeServer wired to real thread pools, as process ``worker_name``."""
     engine = make_engine(config, data_dir)
     db_threads = 1 if engine.single_threaded else config.database.pool_size()
     db_pool = _pool("db", 1, db_threads, reactor)
@@ -67,6 +72,7 @@ def build_server(
         blocking_runner=thread_pool_runner(reactor, cpu_pool),
         signing_key=signing_key,
         io_runner=thread_pool_runner(reactor, io_pool),
+        worker_name=worker_name,
     )
 
 
@@ -74,7 +80,11 @@ def listen(server: HomeServer, reactor: Any) -> None:
     """Open every configured listener."""
     from homeserver.api.http.site import HomeserverSite
 
-    for listener in server.config.listeners:
+    topology = server.workers.topology
+    listeners = (
+        server.config.listeners if topology.is_main else topology.worker_listeners()
+    )
+    for listener in listeners:
         resource = server.build_resource(
             listener.resources, x_forwarded=listener.x_forwarded
         )
@@ -114,7 +124,10 @@ async def start(server: HomeServer, reactor: Any) -> None:
         await server.setup()
         listen(server, reactor)
         logger.info(
-            "Chatly %s started as %s", __version__, server.config.server.server_name
+            "Chatly %s started as %s (process %s)",
+            __version__,
+            server.config.server.server_name,
+            server.workers.topology.this.name,
         )
     except SchemaTooNewError as exc:
         logger.error("%s", exc)
@@ -140,6 +153,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--config", help="config file (default DATA_DIR/homeserver.yaml)"
     )
+    parser.add_argument(
+        "--worker",
+        default=MAIN,
+        metavar="NAME",
+        help="run as this worker of the config's workers.instances "
+        "(default: the main process)",
+    )
     args = parser.parse_args(argv)
     data_dir = Path(args.data_dir).resolve()
     config_path = Path(args.config) if args.config else data_dir / "homeserver.yaml"
@@ -154,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(config.logging, data_dir)
     signing_key = ensure_signing_key(data_dir / config.server.signing_key_path)
     try:
-        server = build_server(config, data_dir, reactor, signing_key)
+        server = build_server(config, data_dir, reactor, signing_key, args.worker)
     except ConfigError as exc:
         # A plugin that cannot be loaded (PluginLoadError names it).
         logger.error("%s", exc.describe())
@@ -162,6 +182,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except RegistrationError as exc:
         print(f"error: application service registration: {exc}", file=sys.stderr)
+        return 1
+    except UnknownWorker as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 1
     reactor.callWhenRunning(lambda: defer.ensureDeferred(start(server, reactor)))
     install_sighup(server, config_path, reactor)

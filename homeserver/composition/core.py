@@ -34,6 +34,7 @@ from homeserver.streams.registry import (
 )
 from homeserver.util.clock import Clock
 from homeserver.util.ratelimit import Ratelimiter
+from homeserver.workers.roles import MAIN, WorkerTopology
 
 
 @attrs.frozen(kw_only=True)
@@ -50,6 +51,9 @@ class Core:
     """Runs blocking network clients (boto3 for S3 media) on a pool of their
     own, so slow remote calls never hold up the CPU pool."""
     signing_key: Any
+    topology: WorkerTopology
+    """Which process this is and which process does what (one process, main,
+    unless ``workers.instances`` names others)."""
     ratelimiter: Ratelimiter
     """In-memory token buckets per (action, key), for every domain."""
     streams: StreamRegistry
@@ -82,9 +86,15 @@ class Core:
         blocking_runner: Runner,
         signing_key: Any,
         io_runner: Runner | None = None,
+        worker_name: str = MAIN,
     ) -> Core:
         """The Core over a database that ``setup`` then prepares;
-        ``io_runner`` defaults to ``blocking_runner``."""
+        ``io_runner`` defaults to ``blocking_runner``; ``worker_name`` is
+        this process's name in the ``workers`` section.
+
+        Raises:
+            UnknownWorker: no instance is called ``worker_name``.
+        """
         clock = Clock(reactor)
         streams = StreamRegistry()
         signals = Signals()
@@ -109,6 +119,7 @@ class Core:
             blocking_runner=blocking_runner,
             io_runner=io_runner or blocking_runner,
             signing_key=signing_key,
+            topology=WorkerTopology.from_config(config, worker_name),
             ratelimiter=Ratelimiter(clock, config.rate_limiting.enabled),
             streams=streams,
             signals=signals,

@@ -43,10 +43,12 @@ from homeserver.composition.third_party_invites import ThirdPartyInvitesBundle
 from homeserver.composition.threepids import ThreepidsBundle
 from homeserver.composition.user_admin import UserAdminBundle
 from homeserver.composition.user_directory import UserDirectoryBundle
+from homeserver.composition.workers import WorkersBundle
 from homeserver.config.model import HomeserverConfig
 from homeserver.federation.interfaces import FederationTransport
 from homeserver.http_client.untrusted import UntrustedHttpClient
 from homeserver.storage.database import Database, Runner
+from homeserver.workers.roles import MAIN
 
 
 def build_homeserver(
@@ -64,6 +66,7 @@ def build_homeserver(
     plugin_http: UntrustedHttpClient | None = None,
     push_http: UntrustedHttpClient | None = None,
     identity_http: UntrustedHttpClient | None = None,
+    worker_name: str = MAIN,
 ) -> HomeServer:
     """One homeserver, ready for ``setup()``; outbound federation goes
     through ``federation_transport`` if given (the in-process test network);
@@ -72,10 +75,12 @@ def build_homeserver(
     given (tests: a fixed DNS table), requests to application services
     through ``appservice_http``, plugins' requests through ``plugin_http``, and
     requests to push gateways through ``push_http`` and requests to
-    identity servers through ``identity_http``.
+    identity servers through ``identity_http``. ``worker_name`` is the
+    process of a worker deployment this is (``--worker``; default main).
 
     Raises:
         ConfigError: a plugin cannot be loaded (``PluginLoadError`` names it).
+        UnknownWorker: no worker is called ``worker_name``.
     """
     core = Core.build(
         config=config,
@@ -84,6 +89,7 @@ def build_homeserver(
         blocking_runner=blocking_runner,
         signing_key=signing_key,
         io_runner=io_runner,
+        worker_name=worker_name,
     )
     # Plugins are imported and configured first, so a broken one stops the
     # server before anything else is built.
@@ -161,6 +167,7 @@ def build_homeserver(
     push_email = EmailPushBundle.build(
         core=core, mail=mail, pushers=pushers, profiles=accounts.stores.profiles
     )
+    workers = WorkersBundle.build(core=core, data_dir=data_dir)
     hs = HomeServer(
         data_dir=data_dir,
         core=core,
@@ -192,6 +199,7 @@ def build_homeserver(
         push_email=push_email,
         third_party_invites=third_party_invites,
         plugins=plugins,
+        workers=workers,
         plugin_services=plugin_services(
             core=core, accounts=accounts, rooms=rooms, http=plugin_http
         ),

@@ -92,6 +92,12 @@ def build_resource(
                 router.add_endpoint(endpoint)
     elif "openid" in resources:
         router.add_endpoint(OpenIdUserInfoEndpoint(hs.extras.openid))
+    if "replication" in resources or "client" in resources:
+        # The internal API of a worker deployment (none in one process):
+        # main serves it on its client listeners, secret-protected; the
+        # generated proxy config never routes it.
+        for endpoint in hs.workers.endpoints():
+            router.add_endpoint(endpoint)
     if config.metrics.enabled and (
         "metrics" in resources
         or not any("metrics" in lst.resources for lst in config.listeners)

@@ -43,6 +43,7 @@ from homeserver.composition.third_party_invites import ThirdPartyInvitesBundle
 from homeserver.composition.threepids import ThreepidsBundle
 from homeserver.composition.user_admin import UserAdminBundle
 from homeserver.composition.user_directory import UserDirectoryBundle
+from homeserver.composition.workers import WorkersBundle
 from homeserver.config.model import HomeserverConfig
 from homeserver.plugins.api import PluginAPI
 from homeserver.plugins.services import PluginServices
@@ -82,6 +83,9 @@ class HomeServer:
     push_email: EmailPushBundle
     third_party_invites: ThirdPartyInvitesBundle
     plugins: PluginsBundle
+    workers: WorkersBundle
+    """The topology, the replication over Redis and the internal API's auth
+    (idle in a one-process deployment)."""
     plugin_services: PluginServices
     """What every plugin's ``PluginAPI`` facade works through
     (``composition/plugin_api.py``)."""
@@ -97,7 +101,11 @@ class HomeServer:
 
     async def setup(self) -> None:
         """Migrate the database, load the streams, start background work."""
+        # The replication streams' tails are noted before the positions are
+        # loaded, so nothing written in between is missed.
+        await self.workers.replication.prepare()
         await self.core.setup()
+        await self.workers.replication.start()
         await self.presence.service.start()
         self.sync.start(self.core)
         await self.federation.start()
@@ -112,6 +120,7 @@ class HomeServer:
         """Tell the plugins the server is stopping, then cancel their timers
         and tasks and drop their routes."""
         await self.plugins.stop()
+        self.workers.replication.stop()
         self.pushers.stop()
         self.push_eval.pruner.stop()
         for api in self.plugin_apis.values():

@@ -61,6 +61,10 @@ from homeserver.config.sections.server import (  # noqa: F401 - re-exported
     TlsConfig,
     WellKnownConfig,
 )
+from homeserver.config.sections.workers import (  # noqa: F401 - re-exported
+    WorkerInstanceConfig,
+    WorkersConfig,
+)
 from homeserver.util.structure import check
 
 
@@ -141,11 +145,29 @@ class HomeserverConfig:
         doc="Requests to identity servers: invites by email, binding users' addresses "
         "(docs/admin-guide.md).",
     )
+    workers: WorkersConfig = option(
+        factory=WorkersConfig,
+        doc="Worker processes replicating over Redis (docs/scaling.md); "
+        "none by default: one process, no Redis.",
+    )
 
     def __attrs_post_init__(self) -> None:
         check(len(self.listeners) > 0, "listeners", "at least one listener is required")
         ports = [listener.port for listener in self.listeners]
         check(len(ports) == len(set(ports)), "listeners", "two listeners share a port")
+        check(
+            not set(ports) & {w.port for w in self.workers.instances},
+            "workers.instances",
+            "a worker's port is also a listener's port",
+        )
+        check(
+            not self.workers.enabled
+            or self.workers.main_port is not None
+            or any(not lst.tls for lst in self.listeners),
+            "workers.main_port",
+            "workers reach main over plain HTTP on 127.0.0.1: add a listener "
+            "without tls or set main_port",
+        )
         check(
             not any(lst.tls for lst in self.listeners)
             or bool(self.tls.certificate_path and self.tls.private_key_path),

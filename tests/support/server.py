@@ -157,6 +157,7 @@ class TestServer:
         plugin_http: Any = None,
         push_http: Any = None,
         identity_http: Any = None,
+        worker_name: str = "main",
     ) -> None:
         # Servers of one test federation (tests/federation/pair.py) share a
         # reactor, so one clock drives them all.
@@ -187,6 +188,8 @@ class TestServer:
             push_http=push_http,
             # Requests to identity servers likewise (tests/rooms/third_party/).
             identity_http=identity_http,
+            # The process of a worker deployment (tests/workers/).
+            worker_name=worker_name,
         )
         self.get_success(self.hs.setup())
         self.site = HomeserverSite(

@@ -73,12 +73,16 @@ class ListenerConfig:
         False,
         doc="Trust X-Forwarded-For from a reverse proxy for the client's address.",
     )
-    resources: list[Literal["client", "federation", "metrics", "openid"]] = option(
+    resources: list[
+        Literal["client", "federation", "metrics", "openid", "replication"]
+    ] = option(
         factory=lambda: ["client", "federation"],
         doc="What the listener serves: client, federation and/or metrics; "
         "openid serves only the OpenID userinfo endpoint of the federation API "
         "(for integration managers, as Synapse's openid resource), which "
-        "federation includes.",
+        "federation includes; replication the internal API of worker "
+        "deployments (/_chatly/replication, secret-protected; client "
+        "listeners serve it too when workers are configured).",
     )
     backlog: int = option(
         1024,
