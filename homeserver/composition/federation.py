@@ -160,11 +160,6 @@ class FederationBundle:
         """The outbound queues (the sender's store)."""
         return self.sender.store
 
-    async def start(self) -> None:
-        """Start background work (after the database is ready)."""
-        await self.sender.start()
-        self.edus.presence.start()
-
     def stop(self) -> None:
         """Stop background work."""
         self.sender.stop()

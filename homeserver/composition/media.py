@@ -144,13 +144,12 @@ class MediaBundle:
             ),
         )
 
-    def start(self) -> None:
-        """Release uploads a previous run left claimed, and start the
-        access-time flush and the retention job."""
+    def start_jobs(self) -> None:
+        """The media jobs (one process of a deployment, docs/scaling.md):
+        release uploads a previous run left claimed, and run retention."""
         run_in_background(
             "media_release_claims", self.repository.store.release_all_claims()
         )
-        self.access.start()
         self.retention.start()
 
 

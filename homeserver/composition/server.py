@@ -18,6 +18,7 @@ from homeserver.composition.appservice_outbound import AppServiceOutboundBundle
 from homeserver.composition.appservices import AppServicesBundle
 from homeserver.composition.core import Core
 from homeserver.composition.devices import DevicesBundle
+from homeserver.composition.duties import Duties, start_duties
 from homeserver.composition.e2ee import E2eeBundle
 from homeserver.composition.extras import ExtrasBundle
 from homeserver.composition.federation import FederationBundle
@@ -91,6 +92,9 @@ class HomeServer:
     (``composition/plugin_api.py``)."""
     plugin_apis: dict[str, PluginAPI] = attrs.field(factory=dict)
     """Each loaded plugin's facade, by name."""
+    duties: Duties = attrs.field(factory=Duties)
+    """The background duties this process runs (all of them unless a worker
+    deployment gives some to other processes; ``composition/duties.py``)."""
     exit_code: int = 0
     """The process exit status (set when start-up fails)."""
 
@@ -108,12 +112,7 @@ class HomeServer:
         await self.workers.replication.start()
         await self.presence.service.start()
         self.sync.start(self.core)
-        await self.federation.start()
-        await self.appservice_outbound.start()
-        self.media.start()
-        await self.pushers.start()
-        await self.room_admin.tasks.fail_unfinished()
-        self.push_eval.pruner.start()
+        await start_duties(self, self.duties)
         await self.plugins.start()
 
     async def shutdown(self) -> None:

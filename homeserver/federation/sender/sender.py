@@ -23,6 +23,7 @@ from homeserver.events.ids import domains_of, has_domain
 from homeserver.events.model import EventTypes, Membership
 from homeserver.federation.interfaces import FederationTransport
 from homeserver.federation.sender.queue import DestinationQueue, QueueConfig
+from homeserver.federation.sender.shard import SenderShard
 from homeserver.signals import EventPersisted
 from homeserver.storage.stores.event_state import EventStateStore, StateSelection
 from homeserver.storage.stores.events import EventStore
@@ -69,6 +70,8 @@ class FederationSender:
         request_timeout_ms: how long one transaction may take.
         allowed: whether we may send to a server (federation.domain_whitelist);
             every server when None.
+        shard: the destinations this process sends to (all of them unless
+            there are federation sender workers) and the relay to the others.
     """
 
     def __init__(
@@ -87,6 +90,7 @@ class FederationSender:
         max_retry_interval_ms: int,
         request_timeout_ms: int,
         allowed: Callable[[str], bool] | None = None,
+        shard: SenderShard | None = None,
     ) -> None:
         self.server_name = server_name
         self.enabled = enabled
@@ -116,6 +120,7 @@ class FederationSender:
         self._local_rooms: set[str] = set()
         self._room_generation = 0
         self.allowed: Callable[[str], bool] = allowed or (lambda destination: True)
+        self.shard = shard or SenderShard()
         self._processing = False
         self._again = False
         # A wake-up is already scheduled (one per reactor turn, however many
@@ -148,7 +153,8 @@ class FederationSender:
         self.position = self._stored_position = stored
         if not self.enabled:
             return
-        for destination in await self.store.get_destinations_with_pending():
+        pending = await self.store.get_destinations_with_pending()
+        for destination in self.shard.split(pending)[0]:
             self.queue(destination).wake()
         self.notify_new_events()
 
@@ -195,8 +201,12 @@ class FederationSender:
         ``origin`` (which sent it to us), once it is persisted (call before
         persisting it). As Synapse's "send on behalf of": never echo an event
         back to the server it came from."""
-        if self.enabled:
+        if not self.enabled:
+            return
+        if self.position is not None:
             self.relayed[event_id] = origin
+        if self.shard.relay is not None:
+            self.shard.relay.relay_event(event_id, origin)
 
     def destination_is_alive(self, destination: str) -> None:
         """The destination just talked to us: retry it now if it was backing off."""
@@ -207,12 +217,24 @@ class FederationSender:
 
     def reset_backoff(self, destination: str) -> None:
         """Forget a destination's backoff (an admin asked) and send now."""
+        if not self.shard.owns(destination):
+            run_in_background(
+                "federation_reset_backoff", self._reset_elsewhere(destination)
+            )
+            return
         queue = self.queue(destination)
         queue.backoff = Backoff()
         run_in_background(
             "federation_reset_backoff", self.store.set_backoff(destination, Backoff())
         )
         queue.retry_now()
+
+    async def _reset_elsewhere(self, destination: str) -> None:
+        """Another process sends to ``destination``: clear the stored
+        backoff and wake that sender."""
+        await self.store.set_backoff(destination, Backoff())
+        if self.shard.relay is not None:
+            self.shard.relay.wake([destination])
 
     def notify_new_events(self) -> None:
         """Read the events stream up to its current position (in the background)."""
@@ -246,6 +268,7 @@ class FederationSender:
             self._processing = False
 
     async def _handle_batch(self, found: list[StreamEvent], new_position: int) -> None:
+        self._forget_local_rooms(found)
         local = [
             e
             for e in found
@@ -262,7 +285,11 @@ class FederationSender:
             for entry in local:
                 origin = origins.get(entry.event_id)
                 for destination in sorted(destinations.get(entry.event_id, ())):
-                    if destination != origin and self.allowed(destination):
+                    if (
+                        destination != origin
+                        and self.allowed(destination)
+                        and self.shard.owns(destination)
+                    ):
                         rows.append(
                             (destination, entry.stream_ordering, entry.event_id)
                         )
@@ -274,6 +301,18 @@ class FederationSender:
         self._stored_position = new_position
         for destination in sorted({r[0] for r in rows}):
             self.queue(destination).wake()
+
+    def _forget_local_rooms(self, found: list[StreamEvent]) -> None:
+        """A room with an event of another server's user may have gained a
+        remote member: check it again. ``on_persisted`` does this as the
+        event is persisted here; this sees events persisted by another
+        process too (event persister workers), before the batch is queued."""
+        for entry in found:
+            if entry.room_id in self._local_rooms and not has_domain(
+                entry.sender, self.server_name
+            ):
+                self._room_generation += 1
+                self._local_rooms.discard(entry.room_id)
 
     async def _rooms_with_remote_members(self, room_ids: set[str]) -> set[str]:
         """Which of the rooms ever had a remote member, cached: a room that has
@@ -332,9 +371,12 @@ class FederationSender:
         """Queue an ephemeral EDU (kept in memory) for each destination."""
         if not self.enabled:
             return
-        for destination in sorted(set(destinations) - {self.server_name}):
-            if self.allowed(destination):
-                self.queue(destination).add_edu(edu_type, content)
+        targets = {d for d in destinations if self.allowed(d)} - {self.server_name}
+        ours, theirs = self.shard.split(targets)
+        for destination in ours:
+            self.queue(destination).add_edu(edu_type, content)
+        if theirs and self.shard.relay is not None:
+            self.shard.relay.send_edu(theirs, edu_type, content)
 
     async def send_persistent_edu(
         self, destinations: Collection[str], edu_type: str, content: JsonDict
@@ -344,8 +386,11 @@ class FederationSender:
         if not self.enabled or not targets:
             return
         await self.store.queue_edus(targets, edu_type, content)
-        for destination in sorted(targets):
+        ours, theirs = self.shard.split(targets)
+        for destination in ours:
             self.queue(destination).wake()
+        if theirs and self.shard.relay is not None:
+            self.shard.relay.wake(theirs)
 
     async def servers_in_rooms(self, room_ids: Collection[str]) -> set[str]:
         """The other servers with a joined member in any of the rooms."""

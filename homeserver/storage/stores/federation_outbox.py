@@ -60,24 +60,39 @@ class FederationOutboxStore:
         db: the database.
         edu_ids: IDs for stored EDUs (from the stream registry, which loads
             them at start-up).
+        position_key: the row of ``federation_stream_position`` holding this
+            sender's position: ``events`` for the only sender, ``events@NAME``
+            for each of several sharded senders (docs/scaling.md).
     """
 
-    def __init__(self, db: Database, edu_ids: StreamIdGenerator) -> None:
+    def __init__(
+        self,
+        db: Database,
+        edu_ids: StreamIdGenerator,
+        position_key: str = EVENTS_STREAM,
+    ) -> None:
         self.db = db
         self.edu_ids = edu_ids
+        self.position_key = position_key
 
     # -- the sender's position -------------------------------------------------
 
     async def get_position(self) -> int | None:
-        """The last events-stream position the sender handled, if any."""
-        row = await self.db.run_interaction(
-            "get_federation_position",
-            lambda txn: txn.query_one(
-                "SELECT position FROM federation_stream_position WHERE stream = ?",
-                (EVENTS_STREAM,),
-            ),
-        )
-        return int(row.position) if row else None
+        """The last events-stream position the sender handled, if any. A
+        sharded sender without a row of its own yet starts from the single
+        sender's (``events``): events after it are sent, none is skipped."""
+
+        def txn_fn(txn: Transaction) -> int | None:
+            for key in dict.fromkeys((self.position_key, EVENTS_STREAM)):
+                row = txn.query_one(
+                    "SELECT position FROM federation_stream_position WHERE stream = ?",
+                    (key,),
+                )
+                if row is not None:
+                    return int(row.position)
+            return None
+
+        return await self.db.run_interaction("get_federation_position", txn_fn)
 
     async def queue_pdus(
         self, rows: Sequence[tuple[str, int, str]], new_position: int
@@ -101,7 +116,7 @@ class FederationOutboxStore:
                 "INSERT INTO federation_stream_position (stream, position)"
                 " VALUES (?, ?) ON CONFLICT (stream)"
                 " DO UPDATE SET position = excluded.position",
-                (EVENTS_STREAM, new_position),
+                (self.position_key, new_position),
             )
 
         await self.db.run_interaction("queue_federation_pdus", txn_fn)

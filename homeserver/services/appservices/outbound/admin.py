@@ -58,7 +58,7 @@ class AppServiceQueueAdmin:
         push now."""
         if self.sender.service(as_id) is None:
             raise NotFound("Unknown application service")
-        self.sender.queue(as_id).retry_now()
+        self.sender.retry_now(as_id)
         return {}
 
     async def _queue(self, as_id: str) -> JsonDict:

@@ -39,6 +39,8 @@ STREAM_BATCH = 100
 # Without anything to queue, the position is written at most this often.
 POSITION_WRITE_EVERY = 1000
 Services = Callable[[], Sequence[AppServiceTarget]]
+QueueRelay = Callable[[Collection[str]], None]
+"""Wakes these ASs' queues on the process that sends to application services."""
 
 
 class RoomFacts:
@@ -134,6 +136,9 @@ class AppServiceSender:
         self._processing = False
         self._again = False
         self._wake_scheduled = False
+        self.relay: QueueRelay | None = None
+        """Set when another process sends to the application services
+        (an ``appservice`` worker): wake-ups of their queues go to it."""
 
     def service(self, as_id: str) -> AppServiceTarget | None:
         """The registration with ID ``as_id``, if any."""
@@ -164,8 +169,25 @@ class AppServiceSender:
     def wake_all(self) -> None:
         """Wake every registered AS's queue (at start-up, and after the
         registrations changed)."""
-        for service in self.services():
-            self.queue(service.id).wake()
+        self.wake_queues([service.id for service in self.services()])
+
+    def retry_now(self, as_id: str) -> None:
+        """Forget the AS's wait and push now (an admin asked); on another
+        process, its queue is woken there."""
+        if self.relay is not None:
+            self.relay([as_id])
+        else:
+            self.queue(as_id).retry_now()
+
+    def wake_queues(self, as_ids: Collection[str]) -> None:
+        """Items were queued for these ASs: wake their queues, here or on
+        the process that sends to application services."""
+        if self.relay is not None:
+            if as_ids:
+                self.relay(sorted(as_ids))
+            return
+        for as_id in sorted(as_ids):
+            self.queue(as_id).wake()
 
     def stop(self) -> None:
         """Cancel every retry timer."""
@@ -237,5 +259,4 @@ class AppServiceSender:
     async def queue_data(self, rows: Collection[tuple[str, str, JsonDict]]) -> None:
         """Queue ephemeral (AS ID, kind, content) rows and wake their queues."""
         await self.store.queue_data(list(rows))
-        for as_id in sorted({r[0] for r in rows}):
-            self.queue(as_id).wake()
+        self.wake_queues({r[0] for r in rows})

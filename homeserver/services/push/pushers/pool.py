@@ -111,6 +111,9 @@ class PusherPool:
             str, dict[tuple[str, str], tuple[PusherRecord, PusherRunner]]
         ] = {}
         self._started = False
+        self.relay: Callable[[str], None] | None = None
+        """Set when another process runs the pushers (a ``pusher`` worker):
+        told of each user whose stored pushers changed here."""
 
     def register_kind(self, kind: PusherKind) -> None:
         """Make a kind known (before ``start``)."""
@@ -180,11 +183,31 @@ class PusherPool:
         """A pusher was stored (new or replaced): (re)start its runner."""
         if self._started:
             self._start_runner(record)
+        elif self.relay is not None:
+            self.relay(record.user_id)
 
     def pushers_removed(self, records: Collection[PusherRecord]) -> None:
         """These pushers were deleted: stop their runners."""
         for record in records:
             self._stop_runner(record.user_id, record.app_id, record.pushkey)
+        if self.relay is not None:
+            for user_id in sorted({record.user_id for record in records}):
+                self.relay(user_id)
+
+    async def reload_user(self, user_id: str) -> None:
+        """Another process changed the user's stored pushers: run exactly
+        the stored ones (a new one starts at the current position)."""
+        if not self._started:
+            return
+        stored = await self.store.get_pushers_by_user(user_id)
+        wanted = {(r.app_id, r.pushkey) for r in stored}
+        for app_id, pushkey in list(self.runners.get(user_id, {})):
+            if (app_id, pushkey) not in wanted:
+                self._stop_runner(user_id, app_id, pushkey)
+        for record in stored:
+            running = self.runners.get(user_id, {}).get((record.app_id, record.pushkey))
+            if running is None or _settings(running[0]) != _settings(record):
+                self._start_runner(record)
 
     async def remove_pusher(self, record: PusherRecord, reason: str) -> None:
         logger.info(
@@ -246,3 +269,15 @@ class PusherPool:
 
     async def _remove_of_user(self, user_id: str) -> None:
         self.pushers_removed(await self.store.delete_user_pushers(user_id))
+
+
+def _settings(record: PusherRecord) -> tuple[object, ...]:
+    """What a runner is built from, leaving out the progress it saves."""
+    return (
+        record.id,
+        record.kind,
+        record.device_id,
+        record.data,
+        record.lang,
+        record.pushkey_ts,
+    )
