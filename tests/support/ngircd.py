@@ -15,7 +15,6 @@ skips otherwise. Other suites (third-party bridges) reuse it:
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import time
@@ -25,8 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.web_client import APT_TIMEOUT, _locked, _run
 from tests.ports import free_port
+from tests.support.debian import ensure_debian_binary
 
 NGIRCD = Path("/usr/sbin/ngircd")
 SERVER_NAME = "irc.chatly.test"
@@ -64,32 +63,7 @@ def ensure_ngircd() -> Path:
     Raises:
         RuntimeError: the install failed (with apt's output).
     """
-    if NGIRCD.exists():
-        return NGIRCD
-    with _locked(".ngircd.lock"):
-        if NGIRCD.exists():
-            return NGIRCD
-        if shutil.which("apt-get") is None:
-            raise RuntimeError(f"{NGIRCD} is missing and there is no apt-get")
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        install = [
-            "apt-get",
-            "-o",
-            "DPkg::Lock::Timeout=300",
-            "install",
-            "-y",
-            "--no-install-recommends",
-            "ngircd",
-        ]
-        try:
-            _run(install, "installing ngircd", APT_TIMEOUT, env=env)
-        except RuntimeError:
-            update = ["apt-get", "-o", "DPkg::Lock::Timeout=300", "update"]
-            _run(update, "apt-get update", APT_TIMEOUT, env=env)
-            _run(install, "installing ngircd", APT_TIMEOUT, env=env)
-        if not NGIRCD.exists():
-            raise RuntimeError(f"apt-get installed ngircd but {NGIRCD} is missing")
-    return NGIRCD
+    return ensure_debian_binary(NGIRCD, "ngircd")
 
 
 def _wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
