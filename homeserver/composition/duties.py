@@ -39,6 +39,8 @@ from homeserver.services.push.pushers.follower import PusherFollower
 
 if TYPE_CHECKING:
     from homeserver.composition.server import HomeServer
+    from homeserver.workers.duty_inbox import DutyInbox
+    from homeserver.workers.duty_relay import DutyRelay
 
 
 @attrs.frozen(kw_only=True)
@@ -61,6 +63,10 @@ class Duties:
     plan: DutyPlan = attrs.field(factory=DutyPlan)
     follower: PusherFollower | None = None
     """Wakes the pushers from replicated positions (a pusher worker)."""
+    relay: DutyRelay | None = None
+    """Hands work to the duties of other processes (worker deployments)."""
+    inbox: DutyInbox | None = None
+    """Takes work other processes hand to this one's duties."""
 
 
 async def start_duties(hs: HomeServer, duties: Duties) -> None:

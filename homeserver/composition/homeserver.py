@@ -43,6 +43,7 @@ from homeserver.composition.third_party_invites import ThirdPartyInvitesBundle
 from homeserver.composition.threepids import ThreepidsBundle
 from homeserver.composition.user_admin import UserAdminBundle
 from homeserver.composition.user_directory import UserDirectoryBundle
+from homeserver.composition.worker_duties import bind_worker_duties
 from homeserver.composition.workers import WorkersBundle
 from homeserver.config.model import HomeserverConfig
 from homeserver.federation.interfaces import FederationTransport
@@ -206,4 +207,8 @@ def build_homeserver(
     )
     plugins.load(lambda name, settings: make_plugin_api(hs, name, settings))
     bind(hs, federation_on=config.federation.enabled)
+    if core.topology.enabled:
+        hs.duties = bind_worker_duties(
+            hs, topology=core.topology, client=workers.client
+        )
     return hs

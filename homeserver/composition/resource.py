@@ -96,7 +96,7 @@ def build_resource(
         # The internal API of a worker deployment (none in one process):
         # main serves it on its client listeners, secret-protected; the
         # generated proxy config never routes it.
-        for endpoint in hs.workers.endpoints():
+        for endpoint in hs.workers.endpoints(duty_wake=hs.duties.inbox):
             router.add_endpoint(endpoint)
     if config.metrics.enabled and (
         "metrics" in resources

@@ -11,12 +11,14 @@ from typing import Any
 
 import attrs
 
+from homeserver.api.replication.duty_wake import DutyWakeEndpoint, DutyWakeTarget
 from homeserver.api.replication.resource import ReplicationAuth, replication_endpoints
 from homeserver.composition.core import Core
 from homeserver.config.replication_secret import (
     ensure_replication_secret,
     replication_secret_file,
 )
+from homeserver.workers.duty_relay import InternalPoster
 from homeserver.workers.replication import Replication
 from homeserver.workers.roles import WorkerTopology
 
@@ -29,6 +31,9 @@ class WorkersBundle:
     replication: Replication
     auth: ReplicationAuth | None
     """None in a one-process deployment (no replication API)."""
+    client: InternalPoster | None = None
+    """Calls the other processes' replication endpoints (None in a
+    one-process deployment)."""
 
     @classmethod
     def build(cls, *, core: Core, data_dir: Path) -> WorkersBundle:
@@ -45,8 +50,12 @@ class WorkersBundle:
             auth=auth,
         )
 
-    def endpoints(self) -> list[Any]:
-        """The replication API's endpoints (none in a one-process deployment)."""
+    def endpoints(self, *, duty_wake: DutyWakeTarget | None = None) -> list[Any]:
+        """The replication API's endpoints (none in a one-process deployment);
+        ``duty_wake``: this process's duties (``composition/worker_duties.py``)."""
         if self.auth is None:
             return []
-        return replication_endpoints(self.auth, status=self.replication)
+        endpoints = replication_endpoints(self.auth, status=self.replication)
+        if duty_wake is not None:
+            endpoints.append(DutyWakeEndpoint(self.auth, duty_wake))
+        return endpoints

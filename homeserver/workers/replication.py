@@ -6,10 +6,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 from homeserver.streams.registry import StreamRegistry
 from homeserver.types import JsonDict
 from homeserver.workers.roles import WorkerTopology
+
+PositionListener = Callable[[int], None]
+"""Told a stream's new current position."""
 
 
 class Replication:
@@ -25,6 +29,22 @@ class Replication:
         self.topology = topology
         self.streams = streams
         self.connected = False
+        self._position_listeners: dict[str, list[PositionListener]] = {}
+
+    def add_position_listener(self, stream: str, listener: PositionListener) -> None:
+        """Call ``listener(position)`` whenever another process moves
+        ``stream`` here (and after a resync from the database): how the
+        duties of this process are woken (``composition/worker_duties.py``)."""
+        self._position_listeners.setdefault(stream, []).append(listener)
+
+    def positions_advanced(self, stream: str) -> None:
+        """``stream``'s position moved from replicated entries: tell the
+        listeners its current position (on the reactor thread)."""
+        listeners = self._position_listeners.get(stream, ())
+        if listeners:
+            position = self.streams.sync_positions()[stream]
+            for listener in listeners:
+                listener(position)
 
     async def prepare(self) -> None:
         """Before the stream positions are loaded from the database."""

@@ -1,0 +1,217 @@
+"""Background duties in a worker deployment (docs/scaling.md, "Duties"):
+each runs in exactly one process, and what another process produces for it
+reaches it through the internal API (``POST /_chatly/replication/duty_wake``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from homeserver.storage.engines import Engine
+from tests.appservices.kit import AsHarness
+from tests.federation.sending_helpers import (
+    RecordingTransport,
+    public_room,
+    remote_join,
+)
+from tests.support.server import TestServer
+from tests.workers.duties_kit import Deployment
+
+SENDERS = [
+    {"name": "sender1", "role": "federation_sender", "port": 18111},
+    {"name": "sender2", "role": "federation_sender", "port": 18112},
+]
+
+
+@pytest.fixture
+def make_deployment(
+    make_engine: Callable[[], Engine], tmp_path: Path
+) -> Iterator[Callable[..., Deployment]]:
+    made: list[Deployment] = []
+
+    def make(instances: list[dict[str, object]], **kwargs: object) -> Deployment:
+        deployment = Deployment(make_engine(), tmp_path, instances, **kwargs)  # type: ignore[arg-type]
+        made.append(deployment)
+        return deployment
+
+    yield make
+    for deployment in made:
+        deployment.close()
+
+
+def _senders(
+    make: Callable[..., Deployment],
+) -> tuple[Deployment, dict[str, RecordingTransport]]:
+    transports = {n: RecordingTransport() for n in ("main", "sender1", "sender2")}
+    deployment = make(SENDERS, transports=transports)
+    return deployment, transports
+
+
+def test_only_the_senders_send_each_to_its_destinations(
+    make_deployment: Callable[..., Deployment],
+) -> None:
+    deployment, transports = _senders(make_deployment)
+    main = deployment.main
+    topology = main.hs.core.topology
+    _, token = main.register("alice")
+    room_id = public_room(main, token)
+    remotes = [f"remote{i}.example" for i in range(6)]
+    for server in remotes:
+        remote_join(main, room_id, f"@bob:{server}")
+    path = f"/_matrix/client/v3/rooms/{room_id}/typing/@alice:test"
+    assert main.request("PUT", path, {"typing": True}, token).code == 200
+    deployment.advance()
+    assert transports["main"].sent == []
+    for server in remotes:
+        owner = topology.federation_sender_for(server)
+        other = "sender2" if owner == "sender1" else "sender1"
+        assert len(transports[owner].edus(server, "m.typing")) == 1, server
+        assert transports[other].edus(server, "m.typing") == []
+    # Both shards are used by six destinations.
+    assert {topology.federation_sender_for(s) for s in remotes} == {
+        "sender1",
+        "sender2",
+    }
+
+
+def test_to_device_stored_by_main_is_sent_by_the_destinations_sender(
+    make_deployment: Callable[..., Deployment],
+) -> None:
+    deployment, transports = _senders(make_deployment)
+    main = deployment.main
+    _, token = main.register("alice")
+    room_id = public_room(main, token)
+    remote_join(main, room_id, "@bob:remote.example")
+    body = {"messages": {"@bob:remote.example": {"BOBDEV": {"hello": "there"}}}}
+    path = "/_matrix/client/v3/sendToDevice/m.test/txn1"
+    assert main.request("PUT", path, body, token).code == 200
+    deployment.advance()
+    owner = main.hs.core.topology.federation_sender_for("remote.example")
+    [edu] = transports[owner].edus("remote.example", "m.direct_to_device")
+    assert edu["messages"] == body["messages"]
+    assert transports["main"].sent == []
+    # Delivered: nothing is left queued for it.
+    pending = main.get_success(
+        main.hs.federation.outbox.get_pending("remote.example", 50, 50)
+    )
+    assert pending == ([], [])
+
+
+def test_a_sender_restarting_sends_what_was_stored_meanwhile(
+    make_deployment: Callable[..., Deployment],
+) -> None:
+    deployment, transports = _senders(make_deployment)
+    main = deployment.main
+    owner = main.hs.core.topology.federation_sender_for("remote.example")
+    transports[owner].behaviour["remote.example"] = "down"
+    _, token = main.register("alice")
+    body = {"messages": {"@bob:remote.example": {"BOBDEV": {"n": 1}}}}
+    path = "/_matrix/client/v3/sendToDevice/m.test/txn1"
+    assert main.request("PUT", path, body, token).code == 200
+    deployment.advance()
+    assert transports[owner].edus("remote.example", "m.direct_to_device") == []
+    restarted = deployment.restart(owner, RecordingTransport())
+    # Past the backoff the failure left (it is stored, as the queue is).
+    deployment.advance(60)
+    transport = restarted.hs.federation.sender.transport
+    assert len(transport.edus("remote.example", "m.direct_to_device")) == 1
+
+
+def test_duty_wake_needs_the_secret_and_a_valid_body(
+    make_deployment: Callable[..., Deployment],
+) -> None:
+    deployment, _ = _senders(make_deployment)
+    sender = deployment["sender1"]
+    path = "/_chatly/replication/duty_wake"
+    denied = sender.request("POST", path, {}, headers={"Authorization": "Bearer no"})
+    assert denied.code == 403 and denied.json["errcode"] == "M_FORBIDDEN"
+    auth = {"Authorization": f"Bearer {deployment.secret}"}
+    bad = sender.request("POST", path, {"federation": {"wake": [1]}}, headers=auth)
+    assert bad.code == 400 and bad.json["errcode"] == "M_BAD_JSON"
+    assert sender.request("POST", path, {}, headers=auth).code == 200
+
+
+AS_WORKER = [{"name": "as1", "role": "appservice", "port": 18121}]
+
+
+def test_ephemeral_data_from_main_is_sent_once_by_the_appservice_worker(
+    make_deployment: Callable[..., Deployment],
+) -> None:
+    deployments: list[Deployment] = []
+
+    def make(overrides: dict[str, Any], appservice_http: Any) -> TestServer:
+        client = {"appservice_http": appservice_http}
+        deployment = make_deployment(
+            AS_WORKER,
+            overrides=overrides,
+            kwargs={"main": client, "as1": client},
+        )
+        deployments.append(deployment)
+        return deployment.main
+
+    h = AsHarness(make, users=(r"@irc_.*:test",), receive_ephemeral=True)
+    try:
+        [deployment] = deployments
+        alice = h.server.user("alice")
+        irc = h.server.user("irc_fred")
+        room = alice.create_room()
+        alice.invite(room, irc.user_id)
+        irc.join(room)
+        alice.put(
+            f"/rooms/{room}/typing/{alice.user_id}", {"typing": True, "timeout": 30000}
+        )
+        h.pump(lambda: bool(_ephemeral(h, "m.typing")))
+        assert deployment.main.hs.appservice_outbound.sender.queues == {}
+        as_sender = deployment["as1"].hs.appservice_outbound.sender
+        h.pump(lambda: not any(q._running for q in as_sender.queues.values()))
+        assert _ephemeral(h, "m.typing") == [
+            {
+                "type": "m.typing",
+                "room_id": room,
+                "content": {"user_ids": [alice.user_id]},
+            }
+        ]
+    finally:
+        h.close()
+
+
+def _ephemeral(harness: AsHarness, kind: str) -> list[dict[str, Any]]:
+    return [
+        e
+        for txn in harness.fake.acknowledged()
+        for e in txn.body.get("ephemeral", [])
+        if e["type"] == kind
+    ]
+
+
+PUSHER_WORKER = [{"name": "pusher1", "role": "pusher", "port": 18131}]
+
+
+def test_a_pusher_set_on_main_runs_on_the_pusher_worker(
+    make_deployment: Callable[..., Deployment],
+) -> None:
+    deployment = make_deployment(PUSHER_WORKER)
+    alice = deployment.main.user("alice")
+    alice.post(
+        "/pushers/set",
+        {
+            "kind": "http",
+            "app_id": "com.example.app",
+            "pushkey": "key-1",
+            "app_display_name": "Example",
+            "device_display_name": "Phone",
+            "lang": "en",
+            "data": {"url": "https://push.example/_matrix/push/v1/notify"},
+        },
+        expect=200,
+    )
+    deployment.advance()
+    assert deployment.main.hs.pushers.pool.runners == {}
+    assert list(deployment["pusher1"].hs.pushers.pool.runners) == [alice.user_id]
+    # Logged out on main: the pusher goes on the pusher worker too.
+    alice.post("/logout", {}, expect=200)
+    deployment.advance()
+    assert deployment["pusher1"].hs.pushers.pool.runners == {}
