@@ -17,6 +17,7 @@ from tests.federation.sending_helpers import (
     public_room,
     remote_join,
 )
+from tests.push.pushers.kit import set_http_pusher
 from tests.support.server import TestServer
 from tests.workers.duties_kit import Deployment
 
@@ -195,19 +196,7 @@ def test_a_pusher_set_on_main_runs_on_the_pusher_worker(
 ) -> None:
     deployment = make_deployment(PUSHER_WORKER)
     alice = deployment.main.user("alice")
-    alice.post(
-        "/pushers/set",
-        {
-            "kind": "http",
-            "app_id": "com.example.app",
-            "pushkey": "key-1",
-            "app_display_name": "Example",
-            "device_display_name": "Phone",
-            "lang": "en",
-            "data": {"url": "https://push.example/_matrix/push/v1/notify"},
-        },
-        expect=200,
-    )
+    set_http_pusher(alice, "https://push.example/_matrix/push/v1/notify")
     deployment.advance()
     assert deployment.main.hs.pushers.pool.runners == {}
     assert list(deployment["pusher1"].hs.pushers.pool.runners) == [alice.user_id]

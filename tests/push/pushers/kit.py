@@ -21,6 +21,24 @@ from tests.support.server import TestServer, test_config_dict
 LOOPBACK = ["127.0.0.0/8", "::1/128"]
 
 
+def set_http_pusher(user: User, url: str, pushkey: str = "key-1", **data: Any) -> None:
+    """Register an http pusher to ``url`` through the client API
+    (``data``: more of its data)."""
+    user.post(
+        "/pushers/set",
+        {
+            "kind": "http",
+            "app_id": "com.example.app",
+            "pushkey": pushkey,
+            "app_display_name": "Example",
+            "device_display_name": "Phone",
+            "lang": "en",
+            "data": {"url": url, **data},
+        },
+        expect=200,
+    )
+
+
 class PushHarness:
     """A test server, its real reactor and one push gateway.
 
@@ -63,19 +81,7 @@ class PushHarness:
     ) -> None:
         """Register an http pusher through the client API (to the gateway,
         or ``url``; ``data``: more of its data)."""
-        user.post(
-            "/pushers/set",
-            {
-                "kind": "http",
-                "app_id": "com.example.app",
-                "pushkey": pushkey,
-                "app_display_name": "Example",
-                "device_display_name": "Phone",
-                "lang": "en",
-                "data": {"url": url or self.url, **data},
-            },
-            expect=200,
-        )
+        set_http_pusher(user, url or self.url, pushkey, **data)
 
     def pump(self, until: Callable[[], bool], advance: float = 0) -> None:
         """Run both reactors until ``until()`` holds (``advance``: seconds of

@@ -7,6 +7,7 @@ from __future__ import annotations
 from homeserver.storage.stores.push_wakes import PushWakeStore
 from homeserver.storage.stores.pushers import NewPusher
 from homeserver.streams.registry import EVENTS, RECEIPTS
+from tests.push.pushers.kit import set_http_pusher
 from tests.support.server import TestServer
 
 
@@ -80,18 +81,6 @@ def test_a_pool_that_does_not_run_pushers_tells_the_one_that_does(
     told: list[str] = []
     pool.relay = told.append
     alice = server.user("alice")
-    alice.post(
-        "/pushers/set",
-        {
-            "kind": "http",
-            "app_id": "com.example.app",
-            "pushkey": "key-1",
-            "app_display_name": "Example",
-            "device_display_name": "Phone",
-            "lang": "en",
-            "data": {"url": "https://push.example/_matrix/push/v1/notify"},
-        },
-        expect=200,
-    )
+    set_http_pusher(alice, "https://push.example/_matrix/push/v1/notify")
     assert told == [alice.user_id]
     assert pool.runners == {}
