@@ -9,10 +9,8 @@ says, ``DIR/homeserver.log`` by default).
 from __future__ import annotations
 
 import argparse
-import subprocess
-import time
 
-from homeserver.cli import process
+from homeserver.cli import process, workers_control
 from homeserver.cli.datadir import DataDir
 from homeserver.cli.errors import CliError
 from homeserver.cli.httpclient import VERSIONS_PATH, local_base_url, versions_answer
@@ -23,7 +21,6 @@ from homeserver.config.keyfile import ensure_signing_key
 STATUS_NOT_RUNNING = 3  # LSB init-script convention for "program is not running".
 DEFAULT_START_TIMEOUT = 30.0
 DEFAULT_STOP_TIMEOUT = 15.0
-_POLL_INTERVAL = 0.2
 
 
 def _ensure_config(data_dir: DataDir) -> None:
@@ -58,54 +55,46 @@ def _logs_report(
     return "\n".join(parts) or "(the logs are empty)"
 
 
-def _wait_until_answering(
-    proc: subprocess.Popen[bytes], base_url: str, timeout: float
-) -> int | None:
-    """Poll /versions until it answers 200.
+def start(
+    data_dir: DataDir,
+    *,
+    timeout: float = DEFAULT_START_TIMEOUT,
+    worker: str | None = None,
+) -> int:
+    """Start the server and its workers in the background; wait until each answers.
+
+    Creates a default config first when there is none, and the replication
+    secret when workers are configured. Main starts first, then the workers
+    (``workers_control``).
+
+    Args:
+        data_dir: the data directory.
+        timeout: seconds to wait for each process to answer.
+        worker: start only this worker.
 
     Returns:
-        None once the server answers, or the exit status if it died first.
-
-    Raises:
-        TimeoutError: it neither answered nor died within ``timeout`` seconds.
-    """
-    deadline = time.monotonic() + timeout
-    next_dot = time.monotonic() + 1.0
-    while True:
-        if versions_answer(base_url, timeout=1.0):
-            return None
-        status = proc.poll()
-        if status is not None:
-            return status
-        now = time.monotonic()
-        if now >= deadline:
-            raise TimeoutError
-        if now >= next_dot:
-            print(".", end="", flush=True)
-            next_dot = now + 1.0
-        time.sleep(_POLL_INTERVAL)
-
-
-def start(data_dir: DataDir, *, timeout: float = DEFAULT_START_TIMEOUT) -> int:
-    """Start the server in the background and wait until it answers.
-
-    Creates a default config first when there is none.
-
-    Returns:
-        The exit status for synctl: 0 once the server answers (or already ran).
+        The exit status for synctl: 0 once everything answers (or already ran).
 
     Raises:
         ConfigError: the config is invalid.
-        CliError: the server could not be started or did not come up.
+        CliError: a process could not be started or did not come up.
     """
     _ensure_config(data_dir)
     config = data_dir.load_config()
     _ensure_signing_key(data_dir, config)
+    workers_control.ensure_secret(data_dir, config)
+    if worker is None:
+        _start_main(data_dir, config, timeout)
+    workers_control.start_workers(data_dir, config, timeout=timeout, only=worker)
+    return 0
+
+
+def _start_main(data_dir: DataDir, config: HomeserverConfig, timeout: float) -> None:
     public_url = config.client_base_url()
     pid = process.running_pid(data_dir)
     if pid is not None:
         print(f"Chatly is already running at {public_url} (pid {pid})")
-        return 0
+        return
     process.remove_pid_file(data_dir)  # stale, if there was one
     local_url = local_base_url(config)
     if versions_answer(local_url):
@@ -126,7 +115,7 @@ def start(data_dir: DataDir, *, timeout: float = DEFAULT_START_TIMEOUT) -> int:
         flush=True,
     )
     try:
-        exit_status = _wait_until_answering(proc, local_url, timeout)
+        exit_status = process.wait_until_answering(proc, local_url, timeout)
     except TimeoutError:
         print()
         raise CliError(
@@ -142,15 +131,36 @@ def start(data_dir: DataDir, *, timeout: float = DEFAULT_START_TIMEOUT) -> int:
             + _logs_report(data_dir, config, offsets)
         )
     print(f"Chatly is running at {public_url} (pid {proc.pid})")
-    return 0
 
 
-def stop(data_dir: DataDir, *, timeout: float = DEFAULT_STOP_TIMEOUT) -> int:
-    """Stop the server: SIGTERM, then SIGKILL after ``timeout`` seconds.
+def stop(
+    data_dir: DataDir,
+    *,
+    timeout: float = DEFAULT_STOP_TIMEOUT,
+    worker: str | None = None,
+) -> int:
+    """Stop the workers, then the server: SIGTERM, then SIGKILL after
+    ``timeout`` seconds each.
+
+    Args:
+        data_dir: the data directory.
+        timeout: seconds to wait after SIGTERM before SIGKILL.
+        worker: stop only this worker.
 
     Returns:
         0, also when the server was not running (as Synapse's synctl does).
     """
+    try:
+        config: HomeserverConfig | None = data_dir.load_config()
+    except (ConfigError, CliError):
+        config = None  # still stop what the pid files name
+    workers_control.stop_workers(data_dir, config, timeout=timeout, only=worker)
+    if worker is None:
+        _stop_main(data_dir, timeout)
+    return 0
+
+
+def _stop_main(data_dir: DataDir, timeout: float) -> None:
     pid = process.read_pid(data_dir)
     if pid is None or not process.is_alive(pid) or not process.looks_like_server(pid):
         stale = data_dir.pid_file.exists()
@@ -158,7 +168,7 @@ def stop(data_dir: DataDir, *, timeout: float = DEFAULT_STOP_TIMEOUT) -> int:
         print(
             "Chatly is not running" + (" (removed a stale pid file)" if stale else "")
         )
-        return 0
+        return
     print(f"Stopping Chatly (pid {pid})")
     try:
         graceful = process.terminate(pid, timeout)
@@ -171,14 +181,14 @@ def stop(data_dir: DataDir, *, timeout: float = DEFAULT_STOP_TIMEOUT) -> int:
         print("Chatly stopped")
     else:
         print(f"Chatly did not stop within {timeout:g}s of SIGTERM; killed it")
-    return 0
 
 
 def status(data_dir: DataDir) -> int:
-    """Report whether the server runs and answers.
+    """Report whether the server runs and answers; with workers, each
+    process's role, pid, stream positions and replication lag.
 
     Returns:
-        0 if it is running, 3 if it is not (the LSB convention).
+        0 if it is running, 3 if it (or a worker) is not (the LSB convention).
     """
     pid = process.running_pid(data_dir)
     if pid is None:
@@ -195,21 +205,24 @@ def status(data_dir: DataDir) -> int:
     print(f"Chatly is running at {config.client_base_url()} (pid {pid})")
     state = "answers" if answers else "does NOT answer"
     print(f"  {local_base_url(config)}{VERSIONS_PATH} {state}")
-    return 0
+    if not config.workers.instances:
+        return 0
+    print()
+    return workers_control.print_status(data_dir, config)
 
 
 def _run_start(args: argparse.Namespace) -> int:
-    return start(DataDir(args.data_dir), timeout=args.timeout)
+    return start(DataDir(args.data_dir), timeout=args.timeout, worker=args.worker)
 
 
 def _run_stop(args: argparse.Namespace) -> int:
-    return stop(DataDir(args.data_dir), timeout=args.timeout)
+    return stop(DataDir(args.data_dir), timeout=args.timeout, worker=args.worker)
 
 
 def _run_restart(args: argparse.Namespace) -> int:
     data_dir = DataDir(args.data_dir)
-    stop(data_dir, timeout=DEFAULT_STOP_TIMEOUT)
-    return start(data_dir, timeout=args.timeout)
+    stop(data_dir, timeout=DEFAULT_STOP_TIMEOUT, worker=args.worker)
+    return start(data_dir, timeout=args.timeout, worker=args.worker)
 
 
 def _run_status(args: argparse.Namespace) -> int:
@@ -223,33 +236,39 @@ def add_parsers(
     parser = subparsers.add_parser(
         "start",
         parents=parents,
-        help="start the server in the background",
+        help="start the server (and its workers) in the background",
         description="Start the server in the background and wait until it answers "
         "/_matrix/client/versions. Creates a default config first (server name "
         "localhost, port 8008) if the data directory has none. Output that does "
-        "not go to the server's log is appended to homeserver.stderr.log.",
+        "not go to the server's log is appended to homeserver.stderr.log. With "
+        "workers.instances, main starts first, then the event persisters, then "
+        "the other workers (pid in workers/NAME.pid, output in "
+        "workers/NAME.stderr.log); the replication secret is created if missing.",
     )
-    _add_timeout(parser, DEFAULT_START_TIMEOUT, "to wait for the server to answer")
+    _add_timeout(parser, DEFAULT_START_TIMEOUT, "to wait for each process to answer")
+    _add_worker(parser, "start only this worker")
     parser.set_defaults(func=_run_start)
 
     parser = subparsers.add_parser(
         "stop",
         parents=parents,
-        help="stop the running server",
-        description="Stop the server: SIGTERM, then SIGKILL if it has not exited "
-        "within the timeout. Not running is not an error.",
+        help="stop the running server and its workers",
+        description="Stop the workers, then the server: SIGTERM, then SIGKILL if "
+        "a process has not exited within the timeout. Not running is not an error.",
     )
     _add_timeout(parser, DEFAULT_STOP_TIMEOUT, "to wait after SIGTERM before SIGKILL")
+    _add_worker(parser, "stop only this worker")
     parser.set_defaults(func=_run_stop)
 
     parser = subparsers.add_parser(
         "restart",
         parents=parents,
         help="stop the server (if running), then start it",
-        description="Stop the server if it is running, then start it again, e.g. "
-        "to apply config changes.",
+        description="Stop the server (and its workers) if it is running, then "
+        "start it again with its workers, e.g. to apply config changes.",
     )
-    _add_timeout(parser, DEFAULT_START_TIMEOUT, "to wait for the server to answer")
+    _add_timeout(parser, DEFAULT_START_TIMEOUT, "to wait for each process to answer")
+    _add_worker(parser, "restart only this worker")
     parser.set_defaults(func=_run_restart)
 
     parser = subparsers.add_parser(
@@ -257,7 +276,10 @@ def add_parsers(
         parents=parents,
         help="say whether the server is running",
         description="Say whether the server is running, at which URL, and whether "
-        "it answers. Exits 0 if it is running and 3 if not (the LSB convention).",
+        "it answers; with workers, each process's role, pid, stream positions and "
+        "replication lag (from /_chatly/replication/status). Exits 0 if "
+        "everything runs and 3 if the server or a worker does not (the LSB "
+        "convention).",
     )
     parser.set_defaults(func=_run_status)
 
@@ -270,3 +292,7 @@ def _add_timeout(parser: argparse.ArgumentParser, default: float, what: str) -> 
         metavar="SECONDS",
         help=f"how long {what} (default: {default:g})",
     )
+
+
+def _add_worker(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--worker", metavar="NAME", default=None, help=what)

@@ -51,6 +51,14 @@ class DataDir:
         """
         return self.root / "homeserver.stderr.log"
 
+    def worker_pid_file(self, name: str) -> Path:
+        """The pid of worker ``name``, written by ``synctl start``."""
+        return self.root / "workers" / f"{name}.pid"
+
+    def worker_stderr_log(self, name: str) -> Path:
+        """The stdout and stderr of worker ``name`` (cf. ``stderr_log``)."""
+        return self.root / "workers" / f"{name}.stderr.log"
+
     def log_file(self, config: HomeserverConfig) -> Path | None:
         """The server's own log file, or None when it logs to stderr."""
         if config.logging.file == "-":

@@ -18,6 +18,7 @@ from homeserver.cli import (
     room_cmd,
     threepid_cmd,
     user_cmd,
+    workers_cmd,
 )
 from homeserver.cli.datadir import DEFAULT_DATA_DIR
 from homeserver.cli.errors import CliError
@@ -49,6 +50,7 @@ examples:
   synctl user modify bob --lock
   synctl user deactivate bob carol --erase
   synctl import-synapse --from-sqlite /var/lib/synapse/homeserver.db
+  synctl workers generate --nginx --listen 8080 --out /etc/nginx/chatly.conf
 
 'synctl COMMAND --help' describes each command."""
 
@@ -88,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     user_cmd.add_parser(subparsers, [common])
     room_cmd.add_parsers(subparsers, [common])
     import_synapse.add_parser(subparsers, [common])
+    workers_cmd.add_parser(subparsers, [common])
     return parser
 
 

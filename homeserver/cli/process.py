@@ -13,12 +13,29 @@ from pathlib import Path
 
 import homeserver
 from homeserver.cli.datadir import DataDir
+from homeserver.cli.httpclient import versions_answer
 from homeserver.cli.yamlfile import write_text_atomically
 
+_POLL_INTERVAL = 0.2
 
-def server_command(data_dir: DataDir) -> list[str]:
-    """The command line that runs the server in the foreground."""
-    return [sys.executable, "-m", "homeserver", "--data-dir", str(data_dir.root)]
+
+def server_command(data_dir: DataDir, worker: str | None = None) -> list[str]:
+    """The command line that runs the server (or worker ``worker``) in the
+    foreground."""
+    command = [sys.executable, "-m", "homeserver", "--data-dir", str(data_dir.root)]
+    return command + (["--worker", worker] if worker else [])
+
+
+def pid_file(data_dir: DataDir, worker: str | None = None) -> Path:
+    """The pid file of main (``worker`` None) or of worker ``worker``."""
+    return data_dir.pid_file if worker is None else data_dir.worker_pid_file(worker)
+
+
+def stderr_log(data_dir: DataDir, worker: str | None = None) -> Path:
+    """Where the stdout and stderr of main or of worker ``worker`` go."""
+    if worker is None:
+        return data_dir.stderr_log
+    return data_dir.worker_stderr_log(worker)
 
 
 def _child_env() -> dict[str, str]:
@@ -50,15 +67,22 @@ class DetachedPopen(subprocess.Popen[bytes]):
             super().__del__()
 
 
-def spawn_server(data_dir: DataDir) -> subprocess.Popen[bytes]:
-    """Start the server detached from this terminal, output to the stderr log.
+def spawn_server(
+    data_dir: DataDir, worker: str | None = None
+) -> subprocess.Popen[bytes]:
+    """Start the server (or worker ``worker``) detached from this terminal,
+    output to its stderr log.
 
     The child gets its own session, so closing the terminal or pressing Ctrl-C in
     it does not stop the server.
     """
-    with data_dir.stderr_log.open("ab") as output:
+    # One argument for main, so that a replaced server_command keeps working.
+    command = server_command(data_dir, worker) if worker else server_command(data_dir)
+    log = stderr_log(data_dir, worker)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as output:
         return DetachedPopen(
-            server_command(data_dir),
+            command,
             stdin=subprocess.DEVNULL,
             stdout=output,
             stderr=output,
@@ -68,23 +92,25 @@ def spawn_server(data_dir: DataDir) -> subprocess.Popen[bytes]:
         )
 
 
-def write_pid(data_dir: DataDir, pid: int) -> None:
-    """Record the server's pid."""
-    write_text_atomically(data_dir.pid_file, f"{pid}\n", mode=0o644)
+def write_pid(data_dir: DataDir, pid: int, worker: str | None = None) -> None:
+    """Record the pid of the server (or of worker ``worker``)."""
+    path = pid_file(data_dir, worker)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomically(path, f"{pid}\n", mode=0o644)
 
 
-def read_pid(data_dir: DataDir) -> int | None:
+def read_pid(data_dir: DataDir, worker: str | None = None) -> int | None:
     """The pid in the pid file, or None when there is no usable pid file."""
     try:
-        text = data_dir.pid_file.read_text().strip()
+        text = pid_file(data_dir, worker).read_text().strip()
     except FileNotFoundError:
         return None
     return int(text) if text.isdigit() and int(text) > 0 else None
 
 
-def remove_pid_file(data_dir: DataDir) -> None:
+def remove_pid_file(data_dir: DataDir, worker: str | None = None) -> None:
     """Delete the pid file if it is there."""
-    data_dir.pid_file.unlink(missing_ok=True)
+    pid_file(data_dir, worker).unlink(missing_ok=True)
 
 
 def _reap(pid: int) -> bool:
@@ -127,9 +153,9 @@ def looks_like_server(pid: int) -> bool:
     return b"homeserver" in cmdline
 
 
-def running_pid(data_dir: DataDir) -> int | None:
-    """The pid of the running server of ``data_dir``, or None."""
-    pid = read_pid(data_dir)
+def running_pid(data_dir: DataDir, worker: str | None = None) -> int | None:
+    """The pid of the running server (or worker) of ``data_dir``, or None."""
+    pid = read_pid(data_dir, worker)
     if pid is None or not is_alive(pid) or not looks_like_server(pid):
         return None
     return pid
@@ -184,3 +210,31 @@ def tail(path: Path | None, since: int = 0, lines: int = 30) -> str:
         return ""
     text = data.decode("utf-8", "replace").rstrip("\n")
     return "\n".join(text.splitlines()[-lines:])
+
+
+def wait_until_answering(
+    proc: subprocess.Popen[bytes], base_url: str, timeout: float
+) -> int | None:
+    """Poll /versions until it answers 200.
+
+    Returns:
+        None once the server answers, or the exit status if it died first.
+
+    Raises:
+        TimeoutError: it neither answered nor died within ``timeout`` seconds.
+    """
+    deadline = time.monotonic() + timeout
+    next_dot = time.monotonic() + 1.0
+    while True:
+        if versions_answer(base_url, timeout=1.0):
+            return None
+        status = proc.poll()
+        if status is not None:
+            return status
+        now = time.monotonic()
+        if now >= deadline:
+            raise TimeoutError
+        if now >= next_dot:
+            print(".", end="", flush=True)
+            next_dot = now + 1.0
+        time.sleep(_POLL_INTERVAL)

@@ -27,6 +27,8 @@ COMMANDS = [
     (["config", "get"], "KEY"),
     (["config", "set"], "validated first"),
     (["config", "unset"], "default"),
+    (["workers"], "worker processes"),
+    (["workers", "generate"], "HAProxy config"),
 ]
 
 
@@ -38,7 +40,7 @@ def test_help(
     out = capsys.readouterr().out
     assert out.startswith("usage: synctl " + " ".join(command))
     assert phrase in " ".join(out.split())  # help text is wrapped
-    if command and command != ["config"]:
+    if command and command not in (["config"], ["workers"]):
         assert "--data-dir DIR" in out
 
 
