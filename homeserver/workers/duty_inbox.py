@@ -54,7 +54,7 @@ class DutyInbox:
 
     def _federation(self, wake: DutyWake) -> None:
         sender = self.federation
-        if not (wake.edus or wake.wake_destinations or wake.relayed):
+        if not (wake.edus or wake.wake_destinations or wake.alive or wake.relayed):
             return
         if sender.position is None or not sender.enabled:
             logger.warning("federation work for a process not sending")
@@ -66,6 +66,8 @@ class DutyInbox:
                 sender.queue(destination).add_edu(edu.edu_type, edu.content)
         for destination in self._owned(wake.wake_destinations):
             sender.queue(destination).wake()
+        for destination in self._owned(wake.alive):
+            sender.destination_is_alive(destination)
 
     def _owned(self, destinations: tuple[str, ...]) -> list[str]:
         ours, theirs = self.federation.shard.split(destinations)

@@ -43,6 +43,7 @@ class InternalPoster(Protocol):
 class _Pending:
     edus: list[RelayedEdu] = attrs.field(factory=list)
     wake: set[str] = attrs.field(factory=set)
+    alive: set[str] = attrs.field(factory=set)
     relayed: dict[str, str] = attrs.field(factory=dict)
     appservices: set[str] = attrs.field(factory=set)
     pusher_users: set[str] = attrs.field(factory=set)
@@ -51,6 +52,7 @@ class _Pending:
         return DutyWake(
             edus=tuple(self.edus),
             wake_destinations=tuple(sorted(self.wake)),
+            alive=tuple(sorted(self.alive)),
             relayed=tuple(sorted(self.relayed.items())),
             appservices=tuple(sorted(self.appservices)),
             pusher_users=tuple(sorted(self.pusher_users)),
@@ -108,6 +110,11 @@ class DutyRelay:
         """Persistent EDUs were stored for these destinations."""
         for sender, targets in self._by_sender(destinations).items():
             self._to(sender).wake.update(targets)
+
+    def alive(self, destinations: Collection[str]) -> None:
+        """These destinations just talked to this process."""
+        for sender, targets in self._by_sender(destinations).items():
+            self._to(sender).alive.update(targets)
 
     def relay_event(self, event_id: str, origin: str) -> None:
         """Every other sender passes the event on (except to ``origin``)."""

@@ -90,7 +90,11 @@ def test_client_deactivation(server: TestServer) -> None:
     alice = server.user("alice")
     _warm(server, alice.token)
     resp = uia_request(
-        server, "POST", f"{CLIENT}/account/deactivate", {}, alice.token,
+        server,
+        "POST",
+        f"{CLIENT}/account/deactivate",
+        {},
+        alice.token,
         password_auth("alice"),
     )
     assert resp.code == 200, resp.json
@@ -110,7 +114,11 @@ def test_password_change_logs_out_other_devices(server: TestServer) -> None:
     _warm(server, other)
     body: dict[str, Any] = {"new_password": "brand-new-pw", "logout_devices": True}
     resp = uia_request(
-        server, "POST", f"{CLIENT}/account/password", body, alice.token,
+        server,
+        "POST",
+        f"{CLIENT}/account/password",
+        body,
+        alice.token,
         password_auth("alice"),
     )
     assert resp.code == 200, resp.json
@@ -158,7 +166,9 @@ def test_shadow_ban(server: TestServer) -> None:
         "POST", f"{CLIENT}/createRoom", {"preset": "public_chat"}, token=bob.token
     )
     room = resp.json["room_id"]
-    assert server.request("POST", f"{CLIENT}/join/{room}", {}, token=eve.token).code == 200
+    assert (
+        server.request("POST", f"{CLIENT}/join/{room}", {}, token=eve.token).code == 200
+    )
     _warm(server, eve.token)
     ban = server.request("POST", f"{ADMIN}/users/@eve:test/shadow_ban", token=root)
     assert ban.code == 200
@@ -225,5 +235,8 @@ def test_login_as_user_token_dies_with_logout_all(server: TestServer) -> None:
     resp = server.request("POST", f"{ADMIN}/users/@alice:test/login", {}, token=root)
     token = resp.json["access_token"]
     _warm(server, token)
-    assert server.request("POST", f"{CLIENT}/logout/all", {}, token=alice.token).code == 200
+    assert (
+        server.request("POST", f"{CLIENT}/logout/all", {}, token=alice.token).code
+        == 200
+    )
     _revoked(server, token)

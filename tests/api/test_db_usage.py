@@ -161,6 +161,7 @@ def test_a_sender_behind_reads_its_own_range(make_server: Any) -> None:
     appservice.position = behind  # as if restarted from an older stored position
     assert _send_and_count_stream_reads(server, alice, room_id) == 2
 
+
 def test_warm_access_token_costs_no_transaction(make_server: Any) -> None:
     """The access-token cache: a token's first request looks it up (one
     transaction), later ones do not; a logout makes the next one look again."""

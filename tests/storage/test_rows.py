@@ -117,5 +117,7 @@ def test_insert_many_in_few_statements(db: Database, count: int) -> None:
 
     statements = run(db.run_interaction("insert", insert))
     assert statements == -(-count // (IN_BATCH // 2))
-    stored = _query(db, lambda txn: txn.query("SELECT id, name FROM t WHERE id >= 5000"))
+    stored = _query(
+        db, lambda txn: txn.query("SELECT id, name FROM t WHERE id >= 5000")
+    )
     assert sorted(stored) == rows

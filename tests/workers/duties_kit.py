@@ -81,6 +81,8 @@ class Deployment:
         kwargs: dict[str, dict[str, Any]] | None = None,
     ) -> None:
         self.reactor = MemoryReactorClock()
+        # Not at the epoch: a failure at time 0 would look like no failure.
+        self.reactor.advance(1_000_000)
         self.engine = engine
         self.data_dir = data_dir
         self.config = {**(overrides or {}), **workers_config(instances)}

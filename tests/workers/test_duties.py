@@ -17,6 +17,8 @@ from tests.federation.sending_helpers import (
     public_room,
     remote_join,
 )
+from tests.media.helpers import CLIENT_MEDIA, media_id, upload
+from tests.media.images import opened, photo
 from tests.push.pushers.kit import set_http_pusher
 from tests.support.server import TestServer
 from tests.workers.duties_kit import Deployment
@@ -101,10 +103,12 @@ def test_to_device_stored_by_main_is_sent_by_the_destinations_sender(
     assert pending == ([], [])
 
 
-def test_a_sender_restarting_sends_what_was_stored_meanwhile(
-    make_deployment: Callable[..., Deployment],
-) -> None:
-    deployment, transports = _senders(make_deployment)
+def _to_device_while_down(
+    make: Callable[..., Deployment],
+) -> tuple[Deployment, dict[str, RecordingTransport], str]:
+    """A to-device message from main for remote.example, which its sender
+    cannot reach."""
+    deployment, transports = _senders(make)
     main = deployment.main
     owner = main.hs.core.topology.federation_sender_for("remote.example")
     transports[owner].behaviour["remote.example"] = "down"
@@ -112,6 +116,13 @@ def test_a_sender_restarting_sends_what_was_stored_meanwhile(
     body = {"messages": {"@bob:remote.example": {"BOBDEV": {"n": 1}}}}
     path = "/_matrix/client/v3/sendToDevice/m.test/txn1"
     assert main.request("PUT", path, body, token).code == 200
+    return deployment, transports, owner
+
+
+def test_a_sender_restarting_sends_what_was_stored_meanwhile(
+    make_deployment: Callable[..., Deployment],
+) -> None:
+    deployment, transports, owner = _to_device_while_down(make_deployment)
     deployment.advance()
     assert transports[owner].edus("remote.example", "m.direct_to_device") == []
     restarted = deployment.restart(owner, RecordingTransport())
@@ -119,6 +130,21 @@ def test_a_sender_restarting_sends_what_was_stored_meanwhile(
     deployment.advance(60)
     transport = restarted.hs.federation.sender.transport
     assert len(transport.edus("remote.example", "m.direct_to_device")) == 1
+
+
+def test_a_destination_talking_to_main_is_retried_by_its_sender(
+    make_deployment: Callable[..., Deployment],
+) -> None:
+    deployment, transports, owner = _to_device_while_down(make_deployment)
+    main = deployment.main
+    deployment.advance(1)
+    transports[owner].behaviour["remote.example"] = "ok"
+    deployment.advance(1)  # backing off: nothing sent yet
+    assert transports[owner].edus("remote.example", "m.direct_to_device") == []
+    # What an inbound transaction from it does on main (a federation reader).
+    main.hs.federation.sender.destination_is_alive("remote.example")
+    deployment.advance()
+    assert len(transports[owner].edus("remote.example", "m.direct_to_device")) == 1
 
 
 def test_duty_wake_needs_the_secret_and_a_valid_body(
@@ -204,3 +230,31 @@ def test_a_pusher_set_on_main_runs_on_the_pusher_worker(
     alice.post("/logout", {}, expect=200)
     deployment.advance()
     assert deployment["pusher1"].hs.pushers.pool.runners == {}
+
+
+MEDIA_WORKER = [{"name": "media1", "role": "media", "port": 18141}]
+
+
+def test_the_media_worker_serves_what_main_stored_and_runs_the_media_jobs(
+    make_deployment: Callable[..., Deployment],
+) -> None:
+    deployment = make_deployment(MEDIA_WORKER)
+    main, media1 = deployment.main, deployment["media1"]
+    alice = main.user("alice")
+    content = photo(640, 480)
+    uri = upload(alice, content, "image/jpeg")["content_uri"]
+    mid = media_id(uri)
+    on_worker = alice.on(media1)
+    download = on_worker.get(f"{CLIENT_MEDIA}/download/test/{mid}", expect=200)
+    assert download.body == content
+    thumb = on_worker.get(
+        f"{CLIENT_MEDIA}/thumbnail/test/{mid}?width=32&height=32&method=scale",
+        expect=200,
+    )
+    assert opened(thumb.body).size[0] < 640  # made from the stored original
+    # Uploaded on the worker, served by main: one shared store.
+    again = upload(on_worker, b"text")["content_uri"]
+    served = alice.get(f"{CLIENT_MEDIA}/download/test/{media_id(again)}", expect=200)
+    assert served.body == b"text"
+    assert media1.hs.media.retention._timer is not None
+    assert main.hs.media.retention._timer is None

@@ -10,6 +10,7 @@ process produces for them is handed over here, batched per reactor turn by
         "edus": [{"destinations": ["b.example"], "type": "m.typing",
                   "content": {...}}],
         "wake": ["c.example"],
+        "alive": ["e.example"],
         "relayed": [{"event_id": "$x", "origin": "d.example"}]},
      "appservices": ["bridge"],
      "pushers": ["@alice:example.com"]}
@@ -48,6 +49,8 @@ class DutyWake:
 
     edus: tuple[RelayedEdu, ...] = ()
     wake_destinations: tuple[str, ...] = ()
+    alive: tuple[str, ...] = ()
+    """Destinations that just talked to another process."""
     relayed: tuple[tuple[str, str], ...] = ()
     """(event ID, origin) of other servers' events to pass on."""
     appservices: tuple[str, ...] = ()
@@ -57,6 +60,7 @@ class DutyWake:
         return bool(
             self.edus
             or self.wake_destinations
+            or self.alive
             or self.relayed
             or self.appservices
             or self.pusher_users
@@ -77,6 +81,8 @@ class DutyWake:
             ]
         if self.wake_destinations:
             federation["wake"] = list(self.wake_destinations)
+        if self.alive:
+            federation["alive"] = list(self.alive)
         if self.relayed:
             federation["relayed"] = [
                 {"event_id": e, "origin": o} for e, o in self.relayed
@@ -104,6 +110,7 @@ class _RelayedBody(RequestBody):
 class _FederationBody(RequestBody):
     edus: list[_EduBody] = Field(default_factory=list)
     wake: list[NonEmptyStr] = Field(default_factory=list)
+    alive: list[NonEmptyStr] = Field(default_factory=list)
     relayed: list[_RelayedBody] = Field(default_factory=list)
 
 
@@ -126,6 +133,7 @@ class DutyWakeBody(RequestBody):
                 for e in federation.edus
             ),
             wake_destinations=tuple(federation.wake),
+            alive=tuple(federation.alive),
             relayed=tuple((r.event_id, r.origin) for r in federation.relayed),
             appservices=tuple(self.appservices),
             pusher_users=tuple(self.pushers),

@@ -47,6 +47,9 @@ STREAM_BATCH = 100
 # Without anything to queue, the position is written at most this often.
 POSITION_WRITE_EVERY = 1000
 ROOM_CACHE_SIZE = 100_000
+# A destination's sender in another process is told it talked to us at most
+# this often (it retries at once only if it was backing off).
+ALIVE_TELL_EVERY_MS = 60_000
 CurrentPosition = Callable[[], int]
 _MEMBERS = StateSelection(types=frozenset({EventTypes.MEMBER}))
 
@@ -121,6 +124,7 @@ class FederationSender:
         self._room_generation = 0
         self.allowed: Callable[[str], bool] = allowed or (lambda destination: True)
         self.shard = shard or SenderShard()
+        self._alive_told: dict[str, int] = {}
         self._processing = False
         self._again = False
         # A wake-up is already scheduled (one per reactor turn, however many
@@ -209,7 +213,18 @@ class FederationSender:
             self.shard.relay.relay_event(event_id, origin)
 
     def destination_is_alive(self, destination: str) -> None:
-        """The destination just talked to us: retry it now if it was backing off."""
+        """The destination just talked to us: retry it now if it was backing off
+        (its sender is told, at most once a minute, when it is another process)."""
+        if not self.shard.owns(destination):
+            now = self.clock.time_msec()
+            told = self._alive_told.get(destination)
+            due = told is None or now - told >= ALIVE_TELL_EVERY_MS
+            if self.shard.relay is not None and due:
+                if len(self._alive_told) > ROOM_CACHE_SIZE:
+                    self._alive_told.clear()
+                self._alive_told[destination] = now
+                self.shard.relay.alive([destination])
+            return
         queue = self.queues.get(destination)
         if queue is not None and queue.backoff is not None and queue.backoff.failure_ts:
             logger.info("%s is back: retrying now", destination)

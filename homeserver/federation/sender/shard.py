@@ -32,6 +32,10 @@ class SenderRelay(Protocol):
         """Persistent EDUs were stored for these destinations: their
         sender should read its queue."""
 
+    def alive(self, destinations: Collection[str]) -> None:
+        """These destinations just talked to us: their sender retries them
+        now if it was backing off."""
+
     def relay_event(self, event_id: str, origin: str) -> None:
         """Every sender should pass on another server's event (accepted by
         a send_join, send_leave or send_knock served here) to the room's

@@ -30,6 +30,7 @@ class RecordingRelay:
         self.edus: list[tuple[list[str], str, JsonDict]] = []
         self.woken: list[list[str]] = []
         self.relayed: list[tuple[str, str]] = []
+        self.alive_told: list[list[str]] = []
 
     def send_edu(
         self, destinations: Collection[str], edu_type: str, content: JsonDict
@@ -41,6 +42,9 @@ class RecordingRelay:
 
     def relay_event(self, event_id: str, origin: str) -> None:
         self.relayed.append((event_id, origin))
+
+    def alive(self, destinations: Collection[str]) -> None:
+        self.alive_told.append(list(destinations))
 
 
 def _sharded(server: TestServer) -> tuple[RecordingTransport, RecordingRelay]:
@@ -148,3 +152,17 @@ def test_a_remote_join_persisted_elsewhere_is_seen_from_the_batch(
     sender.notify_new_events()
     server.advance(0)
     assert delivered_bodies(transport, "remote.one") == ["company"]
+
+
+def test_another_shards_destination_talking_to_us_is_told_once_a_minute(
+    server: TestServer,
+) -> None:
+    _, relay = _sharded(server)
+    sender = server.hs.federation.sender
+    for _ in range(3):
+        sender.destination_is_alive("remote.two")
+    server.advance(61)
+    sender.destination_is_alive("remote.two")
+    assert relay.alive_told == [["remote.two"], ["remote.two"]]
+    sender.destination_is_alive("remote.one")  # ours: handled here
+    assert "remote.one" not in sender.queues
