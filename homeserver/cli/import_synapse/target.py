@@ -10,16 +10,20 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
 from homeserver.cli.datadir import DataDir
 from homeserver.cli.inline import wait
-from homeserver.composition.core import Core
 from homeserver.config import HomeserverConfig
 from homeserver.config.keyfile import read_signing_key
 from homeserver.storage.database import Database, Transaction, inline_runner
+
+if TYPE_CHECKING:
+    # Imported where a Target is opened: the composition package loads the whole
+    # server, which every other synctl command (config set, stop, ...) would pay.
+    from homeserver.composition.core import Core
 
 T = TypeVar("T")
 
@@ -53,6 +57,7 @@ class Target:
         from twisted.internet import reactor
 
         from homeserver.app import make_engine
+        from homeserver.composition.core import Core
 
         config = data_dir.load_config()
         db = Database(make_engine(config, data_dir.root), inline_runner)
