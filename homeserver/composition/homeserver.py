@@ -112,7 +112,6 @@ def build_homeserver(
     sync = SyncBundle.build(
         core=core,
         reading=reading,
-        push_eval=push_eval,
         sync_data=sync_data,
         presence=presence,
         devices=devices,

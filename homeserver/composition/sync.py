@@ -9,7 +9,6 @@ from homeserver.composition.core import Core
 from homeserver.composition.devices import DevicesBundle
 from homeserver.composition.e2ee import E2eeBundle
 from homeserver.composition.presence import PresenceBundle
-from homeserver.composition.push_eval import PushEvalBundle
 from homeserver.composition.reading import ReadingBundle
 from homeserver.composition.sync_data import SyncDataBundle
 from homeserver.services.sliding_sync.extensions.account_data import (
@@ -32,10 +31,11 @@ from homeserver.services.sync.sources import SyncSources
 from homeserver.services.sync.sync import SyncService
 from homeserver.services.sync.sync_rooms import RoomSyncBuilder
 from homeserver.services.sync.unread import UnreadCounter
+from homeserver.services.sync_data.receipts import RECEIPT_TYPES
 from homeserver.storage.stores.filters import FilterStore
 from homeserver.storage.stores.sliding_sync import SlidingSyncStore
 from homeserver.storage.stores.sync import SyncBatchStore, SyncStore
-from homeserver.storage.stores.thread_unread import ThreadUnreadStore
+from homeserver.storage.stores.unread_counts import UnreadCountsStore
 from homeserver.streams.registry import EVENTS
 
 
@@ -54,7 +54,6 @@ class SyncBundle:
         *,
         core: Core,
         reading: ReadingBundle,
-        push_eval: PushEvalBundle,
         sync_data: SyncDataBundle,
         presence: PresenceBundle,
         devices: DevicesBundle,
@@ -90,9 +89,7 @@ class SyncBundle:
             personal=reading.personal,
             clock=core.clock,
             unread=UnreadCounter(
-                batch=rooms.store,
-                threads=ThreadUnreadStore(db),
-                actions=push_eval.actions,
+                store=UnreadCountsStore(db, RECEIPT_TYPES), clock=core.clock
             ),
         )
         sliding_store = SlidingSyncStore(db)

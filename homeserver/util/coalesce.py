@@ -47,13 +47,19 @@ class Coalescer(Generic[K, V]):
         return await mine
 
     def _finished(self, result: V | Failure, key: K) -> None:
-        for waiter in self._running.pop(key, []):
-            if waiter.called:  # that caller went away (cancelled)
-                continue
-            if isinstance(result, Failure):
-                waiter.errback(result)
-            else:
-                waiter.callback(result)
+        answer_all(self._running.pop(key, []), result)
+
+
+def answer_all(waiters: list[defer.Deferred[V]], result: V | Failure) -> None:
+    """Fire each waiter with ``result`` (or its failure), but those whose
+    caller went away (cancelled)."""
+    for waiter in waiters:
+        if waiter.called:
+            continue
+        if isinstance(result, Failure):
+            waiter.errback(result)
+        else:
+            waiter.callback(result)
 
 
 async def _awaited(work: Callable[[], Awaitable[V]]) -> V:

@@ -1,5 +1,6 @@
 """One event waking many long-polling /sync requests: what they share is read
-once (services/sync/shared_windows.py), and each still gets its own answer.
+once (services/sync/shared_windows.py), their per-user look-ups go together
+(util/turn_batch.py), and each still gets its own answer.
 
 Counted through /metrics (transactions by name), not timed.
 """
@@ -10,11 +11,14 @@ import json
 import urllib.parse
 from typing import Any
 
-from tests.support import CLIENT, bodies
+from tests.e2ee.keys import Device
+from tests.support import CLIENT, User, bodies
 from tests.support.metrics import Samples, delta, parse_samples
 from tests.support.server import PendingRequest, TestServer
 
 WINDOWS = 'name="sync_windows"'
+UNREAD = 'name="sync_unread_counts"'
+KEY_COUNTS = 'name="get_e2e_key_counts"'
 
 
 def _metrics(server: TestServer) -> Samples:
@@ -39,19 +43,31 @@ def _timeline(pending: PendingRequest, room_id: str) -> Any:
     return pending.response().json["rooms"]["join"][room_id]["timeline"]
 
 
-def test_woken_syncers_read_the_room_window_once(make_server: Any) -> None:
-    server = make_server({"metrics": {"enabled": True}})
+def _caught_up(members: list[User]) -> dict[str, str]:
+    """Each member's token once nothing is left to sync (the first passes
+    bring the others' presence)."""
+    since = {m.user_id: m.sync()["next_batch"] for m in members}
+    for _ in range(2):
+        for m in members:
+            since[m.user_id] = m.sync(since[m.user_id], timeout=0)["next_batch"]
+    return since
+
+
+def _room_of_six(server: TestServer) -> tuple[User, str, list[User]]:
+    """alice's public room, and six members of it."""
     alice = server.user("alice")
     room_id = alice.create_room(preset="public_chat")
     members = [server.user(f"member{i}") for i in range(6)]
     for member in members:
         member.join(room_id)
+    return alice, room_id, members
+
+
+def test_woken_syncers_read_the_room_window_once(make_server: Any) -> None:
+    server = make_server({"metrics": {"enabled": True}})
+    alice, room_id, members = _room_of_six(server)
     alice.send(room_id, "before")
-    since = {m.user_id: m.sync()["next_batch"] for m in members}
-    # Twice: the first pass brings the others' presence.
-    for _ in range(2):
-        for m in members:
-            since[m.user_id] = m.sync(since[m.user_id], timeout=0)["next_batch"]
+    since = _caught_up(members)
     polls = [_long_poll(server, m.token, since[m.user_id]) for m in members]
     before = _metrics(server)
     alice.send(room_id, "ping")
@@ -91,3 +107,37 @@ def test_syncers_at_other_positions_or_limits_get_their_own_window(
     assert bodies(dave_room["timeline"]["events"]) == ["two"]
     assert dave_room["timeline"]["limited"] is True
     assert dave_room["timeline"]["prev_batch"] == carol_timeline["prev_batch"]
+
+
+def test_woken_syncers_share_their_per_user_look_ups(make_server: Any) -> None:
+    """Unread counts and device key counts of every woken syncer: one
+    transaction each for all of them, and none while they wait; each still
+    gets its own figures."""
+    server = make_server({"metrics": {"enabled": True}})
+    alice, room_id, members = _room_of_six(server)
+    device = Device.of(members[0])
+    keys = {
+        "device_keys": device.device_keys(),
+        "one_time_keys": device.one_time_keys(3),
+    }
+    members[0].post("/keys/upload", keys, expect=200)
+    first = alice.send(room_id, "before")
+    members[1].post(f"/rooms/{room_id}/receipt/m.read/{first}", {}, expect=200)
+    since = _caught_up(members)
+    before = _metrics(server)
+    polls = [_long_poll(server, m.token, since[m.user_id]) for m in members]
+    waiting = _metrics(server)
+    alice.send(room_id, "ping")
+    after = _metrics(server)
+    answers = [p.response().json for p in polls]
+    unread = [
+        a["rooms"]["join"][room_id]["unread_notifications"]["notification_count"]
+        for a in answers
+    ]
+    assert unread == [2, 1, 2, 2, 2, 2]
+    one_time = [a["device_one_time_keys_count"]["signed_curve25519"] for a in answers]
+    assert one_time == [3, 0, 0, 0, 0, 0]
+    for name in (UNREAD, KEY_COUNTS):
+        # Nothing is computed while a token is current: the syncs just wait.
+        assert delta(before, waiting, "homeserver_db_txn_seconds_count", name) == 0
+        assert delta(waiting, after, "homeserver_db_txn_seconds_count", name) == 1

@@ -117,10 +117,18 @@ class E2eKeyService:
     ) -> tuple[dict[str, int], list[str]]:
         """/sync: unclaimed one-time keys by algorithm (signed_curve25519
         always), and the algorithms whose fallback key is still unused."""
-        counts, unused = await self.store.get_key_counts(user_id, device_id)
-        for algorithm in COUNTED_ALGORITHMS:
-            counts.setdefault(algorithm, 0)
-        return counts, unused
+        found = await self.key_counts_many([(user_id, device_id)])
+        return found[(user_id, device_id)]
+
+    async def key_counts_many(
+        self, devices: Collection[tuple[str, str]]
+    ) -> dict[tuple[str, str], tuple[dict[str, int], list[str]]]:
+        """``key_counts`` of each (user, device), in one transaction."""
+        found = await self.store.get_key_counts_many(devices)
+        for counts, _ in found.values():
+            for algorithm in COUNTED_ALGORITHMS:
+                counts.setdefault(algorithm, 0)
+        return found
 
     async def query_local(
         self, query: Mapping[str, Collection[str]], requester_id: str | None

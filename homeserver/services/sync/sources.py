@@ -139,6 +139,12 @@ class E2eKeysSource(Protocol):
         """Unclaimed one-time keys by algorithm, and unused fallback key types."""
         ...
 
+    async def key_counts_many(
+        self, devices: Collection[tuple[str, str]]
+    ) -> dict[tuple[str, str], tuple[dict[str, int], list[str]]]:
+        """``key_counts`` of each (user, device), all at once."""
+        ...
+
 
 @attrs.frozen(kw_only=True)
 class SyncSources:

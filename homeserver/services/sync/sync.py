@@ -98,7 +98,7 @@ class SyncService:
         self.unread = unread
         self._joined_cache: dict[str, tuple[int, frozenset[str]]] = {}
         # (user, device) -> the to-device position already deleted up to.
-        self.global_sections = GlobalSections(sources)
+        self.global_sections = GlobalSections(sources, clock)
         self.other_rooms = OtherRoomSections(room_state, rooms)
 
     async def sync(self, requester: Requester, params: SyncParams) -> JsonDict:
@@ -125,6 +125,11 @@ class SyncService:
             if since is not None:
                 # A token from the future (typing after a restart) reads as now.
                 since = since.clamped_to(upto)
+                if not info.full_state and not upto.is_after(since):
+                    # No stream moved since the token: a pass now would find
+                    # nothing, so wait first (a long-poll's usual start).
+                    if await self._wait(requester.user_id, upto, deadline):
+                        continue
             # A change of the ignore list or the hidden events applies at
             # once (spec: "Ignoring Users", server behaviour).
             info = attrs.evolve(
@@ -132,13 +137,28 @@ class SyncService:
             )
             body, rooms, empty = await self._compute(info, since, upto)
             if since is None or info.full_state or not empty:
-                return body
-            remaining = deadline - self.clock.time_msec()
-            if remaining <= 0:
-                return body
-            if self.notifier.current_token().is_after(upto):
-                continue
-            await self.notifier.wait(requester.user_id, rooms, remaining)
+                return await self.global_sections.add_key_counts(info, body)
+            if not await self._wait(requester.user_id, upto, deadline, rooms):
+                return await self.global_sections.add_key_counts(info, body)
+
+    async def _wait(
+        self,
+        user_id: str,
+        upto: StreamToken,
+        deadline: int,
+        rooms: set[str] | None = None,
+    ) -> bool:
+        """Wait for news after ``upto`` in the user's rooms (``rooms``, else
+        their joined rooms) until ``deadline``; False if it had passed."""
+        if rooms is None:
+            rooms = await self._joined_rooms_of(user_id, upto.events)
+        remaining = deadline - self.clock.time_msec()
+        if remaining <= 0:
+            return False
+        # Something may have moved while the rooms were read: look again.
+        if not self.notifier.current_token().is_after(upto):
+            await self.notifier.wait(user_id, rooms, remaining)
+        return True
 
     async def _compute(
         self, info: SyncRequestInfo, since: StreamToken | None, upto: StreamToken

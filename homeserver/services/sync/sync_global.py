@@ -13,6 +13,11 @@ from homeserver.services.sync.sync_rooms import SyncRequestInfo
 from homeserver.streams.registry import ACCOUNT_DATA, DEVICE_LISTS, PRESENCE, TO_DEVICE
 from homeserver.streams.tokens import StreamToken
 from homeserver.types import JsonDict
+from homeserver.util.clock import Clock
+from homeserver.util.turn_batch import TurnBatcher
+
+# Unclaimed one-time keys by algorithm, and the unused fallback key types.
+_KeyCounts = tuple[dict[str, int], list[str]]
 
 
 class GlobalSections:
@@ -20,10 +25,14 @@ class GlobalSections:
 
     Args:
         sources: the per-user streams.
+        clock: ends the reactor turn whose key-count look-ups go together.
     """
 
-    def __init__(self, sources: SyncSources) -> None:
+    def __init__(self, sources: SyncSources, clock: Clock) -> None:
         self.sources = sources
+        self._key_counts: TurnBatcher[tuple[str, str], _KeyCounts] = TurnBatcher(
+            "sync_key_counts", clock, sources.e2e_keys.key_counts_many
+        )
         # The to_device position each device last confirmed (its messages
         # up to there are deleted once).
         self._confirmed_to_device: dict[tuple[str, str], int] = {}
@@ -111,11 +120,17 @@ class GlobalSections:
                 upto.events if members_moved else since.events,
             )
         body["device_lists"] = {"changed": changed, "left": left}
-        counts, fallback = await self.sources.e2e_keys.key_counts(
-            user_id, info.requester.device_id
-        )
-        body["device_one_time_keys_count"] = counts
-        body["device_unused_fallback_key_types"] = fallback
+
+    async def add_key_counts(self, info: SyncRequestInfo, body: JsonDict) -> JsonDict:
+        """The device's key counts, in the body about to be sent (only then:
+        they never make a sync return, and a sync that waits would read them
+        for nothing). Those of the syncs one event wakes are read together."""
+        device = (info.user_id, info.requester.device_id)
+        counts, fallback = await self._key_counts.get(device)
+        # Copies: the answer is shared with the other syncs of this device.
+        body["device_one_time_keys_count"] = dict(counts)
+        body["device_unused_fallback_key_types"] = list(fallback)
+        return body
 
 
 def moved(since: StreamToken | None, upto: StreamToken, stream: str) -> bool:

@@ -15,18 +15,13 @@ root; without, the room's figures are the sum (as Synapse).
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
-from homeserver.services.sync_data.receipts import RECEIPT_TYPES
-from homeserver.storage.stores.push_actions import (
-    Counts,
-    PushActionsStore,
-    positions_from_receipts,
-)
-from homeserver.storage.stores.receipts import UNTHREADED
-from homeserver.storage.stores.sync import SyncBatchStore
-from homeserver.storage.stores.thread_unread import ThreadUnreadStore
+from homeserver.storage.stores.push_actions import Counts, RoomCounts
+from homeserver.storage.stores.unread_counts import UnreadCountsStore, UnreadQuery
 from homeserver.types import JsonDict
+from homeserver.util.clock import Clock
+from homeserver.util.turn_batch import TurnBatcher
 
 
 def _counts(counts: Counts) -> JsonDict:
@@ -37,23 +32,26 @@ def _counts(counts: Counts) -> JsonDict:
 
 
 class UnreadCounter:
-    """Unread counts for the rooms of one /sync response."""
+    """Unread counts for the rooms of /sync responses.
 
-    def __init__(
-        self,
-        *,
-        batch: SyncBatchStore,
-        threads: ThreadUnreadStore,
-        actions: PushActionsStore,
-    ) -> None:
-        self.batch = batch
-        self.threads = threads
-        self.actions = actions
+    The syncs one event wakes all ask in the same reactor turn; their look-ups
+    are answered together, in one transaction (``TurnBatcher``).
+
+    Args:
+        store: the counts of many users' rooms at once.
+        clock: ends the reactor turn a batch gathers in.
+    """
+
+    def __init__(self, *, store: UnreadCountsStore, clock: Clock) -> None:
+        self.store = store
+        self._batch: TurnBatcher[UnreadQuery, dict[str, RoomCounts]] = TurnBatcher(
+            "sync_unread_counts", clock, self.store.get_unread_counts
+        )
 
     async def counts(
         self,
         user_id: str,
-        room_ids: list[str],
+        room_ids: Sequence[str],
         upto: int,
         *,
         ignored: Collection[str],
@@ -69,19 +67,14 @@ class UnreadCounter:
         """
         if not room_ids:
             return {}
-        receipts = await self.threads.get_receipt_positions(
-            user_id, room_ids, RECEIPT_TYPES
+        query = UnreadQuery(
+            user_id,
+            tuple(sorted(set(room_ids))),
+            upto,
+            tuple(sorted(ignored)),
+            any_hidden,
         )
-        joined = await self.batch.get_join_positions(
-            user_id, [r for r in room_ids if UNTHREADED not in receipts.get(r, {})]
-        )
-        positions = {
-            r: positions_from_receipts(receipts.get(r, {}), joined.get(r, 0))
-            for r in room_ids
-        }
-        counts = await self.actions.count_unread(
-            user_id, positions, upto, not_senders=ignored, any_hidden=any_hidden
-        )
+        counts = await self._batch.get(query)
         if not threaded:
             return {
                 r: {"unread_notifications": _counts(c.total())}

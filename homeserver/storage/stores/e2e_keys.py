@@ -14,10 +14,12 @@ from typing import Literal
 
 import attrs
 
-from homeserver.storage.database import Database, Transaction
+from homeserver.storage.database import Database, Transaction, in_list
 from homeserver.types import JsonDict
 
 DeviceKeysWrite = Literal["new", "same", "different"]
+# (user, device) pairs per statement of ``get_key_counts_many``.
+_DEVICE_BATCH = 200
 
 
 @attrs.frozen
@@ -136,22 +138,48 @@ class E2eKeyStore:
     ) -> tuple[dict[str, int], list[str]]:
         """Unclaimed one-time keys by algorithm, and the algorithms whose
         fallback key was never handed out, in one transaction."""
+        found = await self.get_key_counts_many([(user_id, device_id)])
+        return found[(user_id, device_id)]
 
-        def txn_fn(txn: Transaction) -> tuple[dict[str, int], list[str]]:
-            counts = txn.query(
-                "SELECT algorithm, COUNT(*) AS n FROM e2e_one_time_keys"
-                " WHERE user_id = ? AND device_id = ? GROUP BY algorithm",
-                (user_id, device_id),
-            )
-            unused = txn.query(
-                "SELECT algorithm FROM e2e_fallback_keys"
-                " WHERE user_id = ? AND device_id = ? AND used = 0"
-                " ORDER BY algorithm",
-                (user_id, device_id),
-            )
-            return {r.algorithm: int(r.n) for r in counts}, [
-                r.algorithm for r in unused
-            ]
+    async def get_key_counts_many(
+        self, devices: Collection[tuple[str, str]]
+    ) -> dict[tuple[str, str], tuple[dict[str, int], list[str]]]:
+        """``get_key_counts`` of each (user, device), in one transaction
+        (two queries for all of them)."""
+        wanted = sorted(set(devices))
+
+        def txn_fn(
+            txn: Transaction,
+        ) -> dict[tuple[str, str], tuple[dict[str, int], list[str]]]:
+            out: dict[tuple[str, str], tuple[dict[str, int], list[str]]] = {
+                device: ({}, []) for device in wanted
+            }
+            for start in range(0, len(wanted), _DEVICE_BATCH):
+                chunk = wanted[start : start + _DEVICE_BATCH]
+                users = sorted({u for u, _ in chunk})
+                devices = sorted({d for _, d in chunk})
+                # Users and devices: a superset of the pairs, narrowed here.
+                where = (
+                    f"user_id IN {in_list(users)} AND device_id IN {in_list(devices)}"
+                )
+                for row in txn.query(
+                    "SELECT user_id, device_id, algorithm, COUNT(*) AS n"
+                    f" FROM e2e_one_time_keys WHERE {where}"
+                    " GROUP BY user_id, device_id, algorithm",
+                    (*users, *devices),
+                ):
+                    found = out.get((row.user_id, row.device_id))
+                    if found is not None:
+                        found[0][row.algorithm] = int(row.n)
+                for row in txn.query(
+                    "SELECT user_id, device_id, algorithm FROM e2e_fallback_keys"
+                    f" WHERE used = 0 AND {where} ORDER BY algorithm",
+                    (*users, *devices),
+                ):
+                    found = out.get((row.user_id, row.device_id))
+                    if found is not None:
+                        found[1].append(row.algorithm)
+            return out
 
         return await self.db.run_interaction("get_e2e_key_counts", txn_fn)
 

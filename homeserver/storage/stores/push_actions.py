@@ -243,15 +243,15 @@ class PushActionsStore:
         not of events from ``not_senders`` nor hidden by the user
         (``any_hidden`` False, when the caller knows there are none, skips
         that check)."""
-        where, extra = _count_filters(sorted(not_senders), any_hidden, user_id)
-
-        def txn_fn(txn: Transaction) -> dict[str, RoomCounts]:
-            return {
-                room_id: _room_counts_txn(txn, user_id, room_id, at, upto, where, extra)
-                for room_id, at in positions.items()
-            }
-
-        return await self.db.run_interaction("sync_count_push_actions", txn_fn)
+        return await self.db.run_interaction(
+            "sync_count_push_actions",
+            count_unread_txn,
+            user_id,
+            positions,
+            upto,
+            not_senders,
+            any_hidden,
+        )
 
     async def delete_old_read_actions(self, older_than_ts: int) -> int:
         """Prune read actions received before ``older_than_ts``; how many."""
@@ -269,6 +269,22 @@ class PushActionsStore:
             return txn.rowcount
 
         return await self.db.run_interaction("prune_push_actions", txn_fn)
+
+
+def count_unread_txn(
+    txn: Transaction,
+    user_id: str,
+    positions: Mapping[str, ReadPositions],
+    upto: int,
+    not_senders: Collection[str],
+    any_hidden: bool,
+) -> dict[str, RoomCounts]:
+    """``PushActionsStore.count_unread`` in the caller's transaction."""
+    where, extra = _count_filters(sorted(not_senders), any_hidden, user_id)
+    return {
+        room_id: _room_counts_txn(txn, user_id, room_id, at, upto, where, extra)
+        for room_id, at in positions.items()
+    }
 
 
 def _count_filters(

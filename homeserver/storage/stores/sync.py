@@ -9,7 +9,7 @@ from typing import Any
 import attrs
 
 from homeserver.events.model import EventTypes
-from homeserver.storage.database import Database, Transaction
+from homeserver.storage.database import Database, Transaction, in_list
 from homeserver.storage.stores.stream import EventRowFilter
 
 # Events clients may see in timelines: not outliers, not rejected or soft-failed.
@@ -222,21 +222,38 @@ class SyncBatchStore:
         """The stream position where the user's current stay in each room
         began: the first join after their last leave (or other non-join), so
         that a join -> join profile update does not count as joining again."""
-        rooms = sorted(room_ids)
-        if not rooms:
+        if not room_ids:
             return {}
-        rows = await self.db.run_interaction(
-            "sync_join_positions",
-            lambda txn: txn.query_in(
-                "SELECT j.room_id, MIN(j.stream_ordering) AS stream_ordering"
-                " FROM room_memberships j"
-                " WHERE j.user_id = ? AND j.membership = ? AND j.stream_ordering > ("
-                " SELECT COALESCE(MAX(o.stream_ordering), ?) FROM room_memberships o"
-                " WHERE o.user_id = j.user_id AND o.room_id = j.room_id"
-                " AND o.membership <> ?) AND j.room_id IN (?*)"
-                " GROUP BY j.room_id",
-                rooms,
-                (user_id, "join", -(2**62), "join"),
-            ),
+        found = await self.db.run_interaction(
+            "sync_join_positions", join_positions_txn, [user_id], room_ids
         )
-        return {r.room_id: int(r.stream_ordering) for r in rows}
+        return found.get(user_id, {})
+
+
+# Rooms per statement of ``join_positions_txn`` (the users go in batches too).
+_ROOM_BATCH = 200
+
+
+def join_positions_txn(
+    txn: Transaction, user_ids: Collection[str], room_ids: Collection[str]
+) -> dict[str, dict[str, int]]:
+    """user -> room -> where their current stay began (``get_join_positions``),
+    for each of ``user_ids`` in each of ``room_ids`` they are in."""
+    rooms = sorted(room_ids)
+    out: dict[str, dict[str, int]] = {}
+    for start in range(0, len(rooms), _ROOM_BATCH):
+        chunk = rooms[start : start + _ROOM_BATCH]
+        rows = txn.query_in(
+            "SELECT j.user_id, j.room_id, MIN(j.stream_ordering) AS stream_ordering"
+            " FROM room_memberships j"
+            " WHERE j.membership = ? AND j.stream_ordering > ("
+            " SELECT COALESCE(MAX(o.stream_ordering), ?) FROM room_memberships o"
+            " WHERE o.user_id = j.user_id AND o.room_id = j.room_id"
+            f" AND o.membership <> ?) AND j.room_id IN {in_list(chunk)}"
+            " AND j.user_id IN (?*) GROUP BY j.user_id, j.room_id",
+            sorted(user_ids),
+            ("join", -(2**62), "join", *chunk),
+        )
+        for row in rows:
+            out.setdefault(row.user_id, {})[row.room_id] = int(row.stream_ordering)
+    return out

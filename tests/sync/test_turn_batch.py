@@ -1,0 +1,57 @@
+"""TurnBatcher (homeserver/util/turn_batch.py): the look-ups of one reactor
+turn answered by one call; each caller its own answer, a failure to all, a
+caller that goes away does not stop the batch for the others."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import pytest
+from twisted.internet import defer
+from twisted.internet.task import Clock as FakeReactor
+from twisted.python.failure import Failure
+
+from homeserver.util.clock import Clock
+from homeserver.util.turn_batch import TurnBatcher
+
+
+def _batcher(
+    reactor: FakeReactor, calls: list[list[str]], fail: bool = False
+) -> TurnBatcher[str, str]:
+    async def fetch(keys: Sequence[str]) -> Mapping[str, str]:
+        calls.append(sorted(keys))
+        if fail:
+            raise RuntimeError("database gone")
+        return {k: k.upper() for k in keys}
+
+    return TurnBatcher("test_batch", Clock(reactor), fetch)
+
+
+def test_one_turn_one_call_each_its_own_answer() -> None:
+    reactor, calls = FakeReactor(), list[list[str]]()
+    batcher = _batcher(reactor, calls)
+    asked = [defer.ensureDeferred(batcher.get(k)) for k in ("a", "b", "a", "c")]
+    gone = defer.ensureDeferred(batcher.get("d"))
+    gone.cancel()  # that caller went away; the others still get answers
+    gone.addErrback(lambda f: f.trap(defer.CancelledError))
+    assert calls == [] and not any(d.called for d in asked)
+    reactor.advance(0)
+    assert calls == [["a", "b", "c", "d"]]
+    assert [d.result for d in asked] == ["A", "B", "A", "C"]
+    # The next turn is a batch of its own.
+    later = defer.ensureDeferred(batcher.get("e"))
+    reactor.advance(0)
+    assert later.result == "E" and calls[-1] == ["e"]
+
+
+def test_a_failed_batch_fails_every_caller() -> None:
+    reactor, calls = FakeReactor(), list[list[str]]()
+    batcher = _batcher(reactor, calls, fail=True)
+    asked = [defer.ensureDeferred(batcher.get(k)) for k in ("a", "b")]
+    reactor.advance(0)
+    assert calls == [["a", "b"]]
+    for d in asked:
+        failures: list[Failure] = []
+        d.addErrback(failures.append)
+        with pytest.raises(RuntimeError, match="database gone"):
+            failures[0].raiseException()
