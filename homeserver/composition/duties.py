@@ -10,7 +10,8 @@ duty                          what                             where
 federation_sending            federation sender, catch-up,     each federation_sender
                               EDU queues                       for its destinations
 appservice_sending            application-service sender       first appservice worker
-pushing                       HTTP and email pushers           first pusher worker
+pushing                       HTTP and email pushers           each pusher worker, for
+                                                               its share of the users
 media_jobs                    media retention, releasing       first media worker
                               uploads a dead process claimed
 background_tasks              pruning read push actions        first background worker

@@ -16,7 +16,12 @@ from homeserver.services.push.pushers.follower import PusherFollower
 from homeserver.storage.stores.push_wakes import PushWakeStore
 from homeserver.streams.registry import EVENTS, PRESENCE, RECEIPTS
 from homeserver.workers.duty_inbox import DutyInbox
-from homeserver.workers.duty_relay import DutyRelay, InternalPoster, runs_unsharded
+from homeserver.workers.duty_relay import (
+    DutyRelay,
+    InternalPoster,
+    pusher_for,
+    runs_unsharded,
+)
 from homeserver.workers.roles import Duty, WorkerTopology
 
 if TYPE_CHECKING:
@@ -29,7 +34,7 @@ def plan_of(topology: WorkerTopology) -> DutyPlan:
     return DutyPlan(
         federation_sending=topology.runs(Duty.FEDERATION_SENDING),
         appservice_sending=runs_unsharded(topology, Duty.APPSERVICE_SENDING),
-        pushing=runs_unsharded(topology, Duty.PUSHING),
+        pushing=topology.runs(Duty.PUSHING),
         media_jobs=runs_unsharded(topology, Duty.MEDIA_JOBS),
         background_tasks=runs_unsharded(topology, Duty.BACKGROUND_TASKS),
         presence_writer=topology.writes(PRESENCE.name),
@@ -55,8 +60,9 @@ def bind_worker_duties(
     )
     if not plan.appservice_sending:
         hs.appservice_outbound.sender.relay = relay.wake_appservices
-    if not plan.pushing:
-        hs.pushers.pool.relay = relay.reload_pushers
+    pool = hs.pushers.pool
+    pool.relay = relay.reload_pushers
+    pool.owns_user = lambda user_id: pusher_for(topology, user_id) == topology.this.name
     replication = hs.workers.replication
     if plan.federation_sending:
         replication.add_position_listener(

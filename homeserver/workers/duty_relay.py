@@ -25,7 +25,7 @@ from homeserver.api.replication.duty_wake import ENDPOINT, DutyWake, RelayedEdu
 from homeserver.types import JsonDict
 from homeserver.util.background import run_in_background
 from homeserver.util.clock import Clock
-from homeserver.workers.roles import Duty, WorkerTopology
+from homeserver.workers.roles import Duty, WorkerTopology, stable_shard
 
 logger = logging.getLogger(__name__)
 
@@ -132,7 +132,7 @@ class DutyRelay:
 
     def reload_pushers(self, user_id: str) -> None:
         """The user's stored pushers changed."""
-        self._to(duty_owner(self.topology, Duty.PUSHING)).pusher_users.add(user_id)
+        self._to(pusher_for(self.topology, user_id)).pusher_users.add(user_id)
 
     # -- sending -------------------------------------------------------------------
 
@@ -163,6 +163,13 @@ def duty_owner(topology: WorkerTopology, duty: Duty) -> str:
     """The one process doing an unsharded duty: the first instance of its
     role (further instances of the role stand by), else main."""
     return topology.owners(duty)[0]
+
+
+def pusher_for(topology: WorkerTopology, user_id: str) -> str:
+    """The process running ``user_id``'s pushers: a stable hash of the user
+    over the pusher workers, else main."""
+    pushers = topology.owners(Duty.PUSHING)
+    return pushers[stable_shard(user_id, len(pushers))]
 
 
 def runs_unsharded(topology: WorkerTopology, duty: Duty) -> bool:

@@ -15,6 +15,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from twisted.internet import defer
 from twisted.internet.testing import MemoryReactorClock
 
 from homeserver.errors import MatrixError
@@ -38,7 +39,9 @@ def workers_config(instances: list[dict[str, Any]]) -> dict[str, Any]:
 
 class LoopbackPoster:
     """The internal client of one process: POSTs to another process's
-    replication endpoint through that TestServer's HTTP site."""
+    replication endpoint through that TestServer's HTTP site. Calls are
+    delivered by ``Deployment.advance``, outside the reactor turn that made
+    them (as a real connection would)."""
 
     def __init__(self, deployment: Deployment) -> None:
         self.deployment = deployment
@@ -46,17 +49,9 @@ class LoopbackPoster:
 
     async def post(self, instance: str, endpoint: str, body: JsonDict) -> JsonDict:
         self.calls.append((instance, endpoint, body))
-        target = self.deployment.servers[instance]
-        response = target.request(
-            "POST",
-            REPLICATION + endpoint,
-            json.loads(json.dumps(body)),
-            headers={"Authorization": f"Bearer {self.deployment.secret}"},
-        )
-        if response.code != 200:
-            raise MatrixError(response.code, str(response.json), "M_UNKNOWN")
-        result: JsonDict = response.json
-        return result
+        answer: defer.Deferred[JsonDict] = defer.Deferred()
+        self.deployment.in_flight.append((instance, endpoint, body, answer))
+        return await answer
 
 
 class Deployment:
@@ -88,6 +83,7 @@ class Deployment:
         self.config = {**(overrides or {}), **workers_config(instances)}
         self.kwargs = kwargs or {}
         self.servers: dict[str, TestServer] = {}
+        self.in_flight: list[tuple[str, str, JsonDict, defer.Deferred[JsonDict]]] = []
         for name in ["main", *(i["name"] for i in instances)]:
             self.start(name, (transports or {}).get(name))
         self.secret = (data_dir / "replication.secret").read_text().strip()
@@ -125,10 +121,33 @@ class Deployment:
         return self.servers[name]
 
     def advance(self, seconds: float = 0) -> None:
-        """Run what is due on the shared reactor (and hand-overs it starts)."""
-        for _ in range(3):
-            self.reactor.advance(seconds)
-            seconds = 0
+        """Run what is due on the shared reactor, and deliver the internal
+        calls it makes until there are none."""
+        self.reactor.advance(seconds)
+        for _ in range(20):
+            if not self.deliver():
+                return
+            self.reactor.advance(0)
+        raise AssertionError("internal calls never stop")
+
+    def deliver(self) -> bool:
+        """Deliver the internal calls made so far; whether there were any."""
+        calls, self.in_flight = self.in_flight, []
+        for instance, endpoint, body, answer in calls:
+            answer.callback(self._deliver(instance, endpoint, body))
+        return bool(calls)
+
+    def _deliver(self, instance: str, endpoint: str, body: JsonDict) -> JsonDict:
+        response = self.servers[instance].request(
+            "POST",
+            REPLICATION + endpoint,
+            json.loads(json.dumps(body)),
+            headers={"Authorization": f"Bearer {self.secret}"},
+        )
+        if response.code != 200:
+            raise MatrixError(response.code, str(response.json), "M_UNKNOWN")
+        result: JsonDict = response.json
+        return result
 
     def close(self) -> None:
         for server in self.servers.values():

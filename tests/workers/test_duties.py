@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from homeserver.storage.engines import Engine
+from homeserver.workers.duty_relay import pusher_for
 from tests.appservices.kit import AsHarness
 from tests.federation.sending_helpers import (
     RecordingTransport,
@@ -190,7 +191,9 @@ def test_ephemeral_data_from_main_is_sent_once_by_the_appservice_worker(
         alice.put(
             f"/rooms/{room}/typing/{alice.user_id}", {"typing": True, "timeout": 30000}
         )
-        h.pump(lambda: bool(_ephemeral(h, "m.typing")))
+        h.pump(
+            lambda: deployment.deliver() and False or bool(_ephemeral(h, "m.typing"))
+        )
         assert deployment.main.hs.appservice_outbound.sender.queues == {}
         as_sender = deployment["as1"].hs.appservice_outbound.sender
         h.pump(lambda: not any(q._running for q in as_sender.queues.values()))
@@ -203,6 +206,13 @@ def test_ephemeral_data_from_main_is_sent_once_by_the_appservice_worker(
         ]
     finally:
         h.close()
+
+
+def _delivered(deployment: Deployment) -> bool:
+    """Deliver the internal calls made so far (always True: for a pump's
+    condition)."""
+    deployment.deliver()
+    return True
 
 
 def _ephemeral(harness: AsHarness, kind: str) -> list[dict[str, Any]]:
@@ -258,3 +268,47 @@ def test_the_media_worker_serves_what_main_stored_and_runs_the_media_jobs(
     assert served.body == b"text"
     assert media1.hs.media.retention._timer is not None
     assert main.hs.media.retention._timer is None
+
+
+PUSHER_SHARDS = [
+    {"name": "pusher1", "role": "pusher", "port": 18131},
+    {"name": "pusher2", "role": "pusher", "port": 18132},
+]
+
+
+def test_pusher_workers_share_the_users(
+    make_deployment: Callable[..., Deployment],
+) -> None:
+    deployment = make_deployment(PUSHER_SHARDS)
+    topology = deployment.main.hs.core.topology
+    users = [deployment.main.user(f"user{i}") for i in range(6)]
+    for user in users:
+        set_http_pusher(
+            user, "https://push.example/_matrix/push/v1/notify", user.localpart
+        )
+    deployment.advance()
+    # Set again through pusher2, whichever shard owns the user: its owner
+    # runs it, with the new data.
+    set_http_pusher(
+        users[0].on(deployment["pusher2"]),
+        "https://other.example/_matrix/push/v1/notify",
+        users[0].localpart,
+    )
+    deployment.advance()
+    runs = {
+        name: set(deployment[name].hs.pushers.pool.runners)
+        for name in ("main", "pusher1", "pusher2")
+    }
+    assert runs["main"] == set()
+    for user in users:
+        owner = pusher_for(topology, user.user_id)
+        assert user.user_id in runs[owner]
+        other = "pusher2" if owner == "pusher1" else "pusher1"
+        assert user.user_id not in runs[other]
+    assert runs["pusher1"] and runs["pusher2"]
+    [(record, _)] = (
+        deployment[pusher_for(topology, users[0].user_id)]
+        .hs.pushers.pool.runners[users[0].user_id]
+        .values()
+    )
+    assert record.data["url"].startswith("https://other.example")

@@ -112,8 +112,12 @@ class PusherPool:
         ] = {}
         self._started = False
         self.relay: Callable[[str], None] | None = None
-        """Set when another process runs the pushers (a ``pusher`` worker):
-        told of each user whose stored pushers changed here."""
+        """Set when other processes run pushers (``pusher`` workers): told
+        of each user whose stored pushers changed here and whose pushers
+        this pool does not run."""
+        self.owns_user: Callable[[str], bool] = _every_user
+        """Whether this pool runs the user's pushers (``pusher`` workers
+        share the users by a stable hash; one process runs them all)."""
 
     def register_kind(self, kind: PusherKind) -> None:
         """Make a kind known (before ``start``)."""
@@ -126,6 +130,8 @@ class PusherPool:
         that were failing or behind resume at once."""
         self._started = True
         for record in await self.store.get_all_pushers():
+            if not self.owns_user(record.user_id):
+                continue
             self._start_runner(record)
             runner = self._runner(record)
             if runner is not None:
@@ -181,7 +187,7 @@ class PusherPool:
 
     def pusher_added(self, record: PusherRecord) -> None:
         """A pusher was stored (new or replaced): (re)start its runner."""
-        if self._started:
+        if self._started and self.owns_user(record.user_id):
             self._start_runner(record)
         elif self.relay is not None:
             self.relay(record.user_id)
@@ -192,12 +198,13 @@ class PusherPool:
             self._stop_runner(record.user_id, record.app_id, record.pushkey)
         if self.relay is not None:
             for user_id in sorted({record.user_id for record in records}):
-                self.relay(user_id)
+                if not (self._started and self.owns_user(user_id)):
+                    self.relay(user_id)
 
     async def reload_user(self, user_id: str) -> None:
         """Another process changed the user's stored pushers: run exactly
         the stored ones (a new one starts at the current position)."""
-        if not self._started:
+        if not self._started or not self.owns_user(user_id):
             return
         stored = await self.store.get_pushers_by_user(user_id)
         wanted = {(r.app_id, r.pushkey) for r in stored}
@@ -281,3 +288,7 @@ def _settings(record: PusherRecord) -> tuple[object, ...]:
         record.lang,
         record.pushkey_ts,
     )
+
+
+def _every_user(_user_id: str) -> bool:
+    return True
