@@ -26,6 +26,7 @@ from homeserver.services.appservices.registration import RegistrationError
 from homeserver.storage.database import Database, thread_pool_runner
 from homeserver.storage.engines import Engine, PostgresEngine, SqliteEngine
 from homeserver.storage.migrations import SchemaTooNewError
+from homeserver.util.gc_tuning import tune_gc_after_start
 from homeserver.workers.roles import MAIN, UnknownWorker
 
 logger = logging.getLogger(__name__)
@@ -129,6 +130,7 @@ async def start(server: HomeServer, reactor: Any) -> None:
             server.config.server.server_name,
             server.workers.topology.this.name,
         )
+        tune_gc_after_start()
     except SchemaTooNewError as exc:
         logger.error("%s", exc)
         print(f"error: {exc}", file=sys.stderr)
