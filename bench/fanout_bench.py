@@ -160,9 +160,12 @@ async def fan_out(
         if starting:
             if ctx.profile_dir is not None and ctx.server.name == "chatly":
                 out = ctx.profile_dir / f"{label.replace(' ', '-')}.txt"
-                sampler.append(
-                    profiling.Sampler(ctx.server.pid or 0, out, ctx.profile_gil)
-                )
+                try:
+                    sampler.append(
+                        profiling.Sampler(ctx.server.pid or 0, out, ctx.profile_gil)
+                    )
+                except RuntimeError as exc:
+                    log(f"  not profiled: {exc}")
             meter.start()
         else:
             meter.stop()
