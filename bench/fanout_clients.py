@@ -14,10 +14,10 @@ import json
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import aiohttp
-from sync_bench import Api, ScenarioUnavailable, log
+import sync_bench
+from sync_bench import Api, ScenarioUnavailable, quiesce
 
 WS_PATH = "/_chatly/client/v1/ws"
 LONG_POLL_MS = 30_000
@@ -40,8 +40,8 @@ async def initial_token(api: Api, presence: str) -> str:
     return str(data["next_batch"])
 
 
-class Recipient:
-    """Something that receives sync responses and notes expected bodies.
+class Recipient(sync_bench.Recipient):
+    """A recipient of the fan-out rounds.
 
     ``presence`` is the ``set_presence`` of its syncs: "offline" keeps the
     recipients from marking themselves online, without which N members
@@ -50,51 +50,9 @@ class Recipient:
     """
 
     def __init__(self, api: Api, presence: str = "offline") -> None:
-        self.api = api
-        self.presence = presence
+        super().__init__(api)
         self.since = ""
-        self.expected: dict[str, asyncio.Future[float]] = {}
-        self.last_response = time.perf_counter()
-        self.error: BaseException | None = None
-        self.task: asyncio.Task[None] | None = None
-
-    def expect(self, body: str) -> asyncio.Future[float]:
-        if self.error is not None:
-            raise ScenarioUnavailable(f"a recipient failed: {self.error!r}")
-        fut: asyncio.Future[float] = asyncio.get_running_loop().create_future()
-        self.expected[body] = fut
-        return fut
-
-    def got(self, body: dict[str, Any]) -> None:
-        """One sync response arrived (``body`` as GET /sync returns it)."""
-        now = time.perf_counter()
-        self.last_response = now
-        self.since = str(body.get("next_batch", self.since))
-        if not self.expected:
-            return
-        joined = (body.get("rooms") or {}).get("join") or {}
-        for room in joined.values():
-            for event in (room.get("timeline") or {}).get("events") or []:
-                content = event.get("content")
-                if isinstance(content, dict):
-                    fut = self.expected.pop(str(content.get("body")), None)
-                    if fut is not None and not fut.done():
-                        fut.set_result(now)
-
-    def fail(self, exc: BaseException) -> None:
-        self.error = exc
-        for fut in self.expected.values():
-            if not fut.done():
-                fut.set_exception(exc)
-        self.expected.clear()
-
-    async def stop(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-            try:
-                await self.task
-            except (asyncio.CancelledError, Exception):  # noqa: BLE001
-                pass
+        self.presence = presence
 
 
 class LongPoller(Recipient):
@@ -176,18 +134,6 @@ class Socket(Recipient):
             await self.ws.close()
 
 
-async def quiesce(recipients: Sequence[Recipient], quiet: float, limit: float) -> bool:
-    """Wait until no recipient got a response for ``quiet`` s (at most
-    ``limit`` s); False if it never went quiet."""
-    deadline = time.perf_counter() + limit
-    while time.perf_counter() < deadline:
-        latest = max(r.last_response for r in recipients)
-        if time.perf_counter() - latest >= quiet:
-            return True
-        await asyncio.sleep(quiet / 3)
-    return False
-
-
 @dataclass
 class Rounds:
     """What the measured rounds gave."""
@@ -215,8 +161,7 @@ async def run_rounds(
     out = Rounds()
     count = len(recipients)
     for r in range(warmup + rounds):
-        if not await quiesce(recipients, 0.3, 10.0):
-            log(f"  {label}: responses still flowing after 10 s; going on")
+        await quiesce(recipients, 0.3, 10.0)
         if r == warmup:
             await on_measured(True)
         body = f"{label} round {r}"

@@ -42,7 +42,7 @@ import statistics
 import sys
 import time
 import urllib.parse
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -299,30 +299,24 @@ async def bounded_gather(
         raise
 
 
-class Syncer:
-    """A client long-polling /sync that notes when expected messages arrive."""
+class Recipient:
+    """A client that gets sync responses and notes when expected messages
+    (known by their body text) arrive; subclasses fetch the responses."""
 
     def __init__(self, api: Api) -> None:
         self.api = api
         self.since: str | None = None
         self.expected: dict[str, asyncio.Future[float]] = {}
         self.last_response = time.perf_counter()
-        self.responses = 0
         self.task: asyncio.Task[None] | None = None
         self.error: BaseException | None = None
 
-    async def initial(self) -> None:
-        self.since = (await self.api.sync(None, 0))["next_batch"]
-
     def expect(self, body: str) -> asyncio.Future[float]:
         if self.error is not None:
-            raise self.error
+            raise ScenarioUnavailable(f"a recipient failed: {self.error!r}")
         fut: asyncio.Future[float] = asyncio.get_running_loop().create_future()
         self.expected[body] = fut
         return fut
-
-    def start(self) -> None:
-        self.task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
         if self.task is not None:
@@ -332,26 +326,13 @@ class Syncer:
             except (asyncio.CancelledError, Exception):  # noqa: BLE001
                 pass
 
-    async def _run(self) -> None:
-        try:
-            while True:
-                data = await self.api.sync(self.since, SYNC_TIMEOUT_MS)
-                now = time.perf_counter()
-                self.last_response = now
-                self.responses += 1
-                self.since = data["next_batch"]
-                if self.expected:
-                    self._scan(data, now)
-        except asyncio.CancelledError:
-            raise
-        except BaseException as exc:  # noqa: BLE001 - handed to the waiters
-            self.error = exc
-            for fut in self.expected.values():
-                if not fut.done():
-                    fut.set_exception(exc)
-            self.expected.clear()
-
-    def _scan(self, data: dict[str, Any], now: float) -> None:
+    def got(self, data: dict[str, Any]) -> None:
+        """One sync response (``data`` as GET /sync returns it) arrived."""
+        now = time.perf_counter()
+        self.last_response = now
+        self.since = str(data.get("next_batch", self.since))
+        if not self.expected:
+            return
         joined = (data.get("rooms") or {}).get("join") or {}
         for room in joined.values():
             for event in (room.get("timeline") or {}).get("events") or []:
@@ -362,8 +343,35 @@ class Syncer:
                 if fut is not None and not fut.done():
                     fut.set_result(now)
 
+    def fail(self, exc: BaseException) -> None:
+        """The responses stopped: every waiter gets ``exc``."""
+        self.error = exc
+        for fut in self.expected.values():
+            if not fut.done():
+                fut.set_exception(exc)
+        self.expected.clear()
 
-async def quiesce(syncers: list[Syncer], quiet: float, limit: float) -> None:
+
+class Syncer(Recipient):
+    """A client long-polling /sync."""
+
+    async def initial(self) -> None:
+        self.since = (await self.api.sync(None, 0))["next_batch"]
+
+    def start(self) -> None:
+        self.task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        try:
+            while True:
+                self.got(await self.api.sync(self.since, SYNC_TIMEOUT_MS))
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiters
+            self.fail(exc)
+
+
+async def quiesce(syncers: Sequence[Recipient], quiet: float, limit: float) -> None:
     """Wait until no syncer got an answer for ``quiet`` s (at most ``limit`` s)."""
     deadline = time.perf_counter() + limit
     while time.perf_counter() < deadline:
