@@ -173,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     from twisted.internet import reactor as global_reactor
 
     reactor: Any = global_reactor
-    setup_logging(config.logging, data_dir)
+    setup_logging(config.logging, data_dir, args.worker)
     signing_key = ensure_signing_key(data_dir / config.server.signing_key_path)
     try:
         server = build_server(config, data_dir, reactor, signing_key, args.worker)

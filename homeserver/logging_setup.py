@@ -31,13 +31,29 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
-def setup_logging(config: LoggingConfig, data_dir: Path) -> None:
-    """Configure the root logger from the config, once, at start-up."""
+def log_path(config: LoggingConfig, data_dir: Path, process: str = "main") -> Path | None:
+    """The log file of ``process``, or None when logging goes to stderr.
+
+    Main writes ``logging.file``; a worker writes its own file next to it,
+    named after it (``homeserver.log`` -> ``homeserver-reader1.log``), so each
+    process's log stays readable on its own.
+    """
     if config.file == "-":
+        return None
+    path = Path(config.file)
+    path = path if path.is_absolute() else data_dir / path
+    if process == "main":
+        return path
+    return path.with_name(f"{path.stem}-{process}{path.suffix}")
+
+
+def setup_logging(config: LoggingConfig, data_dir: Path, process: str = "main") -> None:
+    """Configure the root logger from the config, once, at start-up."""
+    path = log_path(config, data_dir, process)
+    if path is None:
         handler: logging.Handler = logging.StreamHandler(sys.stderr)
     else:
-        path = Path(config.file)
-        handler = logging.FileHandler(path if path.is_absolute() else data_dir / path)
+        handler = logging.FileHandler(path)
     if config.format == "json":
         handler.setFormatter(JsonFormatter())
     else:

@@ -12,6 +12,7 @@ import attrs
 
 from homeserver.cli.errors import CliError
 from homeserver.config import HomeserverConfig, load_config
+from homeserver.logging_setup import log_path
 
 DEFAULT_DATA_DIR = Path("data")
 
@@ -59,11 +60,12 @@ class DataDir:
         """The stdout and stderr of worker ``name`` (cf. ``stderr_log``)."""
         return self.root / "workers" / f"{name}.stderr.log"
 
-    def log_file(self, config: HomeserverConfig) -> Path | None:
-        """The server's own log file, or None when it logs to stderr."""
-        if config.logging.file == "-":
-            return None
-        return self.root / config.logging.file
+    def log_file(
+        self, config: HomeserverConfig, worker: str | None = None
+    ) -> Path | None:
+        """The server's (or worker ``worker``'s) own log file, or None when it
+        logs to stderr."""
+        return log_path(config.logging, self.root, worker or "main")
 
     def load_config(self) -> HomeserverConfig:
         """Load and validate ``homeserver.yaml``.

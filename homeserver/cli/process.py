@@ -177,14 +177,28 @@ def terminate(pid: int, timeout: float) -> bool:
     Returns:
         True if it stopped on SIGTERM, False if it had to be killed.
     """
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGTERM)
-    if wait_for_exit(pid, timeout):
-        return True
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
-    wait_for_exit(pid, 5.0)
-    return False
+    return terminate_all([pid], timeout)[pid]
+
+
+def terminate_all(pids: list[int], timeout: float) -> dict[int, bool]:
+    """SIGTERM every pid at once (they shut down side by side), then SIGKILL
+    those still running after ``timeout`` seconds.
+
+    Returns:
+        For each pid, True if it stopped on SIGTERM, False if it was killed.
+    """
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    graceful = {}
+    for pid in pids:
+        graceful[pid] = wait_for_exit(pid, max(0.0, deadline - time.monotonic()))
+        if not graceful[pid]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            wait_for_exit(pid, 5.0)
+    return graceful
 
 
 def file_size(path: Path | None) -> int:

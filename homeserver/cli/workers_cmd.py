@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from homeserver.cli.datadir import DataDir
+from homeserver.cli.errors import CliError
 from homeserver.cli.yamlfile import write_text_atomically
 from homeserver.config import HomeserverConfig
 from homeserver.workers.proxy_haproxy import render_haproxy
@@ -41,6 +42,7 @@ def generate(
     haproxy: bool = False,
     listen: list[str] | None = None,
     runtime_dir: Path | None = None,
+    tls: tuple[Path, Path] | None = None,
 ) -> str:
     """The proxy config text for ``data_dir``'s deployment.
 
@@ -51,6 +53,7 @@ def generate(
             ``bind`` arguments); default port 8080.
         runtime_dir: nginx's pid, log and temporary files; default
             ``DATA_DIR/nginx`` (created here).
+        tls: nginx: (certificate chain, key) for ``... ssl`` listen addresses.
     """
     config = data_dir.load_config()
     plan = plan_for(config)
@@ -61,7 +64,17 @@ def generate(
         return render_haproxy(plan, binds=binds, source=source)
     run_dir = runtime_dir or data_dir.root / "nginx"
     run_dir.mkdir(parents=True, exist_ok=True)  # nginx creates the rest
-    return render_nginx(plan, listen=listen, runtime_dir=run_dir, source=source)
+    return render_nginx(
+        plan, listen=listen, runtime_dir=run_dir, source=source, tls=tls
+    )
+
+
+def _tls(args: argparse.Namespace) -> tuple[Path, Path] | None:
+    if (args.tls_certificate is None) != (args.tls_key is None):
+        raise CliError("--tls-certificate and --tls-key go together")
+    if args.tls_certificate is None:
+        return None
+    return args.tls_certificate.absolute(), args.tls_key.absolute()
 
 
 def _run_generate(args: argparse.Namespace) -> int:
@@ -71,6 +84,7 @@ def _run_generate(args: argparse.Namespace) -> int:
         haproxy=args.haproxy,
         listen=args.listen,
         runtime_dir=args.runtime_dir.absolute() if args.runtime_dir else None,
+        tls=_tls(args),
     )
     if not data_dir.load_config().workers.instances:
         print(
@@ -131,5 +145,15 @@ def add_parser(
         metavar="DIR",
         help="nginx: where its pid file, logs and temporary files go "
         "(default: DATA_DIR/nginx)",
+    )
+    parser.add_argument(
+        "--tls-certificate",
+        type=Path,
+        metavar="FILE",
+        help="nginx: the PEM certificate chain for listen addresses ending in "
+        "'ssl' (e.g. --listen '8448 ssl' for federation)",
+    )
+    parser.add_argument(
+        "--tls-key", type=Path, metavar="FILE", help="nginx: its private key"
     )
     parser.set_defaults(func=_run_generate)

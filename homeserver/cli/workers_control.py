@@ -89,22 +89,37 @@ def ensure_secret(data_dir: DataDir, config: HomeserverConfig) -> None:
     print(f"Generated the replication secret in {path}")
 
 
-def _start_one(data_dir: DataDir, proc: Proc, timeout: float) -> None:
+@attrs.frozen
+class _Spawned:
+    proc: Proc
+    child: subprocess.Popen[bytes]
+    offset: int
+
+
+def _spawn(data_dir: DataDir, proc: Proc) -> _Spawned | None:
+    """Start ``proc`` unless it runs; None if it already did."""
     pid = process.running_pid(data_dir, proc.worker)
     if pid is not None:
         print(f"  {proc.label} is already running (pid {pid})")
-        return
+        return None
     process.remove_pid_file(data_dir, proc.worker)
     if versions_answer(proc.base_url):
         raise CliError(
             f"something else already answers at {proc.base_url} "
             f"(the port of {proc.label}); stop it or change the worker's port"
         )
-    log = process.stderr_log(data_dir, proc.worker)
-    offset = process.file_size(log)
-    child: subprocess.Popen[bytes] = process.spawn_server(data_dir, proc.worker)
+    offset = process.file_size(process.stderr_log(data_dir, proc.worker))
+    child = process.spawn_server(data_dir, proc.worker)
     process.write_pid(data_dir, child.pid, proc.worker)
-    print(f"  starting {proc.label} (pid {child.pid}) ", end="", flush=True)
+    print(f"  starting {proc.label} (pid {child.pid})", flush=True)
+    return _Spawned(proc, child, offset)
+
+
+def _await(data_dir: DataDir, spawned: _Spawned, timeout: float) -> None:
+    """Wait until a spawned worker answers; fail with its log tail."""
+    proc, child = spawned.proc, spawned.child
+    log = process.stderr_log(data_dir, proc.worker)
+    print(f"  waiting for {proc.label} ", end="", flush=True)
     try:
         exit_status = process.wait_until_answering(child, proc.base_url, timeout)
     except TimeoutError:
@@ -112,14 +127,14 @@ def _start_one(data_dir: DataDir, proc: Proc, timeout: float) -> None:
         raise CliError(
             f"{proc.label} did not answer at {proc.base_url} within {timeout:g}s; "
             f"it is still running (pid {child.pid}).\n--- last lines of {log} ---\n"
-            + process.tail(log, offset)
+            + process.tail(log, spawned.offset)
         ) from None
     if exit_status is not None:
         print()
         process.remove_pid_file(data_dir, proc.worker)
         raise CliError(
             f"{proc.label} exited with status {exit_status} before answering.\n"
-            f"--- last lines of {log} ---\n" + process.tail(log, offset)
+            f"--- last lines of {log} ---\n" + process.tail(log, spawned.offset)
         )
     print(f"answers at {proc.base_url}")
 
@@ -131,14 +146,21 @@ def start_workers(
     timeout: float,
     only: str | None = None,
 ) -> None:
-    """Start every worker that is not running (or only worker ``only``)."""
+    """Start every worker that is not running (or only worker ``only``).
+
+    Two waves, each started side by side and then awaited: the event
+    persisters (the writers the others hand events to), then the rest.
+    """
     procs = [p for p in worker_procs(config) if only is None or p.name == only]
     if only is not None and not procs:
         raise CliError(f"no worker named {only!r} in workers.instances")
     if procs:
         print(f"Starting {len(procs)} worker(s):")
-    for proc in procs:
-        _start_one(data_dir, proc, timeout)
+    first = [p for p in procs if p.role in _FIRST_ROLES]
+    for wave in (first, [p for p in procs if p not in first]):
+        spawned = [s for s in (_spawn(data_dir, p) for p in wave) if s is not None]
+        for item in spawned:
+            _await(data_dir, item, timeout)
 
 
 def _pid_file_names(data_dir: DataDir) -> list[str]:
@@ -153,22 +175,30 @@ def stop_workers(
     timeout: float,
     only: str | None = None,
 ) -> None:
-    """Stop the workers, last started first; also workers that have a pid file
-    but are no longer in the config."""
+    """Stop the workers side by side (SIGTERM, SIGKILL after ``timeout``); also
+    workers that have a pid file but are no longer in the config."""
     configured = [p.name for p in worker_procs(config)] if config else []
     names = list(reversed(configured))
     names += [n for n in _pid_file_names(data_dir) if n not in configured]
+    running: dict[str, int] = {}
     for name in names:
         if only is not None and name != only:
             continue
         pid = process.running_pid(data_dir, name)
         if pid is None:
             process.remove_pid_file(data_dir, name)
-            continue
-        print(f"  stopping {name} (pid {pid}) ", end="", flush=True)
-        graceful = process.terminate(pid, timeout)
+        else:
+            running[name] = pid
+    if not running:
+        return
+    listed = ", ".join(f"{name} (pid {pid})" for name, pid in running.items())
+    print(f"Stopping {listed}", flush=True)
+    graceful = process.terminate_all(list(running.values()), timeout)
+    for name, pid in running.items():
         process.remove_pid_file(data_dir, name)
-        print("stopped" if graceful else f"killed after {timeout:g}s")
+        if not graceful[pid]:
+            print(f"  {name} did not stop within {timeout:g}s of SIGTERM; killed it")
+    print(f"Stopped {len(running)} worker(s)")
 
 
 def fetch_status(

@@ -84,9 +84,16 @@ def _blocked_locations(blocked: Iterable[str]) -> list[str]:
     return lines
 
 
-def _server(plan: ProxyPlan, listen: Sequence[str]) -> list[str]:
+def _server(
+    plan: ProxyPlan, listen: Sequence[str], tls: tuple[Path, Path] | None
+) -> list[str]:
     lines = ["server {"]
     lines += [f"    listen {address};" for address in listen]
+    if tls is not None:
+        lines += [
+            f"    ssl_certificate {tls[0]};",
+            f"    ssl_certificate_key {tls[1]};",
+        ]
     lines += [
         "    server_name _;",
         f"    client_max_body_size {plan.max_body_size};",
@@ -111,7 +118,12 @@ def _server(plan: ProxyPlan, listen: Sequence[str]) -> list[str]:
 
 
 def render_nginx(
-    plan: ProxyPlan, *, listen: Sequence[str], runtime_dir: Path, source: str
+    plan: ProxyPlan,
+    *,
+    listen: Sequence[str],
+    runtime_dir: Path,
+    source: str,
+    tls: tuple[Path, Path] | None = None,
 ) -> str:
     """A complete nginx.conf for ``plan``.
 
@@ -120,6 +132,7 @@ def render_nginx(
         listen: the ``listen`` arguments, e.g. ``["8008"]``, ``["443 ssl"]``.
         runtime_dir: where nginx keeps its pid file, logs and temporary files.
         source: the config file the plan came from (named in the header).
+        tls: (certificate chain, private key) for ``listen ... ssl`` addresses.
     """
     run = runtime_dir
     head = [
@@ -146,7 +159,7 @@ def render_nginx(
     ]
     for upstream in plan.upstreams:
         body += _upstream_block(upstream)
-    body += _maps(plan) + _server(plan, listen)
+    body += _maps(plan) + _server(plan, listen, tls)
     return (
         "\n".join(head + ["    " + line if line else "" for line in body] + ["}"])
         + "\n"

@@ -257,7 +257,8 @@ class LoggingConfig:
     )
     file: str = option(
         "homeserver.log",
-        doc="Log file, relative to the data directory; '-' for stderr.",
+        doc="Log file, relative to the data directory; '-' for stderr. Each "
+        "worker logs to a file of its own next to it, e.g. homeserver-reader1.log.",
     )
     format: Literal["text", "json"] = option(
         "text", doc="Plain text or one JSON object a line."

@@ -1,0 +1,127 @@
+"""A real worker deployment (tests/support/deployment.py): main, two client
+readers, an event persister and a federation sender on PostgreSQL and Redis,
+started by ``synctl start`` and behind Debian's nginx running the config
+``synctl workers generate`` wrote.
+
+Each process logs to a file of its own, so where nginx sent a request is read
+from the logs: a user's /sync always reaches one reader, writes reach main,
+and the internal replication API is never reachable through the proxy.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.interop.client import HttpError, request
+from tests.support.deployment import Deployment, running_deployment
+
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("deployment")]
+
+C = "/_matrix/client/v3"
+READERS = ("reader1", "reader2")
+
+
+@pytest.fixture(scope="module")
+def deployment(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Deployment]:
+    with running_deployment(request, tmp_path_factory.mktemp("workers")) as running:
+        yield running
+
+
+def _log(deployment: Deployment, name: str) -> Path:
+    suffix = "" if name == "main" else f"-{name}"
+    return deployment.data_dir / f"homeserver{suffix}.log"
+
+
+def _hits(deployment: Deployment, name: str, pattern: str) -> int:
+    """How many requests matching ``pattern`` process ``name`` has logged."""
+    text = _log(deployment, name).read_text(errors="replace")
+    return len(re.findall(pattern, text))
+
+
+def _wait_for_hits(deployment: Deployment, pattern: str, total: int) -> dict[str, int]:
+    """Per process, its logged requests matching ``pattern`` once they add up
+    to ``total`` (access lines are written as each response goes out)."""
+    names = ("main", *READERS)
+    for _ in range(50):
+        hits = {name: _hits(deployment, name, pattern) for name in names}
+        if sum(hits.values()) >= total:
+            return hits
+        time.sleep(0.1)
+    return hits
+
+
+def test_every_process_runs_and_logs_on_its_own(deployment: Deployment) -> None:
+    status = deployment.synctl_status()
+    assert status.returncode == 0, status.stdout + status.stderr
+    for name, role in deployment.instances:
+        assert f"{name:<16} {role:<18} pid {deployment.pid(name)}" in status.stdout
+        log = _log(deployment, name).read_text()
+        assert f"(process {name})" in log
+        assert "(process main)" not in log
+    assert "(process reader1)" not in _log(deployment, "main").read_text()
+
+
+def test_sync_sticks_to_one_reader_per_user(deployment: Deployment) -> None:
+    readers_used = set()
+    for number in range(6):
+        user = deployment.register(f"sticky{number}")
+        path = f"GET {C}/sync\\?timeout=0&marker={user.device_id} "
+        for _ in range(4):
+            request(
+                "GET",
+                f"{deployment.proxy_url}{C}/sync?timeout=0&marker={user.device_id}",
+                token=user.token,
+            )
+        hits = _wait_for_hits(deployment, path, 4)
+        assert hits["main"] == 0
+        assert sorted(hits[r] for r in READERS) == [0, 4], hits  # one reader only
+        readers_used |= {r for r in READERS if hits[r]}
+    assert readers_used == set(READERS)  # users spread over both readers
+
+
+def test_reads_go_to_readers_and_writes_to_main(deployment: Deployment) -> None:
+    user = deployment.register("router")
+    proxy = deployment.proxy_url
+    room = request("POST", f"{proxy}{C}/createRoom", {}, token=user.token)["room_id"]
+    send = f"{C}/rooms/{room}/send/m.room.message/"
+    for txn in range(3):
+        request(
+            "PUT", f"{proxy}{send}t{txn}", {"msgtype": "m.text", "body": "hi"},
+            token=user.token,
+        )
+    messages = f"{C}/rooms/{room}/messages"
+    for _ in range(3):
+        request("GET", f"{proxy}{messages}?dir=b", token=user.token)
+    sends = _wait_for_hits(deployment, re.escape(f"PUT {send}"), 3)
+    reads = _wait_for_hits(deployment, re.escape(f"GET {messages}?dir=b "), 3)
+    assert sends == {"main": 3, "reader1": 0, "reader2": 0}
+    assert reads["main"] == 0 and reads["reader1"] + reads["reader2"] == 3
+
+
+@pytest.mark.parametrize(
+    "path", ["/_chatly/replication/status", "/metrics", "/_synapse/metrics"]
+)
+def test_internal_paths_are_not_reachable_through_nginx(
+    deployment: Deployment, path: str
+) -> None:
+    with pytest.raises(HttpError) as refused:
+        request("GET", deployment.proxy_url + path)
+    assert refused.value.status == 404
+    assert refused.value.errcode == "M_UNRECOGNIZED"
+
+
+def test_replication_status_needs_the_secret(deployment: Deployment) -> None:
+    status = deployment.replication_status("reader1")
+    assert status["name"] == "reader1" and status["role"] == "client_reader"
+    assert set(status["positions"]) >= {"events", "typing", "receipts", "presence"}
+    with pytest.raises(HttpError) as refused:
+        request("GET", deployment.url("reader1") + "/_chatly/replication/status")
+    assert refused.value.status == 403
+    assert refused.value.errcode == "M_FORBIDDEN"
