@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg2
+import servers
 from psycopg2.extensions import parse_dsn
 
 
@@ -65,3 +66,45 @@ def ensure_psycopg2(python: Path) -> None:
         check=True,
         timeout=600,
     )
+
+
+class BackendCpu:
+    """CPU time of the PostgreSQL backends serving one database.
+
+    The backends are found in ``pg_stat_activity`` (``datname``) through an
+    admin connection of our own (to the server's ``postgres`` database, so its
+    own backend is never counted), and their CPU read from /proc: this needs
+    PostgreSQL on this machine and a user that may read its processes (root).
+    A backend that exits between two readings takes its CPU with it, so the
+    figure is a lower bound; the servers keep pooled connections, so in
+    practice nothing is lost.
+    """
+
+    def __init__(self, admin_dsn: str, dbname: str) -> None:
+        self.dbname = dbname
+        self.conn = psycopg2.connect(admin_dsn)
+        self.conn.autocommit = True
+
+    def snapshot(self) -> dict[int, float]:
+        """Each backend's CPU seconds so far, by pid."""
+        with self.conn.cursor() as cur:
+            cur.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s",
+                (self.dbname,),
+            )
+            pids = [row[0] for row in cur.fetchall()]
+        found: dict[int, float] = {}
+        for pid in pids:
+            try:
+                found[pid] = servers.cpu_seconds(pid)
+            except OSError:  # gone, or not on this machine
+                pass
+        return found
+
+    @staticmethod
+    def delta(before: dict[int, float], after: dict[int, float]) -> float:
+        """CPU seconds spent between two snapshots (new backends count whole)."""
+        return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
+
+    def close(self) -> None:
+        self.conn.close()

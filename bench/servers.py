@@ -55,10 +55,20 @@ def free_port() -> int:
 
 def cpu_seconds(pid: int) -> float:
     """User plus system CPU time of ``pid`` (all its threads), in seconds."""
-    stat = Path(f"/proc/{pid}/stat").read_text()
+    return cpu_seconds_of(Path(f"/proc/{pid}/stat"))
+
+
+def main_thread_cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of ``pid``'s main thread alone (for a Twisted
+    server: the reactor thread; the rest is its thread pools)."""
+    return cpu_seconds_of(Path(f"/proc/{pid}/task/{pid}/stat"))
+
+
+def cpu_seconds_of(stat_path: Path) -> float:
+    """utime plus stime from a /proc ``stat`` file, in seconds."""
     # Fields after the parenthesised command name; utime and stime are fields
     # 14 and 15 of the whole line, so 11 and 12 of this tail (0-based).
-    fields = stat.rsplit(")", 1)[1].split()
+    fields = stat_path.read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 

@@ -42,7 +42,7 @@ import statistics
 import sys
 import time
 import urllib.parse
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,6 +52,7 @@ import yarl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import bench_postgres  # noqa: E402
 import servers  # noqa: E402
 
 CLIENT = "/_matrix/client/v3"
@@ -298,30 +299,24 @@ async def bounded_gather(
         raise
 
 
-class Syncer:
-    """A client long-polling /sync that notes when expected messages arrive."""
+class Recipient:
+    """A client that gets sync responses and notes when expected messages
+    (known by their body text) arrive; subclasses fetch the responses."""
 
     def __init__(self, api: Api) -> None:
         self.api = api
         self.since: str | None = None
         self.expected: dict[str, asyncio.Future[float]] = {}
         self.last_response = time.perf_counter()
-        self.responses = 0
         self.task: asyncio.Task[None] | None = None
         self.error: BaseException | None = None
 
-    async def initial(self) -> None:
-        self.since = (await self.api.sync(None, 0))["next_batch"]
-
     def expect(self, body: str) -> asyncio.Future[float]:
         if self.error is not None:
-            raise self.error
+            raise ScenarioUnavailable(f"a recipient failed: {self.error!r}")
         fut: asyncio.Future[float] = asyncio.get_running_loop().create_future()
         self.expected[body] = fut
         return fut
-
-    def start(self) -> None:
-        self.task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
         if self.task is not None:
@@ -331,26 +326,13 @@ class Syncer:
             except (asyncio.CancelledError, Exception):  # noqa: BLE001
                 pass
 
-    async def _run(self) -> None:
-        try:
-            while True:
-                data = await self.api.sync(self.since, SYNC_TIMEOUT_MS)
-                now = time.perf_counter()
-                self.last_response = now
-                self.responses += 1
-                self.since = data["next_batch"]
-                if self.expected:
-                    self._scan(data, now)
-        except asyncio.CancelledError:
-            raise
-        except BaseException as exc:  # noqa: BLE001 - handed to the waiters
-            self.error = exc
-            for fut in self.expected.values():
-                if not fut.done():
-                    fut.set_exception(exc)
-            self.expected.clear()
-
-    def _scan(self, data: dict[str, Any], now: float) -> None:
+    def got(self, data: dict[str, Any]) -> None:
+        """One sync response (``data`` as GET /sync returns it) arrived."""
+        now = time.perf_counter()
+        self.last_response = now
+        self.since = str(data.get("next_batch", self.since))
+        if not self.expected:
+            return
         joined = (data.get("rooms") or {}).get("join") or {}
         for room in joined.values():
             for event in (room.get("timeline") or {}).get("events") or []:
@@ -361,8 +343,35 @@ class Syncer:
                 if fut is not None and not fut.done():
                     fut.set_result(now)
 
+    def fail(self, exc: BaseException) -> None:
+        """The responses stopped: every waiter gets ``exc``."""
+        self.error = exc
+        for fut in self.expected.values():
+            if not fut.done():
+                fut.set_exception(exc)
+        self.expected.clear()
 
-async def quiesce(syncers: list[Syncer], quiet: float, limit: float) -> None:
+
+class Syncer(Recipient):
+    """A client long-polling /sync."""
+
+    async def initial(self) -> None:
+        self.since = (await self.api.sync(None, 0))["next_batch"]
+
+    def start(self) -> None:
+        self.task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        try:
+            while True:
+                self.got(await self.api.sync(self.since, SYNC_TIMEOUT_MS))
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiters
+            self.fail(exc)
+
+
+async def quiesce(syncers: Sequence[Recipient], quiet: float, limit: float) -> None:
     """Wait until no syncer got an answer for ``quiet`` s (at most ``limit`` s)."""
     deadline = time.perf_counter() + limit
     while time.perf_counter() < deadline:
@@ -381,13 +390,16 @@ def client_cpu() -> float:
 
 
 class Meter:
-    """Wall time, server CPU and this client's CPU across a block."""
+    """Wall time, server CPU and this client's CPU across a block (and, on
+    PostgreSQL, the CPU of the server's database backends)."""
 
-    def __init__(self, pid: int) -> None:
+    def __init__(self, pid: int, pg: bench_postgres.BackendCpu | None = None) -> None:
         self.pid = pid
-        self.wall = self.cpu = self.client = 0.0
+        self.pg = pg
+        self.wall = self.cpu = self.client = self.pg_cpu = 0.0
 
     def __enter__(self) -> Meter:
+        self._pg = self.pg.snapshot() if self.pg else {}
         self._cpu = servers.cpu_seconds(self.pid)
         self._client = client_cpu()
         self._wall = time.perf_counter()
@@ -397,6 +409,8 @@ class Meter:
         self.wall = time.perf_counter() - self._wall
         self.cpu = servers.cpu_seconds(self.pid) - self._cpu
         self.client = client_cpu() - self._client
+        if self.pg:
+            self.pg_cpu = self.pg.delta(self._pg, self.pg.snapshot())
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -418,6 +432,8 @@ class Context:
     rooms_owner: Api | None = None
     owner_rooms: list[str] = field(default_factory=list)
     client_cpu: dict[str, float] = field(default_factory=dict)
+    pg: bench_postgres.BackendCpu | None = None
+    pg_cpu: dict[str, float] = field(default_factory=dict)
 
     async def register(self, name: str) -> Api:
         return await register(self.http, self.server.base_url, name)
@@ -429,9 +445,10 @@ class Context:
 
     def note(self, scenario: str, meter: Meter) -> None:
         self.client_cpu[scenario] = meter.client
+        self.pg_cpu[scenario] = meter.pg_cpu
         log(
             f"  {scenario}: {meter.wall:.2f}s wall, server CPU {meter.cpu:.2f}s, "
-            f"bench client CPU {meter.client:.2f}s"
+            f"PostgreSQL CPU {meter.pg_cpu:.2f}s, bench client CPU {meter.client:.2f}s"
         )
 
 
@@ -443,7 +460,7 @@ async def scenario_rooms(ctx: Context) -> Values:
     owner = await ctx.register("owner")
     ctx.rooms_owner = owner
     log(f"  creating {n} rooms one after another")
-    with Meter(ctx.pid) as m:
+    with Meter(ctx.pid, ctx.pg) as m:
         for _ in range(n):
             ctx.owner_rooms.append(await owner.create_room())
     ctx.note("rooms", m)
@@ -468,7 +485,7 @@ async def scenario_initial_sync(ctx: Context) -> Values:
         # caches.sync_response_cache_duration, 2 minutes by default), and
         # repeating the same request would only measure that cache.
         device = await login(owner, PASSWORD)
-        with Meter(ctx.pid) as m:
+        with Meter(ctx.pid, ctx.pg) as m:
             status, raw = await device.request(
                 "GET",
                 SYNC_PATH,
@@ -512,7 +529,7 @@ async def scenario_throughput(ctx: Context) -> Values:
             latencies.append(time.perf_counter() - start)
 
     log(f"  {n} senders x {per} messages, concurrently")
-    with Meter(ctx.pid) as m:
+    with Meter(ctx.pid, ctx.pg) as m:
         await asyncio.gather(*(send_all(s, i) for i, s in enumerate(senders)))
     ctx.note("throughput", m)
     total = n * per
@@ -538,7 +555,7 @@ async def scenario_delivery(ctx: Context) -> Values:
     try:
         await quiesce([syncer], 0.3, 5.0)
         log(f"  {k} messages, one at a time, to one long-polling receiver")
-        with Meter(ctx.pid) as m:
+        with Meter(ctx.pid, ctx.pg) as m:
             for i in range(k):
                 fut = syncer.expect(f"delivery {i}")
                 start = time.perf_counter()
@@ -586,7 +603,7 @@ async def scenario_fanout(ctx: Context) -> Values:
     try:
         await quiesce(syncers, 0.5, 10.0)
         log(f"  {warmup} warm-up + {rounds} rounds, one message to {count} syncers")
-        m = Meter(ctx.pid)
+        m = Meter(ctx.pid, ctx.pg)
         for r in range(warmup + rounds):
             await quiesce(syncers, 0.3, 5.0)
             if r == warmup:
@@ -645,7 +662,47 @@ class Metric:
     digits: int = 1
 
 
-def metrics(sizes: Sizes) -> list[Metric]:
+PG_METRICS = [
+    Metric(
+        "send_pg_cpu_ms",
+        "throughput",
+        "send: PostgreSQL CPU per message, all backends (ms)",
+        "lower",
+        2,
+    ),
+    Metric(
+        "send_all_cpu_ms",
+        "throughput",
+        "send: server + PostgreSQL CPU per message (ms)",
+        "lower",
+        2,
+    ),
+    Metric(
+        "delivery_pg_cpu_ms",
+        "delivery",
+        "delivery: PostgreSQL CPU per message (ms)",
+        "lower",
+        2,
+    ),
+    Metric(
+        "fanout_pg_cpu_per_recipient_ms",
+        "fanout",
+        "fan-out: PostgreSQL CPU per recipient (ms)",
+        "lower",
+        2,
+    ),
+]
+
+
+def metrics(sizes: Sizes, postgres: bool = False) -> list[Metric]:
+    """The table's rows; the PostgreSQL CPU rows only on PostgreSQL."""
+    found = _metrics(sizes)
+    if postgres:
+        found += PG_METRICS
+    return found
+
+
+def _metrics(sizes: Sizes) -> list[Metric]:
     s = sizes
     return [
         Metric(
@@ -745,15 +802,34 @@ def memory_values(pid: int, prefix: str) -> Values:
     return values
 
 
+def pg_values(ctx: Context) -> Values:
+    """PostgreSQL backend CPU per message (send, delivery) and per recipient
+    (fan-out), from what the scenarios metered."""
+    s = ctx.sizes
+    units = {
+        "throughput": ("send_pg_cpu_ms", s.senders * s.messages),
+        "delivery": ("delivery_pg_cpu_ms", s.delivery_messages),
+        "fanout": ("fanout_pg_cpu_per_recipient_ms", s.rounds * s.syncers),
+    }
+    return {
+        key: ctx.pg_cpu[name] / count * 1000
+        for name, (key, count) in units.items()
+        if name in ctx.pg_cpu
+    }
+
+
 async def run_scenarios(
-    server: servers.Server, sizes: Sizes, result: TargetResult
+    server: servers.Server,
+    sizes: Sizes,
+    result: TargetResult,
+    pg: bench_postgres.BackendCpu | None = None,
 ) -> None:
     assert server.pid is not None
     pid = server.pid
     result.values.update(memory_values(pid, "before"))
     connector = aiohttp.TCPConnector(limit=0, limit_per_host=0)
     async with aiohttp.ClientSession(connector=connector) as http:
-        ctx = Context(server=server, http=http, sizes=sizes, pid=pid)
+        ctx = Context(server=server, http=http, sizes=sizes, pid=pid, pg=pg)
         for name, scenario in SCENARIOS:
             log(f"{server.name}: scenario {name}")
             try:
@@ -773,6 +849,12 @@ async def run_scenarios(
                 continue
             log(f"  {name}: n/a ({result.unavailable[name]})")
         result.client_cpu = ctx.client_cpu
+        if pg is not None:
+            result.values.update(pg_values(ctx))
+            if "send_pg_cpu_ms" in result.values and "send_cpu_ms" in result.values:
+                result.values["send_all_cpu_ms"] = (
+                    result.values["send_cpu_ms"] + result.values["send_pg_cpu_ms"]
+                )
     try:
         result.values.update(memory_values(pid, "after"))
     except OSError as exc:
@@ -782,17 +864,17 @@ async def run_scenarios(
 def run_target(target: str, sizes: Sizes, args: argparse.Namespace) -> TargetResult:
     result = TargetResult(target)
     started = time.monotonic()
-    server: servers.Server
-    if target == "chatly":
-        server = servers.Chatly(log, args.keep_data)
-    else:
-        server = servers.Synapse(
-            log, args.keep_data, Path(args.synapse_venv), args.synapse_spec
-        )
     try:
-        with server:
-            result.version = server.version
-            asyncio.run(run_scenarios(server, sizes, result))
+        if args.postgres:
+            name = bench_postgres.unique_name(f"sync_bench_{target}")
+            with bench_postgres.database(args.postgres, name) as dsn:
+                pg = bench_postgres.BackendCpu(args.postgres, name)
+                try:
+                    _run_target(target, sizes, args, result, dsn, pg)
+                finally:
+                    pg.close()
+        else:
+            _run_target(target, sizes, args, result, None, None)
     except Exception as exc:  # noqa: BLE001 - the other target still runs
         log(f"{target}: could not run: {exc}")
         for name, _ in SCENARIOS:
@@ -801,6 +883,34 @@ def run_target(target: str, sizes: Sizes, args: argparse.Namespace) -> TargetRes
     result.seconds = time.monotonic() - started
     log(f"{target}: done in {result.seconds:.0f}s")
     return result
+
+
+def _run_target(
+    target: str,
+    sizes: Sizes,
+    args: argparse.Namespace,
+    result: TargetResult,
+    dsn: str | None,
+    pg: bench_postgres.BackendCpu | None,
+) -> None:
+    server: servers.Server
+    if target == "chatly":
+        settings = bench_postgres.chatly_settings(dsn) if dsn else ()
+        server = servers.Chatly(log, args.keep_data, tuple(settings))
+    else:
+        extra: dict[str, Any] = {}
+        if dsn:
+            python = servers.ensure_synapse_venv(
+                Path(args.synapse_venv), args.synapse_spec, log
+            )
+            bench_postgres.ensure_psycopg2(python)
+            extra["database"] = bench_postgres.synapse_database(dsn)
+        server = servers.Synapse(
+            log, args.keep_data, Path(args.synapse_venv), args.synapse_spec, extra
+        )
+    with server:
+        result.version = server.version
+        asyncio.run(run_scenarios(server, sizes, result, pg))
 
 
 def combine(runs: list[TargetResult]) -> TargetResult:
@@ -873,7 +983,7 @@ def comparison(c: TargetResult, s: TargetResult, metric: Metric) -> tuple[str, s
 
 
 def build_rows(
-    results: list[TargetResult], sizes: Sizes
+    results: list[TargetResult], sizes: Sizes, postgres: bool = False
 ) -> tuple[list[str], list[list[str]]]:
     by_target = {r.target: r for r in results}
     header = ["figure"] + [f"{r.target.capitalize()} {r.version}" for r in results]
@@ -881,7 +991,7 @@ def build_rows(
     if both:
         header += ["Chatly/Synapse", "better"]
     rows = []
-    for metric in metrics(sizes):
+    for metric in metrics(sizes, postgres):
         row = [metric.label] + [cell(r, metric) for r in results]
         if both:
             row += list(comparison(by_target["chatly"], by_target["synapse"], metric))
@@ -909,14 +1019,16 @@ def render_markdown(
     results: list[TargetResult],
     sizes: Sizes,
     repeat: int = 1,
+    database: str = "SQLite",
 ) -> str:
     def md_row(cells: list[str]) -> str:
         return "| " + " | ".join(c.replace("|", "\\|").strip() for c in cells) + " |"
 
     out = [
         f"Sync benchmark, {time.strftime('%Y-%m-%d %H:%M')}, "
-        f"{os.cpu_count()} cores, Python {platform.python_version()}, SQLite, "
-        "loopback; servers run one after the other"
+        f"{os.cpu_count()} cores, Python {platform.python_version()}, {database}, "
+        "loopback; servers run one after the other; load average "
+        + " ".join(f"{x:.1f}" for x in os.getloadavg())
         + (f"; median of {repeat} runs each." if repeat > 1 else "."),
         "",
         md_row(header),
@@ -952,6 +1064,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--markdown", metavar="PATH", help="also write the table here")
     parser.add_argument("--json", metavar="PATH", help="write raw results as JSON")
     parser.add_argument("--keep-data", action="store_true", help="keep data dirs")
+    parser.add_argument(
+        "--postgres",
+        nargs="?",
+        const="host=127.0.0.1 port=5432 user=postgres",
+        metavar="DSN",
+        help="run both servers on PostgreSQL: a database of their own each on "
+        "DSN (default host=127.0.0.1 port=5432 user=postgres), created and "
+        "dropped by the run; adds the CPU of its backends",
+    )
     parser.add_argument(
         "--repeat",
         type=int,
@@ -1004,13 +1125,20 @@ def main(argv: list[str] | None = None) -> int:
         for target in targets:  # one after the other, never at the same time
             runs[target].append(run_target(target, sizes, args))
     results = [combine(runs[t]) for t in targets]
-    header, rows = build_rows(results, sizes)
+    header, rows = build_rows(results, sizes, bool(args.postgres))
     print(render_text(header, rows))
     for line in notes(results):
         print(f"n/a: {line}")
     if args.markdown:
         Path(args.markdown).write_text(
-            render_markdown(header, rows, results, sizes, args.repeat)
+            render_markdown(
+                header,
+                rows,
+                results,
+                sizes,
+                args.repeat,
+                "PostgreSQL" if args.postgres else "SQLite",
+            )
         )
         log(f"markdown table written to {args.markdown}")
     if args.json:
