@@ -41,16 +41,20 @@ Record = tuple[str, str, str, int, str, int]
 RECORDS: list[Record] = []
 ENABLED = [False]
 TXN_NUMBERS: dict[Transaction, int] = {}
+TXNS: list[Transaction] = []  # by number: their round trips, read at the end
 
 
 def _record_statements() -> None:
-    """Wrap Transaction.execute / execute_many to note each statement."""
+    """Wrap Transaction.execute / execute_later / execute_many to note each
+    statement."""
     execute, execute_many = Transaction.execute, Transaction.execute_many
+    execute_later = Transaction.execute_later
     init = Transaction.__init__
 
     def noted_init(self: Transaction, *args: Any, **kwargs: Any) -> None:
         init(self, *args, **kwargs)
         TXN_NUMBERS[self] = len(TXN_NUMBERS)  # id() may be reused; this is not
+        TXNS.append(self)
         note(self, "", 0)  # the transaction, even if it runs no statement
 
     Transaction.__init__ = noted_init  # type: ignore[method-assign]
@@ -66,12 +70,20 @@ def _record_statements() -> None:
         note(self, sql, 1)
         execute(self, sql, args)
 
+    def counted_later(self: Transaction, sql: str, args: Any = ()) -> None:
+        # Sent in front of the next statement or of the COMMIT (PostgreSQL);
+        # on SQLite execute_later runs execute, which notes it.
+        if not self.engine.single_threaded:
+            note(self, "[queued] " + sql, 1)
+        execute_later(self, sql, args)
+
     def counted_many(self: Transaction, sql: str, rows: Any) -> None:
         rows = list(rows)
         note(self, sql, len(rows))
         execute_many(self, sql, rows)
 
     Transaction.execute = counted_execute  # type: ignore[method-assign]
+    Transaction.execute_later = counted_later  # type: ignore[method-assign]
     Transaction.execute_many = counted_many  # type: ignore[method-assign]
 
 
@@ -133,7 +145,12 @@ def _summarise(records: list[Record]) -> dict[str, Any]:
             (kind, name), {"kind": kind, "name": name, "transactions": []}
         )
         if txn_id not in txns:
-            txns[txn_id] = {"name": txn_name, "statements": []}
+            txns[txn_id] = {
+                "name": txn_name,
+                "statements": [],
+                "round_trips": TXNS[txn_id].round_trips,
+                "autocommit": TXNS[txn_id].autocommit,
+            }
             unit["transactions"].append(txns[txn_id])
         if not sql:
             continue
@@ -144,29 +161,25 @@ def _summarise(records: list[Record]) -> dict[str, Any]:
     out = list(units.values())
     for unit in out:
         unit["txns"] = len(unit["transactions"])
-        # A transaction's BEGIN goes with its first statement, in the same
-        # round trip (storage/engines.py, begin_prefix); its COMMIT is one of
-        # its own. A transaction that ran no statement sends neither.
-        unit["round_trips"] = unit["statements"] + sum(
-            1 for txn in unit["transactions"] if txn["statements"]
-        )
+        # As the Database counted them (storage/database.py): on PostgreSQL
+        # a BEGIN goes with the first statement, queued writes with the next
+        # statement or the COMMIT; a read without transaction (run_read)
+        # sends neither BEGIN nor COMMIT.
+        unit["round_trips"] = sum(txn["round_trips"] for txn in unit["transactions"])
     return {"units": out}
 
 
 def _print(result: dict[str, Any], engine: str) -> None:
     for unit in result["units"]:
-        trips = (
-            f", {unit['round_trips']} round trips with COMMIT"
-            if engine == "PostgreSQL"
-            else ""
-        )
+        trips = f", {unit['round_trips']} round trips"
         print(
             f"== {unit['kind']} {unit['name']}: {unit['txns']} transactions, "
             f"{unit['statements']} statements{trips} ({engine})"
         )
         for n, txn in enumerate(unit["transactions"], 1):
             empty = "" if txn["statements"] else " (no statement)"
-            print(f"  {n}. {txn['name']}{empty}")
+            how = " (no transaction)" if txn["autocommit"] else ""
+            print(f"  {n}. {txn['name']}{how}: {txn['round_trips']} round trips{empty}")
             for sql in txn["statements"]:
                 print(f"       {sql}")
 

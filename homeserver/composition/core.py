@@ -111,6 +111,12 @@ class Core:
             index_for_search=config.server.enable_search,
             childless=childless,
         )
+        topology = WorkerTopology.from_config(config, worker_name)
+        if topology.enabled:
+            # Until every event of a room is persisted by its one writer,
+            # several processes may write a room: no process may remember
+            # a room's tips (storage/stores/forward_extremities.py).
+            events.extremities.written_here = _no_room
         return cls(
             config=config,
             reactor=reactor,
@@ -119,7 +125,7 @@ class Core:
             blocking_runner=blocking_runner,
             io_runner=io_runner or blocking_runner,
             signing_key=signing_key,
-            topology=WorkerTopology.from_config(config, worker_name),
+            topology=topology,
             ratelimiter=Ratelimiter(clock, config.rate_limiting.enabled),
             streams=streams,
             signals=signals,
@@ -139,3 +145,8 @@ class Core:
         stored positions."""
         await prepare_database(self.db)
         await self.streams.load(self.db)
+
+
+def _no_room(room_id: str) -> bool:
+    """No room's events are written by this process alone."""
+    return False

@@ -75,6 +75,8 @@ class Transaction:
         cursor: Any,
         name: str,
         row_classes: dict[str, type[Row]] | None = None,
+        *,
+        autocommit: bool = False,
     ) -> None:
         self.engine = engine
         self.cursor = cursor
@@ -87,8 +89,18 @@ class Transaction:
         # executemany) and rows returned; a plain int add on the hot path.
         self.statements = 0
         self.rows = 0
+        # Calls into the driver: network round trips on PostgreSQL (BEGIN
+        # rides with the first statement, deferred writes with the next
+        # statement or the COMMIT); BEGIN and COMMIT count on SQLite.
+        self.round_trips = 0
+        # Each statement on its own, no transaction (Database.run_read).
+        self.autocommit = autocommit
         # The engine's BEGIN, until the first statement carries it; then None.
-        self._begin: str | None = engine.begin_prefix
+        self._begin: str | None = None if autocommit else engine.begin_prefix
+        # Writes queued by execute_later, already converted for the driver,
+        # sent in front of the next statement or of the COMMIT.
+        self._later: list[str] = []
+        self._later_args: list[Any] = []
         # Query text -> its Row class, shared by the Database's transactions:
         # one text always names the same columns on one engine, so this skips
         # reading the cursor's description on the hot paths.
@@ -113,13 +125,65 @@ class Transaction:
     def execute(self, sql: str, args: Sequence[Any] = ()) -> None:
         """Run one statement."""
         self.statements += 1
+        self.round_trips += 1
         if self._watch is not None and self._watch(sql):
             self.wrote_watched = True
-        if self._begin is None:
+        if self._begin is None and not self._later:
+            if self.autocommit:
+                _check_read(sql)
             self.cursor.execute(self.engine.convert_sql(sql), tuple(args))
             return
-        begin, self._begin = self._begin, None
-        self.cursor.execute(begin + self.engine.convert_sql(sql), tuple(args))
+        head = self._head()
+        self.cursor.execute(head + self.engine.convert_sql(sql), self._with_later(args))
+
+    def execute_later(self, sql: str, args: Sequence[Any] = ()) -> None:
+        """Run a write whose outcome nothing reads, in the round trip of the
+        next statement or of the COMMIT (PostgreSQL: several statements in one
+        query); at once on an engine that has no round trips to save.
+
+        An error it raises (a broken constraint) surfaces at that later
+        statement or at the commit, and fails the transaction either way; use
+        it only where the caller neither reads ``rowcount`` nor catches the
+        error to carry on.
+        """
+        if self.autocommit:
+            raise ValueError(f"a write in a read without a transaction: {sql!r}")
+        if self.engine.single_threaded:
+            self.execute(sql, args)
+            return
+        self.statements += 1
+        if self._watch is not None and self._watch(sql):
+            self.wrote_watched = True
+        self._later.append(self.engine.convert_sql(sql))
+        self._later_args.extend(args)
+
+    def _head(self) -> str:
+        """What goes in front of the next statement: the BEGIN, if not yet
+        sent, and the queued writes; both are then sent."""
+        begin, self._begin = self._begin or "", None
+        if not self._later:
+            return begin
+        later, self._later = self._later, []
+        return begin + "; ".join(later) + "; "
+
+    def _with_later(self, args: Sequence[Any]) -> tuple[Any, ...]:
+        """``args`` after the queued writes' arguments (``_head`` order)."""
+        if not self._later_args:
+            return tuple(args)
+        queued, self._later_args = self._later_args, []
+        return (*queued, *args)
+
+    def commit_sql(self) -> str | None:
+        """The query that ends the transaction: ``COMMIT``, after any queued
+        writes (and the BEGIN, if no statement has sent it yet); None when
+        nothing was begun on the server."""
+        if self._later:
+            return self._head() + "COMMIT"
+        return "COMMIT" if self.begun else None
+
+    def commit_args(self) -> tuple[Any, ...]:
+        """The arguments of ``commit_sql`` (the queued writes')."""
+        return self._with_later(())
 
     def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         """Run one statement for each row of arguments."""
@@ -127,22 +191,30 @@ class Transaction:
         if not args:
             return
         self.statements += len(args)
+        self.round_trips += len(args)
         if self._watch is not None and self._watch(sql):
             self.wrote_watched = True
-        if self._begin is not None:
-            begin, self._begin = self._begin, None
-            self.cursor.execute(begin)
+        if self._begin is not None or self._later:
+            self.round_trips += 1
+            self.cursor.execute(self._head().rstrip("; "), self._with_later(()))
         self.cursor.executemany(self.engine.convert_sql(sql), args)
 
     def insert_many(
-        self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: Iterable[Sequence[Any]],
+        *,
+        later: bool = False,
     ) -> None:
         """Insert ``rows`` with multi-row ``INSERT ... VALUES (..), (..)``
         statements of at most IN_BATCH values each: one statement (and round
         trip) for a few rows, where ``execute_many`` runs one per row. No
         rows: no statement. A row that breaks a constraint fails its whole
-        statement, as it would have failed the transaction anyway.
+        statement, as it would have failed the transaction anyway. ``later``:
+        through ``execute_later``.
         """
+        run = self.execute_later if later else self.execute
         items = [tuple(r) for r in rows]
         width = len(columns)
         one = "(" + ", ".join("?" * width) + ")"
@@ -150,7 +222,7 @@ class Transaction:
         per = max(1, IN_BATCH // width)
         for start in range(0, len(items), per):
             chunk = items[start : start + per]
-            self.execute(
+            run(
                 head + ", ".join([one] * len(chunk)),
                 [value for row in chunk for value in row],
             )
@@ -272,11 +344,35 @@ class Database:
         Returns:
             What ``fn`` returned, once the transaction has committed.
         """
+        return await self._run(name, False, fn, *args, **kwargs)
+
+    async def run_read(
+        self, name: str, fn: Callable[..., T], *args: Any, **kwargs: Any
+    ) -> T:
+        """Run ``fn(txn, *args, **kwargs)``, queries only, without a
+        transaction around them: each statement is atomic on its own and sees
+        its own snapshot, so this is for a read of one statement (or of
+        several that need no common snapshot). On PostgreSQL it saves the
+        transaction's COMMIT round trip: one round trip per statement. A
+        statement that is not a SELECT is refused (ValueError).
+
+        Counted like a transaction (util/db_usage.py).
+        """
+        return await self._run(name, True, fn, *args, **kwargs)
+
+    async def _run(
+        self,
+        name: str,
+        autocommit: bool,
+        fn: Callable[..., T],
+        *args: Any,
+        **kwargs: Any,
+    ) -> T:
         start = time.perf_counter()
         txn_box: list[Transaction] = []
 
         def run() -> T:
-            return self._run_txn(name, txn_box, fn, *args, **kwargs)
+            return self._run_txn(name, autocommit, txn_box, fn, *args, **kwargs)
 
         try:
             result = await self.runner(run)
@@ -285,15 +381,18 @@ class Database:
             _txn_timer(name).observe(elapsed)
             if len(txn_box) == 1:  # the usual case: one attempt
                 txn = txn_box[0]
-                db_usage.record(name, 1, txn.statements, txn.rows, elapsed)
+                work = db_usage.Work(
+                    1, txn.statements, txn.round_trips, txn.rows, elapsed
+                )
             else:
-                db_usage.record(
-                    name,
+                work = db_usage.Work(
                     len(txn_box),
                     sum(txn.statements for txn in txn_box),
+                    sum(txn.round_trips for txn in txn_box),
                     sum(txn.rows for txn in txn_box),
                     elapsed,
                 )
+            db_usage.record(name, work)
         # txn_box holds every attempt; the last one committed.
         for callback in txn_box[-1].after_commit if txn_box else []:
             callback()
@@ -302,6 +401,7 @@ class Database:
     def _run_txn(
         self,
         name: str,
+        autocommit: bool,
         box: list[Transaction],
         fn: Callable[..., T],
         *args: Any,
@@ -313,7 +413,9 @@ class Database:
             with self.connections.lock if self.engine.single_threaded else _NULL:
                 conn = self.connections.get()
                 try:
-                    return self._attempt(conn, name, box, fn, *args, **kwargs)
+                    return self._attempt(
+                        conn, name, autocommit, box, fn, *args, **kwargs
+                    )
                 except Exception as exc:
                     if (
                         self.engine.is_connection_lost(exc)
@@ -336,36 +438,48 @@ class Database:
         self,
         conn: Any,
         name: str,
+        autocommit: bool,
         box: list[Transaction],
         fn: Callable[..., T],
         *args: Any,
         **kwargs: Any,
     ) -> T:
         cursor = conn.cursor()
-        if self.engine.single_threaded:
-            cursor.execute("BEGIN")
-        txn = Transaction(self.engine, cursor, name, self._row_classes)
+        txn = Transaction(
+            self.engine, cursor, name, self._row_classes, autocommit=autocommit
+        )
         txn._watch = self._writes_watched
         box.append(txn)
+        if self.engine.single_threaded and not autocommit:
+            txn.round_trips += 1
+            cursor.execute("BEGIN")
         try:
             result = fn(txn, *args, **kwargs)
-            if txn.begun:  # nothing to commit if no statement ran
-                cursor.execute("COMMIT")
+            commit = None if autocommit else txn.commit_sql()
+            if commit is not None:  # nothing to commit if no statement ran
+                txn.round_trips += 1
+                cursor.execute(commit, txn.commit_args())
             if txn.wrote_watched:
                 self._committed_watched()
         except BaseException:
-            try:
-                if self.engine.single_threaded:
-                    if conn.in_transaction:
-                        cursor.execute("ROLLBACK")
-                elif txn.begun:
-                    cursor.execute("ROLLBACK")
-            except Exception:  # noqa: BLE001 - the original error matters more
-                logger.warning("rollback failed", exc_info=True)
+            if not autocommit:
+                self._roll_back(conn, cursor, txn)
             raise
         finally:
             cursor.close()
         return result
+
+    def _roll_back(self, conn: Any, cursor: Any, txn: Transaction) -> None:
+        """End a failed transaction (a COMMIT that failed has ended it: the
+        ROLLBACK then only draws a warning from PostgreSQL)."""
+        try:
+            if self.engine.single_threaded:
+                if conn.in_transaction:
+                    cursor.execute("ROLLBACK")
+            elif txn.begun:
+                cursor.execute("ROLLBACK")
+        except Exception:  # noqa: BLE001 - the original error matters more
+            logger.warning("rollback failed", exc_info=True)
 
     def close(self) -> None:
         """Close every connection."""
@@ -400,6 +514,12 @@ def _changed_table(sql: str) -> str | None:
     if verb.startswith("INSERT INTO") and "DO UPDATE" not in sql.upper():
         return None
     return match.group(2).lower()
+
+
+def _check_read(sql: str) -> None:
+    """Refuse anything but a query in a read without a transaction."""
+    if sql.lstrip()[:6].upper() != "SELECT":
+        raise ValueError(f"only queries run without a transaction: {sql!r}")
 
 
 def thread_pool_runner(reactor: Any, pool: ThreadPool) -> Runner:

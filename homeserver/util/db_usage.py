@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from contextvars import ContextVar, Token
+from typing import NamedTuple
 
 from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.registry import REGISTRY, Collector
@@ -25,15 +26,26 @@ from prometheus_client.registry import REGISTRY, Collector
 LABELS = ["kind", "name"]
 
 
+class Work(NamedTuple):
+    """What one ``run_interaction`` did (``txns``: its attempts)."""
+
+    txns: int
+    statements: int
+    round_trips: int
+    rows: int
+    seconds: float
+
+
 class Totals:
     """The running totals of one (kind, name): plain ints, read at scrape time."""
 
-    __slots__ = ("units", "txns", "statements", "rows", "seconds")
+    __slots__ = ("units", "txns", "statements", "round_trips", "rows", "seconds")
 
     def __init__(self) -> None:
         self.units = 0
         self.txns = 0
         self.statements = 0
+        self.round_trips = 0
         self.rows = 0
         self.seconds = 0.0
 
@@ -58,6 +70,11 @@ class _DbUsageCollector(Collector):
         ("units", "Requests and jobs that ended (divide by this for per-unit figures)"),
         ("txns", "Database transactions (attempts) run"),
         ("statements", "SQL statements executed (one per row of an executemany)"),
+        (
+            "round_trips",
+            "Calls into the database driver (on PostgreSQL, network round trips;"
+            " BEGIN, COMMIT and queued writes ride with a statement)",
+        ),
         ("rows", "Rows returned by queries"),
         ("seconds", "Time spent in transactions, from queueing to commit"),
     )
@@ -81,24 +98,31 @@ REGISTRY.register(_DbUsageCollector())
 class DbUsage:
     """The database work of one request or job so far."""
 
-    __slots__ = ("kind", "name", "txns", "statements", "rows", "seconds", "totals")
+    __slots__ = (
+        "kind",
+        "name",
+        "txns",
+        "statements",
+        "round_trips",
+        "rows",
+        "seconds",
+        "totals",
+    )
 
     def __init__(self, kind: str, name: str) -> None:
         self.kind = kind
         self.name = name
         self.txns = 0
         self.statements = 0
+        self.round_trips = 0
         self.rows = 0
         self.seconds = 0.0
         self.totals = _totals(kind, name)
 
-    def add(self, txns: int, statements: int, rows: int, seconds: float) -> None:
-        """Count one ``run_interaction`` (``txns`` attempts) in this unit."""
-        self.txns += txns
-        self.statements += statements
-        self.rows += rows
-        self.seconds += seconds
-        _add(self.totals, txns, statements, rows, seconds)
+    def add(self, work: Work) -> None:
+        """Count one ``run_interaction`` (``work.txns`` attempts) in this unit."""
+        _add(self, work)
+        _add(self.totals, work)
 
     def rename(self, kind: str, name: str) -> None:
         """Label the rest of this unit's work (once the route is known)."""
@@ -107,11 +131,12 @@ class DbUsage:
         self.totals = _totals(kind, name)
 
 
-def _add(totals: Totals, txns: int, statements: int, rows: int, seconds: float) -> None:
-    totals.txns += txns
-    totals.statements += statements
-    totals.rows += rows
-    totals.seconds += seconds
+def _add(totals: Totals | DbUsage, work: Work) -> None:
+    totals.txns += work.txns
+    totals.statements += work.statements
+    totals.round_trips += work.round_trips
+    totals.rows += work.rows
+    totals.seconds += work.seconds
 
 
 _CURRENT: ContextVar[DbUsage | None] = ContextVar("db_usage", default=None)
@@ -122,15 +147,13 @@ def current() -> DbUsage | None:
     return _CURRENT.get()
 
 
-def record(
-    txn_name: str, txns: int, statements: int, rows: int, seconds: float
-) -> None:
+def record(txn_name: str, work: Work) -> None:
     """Count one ``run_interaction`` in the current unit, or under ``other``."""
     usage = _CURRENT.get()
     if usage is not None:
-        usage.add(txns, statements, rows, seconds)
+        usage.add(work)
     else:
-        _add(_totals("other", txn_name), txns, statements, rows, seconds)
+        _add(_totals("other", txn_name), work)
 
 
 def begin(kind: str, name: str) -> tuple[DbUsage, Token[DbUsage | None]]:
@@ -146,12 +169,14 @@ def end(usage: DbUsage, token: Token[DbUsage | None]) -> None:
 
 
 def log_usage(log: logging.Logger, usage: DbUsage) -> None:
-    """Log a unit's totals at debug: ``db: N txns, M statements, R rows, X ms``."""
+    """Log a unit's totals at debug:
+    ``db: N txns, M statements, T round trips, R rows, X ms``."""
     if log.isEnabledFor(logging.DEBUG):
         log.debug(
-            "db: %d txns, %d statements, %d rows, %.1f ms",
+            "db: %d txns, %d statements, %d round trips, %d rows, %.1f ms",
             usage.txns,
             usage.statements,
+            usage.round_trips,
             usage.rows,
             usage.seconds * 1000,
             extra={"db_unit": usage.kind, "db_unit_name": usage.name},

@@ -18,7 +18,7 @@ from homeserver.storage.database import (
     inline_runner,
     thread_pool_runner,
 )
-from homeserver.storage.engines import Engine, SqliteEngine, split_statements
+from homeserver.storage.engines import SqliteEngine, split_statements
 from homeserver.storage.migrations import (
     SchemaTooNewError,
     latest_version,
@@ -35,14 +35,6 @@ def run(d: Any) -> Any:
     if hasattr(results[0], "raiseException"):
         results[0].raiseException()
     return results[0]
-
-
-@pytest.fixture
-def db(make_engine: Callable[[], Engine]) -> Any:
-    database = Database(make_engine(), inline_runner, txn_retries=3)
-    run(prepare_database(database))
-    yield database
-    database.close()
 
 
 @pytest.mark.empty_database

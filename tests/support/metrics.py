@@ -6,7 +6,9 @@ import re
 
 SAMPLE = re.compile(r"^(\w+)(?:\{([^}]*)\})? (\S+)$")
 # The per-request debug line of util/db_usage.py.
-DB_LINE = re.compile(r"^db: (\d+) txns, (\d+) statements, (\d+) rows, [\d.]+ ms$")
+DB_LINE = re.compile(
+    r"^db: (\d+) txns, (\d+) statements, (\d+) round trips, (\d+) rows, [\d.]+ ms$"
+)
 
 Samples = dict[tuple[str, str], float]
 
@@ -35,4 +37,10 @@ def delta(
 def db_line(message: str) -> tuple[int, int, int] | None:
     """(txns, statements, rows) of a ``db: ...`` debug line, else None."""
     match = DB_LINE.match(message)
-    return (int(match[1]), int(match[2]), int(match[3])) if match else None
+    return (int(match[1]), int(match[2]), int(match[4])) if match else None
+
+
+def db_line_round_trips(message: str) -> int | None:
+    """The round trips of a ``db: ...`` debug line, else None."""
+    match = DB_LINE.match(message)
+    return int(match[3]) if match else None

@@ -179,9 +179,9 @@ class EventCreationService:
                 same = await self._same_state(event, context.state_before)
                 if same is not None:
                     return same
-            await self.persister.persist_event(event, context, device_id, txn_id)
-            event.sender_device_id, event.txn_id = device_id, txn_id
-            _note_replaced_state(event, context)
+            # Built just now on the room's tips: nothing can name it yet.
+            fresh = attrs.evolve(context, fresh=True)
+            await self.persister.persist_event(event, fresh, device_id, txn_id)
         self.signals.announce(event, local=True)
         return event
 
@@ -284,7 +284,10 @@ class EventCreationService:
     async def persist_create_event(self, event: Event) -> None:
         """Persist a create event built (and checked) by ``rehearse``, so the
         room ID it names (v12: its hash) is known before anything is written."""
-        await self.persister.persist_event(event, EventContext(state_before={}))
+        await self.persister.persist_event(
+            event, EventContext(state_before={}, fresh=True)
+        )
+        self.room_state.remember_room_version(event.room_id, event.room_version)
         self.signals.announce(event, local=True)
 
     async def prev_events(self, room_id: str) -> list[str]:

@@ -4,7 +4,6 @@ set one key at a time)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 
 from homeserver.events.model import Event, EventTypes, StateKey
@@ -23,9 +22,11 @@ def index_auth_chain_txn(txn: Transaction, event: Event) -> None:
             auth_ids,
         )
     )
-    txn.execute_many(
-        "INSERT INTO event_auth_chains (event_id, chain_id) VALUES (?, ?)",
+    txn.insert_many(
+        "event_auth_chains",
+        ("event_id", "chain_id"),
         [(event.event_id, chain_id) for chain_id in sorted(chain)],
+        later=True,
     )
 
 
@@ -60,17 +61,13 @@ def replace_current_state_txn(
     )
 
 
-def set_current_state_txn(
-    txn: Transaction, room_id: str, key: StateKey, event_id: str
-) -> None:
-    """Set one key of the room's current state (with the membership index)."""
-    typ, state_key = key
-    membership = None
-    if typ == EventTypes.MEMBER:
-        row = txn.query_one("SELECT json FROM events WHERE event_id = ?", (event_id,))
-        content = json.loads(row.json).get("content", {}) if row else {}
-        membership = content.get("membership") if isinstance(content, dict) else None
-    txn.execute(
+def set_current_state_txn(txn: Transaction, room_id: str, event: Event) -> None:
+    """Make the state event ``event`` its key's entry of the room's current
+    state (with the membership index, from the event in hand)."""
+    typ, state_key = event.state_tuple
+    event_id = event.event_id
+    membership = event.membership if typ == EventTypes.MEMBER else None
+    txn.execute_later(
         "INSERT INTO current_state_events (room_id, type, state_key, event_id, membership)"
         " VALUES (?, ?, ?, ?, ?) ON CONFLICT (room_id, type, state_key) DO UPDATE"
         " SET event_id = excluded.event_id, membership = excluded.membership",

@@ -31,6 +31,7 @@ from homeserver.storage.stores.event_extremities import (
     update_extremities_txn,
 )
 from homeserver.storage.stores.events import EventStore
+from homeserver.storage.stores.forward_extremities import ExtremityWrite
 from homeserver.storage.stores.outlier_persistence import (
     OUTLIER_CHUNK,
     existing_event_ids_txn,
@@ -86,6 +87,11 @@ class EventContext:
         sole_extremity: the event becomes the room's only forward extremity
             (a join through another server: its state is the room's state, and
             tips left from before we left the room are stale).
+        fresh: a local event built just now on the room's forward extremities
+            (``EventCreationService.send``): nothing stored can name it yet
+            (no row of it as an outlier, no edge, redaction or relation to
+            it), and its prev events are DAG events we hold, so the persist
+            skips the look-ups that would find out.
     """
 
     state_before: Mapping[StateKey, str]
@@ -97,6 +103,7 @@ class EventContext:
     new_current_state: Mapping[StateKey, str] | None = None
     apply_redaction: bool = True
     sole_extremity: bool = False
+    fresh: bool = False
 
     def state_after(self, event: Event) -> dict[StateKey, str]:
         """The state after ``event`` (rejected events change nothing)."""
@@ -214,6 +221,7 @@ class EventPersister:
                 device_id,
                 txn_id,
                 True,
+                None,
             )
             self._child_written(event)
             event.stream_ordering = stream_ordering
@@ -221,23 +229,49 @@ class EventPersister:
         push = self.push.get()
         actions = await push.evaluate(event, context)
         generation = self.childless.generation
-        with self.stream_ids.allocate() as stream_ordering:
+        with (
+            self.stream_ids.allocate() as stream_ordering,
+            self.events.extremities.writing(event.room_id) as tips,
+        ):
             group = await self.db.run_interaction(
                 "persist_event",
                 self._persist_new_txn,
                 event,
                 context,
                 stream_ordering,
-                device_id,
-                txn_id,
+                (device_id, txn_id),
                 generation,
                 actions,
+                tips,
             )
             self._child_written(event)
+            self._remember(event, context, stream_ordering, group, device_id, txn_id)
             self.persisted.emit(EventPersisted(event, stream_ordering))
-        event.stream_ordering = stream_ordering
         push.on_persisted(event, context, actions, stream_ordering)
         return PersistedEvent(stream_ordering, group)
+
+    def _remember(
+        self,
+        event: Event,
+        context: EventContext,
+        stream_ordering: int,
+        group: int | None,
+        device_id: str | None,
+        txn_id: str | None,
+    ) -> None:
+        """After the commit: the event holds what its row holds, and a fresh
+        one (nothing can have redacted it) is remembered with its state group,
+        which the room's next event reads as its prev's."""
+        event.stream_ordering = stream_ordering
+        if not context.fresh:
+            return
+        event.sender_device_id, event.txn_id = device_id, txn_id
+        event.replaces_state = (
+            context.state_before.get(event.state_tuple) if event.is_state() else None
+        )
+        self.events.remember(event)
+        if group is not None:
+            self.state.remember_event_group(event.event_id, group)
 
     def _persist_new_txn(
         self,
@@ -245,31 +279,32 @@ class EventPersister:
         event: Event,
         context: EventContext,
         stream_ordering: int,
-        device_id: str | None,
-        txn_id: str | None,
+        sent_by: tuple[str | None, str | None],
         generation: int,
         actions: EventPushActions | None,
+        tips: ExtremityWrite,
     ) -> int | None:
+        device_id, txn_id = sent_by
         group = self._persist_txn(
-            txn, event, context, stream_ordering, device_id, txn_id, False
+            txn, event, context, stream_ordering, device_id, txn_id, False, tips
         )
-        self._note_if_childless_txn(txn, event, generation)
+        self._note_if_childless_txn(txn, event, generation, context.fresh)
         if actions is not None and actions.users:
             insert_push_actions_txn(txn, actions, stream_ordering)
         return group
 
     def _note_if_childless_txn(
-        self, txn: Transaction, event: Event, generation: int
+        self, txn: Transaction, event: Event, generation: int, fresh: bool
     ) -> None:
         """Note a new event that nothing relates to yet as childless, so that
         the /sync passes serving it at once ask nothing about its relations
         (``generation``, read before the transaction, guards against a child
-        written meanwhile)."""
+        written meanwhile; a fresh event has no child to look for)."""
         if event.outlier or event.is_state():
             return
         if event.rejected_reason is not None or event.soft_failed:
             return
-        if txn.query_one(
+        if not fresh and txn.query_one(
             "SELECT 1 AS one FROM event_relations WHERE relates_to_id = ? LIMIT 1",
             (event.event_id,),
         ):
@@ -322,12 +357,17 @@ class EventPersister:
         device_id: str | None,
         txn_id: str | None,
         backfilled: bool,
+        tips: ExtremityWrite | None,
     ) -> int | None:
         room_id = event.room_id
-        if not self._deoutlier_txn(txn, event, context, stream_ordering):
+        if context.fresh or not self._deoutlier_txn(
+            txn, event, context, stream_ordering
+        ):
             self._insert_event_txn(
                 txn, event, context, stream_ordering, device_id, txn_id
             )
+        if tips is not None:
+            tips.note()  # no change to the tips, unless noted below
         if event.outlier:
             # No state is known around an outlier: no group, no extremities.
             return None
@@ -335,14 +375,22 @@ class EventPersister:
             update_backward_extremities_txn(txn, event)
         elif event.rejected_reason is None and not event.soft_failed:
             if context.sole_extremity:
-                txn.execute(
+                txn.execute_later(
                     "DELETE FROM event_forward_extremities WHERE room_id = ?",
                     (room_id,),
                 )
-            update_extremities_txn(txn, event)
+            removed, added = update_extremities_txn(txn, event, context.fresh)
+            if tips is not None:
+                # A fresh event without prevs opens a new room: its only tip.
+                first = context.fresh and not event.prev_event_ids
+                tips.note(
+                    removed=removed,
+                    added=added,
+                    replaced=context.sole_extremity or first,
+                )
         else:
             # Never a tip for new events, but no longer a gap either.
-            txn.execute(
+            txn.execute_later(
                 "DELETE FROM event_backward_extremities"
                 " WHERE room_id = ? AND event_id = ?",
                 (room_id, event.event_id),
@@ -365,7 +413,7 @@ class EventPersister:
         room_id = event.room_id
         if event.type == EventTypes.CREATE and event.state_key == "":
             self._insert_room_txn(txn, event)
-        txn.execute(
+        txn.execute_later(
             "INSERT INTO events (event_id, room_id, type, state_key, sender, depth,"
             " stream_ordering, origin_server_ts, json, outlier, rejected_reason,"
             " soft_failed, replaces_state, sender_device_id, txn_id)"
@@ -394,16 +442,18 @@ class EventPersister:
             "event_edges",
             ("event_id", "prev_event_id"),
             [(event.event_id, p) for p in dict.fromkeys(event.prev_event_ids)],
+            later=True,
         )
         txn.insert_many(
             "event_auth",
             ("event_id", "auth_id"),
             [(event.event_id, a) for a in dict.fromkeys(event.auth_event_ids)],
+            later=True,
         )
         if event.is_state():
             index_auth_chain_txn(txn, event)
         if event.type == EventTypes.MEMBER and event.rejected_reason is None:
-            txn.execute(
+            txn.execute_later(
                 "INSERT INTO room_memberships (event_id, room_id, user_id, sender,"
                 " membership, stream_ordering, depth) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -420,7 +470,7 @@ class EventPersister:
             # Before the redactions: a redaction that arrived first unindexes it.
             index_event_txn(txn, event)
         index_relation_txn(txn, event, stream_ordering)
-        self._redactions_txn(txn, event, context.apply_redaction)
+        self._redactions_txn(txn, event, context.apply_redaction, context.fresh)
 
     def _deoutlier_txn(
         self,
@@ -471,8 +521,11 @@ class EventPersister:
         txn.call_after(partial(self.events.invalidate, event.event_id))
         return True
 
-    def _redactions_txn(self, txn: Transaction, event: Event, apply: bool) -> None:
-        """Apply a redaction to its target, or an earlier redaction to this event.
+    def _redactions_txn(
+        self, txn: Transaction, event: Event, apply: bool, fresh: bool
+    ) -> None:
+        """Apply a redaction to its target, or an earlier redaction to this
+        event (none can name a fresh one).
 
         Callers persist only redactions already judged valid (same sender or
         enough power); the stored JSON stays whole and is redacted when served.
@@ -484,15 +537,17 @@ class EventPersister:
             and event.rejected_reason is None
             and apply
         ):
-            txn.execute(
+            txn.execute_later(
                 "INSERT INTO redactions (event_id, redacts) VALUES (?, ?)",
                 (event.event_id, event.redacts),
             )
             targets.append((event.redacts, event.event_id))
-        for row in txn.query(
-            "SELECT event_id FROM redactions WHERE redacts = ?", (event.event_id,)
-        ):
-            targets.append((event.event_id, row.event_id))
+        if not fresh:
+            for row in txn.query(
+                "SELECT event_id FROM redactions WHERE redacts = ?",
+                (event.event_id,),
+            ):
+                targets.append((event.event_id, row.event_id))
         mark_redacted_txn(txn, targets, self.events.invalidate)
 
     def _insert_room_txn(self, txn: Transaction, event: Event) -> None:
@@ -530,7 +585,7 @@ class EventPersister:
                 before,
                 context.state_before,
             )
-        txn.execute(
+        txn.execute_later(
             "INSERT INTO event_to_state_group (event_id, state_group) VALUES (?, ?)",
             (event.event_id, after),
         )
@@ -548,4 +603,4 @@ class EventPersister:
             replace_current_state_txn(txn, room_id, context.state_after(event))
             return
         if event.is_state():
-            set_current_state_txn(txn, room_id, event.state_tuple, event.event_id)
+            set_current_state_txn(txn, room_id, event)

@@ -9,6 +9,7 @@ from homeserver.events.model import Event
 from homeserver.events.room_versions import KNOWN_ROOM_VERSIONS
 from homeserver.storage.database import Database, Transaction
 from homeserver.storage.rows import Row
+from homeserver.storage.stores.forward_extremities import ForwardExtremities
 from homeserver.util.caches import LruCache
 
 _EVENT_COLUMNS = (
@@ -53,6 +54,8 @@ class EventStore:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._cache: LruCache[str, Event] = LruCache("events", 20_000)
+        # Each room's tips; the persister tells it what each write changed.
+        self.extremities = ForwardExtremities(db)
 
     async def get_events(self, event_ids: Collection[str]) -> dict[str, Event]:
         """The events we have of ``event_ids`` (rejected ones included)."""
@@ -65,9 +68,8 @@ class EventStore:
             else:
                 missing.append(event_id)
         if missing:
-            fetched = await self.db.run_interaction(
-                "get_events", get_events_txn, missing
-            )
+            # Each row stands alone: no transaction needed around the batches.
+            fetched = await self.db.run_read("get_events", get_events_txn, missing)
             for event_id, event in fetched.items():
                 self._cache.set(event_id, event)
             result.update(fetched)
@@ -81,16 +83,15 @@ class EventStore:
         """Forget a cached event (after it was redacted)."""
         self._cache.invalidate(event_id)
 
+    def remember(self, event: Event) -> None:
+        """Keep an event just persisted whose every stored column it holds
+        (stream ordering, flags, device and transaction ID), so the next
+        event's build and the syncers it wakes need not read it back."""
+        self._cache.set(event.event_id, event)
+
     async def get_forward_extremities(self, room_id: str) -> list[str]:
-        """The DAG's current tips in a room."""
-        rows = await self.db.run_interaction(
-            "get_forward_extremities",
-            lambda txn: txn.query(
-                "SELECT event_id FROM event_forward_extremities WHERE room_id = ?",
-                (room_id,),
-            ),
-        )
-        return [r.event_id for r in rows]
+        """The DAG's current tips in a room (remembered: ``extremities``)."""
+        return await self.extremities.get(room_id)
 
     async def get_event_ids_for_txn(
         self, sender: str, device_id: str, txn_id: str, room_id: str, event_type: str
@@ -101,7 +102,7 @@ class EventStore:
         the same ID on ``send/{eventType}`` of another type, or on ``redact``,
         names another request.
         """
-        rows = await self.db.run_interaction(
+        rows = await self.db.run_read(
             "get_event_ids_for_txn",
             lambda txn: txn.query(
                 "SELECT event_id FROM events WHERE sender = ? AND sender_device_id = ?"
@@ -128,7 +129,7 @@ class EventStore:
 
     async def get_redaction_ids(self, event_id: str) -> list[str]:
         """Redaction events that target ``event_id``."""
-        rows = await self.db.run_interaction(
+        rows = await self.db.run_read(
             "get_redaction_ids",
             lambda txn: txn.query(
                 "SELECT event_id FROM redactions WHERE redacts = ?", (event_id,)

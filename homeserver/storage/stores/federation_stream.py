@@ -44,7 +44,7 @@ class FederationStreamStore:
         """DAG events with stream ordering in (since, upto], oldest first
         (outliers are never sent: the thousands a join stores are skipped
         here, not read and dropped)."""
-        rows = await self.db.run_interaction(
+        rows = await self.db.run_read(
             "get_events_for_federation",
             lambda txn: txn.query(
                 "SELECT stream_ordering, event_id, room_id, sender, outlier"

@@ -144,7 +144,7 @@ def insert_push_actions_txn(
     for start in range(0, len(rows), _INSERT_BATCH):
         chunk = rows[start : start + _INSERT_BATCH]
         values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
-        txn.execute(
+        txn.execute_later(
             f"INSERT INTO event_push_actions ({_COLUMNS}) VALUES {values}"
             " ON CONFLICT (user_id, event_id) DO NOTHING",
             [v for row in chunk for v in row],

@@ -23,7 +23,7 @@ def index_relation_txn(txn: Transaction, event: Event, stream_ordering: int) -> 
     relation = relation_of(event.content)
     if relation is None:
         return
-    txn.execute(
+    txn.execute_later(
         "INSERT INTO event_relations (event_id, relates_to_id, rel_type,"
         " aggregation_key, room_id, sender, type, stream_ordering)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO UPDATE"
@@ -42,7 +42,7 @@ def index_relation_txn(txn: Transaction, event: Event, stream_ordering: int) -> 
     if relation.rel_type == RelationTypes.THREAD and not event.outlier:
         # The newest child so far wins (a backfilled one, with its negative
         # ordering, only when the thread has nothing newer).
-        txn.execute(
+        txn.execute_later(
             "INSERT INTO threads (room_id, thread_id, latest_event_id,"
             " latest_stream_ordering) VALUES (?, ?, ?, ?)"
             " ON CONFLICT (room_id, thread_id) DO UPDATE SET"

@@ -179,6 +179,7 @@ class RoomPurgeStore:
             event_ids = purge_room_txn(txn, room_id)
             self._forget(txn, event_ids)
             txn.call_after(partial(self.room_state.forget_room_version, room_id))
+            txn.call_after(partial(self.events.extremities.forget, room_id))
             return len(event_ids)
 
         return await self.db.run_interaction("purge_room", txn_fn)

@@ -23,6 +23,10 @@ class RoomStateStore:
             "room_version", ROOM_VERSION_CACHE
         )
 
+    def remember_room_version(self, room_id: str, version: RoomVersion) -> None:
+        """Note the version of a room whose create event was just stored."""
+        self._versions.set(room_id, version)
+
     def forget_room_version(self, room_id: str) -> None:
         """Forget what is remembered of a room (after it was purged)."""
         self._versions.invalidate(room_id)

@@ -50,25 +50,21 @@ def index_event_txn(txn: Transaction, event: Event) -> None:
         return
     key, value = found
     if txn.engine.name == "postgres":
-        txn.execute(
+        txn.execute_later(
             "INSERT INTO event_search (event_id, room_id, sender, key, vector)"
             f" VALUES (?, ?, ?, ?, to_tsvector('{TEXT_SEARCH_CONFIG}', ?))"
             " ON CONFLICT (event_id) DO NOTHING",
             (event.event_id, event.room_id, event.sender, key, value),
         )
         return
-    if txn.query_one(
-        "SELECT 1 AS found FROM event_search WHERE event_id = ?", (event.event_id,)
-    ):
-        return
-    txn.execute(
-        "INSERT INTO event_search (event_id, room_id, sender, key) VALUES (?, ?, ?, ?)",
+    # No row back: the event is indexed already.
+    row = txn.query_one(
+        "INSERT INTO event_search (event_id, room_id, sender, key) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (event_id) DO NOTHING RETURNING id",
         (event.event_id, event.room_id, event.sender, key),
     )
-    row = txn.query_one(
-        "SELECT id FROM event_search WHERE event_id = ?", (event.event_id,)
-    )
-    assert row is not None
+    if row is None:
+        return
     txn.execute(
         "INSERT INTO event_search_fts (rowid, value) VALUES (?, ?)", (row.id, value)
     )

@@ -17,11 +17,16 @@ from homeserver.storage.id_generators import StreamIdGenerator
 from homeserver.util.caches import LruCache
 
 MAX_DELTA_DEPTH = 50
+# Events whose state group is remembered: a room's next event reads its
+# prevs' (the room's tips).
+EVENT_GROUPS_REMEMBERED = 10_000
 StateMap = Mapping[StateKey, str]
 
 
 class StateStore:
-    """Reads and writes state groups, caching resolved group contents."""
+    """Reads and writes state groups, caching resolved group contents and
+    the group of recent events (an event's group never changes; purges,
+    the only deletes, empty that cache)."""
 
     def __init__(self, db: Database, group_ids: StreamIdGenerator) -> None:
         self.db = db
@@ -29,16 +34,47 @@ class StateStore:
         self._cache: LruCache[int, dict[StateKey, str]] = LruCache(
             "state_groups", 2_000
         )
+        self._event_groups: LruCache[str, int] = LruCache(
+            "event_state_groups", EVENT_GROUPS_REMEMBERED
+        )
+        # Group -> its delta depth (never changes): a new group's base's.
+        self._depths: LruCache[int, int] = LruCache(
+            "state_group_depths", EVENT_GROUPS_REMEMBERED
+        )
+        # Bumped by every purge: a read that raced one is not remembered.
+        self._purges = 0
+        db.watch_writes(("event_to_state_group",), self._forget_event_groups)
+
+    def _forget_event_groups(self) -> None:
+        self._purges += 1
+        self._event_groups.clear()
+
+    def remember_event_group(self, event_id: str, group: int) -> None:
+        """Note the group of an event just persisted (after its commit)."""
+        self._event_groups.set(event_id, group)
 
     async def get_state_groups_for_events(
         self, event_ids: Collection[str]
     ) -> dict[str, int]:
         """The group holding the state after each event we have state for."""
-        return await self.db.run_interaction(
+        found: dict[str, int] = {}
+        for event_id in event_ids:
+            group = self._event_groups.get(event_id)
+            if group is None:
+                break
+            found[event_id] = group
+        else:
+            return found
+        purges = self._purges
+        found = await self.db.run_read(
             "get_state_groups_for_events",
             self.get_state_groups_for_events_txn,
             event_ids,
         )
+        if purges == self._purges:
+            for event_id, group in found.items():
+                self._event_groups.set(event_id, group)
+        return found
 
     @staticmethod
     def get_state_groups_for_events_txn(
@@ -115,10 +151,13 @@ class StateStore:
         group = self.group_ids.allocate_raw()
         depth = 0
         if base_group is not None and base_state is not None:
-            row = txn.query_one(
-                "SELECT delta_depth FROM state_groups WHERE id = ?", (base_group,)
-            )
-            depth = int(row.delta_depth) + 1 if row else MAX_DELTA_DEPTH + 1
+            known = self._depths.get(base_group)
+            if known is None:
+                row = txn.query_one(
+                    "SELECT delta_depth FROM state_groups WHERE id = ?", (base_group,)
+                )
+                known = int(row.delta_depth) if row else MAX_DELTA_DEPTH
+            depth = known + 1
         entries: list[tuple[str, str, str | None]]
         if base_group is None or base_state is None or depth > MAX_DELTA_DEPTH:
             entries = [(k[0], k[1], v) for k, v in state.items()]
@@ -128,15 +167,17 @@ class StateStore:
                 (k[0], k[1], v) for k, v in state.items() if base_state.get(k) != v
             ]
             entries += [(k[0], k[1], None) for k in base_state if k not in state]
-        txn.execute(
+        txn.execute_later(
             "INSERT INTO state_groups (id, room_id, prev_group, delta_depth) VALUES (?, ?, ?, ?)",
             (group, room_id, base_group, depth),
         )
-        txn.execute_many(
-            "INSERT INTO state_group_entries (state_group, type, state_key, event_id)"
-            " VALUES (?, ?, ?, ?)",
+        txn.insert_many(
+            "state_group_entries",
+            ("state_group", "type", "state_key", "event_id"),
             [(group, *entry) for entry in entries],
+            later=True,
         )
         frozen = dict(state)
         txn.call_after(lambda: self._cache.set(group, frozen))
+        txn.call_after(lambda: self._depths.set(group, depth))
         return group
