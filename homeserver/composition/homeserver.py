@@ -44,7 +44,7 @@ from homeserver.composition.threepids import ThreepidsBundle
 from homeserver.composition.user_admin import UserAdminBundle
 from homeserver.composition.user_directory import UserDirectoryBundle
 from homeserver.composition.worker_duties import bind_worker_duties
-from homeserver.composition.workers import WorkersBundle
+from homeserver.composition.workers import BusIO, WorkersBundle, bind_workers
 from homeserver.config.model import HomeserverConfig
 from homeserver.federation.interfaces import FederationTransport
 from homeserver.http_client.untrusted import UntrustedHttpClient
@@ -68,6 +68,7 @@ def build_homeserver(
     push_http: UntrustedHttpClient | None = None,
     identity_http: UntrustedHttpClient | None = None,
     worker_name: str = MAIN,
+    bus_io: BusIO | None = None,
 ) -> HomeServer:
     """One homeserver, ready for ``setup()``; outbound federation goes
     through ``federation_transport`` if given (the in-process test network);
@@ -77,7 +78,9 @@ def build_homeserver(
     through ``appservice_http``, plugins' requests through ``plugin_http``, and
     requests to push gateways through ``push_http`` and requests to
     identity servers through ``identity_http``. ``worker_name`` is the
-    process of a worker deployment this is (``--worker``; default main).
+    process of a worker deployment this is (``--worker``; default main);
+    its Redis bus reaches the reactor through ``bus_io`` if given (tests:
+    a queue they pump), else ``callFromThread`` and a thread of its own.
 
     Raises:
         ConfigError: a plugin cannot be loaded (``PluginLoadError`` names it).
@@ -167,7 +170,7 @@ def build_homeserver(
     push_email = EmailPushBundle.build(
         core=core, mail=mail, pushers=pushers, profiles=accounts.stores.profiles
     )
-    workers = WorkersBundle.build(core=core, data_dir=data_dir)
+    workers = WorkersBundle.build(core=core, data_dir=data_dir, bus_io=bus_io)
     hs = HomeServer(
         data_dir=data_dir,
         core=core,
@@ -206,6 +209,7 @@ def build_homeserver(
     )
     plugins.load(lambda name, settings: make_plugin_api(hs, name, settings))
     bind(hs, federation_on=config.federation.enabled)
+    bind_workers(hs)
     if core.topology.enabled:
         hs.duties = bind_worker_duties(
             hs, topology=core.topology, client=workers.client

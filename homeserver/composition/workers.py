@@ -1,15 +1,19 @@
-"""The workers wing of one process: its replication and internal API auth.
+"""The workers wing of one process: replication, shared caches, the internal
+API's auth.
 
 Idle in a one-process deployment (no ``workers.instances``): nothing talks
-to Redis and no replication endpoint is served.
+to Redis, nothing is published, no replication endpoint is served.
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
+from twisted.python.threadpool import ThreadPool
 
 from homeserver.api.replication.duty_wake import DutyWakeEndpoint, DutyWakeTarget
 from homeserver.api.replication.resource import ReplicationAuth, replication_endpoints
@@ -18,9 +22,38 @@ from homeserver.config.replication_secret import (
     ensure_replication_secret,
     replication_secret_file,
 )
+from homeserver.storage.database import Runner, thread_pool_runner
+from homeserver.streams.registry import ACCOUNT_DATA, EVENTS, RECEIPTS
 from homeserver.workers.duty_relay import InternalPoster
+from homeserver.workers.feeds import bind_feeds
+from homeserver.workers.redis_bus import RedisBus
 from homeserver.workers.replication import Replication
 from homeserver.workers.roles import WorkerTopology
+from homeserver.workers.shared_caches import share, share_write_watchers
+
+if TYPE_CHECKING:
+    from homeserver.composition.server import HomeServer
+
+
+@attrs.frozen(kw_only=True)
+class BusIO:
+    """How the Redis bus reaches the reactor and its thread."""
+
+    hand_off: Callable[..., Any]
+    """Runs a callable on the reactor (``callFromThread``)."""
+    runner: Runner
+    """Runs a blocking Redis call (a pool of one thread, so entries keep
+    their order)."""
+
+
+def default_bus_io(reactor: Any) -> BusIO:
+    """The reactor's ``callFromThread`` and a pool of one thread."""
+    pool = ThreadPool(1, 1, name="replication")
+    reactor.callWhenRunning(pool.start)
+    reactor.addSystemEventTrigger("during", "shutdown", pool.stop)
+    return BusIO(
+        hand_off=reactor.callFromThread, runner=thread_pool_runner(reactor, pool)
+    )
 
 
 @attrs.frozen(kw_only=True)
@@ -36,19 +69,33 @@ class WorkersBundle:
     one-process deployment)."""
 
     @classmethod
-    def build(cls, *, core: Core, data_dir: Path) -> WorkersBundle:
+    def build(
+        cls, *, core: Core, data_dir: Path, bus_io: BusIO | None = None
+    ) -> WorkersBundle:
         topology = core.topology
         auth = None
+        bus_factory = None
         if topology.enabled:
-            path = replication_secret_file(
-                data_dir, core.config.workers.replication_secret_path
-            )
+            workers = core.config.workers
+            path = replication_secret_file(data_dir, workers.replication_secret_path)
             auth = ReplicationAuth(ensure_replication_secret(path))
-        return cls(
+            io = bus_io or default_bus_io(core.reactor)
+            bus_factory = functools.partial(
+                RedisBus,
+                url=workers.redis_url or "",
+                hand_off=io.hand_off,
+                runner=io.runner,
+                maxlen=workers.stream_maxlen,
+                client_name=f"{workers.redis_prefix}:{topology.this.name}",
+            )
+        replication = Replication(
             topology=topology,
-            replication=Replication(topology=topology, streams=core.streams),
-            auth=auth,
+            streams=core.streams,
+            notifier=core.notifier,
+            clock=core.clock,
+            bus_factory=bus_factory,
         )
+        return cls(topology=topology, replication=replication, auth=auth)
 
     def endpoints(self, *, duty_wake: DutyWakeTarget | None = None) -> list[Any]:
         """The replication API's endpoints (none in a one-process deployment);
@@ -59,3 +106,38 @@ class WorkersBundle:
         if duty_wake is not None:
             endpoints.append(DutyWakeEndpoint(self.auth, duty_wake))
         return endpoints
+
+
+def bind_workers(hs: HomeServer) -> None:
+    """Connect replication to the domains (a worker deployment only): the
+    rows each stream's writer publishes and its readers feed, and the
+    caches shared between processes (the audit in docs/architecture.md)."""
+    replication, topology = hs.workers.replication, hs.workers.topology
+    if not replication.active:
+        return
+    signals = hs.core.signals
+    typing: Any = hs.sync_data.typing
+    events, receipts, account_data = bind_feeds(
+        replication,
+        changes=hs.sync.changes,
+        sliding=hs.sync.sliding,
+        # Typists are replicated once the typing service can take them
+        # (i18writes' apply_replicated); until then only typing positions.
+        typing=typing if hasattr(typing, "apply_replicated") else None,
+        account_data_rereaders=[hs.push_eval.ignored_by.on_account_data_changed],
+    )
+    if topology.writes(EVENTS.name):
+        signals.event_persisted.connect(events.on_event_persisted)
+    if topology.writes(RECEIPTS.name):
+        signals.receipt_stored.connect(receipts.on_receipt_stored)
+    if topology.writes(ACCOUNT_DATA.name):
+        signals.account_data_changed.connect(account_data.on_account_data_changed)
+    for owner in (
+        hs.core.events,
+        hs.core.childless,
+        hs.sync_data.account_data.store,
+        hs.reading.hidden.store,
+        hs.push_eval.rules,
+    ):
+        share(replication, owner)
+    share_write_watchers(replication, hs.core.db)

@@ -317,12 +317,16 @@ class Database:
         # watch_writes: tables -> callbacks run when a write to them commits.
         self._watched: list[tuple[frozenset[str], Callable[[], None]]] = []
         self._writes_watched: Callable[[str], bool] | None = None
+        # Told (on the database thread) after a watched write commits, so
+        # replication can tell the other processes; None in one process.
+        self.on_watched_write: Callable[[], None] | None = None
 
     def watch_writes(self, tables: Iterable[str], callback: Callable[[], None]) -> None:
         """Call ``callback`` (on the database thread, right after COMMIT) after
         every transaction with an UPDATE or DELETE of one of ``tables``, by
-        whichever code path: what a cache of those tables forgets. Writes by
-        other processes are not seen."""
+        whichever code path: what a cache of those tables forgets. In a
+        worker deployment replication runs the callbacks in the other
+        processes too (``on_watched_write``)."""
         self._watched.append((frozenset(t.lower() for t in tables), callback))
         watched = frozenset().union(*(t for t, _ in self._watched))
 
@@ -333,6 +337,13 @@ class Database:
         self._writes_watched = writes_watched
 
     def _committed_watched(self) -> None:
+        self.run_write_watchers()
+        if self.on_watched_write is not None:
+            self.on_watched_write()
+
+    def run_write_watchers(self) -> None:
+        """Run every ``watch_writes`` callback (also when another process
+        published that it wrote a watched table)."""
         for _tables, callback in self._watched:
             callback()
 

@@ -63,6 +63,19 @@ class StreamIdGenerator:
             self._last += 1
             return self._last
 
+    def advance(self, writer: str, position: int) -> None:
+        """Replication: ``writer`` (another process) has persisted everything
+        up to ``position`` of this stream, which this process only reads."""
+        with self._lock:
+            self._last = max(self._last, position)
+
+    def rewind(self, positions: dict[str, int]) -> None:
+        """Replication at start-up: the stream is where its writers last
+        published, which may be below the largest stored ID (a write in
+        flight on the writer holds a smaller one)."""
+        with self._lock:
+            self._last = min(positions.values(), default=self._last)
+
 
 class BackfillIdGenerator:
     """Decreasing negative stream orderings for backfilled (historic) events.

@@ -8,7 +8,7 @@ the rooms it is in; it is woken only by changes to those. Nothing polls.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import attrs
@@ -17,6 +17,9 @@ from twisted.internet import defer
 from homeserver.streams.registry import SYNC_STREAM_NAMES, StreamRegistry
 from homeserver.streams.tokens import StreamToken
 from homeserver.util.clock import Clock
+
+NotifyObserver = Callable[[str, Sequence[str], Sequence[str]], None]
+"""Told (stream, users, rooms) of each ``notify``."""
 
 
 @attrs.define(eq=False)
@@ -39,10 +42,16 @@ class Notifier:
         self.streams = streams
         self._by_user: dict[str, set[_Listener]] = {}
         self._by_room: dict[str, set[_Listener]] = {}
+        self._observers: list[NotifyObserver] = []
 
     def current_token(self) -> StreamToken:
         """The position of every stream now."""
         return StreamToken.of(**self.streams.sync_positions())
+
+    def observe(self, observer: NotifyObserver) -> None:
+        """Also tell ``observer`` of every ``notify`` (replication publishes
+        what this process's writes wake to the other processes)."""
+        self._observers.append(observer)
 
     def notify(
         self, stream: str, *, users: Iterable[str] = (), rooms: Iterable[str] = ()
@@ -50,6 +59,19 @@ class Notifier:
         """A stream moved; wake listeners of these users and of these rooms."""
         if stream not in SYNC_STREAM_NAMES:
             raise ValueError(f"unknown stream {stream}")
+        if self._observers:
+            users, rooms = list(users), list(rooms)
+            for observer in self._observers:
+                observer(stream, users, rooms)
+        self.wake(users=users, rooms=rooms)
+
+    def wake_all(self) -> None:
+        """Wake every listener (after replication lost track of a stream)."""
+        self.wake(users=list(self._by_user))
+
+    def wake(self, *, users: Iterable[str] = (), rooms: Iterable[str] = ()) -> None:
+        """Wake listeners of these users and of these rooms, telling no
+        observer (a change another process made and published)."""
         woken: set[_Listener] = set()
         for user_id in users:
             woken |= self._by_user.get(user_id, set())

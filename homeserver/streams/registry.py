@@ -144,6 +144,10 @@ class StreamRegistry:
         """The generator of an ascending stream."""
         return self._ids[stream.name]
 
+    def ids_by_name(self, name: str) -> StreamIdGenerator:
+        """The generator of the ascending stream called ``name``."""
+        return self._ids[name]
+
     def descending_ids(self, stream: StreamDecl) -> BackfillIdGenerator:
         """The generator of a descending sequence."""
         return self._descending[stream.name]

@@ -1,9 +1,15 @@
-"""A small bounded LRU cache, owned and invalidated by the store that fills it."""
+"""A small bounded LRU cache, owned and invalidated by the store that fills it.
+
+In a worker deployment the caches whose data another process may change are
+shared (``homeserver/workers/shared_caches.py``): ``on_invalidate`` then
+publishes each invalidation, and the other processes ``forget`` the keys.
+"""
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 from prometheus_client import Counter
@@ -27,6 +33,8 @@ class LruCache(Generic[K, V]):
         # hit -> its labelled counter, bound on first use: looking it up on
         # every get costs more than the lookup itself (every /sync pass).
         self._lookups: dict[bool, Any] = {}
+        # Told the keys invalidated here ([] for all); None unless shared.
+        self.on_invalidate: Callable[[list[Any]], None] | None = None
 
     def get(self, key: K) -> V | None:
         """The cached value, or None."""
@@ -50,12 +58,24 @@ class LruCache(Generic[K, V]):
                 self._data.popitem(last=False)
 
     def invalidate(self, key: K) -> None:
-        """Forget one key."""
+        """Forget one key (in every process, when shared)."""
+        self.forget(key)
+        if self.on_invalidate is not None:
+            self.on_invalidate([key])
+
+    def clear(self) -> None:
+        """Forget everything (in every process, when shared)."""
+        self.forget_all()
+        if self.on_invalidate is not None:
+            self.on_invalidate([])
+
+    def forget(self, key: K) -> None:
+        """Forget one key here only."""
         with self._lock:
             self._data.pop(key, None)
 
-    def clear(self) -> None:
-        """Forget everything."""
+    def forget_all(self) -> None:
+        """Forget everything here only."""
         with self._lock:
             self._data.clear()
 

@@ -158,6 +158,7 @@ class TestServer:
         push_http: Any = None,
         identity_http: Any = None,
         worker_name: str = "main",
+        bus_io: Any = None,
     ) -> None:
         # Servers of one test federation (tests/federation/pair.py) share a
         # reactor, so one clock drives them all.
@@ -190,6 +191,8 @@ class TestServer:
             identity_http=identity_http,
             # The process of a worker deployment (tests/workers/).
             worker_name=worker_name,
+            # How its Redis bus reaches this thread (tests/workers/kit.py).
+            bus_io=bus_io,
         )
         self.get_success(self.hs.setup())
         self.site = HomeserverSite(

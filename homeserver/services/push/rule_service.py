@@ -109,6 +109,19 @@ class PushRuleService:
         self._writes = Linearizer()
         store.on_change = self._invalidate
 
+    @property
+    def cache(self) -> LruCache[str, UserRules]:
+        """Each user's rules (shared between the processes of a deployment)."""
+        return self._cache
+
+    def forget_replicated(self, user_ids: list[str]) -> None:
+        """Another process changed these users' rules (none: anyone's)."""
+        self._generation += 1
+        for user_id in user_ids:
+            self._cache.forget(user_id)
+        if not user_ids:
+            self._cache.forget_all()
+
     def _invalidate(self, user_id: str) -> None:
         self._generation += 1
         self._cache.invalidate(user_id)

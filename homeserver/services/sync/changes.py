@@ -38,11 +38,18 @@ class SyncChanges:
 
     def on_event_persisted(self, persisted: EventPersisted) -> None:
         """``event_persisted`` receiver (sync, before the position is visible)."""
-        event, position = persisted.event, persisted.stream_ordering
-        self.rooms.entity_has_changed(event.room_id, position)
-        if event.type == EventTypes.MEMBER and event.state_key:
-            self.memberships.entity_has_changed(event.state_key, position)
-            self.member_rooms.entity_has_changed(event.room_id, position)
+        event = persisted.event
+        member = event.state_key if event.type == EventTypes.MEMBER else None
+        self.record(event.room_id, persisted.stream_ordering, member or None)
+
+    def record(self, room_id: str, position: int, member: str | None) -> None:
+        """An event at ``position`` in ``room_id``; ``member``: the user whose
+        membership it sets, if it is a member event (also what replication
+        feeds from the events stream's writers)."""
+        self.rooms.entity_has_changed(room_id, position)
+        if member:
+            self.memberships.entity_has_changed(member, position)
+            self.member_rooms.entity_has_changed(room_id, position)
 
     def on_new_event(self, new: NewEvent) -> None:
         """``new_event`` receiver: wake the room's syncs."""

@@ -80,6 +80,19 @@ class AccountDataStore:
         # cache what it found (it may predate the write).
         self._generation = 0
 
+    @property
+    def cache(self) -> LruCache[tuple[str, str], str]:
+        """Global account data by (user, type) (shared between processes)."""
+        return self._global
+
+    def forget_replicated(self, keys: list[tuple[str, str]]) -> None:
+        """Another process wrote these (user, type) keys (none: any)."""
+        self._generation += 1
+        for key in keys:
+            self._global.forget(key)
+        if not keys:
+            self._global.forget_all()
+
     def _invalidate(self, user_id: str, room_id: str, data_type: str) -> None:
         self._generation += 1
         if room_id == GLOBAL:

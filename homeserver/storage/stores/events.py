@@ -57,6 +57,18 @@ class EventStore:
         # Each room's tips; the persister tells it what each write changed.
         self.extremities = ForwardExtremities(db)
 
+    @property
+    def cache(self) -> LruCache[str, Event]:
+        """Events by ID (shared between processes: redactions change them)."""
+        return self._cache
+
+    def forget_replicated(self, event_ids: list[str]) -> None:
+        """Another process changed these events (none: any)."""
+        for event_id in event_ids:
+            self._cache.forget(event_id)
+        if not event_ids:
+            self._cache.forget_all()
+
     async def get_events(self, event_ids: Collection[str]) -> dict[str, Event]:
         """The events we have of ``event_ids`` (rejected ones included)."""
         result: dict[str, Event] = {}

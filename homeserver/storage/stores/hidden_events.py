@@ -40,6 +40,19 @@ class HiddenEventsStore:
         # cache what it found (it may predate the write).
         self._generation = 0
 
+    @property
+    def cache(self) -> LruCache[str, frozenset[str]]:
+        """Each user's hidden events (shared between processes)."""
+        return self._by_user
+
+    def forget_replicated(self, user_ids: list[str]) -> None:
+        """Another process changed these users' hidden events (none: any)."""
+        self._generation += 1
+        for user_id in user_ids:
+            self._by_user.forget(user_id)
+        if not user_ids:
+            self._by_user.forget_all()
+
     async def get_hidden_event_ids(self, user_id: str) -> frozenset[str]:
         """Every event the user has hidden, in any room (cached)."""
         cached = self._by_user.get(user_id)

@@ -58,3 +58,16 @@ class ChildlessParents:
         """A child of ``parent_id`` was written."""
         self.generation += 1
         self._absent.invalidate(parent_id)
+
+    @property
+    def cache(self) -> LruCache[str, frozenset[str]]:
+        """The parents' absent types (shared between processes)."""
+        return self._absent
+
+    def forget_replicated(self, parent_ids: list[str]) -> None:
+        """Another process wrote children of these parents (none: any)."""
+        self.generation += 1
+        for parent_id in parent_ids:
+            self._absent.forget(parent_id)
+        if not parent_ids:
+            self._absent.forget_all()

@@ -1,0 +1,56 @@
+"""Caches kept correct across processes (docs/architecture.md, "Workers:
+every cache").
+
+A shared cache publishes each invalidation made in this process on
+``{prefix}:rs:caches``; the other processes forget the same keys (and bump
+the owner's generation, so a read that raced the write does not cache what
+it found). ``Database.watch_writes`` callbacks (the access-token cache) ride
+the same stream: a process that committed a watched write tells the others,
+which run their callbacks.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from homeserver.storage.database import Database
+from homeserver.util.caches import LruCache
+from homeserver.workers.replication import Replication
+
+DB_WATCH = "db_watch_writes"
+"""The caches stream's name for ``watch_writes`` callbacks."""
+
+
+class SharedCache(Protocol):
+    """A cache owner whose entries another process may make stale."""
+
+    @property
+    def cache(self) -> LruCache[Any, Any]: ...
+
+    def forget_replicated(self, keys: list[Any]) -> None: ...
+
+
+def _key(value: Any) -> Any:
+    """A key back from JSON (tuples travel as lists)."""
+    return tuple(value) if isinstance(value, list) else value
+
+
+def share(replication: Replication, owner: SharedCache) -> None:
+    """Publish ``owner``'s invalidations; apply the other processes'."""
+    cache = owner.cache
+    name = cache.name
+
+    def published(keys: list[Any]) -> None:
+        replication.invalidate(name, keys)
+
+    def received(keys: list[Any]) -> None:
+        owner.forget_replicated([_key(k) for k in keys])
+
+    cache.on_invalidate = published
+    replication.add_invalidation_sink(name, received)
+
+
+def share_write_watchers(replication: Replication, db: Database) -> None:
+    """Run ``db.watch_writes`` callbacks in every process."""
+    db.on_watched_write = lambda: replication.invalidate(DB_WATCH, [])
+    replication.add_invalidation_sink(DB_WATCH, lambda _keys: db.run_write_watchers())

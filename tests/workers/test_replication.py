@@ -1,0 +1,93 @@
+"""Replication between two processes of one deployment (main and a client
+reader), in one test process: real PostgreSQL, real Redis, real reader
+threads (tests/workers/replication_kit.py)."""
+
+from __future__ import annotations
+
+import redis
+
+from tests.workers.replication_kit import (  # noqa: F401 - fixtures
+    READER,
+    Deployment,
+    deployment,
+    kill_connections,
+    redis_prefix,
+)
+
+SYNC = "/_matrix/client/v3/sync"
+
+
+def _timeline(body: dict, room_id: str) -> list[str]:
+    room = body["rooms"]["join"].get(room_id, {})
+    return [
+        e["content"].get("body") for e in room.get("timeline", {}).get("events", [])
+    ]
+
+
+def test_a_reader_wakes_and_serves_what_main_writes(deployment: Deployment) -> None:  # noqa: F811
+    main, reader = deployment.main, deployment.reader
+    alice = main.user("alice")
+    room_id = alice.create_room()
+    deployment.settle(deployment.caught_up())
+    since = alice.on(reader).sync()["next_batch"]
+    waiting = reader.start_request(
+        "GET", f"{SYNC}?since={since}&timeout=60000", alice.token
+    )
+    assert not waiting.done
+    alice.send(room_id, "hello from main")
+    deployment.settle(lambda: waiting.done)
+    body = waiting.response().json
+    assert _timeline(body, room_id) == ["hello from main"]
+    # The reader's change caches were fed: an incremental sync from the old
+    # token finds the room, and one from the new token finds nothing.
+    assert _timeline(alice.on(reader).sync(since), room_id) == ["hello from main"]
+    assert room_id not in alice.on(reader).sync(body["next_batch"])["rooms"]["join"]
+    status = reader.hs.workers.replication.status()
+    assert status["name"] == READER and status["redis"] == "connected"
+    assert status["positions"]["events"] == main.hs.core.notifier.current_token().events
+
+
+def test_caches_follow_writes_made_by_another_process(deployment: Deployment) -> None:  # noqa: F811
+    main, reader = deployment.main, deployment.reader
+    alice = main.user("alice")
+    room_id = alice.create_room()
+    event_id = alice.send(room_id, "secret")
+    deployment.settle(deployment.caught_up())
+    # The reader caches the event and the access token ...
+    path = f"/rooms/{room_id}/event/{event_id}"
+    assert alice.on(reader).get(path, expect=200).json["content"]["body"] == "secret"
+    alice.put(f"/rooms/{room_id}/redact/{event_id}/r1", {}, expect=200)
+    deployment.settle(deployment.caught_up())
+    # ... and forgets both when main redacts and logs out.
+    assert alice.on(reader).get(path, expect=200).json["content"] == {}
+    alice.post("/logout", {}, expect=200)
+    deployment.settle(lambda: alice.on(reader).get("/account/whoami").code == 401)
+
+
+def test_nothing_is_missed_across_a_lost_connection_or_a_trimmed_stream(
+    deployment: Deployment,  # noqa: F811
+    redis_prefix: tuple[redis.Redis, str],  # noqa: F811
+) -> None:
+    client, prefix = redis_prefix
+    main, reader = deployment.main, deployment.reader
+    alice = main.user("alice")
+    room_id = alice.create_room()
+    deployment.settle(deployment.caught_up())
+    since = alice.on(reader).sync()["next_batch"]
+    # The reader's connection is killed: it reconnects and reads on.
+    assert kill_connections(client, f"{prefix}:{READER}:reader") == 1
+    alice.send(room_id, "one")
+    deployment.settle(deployment.caught_up())
+    # The reader is away while main writes and the stream is trimmed
+    # past it: on return it resynchronises, and misses nothing.
+    bus = reader.hs.workers.replication.bus
+    assert bus is not None
+    bus.stop()
+    alice.send(room_id, "two")
+    alice.send(room_id, "three")
+    client.xtrim(f"{prefix}:rs:events", maxlen=0)
+    bus.start()
+    deployment.settle(
+        lambda: deployment.caught_up()() and not reader.hs.workers.replication._gapped
+    )
+    assert _timeline(alice.on(reader).sync(since), room_id) == ["one", "two", "three"]
