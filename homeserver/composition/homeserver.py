@@ -69,6 +69,7 @@ def build_homeserver(
     identity_http: UntrustedHttpClient | None = None,
     worker_name: str = MAIN,
     bus_io: BusIO | None = None,
+    replicate: bool = True,
 ) -> HomeServer:
     """One homeserver, ready for ``setup()``; outbound federation goes
     through ``federation_transport`` if given (the in-process test network);
@@ -80,7 +81,9 @@ def build_homeserver(
     identity servers through ``identity_http``. ``worker_name`` is the
     process of a worker deployment this is (``--worker``; default main);
     its Redis bus reaches the reactor through ``bus_io`` if given (tests:
-    a queue they pump), else ``callFromThread`` and a thread of its own.
+    a queue they pump), else ``callFromThread`` and a thread of its own;
+    ``replicate`` False leaves Redis out (tests of other parts of a
+    deployment on a fake reactor).
 
     Raises:
         ConfigError: a plugin cannot be loaded (``PluginLoadError`` names it).
@@ -170,7 +173,9 @@ def build_homeserver(
     push_email = EmailPushBundle.build(
         core=core, mail=mail, pushers=pushers, profiles=accounts.stores.profiles
     )
-    workers = WorkersBundle.build(core=core, data_dir=data_dir, bus_io=bus_io)
+    workers = WorkersBundle.build(
+        core=core, data_dir=data_dir, bus_io=bus_io, replicate=replicate
+    )
     hs = HomeServer(
         data_dir=data_dir,
         core=core,

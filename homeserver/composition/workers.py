@@ -70,15 +70,23 @@ class WorkersBundle:
 
     @classmethod
     def build(
-        cls, *, core: Core, data_dir: Path, bus_io: BusIO | None = None
+        cls,
+        *,
+        core: Core,
+        data_dir: Path,
+        bus_io: BusIO | None = None,
+        replicate: bool = True,
     ) -> WorkersBundle:
+        """``replicate`` False: no Redis (in-process tests of other parts of
+        a deployment, on a fake reactor)."""
         topology = core.topology
         auth = None
         bus_factory = None
+        workers = core.config.workers
         if topology.enabled:
-            workers = core.config.workers
             path = replication_secret_file(data_dir, workers.replication_secret_path)
             auth = ReplicationAuth(ensure_replication_secret(path))
+        if topology.enabled and replicate:
             io = bus_io or default_bus_io(core.reactor)
             bus_factory = functools.partial(
                 RedisBus,

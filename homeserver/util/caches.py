@@ -79,5 +79,13 @@ class LruCache(Generic[K, V]):
         with self._lock:
             self._data.clear()
 
+    def forget_keys(self, keys: list[K]) -> None:
+        """Forget ``keys`` here only; none: everything (what another process
+        published it invalidated)."""
+        if not keys:
+            self.forget_all()
+        for key in keys:
+            self.forget(key)
+
     def __len__(self) -> int:
         return len(self._data)

@@ -191,8 +191,11 @@ class TestServer:
             identity_http=identity_http,
             # The process of a worker deployment (tests/workers/).
             worker_name=worker_name,
-            # How its Redis bus reaches this thread (tests/workers/kit.py).
+            # How its Redis bus reaches this thread (tests/workers/
+            # replication_kit.py); without, a worker deployment's test
+            # server does not replicate.
             bus_io=bus_io,
+            replicate=bus_io is not None,
         )
         self.get_success(self.hs.setup())
         self.site = HomeserverSite(

@@ -117,10 +117,7 @@ class PushRuleService:
     def forget_replicated(self, user_ids: list[str]) -> None:
         """Another process changed these users' rules (none: anyone's)."""
         self._generation += 1
-        for user_id in user_ids:
-            self._cache.forget(user_id)
-        if not user_ids:
-            self._cache.forget_all()
+        self._cache.forget_keys(user_ids)
 
     def _invalidate(self, user_id: str) -> None:
         self._generation += 1

@@ -88,10 +88,7 @@ class AccountDataStore:
     def forget_replicated(self, keys: list[tuple[str, str]]) -> None:
         """Another process wrote these (user, type) keys (none: any)."""
         self._generation += 1
-        for key in keys:
-            self._global.forget(key)
-        if not keys:
-            self._global.forget_all()
+        self._global.forget_keys(keys)
 
     def _invalidate(self, user_id: str, room_id: str, data_type: str) -> None:
         self._generation += 1

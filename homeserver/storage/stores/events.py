@@ -64,10 +64,7 @@ class EventStore:
 
     def forget_replicated(self, event_ids: list[str]) -> None:
         """Another process changed these events (none: any)."""
-        for event_id in event_ids:
-            self._cache.forget(event_id)
-        if not event_ids:
-            self._cache.forget_all()
+        self._cache.forget_keys(event_ids)
 
     async def get_events(self, event_ids: Collection[str]) -> dict[str, Event]:
         """The events we have of ``event_ids`` (rejected ones included)."""

@@ -48,10 +48,7 @@ class HiddenEventsStore:
     def forget_replicated(self, user_ids: list[str]) -> None:
         """Another process changed these users' hidden events (none: any)."""
         self._generation += 1
-        for user_id in user_ids:
-            self._by_user.forget(user_id)
-        if not user_ids:
-            self._by_user.forget_all()
+        self._by_user.forget_keys(user_ids)
 
     async def get_hidden_event_ids(self, user_id: str) -> frozenset[str]:
         """Every event the user has hidden, in any room (cached)."""

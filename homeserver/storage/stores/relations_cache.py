@@ -67,7 +67,4 @@ class ChildlessParents:
     def forget_replicated(self, parent_ids: list[str]) -> None:
         """Another process wrote children of these parents (none: any)."""
         self.generation += 1
-        for parent_id in parent_ids:
-            self._absent.forget(parent_id)
-        if not parent_ids:
-            self._absent.forget_all()
+        self._absent.forget_keys(parent_ids)
