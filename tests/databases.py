@@ -21,7 +21,6 @@ import os
 import re
 import secrets
 import shutil
-import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -41,7 +40,12 @@ _NAME = re.compile(
 )
 # Test databases need no durability: commit without waiting for the disk.
 _FAST_COMMIT = "options='-c synchronous_commit=off'"
-_DROP_THREADS = 3
+# PostgreSQL 15 forces a checkpoint for every DROP DATABASE; drops waiting at
+# the same time share one. So finished test databases are dropped in batches,
+# all of a batch at once, each on a connection of its own (opened for the drop:
+# nothing idles between batches). Measured: 24 drops one at a time 17 s, three
+# at a time 5.9 s, 24 at once 0.5 s.
+_DROP_BATCH = 16
 
 
 def new_run_id() -> str:
@@ -78,8 +82,7 @@ class PostgresDatabases:
         self._counter = itertools.count()
         self._dropper: ThreadPoolExecutor | None = None
         self._drops: list[Future[None]] = []
-        self._drop_conns = threading.local()
-        self._all_drop_conns: list[Any] = []
+        self._to_drop: list[str] = []
 
     def admin(self) -> Any:
         """An autocommit connection to the server's maintenance database."""
@@ -112,40 +115,44 @@ class PostgresDatabases:
 
     def drop(self, name: str) -> None:
         """Drop a test database in the background: the next test need not wait
-        for it (``wait_for_drops()`` does). PostgreSQL checkpoints for every
-        DROP DATABASE; drops running side by side share a checkpoint."""
+        for it (``wait_for_drops()`` does). Drops wait until ``_DROP_BATCH``
+        are due, then run side by side and share PostgreSQL's checkpoints."""
+        self._to_drop.append(name)
+        if len(self._to_drop) >= _DROP_BATCH:
+            self._start_drops()
+
+    def _start_drops(self) -> None:
         if self._dropper is None:
             self._dropper = ThreadPoolExecutor(
-                _DROP_THREADS, thread_name_prefix="drop-test-db"
+                _DROP_BATCH, thread_name_prefix="drop-test-db"
             )
-        self._drops.append(self._dropper.submit(self._drop_now, name))
+        names, self._to_drop = self._to_drop, []
+        self._drops.extend(self._dropper.submit(self._drop_now, n) for n in names)
 
     def _drop_now(self, name: str) -> None:
         import psycopg2
 
-        conn = getattr(self._drop_conns, "conn", None)
-        if conn is None or conn.closed:
-            conn = psycopg2.connect(self.admin_dsn)
+        conn = psycopg2.connect(self.admin_dsn)
+        try:
             conn.autocommit = True
-            self._drop_conns.conn = conn
-            self._all_drop_conns.append(conn)
-        with conn.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            with conn.cursor() as cur:
+                cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            conn.close()
 
     def wait_for_drops(self) -> None:
-        """Wait until the pending drops are done.
+        """Drop the databases still due, and wait until every drop is done.
 
         Raises:
             RuntimeError: a test database could not be dropped.
         """
+        if self._to_drop:
+            self._start_drops()
         if self._dropper is not None:
             self._dropper.shutdown(wait=True)
             self._dropper = None
         drops, self._drops = self._drops, []
         errors = [str(d.exception()) for d in drops if d.exception() is not None]
-        for conn in self._all_drop_conns:
-            conn.close()
-        self._all_drop_conns.clear()
         if errors:
             raise RuntimeError("could not drop test databases: " + "; ".join(errors))
 
