@@ -141,3 +141,7 @@ def test_woken_syncers_share_their_per_user_look_ups(make_server: Any) -> None:
         # Nothing is computed while a token is current: the syncs just wait.
         assert delta(before, waiting, "homeserver_db_txn_seconds_count", name) == 0
         assert delta(waiting, after, "homeserver_db_txn_seconds_count", name) == 1
+    # For all six: their receipts, their joins (five have no receipt) and
+    # their counts (each read up to one position), one statement each.
+    job = 'kind="job",name="sync_unread_counts"'
+    assert delta(waiting, after, "homeserver_db_statements_total", job) == 3

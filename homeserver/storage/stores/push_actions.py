@@ -280,16 +280,17 @@ def count_unread_txn(
     any_hidden: bool,
 ) -> dict[str, RoomCounts]:
     """``PushActionsStore.count_unread`` in the caller's transaction."""
-    where, extra = _count_filters(sorted(not_senders), any_hidden, user_id)
+    where, extra = count_filters(sorted(not_senders), any_hidden)
     return {
         room_id: _room_counts_txn(txn, user_id, room_id, at, upto, where, extra)
         for room_id, at in positions.items()
     }
 
 
-def _count_filters(
-    ignored: Sequence[str], any_hidden: bool, user_id: str
-) -> tuple[str, list[Any]]:
+def count_filters(ignored: Sequence[str], any_hidden: bool) -> tuple[str, list[Any]]:
+    """The ``AND ...`` conditions (and their arguments) that leave out the
+    push action ``a`` of an event sent by one of ``ignored`` or, if
+    ``any_hidden``, one its user hid."""
     where = ""
     args: list[Any] = []
     if ignored:
@@ -301,9 +302,8 @@ def _count_filters(
     if any_hidden:
         where += (
             " AND NOT EXISTS (SELECT 1 FROM hidden_events h"
-            " WHERE h.user_id = ? AND h.event_id = a.event_id)"
+            " WHERE h.user_id = a.user_id AND h.event_id = a.event_id)"
         )
-        args.append(user_id)
     return where, args
 
 
