@@ -26,6 +26,7 @@ from homeserver.events.content_validation import InvalidContent, validate_conten
 from homeserver.events.model import Event, EventTypes, StateKey
 from homeserver.events.room_versions import RoomVersion
 from homeserver.events.validation import EventFormatError, EventTooLarge
+from homeserver.services.rooms.sent_txns import SentTransactions, TxnKey
 from homeserver.services.rooms.state_resolver import StateResolver
 from homeserver.signals import MembershipChanged, NewEvent, Signal
 from homeserver.storage.stores.event_persistence import EventContext, EventPersister
@@ -109,6 +110,7 @@ class EventCreationService:
         self.clock = clock
         self.signals = signals
         self.linearizer = Linearizer()
+        self.sent = SentTransactions(events)
 
     async def room_version(self, room_id: str) -> RoomVersion:
         """The version of a room we know, else 404."""
@@ -152,15 +154,18 @@ class EventCreationService:
             MatrixError: 403 M_FORBIDDEN if the auth rules refuse it; 400 for a
                 malformed event; 413 M_TOO_LARGE when it is too big.
         """
+        key: TxnKey | None = None
+        if txn_id is not None and device_id is not None:
+            key = (sender, device_id, txn_id, room_id, event_type)
+            found = await self.sent.earlier(key, redacts)
+            if found is not None:
+                return found
         async with self.linearizer.queue(room_id):
             room_version = await self.room_version(room_id)
-            if txn_id is not None and device_id is not None:
-                for earlier in await self.events.get_event_ids_for_txn(
-                    sender, device_id, txn_id, room_id, event_type
-                ):
-                    found = await self.events.get_event(earlier)
-                    if found is not None and found.redacts == redacts:
-                        return found
+            if key is not None:
+                found = await self.sent.sent_here(key, redacts)
+                if found is not None:
+                    return found
             if limit is not None:
                 limit()
             event, auth_events, context = await self._draft(
@@ -182,6 +187,8 @@ class EventCreationService:
             # Built just now on the room's tips: nothing can name it yet.
             fresh = attrs.evolve(context, fresh=True)
             await self.persister.persist_event(event, fresh, device_id, txn_id)
+            if key is not None:
+                self.sent.note(key, event)
         self.signals.announce(event, local=True)
         return event
 
