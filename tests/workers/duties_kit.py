@@ -11,27 +11,44 @@ the deployment's secret) and the replicated positions.
 from __future__ import annotations
 
 import json
+import queue
 import secrets
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from twisted.internet import defer
 from twisted.internet.testing import MemoryReactorClock
 
+from homeserver.composition.workers import BusIO
 from homeserver.errors import MatrixError
+from homeserver.storage.database import inline_runner
 from homeserver.storage.engines import Engine
 from homeserver.types import JsonDict
+from tests.appservices.kit import AsHarness
+from tests.support.redis_keys import REDIS_URL
 from tests.support.server import TestServer
+from tests.workers.replication_kit import HandOffs
 
 REPLICATION = "/_chatly/replication/"
+SENDERS = [
+    {"name": "sender1", "role": "federation_sender", "port": 18111},
+    {"name": "sender2", "role": "federation_sender", "port": 18112},
+]
+AS_WORKER = [{"name": "as1", "role": "appservice", "port": 18121}]
+# A safety net for a broken test, never an assertion about timing.
+SAFETY_NET_S = 30.0
 
 
-def workers_config(instances: list[dict[str, Any]]) -> dict[str, Any]:
+def workers_config(
+    instances: list[dict[str, Any]], prefix: str | None = None
+) -> dict[str, Any]:
     """The ``workers`` section of a deployment (its own Redis key prefix)."""
     return {
         "workers": {
-            "redis_url": "redis://127.0.0.1:6379/0",
-            "redis_prefix": f"chatly-test-{secrets.token_hex(4)}",
+            "redis_url": REDIS_URL,
+            "redis_prefix": prefix or f"chatly-test-{secrets.token_hex(4)}",
             "instances": instances,
         }
     }
@@ -64,6 +81,9 @@ class Deployment:
         overrides: more config for every process.
         transports: process name -> its outbound federation transport.
         kwargs: process name -> more TestServer arguments.
+        redis_prefix: replicate over the test's Redis under this prefix (the
+            database must be PostgreSQL); None: no replication (what crosses
+            is the database and the internal API).
     """
 
     def __init__(
@@ -74,13 +94,15 @@ class Deployment:
         overrides: dict[str, Any] | None = None,
         transports: dict[str, Any] | None = None,
         kwargs: dict[str, dict[str, Any]] | None = None,
+        redis_prefix: str | None = None,
     ) -> None:
         self.reactor = MemoryReactorClock()
         # Not at the epoch: a failure at time 0 would look like no failure.
         self.reactor.advance(1_000_000)
         self.engine = engine
         self.data_dir = data_dir
-        self.config = {**(overrides or {}), **workers_config(instances)}
+        self.config = {**(overrides or {}), **workers_config(instances, redis_prefix)}
+        self.hand_offs = HandOffs() if redis_prefix else None
         self.kwargs = kwargs or {}
         self.servers: dict[str, TestServer] = {}
         self.in_flight: list[tuple[str, str, JsonDict, defer.Deferred[JsonDict]]] = []
@@ -97,6 +119,9 @@ class Deployment:
             reactor=self.reactor,
             federation_transport=transport,
             worker_name=name,
+            bus_io=None
+            if self.hand_offs is None
+            else BusIO(hand_off=self.hand_offs.hand_off, runner=inline_runner),
             **self.kwargs.get(name, {}),
         )
         relay = server.hs.duties.relay
@@ -105,12 +130,17 @@ class Deployment:
         self.servers[name] = server
         return server
 
-    def restart(self, name: str, transport: Any = None) -> TestServer:
-        """Stop process ``name`` (its timers and queues) and start it again."""
-        old = self.servers[name]
+    def stop(self, name: str) -> None:
+        """Stop process ``name`` (its replication, timers and queues)."""
+        old = self.servers.pop(name)
+        old.hs.workers.replication.stop()
         old.hs.federation.stop()
         old.hs.pushers.stop()
         old.db.close()
+
+    def restart(self, name: str, transport: Any = None) -> TestServer:
+        """Stop process ``name`` and start it again."""
+        self.stop(name)
         return self.start(name, transport)
 
     @property
@@ -129,6 +159,34 @@ class Deployment:
                 return
             self.reactor.advance(0)
         raise AssertionError("internal calls never stop")
+
+    def pump(self, until: Callable[[], bool], real: Any = None) -> None:
+        """Apply replication as the reader threads hand it over, deliver the
+        internal calls and run the reactors (``real``: a real one, for
+        outbound HTTP to a local server) until ``until()``."""
+        deadline = time.monotonic() + SAFETY_NET_S
+        while not until():
+            assert time.monotonic() < deadline, "the condition never held"
+            self._apply_hand_offs(0.005 if real is None else 0)
+            if real is not None:
+                real.iterate(0.005)
+            self.advance()
+
+    def _apply_hand_offs(self, wait_s: float) -> None:
+        if self.hand_offs is None:
+            return
+        waiting = self.hand_offs.queue
+        try:
+            fn, args = waiting.get(timeout=wait_s) if wait_s else waiting.get_nowait()
+        except queue.Empty:
+            return
+        while True:
+            fn(*args)
+            self.reactor.advance(0)
+            try:
+                fn, args = waiting.get_nowait()
+            except queue.Empty:
+                return
 
     def deliver(self) -> bool:
         """Deliver the internal calls made so far; whether there were any."""
@@ -151,6 +209,27 @@ class Deployment:
 
     def close(self) -> None:
         for server in self.servers.values():
+            server.hs.workers.replication.stop()
             server.hs.pushers.stop()
             server.hs.federation.stop()
             server.db.close()
+
+
+def appservice_deployment(
+    make: Callable[..., Deployment], **registration: Any
+) -> tuple[AsHarness, Deployment]:
+    """A deployment of main and an ``appservice`` worker (``make``: the
+    ``make_deployment`` fixture), and a fake AS registered on both, for
+    users ``@irc_*`` (``registration``: more of its registration)."""
+    made: list[Deployment] = []
+
+    def build(overrides: dict[str, Any], appservice_http: Any) -> TestServer:
+        client = {"appservice_http": appservice_http}
+        deployment = make(
+            AS_WORKER, overrides=overrides, kwargs={"main": client, "as1": client}
+        )
+        made.append(deployment)
+        return deployment.main
+
+    harness = AsHarness(build, users=(r"@irc_.*:test",), **registration)
+    return harness, made[0]

@@ -21,13 +21,7 @@ from tests.federation.sending_helpers import (
 from tests.media.helpers import CLIENT_MEDIA, media_id, upload
 from tests.media.images import opened, photo
 from tests.push.pushers.kit import set_http_pusher
-from tests.support.server import TestServer
-from tests.workers.duties_kit import Deployment
-
-SENDERS = [
-    {"name": "sender1", "role": "federation_sender", "port": 18111},
-    {"name": "sender2", "role": "federation_sender", "port": 18112},
-]
+from tests.workers.duties_kit import SENDERS, Deployment, appservice_deployment
 
 
 @pytest.fixture
@@ -162,27 +156,11 @@ def test_duty_wake_needs_the_secret_and_a_valid_body(
     assert sender.request("POST", path, {}, headers=auth).code == 200
 
 
-AS_WORKER = [{"name": "as1", "role": "appservice", "port": 18121}]
-
-
 def test_ephemeral_data_from_main_is_sent_once_by_the_appservice_worker(
     make_deployment: Callable[..., Deployment],
 ) -> None:
-    deployments: list[Deployment] = []
-
-    def make(overrides: dict[str, Any], appservice_http: Any) -> TestServer:
-        client = {"appservice_http": appservice_http}
-        deployment = make_deployment(
-            AS_WORKER,
-            overrides=overrides,
-            kwargs={"main": client, "as1": client},
-        )
-        deployments.append(deployment)
-        return deployment.main
-
-    h = AsHarness(make, users=(r"@irc_.*:test",), receive_ephemeral=True)
+    h, deployment = appservice_deployment(make_deployment, receive_ephemeral=True)
     try:
-        [deployment] = deployments
         alice = h.server.user("alice")
         irc = h.server.user("irc_fred")
         room = alice.create_room()
@@ -191,9 +169,7 @@ def test_ephemeral_data_from_main_is_sent_once_by_the_appservice_worker(
         alice.put(
             f"/rooms/{room}/typing/{alice.user_id}", {"typing": True, "timeout": 30000}
         )
-        h.pump(
-            lambda: deployment.deliver() and False or bool(_ephemeral(h, "m.typing"))
-        )
+        h.pump(lambda: _delivered(deployment) and bool(_ephemeral(h, "m.typing")))
         assert deployment.main.hs.appservice_outbound.sender.queues == {}
         as_sender = deployment["as1"].hs.appservice_outbound.sender
         h.pump(lambda: not any(q._running for q in as_sender.queues.values()))

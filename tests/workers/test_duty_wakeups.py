@@ -1,0 +1,193 @@
+"""Duties woken by replication (docs/scaling.md, "Duties"): main persists,
+the federation senders, the pusher worker and the application-service worker
+learn of it from the positions replicated over Redis and deliver each event
+exactly once; main delivers nothing. One PostgreSQL database and the
+machine's Redis (a key prefix of the test's own)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from twisted.internet.selectreactor import SelectReactor
+
+from homeserver.composition.pushers import push_client
+from homeserver.config import parse_config
+from homeserver.storage.engines import Engine
+from tests.appservices.fake_as import AppServiceListener
+from tests.federation.sending_helpers import (
+    RecordingTransport,
+    delivered_bodies,
+    public_room,
+    remote_join,
+    say,
+)
+from tests.push.pushers.gateway import NOTIFY_PATH, FakePushGateway
+from tests.push.pushers.kit import LOOPBACK, set_http_pusher
+from tests.support.redis_keys import delete_prefixed, require_redis, unique_prefix
+from tests.support.server import test_config_dict as config_dict
+from tests.workers.duties_kit import SENDERS, Deployment, appservice_deployment
+from tests.workers.replication_kit import require_postgres
+
+REMOTES = [f"remote{i}.example" for i in range(6)]
+
+
+@pytest.fixture
+def make_deployment(
+    make_engine: Callable[[], Engine], tmp_path: Path
+) -> Iterator[Callable[..., Deployment]]:
+    """Replicated deployments: PostgreSQL and Redis (CI fails without them)."""
+    require_postgres()
+    client = require_redis()
+    made: list[tuple[Deployment, str]] = []
+
+    def make(instances: list[dict[str, Any]], **kwargs: Any) -> Deployment:
+        engine = make_engine()
+        if engine.name != "postgres":
+            pytest.skip("processes replicate over one PostgreSQL database")
+        prefix = unique_prefix()
+        deployment = Deployment(
+            engine, tmp_path, instances, redis_prefix=prefix, **kwargs
+        )
+        made.append((deployment, prefix))
+        return deployment
+
+    yield make
+    for deployment, prefix in made:
+        deployment.close()
+        delete_prefixed(client, prefix)
+    client.close()
+
+
+def test_events_persisted_by_main_are_sent_once_by_their_senders(
+    make_deployment: Callable[..., Deployment],
+) -> None:
+    transports = {n: RecordingTransport() for n in ("main", "sender1", "sender2")}
+    deployment = make_deployment(SENDERS, transports=transports)
+    main = deployment.main
+    topology = main.hs.core.topology
+    _, token = main.register("alice")
+    room_id = public_room(main, token)
+    for server in REMOTES:
+        remote_join(main, room_id, f"@bob:{server}")
+    for i in range(3):
+        say(main, token, room_id, f"m{i}")
+
+    def everyone_has_all() -> bool:
+        return all(
+            delivered_bodies(transports[topology.federation_sender_for(s)], s)
+            == ["m0", "m1", "m2"]
+            for s in REMOTES
+        )
+
+    deployment.pump(everyone_has_all)
+    deployment.pump(lambda: _idle(deployment))
+    assert transports["main"].sent == []
+    for server in REMOTES:
+        owner = topology.federation_sender_for(server)
+        other = "sender2" if owner == "sender1" else "sender1"
+        assert delivered_bodies(transports[owner], server) == ["m0", "m1", "m2"]
+        assert transports[other].transactions(server) == []
+
+
+def test_a_sender_stopped_meanwhile_catches_up_from_postgresql(
+    make_deployment: Callable[..., Deployment],
+) -> None:
+    instances = SENDERS[:1]
+    deployment = make_deployment(
+        instances, transports={"sender1": RecordingTransport()}
+    )
+    main = deployment.main
+    _, token = main.register("alice")
+    room_id = public_room(main, token)
+    remote_join(main, room_id, "@bob:remote.example")
+    say(main, token, room_id, "before")
+    first = deployment["sender1"].hs.federation.sender.transport
+    deployment.pump(lambda: delivered_bodies(first, "remote.example") == ["before"])
+    deployment.stop("sender1")
+    say(main, token, room_id, "while down 1")
+    say(main, token, room_id, "while down 2")
+    restarted = deployment.start("sender1", RecordingTransport())
+    transport = restarted.hs.federation.sender.transport
+    expected = ["while down 1", "while down 2"]
+    deployment.pump(lambda: delivered_bodies(transport, "remote.example") == expected)
+    say(main, token, room_id, "after")
+    deployment.pump(
+        lambda: delivered_bodies(transport, "remote.example") == [*expected, "after"]
+    )
+
+
+def test_pushes_are_delivered_once_by_the_pusher_worker(
+    make_deployment: Callable[..., Deployment],
+) -> None:
+    real = SelectReactor()
+    gateway = FakePushGateway()
+    listener = AppServiceListener(real, gateway)
+    try:
+        overrides = {"push": {"ip_range_whitelist": LOOPBACK}}
+        client = push_client(real, parse_config(config_dict(overrides)).push)
+        processes = ("main", "pusher1")
+        deployment = make_deployment(
+            [{"name": "pusher1", "role": "pusher", "port": 18231}],
+            overrides=overrides,
+            kwargs={name: {"push_http": client} for name in processes},
+        )
+        main = deployment.main
+        alice, bob = main.user("alice"), main.user("bob")
+        room = alice.create_room(preset="trusted_private_chat", invite=[bob.user_id])
+        bob.post(f"/join/{room}", {}, expect=200)
+        set_http_pusher(alice, listener.url + NOTIFY_PATH)
+        deployment.pump(
+            lambda: alice.user_id in deployment["pusher1"].hs.pushers.pool.runners
+        )
+        sent = [bob.send(room, f"hello {i}") for i in range(3)]
+        deployment.pump(lambda: len(gateway.delivered()) >= 3, real=real)
+        # Let anything late arrive, then count.
+        deployment.pump(lambda: _idle(deployment), real=real)
+        assert [n["event_id"] for n in gateway.delivered()] == sent
+        assert main.hs.pushers.pool.runners == {}
+    finally:
+        listener.stop()
+        real.iterate(0)
+
+
+def test_events_reach_the_application_service_once_from_its_worker(
+    make_deployment: Callable[..., Deployment],
+) -> None:
+    h, deployment = appservice_deployment(make_deployment)
+    try:
+        alice = h.server.user("alice")
+        room = alice.create_room(preset="public_chat")
+        irc = h.server.user("irc_fred")
+        irc.join(room)
+        sent = [alice.send(room, f"to the bridge {i}") for i in range(3)]
+
+        def messages() -> list[str]:
+            return [
+                e["event_id"] for e in h.fake.events() if e["type"] == "m.room.message"
+            ]
+
+        deployment.pump(lambda: len(messages()) >= 3, real=h.reactor)
+        deployment.pump(lambda: _idle(deployment), real=h.reactor)
+        assert messages() == sent
+        assert deployment.main.hs.appservice_outbound.sender.queues == {}
+    finally:
+        h.close()
+
+
+def _idle(deployment: Deployment) -> bool:
+    """Nothing of the duties is running or queued (a settled deployment)."""
+    for server in deployment.servers.values():
+        sender = server.hs.federation.sender
+        as_sender = server.hs.appservice_outbound.sender
+        if sender._processing or as_sender._processing:
+            return False
+        if any(q._running for q in sender.queues.values()):
+            return False
+        if any(q._running for q in as_sender.queues.values()):
+            return False
+    return not deployment.in_flight and (
+        deployment.hand_offs is None or deployment.hand_offs.queue.empty()
+    )
