@@ -1,0 +1,35 @@
+"""synctl's own start-up loads the command line, not the whole server.
+
+Every ``synctl`` run (init, config set, start, stop, ...) is a new Python
+process; the server is built only by ``python -m homeserver`` (which ``synctl
+start`` spawns) and by ``synctl import-synapse`` when it opens its target. The
+composition root imports every domain, which would make each synctl command
+cost about four times the CPU; the process test tiers run synctl hundreds of
+times.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_the_command_line_does_not_load_the_composition_root() -> None:
+    probe = (
+        "import sys\n"
+        "from homeserver.cli.main import build_parser\n"
+        "build_parser()\n"
+        "print(sorted(m for m in sys.modules if m.startswith('homeserver.composition')))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+        check=True,
+    )
+    assert result.stdout.strip() == "[]", result.stdout
