@@ -106,6 +106,9 @@ class RedisBus:
         self._thread: threading.Thread | None = None
         self._reader: redis.Redis | None = None
         self._last_ids: dict[str, str] = {}
+        # Entries handed to the reactor, per key (the lag in entries is
+        # these minus those applied).
+        self.delivered: dict[str, int] = {}
 
     def _connect(self, role: str) -> redis.Redis:
         # No retries inside redis-py: a lost connection surfaces at once,
@@ -230,6 +233,7 @@ class RedisBus:
                 batch.append(Entry(key, entry_id, dict(fields)))
             if entries:
                 self._last_ids[key] = entries[-1][0]
+                self.delivered[key] = self.delivered.get(key, 0) + len(entries)
         if batch:
             self.hand_off(self.on_entries, batch)
 

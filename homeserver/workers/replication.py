@@ -118,6 +118,7 @@ class Replication:
             else None
         )
         self.connected = False
+        self._streams_by_key = {self.key(s): s for s in (*SYNC_STREAM_NAMES, CACHES)}
         self._sinks: dict[tuple[str, str], RowSink] = {}
         self._builders: dict[str, RowBuilder] = {}
         self._listeners: dict[str, list[PositionListener]] = {}
@@ -131,6 +132,7 @@ class Replication:
         self._gapped: set[str] = set()
         self._writer_positions: dict[str, dict[str, int]] = {}
         self._lag: dict[str, float] = {}
+        self._applied: dict[str, int] = {}
         self.add_invalidation_sink(POSITIONS, self._republish)
 
     @property
@@ -143,7 +145,8 @@ class Replication:
         return f"{self.prefix}:rs:{stream}"
 
     def _keys(self) -> dict[str, str]:
-        return {self.key(s): s for s in (*SYNC_STREAM_NAMES, CACHES)}
+        """Redis key -> stream name, for every replicated stream."""
+        return self._streams_by_key
 
     # Hooks (connected by the composition's bind step).
 
@@ -368,7 +371,7 @@ class Replication:
         for entry in batch:
             stream = streams[entry.key]
             self._lag[stream] = max(0.0, now - entry.millis / 1000)
-            LAG_SECONDS.labels(stream).set(self._lag[stream])
+            self._applied[entry.key] = self._applied.get(entry.key, 0) + 1
             writer = entry.fields.get("i", "")
             if writer == self.name:
                 continue
@@ -376,6 +379,8 @@ class Replication:
                 self._apply(stream, writer, entry.fields)
             except Exception:
                 logger.exception("replication: cannot apply an entry of %s", stream)
+        for stream in {streams[entry.key] for entry in batch}:
+            LAG_SECONDS.labels(stream).set(self._lag[stream])
 
     def _apply(self, stream: str, writer: str, fields: dict[str, str]) -> None:
         data = json.loads(fields.get("d") or "{}")
@@ -463,6 +468,13 @@ class Replication:
         if self.bus is not None:
             self.bus.close()
 
+    def _behind(self, stream: str) -> int:
+        """Entries of ``stream`` read from Redis and not applied yet."""
+        if self.bus is None:
+            return 0
+        key = self.key(stream)
+        return self.bus.delivered.get(key, 0) - self._applied.get(key, 0)
+
     def status(self) -> JsonDict:
         """This process's name, role, pid, positions, lag and Redis state."""
         positions = self.streams.sync_positions()
@@ -473,7 +485,10 @@ class Replication:
             "positions": positions,
             "writers": {s: dict(w) for s, w in self._writer_positions.items()},
             "lag": {
-                name: {"entries": 0, "seconds": round(self._lag.get(name, 0.0), 3)}
+                name: {
+                    "entries": self._behind(name),
+                    "seconds": round(self._lag.get(name, 0.0), 3),
+                }
                 for name in positions
             },
             "redis": "connected" if self.connected else "down",

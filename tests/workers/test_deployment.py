@@ -93,7 +93,9 @@ def test_reads_go_to_readers_and_writes_to_main(deployment: Deployment) -> None:
     send = f"{C}/rooms/{room}/send/m.room.message/"
     for txn in range(3):
         request(
-            "PUT", f"{proxy}{send}t{txn}", {"msgtype": "m.text", "body": "hi"},
+            "PUT",
+            f"{proxy}{send}t{txn}",
+            {"msgtype": "m.text", "body": "hi"},
             token=user.token,
         )
     messages = f"{C}/rooms/{room}/messages"

@@ -5,6 +5,7 @@ threads (tests/workers/replication_kit.py)."""
 from __future__ import annotations
 
 import redis
+from prometheus_client import generate_latest
 
 from tests.workers.replication_kit import (  # noqa: F401 - fixtures
     READER,
@@ -44,7 +45,16 @@ def test_a_reader_wakes_and_serves_what_main_writes(deployment: Deployment) -> N
     assert room_id not in alice.on(reader).sync(body["next_batch"])["rooms"]["join"]
     status = reader.hs.workers.replication.status()
     assert status["name"] == READER and status["redis"] == "connected"
-    assert status["positions"]["events"] == main.hs.core.notifier.current_token().events
+    position = main.hs.core.notifier.current_token().events
+    assert status["positions"]["events"] == position
+    assert status["writers"]["events"] == {"main": position}
+    assert status["lag"]["events"]["entries"] == 0
+    metrics = generate_latest().decode()
+    assert 'homeserver_replication_lag_seconds{stream="events"}' in metrics
+    assert (
+        f'homeserver_replication_position{{stream="events",writer="main"}} {position}.0'
+        in metrics
+    )
 
 
 def test_caches_follow_writes_made_by_another_process(deployment: Deployment) -> None:  # noqa: F811
