@@ -8,6 +8,7 @@ the events stream and its new events for the senders). Nothing here knows a doma
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -15,7 +16,9 @@ import attrs
 from homeserver.config.model import HomeserverConfig
 from homeserver.signals import Signals
 from homeserver.storage.database import Database, Runner
+from homeserver.storage.id_generators import BackfillIdGenerator, StreamIdGenerator
 from homeserver.storage.migrations import prepare_database
+from homeserver.storage.sequence_ids import worker_generators
 from homeserver.storage.stores.event_persistence import EventPersister
 from homeserver.storage.stores.event_state import EventStateStore
 from homeserver.storage.stores.events import EventStore
@@ -96,7 +99,8 @@ class Core:
             UnknownWorker: no instance is called ``worker_name``.
         """
         clock = Clock(reactor)
-        streams = StreamRegistry()
+        topology = WorkerTopology.from_config(config, worker_name)
+        streams = StreamRegistry(generators=_worker_generators(topology, db))
         signals = Signals()
         events = EventStore(db)
         state = StateStore(db, streams.ids(STATE_GROUPS))
@@ -111,12 +115,12 @@ class Core:
             index_for_search=config.server.enable_search,
             childless=childless,
         )
-        topology = WorkerTopology.from_config(config, worker_name)
         if topology.enabled:
-            # Until every event of a room is persisted by its one writer,
-            # several processes may write a room: no process may remember
-            # a room's tips (storage/stores/forward_extremities.py).
-            events.extremities.written_here = _no_room
+            # Every event of a room is persisted by its one writer (the
+            # persist route, composition/worker_writes.py): only that
+            # process may remember the room's tips
+            # (storage/stores/forward_extremities.py).
+            events.extremities.written_here = _writes_room(topology)
         return cls(
             config=config,
             reactor=reactor,
@@ -147,6 +151,18 @@ class Core:
         await self.streams.load(self.db)
 
 
-def _no_room(room_id: str) -> bool:
-    """No room's events are written by this process alone."""
-    return False
+def _worker_generators(
+    topology: WorkerTopology, db: Database
+) -> dict[str, StreamIdGenerator | BackfillIdGenerator] | None:
+    """The ID generators several processes share through PostgreSQL
+    sequences (none in one process; a worker deployment on SQLite, which
+    only tests build, keeps every generator in memory)."""
+    if not topology.enabled or db.engine.name != "postgres":
+        return None
+    return worker_generators(topology.this.name, topology.event_writers())
+
+
+def _writes_room(topology: WorkerTopology) -> Callable[[str], bool]:
+    """Whether this process persists a room's events."""
+    this = topology.this.name
+    return lambda room_id: topology.event_writer_for(room_id) == this

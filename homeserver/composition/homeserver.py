@@ -44,11 +44,13 @@ from homeserver.composition.threepids import ThreepidsBundle
 from homeserver.composition.user_admin import UserAdminBundle
 from homeserver.composition.user_directory import UserDirectoryBundle
 from homeserver.composition.worker_duties import bind_worker_duties
+from homeserver.composition.worker_writes import bind_worker_writes
 from homeserver.composition.workers import BusIO, WorkersBundle, bind_workers
 from homeserver.config.model import HomeserverConfig
 from homeserver.federation.interfaces import FederationTransport
 from homeserver.http_client.untrusted import UntrustedHttpClient
 from homeserver.storage.database import Database, Runner
+from homeserver.workers.internal_client import InternalClient
 from homeserver.workers.roles import MAIN
 
 
@@ -219,4 +221,6 @@ def build_homeserver(
         hs.duties = bind_worker_duties(
             hs, topology=core.topology, client=workers.client
         )
+        assert isinstance(workers.client, InternalClient)
+        bind_worker_writes(hs, topology=core.topology, client=workers.client)
     return hs

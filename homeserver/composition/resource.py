@@ -63,6 +63,7 @@ from homeserver.api.metrics import MetricsEndpoint
 from homeserver.api.plugin_routes import PluginRoutesEndpoint
 from homeserver.api.websocket.resource import with_websocket
 from homeserver.api.websocket.session import SessionDeps
+from homeserver.composition.worker_writes import write_endpoints
 from homeserver.federation.transport.room_auth import RoomRequestAuthenticator
 
 if TYPE_CHECKING:
@@ -96,7 +97,10 @@ def build_resource(
         # The internal API of a worker deployment (none in one process):
         # main serves it on its client listeners, secret-protected; the
         # generated proxy config never routes it.
-        for endpoint in hs.workers.endpoints(duty_wake=hs.duties.inbox):
+        for endpoint in hs.workers.endpoints(
+            duty_wake=hs.duties.inbox,
+            writes=lambda auth: write_endpoints(hs, auth),
+        ):
             router.add_endpoint(endpoint)
     if config.metrics.enabled and (
         "metrics" in resources

@@ -26,6 +26,7 @@ from homeserver.storage.database import Runner, thread_pool_runner
 from homeserver.streams.registry import ACCOUNT_DATA, EVENTS, RECEIPTS
 from homeserver.workers.duty_relay import InternalPoster
 from homeserver.workers.feeds import bind_feeds
+from homeserver.workers.internal_client import InternalClient
 from homeserver.workers.redis_bus import RedisBus
 from homeserver.workers.replication import Replication
 from homeserver.workers.roles import WorkerTopology
@@ -82,10 +83,15 @@ class WorkersBundle:
         topology = core.topology
         auth = None
         bus_factory = None
+        client = None
         workers = core.config.workers
         if topology.enabled:
             path = replication_secret_file(data_dir, workers.replication_secret_path)
-            auth = ReplicationAuth(ensure_replication_secret(path))
+            secret = ensure_replication_secret(path)
+            auth = ReplicationAuth(secret)
+            client = InternalClient(
+                reactor=core.reactor, secret=secret, url_of=topology.internal_url
+            )
         if topology.enabled and replicate:
             io = bus_io or default_bus_io(core.reactor)
             bus_factory = functools.partial(
@@ -103,14 +109,22 @@ class WorkersBundle:
             clock=core.clock,
             bus_factory=bus_factory,
         )
-        return cls(topology=topology, replication=replication, auth=auth)
+        return cls(topology=topology, replication=replication, auth=auth, client=client)
 
-    def endpoints(self, *, duty_wake: DutyWakeTarget | None = None) -> list[Any]:
+    def endpoints(
+        self,
+        *,
+        duty_wake: DutyWakeTarget | None = None,
+        writes: Callable[[ReplicationAuth], list[Any]] | None = None,
+    ) -> list[Any]:
         """The replication API's endpoints (none in a one-process deployment);
-        ``duty_wake``: this process's duties (``composition/worker_duties.py``)."""
+        ``duty_wake``: this process's duties (``composition/worker_duties.py``);
+        ``writes``: the stream writes' endpoints (``composition/worker_writes.py``)."""
         if self.auth is None:
             return []
         endpoints = replication_endpoints(self.auth, status=self.replication)
+        if writes is not None:
+            endpoints.extend(writes(self.auth))
         if duty_wake is not None:
             endpoints.append(DutyWakeEndpoint(self.auth, duty_wake))
         return endpoints
@@ -124,14 +138,11 @@ def bind_workers(hs: HomeServer) -> None:
     if not replication.active:
         return
     signals = hs.core.signals
-    typing: Any = hs.sync_data.typing
     events, receipts, account_data = bind_feeds(
         replication,
         changes=hs.sync.changes,
         sliding=hs.sync.sliding,
-        # Typists are replicated once the typing service can take them
-        # (i18writes' apply_replicated); until then only typing positions.
-        typing=typing if hasattr(typing, "apply_replicated") else None,
+        typing=hs.sync_data.typing,
         account_data_rereaders=[hs.push_eval.ignored_by.on_account_data_changed],
     )
     if topology.writes(EVENTS.name):

@@ -8,10 +8,10 @@ commits later.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
-from homeserver.storage.database import Database
+from homeserver.storage.database import Database, Transaction
 
 
 class StreamIdGenerator:
@@ -49,6 +49,28 @@ class StreamIdGenerator:
         finally:
             with self._lock:
                 self._unfinished.discard(new_id)
+
+    @asynccontextmanager
+    async def allocate_many_async(
+        self, db: Database, count: int
+    ) -> AsyncIterator[list[int]]:
+        """``count`` new IDs, each finished when the block exits. Here
+        from memory; from a PostgreSQL sequence with several writers
+        (``sequence_ids.MultiWriterStreamIds``), hence ``db``."""
+        with self._lock:
+            ids = list(range(self._last + 1, self._last + 1 + count))
+            self._last += count
+            self._unfinished.update(ids)
+        try:
+            yield ids
+        finally:
+            with self._lock:
+                self._unfinished.difference_update(ids)
+
+    def allocate_many_txn(self, txn: Transaction, count: int) -> list[int]:
+        """``count`` raw IDs for rows written in ``txn`` (from memory here;
+        from a sequence in worker mode, ``sequence_ids.SequenceIds``)."""
+        return [self.allocate_raw() for _ in range(count)]
 
     def current_position(self) -> int:
         """The highest ID below which everything is persisted."""
@@ -106,3 +128,8 @@ class BackfillIdGenerator:
         with self._lock:
             self._last -= 1
             return self._last
+
+    async def allocate_async(self, db: Database) -> int:
+        """``allocate``; from a sequence with several event persisters
+        (``sequence_ids.SequenceBackfillIds``), hence ``db``."""
+        return self.allocate()

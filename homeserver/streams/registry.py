@@ -17,7 +17,7 @@ a stream's name and position.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import attrs
 
@@ -128,17 +128,28 @@ class StreamRegistry:
         declarations: the streams (all of ``STREAMS`` unless a test says).
     """
 
-    def __init__(self, declarations: Sequence[StreamDecl] = STREAMS) -> None:
+    def __init__(
+        self,
+        declarations: Sequence[StreamDecl] = STREAMS,
+        *,
+        generators: Mapping[str, StreamIdGenerator | BackfillIdGenerator] | None = None,
+    ) -> None:
         names = [d.name for d in declarations]
         if len(set(names)) != len(names):
             raise ValueError(f"a stream is declared twice: {names}")
         self.declarations = tuple(declarations)
-        self._ids = {
-            d.name: StreamIdGenerator(0) for d in declarations if not d.descending
-        }
-        self._descending = {
-            d.name: BackfillIdGenerator(0) for d in declarations if d.descending
-        }
+        # Worker mode swaps some for PostgreSQL sequences (storage/sequence_ids.py).
+        given = generators or {}
+        self._ids: dict[str, StreamIdGenerator] = {}
+        self._descending: dict[str, BackfillIdGenerator] = {}
+        for d in declarations:
+            chosen = given.get(d.name)
+            if d.descending:
+                assert chosen is None or isinstance(chosen, BackfillIdGenerator)
+                self._descending[d.name] = chosen or BackfillIdGenerator(0)
+            else:
+                assert chosen is None or isinstance(chosen, StreamIdGenerator)
+                self._ids[d.name] = chosen or StreamIdGenerator(0)
 
     def ids(self, stream: StreamDecl) -> StreamIdGenerator:
         """The generator of an ascending stream."""

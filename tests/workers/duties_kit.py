@@ -126,7 +126,11 @@ class Deployment:
         )
         relay = server.hs.duties.relay
         assert relay is not None
-        relay.client = LoopbackPoster(self)
+        relay.client = poster = LoopbackPoster(self)
+        # The stream writes' remote ports share the process's internal client.
+        client = server.hs.workers.client
+        assert client is not None
+        client.post = poster.post  # type: ignore[method-assign]
         self.servers[name] = server
         return server
 

@@ -60,6 +60,7 @@ from homeserver.services.presence.presence_rules import (
     should_notify,
     with_currently_active,
 )
+from homeserver.services.presence.writer import PresenceWriter
 from homeserver.signals import NewEvent, PresenceChanged, Signal
 from homeserver.storage.id_generators import StreamIdGenerator
 from homeserver.storage.stores.presence import (
@@ -73,6 +74,7 @@ from homeserver.streams.registry import PRESENCE
 from homeserver.types import JsonDict, UserID
 from homeserver.util.background import run_in_background
 from homeserver.util.clock import Clock
+from homeserver.util.ports import Port
 
 logger = logging.getLogger(__name__)
 
@@ -123,6 +125,9 @@ class PresenceService:
         self._syncing: dict[str, int] = {}
         self._timer: task.LoopingCall | None = None
         self.changed = changed
+        # The presence stream's writer (which holds the state in memory and
+        # runs the timeouts): here unless worker mode plugs another.
+        self.writer: Port[PresenceWriter] = Port(_LocalPresence(self))
 
     # Lifecycle --------------------------------------------------------------
 
@@ -189,6 +194,12 @@ class PresenceService:
             raise Forbidden("You cannot set the presence state of another user")
         if not self.enabled:
             return
+        await self.writer.get().set_status(user_id, presence, status_msg)
+
+    async def set_status_here(
+        self, user_id: str, presence: str, status_msg: str | None
+    ) -> None:
+        """``set_status`` once checked, on the presence writer."""
         prev = await self._current(user_id)
         now = self.clock.time_msec()
         new = attrs.evolve(prev, state=presence, status_msg=status_msg or None)
@@ -223,6 +234,14 @@ class PresenceService:
         """A /sync request (or socket) of the user started; see the module doc."""
         if not self.enabled or set_presence == PresenceState.OFFLINE:
             return
+        try:
+            await self.writer.get().user_syncing(user_id, set_presence)
+        except Exception:
+            # Presence is best effort: a failure here must not fail the sync.
+            logger.exception("presence update failed for a syncing user")
+
+    async def user_syncing_here(self, user_id: str, set_presence: str | None) -> None:
+        """``user_syncing`` on the presence writer (never raises)."""
         self._syncing[user_id] = self._syncing.get(user_id, 0) + 1
         try:
             prev = await self._current(user_id)
@@ -251,6 +270,13 @@ class PresenceService:
         """The /sync request (or socket) that ``user_syncing`` announced ended."""
         if not self.enabled or set_presence == PresenceState.OFFLINE:
             return
+        run_in_background(
+            "presence_stopped_syncing",
+            self.writer.get().user_stopped_syncing(user_id, set_presence),
+        )
+
+    def user_stopped_syncing_here(self, user_id: str) -> None:
+        """``user_stopped_syncing`` on the presence writer."""
         count = self._syncing.get(user_id, 0) - 1
         if count > 0:
             self._syncing[user_id] = count
@@ -268,6 +294,10 @@ class PresenceService:
         """The user did something (e.g. sent a message); see the module doc."""
         if not self.enabled:
             return
+        await self.writer.get().bump_activity(user_id)
+
+    async def bump_activity_here(self, user_id: str) -> None:
+        """``bump_activity`` on the presence writer."""
         prev = self._states.get(user_id)
         if prev is None or prev.state == PresenceState.OFFLINE:
             return
@@ -279,7 +309,9 @@ class PresenceService:
         """``new_event`` receiver: a local user's non-state event is activity.
         Runs in the background so it never delays the send."""
         event = new.event
-        if event.is_state() or event.sender not in self._states:
+        if event.is_state():
+            return
+        if not self.writer.plugged and event.sender not in self._states:
             return
         if UserID.parse(event.sender).domain != self.server_name:
             return
@@ -289,6 +321,10 @@ class PresenceService:
         """Presence of remote users that their server sent us (m.presence)."""
         if not self.enabled:
             return
+        await self.writer.get().apply_remote_presence(states)
+
+    async def apply_remote_presence_here(self, states: list[UserPresence]) -> None:
+        """``apply_remote_presence`` on the presence writer."""
         updates = []
         for new in states:
             prev = await self._current(new.user_id)
@@ -385,3 +421,29 @@ class PresenceService:
         changed = {s.user_id for s in stamped}
         audience = await self.store.get_users_sharing_a_room(changed)
         self.notifier.notify(STREAM, users=audience | changed)
+
+
+class _LocalPresence:
+    """The null writer: presence is held and written by this process."""
+
+    def __init__(self, service: PresenceService) -> None:
+        self.service = service
+
+    async def set_status(
+        self, user_id: str, presence: str, status_msg: str | None
+    ) -> None:
+        await self.service.set_status_here(user_id, presence, status_msg)
+
+    async def user_syncing(self, user_id: str, set_presence: str | None) -> None:
+        await self.service.user_syncing_here(user_id, set_presence)
+
+    async def user_stopped_syncing(
+        self, user_id: str, set_presence: str | None
+    ) -> None:
+        self.service.user_stopped_syncing_here(user_id)
+
+    async def bump_activity(self, user_id: str) -> None:
+        await self.service.bump_activity_here(user_id)
+
+    async def apply_remote_presence(self, states: list[UserPresence]) -> None:
+        await self.service.apply_remote_presence_here(states)

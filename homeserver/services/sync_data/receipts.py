@@ -19,6 +19,7 @@ from homeserver.events.model import Event
 from homeserver.services.accounts.auth import Requester
 from homeserver.services.rooms.room_permissions import RoomPermissions
 from homeserver.services.sync_data.account_data import AccountDataService
+from homeserver.services.sync_data.stream_writers import ReceiptWriter
 from homeserver.signals import ReceiptStored, Signal
 from homeserver.storage.stores.events import EventStore
 from homeserver.storage.stores.receipts import Receipt, ReceiptStore
@@ -26,6 +27,7 @@ from homeserver.streams.notifier import Notifier
 from homeserver.streams.registry import RECEIPTS
 from homeserver.types import JsonDict
 from homeserver.util.clock import Clock
+from homeserver.util.ports import Port
 
 RECEIPTS_STREAM = RECEIPTS.name
 MAIN_THREAD = "main"
@@ -124,6 +126,8 @@ class ReceiptService:
         self.notifier = notifier
         self.stored = stored
         self.clock = clock
+        # The receipts stream's writer: here unless worker mode plugs another.
+        self.writer: Port[ReceiptWriter] = Port(_LocalReceipts(self))
 
     async def send_receipt(
         self,
@@ -211,17 +215,23 @@ class ReceiptService:
             event.event_id,
             self.clock.time_msec() if ts is None else ts,
         )
-        position = await self.store.upsert_receipt(receipt, _ordering(event))
+        await self.writer.get().write_receipt(receipt, _ordering(event))
+
+    async def store_receipt(self, receipt: Receipt, ordering: int) -> None:
+        """Store a checked receipt here, on the receipts stream's writer,
+        and tell its audience (nothing if it would move backwards)."""
+        position = await self.store.upsert_receipt(receipt, ordering)
         if position is None:
             return
         # Receivers first: a change cache fed here (sliding sync's own-read
         # cache) is up to date when the woken syncs look.
         self.stored.emit(ReceiptStored(receipt, position))
-        if receipt_type == ReceiptTypes.READ_PRIVATE:
+        user_id = receipt.user_id
+        if receipt.receipt_type == ReceiptTypes.READ_PRIVATE:
             self.notifier.notify(RECEIPTS_STREAM, users=[user_id])
         else:
             self.notifier.notify(
-                RECEIPTS_STREAM, users=[user_id], rooms=[event.room_id]
+                RECEIPTS_STREAM, users=[user_id], rooms=[receipt.room_id]
             )
 
     async def _set_fully_read(self, user_id: str, event: Event) -> None:
@@ -301,3 +311,13 @@ class ReceiptService:
         return await self.store.get_max_event_stream_ordering(
             user_id, room_id, RECEIPT_TYPES, _ROOM_WIDE_THREADS
         )
+
+
+class _LocalReceipts:
+    """The null writer: receipts are stored by this process."""
+
+    def __init__(self, service: ReceiptService) -> None:
+        self.service = service
+
+    async def write_receipt(self, receipt: Receipt, ordering: int) -> None:
+        await self.service.store_receipt(receipt, ordering)

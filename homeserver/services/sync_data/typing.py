@@ -22,12 +22,15 @@ from homeserver.errors import Forbidden
 from homeserver.events.model import EventTypes, Membership
 from homeserver.services.accounts.auth import Requester
 from homeserver.services.rooms.room_permissions import RoomPermissions
+from homeserver.services.sync_data.stream_writers import TypingWriter
 from homeserver.signals import NewEvent, Signal, TypingChanged
 from homeserver.storage.id_generators import StreamIdGenerator
 from homeserver.streams.notifier import Notifier
 from homeserver.streams.registry import TYPING
 from homeserver.types import JsonDict
+from homeserver.util.background import run_in_background
 from homeserver.util.clock import Clock
+from homeserver.util.ports import Port
 
 TYPING_STREAM = TYPING.name
 DEFAULT_TIMEOUT_MS = 30_000
@@ -63,6 +66,9 @@ class TypingService:
         self._typists: dict[str, dict[str, Any]] = {}
         # room -> the typing stream position of its last change.
         self._room_positions: dict[str, int] = {}
+        # The typing stream's writer: here unless worker mode plugs another
+        # (then this process holds the writer's rooms as replicated).
+        self.writer: Port[TypingWriter] = Port(_LocalTyping(self))
 
     async def set_typing(
         self,
@@ -91,11 +97,29 @@ class TypingService:
             raise Forbidden("You are not joined to this room")
         if requester.shadow_banned:
             return {}
+        await self.writer.get().set_typing(room_id, user_id, typing, timeout_ms)
+        return {}
+
+    def apply_typing(
+        self, room_id: str, user_id: str, typing: bool, timeout_ms: int
+    ) -> None:
+        """Set a checked typist here, on the typing stream's writer."""
         if typing:
             self.started_typing(room_id, user_id, timeout_ms)
         else:
             self.stopped_typing(room_id, user_id)
-        return {}
+
+    def apply_replicated(
+        self, room_id: str, user_ids: Collection[str], position: int
+    ) -> None:
+        """On a process that is not the typing writer: the room's typists
+        as the writer published them at ``position`` (the writer runs the
+        timeouts; the caller advances the stream and wakes the syncs)."""
+        if user_ids:
+            self._typists[room_id] = dict.fromkeys(user_ids, _Replicated())
+        else:
+            self._typists.pop(room_id, None)
+        self._room_positions[room_id] = position
 
     def started_typing(self, room_id: str, user_id: str, timeout_ms: int) -> None:
         """Mark a user typing for ``timeout_ms``; renewing moves only the timer."""
@@ -152,7 +176,10 @@ class TypingService:
             return
         if event.type == EventTypes.MEMBER and event.state_key:
             if event.membership != Membership.JOIN:
-                self.stopped_typing(room_id, event.state_key)
+                run_in_background(
+                    "typing_stop_on_leave",
+                    self.writer.get().set_typing(room_id, event.state_key, False, 0),
+                )
 
     def get_typing_for_rooms(
         self, room_ids: Collection[str], since: int | None
@@ -181,3 +208,26 @@ class TypingService:
                 continue
             out[room_id] = {"user_ids": sorted(typists or ())}
         return out
+
+
+class _LocalTyping:
+    """The null writer: typists are held by this process."""
+
+    def __init__(self, service: TypingService) -> None:
+        self.service = service
+
+    async def set_typing(
+        self, room_id: str, user_id: str, typing: bool, timeout_ms: int
+    ) -> None:
+        self.service.apply_typing(room_id, user_id, typing, timeout_ms)
+
+
+class _Replicated:
+    """The timer stand-in of a typist replicated from the writer (which runs
+    the real timer)."""
+
+    def active(self) -> bool:
+        return False
+
+    def cancel(self) -> None:
+        return None

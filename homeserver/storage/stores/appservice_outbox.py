@@ -91,9 +91,9 @@ class AppServiceOutboxStore:
     ) -> None:
         """Queue (AS ID, event ID) rows, in order, and move the sender's
         position to ``new_position``, atomically."""
-        ids = [self.item_ids.allocate_raw() for _ in rows]
 
         def txn_fn(txn: Transaction) -> None:
+            ids = self.item_ids.allocate_many_txn(txn, len(rows))
             txn.execute_many(
                 "INSERT INTO appservice_outbox (as_id, item_id, kind, event_id)"
                 " VALUES (?, ?, ?, ?)",
@@ -116,9 +116,9 @@ class AppServiceOutboxStore:
         """Queue (AS ID, kind, content) rows of ephemeral data, in order."""
         if not rows:
             return
-        ids = [self.item_ids.allocate_raw() for _ in rows]
 
         def txn_fn(txn: Transaction) -> None:
+            ids = self.item_ids.allocate_many_txn(txn, len(rows))
             txn.execute_many(
                 "INSERT INTO appservice_outbox (as_id, item_id, kind, content)"
                 " VALUES (?, ?, ?, ?)",

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from contextlib import ExitStack
 from functools import partial
 from typing import Protocol
 
@@ -29,6 +28,11 @@ from homeserver.storage.stores.current_state_txns import (
 from homeserver.storage.stores.event_extremities import (
     update_backward_extremities_txn,
     update_extremities_txn,
+)
+from homeserver.storage.stores.event_routing import (
+    EventWrite,
+    EventWriteRoute,
+    LocalEventWrites,
 )
 from homeserver.storage.stores.events import EventStore
 from homeserver.storage.stores.forward_extremities import ExtremityWrite
@@ -188,6 +192,8 @@ class EventPersister:
         self.persisted = persisted
         # Push rules: plugged in by the bind step (no push without it).
         self.push: Port[PushEvaluation] = Port(_NoPush())
+        # Which process writes which room: plugged in worker mode only.
+        self.route: Port[EventWriteRoute] = Port(LocalEventWrites())
 
     async def persist_event(
         self,
@@ -209,9 +215,30 @@ class EventPersister:
                 stream ordering below every existing one (so /sync never sees
                 it as new), and leaves the forward extremities and the current
                 state alone.
+
+        Raises:
+            MatrixError: 503 (retryable) when the room is written by another
+                process that cannot be reached.
         """
+        route = self.route.get()
+        if not route.is_local(event.room_id):
+            # The room's event persister writes it (and takes its stream
+            # position); nothing is written here.
+            persisted = await route.persist_remotely(
+                EventWrite(event, context, device_id, txn_id, backfilled)
+            )
+            self._child_written(event)
+            self._remember(
+                event,
+                context,
+                persisted.stream_ordering,
+                persisted.state_group_after,
+                device_id,
+                txn_id,
+            )
+            return persisted
         if backfilled:
-            stream_ordering = self.backfill_ids.allocate()
+            stream_ordering = await self.backfill_ids.allocate_async(self.db)
             group = await self.db.run_interaction(
                 "persist_backfilled_event",
                 self._persist_txn,
@@ -229,24 +256,24 @@ class EventPersister:
         push = self.push.get()
         actions = await push.evaluate(event, context)
         generation = self.childless.generation
-        with (
-            self.stream_ids.allocate() as stream_ordering,
-            self.events.extremities.writing(event.room_id) as tips,
-        ):
-            group = await self.db.run_interaction(
-                "persist_event",
-                self._persist_new_txn,
-                event,
-                context,
-                stream_ordering,
-                (device_id, txn_id),
-                generation,
-                actions,
-                tips,
-            )
-            self._child_written(event)
-            self._remember(event, context, stream_ordering, group, device_id, txn_id)
-            self.persisted.emit(EventPersisted(event, stream_ordering))
+        async with self.stream_ids.allocate_many_async(self.db, 1) as [stream_ordering]:
+            with self.events.extremities.writing(event.room_id) as tips:
+                group = await self.db.run_interaction(
+                    "persist_event",
+                    self._persist_new_txn,
+                    event,
+                    context,
+                    stream_ordering,
+                    (device_id, txn_id),
+                    generation,
+                    actions,
+                    tips,
+                )
+                self._child_written(event)
+                self._remember(
+                    event, context, stream_ordering, group, device_id, txn_id
+                )
+                self.persisted.emit(EventPersisted(event, stream_ordering))
         push.on_persisted(event, context, actions, stream_ordering)
         return PersistedEvent(stream_ordering, group)
 
@@ -325,12 +352,16 @@ class EventPersister:
         transaction (a room's state and auth chain when we join it). Each
         must have ``outlier`` set and its ``rejected_reason`` decided; events
         already stored are left alone."""
+        route = self.route.get()
+        remote = [e for e in events if not route.is_local(e.room_id)]
+        if remote:
+            await route.persist_outliers_remotely(remote)
+            events = [e for e in events if route.is_local(e.room_id)]
         for start in range(0, len(events), OUTLIER_CHUNK):
             chunk = events[start : start + OUTLIER_CHUNK]
-            with ExitStack() as stack:
-                orderings = [
-                    stack.enter_context(self.stream_ids.allocate()) for _ in chunk
-                ]
+            async with self.stream_ids.allocate_many_async(
+                self.db, len(chunk)
+            ) as orderings:
                 written = await self.db.run_interaction(
                     "persist_outliers",
                     self._persist_outliers_txn,

@@ -129,7 +129,8 @@ class FederationOutboxStore:
             return
         encoded = json.dumps(content)
 
-        def txn_fn(txn: Transaction, ids: list[int]) -> None:
+        def txn_fn(txn: Transaction) -> None:
+            ids = self.edu_ids.allocate_many_txn(txn, len(destinations))
             txn.execute_many(
                 "INSERT INTO federation_outbox_edus"
                 " (destination, edu_id, edu_type, content) VALUES (?, ?, ?, ?)",
@@ -144,8 +145,7 @@ class FederationOutboxStore:
                 [(d,) for d in sorted(destinations)],
             )
 
-        ids = [self.edu_ids.allocate_raw() for _ in destinations]
-        await self.db.run_interaction("queue_federation_edus", txn_fn, ids)
+        await self.db.run_interaction("queue_federation_edus", txn_fn)
 
     # -- one destination's queue ---------------------------------------------
 

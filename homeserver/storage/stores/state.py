@@ -148,7 +148,7 @@ class StateStore:
         Returns:
             The new group's ID.
         """
-        group = self.group_ids.allocate_raw()
+        [group] = self.group_ids.allocate_many_txn(txn, 1)
         depth = 0
         if base_group is not None and base_state is not None:
             known = self._depths.get(base_group)
