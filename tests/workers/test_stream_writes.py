@@ -87,14 +87,7 @@ def test_typing_receipts_and_presence_through_a_reader_reach_their_writer(
     d = deployment
     user_id, token = d.main.register("alice")
     room_id = _room_on_reader(d, token)
-    sent = d.call(
-        "reader1",
-        "PUT",
-        f"{CLIENT}/rooms/{room_id}/send/m.room.message/t1",
-        {"msgtype": "m.text", "body": "hi"},
-        token,
-    )
-    event_id = sent.json["event_id"]
+    event_id = _send(d, token, room_id, "t1").json["event_id"]
     typing = _typing(d, token, room_id, user_id)
     assert typing.code == 200, typing.json
     receipt = d.call(

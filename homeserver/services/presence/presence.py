@@ -234,6 +234,14 @@ class PresenceService:
         """A /sync request (or socket) of the user started; see the module doc."""
         if not self.enabled or set_presence == PresenceState.OFFLINE:
             return
+        if self.writer.plugged:
+            # Another process writes presence: the sync does not wait for
+            # it (the change comes back through replication and wakes it).
+            run_in_background(
+                "presence_syncing",
+                self.writer.get().user_syncing(user_id, set_presence),
+            )
+            return
         try:
             await self.writer.get().user_syncing(user_id, set_presence)
         except Exception:
