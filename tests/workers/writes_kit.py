@@ -7,21 +7,17 @@ each process's ``InternalClient`` (the production one: treq, bearer secret,
 retries) posting to those ports. A process can stop listening (a writer that
 is down) and listen again on the same port (restarted). Given a Redis key
 prefix, the processes also replicate over the machine's Redis: their reader
-threads hand entries to a queue that ``pump`` applies on the reactor.
+threads hand entries to the kit's queue that ``pump`` applies.
 """
 
 from __future__ import annotations
 
-import queue
 from typing import Any
 
 from twisted.internet.selectreactor import SelectReactor
 from twisted.web.client import HTTPConnectionPool
 
-from homeserver.composition.workers import BusIO
-from homeserver.storage.database import inline_runner
 from homeserver.workers.internal_client import direct_http
-from tests.support.reactors import pump_both
 from tests.support.server import FakeResponse, TestServer
 from tests.workers.duties_kit import Deployment
 
@@ -29,24 +25,13 @@ from tests.workers.duties_kit import Deployment
 class HttpDeployment(Deployment):
     """Main and its workers, talking internal HTTP over loopback."""
 
-    def __init__(
-        self, *args: Any, redis_prefix: str | None = None, **kwargs: Any
-    ) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.real = SelectReactor()
         self.listening: dict[str, Any] = {}
         self.ports: dict[str, int] = {}
-        self.redis_prefix = redis_prefix
-        self.hand_offs: queue.Queue[tuple[Any, tuple[Any, ...]]] = queue.Queue()
         super().__init__(*args, **kwargs)
 
-    def _hand_off(self, fn: Any, *args: Any) -> None:
-        self.hand_offs.put((fn, args))
-
     def start(self, name: str, transport: Any = None) -> TestServer:
-        if self.redis_prefix is not None:
-            self.config["workers"]["redis_prefix"] = self.redis_prefix
-            bus = BusIO(hand_off=self._hand_off, runner=inline_runner)
-            self.kwargs.setdefault(name, {})["bus_io"] = bus
         server = super().start(name, transport)
         client = server.hs.workers.client
         assert client is not None
@@ -82,17 +67,10 @@ class HttpDeployment(Deployment):
     def url_of(self, name: str) -> str:
         return f"http://127.0.0.1:{self.ports[name]}"
 
-    def pump(self, until: Any) -> None:
+    def pump(self, until: Any, real: Any = None) -> None:
         """Run the real reactor (and the fake one) until ``until()``,
         applying what replication hands over meanwhile."""
-
-        def done() -> bool:
-            while not self.hand_offs.empty():
-                fn, args = self.hand_offs.get()
-                fn(*args)
-            return bool(until())
-
-        pump_both(self.real, self.reactor, done)
+        super().pump(until, real or self.real)
 
     def call(
         self,
@@ -111,6 +89,4 @@ class HttpDeployment(Deployment):
     def close(self) -> None:
         for name in list(self.listening):
             self.stop_listening(name)
-        for server in self.servers.values():
-            server.hs.workers.replication.stop()
         super().close()
