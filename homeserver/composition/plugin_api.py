@@ -16,6 +16,8 @@ from homeserver.plugins.outbound import plugin_http_client
 from homeserver.plugins.routes import PluginRouteTable
 from homeserver.plugins.services import PluginServices
 from homeserver.storage.stores.plugin_kv import PluginKvStore
+from homeserver.workers.duty_relay import runs_unsharded
+from homeserver.workers.roles import Duty
 
 if TYPE_CHECKING:
     from homeserver.composition.accounts import AccountsBundle
@@ -57,6 +59,7 @@ def plugin_services(
         kv=PluginKvStore(core.db),
         routes=PluginRouteTable(),
         http=http,
+        runs_background_tasks=runs_unsharded(core.topology, Duty.BACKGROUND_TASKS),
     )
 
 

@@ -124,6 +124,15 @@ class PluginAPI:
         return self._services.server_name
 
     @property
+    def runs_background_tasks(self) -> bool:
+        """Whether this process runs the server's background tasks: always in
+        one process; in a worker deployment, where every process loads the
+        plugins, exactly one process (docs/scaling.md). Schedule timers that
+        must fire once per server (stored reminders, periodic jobs) only
+        where this is true."""
+        return self._services.runs_background_tasks
+
+    @property
     def bot_user_id(self) -> str:
         """The user ID of the plugin's bot (created on first use)."""
         return self._bot_user_id

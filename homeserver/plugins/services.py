@@ -49,3 +49,6 @@ class PluginServices:
     """Every plugin's HTTP routes, served under ``/_chatly/plugins/``."""
     http: UntrustedHttpClient
     """The guarded client of ``PluginAPI.http_request`` (``plugins.ip_range_*``)."""
+    runs_background_tasks: bool = True
+    """Whether this process runs the deployment's background tasks (every
+    process loads the plugins; docs/scaling.md, "Duties")."""

@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from homeserver.storage.engines import Engine
 from tests.plugins_shipped.conftest import plugin_overrides, replies_to, reply_body
 from tests.support import User
 from tests.support.server import TestServer
+from tests.workers.duties_kit import Deployment
 
 BOT = "@commandbot:test"
 OVERRIDES = plugin_overrides("commandbot", "CommandBot", {"max_dice": 10})
@@ -145,3 +147,39 @@ def test_a_reminder_survives_a_restart(
     again = TestServer(before.db.engine, OVERRIDES, tmp_path)
     again.advance(3 * 3600)
     assert len(replies_to(alice.on(again), room, remind)) == 2
+
+
+def test_a_plugins_stored_reminders_are_restored_by_one_process(
+    make_engine: Callable[[], Engine], tmp_path: Path
+) -> None:
+    """Every process loads the plugins; only the one running the background
+    tasks restores the command bot's reminders, so each fires once."""
+    deployment = Deployment(
+        make_engine(),
+        tmp_path,
+        [{"name": "bg1", "role": "background", "port": 18151}],
+        overrides=OVERRIDES,
+    )
+    assert deployment["bg1"].hs.plugin_services.runs_background_tasks
+    assert not deployment.main.hs.plugin_services.runs_background_tasks
+    alice = deployment.main.user("alice")
+    room = alice.create_room()
+    alice.invite(room, "@commandbot:test")
+    remind = alice.send(room, "!remind 2h stretch")
+    assert len(replies_to(alice, room, remind)) == 1
+    for name in ("main", "bg1"):
+        deployment.restart(name)
+    pending = {
+        name: len(deployment[name].hs.plugins.objects["commandbot"].reminders._timers)
+        for name in ("main", "bg1")
+    }
+    assert pending == {"main": 0, "bg1": 1}
+    deployment.advance(2 * 3600)
+    deployment.advance(60)
+    # Read on a process started after: it sees whatever either process sent
+    # (no replication in this deployment).
+    alice = alice.on(deployment.restart("bg1"))
+    try:
+        assert len(replies_to(alice, room, remind)) == 2
+    finally:
+        deployment.close()

@@ -137,9 +137,8 @@ class Deployment:
     def stop(self, name: str) -> None:
         """Stop process ``name`` (its replication, timers and queues)."""
         old = self.servers.pop(name)
-        old.hs.workers.replication.stop()
+        old.get_success(old.hs.shutdown())
         old.hs.federation.stop()
-        old.hs.pushers.stop()
         old.db.close()
 
     def restart(self, name: str, transport: Any = None) -> TestServer:

@@ -35,6 +35,10 @@ class CommandBot:
 
     @hookimpl
     async def chatly_startup(self) -> None:
+        if not self.api.runs_background_tasks:
+            # Another process of the deployment restores the reminders
+            # (and creates the bot); this one still answers commands.
+            return
         await self.api.ensure_bot_user()
         count = await self.reminders.restore()
         self.api.logger.info(
