@@ -1,5 +1,6 @@
-"""Servers for the WebSocket tests: the e2e ``running_server`` (synctl on a free
-port), and one tuned so that the slow-reader limits trip within seconds."""
+"""Servers for the WebSocket tests: ``running_server`` (synctl on a free port,
+one per module: each test registers users of its own), and one tuned so that
+the slow-reader limits trip within seconds (one per test)."""
 
 from __future__ import annotations
 
@@ -8,35 +9,31 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import RunningServer, running_server, synctl
-from tests.ports import free_port
+from tests.e2e.conftest import RunningServer, synctl_server
 
 __all__ = ["running_server", "tight_server"]
+
+
+@pytest.fixture(scope="module")
+def running_server(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[RunningServer]:
+    """One server for the module's tests, started and stopped with synctl.
+    Rate limits are off: the module registers more users from loopback than
+    the per-address registration limit lets through, and no test here is
+    about rate limits."""
+    data_dir = tmp_path_factory.mktemp("websocket") / "data"
+    with synctl_server(data_dir, {"rate_limiting.enabled": "false"}) as server:
+        yield server
 
 
 @pytest.fixture
 def tight_server(tmp_path: Path) -> Iterator[RunningServer]:
     """A server with small slow-reader limits and no rate limits."""
-    data_dir = tmp_path / "data"
-    port = free_port()
-    synctl(
-        "init",
-        "--data-dir",
-        str(data_dir),
-        "--server-name",
-        "localhost",
-        "--http-port",
-        str(port),
-        "--open-registration",
-    )
-    for key, value in (
-        ("websocket.max_pending_time", "2s"),
-        ("websocket.max_pending_bytes", "256K"),
-        ("rate_limiting.enabled", "false"),
-    ):
-        synctl("config", "set", "--data-dir", str(data_dir), key, value)
-    synctl("start", "--data-dir", str(data_dir))
-    try:
-        yield RunningServer(data_dir, port)
-    finally:
-        synctl("stop", "--data-dir", str(data_dir), check=False)
+    settings = {
+        "websocket.max_pending_time": "2s",
+        "websocket.max_pending_bytes": "256K",
+        "rate_limiting.enabled": "false",
+    }
+    with synctl_server(tmp_path / "data", settings) as server:
+        yield server

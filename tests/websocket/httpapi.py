@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import urllib.error
 import urllib.request
 from typing import Any
@@ -43,13 +44,14 @@ async def ahttp(
 
 
 def register(base_url: str, name: str) -> tuple[str, str]:
-    """Register ``name``; returns (user ID, access token)."""
+    """Register a new user named ``name`` plus a random suffix (tests share a
+    server); returns (user ID, access token)."""
     status, body = http(
         base_url,
         "POST",
         "/_matrix/client/v3/register",
         {
-            "username": name,
+            "username": f"{name}-{secrets.token_hex(3)}",
             "password": f"{name} long password",
             "auth": {"type": "m.login.dummy"},
         },
