@@ -22,6 +22,7 @@ import argparse
 import http.client
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -218,6 +219,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             keys = list(client.scan_iter(match=f"{prefix}:*"))
             if keys:
                 client.delete(*keys)
+            shutil.rmtree(base, ignore_errors=True)
     achieved = sent / (args.warmup + elapsed)
     return {
         "rate_asked": args.rate,

@@ -117,6 +117,9 @@ class RedisBus:
             self.url,
             decode_responses=True,
             socket_connect_timeout=5,
+            # Past the longest XREAD BLOCK, so an idle stream never looks
+            # like a dead connection.
+            socket_timeout=BLOCK_MS / 1000 + 10,
             health_check_interval=30,
             client_name=f"{self.client_name}:{role}",
             retry=Retry(NoBackoff(), 0),
@@ -176,8 +179,22 @@ class RedisBus:
         if reader is not None:
             reader.close()
         if self._thread is not None:
+            self._thread.join(0.2)
+            if self._thread.is_alive():
+                # It was between commands and its XREAD opened a new
+                # connection: end that one from the server's side.
+                self._kill_reader_connections()
             self._thread.join(timeout)
             self._thread = None
+
+    def _kill_reader_connections(self) -> None:
+        name = f"{self.client_name}:reader"
+        try:
+            for info in self._writer.client_list():
+                if info.get("name") == name:
+                    self._writer.client_kill_filter(_id=info["id"])
+        except redis.RedisError as exc:
+            logger.warning("replication: cannot end the reader's XREAD: %s", exc)
 
     def close(self) -> None:
         """At shutdown: stop reading, close the publishing connection."""
@@ -238,10 +255,13 @@ class RedisBus:
             self.hand_off(self.on_entries, batch)
 
     def _check_gaps(self, conn: redis.Redis) -> list[str]:
-        """The keys whose entries after our last ID are not all there:
-        trimmed (``max-deleted-entry-id`` past it), or lost with a Redis
-        restart (the stream is gone, or ends before it). Those are then
-        read from their start."""
+        """The keys whose entries after our last ID may not all be there.
+        Trimming removes the oldest entries first, so while the last entry
+        we read is still in the stream nothing after it is gone; once it is
+        gone and newer ones were added, some of those may be too (XTRIM does
+        not move ``max-deleted-entry-id``). A stream that is missing or ends
+        before our last ID was lost with a Redis restart: it is read again
+        from its start."""
         gaps = []
         for key, last in self._last_ids.items():
             if last == START:
@@ -252,11 +272,10 @@ class RedisBus:
                 gaps.append(key)
                 self._last_ids[key] = START
                 continue
-            deleted = str(info.get("max-deleted-entry-id") or START)
             newest = str(info.get("last-generated-id") or START)
             if parse_id(newest) < parse_id(last):
                 gaps.append(key)
                 self._last_ids[key] = START
-            elif parse_id(deleted) > parse_id(last):
+            elif newest != last and not conn.xrange(key, last, last, count=1):
                 gaps.append(key)
         return gaps
