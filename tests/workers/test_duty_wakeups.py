@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from twisted.internet import defer
 from twisted.internet.selectreactor import SelectReactor
 
 from homeserver.composition.pushers import push_client
@@ -30,6 +31,9 @@ from tests.support.redis_keys import delete_prefixed, require_redis, unique_pref
 from tests.support.server import test_config_dict as config_dict
 from tests.workers.duties_kit import SENDERS, Deployment, appservice_deployment
 from tests.workers.replication_kit import require_postgres
+from tests.workers.writes_kit import HttpDeployment
+
+CLIENT = "/_matrix/client/v3"
 
 REMOTES = [f"remote{i}.example" for i in range(6)]
 
@@ -43,14 +47,16 @@ def make_deployment(
     client = require_redis()
     made: list[tuple[Deployment, str]] = []
 
-    def make(instances: list[dict[str, Any]], **kwargs: Any) -> Deployment:
+    def make(
+        instances: list[dict[str, Any]],
+        cls: type[Deployment] = Deployment,
+        **kwargs: Any,
+    ) -> Deployment:
         engine = make_engine()
         if engine.name != "postgres":
             pytest.skip("processes replicate over one PostgreSQL database")
         prefix = unique_prefix()
-        deployment = Deployment(
-            engine, tmp_path, instances, redis_prefix=prefix, **kwargs
-        )
+        deployment = cls(engine, tmp_path, instances, redis_prefix=prefix, **kwargs)
         made.append((deployment, prefix))
         return deployment
 
@@ -90,6 +96,70 @@ def test_events_persisted_by_main_are_sent_once_by_their_senders(
         other = "sender2" if owner == "sender1" else "sender1"
         assert delivered_bodies(transports[owner], server) == ["m0", "m1", "m2"]
         assert transports[other].transactions(server) == []
+
+
+def test_events_an_event_persister_writes_are_sent_by_their_senders(
+    make_deployment: Callable[..., Deployment],
+) -> None:
+    """Main hands the room's events to its persister: the senders follow the
+    persister's position, and learn of the remote members from the events
+    they read (they never hear ``event_persisted``)."""
+    instances = [
+        {"name": "persister1", "role": "event_persister", "port": 18251},
+        *SENDERS,
+    ]
+    names = ("main", "persister1", "sender1", "sender2")
+    transports = {n: RecordingTransport() for n in names}
+    deployment = make_deployment(instances, cls=HttpDeployment, transports=transports)
+    assert isinstance(deployment, HttpDeployment)
+    main = deployment.main
+    topology = main.hs.core.topology
+    _, token = main.register("alice")
+    created = deployment.call(
+        "main", "POST", f"{CLIENT}/createRoom", {"preset": "public_chat"}, token
+    )
+    assert created.code == 200, created.json
+    room_id = created.json["room_id"]
+    assert topology.event_writer_for(room_id) == "persister1"
+    _say_over_http(deployment, token, room_id, "alone")
+    for server in REMOTES[:3]:
+        user_id = f"@bob:{server}"
+        _run(
+            deployment,
+            main.hs.rooms.event_creation.send(
+                room_id, user_id, "m.room.member", {"membership": "join"}, user_id
+            ),
+        )
+    _say_over_http(deployment, token, room_id, "company")
+
+    def all_sent() -> bool:
+        return all(
+            delivered_bodies(transports[topology.federation_sender_for(s)], s)
+            == ["company"]
+            for s in REMOTES[:3]
+        )
+
+    deployment.pump(all_sent)
+    deployment.pump(lambda: _idle(deployment))
+    assert all_sent()
+    assert transports["main"].sent == [] and transports["persister1"].sent == []
+
+
+def _run(deployment: Deployment, coro: Any) -> None:
+    """Run ``coro`` on the deployment until it is done (its internal calls
+    travel meanwhile)."""
+    done = defer.ensureDeferred(coro)
+    deployment.pump(lambda: done.called)
+
+
+def _say_over_http(
+    deployment: HttpDeployment, token: str, room_id: str, body: str
+) -> None:
+    path = f"{CLIENT}/rooms/{room_id}/send/m.room.message/{body}"
+    sent = deployment.call(
+        "main", "PUT", path, {"msgtype": "m.text", "body": body}, token
+    )
+    assert sent.code == 200, sent.json
 
 
 def test_a_sender_stopped_meanwhile_catches_up_from_postgresql(
