@@ -19,6 +19,7 @@ import os
 import signal
 import subprocess
 import time
+import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -122,6 +123,12 @@ class Deployment:
         config = yaml.safe_load(config_path.read_text())
         config["database"] = {"engine": "postgres", "dsn": self._dsn}
         config.setdefault("rate_limiting", {})["enabled"] = False
+        config["metrics"] = {"enabled": True}  # lag and federation counters
+        # Cheap password hashing: tests and benches register many users.
+        config.setdefault("auth", {})["password_hashing"] = {
+            "argon2_time_cost": 1,
+            "argon2_memory_cost_kib": 1024,
+        }
         config.setdefault("federation", {})["max_retry_interval"] = "5s"
         config["workers"] = {
             "redis_url": self.redis_url,
@@ -249,6 +256,11 @@ class Deployment:
         base = self.proxy_url if via is None else self.url(via)
         return Client(base, client.user_id, client.token, client.device_id)
 
+    def log_of(self, name: str) -> str:
+        """Process ``name``'s own log so far."""
+        suffix = "" if name == "main" else f"-{name}"
+        return (self.data_dir / f"homeserver{suffix}.log").read_text(errors="replace")
+
     def logs(self, lines: int = 60) -> str:
         """The end of every process's output, for failure messages."""
         paths = [
@@ -262,6 +274,12 @@ class Deployment:
                 text = path.read_text(errors="replace").splitlines()[-lines:]
                 parts.append(f"--- {path.name} ---\n" + "\n".join(text))
         return "\n".join(parts)
+
+
+def request_text(url: str) -> str:
+    """GET ``url``; the body as text."""
+    with urllib.request.urlopen(url, timeout=30) as answer:
+        return str(answer.read().decode())
 
 
 def _is_zombie(pid: int) -> bool:

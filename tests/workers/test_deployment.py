@@ -13,12 +13,11 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from tests.interop.client import HttpError, request
-from tests.support.deployment import Deployment, running_deployment
+from tests.support.deployment import Deployment, request_text, running_deployment
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("deployment")]
 
@@ -34,15 +33,9 @@ def deployment(
         yield running
 
 
-def _log(deployment: Deployment, name: str) -> Path:
-    suffix = "" if name == "main" else f"-{name}"
-    return deployment.data_dir / f"homeserver{suffix}.log"
-
-
 def _hits(deployment: Deployment, name: str, pattern: str) -> int:
     """How many requests matching ``pattern`` process ``name`` has logged."""
-    text = _log(deployment, name).read_text(errors="replace")
-    return len(re.findall(pattern, text))
+    return len(re.findall(pattern, deployment.log_of(name)))
 
 
 def _wait_for_hits(deployment: Deployment, pattern: str, total: int) -> dict[str, int]:
@@ -62,10 +55,10 @@ def test_every_process_runs_and_logs_on_its_own(deployment: Deployment) -> None:
     assert status.returncode == 0, status.stdout + status.stderr
     for name, role in deployment.instances:
         assert f"{name:<16} {role:<18} pid {deployment.pid(name)}" in status.stdout
-        log = _log(deployment, name).read_text()
+        log = deployment.log_of(name)
         assert f"(process {name})" in log
         assert "(process main)" not in log
-    assert "(process reader1)" not in _log(deployment, "main").read_text()
+    assert "(process reader1)" not in deployment.log_of("main")
 
 
 def test_sync_sticks_to_one_reader_per_user(deployment: Deployment) -> None:
@@ -127,3 +120,30 @@ def test_replication_status_needs_the_secret(deployment: Deployment) -> None:
         request("GET", deployment.url("reader1") + "/_chatly/replication/status")
     assert refused.value.status == 403
     assert refused.value.errcode == "M_FORBIDDEN"
+
+
+def test_metrics_show_replication_lag_and_positions(deployment: Deployment) -> None:
+    """Typing through nginx (written by main) shows on the other processes'
+    /metrics as the typing stream's lag and main's position on it."""
+    user = deployment.register("typist")
+    proxy = deployment.proxy_url
+    room = request("POST", f"{proxy}{C}/createRoom", {}, token=user.token)["room_id"]
+    request(
+        "PUT",
+        f"{proxy}{C}/rooms/{room}/typing/{user.user_id}",
+        {"typing": True, "timeout": 30000},
+        token=user.token,
+    )
+    lag = re.compile(r'^homeserver_replication_lag_seconds{stream="typing"} ', re.M)
+    position = re.compile(
+        r'^homeserver_replication_position{stream="typing",writer="main"} (\S+)$', re.M
+    )
+    for name in ("reader1", "reader2", "persister1"):
+        for _ in range(50):
+            text = request_text(deployment.url(name) + "/metrics")
+            found = position.search(text)
+            if found and float(found.group(1)) > 0:
+                break
+            time.sleep(0.1)
+        assert found and float(found.group(1)) > 0, (name, found)
+        assert lag.search(text), name
