@@ -9,7 +9,6 @@ import base64
 import hashlib
 import hmac
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -27,12 +26,18 @@ SETTINGS = {
     "server_notices.system_mxid_localpart": "notices",
     "voip.turn_uris": "['turn:turn.example.com:3478?transport=udp']",
     "voip.turn_shared_secret": "coturn-secret",
+    # Both tests register on the one server below, more users from loopback
+    # than the per-address registration limit lets through; neither is about
+    # rate limits.
+    "rate_limiting.enabled": "false",
 }
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[RunningServer]:
-    with synctl_server(tmp_path / "data", SETTINGS) as running:
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """One server for both tests (each registers users of its own)."""
+    data_dir = tmp_path_factory.mktemp("nio_extras") / "data"
+    with synctl_server(data_dir, SETTINGS) as running:
         yield running
 
 
@@ -139,26 +144,26 @@ def test_extras_with_nio(server: RunningServer) -> None:
 
 async def _notices(server: RunningServer) -> None:
     admin = register(server.url, server.shared_secret, "admin", admin=True)
-    alice = await registered_client(server, "alice")
+    carol = await registered_client(server, "carol")
     try:
         request(
             "POST",
             f"{server.url}/_synapse/admin/v1/send_server_notice",
             {
-                "user_id": alice.user_id,
+                "user_id": carol.user_id,
                 "content": {"msgtype": "m.text", "body": "Maintenance at 10:00"},
             },
             token=admin.token,
         )
-        first = await alice.sync(timeout=0)
+        first = await carol.sync(timeout=0)
         assert isinstance(first, nio.SyncResponse), first
         invited = list(first.rooms.invite)
         assert len(invited) == 1
         room_id = invited[0]
-        assert isinstance(await alice.join(room_id), nio.JoinResponse)
-        synced = await alice.sync(timeout=0, full_state=True)
+        assert isinstance(await carol.join(room_id), nio.JoinResponse)
+        synced = await carol.sync(timeout=0, full_state=True)
         assert isinstance(synced, nio.SyncResponse), synced
-        room = alice.rooms[room_id]
+        room = carol.rooms[room_id]
         assert "m.server_notice" in room.tags
         assert room.name == "Server Notices"
         texts = [
@@ -167,12 +172,12 @@ async def _notices(server: RunningServer) -> None:
             if isinstance(e, nio.RoomMessageText)
         ]
         assert texts == ["Maintenance at 10:00"]
-        refused = await alice.room_send(
+        refused = await carol.room_send(
             room_id, "m.room.message", {"msgtype": "m.text", "body": "reply"}
         )
         assert isinstance(refused, nio.RoomSendError)
     finally:
-        await alice.close()
+        await carol.close()
 
 
 def test_server_notices_with_nio(server: RunningServer) -> None:
