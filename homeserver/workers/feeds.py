@@ -164,7 +164,7 @@ def bind_feeds(
     *,
     changes: SyncChanges,
     sliding: SlidingSyncService,
-    typing: TypingState | None,
+    typing: TypingState,
     account_data_rereaders: list[Callable[..., Any]],
 ) -> tuple[EventFeed, ReceiptFeed, AccountDataFeed]:
     """Connect the sinks and builders; the caller connects the writers'
@@ -175,10 +175,9 @@ def bind_feeds(
     replication.add_gap_reset(EVENTS.name, events.reset)
     replication.add_sink(RECEIPTS.name, RECEIPT_ROWS, receipts.sink)
     replication.add_gap_reset(RECEIPTS.name, receipts.reset)
-    if typing is not None:
-        typing_feed = TypingFeed(typing)
-        replication.add_row_builder(TYPING.name, typing_feed.build)
-        replication.add_sink(TYPING.name, TYPING_ROWS, typing_feed.sink)
+    typing_feed = TypingFeed(typing)
+    replication.add_row_builder(TYPING.name, typing_feed.build)
+    replication.add_sink(TYPING.name, TYPING_ROWS, typing_feed.sink)
     account_data = AccountDataFeed(replication, account_data_rereaders)
     replication.add_sink(ACCOUNT_DATA.name, ACCOUNT_DATA_ROWS, account_data.sink)
     return events, receipts, account_data

@@ -110,9 +110,8 @@ class Deployment:
         """Whether the reader's ``stream`` position is main's."""
 
         def check() -> bool:
-            ours = self.main.hs.core.notifier.current_token()
-            theirs = self.reader.hs.core.notifier.current_token()
-            return getattr(theirs, stream) == getattr(ours, stream)
+            ours = self.main.hs.core.streams.sync_positions()[stream]
+            return self.reader.hs.core.streams.sync_positions()[stream] == ours
 
         return check
 

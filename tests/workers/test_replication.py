@@ -43,6 +43,17 @@ def test_a_reader_wakes_and_serves_what_main_writes(deployment: Deployment) -> N
     # token finds the room, and one from the new token finds nothing.
     assert _timeline(alice.on(reader).sync(since), room_id) == ["hello from main"]
     assert room_id not in alice.on(reader).sync(body["next_batch"])["rooms"]["join"]
+    # Typing: main writes the stream; the reader holds the typists it
+    # publishes and serves them.
+    since = body["next_batch"]
+    alice.put(
+        f"/rooms/{room_id}/typing/{alice.user_id}",
+        {"typing": True, "timeout": 30000},
+        expect=200,
+    )
+    deployment.settle(deployment.caught_up("typing"))
+    typing = alice.on(reader).sync(since)["rooms"]["join"][room_id]["ephemeral"]
+    assert typing["events"][0]["content"]["user_ids"] == [alice.user_id]
     status = reader.hs.workers.replication.status()
     assert status["name"] == READER and status["redis"] == "connected"
     position = main.hs.core.notifier.current_token().events
