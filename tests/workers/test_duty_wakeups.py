@@ -261,3 +261,32 @@ def _idle(deployment: Deployment) -> bool:
     return not deployment.in_flight and (
         deployment.hand_offs is None or deployment.hand_offs.queue.empty()
     )
+
+
+def test_typing_reaches_the_sender_over_the_internal_http_client(
+    make_deployment: Callable[..., Deployment],
+) -> None:
+    """The production internal client (treq over loopback, the secret)
+    carries the EDU from main to the destination's sender."""
+    transports = {n: RecordingTransport() for n in ("main", "sender1")}
+    deployment = make_deployment(SENDERS[:1], cls=HttpDeployment, transports=transports)
+    assert isinstance(deployment, HttpDeployment)
+    main = deployment.main
+    _, token = main.register("alice")
+    room_id = public_room(main, token)
+    remote_join(main, room_id, "@bob:remote.example")
+    typing = deployment.call(
+        "main",
+        "PUT",
+        f"{CLIENT}/rooms/{room_id}/typing/@alice:test",
+        {"typing": True, "timeout": 30000},
+        token,
+    )
+    assert typing.code == 200, typing.json
+    deployment.pump(
+        lambda: bool(transports["sender1"].edus("remote.example", "m.typing"))
+    )
+    assert transports["sender1"].edus("remote.example", "m.typing") == [
+        {"room_id": room_id, "user_id": "@alice:test", "typing": True}
+    ]
+    assert transports["main"].sent == []
