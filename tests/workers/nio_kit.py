@@ -4,8 +4,9 @@
 back a nio client that talks to process ``via`` directly, or to nginx when
 ``via`` is None. ``Watcher`` syncs one client in the background and counts
 every timeline event of a room it is handed: ``lost`` are the acknowledged
-sends it never saw, ``duplicated`` the event IDs it saw more than once (an
-incremental /sync must hand each event over exactly once).
+sends it never saw, ``duplicated`` the events it saw more than once (an
+incremental /sync must hand each event over exactly once) or the messages
+stored twice (a retried send must be deduplicated by its transaction ID).
 """
 
 from __future__ import annotations
@@ -43,6 +44,15 @@ async def user_on(
     client = nio.AsyncClient(base, answer.user_id, answer.device_id, config=CONFIG)
     client.restore_login(answer.user_id, answer.device_id, answer.access_token)
     return client
+
+
+def via_proxy(deployment: Deployment, client: nio.AsyncClient) -> nio.AsyncClient:
+    """Another nio client of the same login, talking to nginx."""
+    twin = nio.AsyncClient(
+        deployment.proxy_url, client.user_id, client.device_id, config=CONFIG
+    )
+    twin.restore_login(client.user_id, client.device_id, client.access_token)
+    return twin
 
 
 async def shared_room(owner: nio.AsyncClient, *others: nio.AsyncClient) -> str:
@@ -88,6 +98,59 @@ def ephemeral(response: nio.SyncResponse, room_id: str) -> list[Any]:
     return list(room.ephemeral) if room else []
 
 
+async def trio(
+    deployment: Deployment,
+) -> tuple[nio.AsyncClient, nio.AsyncClient, nio.AsyncClient, str]:
+    """alice on reader1, bob on reader2, carol through nginx, in one new room,
+    each past its initial sync (so later syncs are incremental)."""
+    alice = await user_on(deployment, "alice", via="reader1")
+    bob = await user_on(deployment, "bob", via="reader2")
+    carol = await user_on(deployment, "carol")
+    # The room is made and joined through nginx (joins go to main); what
+    # each client does later goes to its own process.
+    proxied = [via_proxy(deployment, c) for c in (alice, bob)]
+    room_id = await shared_room(carol, *proxied)
+    await close_all(*proxied)
+    for client in (alice, bob, carol):
+        await sync_until(client, lambda r: room_id in r.rooms.join)
+    return alice, bob, carol, room_id
+
+
+async def close_all(*clients: nio.AsyncClient) -> None:
+    """Close every client's HTTP session."""
+    for client in clients:
+        await client.close()
+
+
+async def count_under_fault(
+    deployment: Deployment, fault: Callable[[], None], load: int
+) -> tuple[dict[str, Count], Sender]:
+    """Send ``load`` messages through nginx while alice (reader1), bob (reader2)
+    and carol (nginx) sync; run ``fault`` (in a thread) once a third are
+    acknowledged; then count, per watcher, lost and duplicated events."""
+    alice, bob, carol, room_id = await trio(deployment)
+    sender = Sender(await user_on(deployment, "sender"), room_id)
+    joined = await sender.client.join(room_id)
+    assert isinstance(joined, nio.JoinResponse), joined
+    watchers = {
+        name: Watcher(client, room_id)
+        for name, client in (("reader1", alice), ("reader2", bob), ("nginx", carol))
+    }
+    for watcher in watchers.values():
+        watcher.start()
+    try:
+        sending = asyncio.create_task(sender.send_many(load))
+        while len(sender.acked) < load // 3 and not sending.done():
+            await asyncio.sleep(0.05)
+        await asyncio.to_thread(fault)
+        await sending
+        acked = set(sender.acked.values())
+        counts = {name: await w.settle(acked) for name, w in watchers.items()}
+    finally:
+        await close_all(alice, bob, carol, sender.client)
+    return counts, sender
+
+
 @attrs.define
 class Count:
     """What one watcher saw of the acknowledged sends."""
@@ -108,6 +171,7 @@ class Watcher:
     client: nio.AsyncClient
     room_id: str
     seen: Counter[str] = attrs.field(factory=Counter)
+    bodies: Counter[str] = attrs.field(factory=Counter)
     errors: int = 0
     _stop: bool = False
     _task: asyncio.Task[None] | None = None
@@ -126,6 +190,8 @@ class Watcher:
                 continue
             for event in timeline(response, self.room_id):
                 self.seen[event.event_id] += 1
+                if isinstance(event, nio.RoomMessageText):
+                    self.bodies[event.body] += 1
 
     def start(self) -> None:
         """Begin syncing in the background (after an initial sync)."""
@@ -141,9 +207,13 @@ class Watcher:
         self._stop = True
         if self._task is not None:
             await self._task
+        # A duplicate is an event handed over twice, or a message stored twice
+        # (two events with one body: a retried send that was not deduplicated).
+        handed_twice = sum(n - 1 for n in self.seen.values() if n > 1)
+        stored_twice = sum(n - 1 for n in self.bodies.values() if n > 1)
         return Count(
             lost=len(acked - set(self.seen)),
-            duplicated=sum(n - 1 for n in self.seen.values() if n > 1),
+            duplicated=max(handed_twice, stored_twice),
             errors=self.errors,
         )
 
