@@ -52,7 +52,11 @@ class Deployment:
     """main + reader1 over one database and one Redis prefix."""
 
     def __init__(
-        self, request: pytest.FixtureRequest, tmp_path: Path, prefix: str
+        self,
+        request: pytest.FixtureRequest,
+        tmp_path: Path,
+        prefix: str,
+        redis_url: str | None = None,
     ) -> None:
         require_postgres()
         self.databases = postgres_databases(request.config)
@@ -62,9 +66,8 @@ class Deployment:
         self.prefix = prefix
         self.overrides = {
             "workers": {
-                "redis_url": os.environ.get(
-                    "HS_TEST_REDIS", "redis://127.0.0.1:6379/0"
-                ),
+                "redis_url": redis_url
+                or os.environ.get("HS_TEST_REDIS", "redis://127.0.0.1:6379/0"),
                 "redis_prefix": prefix,
                 "instances": [{"name": READER, "role": "client_reader", "port": 18101}],
             }
@@ -100,8 +103,11 @@ class Deployment:
             remaining = deadline - time.monotonic()
             assert remaining > 0, "replication did not settle"
             try:
-                fn, args = self.hand_offs.queue.get(timeout=min(remaining, 0.5))
+                fn, args = self.hand_offs.queue.get(timeout=min(remaining, 0.1))
             except queue.Empty:
+                # Nothing handed over: let retry timers (a publish that
+                # failed while Redis was away) run.
+                self.reactor.advance(0.1)
                 continue
             fn(*args)
             self.reactor.advance(0)
