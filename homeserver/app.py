@@ -27,6 +27,7 @@ from homeserver.storage.database import Database, thread_pool_runner
 from homeserver.storage.engines import Engine, PostgresEngine, SqliteEngine
 from homeserver.storage.migrations import SchemaTooNewError
 from homeserver.util.gc_tuning import tune_gc_after_start
+from homeserver.util.structure import Problem
 from homeserver.workers.roles import MAIN, UnknownWorker
 
 logger = logging.getLogger(__name__)
@@ -54,7 +55,20 @@ def build_server(
     signing_key: Any,
     worker_name: str = MAIN,
 ) -> HomeServer:
-    """A HomeServer wired to real thread pools, as process ``worker_name``."""
+    """A HomeServer wired to real thread pools, as process ``worker_name``.
+
+    Raises:
+        ConfigError: a worker deployment not on PostgreSQL (the processes
+            share one database; tests build in-process deployments over any
+            engine, so the config itself does not refuse it).
+    """
+    if config.workers.enabled and config.database.engine != "postgres":
+        problem = Problem(
+            "workers.instances",
+            "every process of a worker deployment shares one PostgreSQL "
+            "database: set database.engine to postgres",
+        )
+        raise ConfigError([problem])
     engine = make_engine(config, data_dir)
     db_threads = 1 if engine.single_threaded else config.database.pool_size()
     db_pool = _pool("db", 1, db_threads, reactor)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from homeserver.app import build_server
 from homeserver.config import ConfigError, parse_config
 
 MINIMAL = {"server": {"server_name": "example.com"}}
@@ -67,3 +70,16 @@ def test_writable_streams_are_the_synced_streams_but_events() -> None:
     from homeserver.streams.registry import SYNC_STREAM_NAMES
 
     assert set(WRITABLE_STREAMS) == set(SYNC_STREAM_NAMES) - {"events"}
+
+
+def test_a_worker_process_must_be_on_postgres(tmp_path: Path) -> None:
+    """The in-process test deployments run on any engine, so it is the
+    process start (``python -m homeserver``) that refuses SQLite."""
+    config = parse_config(
+        {
+            **MINIMAL,
+            "workers": {"redis_url": "redis://localhost", "instances": [READER]},
+        }
+    )
+    with pytest.raises(ConfigError, match="set database.engine to postgres"):
+        build_server(config, tmp_path, None, None, "reader1")

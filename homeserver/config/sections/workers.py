@@ -110,7 +110,8 @@ class WorkersConfig:
     )
     instances: list[WorkerInstanceConfig] = option(
         factory=list,
-        doc="Every process besides main, e.g. [{name: reader1, role: "
+        doc="Every process besides main, all on one PostgreSQL database "
+        "(database.engine: postgres), e.g. [{name: reader1, role: "
         "client_reader, port: 8101, bind_address: 127.0.0.1}]. Empty: one "
         "process, no Redis.",
     )
