@@ -4,7 +4,7 @@ Every process serves every endpoint (docs/architecture.md, "Workers"); a
 write that arrives where its stream is not written is checked there and
 handed to the writer over internal HTTP. ``bind_worker_writes`` plugs the
 remote writers into the ports the services and the event persister declare
-(rooms, typing, receipts, presence); ``write_endpoints`` are the writer
+(rooms, typing, receipts, presence, to-device); ``write_endpoints`` are the writer
 side, served by every process (a process answers only for what it writes).
 Nothing here runs in a one-process deployment.
 """
@@ -20,14 +20,16 @@ from homeserver.api.replication.persist_event import (
 from homeserver.api.replication.presence import PresenceWriteEndpoint
 from homeserver.api.replication.receipts import ReceiptWriteEndpoint
 from homeserver.api.replication.resource import ReplicationAuth
+from homeserver.api.replication.to_device import ToDeviceWriteEndpoint
 from homeserver.api.replication.typing import TypingWriteEndpoint
 from homeserver.services.rooms.event_writes import EventWriterService
-from homeserver.streams.registry import PRESENCE, RECEIPTS, TYPING
+from homeserver.streams.registry import PRESENCE, RECEIPTS, TO_DEVICE, TYPING
 from homeserver.workers.internal_client import InternalClient
 from homeserver.workers.remote_writes import (
     RemoteEventWrites,
     RemotePresence,
     RemoteReceipts,
+    RemoteToDevice,
     RemoteTyping,
 )
 from homeserver.workers.roles import WorkerTopology
@@ -57,6 +59,10 @@ def bind_worker_writes(
         hs.sync_data.receipts.writer.plug(
             RemoteReceipts(client, topology.writer_of(RECEIPTS.name))
         )
+    if not topology.writes(TO_DEVICE.name):
+        hs.sync_data.to_device.writer.plug(
+            RemoteToDevice(client, topology.writer_of(TO_DEVICE.name))
+        )
     if not topology.writes(PRESENCE.name):
         hs.presence.service.writer.plug(
             RemotePresence(client, topology.writer_of(PRESENCE.name))
@@ -75,4 +81,5 @@ def write_endpoints(hs: HomeServer, auth: ReplicationAuth) -> list[Any]:
         TypingWriteEndpoint(auth, hs.sync_data.typing),
         ReceiptWriteEndpoint(auth, hs.sync_data.receipts),
         PresenceWriteEndpoint(auth, hs.presence.service),
+        ToDeviceWriteEndpoint(auth, hs.sync_data.to_device),
     ]

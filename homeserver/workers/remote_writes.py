@@ -16,6 +16,7 @@ from typing import Any
 import attrs
 
 from homeserver.events.model import Event
+from homeserver.services.sync_data.stream_writers import ToDeviceBatch
 from homeserver.storage.stores.event_persistence import PersistedEvent
 from homeserver.storage.stores.event_routing import EventWrite
 from homeserver.storage.stores.presence import UserPresence
@@ -155,3 +156,11 @@ class RemotePresence(_OneWriter):
             "presence",
             {"op": "remote", "states": [attrs.asdict(s) for s in states]},
         )
+
+
+class RemoteToDevice(_OneWriter):
+    """``ToDeviceWriter`` on the to-device stream's writer."""
+
+    async def store_messages(self, batch: ToDeviceBatch) -> bool:
+        answer = await self.post("to_device", attrs.asdict(batch))
+        return bool(answer.get("added"))

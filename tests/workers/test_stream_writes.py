@@ -183,3 +183,21 @@ def test_the_write_endpoints_want_the_secret_and_a_well_formed_body(
         "POST", "/_chatly/replication/typing", {"room_id": 1}, headers=secret
     )
     assert typing.code == 400
+
+
+def test_to_device_through_a_reader_is_stored_by_its_writer_once(
+    deployment: HttpDeployment,
+) -> None:
+    d = deployment
+    user_id, token = d.main.register("alice")
+    phone = d.main.login("alice")
+    path = f"{CLIENT}/sendToDevice/m.test/t1"
+    body = {"messages": {user_id: {phone.device_id: {"hello": "phone"}}}}
+    for _ in range(2):  # the client's retry of the same transaction
+        sent = d.call("reader1", "PUT", path, body, token)
+        assert sent.code == 200, sent.json
+    # Main writes the to-device stream: the phone's sync there has it, once.
+    synced = d.main.request("GET", f"{CLIENT}/sync", token=phone.token).json
+    events = synced["to_device"]["events"]
+    assert [e["content"] for e in events] == [{"hello": "phone"}]
+    assert events[0]["sender"] == user_id

@@ -1,4 +1,4 @@
-"""Ports for the writes of the typing and receipts streams.
+"""Ports for the writes of the typing, receipts and to-device streams.
 
 Each stream has exactly one writer process (docs/architecture.md, "Workers").
 The services here check a request where it arrives, then hand the write to
@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from typing import Protocol
 
+import attrs
+
+from homeserver.storage.stores.device_inbox import OutgoingMessage
 from homeserver.storage.stores.receipts import Receipt
 
 
@@ -33,6 +36,29 @@ class ReceiptWriter(Protocol):
     async def write_receipt(self, receipt: Receipt, ordering: int) -> None:
         """Store ``receipt`` (of an event at stream ``ordering``) and tell
         its audience.
+
+        Raises:
+            MatrixError: 503 (retryable) when the writer cannot be reached.
+        """
+
+
+@attrs.frozen
+class ToDeviceBatch:
+    """The messages of one send, once per sender device and transaction."""
+
+    sender: str
+    sender_device_id: str
+    txn_id: str
+    messages: list[OutgoingMessage]
+    now_ms: int
+
+
+class ToDeviceWriter(Protocol):
+    """Stores to-device messages on the to-device stream's writer."""
+
+    async def store_messages(self, batch: ToDeviceBatch) -> bool:
+        """Store the messages of one send (once per sender device and
+        transaction) and wake their recipients; False for a repeat.
 
         Raises:
             MatrixError: 503 (retryable) when the writer cannot be reached.

@@ -23,6 +23,7 @@ from typing import Protocol
 from homeserver.config.model import RateLimitConfig, ToDeviceConfig
 from homeserver.errors import Codes, InvalidParam, MatrixError
 from homeserver.services.accounts.auth import Requester
+from homeserver.services.sync_data.stream_writers import ToDeviceBatch, ToDeviceWriter
 from homeserver.signals import Signal, ToDeviceDelivered
 from homeserver.storage.stores.device_inbox import DeviceInboxStore, OutgoingMessage
 from homeserver.storage.stores.devices import DeviceStore
@@ -108,6 +109,8 @@ class ToDeviceService:
         # Admits and sends messages for users of other servers (federation
         # plugs itself in).
         self.remote: Port[RemoteToDevicePort] = Port(NoRemoteToDevice())
+        # The to-device stream's writer: here unless worker mode plugs another.
+        self.writer: Port[ToDeviceWriter] = Port(_LocalToDevice(self))
 
     async def send_to_device(
         self,
@@ -144,11 +147,11 @@ class ToDeviceService:
         if servers:
             await self.remote.get().admit(requester, servers)
         outgoing = await self._local_messages(sender, event_type, local)
-        added = await self.store.add_messages(
-            sender, requester.device_id, txn_id, outgoing, self.clock.time_msec()
+        added = await self.writer.get().store_messages(
+            ToDeviceBatch(
+                sender, requester.device_id, txn_id, outgoing, self.clock.time_msec()
+            )
         )
-        if added and outgoing:
-            self._stored(outgoing)
         if added and remote:
             await self.remote.get().send(sender, event_type, remote)
         return {}
@@ -225,11 +228,25 @@ class ToDeviceService:
             if UserID.parse(user_id).domain == self.server_name
         }
         outgoing = await self._local_messages(sender, event_type, local)
-        added = await self.store.add_messages(
-            sender, f"federation:{origin}", message_id, outgoing, self.clock.time_msec()
+        origin_device = f"federation:{origin}"
+        return await self.writer.get().store_messages(
+            ToDeviceBatch(
+                sender, origin_device, message_id, outgoing, self.clock.time_msec()
+            )
         )
-        if added and outgoing:
-            self._stored(outgoing)
+
+    async def store_messages_here(self, batch: ToDeviceBatch) -> bool:
+        """Store checked messages here, on the to-device stream's writer
+        (``ToDeviceWriter.store_messages``)."""
+        added = await self.store.add_messages(
+            batch.sender,
+            batch.sender_device_id,
+            batch.txn_id,
+            batch.messages,
+            batch.now_ms,
+        )
+        if added and batch.messages:
+            self._stored(batch.messages)
         return added
 
     # -- for /sync ----------------------------------------------------------
@@ -269,3 +286,13 @@ class ToDeviceService:
         """Forget a device's messages at or below ``position``: the client has
         synced with a token past them, so it has them."""
         await self.store.delete_messages_up_to(user_id, device_id, position)
+
+
+class _LocalToDevice:
+    """The null writer: messages are stored by this process."""
+
+    def __init__(self, service: ToDeviceService) -> None:
+        self.service = service
+
+    async def store_messages(self, batch: ToDeviceBatch) -> bool:
+        return await self.service.store_messages_here(batch)
