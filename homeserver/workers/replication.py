@@ -118,6 +118,7 @@ class Replication:
             else None
         )
         self.connected = False
+        self._in_memory = {d.name for d in streams.declarations if not d.loads_from}
         self._streams_by_key = {self.key(s): s for s in (*SYNC_STREAM_NAMES, CACHES)}
         self._sinks: dict[tuple[str, str], RowSink] = {}
         self._builders: dict[str, RowBuilder] = {}
@@ -415,8 +416,15 @@ class Replication:
             self.position_moved(EVENTS.name)  # the idle writer's bump
 
     def _advance(self, stream: str, writer: str, position: int) -> None:
-        self.streams.ids_by_name(stream).advance(writer, position)
+        generator = self.streams.ids_by_name(stream)
         known = self._writer_positions.setdefault(stream, {})
+        if position < known.get(writer, position) and stream in self._in_memory:
+            # The writer of a stream kept only in memory (typing) restarted
+            # at 0: follow it down, as one process's own restart does
+            # (clients' tokens from before read as "from the future").
+            generator.rewind({writer: position})
+            known[writer] = position
+        generator.advance(writer, position)
         known[writer] = max(position, known.get(writer, position))
         POSITION.labels(stream, writer).set(known[writer])
 

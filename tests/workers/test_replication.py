@@ -155,3 +155,26 @@ def test_nothing_is_missed_across_a_redis_restart(
     finally:
         pair.close()
         redis_server.stop()
+
+
+def test_a_reader_follows_a_restarted_typing_writer(
+    deployment: Deployment,  # noqa: F811
+) -> None:
+    """Typing is kept in memory: a restarted writer counts from 0 again, and
+    the reader follows it down instead of hiding its new changes."""
+    alice = deployment.main.user("alice")
+    room_id = alice.create_room()
+    path = f"/rooms/{room_id}/typing/{alice.user_id}"
+    for _ in range(3):
+        alice.put(path, {"typing": True, "timeout": 30000}, expect=200)
+        alice.put(path, {"typing": False}, expect=200)
+    deployment.settle(deployment.caught_up("typing"))
+    deployment.stop(deployment.main)
+    main = deployment.main = deployment.start("main")
+    alice.on(main).put(path, {"typing": True, "timeout": 30000}, expect=200)
+    deployment.settle(deployment.caught_up("typing"))
+    since = alice.on(deployment.reader).sync()["next_batch"]
+    alice.on(main).put(path, {"typing": False}, expect=200)
+    deployment.settle(deployment.caught_up("typing"))
+    room = alice.on(deployment.reader).sync(since)["rooms"]["join"][room_id]
+    assert room["ephemeral"]["events"][0]["content"]["user_ids"] == []
