@@ -383,3 +383,44 @@ async def send_one(url: str, token: str, room_id: str, text: str) -> JsonDict:
     await socket.recv("authenticated")
     path = f"{V3}/rooms/{room_id}/send/m.room.message/{uuid.uuid4().hex}"
     return await socket.request("PUT", path, {"msgtype": "m.text", "body": text})
+
+
+async def _send_note(url: str, sender: User, room_id: str, text: str) -> None:
+    status, body = await ahttp(
+        url,
+        "PUT",
+        f"{V3}/rooms/{room_id}/send/com.example.note/{uuid.uuid4().hex}",
+        {"body": text},
+        sender[1],
+    )
+    assert status == 200, body
+
+
+async def filtered_streams(url: str, alice: User, bob: User) -> JsonDict:
+    """Alice streams only messages, Bob everything but messages (inline
+    filters), while both kinds arrive in their room over three rounds."""
+    room_id = await _room_with(url, alice, bob)
+    only = {"room": {"timeline": {"types": ["m.room.message"]}}}
+    but = {"room": {"timeline": {"not_types": ["m.room.message"]}}}
+    sockets = {}
+    for user, sync_filter in ((alice, only), (bob, but)):
+        ws = await WsClient.connect(url, user[1])
+        await ws.send({"type": "sync", "filter": sync_filter})
+        await ws.recv("sync")
+        sockets[user[0]] = ws
+    await asyncio.sleep(0.5)  # both streams are now waiting
+    for i in range(3):
+        await _send_note(url, bob, room_id, f"note{i}")
+        await _send_text(url, bob, room_id, f"text{i}")
+    seen: dict[str, list[str]] = {}
+    for user_id, until in ((alice[0], "text2"), (bob[0], "note2")):
+        types: list[str] = []
+        while until not in types:
+            sync = await sockets[user_id].recv("sync", 15)
+            room = sync["body"]["rooms"]["join"].get(room_id, {})
+            for event in room.get("timeline", {}).get("events", []):
+                types.append(event["type"])
+                types.append(event["content"].get("body", ""))
+        seen[user_id] = types
+        await sockets[user_id].close()
+    return seen

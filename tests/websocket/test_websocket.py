@@ -223,3 +223,24 @@ def _rss_kib(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise AssertionError("no VmRSS")
+
+
+def test_streams_with_different_inline_filters(running_server: RunningServer) -> None:
+    """Two sockets woken by the same events, each with its own inline filter
+    (parsed once per stream and shared between syncs), see only their part."""
+    url = running_server.url
+    alice, bob = register(url, "alice"), register(url, "bob")
+    out = run_isolated("filtered_streams", url, alice, bob)
+    alice_seen, bob_seen = out[alice[0]], out[bob[0]]
+    assert [x for x in alice_seen if x.startswith(("text", "note"))] == [
+        "text0",
+        "text1",
+        "text2",
+    ]
+    assert "com.example.note" not in alice_seen
+    assert [x for x in bob_seen if x.startswith(("text", "note"))] == [
+        "note0",
+        "note1",
+        "note2",
+    ]
+    assert "m.room.message" not in bob_seen

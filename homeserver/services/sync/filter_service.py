@@ -15,6 +15,7 @@ from homeserver.types import JsonDict, UserID
 from homeserver.util.caches import LruCache
 
 PARSED_CACHE_SIZE = 10_000
+INLINE_CACHE_SIZE = 1_000
 # No filter at all; shared, as filters are never changed once built.
 _NO_FILTER = Filter()
 
@@ -29,6 +30,11 @@ class FilterService:
         # invalidates this; clients send the same filter ID with every /sync.
         self._parsed: LruCache[tuple[str, str], Filter] = LruCache(
             "parsed_filters", PARSED_CACHE_SIZE
+        )
+        # Inline JSON filter -> parsed: a sync stream (or a long-poller) sends
+        # the same one with every request, so it is parsed once.
+        self._inline: LruCache[str, Filter] = LruCache(
+            "parsed_inline_filters", INLINE_CACHE_SIZE
         )
 
     @staticmethod
@@ -67,13 +73,11 @@ class FilterService:
         if not param:
             return _NO_FILTER
         if param.lstrip().startswith("{"):
-            try:
-                data = json.loads(param)
-            except (ValueError, RecursionError):
-                raise InvalidParam("filter is not valid JSON") from None
-            if not isinstance(data, dict):
-                raise BadJson("filter must be an object")
-            return parse_filter(Filter, data)
+            inline = self._inline.get(param)
+            if inline is None:
+                inline = self._parse_inline(param)
+                self._inline.set(param, inline)
+            return inline
         key = (user_id, param)
         cached = self._parsed.get(key)
         if cached is not None:
@@ -81,3 +85,14 @@ class FilterService:
         parsed = parse_filter(Filter, await self._lookup(user_id, param))
         self._parsed.set(key, parsed)
         return parsed
+
+    @staticmethod
+    def _parse_inline(param: str) -> Filter:
+        """An inline JSON filter; 400 if it is not a valid one."""
+        try:
+            data = json.loads(param)
+        except (ValueError, RecursionError):
+            raise InvalidParam("filter is not valid JSON") from None
+        if not isinstance(data, dict):
+            raise BadJson("filter must be an object")
+        return parse_filter(Filter, data)

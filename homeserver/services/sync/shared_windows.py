@@ -28,6 +28,8 @@ from homeserver.util.coalesce import Coalescer
 
 # Room windows kept: plenty for every room that moved since the last event.
 MAX_WINDOWS = 1024
+# Distinct filters whose SQL is kept (cleared when full).
+MAX_FILTERS = 256
 
 _Key = tuple[str, int, int, int, str, tuple[Any, ...]]
 _BatchKey = tuple[tuple[tuple[str, int], ...], int, int, str, tuple[Any, ...]]
@@ -46,6 +48,19 @@ class SharedWindows:
             "sync_shared_windows", max_windows
         )
         self._reading: Coalescer[_BatchKey, dict[str, RoomWindow]] = Coalescer()
+        # Each filter's SQL, built once: every woken syncer keys its windows
+        # by it, and most share one filter.
+        self._sql: dict[EventRowFilter | None, tuple[str, tuple[Any, ...]]] = {}
+
+    def _sql_of(self, row_filter: EventRowFilter | None) -> tuple[str, tuple[Any, ...]]:
+        """``row_filter``'s WHERE clauses and arguments (memoised, bounded)."""
+        found = self._sql.get(row_filter)
+        if found is None:
+            sql, args = (row_filter or EventRowFilter()).to_sql()
+            if len(self._sql) >= MAX_FILTERS:
+                self._sql.clear()
+            found = self._sql[row_filter] = (sql, tuple(args))
+        return found
 
     async def read(
         self,
@@ -55,8 +70,7 @@ class SharedWindows:
         row_filter: EventRowFilter | None,
     ) -> dict[str, RoomWindow]:
         """``SyncBatchStore.get_windows``, the incremental windows shared."""
-        filter_sql, filter_args = (row_filter or EventRowFilter()).to_sql()
-        args = tuple(filter_args)
+        filter_sql, args = self._sql_of(row_filter)
         out: dict[str, RoomWindow] = {}
         fresh: dict[str, int | None] = {}
         shared: dict[str, int] = {}

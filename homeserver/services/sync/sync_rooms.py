@@ -12,7 +12,7 @@ import attrs
 from homeserver.events.model import Event, EventTypes, Membership, StateKey
 from homeserver.events.template import STRIPPED_STATE_TYPES
 from homeserver.services.accounts.auth import Requester
-from homeserver.services.reading.filters import Filter
+from homeserver.services.reading.filters import Filter, RoomEventFilter
 from homeserver.services.reading.pagination import row_filter_for
 from homeserver.services.reading.personal import PersonalView
 from homeserver.services.reading.serializer import EventSerializer
@@ -20,6 +20,7 @@ from homeserver.services.reading.visibility import VisibilityService
 from homeserver.services.sync.shared_windows import SharedWindows
 from homeserver.storage.stores.event_state import EventStateStore, StateSelection
 from homeserver.storage.stores.events import EventStore
+from homeserver.storage.stores.stream import EventRowFilter
 from homeserver.storage.stores.sync import SyncBatchStore
 from homeserver.streams.tokens import RoomStreamToken
 from homeserver.types import JsonDict
@@ -89,6 +90,12 @@ class RoomSyncBuilder:
         self.event_state = event_state
         self.visibility = visibility
         self.serializer = serializer
+        # The last timeline filter's SQL part: the syncs one event wakes
+        # mostly share one filter object, so it is built once, not per sync.
+        self._row_filter: tuple[RoomEventFilter | None, EventRowFilter | None] = (
+            None,
+            None,
+        )
 
     async def sections(
         self, info: SyncRequestInfo, rooms: dict[str, int | None], upto: int
@@ -103,9 +110,9 @@ class RoomSyncBuilder:
             limit = DEFAULT_TIMELINE_LIMIT
         # The filter's types and senders apply before the limit (in SQL), so
         # a filtered timeline is full up to its limit.
-        windows = await self.windows.read(
-            rooms, upto, limit, row_filter_for(timeline_filter)
-        )
+        if self._row_filter[0] is not timeline_filter:
+            self._row_filter = (timeline_filter, row_filter_for(timeline_filter))
+        windows = await self.windows.read(rooms, upto, limit, self._row_filter[1])
         found = await self.events.get_events(
             [eid for w in windows.values() for eid in w.event_ids]
         )
