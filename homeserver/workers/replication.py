@@ -128,6 +128,7 @@ class Replication:
         self._pending: dict[str, _Pending] = {}
         self._invalidations: list[JsonDict] = []
         self._published: dict[str, int] = {}
+        self._started: set[str] = set()  # streams this run has published
         self._flushing = False
         self._tails: dict[str, list[Entry]] = {}
         self._gapped: set[str] = set()
@@ -304,7 +305,13 @@ class Replication:
             return None
         self._published[stream] = max(position, self._published.get(stream, -1))
         payload = json.dumps(data, separators=(",", ":"))
-        return {"i": self.name, "p": str(position), "d": payload}
+        fields = {"i": self.name, "p": str(position), "d": payload}
+        if stream not in self._started:
+            # This process's first entry of the stream: what an earlier run
+            # of it committed but never published is covered by no entry.
+            self._started.add(stream)
+            fields["s"] = "1"
+        return fields
 
     def _put_back(self, entries: list[tuple[str, dict[str, str]]]) -> None:
         """A failed XADD: its entries go out again (merged with newer)."""
@@ -397,6 +404,8 @@ class Replication:
             for reset in self._gap_resets.get(stream, []):
                 reset(position)
             self.notifier.wake_all()
+        if fields.get("s") == "1" and position > self._head(stream):
+            self._unexplained_advance(stream, writer, position)
         users = set(data.pop("users", ()))
         rooms = set(data.pop("rooms", ()))
         for kind, rows in data.items():
@@ -414,6 +423,27 @@ class Replication:
             listener(self.streams.ids_by_name(stream).current_position())
         if stream == EVENTS.name and self.topology.writes(EVENTS.name):
             self.position_moved(EVENTS.name)  # the idle writer's bump
+
+    def _head(self, stream: str) -> int:
+        """The furthest position of ``stream`` this process knows of."""
+        known = self._writer_positions.get(stream, {}).values()
+        current = self.streams.ids_by_name(stream).current_position()
+        return max(known, default=current)
+
+    def _unexplained_advance(self, stream: str, writer: str, position: int) -> None:
+        """A writer's first entry since it started is past everything known:
+        what its earlier run committed and died before publishing has no
+        entry, so sinks fed from rows cannot vouch for that range. It is
+        treated as a gap ending at ``position``."""
+        logger.warning(
+            "replication: %s started at %s %d, past what was heard; resynchronising",
+            writer,
+            stream,
+            position,
+        )
+        for reset in self._gap_resets.get(stream, []):
+            reset(position)
+        self.notifier.wake_all()
 
     def _advance(self, stream: str, writer: str, position: int) -> None:
         generator = self.streams.ids_by_name(stream)

@@ -26,8 +26,11 @@ def users_server(
 ) -> Iterator[RunningServer]:
     """A server started with synctl, on SQLite and (with HS_TEST_POSTGRES)
     on a PostgreSQL database of its own."""
+    # Rate limits off: the test logs carol in back to back (a faster synctl
+    # made that exceed the login bucket); rate limiting has its own tests.
+    unlimited = {"rate_limiting.enabled": "false"}
     if request.param == "sqlite":
-        with synctl_server(tmp_path / "data") as server:
+        with synctl_server(tmp_path / "data", unlimited) as server:
             yield server
         return
     databases = postgres_databases(request.config)
@@ -36,6 +39,7 @@ def users_server(
     settings = {
         "database.dsn": f"{databases.admin_dsn} dbname={name}",
         "database.engine": "postgres",
+        **unlimited,
     }
     try:
         with synctl_server(tmp_path / "data", settings) as server:

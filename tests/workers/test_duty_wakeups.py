@@ -34,6 +34,8 @@ from tests.workers.replication_kit import require_postgres
 from tests.workers.writes_kit import HttpDeployment
 
 CLIENT = "/_matrix/client/v3"
+# Processes replicate over one PostgreSQL database (tests/conftest.py).
+ENGINES = ("postgres",)
 
 REMOTES = [f"remote{i}.example" for i in range(6)]
 
@@ -53,8 +55,6 @@ def make_deployment(
         **kwargs: Any,
     ) -> Deployment:
         engine = make_engine()
-        if engine.name != "postgres":
-            pytest.skip("processes replicate over one PostgreSQL database")
         prefix = unique_prefix()
         deployment = cls(engine, tmp_path, instances, redis_prefix=prefix, **kwargs)
         made.append((deployment, prefix))

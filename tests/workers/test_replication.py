@@ -178,3 +178,38 @@ def test_a_reader_follows_a_restarted_typing_writer(
     deployment.settle(deployment.caught_up("typing"))
     room = alice.on(deployment.reader).sync(since)["rooms"]["join"][room_id]
     assert room["ephemeral"]["events"][0]["content"]["user_ids"] == []
+
+
+def test_a_position_republished_without_its_rows_is_not_trusted(
+    deployment: Deployment,  # noqa: F811
+    redis_prefix: tuple[redis.Redis, str],  # noqa: F811
+) -> None:
+    """A writer that committed an event and died before publishing its row
+    republishes its position on start, with no rows: the reader must not
+    serve a token past that event as if nothing happened in the room."""
+    client, prefix = redis_prefix
+    main, reader = deployment.main, deployment.reader
+    alice = main.user("alice")
+    room_id = alice.create_room()
+    deployment.settle(deployment.caught_up())
+    since = alice.on(reader).sync()["next_batch"]
+    bus = reader.hs.workers.replication.bus
+    assert bus is not None
+    bus.stop()
+    key = f"{prefix}:rs:events"
+    newest = client.xrevrange(key, count=1)[0][0]
+    alice.send(room_id, "row lost")
+
+    def published_after(entry_id: str) -> list[str]:
+        return [e for e, _ in client.xrange(key, min="(" + entry_id)]
+
+    deployment.settle(lambda: bool(published_after(newest)))
+    lost = published_after(newest)
+    client.xdel(key, *lost)  # the row never reached Redis
+    # What a restarted writer does: its first entry, a bare position.
+    main.hs.workers.replication._started.clear()
+    main.hs.workers.replication._republish([])
+    deployment.settle(lambda: bool(published_after(lost[-1])))
+    bus.start()
+    deployment.settle(deployment.caught_up())
+    assert _timeline(alice.on(reader).sync(since), room_id) == ["row lost"]
