@@ -322,6 +322,8 @@ class Replication:
             if stream == CACHES:
                 self._invalidations[:0] = data["inv"]
                 continue
+            if fields.get("s") == "1":
+                self._started.discard(stream)  # the retry is the first entry
             pending = self._pending.setdefault(stream, _Pending())
             pending.users.update(data.pop("users", ()))
             pending.rooms.update(data.pop("rooms", ()))
