@@ -45,7 +45,7 @@ class PushWakeStore:
 
         if not user_ids or upto <= since:
             return set()
-        return await self.db.run_interaction("get_users_with_push_actions", txn_fn)
+        return await self.db.run_read("get_users_with_push_actions", txn_fn)
 
     async def get_receipt_rooms(
         self, user_ids: Collection[str], since: int, upto: int
@@ -66,4 +66,4 @@ class PushWakeStore:
 
         if not user_ids or upto <= since:
             return set()
-        return await self.db.run_interaction("get_receipt_rooms_of_users", txn_fn)
+        return await self.db.run_read("get_receipt_rooms_of_users", txn_fn)
