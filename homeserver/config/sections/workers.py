@@ -100,8 +100,8 @@ class WorkersConfig:
     replication_secret_path: str = option(
         "replication.secret",
         doc="File holding the shared secret of the internal replication HTTP "
-        "API (relative to the data directory). `synctl init` creates it; "
-        "the main process creates it when missing (mode 0600).",
+        "API (relative to the data directory). `synctl start` (and the main "
+        "process) create it when missing (mode 0600).",
     )
     main_port: int | None = option(
         None,
