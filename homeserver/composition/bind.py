@@ -80,6 +80,7 @@ def bind(hs: HomeServer, *, federation_on: bool) -> None:
     signals.account_data_changed.connect(
         hs.push_eval.ignored_by.on_account_data_changed
     )
+    signals.account_deactivated.connect(hs.push_eval.rules.on_account_deactivated)
     # Login by email address, the address proved at registration, and
     # unbinding from identity servers at deactivation.
     hs.accounts.registration.threepids.plug(hs.threepids.account)

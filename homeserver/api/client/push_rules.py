@@ -2,7 +2,8 @@
 data/api/client-server/pushrules.yaml). Served under r0 too, where it was.
 
 The scope in the path must be ``global`` (400 otherwise); ``before`` and
-``after`` place a new rule next to another of the user's rules.
+``after`` place a new rule next to another of the user's rules. Like Synapse,
+``GET /pushrules/global/{kind}/`` lists the rules of one kind.
 """
 
 from __future__ import annotations
@@ -43,6 +44,22 @@ class PushRuleScopeEndpoint:
     async def on_GET(self, request: ApiRequest, scope: str) -> JsonDict:
         requester = await requester_of(self.auth, request)
         return await self.rules.get_scope(requester, scope)
+
+
+class PushRuleKindEndpoint:
+    """GET /pushrules/global/{kind}/: the rules of one kind (as Synapse)."""
+
+    PATTERNS = client_patterns("/pushrules/{scope}/{kind}/")
+
+    def __init__(self, auth: Auth, rules: PushRuleService) -> None:
+        self.auth = auth
+        self.rules = rules
+
+    async def on_GET(
+        self, request: ApiRequest, scope: str, kind: str
+    ) -> list[JsonDict]:
+        requester = await requester_of(self.auth, request)
+        return await self.rules.get_kind(requester, scope, kind)
 
 
 class PushRuleEndpoint:
@@ -113,6 +130,7 @@ def push_rule_endpoints(auth: Auth, service: PushRuleService) -> list[Any]:
         for cls in (
             PushRulesEndpoint,
             PushRuleScopeEndpoint,
+            PushRuleKindEndpoint,
             PushRuleEndpoint,
             PushRuleAttributeEndpoint,
         )

@@ -5,7 +5,8 @@ rules and changes, served to clients (spec v1.19 "Push Rules: API"), as
 The merged and compiled rules of a user are cached (``push_rules`` LRU); the
 evaluator asks for a room's members at once and the users not cached are
 loaded in one transaction. Every write invalidates the user's entry when it
-commits, wakes the user's syncs and emits ``account_data_changed``.
+commits, wakes the user's syncs and emits ``account_data_changed``. A
+deactivated account's rules are deleted.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from homeserver.services.push.rules.validation import (
     parse_enabled,
     parse_rule,
 )
-from homeserver.signals import AccountDataChanged, Signal
+from homeserver.signals import AccountDataChanged, AccountDeactivated, Signal
 from homeserver.storage.stores.push_rules import (
     AnchorNotFoundError,
     PushRulesStore,
@@ -192,6 +193,17 @@ class PushRuleService:
         content = await self.rules_content(requester.user_id)
         return content["global"]  # type: ignore[no-any-return]
 
+    async def get_kind(
+        self, requester: Requester, scope: str, kind: str
+    ) -> list[JsonDict]:
+        """GET /pushrules/global/{kind}/: the rules of one kind, in order (a
+        JSON array). Not in the spec's list of endpoints, but Synapse serves
+        it and clients have used it."""
+        check_scope(scope)
+        check_kind(kind)
+        content = await self.rules_content(requester.user_id)
+        return content["global"][kind]  # type: ignore[no-any-return]
+
     async def _find(
         self, user_id: str, scope: str, kind: str, rule_id: str
     ) -> PushRule:
@@ -247,12 +259,19 @@ class PushRuleService:
     async def delete_rule(
         self, requester: Requester, scope: str, kind: str, rule_id: str
     ) -> JsonDict:
-        """DELETE /pushrules/global/{kind}/{ruleId}: a user's own rule only."""
+        """DELETE /pushrules/global/{kind}/{ruleId}: a user's own rule only.
+
+        A server-default rule is not the user's to delete: 404 M_NOT_FOUND,
+        as Synapse answers (it looks only among the user's own rules) and as
+        clients expect of a rule that cannot go; it can be disabled."""
         check_scope(scope)
         check_kind(kind)
         user_id = requester.user_id
         if _is_default(user_id, kind, rule_id):
-            raise InvalidParam("Server-default rules cannot be deleted (disable it)")
+            raise NotFound(
+                f"{rule_id!r} is a server-default rule: it cannot be deleted,"
+                " only disabled"
+            )
         async with self._writes.queue(user_id):
             position = await self.store.delete_rule(user_id, kind, rule_id)
         if position is None:
@@ -289,6 +308,13 @@ class PushRuleService:
             raise NotFound(f"No {kind} push rule {rule_id!r}")
         self._changed(user_id, position)
         return {}
+
+    async def on_account_deactivated(self, deactivated: AccountDeactivated) -> None:
+        """A deactivated account's rules go, as Synapse purges them with the
+        account data: its rules are the defaults again."""
+        user_id = deactivated.user_id
+        async with self._writes.queue(user_id):
+            await self.store.delete_all_of_user(user_id)
 
     def _changed(self, user_id: str, position: int) -> None:
         self.notifier.notify(ACCOUNT_DATA.name, users=[user_id])

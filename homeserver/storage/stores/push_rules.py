@@ -309,6 +309,19 @@ class PushRulesStore:
 
         return await self._write("update_push_rule", user_id, update)
 
+    async def delete_all_of_user(self, user_id: str) -> None:
+        """Forget a deactivated user's own rules and changes to the defaults
+        (as Synapse does). No stream position is taken: nobody syncs as that
+        user again. ``push_rules_stream`` keeps its row, because the
+        account_data stream's start after a restart is read from it too."""
+
+        def delete_txn(txn: Transaction) -> None:
+            txn.execute("DELETE FROM push_rules WHERE user_id = ?", (user_id,))
+            txn.execute("DELETE FROM push_rule_defaults WHERE user_id = ?", (user_id,))
+            txn.call_after(lambda: self.on_change(user_id))
+
+        await self.db.run_interaction("delete_push_rules_of_user", delete_txn)
+
 
 def _attribute(enabled: bool | None, actions: Sequence[Any] | None) -> tuple[str, Any]:
     """The column and stored value of one rule attribute."""
