@@ -9,7 +9,6 @@ the database (as ``synctl threepid`` writes there), uses it, and deletes it.
 
 from __future__ import annotations
 
-import sys
 import time
 import urllib.parse
 from collections.abc import Iterator
@@ -17,12 +16,12 @@ from contextlib import contextmanager
 from typing import Any
 
 import attrs
-from tqdm import tqdm
 
 from homeserver.cli.datadir import DataDir
 from homeserver.cli.errors import CliError
 from homeserver.cli.httpclient import UnreachableError, local_base_url, request_json
 from homeserver.cli.inline import open_database, wait
+from homeserver.cli.progress import progress_bar
 from homeserver.storage.database import Database
 from homeserver.storage.stores.tokens import TokenStore
 from homeserver.storage.stores.user_admin import UserAdminStore, UserQuery
@@ -69,7 +68,7 @@ class AdminClient:
         token), with a progress bar on stderr unless ``quiet``."""
         items: list[dict[str, Any]] = []
         start: Any = page.first
-        with tqdm(unit=page.unit, file=sys.stderr, disable=quiet) as bar:
+        with progress_bar(quiet=quiet, unit=page.unit) as bar:
             while start is not None:
                 query = urllib.parse.urlencode({**params, "from": start})
                 answer = self.call("GET", f"{path}?{query}")

@@ -7,7 +7,6 @@ checks the config and shows progress (tqdm, on stderr).
 from __future__ import annotations
 
 import argparse
-import sys
 
 from homeserver.cli.datadir import DataDir
 from homeserver.cli.errors import CliError
@@ -52,8 +51,7 @@ def _summary(tally: Tally, total: int, limit_hit: bool) -> str:
 
 def run_migrate(args: argparse.Namespace) -> int:
     """Run ``synctl media migrate``."""
-    from tqdm import tqdm
-
+    from homeserver.cli.progress import progress_bar
     from homeserver.services.media.s3_storage import make_s3_client
 
     data_dir = DataDir(args.data_dir)
@@ -80,9 +78,7 @@ def run_migrate(args: argparse.Namespace) -> int:
         f"{root} to s3://{storage.s3.bucket}/{storage.s3.prefix}",
         flush=True,
     )
-    with tqdm(
-        total=len(files), unit="file", file=sys.stderr, disable=args.quiet
-    ) as bar:
+    with progress_bar(quiet=args.quiet, unit="file", total=len(files)) as bar:
 
         def progress(file: LocalFile, outcome: Outcome) -> None:
             bar.update(1)

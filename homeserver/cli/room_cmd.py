@@ -18,6 +18,7 @@ from tqdm import tqdm
 from homeserver.cli.admin_session import AdminClient, AdminPage, admin_session
 from homeserver.cli.datadir import DataDir
 from homeserver.cli.errors import CliError
+from homeserver.cli.progress import progress_bar
 
 V1 = "/_synapse/admin/v1"
 V2 = "/_synapse/admin/v2"
@@ -72,9 +73,7 @@ def _delete_body(client: AdminClient, args: argparse.Namespace) -> dict[str, Any
 def _delete(client: AdminClient, args: argparse.Namespace) -> int:
     body = _delete_body(client, args)
     failed = 0
-    with tqdm(
-        total=len(args.rooms), unit="room", file=sys.stderr, disable=args.quiet
-    ) as bar:
+    with progress_bar(quiet=args.quiet, unit="room", total=len(args.rooms)) as bar:
         for room_id in args.rooms:
             try:
                 started = client.call("DELETE", f"{V2}/rooms/{_quoted(room_id)}", body)
@@ -120,7 +119,7 @@ def _run_purge(args: argparse.Namespace) -> int:
         path = f"{V1}/purge_history/{_quoted(args.room)}"
         started = client.call("POST", path, _purge_body(args))
         status_path = f"{V1}/purge_history_status/{started['purge_id']}"
-        with tqdm(total=1, unit="purge", file=sys.stderr, disable=args.quiet) as bar:
+        with progress_bar(quiet=args.quiet, unit="purge", total=1) as bar:
             status = _wait(client, status_path, bar)
             bar.update(1)
     if status["status"] != "complete":

@@ -31,6 +31,8 @@ def test_synctl_room_and_purge_history(running_server: RunningServer) -> None:
         [lobby, "1", "#lobby:localhost", "Lobby"],
         [quiet, "1", "-", "Quiet"],
     ]
+    piped = synctl("room", "list", "--data-dir", str(server.data_dir))
+    assert piped.stderr == "2 rooms\n"  # no progress bar off a terminal
     listed = json.loads(_synctl(server, "room", "list", "--search", "qui", "--json"))
     assert [r["room_id"] for r in listed] == [quiet]
 

@@ -53,6 +53,10 @@ def test_synctl_user(running_server: RunningServer) -> None:
         "@bob:localhost",
     ]
     assert lines[0].split("\t")[1] == "admin" and lines[2].split("\t")[3] == "Bob"
+    # Off a terminal (a pipe here) no bar is drawn: no "\r0user" fragments.
+    piped = synctl("user", "list", "--data-dir", str(server.data_dir))
+    assert piped.stdout.splitlines() == lines
+    assert "\r" not in piped.stderr and "0user" not in piped.stderr
     listed = json.loads(_user(server, "list", "--name", "bo", "--json"))
     assert [u["name"] for u in listed] == ["@bob:localhost"]
 
