@@ -265,6 +265,7 @@ class FederationHandshakes:
                 out_of_room=out_of_room,
                 verifier=keys.keyring,
                 acl_check=ingest.acl.check,
+                room_blocked=rooms.membership.is_blocked,
             ),
             remote=RemoteMembership(
                 server_name=name,

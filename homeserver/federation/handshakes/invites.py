@@ -10,6 +10,7 @@ state the inviter sent, so that the invitee sees it in /sync.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from signedjson.sign import SignatureVerifyException
@@ -143,10 +144,14 @@ class InviteReceiver:
         out_of_room: OutOfRoomMemberships,
         verifier: EventVerifier,
         acl_check: AclCheck | None = None,
+        room_blocked: Callable[[str], Awaitable[bool]] | None = None,
     ) -> None:
         self.server_name = server_name
         self.signing_key = signing_key
         self.users = users
+        # Rooms a server admin blocked take no invites (as Synapse's
+        # on_invite_request): the inviting server gets 403.
+        self.room_blocked = room_blocked
         self.room_state = room_state
         self.remote_rooms = remote_rooms
         self.out_of_room = out_of_room
@@ -182,8 +187,8 @@ class InviteReceiver:
         Raises:
             MatrixError: 400 M_INCOMPATIBLE_ROOM_VERSION for a room version we
                 do not know; 400 for a malformed or mismatched event; 403 if it
-                is not ``origin``'s to send or badly signed; 404 if the invitee
-                is not one of our users.
+                is not ``origin``'s to send or badly signed, or if the room
+                is blocked here; 404 if the invitee is not one of our users.
         """
         room_version = get_room_version(room_version_id)
         if room_version is None:
@@ -195,6 +200,8 @@ class InviteReceiver:
         except EventFormatError as exc:
             raise BadJson(f"Invalid event: {exc}") from None
         await self._check(origin, room_id, event_id, event)
+        if self.room_blocked is not None and await self.room_blocked(room_id):
+            raise Forbidden("This room has been blocked on this server")
         if self.acl_check is not None:
             await self.acl_check(origin, room_id)
         try:

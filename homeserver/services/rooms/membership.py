@@ -230,6 +230,10 @@ class MembershipService:
         )
         return room_id
 
+    async def is_blocked(self, room_id: str) -> bool:
+        """Whether a server admin blocked the room."""
+        return await self.blocks.get().is_blocked(room_id)
+
     async def _check_not_blocked(self, requester: Requester, room_id: str) -> None:
         """403 if an admin blocked the room (server admins may still go in)."""
         if not requester.is_admin and await self.blocks.get().is_blocked(room_id):

@@ -191,6 +191,30 @@ def test_join_refused_by_the_returned_state_stores_nothing(
     assert room_id not in alice.sync()["rooms"]["join"]
 
 
+def test_a_blocked_room_takes_no_remote_invites_and_no_joins(
+    pair: FederationPair,
+) -> None:
+    """A room A's admin blocked (as Synapse): A's users cannot join it over
+    federation, and B's invites into it are refused (403 to B)."""
+    a, b = pair.a, pair.b
+    alice = a.user("alice")
+    bob = b.user("bob")
+    _, root = a.register("root", admin=True)
+    room_id = bob.create_room(preset="public_chat")
+    block = f"/_synapse/admin/v1/rooms/{q(room_id)}/block"
+    assert a.request("PUT", block, {"block": True}, token=root).code == 200
+    join = alice.join_via(room_id, "b.test")
+    assert (join.code, join.json["errcode"]) == (403, "M_FORBIDDEN")
+    invite = bob.membership(room_id, "invite", user_id=alice.user_id)
+    assert invite.code == 403, invite.json
+    pair.pump(1)
+    assert room_id not in alice.sync()["rooms"]["invite"]
+    assert member_of(b, room_id, alice.user_id) is None
+    a.request("PUT", block, {"block": False}, token=root)
+    assert bob.membership(room_id, "invite", user_id=alice.user_id).code == 200
+    assert room_id in alice.sync()["rooms"]["invite"]
+
+
 def test_invite_from_an_unreachable_server_is_rejected_locally(
     pair: FederationPair,
 ) -> None:
