@@ -196,7 +196,7 @@ def _account_endpoints(hs: HomeServer) -> list[Any]:
         register.RegistrationTokenValidityEndpoint(a.registration),
         account.WhoamiEndpoint(auth),
         account.PasswordEndpoint(auth, a.accounts, a.uia, hs.threepids.password_reset),
-        account.DeactivateEndpoint(auth, a.accounts, a.uia),
+        account.DeactivateEndpoint(auth, hs.user_admin.actions, a.uia),
         devices.DevicesEndpoint(auth, hs.devices.service),
         devices.DeviceEndpoint(auth, hs.devices.service),
         devices.DeleteDevicesEndpoint(auth, hs.devices.service),

@@ -3,12 +3,21 @@ shadow-ban, whois, a user's rooms and devices."""
 
 from __future__ import annotations
 
-from tests.api.helpers import login
+from tests.api.helpers import login, password_auth, uia_request
 from tests.support.server import TestServer
 
 V1 = "/_synapse/admin/v1"
 V2 = "/_synapse/admin/v2/users"
 CLIENT = "/_matrix/client/v3"
+PUSHER = {
+    "kind": "http",
+    "app_id": "m.http",
+    "pushkey": "key1",
+    "app_display_name": "App",
+    "device_display_name": "Phone",
+    "lang": "en",
+    "data": {"url": "https://push.example.org/_matrix/push/v1/notify"},
+}
 
 
 def _room(server: TestServer, token: str, invite: list[str] | None = None) -> str:
@@ -80,6 +89,52 @@ def test_deactivate_leaves_rooms_and_erases(server: TestServer) -> None:
     )
     assert resp.code == 400
     assert server.request("GET", f"{CLIENT}/account/whoami", token=bob).code == 200
+
+
+def test_own_deactivation_with_erase_does_what_the_admin_api_does(
+    server: TestServer,
+) -> None:
+    """POST /account/deactivate {erase}: as Synapse, the user leaves every
+    room (and rejects invites), and loses pushers, addresses, account data,
+    profile and devices; the user is marked erased."""
+    root = server.register("root", admin=True)[1]
+    _, bob = server.register("bob")
+    alice_id, alice = server.register("alice")
+    joined = _room(server, bob)
+    assert (
+        server.request("POST", f"{CLIENT}/join/{joined}", {}, token=alice).code == 200
+    )
+    invited = _room(server, bob, invite=[alice_id])
+    assert (
+        server.request("POST", f"{CLIENT}/pushers/set", PUSHER, token=alice).code == 200
+    )
+    path = f"{CLIENT}/user/{alice_id}/account_data/m.ignored_user_list"
+    assert server.request("PUT", path, {"ignored_users": {}}, token=alice).code == 200
+    server.get_success(
+        server.hs.threepids.account.add_registered(alice_id, "email", "a@x.org", 1)
+    )
+    body = {"erase": True}
+    resp = uia_request(
+        server,
+        "POST",
+        f"{CLIENT}/account/deactivate",
+        body,
+        alice,
+        password_auth(alice_id),
+    )
+    assert resp.code == 200, resp.json
+    server.advance(1)
+    assert _member(server, bob, joined, alice_id) == "leave"
+    assert _member(server, bob, invited, alice_id) == "leave"
+    user = server.request("GET", f"{V2}/{alice_id}", token=root).json
+    assert user["deactivated"] is True and user["erased"] is True
+    assert user["threepids"] == [] and user["displayname"] is None
+    pushers = server.request("GET", f"{V1}/users/{alice_id}/pushers", token=root).json
+    assert pushers == {"pushers": [], "total": 0}
+    data = server.request("GET", f"{V1}/users/{alice_id}/accountdata", token=root)
+    assert data.json == {"account_data": {"global": {}, "rooms": {}}}
+    devices = server.request("GET", f"{V2}/{alice_id}/devices", token=root).json
+    assert devices["total"] == 0
 
 
 def test_reactivate_with_a_new_password(server: TestServer) -> None:
@@ -184,16 +239,7 @@ def test_pushers(server: TestServer) -> None:
     _, alice = server.register("alice")
     path = f"{V1}/users/@alice:test/pushers"
     assert server.request("GET", path, token=root).json == {"pushers": [], "total": 0}
-    pusher = {
-        "kind": "http",
-        "app_id": "m.http",
-        "pushkey": "key1",
-        "app_display_name": "App",
-        "device_display_name": "Phone",
-        "lang": "en",
-        "data": {"url": "https://push.example.org/_matrix/push/v1/notify"},
-    }
-    resp = server.request("POST", f"{CLIENT}/pushers/set", pusher, token=alice)
+    resp = server.request("POST", f"{CLIENT}/pushers/set", PUSHER, token=alice)
     assert resp.code == 200, resp.json
     listed = server.request("GET", path, token=root).json
     assert listed["total"] == 1

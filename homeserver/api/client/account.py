@@ -13,6 +13,7 @@ from homeserver.services.accounts.accounts import AccountService
 from homeserver.services.accounts.auth import Auth
 from homeserver.services.accounts.ui_auth import UserInteractiveAuth
 from homeserver.services.accounts.ui_auth_stages import PASSWORD
+from homeserver.services.accounts.user_admin_actions import UserAdminActions
 from homeserver.services.threepids.password_reset import PasswordResetService
 from homeserver.types import JsonDict
 
@@ -91,10 +92,10 @@ class DeactivateEndpoint:
     PATTERNS = client_patterns("/account/deactivate")
 
     def __init__(
-        self, auth: Auth, accounts: AccountService, uia: UserInteractiveAuth
+        self, auth: Auth, deactivation: UserAdminActions, uia: UserInteractiveAuth
     ) -> None:
         self.auth = auth
-        self.accounts = accounts
+        self.deactivation = deactivation
         self.uia = uia
 
     async def on_POST(self, request: ApiRequest) -> JsonDict:
@@ -107,6 +108,8 @@ class DeactivateEndpoint:
             [[PASSWORD]],
             requester,
         )
-        response = await self.accounts.deactivate(requester.user_id, body.id_server)
+        response = await self.deactivation.deactivate(
+            requester.user_id, body.erase, body.id_server
+        )
         await self.uia.finish(result)
         return response

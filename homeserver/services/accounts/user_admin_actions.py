@@ -63,14 +63,23 @@ class UserAdminActions:
             raise NotFound("User not found")
         return user_id
 
-    async def deactivate(self, user_id: str, erase: bool) -> JsonDict:
-        """POST /_synapse/admin/v1/deactivate/{userId}: no more logins,
-        devices, tokens, keys, third-party IDs or rooms; with ``erase`` the
-        profile is gone too and the user is marked erased."""
+    async def deactivate(
+        self, user_id: str, erase: bool, id_server: str | None = None
+    ) -> JsonDict:
+        """Deactivate an account, for an admin (POST
+        /_synapse/admin/v1/deactivate/{userId}) or its owner (POST
+        /account/deactivate): no more logins, devices, tokens, keys, pushers,
+        third-party IDs, account data or rooms (it leaves them all); the
+        profile is cleared; with ``erase`` the user is also marked erased, so
+        that users who join its rooms later see its events redacted.
+
+        Args:
+            id_server: where to unbind its addresses (else where each was
+                bound)."""
         await self._existing(user_id, "deactivate")
         # First: it unbinds the addresses from identity servers, and fails
         # (400, nothing changed) when one cannot be asked.
-        result = await self.accounts.deactivate(user_id)
+        result = await self.accounts.deactivate(user_id, id_server)
         for threepid in await self.threepids.get_threepids(user_id):
             await self.threepids.delete_threepid(
                 user_id, threepid.medium, threepid.address
@@ -79,7 +88,8 @@ class UserAdminActions:
         await self.rooms.leave_all(user_id)
         await self.account_data.delete_all_of_user(user_id)
         if erase:
-            # The profile went with the deactivation; erased is the mark.
+            # The profile went with the deactivation; erased is the mark
+            # that event serving honours.
             await self.store.set_flag(user_id, "erased", True)
         return result
 

@@ -111,9 +111,9 @@ class PasswordBody(UiaBody):
 
 
 class DeactivateBody(UiaBody):
-    """POST /account/deactivate (``erase`` is accepted and ignored: nothing
-    is erased beyond what deactivation removes; ``id_server``: where to unbind
-    the user's addresses, else where each was bound)."""
+    """POST /account/deactivate (``erase``: also mark the user erased, as
+    Synapse; ``id_server``: where to unbind the user's addresses, else where
+    each was bound)."""
 
     erase: bool = False
     id_server: Str | None = None
