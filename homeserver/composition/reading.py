@@ -15,6 +15,7 @@ from homeserver.services.reading.room_reads import RoomReadService
 from homeserver.services.reading.serializer import EventSerializer
 from homeserver.services.reading.visibility import VisibilityService
 from homeserver.storage.stores.hidden_events import HiddenEventsStore
+from homeserver.storage.stores.users import UserStore
 
 
 @attrs.frozen(kw_only=True)
@@ -31,7 +32,12 @@ class ReadingBundle:
     @classmethod
     def build(cls, *, core: Core, sync_data: SyncDataBundle) -> ReadingBundle:
         serializer = EventSerializer(core.events, core.clock)
-        visibility = VisibilityService(core.events, core.event_state, core.room_state)
+        visibility = VisibilityService(
+            core.events,
+            core.event_state,
+            core.room_state,
+            erased=UserStore(core.db).get_erased,
+        )
         hidden_store = HiddenEventsStore(core.db)
         personal = PersonalFilter(sync_data.account_data, hidden_store)
         return cls(

@@ -214,13 +214,9 @@ class PaginationService:
         access = await self.visibility.check_room_access(room_id, requester.user_id)
         viewer = await self.visibility.for_user(room_id, requester.user_id)
         personal = await self.personal.view(requester.user_id)
-        event = await self.events.get_event(event_id)
-        if (
-            event is None
-            or event.room_id != room_id
-            or not await viewer.is_visible(event)
-            or personal.hides(event)
-        ):
+        found = await self.events.get_event(event_id)
+        event = await viewer.seen(found if found and found.room_id == room_id else None)
+        if event is None or personal.hides(event):
             raise NotFound("Event not found")
         total = _resolve_limit(limit, event_filter)
         before_limit = total // 2
@@ -300,11 +296,12 @@ class PaginationService:
                 candidates = event_filter.filter(candidates)
             if personal is not None:
                 candidates = personal.filter(candidates)
-            visible = {e.event_id for e in await viewer.filter(candidates)}
+            # What the viewer sees of each (erased senders: redacted).
+            visible = {e.event_id: e for e in await viewer.filter(candidates)}
             for index, position in enumerate(positions):
                 token = RoomStreamToken.after_event(position.topological, direction)
                 if position.event_id in visible:
-                    collected.append(fetched[position.event_id])
+                    collected.append(visible[position.event_id])
                     if len(collected) == limit:
                         last_row = index == len(positions) - 1
                         return Page(collected, token, exhausted and last_row)

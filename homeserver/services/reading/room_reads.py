@@ -93,11 +93,10 @@ class RoomReadService:
         if event is None or event.room_id != room_id:
             raise NotFound("Event not found")
         viewer = await self.visibility.for_user(room_id, requester.user_id)
-        if not await viewer.is_visible(event) or await self.personal.is_hidden(
-            requester.user_id, event
-        ):
+        seen = await viewer.seen(event)
+        if seen is None or await self.personal.is_hidden(requester.user_id, seen):
             raise NotFound("Event not found")
-        return await self.serializer.serialize_one(event, requester)
+        return await self.serializer.serialize_one(seen, requester)
 
     async def get_state(self, requester: Requester, room_id: str) -> list[JsonDict]:
         """GET /rooms/{roomId}/state: current, or as it was when the user left."""

@@ -18,17 +18,22 @@ before or after does (and a leave straight after an invite or join is always
 visible, as in Synapse, so a rejected invite can be seen). Soft-failed and
 rejected events are never shown; outliers only when they are the user's own
 membership (out-of-band invites).
+
+An event whose sender was erased (deactivated with ``erase``) is served
+redacted to a user who was not joined when it was sent, as in Synapse
+(``visibility.py``: "sender_erased and the user was not joined at the time").
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 
 import attrs
 
 from homeserver.errors import Forbidden, NotFound
 from homeserver.events.model import Event, EventTypes, Membership, StateKey
+from homeserver.events.redaction import redact_event
 from homeserver.storage.stores.event_state import EventStateStore, StateSelection
 from homeserver.storage.stores.events import EventStore
 from homeserver.storage.stores.room_state import RoomStateStore
@@ -46,6 +51,13 @@ class HistoryVisibility:
 
 
 HISTORY_VISIBILITY_KEY: StateKey = (EventTypes.HISTORY_VISIBILITY, "")
+
+# Those of some users who were erased (``UserStore.get_erased``).
+ErasedUsers = Callable[[Collection[str]], Awaitable[set[str]]]
+
+
+async def _nobody_erased(_user_ids: Collection[str]) -> set[str]:
+    return set()
 
 
 def effective_visibility(content: JsonDict | None) -> str:
@@ -95,6 +107,7 @@ class UserVisibility:
 
     Args:
         last_join: the (depth, stream) of the user's latest join in the room.
+        erased: which senders were erased.
     """
 
     def __init__(
@@ -103,18 +116,21 @@ class UserVisibility:
         last_join: tuple[int, int] | None,
         events: EventStore,
         event_state: EventStateStore,
+        erased: ErasedUsers = _nobody_erased,
     ) -> None:
         self.user_id = user_id
         self.last_join = last_join
         self.events = events
         self.event_state = event_state
+        self.erased = erased
         self._member_key: StateKey = (EventTypes.MEMBER, user_id)
         self._selection = StateSelection(
             keys=frozenset({HISTORY_VISIBILITY_KEY, self._member_key})
         )
 
     async def filter(self, events: Sequence[Event]) -> list[Event]:
-        """The events the user may see, in their original order."""
+        """The events the user may see, in their original order; those of
+        erased senders that the user was not joined for are redacted copies."""
         candidates = [
             e for e in events if not e.soft_failed and e.rejected_reason is None
         ]
@@ -132,6 +148,7 @@ class UserVisibility:
         fetched = await self.events.get_events(wanted - known.keys())
         fetched.update(known)
         out = []
+        not_joined: list[Event] = []
         for event in candidates:
             if event.outlier:
                 if self._is_own_membership(event):
@@ -140,11 +157,35 @@ class UserVisibility:
             state = states.get(event.event_id)
             if state is not None and self._allowed(event, state, fetched):
                 out.append(event)
-        return out
+                if not self._joined_at(state, fetched):
+                    not_joined.append(event)
+        return await self._erase(out, not_joined)
+
+    def _joined_at(
+        self, state: Mapping[StateKey, str], fetched: Mapping[str, Event]
+    ) -> bool:
+        member_event = fetched.get(state.get(self._member_key, ""))
+        return member_event is not None and member_event.membership == Membership.JOIN
+
+    async def _erase(self, out: list[Event], not_joined: list[Event]) -> list[Event]:
+        """``out`` with the events of erased senders among ``not_joined``
+        redacted (one query, and only for history seen from outside)."""
+        senders = {e.sender for e in not_joined if e.sender != self.user_id}
+        erased = await self.erased(senders) if senders else set()
+        if not erased:
+            return out
+        prune = {e.event_id for e in not_joined if e.sender in erased}
+        return [redact_event(e) if e.event_id in prune else e for e in out]
 
     async def is_visible(self, event: Event) -> bool:
         """Whether the user may see one event."""
         return bool(await self.filter([event]))
+
+    async def seen(self, event: Event | None) -> Event | None:
+        """One event as the user sees it (maybe redacted), None if they may
+        not see it (or it is None)."""
+        visible = await self.filter([event]) if event is not None else []
+        return visible[0] if visible else None
 
     def _is_own_membership(self, event: Event) -> bool:
         return event.type == EventTypes.MEMBER and event.state_key == self.user_id
@@ -195,10 +236,12 @@ class VisibilityService:
         events: EventStore,
         event_state: EventStateStore,
         room_state: RoomStateStore,
+        erased: ErasedUsers = _nobody_erased,
     ) -> None:
         self.events = events
         self.event_state = event_state
         self.room_state = room_state
+        self.erased = erased
 
     async def for_user(self, room_id: str, user_id: str) -> UserVisibility:
         """A visibility checker for ``user_id`` in ``room_id``."""
@@ -207,7 +250,11 @@ class VisibilityService:
             (depth, stream) for depth, stream, m in history if m == Membership.JOIN
         ]
         return UserVisibility(
-            user_id, max(joins, default=None), self.events, self.event_state
+            user_id,
+            max(joins, default=None),
+            self.events,
+            self.event_state,
+            self.erased,
         )
 
     async def filter_events_for_user(
@@ -218,11 +265,11 @@ class VisibilityService:
         by_room: dict[str, list[Event]] = defaultdict(list)
         for event in ordered:
             by_room[event.room_id].append(event)
-        allowed: set[str] = set()
+        allowed: dict[str, Event] = {}
         for room_id, room_events in by_room.items():
             viewer = await self.for_user(room_id, user_id)
-            allowed.update(e.event_id for e in await viewer.filter(room_events))
-        return [e for e in ordered if e.event_id in allowed]
+            allowed.update((e.event_id, e) for e in await viewer.filter(room_events))
+        return [allowed[e.event_id] for e in ordered if e.event_id in allowed]
 
     async def check_room_access(self, room_id: str, user_id: str) -> RoomAccess:
         """Whether ``user_id`` may read ``room_id`` at all.

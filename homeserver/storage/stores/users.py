@@ -117,6 +117,20 @@ class UserStore:
         )
         return {str(r.user_id) for r in rows}
 
+    async def get_erased(self, user_ids: Collection[str]) -> set[str]:
+        """Those of ``user_ids`` that an admin deactivated with erase (or
+        who asked for it when deactivating): their events are served
+        redacted to users who were not in the room when they were sent."""
+        rows = await self.db.run_read(
+            "get_erased",
+            lambda txn: txn.query_in(
+                "SELECT user_id FROM users WHERE user_id IN (?*) AND erased = ?",
+                list(user_ids),
+                (True,),
+            ),
+        )
+        return {str(r.user_id) for r in rows}
+
     async def update_password_hash(
         self, user_id: str, password_hash: str | None
     ) -> None:
