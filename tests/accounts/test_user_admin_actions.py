@@ -37,7 +37,9 @@ def _member(server: TestServer, token: str, room: str, user: str) -> str | None:
     return resp.json.get("membership") if resp.code == 200 else None
 
 
-def test_deactivate_leaves_rooms_and_erases(server: TestServer) -> None:
+def _alice_in_two_rooms(server: TestServer) -> tuple[str, str, str, str, str]:
+    """An admin, bob, and alice joined to one of bob's rooms and invited to
+    another: (root, bob, alice tokens, joined room, invited room)."""
     root = server.register("root", admin=True)[1]
     _, bob = server.register("bob")
     _, alice = server.register("alice")
@@ -45,7 +47,11 @@ def test_deactivate_leaves_rooms_and_erases(server: TestServer) -> None:
     assert (
         server.request("POST", f"{CLIENT}/join/{joined}", {}, token=alice).code == 200
     )
-    invited = _room(server, bob, invite=["@alice:test"])
+    return root, bob, alice, joined, _room(server, bob, invite=["@alice:test"])
+
+
+def test_deactivate_leaves_rooms_and_erases(server: TestServer) -> None:
+    root, bob, alice, joined, invited = _alice_in_two_rooms(server)
     memberships = server.request(
         "GET", f"{V1}/users/@alice:test/memberships", token=root
     ).json
@@ -97,14 +103,8 @@ def test_own_deactivation_with_erase_does_what_the_admin_api_does(
     """POST /account/deactivate {erase}: as Synapse, the user leaves every
     room (and rejects invites), and loses pushers, addresses, account data,
     profile and devices; the user is marked erased."""
-    root = server.register("root", admin=True)[1]
-    _, bob = server.register("bob")
-    alice_id, alice = server.register("alice")
-    joined = _room(server, bob)
-    assert (
-        server.request("POST", f"{CLIENT}/join/{joined}", {}, token=alice).code == 200
-    )
-    invited = _room(server, bob, invite=[alice_id])
+    root, bob, alice, joined, invited = _alice_in_two_rooms(server)
+    alice_id = "@alice:test"
     assert (
         server.request("POST", f"{CLIENT}/pushers/set", PUSHER, token=alice).code == 200
     )
