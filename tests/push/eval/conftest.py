@@ -1,8 +1,8 @@
-"""Fixtures borrowed from other test folders: the real server process of the
-end-to-end tests (tests/e2e) for the matrix-nio counts test, and two
-federating in-process servers (tests/federation) for federated counts."""
+"""Fixtures: the real server process for the matrix-nio counts test, on each
+test database engine (tests/push/process.py), and two federating in-process
+servers (tests/federation) for federated counts."""
 
-from tests.e2e.conftest import running_server
 from tests.federation.conftest import make_pair, pair
+from tests.push.process import running_server
 
 __all__ = ["make_pair", "pair", "running_server"]

@@ -1,5 +1,6 @@
 """matrix-nio sees push-rule unread counts against a real server process:
-notifications and highlights (a mention) in its sync, threads included, and
+notifications and highlights (a mention) in its sync, threads included (and
+apart, in ``unread_thread_notifications``, when its sync filter asks), and
 the counts reset by the read receipts it sends (threaded and main)."""
 
 from __future__ import annotations
@@ -29,6 +30,26 @@ async def _counts(client: nio.AsyncClient, room_id: str) -> tuple[int, int]:
     assert isinstance(synced, nio.SyncResponse), synced
     unread = synced.rooms.join[room_id].unread_notifications
     return unread.notification_count or 0, unread.highlight_count or 0
+
+
+ThreadCounts = dict[str, tuple[int, int]]
+THREADS_APART = {"room": {"timeline": {"unread_thread_notifications": True}}}
+
+
+async def _thread_counts(
+    client: nio.AsyncClient, room_id: str
+) -> tuple[tuple[int, int], ThreadCounts]:
+    """The main timeline's counts and each thread's, with a sync filter that
+    sets ``unread_thread_notifications``."""
+    synced = await client.sync(full_state=True, sync_filter=THREADS_APART)
+    assert isinstance(synced, nio.SyncResponse), synced
+    room = synced.rooms.join[room_id]
+    main = room.unread_notifications
+    threads = {
+        root: (counts.notification_count or 0, counts.highlight_count or 0)
+        for root, counts in (room.unread_thread_notifications or {}).items()
+    }
+    return (main.notification_count or 0, main.highlight_count or 0), threads
 
 
 async def _receipt(
@@ -62,16 +83,31 @@ async def _story(server: RunningServer) -> None:
         last_in_thread = await _text(bob, room_id, "in thread 2", **thread)
         assert await _counts(alice, room_id) == (4, 1)
         assert await _counts(carol, room_id) == (4, 0)
+        # Asked for, the thread's notifications are counted apart.
+        mention_in_thread = await _text(
+            bob,
+            room_id,
+            "alice?",
+            **thread,
+            **{"m.mentions": {"user_ids": [alice.user_id]}},
+        )
+        assert await _thread_counts(alice, room_id) == ((2, 1), {root: (3, 1)})
+        assert await _counts(alice, room_id) == (5, 2)
 
-        # A receipt in the thread reads the thread only.
+        # A receipt in the thread reads the thread only, up to there.
         await _receipt(alice, room_id, last_in_thread, root)
+        assert await _thread_counts(alice, room_id) == ((2, 1), {root: (1, 1)})
+        await _receipt(alice, room_id, mention_in_thread, root)
+        assert await _thread_counts(alice, room_id) == ((2, 1), {})
         assert await _counts(alice, room_id) == (2, 1)
         # A main-timeline receipt reads the rest.
         await _receipt(alice, room_id, mentioned, "main")
         assert await _counts(alice, room_id) == (0, 0)
-        assert await _counts(carol, room_id) == (4, 0)
+        assert await _counts(carol, room_id) == (5, 0)
         # An unthreaded receipt (through /read_markers) reads everything.
-        marked = await carol.room_read_markers(room_id, last_in_thread, last_in_thread)
+        marked = await carol.room_read_markers(
+            room_id, mention_in_thread, mention_in_thread
+        )
         assert isinstance(marked, nio.RoomReadMarkersResponse), marked
         assert await _counts(carol, room_id) == (0, 0)
     finally:

@@ -1,6 +1,6 @@
-"""The real server process of the end-to-end tests (tests/e2e), for the
-matrix-nio push rules test."""
+"""The real server process for the matrix-nio push rules test, on each test
+database engine (tests/push/process.py)."""
 
-from tests.e2e.conftest import running_server
+from tests.push.process import running_server
 
 __all__ = ["running_server"]
