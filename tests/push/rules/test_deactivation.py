@@ -15,7 +15,9 @@ RULES = "/pushrules/global"
 def customise(user: User) -> None:
     """An own rule and a changed default rule."""
     user.put(
-        f"{RULES}/content/lunch", {"pattern": "lunch", "actions": ["notify"]}, expect=200
+        f"{RULES}/content/lunch",
+        {"pattern": "lunch", "actions": ["notify"]},
+        expect=200,
     )
     user.put(f"{RULES}/override/.m.rule.master/enabled", {"enabled": True}, expect=200)
 
