@@ -112,6 +112,22 @@ def test_link_leads_to_next_link(server: TestServer, smtp: SmtpServer) -> None:
     assert (bad.code, bad.json["errcode"]) == (400, "M_INVALID_PARAM")
 
 
+def test_next_link_domain_whitelist(
+    make_server: Callable[..., TestServer], smtp: SmtpServer
+) -> None:
+    server = make_email_server(
+        make_server, smtp, next_link_domain_whitelist=["app.example.com"]
+    )
+    ok = request_token(
+        server, THREEPID_TOKEN, ADDRESS, next_link="https://app.example.com/done"
+    )
+    assert ok.code == 200, ok.json
+    for elsewhere in ("https://evil.example.net/x", "https://app.example.com.evil/"):
+        bad = request_token(server, THREEPID_TOKEN, ADDRESS, next_link=elsewhere)
+        assert (bad.code, bad.json["errcode"]) == (400, "M_INVALID_PARAM"), elsewhere
+    assert len(smtp.received) == 1
+
+
 def test_wrong_code_fails_and_too_many_burn_it(
     server: TestServer, smtp: SmtpServer
 ) -> None:

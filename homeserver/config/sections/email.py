@@ -151,6 +151,14 @@ class EmailConfig:
         "and link no longer work and the client must ask for a new mail.",
         validator=positive,
     )
+    next_link_domain_whitelist: list[str] | None = option(
+        None,
+        doc="If set, the next_link of a requestToken (where the mail's link "
+        "leads once validated) must point at one of these host names, else 400 "
+        "M_INVALID_PARAM (Synapse's server.next_link_domain_whitelist); [] "
+        "refuses every next_link. Unset: any http(s) URL.",
+        example=["app.example.com"],
+    )
     request_token_inhibit_3pid_errors: bool = option(
         True,
         doc="Answer a requestToken for an address that is (for registration and "

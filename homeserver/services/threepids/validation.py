@@ -116,7 +116,7 @@ class ThreepidValidationService:
         check_client_secret(request.client_secret)
         address = _parse_email(request.email)
         if request.next_link is not None:
-            _check_next_link(request.next_link)
+            _check_next_link(request.next_link, self.config.next_link_domain_whitelist)
         self.ratelimiter.check(
             "threepid_validation_ip",
             client_ip,
@@ -226,8 +226,11 @@ def _parse_email(email: str) -> str:
     return address
 
 
-def _check_next_link(next_link: str) -> None:
-    """Spec: next_link is a URL; as Synapse, only http and https."""
+def _check_next_link(next_link: str, allowed_hosts: list[str] | None) -> None:
+    """Spec: next_link is a URL; as Synapse, only http and https, and only
+    to the allowed hosts when the admin lists them."""
     parts = urlsplit(next_link)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise InvalidParam("next_link must be an http(s) URL")
+    if allowed_hosts is not None and parts.hostname not in allowed_hosts:
+        raise InvalidParam("next_link's domain is not in next_link_domain_whitelist")
