@@ -15,6 +15,8 @@ from tests.support import User
 from tests.support.server import TestServer
 from tests.threepids.kit import (
     LIFETIME_S,
+    PASSWORD_TOKEN,
+    REGISTER_TOKEN,
     THREEPID_TOKEN,
     V3,
     code_of,
@@ -125,6 +127,26 @@ def test_next_link_domain_whitelist(
     for elsewhere in ("https://evil.example.net/x", "https://app.example.com.evil/"):
         bad = request_token(server, THREEPID_TOKEN, ADDRESS, next_link=elsewhere)
         assert (bad.code, bad.json["errcode"]) == (400, "M_INVALID_PARAM"), elsewhere
+    assert len(smtp.received) == 1
+
+
+def test_allowed_local_3pids(
+    make_server: Callable[..., TestServer], smtp: SmtpServer
+) -> None:
+    """Only addresses matching registration.allowed_local_3pids may be added
+    or registered with (403 M_THREEPID_DENIED, no mail); password reset is
+    not limited."""
+    allowed = [{"medium": "email", "pattern": r"^[^@]+@example\.org$"}]
+    server = make_email_server(
+        make_server,
+        smtp,
+        registration={"enable_registration": True, "allowed_local_3pids": allowed},
+    )
+    assert request_token(server, THREEPID_TOKEN, ADDRESS).code == 200
+    for path in (THREEPID_TOKEN, REGISTER_TOKEN):
+        denied = request_token(server, path, "mallory@example.net")
+        assert (denied.code, denied.json["errcode"]) == (403, "M_THREEPID_DENIED")
+    assert request_token(server, PASSWORD_TOKEN, "mallory@example.net").code == 200
     assert len(smtp.received) == 1
 
 

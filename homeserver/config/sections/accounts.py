@@ -2,12 +2,38 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from typing import Any, Literal
 
 import attrs
 
 from homeserver.config.fields import option, positive
 from homeserver.util.structure import Duration, check
+
+
+def _regex(_inst: Any, _attribute: attrs.Attribute, value: str) -> None:
+    """Validator: a regular expression Python compiles."""
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"not a regular expression: {exc}") from None
+
+
+@attrs.frozen(kw_only=True)
+class AllowedThreepid:
+    """Third-party IDs that may be added to accounts or registered with."""
+
+    medium: str = option(doc="The medium ('email').", example="email")
+    pattern: str = option(
+        doc="A regular expression the whole address is matched against from "
+        "its start (as Synapse's re.match).",
+        example="^[^@]+@example\\.com$",
+        validator=_regex,
+    )
+
+    def allows(self, medium: str, address: str) -> bool:
+        """Whether this entry lets ``address`` of ``medium`` in."""
+        return medium == self.medium and re.match(self.pattern, address) is not None
 
 
 @attrs.frozen(kw_only=True)
@@ -34,6 +60,21 @@ class RegistrationConfig:
         "'required': every new account proves an address; 'optional': the "
         "client may add one; 'disabled': registration does not offer it.",
     )
+    allowed_local_3pids: list[AllowedThreepid] = option(
+        factory=list,
+        doc="If not empty, only addresses that match one of these entries may be "
+        "added to an account or registered with (their requestToken answers "
+        "403 M_THREEPID_DENIED), as Synapse's option of that name; password "
+        "reset is not affected. Each entry is {medium, pattern}, e.g. "
+        "{medium: email, pattern: '^[^@]+@example\\.com$'}.",
+    )
+
+    def threepid_allowed(self, medium: str, address: str) -> bool:
+        """Whether allowed_local_3pids lets the address in (empty: all)."""
+        return not self.allowed_local_3pids or any(
+            entry.allows(medium, address) for entry in self.allowed_local_3pids
+        )
+
     password_min_length: int = option(8, doc="Shortest password accepted.")
     allow_guest_access: bool = option(
         False,

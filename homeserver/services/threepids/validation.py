@@ -115,6 +115,14 @@ class ThreepidValidationService:
             raise Forbidden("Registration has been disabled")
         check_client_secret(request.client_secret)
         address = _parse_email(request.email)
+        if purpose != PASSWORD_RESET and not self.registration.threepid_allowed(
+            "email", address
+        ):
+            raise MatrixError(
+                403,
+                "Your email domain is not authorized on this server",
+                Codes.THREEPID_DENIED,
+            )
         if request.next_link is not None:
             _check_next_link(request.next_link, self.config.next_link_domain_whitelist)
         self.ratelimiter.check(
