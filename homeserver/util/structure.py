@@ -237,6 +237,8 @@ class _Structurer:
                     )
                 else:
                     kwargs[field.name] = self.value(hint, item, sub)
+                if field.metadata.get("file") and isinstance(kwargs[field.name], str):
+                    kwargs[field.name] = str(self.resolve(kwargs[field.name]))
                 if len(self.problems) > count:
                     failed.add(field.name)
             elif key in secret_paths:
@@ -276,13 +278,18 @@ class _Structurer:
             self.fail(_join(path, where) if where else path, str(exc))
             return None
 
+    def resolve(self, file_name: str) -> Path:
+        """A file named in the data: relative to ``base_dir`` when given."""
+        file_path = Path(file_name)
+        if not file_path.is_absolute() and self.base_dir is not None:
+            file_path = self.base_dir / file_path
+        return file_path
+
     def read_secret(self, file_name: Any, path: str) -> str | None:
         if not isinstance(file_name, str):
             self.fail(path, "expected a file path")
             return None
-        file_path = Path(file_name)
-        if not file_path.is_absolute() and self.base_dir is not None:
-            file_path = self.base_dir / file_path
+        file_path = self.resolve(file_name)
         try:
             return file_path.read_text().strip()
         except OSError as exc:
@@ -299,7 +306,8 @@ def structure(
         cls: an attrs class whose fields are annotated with supported types.
         data: parsed JSON or YAML.
         strict: reject unknown keys (config) instead of ignoring them (requests).
-        base_dir: where relative ``*_path`` secret files are looked up.
+        base_dir: where relative ``*_path`` secret files, and the values of
+            fields whose metadata has ``file``, are looked up.
         path: the key path of ``data`` itself, for error messages.
 
     Returns:

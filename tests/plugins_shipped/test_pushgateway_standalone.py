@@ -1,7 +1,7 @@
 """The stand-alone push gateway (``python -m chatly_pushgateway --config``)
 as another homeserver uses it: a real process answering
-``POST /_matrix/push/v1/notify`` over real HTTP, delivering WebPush and FCM
-to local stand-ins of the services (push_services.py) and reporting the
+``POST /_matrix/push/v1/notify`` over real HTTP, delivering WebPush, FCM and
+APNs to local stand-ins of the services (push_services.py) and reporting the
 rejected pushkeys."""
 
 from __future__ import annotations
@@ -24,20 +24,26 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from tests.plugins_shipped.conftest import PLUGINS_DIR
 from tests.plugins_shipped.push_services import (
+    ApnsService,
     Got,
     HttpService,
     Subscription,
+    apns_key,
     b64url,
     check_assertion,
     check_fcm_message,
+    check_provider_token,
     pem_private,
     serve_http,
     service_account,
     vapid_claims,
 )
+from tests.plugins_shipped.test_pushgateway import apns, run_until
 
 REPO = Path(__file__).resolve().parents[2]
-WEB, ANDROID = "org.example.web", "org.example.android"
+WEB, ANDROID, IOS = "org.example.web", "org.example.android", "org.example.ios"
+
+__all__ = ["apns"]
 
 
 @pytest.fixture
@@ -177,6 +183,83 @@ def test_standalone_gateway_serves_notify(tmp_path: Path, service: HttpService) 
         assert code == 404 and answer["errcode"] == "M_UNRECOGNIZED"
     finally:
         gateway.stop()
+
+
+def test_standalone_gateway_serves_apns(tmp_path: Path, apns: ApnsService) -> None:
+    """APNs from the stand-alone process: HTTP/2 over TLS with an ES256
+    provider token; Apple's ``Unregistered`` comes back as rejected."""
+
+    def respond(got: Got) -> tuple[int, Any]:
+        if got.path.endswith("/dead"):
+            return 410, {"reason": "Unregistered", "timestamp": 1}
+        return 200, b""
+
+    apns.answer = respond
+    key_pem, key = apns_key()
+    (tmp_path / "AuthKey.p8").write_text(key_pem)
+    (tmp_path / "apns-ca.pem").write_text(apns.cert_pem)
+    config = {
+        "listen": {"bind_address": "127.0.0.1", "port": 0},
+        "apps": {
+            IOS: {
+                "apns": {
+                    "key_path": "AuthKey.p8",
+                    "key_id": "ABC123DEFG",
+                    "team_id": "TEAM123456",
+                    "topic": "org.example.ios",
+                    "host": apns.host,
+                    "ca_file": "apns-ca.pem",
+                }
+            }
+        },
+    }
+    notification = {
+        "event_id": "$e",
+        "room_id": "!r:other.example",
+        "type": "m.room.message",
+        "sender": "@bob:other.example",
+        "sender_display_name": "Bob",
+        "room_name": "Lunch",
+        "prio": "high",
+        "content": {"msgtype": "m.text", "body": "hello from afar"},
+        "counts": {"unread": 2},
+        "devices": [
+            {"app_id": IOS, "pushkey": "beef", "tweaks": {"sound": "default"}},
+            {"app_id": IOS, "pushkey": "dead"},
+        ],
+    }
+    body = json.dumps({"notification": notification}).encode()
+    gateway = Gateway(config, tmp_path)
+    try:
+        # The stand-in APNs runs on this process's reactor: turn it while the
+        # request is out.
+        answers: list[tuple[int, Any]] = []
+        poster = threading.Thread(
+            target=lambda: answers.append(gateway.post("/_matrix/push/v1/notify", body))
+        )
+        poster.start()
+        run_until(lambda: not poster.is_alive())
+        [(code, answer)] = answers
+        assert code == 200, gateway.log
+        assert answer["rejected"] == ["dead"]
+    finally:
+        gateway.stop()
+
+    assert sorted(g.path for g in apns.got) == ["/3/device/beef", "/3/device/dead"]
+    for got in apns.got:
+        assert got.protocol == "HTTP/2"
+        check_provider_token(got, key, "ABC123DEFG", "TEAM123456")
+        assert got.headers["apns-topic"] == "org.example.ios"
+    [alert] = [g for g in apns.got if g.path.endswith("/beef")]
+    assert alert.headers["apns-push-type"] == "alert"
+    assert alert.headers["apns-priority"] == "10"
+    payload = json.loads(alert.body)
+    assert payload["aps"]["alert"] == {
+        "title": "Lunch",
+        "subtitle": "Bob",
+        "body": "hello from afar",
+    }
+    assert payload["aps"]["badge"] == 2 and payload["aps"]["sound"] == "default"
 
 
 def test_standalone_gateway_refuses_a_bad_config(tmp_path: Path) -> None:

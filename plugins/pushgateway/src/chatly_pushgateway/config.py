@@ -124,7 +124,8 @@ class ApnsConfig:
         host: another APNs host (``host`` or ``host:port``), overriding
             ``platform`` (a proxy, or a test server).
         ca_file: a PEM file of certificates to trust for ``host`` instead of
-            the system's (a test server's self-signed certificate).
+            the system's (a test server's self-signed certificate); relative
+            to the config file's directory, as the ``_path`` settings.
         push_type: ``alert`` or ``voip`` (the ``apns-push-type`` of
             notifications with an event; count-only updates are ``background``).
     """
@@ -135,7 +136,7 @@ class ApnsConfig:
     topic: str
     platform: Literal["production", "sandbox"] = "production"
     host: str | None = None
-    ca_file: str | None = None
+    ca_file: str | None = attrs.field(default=None, metadata={"file": True})
     push_type: Literal["alert", "voip"] = "alert"
 
     def __attrs_post_init__(self) -> None:
