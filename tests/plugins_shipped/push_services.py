@@ -311,3 +311,24 @@ def check_provider_token(
     claims = jwt.decode(token, key.public_key(), algorithms=["ES256"])
     assert claims["iss"] == team_id
     assert time.time() - 3600 < claims["iat"] <= time.time() + 5
+
+
+def check_apns_request(
+    got: Got, key: ec.EllipticCurvePrivateKey, key_id: str, team_id: str, topic: str
+) -> None:
+    """What APNs requires of every request: HTTP/2, a valid provider token
+    and the app's topic."""
+    assert got.protocol == "HTTP/2"
+    check_provider_token(got, key, key_id, team_id)
+    assert got.headers["apns-topic"] == topic
+
+
+def check_apns_alert(got: Got, alert: dict[str, str], badge: int) -> dict[str, Any]:
+    """A visible notification (``alert``, priority 10) with this alert and
+    badge and the default sound; the payload."""
+    assert got.headers["apns-push-type"] == "alert"
+    assert got.headers["apns-priority"] == "10"
+    payload: dict[str, Any] = json.loads(got.body)
+    assert payload["aps"]["alert"] == alert
+    assert payload["aps"]["badge"] == badge and payload["aps"]["sound"] == "default"
+    return payload

@@ -32,9 +32,10 @@ from tests.plugins_shipped.push_services import (
     HttpService,
     Subscription,
     apns_key,
+    check_apns_alert,
+    check_apns_request,
     check_assertion,
     check_fcm_message,
-    check_provider_token,
     pem_private,
     serve_http,
     service_account,
@@ -315,19 +316,10 @@ def test_apns_over_http2_with_provider_token(
 
     alert, background = apns.got[0], apns.got[1]
     for got in apns.got:
-        assert got.protocol == "HTTP/2"
-        check_provider_token(got, keys.apns_key, "ABC123DEFG", "TEAM123456")
-        assert got.headers["apns-topic"] == "org.example.ios"
+        check_apns_request(got, keys.apns_key, "ABC123DEFG", "TEAM123456", IOS)
     assert alert.path == "/3/device/a1b2"
-    assert alert.headers["apns-push-type"] == "alert"
-    assert alert.headers["apns-priority"] == "10"
-    payload = json.loads(alert.body)
-    assert payload["aps"]["alert"] == {
-        "title": "Lunch",
-        "subtitle": "Bob",
-        "body": "Pizza?",
-    }
-    assert payload["aps"]["badge"] == 3 and payload["aps"]["sound"] == "default"
+    shown = {"title": "Lunch", "subtitle": "Bob", "body": "Pizza?"}
+    payload = check_apns_alert(alert, shown, badge=3)
     assert payload["room_id"] == "!room:test" and payload["event_id"] == "$ev1"
     assert background.headers["apns-push-type"] == "background"
     assert background.headers["apns-priority"] == "5"

@@ -30,9 +30,10 @@ from tests.plugins_shipped.push_services import (
     Subscription,
     apns_key,
     b64url,
+    check_apns_alert,
+    check_apns_request,
     check_assertion,
     check_fcm_message,
-    check_provider_token,
     pem_private,
     serve_http,
     service_account,
@@ -49,6 +50,21 @@ __all__ = ["apns"]
 @pytest.fixture
 def service() -> Iterator[HttpService]:
     yield from serve_http()
+
+
+def notify_body(devices: list[dict[str, Any]], **fields: Any) -> bytes:
+    """A homeserver's ``/notify`` body: a message from another server to
+    ``devices`` (``fields``: more of the notification)."""
+    notification = {
+        "event_id": "$e",
+        "room_id": "!r:other.example",
+        "type": "m.room.message",
+        "sender": "@bob:other.example",
+        "content": {"msgtype": "m.text", "body": "hello from afar"},
+        "devices": devices,
+        **fields,
+    }
+    return json.dumps({"notification": notification}).encode()
 
 
 class Gateway:
@@ -154,16 +170,7 @@ def test_standalone_gateway_serves_notify(tmp_path: Path, service: HttpService) 
             {"app_id": ANDROID, "pushkey": "fcm-token", "data": {}},
             {"app_id": "im.unknown", "pushkey": "nobody"},
         ]
-        notification = {
-            "event_id": "$e",
-            "room_id": "!r:other.example",
-            "type": "m.room.message",
-            "sender": "@bob:other.example",
-            "content": {"msgtype": "m.text", "body": "hello from afar"},
-            "counts": {"unread": 1},
-            "devices": devices,
-        }
-        body = json.dumps({"notification": notification}).encode()
+        body = notify_body(devices, counts={"unread": 1})
         code, answer = gateway.post("/_matrix/push/v1/notify", body)
         assert code == 200, gateway.log
         assert sorted(answer["rejected"]) == sorted([gone.endpoint, "nobody"])
@@ -213,22 +220,17 @@ def test_standalone_gateway_serves_apns(tmp_path: Path, apns: ApnsService) -> No
             }
         },
     }
-    notification = {
-        "event_id": "$e",
-        "room_id": "!r:other.example",
-        "type": "m.room.message",
-        "sender": "@bob:other.example",
-        "sender_display_name": "Bob",
-        "room_name": "Lunch",
-        "prio": "high",
-        "content": {"msgtype": "m.text", "body": "hello from afar"},
-        "counts": {"unread": 2},
-        "devices": [
-            {"app_id": IOS, "pushkey": "beef", "tweaks": {"sound": "default"}},
-            {"app_id": IOS, "pushkey": "dead"},
-        ],
-    }
-    body = json.dumps({"notification": notification}).encode()
+    devices = [
+        {"app_id": IOS, "pushkey": "beef", "tweaks": {"sound": "default"}},
+        {"app_id": IOS, "pushkey": "dead"},
+    ]
+    body = notify_body(
+        devices,
+        counts={"unread": 2},
+        sender_display_name="Bob",
+        room_name="Lunch",
+        prio="high",
+    )
     gateway = Gateway(config, tmp_path)
     try:
         # The stand-in APNs runs on this process's reactor: turn it while the
@@ -247,19 +249,10 @@ def test_standalone_gateway_serves_apns(tmp_path: Path, apns: ApnsService) -> No
 
     assert sorted(g.path for g in apns.got) == ["/3/device/beef", "/3/device/dead"]
     for got in apns.got:
-        assert got.protocol == "HTTP/2"
-        check_provider_token(got, key, "ABC123DEFG", "TEAM123456")
-        assert got.headers["apns-topic"] == "org.example.ios"
+        check_apns_request(got, key, "ABC123DEFG", "TEAM123456", IOS)
     [alert] = [g for g in apns.got if g.path.endswith("/beef")]
-    assert alert.headers["apns-push-type"] == "alert"
-    assert alert.headers["apns-priority"] == "10"
-    payload = json.loads(alert.body)
-    assert payload["aps"]["alert"] == {
-        "title": "Lunch",
-        "subtitle": "Bob",
-        "body": "hello from afar",
-    }
-    assert payload["aps"]["badge"] == 2 and payload["aps"]["sound"] == "default"
+    shown = {"title": "Lunch", "subtitle": "Bob", "body": "hello from afar"}
+    check_apns_alert(alert, shown, badge=2)
 
 
 def test_standalone_gateway_refuses_a_bad_config(tmp_path: Path) -> None:
