@@ -155,7 +155,7 @@ def test_standalone_gateway_serves_notify(tmp_path: Path, service: HttpService) 
     }
     gateway = Gateway(config, tmp_path)
     try:
-        devices = [
+        devices: list[dict[str, Any]] = [
             # UnifiedPush's shape: the pushkey is the endpoint.
             {
                 "app_id": WEB,
@@ -220,7 +220,7 @@ def test_standalone_gateway_serves_apns(tmp_path: Path, apns: ApnsService) -> No
             }
         },
     }
-    devices = [
+    devices: list[dict[str, Any]] = [
         {"app_id": IOS, "pushkey": "beef", "tweaks": {"sound": "default"}},
         {"app_id": IOS, "pushkey": "dead"},
     ]

@@ -33,6 +33,7 @@ class FakePushGateway(Resource):
     received: every request, in order.
     status: the status answered (200: healthy).
     rejected: pushkeys answered as ``rejected``.
+    redirect_to: when set, notifications are answered 307 to this URL.
     """
 
     isLeaf = True
@@ -42,11 +43,15 @@ class FakePushGateway(Resource):
         self.received: list[Pushed] = []
         self.status = 200
         self.rejected: set[str] = set()
+        self.redirect_to: str | None = None
 
     def render(self, request: Any) -> bytes:
         path = request.path.decode()
         body = json.loads(request.content.read() or b"null")
         status = self.status if path == NOTIFY_PATH else 404
+        if self.redirect_to is not None and path == NOTIFY_PATH:
+            status = 307
+            request.setHeader(b"location", self.redirect_to.encode())
         self.received.append(Pushed(path, body, status))
         request.setResponseCode(status)
         request.setHeader(b"content-type", b"application/json")

@@ -1,7 +1,8 @@
 """Requests to push gateways follow the SSRF rules (docs/outbound-requests.md):
 a gateway on a denied address, by IP or by a name that resolves to one, is
 never connected to; loopback is reached only when ``push.ip_range_whitelist``
-allows it."""
+allows it; a gateway's redirect is never followed (so it cannot lead a
+request anywhere, denied or not)."""
 
 from __future__ import annotations
 
@@ -76,3 +77,23 @@ def test_a_name_resolving_to_an_allowed_address_is_reached(
     _send_one(allowed, allowed.url.replace("127.0.0.1", "gateway.test"))
     allowed.pump(lambda: len(allowed.gateway.delivered()) == 1)
     assert allowed.listener.connections == 1
+
+
+def test_a_redirect_from_the_gateway_is_not_followed(allowed: PushHarness) -> None:
+    gateway = allowed.gateway
+    gateway.redirect_to = allowed.listener.url + "/internal/admin"
+    alice = _send_one(allowed, allowed.url)
+    allowed.pump(lambda: len(gateway.received) == 1)
+    # The refusal drops that notification (no retry) and keeps the pusher.
+    for _ in range(3):
+        allowed.server.reactor.advance(3600)
+        allowed.settle()
+    assert [p.path for p in gateway.received] == ["/_matrix/push/v1/notify"]
+    assert gateway.received[0].status == 307
+    assert len(allowed.stored(alice)) == 1
+    # The next message, with the gateway fixed, goes through.
+    gateway.redirect_to = None
+    room_id = gateway.received[0].notification["room_id"]
+    allowed.server.login("bob").send(room_id, "again")
+    allowed.pump(lambda: len(gateway.delivered()) == 1)
+    assert gateway.delivered()[0]["content"]["body"] == "again"
