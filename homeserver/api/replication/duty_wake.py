@@ -27,8 +27,7 @@ import attrs
 from pydantic import Field
 
 from homeserver.api.http.body import JsonObject, NonEmptyStr, RequestBody
-from homeserver.api.http.request import ApiRequest
-from homeserver.api.replication.resource import PREFIX, ReplicationAuth
+from homeserver.api.replication.resource import InternalPost
 from homeserver.types import JsonDict
 
 ENDPOINT = "duty_wake"
@@ -147,16 +146,12 @@ class DutyWakeTarget(Protocol):
         """Hand the work to the duties this process does."""
 
 
-class DutyWakeEndpoint:
+class DutyWakeEndpoint(InternalPost[DutyWakeTarget, DutyWakeBody]):
     """POST /_chatly/replication/duty_wake."""
 
-    PATTERNS = [f"{PREFIX}/{ENDPOINT}"]
+    ENDPOINT = ENDPOINT
+    BODY = DutyWakeBody
 
-    def __init__(self, auth: ReplicationAuth, target: DutyWakeTarget) -> None:
-        self.auth = auth
-        self.target = target
-
-    async def on_POST(self, request: ApiRequest) -> JsonDict:
-        self.auth.check(request)
-        self.target.receive(request.parse(DutyWakeBody).to_wake())
+    async def handle(self, body: DutyWakeBody) -> JsonDict:
+        self.target.receive(body.to_wake())
         return {}

@@ -9,8 +9,7 @@ or received an event of a room this process persists (docs/architecture.md,
 from __future__ import annotations
 
 from homeserver.api.http.body import JsonObject, RequestBody, Str
-from homeserver.api.http.request import ApiRequest
-from homeserver.api.replication.resource import PREFIX, ReplicationAuth
+from homeserver.api.replication.resource import InternalPost
 from homeserver.errors import Codes, MatrixError
 from homeserver.services.rooms.event_writes import EventWriterService
 from homeserver.storage.stores.event_routing import EventWrite
@@ -38,24 +37,19 @@ def _bad(exc: ValueError) -> MatrixError:
     return MatrixError(400, str(exc), Codes.BAD_JSON)
 
 
-class PersistEventEndpoint:
+class PersistEventEndpoint(InternalPost[EventWriterService, PersistEventBody]):
     """POST /_chatly/replication/persist_event."""
 
-    PATTERNS = [f"{PREFIX}/persist_event"]
+    ENDPOINT = "persist_event"
+    BODY = PersistEventBody
 
-    def __init__(self, auth: ReplicationAuth, writer: EventWriterService) -> None:
-        self.auth = auth
-        self.writer = writer
-
-    async def on_POST(self, request: ApiRequest) -> JsonDict:
-        self.auth.check(request)
-        body = request.parse(PersistEventBody)
+    async def handle(self, body: PersistEventBody) -> JsonDict:
         try:
             event = decode_event(body.event)
             context = decode_context(body.context)
         except ValueError as exc:
             raise _bad(exc) from None
-        persisted = await self.writer.persist(
+        persisted = await self.target.persist(
             EventWrite(event, context, body.device_id, body.txn_id, body.backfilled)
         )
         return {
@@ -64,20 +58,15 @@ class PersistEventEndpoint:
         }
 
 
-class PersistOutliersEndpoint:
+class PersistOutliersEndpoint(InternalPost[EventWriterService, PersistOutliersBody]):
     """POST /_chatly/replication/persist_outliers."""
 
-    PATTERNS = [f"{PREFIX}/persist_outliers"]
+    ENDPOINT = "persist_outliers"
+    BODY = PersistOutliersBody
 
-    def __init__(self, auth: ReplicationAuth, writer: EventWriterService) -> None:
-        self.auth = auth
-        self.writer = writer
-
-    async def on_POST(self, request: ApiRequest) -> JsonDict:
-        self.auth.check(request)
-        body = request.parse(PersistOutliersBody)
+    async def handle(self, body: PersistOutliersBody) -> JsonDict:
         try:
             events = [decode_event(e) for e in body.events]
         except ValueError as exc:
             raise _bad(exc) from None
-        return {"stream_orderings": await self.writer.persist_outliers(events)}
+        return {"stream_orderings": await self.target.persist_outliers(events)}

@@ -11,8 +11,7 @@ from __future__ import annotations
 from typing import Literal
 
 from homeserver.api.http.body import Int, RequestBody, Str
-from homeserver.api.http.request import ApiRequest
-from homeserver.api.replication.resource import PREFIX, ReplicationAuth
+from homeserver.api.replication.resource import InternalPost
 from homeserver.services.presence.presence import PresenceService
 from homeserver.storage.stores.presence import UserPresence
 from homeserver.types import JsonDict
@@ -41,19 +40,14 @@ class PresenceWriteBody(RequestBody):
     states: list[PresenceFields] = []
 
 
-class PresenceWriteEndpoint:
+class PresenceWriteEndpoint(InternalPost[PresenceService, PresenceWriteBody]):
     """POST /_chatly/replication/presence."""
 
-    PATTERNS = [f"{PREFIX}/presence"]
+    ENDPOINT = "presence"
+    BODY = PresenceWriteBody
 
-    def __init__(self, auth: ReplicationAuth, presence: PresenceService) -> None:
-        self.auth = auth
-        self.presence = presence
-
-    async def on_POST(self, request: ApiRequest) -> JsonDict:
-        self.auth.check(request)
-        body = request.parse(PresenceWriteBody)
-        service = self.presence
+    async def handle(self, body: PresenceWriteBody) -> JsonDict:
+        service = self.target
         if body.op == "set_status":
             await service.set_status_here(body.user_id, body.presence, body.status_msg)
         elif body.op == "syncing":

@@ -8,8 +8,7 @@ the receipt (joined sender, event of the room, thread).
 from __future__ import annotations
 
 from homeserver.api.http.body import Int, RequestBody, Str
-from homeserver.api.http.request import ApiRequest
-from homeserver.api.replication.resource import PREFIX, ReplicationAuth
+from homeserver.api.replication.resource import InternalPost
 from homeserver.services.sync_data.receipts import ReceiptService
 from homeserver.storage.stores.receipts import Receipt
 from homeserver.types import JsonDict
@@ -33,20 +32,15 @@ class ReceiptWriteBody(RequestBody):
     ordering: Int
 
 
-class ReceiptWriteEndpoint:
+class ReceiptWriteEndpoint(InternalPost[ReceiptService, ReceiptWriteBody]):
     """POST /_chatly/replication/receipt."""
 
-    PATTERNS = [f"{PREFIX}/receipt"]
+    ENDPOINT = "receipt"
+    BODY = ReceiptWriteBody
 
-    def __init__(self, auth: ReplicationAuth, receipts: ReceiptService) -> None:
-        self.auth = auth
-        self.receipts = receipts
-
-    async def on_POST(self, request: ApiRequest) -> JsonDict:
-        self.auth.check(request)
-        body = request.parse(ReceiptWriteBody)
+    async def handle(self, body: ReceiptWriteBody) -> JsonDict:
         fields = body.receipt
-        await self.receipts.store_receipt(
+        await self.target.store_receipt(
             Receipt(
                 fields.room_id,
                 fields.receipt_type,

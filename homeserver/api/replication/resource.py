@@ -2,14 +2,16 @@
 
 Every request carries ``Authorization: Bearer <secret>``, compared in
 constant time; anything else is 403 M_FORBIDDEN. Endpoints of other files
-register in ``replication_endpoints``.
+register in ``replication_endpoints``; each internal POST is an
+``InternalPost`` (the secret, the body model, one call of its target).
 """
 
 from __future__ import annotations
 
 import hmac
-from typing import Any, Protocol
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
+from homeserver.api.http.body import RequestBody
 from homeserver.api.http.request import ApiRequest
 from homeserver.errors import Forbidden
 from homeserver.types import JsonDict
@@ -41,6 +43,41 @@ class ReplicationAuth:
     def header(self) -> str:
         """The Authorization header value for a call to another process."""
         return self._expected.decode()
+
+
+TargetT = TypeVar("TargetT")
+BodyT = TypeVar("BodyT", bound=RequestBody)
+
+
+class InternalPost(Generic[TargetT, BodyT]):
+    """``POST /_chatly/replication/<ENDPOINT>``: the shape every internal
+    write shares. A subclass names its ``ENDPOINT`` and ``BODY`` model and
+    implements ``handle``; the secret is checked and the body parsed here.
+
+    Args:
+        auth: the deployment's replication secret.
+        target: what ``handle`` calls (a service of this process).
+    """
+
+    ENDPOINT: ClassVar[str]
+    BODY: ClassVar[type[Any]]
+    PATTERNS: ClassVar[list[str]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.PATTERNS = [f"{PREFIX}/{cls.ENDPOINT}"]
+
+    def __init__(self, auth: ReplicationAuth, target: TargetT) -> None:
+        self.auth = auth
+        self.target = target
+
+    async def on_POST(self, request: ApiRequest) -> JsonDict:
+        self.auth.check(request)
+        return await self.handle(request.parse(self.BODY))
+
+    async def handle(self, body: BodyT) -> JsonDict:
+        """Do the write; the JSON answer."""
+        raise NotImplementedError
 
 
 class StatusSource(Protocol):

@@ -9,8 +9,7 @@ Once per (sender device, transaction): a retry answers ``added: false``.
 from __future__ import annotations
 
 from homeserver.api.http.body import Int, JsonObject, RequestBody, Str
-from homeserver.api.http.request import ApiRequest
-from homeserver.api.replication.resource import PREFIX, ReplicationAuth
+from homeserver.api.replication.resource import InternalPost
 from homeserver.services.sync_data.stream_writers import ToDeviceBatch
 from homeserver.services.sync_data.to_device import ToDeviceService
 from homeserver.storage.stores.device_inbox import OutgoingMessage
@@ -35,22 +34,17 @@ class ToDeviceWriteBody(RequestBody):
     now_ms: Int
 
 
-class ToDeviceWriteEndpoint:
+class ToDeviceWriteEndpoint(InternalPost[ToDeviceService, ToDeviceWriteBody]):
     """POST /_chatly/replication/to_device."""
 
-    PATTERNS = [f"{PREFIX}/to_device"]
+    ENDPOINT = "to_device"
+    BODY = ToDeviceWriteBody
 
-    def __init__(self, auth: ReplicationAuth, to_device: ToDeviceService) -> None:
-        self.auth = auth
-        self.to_device = to_device
-
-    async def on_POST(self, request: ApiRequest) -> JsonDict:
-        self.auth.check(request)
-        body = request.parse(ToDeviceWriteBody)
+    async def handle(self, body: ToDeviceWriteBody) -> JsonDict:
         messages = [
             OutgoingMessage(m.user_id, m.device_id, m.message) for m in body.messages
         ]
-        added = await self.to_device.store_messages_here(
+        added = await self.target.store_messages_here(
             ToDeviceBatch(
                 body.sender, body.sender_device_id, body.txn_id, messages, body.now_ms
             )

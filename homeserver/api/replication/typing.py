@@ -8,8 +8,7 @@ the request (the typist is the requester and joined).
 from __future__ import annotations
 
 from homeserver.api.http.body import NonNegativeInt, RequestBody, Str
-from homeserver.api.http.request import ApiRequest
-from homeserver.api.replication.resource import PREFIX, ReplicationAuth
+from homeserver.api.replication.resource import InternalPost
 from homeserver.services.sync_data.typing import TypingService
 from homeserver.types import JsonDict
 
@@ -23,19 +22,14 @@ class TypingWriteBody(RequestBody):
     timeout_ms: NonNegativeInt
 
 
-class TypingWriteEndpoint:
+class TypingWriteEndpoint(InternalPost[TypingService, TypingWriteBody]):
     """POST /_chatly/replication/typing."""
 
-    PATTERNS = [f"{PREFIX}/typing"]
+    ENDPOINT = "typing"
+    BODY = TypingWriteBody
 
-    def __init__(self, auth: ReplicationAuth, typing: TypingService) -> None:
-        self.auth = auth
-        self.typing = typing
-
-    async def on_POST(self, request: ApiRequest) -> JsonDict:
-        self.auth.check(request)
-        body = request.parse(TypingWriteBody)
-        self.typing.apply_typing(
+    async def handle(self, body: TypingWriteBody) -> JsonDict:
+        self.target.apply_typing(
             body.room_id, body.user_id, body.typing, body.timeout_ms
         )
         return {}
