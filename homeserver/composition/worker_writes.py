@@ -4,7 +4,8 @@ Every process serves every endpoint (docs/architecture.md, "Workers"); a
 write that arrives where its stream is not written is checked there and
 handed to the writer over internal HTTP. ``bind_worker_writes`` plugs the
 remote writers into the ports the services and the event persister declare
-(rooms, typing, receipts, presence, to-device); ``write_endpoints`` are the writer
+(rooms, typing, receipts, presence, to-device, account data and push rules,
+device lists); ``write_endpoints`` are the writer
 side, served by every process (a process answers only for what it writes).
 Nothing here runs in a one-process deployment.
 """
@@ -13,18 +14,34 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from homeserver.api.replication.account_data import AccountDataWriteEndpoint
+from homeserver.api.replication.device_lists import DeviceListWriteEndpoint
 from homeserver.api.replication.persist_event import (
     PersistEventEndpoint,
     PersistOutliersEndpoint,
 )
 from homeserver.api.replication.presence import PresenceWriteEndpoint
+from homeserver.api.replication.push_rules import PushRuleWriteEndpoint
 from homeserver.api.replication.receipts import ReceiptWriteEndpoint
 from homeserver.api.replication.resource import ReplicationAuth
 from homeserver.api.replication.to_device import ToDeviceWriteEndpoint
 from homeserver.api.replication.typing import TypingWriteEndpoint
 from homeserver.services.rooms.event_writes import EventWriterService
-from homeserver.streams.registry import PRESENCE, RECEIPTS, TO_DEVICE, TYPING
+from homeserver.streams.registry import (
+    ACCOUNT_DATA,
+    DEVICE_LISTS,
+    PRESENCE,
+    RECEIPTS,
+    TO_DEVICE,
+    TYPING,
+)
+from homeserver.workers.caught_up import CaughtUp
 from homeserver.workers.internal_client import InternalClient
+from homeserver.workers.remote_user_writes import (
+    RemoteAccountData,
+    RemoteDeviceLists,
+    RemotePushRules,
+)
 from homeserver.workers.remote_writes import (
     RemoteEventWrites,
     RemotePresence,
@@ -67,6 +84,30 @@ def bind_worker_writes(
         hs.presence.service.writer.plug(
             RemotePresence(client, topology.writer_of(PRESENCE.name))
         )
+    if not topology.writes(DEVICE_LISTS.name):
+        hs.devices.lists.writer.plug(
+            RemoteDeviceLists(client, topology.writer_of(DEVICE_LISTS.name))
+        )
+    if not topology.writes(ACCOUNT_DATA.name):
+        _plug_account_data(hs, topology, client)
+
+
+def _plug_account_data(
+    hs: HomeServer, topology: WorkerTopology, client: InternalClient
+) -> None:
+    """Account data and push rules (one stream) go to its writer; each write
+    returns once this process has applied it (read your writes)."""
+    caught_up = CaughtUp(
+        feed=hs.workers.replication,
+        position_of=lambda s: hs.core.streams.ids_by_name(s).current_position(),
+        clock=hs.core.clock,
+    )
+    writer = topology.writer_of(ACCOUNT_DATA.name)
+    account_data = hs.sync_data.account_data
+    account_data.writer.plug(
+        RemoteAccountData(client, writer, caught_up, account_data.store)
+    )
+    hs.push_eval.rules.writer.plug(RemotePushRules(client, writer, caught_up))
 
 
 def write_endpoints(hs: HomeServer, auth: ReplicationAuth) -> list[Any]:
@@ -82,4 +123,7 @@ def write_endpoints(hs: HomeServer, auth: ReplicationAuth) -> list[Any]:
         ReceiptWriteEndpoint(auth, hs.sync_data.receipts),
         PresenceWriteEndpoint(auth, hs.presence.service),
         ToDeviceWriteEndpoint(auth, hs.sync_data.to_device),
+        AccountDataWriteEndpoint(auth, hs.sync_data.account_data),
+        PushRuleWriteEndpoint(auth, hs.push_eval.rules),
+        DeviceListWriteEndpoint(auth, hs.devices.lists),
     ]

@@ -82,7 +82,7 @@ class RemoteEventWrites:
 
 
 @attrs.frozen
-class _OneWriter:
+class OneWriter:
     """A stream with one writer instance."""
 
     client: InternalClient
@@ -92,7 +92,7 @@ class _OneWriter:
         return await self.client.post(self.writer, endpoint, body)
 
 
-class RemoteTyping(_OneWriter):
+class RemoteTyping(OneWriter):
     """``TypingWriter`` on the typing stream's writer."""
 
     async def set_typing(
@@ -109,7 +109,7 @@ class RemoteTyping(_OneWriter):
         )
 
 
-class RemoteReceipts(_OneWriter):
+class RemoteReceipts(OneWriter):
     """``ReceiptWriter`` on the receipts stream's writer."""
 
     async def write_receipt(self, receipt: Receipt, ordering: int) -> None:
@@ -118,7 +118,7 @@ class RemoteReceipts(_OneWriter):
         )
 
 
-class RemotePresence(_OneWriter):
+class RemotePresence(OneWriter):
     """``PresenceWriter`` on the presence stream's writer."""
 
     async def set_status(
@@ -158,7 +158,7 @@ class RemotePresence(_OneWriter):
         )
 
 
-class RemoteToDevice(_OneWriter):
+class RemoteToDevice(OneWriter):
     """``ToDeviceWriter`` on the to-device stream's writer."""
 
     async def store_messages(self, batch: ToDeviceBatch) -> bool:

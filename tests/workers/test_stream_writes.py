@@ -7,26 +7,12 @@ leaves nothing half-written."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
-
-from homeserver.storage.engines import Engine
 from tests.workers.writes_kit import HttpDeployment
 
 READER = [{"name": "reader1", "role": "client_reader", "port": 18201}]
 CLIENT = "/_matrix/client/v3"
-
-
-@pytest.fixture
-def deployment(
-    make_engine: Callable[[], Engine], tmp_path: Path
-) -> Iterator[HttpDeployment]:
-    made = HttpDeployment(make_engine(), tmp_path, READER)
-    yield made
-    made.close()
 
 
 def _room_on_reader(d: HttpDeployment, token: str) -> str:
@@ -52,9 +38,9 @@ def _count_events(d: HttpDeployment, room_id: str) -> int:
 
 
 def test_a_message_sent_through_a_reader_is_persisted_by_the_writer(
-    deployment: HttpDeployment,
+    http_deployment: HttpDeployment,
 ) -> None:
-    d = deployment
+    d = http_deployment
     reader = d["reader1"]
     _, token = d.main.register("alice")
     room_id = _room_on_reader(d, token)
@@ -82,9 +68,9 @@ def test_a_message_sent_through_a_reader_is_persisted_by_the_writer(
 
 
 def test_typing_receipts_and_presence_through_a_reader_reach_their_writer(
-    deployment: HttpDeployment,
+    http_deployment: HttpDeployment,
 ) -> None:
-    d = deployment
+    d = http_deployment
     user_id, token = d.main.register("alice")
     room_id = _room_on_reader(d, token)
     event_id = _send(d, token, room_id, "t1").json["event_id"]
@@ -146,9 +132,9 @@ def _send(d: HttpDeployment, token: str, room_id: str, txn: str) -> Any:
 
 
 def test_a_writer_that_is_down_gives_a_retryable_error_and_writes_nothing(
-    deployment: HttpDeployment,
+    http_deployment: HttpDeployment,
 ) -> None:
-    d = deployment
+    d = http_deployment
     user_id, token = d.main.register("alice")
     room_id = _room_on_reader(d, token)
     before = _count_events(d, room_id)
@@ -167,9 +153,9 @@ def test_a_writer_that_is_down_gives_a_retryable_error_and_writes_nothing(
 
 
 def test_the_write_endpoints_want_the_secret_and_a_well_formed_body(
-    deployment: HttpDeployment,
+    http_deployment: HttpDeployment,
 ) -> None:
-    d = deployment
+    d = http_deployment
     path = "/_chatly/replication/persist_event"
     body = {"event": {"pdu": {}}, "context": {}}
     refused = d.main.request("POST", path, body)
@@ -186,9 +172,9 @@ def test_the_write_endpoints_want_the_secret_and_a_well_formed_body(
 
 
 def test_to_device_through_a_reader_is_stored_by_its_writer_once(
-    deployment: HttpDeployment,
+    http_deployment: HttpDeployment,
 ) -> None:
-    d = deployment
+    d = http_deployment
     user_id, token = d.main.register("alice")
     phone = d.main.login("alice")
     path = f"{CLIENT}/sendToDevice/m.test/t1"

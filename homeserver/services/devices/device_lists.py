@@ -8,6 +8,10 @@ then see the owner in ``device_lists.changed``. The change is announced on
 m.device_list_update (whose ``stream_id``/``prev_id`` chain is these
 positions) without this module knowing. Remote users' updates, handed in by
 federation, take a position too, for local users' /sync.
+
+Each change is recorded through the ``writer`` port: here (one process, or
+the device_lists stream's writer), or on that writer over internal HTTP in a
+worker deployment (docs/architecture.md, "Stream writes across processes").
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from homeserver.storage.stores.device_lists import USER_ROW, DeviceListStore
 from homeserver.streams.notifier import Notifier
 from homeserver.streams.registry import DEVICE_LISTS
 from homeserver.util.linearizer import Linearizer
+from homeserver.util.ports import Port
 
 STREAM = DEVICE_LISTS.name
 
@@ -36,6 +41,32 @@ class CoMembers(Protocol):
     async def get_users_sharing_a_room(self, user_ids: Collection[str]) -> set[str]:
         """Everyone joined to a room that one of ``user_ids`` is joined to."""
         ...
+
+
+class DeviceListWriter(Protocol):
+    """Records changes on the device_lists stream's writer, which wakes their
+    audience and announces them. Each raises MatrixError 503 (retryable)
+    when the writer cannot be reached."""
+
+    async def devices_changed(self, change: DevicesChanged) -> None:
+        """A local user's devices changed."""
+
+    async def cross_signing_changed(self, change: CrossSigningChanged) -> None:
+        """A local user's cross-signing keys (or signatures) changed."""
+
+    async def remote_changed(
+        self, user_id: str, device_ids: Collection[str], audience: Collection[str]
+    ) -> None:
+        """Another server's user's devices changed; ``audience`` local users."""
+
+
+class LocalDeviceListWriter:
+    """The null ``DeviceListWriter``: this process writes the stream."""
+
+    def __init__(self, tracker: DeviceListTracker) -> None:
+        self.devices_changed = tracker.devices_changed_here
+        self.cross_signing_changed = tracker.cross_signing_changed_here
+        self.remote_changed = tracker.remote_changed_here
 
 
 class DeviceListTracker:
@@ -65,9 +96,26 @@ class DeviceListTracker:
         self.changed = changed
         self.remote_changed_signal = remote_changed
         self._linearizer = Linearizer()
+        self.writer: Port[DeviceListWriter] = Port(LocalDeviceListWriter(self))
 
     async def on_devices_changed(self, change: DevicesChanged) -> None:
         """``devices_changed`` receiver: a local user's devices changed."""
+        await self.writer.get().devices_changed(change)
+
+    async def on_cross_signing_changed(self, change: CrossSigningChanged) -> None:
+        """``cross_signing_changed`` receiver (see ``cross_signing_changed_here``)."""
+        await self.writer.get().cross_signing_changed(change)
+
+    async def remote_changed(
+        self, user_id: str, device_ids: Collection[str], audience: Collection[str]
+    ) -> None:
+        """Another server's user's devices changed: record it, and wake the
+        local users in ``audience``."""
+        await self.writer.get().remote_changed(user_id, device_ids, audience)
+
+    # -- DeviceListWriter: the writes themselves, on this process -----------
+
+    async def devices_changed_here(self, change: DevicesChanged) -> None:
         user_id = change.user_id
         async with self._linearizer.queue(user_id):
             changes = await self.store.add_changes(user_id, change.device_ids)
@@ -82,8 +130,8 @@ class DeviceListTracker:
                 )
             )
 
-    async def on_cross_signing_changed(self, change: CrossSigningChanged) -> None:
-        """``cross_signing_changed`` receiver: the user's own keys changed
+    async def cross_signing_changed_here(self, change: CrossSigningChanged) -> None:
+        """The user's own keys changed
         (everyone sharing a room re-queries them), or the user signed others'
         keys (only the user's own devices re-query those users)."""
         user_id = change.user_id
@@ -97,11 +145,9 @@ class DeviceListTracker:
             audience = await self.co_members.get_users_sharing_a_room([user_id])
             self.notifier.notify(STREAM, users=audience | {user_id})
 
-    async def remote_changed(
+    async def remote_changed_here(
         self, user_id: str, device_ids: Collection[str], audience: Collection[str]
     ) -> None:
-        """Another server's user's devices changed: record it, and wake the
-        local users in ``audience``."""
         await self.store.add_changes(user_id, device_ids)
         self.notifier.notify(STREAM, users=audience)
         if self.remote_changed_signal is not None:

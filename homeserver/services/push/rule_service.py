@@ -7,11 +7,16 @@ evaluator asks for a room's members at once and the users not cached are
 loaded in one transaction. Every write invalidates the user's entry when it
 commits, wakes the user's syncs and emits ``account_data_changed``. A
 deactivated account's rules are deleted.
+
+Writes are checked where they arrive and made through the ``writer`` port:
+here (one process, or the account_data stream's writer, whose positions push
+rules take), or on that writer over internal HTTP in a worker deployment.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from typing import Any, Literal, Protocol
 
 import attrs
 
@@ -41,6 +46,7 @@ from homeserver.streams.registry import ACCOUNT_DATA
 from homeserver.types import JsonDict
 from homeserver.util.caches import LruCache
 from homeserver.util.linearizer import Linearizer
+from homeserver.util.ports import Port
 
 PUSH_RULES_TYPE = "m.push_rules"
 CACHE_SIZE = 100_000
@@ -84,6 +90,44 @@ def _is_default(user_id: str, kind: str, rule_id: str) -> bool:
     return any(r.kind == kind and r.rule_id == rule_id for r in default_rules(user_id))
 
 
+@attrs.frozen(kw_only=True)
+class RuleWrite:
+    """One checked push rule write: ``put`` (``rule`` as the client sent it,
+    ``before``/``after``), ``delete``, or ``set_attribute`` (``enabled`` or
+    ``actions``)."""
+
+    op: Literal["put", "delete", "set_attribute"]
+    user_id: str
+    kind: str
+    rule_id: str
+    rule: JsonDict = attrs.field(factory=dict)
+    before: str | None = None
+    after: str | None = None
+    enabled: bool | None = None
+    actions: list[Any] | None = None
+
+
+class PushRuleWriter(Protocol):
+    """Push rule writes on the account_data stream's writer."""
+
+    async def write(self, change: RuleWrite) -> int | None:
+        """Make ``change``; its account_data position, None if there is no
+        such rule to delete or change.
+
+        Raises:
+            MatrixError: 400 for an anchor that names no rule; 503
+                (retryable) when the writer cannot be reached.
+        """
+        ...
+
+
+class LocalPushRuleWriter:
+    """The null ``PushRuleWriter``: this process writes the rules."""
+
+    def __init__(self, service: PushRuleService) -> None:
+        self.write = service.write_here
+
+
 class PushRuleService:
     """Users' push rules (``evaluator.rules`` and the /pushrules/ API).
 
@@ -109,6 +153,7 @@ class PushRuleService:
         self._generation = 0
         self._writes = Linearizer()
         store.on_change = self._invalidate
+        self.writer: Port[PushRuleWriter] = Port(LocalPushRuleWriter(self))
 
     @property
     def cache(self) -> LruCache[str, UserRules]:
@@ -244,16 +289,18 @@ class PushRuleService:
     ) -> JsonDict:
         """PUT /pushrules/global/{kind}/{ruleId}: add or replace a rule."""
         check_scope(scope)
-        rule = parse_rule(kind, rule_id, body)
-        user_id = requester.user_id
-        async with self._writes.queue(user_id):
-            try:
-                position = await self.store.upsert_rule(
-                    user_id, _stored(rule), before=before, after=after
-                )
-            except AnchorNotFoundError as exc:
-                raise InvalidParam(str(exc)) from None
-        self._changed(user_id, position)
+        parse_rule(kind, rule_id, body)
+        await self.writer.get().write(
+            RuleWrite(
+                op="put",
+                user_id=requester.user_id,
+                kind=kind,
+                rule_id=rule_id,
+                rule=body,
+                before=before,
+                after=after,
+            )
+        )
         return {}
 
     async def delete_rule(
@@ -272,11 +319,9 @@ class PushRuleService:
                 f"{rule_id!r} is a server-default rule: it cannot be deleted,"
                 " only disabled"
             )
-        async with self._writes.queue(user_id):
-            position = await self.store.delete_rule(user_id, kind, rule_id)
-        if position is None:
+        change = RuleWrite(op="delete", user_id=user_id, kind=kind, rule_id=rule_id)
+        if await self.writer.get().write(change) is None:
             raise NotFound(f"No {kind} push rule {rule_id!r}")
-        self._changed(user_id, position)
         return {}
 
     async def set_attribute(
@@ -294,19 +339,16 @@ class PushRuleService:
         check_attribute(attr)
         enabled = parse_enabled(body) if attr == ENABLED else None
         actions = None if attr == ENABLED else parse_actions(body.get("actions"))
-        user_id = requester.user_id
-        async with self._writes.queue(user_id):
-            position = await self.store.update_rule(
-                user_id,
-                kind,
-                rule_id,
-                default=_is_default(user_id, kind, rule_id),
-                enabled=enabled,
-                actions=actions,
-            )
-        if position is None:
+        change = RuleWrite(
+            op="set_attribute",
+            user_id=requester.user_id,
+            kind=kind,
+            rule_id=rule_id,
+            enabled=enabled,
+            actions=actions,
+        )
+        if await self.writer.get().write(change) is None:
             raise NotFound(f"No {kind} push rule {rule_id!r}")
-        self._changed(user_id, position)
         return {}
 
     async def on_account_deactivated(self, deactivated: AccountDeactivated) -> None:
@@ -315,6 +357,35 @@ class PushRuleService:
         user_id = deactivated.user_id
         async with self._writes.queue(user_id):
             await self.store.delete_all_of_user(user_id)
+
+    # -- PushRuleWriter: the writes themselves, on this process -------------
+
+    async def write_here(self, change: RuleWrite) -> int | None:
+        """Make a checked write here (see ``PushRuleWriter.write``)."""
+        user_id, kind, rule_id = change.user_id, change.kind, change.rule_id
+        async with self._writes.queue(user_id):
+            if change.op == "put":
+                rule = _stored(parse_rule(kind, rule_id, change.rule))
+                try:
+                    position: int | None = await self.store.upsert_rule(
+                        user_id, rule, before=change.before, after=change.after
+                    )
+                except AnchorNotFoundError as exc:
+                    raise InvalidParam(str(exc)) from None
+            elif change.op == "delete":
+                position = await self.store.delete_rule(user_id, kind, rule_id)
+            else:
+                position = await self.store.update_rule(
+                    user_id,
+                    kind,
+                    rule_id,
+                    default=_is_default(user_id, kind, rule_id),
+                    enabled=change.enabled,
+                    actions=change.actions,
+                )
+        if position is not None:
+            self._changed(user_id, position)
+        return position
 
     def _changed(self, user_id: str, position: int) -> None:
         self.notifier.notify(ACCOUNT_DATA.name, users=[user_id])

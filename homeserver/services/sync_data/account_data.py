@@ -8,6 +8,11 @@ account_data stream and wakes the user's syncs.
 Global account data another domain keeps in its own tables (``m.push_rules``,
 the push rules') comes through the ``managed`` port: GET reads it there, and
 the /sync source (which sliding sync's extension reuses) adds its changes.
+
+Every write goes through the ``writer`` port: the null one writes here (one
+process, or the account_data stream's writer); in a worker deployment the
+composition root plugs one that hands the write to the stream's writer
+(docs/architecture.md, "Stream writes across processes").
 """
 
 from __future__ import annotations
@@ -101,6 +106,44 @@ class NoManagedAccountData:
         return None
 
 
+class AccountDataWriter(Protocol):
+    """Writes on the account_data stream's writer."""
+
+    async def put(
+        self, user_id: str, room_id: str, data_type: str, content: JsonDict
+    ) -> int:
+        """Set one type (``room_id`` GLOBAL for global); its position.
+
+        Raises:
+            MatrixError: 503 (retryable) when the writer cannot be reached.
+        """
+        ...
+
+    async def update(
+        self, user_id: str, room_id: str, data_type: str, update: ContentUpdate
+    ) -> int | None:
+        """Read-modify-write one type atomically; its position, or None if
+        ``update`` left it unchanged."""
+        ...
+
+
+class LocalAccountDataWriter:
+    """The null ``AccountDataWriter``: this process writes the stream."""
+
+    def __init__(self, service: AccountDataService) -> None:
+        self.service = service
+
+    async def put(
+        self, user_id: str, room_id: str, data_type: str, content: JsonDict
+    ) -> int:
+        return await self.service.put_here(user_id, room_id, data_type, content)
+
+    async def update(
+        self, user_id: str, room_id: str, data_type: str, update: ContentUpdate
+    ) -> int | None:
+        return await self.service.update_here(user_id, room_id, data_type, update)
+
+
 class AccountDataService:
     """Global and room account data, and the account_data stream for /sync.
 
@@ -121,6 +164,7 @@ class AccountDataService:
         self.changed = changed
         # m.push_rules: the push rules' service, plugged in the bind step.
         self.managed: Port[ManagedAccountData] = Port(NoManagedAccountData())
+        self.writer: Port[AccountDataWriter] = Port(LocalAccountDataWriter(self))
 
     # -- client API ---------------------------------------------------------
 
@@ -132,7 +176,7 @@ class AccountDataService:
         _check_settable(data_type)
         if data_type == IGNORED_USER_LIST:
             _check_ignore_list(user_id, content)
-        await self._write(user_id, GLOBAL, data_type, content)
+        await self.writer.get().put(user_id, GLOBAL, data_type, content)
         return {}
 
     async def get_global(
@@ -164,7 +208,7 @@ class AccountDataService:
         check_own_user(requester, user_id, "account data")
         check_room_id(room_id)
         _check_settable(data_type)
-        await self._write(user_id, room_id, data_type, content)
+        await self.writer.get().put(user_id, room_id, data_type, content)
         return {}
 
     async def get_room(
@@ -203,21 +247,31 @@ class AccountDataService:
         Returns:
             Whether anything was written.
         """
-        position = await self.store.update_account_data(
-            user_id, room_id, data_type, update
-        )
-        if position is None:
-            return False
-        self._written(user_id, room_id, data_type, position)
-        return True
+        written = await self.writer.get().update(user_id, room_id, data_type, update)
+        return written is not None
 
-    async def _write(
+    # -- on the stream's writer (the ``writer`` port's local side) ----------
+
+    async def put_here(
         self, user_id: str, room_id: str, data_type: str, content: JsonDict
-    ) -> None:
+    ) -> int:
+        """Set one type here (this process writes the stream)."""
         position = await self.store.upsert_account_data(
             user_id, room_id, data_type, content
         )
         self._written(user_id, room_id, data_type, position)
+        return position
+
+    async def update_here(
+        self, user_id: str, room_id: str, data_type: str, update: ContentUpdate
+    ) -> int | None:
+        """Read-modify-write one type here; its position, or None."""
+        position = await self.store.update_account_data(
+            user_id, room_id, data_type, update
+        )
+        if position is not None:
+            self._written(user_id, room_id, data_type, position)
+        return position
 
     def _written(self, user_id: str, room_id: str, data_type: str, at: int) -> None:
         self.notifier.notify(ACCOUNT_DATA_STREAM, users=[user_id])

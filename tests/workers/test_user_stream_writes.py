@@ -1,0 +1,156 @@
+"""Account data (with tags and push rules) and device list changes that reach
+a process which does not write their stream are made on the writer (main),
+through the internal HTTP API over loopback (docs/architecture.md, "Stream
+writes across processes"): the writer's /sync shows them, its stream took the
+positions, and the reader answers the client as one process would."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.e2ee.keys import Device, new_key
+from tests.workers.writes_kit import HttpDeployment
+
+READER = [{"name": "reader1", "role": "client_reader", "port": 18211}]
+CLIENT = "/_matrix/client/v3"
+
+
+def _on_reader(
+    d: HttpDeployment, method: str, path: str, token: str, body: Any = None
+) -> Any:
+    answer = d.call("reader1", method, f"{CLIENT}{path}", body, token)
+    assert answer.code == 200, answer.json
+    return answer.json
+
+
+def _position(d: HttpDeployment, name: str, stream: str) -> int:
+    return d[name].hs.core.streams.ids_by_name(stream).current_position()
+
+
+def test_account_data_and_tags_through_a_reader_are_written_by_main(
+    http_deployment: HttpDeployment,
+) -> None:
+    d = http_deployment
+    user_id, token = d.main.register("alice")
+    room_id = d.main.request("POST", f"{CLIENT}/createRoom", {}, token=token).json[
+        "room_id"
+    ]
+    before = _position(d, "main", "account_data")
+    reader_before = _position(d, "reader1", "account_data")
+    _on_reader(d, "PUT", f"/user/{user_id}/account_data/org.example.a", token, {"a": 1})
+    room_data = f"/user/{user_id}/rooms/{room_id}/account_data/org.example.r"
+    _on_reader(d, "PUT", room_data, token, {"r": 2})
+    tags = f"/user/{user_id}/rooms/{room_id}/tags"
+    _on_reader(d, "PUT", f"{tags}/u.work", token, {"order": 0.5})
+    _on_reader(d, "PUT", f"{tags}/u.home", token, {})
+    _on_reader(d, "DELETE", f"{tags}/u.home", token)
+    # Main took every position (the reader's own generator never moved).
+    assert _position(d, "main", "account_data") == before + 5
+    assert _position(d, "reader1", "account_data") == reader_before
+    sync = d.main.request("GET", f"{CLIENT}/sync", token=token).json
+    global_data = {e["type"]: e["content"] for e in sync["account_data"]["events"]}
+    assert global_data["org.example.a"] == {"a": 1}
+    room = sync["rooms"]["join"][room_id]["account_data"]["events"]
+    by_type = {e["type"]: e["content"] for e in room}
+    assert by_type["org.example.r"] == {"r": 2}
+    assert by_type["m.tag"] == {"tags": {"u.work": {"order": 0.5}}}
+    # Reads on the reader see it, and the checks still happen where the
+    # request arrives.
+    assert _on_reader(d, "GET", f"{tags}", token) == {
+        "tags": {"u.work": {"order": 0.5}}
+    }
+    refused = d.call(
+        "reader1",
+        "PUT",
+        f"{CLIENT}/user/{user_id}/account_data/m.push_rules",
+        {},
+        token,
+    )
+    assert refused.code == 405
+
+
+def test_a_read_modify_write_from_stale_content_is_computed_again(
+    http_deployment: HttpDeployment,
+) -> None:
+    d = http_deployment
+    user_id, token = d.main.register("alice")
+    room_id = "!somewhere:test"
+    tags = f"/user/{user_id}/rooms/{room_id}/tags"
+    _on_reader(d, "PUT", f"{tags}/u.one", token, {})
+    # The reader caches what it read; main changes it behind its back.
+    assert _on_reader(d, "GET", tags, token) == {"tags": {"u.one": {}}}
+    assert d.main.request("PUT", f"{CLIENT}{tags}/u.two", {}, token=token).code == 200
+    _on_reader(d, "PUT", f"{tags}/u.three", token, {})
+    stored = d.main.request("GET", f"{CLIENT}{tags}", token=token).json
+    assert stored == {"tags": {"u.one": {}, "u.two": {}, "u.three": {}}}
+
+
+def test_push_rules_through_a_reader_are_written_by_main(
+    http_deployment: HttpDeployment,
+) -> None:
+    d = http_deployment
+    user_id, token = d.main.register("alice")
+    rule = "/pushrules/global/content/cats"
+    body = {"pattern": "cat*", "actions": ["notify"]}
+    _on_reader(d, "PUT", rule, token, body)
+    _on_reader(d, "PUT", f"{rule}/enabled", token, {"enabled": False})
+    _on_reader(
+        d,
+        "PUT",
+        "/pushrules/global/override/.m.rule.master/enabled",
+        token,
+        {"enabled": True},
+    )
+    got = d.main.request("GET", f"{CLIENT}{rule}", token=token).json
+    assert got["pattern"] == "cat*"
+    assert got["enabled"] is False
+    sync = d.main.request("GET", f"{CLIENT}/sync", token=token).json
+    types = [e["type"] for e in sync["account_data"]["events"]]
+    assert "m.push_rules" in types
+    # The writer's answers reach the client as they are.
+    missing = d.call(
+        "reader1", "DELETE", f"{CLIENT}/pushrules/global/content/dogs", None, token
+    )
+    assert missing.code == 404
+    anchor = d.call(
+        "reader1",
+        "PUT",
+        f"{CLIENT}/pushrules/global/content/birds?before=nope",
+        body,
+        token,
+    )
+    assert anchor.code == 400
+    _on_reader(d, "DELETE", rule, token)
+    gone = d.main.request("GET", f"{CLIENT}{rule}", token=token)
+    assert gone.code == 404
+
+
+def test_device_list_changes_through_a_reader_take_main_positions(
+    http_deployment: HttpDeployment,
+) -> None:
+    d = http_deployment
+    alice, token = d.main.register("alice")
+    bob, bob_token = d.main.register("bob")
+    room_id = d.main.request(
+        "POST", f"{CLIENT}/createRoom", {"invite": [bob]}, token=token
+    ).json["room_id"]
+    assert (
+        d.main.request("POST", f"{CLIENT}/join/{room_id}", {}, token=bob_token).code
+        == 200
+    )
+    since = d.main.request("GET", f"{CLIENT}/sync", token=bob_token).json["next_batch"]
+    device_id = d.main.request("GET", f"{CLIENT}/devices", token=token).json["devices"][
+        0
+    ]["device_id"]
+    before = _position(d, "main", "device_lists")
+    reader_before = _position(d, "reader1", "device_lists")
+    _on_reader(d, "PUT", f"/devices/{device_id}", token, {"display_name": "phone"})
+    device = Device(alice, device_id, new_key(device_id))
+    keys = {"device_keys": device.device_keys()}
+    _on_reader(d, "POST", "/keys/upload", token, keys)
+    d.pump(lambda: _position(d, "main", "device_lists") >= before + 2)
+    assert _position(d, "reader1", "device_lists") == reader_before
+    changed = d.main.request(
+        "GET", f"{CLIENT}/sync?since={since}", token=bob_token
+    ).json
+    assert alice in changed["device_lists"]["changed"]
