@@ -2,7 +2,8 @@
 another user sends, and a real push gateway on loopback receives the
 notification (push gateway API v1.19) with the right counts, priority and
 devices; a gateway that is down gets it once, after a retry, also across a
-restart of our server; a rejected pushkey is removed and not used again."""
+restart of our server; retries back off exponentially up to the maximum; a
+rejected pushkey is removed and not used again."""
 
 from __future__ import annotations
 
@@ -132,6 +133,45 @@ def test_a_gateway_that_fails_gets_the_notification_once_after_a_retry(
     bodies = [n["content"]["body"] for n in harness.gateway.delivered()]
     assert bodies == ["first", "second"]
     assert harness.stored(alice)[0].failing_since is None
+
+
+def test_retries_back_off_exponentially_up_to_the_maximum(
+    make_server: Callable[..., TestServer],
+) -> None:
+    push = {"retry_initial": "1s", "retry_max": "4s"}
+    harness = PushHarness(make_server, {"push": push})
+    try:
+        _alice, bob, room = _dm(harness)
+        harness.gateway.status = 503
+        event_id = bob.send(room, "knock knock")
+        harness.pump(lambda: len(harness.gateway.for_event(event_id)) == 1)
+        waits = []
+        for tries in range(2, 7):
+            # Each try ends (no fake time passes while it is out); then time
+            # moves in steps of 100 ms until the next one is sent.
+            harness.settle()
+            ended = harness.server.reactor.seconds()
+            while len(harness.gateway.for_event(event_id)) < tries:
+                harness.server.reactor.advance(0.1)
+                harness.settle()
+            waits.append(harness.server.reactor.seconds() - ended)
+        # 1, 2, 4, 4, 4 s (the maximum), each with up to 20 % of jitter.
+        for wait, nominal in zip(waits, [1, 2, 4, 4, 4], strict=True):
+            assert nominal * 0.8 - 0.01 <= wait <= nominal * 1.2 + 0.11, waits
+        # Once it gets through, the next failure starts again at 1 s.
+        harness.gateway.status = 200
+        harness.pump(lambda: len(harness.gateway.delivered()) == 1, advance=0.05)
+        harness.gateway.status = 503
+        again = bob.send(room, "again")
+        harness.pump(lambda: len(harness.gateway.for_event(again)) == 1)
+        harness.settle()
+        ended = harness.server.reactor.seconds()
+        while len(harness.gateway.for_event(again)) < 2:
+            harness.server.reactor.advance(0.1)
+            harness.settle()
+        assert harness.server.reactor.seconds() - ended <= 1.31
+    finally:
+        harness.close()
 
 
 def test_a_gateway_down_across_a_restart_gets_it_once(
