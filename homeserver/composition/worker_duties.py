@@ -49,8 +49,10 @@ def bind_worker_duties(
     duties this one runs from replicated positions. Call after ``bind``,
     before ``setup``."""
     plan = plan_of(topology)
-    relay = DutyRelay(topology=topology, client=client, clock=hs.core.clock)
     sender = hs.federation.sender
+    relay = DutyRelay(
+        topology=topology, client=client, clock=hs.core.clock, keeper=sender.store
+    )
     if len(topology.owners(Duty.FEDERATION_SENDING)) > 1:
         # Each shard keeps its own position (it queues only its destinations).
         sender.store.position_key = f"{EVENTS.name}@{topology.this.name}"

@@ -7,10 +7,13 @@ Work is gathered per target process during one reactor turn and sent as one
 ``POST /_chatly/replication/duty_wake`` (``api/replication/duty_wake.py``) in
 the background: a typing notification never waits for the sender.
 
-What is lost when the target is down after the internal client's retries:
-ephemeral EDUs (as when a destination is down), nothing else. Persistent
-EDUs, application-service items and pushers are in the database, and the
-target reads them when it starts.
+What happens when the target is down after the internal client's retries:
+read receipts for other servers are stored as persistent EDUs instead
+(``keeper``: the federation outbox, which the sender reads when it starts),
+so they arrive late rather than never; typing (stale within its timeout) and
+presence (re-announced by the presence writer) are dropped, as when a
+destination is down. Persistent EDUs, application-service items and pushers
+are in the database, and the target reads them when it starts.
 """
 
 from __future__ import annotations
@@ -28,6 +31,22 @@ from homeserver.util.clock import Clock
 from homeserver.workers.roles import Duty, WorkerTopology, stable_shard
 
 logger = logging.getLogger(__name__)
+
+
+KEPT_WHEN_UNDELIVERED = frozenset({"m.receipt"})
+"""Ephemeral EDU types stored for their sender when it cannot be reached: a
+lost read receipt is never sent again, where typing expires and presence is
+re-announced."""
+
+
+class EduKeeper(Protocol):
+    """Stores EDUs that their sender reads when it starts (the federation
+    outbox)."""
+
+    async def queue_edus(
+        self, destinations: Collection[str], edu_type: str, content: JsonDict
+    ) -> None:
+        """Store one EDU for each destination."""
 
 
 class InternalPoster(Protocol):
@@ -66,14 +85,21 @@ class DutyRelay:
         topology: the deployment (who does which duty).
         client: the internal HTTP client (``hs.workers.client``).
         clock: the injected clock (the flush runs on the next turn).
+        keeper: where receipts for an unreachable sender are stored.
     """
 
     def __init__(
-        self, *, topology: WorkerTopology, client: InternalPoster | None, clock: Clock
+        self,
+        *,
+        topology: WorkerTopology,
+        client: InternalPoster | None,
+        clock: Clock,
+        keeper: EduKeeper | None = None,
     ) -> None:
         self.topology = topology
         self.client = client
         self.clock = clock
+        self.keeper = keeper
         self._pending: dict[str, _Pending] = {}
         self._flush_scheduled = False
 
@@ -157,6 +183,17 @@ class DutyRelay:
                 exc,
                 extra={"instance": instance},
             )
+            await self._keep(wake)
+
+    async def _keep(self, wake: DutyWake) -> None:
+        """Store the EDUs of ``wake`` worth sending late, and wake their
+        sender (if it is back before it has read them at start)."""
+        kept = [e for e in wake.edus if e.edu_type in KEPT_WHEN_UNDELIVERED]
+        if self.keeper is None or not kept:
+            return
+        for edu in kept:
+            await self.keeper.queue_edus(edu.destinations, edu.edu_type, edu.content)
+        self.wake({d for edu in kept for d in edu.destinations})
 
 
 def duty_owner(topology: WorkerTopology, duty: Duty) -> str:

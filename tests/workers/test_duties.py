@@ -17,11 +17,15 @@ from tests.federation.sending_helpers import (
     RecordingTransport,
     public_room,
     remote_join,
+    say,
 )
 from tests.media.helpers import CLIENT_MEDIA, media_id, upload
 from tests.media.images import opened, photo
 from tests.push.pushers.kit import set_http_pusher
 from tests.workers.duties_kit import SENDERS, Deployment, appservice_deployment
+from tests.workers.writes_kit import HttpDeployment
+
+CLIENT = "/_matrix/client/v3"
 
 
 @pytest.fixture
@@ -288,3 +292,42 @@ def test_pusher_workers_share_the_users(
         .values()
     )
     assert record.data["url"].startswith("https://other.example")
+
+
+def test_a_receipt_for_a_sender_that_is_down_is_sent_once_it_is_back(
+    make_engine: Callable[[], Engine], tmp_path: Path
+) -> None:
+    """Main cannot hand the EDUs to the destination's sender (down past the
+    internal client's retries): the read receipt is stored in the outbox and
+    sent when the sender starts again; the typing notification is dropped."""
+    transports = {n: RecordingTransport() for n in ("main", "sender1")}
+    d = HttpDeployment(make_engine(), tmp_path, SENDERS[:1], transports=transports)
+    try:
+        main = d.main
+        user_id, token = main.register("alice")
+        room_id = public_room(main, token)
+        remote_join(main, room_id, "@bob:remote.example")
+        event_id = say(main, token, room_id, "read me")
+        d.stop_listening("sender1")
+        receipt = f"{CLIENT}/rooms/{room_id}/receipt/m.read/{event_id}"
+        assert d.call("main", "POST", receipt, {}, token).code == 200
+        typing = f"{CLIENT}/rooms/{room_id}/typing/{user_id}"
+        body = {"typing": True, "timeout": 30000}
+        assert d.call("main", "PUT", typing, body, token).code == 200
+        outbox = main.hs.federation.outbox
+
+        def stored() -> list[str]:
+            _, edus = main.get_success(outbox.get_pending("remote.example", 50, 50))
+            return [e.edu_type for e in edus]
+
+        d.pump(lambda: stored() == ["m.receipt"])
+        sent = RecordingTransport()
+        d.restart("sender1", sent)
+        d.pump(lambda: bool(sent.edus("remote.example", "m.receipt")))
+        [content] = sent.edus("remote.example", "m.receipt")
+        assert user_id in content[room_id]["m.read"]
+        assert content[room_id]["m.read"][user_id]["event_ids"] == [event_id]
+        assert sent.edus("remote.example", "m.typing") == []
+        assert transports["main"].edus("remote.example", "m.receipt") == []
+    finally:
+        d.close()

@@ -26,7 +26,8 @@ class SenderRelay(Protocol):
         self, destinations: Collection[str], edu_type: str, content: JsonDict
     ) -> None:
         """Send an ephemeral EDU to these destinations (in the background;
-        lost, like any ephemeral EDU, if their sender is down)."""
+        if their sender stays down, receipts are stored for it and the rest
+        is lost, as when a destination is down)."""
 
     def wake(self, destinations: Collection[str]) -> None:
         """Persistent EDUs were stored for these destinations: their
