@@ -8,11 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.e2ee.keys import Device, new_key
+from tests.e2ee.keys import CrossSigning, Device, new_key
 from tests.workers.writes_kit import HttpDeployment
 
 READER = [{"name": "reader1", "role": "client_reader", "port": 18211}]
 CLIENT = "/_matrix/client/v3"
+PASSWORD_AUTH = {
+    "type": "m.login.password",
+    "identifier": {"type": "m.id.user", "user": "alice"},
+    "password": "password123",
+}
 
 
 def _on_reader(
@@ -148,7 +153,17 @@ def test_device_list_changes_through_a_reader_take_main_positions(
     device = Device(alice, device_id, new_key(device_id))
     keys = {"device_keys": device.device_keys()}
     _on_reader(d, "POST", "/keys/upload", token, keys)
-    d.pump(lambda: _position(d, "main", "device_lists") >= before + 2)
+    _on_reader(
+        d,
+        "POST",
+        "/keys/device_signing/upload",
+        token,
+        CrossSigning(alice).upload_body(),
+    )
+    laptop = d.main.login("alice")
+    gone = {"auth": PASSWORD_AUTH}
+    _on_reader(d, "DELETE", f"/devices/{laptop.device_id}", token, gone)
+    d.pump(lambda: _position(d, "main", "device_lists") >= before + 5)
     assert _position(d, "reader1", "device_lists") == reader_before
     changed = d.main.request(
         "GET", f"{CLIENT}/sync?since={since}", token=bob_token
