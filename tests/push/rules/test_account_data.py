@@ -100,6 +100,13 @@ def test_account_data_api(server: TestServer) -> None:
     assert resp.json["errcode"] == "M_BAD_JSON"
     assert alice.get(path, expect=200).json["global"]["content"][0]["rule_id"] == "tea"
     server.user("bob").get(path, expect=403)
+    # There are no room-level push rules: room account data of that type
+    # cannot be set (405 M_BAD_JSON, as Synapse) and is not there (404).
+    room_id = alice.create_room()
+    in_room = f"/user/{alice.user_id}/rooms/{room_id}/account_data/{TYPE}"
+    resp = alice.put(in_room, {"global": {}}, expect=405)
+    assert resp.json["errcode"] == "M_BAD_JSON"
+    assert alice.get(in_room, expect=404).json["errcode"] == "M_NOT_FOUND"
 
 
 def test_sliding_sync_extension_has_the_rules(server: TestServer) -> None:

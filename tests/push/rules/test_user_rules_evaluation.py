@@ -52,6 +52,20 @@ def test_room_rule_with_no_actions_silences_the_room(server: TestServer) -> None
     assert counts(alice, room_id) == (2, 1)
 
 
+def test_legacy_actions_are_accepted_and_ignored(server: TestServer) -> None:
+    """Older clients' ``dont_notify`` (no actions) and ``coalesce`` (no
+    effect) through the API."""
+    alice, bob, room_id = group(server)
+    alice.put(f"{RULES}/room/{room_id}", {"actions": ["dont_notify"]}, expect=200)
+    bob.send(room_id, "quiet")
+    assert counts(alice, room_id) == (0, 0)
+    alice.delete(f"{RULES}/room/{room_id}", expect=200)
+    legacy = ["notify", "coalesce", {"set_tweak": "highlight", "value": False}]
+    alice.put(f"{RULES}/sender/{bob.user_id}", {"actions": legacy}, expect=200)
+    bob.send(room_id, "counted, not highlighted")
+    assert counts(alice, room_id) == (1, 0)
+
+
 def test_sender_rule_and_override_rule(server: TestServer) -> None:
     alice, bob, room_id = group(server)
     alice.put(f"{RULES}/sender/{bob.user_id}", {"actions": HIGHLIGHT}, expect=200)
