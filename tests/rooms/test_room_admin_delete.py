@@ -206,6 +206,31 @@ def test_purge_history_keeps_state_local_events_and_the_latest(
     assert members.json["members"] == ["@alice:test", "@bob:test"]
 
 
+def test_purge_history_up_to_a_time(server: TestServer) -> None:
+    """purge_up_to_ts: what was sent before that time goes, except (as in
+    Synapse) the last event before it; later events stay."""
+    server.advance(100)
+    _, root = server.register("root", admin=True)
+    _, alice = server.register("alice")
+    room = _room(server, alice, preset="public_chat")
+    for n in range(3):
+        _send(server, alice, room, f"old {n}")
+    server.advance(60)
+    cutoff_ms = server.hs.core.clock.time_msec()
+    server.advance(60)
+    _send(server, alice, room, "new")
+    body = {"purge_up_to_ts": cutoff_ms, "delete_local_events": True}
+    path = f"{V1}/purge_history/{quote(room)}"
+    resp = server.request("POST", path, body, token=root)
+    assert resp.code == 200, resp.json
+    server.advance(1)
+    status = server.request(
+        "GET", f"{V1}/purge_history_status/{resp.json['purge_id']}", token=root
+    )
+    assert status.json == {"status": "complete"}
+    assert _timeline(server, alice, room) == ["new", "old 2"]
+
+
 def test_purge_history_errors(server: TestServer) -> None:
     server.advance(100)
     _, root = server.register("root", admin=True)
