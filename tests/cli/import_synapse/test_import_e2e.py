@@ -19,6 +19,7 @@ from typing import Any
 
 import nio
 import pytest
+import yaml
 
 from tests.cli.import_synapse.synapse_source import (
     PNG,
@@ -30,6 +31,7 @@ from tests.conftest import POSTGRES_DSN, postgres_databases
 from tests.interop.client import HttpError, quote, request
 from tests.ports import free_port
 from tests.support.installs import installed_or_skip
+from tests.support.s3 import Bucket
 
 pytestmark = pytest.mark.integration
 
@@ -78,11 +80,16 @@ def chatly(tmp_path: Path, source: SynapseSource) -> Iterator[tuple[Path, str]]:
 
 
 def _import(
-    data: Path, source: SynapseSource, postgres: str | None = None, *more: str
+    data: Path,
+    source: SynapseSource,
+    postgres: str | None = None,
+    *more: str,
+    files: bool = True,
 ) -> subprocess.CompletedProcess[str]:
     where = (
         ["--from-postgres", postgres] if postgres else ["--from-sqlite", str(source.db)]
     )
+    media = ["--media-store", str(source.media_store)] if files else []
     return synctl(
         "import-synapse",
         "--data-dir",
@@ -90,8 +97,7 @@ def _import(
         *where,
         "--signing-key",
         str(source.signing_key),
-        "--media-store",
-        str(source.media_store),
+        *media,
         *more,
     )
 
@@ -332,6 +338,46 @@ def test_import_then_start(chatly: tuple[Path, str], source: SynapseSource) -> N
     _check_keys(url, source)
     _check_flags(url, source)
     _check_to_device(url, source)
+
+
+def test_media_already_in_s3_is_imported_as_pointers(
+    chatly: tuple[Path, str], source: SynapseSource, s3_bucket: Bucket
+) -> None:
+    """Synapse with synapse-s3-storage-provider: the files sit in a bucket at
+    the media store's relative paths. Imported without --media-store (the
+    metadata only), Chatly pointed at that bucket serves them."""
+    data, url = chatly
+    for path in sorted(source.media_store.rglob("*")):
+        if path.is_file():
+            key = "media/" + path.relative_to(source.media_store).as_posix()
+            s3_bucket.client.put_object(
+                Bucket=s3_bucket.name, Key=key, Body=path.read_bytes()
+            )
+    config = yaml.safe_load((data / "homeserver.yaml").read_text())
+    storage = s3_bucket.storage_config(prefix="media/")
+    storage["s3"]["mode"] = "s3_only"
+    config.setdefault("media", {})["storage"] = storage
+    (data / "homeserver.yaml").write_text(yaml.safe_dump(config))
+    result = _import(data, source, None, files=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "self-check passed" in result.stdout
+    start = synctl("start", "--data-dir", str(data))
+    assert start.returncode == 0, start.stdout + start.stderr
+    bob = source.clients["bob"]
+
+    async def download() -> None:
+        client = nio.AsyncClient(url, bob.user_id)
+        client.restore_login(bob.user_id, bob.device_id, bob.token)
+        try:
+            got = await client.download(mxc=source.media_mxc)
+            assert isinstance(got, nio.DownloadResponse), got
+            assert got.body == PNG
+        finally:
+            await client.close()
+
+    asyncio.run(download())
+    store = data / "media_store"  # s3_only: nothing was copied to disk
+    assert not store.exists() or not any(p.is_file() for p in store.rglob("*"))
 
 
 def _rows(db: sqlite3.Connection, table: str) -> int:
