@@ -35,6 +35,12 @@ def _scene(server: TestServer) -> tuple[str, str, str, str]:
     path = f"{CLIENT}/rooms/{quote(room)}/send/m.room.message/t1"
     body = {"msgtype": "m.text", "body": "my secret"}
     event_id = server.request("PUT", path, body, token=alice).json["event_id"]
+    reply = {
+        "msgtype": "m.text",
+        "body": "in a thread",
+        "m.relates_to": {"rel_type": "m.thread", "event_id": event_id},
+    }
+    server.request("PUT", path.replace("/t1", "/t2"), reply, token=alice)
     resp = uia_request(
         server,
         "POST",
@@ -70,6 +76,14 @@ def test_erased_senders_events_are_redacted_for_later_joiners(
         "GET", f"{CLIENT}/rooms/{quote(room)}/event/{quote(event_id)}", token=bob
     )
     assert bobs.json["content"]["body"] == "my secret"
+
+    relations = server.request(
+        "GET",
+        f"/_matrix/client/v1/rooms/{quote(room)}/relations/{quote(event_id)}",
+        token=carol,
+    )
+    assert relations.code == 200, relations.json
+    assert [e["content"] for e in relations.json["chunk"]] == [{}]
 
     sync = server.request("GET", f"{CLIENT}/sync", token=carol).json
     timeline = sync["rooms"]["join"][room]["timeline"]["events"]

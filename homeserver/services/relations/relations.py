@@ -121,15 +121,14 @@ class RelationsService:
             exhausted = len(positions) < batch
             fetched = await self.events.get_events([p.event_id for p in positions])
             found = [fetched[p.event_id] for p in positions if p.event_id in fetched]
-            shown = {
-                e.event_id for e in await self.viewer.choose(requester.user_id, found)
-            }
+            chosen = await self.viewer.choose(requester.user_id, found)
+            shown = {e.event_id: e for e in chosen}  # as the user sees them
             for index, position in enumerate(positions):
                 token = RoomStreamToken.after_event(
                     position.topological, query.direction
                 )
                 if position.event_id in shown:
-                    collected.append(fetched[position.event_id])
+                    collected.append(shown[position.event_id])
                     if len(collected) == limit:
                         exhausted = exhausted and index == len(positions) - 1
                         break
@@ -170,12 +169,13 @@ class RelationsService:
                 for r in rows
                 if r.thread_id in fetched and fetched[r.thread_id].room_id == room_id
             ]
-            shown = {e.event_id for e in await self.viewer.choose(user_id, found)}
+            chosen = await self.viewer.choose(user_id, found)
+            shown = {e.event_id: e for e in chosen}
             more = len(rows) == batch
             for index, row in enumerate(rows):
                 before = (row.latest_stream_ordering, row.thread_id)
                 if row.thread_id in shown:
-                    roots.append(fetched[row.thread_id])
+                    roots.append(shown[row.thread_id])
                     if len(roots) == limit:
                         more = more or index < len(rows) - 1
                         break

@@ -9,7 +9,6 @@ for me) drop more; nothing else in this package decides what a user sees.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -45,12 +44,6 @@ class RelatedEventsViewer:
         in their original order."""
         if not events:
             return []
-        by_room: dict[str, list[Event]] = defaultdict(list)
-        for event in events:
-            by_room[event.room_id].append(event)
-        allowed: set[str] = set()
-        for room_id, room_events in by_room.items():
-            viewer = await self.visibility.for_user(room_id, user_id)
-            allowed.update(e.event_id for e in await viewer.filter(room_events))
-        shown = [e for e in events if e.event_id in allowed]
+        # As the user sees them (erased senders' events redacted).
+        shown = await self.visibility.filter_events_for_user(user_id, events)
         return await self.hider.get().hide(user_id, shown)
