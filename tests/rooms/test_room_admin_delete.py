@@ -149,6 +149,17 @@ def test_delete_v2_with_status(server: TestServer) -> None:
     assert unknown.code == 404
 
 
+def _purge(server: TestServer, root: str, path: str, body: dict[str, Any]) -> None:
+    """Start a purge, let it run, and check that it completed."""
+    resp = server.request("POST", path, body, token=root)
+    assert resp.code == 200, resp.json
+    server.advance(1)
+    status = server.request(
+        "GET", f"{V1}/purge_history_status/{resp.json['purge_id']}", token=root
+    )
+    assert status.json == {"status": "complete"}
+
+
 def test_purge_history_keeps_state_local_events_and_the_latest(
     server: TestServer,
 ) -> None:
@@ -168,15 +179,7 @@ def test_purge_history_keeps_state_local_events_and_the_latest(
         "GET", f"{V1}/purge_history_status/{resp.json['purge_id']}", token=root
     )
     assert status.json == {"status": "complete"}
-    resp = server.request(
-        "POST", f"{path}/{quote(cutoff)}", {"delete_local_events": True}, token=root
-    )
-    assert resp.code == 200, resp.json
-    server.advance(1)
-    status = server.request(
-        "GET", f"{V1}/purge_history_status/{resp.json['purge_id']}", token=root
-    )
-    assert status.json == {"status": "complete"}
+    _purge(server, root, f"{path}/{quote(cutoff)}", {"delete_local_events": True})
     assert _timeline(server, alice, room) == ["m6", "m5"]
     # The state is intact and the room still works.
     name = server.request(
@@ -220,14 +223,7 @@ def test_purge_history_up_to_a_time(server: TestServer) -> None:
     server.advance(60)
     _send(server, alice, room, "new")
     body = {"purge_up_to_ts": cutoff_ms, "delete_local_events": True}
-    path = f"{V1}/purge_history/{quote(room)}"
-    resp = server.request("POST", path, body, token=root)
-    assert resp.code == 200, resp.json
-    server.advance(1)
-    status = server.request(
-        "GET", f"{V1}/purge_history_status/{resp.json['purge_id']}", token=root
-    )
-    assert status.json == {"status": "complete"}
+    _purge(server, root, f"{V1}/purge_history/{quote(room)}", body)
     assert _timeline(server, alice, room) == ["new", "old 2"]
 
 
