@@ -16,7 +16,10 @@ Two forms, as Synapse uses:
 
 The /sync work adds a multi-stream token whose room part is a
 ``RoomStreamToken``; it should parse with ``RoomStreamToken.parse`` on that
-part so /messages keeps accepting sync's ``prev_batch``.
+part so /messages keeps accepting sync's ``prev_batch``. A simplified
+sliding-sync ``pos`` (``<n>/<sync token>``, services/sliding_sync/connections.py)
+is accepted the same way: MSC4186 lets clients pass it to /messages and
+/relations as they would a /sync ``next_batch``.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ _TOPOLOGICAL = re.compile(r"t(\d{1,19})-(-?\d{1,19})")
 _STREAM = re.compile(r"s(\d{1,19})")
 # A /sync token: "s" then the position of every stream, "_"-separated.
 _SYNC = re.compile(r"s(\d{1,19})((?:_\d{1,19})*)")
+# A sliding-sync pos: the connection's position, "/", a /sync token.
+_SLIDING_POS = re.compile(r"\d{1,19}/(" + _SYNC.pattern + ")")
 
 
 class Direction(enum.Enum):
@@ -83,7 +88,8 @@ class RoomStreamToken:
         match = _TOPOLOGICAL.fullmatch(value)
         if match:
             return cls(int(match.group(1)), int(match.group(2)))
-        match = _SYNC.fullmatch(value)
+        pos = _SLIDING_POS.fullmatch(value)
+        match = _SYNC.fullmatch(value if pos is None else pos.group(1))
         if match:
             # A bare stream token, or a /sync token whose room part is first.
             return cls(None, int(match.group(1)))

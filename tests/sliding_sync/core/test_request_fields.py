@@ -1,0 +1,113 @@
+"""Simplified sliding sync (MSC4186) through HTTP: what ``set_presence`` does,
+connections of one device kept apart by ``conn_id``, the recency order's
+bump types, and a ``pos`` taken by /messages and /relations."""
+
+from __future__ import annotations
+
+from tests.sliding_sync.core.test_sliding_sync import ALL, room_list, ss
+from tests.support.client import User
+from tests.support.server import TestServer
+
+# A window of the most recent room, on a connection of its own.
+TOP = {"conn_id": "top", "lists": {"top": {**ALL, "range": [0, 0]}}}
+
+
+def presence(user: User) -> str:
+    status = user.get(f"/presence/{user.user_id}/status", expect=200).json
+    return str(status["presence"])
+
+
+def test_set_presence(server: TestServer) -> None:
+    """MSC4186 ``set_presence``: as in /v3/sync, default online, ``offline``
+    leaves presence alone, ``unavailable`` marks the user idle."""
+    server.advance(1000)  # a last_active_ts of 0 means "never"
+    alice = server.user("alice")
+    bob = server.user("bob")
+    ss(alice, {"set_presence": "offline"})
+    assert presence(alice) == "offline"
+    ss(alice, {"set_presence": "unavailable"})
+    assert presence(alice) == "unavailable"
+    ss(bob, {})
+    assert presence(bob) == "online"
+    # as a query parameter, as Synapse and matrix-js-sdk send it
+    carol = server.user("carol")
+    carol.post(
+        "/_matrix/client/unstable/org.matrix.simplified_msc3575/sync"
+        "?set_presence=unavailable",
+        {},
+        expect=200,
+    )
+    assert presence(carol) == "unavailable"
+
+
+def test_connections_of_one_device_are_apart(server: TestServer) -> None:
+    """Each ``conn_id`` of a device has its own state: what one connection
+    was sent, acknowledged or retried does not touch the other."""
+    alice = server.user("alice")
+    a, b = room_list(server, alice, ["A", "B"])
+    body = {"lists": {"all": ALL}}
+    one = ss(alice, {**body, "conn_id": "one"})
+    two = ss(alice, {**body, "conn_id": "two"})
+    assert set(one["rooms"]) == set(two["rooms"]) == {a, b}
+    alice.send(a, "news")
+    one = ss(alice, {**body, "conn_id": "one", "pos": one["pos"]})
+    assert set(one["rooms"]) == {a}
+    one = ss(alice, {**body, "conn_id": "one", "pos": one["pos"]})
+    assert one["rooms"] == {}
+    # "two" never saw the news: it still gets it, once
+    two = ss(alice, {**body, "conn_id": "two", "pos": two["pos"]})
+    assert [e["content"]["body"] for e in two["rooms"][a]["timeline"]] == ["news"]
+    # a new connection under one name does not reset the other
+    fresh = ss(alice, {**body, "conn_id": "one"})
+    assert fresh["rooms"][a]["initial"] is True
+    two = ss(alice, {**body, "conn_id": "two", "pos": two["pos"]})
+    assert two["rooms"] == {}
+
+
+def test_only_bump_types_move_a_room(server: TestServer) -> None:
+    """The recency order and ``bump_stamp`` count Synapse's bump types
+    (messages, encrypted, stickers, ...), not state changes or reactions."""
+    alice = server.user("alice")
+    older, newer = room_list(server, alice, ["older", "newer"])
+    first = ss(alice, {"lists": {"all": ALL}})
+    stamp = first["rooms"][older]["bump_stamp"]
+    message = alice.send(older, "a message bumps")
+    bumped = ss(alice, TOP)
+    assert set(bumped["rooms"]) == {older}
+    stamp = bumped["rooms"][older]["bump_stamp"]
+    # newer gets a message; then older gets only non-bump events
+    alice.send(newer, "newer again")
+    alice.put_state(older, "m.room.topic", {"topic": "not activity"})
+    reaction = {"rel_type": "m.annotation", "event_id": message, "key": "+1"}
+    alice.send_event(older, {"m.relates_to": reaction}, "m.reaction", expect=200)
+    top = ss(alice, TOP)
+    assert set(top["rooms"]) == {newer}
+    second = ss(alice, {"lists": {"all": ALL}, "pos": first["pos"]})
+    assert second["rooms"][older]["bump_stamp"] == stamp
+    assert second["rooms"][newer]["bump_stamp"] > stamp
+    # a sticker is activity
+    alice.send_event(older, {"body": "s", "url": "mxc://t/s", "info": {}}, "m.sticker")
+    top = ss(alice, TOP)
+    assert set(top["rooms"]) == {older}
+
+
+def test_pos_pages_back_in_messages_and_relations(server: TestServer) -> None:
+    """Merged MSC4186: a ``pos`` can be used in /messages and /relations as a
+    /sync ``next_batch`` can."""
+    alice = server.user("alice")
+    room_id = alice.create_room(name="R")
+    root = alice.send(room_id, "root")
+    alice.send(
+        room_id, "reply", **{"m.relates_to": {"rel_type": "m.thread", "event_id": root}}
+    )
+    pos = ss(alice, {"lists": {"all": ALL}})["pos"]
+    alice.send(room_id, "after the pos")
+    back = alice.messages(room_id, **{"from": pos, "limit": 2}, expect=200).json
+    assert [e["content"].get("body") for e in back["chunk"]] == ["reply", "root"]
+    ahead = alice.messages(room_id, dir="f", **{"from": pos}, expect=200).json
+    assert [e["content"].get("body") for e in ahead["chunk"]] == ["after the pos"]
+    path = f"/_matrix/client/v1/rooms/{room_id}/relations/{root}"
+    related = alice.get(path, expect=200, **{"from": pos}).json
+    assert [e["content"]["body"] for e in related["chunk"]] == ["reply"]
+    bad = alice.messages(room_id, **{"from": "1/x"}, expect=400).json
+    assert bad["errcode"] == "M_INVALID_PARAM"
