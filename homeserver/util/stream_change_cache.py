@@ -8,6 +8,8 @@ to the database only then.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 
 class StreamChangeCache:
     """The last position at which each entity changed."""
@@ -28,7 +30,9 @@ class StreamChangeCache:
             return True
         return self._last_change.get(entity, -1) > since
 
-    def changed_entities(self, entities: set[str], since: int) -> set[str] | None:
+    def changed_entities(
+        self, entities: Collection[str], since: int
+    ) -> set[str] | None:
         """Those of ``entities`` that changed after ``since``; None if unknown."""
         if since < self.earliest_known:
             return None

@@ -1,8 +1,8 @@
 """Sliding-sync connections: what each (user, device, conn_id) was sent.
 
 In memory, per connection: the state the client has acknowledged (the rooms
-sent, with the position, config and builder memory of each; each
-extension's memory) plus at most one pending change, the one of the last
+sent, with the position, config and builder memory of each, while the room
+is still the user's; each extension's memory) plus at most one pending change, the one of the last
 ``pos`` issued. A request with that ``pos`` acknowledges it (the pending
 change is applied and the older state dropped); a request with the
 acknowledged ``pos`` again is a retry (the pending change is thrown away); any
@@ -21,6 +21,7 @@ import secrets
 import attrs
 
 from homeserver.errors import Codes, JsonDict, MatrixError
+from homeserver.events.model import Membership
 from homeserver.services.sliding_sync.model import RoomConfig
 from homeserver.signals import DevicesChanged
 from homeserver.streams.tokens import StreamToken
@@ -55,6 +56,8 @@ class Changes:
 
     rooms: dict[str, RoomSent] = attrs.Factory(dict)
     extensions: dict[str, JsonDict] = attrs.Factory(dict)
+    # Rooms the connection need not remember any more (see the service).
+    forget: set[str] = attrs.Factory(set)
 
 
 @attrs.define
@@ -70,12 +73,23 @@ class Connection:
     pending_token: StreamToken | None = None
     pending: Changes | None = None
     last_used_ms: int = 0
+    # The rooms last sent with a leave or ban (the only ones that can become
+    # forgettable, see the service), so that no request scans every room.
+    parted: set[str] = attrs.Factory(set)
 
     def acknowledge(self) -> None:
         """The client used the pending ``pos``: its changes now hold."""
         if self.pending is not None:
             self.rooms.update(self.pending.rooms)
             self.extensions.update(self.pending.extensions)
+            for room_id, sent in self.pending.rooms.items():
+                if sent.membership in (Membership.LEAVE, Membership.BAN):
+                    self.parted.add(room_id)
+                else:
+                    self.parted.discard(room_id)
+            for room_id in self.pending.forget:
+                self.rooms.pop(room_id, None)
+                self.parted.discard(room_id)
         self.pos, self.token = self.pending_pos, self.pending_token
         self.pending_pos = self.pending_token = self.pending = None
 

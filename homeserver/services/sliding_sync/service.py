@@ -39,6 +39,7 @@ from homeserver.types import JsonDict
 from homeserver.util.clock import Clock
 from homeserver.util.stream_change_cache import StreamChangeCache
 
+JOIN = Membership.JOIN
 # Memberships that put a room on the lists whether or not it was sent before.
 _LISTED = (Membership.JOIN, Membership.INVITE, Membership.KNOCK)
 
@@ -150,7 +151,7 @@ class SlidingSyncService:
             upto = self.notifier.current_token()
             if since is not None:
                 since = since.clamped_to(upto)
-            body, changes, watched, empty = await self._compute(
+            body, changes, rooms, empty = await self._compute(
                 requester, req, conn, since, upto
             )
             remaining = deadline - self.clock.time_msec()
@@ -159,6 +160,7 @@ class SlidingSyncService:
                 return SlidingResponse(body, news=not empty)
             if self.notifier.current_token().is_after(upto):
                 continue
+            watched = [r for r, room in rooms.items() if room.membership == JOIN]
             await self.notifier.wait(requester.user_id, watched, remaining)
 
     async def _compute(
@@ -168,7 +170,7 @@ class SlidingSyncService:
         conn: Connection,
         since: StreamToken | None,
         upto: StreamToken,
-    ) -> tuple[JsonDict, Changes, list[str], bool]:
+    ) -> tuple[JsonDict, Changes, Mapping[str, UserRoom], bool]:
         user_id = requester.user_id
         rooms = await self.room_list.user_rooms(user_id, upto.events)
         sel = await self._select(user_id, req, conn, rooms, upto)
@@ -197,14 +199,14 @@ class SlidingSyncService:
         extensions, news = await self._extensions(
             requester, req, conn, sel, rooms, since, upto, out_rooms, changes
         )
+        changes.forget = _forgettable(conn, rooms, sel, user_id)
         body: JsonDict = {
             "lists": {name: {"count": n} for name, n in sel.counts.items()},
             "rooms": out_rooms,
             "extensions": extensions,
         }
-        watched = [r for r, room in rooms.items() if room.membership == Membership.JOIN]
         empty = since is not None and not out_rooms and not news
-        return body, changes, watched, empty
+        return body, changes, rooms, empty
 
     async def _select(
         self,
@@ -224,7 +226,7 @@ class SlidingSyncService:
                 and room.sender != user_id
             )
         }
-        ordered = await self.room_list.order(listed.values(), upto.events)
+        ordered = await self.room_list.order(user_id, listed, rooms, upto.events)
         counts: dict[str, int] = {}
         list_rooms: dict[str, list[str]] = {}
         configs: dict[str, RoomConfig] = {}
@@ -343,11 +345,13 @@ class SlidingSyncService:
         """The enabled extensions' sections, and whether any has news."""
         out: JsonDict = {}
         news = False
-        memberships = {r: room.membership for r, room in rooms.items()}
+        memberships: dict[str, str] | None = None
         for key, config in req.extensions.items():
             extension = self.extensions.get(key)
             if extension is None or not config.get("enabled", False):
                 continue
+            if memberships is None:
+                memberships = {r: room.membership for r, room in rooms.items()}
             ctx = ExtensionContext(
                 user_id=requester.user_id,
                 device_id=requester.device_id,
@@ -366,6 +370,32 @@ class SlidingSyncService:
                 changes.extensions[key] = answer.memory
             news = news or answer.news
         return out, news
+
+
+def _forgettable(
+    conn: Connection, rooms: Mapping[str, UserRoom], sel: Selection, user_id: str
+) -> set[str]:
+    """Rooms the connection can stop remembering (so that its state stays
+    one entry per room the user is in, not every room it ever sent). Of the
+    rooms last sent with a leave or ban: those forgotten or no longer the
+    user's, and those the user left themselves once the client has the leave
+    (the lists no longer show them), unless a subscription still asks for
+    them. Sent again later, such a room comes whole (``initial``), as after
+    a rejoin."""
+    out = set()
+    for room_id in conn.parted:
+        sent = conn.rooms[room_id]
+        room = rooms.get(room_id)
+        if room is None:
+            out.add(room_id)
+        elif (
+            room_id not in sel.configs
+            and room.membership == Membership.LEAVE
+            and room.sender == user_id
+            and sent.membership_stream == room.stream_ordering
+        ):
+            out.add(room_id)
+    return out
 
 
 def _read_key(user_id: str, room_id: str) -> str:

@@ -111,3 +111,69 @@ def test_pos_pages_back_in_messages_and_relations(server: TestServer) -> None:
     assert [e["content"]["body"] for e in related["chunk"]] == ["reply"]
     bad = alice.messages(room_id, **{"from": "1/x"}, expect=400).json
     assert bad["errcode"] == "M_INVALID_PARAM"
+
+
+def remembered(server: TestServer, user: User, conn_id: str = "") -> set[str]:
+    """The rooms a connection of ``user``'s device remembers (acknowledged)."""
+    conns = server.hs.sync.sliding.connections._by_device
+    return set(conns[(user.user_id, user.device_id or "")][conn_id].rooms)
+
+
+def test_connection_forgets_rooms_left_behind(server: TestServer) -> None:
+    """A connection's state is pruned: once the client has the leave of a
+    room the user left the connection stops
+    remembering it, so a long-lived connection of a user who joins and
+    leaves many rooms holds one entry per room the user is still in."""
+    alice = server.user("alice")
+    bob = server.user("bob")
+    [mine] = room_list(server, alice, ["mine"])
+    body = {"lists": {"all": ALL}}
+    pos = ss(alice, body)["pos"]
+    for i in range(20):
+        room_id = bob.create_room(preset="public_chat", name=f"visit {i}")
+        alice.join(room_id)
+        joined = ss(alice, {**body, "pos": pos})
+        assert joined["rooms"][room_id]["initial"] is True
+        alice.leave(room_id)
+        left = ss(alice, {**body, "pos": joined["pos"]})
+        assert left["rooms"][room_id]["membership"] == "leave"
+        pos = left["pos"]
+    pos = ss(alice, {**body, "pos": pos})["pos"]  # acknowledges the last leave
+    ss(alice, {**body, "pos": pos})  # acknowledges the pruning response
+    assert remembered(server, alice) == {mine}
+    # a subscription keeps a left room remembered; it is not sent again
+    kept = bob.create_room(preset="public_chat")
+    alice.join(kept)
+    config = {"timeline_limit": 1, "required_state": []}
+    sub = {**body, "room_subscriptions": {kept: config}}
+    pos = ss(alice, sub)["pos"]
+    alice.leave(kept)
+    for _ in range(3):
+        answer = ss(alice, {**sub, "pos": pos})
+        pos = answer["pos"]
+    assert kept not in answer["rooms"]
+    assert remembered(server, alice) == {mine, kept}
+
+
+def test_a_quiet_request_reuses_the_order(server: TestServer) -> None:
+    """The room order is kept per user while nothing in the listed rooms
+    moved (a quiet request does not sort every room again), and made afresh
+    when a room gets news or the user's memberships change."""
+    alice = server.user("alice")
+    bob = server.user("bob")
+    a, b = room_list(server, alice, ["A", "B"])
+    room_list_service = server.hs.sync.sliding.room_list
+    body = {"lists": {"all": ALL}}
+    pos = ss(alice, body)["pos"]
+    kept = room_list_service._orders[alice.user_id].ordered
+    assert kept == [b, a]
+    pos = ss(alice, {**body, "pos": pos})["pos"]
+    assert room_list_service._orders[alice.user_id].ordered is kept
+    alice.send(a, "news")
+    pos = ss(alice, {**body, "pos": pos})["pos"]
+    assert room_list_service._orders[alice.user_id].ordered == [a, b]
+    invite = bob.create_room(name="C")
+    bob.invite(invite, alice.user_id)
+    answer = ss(alice, {**body, "pos": pos})
+    assert answer["lists"]["all"]["count"] == 3
+    assert room_list_service._orders[alice.user_id].ordered == [invite, a, b]
