@@ -15,13 +15,16 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 
-def run_isolated(name: str, *args: Any, timeout: float = 120) -> Any:
-    """``asyncio.run(scenarios.<name>(*args))`` in a child process."""
+def run_isolated(
+    name: str, *args: Any, timeout: float = 120, module: str = "scenarios"
+) -> Any:
+    """``asyncio.run(<module>.<name>(*args))`` in a child process
+    (``module`` of ``tests.websocket``)."""
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-        return pool.submit(_run, name, *args).result(timeout=timeout)
+        return pool.submit(_run, module, name, *args).result(timeout=timeout)
 
 
-def _run(name: str, *args: Any) -> Any:
-    scenarios = importlib.import_module("tests.websocket.scenarios")
+def _run(module: str, name: str, *args: Any) -> Any:
+    scenarios = importlib.import_module(f"tests.websocket.{module}")
     return asyncio.run(getattr(scenarios, name)(*args))
