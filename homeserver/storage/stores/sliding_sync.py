@@ -4,7 +4,7 @@ membership, rooms' latest activity, their type, encryption and space children.""
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 
 import attrs
 
@@ -154,17 +154,27 @@ class SlidingSyncStore:
     ) -> dict[int, str]:
         """The room's last non-outlier event at or before each position
         (positions before the room's first event are left out)."""
+        found = await self.get_events_at_many({room_id: positions})
+        return {position: event_id for (_, position), event_id in found.items()}
 
-        def txn_fn(txn: Transaction) -> dict[int, str]:
+    async def get_events_at_many(
+        self, positions: Mapping[str, Collection[int]]
+    ) -> dict[tuple[str, int], str]:
+        """``get_events_at`` for several rooms in one transaction, keyed by
+        (room ID, position)."""
+
+        def txn_fn(txn: Transaction) -> dict[tuple[str, int], str]:
             out = {}
-            for position in set(positions):
-                row = txn.query_one(
-                    "SELECT event_id FROM events WHERE room_id = ? AND outlier = ?"
-                    " AND stream_ordering <= ? ORDER BY stream_ordering DESC LIMIT 1",
-                    (room_id, False, position),
-                )
-                if row is not None:
-                    out[position] = str(row.event_id)
+            for room_id, wanted in positions.items():
+                for position in set(wanted):
+                    row = txn.query_one(
+                        "SELECT event_id FROM events WHERE room_id = ?"
+                        " AND outlier = ? AND stream_ordering <= ?"
+                        " ORDER BY stream_ordering DESC LIMIT 1",
+                        (room_id, False, position),
+                    )
+                    if row is not None:
+                        out[(room_id, position)] = str(row.event_id)
             return out
 
         return await self.db.run_interaction("ss_events_at", txn_fn)
@@ -176,37 +186,50 @@ class SlidingSyncStore:
         ``heroes`` other joined or invited members by when they got that
         membership, else the first who left or were banned (the spec's
         ``m.heroes``, in Synapse's order)."""
+        found = await self.get_member_overviews([room_id], user_id, heroes)
+        return found[room_id]
 
-        def txn_fn(txn: Transaction) -> MemberOverview:
-            counts = {
-                str(r.membership): int(r.n)
-                for r in txn.query(
-                    "SELECT membership, COUNT(*) AS n FROM current_state_events"
-                    " WHERE room_id = ? AND type = ? GROUP BY membership",
-                    (room_id, EventTypes.MEMBER),
-                )
-            }
-            found: list[str] = []
-            for memberships in (("join", "invite"), ("leave", "ban")):
-                rows = txn.query(
-                    "SELECT c.state_key FROM current_state_events c"
-                    " JOIN events e ON e.event_id = c.event_id"
-                    " WHERE c.room_id = ? AND c.type = ? AND c.state_key <> ?"
-                    " AND c.membership IN (?, ?)"
-                    " ORDER BY CASE c.membership WHEN ? THEN 1 ELSE 2 END,"
-                    " e.stream_ordering LIMIT ?",
-                    (
-                        room_id,
-                        EventTypes.MEMBER,
-                        user_id,
-                        *memberships,
-                        memberships[0],
-                        heroes,
-                    ),
-                )
-                found = [str(r.state_key) for r in rows]
-                if found:
-                    break
-            return MemberOverview(counts.get("join", 0), counts.get("invite", 0), found)
+    async def get_member_overviews(
+        self, room_ids: Collection[str], user_id: str, heroes: int
+    ) -> dict[str, MemberOverview]:
+        """``get_member_overview`` of several rooms in one transaction."""
+
+        def txn_fn(txn: Transaction) -> dict[str, MemberOverview]:
+            return {r: _overview_txn(txn, r, user_id, heroes) for r in room_ids}
 
         return await self.db.run_interaction("ss_member_overview", txn_fn)
+
+
+def _overview_txn(
+    txn: Transaction, room_id: str, user_id: str, heroes: int
+) -> MemberOverview:
+    counts = {
+        str(r.membership): int(r.n)
+        for r in txn.query(
+            "SELECT membership, COUNT(*) AS n FROM current_state_events"
+            " WHERE room_id = ? AND type = ? GROUP BY membership",
+            (room_id, EventTypes.MEMBER),
+        )
+    }
+    found: list[str] = []
+    for memberships in (("join", "invite"), ("leave", "ban")):
+        rows = txn.query(
+            "SELECT c.state_key FROM current_state_events c"
+            " JOIN events e ON e.event_id = c.event_id"
+            " WHERE c.room_id = ? AND c.type = ? AND c.state_key <> ?"
+            " AND c.membership IN (?, ?)"
+            " ORDER BY CASE c.membership WHEN ? THEN 1 ELSE 2 END,"
+            " e.stream_ordering LIMIT ?",
+            (
+                room_id,
+                EventTypes.MEMBER,
+                user_id,
+                *memberships,
+                memberships[0],
+                heroes,
+            ),
+        )
+        found = [str(r.state_key) for r in rows]
+        if found:
+            break
+    return MemberOverview(counts.get("join", 0), counts.get("invite", 0), found)

@@ -41,7 +41,7 @@ def test_news_costs_the_same_on_an_old_connection(server: TestServer) -> None:
     assert "ss_member_overview" not in old
 
 
-def test_first_response_reads_windows_and_counts_once(server: TestServer) -> None:
+def test_first_response_reads_windows_counts_and_state_once(server: TestServer) -> None:
     alice = server.user("alice")
     room_list(server, alice, [f"room {i}" for i in range(12)])
     body = {"lists": {"all": {**ALL, "range": [0, 9]}}}
@@ -55,3 +55,7 @@ def test_first_response_reads_windows_and_counts_once(server: TestServer) -> Non
     assert spent["sync_windows"] == 1
     assert spent["sync_unread_counts"] == 1
     assert spent["sync_join_positions"] == 1
+    # and, for the rooms sent whole, their state and member overviews
+    assert spent["ss_events_at"] == 1
+    assert spent["get_state_ids_for_events"] == 1
+    assert spent["ss_member_overview"] == 1

@@ -21,8 +21,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TypeVar
 
-import attrs
-
 from homeserver.events.model import Event, EventTypes, Membership, StateKey
 from homeserver.services.accounts.auth import Requester
 from homeserver.services.reading.filters import Filter, parse_filter
@@ -30,6 +28,11 @@ from homeserver.services.reading.personal import PersonalFilter, PersonalView
 from homeserver.services.sliding_sync.model import (
     RoomAnswer,
     RoomRequest,
+)
+from homeserver.services.sliding_sync.rooms.batch import (
+    Batch,
+    WindowKey,
+    read_whole_rooms,
 )
 from homeserver.services.sliding_sync.rooms.meta import (
     AVATAR_KEY,
@@ -71,20 +74,6 @@ K = TypeVar("K")
 V = TypeVar("V")
 
 
-WindowKey = tuple[str, int | None, int, int]
-
-
-@attrs.frozen
-class _Batch:
-    """What ``prepare`` read for the rooms of one response."""
-
-    user_id: str
-    upto: str
-    windows: dict[WindowKey, RoomWindow]
-    counts: dict[str, tuple[int, int]]
-    joins: dict[str, int | None]
-
-
 class FullRoomBuilder:
     """Every field of a room's entry (see the module doc)."""
 
@@ -107,7 +96,7 @@ class FullRoomBuilder:
         # several users interleave): the view read, reused by the other
         # rooms of the same response, and what ``prepare`` read.
         self._views: dict[tuple[str, str], PersonalView] = {}
-        self._batches: dict[tuple[str, str], _Batch] = {}
+        self._batches: dict[tuple[str, str], Batch] = {}
 
     async def prepare(self, requester: Requester, reqs: Sequence[RoomRequest]) -> None:
         """Read the timeline windows, their events and the unread counts of
@@ -119,9 +108,12 @@ class FullRoomBuilder:
         user_id = requester.user_id
         view = await self._personal_view(user_id, rooms[0])
         groups: dict[tuple[int, int], dict[str, int | None]] = {}
+        whole: dict[str, int] = {}
         for req in rooms:
+            plan = plan_room(req, req.memory or {})
+            if plan.initial:
+                whole[req.room_id] = plan.upto
             if req.config.timeline_limit > 0:
-                plan = plan_room(req, req.memory or {})
                 start = None if plan.initial or plan.expanded else plan.since
                 key = (req.config.timeline_limit, plan.upto)
                 groups.setdefault(key, {})[req.room_id] = start
@@ -141,11 +133,16 @@ class FullRoomBuilder:
         fresh = {k[0] for k in windows if k[1] is None}
         stays = await self.rooms.store.get_join_positions(user_id, fresh)
         joins = {r: stays.get(r) for r in fresh}
+        # The rooms sent whole: their state and member overviews.
+        whole_joined = [r for r in whole if r in set(joined)]
+        states, overviews = await read_whole_rooms(
+            self.store, self.rooms.event_state, user_id, whole, whole_joined
+        )
         upto_key = rooms[0].upto.to_string()
-        batch = _Batch(user_id, upto_key, windows, counts, joins)
+        batch = Batch(user_id, upto_key, windows, counts, joins, states, overviews)
         _remember(self._batches, (user_id, upto_key), batch)
 
-    def _prepared(self, user_id: str, req: RoomRequest) -> _Batch | None:
+    def _prepared(self, user_id: str, req: RoomRequest) -> Batch | None:
         return self._batches.get((user_id, req.upto.to_string()))
 
     async def build(self, requester: Requester, req: RoomRequest) -> RoomAnswer:
@@ -180,8 +177,8 @@ class FullRoomBuilder:
         if plan.expanded:
             result["expanded_timeline"] = True
             result["unstable_expanded_timeline"] = True
-        pick, events, now = await self._state(info, req, plan, timeline, memory)
-        await self._meta(info, req, plan, pick, events, now, result)
+        pick, events, now = await self._state(info, req, plan, timeline, memory, batch)
+        await self._meta(info, req, plan, pick, events, now, result, batch)
         if pick.picked:
             result["required_state"] = await self._required_state(info, pick, events)
         if timeline is not None:
@@ -236,6 +233,7 @@ class FullRoomBuilder:
         plan: Plan,
         timeline: RoomTimeline | None,
         memory: JsonDict,
+        batch: Batch | None,
     ) -> tuple[StatePick, dict[StateKey, Event], StateMap]:
         """The state to send and the state events the entry needs."""
         wanted = req.config.required_state.for_user(info.user_id)
@@ -263,17 +261,11 @@ class FullRoomBuilder:
             selection = StateSelection(
                 keys=frozenset((EventTypes.MEMBER, u) for u in missing)
             )
-        positions = [plan.upto] + ([plan.since] if need_diff and plan.since else [])
-        anchors = await self.store.get_events_at(req.room_id, positions)
-        now_id = anchors.get(plan.upto)
-        then_id = anchors.get(plan.since) if need_diff and plan.since else None
-        maps = await self.rooms.event_state.get_state_ids_for_events(
-            [e for e in (now_id, then_id) if e is not None], selection
-        )
-        now: StateMap = maps.get(now_id or "", {})
-        then: StateMap | None = None
-        if not plan.initial:
-            then = maps.get(then_id or "", {}) if need_diff else now
+        read = None if batch is None else batch.states.get(req.room_id)
+        if plan.initial and read is not None and read[0] == plan.upto:
+            now, then = read[1], None  # read with the response's other rooms
+        else:
+            now, then = await self._read_state(req, plan, need_diff, selection)
         pick = pick_state(
             wanted,
             now,
@@ -293,6 +285,24 @@ class FullRoomBuilder:
         events = {k: found[v] for k, v in needed.items() if v in found}
         return pick, events, now
 
+    async def _read_state(
+        self, req: RoomRequest, plan: Plan, need_diff: bool, selection: StateSelection
+    ) -> tuple[StateMap, StateMap | None]:
+        """The room's state at the response and, for a room the client has,
+        when it was last sent (None for a room sent whole)."""
+        positions = [plan.upto] + ([plan.since] if need_diff and plan.since else [])
+        anchors = await self.store.get_events_at(req.room_id, positions)
+        now_id = anchors.get(plan.upto)
+        then_id = anchors.get(plan.since) if need_diff and plan.since else None
+        maps = await self.rooms.event_state.get_state_ids_for_events(
+            [e for e in (now_id, then_id) if e is not None], selection
+        )
+        now: StateMap = maps.get(now_id or "", {})
+        then: StateMap | None = None
+        if not plan.initial:
+            then = maps.get(then_id or "", {}) if need_diff else now
+        return now, then
+
     async def _meta(
         self,
         info: SyncRequestInfo,
@@ -302,13 +312,16 @@ class FullRoomBuilder:
         events: dict[StateKey, Event],
         now: StateMap,
         result: JsonDict,
+        batch: Batch | None,
     ) -> None:
         naming_fields(result, events, initial=plan.initial, changed=pick.changed)
         if req.membership != Membership.JOIN or not _members_moved(plan, pick):
             return
-        overview = await self.store.get_member_overview(
-            req.room_id, info.user_id, MAX_HEROES
-        )
+        overview = batch.overviews.get(req.room_id) if batch and plan.initial else None
+        if overview is None:
+            overview = await self.store.get_member_overview(
+                req.room_id, info.user_id, MAX_HEROES
+            )
         result["joined_count"] = overview.joined
         result["invited_count"] = overview.invited
         if content_string(events.get(NAME_KEY), "name") is None and overview.heroes:
