@@ -22,7 +22,14 @@ Scenarios:
   incremental  on that connection, RUNS times each: a quiet request (nothing
                happened since the last pos, timeout 0) and a request after one
                new message in a room outside the window (which moves to the
-               top): median wall time and mean server CPU of each
+               top): median wall time and mean server CPU of each; and, on the
+               same device and in the same rounds, a quiet incremental /sync
+               (v3, timeout 0, from the last next_batch), the issue's yardstick
+               for a quiet sliding-sync request
+  long_lived   on one new connection, LONG requests each after one new message
+               in a room of the account (rooms taken in turn): median wall time
+               and mean server CPU of the first and of the last tenth of them
+               (a connection must not get slower as it ages)
   memory       server VmRSS after start and after the run; peak (VmHWM)
 
 Server CPU is utime+stime of the server process (all threads) from /proc. A
@@ -52,6 +59,7 @@ import bench_postgres  # noqa: E402
 import servers  # noqa: E402
 from sync_bench import (  # noqa: E402
     PASSWORD,
+    SYNC_PATH,
     Api,
     HttpError,
     Meter,
@@ -93,9 +101,10 @@ ELEMENT_X_REQUIRED_STATE = [
 class Sizes:
     rooms: int = 500
     runs: int = 10
+    long: int = 200
 
 
-QUICK = Sizes(rooms=40, runs=2)
+QUICK = Sizes(rooms=40, runs=2, long=20)
 
 
 def list_request() -> dict[str, Any]:
@@ -136,6 +145,7 @@ class Context:
     rooms: list[str] = field(default_factory=list)
     device: Api | None = None
     pos: str | None = None
+    next_batch: str | None = None
 
 
 async def set_up(ctx: Context) -> None:
@@ -184,42 +194,111 @@ async def scenario_initial(ctx: Context) -> Values:
     }
 
 
+def figures(name: str, samples: list[tuple[float, float]]) -> Values:
+    """``<name>_ms`` (median wall time) and ``<name>_cpu_ms`` (mean server
+    CPU: its clock ticks in 10 ms) of (wall, CPU) samples in seconds."""
+    return {
+        f"{name}_ms": statistics.median(w for w, _ in samples) * 1000,
+        f"{name}_cpu_ms": statistics.mean(c for _, c in samples) * 1000,
+    }
+
+
+async def news(
+    owner: Api, device: Api, room: str, pos: str | None, pid: int
+) -> tuple[str, Meter]:
+    """A message in ``room``, then the connection's next request (measured),
+    which must carry the room; the new pos and the request's meter."""
+    await owner.send(room, "news")
+    answer, m, _ = await sliding_sync(device, pos, pid)
+    if room not in (answer.get("rooms") or {}):
+        raise ScenarioUnavailable("the new message's room was not in the answer")
+    return str(answer["pos"]), m
+
+
+async def v3_sync(api: Api, since: str | None, meter_pid: int) -> tuple[str, Meter]:
+    """One /v3/sync (timeout 0); its next_batch and meter."""
+    query = {"timeout": "0"}
+    if since is not None:
+        query["since"] = since
+    with Meter(meter_pid) as m:
+        answer = await api.call("GET", SYNC_PATH, None, query, "GET /sync")
+    return str(answer["next_batch"]), m
+
+
 async def scenario_incremental(ctx: Context) -> Values:
     if ctx.device is None or ctx.owner is None:
         raise ScenarioUnavailable("needs the connection of the initial scenario")
     device, owner = ctx.device, ctx.owner
     quiet: list[tuple[float, float]] = []
     busy: list[tuple[float, float]] = []
+    v3: list[tuple[float, float]] = []
+    # The same device's /sync stream, caught up (not measured).
+    since, _ = await v3_sync(device, None, ctx.pid)
+    since, _ = await v3_sync(device, since, ctx.pid)
     for run in range(ctx.sizes.runs):
         answer, m, _ = await sliding_sync(device, ctx.pos, ctx.pid)
         ctx.pos = answer["pos"]
         quiet.append((m.wall, m.cpu))
+        since, m = await v3_sync(device, since, ctx.pid)
+        v3.append((m.wall, m.cpu))
         # The oldest room of the account gets a message and moves to the top.
         room = ctx.rooms[run % len(ctx.rooms)]
-        await owner.send(room, f"news {run}")
-        answer, m, _ = await sliding_sync(device, ctx.pos, ctx.pid)
-        ctx.pos = answer["pos"]
-        if room not in (answer.get("rooms") or {}):
-            raise ScenarioUnavailable("the new message's room was not in the answer")
+        ctx.pos, m = await news(owner, device, room, ctx.pos, ctx.pid)
         busy.append((m.wall, m.cpu))
+        # The /sync stream takes the message in too (not measured), so that
+        # its next quiet request is as quiet as the sliding one.
+        since, _ = await v3_sync(device, since, ctx.pid)
         log(
             f"  incremental {run + 1}: quiet {quiet[-1][0] * 1000:.1f} ms, "
-            f"one message {m.wall * 1000:.1f} ms"
+            f"one message {m.wall * 1000:.1f} ms, "
+            f"quiet /sync {v3[-1][0] * 1000:.1f} ms"
         )
     return {
-        "quiet_ms": statistics.median(w for w, _ in quiet) * 1000,
-        "quiet_cpu_ms": statistics.mean(c for _, c in quiet) * 1000,
-        "message_ms": statistics.median(w for w, _ in busy) * 1000,
-        "message_cpu_ms": statistics.mean(c for _, c in busy) * 1000,
+        **figures("quiet", quiet),
+        **figures("message", busy),
+        **figures("v3_quiet", v3),
     }
 
 
-SCENARIOS = [("initial", scenario_initial), ("incremental", scenario_incremental)]
+async def scenario_long_lived(ctx: Context) -> Values:
+    if ctx.owner is None:
+        raise ScenarioUnavailable("needs the set-up")
+    owner = ctx.owner
+    device = await login(owner, PASSWORD)
+    answer, _, _ = await sliding_sync(device, None, ctx.pid)
+    pos = answer["pos"]
+    samples: list[tuple[float, float]] = []
+    for i in range(ctx.sizes.long):
+        room = ctx.rooms[i % len(ctx.rooms)]
+        pos, m = await news(owner, device, room, pos, ctx.pid)
+        samples.append((m.wall, m.cpu))
+    tenth = max(1, len(samples) // 10)
+    first, last = samples[:tenth], samples[-tenth:]
+    deciles = [
+        statistics.median(w for w, _ in samples[i : i + tenth]) * 1000
+        for i in range(0, len(samples), tenth)
+    ]
+    log(
+        "  long-lived, median of each tenth (ms): "
+        + " ".join(f"{d:.1f}" for d in deciles)
+    )
+    return {**figures("long_first", first), **figures("long_last", last)}
+
+
+SCENARIOS = [
+    ("initial", scenario_initial),
+    ("incremental", scenario_incremental),
+    ("long_lived", scenario_long_lived),
+]
 
 
 def metrics(sizes: Sizes) -> list[Metric]:
     window = f"{sizes.rooms} rooms, window {WINDOW}"
     runs = f"median of {sizes.runs}"
+    tenth = max(1, sizes.long // 10)
+    lived = "long-lived connection, one new message per request, requests"
+    first = f"{lived} 1-{tenth} of {sizes.long}"
+    last = f"{lived} {sizes.long - tenth + 1}-{sizes.long} of {sizes.long}"
     return [
         Metric(
             "initial_ms",
@@ -249,6 +328,29 @@ def metrics(sizes: Sizes) -> list[Metric]:
             "incremental",
             "incremental, quiet: server CPU, mean (ms)",
             "lower",
+        ),
+        Metric(
+            "v3_quiet_ms",
+            "incremental",
+            f"incremental /sync, quiet: {runs} (ms)",
+            "lower",
+        ),
+        Metric(
+            "v3_quiet_cpu_ms",
+            "incremental",
+            "incremental /sync, quiet: server CPU, mean (ms)",
+            "lower",
+        ),
+        Metric("long_first_ms", "long_lived", f"{first}: median (ms)", "lower"),
+        Metric(
+            "long_first_cpu_ms",
+            "long_lived",
+            f"{first}: server CPU, mean (ms)",
+            "lower",
+        ),
+        Metric("long_last_ms", "long_lived", f"{last}: median (ms)", "lower"),
+        Metric(
+            "long_last_cpu_ms", "long_lived", f"{last}: server CPU, mean (ms)", "lower"
         ),
         Metric("rss_before_mib", "memory", "memory: RSS after start (MiB)", "lower", 0),
         Metric(
