@@ -73,7 +73,7 @@ class HttpService(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
         self.got: list[Got] = []
         self.handlers: dict[str, Callable[[Got], Answer]] = {}
         service = self
@@ -98,16 +98,16 @@ class HttpService(ThreadingHTTPServer):
             def log_message(self, *args: Any) -> None:
                 pass
 
-        super().__init__(("127.0.0.1", 0), Handler)
+        super().__init__((host, 0), Handler)
 
     @property
     def base(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
+        return f"http://{self.server_address[0]}:{self.server_address[1]}"
 
 
-def serve_http() -> Iterator[HttpService]:
-    """A fixture body: a started service, stopped afterwards."""
-    service = HttpService()
+def serve_http(host: str = "127.0.0.1") -> Iterator[HttpService]:
+    """A fixture body: a started service (on ``host``), stopped afterwards."""
+    service = HttpService(host)
     threading.Thread(target=service.serve_forever, daemon=True).start()
     yield service
     service.shutdown()

@@ -228,6 +228,20 @@ def test_webpush_gone_subscription_is_rejected(
     assert sub.decrypt(service.got[0].body)["event_id"] == "$ev1"
 
 
+def test_webpush_endpoint_on_a_denied_address_is_never_contacted(
+    harness: Harness,
+) -> None:
+    """The endpoint comes from the user's pusher: one on an address the
+    outbound rules deny (127.0.0.2: loopback, and only 127.0.0.1 is allowed
+    here) is never connected to; it is a failure, not a delivery."""
+    for inside in serve_http("127.0.0.2"):
+        sub = Subscription.make(inside.base + "/admin")
+        inside.handlers["/admin"] = _answer(201)
+        data = {"endpoint": sub.endpoint, "auth": _b64(sub.auth)}
+        assert harness.push(WEB, sub.p256dh, data, MESSAGE) is None
+        assert inside.got == []
+
+
 def test_other_app_ids_are_left_to_the_server(harness: Harness) -> None:
     assert harness.push("im.other.app", "key", {"url": "x"}, MESSAGE) is None
     assert harness.push(WEB, "a@example.org", {}, MESSAGE, kind="email") is None
