@@ -186,6 +186,7 @@ class FederationServing:
                 store=ingest.store,
                 acl=ingest.acl,
                 clock=core.clock,
+                erased=accounts.stores.users.get_erased,
             ),
             queries=FederationQueries(
                 server_name=core.server_name,

@@ -14,7 +14,8 @@ the room world-readable. A rejected event is unknown (404). Each event is then j
 ``invited`` to a server with an invited or joined user at that point,
 ``joined`` to a server with a joined user at that point. Events the origin may
 not see are served redacted (so the DAG stays walkable), except that GET
-/event refuses them.
+/event refuses them. Events of our users who were erased are served
+redacted to every server, as Synapse's filter_events_for_server.
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ from homeserver.federation.acl import ServerAclChecker
 from homeserver.federation.ingest.auth_checks import create_event_id
 from homeserver.services.reading.visibility import (
     HISTORY_VISIBILITY_KEY,
+    ErasedUsers,
     HistoryVisibility,
+    nobody_erased,
 )
 from homeserver.storage.stores.event_state import EventStateStore, StateSelection
 from homeserver.storage.stores.events import EventStore
@@ -100,8 +103,10 @@ class FederationReadService:
         store: FederationStore,
         acl: ServerAclChecker,
         clock: Clock,
+        erased: ErasedUsers = nobody_erased,
     ) -> None:
         self.server_name = server_name
+        self.erased = erased
         self.events = events
         self.room_state = room_state
         self.event_state = event_state
@@ -207,13 +212,21 @@ class FederationReadService:
                 visible.add(event.event_id)
         return visible
 
+    async def _erased_senders(self, events: Collection[Event]) -> set[str]:
+        """Which of our users among the senders of ``events`` were erased."""
+        ours = {e.sender for e in events if has_domain(e.sender, self.server_name)}
+        return await self.erased(ours) if ours else set()
+
     async def _pdus(self, origin: str, events: list[Event]) -> list[JsonDict]:
-        """Events as PDUs, redacted where ``origin`` may not see them."""
+        """Events as PDUs, redacted where ``origin`` may not see them or
+        their sender was erased."""
         visible = await self.visible_to(origin, [e for e in events if not e.outlier])
+        erased = await self._erased_senders(events)
         out = []
         for event in events:
             pdu = pdu_for_federation(event)
-            if event.event_id not in visible and not event.outlier:
+            hidden = event.event_id not in visible and not event.outlier
+            if hidden or event.sender in erased:
                 pdu = redact_pdu(pdu, event.room_version)
             out.append(pdu)
         return out
@@ -230,7 +243,10 @@ class FederationReadService:
         elif event.event_id not in await self.visible_to(origin, [event]):
             logger.warning("refusing %s the event %s: not visible", origin, event_id)
             raise Forbidden("You are not allowed to see this event")
-        return self._transaction([pdu_for_federation(event)])
+        pdu = pdu_for_federation(event)
+        if await self._erased_senders([event]):
+            pdu = redact_pdu(pdu, event.room_version)
+        return self._transaction([pdu])
 
     async def state_ids_before(
         self, room_id: str, event_id: str

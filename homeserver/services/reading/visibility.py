@@ -56,7 +56,8 @@ HISTORY_VISIBILITY_KEY: StateKey = (EventTypes.HISTORY_VISIBILITY, "")
 ErasedUsers = Callable[[Collection[str]], Awaitable[set[str]]]
 
 
-async def _nobody_erased(_user_ids: Collection[str]) -> set[str]:
+async def nobody_erased(_user_ids: Collection[str]) -> set[str]:
+    """The ErasedUsers of a server that erases nobody (tests, tools)."""
     return set()
 
 
@@ -116,7 +117,7 @@ class UserVisibility:
         last_join: tuple[int, int] | None,
         events: EventStore,
         event_state: EventStateStore,
-        erased: ErasedUsers = _nobody_erased,
+        erased: ErasedUsers = nobody_erased,
     ) -> None:
         self.user_id = user_id
         self.last_join = last_join
@@ -236,7 +237,7 @@ class VisibilityService:
         events: EventStore,
         event_state: EventStateStore,
         room_state: RoomStateStore,
-        erased: ErasedUsers = _nobody_erased,
+        erased: ErasedUsers = nobody_erased,
     ) -> None:
         self.events = events
         self.event_state = event_state

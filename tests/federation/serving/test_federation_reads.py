@@ -92,6 +92,32 @@ def test_event_endpoint(make_federation: Callable[[], Federation]) -> None:
     assert _get(fed, b, a, f"{FED}/event/{q('$nope')}").code == 404
 
 
+def test_an_erased_users_events_are_served_redacted(
+    make_federation: Callable[[], Federation],
+) -> None:
+    """As Synapse: our erased users' events go out redacted to every server,
+    through /event, /backfill and /get_missing_events."""
+    fed, a, b, _, room, messages = _setup(make_federation)
+    a.get_success(a.hs.user_admin.store.set_flag("@alice:a.test", "erased", True))
+    one = _get(fed, b, a, f"{FED}/event/{q(messages[-1])}")
+    assert one.code == 200 and one.json["pdus"][0]["content"] == {}
+    resp = _get(
+        fed, b, a, f"{FED}/backfill/{q(room.room_id)}?v={q(messages[-1])}&limit=3"
+    )
+    assert [p["content"] for p in resp.json["pdus"]] == [{}, {}, {}]
+    missing = fed.signed_request(
+        b,
+        a,
+        "POST",
+        f"{FED}/get_missing_events/{q(room.room_id)}",
+        {
+            "earliest_events": [room.join_event.event_id],
+            "latest_events": [messages[-1]],
+        },
+    )
+    assert [p["content"] for p in missing.json["events"]] == [{}, {}]
+
+
 def test_joined_history_is_not_served_from_before_the_join(
     make_federation: Callable[[], Federation],
 ) -> None:
