@@ -78,7 +78,8 @@ class Deployment:
         engine: the shared database.
         data_dir: the shared data directory (one replication secret).
         instances: ``workers.instances``.
-        overrides: more config for every process.
+        overrides: more config for every process (``workers`` keys are
+            added to the deployment's own section, e.g. ``stream_writers``).
         transports: process name -> its outbound federation transport.
         kwargs: process name -> more TestServer arguments.
         redis_prefix: replicate over the test's Redis under this prefix (the
@@ -101,7 +102,9 @@ class Deployment:
         self.reactor.advance(1_000_000)
         self.engine = engine
         self.data_dir = data_dir
-        self.config = {**(overrides or {}), **workers_config(instances, redis_prefix)}
+        workers = workers_config(instances, redis_prefix)
+        workers["workers"].update((overrides or {}).get("workers", {}))
+        self.config = {**(overrides or {}), **workers}
         self.hand_offs = HandOffs() if redis_prefix else None
         self.kwargs = kwargs or {}
         self.servers: dict[str, TestServer] = {}

@@ -6,8 +6,11 @@ positions, and the reader answers the client as one process would."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+from homeserver.storage.engines import Engine
 from tests.e2ee.keys import CrossSigning, Device, new_key
 from tests.workers.writes_kit import HttpDeployment
 
@@ -169,3 +172,41 @@ def test_device_list_changes_through_a_reader_take_main_positions(
         "GET", f"{CLIENT}/sync?since={since}", token=bob_token
     ).json
     assert alice in changed["device_lists"]["changed"]
+
+
+def test_main_hands_them_to_a_worker_that_writes_them(
+    make_engine: Callable[[], Engine], tmp_path: Path
+) -> None:
+    """With ``stream_writers`` naming reader1, main is the one that forwards."""
+    writers = {"account_data": "reader1", "device_lists": "reader1"}
+    d = HttpDeployment(
+        make_engine(),
+        tmp_path,
+        READER,
+        overrides={"workers": {"stream_writers": writers}},
+    )
+    try:
+        user_id, token = d.main.register("alice")
+        main_before = _position(d, "main", "account_data")
+        on_main = f"{CLIENT}/user/{user_id}/account_data/org.example.m"
+        assert d.call("main", "PUT", on_main, {"m": 1}, token).code == 200
+        rule = f"{CLIENT}/pushrules/global/content/cats"
+        body = {"pattern": "cat*", "actions": ["notify"]}
+        assert d.call("main", "PUT", rule, body, token).code == 200
+        assert _position(d, "main", "account_data") == main_before
+        assert _position(d, "reader1", "account_data") >= 2
+        synced = _on_reader(d, "GET", "/sync", token)
+        data = {e["type"]: e["content"] for e in synced["account_data"]["events"]}
+        assert data["org.example.m"] == {"m": 1}
+        content_rules = data["m.push_rules"]["global"]["content"]
+        assert "cats" in [r["rule_id"] for r in content_rules]
+        device_id = d.main.request("GET", f"{CLIENT}/devices", token=token).json[
+            "devices"
+        ][0]["device_id"]
+        lists_before = _position(d, "reader1", "device_lists")
+        renamed = {"display_name": "phone"}
+        path = f"{CLIENT}/devices/{device_id}"
+        assert d.call("main", "PUT", path, renamed, token).code == 200
+        d.pump(lambda: _position(d, "reader1", "device_lists") > lists_before)
+    finally:
+        d.close()
