@@ -54,13 +54,14 @@ def priority(event_type: str, tweaks: Mapping[str, Any]) -> str:
 
 
 def device_of(record: PusherRecord, tweaks: Mapping[str, Any]) -> JsonDict:
-    """The pusher as one entry of ``devices`` (its data without ``url`` and
-    ``format``, which are for the homeserver)."""
+    """The pusher as one entry of ``devices``: its data without ``url``, as
+    the push gateway API says (``format`` stays: the API lists it among the
+    data a gateway gets, and Synapse sends it)."""
     return {
         "app_id": record.app_id,
         "pushkey": record.pushkey,
         "pushkey_ts": record.pushkey_ts // 1000,
-        "data": {k: v for k, v in record.data.items() if k not in ("url", "format")},
+        "data": {k: v for k, v in record.data.items() if k != "url"},
         "tweaks": dict(tweaks),
     }
 
