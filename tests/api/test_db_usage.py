@@ -217,7 +217,7 @@ def test_message_send_is_one_read_and_one_transaction(make_server: Any) -> None:
         assert delta(before, after, "homeserver_db_txns_total", SEND) == 2
         assert ran == {
             "get_event_ids_for_txn": 1,
-            "persist_event": 1,
+            "persist_events": 1,
             "get_events_for_federation": 1,  # the senders' shared read (a job)
         }
         trips = delta(before, after, "homeserver_db_round_trips_total", SEND)

@@ -254,6 +254,7 @@ class ResidentMembership:
             )
             raise Forbidden(f"Bad event signature: {exc}") from None
         async with self.creator.linearizer.queue(room_id):
+            await self.creator.batches.idle(room_id)  # our queued sends first
             existing = await self.events.get_event(event.event_id)
             if existing is not None:
                 # A retry (or a race with one): answer as the first time.

@@ -9,10 +9,11 @@ persist everything in one transaction, then announce it (``new_event``, and
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
+from twisted.internet import defer
 
 from homeserver.errors import Codes, Forbidden, MatrixError
 from homeserver.events.auth_rules import (
@@ -26,10 +27,15 @@ from homeserver.events.content_validation import InvalidContent, validate_conten
 from homeserver.events.model import Event, EventTypes, StateKey
 from homeserver.events.room_versions import RoomVersion
 from homeserver.events.validation import EventFormatError, EventTooLarge
+from homeserver.services.rooms.send_batches import ChainBroken, SendBatches, Tail
 from homeserver.services.rooms.sent_txns import SentTransactions, TxnKey
 from homeserver.services.rooms.state_resolver import StateResolver
 from homeserver.signals import MembershipChanged, NewEvent, Signal
-from homeserver.storage.stores.event_persistence import EventContext, EventPersister
+from homeserver.storage.stores.event_persistence import (
+    EventContext,
+    EventPersister,
+    FreshWrite,
+)
 from homeserver.storage.stores.events import EventStore
 from homeserver.storage.stores.room_state import RoomStateStore
 from homeserver.types import JsonDict
@@ -39,6 +45,8 @@ from homeserver.util.linearizer import Linearizer
 logger = logging.getLogger(__name__)
 
 MAX_PREV_EVENTS = 10
+# Builds of one send at most, when what it was built on fails to commit.
+CHAIN_ATTEMPTS = 3
 MAX_DEPTH = 2**63 - 1
 
 
@@ -78,6 +86,28 @@ class NewEventSignals:
 
 
 @attrs.frozen
+class _SendRequest:
+    """What ``EventCreationService.send`` was asked to send."""
+
+    room_id: str
+    sender: str
+    event_type: str
+    content: JsonDict
+    state_key: str | None
+    device_id: str | None
+    txn_id: str | None
+    redacts: str | None
+    origin_server_ts: int | None
+
+
+def _chainable(context: EventContext) -> bool:
+    """Whether an event built in ``context`` can be queued (and built on):
+    its state group is known, so the state after it (a message's: the same)
+    needs no write to be known."""
+    return context.state_group_before is not None and not context.resolved
+
+
+@attrs.frozen
 class PreparedEvent:
     """A local event built and checked against the room's state, not yet
     stored (``EventCreationService.prepare``)."""
@@ -111,6 +141,10 @@ class EventCreationService:
         self.signals = signals
         self.linearizer = Linearizer()
         self.sent = SentTransactions(events)
+        # Group commit of messages (send_batches.py).
+        self.batches = SendBatches(persister)
+        # Transaction IDs whose event is queued, not yet committed.
+        self._sending: dict[TxnKey, tuple[Event, defer.Deferred[None]]] = {}
 
     async def room_version(self, room_id: str) -> RoomVersion:
         """The version of a room we know, else 404."""
@@ -160,23 +194,70 @@ class EventCreationService:
             found = await self.sent.earlier(key, redacts)
             if found is not None:
                 return found
+        request = _SendRequest(
+            room_id,
+            sender,
+            event_type,
+            content,
+            state_key,
+            device_id,
+            txn_id,
+            redacts,
+            origin_server_ts,
+        )
+        for _ in range(CHAIN_ATTEMPTS):
+            try:
+                event = await self._send_once(request, key, check, limit, deduplicate)
+            except ChainBroken:
+                limit = None  # counted once
+                continue
+            self.signals.announce(event, local=True)
+            return event
+        raise MatrixError(503, "Could not persist the event", Codes.UNKNOWN)
+
+    async def _send_once(
+        self,
+        request: _SendRequest,
+        key: TxnKey | None,
+        check: Callable[[Event, Mapping[StateKey, Event]], Awaitable[None]] | None,
+        limit: Callable[[], None] | None,
+        deduplicate: bool,
+    ) -> Event:
+        """``send`` once: the event, once committed (not announced yet).
+
+        Raises:
+            ChainBroken: the uncommitted event it was built on failed.
+        """
+        r = request
+        room_id = r.room_id
+        chained = (
+            r.state_key is None
+            and not deduplicate
+            and self.persister.route.get().is_local(room_id)
+        )
+        committed: defer.Deferred[None] | None = None
         async with self.linearizer.queue(room_id):
             room_version = await self.room_version(room_id)
             if key is not None:
-                found = await self.sent.sent_here(key, redacts)
+                found = await self._sent_or_sending(key, r.redacts)
                 if found is not None:
                     return found
             if limit is not None:
                 limit()
+            tail = self.batches.tail(room_id) if chained else None
+            if not chained:
+                await self.batches.idle(room_id)
+            epoch = self.batches.epoch(room_id)
             event, auth_events, context = await self._draft(
                 room_version,
                 room_id,
-                sender,
-                event_type,
-                content,
-                state_key,
-                redacts,
-                origin_server_ts,
+                r.sender,
+                r.event_type,
+                r.content,
+                r.state_key,
+                r.redacts,
+                r.origin_server_ts,
+                tail,
             )
             if check is not None:
                 await check(event, auth_events)
@@ -186,11 +267,36 @@ class EventCreationService:
                     return same
             # Built just now on the room's tips: nothing can name it yet.
             fresh = attrs.evolve(context, fresh=True)
-            await self.persister.persist_event(event, fresh, device_id, txn_id)
-            if key is not None:
-                self.sent.note(key, event)
-        self.signals.announce(event, local=True)
+            if chained and _chainable(fresh):
+                actions = await self.persister.push.get().evaluate(event, fresh)
+                write = FreshWrite(event, fresh, r.device_id, r.txn_id, actions)
+                committed = self.batches.enqueue(write, epoch)
+                if key is not None:
+                    self._sending[key] = (event, committed)
+            else:
+                await self.persister.persist_event(event, fresh, r.device_id, r.txn_id)
+        if committed is not None:
+            try:
+                await committed
+            finally:
+                if key is not None:
+                    self._sending.pop(key, None)
+        if key is not None:
+            self.sent.note(key, event)
         return event
+
+    async def _sent_or_sending(self, key: TxnKey, redacts: str | None) -> Event | None:
+        """The event this process made, or is committing, for the
+        transaction ID (a concurrent identical request's)."""
+        sending = self._sending.get(key)
+        if sending is not None and sending[0].redacts == redacts:
+            try:
+                await self.batches.idle(sending[0].room_id)
+            except Exception:  # noqa: BLE001
+                pass
+            if sending[0].stream_ordering is not None:
+                return sending[0]
+        return await self.sent.sent_here(key, redacts)
 
     async def _draft(
         self,
@@ -202,12 +308,17 @@ class EventCreationService:
         state_key: str | None,
         redacts: str | None,
         origin_server_ts: int | None = None,
+        tail: Tail | None = None,
     ) -> tuple[Event, dict[StateKey, Event], EventContext]:
-        """Build and check an event on the room's current tips (the caller
-        holds the room's linearizer); returns it, the auth events it was
-        checked against and the context it would be persisted with."""
-        prevs = await self.prev_events(room_id)
-        context = await self.resolver.context_for_prev_events(room_version, prevs)
+        """Build and check an event on the room's current tips, or on its
+        newest uncommitted event ``tail`` (the caller holds the room's
+        linearizer); returns it, the auth events it was checked against and
+        the context it would be persisted with."""
+        if tail is not None:
+            prevs, context = [tail.event.event_id], tail.next_context
+        else:
+            prevs = await self.prev_events(room_id)
+            context = await self.resolver.context_for_prev_events(room_version, prevs)
         event, auth_events = await self._build_and_check(
             room_version,
             room_id,
@@ -219,6 +330,7 @@ class EventCreationService:
             context.state_before,
             redacts,
             origin_server_ts,
+            pending=[tail.event] if tail is not None else [],
         )
         return event, auth_events, context
 
@@ -257,6 +369,7 @@ class EventCreationService:
             MatrixError: as ``send`` would for the same event.
         """
         async with self.linearizer.queue(room_id):
+            await self.batches.idle(room_id)
             room_version = await self.room_version(room_id)
             event, _, context = await self._draft(
                 room_version, room_id, sender, event_type, content, state_key, None
@@ -269,6 +382,7 @@ class EventCreationService:
         resolution handles like any other."""
         event, context = prepared.event, prepared.context
         async with self.linearizer.queue(event.room_id):
+            await self.batches.idle(event.room_id)
             await self.persister.persist_event(event, context)
             _note_replaced_state(event, context)
         self.signals.announce(event, local=True)
@@ -319,14 +433,20 @@ class EventCreationService:
         state_before: Mapping[StateKey, str],
         redacts: str | None,
         origin_server_ts: int | None = None,
+        pending: Sequence[Event] = (),
     ) -> tuple[Event, dict[StateKey, Event]]:
         """Build, hash and sign the event, then check the auth rules against the
         state before it. Returns the event and the auth events it was checked
-        against (the create event included)."""
+        against (the create event included); ``pending``: uncommitted events
+        among its prevs."""
         auth_ids, checked_ids = self._auth_ids(
             room_version, event_type, state_key, sender, content, state_before
         )
-        known = await self.events.get_events([*prevs, *checked_ids.values()])
+        held = {e.event_id: e for e in pending}
+        known = await self.events.get_events(
+            [*(p for p in prevs if p not in held), *checked_ids.values()]
+        )
+        known.update(held)
         return self._build_checked(
             room_version,
             room_id,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from contextlib import ExitStack
 from functools import partial
 from typing import Protocol
 
@@ -161,6 +162,18 @@ class PersistedEvent:
     state_group_after: int | None
 
 
+@attrs.frozen
+class FreshWrite:
+    """One fresh local event of a batch (``EventPersister.persist_batch``),
+    its push actions already evaluated."""
+
+    event: Event
+    context: EventContext
+    device_id: str | None
+    txn_id: str | None
+    actions: EventPushActions | None
+
+
 class EventPersister:
     """Writes events; the single writer of the DAG tables."""
 
@@ -276,6 +289,80 @@ class EventPersister:
                 self.persisted.emit(EventPersisted(event, stream_ordering))
         push.on_persisted(event, context, actions, stream_ordering)
         return PersistedEvent(stream_ordering, group)
+
+    async def persist_batch(self, writes: Sequence[FreshWrite]) -> list[int | None]:
+        """Write fresh local events (``EventContext.fresh``) of rooms this
+        process writes in ONE transaction, in order: an event may name the
+        one before it as its prev (group commit, docs/performance.md). All
+        or nothing; their stream orderings follow the order given.
+
+        Returns:
+            The state group after each event.
+        """
+        push = self.push.get()
+        generation = self.childless.generation
+        rooms = list(dict.fromkeys(w.event.room_id for w in writes))
+        async with self.stream_ids.allocate_many_async(
+            self.db, len(writes)
+        ) as orderings:
+            with ExitStack() as stack:
+                tips = {
+                    room: stack.enter_context(self.events.extremities.writing(room))
+                    for room in rooms
+                }
+                groups = await self.db.run_interaction(
+                    "persist_events",
+                    self._persist_batch_txn,
+                    writes,
+                    orderings,
+                    generation,
+                    tips,
+                )
+                for write, ordering, group in zip(
+                    writes, orderings, groups, strict=True
+                ):
+                    self._child_written(write.event)
+                    self._remember(
+                        write.event,
+                        write.context,
+                        ordering,
+                        group,
+                        write.device_id,
+                        write.txn_id,
+                    )
+                    self.persisted.emit(EventPersisted(write.event, ordering))
+        for write, ordering in zip(writes, orderings, strict=True):
+            push.on_persisted(write.event, write.context, write.actions, ordering)
+        return groups
+
+    def _persist_batch_txn(
+        self,
+        txn: Transaction,
+        writes: Sequence[FreshWrite],
+        orderings: Sequence[int],
+        generation: int,
+        tips: Mapping[str, ExtremityWrite],
+    ) -> list[int | None]:
+        each: dict[str, list[ExtremityWrite]] = {room: [] for room in tips}
+        groups = []
+        for write, ordering in zip(writes, orderings, strict=True):
+            event_tips = ExtremityWrite()
+            each[write.event.room_id].append(event_tips)
+            groups.append(
+                self._persist_new_txn(
+                    txn,
+                    write.event,
+                    write.context,
+                    ordering,
+                    (write.device_id, write.txn_id),
+                    generation,
+                    write.actions,
+                    event_tips,
+                )
+            )
+        for room, room_tips in tips.items():
+            room_tips.note_all(each[room])
+        return groups
 
     def _remember(
         self,

@@ -21,7 +21,7 @@ room written by another process is read from the database every time
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from homeserver.storage.database import Database
@@ -55,7 +55,7 @@ class ExtremityWrite:
         self.known = False
         self.replaced = False
         self.removed: frozenset[str] = frozenset()
-        self.added: str | None = None
+        self.added: frozenset[str] = frozenset()
 
     def note(
         self,
@@ -66,12 +66,31 @@ class ExtremityWrite:
     ) -> None:
         """Record the change the persisting transaction made."""
         self.known, self.replaced = True, replaced
-        self.removed, self.added = removed, added
+        self.removed = removed
+        self.added = frozenset() if added is None else frozenset({added})
+
+    def note_all(self, writes: Sequence[ExtremityWrite]) -> None:
+        """Record the changes of several persists of the room, in order, in
+        one transaction (a batch of events, ``EventPersister.persist_batch``)."""
+        if not all(write.known for write in writes):
+            self.known = False
+            return
+        self.known, self.replaced = True, False
+        removed: set[str] = set()
+        added: set[str] = set()
+        for write in writes:
+            if write.replaced:
+                self.replaced = True
+                removed.clear()
+                added.clear()
+            removed |= write.removed
+            added = (added - write.removed) | write.added
+        self.removed, self.added = frozenset(removed), frozenset(added)
 
     def apply(self, ids: frozenset[str]) -> frozenset[str]:
         """The tips after this change, given the tips before it."""
         kept = frozenset() if self.replaced else ids - self.removed
-        return kept | {self.added} if self.added is not None else kept
+        return kept | self.added
 
 
 class ForwardExtremities:
