@@ -24,6 +24,7 @@ import contextvars
 import logging
 
 import attrs
+from prometheus_client import Histogram
 from twisted.internet import defer
 
 from homeserver.events.model import Event
@@ -38,6 +39,12 @@ logger = logging.getLogger(__name__)
 
 # Events per transaction at most (a long queue is written in several).
 MAX_BATCH = 200
+
+BATCH_EVENTS = Histogram(
+    "homeserver_send_batch_events",
+    "Local messages written per transaction by group commit",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, MAX_BATCH),
+)
 
 
 class ChainBroken(Exception):
@@ -165,6 +172,7 @@ class SendBatches:
     async def _write(self, batch: list[_Queued]) -> None:
         """One transaction, counted to the request of its first event."""
         writes = [queued.write for queued in batch]
+        BATCH_EVENTS.observe(len(writes))
         await batch[0].context.run(
             defer.Deferred.fromCoroutine, self.persister.persist_batch(writes)
         )
