@@ -17,6 +17,8 @@ from twisted.internet import defer
 from homeserver.errors import MatrixError
 from homeserver.events.model import Event
 from homeserver.storage.stores.event_persistence import FreshWrite
+from tests.rooms.test_dag_storage import extremities
+from tests.storage.test_forward_extremities import _table as stored_tips
 from tests.support.server import TestServer
 
 
@@ -52,19 +54,6 @@ def _send(server: TestServer, user: Any, room_id: str, body: str) -> Any:
     )
 
 
-def _stored_tips(server: TestServer, room_id: str) -> set[str]:
-    rows = server.get_success(
-        server.db.run_read(
-            "tips",
-            lambda txn: txn.query(
-                "SELECT event_id FROM event_forward_extremities WHERE room_id = ?",
-                (room_id,),
-            ),
-        )
-    )
-    return {r.event_id for r in rows}
-
-
 def _stored(server: TestServer, room_id: str) -> list[tuple[str, int, int]]:
     """(event ID, depth, stream ordering) of the room's events, by ordering."""
     rows = server.get_success(
@@ -92,10 +81,8 @@ def _check_chain(server: TestServer, room_id: str, events: list[Event]) -> None:
     assert [row[0] for row in stored] == [e.event_id for e in events]
     assert [row[1] for row in stored] == [e.depth for e in events]
     assert [row[2] for row in stored] == [e.stream_ordering for e in events]
-    tips = server.get_success(
-        server.hs.rooms.event_creation.events.get_forward_extremities(room_id)
-    )
-    assert set(tips) == _stored_tips(server, room_id) == {events[-1].event_id}
+    last = {events[-1].event_id}
+    assert extremities(server, room_id) == stored_tips(server, room_id) == last
 
 
 def test_concurrent_sends_share_one_commit(server: TestServer) -> None:
@@ -168,13 +155,21 @@ def _fail_writes_of(
     return failed
 
 
-def test_a_bad_event_fails_alone_and_tips_roll_back(
-    server: TestServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _gated_room_failing(
+    server: TestServer, monkeypatch: pytest.MonkeyPatch, body: str, times: int
+) -> tuple[Any, str, _Gate, list[int]]:
+    """Alice's room, its first batch held at a gate, and the write of the
+    event with ``body`` failing ``times`` times."""
     alice = server.user("alice")
     room_id = alice.create_room()
     gate = _Gate(server)
-    _fail_writes_of(server, monkeypatch, "bad", times=100)
+    return alice, room_id, gate, _fail_writes_of(server, monkeypatch, body, times)
+
+
+def test_a_bad_event_fails_alone_and_tips_roll_back(
+    server: TestServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alice, room_id, gate, _ = _gated_room_failing(server, monkeypatch, "bad", 100)
     first = _send(server, alice, room_id, "m0")
     queued = [_send(server, alice, room_id, b) for b in ("m1", "bad", "m2", "m3")]
     server.reactor.advance(0)
@@ -187,17 +182,14 @@ def test_a_bad_event_fails_alone_and_tips_roll_back(
     assert gate.batches[:3] == [["m0"], ["m1", "bad", "m2", "m3"], ["m1"]]
     assert [row[0] for row in _stored(server, room_id)][-4:] == [
         e.event_id for e in events
-    ]
+    ]  # and nothing of "bad"
     _check_chain(server, room_id, events)
 
 
 def test_a_passing_database_error_is_retried(
     server: TestServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    alice = server.user("alice")
-    room_id = alice.create_room()
-    gate = _Gate(server)
-    failed = _fail_writes_of(server, monkeypatch, "m2", times=1)
+    alice, room_id, gate, failed = _gated_room_failing(server, monkeypatch, "m2", 1)
     sends = [_send(server, alice, room_id, f"m{n}") for n in range(5)]
     server.reactor.advance(0)
     gate.opened.callback(None)
