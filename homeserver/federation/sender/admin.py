@@ -50,6 +50,23 @@ class DestinationAdmin:
             raise NotFound("Unknown destination")
         return _json(found[0])
 
+    async def destination_rooms(
+        self, destination: str, offset: int, limit: int, backwards: bool
+    ) -> JsonDict:
+        """GET .../destinations/{destination}/rooms: the rooms shared with
+        it, by room ID, and the stream position last sent to it in each."""
+        await self.get_destination(destination)
+        found, total = await self.sender.store.list_destination_rooms(
+            destination, max(0, offset), min(max(1, limit), MAX_LIMIT), backwards
+        )
+        body: JsonDict = {
+            "rooms": [{"room_id": r, "stream_ordering": s} for r, s in found],
+            "total": total,
+        }
+        if offset + len(found) < total:
+            body["next_token"] = str(offset + len(found))
+        return body
+
     async def reset_connection(self, destination: str) -> JsonDict:
         """POST .../destinations/{destination}/reset_connection: forget the
         backoff and try to send now."""

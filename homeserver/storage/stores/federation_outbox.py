@@ -327,6 +327,43 @@ class FederationOutboxStore:
 
         return await self.db.run_interaction("list_federation_destinations", txn_fn)
 
+    async def list_destination_rooms(
+        self, destination: str, offset: int, limit: int, backwards: bool
+    ) -> tuple[list[tuple[str, int]], int]:
+        """The rooms ``destination`` has a joined member in, by room ID (a
+        page), each with the newest of its events at or before what was last
+        sent to the destination; and how many there are."""
+
+        def txn_fn(txn: Transaction) -> tuple[list[tuple[str, int]], int]:
+            sent = txn.query_one(
+                "SELECT last_successful_stream_ordering AS n"
+                " FROM federation_destinations WHERE destination = ?",
+                (destination,),
+            )
+            upto = int(sent.n) if sent else 0
+            joined = (
+                "FROM current_state_events c WHERE c.type = ? AND c.membership = ?"
+                " AND c.state_key LIKE ?"
+            )
+            args = ("m.room.member", "join", f"%:{destination}")
+            order = "DESC" if backwards else "ASC"
+            rows = txn.query(
+                "SELECT c.room_id, (SELECT MAX(e.stream_ordering) FROM events e"
+                " WHERE e.room_id = c.room_id AND e.stream_ordering <= ?) AS sent"
+                f" {joined} GROUP BY c.room_id ORDER BY c.room_id {order}"
+                " LIMIT ? OFFSET ?",
+                (upto, *args, limit, offset),
+            )
+            total = txn.query_one(
+                f"SELECT COUNT(DISTINCT c.room_id) AS n {joined}", args
+            )
+            return (
+                [(str(r.room_id), int(r.sent or 0)) for r in rows],
+                int(total.n) if total else 0,
+            )
+
+        return await self.db.run_read("list_destination_rooms", txn_fn)
+
     async def known_destinations(self, destinations: Collection[str]) -> set[str]:
         """Which of ``destinations`` this server has queued anything for before."""
         wanted = sorted(destinations)

@@ -47,3 +47,35 @@ def test_destinations_show_backoff_and_backlog_and_reset(server: TestServer) -> 
     entry = server.request("GET", f"{DESTINATIONS}/remote.one", token=admin).json
     assert entry["pending_pdus"] == 0
     assert entry["retry_interval"] == 0 and entry["failure_ts"] is None
+
+
+def test_destination_rooms(server: TestServer) -> None:
+    """GET .../destinations/{destination}/rooms (synapse-admin's tab): the
+    rooms the destination is in, by room ID, paged, with the position last
+    sent there."""
+    transport = install_transport(server)
+    _, admin = server.register("admin", admin=True)
+    _, token = server.register("alice")
+    rooms = sorted(public_room(server, token) for _ in range(3))
+    for room_id in rooms:
+        remote_join(server, room_id, "@bob:remote.one")
+    public_room(server, token)  # remote.one is not in this one
+    say(server, token, rooms[0], "sent")
+    server.advance(0)
+    assert delivered_bodies(transport, "remote.one") == ["sent"]
+
+    path = f"{DESTINATIONS}/remote.one/rooms"
+    first = server.request("GET", f"{path}?limit=2", token=admin)
+    assert first.code == 200, first.json
+    assert [r["room_id"] for r in first.json["rooms"]] == rooms[:2]
+    assert first.json["total"] == 3 and first.json["next_token"] == "2"
+    sent = first.json["rooms"][0]["stream_ordering"]
+    assert sent > 0
+    rest = server.request("GET", f"{path}?from=2", token=admin).json
+    assert [r["room_id"] for r in rest["rooms"]] == rooms[2:]
+    assert "next_token" not in rest
+    backwards = server.request("GET", f"{path}?dir=b", token=admin).json
+    assert [r["room_id"] for r in backwards["rooms"]] == rooms[::-1]
+    assert server.request("GET", f"{path}?dir=x", token=admin).code == 400
+    missing = server.request("GET", f"{DESTINATIONS}/nowhere/rooms", token=admin)
+    assert missing.code == 404
