@@ -61,6 +61,13 @@ ON_PURPOSE = [
         "sends it for rooms the user is not joined to, Synapse 1.163 not at all",
     ),
     Allowed(
+        "*:rooms.*.lists",
+        "the merged MSC4186 added a room's lists (changelog item 5); Chatly "
+        "sends the names of the lists a room it sends is in, Synapse 1.163 "
+        "does not",
+        synapse=MISSING,
+    ),
+    Allowed(
         "*:rooms.*.expanded_timeline",
         "the merged MSC4186's name (changelog item 4); Chatly sends it next to "
         "unstable_expanded_timeline, Synapse only the latter",

@@ -328,6 +328,9 @@ class SlidingSyncService:
             result.setdefault("bump_stamp", self.room_list.bump_stamp(room))
             if room.membership != Membership.JOIN:
                 result.setdefault("membership", room.membership)
+            # Merged MSC4186: the lists the room is in (none: subscribed only).
+            if request.lists:
+                result["lists"] = list(request.lists)
             out[room_id] = result
 
     async def _extensions(

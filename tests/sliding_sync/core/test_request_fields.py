@@ -177,3 +177,25 @@ def test_a_quiet_request_reuses_the_order(server: TestServer) -> None:
     answer = ss(alice, {**body, "pos": pos})
     assert answer["lists"]["all"]["count"] == 3
     assert room_list_service._orders[alice.user_id].ordered == [invite, a, b]
+
+
+def test_each_room_names_its_lists(server: TestServer) -> None:
+    """Merged MSC4186 (changelog 5): a room entry's ``lists`` names the lists
+    the room is in, and is left out for a room sent only by subscription."""
+    alice = server.user("alice")
+    older, newer = room_list(server, alice, ["older", "newer"])
+    space = alice.create_room(name="space", creation_content={"type": "m.space"})
+    lists = {
+        "all": {**ALL, "filters": {"not_room_types": ["m.space"]}},
+        "top": {**ALL, "range": [0, 0], "filters": {"not_room_types": ["m.space"]}},
+    }
+    config = {"timeline_limit": 1, "required_state": []}
+    body = {"lists": lists, "room_subscriptions": {space: config}}
+    first = ss(alice, body)
+    assert first["rooms"][newer]["lists"] == ["all", "top"]
+    assert first["rooms"][older]["lists"] == ["all"]
+    assert "lists" not in first["rooms"][space]
+    alice.send(older, "news")
+    second = ss(alice, {**body, "pos": first["pos"]})
+    assert set(second["rooms"]) == {older}
+    assert second["rooms"][older]["lists"] == ["all", "top"]
