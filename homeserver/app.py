@@ -24,7 +24,7 @@ from homeserver.logging_setup import setup_logging
 from homeserver.reload import install_sighup
 from homeserver.services.appservices.registration import RegistrationError
 from homeserver.storage.database import Database, thread_pool_runner
-from homeserver.storage.engines import Engine, PostgresEngine, SqliteEngine
+from homeserver.storage.engines import Engine, engine_for
 from homeserver.storage.migrations import SchemaTooNewError
 from homeserver.util.gc_tuning import tune_gc_after_start
 from homeserver.util.structure import Problem
@@ -35,10 +35,7 @@ logger = logging.getLogger(__name__)
 
 def make_engine(config: HomeserverConfig, data_dir: Path) -> Engine:
     """The database engine the config asks for."""
-    if config.database.engine == "postgres":
-        return PostgresEngine(config.database.dsn or "")
-    path = Path(config.database.path)
-    return SqliteEngine(str(path if path.is_absolute() else data_dir / path))
+    return engine_for(config.database, data_dir)
 
 
 def _pool(name: str, minthreads: int, maxthreads: int, reactor: Any) -> ThreadPool:

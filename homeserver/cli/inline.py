@@ -11,6 +11,7 @@ from twisted.python.failure import Failure
 
 from homeserver.cli.datadir import DataDir
 from homeserver.storage.database import Database, inline_runner
+from homeserver.storage.engines import engine_for
 from homeserver.storage.migrations import prepare_database
 
 T = TypeVar("T")
@@ -29,9 +30,7 @@ def wait(coro: Coroutine[Any, Any, T]) -> T:
 
 def open_database(data_dir: DataDir) -> Database:
     """The data directory's database, opened inline and migrated."""
-    from homeserver.app import make_engine
-
     config = data_dir.load_config()
-    db = Database(make_engine(config, data_dir.root), inline_runner)
+    db = Database(engine_for(config.database, data_dir.root), inline_runner)
     wait(prepare_database(db))
     return db

@@ -8,7 +8,10 @@ from __future__ import annotations
 import sqlite3
 import threading
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from homeserver.config.sections.server import DatabaseConfig
 
 
 class Engine(Protocol):
@@ -33,6 +36,16 @@ class Engine(Protocol):
 
     def is_connection_lost(self, exc: Exception) -> bool:
         """Whether the connection is unusable and must be reopened."""
+
+
+def engine_for(database: DatabaseConfig, data_dir: Path) -> Engine:
+    """The engine the ``database`` section asks for (a relative SQLite path is
+    in ``data_dir``). Here rather than in ``homeserver.app``, so that synctl
+    commands opening the database do not import the whole server (seconds)."""
+    if database.engine == "postgres":
+        return PostgresEngine(database.dsn or "")
+    path = Path(database.path)
+    return SqliteEngine(str(path if path.is_absolute() else data_dir / path))
 
 
 class SqliteEngine:

@@ -19,6 +19,7 @@ from homeserver.cli.inline import wait
 from homeserver.config import HomeserverConfig
 from homeserver.config.keyfile import read_signing_key
 from homeserver.storage.database import Database, Transaction, inline_runner
+from homeserver.storage.engines import engine_for
 
 if TYPE_CHECKING:
     # Imported where a Target is opened: the composition package loads the whole
@@ -56,11 +57,10 @@ class Target:
         """Open the data directory's database, with its schema up to date."""
         from twisted.internet import reactor
 
-        from homeserver.app import make_engine
         from homeserver.composition.core import Core
 
         config = data_dir.load_config()
-        db = Database(make_engine(config, data_dir.root), inline_runner)
+        db = Database(engine_for(config.database, data_dir.root), inline_runner)
         key_path = data_dir.root / config.server.signing_key_path
         key = read_signing_key(key_path) if key_path.exists() else None
         core = Core.build(
