@@ -56,6 +56,7 @@ def bind(hs: HomeServer, *, federation_on: bool) -> None:
     signals.devices_changed.connect(hs.devices.lists.on_devices_changed)
     # A deleted device's sliding-sync connections go with it.
     signals.devices_changed.connect(hs.sync.sliding.connections.on_devices_changed)
+    signals.room_forgotten.connect(hs.sync.sliding.room_list.on_room_forgotten)
     signals.receipt_stored.connect(hs.sync.sliding.on_receipt_stored)
     signals.cross_signing_changed.connect(hs.devices.lists.on_cross_signing_changed)
     # The user directory learns other servers' users and public rooms.

@@ -79,6 +79,7 @@ class RoomsBundle:
             directory=directory,
             ratelimiter=core.ratelimiter,
             rates=core.config.rate_limiting,
+            forgotten=core.signals.room_forgotten,
         )
         return cls._with_room_services(
             core,

@@ -57,6 +57,7 @@ from homeserver.signals.payloads import (
     PushActionsStored,
     ReceiptStored,
     RemoteDeviceListChanged,
+    RoomForgotten,
     ToDeviceDelivered,
     TypingChanged,
 )
@@ -77,6 +78,7 @@ __all__ = [
     "ReceiptStored",
     "Receiver",
     "RemoteDeviceListChanged",
+    "RoomForgotten",
     "Signal",
     "Signals",
     "ToDeviceDelivered",
@@ -147,3 +149,8 @@ class Signals:
     )
     """The push evaluation, once a new event's notifying actions are committed
     and its stream position is visible (pushers, mail)."""
+    room_forgotten: Signal[RoomForgotten] = attrs.field(
+        factory=lambda: Signal("room_forgotten")
+    )
+    """MembershipService.forget, once the room is marked forgotten (sliding
+    sync's room list drops what it remembers of the user's rooms)."""

@@ -161,3 +161,11 @@ class PushActionsStored:
     event_id: str
     stream_ordering: int
     user_ids: tuple[str, ...]
+
+
+@attrs.frozen
+class RoomForgotten:
+    """A local user forgot a room they had left (``POST .../forget``)."""
+
+    user_id: str
+    room_id: str

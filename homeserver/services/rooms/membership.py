@@ -27,6 +27,7 @@ from homeserver.services.rooms.ports import (
     RemoteMembershipPort,
     RoomBlocks,
 )
+from homeserver.signals import RoomForgotten, Signal
 from homeserver.storage.stores.profiles import ProfileStore
 from homeserver.storage.stores.room_state import RoomStateStore
 from homeserver.types import JsonDict, UserID
@@ -49,8 +50,10 @@ class MembershipService:
         directory: DirectoryService,
         ratelimiter: Ratelimiter,
         rates: RateLimitConfig,
+        forgotten: Signal[RoomForgotten] | None = None,
     ) -> None:
         self.server_name = server_name
+        self.forgotten = forgotten
         self.creator = creator
         self.room_state = room_state
         self.profiles = profiles
@@ -472,6 +475,8 @@ class MembershipService:
         if current[0] in (Membership.JOIN, Membership.INVITE, Membership.KNOCK):
             raise MatrixError(400, "You must leave the room first", Codes.UNKNOWN)
         await self.room_state.forget_room(room_id, requester.user_id)
+        if self.forgotten is not None:
+            self.forgotten.emit(RoomForgotten(requester.user_id, room_id))
 
     async def joined_rooms(self, requester: Requester) -> JsonDict:
         """GET /joined_rooms."""

@@ -15,6 +15,7 @@ from homeserver.events.model import Membership
 from homeserver.services.sliding_sync.request import RoomFilters
 from homeserver.services.sync.changes import SyncChanges
 from homeserver.services.sync_data.account_data import AccountDataService
+from homeserver.signals import RoomForgotten
 from homeserver.storage.stores.sliding_sync import SlidingSyncStore, UserRoom
 
 _CACHE_CAP = 100_000
@@ -47,6 +48,12 @@ class RoomList:
         self._bumps: dict[str, tuple[int, int | None]] = {}
         self._facts: dict[str, tuple[int, Facts]] = {}
         self._orders: dict[str, _Order] = {}
+
+    def on_room_forgotten(self, forgotten: RoomForgotten) -> None:
+        """``room_forgotten`` receiver: the user's rooms are read again (a
+        forgotten room is not listed; no membership moved to say so)."""
+        self._rooms.pop(forgotten.user_id, None)
+        self._orders.pop(forgotten.user_id, None)
 
     async def user_rooms(self, user_id: str, upto: int) -> dict[str, UserRoom]:
         """Every room the user has a membership in, by room ID."""

@@ -199,3 +199,27 @@ def test_each_room_names_its_lists(server: TestServer) -> None:
     second = ss(alice, {**body, "pos": first["pos"]})
     assert set(second["rooms"]) == {older}
     assert second["rooms"][older]["lists"] == ["all", "top"]
+
+
+def test_a_forgotten_room_leaves_the_lists_at_once(server: TestServer) -> None:
+    """A room the user was kicked from is listed until the user forgets it;
+    then it is gone from the lists and from the connection's memory at once
+    (no membership moves to say so: /forget signals it)."""
+    alice = server.user("alice")
+    bob = server.user("bob")
+    [mine] = room_list(server, alice, ["mine"])
+    kicked = bob.create_room(preset="public_chat")
+    alice.join(kicked)
+    body = {"lists": {"all": ALL}}
+    pos = ss(alice, body)["pos"]
+    bob.membership(kicked, "kick", user_id=alice.user_id, expect=200)
+    told = ss(alice, {**body, "pos": pos})
+    assert told["rooms"][kicked]["membership"] == "leave"
+    assert told["lists"]["all"]["count"] == 2
+    alice.post(f"/rooms/{kicked}/forget", {}, expect=200)
+    after = ss(alice, {**body, "pos": told["pos"]})
+    assert after["lists"]["all"]["count"] == 1
+    ss(alice, {**body, "pos": after["pos"]})
+    assert remembered(server, alice) == {mine}
+    fresh = ss(alice, {**body, "conn_id": "new"})
+    assert set(fresh["rooms"]) == {mine}
