@@ -284,7 +284,7 @@ def ensure_synapse_postgres(version: str = SYNAPSE_VERSION) -> Path:
     )
 
 
-def _use_postgres(data: Path, dsn: str) -> None:
+def use_postgres(data: Path, dsn: str) -> None:
     """Point the Synapse config in ``data`` at the PostgreSQL DSN ``dsn``."""
     path = data / "homeserver.yaml"
     config = yaml.safe_load(path.read_text())
@@ -310,7 +310,7 @@ def build_synapse_source(data: Path, postgres_dsn: str | None = None) -> Synapse
         yaml.safe_dump({**yaml.safe_load(path.read_text()), "allow_guest_access": True})
     )
     if postgres_dsn:
-        _use_postgres(data, postgres_dsn)
+        use_postgres(data, postgres_dsn)
     synapse.start()
     try:
         return _populate(synapse, data)

@@ -21,12 +21,8 @@ import nio
 import pytest
 import yaml
 
-from tests.cli.import_synapse.synapse_source import (
-    PNG,
-    PUSHER,
-    SynapseSource,
-    build_synapse_source,
-)
+from tests.cli.import_synapse.source_cache import synapse_source_once
+from tests.cli.import_synapse.synapse_source import PNG, PUSHER, SynapseSource
 from tests.conftest import POSTGRES_DSN, postgres_databases
 from tests.interop.client import HttpError, quote, request
 from tests.ports import free_port
@@ -51,7 +47,7 @@ def synctl(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="module")
 def source(tmp_path_factory: pytest.TempPathFactory) -> SynapseSource:
     """A Synapse database with users, rooms, messages, push rules and media."""
-    return build_synapse_source(tmp_path_factory.mktemp("synapse"))
+    return synapse_source_once(tmp_path_factory.mktemp("synapse"))
 
 
 @pytest.fixture
@@ -465,7 +461,7 @@ def test_import_from_postgres_into_postgres(
         synapse_dsn = f"{POSTGRES_DSN} dbname={synapse_db}"
         source = installed_or_skip(
             "Synapse with PostgreSQL",
-            lambda: build_synapse_source(tmp_path / "synapse", synapse_dsn),
+            lambda: synapse_source_once(tmp_path / "synapse", synapse_dsn),
         )
         port = free_port()
         init = synctl(
