@@ -2,7 +2,8 @@
 members (spec v1.19, "Push Notifications": "Push Rules").
 
 The persister calls ``evaluate`` before writing a new live event (local, or
-from federation; not backfilled, not outliers, not rejected or soft-failed)
+from federation; not backfilled, not rejected or soft-failed, not outliers
+except an invite from another server into a room this one is not in)
 and writes the notifying actions in the event's own transaction; once its
 stream position is visible, ``on_persisted`` keeps the room cache current and
 emits ``push_actions_stored``. Evaluated for: every local joined member but
@@ -52,6 +53,8 @@ FAILURES = Counter(
 EVALUATION_SECONDS = Histogram(
     "homeserver_push_evaluation_seconds", "Push rule evaluation of one event"
 )
+# The room of an out-of-band invite, as the rules see it.
+_NO_ROOM = PushRoom(joined=frozenset(), local_members={}, power={})
 # Stands for a v12 creator's infinite power level in the rules' integer world.
 _MAX_LEVEL = 2**53 - 1
 
@@ -136,8 +139,14 @@ class PushEvaluator:
     async def evaluate(
         self, event: Event, context: EventContext
     ) -> EventPushActions | None:
-        """The notifying actions of a new event; None on failure (logged)."""
-        if event.outlier or event.soft_failed or event.rejected_reason is not None:
+        """The notifying actions of a new event; None on failure (logged).
+
+        Outliers are not evaluated, except an invite of a local user into a
+        room this server is not in (an out-of-band membership, as Synapse's
+        ``is_notifiable``): it notifies the invitee, by their rules alone."""
+        if event.soft_failed or event.rejected_reason is not None:
+            return None
+        if event.outlier and self._invited_local(event) is None:
             return None
         try:
             with EVALUATION_SECONDS.time():
@@ -150,7 +159,9 @@ class PushEvaluator:
             return None
 
     async def _evaluate(self, event: Event) -> EventPushActions | None:
-        room = await self.rooms.get_room(event.room_id)
+        # An out-of-band invite's room is not known here: no members, no
+        # power levels (and nothing cached for it).
+        room = _NO_ROOM if event.outlier else await self.rooms.get_room(event.room_id)
         ignorers = await self.ignored_by.ignorers_of(event.sender)
         members = self._recipients(event, room, ignorers)
         if not members:
@@ -181,17 +192,24 @@ class PushEvaluator:
         """Local user -> display name: the joined members (and a local user
         this event invites), without the sender and those ignoring them."""
         members = dict(room.local_members)
+        invited = self._invited_local(event)
+        if invited is not None:
+            members.setdefault(invited, None)
+        members.pop(event.sender, None)
+        for user_id in ignorers:
+            members.pop(user_id, None)
+        return members
+
+    def _invited_local(self, event: Event) -> str | None:
+        """The local user the event invites, if it is such an invite."""
         if (
             event.type == EventTypes.MEMBER
             and event.content.get("membership") == "invite"
             and event.state_key is not None
             and self.is_local(event.state_key)
         ):
-            members.setdefault(event.state_key, None)
-        members.pop(event.sender, None)
-        for user_id in ignorers:
-            members.pop(user_id, None)
-        return members
+            return event.state_key
+        return None
 
     def on_persisted(
         self,

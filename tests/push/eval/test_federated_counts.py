@@ -1,10 +1,17 @@
 """Events received over federation are evaluated too: counts and highlights
-on both servers of a room shared by two Chatly servers."""
+on both servers of a room shared by two Chatly servers, and an invite from
+another server to a room this one is not in (an out-of-band membership, kept
+as an outlier) notifies the invitee, as Synapse's does."""
 
 from __future__ import annotations
 
-from tests.federation.pair import FederationPair
+from collections.abc import Callable
+from typing import Any
+
+from tests.federation.pair import Federation, FederationPair
 from tests.push.eval.helpers import counts, mention, read
+from tests.push.eval.test_notifications import notifications
+from tests.push.pushers.kit import PushHarness
 
 
 def test_remote_events_count_and_highlight(pair: FederationPair) -> None:
@@ -28,3 +35,49 @@ def test_remote_events_count_and_highlight(pair: FederationPair) -> None:
     assert counts(alice, room_id) == (2, 1)
     read(alice, room_id, last)
     assert counts(alice, room_id) == (1, 0)
+
+
+def test_an_invite_from_another_server_notifies(pair: FederationPair) -> None:
+    a, b = pair.a, pair.b
+    alice = a.user("alice")
+    bob = b.user("bob")
+    room_id = bob.create_room(preset="private_chat", name="Over there")
+    bob.invite(room_id, alice.user_id)
+    pair.pump(1)
+    [entry] = notifications(alice)["notifications"]
+    assert entry["room_id"] == room_id and entry["read"] is False
+    assert entry["event"]["type"] == "m.room.member"
+    assert entry["event"]["state_key"] == alice.user_id
+    assert entry["actions"] == ["notify", {"set_tweak": "sound", "value": "default"}]
+    # The invite is in her sync as usual; accepting it works as usual.
+    assert room_id in alice.sync()["rooms"]["invite"]
+    assert alice.join_via(room_id, "b.test").code == 200
+    pair.pump(1)
+    bob.send(room_id, "welcome")
+    pair.pump(1)
+    assert counts(alice, room_id) == (1, 0)
+
+
+def test_an_invite_from_another_server_is_pushed(
+    make_federation: Callable[[], Federation],
+) -> None:
+    federation = make_federation()
+
+    def server_a(overrides: dict[str, Any], **kwargs: Any) -> Any:
+        return federation.add_server("a.test", overrides, **kwargs)
+
+    harness = PushHarness(server_a)
+    try:
+        b = federation.add_server("b.test")
+        alice = harness.server.user("alice")
+        harness.set_pusher(alice)
+        bob = b.user("bob")
+        room_id = bob.create_room(preset="private_chat")
+        bob.invite(room_id, alice.user_id)
+        harness.pump(lambda: len(harness.gateway.delivered()) == 1, advance=0.1)
+        [pushed] = harness.gateway.delivered()
+        assert pushed["room_id"] == room_id and pushed["sender"] == bob.user_id
+        assert pushed["type"] == "m.room.member" and pushed["user_is_target"] is True
+        assert pushed["membership"] == "invite" and pushed["prio"] == "high"
+    finally:
+        harness.close()
