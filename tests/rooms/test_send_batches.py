@@ -202,3 +202,24 @@ def test_a_passing_database_error_is_retried(
         *[[f"m{n}"] for n in range(1, 5)],
     ]
     _check_chain(server, room_id, events)
+
+
+def test_a_retry_while_queued_gets_the_queued_event(server: TestServer) -> None:
+    """An identical request while the first one's event is queued waits for
+    its commit and gets it back: one event, announced once."""
+    alice = server.user("alice")
+    room_id = alice.create_room()
+    announced: list[str] = []
+    server.hs.core.signals.new_event.connect(
+        lambda new: announced.append(new.event.event_id), name="test"
+    )
+    gate = _Gate(server)
+    first = _send(server, alice, room_id, "m0")
+    sends = [_send(server, alice, room_id, "twice") for _ in range(2)]
+    server.reactor.advance(0)
+    gate.opened.callback(None)
+    server.get_success(first)
+    one, two = (server.get_success(d) for d in sends)
+    assert one.event_id == two.event_id
+    assert announced.count(one.event_id) == 1
+    assert gate.batches == [["m0"], ["twice"]]

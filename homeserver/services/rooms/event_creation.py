@@ -144,7 +144,7 @@ class EventCreationService:
         # Group commit of messages (send_batches.py).
         self.batches = SendBatches(persister)
         # Transaction IDs whose event is queued, not yet committed.
-        self._sending: dict[TxnKey, tuple[Event, defer.Deferred[None]]] = {}
+        self._sending: dict[TxnKey, Event] = {}
 
     async def room_version(self, room_id: str) -> RoomVersion:
         """The version of a room we know, else 404."""
@@ -207,11 +207,14 @@ class EventCreationService:
         )
         for _ in range(CHAIN_ATTEMPTS):
             try:
-                event = await self._send_once(request, key, check, limit, deduplicate)
+                event, new = await self._send_once(
+                    request, key, check, limit, deduplicate
+                )
             except ChainBroken:
                 limit = None  # counted once
                 continue
-            self.signals.announce(event, local=True)
+            if new:
+                self.signals.announce(event, local=True)
             return event
         raise MatrixError(503, "Could not persist the event", Codes.UNKNOWN)
 
@@ -222,8 +225,9 @@ class EventCreationService:
         check: Callable[[Event, Mapping[StateKey, Event]], Awaitable[None]] | None,
         limit: Callable[[], None] | None,
         deduplicate: bool,
-    ) -> Event:
-        """``send`` once: the event, once committed (not announced yet).
+    ) -> tuple[Event, bool]:
+        """``send`` once: the event, once committed (not announced yet), and
+        whether it is new (not an earlier send's, nor the same state).
 
         Raises:
             ChainBroken: the uncommitted event it was built on failed.
@@ -241,7 +245,7 @@ class EventCreationService:
             if key is not None:
                 found = await self._sent_or_sending(key, r.redacts)
                 if found is not None:
-                    return found
+                    return found, False
             if limit is not None:
                 limit()
             tail = self.batches.tail(room_id) if chained else None
@@ -264,7 +268,7 @@ class EventCreationService:
             if deduplicate:
                 same = await self._same_state(event, context.state_before)
                 if same is not None:
-                    return same
+                    return same, False
             # Built just now on the room's tips: nothing can name it yet.
             fresh = attrs.evolve(context, fresh=True)
             if chained and _chainable(fresh):
@@ -272,7 +276,7 @@ class EventCreationService:
                 write = FreshWrite(event, fresh, r.device_id, r.txn_id, actions)
                 committed = self.batches.enqueue(write, epoch)
                 if key is not None:
-                    self._sending[key] = (event, committed)
+                    self._sending[key] = event
             else:
                 await self.persister.persist_event(event, fresh, r.device_id, r.txn_id)
         if committed is not None:
@@ -283,19 +287,16 @@ class EventCreationService:
                     self._sending.pop(key, None)
         if key is not None:
             self.sent.note(key, event)
-        return event
+        return event, True
 
     async def _sent_or_sending(self, key: TxnKey, redacts: str | None) -> Event | None:
         """The event this process made, or is committing, for the
         transaction ID (a concurrent identical request's)."""
         sending = self._sending.get(key)
-        if sending is not None and sending[0].redacts == redacts:
-            try:
-                await self.batches.idle(sending[0].room_id)
-            except Exception:  # noqa: BLE001
-                pass
-            if sending[0].stream_ordering is not None:
-                return sending[0]
+        if sending is not None and sending.redacts == redacts:
+            await self.batches.idle(sending.room_id)
+            if sending.stream_ordering is not None:  # it committed
+                return sending
         return await self.sent.sent_here(key, redacts)
 
     async def _draft(
