@@ -43,10 +43,15 @@ class Notifier:
         self._by_user: dict[str, set[_Listener]] = {}
         self._by_room: dict[str, set[_Listener]] = {}
         self._observers: list[NotifyObserver] = []
+        # The last token made: the syncs one event wakes all ask for it.
+        self._token = StreamToken()
 
     def current_token(self) -> StreamToken:
         """The position of every stream now."""
-        return StreamToken.of(**self.streams.sync_positions())
+        positions = self.streams.sync_position_tuple()
+        if self._token.positions != positions:
+            self._token = StreamToken(positions)
+        return self._token
 
     def observe(self, observer: NotifyObserver) -> None:
         """Also tell ``observer`` of every ``notify`` (replication publishes

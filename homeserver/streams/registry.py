@@ -150,6 +150,12 @@ class StreamRegistry:
             else:
                 assert chosen is None or isinstance(chosen, StreamIdGenerator)
                 self._ids[d.name] = chosen or StreamIdGenerator(0)
+        synced = {d.name for d in declarations if d.synced}
+        self._unknown_synced = sorted(synced - set(SYNC_STREAM_NAMES))
+        # Each synced stream's generator in token order (None: not declared).
+        self._synced_ids = tuple(
+            self._ids[name] if name in synced else None for name in SYNC_STREAM_NAMES
+        )
 
     def ids(self, stream: StreamDecl) -> StreamIdGenerator:
         """The generator of an ascending stream."""
@@ -170,6 +176,16 @@ class StreamRegistry:
             for d in self.declarations
             if d.synced
         }
+
+    def sync_position_tuple(self) -> tuple[int, ...]:
+        """``sync_positions`` in the order of a stream token's parts, a stream
+        not declared at 0 (``StreamToken.of(**sync_positions())``, without
+        the dictionaries: every woken sync asks for it)."""
+        if self._unknown_synced:
+            raise ValueError(f"unknown streams {self._unknown_synced}")
+        return tuple(
+            0 if ids is None else ids.current_position() for ids in self._synced_ids
+        )
 
     async def load(self, db: Database) -> None:
         """Continue each stored stream after its stored positions (at start)."""

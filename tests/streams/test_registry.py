@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from twisted.internet.testing import MemoryReactorClock
 
 from homeserver.errors import MatrixError
 from homeserver.streams.registry import (
@@ -17,7 +18,9 @@ from homeserver.streams.registry import (
     StreamDecl,
     StreamRegistry,
 )
+from homeserver.streams.notifier import Notifier
 from homeserver.streams.tokens import StreamToken
+from homeserver.util.clock import Clock
 from tests.support.server import TestServer
 
 
@@ -51,6 +54,20 @@ def test_sync_positions_follow_the_generators() -> None:
     assert positions["to_device"] == 1
     assert positions["typing"] == 2
     assert set(positions) == set(SYNC_STREAM_NAMES)
+    assert StreamToken(registry.sync_position_tuple()) == StreamToken.of(**positions)
+
+
+def test_the_notifier_token_follows_the_generators() -> None:
+    registry = StreamRegistry([EVENTS, TYPING])
+    notifier = Notifier(Clock(MemoryReactorClock()), registry)
+    first = notifier.current_token()
+    assert first == StreamToken()
+    # Nothing moved: the same token (every woken sync asks for it).
+    assert notifier.current_token() is first
+    registry.ids(TYPING).allocate_raw()
+    assert notifier.current_token() == StreamToken.of(typing=1)
+    with pytest.raises(ValueError):
+        StreamRegistry([StreamDecl(name="odd", synced=True)]).sync_position_tuple()
 
 
 def test_token_wire_form_and_older_tokens() -> None:
