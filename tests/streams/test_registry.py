@@ -8,6 +8,7 @@ import pytest
 from twisted.internet.testing import MemoryReactorClock
 
 from homeserver.errors import MatrixError
+from homeserver.streams.notifier import Notifier
 from homeserver.streams.registry import (
     EVENTS,
     STREAMS,
@@ -18,7 +19,6 @@ from homeserver.streams.registry import (
     StreamDecl,
     StreamRegistry,
 )
-from homeserver.streams.notifier import Notifier
 from homeserver.streams.tokens import StreamToken
 from homeserver.util.clock import Clock
 from tests.support.server import TestServer
