@@ -83,6 +83,17 @@ def test_token_wire_form_and_older_tokens() -> None:
     )
     with pytest.raises(MatrixError):
         StreamToken.parse("s1_2_3_4_5_6_7_8")
+    # The last token parsed is remembered (the syncs one event wakes all go
+    # on from the same next_batch); a bad one is refused every time.
+    assert StreamToken.parse("s7_1") is StreamToken.parse("s7_1")
+    assert StreamToken.parse("s8") == StreamToken.of(events=8)
+    for _ in range(2):
+        with pytest.raises(MatrixError):
+            StreamToken.parse("s7_1x")
+    # Nothing ahead: the token itself.
+    assert token.clamped_to(token) is token
+    assert not token.is_after(token)
+    assert token.copy_with("typing", 3).is_after(token)
     with pytest.raises(ValueError):
         StreamToken.of(nonsense=1)
 
