@@ -15,6 +15,8 @@ pushing                       HTTP and email pushers           each pusher worke
 media_jobs                    media retention, releasing       first media worker
                               uploads a dead process claimed
 background_tasks              pruning read push actions        first background worker
+device_lists writer's         recording device list changes    the device_lists stream's
+                              stored while it was down         writer
 presence writer's             presence timeouts, federation    the presence stream's
                               presence re-announcements        writer
 main                          failing admin tasks a restart    main
@@ -37,6 +39,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from homeserver.services.push.pushers.follower import PusherFollower
+from homeserver.streams.registry import DEVICE_LISTS
 
 if TYPE_CHECKING:
     from homeserver.composition.server import HomeServer
@@ -92,3 +95,7 @@ async def start_duties(hs: HomeServer, duties: Duties) -> None:
         await hs.room_admin.tasks.fail_unfinished()
     if plan.background_tasks:
         hs.push_eval.pruner.start()
+    topology = hs.workers.topology
+    if topology.enabled and topology.writes(DEVICE_LISTS.name):
+        # Device list changes other processes stored while this was down.
+        await hs.devices.lists.record_undelivered()

@@ -85,8 +85,11 @@ def bind_worker_writes(
             RemotePresence(client, topology.writer_of(PRESENCE.name))
         )
     if not topology.writes(DEVICE_LISTS.name):
-        hs.devices.lists.writer.plug(
-            RemoteDeviceLists(client, topology.writer_of(DEVICE_LISTS.name))
+        lists = hs.devices.lists
+        lists.writer.plug(
+            RemoteDeviceLists(
+                client, topology.writer_of(DEVICE_LISTS.name), lists.store, core.clock
+            )
         )
     if not topology.writes(ACCOUNT_DATA.name):
         _plug_account_data(hs, topology, client)

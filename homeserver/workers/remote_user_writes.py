@@ -12,7 +12,9 @@ it reads it back here at once.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection
+from typing import Protocol
 
 import attrs
 
@@ -22,8 +24,12 @@ from homeserver.signals import CrossSigningChanged, DevicesChanged
 from homeserver.storage.stores.account_data import AccountDataStore, ContentUpdate
 from homeserver.streams.registry import ACCOUNT_DATA
 from homeserver.types import JsonDict
+from homeserver.util.clock import Clock
 from homeserver.workers.caught_up import CaughtUp
+from homeserver.workers.internal_client import WriterUnavailable
 from homeserver.workers.remote_writes import OneWriter
+
+logger = logging.getLogger(__name__)
 
 # Compare-and-set rounds before a read-modify-write gives up (each lost round
 # means another write of the same type landed in between).
@@ -103,12 +109,29 @@ class RemotePushRules(_ReadsBack):
         return None if position is None else int(position)
 
 
+class UndeliveredKeeper(Protocol):
+    """Stores device list changes for the writer to record later
+    (``DeviceListStore``)."""
+
+    async def keep_undelivered(self, change: JsonDict, now_ms: int) -> None:
+        """Store one change (the writer's endpoint body)."""
+
+
+@attrs.frozen
 class RemoteDeviceLists(OneWriter):
-    """``DeviceListWriter`` on the device_lists stream's writer."""
+    """``DeviceListWriter`` on the device_lists stream's writer.
+
+    A change is made (and the client answered) before it is recorded, so a
+    change the writer cannot be reached for is stored in the database
+    (``keeper``) rather than lost: the writer records it when it starts, or
+    when this process wakes it (in case it started meanwhile).
+    """
+
+    keeper: UndeliveredKeeper
+    clock: Clock
 
     async def devices_changed(self, change: DevicesChanged) -> None:
-        await self.post(
-            "device_lists",
+        await self._record(
             {
                 "op": "devices",
                 "user_id": change.user_id,
@@ -118,8 +141,7 @@ class RemoteDeviceLists(OneWriter):
         )
 
     async def cross_signing_changed(self, change: CrossSigningChanged) -> None:
-        await self.post(
-            "device_lists",
+        await self._record(
             {
                 "op": "cross_signing",
                 "user_id": change.user_id,
@@ -130,8 +152,7 @@ class RemoteDeviceLists(OneWriter):
     async def remote_changed(
         self, user_id: str, device_ids: Collection[str], audience: Collection[str]
     ) -> None:
-        await self.post(
-            "device_lists",
+        await self._record(
             {
                 "op": "remote",
                 "user_id": user_id,
@@ -139,3 +160,17 @@ class RemoteDeviceLists(OneWriter):
                 "audience": list(audience),
             },
         )
+
+    async def _record(self, change: JsonDict) -> None:
+        try:
+            await self.post("device_lists", change)
+            return
+        except WriterUnavailable:
+            await self.keeper.keep_undelivered(change, self.clock.time_msec())
+        try:
+            await self.post("device_lists", {"op": "undelivered"})
+        except WriterUnavailable:
+            logger.info(
+                "device list change stored for the writer's start",
+                extra={"instance": self.writer},
+            )

@@ -210,3 +210,53 @@ def test_main_hands_them_to_a_worker_that_writes_them(
         d.pump(lambda: _position(d, "reader1", "device_lists") > lists_before)
     finally:
         d.close()
+
+
+def test_a_device_change_for_a_writer_that_is_down_is_recorded_once_it_is_back(
+    make_engine: Callable[[], Engine], tmp_path: Path
+) -> None:
+    """The device_lists writer (reader1) is down past the internal client's
+    retries when main answers a device rename: the change is stored, and the
+    writer records it when it starts again, so bob hears of it."""
+    writers = {"device_lists": "reader1"}
+    d = HttpDeployment(
+        make_engine(),
+        tmp_path,
+        READER,
+        overrides={"workers": {"stream_writers": writers}},
+    )
+    try:
+        alice, token = d.main.register("alice")
+        bob, bob_token = d.main.register("bob")
+        room_id = d.main.request(
+            "POST", f"{CLIENT}/createRoom", {"invite": [bob]}, token=token
+        ).json["room_id"]
+        joined = d.main.request("POST", f"{CLIENT}/join/{room_id}", {}, token=bob_token)
+        assert joined.code == 200
+        since = d.main.request("GET", f"{CLIENT}/sync", token=bob_token).json[
+            "next_batch"
+        ]
+        device_id = d.main.request("GET", f"{CLIENT}/devices", token=token).json[
+            "devices"
+        ][0]["device_id"]
+        store = d.main.hs.devices.lists.store
+        d.stop_listening("reader1")
+        lists_before = _position(d, "reader1", "device_lists")
+        renamed = {"display_name": "phone"}
+        path = f"{CLIENT}/devices/{device_id}"
+        assert d.call("main", "PUT", path, renamed, token).code == 200
+
+        def kept() -> list[Any]:
+            return d.main.get_success(store.get_undelivered())
+
+        # (With the devices registered before, whose changes were in flight.)
+        d.pump(lambda: any(c["device_ids"] == [device_id] for _, c in kept()))
+        d.restart("reader1")
+        d.pump(lambda: kept() == [])
+        d.pump(lambda: _position(d, "reader1", "device_lists") > lists_before)
+        synced = d.call(
+            "reader1", "GET", f"{CLIENT}/sync?since={since}", None, bob_token
+        )
+        assert alice in synced.json["device_lists"]["changed"]
+    finally:
+        d.close()

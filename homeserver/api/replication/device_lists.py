@@ -2,10 +2,12 @@
 
 ``POST /_chatly/replication/device_lists`` with an ``op`` (``devices``,
 ``cross_signing``, ``remote``), called by
-``workers.remote_writes.RemoteDeviceLists`` for a change made where it
+``workers.remote_user_writes.RemoteDeviceLists`` for a change made where it
 arrived (a device renamed or deleted, keys uploaded, cross-signing keys or
 signatures, another server's update). The writer takes the positions, wakes
 the audience and announces the change (federation's m.device_list_update).
+``op`` ``undelivered``: changes a process stored in the database because this
+writer was down are waiting; record them now.
 """
 
 from __future__ import annotations
@@ -15,15 +17,14 @@ from typing import Literal
 from homeserver.api.http.body import RequestBody, Str
 from homeserver.api.replication.resource import InternalPost
 from homeserver.services.devices.device_lists import DeviceListTracker
-from homeserver.signals import CrossSigningChanged, DevicesChanged
 from homeserver.types import JsonDict
 
 
 class DeviceListWriteBody(RequestBody):
     """One change: whose, which devices (or signed users) and who hears."""
 
-    op: Literal["devices", "cross_signing", "remote"]
-    user_id: Str
+    op: Literal["devices", "cross_signing", "remote", "undelivered"]
+    user_id: Str = ""
     device_ids: list[Str] = []
     deleted: bool = False
     signed_users: list[Str] = []
@@ -37,17 +38,7 @@ class DeviceListWriteEndpoint(InternalPost[DeviceListTracker, DeviceListWriteBod
     BODY = DeviceListWriteBody
 
     async def handle(self, body: DeviceListWriteBody) -> JsonDict:
-        tracker = self.target
-        if body.op == "devices":
-            await tracker.devices_changed_here(
-                DevicesChanged(body.user_id, tuple(body.device_ids), body.deleted)
-            )
-        elif body.op == "cross_signing":
-            await tracker.cross_signing_changed_here(
-                CrossSigningChanged(body.user_id, tuple(body.signed_users))
-            )
-        else:
-            await tracker.remote_changed_here(
-                body.user_id, body.device_ids, body.audience
-            )
+        if body.op == "undelivered":
+            return {"recorded": await self.target.record_undelivered()}
+        await self.target.record(body.model_dump())
         return {}

@@ -12,6 +12,8 @@ federation, take a position too, for local users' /sync.
 Each change is recorded through the ``writer`` port: here (one process, or
 the device_lists stream's writer), or on that writer over internal HTTP in a
 worker deployment (docs/architecture.md, "Stream writes across processes").
+A change the writer could not be reached for is stored in the database and
+recorded by the writer later (``record_undelivered``).
 """
 
 from __future__ import annotations
@@ -29,10 +31,13 @@ from homeserver.signals import (
 from homeserver.storage.stores.device_lists import USER_ROW, DeviceListStore
 from homeserver.streams.notifier import Notifier
 from homeserver.streams.registry import DEVICE_LISTS
+from homeserver.types import JsonDict
 from homeserver.util.linearizer import Linearizer
 from homeserver.util.ports import Port
 
 STREAM = DEVICE_LISTS.name
+# The linearizer key of ``record_undelivered`` (no user ID is empty).
+UNDELIVERED = ""
 
 
 class CoMembers(Protocol):
@@ -154,6 +159,36 @@ class DeviceListTracker:
             self.remote_changed_signal.emit(
                 RemoteDeviceListChanged(user_id=user_id, audience=frozenset(audience))
             )
+
+    async def record(self, change: JsonDict) -> None:
+        """Record a change as the writer's endpoint takes it (``op``
+        ``devices``, ``cross_signing`` or ``remote``, with ``user_id``,
+        ``device_ids``, ``deleted``, ``signed_users``, ``audience``)."""
+        user_id = change["user_id"]
+        device_ids = tuple(change.get("device_ids", ()))
+        if change["op"] == "devices":
+            await self.devices_changed_here(
+                DevicesChanged(user_id, device_ids, bool(change.get("deleted")))
+            )
+        elif change["op"] == "cross_signing":
+            await self.cross_signing_changed_here(
+                CrossSigningChanged(user_id, tuple(change.get("signed_users", ())))
+            )
+        else:
+            await self.remote_changed_here(
+                user_id, device_ids, change.get("audience", ())
+            )
+
+    async def record_undelivered(self) -> int:
+        """Record the changes other processes stored when they could not
+        reach this writer (``DeviceListStore.keep_undelivered``), oldest
+        first, each once; how many. Run at start and when woken."""
+        async with self._linearizer.queue(UNDELIVERED):
+            kept = await self.store.get_undelivered()
+            for change_id, change in kept:
+                await self.record(change)
+                await self.store.delete_undelivered(change_id)
+        return len(kept)
 
     async def latest_position(self, user_id: str) -> int:
         """The user's newest position (0 if their devices never changed)."""

@@ -10,6 +10,8 @@ m.device_list_update chain.
 
 from __future__ import annotations
 
+import json
+import uuid
 from collections.abc import Collection
 from contextlib import ExitStack
 
@@ -17,6 +19,7 @@ import attrs
 
 from homeserver.storage.database import Database, Transaction
 from homeserver.storage.id_generators import StreamIdGenerator
+from homeserver.types import JsonDict
 
 
 @attrs.frozen
@@ -79,6 +82,39 @@ class DeviceListStore:
         with ExitStack() as stack:
             ids = [stack.enter_context(self.stream_ids.allocate()) for _ in device_ids]
             return await self.db.run_interaction("add_device_list_changes", txn_fn, ids)
+
+    async def keep_undelivered(self, change: JsonDict, now_ms: int) -> None:
+        """Store a change this process could not hand to the stream's writer
+        (worker deployments), for the writer to record later."""
+        await self.db.run_interaction(
+            "keep_device_list_undelivered",
+            lambda txn: txn.execute(
+                "INSERT INTO device_list_undelivered (change_id, stored_ts, change)"
+                " VALUES (?, ?, ?)",
+                (uuid.uuid4().hex, now_ms, json.dumps(change)),
+            ),
+        )
+
+    async def get_undelivered(self) -> list[tuple[str, JsonDict]]:
+        """The stored changes (``keep_undelivered``), oldest first."""
+        rows = await self.db.run_interaction(
+            "get_device_list_undelivered",
+            lambda txn: txn.query(
+                "SELECT change_id, change FROM device_list_undelivered"
+                " ORDER BY stored_ts, change_id"
+            ),
+        )
+        return [(r.change_id, json.loads(r.change)) for r in rows]
+
+    async def delete_undelivered(self, change_id: str) -> None:
+        """A stored change has been recorded."""
+        await self.db.run_interaction(
+            "delete_device_list_undelivered",
+            lambda txn: txn.execute(
+                "DELETE FROM device_list_undelivered WHERE change_id = ?",
+                (change_id,),
+            ),
+        )
 
     async def get_latest_stream_id(self, user_id: str) -> int:
         """The user's newest position (0 if their devices never changed)."""
