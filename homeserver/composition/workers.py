@@ -30,7 +30,11 @@ from homeserver.workers.internal_client import InternalClient
 from homeserver.workers.redis_bus import RedisBus
 from homeserver.workers.replication import Replication
 from homeserver.workers.roles import WorkerTopology
-from homeserver.workers.shared_caches import share, share_write_watchers
+from homeserver.workers.shared_caches import (
+    share,
+    share_forgotten,
+    share_write_watchers,
+)
 
 if TYPE_CHECKING:
     from homeserver.composition.server import HomeServer
@@ -160,3 +164,4 @@ def bind_workers(hs: HomeServer) -> None:
     ):
         share(replication, owner)
     share_write_watchers(replication, hs.core.db)
+    share_forgotten(replication, signals.room_forgotten, hs.sync.sliding.room_list)

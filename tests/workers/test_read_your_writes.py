@@ -89,3 +89,43 @@ def test_account_data_push_rules_and_tags_are_read_back_at_once(
             f"u.t{i}" for i in range(n + 1)
         }
         assert _now_on_reader(d, rule, token)["actions"] == actions
+
+
+SLIDING = "/_matrix/client/unstable/org.matrix.simplified_msc3575/sync"
+ALL = {"range": [0, 99], "timeline_limit": 1, "required_state": []}
+
+
+def test_a_room_forgotten_on_main_leaves_the_readers_lists(
+    deployment: Deployment,
+) -> None:
+    """/forget runs on main; the reader's sliding-sync room list, which
+    remembers alice's rooms until her membership moves, hears of it over the
+    caches stream and lists the room no more (no membership moved)."""
+    d = deployment
+    alice, token = d.main.register("alice")
+    bob, bob_token = d.main.register("bob")
+    room_id = d.main.request(
+        "POST", f"{CLIENT}/createRoom", {"preset": "public_chat"}, token=bob_token
+    ).json["room_id"]
+    assert (
+        d.main.request("POST", f"{CLIENT}/join/{room_id}", {}, token=token).code == 200
+    )
+    kick = {"user_id": alice}
+    kicked = d.main.request("POST", f"{CLIENT}/rooms/{room_id}/kick", kick, bob_token)
+    assert kicked.code == 200
+    body = {"lists": {"all": ALL}}
+
+    def listed() -> int:
+        answer = d["reader1"].request("POST", SLIDING, body, token=token)
+        assert answer.code == 200, answer.json
+        return int(answer.json["lists"]["all"]["count"])
+
+    def position(name: str) -> int:
+        return d[name].hs.core.streams.ids_by_name("events").current_position()
+
+    # The reader has applied the kick, then remembers alice's rooms.
+    d.pump(lambda: position("reader1") >= position("main"))
+    assert listed() == 1
+    forgot = d.main.request("POST", f"{CLIENT}/rooms/{room_id}/forget", {}, token)
+    assert forgot.code == 200
+    d.pump(lambda: listed() == 0)

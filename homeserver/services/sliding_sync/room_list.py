@@ -55,6 +55,12 @@ class RoomList:
         self._rooms.pop(forgotten.user_id, None)
         self._orders.pop(forgotten.user_id, None)
 
+    def forget_all(self) -> None:
+        """Read every user's rooms again (replication lost what may have
+        been forgotten meanwhile)."""
+        self._rooms.clear()
+        self._orders.clear()
+
     async def user_rooms(self, user_id: str, upto: int) -> dict[str, UserRoom]:
         """Every room the user has a membership in, by room ID."""
         cached = self._rooms.get(user_id)
