@@ -40,6 +40,7 @@ import attrs
 
 from homeserver.services.push.pushers.follower import PusherFollower
 from homeserver.streams.registry import DEVICE_LISTS
+from homeserver.util.background import run_in_background
 
 if TYPE_CHECKING:
     from homeserver.composition.server import HomeServer
@@ -98,4 +99,6 @@ async def start_duties(hs: HomeServer, duties: Duties) -> None:
     topology = hs.workers.topology
     if topology.enabled and topology.writes(DEVICE_LISTS.name):
         # Device list changes other processes stored while this was down.
-        await hs.devices.lists.record_undelivered()
+        run_in_background(
+            "record_undelivered_device_lists", hs.devices.lists.record_undelivered()
+        )

@@ -6,9 +6,12 @@ positions, and the reader answers the client as one process would."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from homeserver.storage.engines import Engine
 from tests.e2ee.keys import CrossSigning, Device, new_key
@@ -212,12 +215,11 @@ def test_main_hands_them_to_a_worker_that_writes_them(
         d.close()
 
 
-def test_a_device_change_for_a_writer_that_is_down_is_recorded_once_it_is_back(
+@pytest.fixture
+def lists_on_reader(
     make_engine: Callable[[], Engine], tmp_path: Path
-) -> None:
-    """The device_lists writer (reader1) is down past the internal client's
-    retries when main answers a device rename: the change is stored, and the
-    writer records it when it starts again, so bob hears of it."""
+) -> Iterator[HttpDeployment]:
+    """reader1 writes device lists; alice and bob share a room."""
     writers = {"device_lists": "reader1"}
     d = HttpDeployment(
         make_engine(),
@@ -225,38 +227,68 @@ def test_a_device_change_for_a_writer_that_is_down_is_recorded_once_it_is_back(
         READER,
         overrides={"workers": {"stream_writers": writers}},
     )
-    try:
-        alice, token = d.main.register("alice")
-        bob, bob_token = d.main.register("bob")
-        room_id = d.main.request(
-            "POST", f"{CLIENT}/createRoom", {"invite": [bob]}, token=token
-        ).json["room_id"]
-        joined = d.main.request("POST", f"{CLIENT}/join/{room_id}", {}, token=bob_token)
-        assert joined.code == 200
-        since = d.main.request("GET", f"{CLIENT}/sync", token=bob_token).json[
-            "next_batch"
-        ]
-        device_id = d.main.request("GET", f"{CLIENT}/devices", token=token).json[
-            "devices"
-        ][0]["device_id"]
-        store = d.main.hs.devices.lists.store
-        d.stop_listening("reader1")
-        lists_before = _position(d, "reader1", "device_lists")
-        renamed = {"display_name": "phone"}
-        path = f"{CLIENT}/devices/{device_id}"
-        assert d.call("main", "PUT", path, renamed, token).code == 200
+    yield d
+    d.close()
 
-        def kept() -> list[Any]:
-            return d.main.get_success(store.get_undelivered())
 
-        # (With the devices registered before, whose changes were in flight.)
-        d.pump(lambda: any(c["device_ids"] == [device_id] for _, c in kept()))
-        d.restart("reader1")
-        d.pump(lambda: kept() == [])
-        d.pump(lambda: _position(d, "reader1", "device_lists") > lists_before)
-        synced = d.call(
-            "reader1", "GET", f"{CLIENT}/sync?since={since}", None, bob_token
-        )
-        assert alice in synced.json["device_lists"]["changed"]
-    finally:
-        d.close()
+def _renamed_while_the_writer_is_down(d: HttpDeployment) -> tuple[str, str, str]:
+    """Alice renames her device through main while reader1 is down; once the
+    change is stored for it: alice, bob's token and bob's sync token before."""
+    alice, token = d.main.register("alice")
+    bob, bob_token = d.main.register("bob")
+    room_id = d.main.request(
+        "POST", f"{CLIENT}/createRoom", {"invite": [bob]}, token=token
+    ).json["room_id"]
+    joined = d.main.request("POST", f"{CLIENT}/join/{room_id}", {}, token=bob_token)
+    assert joined.code == 200
+    since = d.main.request("GET", f"{CLIENT}/sync", token=bob_token).json["next_batch"]
+    device_id = d.main.request("GET", f"{CLIENT}/devices", token=token).json["devices"][
+        0
+    ]["device_id"]
+    d.stop_listening("reader1")
+    renamed = {"display_name": "phone"}
+    path = f"{CLIENT}/devices/{device_id}"
+    assert d.call("main", "PUT", path, renamed, token).code == 200
+    # (With the devices registered before, whose changes were in flight.)
+    d.pump(lambda: any(c["device_ids"] == [device_id] for _, c in _kept(d)))
+    return alice, bob_token, since
+
+
+def _kept(d: HttpDeployment) -> list[Any]:
+    return d.main.get_success(d.main.hs.devices.lists.store.get_undelivered())
+
+
+def _bob_hears_of(d: HttpDeployment, alice: str, bob_token: str, since: str) -> None:
+    """reader1 recorded every stored change, and bob's sync there says so."""
+    d.pump(lambda: _kept(d) == [])
+    synced = d.call("reader1", "GET", f"{CLIENT}/sync?since={since}", None, bob_token)
+    assert alice in synced.json["device_lists"]["changed"]
+
+
+def test_a_device_change_for_a_writer_that_is_down_is_recorded_when_it_starts(
+    lists_on_reader: HttpDeployment, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The device_lists writer (reader1) is down past the internal client's
+    retries when main answers a device rename (and past the wake-up main
+    sends after storing the change): reader1 records it when it starts
+    again, so bob hears of it."""
+    d = lists_on_reader
+    caplog.set_level(logging.INFO, "homeserver.workers.remote_user_writes")
+    alice, bob_token, since = _renamed_while_the_writer_is_down(d)
+    d.pump(lambda: "stored for the writer's start" in caplog.text)
+    d.restart("reader1")
+    _bob_hears_of(d, alice, bob_token, since)
+
+
+def test_a_device_change_stored_for_a_writer_is_recorded_when_it_is_woken(
+    lists_on_reader: HttpDeployment,
+) -> None:
+    """reader1 is back (listening again, not restarted) while main, having
+    stored the change, still tries to wake it: it records the change then."""
+    d = lists_on_reader
+    main_client = d.main.hs.workers.client
+    assert main_client is not None
+    main_client.first_delay_s = 0.5  # the wake-up keeps trying for seconds
+    alice, bob_token, since = _renamed_while_the_writer_is_down(d)
+    d.listen("reader1")
+    _bob_hears_of(d, alice, bob_token, since)

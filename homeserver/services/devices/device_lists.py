@@ -18,6 +18,7 @@ recorded by the writer later (``record_undelivered``).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection
 from typing import Protocol
 
@@ -34,6 +35,8 @@ from homeserver.streams.registry import DEVICE_LISTS
 from homeserver.types import JsonDict
 from homeserver.util.linearizer import Linearizer
 from homeserver.util.ports import Port
+
+logger = logging.getLogger(__name__)
 
 STREAM = DEVICE_LISTS.name
 # The linearizer key of ``record_undelivered`` (no user ID is empty).
@@ -182,13 +185,19 @@ class DeviceListTracker:
     async def record_undelivered(self) -> int:
         """Record the changes other processes stored when they could not
         reach this writer (``DeviceListStore.keep_undelivered``), oldest
-        first, each once; how many. Run at start and when woken."""
+        first, each once; how many. Run at start and when woken. A change
+        that fails is logged and kept for the next time."""
+        recorded = 0
         async with self._linearizer.queue(UNDELIVERED):
-            kept = await self.store.get_undelivered()
-            for change_id, change in kept:
-                await self.record(change)
+            for change_id, change in await self.store.get_undelivered():
+                try:
+                    await self.record(change)
+                except Exception:
+                    logger.exception("cannot record a stored device list change")
+                    continue
                 await self.store.delete_undelivered(change_id)
-        return len(kept)
+                recorded += 1
+        return recorded
 
     async def latest_position(self, user_id: str) -> int:
         """The user's newest position (0 if their devices never changed)."""
