@@ -53,8 +53,8 @@ class CoMembers(Protocol):
 
 class DeviceListWriter(Protocol):
     """Records changes on the device_lists stream's writer, which wakes their
-    audience and announces them. Each raises MatrixError 503 (retryable)
-    when the writer cannot be reached."""
+    audience and announces them. A change the writer cannot be reached for
+    is stored for it (``DeviceListStore.keep_undelivered``), not lost."""
 
     async def devices_changed(self, change: DevicesChanged) -> None:
         """A local user's devices changed."""
