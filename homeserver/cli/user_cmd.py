@@ -20,6 +20,7 @@ from homeserver.cli.admin_session import (
 )
 from homeserver.cli.datadir import DataDir
 from homeserver.cli.errors import CliError
+from homeserver.cli.progress import progress_bar
 
 V2 = "/_synapse/admin/v2/users"
 V1 = "/_synapse/admin/v1"
@@ -125,9 +126,7 @@ def _modify(client: AdminClient, args: argparse.Namespace) -> int:
 def _deactivate(client: AdminClient, args: argparse.Namespace) -> int:
     user_ids = [client.user_id(u) for u in args.users]
     failed = 0
-    with tqdm(
-        total=len(user_ids), unit="user", file=sys.stderr, disable=args.quiet
-    ) as bar:
+    with progress_bar(quiet=args.quiet, unit="user", total=len(user_ids)) as bar:
         for user_id in user_ids:
             path = user_path(f"{V1}/deactivate", user_id)
             try:

@@ -78,8 +78,13 @@ def test_every_process_runs_and_logs_on_its_own(deployment: Deployment) -> None:
 
 
 def test_sync_sticks_to_one_reader_per_user(deployment: Deployment) -> None:
-    readers_used = set()
-    for number in range(6):
+    """Each user's /sync goes to one reader, and users spread over both: new
+    users until both readers had some (the hash is of a random access token,
+    so six users all on one reader happened once in 32 runs)."""
+    readers_used: set[str] = set()
+    for number in range(24):
+        if number >= 4 and readers_used == set(READERS):
+            break
         user = deployment.register(f"sticky{number}")
         path = f"GET {C}/sync\\?timeout=0&marker={user.device_id} "
         for _ in range(4):
