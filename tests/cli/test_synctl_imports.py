@@ -33,3 +33,31 @@ def test_the_command_line_does_not_load_the_composition_root() -> None:
         check=True,
     )
     assert result.stdout.strip() == "[]", result.stdout
+
+
+def test_opening_the_database_does_not_load_the_server(tmp_path: Path) -> None:
+    """``synctl user``, ``room`` and ``threepid`` open the database in the
+    synctl process; that needs the engines and migrations, not the server."""
+    data = tmp_path / "data"
+    subprocess.run(
+        [sys.executable, str(REPO / "synctl"), "init", "--data-dir", str(data),
+         "--server-name", "localhost"],
+        capture_output=True, cwd=REPO, timeout=60, check=True,
+    )  # fmt: skip
+    probe = (
+        "import sys\n"
+        "from homeserver.cli.datadir import DataDir\n"
+        "from homeserver.cli.inline import open_database\n"
+        f"open_database(DataDir({str(data)!r})).close()\n"
+        "print(sorted(m for m in sys.modules if m.startswith("
+        "('homeserver.composition', 'homeserver.app'))))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+        check=True,
+    )
+    assert result.stdout.strip() == "[]", result.stdout
