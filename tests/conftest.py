@@ -34,6 +34,18 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.hookimpl(optionalhook=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto``: one worker more than the CPUs this process may use. The
+    real-process tiers spend much of their time waiting on servers, clients
+    and PostgreSQL, which leaves a core idle with one worker per core."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return cpus + 1
+
+
+@pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
     """xdist: every worker uses the controller's run ID (and so its template)."""
     node.workerinput["chatly_run_id"] = node.config.stash[_RUN_ID]

@@ -50,7 +50,11 @@ _FAST_COMMIT = "options='-c synchronous_commit=off'"
 # all that are due, up to _DROP_MAX, a process's share of max_connections on a
 # server other runs may use too.
 _DROP_BATCH = 8
-_DROP_MAX = 16
+# The run's drops together use at most 32 connections, however many xdist
+# workers share them (16 each for two workers, 10 each for three).
+_DROP_MAX = max(
+    _DROP_BATCH, 32 // max(1, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "2")))
+)
 # A drop that finds the server out of connections tries again this many times.
 _DROP_CONNECT_TRIES = 20
 
