@@ -6,17 +6,20 @@ import datetime
 import ipaddress
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from twisted.internet import ssl
 
 from homeserver.config.loader import ConfigError
 from homeserver.config.model import TlsConfig
 from homeserver.events.ids import InvalidId, split_server_name
 from homeserver.util.structure import Problem
+
+if TYPE_CHECKING:
+    from twisted.internet import ssl
 
 
 def _host_of(server_name: str) -> str:
@@ -83,6 +86,10 @@ def load_tls_options(config: TlsConfig, data_dir: Path) -> ssl.CertificateOption
         pem = b"".join(path.read_bytes() for _, path in paths)
     except OSError as exc:
         raise ConfigError([Problem("tls", f"cannot read: {exc}")]) from None
+    # Imported here: synctl (init, start, ...) imports this module for
+    # generate_self_signed, and twisted's TLS stack is a tenth of its start-up.
+    from twisted.internet import ssl
+
     try:
         return ssl.PrivateCertificate.loadPEM(pem).options()
     except Exception as exc:  # noqa: BLE001 - OpenSSL raises many kinds
