@@ -17,13 +17,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_the_command_line_does_not_load_the_composition_root() -> None:
-    probe = (
-        "import sys\n"
-        "from homeserver.cli.main import build_parser\n"
-        "build_parser()\n"
-        "print(sorted(m for m in sys.modules if m.startswith('homeserver.composition')))\n"
-    )
+def _assert_none_loaded(probe: str) -> None:
+    """Run ``probe`` (which prints a list of modules) in a fresh interpreter:
+    the list must be empty."""
     result = subprocess.run(
         [sys.executable, "-c", probe],
         capture_output=True,
@@ -33,6 +29,16 @@ def test_the_command_line_does_not_load_the_composition_root() -> None:
         check=True,
     )
     assert result.stdout.strip() == "[]", result.stdout
+
+
+def test_the_command_line_does_not_load_the_composition_root() -> None:
+    probe = (
+        "import sys\n"
+        "from homeserver.cli.main import build_parser\n"
+        "build_parser()\n"
+        "print(sorted(m for m in sys.modules if m.startswith('homeserver.composition')))\n"
+    )
+    _assert_none_loaded(probe)
 
 
 def test_opening_the_database_does_not_load_the_server(tmp_path: Path) -> None:
@@ -52,12 +58,4 @@ def test_opening_the_database_does_not_load_the_server(tmp_path: Path) -> None:
         "print(sorted(m for m in sys.modules if m.startswith("
         "('homeserver.composition', 'homeserver.app'))))\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", probe],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=60,
-        check=True,
-    )
-    assert result.stdout.strip() == "[]", result.stdout
+    _assert_none_loaded(probe)
