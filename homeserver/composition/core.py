@@ -36,7 +36,7 @@ from homeserver.streams.registry import (
     StreamRegistry,
 )
 from homeserver.util.clock import Clock
-from homeserver.util.ratelimit import Ratelimiter
+from homeserver.util.ratelimit import MemoryRatelimiter, Ratelimiter
 from homeserver.workers.roles import MAIN, WorkerTopology
 
 
@@ -58,7 +58,9 @@ class Core:
     """Which process this is and which process does what (one process, main,
     unless ``workers.instances`` names others)."""
     ratelimiter: Ratelimiter
-    """In-memory token buckets per (action, key), for every domain."""
+    """Token buckets per (action, key), for every domain: in memory in one
+    process, in Redis in a worker deployment (``composition/workers.py``,
+    ``shared_ratelimiter``)."""
     streams: StreamRegistry
     signals: Signals
     notifier: Notifier
@@ -90,10 +92,12 @@ class Core:
         signing_key: Any,
         io_runner: Runner | None = None,
         worker_name: str = MAIN,
+        ratelimiter: Ratelimiter | None = None,
     ) -> Core:
         """The Core over a database that ``setup`` then prepares;
         ``io_runner`` defaults to ``blocking_runner``; ``worker_name`` is
-        this process's name in the ``workers`` section.
+        this process's name in the ``workers`` section; ``ratelimiter``
+        defaults to buckets in this process's memory.
 
         Raises:
             UnknownWorker: no instance is called ``worker_name``.
@@ -130,7 +134,8 @@ class Core:
             io_runner=io_runner or blocking_runner,
             signing_key=signing_key,
             topology=topology,
-            ratelimiter=Ratelimiter(clock, config.rate_limiting.enabled),
+            ratelimiter=ratelimiter
+            or MemoryRatelimiter(clock, config.rate_limiting.enabled),
             streams=streams,
             signals=signals,
             notifier=Notifier(clock, streams),

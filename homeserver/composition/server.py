@@ -120,6 +120,7 @@ class HomeServer:
         and tasks and drop their routes."""
         await self.plugins.stop()
         self.workers.replication.stop()
+        self.core.ratelimiter.close()
         self.pushers.stop()
         self.push_eval.pruner.stop()
         for api in self.plugin_apis.values():

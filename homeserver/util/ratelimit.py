@@ -1,4 +1,14 @@
-"""Token-bucket rate limiting keyed by action and requester."""
+"""Token-bucket rate limiting keyed by action and requester.
+
+``Ratelimiter`` is what every domain is given: async ``check``, ``record`` and
+``check_requester``. One process keeps its buckets in memory
+(``MemoryRatelimiter``); a worker deployment keeps them in Redis
+(``homeserver/workers/redis_ratelimit.py``), so a user whose requests land
+on several processes still has one bucket per (action, key). Both count the
+same way: a bucket holds up to ``burst_count`` actions and drains at
+``per_second``; an action that does not fit is refused with 429
+M_LIMIT_EXCEEDED and ``retry_after_ms``, the time until it would.
+"""
 
 from __future__ import annotations
 
@@ -21,24 +31,24 @@ class RateLimited(Protocol):
         """Whether per-user limits spare this requester."""
 
 
-class Ratelimiter:
-    """Counts actions per key and refuses those past the configured rate.
+def retry_after_ms(level: float, cost: int, rate: RateLimit) -> int:
+    """Milliseconds until ``cost`` more actions fit a bucket at ``level``
+    (rounded up past the instant, so a retry then fits)."""
+    wait = (level + cost - rate.burst_count) / rate.per_second
+    return int(wait * 1000) + 1
 
-    Buckets live in memory; entries that have drained are dropped as they are
-    touched, so the table stays as small as the set of recently active keys.
+
+class Ratelimiter:
+    """Counts actions per (action, key) and refuses those past the rate.
+
+    Subclasses keep the buckets (``check`` and ``record``); ``enabled``
+    False answers every check with "allowed" and counts nothing.
     """
 
-    def __init__(self, clock: Clock, enabled: bool = True) -> None:
-        self.clock = clock
+    def __init__(self, enabled: bool = True) -> None:
         self.enabled = enabled
-        # key -> (tokens used, time of last update)
-        self._buckets: dict[tuple[str, str], tuple[float, float]] = {}
 
-    def _level(self, key: tuple[str, str], rate: RateLimit, now: float) -> float:
-        used, last = self._buckets.get(key, (0.0, now))
-        return max(0.0, used - (now - last) * rate.per_second)
-
-    def check(
+    async def check(
         self,
         action: str,
         key: str,
@@ -54,22 +64,17 @@ class Ratelimiter:
             rate: the configured limit.
             update: count the actions (False only asks).
             cost: how many actions this is (e.g. new servers contacted).
-        """
-        if not self.enabled:
-            return
-        now = self.clock.time()
-        bucket = (action, key)
-        level = self._level(bucket, rate, now)
-        if level + cost > rate.burst_count:
-            wait = (level + cost - rate.burst_count) / rate.per_second
-            self._buckets[bucket] = (level, now)
-            raise LimitExceeded(retry_after_ms=int(wait * 1000) + 1)
-        if update:
-            self._buckets[bucket] = (level + cost, now)
-        elif level == 0:
-            self._buckets.pop(bucket, None)
 
-    def check_requester(
+        Raises:
+            LimitExceeded: 429 M_LIMIT_EXCEEDED with ``retry_after_ms``.
+        """
+        raise NotImplementedError
+
+    async def record(self, action: str, key: str, rate: RateLimit) -> None:
+        """Count an action without refusing it (e.g. a failed login)."""
+        raise NotImplementedError
+
+    async def check_requester(
         self,
         action: str,
         requester: RateLimited,
@@ -85,10 +90,53 @@ class Ratelimiter:
         """
         if requester.ratelimit_exempt:
             return
-        self.check(action, requester.user_id if key is None else key, rate, cost=cost)
+        await self.check(
+            action, requester.user_id if key is None else key, rate, cost=cost
+        )
 
-    def record(self, action: str, key: str, rate: RateLimit) -> None:
-        """Count an action without refusing it (e.g. a failed login)."""
+    def close(self) -> None:
+        """At shutdown: let go of where the buckets live (memory: nothing)."""
+
+
+class MemoryRatelimiter(Ratelimiter):
+    """The buckets of one process, in memory.
+
+    Entries that have drained are dropped as they are touched, so the table
+    stays as small as the set of recently active keys.
+    """
+
+    def __init__(self, clock: Clock, enabled: bool = True) -> None:
+        super().__init__(enabled)
+        self.clock = clock
+        # key -> (tokens used, time of last update)
+        self._buckets: dict[tuple[str, str], tuple[float, float]] = {}
+
+    def _level(self, key: tuple[str, str], rate: RateLimit, now: float) -> float:
+        used, last = self._buckets.get(key, (0.0, now))
+        return max(0.0, used - (now - last) * rate.per_second)
+
+    async def check(
+        self,
+        action: str,
+        key: str,
+        rate: RateLimit,
+        update: bool = True,
+        cost: int = 1,
+    ) -> None:
+        if not self.enabled:
+            return
+        now = self.clock.time()
+        bucket = (action, key)
+        level = self._level(bucket, rate, now)
+        if level + cost > rate.burst_count:
+            self._buckets[bucket] = (level, now)
+            raise LimitExceeded(retry_after_ms=retry_after_ms(level, cost, rate))
+        if update:
+            self._buckets[bucket] = (level + cost, now)
+        elif level == 0:
+            self._buckets.pop(bucket, None)
+
+    async def record(self, action: str, key: str, rate: RateLimit) -> None:
         if not self.enabled:
             return
         now = self.clock.time()

@@ -69,13 +69,13 @@ async def admin_of(auth: Auth, request: ApiRequest) -> Requester:
     request from that address is 429 M_LIMIT_EXCEEDED for a while, so that
     tokens cannot be guessed through the admin API.
     """
-    auth.check_admin_failures(request.client_ip)
+    await auth.check_admin_failures(request.client_ip)
     try:
         requester = await requester_of(auth, request)
         auth.require_admin(requester)
     except MatrixError as exc:
         if exc.code in (401, 403):
-            auth.note_admin_failure(request.client_ip)
+            await auth.note_admin_failure(request.client_ip)
         raise
     return requester
 

@@ -71,7 +71,7 @@ class ToDeviceEdus:
                 f"never sent to; this one addresses {len(new)}",
                 Codes.TOO_LARGE,
             )
-        self.ratelimiter.check_requester(
+        await self.ratelimiter.check_requester(
             "new_destinations", requester, self.new_destinations, cost=len(new)
         )
 

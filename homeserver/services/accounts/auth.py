@@ -203,15 +203,17 @@ class Auth:
         if not requester.is_admin:
             raise Forbidden("You are not a server admin")
 
-    def check_admin_failures(self, client_ip: str) -> None:
+    async def check_admin_failures(self, client_ip: str) -> None:
         """429 M_LIMIT_EXCEEDED while ``client_ip`` is past its refused admin
         API requests (``rate_limiting.admin_failed_attempts``)."""
         if self.ratelimiter is not None and self.admin_failures is not None:
-            self.ratelimiter.check(
+            await self.ratelimiter.check(
                 "admin_failed", client_ip, self.admin_failures, update=False
             )
 
-    def note_admin_failure(self, client_ip: str) -> None:
+    async def note_admin_failure(self, client_ip: str) -> None:
         """An admin API request from ``client_ip`` was refused (401 or 403)."""
         if self.ratelimiter is not None and self.admin_failures is not None:
-            self.ratelimiter.record("admin_failed", client_ip, self.admin_failures)
+            await self.ratelimiter.record(
+                "admin_failed", client_ip, self.admin_failures
+            )

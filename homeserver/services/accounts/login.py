@@ -120,10 +120,10 @@ class LoginService:
         if login_type == APPSERVICE_LOGIN:
             service = appservice_of_token(self.appservices, access_token)
             if service.rate_limited:
-                self._check_address(client_ip)
+                await self._check_address(client_ip)
             user_id = await self._appservice_login(service, body)
         else:
-            self._check_address(client_ip)
+            await self._check_address(client_ip)
             user_id = await self._login_user(body, client_ip)
         await self.policy.get().check_login(user_id, login_type, client_ip)
         session = await self.sessions.create_session(
@@ -135,8 +135,8 @@ class LoginService:
         )
         return session.to_json(self.accounts.server_name)
 
-    def _check_address(self, client_ip: str) -> None:
-        self.ratelimiter.check(
+    async def _check_address(self, client_ip: str) -> None:
+        await self.ratelimiter.check(
             "login_address", client_ip, self.rate_limits.login_per_address
         )
 
@@ -181,26 +181,26 @@ class LoginService:
         if password is None:
             raise MatrixError(400, "Missing password", Codes.BAD_JSON)
         user_id = self.accounts.qualify(user)
-        self.ratelimiter.check(
+        await self.ratelimiter.check(
             "login_account", user_id, self.rate_limits.login_per_account
         )
         failed = self.rate_limits.login_failed_attempts
-        self.ratelimiter.check("login_failed", user_id, failed, update=False)
+        await self.ratelimiter.check("login_failed", user_id, failed, update=False)
         verdict = await self.policy.get().check_password(user_id, password)
         if verdict is True:
             # A password provider (LDAP, ...) vouches for the user.
             return await self._ensure_local_user(user_id)
         if verdict is False:
-            self.ratelimiter.record("login_failed", user_id, failed)
+            await self.ratelimiter.record("login_failed", user_id, failed)
             raise Forbidden("Invalid username or password")
         info, right = await self.accounts.verify_password(user_id, password)
         if info is not None and info.deactivated:
             # Spec: M_USER_DEACTIVATED. Its password is gone, so this is
             # answered whatever password was given (as Synapse does).
-            self.ratelimiter.record("login_failed", user_id, failed)
+            await self.ratelimiter.record("login_failed", user_id, failed)
             raise Forbidden("This account has been deactivated", Codes.USER_DEACTIVATED)
         if info is None or not right:
-            self.ratelimiter.record("login_failed", user_id, failed)
+            await self.ratelimiter.record("login_failed", user_id, failed)
             raise Forbidden("Invalid username or password")
         if info.locked:
             raise MatrixError(401, "User account has been locked", Codes.USER_LOCKED)
@@ -212,16 +212,18 @@ class LoginService:
         hash verification (no way to find out which addresses are in use)."""
         failed = self.rate_limits.login_failed_attempts
         key = f"{medium}:{address.strip().lower()}"
-        self.ratelimiter.check("login_account", key, self.rate_limits.login_per_account)
-        self.ratelimiter.check("login_failed", key, failed, update=False)
+        await self.ratelimiter.check(
+            "login_account", key, self.rate_limits.login_per_account
+        )
+        await self.ratelimiter.check("login_failed", key, failed, update=False)
         user_id = await self.threepids.get().user_of(medium, address)
         if user_id is None:
             await self.accounts.hasher.verify_dummy(password)
-            self.ratelimiter.record("login_failed", key, failed)
+            await self.ratelimiter.record("login_failed", key, failed)
             raise Forbidden("Invalid username or password")
         info = await self.accounts.check_password(user_id, password)
         if info is None:
-            self.ratelimiter.record("login_failed", key, failed)
+            await self.ratelimiter.record("login_failed", key, failed)
             raise Forbidden("Invalid username or password")
         return info.user_id
 

@@ -143,7 +143,7 @@ class RegistrationService:
             return await self._repeat(ended, body, client_ip)
         # Only finished registrations count (as in Synapse): one sign-up takes
         # several UIA rounds, which must not use up the client's allowance.
-        self.ratelimiter.check(
+        await self.ratelimiter.check(
             "register_address",
             client_ip,
             self.rate_limits.registration_per_address,
@@ -223,7 +223,7 @@ class RegistrationService:
                 threepid["address"],
                 int(threepid["validated_at"]),
             )
-        self.ratelimiter.record(
+        await self.ratelimiter.record(
             "register_address", client_ip, self.rate_limits.registration_per_address
         )
         # The session is kept, so that repeating this request (a client that
@@ -279,7 +279,7 @@ class RegistrationService:
         self, device_display_name: str | None, client_ip: str
     ) -> JsonDict:
         """POST /register?kind=guest: a guest account and its session."""
-        self.ratelimiter.check(
+        await self.ratelimiter.check(
             "register_address",
             client_ip,
             self.rate_limits.registration_per_address,
@@ -287,7 +287,7 @@ class RegistrationService:
         )
         await self.policy.get().check_registration(None, client_ip, True)
         answer = await self.guests.register_guest(device_display_name, client_ip)
-        self.ratelimiter.record(
+        await self.ratelimiter.record(
             "register_address", client_ip, self.rate_limits.registration_per_address
         )
         return answer
@@ -295,7 +295,7 @@ class RegistrationService:
     async def check_available(self, username: str, client_ip: str) -> JsonDict:
         """GET /register/available."""
         self._check_enabled()
-        self.ratelimiter.check(
+        await self.ratelimiter.check(
             "register_available",
             client_ip,
             self.rate_limits.registration_per_address,
@@ -308,7 +308,7 @@ class RegistrationService:
     async def token_validity(self, token: str, client_ip: str) -> JsonDict:
         """GET /register/m.login.registration_token/validity."""
         self._check_enabled()
-        self.ratelimiter.check(
+        await self.ratelimiter.check(
             "registration_token_validity",
             client_ip,
             self.rate_limits.registration_per_address,

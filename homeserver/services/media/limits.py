@@ -73,13 +73,13 @@ class UploadLimits:
             config.media_upload_limits, key=lambda limit: -int(limit.time_period)
         )
 
-    def check_rate(self, requester: RateLimited) -> None:
+    async def check_rate(self, requester: RateLimited) -> None:
         """Count one new media (an upload, or an ID from /create).
 
         Raises:
             LimitExceeded: 429 M_LIMIT_EXCEEDED with ``retry_after_ms``.
         """
-        self.ratelimiter.check_requester("media_create", requester, self.rate)
+        await self.ratelimiter.check_requester("media_create", requester, self.rate)
 
     @asynccontextmanager
     async def quota(self, user_id: str, size: int) -> AsyncIterator[None]:

@@ -139,7 +139,7 @@ class MediaRepository:
                 Content-Type, 413 M_TOO_LARGE, 403 M_RESOURCE_LIMIT_EXCEEDED
                 past a quota; nothing is stored.
         """
-        self.limits.check_rate(requester)
+        await self.limits.check_rate(requester)
         self._check(upload)
         async with self.limits.quota(requester.user_id, len(upload.data)):
             return await self.store_upload(requester.user, upload)
@@ -190,7 +190,7 @@ class MediaRepository:
                 user already holds ``max_pending_uploads`` unexpired ones.
         """
         user = requester.user
-        self.limits.check_rate(requester)
+        await self.limits.check_rate(requester)
         now = self.clock.time_msec()
         pending = await self.store.count_pending(str(user), now)
         if pending >= self.config.max_pending_uploads:

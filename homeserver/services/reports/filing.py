@@ -73,8 +73,8 @@ class ReportService:
         self.rate = rate
         self.clock = clock
 
-    def _limit(self, requester: Requester) -> None:
-        self.ratelimiter.check_requester("reports", requester, self.rate)
+    async def _limit(self, requester: Requester) -> None:
+        await self.ratelimiter.check_requester("reports", requester, self.rate)
 
     async def report_event(
         self, requester: Requester, room_id: str, event_id: str, report: EventReport
@@ -85,7 +85,7 @@ class ReportService:
             MatrixError: 404 M_NOT_FOUND for an event that is unknown, of
                 another room, redacted, or hidden from the user; 429.
         """
-        self._limit(requester)
+        await self._limit(requester)
         event = await self.events.get_event(event_id)
         visible = (
             event is not None
@@ -119,7 +119,7 @@ class ReportService:
         Raises:
             MatrixError: 404 M_NOT_FOUND for a room we do not know; 429.
         """
-        self._limit(requester)
+        await self._limit(requester)
         if await self.room_state.get_room_version(room_id) is None:
             raise NotFound("Room does not exist")
         await self.store.insert_report(
@@ -141,7 +141,7 @@ class ReportService:
                 characters; 429.
         """
         target = UserID.parse(user_id)
-        self._limit(requester)
+        await self._limit(requester)
         if len(reason) > MAX_USER_REPORT_REASON:
             raise MatrixError(
                 400, "Reason must be less than 1000 characters", Codes.BAD_JSON

@@ -166,7 +166,7 @@ class EventCreationService:
         redacts: str | None = None,
         check: Callable[[Event, Mapping[StateKey, Event]], Awaitable[None]]
         | None = None,
-        limit: Callable[[], None] | None = None,
+        limit: Callable[[], Awaitable[None]] | None = None,
         deduplicate: bool = False,
         origin_server_ts: int | None = None,
     ) -> Event:
@@ -223,7 +223,7 @@ class EventCreationService:
         request: _SendRequest,
         key: TxnKey | None,
         check: Callable[[Event, Mapping[StateKey, Event]], Awaitable[None]] | None,
-        limit: Callable[[], None] | None,
+        limit: Callable[[], Awaitable[None]] | None,
         deduplicate: bool,
     ) -> tuple[Event, bool]:
         """``send`` once: the event, once committed (not announced yet), and
@@ -247,7 +247,7 @@ class EventCreationService:
                 if found is not None:
                     return found, False
             if limit is not None:
-                limit()
+                await limit()
             tail = self.batches.tail(room_id) if chained else None
             if not chained:
                 await self.batches.idle(room_id)

@@ -211,7 +211,7 @@ class MembershipService:
                 room_id, user_id, [*servers, *alias_servers]
             )
             if candidates:
-                self.ratelimiter.check_requester(
+                await self.ratelimiter.check_requester(
                     "joins_remote", requester, self.rates.joins_remote
                 )
                 await self._remote_handshake(
@@ -223,7 +223,7 @@ class MembershipService:
         current = await self.room_state.get_membership(room_id, user_id)
         if current and current[0] == Membership.JOIN:
             return room_id  # already joined: idempotent, as Synapse
-        self.ratelimiter.check_requester(
+        await self.ratelimiter.check_requester(
             "joins_local", requester, self.rates.joins_local
         )
         if current is None or current[0] != Membership.INVITE:
@@ -422,7 +422,7 @@ class MembershipService:
                 raise Forbidden(f"{target} is already in the room")
             if requester.shadow_banned:
                 return
-            self.ratelimit_invite(requester, room_id, target)
+            await self.ratelimit_invite(requester, room_id, target)
             if UserID.parse(target).domain == self.server_name:
                 await self.unknown_users.get().query_user(target)
             membership, extra = Membership.INVITE, {}
@@ -442,7 +442,9 @@ class MembershipService:
             room_id, requester.user_id, target, membership, reason, extra
         )
 
-    def ratelimit_invite(self, requester: Requester, room_id: str, target: str) -> None:
+    async def ratelimit_invite(
+        self, requester: Requester, room_id: str, target: str
+    ) -> None:
         """``rate_limiting.invites_*``: per room, per invitee and per inviter.
         Every bucket is asked before any is counted, so a refused invite
         costs nothing."""
@@ -455,7 +457,7 @@ class MembershipService:
         )
         for update in (False, True):
             for action, key, rate in checks:
-                self.ratelimiter.check(action, key, rate, update=update)
+                await self.ratelimiter.check(action, key, rate, update=update)
 
     async def invite_room_state(self, room_id: str, inviter: str) -> list[JsonDict]:
         """The stripped state sent with an invite: the room's key state events

@@ -209,7 +209,7 @@ class RoomCreationService:
         """
         plan = await self._plan(requester, body)
         await self.policy.get().check_room_creation(requester.user_id, body)
-        self.ratelimiter.check_requester(
+        await self.ratelimiter.check_requester(
             "room_creation", requester, self.rates.room_creation
         )
         user_id = requester.user_id

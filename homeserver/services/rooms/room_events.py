@@ -88,12 +88,12 @@ class RoomEventService:
         # step: may refuse or rewrite what a local user sends.
         self.policy: Port[RoomPolicy] = Port(NoRoomPolicy())
 
-    def _ratelimit(self, requester: Requester) -> None:
+    async def _ratelimit(self, requester: Requester) -> None:
         """``rate_limiting.message``: every event a user sends counts (a retry
         of a transaction ID that already succeeded does not)."""
-        self.ratelimiter.check_requester("message", requester, self.rates.message)
+        await self.ratelimiter.check_requester("message", requester, self.rates.message)
 
-    def _limit(self, requester: Requester) -> Callable[[], None]:
+    def _limit(self, requester: Requester) -> Callable[[], Awaitable[None]]:
         return lambda: self._ratelimit(requester)
 
     async def send_message(
@@ -154,7 +154,7 @@ class RoomEventService:
             raise BadJson("state_key is too long")
         if requester.shadow_banned:
             return {"event_id": fake_event_id()}
-        self._ratelimit(requester)
+        await self._ratelimit(requester)
         content = await self.policy.get().check_local_event(
             room_id,
             requester.user_id,

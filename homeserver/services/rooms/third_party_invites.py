@@ -126,7 +126,9 @@ class ThirdPartyInviteService:
             room_id, inviter, EventTypes.THIRD_PARTY_INVITE
         ):
             raise Forbidden("You don't have permission to invite users")
-        self.membership.ratelimit_invite(requester, room_id, f"{medium}:{address}")
+        await self.membership.ratelimit_invite(
+            requester, room_id, f"{medium}:{address}"
+        )
         body = await self._store_invite_body(room_id, inviter, medium, address)
         stored = await self.identity.store_invite(id_server, id_access_token, body)
         first = stored.public_keys[0]

@@ -124,7 +124,7 @@ class SpaceHierarchyService:
             raise InvalidParam("'limit' must be a positive integer")
         if query.max_depth is not None and query.max_depth < 0:
             raise InvalidParam("'max_depth' must be a non-negative integer")
-        self.ratelimiter.check_requester("room_hierarchy", requester, self.rate)
+        await self.ratelimiter.check_requester("room_hierarchy", requester, self.rate)
         user_id = requester.user_id
         await self._check_root(user_id, query)
         if query.from_token:

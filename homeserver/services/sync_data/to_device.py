@@ -143,7 +143,9 @@ class ToDeviceService:
             (local if is_local else remote)[user_id] = dict(by_device)
         servers = {UserID.parse(user_id).domain for user_id in remote}
         self._check_bounds(messages, servers)
-        self.ratelimiter.check_requester("to_device", requester, self.rates.to_device)
+        await self.ratelimiter.check_requester(
+            "to_device", requester, self.rates.to_device
+        )
         if servers:
             await self.remote.get().admit(requester, servers)
         outgoing = await self._local_messages(sender, event_type, local)

@@ -125,12 +125,12 @@ class ThreepidValidationService:
             )
         if request.next_link is not None:
             _check_next_link(request.next_link, self.config.next_link_domain_whitelist)
-        self.ratelimiter.check(
+        await self.ratelimiter.check(
             "threepid_validation_ip",
             client_ip,
             self.rate_limits.threepid_validation_per_ip,
         )
-        self.ratelimiter.check(
+        await self.ratelimiter.check(
             "threepid_validation_address",
             address,
             self.rate_limits.threepid_validation_per_address,
