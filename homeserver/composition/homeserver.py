@@ -45,7 +45,12 @@ from homeserver.composition.user_admin import UserAdminBundle
 from homeserver.composition.user_directory import UserDirectoryBundle
 from homeserver.composition.worker_duties import bind_worker_duties
 from homeserver.composition.worker_writes import bind_worker_writes
-from homeserver.composition.workers import BusIO, WorkersBundle, bind_workers
+from homeserver.composition.workers import (
+    BusIO,
+    WorkersBundle,
+    bind_workers,
+    shared_ratelimiter,
+)
 from homeserver.config.model import HomeserverConfig
 from homeserver.federation.interfaces import FederationTransport
 from homeserver.http_client.untrusted import UntrustedHttpClient
@@ -99,6 +104,13 @@ def build_homeserver(
         signing_key=signing_key,
         io_runner=io_runner,
         worker_name=worker_name,
+        ratelimiter=shared_ratelimiter(
+            config=config,
+            reactor=reactor,
+            worker_name=worker_name,
+            bus_io=bus_io,
+            replicate=replicate,
+        ),
     )
     # Plugins are imported and configured first, so a broken one stops the
     # server before anything else is built.

@@ -1,5 +1,5 @@
 """The workers wing of one process: replication, shared caches, the internal
-API's auth.
+API's auth, the rate limiter's buckets in Redis.
 
 Idle in a one-process deployment (no ``workers.instances``): nothing talks
 to Redis, nothing is published, no replication endpoint is served.
@@ -18,16 +18,20 @@ from twisted.python.threadpool import ThreadPool
 from homeserver.api.replication.duty_wake import DutyWakeEndpoint, DutyWakeTarget
 from homeserver.api.replication.resource import ReplicationAuth, replication_endpoints
 from homeserver.composition.core import Core
+from homeserver.config.model import HomeserverConfig
 from homeserver.config.replication_secret import (
     ensure_replication_secret,
     replication_secret_file,
 )
 from homeserver.storage.database import Runner, thread_pool_runner
 from homeserver.streams.registry import ACCOUNT_DATA, EVENTS, RECEIPTS
+from homeserver.util.clock import Clock
+from homeserver.util.ratelimit import MemoryRatelimiter, Ratelimiter
 from homeserver.workers.duty_relay import InternalPoster
 from homeserver.workers.feeds import bind_feeds
 from homeserver.workers.internal_client import InternalClient
 from homeserver.workers.redis_bus import RedisBus
+from homeserver.workers.redis_ratelimit import RedisRatelimiter
 from homeserver.workers.replication import Replication
 from homeserver.workers.roles import WorkerTopology
 from homeserver.workers.shared_caches import (
@@ -51,13 +55,46 @@ class BusIO:
     their order)."""
 
 
-def default_bus_io(reactor: Any) -> BusIO:
-    """The reactor's ``callFromThread`` and a pool of one thread."""
-    pool = ThreadPool(1, 1, name="replication")
+def _pool_runner(reactor: Any, name: str, threads: int) -> Runner:
+    """A runner on a pool of up to ``threads`` threads, started and stopped
+    with the reactor."""
+    pool = ThreadPool(1, threads, name=name)
     reactor.callWhenRunning(pool.start)
     reactor.addSystemEventTrigger("during", "shutdown", pool.stop)
+    return thread_pool_runner(reactor, pool)
+
+
+def default_bus_io(reactor: Any) -> BusIO:
+    """The reactor's ``callFromThread`` and a pool of one thread."""
     return BusIO(
-        hand_off=reactor.callFromThread, runner=thread_pool_runner(reactor, pool)
+        hand_off=reactor.callFromThread,
+        runner=_pool_runner(reactor, "replication", 1),
+    )
+
+
+def shared_ratelimiter(
+    *,
+    config: HomeserverConfig,
+    reactor: Any,
+    worker_name: str,
+    bus_io: BusIO | None = None,
+    replicate: bool = True,
+) -> Ratelimiter:
+    """The rate limiter of this process: in a worker deployment that
+    replicates, buckets in Redis shared by every process (their calls on a
+    small pool of their own, or ``bus_io``'s runner in tests); otherwise (one
+    process, or rate limiting off) buckets in memory."""
+    clock = Clock(reactor)
+    limits, workers = config.rate_limiting, config.workers
+    if not (workers.enabled and replicate and limits.enabled):
+        return MemoryRatelimiter(clock, limits.enabled)
+    runner = bus_io.runner if bus_io else _pool_runner(reactor, "ratelimit", 4)
+    return RedisRatelimiter(
+        url=workers.redis_url or "",
+        prefix=workers.redis_prefix,
+        runner=runner,
+        clock=clock,
+        client_name=f"{workers.redis_prefix}:{worker_name}:ratelimit",
     )
 
 
