@@ -85,6 +85,7 @@ class Deployment:
         redis_prefix: str,
         instances: Sequence[tuple[str, str]] = DEFAULT_INSTANCES,
         federation: bool = False,
+        rate_limiting: dict[str, Any] | None = None,
     ) -> None:
         self.base = base
         self.data_dir = base / "data"
@@ -101,6 +102,7 @@ class Deployment:
             f"127.0.0.1:{self.fed_port}" if self.fed_port else "workers.test"
         )
         self._dsn = dsn
+        self._rate_limiting = rate_limiting or {"enabled": False}
         self._nginx: Nginx | None = None
         self.shared_secret = ""
 
@@ -122,7 +124,7 @@ class Deployment:
         config_path = self.data_dir / "homeserver.yaml"
         config = yaml.safe_load(config_path.read_text())
         config["database"] = {"engine": "postgres", "dsn": self._dsn}
-        config.setdefault("rate_limiting", {})["enabled"] = False
+        config["rate_limiting"] = self._rate_limiting
         config["metrics"] = {"enabled": True}  # lag and federation counters
         # Cheap password hashing: tests and benches register many users.
         config.setdefault("auth", {})["password_hashing"] = {
@@ -298,6 +300,7 @@ def running_deployment(
     redis_url: str | None = None,
     instances: Sequence[tuple[str, str]] = DEFAULT_INSTANCES,
     federation: bool = False,
+    rate_limiting: dict[str, Any] | None = None,
 ) -> Iterator[Deployment]:
     """A started ``Deployment`` on a fresh PostgreSQL database (dropped after)
     and a fresh Redis key prefix (deleted after).
@@ -309,6 +312,7 @@ def running_deployment(
         instances: (name, role) of the workers.
         federation: also serve federation through nginx over TLS, with the
             server name ``127.0.0.1:<port>``.
+        rate_limiting: the ``rate_limiting`` section (default: off).
     """
     _require("PostgreSQL", bool(POSTGRES_DSN), "HS_TEST_POSTGRES is not set")
     url = redis_url or REDIS_URL
@@ -324,6 +328,7 @@ def running_deployment(
         redis_prefix=prefix,
         instances=instances,
         federation=federation,
+        rate_limiting=rate_limiting,
     )
     try:
         deployment.start()
