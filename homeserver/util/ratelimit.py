@@ -12,7 +12,7 @@ M_LIMIT_EXCEEDED and ``retry_after_ms``, the time until it would.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Literal, Protocol
 
 from homeserver.config.model import RateLimit
 from homeserver.errors import LimitExceeded
@@ -38,11 +38,16 @@ def retry_after_ms(level: float, cost: int, rate: RateLimit) -> int:
     return int(wait * 1000) + 1
 
 
+Mode = Literal["count", "ask", "record"]
+"""What a bucket is asked: check and count, check only, or count without
+refusing."""
+
+
 class Ratelimiter:
     """Counts actions per (action, key) and refuses those past the rate.
 
-    Subclasses keep the buckets (``check`` and ``record``); ``enabled``
-    False answers every check with "allowed" and counts nothing.
+    Subclasses keep the buckets (``_take``); ``enabled`` False answers every
+    check with "allowed" and counts nothing.
     """
 
     def __init__(self, enabled: bool = True) -> None:
@@ -68,10 +73,28 @@ class Ratelimiter:
         Raises:
             LimitExceeded: 429 M_LIMIT_EXCEEDED with ``retry_after_ms``.
         """
-        raise NotImplementedError
+        if not self.enabled:
+            return
+        wait_ms = await self._take(
+            action, key, rate, cost, "count" if update else "ask"
+        )
+        if wait_ms is not None:
+            raise LimitExceeded(retry_after_ms=wait_ms)
 
     async def record(self, action: str, key: str, rate: RateLimit) -> None:
         """Count an action without refusing it (e.g. a failed login)."""
+        if self.enabled:
+            await self._take(action, key, rate, 1, "record")
+
+    async def _take(
+        self, action: str, key: str, rate: RateLimit, cost: int, mode: Mode
+    ) -> int | None:
+        """Drain the bucket to now, then do ``mode`` with ``cost`` actions.
+        A refused check leaves the count as it was.
+
+        Returns:
+            None when allowed (always for ``record``), else ``retry_after_ms``.
+        """
         raise NotImplementedError
 
     async def check_requester(
@@ -111,34 +134,18 @@ class MemoryRatelimiter(Ratelimiter):
         # key -> (tokens used, time of last update)
         self._buckets: dict[tuple[str, str], tuple[float, float]] = {}
 
-    def _level(self, key: tuple[str, str], rate: RateLimit, now: float) -> float:
-        used, last = self._buckets.get(key, (0.0, now))
-        return max(0.0, used - (now - last) * rate.per_second)
-
-    async def check(
-        self,
-        action: str,
-        key: str,
-        rate: RateLimit,
-        update: bool = True,
-        cost: int = 1,
-    ) -> None:
-        if not self.enabled:
-            return
+    async def _take(
+        self, action: str, key: str, rate: RateLimit, cost: int, mode: Mode
+    ) -> int | None:
         now = self.clock.time()
         bucket = (action, key)
-        level = self._level(bucket, rate, now)
-        if level + cost > rate.burst_count:
+        used, last = self._buckets.get(bucket, (0.0, now))
+        level = max(0.0, used - (now - last) * rate.per_second)
+        if mode != "record" and level + cost > rate.burst_count:
             self._buckets[bucket] = (level, now)
-            raise LimitExceeded(retry_after_ms=retry_after_ms(level, cost, rate))
-        if update:
+            return retry_after_ms(level, cost, rate)
+        if mode != "ask":
             self._buckets[bucket] = (level + cost, now)
         elif level == 0:
             self._buckets.pop(bucket, None)
-
-    async def record(self, action: str, key: str, rate: RateLimit) -> None:
-        if not self.enabled:
-            return
-        now = self.clock.time()
-        bucket = (action, key)
-        self._buckets[bucket] = (self._level(bucket, rate, now) + 1, now)
+        return None

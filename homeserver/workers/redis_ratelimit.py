@@ -31,10 +31,9 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from homeserver.config.model import RateLimit
-from homeserver.errors import LimitExceeded
 from homeserver.storage.database import Runner
 from homeserver.util.clock import Clock
-from homeserver.util.ratelimit import Ratelimiter
+from homeserver.util.ratelimit import Mode, Ratelimiter
 
 logger = logging.getLogger(__name__)
 
@@ -136,31 +135,11 @@ class RedisRatelimiter(Ratelimiter):
         """The Redis key of a bucket."""
         return f"{self.prefix}:rl:{action}:{key}"
 
-    async def check(
-        self,
-        action: str,
-        key: str,
-        rate: RateLimit,
-        update: bool = True,
-        cost: int = 1,
-    ) -> None:
-        if not self.enabled:
-            return
-        mode = "count" if update else "ask"
-        wait_ms = await self._run(action, key, rate, cost, mode)
-        if wait_ms is not None:
-            raise LimitExceeded(retry_after_ms=wait_ms)
-
-    async def record(self, action: str, key: str, rate: RateLimit) -> None:
-        if not self.enabled:
-            return
-        await self._run(action, key, rate, 1, "record")
-
-    async def _run(
-        self, action: str, key: str, rate: RateLimit, cost: int, mode: str
+    async def _take(
+        self, action: str, key: str, rate: RateLimit, cost: int, mode: Mode
     ) -> int | None:
-        """Run the script on one bucket: None when allowed (or when Redis
-        could not be asked), else the milliseconds to wait."""
+        """The script on one bucket; allowed (None) when Redis could not be
+        asked."""
         if self.clock.time() < self._pause_until:
             UNCHECKED.inc()
             return None
