@@ -12,9 +12,12 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from tests.ports import free_port
+from tests.support.installs import installed_or_skip
 
 START_TIMEOUT = 20.0
 
@@ -85,3 +88,15 @@ class PrivateRedis:
         self.stop()
         time.sleep(down_for)
         self.start()
+
+
+@contextmanager
+def running_private_redis(directory: Path) -> Iterator[PrivateRedis]:
+    """A started ``PrivateRedis`` in ``directory``, stopped afterwards (the
+    test is skipped when redis-server is missing, and fails under CI)."""
+    server = PrivateRedis(directory)
+    installed_or_skip("a private redis-server", server.start)
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from homeserver.storage.engines import Engine
+from tests.support.private_redis import PrivateRedis, running_private_redis
 from tests.workers.writes_kit import HttpDeployment
 
 
@@ -20,3 +21,11 @@ def http_deployment(
     made = HttpDeployment(make_engine(), tmp_path, request.module.READER)
     yield made
     made.close()
+
+
+@pytest.fixture(scope="module")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateRedis]:
+    """A redis-server of the test module's own (tests/support/private_redis.py),
+    never the machine's: tests that stop it or flush it."""
+    with running_private_redis(tmp_path_factory.mktemp("redis")) as server:
+        yield server

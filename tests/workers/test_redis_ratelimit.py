@@ -26,27 +26,11 @@ from homeserver.storage.database import inline_runner
 from homeserver.util.clock import Clock
 from homeserver.util.ratelimit import MemoryRatelimiter, Ratelimiter
 from homeserver.workers.redis_ratelimit import RETRY_AFTER, RedisRatelimiter
-from tests.support.installs import installed_or_skip
-from tests.support.private_redis import PrivateRedis
+from tests.support.private_redis import PrivateRedis, running_private_redis
 
 PREFIX = "rltest"
 SLOW = RateLimit(per_second=0.001, burst_count=3)
 """Refills 1 token in 1,000 s: nothing drains during a test."""
-
-
-def start_redis(directory: Path) -> PrivateRedis:
-    server = PrivateRedis(directory)
-    installed_or_skip("a private redis-server", server.start)  # fails under CI
-    return server
-
-
-@pytest.fixture(scope="module")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateRedis]:
-    server = start_redis(tmp_path_factory.mktemp("redis-ratelimit"))
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
@@ -200,8 +184,7 @@ def unchecked() -> float:
 def test_fails_open_while_redis_is_down(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    server = start_redis(tmp_path / "redis")
-    try:
+    with running_private_redis(tmp_path / "redis") as server:
         reactor = MemoryReactorClock()
         rl = limiter(server, reactor)
         run(rl.check("message", "@a:hs", SLOW, cost=3))  # the bucket is full
@@ -222,8 +205,6 @@ def test_fails_open_while_redis_is_down(
         run(rl.check("message", "@a:hs", SLOW, cost=3))
         with pytest.raises(LimitExceeded):
             run(rl.check("message", "@a:hs", SLOW))
-    finally:
-        server.stop()
 
 
 def test_disabled_never_asks_redis() -> None:

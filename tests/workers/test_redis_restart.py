@@ -15,23 +15,12 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support.deployment import Deployment, running_deployment
-from tests.support.installs import installed_or_skip
 from tests.support.private_redis import PrivateRedis
 from tests.workers.nio_kit import count_under_fault
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("deployment")]
 
 LOAD = 150
-
-
-@pytest.fixture(scope="module")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateRedis]:
-    server = PrivateRedis(tmp_path_factory.mktemp("redis"))
-    installed_or_skip("a private redis-server", server.start)  # fails under CI
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,6 @@ import redis
 
 from tests.interop.client import Client, HttpError
 from tests.support.deployment import Deployment, running_deployment
-from tests.support.installs import installed_or_skip
 from tests.support.private_redis import PrivateRedis
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("deployment")]
@@ -26,16 +25,6 @@ BURST = 4
 # One token every 1,000 s: nothing refills during the test.
 MESSAGE_LIMIT = {"per_second": 0.001, "burst_count": BURST}
 READERS = (("reader1", "client_reader"), ("reader2", "client_reader"))
-
-
-@pytest.fixture(scope="module")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateRedis]:
-    server = PrivateRedis(tmp_path_factory.mktemp("redis"))
-    installed_or_skip("a private redis-server", server.start)  # fails under CI
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")
