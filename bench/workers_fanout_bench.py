@@ -22,7 +22,8 @@ through main: the latency from the start of the send to each member holding
 the message (p50, p99 over all rounds and members), and the CPU per delivery:
 the CPU of every server process (and of the database's PostgreSQL backends)
 over the measured rounds divided by rounds x N. Also each process's own CPU
-per delivery, and the idle overhead of a process. Progress goes to stderr,
+per delivery, its busiest database transactions per delivery (by name, from
+its /metrics), and the idle overhead of a process. Progress goes to stderr,
 the table to stdout.
 """
 
@@ -31,9 +32,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,6 +85,8 @@ class Result:
     mode: str
     figures: dict[str, float] = field(default_factory=dict)
     per_process_ms: dict[str, float] = field(default_factory=dict)
+    # process -> transaction name -> transactions per delivery (the busiest)
+    txns_per_delivery: dict[str, dict[str, float]] = field(default_factory=dict)
     error: str = ""
 
 
@@ -100,6 +105,39 @@ class Cpu:
             found[name] = servers.cpu_seconds(pid) if pid else 0.0
         found["postgres"] = sum(self.pg.snapshot().values())
         return found
+
+
+_TXN_COUNT = re.compile(
+    r'^homeserver_db_txn_seconds_count{name="([^"]+)"} (\S+)$', re.M
+)
+
+
+def transactions(deployment: Deployment) -> dict[str, dict[str, float]]:
+    """process -> transaction name -> how many ran so far (its /metrics)."""
+    found = {}
+    for name in ["main", *deployment.ports]:
+        with urllib.request.urlopen(deployment.url(name) + "/metrics") as answer:
+            text = answer.read().decode()
+        found[name] = {m[1]: float(m[2]) for m in _TXN_COUNT.finditer(text)}
+    return found
+
+
+def _per_delivery(
+    before: dict[str, dict[str, float]],
+    after: dict[str, dict[str, float]],
+    deliveries: int,
+    top: int = 8,
+) -> dict[str, dict[str, float]]:
+    """The ``top`` transaction names per process by how many ran per delivery."""
+    out = {}
+    for process, counts in after.items():
+        ran = {
+            name: (n - before.get(process, {}).get(name, 0.0)) / deliveries
+            for name, n in counts.items()
+        }
+        busiest = sorted(ran.items(), key=lambda kv: -kv[1])[:top]
+        out[process] = {name: per for name, per in busiest if per > 0}
+    return out
 
 
 def _base_for(deployment: Deployment, index: int, via_proxy: bool) -> str:
@@ -132,8 +170,9 @@ async def _measure_mode(
     sizes: Sizes,
     mode: str,
     people: tuple[Api, str, list[Api]],
-) -> tuple[dict[str, float], dict[str, float]]:
-    """One mode's rounds to every member; the figures and CPU by process."""
+) -> tuple[dict[str, float], dict[str, float], dict[str, dict[str, float]]]:
+    """One mode's rounds to every member; the figures, CPU by process and the
+    busiest transactions by process."""
     sender, room, members = people
     kind: Callable[[Api, str], Recipient] = (
         LongPoller if mode == "long-poll" else Socket
@@ -144,10 +183,12 @@ async def _measure_mode(
     cpu = Cpu(deployment, pg)
     marks: list[dict[str, float]] = []
     walls: list[float] = []
+    txns: list[dict[str, dict[str, float]]] = []
 
     async def on_measured(starting: bool) -> None:
         marks.append(cpu.snapshot())
         walls.append(time.perf_counter())
+        txns.append(await asyncio.to_thread(transactions, deployment))
 
     try:
         got = await run_rounds(
@@ -173,7 +214,8 @@ async def _measure_mode(
         "missed": float(got.missed),
         "wall_s": walls[1] - walls[0],
     }
-    return figures, {name: s * 1000 / deliveries for name, s in spent.items()}
+    by_process = {name: s * 1000 / deliveries for name, s in spent.items()}
+    return figures, by_process, _per_delivery(txns[0], txns[1], deliveries)
 
 
 async def _run_modes(
@@ -192,9 +234,11 @@ async def _run_modes(
             result = Result(layout, mode)
             log(f"{layout}: {mode} with {sizes.clients} clients")
             try:
-                result.figures, result.per_process_ms = await _measure_mode(
-                    deployment, pg, sizes, mode, people
-                )
+                (
+                    result.figures,
+                    result.per_process_ms,
+                    result.txns_per_delivery,
+                ) = await _measure_mode(deployment, pg, sizes, mode, people)
                 log(f"  {result.figures}")
             except Exception as exc:  # noqa: BLE001 - report, go on
                 result.error = f"{type(exc).__name__}: {exc}"[:300]
@@ -276,6 +320,12 @@ def table(results: list[Result]) -> str:
             parts = ", ".join(f"{k} {v:.3f}" for k, v in r.per_process_ms.items())
             lines.append(
                 f"\n{r.layout}, {r.mode}: CPU per delivery by process (ms): {parts}"
+            )
+        for process, busiest in r.txns_per_delivery.items():
+            parts = ", ".join(f"{name} {per:.3f}" for name, per in busiest.items())
+            lines.append(
+                f"\n{r.layout}, {r.mode}: {process}'s transactions per delivery: "
+                + (parts or "none")
             )
         if r.error:
             lines.append(f"\n{r.layout}, {r.mode}: n/a ({r.error})")

@@ -11,6 +11,7 @@ from homeserver.storage.database import Database, Transaction
 from homeserver.storage.rows import Row
 from homeserver.storage.stores.forward_extremities import ForwardExtremities
 from homeserver.util.caches import LruCache
+from homeserver.util.coalesce import Coalescer
 
 _EVENT_COLUMNS = (
     "e.event_id, e.json, r.room_version, e.rejected_reason, e.outlier,"
@@ -49,11 +50,23 @@ def get_events_txn(txn: Transaction, event_ids: Collection[str]) -> dict[str, Ev
 
 
 class EventStore:
-    """Reads events, with an LRU cache of parsed events."""
+    """Reads events, with an LRU cache of parsed events.
+
+    Reads of the same missing events at the same time share one database
+    read: the syncs that one new event wakes on a process that did not write
+    it (a client reader) all miss it in the cache at once. A read that began
+    before one of its events was invalidated (redacted, changed by another
+    process) is neither joined by later callers nor cached.
+    """
 
     def __init__(self, db: Database) -> None:
         self.db = db
         self._cache: LruCache[str, Event] = LruCache("events", 20_000)
+        # Bumped on every invalidation: keys the shared reads, guards caching.
+        self._generation = 0
+        self._reading: Coalescer[tuple[int, tuple[str, ...]], dict[str, Event]] = (
+            Coalescer()
+        )
         # Each room's tips; the persister tells it what each write changed.
         self.extremities = ForwardExtremities(db)
 
@@ -64,6 +77,7 @@ class EventStore:
 
     def forget_replicated(self, event_ids: list[str]) -> None:
         """Another process changed these events (none: any)."""
+        self._generation += 1
         self._cache.forget_keys(event_ids)
 
     async def get_events(self, event_ids: Collection[str]) -> dict[str, Event]:
@@ -77,12 +91,23 @@ class EventStore:
             else:
                 missing.append(event_id)
         if missing:
-            # Each row stands alone: no transaction needed around the batches.
-            fetched = await self.db.run_read("get_events", get_events_txn, missing)
-            for event_id, event in fetched.items():
-                self._cache.set(event_id, event)
-            result.update(fetched)
+            result.update(await self._read(missing))
         return result
+
+    async def _read(self, event_ids: list[str]) -> dict[str, Event]:
+        """Read ``event_ids`` (missing from the cache), sharing a read of the
+        same ones already under way, and cache them."""
+        generation, wanted = self._generation, tuple(sorted(set(event_ids)))
+
+        async def read() -> dict[str, Event]:
+            # Each row stands alone: no transaction needed around the batches.
+            fetched = await self.db.run_read("get_events", get_events_txn, wanted)
+            if generation == self._generation:
+                for event_id, event in fetched.items():
+                    self._cache.set(event_id, event)
+            return fetched
+
+        return await self._reading.run((generation, wanted), read)
 
     async def get_event(self, event_id: str) -> Event | None:
         """One event, or None."""
@@ -90,6 +115,7 @@ class EventStore:
 
     def invalidate(self, event_id: str) -> None:
         """Forget a cached event (after it was redacted)."""
+        self._generation += 1
         self._cache.invalidate(event_id)
 
     def remember(self, event: Event) -> None:

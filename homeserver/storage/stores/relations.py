@@ -24,6 +24,10 @@ from homeserver.storage.stores.stream import (
     positions_txn,
 )
 from homeserver.streams.tokens import Direction, RoomStreamToken
+from homeserver.util.coalesce import Coalescer
+
+# A bundled-children look-up: the cache generation, parents, relation types.
+_ChildrenKey = tuple[int, tuple[str, ...], tuple[str, ...]]
 
 # How deep ``recurse`` follows relations of relations (as Synapse).
 MAX_RECURSION_DEPTH = 3
@@ -63,6 +67,13 @@ class RelationsStore:
         self.db = db
         # Shared with the event persister, which invalidates it.
         self.childless = childless or ChildlessParents()
+        # The same look-up at the same time, read once (the syncs one new
+        # event wakes on a client reader, which did not write it, all ask
+        # for its children at once). Keyed by the cache's generation, so a
+        # look-up made after a child was written never joins an older read.
+        self._reading: Coalescer[_ChildrenKey, dict[str, dict[str, list[str]]]] = (
+            Coalescer()
+        )
 
     async def get_children(
         self, room_id: str, parent_id: str, query: ChildrenQuery, limit: int
@@ -151,16 +162,18 @@ class RelationsStore:
         if not unknown:
             return {}
         generation = self.childless.generation
-        found = await self.db.run_interaction(
-            "get_bundled_children",
-            self._bundled_children_txn,
-            sorted(unknown),
-            sorted(rel_types),
-        )
-        self.childless.note_childless(
-            [p for p in unknown if p not in found], rel_types, generation
-        )
-        return found
+        parents, types = tuple(sorted(set(unknown))), tuple(sorted(set(rel_types)))
+
+        async def read() -> dict[str, dict[str, list[str]]]:
+            found = await self.db.run_interaction(
+                "get_bundled_children", self._bundled_children_txn, parents, types
+            )
+            self.childless.note_childless(
+                [p for p in parents if p not in found], types, generation
+            )
+            return found
+
+        return await self._reading.run((generation, parents, types), read)
 
     def _bundled_children_txn(
         self, txn: Transaction, parent_ids: Sequence[str], rel_types: Sequence[str]
