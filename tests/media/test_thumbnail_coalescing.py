@@ -3,7 +3,6 @@ shares results and failures with every waiter."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -12,24 +11,8 @@ from twisted.internet import defer
 from homeserver.util.coalesce import Coalescer
 from tests.media.helpers import CLIENT_MEDIA, media_id, upload
 from tests.media.images import gif_animation, opened
+from tests.support.reactors import HeldRunner
 from tests.support.server import TestServer
-
-
-class HeldRunner:
-    """A Runner whose work waits until the test releases it."""
-
-    def __init__(self) -> None:
-        self.held: list[tuple[Callable[[], Any], defer.Deferred[Any]]] = []
-
-    def __call__(self, fn: Callable[[], Any]) -> defer.Deferred[Any]:
-        d: defer.Deferred[Any] = defer.Deferred()
-        self.held.append((fn, d))
-        return d
-
-    def release(self) -> None:
-        held, self.held = self.held, []
-        for fn, d in held:
-            d.callback(fn())
 
 
 def test_concurrent_requests_make_one_thumbnail(server: TestServer) -> None:

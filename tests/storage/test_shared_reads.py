@@ -5,7 +5,6 @@ after the cache was invalidated never joins a read that began before."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from twisted.internet import defer
@@ -13,23 +12,7 @@ from twisted.internet import defer
 from homeserver.storage.database import Database, inline_runner
 from homeserver.storage.stores.events import EventStore
 from homeserver.storage.stores.relations import RelationsStore
-
-
-class HeldRunner:
-    """Holds every transaction until ``release``: reads overlap."""
-
-    def __init__(self) -> None:
-        self.held: list[tuple[Callable[[], Any], defer.Deferred[Any]]] = []
-
-    def __call__(self, fn: Callable[[], Any]) -> defer.Deferred[Any]:
-        done: defer.Deferred[Any] = defer.Deferred()
-        self.held.append((fn, done))
-        return done
-
-    def release(self) -> None:
-        held, self.held = self.held, []
-        for fn, done in held:
-            defer.maybeDeferred(fn).chainDeferred(done)
+from tests.support.reactors import HeldRunner
 
 
 def _held(db: Database) -> HeldRunner:
