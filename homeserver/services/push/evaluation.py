@@ -31,7 +31,6 @@ from homeserver.events.model import Event, EventTypes
 from homeserver.events.power_levels import get_named_power_level, get_user_power_level
 from homeserver.events.relations import RelationTypes, relation_of
 from homeserver.services.push.ignores import IgnoredBy
-from homeserver.services.push.rules.actions import highlights, notifies
 from homeserver.services.push.rules.evaluator import (
     CompiledRules,
     EventEvaluator,
@@ -173,11 +172,11 @@ class PushEvaluator:
             user_rules = rules.get(user_id)
             if user_rules is None:
                 continue
-            actions = evaluator.actions_for(
+            rule = evaluator.notifying_rule(
                 user_rules, user_id=user_id, display_name=display_name
             )
-            if notifies(actions):
-                users.append(UserActions(user_id, actions, highlights(actions)))
+            if rule is not None:
+                users.append(UserActions(user_id, list(rule.actions), rule.highlight))
         return EventPushActions(
             event_id=event.event_id,
             room_id=event.room_id,

@@ -432,3 +432,37 @@ def test_evaluator_shared_across_members() -> None:
     )
     got = ev.actions_for(per_user["@u2:x"], user_id="@u2:x", display_name=None)
     assert got == ["notify"]
+
+
+def _rule(rules: CompiledRules, rule_id: str) -> Any:
+    return next(r for r in rules.rules if r.rule_id == rule_id)
+
+
+def test_members_share_the_default_rules_results_but_not_their_own() -> None:
+    """One evaluator for a room's members: a default rule's conditions are
+    one numbered set for everyone (evaluated once per event), while each
+    member's user name rule is a set of its own and the display name rule
+    is evaluated per member."""
+    users = ("@u1:x", "@u2:x", "@u3:x")
+    per_user = {u: compile_rules(merged_rules(u, (), {})) for u in users}
+    message = {_rule(per_user[u], ".m.rule.message").condition_set for u in users}
+    assert len(message) == 1 and None not in message
+    own = {
+        _rule(per_user[u], ".m.rule.contains_user_name").condition_set for u in users
+    }
+    assert len(own) == 3
+    assert (
+        _rule(per_user["@u1:x"], ".m.rule.contains_display_name").condition_set is None
+    )
+    ev = EventEvaluator(_msg("ping u2 and Carol"), _room(members=3))
+    got = {
+        u: ev.actions_for(per_user[u], user_id=u, display_name=name)
+        for u, name in zip(users, ("Dave", None, "Carol"), strict=True)
+    }
+    assert notifies(got["@u1:x"]) and not highlights(got["@u1:x"])
+    assert highlights(got["@u2:x"]) and highlights(got["@u3:x"])
+    # The shared results do not leak into another event's evaluator.
+    ev = EventEvaluator(_msg("nothing here"), _room(members=3))
+    assert not highlights(
+        ev.actions_for(per_user["@u2:x"], user_id="@u2:x", display_name=None)
+    )

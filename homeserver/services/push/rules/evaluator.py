@@ -4,18 +4,27 @@ A user's rules are compiled once into ``CompiledRules`` (enabled rules only,
 conditions compiled and interned). An ``EventEvaluator`` is built once per
 event and shared by every member the event is evaluated for: it resolves each
 property path of the event once and remembers the result of each
-member-independent condition, so the second and later members cost a few dict
-lookups per rule.
+member-independent condition, and of each member-independent set of
+conditions (numbered once, when rules are compiled: every member's copy of a
+default rule has the same set), so the second and later members cost one
+dict lookup per rule, and a real evaluation only for the few rules made for
+them (their user name, their invite, their mention).
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import attrs
 
-from homeserver.services.push.rules.actions import Action, notifies, strip_legacy
+from homeserver.services.push.rules.actions import (
+    Action,
+    highlights,
+    notifies,
+    strip_legacy,
+)
 from homeserver.services.push.rules.conditions import (
     MISSING,
     Condition,
@@ -45,7 +54,12 @@ class RoomContext:
 
 @attrs.frozen(slots=True)
 class CompiledRule:
-    """One enabled rule, ready to evaluate."""
+    """One enabled rule, ready to evaluate.
+
+    ``condition_set`` numbers the rule's conditions when none depends on the
+    member (equal sets, equal numbers, whoever's rule it is); None when one
+    does.
+    """
 
     kind: str
     rule_id: str
@@ -53,6 +67,27 @@ class CompiledRule:
     actions: tuple[Action, ...]  # legacy actions stripped
     notify: bool
     legacy_mention: bool
+    condition_set: int | None = None
+    highlight: bool = False
+
+
+# Interned condition sets -> their number. Numbers are never reused: when the
+# table is cleared (it is bounded), a set compiled again gets a new number,
+# so two different sets never share one.
+_SETS: dict[tuple[Condition, ...], int] = {}
+_MAX_SETS = 100_000
+_next_set = itertools.count()
+
+
+def _condition_set(conditions: tuple[Condition, ...]) -> int | None:
+    if any(c.member_dependent for c in conditions):
+        return None
+    number = _SETS.get(conditions)
+    if number is None:
+        if len(_SETS) >= _MAX_SETS:
+            _SETS.clear()
+        number = _SETS[conditions] = next(_next_set)
+    return number
 
 
 @attrs.frozen(slots=True)
@@ -69,16 +104,17 @@ def compile_rules(rules: Iterable[PushRule]) -> CompiledRules:
         if not rule.enabled:
             continue
         actions = tuple(strip_legacy(rule.actions))
+        conditions = tuple(compile_condition(c) for c in rule.effective_conditions())
         compiled.append(
             CompiledRule(
                 kind=rule.kind,
                 rule_id=rule.rule_id,
-                conditions=tuple(
-                    compile_condition(c) for c in rule.effective_conditions()
-                ),
+                conditions=conditions,
                 actions=actions,
                 notify=notifies(actions),
+                highlight=highlights(actions),
                 legacy_mention=rule.default and rule.rule_id in LEGACY_MENTION_RULE_IDS,
+                condition_set=_condition_set(conditions),
             )
         )
     return CompiledRules(rules=tuple(compiled))
@@ -102,6 +138,7 @@ class EventEvaluator:
         self._values: dict[tuple[str, ...], Any] = {}
         self._lowered: dict[tuple[str, ...], str] = {}
         self._results: dict[Condition, bool] = {}
+        self._set_results: dict[int, bool] = {}
 
     def lookup(self, path: tuple[str, ...]) -> Any:
         """The event's value at a property path, or ``MISSING``."""
@@ -139,10 +176,21 @@ class EventEvaluator:
         self, rules: CompiledRules, *, display_name: str | None
     ) -> CompiledRule | None:
         """The first enabled rule whose conditions all hold, if any."""
+        set_results = self._set_results
         for rule in rules.rules:
             if rule.legacy_mention and self.has_mentions:
                 continue
-            if all(self._holds(c, display_name) for c in rule.conditions):
+            number = rule.condition_set
+            if number is None:
+                if all(self._holds(c, display_name) for c in rule.conditions):
+                    return rule
+                continue
+            held = set_results.get(number)
+            if held is None:
+                held = set_results[number] = all(
+                    self._holds(c, display_name) for c in rule.conditions
+                )
+            if held:
                 return rule
         return None
 
@@ -155,9 +203,17 @@ class EventEvaluator:
         matching rule does not notify, or when the user sent the event (the
         spec: never notify a user of their own events).
         """
+        rule = self.notifying_rule(rules, user_id=user_id, display_name=display_name)
+        return [] if rule is None else list(rule.actions)
+
+    def notifying_rule(
+        self, rules: CompiledRules, *, user_id: str, display_name: str | None
+    ) -> CompiledRule | None:
+        """The first enabled rule that matches, if it notifies and the user
+        did not send the event (``actions_for``'s rule)."""
         if user_id == self.sender:
-            return []
+            return None
         rule = self.matching_rule(rules, display_name=display_name)
         if rule is None or not rule.notify:
-            return []
-        return list(rule.actions)
+            return None
+        return rule
