@@ -34,7 +34,7 @@ def test_concurrent_misses_of_the_same_events_share_one_read(db: Database) -> No
     other = _start(events.get_events(["$c"]))
     assert len(runner.held) == 2
     runner.release()
-    assert [c for c in callers] == [[{}]] * 5
+    assert callers == [[{}]] * 5
     assert other == [{}]
 
 

@@ -55,8 +55,8 @@ class EventStore:
     Reads of the same missing events at the same time share one database
     read: the syncs that one new event wakes on a process that did not write
     it (a client reader) all miss it in the cache at once. A read that began
-    before one of its events was invalidated (redacted, changed by another
-    process) is neither joined by later callers nor cached.
+    before an invalidation (any event redacted or changed by another process
+    since) is neither joined by later callers nor cached.
     """
 
     def __init__(self, db: Database) -> None:

@@ -67,8 +67,8 @@ class CompiledRule:
     actions: tuple[Action, ...]  # legacy actions stripped
     notify: bool
     legacy_mention: bool
-    condition_set: int | None = None
-    highlight: bool = False
+    condition_set: int | None
+    highlight: bool
 
 
 # Interned condition sets -> their number. Numbers are never reused: when the
