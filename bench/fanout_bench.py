@@ -189,6 +189,7 @@ async def fan_out(
         await asyncio.gather(*(r.stop() for r in recipients))
     per = sizes.rounds * count / 1000  # ms per recipient from seconds
     figures = {
+        "p1_ms": percentile(got.latencies, 1) * 1000,
         "p50_ms": percentile(got.latencies, 50) * 1000,
         "p99_ms": percentile(got.latencies, 99) * 1000,
         "server_cpu_per_recipient_ms": meter.server / per,
@@ -199,7 +200,8 @@ async def fan_out(
     if ctx.pg:
         figures["pg_cpu_per_recipient_ms"] = meter.postgres / per
     log(
-        f"  {label}: p50 {figures['p50_ms']:.0f} ms, p99 {figures['p99_ms']:.0f} ms,"
+        f"  {label}: p1 {figures['p1_ms']:.0f} ms,"
+        f" p50 {figures['p50_ms']:.0f} ms, p99 {figures['p99_ms']:.0f} ms,"
         f" server CPU {meter.server:.2f}s (main thread {meter.reactor:.2f}s;"
         f" {figures['server_cpu_per_recipient_ms']:.2f}"
         f" ms/recipient), PostgreSQL {meter.postgres:.2f}s, client {meter.client:.2f}s"

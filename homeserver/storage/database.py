@@ -194,9 +194,7 @@ class Transaction:
         self.round_trips += len(args)
         if self._watch is not None and self._watch(sql):
             self.wrote_watched = True
-        if self._begin is not None or self._later:
-            self.round_trips += 1
-            self.cursor.execute(self._head().rstrip("; "), self._with_later(()))
+        self.send_pending()
         self.cursor.executemany(self.engine.convert_sql(sql), args)
 
     def insert_many(
@@ -226,6 +224,13 @@ class Transaction:
                 head + ", ".join([one] * len(chunk)),
                 [value for row in chunk for value in row],
             )
+
+    def send_pending(self) -> None:
+        """Send the BEGIN, if not yet sent, and the queued writes now (before
+        a statement that cannot carry them, such as a COPY)."""
+        if self._begin is not None or self._later:
+            self.round_trips += 1
+            self.cursor.execute(self._head().rstrip("; "), self._with_later(()))
 
     def query(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
         """Run a query and return every row."""

@@ -404,7 +404,9 @@ class EventPersister:
         )
         self._note_if_childless_txn(txn, event, generation, context.fresh)
         if actions is not None and actions.users:
-            insert_push_actions_txn(txn, actions, stream_ordering)
+            insert_push_actions_txn(
+                txn, actions, stream_ordering, new_event=context.fresh
+            )
         return group
 
     def _note_if_childless_txn(

@@ -18,6 +18,7 @@ from typing import Any
 
 import attrs
 
+from homeserver.storage.bulk_copy import copy_new_rows
 from homeserver.storage.database import Database, Transaction, in_list
 from homeserver.storage.rows import Row
 from homeserver.storage.stores.receipts import UNTHREADED
@@ -29,10 +30,17 @@ READ_RECEIPT_TYPES = ("m.read", "m.read.private")
 RETENTION_MS = 30 * 24 * 3600 * 1000
 # Rows per INSERT statement (9 values each: under SQLite's oldest 999 limit).
 _INSERT_BATCH = 100
-_COLUMNS = (
-    "user_id, event_id, room_id, stream_ordering, thread_id, highlight,"
-    " actions, received_ts"
+_COLUMN_NAMES = (
+    "user_id",
+    "event_id",
+    "room_id",
+    "stream_ordering",
+    "thread_id",
+    "highlight",
+    "actions",
+    "received_ts",
 )
+_COLUMNS = ", ".join(_COLUMN_NAMES)
 # The stream ordering the user has read up to for the row ``a``'s thread.
 _READ_UPTO = (
     "COALESCE((SELECT MAX(r.event_stream_ordering) FROM receipts r"
@@ -124,10 +132,16 @@ class RoomCounts:
 
 
 def insert_push_actions_txn(
-    txn: Transaction, actions: EventPushActions, stream_ordering: int
+    txn: Transaction,
+    actions: EventPushActions,
+    stream_ordering: int,
+    *,
+    new_event: bool = False,
 ) -> None:
     """Write an event's push actions (multi-row INSERTs, in the caller's
-    transaction: the event's persist)."""
+    transaction: the event's persist). ``new_event``: the event is being
+    created now, so none of its rows can exist yet and many go in by COPY
+    (``storage/bulk_copy.py``)."""
     rows = [
         (
             u.user_id,
@@ -141,6 +155,8 @@ def insert_push_actions_txn(
         )
         for u in actions.users
     ]
+    if new_event and copy_new_rows(txn, "event_push_actions", _COLUMN_NAMES, rows):
+        return
     for start in range(0, len(rows), _INSERT_BATCH):
         chunk = rows[start : start + _INSERT_BATCH]
         values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))

@@ -4,6 +4,7 @@ and read receipts (threaded ones too) reset them."""
 
 from __future__ import annotations
 
+from homeserver.storage.bulk_copy import COPY_MIN_ROWS
 from tests.push.eval.helpers import counts, mention, read, thread_counts
 from tests.relations.helpers import edit, reply_in_thread
 from tests.support import TestServer, User
@@ -122,3 +123,21 @@ def test_room_cache_follows_joins_names_and_power(server: TestServer) -> None:
     alice.put_state(room_id, "m.room.power_levels", levels, expect=200)
     mention(bob, room_id, "@room now", room=True)
     assert counts(dave, room_id) == (2, 1)
+
+
+def test_counts_in_a_room_big_enough_for_copy(server: TestServer) -> None:
+    """A message into a room of more members than ``COPY_MIN_ROWS`` writes its
+    push actions in one COPY on PostgreSQL: every member's count, a mention's
+    highlight and a receipt's reset come out as in a small room."""
+    alice = server.user("alice")
+    room_id = alice.create_room(preset="public_chat")
+    members = [server.user(f"m{i}") for i in range(COPY_MIN_ROWS + 6)]
+    for member in members:
+        member.join(room_id)
+    mention(alice, room_id, "m3: look", members[3].user_id)
+    last = alice.send(room_id, "and everyone else")
+    for i, member in enumerate(members):
+        assert counts(member, room_id) == (2, 1 if i == 3 else 0), member.user_id
+    read(members[5], room_id, last)
+    assert counts(members[5], room_id) == (0, 0)
+    assert counts(alice, room_id) == (0, 0)
