@@ -9,7 +9,6 @@ endpoint's to read.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from io import BytesIO
@@ -33,6 +32,7 @@ from homeserver.api.http.router import Router
 from homeserver.errors import Codes, MatrixError
 from homeserver.util import db_usage
 from homeserver.util.background import run_in_background
+from homeserver.util.compact_json import encode_compact
 
 logger = logging.getLogger(__name__)
 
@@ -65,8 +65,8 @@ class Response:
 
 
 def encode_json(value: Any) -> bytes:
-    """Compact UTF-8 JSON."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    """Compact UTF-8 JSON (``util/compact_json.py``)."""
+    return encode_compact(value)
 
 
 class LimitedRequest(server.Request):

@@ -13,6 +13,7 @@ import attrs
 
 from homeserver.errors import BadJson, MatrixError, NotJson
 from homeserver.types import JsonDict
+from homeserver.util.compact_json import encode_compact
 
 # Close codes (RFC 6455 section 7.4; 4000-4999 are ours).
 CLOSE_NORMAL = 1000
@@ -180,10 +181,8 @@ def _request(data: JsonDict) -> RequestMessage:
 
 
 def encode(message: JsonDict) -> bytes:
-    """A server message as compact UTF-8 JSON."""
-    return json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode(
-        "utf-8"
-    )
+    """A server message as compact UTF-8 JSON (``util/compact_json.py``)."""
+    return encode_compact(message)
 
 
 def error_message(about: str, status: int, body: JsonDict) -> JsonDict:
