@@ -89,7 +89,8 @@ class SyncBundle:
             personal=reading.personal,
             clock=core.clock,
             unread=UnreadCounter(
-                store=UnreadCountsStore(db, RECEIPT_TYPES), clock=core.clock
+                store=UnreadCountsStore(db, RECEIPT_TYPES, core.clock),
+                clock=core.clock,
             ),
         )
         sliding_store = SlidingSyncStore(db)

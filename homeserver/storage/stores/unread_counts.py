@@ -11,7 +11,7 @@ all the users; so are the counts of the rooms read up to one position
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 import attrs
 
@@ -28,9 +28,14 @@ from homeserver.storage.stores.push_actions import (
 from homeserver.storage.stores.receipts import UNTHREADED
 from homeserver.storage.stores.sync import join_positions_txn
 from homeserver.storage.stores.thread_unread import receipt_positions_txn
+from homeserver.util.clock import Clock
 
 # (user, room) read positions per statement of the counts.
 _READS_PER_STATEMENT = 200
+# Counts kept to go on from, at most (then all are dropped), and for how long
+# (then the room is counted whole again).
+_KEPT_MAX = 100_000
+KEEP_MS = 5 * 60 * 1000
 
 
 @attrs.frozen
@@ -51,19 +56,47 @@ class UnreadQuery:
 
 # A query, one of its rooms, and where that room is read up to.
 _Read = tuple[UnreadQuery, str, int]
+# (user, room, ignored senders)
+_KeptKey = tuple[str, str, tuple[str, ...]]
+
+
+@attrs.frozen
+class _Kept:
+    """A room's counts by thread, read up to ``read``, counted up to ``upto``
+    (a full count made at ``counted_ms``)."""
+
+    read: int
+    upto: int
+    by_thread: dict[str, Counts]
+    counted_ms: int
 
 
 class UnreadCountsStore:
     """Unread counts for many users at once.
 
+    A room read up to one position (no thread read further) is counted from
+    where its last count stopped, when that count was made from the same read
+    position, and added to it: the syncs one message wakes then count the
+    actions of that message, not every unread one of each member again (a
+    member who never reads a busy room has ever more). Actions after a read
+    position are never deleted but by a purge of history, so a kept count
+    stays right; it is made whole again after ``KEEP_MS`` all the same. Not
+    for users who hid events (``any_hidden``): hiding one changes their count.
+
     Args:
         db: the database.
         receipt_types: the receipt types that read notifications.
+        clock: the age of the kept counts.
     """
 
-    def __init__(self, db: Database, receipt_types: Collection[str]) -> None:
+    def __init__(
+        self, db: Database, receipt_types: Collection[str], clock: Clock
+    ) -> None:
         self.db = db
         self.receipt_types = tuple(sorted(receipt_types))
+        self.clock = clock
+        # Written on database threads; each entry whole, replaced whole.
+        self._kept: dict[_KeptKey, _Kept] = {}
 
     async def get_unread_counts(
         self, queries: Sequence[UnreadQuery]
@@ -98,36 +131,68 @@ class UnreadCountsStore:
                 r: positions_from_receipts(mine.get(r, {}), joined.get(r, 0))
                 for r in q.room_ids
             }
-        return _count_txn(txn, positions)
+        return self._count_txn(txn, positions)
 
-
-def _count_txn(
-    txn: Transaction, positions: dict[UnreadQuery, dict[str, ReadPositions]]
-) -> dict[UnreadQuery, dict[str, RoomCounts]]:
-    """The counts of every query's rooms: a room read up to one position (no
-    thread read further than the main timeline) is counted with the others of
-    its kind in one statement; the rest one by one (``count_unread_txn``)."""
-    out: dict[UnreadQuery, dict[str, RoomCounts]] = {q: {} for q in positions}
-    # (upto, ignored, any_hidden) -> (query, room, read up to) counted together
-    alike: dict[tuple[int, tuple[str, ...], bool], list[_Read]] = {}
-    for q, rooms in positions.items():
-        rest = {}
-        for room_id, at in rooms.items():
-            if at.main == at.thread_default and not at.threads:
-                key = (q.upto, q.ignored, q.any_hidden)
-                alike.setdefault(key, []).append((q, room_id, at.main))
-            else:
-                rest[room_id] = at
-        if rest:
-            out[q].update(
-                count_unread_txn(txn, q.user_id, rest, q.upto, q.ignored, q.any_hidden)
-            )
-    for (upto, ignored, any_hidden), reads in alike.items():
-        for start in range(0, len(reads), _READS_PER_STATEMENT):
-            chunk = reads[start : start + _READS_PER_STATEMENT]
-            found = _count_alike_txn(txn, chunk, upto, ignored, any_hidden)
-            for q, room_id, _ in chunk:
-                by_thread = found.get((q.user_id, room_id), {})
+    def _count_txn(
+        self, txn: Transaction, positions: dict[UnreadQuery, dict[str, ReadPositions]]
+    ) -> dict[UnreadQuery, dict[str, RoomCounts]]:
+        """The counts of every query's rooms: a room read up to one position
+        (no thread read further than the main timeline) is counted with the
+        others of its kind in one statement, from its kept count if it has
+        one; the rest one by one (``count_unread_txn``)."""
+        out: dict[UnreadQuery, dict[str, RoomCounts]] = {q: {} for q in positions}
+        # (upto, ignored, any_hidden) -> (query, room, read up to) counted together
+        alike: dict[tuple[int, tuple[str, ...], bool], list[_Read]] = {}
+        for q, rooms in positions.items():
+            rest = {}
+            for room_id, at in rooms.items():
+                if at.main == at.thread_default and not at.threads:
+                    key = (q.upto, q.ignored, q.any_hidden)
+                    alike.setdefault(key, []).append((q, room_id, at.main))
+                else:
+                    rest[room_id] = at
+            if rest:
+                out[q].update(
+                    count_unread_txn(
+                        txn, q.user_id, rest, q.upto, q.ignored, q.any_hidden
+                    )
+                )
+        now = self.clock.time_msec()
+        for (upto, ignored, any_hidden), reads in alike.items():
+            kept: dict[tuple[str, str], _Kept] = {}
+            starts: list[_Read] = []
+            for q, room_id, read in reads:
+                found = (
+                    None
+                    if any_hidden
+                    else self._kept.get((q.user_id, room_id, ignored))
+                )
+                if (
+                    found is not None
+                    and found.read == read
+                    and read <= found.upto <= upto
+                    and now - found.counted_ms < KEEP_MS
+                ):
+                    kept[(q.user_id, room_id)] = found
+                    if found.upto < upto:
+                        starts.append((q, room_id, found.upto))
+                else:
+                    starts.append((q, room_id, read))
+            counted = _count_reads_txn(txn, starts, upto, ignored, any_hidden)
+            if len(self._kept) > _KEPT_MAX:
+                self._kept.clear()
+            for q, room_id, read in reads:
+                earlier = kept.get((q.user_id, room_id))
+                by_thread = counted.get((q.user_id, room_id), {})
+                if earlier is not None:
+                    by_thread = _added(earlier.by_thread, by_thread)
+                if not any_hidden:
+                    self._kept[(q.user_id, room_id, ignored)] = _Kept(
+                        read,
+                        upto,
+                        by_thread,
+                        earlier.counted_ms if earlier is not None else now,
+                    )
                 out[q][room_id] = RoomCounts(
                     main=by_thread.get(MAIN, Counts()),
                     threads={
@@ -136,6 +201,36 @@ def _count_txn(
                         if t != MAIN and c.notifications
                     },
                 )
+        return out
+
+
+def _added(
+    before: Mapping[str, Counts], more: Mapping[str, Counts]
+) -> dict[str, Counts]:
+    """Counts by thread, ``more`` added to ``before``."""
+    out = dict(before)
+    for thread, counts in more.items():
+        was = out.get(thread, Counts())
+        out[thread] = Counts(
+            was.notifications + counts.notifications,
+            was.highlights + counts.highlights,
+        )
+    return out
+
+
+def _count_reads_txn(
+    txn: Transaction,
+    reads: Sequence[_Read],
+    upto: int,
+    ignored: Sequence[str],
+    any_hidden: bool,
+) -> dict[tuple[str, str], dict[str, Counts]]:
+    """(user, room) -> thread -> the notifying actions after each read's
+    position up to ``upto``, a statement per ``_READS_PER_STATEMENT``."""
+    out: dict[tuple[str, str], dict[str, Counts]] = {}
+    for start in range(0, len(reads), _READS_PER_STATEMENT):
+        chunk = reads[start : start + _READS_PER_STATEMENT]
+        out.update(_count_alike_txn(txn, chunk, upto, ignored, any_hidden))
     return out
 
 

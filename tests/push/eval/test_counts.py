@@ -5,6 +5,7 @@ and read receipts (threaded ones too) reset them."""
 from __future__ import annotations
 
 from homeserver.storage.bulk_copy import COPY_MIN_ROWS
+from homeserver.storage.stores.unread_counts import KEEP_MS
 from tests.push.eval.helpers import counts, mention, read, thread_counts
 from tests.relations.helpers import edit, reply_in_thread
 from tests.support import TestServer, User
@@ -141,3 +142,53 @@ def test_counts_in_a_room_big_enough_for_copy(server: TestServer) -> None:
     read(members[5], room_id, last)
     assert counts(members[5], room_id) == (0, 0)
     assert counts(alice, room_id) == (0, 0)
+
+
+def test_counts_go_on_from_the_last_count(server: TestServer) -> None:
+    """A room's count is kept and the next one adds only the newer actions;
+    it is made whole again after ``KEEP_MS``. Shown by deleting the
+    actions behind the counter's back (as a purge of history does): the kept
+    count goes on until it is recounted."""
+    alice, bob, _carol, room_id = group(server)
+    bob.send(room_id, "one")
+    assert counts(alice, room_id) == (1, 0)
+    bob.send(room_id, "two")
+    mention(bob, room_id, "three", alice.user_id)
+    assert counts(alice, room_id) == (3, 1)
+    server.get_success(
+        server.db.run_interaction(
+            "delete",
+            lambda txn: txn.execute(
+                "DELETE FROM event_push_actions WHERE user_id = ?", (alice.user_id,)
+            ),
+        )
+    )
+    bob.send(room_id, "four")
+    assert counts(alice, room_id) == (4, 1)
+    server.advance(KEEP_MS / 1000)
+    assert counts(alice, room_id) == (1, 0)
+
+
+def test_a_new_read_position_counts_afresh(server: TestServer) -> None:
+    alice, bob, _carol, room_id = group(server)
+    first = bob.send(room_id, "one")
+    mention(bob, room_id, "two", alice.user_id)
+    assert counts(alice, room_id) == (2, 1)
+    read(alice, room_id, first)
+    assert counts(alice, room_id) == (1, 1)
+    bob.send(room_id, "three")
+    assert counts(alice, room_id) == (2, 1)
+    # Ignoring the sender counts without their events, then with them again.
+    alice.put(
+        "/user/" + alice.user_id + "/account_data/m.ignored_user_list",
+        {"ignored_users": {bob.user_id: {}}},
+        expect=200,
+    )
+    assert counts(alice, room_id) == (0, 0)
+    alice.put(
+        "/user/" + alice.user_id + "/account_data/m.ignored_user_list",
+        {"ignored_users": {}},
+        expect=200,
+    )
+    bob.send(room_id, "four")
+    assert counts(alice, room_id) == (3, 1)
