@@ -161,7 +161,13 @@ class UnreadCountsStore:
         for (upto, ignored, any_hidden), reads in alike.items():
             kept: dict[tuple[str, str], _Kept] = {}
             starts: list[_Read] = []
+            seen: set[tuple[str, str]] = set()
             for q, room_id, read in reads:
+                # Two queries of one user (two devices) may share a room:
+                # counted once (a room twice in the statement counts twice).
+                if (q.user_id, room_id) in seen:
+                    continue
+                seen.add((q.user_id, room_id))
                 found = (
                     None
                     if any_hidden
@@ -178,7 +184,7 @@ class UnreadCountsStore:
                         starts.append((q, room_id, found.upto))
                 else:
                     starts.append((q, room_id, read))
-            counted = _count_reads_txn(txn, starts, upto, ignored, any_hidden)
+            counted = _count_alike_txn(txn, starts, upto, ignored, any_hidden)
             if len(self._kept) > _KEPT_MAX:
                 self._kept.clear()
             for q, room_id, read in reads:
@@ -218,22 +224,6 @@ def _added(
     return out
 
 
-def _count_reads_txn(
-    txn: Transaction,
-    reads: Sequence[_Read],
-    upto: int,
-    ignored: Sequence[str],
-    any_hidden: bool,
-) -> dict[tuple[str, str], dict[str, Counts]]:
-    """(user, room) -> thread -> the notifying actions after each read's
-    position up to ``upto``, a statement per ``_READS_PER_STATEMENT``."""
-    out: dict[tuple[str, str], dict[str, Counts]] = {}
-    for start in range(0, len(reads), _READS_PER_STATEMENT):
-        chunk = reads[start : start + _READS_PER_STATEMENT]
-        out.update(_count_alike_txn(txn, chunk, upto, ignored, any_hidden))
-    return out
-
-
 def _count_alike_txn(
     txn: Transaction,
     reads: Sequence[_Read],
@@ -242,25 +232,31 @@ def _count_alike_txn(
     any_hidden: bool,
 ) -> dict[tuple[str, str], dict[str, Counts]]:
     """(user, room) -> thread -> the notifying actions after each read
-    position up to ``upto``, for all of ``reads`` in one statement."""
+    position up to ``upto``, a statement per ``_READS_PER_STATEMENT`` reads."""
     where, args = count_filters(ignored, any_hidden)
-    rows = txn.query(
-        "WITH w (user_id, room_id, read_upto) AS (VALUES "
-        + ", ".join(["(?, ?, ?)"] * len(reads))
-        + ") SELECT a.user_id, a.room_id, a.thread_id, COUNT(*) AS n,"
-        " SUM(a.highlight) AS h FROM w JOIN event_push_actions a"
-        " ON a.user_id = w.user_id AND a.room_id = w.room_id"
-        f" AND a.stream_ordering > w.read_upto WHERE a.stream_ordering <= ?{where}"
-        " GROUP BY a.user_id, a.room_id, a.thread_id",
-        [
-            *(v for q, room_id, after in reads for v in (q.user_id, room_id, after)),
-            upto,
-            *args,
-        ],
-    )
     out: dict[tuple[str, str], dict[str, Counts]] = {}
-    for row in rows:
-        out.setdefault((row.user_id, row.room_id), {})[row.thread_id] = Counts(
-            int(row.n), int(row.h or 0)
+    for start in range(0, len(reads), _READS_PER_STATEMENT):
+        chunk = reads[start : start + _READS_PER_STATEMENT]
+        rows = txn.query(
+            "WITH w (user_id, room_id, read_upto) AS (VALUES "
+            + ", ".join(["(?, ?, ?)"] * len(chunk))
+            + ") SELECT a.user_id, a.room_id, a.thread_id, COUNT(*) AS n,"
+            " SUM(a.highlight) AS h FROM w JOIN event_push_actions a"
+            " ON a.user_id = w.user_id AND a.room_id = w.room_id"
+            f" AND a.stream_ordering > w.read_upto WHERE a.stream_ordering <= ?{where}"
+            " GROUP BY a.user_id, a.room_id, a.thread_id",
+            [
+                *(
+                    v
+                    for q, room_id, after in chunk
+                    for v in (q.user_id, room_id, after)
+                ),
+                upto,
+                *args,
+            ],
         )
+        for row in rows:
+            out.setdefault((row.user_id, row.room_id), {})[row.thread_id] = Counts(
+                int(row.n), int(row.h or 0)
+            )
     return out
