@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Generic, TypeVar
 
 from prometheus_client import Counter
@@ -48,6 +48,30 @@ class LruCache(Generic[K, V]):
             counter = self._lookups[hit] = CACHE_LOOKUPS.labels(self.name, str(hit))
         counter.inc()
         return value
+
+    def get_many(self, keys: Iterable[K]) -> dict[K, V]:
+        """The cached values of those of ``keys`` that have one: ``get`` for
+        many keys under one lock (a message's push rules for each member of
+        a big room)."""
+        found: dict[K, V] = {}
+        asked = 0
+        with self._lock:
+            data = self._data
+            for key in keys:
+                asked += 1
+                value = data.get(key)
+                if value is not None:
+                    data.move_to_end(key)
+                    found[key] = value
+        for hit, count in ((True, len(found)), (False, asked - len(found))):
+            if count:
+                counter = self._lookups.get(hit)
+                if counter is None:
+                    counter = self._lookups[hit] = CACHE_LOOKUPS.labels(
+                        self.name, str(hit)
+                    )
+                counter.inc(count)
+        return found
 
     def set(self, key: K, value: V) -> None:
         """Cache a value, evicting the least recently used past the bound."""

@@ -171,14 +171,8 @@ class PushRuleService:
 
     async def rules_of(self, user_ids: Collection[str]) -> dict[str, UserRules]:
         """Each user's rules: from the cache, the others in one transaction."""
-        found: dict[str, UserRules] = {}
-        missing = []
-        for user_id in user_ids:
-            entry = self._cache.get(user_id)
-            if entry is None:
-                missing.append(user_id)
-            else:
-                found[user_id] = entry
+        found = self._cache.get_many(user_ids)
+        missing = [u for u in user_ids if u not in found]
         if missing:
             generation = self._generation
             rows = await self.store.get_user_rules(missing)
