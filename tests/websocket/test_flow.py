@@ -9,7 +9,7 @@ from twisted.internet import defer
 from twisted.internet.testing import MemoryReactorClock
 
 from homeserver.api.http.outcome import error_response, redact_access_token
-from homeserver.api.websocket.flow import PingBatch, SendFlow
+from homeserver.api.websocket.flow import SendFlow
 from homeserver.errors import InteractiveAuthIncomplete, MatrixError, NotFound
 from homeserver.util.clock import Clock
 
@@ -108,32 +108,3 @@ def test_redact_access_token() -> None:
         == "/a?access_token=<redacted>&b=1"
     )
     assert redact_access_token("/a?b=1") == "/a?b=1"
-
-
-def test_batched_pings_go_out_a_turn_later_unless_the_barrier_is_gone() -> None:
-    reactor = MemoryReactorClock()
-    clock = Clock(reactor)
-    batch = PingBatch(clock)
-    sent: list[tuple[str, bytes]] = []
-    flows = [
-        SendFlow(
-            clock=clock,
-            max_pending_bytes=1000,
-            max_pending_seconds=5.0,
-            send_ping=lambda p, name=name: sent.append((name, p)),
-            on_slow=lambda _: None,
-            pings=batch,
-        )
-        for name in ("a", "b", "c")
-    ]
-    first, second, third = (flow.barrier() for flow in flows)
-    third.addErrback(lambda f: f.trap(defer.CancelledError))
-    third.cancel()
-    second.addErrback(lambda f: f.trap(defer.CancelledError))
-    flows[1].stop()
-    assert sent == []
-    reactor.advance(0)
-    # One timer ran them all; only the first barrier is still waiting.
-    assert [name for name, _ in sent] == ["a"]
-    flows[0].pong(sent[0][1])
-    assert first.called

@@ -13,11 +13,6 @@ Two signals, both from public Twisted/WebSocket mechanisms:
   barrier still open after ``max_pending_time`` means the reader is too slow.
 
 Either way ``on_slow`` is called once; the socket then closes with 4008.
-
-A barrier's ping may be sent a reactor turn later (``PingBatch``): when one
-event wakes a thousand sockets, their answers are all written in one turn,
-and leaving the pings to the next keeps them from delaying the later answers.
-A ping still follows its answer on the wire, so the pong still proves it.
 """
 
 from __future__ import annotations
@@ -34,27 +29,6 @@ from homeserver.util.clock import Clock
 PING_PREFIX = b"chatly-sync-"
 
 
-class PingBatch:
-    """Runs the sends given in one reactor turn at the start of the next,
-    all together (one timer for every socket of a listener)."""
-
-    def __init__(self, clock: Clock) -> None:
-        self.clock = clock
-        self._sends: list[Callable[[], None]] = []
-        self._call: Any = None
-
-    def later(self, send: Callable[[], None]) -> None:
-        """Run ``send`` at the start of the next reactor turn."""
-        self._sends.append(send)
-        if self._call is None:
-            self._call = self.clock.call_later(0, self._run)
-
-    def _run(self) -> None:
-        sends, self._sends, self._call = self._sends, [], None
-        for send in sends:
-            send()
-
-
 @implementer(IPushProducer)
 class SendFlow:
     """Watches one socket's send buffer and delivery barriers.
@@ -65,7 +39,6 @@ class SendFlow:
         max_pending_seconds: how long a barrier may stay open.
         send_ping: sends a WebSocket ping with the given payload.
         on_slow: called (once) when the reader is too slow.
-        pings: sends the barriers' pings a turn later; None: at once.
     """
 
     def __init__(
@@ -76,14 +49,12 @@ class SendFlow:
         max_pending_seconds: float,
         send_ping: Callable[[bytes], None],
         on_slow: Callable[[str], None],
-        pings: PingBatch | None = None,
     ) -> None:
         self.clock = clock
         self.max_pending_bytes = max_pending_bytes
         self.max_pending_seconds = max_pending_seconds
         self._send_ping = send_ping
         self._on_slow = on_slow
-        self._pings = pings
         self.paused = False
         self.queued_while_paused = 0
         self.slow = False
@@ -128,17 +99,8 @@ class SendFlow:
             self.max_pending_seconds, self._barrier_timed_out, payload
         )
         self._barriers[payload] = (done, timer)
-        if self._pings is None:
-            self._send_ping(payload)
-        else:
-            self._pings.later(lambda: self._ping_if_open(payload))
+        self._send_ping(payload)
         return done
-
-    def _ping_if_open(self, payload: bytes) -> None:
-        """Send a barrier's ping, unless the barrier is gone (its socket
-        closing, or its waiter cancelled)."""
-        if payload in self._barriers:
-            self._send_ping(payload)
 
     def pong(self, payload: bytes) -> None:
         """A pong arrived: it closes its barrier and every older one."""

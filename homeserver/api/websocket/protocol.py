@@ -23,7 +23,7 @@ from twisted.internet import defer
 from homeserver.api.http.channel import raw_error_response
 from homeserver.api.http.request import ApiRequest
 from homeserver.api.websocket import messages as m
-from homeserver.api.websocket.flow import PingBatch, SendFlow
+from homeserver.api.websocket.flow import SendFlow
 from homeserver.api.websocket.session import ClientSession, SessionDeps
 from homeserver.errors import Codes, NotJson
 from homeserver.types import JsonDict
@@ -94,7 +94,6 @@ class ClientWebSocketProtocol(WebSocketServerProtocol):
             max_pending_seconds=deps.config.max_pending_time / 1000,
             send_ping=self.sendPing,
             on_slow=self.slow_reader,
-            pings=self.factory.pings,
         )
         # The HTTP channel that received the upgrade is still registered as the
         # transport's producer; the socket's flow control takes its place.
@@ -180,8 +179,6 @@ class ClientWebSocketFactory(WebSocketServerFactory):
     def __init__(self, deps: SessionDeps, x_forwarded: bool, reactor: Any) -> None:
         super().__init__(reactor=reactor)
         self.deps = deps
-        # The sockets' barrier pings, each sent a turn after its answer.
-        self.pings = PingBatch(deps.clock)
         self.x_forwarded = x_forwarded
         max_message = deps.max_body_size + ENVELOPE_SLACK
         self.setProtocolOptions(
