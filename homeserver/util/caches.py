@@ -42,11 +42,7 @@ class LruCache(Generic[K, V]):
             value = self._data.get(key)
             if value is not None:
                 self._data.move_to_end(key)
-        hit = value is not None
-        counter = self._lookups.get(hit)
-        if counter is None:
-            counter = self._lookups[hit] = CACHE_LOOKUPS.labels(self.name, str(hit))
-        counter.inc()
+        self._counted(value is not None, 1)
         return value
 
     def get_many(self, keys: Iterable[K]) -> dict[K, V]:
@@ -63,15 +59,18 @@ class LruCache(Generic[K, V]):
                 if value is not None:
                     data.move_to_end(key)
                     found[key] = value
-        for hit, count in ((True, len(found)), (False, asked - len(found))):
-            if count:
-                counter = self._lookups.get(hit)
-                if counter is None:
-                    counter = self._lookups[hit] = CACHE_LOOKUPS.labels(
-                        self.name, str(hit)
-                    )
-                counter.inc(count)
+        if found:
+            self._counted(True, len(found))
+        if asked > len(found):
+            self._counted(False, asked - len(found))
         return found
+
+    def _counted(self, hit: bool, count: int) -> None:
+        """Count ``count`` lookups that hit (or missed) in /metrics."""
+        counter = self._lookups.get(hit)
+        if counter is None:
+            counter = self._lookups[hit] = CACHE_LOOKUPS.labels(self.name, str(hit))
+        counter.inc(count)
 
     def set(self, key: K, value: V) -> None:
         """Cache a value, evicting the least recently used past the bound."""

@@ -82,14 +82,8 @@ class EventStore:
 
     async def get_events(self, event_ids: Collection[str]) -> dict[str, Event]:
         """The events we have of ``event_ids`` (rejected ones included)."""
-        result: dict[str, Event] = {}
-        missing = []
-        for event_id in event_ids:
-            cached = self._cache.get(event_id)
-            if cached is not None:
-                result[event_id] = cached
-            else:
-                missing.append(event_id)
+        result = self._cache.get_many(event_ids)
+        missing = [e for e in event_ids if e not in result]
         if missing:
             result.update(await self._read(missing))
         return result

@@ -1,5 +1,6 @@
 """PushActionsStore on both engines: unread after receipts (threads too),
-badge counts, /notifications paging, per-thread counts and pruning."""
+badge counts, /notifications paging, per-thread counts and pruning; and
+UnreadCountsStore's many users in one transaction."""
 
 from __future__ import annotations
 
@@ -8,17 +9,22 @@ from typing import Any
 
 import pytest
 from twisted.internet import defer
+from twisted.internet.task import Clock as FakeReactor
 
 from homeserver.storage.database import Database, inline_runner
 from homeserver.storage.engines import Engine
 from homeserver.storage.migrations import prepare_database
 from homeserver.storage.stores.push_actions import (
+    READ_RECEIPT_TYPES,
+    Counts,
     EventPushActions,
     PushActionsStore,
     UserActions,
     insert_push_actions_txn,
     positions_from_receipts,
 )
+from homeserver.storage.stores.unread_counts import UnreadCountsStore, UnreadQuery
+from homeserver.util.clock import Clock
 
 NOTIFY = ["notify"]
 HIGHLIGHT = ["notify", {"set_tweak": "highlight"}]
@@ -140,3 +146,20 @@ def test_counts_by_thread_and_prune(db: Database) -> None:
     assert run(
         store.get_notifications("@a:hs", before=None, limit=9, only_highlight=False)
     )[0].read
+
+
+def test_a_room_in_two_queries_of_one_user_counts_once(db: Database) -> None:
+    """Two devices of one user, woken together, list overlapping rooms."""
+    for ordering in (1, 2, 3):
+        add(db, ordering, {"@a:hs": ["notify"], "@b:hs": ["notify"]})
+    add(db, 4, {"@a:hs": ["notify"]}, room="!other:hs")
+    store = UnreadCountsStore(db, READ_RECEIPT_TYPES, Clock(FakeReactor()))
+    both = UnreadQuery("@a:hs", ("!other:hs", "!r:hs"), 10)
+    one = UnreadQuery("@a:hs", ("!r:hs",), 10)
+    other_user = UnreadQuery("@b:hs", ("!r:hs",), 10)
+    for _ in range(2):  # counted whole, then going on from the kept counts
+        found = run(store.get_unread_counts([both, one, other_user]))
+        assert found[both]["!r:hs"].total() == Counts(3, 0)
+        assert found[both]["!other:hs"].total() == Counts(1, 0)
+        assert found[one]["!r:hs"].total() == Counts(3, 0)
+        assert found[other_user]["!r:hs"].total() == Counts(3, 0)
