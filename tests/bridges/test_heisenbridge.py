@@ -107,6 +107,12 @@ def test_matrix_and_irc_users_talk_through_heisenbridge(
         )
         talk_in_private(user, irc, known)
         talk_after_a_bridge_restart(user, irc, channel_room, restart)
+    except AssertionError as exc:
+        print(bridge.logs())
+        print(server_log(chatly))
+        raise AssertionError(
+            f"{exc}\nthe bridge's own lines since its last start:\n{bridge.digest()}"
+        ) from exc
     except BaseException:
         print(bridge.logs())
         print(server_log(chatly))

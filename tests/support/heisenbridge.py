@@ -24,6 +24,9 @@ from tests.support.venvs import ensure_venv
 HEISENBRIDGE_VERSION = "1.15.4"
 STOP_TIMEOUT = 30.0
 START_TIMEOUT = 120.0
+# What heisenbridge prints once it has loaded its rooms from the homeserver and
+# scheduled its IRC connections ("Init done with N networks connecting, ...").
+READY_LINE = "bridge is now running"
 
 
 def ensure_heisenbridge(version: str = HEISENBRIDGE_VERSION) -> Path:
@@ -48,6 +51,7 @@ class Heisenbridge:
         self.registration_path = directory / "heisenbridge.yaml"
         self.log_path = directory / "heisenbridge.log"
         self._process: subprocess.Popen[bytes] | None = None
+        self._log_start = 0
         self._generate()
 
     def _generate(self) -> None:
@@ -87,12 +91,13 @@ class Heisenbridge:
 
     def start(self, homeserver_url: str) -> None:
         """Run the bridge (debug logging) against ``homeserver_url`` and wait
-        until it listens for transactions (it registers its bot and loads its
-        configuration from the homeserver first).
+        until it has loaded its rooms from the homeserver (``READY_LINE``)
+        and listens for transactions.
 
         Raises:
-            RuntimeError: it exited or did not listen in time (with its output).
+            RuntimeError: it exited or was not ready in time (with its output).
         """
+        self._log_start = self.log_path.stat().st_size if self.log_path.exists() else 0
         with open(self.log_path, "ab") as log:
             self._process = subprocess.Popen(
                 [
@@ -112,11 +117,34 @@ class Heisenbridge:
                 start_new_session=True,
             )
         deadline = time.monotonic() + START_TIMEOUT
-        while not self._listening():
+        while READY_LINE not in self.since_start() or not self._listening():
             if not self.running() or time.monotonic() > deadline:
                 self.stop()
-                raise RuntimeError(f"heisenbridge did not start:\n{self.logs()}")
+                raise RuntimeError(
+                    f"heisenbridge did not start:\n{self.logs()}\n"
+                    f"its own lines since this start:\n{self.digest()}"
+                )
             time.sleep(0.2)
+
+    def since_start(self) -> str:
+        """The bridge's output since the last ``start()``."""
+        try:
+            with open(self.log_path, "rb") as log:
+                log.seek(self._log_start)
+                return log.read().decode(errors="replace")
+        except OSError:
+            return ""
+
+    def digest(self, lines: int = 40) -> str:
+        """The lines of the output since the last ``start()`` that are not
+        request or IRC traffic: its own prints, warnings, errors and
+        tracebacks, for a failure's message."""
+        kept = [
+            line
+            for line in self.since_start().splitlines()
+            if not line.startswith(("DEBUG:", "INFO:aiohttp.access"))
+        ]
+        return "\n".join(kept[-lines:])
 
     def _listening(self) -> bool:
         try:
