@@ -31,7 +31,9 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
-def log_path(config: LoggingConfig, data_dir: Path, process: str = "main") -> Path | None:
+def log_path(
+    config: LoggingConfig, data_dir: Path, process: str = "main"
+) -> Path | None:
     """The log file of ``process``, or None when logging goes to stderr.
 
     Main writes ``logging.file``; a worker writes its own file next to it,

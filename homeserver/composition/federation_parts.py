@@ -325,6 +325,7 @@ class FederationEdus:
                 server_name=name,
                 sender=sender,
                 presence=presence.service,
+                room_state=core.room_state,
                 clock=core.clock,
             ),
             to_device=to_device_edus.ToDeviceEdus(

@@ -16,6 +16,7 @@ from homeserver.services.presence.presence import PresenceService
 from homeserver.services.presence.presence_rules import presence_content
 from homeserver.signals import MembershipChanged, PresenceChanged
 from homeserver.storage.stores.presence import PresenceState, UserPresence
+from homeserver.storage.stores.room_state import RoomStateStore
 from homeserver.types import JsonDict
 from homeserver.util.background import run_in_background
 from homeserver.util.clock import Clock
@@ -39,6 +40,7 @@ class PresenceEdus:
         server_name: this server.
         sender: the federation sender.
         presence: the presence service (its ``enabled`` is respected both ways).
+        room_state: a joining room's members, on the side a join needs.
         clock: to turn ``last_active_ago`` into a timestamp.
     """
 
@@ -48,11 +50,13 @@ class PresenceEdus:
         server_name: str,
         sender: FederationSender,
         presence: PresenceService,
+        room_state: RoomStateStore,
         clock: Clock,
     ) -> None:
         self.server_name = server_name
         self.sender = sender
         self.presence = presence
+        self.room_state = room_state
         self.clock = clock
         self._remote_seen: dict[str, int] = {}
         self._last_ping = clock.time_msec()
@@ -115,16 +119,36 @@ class PresenceEdus:
         )
 
     async def _send_on_join(self, room_id: str, joiner: str) -> None:
-        members = await self.sender.stream.get_joined_users([room_id])
-        if has_domain(joiner, self.server_name):
-            users, servers = [joiner], domains_of(members)
+        """A local joiner's presence to the room's other servers; a remote
+        joiner's server gets the presence of the room's local members. Each
+        reads only the members of the side it needs (a join to a big room of
+        one server's users stays cheap), and none while no one is online."""
+        local_joiner = has_domain(joiner, self.server_name)
+        if local_joiner:
+            users = [joiner]
         else:
-            users = [u for u in members if has_domain(u, self.server_name)]
+            users = sorted(
+                await self.room_state.get_joined_users_of(
+                    room_id, self.server_name, ours=True
+                )
+            )
+        events = await self.presence.get_current_presence(users) if users else []
+        online = [
+            e for e in events if e["content"].get("presence") != PresenceState.OFFLINE
+        ]
+        if not online:
+            return
+        if local_joiner:
+            servers = domains_of(
+                await self.room_state.get_joined_users_of(
+                    room_id, self.server_name, ours=False
+                )
+            )
+        else:
             servers = domains_of([joiner])
         servers.discard(self.server_name)
-        if not users or not servers:
+        if not servers:
             return
-        events = await self.presence.get_current_presence(users)
         push = [
             {
                 "user_id": e["sender"],
@@ -132,11 +156,9 @@ class PresenceEdus:
                 "last_active_ago": 0,
                 **e["content"],
             }
-            for e in events
-            if e["content"].get("presence") != PresenceState.OFFLINE
+            for e in online
         ]
-        if push:
-            self.sender.send_edu(servers, EDU_TYPE, {"push": push})
+        self.sender.send_edu(servers, EDU_TYPE, {"push": push})
 
     def on_presence(self, changed: PresenceChanged) -> None:
         """``presence_changed`` receiver: forward local users' changes."""

@@ -7,8 +7,8 @@ except an invite from another server into a room this one is not in)
 and writes the notifying actions in the event's own transaction; once its
 stream position is visible, ``on_persisted`` keeps the room cache current and
 emits ``push_actions_stored``. Evaluated for: every local joined member but
-the sender, and a local user invited by the event; not for anyone who
-ignores the sender.
+the sender, and a local user invited by the event; a membership event only
+for its target; not for anyone who ignores the sender.
 
 Cheap by construction: the room (members, display names, power events) comes
 from ``PushRoomStore``'s cache, each member's compiled rules from the rule
@@ -189,11 +189,25 @@ class PushEvaluator:
         self, event: Event, room: PushRoom, ignorers: Collection[str]
     ) -> dict[str, str | None]:
         """Local user -> display name: the joined members (and a local user
-        this event invites), without the sender and those ignoring them."""
-        members = dict(room.local_members)
+        this event invites), without the sender and those ignoring them.
+
+        A membership event is evaluated for its target alone (when local,
+        not its sender, and joined or invited by it), as Synapse does: no
+        default rule lets anyone else be notified of a join or a leave, and
+        evaluating every member for every join makes filling a big room
+        quadratic."""
         invited = self._invited_local(event)
-        if invited is not None:
-            members.setdefault(invited, None)
+        if event.type == EventTypes.MEMBER:
+            target = event.state_key
+            members: dict[str, str | None] = {}
+            if target is not None and target in room.local_members:
+                members[target] = room.local_members[target]
+            elif invited is not None:
+                members[invited] = None
+        else:
+            members = dict(room.local_members)
+            if invited is not None:
+                members.setdefault(invited, None)
         members.pop(event.sender, None)
         for user_id in ignorers:
             members.pop(user_id, None)

@@ -101,14 +101,13 @@ class UserDirectoryIndex:
                 local user was already joined, the room's members and state
                 were followed already, and nothing is done.
         """
+        if joiner is not None:
+            ours = await self.room_state.get_joined_users_of(
+                room_id, self.server_name, ours=True, limit=2
+            )
+            if ours - {joiner}:
+                return
         members = await self.room_state.get_members(room_id)
-        if joiner is not None and any(
-            membership == Membership.JOIN
-            and user_id != joiner
-            and not self._is_remote(user_id)
-            for user_id, (membership, _) in members.items()
-        ):
-            return
         joined = [
             event_id
             for user_id, (membership, event_id) in members.items()

@@ -14,6 +14,7 @@ import attrs
 
 from homeserver.events.ids import has_domain
 from homeserver.events.model import EventTypes, Membership
+from homeserver.storage import like
 from homeserver.storage.database import Database, Transaction
 
 
@@ -100,14 +101,15 @@ class FederationStreamStore:
         """The rooms where any user of another server has a membership row in
         the current state. Such a row is replaced but never removed, so a room
         not listed here has never had anyone to send to."""
-        pattern = "%:" + server_name.replace("%", "").replace("_", "")
+        pattern = like.of_server(server_name)
 
         def txn_fn(txn: Transaction) -> set[str]:
             return {
                 row.room_id
                 for row in txn.query_in(
                     "SELECT room_id, state_key FROM current_state_events"
-                    " WHERE type = ? AND room_id IN (?*) AND state_key NOT LIKE ?",
+                    " WHERE type = ? AND room_id IN (?*)"
+                    " AND state_key NOT LIKE ? ESCAPE '\\'",
                     sorted(set(room_ids)),
                     (EventTypes.MEMBER, pattern),
                 )

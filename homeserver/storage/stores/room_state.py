@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from homeserver.events.model import EventTypes, StateKey
+from homeserver.events.ids import has_domain
+from homeserver.events.model import EventTypes, Membership, StateKey
 from homeserver.events.room_versions import KNOWN_ROOM_VERSIONS, RoomVersion
+from homeserver.storage import like
 from homeserver.storage.database import Database, Transaction
 from homeserver.util.caches import LruCache
 
@@ -112,6 +114,34 @@ class RoomStateStore:
             ),
         )
         return {r.state_key: (r.membership, r.event_id) for r in rows}
+
+    async def get_joined_users_of(
+        self, room_id: str, server_name: str, *, ours: bool, limit: int = 0
+    ) -> set[str]:
+        """The room's joined users of ``server_name`` (``ours``) or of every
+        other server, filtered in the database, so that a room of many users
+        of the other kind costs little; at most ``limit`` rows read (0: all).
+        """
+        sql = (
+            "SELECT state_key FROM current_state_events"
+            " WHERE room_id = ? AND type = ? AND membership = ?"
+            f" AND state_key {'' if ours else 'NOT '}LIKE ? ESCAPE '\\'"
+        )
+        args: tuple[object, ...] = (
+            room_id,
+            EventTypes.MEMBER,
+            Membership.JOIN,
+            like.of_server(server_name),
+        )
+        if limit:
+            sql += " LIMIT ?"
+            args += (limit,)
+        rows = await self.db.run_interaction(
+            "get_joined_users_of", lambda txn: txn.query(sql, args)
+        )
+        return {
+            r.state_key for r in rows if has_domain(r.state_key, server_name) == ours
+        }
 
     async def get_membership_history(
         self, room_id: str, user_id: str

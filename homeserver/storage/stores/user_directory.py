@@ -15,9 +15,8 @@ from typing import Any
 import attrs
 
 from homeserver.events.model import EventTypes, Membership
+from homeserver.storage import like
 from homeserver.storage.database import Database, Transaction
-
-_LIKE_ESCAPES = str.maketrans({"\\": "\\\\", "%": "\\%", "_": "\\_"})
 
 # Local accounts (not deactivated, not guests) and known remote users.
 _CANDIDATES = """
@@ -73,7 +72,7 @@ class UserDirectoryStore:
         where: list[str] = []
         args: list[Any] = [False, False]
         for word in words:
-            pattern = f"%{word.translate(_LIKE_ESCAPES)}%"
+            pattern = f"%{like.literal(word)}%"
             where.append(
                 "(LOWER(d.user_id) LIKE ? ESCAPE '\\'"
                 " OR LOWER(COALESCE(d.display_name, '')) LIKE ? ESCAPE '\\')"

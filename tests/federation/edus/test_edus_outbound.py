@@ -187,6 +187,36 @@ def test_a_server_joining_gets_local_users_current_presence(
     ]
 
 
+def test_a_local_user_joining_sends_their_presence_to_the_rooms_servers(
+    server: TestServer,
+) -> None:
+    """Only the servers of the room's remote members hear of it, and only
+    while the joiner is online."""
+    transport, _, room_id = _room_with_remote(server)
+    tokens = {name: server.register(name)[1] for name in ("carol", "dave")}
+    resp = server.request(
+        "PUT",
+        "/_matrix/client/v3/presence/@carol:test/status",
+        {"presence": "online", "status_msg": "joining"},
+        tokens["carol"],
+    )
+    assert resp.code == 200
+    server.advance(0)
+    sent_before = len(transport.edus("remote.one", "m.presence"))
+    for name in ("carol", "dave"):
+        path = f"/_matrix/client/v3/rooms/{room_id}/join"
+        assert server.request("POST", path, {}, tokens[name]).code == 200
+    server.advance(0)
+    pushes = [
+        p
+        for e in transport.edus("remote.one", "m.presence")[sent_before:]
+        for p in e["push"]
+    ]
+    assert [(p["user_id"], p["status_msg"]) for p in pushes] == [
+        ("@carol:test", "joining")
+    ]
+
+
 def test_online_users_are_announced_again_every_25_minutes(
     server: TestServer,
 ) -> None:

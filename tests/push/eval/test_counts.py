@@ -192,3 +192,36 @@ def test_a_new_read_position_counts_afresh(server: TestServer) -> None:
     )
     bob.send(room_id, "four")
     assert counts(alice, room_id) == (3, 1)
+
+
+def test_membership_events_are_evaluated_for_their_target_alone(
+    server: TestServer,
+) -> None:
+    """As Synapse: a join or leave is evaluated for nobody else (no default
+    rule notifies of one, and evaluating every member for every join made
+    filling a big room quadratic); an invite or a kick for its target, by the
+    target's own rules."""
+    alice, bob, _carol, room_id = group(server)
+    bob.put(
+        "/pushrules/global/override/members",
+        {
+            "conditions": [
+                {"kind": "event_match", "key": "type", "pattern": "m.room.member"}
+            ],
+            "actions": ["notify", {"set_tweak": "highlight"}],
+        },
+        expect=200,
+    )
+    server.user("dave").join(room_id)
+    alice.invite(room_id, server.user("erin").user_id)
+    assert counts(bob, room_id) == (0, 0)
+    bob.leave(room_id)
+    alice.invite(room_id, bob.user_id)
+    bob.join(room_id)
+    alice.membership(room_id, "kick", user_id=bob.user_id, expect=200)
+    notified = bob.get("/notifications", expect=200).json["notifications"]
+    assert [n["event"]["content"]["membership"] for n in notified] == [
+        "leave",
+        "invite",
+    ]
+    assert all(n["actions"] == ["notify", {"set_tweak": "highlight"}] for n in notified)
