@@ -6,8 +6,30 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.support.venvs import cache_dir
+
 ROOT = Path(__file__).resolve().parents[1]
 MAX_MODULE_LINES = 800
+
+
+def _mypy(name: str, *targets: str) -> subprocess.CompletedProcess[str]:
+    """mypy over ``targets``, its incremental cache kept outside the checkout
+    (one per ``name``, so that workers never share one): a clean clone then
+    checks again only what changed since the last run on this machine (mypy
+    compares the files' hashes), seconds instead of half a minute."""
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--cache-dir",
+            str(cache_dir() / f"mypy-{name}"),
+            *targets,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
 
 
 def test_ruff_is_clean() -> None:
@@ -31,24 +53,14 @@ def test_ruff_is_clean() -> None:
 
 
 def test_mypy_is_clean() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "mypy", "homeserver"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
+    result = _mypy("homeserver", "homeserver")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def _mypy_over_sources(parent: str) -> None:
     """mypy over ``<parent>/*/src`` (each its own distribution)."""
     sources = sorted(str(path) for path in (ROOT / parent).glob("*/src"))
-    result = subprocess.run(
-        [sys.executable, "-m", "mypy", *sources],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
+    result = _mypy(parent, *sources)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
