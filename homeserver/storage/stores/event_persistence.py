@@ -704,6 +704,7 @@ class EventPersister:
                 context.state_after(event),
                 before,
                 context.state_before,
+                changed={event.state_tuple: event.event_id},
             )
         txn.execute_later(
             "INSERT INTO event_to_state_group (event_id, state_group) VALUES (?, ?)",

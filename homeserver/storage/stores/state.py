@@ -142,8 +142,14 @@ class StateStore:
         state: StateMap,
         base_group: int | None,
         base_state: StateMap | None,
+        changed: StateMap | None = None,
     ) -> int:
         """Write a new group for ``state``, as a delta on ``base_group`` if short.
+
+        Args:
+            changed: what ``state`` sets that ``base_state`` does not (removes
+                nothing), when the caller knows it: one state event's change
+                is then written without comparing the whole state.
 
         Returns:
             The new group's ID.
@@ -162,6 +168,10 @@ class StateStore:
         if base_group is None or base_state is None or depth > MAX_DELTA_DEPTH:
             entries = [(k[0], k[1], v) for k, v in state.items()]
             base_group, depth = None, 0
+        elif changed is not None:
+            entries = [
+                (k[0], k[1], v) for k, v in changed.items() if base_state.get(k) != v
+            ]
         else:
             entries = [
                 (k[0], k[1], v) for k, v in state.items() if base_state.get(k) != v
