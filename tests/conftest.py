@@ -20,6 +20,10 @@ from tests.databases import PostgresDatabases, RunLock, SqliteTemplate, new_run_
 from tests.support.server import TestServer
 
 POSTGRES_DSN = os.environ.get("HS_TEST_POSTGRES")
+# One engine, for a real-process test whose SQL the in-process tests already
+# run on both (a module sets ENGINES = ONE_ENGINE): PostgreSQL when there is
+# one, as in CI and in production, else SQLite.
+ONE_ENGINE = ("postgres",) if POSTGRES_DSN else ("sqlite",)
 
 _RUN_ID = pytest.StashKey[str]()
 _RUN_LOCK = pytest.StashKey[RunLock]()

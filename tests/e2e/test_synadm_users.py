@@ -13,19 +13,21 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from tests.conftest import POSTGRES_DSN, postgres_databases
+from tests.conftest import ONE_ENGINE, postgres_databases
 from tests.e2e.conftest import RunningServer, synctl_server
 from tests.e2e.synadm import Synadm, http, last_json, registered
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(params=["sqlite"] + (["postgres"] if POSTGRES_DSN else []))
+# The admin user API's SQL runs on both engines in process
+# (tests/accounts/test_user_admin*.py).
+@pytest.fixture(params=ONE_ENGINE)
 def users_server(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> Iterator[RunningServer]:
-    """A server started with synctl, on SQLite and (with HS_TEST_POSTGRES)
-    on a PostgreSQL database of its own."""
+    """A server started with synctl: on a PostgreSQL database of its own
+    with HS_TEST_POSTGRES (as in CI), else on SQLite."""
     # Rate limits off: the test logs carol in back to back (a faster synctl
     # made that exceed the login bucket); rate limiting has its own tests.
     unlimited = {"rate_limiting.enabled": "false"}

@@ -11,10 +11,14 @@ from typing import Any
 import nio
 import pytest
 
+from tests.conftest import ONE_ENGINE
 from tests.e2e.conftest import RunningServer
 from tests.e2e.nio_clients import registered_client
 
 pytestmark = pytest.mark.integration
+# The push rules' and counts' SQL runs on both engines in process
+# (tests/push/rules/test_api.py, tests/push/eval/test_counts.py).
+ENGINES = ONE_ENGINE
 
 
 async def _text(client: nio.AsyncClient, room_id: str, body: str, **extra: Any) -> str:

@@ -10,10 +10,14 @@ import nio
 import pytest
 from nio.api import PushRuleKind
 
+from tests.conftest import ONE_ENGINE
 from tests.e2e.conftest import RunningServer
 from tests.e2e.nio_clients import registered_client, shared_room
 
 pytestmark = pytest.mark.integration
+# The push rules' and counts' SQL runs on both engines in process
+# (tests/push/rules/test_api.py, tests/push/eval/test_counts.py).
+ENGINES = ONE_ENGINE
 
 
 async def _rules(
