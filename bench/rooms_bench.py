@@ -131,10 +131,19 @@ def main() -> None:
         big = owner.call(
             "POST", "/_matrix/client/v3/createRoom", {"preset": "public_chat"}
         )["room_id"]
+        joins: list[float] = []
         for i in range(args.members - 1):
             member = register(port, f"member{i}")
+            start = time.perf_counter()
             member.call("POST", f"/_matrix/client/v3/rooms/{big}/join", {})
+            joins.append(time.perf_counter() - start)
             progress("joining members", i + 1, args.members - 1)
+        first, last = statistics.median(joins[:100]), statistics.median(joins[-100:])
+        print(
+            f"join latency, median of joins 1-100: {first * 1000:.2f} ms;"
+            f" of the last 100 (of {len(joins)}): {last * 1000:.2f} ms"
+            f"  (ratio {last / first:.2f}x)"
+        )
         db_path = data_dir / "homeserver.db"
         before = state_rows(db_path)
         send_latencies(owner, big, 100)

@@ -251,7 +251,6 @@ class FederationHandshakes:
                 persister=core.persister,
                 events=core.events,
                 room_state=core.room_state,
-                remote_rooms=remote_rooms,
                 verifier=keys.keyring,
                 clock=clock,
                 acl_check=ingest.acl.check,

@@ -44,7 +44,6 @@ from homeserver.services.rooms.membership import MembershipService
 from homeserver.services.rooms.state_resolver import StateResolver
 from homeserver.storage.stores.event_persistence import EventPersister
 from homeserver.storage.stores.events import EventStore
-from homeserver.storage.stores.remote_rooms import RemoteRoomStore
 from homeserver.storage.stores.room_state import RoomStateStore
 from homeserver.types import JsonDict
 from homeserver.util.clock import Clock
@@ -77,7 +76,6 @@ class ResidentMembership:
         persister: EventPersister,
         events: EventStore,
         room_state: RoomStateStore,
-        remote_rooms: RemoteRoomStore,
         verifier: EventVerifier,
         clock: Clock,
         acl_check: AclCheck | None = None,
@@ -91,7 +89,6 @@ class ResidentMembership:
         self.persister = persister
         self.events = events
         self.room_state = room_state
-        self.remote_rooms = remote_rooms
         self.verifier = verifier
         self.clock = clock
         self.acl_check = acl_check
@@ -398,7 +395,7 @@ class ResidentMembership:
 
     async def is_host_in_room(self, room_id: str) -> bool:
         """Whether one of our users is joined to the room."""
-        return self.server_name in await self.remote_rooms.get_joined_hosts(room_id)
+        return await self.room_state.has_joined_user_of(room_id, self.server_name)
 
     async def _check_acl(self, origin: str, room_id: str) -> None:
         if self.acl_check is not None:

@@ -149,11 +149,7 @@ class MembershipService:
 
     async def is_host_in_room(self, room_id: str) -> bool:
         """Whether any local user is joined to the room."""
-        members = await self.room_state.get_members(room_id)
-        return any(
-            membership == Membership.JOIN and has_domain(user, self.server_name)
-            for user, (membership, _) in members.items()
-        )
+        return await self.room_state.has_joined_user_of(room_id, self.server_name)
 
     async def _remote_candidates(
         self, room_id: str, user_id: str, servers: Sequence[str]
@@ -247,12 +243,12 @@ class MembershipService:
     ) -> JsonDict:
         """For restricted rooms: name a local member who may invite, if the user
         belongs to one of the rooms the join rules allow (spec: "Restricted rooms")."""
-        state = await self.room_state.get_current_state_ids(room_id)
         wanted = [
             (EventTypes.JOIN_RULES, ""),
             (EventTypes.POWER_LEVELS, ""),
             (EventTypes.CREATE, ""),
         ]
+        state = await self.room_state.get_current_state_ids_of(room_id, wanted)
         found = await self.creator.events.get_events(
             [state[k] for k in wanted if k in state]
         )

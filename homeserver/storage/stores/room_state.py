@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from homeserver.events.ids import has_domain
 from homeserver.events.model import EventTypes, Membership, StateKey
 from homeserver.events.room_versions import KNOWN_ROOM_VERSIONS, RoomVersion
@@ -60,6 +62,31 @@ class RoomStateStore:
             ),
         )
         return {(r.type, r.state_key): r.event_id for r in rows}
+
+    async def get_current_state_ids_of(
+        self, room_id: str, keys: Collection[StateKey]
+    ) -> dict[StateKey, str]:
+        """The entries of the current state at ``keys`` (those that exist)."""
+        if not keys:
+            return {}
+        wanted = sorted(set(keys))
+        where = " OR ".join(["(type = ? AND state_key = ?)"] * len(wanted))
+        args = (room_id, *(part for key in wanted for part in key))
+        rows = await self.db.run_interaction(
+            "get_current_state_ids_of",
+            lambda txn: txn.query(
+                "SELECT type, state_key, event_id FROM current_state_events"
+                f" WHERE room_id = ? AND ({where})",
+                args,
+            ),
+        )
+        return {(r.type, r.state_key): r.event_id for r in rows}
+
+    async def has_joined_user_of(self, room_id: str, server_name: str) -> bool:
+        """Whether any user of ``server_name`` is joined to the room."""
+        return bool(
+            await self.get_joined_users_of(room_id, server_name, ours=True, limit=1)
+        )
 
     async def get_current_state_event_id(
         self, room_id: str, event_type: str, state_key: str
