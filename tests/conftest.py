@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -86,35 +85,6 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             lock.finish()
     finally:
         _postgres.close()
-
-
-# The folders of the real-process tiers: their tests take seconds each, the
-# rest milliseconds.
-_SLOW_FOLDERS = (
-    "appservices",
-    "bridges",
-    "cli",
-    "durability",
-    "e2e",
-    "websocket",
-    "workers",
-)
-
-
-@pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The real-process tiers first, so that the parallel run ends on short
-    tests rather than on a few long ones while the other workers wait
-    (xdist hands out the tests in this order; its groups go first anyway)."""
-    root = Path(__file__).parent
-
-    def slow(item: pytest.Item) -> bool:
-        if item.get_closest_marker("integration") is not None:
-            return True
-        parts = Path(str(item.fspath)).relative_to(root).parts
-        return len(parts) > 1 and parts[0] in _SLOW_FOLDERS
-
-    items.sort(key=lambda item: not slow(item))
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
