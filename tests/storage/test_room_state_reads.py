@@ -41,3 +41,19 @@ def test_joined_users_by_server_and_a_few_state_entries(server: TestServer) -> N
     full = server.get_success(store.get_current_state_ids(room_id))
     assert entries == {key: full[key] for key in keys[:2]}
     assert server.get_success(store.get_current_state_ids_of(room_id, [])) == {}
+
+
+def test_a_remote_user_like_ours_but_for_case_hides_no_local_member(
+    server: TestServer,
+) -> None:
+    """SQLite's LIKE ignores case: ``@a:TEST`` matches ``%:test`` there, is
+    not ours, and must not stand in for the local members a limited read
+    looks for."""
+    alice = server.user("alice")
+    room_id = alice.create_room(preset="public_chat")
+    remote_join(server, room_id, "@a:TEST")
+    store = server.hs.core.room_state
+    assert server.get_success(store.has_joined_user_of(room_id, "test"))
+    assert server.get_success(
+        store.get_joined_users_of(room_id, "test", ours=True, limit=1)
+    ) == {alice.user_id}

@@ -147,7 +147,10 @@ class RoomStateStore:
     ) -> set[str]:
         """The room's joined users of ``server_name`` (``ours``) or of every
         other server, filtered in the database, so that a room of many users
-        of the other kind costs little; at most ``limit`` rows read (0: all).
+        of the other kind costs little; at most ``limit`` of them (0: all).
+
+        SQLite's ``LIKE`` ignores case, so the rows are checked exactly; when
+        that drops some of a limited read, the room is read again whole.
         """
         sql = (
             "SELECT state_key FROM current_state_events"
@@ -166,9 +169,13 @@ class RoomStateStore:
         rows = await self.db.run_interaction(
             "get_joined_users_of", lambda txn: txn.query(sql, args)
         )
-        return {
+        found = {
             r.state_key for r in rows if has_domain(r.state_key, server_name) == ours
         }
+        if limit and len(rows) == limit and len(found) < limit:
+            whole = await self.get_joined_users_of(room_id, server_name, ours=ours)
+            return set(sorted(whole)[:limit])
+        return found
 
     async def get_membership_history(
         self, room_id: str, user_id: str
