@@ -12,14 +12,43 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any, Generic, TypeVar
 
-from prometheus_client import Counter
+from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.registry import REGISTRY, Collector
 
 K = TypeVar("K")
 V = TypeVar("V")
 
-CACHE_LOOKUPS = Counter(
-    "homeserver_cache_lookups_total", "Cache lookups", ["name", "hit"]
-)
+
+class _Lookups:
+    """The hits and misses of the caches of one name: plain ints, added under
+    the cache's lock and turned into a counter only when /metrics is read (a
+    labelled Prometheus counter takes a lock of its own for every add, and
+    every /sync pass looks up a dozen caches)."""
+
+    __slots__ = ("hits", "misses")
+
+    def __init__(self) -> None:
+        self.hits = 0
+        self.misses = 0
+
+
+# name -> its lookups; a process has one cache of each name (tests build
+# many servers: theirs add up).
+_LOOKUPS: dict[str, _Lookups] = {}
+
+
+class _LookupsCollector(Collector):
+    def collect(self) -> list[Metric]:
+        family = CounterMetricFamily(
+            "homeserver_cache_lookups", "Cache lookups", labels=["name", "hit"]
+        )
+        for name, lookups in list(_LOOKUPS.items()):
+            family.add_metric([name, "True"], lookups.hits)
+            family.add_metric([name, "False"], lookups.misses)
+        return [family]
+
+
+REGISTRY.register(_LookupsCollector())
 
 
 class LruCache(Generic[K, V]):
@@ -30,9 +59,7 @@ class LruCache(Generic[K, V]):
         self.max_size = max_size
         self._data: OrderedDict[K, V] = OrderedDict()
         self._lock = threading.Lock()
-        # hit -> its labelled counter, bound on first use: looking it up on
-        # every get costs more than the lookup itself (every /sync pass).
-        self._lookups: dict[bool, Any] = {}
+        self._lookups = _LOOKUPS.setdefault(name, _Lookups())
         # Told the keys invalidated here ([] for all); None unless shared.
         self.on_invalidate: Callable[[list[Any]], None] | None = None
 
@@ -42,7 +69,9 @@ class LruCache(Generic[K, V]):
             value = self._data.get(key)
             if value is not None:
                 self._data.move_to_end(key)
-        self._counted(value is not None, 1)
+                self._lookups.hits += 1
+            else:
+                self._lookups.misses += 1
         return value
 
     def get_many(self, keys: Iterable[K]) -> dict[K, V]:
@@ -59,18 +88,9 @@ class LruCache(Generic[K, V]):
                 if value is not None:
                     data.move_to_end(key)
                     found[key] = value
-        if found:
-            self._counted(True, len(found))
-        if asked > len(found):
-            self._counted(False, asked - len(found))
+            self._lookups.hits += len(found)
+            self._lookups.misses += asked - len(found)
         return found
-
-    def _counted(self, hit: bool, count: int) -> None:
-        """Count ``count`` lookups that hit (or missed) in /metrics."""
-        counter = self._lookups.get(hit)
-        if counter is None:
-            counter = self._lookups[hit] = CACHE_LOOKUPS.labels(self.name, str(hit))
-        counter.inc(count)
 
     def set(self, key: K, value: V) -> None:
         """Cache a value, evicting the least recently used past the bound."""
