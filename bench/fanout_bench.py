@@ -104,6 +104,7 @@ class Context:
     profile_dir: Path | None
     presence: str = "offline"
     profile_gil: bool = True
+    profile_rate: int = 200
 
 
 class Meter:
@@ -162,7 +163,9 @@ async def fan_out(
                 out = ctx.profile_dir / f"{label.replace(' ', '-')}.txt"
                 try:
                     sampler.append(
-                        profiling.Sampler(ctx.server.pid or 0, out, ctx.profile_gil)
+                        profiling.Sampler(
+                            ctx.server.pid or 0, out, ctx.profile_gil, ctx.profile_rate
+                        )
                     )
                 except RuntimeError as exc:
                     log(f"  not profiled: {exc}")
@@ -286,6 +289,7 @@ async def drive(
             profile_dir=Path(args.profile) / run.db if args.profile else None,
             presence=args.presence,
             profile_gil=not args.profile_all_threads,
+            profile_rate=args.profile_rate,
         )
         await run_scenarios(ctx, run)
 
@@ -481,6 +485,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--profile-all-threads",
         action="store_true",
         help="sample every busy thread, not only the one holding the GIL",
+    )
+    parser.add_argument(
+        "--profile-rate",
+        type=int,
+        default=200,
+        help="py-spy samples per second with --profile (200)",
     )
     parser.add_argument("--markdown", metavar="PATH", help="also write the table here")
     parser.add_argument("--json", metavar="PATH", help="write raw results as JSON")
