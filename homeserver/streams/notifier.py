@@ -21,14 +21,6 @@ from homeserver.util.clock import Clock
 NotifyObserver = Callable[[str, Sequence[str], Sequence[str]], None]
 """Told (stream, users, rooms) of each ``notify``."""
 
-# Listeners woken in one turn of the reactor. One message to a room of a
-# thousand members wakes a thousand syncs: woken all at once, each runs to
-# its first wait and they go on in step (the batched look-ups answer them
-# together), so nobody's answer is written before all of them are built.
-# Woken in chunks, the first answers reach their sockets while the rest are
-# being built, and the client side reads them meanwhile.
-WAKE_CHUNK = 64
-
 
 @attrs.define(eq=False)
 class _Listener:
@@ -90,16 +82,8 @@ class Notifier:
             woken |= self._by_user.get(user_id, set())
         for room_id in rooms:
             woken |= self._by_room.get(room_id, set())
-        self._wake_chunks(list(woken))
-
-    def _wake_chunks(self, listeners: list[_Listener], start: int = 0) -> None:
-        """Wake ``listeners`` from ``start`` on, ``WAKE_CHUNK`` a turn of
-        the reactor."""
-        end = start + WAKE_CHUNK
-        for listener in listeners[start:end]:
+        for listener in woken:
             self._wake(listener)
-        if end < len(listeners):
-            self.clock.call_later(0, self._wake_chunks, listeners, end)
 
     def _wake(self, listener: _Listener) -> None:
         self._remove(listener)
