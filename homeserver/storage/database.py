@@ -82,9 +82,9 @@ class Transaction:
         self.cursor = cursor
         self.name = name
         self.after_commit: list[Callable[[], None]] = []
-        # Whether a statement wrote to a watched table (Database.watch_writes).
-        self.wrote_watched = False
-        self._watch: Callable[[str], bool] | None = None
+        # The watched tables a statement wrote to (Database.watch_writes).
+        self.wrote_watched: set[str] = set()
+        self._watch: Callable[[str], str | None] | None = None
         # Counted for util/db_usage: statements run (one per row of an
         # executemany) and rows returned; a plain int add on the hot path.
         self.statements = 0
@@ -116,6 +116,13 @@ class Transaction:
         cls = self._row_classes[sql] = class_for(self.cursor.description)
         return cls
 
+    def _note_write(self, sql: str) -> None:
+        """Note the watched table ``sql`` writes to, if any."""
+        assert self._watch is not None
+        table = self._watch(sql)
+        if table is not None:
+            self.wrote_watched.add(table)
+
     @property
     def begun(self) -> bool:
         """Whether a statement has begun the transaction on the server (an
@@ -126,8 +133,8 @@ class Transaction:
         """Run one statement."""
         self.statements += 1
         self.round_trips += 1
-        if self._watch is not None and self._watch(sql):
-            self.wrote_watched = True
+        if self._watch is not None:
+            self._note_write(sql)
         if self._begin is None and not self._later:
             if self.autocommit:
                 _check_read(sql)
@@ -152,8 +159,8 @@ class Transaction:
             self.execute(sql, args)
             return
         self.statements += 1
-        if self._watch is not None and self._watch(sql):
-            self.wrote_watched = True
+        if self._watch is not None:
+            self._note_write(sql)
         self._later.append(self.engine.convert_sql(sql))
         self._later_args.extend(args)
 
@@ -192,8 +199,8 @@ class Transaction:
             return
         self.statements += len(args)
         self.round_trips += len(args)
-        if self._watch is not None and self._watch(sql):
-            self.wrote_watched = True
+        if self._watch is not None:
+            self._note_write(sql)
         self.send_pending()
         self.cursor.executemany(self.engine.convert_sql(sql), args)
 
@@ -321,36 +328,56 @@ class Database:
         self.IntegrityError = engine.IntegrityError
         # watch_writes: tables -> callbacks run when a write to them commits.
         self._watched: list[tuple[frozenset[str], Callable[[], None]]] = []
-        self._writes_watched: Callable[[str], bool] | None = None
-        # Told (on the database thread) after a watched write commits, so
-        # replication can tell the other processes; None in one process.
-        self.on_watched_write: Callable[[], None] | None = None
+        # Tables whose plain INSERTs count as writes too.
+        self._inserts_watched: frozenset[str] = frozenset()
+        self._writes_watched: Callable[[str], str | None] | None = None
+        # Told (on the database thread) the watched tables a transaction
+        # wrote, after it commits, so replication can tell the other
+        # processes; None in one process.
+        self.on_watched_write: Callable[[Collection[str]], None] | None = None
 
-    def watch_writes(self, tables: Iterable[str], callback: Callable[[], None]) -> None:
+    def watch_writes(
+        self,
+        tables: Iterable[str],
+        callback: Callable[[], None],
+        *,
+        inserts: bool = False,
+    ) -> None:
         """Call ``callback`` (on the database thread, right after COMMIT) after
-        every transaction with an UPDATE or DELETE of one of ``tables``, by
-        whichever code path: what a cache of those tables forgets. In a
+        every transaction with an UPDATE or DELETE of one of ``tables`` (and,
+        with ``inserts``, an INSERT: for a cache of what the rows add up to),
+        by whichever code path: what a cache of those tables forgets. In a
         worker deployment replication runs the callbacks in the other
         processes too (``on_watched_write``)."""
-        self._watched.append((frozenset(t.lower() for t in tables), callback))
+        names = frozenset(t.lower() for t in tables)
+        self._watched.append((names, callback))
+        if inserts:
+            self._inserts_watched |= names
         watched = frozenset().union(*(t for t, _ in self._watched))
+        inserted = self._inserts_watched
 
         @functools.lru_cache(maxsize=4096)
-        def writes_watched(sql: str) -> bool:
-            return _changed_table(sql) in watched
+        def writes_watched(sql: str) -> str | None:
+            table, adds_only = _written_table(sql)
+            if table is None:
+                return None
+            if adds_only:
+                return table if table in inserted else None
+            return table if table in watched else None
 
         self._writes_watched = writes_watched
 
-    def _committed_watched(self) -> None:
-        self.run_write_watchers()
+    def _committed_watched(self, tables: set[str]) -> None:
+        self.run_write_watchers(tables)
         if self.on_watched_write is not None:
-            self.on_watched_write()
+            self.on_watched_write(tables)
 
-    def run_write_watchers(self) -> None:
-        """Run every ``watch_writes`` callback (also when another process
-        published that it wrote a watched table)."""
-        for _tables, callback in self._watched:
-            callback()
+    def run_write_watchers(self, tables: Collection[str] = ()) -> None:
+        """Run the ``watch_writes`` callbacks of ``tables`` (none named:
+        every one), also when another process published that it wrote them."""
+        for watched, callback in self._watched:
+            if not tables or not watched.isdisjoint(tables):
+                callback()
 
     async def run_interaction(
         self, name: str, fn: Callable[..., T], *args: Any, **kwargs: Any
@@ -476,7 +503,7 @@ class Database:
                 txn.round_trips += 1
                 cursor.execute(commit, txn.commit_args())
             if txn.wrote_watched:
-                self._committed_watched()
+                self._committed_watched(txn.wrote_watched)
         except BaseException:
             if not autocommit:
                 self._roll_back(conn, cursor, txn)
@@ -520,16 +547,16 @@ _CHANGE = re.compile(
 )
 
 
-def _changed_table(sql: str) -> str | None:
-    """The table whose existing rows ``sql`` may change (a plain INSERT adds
-    rows and changes none; an upsert does), lower case; None for others."""
+def _written_table(sql: str) -> tuple[str | None, bool]:
+    """The table ``sql`` writes to, lower case (None for others), and
+    whether it only adds rows (a plain INSERT changes no existing row; an
+    upsert may)."""
     match = _CHANGE.match(sql)
     if match is None:
-        return None
+        return None, False
     verb = match.group(1).upper()
-    if verb.startswith("INSERT INTO") and "DO UPDATE" not in sql.upper():
-        return None
-    return match.group(2).lower()
+    adds_only = verb.startswith("INSERT INTO") and "DO UPDATE" not in sql.upper()
+    return match.group(2).lower(), adds_only
 
 
 def _check_read(sql: str) -> None:

@@ -56,9 +56,12 @@ def share(replication: Replication, owner: SharedCache) -> None:
 
 
 def share_write_watchers(replication: Replication, db: Database) -> None:
-    """Run ``db.watch_writes`` callbacks in every process."""
-    db.on_watched_write = lambda: replication.invalidate(DB_WATCH, [])
-    replication.add_invalidation_sink(DB_WATCH, lambda _keys: db.run_write_watchers())
+    """Run ``db.watch_writes`` callbacks in every process: those of the
+    tables written (the keys are table names; none, after a gap: all)."""
+    db.on_watched_write = lambda tables: replication.invalidate(
+        DB_WATCH, sorted(tables)
+    )
+    replication.add_invalidation_sink(DB_WATCH, db.run_write_watchers)
 
 
 class ForgetReceiver(Protocol):

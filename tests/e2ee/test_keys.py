@@ -128,6 +128,27 @@ def test_each_one_time_key_is_claimed_once_then_the_fallback(
     assert claim(bob, alice) == new_fallback
 
 
+def test_sync_key_counts_follow_every_upload_and_claim(alice: User, bob: User) -> None:
+    """The counts /sync sends are remembered between syncs (every answer
+    carries them): a sync before any upload, then uploads that only add rows,
+    claims and a second device's keys each show in the next sync."""
+    assert alice.sync()["device_one_time_keys_count"] == {"signed_curve25519": 0}
+    device = Device.of(alice)
+    upload(alice, one_time_keys=device.one_time_keys(2))
+    assert alice.sync()["device_one_time_keys_count"] == {"signed_curve25519": 2}
+    upload(alice, one_time_keys=device.one_time_keys(3, start=2))
+    assert alice.sync()["device_one_time_keys_count"] == {"signed_curve25519": 5}
+    assert alice.sync()["device_unused_fallback_key_types"] == []
+    upload(alice, fallback_keys=device.fallback_key())
+    assert alice.sync()["device_unused_fallback_key_types"] == ["signed_curve25519"]
+    claim(bob, alice)
+    assert alice.sync()["device_one_time_keys_count"] == {"signed_curve25519": 4}
+    # Bob's keys are his own: Alice's counts stay.
+    upload(bob, one_time_keys=Device.of(bob).one_time_keys(1))
+    assert bob.sync()["device_one_time_keys_count"] == {"signed_curve25519": 1}
+    assert alice.sync()["device_one_time_keys_count"] == {"signed_curve25519": 4}
+
+
 def test_unstable_fallback_field_and_other_algorithms(alice: User, bob: User) -> None:
     fallback = Device.of(alice).fallback_key()
     upload(

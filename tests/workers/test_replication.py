@@ -91,6 +91,28 @@ def test_caches_follow_writes_made_by_another_process(deployment: Deployment) ->
     deployment.settle(lambda: alice.on(reader).get("/account/whoami").code == 401)
 
 
+def test_sync_key_counts_follow_key_writes_made_by_another_process(
+    deployment: Deployment,  # noqa: F811
+) -> None:
+    """The reader remembers each device's key counts between syncs; an upload
+    or a claim on main makes it forget them (the tables' writes are published
+    on the caches stream)."""
+    main, reader = deployment.main, deployment.reader
+    alice, bob = main.user("alice"), main.user("bob")
+
+    def reader_count() -> int:
+        counts = alice.on(reader).sync()["device_one_time_keys_count"]
+        return int(counts["signed_curve25519"])
+
+    assert reader_count() == 0
+    keys = {f"signed_curve25519:K{i}": {"key": f"k{i}"} for i in range(3)}
+    alice.post("/keys/upload", {"one_time_keys": keys}, expect=200)
+    deployment.settle(lambda: reader_count() == 3)
+    claim = {"one_time_keys": {alice.user_id: {alice.device_id: "signed_curve25519"}}}
+    bob.post("/keys/claim", claim, expect=200)
+    deployment.settle(lambda: reader_count() == 2)
+
+
 def test_nothing_is_missed_across_a_lost_connection_or_a_trimmed_stream(
     deployment: Deployment,  # noqa: F811
     redis_prefix: tuple[redis.Redis, str],  # noqa: F811

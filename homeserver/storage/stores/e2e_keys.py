@@ -16,10 +16,18 @@ import attrs
 
 from homeserver.storage.database import Database, Transaction, in_list
 from homeserver.types import JsonDict
+from homeserver.util.caches import LruCache
 
 DeviceKeysWrite = Literal["new", "same", "different"]
 # (user, device) pairs per statement of ``get_key_counts_many``.
 _DEVICE_BATCH = 200
+# Devices whose key counts are remembered (every /sync answer carries them).
+KEY_COUNTS_CACHE_SIZE = 50_000
+# The tables the counts are made of: any write to them (in any process)
+# forgets every remembered count.
+KEY_COUNT_TABLES = ("e2e_one_time_keys", "e2e_fallback_keys")
+
+_KeyCounts = tuple[dict[str, int], list[str]]
 
 
 @attrs.frozen
@@ -47,6 +55,17 @@ class E2eKeyStore:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._counts: LruCache[tuple[str, str], _KeyCounts] = LruCache(
+            "e2e_key_counts", KEY_COUNTS_CACHE_SIZE
+        )
+        # Bumped (with the counts forgotten) when a write to KEY_COUNT_TABLES
+        # commits: a read that raced it does not remember what it found.
+        self._generation = 0
+        db.watch_writes(KEY_COUNT_TABLES, self._forget_counts, inserts=True)
+
+    def _forget_counts(self) -> None:
+        self._generation += 1
+        self._counts.forget_all()
 
     async def upload(
         self,
@@ -143,10 +162,31 @@ class E2eKeyStore:
 
     async def get_key_counts_many(
         self, devices: Collection[tuple[str, str]]
-    ) -> dict[tuple[str, str], tuple[dict[str, int], list[str]]]:
-        """``get_key_counts`` of each (user, device), in one transaction
-        (two queries for all of them)."""
-        wanted = sorted(set(devices))
+    ) -> dict[tuple[str, str], _KeyCounts]:
+        """``get_key_counts`` of each (user, device): remembered until a key
+        is uploaded, claimed or deleted anywhere (every /sync answer carries
+        them, and they change far less often); the others read in one
+        transaction (two queries for all of them). The answers are the
+        caller's to change."""
+        wanted = set(devices)
+        found = self._counts.get_many(wanted)
+        missing = wanted.difference(found)
+        if missing:
+            generation = self._generation
+            read = await self._read_key_counts(missing)
+            if generation == self._generation:
+                for device, counts in read.items():
+                    self._counts.set(device, counts)
+            found.update(read)
+        return {
+            d: (dict(counts), list(fallback)) for d, (counts, fallback) in found.items()
+        }
+
+    async def _read_key_counts(
+        self, devices: Collection[tuple[str, str]]
+    ) -> dict[tuple[str, str], _KeyCounts]:
+        """The key counts of ``devices`` from the database."""
+        wanted = sorted(devices)
 
         def txn_fn(
             txn: Transaction,
