@@ -161,6 +161,29 @@ def test_next_sync_waits_until_the_previous_is_delivered(server: TestServer) -> 
     assert syncs[1]["body"]["next_batch"] != syncs[0]["body"]["next_batch"]
 
 
+def test_the_stream_is_one_long_sync_for_presence(server: TestServer) -> None:
+    """Presence counts the user as syncing from the stream's start to its
+    end, between rounds too (waiting for the client to receive an answer),
+    and no round announces a sync of its own; the close ends it."""
+    user_id, token = server.register("alice")
+    room_id = _room(server, token)
+    presence = server.hs.presence.service
+    session, conn = _session(server, token)
+    _say(server, session, {"type": "sync", "query": {"set_presence": "online"}})
+    assert presence._syncing.get(user_id) == 1
+    for round_ in range(3):
+        _send_text(server, token, room_id, f"m{round_}")
+        conn.barriers[-1].callback(None)
+        server.advance(0)
+        assert presence._syncing.get(user_id) == 1
+    assert len(conn.of_type("sync")) == 4
+    state = server.request("GET", f"{V3}/presence/{user_id}/status", token=token)
+    assert state.json["presence"] == "online"
+    session.closed()
+    server.advance(0)
+    assert user_id not in presence._syncing
+
+
 def test_empty_long_polls_are_not_sent(make_server: Any) -> None:
     server = make_server({"presence": {"enabled": False}})  # no idle transitions
     _, token = server.register("alice")

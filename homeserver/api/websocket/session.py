@@ -14,7 +14,9 @@ token past them, and here that happens only after the client has them.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
 import attrs
@@ -29,8 +31,9 @@ from homeserver.api.websocket.requests import run_request
 from homeserver.config.model import WebSocketConfig
 from homeserver.errors import Codes, Forbidden, MatrixError
 from homeserver.services.accounts.auth import Auth, Requester
+from homeserver.services.presence.presence_rules import PresenceState
 from homeserver.services.sliding_sync.extensions.to_device import carry_since
-from homeserver.services.sliding_sync.request import parse_request
+from homeserver.services.sliding_sync.request import SlidingSyncRequest, parse_request
 from homeserver.services.sliding_sync.service import SlidingSyncService
 from homeserver.services.sync.sync import SyncParams, SyncService
 from homeserver.streams.tokens import StreamToken
@@ -274,6 +277,28 @@ class ClientSession:
             self._stream_failed(exc, m.ABOUT_SYNC)
 
     async def _sync_loop(self, params: SyncParams, ack: bool) -> None:
+        async with self._syncing(params.set_presence):
+            await self._sync_rounds(
+                attrs.evolve(params, set_presence=PresenceState.OFFLINE), ack
+            )
+
+    @contextlib.asynccontextmanager
+    async def _syncing(self, set_presence: str | None) -> AsyncIterator[None]:
+        """The stream counts as one long sync for presence, from its start
+        to its end: each round's sync is told to leave presence alone (an
+        ``offline`` one), rather than announcing and ending a sync of its
+        own every round (with workers, two requests to the presence writer
+        per message)."""
+        assert self.requester is not None
+        user_id = self.requester.user_id
+        presence = self.deps.sync.sources.presence
+        await presence.user_syncing(user_id, set_presence)
+        try:
+            yield
+        finally:
+            presence.user_stopped_syncing(user_id, set_presence)
+
+    async def _sync_rounds(self, params: SyncParams, ack: bool) -> None:
         since, full_state = params.since, params.full_state
         while not self.is_closed:
             assert self.token is not None
@@ -319,6 +344,15 @@ class ClientSession:
         ``pos`` stays valid for reconnecting."""
         assert self.deps.sliding is not None
         req = parse_request(message.body)
+        async with self._syncing(req.set_presence):
+            await self._sliding_rounds(
+                message, attrs.evolve(req, set_presence=PresenceState.OFFLINE)
+            )
+
+    async def _sliding_rounds(
+        self, message: m.SlidingSyncMessage, req: SlidingSyncRequest
+    ) -> None:
+        assert self.deps.sliding is not None
         pos, first = req.pos, True
         while not self.is_closed:
             assert self.token is not None
