@@ -169,7 +169,7 @@ def test_the_stream_is_one_long_sync_for_presence(server: TestServer) -> None:
     room_id = _room(server, token)
     presence = server.hs.presence.service
     session, conn = _session(server, token)
-    _say(server, session, {"type": "sync", "query": {"set_presence": "online"}})
+    _say(server, session, {"type": "sync", "set_presence": "online"})
     assert presence._syncing.get(user_id) == 1
     for round_ in range(3):
         _send_text(server, token, room_id, f"m{round_}")
