@@ -240,3 +240,22 @@ def test_login_as_user_token_dies_with_logout_all(server: TestServer) -> None:
         == 200
     )
     _revoked(server, token)
+
+
+def test_a_warm_token_serves_the_same_requester_until_it_changes(
+    server: TestServer,
+) -> None:
+    """While the token cache answers with the same info, the requester made
+    of it is reused (not rebuilt, its user ID parsed again, per request);
+    once the account changes, a new one says so."""
+    root = server.register("root", admin=True)[1]
+    alice = server.user("alice")
+    auth = server.hs.accounts.auth
+    first = server.get_success(auth.get_user_by_access_token(alice.token))
+    again = server.get_success(auth.get_user_by_access_token(alice.token))
+    assert again is first and not first.is_admin
+    resp = server.request("PUT", f"{V2}/{alice.user_id}", {"admin": True}, token=root)
+    assert resp.code == 200, resp.json
+    promoted = server.get_success(auth.get_user_by_access_token(alice.token))
+    assert promoted is not first and promoted.is_admin
+    assert promoted.user_id == first.user_id == alice.user_id

@@ -14,7 +14,7 @@ from homeserver.services.accounts.appservice_auth import (
     AppServiceIdentity,
 )
 from homeserver.storage.stores.devices import DeviceStore
-from homeserver.storage.stores.tokens import TokenStore
+from homeserver.storage.stores.tokens import AccessTokenInfo, TokenStore
 from homeserver.types import UserID
 from homeserver.util.background import run_in_background
 from homeserver.util.clock import Clock
@@ -75,6 +75,8 @@ def unknown_token(
 
 # Device "last seen" is written at most this often per device.
 LAST_SEEN_INTERVAL_MS = 60_000
+# Requesters kept for the tokens in use (emptied when full).
+MAX_REQUESTERS = 50_000
 # A device's last User-Agent is kept up to this many characters.
 MAX_USER_AGENT = 512
 
@@ -100,6 +102,10 @@ class Auth:
         self.ratelimiter = ratelimiter
         self.admin_failures = admin_failures
         self._last_seen: dict[tuple[str, str], int] = {}
+        # token hash -> (the token's info, the requester made of it): while
+        # the token cache answers with the same info, the same (immutable)
+        # requester serves, not a new one with its user ID parsed again.
+        self._requesters: dict[str, tuple[AccessTokenInfo, Requester]] = {}
 
     def _note_seen(self, requester: Requester, ip: str, user_agent: str | None) -> None:
         key = (requester.user_id, requester.device_id)
@@ -182,6 +188,16 @@ class Auth:
             run_in_background(
                 "mark_token_used", self.tokens.mark_access_token_used(info)
             )
+        requester = self._requester_of(info)
+        if client_ip is not None:
+            self._note_seen(requester, client_ip, user_agent)
+        return requester
+
+    def _requester_of(self, info: AccessTokenInfo) -> Requester:
+        """The requester of a valid token's ``info``."""
+        made = self._requesters.get(info.token_hash)
+        if made is not None and made[0] is info:
+            return made[1]
         requester = Requester(
             UserID.parse(info.user_id),
             info.device_id,
@@ -190,8 +206,9 @@ class Auth:
             is_guest=info.is_guest,
             shadow_banned=info.shadow_banned,
         )
-        if client_ip is not None:
-            self._note_seen(requester, client_ip, user_agent)
+        if len(self._requesters) >= MAX_REQUESTERS:
+            self._requesters.clear()
+        self._requesters[info.token_hash] = (info, requester)
         return requester
 
     def appservice_of(self, token: str) -> AppServiceIdentity | None:
