@@ -39,15 +39,14 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    """``-n auto``: two workers more than the CPUs this process may use. The
+    """``-n auto``: one worker more than the CPUs this process may use. The
     real-process tiers spend much of their time waiting on servers, clients
-    and PostgreSQL: a clean-clone run on 2 cores used the CPU a little under
-    half the time with three workers."""
+    and PostgreSQL, which leaves a core idle with one worker per core."""
     try:
         cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         cpus = os.cpu_count() or 1
-    return cpus + 2
+    return cpus + 1
 
 
 @pytest.hookimpl(optionalhook=True)
