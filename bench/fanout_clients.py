@@ -88,8 +88,8 @@ class LongPoller(Recipient):
 class Socket(Recipient):
     """A Chatly WebSocket (docs/websocket.md) subscribed to the sync stream.
 
-    aiohttp answers the server's ping after each sync message by itself
-    (``autoping``), which is what tells the server the response arrived.
+    aiohttp answers the server's pings by itself (``autoping``), which is
+    what tells the server the responses arrived (it asks only now and then).
     """
 
     ws: aiohttp.ClientWebSocketResponse

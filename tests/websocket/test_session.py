@@ -22,17 +22,24 @@ V3 = "/_matrix/client/v3"
 
 
 class FakeConnection:
-    """Records messages; delivery barriers fire when the test says so."""
+    """Records messages; delivery barriers fire when the test says so, and
+    the send buffer is over its mark while ``full`` is set."""
 
     def __init__(self) -> None:
         self.sent: list[JsonDict] = []
         self.closed_with: tuple[int, str] | None = None
         self.barriers: list[defer.Deferred[None]] = []
         self.slow: list[str] = []
+        self.full = False
+        self.sizes: list[int] = []
 
-    def send(self, message: JsonDict) -> None:
-        if self.closed_with is None:
-            self.sent.append(json.loads(json.dumps(message)))
+    def send(self, message: JsonDict) -> int:
+        if self.closed_with is not None:
+            return 0
+        text = json.dumps(message)
+        self.sent.append(json.loads(text))
+        self.sizes.append(len(text))
+        return len(text)
 
     def close(self, code: int, reason: str) -> None:
         self.closed_with = (code, reason)
@@ -41,6 +48,9 @@ class FakeConnection:
         barrier: defer.Deferred[None] = defer.Deferred()
         self.barriers.append(barrier)
         return barrier
+
+    def backed_up(self) -> bool:
+        return self.full
 
     def slow_reader(self, why: str) -> None:
         self.slow.append(why)
@@ -75,10 +85,12 @@ def _say(server: TestServer, session: ClientSession, message: Any) -> None:
     server.advance(0)
 
 
-def _send_text(server: TestServer, token: str, room_id: str, text: str) -> None:
+def _send_text(
+    server: TestServer, token: str, room_id: str, text: str, txn: str = ""
+) -> None:
     resp = server.request(
         "PUT",
-        f"{V3}/rooms/{room_id}/send/m.room.message/{text}",
+        f"{V3}/rooms/{room_id}/send/m.room.message/{txn or text}",
         {"msgtype": "m.text", "body": text},
         token=token,
     )
@@ -143,22 +155,107 @@ def test_unauthenticated_socket_times_out(server: TestServer) -> None:
     assert conn.closed_with == (4001, "M_MISSING_TOKEN")
 
 
-def test_next_sync_waits_until_the_previous_is_delivered(server: TestServer) -> None:
+def _send_to_device(server: TestServer, token: str, user_id: str, n: int) -> None:
+    resp = server.request(
+        "PUT",
+        f"{V3}/sendToDevice/org.example.n/n{n}",
+        {"messages": {user_id: {"*": {"n": n}}}},
+        token=token,
+    )
+    assert resp.code == 200, resp.json
+
+
+def test_answers_follow_each_other_without_a_round_trip(server: TestServer) -> None:
+    """An answer with nothing to confirm (no to-device message) does not
+    wait for the client to receive it: the next follows as soon as there is
+    news, and no delivery barrier is asked for."""
     _, token = server.register("alice")
     room_id = _room(server, token)
     session, conn = _session(server, token)
     _say(server, session, {"type": "sync"})
-    assert len(conn.of_type("sync")) == 1
+    for text in ("one", "two"):
+        _send_text(server, token, room_id, text)
+        server.advance(0)
+    syncs = conn.of_type("sync")
+    assert [_texts(s, room_id) for s in syncs[1:]] == [["one"], ["two"]]
+    assert conn.barriers == []
+
+
+def test_an_answer_with_to_device_messages_waits_for_delivery(
+    server: TestServer,
+) -> None:
+    """To-device messages are deleted once the stream moves past the answer
+    that carried them, so nothing more is computed until it is received."""
+    user_id, token = server.register("alice")
+    room_id = _room(server, token)
+    session, conn = _session(server, token)
+    _say(server, session, {"type": "sync"})
+    _send_to_device(server, token, user_id, 1)
+    server.advance(0)
+    carried = conn.of_type("sync")[-1]["body"]["to_device"]["events"]
+    assert [e["content"]["n"] for e in carried] == [1]
+    assert len(conn.barriers) == 1
     _send_text(server, token, room_id, "one")
     _send_text(server, token, room_id, "two")
-    server.advance(60)
-    assert len(conn.of_type("sync")) == 1, "nothing is computed before delivery"
+    server.advance(30)
+    assert len(conn.of_type("sync")) == 2, "nothing is computed before delivery"
     conn.barriers[0].callback(None)
     server.advance(0)
     syncs = conn.of_type("sync")
-    assert len(syncs) == 2
-    assert _texts(syncs[1], room_id) == ["one", "two"]
-    assert syncs[1]["body"]["next_batch"] != syncs[0]["body"]["next_batch"]
+    assert len(syncs) == 3
+    assert _texts(syncs[2], room_id) == ["one", "two"]
+    assert syncs[2]["body"]["to_device"]["events"] == []
+
+
+def test_the_stream_waits_once_64_kib_are_unconfirmed(server: TestServer) -> None:
+    """Answers go out without a round trip until 64 KiB of them are
+    unconfirmed; then the stream waits for the client to receive them."""
+    _, token = server.register("alice")
+    room_id = _room(server, token)
+    session, conn = _session(server, token)
+    _say(server, session, {"type": "sync"})
+    padding = "x" * 20_000
+    sizes = [conn.sizes[-1]]
+    while sum(sizes) < 64 * 1024:
+        assert conn.barriers == [], f"waited at {sum(sizes)} bytes"
+        _send_text(
+            server, token, room_id, f"big{len(sizes)} {padding}", f"b{len(sizes)}"
+        )
+        server.advance(0)
+        sizes.append(conn.sizes[-1])
+    assert len(conn.barriers) == 1
+    _send_text(server, token, room_id, "small")
+    server.advance(30)
+    assert len(conn.of_type("sync")) == len(sizes), "nothing more before delivery"
+    conn.barriers[0].callback(None)
+    server.advance(0)
+    assert _texts(conn.of_type("sync")[-1], room_id) == ["small"]
+    _send_text(server, token, room_id, "more")
+    server.advance(0)
+    assert _texts(conn.of_type("sync")[-1], room_id) == ["more"]
+    assert len(conn.barriers) == 1, "the count starts again once confirmed"
+
+
+def test_a_full_send_buffer_holds_the_stream(server: TestServer) -> None:
+    """While the socket's send buffer is over its mark, the next answer
+    waits for the client to receive what was sent."""
+    _, token = server.register("alice")
+    room_id = _room(server, token)
+    session, conn = _session(server, token)
+    conn.full = True
+    _say(server, session, {"type": "sync"})
+    assert len(conn.barriers) == 1
+    _send_text(server, token, room_id, "one")
+    server.advance(30)
+    assert len(conn.of_type("sync")) == 1
+    conn.full = False
+    conn.barriers[0].callback(None)
+    server.advance(0)
+    assert _texts(conn.of_type("sync")[1], room_id) == ["one"]
+    _send_text(server, token, room_id, "two")
+    server.advance(0)
+    assert _texts(conn.of_type("sync")[2], room_id) == ["two"]
+    assert len(conn.barriers) == 1
 
 
 def test_the_stream_is_one_long_sync_for_presence(server: TestServer) -> None:
@@ -173,7 +270,6 @@ def test_the_stream_is_one_long_sync_for_presence(server: TestServer) -> None:
     assert presence._syncing.get(user_id) == 1
     for round_ in range(3):
         _send_text(server, token, room_id, f"m{round_}")
-        conn.barriers[-1].callback(None)
         server.advance(0)
         assert presence._syncing.get(user_id) == 1
     assert len(conn.of_type("sync")) == 4
@@ -189,8 +285,6 @@ def test_empty_long_polls_are_not_sent(make_server: Any) -> None:
     _, token = server.register("alice")
     session, conn = _session(server, token)
     _say(server, session, {"type": "sync"})
-    conn.barriers[0].callback(None)
-    server.advance(0)
     server.advance(31)
     server.advance(31)
     assert len(conn.of_type("sync")) == 1
@@ -230,8 +324,6 @@ def test_logged_out_token_ends_the_socket(server: TestServer) -> None:
     session, conn = _session(server, token)
     _say(server, session, {"type": "sync"})
     assert server.request("POST", f"{V3}/logout", {}, token=token).code == 200
-    conn.barriers[0].callback(None)
-    server.advance(0)
     server.advance(31)
     assert conn.of_type("error")[-1]["about"] == "auth"
     assert conn.closed_with == (4001, "M_UNKNOWN_TOKEN")

@@ -154,15 +154,16 @@ class ClientWebSocketProtocol(WebSocketServerProtocol):
 
     # The session's Connection -----------------------------------------------
 
-    def send(self, message: JsonDict) -> None:
-        """Queue one message; dropped once the socket is closing."""
+    def send(self, message: JsonDict) -> int:
+        """Queue one message (dropped once the socket is closing); its size."""
         if self.state != WebSocketProtocol.STATE_OPEN:
-            return
+            return 0
         data = m.encode(message)
         self.sendMessage(data, isBinary=False)
         SENT_BYTES.inc(len(data))
         if self.flow is not None:
             self.flow.wrote(len(data))
+        return len(data)
 
     def close(self, code: int, reason: str) -> None:
         """Start the closing handshake (autobahn aborts TCP if it stalls)."""
@@ -173,6 +174,10 @@ class ClientWebSocketProtocol(WebSocketServerProtocol):
         """Fires once the client has received everything sent so far."""
         assert self.flow is not None
         return self.flow.barrier()
+
+    def backed_up(self) -> bool:
+        """Whether the transport paused the socket (its send buffer is full)."""
+        return self.flow is None or self.flow.paused
 
     def slow_reader(self, why: str) -> None:
         """Close the socket with 4008 "slow reader", counting it."""

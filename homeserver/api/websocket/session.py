@@ -4,12 +4,15 @@ Knows nothing of autobahn: it talks to its socket through ``Connection``, so it
 can be driven by a fake in tests. Spec of the protocol: docs/websocket.md.
 
 The sync stream calls ``SyncService.sync`` in a loop, each call continuing from
-the previous response's ``next_batch``. Before computing the next response it
-waits until the client has received the previous one (``Connection.delivered``,
-a WebSocket ping answered by a pong). That bounds what a slow reader can make
-the server hold to one sync response, and it keeps the to-device guarantee of
-/sync: to-device messages are deleted only once a later sync starts from a
-token past them, and here that happens only after the client has them.
+the previous response's ``next_batch``. It waits for the client to have
+received what was sent (``Connection.delivered``, a WebSocket ping answered by
+a pong) only where that matters: after a response with to-device messages
+(they are deleted once a later sync starts from a token past them, so that
+happens only after the client has them, the guarantee of /sync), once
+``UNCONFIRMED_BYTES`` were sent unconfirmed (what a slow reader can make the
+server hold), and while the send buffer is full. Other responses follow each
+other without a round trip. A sliding-sync stream always waits: each
+response's ``pos`` is the next request's.
 """
 
 from __future__ import annotations
@@ -46,19 +49,25 @@ logger = logging.getLogger(__name__)
 # Each SyncService.sync call of the stream long-polls this long; the token is
 # re-checked between calls, so a logged-out or expired token ends the stream.
 SYNC_WAIT_MS = 30_000
+# How much of the /sync stream may be sent before the client has confirmed
+# receiving it (a ping answered): past this, the stream waits for the client.
+UNCONFIRMED_BYTES = 64 * 1024
 
 
 class Connection(Protocol):
     """What a session needs from its socket."""
 
-    def send(self, message: JsonDict) -> None:
-        """Queue one message (dropped if the socket is closing)."""
+    def send(self, message: JsonDict) -> int:
+        """Queue one message (dropped if the socket is closing); its size."""
 
     def close(self, code: int, reason: str) -> None:
         """Start the closing handshake."""
 
     def delivered(self) -> defer.Deferred[None]:
         """Fires once the client has received everything sent so far."""
+
+    def backed_up(self) -> bool:
+        """Whether the send buffer is over its high-water mark."""
 
     def slow_reader(self, why: str) -> None:
         """Close the socket with 4008 "slow reader"."""
@@ -300,6 +309,7 @@ class ClientSession:
 
     async def _sync_rounds(self, params: SyncParams, ack: bool) -> None:
         since, full_state = params.since, params.full_state
+        unconfirmed = 0
         while not self.is_closed:
             assert self.token is not None
             requester = await self._check_token(self.token)
@@ -310,11 +320,20 @@ class ClientSession:
                 ),
             )
             if since is None or full_state or has_news(body):
-                self.conn.send({"type": "sync", "body": body})
+                unconfirmed += self.conn.send({"type": "sync", "body": body})
                 if ack:
                     await self._acknowledged(body["next_batch"])
-                else:
+                elif (
+                    body.get("to_device", {}).get("events")
+                    or unconfirmed >= UNCONFIRMED_BYTES
+                    or self.conn.backed_up()
+                ):
                     await self.conn.delivered()
+                    unconfirmed = 0
+                else:
+                    # Nothing to confirm yet: the next round starts at once,
+                    # after the other syncs this event woke have sent theirs.
+                    await self.deps.clock.sleep(0)
             since, full_state = StreamToken.parse(body["next_batch"]), False
 
     async def _sliding_stream(self, message: m.SlidingSyncMessage) -> None:
