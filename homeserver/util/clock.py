@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from twisted.internet import task
+from twisted.internet import defer, task
 from twisted.internet.interfaces import IDelayedCall
 
 
@@ -14,6 +14,9 @@ class Clock:
 
     def __init__(self, reactor: Any) -> None:
         self.reactor = reactor
+        # The waiters of ``after_io`` gathered in this reactor pass (and
+        # whether each is ``idle``).
+        self._io_batch: list[tuple[defer.Deferred[None], bool]] | None = None
 
     def time(self) -> float:
         """Seconds since the epoch."""
@@ -26,6 +29,46 @@ class Clock:
     async def sleep(self, seconds: float) -> None:
         """Wait without blocking the reactor."""
         await task.deferLater(self.reactor, seconds, lambda: None)
+
+    def after_io(self, *, idle: bool = False) -> defer.Deferred[None]:
+        """Fires once the reactor has handled I/O (sent what was written).
+
+        ``sleep(0)`` does not promise that: a timer made while the reactor
+        runs the results of its threads (a database answer) fires in the same
+        pass, before any queued write reaches its socket. This takes two
+        hops: the first, run in this pass or the next, schedules the second,
+        which the reactor keeps until after its I/O. The waiters of one pass
+        share the two timers and fire in the order they asked.
+
+        Args:
+            idle: the caller's work can wait for everything more urgent: it
+                fires only once no other (not ``idle``) waiter is pending.
+                A woken /sync stream starts its next round so, after all the
+                answers of the round are out.
+        """
+        waiter: defer.Deferred[None] = defer.Deferred()
+        if self._io_batch is None:
+            self._io_batch = []
+            self.reactor.callLater(0, self._close_io_batch)
+        self._io_batch.append((waiter, idle))
+        return waiter
+
+    def _close_io_batch(self) -> None:
+        batch, self._io_batch = self._io_batch or [], None
+        self.reactor.callLater(0, self._fire_io_batch, batch)
+
+    def _fire_io_batch(self, batch: list[tuple[defer.Deferred[None], bool]]) -> None:
+        for waiter, idle in batch:
+            if not idle and not waiter.called:
+                waiter.callback(None)
+        pending = self._io_batch or []
+        later = any(not idle for _, idle in pending)
+        for waiter, idle in batch:
+            if idle and not waiter.called:
+                if later:
+                    pending.append((waiter, idle))
+                else:
+                    waiter.callback(None)
 
     def call_later(
         self, seconds: float, fn: Callable[..., Any], *args: Any

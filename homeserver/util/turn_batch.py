@@ -9,7 +9,8 @@ of them and hands each caller its own answer (or the batch's failure). Equal
 keys share one answer. A caller that goes away (its request cancelled) stops
 waiting; the batch goes on for the others.
 
-A lone caller waits one turn of the reactor, no more.
+A lone caller waits one turn of the reactor, no more. Callers are resumed
+``ANSWER_CHUNK`` at a time, the reactor sending what they wrote in between.
 """
 
 from __future__ import annotations
@@ -24,6 +25,11 @@ from twisted.python.failure import Failure
 from homeserver.util.background import run_in_background
 from homeserver.util.clock import Clock
 from homeserver.util.coalesce import answer_all
+
+# Callers resumed per pass of the reactor: each goes on to its own answer
+# (a woken /sync builds and sends its response), so a thousand resumed in one
+# pass would send nothing until the last had run.
+ANSWER_CHUNK = 250
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -72,5 +78,10 @@ class TurnBatcher(Generic[K, V]):
         except Exception:  # noqa: BLE001 - every caller gets the failure
             failure = Failure()
             results = [(key, failure) for key in waiting]
-        for key, result in results:
-            answer_all(waiting[key], result)
+        for start in range(0, len(results), ANSWER_CHUNK):
+            if start:
+                # Let the answers of those woken so far reach their sockets
+                # before the next ones run on.
+                await self.clock.after_io()
+            for key, result in results[start : start + ANSWER_CHUNK]:
+                answer_all(waiting[key], result)

@@ -12,7 +12,8 @@ from twisted.internet.task import Clock as FakeReactor
 from twisted.python.failure import Failure
 
 from homeserver.util.clock import Clock
-from homeserver.util.turn_batch import TurnBatcher
+from homeserver.util.turn_batch import ANSWER_CHUNK, TurnBatcher
+from tests.util.test_after_io import one_pass
 
 
 def _batcher(
@@ -55,3 +56,21 @@ def test_a_failed_batch_fails_every_caller() -> None:
         d.addErrback(failures.append)
         with pytest.raises(RuntimeError, match="database gone"):
             failures[0].raiseException()
+
+
+def test_callers_are_resumed_a_chunk_per_pass() -> None:
+    """A thousand woken syncs resumed in one pass would send nothing until
+    the last had built its answer: each chunk's get to the sockets first."""
+    reactor, calls = FakeReactor(), list[list[str]]()
+    batcher = _batcher(reactor, calls)
+    keys = [f"k{i:04d}" for i in range(ANSWER_CHUNK * 2 + 1)]
+    asked = [defer.ensureDeferred(batcher.get(k)) for k in keys]
+    one_pass(reactor)
+    assert len(calls) == 1
+    assert sum(d.called for d in asked) == ANSWER_CHUNK
+    one_pass(reactor)
+    assert sum(d.called for d in asked) == ANSWER_CHUNK
+    one_pass(reactor)
+    assert sum(d.called for d in asked) == 2 * ANSWER_CHUNK
+    reactor.advance(0)
+    assert [d.result for d in asked] == [k.upper() for k in keys]

@@ -332,8 +332,8 @@ class ClientSession:
                     unconfirmed = 0
                 else:
                     # Nothing to confirm yet: the next round starts at once,
-                    # after the other syncs this event woke have sent theirs.
-                    await self.deps.clock.sleep(0)
+                    # once the answers of the syncs this event woke are sent.
+                    await self.deps.clock.after_io(idle=True)
             since, full_state = StreamToken.parse(body["next_batch"]), False
 
     async def _sliding_stream(self, message: m.SlidingSyncMessage) -> None:

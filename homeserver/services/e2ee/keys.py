@@ -126,8 +126,16 @@ class E2eKeyService:
         """``key_counts`` of each (user, device), in one transaction."""
         found = await self.store.get_key_counts_many(devices)
         for counts, _ in found.values():
-            for algorithm in COUNTED_ALGORITHMS:
-                counts.setdefault(algorithm, 0)
+            _with_counted(counts)
+        return found
+
+    def cached_key_counts(
+        self, user_id: str, device_id: str
+    ) -> tuple[dict[str, int], list[str]] | None:
+        """``key_counts`` if the store remembers them, else None (no wait)."""
+        found = self.store.cached_key_counts((user_id, device_id))
+        if found is not None:
+            _with_counted(found[0])
         return found
 
     async def query_local(
@@ -191,3 +199,9 @@ def _parse_keys(keys: Any, field: str) -> list[OneTimeKey]:
         algorithm, ident = check_one_time_key(key_id, key, field)
         out.append(OneTimeKey(algorithm, ident, key))
     return out
+
+
+def _with_counted(counts: dict[str, int]) -> None:
+    """The counted algorithms are always listed, at 0 if none is left."""
+    for algorithm in COUNTED_ALGORITHMS:
+        counts.setdefault(algorithm, 0)

@@ -145,6 +145,12 @@ class E2eKeysSource(Protocol):
         """``key_counts`` of each (user, device), all at once."""
         ...
 
+    def cached_key_counts(
+        self, user_id: str, device_id: str
+    ) -> tuple[dict[str, int], list[str]] | None:
+        """``key_counts`` if known without a read, else None."""
+        ...
+
 
 @attrs.frozen(kw_only=True)
 class SyncSources:

@@ -125,11 +125,16 @@ class GlobalSections:
         """The device's key counts, in the body about to be sent (only then:
         they never make a sync return, and a sync that waits would read them
         for nothing). Those of the syncs one event wakes are read together."""
-        device = (info.user_id, info.requester.device_id)
-        counts, fallback = await self._key_counts.get(device)
-        # Copies: the answer is shared with the other syncs of this device.
-        body["device_one_time_keys_count"] = dict(counts)
-        body["device_unused_fallback_key_types"] = list(fallback)
+        user_id, device_id = info.user_id, info.requester.device_id
+        # Remembered counts come without a wait (a copy of their own);
+        # the others are read with those of the syncs woken with this one.
+        found = self.sources.e2e_keys.cached_key_counts(user_id, device_id)
+        if found is None:
+            counts, fallback = await self._key_counts.get((user_id, device_id))
+            # Copies: the answer is shared with the other syncs of this device.
+            found = dict(counts), list(fallback)
+        body["device_one_time_keys_count"] = found[0]
+        body["device_unused_fallback_key_types"] = found[1]
         return body
 
 

@@ -160,6 +160,14 @@ class E2eKeyStore:
         found = await self.get_key_counts_many([(user_id, device_id)])
         return found[(user_id, device_id)]
 
+    def cached_key_counts(self, device: tuple[str, str]) -> _KeyCounts | None:
+        """``get_key_counts`` of a (user, device) if remembered (a copy), with
+        no wait: a woken /sync reads them without a turn of the reactor."""
+        found = self._counts.get(device)
+        if found is None:
+            return None
+        return dict(found[0]), list(found[1])
+
     async def get_key_counts_many(
         self, devices: Collection[tuple[str, str]]
     ) -> dict[tuple[str, str], _KeyCounts]:
