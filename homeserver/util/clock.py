@@ -8,15 +8,18 @@ from typing import Any
 from twisted.internet import defer, task
 from twisted.internet.interfaces import IDelayedCall
 
+# Batches an ``idle`` waiter of ``Clock.after_io`` lets go first, at most.
+IDLE_PUT_OFF = 8
+
 
 class Clock:
     """Wraps a reactor's time source, so tests can drive time with a fake reactor."""
 
     def __init__(self, reactor: Any) -> None:
         self.reactor = reactor
-        # The waiters of ``after_io`` gathered in this reactor pass (and
-        # whether each is ``idle``).
-        self._io_batch: list[tuple[defer.Deferred[None], bool]] | None = None
+        # The waiters of ``after_io`` gathered in this reactor pass, each
+        # 1 + how many more times it may be put off (0: not ``idle``).
+        self._io_batch: list[tuple[defer.Deferred[None], int]] | None = None
 
     def time(self) -> float:
         """Seconds since the epoch."""
@@ -42,31 +45,35 @@ class Clock:
 
         Args:
             idle: the caller's work can wait for everything more urgent: it
-                fires only once no other (not ``idle``) waiter is pending.
-                A woken /sync stream starts its next round so, after all the
-                answers of the round are out.
+                fires only once no other (not ``idle``) waiter is pending,
+                or once it has been put off ``IDLE_PUT_OFF`` times (so that
+                a stream of urgent work cannot starve it). A woken /sync
+                stream starts its next round so, after all the answers of
+                the round are out.
         """
         waiter: defer.Deferred[None] = defer.Deferred()
+        self._queue_io(waiter, IDLE_PUT_OFF + 1 if idle else 0)
+        return waiter
+
+    def _queue_io(self, waiter: defer.Deferred[None], put_offs: int) -> None:
         if self._io_batch is None:
             self._io_batch = []
             self.reactor.callLater(0, self._close_io_batch)
-        self._io_batch.append((waiter, idle))
-        return waiter
+        self._io_batch.append((waiter, put_offs))
 
     def _close_io_batch(self) -> None:
         batch, self._io_batch = self._io_batch or [], None
         self.reactor.callLater(0, self._fire_io_batch, batch)
 
-    def _fire_io_batch(self, batch: list[tuple[defer.Deferred[None], bool]]) -> None:
-        for waiter, idle in batch:
-            if not idle and not waiter.called:
+    def _fire_io_batch(self, batch: list[tuple[defer.Deferred[None], int]]) -> None:
+        for waiter, put_offs in batch:
+            if not put_offs and not waiter.called:
                 waiter.callback(None)
-        pending = self._io_batch or []
-        later = any(not idle for _, idle in pending)
-        for waiter, idle in batch:
-            if idle and not waiter.called:
-                if later:
-                    pending.append((waiter, idle))
+        later = any(not p for _, p in self._io_batch or [])
+        for waiter, put_offs in batch:
+            if put_offs and not waiter.called:
+                if later and put_offs > 1:
+                    self._queue_io(waiter, put_offs - 1)
                 else:
                     waiter.callback(None)
 

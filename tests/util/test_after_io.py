@@ -7,7 +7,7 @@ from __future__ import annotations
 from twisted.internet import defer
 from twisted.internet.task import Clock as FakeReactor
 
-from homeserver.util.clock import Clock
+from homeserver.util.clock import IDLE_PUT_OFF, Clock
 
 
 def one_pass(reactor: FakeReactor) -> None:
@@ -63,3 +63,23 @@ def test_a_cancelled_waiter_is_skipped() -> None:
     kept = clock.after_io(idle=True)
     reactor.advance(0)
     assert kept.called
+
+
+def test_a_stream_of_urgent_work_does_not_starve_an_idle_waiter() -> None:
+    """Chunk after chunk of woken syncs (each asking for the next pass) may
+    put an idle waiter off IDLE_PUT_OFF times, no more."""
+    reactor = FakeReactor()
+    clock = Clock(reactor)
+    idle = clock.after_io(idle=True)
+    passes = 0
+
+    def urgent(_: object) -> None:
+        clock.after_io().addCallback(urgent)
+
+    clock.after_io().addCallback(urgent)
+    while not idle.called:
+        one_pass(reactor)
+        passes += 1
+        assert passes < 100, "the idle waiter starved"
+    # Two passes a batch: the first one, then IDLE_PUT_OFF more.
+    assert passes == 2 * (IDLE_PUT_OFF + 1)
