@@ -12,6 +12,8 @@ all the users; so are the counts of the rooms read up to one position
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from types import MappingProxyType
+from typing import Any
 
 import attrs
 
@@ -38,7 +40,7 @@ _KEPT_MAX = 100_000
 KEEP_MS = 5 * 60 * 1000
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class UnreadQuery:
     """One user's rooms to count, up to a stream position.
 
@@ -67,7 +69,7 @@ class _Kept:
 
     read: int
     upto: int
-    by_thread: dict[str, Counts]
+    by_thread: Mapping[str, Counts]
     counted_ms: int
 
 
@@ -115,21 +117,24 @@ class UnreadCountsStore:
         rooms = {r for q in queries for r in q.room_ids}
         receipts = receipt_positions_txn(txn, users, rooms, self.receipt_types)
         # Without an unthreaded receipt, a room is unread from the join on.
-        no_receipt = {
-            (q.user_id, r)
-            for q in queries
-            for r in q.room_ids
-            if UNTHREADED not in receipts.get(q.user_id, {}).get(r, {})
-        }
-        joins = join_positions_txn(
-            txn, {u for u, _ in no_receipt}, {r for _, r in no_receipt}
+        no_receipt_users: set[str] = set()
+        no_receipt_rooms: set[str] = set()
+        for q in queries:
+            mine = receipts.get(q.user_id, _NONE)
+            for r in q.room_ids:
+                if UNTHREADED not in mine.get(r, _NONE):
+                    no_receipt_users.add(q.user_id)
+                    no_receipt_rooms.add(r)
+        joins = (
+            join_positions_txn(txn, no_receipt_users, no_receipt_rooms)
+            if no_receipt_users
+            else {}
         )
         positions: dict[UnreadQuery, dict[str, ReadPositions]] = {}
         for q in queries:
-            mine, joined = receipts.get(q.user_id, {}), joins.get(q.user_id, {})
+            mine, joined = receipts.get(q.user_id, _NONE), joins.get(q.user_id, _NONE)
             positions[q] = {
-                r: positions_from_receipts(mine.get(r, {}), joined.get(r, 0))
-                for r in q.room_ids
+                r: _positions(mine.get(r), joined.get(r, 0)) for r in q.room_ids
             }
         return self._count_txn(txn, positions)
 
@@ -189,9 +194,13 @@ class UnreadCountsStore:
                 self._kept.clear()
             for q, room_id, read in reads:
                 earlier = kept.get((q.user_id, room_id))
-                by_thread = counted.get((q.user_id, room_id), {})
+                by_thread = counted.get((q.user_id, room_id), _NONE)
                 if earlier is not None:
-                    by_thread = _added(earlier.by_thread, by_thread)
+                    by_thread = (
+                        _added(earlier.by_thread, by_thread)
+                        if by_thread
+                        else earlier.by_thread
+                    )
                 if not any_hidden:
                     self._kept[(q.user_id, room_id, ignored)] = _Kept(
                         read,
@@ -208,6 +217,17 @@ class UnreadCountsStore:
                     },
                 )
         return out
+
+
+_NONE: Mapping[str, Any] = MappingProxyType({})
+
+
+def _positions(receipts: Mapping[str, int] | None, joined_at: int) -> ReadPositions:
+    """``positions_from_receipts``, made directly for a room with no receipt
+    (most members of a big room never sent one)."""
+    if receipts:
+        return positions_from_receipts(receipts, joined_at)
+    return ReadPositions(joined_at, joined_at, _NONE)
 
 
 def _added(
