@@ -4,6 +4,7 @@ COPY that fails takes the whole transaction with it."""
 
 from __future__ import annotations
 
+import enum
 import json
 
 import pytest
@@ -26,6 +27,21 @@ def test_copy_text_escapes_what_the_format_reserves() -> None:
     assert copy_text([]) == ""
     with pytest.raises(TypeError):
         copy_text([(1.5,)])
+
+
+class _Name(str):
+    pass
+
+
+class _Level(enum.IntEnum):
+    HIGH = 2
+
+
+def test_copy_text_repeated_values_and_subclasses() -> None:
+    """A value repeated down the rows is written the same in each (it is
+    escaped once); subclasses of str and int are written as their values."""
+    rows = [("x\ty", 1, True)] * 3 + [(_Name("a\nb"), _Level.HIGH, 0)]
+    assert copy_text(rows) == "x\\ty\t1\tt\n" * 3 + "a\\nb\t2\t0\n"
 
 
 def _actions(users: list[str], event_id: str = "$new") -> EventPushActions:

@@ -142,19 +142,26 @@ def insert_push_actions_txn(
     transaction: the event's persist). ``new_event``: the event is being
     created now, so none of its rows can exist yet and many go in by COPY
     (``storage/bulk_copy.py``)."""
-    rows = [
-        (
-            u.user_id,
-            actions.event_id,
-            actions.room_id,
-            stream_ordering,
-            actions.thread_id,
-            1 if u.highlight else 0,
-            json.dumps(u.actions),
-            actions.received_ts,
+    # Most members share one rule's actions (the same list): each distinct
+    # list is encoded once, not once per member.
+    encoded: dict[int, str] = {}
+    rows = []
+    for u in actions.users:
+        text = encoded.get(id(u.actions))
+        if text is None:
+            text = encoded[id(u.actions)] = json.dumps(u.actions)
+        rows.append(
+            (
+                u.user_id,
+                actions.event_id,
+                actions.room_id,
+                stream_ordering,
+                actions.thread_id,
+                1 if u.highlight else 0,
+                text,
+                actions.received_ts,
+            )
         )
-        for u in actions.users
-    ]
     if new_event and copy_new_rows(txn, "event_push_actions", _COLUMN_NAMES, rows):
         return
     for start in range(0, len(rows), _INSERT_BATCH):
