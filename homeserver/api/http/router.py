@@ -50,6 +50,28 @@ def _compile(pattern: str) -> re.Pattern[str]:
     return re.compile(f"^{regex}$")
 
 
+# Routes are filed under their first path segments, this many at most, when
+# those are literal: a request then tries the few routes of its own prefix
+# (and those with a parameter or an expression there), not all 360 of them.
+_INDEXED = 4
+_LITERAL = re.compile(r"[\w.~-]+")
+
+
+def _index_key(pattern: str) -> tuple[str, ...] | None:
+    """The leading segments ``pattern`` is filed under; None when one of them
+    is not literal (a parameter, an expression): tried for every path."""
+    segments = pattern.split("/")[1 : _INDEXED + 1]
+    if all(_LITERAL.fullmatch(segment) for segment in segments):
+        return tuple(segments)
+    return None
+
+
+def _path_key(path: str) -> tuple[str, ...]:
+    """A request path's leading segments, as ``_index_key`` files them (a
+    path a route matches has as many segments as its pattern)."""
+    return tuple(path.split("/", _INDEXED + 1)[1 : _INDEXED + 1])
+
+
 @attrs.frozen
 class Route:
     """One compiled route."""
@@ -60,15 +82,41 @@ class Route:
 
 
 class Router:
-    """Matches a method and path to a handler and its decoded path parameters."""
+    """Matches a method and path to a handler and its decoded path parameters.
+
+    Routes are tried in the order they were added, among those filed under
+    the path's leading segments and those filed under none.
+    """
 
     def __init__(self) -> None:
         self._routes: list[Route] = []
+        # leading segments -> (order added, route); None: not filed
+        self._filed: dict[tuple[str, ...] | None, list[tuple[int, Route]]] = {}
+        # leading segments -> the routes a path under them tries, in order
+        self._candidates: dict[tuple[str, ...], list[Route]] = {}
 
     def add(self, patterns: list[str], methods: dict[str, Handler], name: str) -> None:
         """Register ``methods`` (e.g. ``{"GET": fn}``) at each of ``patterns``."""
         for pattern in patterns:
-            self._routes.append(Route(_compile(pattern), dict(methods), name))
+            route = Route(_compile(pattern), dict(methods), name)
+            self._filed.setdefault(_index_key(pattern), []).append(
+                (len(self._routes), route)
+            )
+            self._routes.append(route)
+        self._candidates.clear()
+
+    def _routes_for(self, path: str) -> list[Route]:
+        """The routes that may match ``path``, in the order they were added."""
+        key = _path_key(path)
+        found = self._candidates.get(key)
+        if found is None:
+            unfiled = self._filed.get(None, [])
+            if key not in self._filed:
+                # Only keys of real routes are remembered (not every 404 path).
+                return [route for _, route in unfiled]
+            both = sorted(self._filed[key] + unfiled, key=lambda entry: entry[0])
+            found = self._candidates[key] = [route for _, route in both]
+        return found
 
     def add_endpoint(self, endpoint: Any) -> None:
         """Register an endpoint object: its ``PATTERNS`` and ``on_<METHOD>`` methods."""
@@ -93,7 +141,7 @@ class Router:
         if method == "HEAD":
             method = "GET"
         path_matched = False
-        for route in self._routes:
+        for route in self._routes_for(path):
             match = route.regex.match(path)
             if not match:
                 continue
@@ -111,7 +159,7 @@ class Router:
     def allowed_methods(self, path: str) -> list[str]:
         """The methods some route accepts at ``path``."""
         methods: set[str] = set()
-        for route in self._routes:
+        for route in self._routes_for(path):
             if route.regex.match(path):
                 methods.update(route.methods)
         return sorted(methods)
