@@ -279,6 +279,12 @@ INVITE_COUNTED = {
     ("initial", "DM"): (2, 0),
     ("incremental", "DM"): (6, 0),
 }
+# Where alice's receipt came right after the message it reads (Project's
+# "first"): a Synapse under load has also counted that message (seen in CI,
+# 2026-12-07), its receipt not yet applied to the counts it gave.
+RECEIPT_RACED = {
+    ("initial", "Project"): (3, 1),
+}
 
 
 def test_synapse_sync_counts_are_the_scenarios(
@@ -288,11 +294,12 @@ def test_synapse_sync_counts_are_the_scenarios(
     Under load Synapse has counted one more where bob's invite of her came
     before her join (Group 2, DM 2 and 6, seen in CI): its counts from her
     join leave that invite out only when it does not race. Chatly counts from
-    the join, as the spec's "Receiving notifications" says."""
+    the join, as the spec's "Receiving notifications" says. It has also
+    counted the message alice's receipt had just read (Project 3)."""
     unexpected = {
         key: said
         for key, said in synapse_run[1].items()
-        if INVITE_COUNTED.get(key) != said
+        if said not in (INVITE_COUNTED.get(key), RECEIPT_RACED.get(key))
     }
     assert not unexpected, f"Synapse /sync counts not in the table: {unexpected}"
 
