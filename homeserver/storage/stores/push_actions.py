@@ -374,6 +374,9 @@ def positions_from_receipts(
 ) -> ReadPositions:
     """A room's ``ReadPositions`` from its receipt positions by thread ID
     (without any receipt, everything after the user's join is unread)."""
+    if not receipts:
+        # Most members of a big room never sent one.
+        return ReadPositions(joined_at, joined_at)
     unthreaded = receipts.get(UNTHREADED)
     main_receipts = [p for t, p in receipts.items() if t in (UNTHREADED, MAIN)]
     main = max(main_receipts) if main_receipts else joined_at

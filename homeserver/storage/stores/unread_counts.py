@@ -134,7 +134,8 @@ class UnreadCountsStore:
         for q in queries:
             mine, joined = receipts.get(q.user_id, _NONE), joins.get(q.user_id, _NONE)
             positions[q] = {
-                r: _positions(mine.get(r), joined.get(r, 0)) for r in q.room_ids
+                r: positions_from_receipts(mine.get(r, _NONE), joined.get(r, 0))
+                for r in q.room_ids
             }
         return self._count_txn(txn, positions)
 
@@ -220,14 +221,6 @@ class UnreadCountsStore:
 
 
 _NONE: Mapping[str, Any] = MappingProxyType({})
-
-
-def _positions(receipts: Mapping[str, int] | None, joined_at: int) -> ReadPositions:
-    """``positions_from_receipts``, made directly for a room with no receipt
-    (most members of a big room never sent one)."""
-    if receipts:
-        return positions_from_receipts(receipts, joined_at)
-    return ReadPositions(joined_at, joined_at, _NONE)
 
 
 def _added(
