@@ -90,32 +90,30 @@ class Router:
 
     def __init__(self) -> None:
         self._routes: list[Route] = []
-        # leading segments -> (order added, route); None: not filed
-        self._filed: dict[tuple[str, ...] | None, list[tuple[int, Route]]] = {}
-        # leading segments -> the routes a path under them tries, in order
-        self._candidates: dict[tuple[str, ...], list[Route]] = {}
+        # leading segments -> the indexes of the routes filed there (None:
+        # not filed, tried for every path)
+        self._filed: dict[tuple[str, ...] | None, list[int]] = {}
+        # leading segments (None: none filed) -> the routes to try, in order
+        self._candidates: dict[tuple[str, ...] | None, list[Route]] = {}
 
     def add(self, patterns: list[str], methods: dict[str, Handler], name: str) -> None:
         """Register ``methods`` (e.g. ``{"GET": fn}``) at each of ``patterns``."""
         for pattern in patterns:
-            route = Route(_compile(pattern), dict(methods), name)
-            self._filed.setdefault(_index_key(pattern), []).append(
-                (len(self._routes), route)
-            )
-            self._routes.append(route)
+            self._filed.setdefault(_index_key(pattern), []).append(len(self._routes))
+            self._routes.append(Route(_compile(pattern), dict(methods), name))
         self._candidates.clear()
 
     def _routes_for(self, path: str) -> list[Route]:
         """The routes that may match ``path``, in the order they were added."""
-        key = _path_key(path)
+        key: tuple[str, ...] | None = _path_key(path)
+        if key not in self._filed:
+            # Only the unfiled routes can match (and not every 404 path's
+            # segments are remembered).
+            key = None
         found = self._candidates.get(key)
         if found is None:
-            unfiled = self._filed.get(None, [])
-            if key not in self._filed:
-                # Only keys of real routes are remembered (not every 404 path).
-                return [route for _, route in unfiled]
-            both = sorted(self._filed[key] + unfiled, key=lambda entry: entry[0])
-            found = self._candidates[key] = [route for _, route in both]
+            order = sorted({*self._filed.get(key, ()), *self._filed.get(None, ())})
+            found = self._candidates[key] = [self._routes[i] for i in order]
         return found
 
     def add_endpoint(self, endpoint: Any) -> None:
